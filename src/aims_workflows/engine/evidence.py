@@ -1,0 +1,119 @@
+"""Evidence records and the hash chain that makes the ledger tamper-evident.
+
+The engine produces :class:`EvidenceRecord` objects; the ledger numbers them and chains them:
+``hash = sha256(canonical JSON of the row's fields including prev_hash)``. Everything here is
+pure, so the property tests chain evidence in memory exactly as the store does on disk.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Iterable
+
+__all__ = ["EvidenceRecord", "ChainedEvidence", "GENESIS_HASH", "canonical_json", "chain_hash", "iso", "verify_chain"]
+
+GENESIS_HASH = "0" * 64
+
+
+def iso(moment: datetime) -> str:
+    """Canonical UTC timestamp text: ``2026-11-29T19:25:41.000000Z``."""
+    if moment.tzinfo is None:
+        raise ValueError("timestamps must be timezone-aware")
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return iso(value)
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    raise TypeError(f"cannot put {type(value).__name__} in evidence")
+
+
+def canonical_json(value: Any) -> str:
+    """Sorted keys, no spaces, UTF-8 kept: the form hashes are computed over."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_default)
+
+
+@dataclass(frozen=True)
+class EvidenceRecord:
+    """What happened, before the ledger gives it a place in the chain."""
+
+    kind: str
+    run_id: str | None
+    step_id: str | None
+    actor: str
+    via: str
+    effective_at: datetime
+    payload: dict[str, Any] = field(default_factory=dict)
+    ref: str | None = None
+
+
+@dataclass(frozen=True)
+class ChainedEvidence:
+    """A ledger row: the record plus sequence number, recording time and the two hashes."""
+
+    seq: int
+    kind: str
+    run_id: str | None
+    step_id: str | None
+    actor: str
+    via: str
+    effective_at: str
+    recorded_at: str
+    payload: str
+    ref: str | None
+    prev_hash: str
+    hash: str
+
+
+def chain_hash(
+    *, seq: int, kind: str, run_id: str | None, step_id: str | None, actor: str, via: str,
+    effective_at: str, recorded_at: str, payload: str, ref: str | None, prev_hash: str,
+) -> str:
+    """SHA-256 over the canonical form of every field of a ledger row but the hash itself."""
+    body = canonical_json(
+        [seq, kind, run_id, step_id, actor, via, effective_at, recorded_at, payload, ref, prev_hash]
+    )
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def chain(records: Iterable[EvidenceRecord], *, start_seq: int, prev_hash: str, recorded_at: datetime) -> list[ChainedEvidence]:
+    """Number and hash records after the row ``start_seq - 1`` whose hash is ``prev_hash``."""
+    rows: list[ChainedEvidence] = []
+    recorded = iso(recorded_at)
+    for offset, record in enumerate(records):
+        fields = dict(
+            seq=start_seq + offset,
+            kind=record.kind,
+            run_id=record.run_id,
+            step_id=record.step_id,
+            actor=record.actor,
+            via=record.via,
+            effective_at=iso(record.effective_at),
+            recorded_at=recorded,
+            payload=canonical_json(record.payload),
+            ref=record.ref,
+            prev_hash=prev_hash,
+        )
+        prev_hash = chain_hash(**fields)
+        rows.append(ChainedEvidence(**fields, hash=prev_hash))
+    return rows
+
+
+def verify_chain(rows: Iterable[ChainedEvidence], *, expected_first_seq: int = 1) -> int | None:
+    """The ``seq`` of the first row that breaks the chain, or ``None`` when all verify.
+
+    Catches an edited field (hash mismatch), a deleted row (sequence gap or prev_hash mismatch)
+    and reordered rows (prev_hash mismatch).
+    """
+    prev_hash, want_seq = GENESIS_HASH, expected_first_seq
+    for row in rows:
+        fields = {k: getattr(row, k) for k in ChainedEvidence.__dataclass_fields__ if k != "hash"}
+        if row.seq != want_seq or row.prev_hash != prev_hash or chain_hash(**fields) != row.hash:
+            return row.seq
+        prev_hash, want_seq = row.hash, want_seq + 1
+    return None

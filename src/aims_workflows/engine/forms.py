@@ -1,0 +1,117 @@
+"""Checking a person's answers against a task's form, in words they can act on."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any, Mapping
+from urllib.parse import urlparse
+
+from ..spec.expressions import ExpressionError, evaluate
+from ..spec.model import FormField
+
+__all__ = ["check_answers"]
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_TRUE = {"true", "yes", "y", "1", "on"}
+_FALSE = {"false", "no", "n", "0", "off"}
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, (str, list, tuple)) and len(value) == 0) or (
+        isinstance(value, str) and not value.strip()
+    )
+
+
+def _convert(field: FormField, value: Any) -> Any:
+    """The clean value, or raise ValueError with what is wrong."""
+    kind = field.type
+    if kind == "text":
+        text = str(value).strip()
+        if field.max_length and len(text) > field.max_length:
+            raise ValueError(f"is {len(text)} characters; at most {field.max_length}")
+        if field.pattern and not re.fullmatch(field.pattern, text):
+            raise ValueError(f"does not match the expected format ({field.pattern})")
+        return text
+    if kind == "number":
+        if isinstance(value, bool):
+            raise ValueError("must be a number")
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"must be a number, not {value!r}") from None
+        if field.integer or number.is_integer():
+            if field.integer and not number.is_integer():
+                raise ValueError(f"must be a whole number, not {value!r}")
+            number = int(number)
+        if field.min is not None and number < field.min:
+            raise ValueError(f"must be at least {field.min:g}, not {number:g}")
+        if field.max is not None and number > field.max:
+            raise ValueError(f"must be at most {field.max:g}, not {number:g}")
+        return number
+    if kind == "choice":
+        text = str(value).strip()
+        if text not in (field.choices or ()):
+            raise ValueError(f"must be one of {', '.join(field.choices or ())}, not {text!r}")
+        return text
+    if kind == "multi_choice":
+        items = [v.strip() for v in value.split(",")] if isinstance(value, str) else list(value)
+        wrong = [v for v in items if v not in (field.choices or ())]
+        if wrong:
+            raise ValueError(f"{', '.join(map(repr, wrong))} not among {', '.join(field.choices or ())}")
+        return sorted(set(items), key=list(field.choices or ()).index)
+    if kind == "date":
+        try:
+            return date.fromisoformat(str(value)[:10]).isoformat()
+        except ValueError:
+            raise ValueError(f"must be a date as YYYY-MM-DD, not {value!r}") from None
+    if kind == "user":
+        text = str(value).strip()
+        if not (_EMAIL.match(text) or re.fullmatch(r"[A-Za-z0-9:\-]{6,128}", text)):
+            raise ValueError(f"must be a person's e-mail or account id, not {text!r}")
+        return text
+    if kind == "url":
+        text = str(value).strip()
+        parsed = urlparse(text)
+        if parsed.scheme not in ("http", "https") or not parsed.netloc:
+            raise ValueError(f"must be an http(s) link, not {text!r}")
+        return text
+    if kind == "bool":
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+        raise ValueError(f"must be yes or no, not {value!r}")
+    raise ValueError(f"unsupported field type {kind}")  # pragma: no cover - the model forbids it
+
+
+def check_answers(
+    form: tuple[FormField, ...], answers: Mapping[str, Any], *, step_id: str, context: Mapping[str, Any]
+) -> tuple[dict[str, Any], list[str]]:
+    """(clean answers, problems). Unknown answers are dropped; every problem is one sentence."""
+    clean: dict[str, Any] = {}
+    problems: list[str] = []
+    for field in form:
+        value = answers.get(field.id)
+        if _blank(value):
+            continue
+        try:
+            clean[field.id] = _convert(field, value)
+        except ValueError as err:
+            problems.append(f"{field.label}: {err}.")
+    scope = {**context, step_id: clean}
+    for field in form:
+        if field.id in clean:
+            continue
+        needed = field.required
+        if field.required_if:
+            try:
+                needed = bool(evaluate(field.required_if, scope))
+            except ExpressionError:
+                needed = True  # a condition over missing answers: ask for the answer
+        if needed:
+            problems.append(f"{field.label}: an answer is required.")
+    return clean, problems

@@ -1,0 +1,126 @@
+"""The sandboxed expression and template language of workflow files.
+
+Conditions (``assess.score >= 15 and subject.risk_tier == "high"``), computed fields
+(``assess.likelihood * assess.impact``) and message templates (``Risk review of {{ subject.name }}``)
+use Jinja2's immutable sandbox: a well-kept, widely deployed language with no access to Python
+internals, no assignment and no I/O. Nothing here calls ``eval``.
+
+Names resolve against the run's data: ``subject``, ``inputs``, ``item`` (inside ``for_each``) and one
+name per step id holding that step's answers or computed fields. :func:`references` lists the
+names an expression reads so the spec checker can report unknown fields before a run ever starts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Callable, Mapping
+
+from jinja2 import StrictUndefined, TemplateSyntaxError, nodes
+from jinja2.exceptions import SecurityError, UndefinedError
+from jinja2.parser import Parser
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+__all__ = [
+    "ExpressionError",
+    "Reference",
+    "check_syntax",
+    "references",
+    "evaluate",
+    "render",
+]
+
+_ENV = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+
+
+class ExpressionError(ValueError):
+    """An expression that does not parse, or fails when evaluated (unknown name, bad operand)."""
+
+
+@dataclass(frozen=True)
+class Reference:
+    """One name an expression reads: ``assess.score`` is ``Reference("assess", "score")``."""
+
+    name: str
+    attr: str | None
+
+
+@lru_cache(maxsize=4096)
+def _parse(text: str, template: bool) -> nodes.Node:
+    try:
+        if template:
+            return _ENV.parse(text)
+        parser = Parser(_ENV, text, state="variable")
+        expr = parser.parse_expression()
+        if not parser.stream.eos:
+            raise TemplateSyntaxError("unexpected text after the expression", 1)
+        return expr
+    except TemplateSyntaxError as err:
+        raise ExpressionError(f"cannot parse {text!r}: {err.message}") from None
+
+
+def check_syntax(text: str, *, template: bool = False) -> None:
+    """Raise :class:`ExpressionError` if ``text`` is not a valid expression (or template)."""
+    _parse(text, template)
+
+
+def references(text: str, *, template: bool = False) -> list[Reference]:
+    """Every ``name`` and ``name.attr`` / ``name["attr"]`` read by the expression, in order.
+
+    >>> references("assess.likelihood * assess.impact")
+    [Reference(name='assess', attr='likelihood'), Reference(name='assess', attr='impact')]
+    """
+    tree = _parse(text, template)
+    bound = {n.name for n in tree.find_all(nodes.Assign)} if template else set()
+    bound |= {t.name for loop in tree.find_all(nodes.For) for t in loop.target.find_all(nodes.Name)}
+    found: list[Reference] = []
+    seen_names: set[int] = set()
+    for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
+        inner = node.node
+        if isinstance(inner, nodes.Name) and inner.name not in bound:
+            if isinstance(node, nodes.Getattr):
+                found.append(Reference(inner.name, node.attr))
+            elif isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str):
+                found.append(Reference(inner.name, node.arg.value))
+            else:
+                found.append(Reference(inner.name, None))
+            seen_names.add(id(inner))
+    for name in tree.find_all(nodes.Name):
+        if id(name) not in seen_names and name.ctx == "load" and name.name not in bound:
+            found.append(Reference(name.name, None))
+    return found
+
+
+@lru_cache(maxsize=4096)
+def _compiled(text: str) -> Callable[..., Any]:
+    _parse(text, False)
+    return _ENV.compile_expression(text, undefined_to_none=False)
+
+
+@lru_cache(maxsize=1024)
+def _template(text: str):
+    _parse(text, True)
+    return _ENV.from_string(text)
+
+
+def evaluate(text: str, context: Mapping[str, Any]) -> Any:
+    """Evaluate an expression against ``context``; errors become :class:`ExpressionError`."""
+    try:
+        value = _compiled(text)(**context)
+    except ExpressionError:
+        raise
+    except (UndefinedError, SecurityError, TypeError, ValueError, ArithmeticError) as err:
+        raise ExpressionError(f"{text!r} failed: {err}") from None
+    if isinstance(value, StrictUndefined):  # pragma: no cover - StrictUndefined raises first
+        raise ExpressionError(f"{text!r} is undefined")
+    return value
+
+
+def render(text: str, context: Mapping[str, Any]) -> str:
+    """Render a message template such as ``"Risk review: {{ subject.name }}"``."""
+    try:
+        return _template(text).render(**context)
+    except ExpressionError:
+        raise
+    except (UndefinedError, SecurityError, TypeError, ValueError, ArithmeticError) as err:
+        raise ExpressionError(f"template {text!r} failed: {err}") from None

@@ -1,0 +1,323 @@
+"""The workflow language as frozen pydantic models (``extra="forbid"``: a typo is an error).
+
+A workflow file is one :class:`WorkflowSpec`. Its ``steps`` run in order unless a step names its
+``next`` step; ``end`` completes the run. Step kinds: ``task`` (a Jira issue for a role, with a form),
+``approval`` (a Slack sign-off by roles, with quorum and segregation of duties), ``decision``
+(ordered conditions), ``spawn`` (start other workflows), ``record`` (an artefact with computed
+fields), ``notify`` and ``wait``. See ``docs/workflow-language.md`` for every key with examples.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal, Union
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PositiveInt,
+    PrivateAttr,
+    StringConstraints,
+    model_validator,
+)
+
+from .durations import Duration
+
+__all__ = [
+    "END",
+    "SUBJECT_ATTRIBUTES",
+    "INVENTORY_FIELDS",
+    "Identifier",
+    "WorkflowId",
+    "FormField",
+    "Escalation",
+    "Separation",
+    "Case",
+    "FindingTemplate",
+    "TaskStep",
+    "ApprovalStep",
+    "DecisionStep",
+    "SpawnStep",
+    "RecordStep",
+    "NotifyStep",
+    "WaitStep",
+    "Step",
+    "EventTrigger",
+    "Schedule",
+    "Trigger",
+    "Coverage",
+    "InputDecl",
+    "WorkflowSpec",
+]
+
+END = "end"
+"""The target that completes a run."""
+
+Identifier = Annotated[
+    str,
+    StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=64),
+]
+"""Step and field ids: lower-case snake_case, usable as names in expressions."""
+
+WorkflowId = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]*[a-z0-9]$", max_length=64)]
+Expression = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+Template = Annotated[str, StringConstraints(max_length=20000)]
+Target = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
+
+INVENTORY_FIELDS: tuple[str, ...] = (
+    "name",
+    "owner",
+    "business_purpose",
+    "model_type",
+    "data_sources",
+    "outputs",
+    "users",
+    "deployment_scale",
+    "dependencies",
+    "lifecycle_stage",
+    "risk_tier",
+    "in_scope",
+    "jurisdictions",
+)
+"""The AI system inventory's fields, readable in expressions as ``subject.<field>``."""
+
+SUBJECT_ATTRIBUTES: dict[str, tuple[str, ...]] = {
+    "ai_system": INVENTORY_FIELDS,
+    "organisation": ("name",),
+    "finding": ("id", "title", "severity", "source", "clause", "system", "raised_at", "description"),
+}
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+FieldType = Literal["text", "number", "choice", "multi_choice", "date", "user", "url", "bool"]
+
+
+class FormField(_Frozen):
+    """One answer a task asks for; becomes a Jira field."""
+
+    id: Identifier
+    type: FieldType
+    label: str = Field(min_length=1, max_length=200)
+    help: str | None = None
+    required: bool = True
+    required_if: Expression | None = Field(
+        default=None, description="required only when this expression over other answers is true"
+    )
+    choices: tuple[str, ...] | None = None
+    min: float | None = None
+    max: float | None = None
+    integer: bool = False
+    pattern: str | None = Field(default=None, description="regular expression a text answer must match")
+    max_length: PositiveInt | None = None
+
+    @model_validator(mode="after")
+    def _coherent(self) -> "FormField":
+        if self.type in ("choice", "multi_choice"):
+            if not self.choices:
+                raise ValueError(f"a {self.type} field needs 'choices'")
+            if len(set(self.choices)) != len(self.choices):
+                raise ValueError("'choices' has duplicates")
+        elif self.choices is not None:
+            raise ValueError(f"'choices' is only for choice and multi_choice fields, not {self.type}")
+        if (self.min is not None or self.max is not None or self.integer) and self.type != "number":
+            raise ValueError("'min', 'max' and 'integer' are only for number fields")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"'min' ({self.min}) is greater than 'max' ({self.max})")
+        if (self.pattern is not None or self.max_length is not None) and self.type != "text":
+            raise ValueError("'pattern' and 'max_length' are only for text fields")
+        if self.pattern is not None:
+            try:
+                re.compile(self.pattern)
+            except re.error as err:
+                raise ValueError(f"'pattern' is not a valid regular expression: {err}") from None
+        return self
+
+
+class Escalation(_Frozen):
+    """Who is told, and when, after a task or approval passes its due date."""
+
+    after: Duration = Field(description="time after the due date")
+    to: str = Field(description="role that receives the escalation")
+
+
+class _StepBase(_Frozen):
+    id: Identifier
+    title: Template | None = None
+    next: Target | None = Field(default=None, description="step to go to next; default: the following step")
+    evidences: tuple[str, ...] = Field(default=(), description="clause or control ids this step evidences")
+
+
+class TaskStep(_StepBase):
+    """Work for a person in a role, carried out as a Jira issue."""
+
+    kind: Literal["task"]
+    role: str
+    title: Template = Field(min_length=1)
+    description: Template = ""
+    form: tuple[FormField, ...] = ()
+    due: Duration | None = None
+    reminders: tuple[Duration, ...] = Field(default=(), description="reminders, counted from creation")
+    escalate: Escalation | None = None
+    priority: Literal["highest", "high", "medium", "low", "lowest"] = "medium"
+
+
+class Separation(_Frozen):
+    """Segregation of duties: who may not decide this approval."""
+
+    not_assignee_of: tuple[Identifier, ...] = Field(
+        default=(), description="task steps whose completer may not approve"
+    )
+    not_subject_owner: bool = Field(default=True, description="the AI system's owner may not approve")
+    forbidden_roles: tuple[str, ...] = ()
+
+
+class ApprovalStep(_StepBase):
+    """A sign-off by people in roles, carried out in Slack, with a required reason."""
+
+    kind: Literal["approval"]
+    approvers: tuple[str, ...] = Field(min_length=1)
+    quorum: Literal["any", "all"] | PositiveInt = "any"
+    approves: tuple[Identifier, ...] = Field(
+        default=(), description="steps whose data is approved (bound by content hash); default: all earlier task and record steps"
+    )
+    show: dict[str, Expression] = Field(default_factory=dict, description="label -> expression shown to approvers")
+    separation: Separation = Separation()
+    on_reject: Target
+    due: Duration | None = None
+    reminders: tuple[Duration, ...] = ()
+    escalate: Escalation | None = None
+    channel: Literal["direct", "channel"] = "direct"
+
+
+class Case(_Frozen):
+    when: Expression
+    goto: Target
+
+
+class DecisionStep(_StepBase):
+    """Ordered conditions; the first true one chooses the next step, else ``otherwise``."""
+
+    kind: Literal["decision"]
+    cases: tuple[Case, ...] = Field(min_length=1)
+    otherwise: Target
+
+
+class FindingTemplate(_Frozen):
+    """The finding a ``spawn`` raises when the started workflow's subject is a finding."""
+
+    title: Expression
+    severity: Expression
+    clause: Expression | None = None
+    description: Expression | None = None
+
+
+class SpawnStep(_StepBase):
+    """Start another workflow (once, or once per item of ``for_each``), optionally waiting for it."""
+
+    kind: Literal["spawn"]
+    workflow: WorkflowId
+    for_each: Expression | None = None
+    inputs: dict[Identifier, Expression] = Field(default_factory=dict)
+    finding: FindingTemplate | None = Field(
+        default=None, description="raise a finding per item; the started run's subject is that finding"
+    )
+    wait: bool = False
+
+
+class RecordStep(_StepBase):
+    """Write a named artefact to the evidence ledger with computed fields."""
+
+    kind: Literal["record"]
+    artefact: Identifier
+    fields: dict[Identifier, Expression] = Field(min_length=1)
+
+
+class NotifyStep(_StepBase):
+    kind: Literal["notify"]
+    to: tuple[str, ...] = Field(min_length=1)
+    message: Template = Field(min_length=1)
+
+
+class WaitStep(_StepBase):
+    """Pause the run, e.g. an effectiveness check 30 days after a corrective action."""
+
+    kind: Literal["wait"]
+    duration: Duration
+
+
+Step = Annotated[
+    Union[TaskStep, ApprovalStep, DecisionStep, SpawnStep, RecordStep, NotifyStep, WaitStep],
+    Field(discriminator="kind"),
+]
+
+EventName = Literal["ai_system.registered", "ai_system.changed", "run.completed", "finding.raised"]
+
+
+class EventTrigger(_Frozen):
+    event: EventName
+    fields: tuple[str, ...] = Field(default=(), description="ai_system.changed: the material fields")
+    workflow: WorkflowId | None = Field(default=None, description="run.completed: of which workflow")
+
+
+class Schedule(_Frozen):
+    every: Duration
+
+
+class Trigger(_Frozen):
+    manual: bool = True
+    on: tuple[EventTrigger, ...] = ()
+    schedule: Schedule | None = None
+    scope: Expression | None = Field(default=None, description="subject filter, e.g. 'subject.in_scope'")
+
+
+class Coverage(_Frozen):
+    """This workflow's completion counts towards a coverage KPI for ``valid_for``."""
+
+    kpi: Literal["risk_assessment", "impact_assessment"]
+    valid_for: Duration
+
+
+class InputDecl(_Frozen):
+    """A value a starting party passes in (``spawn.inputs`` or ``aims start --input``)."""
+
+    id: Identifier
+    type: Literal["text", "number", "bool"] = "text"
+    required: bool = False
+
+
+class WorkflowSpec(_Frozen):
+    """One workflow definition, identified by ``id`` and ``version``."""
+
+    id: WorkflowId
+    version: PositiveInt
+    title: str = Field(min_length=1, max_length=200)
+    description: str = ""
+    evidences: tuple[str, ...] = Field(default=(), description="ISO/IEC 42001 clause and Annex A control ids")
+    subject: Literal["ai_system", "organisation", "finding"]
+    trigger: Trigger = Trigger()
+    sla: Duration | None = None
+    coverage: Coverage | None = None
+    inputs: tuple[InputDecl, ...] = ()
+    steps: tuple[Step, ...] = Field(min_length=1)
+
+    _step_index: dict = PrivateAttr(default_factory=dict)
+
+    def model_post_init(self, context: object, /) -> None:
+        self._step_index.update((s.id, s) for s in self.steps)
+
+    def step(self, step_id: str):
+        """The step with this id (``KeyError`` if there is none)."""
+        return self._step_index[step_id]
+
+    def next_of(self, step_id: str) -> str:
+        """Where a step goes when it does not say: its ``next``, else the following step, else end."""
+        step = self.step(step_id)
+        if step.next:
+            return step.next
+        ids = [s.id for s in self.steps]
+        position = ids.index(step_id)
+        return ids[position + 1] if position + 1 < len(ids) else END

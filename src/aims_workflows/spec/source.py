@@ -1,0 +1,68 @@
+"""Reading workflow YAML while remembering where every key and item sits in the file."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+__all__ = ["YamlSource", "read_yaml"]
+
+
+@dataclass
+class YamlSource:
+    """Plain data (dicts, lists, scalars) plus the round-trip tree that knows positions."""
+
+    data: Any
+    tree: Any
+
+    def position(self, parts: tuple) -> tuple[int, int]:
+        """1-based (line, column) of the deepest node of ``parts`` found in the file."""
+        node = self.tree
+        line, column = 1, 1
+        for part in parts:
+            if isinstance(node, CommentedMap) and part in node:
+                key_line, key_col = node.lc.key(part)
+                line, column = key_line + 1, key_col + 1
+                node = node[part]
+            elif isinstance(node, CommentedSeq) and isinstance(part, int) and 0 <= part < len(node):
+                item_line, item_col = node.lc.item(part)
+                line, column = item_line + 1, item_col + 1
+                node = node[part]
+            # else: a part that is not in the file (a union tag, a missing key): stay put
+        return line, column
+
+
+def _plain(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {str(k) if not isinstance(k, str) else k: _plain(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_plain(v) for v in node]
+    if hasattr(node, "value") and type(node).__module__.startswith("ruamel"):
+        return node.value  # pragma: no cover - scalar wrappers are rare in safe round-trip
+    return node
+
+
+def read_yaml(text: str) -> YamlSource:
+    """Parse YAML text; raises ``YamlSyntaxError`` with a 1-based line and column."""
+    yaml = YAML(typ="rt", pure=True)
+    yaml.allow_duplicate_keys = False
+    try:
+        tree = yaml.load(text)
+    except MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
+        message = (err.problem or err.context or "invalid YAML").strip()
+        raise YamlSyntaxError(message, line, column) from None
+    except YAMLError as err:
+        raise YamlSyntaxError(str(err).splitlines()[0], 0, 0) from None
+    return YamlSource(_plain(tree), tree)
+
+
+class YamlSyntaxError(ValueError):
+    def __init__(self, message: str, line: int, column: int) -> None:
+        super().__init__(message)
+        self.message, self.line, self.column = message, line, column
