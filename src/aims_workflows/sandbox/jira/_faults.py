@@ -1,0 +1,182 @@
+"""Faults injected from Python: error answers for the next N requests, lost webhooks, a
+deleted project, a removed field. Set on ``sandbox.faults``; no extra HTTP routes exist, so
+the imitation of Jira's URL space stays clean.
+
+>>> sandbox.faults.rate_limit(times=1, retry_after=1)       # doctest: +SKIP
+>>> sandbox.faults.unavailable(times=2, path=r"/search/jql")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass
+from datetime import timedelta
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from ._clock import Clock, utcnow
+from ._errors import JiraApiError, error_response
+from ._state import JiraState
+
+__all__ = ["JiraFaults", "FaultMiddleware"]
+
+
+@dataclass
+class _Rule:
+    status: int
+    remaining: int
+    path: re.Pattern[str] | None
+    method: str | None
+    retry_after: int | None
+    reason: str | None
+
+    def matches(self, method: str, path: str) -> bool:
+        return (self.path is None or bool(self.path.search(path))) and (
+            self.method is None or self.method == method
+        )
+
+
+class JiraFaults:
+    """The control panel for misbehaviour. Rules are used up in the order they were added."""
+
+    def __init__(self, state: JiraState, clock: Clock = utcnow) -> None:
+        self._state = state
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._rules: list[_Rule] = []
+        self._webhooks_to_drop = 0
+        self.injected = 0
+        """How many requests were answered with an injected fault so far."""
+
+    def fail(
+        self,
+        status: int,
+        *,
+        times: int = 1,
+        path: str | None = None,
+        method: str | None = None,
+        retry_after: int | None = None,
+        reason: str | None = None,
+    ) -> None:
+        """Answer ``status`` to the next ``times`` requests whose path matches ``path`` (regex)."""
+        rule = _Rule(status, times, re.compile(path) if path else None,
+                     method.upper() if method else None, retry_after, reason)
+        with self._lock:
+            self._rules.append(rule)
+
+    def rate_limit(
+        self,
+        *,
+        times: int = 1,
+        retry_after: int = 1,
+        path: str | None = None,
+        method: str | None = None,
+        reason: str = "jira-quota-global-based",
+    ) -> None:
+        """429 with ``Retry-After`` and the X-RateLimit-* / RateLimit-Reason headers."""
+        self.fail(429, times=times, path=path, method=method, retry_after=retry_after,
+                  reason=reason)
+
+    def unavailable(
+        self, *, times: int = 1, retry_after: int | None = None, path: str | None = None,
+        method: str | None = None,
+    ) -> None:
+        """503 Service Unavailable (Jira also sheds load this way)."""
+        self.fail(503, times=times, path=path, method=method, retry_after=retry_after)
+
+    def server_error(self, *, times: int = 1, path: str | None = None,
+                     method: str | None = None) -> None:
+        """500 Internal Server Error."""
+        self.fail(500, times=times, path=path, method=method)
+
+    def drop_webhooks(self, times: int = 1) -> None:
+        """The next ``times`` webhook events are never sent (as when Jira loses one)."""
+        with self._lock:
+            self._webhooks_to_drop += times
+
+    def delete_project(self, key: str) -> None:
+        """Move a project to the trash: it and its issues answer 404 from now on."""
+        with self._state.lock:
+            self._state.project(key).deleted = True
+
+    def restore_project(self, key: str) -> None:
+        """Bring a deleted project back."""
+        with self._state.lock:
+            for project in self._state.projects.values():
+                if project.key == key:
+                    project.deleted = False
+
+    def remove_field(self, field_id: str) -> None:
+        """Delete a custom field: it leaves /field and issues, and cannot be set any more."""
+        with self._state.lock:
+            fdef = self._state.fields.get(field_id)
+            if fdef is None or not fdef.custom:
+                raise KeyError(f"no custom field {field_id!r}")
+            fdef.removed = True
+
+    def clear(self) -> None:
+        """Forget pending request faults and webhook drops."""
+        with self._lock:
+            self._rules.clear()
+            self._webhooks_to_drop = 0
+
+    def take_request_fault(self, method: str, path: str) -> _Rule | None:
+        """Use up the first rule matching this request, if any."""
+        with self._lock:
+            for rule in self._rules:
+                if rule.matches(method, path):
+                    rule.remaining -= 1
+                    if rule.remaining <= 0:
+                        self._rules.remove(rule)
+                    self.injected += 1
+                    return rule
+        return None
+
+    def take_webhook_drop(self) -> bool:
+        """True (and one fewer to drop) when the next webhook is to be lost."""
+        with self._lock:
+            if self._webhooks_to_drop > 0:
+                self._webhooks_to_drop -= 1
+                return True
+        return False
+
+    def headers_for(self, rule: _Rule) -> dict[str, str]:
+        headers: dict[str, str] = {}
+        if rule.retry_after is not None:
+            headers["Retry-After"] = str(rule.retry_after)
+        if rule.status == 429:
+            reset = self._clock() + timedelta(seconds=rule.retry_after or 1)
+            headers.update({
+                "X-RateLimit-Limit": "100",
+                "X-RateLimit-Remaining": "0",
+                "X-RateLimit-Reset": reset.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "RateLimit-Reason": rule.reason or "jira-quota-global-based",
+            })
+        return headers
+
+
+_MESSAGES = {
+    429: "Rate limit exceeded.",
+    500: "Internal server error.",
+    503: "Service unavailable. Please try again later.",
+}
+
+
+class FaultMiddleware:
+    """Answers a pending injected fault instead of passing the request on."""
+
+    def __init__(self, app: ASGIApp, faults: JiraFaults) -> None:
+        self.app = app
+        self.faults = faults
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            rule = self.faults.take_request_fault(scope["method"], scope["path"])
+            if rule is not None:
+                message = _MESSAGES.get(rule.status, JiraApiError(rule.status).args[0])
+                response = error_response(rule.status, [message],
+                                          headers=self.faults.headers_for(rule))
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)

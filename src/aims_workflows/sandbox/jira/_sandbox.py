@@ -1,0 +1,172 @@
+"""``JiraSandbox``: the in-memory Jira Cloud site, its HTTP server, webhooks and faults."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from types import TracebackType
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+
+from .._server import BackgroundServer
+from ._auth import BasicAuthMiddleware
+from ._capture import CaptureMiddleware, Observer
+from ._clock import Clock, utcnow
+from ._faults import FaultMiddleware, JiraFaults
+from ._fields import CUSTOM_TYPE_PREFIX, custom_schema
+from ._model import FieldDef, JiraUser
+from ._payloads import webhook_payload
+from ._people import JiraSandboxPerson, default_users
+from ._render import Renderer
+from ._routes import RouteContext, build_routes
+from ._state import IssueEvent, JiraState
+from ._webhooks import RETRY_DELAYS, WebhookDelivery, WebhookQueue
+
+__all__ = ["JiraSandbox"]
+
+
+class JiraSandbox:
+    """A loopback Jira Cloud site for one project, served over real HTTP.
+
+    >>> with JiraSandbox(webhook_url=receiver, webhook_secret="s3cret") as jira:  # doctest: +SKIP
+    ...     client = JIRA(server=jira.url, basic_auth=jira.credentials(),
+    ...                   options={"rest_api_version": "3"})
+    ...     jira.deliver_webhooks()
+
+    ``users[0]`` is the integration's account and the project lead. Time comes from
+    ``clock`` (issues' created/updated, JQL relative dates, webhook scheduling).
+    """
+
+    def __init__(
+        self,
+        *,
+        project: str = "AIMS",
+        project_name: str = "AI Management System",
+        users: Iterable[JiraUser] | None = None,
+        webhook_url: str | None = None,
+        webhook_secret: str | None = None,
+        clock: Clock = utcnow,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        base_url: str | None = None,
+        max_results_cap: int = 100,
+        webhook_retry_delays: tuple[float, ...] = RETRY_DELAYS,
+        webhook_timeout: float = 10.0,
+    ) -> None:
+        self.users = list(users) if users is not None else default_users()
+        if not self.users:
+            raise ValueError("a Jira sandbox needs at least one user")
+        self.state = JiraState(self.users, clock)
+        self.project_key = project
+        self.state.add_project(project, project_name, self.users[0].account_id)
+        self.faults = JiraFaults(self.state, clock)
+        self.webhooks = WebhookQueue(webhook_url, webhook_secret, clock=clock,
+                                     retry_delays=webhook_retry_delays, timeout=webhook_timeout)
+        self.observers: list[Observer] = []
+        """Called with every HTTP ``Exchange`` (tests hang the OpenAPI validator here)."""
+        self._base_url = base_url
+        self._renderer: Renderer | None = None
+        self.state.listeners.append(self._on_event)
+        self.app = self._build_app(max_results_cap)
+        self._server = BackgroundServer(self.app, host=host, port=port)
+
+    # lifecycle -----------------------------------------------------------------------------
+    def start(self) -> JiraSandbox:
+        """Serve in a background thread; ``url`` is valid afterwards."""
+        self._server.start()
+        self._renderer = Renderer(self.state, self._base_url or self._server.url)
+        return self
+
+    def stop(self) -> None:
+        self._server.stop()
+
+    def __enter__(self) -> JiraSandbox:
+        return self.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        """The site's base URL, e.g. ``http://127.0.0.1:54321``."""
+        return self.renderer.base_url
+
+    @property
+    def renderer(self) -> Renderer:
+        if self._renderer is None:
+            raise RuntimeError("the Jira sandbox is not started: call start() first")
+        return self._renderer
+
+    # people ----------------------------------------------------------------------------------
+    @property
+    def service_account(self) -> JiraUser:
+        """The integration's own account (``users[0]``)."""
+        return self.users[0]
+
+    def credentials(self, email: str | None = None) -> tuple[str, str]:
+        """``(email, api_token)`` for basic auth; the service account's by default."""
+        user = self.user(email) if email else self.service_account
+        return user.email, user.api_token
+
+    def user(self, email: str) -> JiraUser:
+        with self.state.lock:
+            found = self.state.user_by_email(email)
+        if found is None:
+            raise KeyError(f"no sandbox user with email {email!r}")
+        return found
+
+    def add_user(self, user: JiraUser) -> JiraUser:
+        with self.state.lock:
+            self.state.users[user.account_id] = user
+        self.users.append(user)
+        return user
+
+    def person(self, email: str) -> JiraSandboxPerson:
+        """Someone who works on issues over REST with their own credentials."""
+        return JiraSandboxPerson(self.url, self.user(email))
+
+    # set-up and inspection (in-process) ------------------------------------------------------
+    def add_custom_field(self, name: str, type_suffix: str = "textfield") -> str:
+        """Create a custom field directly (as an admin would beforehand); returns its id."""
+        with self.state.lock:
+            number = self.state.next_field_number()
+            schema = custom_schema(CUSTOM_TYPE_PREFIX + type_suffix, number)
+            if schema is None:
+                raise ValueError(f"unsupported custom field type {type_suffix!r}")
+            field_id = f"customfield_{number}"
+            self.state.fields[field_id] = FieldDef(field_id, name, True, schema)
+        return field_id
+
+    def issue_json(self, key: str, **options: Any) -> dict[str, Any]:
+        """The issue as ``GET /issue/{key}`` would answer it (no HTTP)."""
+        with self.state.lock:
+            return self.renderer.issue(self.state.issue(key), **options)
+
+    # webhooks --------------------------------------------------------------------------------
+    def deliver_webhooks(self, now: datetime | None = None) -> list[WebhookDelivery]:
+        """Send every webhook due at ``now`` (default: the clock); return those attempted."""
+        return self.webhooks.deliver(now)
+
+    def _on_event(self, event: IssueEvent) -> None:
+        # Runs under the state lock, right after the change: the payload is a snapshot.
+        if not self.webhooks.url:
+            return
+        payload = webhook_payload(event, self.renderer)
+        self.webhooks.enqueue(event.webhook_event, payload, event.at,
+                              dropped=self.faults.take_webhook_drop())
+
+    # app -------------------------------------------------------------------------------------
+    def _build_app(self, max_results_cap: int) -> Starlette:
+        ctx = RouteContext(self.state, lambda: self.renderer, max_results_cap)
+        return Starlette(
+            routes=build_routes(ctx),
+            middleware=[
+                # Outermost first: observers see injected faults and 401s too.
+                Middleware(CaptureMiddleware, observers=self.observers),
+                Middleware(FaultMiddleware, faults=self.faults),
+                Middleware(BasicAuthMiddleware, state=self.state),
+            ],
+        )

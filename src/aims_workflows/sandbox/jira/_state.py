@@ -1,0 +1,117 @@
+"""The sandbox's whole state in one object, guarded by one lock.
+
+Request handlers run on uvicorn's thread while tests (and the webhook driver) read and change
+the state from theirs, so every access goes through ``lock``. Ids come from counters that start
+where a young Jira Cloud site's would (issue ids 10001..., custom fields customfield_10040...).
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from ._clock import Clock, utcnow
+from ._errors import JiraApiError
+from ._fields import SYSTEM_FIELDS
+from ._model import Comment, FieldDef, History, Issue, IssueLink, JiraUser, Project
+
+__all__ = ["IssueEvent", "JiraState", "LINK_TYPES"]
+
+# name -> (id, inward description, outward description): Jira Cloud's default link types.
+LINK_TYPES: dict[str, tuple[str, str, str]] = {
+    "Blocks": ("10000", "is blocked by", "blocks"),
+    "Cloners": ("10001", "is cloned by", "clones"),
+    "Duplicate": ("10002", "is duplicated by", "duplicates"),
+    "Relates": ("10003", "relates to", "relates to"),
+}
+
+
+@dataclass(frozen=True)
+class IssueEvent:
+    """Something a webhook reports: created, updated (with a changelog entry) or commented."""
+
+    webhook_event: str
+    issue_event_type_name: str | None
+    actor_id: str
+    issue_id: str
+    at: datetime
+    history: History | None = None
+    comment: Comment | None = None
+
+
+class JiraState:
+    """Users, projects, fields, issues and links, plus the listeners told of each change."""
+
+    def __init__(self, users: Iterable[JiraUser], clock: Clock = utcnow) -> None:
+        self.lock = threading.RLock()
+        self.clock = clock
+        self.users: dict[str, JiraUser] = {u.account_id: u for u in users}
+        self.projects: dict[str, Project] = {}
+        self.fields: dict[str, FieldDef] = {f.id: f for f in SYSTEM_FIELDS}
+        self.issues: dict[str, Issue] = {}
+        self.links: dict[str, IssueLink] = {}
+        self.listeners: list[Callable[[IssueEvent], None]] = []
+        self._issue_ids = itertools.count(10001)
+        self._project_ids = itertools.count(10000)
+        self._field_ids = itertools.count(10040)
+        self._other_ids = itertools.count(10100)
+        self._issue_numbers: dict[str, itertools.count[int]] = {}
+
+    # ids -------------------------------------------------------------------------------
+    def next_issue_id(self) -> str:
+        return str(next(self._issue_ids))
+
+    def next_issue_key(self, project: Project) -> str:
+        counter = self._issue_numbers.setdefault(project.id, itertools.count(1))
+        return f"{project.key}-{next(counter)}"
+
+    def next_field_number(self) -> int:
+        return next(self._field_ids)
+
+    def next_id(self) -> str:
+        """An id for comments, attachments, links and changelog entries."""
+        return str(next(self._other_ids))
+
+    # lookups ---------------------------------------------------------------------------
+    def add_project(self, key: str, name: str, lead_account_id: str) -> Project:
+        project = Project(str(next(self._project_ids)), key, name, lead_account_id)
+        self.projects[project.id] = project
+        return project
+
+    def project(self, id_or_key: str) -> Project:
+        """The live project with this id or key, or a 404 JiraApiError."""
+        for project in self.projects.values():
+            if id_or_key in (project.id, project.key) and not project.deleted:
+                return project
+        raise JiraApiError.not_found(
+            f"No project could be found with key '{id_or_key}'."
+        )
+
+    def issue(self, id_or_key: str) -> Issue:
+        """The issue with this id or key (in a live project), or a 404 JiraApiError."""
+        found = self.issues.get(id_or_key) or next(
+            (i for i in self.issues.values() if i.key == id_or_key.upper()), None
+        )
+        if found is None or self.projects[found.project_id].deleted:
+            raise JiraApiError.not_found()
+        return found
+
+    def live_fields(self) -> list[FieldDef]:
+        return [f for f in self.fields.values() if not f.removed]
+
+    def field(self, field_id: str) -> FieldDef | None:
+        found = self.fields.get(field_id)
+        return None if found is None or found.removed else found
+
+    def user_by_email(self, email: str) -> JiraUser | None:
+        return next((u for u in self.users.values() if u.email.lower() == email.lower()), None)
+
+    def user_names(self) -> dict[str, str]:
+        return {u.account_id: u.display_name for u in self.users.values()}
+
+    def emit(self, event: IssueEvent) -> None:
+        for listener in list(self.listeners):
+            listener(event)
