@@ -36,11 +36,23 @@ class YamlSource:
         return line, column
 
 
-def _plain(node: Any) -> Any:
+_MAX_VALUES = 200_000
+"""Aliases of aliases can make a small file expand exponentially ("billion laughs"); stop early."""
+
+
+def _plain(node: Any, _open: frozenset = frozenset(), _count: list | None = None) -> Any:
+    count = _count if _count is not None else [0]
+    count[0] += 1
+    if count[0] > _MAX_VALUES:
+        raise YamlSyntaxError(f"expands to more than {_MAX_VALUES} values (aliases repeating aliases?)", 0, 0)
+    if isinstance(node, (dict, list)):
+        if id(node) in _open:
+            raise YamlSyntaxError("an alias refers to a node that contains it", 0, 0)
+        _open = _open | {id(node)}
     if isinstance(node, dict):
-        return {str(k) if not isinstance(k, str) else k: _plain(v) for k, v in node.items()}
+        return {str(k) if not isinstance(k, str) else k: _plain(v, _open, count) for k, v in node.items()}
     if isinstance(node, list):
-        return [_plain(v) for v in node]
+        return [_plain(v, _open, count) for v in node]
     if hasattr(node, "value") and type(node).__module__.startswith("ruamel"):
         return node.value  # pragma: no cover - scalar wrappers are rare in safe round-trip
     return node
@@ -52,6 +64,9 @@ def read_yaml(text: str) -> YamlSource:
     yaml.allow_duplicate_keys = False
     try:
         tree = yaml.load(text)
+        data = _plain(tree)
+    except RecursionError:
+        raise YamlSyntaxError("nested too deeply, or an alias refers to a node that contains it", 0, 0) from None
     except MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
@@ -59,7 +74,7 @@ def read_yaml(text: str) -> YamlSource:
         raise YamlSyntaxError(message, line, column) from None
     except YAMLError as err:
         raise YamlSyntaxError(str(err).splitlines()[0], 0, 0) from None
-    return YamlSource(_plain(tree), tree)
+    return YamlSource(data, tree)
 
 
 class YamlSyntaxError(ValueError):
