@@ -1,0 +1,7 @@
+"""Persistence: the database, its migrations, the evidence ledger, and the tables the runtime
+and the KPIs read."""
+
+from . import ledger, models
+from .db import Database, redact_url
+
+__all__ = ["Database", "ledger", "models", "redact_url"]

@@ -1,0 +1,134 @@
+"""Opening the database and bringing its schema up to date."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from sqlalchemy import Connection, Engine, create_engine, event, inspect
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+
+from ..errors import StoreError
+
+__all__ = ["Database", "redact_url"]
+
+_MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def redact_url(url: str) -> str:
+    """The URL without its password, for messages and logs."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - a URL too broken to parse is shown as a placeholder
+        return "<unparseable database URL>"
+
+
+def _sqlite_setup(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_conn, _record) -> None:
+        # We issue BEGIN ourselves (below), so the driver must not open transactions on its own.
+        dbapi_conn.isolation_level = None
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin_immediate(conn) -> None:
+        # Take the write lock at the start: a unit of work reads then writes, and a deferred
+        # transaction that must upgrade its lock can fail with SQLITE_BUSY under concurrency.
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+class Database:
+    """One database (SQLite file or PostgreSQL), its engine, and its migrations."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        try:
+            if url.startswith("sqlite"):
+                self.engine = create_engine(url, connect_args={"check_same_thread": False})
+                _sqlite_setup(self.engine)
+            else:
+                self.engine = create_engine(url, pool_pre_ping=True)
+        except (SQLAlchemyError, ImportError, ValueError) as err:
+            raise StoreError(
+                f"cannot open database {redact_url(url)}: {err.__class__.__name__}",
+                hint="check AIMS_DATABASE_URL, e.g. sqlite:///aims.db or postgresql+psycopg://user@host/db",
+            ) from None
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        """One transaction: committed when the block ends, rolled back on any exception."""
+        try:
+            with self.engine.begin() as conn:
+                yield conn
+        except OperationalError as err:
+            raise StoreError(
+                f"database {redact_url(self.url)} is not reachable or refused the operation: {err.orig}",
+                hint="is the server running and the URL right? for SQLite, is the directory writable?",
+            ) from None
+
+    @contextmanager
+    def connect(self) -> Iterator[Connection]:
+        """A connection for reads (no transaction held open longer than a statement needs)."""
+        try:
+            with self.engine.connect() as conn:
+                yield conn
+        except OperationalError as err:
+            raise StoreError(f"database {redact_url(self.url)} is not reachable: {err.orig}") from None
+
+    def _alembic_config(self, conn: Connection):
+        from alembic.config import Config
+
+        config = Config()
+        config.set_main_option("script_location", str(_MIGRATIONS))
+        config.set_main_option("sqlalchemy.url", self.url.replace("%", "%%"))
+        config.attributes["connection"] = conn
+        return config
+
+    def upgrade(self, revision: str = "head") -> None:
+        """Apply migrations up to ``revision`` (``aims init`` and ``aims db upgrade``)."""
+        from alembic import command
+
+        with self.begin() as conn:
+            command.upgrade(self._alembic_config(conn), revision)
+
+    def current_revision(self) -> str | None:
+        from alembic.runtime.migration import MigrationContext
+
+        with self.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+
+    def head_revision(self) -> str:
+        from alembic.script import ScriptDirectory
+
+        with self.connect() as conn:
+            return ScriptDirectory.from_config(self._alembic_config(conn)).get_current_head()
+
+    def require_ready(self) -> None:
+        """Raise a clear error when the database was never initialised or is behind."""
+        with self.connect() as conn:
+            if not inspect(conn).has_table("evidence"):
+                raise StoreError(
+                    f"database {redact_url(self.url)} has no aims tables",
+                    hint="run `aims init` (or `aims db upgrade`) first",
+                )
+        current, head = self.current_revision(), self.head_revision()
+        if current != head:
+            raise StoreError(
+                f"database schema is at revision {current}, this version needs {head}",
+                hint="run `aims db upgrade`",
+            )
+
+    def dispose(self) -> None:
+        self.engine.dispose()

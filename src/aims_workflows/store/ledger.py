@@ -1,0 +1,90 @@
+"""The evidence ledger: append (numbered and hash-chained) and verify. Append-only by design:
+this module has no update or delete, and the database triggers refuse them too."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Iterable, Iterator
+
+from sqlalchemy import Connection, insert, select, update
+
+from ..engine.evidence import GENESIS_HASH, ChainedEvidence, EvidenceRecord, chain, chain_hash
+from .models import Evidence, LedgerHead
+
+__all__ = ["append", "verify", "VerifyReport", "iter_rows", "head"]
+
+_EVIDENCE = Evidence.__table__
+_HEAD = LedgerHead.__table__
+_COLUMNS = [c for c in ChainedEvidence.__dataclass_fields__]
+
+
+def head(conn: Connection, *, lock: bool = False) -> tuple[int, str]:
+    query = select(_HEAD.c.seq, _HEAD.c.hash).where(_HEAD.c.id == 1)
+    if lock:
+        query = query.with_for_update()  # PostgreSQL: appends are serialised; SQLite holds the db lock
+    row = conn.execute(query).one()
+    return row.seq, row.hash
+
+
+def append(conn: Connection, records: Iterable[EvidenceRecord], *, recorded_at: datetime) -> list[ChainedEvidence]:
+    """Append records after the current head, in the caller's transaction."""
+    records = list(records)
+    if not records:
+        return []
+    seq, prev = head(conn, lock=True)
+    rows = chain(records, start_seq=seq + 1, prev_hash=prev, recorded_at=recorded_at)
+    conn.execute(insert(_EVIDENCE), [r.__dict__ for r in rows])
+    conn.execute(update(_HEAD).where(_HEAD.c.id == 1).values(seq=rows[-1].seq, hash=rows[-1].hash))
+    return rows
+
+
+def iter_rows(conn: Connection, *, run_id: str | None = None, kind: str | None = None, batch: int = 5000) -> Iterator[ChainedEvidence]:
+    """Ledger rows in sequence order, fetched in batches (the ledger can be millions of rows)."""
+    last = 0
+    while True:
+        query = select(*[_EVIDENCE.c[c] for c in _COLUMNS]).where(_EVIDENCE.c.seq > last).order_by(_EVIDENCE.c.seq).limit(batch)
+        if run_id is not None:
+            query = query.where(_EVIDENCE.c.run_id == run_id)
+        if kind is not None:
+            query = query.where(_EVIDENCE.c.kind == kind)
+        rows = conn.execute(query).all()
+        if not rows:
+            return
+        for row in rows:
+            yield ChainedEvidence(*row)
+        last = rows[-1].seq
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    """Result of recomputing the chain. ``first_bad_seq`` names the first row that fails."""
+
+    rows: int
+    head_seq: int
+    first_bad_seq: int | None = None
+    problem: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None
+
+
+def verify(conn: Connection) -> VerifyReport:
+    """Recompute every hash in order and compare with the stored chain and head."""
+    head_seq, head_hash = head(conn)
+    prev_hash, expected, count = GENESIS_HASH, 1, 0
+    for row in iter_rows(conn):
+        count += 1
+        if row.seq != expected:
+            missing = f"row {expected}" if row.seq == expected + 1 else f"rows {expected}-{row.seq - 1}"
+            return VerifyReport(count, head_seq, expected, f"{missing} missing: deleted from the ledger")
+        fields = {k: getattr(row, k) for k in _COLUMNS if k != "hash"}
+        if chain_hash(**fields) != row.hash:
+            return VerifyReport(count, head_seq, row.seq, f"row {row.seq} ({row.kind}) was altered: its content no longer matches its hash")
+        if row.prev_hash != prev_hash:
+            return VerifyReport(count, head_seq, row.seq, f"row {row.seq} does not follow row {row.seq - 1}: rows were reordered or replaced")
+        prev_hash, expected = row.hash, expected + 1
+    if expected - 1 != head_seq or (head_seq and prev_hash != head_hash):
+        return VerifyReport(count, head_seq, expected, f"the ledger ends at row {expected - 1} but its head says {head_seq}: rows were removed from the end")
+    return VerifyReport(count, head_seq)
