@@ -1,0 +1,27 @@
+"""The two ways things go wrong in the sandbox: a Web API call Slack would refuse, and a test
+that asks the sandbox for something impossible (a person who does not exist, a button that is
+not on the message)."""
+
+from __future__ import annotations
+
+from aims_workflows.errors import AimsError
+
+__all__ = ["ApiFailure", "SandboxUsageError"]
+
+
+class ApiFailure(Exception):
+    """Answer this Web API call with ``{"ok": false, "error": error}``.
+
+    ``messages`` become ``response_metadata.messages``, as Slack explains ``invalid_arguments``
+    and ``invalid_blocks``; ``status`` is the HTTP status (Slack uses 200 for most errors).
+    """
+
+    def __init__(self, error: str, messages: list[str] | None = None, *, status: int = 200):
+        super().__init__(error)
+        self.error = error
+        self.messages = list(messages or [])
+        self.status = status
+
+
+class SandboxUsageError(AimsError):
+    """A test or demo drove the sandbox in a way that cannot happen in Slack."""
