@@ -195,7 +195,8 @@ def _step_references(spec: WorkflowSpec) -> Iterator[Finding]:
         if isinstance(step, ApprovalStep):
             for j, ref in enumerate(step.approves):
                 if not isinstance(kinds.get(ref), (TaskStep, RecordStep)):
-                    yield (("steps", i, "approves", j), f"'{ref}' is not a task or record step", did_you_mean(ref, kinds))
+                    candidates = [k for k, s in kinds.items() if isinstance(s, (TaskStep, RecordStep))]
+                    yield (("steps", i, "approves", j), f"'{ref}' is not a task or record step", did_you_mean(ref, candidates))
             for j, ref in enumerate(step.separation.not_assignee_of):
                 if not isinstance(kinds.get(ref), TaskStep):
                     yield (
@@ -274,7 +275,10 @@ def _expressions(spec: WorkflowSpec) -> Iterator[Finding]:
             if ref.name in _JINJA_GLOBALS:
                 continue
             if ref.name not in allowed:
-                hint = did_you_mean(ref.name, allowed) or "names are subject, inputs, item and step ids"
+                if ref.name == "item":
+                    hint = "'item' is only known in the inputs and finding of a spawn with 'for_each'"
+                else:
+                    hint = did_you_mean(ref.name, allowed) or "names are subject, inputs, item and step ids"
                 yield (path, f"unknown name '{ref.name}' in {text!r}", hint)
                 continue
             attrs = allowed[ref.name]

@@ -64,6 +64,13 @@ def check_syntax(text: str, *, template: bool = False) -> None:
     _parse(text, template)
 
 
+def _find_all(tree: nodes.Node, types):
+    """Like ``Node.find_all``, which skips the node itself: a bare ``name`` or ``a.b`` is the root."""
+    if isinstance(tree, types):
+        yield tree
+    yield from tree.find_all(types)
+
+
 def references(text: str, *, template: bool = False) -> list[Reference]:
     """Every ``name`` and ``name.attr`` / ``name["attr"]`` read by the expression, in order.
 
@@ -75,7 +82,7 @@ def references(text: str, *, template: bool = False) -> list[Reference]:
     bound |= {t.name for loop in tree.find_all(nodes.For) for t in loop.target.find_all(nodes.Name)}
     found: list[Reference] = []
     seen_names: set[int] = set()
-    for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
+    for node in _find_all(tree, (nodes.Getattr, nodes.Getitem)):
         inner = node.node
         if isinstance(inner, nodes.Name) and inner.name not in bound:
             if isinstance(node, nodes.Getattr):
@@ -85,7 +92,7 @@ def references(text: str, *, template: bool = False) -> list[Reference]:
             else:
                 found.append(Reference(inner.name, None))
             seen_names.add(id(inner))
-    for name in tree.find_all(nodes.Name):
+    for name in _find_all(tree, nodes.Name):
         if id(name) not in seen_names and name.ctx == "load" and name.name not in bound:
             found.append(Reference(name.name, None))
     return found
