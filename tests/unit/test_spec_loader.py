@@ -3,6 +3,7 @@ all of them reported at once, and bad input of any kind turned into a SpecError.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -612,3 +613,14 @@ def test_mutating_a_good_file_only_ever_succeeds_or_raises_spec_error(data):
         parse_spec(text[:position] + insert + text[position + cut:], "mutant.yaml")
     except SpecError as err:
         assert err.problems
+
+
+def test_templates_may_bind_their_own_names():
+    message = (
+        "{% set n = subject.name %}{% for j in subject.jurisdictions %}{{ j }} {{ n }}{% endfor %}"
+        "{% for k, v in {'a': 1}.items() %}{{ k }}{{ v }}{% endfor %}{{ ghost }}"
+    )
+    text = minimal().replace("message: hi", "message: " + json.dumps(message))
+    assert problems_of(parse_spec, text, "b.yaml") == [
+        f"b.yaml:9:5 steps[0].message: unknown name 'ghost' in {message!r} (names are subject, inputs, item and step ids)"
+    ]

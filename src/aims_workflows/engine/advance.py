@@ -456,7 +456,10 @@ class _Step:
     def _record(self, step: RecordStep) -> str:
         context = self.context()
         values = {name: evaluate(expr, context) for name, expr in step.fields.items()}
-        canonical_json(values)  # fail now, not in the ledger, if a value cannot be evidence
+        try:
+            canonical_json(values)  # fail now, not in the ledger, if a value cannot be evidence
+        except (TypeError, ValueError) as err:
+            raise ExpressionError(f"record '{step.id}': {err}") from None
         self.run.data[step.id] = values
         self.record("artefact.recorded", {"artefact": step.artefact, "fields": values, "subject": self.run.subject.id}, step_id=step.id)
         return self.spec.next_of(step.id)

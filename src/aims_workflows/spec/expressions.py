@@ -78,8 +78,8 @@ def references(text: str, *, template: bool = False) -> list[Reference]:
     [Reference(name='assess', attr='likelihood'), Reference(name='assess', attr='impact')]
     """
     tree = _parse(text, template)
-    bound = {n.name for n in tree.find_all(nodes.Assign)} if template else set()
-    bound |= {t.name for loop in tree.find_all(nodes.For) for t in loop.target.find_all(nodes.Name)}
+    binders = tree.find_all((nodes.Assign, nodes.AssignBlock, nodes.For))
+    bound = {t.name for node in binders for t in _find_all(node.target, nodes.Name)}
     found: list[Reference] = []
     seen_names: set[int] = set()
     for node in _find_all(tree, (nodes.Getattr, nodes.Getitem)):
@@ -116,7 +116,7 @@ def evaluate(text: str, context: Mapping[str, Any]) -> Any:
         value = _compiled(text)(**context)
     except ExpressionError:
         raise
-    except (UndefinedError, SecurityError, TypeError, ValueError, ArithmeticError) as err:
+    except (UndefinedError, SecurityError, TypeError, ValueError, ArithmeticError, LookupError, RecursionError) as err:
         raise ExpressionError(f"{text!r} failed: {err}") from None
     if isinstance(value, StrictUndefined):  # pragma: no cover - StrictUndefined raises first
         raise ExpressionError(f"{text!r} is undefined")
@@ -129,5 +129,5 @@ def render(text: str, context: Mapping[str, Any]) -> str:
         return _template(text).render(**context)
     except ExpressionError:
         raise
-    except (UndefinedError, SecurityError, TypeError, ValueError, ArithmeticError) as err:
+    except (UndefinedError, SecurityError, TypeError, ValueError, ArithmeticError, LookupError, RecursionError) as err:
         raise ExpressionError(f"template {text!r} failed: {err}") from None
