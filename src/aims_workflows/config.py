@@ -1,0 +1,127 @@
+"""Settings: the only module that reads the environment (``AIMS_*``) and ``aims.yaml``.
+
+``aims.yaml`` maps roles to people by e-mail and sets the KPI targets::
+
+    organisation: Example Ltd
+    roles:
+      aims_owner: [ana@example.com]
+      risk_owner: [rui@example.com]
+    kpi_targets:
+      risk_assessment_coverage: 0.95
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from .errors import ConfigError
+
+__all__ = ["Settings", "AimsConfig", "KpiTargets", "load_config", "DEFAULT_CONFIG_TEXT"]
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class Settings(BaseSettings):
+    """Environment settings. Every one can be set as ``AIMS_<NAME>``."""
+
+    model_config = SettingsConfigDict(env_prefix="AIMS_", extra="ignore")
+
+    database_url: str = "sqlite:///aims.db"
+    config: Path = Path("aims.yaml")
+    workflows: Path | None = Field(default=None, description="directory of workflow files")
+
+
+class KpiTargets(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    risk_assessment_coverage: float = Field(0.95, ge=0, le=1)
+    impact_assessment_coverage: float = Field(0.90, ge=0, le=1)
+    overdue_tasks: int = Field(0, ge=0)
+    median_approval_latency_hours: float = Field(48, gt=0)
+    mean_days_to_close_nonconformity: float = Field(30, gt=0)
+
+
+class AimsConfig(BaseModel):
+    """The contents of ``aims.yaml``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    organisation: str = "Our organisation"
+    roles: dict[str, list[str]] = Field(default_factory=dict)
+    kpi_targets: KpiTargets = KpiTargets()
+    workflows: list[str] = Field(default_factory=lambda: ["workflows"])
+
+    @field_validator("roles")
+    @classmethod
+    def _emails(cls, roles: dict[str, list[str]]) -> dict[str, list[str]]:
+        for role, people in roles.items():
+            if not re.fullmatch(r"[a-z][a-z0-9_]*", role):
+                raise ValueError(f"role '{role}' must be lower-case snake_case")
+            for person in people:
+                if not _EMAIL.match(person):
+                    raise ValueError(f"role '{role}': '{person}' is not an e-mail address")
+        return roles
+
+    def people(self, role: str) -> list[str]:
+        return list(self.roles.get(role, []))
+
+    def roles_of(self, person: str) -> tuple[str, ...]:
+        return tuple(sorted(role for role, people in self.roles.items() if person in people))
+
+    def role_names(self) -> set[str]:
+        return set(self.roles)
+
+
+DEFAULT_CONFIG_TEXT = """\
+# aims-workflows configuration: who holds which role, and the KPI targets.
+# People are named by e-mail: the Jira and Slack integrations look them up by it.
+organisation: Example Ltd
+roles:
+  top_management: [ceo@example.com]
+  aims_owner: [aims.owner@example.com]
+  risk_owner: [risk.owner@example.com]
+  ciso: [ciso@example.com]
+  engineer: [engineer@example.com]
+  internal_auditor: [auditor@example.com]
+  data_protection_officer: [dpo@example.com]
+  legal_counsel: [legal@example.com]
+kpi_targets:
+  risk_assessment_coverage: 0.95      # share of in-scope AI systems with a current risk assessment
+  impact_assessment_coverage: 0.90    # ... and a current impact assessment
+  overdue_tasks: 0
+  median_approval_latency_hours: 48
+  mean_days_to_close_nonconformity: 30
+workflows: [workflows]
+"""
+
+
+def load_config(path: Path) -> AimsConfig:
+    """Read ``aims.yaml``; a missing file gives the defaults. Problems name the key and line."""
+    from .spec.problems import format_path
+    from .spec.source import YamlSyntaxError, read_yaml
+
+    if not path.exists():
+        return AimsConfig()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(f"cannot read {path}: {err}", hint="it must be a UTF-8 YAML file") from None
+    try:
+        source = read_yaml(text) if text.strip() else None
+    except YamlSyntaxError as err:
+        raise ConfigError(f"{path}:{err.line}:{err.column}: YAML syntax: {err.message}") from None
+    data = source.data if source else {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: must be a mapping (organisation, roles, kpi_targets)")
+    try:
+        return AimsConfig.model_validate(data)
+    except ValidationError as err:
+        lines = []
+        for e in err.errors():
+            line, column = source.position(tuple(e["loc"])) if source else (0, 0)
+            lines.append(f"{path}:{line}:{column} {format_path(e['loc'])}: {e['msg']}")
+        raise ConfigError("invalid configuration:\n" + "\n".join(lines), hint="see `aims init` for a commented example") from None

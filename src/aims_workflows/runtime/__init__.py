@@ -1,0 +1,9 @@
+"""The runtime: units of work around the pure engine, the outbox dispatcher, timers, schedules
+and the inventory service."""
+
+from .backoff import Backoff
+from .core import CLI, Outcome, Runtime
+from .dispatcher import DispatchReport, Dispatcher
+from .inventory_service import Inventory
+
+__all__ = ["Backoff", "CLI", "DispatchReport", "Dispatcher", "Inventory", "Outcome", "Runtime"]

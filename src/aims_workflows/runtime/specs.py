@@ -1,0 +1,70 @@
+"""Which spec a run uses: the files on disk for new runs, the stored text for pinned versions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Iterable
+
+from sqlalchemy import Connection, insert, select
+
+from ..errors import SpecError
+from ..spec.loader import LoadedSpec, WorkflowSet, parse_spec
+from ..spec.model import WorkflowSpec
+from ..store.models import SpecVersion
+
+__all__ = ["SpecRegistry"]
+
+_VERSIONS = SpecVersion.__table__
+
+
+class SpecRegistry:
+    """Current workflows plus every version a run was pinned to (a run started on version 3
+    finishes on version 3, even after the file moves on)."""
+
+    def __init__(self, workflows: WorkflowSet, roles: Iterable[str]) -> None:
+        self.workflows = workflows
+        self._roles = set(roles)
+        self._by_hash: dict[str, WorkflowSpec] = {item.content_hash: item.spec for item in workflows}
+        self._registered: set[str] = set()
+
+    def current(self, workflow_id: str) -> LoadedSpec:
+        return self.workflows.get(workflow_id)
+
+    def register(self, conn: Connection, loaded: LoadedSpec, now: datetime) -> None:
+        """Store this version's text once; refuse a changed file that kept its version number."""
+        if loaded.content_hash in self._registered:
+            return
+        spec = loaded.spec
+        stored = conn.execute(
+            select(_VERSIONS.c.content_hash).where(_VERSIONS.c.workflow_id == spec.id, _VERSIONS.c.version == spec.version)
+        ).scalar()
+        if stored is None:
+            conn.execute(insert(_VERSIONS).values(
+                workflow_id=spec.id, version=spec.version, content_hash=loaded.content_hash,
+                source_name=loaded.source, text=loaded.text, registered_at=now,
+            ))
+        elif stored != loaded.content_hash:
+            raise _changed_without_bump(loaded)
+        self._registered.add(loaded.content_hash)
+
+    def by_hash(self, conn: Connection, content_hash: str) -> WorkflowSpec:
+        spec = self._by_hash.get(content_hash)
+        if spec is None:
+            row = conn.execute(select(_VERSIONS.c.text, _VERSIONS.c.source_name).where(_VERSIONS.c.content_hash == content_hash)).first()
+            if row is None:
+                from ..errors import NotFound
+
+                raise NotFound(f"no stored workflow version with hash {content_hash[:12]}")
+            spec = parse_spec(row.text, row.source_name, roles=self._roles).spec
+            self._by_hash[content_hash] = spec
+        return spec
+
+
+def _changed_without_bump(loaded: LoadedSpec) -> SpecError:
+    from ..spec.problems import Problem
+
+    return SpecError([Problem(
+        loaded.source, 2, 1, "version",
+        f"workflow '{loaded.spec.id}' version {loaded.spec.version} changed since runs were started on it",
+        f"raise 'version' to {loaded.spec.version + 1}: runs keep the version they started on",
+    )])

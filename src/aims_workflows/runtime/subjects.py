@@ -1,0 +1,37 @@
+"""Building run subjects from the inventory, the organisation and findings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from ..engine.state import Subject
+from ..errors import NotFound
+from ..store import inventory as inventory_store
+from ..store.models import Finding
+
+__all__ = ["ai_system_subject", "organisation_subject", "finding_subject", "ORGANISATION_ID"]
+
+ORGANISATION_ID = "organisation"
+
+
+def ai_system_subject(row: dict[str, Any]) -> Subject:
+    return Subject(type="ai_system", id=str(row["id"]), name=row["name"], owner=row["owner"],
+                   attributes=inventory_store.to_subject_attributes(row))
+
+
+def organisation_subject(name: str, owner: str | None = None) -> Subject:
+    return Subject(type="organisation", id=ORGANISATION_ID, name=name, owner=owner, attributes={"name": name})
+
+
+def finding_subject(conn: Connection, finding_id: str) -> Subject:
+    table = Finding.__table__
+    row = conn.execute(select(table).where(table.c.id == finding_id)).first()
+    if row is None:
+        raise NotFound(f"no finding '{finding_id}'", hint="see `aims findings list`")
+    attributes = {
+        "id": row.id, "title": row.title, "severity": row.severity, "source": row.source, "clause": row.clause,
+        "system": row.system_name, "raised_at": row.raised_at.isoformat(), "description": row.description,
+    }
+    return Subject(type="finding", id=row.id, name=row.title[:120], owner=None, attributes=attributes)

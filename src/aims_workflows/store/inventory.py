@@ -1,0 +1,77 @@
+"""AI system rows and their history."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, func, insert, select, update
+
+from ..errors import NotFound
+from ..inventory import AISystemRecord
+from ..spec.problems import did_you_mean
+from .models import AISystem, AISystemHistory
+
+__all__ = ["add", "change", "get", "find", "list_all", "to_subject_attributes", "history"]
+
+_SYSTEMS = AISystem.__table__
+_HISTORY = AISystemHistory.__table__
+_RECORD_FIELDS = tuple(AISystemRecord.model_fields)
+
+
+def _row_dict(row) -> dict[str, Any]:
+    return dict(row._mapping)
+
+
+def find(conn: Connection, name: str) -> dict[str, Any] | None:
+    row = conn.execute(select(_SYSTEMS).where(func.lower(_SYSTEMS.c.name) == name.lower())).first()
+    return _row_dict(row) if row else None
+
+
+def get(conn: Connection, name_or_id: str | int) -> dict[str, Any]:
+    """A system by name (case-insensitive) or numeric id; NotFound with a suggestion."""
+    row = None
+    if isinstance(name_or_id, int) or str(name_or_id).isdigit():
+        found = conn.execute(select(_SYSTEMS).where(_SYSTEMS.c.id == int(name_or_id))).first()
+        row = _row_dict(found) if found else None
+    row = row or find(conn, str(name_or_id))
+    if row is None:
+        names = list(conn.scalars(select(_SYSTEMS.c.name)))
+        raise NotFound(f"no AI system '{name_or_id}'", hint=did_you_mean(str(name_or_id), names) or "see `aims systems list`")
+    return row
+
+
+def record_of(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: row[k] for k in _RECORD_FIELDS}
+
+
+def add(conn: Connection, record: AISystemRecord, *, actor: str, now: datetime) -> dict[str, Any]:
+    values = record.model_dump()
+    system_id = conn.execute(insert(_SYSTEMS).values(**values, version=1, created_at=now, updated_at=now)).inserted_primary_key[0]
+    conn.execute(insert(_HISTORY).values(system_id=system_id, version=1, changed_at=now, changed_by=actor,
+                                         changes={k: [None, v] for k, v in values.items()}, snapshot=values))
+    return get(conn, system_id)
+
+
+def change(conn: Connection, row: dict[str, Any], record: AISystemRecord, *, actor: str, now: datetime) -> dict[str, list[Any]]:
+    """Apply a new record; returns {field: [old, new]} of what changed (empty: nothing did)."""
+    new = record.model_dump()
+    changes = {k: [row[k], v] for k, v in new.items() if row[k] != v}
+    if not changes:
+        return {}
+    version = row["version"] + 1
+    conn.execute(update(_SYSTEMS).where(_SYSTEMS.c.id == row["id"]).values(**new, version=version, updated_at=now))
+    conn.execute(insert(_HISTORY).values(system_id=row["id"], version=version, changed_at=now, changed_by=actor, changes=changes, snapshot=new))
+    return changes
+
+
+def list_all(conn: Connection) -> list[dict[str, Any]]:
+    return [_row_dict(r) for r in conn.execute(select(_SYSTEMS).order_by(_SYSTEMS.c.name))]
+
+
+def history(conn: Connection, system_id: int) -> list[dict[str, Any]]:
+    return [_row_dict(r) for r in conn.execute(select(_HISTORY).where(_HISTORY.c.system_id == system_id).order_by(_HISTORY.c.version))]
+
+
+def to_subject_attributes(row: dict[str, Any]) -> dict[str, Any]:
+    return record_of(row)

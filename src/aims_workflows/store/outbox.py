@@ -1,0 +1,78 @@
+"""The outbox: commands written in the same transaction as the state that asked for them,
+carried out afterwards, retried with back-off, parked as dead after too many attempts."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Iterable
+
+from sqlalchemy import Connection, and_, insert, or_, select, update
+
+from ..engine.commands import Command
+from .models import OutboxItem
+
+__all__ = ["enqueue", "claim_due", "complete", "retry_later", "bury", "Claimed", "LEASE"]
+
+_OUTBOX = OutboxItem.__table__
+LEASE = timedelta(minutes=2)
+"""How long a claimed command is ours; a worker that dies mid-command loses it after this."""
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: int
+    command: Command
+    attempts: int
+
+
+def enqueue(conn: Connection, commands: Iterable[Command], now: datetime) -> None:
+    rows = [
+        dict(key=c.key, run_id=c.run_id, kind=c.kind, payload=json.dumps(c.payload, default=str), status="pending",
+             attempts=0, next_attempt_at=now, created_at=now)
+        for c in commands
+    ]
+    if rows:
+        conn.execute(insert(_OUTBOX), rows)
+
+
+def claim_due(conn: Connection, now: datetime, *, kinds: Iterable[str] | None = None,
+              exclude: Iterable[str] | None = None, limit: int = 100) -> list[Claimed]:
+    """Take up to ``limit`` due commands (pending, or in flight past their lease), oldest first."""
+    query = (
+        select(_OUTBOX.c.id, _OUTBOX.c.key, _OUTBOX.c.run_id, _OUTBOX.c.kind, _OUTBOX.c.payload, _OUTBOX.c.attempts)
+        .where(or_(_OUTBOX.c.status == "pending", _OUTBOX.c.status == "inflight"), _OUTBOX.c.next_attempt_at <= now)
+        .order_by(_OUTBOX.c.id)
+        .limit(limit)
+    )
+    if kinds is not None:
+        query = query.where(_OUTBOX.c.kind.in_(list(kinds)))
+    if exclude is not None:
+        query = query.where(_OUTBOX.c.kind.not_in(list(exclude)))
+    claimed: list[Claimed] = []
+    for row in conn.execute(query).all():
+        taken = conn.execute(
+            update(_OUTBOX)
+            .where(and_(_OUTBOX.c.id == row.id, _OUTBOX.c.attempts == row.attempts, _OUTBOX.c.status != "done"))
+            .values(status="inflight", next_attempt_at=now + LEASE, attempts=row.attempts + 1)
+        )
+        if taken.rowcount == 1:
+            claimed.append(Claimed(row.id, Command(row.kind, row.key, row.run_id, json.loads(row.payload)), row.attempts + 1))
+    return claimed
+
+
+def complete(conn: Connection, item_id: int, now: datetime, result: dict[str, Any] | None) -> None:
+    conn.execute(
+        update(_OUTBOX).where(_OUTBOX.c.id == item_id)
+        .values(status="done", done_at=now, result=json.dumps(result or {}, default=str), last_error=None)
+    )
+
+
+def retry_later(conn: Connection, item_id: int, at: datetime, error: str) -> None:
+    conn.execute(update(_OUTBOX).where(_OUTBOX.c.id == item_id).values(status="pending", next_attempt_at=at, last_error=error))
+
+
+def bury(conn: Connection, item_id: int, now: datetime, error: str) -> None:
+    """Park a command that cannot succeed; `aims runs show` lists it with its reason."""
+    conn.execute(update(_OUTBOX).where(_OUTBOX.c.id == item_id).values(status="dead", done_at=now, last_error=error))

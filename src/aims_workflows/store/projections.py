@@ -1,0 +1,151 @@
+"""Read models kept up to date in the same transaction as the evidence that moves them, so the
+KPIs read a handful of indexed rows instead of scanning the ledger."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any, Callable, Iterable
+
+from sqlalchemy import Connection, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from ..engine.evidence import EvidenceRecord
+from ..engine.state import RunState
+from .models import AISystem, Approval, ApprovalLatencyBucket, Finding, KpiCounter, RiskRegisterEntry, StepRecord
+
+__all__ = ["apply", "bump_counter", "RISK_REGISTER_ARTEFACT"]
+
+RISK_REGISTER_ARTEFACT = "risk_register_entry"
+
+_STEPS = StepRecord.__table__
+_APPROVALS = Approval.__table__
+_HIST = ApprovalLatencyBucket.__table__
+_COUNTERS = KpiCounter.__table__
+_SYSTEMS = AISystem.__table__
+_FINDINGS = Finding.__table__
+_RISKS = RiskRegisterEntry.__table__
+
+
+def _upsert_add(conn: Connection, table, key_column: str, key: Any, column: str, amount: float) -> None:
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(table).values({key_column: key, column: amount})
+    statement = statement.on_conflict_do_update(
+        index_elements=[key_column], set_={column: table.c[column] + amount}
+    )
+    conn.execute(statement)
+
+
+def bump_counter(conn: Connection, name: str, amount: float) -> None:
+    _upsert_add(conn, _COUNTERS, "name", name, "value", amount)
+
+
+def _parse(ts: str | None) -> datetime | None:
+    return datetime.fromisoformat(ts.replace("Z", "+00:00")) if ts else None
+
+
+def _step_where(run: RunState, record: EvidenceRecord):
+    attempt = record.payload.get("attempt")
+    return (_STEPS.c.run_id == run.run_id, _STEPS.c.step_id == record.step_id, _STEPS.c.attempt == attempt)
+
+
+def _task_requested(conn, run, record, now, _coverage):
+    conn.execute(insert(_STEPS).values(
+        run_id=run.run_id, step_id=record.step_id, attempt=record.payload["attempt"], kind="task",
+        title=record.payload["title"][:500], role=record.payload["role"], status="open", overdue=False,
+        created_at=now, due_at=_parse(record.payload.get("due_at")),
+    ))
+
+
+def _task_issued(conn, run, record, now, _coverage):
+    conn.execute(update(_STEPS).where(*_step_where(run, record)).values(
+        external_ref=record.payload.get("ref"), assignee=record.payload.get("assignee")))
+
+
+def _task_completed(conn, run, record, now, _coverage):
+    conn.execute(update(_STEPS).where(*_step_where(run, record)).values(status="done", completed_at=now))
+
+
+def _task_overdue(conn, run, record, now, _coverage):
+    conn.execute(update(_STEPS).where(_STEPS.c.run_id == run.run_id, _STEPS.c.step_id == record.step_id, _STEPS.c.status == "open").values(overdue=True))
+
+
+def _approval_requested(conn, run, record, now, _coverage):
+    conn.execute(insert(_APPROVALS).values(
+        approval_id=record.payload["approval_id"], run_id=run.run_id, step_id=record.step_id,
+        content_hash=record.payload["content_hash"], approvers=record.payload["approvers"],
+        status="open", requested_at=now,
+    ))
+
+
+def _approval_invalidated(conn, run, record, now, _coverage):
+    conn.execute(update(_APPROVALS).where(_APPROVALS.c.approval_id == record.payload["approval_id"]).values(status="invalidated", closed_at=now))
+
+
+def _approval_closed(conn, run, record, now, _coverage):
+    latency = float(record.payload["latency_seconds"])
+    conn.execute(update(_APPROVALS).where(_APPROVALS.c.approval_id == record.payload["approval_id"]).values(
+        status=record.payload["outcome"], closed_at=now, latency_seconds=latency))
+    _upsert_add(conn, _HIST, "bucket_minutes", int(latency // 60), "count", 1)
+
+
+def _artefact_recorded(conn, run, record, now, _coverage):
+    if record.payload.get("artefact") != RISK_REGISTER_ARTEFACT:
+        return
+    fields = record.payload["fields"]
+
+    def number(name: str) -> float | None:
+        value = fields.get(name)
+        return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+    row = dict(
+        system_name=run.subject.name, risk=str(fields.get("risk", "")), likelihood=number("likelihood"),
+        impact=number("impact"), score=number("score"), treatment=fields.get("treatment"),
+        residual_score=number("residual_score"), owner=fields.get("owner"), fields=fields, recorded_at=now,
+    )
+    existing = conn.scalar(select(_RISKS.c.id).where(_RISKS.c.run_id == run.run_id))
+    if existing is None:
+        conn.execute(insert(_RISKS).values(run_id=run.run_id, **row))
+    else:  # a reworked assessment replaces its own entry
+        conn.execute(update(_RISKS).where(_RISKS.c.id == existing).values(**row))
+
+
+def _run_closed(conn, run, record, now, coverage):
+    conn.execute(update(_STEPS).where(_STEPS.c.run_id == run.run_id, _STEPS.c.status == "open").values(status="cancelled", completed_at=now))
+    conn.execute(update(_APPROVALS).where(_APPROVALS.c.run_id == run.run_id, _APPROVALS.c.status == "open").values(status="cancelled", closed_at=now))
+    if record.kind != "run.completed":
+        return
+    if coverage is not None and run.subject.type == "ai_system":
+        kpi, valid_for = coverage
+        prefix = "risk" if kpi == "risk_assessment" else "impact"
+        conn.execute(update(_SYSTEMS).where(_SYSTEMS.c.id == int(run.subject.id)).values(
+            **{f"{prefix}_assessed_at": now, f"{prefix}_valid_until": now + valid_for}))
+    if run.subject.type == "finding":
+        raised_at = conn.scalar(select(_FINDINGS.c.raised_at).where(_FINDINGS.c.id == run.subject.id, _FINDINGS.c.status == "open"))
+        if raised_at is not None:
+            conn.execute(update(_FINDINGS).where(_FINDINGS.c.id == run.subject.id).values(status="closed", closed_at=now))
+            bump_counter(conn, "nonconformities_closed", 1)
+            bump_counter(conn, "nonconformity_close_seconds", (now - raised_at).total_seconds())
+
+
+_HANDLERS: dict[str, Callable] = {
+    "task.requested": _task_requested,
+    "task.issued": _task_issued,
+    "task.completed": _task_completed,
+    "task.overdue": _task_overdue,
+    "approval.requested": _approval_requested,
+    "approval.invalidated": _approval_invalidated,
+    "approval.closed": _approval_closed,
+    "artefact.recorded": _artefact_recorded,
+    "run.completed": _run_closed,
+    "run.cancelled": _run_closed,
+    "run.failed": _run_closed,
+}
+
+
+def apply(conn: Connection, run: RunState, evidence: Iterable[EvidenceRecord], now: datetime,
+          coverage: tuple[str, timedelta] | None = None) -> None:
+    """Move the read models for the evidence of one transition."""
+    for record in evidence:
+        handler = _HANDLERS.get(record.kind)
+        if handler is not None:
+            handler(conn, run, record, now, coverage)

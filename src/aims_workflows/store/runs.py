@@ -1,0 +1,79 @@
+"""Reading and writing run rows (state as JSON, plus the columns queries filter on)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Connection, insert, select, update
+
+from ..engine.state import RunState, dump_run, load_run
+from ..errors import NotFound, StoreError
+from .models import Run
+
+__all__ = ["insert_run", "load", "save", "due_for_tick", "ConcurrentUpdate"]
+
+_RUNS = Run.__table__
+
+
+class ConcurrentUpdate(StoreError):
+    """Another writer saved the run first; the unit of work is retried."""
+
+
+def _columns(run: RunState, now: datetime) -> dict:
+    return dict(
+        status=run.status,
+        current_step=run.current,
+        state=dump_run(run),
+        updated_at=now,
+        completed_at=run.completed_at,
+        next_wake_at=run.next_wake_at if run.is_open else None,
+    )
+
+
+def insert_run(conn: Connection, run: RunState, now: datetime) -> None:
+    conn.execute(
+        insert(_RUNS).values(
+            id=run.run_id,
+            workflow_id=run.spec_id,
+            spec_version=run.spec_version,
+            spec_hash=run.spec_hash,
+            subject_type=run.subject.type,
+            subject_id=run.subject.id,
+            subject_name=run.subject.name,
+            parent_run_id=run.parent_run_id,
+            started_at=now,
+            lock_version=0,
+            **_columns(run, now),
+        )
+    )
+
+
+def load(conn: Connection, run_id: str, *, lock: bool = False) -> tuple[RunState, int]:
+    """(state, lock_version). ``lock`` takes a row lock on PostgreSQL."""
+    query = select(_RUNS.c.state, _RUNS.c.lock_version).where(_RUNS.c.id == run_id)
+    if lock:
+        query = query.with_for_update()
+    row = conn.execute(query).first()
+    if row is None:
+        raise NotFound(f"no run '{run_id}'", hint="see `aims runs list`")
+    return load_run(row.state), row.lock_version
+
+
+def save(conn: Connection, run: RunState, lock_version: int, now: datetime) -> None:
+    result = conn.execute(
+        update(_RUNS)
+        .where(_RUNS.c.id == run.run_id, _RUNS.c.lock_version == lock_version)
+        .values(lock_version=lock_version + 1, **_columns(run, now))
+    )
+    if result.rowcount != 1:
+        raise ConcurrentUpdate(f"run {run.run_id} was changed by another writer")
+
+
+def due_for_tick(conn: Connection, now: datetime, limit: int = 500) -> list[str]:
+    query = (
+        select(_RUNS.c.id)
+        .where(_RUNS.c.next_wake_at.is_not(None), _RUNS.c.next_wake_at <= now)
+        .order_by(_RUNS.c.next_wake_at)
+        .limit(limit)
+    )
+    return list(conn.scalars(query))

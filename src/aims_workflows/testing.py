@@ -1,0 +1,179 @@
+"""In-memory stand-ins for the ports and an advanceable clock, shipped with the product so the
+demo, the tests and users' own tests run without Jira or Slack.
+
+>>> clock = ManualClock(datetime(2026, 1, 1, tzinfo=timezone.utc))
+>>> clock.advance(days=14).isoformat()
+'2026-01-15T00:00:00+00:00'
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from .engine.commands import Command
+from .errors import PermanentError, RetryableError
+
+__all__ = ["ManualClock", "InMemoryIssueTracker", "InMemoryApprovalChannel", "InMemoryNotifier", "FaultPlan", "StandInTask", "StandInApproval"]
+
+
+class ManualClock:
+    """A clock that moves only when told to."""
+
+    def __init__(self, start: datetime) -> None:
+        if start.tzinfo is None:
+            raise ValueError("ManualClock needs a timezone-aware start")
+        self._now = start
+
+    def now(self) -> datetime:
+        return self._now
+
+    def advance(self, delta: timedelta | None = None, **kwargs: float) -> datetime:
+        self._now += delta if delta is not None else timedelta(**kwargs)
+        return self._now
+
+    def set(self, moment: datetime) -> None:
+        self._now = moment
+
+
+@dataclass
+class FaultPlan:
+    """Make the next ``count`` calls fail: retryable (like a 429/503) or permanent (like a 404)."""
+
+    count: int = 0
+    retryable: bool = True
+    retry_after: float | None = None
+    message: str = "injected failure"
+
+    def check(self) -> None:
+        if self.count <= 0:
+            return
+        self.count -= 1
+        if self.retryable:
+            raise RetryableError(self.message, retry_after=self.retry_after)
+        raise PermanentError(self.message)
+
+
+class _StandIn:
+    def __init__(self) -> None:
+        self.faults = FaultPlan()
+        self.performed: list[Command] = []
+        self._seen: dict[str, dict[str, Any]] = {}
+
+    def fail_next(self, count: int, *, retryable: bool = True, retry_after: float | None = None, message: str = "injected failure") -> None:
+        self.faults = FaultPlan(count, retryable, retry_after, message)
+
+    def perform(self, command: Command) -> dict[str, Any]:
+        self.faults.check()
+        if command.key in self._seen:  # idempotency: the same key is carried out once
+            return self._seen[command.key]
+        self.performed.append(command)
+        result = self._perform(command) or {}
+        self._seen[command.key] = result
+        return result
+
+    def _perform(self, command: Command) -> dict[str, Any]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+@dataclass
+class StandInTask:
+    ref: str
+    run_id: str
+    step_id: str
+    attempt: int
+    title: str
+    assignee: str
+    form: list[dict[str, Any]]
+    due_at: str | None
+    status: str = "open"
+    comments: list[str] = field(default_factory=list)
+
+
+class InMemoryIssueTracker(_StandIn):
+    """Plays Jira: tasks with keys ``TASK-1``, comments for refused answers and reminders."""
+
+    def __init__(self, prefix: str = "TASK") -> None:
+        super().__init__()
+        self.prefix = prefix
+        self.tasks: dict[str, StandInTask] = {}
+
+    def _perform(self, command: Command) -> dict[str, Any]:
+        p = command.payload
+        if command.kind == "task.create":
+            ref = f"{self.prefix}-{len(self.tasks) + 1}"
+            self.tasks[ref] = StandInTask(ref, command.run_id, p["step_id"], p["attempt"], p["title"], p["assignee"], p["form"], p.get("due_at"))
+            return {"ref": ref, "assignee": p["assignee"]}
+        task = self.tasks.get(p.get("ref") or "")
+        if command.kind == "task.refuse_answers" and task:
+            task.comments.append("Please fix: " + " ".join(p["problems"]))
+        elif command.kind == "task.cancel" and task:
+            task.status = "cancelled"
+        elif command.kind in ("task.remind", "task.escalate") and task:
+            task.comments.append(f"{command.kind} to {', '.join(p.get('people', []))}")
+        return {}
+
+    def open_tasks(self, assignee: str | None = None) -> list[StandInTask]:
+        return [t for t in self.tasks.values() if t.status == "open" and (assignee is None or t.assignee == assignee)]
+
+    def mark_done(self, ref: str) -> None:
+        self.tasks[ref].status = "done"
+
+
+@dataclass
+class StandInApproval:
+    approval_id: str
+    run_id: str
+    title: str
+    people: list[str]
+    content_hash: str
+    show: dict[str, Any]
+    status: str = "open"
+    notices: list[str] = field(default_factory=list)
+
+
+class InMemoryApprovalChannel(_StandIn):
+    """Plays Slack: approval requests per person, outcome updates, refusal notices."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.requests: dict[str, StandInApproval] = {}
+        self.refusals: list[dict[str, Any]] = []
+
+    def _perform(self, command: Command) -> dict[str, Any]:
+        p = command.payload
+        if command.kind == "approval.request":
+            self.requests[p["approval_id"]] = StandInApproval(p["approval_id"], command.run_id, p["title"], p["people"], p["content_hash"], p.get("show", {}))
+            return {"ref": f"msg:{p['approval_id']}"}
+        if command.kind == "approval.refuse":
+            self.refusals.append({"person": p["person"], "reason": p["reason"], "approval_id": p.get("approval_id")})
+            return {}
+        request = self.requests.get(p.get("approval_id") or "")
+        if request is None:
+            return {}
+        if command.kind == "approval.close":
+            request.status = p["outcome"]
+        elif command.kind == "approval.invalidate":
+            request.status = "invalidated"
+        else:
+            request.notices.append(command.kind)
+        return {}
+
+    def pending(self, person: str | None = None) -> list[StandInApproval]:
+        return [a for a in self.requests.values() if a.status == "open" and (person is None or person in a.people)]
+
+
+class InMemoryNotifier(_StandIn):
+    def __init__(self) -> None:
+        super().__init__()
+        self.sent: list[dict[str, Any]] = []
+
+    def _perform(self, command: Command) -> dict[str, Any]:
+        self.sent.append({"people": command.payload.get("people", []), "message": command.payload.get("message", command.kind)})
+        return {}
+
+
+def utc(*args: int) -> datetime:
+    """``utc(2026, 1, 1)``: a timezone-aware UTC datetime, for tests."""
+    return datetime(*args, tzinfo=timezone.utc)
