@@ -234,13 +234,22 @@ class WebhookReceiver:
         return [json.loads(body) for _, body in self.received]
 
 
-@pytest.fixture
-def jira_receiver() -> Iterator[WebhookReceiver]:
+@pytest.fixture(scope="session")
+def jira_receiver_server() -> Iterator[WebhookReceiver]:
+    """One receiver for the session (starting a server per test costs ~0.2 s each)."""
     receiver = WebhookReceiver()
     app = Starlette(routes=[Route("/jira/webhook", receiver.endpoint, methods=["POST"])])
     with BackgroundServer(app) as server:
         receiver.url = server.url + "/jira/webhook"
         yield receiver
+
+
+@pytest.fixture
+def jira_receiver(jira_receiver_server: WebhookReceiver) -> WebhookReceiver:
+    """The webhook receiver, emptied and answering 200 unless told otherwise."""
+    jira_receiver_server.answers.clear()
+    jira_receiver_server.received.clear()
+    return jira_receiver_server
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from jira_fixtures import (  # noqa: F401  (fixtures; tests/contract is on sys.p
     jira_client,
     jira_openapi,
     jira_receiver,
+    jira_receiver_server,
     jira_sandbox,
     jira_spec_dict,
     jira_spec_recorder,
