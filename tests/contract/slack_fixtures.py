@@ -467,7 +467,9 @@ def make_sandbox(record: SpecRecord, **kwargs: Any) -> SlackSandbox:
 
 
 @pytest.fixture
-def slack(receiver: Receiver, clock: ShiftableClock, spec_record: SpecRecord) -> Iterator[SlackSandbox]:
+def slack(
+    receiver: Receiver, clock: ShiftableClock, spec_record: SpecRecord
+) -> Iterator[SlackSandbox]:
     """A running sandbox that sends to ``receiver``; the test fails on any answer that does
     not match the Slack spec."""
     sandbox = make_sandbox(spec_record, app_url=receiver.url, clock=clock)

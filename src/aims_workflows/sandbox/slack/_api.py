@@ -82,7 +82,10 @@ async def _read_args(request: Request) -> tuple[dict[str, Any], str | None, str]
     return args, token_in, content_type
 
 
-def _take_token(request: Request, args: dict[str, Any], token_in: str | None) -> tuple[str | None, str | None]:
+def _take_token(
+    request: Request, args: dict[str, Any], token_in: str | None
+) -> tuple[str | None, str | None]:
+    """The token and where it came from; the ``Authorization`` header wins over arguments."""
     header = request.headers.get("authorization", "")
     body_token = args.pop("token", None)
     if header.lower().startswith("bearer "):
@@ -146,6 +149,8 @@ def build_app(
             return Response("no_service", status_code=404, media_type="text/plain")
         try:
             body = json.loads(await request.body())
+            if not isinstance(body, dict):
+                raise ValueError("the body must be a JSON object")
             blocks = check_blocks(body["blocks"]) if body.get("blocks") is not None else []
         except (ValueError, BlockKitError) as exc:
             problem = exc.problems if isinstance(exc, BlockKitError) else [str(exc)]

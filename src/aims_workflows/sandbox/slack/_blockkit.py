@@ -70,7 +70,9 @@ def check_blocks(raw_blocks: Any, *, limit: int = MAX_MESSAGE_BLOCKS) -> list[di
         problems.extend(_check_one(index, raw))
     block_ids = Counter(b.get("block_id") for b in blocks if isinstance(b, dict))
     problems.extend(
-        f"duplicate block_id {block_id!r}" for block_id, n in block_ids.items() if block_id and n > 1
+        f"duplicate block_id {block_id!r}"
+        for block_id, n in block_ids.items()
+        if block_id and n > 1
     )
     if problems:
         raise BlockKitError(problems)

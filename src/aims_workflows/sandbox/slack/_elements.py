@@ -43,7 +43,9 @@ def input_elements(blocks: list[dict[str, Any]]) -> Iterator[tuple[dict[str, Any
             yield block, block["element"]
 
 
-def find_element(blocks: list[dict[str, Any]], action_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
+def find_element(
+    blocks: list[dict[str, Any]], action_id: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """The block and element with ``action_id``; a usage error lists the ones that exist."""
     found = [(b, e) for b, e in iter_elements(blocks) if e.get("action_id") == action_id]
     if not found:

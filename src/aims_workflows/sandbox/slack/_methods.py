@@ -131,7 +131,8 @@ def views_push(ws: Workspace, args: Args) -> dict[str, Any]:
     raw = _view(args, "modal")
     with ws.lock:
         trigger = ws.exchange_trigger(str(trigger_id))
-        top = [v for v in ws.views.values() if v.user == trigger.user and v.type == "modal" and v.is_open]
+        top = [v for v in ws.views.values()
+               if v.user == trigger.user and v.type == "modal" and v.is_open]
         if not top:
             raise ApiFailure("not_found", ["[ERROR] no modal is open to push onto"])
         under = top[-1]

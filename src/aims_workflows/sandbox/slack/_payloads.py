@@ -95,7 +95,8 @@ def block_actions(
     return payload
 
 
-def view_submission(app: AppIdentity, user: SlackUser, view: View, trigger_id: str) -> dict[str, Any]:
+def view_submission(app: AppIdentity, user: SlackUser, view: View,
+                    trigger_id: str) -> dict[str, Any]:
     """A person pressed the modal's submit button; ``view.state`` holds what they entered."""
     payload = _common(app, "view_submission", user)
     payload["trigger_id"] = trigger_id

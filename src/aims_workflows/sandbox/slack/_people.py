@@ -119,7 +119,8 @@ class Person:
 
     # --- slash commands and the Home tab ------------------------------------------------
 
-    def command(self, text: str = "", *, command: str = "/aims", channel: str | None = None) -> Delivery:
+    def command(self, text: str = "", *, command: str = "/aims",
+                channel: str | None = None) -> Delivery:
         """Type ``/aims <text>`` in ``channel`` (default: the DM with the app).
 
         An immediate answer from the app is shown the way Slack shows it: ephemeral, unless
@@ -218,7 +219,10 @@ class Person:
         return message
 
     def _own_modal(self, view: Any) -> View:
-        view_id = view.id if isinstance(view, View) else str(view.get("id") if hasattr(view, "get") else view)
+        if isinstance(view, View):
+            view_id = view.id
+        else:
+            view_id = str(view.get("id") if hasattr(view, "get") else view)
         live = self._sandbox.workspace.views.get(view_id)
         if live is None or live.type != "modal" or not live.is_open or live.user != self.id:
             raise SandboxUsageError(f"no open modal {view_id} for {self.user.email}")
@@ -252,7 +256,13 @@ class Person:
             if action == "errors":
                 view.errors = dict(answer.get("errors", {}))
             elif action in {"update", "push"}:
-                raw = check_view(answer.get("view"), expected_type="modal")
+                try:
+                    raw = check_view(answer.get("view"), expected_type="modal")
+                except BlockKitError as exc:
+                    # Slack shows the person an error and keeps the modal as it was.
+                    raise SandboxUsageError(
+                        f"the app answered response_action={action} with an invalid view: {exc}"
+                    ) from exc
                 if action == "update":
                     ws.replace_view(view, raw, None)
                 else:
@@ -271,7 +281,8 @@ class Person:
         try:
             blocks = check_blocks(answer["blocks"]) if answer.get("blocks") else []
         except BlockKitError as exc:
-            raise SandboxUsageError(f"the app answered the command with invalid blocks: {exc}") from exc
+            raise SandboxUsageError(
+                f"the app answered the command with invalid blocks: {exc}") from exc
         text = str(answer.get("text", ""))
         if answer.get("response_type") == "in_channel":
             with ws.lock:

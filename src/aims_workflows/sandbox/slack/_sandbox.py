@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable, Sequence
 from types import TracebackType
 from typing import Any
 
+from slack_sdk import WebClient
 from starlette.middleware import Middleware
 
 from .._server import BackgroundServer
@@ -36,7 +37,8 @@ class SlackSandbox:
     >>> with SlackSandbox(app_url="http://127.0.0.1:8000/slack/events") as slack:  # doctest: +SKIP
     ...     client = WebClient(token=slack.bot_token, base_url=slack.api_url)
     ...     client.chat_postMessage(channel="#aims-approvals", text="Approve?")
-    ...     slack.person("alice@example.com").click(slack.messages("#aims-approvals")[-1], "approve")
+    ...     message = slack.messages("#aims-approvals")[-1]
+    ...     slack.person("alice@example.com").click(message, "approve")
 
     ``clock`` (Unix seconds) dates messages, trigger ids and request signatures; replace it,
     even while running, to send requests "from the past". ``ack_timeout``, ``max_retries``,
@@ -129,10 +131,8 @@ class SlackSandbox:
                            bot_user_id=ws.bot.user_id,
                            verification_token=self.verification_token)
 
-    def client(self, **kwargs: Any) -> Any:
+    def client(self, **kwargs: Any) -> WebClient:
         """A ``slack_sdk.WebClient`` with the bot token, pointed at this sandbox."""
-        from slack_sdk import WebClient
-
         kwargs.setdefault("token", self.bot_token)
         return WebClient(base_url=self.api_url, **kwargs)
 

@@ -51,7 +51,8 @@ class Workspace:
         self.team_id = ids.new("T")
         self.team_name = team_name
         self.domain = domain
-        self.bot = Bot(user_id=ids.new("U"), bot_id=ids.new("B"), app_id=ids.new("A"), name=bot_name)
+        self.bot = Bot(user_id=ids.new("U"), bot_id=ids.new("B"), app_id=ids.new("A"),
+                       name=bot_name)
         self.lock = threading.RLock()
         self.users: dict[str, SlackUser] = {}
         self.conversations: dict[str, Conversation] = {}
@@ -64,7 +65,8 @@ class Workspace:
 
     # --- people and conversations -------------------------------------------------------
 
-    def add_user(self, email: str, name: str | None = None, real_name: str | None = None) -> SlackUser:
+    def add_user(self, email: str, name: str | None = None,
+                 real_name: str | None = None) -> SlackUser:
         """Add a person; the handle defaults to the part of ``email`` before ``@``."""
         handle = name or email.split("@", 1)[0]
         with self.lock:
