@@ -12,7 +12,6 @@ import json
 import re
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,6 +26,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from werkzeug.datastructures import ImmutableMultiDict
 
 from aims_workflows.sandbox._server import BackgroundServer
 from aims_workflows.sandbox.jira import Exchange, JiraSandbox
@@ -113,8 +113,6 @@ def _oa_request(exchange: Exchange) -> MockRequest:
         content_type=exchange.request_header("content-type", "application/json"),
     )
     # MockRequest keeps one value per name; search/jql and issue GETs repeat query names.
-    from werkzeug.datastructures import ImmutableMultiDict
-
     request.parameters.query = ImmutableMultiDict(
         parse_qsl(exchange.query_string.decode(), keep_blank_values=True)
     )
@@ -134,15 +132,13 @@ class SpecRecorder:
     openapi: OpenAPI
     exchanges: list[Exchange] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
-    expected: list[str] = field(default_factory=list)
-    _expecting: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __call__(self, exchange: Exchange) -> None:
         problems = self.check(exchange)
         with self._lock:
             self.exchanges.append(exchange)
-            (self.expected if self._expecting else self.errors).extend(problems)
+            self.errors.extend(problems)
 
     def check(self, exchange: Exchange) -> list[str]:
         where = f"{exchange.method} {exchange.path} -> {exchange.status}"
@@ -167,16 +163,6 @@ class SpecRecorder:
             if _template_matches(path, exchange.path) and exchange.method.lower() in item:
                 return str(exchange.status) in (item / exchange.method.lower() / "responses")
         return False
-
-    @contextmanager
-    def expecting_violations(self) -> Iterator[list[str]]:
-        """For tests that send what the spec forbids on purpose (no credentials...)."""
-        self._expecting = True
-        self.expected.clear()
-        try:
-            yield self.expected
-        finally:
-            self._expecting = False
 
 
 def _leaves(error: Exception) -> list[str]:

@@ -40,7 +40,7 @@ def _error_body(excinfo: pytest.ExceptionInfo[JIRAError]) -> dict:
     return excinfo.value.response.json()
 
 
-# --- the routing table and the validator themselves --------------------------------------------
+# --- the routing table and the validator themselves -------------------------------------------
 def test_every_route_exists_in_the_vendor_spec_with_the_same_method(jira_spec_dict):
     paths = jira_spec_dict["paths"]
     served = [(route.path, method) for route in JiraSandbox().app.routes
@@ -62,7 +62,7 @@ def test_spec_recorder_catches_a_nonconforming_answer(jira_spec_recorder):
     assert SPEC_SERVER.startswith("https://")
 
 
-# --- site, auth ----------------------------------------------------------------------------------
+# --- site, auth -------------------------------------------------------------------------------
 def test_server_info_says_cloud_and_myself_is_the_service_account(jira_client, jira_sandbox):
     info = jira_client.server_info()
     assert info["deploymentType"] == "Cloud"
@@ -83,7 +83,7 @@ def test_requests_without_valid_credentials_get_401(jira_sandbox):
     assert httpx.get(f"{jira_sandbox.url}{API}/serverInfo").status_code == 200
 
 
-# --- issues --------------------------------------------------------------------------------------
+# --- issues -----------------------------------------------------------------------------------
 def test_create_issue_and_read_it_back(jira_client, jira_sandbox):
     risk = jira_sandbox.add_custom_field("Risk level", "select")
     erin = jira_sandbox.user("erin.engineer@example.com")
@@ -100,8 +100,7 @@ def test_create_issue_and_read_it_back(jira_client, jira_sandbox):
     assert issue.self == f"{jira_sandbox.url}{API}/issue/10001"
     fields = issue.fields
     assert fields.summary == "Assess model drift risk"
-    assert adf.to_text(fields.description.raw if hasattr(fields.description, "raw")
-                       else issue.raw["fields"]["description"]).startswith("Likelihood")
+    assert adf.to_text(issue.raw["fields"]["description"]).startswith("Likelihood")
     assert fields.status.name == "To Do" and fields.status.statusCategory.key == "new"
     assert fields.assignee.accountId == erin.account_id
     assert fields.duedate == "2025-01-20" and fields.priority.name == "High"
@@ -238,7 +237,7 @@ def test_custom_fields_are_created_and_listed(jira_client):
     assert issue.raw["fields"][created["id"]] == "churn-model"
 
 
-# --- search ----------------------------------------------------------------------------------------
+# --- search -----------------------------------------------------------------------------------
 def test_search_pages_by_token(jira_client, jira_sandbox, jira_spec_recorder):
     keys = [_new_issue(jira_client, f"Task {n}").key for n in range(5)]
     found = jira_client.search_issues("project = AIMS ORDER BY key ASC", maxResults=False)

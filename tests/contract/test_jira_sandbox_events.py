@@ -46,7 +46,7 @@ def _new_issue(client: JIRA, summary: str = "Run the AI system impact assessment
     return client.create_issue(project="AIMS", summary=summary, issuetype=TASK)
 
 
-# --- webhooks --------------------------------------------------------------------------------------
+# --- webhooks ---------------------------------------------------------------------------------
 def test_webhooks_are_signed_and_describe_the_change(jira_client, jira_sandbox, jira_receiver):
     issue = _new_issue(jira_client)
     jira_client.transition_issue(issue, "Start Progress")
@@ -139,7 +139,7 @@ def test_dropped_webhooks_are_never_sent(jira_client, jira_sandbox, jira_receive
     assert [d.state for d in jira_sandbox.webhooks.deliveries] == ["dropped", "delivered"]
 
 
-# --- faults ------------------------------------------------------------------------------------
+# --- faults -----------------------------------------------------------------------------------
 def test_429_with_retry_after_is_honoured_by_the_client(jira_client, jira_sandbox):
     issue = _new_issue(jira_client)
     jira_sandbox.faults.rate_limit(times=1, retry_after=1, path=r"/issue/AIMS-1$")
@@ -191,7 +191,7 @@ def test_deleted_project_and_removed_field(jira_client, jira_sandbox):
     assert created.status_code == 400 and "project" in created.json()["errors"]
 
 
-# --- people ------------------------------------------------------------------------------------
+# --- people -----------------------------------------------------------------------------------
 def test_a_person_works_the_issue_through_rest(jira_client, jira_sandbox, jira_receiver,
                                                jira_spec_recorder):
     treatment = jira_sandbox.add_custom_field("Risk treatment", "select")
@@ -226,7 +226,7 @@ def test_a_person_works_the_issue_through_rest(jira_client, jira_sandbox, jira_r
     assert fresh.fields.attachment[0].author.accountId == erin.account_id
 
 
-# --- running it ----------------------------------------------------------------------------------
+# --- running it -------------------------------------------------------------------------------
 def test_background_server_serves_any_asgi_app_on_a_free_port():
     app = Starlette(routes=[Route("/healthz", lambda request: PlainTextResponse("ok"))])
     with BackgroundServer(app) as first, BackgroundServer(app) as second:

@@ -1,10 +1,12 @@
-"""Jira's error answer: ``{"errorMessages": [...], "errors": {field: message}}`` (ErrorCollection)."""
+"""Jira's error answer, the ErrorCollection: ``{"errorMessages": [...], "errors": {...}}``."""
 
 from __future__ import annotations
 
 from starlette.responses import JSONResponse
 
 __all__ = ["JiraApiError", "error_response"]
+
+_NO_ISSUE = "Issue does not exist or you do not have permission to see it."
 
 
 class JiraApiError(Exception):
@@ -22,7 +24,7 @@ class JiraApiError(Exception):
         self.errors = dict(errors or {})
 
     @classmethod
-    def not_found(cls, what: str = "Issue does not exist or you do not have permission to see it.") -> JiraApiError:
+    def not_found(cls, what: str = _NO_ISSUE) -> JiraApiError:
         return cls(404, [what])
 
     @classmethod

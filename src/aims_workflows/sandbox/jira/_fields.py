@@ -40,6 +40,8 @@ CUSTOM_TYPES: dict[str, tuple[str, str | None]] = {
     "userpicker": ("user", None),
 }
 
+_NOT_ADF = "Operation value must be an Atlassian Document (see the Atlassian Document Format)"
+
 PRIORITIES: dict[str, str] = {"1": "Highest", "2": "High", "3": "Medium", "4": "Low", "5": "Lowest"}
 
 
@@ -103,7 +105,7 @@ def check_value(fdef: FieldDef, value: Any, user_ids: set[str]) -> tuple[Any, st
     kind = fdef.schema.get("type")
     if _is_rich_text(fdef):
         if not _adf.is_adf(value):
-            return None, "Operation value must be an Atlassian Document (see the Atlassian Document Format)"
+            return None, _NOT_ADF
         return value, None
     if kind == "string":
         if not isinstance(value, str):
@@ -165,7 +167,8 @@ def check_value(fdef: FieldDef, value: Any, user_ids: set[str]) -> tuple[Any, st
             if all(isinstance(v, dict) and isinstance(v.get("value"), str) for v in value):
                 return [{"value": v["value"]} for v in value], None
             return None, "Specify a valid 'id' or 'value' for the option"
-    return None, f"Field '{fdef.id}' cannot be set. It is not on the appropriate screen, or unknown."
+    return None, (f"Field '{fdef.id}' cannot be set. "
+                  "It is not on the appropriate screen, or unknown.")
 
 
 def display_string(fdef: FieldDef, stored: Any, user_names: dict[str, str]) -> str | None:

@@ -114,7 +114,8 @@ class _Parser:
     def expect_keyword(self, word: str) -> None:
         token = self.take()
         if token.kind != "word" or token.text.lower() != word:
-            raise _error(f"expecting '{word.upper()}' but got '{token.text}' at position {token.pos}")
+            raise _error(f"expecting '{word.upper()}' but got '{token.text}' "
+                         f"at position {token.pos}")
 
     def parse(self) -> tuple[list[Callable[[Issue], bool]], list[tuple[str, bool]]]:
         clauses: list[Callable[[Issue], bool]] = []
@@ -142,7 +143,8 @@ class _Parser:
                 self.take()
         leftover = self.peek()
         if leftover is not None:
-            raise _error(f"the sandbox does not support '{leftover.text}' at position {leftover.pos}")
+            raise _error(f"the sandbox does not support '{leftover.text}' "
+                         f"at position {leftover.pos}")
         return clauses, order
 
     def clause(self) -> Callable[[Issue], bool]:
