@@ -113,7 +113,6 @@ def build_app(
         headers = {"x-slack-req-id": req_id}
         try:
             if method not in METHODS:
-                call.status = 404
                 raise ApiFailure("unknown_method", status=404)
             args, token_in, call.content_type = await _read_args(request)
             token, call.token_in = _take_token(request, args, token_in)

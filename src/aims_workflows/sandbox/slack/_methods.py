@@ -76,6 +76,7 @@ def _message_text(args: Args, blocks: list[dict[str, Any]] | None) -> str:
 
 
 def auth_test(ws: Workspace, args: Args) -> dict[str, Any]:
+    """auth.test: who the token belongs to."""
     return {
         "url": f"https://{ws.domain}.slack.com/",
         "team": ws.team_name,
@@ -88,6 +89,7 @@ def auth_test(ws: Workspace, args: Args) -> dict[str, Any]:
 
 
 def chat_post_message(ws: Workspace, args: Args) -> dict[str, Any]:
+    """chat.postMessage: post as the bot; text or blocks required."""
     channel = args.require("channel", "channel_not_found")
     blocks = _blocks(args)
     text = _message_text(args, blocks)
@@ -97,6 +99,7 @@ def chat_post_message(ws: Workspace, args: Args) -> dict[str, Any]:
 
 
 def chat_update(ws: Workspace, args: Args) -> dict[str, Any]:
+    """chat.update: edit one of the bot's messages in place."""
     channel = args.require("channel", "channel_not_found")
     ts = args.require("ts", "message_not_found")
     blocks = _blocks(args)
@@ -110,6 +113,7 @@ def chat_update(ws: Workspace, args: Args) -> dict[str, Any]:
 
 
 def chat_post_ephemeral(ws: Workspace, args: Args) -> dict[str, Any]:
+    """chat.postEphemeral: a message only one member of the channel sees."""
     channel = args.require("channel", "channel_not_found")
     user = args.require("user", "user_not_in_channel")
     blocks = _blocks(args)
@@ -119,6 +123,7 @@ def chat_post_ephemeral(ws: Workspace, args: Args) -> dict[str, Any]:
 
 
 def views_open(ws: Workspace, args: Args) -> dict[str, Any]:
+    """views.open: open a modal for the person whose trigger id this is."""
     trigger_id = args.require("trigger_id")
     raw = _view(args, "modal")
     trigger = ws.exchange_trigger(str(trigger_id))
@@ -127,6 +132,7 @@ def views_open(ws: Workspace, args: Args) -> dict[str, Any]:
 
 
 def views_push(ws: Workspace, args: Args) -> dict[str, Any]:
+    """views.push: stack a modal on the one the person has open."""
     trigger_id = args.require("trigger_id")
     raw = _view(args, "modal")
     with ws.lock:
@@ -142,6 +148,7 @@ def views_push(ws: Workspace, args: Args) -> dict[str, Any]:
 
 
 def views_update(ws: Workspace, args: Args) -> dict[str, Any]:
+    """views.update: replace an open view's content (``hash`` guards races)."""
     with ws.lock:
         old = ws.find_view(args.text("view_id"), args.text("external_id"))
         raw = _view(args, old.type)
@@ -150,6 +157,7 @@ def views_update(ws: Workspace, args: Args) -> dict[str, Any]:
 
 
 def views_publish(ws: Workspace, args: Args) -> dict[str, Any]:
+    """views.publish: set a person's App Home tab."""
     user_id = str(args.require("user_id"))
     raw = _view(args, "home")
     view = ws.publish_home(user_id, raw, args.text("hash"))
@@ -157,6 +165,7 @@ def views_publish(ws: Workspace, args: Args) -> dict[str, Any]:
 
 
 def users_lookup_by_email(ws: Workspace, args: Args) -> dict[str, Any]:
+    """users.lookupByEmail: how the app finds an approver from aims.yaml."""
     email = args.require("email", "users_not_found")
     user = ws.find_user_by_email(str(email))
     if user is None or user.deleted:
@@ -165,11 +174,13 @@ def users_lookup_by_email(ws: Workspace, args: Args) -> dict[str, Any]:
 
 
 def users_info(ws: Workspace, args: Args) -> dict[str, Any]:
+    """users.info: a person by id."""
     user_id = args.require("user", "user_not_found")
     return {"user": ws.user(str(user_id)).to_api()}
 
 
 def conversations_open(ws: Workspace, args: Args) -> dict[str, Any]:
+    """conversations.open: the DM between the bot and one person."""
     channel = args.text("channel")
     users = args.get("users")
     if channel:

@@ -103,11 +103,13 @@ class Workspace:
             return channel
 
     def find_user_by_email(self, email: str) -> SlackUser | None:
+        """The person with this email, compared without case as Slack does."""
         with self.lock:
             wanted = email.strip().lower()
             return next((u for u in self.users.values() if u.email.lower() == wanted), None)
 
     def user(self, user_id: str) -> SlackUser:
+        """The person with this id, or ``user_not_found``."""
         with self.lock:
             if user_id not in self.users:
                 raise ApiFailure("user_not_found")
@@ -163,6 +165,7 @@ class Workspace:
 
     def post(self, channel: str, text: str, blocks: list[dict[str, Any]], thread_ts: str | None,
              metadata: dict[str, Any] | None = None) -> Message:
+        """``chat.postMessage``: the bot must be in the channel (``not_in_channel``)."""
         with self.lock:
             conversation = self.resolve_channel(channel)
             if self.bot.user_id not in conversation.members:
@@ -183,11 +186,13 @@ class Workspace:
             return message
 
     def find_message(self, channel_id: str, ts: str) -> Message | None:
+        """The message ``ts`` of a conversation (``ts`` is its key, as in Slack)."""
         with self.lock:
             return next((m for m in self.messages.get(channel_id, []) if m.ts == ts), None)
 
     def update(self, channel: str, ts: str, text: str | None,
                blocks: list[dict[str, Any]] | None) -> Message:
+        """``chat.update``: only the bot's own messages; omitted parts stay as they were."""
         with self.lock:
             conversation = self.resolve_channel(channel)
             message = self.find_message(conversation.id, ts)
@@ -203,11 +208,13 @@ class Workspace:
             return message
 
     def delete(self, channel_id: str, ts: str) -> None:
+        """Remove a message (``delete_original`` through a response URL)."""
         with self.lock:
             self.messages[channel_id] = [m for m in self.messages[channel_id] if m.ts != ts]
 
     def post_ephemeral(self, channel: str, user_id: str, text: str,
                        blocks: list[dict[str, Any]]) -> Ephemeral:
+        """``chat.postEphemeral``: shown to ``user_id`` only, who must be in the channel."""
         with self.lock:
             conversation = self.resolve_channel(channel)
             # Slack answers the same for a stranger and for a person outside the channel.
@@ -226,6 +233,7 @@ class Workspace:
     # --- trigger ids and views ------------------------------------------------------------
 
     def issue_trigger(self, user_id: str) -> Trigger:
+        """A fresh trigger id for something ``user_id`` just did (a click, a command...)."""
         with self.lock:
             now = self.clock()
             trigger = Trigger(id=self.ids.trigger_id(now), user=user_id, issued_at=now)
@@ -274,6 +282,7 @@ class Workspace:
             return view
 
     def find_view(self, view_id: str | None, external_id: str | None) -> View:
+        """An open modal or a Home tab by ``view_id`` or the app's ``external_id``."""
         with self.lock:
             if view_id:
                 view = self.views.get(view_id)
@@ -295,6 +304,7 @@ class Workspace:
             return fresh
 
     def publish_home(self, user_id: str, raw: dict[str, Any], expected_hash: str | None) -> View:
+        """``views.publish``: replace the person's Home tab, keeping its view id."""
         with self.lock:
             self.user(user_id)
             current_id = self.homes.get(user_id)
@@ -315,6 +325,7 @@ class Workspace:
     # --- response_url ---------------------------------------------------------------------
 
     def issue_response_url(self, base_url: str, target: ResponseTarget) -> str:
+        """A ``response_url`` on the sandbox (``/actions/T…/…/…``) that writes to ``target``."""
         with self.lock:
             key = f"{self.team_id}/{self.ids.secret(13).upper()}/{self.ids.secret(24)}"
             self.response_urls[key] = target
