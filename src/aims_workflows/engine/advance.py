@@ -147,8 +147,9 @@ class _Step:
     def _clear_timers(self, step_id: str) -> None:
         self.run.timers = [t for t in self.run.timers if t.step_id != step_id]
 
-    def _add_timers(self, step, start: datetime, due_at: datetime | None, attempt: int) -> None:
-        prefix = f"{step.id}.{attempt}"
+    def _add_timers(self, step, start: datetime, due_at: datetime | None, attempt: int, round_: int = 1) -> None:
+        # a fresh approval request (round 2+) needs fresh timer ids: they are the commands' idempotency keys
+        prefix = f"{step.id}.{attempt}" if round_ == 1 else f"{step.id}.{attempt}.{round_}"
         for n, offset in enumerate(step.reminders):
             self.run.timers.append(Timer(timer_id=f"{prefix}.reminder.{n}", kind="reminder", step_id=step.id, fire_at=start + offset, attempt=attempt))
         if due_at is not None:
@@ -326,7 +327,7 @@ class _Step:
         content_hash = self._content_hash(step)
         due_at = self.now + step.due if step.due else None
         self.run.approval = ApprovalState(step_id=step.id, approval_id=approval_id, round=round_, content_hash=content_hash, requested_at=self.now, due_at=due_at)
-        self._add_timers(step, self.now, due_at, attempt)
+        self._add_timers(step, self.now, due_at, attempt, round_)
         context = self.context()
         shown = {label: evaluate(expr, context) for label, expr in step.show.items()}
         title = render(step.title, context) if step.title else f"{self.spec.title}: {self.run.subject.name}"

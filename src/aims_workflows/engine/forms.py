@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import date
 from typing import Any, Mapping
@@ -40,6 +41,8 @@ def _convert(field: FormField, value: Any) -> Any:
             number = float(value)
         except (TypeError, ValueError):
             raise ValueError(f"must be a number, not {value!r}") from None
+        if not math.isfinite(number):
+            raise ValueError(f"must be a finite number, not {value!r}")
         if field.integer or number.is_integer():
             if field.integer and not number.is_integer():
                 raise ValueError(f"must be a whole number, not {value!r}")
@@ -55,7 +58,12 @@ def _convert(field: FormField, value: Any) -> Any:
             raise ValueError(f"must be one of {', '.join(field.choices or ())}, not {text!r}")
         return text
     if kind == "multi_choice":
-        items = [v.strip() for v in value.split(",")] if isinstance(value, str) else list(value)
+        if isinstance(value, str):
+            items = [v.strip() for v in value.split(",")]
+        elif isinstance(value, (list, tuple)):
+            items = list(value)
+        else:
+            raise ValueError(f"must be a list of choices, not {value!r}")
         wrong = [v for v in items if v not in (field.choices or ())]
         if wrong:
             raise ValueError(f"{', '.join(map(repr, wrong))} not among {', '.join(field.choices or ())}")
@@ -94,6 +102,9 @@ def check_answers(
     """(clean answers, problems). Unknown answers are dropped; every problem is one sentence."""
     clean: dict[str, Any] = {}
     problems: list[str] = []
+    wrong: set[str] = set()
+    if not isinstance(answers, Mapping):
+        return clean, [f"the answers must be named fields, not {type(answers).__name__}."]
     for field in form:
         value = answers.get(field.id)
         if _blank(value):
@@ -102,10 +113,11 @@ def check_answers(
             clean[field.id] = _convert(field, value)
         except ValueError as err:
             problems.append(f"{field.label}: {err}.")
+            wrong.add(field.id)
     scope = {**context, step_id: clean}
     for field in form:
-        if field.id in clean:
-            continue
+        if field.id in clean or field.id in wrong:
+            continue  # answered, or already told what is wrong with the answer
         needed = field.required
         if field.required_if:
             try:

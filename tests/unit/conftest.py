@@ -1,0 +1,165 @@
+"""Fixtures for the spec and engine tests: workflow fixtures, people, and a run driver that
+saves and reloads the run state after every step and checks purity and determinism."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from aims_workflows.engine import (
+    GENESIS_HASH,
+    Actor,
+    Event,
+    RunState,
+    Subject,
+    Transition,
+    advance,
+    chain,
+    dump_run,
+    load_run,
+    new_run,
+    verify_chain,
+)
+from aims_workflows.spec import LoadedSpec, load_spec, parse_spec
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "workflows"
+T0 = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
+
+ENGINEER = Actor("eve@example.com", "jira", ("engineer",))
+ENGINEER_2 = Actor("ed@example.com", "jira", ("engineer",))
+RISK_OWNER = Actor("rita@example.com", "slack", ("risk_owner",))
+CISO = Actor("carl@example.com", "slack", ("ciso",))
+BOARD = [Actor(f"{n}@example.com", "slack", ("top_management",)) for n in ("bea", "ben", "bob")]
+OWNER = Actor("olga@example.com", "slack", ("risk_owner",))
+AUDITOR = Actor("ida@example.com", "jira", ("internal_auditor",))
+AIMS_OWNER = Actor("amy@example.com", "jira", ("aims_owner",))
+STRANGER = Actor("sam@example.com", "slack", ())
+
+
+def ai_system(**attributes: Any) -> Subject:
+    return Subject(
+        type="ai_system",
+        id="sys-1",
+        name="Chatbot",
+        owner=OWNER.id,
+        attributes={"risk_tier": "high", "model_type": "llm", **attributes},
+    )
+
+
+def organisation() -> Subject:
+    return Subject(type="organisation", id="org", name="Example Ltd")
+
+
+def finding() -> Subject:
+    return Subject(type="finding", id="F-1", name="Gap", attributes={"title": "Gap in risk", "severity": "major"})
+
+
+def fixture_spec(name: str) -> LoadedSpec:
+    return load_spec(FIXTURES / "good" / f"{name}.yaml")
+
+
+class Driver:
+    """Sends events to one run the way the runtime would, and checks the engine's promises.
+
+    After every event: the input run is unchanged (purity), the same inputs give an equal
+    transition (determinism), the new state survives ``dump_run``/``load_run`` unchanged, and the
+    evidence so far chains and verifies. The next event is applied to the reloaded state.
+    """
+
+    def __init__(self, loaded: LoadedSpec, subject: Subject, *, inputs: dict | None = None, run_id: str = "run-1",
+                 now: datetime = T0, parent_run_id: str | None = None) -> None:
+        self.loaded, self.spec = loaded, loaded.spec
+        self.now = now
+        self.run: RunState = self._reload(
+            new_run(self.spec, run_id=run_id, spec_hash=loaded.content_hash, subject=subject, inputs=inputs,
+                    parent_run_id=parent_run_id)
+        )
+        self.transitions: list[Transition] = []
+        self.commands: list = []
+        self.evidence: list = []
+        self.rows: list = []
+
+    @staticmethod
+    def _reload(run: RunState) -> RunState:
+        text = dump_run(run)
+        again = load_run(text)
+        assert again == run, "run state changed on a save and reload"
+        assert dump_run(again) == text
+        return again
+
+    def later(self, **delta: float) -> "Driver":
+        self.now = self.now + timedelta(**delta)
+        return self
+
+    def send(self, kind: str, actor: Actor | None = None, *, step_id: str | None = None, attempt: int | None = None,
+             ref: str | None = None, **data: Any) -> Transition:
+        event = Event(kind, actor, step_id, attempt, data, ref) if actor else Event(kind, step_id=step_id, attempt=attempt, data=data, ref=ref)
+        before = dump_run(self.run)
+        transition = advance(self.spec, self.run, event, self.now)
+        assert dump_run(self.run) == before, "advance mutated its input run"
+        again = advance(self.spec, load_run(before), event, self.now)
+        assert again == transition, "advance is not deterministic"
+        if transition.ignored:
+            assert transition.run == self.run and not transition.commands and not transition.evidence
+        self.transitions.append(transition)
+        self.commands += transition.commands
+        self.evidence += transition.evidence
+        prev = self.rows[-1].hash if self.rows else GENESIS_HASH
+        self.rows += chain(transition.evidence, start_seq=len(self.rows) + 1, prev_hash=prev, recorded_at=self.now)
+        assert verify_chain(self.rows) is None
+        self.run = self._reload(transition.run)
+        return transition
+
+    # -- shorthands ----------------------------------------------------------------------
+    def start(self, **data: Any) -> Transition:
+        return self.send("run.start", **data)
+
+    def complete(self, step_id: str, actor: Actor = ENGINEER, answers: dict | None = None, **kw: Any) -> Transition:
+        attempt = kw.pop("attempt", self.run.task.attempt if self.run.task else None)
+        return self.send("task.completed", actor, step_id=step_id, attempt=attempt, answers=answers or {}, **kw)
+
+    def decide(self, actor: Actor, decision: str = "approve", reason: str = "looks right", **kw: Any) -> Transition:
+        approval = self.run.approval
+        ref = kw.pop("ref", None)
+        data = {
+            "approval_id": approval.approval_id if approval else None,
+            "content_hash": approval.content_hash if approval else None,
+            "decision": decision,
+            "reason": reason,
+        }
+        data.update(kw)
+        return self.send("approval.decided", actor, ref=ref, **data)
+
+    def tick(self, **delta: float) -> Transition:
+        self.later(**delta)
+        return self.send("timer.tick")
+
+    def kinds(self, transition: Transition | None = None) -> list[str]:
+        t = transition or self.transitions[-1]
+        return [e.kind for e in t.evidence]
+
+    def command_kinds(self, transition: Transition | None = None) -> list[str]:
+        t = transition or self.transitions[-1]
+        return [c.kind for c in t.commands]
+
+
+@pytest.fixture
+def risk() -> LoadedSpec:
+    return fixture_spec("risk-assessment")
+
+
+@pytest.fixture
+def drive():
+    """``drive(loaded_spec, subject, **kw)`` -> a :class:`Driver`."""
+    return Driver
+
+
+@pytest.fixture
+def spec_from_text():
+    def make(text: str) -> LoadedSpec:
+        return parse_spec(text, "inline.yaml")
+
+    return make
