@@ -252,7 +252,7 @@ class SlackSpec:
 
 @lru_cache(maxsize=1)
 def slack_spec() -> SlackSpec:
-    """The overridden spec, loaded once per test session (the file is 1.5 MB)."""
+    """The overridden spec, loaded once per test run (the file is 1.5 MB)."""
     return SlackSpec(load_web_api_spec(True))
 
 
