@@ -1,0 +1,62 @@
+"""Composition root: settings -> database, configuration, workflows, runtime, dispatcher."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .config import AimsConfig, Settings, load_config
+from .ports import ApprovalChannel, Clock, IssueTracker, Notifier, SystemClock
+from .runtime import Dispatcher, Inventory, Runtime
+from .spec.checks import DEFAULT_ROLES
+from .spec.loader import WorkflowSet, load_workflows
+from .store import Database
+
+__all__ = ["App", "open_app", "shipped_workflows_dir", "workflow_paths"]
+
+
+def shipped_workflows_dir() -> Path:
+    """The workflows that come with the project (``workflows/`` at the top of the source tree)."""
+    return Path(__file__).resolve().parents[2] / "workflows"
+
+
+def workflow_paths(settings: Settings, config: AimsConfig) -> list[Path]:
+    if settings.workflows is not None:
+        return [settings.workflows]
+    base = settings.config.parent
+    paths = [(base / p) if not Path(p).is_absolute() else Path(p) for p in config.workflows]
+    existing = [p for p in paths if p.exists()]
+    return existing or [shipped_workflows_dir()]
+
+
+@dataclass
+class App:
+    settings: Settings
+    config: AimsConfig
+    db: Database
+    workflows: WorkflowSet
+    runtime: Runtime
+    inventory: Inventory
+    dispatcher: Dispatcher
+
+    def pump(self):
+        """Carry out what is due: schedules, timers, then the outbox."""
+        self.runtime.run_schedules()
+        self.runtime.tick()
+        return self.dispatcher.pump()
+
+
+def open_app(settings: Settings | None = None, *, clock: Clock | None = None, tracker: IssueTracker | None = None,
+             approvals: ApprovalChannel | None = None, notifier: Notifier | None = None, require_db: bool = True) -> App:
+    from .adapters.local import LocalApprovalChannel, LocalIssueTracker, LogNotifier
+
+    settings = settings or Settings()
+    config = load_config(settings.config)
+    db = Database(settings.database_url)
+    if require_db:
+        db.require_ready()
+    workflows = load_workflows(workflow_paths(settings, config), roles=set(DEFAULT_ROLES) | config.role_names())
+    runtime = Runtime(db, workflows, config, clock or SystemClock())
+    dispatcher = Dispatcher(runtime, tracker=tracker or LocalIssueTracker(), approvals=approvals or LocalApprovalChannel(),
+                            notifier=notifier or LogNotifier())
+    return App(settings, config, db, workflows, runtime, Inventory(runtime), dispatcher)

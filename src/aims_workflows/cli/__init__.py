@@ -1,0 +1,53 @@
+"""The ``aims`` command. Sub-commands live in small modules and import heavy things lazily, so
+``aims --help`` stays fast."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from . import _evidence, _runs, _setup, _systems, _work, _workflows
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="aims",
+    help="ISO/IEC 42001 AI management system workflows in Jira and Slack, with a hash-chained evidence ledger.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+_setup.register(app)
+_workflows.register(app)
+_systems.register(app)
+_work.register(app)
+_runs.register(app)
+_evidence.register(app)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: every error the package raises on purpose is a message and exit code 1."""
+    from ..errors import AimsError
+
+    try:
+        app(args=argv, standalone_mode=False)
+    except AimsError as err:
+        from ._output import error
+
+        error(err)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        sys.exit(130)
+    except typer.Exit as exit_:
+        sys.exit(exit_.exit_code)
+    except Exception as err:  # click usage errors arrive here in non-standalone mode
+        import click
+
+        if isinstance(err, click.ClickException):
+            err.show()
+            sys.exit(err.exit_code)
+        if isinstance(err, click.exceptions.Abort):
+            sys.exit(1)
+        raise

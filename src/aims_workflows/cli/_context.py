@@ -1,0 +1,25 @@
+"""Opening the application for a command (settings from the environment)."""
+
+from __future__ import annotations
+
+__all__ = ["open_cli_app", "parse_assignments"]
+
+
+def open_cli_app(*, require_db: bool = True):
+    from ..app import open_app
+    from ..config import Settings
+
+    return open_app(Settings(), require_db=require_db)
+
+
+def parse_assignments(items: list[str] | None, what: str = "value") -> dict[str, str]:
+    """``["a=1", "b=x"]`` -> ``{"a": "1", "b": "x"}``; a malformed item is a clear error."""
+    from ..errors import ConfigError
+
+    result: dict[str, str] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"'{item}' is not NAME=VALUE", hint=f"write each {what} as name=value")
+        result[key.strip()] = value.strip()
+    return result

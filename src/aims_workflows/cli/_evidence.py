@@ -1,0 +1,79 @@
+"""``aims evidence verify | list`` and ``aims kpi``."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+
+__all__ = ["register"]
+
+
+def register(app: typer.Typer) -> None:
+    evidence = typer.Typer(help="The hash-chained evidence ledger.", no_args_is_help=True)
+    app.add_typer(evidence, name="evidence")
+
+    @evidence.command("verify")
+    def verify() -> None:
+        """Recompute the hash chain; exit 1 and name the first broken row on any tampering."""
+        from ..store import ledger
+        from ._context import open_cli_app
+        from ._output import console, err_console, ok
+
+        app_ = open_cli_app()
+        with app_.db.connect() as conn:
+            report = ledger.verify(conn)
+        if report.ok:
+            ok(f"evidence chain verified: {report.rows} rows, head #{report.head_seq}")
+            return
+        err_console().print(f"[bold red]evidence chain BROKEN at row {report.first_bad_seq}[/]: {report.problem}")
+        console().print(f"checked {report.rows} rows before stopping")
+        raise typer.Exit(1)
+
+    @evidence.command("list")
+    def list_(
+        run: Optional[str] = typer.Option(None, "--run", help="only this run"),
+        kind: Optional[str] = typer.Option(None, "--kind", help="only this kind, e.g. approval.decided"),
+        limit: int = typer.Option(50, "--limit", min=1, help="newest N rows"),
+        as_json: bool = typer.Option(False, "--json", help="JSON lines with every field and hash"),
+    ) -> None:
+        """Ledger rows (newest last)."""
+        import json
+
+        from rich.markup import escape
+
+        from ..store import ledger
+        from ._context import open_cli_app
+        from ._output import console, write
+        from ._timeline import describe
+
+        app_ = open_cli_app()
+        with app_.db.connect() as conn:
+            rows = list(ledger.iter_rows(conn, run_id=run, kind=kind))[-limit:]
+        for row in rows:
+            if as_json:
+                write(json.dumps({**row.__dict__, "payload": json.loads(row.payload)}, ensure_ascii=False))
+            else:
+                console().print(f"#{row.seq:<6} {row.effective_at[:16].replace('T', ' ')} {row.kind:<22} {escape(row.run_id or '-'):<14} "
+                                f"{escape(describe(row))}  [dim]{row.hash[:10]}[/]")
+
+    @app.command()
+    def kpi(fmt: str = typer.Option("table", "--format", help="table, json or csv")) -> None:
+        """Coverage, open and overdue tasks, approval latency, time to close nonconformities."""
+        from ..engine.evidence import iso
+        from ..kpi import compute_kpis, kpi_table, kpis_csv, kpis_json
+        from ._context import open_cli_app
+        from ._output import console, write
+
+        if fmt not in ("table", "json", "csv"):
+            raise typer.BadParameter("must be table, json or csv", param_hint="--format")
+        app_ = open_cli_app()
+        now = app_.runtime.clock.now()
+        with app_.db.connect() as conn:
+            kpis = compute_kpis(conn, now, app_.config.kpi_targets)
+        if fmt == "json":
+            write(kpis_json(kpis, iso(now)))
+        elif fmt == "csv":
+            write(kpis_csv(kpis))
+        else:
+            console().print(kpi_table(kpis))

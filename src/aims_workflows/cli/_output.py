@@ -1,0 +1,40 @@
+"""Console output shared by the commands."""
+
+from __future__ import annotations
+
+import sys
+from functools import lru_cache
+
+__all__ = ["console", "err_console", "error", "ok"]
+
+
+@lru_cache(maxsize=1)
+def console():
+    from rich.console import Console
+
+    return Console(highlight=False)
+
+
+@lru_cache(maxsize=1)
+def err_console():
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False)
+
+
+def error(err) -> None:
+    from rich.markup import escape
+
+    message = getattr(err, "message", str(err))
+    hint = getattr(err, "hint", None)
+    err_console().print(f"[bold red]error:[/] {escape(message)}")
+    if hint:
+        err_console().print(f"[yellow]hint:[/] {escape(hint)}")
+
+
+def ok(text: str) -> None:
+    console().print(f"[green]✓[/] {text}")
+
+
+def write(text: str) -> None:
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")

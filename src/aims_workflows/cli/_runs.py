@@ -1,0 +1,71 @@
+"""``aims runs list | show``."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+
+__all__ = ["register"]
+
+
+def register(app: typer.Typer) -> None:
+    runs = typer.Typer(help="Workflow runs.", no_args_is_help=True)
+    app.add_typer(runs, name="runs")
+
+    @runs.command("list")
+    def list_(status: Optional[str] = typer.Option(None, "--status", help="running, completed, cancelled, failed")) -> None:
+        """Runs, newest first."""
+        from rich.table import Table
+        from sqlalchemy import select
+
+        from ..store.models import Run
+        from ._context import open_cli_app
+        from ._output import console
+
+        app_ = open_cli_app()
+        t = Run.__table__
+        query = select(t).order_by(t.c.started_at.desc(), t.c.id)
+        if status:
+            query = query.where(t.c.status == status)
+        with app_.db.connect() as conn:
+            rows = conn.execute(query).all()
+        table = Table("run", "workflow", "subject", "status", "at step", "started", "completed")
+        for r in rows:
+            table.add_row(r.id, f"{r.workflow_id} v{r.spec_version}", r.subject_name, r.status, r.current_step or "",
+                          f"{r.started_at:%Y-%m-%d %H:%M}", f"{r.completed_at:%Y-%m-%d %H:%M}" if r.completed_at else "")
+        console().print(table)
+
+    @runs.command("show")
+    def show(run_id: str) -> None:
+        """A run's timeline from the ledger, its open work and any dead commands."""
+        from rich.markup import escape
+        from sqlalchemy import select
+
+        from ..store import ledger
+        from ..store import runs as run_store
+        from ..store.models import OutboxItem
+        from ._context import open_cli_app
+        from ._output import console
+        from ._timeline import describe
+
+        app_ = open_cli_app()
+        with app_.db.connect() as conn:
+            run, _ = run_store.load(conn, run_id)
+            rows = list(ledger.iter_rows(conn, run_id=run_id))
+            t = OutboxItem.__table__
+            problems = conn.execute(select(t).where(t.c.run_id == run_id, t.c.status.in_(("dead", "pending", "inflight")), t.c.last_error.is_not(None))).all()
+        c = console()
+        c.print(f"[bold]{escape(run.run_id)}[/] {run.spec_id} v{run.spec_version} on {run.subject.type} '{escape(run.subject.name)}'")
+        c.print(f"status: [bold]{run.status}[/]" + (f" at '{run.current}'" if run.current else "") + (f" ({escape(run.failure)})" if run.failure else ""))
+        if run.task:
+            due = f", due {run.task.due_at:%Y-%m-%d}" if run.task.due_at else ""
+            c.print(f"waiting for: task '{run.task.step_id}' ({run.task.ref or 'not issued yet'}{due}{', OVERDUE' if run.task.overdue else ''})")
+        if run.approval:
+            c.print(f"waiting for: approval {run.approval.approval_id} ({len(run.approval.decisions)} decision(s) so far)")
+        c.print("\n[bold]timeline[/]")
+        for row in rows:
+            c.print(f"  {row.effective_at[:16].replace('T', ' ')}  #{row.seq:<6} {escape(describe(row))}")
+        for p in problems:
+            label = "[red]dead[/]" if p.status == "dead" else "[yellow]retrying[/]"
+            c.print(f"\n{label} command {p.kind} ({p.attempts} attempt(s)): {escape(p.last_error or '')}")

@@ -1,0 +1,98 @@
+"""``aims systems add | import | list | show | set``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+__all__ = ["register"]
+
+
+def register(app: typer.Typer) -> None:
+    systems = typer.Typer(help="The AI system inventory.", no_args_is_help=True)
+    app.add_typer(systems, name="systems")
+
+    @systems.command("add")
+    def add(
+        name: str = typer.Argument(...),
+        owner: str = typer.Option(..., "--owner", help="accountable person's e-mail"),
+        field: Optional[List[str]] = typer.Option(None, "--set", help="another field as name=value (repeatable)"),
+    ) -> None:
+        """Register an AI system."""
+        from ..inventory import AISystemRecord, validate_changes
+        from ._context import open_cli_app, parse_assignments
+        from ._output import ok
+
+        app_ = open_cli_app()
+        record: AISystemRecord = validate_changes({"name": name, "owner": owner}, parse_assignments(field, "field"))
+        row, started = app_.inventory.add(record)
+        app_.pump()
+        ok(f"registered '{row['name']}' (id {row['id']})" + (f"; started runs {', '.join(started)}" if started else ""))
+
+    @systems.command("import")
+    def import_(path: Path = typer.Argument(..., help=".csv, .json or .yaml")) -> None:
+        """Import systems from a file; one bad row refuses the whole file."""
+        from ._context import open_cli_app
+        from ._output import ok
+
+        app_ = open_cli_app()
+        added, changed, started = app_.inventory.import_file(path)
+        app_.pump()
+        ok(f"imported {path}: {added} added, {changed} changed, {len(started)} run(s) started")
+
+    @systems.command("list")
+    def list_() -> None:
+        """List the inventory with assessment coverage."""
+        from rich.table import Table
+
+        from ..store import inventory as inventory_store
+        from ._context import open_cli_app
+        from ._output import console
+
+        app_ = open_cli_app()
+        now = app_.runtime.clock.now()
+        with app_.db.connect() as conn:
+            rows = inventory_store.list_all(conn)
+        table = Table("id", "name", "owner", "risk tier", "stage", "in scope", "risk assessment", "impact assessment")
+
+        def current(until) -> str:
+            return "[green]current[/]" if until and until > now else "[red]missing or stale[/]"
+
+        for r in rows:
+            table.add_row(str(r["id"]), r["name"], r["owner"], r["risk_tier"] or "-", r["lifecycle_stage"] or "-",
+                          "yes" if r["in_scope"] else "no", current(r["risk_valid_until"]), current(r["impact_valid_until"]))
+        console().print(table)
+
+    @systems.command("show")
+    def show(name: str) -> None:
+        """A system's record and its change history."""
+        from ..store import inventory as inventory_store
+        from ._context import open_cli_app
+        from ._output import console
+
+        app_ = open_cli_app()
+        with app_.db.connect() as conn:
+            row = inventory_store.get(conn, name)
+            history = inventory_store.history(conn, row["id"])
+        for key, value in inventory_store.record_of(row).items():
+            console().print(f"[bold]{key}[/]: {value}", markup=True, highlight=False)
+        console().print("\n[bold]history[/]")
+        for h in history:
+            changes = ", ".join(f"{k}: {v[0]!r} -> {v[1]!r}" for k, v in h["changes"].items())
+            console().print(f"  v{h['version']} {h['changed_at']:%Y-%m-%d %H:%M} by {h['changed_by']}: {changes}", markup=False)
+
+    @systems.command("set")
+    def set_(name: str, assignments: List[str] = typer.Argument(..., help="field=value ...")) -> None:
+        """Change fields of a system; material changes start the workflows subscribed to them."""
+        from ._context import open_cli_app, parse_assignments
+        from ._output import ok
+
+        app_ = open_cli_app()
+        changes, started = app_.inventory.set(name, parse_assignments(assignments, "field"))
+        app_.pump()
+        if not changes:
+            ok("nothing changed")
+            return
+        ok("changed " + ", ".join(changes) + (f"; started runs {', '.join(started)}" if started else ""))

@@ -1,0 +1,79 @@
+"""``aims validate``, ``aims schema``, ``aims workflows``, ``aims catalog``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List
+
+import typer
+
+__all__ = ["register"]
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def validate(paths: List[Path] = typer.Argument(..., help="workflow files or directories")) -> None:
+        """Check workflow files; every problem is reported as file:line:column path: message."""
+        from ..config import Settings, load_config
+        from ..errors import SpecError
+        from ..spec.checks import DEFAULT_ROLES
+        from ..spec.loader import load_workflows
+        from ._output import console, err_console, ok
+
+        config = load_config(Settings().config)
+        try:
+            loaded = load_workflows(paths, roles=set(DEFAULT_ROLES) | config.role_names())
+        except SpecError as err:
+            for problem in err.problems:
+                err_console().print(str(problem), markup=False, highlight=False)
+            err_console().print(f"[red]{len(err.problems)} problem(s)[/]")
+            raise typer.Exit(1)
+        if len(loaded) == 0:
+            err_console().print("[red]no workflow files found[/] (give .yaml files or a directory holding them)")
+            raise typer.Exit(1)
+        for item in loaded:
+            console().print(f"  {item.source}: {item.spec.id} v{item.spec.version}, {len(item.spec.steps)} steps", markup=False)
+        ok(f"{len(loaded)} workflow(s) valid")
+
+    @app.command()
+    def schema() -> None:
+        """Print the JSON Schema of workflow files (for editors and CI)."""
+        import json
+
+        from ..spec.schema import workflow_json_schema
+        from ._output import write
+
+        write(json.dumps(workflow_json_schema(), indent=2))
+
+    @app.command("workflows")
+    def list_workflows() -> None:
+        """List the workflows in use, with their triggers and the controls they evidence."""
+        from rich.table import Table
+
+        from ._context import open_cli_app
+        from ._output import console
+
+        app_ = open_cli_app(require_db=False)
+        table = Table("id", "version", "subject", "triggers", "evidences")
+        for item in app_.workflows:
+            spec = item.spec
+            triggers = (["manual"] if spec.trigger.manual else []) + [o.event for o in spec.trigger.on]
+            if spec.trigger.schedule:
+                triggers.append("every " + spec.trigger.schedule.model_dump(mode="json")["every"])
+            table.add_row(spec.id, str(spec.version), spec.subject, ", ".join(triggers), ", ".join(spec.evidences))
+        console().print(table)
+
+    @app.command()
+    def catalog(controls: bool = typer.Option(False, "--controls", help="only Annex A controls")) -> None:
+        """List the ISO/IEC 42001 clauses and Annex A controls workflows may reference."""
+        from rich.table import Table
+
+        from ..catalog import load_catalog
+        from ._output import console
+
+        cat = load_catalog()
+        table = Table("id", "kind", "title")
+        entries = cat.controls() if controls else cat.clauses() + cat.controls()
+        for entry in entries:
+            table.add_row(entry.id, entry.kind, entry.title)
+        console().print(table)

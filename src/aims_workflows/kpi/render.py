@@ -1,0 +1,60 @@
+"""KPI output as a table, JSON or CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+from .queries import Kpi
+
+__all__ = ["format_value", "kpis_json", "kpis_csv", "kpi_table"]
+
+
+def format_value(kpi: Kpi) -> str:
+    if kpi.value is None:
+        return "n/a"
+    if kpi.unit == "ratio":
+        return f"{kpi.value:.0%}"
+    if kpi.unit == "count":
+        return f"{int(kpi.value)}"
+    return f"{kpi.value:.1f} {kpi.unit}"
+
+
+def _target(kpi: Kpi) -> str:
+    if kpi.target is None:
+        return ""
+    if kpi.unit == "ratio":
+        return f">= {kpi.target:.0%}"
+    if kpi.unit == "count":
+        return f"<= {int(kpi.target)}"
+    return f"<= {kpi.target:g} {kpi.unit}"
+
+
+def kpis_json(kpis: list[Kpi], generated_at: str) -> str:
+    return json.dumps({"generated_at": generated_at, "kpis": [k.as_dict() for k in kpis]}, indent=2)
+
+
+def kpis_csv(kpis: list[Kpi]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["key", "label", "value", "unit", "target", "met", "detail"])
+    for k in kpis:
+        writer.writerow([k.key, k.label, "" if k.value is None else round(k.value, 6), k.unit,
+                         "" if k.target is None else k.target, "" if k.met is None else str(k.met).lower(), k.detail])
+    return out.getvalue()
+
+
+def kpi_table(kpis: list[Kpi], title: str = "AIMS KPIs"):
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left")
+    table.add_column("KPI")
+    table.add_column("Value", justify="right")
+    table.add_column("Target", justify="right")
+    table.add_column("Status")
+    table.add_column("Detail", style="dim")
+    for k in kpis:
+        status = "" if k.met is None else ("[green]met[/]" if k.met else "[red]not met[/]")
+        table.add_row(k.label, format_value(k), _target(k), status, k.detail)
+    return table
