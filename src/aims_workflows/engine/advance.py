@@ -104,6 +104,12 @@ def advance(spec: WorkflowSpec, run: RunState, event: Event, now: datetime) -> T
     return _Step(spec, run.model_copy(deep=True), event, now).apply()
 
 
+def _unanswered(step: TaskStep) -> dict[str, None]:
+    """Every form field as None, so an optional field left blank reads as none, not undefined
+    (the spec checker accepts ``task.optional_field``; the run must not fail on it)."""
+    return {f.id: None for f in step.form}
+
+
 class _Step:
     """One application of one event. Collects commands and evidence while it mutates a copy."""
 
@@ -277,7 +283,7 @@ class _Step:
                 "step_id": step.id, "ref": task.ref, "problems": problems, "task_key": task.key,
             })
             return
-        self.run.data[step.id] = {**clean, "completed_by": actor.id, "issue": task.ref or self.event.ref}
+        self.run.data[step.id] = {**_unanswered(step), **clean, "completed_by": actor.id, "issue": task.ref or self.event.ref}
         self.run.completed_by[step.id] = actor.id
         self._clear_timers(step.id)
         self.run.task = None
@@ -294,10 +300,10 @@ class _Step:
         before = self.run.data[step_id]
         clean, problems = check_answers(step.form, self.event.data.get("answers", {}), step_id=step_id, context=self.context())
         answers_before = {k: v for k, v in before.items() if k not in ("completed_by", "issue")}
-        if problems or clean == answers_before:
+        if problems or {**_unanswered(step), **clean} == answers_before:
             self.ignored = "answers unchanged" if not problems else "; ".join(problems)
             return
-        self.run.data[step_id] = {**clean, "completed_by": before.get("completed_by"), "issue": before.get("issue")}
+        self.run.data[step_id] = {**_unanswered(step), **clean, "completed_by": before.get("completed_by"), "issue": before.get("issue")}
         self.record("task.answers_changed", {"before": answers_before, "after": clean, "by": self.event.actor.id}, step_id=step_id, actor=self.event.actor, ref=self.event.ref)
         approval = self.run.approval
         if approval is not None:
