@@ -7,7 +7,7 @@ have one and from :data:`KEY_DESCRIPTIONS` otherwise.
 
 A schema covers the shape of one file only. What it cannot express (step targets that exist,
 reachability, loops with no exit, known roles and catalogue ids, names used in expressions) is
-checked by :func:`~aims_workflows.spec.load_workflows`; run it (or ``aims validate``) as well.
+checked by :func:`~aims_workflows.spec.load_workflows`; run it as well.
 
 ``docs/workflow.schema.json`` holds :func:`schema_text` and is named at the top of every shipped
 workflow so that editors using yaml-language-server validate and complete them::
@@ -137,8 +137,8 @@ def _schema() -> dict[str, Any]:
         "description": (
             "One ISO/IEC 42001 governance workflow: tasks become Jira issues, approvals become Slack "
             "sign-offs, and every result is written to the evidence ledger. The schema checks the shape "
-            "of the file; `aims validate` also checks targets, reachability, roles, catalogue ids and "
-            "the names used in expressions. Reference: docs/workflow-language.md."
+            "of the file; the loader (aims_workflows.spec.load_workflows) also checks targets, reachability, "
+            "roles, catalogue ids and the names used in expressions. Reference: docs/workflow-language.md."
         ),
         **{k: v for k, v in generated.items() if k not in ("title", "description")},
     }
