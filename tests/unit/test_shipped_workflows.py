@@ -29,6 +29,7 @@ EXPECTED = {
     "internal-audit": {"9.2"},
     "management-review": {"9.3"},
     "review-action": {"9.3"},
+    "ai-system-change-review": {"A.6.2.4", "A.6.2.5"},
 }
 
 
@@ -556,3 +557,49 @@ def test_impact_assessment_significant_harm_goes_to_the_panel(shipped):
     assert record["significant"] is True and record["approved_by"] == ["ann@example.com", "lee@example.com"]
     assert record["assessed_by"] == ["eve@example.com"]
     assert drive.kinds("run.completed")[0].payload["coverage"]["kpi"] == "impact_assessment"
+
+
+def test_change_review_loops_on_failed_criteria_and_starts_an_impact_assessment(shipped):
+    drive = Drive(shipped, "ai-system-change-review", CHATBOT)
+    drive.start()
+    drive.complete("change", {"summary": "Move to model v4", "change_type": "new_model_version", "affects_people": "yes"},
+                   "eve@example.com")
+    drive.complete("validation", {"criteria_met": False, "results": "Fairness gap 6%", "report": "https://ci.example.com/r/1",
+                                  "exceptions": "Fairness gap above 3%"}, "eve@example.com")
+    assert "Fairness gap above 3%" in drive.kinds("notify")[-1].payload["message"]
+    assert drive.run.current == "validation" and drive.run.task.attempt == 2
+    drive.complete("validation", {"criteria_met": True, "results": "Gap 2%", "report": "https://ci.example.com/r/2"},
+                   "eve@example.com")
+    drive.complete("release_plan", {"deployment_plan": "Canary 5%", "rollback_plan": "Flag off", "monitoring": "Gap < 3%",
+                                    "planned_for": "2026-04-01"}, "eve@example.com")
+    drive.decide("eve@example.com", ("aims_owner",), "approve")
+    assert "segregation of duties" in drive.kinds("approval.refuse")[-1].payload["reason"]
+    drive.decide("ann@example.com", ("aims_owner",), "approve", reason="Evidence complete.")
+    record = drive.artefact("deployment_approval")
+    assert record["criteria_met"] is True and record["approved_by"] == ["ann@example.com"]
+    start = drive.kinds("run.start")[0].payload
+    assert start["workflow"] == "ai-impact-assessment" and start["subject"]["id"] == "sys-7"
+    assert drive.run.status == "completed"
+
+
+def test_impact_assessment_asks_for_societal_effects_only_when_areas_are_named(shipped):
+    drive = Drive(shipped, "ai-impact-assessment", CHATBOT)
+    drive.start()
+    drive.complete("context", {"intended_use": "Answer billing questions", "affected_groups": ["customers"],
+                               "decisions_about_people": True, "personal_data": False}, "eve@example.com")
+    assert "How a person can review" in drive.kinds("task.refuse_answers")[-1].payload["problems"][0]
+    drive.complete("context", {"intended_use": "Answer billing questions", "affected_groups": ["customers"],
+                               "decisions_about_people": True, "human_review": "Agent review on request",
+                               "personal_data": False}, "eve@example.com")
+    impacts = {"individual_impacts": "Delays", "severity": 2, "likelihood": 2, "reversibility": "reversible"}
+    drive.complete("impacts", {**impacts, "societal_areas": ["employment"]}, "eve@example.com")
+    assert drive.kinds("task.refuse_answers")[-1].payload["problems"] == ["Effects on society: an answer is required."]
+    drive.complete("impacts", impacts, "eve@example.com")
+    drive.complete("mitigate", {"mitigations": "Human fallback", "user_information": "Banner", "monitoring": "Monthly"},
+                   "sam@example.com")
+    assert drive.run.current == "signoff"
+    assert drive.kinds("approval.request")[-1].payload["show"]["Mitigations"] == "Human fallback"
+    drive.decide("ann@example.com", ("aims_owner",), "approve", reason="Proportionate.")
+    record = drive.artefact("impact_assessment_record")
+    assert record["significant"] is False and record["societal_impacts"] is None
+    assert record["approved_by"] == ["ann@example.com"]
