@@ -1,0 +1,201 @@
+"""Shared fixtures: a real database on each backend, an advanceable clock, people in roles, and
+the application wired to the in-memory stand-ins.
+
+PostgreSQL runs when ``AIMS_TEST_POSTGRES_URL`` is set (a server URL such as
+``postgresql+psycopg://postgres@127.0.0.1:5432/test``). Each test gets its own schema, selected
+with ``search_path`` in the connection options, and the schema is dropped afterwards, so tests
+never see each other's rows. Without the variable the PostgreSQL cases are skipped with the
+reason shown; with ``AIMS_REQUIRE_POSTGRES=1`` (CI) a missing or unreachable server fails them.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+
+from aims_workflows.app import App, open_app, shipped_workflows_dir
+from aims_workflows.config import AimsConfig, Settings
+from aims_workflows.store import Database
+from aims_workflows.testing import InMemoryApprovalChannel, InMemoryIssueTracker, InMemoryNotifier, ManualClock
+
+POSTGRES_ENV = "AIMS_TEST_POSTGRES_URL"
+REQUIRE_ENV = "AIMS_REQUIRE_POSTGRES"
+T0 = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
+SHIPPED_WORKFLOWS = shipped_workflows_dir()
+
+# People of the test organisation. Each role has at least one person; the first person of a
+# role is the one a task is assigned to.
+ROLES: dict[str, list[str]] = {
+    "top_management": ["tom@example.com", "tina@example.com"],
+    "aims_owner": ["amy@example.com"],
+    "risk_owner": ["rita@example.com"],
+    "ciso": ["carl@example.com"],
+    "engineer": ["eve@example.com", "ed@example.com"],
+    "internal_auditor": ["ida@example.com", "ian@example.com"],
+    "data_protection_officer": ["dora@example.com"],
+    "legal_counsel": ["leo@example.com"],
+}
+
+
+def config_yaml(roles: dict[str, list[str]] = ROLES, organisation: str = "Example Ltd") -> str:
+    lines = [f"organisation: {organisation}", "roles:"]
+    lines += [f"  {role}: [{', '.join(people)}]" for role, people in roles.items()]
+    return "\n".join(lines) + "\n"
+
+
+# -- PostgreSQL -------------------------------------------------------------------------------
+def _require_postgres() -> bool:
+    return os.environ.get(REQUIRE_ENV, "").strip().lower() in ("1", "true", "yes")
+
+
+def _unavailable(reason: str) -> None:
+    if _require_postgres():
+        pytest.fail(f"{reason} and {REQUIRE_ENV}=1 requires PostgreSQL", pytrace=False)
+    pytest.skip(reason)
+
+
+def with_search_path(url: str, schema: str) -> str:
+    """The server URL with every connection's ``search_path`` set to ``schema``."""
+    separator = "&" if "?" in url else "?"
+    # the application name lets the fixture find and end connections a test left open
+    options = f"-csearch_path={schema} -capplication_name={schema}"
+    return f"{url}{separator}options={quote(options, safe='')}"
+
+
+@pytest.fixture(scope="session")
+def pg_admin():
+    """An autocommit engine on the PostgreSQL test server (creates and drops schemas)."""
+    url = os.environ.get(POSTGRES_ENV, "").strip()
+    if not url:
+        _unavailable(f"PostgreSQL tests need {POSTGRES_ENV} (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test)")
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 5})
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as err:  # noqa: BLE001 - any failure to reach the server is reported the same way
+        engine.dispose()
+        _unavailable(f"PostgreSQL at {POSTGRES_ENV} is not reachable ({err.__class__.__name__})")
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def pg_url(pg_admin):
+    """A URL on a fresh, empty schema of the PostgreSQL test server; dropped afterwards."""
+    from sqlalchemy import text
+
+    schema = f"aims_t_{uuid.uuid4().hex[:12]}"
+    with pg_admin.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    yield with_search_path(pg_admin.url.render_as_string(hide_password=False), schema)
+    with pg_admin.connect() as conn:
+        # end anything a test left connected to the schema before dropping it
+        conn.execute(text(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE pid <> pg_backend_pid() AND application_name = :name"
+        ), {"name": schema})
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'aims.db'}"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request) -> str:
+    """An empty database, once on a SQLite file and once on PostgreSQL."""
+    if request.param == "sqlite":
+        return request.getfixturevalue("sqlite_url")
+    return request.getfixturevalue("pg_url")
+
+
+@pytest.fixture
+def database(db_url: str):
+    """A migrated database on each backend."""
+    db = Database(db_url)
+    db.upgrade()
+    yield db
+    db.dispose()
+
+
+# -- time, people, stand-ins, the app -----------------------------------------------------------
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(T0)
+
+
+@pytest.fixture
+def aims_config() -> AimsConfig:
+    return AimsConfig(organisation="Example Ltd", roles=ROLES)
+
+
+@pytest.fixture
+def tracker() -> InMemoryIssueTracker:
+    return InMemoryIssueTracker()
+
+
+@pytest.fixture
+def approvals() -> InMemoryApprovalChannel:
+    return InMemoryApprovalChannel()
+
+
+@pytest.fixture
+def notifier() -> InMemoryNotifier:
+    return InMemoryNotifier()
+
+
+@dataclass
+class Harness:
+    """The app and the stand-ins it talks to, for tests that drive whole runs."""
+
+    app: App
+    clock: ManualClock
+    tracker: InMemoryIssueTracker
+    approvals: InMemoryApprovalChannel
+    notifier: InMemoryNotifier
+    config_path: Path
+
+    @property
+    def rt(self):
+        return self.app.runtime
+
+    @property
+    def db(self) -> Database:
+        return self.app.db
+
+    def pump(self):
+        return self.app.dispatcher.pump()
+
+
+def make_harness(db_url: str, directory: Path, clock: ManualClock, *, workflows: Path = SHIPPED_WORKFLOWS,
+                 roles: dict[str, list[str]] = ROLES, tracker=None, approvals=None, notifier=None) -> Harness:
+    config_path = directory / "aims.yaml"
+    config_path.write_text(config_yaml(roles), encoding="utf-8")
+    tracker = tracker or InMemoryIssueTracker()
+    approvals = approvals or InMemoryApprovalChannel()
+    notifier = notifier or InMemoryNotifier()
+    settings = Settings(database_url=db_url, config=config_path, workflows=workflows)
+    app = open_app(settings, clock=clock, tracker=tracker, approvals=approvals, notifier=notifier)
+    return Harness(app, clock, tracker, approvals, notifier, config_path)
+
+
+@pytest.fixture
+def harness(database: Database, db_url: str, tmp_path: Path, clock, tracker, approvals, notifier):
+    """The app on a migrated database (each backend), the shipped workflows and the stand-ins."""
+    h = make_harness(db_url, tmp_path, clock, tracker=tracker, approvals=approvals, notifier=notifier)
+    yield h
+    h.app.db.dispose()
+
+
+@pytest.fixture
+def app(harness: Harness) -> App:
+    return harness.app
