@@ -126,8 +126,7 @@ class Runtime:
             if not finding:
                 raise EngineError(f"workflow '{spec.id}' runs on a finding", hint="pass --finding ID (see `aims findings list`)")
             return finding_subject(conn, finding)
-        owners = self.config.people("aims_owner")
-        return organisation_subject(self.config.organisation, owners[0] if owners else None)
+        return organisation_subject(self.config.organisation)
 
     def start(self, workflow_id: str, *, system: str | None = None, finding: str | None = None,
               inputs: dict[str, Any] | None = None, actor: Actor = CLI) -> Transition:
@@ -244,8 +243,7 @@ class Runtime:
                 if spec.subject == "ai_system":
                     subjects = [ai_system_subject(r) for r in inventory_store.list_all(conn)]
                 else:
-                    owners = self.config.people("aims_owner")
-                    subjects = [organisation_subject(self.config.organisation, owners[0] if owners else None)]
+                    subjects = [organisation_subject(self.config.organisation)]
                 last = dict(conn.execute(
                     select(table.c.subject_id, table.c.started_at).where(table.c.workflow_id == spec.id)
                     .order_by(table.c.started_at)

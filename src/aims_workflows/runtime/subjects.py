@@ -21,8 +21,9 @@ def ai_system_subject(row: dict[str, Any]) -> Subject:
                    attributes=inventory_store.to_subject_attributes(row))
 
 
-def organisation_subject(name: str, owner: str | None = None) -> Subject:
-    return Subject(type="organisation", id=ORGANISATION_ID, name=name, owner=owner, attributes={"name": name})
+def organisation_subject(name: str) -> Subject:
+    """The organisation has no single owner: segregation of duties works on roles and tasks."""
+    return Subject(type="organisation", id=ORGANISATION_ID, name=name, owner=None, attributes={"name": name})
 
 
 def finding_subject(conn: Connection, finding_id: str) -> Subject:

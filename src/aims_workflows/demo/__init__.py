@@ -1,0 +1,161 @@
+"""``aims demo``: three AI systems through the shipped workflows, with simulated people.
+
+It works on a real database (``aims-demo.db`` unless told otherwise) and leaves it behind so the
+other commands can explore it. Time is simulated: about four months pass in a few seconds.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from ..engine.evidence import iso
+from ..errors import ConfigError
+from ..kpi import compute_kpis, kpi_table
+from ..runtime import Dispatcher, Inventory, Runtime
+from ..spec.checks import DEFAULT_ROLES
+from ..spec.loader import load_workflows
+from ..store import Database, ledger, redact_url
+from ..testing import InMemoryApprovalChannel, InMemoryIssueTracker, InMemoryNotifier, ManualClock
+from .cast import CONFIG, NAMES, SYSTEMS
+from .people import Office, Verdict
+
+__all__ = ["run_demo", "demo_database_url"]
+
+DEFAULT_FILE = "aims-demo.db"
+
+
+def demo_database_url(database: Path | None) -> str:
+    if database is not None:
+        return f"sqlite:///{database}"
+    return os.environ.get("AIMS_DATABASE_URL") or f"sqlite:///{DEFAULT_FILE}"
+
+
+def _fresh_sqlite(url: str) -> None:
+    """The demo starts from an empty file each time (it is the demo's own file)."""
+    if not url.startswith("sqlite:///"):
+        return
+    path = Path(url.removeprefix("sqlite:///"))
+    if path.is_dir():
+        raise ConfigError(f"{path} is a directory", hint="pass --db FILE.db")
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+def _verdicts(workflow: str, step: str, subject: str, round_: int) -> Verdict | None:
+    if (workflow, step, subject, round_) == ("ai-risk-assessment", "accept_top", "Credit scoring model", 1):
+        return Verdict("carla.mendes@example.com", "reject",
+                       "Dropping two features is not enough: add ongoing fairness monitoring before I accept this residual risk.")
+    if (workflow, step) == ("internal-audit", "approve_report"):
+        return Verdict("ines.faria@example.com", "approve", "Report complete.")
+    return None
+
+
+def run_demo(database: Path | None = None, *, quiet: bool = False) -> None:
+    from rich.console import Console
+    from rich.rule import Rule
+
+    from ..app import shipped_workflows_dir
+
+    console = Console(highlight=False)
+    url = demo_database_url(database)
+    _fresh_sqlite(url)
+    db = Database(url)
+    db.upgrade()
+
+    real_now = datetime.now(timezone.utc).replace(microsecond=0)
+    start = (real_now - timedelta(days=120)).replace(hour=9, minute=0, second=0)
+    clock = ManualClock(start)
+    workflows = load_workflows([shipped_workflows_dir()], roles=set(DEFAULT_ROLES) | CONFIG.role_names())
+    counter = itertools.count(1)
+    runtime = Runtime(db, workflows, CONFIG, clock, new_id=lambda: f"RUN-{next(counter):03d}")
+    tracker, channel, notifier = InMemoryIssueTracker(prefix="AIMS"), InMemoryApprovalChannel(), InMemoryNotifier()
+    dispatcher = Dispatcher(runtime, tracker=tracker, approvals=channel, notifier=notifier)
+    inventory = Inventory(runtime)
+
+    def say(text: str) -> None:
+        if not quiet:
+            day = (clock.now() - start).days
+            console.print(f"[dim]day {day:>3}[/]  {text}")
+
+    def chapter(title: str) -> None:
+        if not quiet:
+            console.print(Rule(f"[bold]{title}", align="left"))
+
+    hold_cv_mitigation = lambda wf, step, subject: (wf, step, subject) == ("ai-impact-assessment", "mitigate", "CV screening assistant")
+    office = Office(runtime, dispatcher, tracker, channel, clock, say, hold=hold_cv_mitigation, verdicts=_verdicts)
+
+    console.print(f"[bold]aims demo[/]: {len(SYSTEMS)} AI systems, {len(workflows)} workflows, database {redact_url(url)}")
+    chapter("1. The AI system inventory")
+    for record in SYSTEMS:
+        row, started = inventory.add(record)
+        say(f"registered [bold]{row['name']}[/] ({row['risk_tier']} risk, owner {NAMES[row['owner']]}): started {', '.join(started)}")
+        clock.advance(hours=1)
+
+    chapter("2. Risk and impact assessments in Jira and Slack")
+    office.work()
+
+    chapter("3. A material change re-opens the assessments")
+    clock.advance(days=6)
+    changes, started = inventory.set("Support chatbot", {"data_sources": "help-centre articles, product terms, customer chat history"},
+                                     actor=_actor("olga.nunes@example.com"))
+    say(f"Olga changed the chatbot's data sources: now it learns from chat history; started {', '.join(started) or 'nothing'}")
+    office.work()
+
+    chapter("4. Internal audit finds a nonconformity")
+    clock.advance(days=5)
+    audit = runtime.start("internal-audit", actor=_actor("ana.silva@example.com")).run.run_id
+    say(f"Ana started the internal audit ({audit})")
+    office.work()
+    chapter("5. Corrective action, with an effectiveness check 30 days later")
+    clock.advance(days=31)
+    say("30 days pass; the effectiveness check falls due")
+    office.work()
+
+    chapter("6. Management review")
+    clock.advance(days=7)
+    review = runtime.start("management-review", actor=_actor("ana.silva@example.com")).run.run_id
+    say(f"Ana started the management review ({review})")
+    office.work()
+
+    chapter("7. Today")
+    clock.set(max(clock.now(), real_now))
+    office.pump()
+    say("the CV screening owner has not finished the impact mitigation task: it is overdue and escalated")
+
+    _summary(console, db, clock.now(), url)
+
+
+def _actor(person: str):
+    from ..engine import Actor
+
+    return Actor(person, "cli", CONFIG.roles_of(person))
+
+
+def _summary(console, db: Database, now: datetime, url: str) -> None:
+    from sqlalchemy import func, select
+
+    from ..store.models import Approval, Finding, Run, StepRecord
+
+    with db.connect() as conn:
+        runs = dict(conn.execute(select(Run.__table__.c.status, func.count()).group_by(Run.__table__.c.status)).all())
+        tasks = conn.scalar(select(func.count()).select_from(StepRecord.__table__))
+        approvals = conn.scalar(select(func.count()).select_from(Approval.__table__))
+        findings = conn.scalar(select(func.count()).select_from(Finding.__table__))
+        kpis = compute_kpis(conn, now, CONFIG.kpi_targets)
+        report = ledger.verify(conn)
+    console.print()
+    console.print(f"[bold]Runs[/]: " + ", ".join(f"{n} {s}" for s, n in sorted(runs.items()))
+                  + f"; {tasks} tasks, {approvals} approval requests, {findings} finding(s)")
+    console.print(kpi_table(kpis, title=f"AIMS KPIs on {iso(now)[:10]}"))
+    if report.ok:
+        console.print(f"[green]✓ evidence chain verified[/]: {report.rows} rows, each SHA-256 linked to the one before")
+    else:
+        console.print(f"[red]✗ evidence chain broken at row {report.first_bad_seq}[/]: {report.problem}")
+    env = f"AIMS_DATABASE_URL={url}"
+    console.print("\n[bold]Explore what happened[/] (the database stays):")
+    for command in ("aims runs list", "aims runs show RUN-002", "aims evidence list --limit 20", "aims evidence verify",
+                    "aims kpi --format json", "aims findings list", "aims tasks list"):
+        console.print(f"  {env} .venv/bin/{command}", markup=False)
