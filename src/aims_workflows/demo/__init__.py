@@ -156,6 +156,6 @@ def _summary(console, db: Database, now: datetime, url: str) -> None:
         console.print(f"[red]✗ evidence chain broken at row {report.first_bad_seq}[/]: {report.problem}")
     env = f"AIMS_DATABASE_URL={url}"
     console.print("\n[bold]Explore what happened[/] (the database stays):")
-    for command in ("aims runs list", "aims runs show RUN-002", "aims evidence list --limit 20", "aims evidence verify",
+    for command in ("aims runs list", "aims runs show RUN-004", "aims evidence list --limit 20", "aims evidence verify",
                     "aims kpi --format json", "aims findings list", "aims tasks list"):
         console.print(f"  {env} .venv/bin/{command}", markup=False)
