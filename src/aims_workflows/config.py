@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .errors import ConfigError
@@ -33,6 +33,11 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///aims.db"
     config: Path = Path("aims.yaml")
     workflows: Path | None = Field(default=None, description="directory of workflow files")
+    # Slack: secrets are SecretStr so that they print as '**********' in reprs, logs and errors.
+    slack_bot_token: SecretStr | None = Field(default=None, description="bot token (xoxb-...) of the Slack app")
+    slack_signing_secret: SecretStr | None = Field(default=None, description="signing secret of the Slack app")
+    slack_channel: str | None = Field(default=None, description="channel for approvals whose step says channel")
+    slack_api_url: str = Field(default="https://slack.com/api/", description="Slack Web API base URL (the sandbox sets it)")
 
 
 class KpiTargets(BaseModel):
