@@ -352,6 +352,8 @@ class _Step:
             "subject": self.run.subject.model_dump(mode="json"),
             "due_at": iso(due_at) if due_at else None,
             "exclude": self._excluded_people(step),
+            # who asked: the people whose answers are being approved, for the approver to see
+            "asked_by": list(dict.fromkeys(self.run.completed_by[s] for s in self._approved_steps(step) if s in self.run.completed_by)),
         })
         self.record("approval.requested", {"approval_id": approval_id, "approvers": list(step.approvers), "quorum": step.quorum, "content_hash": content_hash, "round": round_, "shown": shown}, step_id=step.id)
 
