@@ -188,6 +188,13 @@ def make_harness(db_url: str, directory: Path, clock: ManualClock, *, workflows:
     return Harness(app, clock, tracker, approvals, notifier, config_path)
 
 
+@pytest.fixture(name="make_harness")
+def make_harness_fixture():
+    """``make_harness(db_url, directory, clock, workflows=..., roles=...)`` for tests that need
+    a second app on the same database or other workflows and people."""
+    return make_harness
+
+
 @pytest.fixture
 def harness(database: Database, db_url: str, tmp_path: Path, clock, tracker, approvals, notifier):
     """The app on a migrated database (each backend), the shipped workflows and the stand-ins."""
