@@ -304,7 +304,21 @@ class _Step:
             self.ignored = "answers unchanged" if not problems else "; ".join(problems)
             return
         self.run.data[step_id] = {**_unanswered(step), **clean, "completed_by": before.get("completed_by"), "issue": before.get("issue")}
-        self.record("task.answers_changed", {"before": answers_before, "after": clean, "by": self.event.actor.id}, step_id=step_id, actor=self.event.actor, ref=self.event.ref)
+        # Approvals already given over this data no longer cover it: say so in the ledger and
+        # tell the AIMS owner, since a closed approval cannot be silently re-opened.
+        stale = sorted(
+            s.id for s in self.spec.steps
+            if isinstance(s, ApprovalStep) and s.id in self.run.data and step_id in self._approved_steps(s)
+            and self.run.data[s.id].get("content_hash") != self._content_hash(s)
+        )
+        self.record("task.answers_changed", {"before": answers_before, "after": clean, "by": self.event.actor.id,
+                                             "approvals_no_longer_covering": stale}, step_id=step_id, actor=self.event.actor, ref=self.event.ref)
+        if stale:
+            self.command("notify", f"{step_id}/changed-after-approval/{self.run.events_applied}", {
+                "to": ["aims_owner"],
+                "message": f"Run {self.run.run_id}: answers of '{step_id}' changed after {', '.join(stale)} approved them; review whether a new approval is needed.",
+                "subject": self.run.subject.model_dump(mode="json"),
+            })
         approval = self.run.approval
         if approval is not None:
             a_step: ApprovalStep = self.spec.step(approval.step_id)
@@ -352,6 +366,7 @@ class _Step:
             "subject": self.run.subject.model_dump(mode="json"),
             "due_at": iso(due_at) if due_at else None,
             "exclude": self._excluded_people(step),
+            "forbidden_roles": list(step.separation.forbidden_roles),
             # who asked: the people whose answers are being approved, for the approver to see
             "asked_by": list(dict.fromkeys(self.run.completed_by[s] for s in self._approved_steps(step) if s in self.run.completed_by)),
         })

@@ -196,11 +196,15 @@ class Runtime:
             raise NotFound(f"no approval '{approval_id}'", hint="see `aims approvals list`")
         return dict(row._mapping)
 
-    def eligible_approvers(self, approvers: Iterable[str], subject_owner: str | None) -> list[str]:
-        people: list[str] = []
+    def eligible_approvers(self, approvers: Iterable[str], subject_owner: str | None, *, exclude: Iterable[str] = (),
+                           forbidden_roles: Iterable[str] = ()) -> list[str]:
+        """People who may decide: holders of the approver roles, minus those segregation of duties
+        rules out (named people, holders of a forbidden role)."""
+        people: set[str] = set()
         for role in approvers:
-            people += [subject_owner] if role == "system_owner" and subject_owner else self.config.people(role)
-        return sorted(set(people))
+            people.update([subject_owner] if role == "system_owner" and subject_owner else self.config.people(role))
+        forbidden = set(forbidden_roles)
+        return sorted(p for p in people if p not in set(exclude) and not forbidden & set(self.config.roles_of(p)))
 
     def decide(self, approval_id: str, *, person: str, decision: str, reason: str, content_hash: str | None = None,
                via: str = "cli", ref: str | None = None, delivery: tuple[str, str] | None = None,
@@ -209,7 +213,9 @@ class Runtime:
         row = self.approval(approval_id)
         with self.db.connect() as conn:
             run, _ = run_store.load(conn, row["run_id"])
-        eligible = self.eligible_approvers(row["approvers"], run.subject.owner)
+            step = self.specs.by_hash(conn, run.spec_hash).step(row["step_id"])
+        eligible = self.eligible_approvers(row["approvers"], run.subject.owner,
+                                           forbidden_roles=step.separation.forbidden_roles)
         data = {"approval_id": approval_id, "decision": decision, "reason": reason,
                 "content_hash": content_hash or row["content_hash"], "eligible": eligible, "response": response}
         event = Event("approval.decided", Actor(person, via, self.config.roles_of(person)), step_id=row["step_id"], data=data, ref=ref)

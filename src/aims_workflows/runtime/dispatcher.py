@@ -113,7 +113,8 @@ class Dispatcher:
                 raise PermanentError(f"role '{role}' has nobody in aims.yaml", hint=f"add a person under roles.{role}")
             p["assignee"] = people[0]
         elif command.kind == "approval.request":
-            people = [x for x in self.rt.eligible_approvers(p["approvers"], subject_owner) if x not in set(p.get("exclude", []))]
+            people = self.rt.eligible_approvers(p["approvers"], subject_owner, exclude=p.get("exclude", ()),
+                                                forbidden_roles=p.get("forbidden_roles", ()))
             if not people:
                 raise PermanentError(
                     f"no eligible approver for roles {', '.join(p['approvers'])} (after segregation of duties)",
