@@ -33,6 +33,12 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///aims.db"
     config: Path = Path("aims.yaml")
     workflows: Path | None = Field(default=None, description="directory of workflow files")
+    jira_url: str | None = Field(default=None, description="Jira Cloud site, e.g. https://example.atlassian.net")
+    jira_email: str | None = Field(default=None, description="the integration account's e-mail")
+    jira_api_token: SecretStr | None = None
+    jira_project: str = "AIMS"
+    jira_issue_type: str = "Task"
+    jira_webhook_secret: SecretStr | None = None
     # Slack: secrets are SecretStr so that they print as '**********' in reprs, logs and errors.
     slack_bot_token: SecretStr | None = Field(default=None, description="bot token (xoxb-...) of the Slack app")
     slack_signing_secret: SecretStr | None = Field(default=None, description="signing secret of the Slack app")
