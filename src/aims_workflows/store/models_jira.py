@@ -1,0 +1,56 @@
+"""Tables of the Jira integration (migration 0002): which issue is which task, which engineer
+attachments are already in the ledger, and where the reconciliation poll stopped."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .models import Base
+
+__all__ = ["JiraIssue", "JiraAttachment", "JiraSyncCursor"]
+
+
+class JiraIssue(Base):
+    """One Jira issue made for one task visit (run, step, attempt).
+
+    ``idem_key`` is the outbox command's idempotency key, also stored on the issue as an entity
+    property and (hashed) as a label, so a retried create finds the issue instead of making a
+    second one. ``fields`` maps the form's field ids to the Jira field ids used for them.
+    """
+
+    __tablename__ = "jira_issues"
+    issue_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    issue_key: Mapped[str] = mapped_column(String(64), index=True)
+    idem_key: Mapped[str] = mapped_column(String(400), unique=True)
+    run_id: Mapped[str] = mapped_column(String(200), index=True)
+    step_id: Mapped[str] = mapped_column(String(64))
+    attempt: Mapped[int] = mapped_column(Integer)
+    fields: Mapped[dict[str, Any]]
+    status: Mapped[str] = mapped_column(String(12))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class JiraAttachment(Base):
+    """An engineer's attachment that was downloaded, hashed and recorded in the ledger once."""
+
+    __tablename__ = "jira_attachments"
+    attachment_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    issue_key: Mapped[str] = mapped_column(String(64), index=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    recorded_at: Mapped[datetime]
+
+
+class JiraSyncCursor(Base):
+    """How far the reconciliation poll has read (the latest ``updated`` it has seen)."""
+
+    __tablename__ = "jira_sync"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    cursor: Mapped[datetime]
+    polled_at: Mapped[datetime]
