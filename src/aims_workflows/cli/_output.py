@@ -27,9 +27,9 @@ def error(err) -> None:
 
     message = getattr(err, "message", str(err))
     hint = getattr(err, "hint", None)
-    err_console().print(f"[bold red]error:[/] {escape(message)}")
+    err_console().print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
     if hint:
-        err_console().print(f"[yellow]hint:[/] {escape(hint)}")
+        err_console().print(f"[yellow]hint:[/] {escape(hint)}", soft_wrap=True)
 
 
 def ok(text: str) -> None:

@@ -14,6 +14,8 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def validate(paths: List[Path] = typer.Argument(..., help="workflow files or directories")) -> None:
         """Check workflow files; every problem is reported as file:line:column path: message."""
+        import sys
+
         from ..config import Settings, load_config
         from ..errors import SpecError
         from ..spec.checks import DEFAULT_ROLES
@@ -24,8 +26,8 @@ def register(app: typer.Typer) -> None:
         try:
             loaded = load_workflows(paths, roles=set(DEFAULT_ROLES) | config.role_names())
         except SpecError as err:
-            for problem in err.problems:
-                err_console().print(str(problem), markup=False, highlight=False)
+            for problem in err.problems:  # one line each, unwrapped: editors and CI parse them
+                sys.stderr.write(f"{problem}\n")
             err_console().print(f"[red]{len(err.problems)} problem(s)[/]")
             raise typer.Exit(1)
         if len(loaded) == 0:
