@@ -18,6 +18,8 @@ from conftest import (
     AIMS_OWNER,
     AUDITOR,
     CISO,
+    OWNER,
+    RISK_OWNER,
     ENGINEER,
     T0,
     Driver,
@@ -431,3 +433,63 @@ def test_a_decision_by_an_approver_in_two_roles_is_one_decision(risk):
     t = d.decide(both)
     assert d.run.data["signoff"]["decided_by"] == [CISO.id] and d.run.status == "completed"
     assert t.evidence[0].payload["checks"] == ["approver_role", "segregation_of_duties", "content_hash", "single_decision", "reason"]
+
+
+def test_a_failing_approval_leaves_no_half_open_request(spec_from_text):
+    loaded = spec_from_text("""id: show-fails
+version: 1
+title: T
+subject: ai_system
+steps:
+  - id: ask
+    kind: task
+    role: engineer
+    title: t
+    form: [{id: n, type: number, label: N}]
+  - id: ok
+    kind: approval
+    approvers: [risk_owner]
+    show:
+      Ratio: "10 / ask.n"
+    due: 1d
+    on_reject: end
+""")
+    d = Driver(loaded, ai_system())
+    d.start()
+    t = d.complete("ask", answers={"n": 0})
+    assert d.run.status == "failed" and d.run.approval is None and d.run.task is None and d.run.timers == []
+    assert "approval.request" not in [c.kind for c in t.commands]
+    d.decide(RISK_OWNER)
+    assert d.kinds() == ["approval.refused"]
+
+
+def test_malformed_event_data_is_ignored_with_a_reason(risk):
+    d = Driver(risk, ai_system())
+    d.start()
+    t = d.send("task.created", ENGINEER, step_id="assess", attempt=1, ref="AIMS-1", assignee=["x"])
+    assert t.ignored == "assignee must be a person's id, not list"
+    t = d.send("subject.changed", attributes=["risk_tier"])
+    assert t.ignored.startswith("subject.changed needs")
+    t = d.send("subject.changed", name=None)
+    assert t.ignored.startswith("subject.changed needs")
+    t = d.complete("assess", answers=["likelihood", 3])
+    assert t.evidence[0].payload["problems"] == ["the answers must be named fields, not list."]
+
+
+def test_a_child_status_that_is_not_a_run_status_is_ignored():
+    d = Driver(fixture_spec("internal-audit"), organisation(), run_id="audit-1")
+    d.start()
+    d.complete("audit", AUDITOR, answers={"failed_areas": ["risk"]})
+    t = d.send("child.completed", run_id="audit-1.raise1.1", status="exploded")
+    assert t.ignored == "unknown child run status 'exploded'"
+    assert d.run.children[0].status == "running"
+
+
+def test_subject_changes_are_evidence(risk):
+    d = Driver(risk, ai_system())
+    d.start()
+    t = d.send("subject.changed", AIMS_OWNER, ref="inventory-42", owner="new@example.com")
+    assert d.kinds(t) == ["subject.changed"]
+    record = t.evidence[0]
+    assert record.actor == AIMS_OWNER.id and record.ref == "inventory-42"
+    assert record.payload["before"]["owner"] == OWNER.id and record.payload["after"]["owner"] == "new@example.com"

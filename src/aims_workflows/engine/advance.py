@@ -169,6 +169,8 @@ class _Step:
         self.run.status = "failed"
         self.run.failure = reason
         self.run.timers = []
+        # a task or approval entered by the failing step was never sent out: nothing is open any more
+        self.run.task = self.run.approval = None
         self.record("run.failed", {"reason": reason, "step": self.run.current}, step_id=self.run.current)
         self.command("notify", f"failed/{self.run.events_applied}", {
             "to": ["aims_owner"],
@@ -266,8 +268,12 @@ class _Step:
         task = self._current_task()
         if task is None:
             return
+        assignee = self.event.data.get("assignee")
+        if assignee is not None and not isinstance(assignee, str):
+            self.ignored = f"assignee must be a person's id, not {type(assignee).__name__}"
+            return
         task.ref = self.event.ref
-        task.assignee = self.event.data.get("assignee")
+        task.assignee = assignee
         self.record("task.issued", {"ref": self.event.ref, "assignee": task.assignee, "attempt": task.attempt}, step_id=task.step_id, ref=self.event.ref)
 
     def _on_task_completed(self) -> None:
@@ -441,7 +447,7 @@ class _Step:
             return 1
         if step.quorum == "all":
             excluded = set(self._excluded_people(step))
-            people = [p for p in (eligible or []) if p not in excluded]
+            people = [p for p in (eligible if isinstance(eligible, list) else []) if p not in excluded]
             return max(1, len(people))
         return int(step.quorum)
 
@@ -534,6 +540,9 @@ class _Step:
 
     def _on_child_completed(self) -> None:
         child_id, outcome = self.event.data.get("run_id"), self.event.data.get("status", "completed")
+        if outcome not in ("completed", "cancelled", "failed"):
+            self.ignored = f"unknown child run status {outcome!r}"
+            return
         child = next((c for c in self.run.children if c.run_id == child_id), None)
         if child is None or child.status != "running":
             self.ignored = f"not waiting for run {child_id}"
@@ -600,10 +609,17 @@ class _Step:
     def _on_subject_changed(self) -> None:
         data = self.event.data
         subject = self.run.subject
+        name, owner, attributes = data.get("name", subject.name), data.get("owner", subject.owner), data.get("attributes", {})
+        if not isinstance(name, str) or not (owner is None or isinstance(owner, str)) or not isinstance(attributes, dict):
+            self.ignored = "subject.changed needs a text name, a text owner or none, and a mapping of attributes"
+            return
         self.run.subject = Subject(
-            type=subject.type, id=subject.id, name=data.get("name", subject.name),
-            owner=data.get("owner", subject.owner), attributes={**subject.attributes, **data.get("attributes", {})},
+            type=subject.type, id=subject.id, name=name, owner=owner, attributes={**subject.attributes, **attributes},
         )
+        # the subject feeds conditions and segregation of duties, so its change is evidence too
+        self.record("subject.changed", {
+            "before": subject.model_dump(mode="json"), "after": self.run.subject.model_dump(mode="json"),
+        }, actor=self.event.actor, ref=self.event.ref)
 
     def _on_run_cancel(self) -> None:
         reason = str(self.event.data.get("reason") or "cancelled")
