@@ -49,6 +49,28 @@ def config_yaml(roles: dict[str, list[str]] = ROLES, organisation: str = "Exampl
     return "\n".join(lines) + "\n"
 
 
+# Answers that complete the shipped workflows' tasks.
+ANSWERS: dict[str, dict] = {
+    "risk.identify": {
+        "risk_title": "Biased answers", "risk_description": "Training data under-represents some groups",
+        "risk_sources": ["bias_fairness", "data_quality"], "affected_parties": "customers",
+        "likelihood": 2, "impact": 3, "rating_rationale": "two complaints last year",
+    },
+    "risk.treat": {"treatment": "accept", "residual_likelihood": 1, "residual_impact": 2, "rationale": "low and monitored"},
+    "impact.context": {
+        "intended_use": "answering customer questions", "affected_groups": ["customers"],
+        "decisions_about_people": False, "personal_data": True,
+    },
+    "impact.impacts": {"individual_impacts": "wrong answers", "severity": 2, "likelihood": 2, "reversibility": "reversible"},
+    "impact.mitigate": {"mitigations": "human fallback", "user_information": "a banner", "monitoring": "weekly sampling"},
+}
+
+
+@pytest.fixture
+def answers() -> dict[str, dict]:
+    return {k: dict(v) for k, v in ANSWERS.items()}
+
+
 # -- PostgreSQL -------------------------------------------------------------------------------
 def _require_postgres() -> bool:
     return os.environ.get(REQUIRE_ENV, "").strip().lower() in ("1", "true", "yes")
@@ -174,6 +196,68 @@ class Harness:
 
     def pump(self):
         return self.app.dispatcher.pump()
+
+    # -- driving runs the way people would ---------------------------------------------------
+    def open_task(self, step_id: str, run_id: str | None = None):
+        found = [t for t in self.tracker.open_tasks() if t.step_id == step_id and (run_id is None or t.run_id == run_id)]
+        assert found, f"no open task for step '{step_id}'; open: {[(t.run_id, t.step_id) for t in self.tracker.open_tasks()]}"
+        return found[-1]
+
+    def complete(self, step_id: str, answers: dict, *, run_id: str | None = None, person: str | None = None):
+        """Complete the open stand-in task of ``step_id`` as its assignee (in Jira), then pump."""
+        task = self.open_task(step_id, run_id)
+        outcome = self.rt.complete_task(task.run_id, step_id, answers, person=person or task.assignee, via="jira",
+                                        attempt=task.attempt, ref=task.ref)
+        if any(e.kind == "task.completed" for e in outcome.transition.evidence):
+            self.tracker.mark_done(task.ref)
+        self.pump()
+        return outcome
+
+    def pending_approval(self, run_id: str | None = None):
+        found = [a for a in self.approvals.pending() if run_id is None or a.run_id == run_id]
+        assert found, "no pending approval"
+        return found[-1]
+
+    def decide(self, person: str, decision: str = "approve", reason: str = "reviewed, acceptable", *, run_id: str | None = None):
+        request = self.pending_approval(run_id)
+        outcome = self.rt.decide(request.approval_id, person=person, decision=decision, reason=reason,
+                                 content_hash=request.content_hash, via="slack")
+        self.pump()
+        return outcome
+
+    def run_row(self, run_id: str):
+        from sqlalchemy import select
+
+        from aims_workflows.store.models import Run
+
+        with self.db.connect() as conn:
+            return conn.execute(select(Run.__table__).where(Run.__table__.c.id == run_id)).one()
+
+    def kinds(self, run_id: str | None = None) -> list[str]:
+        from aims_workflows.store import ledger
+
+        with self.db.connect() as conn:
+            return [r.kind for r in ledger.iter_rows(conn, run_id=run_id)]
+
+    def verify(self):
+        from aims_workflows.store import ledger
+
+        with self.db.connect() as conn:
+            return ledger.verify(conn)
+
+    def count(self, table: str, where: str = "") -> int:
+        from sqlalchemy import text
+
+        with self.db.connect() as conn:
+            return conn.execute(text(f"SELECT count(*) FROM {table} {where}")).scalar()
+
+    def add_system(self, name: str = "Chatbot", **fields):
+        from aims_workflows.inventory import AISystemRecord
+
+        record = AISystemRecord(name=name, owner=fields.pop("owner", "olga@example.com"), **fields)
+        row, started = self.app.inventory.add(record)
+        self.pump()
+        return row, started
 
 
 def make_harness(db_url: str, directory: Path, clock: ManualClock, *, workflows: Path = SHIPPED_WORKFLOWS,

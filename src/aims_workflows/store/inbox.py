@@ -21,8 +21,11 @@ def claim(conn: Connection, source: str, delivery_id: str, payload: str, now: da
         dialect.insert(_INBOX)
         .values(source=source, delivery_id=delivery_id, payload=payload, received_at=now, status="received")
         .on_conflict_do_nothing(index_elements=["source", "delivery_id"])
+        .returning(_INBOX.c.id)
     )
-    return conn.execute(statement).rowcount == 1
+    # A returned id means the row was inserted. Not rowcount: with an implicit RETURNING,
+    # psycopg reports -1 on PostgreSQL, which made every new delivery look like a repeat.
+    return conn.execute(statement).first() is not None
 
 
 def mark(conn: Connection, source: str, delivery_id: str, status: str, now: datetime, error: str | None = None) -> None:
