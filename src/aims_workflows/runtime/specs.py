@@ -25,15 +25,13 @@ class SpecRegistry:
         self.workflows = workflows
         self._roles = set(roles)
         self._by_hash: dict[str, WorkflowSpec] = {item.content_hash: item.spec for item in workflows}
-        self._registered: set[str] = set()
 
     def current(self, workflow_id: str) -> LoadedSpec:
         return self.workflows.get(workflow_id)
 
     def register(self, conn: Connection, loaded: LoadedSpec, now: datetime) -> None:
         """Store this version's text once; refuse a changed file that kept its version number."""
-        if loaded.content_hash in self._registered:
-            return
+        # No in-process cache of "registered": the caller's transaction may still roll back.
         spec = loaded.spec
         stored = conn.execute(
             select(_VERSIONS.c.content_hash).where(_VERSIONS.c.workflow_id == spec.id, _VERSIONS.c.version == spec.version)
@@ -45,7 +43,6 @@ class SpecRegistry:
             ))
         elif stored != loaded.content_hash:
             raise _changed_without_bump(loaded)
-        self._registered.add(loaded.content_hash)
 
     def by_hash(self, conn: Connection, content_hash: str) -> WorkflowSpec:
         spec = self._by_hash.get(content_hash)
