@@ -156,6 +156,11 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
+def roles() -> dict[str, list[str]]:
+    return {role: list(people) for role, people in ROLES.items()}
+
+
+@pytest.fixture
 def aims_config() -> AimsConfig:
     return AimsConfig(organisation="Example Ltd", roles=ROLES)
 
