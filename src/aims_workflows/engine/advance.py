@@ -315,6 +315,8 @@ class _Step:
         stale = sorted(
             s.id for s in self.spec.steps
             if isinstance(s, ApprovalStep) and s.id in self.run.data and step_id in self._approved_steps(s)
+            and self.run.data[s.id].get("outcome") == "approved"  # a rejection approved nothing
+            and not (self.run.approval and self.run.approval.step_id == s.id)  # re-requested below
             and self.run.data[s.id].get("content_hash") != self._content_hash(s)
         )
         self.record("task.answers_changed", {"before": answers_before, "after": clean, "by": self.event.actor.id,
