@@ -1,0 +1,317 @@
+"""Block Kit for approvals, built with ``slack_sdk.models`` so every block is checked as built.
+
+* :func:`request_blocks`: the approval request (what, for which AI system, key answers, who
+  asked, due date, Jira links, a short content hash) with Approve / Reject buttons;
+* :func:`outcome_blocks`: the same card once the approval closed or was replaced: no buttons;
+* :func:`decision_modal`: the modal that asks for the reason;
+* :func:`home_view`: the App Home tab with the person's pending approvals.
+
+Button values carry ``approval_id|content_hash``: the hash is the content the person saw, and
+the engine refuses the decision when it no longer matches.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ContextBlock,
+    DividerBlock,
+    HeaderBlock,
+    InputBlock,
+    MarkdownTextObject,
+    PlainTextInputElement,
+    SectionBlock,
+)
+from slack_sdk.models.views import View
+
+__all__ = [
+    "Card",
+    "APPROVE",
+    "REJECT",
+    "DECISION_CALLBACK",
+    "REASON_BLOCK",
+    "REASON_ACTION",
+    "request_blocks",
+    "outcome_blocks",
+    "decided_blocks",
+    "escalation_blocks",
+    "decision_modal",
+    "home_view",
+    "button_value",
+    "parse_button_value",
+    "short_hash",
+    "fallback_text",
+]
+
+APPROVE = "aims_approve"
+REJECT = "aims_reject"
+DECISION_CALLBACK = "aims_decision"
+REASON_BLOCK = "reason"
+REASON_ACTION = "reason_text"
+MAX_REASON = 2000
+
+_SUBJECT_LABELS = {"ai_system": "AI system", "organisation": "Organisation", "finding": "Finding"}
+_OUTCOME_WORDS = {
+    "approved": ":white_check_mark: *Approved*",
+    "rejected": ":x: *Rejected*",
+    "cancelled": ":no_entry_sign: *Cancelled*: the run was cancelled",
+    "invalidated": ":arrows_counterclockwise: *Replaced*",
+}
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _md_escape(text: str) -> str:
+    # Slack mrkdwn needs only these three escaped; everything else is shown as typed.
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def short_hash(content_hash: str) -> str:
+    return content_hash[:12]
+
+
+def button_value(approval_id: str, content_hash: str) -> str:
+    return f"{approval_id}|{content_hash}"
+
+
+def parse_button_value(value: str | None) -> tuple[str, str] | None:
+    if not value or "|" not in value:
+        return None
+    approval_id, _, content_hash = value.rpartition("|")
+    return (approval_id, content_hash) if approval_id and content_hash else None
+
+
+def _when(iso: str | None) -> str:
+    if not iso:
+        return "no due date"
+    try:
+        moment = datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    except ValueError:
+        return iso
+    return moment.strftime("%a %d %b %Y %H:%M UTC")
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(v) for v in value) or "(none)"
+    if value is None or value == "":
+        return "(none)"
+    return str(value)
+
+
+@dataclass(frozen=True)
+class Card:
+    """What an approval message shows, taken from an ``approval.request`` command."""
+
+    approval_id: str
+    title: str
+    workflow: str
+    subject_type: str
+    subject_name: str
+    content_hash: str
+    approvers: tuple[str, ...] = ()
+    quorum: str = "any"
+    asked_by: tuple[str, ...] = ()
+    due_at: str | None = None
+    show: tuple[tuple[str, str], ...] = ()
+    issues: tuple[str, ...] = ()
+    issue_links: tuple[tuple[str, str | None], ...] = field(default=())
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any], issue_url: Callable[[str], str | None] | None = None) -> "Card":
+        subject = payload.get("subject") or {}
+        issues = tuple(str(i) for i in payload.get("issues") or [] if i)
+        return cls(
+            approval_id=str(payload["approval_id"]),
+            title=str(payload.get("title") or payload.get("step_id") or "Approval"),
+            workflow=str(payload.get("workflow") or ""),
+            subject_type=str(subject.get("type") or ""),
+            subject_name=str(subject.get("name") or subject.get("id") or ""),
+            content_hash=str(payload.get("content_hash") or ""),
+            approvers=tuple(payload.get("approvers") or ()),
+            quorum=str(payload.get("quorum") or "any"),
+            asked_by=tuple(payload.get("asked_by") or ()),
+            due_at=payload.get("due_at"),
+            show=tuple((str(k), _value(v)) for k, v in (payload.get("show") or {}).items()),
+            issues=issues,
+            issue_links=tuple((key, issue_url(key) if issue_url else None) for key in issues),
+        )
+
+    def to_metadata(self) -> dict[str, Any]:
+        """What the message remembers of itself (stored with each copy, re-rendered on close)."""
+        return {
+            "approval_id": self.approval_id, "title": self.title, "workflow": self.workflow,
+            "subject_type": self.subject_type, "subject_name": self.subject_name,
+            "content_hash": self.content_hash, "approvers": list(self.approvers), "quorum": self.quorum,
+            "asked_by": list(self.asked_by), "due_at": self.due_at, "show": [list(p) for p in self.show],
+            "issue_links": [list(p) for p in self.issue_links],
+        }
+
+    @classmethod
+    def from_metadata(cls, data: dict[str, Any]) -> "Card":
+        return cls(
+            approval_id=data["approval_id"], title=data["title"], workflow=data["workflow"],
+            subject_type=data["subject_type"], subject_name=data["subject_name"],
+            content_hash=data["content_hash"], approvers=tuple(data.get("approvers", ())),
+            quorum=data.get("quorum", "any"), asked_by=tuple(data.get("asked_by", ())),
+            due_at=data.get("due_at"), show=tuple(tuple(p) for p in data.get("show", ())),  # type: ignore[misc]
+            issues=tuple(k for k, _ in data.get("issue_links", ())),
+            issue_links=tuple(tuple(p) for p in data.get("issue_links", ())),  # type: ignore[misc]
+        )
+
+
+def fallback_text(card: Card, prefix: str = "Approval needed") -> str:
+    """The plain text of a message: notifications and screen readers show this."""
+    return _clip(f"{prefix}: {card.title} ({_SUBJECT_LABELS.get(card.subject_type, 'subject')} {card.subject_name})", 3000)
+
+
+def _links(card: Card) -> str:
+    parts = [f"<{url}|{key}>" if url else key for key, url in card.issue_links]
+    return ", ".join(parts) if parts else "(none)"
+
+
+def _body(card: Card, who: Callable[[str], str]) -> list[Block]:
+    quorum = {"any": "any one of", "all": "all of"}.get(card.quorum, f"{card.quorum} of")
+    facts = [
+        f"*Workflow*\n{_md_escape(card.workflow)}",
+        f"*{_SUBJECT_LABELS.get(card.subject_type, 'Subject')}*\n{_md_escape(card.subject_name)}",
+        f"*Asked by*\n{', '.join(who(p) for p in card.asked_by) or 'the workflow'}",
+        f"*Due*\n{_when(card.due_at)}",
+        f"*Approvers*\n{quorum} {_md_escape(', '.join(card.approvers))}",
+        f"*Jira*\n{_links(card)}",
+    ]
+    blocks: list[Block] = [
+        HeaderBlock(text=_clip(card.title, 150)),
+        SectionBlock(fields=[MarkdownTextObject(text=f) for f in facts]),
+    ]
+    answers = [MarkdownTextObject(text=_clip(f"*{_md_escape(k)}*\n{_md_escape(v)}", 2000)) for k, v in card.show]
+    for start in range(0, len(answers), 10):  # a section holds at most 10 fields
+        blocks.append(SectionBlock(fields=answers[start:start + 10]))
+    return blocks
+
+
+def _hash_context(card: Card, extra: str | None = None) -> ContextBlock:
+    text = f"Content `{short_hash(card.content_hash)}` · approval {card.approval_id}"
+    if extra:
+        text = f"{extra} · {text}"
+    return ContextBlock(elements=[MarkdownTextObject(text=_clip(text, 3000))])
+
+
+def _plain(email: str) -> str:
+    return _md_escape(email)
+
+
+def request_blocks(card: Card, *, who: Callable[[str], str] = _plain, note: str | None = None) -> list[dict[str, Any]]:
+    """The request with its buttons. ``note`` (a reminder, an escalation) goes above them."""
+    blocks = _body(card, who)
+    if note:
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=_clip(note, 3000))))
+    value = button_value(card.approval_id, card.content_hash)
+    blocks.append(ActionsBlock(block_id="aims_decide", elements=[
+        ButtonElement(text="Approve", action_id=APPROVE, value=value, style="primary"),
+        ButtonElement(text="Reject", action_id=REJECT, value=value, style="danger"),
+    ]))
+    blocks.append(_hash_context(card))
+    return [b.to_dict() for b in _validated(blocks)]
+
+
+def outcome_blocks(card: Card, outcome: str, decisions: Sequence[dict[str, Any]] = (), *,
+                   who: Callable[[str], str] = _plain, note: str | None = None) -> list[dict[str, Any]]:
+    """The card without buttons, saying how it ended and who decided why."""
+    blocks = _body(card, who)
+    lines = [_OUTCOME_WORDS.get(outcome, f"*{outcome.title()}*")]
+    if note:
+        lines.append(_md_escape(note))
+    for d in decisions:
+        verb = "approved" if d.get("decision") == "approve" else "rejected"
+        lines.append(f"• {who(str(d.get('person')))} {verb}: “{_md_escape(str(d.get('reason', '')))}”")
+    blocks.append(SectionBlock(text=MarkdownTextObject(text=_clip("\n".join(lines), 3000))))
+    blocks.append(_hash_context(card))
+    return [b.to_dict() for b in _validated(blocks)]
+
+
+def decided_blocks(card: Card, person: str, decision: str, reason: str, *,
+                   who: Callable[[str], str] = _plain) -> list[dict[str, Any]]:
+    """One approver's copy once they decided while others still have to (quorum all / N)."""
+    verb = ":white_check_mark: You approved" if decision == "approve" else ":x: You rejected"
+    blocks = _body(card, who)
+    blocks.append(SectionBlock(text=MarkdownTextObject(text=_clip(
+        f"{verb}: “{_md_escape(reason)}”\nWaiting for the other approvers.", 3000))))
+    blocks.append(_hash_context(card))
+    return [b.to_dict() for b in _validated(blocks)]
+
+
+def escalation_blocks(card: Card, note: str, *, who: Callable[[str], str] = _plain) -> list[dict[str, Any]]:
+    """What the person escalated to sees: the card and why, without buttons (not their call)."""
+    blocks = _body(card, who)
+    blocks.append(SectionBlock(text=MarkdownTextObject(text=_clip(note, 3000))))
+    blocks.append(_hash_context(card))
+    return [b.to_dict() for b in _validated(blocks)]
+
+
+def decision_modal(card_title: str, decision: str, metadata: dict[str, Any], content_hash: str) -> View:
+    """The modal that asks for the reason; ``metadata`` comes back with the submission."""
+    verb = "Approve" if decision == "approve" else "Reject"
+    view = View(
+        type="modal",
+        callback_id=DECISION_CALLBACK,
+        title=verb,
+        submit=verb,
+        close="Cancel",
+        private_metadata=json.dumps(metadata, separators=(",", ":")),
+        blocks=[
+            SectionBlock(text=MarkdownTextObject(text=_clip(
+                f"*{_md_escape(card_title)}*\nYou are about to *{verb.lower()}* the content `{short_hash(content_hash)}`. "
+                "Your reason is recorded as evidence.", 3000))),
+            InputBlock(
+                block_id=REASON_BLOCK,
+                label="Reason",
+                element=PlainTextInputElement(action_id=REASON_ACTION, multiline=True, max_length=MAX_REASON,
+                                              placeholder="Why do you decide this way?"),
+            ),
+        ],
+    )
+    view.validate_json()
+    return view
+
+
+def home_view(pending: Iterable[Card], *, who: Callable[[str], str] = _plain) -> View:
+    """The App Home tab: each pending approval with its buttons, or a line saying there are none."""
+    cards = list(pending)
+    blocks: list[Block] = [HeaderBlock(text="Your pending approvals")]
+    if not cards:
+        blocks.append(SectionBlock(text=MarkdownTextObject(text="Nothing is waiting for you. :tada:")))
+    for index, card in enumerate(cards[:12]):  # a Home tab holds at most 100 blocks
+        blocks.append(DividerBlock())
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=_clip(
+            f"*{_md_escape(card.title)}*\n{_md_escape(card.workflow)} · {_md_escape(card.subject_name)} · due {_when(card.due_at)}", 3000))))
+        if card.show:
+            blocks.append(SectionBlock(fields=[MarkdownTextObject(text=_clip(f"*{_md_escape(k)}*\n{_md_escape(v)}", 2000))
+                                               for k, v in card.show[:10]]))
+        value = button_value(card.approval_id, card.content_hash)
+        blocks.append(ActionsBlock(block_id=f"aims_home_{index}", elements=[
+            ButtonElement(text="Approve", action_id=APPROVE, value=value, style="primary"),
+            ButtonElement(text="Reject", action_id=REJECT, value=value, style="danger"),
+        ]))
+        blocks.append(_hash_context(card))
+    if len(cards) > 12:
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=f"… and {len(cards) - 12} more: type `/aims pending`")]))
+    view = View(type="home", blocks=blocks)
+    view.validate_json()
+    return view
+
+
+def _validated(blocks: list[Block]) -> list[Block]:
+    for block in blocks:
+        block.validate_json()
+    return blocks

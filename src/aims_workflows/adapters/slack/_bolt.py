@@ -1,0 +1,244 @@
+"""The Bolt app: what happens when an approver clicks, submits the reason, types ``/aims`` or
+opens the App Home tab.
+
+Every listener acknowledges first and works afterwards (Bolt's ``process_before_response``
+with lazy listeners): the acknowledgement is computed on the request thread from the payload
+alone, so Slack gets its HTTP 200 in milliseconds, and the lazy part (``views.open``, the
+decision, the database, the Web API) runs on the :class:`~._work.WorkPool`. The only answer
+that needs a check first is the modal's: a blank reason is answered with
+``response_action: errors`` and records nothing.
+
+The checks of a decision are the engine's, recorded in the ledger whether they pass or fail.
+A click is checked early (is the request open, unchanged, sent to this person?) so that a
+stranger or a stale button gets the refusal at once rather than after typing a reason; a
+click that fails the early check is sent to the engine as a decision without a reason, and the
+engine records why it is refused.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt import App
+from slack_sdk import WebClient
+
+from ...errors import AimsError, NotFound
+from . import _blocks as bk
+from ._book import MessageBook
+from ._directory import Directory
+from ._errors import redact, slack_call
+from ._queries import SystemStatus, pending_for, system_status
+from ._work import WorkPool
+
+__all__ = ["build_bolt_app", "SOURCE"]
+
+log = logging.getLogger("aims.slack")
+
+SOURCE = "slack"
+"""The inbox source of Slack deliveries (de-duplication keys are ``(SOURCE, id)``)."""
+
+REASON_MISSING = "Please give a reason: it is recorded as evidence with your decision."
+
+
+def build_bolt_app(
+    *,
+    runtime: Any,
+    client: WebClient,
+    directory: Directory,
+    book: MessageBook,
+    signing_secret: str,
+    pool: WorkPool,
+    on_recorded: Callable[[], Any] | None = None,
+) -> App:
+    """The Bolt ``App`` with the approval listeners. Signatures are checked before Bolt sees a
+    request (``routes.SlackSignatureCheck``, which owns the clock), so Bolt's own check is off."""
+    app = App(
+        client=client,
+        signing_secret=signing_secret,
+        token_verification_enabled=False,
+        request_verification_enabled=False,
+        process_before_response=True,
+        listener_executor=pool,
+        raise_error_for_unhandled_request=False,
+        logger=logging.getLogger("aims.slack.bolt"),
+    )
+
+    def person_of(user_id: str) -> str:
+        try:
+            email = directory.email(user_id)
+        except AimsError as err:
+            log.warning("cannot look up Slack user %s: %s", user_id, redact(str(err)))
+            email = None
+        return email or f"slack:{user_id}"
+
+    def tell(user_id: str, channel: str | None, text: str) -> None:
+        try:
+            target = channel or slack_call("conversations.open", lambda: client.conversations_open(users=user_id))["channel"]["id"]
+            slack_call("chat.postEphemeral", lambda: client.chat_postEphemeral(channel=target, user=user_id, text=text))
+        except AimsError as err:
+            log.warning("could not tell %s: %s", user_id, redact(str(err)))
+
+    def recorded() -> None:
+        if on_recorded is not None:
+            try:
+                on_recorded()
+            except Exception:  # noqa: BLE001 - the decision is recorded; delivery is retried by the worker
+                log.exception("carrying out commands after a Slack decision failed")
+
+    # -- Approve / Reject -------------------------------------------------------------------
+    def acknowledge(ack: Any) -> None:
+        ack()
+
+    def open_decision(body: dict[str, Any]) -> None:
+        action = body["actions"][0]
+        decision = "approve" if action["action_id"] == bk.APPROVE else "reject"
+        user_id = body["user"]["id"]
+        channel = (body.get("channel") or {}).get("id")
+        message_ts = (body.get("container") or {}).get("message_ts")
+        parsed = bk.parse_button_value(action.get("value"))
+        if parsed is None:
+            tell(user_id, channel, "This button does not belong to an approval.")
+            return
+        approval_id, content_hash = parsed
+        person = person_of(user_id)
+        try:
+            row = runtime.approval(approval_id)
+        except NotFound:
+            tell(user_id, channel, f"Approval {approval_id} does not exist (any more).")
+            return
+        people = book.people(row["run_id"], approval_id)
+        stale = row["status"] != "open" or row["content_hash"] != content_hash
+        not_asked = bool(people) and person not in people
+        already = person in book.decided(row["run_id"], approval_id)
+        if stale or not_asked or already:
+            # The engine decides and records why this click cannot count.
+            runtime.decide(approval_id, person=person, decision=decision, reason="", content_hash=content_hash, via=SOURCE,
+                           ref=f"slack:click:{user_id}:{action.get('action_ts')}",
+                           delivery=(SOURCE, f"click:{user_id}:{action.get('action_ts')}"),
+                           response={"channel": channel, "user": user_id})
+            recorded()
+            return
+        card = book.card(row["run_id"], approval_id)
+        title = card["title"] if card else row["step_id"]
+        metadata = {"a": approval_id, "d": decision, "h": content_hash, "c": channel, "t": message_ts,
+                    "home": (body.get("container") or {}).get("type") == "view"}
+        view = bk.decision_modal(title, decision, metadata, content_hash)
+        try:
+            slack_call("views.open", lambda: client.views_open(trigger_id=body["trigger_id"], view=view))
+        except AimsError as err:
+            log.warning("views.open failed for %s: %s", user_id, redact(str(err)))
+            tell(user_id, channel, "Slack could not open the form in time. Please click the button again.")
+
+    app.action(bk.APPROVE)(ack=acknowledge, lazy=[open_decision])
+    app.action(bk.REJECT)(ack=acknowledge, lazy=[open_decision])
+
+    # -- the reason modal -------------------------------------------------------------------
+    def reason_of(view: dict[str, Any]) -> str:
+        values = (view.get("state") or {}).get("values") or {}
+        return str(((values.get(bk.REASON_BLOCK) or {}).get(bk.REASON_ACTION) or {}).get("value") or "").strip()
+
+    def check_reason(ack: Any, view: dict[str, Any]) -> None:
+        if not reason_of(view):
+            ack(response_action="errors", errors={bk.REASON_BLOCK: REASON_MISSING})
+            return
+        ack()
+
+    def record_decision(body: dict[str, Any], view: dict[str, Any]) -> None:
+        reason = reason_of(view)
+        if not reason:
+            return
+        meta = json.loads(view.get("private_metadata") or "{}")
+        user_id = body["user"]["id"]
+        person = person_of(user_id)
+        approval_id, decision = meta["a"], meta["d"]
+        try:
+            outcome = runtime.decide(approval_id, person=person, decision=decision, reason=reason, content_hash=meta["h"],
+                                     via=SOURCE, ref=f"slack:view:{view['id']}", delivery=(SOURCE, f"view:{view['id']}"),
+                                     response={"channel": meta.get("c"), "user": user_id})
+        except NotFound:
+            tell(user_id, meta.get("c"), f"Approval {approval_id} does not exist (any more).")
+            return
+        if outcome.duplicate:
+            return
+        kinds = {e.kind for e in outcome.transition.evidence} if outcome.transition else set()
+        if "approval.decided" in kinds and "approval.closed" not in kinds:
+            mark_decided(outcome.run_id, approval_id, person, decision, reason)
+        recorded()
+        if meta.get("home"):
+            publish_home(user_id)
+
+    def mark_decided(run_id: str, approval_id: str, person: str, decision: str, reason: str) -> None:
+        """Others still have to decide: this person's own copies lose their buttons."""
+        card = book.card(run_id, approval_id)
+        if card is None:
+            return
+        blocks = bk.decided_blocks(bk.Card.from_metadata(card), person, decision, reason)
+        for copy in book.copies(run_id, approval_id):
+            if copy.person == person and copy.role == "approver":
+                try:
+                    slack_call("chat.update", lambda: client.chat_update(channel=copy.channel, ts=copy.ts, text="You decided", blocks=blocks))
+                except AimsError as err:
+                    log.warning("could not update %s: %s", copy.ts, redact(str(err)))
+
+    app.view(bk.DECISION_CALLBACK)(ack=check_reason, lazy=[record_decision])
+
+    # -- /aims ------------------------------------------------------------------------------
+    def on_command(ack: Any, command: dict[str, Any]) -> None:
+        words = (command.get("text") or "").split()
+        verb = words[0].lower() if words else "help"
+        if verb == "pending":
+            cards = pending_for(runtime.db, book, person_of(command["user_id"]))
+            ack(text=_pending_text(cards))
+        elif verb == "status" and len(words) > 1:
+            ack(text=_status_text(system_status(runtime.db, " ".join(words[1:])), " ".join(words[1:])))
+        else:
+            ack(text="Usage: `/aims pending` (approvals waiting for you) or `/aims status SYSTEM` (an AI system's assessments and runs).")
+
+    app.command("/aims")(on_command)
+
+    # -- App Home ---------------------------------------------------------------------------
+    def publish_home(user_id: str) -> None:
+        cards = pending_for(runtime.db, book, person_of(user_id))
+        try:
+            slack_call("views.publish", lambda: client.views_publish(user_id=user_id, view=bk.home_view(cards)))
+        except AimsError as err:
+            log.warning("could not publish the Home tab of %s: %s", user_id, redact(str(err)))
+
+    def on_home_opened(event: dict[str, Any]) -> None:
+        if event.get("tab", "home") == "home":
+            publish_home(event["user"])
+
+    app.event("app_home_opened")(ack=acknowledge, lazy=[on_home_opened])
+    return app
+
+
+def _pending_text(cards: list[bk.Card]) -> str:
+    if not cards:
+        return "Nothing is waiting for your approval."
+    lines = [f"*{len(cards)} approval(s) waiting for you:*"]
+    for card in cards:
+        due = f", due {bk._when(card.due_at)}" if card.due_at else ""
+        lines.append(f"• {card.title} ({card.workflow}, {card.subject_name}{due}) `{bk.short_hash(card.content_hash)}`")
+    lines.append("Open the aims app's Home tab, or the messages it sent you, to approve or reject.")
+    return "\n".join(lines)
+
+
+def _status_text(status: SystemStatus | list[str], asked: str) -> str:
+    if isinstance(status, list):
+        known = ", ".join(status) or "none yet"
+        return f"No AI system named “{asked}”. Known systems: {known}."
+
+    def until(moment: Any) -> str:
+        return f"valid until {moment:%Y-%m-%d}" if moment else "none on record"
+
+    lines = [f"*{status.name}* (owner {status.owner}, risk tier {status.risk_tier})",
+             f"Risk assessment: {until(status.risk_valid_until)}. Impact assessment: {until(status.impact_valid_until)}."]
+    if not status.runs:
+        lines.append("No workflow has run on it yet.")
+    for run in status.runs:
+        where = f" at {run['current_step']}" if run["status"] == "running" and run["current_step"] else ""
+        lines.append(f"• {run['workflow_id']} {run['id']}: {run['status']}{where} (started {run['started_at']:%Y-%m-%d})")
+    return "\n".join(lines)

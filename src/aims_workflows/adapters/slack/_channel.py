@@ -1,0 +1,264 @@
+"""The ApprovalChannel and Notifier ports on Slack.
+
+``SlackApprovalChannel.perform`` carries out the engine's ``approval.*`` commands:
+
+* ``approval.request``: look every approver up by e-mail (one clear error naming whoever Slack
+  does not know, before anything is posted), then post the card with its buttons to each of
+  them by direct message, or once to the channel when the step says ``channel``;
+* ``approval.remind``: repost the card to those who have not decided yet, and strip the
+  buttons from the copy it replaces, so each person has one live card;
+* ``approval.escalate``: show the card (without buttons) to the people escalated to, and mark
+  the approvers' copies overdue;
+* ``approval.close`` / ``approval.invalidate``: update every copy to the outcome, no buttons;
+* ``approval.refuse``: tell the person, in an ephemeral message where they clicked, why their
+  decision was not recorded.
+
+Every call is idempotent per command key: progress within a command is remembered, so a retry
+after a 429 posts only what is still missing.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+
+from ...engine.commands import Command
+from ...errors import PermanentError
+from . import _blocks as bk
+from ._book import Copy, MessageBook
+from ._directory import Directory, UnknownPerson
+from ._errors import slack_call, translate
+
+__all__ = ["SlackApprovalChannel", "SlackNotifier"]
+
+log = logging.getLogger("aims.slack")
+
+_GONE = {"message_not_found", "channel_not_found", "cant_update_message", "is_archived"}
+
+
+class _Base:
+    def __init__(self, client: WebClient, directory: Directory) -> None:
+        self.client = client
+        self.directory = directory
+        self._progress: dict[str, dict[str, Any]] = {}
+        self._progress_lock = threading.Lock()
+
+    def _memo(self, key: str) -> dict[str, Any]:
+        with self._progress_lock:
+            return self._progress.setdefault(key, {})
+
+    def _forget(self, key: str) -> None:
+        with self._progress_lock:
+            self._progress.pop(key, None)
+
+    def who(self, email: str) -> str:
+        """A mention when Slack knows the person (it renders as their name), else the e-mail."""
+        user_id = self.directory.cached_id(email)
+        return f"<@{user_id}>" if user_id else email
+
+    def dm(self, user_id: str) -> str:
+        answer = slack_call("conversations.open", lambda: self.client.conversations_open(users=user_id))
+        return answer["channel"]["id"]
+
+    def post(self, channel: str, text: str, blocks: list[dict[str, Any]]) -> tuple[str, str]:
+        answer = slack_call("chat.postMessage", lambda: self.client.chat_postMessage(channel=channel, text=text, blocks=blocks))
+        return answer["channel"], answer["ts"]
+
+    def update(self, channel: str, ts: str, text: str, blocks: list[dict[str, Any]]) -> bool:
+        """Edit a message; False when it is gone (deleted, channel archived): nothing to update."""
+        try:
+            self.client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
+        except SlackApiError as error:
+            if error.response is not None and error.response.get("error") in _GONE:
+                log.info("message %s in %s is gone; not updated", ts, channel)
+                return False
+            raise translate("chat.update", error) from None
+        except (SlackClientError, OSError) as error:
+            raise translate("chat.update", error) from None
+        return True
+
+
+class SlackApprovalChannel(_Base):
+    """Approvals as Slack messages with Approve / Reject buttons.
+
+    >>> channel = SlackApprovalChannel(client, Directory(client), MessageBook(db), channel="#aims-approvals")  # doctest: +SKIP
+    >>> channel.perform(command)  # doctest: +SKIP
+    {'ref': 'slack:D0123ABCD:1767600000.000100', ...}
+    """
+
+    def __init__(self, client: WebClient, directory: Directory, book: MessageBook, *, channel: str | None = None,
+                 issue_url: Callable[[str], str | None] | None = None) -> None:
+        super().__init__(client, directory)
+        self.book = book
+        self.channel = channel
+        self.issue_url = issue_url
+
+    def perform(self, command: Command) -> dict[str, Any]:
+        handler = getattr(self, "_" + command.kind.split(".", 1)[1], None)
+        if handler is None:
+            log.info("ignoring %s: not a Slack approval command", command.kind)
+            return {}
+        result = handler(command)
+        self._forget(command.key)
+        return result
+
+    # -- request ----------------------------------------------------------------------------
+    def _request(self, command: Command) -> dict[str, Any]:
+        p = command.payload
+        card = bk.Card.from_payload(p, self.issue_url)
+        people: list[str] = list(p.get("people") or [])
+        ids = self.directory.user_ids(people)  # UnknownPerson names everyone missing, before any post
+        self.book.set_card(card.approval_id, card.to_metadata(), people)
+        text = bk.fallback_text(card)
+        blocks = bk.request_blocks(card, who=self.who)
+        done = self._memo(command.key)
+        if p.get("channel") == "channel" and self.channel:
+            if "#channel" not in done:
+                channel, ts = self.post(self.channel, text, blocks)
+                done["#channel"] = Copy(card.approval_id, channel, ts, "channel").to_dict()
+        else:
+            if p.get("channel") == "channel":
+                log.warning("step %s asks for a channel but AIMS_SLACK_CHANNEL is not set: sending direct messages", p.get("step_id"))
+            for person in people:
+                if person in done:
+                    continue
+                channel, ts = self.post(self.dm(ids[person]), text, blocks)
+                done[person] = Copy(card.approval_id, channel, ts, "approver", person, ids[person]).to_dict()
+        copies = list(done.values())
+        for raw in copies:
+            self.book.add(Copy(**raw))
+        first = copies[0]
+        return {"ref": f"slack:{first['channel']}:{first['ts']}", "card": card.to_metadata(), "people": people, "copies": copies}
+
+    def _card(self, command: Command) -> bk.Card | None:
+        raw = self.book.card(command.run_id, command.payload.get("approval_id") or "")
+        return bk.Card.from_metadata(raw) if raw else None
+
+    # -- reminders and escalations ------------------------------------------------------------
+    def _remind(self, command: Command) -> dict[str, Any]:
+        card = self._card(command)
+        if card is None:
+            return {"skipped": "no Slack message for this approval"}
+        approval_id = card.approval_id
+        decided = self.book.decided(command.run_id, approval_id)
+        note = f":alarm_clock: *Reminder*: this approval is waiting for you, due {bk._when(card.due_at)}."
+        text = bk.fallback_text(card, "Reminder")
+        done = self._memo(command.key)
+        for old in self.book.copies(command.run_id, approval_id):
+            if old.role not in ("approver", "channel") or (old.person and old.person in decided):
+                continue
+            slot = f"{old.channel}:{old.ts}"
+            if slot in done:
+                continue
+            channel, ts = self.post(old.channel, text, bk.request_blocks(card, who=self.who, note=note))
+            new = Copy(approval_id, channel, ts, old.role, old.person, old.user)
+            self.update(old.channel, old.ts, bk.fallback_text(card, "Reminded"),
+                        bk.outcome_blocks(card, "reminded", who=self.who, note="A reminder with the buttons was posted below."))
+            done[slot] = new.to_dict()
+        retired = [slot.split(":", 1) for slot in done]
+        for channel, ts in retired:
+            self.book.retire(approval_id, channel, ts)
+        for raw in done.values():
+            self.book.add(Copy(**raw))
+        return {"copies": list(done.values()), "retired": retired}
+
+    def _escalate(self, command: Command) -> dict[str, Any]:
+        card = self._card(command)
+        if card is None:
+            return {"skipped": "no Slack message for this approval"}
+        p = command.payload
+        people = [x for x in p.get("people") or [] if x]
+        ids = self.directory.user_ids(people)
+        decided = self.book.decided(command.run_id, card.approval_id)
+        waiting = [x for x in self.book.people(command.run_id, card.approval_id) if x not in decided]
+        note = (f":rotating_light: *Escalated to you*: this approval was due {bk._when(card.due_at)} and is still open. "
+                f"Waiting for: {', '.join(self.who(x) for x in waiting) or 'the approvers'}.")
+        done = self._memo(command.key)
+        for person in people:
+            if person in done:
+                continue
+            channel, ts = self.post(self.dm(ids[person]), bk.fallback_text(card, "Escalated"), bk.escalation_blocks(card, note, who=self.who))
+            done[person] = Copy(card.approval_id, channel, ts, "watcher", person, ids[person]).to_dict()
+        overdue = f":warning: *Overdue* since {bk._when(card.due_at)}; escalated to {', '.join(self.who(x) for x in people)}."
+        for copy in self.book.copies(command.run_id, card.approval_id):
+            if copy.role in ("approver", "channel") and not (copy.person and copy.person in decided):
+                self.update(copy.channel, copy.ts, bk.fallback_text(card, "Overdue"), bk.request_blocks(card, who=self.who, note=overdue))
+        for raw in done.values():
+            self.book.add(Copy(**raw))
+        return {"copies": list(done.values())}
+
+    # -- the end of a request ---------------------------------------------------------------------
+    def _close(self, command: Command) -> dict[str, Any]:
+        card = self._card(command)
+        if card is None:
+            return {"skipped": "no Slack message for this approval"}
+        p = command.payload
+        outcome = str(p.get("outcome") or "closed")
+        blocks = bk.outcome_blocks(card, outcome, p.get("decisions") or [], who=self.who)
+        text = bk.fallback_text(card, outcome.title())
+        updated = sum(self.update(c.channel, c.ts, text, blocks) for c in self.book.copies(command.run_id, card.approval_id))
+        return {"updated": updated, "outcome": outcome}
+
+    def _invalidate(self, command: Command) -> dict[str, Any]:
+        card = self._card(command)
+        if card is None:
+            return {"skipped": "no Slack message for this approval"}
+        reason = str(command.payload.get("reason") or "the content changed")
+        note = f"Not valid any more: {reason}. A fresh request with the new content has been sent."
+        blocks = bk.outcome_blocks(card, "invalidated", who=self.who, note=note)
+        text = bk.fallback_text(card, "Replaced")
+        updated = sum(self.update(c.channel, c.ts, text, blocks) for c in self.book.copies(command.run_id, card.approval_id))
+        return {"updated": updated}
+
+    def _refuse(self, command: Command) -> dict[str, Any]:
+        p = command.payload
+        card = self._card(command) if p.get("approval_id") else None
+        what = f"“{card.title}”" if card else "this approval"
+        text = f":no_entry: Your decision on {what} was not recorded: {p.get('reason')}."
+        response = p.get("response") or {}
+        user, channel = response.get("user"), response.get("channel")
+        if user is None:
+            try:
+                user = self.directory.user_id(str(p.get("person")))
+            except UnknownPerson:
+                return {"skipped": "the person is not in Slack"}
+        if channel:
+            try:
+                slack_call("chat.postEphemeral", lambda: self.client.chat_postEphemeral(channel=channel, user=user, text=text))
+                return {"shown": "ephemeral", "channel": channel}
+            except PermanentError:
+                pass  # the person left the channel, or it was a Home tab click: tell them directly
+        dm = self.dm(user)
+        slack_call("chat.postEphemeral", lambda: self.client.chat_postEphemeral(channel=dm, user=user, text=text))
+        return {"shown": "ephemeral", "channel": dm}
+
+
+class SlackNotifier(_Base):
+    """``notify`` commands as direct messages. Posts to everyone Slack knows, then reports
+    anyone it does not as a permanent error (so the run shows who missed the message)."""
+
+    def perform(self, command: Command) -> dict[str, Any]:
+        p = command.payload
+        message = str(p.get("message") or command.kind)
+        done = self._memo(command.key)
+        missing: list[str] = []
+        for person in p.get("people") or []:
+            if person in done:
+                continue
+            try:
+                user_id = self.directory.user_id(person)
+            except UnknownPerson:
+                missing.append(person)
+                continue
+            channel, ts = self.post(self.dm(user_id), message[:3000], [
+                {"type": "section", "text": {"type": "mrkdwn", "text": bk._md_escape(message)[:3000]}}])
+            done[person] = {"channel": channel, "ts": ts}
+        if missing:
+            raise UnknownPerson(missing)
+        self._forget(command.key)
+        return {"sent": sorted(done)}

@@ -1,0 +1,92 @@
+"""``POST /slack/events``: the one URL Slack sends interactions, slash commands and events to.
+
+The chain, in order:
+
+1. :class:`SlackSignatureCheck` checks ``X-Slack-Signature`` (v0 HMAC-SHA256 over
+   ``v0:timestamp:body``, compared in constant time) and refuses a timestamp more than
+   5 minutes from the clock. A refused request gets 401 and never reaches Bolt or the
+   database; the log line names neither the body nor the secret.
+2. Bolt's Starlette adapter turns the request into a ``BoltRequest``; ``App.dispatch`` runs on
+   a worker thread, so a slow listener cannot stall the event loop for other requests.
+3. The listeners acknowledge at once and do their work afterwards (see ``_bolt``).
+
+``web.py`` includes these with ``routes=[..., *slack.routes()]`` or mounts :func:`slack_asgi_app`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt import App
+from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
+from slack_sdk.signature import SignatureVerifier
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+__all__ = ["SlackSignatureCheck", "slack_routes", "slack_asgi_app", "EVENTS_PATH", "MAX_AGE_SECONDS"]
+
+log = logging.getLogger("aims.slack")
+
+EVENTS_PATH = "/slack/events"
+MAX_AGE_SECONDS = 300
+
+
+class _Clock:
+    def __init__(self, now: Callable[[], float]) -> None:
+        self._now = now
+
+    def now(self) -> float:
+        return self._now()
+
+
+class SlackSignatureCheck:
+    """Slack's v0 request signature with an injectable clock (Unix seconds)."""
+
+    def __init__(self, signing_secret: str, clock: Callable[[], float] = time.time) -> None:
+        if not signing_secret:
+            raise ValueError("a signing secret is required (AIMS_SLACK_SIGNING_SECRET)")
+        self._verifier = SignatureVerifier(signing_secret, clock=_Clock(clock))  # type: ignore[arg-type]
+        self._clock = clock
+
+    def problem(self, headers: Any, body: bytes) -> str | None:
+        """None when the request is Slack's, else why not (for the log, never for the caller)."""
+        timestamp = headers.get("x-slack-request-timestamp")
+        signature = headers.get("x-slack-signature")
+        if not timestamp or not signature:
+            return "missing signature headers"
+        try:
+            age = abs(self._clock() - int(timestamp))
+        except ValueError:
+            return "malformed timestamp"
+        if age > MAX_AGE_SECONDS:
+            return f"timestamp {int(age)} s away from now (replay?)"
+        if not self._verifier.is_valid(body, timestamp, signature):
+            return "signature does not match"
+        return None
+
+
+def slack_routes(bolt_app: App, check: SlackSignatureCheck, path: str = EVENTS_PATH) -> list[Route]:
+    """The Starlette route(s) to include in the service's app."""
+
+    async def events(request: Request) -> Response:
+        body = await request.body()
+        problem = check.problem(request.headers, body)
+        if problem is not None:
+            log.warning("refused a request to %s: %s", path, problem)
+            return JSONResponse({"error": "invalid request signature"}, status_code=401)
+        bolt_request = to_bolt_request(request, body)
+        bolt_response = await run_in_threadpool(bolt_app.dispatch, bolt_request)
+        return to_starlette_response(bolt_response)
+
+    return [Route(path, events, methods=["POST"], name="slack_events")]
+
+
+def slack_asgi_app(bolt_app: App, check: SlackSignatureCheck) -> Starlette:
+    """A stand-alone ASGI app serving only ``/slack/events`` (tests, the sandbox demo)."""
+    return Starlette(routes=slack_routes(bolt_app, check))
