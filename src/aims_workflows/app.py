@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .config import AimsConfig, Settings, load_config
 from .ports import ApprovalChannel, Clock, IssueTracker, Notifier, SystemClock
@@ -38,11 +39,14 @@ class App:
     runtime: Runtime
     inventory: Inventory
     dispatcher: Dispatcher
+    jira: Any = None  # adapters.jira.JiraIntegration when AIMS_JIRA_URL is set (or wired by the demo)
 
     def pump(self):
-        """Carry out what is due: schedules, timers, then the outbox."""
+        """Carry out what is due: schedules, timers, stored Jira deliveries and the Jira poll, then the outbox."""
         self.runtime.run_schedules()
         self.runtime.tick()
+        if self.jira is not None:
+            self.jira.pump()
         return self.dispatcher.pump()
 
 
@@ -57,6 +61,12 @@ def open_app(settings: Settings | None = None, *, clock: Clock | None = None, tr
         db.require_ready()
     workflows = load_workflows(workflow_paths(settings, config), roles=set(DEFAULT_ROLES) | config.role_names())
     runtime = Runtime(db, workflows, config, clock or SystemClock())
+    jira = None
+    if tracker is None and settings.jira_url:
+        from .adapters.jira import JiraIntegration
+
+        jira = JiraIntegration.from_settings(settings, runtime)
+        tracker = jira.tracker
     dispatcher = Dispatcher(runtime, tracker=tracker or LocalIssueTracker(), approvals=approvals or LocalApprovalChannel(),
                             notifier=notifier or LogNotifier())
-    return App(settings, config, db, workflows, runtime, Inventory(runtime), dispatcher)
+    return App(settings, config, db, workflows, runtime, Inventory(runtime), dispatcher, jira)

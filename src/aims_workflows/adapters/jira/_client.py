@@ -1,0 +1,149 @@
+"""The connection to Jira: the ``jira`` client (REST API v3) and the translation of its errors.
+
+Every call goes through :meth:`JiraConnection.call`, which turns the client's ``JIRAError`` and
+``requests`` failures into the package's :class:`~aims_workflows.errors.RetryableError` (429,
+503 with their ``Retry-After``; other 5xx; timeouts and refused connections) or
+:class:`~aims_workflows.errors.PermanentError` (4xx that no retry can fix), each saying what
+failed and what to do. The client's own retry loop is switched off (``max_retries=0``): it would
+sleep in the worker's thread; the outbox retries instead, on the injected clock.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from ...errors import PermanentError, RetryableError
+
+__all__ = ["JiraConnection", "translate"]
+
+log = logging.getLogger("aims.jira")
+
+_HINTS = {
+    401: "check AIMS_JIRA_EMAIL and AIMS_JIRA_API_TOKEN (an API token from id.atlassian.com)",
+    403: "the integration account lacks a permission in the project (browse, create, edit, transition)",
+    404: "the project, issue or field no longer exists; check AIMS_JIRA_PROJECT and run `aims jira setup`",
+}
+
+
+def _retry_after(response: Any) -> float | None:
+    raw = getattr(response, "headers", {}).get("Retry-After") if response is not None else None
+    try:
+        return max(0.0, float(raw)) if raw is not None else None
+    except ValueError:
+        return None
+
+
+def _messages(response: Any) -> str:
+    """Jira's own error text (errorMessages and per-field errors), kept short."""
+    try:
+        body = response.json()
+    except Exception:  # noqa: BLE001 - an HTML or empty error page
+        return ""
+    if not isinstance(body, dict):
+        return ""
+    parts = [str(m) for m in body.get("errorMessages") or []]
+    parts += [f"{k}: {v}" for k, v in (body.get("errors") or {}).items()]
+    return "; ".join(parts)[:500]
+
+
+def translate(err: Exception, what: str) -> Exception:
+    """The package error for a failure of ``what`` (e.g. "create the issue for R1/identify")."""
+    import requests
+    from jira import JIRAError
+
+    if isinstance(err, JIRAError):
+        status = err.status_code or 0
+        response = err.response
+        detail = _messages(response) if response is not None else ""
+        text = f"Jira answered {status} when trying to {what}" + (f": {detail}" if detail else "")
+        if status in (429, 503):
+            return RetryableError(text, retry_after=_retry_after(response), hint="Jira is limiting or shedding load")
+        if status >= 500 or status in (408, 409, 425) or status == 0:
+            return RetryableError(text)
+        return PermanentError(text, hint=_HINTS.get(status, "the request cannot succeed as sent"))
+    if isinstance(err, (requests.ConnectionError, requests.Timeout)):
+        return RetryableError(f"Jira is not reachable, could not {what}: {type(err).__name__}")
+    return err
+
+
+class JiraConnection:
+    """A lazily opened ``jira.JIRA`` client for one site and account.
+
+    >>> conn = JiraConnection("https://example.atlassian.net", "bot@example.com", "token")  # doctest: +SKIP
+    >>> conn.call("GET", "project/AIMS", what="read the project")                          # doctest: +SKIP
+    """
+
+    def __init__(self, url: str, email: str, api_token: str, *, timeout: float = 20.0) -> None:
+        self.url = url.rstrip("/")
+        self._email = email
+        self._token = api_token  # never logged: the client is the only reader
+        self.timeout = timeout
+        self._client = None
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"JiraConnection({self.url!r}, {self._email!r})"
+
+    @property
+    def client(self):
+        """The ``jira.JIRA`` client (connects on first use: ``GET /serverInfo``)."""
+        with self._lock:
+            if self._client is None:
+                from jira import JIRA
+
+                try:
+                    self._client = JIRA(server=self.url, basic_auth=(self._email, self._token),
+                                        options={"rest_api_version": "3"}, max_retries=0,
+                                        timeout=self.timeout, get_server_info=True)
+                except Exception as err:  # noqa: BLE001 - translated below
+                    raise translate(err, f"connect to {self.url}") from None
+            return self._client
+
+    def call(self, method: str, path: str, *, what: str, json: Any = None, params: dict[str, Any] | None = None,
+             raw: bool = False) -> Any:
+        """One REST v3 call (``path`` relative to ``/rest/api/3/``); the decoded JSON answer,
+        None for an empty one, or the response itself with ``raw``."""
+        client = self.client
+        url = client._get_url(path)
+        try:
+            response = client._session.request(method, url, json=json, params=params)
+        except Exception as err:  # noqa: BLE001 - translated
+            raise translate(err, what) from None
+        if raw:
+            return response
+        return response.json() if response.content else None
+
+    def download(self, url: str, *, what: str) -> bytes:
+        """An attachment's bytes (``content`` link of an attachment)."""
+        client = self.client
+        try:
+            return client._session.get(url).content
+        except Exception as err:  # noqa: BLE001 - translated
+            raise translate(err, what) from None
+
+    def attach(self, issue_key: str, filename: str, content: bytes, *, what: str) -> Any:
+        import io
+
+        client = self.client
+        try:
+            return client.add_attachment(issue=issue_key, attachment=io.BytesIO(content), filename=filename)
+        except Exception as err:  # noqa: BLE001 - translated
+            raise translate(err, what) from None
+
+    def search(self, jql: str, *, fields: list[str], properties: str | None = None, page_size: int = 50,
+               what: str = "search for issues"):
+        """Every issue matching ``jql``, page by page over ``/search/jql`` (``nextPageToken``)."""
+        client = self.client
+        token: str | None = None
+        while True:
+            try:
+                page = client.enhanced_search_issues(jql, nextPageToken=token, maxResults=page_size, fields=list(fields),
+                                                     properties=properties, json_result=True)
+            except Exception as err:  # noqa: BLE001 - translated
+                raise translate(err, what) from None
+            yield from page.get("issues") or []
+            token = page.get("nextPageToken")
+            if page.get("isLast", True) or not token:
+                return

@@ -1,0 +1,59 @@
+"""``JiraIntegration``: the tracker, the inbox processor and the reconciliation poll for one
+site, built from settings (``AIMS_JIRA_*``) or around a sandbox (:func:`demo_wiring`)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from ...errors import ConfigError
+from ._client import JiraConnection
+from ._inbound import InboxProcessor
+from ._reconcile import Reconciler
+from ._tracker import JiraIssueTracker
+
+__all__ = ["JiraIntegration"]
+
+
+class JiraIntegration:
+    """Everything Jira-side of a running application.
+
+    ``pump()`` (called by ``App.pump``, i.e. by ``aims worker``) processes stored webhook
+    deliveries and runs the reconciliation poll when it is due.
+    """
+
+    def __init__(self, connection: JiraConnection, project: str, runtime, *, issue_type: str = "Task",
+                 webhook_secret: str | None = None, poll_interval: timedelta = timedelta(minutes=1)) -> None:
+        self.connection = connection
+        self.project = project
+        self.webhook_secret = webhook_secret
+        self.runtime = runtime
+        self.tracker = JiraIssueTracker(connection, project, issue_type=issue_type, db=runtime.db, clock=runtime.clock)
+        self.processor = InboxProcessor(runtime, self.tracker)
+        self.reconciler = Reconciler(self.processor, project, interval=poll_interval)
+
+    @classmethod
+    def from_settings(cls, settings, runtime) -> "JiraIntegration":
+        missing = [name for name, value in (("AIMS_JIRA_EMAIL", settings.jira_email),
+                                            ("AIMS_JIRA_API_TOKEN", settings.jira_api_token)) if not value]
+        if missing:
+            raise ConfigError(f"AIMS_JIRA_URL is set but {' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} not",
+                              hint="set them to the integration account's e-mail and an API token")
+        connection = JiraConnection(settings.jira_url, settings.jira_email, settings.jira_api_token.get_secret_value())
+        secret = settings.jira_webhook_secret.get_secret_value() if settings.jira_webhook_secret else None
+        return cls(connection, settings.jira_project, runtime, issue_type=settings.jira_issue_type, webhook_secret=secret)
+
+    def pump(self) -> dict[str, Any]:
+        processed = self.processor.process_pending()
+        polled = 0
+        try:
+            polled = self.reconciler.poll()
+        except Exception as err:  # noqa: BLE001 - Jira down must not stop timers and the outbox
+            from ...errors import AimsError
+
+            if not isinstance(err, AimsError):
+                raise
+            import logging
+
+            logging.getLogger("aims.jira").warning("reconciliation poll failed, will try again: %s", err)
+        return {"processed": processed, "reconciled": polled}

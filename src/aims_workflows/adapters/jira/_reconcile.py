@@ -1,0 +1,111 @@
+"""The reconciliation poll: a lost webhook delays a transition, it never loses it.
+
+Every ``interval`` (of the injected clock) the poll asks Jira, over ``/rest/api/3/search/jql``
+paged by ``nextPageToken``, for the engine's issues (label ``aims``) updated since the cursor,
+and feeds each one that is done while its task is still open to the runtime, exactly as its
+webhook would have been. A poll result and a late webhook for the same change are applied once:
+whichever comes second finds the task no longer open.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from . import _store
+from ._inbound import Change, InboxProcessor
+from ._tracker import OWNED_LABEL
+
+__all__ = ["Reconciler"]
+
+log = logging.getLogger("aims.jira")
+CURSOR = "jira.reconcile"
+# JQL compares to the minute, and Jira's search index lags writes by a moment.
+_OVERLAP = timedelta(minutes=2)
+
+
+def _jira_time(text: Any) -> datetime | None:
+    try:
+        return datetime.strptime(str(text), "%Y-%m-%dT%H:%M:%S.%f%z")
+    except ValueError:
+        return None
+
+
+class Reconciler:
+    """Polls for changes of owned issues that no webhook reported."""
+
+    def __init__(self, processor: InboxProcessor, project: str, *, interval: timedelta = timedelta(minutes=1),
+                 page_size: int = 50) -> None:
+        self.processor = processor
+        self.project = project
+        self.interval = interval
+        self.page_size = page_size
+        self._last: datetime | None = None
+        self._zone: Any = None
+
+    @property
+    def rt(self):
+        return self.processor.rt
+
+    def _timezone(self):
+        """JQL dates are read in the searching account's time zone."""
+        if self._zone is None:
+            from zoneinfo import ZoneInfo
+
+            me = self.processor.tracker.jira.call("GET", "myself", what="read the integration account's time zone") or {}
+            try:
+                self._zone = ZoneInfo(str(me.get("timeZone") or "UTC"))
+            except Exception:  # noqa: BLE001 - an unknown zone name: UTC is the safe guess
+                self._zone = timezone.utc
+        return self._zone
+
+    def due(self) -> bool:
+        now = self.rt.clock.now()
+        return self._last is None or now - self._last >= self.interval
+
+    def poll(self, *, force: bool = False) -> int:
+        """One pass when due (or ``force``); returns how many changes were applied."""
+        if not force and not self.due():
+            return 0
+        now = self.rt.clock.now()
+        self._last = now
+        with self.rt.db.connect() as conn:
+            since = _store.cursor(conn, CURSOR) or _store.open_since(conn)
+        if since is None:
+            return 0  # nothing was ever handed to Jira
+        local = (since - _OVERLAP).astimezone(self._timezone())
+        jql = (f'project = "{self.project}" AND labels = "{OWNED_LABEL}" '
+               f'AND updated >= "{local.strftime("%Y/%m/%d %H:%M")}" ORDER BY updated ASC')
+        applied, newest = 0, since
+        for issue in self.processor.tracker.jira.search(jql, fields=["*all"], page_size=self.page_size,
+                                                       what="poll Jira for changed issues"):
+            fields = issue.get("fields") or {}
+            updated = _jira_time(fields.get("updated"))
+            if updated and updated > newest:
+                newest = updated
+            change = Change("poll", str(issue["id"]), str(issue["key"]), fields, polled=True)
+            if change.status_category != "done":
+                continue
+            with self.rt.db.connect() as conn:
+                known = _store.find_issue(conn, issue_id=change.issue_id)
+            if known is not None and known["status"] != "open":
+                continue  # its webhook arrived: nothing was lost
+            change = Change("poll", change.issue_id, change.issue_key, fields, polled=True, user=self._mover(issue))
+            if self.processor.apply_change(change, f"{issue['id']}:{fields.get('updated')}"):
+                applied += 1
+        with self.rt.db.begin() as conn:
+            _store.set_cursor(conn, CURSOR, newest, now)
+        if applied:
+            log.info("reconciliation applied %d change(s) that no webhook reported", applied)
+        return applied
+
+    def _mover(self, issue: dict[str, Any]) -> dict[str, Any] | None:
+        """Who moved the issue to its status (the last status change), else its assignee."""
+        key = issue["key"]
+        data = self.processor.tracker.jira.call("GET", f"issue/{key}", params={"fields": "status", "expand": "changelog"},
+                                                what=f"read who moved {key}") or {}
+        for history in reversed((data.get("changelog") or {}).get("histories") or []):
+            if any(item.get("field") == "status" for item in history.get("items") or []):
+                return history.get("author")
+        return (issue.get("fields") or {}).get("assignee")

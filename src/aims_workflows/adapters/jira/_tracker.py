@@ -1,0 +1,374 @@
+"""``JiraIssueTracker``: the IssueTracker port on Jira Cloud (REST API v3).
+
+``task.create`` makes one issue per task visit. The command's idempotency key is kept on the
+issue twice: as the entity property ``aims.task`` (with run, step, attempt and the form's field
+ids) and, hashed, as a label that JQL can find. Before creating, the tracker looks for that
+label, so a create retried after a crash (issue made, result not yet recorded) returns the
+issue it already made. The other commands comment on, move or attach to that issue; each
+comment carries a short reference derived from its command key and is not posted twice.
+
+Two command kinds come from the Jira integration itself (enqueued in the same transaction as
+the completion they follow, so they are retried like any other command):
+``task.attach_evidence`` attaches the ledger records of a completed step as a JSON file, and
+``task.record_attachments`` downloads the files an engineer attached, hashes them and records
+them in the ledger.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from datetime import datetime
+from typing import Any, Callable
+
+from ...engine.commands import Command
+from ...engine.evidence import EvidenceRecord
+from ...errors import PermanentError
+from ...ports import Clock, SystemClock
+from . import _adf, _store
+from ._client import JiraConnection
+from ._fields import FieldMap, jira_field_for, value_for_jira
+
+__all__ = ["JiraIssueTracker", "PROPERTY", "OWNED_LABEL", "idem_label", "ref_marker"]
+
+log = logging.getLogger("aims.jira")
+
+PROPERTY = "aims.task"
+OWNED_LABEL = "aims"
+"""Every issue the engine made carries this label; the reconciliation poll searches by it."""
+CANCELLED_LABEL = "aims-cancelled"
+_PRIORITIES = {"highest": "Highest", "high": "High", "medium": "Medium", "low": "Low", "lowest": "Lowest"}
+
+
+def idem_label(idem_key: str) -> str:
+    """The label that finds an issue by its idempotency key (labels cannot hold spaces or be long)."""
+    return "aims-k-" + hashlib.sha256(idem_key.encode()).hexdigest()[:20]
+
+
+def ref_marker(command_key: str) -> str:
+    return "aims ref " + hashlib.sha256(command_key.encode()).hexdigest()[:10]
+
+
+def _requirement(field: dict[str, Any]) -> str:
+    if field.get("required_if"):
+        return f"required when {field['required_if']}"
+    return "required" if field.get("required", True) else "optional"
+
+
+class JiraIssueTracker:
+    """Carries out ``task.*`` commands on one Jira project.
+
+    ``db`` (optional) is where the issue-to-task mapping and recorded attachments are kept;
+    without it the tracker still finds its issues by label, but inbound events cannot be mapped.
+    """
+
+    def __init__(self, connection: JiraConnection, project: str, *, issue_type: str = "Task", db=None,
+                 clock: Clock | None = None) -> None:
+        self.jira = connection
+        self.project = project
+        self.issue_type = issue_type
+        self.db = db
+        self.clock = clock or SystemClock()
+        self._accounts: dict[str, str | None] = {}
+        self._emails: dict[str, str] = {}
+        self._me: str | None = None
+
+    def bind(self, db, clock: Clock) -> "JiraIssueTracker":
+        """Attach the database and clock once the application has opened them."""
+        self.db, self.clock = db, clock
+        return self
+
+    # -- the port ---------------------------------------------------------------------------
+    def perform(self, command: Command) -> dict[str, Any]:
+        handler: Callable[[Command], dict[str, Any]] | None = {
+            "task.create": self._create,
+            "task.remind": self._remind,
+            "task.escalate": self._escalate,
+            "task.cancel": self._cancel,
+            "task.refuse_answers": self._refuse,
+            "task.attach_evidence": self._attach_evidence,
+            "task.record_attachments": self._record_attachments,
+        }.get(command.kind)
+        if handler is None:
+            raise PermanentError(f"the Jira tracker does not carry out '{command.kind}'")
+        return handler(command)
+
+    # -- people ---------------------------------------------------------------------------
+    def account_of(self, email: str | None) -> str | None:
+        """The Jira accountId of the person with this e-mail (user search), or None."""
+        if not email:
+            return None
+        if email not in self._accounts:
+            found = self.jira.call("GET", "user/search", params={"query": email, "maxResults": 10},
+                                   what=f"look up the Jira account of {email}") or []
+            exact = [u for u in found if str(u.get("emailAddress", "")).lower() == email.lower()]
+            # Jira hides e-mail addresses by privacy setting: a single match on the query is the person.
+            pick = exact[0] if exact else (found[0] if len(found) == 1 else None)
+            self._accounts[email] = pick["accountId"] if pick else None
+            if pick:
+                self._emails[pick["accountId"]] = email
+        return self._accounts[email]
+
+    def email_of(self, account_id: str | None) -> str | None:
+        """The e-mail for an accountId (people we looked up, else a user search by id)."""
+        if not account_id:
+            return None
+        if account_id not in self._emails:
+            found = self.jira.call("GET", "user/search", params={"accountId": account_id},
+                                   what=f"look up Jira account {account_id}") or []
+            email = found[0].get("emailAddress") if found else None
+            if not email:
+                return None
+            self._emails[account_id] = email
+        return self._emails[account_id]
+
+    def service_account(self) -> str:
+        if self._me is None:
+            self._me = self.jira.call("GET", "myself", what="read the integration account")["accountId"]
+        return self._me
+
+    # -- task.create ------------------------------------------------------------------------
+    def field_map(self) -> FieldMap:
+        return FieldMap(self.jira.call("GET", "field", what="list the Jira fields") or [])
+
+    def _find_by_label(self, label: str) -> dict[str, Any] | None:
+        jql = f'project = "{self.project}" AND labels = "{label}"'
+        for issue in self.jira.search(jql, fields=["summary", "labels"], what="look for an issue made by an earlier attempt"):
+            return issue
+        return None
+
+    def _description(self, p: dict[str, Any]) -> dict[str, Any]:
+        blocks: list[dict[str, Any]] = []
+        for line in (p.get("description") or "").strip().split("\n"):
+            blocks.append(_adf.paragraph(line))
+        form = p.get("form") or []
+        if form:
+            blocks.append(_adf.heading("What to fill in"))
+            blocks.append(_adf.bullets([
+                f"{f['label']} ({_requirement(f)})" + (f": {f['help']}" if f.get("help") else "") for f in form
+            ]))
+        if p.get("previous_answers"):
+            blocks.append(_adf.paragraph("Your earlier answers are filled in; change what needs changing."))
+        blocks.append(_adf.paragraph("Move the issue to Done when the answers are in. They are checked, and the issue "
+                                     "comes back with a comment if something is missing."))
+        subject = (p.get("subject") or {}).get("name")
+        blocks.append(_adf.paragraph(f"{p.get('workflow')} / {p.get('step_id')} (attempt {p.get('attempt')})"
+                                     + (f" for {subject}" if subject else ""), label="Workflow: "))
+        return _adf.document(*blocks)
+
+    def _create(self, command: Command) -> dict[str, Any]:
+        p = command.payload
+        idem = command.key  # the engine prefixes it with the run id: unique across runs
+        label = idem_label(idem)
+        form = list(p.get("form") or [])
+        if self.db is not None:
+            with self.db.connect() as conn:
+                known = _store.issue_by_idem(conn, idem)
+            if known:
+                return {"ref": known["issue_key"], "assignee": p.get("assignee")}
+        field_ids = self.field_map().resolve(form)
+        mapping = {f["id"]: [field_ids[f["id"]], f["type"]] for f in form}
+        issue = self._find_by_label(label)
+        if issue is None:
+            issue = self._new_issue(command, label, form, field_ids)
+        key, issue_id = issue["key"], str(issue["id"])
+        self.jira.call("PUT", f"issue/{key}/properties/{PROPERTY}", what=f"label issue {key} with its task",
+                       json={"key": idem, "run_id": command.run_id, "step_id": p["step_id"], "attempt": p["attempt"],
+                             "fields": mapping})
+        self._link_related(command.run_id, key)
+        if self.db is not None:
+            with self.db.begin() as conn:
+                _store.remember_issue(conn, issue_id=issue_id, issue_key=key, idem_key=idem, run_id=command.run_id,
+                                      step_id=p["step_id"], attempt=int(p["attempt"]), fields=mapping, now=self.clock.now())
+        return {"ref": key, "assignee": p.get("assignee")}
+
+    def _new_issue(self, command: Command, label: str, form: list[dict[str, Any]], field_ids: dict[str, str]) -> dict[str, Any]:
+        p = command.payload
+        fields: dict[str, Any] = {
+            "project": {"key": self.project},
+            "issuetype": {"name": self.issue_type},
+            "summary": (p.get("title") or p["step_id"])[:254],
+            "description": self._description(p),
+            "labels": [OWNED_LABEL, label, f"aims-{p.get('workflow', 'workflow')}"[:255]],
+            "priority": {"name": _PRIORITIES.get(str(p.get("priority") or "medium"), "Medium")},
+        }
+        account = self.account_of(p.get("assignee"))
+        if account:
+            fields["assignee"] = {"accountId": account}
+        if p.get("due_at"):
+            fields["duedate"] = str(p["due_at"])[:10]
+        previous = p.get("previous_answers") or {}
+        for field in form:
+            value = value_for_jira(field, previous.get(field["id"]), self.account_of)
+            if value is not None:
+                fields[field_ids[field["id"]]] = value
+        return self.jira.call("POST", "issue", json={"fields": fields},
+                              what=f"create the issue for {command.run_id} step {p['step_id']}")
+
+    def _link_related(self, run_id: str, key: str) -> None:
+        """Link the issue to the issues of the run that started this one (a finding's audit)."""
+        if self.db is None:
+            return
+        from sqlalchemy import select
+
+        from ...store.models import Run
+
+        with self.db.connect() as conn:
+            parent = conn.scalar(select(Run.__table__.c.parent_run_id).where(Run.__table__.c.id == run_id))
+            related = _store.issues_of_run(conn, parent) if parent else []
+            already = _store.issues_of_run(conn, run_id)
+        if not related or already:
+            return  # linked when the run's first issue was made
+        self.jira.call("POST", "issueLink", what=f"link {key} to {related[-1]}", json={
+            "type": {"name": "Relates"}, "inwardIssue": {"key": related[-1]}, "outwardIssue": {"key": key},
+        })
+
+    # -- comments and moves -----------------------------------------------------------------
+    def _already_commented(self, key: str, marker: str) -> bool:
+        page = self.jira.call("GET", f"issue/{key}/comment", params={"orderBy": "-created", "maxResults": 50},
+                              what=f"read the comments of {key}") or {}
+        return any(marker in _adf.to_text(c.get("body")) for c in page.get("comments") or [])
+
+    def _comment(self, command: Command, key: str, *blocks: dict[str, Any]) -> None:
+        marker = ref_marker(command.key)
+        if self._already_commented(key, marker):
+            return
+        body = _adf.document(*blocks, _adf.paragraph(f"({marker})"))
+        self.jira.call("POST", f"issue/{key}/comment", json={"body": body}, what=f"comment on {key}")
+
+    def _ref(self, command: Command) -> str | None:
+        return command.payload.get("ref") if str(command.payload.get("ref") or "").find("LOCAL:") != 0 else None
+
+    def _remind(self, command: Command) -> dict[str, Any]:
+        key = self._ref(command)
+        if not key:
+            return {"skipped": "no issue yet"}
+        self._comment(command, key, _adf.paragraph("Reminder: this task is still open. Fill in the answers and move "
+                                                   "the issue to Done."))
+        return {"ref": key}
+
+    def _escalate(self, command: Command) -> dict[str, Any]:
+        key = self._ref(command)
+        if not key:
+            return {"skipped": "no issue yet"}
+        people = ", ".join(command.payload.get("people") or command.payload.get("to") or [])
+        self._comment(command, key, _adf.paragraph(f"This task is overdue and has been escalated to {people}."))
+        self.jira.call("PUT", f"issue/{key}", json={"fields": {"priority": {"name": "High"}}}, what=f"raise the priority of {key}")
+        return {"ref": key}
+
+    def _transition_to(self, key: str, category: str, *, what: str) -> bool:
+        """Take a transition into a status of ``category`` (``done`` or not done); False if none."""
+        options = (self.jira.call("GET", f"issue/{key}/transitions", what=f"read the transitions of {key}") or {}).get("transitions", [])
+
+        def category_of(t: dict[str, Any]) -> str:
+            return str(((t.get("to") or {}).get("statusCategory") or {}).get("key", ""))
+
+        if category == "done":
+            chosen = next((t for t in options if category_of(t) == "done"), None)
+        else:
+            chosen = next((t for t in options if category_of(t) == "indeterminate"), None) or next(
+                (t for t in options if category_of(t) not in ("done", "")), None)
+        if chosen is None:
+            return False
+        self.jira.call("POST", f"issue/{key}/transitions", json={"transition": {"id": str(chosen["id"])}}, what=what)
+        return True
+
+    def _status_category(self, key: str) -> str:
+        issue = self.jira.call("GET", f"issue/{key}", params={"fields": "status"}, what=f"read the status of {key}")
+        return str(issue["fields"]["status"]["statusCategory"]["key"])
+
+    def _set_mapping(self, key: str, status: str) -> None:
+        if self.db is None:
+            return
+        with self.db.begin() as conn:
+            row = _store.find_issue(conn, key=key)
+            if row:
+                _store.set_status(conn, row["issue_id"], status, self.clock.now())
+
+    def _refuse(self, command: Command) -> dict[str, Any]:
+        key = self._ref(command)
+        if not key:
+            return {"skipped": "no issue"}
+        problems = [str(p) for p in command.payload.get("problems") or []]
+        self._comment(command, key,
+                      _adf.paragraph("Some answers are missing or not valid, so this task is not complete yet:"),
+                      _adf.bullets(problems or ["an answer is missing"]),
+                      _adf.paragraph("Please fix them on this issue and move it to Done again."))
+        if self._status_category(key) == "done":
+            self._transition_to(key, "open", what=f"move {key} back for corrections")
+        self._set_mapping(key, "open")
+        return {"ref": key, "moved_back": True}
+
+    def _cancel(self, command: Command) -> dict[str, Any]:
+        key = self._ref(command)
+        if not key:
+            return {"skipped": "no issue"}
+        self._set_mapping(key, "cancelled")  # before the move, so its webhook is not read as an answer
+        reason = command.payload.get("reason") or "cancelled"
+        self._comment(command, key, _adf.paragraph(f"This task is no longer needed: {reason}."))
+        self.jira.call("PUT", f"issue/{key}", json={"update": {"labels": [{"add": CANCELLED_LABEL}]}}, what=f"label {key} cancelled")
+        if self._status_category(key) != "done":
+            self._transition_to(key, "done", what=f"close {key}")
+        return {"ref": key, "cancelled": True}
+
+    # -- evidence -------------------------------------------------------------------------
+    def _attachments(self, key: str) -> list[dict[str, Any]]:
+        issue = self.jira.call("GET", f"issue/{key}", params={"fields": "attachment"}, what=f"list the attachments of {key}")
+        return list(issue["fields"].get("attachment") or [])
+
+    def _attach_evidence(self, command: Command) -> dict[str, Any]:
+        p = command.payload
+        key, filename = p["ref"], p["filename"]
+        if any(a.get("filename") == filename for a in self._attachments(key)):
+            return {"ref": key, "attached": filename, "existing": True}
+        self.jira.attach(key, filename, p["content"].encode(), what=f"attach the evidence to {key}")
+        return {"ref": key, "attached": filename}
+
+    def _record_attachments(self, command: Command) -> dict[str, Any]:
+        if self.db is None:
+            raise PermanentError("recording attachments needs the database", hint="bind the tracker to the application")
+        from ...store import ledger
+
+        p = command.payload
+        key = p["ref"]
+        me = self.service_account()
+        recorded: list[str] = []
+        for attachment in self._attachments(key):
+            author = (attachment.get("author") or {}).get("accountId")
+            if author == me:
+                continue  # our own evidence files
+            with self.db.connect() as conn:
+                if _store.attachment_recorded(conn, str(attachment["id"])):
+                    continue
+            content = self.jira.download(attachment["content"], what=f"download attachment {attachment.get('filename')} of {key}")
+            digest = hashlib.sha256(content).hexdigest()
+            person = (attachment.get("author") or {}).get("emailAddress") or self.email_of(author) or author or "unknown"
+            now = self.clock.now()
+            with self.db.begin() as conn:
+                if _store.remember_attachment(conn, attachment_id=str(attachment["id"]), issue_key=key,
+                                              filename=str(attachment.get("filename")), size=len(content), sha256=digest, now=now):
+                    ledger.append(conn, [EvidenceRecord(
+                        "attachment.recorded", command.run_id, p.get("step_id"), person, "jira", _parse_time(attachment.get("created")) or now,
+                        {"issue": key, "attachment_id": str(attachment["id"]), "filename": attachment.get("filename"),
+                         "mime_type": attachment.get("mimeType"), "size": len(content), "sha256": digest},
+                        key,
+                    )], recorded_at=now)
+                    recorded.append(str(attachment["id"]))
+        return {"ref": key, "recorded": recorded}
+
+
+def _parse_time(text: Any) -> datetime | None:
+    if not text:
+        return None
+    try:
+        return datetime.strptime(str(text), "%Y-%m-%dT%H:%M:%S.%f%z")
+    except ValueError:
+        return None
+
+
+def evidence_file(records: list[dict[str, Any]], *, run_id: str, step_id: str, attempt: Any, issue: str) -> tuple[str, str]:
+    """(file name, JSON text) of the evidence attached to an issue when its step completes."""
+    body = {"run_id": run_id, "step_id": step_id, "attempt": attempt, "issue": issue, "records": records,
+            "note": "ledger rows as recorded; verify them with `aims evidence verify`"}
+    return f"aims-evidence-{step_id}-{attempt}.json", json.dumps(body, indent=2, sort_keys=True, default=str)

@@ -1,0 +1,129 @@
+"""Scenario: an AI risk assessment run end to end through the real web app and the Jira
+sandbox. Issues are made by the Jira tracker, engineers answer through the sandbox's REST API,
+signed webhooks reach ``POST /jira/webhook`` over loopback HTTP, and every exchange with the
+sandbox is held to Atlassian's OpenAPI description."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "contract"))
+from jira_fixtures import SpecRecorder, jira_openapi, jira_spec_dict  # noqa: E402,F401
+
+from aims_workflows.adapters.jira import demo_wiring  # noqa: E402
+from aims_workflows.app import open_app, shipped_workflows_dir  # noqa: E402
+from aims_workflows.config import Settings  # noqa: E402
+from aims_workflows.inventory import AISystemRecord  # noqa: E402
+from aims_workflows.store import Database  # noqa: E402
+from aims_workflows.store import ledger as ledger_store  # noqa: E402
+from aims_workflows.testing import ManualClock  # noqa: E402
+
+pytestmark = pytest.mark.filterwarnings("ignore:Unsupported scheme type:UserWarning")
+
+ENGINEER = "erin.engineer@example.com"
+RISK_OWNER = "rui.risk@example.com"
+CONFIG = f"""
+organisation: Example Bank
+roles:
+  aims_owner: [ana.owner@example.com]
+  risk_owner: [{RISK_OWNER}]
+  engineer: [{ENGINEER}]
+  top_management: [ceo@example.com]
+"""
+IDENTIFY = {
+    "risk_title": "Chatbot gives wrong card fees",
+    "risk_description": "Retrieval misses the latest fee table.\nCustomers act on wrong figures.",
+    "risk_sources": ["data_quality", "model_behaviour"],
+    "affected_parties": "retail customers",
+    "likelihood": 3,
+    "impact": 4,
+    "rating_rationale": "two incidents last quarter",
+}
+
+
+def make_app(tmp_path: Path, *workflows: str):
+    folder = tmp_path / "workflows"
+    folder.mkdir()
+    for name in workflows:
+        shutil.copy(shipped_workflows_dir() / f"{name}.yaml", folder)
+    (tmp_path / "aims.yaml").write_text(CONFIG)
+    url = f"sqlite:///{tmp_path / 'aims.db'}"
+    Database(url).upgrade()
+    clock = ManualClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
+    return open_app(Settings(database_url=url, config=tmp_path / "aims.yaml", workflows=folder), clock=clock), clock
+
+
+@pytest.fixture
+def recorder(jira_openapi) -> SpecRecorder:  # noqa: F811
+    return SpecRecorder(jira_openapi)
+
+
+@pytest.fixture
+def wired(tmp_path, recorder):
+    app, clock = make_app(tmp_path, "ai-risk-assessment")
+    demo = demo_wiring(app, observers=(recorder,))
+    yield app, clock, demo
+    demo.close()
+    assert recorder.exchanges
+    assert not recorder.errors, "\n".join(recorder.errors)
+
+
+def add_system(app) -> None:
+    app.inventory.add(AISystemRecord(name="Support chatbot", owner="olga.owner@example.com", risk_tier="limited",
+                                     deployment_scale="public", lifecycle_stage="deployed"))
+
+
+def run_of(app) -> str:
+    from sqlalchemy import select
+
+    from aims_workflows.store.models import Run
+
+    with app.db.connect() as conn:
+        return conn.scalar(select(Run.__table__.c.id))
+
+
+def test_risk_assessment_runs_through_jira_issues_and_signed_webhooks(wired):
+    app, clock, demo = wired
+    add_system(app)
+    app.pump()
+    run_id = run_of(app)
+    key = demo.issue_of(run_id, "identify")
+    assert key and key.startswith("AIMS-")
+    issue = demo.sandbox.issue_json(key)
+    fields = issue["fields"]
+    assert fields["assignee"]["emailAddress"] == ENGINEER
+    assert "aims" in fields["labels"] and fields["duedate"] == "2026-03-12"
+    assert fields["summary"].startswith("Risk assessment: identify")
+
+    # The engineer forgets the rationale: the issue comes back with a comment in plain words.
+    partial = {k: v for k, v in IDENTIFY.items() if k != "rating_rationale"}
+    demo.answer(key, partial, by=ENGINEER)
+    assert demo.sync() >= 1
+    app.pump()
+    demo.sync()
+    issue = demo.sandbox.issue_json(key)
+    assert issue["fields"]["status"]["statusCategory"]["key"] != "done"
+    comments = [json.dumps(c["body"]) for c in issue["fields"]["comment"]["comments"]]
+    assert any("Why these ratings: an answer is required." in c for c in comments)
+
+    # Corrected: the run moves on to the risk owner's treatment task.
+    demo.answer(key, {"rating_rationale": "two incidents last quarter"}, by=ENGINEER)
+    demo.sync()
+    app.pump()
+    demo.sync()
+    treat = demo.issue_of(run_id, "treat")
+    assert treat and treat != key
+    with app.db.connect() as conn:
+        kinds = [r.kind for r in ledger_store.iter_rows(conn, run_id=run_id)]
+    assert kinds.count("task.answers_refused") == 1
+    assert "task.completed" in kinds and "artefact.recorded" in kinds
+    # The evidence of the completed step is attached to its issue.
+    names = [a["filename"] for a in demo.sandbox.issue_json(key)["fields"]["attachment"]]
+    assert names == ["aims-evidence-identify-1.json"]
+    assert demo.sandbox.issue_json(treat)["fields"]["assignee"]["emailAddress"] == RISK_OWNER
