@@ -8,6 +8,7 @@ import sys
 import typer
 
 from . import _evidence, _runs, _setup, _systems, _work, _workflows
+from . import _jira, _serve
 
 __all__ = ["app", "main"]
 
@@ -24,6 +25,8 @@ _systems.register(app)
 _work.register(app)
 _runs.register(app)
 _evidence.register(app)
+_jira.register(app)
+_serve.register(app)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,0 +1,61 @@
+"""``aims jira setup`` and ``aims sandbox jira``."""
+
+from __future__ import annotations
+
+import typer
+
+__all__ = ["register", "sandbox_app"]
+
+sandbox_app = typer.Typer(help="Loopback imitations of Jira and Slack, for trying things without a site.",
+                          no_args_is_help=True)
+"""The ``aims sandbox`` group; other integrations add their sandbox with ``@sandbox_app.command(...)``."""
+
+
+def register(app: typer.Typer) -> None:
+    jira_app = typer.Typer(help="Jira Cloud integration.", no_args_is_help=True)
+    app.add_typer(jira_app, name="jira")
+    app.add_typer(sandbox_app, name="sandbox")
+
+    @jira_app.command("setup")
+    def setup(
+        dry_run: bool = typer.Option(False, "--dry-run", help="report what would be created, change nothing"),
+        options: bool = typer.Option(True, "--options/--no-options", help="add the choices of choice fields as options"),
+    ) -> None:
+        """Check the project and issue type; create or map the custom fields the workflows need."""
+        from ..adapters.jira import JiraConnection, setup_project, workflow_forms
+        from ..app import workflow_paths
+        from ..config import Settings, load_config
+        from ..errors import ConfigError
+        from ..spec.checks import DEFAULT_ROLES
+        from ..spec.loader import load_workflows
+        from ._output import console, ok
+
+        settings = Settings()
+        missing = [name for name, value in (("AIMS_JIRA_URL", settings.jira_url), ("AIMS_JIRA_EMAIL", settings.jira_email),
+                                            ("AIMS_JIRA_API_TOKEN", settings.jira_api_token)) if not value]
+        if missing:
+            raise ConfigError(f"{', '.join(missing)} not set", hint="set them in the environment (an API token from id.atlassian.com)")
+        config = load_config(settings.config)
+        workflows = load_workflows(workflow_paths(settings, config), roles=set(DEFAULT_ROLES) | config.role_names())
+        conn = JiraConnection(settings.jira_url, settings.jira_email, settings.jira_api_token.get_secret_value())
+        report = setup_project(conn, settings.jira_project, settings.jira_issue_type, workflow_forms(workflows),
+                               manage_options=options, dry_run=dry_run)
+        for line in report.done:
+            ok(line)
+        for line in report.problems:
+            console().print(f"[bold red]✗[/] {line}")
+        if not report.ok:
+            raise typer.Exit(1)
+
+    @sandbox_app.command("jira")
+    def sandbox_jira(
+        port: int = typer.Option(0, "--port", help="port to listen on (0: any free port)"),
+        webhook_url: str = typer.Option(None, "--webhook-url", help="where to send webhooks, e.g. http://127.0.0.1:8000/jira/webhook"),
+        webhook_secret: str = typer.Option(None, "--webhook-secret", help="secret to sign webhooks with (X-Hub-Signature)"),
+        project: str = typer.Option("AIMS", "--project", help="project key"),
+    ) -> None:
+        """Run a loopback Jira Cloud sandbox until Ctrl-C and print its URL and users."""
+        from ..sandbox.jira import run_jira_sandbox
+
+        run_jira_sandbox(port=port, webhook_url=webhook_url, webhook_secret=webhook_secret, project=project,
+                         echo=lambda line: typer.echo(line))
