@@ -113,6 +113,11 @@ class SlackApprovalChannel(_Base):
         card = bk.Card.from_payload(p, self.issue_url)
         people: list[str] = list(p.get("people") or [])
         ids = self.directory.user_ids(people)  # UnknownPerson names everyone missing, before any post
+        for asker in card.asked_by:  # shown as mentions; someone not in Slack is shown by e-mail
+            try:
+                self.directory.user_id(asker)
+            except UnknownPerson:
+                pass
         self.book.set_card(card.approval_id, card.to_metadata(), people)
         text = bk.fallback_text(card)
         blocks = bk.request_blocks(card, who=self.who)
