@@ -63,6 +63,12 @@ ANSWERS: dict[str, dict] = {
     },
     "impact.impacts": {"individual_impacts": "wrong answers", "severity": 2, "likelihood": 2, "reversibility": "reversible"},
     "impact.mitigate": {"mitigations": "human fallback", "user_information": "a banner", "monitoring": "weekly sampling"},
+    "ca.correct": {"nonconformity": "Risk register not reviewed", "correction": "Reviewed it", "corrected_on": "2026-01-06"},
+    "ca.root_cause": {"method": "five_whys", "root_cause": "No owner for the review", "similar_elsewhere": False},
+    "ca.plan": {"action": "Name an owner and a calendar", "action_owner": "amy@example.com", "due_date": "2026-02-01",
+                "aims_change": False},
+    "ca.implement": {"done": "Owner named", "evidence_link": "https://example.com/pr/1", "implemented_on": "2026-01-20"},
+    "ca.verify": {"effective": True, "observations": "Reviews held on time"},
 }
 
 

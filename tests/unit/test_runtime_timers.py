@@ -110,16 +110,6 @@ def test_an_approval_reminder_reaches_the_approvers(h, answers):
 
 
 # -- the corrective action's wait -----------------------------------------------------------------
-CORRECTIVE = {
-    "correct": {"nonconformity": "Risk register not reviewed", "correction": "Reviewed it", "corrected_on": "2026-01-06"},
-    "root_cause": {"method": "five_whys", "root_cause": "No owner for the review", "similar_elsewhere": False},
-    "plan": {"action": "Name an owner and a calendar", "action_owner": "amy@example.com", "due_date": "2026-02-01",
-             "aims_change": False},
-    "implement": {"done": "Owner named", "evidence_link": "https://example.com/pr/1", "implemented_on": "2026-01-20"},
-    "verify": {"effective": True, "observations": "Reviews held on time"},
-}
-
-
 def raise_finding(h, finding_id: str = "F-1", severity: str = "minor") -> None:
     with h.db.begin() as conn:
         conn.execute(insert(Finding.__table__).values(
@@ -127,15 +117,15 @@ def raise_finding(h, finding_id: str = "F-1", severity: str = "minor") -> None:
             raised_at=h.clock.now()))
 
 
-def test_the_corrective_action_waits_thirty_days_before_the_effectiveness_check(h):
+def test_the_corrective_action_waits_thirty_days_before_the_effectiveness_check(h, answers):
     raise_finding(h)
     run_id = h.rt.start("corrective-action", finding="F-1").run.run_id
     h.pump()
     for step in ("correct", "root_cause", "plan"):
-        h.complete(step, CORRECTIVE[step], run_id=run_id)
+        h.complete(step, answers["ca." + step], run_id=run_id)
     h.decide("amy@example.com", run_id=run_id)
     h.clock.advance(days=3)
-    h.complete("implement", CORRECTIVE["implement"], run_id=run_id)
+    h.complete("implement", answers["ca.implement"], run_id=run_id)
 
     row = h.run_row(run_id)
     assert row.current_step == "settle"
@@ -151,7 +141,7 @@ def test_the_corrective_action_waits_thirty_days_before_the_effectiveness_check(
     assert h.open_task("verify", run_id).assignee == "amy@example.com"
 
     h.clock.advance(days=2)
-    h.complete("verify", CORRECTIVE["verify"], run_id=run_id)
+    h.complete("verify", answers["ca.verify"], run_id=run_id)
     assert h.run_row(run_id).status == "completed"
     with h.db.connect() as conn:
         finding = conn.execute(select(Finding.__table__).where(Finding.__table__.c.id == "F-1")).one()
