@@ -308,8 +308,11 @@ class JiraIssueTracker:
         reason = command.payload.get("reason") or "cancelled"
         self._comment(command, key, _adf.paragraph(f"This task is no longer needed: {reason}."))
         self.jira.call("PUT", f"issue/{key}", json={"update": {"labels": [{"add": CANCELLED_LABEL}]}}, what=f"label {key} cancelled")
-        if self._status_category(key) != "done":
-            self._transition_to(key, "done", what=f"close {key}")
+        for _ in range(3):  # a workflow may need To Do -> In Progress -> Done
+            if self._status_category(key) == "done":
+                break
+            if not self._transition_to(key, "done", what=f"close {key}"):
+                self._transition_to(key, "open", what=f"move {key} towards Done")
         return {"ref": key, "cancelled": True}
 
     # -- evidence -------------------------------------------------------------------------
