@@ -310,6 +310,13 @@ class _Step:
             self.ignored = "answers unchanged" if not problems else "; ".join(problems)
             return
         self.run.data[step_id] = {**_unanswered(step), **clean, "completed_by": before.get("completed_by"), "issue": before.get("issue")}
+        # Records computed from these answers are computed again, so what is shown, approved and
+        # registered next matches the answers as they now are.
+        mark = len(self.evidence)
+        position = [s.id for s in self.spec.steps].index(step_id)
+        for later in self.spec.steps[position + 1:]:
+            if isinstance(later, RecordStep) and later.id in self.run.data:
+                self._record(later, only_if_changed=True)
         # Approvals already given over this data no longer cover it: say so in the ledger and
         # tell the AIMS owner, since a closed approval cannot be silently re-opened.
         stale = sorted(
@@ -321,6 +328,7 @@ class _Step:
         )
         self.record("task.answers_changed", {"before": answers_before, "after": clean, "by": self.event.actor.id,
                                              "approvals_no_longer_covering": stale}, step_id=step_id, actor=self.event.actor, ref=self.event.ref)
+        self.evidence.insert(mark, self.evidence.pop())  # the change itself comes before what it caused
         if stale:
             self.command("notify", f"{step_id}/changed-after-approval/{self.run.events_applied}", {
                 "to": ["aims_owner"],
@@ -389,7 +397,7 @@ class _Step:
     def _refuse(self, reason: str, *, step_id: str | None, approval_id: str | None) -> None:
         actor = self.event.actor
         self.record("approval.refused", {"person": actor.id, "approval_id": approval_id, "reason": reason, "decision": self.event.data.get("decision")}, step_id=step_id, actor=actor, ref=self.event.ref)
-        self.command("approval.refuse", f"refuse/{self.event.ref or approval_id}/{actor.id}/{len(self.evidence)}", {
+        self.command("approval.refuse", f"refuse/{self.event.ref or approval_id}/{actor.id}/{self.run.events_applied}/{len(self.evidence)}", {
             "person": actor.id, "approval_id": approval_id, "reason": reason, "response": self.event.data.get("response"),
         })
 
@@ -413,6 +421,10 @@ class _Step:
             self._refuse("this approval is closed or was replaced by a newer request", step_id=step_id, approval_id=approval_id)
             return
         step: ApprovalStep = self.spec.step(approval.step_id)
+        if step.quorum == "all" and not isinstance(data.get("eligible"), list):
+            # 'all' cannot be counted without knowing who all is; refusing beats closing on one vote
+            self._refuse("this approval needs every eligible approver, but the decision did not say who they are", step_id=step.id, approval_id=approval_id)
+            return
         if data.get("content_hash") != approval.content_hash:
             self._refuse("the content changed since this request was sent; a fresh request has been sent", step_id=step.id, approval_id=approval_id)
             return
@@ -485,15 +497,16 @@ class _Step:
         self.record("decision.taken", {"case": None, "when": None, "goto": step.otherwise}, step_id=step.id)
         return step.otherwise
 
-    def _record(self, step: RecordStep) -> str:
+    def _record(self, step: RecordStep, *, only_if_changed: bool = False) -> str:
         context = self.context()
         values = {name: evaluate(expr, context) for name, expr in step.fields.items()}
         try:
             canonical_json(values)  # fail now, not in the ledger, if a value cannot be evidence
         except (TypeError, ValueError) as err:
             raise ExpressionError(f"record '{step.id}': {err}") from None
-        self.run.data[step.id] = values
-        self.record("artefact.recorded", {"artefact": step.artefact, "fields": values, "subject": self.run.subject.id}, step_id=step.id)
+        if not (only_if_changed and self.run.data.get(step.id) == values):
+            self.run.data[step.id] = values
+            self.record("artefact.recorded", {"artefact": step.artefact, "fields": values, "subject": self.run.subject.id}, step_id=step.id)
         return self.spec.next_of(step.id)
 
     def _notify(self, step: NotifyStep) -> str:
@@ -629,6 +642,9 @@ class _Step:
             self.command("task.cancel", f"{self.run.task.step_id}/{self.run.task.attempt}/cancel", {"ref": self.run.task.ref, "task_key": self.run.task.key, "reason": reason})
         if self.run.approval:
             self.command("approval.close", f"{self.run.approval.approval_id}/close", {"approval_id": self.run.approval.approval_id, "outcome": "cancelled", "decisions": []})
+        for child in self.run.children:
+            if child.status == "running":  # a cancelled parent does not leave its children working
+                self.command("run.cancel", f"cancel-child/{child.run_id}", {"run_id": child.run_id, "reason": f"parent run {self.run.run_id} cancelled: {reason}"})
         self.run.status = "cancelled"
         self.run.task = self.run.approval = None
         self.run.timers = []

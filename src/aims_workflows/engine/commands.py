@@ -22,6 +22,7 @@ CommandKind = Literal[
     "approval.refuse",
     "notify",
     "run.start",
+    "run.cancel",
     "run.completed",
 ]
 

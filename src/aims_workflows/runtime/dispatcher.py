@@ -28,7 +28,7 @@ __all__ = ["Dispatcher", "DispatchReport", "INTERNAL_KINDS"]
 
 log = logging.getLogger("aims.dispatcher")
 
-INTERNAL_KINDS = ("run.start", "run.completed")
+INTERNAL_KINDS = ("run.start", "run.cancel", "run.completed")
 
 
 @dataclass
@@ -89,9 +89,13 @@ class Dispatcher:
             result["started"] = self.rt._fire_triggers(conn, "run.completed", subject, now, workflow=p["workflow"], actor=Actor("aims", "engine"))
         return result
 
+    def _run_cancel(self, conn, command: Command, now) -> dict[str, Any]:
+        transition = self.rt._apply(conn, command.payload["run_id"], Event("run.cancel", Actor("aims", "engine"), data={"reason": command.payload["reason"]}), now)
+        return {"run_id": command.payload["run_id"], "ignored": transition.ignored}
+
     def _internal(self, limit: int) -> DispatchReport:
         report = DispatchReport()
-        handlers = {"run.start": self._run_start, "run.completed": self._run_completed}
+        handlers = {"run.start": self._run_start, "run.cancel": self._run_cancel, "run.completed": self._run_completed}
         now = self.rt.clock.now()
         with self.rt.db.begin() as conn:
             claimed = outbox.claim_due(conn, now, kinds=INTERNAL_KINDS, limit=limit)

@@ -30,7 +30,31 @@ __all__ = [
     "render",
 ]
 
-_ENV = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+MAX_SEQUENCE = 100_000
+"""The longest string or list an expression may build with ``*``."""
+MAX_EXPONENT = 64
+
+
+class _BoundedSandbox(ImmutableSandboxedEnvironment):
+    """The immutable sandbox, plus limits on the two operators that can exhaust memory or CPU
+    from a short expression (``'x' * 10**9``, ``10 ** 10 ** 10``)."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context, operator, left, right):
+        if operator == "**":
+            if isinstance(right, (int, float)) and abs(right) > MAX_EXPONENT:
+                raise SecurityError(f"exponent {right} is larger than {MAX_EXPONENT}")
+            if isinstance(left, int) and isinstance(right, int) and left.bit_length() * abs(right) > 8 * MAX_SEQUENCE:
+                raise SecurityError("the result would be an unreasonably large number")
+        elif operator == "*":
+            for seq, times in ((left, right), (right, left)):
+                if isinstance(seq, (str, list, tuple)) and isinstance(times, int) and len(seq) * times > MAX_SEQUENCE:
+                    raise SecurityError(f"the result would be longer than {MAX_SEQUENCE}")
+        return super().call_binop(context, operator, left, right)
+
+
+_ENV = _BoundedSandbox(undefined=StrictUndefined, autoescape=False)
 
 
 class ExpressionError(ValueError):
