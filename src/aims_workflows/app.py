@@ -40,6 +40,7 @@ class App:
     inventory: Inventory
     dispatcher: Dispatcher
     jira: Any = None  # adapters.jira.JiraIntegration when AIMS_JIRA_URL is set (or wired by the demo)
+    slack: Any = None  # adapters.slack.SlackIntegration when AIMS_SLACK_BOT_TOKEN is set
 
     def pump(self):
         """Carry out what is due: schedules, timers, stored Jira deliveries and the Jira poll, then the outbox."""
@@ -67,6 +68,14 @@ def open_app(settings: Settings | None = None, *, clock: Clock | None = None, tr
 
         jira = JiraIntegration.from_settings(settings, runtime)
         tracker = jira.tracker
+    slack = None
+    if approvals is None and settings.slack_bot_token:
+        from .adapters.slack import SlackIntegration
+
+        slack = SlackIntegration.from_settings(settings, runtime)
+        approvals, notifier = slack.channel, notifier or slack.notifier
     dispatcher = Dispatcher(runtime, tracker=tracker or LocalIssueTracker(), approvals=approvals or LocalApprovalChannel(),
                             notifier=notifier or LogNotifier())
-    return App(settings, config, db, workflows, runtime, Inventory(runtime), dispatcher, jira)
+    if slack is not None:
+        slack.follow_with(dispatcher.pump)
+    return App(settings, config, db, workflows, runtime, Inventory(runtime), dispatcher, jira, slack)

@@ -304,6 +304,9 @@ def create_app(app_ctx: Any, *, jira_webhook_secret: str | None = None, extra_ro
         return Response(body, media_type=content_type)
 
     routes += [Route("/healthz", healthz, methods=["GET"]), Route("/metrics", prometheus, methods=["GET"])]
+    slack = getattr(app_ctx, "slack", None)
+    if slack is not None:  # POST /slack/events, behind Slack's signature check (adapters.slack.routes)
+        routes += slack.routes()
     routes += list(extra_routes)
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette):

@@ -8,6 +8,8 @@ ports for the dispatcher, the Bolt app and its route.
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -62,8 +64,21 @@ class SlackIntegration:
         ports.book.bind(runtime.db)
         self.pool = WorkPool(workers)
         self.check = SlackSignatureCheck(signing_secret, clock)
+        self.on_recorded = on_recorded
+        self._follow: _FollowUp | None = None
         self.bolt: App = build_bolt_app(runtime=runtime, client=ports.client, directory=ports.directory, book=ports.book,
-                                        signing_secret=signing_secret, pool=self.pool, on_recorded=on_recorded)
+                                        signing_secret=signing_secret, pool=self.pool, on_recorded=self._recorded)
+
+    def _recorded(self) -> None:
+        if self.on_recorded is not None:
+            self.on_recorded()
+
+    def follow_with(self, pump: Callable[[], Any]) -> None:
+        """After each recorded decision or refusal, run ``pump`` (the outbox dispatcher) soon, on
+        one background thread: the outcome reaches every copy, the refusal reaches the person,
+        without waiting for the worker's next pass. Bursts of decisions coalesce into one pass."""
+        self._follow = _FollowUp(pump)
+        self.on_recorded = self._follow.notify
 
     @property
     def channel(self) -> SlackApprovalChannel:
@@ -81,19 +96,76 @@ class SlackIntegration:
         return slack_asgi_app(self.bolt, self.check)
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
-        """Wait until the work started by earlier requests has finished (tests, the demo)."""
-        return self.pool.wait_idle(timeout)
+        """Wait until the work started by earlier requests, and the follow-up dispatch it asked
+        for, have finished (tests, the demo)."""
+        for _ in range(3):  # work -> follow-up -> (a refusal's follow-up) settles in a few rounds
+            if not self.pool.wait_idle(timeout):
+                return False
+            if self._follow is not None and not self._follow.wait_idle(timeout):
+                return False
+            if self.pool.in_flight == 0:
+                return True
+        return self.pool.in_flight == 0
 
     def close(self) -> None:
         self.pool.shutdown(wait=True)
+        if self._follow is not None:
+            self._follow.stop()
 
     @classmethod
     def from_settings(cls, settings: Any, runtime: Any, *, ports: SlackPorts | None = None,
                       on_recorded: Callable[[], Any] | None = None, clock: Callable[[], float] = time.time) -> "SlackIntegration":
-        """From ``AIMS_SLACK_*``; ``ports`` when they were built earlier for ``open_app``."""
-        ports = ports or ports_from_settings(settings, runtime.db)
+        """From ``AIMS_SLACK_*``; ``ports`` when they were built earlier for ``open_app``.
+        Jira keys link to ``AIMS_JIRA_URL/browse/KEY`` when that is set."""
+        jira_url = getattr(settings, "jira_url", None)
+        issue_url = (lambda key: f"{str(jira_url).rstrip('/')}/browse/{key}") if jira_url else None
+        ports = ports or ports_from_settings(settings, runtime.db, issue_url)
         secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
         return cls(ports, runtime, signing_secret=secret, clock=clock, on_recorded=on_recorded)
+
+
+class _FollowUp:
+    """Runs ``fn`` on its own thread whenever notified; notifications during a run coalesce."""
+
+    def __init__(self, fn: Callable[[], Any]) -> None:
+        self.fn = fn
+        self._cond = threading.Condition()
+        self._wanted = False
+        self._running = False
+        self._stopped = False
+        self._thread = threading.Thread(target=self._run, name="aims-slack-follow-up", daemon=True)
+        self._thread.start()
+
+    def notify(self) -> None:
+        with self._cond:
+            self._wanted = True
+            self._cond.notify_all()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                self._cond.wait_for(lambda: self._wanted or self._stopped)
+                if self._stopped:
+                    return
+                self._wanted, self._running = False, True
+            try:
+                self.fn()
+            except Exception:  # noqa: BLE001 - the worker retries what is left in the outbox
+                logging.getLogger("aims.slack").exception("carrying out commands after a Slack interaction failed")
+            finally:
+                with self._cond:
+                    self._running = False
+                    self._cond.notify_all()
+
+    def wait_idle(self, timeout: float) -> bool:
+        with self._cond:
+            return self._cond.wait_for(lambda: not (self._wanted or self._running), timeout=timeout)
+
+    def stop(self) -> None:
+        with self._cond:
+            self._stopped = True
+            self._cond.notify_all()
+        self._thread.join(timeout=10)
 
 
 def ports_from_settings(settings: Any, db: Any | None = None,

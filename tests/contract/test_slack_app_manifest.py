@@ -1,0 +1,78 @@
+"""The Slack app manifest: well formed, the least scopes for the methods the app calls, and the
+URLs, slash command, event and Home tab the app serves."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from ruamel.yaml import YAML
+
+ROOT = Path(__file__).resolve().parents[2]
+MANIFEST = ROOT / "integrations" / "slack" / "manifest.yaml"
+ADAPTER = ROOT / "src" / "aims_workflows" / "adapters" / "slack"
+
+# What each Web API method the adapter calls needs (Slack's method documentation).
+SCOPE_OF = {
+    "chat_postMessage": "chat:write",
+    "chat_update": "chat:write",
+    "chat_postEphemeral": "chat:write",
+    "conversations_open": "im:write",
+    "users_info": "users:read",
+    "users_lookupByEmail": "users:read.email",
+    "views_open": None,
+    "views_publish": None,
+}
+
+
+def manifest() -> dict:
+    return YAML(typ="safe").load(MANIFEST.read_text(encoding="utf-8"))
+
+
+def called_methods() -> set[str]:
+    """Every ``client.<method>(...)`` in the adapter's source."""
+    found: set[str] = set()
+    for path in ADAPTER.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and isinstance(node.func.value, (ast.Name, ast.Attribute)):
+                owner = node.func.value.attr if isinstance(node.func.value, ast.Attribute) else node.func.value.id
+                if owner in ("client", "_client") and "_" in node.func.attr:
+                    found.add(node.func.attr)
+    return found
+
+
+def test_manifest_has_the_parts_slack_requires() -> None:
+    m = manifest()
+    assert m["_metadata"]["major_version"] == 1
+    assert 0 < len(m["display_information"]["name"]) <= 35
+    assert len(m["display_information"]["description"]) <= 140
+    assert 174 <= len(m["display_information"]["long_description"]) <= 4000
+    assert m["features"]["bot_user"]["display_name"]
+
+
+def test_scopes_are_exactly_what_the_called_methods_need() -> None:
+    methods = called_methods()
+    assert methods, "no Web API calls found in the adapter"
+    unknown = methods - set(SCOPE_OF)
+    assert not unknown, f"add the scopes of {unknown} to SCOPE_OF and the manifest"
+    needed = {SCOPE_OF[m] for m in methods if SCOPE_OF[m]} | {"commands"}
+    assert set(manifest()["oauth_config"]["scopes"]["bot"]) == needed
+    assert "user" not in manifest()["oauth_config"]["scopes"]  # no user token
+
+
+def test_every_url_is_the_one_route_the_app_serves() -> None:
+    from aims_workflows.adapters.slack import EVENTS_PATH
+
+    m = manifest()
+    urls = [m["settings"]["interactivity"]["request_url"], m["settings"]["event_subscriptions"]["request_url"]]
+    urls += [c["url"] for c in m["features"]["slash_commands"]]
+    assert all(u.startswith("https://") and u.endswith(EVENTS_PATH) for u in urls)
+    assert m["settings"]["interactivity"]["is_enabled"] is True
+    assert m["settings"]["socket_mode_enabled"] is False
+
+
+def test_slash_command_event_and_home_tab() -> None:
+    m = manifest()
+    assert [c["command"] for c in m["features"]["slash_commands"]] == ["/aims"]
+    assert m["settings"]["event_subscriptions"]["bot_events"] == ["app_home_opened"]
+    assert m["features"]["app_home"]["home_tab_enabled"] is True
