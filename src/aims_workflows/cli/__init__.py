@@ -9,6 +9,7 @@ import typer
 
 from . import _evidence, _runs, _setup, _systems, _work, _workflows
 from . import _jira, _serve
+from . import _slack
 
 __all__ = ["app", "main"]
 
@@ -27,6 +28,7 @@ _runs.register(app)
 _evidence.register(app)
 _jira.register(app)
 _serve.register(app)
+_slack.register(app)
 
 
 def main(argv: list[str] | None = None) -> None:
