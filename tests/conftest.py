@@ -155,6 +155,33 @@ def database(db_url: str):
     db.dispose()
 
 
+# -- loading the shipped workflows once -----------------------------------------------------------
+@pytest.fixture(scope="session", autouse=True)
+def _workflow_cache():
+    """Parse each distinct set of workflow files once per session. Loading is a pure function of
+    the files' bytes and the role names, so the cache is keyed on exactly those: a test that
+    edits a workflow file gets a fresh parse."""
+    import aims_workflows.app as app_module
+
+    real = app_module.load_workflows
+    cache: dict = {}
+
+    def cached(paths, *args, roles=None, **kwargs):
+        files = []
+        for path in paths:
+            path = Path(path)
+            members = sorted(path.rglob("*")) if path.is_dir() else [path]
+            files += [(str(f), f.read_bytes()) for f in members if f.is_file()]
+        key = (tuple(files), frozenset(roles or ()), args, tuple(sorted(kwargs.items())))
+        if key not in cache:
+            cache[key] = real(paths, *args, roles=roles, **kwargs)
+        return cache[key]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(app_module, "load_workflows", cached)
+        yield
+
+
 # -- time, people, stand-ins, the app -----------------------------------------------------------
 @pytest.fixture
 def clock() -> ManualClock:
