@@ -7,7 +7,7 @@ from aims_workflows.spec.expressions import ExpressionError, evaluate
 from conftest import AUDITOR, Driver, fixture_spec, organisation
 
 
-@pytest.mark.parametrize("expression", ['"x" * 10**9', '[1] * 10**7', '10 ** 1000', '(10 ** 60) ** 60', '7 ** (10 ** 5)'])
+@pytest.mark.parametrize("expression", ['"x" * 10**9', '[1] * 10**7', '10 ** 1000', '((10 ** 64) ** 64) ** 64', '7 ** (10 ** 5)'])
 def test_expressions_that_would_exhaust_memory_or_cpu_are_refused(expression):
     with pytest.raises(ExpressionError):
         evaluate(expression, {})
@@ -21,7 +21,7 @@ def test_ordinary_arithmetic_still_works(expression, value):
 def test_cancelling_a_parent_cancels_the_children_it_waits_for():
     d = Driver(fixture_spec("internal-audit"), organisation())
     d.start()
-    d.complete(d.run.current, AUDITOR, {"failed_areas": ["risk", "data"]})
+    d.complete(d.run.current, AUDITOR, {"failed_areas": ["risk", "suppliers"]})
     assert len(d.run.children) == 2
     t = d.send("run.cancel", reason="audit withdrawn")
     cancels = [c for c in t.commands if c.kind == "run.cancel"]
