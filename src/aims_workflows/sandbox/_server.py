@@ -11,11 +11,11 @@ import socket
 import threading
 import time
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 import uvicorn
 
-__all__ = ["BackgroundServer"]
+__all__ = ["BackgroundServer", "ServedSandbox"]
 
 
 class BackgroundServer:
@@ -110,4 +110,34 @@ class BackgroundServer:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        self.stop()
+
+
+class ServedSandbox:
+    """Start, stop and ``with`` for a sandbox that serves its app through ``self._server``.
+
+    Subclasses set ``self._server`` and may override ``_started()`` to finish setting up once
+    the URL is known.
+    """
+
+    _server: BackgroundServer
+
+    def start(self) -> Self:
+        """Serve in a background thread; ``url`` is valid when this returns."""
+        self._server.start()
+        self._started()
+        return self
+
+    def _started(self) -> None:
+        """Hook: runs once the server listens."""
+
+    def stop(self) -> None:
+        """Stop serving (state stays readable)."""
+        self._server.stop()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
         self.stop()

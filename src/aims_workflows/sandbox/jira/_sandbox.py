@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from types import TracebackType
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
-from .._server import BackgroundServer
+from .._server import BackgroundServer, ServedSandbox
 from ._auth import BasicAuthMiddleware
 from ._capture import CaptureMiddleware, Observer
 from ._clock import Clock, utcnow
@@ -27,7 +26,7 @@ from ._webhooks import RETRY_DELAYS, WebhookDelivery, WebhookQueue
 __all__ = ["JiraSandbox"]
 
 
-class JiraSandbox:
+class JiraSandbox(ServedSandbox):
     """A loopback Jira Cloud site for one project, served over real HTTP.
 
     >>> with JiraSandbox(webhook_url=receiver, webhook_secret="s3cret") as jira:  # doctest: +SKIP
@@ -73,21 +72,8 @@ class JiraSandbox:
         self._server = BackgroundServer(self.app, host=host, port=port)
 
     # lifecycle -----------------------------------------------------------------------------
-    def start(self) -> JiraSandbox:
-        """Serve in a background thread; ``url`` is valid afterwards."""
-        self._server.start()
+    def _started(self) -> None:
         self._renderer = Renderer(self.state, self._base_url or self._server.url)
-        return self
-
-    def stop(self) -> None:
-        self._server.stop()
-
-    def __enter__(self) -> JiraSandbox:
-        return self.start()
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.stop()
 
     @property
     def url(self) -> str:

@@ -5,13 +5,12 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from types import TracebackType
 from typing import Any
 
 from slack_sdk import WebClient
 from starlette.middleware import Middleware
 
-from .._server import BackgroundServer
+from .._server import BackgroundServer, ServedSandbox
 from ._api import ApiCall, build_app
 from ._delivery import Deliverer, Delivery
 from ._errors import SandboxUsageError
@@ -31,7 +30,7 @@ UserSpec = str | tuple[str, str]
 """An email, or ``(email, real name)``."""
 
 
-class SlackSandbox:
+class SlackSandbox(ServedSandbox):
     """A Slack workspace on 127.0.0.1 that ``slack_sdk.WebClient`` and ``slack_bolt`` talk to.
 
     >>> with SlackSandbox(app_url="http://127.0.0.1:8000/slack/events") as slack:  # doctest: +SKIP
@@ -95,24 +94,6 @@ class SlackSandbox:
             email, real_name = (spec, None) if isinstance(spec, str) else spec
             self.workspace.add_user(email, real_name=real_name)
         self._server = BackgroundServer(self.app, host=host, port=port)
-
-    # --- lifecycle ----------------------------------------------------------------------------
-
-    def start(self) -> SlackSandbox:
-        """Start serving; ``url`` is known when this returns."""
-        self._server.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving (state stays readable)."""
-        self._server.stop()
-
-    def __enter__(self) -> SlackSandbox:
-        return self.start()
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.stop()
 
     @property
     def url(self) -> str:
