@@ -31,18 +31,25 @@ class Kpi:
 def median_from_histogram(buckets: list[tuple[int, int]]) -> float | None:
     """Median of values grouped in whole-minute buckets [(minute, count)], in minutes.
 
-    Exact to the minute: the value reported is the middle of the bucket holding the median.
+    Within half a minute of the exact median: each value is taken as the middle of its bucket,
+    and for an even count the two middle values are averaged, as a plain median does.
     """
     total = sum(count for _, count in buckets)
     if total == 0:
         return None
-    middle = (total + 1) / 2
-    seen = 0
-    for minute, count in sorted(buckets):
-        seen += count
-        if seen >= middle:
-            return minute + 0.5
-    return None  # pragma: no cover - unreachable: seen ends at total
+    ordered = sorted((minute, count) for minute, count in buckets if count > 0)
+
+    def value_at(position: int) -> float:  # 1-based position in the sorted values
+        seen = 0
+        for minute, count in ordered:
+            seen += count
+            if seen >= position:
+                return minute + 0.5
+        raise AssertionError("unreachable: position <= total")  # pragma: no cover
+
+    if total % 2:
+        return value_at(total // 2 + 1)
+    return (value_at(total // 2) + value_at(total // 2 + 1)) / 2
 
 
 def _ratio(part: int, whole: int) -> float | None:
