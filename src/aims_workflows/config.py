@@ -125,7 +125,9 @@ def load_config(path: Path) -> AimsConfig:
         source = read_yaml(text) if text.strip() else None
     except YamlSyntaxError as err:
         raise ConfigError(f"{path}:{err.line}:{err.column}: YAML syntax: {err.message}") from None
-    data = source.data if source else {}
+    data = source.data if source else None
+    if data is None:  # empty, or nothing but comments: the defaults
+        data = {}
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: must be a mapping (organisation, roles, kpi_targets)")
     try:
