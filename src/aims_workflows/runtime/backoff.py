@@ -19,7 +19,9 @@ class Backoff:
 
     base: timedelta = timedelta(seconds=5)
     cap: timedelta = timedelta(hours=1)
-    max_attempts: int = 10
+    # 10 doublings from 5 s reach the 1 h cap after about 1.4 h in all; 20 attempts keep a command
+    # alive through about 10 h of outage (a Jira incident) before it is parked as dead.
+    max_attempts: int = 20
     rng: random.Random = field(default_factory=random.Random)
 
     def delay(self, attempt: int, retry_after: float | None = None) -> timedelta:
