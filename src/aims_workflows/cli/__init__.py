@@ -31,12 +31,29 @@ _serve.register(app)
 _slack.register(app)
 
 
+def _click_exception_types() -> tuple[tuple[type, ...], tuple[type, ...]]:
+    """Usage errors and aborts, from click and from the copy of click newer typer releases
+    carry inside them (``typer._click``), whose exceptions are not click's."""
+    import click
+
+    usage = [click.ClickException]
+    try:
+        from typer._click.exceptions import ClickException as VendoredClickException
+    except ImportError:  # typer relying on click itself
+        pass
+    else:
+        usage.append(VendoredClickException)
+    return tuple(usage), (click.exceptions.Abort, typer.Abort)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: every error the package raises on purpose is a message and exit code 1."""
     from ..errors import AimsError
 
     try:
-        app(args=argv, standalone_mode=False)
+        # Without standalone mode click returns a command's `typer.Exit(code)` instead of
+        # raising it: that code is the process's exit status.
+        code = app(args=argv, standalone_mode=False)
     except AimsError as err:
         from ._output import error
 
@@ -48,11 +65,12 @@ def main(argv: list[str] | None = None) -> None:
     except typer.Exit as exit_:
         sys.exit(exit_.exit_code)
     except Exception as err:  # click usage errors arrive here in non-standalone mode
-        import click
-
-        if isinstance(err, click.ClickException):
+        usage_errors, aborts = _click_exception_types()
+        if isinstance(err, usage_errors):
             err.show()
             sys.exit(err.exit_code)
-        if isinstance(err, click.exceptions.Abort):
+        if isinstance(err, aborts):
             sys.exit(1)
         raise
+    if isinstance(code, int) and code != 0:
+        sys.exit(code)
