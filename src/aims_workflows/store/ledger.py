@@ -19,11 +19,16 @@ _HEAD = LedgerHead.__table__
 _COLUMNS = [c for c in ChainedEvidence.__dataclass_fields__]
 
 
+# Statements built once (appending runs on every event; building costs more than executing).
+_HEAD_QUERY = select(_HEAD.c.seq, _HEAD.c.hash).where(_HEAD.c.id == 1)
+# PostgreSQL: appends are serialised by the row lock; SQLite holds the database lock.
+_HEAD_QUERY_LOCKED = _HEAD_QUERY.with_for_update()
+_INSERT_ROWS = insert(_EVIDENCE)
+_MOVE_HEAD = update(_HEAD).where(_HEAD.c.id == 1)
+
+
 def head(conn: Connection, *, lock: bool = False) -> tuple[int, str]:
-    query = select(_HEAD.c.seq, _HEAD.c.hash).where(_HEAD.c.id == 1)
-    if lock:
-        query = query.with_for_update()  # PostgreSQL: appends are serialised; SQLite holds the db lock
-    row = conn.execute(query).one()
+    row = conn.execute(_HEAD_QUERY_LOCKED if lock else _HEAD_QUERY).one()
     return row.seq, row.hash
 
 
@@ -34,8 +39,8 @@ def append(conn: Connection, records: Iterable[EvidenceRecord], *, recorded_at: 
         return []
     seq, prev = head(conn, lock=True)
     rows = chain(records, start_seq=seq + 1, prev_hash=prev, recorded_at=recorded_at)
-    conn.execute(insert(_EVIDENCE), [r.__dict__ for r in rows])
-    conn.execute(update(_HEAD).where(_HEAD.c.id == 1).values(seq=rows[-1].seq, hash=rows[-1].hash))
+    conn.execute(_INSERT_ROWS, [r.__dict__ for r in rows])
+    conn.execute(_MOVE_HEAD, {"seq": rows[-1].seq, "hash": rows[-1].hash})
     return rows
 
 

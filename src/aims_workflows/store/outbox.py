@@ -27,6 +27,9 @@ class Claimed:
     attempts: int
 
 
+_ENQUEUE = insert(_OUTBOX)  # built once: enqueueing runs on every event
+
+
 def enqueue(conn: Connection, commands: Iterable[Command], now: datetime) -> None:
     rows = [
         dict(key=c.key, run_id=c.run_id, kind=c.kind, payload=json.dumps(c.payload, default=str), status="pending",
@@ -34,7 +37,7 @@ def enqueue(conn: Connection, commands: Iterable[Command], now: datetime) -> Non
         for c in commands
     ]
     if rows:
-        conn.execute(insert(_OUTBOX), rows)
+        conn.execute(_ENQUEUE, rows)
 
 
 def claim_due(conn: Connection, now: datetime, *, kinds: Iterable[str] | None = None,

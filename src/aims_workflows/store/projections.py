@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, Callable, Iterable
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..engine.evidence import EvidenceRecord
@@ -26,13 +26,25 @@ _FINDINGS = Finding.__table__
 _RISKS = RiskRegisterEntry.__table__
 
 
+_UPSERTS: dict[tuple[str, str, str, str], Any] = {}
+
+
+def _upsert_statement(dialect_name: str, table, key_column: str, column: str):
+    """INSERT ... ON CONFLICT DO UPDATE adding to ``column``; built once per dialect and table."""
+    cache_key = (dialect_name, table.name, key_column, column)
+    statement = _UPSERTS.get(cache_key)
+    if statement is None:
+        dialect = postgresql if dialect_name == "postgresql" else sqlite
+        amount = bindparam("b_amount", type_=table.c[column].type)
+        statement = dialect.insert(table).values(
+            {key_column: bindparam("b_key", type_=table.c[key_column].type), column: amount}
+        ).on_conflict_do_update(index_elements=[key_column], set_={column: table.c[column] + amount})
+        _UPSERTS[cache_key] = statement
+    return statement
+
+
 def _upsert_add(conn: Connection, table, key_column: str, key: Any, column: str, amount: float) -> None:
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(table).values({key_column: key, column: amount})
-    statement = statement.on_conflict_do_update(
-        index_elements=[key_column], set_={column: table.c[column] + amount}
-    )
-    conn.execute(statement)
+    conn.execute(_upsert_statement(conn.dialect.name, table, key_column, column), {"b_key": key, "b_amount": amount})
 
 
 def bump_counter(conn: Connection, name: str, amount: float) -> None:
@@ -43,13 +55,35 @@ def _parse(ts: str | None) -> datetime | None:
     return datetime.fromisoformat(ts.replace("Z", "+00:00")) if ts else None
 
 
+# Statements built once for the projections every event moves (building a statement costs more
+# than executing it on SQLite); the rare ones are built where they are used.
+_INSERT_STEP = insert(_STEPS)
+_UPDATE_STEP = update(_STEPS).where(
+    _STEPS.c.run_id == bindparam("b_run_id"), _STEPS.c.step_id == bindparam("b_step_id"),
+    _STEPS.c.attempt == bindparam("b_attempt"),
+)
+_CANCEL_OPEN_STEPS = update(_STEPS).where(_STEPS.c.run_id == bindparam("b_run_id"), _STEPS.c.status == "open")
+_INSERT_APPROVAL = insert(_APPROVALS)
+_UPDATE_APPROVAL = update(_APPROVALS).where(_APPROVALS.c.approval_id == bindparam("b_approval_id"))
+_CANCEL_OPEN_APPROVALS = update(_APPROVALS).where(_APPROVALS.c.run_id == bindparam("b_run_id"), _APPROVALS.c.status == "open")
+_UPDATE_SYSTEM = update(_SYSTEMS).where(_SYSTEMS.c.id == bindparam("b_id"))
+
+
 def _step_where(run: RunState, record: EvidenceRecord):
     attempt = record.payload.get("attempt")
     return (_STEPS.c.run_id == run.run_id, _STEPS.c.step_id == record.step_id, _STEPS.c.attempt == attempt)
 
 
+def _update_step(conn, run: RunState, record: EvidenceRecord, **values: Any) -> None:
+    attempt = record.payload.get("attempt")
+    if attempt is None:  # 'attempt IS NULL', which a bound parameter cannot say
+        conn.execute(update(_STEPS).where(*_step_where(run, record)).values(**values))
+    else:
+        conn.execute(_UPDATE_STEP, dict(b_run_id=run.run_id, b_step_id=record.step_id, b_attempt=attempt, **values))
+
+
 def _task_requested(conn, run, record, now, _coverage):
-    conn.execute(insert(_STEPS).values(
+    conn.execute(_INSERT_STEP, dict(
         run_id=run.run_id, step_id=record.step_id, attempt=record.payload["attempt"], kind="task",
         title=record.payload["title"][:500], role=record.payload["role"], status="open", overdue=False,
         created_at=now, due_at=_parse(record.payload.get("due_at")),
@@ -57,12 +91,11 @@ def _task_requested(conn, run, record, now, _coverage):
 
 
 def _task_issued(conn, run, record, now, _coverage):
-    conn.execute(update(_STEPS).where(*_step_where(run, record)).values(
-        external_ref=record.payload.get("ref"), assignee=record.payload.get("assignee")))
+    _update_step(conn, run, record, external_ref=record.payload.get("ref"), assignee=record.payload.get("assignee"))
 
 
 def _task_completed(conn, run, record, now, _coverage):
-    conn.execute(update(_STEPS).where(*_step_where(run, record)).values(status="done", completed_at=now))
+    _update_step(conn, run, record, status="done", completed_at=now)
 
 
 def _task_overdue(conn, run, record, now, _coverage):
@@ -70,7 +103,7 @@ def _task_overdue(conn, run, record, now, _coverage):
 
 
 def _approval_requested(conn, run, record, now, _coverage):
-    conn.execute(insert(_APPROVALS).values(
+    conn.execute(_INSERT_APPROVAL, dict(
         approval_id=record.payload["approval_id"], run_id=run.run_id, step_id=record.step_id,
         content_hash=record.payload["content_hash"], approvers=record.payload["approvers"],
         status="open", requested_at=now,
@@ -83,8 +116,8 @@ def _approval_invalidated(conn, run, record, now, _coverage):
 
 def _approval_closed(conn, run, record, now, _coverage):
     latency = float(record.payload["latency_seconds"])
-    conn.execute(update(_APPROVALS).where(_APPROVALS.c.approval_id == record.payload["approval_id"]).values(
-        status=record.payload["outcome"], closed_at=now, latency_seconds=latency))
+    conn.execute(_UPDATE_APPROVAL, dict(
+        b_approval_id=record.payload["approval_id"], status=record.payload["outcome"], closed_at=now, latency_seconds=latency))
     _upsert_add(conn, _HIST, "bucket_minutes", int(latency // 60), "count", 1)
 
 
@@ -110,15 +143,14 @@ def _artefact_recorded(conn, run, record, now, _coverage):
 
 
 def _run_closed(conn, run, record, now, coverage):
-    conn.execute(update(_STEPS).where(_STEPS.c.run_id == run.run_id, _STEPS.c.status == "open").values(status="cancelled", completed_at=now))
-    conn.execute(update(_APPROVALS).where(_APPROVALS.c.run_id == run.run_id, _APPROVALS.c.status == "open").values(status="cancelled", closed_at=now))
+    conn.execute(_CANCEL_OPEN_STEPS, dict(b_run_id=run.run_id, status="cancelled", completed_at=now))
+    conn.execute(_CANCEL_OPEN_APPROVALS, dict(b_run_id=run.run_id, status="cancelled", closed_at=now))
     if record.kind != "run.completed":
         return
     if coverage is not None and run.subject.type == "ai_system":
         kpi, valid_for = coverage
         prefix = "risk" if kpi == "risk_assessment" else "impact"
-        conn.execute(update(_SYSTEMS).where(_SYSTEMS.c.id == int(run.subject.id)).values(
-            **{f"{prefix}_assessed_at": now, f"{prefix}_valid_until": now + valid_for}))
+        conn.execute(_UPDATE_SYSTEM, {"b_id": int(run.subject.id), f"{prefix}_assessed_at": now, f"{prefix}_valid_until": now + valid_for})
     if run.subject.type == "finding":
         raised_at = conn.scalar(select(_FINDINGS.c.raised_at).where(_FINDINGS.c.id == run.subject.id, _FINDINGS.c.status == "open"))
         if raised_at is not None:

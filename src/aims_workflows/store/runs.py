@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from ..engine.state import RunState, dump_run, load_run
 from ..errors import NotFound, StoreError
@@ -30,9 +30,18 @@ def _columns(run: RunState, now: datetime) -> dict:
     )
 
 
+# Statements built once: building a statement costs more than running it on SQLite. Parameters
+# are bound per call (``b_*`` names, so they never clash with the column names in SET).
+_INSERT = insert(_RUNS)
+_LOAD = select(_RUNS.c.state, _RUNS.c.lock_version).where(_RUNS.c.id == bindparam("b_id"))
+_LOAD_LOCKED = _LOAD.with_for_update()
+_SAVE = update(_RUNS).where(_RUNS.c.id == bindparam("b_id"), _RUNS.c.lock_version == bindparam("b_lock_version"))
+
+
 def insert_run(conn: Connection, run: RunState, now: datetime) -> None:
     conn.execute(
-        insert(_RUNS).values(
+        _INSERT,
+        dict(
             id=run.run_id,
             workflow_id=run.spec_id,
             spec_version=run.spec_version,
@@ -44,16 +53,13 @@ def insert_run(conn: Connection, run: RunState, now: datetime) -> None:
             started_at=now,
             lock_version=0,
             **_columns(run, now),
-        )
+        ),
     )
 
 
 def load(conn: Connection, run_id: str, *, lock: bool = False) -> tuple[RunState, int]:
     """(state, lock_version). ``lock`` takes a row lock on PostgreSQL."""
-    query = select(_RUNS.c.state, _RUNS.c.lock_version).where(_RUNS.c.id == run_id)
-    if lock:
-        query = query.with_for_update()
-    row = conn.execute(query).first()
+    row = conn.execute(_LOAD_LOCKED if lock else _LOAD, {"b_id": run_id}).first()
     if row is None:
         raise NotFound(f"no run '{run_id}'", hint="see `aims runs list`")
     return load_run(row.state), row.lock_version
@@ -61,9 +67,8 @@ def load(conn: Connection, run_id: str, *, lock: bool = False) -> tuple[RunState
 
 def save(conn: Connection, run: RunState, lock_version: int, now: datetime) -> None:
     result = conn.execute(
-        update(_RUNS)
-        .where(_RUNS.c.id == run.run_id, _RUNS.c.lock_version == lock_version)
-        .values(lock_version=lock_version + 1, **_columns(run, now))
+        _SAVE,
+        dict(b_id=run.run_id, b_lock_version=lock_version, lock_version=lock_version + 1, **_columns(run, now)),
     )
     if result.rowcount != 1:
         raise ConcurrentUpdate(f"run {run.run_id} was changed by another writer")
