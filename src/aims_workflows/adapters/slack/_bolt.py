@@ -51,10 +51,17 @@ def build_bolt_app(
     book: MessageBook,
     signing_secret: str,
     pool: WorkPool,
+    decisions: WorkPool | None = None,
     on_recorded: Callable[[], Any] | None = None,
 ) -> App:
     """The Bolt ``App`` with the approval listeners. Signatures are checked before Bolt sees a
-    request (``routes.SlackSignatureCheck``, which owns the clock), so Bolt's own check is off."""
+    request (``routes.SlackSignatureCheck``, which owns the clock), so Bolt's own check is off.
+
+    ``pool`` runs the quick work after an acknowledgement (above all ``views.open``, which must
+    happen within the 3 seconds a trigger id lives); ``decisions`` runs the database writes, so a
+    burst of decisions queued behind the database never delays a modal. Without ``decisions``
+    both run on ``pool``."""
+    decisions = decisions or pool
     app = App(
         client=client,
         signing_secret=signing_secret,
@@ -147,9 +154,11 @@ def build_bolt_app(
         ack()
 
     def record_decision(body: dict[str, Any], view: dict[str, Any]) -> None:
+        if reason_of(view):
+            decisions.submit(decide_now, body, view)
+
+    def decide_now(body: dict[str, Any], view: dict[str, Any]) -> None:
         reason = reason_of(view)
-        if not reason:
-            return
         meta = json.loads(view.get("private_metadata") or "{}")
         user_id = body["user"]["id"]
         person = person_of(user_id)

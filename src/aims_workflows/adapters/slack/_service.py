@@ -56,18 +56,21 @@ class SlackIntegration:
 
     def __init__(self, ports: SlackPorts, runtime: Any, *, signing_secret: str,
                  clock: Callable[[], float] = time.time, on_recorded: Callable[[], Any] | None = None,
-                 workers: int = 16) -> None:
+                 workers: int = 8, decision_workers: int = 4) -> None:
         if not signing_secret:
             raise ConfigError("the Slack signing secret is missing", hint="set AIMS_SLACK_SIGNING_SECRET (Basic Information page of the app)")
         self.ports = ports
         self.runtime = runtime
         ports.book.bind(runtime.db)
         self.pool = WorkPool(workers)
+        # SQLite takes one writer at a time: more threads would only wait, and slow the acks down
+        self.decisions = WorkPool(decision_workers, name="aims-slack-decide")
         self.check = SlackSignatureCheck(signing_secret, clock)
         self.on_recorded = on_recorded
         self._follow: _FollowUp | None = None
         self.bolt: App = build_bolt_app(runtime=runtime, client=ports.client, directory=ports.directory, book=ports.book,
-                                        signing_secret=signing_secret, pool=self.pool, on_recorded=self._recorded)
+                                        signing_secret=signing_secret, pool=self.pool, decisions=self.decisions,
+                                        on_recorded=self._recorded)
 
     def _recorded(self) -> None:
         if self.on_recorded is not None:
@@ -98,17 +101,19 @@ class SlackIntegration:
     def wait_idle(self, timeout: float = 10.0) -> bool:
         """Wait until the work started by earlier requests, and the follow-up dispatch it asked
         for, have finished (tests, the demo)."""
-        for _ in range(3):  # work -> follow-up -> (a refusal's follow-up) settles in a few rounds
-            if not self.pool.wait_idle(timeout):
-                return False
+        for _ in range(5):  # click -> decision -> follow-up settle in a few rounds
+            for pool in (self.pool, self.decisions):
+                if not pool.wait_idle(timeout):
+                    return False
             if self._follow is not None and not self._follow.wait_idle(timeout):
                 return False
-            if self.pool.in_flight == 0:
+            if self.pool.in_flight == 0 and self.decisions.in_flight == 0:
                 return True
-        return self.pool.in_flight == 0
+        return False
 
     def close(self) -> None:
         self.pool.shutdown(wait=True)
+        self.decisions.shutdown(wait=True)
         if self._follow is not None:
             self._follow.stop()
 

@@ -16,8 +16,8 @@ __all__ = ["WorkPool"]
 class WorkPool(ThreadPoolExecutor):
     """A ``ThreadPoolExecutor`` with :meth:`wait_idle`."""
 
-    def __init__(self, max_workers: int = 16) -> None:
-        super().__init__(max_workers=max_workers, thread_name_prefix="aims-slack")
+    def __init__(self, max_workers: int = 8, name: str = "aims-slack") -> None:
+        super().__init__(max_workers=max_workers, thread_name_prefix=name)
         self._idle = threading.Condition()
         self._in_flight = 0
 

@@ -6,8 +6,11 @@ The chain, in order:
    ``v0:timestamp:body``, compared in constant time) and refuses a timestamp more than
    5 minutes from the clock. A refused request gets 401 and never reaches Bolt or the
    database; the log line names neither the body nor the secret.
-2. Bolt's Starlette adapter turns the request into a ``BoltRequest``; ``App.dispatch`` runs on
-   a worker thread, so a slow listener cannot stall the event loop for other requests.
+2. Bolt's Starlette adapter turns the request into a ``BoltRequest`` for ``App.dispatch``.
+   Interactions and events are dispatched on the event loop: their listeners only acknowledge
+   and hand the work to a pool, which is faster than a hop to a worker thread and back. Slash
+   commands (answered from the database) and the first request (Bolt's ``auth.test``) are
+   dispatched on a worker thread.
 3. The listeners acknowledge at once and do their work afterwards (see ``_bolt``).
 
 ``web.py`` includes these with ``routes=[..., *slack.routes()]`` or mounts :func:`slack_asgi_app`.
@@ -16,6 +19,7 @@ The chain, in order:
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -73,6 +77,7 @@ class SlackSignatureCheck:
 
 def slack_routes(bolt_app: App, check: SlackSignatureCheck, path: str = EVENTS_PATH) -> list[Route]:
     """The Starlette route(s) to include in the service's app."""
+    warm = threading.Event()
 
     async def events(request: Request) -> Response:
         body = await request.body()
@@ -81,10 +86,24 @@ def slack_routes(bolt_app: App, check: SlackSignatureCheck, path: str = EVENTS_P
             log.warning("refused a request to %s: %s", path, problem)
             return JSONResponse({"error": "invalid request signature"}, status_code=401)
         bolt_request = to_bolt_request(request, body)
-        bolt_response = await run_in_threadpool(bolt_app.dispatch, bolt_request)
+        if warm.is_set() and _acks_in_memory(body):
+            # Clicks, modal submissions and events are acknowledged from the payload alone (the
+            # work is handed to the pool), so they are dispatched here: a hop to a worker thread
+            # and back would cost more than the acknowledgement itself under load.
+            bolt_response = bolt_app.dispatch(bolt_request)
+        else:
+            # Slash commands read the database before answering, and the first request makes
+            # Bolt call auth.test: those run on a worker thread, off the event loop.
+            bolt_response = await run_in_threadpool(bolt_app.dispatch, bolt_request)
+            warm.set()
         return to_starlette_response(bolt_response)
 
     return [Route(path, events, methods=["POST"], name="slack_events")]
+
+
+def _acks_in_memory(body: bytes) -> bool:
+    """True for interaction payloads and Events API envelopes; False for slash commands."""
+    return body.startswith(b"payload=") or body.lstrip().startswith(b"{")
 
 
 def slack_asgi_app(bolt_app: App, check: SlackSignatureCheck) -> Starlette:
