@@ -191,3 +191,17 @@ def test_world_posts_a_request_to_each_approver(tmp_path: Path) -> None:
         for person in ROLES["top_management"]:
             assert [p.approval_id for p in world.slack.pending(person)] == [approval["approval_id"]]
         assert world.slack.pending("eve@example.com") == []
+
+
+def test_loopback_lists_open_approvals_for_scripts_playing_approvers(tmp_path: Path) -> None:
+    with slack_world(tmp_path, quorum="all") as world:
+        run_id = world.start_release()
+        [request] = world.slack.open_approvals()
+        assert request.run_id == run_id and set(request.people) == set(ROLES["top_management"])
+        assert world.slack.approve("tom@example.com", request.approval_id, "Approved").ok
+        assert world.slack.open_approvals("tom@example.com") == []
+        assert [r.approval_id for r in world.slack.open_approvals("tina@example.com")] == [request.approval_id]
+        decided = world.slack.reject("tina@example.com", request.approval_id, "Not yet")
+        assert decided.ok and decided.notices == []
+        world.pump()
+        assert world.slack.open_approvals() == [] and world.run_status(run_id) == ("running", "prepare")

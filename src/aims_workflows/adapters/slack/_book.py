@@ -91,6 +91,11 @@ class MessageBook:
         with self._lock:
             return list(self._people.get(approval_id, []))
 
+    def known(self) -> list[tuple[str, dict[str, Any], list[str]]]:
+        """(approval id, card, people) of every request this process posted or read."""
+        with self._lock:
+            return [(aid, dict(card), list(self._people.get(aid, []))) for aid, card in self._cards.items()]
+
     def decided(self, run_id: str, approval_id: str) -> set[str]:
         """People whose decision on this request is in the ledger."""
         if self._db is None:

@@ -29,7 +29,7 @@ from ...sandbox.slack import Delivery, Message, SlackSandbox
 from . import _blocks as bk
 from ._service import SlackIntegration, SlackPorts
 
-__all__ = ["SlackLoopback", "PendingRequest", "Decided"]
+__all__ = ["SlackLoopback", "PendingRequest", "OpenApproval", "Decided"]
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,19 @@ class PendingRequest:
     content_hash: str
     channel: str
     ts: str
+
+
+@dataclass(frozen=True)
+class OpenApproval:
+    """An approval request that is still open, with the people it was sent to (like
+    ``testing.InMemoryApprovalChannel.pending()``, for scripts that play the approvers)."""
+
+    approval_id: str
+    run_id: str
+    step_id: str
+    title: str
+    people: tuple[str, ...]
+    content_hash: str
 
 
 @dataclass
@@ -138,6 +151,20 @@ class SlackLoopback:
                     title = next((b["text"]["text"] for b in message.blocks if b.get("type") == "header"), message.text)
                     found[parsed[0]] = PendingRequest(parsed[0], title, parsed[1], message.channel, message.ts)
         return list(found.values())
+
+    def open_approvals(self, person: str | None = None) -> list[OpenApproval]:
+        """Requests posted through this loopback that are still open (for ``person``, if given)."""
+        assert self.integration is not None, "attach() first"
+        runtime, book = self.integration.runtime, self.ports.book  # type: ignore[union-attr]
+        found: list[OpenApproval] = []
+        for approval_id, card, people in book.known():
+            row = runtime.approval(approval_id)
+            if row["status"] != "open" or (person is not None and person not in people):
+                continue
+            if person is not None and person in book.decided(row["run_id"], approval_id):
+                continue
+            found.append(OpenApproval(approval_id, row["run_id"], row["step_id"], card["title"], tuple(people), card["content_hash"]))
+        return found
 
     def message_for(self, person: str, approval_id: str) -> Message | None:
         """The message carrying the live buttons of ``approval_id`` that ``person`` sees."""
