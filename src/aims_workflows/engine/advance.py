@@ -92,8 +92,7 @@ def expression_context(run: RunState) -> dict[str, Any]:
     return {**run.data, "subject": subject, "inputs": run.inputs}
 
 
-def advance(spec: WorkflowSpec, run: RunState, event: Event, now: datetime) -> Transition:
-    """Apply one event to a run. Pure and deterministic; see the module docstring."""
+def _check(spec: WorkflowSpec, run: RunState, now: datetime) -> None:
     if (spec.id, spec.version) != (run.spec_id, run.spec_version):
         raise EngineError(
             f"run {run.run_id} is pinned to {run.spec_id} v{run.spec_version}, got {spec.id} v{spec.version}",
@@ -101,7 +100,20 @@ def advance(spec: WorkflowSpec, run: RunState, event: Event, now: datetime) -> T
         )
     if now.tzinfo is None:
         raise EngineError("'now' must be timezone-aware")
+
+
+def advance(spec: WorkflowSpec, run: RunState, event: Event, now: datetime) -> Transition:
+    """Apply one event to a run. Pure and deterministic; see the module docstring."""
+    _check(spec, run, now)
     return _Step(spec, run.model_copy(deep=True), event, now).apply()
+
+
+def _advance_owned(spec: WorkflowSpec, run: RunState, event: Event, now: datetime) -> Transition:
+    """:func:`advance` for a caller that owns ``run`` and drops it afterwards (the runtime, which
+    loads a fresh copy for every event): the event is applied to ``run`` itself, without the copy
+    that keeps ``advance`` pure. Same result otherwise."""
+    _check(spec, run, now)
+    return _Step(spec, run, event, now).apply()
 
 
 def _unanswered(step: TaskStep) -> dict[str, None]:

@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable, Iterable
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 
 from ..config import AimsConfig
-from ..engine import Actor, Event, Transition, advance, new_run
+from ..engine import Actor, Event, Transition, new_run
+from ..engine.advance import _advance_owned
 from ..engine.evidence import EvidenceRecord
 from ..engine.state import Subject
 from ..errors import EngineError, NotFound
@@ -76,7 +77,8 @@ class Runtime:
     def _apply(self, conn: Connection, run_id: str, event: Event, now: datetime) -> Transition:
         run, lock_version = run_store.load(conn, run_id, lock=True)
         spec = self.specs.by_hash(conn, run.spec_hash)
-        transition = advance(spec, run, event, now)
+        # the run was just loaded for this event and is dropped after it: no need to copy it
+        transition = _advance_owned(spec, run, event, now)
         if transition.ignored is None:
             self._commit_transition(conn, spec, transition, lock_version, now)
         return transition
@@ -110,7 +112,7 @@ class Runtime:
         self.specs.register(conn, loaded, now)
         run = new_run(loaded.spec, run_id=run_id or self._new_id(), spec_hash=loaded.content_hash, subject=subject,
                       inputs=inputs, parent_run_id=parent_run_id)
-        transition = advance(loaded.spec, run, Event("run.start", actor, data={"trigger": trigger}), now)
+        transition = _advance_owned(loaded.spec, run, Event("run.start", actor, data={"trigger": trigger}), now)
         self._commit_transition(conn, loaded.spec, transition, None, now)
         return transition
 
@@ -189,12 +191,8 @@ class Runtime:
         return self.handle(run_id, event)
 
     def approval(self, approval_id: str) -> dict[str, Any]:
-        table = Approval.__table__
         with self.db.connect() as conn:
-            row = conn.execute(select(table).where(table.c.approval_id == approval_id)).first()
-        if row is None:
-            raise NotFound(f"no approval '{approval_id}'", hint="see `aims approvals list`")
-        return dict(row._mapping)
+            return _approval_row(conn, approval_id)
 
     def eligible_approvers(self, approvers: Iterable[str], subject_owner: str | None, *, exclude: Iterable[str] = (),
                            forbidden_roles: Iterable[str] = ()) -> list[str]:
@@ -210,8 +208,8 @@ class Runtime:
                via: str = "cli", ref: str | None = None, delivery: tuple[str, str] | None = None,
                response: dict[str, Any] | None = None) -> Outcome:
         """An approver's decision. ``content_hash`` is what they saw; None means the current content."""
-        row = self.approval(approval_id)
-        with self.db.connect() as conn:
+        with self.db.connect() as conn:  # one read for both: the approval and the run it belongs to
+            row = _approval_row(conn, approval_id)
             run, _ = run_store.load(conn, row["run_id"])
             step = self.specs.by_hash(conn, run.spec_hash).step(row["step_id"])
         eligible = self.eligible_approvers(row["approvers"], run.subject.owner,
@@ -271,3 +269,13 @@ class Runtime:
 
     def organisation_id(self) -> str:
         return ORGANISATION_ID
+
+
+_APPROVAL_BY_ID = select(Approval.__table__).where(Approval.__table__.c.approval_id == bindparam("b_approval_id"))
+
+
+def _approval_row(conn: Connection, approval_id: str) -> dict[str, Any]:
+    row = conn.execute(_APPROVAL_BY_ID, {"b_approval_id": approval_id}).first()
+    if row is None:
+        raise NotFound(f"no approval '{approval_id}'", hint="see `aims approvals list`")
+    return dict(row._mapping)
