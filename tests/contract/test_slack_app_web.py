@@ -66,3 +66,21 @@ def test_service_from_settings_serves_slack_and_follows_up(tmp_path: Path, monke
         app.slack.close()
         app.db.dispose()
     assert not record.failures, "\n".join(record.failures)
+
+
+def test_the_worker_needs_only_the_token_and_serving_needs_the_secret(tmp_path: Path, monkeypatch) -> None:
+    import pytest
+
+    from aims_workflows.errors import ConfigError
+
+    url = f"sqlite:///{tmp_path / 'aims.db'}"
+    Database(url).upgrade()
+    monkeypatch.setenv("AIMS_SLACK_BOT_TOKEN", "xoxb-1-2-worker")
+    monkeypatch.delenv("AIMS_SLACK_SIGNING_SECRET", raising=False)
+    app = open_app(Settings(database_url=url, config=tmp_path / "aims.yaml"))
+    assert app.dispatcher.ports["approval"] is app.slack.channel  # the worker can post
+    with pytest.raises(ConfigError) as caught:
+        create_app(app)
+    assert "AIMS_SLACK_SIGNING_SECRET" in str(caught.value)
+    app.slack.close()
+    app.db.dispose()

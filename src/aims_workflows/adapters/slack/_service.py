@@ -57,19 +57,18 @@ class SlackIntegration:
     def __init__(self, ports: SlackPorts, runtime: Any, *, signing_secret: str,
                  clock: Callable[[], float] = time.time, on_recorded: Callable[[], Any] | None = None,
                  workers: int = 8, decision_workers: int = 4) -> None:
-        if not signing_secret:
-            raise ConfigError("the Slack signing secret is missing", hint="set AIMS_SLACK_SIGNING_SECRET (Basic Information page of the app)")
         self.ports = ports
         self.runtime = runtime
         ports.book.bind(runtime.db)
         self.pool = WorkPool(workers)
         # SQLite takes one writer at a time: more threads would only wait, and slow the acks down
         self.decisions = WorkPool(decision_workers, name="aims-slack-decide")
-        self.check = SlackSignatureCheck(signing_secret, clock)
+        # The worker posts with the token alone; only serving /slack/events needs the secret.
+        self.check = SlackSignatureCheck(signing_secret, clock) if signing_secret else None
         self.on_recorded = on_recorded
         self._follow: _FollowUp | None = None
         self.bolt: App = build_bolt_app(runtime=runtime, client=ports.client, directory=ports.directory, book=ports.book,
-                                        signing_secret=signing_secret, pool=self.pool, decisions=self.decisions,
+                                        signing_secret=signing_secret or "unset", pool=self.pool, decisions=self.decisions,
                                         on_recorded=self._recorded)
 
     def _recorded(self) -> None:
@@ -91,12 +90,18 @@ class SlackIntegration:
     def notifier(self) -> SlackNotifier:
         return self.ports.notifier
 
+    def _require_check(self) -> SlackSignatureCheck:
+        if self.check is None:
+            raise ConfigError("Slack requests cannot be verified: the signing secret is missing",
+                              hint="set AIMS_SLACK_SIGNING_SECRET (Basic Information page of the Slack app)")
+        return self.check
+
     def routes(self) -> list[Route]:
         """``POST /slack/events`` for the service's Starlette app."""
-        return slack_routes(self.bolt, self.check)
+        return slack_routes(self.bolt, self._require_check())
 
     def asgi_app(self):
-        return slack_asgi_app(self.bolt, self.check)
+        return slack_asgi_app(self.bolt, self._require_check())
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
         """Wait until the work started by earlier requests, and the follow-up dispatch it asked
