@@ -42,9 +42,14 @@ class App:
     jira: Any = None  # adapters.jira.JiraIntegration when AIMS_JIRA_URL is set (or wired by the demo)
     slack: Any = None  # adapters.slack.SlackIntegration when AIMS_SLACK_BOT_TOKEN is set
 
-    def pump(self):
-        """Carry out what is due: schedules, timers, stored Jira deliveries and the Jira poll, then the outbox."""
-        self.runtime.run_schedules()
+    def pump(self, *, schedules: bool = True):
+        """Carry out what is due: schedules, timers, stored Jira deliveries and the Jira poll, then the outbox.
+
+        One-off commands pass ``schedules=False``: recurring workflows are started by the worker,
+        not as a side effect of, say, registering an AI system.
+        """
+        if schedules:
+            self.runtime.run_schedules()
         self.runtime.tick()
         if self.jira is not None:
             self.jira.pump()

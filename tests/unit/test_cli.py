@@ -276,13 +276,18 @@ def test_a_run_through_the_command_line(ready, tmp_path):
     kpi_json = json.loads(aims("kpi", "--format", "json").out)
     by_key = {k["key"]: k for k in kpi_json["kpis"]}
     assert by_key["median_approval_latency_hours"]["detail"] == "over 1 closed approvals"
-    # the yearly organisation workflows were started by the schedules each command runs
+    # one-off commands start no recurring workflows: only the worker runs the schedules
     db = Database(f"sqlite:///{tmp_path / 'aims.db'}")
     with db.connect() as conn:
         open_steps = conn.execute(text("SELECT count(*) FROM steps WHERE status = 'open'")).scalar()
         scheduled = conn.execute(text("SELECT count(*) FROM runs WHERE workflow_id <> 'ai-risk-assessment'")).scalar()
     db.dispose()
-    assert by_key["open_tasks"]["value"] == open_steps == scheduled > 0
+    assert by_key["open_tasks"]["value"] == open_steps == scheduled == 0
+    assert aims("worker", "--once").code == 0
+    with db.connect() as conn:
+        scheduled = conn.execute(text("SELECT count(*) FROM runs WHERE workflow_id <> 'ai-risk-assessment'")).scalar()
+    db.dispose()
+    assert scheduled > 0
     kpi_csv = list(csv.DictReader(io.StringIO(aims("kpi", "--format", "csv").out)))
     assert {r["key"] for r in kpi_csv} == set(by_key)
     table = aims("kpi")

@@ -28,7 +28,7 @@ def register(app: typer.Typer) -> None:
         app_ = open_cli_app()
         record: AISystemRecord = validate_changes({"name": name, "owner": owner}, parse_assignments(field, "field"))
         row, started = app_.inventory.add(record)
-        app_.pump()
+        app_.pump(schedules=False)
         ok(f"registered '{row['name']}' (id {row['id']})" + (f"; started runs {', '.join(started)}" if started else ""))
 
     @systems.command("import")
@@ -39,7 +39,7 @@ def register(app: typer.Typer) -> None:
 
         app_ = open_cli_app()
         added, changed, started = app_.inventory.import_file(path)
-        app_.pump()
+        app_.pump(schedules=False)
         ok(f"imported {path}: {added} added, {changed} changed, {len(started)} run(s) started")
 
     @systems.command("list")
@@ -91,7 +91,7 @@ def register(app: typer.Typer) -> None:
 
         app_ = open_cli_app()
         changes, started = app_.inventory.set(name, parse_assignments(assignments, "field"))
-        app_.pump()
+        app_.pump(schedules=False)
         if not changes:
             ok("nothing changed")
             return

@@ -30,7 +30,7 @@ def register(app: typer.Typer) -> None:
 
         app_ = open_cli_app()
         transition = app_.runtime.start(workflow, system=system, finding=finding, inputs=parse_assignments(input_, "input"))
-        app_.pump()
+        app_.pump(schedules=False)
         ok(f"started run {transition.run.run_id} ({workflow} on {transition.run.subject.name}); see `aims runs show {transition.run.run_id}`")
 
     @tasks.command("list")
@@ -71,7 +71,7 @@ def register(app: typer.Typer) -> None:
 
         app_ = open_cli_app()
         outcome = app_.runtime.complete_task(run_id, step_id, parse_assignments(answer, "answer"), person=person)
-        app_.pump()
+        app_.pump(schedules=False)
         t = outcome.transition
         if t.ignored:
             err_console().print(f"[yellow]nothing done:[/] {t.ignored}")
@@ -118,7 +118,7 @@ def register(app: typer.Typer) -> None:
             raise typer.BadParameter("must be 'approve' or 'reject'", param_hint="DECISION")
         app_ = open_cli_app()
         outcome = app_.runtime.decide(approval_id, person=person, decision=decision, reason=reason)
-        app_.pump()
+        app_.pump(schedules=False)
         refused = [e for e in outcome.transition.evidence if e.kind == "approval.refused"]
         if refused:
             err_console().print(f"[red]refused:[/] {refused[0].payload['reason']}")
