@@ -155,7 +155,17 @@ def build_bolt_app(
 
     def record_decision(body: dict[str, Any], view: dict[str, Any]) -> None:
         if reason_of(view):
-            decisions.submit(decide_now, body, view)
+            decisions.submit(guarded, decide_now, body, view)
+
+    def guarded(work: Callable[..., None], body: dict[str, Any], view: dict[str, Any]) -> None:
+        """A failure after the ack cannot reach Slack's answer: log it and tell the person."""
+        try:
+            work(body, view)
+        except Exception as err:  # noqa: BLE001 - nothing was recorded; the person can submit again
+            log.exception("recording a Slack decision failed")
+            meta = json.loads(view.get("private_metadata") or "{}")
+            tell(body["user"]["id"], meta.get("c"),
+                 f"Your decision could not be recorded ({type(err).__name__}); nothing was saved. Please try again.")
 
     def decide_now(body: dict[str, Any], view: dict[str, Any]) -> None:
         reason = reason_of(view)
