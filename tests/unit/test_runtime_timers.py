@@ -43,11 +43,11 @@ def test_reminders_fire_on_time_and_once(h):
     assert tick(h, days=5, seconds=-1) == 0
     assert task.comments == []
     assert tick(h, seconds=1) == 1
-    # a reminder goes to the step's role (both engineers), on the assignee's issue
-    assert task.comments == ["task.remind to ed@example.com, eve@example.com"]
+    # a reminder goes to the person the task is assigned to, on their issue
+    assert task.comments == ["task.remind to eve@example.com"]
     assert tick(h, hours=1) == 0  # the same reminder does not fire again
     assert tick(h, days=4) == 1
-    assert task.comments == ["task.remind to ed@example.com, eve@example.com"] * 2
+    assert task.comments == ["task.remind to eve@example.com"] * 2
     assert h.kinds(run_id).count("task.reminded") == 2
 
 

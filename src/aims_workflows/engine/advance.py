@@ -601,7 +601,9 @@ class _Step:
         what = "approval" if isinstance(step, ApprovalStep) else "task"
         ref = self.run.task.ref if what == "task" and self.run.task else None
         approval_id = self.run.approval.approval_id if what == "approval" and self.run.approval else None
-        base = {"step_id": step.id, "ref": ref, "approval_id": approval_id, "subject": self.run.subject.model_dump(mode="json")}
+        assignee = self.run.task.assignee if what == "task" and self.run.task else None
+        base = {"step_id": step.id, "ref": ref, "approval_id": approval_id, "assignee": assignee,
+                "subject": self.run.subject.model_dump(mode="json")}
         if timer.kind == "wait":
             self.record("wait.ended", {"timer": timer.timer_id}, step_id=step.id)
             self.goto(self.spec.next_of(step.id))

@@ -125,6 +125,8 @@ class Dispatcher:
                     hint="add people to those roles in aims.yaml",
                 )
             p["people"] = people
+        elif command.kind == "task.remind" and p.get("assignee"):
+            p["people"] = [p["assignee"]]  # a reminder is for the person the task is assigned to
         elif "to" in p:
             p["people"] = sorted({x for role in p["to"] for x in ([subject_owner] if role == "system_owner" and subject_owner else self.rt.config.people(role))})
         return Command(command.kind, command.key, command.run_id, p)
