@@ -33,9 +33,14 @@ def _default(value: Any) -> Any:
     raise TypeError(f"cannot put {type(value).__name__} in evidence")
 
 
+# What json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_default)
+# builds on every call, built once (the encoder keeps no state between calls).
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_default)
+
+
 def canonical_json(value: Any) -> str:
     """Sorted keys, no spaces, UTF-8 kept: the form hashes are computed over."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_default)
+    return _CANONICAL.encode(value)
 
 
 @dataclass(frozen=True)
@@ -93,7 +98,8 @@ def chain(records: Iterable[EvidenceRecord], *, start_seq: int, prev_hash: str, 
             step_id=record.step_id,
             actor=record.actor,
             via=record.via,
-            effective_at=iso(record.effective_at),
+            # the runtime records at the moment the event happened: the same datetime, formatted once
+            effective_at=recorded if record.effective_at is recorded_at else iso(record.effective_at),
             recorded_at=recorded,
             payload=canonical_json(record.payload),
             ref=record.ref,
