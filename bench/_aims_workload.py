@@ -456,3 +456,67 @@ def _generate(path: Path, systems: int, evidence_rows: int, *, log) -> None:
     c.close()
     if g.rows != evidence_rows:
         raise RuntimeError(f"generator wrote {g.rows} evidence rows, meant {evidence_rows}")
+
+
+# --------------------------------------------------------------------------
+# The storage floor: the runtime's own statements replayed on bare sqlite3
+# --------------------------------------------------------------------------
+
+def replay_storage_floor(n: int, workdir: Path) -> float:
+    """Seconds bare sqlite3 needs to execute exactly the statements the runtime issued for the
+    workload (reads, writes, BEGIN IMMEDIATE / COMMIT, same parameters, same file settings).
+
+    The runtime's throughput divided by this rate is the share of an event spent in SQLite
+    itself; the rest is Python (engine, serialisation, SQLAlchemy).
+    """
+    import shutil
+    import sqlite3
+
+    from sqlalchemy import event
+
+    workdir = Path(workdir)
+    rt = make_runtime(workdir, "floor_capture.db")
+    rt.db.dispose()  # checkpoints and removes the WAL, so the file alone is the starting state
+    start_copy = workdir / "floor_replay.db"
+    _fresh(start_copy)
+    shutil.copyfile(workdir / "floor_capture.db", start_copy)
+
+    log: list[tuple[str, Any, bool]] = []
+
+    @event.listens_for(rt.db.engine, "before_cursor_execute")
+    def _statement(conn, cursor, statement, parameters, context, executemany):  # noqa: ARG001
+        log.append((statement, parameters, executemany))
+
+    @event.listens_for(rt.db.engine, "commit")
+    def _commit(conn):  # noqa: ARG001
+        log.append(("COMMIT", (), False))
+
+    @event.listens_for(rt.db.engine, "rollback")
+    def _rollback(conn):  # noqa: ARG001
+        log.append(("ROLLBACK", (), False))
+
+    run_aims(n, workdir, runtime=rt)
+    rt.db.dispose()
+    # the final check's reads are not part of the workload: cut the log after the last event
+    last = max(i for i, (sql, _, _) in enumerate(log) if sql == "COMMIT")
+    work = log[: last + 1]
+    work = [item for item in work if not item[0].startswith("PRAGMA")]
+
+    conn = sqlite3.connect(start_copy, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    try:
+        started = time.perf_counter()
+        for sql, params, many in work:
+            if many:
+                conn.executemany(sql, params)
+            else:
+                conn.execute(sql, params).fetchall()
+        elapsed = time.perf_counter() - started
+        (rows,) = conn.execute("SELECT count(*) FROM evidence").fetchone()
+    finally:
+        conn.close()
+    if rows < 5 * n:
+        raise RuntimeError(f"replay wrote {rows} evidence rows for {n} instances")
+    return elapsed
