@@ -202,9 +202,12 @@ def jira_routes(app_ctx: Any, secret: str, *, metrics: Metrics, worker: InboxWor
     """``POST /jira/webhook`` behind the signature check."""
     from .store import inbox
 
+    jira = getattr(app_ctx, "jira", None)
+    gate = jira.processor.gate.urgent if jira is not None else contextlib.nullcontext
+
     def store(delivery_id: str, text: str) -> bool:
         now = app_ctx.runtime.clock.now()
-        with app_ctx.db.begin() as conn:
+        with gate(), app_ctx.db.begin() as conn:
             return inbox.claim(conn, "jira", delivery_id, text, now)
 
     async def webhook(request: Request) -> Response:
