@@ -18,7 +18,7 @@ from ..runtime import Dispatcher, Inventory, Runtime
 from ..spec.checks import DEFAULT_ROLES
 from ..spec.loader import load_workflows
 from ..store import Database, ledger, redact_url
-from ..testing import InMemoryApprovalChannel, InMemoryIssueTracker, InMemoryNotifier, ManualClock
+from ..testing import ManualClock
 from .cast import CONFIG, NAMES, SYSTEMS
 from .people import Office, Verdict
 
@@ -55,15 +55,26 @@ def _verdicts(workflow: str, step: str, subject: str, round_: int) -> Verdict | 
 
 def run_demo(database: Path | None = None, *, quiet: bool = False) -> None:
     from rich.console import Console
-    from rich.rule import Rule
-
-    from ..app import shipped_workflows_dir
 
     console = Console(highlight=False)
     url = demo_database_url(database)
     _fresh_sqlite(url)
     db = Database(url)
     db.upgrade()
+    try:
+        _play(console, db, url, quiet)
+    finally:
+        db.dispose()
+
+
+def _play(console, db: Database, url: str, quiet: bool) -> None:
+    from rich.rule import Rule
+
+    from ..adapters.jira import demo_wiring
+    from ..adapters.local import LocalIssueTracker
+    from ..adapters.slack import SlackLoopback
+    from ..app import App, shipped_workflows_dir
+    from ..config import Settings
 
     real_now = datetime.now(timezone.utc).replace(microsecond=0)
     start = (real_now - timedelta(days=120)).replace(hour=9, minute=0, second=0)
@@ -71,30 +82,44 @@ def run_demo(database: Path | None = None, *, quiet: bool = False) -> None:
     workflows = load_workflows([shipped_workflows_dir()], roles=set(DEFAULT_ROLES) | CONFIG.role_names())
     counter = itertools.count(1)
     runtime = Runtime(db, workflows, CONFIG, clock, new_id=lambda: f"RUN-{next(counter):03d}")
-    tracker, channel, notifier = InMemoryIssueTracker(prefix="AIMS"), InMemoryApprovalChannel(), InMemoryNotifier()
-    dispatcher = Dispatcher(runtime, tracker=tracker, approvals=channel, notifier=notifier)
-    inventory = Inventory(runtime)
+    people = sorted({p for ps in CONFIG.roles.values() for p in ps} | {s.owner for s in SYSTEMS})
+
+    with SlackLoopback(people=[(p, NAMES.get(p, p)) for p in people]) as slack:
+        # the Jira wiring below replaces this tracker with the Jira sandbox's
+        dispatcher = Dispatcher(runtime, tracker=LocalIssueTracker(), approvals=slack.channel, notifier=slack.notifier)
+        app = App(Settings(database_url=url), CONFIG, db, workflows, runtime, Inventory(runtime), dispatcher)
+        slack.attach(runtime)
+        with demo_wiring(app, names=NAMES, people=people) as jira:
+            console.print(f"[bold]aims demo[/]: {len(SYSTEMS)} AI systems, {len(workflows)} workflows, "
+                          f"database {redact_url(url)}; Jira sandbox {jira.sandbox.url}, Slack sandbox {slack.sandbox.url}")
+            _story(console, app, jira, slack, clock, start, real_now, quiet, Rule)
+    _summary(console, db, clock.now(), url)
+
+
+def _story(console, app, jira, slack, clock: ManualClock, start: datetime, real_now: datetime, quiet: bool, Rule) -> None:
+    from .desks import JiraDesk, SlackDesk
+
+    runtime, inventory = app.runtime, app.inventory
 
     def say(text: str) -> None:
         if not quiet:
-            day = (clock.now() - start).days
-            console.print(f"[dim]day {day:>3}[/]  {text}")
+            console.print(f"[dim]day {(clock.now() - start).days:>3}[/]  {text}")
 
     def chapter(title: str) -> None:
         if not quiet:
             console.print(Rule(f"[bold]{title}", align="left"))
 
     hold_cv_mitigation = lambda wf, step, subject: (wf, step, subject) == ("ai-impact-assessment", "mitigate", "CV screening assistant")
-    office = Office(runtime, dispatcher, tracker, channel, clock, say, hold=hold_cv_mitigation, verdicts=_verdicts)
+    office = Office(runtime, app.dispatcher, JiraDesk(runtime, jira), SlackDesk(runtime, slack), clock, say,
+                    pump_integrations=lambda: (jira.sync(), slack.wait()), hold=hold_cv_mitigation, verdicts=_verdicts)
 
-    console.print(f"[bold]aims demo[/]: {len(SYSTEMS)} AI systems, {len(workflows)} workflows, database {redact_url(url)}")
     chapter("1. The AI system inventory")
     for record in SYSTEMS:
         row, started = inventory.add(record)
         say(f"registered [bold]{row['name']}[/] ({row['risk_tier']} risk, owner {NAMES[row['owner']]}): started {', '.join(started)}")
         clock.advance(hours=1)
 
-    chapter("2. Risk and impact assessments in Jira and Slack")
+    chapter("2. Risk and impact assessments: tasks in Jira, sign-offs in Slack")
     office.work()
 
     chapter("3. A material change re-opens the assessments")
@@ -124,8 +149,9 @@ def run_demo(database: Path | None = None, *, quiet: bool = False) -> None:
     clock.set(max(clock.now(), real_now))
     office.pump()
     say("the CV screening owner has not finished the impact mitigation task: it is overdue and escalated")
-
-    _summary(console, db, clock.now(), url)
+    issues = len(jira.sandbox.state.issues) if hasattr(jira.sandbox, "state") else 0
+    messages = sum(len(slack.sandbox.messages(p)) for p in sorted({p for ps in CONFIG.roles.values() for p in ps}))
+    say(f"Jira holds {issues} issues; approvers received {messages} Slack messages")
 
 
 def _actor(person: str):

@@ -1,16 +1,16 @@
-"""Simulated people: engineers complete tasks, approvers decide, time passes between them."""
+"""Simulated people: engineers complete Jira issues, approvers decide in Slack, time passes."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Callable
 
 from ..runtime import Dispatcher, Runtime
 from ..store import runs as run_store
-from ..testing import InMemoryApprovalChannel, InMemoryIssueTracker, ManualClock, StandInApproval, StandInTask
+from ..testing import ManualClock
 from .answers import answers_for
 from .cast import NAMES
+from .desks import JiraDesk, OpenTask, SlackDesk, latest_evidence
 
 __all__ = ["Office", "Verdict"]
 
@@ -32,10 +32,11 @@ class Office:
 
     runtime: Runtime
     dispatcher: Dispatcher
-    tracker: InMemoryIssueTracker
-    channel: InMemoryApprovalChannel
+    tasks: JiraDesk
+    approvals: SlackDesk
     clock: ManualClock
     say: Callable[[str], None]
+    pump_integrations: Callable[[], None] = lambda: None
     hold: HoldRule = lambda workflow, step, subject: False
     verdicts: VerdictRule = lambda workflow, step, subject, round_: None
     _pace: int = field(default=0)
@@ -50,64 +51,65 @@ class Office:
 
     def pump(self) -> None:
         self.runtime.tick()
+        self.pump_integrations()
         report = self.dispatcher.pump()
         for error in report.errors:
             self.say(f"[red]delivery problem:[/] {error}")
 
-    def _do_task(self, task: StandInTask) -> bool:
+    def _do_task(self, task: OpenTask) -> bool:
         run = self._run_of(task.run_id)
         subject = run.subject.name
         if not run.is_open or self.hold(run.spec_id, task.step_id, subject):
             return False
         self._step_time((20, 30, 46, 26, 52))
         answers = answers_for(run.spec_id, task.step_id, subject, task.attempt, task.form, self.clock.now())
-        outcome = self.runtime.complete_task(task.run_id, task.step_id, answers, person=task.assignee, via="jira", attempt=task.attempt, ref=task.ref)
-        self.tracker.mark_done(task.ref)
-        refused = [e for e in outcome.transition.evidence if e.kind == "task.answers_refused"]
+        verdict = self.tasks.complete(task, answers)
         who = NAMES.get(task.assignee, task.assignee)
-        if refused:
-            self.say(f"{who}: answers to [bold]{task.step_id}[/] refused: {' '.join(refused[0].payload['problems'])}")
+        if verdict is None or verdict["kind"] == "task.answers_refused":
+            problems = " ".join(verdict["payload"]["problems"]) if verdict else "no answer from the engine"
+            self.say(f"{who}: answers to [bold]{task.step_id}[/] in {task.ref} refused: {problems}")
             return True
-        late = " [red](late)[/]" if any(e.payload.get("overdue") for e in outcome.transition.evidence if e.kind == "task.completed") else ""
-        self.say(f"{who} completed [bold]{task.step_id}[/] ({task.ref}) of {run.spec_id} for {subject}{late}")
+        late = " [red](late)[/]" if verdict["payload"].get("overdue") else ""
+        self.say(f"{who} completed [bold]{task.step_id}[/] in Jira {task.ref} ({run.spec_id}, {subject}){late}")
         return True
 
-    def _decide(self, request: StandInApproval) -> bool:
+    def _decide(self, request) -> bool:
         run = self._run_of(request.run_id)
-        step = request.approval_id.split(".")[-3]
-        round_ = int(request.approval_id.split(".")[-1]) + int(request.approval_id.split(".")[-2]) - 1
-        progressed = False
-        for person in request.people:
+        step = request.step_id
+        visit, round_ = (int(x) for x in request.approval_id.split(".")[-2:])
+        scripted = self.verdicts(run.spec_id, step, run.subject.name, visit + round_ - 1)
+        queue = list(request.people)
+        if scripted and scripted.person not in queue:
+            queue.insert(0, scripted.person)  # someone who was not asked tries anyway
+        for person in queue:
             self._step_time((5, 9, 27, 14))
-            scripted = self.verdicts(run.spec_id, step, run.subject.name, round_)
-            verdict = scripted if scripted and scripted.person == person else None
-            if scripted and scripted.person not in request.people and not progressed:
-                verdict = scripted  # a scripted attempt by someone who is not asked (refused by the checks)
-                person = scripted.person
-            verdict = verdict or Verdict(person, "approve", f"Reviewed {step} for {run.subject.name}: evidence complete and consistent.")
-            outcome = self.runtime.decide(request.approval_id, person=verdict.person, decision=verdict.decision, reason=verdict.reason, via="slack")
-            progressed = True
-            t = outcome.transition
+            verdict = scripted if scripted and scripted.person == person else Verdict(
+                person, "approve", f"Reviewed {step} for {run.subject.name}: evidence complete and consistent.")
+            via, notices = self.approvals.decide(verdict.person, request.approval_id, verdict.decision, verdict.reason)
             who = NAMES.get(verdict.person, verdict.person)
-            refused = [e for e in t.evidence if e.kind == "approval.refused"]
-            if refused:
-                self.say(f"{who} tried to {verdict.decision} [bold]{step}[/]: [red]refused[/], {refused[0].payload['reason']}")
+            where = "in Slack" if via == "slack" else "through the command line"
+            outcome = latest_evidence(self.runtime, request.run_id, step, ("approval.decided", "approval.refused"))
+            if notices or (outcome and outcome["kind"] == "approval.refused" and outcome["payload"]["person"] == verdict.person):
+                reason = notices[-1] if notices else outcome["payload"]["reason"]
+                self.say(f"{who} tried to {verdict.decision} [bold]{step}[/] {where}: [red]refused[/], {reason}")
                 continue
             colour, verb = ("green", "approved") if verdict.decision == "approve" else ("red", "rejected")
-            self.say(f"{who} [{colour}]{verb}[/] [bold]{step}[/] of {run.spec_id} for {run.subject.name}: \"{verdict.reason}\"")
-            if t.run.approval is None or t.run.approval.approval_id != request.approval_id:
+            self.say(f"{who} [{colour}]{verb}[/] [bold]{step}[/] {where} "
+                     f"({run.spec_id}, {run.subject.name}): \"{verdict.reason}\"")
+            current = self._run_of(request.run_id).approval
+            if current is None or current.approval_id != request.approval_id:
                 break
-        request.status = "decided"
-        return progressed
+        return True
 
     def work(self, rounds: int = 200) -> None:
         """Drain the work: pump, do every task and approval that is not held, repeat."""
         for _ in range(rounds):
             self.pump()
             progressed = False
-            for task in list(self.tracker.open_tasks()):
+            for task in self.tasks.open_tasks():
                 progressed |= self._do_task(task)
-            for request in list(self.channel.pending()):
+            self.pump()
+            for request in self.approvals.open_approvals():
                 progressed |= self._decide(request)
             if not progressed:
                 self.pump()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 from . import _store
 from ._client import JiraConnection
@@ -90,7 +90,7 @@ class JiraDemo:
 
 
 def demo_wiring(app: Any, *, names: Mapping[str, str] | None = None, project: str = "AIMS",
-                observers: tuple = (), process_in_background: bool = False) -> JiraDemo:
+                observers: tuple = (), process_in_background: bool = False, people: Iterable[str] = ()) -> JiraDemo:
     """Wire a started Jira sandbox into ``app`` (an :class:`~aims_workflows.app.App`).
 
     After this, ``app.pump()`` creates Jira issues in the sandbox; ``demo.answer(key, answers,
@@ -102,7 +102,8 @@ def demo_wiring(app: Any, *, names: Mapping[str, str] | None = None, project: st
     from ...web import create_app
 
     names = dict(names or {})
-    people = sorted({p for role in app.config.roles.values() for p in role})
+    # everyone in a role, plus people who hold no role but get tasks (AI system owners)
+    people = sorted({p for role in app.config.roles.values() for p in role} | set(people))
     users = [default_users()[0]] + [sandbox_user(p, names.get(p, p.split("@")[0].replace(".", " ").title())) for p in people]
     secret = secrets.token_hex(16)
     sandbox = JiraSandbox(project=project, users=users, webhook_secret=secret,
