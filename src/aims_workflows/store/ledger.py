@@ -8,8 +8,10 @@ from datetime import datetime
 from typing import Iterable, Iterator
 
 from sqlalchemy import Connection, insert, select, update
+from sqlalchemy.exc import NoResultFound
 
 from ..engine.evidence import GENESIS_HASH, ChainedEvidence, EvidenceRecord, chain, chain_hash
+from ._fast import Prepared
 from .models import Evidence, LedgerHead
 
 __all__ = ["append", "verify", "VerifyReport", "iter_rows", "head"]
@@ -19,17 +21,20 @@ _HEAD = LedgerHead.__table__
 _COLUMNS = [c for c in ChainedEvidence.__dataclass_fields__]
 
 
-# Statements built once (appending runs on every event; building costs more than executing).
+# Statements compiled once per dialect (appending runs on every event; see _fast).
 _HEAD_QUERY = select(_HEAD.c.seq, _HEAD.c.hash).where(_HEAD.c.id == 1)
+_HEAD_READ = Prepared(_HEAD_QUERY, ())
 # PostgreSQL: appends are serialised by the row lock; SQLite holds the database lock.
-_HEAD_QUERY_LOCKED = _HEAD_QUERY.with_for_update()
-_INSERT_ROWS = insert(_EVIDENCE)
-_MOVE_HEAD = update(_HEAD).where(_HEAD.c.id == 1)
+_HEAD_READ_LOCKED = Prepared(_HEAD_QUERY.with_for_update(), ())
+_INSERT_ROWS = Prepared(insert(_EVIDENCE), _COLUMNS)
+_MOVE_HEAD = Prepared(update(_HEAD).where(_HEAD.c.id == 1), ("seq", "hash"))
 
 
 def head(conn: Connection, *, lock: bool = False) -> tuple[int, str]:
-    row = conn.execute(_HEAD_QUERY_LOCKED if lock else _HEAD_QUERY).one()
-    return row.seq, row.hash
+    row = (_HEAD_READ_LOCKED if lock else _HEAD_READ).first(conn, {})
+    if row is None:
+        raise NoResultFound("the ledger has no head row")
+    return row[0], row[1]
 
 
 def append(conn: Connection, records: Iterable[EvidenceRecord], *, recorded_at: datetime) -> list[ChainedEvidence]:
@@ -39,8 +44,11 @@ def append(conn: Connection, records: Iterable[EvidenceRecord], *, recorded_at: 
         return []
     seq, prev = head(conn, lock=True)
     rows = chain(records, start_seq=seq + 1, prev_hash=prev, recorded_at=recorded_at)
-    conn.execute(_INSERT_ROWS, [r.__dict__ for r in rows])
-    conn.execute(_MOVE_HEAD, {"seq": rows[-1].seq, "hash": rows[-1].hash})
+    if len(rows) == 1:
+        _INSERT_ROWS.execute(conn, rows[0].__dict__)
+    else:
+        _INSERT_ROWS.executemany(conn, [r.__dict__ for r in rows])
+    _MOVE_HEAD.execute(conn, {"seq": rows[-1].seq, "hash": rows[-1].hash})
     return rows
 
 

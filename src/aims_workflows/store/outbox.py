@@ -11,6 +11,7 @@ from typing import Any, Iterable
 from sqlalchemy import Connection, and_, insert, or_, select, update
 
 from ..engine.commands import Command
+from ._fast import Prepared
 from .models import OutboxItem
 
 __all__ = ["enqueue", "claim_due", "complete", "retry_later", "bury", "Claimed", "LEASE"]
@@ -27,7 +28,8 @@ class Claimed:
     attempts: int
 
 
-_ENQUEUE = insert(_OUTBOX)  # built once: enqueueing runs on every event
+# compiled once per dialect: enqueueing runs on every event (see _fast)
+_ENQUEUE = Prepared(insert(_OUTBOX), ("key", "run_id", "kind", "payload", "status", "attempts", "next_attempt_at", "created_at"))
 
 
 def enqueue(conn: Connection, commands: Iterable[Command], now: datetime) -> None:
@@ -36,8 +38,10 @@ def enqueue(conn: Connection, commands: Iterable[Command], now: datetime) -> Non
              attempts=0, next_attempt_at=now, created_at=now)
         for c in commands
     ]
-    if rows:
-        conn.execute(_ENQUEUE, rows)
+    if len(rows) == 1:
+        _ENQUEUE.execute(conn, rows[0])
+    elif rows:
+        _ENQUEUE.executemany(conn, rows)
 
 
 def claim_due(conn: Connection, now: datetime, *, kinds: Iterable[str] | None = None,

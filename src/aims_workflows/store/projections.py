@@ -11,6 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from ..engine.evidence import EvidenceRecord
 from ..engine.state import RunState
+from ._fast import Prepared
 from .models import AISystem, Approval, ApprovalLatencyBucket, Finding, KpiCounter, RiskRegisterEntry, StepRecord
 
 __all__ = ["apply", "bump_counter", "RISK_REGISTER_ARTEFACT"]
@@ -26,25 +27,25 @@ _FINDINGS = Finding.__table__
 _RISKS = RiskRegisterEntry.__table__
 
 
-_UPSERTS: dict[tuple[str, str, str, str], Any] = {}
+_UPSERTS: dict[tuple[str, str, str, str], Prepared] = {}
 
 
-def _upsert_statement(dialect_name: str, table, key_column: str, column: str):
+def _upsert_statement(dialect_name: str, table, key_column: str, column: str) -> Prepared:
     """INSERT ... ON CONFLICT DO UPDATE adding to ``column``; built once per dialect and table."""
     cache_key = (dialect_name, table.name, key_column, column)
     statement = _UPSERTS.get(cache_key)
     if statement is None:
         dialect = postgresql if dialect_name == "postgresql" else sqlite
         amount = bindparam("b_amount", type_=table.c[column].type)
-        statement = dialect.insert(table).values(
+        statement = Prepared(dialect.insert(table).values(
             {key_column: bindparam("b_key", type_=table.c[key_column].type), column: amount}
-        ).on_conflict_do_update(index_elements=[key_column], set_={column: table.c[column] + amount})
+        ).on_conflict_do_update(index_elements=[key_column], set_={column: table.c[column] + amount}), ("b_key", "b_amount"))
         _UPSERTS[cache_key] = statement
     return statement
 
 
 def _upsert_add(conn: Connection, table, key_column: str, key: Any, column: str, amount: float) -> None:
-    conn.execute(_upsert_statement(conn.dialect.name, table, key_column, column), {"b_key": key, "b_amount": amount})
+    _upsert_statement(conn.dialect.name, table, key_column, column).execute(conn, {"b_key": key, "b_amount": amount})
 
 
 def bump_counter(conn: Connection, name: str, amount: float) -> None:
@@ -55,18 +56,35 @@ def _parse(ts: str | None) -> datetime | None:
     return datetime.fromisoformat(ts.replace("Z", "+00:00")) if ts else None
 
 
-# Statements built once for the projections every event moves (building a statement costs more
-# than executing it on SQLite); the rare ones are built where they are used.
-_INSERT_STEP = insert(_STEPS)
-_UPDATE_STEP = update(_STEPS).where(
+# Statements compiled once per dialect for the projections every event moves (see _fast); the
+# rare ones are built where they are used.
+_INSERT_STEP = Prepared(insert(_STEPS), (
+    "run_id", "step_id", "attempt", "kind", "title", "role", "status", "overdue", "created_at", "due_at"))
+_STEP_VISIT = update(_STEPS).where(
     _STEPS.c.run_id == bindparam("b_run_id"), _STEPS.c.step_id == bindparam("b_step_id"),
     _STEPS.c.attempt == bindparam("b_attempt"),
 )
-_CANCEL_OPEN_STEPS = update(_STEPS).where(_STEPS.c.run_id == bindparam("b_run_id"), _STEPS.c.status == "open")
-_INSERT_APPROVAL = insert(_APPROVALS)
-_UPDATE_APPROVAL = update(_APPROVALS).where(_APPROVALS.c.approval_id == bindparam("b_approval_id"))
-_CANCEL_OPEN_APPROVALS = update(_APPROVALS).where(_APPROVALS.c.run_id == bindparam("b_run_id"), _APPROVALS.c.status == "open")
-_UPDATE_SYSTEM = update(_SYSTEMS).where(_SYSTEMS.c.id == bindparam("b_id"))
+_STEP_KEYS = ("b_run_id", "b_step_id", "b_attempt")
+_UPDATE_STEP = {
+    ("external_ref", "assignee"): Prepared(_STEP_VISIT, (*_STEP_KEYS, "external_ref", "assignee")),
+    ("status", "completed_at"): Prepared(_STEP_VISIT, (*_STEP_KEYS, "status", "completed_at")),
+}
+_CANCEL_OPEN_STEPS = Prepared(
+    update(_STEPS).where(_STEPS.c.run_id == bindparam("b_run_id"), _STEPS.c.status == "open"),
+    ("b_run_id", "status", "completed_at"))
+_INSERT_APPROVAL = Prepared(insert(_APPROVALS), (
+    "approval_id", "run_id", "step_id", "content_hash", "approvers", "status", "requested_at"))
+_UPDATE_APPROVAL = Prepared(
+    update(_APPROVALS).where(_APPROVALS.c.approval_id == bindparam("b_approval_id")),
+    ("b_approval_id", "status", "closed_at", "latency_seconds"))
+_CANCEL_OPEN_APPROVALS = Prepared(
+    update(_APPROVALS).where(_APPROVALS.c.run_id == bindparam("b_run_id"), _APPROVALS.c.status == "open"),
+    ("b_run_id", "status", "closed_at"))
+_UPDATE_SYSTEM = {
+    prefix: Prepared(update(_SYSTEMS).where(_SYSTEMS.c.id == bindparam("b_id")),
+                     ("b_id", f"{prefix}_assessed_at", f"{prefix}_valid_until"))
+    for prefix in ("risk", "impact")
+}
 
 
 def _step_where(run: RunState, record: EvidenceRecord):
@@ -79,11 +97,12 @@ def _update_step(conn, run: RunState, record: EvidenceRecord, **values: Any) -> 
     if attempt is None:  # 'attempt IS NULL', which a bound parameter cannot say
         conn.execute(update(_STEPS).where(*_step_where(run, record)).values(**values))
     else:
-        conn.execute(_UPDATE_STEP, dict(b_run_id=run.run_id, b_step_id=record.step_id, b_attempt=attempt, **values))
+        _UPDATE_STEP[tuple(values)].execute(
+            conn, dict(b_run_id=run.run_id, b_step_id=record.step_id, b_attempt=attempt, **values))
 
 
 def _task_requested(conn, run, record, now, _coverage):
-    conn.execute(_INSERT_STEP, dict(
+    _INSERT_STEP.execute(conn, dict(
         run_id=run.run_id, step_id=record.step_id, attempt=record.payload["attempt"], kind="task",
         title=record.payload["title"][:500], role=record.payload["role"], status="open", overdue=False,
         created_at=now, due_at=_parse(record.payload.get("due_at")),
@@ -103,7 +122,7 @@ def _task_overdue(conn, run, record, now, _coverage):
 
 
 def _approval_requested(conn, run, record, now, _coverage):
-    conn.execute(_INSERT_APPROVAL, dict(
+    _INSERT_APPROVAL.execute(conn, dict(
         approval_id=record.payload["approval_id"], run_id=run.run_id, step_id=record.step_id,
         content_hash=record.payload["content_hash"], approvers=record.payload["approvers"],
         status="open", requested_at=now,
@@ -116,7 +135,7 @@ def _approval_invalidated(conn, run, record, now, _coverage):
 
 def _approval_closed(conn, run, record, now, _coverage):
     latency = float(record.payload["latency_seconds"])
-    conn.execute(_UPDATE_APPROVAL, dict(
+    _UPDATE_APPROVAL.execute(conn, dict(
         b_approval_id=record.payload["approval_id"], status=record.payload["outcome"], closed_at=now, latency_seconds=latency))
     _upsert_add(conn, _HIST, "bucket_minutes", int(latency // 60), "count", 1)
 
@@ -143,14 +162,15 @@ def _artefact_recorded(conn, run, record, now, _coverage):
 
 
 def _run_closed(conn, run, record, now, coverage):
-    conn.execute(_CANCEL_OPEN_STEPS, dict(b_run_id=run.run_id, status="cancelled", completed_at=now))
-    conn.execute(_CANCEL_OPEN_APPROVALS, dict(b_run_id=run.run_id, status="cancelled", closed_at=now))
+    _CANCEL_OPEN_STEPS.execute(conn, dict(b_run_id=run.run_id, status="cancelled", completed_at=now))
+    _CANCEL_OPEN_APPROVALS.execute(conn, dict(b_run_id=run.run_id, status="cancelled", closed_at=now))
     if record.kind != "run.completed":
         return
     if coverage is not None and run.subject.type == "ai_system":
         kpi, valid_for = coverage
         prefix = "risk" if kpi == "risk_assessment" else "impact"
-        conn.execute(_UPDATE_SYSTEM, {"b_id": int(run.subject.id), f"{prefix}_assessed_at": now, f"{prefix}_valid_until": now + valid_for})
+        _UPDATE_SYSTEM[prefix].execute(
+            conn, {"b_id": int(run.subject.id), f"{prefix}_assessed_at": now, f"{prefix}_valid_until": now + valid_for})
     if run.subject.type == "finding":
         raised_at = conn.scalar(select(_FINDINGS.c.raised_at).where(_FINDINGS.c.id == run.subject.id, _FINDINGS.c.status == "open"))
         if raised_at is not None:

@@ -8,6 +8,7 @@ from sqlalchemy import Connection, bindparam, insert, select, update
 
 from ..engine.state import RunState, dump_run, load_run
 from ..errors import NotFound, StoreError
+from ._fast import Prepared
 from .models import Run
 
 __all__ = ["insert_run", "load", "save", "due_for_tick", "ConcurrentUpdate"]
@@ -30,17 +31,24 @@ def _columns(run: RunState, now: datetime) -> dict:
     )
 
 
-# Statements built once: building a statement costs more than running it on SQLite. Parameters
-# are bound per call (``b_*`` names, so they never clash with the column names in SET).
-_INSERT = insert(_RUNS)
-_LOAD = select(_RUNS.c.state, _RUNS.c.lock_version).where(_RUNS.c.id == bindparam("b_id"))
-_LOAD_LOCKED = _LOAD.with_for_update()
-_SAVE = update(_RUNS).where(_RUNS.c.id == bindparam("b_id"), _RUNS.c.lock_version == bindparam("b_lock_version"))
+# Statements compiled once per dialect (every event runs them; see _fast). Parameters are bound per
+# call (``b_*`` names, so they never clash with the column names in SET).
+_STATE_COLUMNS = ("status", "current_step", "state", "updated_at", "completed_at", "next_wake_at")
+_INSERT = Prepared(insert(_RUNS), (
+    "id", "workflow_id", "spec_version", "spec_hash", "subject_type", "subject_id", "subject_name", "parent_run_id",
+    "started_at", "lock_version", *_STATE_COLUMNS))
+_LOAD_QUERY = select(_RUNS.c.state, _RUNS.c.lock_version).where(_RUNS.c.id == bindparam("b_id"))
+_LOAD = Prepared(_LOAD_QUERY, ("b_id",))
+_LOAD_LOCKED = Prepared(_LOAD_QUERY.with_for_update(), ("b_id",))  # FOR UPDATE on PostgreSQL
+_SAVE = Prepared(
+    update(_RUNS).where(_RUNS.c.id == bindparam("b_id"), _RUNS.c.lock_version == bindparam("b_lock_version")),
+    ("b_id", "b_lock_version", "lock_version", *_STATE_COLUMNS),
+)
 
 
 def insert_run(conn: Connection, run: RunState, now: datetime) -> None:
-    conn.execute(
-        _INSERT,
+    _INSERT.execute(
+        conn,
         dict(
             id=run.run_id,
             workflow_id=run.spec_id,
@@ -59,18 +67,18 @@ def insert_run(conn: Connection, run: RunState, now: datetime) -> None:
 
 def load(conn: Connection, run_id: str, *, lock: bool = False) -> tuple[RunState, int]:
     """(state, lock_version). ``lock`` takes a row lock on PostgreSQL."""
-    row = conn.execute(_LOAD_LOCKED if lock else _LOAD, {"b_id": run_id}).first()
+    row = (_LOAD_LOCKED if lock else _LOAD).first(conn, {"b_id": run_id})
     if row is None:
         raise NotFound(f"no run '{run_id}'", hint="see `aims runs list`")
-    return load_run(row.state), row.lock_version
+    return load_run(row[0]), row[1]
 
 
 def save(conn: Connection, run: RunState, lock_version: int, now: datetime) -> None:
-    result = conn.execute(
-        _SAVE,
+    changed = _SAVE.execute(
+        conn,
         dict(b_id=run.run_id, b_lock_version=lock_version, lock_version=lock_version + 1, **_columns(run, now)),
     )
-    if result.rowcount != 1:
+    if changed != 1:
         raise ConcurrentUpdate(f"run {run.run_id} was changed by another writer")
 
 

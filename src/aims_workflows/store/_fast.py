@@ -1,0 +1,151 @@
+"""Prepared statements for the hot path: one SQLAlchemy Core statement, compiled once per dialect,
+executed on the DBAPI connection of the caller's SQLAlchemy transaction.
+
+Executing a statement through ``Connection.execute`` costs far more than SQLite takes to run it
+(cache key, parameter processing, execution context, result set). The handful of fixed statements
+every event runs are compiled here once instead, and their parameters are converted by the very
+bind processors the column types give the dialect (UTC datetimes naive on SQLite and aware on
+PostgreSQL, JSON as the JSON type serialises it, booleans), so what reaches the database is exactly
+what ``Connection.execute`` would send. The Core definitions stay the only source of the SQL.
+
+The statements run inside the caller's transaction (same DBAPI connection), driver errors are
+raised as SQLAlchemy's exceptions, and the engine's ``before_cursor_execute`` /
+``after_cursor_execute`` listeners still see every statement.
+"""
+
+from __future__ import annotations
+
+import weakref
+from typing import Any, Iterable, Mapping, Sequence
+
+from sqlalchemy import Connection, exc
+from sqlalchemy.engine import Dialect
+from sqlalchemy.sql import ClauseElement
+
+__all__ = ["Prepared"]
+
+class _Compiled:
+    """A statement compiled for one dialect: SQL text and how to build its parameters."""
+
+    __slots__ = ("sql", "plan", "named", "results")
+
+    def __init__(self, statement: ClauseElement, keys: Sequence[str], dialect: Dialect) -> None:
+        # compiled as for executemany: an INSERT then gets no implicit RETURNING of its primary key
+        # (which SQLAlchemy would fetch itself); the SQL is otherwise the same
+        compiled = statement.compile(dialect=dialect, column_keys=list(keys), for_executemany=True)
+        if compiled.literal_execute_params or compiled.post_compile_params:
+            raise ValueError("statements with expanding or literal-execute parameters are not supported")
+        if compiled.insert_prefetch or compiled.update_prefetch:
+            # Python-side column defaults: SQLAlchemy computes them per execution; callers pass all values
+            raise ValueError(f"statement needs column defaults computed: pass {self._names(compiled)}")
+        if compiled.effective_returning:
+            # SQLAlchemy would fetch an (implicit) RETURNING itself; callers here never need it
+            raise ValueError("statements with RETURNING are not supported")
+        self.sql = compiled.string
+        self.named = not compiled.positional
+        supplied = set(keys)
+        escaped = compiled.escaped_bind_names or {}
+        names = list(compiled.positiontup) if compiled.positional else list(compiled.bind_names.values())
+        binds = compiled.binds
+        plan = []
+        for name in names:
+            bind = binds[name]
+            processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            if name in supplied:
+                plan.append((escaped.get(name, name), name, processor, None))
+            else:  # a value fixed in the statement (``id == 1``, ``status == 'open'``)
+                if bind.callable is not None or bind.value is None and bind.required:
+                    raise ValueError(f"parameter {name!r} of {self.sql!r} is not supplied")
+                value = bind.effective_value
+                plan.append((escaped.get(name, name), None, None, processor(value) if processor else value))
+        self.plan = tuple(plan)
+        results = []
+        for column in getattr(statement, "selected_columns", ()):
+            results.append(column.type.dialect_impl(dialect).result_processor(dialect, None))
+        self.results = tuple(results) if any(results) else None
+
+    @staticmethod
+    def _names(compiled) -> str:
+        return ", ".join(c.key for c in (*compiled.insert_prefetch, *compiled.update_prefetch))
+
+    def parameters(self, values: Mapping[str, Any]):
+        if self.named:
+            return {
+                out: (value if key is None else (processor(values[key]) if processor else values[key]))
+                for out, key, processor, value in self.plan
+            }
+        return [
+            value if key is None else (processor(values[key]) if processor else values[key])
+            for _out, key, processor, value in self.plan
+        ]
+
+
+class Prepared:
+    """One fixed statement; ``keys`` names every parameter callers pass (columns and ``b_*`` binds)."""
+
+    __slots__ = ("statement", "keys", "_by_dialect", "_last")
+
+    def __init__(self, statement: ClauseElement, keys: Iterable[str]) -> None:
+        self.statement = statement
+        self.keys = tuple(keys)
+        self._by_dialect: weakref.WeakKeyDictionary[Dialect, _Compiled] = weakref.WeakKeyDictionary()
+        self._last: tuple[Dialect, _Compiled] | None = None
+
+    def compiled(self, dialect: Dialect) -> _Compiled:
+        last = self._last
+        if last is not None and last[0] is dialect:
+            return last[1]
+        compiled = self._by_dialect.get(dialect)
+        if compiled is None:
+            compiled = self._by_dialect[dialect] = _Compiled(self.statement, self.keys, dialect)
+        self._last = (dialect, compiled)
+        return compiled
+
+    def execute(self, conn: Connection, values: Mapping[str, Any]) -> int:
+        """Run with one set of parameters; returns the number of rows it changed."""
+        compiled = self.compiled(conn.dialect)
+        cursor = _run(conn, compiled.sql, compiled.parameters(values), False)
+        count = cursor.rowcount
+        cursor.close()
+        return count
+
+    def executemany(self, conn: Connection, rows: Iterable[Mapping[str, Any]]) -> None:
+        compiled = self.compiled(conn.dialect)
+        make = compiled.parameters
+        _run(conn, compiled.sql, [make(row) for row in rows], True).close()
+
+    def first(self, conn: Connection, values: Mapping[str, Any]) -> tuple | None:
+        """The first row of a SELECT, converted by the column types' result processors."""
+        compiled = self.compiled(conn.dialect)
+        cursor = _run(conn, compiled.sql, compiled.parameters(values), False)
+        try:
+            row = cursor.fetchone()
+        finally:
+            cursor.close()
+        if row is None or compiled.results is None:
+            return row
+        return tuple(value if p is None else p(value) for p, value in zip(compiled.results, row))
+
+
+def _run(conn: Connection, sql: str, parameters, many: bool):
+    dbapi_conn = conn.connection.driver_connection
+    listeners = conn.dispatch
+    if listeners.before_cursor_execute:
+        for fn in listeners.before_cursor_execute:
+            sql, parameters = fn(conn, None, sql, parameters, None, many)
+    cursor = dbapi_conn.cursor()
+    try:
+        if many:
+            cursor.executemany(sql, parameters)
+        else:
+            cursor.execute(sql, parameters)
+    except conn.dialect.loaded_dbapi.Error as err:
+        cursor.close()
+        raise exc.DBAPIError.instance(
+            sql, parameters, err, conn.dialect.loaded_dbapi.Error, dialect=conn.dialect,
+            ismulti=many,
+        ) from err
+    if listeners.after_cursor_execute:
+        for fn in listeners.after_cursor_execute:
+            fn(conn, cursor, sql, parameters, None, many)
+    return cursor
