@@ -28,7 +28,8 @@ def describe(row: ChainedEvidence) -> str:
     if kind == "approval.requested":
         return f"approval '{step}' requested from {', '.join(p['approvers'])} (quorum {p['quorum']}, content {p['content_hash'][:12]})"
     if kind == "approval.decided":
-        return f"{p['person']} {p['decision']}d '{step}' via {row.via}: {p['reason']}"
+        verb = {"approve": "approved", "reject": "rejected"}.get(p["decision"], p["decision"])
+        return f"{p['person']} {verb} '{step}' via {row.via}: {p['reason']}"
     if kind == "approval.refused":
         return f"decision by {p['person']} on '{step}' refused: {p['reason']}"
     if kind == "approval.closed":

@@ -184,4 +184,4 @@ def _summary(console, db: Database, now: datetime, url: str) -> None:
     console.print("\n[bold]Explore what happened[/] (the database stays):")
     for command in ("aims runs list", "aims runs show RUN-004", "aims evidence list --limit 20", "aims evidence verify",
                     "aims kpi --format json", "aims findings list", "aims tasks list"):
-        console.print(f"  {env} .venv/bin/{command}", markup=False)
+        console.print(f"  {env} .venv/bin/{command}", markup=False, soft_wrap=True)
