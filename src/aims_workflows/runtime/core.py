@@ -19,7 +19,7 @@ from ..config import AimsConfig
 from ..engine import Actor, Event, Transition, new_run
 from ..engine.advance import _advance_owned
 from ..engine.evidence import EvidenceRecord
-from ..engine.state import Subject
+from ..engine.state import RunState, Subject
 from ..errors import EngineError, NotFound
 from ..ports import Clock
 from ..spec.expressions import ExpressionError, evaluate
@@ -76,7 +76,10 @@ class Runtime:
 
     def _apply(self, conn: Connection, run_id: str, event: Event, now: datetime) -> Transition:
         run, lock_version = run_store.load(conn, run_id, lock=True)
-        spec = self.specs.by_hash(conn, run.spec_hash)
+        return self._apply_loaded(conn, self.specs.by_hash(conn, run.spec_hash), run, lock_version, event, now)
+
+    def _apply_loaded(self, conn: Connection, spec: WorkflowSpec, run: RunState, lock_version: int, event: Event,
+                      now: datetime) -> Transition:
         # the run was just loaded for this event and is dropped after it: no need to copy it
         transition = _advance_owned(spec, run, event, now)
         if transition.ignored is None:
@@ -207,17 +210,37 @@ class Runtime:
     def decide(self, approval_id: str, *, person: str, decision: str, reason: str, content_hash: str | None = None,
                via: str = "cli", ref: str | None = None, delivery: tuple[str, str] | None = None,
                response: dict[str, Any] | None = None) -> Outcome:
-        """An approver's decision. ``content_hash`` is what they saw; None means the current content."""
-        with self.db.connect() as conn:  # one read for both: the approval and the run it belongs to
-            row = _approval_row(conn, approval_id)
-            run, _ = run_store.load(conn, row["run_id"])
-            step = self.specs.by_hash(conn, run.spec_hash).step(row["step_id"])
-        eligible = self.eligible_approvers(row["approvers"], run.subject.owner,
-                                           forbidden_roles=step.separation.forbidden_roles)
-        data = {"approval_id": approval_id, "decision": decision, "reason": reason,
-                "content_hash": content_hash or row["content_hash"], "eligible": eligible, "response": response}
-        event = Event("approval.decided", Actor(person, via, self.config.roles_of(person)), step_id=row["step_id"], data=data, ref=ref)
-        return self.handle(row["run_id"], event, delivery=delivery, payload=json.dumps({k: v for k, v in data.items() if k != "eligible"}))
+        """An approver's decision. ``content_hash`` is what they saw; None means the current content.
+
+        One transaction, as :meth:`handle`: the approval, and the run it belongs to (loaded once,
+        under the same lock as any event), are read in the unit of work that applies the decision.
+        """
+
+        def work() -> Outcome:
+            now = self.clock.now()
+            with self.db.begin() as conn:
+                row = _approval_row(conn, approval_id)
+                run_id = row["run_id"]
+                seen = content_hash or row["content_hash"]
+                if delivery:
+                    payload = json.dumps({"approval_id": approval_id, "decision": decision, "reason": reason,
+                                          "content_hash": seen, "response": response})
+                    if not inbox.claim(conn, delivery[0], delivery[1], payload, now):
+                        return Outcome(run_id, duplicate=True)
+                run, lock_version = run_store.load(conn, run_id, lock=True)
+                spec = self.specs.by_hash(conn, run.spec_hash)
+                eligible = self.eligible_approvers(row["approvers"], run.subject.owner,
+                                                   forbidden_roles=spec.step(row["step_id"]).separation.forbidden_roles)
+                data = {"approval_id": approval_id, "decision": decision, "reason": reason,
+                        "content_hash": seen, "eligible": eligible, "response": response}
+                event = Event("approval.decided", Actor(person, via, self.config.roles_of(person)), step_id=row["step_id"],
+                              data=data, ref=ref)
+                transition = self._apply_loaded(conn, spec, run, lock_version, event, now)
+                if delivery:
+                    inbox.mark(conn, delivery[0], delivery[1], "ignored" if transition.ignored else "processed", now, transition.ignored)
+                return Outcome(run_id, transition)
+
+        return self._retrying(work)
 
     def cancel(self, run_id: str, reason: str, actor: Actor = CLI) -> Outcome:
         return self.handle(run_id, Event("run.cancel", actor, data={"reason": reason}))

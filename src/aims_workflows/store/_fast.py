@@ -22,7 +22,7 @@ from sqlalchemy import Connection, exc
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import ClauseElement
 
-__all__ = ["Prepared"]
+__all__ = ["Prepared", "execute_driver_sql"]
 
 class _Compiled:
     """A statement compiled for one dialect: SQL text and how to build its parameters."""
@@ -125,6 +125,11 @@ class Prepared:
         if row is None or compiled.results is None:
             return row
         return tuple(value if p is None else p(value) for p, value in zip(compiled.results, row))
+
+
+def execute_driver_sql(conn: Connection, sql: str) -> None:
+    """A fixed SQL text without parameters (``BEGIN IMMEDIATE``), as ``exec_driver_sql`` would run it."""
+    _run(conn, sql, (), False).close()
 
 
 def _run(conn: Connection, sql: str, parameters, many: bool):

@@ -10,6 +10,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, inspect
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from ..errors import StoreError
+from ._fast import execute_driver_sql
 
 __all__ = ["Database", "redact_url"]
 
@@ -42,7 +43,7 @@ def _sqlite_setup(engine: Engine) -> None:
     def _begin_immediate(conn) -> None:
         # Take the write lock at the start: a unit of work reads then writes, and a deferred
         # transaction that must upgrade its lock can fail with SQLITE_BUSY under concurrency.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        execute_driver_sql(conn, "BEGIN IMMEDIATE")
 
 
 class Database:

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from ..errors import NotFound
 from ..inventory import AISystemRecord
 from ..spec.problems import did_you_mean
+from ._fast import Prepared
 from .models import AISystem, AISystemHistory
 
 __all__ = ["add", "change", "get", "find", "list_all", "to_subject_attributes", "history"]
@@ -17,6 +18,11 @@ __all__ = ["add", "change", "get", "find", "list_all", "to_subject_attributes", 
 _SYSTEMS = AISystem.__table__
 _HISTORY = AISystemHistory.__table__
 _RECORD_FIELDS = tuple(AISystemRecord.model_fields)
+_KEYS = tuple(_SYSTEMS.c.keys())
+
+# Compiled once per dialect (starting a run on a system looks it up; see _fast).
+_BY_NAME = Prepared(select(_SYSTEMS).where(func.lower(_SYSTEMS.c.name) == bindparam("b_name")), ("b_name",))
+_BY_ID = Prepared(select(_SYSTEMS).where(_SYSTEMS.c.id == bindparam("b_id")), ("b_id",))
 
 
 def _row_dict(row) -> dict[str, Any]:
@@ -24,16 +30,16 @@ def _row_dict(row) -> dict[str, Any]:
 
 
 def find(conn: Connection, name: str) -> dict[str, Any] | None:
-    row = conn.execute(select(_SYSTEMS).where(func.lower(_SYSTEMS.c.name) == name.lower())).first()
-    return _row_dict(row) if row else None
+    row = _BY_NAME.first(conn, {"b_name": name.lower()})
+    return dict(zip(_KEYS, row)) if row else None
 
 
 def get(conn: Connection, name_or_id: str | int) -> dict[str, Any]:
     """A system by name (case-insensitive) or numeric id; NotFound with a suggestion."""
     row = None
     if isinstance(name_or_id, int) or str(name_or_id).isdigit():
-        found = conn.execute(select(_SYSTEMS).where(_SYSTEMS.c.id == int(name_or_id))).first()
-        row = _row_dict(found) if found else None
+        found = _BY_ID.first(conn, {"b_id": int(name_or_id)})
+        row = dict(zip(_KEYS, found)) if found else None
     row = row or find(conn, str(name_or_id))
     if row is None:
         names = list(conn.scalars(select(_SYSTEMS.c.name)))
