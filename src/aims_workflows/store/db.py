@@ -37,6 +37,15 @@ def _sqlite_setup(engine: Engine) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=10000")
+        # Checkpoint the WAL every ~40 MB instead of every ~4 MB (1,000 pages). An event writes a
+        # dozen or so pages, mostly the same hot ones (ledger head, index tails, the run row);
+        # checkpointing less often copies each of them to the database file once per checkpoint
+        # rather than many times over: ~20% more events/s on a 10,000-event workload, and it grows
+        # with the database. Measured and left at the defaults: mmap_size, cache_size, temp_store
+        # (no gain). Durability is unchanged (synchronous=NORMAL in WAL either way).
+        cursor.execute("PRAGMA wal_autocheckpoint=10000")
+        # ... and truncate the WAL file back to 64 MB after a checkpoint, so it stays bounded on disk.
+        cursor.execute("PRAGMA journal_size_limit=67108864")
         cursor.close()
 
     @event.listens_for(engine, "begin")
