@@ -27,6 +27,7 @@ from ..spec.loader import LoadedSpec, WorkflowSet
 from ..spec.model import WorkflowSpec
 from ..store import Database, inbox, ledger, outbox, projections
 from ..store import runs as run_store
+from ..store._fast import Prepared
 from ..store.models import Approval, Run
 from .specs import SpecRegistry
 from .subjects import ORGANISATION_ID, ai_system_subject, organisation_subject
@@ -294,11 +295,14 @@ class Runtime:
         return ORGANISATION_ID
 
 
-_APPROVAL_BY_ID = select(Approval.__table__).where(Approval.__table__.c.approval_id == bindparam("b_approval_id"))
+# compiled once per dialect: every decision reads its approval (see store/_fast)
+_APPROVAL_BY_ID = Prepared(
+    select(Approval.__table__).where(Approval.__table__.c.approval_id == bindparam("b_approval_id")), ("b_approval_id",))
+_APPROVAL_KEYS = tuple(Approval.__table__.c.keys())
 
 
 def _approval_row(conn: Connection, approval_id: str) -> dict[str, Any]:
-    row = conn.execute(_APPROVAL_BY_ID, {"b_approval_id": approval_id}).first()
+    row = _APPROVAL_BY_ID.first(conn, {"b_approval_id": approval_id})
     if row is None:
         raise NotFound(f"no approval '{approval_id}'", hint="see `aims approvals list`")
-    return dict(row._mapping)
+    return dict(zip(_APPROVAL_KEYS, row))

@@ -27,7 +27,7 @@ __all__ = ["Prepared", "execute_driver_sql"]
 class _Compiled:
     """A statement compiled for one dialect: SQL text and how to build its parameters."""
 
-    __slots__ = ("sql", "plan", "named", "results")
+    __slots__ = ("sql", "plan", "named", "results", "_dialect", "_types")
 
     def __init__(self, statement: ClauseElement, keys: Sequence[str], dialect: Dialect) -> None:
         # compiled as for executemany: an INSERT then gets no implicit RETURNING of its primary key
@@ -59,10 +59,19 @@ class _Compiled:
                 value = bind.effective_value
                 plan.append((escaped.get(name, name), None, None, processor(value) if processor else value))
         self.plan = tuple(plan)
-        results = []
-        for column in getattr(statement, "selected_columns", ()):
-            results.append(column.type.dialect_impl(dialect).result_processor(dialect, None))
-        self.results = tuple(results) if any(results) else None
+        self._dialect = dialect
+        self._types = tuple(column.type for column in getattr(statement, "selected_columns", ()))
+        self.results: tuple | None | bool = False  # built from the first result's description
+
+    def result_processors(self, description) -> tuple | None:
+        """The column types' result processors, as SQLAlchemy picks them: with the DBAPI's type
+        code of each column (PostgreSQL numerics depend on it)."""
+        results = self.results
+        if results is False:
+            dialect = self._dialect
+            found = tuple(t.dialect_impl(dialect).result_processor(dialect, d[1]) for t, d in zip(self._types, description))
+            results = self.results = found if any(found) else None
+        return results
 
     @staticmethod
     def _names(compiled) -> str:
@@ -120,11 +129,12 @@ class Prepared:
         cursor = _run(conn, compiled.sql, compiled.parameters(values), False)
         try:
             row = cursor.fetchone()
+            results = compiled.result_processors(cursor.description)
         finally:
             cursor.close()
-        if row is None or compiled.results is None:
+        if row is None or results is None:
             return row
-        return tuple(value if p is None else p(value) for p, value in zip(compiled.results, row))
+        return tuple(value if p is None else p(value) for p, value in zip(results, row))
 
 
 def execute_driver_sql(conn: Connection, sql: str) -> None:
