@@ -624,3 +624,9 @@ def test_templates_may_bind_their_own_names():
     assert problems_of(parse_spec, text, "b.yaml") == [
         f"b.yaml:9:5 steps[0].message: unknown name 'ghost' in {message!r} (names are subject, inputs, item and step ids)"
     ]
+
+
+def test_an_unsupported_yaml_directive_is_a_spec_error():
+    with pytest.raises(SpecError) as err:
+        parse_spec("%YAML 1.0\n---\nid: x\n", "old.yaml")
+    assert str(err.value.problems[0]).startswith("old.yaml:1:1: YAML syntax: unsupported YAML")

@@ -74,6 +74,11 @@ def read_yaml(text: str) -> YamlSource:
         raise YamlSyntaxError(message, line, column) from None
     except YAMLError as err:
         raise YamlSyntaxError(str(err).splitlines()[0], 0, 0) from None
+    except YamlSyntaxError:
+        raise
+    except (AssertionError, ValueError, TypeError) as err:
+        # the parser's own consistency checks, e.g. an unsupported "%YAML 1.0" directive
+        raise YamlSyntaxError(f"unsupported YAML: {str(err).splitlines()[0] if str(err) else type(err).__name__}", 1, 1) from None
     return YamlSource(data, tree)
 
 
