@@ -146,9 +146,7 @@ class WriteGate:
         try:
             yield
         finally:
-            with self._cond:
-                self._busy = False
-                self._cond.notify_all()
+            self._release()
 
     @contextlib.contextmanager
     def background(self) -> Iterator[None]:
@@ -159,9 +157,12 @@ class WriteGate:
         try:
             yield
         finally:
-            with self._cond:
-                self._busy = False
-                self._cond.notify_all()
+            self._release()
+
+    def _release(self) -> None:
+        with self._cond:
+            self._busy = False
+            self._cond.notify_all()
 
 
 class InboxProcessor:
