@@ -177,8 +177,10 @@ def test_changed_answers_invalidate_the_request_and_send_a_fresh_one(risk):
     old = d.run.approval
     t = d.later(hours=1).send("task.updated", ENGINEER, step_id="assess", ref="AIMS-1",
                                answers={"likelihood": 2, "impact": 4, "rationale": "customer facing"})
-    # the score recorded from the old answers is recorded again before the fresh request
-    assert d.kinds(t) == ["task.answers_changed", "artefact.recorded", "approval.invalidated", "approval.requested"]
+    # the score recorded from the old answers is recorded again, and the route taken again,
+    # before the fresh request
+    assert d.kinds(t) == ["task.answers_changed", "artefact.recorded", "approval.invalidated", "decision.taken",
+                          "approval.requested"]
     assert d.command_kinds(t) == ["approval.invalidate", "approval.request"]
     invalidated = t.evidence[2].payload
     new = d.run.approval
@@ -349,3 +351,19 @@ def test_a_rejection_or_an_open_request_is_not_flagged_as_an_approval(risk):
     t = d.send("task.updated", ENGINEER, step_id="assess", answers={**MEDIUM, "rationale": "more detail"})
     assert t.evidence[0].payload["approvals_no_longer_covering"] == []
     assert [c.kind for c in t.commands] == ["approval.invalidate", "approval.request"]
+
+
+def test_edited_answers_that_raise_the_score_route_to_the_higher_approver(risk):
+    d = at_signoff(risk)  # 3 x 4 = 12: the risk owner or the CISO signs off
+    old = d.run.approval
+    assert old.step_id == "signoff"
+    t = d.later(hours=1).send("task.updated", ENGINEER, step_id="assess", answers={"likelihood": 4, "impact": 4, "rationale": "worse"})
+    assert d.run.data["score"]["value"] == 16
+    taken = [e.payload for e in t.evidence if e.kind == "decision.taken"]
+    assert taken and taken[-1]["goto"] == "board_signoff"
+    assert d.run.approval.step_id == "board_signoff" and d.run.approval.round == 1
+    assert [c.kind for c in t.commands] == ["approval.invalidate", "approval.request"]
+    assert t.commands[1].payload["approvers"] == ["top_management"]
+    # the old request can no longer be decided
+    d.send("approval.decided", RISK_OWNER, approval_id=old.approval_id, content_hash=old.content_hash, decision="approve", reason="ok")
+    assert refusal(d) == "this approval is closed or was replaced by a newer request"

@@ -31,7 +31,7 @@ class AutomaticSteps:
             canonical_json(values)  # fail now, not in the ledger, if a value cannot be evidence
         except (TypeError, ValueError) as err:
             raise ExpressionError(f"record '{step.id}': {err}") from None
-        if not (only_if_changed and self.run.data.get(step.id) == values):
+        if not ((only_if_changed or self.rerunning) and self.run.data.get(step.id) == values):
             self.run.data[step.id] = values
             self.record("artefact.recorded", {"artefact": step.artefact, "fields": values, "subject": self.run.subject.id}, step_id=step.id)
         return self.spec.next_of(step.id)

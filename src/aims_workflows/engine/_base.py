@@ -35,6 +35,9 @@ class StepBase:
         self.evidence: list[EvidenceRecord] = []
         self.ignored: str | None = None
         self.steps_taken = 0
+        # set while edited answers re-route an open approval (see TaskSteps._on_task_updated)
+        self.rerouted_approval = None
+        self.rerunning = False
 
     # -- plumbing --------------------------------------------------------------------------
     def apply(self) -> Transition:
@@ -116,7 +119,13 @@ class StepBase:
             self._enter_task(step)
             return None
         if isinstance(step, ApprovalStep):
-            self._request_approval(step, round_=1)
+            again = self.rerouted_approval
+            if again is not None and again.step_id == step.id:
+                # the same approval asked again over new content: same visit, next round
+                self.run.visits[step.id] -= 1
+                self._request_approval(step, round_=again.round + 1)
+            else:
+                self._request_approval(step, round_=1)
             return None
         if isinstance(step, DecisionStep):
             return self._decide(step)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..spec.expressions import render
-from ..spec.model import ApprovalStep, RecordStep, TaskStep
+from ..spec.model import ApprovalStep, DecisionStep, RecordStep, TaskStep
 from .evidence import iso
 from .forms import check_answers
 from .state import TaskState
@@ -129,4 +129,21 @@ class TaskSteps:
                 self.record("approval.invalidated", {"approval_id": approval.approval_id, "old_hash": approval.content_hash, "new_hash": new_hash, "reason": f"answers of '{step_id}' changed"}, step_id=a_step.id)
                 self.command("approval.invalidate", f"{approval.approval_id}/invalidate", {"approval_id": approval.approval_id, "reason": f"the answers of '{step_id}' changed after the request"})
                 self._clear_timers(a_step.id)
-                self._request_approval(a_step, round_=approval.round + 1)
+                self._reroute(step_id, approval)
+
+    def _reroute(self, changed_step: str, approval) -> None:
+        """Ask again for the approval the new answers call for. Decisions between the changed
+        task and the approval are taken again (a higher risk score may need a higher approver);
+        without such decisions the same approval is asked again in its next round."""
+        ids = [s.id for s in self.spec.steps]
+        between = self.spec.steps[ids.index(changed_step) + 1: ids.index(approval.step_id)]
+        decisions = [s for s in between if isinstance(s, DecisionStep)]
+        self.run.approval = None
+        if not decisions:
+            self._request_approval(self.spec.step(approval.step_id), round_=approval.round + 1)
+            return
+        self.rerouted_approval, self.rerunning = approval, True
+        try:
+            self.goto(decisions[0].id)
+        finally:
+            self.rerouted_approval, self.rerunning = None, False
