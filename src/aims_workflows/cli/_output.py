@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from functools import lru_cache
 
-__all__ = ["console", "err_console", "error", "ok"]
+__all__ = ["console", "err_console", "error", "ok", "table"]
 
 
 @lru_cache(maxsize=1)
@@ -38,3 +38,23 @@ def ok(text: str) -> None:
 
 def write(text: str) -> None:
     sys.stdout.write(text if text.endswith("\n") else text + "\n")
+
+
+RUN_ID_WIDTH = 11
+"""Run ids are ``R`` and ten hex digits: wide enough never to be cut."""
+
+
+def table(*columns: str, ids: tuple[str, ...] = ()):
+    """A Rich table whose identifier columns (run ids, issue keys ...) are never cut with an
+    ellipsis: people copy them into the next command. Run ids keep one line; longer ids fold."""
+    from rich.table import Table
+
+    result = Table()
+    for name in columns:
+        if name == "run":
+            result.add_column(name, no_wrap=True, min_width=RUN_ID_WIDTH)
+        elif name in ids:
+            result.add_column(name, overflow="fold", min_width=8)
+        else:
+            result.add_column(name)
+    return result

@@ -16,12 +16,12 @@ def register(app: typer.Typer) -> None:
     @runs.command("list")
     def list_(status: Optional[str] = typer.Option(None, "--status", help="running, completed, cancelled, failed")) -> None:
         """Runs, newest first."""
-        from rich.table import Table
         from sqlalchemy import select
 
         from ..store.models import Run
         from ._context import open_cli_app
         from ._output import console
+        from ._output import table as make_table
 
         app_ = open_cli_app()
         t = Run.__table__
@@ -30,7 +30,7 @@ def register(app: typer.Typer) -> None:
             query = query.where(t.c.status == status)
         with app_.db.connect() as conn:
             rows = conn.execute(query).all()
-        table = Table("run", "workflow", "subject", "status", "at step", "started", "completed")
+        table = make_table("run", "workflow", "subject", "status", "at step", "started", "completed", ids=("run",))
         for r in rows:
             table.add_row(r.id, f"{r.workflow_id} v{r.spec_version}", r.subject_name, r.status, r.current_step or "",
                           f"{r.started_at:%Y-%m-%d %H:%M}", f"{r.completed_at:%Y-%m-%d %H:%M}" if r.completed_at else "")

@@ -36,12 +36,12 @@ def register(app: typer.Typer) -> None:
     @tasks.command("list")
     def tasks_list(all_: bool = typer.Option(False, "--all", help="include done and cancelled")) -> None:
         """Tasks waiting for people, with due dates."""
-        from rich.table import Table
         from sqlalchemy import select
 
         from ..store.models import StepRecord
         from ._context import open_cli_app
         from ._output import console
+        from ._output import table as make_table
 
         app_ = open_cli_app()
         now = app_.runtime.clock.now()
@@ -51,7 +51,7 @@ def register(app: typer.Typer) -> None:
             query = query.where(t.c.status == "open")
         with app_.db.connect() as conn:
             rows = conn.execute(query).all()
-        table = Table("run", "step", "title", "assignee", "due", "status", "ref")
+        table = make_table("run", "step", "title", "assignee", "due", "status", "ref", ids=("run", "ref"))
         for r in rows:
             due = r.due_at.strftime("%Y-%m-%d") if r.due_at else "-"
             if r.status == "open" and r.due_at and r.due_at < now:
@@ -87,18 +87,18 @@ def register(app: typer.Typer) -> None:
     @approvals.command("list")
     def approvals_list() -> None:
         """Approvals waiting for a decision."""
-        from rich.table import Table
         from sqlalchemy import select
 
         from ..store.models import Approval
         from ._context import open_cli_app
         from ._output import console
+        from ._output import table as make_table
 
         app_ = open_cli_app()
         t = Approval.__table__
         with app_.db.connect() as conn:
             rows = conn.execute(select(t).where(t.c.status == "open").order_by(t.c.requested_at)).all()
-        table = Table("approval", "approvers", "requested", "content")
+        table = make_table("approval", "approvers", "requested", "content", ids=("approval",))
         for r in rows:
             table.add_row(r.approval_id, ", ".join(r.approvers), f"{r.requested_at:%Y-%m-%d %H:%M}", r.content_hash[:12])
         console().print(table)
@@ -128,18 +128,18 @@ def register(app: typer.Typer) -> None:
     @findings.command("list")
     def findings_list() -> None:
         """Findings with their corrective action and status."""
-        from rich.table import Table
         from sqlalchemy import select
 
         from ..store.models import Finding
         from ._context import open_cli_app
         from ._output import console
+        from ._output import table as make_table
 
         app_ = open_cli_app()
         t = Finding.__table__
         with app_.db.connect() as conn:
             rows = conn.execute(select(t).order_by(t.c.raised_at)).all()
-        table = Table("finding", "severity", "title", "raised", "status", "corrective action run")
+        table = make_table("finding", "severity", "title", "raised", "status", "corrective action run", ids=("finding", "corrective action run"))
         for r in rows:
             table.add_row(r.id, r.severity, r.title, f"{r.raised_at:%Y-%m-%d}", r.status, r.corrective_run_id or "")
         console().print(table)
