@@ -16,6 +16,8 @@ def register(app: typer.Typer) -> None:
     @evidence.command("verify")
     def verify() -> None:
         """Recompute the hash chain; exit 1 and name the first broken row on any tampering."""
+        from rich.markup import escape
+
         from ..store import ledger
         from ._context import open_cli_app
         from ._output import console, err_console, ok
@@ -26,7 +28,7 @@ def register(app: typer.Typer) -> None:
         if report.ok:
             ok(f"evidence chain verified: {report.rows} rows, head #{report.head_seq}")
             return
-        err_console().print(f"[bold red]evidence chain BROKEN at row {report.first_bad_seq}[/]: {report.problem}")
+        err_console().print(f"[bold red]evidence chain BROKEN at row {report.first_bad_seq}[/]: {escape(report.problem)}")
         console().print(f"checked {report.rows} rows before stopping")
         raise typer.Exit(1)
 

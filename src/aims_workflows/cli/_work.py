@@ -67,6 +67,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Complete a task with answers (what an engineer does in Jira)."""
         from ._context import open_cli_app, parse_assignments
+        from rich.markup import escape
+
         from ._output import err_console, ok
 
         app_ = open_cli_app()
@@ -74,12 +76,12 @@ def register(app: typer.Typer) -> None:
         app_.pump(schedules=False)
         t = outcome.transition
         if t.ignored:
-            err_console().print(f"[yellow]nothing done:[/] {t.ignored}")
+            err_console().print(f"[yellow]nothing done:[/] {escape(t.ignored)}")
             raise typer.Exit(1)
         refused = [e for e in t.evidence if e.kind == "task.answers_refused"]
         if refused:
             for problem in refused[0].payload["problems"]:
-                err_console().print(f"[red]✗[/] {problem}", markup=True)
+                err_console().print(f"[red]✗[/] {escape(problem)}")
             err_console().print("the task stays open: fix the answers and complete it again")
             raise typer.Exit(1)
         ok(f"completed {step_id}; run {run_id} is {t.run.status}" + (f" at '{t.run.current}'" if t.run.current else ""))
@@ -112,6 +114,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Approve or reject (what an approver does in Slack)."""
         from ._context import open_cli_app
+        from rich.markup import escape
+
         from ._output import err_console, ok
 
         if decision not in ("approve", "reject"):
@@ -121,7 +125,7 @@ def register(app: typer.Typer) -> None:
         app_.pump(schedules=False)
         refused = [e for e in outcome.transition.evidence if e.kind == "approval.refused"]
         if refused:
-            err_console().print(f"[red]refused:[/] {refused[0].payload['reason']}")
+            err_console().print(f"[red]refused:[/] {escape(refused[0].payload['reason'])}")
             raise typer.Exit(1)
         ok(f"recorded {decision} by {person}; run is {outcome.transition.run.status}")
 
