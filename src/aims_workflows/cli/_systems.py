@@ -45,20 +45,19 @@ def register(app: typer.Typer) -> None:
     @systems.command("list")
     def list_() -> None:
         """List the inventory with assessment coverage."""
-        from rich.table import Table
-
         from ..store import inventory as inventory_store
         from ._context import open_cli_app
-        from ._output import console
+        from ._output import console, styled
+        from ._output import table as make_table
 
         app_ = open_cli_app()
         now = app_.runtime.clock.now()
         with app_.db.connect() as conn:
             rows = inventory_store.list_all(conn)
-        table = Table("id", "name", "owner", "risk tier", "stage", "in scope", "risk assessment", "impact assessment")
+        table = make_table("id", "name", "owner", "risk tier", "stage", "in scope", "risk assessment", "impact assessment")
 
         def current(until) -> str:
-            return "[green]current[/]" if until and until > now else "[red]missing or stale[/]"
+            return styled("[green]current[/]" if until and until > now else "[red]missing or stale[/]")
 
         for r in rows:
             table.add_row(str(r["id"]), r["name"], r["owner"], r["risk_tier"] or "-", r["lifecycle_stage"] or "-",

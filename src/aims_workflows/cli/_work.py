@@ -40,7 +40,7 @@ def register(app: typer.Typer) -> None:
 
         from ..store.models import StepRecord
         from ._context import open_cli_app
-        from ._output import console
+        from ._output import console, styled
         from ._output import table as make_table
 
         app_ = open_cli_app()
@@ -55,7 +55,7 @@ def register(app: typer.Typer) -> None:
         for r in rows:
             due = r.due_at.strftime("%Y-%m-%d") if r.due_at else "-"
             if r.status == "open" and r.due_at and r.due_at < now:
-                due = f"[red]{due} overdue[/]"
+                due = styled(f"[red]{due} overdue[/]")
             table.add_row(r.run_id, r.step_id, r.title, r.assignee or r.role, due, r.status, r.external_ref or "")
         console().print(table)
 

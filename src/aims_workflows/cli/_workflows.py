@@ -50,13 +50,12 @@ def register(app: typer.Typer) -> None:
     @app.command("workflows")
     def list_workflows() -> None:
         """List the workflows in use, with their triggers and the controls they evidence."""
-        from rich.table import Table
-
         from ._context import open_cli_app
         from ._output import console
+        from ._output import table as make_table
 
         app_ = open_cli_app(require_db=False)
-        table = Table("id", "version", "subject", "triggers", "evidences")
+        table = make_table("id", "version", "subject", "triggers", "evidences")
         for item in app_.workflows:
             spec = item.spec
             triggers = (["manual"] if spec.trigger.manual else []) + [o.event for o in spec.trigger.on]
@@ -68,13 +67,12 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def catalog(controls: bool = typer.Option(False, "--controls", help="only Annex A controls")) -> None:
         """List the ISO/IEC 42001 clauses and Annex A controls workflows may reference."""
-        from rich.table import Table
-
         from ..catalog import load_catalog
         from ._output import console
+        from ._output import table as make_table
 
         cat = load_catalog()
-        table = Table("id", "kind", "title")
+        table = make_table("id", "kind", "title")
         entries = cat.controls() if controls else cat.clauses() + cat.controls()
         for entry in entries:
             table.add_row(entry.id, entry.kind, entry.title)
