@@ -333,3 +333,25 @@ def test_usage_errors_exit_with_a_message(ready):
     result = ready("systems", "add")
     assert result.code == 2 and "Missing" in result.err
     assert ready("no-such-command").code == 2
+
+
+def test_runs_retry_queues_dead_commands_after_the_cause_is_fixed(aims, tmp_path):
+    import re
+
+    assert aims("init").code == 0
+    config = tmp_path / "aims.yaml"
+    # nobody holds the engineer role: the first task cannot be assigned and its command dies
+    config.write_text(config.read_text().replace("engineer: [engineer@example.com]", "engineer: []"))
+    assert aims("systems", "add", "Chatbot", "--owner", "olga@example.com", "--set", "in_scope=no").code == 0
+    started = aims("start", "ai-risk-assessment", "--system", "Chatbot")
+    run_id = re.search(r"started run (\S+)", started.out).group(1)
+    shown = aims("runs", "show", run_id)
+    assert "dead" in shown.out and "role 'engineer' has nobody in aims.yaml" in shown.out
+    config.write_text(config.read_text().replace("engineer: []", "engineer: [eva@example.com]"))
+    retried = aims("runs", "retry", run_id, "--as", "ana@example.com")
+    assert retried.code == 0 and "queued 1 command(s) again: task.create" in retried.out
+    listed = aims("tasks", "list")
+    assert run_id in listed.out and "eva@example.com" in listed.out
+    timeline = aims("runs", "show", run_id).out
+    assert "ana@example.com via cli queued again: task.create" in timeline
+    assert "no dead commands" in aims("runs", "retry", run_id).out

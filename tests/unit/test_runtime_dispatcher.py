@@ -267,3 +267,25 @@ def test_no_eligible_approver_after_segregation_of_duties_is_dead(make_harness, 
         assert h.approvals.pending() == []
     finally:
         h.db.dispose()
+
+
+def test_dead_commands_can_be_queued_again_once_the_cause_is_fixed(h):
+    from aims_workflows.engine import Actor
+
+    h.tracker.fail_next(1, retryable=False, message="Jira has no custom field for 'Likelihood'")
+    run_id = start_risk(h)
+    assert h.pump().dead == 1
+    assert create_row(h, run_id).status == "dead"
+    # the admin fixes Jira, then queues the run's dead commands again
+    revived = h.app.dispatcher.revive(run_id, actor=Actor("ana@example.com", "cli"))
+    assert [kind for kind, _ in revived] == ["task.create"]
+    row = create_row(h, run_id)
+    assert row.status == "pending" and row.attempts == 0
+    assert h.pump().done >= 1
+    assert create_row(h, run_id).status == "done"
+    assert len(h.tracker.open_tasks()) == 1  # carried out once
+    kinds = h.kinds(run_id)
+    assert kinds.index("command.dead") < kinds.index("command.revived") < kinds.index("task.issued")
+    assert h.verify().ok
+    # nothing left to revive
+    assert h.app.dispatcher.revive(run_id, actor=Actor("ana@example.com", "cli")) == []

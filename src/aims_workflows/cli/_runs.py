@@ -69,3 +69,23 @@ def register(app: typer.Typer) -> None:
         for p in problems:
             label = "[red]dead[/]" if p.status == "dead" else "[yellow]retrying[/]"
             c.print(f"\n{label} command {p.kind} ({p.attempts} attempt(s)): {escape(p.last_error or '')}")
+
+    @runs.command("retry")
+    def retry(
+        run_id: str,
+        person: str = typer.Option("cli", "--as", help="who asks (kept in the ledger)"),
+    ) -> None:
+        """Queue a run's dead commands again, once their cause is fixed (e.g. after `aims jira setup`)."""
+        from ..engine import Actor
+        from ._context import open_cli_app
+        from ._output import console, ok
+
+        app_ = open_cli_app()
+        revived = app_.dispatcher.revive(run_id, actor=Actor(person, "cli", app_.config.roles_of(person)))
+        if not revived:
+            ok(f"run {run_id} has no dead commands")
+            return
+        report = app_.pump(schedules=False)
+        ok(f"queued {len(revived)} command(s) again: {', '.join(kind for kind, _ in revived)}")
+        if report.dead or report.retried:
+            console().print(f"still failing: {report.dead} dead, {report.retried} to retry; see `aims runs show {run_id}`")

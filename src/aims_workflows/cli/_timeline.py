@@ -59,6 +59,8 @@ def describe(row: ChainedEvidence) -> str:
         return f"run failed: {p['reason']}"
     if kind == "run.cancelled":
         return f"run cancelled by {who}: {p['reason']}"
+    if kind == "command.revived":
+        return f"{who} queued again: {', '.join(c['kind'] for c in p['commands'])}"
     if kind == "command.dead":
         return f"gave up on {p['kind']}: {p['reason']}"
     return f"{kind} by {who}"

@@ -188,6 +188,19 @@ class Dispatcher:
         report.dead += 1
         report.errors.append(reason)
 
+    def revive(self, run_id: str, *, actor: Actor) -> list[tuple[str, str]]:
+        """Queue a run's dead commands again (``aims runs retry``); the ledger records who did it."""
+        now = self.rt.clock.now()
+        with self.rt.db.begin() as conn:
+            from ..store import runs as run_store
+
+            run_store.load(conn, run_id)  # NotFound for an unknown run
+            revived = outbox.revive(conn, run_id, now)
+            if revived:
+                self.rt.record(conn, "command.revived", {"commands": [{"kind": k, "key": key} for k, key in revived]},
+                               now, actor=actor, run_id=run_id)
+        return revived
+
     def pump(self, *, limit: int = 200, rounds: int = 50) -> DispatchReport:
         """Carry out everything due now, until nothing new becomes due (bounded by ``rounds``)."""
         total = DispatchReport()

@@ -14,7 +14,7 @@ from ..engine.commands import Command
 from ._fast import Prepared
 from .models import OutboxItem
 
-__all__ = ["enqueue", "claim_due", "complete", "retry_later", "bury", "Claimed", "LEASE"]
+__all__ = ["enqueue", "claim_due", "complete", "retry_later", "bury", "revive", "Claimed", "LEASE"]
 
 _OUTBOX = OutboxItem.__table__
 LEASE = timedelta(minutes=2)
@@ -83,3 +83,14 @@ def retry_later(conn: Connection, item_id: int, at: datetime, error: str) -> Non
 def bury(conn: Connection, item_id: int, now: datetime, error: str) -> None:
     """Park a command that cannot succeed; `aims runs show` lists it with its reason."""
     conn.execute(update(_OUTBOX).where(_OUTBOX.c.id == item_id).values(status="dead", done_at=now, last_error=error))
+
+
+def revive(conn: Connection, run_id: str, now: datetime) -> list[tuple[str, str]]:
+    """Put a run's dead commands back in the queue, due now, with a fresh attempt count (after
+    the cause was fixed, e.g. ``aims jira setup``). Returns their (kind, key)."""
+    rows = conn.execute(select(_OUTBOX.c.id, _OUTBOX.c.kind, _OUTBOX.c.key)
+                        .where(_OUTBOX.c.run_id == run_id, _OUTBOX.c.status == "dead").order_by(_OUTBOX.c.id)).all()
+    if rows:
+        conn.execute(update(_OUTBOX).where(_OUTBOX.c.id.in_([r.id for r in rows]))
+                     .values(status="pending", attempts=0, next_attempt_at=now, done_at=None))
+    return [(r.kind, r.key) for r in rows]
