@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 __all__ = ["register", "sandbox_app"]
@@ -53,9 +55,19 @@ def register(app: typer.Typer) -> None:
         webhook_url: str = typer.Option(None, "--webhook-url", help="where to send webhooks, e.g. http://127.0.0.1:8000/jira/webhook"),
         webhook_secret: str = typer.Option(None, "--webhook-secret", help="secret to sign webhooks with (X-Hub-Signature)"),
         project: str = typer.Option("AIMS", "--project", help="project key"),
+        people: Path = typer.Option(None, "--people", exists=True, dir_okay=False,
+                                    help="aims.yaml whose people become the site's users (default: AIMS_CONFIG)"),
     ) -> None:
-        """Run a loopback Jira Cloud sandbox until Ctrl-C and print its URL and users."""
-        from ..sandbox.jira import run_jira_sandbox
+        """Run a loopback Jira Cloud sandbox until Ctrl-C and print its URL and users.
 
+        Its users are the integration's account and the people of aims.yaml, each with an API
+        token. Point aims at it with AIMS_JIRA_URL, AIMS_JIRA_EMAIL and AIMS_JIRA_API_TOKEN as
+        printed, then `aims jira setup`.
+        """
+        from ..config import Settings, load_config
+        from ..sandbox.jira import run_jira_sandbox, users_for
+
+        config = load_config(people or Settings().config)
+        emails = {p for role in config.roles.values() for p in role}
         run_jira_sandbox(port=port, webhook_url=webhook_url, webhook_secret=webhook_secret, project=project,
-                         echo=lambda line: typer.echo(line))
+                         users=users_for(emails) if emails else None, echo=lambda line: typer.echo(line))

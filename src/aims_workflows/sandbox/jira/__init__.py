@@ -18,7 +18,7 @@ Standalone: ``run_jira_sandbox(port=8080)`` blocks and prints the URL and creden
 from ._capture import Exchange
 from ._faults import JiraFaults
 from ._model import JiraUser
-from ._people import JiraSandboxPerson, default_users, sandbox_user
+from ._people import JiraSandboxPerson, default_users, display_name_of, sandbox_user, users_for
 from ._routes import API
 from ._run import run_jira_sandbox
 from ._sandbox import JiraSandbox
@@ -34,7 +34,9 @@ __all__ = [
     "RETRY_DELAYS",
     "WebhookDelivery",
     "default_users",
+    "display_name_of",
     "run_jira_sandbox",
     "sandbox_user",
     "sign",
+    "users_for",
 ]

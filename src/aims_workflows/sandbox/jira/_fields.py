@@ -96,6 +96,19 @@ def _is_rich_text(fdef: FieldDef) -> bool:
     return fdef.id == "description" or fdef.schema.get("custom", "").endswith(":textarea")
 
 
+def _option_ref(value: Any) -> dict[str, str] | None:
+    """``{"id": ...}`` or ``{"value": ...}`` from an option in a request; Jira prefers the id.
+    Which options exist is checked later, against the field's context (``_contexts``)."""
+    if not isinstance(value, dict):
+        return None
+    option_id = value.get("id")
+    if isinstance(option_id, str | int) and not isinstance(option_id, bool):
+        return {"id": str(option_id)}
+    if isinstance(value.get("value"), str):
+        return {"value": value["value"]}
+    return None
+
+
 def check_value(fdef: FieldDef, value: Any, user_ids: set[str]) -> tuple[Any, str | None]:
     """Return ``(stored_value, None)`` or ``(None, jira_error_message)``."""
     if value is None:
@@ -150,8 +163,9 @@ def check_value(fdef: FieldDef, value: Any, user_ids: set[str]) -> tuple[Any, st
                 return name, None
         return None, "Specify a valid priority"
     if kind == "option":
-        if isinstance(value, dict) and isinstance(value.get("value"), str):
-            return {"value": value["value"]}, None
+        ref = _option_ref(value)
+        if ref is not None:
+            return ref, None
         return None, "Specify a valid 'id' or 'value' for the option"
     if kind == "array":
         if not isinstance(value, list):
@@ -164,8 +178,9 @@ def check_value(fdef: FieldDef, value: Any, user_ids: set[str]) -> tuple[Any, st
                     return None, f"The label '{item}' contains spaces which is invalid."
             return list(value), None
         if fdef.schema.get("items") == "option":
-            if all(isinstance(v, dict) and isinstance(v.get("value"), str) for v in value):
-                return [{"value": v["value"]} for v in value], None
+            refs = [_option_ref(v) for v in value]
+            if all(ref is not None for ref in refs):
+                return refs, None
             return None, "Specify a valid 'id' or 'value' for the option"
     return None, (f"Field '{fdef.id}' cannot be set. "
                   "It is not on the appropriate screen, or unknown.")

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import _adf
+from ._contexts import add_default_context, resolve_choices
 from ._errors import JiraApiError
 from ._fields import EDITABLE_SYSTEM_FIELDS, check_value, custom_schema, display_string
 from ._model import Attachment, ChangeItem, Comment, FieldDef, History, Issue, IssueLink
@@ -42,11 +43,24 @@ class Upload:
     content: bytes
 
 
+Where = tuple[str, str] | None
+"""(project id, issue type id) of the issue a value is for; None when not known (a create
+request naming no valid project): choice values are then not matched with options."""
+
+
+def _check(state: JiraState, fdef: FieldDef, value: Any, where: Where) -> tuple[Any, str | None]:
+    """``check_value``, then choice values against the options of the applicable context."""
+    stored, problem = check_value(fdef, value, set(state.users))
+    if problem or where is None:
+        return stored, problem
+    return resolve_choices(state, fdef, stored, *where)
+
+
 def _check_fields(
-    state: JiraState, fields: dict[str, Any], errors: dict[str, str], *, creating: bool
+    state: JiraState, fields: dict[str, Any], errors: dict[str, str], *, creating: bool,
+    where: Where,
 ) -> dict[str, Any]:
     """Validate ``fields`` of a create/edit body; return stored values, fill ``errors``."""
-    user_ids = set(state.users)
     values: dict[str, Any] = {}
     for field_id, value in fields.items():
         if field_id in ("project", "issuetype") and creating:
@@ -55,7 +69,7 @@ def _check_fields(
         if fdef is None or (not fdef.custom and field_id not in EDITABLE_SYSTEM_FIELDS):
             errors[field_id] = _UNKNOWN_FIELD.format(field_id)
             continue
-        stored, problem = check_value(fdef, value, user_ids)
+        stored, problem = _check(state, fdef, value, where)
         if problem:
             errors[field_id] = problem
         else:
@@ -93,7 +107,7 @@ def _apply_updates(
                 errors[field_id] = _UNKNOWN_FIELD.format(field_id)
                 continue
             if verb == "set":
-                stored, problem = check_value(fdef, argument, set(state.users))
+                stored, problem = _check(state, fdef, argument, (issue.project_id, issue.issuetype))
                 if problem:
                     errors[field_id] = problem
                 else:
@@ -191,7 +205,8 @@ def create_issue(state: JiraState, actor_id: str, body: dict[str, Any]) -> Issue
         errors["issuetype"] = "Specify an issue type"
     if "summary" not in fields:
         errors["summary"] = "You must specify a summary of the issue."
-    values = _check_fields(state, fields, errors, creating=True)
+    where = (project.id, issuetype) if project is not None and issuetype is not None else None
+    values = _check_fields(state, fields, errors, creating=True, where=where)
     if errors or project is None or issuetype is None:
         raise JiraApiError.bad_fields(errors)
     now = state.clock()
@@ -218,7 +233,8 @@ def edit_issue(state: JiraState, actor_id: str, key: str, body: dict[str, Any]) 
     fields = body.get("fields") or {}
     if not isinstance(fields, dict):
         raise JiraApiError.bad_fields({"fields": "Operation value must be an object"})
-    values = _check_fields(state, fields, errors, creating=False)
+    values = _check_fields(state, fields, errors, creating=False,
+                           where=(issue.project_id, issue.issuetype))
     comments = _apply_updates(state, issue, body.get("update") or {}, values, errors)
     if errors:
         raise JiraApiError.bad_fields(errors)
@@ -240,7 +256,8 @@ def transition_issue(state: JiraState, actor_id: str, key: str, body: dict[str, 
     if transition is None:
         raise JiraApiError(400, [f"Transition id '{transition_id}' is not valid for this issue."])
     errors: dict[str, str] = {}
-    values = _check_fields(state, body.get("fields") or {}, errors, creating=False)
+    values = _check_fields(state, body.get("fields") or {}, errors, creating=False,
+                           where=(issue.project_id, issue.issuetype))
     comments = _apply_updates(state, issue, body.get("update") or {}, values, errors)
     if errors:
         raise JiraApiError.bad_fields(errors)
@@ -344,5 +361,7 @@ def create_field(state: JiraState, body: dict[str, Any]) -> str:
     if schema is None:
         raise JiraApiError(400, [f"Custom field type '{type_key}' is not supported."])
     field_id = f"customfield_{number}"
-    state.fields[field_id] = FieldDef(field_id, name, True, schema, body.get("description") or "")
+    fdef = FieldDef(field_id, name, True, schema, body.get("description") or "")
+    state.fields[field_id] = fdef
+    add_default_context(state, fdef)
     return field_id

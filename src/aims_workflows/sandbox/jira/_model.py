@@ -15,6 +15,8 @@ __all__ = [
     "JiraUser",
     "Project",
     "FieldDef",
+    "FieldOption",
+    "FieldContext",
     "Comment",
     "Attachment",
     "IssueLink",
@@ -64,6 +66,39 @@ class FieldDef:
         if self.custom:
             return [f"cf[{self.id.removeprefix('customfield_')}]", self.name]
         return [self.id]
+
+
+@dataclass
+class FieldOption:
+    """One choice of a select or multiselect field, in one context (ids are strings)."""
+
+    id: str
+    value: str
+    disabled: bool = False
+
+
+@dataclass
+class FieldContext:
+    """A custom field context: where the field applies and, for choice fields, its options.
+
+    Empty ``project_ids`` makes it global; empty ``issue_type_ids`` covers every issue type.
+    """
+
+    id: str
+    field_id: str
+    name: str
+    description: str = ""
+    project_ids: list[str] = field(default_factory=list)
+    issue_type_ids: list[str] = field(default_factory=list)
+    options: list[FieldOption] = field(default_factory=list)
+
+    @property
+    def is_global(self) -> bool:
+        return not self.project_ids
+
+    @property
+    def any_issue_type(self) -> bool:
+        return not self.issue_type_ids
 
 
 @dataclass

@@ -7,6 +7,7 @@ attributed to it in changelogs and in webhooks' ``user``, exactly as for a human
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from types import TracebackType
 from typing import Any
 
@@ -15,7 +16,7 @@ import httpx
 from . import _adf
 from ._model import JiraUser
 
-__all__ = ["sandbox_user", "default_users", "JiraSandboxPerson"]
+__all__ = ["sandbox_user", "default_users", "display_name_of", "users_for", "JiraSandboxPerson"]
 
 
 def sandbox_user(email: str, display_name: str, api_token: str | None = None) -> JiraUser:
@@ -33,6 +34,19 @@ def default_users() -> list[JiraUser]:
         sandbox_user("erin.engineer@example.com", "Erin Engineer"),
         sandbox_user("sam.owner@example.com", "Sam Owner"),
     ]
+
+
+def display_name_of(email: str) -> str:
+    """A readable name from an address: ``risk.owner@example.com`` -> ``Risk Owner``."""
+    return email.split("@")[0].replace(".", " ").replace("_", " ").title()
+
+
+def users_for(emails: Iterable[str]) -> list[JiraUser]:
+    """The service account first, then one user per distinct address (sorted), e.g. the
+    people of ``aims.yaml``; the service account's own address is not repeated."""
+    bot = default_users()[0]
+    people = sorted({e.strip() for e in emails if e.strip()} - {bot.email}, key=str.lower)
+    return [bot] + [sandbox_user(e, display_name_of(e)) for e in people]
 
 
 class JiraSandboxPerson:

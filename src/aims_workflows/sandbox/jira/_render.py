@@ -11,7 +11,18 @@ from typing import Any
 
 from ._clock import jira_datetime
 from ._fields import PRIORITIES
-from ._model import Attachment, Comment, FieldDef, History, Issue, IssueLink, JiraUser, Project
+from ._model import (
+    Attachment,
+    Comment,
+    FieldContext,
+    FieldDef,
+    FieldOption,
+    History,
+    Issue,
+    IssueLink,
+    JiraUser,
+    Project,
+)
 from ._state import LINK_TYPES, JiraState
 from ._workflow import ISSUE_TYPES, RESOLUTION_DONE, STATUSES, Transition, transitions_from
 
@@ -102,6 +113,42 @@ class Renderer:
             "clauseNames": fdef.clause_names,
             "schema": dict(fdef.schema),
         }
+
+    def field_context(self, context: FieldContext) -> dict[str, Any]:
+        """CustomFieldContext, as listed by GET /field/{fieldId}/context."""
+        return {
+            "id": context.id,
+            "name": context.name,
+            "description": context.description,
+            "isGlobalContext": context.is_global,
+            "isAnyIssueType": context.any_issue_type,
+        }
+
+    def created_context(self, context: FieldContext) -> dict[str, Any]:
+        """CreateCustomFieldContext, the answer to POST /field/{fieldId}/context."""
+        return {
+            "id": context.id,
+            "name": context.name,
+            "description": context.description,
+            "projectIds": list(context.project_ids),
+            "issueTypeIds": list(context.issue_type_ids),
+        }
+
+    def context_option(self, option: FieldOption) -> dict[str, Any]:
+        """CustomFieldContextOption."""
+        return {"id": option.id, "value": option.value, "disabled": option.disabled}
+
+    def custom_field_option(self, option: FieldOption) -> dict[str, Any]:
+        """CustomFieldOption, as GET /customFieldOption/{id} answers it."""
+        return {"self": f"{self.api}/customFieldOption/{option.id}", "value": option.value}
+
+    def _option_value(self, stored: dict[str, Any]) -> dict[str, Any]:
+        # An option chosen from the context shows as Jira shows it; a value taken while the
+        # field had no options (lenient sandbox) shows as it was set.
+        if "id" not in stored:
+            return dict(stored)
+        return {"self": f"{self.api}/customFieldOption/{stored['id']}", "value": stored["value"],
+                "id": stored["id"]}
 
     # issue parts ------------------------------------------------------------------------
     def status(self, status_id: str) -> dict[str, Any]:
@@ -256,6 +303,10 @@ class Renderer:
             return None
         if fdef.schema.get("type") == "user":
             return self.user_by_id(stored)
+        if fdef.schema.get("type") == "option":
+            return self._option_value(stored)
+        if fdef.schema.get("items") == "option":
+            return [self._option_value(v) for v in stored]
         return stored
 
     def issue(

@@ -12,12 +12,13 @@ import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from . import _issues
+from . import _contexts, _issues
 from ._clock import jira_datetime
 from ._errors import JiraApiError, error_response
 from ._jql import parse_jql
@@ -85,6 +86,34 @@ def _int_param(request: Request, name: str, default: int) -> int:
         raise JiraApiError(400, [f"The '{name}' parameter must be a number."])
 
 
+def _bool_param(request: Request, name: str) -> bool | None:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return None
+    if raw.lower() not in ("true", "false"):
+        raise JiraApiError(400, [f"The '{name}' parameter must be true or false."])
+    return raw.lower() == "true"
+
+
+def _page(request: Request, items: list[Any], default_size: int, cap: int) -> dict[str, Any]:
+    """Jira's PageBean over ``items``: startAt, maxResults, total, isLast, values (+ nextPage)."""
+    start = max(0, _int_param(request, "startAt", 0))
+    size = max(1, min(_int_param(request, "maxResults", default_size), cap))
+    body: dict[str, Any] = {
+        "maxResults": size,
+        "startAt": start,
+        "total": len(items),
+        "isLast": start + size >= len(items),
+        "values": items[start:start + size],
+    }
+    if not body["isLast"]:
+        query = [(k, v) for k, v in request.query_params.multi_items()
+                 if k not in ("startAt", "maxResults")]
+        query += [("startAt", str(start + size)), ("maxResults", str(size))]
+        body["nextPage"] = str(request.url.replace(query=urlencode(query)))
+    return body
+
+
 # --- site --------------------------------------------------------------------------------
 async def server_info(ctx: RouteContext, request: Request) -> Response:
     render = ctx.renderer()
@@ -125,6 +154,68 @@ async def create_field(ctx: RouteContext, request: Request) -> Response:
     with ctx.state.lock:
         field_id = _issues.create_field(ctx.state, body)
         return JSONResponse(ctx.renderer().field(ctx.state.fields[field_id]), status_code=201)
+
+
+# --- field contexts and options ------------------------------------------------------------
+async def list_contexts(ctx: RouteContext, request: Request) -> Response:
+    field_id = request.path_params["fieldId"]
+    any_type = _bool_param(request, "isAnyIssueType")
+    is_global = _bool_param(request, "isGlobalContext")
+    wanted = set(_list_param(request, "contextId") or [])
+    with ctx.state.lock:
+        _contexts.custom_field(ctx.state, field_id)
+        found = [c for c in ctx.state.contexts_of(field_id)
+                 if (not wanted or c.id in wanted)
+                 and (any_type is None or c.any_issue_type == any_type)
+                 and (is_global is None or c.is_global == is_global)]
+        render = ctx.renderer()
+        return JSONResponse(_page(request, [render.field_context(c) for c in found], 50, 100))
+
+
+async def create_context(ctx: RouteContext, request: Request) -> Response:
+    body = await _json_object(request)
+    with ctx.state.lock:
+        context = _contexts.create_context(ctx.state, request.path_params["fieldId"], body)
+        return JSONResponse(ctx.renderer().created_context(context), status_code=201)
+
+
+async def list_options(ctx: RouteContext, request: Request) -> Response:
+    option_id = request.query_params.get("optionId")
+    with ctx.state.lock:
+        context = _contexts.choice_field(ctx.state, request.path_params["fieldId"],
+                                         request.path_params["contextId"])
+        options = [o for o in context.options if option_id is None or o.id == option_id]
+        render = ctx.renderer()
+        return JSONResponse(_page(request, [render.context_option(o) for o in options], 100, 1000))
+
+
+async def create_options(ctx: RouteContext, request: Request) -> Response:
+    body = await _json_object(request)
+    with ctx.state.lock:
+        context = _contexts.choice_field(ctx.state, request.path_params["fieldId"],
+                                         request.path_params["contextId"])
+        created = _contexts.add_options(ctx.state, context, body)
+        render = ctx.renderer()
+        return JSONResponse({"options": [render.context_option(o) for o in created]})
+
+
+async def update_options(ctx: RouteContext, request: Request) -> Response:
+    body = await _json_object(request)
+    with ctx.state.lock:
+        context = _contexts.choice_field(ctx.state, request.path_params["fieldId"],
+                                         request.path_params["contextId"])
+        changed = _contexts.update_options(ctx.state, context, body)
+        render = ctx.renderer()
+        return JSONResponse({"options": [render.context_option(o) for o in changed]})
+
+
+async def get_option(ctx: RouteContext, request: Request) -> Response:
+    with ctx.state.lock:
+        found = ctx.state.option(request.path_params["id"])
+        if found is None:
+            raise JiraApiError.not_found(
+                f"A custom field option with ID '{request.path_params['id']}' does not exist.")
+        return JSONResponse(ctx.renderer().custom_field_option(found[1]))
 
 
 # --- issues ------------------------------------------------------------------------------
@@ -329,6 +420,12 @@ _TABLE: list[tuple[str, list[str], Callable[[RouteContext, Request], Awaitable[R
     ("/project/{projectIdOrKey}", ["GET"], get_project),
     ("/field", ["GET"], list_fields),
     ("/field", ["POST"], create_field),
+    ("/field/{fieldId}/context", ["GET"], list_contexts),
+    ("/field/{fieldId}/context", ["POST"], create_context),
+    ("/field/{fieldId}/context/{contextId}/option", ["GET"], list_options),
+    ("/field/{fieldId}/context/{contextId}/option", ["POST"], create_options),
+    ("/field/{fieldId}/context/{contextId}/option", ["PUT"], update_options),
+    ("/customFieldOption/{id}", ["GET"], get_option),
     ("/issue", ["POST"], create_issue),
     ("/issue/{issueIdOrKey}", ["GET"], get_issue),
     ("/issue/{issueIdOrKey}", ["PUT"], edit_issue),

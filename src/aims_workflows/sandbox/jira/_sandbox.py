@@ -13,6 +13,7 @@ from .._server import BackgroundServer, ServedSandbox
 from ._auth import BasicAuthMiddleware
 from ._capture import CaptureMiddleware, Observer
 from ._clock import Clock, utcnow
+from ._contexts import CHOICE_TYPES, add_default_context, add_options
 from ._faults import FaultMiddleware, JiraFaults
 from ._fields import CUSTOM_TYPE_PREFIX, custom_schema
 from ._model import FieldDef, JiraUser
@@ -36,6 +37,10 @@ class JiraSandbox(ServedSandbox):
 
     ``users[0]`` is the integration's account and the project lead. Time comes from
     ``clock`` (issues' created/updated, JQL relative dates, webhook scheduling).
+
+    Select and multiselect values must be options of the field's context once it has any;
+    with ``strict_options`` they must be options even before (as on Jira Cloud, where a
+    choice field without options takes no value).
     """
 
     def __init__(
@@ -53,11 +58,12 @@ class JiraSandbox(ServedSandbox):
         max_results_cap: int = 100,
         webhook_retry_delays: tuple[float, ...] = RETRY_DELAYS,
         webhook_timeout: float = 10.0,
+        strict_options: bool = False,
     ) -> None:
         self.users = list(users) if users is not None else default_users()
         if not self.users:
             raise ValueError("a Jira sandbox needs at least one user")
-        self.state = JiraState(self.users, clock)
+        self.state = JiraState(self.users, clock, strict_options=strict_options)
         self.project_key = project
         self.state.add_project(project, project_name, self.users[0].account_id)
         self.faults = JiraFaults(self.state, clock)
@@ -115,16 +121,30 @@ class JiraSandbox(ServedSandbox):
         return JiraSandboxPerson(self.url, self.user(email))
 
     # set-up and inspection (in-process) ------------------------------------------------------
-    def add_custom_field(self, name: str, type_suffix: str = "textfield") -> str:
-        """Create a custom field directly (as an admin would beforehand); returns its id."""
+    def add_custom_field(self, name: str, type_suffix: str = "textfield",
+                         options: Iterable[str] = ()) -> str:
+        """Create a custom field directly (as an admin would beforehand), with its default
+        global context and, for select/multiselect, ``options``; returns its id."""
+        options = list(options)
+        if options and type_suffix not in CHOICE_TYPES:
+            raise ValueError(f"a {type_suffix} field has no options")
         with self.state.lock:
             number = self.state.next_field_number()
             schema = custom_schema(CUSTOM_TYPE_PREFIX + type_suffix, number)
             if schema is None:
                 raise ValueError(f"unsupported custom field type {type_suffix!r}")
             field_id = f"customfield_{number}"
-            self.state.fields[field_id] = FieldDef(field_id, name, True, schema)
+            fdef = FieldDef(field_id, name, True, schema)
+            self.state.fields[field_id] = fdef
+            context = add_default_context(self.state, fdef)
+            if options:
+                add_options(self.state, context, {"options": [{"value": v} for v in options]})
         return field_id
+
+    def field_options(self, field_id: str) -> dict[str, list[str]]:
+        """Context id -> option values of a custom field (no HTTP)."""
+        with self.state.lock:
+            return {c.id: [o.value for o in c.options] for c in self.state.contexts_of(field_id)}
 
     def issue_json(self, key: str, **options: Any) -> dict[str, Any]:
         """The issue as ``GET /issue/{key}`` would answer it (no HTTP)."""

@@ -16,7 +16,17 @@ from datetime import datetime
 from ._clock import Clock, utcnow
 from ._errors import JiraApiError
 from ._fields import SYSTEM_FIELDS
-from ._model import Comment, FieldDef, History, Issue, IssueLink, JiraUser, Project
+from ._model import (
+    Comment,
+    FieldContext,
+    FieldDef,
+    FieldOption,
+    History,
+    Issue,
+    IssueLink,
+    JiraUser,
+    Project,
+)
 
 __all__ = ["IssueEvent", "JiraState", "LINK_TYPES"]
 
@@ -45,19 +55,26 @@ class IssueEvent:
 class JiraState:
     """Users, projects, fields, issues and links, plus the listeners told of each change."""
 
-    def __init__(self, users: Iterable[JiraUser], clock: Clock = utcnow) -> None:
+    def __init__(self, users: Iterable[JiraUser], clock: Clock = utcnow, *,
+                 strict_options: bool = False) -> None:
         self.lock = threading.RLock()
         self.clock = clock
+        self.strict_options = strict_options
+        """When False, a choice field whose context has no options yet takes any value (what
+        the sandbox did before it had options); when True, Jira's rule: only listed options."""
         self.users: dict[str, JiraUser] = {u.account_id: u for u in users}
         self.projects: dict[str, Project] = {}
         self.fields: dict[str, FieldDef] = {f.id: f for f in SYSTEM_FIELDS}
         self.issues: dict[str, Issue] = {}
         self.links: dict[str, IssueLink] = {}
+        self.contexts: dict[str, FieldContext] = {}
         self.listeners: list[Callable[[IssueEvent], None]] = []
         self._issue_ids = itertools.count(10001)
         self._project_ids = itertools.count(10000)
         self._field_ids = itertools.count(10040)
         self._other_ids = itertools.count(10100)
+        self._context_ids = itertools.count(10140)
+        self._option_ids = itertools.count(10020)
         self._issue_numbers: dict[str, itertools.count[int]] = {}
 
     # ids -------------------------------------------------------------------------------
@@ -74,6 +91,12 @@ class JiraState:
     def next_id(self) -> str:
         """An id for comments, attachments, links and changelog entries."""
         return str(next(self._other_ids))
+
+    def next_context_id(self) -> str:
+        return str(next(self._context_ids))
+
+    def next_option_id(self) -> str:
+        return str(next(self._option_ids))
 
     # lookups ---------------------------------------------------------------------------
     def add_project(self, key: str, name: str, lead_account_id: str) -> Project:
@@ -105,6 +128,20 @@ class JiraState:
     def field(self, field_id: str) -> FieldDef | None:
         found = self.fields.get(field_id)
         return None if found is None or found.removed else found
+
+    def contexts_of(self, field_id: str) -> list[FieldContext]:
+        """The field's contexts, oldest first."""
+        return [c for c in self.contexts.values() if c.field_id == field_id]
+
+    def option(self, option_id: str) -> tuple[FieldContext, FieldOption] | None:
+        """The option with this id and its context, when the field is still there."""
+        for context in self.contexts.values():
+            if self.field(context.field_id) is None:
+                continue
+            for option in context.options:
+                if option.id == option_id:
+                    return context, option
+        return None
 
     def user_by_email(self, email: str) -> JiraUser | None:
         return next((u for u in self.users.values() if u.email.lower() == email.lower()), None)
