@@ -106,14 +106,15 @@ def demo_wiring(app: Any, *, names: Mapping[str, str] | None = None, project: st
     people = sorted({p for role in app.config.roles.values() for p in role} | set(people))
     users = [default_users()[0]] + [sandbox_user(p, names.get(p, p.split("@")[0].replace(".", " ").title())) for p in people]
     secret = secrets.token_hex(16)
-    sandbox = JiraSandbox(project=project, users=users, webhook_secret=secret,
+    # strict: like Jira Cloud, a choice field takes only the options `aims jira setup` created
+    sandbox = JiraSandbox(project=project, users=users, webhook_secret=secret, strict_options=True,
                           clock=lambda: app.runtime.clock.now())
     sandbox.observers.extend(observers)  # e.g. the tests' OpenAPI validator
     sandbox.start()
     bot = sandbox.service_account
     integration = JiraIntegration(JiraConnection(sandbox.url, bot.email, bot.api_token), project, app.runtime,
                                   webhook_secret=secret)
-    report = setup_project(integration.connection, project, "Task", workflow_forms(app.workflows), manage_options=False)
+    report = setup_project(integration.connection, project, "Task", workflow_forms(app.workflows), manage_options=True)
     app.jira = integration
     app.dispatcher.ports["task"] = integration.tracker
     server = BackgroundServer(create_app(app, process_in_background=process_in_background)).start()
