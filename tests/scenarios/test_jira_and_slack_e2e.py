@@ -30,6 +30,7 @@ from starlette.middleware import Middleware
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "contract"))
 from jira_fixtures import SpecRecorder, jira_openapi, jira_spec_dict  # noqa: E402,F401
 from slack_fixtures import SpecCheckMiddleware, SpecRecord, slack_spec  # noqa: E402
+from slack_messages import buttons, text_of  # noqa: E402
 
 from aims_workflows.adapters.jira import demo_wiring  # noqa: E402
 from aims_workflows.adapters.slack import APPROVE, SlackLoopback  # noqa: E402
@@ -161,20 +162,6 @@ class World:
     def verify_ledger(self):
         with self.app.db.connect() as conn:
             return ledger.verify(conn)
-
-
-def buttons(message) -> list[str]:
-    return [e["action_id"] for b in message.blocks if b["type"] == "actions" for e in b["elements"]]
-
-
-def text_of(message) -> str:
-    parts = [message.text]
-    for block in message.blocks:
-        if block.get("text"):
-            parts.append(block["text"]["text"])
-        parts += [f["text"] for f in block.get("fields", [])]
-        parts += [e.get("text", "") for e in block.get("elements", []) if isinstance(e.get("text"), str)]
-    return "\n".join(parts)
 
 
 def copies_of(world: World, person: str, approval_id: str) -> list:

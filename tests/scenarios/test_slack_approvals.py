@@ -6,25 +6,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from slack_messages import buttons, text_of
 from test_slack_world import OWNER, ROLES, STRANGER, SYSTEM, slack_world
 
 from aims_workflows.adapters.slack import APPROVE, DECISION_CALLBACK
 
 TOM, TINA, EVE = "tom@example.com", "tina@example.com", "eve@example.com"
-
-
-def buttons(message) -> list[str]:
-    return [e["action_id"] for b in message.blocks if b["type"] == "actions" for e in b["elements"]]
-
-
-def text_of(message) -> str:
-    parts = [message.text]
-    for block in message.blocks:
-        if block.get("text"):
-            parts.append(block["text"]["text"])
-        parts += [f["text"] for f in block.get("fields", [])]
-        parts += [e.get("text", "") for e in block.get("elements", []) if isinstance(e.get("text"), str)]
-    return "\n".join(parts)
 
 
 def test_happy_path_message_modal_decision_and_outcome_on_every_copy(tmp_path: Path) -> None:
