@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Callable, Iterable, Iterator
 
-from .expressions import ExpressionError, references
+from .expressions import ExpressionError, guarded_names, references
 from .model import (
     END,
     INVENTORY_FIELDS,
@@ -87,6 +87,8 @@ def check_spec(
     problems += _catalogue(spec, is_known_id, suggest_id)
     problems += _step_references(spec)
     problems += _expressions(spec)
+    if not any(p[1].startswith(("unknown target", "unknown name", "unknown field")) for p in problems):
+        problems += _data_flow(spec)
     problems += _triggers(spec)
     return problems
 
@@ -287,6 +289,52 @@ def _expressions(spec: WorkflowSpec) -> Iterator[Finding]:
                     f"'{ref.name}' has: {', '.join(sorted(attrs))}" if attrs else f"'{ref.name}' has no fields"
                 )
                 yield (path, f"unknown field '{ref.name}.{ref.attr}' in {text!r}", hint)
+
+
+def _reachable_after(spec: WorkflowSpec) -> dict[str, set[str]]:
+    """step -> every step that can run after it (following next, goto, on_reject, loops)."""
+    successors = {s.id: _successors(spec, s) - {END} for s in spec.steps}
+    reach: dict[str, set[str]] = {}
+    for step in spec.steps:
+        seen: set[str] = set()
+        frontier = list(successors[step.id])
+        while frontier:
+            current = frontier.pop()
+            if current not in seen:
+                seen.add(current)
+                frontier.extend(successors[current])
+        reach[step.id] = seen
+    return reach
+
+
+def _data_flow(spec: WorkflowSpec) -> Iterator[Finding]:
+    """An expression may only read the data of steps that can have run before it: otherwise the
+    run would stop with 'undefined' the first time it gets there. Guarded reads
+    (``x is defined``, ``x | default(...)``) are left alone."""
+    names = _namespace(spec)
+    reach = _reachable_after(spec)
+    for path, text, is_template, _ in _expression_uses(spec):
+        if path[0] != "steps":
+            continue
+        reader = spec.steps[path[1]].id
+        own_answers = path[2] == "form"  # required_if reads the answers being given
+        try:
+            refs, guarded = references(text, template=is_template), guarded_names(text, template=is_template)
+        except ExpressionError:
+            continue  # reported by _expressions
+        reported: set[str] = set()
+        for ref in refs:
+            name = ref.name
+            if name not in names or name in ("subject", "inputs") or name in guarded or name in reported:
+                continue
+            if name == reader and not own_answers:
+                reported.add(name)
+                yield (path, f"{text!r} reads '{name}', the step's own data, before it exists",
+                       "read it in a later step")
+            elif name != reader and reader not in reach[name]:
+                reported.add(name)
+                yield (path, f"{text!r} reads '{name}', but step '{name}' cannot have run before '{reader}'",
+                       f"move '{name}' earlier, or guard the read: '{name} is defined'")
 
 
 def _triggers(spec: WorkflowSpec) -> Iterator[Finding]:

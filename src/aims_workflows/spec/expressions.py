@@ -26,6 +26,7 @@ __all__ = [
     "Reference",
     "check_syntax",
     "references",
+    "guarded_names",
     "evaluate",
     "render",
 ]
@@ -119,6 +120,28 @@ def references(text: str, *, template: bool = False) -> list[Reference]:
     for name in _find_all(tree, nodes.Name):
         if id(name) not in seen_names and name.ctx == "load" and name.name not in bound:
             found.append(Reference(name.name, None))
+    return found
+
+
+_GUARD_TESTS = {"defined", "undefined", "none"}
+_GUARD_FILTERS = {"default", "d"}
+
+
+def guarded_names(text: str, *, template: bool = False) -> set[str]:
+    """Names the expression checks before use (``x is defined``, ``x | default(...)``): reading
+    them is fine even where they may not have a value yet.
+
+    >>> sorted(guarded_names('a.outcome if a is defined else b | default("none")'))
+    ['a', 'b']
+    """
+    tree = _parse(text, template)
+    found: set[str] = set()
+    for test in _find_all(tree, nodes.Test):
+        if test.name in _GUARD_TESTS:
+            found.update(n.name for n in _find_all(test.node, nodes.Name))
+    for flt in _find_all(tree, nodes.Filter):
+        if flt.name in _GUARD_FILTERS and flt.node is not None:
+            found.update(n.name for n in _find_all(flt.node, nodes.Name))
     return found
 
 
