@@ -49,8 +49,8 @@ def new_run(
     missing = [name for name, d in declared.items() if d.required and name not in given]
     if missing:
         raise EngineError(f"workflow '{spec.id}' needs input(s) {', '.join(missing)}", hint="pass --input NAME=VALUE")
-    for name in declared:
-        given.setdefault(name, None)
+    for name, decl in declared.items():
+        given[name] = _input_value(spec.id, name, decl.type, given.get(name))
     return RunState(
         run_id=run_id,
         spec_id=spec.id,
@@ -60,6 +60,32 @@ def new_run(
         inputs=given,
         parent_run_id=parent_run_id,
     )
+
+
+_YES, _NO = {"true", "yes", "y", "1"}, {"false", "no", "n", "0"}
+
+
+def _input_value(workflow: str, name: str, kind: str, value: Any) -> Any:
+    """An input as its declared type. The command line passes text, so "3" is a number and
+    "yes" a bool; anything that is not is refused before the run exists."""
+    if value is None:
+        return None
+    if kind == "text":
+        return value if isinstance(value, str) else str(value)
+    if kind == "number" and not isinstance(value, bool):
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            number = None
+        if number is not None and number == number and abs(number) != float("inf"):
+            return int(number) if number.is_integer() else number
+    if kind == "bool":
+        if isinstance(value, bool):
+            return value
+        if str(value).strip().lower() in _YES | _NO:
+            return str(value).strip().lower() in _YES
+    raise EngineError(f"workflow '{workflow}' input '{name}' must be a {kind}, not {value!r}",
+                      hint="yes/no for a bool, a number such as 3 or 2.5 for a number")
 
 
 def _check(spec: WorkflowSpec, run: RunState, now: datetime) -> None:

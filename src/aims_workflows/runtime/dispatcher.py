@@ -20,6 +20,7 @@ from ..engine.state import Subject
 from ..errors import AimsError, PermanentError, RetryableError
 from ..ports import ApprovalChannel, IssueTracker, Notifier
 from ..store import outbox
+from ..store import runs as run_store
 from ..store.models import Approval, Finding, Run
 from .backoff import Backoff
 from .core import Runtime
@@ -99,10 +100,24 @@ class Dispatcher:
         now = self.rt.clock.now()
         with self.rt.db.begin() as conn:
             claimed = outbox.claim_due(conn, now, kinds=INTERNAL_KINDS, limit=limit)
-            for item in claimed:
-                result = handlers[item.command.kind](conn, item.command, now)
-                outbox.complete(conn, item.id, now, result)
-                report.done += 1
+        for item in claimed:
+            # each in its own transaction with its completion mark: one that cannot be carried
+            # out (a spawned run's input of the wrong type) must not hold up the others
+            try:
+                with self.rt.db.begin() as conn:
+                    result = handlers[item.command.kind](conn, item.command, now)
+                    outbox.complete(conn, item.id, now, result)
+            except run_store.ConcurrentUpdate as err:
+                self._failed(item, err, now, report)
+                continue
+            except AimsError as err:
+                self._bury(item, str(err), now, report)
+                continue
+            except Exception as err:  # noqa: BLE001 - a bug here must not stop the worker
+                log.exception("internal command %s failed unexpectedly", item.command.key)
+                self._failed(item, err, now, report)
+                continue
+            report.done += 1
         return report
 
     # -- external commands ---------------------------------------------------------------
@@ -192,8 +207,6 @@ class Dispatcher:
         """Queue a run's dead commands again (``aims runs retry``); the ledger records who did it."""
         now = self.rt.clock.now()
         with self.rt.db.begin() as conn:
-            from ..store import runs as run_store
-
             run_store.load(conn, run_id)  # NotFound for an unknown run
             revived = outbox.revive(conn, run_id, now)
             if revived:
