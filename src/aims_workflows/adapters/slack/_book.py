@@ -2,10 +2,11 @@
 
 The ApprovalChannel returns, for each command it carries out, the copies it posted and the
 card it showed; the dispatcher stores that result with the command in the outbox, in the same
-transaction that marks the command done. The book reads those results back (no table of its
-own: the outbox already keeps them for as long as the run exists) and keeps what this process
-posted in memory too, so that a command retried after a partial failure (a 429 for the third
-approver) does not post twice to the first two.
+transaction that marks the command done. The book reads those results back whenever it is
+asked (no table of its own: the outbox already keeps them for as long as the run exists), so a
+copy posted by another process is found too, and keeps what this process posted in memory, so
+that a command retried after a partial failure (a 429 for the third approver) does not post
+twice to the first two.
 """
 
 from __future__ import annotations
@@ -48,7 +49,6 @@ class MessageBook:
         self._retired: dict[str, set[tuple[str, str]]] = {}
         self._cards: dict[str, dict[str, Any]] = {}
         self._people: dict[str, list[str]] = {}
-        self._loaded: set[str] = set()
 
     def bind(self, db: Any) -> None:
         """Read earlier results from ``db`` (when the book was made before the database)."""
@@ -113,8 +113,10 @@ class MessageBook:
         return people
 
     def _load(self, run_id: str, approval_id: str) -> None:
-        """Read the outbox results of earlier commands for this approval, once per process."""
-        if self._db is None or approval_id in self._loaded:
+        """Read the outbox results of earlier commands for this approval, every time: another
+        process (`aims worker` beside `aims serve`) may have posted or retired a copy since.
+        Reading is idempotent (copies and retirements are sets), and one indexed query."""
+        if self._db is None:
             return
         from ...store.models import OutboxItem
 
@@ -129,8 +131,6 @@ class MessageBook:
             if json.loads(payload).get("approval_id") != approval_id or not result:
                 continue
             self.absorb(kind, approval_id, json.loads(result))
-        with self._lock:
-            self._loaded.add(approval_id)
 
     def absorb(self, kind: str, approval_id: str, result: dict[str, Any]) -> None:
         """Take in what one command's result says (used when reading the outbox)."""
