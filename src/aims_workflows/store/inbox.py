@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import Connection, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from .models import InboxItem
+from .upsert import insert_for
 
 __all__ = ["claim", "mark"]
 
@@ -16,9 +16,8 @@ _INBOX = InboxItem.__table__
 
 def claim(conn: Connection, source: str, delivery_id: str, payload: str, now: datetime) -> bool:
     """True when this delivery is new (and is now recorded), False for a repeat."""
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     statement = (
-        dialect.insert(_INBOX)
+        insert_for(conn.dialect.name, _INBOX)
         .values(source=source, delivery_id=delivery_id, payload=payload, received_at=now, status="received")
         .on_conflict_do_nothing(index_elements=["source", "delivery_id"])
         .returning(_INBOX.c.id)

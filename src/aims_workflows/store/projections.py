@@ -7,12 +7,12 @@ from datetime import datetime, timedelta
 from typing import Any, Callable, Iterable
 
 from sqlalchemy import Connection, bindparam, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from ..engine.evidence import EvidenceRecord
 from ..engine.state import RunState
 from ._fast import Prepared
 from .models import AISystem, Approval, ApprovalLatencyBucket, Finding, KpiCounter, RiskRegisterEntry, StepRecord
+from .upsert import insert_for
 
 __all__ = ["apply", "bump_counter", "RISK_REGISTER_ARTEFACT"]
 
@@ -35,9 +35,8 @@ def _upsert_statement(dialect_name: str, table, key_column: str, column: str) ->
     cache_key = (dialect_name, table.name, key_column, column)
     statement = _UPSERTS.get(cache_key)
     if statement is None:
-        dialect = postgresql if dialect_name == "postgresql" else sqlite
         amount = bindparam("b_amount", type_=table.c[column].type)
-        statement = Prepared(dialect.insert(table).values(
+        statement = Prepared(insert_for(dialect_name, table).values(
             {key_column: bindparam("b_key", type_=table.c[key_column].type), column: amount}
         ).on_conflict_do_update(index_elements=[key_column], set_={column: table.c[column] + amount}), ("b_key", "b_amount"))
         _UPSERTS[cache_key] = statement

@@ -7,9 +7,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from ...store.models_jira import JiraAttachment, JiraIssue, JiraSyncCursor
+from ...store.upsert import insert_for
 
 __all__ = ["find_issue", "issue_by_idem", "issues_of_run", "remember_issue", "set_status", "attachment_recorded",
            "remember_attachment", "cursor", "set_cursor", "open_since"]
@@ -20,7 +20,7 @@ _SYNC = JiraSyncCursor.__table__
 
 
 def _insert(conn: Connection, table):
-    return (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(table)
+    return insert_for(conn.dialect.name, table)
 
 
 def find_issue(conn: Connection, *, issue_id: str | None = None, key: str | None = None) -> dict[str, Any] | None:
