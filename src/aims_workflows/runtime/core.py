@@ -198,13 +198,18 @@ class Runtime:
         with self.db.connect() as conn:
             return _approval_row(conn, approval_id)
 
+    def people_in(self, role: str, subject_owner: str | None) -> list[str]:
+        """Who holds a role for a subject: ``system_owner`` is the AI system's owner, every other
+        role the people aims.yaml names for it."""
+        if role == "system_owner" and subject_owner:
+            return [subject_owner]
+        return self.config.people(role)
+
     def eligible_approvers(self, approvers: Iterable[str], subject_owner: str | None, *, exclude: Iterable[str] = (),
                            forbidden_roles: Iterable[str] = ()) -> list[str]:
         """People who may decide: holders of the approver roles, minus those segregation of duties
         rules out (named people, holders of a forbidden role)."""
-        people: set[str] = set()
-        for role in approvers:
-            people.update([subject_owner] if role == "system_owner" and subject_owner else self.config.people(role))
+        people = {person for role in approvers for person in self.people_in(role, subject_owner)}
         forbidden = set(forbidden_roles)
         return sorted(p for p in people if p not in set(exclude) and not forbidden & set(self.config.roles_of(p)))
 
@@ -264,26 +269,34 @@ class Runtime:
         started: list[str] = []
         table = Run.__table__
         scheduled = [item for item in self.specs.workflows if item.spec.trigger.schedule]
+        systems: list[Subject] | None = None  # read once per pass, only if a schedule needs them
         for loaded in scheduled:
             spec = loaded.spec
             every = spec.trigger.schedule.every
             with self.db.begin() as conn:
                 if spec.subject == "ai_system":
-                    subjects = [ai_system_subject(r) for r in inventory_store.list_all(conn)]
+                    if systems is None:
+                        systems = [ai_system_subject(r) for r in inventory_store.list_all(conn)]
+                    subjects = systems
                 else:
                     subjects = [organisation_subject(self.config.organisation)]
                 last = dict(conn.execute(
                     select(table.c.subject_id, table.c.started_at).where(table.c.workflow_id == spec.id)
                     .order_by(table.c.started_at)
                 ).all())
+                # one query for the subjects that already have an open run, not one per subject:
+                # the worker runs this every few seconds over the whole inventory
+                busy = set(conn.scalars(select(table.c.subject_id).where(
+                    table.c.workflow_id == spec.id, table.c.status.in_(("new", "running")))))
                 for subject in subjects:
                     previous = last.get(subject.id)
                     if previous is not None and previous + every > now:
                         continue
-                    if not self._in_scope(spec, subject) or self._open_run_exists(conn, spec.id, subject):
+                    if subject.id in busy or not self._in_scope(spec, subject):
                         continue
                     started.append(self._start(conn, loaded, subject, now, actor=Actor("scheduler", "scheduler"),
                                                trigger=f"schedule (every {spec.trigger.schedule.model_dump(mode='json')['every']})").run.run_id)
+                    busy.add(subject.id)
         return started
 
     # -- ledger-only records ----------------------------------------------------------------

@@ -127,7 +127,7 @@ class Dispatcher:
         subject_owner = (p.get("subject") or {}).get("owner")
         if command.kind == "task.create":
             role = p["role"]
-            people = [subject_owner] if role == "system_owner" and subject_owner else self.rt.config.people(role)
+            people = self.rt.people_in(role, subject_owner)
             if not people:
                 raise PermanentError(f"role '{role}' has nobody in aims.yaml", hint=f"add a person under roles.{role}")
             p["assignee"] = people[0]
@@ -143,7 +143,7 @@ class Dispatcher:
         elif command.kind == "task.remind" and p.get("assignee"):
             p["people"] = [p["assignee"]]  # a reminder is for the person the task is assigned to
         elif "to" in p:
-            p["people"] = sorted({x for role in p["to"] for x in ([subject_owner] if role == "system_owner" and subject_owner else self.rt.config.people(role))})
+            p["people"] = sorted({person for role in p["to"] for person in self.rt.people_in(role, subject_owner)})
         return Command(command.kind, command.key, command.run_id, p)
 
     def _after(self, conn, command: Command, result: dict[str, Any], now) -> None:
