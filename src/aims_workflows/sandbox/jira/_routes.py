@@ -189,24 +189,23 @@ async def list_options(ctx: RouteContext, request: Request) -> Response:
         return JSONResponse(_page(request, [render.context_option(o) for o in options], 100, 1000))
 
 
-async def create_options(ctx: RouteContext, request: Request) -> Response:
+async def _write_options(ctx: RouteContext, request: Request, write) -> Response:
+    """POST and PUT of a context's options: same lookup and answer, a different write."""
     body = await _json_object(request)
     with ctx.state.lock:
         context = _contexts.choice_field(ctx.state, request.path_params["fieldId"],
                                          request.path_params["contextId"])
-        created = _contexts.add_options(ctx.state, context, body)
+        written = write(ctx.state, context, body)
         render = ctx.renderer()
-        return JSONResponse({"options": [render.context_option(o) for o in created]})
+        return JSONResponse({"options": [render.context_option(o) for o in written]})
+
+
+async def create_options(ctx: RouteContext, request: Request) -> Response:
+    return await _write_options(ctx, request, _contexts.add_options)
 
 
 async def update_options(ctx: RouteContext, request: Request) -> Response:
-    body = await _json_object(request)
-    with ctx.state.lock:
-        context = _contexts.choice_field(ctx.state, request.path_params["fieldId"],
-                                         request.path_params["contextId"])
-        changed = _contexts.update_options(ctx.state, context, body)
-        render = ctx.renderer()
-        return JSONResponse({"options": [render.context_option(o) for o in changed]})
+    return await _write_options(ctx, request, _contexts.update_options)
 
 
 async def get_option(ctx: RouteContext, request: Request) -> Response:
