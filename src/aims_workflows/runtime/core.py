@@ -51,6 +51,12 @@ class Outcome:
         return self.transition.ignored if self.transition else None
 
 
+def _settle(conn: Connection, delivery: tuple[str, str] | None, transition: Transition, now: datetime) -> None:
+    """Mark an inbox delivery with what applying it did (processed, or ignored and why)."""
+    if delivery:
+        inbox.mark(conn, delivery[0], delivery[1], "ignored" if transition.ignored else "processed", now, transition.ignored)
+
+
 class Runtime:
     """Everything that changes state goes through here."""
 
@@ -104,8 +110,7 @@ class Runtime:
                 if delivery and not inbox.claim(conn, delivery[0], delivery[1], payload, now):
                     return Outcome(run_id, duplicate=True)
                 transition = self._apply(conn, run_id, event, now)
-                if delivery:
-                    inbox.mark(conn, delivery[0], delivery[1], "ignored" if transition.ignored else "processed", now, transition.ignored)
+                _settle(conn, delivery, transition, now)
                 return Outcome(run_id, transition)
 
         return self._retrying(work)
@@ -242,8 +247,7 @@ class Runtime:
                 event = Event("approval.decided", Actor(person, via, self.config.roles_of(person)), step_id=row["step_id"],
                               data=data, ref=ref)
                 transition = self._apply_loaded(conn, spec, run, lock_version, event, now)
-                if delivery:
-                    inbox.mark(conn, delivery[0], delivery[1], "ignored" if transition.ignored else "processed", now, transition.ignored)
+                _settle(conn, delivery, transition, now)
                 return Outcome(run_id, transition)
 
         return self._retrying(work)
