@@ -74,13 +74,7 @@ class Inventory:
         new_row = inventory_store.get(conn, row["id"])
         subject = ai_system_subject(new_row)
         if material:
-            # an impact assessment no longer describes the system it assessed
-            from sqlalchemy import update
-
-            from ..store.models import AISystem
-
-            table = AISystem.__table__
-            conn.execute(update(table).where(table.c.id == row["id"], table.c.impact_valid_until > now).values(impact_valid_until=now))
+            inventory_store.end_impact_coverage(conn, row["id"], now)
         runs = Run.__table__
         open_runs = conn.scalars(select(runs.c.id).where(runs.c.subject_type == "ai_system", runs.c.subject_id == str(row["id"]),
                                                           runs.c.status.in_(("new", "running"))))

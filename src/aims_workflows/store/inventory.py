@@ -13,7 +13,7 @@ from ..spec.problems import did_you_mean
 from ._fast import Prepared
 from .models import AISystem, AISystemHistory
 
-__all__ = ["add", "change", "get", "find", "list_all", "to_subject_attributes", "history"]
+__all__ = ["add", "change", "get", "find", "list_all", "to_subject_attributes", "history", "end_impact_coverage"]
 
 _SYSTEMS = AISystem.__table__
 _HISTORY = AISystemHistory.__table__
@@ -81,3 +81,10 @@ def history(conn: Connection, system_id: int) -> list[dict[str, Any]]:
 
 def to_subject_attributes(row: dict[str, Any]) -> dict[str, Any]:
     return record_of(row)
+
+
+def end_impact_coverage(conn: Connection, system_id: int, now: datetime) -> None:
+    """A material change: the current impact assessment no longer describes the system it
+    assessed, so it stops counting towards coverage now."""
+    conn.execute(update(_SYSTEMS).where(_SYSTEMS.c.id == system_id, _SYSTEMS.c.impact_valid_until > now)
+                 .values(impact_valid_until=now))
