@@ -39,6 +39,7 @@ sys.path.insert(0, str(HERE))
 
 import _aims_workload as aims  # noqa: E402
 import baseline  # noqa: E402
+import data_path  # noqa: E402
 import peers  # noqa: E402
 
 OUT_DIR = HERE / "out"
@@ -85,6 +86,7 @@ def measure_throughput(sizes: Sizes, workdir: Path) -> dict[str, float]:
         keep("transitions_instances_per_s", n / peers.run_transitions(n, workdir))
         keep("transitions_reused_instances_per_s", n / peers.run_transitions(n, workdir, reuse_machine=True))
         keep("floor_transitions_per_s", len(peers.EVENTS) * n / aims.replay_storage_floor(n, workdir))
+        keep("data_path_events_per_s", data_path.data_path_events_per_second(n, workdir))
         say("    " + ", ".join(f"{k} {v:,.0f}" for k, v in best.items()))
     return best
 
@@ -166,6 +168,10 @@ def rows_for(f: dict[str, float], sizes: Sizes) -> list[tuple[str, str, str, boo
     f.update(floor_over_raw=floor / f["raw_commits_per_s"], aims_over_floor=f["aims_transitions_per_s"] / floor,
              floor_vs_spiff=floor / len(peers.EVENTS) / f["spiff_instances_per_s"],
              floor_vs_transitions=floor / len(peers.EVENTS) / f["transitions_instances_per_s"])
+    bare = f["data_path_events_per_s"]
+    f.update(data_path_over_raw=bare / f["raw_commits_per_s"],
+             data_path_vs_spiff=bare / len(peers.EVENTS) / f["spiff_instances_per_s"],
+             data_path_vs_transitions=bare / len(peers.EVENTS) / f["transitions_instances_per_s"])
     kpi_ms = f["kpi_seconds_median"] * 1000
     return [
         ("(a) raw sqlite3 commits/s (1 evidence row per commit)", f"{f['raw_commits_per_s']:,.0f}", "baseline", None),
@@ -174,6 +180,8 @@ def rows_for(f: dict[str, float], sizes: Sizes) -> list[tuple[str, str, str, boo
         ("(f) floor: bare sqlite3 replaying the runtime's statements, /s", f"{floor:,.0f}", "(info)", None),
         ("    f/a: the best b/a any Python code could reach on this schema", f"{f['floor_over_raw']:.3f}", "(info)", None),
         ("    b/f: share of an event's time spent in SQLite itself", f"{f['aims_over_floor']:.2f}", "(info)", None),
+        ("(m) bare data path, no engine/index/projection (data_path.py), /s", f"{bare:,.0f}", "(info)", None),
+        ("    m/a: the most b/a can be for code doing what (b) must do", f"{f['data_path_over_raw']:.3f}", "(info)", None),
         (f"aims-workflows, {n} five-step approvals: instances/s", f"{f['aims_instances_per_s']:,.1f}", "", None),
         ("SpiffWorkflow: instances/s", f"{f['spiff_instances_per_s']:,.1f}", "", None),
         ("transitions (Machine rebuilt per event): instances/s", f"{f['transitions_instances_per_s']:,.1f}", "", None),
@@ -182,6 +190,8 @@ def rows_for(f: dict[str, float], sizes: Sizes) -> list[tuple[str, str, str, boo
         ("aims / transitions (rebuilt per event)", f"{vs_trans:.2f}x", ">= 1x", vs_trans >= 1),
         ("    floor / SpiffWorkflow, floor / transitions (the most reachable)",
          f"{f['floor_vs_spiff']:.1f}x {f['floor_vs_transitions']:.2f}x", "(info)", None),
+        ("    bare data path / SpiffWorkflow, / transitions",
+         f"{f['data_path_vs_spiff']:.1f}x {f['data_path_vs_transitions']:.2f}x", "(info)", None),
         (f"compute_kpis, {f['kpi_systems']:,} systems / {f['kpi_evidence_rows']:,} ledger rows (median)",
          f"{kpi_ms:.1f} ms", "< 100 ms", kpi_ms < 100),
         ("python -c pass (median)", f"{f['python_startup_seconds'] * 1000:.0f} ms", "baseline", None),
