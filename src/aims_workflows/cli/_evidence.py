@@ -44,10 +44,10 @@ def register(app: typer.Typer) -> None:
 
         from rich.markup import escape
 
+        from ..kpi.timeline import describe
         from ..store import ledger
         from ._context import open_cli_app
         from ._output import console, write
-        from ._timeline import describe
 
         app_ = open_cli_app()
         with app_.db.connect() as conn:

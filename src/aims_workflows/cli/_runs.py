@@ -40,21 +40,15 @@ def register(app: typer.Typer) -> None:
     def show(run_id: str) -> None:
         """A run's timeline from the ledger, its open work and any dead commands."""
         from rich.markup import escape
-        from sqlalchemy import select
 
-        from ..store import ledger
-        from ..store import runs as run_store
-        from ..store.models import OutboxItem
+        from ..kpi.timeline import run_timeline
         from ._context import open_cli_app
         from ._output import console
-        from ._timeline import describe
 
         app_ = open_cli_app()
         with app_.db.connect() as conn:
-            run, _ = run_store.load(conn, run_id)
-            rows = list(ledger.iter_rows(conn, run_id=run_id))
-            t = OutboxItem.__table__
-            problems = conn.execute(select(t).where(t.c.run_id == run_id, t.c.status.in_(("dead", "pending", "inflight")), t.c.last_error.is_not(None))).all()
+            timeline = run_timeline(conn, run_id)
+        run = timeline.run
         c = console()
         c.print(f"[bold]{escape(run.run_id)}[/] {run.spec_id} v{run.spec_version} on {run.subject.type} '{escape(run.subject.name)}'")
         c.print(f"status: [bold]{run.status}[/]" + (f" at '{run.current}'" if run.current else "") + (f" ({escape(run.failure)})" if run.failure else ""))
@@ -64,11 +58,11 @@ def register(app: typer.Typer) -> None:
         if run.approval:
             c.print(f"waiting for: approval {run.approval.approval_id} ({len(run.approval.decisions)} decision(s) so far)")
         c.print("\n[bold]timeline[/]")
-        for row in rows:
-            c.print(f"  {row.effective_at[:16].replace('T', ' ')}  #{row.seq:<6} {escape(describe(row))}")
-        for p in problems:
-            label = "[red]dead[/]" if p.status == "dead" else "[yellow]retrying[/]"
-            c.print(f"\n{label} command {p.kind} ({p.attempts} attempt(s)): {escape(p.last_error or '')}")
+        for entry in timeline.entries:
+            c.print(f"  {entry.at}  #{entry.seq:<6} {escape(entry.text)}")
+        for p in timeline.problems:
+            label = "[red]dead[/]" if p.dead else "[yellow]retrying[/]"
+            c.print(f"\n{label} command {p.kind} ({p.attempts} attempt(s)): {escape(p.error)}")
 
     @runs.command("retry")
     def retry(

@@ -1,15 +1,41 @@
-"""One line of plain words per evidence row, for ``aims runs show`` and the demo."""
+"""A run's timeline: its ledger rows in plain words, its open work and the commands that could
+not be carried out. ``aims runs show``, ``aims evidence list`` and the dashboard's run page read
+the same data from here, each rendering it its own way.
+
+>>> with db.connect() as conn:                      # doctest: +SKIP
+...     timeline = run_timeline(conn, "R0A1B2C3D4E", limit=500)
+>>> [entry.text for entry in timeline.entries][:1]  # doctest: +SKIP
+['started ai-risk-assessment v1 (manual) by cli via cli']
+"""
 
 from __future__ import annotations
 
+import itertools
 import json
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, func, select
 
 from ..engine.evidence import ChainedEvidence
+from ..engine.state import RunState
+from ..store import ledger
+from ..store import runs as run_store
+from ..store.models import Evidence, OutboxItem, Run
 
-__all__ = ["describe"]
+__all__ = ["describe", "run_timeline", "RunTimeline", "TimelineEntry", "CommandProblem"]
 
 
 def describe(row: ChainedEvidence) -> str:
+    """One line of plain words for a ledger row."""
+    try:
+        return _describe(row)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        # A row written by an older or newer version may lack a field: the row is still shown.
+        return f"{row.kind} by {row.actor} via {row.via}"
+
+
+def _describe(row: ChainedEvidence) -> str:
     p = json.loads(row.payload)
     who = f"{row.actor} via {row.via}"
     step = row.step_id or ""
@@ -64,3 +90,74 @@ def describe(row: ChainedEvidence) -> str:
     if kind == "command.dead":
         return f"gave up on {p['kind']}: {p['reason']}"
     return f"{kind} by {who}"
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    seq: int
+    at: str  # effective time, "YYYY-MM-DD HH:MM" (UTC)
+    kind: str
+    actor: str
+    via: str
+    text: str
+    hash: str
+
+
+@dataclass(frozen=True)
+class CommandProblem:
+    """A command of the run that failed: ``dead`` (parked) or still being retried."""
+
+    kind: str
+    status: str
+    attempts: int
+    error: str
+
+    @property
+    def dead(self) -> bool:
+        return self.status == "dead"
+
+
+@dataclass(frozen=True)
+class RunTimeline:
+    run: RunState
+    workflow_id: str
+    started_at: datetime
+    completed_at: datetime | None
+    entries: list[TimelineEntry]
+    total_entries: int
+    problems: list[CommandProblem]
+
+    @property
+    def more(self) -> int:
+        """Ledger rows of the run left out by the limit."""
+        return self.total_entries - len(self.entries)
+
+
+def entry(row: ChainedEvidence) -> TimelineEntry:
+    return TimelineEntry(row.seq, row.effective_at[:16].replace("T", " "), row.kind, row.actor, row.via, describe(row), row.hash)
+
+
+def run_timeline(conn: Connection, run_id: str, *, limit: int | None = None) -> RunTimeline:
+    """The run, its first ``limit`` ledger rows (all when None) and its failing commands.
+
+    Raises :class:`aims_workflows.errors.NotFound` for an unknown run.
+    """
+    run, _ = run_store.load(conn, run_id)
+    runs, evidence, outbox = Run.__table__, Evidence.__table__, OutboxItem.__table__
+    row = conn.execute(select(runs.c.workflow_id, runs.c.started_at, runs.c.completed_at).where(runs.c.id == run_id)).one()
+    if limit is None:
+        entries = [entry(r) for r in ledger.iter_rows(conn, run_id=run_id)]
+        total = len(entries)
+    else:
+        # a batch just over the limit: one query reads what the page shows
+        entries = [entry(r) for r in itertools.islice(ledger.iter_rows(conn, run_id=run_id, batch=limit + 1), limit)]
+        total = len(entries)
+        if total == limit:
+            total = conn.scalar(select(func.count()).select_from(evidence).where(evidence.c.run_id == run_id)) or 0
+    problems = [
+        CommandProblem(p.kind, p.status, p.attempts, p.last_error or "")
+        for p in conn.execute(select(outbox.c.kind, outbox.c.status, outbox.c.attempts, outbox.c.last_error).where(
+            outbox.c.run_id == run_id, outbox.c.status.in_(("dead", "pending", "inflight")),
+            outbox.c.last_error.is_not(None)).order_by(outbox.c.id))
+    ]
+    return RunTimeline(run, row.workflow_id, row.started_at, row.completed_at, entries, total, problems)
