@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     slack_signing_secret: SecretStr | None = Field(default=None, description="signing secret of the Slack app")
     slack_channel: str | None = Field(default=None, description="channel for approvals whose step says channel")
     slack_api_url: str = Field(default="https://slack.com/api/", description="Slack Web API base URL (the sandbox sets it)")
+    dashboard_token: SecretStr | None = Field(
+        default=None, description="token that /dashboard and /api/* require (Bearer, or Basic with any user name)")
 
 
 class KpiTargets(BaseModel):

@@ -5,6 +5,8 @@
     request ─► BodyLimit (413 over max_body) ─► route
                  /jira/webhook ─► JiraSignature (401 + security log) ─► store in inbox ─► 202
                  /healthz, /metrics
+                 /dashboard, /dashboard/runs/{id}, /api/kpis ─► DashboardAuth when a token is set
+                                                                (see web_dashboard)
                  extra_routes (e.g. Slack: /slack/events, /slack/interactions)
 
 Cross-cutting checks are middleware, not code in handlers. The webhook handler only verifies,
@@ -307,6 +309,11 @@ def create_app(app_ctx: Any, *, jira_webhook_secret: str | None = None, extra_ro
         return Response(body, media_type=content_type)
 
     routes += [Route("/healthz", healthz, methods=["GET"]), Route("/metrics", prometheus, methods=["GET"])]
+    from .web_dashboard import DashboardAuth, dashboard_routes, dashboard_token
+
+    routes += dashboard_routes(app_ctx)
+    token = dashboard_token(getattr(app_ctx, "settings", None))
+    guard = [Middleware(DashboardAuth, token=token)] if token else []
     slack = getattr(app_ctx, "slack", None)
     if slack is not None:  # POST /slack/events, behind Slack's signature check (adapters.slack.routes)
         routes += slack.routes()
@@ -317,7 +324,7 @@ def create_app(app_ctx: Any, *, jira_webhook_secret: str | None = None, extra_ro
         if worker is not None:
             worker.stop()
 
-    app = Starlette(routes=routes, middleware=[Middleware(BodyLimit, max_body=max_body, metrics=metrics), *extra_middleware],
+    app = Starlette(routes=routes, middleware=[Middleware(BodyLimit, max_body=max_body, metrics=metrics), *guard, *extra_middleware],
                     lifespan=lifespan)
     app.state.metrics = metrics
     app.state.inbox_worker = worker

@@ -1,4 +1,4 @@
-"""``aims serve``: the web service (Jira webhooks, health, metrics) under uvicorn."""
+"""``aims serve``: the web service (Jira webhooks, Slack, the dashboard, health, metrics) under uvicorn."""
 
 from __future__ import annotations
 
@@ -10,19 +10,29 @@ __all__ = ["register"]
 def register(app: typer.Typer) -> None:
     @app.command()
     def serve(
-        host: str = typer.Option("127.0.0.1", "--host", help="interface to listen on"),
+        host: str = typer.Option("127.0.0.1", "--host",
+                                 help="interface to listen on; beyond loopback AIMS_DASHBOARD_TOKEN must be set"),
         port: int = typer.Option(8000, "--port", help="port to listen on"),
         background: bool = typer.Option(True, "--process/--no-process",
                                         help="apply stored webhook deliveries here (or leave them to `aims worker`)"),
     ) -> None:
-        """Serve POST /jira/webhook, GET /healthz and GET /metrics."""
+        """Serve the compliance dashboard (GET /dashboard, GET /api/kpis), POST /jira/webhook, POST /slack/events, GET /healthz and GET /metrics.
+
+        With AIMS_DASHBOARD_TOKEN set, /dashboard and /api/* require it: Bearer, or the password of HTTP Basic authentication.
+        """
         import uvicorn
 
+        from ..config import Settings
         from ..web import create_app
+        from ..web_dashboard import dashboard_token, require_token_beyond_loopback
         from ._context import open_cli_app
         from ._output import ok
 
+        token = dashboard_token(Settings())
+        require_token_beyond_loopback(host, token)  # before opening anything: a refusal is quick and clear
         app_ = open_cli_app()
         web = create_app(app_, process_in_background=background)
-        ok(f"serving on http://{host}:{port} (Jira webhooks {'on' if app_.jira else 'off: set AIMS_JIRA_URL'})")
+        shown = f"[{host}]" if ":" in host else host
+        ok(f"serving on http://{shown}:{port} (Jira webhooks {'on' if app_.jira else 'off: set AIMS_JIRA_URL'}); "
+           f"dashboard at http://{shown}:{port}/dashboard ({'token required' if token else 'no token: loopback only'})")
         uvicorn.run(web, host=host, port=port, log_level="info", access_log=False)

@@ -1,6 +1,9 @@
-"""KPIs over the projections: coverage, open and overdue tasks, approval latency, time to close."""
+"""KPIs over the projections (coverage, open and overdue tasks, approval latency, time to close),
+the compliance dashboard's data (:mod:`.dashboard`), the ledger's cached chain status
+(:mod:`.chain_status`), run timelines (:mod:`.timeline`) and their HTML (:mod:`.html`)."""
 
 from .queries import Kpi, compute_kpis, median_from_histogram
-from .render import format_value, kpi_table, kpis_csv, kpis_json
+from .render import format_target, format_value, kpi_table, kpis_csv, kpis_json
 
-__all__ = ["Kpi", "compute_kpis", "format_value", "kpi_table", "kpis_csv", "kpis_json", "median_from_histogram"]
+__all__ = ["Kpi", "compute_kpis", "format_target", "format_value", "kpi_table", "kpis_csv", "kpis_json",
+           "median_from_histogram"]

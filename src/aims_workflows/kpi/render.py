@@ -8,7 +8,7 @@ import json
 
 from .queries import Kpi
 
-__all__ = ["format_value", "kpis_json", "kpis_csv", "kpi_table"]
+__all__ = ["format_value", "format_target", "kpis_json", "kpis_csv", "kpi_table"]
 
 
 def format_value(kpi: Kpi) -> str:
@@ -21,7 +21,7 @@ def format_value(kpi: Kpi) -> str:
     return f"{kpi.value:.1f} {kpi.unit}"
 
 
-def _target(kpi: Kpi) -> str:
+def format_target(kpi: Kpi) -> str:
     if kpi.target is None:
         return ""
     if kpi.unit == "ratio":
@@ -56,5 +56,5 @@ def kpi_table(kpis: list[Kpi], title: str = "AIMS KPIs"):
     table.add_column("Detail", style="dim")
     for k in kpis:
         status = "" if k.met is None else ("[green]met[/]" if k.met else "[red]not met[/]")
-        table.add_row(k.label, format_value(k), _target(k), status, k.detail)
+        table.add_row(k.label, format_value(k), format_target(k), status, k.detail)
     return table

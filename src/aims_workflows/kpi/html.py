@@ -1,0 +1,86 @@
+"""The dashboard's HTML: Jinja2 templates in ``templates/``, autoescaped, no scripts, no external
+assets (the page works offline and prints)."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from .render import format_target, format_value
+
+__all__ = ["render_dashboard", "render_run", "render_error", "format_age", "is_run_id", "RUN_ID"]
+
+RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@-]{0,199}")
+"""What a run id may look like in a URL: ``R`` and ten hex digits, or a spawned run's
+``<parent>.<step><attempt>.<n>``."""
+
+_JIRA_KEY = re.compile(r"[A-Z][A-Z0-9_]+-[0-9]+")
+
+
+def is_run_id(text: str | None) -> bool:
+    return bool(text) and RUN_ID.fullmatch(text) is not None
+
+
+def format_age(delta: timedelta) -> str:
+    """``3 days``, ``5 h``, ``12 min``: precise enough to act on, short enough for a table."""
+    seconds = max(int(delta.total_seconds()), 0)
+    if seconds >= 2 * 86400:
+        return f"{seconds // 86400} days"
+    if seconds >= 86400:
+        return "1 day"
+    if seconds >= 3600:
+        return f"{seconds // 3600} h"
+    return f"{seconds // 60} min"
+
+
+def _when(moment: datetime | None) -> str:
+    return "" if moment is None else moment.strftime("%Y-%m-%d %H:%M")
+
+
+def _day(moment: datetime | None) -> str:
+    return "" if moment is None else moment.strftime("%Y-%m-%d")
+
+
+def _segment(text: str) -> str:
+    """One URL path segment: everything but unreserved characters percent-encoded."""
+    return quote(text, safe="")
+
+
+@lru_cache(maxsize=1)
+def _environment():
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+    env = Environment(
+        loader=FileSystemLoader(Path(__file__).parent / "templates"),
+        autoescape=True,  # every value is escaped, whatever the template's file name
+        undefined=StrictUndefined,  # a misspelt name fails the test suite instead of printing nothing
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(when=_when, day=_day, age=format_age, segment=_segment, kpi_value=format_value,
+                       kpi_target=format_target)
+    env.tests.update(run_id=is_run_id, jira_key=lambda s: bool(s) and _JIRA_KEY.fullmatch(s) is not None)
+    return env
+
+
+def _render(template: str, **context: Any) -> str:
+    return _environment().get_template(template).render(**context)
+
+
+def render_dashboard(data: Any, *, jira_url: str | None = None) -> str:
+    """The dashboard page for a :class:`~aims_workflows.kpi.dashboard.DashboardData`."""
+    return _render("dashboard.html", d=data, organisation=data.organisation, jira_url=(jira_url or "").rstrip("/") or None)
+
+
+def render_run(timeline: Any, *, organisation: str, generated_at: datetime, jira_url: str | None = None) -> str:
+    """The page of one run, for a :class:`~aims_workflows.kpi.timeline.RunTimeline`."""
+    return _render("run.html", t=timeline, run=timeline.run, organisation=organisation, generated_at=generated_at,
+                   jira_url=(jira_url or "").rstrip("/") or None)
+
+
+def render_error(status: int, title: str, message: str, *, organisation: str = "") -> str:
+    return _render("error.html", status=status, title=title, message=message, organisation=organisation)
