@@ -11,6 +11,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "contract"))
@@ -127,3 +128,46 @@ def test_risk_assessment_runs_through_jira_issues_and_signed_webhooks(wired):
     names = [a["filename"] for a in demo.sandbox.issue_json(key)["fields"]["attachment"]]
     assert names == ["aims-evidence-identify-1.json"]
     assert demo.sandbox.issue_json(treat)["fields"]["assignee"]["emailAddress"] == RISK_OWNER
+
+
+def test_a_task_completed_outside_jira_closes_its_issue_with_the_evidence(wired):
+    """Completed from the CLI (say, by the AIMS owner for an engineer who left): Jira must not
+    keep showing the work as open, and the issue carries the same evidence as one closed in Jira."""
+    app, clock, demo = wired
+    add_system(app)
+    app.pump()
+    run_id = run_of(app)
+    key = demo.issue_of(run_id, "identify")
+    assert demo.sandbox.issue_json(key)["fields"]["status"]["statusCategory"]["key"] != "done"
+
+    outcome = app.runtime.complete_task(run_id, "identify", IDENTIFY, person="ana.owner@example.com", via="cli")
+    assert outcome.transition.ignored is None
+    app.pump()
+    demo.sync()  # the webhook of our own move to Done is read, and is not taken for new answers
+
+    issue = demo.sandbox.issue_json(key)
+    assert issue["fields"]["status"]["statusCategory"]["key"] == "done"
+    comments = [json.dumps(c["body"]) for c in issue["fields"]["comment"]["comments"]]
+    closing = [c for c in comments if "Completed in aims-workflows by ana.owner@example.com (via cli)" in c]
+    assert len(closing) == 1
+    [attachment] = issue["fields"]["attachment"]
+    assert attachment["filename"] == "aims-evidence-identify-1.json"
+    bot = demo.sandbox.service_account  # downloaded over HTTP, as a Jira user would
+    answer = httpx.get(attachment["content"], auth=(bot.email, bot.api_token), follow_redirects=True, timeout=10)
+    answer.raise_for_status()
+    attached = json.loads(answer.content)
+    with app.db.connect() as conn:
+        ledger_rows = {r.seq: r for r in ledger_store.iter_rows(conn, run_id=run_id)}
+        kinds = [r.kind for r in ledger_rows.values()]
+    # exactly the ledger's rows of that unit of work, hashes included, starting with the completion
+    assert attached["records"][0]["kind"] == "task.completed"
+    for record in attached["records"]:
+        assert ledger_rows[record["seq"]].hash == record["hash"]
+    assert kinds.count("task.completed") == 1  # the move to Done did not complete it again
+
+    # carried out again (a retry after a crash), nothing is posted or attached twice
+    app.pump()
+    demo.sync()
+    issue = demo.sandbox.issue_json(key)
+    assert len(issue["fields"]["attachment"]) == 1
+    assert sum("Completed in aims-workflows" in json.dumps(c["body"]) for c in issue["fields"]["comment"]["comments"]) == 1

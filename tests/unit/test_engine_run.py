@@ -102,6 +102,11 @@ def test_a_task_refuses_bad_answers_and_accepts_a_retry(risk):
     }
     assert d.run.completed_by == {"assess": ENGINEER.id}
     assert all(timer.step_id != "assess" for timer in d.run.timers)
+    # the tracker is told, wherever the completion came from, so it can close its issue
+    close = next(c for c in t.commands if c.kind == "task.close")
+    assert close.key == f"{d.run.run_id}/assess/1/close"
+    assert close.payload == {"step_id": "assess", "attempt": 1, "ref": "AIMS-7", "task_key": f"{d.run.run_id}/assess/1/task",
+                             "by": ENGINEER.id, "via": ENGINEER.via}
 
 
 def test_events_for_another_step_or_attempt_are_ignored(risk):
@@ -203,7 +208,7 @@ def test_spawn_over_an_empty_list_moves_on():
     t = d.complete("audit", AUDITOR, answers={})
     # an optional field left blank reads as none, so 'audit.failed_areas or []' works
     assert d.run.data["audit"]["failed_areas"] is None
-    assert [c.kind for c in t.commands] == ["run.completed"]
+    assert [c.kind for c in t.commands] == ["task.close", "run.completed"]
     assert d.run.data["raise"] == {"runs": [], "count": 0} and d.run.data["summary"] == {"findings": 0}
 
 
@@ -302,7 +307,8 @@ def test_subject_changed_updates_what_later_steps_see(risk):
     assert d.run.subject.id == "sys-1" and t.ignored is None
     d.complete("assess", answers={"likelihood": 2, "impact": 3})
     assert d.run.data["score"]["tier"] == "limited"
-    assert d.transitions[-1].commands[0].payload["exclude"] == [ENGINEER.id, "new@example.com"]
+    request = next(c for c in d.transitions[-1].commands if c.kind == "approval.request")
+    assert request.payload["exclude"] == [ENGINEER.id, "new@example.com"]
 
 
 # -- failures -------------------------------------------------------------------------------
@@ -331,8 +337,8 @@ steps:
     t = d.complete("ask", answers={"n": 0})
     assert d.kinds(t) == ["task.completed", "run.failed"]
     assert t.evidence[1].payload == {"reason": "'10 / ask.n' failed: division by zero", "step": "ratio"}
-    assert [c.kind for c in t.commands] == ["notify"]
-    assert t.commands[0].payload["to"] == ["aims_owner"]
+    assert [c.kind for c in t.commands] == ["task.close", "notify"]
+    assert t.commands[1].payload["to"] == ["aims_owner"]
     assert d.run.status == "failed" and d.run.failure == "'10 / ask.n' failed: division by zero"
     assert d.run.timers == []
     assert d.tick(days=100).ignored == "run is failed"

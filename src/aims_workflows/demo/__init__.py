@@ -173,7 +173,7 @@ def _summary(console, db: Database, now: datetime, url: str) -> None:
         kpis = compute_kpis(conn, now, CONFIG.kpi_targets)
         report = ledger.verify(conn)
     console.print()
-    console.print(f"[bold]Runs[/]: " + ", ".join(f"{n} {s}" for s, n in sorted(runs.items()))
+    console.print("[bold]Runs[/]: " + ", ".join(f"{n} {s}" for s, n in sorted(runs.items()))
                   + f"; {tasks} tasks, {approvals} approval requests, {findings} finding(s)")
     console.print(kpi_table(kpis, title=f"AIMS KPIs on {iso(now)[:10]}"))
     if report.ok:

@@ -80,6 +80,12 @@ class TaskSteps:
         self._clear_timers(step.id)
         self.run.task = None
         self.record("task.completed", {"answers": clean, "by": actor.id, "attempt": task.attempt, "overdue": task.overdue}, step_id=step.id, actor=actor, ref=self.event.ref)
+        # the tracker closes its issue if the task was completed elsewhere (the CLI, the API),
+        # so Jira never shows open work that is done, and attaches the completion's evidence
+        self.command("task.close", f"{step.id}/{task.attempt}/close", {
+            "step_id": step.id, "attempt": task.attempt, "ref": task.ref or self.event.ref, "task_key": task.key,
+            "by": actor.id, "via": actor.via,
+        })
         self.goto(self.spec.next_of(step.id))
 
     def _on_task_updated(self) -> None:

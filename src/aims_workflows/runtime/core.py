@@ -18,7 +18,8 @@ from sqlalchemy import Connection, bindparam, select
 from ..config import AimsConfig
 from ..engine import Actor, Event, Transition, new_run
 from ..engine.advance import _advance_owned
-from ..engine.evidence import EvidenceRecord
+from ..engine.commands import Command
+from ..engine.evidence import ChainedEvidence, EvidenceRecord
 from ..engine.state import RunState, Subject
 from ..errors import EngineError, NotFound
 from ..ports import Clock
@@ -57,6 +58,16 @@ def _settle(conn: Connection, delivery: tuple[str, str] | None, transition: Tran
         inbox.mark(conn, delivery[0], delivery[1], "ignored" if transition.ignored else "processed", now, transition.ignored)
 
 
+def _with_sealed_evidence(commands: list[Command], rows: list[ChainedEvidence]) -> list[Command]:
+    """A ``task.close`` carries the ledger rows its unit of work appended (numbered and hashed
+    only now, after the engine), so the tracker can attach exactly what the ledger holds."""
+    if not any(c.kind == "task.close" for c in commands):
+        return commands
+    sealed = [{**row.__dict__, "payload": json.loads(row.payload)} for row in rows]
+    return [Command(c.kind, c.key, c.run_id, {**c.payload, "evidence": sealed}) if c.kind == "task.close" else c
+            for c in commands]
+
+
 class Runtime:
     """Everything that changes state goes through here."""
 
@@ -76,8 +87,8 @@ class Runtime:
             run_store.insert_run(conn, t.run, now)
         else:
             run_store.save(conn, t.run, lock_version, now)
-        ledger.append(conn, t.evidence, recorded_at=now)
-        outbox.enqueue(conn, t.commands, now)
+        rows = ledger.append(conn, t.evidence, recorded_at=now)
+        outbox.enqueue(conn, _with_sealed_evidence(t.commands, rows), now)
         coverage = (spec.coverage.kpi, spec.coverage.valid_for) if spec.coverage else None
         projections.apply(conn, t.run, t.evidence, now, coverage)
 

@@ -29,18 +29,17 @@ from sqlalchemy import select, update
 from ...engine import Actor, Event
 from ...engine.commands import Command
 from ...errors import AimsError, NotFound, StoreError
-from ...store import inbox, ledger, outbox
-from ...store.models import Evidence, InboxItem
+from ...store import inbox, outbox
+from ...store.models import InboxItem
 from . import _store
 from ._fields import answers_from_issue
-from ._tracker import PROPERTY, evidence_file
+from ._tracker import PROPERTY
 
 __all__ = ["Change", "parse_change", "to_event", "InboxProcessor", "SOURCE", "WriteGate"]
 
 log = logging.getLogger("aims.jira")
 SOURCE = "jira"
 _INBOX = InboxItem.__table__
-_EVIDENCE = Evidence.__table__
 
 
 @dataclass(frozen=True)
@@ -270,14 +269,13 @@ class InboxProcessor:
                                               idem_key=task["idem_key"] or f"{task['run_id']}/{task['step_id']}/{task['attempt']}/task",
                                               run_id=task["run_id"], step_id=task["step_id"], attempt=int(task["attempt"]),
                                               fields=task["fields"], now=now)
-                    before, _ = ledger.head(conn)
                     try:
                         transition = self.rt._apply(conn, task["run_id"], decision.event, now)
                     except NotFound as err:
                         transition, reason = None, str(err)
                     if transition is not None and transition.ignored is None:
                         status, reason = "processed", None
-                        self._after(conn, transition, task, change, before, now)
+                        self._after(conn, transition, task, now)
                     elif transition is not None:
                         reason = transition.ignored
                 if decision.record_attachments and task is not None and change is not None:
@@ -288,15 +286,7 @@ class InboxProcessor:
 
         return self.rt._retrying(work)
 
-    def _after(self, conn, transition, task: dict[str, Any], change: Change | None, before: int, now) -> None:
-        kinds = {e.kind for e in transition.evidence}
-        if "task.completed" not in kinds:
-            return
-        _store.set_status(conn, task["issue_id"], "completed", now)
-        rows = conn.execute(select(_EVIDENCE).where(_EVIDENCE.c.seq > before, _EVIDENCE.c.run_id == task["run_id"])
-                            .order_by(_EVIDENCE.c.seq)).all()
-        records = [{k: (json.loads(v) if k == "payload" else v) for k, v in row._mapping.items()} for row in rows]
-        filename, content = evidence_file(records, run_id=task["run_id"], step_id=task["step_id"], attempt=task["attempt"],
-                                          issue=task["issue_key"])
-        outbox.enqueue(conn, [Command("task.attach_evidence", f"{task['run_id']}/{task['step_id']}/{task['attempt']}/jira-evidence",  # type: ignore[arg-type]
-                                      task["run_id"], {"ref": task["issue_key"], "filename": filename, "content": content})], now)
+    def _after(self, conn, transition, task: dict[str, Any], now) -> None:
+        # the engine's task.close attaches the completion's evidence; here only the mapping moves
+        if any(e.kind == "task.completed" for e in transition.evidence):
+            _store.set_status(conn, task["issue_id"], "completed", now)

@@ -7,11 +7,12 @@ label, so a create retried after a crash (issue made, result not yet recorded) r
 issue it already made. The other commands comment on, move or attach to that issue; each
 comment carries a short reference derived from its command key and is not posted twice.
 
-Two command kinds come from the Jira integration itself (enqueued in the same transaction as
-the completion they follow, so they are retried like any other command):
-``task.attach_evidence`` attaches the ledger records of a completed step as a JSON file, and
-``task.record_attachments`` downloads the files an engineer attached, hashes them and records
-them in the ledger.
+``task.close`` follows every completion, wherever it happened: it closes the issue when the
+task was completed elsewhere (the CLI, another channel) and attaches the ledger rows of the
+completion as a JSON file. ``task.record_attachments`` comes from the Jira integration itself
+(enqueued in the same transaction as the change it follows, so it is retried like any other
+command): it downloads the files an engineer attached, hashes them and records them in the
+ledger.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from ...errors import PermanentError
 from ...ports import Clock, SystemClock
 from . import _adf, _store
 from ._client import JiraConnection
-from ._fields import FieldMap, jira_field_for, value_for_jira
+from ._fields import FieldMap, value_for_jira
 
 __all__ = ["JiraIssueTracker", "PROPERTY", "OWNED_LABEL", "idem_label", "ref_marker"]
 
@@ -86,6 +87,7 @@ class JiraIssueTracker:
             "task.remind": self._remind,
             "task.escalate": self._escalate,
             "task.cancel": self._cancel,
+            "task.close": self._close,
             "task.refuse_answers": self._refuse,
             "task.attach_evidence": self._attach_evidence,
             "task.record_attachments": self._record_attachments,
@@ -308,12 +310,40 @@ class JiraIssueTracker:
         reason = command.payload.get("reason") or "cancelled"
         self._comment(command, key, _adf.paragraph(f"This task is no longer needed: {reason}."))
         self.jira.call("PUT", f"issue/{key}", json={"update": {"labels": [{"add": CANCELLED_LABEL}]}}, what=f"label {key} cancelled")
+        self._move_to_done(key)
+        return {"ref": key, "cancelled": True}
+
+    def _move_to_done(self, key: str) -> bool:
+        """Walk the issue into a done-category status; False if it was there already."""
+        moved = False
         for _ in range(3):  # a workflow may need To Do -> In Progress -> Done
             if self._status_category(key) == "done":
                 break
+            moved = True
             if not self._transition_to(key, "done", what=f"close {key}"):
                 self._transition_to(key, "open", what=f"move {key} towards Done")
-        return {"ref": key, "cancelled": True}
+        return moved
+
+    def _close(self, command: Command) -> dict[str, Any]:
+        """The task is complete in the ledger: close its issue if it was completed elsewhere,
+        and attach the evidence of the completion (once)."""
+        key = self._ref(command)
+        if not key:
+            return {"skipped": "no issue"}
+        p = command.payload
+        self._set_mapping(key, "completed")  # before any move, so its webhook is not read as answers
+        closed = False
+        if self._status_category(key) != "done":
+            self._comment(command, key, _adf.paragraph(
+                f"Completed in aims-workflows by {p.get('by') or 'someone'} (via {p.get('via') or 'another channel'}); "
+                "this issue is closed to match. The answers are in the attached evidence."))
+            closed = self._move_to_done(key)
+        result: dict[str, Any] = {"ref": key, "closed": closed}
+        if p.get("evidence"):
+            filename, content = evidence_file(p["evidence"], run_id=command.run_id, step_id=p["step_id"],
+                                              attempt=p.get("attempt"), issue=key)
+            result.update(self._attach_once(key, filename, content))
+        return result
 
     # -- evidence -------------------------------------------------------------------------
     def _attachments(self, key: str) -> list[dict[str, Any]]:
@@ -321,12 +351,15 @@ class JiraIssueTracker:
         return list(issue["fields"].get("attachment") or [])
 
     def _attach_evidence(self, command: Command) -> dict[str, Any]:
+        """Kept for commands queued before ``task.close`` carried the evidence itself."""
         p = command.payload
-        key, filename = p["ref"], p["filename"]
+        return {"ref": p["ref"], **self._attach_once(p["ref"], p["filename"], p["content"])}
+
+    def _attach_once(self, key: str, filename: str, content: str) -> dict[str, Any]:
         if any(a.get("filename") == filename for a in self._attachments(key)):
-            return {"ref": key, "attached": filename, "existing": True}
-        self.jira.attach(key, filename, p["content"].encode(), what=f"attach the evidence to {key}")
-        return {"ref": key, "attached": filename}
+            return {"attached": filename, "existing": True}
+        self.jira.attach(key, filename, content.encode(), what=f"attach the evidence to {key}")
+        return {"attached": filename}
 
     def _record_attachments(self, command: Command) -> dict[str, Any]:
         if self.db is None:

@@ -19,7 +19,6 @@ from ._model import (
     FieldOption,
     History,
     Issue,
-    IssueLink,
     JiraUser,
     Project,
 )
