@@ -1,6 +1,7 @@
 """Settings: the only module that reads the environment (``AIMS_*``) and ``aims.yaml``.
 
-``aims.yaml`` maps roles to people by e-mail and sets the KPI targets::
+``aims.yaml`` maps roles to people by e-mail, sets the KPI targets and states the Statement of
+Applicability's decisions about Annex A controls::
 
     organisation: Example Ltd
     roles:
@@ -8,6 +9,10 @@
       risk_owner: [rui@example.com]
     kpi_targets:
       risk_assessment_coverage: 0.95
+    soa:
+      controls:
+        A.10.4: {applicable: false, justification: "We offer no AI system to customers"}
+        A.4.2: {implementation: "Resource register https://wiki.example.com/aims/resources"}
 """
 
 from __future__ import annotations
@@ -15,12 +20,24 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from typing import Annotated, Any
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .errors import ConfigError
 
-__all__ = ["Settings", "AimsConfig", "KpiTargets", "load_config", "DEFAULT_CONFIG_TEXT"]
+__all__ = ["Settings", "AimsConfig", "KpiTargets", "SoaConfig", "SoaControl", "load_config", "DEFAULT_CONFIG_TEXT"]
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -58,6 +75,86 @@ class KpiTargets(BaseModel):
     mean_days_to_close_nonconformity: float = Field(30, gt=0)
 
 
+def _annex_control_id(value: Any) -> str:
+    """An Annex A control id in canonical form; anything else is refused with a suggestion."""
+    from .catalog import load_catalog, normalise
+    from .catalog._ids import describe
+
+    try:
+        wanted = normalise(value)
+    except TypeError:
+        raise PydanticCustomError("soa_control", _literal(f"{value!r} is not a control id such as 'A.6.2.4'")) from None
+    catalog = load_catalog()
+    if wanted in catalog:
+        entry = catalog.get(wanted)
+        if entry.kind == "control":
+            return entry.id
+        kind = "a clause" if entry.kind == "clause" else "an Annex A group"
+        raise PydanticCustomError("soa_control", _literal(
+            f"'{wanted}' is {kind}, not an Annex A control: the Statement of Applicability lists controls (see `aims catalog`)"))
+    close = catalog.suggest(wanted)
+    hint = f"did you mean '{close}'?" if close else "see `aims catalog` for the control ids"
+    raise PydanticCustomError("soa_control", _literal(f"unknown Annex A control '{wanted}' ({hint})"))
+
+
+def _literal(message: str) -> str:
+    """``message`` as a pydantic error template that formats to itself (braces doubled)."""
+    return message.replace("{", "{{").replace("}", "}}")
+
+
+ControlId = Annotated[str, BeforeValidator(_annex_control_id)]
+
+
+class SoaControl(BaseModel):
+    """What the Statement of Applicability says about one Annex A control.
+
+    A control not listed is applicable with nothing stated; an excluded one must say why.
+    """
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    applicable: bool = True
+    justification: str = Field("", description="why the control is included or, when excluded, why not")
+    implementation: str = Field("", description="how it is implemented: free text or a link to the document")
+
+    @model_validator(mode="after")
+    def _exclusion_needs_a_reason(self) -> "SoaControl":
+        if not self.applicable and not self.justification:
+            raise PydanticCustomError("soa_exclusion", "an excluded control needs a justification: say why it does not apply")
+        return self
+
+
+class SoaConfig(BaseModel):
+    """The Statement of Applicability's decisions: ``controls`` maps Annex A ids to a :class:`SoaControl`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    controls: dict[ControlId, SoaControl] = Field(default_factory=dict)
+
+    @field_validator("controls", mode="before")
+    @classmethod
+    def _no_id_twice(cls, value: Any) -> Any:
+        # "a.5.2" and "A.5.2" are the same control: two entries would silently overwrite each other
+        if isinstance(value, dict):
+            from .catalog import normalise
+
+            seen: dict[str, Any] = {}
+            for key in value:
+                try:
+                    canonical = normalise(key)
+                except TypeError:
+                    continue  # reported by the key's own validation
+                if canonical in seen:
+                    raise PydanticCustomError("soa_duplicate", _literal(
+                        f"control {canonical} is listed twice ({seen[canonical]!r} and {key!r})"))
+                seen[canonical] = key
+        return value
+
+    def control(self, control_id: str) -> SoaControl:
+        """The stated decision for a control (applicable with nothing stated when not listed)."""
+        return self.controls.get(control_id) or SoaControl()
+
+
 class AimsConfig(BaseModel):
     """The contents of ``aims.yaml``."""
 
@@ -67,6 +164,7 @@ class AimsConfig(BaseModel):
     roles: dict[str, list[str]] = Field(default_factory=dict)
     kpi_targets: KpiTargets = KpiTargets()
     workflows: list[str] = Field(default_factory=lambda: ["workflows"])
+    soa: SoaConfig = SoaConfig()
 
     @field_validator("roles")
     @classmethod
@@ -109,6 +207,12 @@ kpi_targets:
   median_approval_latency_hours: 48
   mean_days_to_close_nonconformity: 30
 workflows: [workflows]
+# Statement of Applicability: every Annex A control applies unless excluded here with a reason.
+# `aims export soa` lists each control with the workflows and evidence behind it.
+# soa:
+#   controls:
+#     A.10.4: {applicable: false, justification: "No AI system is provided to customers"}
+#     A.6.2.2: {justification: "We develop our own models", implementation: "https://wiki.example.com/aims/requirements"}
 """
 
 
@@ -137,6 +241,7 @@ def load_config(path: Path) -> AimsConfig:
     except ValidationError as err:
         lines = []
         for e in err.errors():
-            line, column = source.position(tuple(e["loc"])) if source else (0, 0)
-            lines.append(f"{path}:{line}:{column} {format_path(e['loc'])}: {e['msg']}")
+            loc = tuple(part for part in e["loc"] if part != "[key]")  # a bad mapping key: point at the key
+            line, column = source.position(loc) if source else (0, 0)
+            lines.append(f"{path}:{line}:{column} {format_path(loc)}: {e['msg']}")
         raise ConfigError("invalid configuration:\n" + "\n".join(lines), hint="see `aims init` for a commented example") from None

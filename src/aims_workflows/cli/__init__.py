@@ -10,6 +10,7 @@ import typer
 from . import _evidence, _runs, _setup, _systems, _work, _workflows
 from . import _jira, _serve
 from . import _slack
+from . import _export
 
 __all__ = ["app", "main"]
 
@@ -29,6 +30,7 @@ _evidence.register(app)
 _jira.register(app)
 _serve.register(app)
 _slack.register(app)
+_export.register(app)
 
 
 def _click_exception_types() -> tuple[tuple[type, ...], tuple[type, ...]]:

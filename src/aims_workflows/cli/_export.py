@@ -1,0 +1,183 @@
+"""``aims export soa | clauses | audit-pack``: what a certification auditor asks for."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+__all__ = ["register"]
+
+_SINCE = "first day of the period, YYYY-MM-DD (UTC, included)"
+_UNTIL = "last day of the period, YYYY-MM-DD (UTC, included)"
+_FORMATS = ("table", "csv", "md", "json")
+
+
+def register(app: typer.Typer) -> None:
+    export = typer.Typer(help="Statement of Applicability, clause coverage and the audit pack.", no_args_is_help=True)
+    app.add_typer(export, name="export")
+
+    @export.command("soa")
+    def soa(
+        fmt: str = typer.Option("table", "--format", help="table, csv, md or json"),
+        out: Optional[Path] = typer.Option(None, "--out", help="write to this file instead of the terminal"),
+        since: Optional[str] = typer.Option(None, "--since", help=_SINCE),
+        until: Optional[str] = typer.Option(None, "--until", help=_UNTIL),
+        force: bool = typer.Option(False, "--force", help="replace --out if it exists"),
+    ) -> None:
+        """Statement of Applicability: each Annex A control, applicable or excluded (and why, from the
+        `soa:` section of aims.yaml), how it is implemented, the workflows that evidence it, their runs and
+        ledger rows, and its status. Applicable controls with no workflow and no implementation are GAPs."""
+        _coverage("controls", fmt, out, since, until, force)
+
+    @export.command("clauses")
+    def clauses(
+        fmt: str = typer.Option("table", "--format", help="table, csv, md or json"),
+        out: Optional[Path] = typer.Option(None, "--out", help="write to this file instead of the terminal"),
+        since: Optional[str] = typer.Option(None, "--since", help=_SINCE),
+        until: Optional[str] = typer.Option(None, "--until", help=_UNTIL),
+        force: bool = typer.Option(False, "--force", help="replace --out if it exists"),
+    ) -> None:
+        """Clauses 4-10: the workflows that evidence each clause (or one of its sub-clauses), their runs
+        and ledger rows."""
+        _coverage("clauses", fmt, out, since, until, force)
+
+    @export.command("audit-pack")
+    def audit_pack(
+        out: Optional[Path] = typer.Option(None, "--out", help="zip file to write (default aims-audit-pack-DATE.zip; a directory puts it there)"),
+        since: Optional[str] = typer.Option(None, "--since", help=_SINCE),
+        until: Optional[str] = typer.Option(None, "--until", help=_UNTIL),
+        force: bool = typer.Option(False, "--force", help="replace the file if it exists"),
+    ) -> None:
+        """One zip for the auditor: the ledger rows of the period with a stand-alone verifier, the
+        chain's verification, SoA, clause coverage, KPIs, inventory, runs, approvals, findings, tasks and
+        the workflow texts runs used; manifest.json holds every file's SHA-256. Exits 1 if the evidence
+        chain is broken (the pack is still written, and marked)."""
+        from rich.markup import escape
+
+        from ..export.pack import default_pack_name, write_audit_pack
+        from ._context import open_cli_app
+        from ._output import console, err_console, ok
+
+        period = _period(since, until)
+        app_ = open_cli_app()
+        now = app_.runtime.clock.now()
+        target = out if out is not None else Path(default_pack_name(now))
+        if target.is_dir():
+            target = target / default_pack_name(now)
+        result = write_audit_pack(app_, target, period=period, force=force, now=now)
+        ok(f"wrote {escape(str(result.path))} ({result.size:,} bytes, {len(result.files)} files) for {escape(period.label())}")
+        console().print(f"  ledger rows exported: {result.exported.rows}"
+                        + (f" (rows {result.exported.first_seq}-{result.exported.last_seq})" if result.exported.rows else ""))
+        gaps = result.soa.get("gaps") or []
+        console().print(f"  SoA: {result.soa.get('implemented', 0)} of {result.soa.get('applicable', 0)} applicable controls "
+                        f"implemented with evidence; {len(gaps)} gap(s)")
+        console().print(f"  manifest.json SHA-256: [bold]{result.manifest_sha256}[/]")
+        console().print("  send this hash to the auditor separately: it proves the pack is the one exported")
+        if not result.chain.ok:
+            err_console().print(
+                f"[bold red]evidence chain BROKEN at row {result.chain.first_bad_seq}[/]: {escape(result.chain.problem or '')}\n"
+                "the pack was written and marked (CHAIN-BROKEN.txt, index.html, manifest.json chain.ok = false)")
+            raise typer.Exit(1)
+        console().print(f"  evidence chain verified: {result.chain.rows_checked} rows, head #{result.chain.head_seq}")
+
+
+def _period(since: str | None, until: str | None):
+    from ..export.period import parse_period
+
+    try:
+        return parse_period(since, until)
+    except ValueError as err:
+        raise typer.BadParameter(str(err), param_hint="--since/--until") from None
+
+
+def _coverage(part: str, fmt: str, out: Path | None, since: str | None, until: str | None, force: bool) -> None:
+    if fmt not in _FORMATS:
+        raise typer.BadParameter("must be table, csv, md or json", param_hint="--format")
+    if out is not None and fmt == "table":
+        raise typer.BadParameter("a table is for the terminal: use --format csv, md or json with --out", param_hint="--format")
+    period = _period(since, until)
+
+    from ..catalog import load_catalog
+    from ..engine.evidence import iso
+    from ..export import soa_render
+    from ..export._files import atomic_output, check_target
+    from ..export._snapshot import snapshot
+    from ..export.soa import build_coverage
+    from ._context import open_cli_app
+    from ._output import console, ok, write
+
+    if out is not None:
+        check_target(out, force=force)  # before any work: a wrong path fails fast
+    app_ = open_cli_app()
+    now = app_.runtime.clock.now()
+    with snapshot(app_.db) as conn:
+        report = build_coverage(conn, catalog=load_catalog(), workflows=app_.workflows, soa=app_.config.soa,
+                                period=period, generated_at=iso(now), organisation=app_.config.organisation)
+    if fmt == "table":
+        console().print(_soa_table(report) if part == "controls" else _clauses_table(report))
+        _print_summary(report, part)
+        return
+    renderers = {
+        ("controls", "csv"): soa_render.soa_csv, ("controls", "md"): soa_render.soa_markdown,
+        ("clauses", "csv"): soa_render.clauses_csv, ("clauses", "md"): soa_render.clauses_markdown,
+    }
+    text = soa_render.coverage_json(report, part=part) if fmt == "json" else renderers[(part, fmt)](report)
+    if out is None:
+        write(text)
+        return
+    with atomic_output(out, force=force) as handle:
+        handle.write(text.encode("utf-8"))
+    from rich.markup import escape
+
+    ok(f"wrote {escape(str(out))}")
+
+
+def _print_summary(report, part: str) -> None:
+    from ._output import console
+
+    s = report.summary()
+    if part == "controls":
+        line = (f"{s['controls']} controls: {s['applicable']} applicable, {s['excluded']} excluded; {s['implemented']} implemented "
+                f"with evidence, {s['in_progress']} in progress, {s['no_evidence']} without evidence yet")
+        console().print(line)
+        if s["gaps"]:
+            console().print(f"[bold red]{len(s['gaps'])} gap(s)[/]: {', '.join(s['gaps'])} "
+                            "(applicable, no workflow and no implementation: exclude them with a reason or describe the "
+                            "implementation under soa.controls in aims.yaml)")
+    else:
+        console().print(f"{s['clauses_evidenced']} of {s['clauses']} clauses have evidence from completed runs")
+
+
+_STYLES = {"implemented": "green", "in_progress": "yellow", "no_evidence": "red", "excluded": "dim"}
+
+
+def _soa_table(report):
+    from rich.text import Text
+
+    from ._output import table as make_table
+
+    table = make_table("control", "title", "applies", "workflows", "runs done/open", "evidence", "latest", "status", ids=("control",))
+    table.title = f"Statement of Applicability: {report.organisation} ({report.period.label()})"
+    table.title_justify = "left"
+    for c in report.controls:
+        status = Text(("GAP: " if c.gap else "") + c.status_label, style="bold red" if c.gap else _STYLES[c.status])
+        table.add_row(c.id, c.title, "yes" if c.applicable else f"no: {c.justification}", c.workflows_text() or "-",
+                      f"{c.runs_completed}/{c.runs_open}", str(c.evidence_rows), (c.latest_evidence or "-")[:10], status)
+    return table
+
+
+def _clauses_table(report):
+    from rich.text import Text
+
+    from ._output import table as make_table
+
+    table = make_table("clause", "title", "workflows", "runs done/open", "evidence", "latest", "status", ids=("clause",))
+    table.title = f"Clauses 4-10: {report.organisation} ({report.period.label()})"
+    table.title_justify = "left"
+    for c in report.clauses:
+        label = "no workflow" if c.gap else c.status_label
+        table.add_row(c.id, c.title, c.workflows_text() or "-", f"{c.runs_completed}/{c.runs_open}", str(c.evidence_rows),
+                      (c.latest_evidence or "-")[:10], Text(label, style="yellow" if c.gap else _STYLES[c.status]))
+    return table

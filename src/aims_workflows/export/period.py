@@ -1,0 +1,70 @@
+"""The period an export covers: whole UTC days from ``--since`` to ``--until``, both included."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+
+__all__ = ["Period", "parse_day", "parse_period"]
+
+DATE_FORMAT = "YYYY-MM-DD"
+
+
+@dataclass(frozen=True)
+class Period:
+    """``since`` and ``until`` are inclusive calendar days in UTC; either may be open (None)."""
+
+    since: date | None = None
+    until: date | None = None
+
+    @property
+    def start(self) -> datetime | None:
+        """First instant inside the period."""
+        return datetime.combine(self.since, time(), timezone.utc) if self.since else None
+
+    @property
+    def end(self) -> datetime | None:
+        """First instant after the period (midnight after ``until``): periods are half-open."""
+        return datetime.combine(self.until + timedelta(days=1), time(), timezone.utc) if self.until else None
+
+    @property
+    def bounded(self) -> bool:
+        return self.since is not None or self.until is not None
+
+    def label(self) -> str:
+        if not self.bounded:
+            return "everything recorded"
+        if self.since and self.until:
+            return f"{self.since.isoformat()} to {self.until.isoformat()}"
+        return f"from {self.since.isoformat()}" if self.since else f"up to {self.until.isoformat()}"
+
+    def as_dict(self) -> dict[str, str | None]:
+        return {"since": self.since.isoformat() if self.since else None,
+                "until": self.until.isoformat() if self.until else None}
+
+    def overlaps(self, start: datetime | None, end: datetime | None) -> bool:
+        """Whether something active from ``start`` to ``end`` (None: still active) touches the period."""
+        if self.end is not None and start is not None and start >= self.end:
+            return False
+        return not (self.start is not None and end is not None and end < self.start)
+
+
+def parse_day(text: str | None, option: str) -> date | None:
+    """``"2026-03-31"`` -> a date; anything else is a ``ValueError`` saying the expected format."""
+    if text is None or not text.strip():
+        return None
+    value = text.strip()
+    try:
+        if len(value) != 10:
+            raise ValueError
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{option} '{text}' is not a date: expected {DATE_FORMAT}, e.g. 2026-03-31 (UTC days, inclusive)") from None
+
+
+def parse_period(since: str | None, until: str | None) -> Period:
+    """Both ends parsed and checked to be in order; errors are ``ValueError`` with the reason."""
+    period = Period(parse_day(since, "--since"), parse_day(until, "--until"))
+    if period.since and period.until and period.since > period.until:
+        raise ValueError(f"--since {period.since} is after --until {period.until}: swap them")
+    return period
