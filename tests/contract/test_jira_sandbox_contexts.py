@@ -285,3 +285,40 @@ def test_setup_manages_options_and_is_idempotent(jira_sandbox: JiraSandbox):
         "added options avoid to 'Treatment'"]
     third = setup_project(conn, "AIMS", "Task", [FORM])
     assert not [line for line in third.done if "added" in line or "created" in line]
+
+
+def test_project_mapping_names_each_contexts_projects(jira_client, jira_sandbox):
+    field_id = jira_sandbox.add_custom_field("Risk level", "select")
+    project_id = jira_client.project("AIMS").id
+    own = _call(jira_client, "POST", f"field/{field_id}/context",
+                json={"name": "AIMS", "projectIds": [project_id]}).json()
+    mapping = _call(jira_client, "GET", f"field/{field_id}/context/projectmapping").json()
+    assert mapping["values"] == [{"contextId": _default_context(jira_client, field_id), "isGlobalContext": True},
+                                 {"contextId": own["id"], "projectId": project_id}]
+    only = _call(jira_client, "GET", f"field/{field_id}/context/projectmapping", params={"contextId": own["id"]}).json()
+    assert only["values"] == [{"contextId": own["id"], "projectId": project_id}] and only["isLast"] is True
+    assert _call(jira_client, "GET", "field/customfield_99999/context/projectmapping").status_code == 404
+
+
+def test_setup_reads_every_page_of_options_and_fills_the_projects_own_context(jira_client, jira_sandbox):
+    jira_sandbox.state.strict_options = True
+    conn = JiraConnection(jira_sandbox.url, *jira_sandbox.credentials())
+    # a site where the field exists with many options, 'mitigate' among them past the first page
+    treatment = jira_sandbox.add_custom_field("Treatment", "select",
+                                              options=[f"legacy {n}" for n in range(150)] + ["mitigate"])
+    report = setup_project(conn, "AIMS", "Task", [FORM[:1]])
+    assert report.ok, report.problems
+    assert "added options accept to 'Treatment'" in report.done  # not 'mitigate' a second time
+    [global_options] = jira_sandbox.field_options(treatment).values()
+    assert global_options.count("mitigate") == 1 and global_options[-1] == "accept"
+
+    # the admin gives the AIMS project its own context: its issues are held to that one now
+    project_id = jira_client.project("AIMS").id
+    own = _call(jira_client, "POST", f"field/{treatment}/context",
+                json={"name": "AIMS", "projectIds": [project_id]}).json()
+    again = setup_project(conn, "AIMS", "Task", [FORM[:1]])
+    assert again.ok and "added options accept, mitigate to 'Treatment'" in again.done
+    values = [o["value"] for o in _call(jira_client, "GET", f"field/{treatment}/context/{own['id']}/option").json()["values"]]
+    assert values == ["accept", "mitigate"]
+    issue = _new_issue(jira_client, **{treatment: {"value": "accept"}})
+    assert issue.raw["fields"][treatment]["value"] == "accept"

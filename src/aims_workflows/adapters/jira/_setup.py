@@ -41,14 +41,41 @@ def workflow_forms(workflows) -> list[list[dict[str, Any]]]:
     return forms
 
 
-def _options(conn: JiraConnection, field_id: str, wanted: Iterable[str], report: SetupReport, name: str) -> None:
-    contexts = (conn.call("GET", f"field/{field_id}/context", what=f"read the contexts of {name}") or {}).get("values") or []
-    if not contexts:
-        report.problems.append(f"field '{name}' has no context: add one in Jira with the options {', '.join(wanted)}")
+_MAX_PAGES = 200
+"""A bound on paging through one list (20,000 entries at 100 a page): a site that never says
+``isLast`` must not keep setup looping."""
+
+
+def _all_values(conn: JiraConnection, path: str, *, what: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+    """Every entry of a paged Jira list (PageBean: startAt, maxResults, isLast, values)."""
+    values: list[dict[str, Any]] = []
+    for _ in range(_MAX_PAGES):
+        page = conn.call("GET", path, params={**(params or {}), "startAt": len(values), "maxResults": 100}, what=what) or {}
+        chunk = page.get("values") or []
+        values += chunk
+        if page.get("isLast", True) or not chunk:
+            return values
+    raise ConfigError(f"Jira kept paging while trying to {what} ({len(values)} entries read)",
+                      hint="check the field's contexts and options in Jira's field settings")
+
+
+def _project_context(conn: JiraConnection, field_id: str, project_id: str | None, name: str) -> str | None:
+    """The context whose options the project's issues are held to: a context for this project
+    wins over the global one, as in Jira; None if neither exists."""
+    mappings = _all_values(conn, f"field/{field_id}/context/projectmapping", what=f"read which projects the contexts of {name} cover")
+    own = next((m["contextId"] for m in mappings if project_id and str(m.get("projectId")) == str(project_id)), None)
+    return own or next((m["contextId"] for m in mappings if m.get("isGlobalContext")), None)
+
+
+def _options(conn: JiraConnection, field_id: str, wanted: Iterable[str], report: SetupReport, name: str,
+             project_id: str | None) -> None:
+    context_id = _project_context(conn, field_id, project_id, name)
+    if context_id is None:
+        report.problems.append(f"field '{name}' has no context for this project: add one in Jira with the options "
+                               f"{', '.join(wanted)}")
         return
-    context_id = contexts[0]["id"]
-    existing = {o.get("value") for o in (conn.call("GET", f"field/{field_id}/context/{context_id}/option",
-                                                     what=f"read the options of {name}") or {}).get("values") or []}
+    existing = {o.get("value") for o in _all_values(conn, f"field/{field_id}/context/{context_id}/option",
+                                                    what=f"read the options of {name}")}
     missing = [v for v in wanted if v not in existing]
     if missing:
         conn.call("POST", f"field/{field_id}/context/{context_id}/option", json={"options": [{"value": v} for v in missing]},
@@ -96,5 +123,5 @@ def setup_project(conn: JiraConnection, project: str, issue_type: str, forms: It
             report.done.append(f"created '{name}' ({kind}) as {found}")
         report.fields[name] = found
         if spec.options and manage_options and not dry_run:
-            _options(conn, found, spec.options, report, name)
+            _options(conn, found, spec.options, report, name, proj.get("id"))
     return report

@@ -172,6 +172,24 @@ async def list_contexts(ctx: RouteContext, request: Request) -> Response:
         return JSONResponse(_page(request, [render.field_context(c) for c in found], 50, 100))
 
 
+async def context_projects(ctx: RouteContext, request: Request) -> Response:
+    """GET /field/{fieldId}/context/projectmapping: each project context's projects, and the
+    global contexts (flagged, without a project), paged like Jira."""
+    field_id = request.path_params["fieldId"]
+    wanted = set(_list_param(request, "contextId") or [])
+    with ctx.state.lock:
+        _contexts.custom_field(ctx.state, field_id)
+        mappings: list[dict[str, Any]] = []
+        for context in ctx.state.contexts_of(field_id):
+            if wanted and context.id not in wanted:
+                continue
+            if context.is_global:
+                mappings.append({"contextId": context.id, "isGlobalContext": True})
+            else:
+                mappings += [{"contextId": context.id, "projectId": p} for p in context.project_ids]
+        return JSONResponse(_page(request, mappings, 50, 100))
+
+
 async def create_context(ctx: RouteContext, request: Request) -> Response:
     body = await _json_object(request)
     with ctx.state.lock:
@@ -420,6 +438,7 @@ _TABLE: list[tuple[str, list[str], Callable[[RouteContext, Request], Awaitable[R
     ("/field", ["GET"], list_fields),
     ("/field", ["POST"], create_field),
     ("/field/{fieldId}/context", ["GET"], list_contexts),
+    ("/field/{fieldId}/context/projectmapping", ["GET"], context_projects),
     ("/field/{fieldId}/context", ["POST"], create_context),
     ("/field/{fieldId}/context/{contextId}/option", ["GET"], list_options),
     ("/field/{fieldId}/context/{contextId}/option", ["POST"], create_options),
