@@ -110,26 +110,40 @@ def validate_changes(current: dict[str, Any], changes: dict[str, Any]) -> AISyst
         raise InventoryError("; ".join(f"{c}: {m}" for c, m in problems), problems=problems) from None
 
 
-def _rows(path: Path, text: str) -> list[dict[str, Any]]:
+def _rows(path: Path, text: str) -> tuple[list[dict[str, Any]], list[int | None]]:
+    """The file's rows, and for each the line it is on (None where the format has no lines to
+    point at, as in JSON), so that an error can send the user to the right line."""
     suffix = path.suffix.lower()
     if suffix == ".csv":
         reader = csv.DictReader(io.StringIO(text))
         if not reader.fieldnames:
             raise InventoryError(f"{path}: no header row", hint="the first line names the columns: name,owner,...")
-        return [{k.strip(): (v if v is not None else "") for k, v in row.items() if k is not None and (v or "").strip() != ""} for row in reader]
+        rows, lines = [], []
+        for row in reader:
+            rows.append({k.strip(): (v if v is not None else "") for k, v in row.items() if k is not None and (v or "").strip() != ""})
+            lines.append(reader.line_num)  # the row's last line: its only one unless a quoted value spans lines
+        return rows, lines
+    source = None
     if suffix == ".json":
         data = json.loads(text)
     elif suffix in (".yaml", ".yml"):
         from .spec.source import read_yaml
 
-        data = read_yaml(text).data
+        source = read_yaml(text)
+        data = source.data
     else:
         raise InventoryError(f"{path}: unsupported file type '{suffix}'", hint="use .csv, .json or .yaml")
+    prefix: tuple = ()
     if isinstance(data, dict) and "systems" in data:
-        data = data["systems"]
+        data, prefix = data["systems"], ("systems",)
     if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
         raise InventoryError(f"{path}: expected a list of systems", hint="a list of mappings, or 'systems:' holding one")
-    return data
+    lines = [source.position((*prefix, i))[0] if source else None for i in range(len(data))]
+    return data, lines
+
+
+def _line_note(line: int | None) -> str:
+    return f" (line {line})" if line else ""
 
 
 def parse_import(path: Path) -> list[AISystemRecord]:
@@ -141,7 +155,7 @@ def parse_import(path: Path) -> list[AISystemRecord]:
     except (OSError, UnicodeDecodeError) as err:
         raise InventoryError(f"{path}: cannot be read as UTF-8 text ({err.__class__.__name__})") from None
     try:
-        rows = _rows(path, text)
+        rows, lines = _rows(path, text)
     except InventoryError:
         raise
     except Exception as err:  # noqa: BLE001 - JSON/YAML syntax errors of every flavour
@@ -160,7 +174,7 @@ def parse_import(path: Path) -> list[AISystemRecord]:
         seen.setdefault(record.name.lower(), number)
         records.append(record)
     if problems:
-        detail = "\n".join(f"  row {r}, column {c}: {m}" for r, c, m in problems)
+        detail = "\n".join(f"  row {r}{_line_note(lines[r - 1])}, column {c}: {m}" for r, c, m in problems)
         raise InventoryError(
             f"{path}: {len(problems)} problem(s); nothing was imported:\n{detail}",
             problems=problems, hint="fix the rows and import the file again",

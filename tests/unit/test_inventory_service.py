@@ -192,8 +192,9 @@ def test_a_file_with_a_bad_row_is_refused_whole(harness, name, expected):
     for (_, _, message), (_, _, wanted) in zip(got, expected):
         assert wanted in message
     assert "nothing was imported" in caught.value.message
+    lines = {"bad_row.csv": " (line 3)", "bad_row.yaml": " (line 4)", "bad_row.json": ""}[name]  # JSON has no lines to name
     for row, column, _ in expected:
-        assert f"row {row}, column {column}:" in caught.value.message
+        assert f"row {row}{lines if row == 2 else ''}, column {column}:" in caught.value.message
     h.pump()
     assert counts(h) == before
 
