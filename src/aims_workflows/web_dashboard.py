@@ -161,7 +161,7 @@ def dashboard_routes(app_ctx: Any, *, chain_cache: Any = None) -> list[BaseRoute
         chain = cache.status(app_ctx.db)
         with app_ctx.db.connect() as conn:
             data = gather(conn, clock.now(), organisation=organisation, targets=app_ctx.config.kpi_targets,
-                          systems_page=systems_page, chain=chain)
+                          roles=app_ctx.config.roles, systems_page=systems_page, chain=chain)
         return render_dashboard(data, jira_url=jira_url)
 
     async def dashboard(request: Request) -> Response:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Generic, TypeVar
+from typing import Generic, Mapping, TypeVar
 
 from sqlalchemy import Connection, and_, case, func, or_, select
 
@@ -129,7 +129,8 @@ class OpenApproval:
     workflow_id: str | None
     subject_name: str | None
     step_id: str
-    approvers: list[str]
+    approvers: list[str]  # as the step names them: roles (or people)
+    people: list[str]  # who holds those roles in aims.yaml
     requested_at: datetime
     age: timedelta
 
@@ -225,15 +226,18 @@ def _overdue(conn: Connection, now: datetime, limit: int) -> Capped[OverdueTask]
     return Capped(items, _count(conn, t, *late))
 
 
-def _approvals(conn: Connection, now: datetime, limit: int) -> Capped[OpenApproval]:
+def _approvals(conn: Connection, now: datetime, limit: int, roles: Mapping[str, list[str]]) -> Capped[OpenApproval]:
     a, r = _APPROVALS, _RUNS
     rows = conn.execute(
         select(a.c.approval_id, a.c.run_id, a.c.step_id, a.c.approvers, a.c.requested_at, r.c.workflow_id, r.c.subject_name)
         .select_from(a.outerjoin(r, r.c.id == a.c.run_id)).where(a.c.status == "open")
         .order_by(a.c.requested_at, a.c.approval_id).limit(limit)
     ).all()
+    def people(approvers: list[str]) -> list[str]:
+        return list(dict.fromkeys(person for name in approvers for person in roles.get(name, [name] if "@" in name else [])))
+
     items = [OpenApproval(x.approval_id, x.run_id, x.workflow_id, x.subject_name, x.step_id, list(x.approvers or []),
-                          x.requested_at, now - x.requested_at) for x in rows]
+                          people(list(x.approvers or [])), x.requested_at, now - x.requested_at) for x in rows]
     return Capped(items, _count(conn, a, a.c.status == "open"))
 
 
@@ -255,10 +259,12 @@ def _recent_runs(conn: Connection, limit: int) -> list[RecentRun]:
     return [RecentRun(*x) for x in rows]
 
 
-def gather(conn: Connection, now: datetime, *, organisation: str, targets: KpiTargets, systems_page: int = 1,
+def gather(conn: Connection, now: datetime, *, organisation: str, targets: KpiTargets,
+           roles: Mapping[str, list[str]] | None = None, systems_page: int = 1,
            page_size: int = SYSTEMS_PAGE_SIZE, list_limit: int = LIST_LIMIT, recent_runs: int = RECENT_RUNS,
            chain: ChainStatus | None = None) -> DashboardData:
-    """Everything the dashboard shows as of ``now`` (the runtime's clock, never the wall clock)."""
+    """Everything the dashboard shows as of ``now`` (the runtime's clock, never the wall clock).
+    ``roles`` (from aims.yaml) names the people behind the roles an approval is asked of."""
     steps = _STEPS
     return DashboardData(
         organisation=organisation,
@@ -269,7 +275,7 @@ def gather(conn: Connection, now: datetime, *, organisation: str, targets: KpiTa
         open_tasks=_count(conn, steps, steps.c.status == "open"),
         due_soon=_count(conn, steps, steps.c.status == "open", steps.c.due_at >= now, steps.c.due_at < now + timedelta(days=7)),
         overdue=_overdue(conn, now, list_limit),
-        approvals=_approvals(conn, now, list_limit),
+        approvals=_approvals(conn, now, list_limit, roles or {}),
         findings=_findings(conn, now, list_limit),
         runs=_recent_runs(conn, recent_runs),
         chain=chain,
