@@ -73,8 +73,10 @@ def register(app: typer.Typer) -> None:
         gaps = result.soa.get("gaps") or []
         console().print(f"  SoA: {result.soa.get('implemented', 0)} of {result.soa.get('applicable', 0)} applicable controls "
                         f"implemented with evidence; {len(gaps)} gap(s)")
-        console().print(f"  manifest.json SHA-256: [bold]{result.manifest_sha256}[/]")
-        console().print("  send this hash to the auditor separately: it proves the pack is the one exported")
+        # on a line of its own and never wrapped: people copy it into a message to the auditor
+        console().print(f"  manifest.json SHA-256: [bold]{result.manifest_sha256}[/]", soft_wrap=True)
+        console().print("  send this hash to the auditor separately (not inside the pack): it shows the pack is the one exported",
+                        soft_wrap=True)
         if not result.chain.ok:
             err_console().print(
                 f"[bold red]evidence chain BROKEN at row {result.chain.first_bad_seq}[/]: {escape(result.chain.problem or '')}\n"

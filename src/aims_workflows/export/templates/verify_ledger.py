@@ -68,9 +68,11 @@ def verify_file(path):
                 first_seq, first_prev = seq, row["prev_hash"]
                 if seq == 1 and row["prev_hash"] != GENESIS:
                     raise Broken("row 1 (line %d) does not start from the genesis hash" % line_no)
-            elif seq != prev_seq + 1:
-                raise Broken("row %d (line %d) follows row %d: rows %s missing or out of order"
-                             % (seq, line_no, prev_seq, "%d-%d" % (prev_seq + 1, seq - 1) if seq > prev_seq + 1 else "are"))
+            elif seq > prev_seq + 1:
+                gap = "row %d is" % (prev_seq + 1) if seq == prev_seq + 2 else "rows %d-%d are" % (prev_seq + 1, seq - 1)
+                raise Broken("row %d (line %d) follows row %d: %s missing or out of order" % (seq, line_no, prev_seq, gap))
+            elif seq <= prev_seq:
+                raise Broken("row %d (line %d) follows row %d: rows are out of order or repeated" % (seq, line_no, prev_seq))
             elif row["prev_hash"] != prev_hash:
                 raise Broken("row %d (line %d) does not link to row %d: its prev_hash is not that row's hash"
                              % (seq, line_no, prev_seq))

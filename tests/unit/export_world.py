@@ -1,0 +1,144 @@
+"""Building an AIMS history through the real runtime for the export tests, and reading packs.
+
+Imported by the export test modules (``from export_world import ...``).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import text
+
+AUDIT_ANSWERS = {
+    "programme": {
+        "audit_reference": "IA-2026-1", "scope": "all AI systems", "criteria": ["iso42001_clauses_4_to_10"],
+        "auditors": "ida: all areas", "period_start": "2026-01-10", "period_end": "2026-01-31",
+    },
+    "conforming": {"result": "conforming", "evidence_sampled": "records"},
+    "minor": {"result": "minor_nonconformity", "evidence_sampled": "risk register", "finding": "Two risks unreviewed",
+              "requirement": "6.1.2"},
+}
+
+SOA_YAML = """\
+soa:
+  controls:
+    A.10.4: {applicable: false, justification: "No AI system is offered to customers"}
+    A.4.2: {justification: "We run our own models", implementation: "Resource register https://wiki.example.com/res"}
+    A.5.2: {justification: "Our systems affect applicants"}
+"""
+
+
+@dataclass
+class World:
+    risk: str
+    impact: str
+    risk2: str
+    impact2: str
+
+
+def assessed_world(h, answers) -> World:
+    """'Chatbot' registered at T0 and fully assessed (risk and impact completed, approved); 40 days
+    later 'Scorer' registered, its two assessments left open."""
+    _, started = h.add_system("Chatbot")
+    risk = next(r for r in started if h.run_row(r).workflow_id == "ai-risk-assessment")
+    impact = next(r for r in started if r != risk)
+    h.complete("identify", answers["risk.identify"], run_id=risk)
+    h.complete("treat", answers["risk.treat"], run_id=risk)
+    h.clock.advance(hours=5)
+    h.decide("rita@example.com", reason="residual risk acceptable", run_id=risk)
+    h.complete("context", answers["impact.context"], run_id=impact)
+    h.complete("impacts", answers["impact.impacts"], run_id=impact)
+    h.complete("mitigate", answers["impact.mitigate"], run_id=impact)
+    h.decide("amy@example.com", run_id=impact)
+    assert h.run_row(risk).status == h.run_row(impact).status == "completed"
+
+    h.clock.advance(days=40)
+    _, started2 = h.add_system("Scorer", owner="oscar@example.com")
+    risk2 = next(r for r in started2 if h.run_row(r).workflow_id == "ai-risk-assessment")
+    impact2 = next(r for r in started2 if r != risk2)
+    return World(risk, impact, risk2, impact2)
+
+
+def audit_with_a_finding(h, answers) -> tuple[str, str]:
+    """An internal audit raising one minor nonconformity whose corrective action closes it
+    32 days later. Returns (audit run, corrective-action run)."""
+    audit = h.rt.start("internal-audit").run.run_id
+    h.pump()
+    h.complete("programme", AUDIT_ANSWERS["programme"], run_id=audit)
+    h.decide("amy@example.com", run_id=audit)
+    h.complete("check_governance", AUDIT_ANSWERS["conforming"], run_id=audit)
+    h.complete("check_risk", AUDIT_ANSWERS["minor"], run_id=audit)
+    h.complete("check_lifecycle", AUDIT_ANSWERS["conforming"], run_id=audit)
+    h.complete("check_monitoring", AUDIT_ANSWERS["conforming"], run_id=audit)
+    h.clock.advance(days=1)
+    h.decide("amy@example.com", run_id=audit)
+    child = f"{audit}.raise_findings1.1"
+    for step in ("correct", "root_cause", "plan"):
+        h.complete(step, answers["ca." + step], run_id=child)
+    h.decide("amy@example.com", run_id=child)
+    h.complete("implement", answers["ca.implement"], run_id=child)
+    h.clock.advance(days=30)
+    h.rt.tick()
+    h.pump()
+    h.clock.advance(days=2)
+    h.complete("verify", answers["ca.verify"], run_id=child)
+    assert h.run_row(child).status == "completed"
+    return audit, child
+
+
+def use_soa(h, soa_yaml: str = SOA_YAML) -> None:
+    """Add a ``soa:`` section to the harness's aims.yaml and reload the configuration."""
+    from aims_workflows.config import load_config
+
+    h.config_path.write_text(h.config_path.read_text(encoding="utf-8") + soa_yaml, encoding="utf-8")
+    h.app.config = load_config(h.config_path)
+
+
+def drop_ledger_triggers(db) -> None:
+    """What someone editing the database behind the application's back does first."""
+    with db.begin() as conn:
+        if db.dialect == "sqlite":
+            conn.execute(text("DROP TRIGGER evidence_no_update"))
+            conn.execute(text("DROP TRIGGER evidence_no_delete"))
+        else:
+            conn.execute(text("DROP TRIGGER evidence_no_update_delete ON evidence"))
+            conn.execute(text("DROP TRIGGER evidence_no_truncate ON evidence"))
+
+
+def tamper(db, statement: str, **params) -> None:
+    drop_ledger_triggers(db)
+    with db.begin() as conn:
+        conn.execute(text(statement), params)
+
+
+class Pack:
+    """An exported zip, read back."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.bytes = path.read_bytes()
+        with zipfile.ZipFile(io.BytesIO(self.bytes)) as zf:
+            self.files = {name: zf.read(name) for name in zf.namelist()}
+
+    def text(self, name: str) -> str:
+        return self.files[name].decode("utf-8")
+
+    def json(self, name: str):
+        return json.loads(self.files[name])
+
+    def csv(self, name: str) -> list[dict[str, str]]:
+        import csv
+
+        return list(csv.DictReader(io.StringIO(self.text(name), newline="")))
+
+    def ledger(self) -> list[dict]:
+        return [json.loads(line) for line in self.text("evidence/ledger.jsonl").splitlines()]
+
+    def extract(self, directory: Path) -> Path:
+        with zipfile.ZipFile(self.path) as zf:
+            zf.extractall(directory)
+        return directory
