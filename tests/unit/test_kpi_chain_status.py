@@ -115,3 +115,35 @@ def test_a_request_during_a_check_gets_the_previous_result_marked_stale(database
     assert stale.stale and stale.rows == first.rows == 2
     fresh = cache.status(database)
     assert not fresh.stale and fresh.rows == 3
+
+
+# -- the walk and ledger.verify agree ----------------------------------------------------------------
+TAMPERING = {
+    "an edited row": "UPDATE evidence SET actor = 'mallory@example.com' WHERE seq = 3",
+    "a deleted row": "DELETE FROM evidence WHERE seq = 3",
+    "deleted rows": "DELETE FROM evidence WHERE seq IN (3, 4)",
+    "rows deleted from the end": "DELETE FROM evidence WHERE seq >= 5",
+    "a replaced row": "UPDATE evidence SET prev_hash = (SELECT hash FROM evidence WHERE seq = 1) WHERE seq = 3",
+}
+
+
+@pytest.mark.parametrize("how", list(TAMPERING))
+def test_the_walk_names_the_same_row_in_the_same_words_as_ledger_verify(database, clock, how):
+    append(database, 1, 6)
+    tamper(database, TAMPERING[how])
+    with database.connect() as conn:
+        report = ledger.verify(conn)
+    status = ChainStatusCache(clock, batch=2).status(database)
+    assert not report.ok
+    assert (status.first_bad_seq, status.problem) == (report.first_bad_seq, report.problem)
+
+
+def test_a_row_slipped_in_beyond_the_head_is_named(database, clock):
+    append(database, 1, 3)
+    with database.begin() as conn:
+        row = conn.execute(text("SELECT * FROM evidence WHERE seq = 3")).mappings().one()
+        conn.execute(text("INSERT INTO evidence (seq, run_id, step_id, kind, actor, via, effective_at, recorded_at, payload, "
+                          "ref, prev_hash, hash) VALUES (4, :run_id, :step_id, :kind, :actor, :via, :effective_at, "
+                          ":recorded_at, :payload, :ref, :hash, :hash)"), dict(row))
+    status = ChainStatusCache(clock).status(database)
+    assert not status.ok and status.first_bad_seq == 4 and "row 4 lies beyond the head" in status.problem

@@ -6,10 +6,14 @@ A result is kept with the head it was computed at (sequence number and hash):
 * head moved on from a verified head: only the appended rows are checked, each against its own
   hash and linked to the verified head's hash, so a busy ledger costs a page load the rows
   written since the last one;
-* otherwise, or when the last full verification is older than ``max_age`` (by the injected
-  clock), the whole chain is verified again with :func:`aims_workflows.store.ledger.verify`.
-  The age limit is there because someone who edits an old row in place with database rights
-  moves no head: only a full pass notices that.
+* otherwise, or when the last full pass is older than ``max_age`` (by the injected clock), the
+  whole chain is walked again. The age limit is there because someone who edits an old row in
+  place with database rights moves no head: only a full pass notices that.
+
+The walk makes the same checks as :func:`aims_workflows.store.ledger.verify`, in the same words
+(a test holds the two together), but reads the rows in batches on short connections, up to the
+head read when it started: on SQLite every connection holds the write lock while it is open,
+and one ten-second pass over a million rows must not stall the webhooks and the worker.
 
 >>> cache = ChainStatusCache(clock, max_age=timedelta(hours=1))   # doctest: +SKIP
 >>> status = cache.status(db)                                     # doctest: +SKIP
@@ -24,15 +28,16 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import func, select
 
 from ..engine.evidence import GENESIS_HASH, ChainedEvidence, chain_hash
 from ..store import ledger
-from ..store.models import Evidence
+from ..store.models import Evidence, LedgerHead
 
-__all__ = ["ChainStatus", "ChainStatusCache"]
+__all__ = ["ChainStatus", "ChainStatusCache", "walk"]
 
 _EVIDENCE = Evidence.__table__
+_HEAD = LedgerHead.__table__
 _FIELDS = list(ChainedEvidence.__dataclass_fields__)
 
 
@@ -47,12 +52,60 @@ class ChainStatus:
     problem: str | None
     verified_at: datetime  # the last check (full, or of the appended rows)
     fully_verified_at: datetime  # the last pass over the whole chain
-    seconds: float  # how long the last check took
+    seconds: float = 0.0  # how long the last check took
     stale: bool = False  # shown while a newer check is still running in another request
 
     @property
     def ok(self) -> bool:
         return self.problem is None
+
+
+@dataclass(frozen=True)
+class _Walk:
+    rows: int  # rows read, up to and including a bad one
+    first_bad_seq: int | None = None
+    problem: str | None = None
+
+
+def _problem(row: ChainedEvidence, expected: int, prev_hash: str) -> str | None:
+    if row.seq != expected:
+        missing = f"row {expected}" if row.seq == expected + 1 else f"rows {expected}-{row.seq - 1}"
+        return f"{missing} missing: deleted from the ledger"
+    if chain_hash(**{f: getattr(row, f) for f in _FIELDS if f != "hash"}) != row.hash:
+        return f"row {row.seq} ({row.kind}) was altered: its content no longer matches its hash"
+    if row.prev_hash != prev_hash:
+        return f"row {row.seq} does not follow row {row.seq - 1}: rows were reordered or replaced"
+    return None
+
+
+def walk(db: Any, head: tuple[int, str], *, after: tuple[int, str] = (0, GENESIS_HASH), batch: int = 5000) -> _Walk:
+    """Check rows ``after[0] + 1 .. head[0]`` as the continuation of the row ``after``, then that
+    the last one is the head. Each batch is read on its own connection and hashed after it closes."""
+    (expected, prev_hash), (head_seq, head_hash) = (after[0] + 1, after[1]), head
+    count = 0
+    while expected <= head_seq:
+        with db.connect() as conn:
+            rows = conn.execute(select(*[_EVIDENCE.c[f] for f in _FIELDS])
+                                .where(_EVIDENCE.c.seq >= expected, _EVIDENCE.c.seq <= head_seq)
+                                .order_by(_EVIDENCE.c.seq).limit(batch)).all()
+        if not rows:
+            break
+        for values in rows:
+            row = ChainedEvidence(*values)
+            count += 1
+            problem = _problem(row, expected, prev_hash)
+            if problem:
+                return _Walk(count, expected, problem)
+            prev_hash, expected = row.hash, expected + 1
+    if expected - 1 != head_seq or (head_seq and prev_hash != head_hash):
+        return _Walk(count, expected, f"the ledger ends at row {expected - 1} but its head says {head_seq}: rows were removed from the end")
+    with db.connect() as conn:
+        # one statement, so an append committing meanwhile cannot look like a row past the head
+        beyond = conn.scalar(select(func.min(_EVIDENCE.c.seq)).where(
+            _EVIDENCE.c.seq > select(_HEAD.c.seq).where(_HEAD.c.id == 1).scalar_subquery()))
+    if beyond is not None:
+        return _Walk(count, beyond, f"row {beyond} lies beyond the head: added to the ledger without moving its head")
+    return _Walk(count)
 
 
 class ChainStatusCache:
@@ -78,12 +131,16 @@ class ChainStatusCache:
             if last is not None and self._current(last, head):
                 return last
             started = time.perf_counter()
-            with db.connect() as conn:
-                result = (self._check_appended(conn, last, head) if self._can_extend(last, head) else None) \
-                    or self._verify_all(conn)
-            result = replace(result, seconds=time.perf_counter() - started)
-            self._last = result
-            return result
+            if last is not None and last.ok and self._young(last) and head[0] > last.head_seq:
+                found = walk(db, head, after=(last.head_seq, last.head_hash), batch=self.batch)
+                rows, fully_verified_at = last.rows + found.rows, last.fully_verified_at
+            else:
+                found = walk(db, head, batch=self.batch)
+                rows, fully_verified_at = found.rows, self.clock.now()
+            now = self.clock.now()
+            self._last = ChainStatus(head[0], head[1], rows, found.first_bad_seq, found.problem, now, fully_verified_at,
+                                     time.perf_counter() - started)
+            return self._last
         finally:
             self._lock.release()
 
@@ -92,54 +149,3 @@ class ChainStatusCache:
 
     def _current(self, last: ChainStatus, head: tuple[int, str]) -> bool:
         return (last.head_seq, last.head_hash) == head and self._young(last)
-
-    def _can_extend(self, last: ChainStatus | None, head: tuple[int, str]) -> bool:
-        return last is not None and last.ok and self._young(last) and head[0] > last.head_seq
-
-    def _verify_all(self, conn: Connection) -> ChainStatus:
-        if conn.dialect.name == "postgresql":
-            # one snapshot for the whole pass: rows appended meanwhile are neither half-seen nor
-            # mistaken for rows beyond the head
-            conn = conn.execution_options(isolation_level="REPEATABLE READ")
-        report = ledger.verify(conn)
-        # the hash of the head row the report ends at, so the next check can start from it
-        head_hash = (conn.scalar(select(_EVIDENCE.c.hash).where(_EVIDENCE.c.seq == report.head_seq)) or ""
-                     if report.head_seq else GENESIS_HASH)
-        now = self.clock.now()
-        return ChainStatus(report.head_seq, head_hash, report.rows, report.first_bad_seq, report.problem, now, now, 0.0)
-
-    def _check_appended(self, conn: Connection, last: ChainStatus, head: tuple[int, str]) -> ChainStatus | None:
-        """Rows ``last.head_seq + 1 .. head`` checked as a continuation of the verified chain;
-        None when the rows do not end at the head (then the whole chain is verified)."""
-        prev_hash, expected = last.head_hash, last.head_seq + 1
-        target_seq, target_hash = head
-        while expected <= target_seq:
-            rows = conn.execute(select(*[_EVIDENCE.c[f] for f in _FIELDS])
-                                .where(_EVIDENCE.c.seq >= expected, _EVIDENCE.c.seq <= target_seq)
-                                .order_by(_EVIDENCE.c.seq).limit(self.batch)).all()
-            if not rows:
-                break
-            for values in rows:
-                row = ChainedEvidence(*values)
-                problem = _problem(row, expected, prev_hash)
-                if problem:
-                    now = self.clock.now()
-                    return ChainStatus(target_seq, target_hash, last.rows + (row.seq - last.head_seq), expected, problem, now,
-                                       last.fully_verified_at, 0.0)
-                prev_hash, expected = row.hash, expected + 1
-        if expected - 1 != target_seq or prev_hash != target_hash:
-            return None
-        return ChainStatus(target_seq, target_hash, last.rows + (target_seq - last.head_seq), None, None, self.clock.now(),
-                           last.fully_verified_at, 0.0)
-
-
-def _problem(row: ChainedEvidence, expected: int, prev_hash: str) -> str | None:
-    """The same three checks as :func:`ledger.verify`, worded the same way."""
-    if row.seq != expected:
-        missing = f"row {expected}" if row.seq == expected + 1 else f"rows {expected}-{row.seq - 1}"
-        return f"{missing} missing: deleted from the ledger"
-    if chain_hash(**{f: getattr(row, f) for f in _FIELDS if f != "hash"}) != row.hash:
-        return f"row {row.seq} ({row.kind}) was altered: its content no longer matches its hash"
-    if row.prev_hash != prev_hash:
-        return f"row {row.seq} does not follow row {row.seq - 1}: rows were reordered or replaced"
-    return None
