@@ -308,3 +308,29 @@ def test_the_ledger_is_read_in_batches_not_at_once(harness, tmp_path):
     assert [r[0] for r in rows] == list(range(1, 251))
     pages = [s for s in statements if "FROM evidence" in s]
     assert len(pages) == 3 and all("LIMIT" in s for s in pages)
+
+
+def test_the_pack_is_one_moment_even_while_the_runtime_writes(harness, world, tmp_path, monkeypatch):
+    """Rows appended while the export runs (the worker does not stop for it) are in neither the
+    ledger file nor the verification: the pack reads one snapshot, and the write is not blocked."""
+    from aims_workflows.engine.evidence import EvidenceRecord
+    from aims_workflows.export import pack as pack_module
+    from aims_workflows.store import ledger
+
+    h = harness
+    before = len(db_rows(h))
+    real_seq_range = pack_module.seq_range
+
+    def range_while_writing(conn, period):
+        # after the chain was verified, before the ledger rows are read: another connection
+        # appends, as the worker would
+        with h.db.begin() as writer:
+            ledger.append(writer, [EvidenceRecord("test.during_export", None, None, "eve@example.com", "cli", h.clock.now(), {})],
+                          recorded_at=h.clock.now())
+        return real_seq_range(conn, period)
+
+    monkeypatch.setattr(pack_module, "seq_range", range_while_writing)
+    result, pack = export(h, tmp_path / "pack.zip")
+    assert len(db_rows(h)) == before + 1
+    assert len(pack.ledger()) == before and result.chain.head_seq == before and result.chain.ok
+    assert pack.json("evidence/verification.json")["exported"]["last_seq"] == before

@@ -67,7 +67,11 @@ def register(app: typer.Typer) -> None:
         if target.is_dir():
             target = target / default_pack_name(now)
         result = write_audit_pack(app_, target, period=period, force=force, now=now)
-        ok(f"wrote {escape(str(result.path))} ({result.size:,} bytes, {len(result.files)} files) for {escape(period.label())}")
+        wrote = f"wrote {escape(str(result.path))} ({result.size:,} bytes, {len(result.files)} files) for {escape(period.label())}"
+        if result.chain.ok:
+            ok(wrote)
+        else:
+            err_console().print(f"[bold red]✗[/] {wrote}, MARKED: the evidence chain is broken", soft_wrap=True)
         console().print(f"  ledger rows exported: {result.exported.rows}"
                         + (f" (rows {result.exported.first_seq}-{result.exported.last_seq})" if result.exported.rows else ""))
         gaps = result.soa.get("gaps") or []
@@ -80,7 +84,7 @@ def register(app: typer.Typer) -> None:
         if not result.chain.ok:
             err_console().print(
                 f"[bold red]evidence chain BROKEN at row {result.chain.first_bad_seq}[/]: {escape(result.chain.problem or '')}\n"
-                "the pack was written and marked (CHAIN-BROKEN.txt, index.html, manifest.json chain.ok = false)")
+                "the pack was written and marked (CHAIN-BROKEN.txt, index.html, manifest.json chain.ok = false)", soft_wrap=True)
             raise typer.Exit(1)
         console().print(f"  evidence chain verified: {result.chain.rows_checked} rows, head #{result.chain.head_seq}")
 
