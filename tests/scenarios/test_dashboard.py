@@ -280,7 +280,7 @@ def test_the_chain_status_is_cached_and_a_tampered_row_is_named(harness, answers
     with h.db.connect() as conn:
         seq2, _ = ledger.head(conn)
     page = plain(get(c))
-    assert seq2 > seq and f"Evidence chain verified {seq2} rows" in page and "rows appended since the full pass" in page
+    assert seq2 > seq and f"Evidence chain verified {seq2} rows" in page and "the rows appended since the full pass" in page
 
     # an edit in place moves no head: seen at the next full pass, an hour after the last one
     _drop_triggers(h)

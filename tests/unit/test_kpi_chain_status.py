@@ -58,7 +58,7 @@ def test_an_unchanged_head_keeps_the_result_until_it_is_too_old(database, clock)
     append(database, 1, 5)
     cache = ChainStatusCache(clock, max_age=timedelta(hours=1))
     first = cache.status(database)
-    assert first.ok and first.rows == 5 and first.verified_at == first.fully_verified_at == T0
+    assert first.ok and first.rows == 5 and first.verified_at == first.fully_verified_at == T0 and not first.appended_only
     # an edit in place moves no head: the cached result stands (proof that nothing was re-verified) ...
     tamper(database, "UPDATE evidence SET actor = 'mallory@example.com' WHERE seq = 2")
     clock.advance(minutes=59)
@@ -81,7 +81,7 @@ def test_appended_rows_are_checked_without_a_full_pass(database, clock):
     extended = cache.status(database)
     # only rows 5-9 were checked: the edit of row 1 waits for the next full pass
     assert extended.ok and extended.rows == 9 and (extended.head_seq, extended.head_hash) == head(database)
-    assert extended.fully_verified_at == T0 and extended.verified_at == T0 + timedelta(minutes=5)
+    assert extended.fully_verified_at == T0 and extended.verified_at == T0 + timedelta(minutes=5) and extended.appended_only
 
 
 def test_a_break_among_the_appended_rows_is_named(database, clock):

@@ -53,6 +53,7 @@ class ChainStatus:
     verified_at: datetime  # the last check (full, or of the appended rows)
     fully_verified_at: datetime  # the last pass over the whole chain
     seconds: float = 0.0  # how long the last check took
+    appended_only: bool = False  # the last check read only the rows appended since the one before
     stale: bool = False  # shown while a newer check is still running in another request
 
     @property
@@ -131,15 +132,15 @@ class ChainStatusCache:
             if last is not None and self._current(last, head):
                 return last
             started = time.perf_counter()
-            if last is not None and last.ok and self._young(last) and head[0] > last.head_seq:
+            extend = last is not None and last.ok and self._young(last) and head[0] > last.head_seq
+            if extend:
                 found = walk(db, head, after=(last.head_seq, last.head_hash), batch=self.batch)
-                rows, fully_verified_at = last.rows + found.rows, last.fully_verified_at
             else:
                 found = walk(db, head, batch=self.batch)
-                rows, fully_verified_at = found.rows, self.clock.now()
             now = self.clock.now()
+            rows, fully_verified_at = (last.rows + found.rows, last.fully_verified_at) if extend else (found.rows, now)
             self._last = ChainStatus(head[0], head[1], rows, found.first_bad_seq, found.problem, now, fully_verified_at,
-                                     time.perf_counter() - started)
+                                     time.perf_counter() - started, appended_only=extend)
             return self._last
         finally:
             self._lock.release()
