@@ -183,7 +183,7 @@ def dashboard_routes(app_ctx: Any, *, chain_cache: Any = None) -> list[BaseRoute
     async def run_page(request: Request) -> Response:
         run_id = request.path_params["run_id"]
         if not is_run_id(run_id):
-            return error(400, "Not a run id", "A run id is letters, digits and . _ : @ - (at most 200), such as R3F9A0C21B7.")
+            return error(400, "Not a run id", "A run id is letters, digits and . _ : - (at most 200 of them), such as R3F9A0C21B7.")
         html = await run_in_threadpool(build_run, run_id)
         if html is None:
             return error(404, "No such run", f"There is no run '{run_id}'. The dashboard lists the recent ones.")

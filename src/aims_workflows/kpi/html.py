@@ -14,7 +14,7 @@ from .render import format_target, format_value
 
 __all__ = ["render_dashboard", "render_run", "render_error", "format_age", "is_run_id", "RUN_ID"]
 
-RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@-]{0,199}")
+RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,199}")
 """What a run id may look like in a URL: ``R`` and ten hex digits, or a spawned run's
 ``<parent>.<step><attempt>.<n>``."""
 
