@@ -32,6 +32,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 __all__ = ["dashboard_routes", "dashboard_token", "DashboardAuth", "require_token_beyond_loopback", "is_loopback"]
 
+log = logging.getLogger("aims.web")
 security_log = logging.getLogger("aims.security")
 
 # Compliance data: never cached by a proxy or the browser, never framed, nothing loaded from elsewhere.
@@ -119,7 +120,7 @@ class DashboardAuth:
             await self.app(scope, receive, send)
             return
         client = (scope.get("client") or ("?", 0))[0]
-        security_log.warning("refused %s %s from %s: %s", scope.get("method"), scope.get("path", "")[:200], client,
+        security_log.warning("refused %s %r from %s: %s", scope.get("method"), scope.get("path", "")[:200], client,
                              "no token" if given is None else "wrong token")
         await _unauthorised(scope["path"])(scope, receive, send)
 
@@ -158,7 +159,11 @@ def dashboard_routes(app_ctx: Any, *, chain_cache: Any = None) -> list[BaseRoute
         return page(render_error(status, title, message, organisation=organisation), status)
 
     def build_dashboard(systems_page: int) -> str:
-        chain = cache.status(app_ctx.db)
+        try:
+            chain = cache.status(app_ctx.db)
+        except Exception:  # noqa: BLE001 - the rest of the page is still worth showing; it says the chain is unknown
+            log.exception("could not check the evidence chain for the dashboard")
+            chain = None
         with app_ctx.db.connect() as conn:
             data = gather(conn, clock.now(), organisation=organisation, targets=app_ctx.config.kpi_targets,
                           roles=app_ctx.config.roles, systems_page=systems_page, chain=chain)

@@ -248,7 +248,7 @@ def test_the_token_guards_the_dashboard_and_the_api_only(harness, caplog, serve)
     basic = base64.b64encode(f"anyone:{TOKEN}".encode()).decode()
     assert c.get("/api/kpis", headers={"Authorization": f"Basic {basic}"}).status_code == 200
     assert c.get("/healthz").status_code == 200  # health and webhooks are not the dashboard's
-    assert TOKEN not in caplog.text and "refused GET /dashboard" in caplog.text
+    assert TOKEN not in caplog.text and "refused GET '/dashboard' from 127.0.0.1: no token" in caplog.text
     assert TOKEN not in repr(h.app.settings.model_copy(update={"dashboard_token": SecretStr(TOKEN)}))
 
 
