@@ -18,7 +18,7 @@ def register(app: typer.Typer) -> None:
     export = typer.Typer(help="Statement of Applicability, clause coverage and the audit pack.", no_args_is_help=True)
     app.add_typer(export, name="export")
 
-    @export.command("soa")
+    @export.command("soa", short_help="Statement of Applicability: each Annex A control, its evidence and status.")
     def soa(
         fmt: str = typer.Option("table", "--format", help="table, csv, md or json"),
         out: Optional[Path] = typer.Option(None, "--out", help="write to this file instead of the terminal"),
@@ -26,12 +26,12 @@ def register(app: typer.Typer) -> None:
         until: Optional[str] = typer.Option(None, "--until", help=_UNTIL),
         force: bool = typer.Option(False, "--force", help="replace --out if it exists"),
     ) -> None:
-        """Statement of Applicability: each Annex A control, applicable or excluded (and why, from the
-        `soa:` section of aims.yaml), how it is implemented, the workflows that evidence it, their runs and
-        ledger rows, and its status. Applicable controls with no workflow and no implementation are GAPs."""
+        """Statement of Applicability: each Annex A control, applicable or excluded (and why, from the `soa:` section of aims.yaml), how it is implemented, the workflows that evidence it, their runs and ledger rows in the period, and its status.
+
+        An applicable control with no workflow and no implementation described is a GAP."""
         _coverage("controls", fmt, out, since, until, force)
 
-    @export.command("clauses")
+    @export.command("clauses", short_help="Clauses 4-10: the workflows and evidence behind each.")
     def clauses(
         fmt: str = typer.Option("table", "--format", help="table, csv, md or json"),
         out: Optional[Path] = typer.Option(None, "--out", help="write to this file instead of the terminal"),
@@ -39,21 +39,21 @@ def register(app: typer.Typer) -> None:
         until: Optional[str] = typer.Option(None, "--until", help=_UNTIL),
         force: bool = typer.Option(False, "--force", help="replace --out if it exists"),
     ) -> None:
-        """Clauses 4-10: the workflows that evidence each clause (or one of its sub-clauses), their runs
-        and ledger rows."""
+        """Clauses 4-10: the workflows that evidence each clause (or one of its sub-clauses), their runs and ledger rows in the period."""
         _coverage("clauses", fmt, out, since, until, force)
 
-    @export.command("audit-pack")
+    @export.command("audit-pack", short_help="One zip for the auditor: evidence, verifier, SoA, registers, manifest.")
     def audit_pack(
         out: Optional[Path] = typer.Option(None, "--out", help="zip file to write (default aims-audit-pack-DATE.zip; a directory puts it there)"),
         since: Optional[str] = typer.Option(None, "--since", help=_SINCE),
         until: Optional[str] = typer.Option(None, "--until", help=_UNTIL),
         force: bool = typer.Option(False, "--force", help="replace the file if it exists"),
     ) -> None:
-        """One zip for the auditor: the ledger rows of the period with a stand-alone verifier, the
-        chain's verification, SoA, clause coverage, KPIs, inventory, runs, approvals, findings, tasks and
-        the workflow texts runs used; manifest.json holds every file's SHA-256. Exits 1 if the evidence
-        chain is broken (the pack is still written, and marked)."""
+        """One zip for the auditor: the ledger rows of the period with a stand-alone verifier, the chain's verification, SoA, clause coverage, KPIs, inventory, runs, approvals, findings, tasks and the workflow texts runs used.
+
+        manifest.json holds every file's SHA-256; the command prints the manifest's own hash, to send to the auditor separately.
+
+        Exits 1 if the evidence chain is broken: the pack is still written, and marked."""
         from rich.markup import escape
 
         from ..export.pack import default_pack_name, write_audit_pack
@@ -95,7 +95,7 @@ def _period(since: str | None, until: str | None):
     try:
         return parse_period(since, until)
     except ValueError as err:
-        raise typer.BadParameter(str(err), param_hint="--since/--until") from None
+        raise typer.BadParameter(str(err)) from None  # the message names the option
 
 
 def _coverage(part: str, fmt: str, out: Path | None, since: str | None, until: str | None, force: bool) -> None:
@@ -146,7 +146,8 @@ def _print_summary(report, part: str) -> None:
     s = report.summary()
     if part == "controls":
         line = (f"{s['controls']} controls: {s['applicable']} applicable, {s['excluded']} excluded; {s['implemented']} implemented "
-                f"with evidence, {s['in_progress']} in progress, {s['no_evidence']} without evidence yet")
+                f"with evidence, {s['in_progress']} in progress, {s['described']} described (evidence outside aims), "
+                f"{s['no_evidence']} without evidence yet")
         console().print(line)
         if s["gaps"]:
             console().print(f"[bold red]{len(s['gaps'])} gap(s)[/]: {', '.join(s['gaps'])} "
@@ -156,7 +157,7 @@ def _print_summary(report, part: str) -> None:
         console().print(f"{s['clauses_evidenced']} of {s['clauses']} clauses have evidence from completed runs")
 
 
-_STYLES = {"implemented": "green", "in_progress": "yellow", "no_evidence": "red", "excluded": "dim"}
+_STYLES = {"implemented": "green", "in_progress": "yellow", "described": "blue", "no_evidence": "red", "excluded": "dim"}
 
 
 def _soa_table(report):

@@ -81,3 +81,9 @@ class PackWriter:
 
     def close(self) -> None:
         self._zip.close()
+
+    def abandon(self) -> None:
+        """Let go of a zip that will not be finished (the file is being deleted): closing it
+        normally would write a directory to a file that may already be closed."""
+        self._zip.fp = None
+        self._zip._didModify = False

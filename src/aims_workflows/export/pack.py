@@ -54,93 +54,118 @@ def write_audit_pack(app: Any, target: Path, *, period: Period = Period(), force
     written, marked (``CHAIN-BROKEN.txt``, a red banner in ``index.html``, ``chain.ok: false`` in
     the manifest) and ``result.chain.ok`` is False.
     """
-    from ..catalog import load_catalog
-    from ..kpi import compute_kpis, kpis_csv, kpis_json
-    from . import soa_render
-    from .soa import build_coverage
-
     now = now or app.runtime.clock.now()
-    generated = iso(now)
-    organisation = app.config.organisation
     counts: dict[str, int] = {}
     with atomic_output(target, force=force) as out, snapshot(app.db) as conn:
         pack = PackWriter(out, now)
-        chain = check_chain(conn, generated)
-        if not chain.ok:
-            pack.add("CHAIN-BROKEN.txt", _broken_notice(chain))
-
-        bounds = seq_range(conn, period)
-        with pack.text("evidence/ledger.jsonl") as ledger_out:
-            exported = write_jsonl(ledger_out, iter_slice(conn, *bounds) if bounds else iter(()))
-        counts["evidence/ledger.jsonl"] = exported.rows
-        pack.add("evidence/verification.json", _json({
-            "chain": chain.as_dict(),
-            "scope": "the whole ledger in the database, from row 1 to its head, recomputed at export time",
-            "period": period.as_dict(),
-            "exported": exported.as_dict(),
-            "hash": {"algorithm": "sha256", "covers": list(FIELDS[:-1]), "canonical_form": "see VERIFY.md"},
-        }))
-        pack.add("evidence/verify_ledger.py", _template_text("verify_ledger.py"))
-        example = _first_row(conn, bounds)
-        pack.add("evidence/VERIFY.md", _render("VERIFY.md.j2", chain=chain, exported=exported, period=period,
-                                               example=example, fields=FIELDS, organisation=organisation))
-
-        coverage = build_coverage(conn, catalog=load_catalog(), workflows=app.workflows, soa=app.config.soa,
-                                  period=period, generated_at=generated, organisation=organisation)
-        pack.add("soa.csv", soa_render.soa_csv(coverage))
-        pack.add("soa.md", soa_render.soa_markdown(coverage))
-        pack.add("soa.json", soa_render.coverage_json(coverage, part="controls"))
-        pack.add("clauses.csv", soa_render.clauses_csv(coverage))
-        pack.add("clauses.md", soa_render.clauses_markdown(coverage))
-
-        kpis = compute_kpis(conn, now, app.config.kpi_targets)
-        pack.add("kpis.json", kpis_json(kpis, generated) + "\n")
-        pack.add("kpis.csv", kpis_csv(kpis))
-
-        tables = {
-            "inventory.csv": records.inventory(conn),
-            "inventory_history.csv": records.inventory_history(conn, period),
-            "runs.csv": records.runs(conn, period),
-            "approvals.csv": records.approvals(conn, period),
-            "findings.csv": records.findings(conn, period, now),
-            "tasks.csv": records.tasks(conn, period, now),
-        }
-        for name, (header, rows) in tables.items():
-            with pack.text(name) as table_out:
-                counts[name] = write_csv(table_out, header, rows)
-
-        versions = []
-        for v in records.pinned_versions(conn, period):
-            path = f"workflows/{_safe(v.workflow_id)}-v{v.version}-{v.content_hash[:12]}.yaml"
-            pack.add(path, v.text)
-            versions.append([v.workflow_id, v.version, v.content_hash, path.removeprefix("workflows/"), v.source_name, v.registered_at])
-        with pack.text("workflows/index.csv") as index_out:
-            counts["workflows"] = write_csv(index_out, ["workflow", "version", "content_hash", "file", "source", "registered_at"], versions)
-
-        pack.add("aims-config.json", _json(_public_config(app.config)))
-        summary = coverage.summary()
-        pack.add("index.html", _render(
-            "index.html.j2", organisation=organisation, generated=generated, period=period, version=__version__,
-            chain=chain, exported=exported, counts=counts, kpis=kpis, coverage=coverage, summary=summary,
-            files=list(pack.entries), standard=coverage.standard))
-        manifest = pack.add("manifest.json", _json({
-            "format": FORMAT,
-            "generated_at": generated,
-            "organisation": organisation,
-            "standard": coverage.standard,
-            "period": period.as_dict(),
-            "tool": {"name": "aims-workflows", "version": __version__},
-            "database": {"dialect": app.db.dialect},
-            "chain": {"ok": chain.ok, "head_seq": chain.head_seq, "head_hash": chain.head_hash,
-                      "first_bad_seq": chain.first_bad_seq, "problem": chain.problem},
-            "exported_rows": exported.as_dict(),
-            "files": [{"path": e.path, "sha256": e.sha256, "bytes": e.bytes} for e in pack.entries],
-        }))
+        try:
+            manifest, chain, exported, coverage = _write(app, pack, conn, period, now, counts)
+        except BaseException:
+            pack.abandon()
+            raise
         entries = list(pack.entries)
         pack.close()
         out.flush()
         size = out.tell()
-    return PackResult(Path(target).absolute(), manifest.sha256, size, chain, exported, entries, counts, summary)
+    return PackResult(Path(target).absolute(), manifest.sha256, size, chain, exported, entries, counts, coverage.summary())
+
+
+def _write(app: Any, pack: PackWriter, conn: Any, period: Period, now: datetime, counts: dict[str, int]):
+    from ..catalog import load_catalog
+    from ..kpi import compute_kpis
+    from .soa import build_coverage
+
+    generated = iso(now)
+    organisation = app.config.organisation
+    chain, exported = _evidence(pack, conn, period, generated, organisation, counts)
+    coverage = build_coverage(conn, catalog=load_catalog(), workflows=app.workflows, soa=app.config.soa,
+                              period=period, generated_at=generated, organisation=organisation)
+    kpis = compute_kpis(conn, now, app.config.kpi_targets)
+    _reports(pack, coverage, kpis, generated)
+    _registers(pack, conn, period, now, counts)
+    _workflow_texts(pack, conn, period, counts)
+    pack.add("aims-config.json", _json(_public_config(app.config)))
+    pack.add("index.html", _render(
+        "index.html.j2", organisation=organisation, generated=generated, period=period, version=__version__,
+        chain=chain, exported=exported, counts=counts, kpis=kpis, coverage=coverage, summary=coverage.summary(),
+        files=list(pack.entries), standard=coverage.standard))
+    manifest = pack.add("manifest.json", _json({
+        "format": FORMAT,
+        "generated_at": generated,
+        "organisation": organisation,
+        "standard": coverage.standard,
+        "period": period.as_dict(),
+        "tool": {"name": "aims-workflows", "version": __version__},
+        "database": {"dialect": app.db.dialect},
+        "chain": {"ok": chain.ok, "head_seq": chain.head_seq, "head_hash": chain.head_hash,
+                  "first_bad_seq": chain.first_bad_seq, "problem": chain.problem},
+        "exported_rows": exported.as_dict(),
+        "files": [{"path": e.path, "sha256": e.sha256, "bytes": e.bytes} for e in pack.entries],
+    }))
+    return manifest, chain, exported, coverage
+
+
+def _evidence(pack: PackWriter, conn: Any, period: Period, generated: str, organisation: str,
+              counts: dict[str, int]) -> tuple[ChainCheck, SliceSummary]:
+    """evidence/: the whole chain verified first (a broken one marks the pack before anything
+    else is written), then the period's rows, the verifier and its guide."""
+    chain = check_chain(conn, generated)
+    if not chain.ok:
+        pack.add("CHAIN-BROKEN.txt", _broken_notice(chain))
+    bounds = seq_range(conn, period)
+    with pack.text("evidence/ledger.jsonl") as ledger_out:
+        exported = write_jsonl(ledger_out, iter_slice(conn, *bounds) if bounds else iter(()))
+    counts["evidence/ledger.jsonl"] = exported.rows
+    pack.add("evidence/verification.json", _json({
+        "chain": chain.as_dict(),
+        "scope": "the whole ledger in the database, from row 1 to its head, recomputed at export time",
+        "period": period.as_dict(),
+        "exported": exported.as_dict(),
+        "hash": {"algorithm": "sha256", "covers": list(FIELDS[:-1]), "canonical_form": "see VERIFY.md"},
+    }))
+    pack.add("evidence/verify_ledger.py", _template_text("verify_ledger.py"))
+    pack.add("evidence/VERIFY.md", _render("VERIFY.md.j2", chain=chain, exported=exported, period=period,
+                                           example=_first_row(conn, bounds), fields=FIELDS, organisation=organisation))
+    return chain, exported
+
+
+def _reports(pack: PackWriter, coverage: Any, kpis: list[Any], generated: str) -> None:
+    from ..kpi import kpis_csv, kpis_json
+    from . import soa_render
+
+    pack.add("soa.csv", soa_render.soa_csv(coverage))
+    pack.add("soa.md", soa_render.soa_markdown(coverage))
+    pack.add("soa.json", soa_render.coverage_json(coverage, part="controls"))
+    pack.add("clauses.csv", soa_render.clauses_csv(coverage))
+    pack.add("clauses.md", soa_render.clauses_markdown(coverage))
+    pack.add("kpis.json", kpis_json(kpis, generated) + "\n")
+    pack.add("kpis.csv", kpis_csv(kpis))
+
+
+def _registers(pack: PackWriter, conn: Any, period: Period, now: datetime, counts: dict[str, int]) -> None:
+    tables = {
+        "inventory.csv": lambda: records.inventory(conn),
+        "inventory_history.csv": lambda: records.inventory_history(conn, period),
+        "runs.csv": lambda: records.runs(conn, period),
+        "approvals.csv": lambda: records.approvals(conn, period),
+        "findings.csv": lambda: records.findings(conn, period, now),
+        "tasks.csv": lambda: records.tasks(conn, period, now),
+    }
+    for name, table in tables.items():
+        header, rows = table()  # one query streaming at a time
+        with pack.text(name) as out:
+            counts[name] = write_csv(out, header, rows)
+
+
+def _workflow_texts(pack: PackWriter, conn: Any, period: Period, counts: dict[str, int]) -> None:
+    """workflows/: the exact text of every version a run of the period was pinned to."""
+    versions = []
+    for v in records.pinned_versions(conn, period):
+        path = f"workflows/{_safe(v.workflow_id)}-v{v.version}-{v.content_hash[:12]}.yaml"
+        pack.add(path, v.text)
+        versions.append([v.workflow_id, v.version, v.content_hash, path.removeprefix("workflows/"), v.source_name, v.registered_at])
+    with pack.text("workflows/index.csv") as out:
+        counts["workflows"] = write_csv(out, ["workflow", "version", "content_hash", "file", "source", "registered_at"], versions)
 
 
 def _json(data: Any) -> str:

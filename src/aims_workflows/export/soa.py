@@ -29,6 +29,7 @@ __all__ = ["Coverage", "CoverageReport", "STATUS_LABELS", "build_coverage"]
 STATUS_LABELS = {
     "implemented": "implemented, with evidence",
     "in_progress": "in progress: runs open, none completed",
+    "described": "implementation described, evidence kept outside aims",
     "no_evidence": "applicable, no evidence yet",
     "excluded": "excluded",
 }
@@ -102,6 +103,7 @@ class CoverageReport:
             "excluded": count(self.controls, "excluded"),
             "implemented": count(self.controls, "implemented"),
             "in_progress": count(self.controls, "in_progress"),
+            "described": count(self.controls, "described"),
             "no_evidence": count(self.controls, "no_evidence"),
             "gaps": [c.id for c in self.controls if c.gap],
             "clauses": len(self.clauses),
@@ -171,6 +173,8 @@ def _row(entry, wanted: frozenset[str], citations: Citations, facts: _Facts, app
         status = "implemented"
     elif rows or opened:
         status = "in_progress"
+    elif implementation:
+        status = "described"
     else:
         status = "no_evidence"
     gap = applicable and not where and not implementation
@@ -180,8 +184,6 @@ def _row(entry, wanted: frozenset[str], citations: Citations, facts: _Facts, app
     if gap:
         notes.append("gap: no workflow evidences it and no implementation is described"
                      if is_control else "no workflow evidences it: keep its documented information elsewhere")
-    elif applicable and not where and implementation:
-        notes.append("implemented outside aims: see the implementation")
     if is_control and applicable and not justification:
         notes.append("no justification for inclusion in aims.yaml")
     return Coverage(

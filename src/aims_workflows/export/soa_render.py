@@ -68,7 +68,8 @@ def soa_markdown(report: CoverageReport) -> str:
     lines = _header(report, "Statement of Applicability")
     lines += [
         f"{s['controls']} Annex A controls: {s['applicable']} applicable, {s['excluded']} excluded; "
-        f"{s['implemented']} implemented with evidence, {s['in_progress']} in progress, {s['no_evidence']} without evidence yet.",
+        f"{s['implemented']} implemented with evidence, {s['in_progress']} in progress, {s['described']} described "
+        f"with evidence kept outside aims, {s['no_evidence']} without evidence yet.",
         "",
     ]
     if s["gaps"]:
