@@ -195,3 +195,13 @@ def test_the_renderings_carry_the_same_facts(harness, answers):
     clause_rows = {r["clause"]: r for r in csv.DictReader(io.StringIO(clauses_csv(report)))}
     assert clause_rows["4.3"]["no_workflow"] == "true" and clause_rows["8.2"]["status"] == "implemented"
     assert "| 8.2 Running AI risk assessments | ai-risk-assessment |" in clauses_markdown(report)
+
+
+def test_an_excluded_control_that_workflows_evidence_is_pointed_out(harness, answers):
+    h = harness
+    use_soa(h, "soa:\n  controls:\n    A.5.4: {applicable: false, justification: 'Not our concern'}\n")
+    assessed_world(h, answers)
+    effects = {c.id: c for c in coverage(h).controls}["A.5.4"]
+    assert (effects.status, effects.applicable, effects.gap) == ("excluded", False, False)
+    assert effects.evidence_rows > 0 and effects.workflows == ("ai-impact-assessment",)
+    assert "excluded, yet workflows evidence it: review the exclusion" in effects.notes

@@ -28,7 +28,8 @@ def cell(value: Any) -> str:
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, float):
-        return f"{value:.6g}" if abs(value) < 1e15 else repr(value)
+        # plain decimals (no exponent) for hours and days; whole numbers without ".0"
+        return str(int(value)) if value.is_integer() else repr(round(value, 6))
     if isinstance(value, int):
         return str(value)
     if isinstance(value, (list, tuple, dict)):

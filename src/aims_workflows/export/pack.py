@@ -195,7 +195,9 @@ def _first_row(conn: Any, bounds: tuple[int, int] | None) -> dict[str, Any] | No
 
     row = dict(zip(FIELDS, next(iter_slice(conn, bounds[0], bounds[0]))))
     body = canonical_json([row[name] for name in FIELDS[:-1]])
-    return {"row": row, "canonical": body}
+    # a code fence longer than any run of backticks in the text, so the text cannot end it
+    longest = max((len(run) for run in re.findall(r"`+", body)), default=0)
+    return {"row": row, "canonical": body, "fence": "`" * max(3, longest + 1)}
 
 
 def _broken_notice(chain: ChainCheck) -> str:

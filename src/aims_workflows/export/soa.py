@@ -162,8 +162,7 @@ def _row(entry, wanted: frozenset[str], citations: Citations, facts: _Facts, app
             latest = newest if latest is None or newest > latest else latest
     completed = opened = 0
     for (workflow, version), (done, running) in facts.runs.items():
-        if citations.counts_for((workflow, version), None, wanted) or any(
-                ids & wanted for ids in citations.steps.get((workflow, version), {}).values()):
+        if citations.names_anywhere((workflow, version), wanted):
             completed, opened = completed + done, opened + running
     is_control = entry.kind == "control"
 
@@ -178,12 +177,9 @@ def _row(entry, wanted: frozenset[str], citations: Citations, facts: _Facts, app
     else:
         status = "no_evidence"
     gap = applicable and not where and not implementation
-    notes = []
+    notes = []  # the gap itself is a column of its own
     if not applicable and (where or rows):
         notes.append("excluded, yet workflows evidence it: review the exclusion")
-    if gap:
-        notes.append("gap: no workflow evidences it and no implementation is described"
-                     if is_control else "no workflow evidences it: keep its documented information elsewhere")
     if is_control and applicable and not justification:
         notes.append("no justification for inclusion in aims.yaml")
     return Coverage(
