@@ -336,3 +336,14 @@ def test_the_pack_is_one_moment_even_while_the_runtime_writes(harness, world, tm
     assert len(db_rows(h)) == before + 1
     assert len(pack.ledger()) == before and result.chain.head_seq == before and result.chain.ok
     assert pack.json("evidence/verification.json")["exported"]["last_seq"] == before
+
+
+def test_the_templates_ship_with_the_package():
+    import tomllib
+
+    pyproject = tomllib.loads((Path(__file__).resolve().parents[2] / "pyproject.toml").read_text(encoding="utf-8"))
+    assert "export/templates/*" in pyproject["tool"]["setuptools"]["package-data"]["aims_workflows"]
+    from importlib.resources import files
+
+    names = {p.name for p in files("aims_workflows.export").joinpath("templates").iterdir()}
+    assert {"index.html.j2", "VERIFY.md.j2", "verify_ledger.py"} <= names
