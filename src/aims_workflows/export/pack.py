@@ -22,7 +22,15 @@ from ._csv import write_csv
 from ._files import atomic_output
 from ._snapshot import snapshot
 from ._zip import PackEntry, PackWriter
-from .ledger_slice import FIELDS, ChainCheck, SliceSummary, check_chain, iter_slice, seq_range, write_jsonl
+from .ledger_slice import (
+    FIELDS,
+    ChainCheck,
+    SliceSummary,
+    check_chain,
+    iter_slice,
+    seq_range,
+    write_jsonl,
+)
 from .period import Period
 
 __all__ = ["PackResult", "write_audit_pack", "default_pack_name"]

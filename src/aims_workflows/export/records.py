@@ -14,7 +14,16 @@ from typing import Any, Iterable, Iterator
 
 from sqlalchemy import Connection, and_, or_, select
 
-from ..store.models import AISystem, AISystemHistory, Approval, Evidence, Finding, Run, SpecVersion, StepRecord
+from ..store.models import (
+    AISystem,
+    AISystemHistory,
+    Approval,
+    Evidence,
+    Finding,
+    Run,
+    SpecVersion,
+    StepRecord,
+)
 from .period import Period
 
 __all__ = ["runs", "approvals", "findings", "tasks", "inventory", "inventory_history", "pinned_versions", "Table"]
