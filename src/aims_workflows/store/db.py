@@ -27,6 +27,10 @@ def redact_url(url: str) -> str:
         return "<unparseable database URL>"
 
 
+_READS_ONLY = "aims_reads_only"
+"""Execution option marking a connection opened for reads (see Database.connect)."""
+
+
 def _sqlite_setup(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_conn, _record) -> None:
@@ -52,7 +56,9 @@ def _sqlite_setup(engine: Engine) -> None:
     def _begin_immediate(conn) -> None:
         # Take the write lock at the start: a unit of work reads then writes, and a deferred
         # transaction that must upgrade its lock can fail with SQLITE_BUSY under concurrency.
-        execute_driver_sql(conn, "BEGIN IMMEDIATE")
+        # Reads (Database.connect) take no lock: in WAL they see a snapshot and never hold up
+        # a writer, however long they take (a chain verification, an export, the dashboard).
+        execute_driver_sql(conn, "BEGIN" if conn.get_execution_options().get(_READS_ONLY) else "BEGIN IMMEDIATE")
 
 
 class Database:
@@ -90,10 +96,11 @@ class Database:
 
     @contextmanager
     def connect(self) -> Iterator[Connection]:
-        """A connection for reads (no transaction held open longer than a statement needs)."""
+        """A connection for reads: one consistent snapshot on SQLite, without the write lock;
+        nothing written through it is kept (it is never committed)."""
         try:
             with self.engine.connect() as conn:
-                yield conn
+                yield conn.execution_options(**{_READS_ONLY: True})
         except OperationalError as err:
             raise StoreError(f"database {redact_url(self.url)} is not reachable: {err.orig}") from None
 

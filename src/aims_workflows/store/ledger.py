@@ -88,6 +88,8 @@ def verify(conn: Connection) -> VerifyReport:
     head_seq, head_hash = head(conn)
     prev_hash, expected, count = GENESIS_HASH, 1, 0
     for row in iter_rows(conn):
+        if row.seq > head_seq and row.seq == expected and head(conn)[0] >= row.seq:
+            break  # appended by a unit of work committed while this ran (PostgreSQL reads see it)
         count += 1
         if row.seq != expected:
             missing = f"row {expected}" if row.seq == expected + 1 else f"rows {expected}-{row.seq - 1}"
@@ -98,6 +100,10 @@ def verify(conn: Connection) -> VerifyReport:
         if row.prev_hash != prev_hash:
             return VerifyReport(count, head_seq, row.seq, f"row {row.seq} does not follow row {row.seq - 1}: rows were reordered or replaced")
         prev_hash, expected = row.hash, expected + 1
-    if expected - 1 != head_seq or (head_seq and prev_hash != head_hash):
-        return VerifyReport(count, head_seq, expected, f"the ledger ends at row {expected - 1} but its head says {head_seq}: rows were removed from the end")
+    last = expected - 1
+    if last > head_seq:
+        return VerifyReport(count, head_seq, head_seq + 1, f"row {head_seq + 1} and after are past the ledger head (row {head_seq}): "
+                            "they were added outside aims-workflows")
+    if last != head_seq or (head_seq and prev_hash != head_hash):
+        return VerifyReport(count, head_seq, expected, f"the ledger ends at row {last} but its head says {head_seq}: rows were removed from the end")
     return VerifyReport(count, head_seq)

@@ -89,7 +89,10 @@ class SpecVersion(Base):
 
 class Run(Base):
     __tablename__ = "runs"
-    __table_args__ = (Index("ix_runs_subject", "workflow_id", "subject_type", "subject_id", "started_at"),)
+    __table_args__ = (
+        Index("ix_runs_subject", "workflow_id", "subject_type", "subject_id", "started_at"),
+        Index("ix_runs_started_at", "started_at"),  # the newest runs first (dashboard, `aims runs list`)
+    )
     id: Mapped[str] = mapped_column(String(200), primary_key=True)
     workflow_id: Mapped[str] = mapped_column(String(64))
     spec_version: Mapped[int] = mapped_column(Integer)
