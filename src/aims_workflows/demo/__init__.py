@@ -183,5 +183,7 @@ def _summary(console, db: Database, now: datetime, url: str) -> None:
     env = f"AIMS_DATABASE_URL={url}"
     console.print("\n[bold]Explore what happened[/] (the database stays):")
     for command in ("aims runs list", "aims runs show RUN-004", "aims evidence list --limit 20", "aims evidence verify",
-                    "aims kpi --format json", "aims findings list", "aims tasks list"):
+                    "aims kpi --format json", "aims findings list", "aims tasks list", "aims export soa",
+                    "aims export audit-pack --out aims-demo-audit-pack.zip",
+                    "aims serve   # then open http://127.0.0.1:8000/dashboard"):
         console.print(f"  {env} .venv/bin/{command}", markup=False, soft_wrap=True)
