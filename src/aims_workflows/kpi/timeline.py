@@ -26,6 +26,14 @@ from ..store.models import Evidence, OutboxItem, Run
 __all__ = ["describe", "run_timeline", "RunTimeline", "TimelineEntry", "CommandProblem"]
 
 
+_LONGEST = 400
+"""Characters of answers and fields shown in one line; the ledger row itself holds them all."""
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= _LONGEST else text[:_LONGEST - 1] + "…"
+
+
 def describe(row: ChainedEvidence) -> str:
     """One line of plain words for a ledger row."""
     try:
@@ -48,7 +56,7 @@ def _describe(row: ChainedEvidence) -> str:
         return f"task '{step}' issued as {p.get('ref')} to {p.get('assignee')}"
     if kind == "task.completed":
         answers = ", ".join(f"{k}={v}" for k, v in p["answers"].items())
-        return f"task '{step}' completed by {who}" + (" (late)" if p.get("overdue") else "") + f": {answers}"[:400]
+        return _clip(f"task '{step}' completed by {who}" + (" (late)" if p.get("overdue") else "") + f": {answers}")
     if kind == "task.answers_refused":
         return f"answers to '{step}' refused: {' '.join(p['problems'])}"
     if kind == "approval.requested":
@@ -66,7 +74,7 @@ def _describe(row: ChainedEvidence) -> str:
         return f"decision '{step}': " + (f"{p['when']} -> {p['goto']}" if p["when"] else f"otherwise -> {p['goto']}")
     if kind == "artefact.recorded":
         fields = ", ".join(f"{k}={v}" for k, v in p["fields"].items())
-        return f"recorded {p['artefact']}: {fields}"[:400]
+        return _clip(f"recorded {p['artefact']}: {fields}")
     if kind == "run.spawned":
         return f"started {len(p['runs'])} {p['workflow']} run(s)" + (" and waits for them" if p["wait"] else "")
     if kind in ("task.overdue", "approval.overdue"):
