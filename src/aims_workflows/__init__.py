@@ -49,6 +49,7 @@ _EXPORTS = {
     "EngineError": "errors",
     "StoreError": "errors",
     "LedgerTampered": "errors",
+    "ExportError": "errors",
     "IntegrationError": "errors",
     "RetryableError": "errors",
     "PermanentError": "errors",

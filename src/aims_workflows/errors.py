@@ -10,6 +10,7 @@
     ├── EngineError                an event that the run cannot accept in its current state
     ├── StoreError                 the database refused or is not initialised
     │   └── LedgerTampered         the evidence hash chain does not verify
+    ├── ExportError                an export cannot be written where asked (exists, no directory)
     └── IntegrationError           a call to an outside system (Jira, Slack) failed
         ├── RetryableError         try again later (429, 503, timeouts); may carry retry_after
         └── PermanentError         will not succeed as sent (4xx that cannot be fixed by retrying)
@@ -29,6 +30,7 @@ __all__ = [
     "EngineError",
     "StoreError",
     "LedgerTampered",
+    "ExportError",
     "IntegrationError",
     "RetryableError",
     "PermanentError",
@@ -87,6 +89,10 @@ class LedgerTampered(StoreError):
     def __init__(self, message: str, *, seq: int | None = None) -> None:
         super().__init__(message)
         self.seq = seq
+
+
+class ExportError(AimsError):
+    """An export cannot be written where it was asked to go; nothing was left half written."""
 
 
 class IntegrationError(AimsError):

@@ -7,7 +7,7 @@ import aims_workflows
 
 EXPECTED = {
     "AimsConfig", "AimsError", "Actor", "Command", "ConfigError", "Database", "Dispatcher", "EngineError", "Event",
-    "EvidenceRecord", "IntegrationError", "Inventory", "InventoryError", "LedgerTampered", "NotFound",
+    "EvidenceRecord", "ExportError", "IntegrationError", "Inventory", "InventoryError", "LedgerTampered", "NotFound",
     "PermanentError", "RetryableError", "RunState", "Runtime", "Settings", "SpecError", "StoreError", "Subject",
     "Transition", "WorkflowSpec", "__version__", "advance", "load_catalog", "load_spec", "load_workflows",
     "new_run", "open_app", "parse_spec",

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO, Iterator
 
-from ..errors import AimsError
+from ..errors import ExportError
 
 __all__ = ["check_target", "atomic_output", "write_text_atomic"]
 
@@ -18,15 +18,15 @@ def check_target(target: Path, *, force: bool) -> Path:
     target = Path(target).expanduser()
     parent = target.parent if str(target.parent) else Path(".")
     if target.is_dir():
-        raise AimsError(f"{target} is a directory", hint="give a file name, e.g. --out audit-pack.zip")
+        raise ExportError(f"{target} is a directory", hint="give a file name, e.g. --out audit-pack.zip")
     if not parent.exists():
-        raise AimsError(f"cannot write {target}: the directory {parent} does not exist", hint="create it or choose another --out")
+        raise ExportError(f"cannot write {target}: the directory {parent} does not exist", hint="create it or choose another --out")
     if not parent.is_dir():
-        raise AimsError(f"cannot write {target}: {parent} is not a directory", hint="choose another --out")
+        raise ExportError(f"cannot write {target}: {parent} is not a directory", hint="choose another --out")
     if not os.access(parent, os.W_OK | os.X_OK):
-        raise AimsError(f"cannot write {target}: no permission to write in {parent}", hint="choose another --out")
+        raise ExportError(f"cannot write {target}: no permission to write in {parent}", hint="choose another --out")
     if (target.exists() or target.is_symlink()) and not force:
-        raise AimsError(f"{target} exists already", hint="pass --force to replace it, or choose another --out")
+        raise ExportError(f"{target} exists already", hint="pass --force to replace it, or choose another --out")
     return target.absolute()
 
 
@@ -41,7 +41,7 @@ def atomic_output(target: Path, *, force: bool) -> Iterator[BinaryIO]:
     try:
         fd, temp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
     except OSError as err:
-        raise AimsError(f"cannot write in {target.parent}: {err.strerror}", hint="choose another --out") from None
+        raise ExportError(f"cannot write in {target.parent}: {err.strerror}", hint="choose another --out") from None
     temp = Path(temp_name)
     try:
         with os.fdopen(fd, "w+b") as out:
@@ -62,11 +62,11 @@ def _publish(temp: Path, target: Path, *, force: bool) -> None:
         # a hard link fails if the name was taken in the meantime: no silent overwrite
         os.link(temp, target)
     except FileExistsError:
-        raise AimsError(f"{target} appeared while exporting", hint="pass --force to replace it, or choose another --out") from None
+        raise ExportError(f"{target} appeared while exporting", hint="pass --force to replace it, or choose another --out") from None
     except OSError:
         # file systems without hard links: check, then rename (a narrow race, no worse than the check above)
         if target.exists():
-            raise AimsError(f"{target} exists already", hint="pass --force to replace it") from None
+            raise ExportError(f"{target} exists already", hint="pass --force to replace it") from None
         os.replace(temp, target)
         return
     temp.unlink()
