@@ -69,6 +69,14 @@ ANSWERS: dict[str, dict] = {
                 "aims_change": False},
     "ca.implement": {"done": "Owner named", "evidence_link": "https://example.com/pr/1", "implemented_on": "2026-01-20"},
     "ca.verify": {"effective": True, "observations": "Reviews held on time"},
+    # internal audit: the programme, an area found conforming, an area with a minor nonconformity
+    "audit.programme": {
+        "audit_reference": "IA-2026-1", "scope": "all AI systems", "criteria": ["iso42001_clauses_4_to_10"],
+        "auditors": "ida: all areas", "period_start": "2026-01-10", "period_end": "2026-01-31",
+    },
+    "audit.conforming": {"result": "conforming", "evidence_sampled": "records"},
+    "audit.minor": {"result": "minor_nonconformity", "evidence_sampled": "risk register", "finding": "Two risks unreviewed",
+                    "requirement": "6.1.2"},
 }
 
 

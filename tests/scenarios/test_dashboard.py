@@ -134,22 +134,12 @@ def test_an_assessment_is_current_then_expired(harness, answers, serve):
     assert "1 without a current risk assessment" in page
 
 
-AUDIT = {
-    "programme": {
-        "audit_reference": "IA-2026-1", "scope": "all AI systems", "criteria": ["iso42001_clauses_4_to_10"],
-        "auditors": "ida: all areas", "period_start": "2026-01-10", "period_end": "2026-01-31",
-    },
-    "conforming": {"result": "conforming", "evidence_sampled": "records"},
-    "minor": {"result": "minor_nonconformity", "evidence_sampled": "risk register", "finding": "Two risks unreviewed",
-              "requirement": "6.1.2"},
-}
 
-
-def test_open_approvals_and_nonconformities_with_their_age(harness, serve):
+def test_open_approvals_and_nonconformities_with_their_age(harness, serve, answers):
     h = harness
     audit = h.rt.start("internal-audit").run.run_id
     h.pump()
-    h.complete("programme", AUDIT["programme"], run_id=audit)
+    h.complete("programme", answers["audit.programme"], run_id=audit)
     h.clock.advance(hours=30)
     page = get(serve(h.app))
     approval = row(part(page, "approvals"), "amy@example.com")
@@ -159,7 +149,7 @@ def test_open_approvals_and_nonconformities_with_their_age(harness, serve):
 
     h.decide("amy@example.com", run_id=audit)
     for check in ("check_governance", "check_risk", "check_lifecycle", "check_monitoring"):
-        h.complete(check, AUDIT["minor" if check == "check_risk" else "conforming"], run_id=audit)
+        h.complete(check, answers["audit.minor" if check == "check_risk" else "audit.conforming"], run_id=audit)
     h.decide("amy@example.com", run_id=audit)
     h.clock.advance(days=40)
     page = get(serve(h.app))

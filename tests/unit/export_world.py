@@ -13,16 +13,6 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-AUDIT_ANSWERS = {
-    "programme": {
-        "audit_reference": "IA-2026-1", "scope": "all AI systems", "criteria": ["iso42001_clauses_4_to_10"],
-        "auditors": "ida: all areas", "period_start": "2026-01-10", "period_end": "2026-01-31",
-    },
-    "conforming": {"result": "conforming", "evidence_sampled": "records"},
-    "minor": {"result": "minor_nonconformity", "evidence_sampled": "risk register", "finding": "Two risks unreviewed",
-              "requirement": "6.1.2"},
-}
-
 SOA_YAML = """\
 soa:
   controls:
@@ -68,12 +58,12 @@ def audit_with_a_finding(h, answers) -> tuple[str, str]:
     32 days later. Returns (audit run, corrective-action run)."""
     audit = h.rt.start("internal-audit").run.run_id
     h.pump()
-    h.complete("programme", AUDIT_ANSWERS["programme"], run_id=audit)
+    h.complete("programme", answers["audit.programme"], run_id=audit)
     h.decide("amy@example.com", run_id=audit)
-    h.complete("check_governance", AUDIT_ANSWERS["conforming"], run_id=audit)
-    h.complete("check_risk", AUDIT_ANSWERS["minor"], run_id=audit)
-    h.complete("check_lifecycle", AUDIT_ANSWERS["conforming"], run_id=audit)
-    h.complete("check_monitoring", AUDIT_ANSWERS["conforming"], run_id=audit)
+    h.complete("check_governance", answers["audit.conforming"], run_id=audit)
+    h.complete("check_risk", answers["audit.minor"], run_id=audit)
+    h.complete("check_lifecycle", answers["audit.conforming"], run_id=audit)
+    h.complete("check_monitoring", answers["audit.conforming"], run_id=audit)
     h.clock.advance(days=1)
     h.decide("amy@example.com", run_id=audit)
     child = f"{audit}.raise_findings1.1"

@@ -161,27 +161,18 @@ def test_a_change_reaches_open_runs_of_the_system(harness, answers):
 
 
 # -- spawned runs with findings --------------------------------------------------------------------
-AUDIT = {
-    "programme": {
-        "audit_reference": "IA-2026-1", "scope": "all AI systems", "criteria": ["iso42001_clauses_4_to_10"],
-        "auditors": "ida: all areas", "period_start": "2026-01-10", "period_end": "2026-01-31",
-    },
-    "conforming": {"result": "conforming", "evidence_sampled": "records"},
-    "minor": {"result": "minor_nonconformity", "evidence_sampled": "risk register", "finding": "Two risks unreviewed",
-              "requirement": "6.1.2"},
-}
 
 
 def test_an_internal_audit_finding_spawns_a_corrective_action_that_closes_it(harness, answers):
     h = harness
     audit = h.rt.start("internal-audit").run.run_id
     h.pump()
-    h.complete("programme", AUDIT["programme"], run_id=audit)
+    h.complete("programme", answers["audit.programme"], run_id=audit)
     h.decide("amy@example.com", run_id=audit)
-    h.complete("check_governance", AUDIT["conforming"], run_id=audit)
-    h.complete("check_risk", AUDIT["minor"], run_id=audit)
-    h.complete("check_lifecycle", AUDIT["conforming"], run_id=audit)
-    h.complete("check_monitoring", AUDIT["conforming"], run_id=audit)
+    h.complete("check_governance", answers["audit.conforming"], run_id=audit)
+    h.complete("check_risk", answers["audit.minor"], run_id=audit)
+    h.complete("check_lifecycle", answers["audit.conforming"], run_id=audit)
+    h.complete("check_monitoring", answers["audit.conforming"], run_id=audit)
     h.clock.advance(days=1)
     h.decide("amy@example.com", run_id=audit)
 
@@ -219,14 +210,14 @@ def test_an_internal_audit_finding_spawns_a_corrective_action_that_closes_it(har
     assert h.verify().ok
 
 
-def test_an_audit_without_nonconformities_spawns_nothing(harness):
+def test_an_audit_without_nonconformities_spawns_nothing(harness, answers):
     h = harness
     audit = h.rt.start("internal-audit").run.run_id
     h.pump()
-    h.complete("programme", AUDIT["programme"], run_id=audit)
+    h.complete("programme", answers["audit.programme"], run_id=audit)
     h.decide("amy@example.com", run_id=audit)
     for check in ("check_governance", "check_risk", "check_lifecycle", "check_monitoring"):
-        h.complete(check, AUDIT["conforming"], run_id=audit)
+        h.complete(check, answers["audit.conforming"], run_id=audit)
     h.decide("amy@example.com", run_id=audit)
     assert h.run_row(audit).status == "completed"
     assert h.count("findings") == 0 and h.count("runs") == 1
