@@ -188,6 +188,8 @@ def test_the_registers_in_the_pack(harness, answers, tmp_path):
     assert runs[world.risk]["workflow"] == "ai-risk-assessment" and runs[world.risk]["status"] == "completed"
     assert runs[world.risk]["spec_hash"] == h.run_row(world.risk).spec_hash and runs[world.risk]["version"] == "1"
     assert runs[world.impact2]["status"] == "running" and runs[world.impact2]["completed_at"] == ""
+    assert (runs[corrective]["started_by_run"], runs[corrective]["waited_for_by"]) == (audit, "")  # not waited for
+    assert runs[world.risk]["started_by_run"] == ""
 
     decisions = [r for r in pack.csv("approvals.csv") if r["run"] == world.risk]
     assert len(decisions) == 1

@@ -180,6 +180,12 @@ def test_an_internal_audit_finding_spawns_a_corrective_action_that_closes_it(har
     child = f"{audit}.raise_findings1.1"
     row = h.run_row(child)
     assert (row.workflow_id, row.status) == ("corrective-action", "running")
+    # the audit does not wait for its corrective actions, yet each names the audit that started it
+    assert (row.spawned_by, row.parent_run_id) == (audit, None)
+    from aims_workflows.kpi.timeline import run_timeline
+    with h.db.connect() as conn:
+        assert run_timeline(conn, audit).spawned == [child]
+        assert run_timeline(conn, child).spawned_by == audit
     with h.db.connect() as conn:
         finding = conn.execute(select(Finding.__table__)).one()
     assert finding.title == "Internal audit IA-2026-1: Risk and impact"

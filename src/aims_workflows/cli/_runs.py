@@ -52,6 +52,10 @@ def register(app: typer.Typer) -> None:
         c = console()
         c.print(f"[bold]{escape(run.run_id)}[/] {run.spec_id} v{run.spec_version} on {run.subject.type} '{escape(run.subject.name)}'")
         c.print(f"status: [bold]{run.status}[/]" + (f" at '{run.current}'" if run.current else "") + (f" ({escape(run.failure)})" if run.failure else ""))
+        if timeline.spawned_by:
+            c.print(f"started by run {escape(timeline.spawned_by)}" + (" (which waits for it)" if run.parent_run_id else ""))
+        if timeline.spawned:
+            c.print(f"started {len(timeline.spawned)} run(s): {escape(', '.join(timeline.spawned))}")
         if run.task:
             due = f", due {run.task.due_at:%Y-%m-%d}" if run.task.due_at else ""
             c.print(f"waiting for: task '{run.task.step_id}' ({run.task.ref or 'not issued yet'}{due}{', OVERDUE' if run.task.overdue else ''})")

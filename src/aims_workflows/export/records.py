@@ -59,9 +59,10 @@ def _days(start: datetime | None, end: datetime | None) -> float | None:
 def runs(conn: Connection, period: Period) -> Table:
     r = Run.__table__
     header = ["run", "workflow", "version", "spec_hash", "subject_type", "subject_id", "subject", "status",
-              "current_step", "parent_run", "started_at", "completed_at"]
+              "current_step", "started_by_run", "waited_for_by", "started_at", "completed_at"]
     query = select(r.c.id, r.c.workflow_id, r.c.spec_version, r.c.spec_hash, r.c.subject_type, r.c.subject_id,
-                   r.c.subject_name, r.c.status, r.c.current_step, r.c.parent_run_id, r.c.started_at, r.c.completed_at
+                   r.c.subject_name, r.c.status, r.c.current_step, r.c.spawned_by, r.c.parent_run_id, r.c.started_at,
+                   r.c.completed_at
                    ).where(*_active(period, r.c.started_at, r.c.completed_at)).order_by(r.c.started_at, r.c.id)
     return header, (list(row) for row in _stream(conn, query))
 

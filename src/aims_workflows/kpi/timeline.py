@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import itertools
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import Connection, func, select
@@ -134,6 +134,9 @@ class RunTimeline:
     entries: list[TimelineEntry]
     total_entries: int
     problems: list[CommandProblem]
+    spawned_by: str | None = None
+    spawned: list[str] = field(default_factory=list)
+    """Runs this one started (audit findings' corrective actions, a review's follow-up actions)."""
 
     @property
     def more(self) -> int:
@@ -152,7 +155,8 @@ def run_timeline(conn: Connection, run_id: str, *, limit: int | None = None) -> 
     """
     run, _ = run_store.load(conn, run_id)
     runs, evidence, outbox = Run.__table__, Evidence.__table__, OutboxItem.__table__
-    row = conn.execute(select(runs.c.workflow_id, runs.c.started_at, runs.c.completed_at).where(runs.c.id == run_id)).one()
+    row = conn.execute(select(runs.c.workflow_id, runs.c.started_at, runs.c.completed_at, runs.c.spawned_by)
+                       .where(runs.c.id == run_id)).one()
     if limit is None:
         entries = [entry(r) for r in ledger.iter_rows(conn, run_id=run_id)]
         total = len(entries)
@@ -168,4 +172,5 @@ def run_timeline(conn: Connection, run_id: str, *, limit: int | None = None) -> 
             outbox.c.run_id == run_id, outbox.c.status.in_(("dead", "pending", "inflight")),
             outbox.c.last_error.is_not(None)).order_by(outbox.c.id))
     ]
-    return RunTimeline(run, row.workflow_id, row.started_at, row.completed_at, entries, total, problems)
+    spawned = list(conn.scalars(select(runs.c.id).where(runs.c.spawned_by == run_id).order_by(runs.c.started_at, runs.c.id)))
+    return RunTimeline(run, row.workflow_id, row.started_at, row.completed_at, entries, total, problems, row.spawned_by, spawned)

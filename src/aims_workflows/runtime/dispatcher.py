@@ -76,6 +76,7 @@ class Dispatcher:
             subject = Subject.model_validate(p["subject"])
         self.rt._start(conn, loaded, subject, now, inputs=p.get("inputs"), actor=Actor("aims", "engine"),
                        trigger=f"spawned by {command.run_id}", run_id=p["run_id"], parent_run_id=p.get("parent_run_id"))
+        run_store.set_spawned_by(conn, p["run_id"], command.run_id)
         return {"run_id": p["run_id"]}
 
     def _run_completed(self, conn, command: Command, now) -> dict[str, Any]:

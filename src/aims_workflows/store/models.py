@@ -102,7 +102,8 @@ class Run(Base):
     subject_name: Mapped[str] = mapped_column(String(300))
     status: Mapped[str] = mapped_column(String(20), index=True)
     current_step: Mapped[str | None] = mapped_column(String(64))
-    parent_run_id: Mapped[str | None] = mapped_column(String(200))
+    parent_run_id: Mapped[str | None] = mapped_column(String(200))  # the run waiting for this one
+    spawned_by: Mapped[str | None] = mapped_column(String(200), index=True)  # the run that started it, waiting or not
     state: Mapped[str] = mapped_column(Text)
     lock_version: Mapped[int] = mapped_column(Integer, default=0)
     started_at: Mapped[datetime]

@@ -11,7 +11,7 @@ from ..errors import NotFound, StoreError
 from ._fast import Prepared
 from .models import Run
 
-__all__ = ["insert_run", "load", "save", "due_for_tick", "ConcurrentUpdate"]
+__all__ = ["insert_run", "load", "save", "due_for_tick", "set_spawned_by", "ConcurrentUpdate"]
 
 _RUNS = Run.__table__
 
@@ -80,6 +80,11 @@ def save(conn: Connection, run: RunState, lock_version: int, now: datetime) -> N
     )
     if changed != 1:
         raise ConcurrentUpdate(f"run {run.run_id} was changed by another writer")
+
+
+def set_spawned_by(conn: Connection, run_id: str, spawner: str) -> None:
+    """Name the run that started this one (spawned runs; waiting or not)."""
+    conn.execute(update(_RUNS).where(_RUNS.c.id == run_id).values(spawned_by=spawner))
 
 
 def due_for_tick(conn: Connection, now: datetime, limit: int = 500) -> list[str]:
