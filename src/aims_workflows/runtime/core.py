@@ -59,12 +59,12 @@ def _settle(conn: Connection, delivery: tuple[str, str] | None, transition: Tran
 
 
 def _with_sealed_evidence(commands: list[Command], rows: list[ChainedEvidence]) -> list[Command]:
-    """A ``task.close`` carries the ledger rows its unit of work appended (numbered and hashed
-    only now, after the engine), so the tracker can attach exactly what the ledger holds."""
-    if not any(c.kind == "task.close" for c in commands):
+    """A ``task.close`` names the ledger rows its unit of work appended (numbered only now, after
+    the engine), so the tracker can attach exactly what the ledger holds, read when it attaches."""
+    if not rows or not any(c.kind == "task.close" for c in commands):
         return commands
-    sealed = [{**row.__dict__, "payload": json.loads(row.payload)} for row in rows]
-    return [Command(c.kind, c.key, c.run_id, {**c.payload, "evidence": sealed}) if c.kind == "task.close" else c
+    seqs = [rows[0].seq, rows[-1].seq]
+    return [Command(c.kind, c.key, c.run_id, {**c.payload, "evidence_seqs": seqs}) if c.kind == "task.close" else c
             for c in commands]
 
 

@@ -14,7 +14,7 @@ from ..engine.evidence import GENESIS_HASH, ChainedEvidence, EvidenceRecord, cha
 from ._fast import Prepared
 from .models import Evidence, LedgerHead
 
-__all__ = ["append", "verify", "VerifyReport", "iter_rows", "head"]
+__all__ = ["append", "verify", "VerifyReport", "iter_rows", "rows_between", "head"]
 
 _EVIDENCE = Evidence.__table__
 _HEAD = LedgerHead.__table__
@@ -50,6 +50,12 @@ def append(conn: Connection, records: Iterable[EvidenceRecord], *, recorded_at: 
         _INSERT_ROWS.executemany(conn, [r.__dict__ for r in rows])
     _MOVE_HEAD.execute(conn, {"seq": rows[-1].seq, "hash": rows[-1].hash})
     return rows
+
+
+def rows_between(conn: Connection, first: int, last: int) -> list[ChainedEvidence]:
+    """Ledger rows ``first`` to ``last`` (sequence numbers, both included), in order."""
+    query = select(*[_EVIDENCE.c[c] for c in _COLUMNS]).where(_EVIDENCE.c.seq.between(first, last)).order_by(_EVIDENCE.c.seq)
+    return [ChainedEvidence(*row) for row in conn.execute(query)]
 
 
 def iter_rows(conn: Connection, *, run_id: str | None = None, kind: str | None = None, batch: int = 5000) -> Iterator[ChainedEvidence]:

@@ -27,6 +27,7 @@ from ...engine.commands import Command
 from ...engine.evidence import EvidenceRecord
 from ...errors import PermanentError
 from ...ports import Clock, SystemClock
+from ...store import ledger
 from . import _adf, _store
 from ._client import JiraConnection
 from ._fields import FieldMap, value_for_jira
@@ -339,11 +340,20 @@ class JiraIssueTracker:
                 "this issue is closed to match. The answers are in the attached evidence."))
             closed = self._move_to_done(key)
         result: dict[str, Any] = {"ref": key, "closed": closed}
-        if p.get("evidence"):
-            filename, content = evidence_file(p["evidence"], run_id=command.run_id, step_id=p["step_id"],
+        records = self._sealed_records(p.get("evidence_seqs"))
+        if records:
+            filename, content = evidence_file(records, run_id=command.run_id, step_id=p["step_id"],
                                               attempt=p.get("attempt"), issue=key)
             result.update(self._attach_once(key, filename, content))
         return result
+
+    def _sealed_records(self, seqs: list[int] | None) -> list[dict[str, Any]]:
+        """The ledger rows a completion appended, as stored (hashes included)."""
+        if not seqs or self.db is None:
+            return []
+        with self.db.connect() as conn:
+            rows = ledger.rows_between(conn, seqs[0], seqs[1])
+        return [{**row.__dict__, "payload": json.loads(row.payload)} for row in rows]
 
     # -- evidence -------------------------------------------------------------------------
     def _attachments(self, key: str) -> list[dict[str, Any]]:
