@@ -17,6 +17,7 @@ _FORMATS = ("table", "csv", "md", "json")
 def register(app: typer.Typer) -> None:
     export = typer.Typer(help="Statement of Applicability, clause coverage and the audit pack.", no_args_is_help=True)
     app.add_typer(export, name="export")
+    __import__(f"{__package__}._export_oscal", fromlist=["register"]).register(export)  # aims export oscal
 
     @export.command("soa", short_help="Statement of Applicability: each Annex A control, its evidence and status.")
     def soa(

@@ -90,6 +90,9 @@ def _write(app: Any, pack: PackWriter, conn: Any, period: Period, now: datetime,
                               period=period, generated_at=generated, organisation=organisation)
     kpis = compute_kpis(conn, now, app.config.kpi_targets)
     _reports(pack, coverage, kpis, generated)
+    from .oscal import pack_documents  # oscal/: only when compliance-trestle is installed
+    for name, content in pack_documents(app, conn, coverage=coverage, chain=chain, period=period, now=now).items():
+        pack.add(f"oscal/{name}", content)
     _registers(pack, conn, period, now, counts)
     _workflow_texts(pack, conn, period, counts)
     pack.add("aims-config.json", _json(_public_config(app.config)))

@@ -1,0 +1,59 @@
+"""``aims export oscal``: the catalogue, an assessment plan and the period's assessment results as
+OSCAL JSON. Registered onto the ``aims export`` group by ``_export.register``; imports nothing
+heavy until it runs (compliance-trestle takes most of a second to import)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+__all__ = ["register"]
+
+
+def register(export: typer.Typer) -> None:
+    from ._export import _SINCE, _UNTIL
+
+    @export.command("oscal", short_help="OSCAL JSON: the catalogue, an assessment plan and assessment results.")
+    def oscal(
+        out: Optional[Path] = typer.Option(None, "--out", help="directory to create (default aims-oscal-DATE)"),
+        since: Optional[str] = typer.Option(None, "--since", help=_SINCE),
+        until: Optional[str] = typer.Option(None, "--until", help=_UNTIL),
+        force: bool = typer.Option(False, "--force", help="replace an earlier OSCAL export in --out"),
+    ) -> None:
+        """NIST OSCAL (JSON) for GRC tools: catalog.json (clauses 4-10 and the Annex A controls, ids such as a-6.2.4 for A.6.2.4), assessment-plan.json and assessment-results.json (per Annex A control an observation with its SoA status and the ledger rows behind it, by seq and SHA-256; findings: satisfied, not satisfied, gaps, open nonconformities).
+
+        Needs the optional extra: pip install 'aims-workflows[oscal]'.
+
+        Exits 1 if the evidence chain is broken: the files are still written, with a finding saying so."""
+        from rich.markup import escape
+
+        from ..export._trestle import oscal_models
+        from ..export.oscal import default_directory_name, write_oscal
+        from ._context import open_cli_app
+        from ._export import _period
+        from ._output import console, err_console, ok
+
+        period = _period(since, until)
+        oscal_models()  # before opening the database: a missing extra is said first
+        app_ = open_cli_app()
+        now = app_.runtime.clock.now()
+        target = out if out is not None else Path(default_directory_name(now))
+        result = write_oscal(app_, target, period=period, force=force, now=now)
+        wrote = f"wrote {escape(str(result.path))}/ (OSCAL {result.oscal_version}) for {escape(period.label())}"
+        if result.chain.ok:
+            ok(wrote)
+        else:
+            err_console().print(f"[bold red]✗[/] {wrote}, with a finding: the evidence chain is broken", soft_wrap=True)
+        for name, digest in sorted(result.files.items()):
+            console().print(f"  {name}  sha256 {digest}", soft_wrap=True)
+        gaps = result.soa.get("gaps") or []
+        console().print(f"  findings: {result.findings.get('satisfied', 0)} satisfied, "
+                        f"{result.findings.get('not_satisfied', 0)} not satisfied; {len(gaps)} gap(s); "
+                        f"open nonconformities: {result.findings.get('nonconformities', 0)}")
+        if not result.chain.ok:
+            err_console().print(
+                f"[bold red]evidence chain BROKEN at row {result.chain.first_bad_seq}[/]: {escape(result.chain.problem or '')}",
+                soft_wrap=True)
+            raise typer.Exit(1)
