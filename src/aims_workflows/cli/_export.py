@@ -89,6 +89,78 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(1)
         console().print(f"  evidence chain verified: {result.chain.rows_checked} rows, head #{result.chain.head_seq}")
 
+    @export.command("review-pack", short_help="Management review (9.3) input pack: figures with trends, and what people must add.")
+    def review_pack(
+        since: Optional[str] = typer.Option(None, "--since", help="first day, YYYY-MM-DD (default: the day the last management review completed, or 365 days ago)"),
+        until: Optional[str] = typer.Option(None, "--until", help="last day, YYYY-MM-DD (default: today)"),
+        out: Optional[Path] = typer.Option(None, "--out", help="file to write (default aims-review-pack-DATE.md or .html; a directory puts it there)"),
+        fmt: Optional[str] = typer.Option(None, "--format", help="md (default) or html; taken from --out's suffix when not given"),
+        force: bool = typer.Option(False, "--force", help="replace the file if it exists"),
+        verify: bool = typer.Option(True, "--verify/--no-verify", help="verify the whole evidence chain (the pack says when it was skipped)"),
+        risk_threshold: float = typer.Option(10.0, "--risk-threshold", min=0, help="list accepted risks with a residual score of at least this"),
+    ) -> None:
+        """The input pack top management reads before a management review (ISO/IEC 42001 clause 9.3): the status of actions from previous reviews, KPIs at the start and end of the period, nonconformities and corrective actions, internal audits, risk and impact assessments, inventory changes and the ledger's integrity, each compared with the previous period of the same length.
+
+        Inputs aims holds no data on (changes in issues and interested parties, external audits, opportunities for improvement) are left as sections for people to complete.
+
+        Exits 1 if the evidence chain is broken: the pack is still written, and says so."""
+        _review_pack(since, until, out, fmt, force, verify, risk_threshold)
+
+
+def _review_pack(since: str | None, until: str | None, out: Path | None, fmt: str | None, force: bool, verify: bool,
+                 risk_threshold: float) -> None:
+    from rich.markup import escape
+
+    from ..export._files import check_target
+    from ..export._snapshot import snapshot
+    from ..export.review import gather_review
+    from ..export.review_period import choose_period
+    from ..export.review_render import FORMATS, default_review_name, write_review
+    from ._context import open_cli_app
+    from ._output import console, err_console, ok
+
+    if fmt is None:
+        fmt = "html" if out is not None and out.suffix.lower() in (".html", ".htm") else "md"
+    if fmt not in FORMATS:
+        raise typer.BadParameter("must be md or html", param_hint="--format")
+    _period(since, until)  # the dates' form, before any work
+    app_ = open_cli_app()
+    now = app_.runtime.clock.now()
+    target = out if out is not None else Path(default_review_name(now, fmt))
+    if target.is_dir():
+        target = target / default_review_name(now, fmt)
+    with snapshot(app_.db) as conn:
+        try:
+            period = choose_period(conn, since, until, now)
+        except ValueError as err:
+            raise typer.BadParameter(str(err)) from None
+        check_target(target, force=force)  # a wrong path fails before the long part
+        pack = gather_review(app_, conn, period, now=now, verify=verify, risk_threshold=risk_threshold)
+    size = write_review(pack, target, fmt, force=force)
+    p = pack.period
+    console().print(f"period: {escape(p.label())}, {escape(p.reason)}", soft_wrap=True)
+    console().print(f"compared with: {escape(p.previous.label())}", soft_wrap=True)
+    ok(f"wrote {escape(str(target))} ({size:,} bytes, {fmt})")
+    a, n = pack.actions, pack.nonconformities
+    figures = {f.label: f for f in a.figures + n.figures + pack.performance.kpis}
+    console().print(f"  review actions: {figures['Review actions open'].value:.0f} open, "
+                    f"{figures['Review actions overdue'].value:.0f} overdue; nonconformities: "
+                    f"{figures['Nonconformities raised'].value:.0f} raised, {figures['Nonconformities closed'].value:.0f} closed, "
+                    f"{figures['Nonconformities open'].value:.0f} open", soft_wrap=True)
+    console().print("  section 7 is for people: changes in issues and interested parties, external audits, opportunities "
+                    "for improvement", soft_wrap=True)
+    for note in pack.performance.notes:
+        err_console().print(f"[yellow]note:[/] {escape(note)}", soft_wrap=True)
+    chain = pack.chain
+    if chain.check is None:
+        console().print(f"  evidence chain NOT verified (--no-verify); ledger head #{chain.head_seq}")
+    elif chain.check.ok:
+        console().print(f"  evidence chain verified: {chain.check.rows_checked} rows, head #{chain.head_seq}")
+    else:
+        err_console().print(f"[bold red]evidence chain BROKEN at row {chain.check.first_bad_seq}[/]: "
+                            f"{escape(chain.check.problem or '')}\nthe pack was written and says so", soft_wrap=True)
+        raise typer.Exit(1)
+
 
 def _period(since: str | None, until: str | None):
     from ..export.period import parse_period
