@@ -506,3 +506,14 @@ def test_help_lists_the_command_and_start_up_never_imports_trestle():
     assert "oscal" in runner.invoke(app, ["export", "--help"]).output
     text_ = runner.invoke(app, ["export", "oscal", "--help"]).output
     assert "--since" in text_ and "--force" in text_ and "aims-workflows[oscal]" in text_
+
+
+def test_a_value_trestle_refuses_is_a_clear_error_and_nothing_is_written(harness, world, tmp_path, monkeypatch):
+    from aims_workflows.export import oscal_results
+
+    # a time without a zone, which OSCAL cannot hold, stands for any value trestle's models refuse
+    monkeypatch.setattr(oscal_results, "_span", lambda *a: (harness.clock.now().replace(tzinfo=None),) * 2)
+    with pytest.raises(ExportError) as caught:
+        write_oscal(harness.app, tmp_path / "oscal")
+    assert caught.value.message == "the OSCAL files could not be built: Input should have timezone info at Result.start"
+    assert not (tmp_path / "oscal").exists() and [p for p in tmp_path.iterdir() if "oscal" in p.name] == []

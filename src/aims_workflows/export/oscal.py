@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from ..engine.evidence import iso
+from ..errors import ExportError
 from ._dirs import atomic_directory, check_directory_target
 from ._snapshot import snapshot
 from ._trestle import oscal_models
@@ -60,10 +61,19 @@ def write_oscal(app: Any, target: Path, *, period: Period = Period(), force: boo
     m = oscal_models()  # first: without compliance-trestle, fail before touching anything
     check_directory_target(target, force=force, owned=FILES)
     now = now or app.runtime.clock.now()
+    from pydantic import ValidationError
+
     with snapshot(app.db) as conn:
         chain = check_chain(conn, iso(now))
         coverage = _coverage(app, conn, period, now)
-        documents, counts = build_documents(m, app, conn, coverage=coverage, chain=chain, period=period, now=now)
+        try:
+            documents, counts = build_documents(m, app, conn, coverage=coverage, chain=chain, period=period, now=now)
+        except ValidationError as err:
+            # trestle's models refused a value: nothing is written, and the reason is said plainly
+            first = err.errors()[0]
+            where = ".".join(str(part) for part in first.get("loc", ()))
+            raise ExportError(f"the OSCAL files could not be built: {first.get('msg')} at {err.title}.{where}",
+                              hint="nothing was written; please report this with the message") from None
     with atomic_directory(target, force=force, owned=FILES) as temp:
         for name, content in documents.items():
             (temp / name).write_bytes(content)
