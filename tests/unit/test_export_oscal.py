@@ -158,6 +158,15 @@ def test_the_catalog_holds_every_clause_and_control_in_the_catalogues_words(harn
 def test_the_results_and_plan_are_valid_oscal_tied_together_by_hashes(harness, world, tmp_path):
     result, out = export(harness, tmp_path / "oscal")
     assert set(result.files) == FILES == {p.name for p in out.directory.iterdir()}
+    # beyond the models' field checks: trestle's own validators (no duplicate UUIDs, responsible
+    # parties in defined roles, the catalog readable through its catalog interface)
+    from trestle.core.validator_factory import validator_factory
+
+    validators = list(validator_factory.get_all())
+    assert len(validators) >= 5
+    for model in (out.catalog, out.plan, out.ar):
+        for validator in validators:
+            assert validator.model_is_valid(model, True), (type(model).__name__, validator.error_msg())
     for name, digest in result.files.items():
         assert hashlib.sha256((out.directory / name).read_bytes()).hexdigest() == digest
     meta = out.ar.metadata
