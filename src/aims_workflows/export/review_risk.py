@@ -64,9 +64,10 @@ def gather_risk(conn: Connection, rp: ReviewPeriod, as_of: datetime, snapshots: 
 
     assessments = [
         Figure("Risks entered in the register", len(mine["cur"]), len(mine["prev"])),
+        # What is assessed decides the inherent figures: only the residual ones have a good direction.
         Figure("... rated high before treatment", count("cur", lambda e: level(e, "level") == "high"),
-               count("prev", lambda e: level(e, "level") == "high"), better="down"),
-        Figure("Mean score before treatment", mean(mine["cur"], "score"), mean(mine["prev"], "score"), "score", "down"),
+               count("prev", lambda e: level(e, "level") == "high")),
+        Figure("Mean score before treatment", mean(mine["cur"], "score"), mean(mine["prev"], "score"), "score"),
         Figure("Mean residual score", mean(mine["cur"], "residual_score"), mean(mine["prev"], "residual_score"), "score", "down"),
         Figure(f"Accepted with a residual score of {_plain(threshold)} or more", count("cur", above), count("prev", above),
                better="down"),
@@ -80,14 +81,15 @@ def gather_risk(conn: Connection, rp: ReviewPeriod, as_of: datetime, snapshots: 
             ([_NOT_RECORDED] if _NOT_RECORDED in names else [])
 
     names = {level(e, n) for e in entries for n in ("level", "residual_level")}
-    levels = Tally(("before treatment", "before treatment (previous period)", "residual", "residual (previous period)"), [
-        (name, (count("cur", lambda e: level(e, "level") == name), count("prev", lambda e: level(e, "level") == name),
-                count("cur", lambda e: level(e, "residual_level") == name),
-                count("prev", lambda e: level(e, "residual_level") == name)))
+    levels = Tally(("before treatment, previous period", "before treatment, this period", "residual, previous period",
+                    "residual, this period"), [
+        (name, (count("prev", lambda e: level(e, "level") == name), count("cur", lambda e: level(e, "level") == name),
+                count("prev", lambda e: level(e, "residual_level") == name),
+                count("cur", lambda e: level(e, "residual_level") == name)))
         for name in ordered(names)])
     treatment = lambda e: e.treatment or _NOT_RECORDED  # noqa: E731
-    treatments = Tally(("this period", "previous period"), [
-        (name, (count("cur", lambda e: treatment(e) == name), count("prev", lambda e: treatment(e) == name)))
+    treatments = Tally(("previous period", "this period"), [
+        (name, (count("prev", lambda e: treatment(e) == name), count("cur", lambda e: treatment(e) == name)))
         for name in sorted({treatment(e) for e in entries})])
     high = sorted((e for e in mine["cur"] if above(e)), key=lambda e: (-(e.residual_score or 0), e.recorded_at, e.run_id))
     accepted = [AcceptedRisk(e.run_id, e.system_name, e.risk, e.score, fields(e).get("level"), e.residual_score,
@@ -146,9 +148,9 @@ def _coverage(conn: Connection, rp: ReviewPeriod, snapshots: dict[str, CoverageA
                better="down", state=True),
     ]
     labels = {"expired": "expired (validity ran out)", "ended_by_change": "made stale by a material change to the system"}
-    rows = [(label, tuple(gone[(kpi, key)].get(state, 0) for kpi in ("risk_assessment", "impact_assessment") for key in ("cur", "prev")))
+    rows = [(label, tuple(gone[(kpi, key)].get(state, 0) for kpi in ("risk_assessment", "impact_assessment") for key in ("prev", "cur")))
             for state, label in labels.items()]
-    return figures, Tally(("risk", "risk (previous period)", "impact", "impact (previous period)"), rows)
+    return figures, Tally(("risk, previous period", "risk, this period", "impact, previous period", "impact, this period"), rows)
 
 
 def _what(version: int, changes: dict[str, Any]) -> str:

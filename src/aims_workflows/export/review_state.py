@@ -161,11 +161,11 @@ class CoverageHistory:
         if last is None:
             return "never"
         completed, valid_for = last
-        if completed + valid_for <= at:
-            return "expired"
-        if kpi == "impact_assessment" and _changed_between(self.material.get(sid, []), completed, at):
+        lapses = completed + valid_for
+        # whichever ended it first: a material change before the validity ran out, or the expiry
+        if kpi == "impact_assessment" and _changed_between(self.material.get(sid, []), completed, min(at, lapses)):
             return "ended_by_change"
-        return "current"
+        return "expired" if lapses <= at else "current"
 
 
 def _changed_between(moments: list[datetime], after: datetime, upto: datetime) -> bool:
