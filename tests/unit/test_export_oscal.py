@@ -267,6 +267,7 @@ def test_an_open_nonconformity_is_a_finding_on_its_clause_until_it_is_closed(har
     assert finding.title == f"Open nonconformity {finding_id}: {title}"
     assert finding.target.status.state.value == "not-satisfied" and prop(finding, "finding-id") == finding_id
     observation = next(o for o in out.result.observations if o.uuid == finding.related_observations[0].observation_uuid)
+    assert observation.description.startswith("Nonconformity (") and "against clause 6.1.2." in observation.description
     evidence = observation.relevant_evidence[0]
     assert (int(prop(evidence, "ledger-seq")), prop(evidence, "ledger-hash")) == (raised_row.seq, raised_row.hash)
     assert "clause-6.1.2" in {c.control_id for s in out.result.reviewed_controls.control_selections for c in s.include_controls}

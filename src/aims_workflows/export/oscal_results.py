@@ -253,7 +253,7 @@ def _nonconformity_observation(m: Any, ids: _Ids, nc: Nonconformity, ledger_uuid
 
 
 def _describe_nonconformity(nc: Nonconformity) -> str:
-    text = [f"{nc.severity} raised by {nc.source} on {when(nc.raised_at).date().isoformat()}"
+    text = [f"Nonconformity ({line(nc.severity)}) raised by {line(nc.source)} on {when(nc.raised_at).date().isoformat()}"
             + (f" about {nc.system}" if nc.system else "") + (f", against clause {nc.clause}" if nc.clause else "") + "."]
     if nc.description and nc.description.strip():
         text.append(_sentence(nc.description))
