@@ -133,6 +133,7 @@ def test_review_actions_show_owner_due_date_and_status_and_the_decisions_are_rea
     assert (f"| Publish the AI policy | 2026-03-20 ({review}) | amy@example.com | {late.due_at:%Y-%m-%d} | **OVERDUE** |  | {second} |"
             in md)
     assert "- **Conclusion on the AIMS:** needs improvement" in md
+    assert '- **Approved by:** tom@example.com ("agreed"); tina@example.com ("agreed too")' in md
     assert "- **Decisions on continual improvement:** Speed up approvals \\| add a deputy" in md
     assert "- external issues: New AI regulation in force" in md  # the last review's input, for reference
     # before the due date the same action is open, not overdue
@@ -397,3 +398,14 @@ def test_a_trend_follows_the_numbers_as_shown():
     assert Figure("x", 4, None).trend is None and Figure("x", 4, 4, better="up").verdict is None
     assert Figure("x", 0.9, None, "ratio", "up", target=0.95).met is False
     assert Figure("x", 1, None, better="down", target=1).met is True
+
+
+def test_a_run_pinned_to_a_version_that_is_not_stored_uses_the_current_validity_and_says_so(harness, answers):
+    h = harness
+    world = assessed_world(h, answers)
+    with h.db.begin() as conn:
+        conn.execute(text("UPDATE runs SET spec_hash = :h WHERE id = :id"), {"h": "f" * 64, "id": world.risk})
+    pack = gather(h)
+    assert pack.performance.notes == ["some ai-risk-assessment runs were pinned to a workflow version that is not stored; "
+                                      "the current version's validity was used for them"]
+    assert figures(pack.performance.kpis)["In-scope AI systems with a current risk assessment"].value == 0.5

@@ -13,7 +13,7 @@ from test_export_cli import cli  # noqa: F401 - the fixture that runs `aims` in-
 
 
 @pytest.fixture
-def reviewed(cli, harness, answers, db_url):  # noqa: F811
+def reviewed(cli, harness, answers, db_url):  # noqa: F811 - the imported fixture
     assessed_world(harness, answers)
     review = management_review(harness, ["Hire an <auditor>"])
     return cli(db_url, harness.config_path), review
@@ -74,7 +74,7 @@ def test_bad_dates_are_usage_errors_that_say_what_to_type(reviewed, tmp_path, ar
 
 
 def test_a_period_given_in_full_and_a_broken_chain(reviewed, harness, tmp_path):
-    aims, review = reviewed
+    aims, _ = reviewed
     result = aims("export", "review-pack", "--since", "2026-01-01", "--until", "2026-01-31", "--out", "jan.md")
     assert result.code == 0, result
     assert "period: 2026-01-01 to 2026-01-31 (31 days), as asked with --since and --until" in result.out

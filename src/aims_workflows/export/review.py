@@ -47,6 +47,7 @@ from .review_model import (
     Tally,
 )
 from .review_period import MANAGEMENT_REVIEW, ReviewPeriod, last_review
+from .review_risk import gather_risk
 from .review_state import CoverageHistory, coverage_check, open_work
 
 __all__ = ["gather_review", "FOR_PEOPLE", "REVIEW_ACTION", "INTERNAL_AUDIT", "DEFAULT_RISK_THRESHOLD"]
@@ -86,8 +87,6 @@ def gather_review(app: Any, conn: Connection, rp: ReviewPeriod, *, now: datetime
                   risk_threshold: float = DEFAULT_RISK_THRESHOLD) -> ReviewPack:
     """Everything the pack shows for the period ``rp`` (see :func:`.review_period.choose_period`),
     read from ``conn``, which should be one snapshot (``_snapshot.snapshot``)."""
-    from .review_risk import gather_risk
-
     cur, prev = rp.current, rp.previous
     as_of = min(cur.end, now)  # type: ignore[type-var]
     coverage = CoverageHistory(conn, app.runtime.specs, app.workflows, prev.start)  # type: ignore[arg-type]
@@ -98,8 +97,8 @@ def gather_review(app: Any, conn: Connection, rp: ReviewPeriod, *, now: datetime
         problems = coverage_check(conn, snapshots["end"])
         if problems:
             notes.append("The coverage rebuilt from the run history does not match the KPI projection ("
-                         + "; ".join(problems) + "): the database was changed outside aims; treat the coverage "
-                         "figures with care and check `aims evidence verify`.")
+                         + "; ".join(problems) + "), as happens when rows are changed or removed outside aims: treat the "
+                         "coverage figures with care and run `aims evidence verify`.")
     findings = _findings(conn, prev.start, cur.end)  # type: ignore[arg-type]
     actions = _actions(conn, rp, as_of)
     review_inputs = actions.last_review.inputs if actions.last_review else {}
@@ -135,6 +134,11 @@ def _text(value: Any) -> str:
 # -- shared helpers -------------------------------------------------------------------------------
 def _in(period: Period, moment: datetime | None) -> bool:
     return moment is not None and period.start <= moment < period.end  # type: ignore[operator]
+
+
+def _between(column, period: Period):
+    """The SQL condition for a moment inside the period (half-open, like :meth:`Period.end`)."""
+    return and_(column >= period.start, column < period.end)
 
 
 def _open_at(start: datetime | None, end: datetime | None, at: datetime) -> bool:
@@ -230,7 +234,9 @@ def _actions(conn: Connection, rp: ReviewPeriod, as_of: datetime) -> ActionsSect
             return str(outcome) if x.status == "completed" and outcome else x.status
         return "overdue" if overdue_at(x.id, as_of) else "open"
 
-    of_last = lambda x: review is not None and (x.id in decided or review.run_id in (x.parent_run_id, spawned_by.get(x.id)))  # noqa: E731
+    def of_last(x) -> bool:
+        return review is not None and (x.id in decided or review.run_id in (x.parent_run_id, spawned_by.get(x.id)))
+
     shown = [x for x in runs if of_last(x) or cur.overlaps(x.started_at, x.completed_at)]
     rank = {"overdue": 0, "open": 1}
     shown.sort(key=lambda x: (rank.get(state(x), 2), x.started_at, x.id))
@@ -247,10 +253,15 @@ def _actions(conn: Connection, rp: ReviewPeriod, as_of: datetime) -> ActionsSect
     def count(period: Period, test) -> int:
         return sum(1 for x in runs if test(x, period))
 
-    started = lambda x, p: _in(p, x.started_at)  # noqa: E731
-    completed = lambda x, p: x.status == "completed" and _in(p, x.completed_at)  # noqa: E731
-    not_done = lambda x, p: x.status == "completed" and _in(p, x.completed_at) and \
-        status_of.get(x.id, {}).get("outcome") in ("dropped", "partly_done")  # noqa: E731
+    def started(x, p: Period) -> bool:
+        return _in(p, x.started_at)
+
+    def completed(x, p: Period) -> bool:
+        return x.status == "completed" and _in(p, x.completed_at)
+
+    def not_done(x, p: Period) -> bool:
+        return completed(x, p) and status_of.get(x.id, {}).get("outcome") in ("dropped", "partly_done")
+
     figures = [
         Figure("Management reviews completed", sum(_in(cur, t) for t in reviews), sum(_in(prev, t) for t in reviews)),
         Figure("Review actions started", count(cur, started), count(prev, started)),
@@ -300,20 +311,18 @@ def _performance(conn: Connection, rp: ReviewPeriod, as_of: datetime, snapshots:
 
     s, a = _STEPS, _APPROVALS
     # Counted in SQL: a year on 10,000 AI systems completes tens of thousands of tasks.
-    done_in = lambda p: and_(s.c.completed_at >= p.start, s.c.completed_at < p.end)  # noqa: E731
     late = and_(s.c.due_at.is_not(None), s.c.completed_at > s.c.due_at)
-    tasks = conn.execute(select(func.count().filter(done_in(cur)), func.count().filter(done_in(prev)),
-                                func.count().filter(and_(done_in(cur), late)), func.count().filter(and_(done_in(prev), late)))
+    tasks = conn.execute(select(func.count().filter(_between(s.c.completed_at, cur)), func.count().filter(_between(s.c.completed_at, prev)),
+                                func.count().filter(and_(_between(s.c.completed_at, cur), late)), func.count().filter(and_(_between(s.c.completed_at, prev), late)))
                          .where(s.c.status == "done", s.c.completed_at >= prev.start, s.c.completed_at < cur.end)).one()
-    closed_in = lambda p: and_(a.c.closed_at >= p.start, a.c.closed_at < p.end)  # noqa: E731
     decided = a.c.status.in_(("approved", "rejected"))
-    approvals = conn.execute(select(func.count().filter(closed_in(cur)), func.count().filter(closed_in(prev)),
-                                    func.count().filter(and_(closed_in(cur), a.c.status == "rejected")),
-                                    func.count().filter(and_(closed_in(prev), a.c.status == "rejected")))
+    approvals = conn.execute(select(func.count().filter(_between(a.c.closed_at, cur)), func.count().filter(_between(a.c.closed_at, prev)),
+                                    func.count().filter(and_(_between(a.c.closed_at, cur), a.c.status == "rejected")),
+                                    func.count().filter(and_(_between(a.c.closed_at, prev), a.c.status == "rejected")))
                              .where(decided, a.c.closed_at >= prev.start, a.c.closed_at < cur.end)).one()
 
     def median_hours(p: Period) -> float | None:
-        values = conn.execute(select(a.c.latency_seconds).where(decided, closed_in(p), a.c.latency_seconds.is_not(None))).scalars().all()
+        values = conn.execute(select(a.c.latency_seconds).where(decided, _between(a.c.closed_at, p), a.c.latency_seconds.is_not(None))).scalars().all()
         return statistics.median(values) / 3600 if values else None
 
     activity = [
@@ -330,10 +339,10 @@ def _performance(conn: Connection, rp: ReviewPeriod, as_of: datetime, snapshots:
 def _workflow_tally(conn: Connection, rp: ReviewPeriod, as_of: datetime) -> Tally:
     cur, prev = rp.current, rp.previous
     r = _RUNS
-    s_in = lambda p: and_(r.c.started_at >= p.start, r.c.started_at < p.end)  # noqa: E731
-    c_in = lambda p: and_(r.c.status == "completed", r.c.completed_at >= p.start, r.c.completed_at < p.end)  # noqa: E731
-    query = (select(r.c.workflow_id, func.count().filter(s_in(prev)), func.count().filter(s_in(cur)),
-                    func.count().filter(c_in(prev)), func.count().filter(c_in(cur)),
+    done = r.c.status == "completed"
+    query = (select(r.c.workflow_id, func.count().filter(_between(r.c.started_at, prev)), func.count().filter(_between(r.c.started_at, cur)),
+                    func.count().filter(and_(done, _between(r.c.completed_at, prev))),
+                    func.count().filter(and_(done, _between(r.c.completed_at, cur))),
                     func.count().filter(and_(r.c.started_at <= as_of, or_(r.c.completed_at.is_(None), r.c.completed_at > as_of))))
              .where(r.c.started_at < cur.end, or_(r.c.completed_at.is_(None), r.c.completed_at >= prev.start))
              .group_by(r.c.workflow_id).order_by(r.c.workflow_id))
@@ -382,8 +391,12 @@ def _nonconformities(conn: Connection, rp: ReviewPeriod, as_of: datetime, findin
     def n(test, p) -> int:
         return sum(1 for f in findings if test(f, p))
 
-    raised = lambda f, p: _in(p, f.raised_at)  # noqa: E731
-    major = lambda f, p: _in(p, f.raised_at) and f.severity == "major"  # noqa: E731
+    def raised(f, p: Period) -> bool:
+        return _in(p, f.raised_at)
+
+    def major(f, p: Period) -> bool:
+        return raised(f, p) and f.severity == "major"
+
     figures = [
         # Fewer nonconformities raised may mean fewer problems or less looking: no verdict on it.
         Figure("Nonconformities raised", n(raised, cur), n(raised, prev)),
@@ -461,8 +474,12 @@ def _audits(conn: Connection, rp: ReviewPeriod, as_of: datetime, findings: list[
         return sum(1 for when, fields in reports.values() if _in(p, when)
                    for value in (fields.get("results") or {}).values() if value == wanted)
 
-    from_audits = lambda f, p: _source(f.source) == INTERNAL_AUDIT and _in(p, f.raised_at)  # noqa: E731
-    completed = lambda x, p: x.status == "completed" and _in(p, x.completed_at)  # noqa: E731
+    def from_audits(f, p: Period) -> bool:
+        return _source(f.source) == INTERNAL_AUDIT and _in(p, f.raised_at)
+
+    def completed(x, p: Period) -> bool:
+        return x.status == "completed" and _in(p, x.completed_at)
+
     figures = [
         Figure("Internal audits completed", sum(completed(x, cur) for x in runs), sum(completed(x, prev) for x in runs)),
         Figure("Internal audits in progress", sum(_open_at(x.started_at, x.completed_at, as_of) for x in runs),

@@ -109,6 +109,14 @@ class LastReview:
     minutes: dict[str, Any]  # empty when the run recorded no minutes
     inputs: dict[str, Any]  # what people wrote in its input pack (issues, parties, opportunities)
 
+    @property
+    def approvals(self) -> list[tuple[str, str]]:
+        """(who approved, the reason they gave), from the minutes' two parallel lists."""
+        people, reasons = self.minutes.get("approved_by"), self.minutes.get("approval_reasons")
+        people = people if isinstance(people, list) else [people] if people else []
+        reasons = reasons if isinstance(reasons, list) else [reasons] if reasons else []
+        return [(str(person), str(reasons[i]) if i < len(reasons) else "") for i, person in enumerate(people)]
+
 
 @dataclass(frozen=True)
 class OpenReview:

@@ -4,6 +4,7 @@ at all."""
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -94,7 +95,9 @@ def render_review(pack: ReviewPack, fmt: str) -> str:
     )
     env.filters.update(num=number, target=_target, trend=_trend, met=_met, day=_day, moment=_moment, text=_text, md=_md)
     template = env.get_template(f"review.{fmt}.j2")
-    return template.render(pack=pack, p=pack.period, pc=pack.period.current, pp=pack.period.previous)
+    text = template.render(pack=pack, p=pack.period, pc=pack.period.current, pp=pack.period.previous)
+    # the macros leave blank lines of their own; Markdown needs one between blocks, never more
+    return re.sub(r"\n{3,}", "\n\n", text) if fmt == "md" else text
 
 
 def write_review(pack: ReviewPack, target: Path, fmt: str, *, force: bool) -> int:

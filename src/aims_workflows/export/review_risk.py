@@ -11,7 +11,15 @@ from sqlalchemy import Connection, and_, func, select
 from ..inventory import MATERIAL_FIELDS
 from ..store.models import AISystem, AISystemHistory, RiskRegisterEntry, Run
 from .period import Period
-from .review_model import LIST_LIMIT, AcceptedRisk, Capped, Figure, InventoryChange, RiskSection, Tally
+from .review_model import (
+    LIST_LIMIT,
+    AcceptedRisk,
+    Capped,
+    Figure,
+    InventoryChange,
+    RiskSection,
+    Tally,
+)
 from .review_period import ReviewPeriod
 from .review_state import CoverageAt
 
@@ -87,7 +95,9 @@ def gather_risk(conn: Connection, rp: ReviewPeriod, as_of: datetime, snapshots: 
                 count("prev", lambda e: level(e, "residual_level") == name),
                 count("cur", lambda e: level(e, "residual_level") == name)))
         for name in ordered(names)])
-    treatment = lambda e: e.treatment or _NOT_RECORDED  # noqa: E731
+    def treatment(e) -> str:
+        return e.treatment or _NOT_RECORDED
+
     treatments = Tally(("previous period", "this period"), [
         (name, (count("prev", lambda e: treatment(e) == name), count("cur", lambda e: treatment(e) == name)))
         for name in sorted({treatment(e) for e in entries})])
@@ -132,7 +142,9 @@ def _coverage(conn: Connection, rp: ReviewPeriod, snapshots: dict[str, CoverageA
 
     ends = {"cur": (snapshots["start"], snapshots["end"]), "prev": (snapshots["previous_start"], snapshots["start"])}
     gone = {(kpi, key): lost(kpi, *ends[key]) for kpi in ("risk_assessment", "impact_assessment") for key in ends}
-    never = lambda snap, kpi: sum(1 for s in snap.states[kpi].values() if s == "never")  # noqa: E731
+    def never(snap: CoverageAt, kpi: str) -> int:
+        return sum(1 for state in snap.states[kpi].values() if state == "never")
+
     start, end = snapshots["start"], snapshots["end"]
     figures = [
         Figure("Risk assessment runs completed", completed("risk_assessment", cur), completed("risk_assessment", prev)),

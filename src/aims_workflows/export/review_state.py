@@ -25,6 +25,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, func, or_, select
 
+from ..errors import AimsError
 from ..inventory import MATERIAL_FIELDS
 from ..store.models import AISystem, AISystemHistory, Approval, Finding, Run, StepRecord
 
@@ -113,7 +114,7 @@ class CoverageHistory:
             spec = None
             try:
                 spec = specs.by_hash(self.conn, spec_hash)
-            except Exception:  # noqa: BLE001 - a version that is not stored: fall back to the current file
+            except AimsError:  # a version that is not stored (or no longer parses): the current file's validity
                 if workflow_id in workflows:
                     spec = workflows.get(workflow_id).spec
                     guessed.add(workflow_id)
