@@ -7,47 +7,38 @@ from typing import Optional
 
 import typer
 
+from . import _export_oscal
+from ._export_options import ForceOut, Format, OutOrTerminal, Since, Until
+
 __all__ = ["register"]
 
-_SINCE = "first day of the period, YYYY-MM-DD (UTC, included)"
-_UNTIL = "last day of the period, YYYY-MM-DD (UTC, included)"
 _FORMATS = ("table", "csv", "md", "json")
 
 
 def register(app: typer.Typer) -> None:
     export = typer.Typer(help="Statement of Applicability, clause coverage and the audit pack.", no_args_is_help=True)
     app.add_typer(export, name="export")
-    __import__(f"{__package__}._export_oscal", fromlist=["register"]).register(export)  # aims export oscal
+    _export_oscal.register(export)
 
     @export.command("soa", short_help="Statement of Applicability: each Annex A control, its evidence and status.")
-    def soa(
-        fmt: str = typer.Option("table", "--format", help="table, csv, md or json"),
-        out: Optional[Path] = typer.Option(None, "--out", help="write to this file instead of the terminal"),
-        since: Optional[str] = typer.Option(None, "--since", help=_SINCE),
-        until: Optional[str] = typer.Option(None, "--until", help=_UNTIL),
-        force: bool = typer.Option(False, "--force", help="replace --out if it exists"),
-    ) -> None:
+    def soa(fmt: Format = "table", out: OutOrTerminal = None, since: Since = None, until: Until = None,
+            force: ForceOut = False) -> None:
         """Statement of Applicability: each Annex A control, applicable or excluded (and why, from the `soa:` section of aims.yaml), how it is implemented, the workflows that evidence it, their runs and ledger rows in the period, and its status.
 
         An applicable control with no workflow and no implementation described is a GAP."""
         _coverage("controls", fmt, out, since, until, force)
 
     @export.command("clauses", short_help="Clauses 4-10: the workflows and evidence behind each.")
-    def clauses(
-        fmt: str = typer.Option("table", "--format", help="table, csv, md or json"),
-        out: Optional[Path] = typer.Option(None, "--out", help="write to this file instead of the terminal"),
-        since: Optional[str] = typer.Option(None, "--since", help=_SINCE),
-        until: Optional[str] = typer.Option(None, "--until", help=_UNTIL),
-        force: bool = typer.Option(False, "--force", help="replace --out if it exists"),
-    ) -> None:
+    def clauses(fmt: Format = "table", out: OutOrTerminal = None, since: Since = None, until: Until = None,
+                force: ForceOut = False) -> None:
         """Clauses 4-10: the workflows that evidence each clause (or one of its sub-clauses), their runs and ledger rows in the period."""
         _coverage("clauses", fmt, out, since, until, force)
 
     @export.command("audit-pack", short_help="One zip for the auditor: evidence, verifier, SoA, registers, manifest.")
     def audit_pack(
         out: Optional[Path] = typer.Option(None, "--out", help="zip file to write (default aims-audit-pack-DATE.zip; a directory puts it there)"),
-        since: Optional[str] = typer.Option(None, "--since", help=_SINCE),
-        until: Optional[str] = typer.Option(None, "--until", help=_UNTIL),
+        since: Since = None,
+        until: Until = None,
         force: bool = typer.Option(False, "--force", help="replace the file if it exists"),
     ) -> None:
         """One zip for the auditor: the ledger rows of the period with a stand-alone verifier, the chain's verification, SoA, clause coverage, KPIs, inventory, runs, approvals, findings, tasks and the workflow texts runs used.

@@ -9,17 +9,17 @@ from typing import Optional
 
 import typer
 
+from ._export_options import Since, Until
+
 __all__ = ["register"]
 
 
 def register(export: typer.Typer) -> None:
-    from ._export import _SINCE, _UNTIL
-
     @export.command("oscal", short_help="OSCAL JSON: the catalogue, an assessment plan and assessment results.")
     def oscal(
         out: Optional[Path] = typer.Option(None, "--out", help="directory to create (default aims-oscal-DATE)"),
-        since: Optional[str] = typer.Option(None, "--since", help=_SINCE),
-        until: Optional[str] = typer.Option(None, "--until", help=_UNTIL),
+        since: Since = None,
+        until: Until = None,
         force: bool = typer.Option(False, "--force", help="replace an earlier OSCAL export in --out"),
     ) -> None:
         # the help is Rich markup: [oscal] needs its backslash to be shown
