@@ -187,10 +187,10 @@ def coverage_check(conn: Connection, recomputed: CoverageAt) -> list[str]:
     ).where(s.c.in_scope.is_(True))).one()
     problems = []
     if row[0] != len(recomputed.in_scope):
-        problems.append(f"in-scope AI systems: {row[0]} in the inventory, {len(recomputed.in_scope)} rebuilt from its history")
+        problems.append(f"in-scope AI systems: {row[0]:,} in the inventory, {len(recomputed.in_scope):,} rebuilt from its history")
     for kpi, projected in zip(KPI_KINDS, row[1:]):
         if projected != recomputed.current(kpi):
-            problems.append(f"{kpi.replace('_', ' ')}s current: {projected} in the KPI projection, "
-                            f"{recomputed.current(kpi)} rebuilt from the completed runs")
+            problems.append(f"{kpi.replace('_', ' ')}s current: {projected:,} in the KPI projection, "
+                            f"{recomputed.current(kpi):,} rebuilt from the completed runs")
     return problems
 
