@@ -271,6 +271,14 @@ class Harness:
         self.pump()
         return outcome
 
+    AUDIT_AREAS = ("check_governance", "check_risk", "check_lifecycle", "check_monitoring")
+
+    def audit_areas(self, audit: str, answers: dict[str, dict], **results: dict) -> None:
+        """Complete an internal audit's area checks: conforming unless ``results`` names the
+        answers of an area (``check_risk=answers["audit.minor"]``)."""
+        for area in self.AUDIT_AREAS:
+            self.complete(area, results.get(area, answers["audit.conforming"]), run_id=audit)
+
     def run_row(self, run_id: str):
         from sqlalchemy import select
 

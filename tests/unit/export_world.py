@@ -60,10 +60,7 @@ def audit_with_a_finding(h, answers) -> tuple[str, str]:
     h.pump()
     h.complete("programme", answers["audit.programme"], run_id=audit)
     h.decide("amy@example.com", run_id=audit)
-    h.complete("check_governance", answers["audit.conforming"], run_id=audit)
-    h.complete("check_risk", answers["audit.minor"], run_id=audit)
-    h.complete("check_lifecycle", answers["audit.conforming"], run_id=audit)
-    h.complete("check_monitoring", answers["audit.conforming"], run_id=audit)
+    h.audit_areas(audit, answers, check_risk=answers["audit.minor"])
     h.clock.advance(days=1)
     h.decide("amy@example.com", run_id=audit)
     child = f"{audit}.raise_findings1.1"

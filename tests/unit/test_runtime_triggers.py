@@ -169,10 +169,7 @@ def test_an_internal_audit_finding_spawns_a_corrective_action_that_closes_it(har
     h.pump()
     h.complete("programme", answers["audit.programme"], run_id=audit)
     h.decide("amy@example.com", run_id=audit)
-    h.complete("check_governance", answers["audit.conforming"], run_id=audit)
-    h.complete("check_risk", answers["audit.minor"], run_id=audit)
-    h.complete("check_lifecycle", answers["audit.conforming"], run_id=audit)
-    h.complete("check_monitoring", answers["audit.conforming"], run_id=audit)
+    h.audit_areas(audit, answers, check_risk=answers["audit.minor"])
     h.clock.advance(days=1)
     h.decide("amy@example.com", run_id=audit)
 
@@ -222,8 +219,7 @@ def test_an_audit_without_nonconformities_spawns_nothing(harness, answers):
     h.pump()
     h.complete("programme", answers["audit.programme"], run_id=audit)
     h.decide("amy@example.com", run_id=audit)
-    for check in ("check_governance", "check_risk", "check_lifecycle", "check_monitoring"):
-        h.complete(check, answers["audit.conforming"], run_id=audit)
+    h.audit_areas(audit, answers)
     h.decide("amy@example.com", run_id=audit)
     assert h.run_row(audit).status == "completed"
     assert h.count("findings") == 0 and h.count("runs") == 1

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Generic, TypeVar
+from typing import Any
 
+from ..kpi.capped import Capped
 from .ledger_slice import ChainCheck
 from .review_period import ReviewPeriod
 
@@ -19,17 +20,6 @@ __all__ = [
 LIST_LIMIT = 50
 """Rows a list shows; the total is always given, so a long list says how many more there are."""
 
-T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Capped(Generic[T]):
-    items: list[T]
-    total: int
-
-    @property
-    def more(self) -> int:
-        return max(self.total - len(self.items), 0)
 
 
 def _shown(value: float, unit: str) -> float:

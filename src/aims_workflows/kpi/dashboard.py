@@ -13,12 +13,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Generic, Mapping, TypeVar
+from typing import Mapping
 
 from sqlalchemy import Connection, and_, case, func, or_, select
 
 from ..config import KpiTargets
 from ..store.models import AISystem, Approval, Finding, Run, StepRecord
+from .capped import Capped
 from .chain_status import ChainStatus
 from .queries import Kpi, compute_kpis
 
@@ -36,19 +37,6 @@ RECENT_RUNS = 20
 _SYSTEMS, _STEPS, _APPROVALS = AISystem.__table__, StepRecord.__table__, Approval.__table__
 _FINDINGS, _RUNS = Finding.__table__, Run.__table__
 
-T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Capped(Generic[T]):
-    """The first rows of a list and how many there are in all."""
-
-    items: list[T]
-    total: int
-
-    @property
-    def more(self) -> int:
-        return max(self.total - len(self.items), 0)
 
 
 @dataclass(frozen=True)
