@@ -29,4 +29,4 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python bench/engine.py
 
 clean:
-	rm -rf $(VENV) aims-demo.db aims-demo.db-wal aims-demo.db-shm
+	rm -rf $(VENV) aims-demo.db aims-demo.db-wal aims-demo.db-shm aims-demo.yaml

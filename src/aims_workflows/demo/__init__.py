@@ -33,6 +33,24 @@ def demo_database_url(database: Path | None) -> str:
     return os.environ.get("AIMS_DATABASE_URL") or f"sqlite:///{DEFAULT_FILE}"
 
 
+def demo_config_path(url: str) -> Path:
+    """Where the demo writes its aims.yaml: beside its SQLite file (aims-demo.db -> aims-demo.yaml),
+    so the commands it suggests afterwards see the same organisation, people and SoA."""
+    if url.startswith("sqlite:///"):
+        return Path(url.removeprefix("sqlite:///")).with_suffix(".yaml")
+    return Path("aims-demo.yaml")
+
+
+def _write_config(path: Path) -> None:
+    from ruamel.yaml import YAML
+
+    yaml = YAML(typ="safe", pure=True)
+    yaml.default_flow_style = False
+    with path.open("w", encoding="utf-8") as out:
+        out.write("# Written by `aims demo`: the demo organisation's people, KPI targets and SoA decisions.\n")
+        yaml.dump(CONFIG.model_dump(mode="json", exclude={"workflows"}), out)
+
+
 def _fresh_sqlite(url: str) -> None:
     """The demo starts from an empty file each time (it is the demo's own file)."""
     if not url.startswith("sqlite:///"):
@@ -59,6 +77,7 @@ def run_demo(database: Path | None = None, *, quiet: bool = False) -> None:
     console = Console(highlight=False)
     url = demo_database_url(database)
     _fresh_sqlite(url)
+    _write_config(demo_config_path(url))
     db = Database(url)
     db.upgrade()
     try:
@@ -180,7 +199,7 @@ def _summary(console, db: Database, now: datetime, url: str) -> None:
         console.print(f"[green]✓ evidence chain verified[/]: {report.rows} rows, each SHA-256 linked to the one before")
     else:
         console.print(f"[red]✗ evidence chain broken at row {report.first_bad_seq}[/]: {report.problem}")
-    env = f"AIMS_DATABASE_URL={url}"
+    env = f"AIMS_DATABASE_URL={url} AIMS_CONFIG={demo_config_path(url)}"
     console.print("\n[bold]Explore what happened[/] (the database stays):")
     for command in ("aims runs list", "aims runs show RUN-004", "aims evidence list --limit 20", "aims evidence verify",
                     "aims kpi --format json", "aims findings list", "aims tasks list", "aims export soa",

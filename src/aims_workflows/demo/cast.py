@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..config import AimsConfig, KpiTargets
+from ..config import AimsConfig, KpiTargets, SoaConfig, SoaControl
 from ..inventory import AISystemRecord
 
 __all__ = ["CONFIG", "SYSTEMS", "NAMES"]
@@ -35,6 +35,10 @@ CONFIG = AimsConfig(
         "legal_counsel": ["leo.matos@example.com"],
     },
     kpi_targets=KpiTargets(),
+    soa=SoaConfig(controls={
+        "A.2.2": SoaControl(implementation="AI policy v2, approved by the board in March (policy library, AIMS-POL-001)"),
+        "A.3.3": SoaControl(implementation="Concerns are raised through the ethics hotline (procedure AIMS-PRO-007)"),
+    }),
 )
 
 SYSTEMS = [
