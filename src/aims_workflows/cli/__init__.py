@@ -7,17 +7,14 @@ import sys
 
 import typer
 
-from . import _evidence, _runs, _setup, _systems, _work, _workflows
-from . import _jira, _serve
-from . import _slack
-from . import _export
+from . import _evidence, _export, _jira, _runs, _serve, _setup, _slack, _systems, _work, _workflows
+from ._group import command_group
 
 __all__ = ["app", "main"]
 
-app = typer.Typer(
+app = command_group(
+    "ISO/IEC 42001 AI management system workflows in Jira and Slack, with a hash-chained evidence ledger.",
     name="aims",
-    help="ISO/IEC 42001 AI management system workflows in Jira and Slack, with a hash-chained evidence ledger.",
-    no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )

@@ -6,14 +6,16 @@ from typing import Optional
 
 import typer
 
+from ._group import command_group
+
 __all__ = ["register"]
 
 
 def register(app: typer.Typer) -> None:
-    evidence = typer.Typer(help="The hash-chained evidence ledger.", no_args_is_help=True)
+    evidence = command_group("The hash-chained evidence ledger.")
     app.add_typer(evidence, name="evidence")
 
-    @evidence.command("verify")
+    @evidence.command("verify", short_help="Recompute the hash chain; name the first broken row.")
     def verify() -> None:
         """Recompute the hash chain; exit 1 and name the first broken row on any tampering."""
         from rich.markup import escape
@@ -59,7 +61,7 @@ def register(app: typer.Typer) -> None:
                 console().print(f"#{row.seq:<6} {row.effective_at[:16].replace('T', ' ')} {row.kind:<22} {escape(row.run_id or '-'):<14} "
                                 f"{escape(describe(row))}  [dim]{row.hash[:10]}[/]")
 
-    @app.command()
+    @app.command(short_help="The KPIs against their targets in aims.yaml.")
     def kpi(fmt: str = typer.Option("table", "--format", help="table, json or csv")) -> None:
         """Coverage, open and overdue tasks, approval latency, time to close nonconformities."""
         from ..engine.evidence import iso

@@ -9,6 +9,7 @@ import typer
 
 from . import _export_oscal
 from ._export_options import ForceOut, Format, OutOrTerminal, Since, Until
+from ._group import command_group
 
 __all__ = ["register"]
 
@@ -16,7 +17,8 @@ _FORMATS = ("table", "csv", "md", "json")
 
 
 def register(app: typer.Typer) -> None:
-    export = typer.Typer(help="Statement of Applicability, clause coverage and the audit pack.", no_args_is_help=True)
+    export = command_group("Statement of Applicability, clause coverage, audit pack, OSCAL and the management review pack.",
+                            short_help="SoA, clause coverage, audit pack, OSCAL, management review pack.")
     app.add_typer(export, name="export")
     _export_oscal.register(export)
 

@@ -22,10 +22,9 @@ def register(export: typer.Typer) -> None:
         until: Until = None,
         force: bool = typer.Option(False, "--force", help="replace an earlier OSCAL export in --out"),
     ) -> None:
-        # the help is Rich markup: [oscal] needs its backslash to be shown
-        r"""NIST OSCAL (JSON) for GRC tools: catalog.json (clauses 4-10 and the Annex A controls, ids such as a-6.2.4 for A.6.2.4), assessment-plan.json and assessment-results.json (per Annex A control an observation with its SoA status and the ledger rows behind it, by seq and SHA-256; findings: satisfied, not satisfied, gaps, open nonconformities).
+        """NIST OSCAL (JSON) for GRC tools: catalog.json (clauses 4-10 and the Annex A controls, ids such as a-6.2.4 for A.6.2.4), assessment-plan.json and assessment-results.json (per Annex A control an observation with its SoA status and the ledger rows behind it, by seq and SHA-256; findings: satisfied, not satisfied, gaps, open nonconformities).
 
-        Needs the optional extra: pip install 'aims-workflows\[oscal]'.
+        Needs the optional extra: pip install 'aims-workflows[oscal]'.
 
         Exits 1 if the evidence chain is broken: the files are still written, with a finding saying so."""
         from rich.markup import escape

@@ -6,19 +6,21 @@ from pathlib import Path
 
 import typer
 
+from ._group import command_group
+
 __all__ = ["register", "sandbox_app"]
 
-sandbox_app = typer.Typer(help="Loopback imitations of Jira and Slack, for trying things without a site.",
-                          no_args_is_help=True)
+sandbox_app = command_group("Loopback imitations of Jira and Slack, for trying things without a site.",
+                            short_help="Loopback Jira and Slack, to try things without a site.")
 """The ``aims sandbox`` group; other integrations add their sandbox with ``@sandbox_app.command(...)``."""
 
 
 def register(app: typer.Typer) -> None:
-    jira_app = typer.Typer(help="Jira Cloud integration.", no_args_is_help=True)
+    jira_app = command_group("Jira Cloud integration.")
     app.add_typer(jira_app, name="jira")
     app.add_typer(sandbox_app, name="sandbox")
 
-    @jira_app.command("setup")
+    @jira_app.command("setup", short_help="Check the project; create or map the custom fields.")
     def setup(
         dry_run: bool = typer.Option(False, "--dry-run", help="report what would be created, change nothing"),
         options: bool = typer.Option(True, "--options/--no-options", help="add the choices of choice fields as options"),
@@ -49,7 +51,7 @@ def register(app: typer.Typer) -> None:
         if not report.ok:
             raise typer.Exit(1)
 
-    @sandbox_app.command("jira")
+    @sandbox_app.command("jira", short_help="A loopback Jira Cloud until Ctrl-C; prints its URL and tokens.")
     def sandbox_jira(
         port: int = typer.Option(0, "--port", help="port to listen on (0: any free port)"),
         webhook_url: str = typer.Option(None, "--webhook-url", help="where to send webhooks, e.g. http://127.0.0.1:8000/jira/webhook"),

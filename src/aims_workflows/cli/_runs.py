@@ -6,11 +6,13 @@ from typing import Optional
 
 import typer
 
+from ._group import command_group
+
 __all__ = ["register"]
 
 
 def register(app: typer.Typer) -> None:
-    runs = typer.Typer(help="Workflow runs.", no_args_is_help=True)
+    runs = command_group("Workflow runs.")
     app.add_typer(runs, name="runs")
 
     @runs.command("list")
@@ -36,7 +38,7 @@ def register(app: typer.Typer) -> None:
                           f"{r.started_at:%Y-%m-%d %H:%M}", f"{r.completed_at:%Y-%m-%d %H:%M}" if r.completed_at else "")
         console().print(table)
 
-    @runs.command("show")
+    @runs.command("show", short_help="A run's timeline, open work and failing commands.")
     def show(run_id: str) -> None:
         """A run's timeline from the ledger, its open work and any dead commands."""
         from rich.markup import escape

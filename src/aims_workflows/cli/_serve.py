@@ -8,7 +8,7 @@ __all__ = ["register"]
 
 
 def register(app: typer.Typer) -> None:
-    @app.command()
+    @app.command(short_help="The web service: dashboard, Jira and Slack endpoints, metrics.")
     def serve(
         host: str = typer.Option("127.0.0.1", "--host",
                                  help="interface to listen on; beyond loopback AIMS_DASHBOARD_TOKEN must be set"),

@@ -6,14 +6,16 @@ from pathlib import Path
 
 import typer
 
+from ._group import command_group
+
 __all__ = ["register"]
 
 
 def register(app: typer.Typer) -> None:
-    db_app = typer.Typer(help="Database schema commands.", no_args_is_help=True)
+    db_app = command_group("Database schema commands.")
     app.add_typer(db_app, name="db")
 
-    @app.command()
+    @app.command(short_help="Write aims.yaml and create or upgrade the database.")
     def init(force: bool = typer.Option(False, "--force", help="overwrite an existing aims.yaml")) -> None:
         """Write aims.yaml (roles, KPI targets) if missing and create or upgrade the database."""
         from ..config import DEFAULT_CONFIG_TEXT, Settings
@@ -53,7 +55,7 @@ def register(app: typer.Typer) -> None:
         db = Database(Settings().database_url)
         write(f"current: {db.current_revision() or '(empty database)'}\nlatest:  {db.head_revision()}")
 
-    @app.command()
+    @app.command(short_help="Play four months of an AIMS on loopback Jira and Slack.")
     def demo(
         database: Path = typer.Option(None, "--db", help="SQLite file to (re)create; default aims-demo.db or AIMS_DATABASE_URL"),
         quiet: bool = typer.Option(False, "--quiet", help="print only the summary"),
@@ -63,7 +65,7 @@ def register(app: typer.Typer) -> None:
 
         run_demo(database, quiet=quiet)
 
-    @app.command()
+    @app.command(short_help="Carry out due work: schedules, timers, outbox, Jira poll.")
     def worker(
         once: bool = typer.Option(False, "--once", help="do one pass and exit"),
         interval: float = typer.Option(5.0, "--interval", min=0.1, help="seconds between passes"),

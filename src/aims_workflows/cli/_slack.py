@@ -13,7 +13,7 @@ def register(app: typer.Typer) -> None:
     """Add ``slack`` to the ``aims sandbox`` group (created by the Jira CLI module)."""
     from ._jira import sandbox_app
 
-    @sandbox_app.command("slack")
+    @sandbox_app.command("slack", short_help="A loopback Slack (Web API and people) until Ctrl-C.")
     def sandbox_slack(
         port: int = typer.Option(0, "--port", help="port to listen on (0: any free port)"),
         app_url: str = typer.Option(None, "--app-url", help="where people's clicks go, e.g. http://127.0.0.1:8000/slack/events"),

@@ -7,11 +7,13 @@ from typing import List, Optional
 
 import typer
 
+from ._group import command_group
+
 __all__ = ["register"]
 
 
 def register(app: typer.Typer) -> None:
-    systems = typer.Typer(help="The AI system inventory.", no_args_is_help=True)
+    systems = command_group("The AI system inventory.")
     app.add_typer(systems, name="systems")
 
     @systems.command("add")
@@ -82,7 +84,7 @@ def register(app: typer.Typer) -> None:
             changes = ", ".join(f"{k}: {v[0]!r} -> {v[1]!r}" for k, v in h["changes"].items())
             console().print(f"  v{h['version']} {h['changed_at']:%Y-%m-%d %H:%M} by {h['changed_by']}: {changes}", markup=False)
 
-    @systems.command("set")
+    @systems.command("set", short_help="Change fields of a system (material changes start workflows).")
     def set_(name: str, assignments: List[str] = typer.Argument(..., help="field=value ...")) -> None:
         """Change fields of a system; material changes start the workflows subscribed to them."""
         from ._context import open_cli_app, parse_assignments

@@ -6,13 +6,15 @@ from typing import List, Optional
 
 import typer
 
+from ._group import command_group
+
 __all__ = ["register"]
 
 
 def register(app: typer.Typer) -> None:
-    tasks = typer.Typer(help="Open tasks (without Jira: complete them here).", no_args_is_help=True)
-    approvals = typer.Typer(help="Open approvals (without Slack: decide them here).", no_args_is_help=True)
-    findings = typer.Typer(help="Findings and nonconformities.", no_args_is_help=True)
+    tasks = command_group("Open tasks (without Jira: complete them here).")
+    approvals = command_group("Open approvals (without Slack: decide them here).")
+    findings = command_group("Findings and nonconformities.")
     app.add_typer(tasks, name="tasks")
     app.add_typer(approvals, name="approvals")
     app.add_typer(findings, name="findings")

@@ -11,7 +11,7 @@ __all__ = ["register"]
 
 
 def register(app: typer.Typer) -> None:
-    @app.command()
+    @app.command(short_help="Check workflow files and report every problem.")
     def validate(paths: List[Path] = typer.Argument(..., help="workflow files or directories")) -> None:
         """Check workflow files; every problem is reported as file:line:column path: message."""
         import sys
@@ -47,7 +47,7 @@ def register(app: typer.Typer) -> None:
 
         write(json.dumps(workflow_json_schema(), indent=2))
 
-    @app.command("workflows")
+    @app.command("workflows", short_help="The workflows in use, their triggers and controls.")
     def list_workflows() -> None:
         """List the workflows in use, with their triggers and the controls they evidence."""
         from ._context import open_cli_app
@@ -64,7 +64,7 @@ def register(app: typer.Typer) -> None:
             table.add_row(spec.id, str(spec.version), spec.subject, ", ".join(triggers), ", ".join(spec.evidences))
         console().print(table)
 
-    @app.command()
+    @app.command(short_help="ISO/IEC 42001 clauses and Annex A controls.")
     def catalog(controls: bool = typer.Option(False, "--controls", help="only Annex A controls")) -> None:
         """List the ISO/IEC 42001 clauses and Annex A controls workflows may reference."""
         from ..catalog import load_catalog
