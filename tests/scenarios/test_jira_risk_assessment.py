@@ -171,3 +171,22 @@ def test_a_task_completed_outside_jira_closes_its_issue_with_the_evidence(wired)
     issue = demo.sandbox.issue_json(key)
     assert len(issue["fields"]["attachment"]) == 1
     assert sum("Completed in aims-workflows" in json.dumps(c["body"]) for c in issue["fields"]["comment"]["comments"]) == 1
+
+
+def test_a_task_completed_before_its_issue_was_made_still_gets_it_closed(wired):
+    """Completed from the CLI while its task.create was still queued: the outbox makes the issue
+    first, then closes it, found by the task's key (the engine never learnt the issue key)."""
+    app, clock, demo = wired
+    app.inventory.add(AISystemRecord(name="Support chatbot", owner="olga.owner@example.com", risk_tier="limited",
+                                     deployment_scale="public", lifecycle_stage="deployed"))
+    run_id = run_of(app)  # the run is started; its first task is not yet an issue
+    assert demo.issue_of(run_id, "identify") is None
+    outcome = app.runtime.complete_task(run_id, "identify", IDENTIFY, person="ana.owner@example.com", via="cli")
+    assert outcome.transition.ignored is None
+    app.pump()
+    demo.sync()
+    key = demo.issue_of(run_id, "identify")
+    assert key is not None
+    issue = demo.sandbox.issue_json(key)
+    assert issue["fields"]["status"]["statusCategory"]["key"] == "done"
+    assert [a["filename"] for a in issue["fields"]["attachment"]] == ["aims-evidence-identify-1.json"]

@@ -328,10 +328,10 @@ class JiraIssueTracker:
     def _close(self, command: Command) -> dict[str, Any]:
         """The task is complete in the ledger: close its issue if it was completed elsewhere,
         and attach the evidence of the completion (once)."""
-        key = self._ref(command)
+        p = command.payload
+        key = self._ref(command) or self._issue_of_task(p.get("task_key"))
         if not key:
             return {"skipped": "no issue"}
-        p = command.payload
         self._set_mapping(key, "completed")  # before any move, so its webhook is not read as answers
         closed = False
         if self._status_category(key) != "done":
@@ -346,6 +346,15 @@ class JiraIssueTracker:
                                               attempt=p.get("attempt"), issue=key)
             result.update(self._attach_once(key, filename, content))
         return result
+
+    def _issue_of_task(self, task_key: str | None) -> str | None:
+        """The issue made for a task whose completion came before the engine learnt its key (done
+        from the CLI while its task.create was still queued: the outbox carries that out first)."""
+        if not task_key or self.db is None:
+            return None
+        with self.db.connect() as conn:
+            known = _store.issue_by_idem(conn, task_key)
+        return known["issue_key"] if known else None
 
     def _sealed_records(self, seqs: list[int] | None) -> list[dict[str, Any]]:
         """The ledger rows a completion appended, as stored (hashes included)."""
