@@ -279,6 +279,19 @@ class Harness:
         for area in self.AUDIT_AREAS:
             self.complete(area, results.get(area, answers["audit.conforming"]), run_id=audit)
 
+    def close_corrective_action(self, run: str, answers: dict[str, dict]) -> None:
+        """Take a corrective action through correction, root cause, plan (approved by amy),
+        implementation, the 30-day wait and an effective verification two days later."""
+        for step in ("correct", "root_cause", "plan"):
+            self.complete(step, answers["ca." + step], run_id=run)
+        self.decide("amy@example.com", run_id=run)
+        self.complete("implement", answers["ca.implement"], run_id=run)
+        self.clock.advance(days=30)
+        self.rt.tick()
+        self.pump()
+        self.clock.advance(days=2)
+        self.complete("verify", answers["ca.verify"], run_id=run)
+
     def run_row(self, run_id: str):
         from sqlalchemy import select
 

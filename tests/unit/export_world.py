@@ -64,15 +64,7 @@ def audit_with_a_finding(h, answers) -> tuple[str, str]:
     h.clock.advance(days=1)
     h.decide("amy@example.com", run_id=audit)
     child = f"{audit}.raise_findings1.1"
-    for step in ("correct", "root_cause", "plan"):
-        h.complete(step, answers["ca." + step], run_id=child)
-    h.decide("amy@example.com", run_id=child)
-    h.complete("implement", answers["ca.implement"], run_id=child)
-    h.clock.advance(days=30)
-    h.rt.tick()
-    h.pump()
-    h.clock.advance(days=2)
-    h.complete("verify", answers["ca.verify"], run_id=child)
+    h.close_corrective_action(child, answers)
     assert h.run_row(child).status == "completed"
     return audit, child
 

@@ -192,15 +192,7 @@ def test_an_internal_audit_finding_spawns_a_corrective_action_that_closes_it(har
     assert "finding.raised" in h.kinds(audit)
     assert kpis(h)["mean_days_to_close_nonconformity"] is None
 
-    for step in ("correct", "root_cause", "plan"):
-        h.complete(step, answers["ca." + step], run_id=child)
-    h.decide("amy@example.com", run_id=child)
-    h.complete("implement", answers["ca.implement"], run_id=child)
-    h.clock.advance(days=30)
-    h.rt.tick()
-    h.pump()
-    h.clock.advance(days=2)
-    h.complete("verify", answers["ca.verify"], run_id=child)
+    h.close_corrective_action(child, answers)
 
     assert h.run_row(child).status == "completed"
     with h.db.connect() as conn:
