@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Iterator
 
 from ..errors import ExportError
+from ._files import check_parent
 
 __all__ = ["check_directory_target", "atomic_directory"]
 
@@ -27,7 +28,6 @@ def check_directory_target(target: Path, *, force: bool, owned: frozenset[str]) 
     only those may be replaced (with ``force``); an empty one may always be used.
     """
     target = Path(target).expanduser()
-    parent = target.parent if str(target.parent) else Path(".")
     if target.is_symlink():
         raise ExportError(f"{target} is a symbolic link", hint="give --out a directory path that is not a link")
     if target.exists():
@@ -42,12 +42,7 @@ def check_directory_target(target: Path, *, force: bool, owned: frozenset[str]) 
         if contents and not force:
             raise ExportError(f"{target} holds an export already",
                               hint="pass --force to replace it, or choose another --out")
-    elif not parent.exists():
-        raise ExportError(f"cannot write {target}: the directory {parent} does not exist", hint="create it or choose another --out")
-    elif not parent.is_dir():
-        raise ExportError(f"cannot write {target}: {parent} is not a directory", hint="choose another --out")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise ExportError(f"cannot write {target}: no permission to write in {parent}", hint="choose another --out")
+    check_parent(target)
     return target.absolute()
 
 

@@ -10,21 +10,27 @@ from typing import BinaryIO, Iterator
 
 from ..errors import ExportError
 
-__all__ = ["check_target", "atomic_output", "write_text_atomic"]
+__all__ = ["check_parent", "check_target", "atomic_output", "write_text_atomic"]
 
 
-def check_target(target: Path, *, force: bool) -> Path:
-    """The absolute target path, or an error that says how to fix it, checked before any work."""
-    target = Path(target).expanduser()
+def check_parent(target: Path) -> Path:
+    """The directory ``target`` goes in, or an error saying why nothing can be written there."""
     parent = target.parent if str(target.parent) else Path(".")
-    if target.is_dir():
-        raise ExportError(f"{target} is a directory", hint="give a file name, e.g. --out audit-pack.zip")
     if not parent.exists():
         raise ExportError(f"cannot write {target}: the directory {parent} does not exist", hint="create it or choose another --out")
     if not parent.is_dir():
         raise ExportError(f"cannot write {target}: {parent} is not a directory", hint="choose another --out")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise ExportError(f"cannot write {target}: no permission to write in {parent}", hint="choose another --out")
+    return parent
+
+
+def check_target(target: Path, *, force: bool) -> Path:
+    """The absolute target path, or an error that says how to fix it, checked before any work."""
+    target = Path(target).expanduser()
+    if target.is_dir():
+        raise ExportError(f"{target} is a directory", hint="give a file name, e.g. --out audit-pack.zip")
+    check_parent(target)
     if (target.exists() or target.is_symlink()) and not force:
         raise ExportError(f"{target} exists already", hint="pass --force to replace it, or choose another --out")
     return target.absolute()
