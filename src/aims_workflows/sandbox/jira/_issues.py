@@ -226,9 +226,9 @@ def create_issue(state: JiraState, actor_id: str, body: dict[str, Any]) -> Issue
     return issue
 
 
-def edit_issue(state: JiraState, actor_id: str, key: str, body: dict[str, Any]) -> None:
-    """PUT /issue/{key}: apply ``fields`` and ``update`` verbs as one changelog entry."""
-    issue = state.issue(key)
+def _field_changes(state: JiraState, issue: Issue, body: dict[str, Any]) -> tuple[list[ChangeItem], list[dict[str, Any]]]:
+    """Check and apply an edit's ``fields`` and ``update`` verbs (PUT /issue and POST
+    transitions take the same): the changelog items, and the comments to add."""
     errors: dict[str, str] = {}
     fields = body.get("fields") or {}
     if not isinstance(fields, dict):
@@ -238,13 +238,25 @@ def edit_issue(state: JiraState, actor_id: str, key: str, body: dict[str, Any]) 
     comments = _apply_updates(state, issue, body.get("update") or {}, values, errors)
     if errors:
         raise JiraApiError.bad_fields(errors)
-    items = _change_items(state, issue, values)
+    return _change_items(state, issue, values), comments
+
+
+def _announce(state: JiraState, issue: Issue, actor_id: str, items: list[ChangeItem], comments: list[dict[str, Any]],
+              event_type: str) -> None:
+    """One changelog entry and its webhook, then one webhook per added comment."""
     if items:
         history = _record(state, issue, actor_id, items)
-        state.emit(IssueEvent("jira:issue_updated", "issue_updated", actor_id, issue.id,
+        state.emit(IssueEvent("jira:issue_updated", event_type, actor_id, issue.id,
                               history.created, history=history))
     for comment_body in comments:
         _emit_comment(state, issue, _new_comment(state, issue, actor_id, comment_body))
+
+
+def edit_issue(state: JiraState, actor_id: str, key: str, body: dict[str, Any]) -> None:
+    """PUT /issue/{key}: apply ``fields`` and ``update`` verbs as one changelog entry."""
+    issue = state.issue(key)
+    items, comments = _field_changes(state, issue, body)
+    _announce(state, issue, actor_id, items, comments, "issue_updated")
 
 
 def transition_issue(state: JiraState, actor_id: str, key: str, body: dict[str, Any]) -> None:
@@ -255,13 +267,7 @@ def transition_issue(state: JiraState, actor_id: str, key: str, body: dict[str, 
     transition = next((t for t in transitions_from(issue.status_id) if t.id == transition_id), None)
     if transition is None:
         raise JiraApiError(400, [f"Transition id '{transition_id}' is not valid for this issue."])
-    errors: dict[str, str] = {}
-    values = _check_fields(state, body.get("fields") or {}, errors, creating=False,
-                           where=(issue.project_id, issue.issuetype))
-    comments = _apply_updates(state, issue, body.get("update") or {}, values, errors)
-    if errors:
-        raise JiraApiError.bad_fields(errors)
-    items = _change_items(state, issue, values)
+    items, comments = _field_changes(state, issue, body)
     old, new = STATUSES[issue.status_id], STATUSES[transition.to_id]
     issue.status_id = new.id
     now = state.clock()
@@ -276,11 +282,7 @@ def transition_issue(state: JiraState, actor_id: str, key: str, body: dict[str, 
         items.append(ChangeItem("resolution", "resolution", "jira", RESOLUTION_DONE[0],
                                 RESOLUTION_DONE[1], None, None))
     items.append(ChangeItem("status", "status", "jira", old.id, old.name, new.id, new.name))
-    history = _record(state, issue, actor_id, items)
-    state.emit(IssueEvent("jira:issue_updated", "issue_generic", actor_id, issue.id,
-                          history.created, history=history))
-    for comment_body in comments:
-        _emit_comment(state, issue, _new_comment(state, issue, actor_id, comment_body))
+    _announce(state, issue, actor_id, items, comments, "issue_generic")
 
 
 def add_comment(state: JiraState, actor_id: str, key: str, body: dict[str, Any]) -> Comment:
