@@ -3,6 +3,7 @@ saves and reloads the run state after every step and checks purity and determini
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,46 @@ from aims_workflows.engine import (
 from aims_workflows.spec import LoadedSpec, load_spec, parse_spec
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "workflows"
+
+
+# -- the aims command, in-process ----------------------------------------------------------------
+@dataclass(frozen=True)
+class CliResult:
+    code: int
+    out: str
+    err: str
+
+    @property
+    def all(self) -> str:
+        return self.out + self.err
+
+
+def cli_environment(monkeypatch) -> None:
+    """The shipped workflows, wide plain output: what the CLI tests read."""
+    from aims_workflows.app import shipped_workflows_dir
+
+    monkeypatch.setenv("AIMS_WORKFLOWS", str(shipped_workflows_dir()))
+    monkeypatch.setenv("COLUMNS", "250")
+    monkeypatch.setenv("NO_COLOR", "1")
+
+
+def run_aims(capsys, *args: str) -> CliResult:
+    """``aims ARGS`` in this process: its exit code and what it printed. Never a traceback."""
+    from aims_workflows.cli import _output, main
+
+    # the consoles read COLUMNS and NO_COLOR once: fresh ones for every command
+    _output.console.cache_clear()
+    _output.err_console.cache_clear()
+    capsys.readouterr()
+    try:
+        main(list(args))
+        code = 0
+    except SystemExit as exit_:
+        code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
+    captured = capsys.readouterr()
+    result = CliResult(code, captured.out, captured.err)
+    assert "Traceback" not in result.all, result
+    return result
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
 
 ENGINEER = Actor("eve@example.com", "jira", ("engineer",))

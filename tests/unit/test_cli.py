@@ -13,22 +13,11 @@ import pytest
 from sqlalchemy import text
 
 from aims_workflows.app import shipped_workflows_dir
-from aims_workflows.cli import _output, main
+from aims_workflows.cli import _output
 from aims_workflows.store import Database
+from conftest import CliResult, cli_environment, run_aims
 
 INVENTORY = Path(__file__).resolve().parents[1] / "fixtures" / "inventory"
-
-
-class Result:
-    def __init__(self, code: int, out: str, err: str) -> None:
-        self.code, self.out, self.err = code, out, err
-
-    @property
-    def all(self) -> str:
-        return self.out + self.err
-
-    def __repr__(self) -> str:
-        return f"Result(code={self.code}, out={self.out!r}, err={self.err!r})"
 
 
 @pytest.fixture
@@ -37,23 +26,10 @@ def aims(monkeypatch, capsys, tmp_path):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("AIMS_DATABASE_URL", f"sqlite:///{tmp_path / 'aims.db'}")
     monkeypatch.setenv("AIMS_CONFIG", str(tmp_path / "aims.yaml"))
-    monkeypatch.setenv("AIMS_WORKFLOWS", str(shipped_workflows_dir()))
-    monkeypatch.setenv("COLUMNS", "250")
-    monkeypatch.setenv("NO_COLOR", "1")
-    _output.console.cache_clear()
-    _output.err_console.cache_clear()
+    cli_environment(monkeypatch)
 
-    def run(*args: str) -> Result:
-        capsys.readouterr()
-        try:
-            main(list(args))
-            code = 0
-        except SystemExit as exit_:
-            code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
-        captured = capsys.readouterr()
-        result = Result(code, captured.out, captured.err)
-        assert "Traceback" not in result.all, result
-        return result
+    def run(*args: str) -> CliResult:
+        return run_aims(capsys, *args)
 
     yield run
     _output.console.cache_clear()
@@ -69,7 +45,7 @@ def ready(aims, tmp_path, roles):
     return aims
 
 
-def run_id_of(result: Result) -> str:
+def run_id_of(result: CliResult) -> str:
     match = re.search(r"started run (\S+)", result.out)
     assert match, result
     return match.group(1)

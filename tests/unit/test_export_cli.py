@@ -13,46 +13,25 @@ from pathlib import Path
 
 import pytest
 
-from aims_workflows.app import shipped_workflows_dir
-from aims_workflows.cli import _output, main
+from aims_workflows.cli import _output
 from aims_workflows.store import Database
 
+from conftest import CliResult, cli_environment, run_aims
 from export_world import Pack, assessed_world, tamper, use_soa
-
-
-class Result:
-    def __init__(self, code: int, out: str, err: str) -> None:
-        self.code, self.out, self.err = code, out, err
-
-    def __repr__(self) -> str:
-        return f"Result(code={self.code}, out={self.out!r}, err={self.err!r})"
 
 
 @pytest.fixture
 def cli(monkeypatch, capsys, tmp_path):
     """``cli(db_url, config_path)`` -> a runner of ``aims`` commands against that database."""
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("AIMS_WORKFLOWS", str(shipped_workflows_dir()))
-    monkeypatch.setenv("COLUMNS", "250")
-    monkeypatch.setenv("NO_COLOR", "1")
+    cli_environment(monkeypatch)
 
     def bind(db_url: str, config: Path):
         monkeypatch.setenv("AIMS_DATABASE_URL", db_url)
         monkeypatch.setenv("AIMS_CONFIG", str(config))
 
-        def run(*args: str) -> Result:
-            _output.console.cache_clear()
-            _output.err_console.cache_clear()
-            capsys.readouterr()
-            try:
-                main(list(args))
-                code = 0
-            except SystemExit as exit_:
-                code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
-            captured = capsys.readouterr()
-            result = Result(code, captured.out, captured.err)
-            assert "Traceback" not in result.out + result.err, result
-            return result
+        def run(*args: str) -> CliResult:
+            return run_aims(capsys, *args)
 
         return run
 

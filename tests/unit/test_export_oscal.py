@@ -6,7 +6,6 @@ and the promises about the output directory (never half-written, never silently 
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import subprocess
 import sys
@@ -29,6 +28,7 @@ from aims_workflows.export.pack import write_audit_pack
 from aims_workflows.export.soa import build_coverage
 from aims_workflows.store.models import Finding
 
+from conftest import cli_environment, run_aims
 from export_world import Pack, assessed_world, audit_with_a_finding, tamper, use_soa
 
 trestle_catalog = pytest.importorskip("trestle.oscal.catalog")
@@ -444,27 +444,11 @@ def test_a_line_break_in_a_name_does_not_break_the_files(harness, answers, tmp_p
 
 # -- the command ---------------------------------------------------------------------------------------
 def run_cli(monkeypatch, capsys, harness, db_url, *args: str):
-    from aims_workflows.app import shipped_workflows_dir
-    from aims_workflows.cli import _output, main
-
-    monkeypatch.setenv("AIMS_WORKFLOWS", str(shipped_workflows_dir()))
+    cli_environment(monkeypatch)
     monkeypatch.setenv("AIMS_DATABASE_URL", db_url)
     monkeypatch.setenv("AIMS_CONFIG", str(harness.config_path))
-    monkeypatch.setenv("COLUMNS", "250")
-    monkeypatch.setenv("NO_COLOR", "1")
-    _output.console.cache_clear()
-    _output.err_console.cache_clear()
-    capsys.readouterr()
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exit_:
-        code = exit_.code if isinstance(exit_.code, int) else 1
-    captured = capsys.readouterr()
-    _output.console.cache_clear()
-    _output.err_console.cache_clear()
-    assert "Traceback" not in captured.out + captured.err
-    return code, captured.out, captured.err
+    result = run_aims(capsys, *args)
+    return result.code, result.out, result.err
 
 
 def test_the_command_writes_the_files_and_refuses_to_overwrite(harness, world, db_url, tmp_path, monkeypatch, capsys):
