@@ -333,12 +333,11 @@ class JiraIssueTracker:
         if not key:
             return {"skipped": "no issue"}
         self._set_mapping(key, "completed")  # before any move, so its webhook is not read as answers
-        closed = False
-        if self._status_category(key) != "done":
+        closed = self._move_to_done(key)  # False when completed in Jira: nothing to say then
+        if closed:
             self._comment(command, key, _adf.paragraph(
                 f"Completed in aims-workflows by {p.get('by') or 'someone'} (via {p.get('via') or 'another channel'}); "
                 "this issue is closed to match. The answers are in the attached evidence."))
-            closed = self._move_to_done(key)
         result: dict[str, Any] = {"ref": key, "closed": closed}
         records = self._sealed_records(p.get("evidence_seqs"))
         if records:
