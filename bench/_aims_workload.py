@@ -107,7 +107,9 @@ def make_runtime(workdir: Path, name: str = "aims_workload.db"):
     _fresh(path)
     spec_path = workdir / "five-step-approval.yaml"
     spec_path.write_text(WORKFLOW_YAML, encoding="utf-8")
-    config = AimsConfig(roles={"engineer": [ANALYST], "risk_owner": [APPROVER], "aims_owner": [SYSTEM_OWNER]})
+    config = AimsConfig(
+        roles={"engineer": [ANALYST], "risk_owner": [APPROVER], "aims_owner": [SYSTEM_OWNER]}
+    )
     db = Database(f"sqlite:///{path}")
     db.upgrade()
     workflows = load_workflows([spec_path], roles=config.role_names())
@@ -141,8 +143,13 @@ def run_aims(n: int, workdir: Path, *, runtime=None) -> float:
     for run_id in run_ids:
         rt.complete_task(run_id, "request", request, person=ANALYST, via="jira")
     for run_id in run_ids:
-        rt.decide(f"{run_id}.approve.1.1", person=approve["approver"], decision="approve",
-                  reason=approve["reason"], via="slack")
+        rt.decide(
+            f"{run_id}.approve.1.1",
+            person=approve["approver"],
+            decision="approve",
+            reason=approve["reason"],
+            via="slack",
+        )
     for run_id in run_ids:
         rt.complete_task(run_id, "record", {"confirmed": True}, person=ANALYST, via="jira")
     elapsed = time.perf_counter() - started
@@ -159,7 +166,9 @@ def check_aims(rt, run_ids: list[str], expected_score: int) -> None:
         for run_id in run_ids:
             run, _ = run_store.load(conn, run_id)
             if run.status != "completed":
-                raise RuntimeError(f"aims: run {run_id} is {run.status} ({run.failure or run.current})")
+                raise RuntimeError(
+                    f"aims: run {run_id} is {run.status} ({run.failure or run.current})"
+                )
             artefact = run.data.get("artefact") or {}
             if artefact.get("score") != expected_score or artefact.get("approved_by") != APPROVER:
                 raise RuntimeError(f"aims: run {run_id} has wrong data {run.data!r}")
@@ -206,7 +215,9 @@ def kpi_database_path(out_dir: Path, systems: int, evidence_rows: int) -> Path:
     return Path(out_dir) / f"{KPI_DATA_VERSION}-{revision}-{systems}s-{evidence_rows}e.db"
 
 
-def kpi_database(out_dir: Path, systems: int, evidence_rows: int, *, log=print) -> tuple[Path, bool]:
+def kpi_database(
+    out_dir: Path, systems: int, evidence_rows: int, *, log=print
+) -> tuple[Path, bool]:
     """The path of a database holding ``systems`` AI systems and exactly ``evidence_rows`` ledger
     rows with the projections they imply; (path, reused). Built once, then reused from ``out_dir``.
     """
@@ -218,7 +229,9 @@ def kpi_database(out_dir: Path, systems: int, evidence_rows: int, *, log=print) 
     _fresh(partial)
     started = time.perf_counter()
     _generate(partial, systems, evidence_rows, log=log)
-    log(f"  generated {evidence_rows:,} evidence rows for {systems:,} AI systems in {time.perf_counter() - started:.1f} s")
+    log(
+        f"  generated {evidence_rows:,} evidence rows for {systems:,} AI systems in {time.perf_counter() - started:.1f} s"
+    )
     partial.rename(path)
     return path, False
 
@@ -239,8 +252,12 @@ class _Generator:
         dialect = sqlite.dialect()
         # the column types' own converters, so stored values are exactly what the store writes
         self.dt = AISystem.__table__.c.created_at.type.dialect_impl(dialect).bind_processor(dialect)
-        self.json = Approval.__table__.c.approvers.type.dialect_impl(dialect).bind_processor(dialect)
-        self.bool = StepRecord.__table__.c.overdue.type.dialect_impl(dialect).bind_processor(dialect) or (lambda v: v)
+        self.json = Approval.__table__.c.approvers.type.dialect_impl(dialect).bind_processor(
+            dialect
+        )
+        self.bool = StepRecord.__table__.c.overdue.type.dialect_impl(dialect).bind_processor(
+            dialect
+        ) or (lambda v: v)
         self.seq, self.prev = 0, GENESIS_HASH
         self.rows = 0
         self.pending: list[tuple] = []
@@ -257,7 +274,20 @@ class _Generator:
         self.seq, self.prev = rows[-1].seq, rows[-1].hash
         self.rows += len(rows)
         self.pending.extend(
-            (r.seq, r.run_id, r.step_id, r.kind, r.actor, r.via, r.effective_at, r.recorded_at, r.payload, r.ref, r.prev_hash, r.hash)
+            (
+                r.seq,
+                r.run_id,
+                r.step_id,
+                r.kind,
+                r.actor,
+                r.via,
+                r.effective_at,
+                r.recorded_at,
+                r.payload,
+                r.ref,
+                r.prev_hash,
+                r.hash,
+            )
             for r in rows
         )
         if len(self.pending) >= self.BATCH:
@@ -268,15 +298,21 @@ class _Generator:
         if self.pending:
             c.executemany(
                 "INSERT INTO evidence (seq, run_id, step_id, kind, actor, via, effective_at, recorded_at, payload, ref, prev_hash, hash)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", self.pending)
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                self.pending,
+            )
         if self.steps:
             c.executemany(
                 "INSERT INTO steps (run_id, step_id, attempt, kind, title, role, assignee, external_ref, status, overdue, created_at, due_at, completed_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", self.steps)
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                self.steps,
+            )
         if self.approvals:
             c.executemany(
                 "INSERT INTO approvals (approval_id, run_id, step_id, content_hash, approvers, status, requested_at, closed_at, latency_seconds, external_ref)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", self.approvals)
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                self.approvals,
+            )
         c.commit()
         self.pending, self.steps, self.approvals = [], [], []
 
@@ -301,7 +337,11 @@ def _generate(path: Path, systems: int, evidence_rows: int, *, log) -> None:
     conn.execute("PRAGMA cache_size=-200000")
     g = _Generator(conn, rng, now)
     R = EvidenceRecord
-    scheduler, engine, system_actor = ("scheduler", "scheduler"), ("aims", "engine"), ("aims", "system")
+    scheduler, engine, system_actor = (
+        ("scheduler", "scheduler"),
+        ("aims", "engine"),
+        ("aims", "system"),
+    )
 
     # -- the inventory ------------------------------------------------------------------------
     earliest = now - timedelta(days=3 * 365)
@@ -310,17 +350,71 @@ def _generate(path: Path, systems: int, evidence_rows: int, *, log) -> None:
         created = earliest + timedelta(days=rng.uniform(0, 365))
         name = f"AI system {sid:05d}"
         owner = _OWNERS[sid % len(_OWNERS)]
-        attributes = {"name": name, "owner": owner, "business_purpose": f"Purpose of system {sid}",
-                      "model_type": _KINDS[sid % len(_KINDS)], "data_sources": ["crm"], "outputs": "scores",
-                      "users": "staff", "deployment_scale": "internal", "dependencies": [],
-                      "lifecycle_stage": _STAGES[sid % len(_STAGES)], "risk_tier": _TIERS[sid % len(_TIERS)],
-                      "in_scope": sid % 20 != 0, "jurisdictions": ["EU"]}
-        subjects.append({"type": "ai_system", "id": str(sid), "name": name, "owner": owner, "attributes": attributes})
-        system_rows.append([sid, name, owner, attributes["business_purpose"], attributes["model_type"], g.json(["crm"]),
-                            "scores", "staff", "internal", g.json([]), attributes["lifecycle_stage"], attributes["risk_tier"],
-                            attributes["in_scope"], g.json(["EU"]), 1, g.dt(created), g.dt(created), None, None, None, None, created])
-        g.tx([R("ai_system.registered", None, None, owner, "cli", created, {"system_id": sid, "record": attributes},
-                f"ai_system:{sid}")], created)
+        attributes = {
+            "name": name,
+            "owner": owner,
+            "business_purpose": f"Purpose of system {sid}",
+            "model_type": _KINDS[sid % len(_KINDS)],
+            "data_sources": ["crm"],
+            "outputs": "scores",
+            "users": "staff",
+            "deployment_scale": "internal",
+            "dependencies": [],
+            "lifecycle_stage": _STAGES[sid % len(_STAGES)],
+            "risk_tier": _TIERS[sid % len(_TIERS)],
+            "in_scope": sid % 20 != 0,
+            "jurisdictions": ["EU"],
+        }
+        subjects.append(
+            {
+                "type": "ai_system",
+                "id": str(sid),
+                "name": name,
+                "owner": owner,
+                "attributes": attributes,
+            }
+        )
+        system_rows.append(
+            [
+                sid,
+                name,
+                owner,
+                attributes["business_purpose"],
+                attributes["model_type"],
+                g.json(["crm"]),
+                "scores",
+                "staff",
+                "internal",
+                g.json([]),
+                attributes["lifecycle_stage"],
+                attributes["risk_tier"],
+                attributes["in_scope"],
+                g.json(["EU"]),
+                1,
+                g.dt(created),
+                g.dt(created),
+                None,
+                None,
+                None,
+                None,
+                created,
+            ]
+        )
+        g.tx(
+            [
+                R(
+                    "ai_system.registered",
+                    None,
+                    None,
+                    owner,
+                    "cli",
+                    created,
+                    {"system_id": sid, "record": attributes},
+                    f"ai_system:{sid}",
+                )
+            ],
+            created,
+        )
     coverage: dict[tuple[int, str], datetime] = {}
 
     # -- runs, round-robin over the systems until the ledger is nearly full -------------------
@@ -342,7 +436,9 @@ def _generate(path: Path, systems: int, evidence_rows: int, *, log) -> None:
         laps = max(1, budget // (10 * systems))
         start = created_at + timedelta(seconds=span * (lap + rng.uniform(0.05, 0.9)) / (laps + 1))
         last_lap = g.rows + 10 * systems > budget
-        stop = 10 if not (last_lap and sid % 12 == 0) else (2, 3, 6)[sid % 3]  # a few runs still open at the end
+        stop = (
+            10 if not (last_lap and sid % 12 == 0) else (2, 3, 6)[sid % 3]
+        )  # a few runs still open at the end
         if stop < 10:
             start = now - timedelta(days=rng.uniform(0.5, 25))
         engineer = _ENGINEERS[rng.randrange(len(_ENGINEERS))]
@@ -360,47 +456,253 @@ def _generate(path: Path, systems: int, evidence_rows: int, *, log) -> None:
         approval_id = f"{run_id}.accept.1.1"
         content_hash = hashlib.sha256(f"{run_id}/{score}".encode()).hexdigest()
 
-        g.tx([R("run.started", run_id, None, *scheduler, start, {
-                  "workflow": workflow, "version": 1, "spec_hash": "b" * 64, "subject": subject, "inputs": {},
-                  "parent_run_id": None, "evidences": ["6.1.2", "8.2"], "trigger": "schedule (every 365d)"}),
-              R("task.requested", run_id, step, *system_actor, start, {
-                  "title": f"Assessment of {subject['name']}", "role": "engineer", "attempt": 1, "due_at": iso(due)})], start)
+        g.tx(
+            [
+                R(
+                    "run.started",
+                    run_id,
+                    None,
+                    *scheduler,
+                    start,
+                    {
+                        "workflow": workflow,
+                        "version": 1,
+                        "spec_hash": "b" * 64,
+                        "subject": subject,
+                        "inputs": {},
+                        "parent_run_id": None,
+                        "evidences": ["6.1.2", "8.2"],
+                        "trigger": "schedule (every 365d)",
+                    },
+                ),
+                R(
+                    "task.requested",
+                    run_id,
+                    step,
+                    *system_actor,
+                    start,
+                    {
+                        "title": f"Assessment of {subject['name']}",
+                        "role": "engineer",
+                        "attempt": 1,
+                        "due_at": iso(due),
+                    },
+                ),
+            ],
+            start,
+        )
         if stop == 2:
-            g.steps.append((run_id, step, 1, "task", f"Assessment of {subject['name']}", "engineer", None, None, "open",
-                            g.bool(False), g.dt(start), g.dt(due), None))
+            g.steps.append(
+                (
+                    run_id,
+                    step,
+                    1,
+                    "task",
+                    f"Assessment of {subject['name']}",
+                    "engineer",
+                    None,
+                    None,
+                    "open",
+                    g.bool(False),
+                    g.dt(start),
+                    g.dt(due),
+                    None,
+                )
+            )
             continue
-        g.tx([R("task.issued", run_id, step, *engine, t_issue, {"ref": ref, "assignee": engineer, "attempt": 1}, ref)], t_issue)
+        g.tx(
+            [
+                R(
+                    "task.issued",
+                    run_id,
+                    step,
+                    *engine,
+                    t_issue,
+                    {"ref": ref, "assignee": engineer, "attempt": 1},
+                    ref,
+                )
+            ],
+            t_issue,
+        )
         if stop == 3:
-            g.steps.append((run_id, step, 1, "task", f"Assessment of {subject['name']}", "engineer", engineer, ref, "open",
-                            g.bool(False), g.dt(start), g.dt(due), None))
+            g.steps.append(
+                (
+                    run_id,
+                    step,
+                    1,
+                    "task",
+                    f"Assessment of {subject['name']}",
+                    "engineer",
+                    engineer,
+                    ref,
+                    "open",
+                    g.bool(False),
+                    g.dt(start),
+                    g.dt(due),
+                    None,
+                )
+            )
             continue
-        g.steps.append((run_id, step, 1, "task", f"Assessment of {subject['name']}", "engineer", engineer, ref, "done",
-                        g.bool(t_done > due), g.dt(start), g.dt(due), g.dt(t_done)))
-        g.tx([R("task.completed", run_id, step, engineer, "jira", t_done, {
-                  "answers": {"likelihood": likelihood, "impact": impact, "rationale": "Observed in testing"},
-                  "by": engineer, "attempt": 1, "overdue": t_done > due}, ref),
-              R("artefact.recorded", run_id, "evaluate", *system_actor, t_done, {
-                  "artefact": f"{prefix}_evaluation", "fields": {"score": score, "level": "high" if score >= 15 else "low"},
-                  "subject": subject["id"]}),
-              R("approval.requested", run_id, "accept", *system_actor, t_done, {
-                  "approval_id": approval_id, "approvers": ["risk_owner"], "quorum": "any", "content_hash": content_hash,
-                  "round": 1, "shown": {"Score": score}})], t_done)
+        g.steps.append(
+            (
+                run_id,
+                step,
+                1,
+                "task",
+                f"Assessment of {subject['name']}",
+                "engineer",
+                engineer,
+                ref,
+                "done",
+                g.bool(t_done > due),
+                g.dt(start),
+                g.dt(due),
+                g.dt(t_done),
+            )
+        )
+        g.tx(
+            [
+                R(
+                    "task.completed",
+                    run_id,
+                    step,
+                    engineer,
+                    "jira",
+                    t_done,
+                    {
+                        "answers": {
+                            "likelihood": likelihood,
+                            "impact": impact,
+                            "rationale": "Observed in testing",
+                        },
+                        "by": engineer,
+                        "attempt": 1,
+                        "overdue": t_done > due,
+                    },
+                    ref,
+                ),
+                R(
+                    "artefact.recorded",
+                    run_id,
+                    "evaluate",
+                    *system_actor,
+                    t_done,
+                    {
+                        "artefact": f"{prefix}_evaluation",
+                        "fields": {"score": score, "level": "high" if score >= 15 else "low"},
+                        "subject": subject["id"],
+                    },
+                ),
+                R(
+                    "approval.requested",
+                    run_id,
+                    "accept",
+                    *system_actor,
+                    t_done,
+                    {
+                        "approval_id": approval_id,
+                        "approvers": ["risk_owner"],
+                        "quorum": "any",
+                        "content_hash": content_hash,
+                        "round": 1,
+                        "shown": {"Score": score},
+                    },
+                ),
+            ],
+            t_done,
+        )
         if stop == 6:
-            g.approvals.append((approval_id, run_id, "accept", content_hash, g.json(["risk_owner"]), "open", g.dt(t_done), None, None, None))
+            g.approvals.append(
+                (
+                    approval_id,
+                    run_id,
+                    "accept",
+                    content_hash,
+                    g.json(["risk_owner"]),
+                    "open",
+                    g.dt(t_done),
+                    None,
+                    None,
+                    None,
+                )
+            )
             continue
         seconds = (t_decide - t_done).total_seconds()
-        g.approvals.append((approval_id, run_id, "accept", content_hash, g.json(["risk_owner"]), "approved",
-                            g.dt(t_done), g.dt(t_decide), seconds, None))
+        g.approvals.append(
+            (
+                approval_id,
+                run_id,
+                "accept",
+                content_hash,
+                g.json(["risk_owner"]),
+                "approved",
+                g.dt(t_done),
+                g.dt(t_decide),
+                seconds,
+                None,
+            )
+        )
         g.histogram[int(seconds // 60)] = g.histogram.get(int(seconds // 60), 0) + 1
-        g.tx([R("approval.decided", run_id, "accept", approver, "slack", t_decide, {
-                  "approval_id": approval_id, "person": approver, "decision": "approve", "reason": "Within appetite",
-                  "content_hash": content_hash,
-                  "checks": ["approver_role", "segregation_of_duties", "content_hash", "single_decision", "reason"]}),
-              R("approval.closed", run_id, "accept", *system_actor, t_decide, {
-                  "approval_id": approval_id, "outcome": "approved", "latency_seconds": seconds, "requested_at": iso(t_done)}),
-              R("artefact.recorded", run_id, "summary", *system_actor, t_decide, {
-                  "artefact": f"{prefix}_summary", "fields": {"score": score, "accepted_by": [approver]}, "subject": subject["id"]}),
-              R("run.completed", run_id, None, *system_actor, t_decide, {"workflow": workflow, "version": 1})], t_decide)
+        g.tx(
+            [
+                R(
+                    "approval.decided",
+                    run_id,
+                    "accept",
+                    approver,
+                    "slack",
+                    t_decide,
+                    {
+                        "approval_id": approval_id,
+                        "person": approver,
+                        "decision": "approve",
+                        "reason": "Within appetite",
+                        "content_hash": content_hash,
+                        "checks": [
+                            "approver_role",
+                            "segregation_of_duties",
+                            "content_hash",
+                            "single_decision",
+                            "reason",
+                        ],
+                    },
+                ),
+                R(
+                    "approval.closed",
+                    run_id,
+                    "accept",
+                    *system_actor,
+                    t_decide,
+                    {
+                        "approval_id": approval_id,
+                        "outcome": "approved",
+                        "latency_seconds": seconds,
+                        "requested_at": iso(t_done),
+                    },
+                ),
+                R(
+                    "artefact.recorded",
+                    run_id,
+                    "summary",
+                    *system_actor,
+                    t_decide,
+                    {
+                        "artefact": f"{prefix}_summary",
+                        "fields": {"score": score, "accepted_by": [approver]},
+                        "subject": subject["id"],
+                    },
+                ),
+                R(
+                    "run.completed",
+                    run_id,
+                    None,
+                    *system_actor,
+                    t_decide,
+                    {"workflow": workflow, "version": 1},
+                ),
+            ],
+            t_decide,
+        )
         if (sid, prefix) not in coverage or t_decide > coverage[(sid, prefix)]:
             coverage[(sid, prefix)] = t_decide
             index = 17 if prefix == "risk" else 19
@@ -417,24 +719,87 @@ def _generate(path: Path, systems: int, evidence_rows: int, *, log) -> None:
         fid = f"F-{source_run}.{n}"
         corrective = f"C{n:06d}"
         title = f"Nonconformity {n}"
-        g.tx([R("finding.raised", source_run, None, *engine, raised, {
-            "id": fid, "title": title, "severity": "minor", "clause": "8.2", "description": None,
-            "source": source_run, "system": subjects[sid - 1]["name"]}, fid)], raised)
+        g.tx(
+            [
+                R(
+                    "finding.raised",
+                    source_run,
+                    None,
+                    *engine,
+                    raised,
+                    {
+                        "id": fid,
+                        "title": title,
+                        "severity": "minor",
+                        "clause": "8.2",
+                        "description": None,
+                        "source": source_run,
+                        "system": subjects[sid - 1]["name"],
+                    },
+                    fid,
+                )
+            ],
+            raised,
+        )
         closed_at = None
         if n % 5 and raised + timedelta(days=40) < now:
             closed_at = raised + timedelta(days=rng.uniform(3, 40))
-            g.tx([R("run.started", corrective, None, *engine, raised, {"workflow": "corrective-action", "version": 1}),
-                  R("run.completed", corrective, None, *system_actor, closed_at, {"workflow": "corrective-action", "version": 1})], closed_at)
+            g.tx(
+                [
+                    R(
+                        "run.started",
+                        corrective,
+                        None,
+                        *engine,
+                        raised,
+                        {"workflow": "corrective-action", "version": 1},
+                    ),
+                    R(
+                        "run.completed",
+                        corrective,
+                        None,
+                        *system_actor,
+                        closed_at,
+                        {"workflow": "corrective-action", "version": 1},
+                    ),
+                ],
+                closed_at,
+            )
             closed_count += 1
             closed_seconds += (closed_at - raised).total_seconds()
-        finding_rows.append((fid, title, "minor", source_run, "8.2", None, subjects[sid - 1]["name"],
-                             "closed" if closed_at else "open", g.dt(raised), g.dt(closed_at) if closed_at else None, corrective))
+        finding_rows.append(
+            (
+                fid,
+                title,
+                "minor",
+                source_run,
+                "8.2",
+                None,
+                subjects[sid - 1]["name"],
+                "closed" if closed_at else "open",
+                g.dt(raised),
+                g.dt(closed_at) if closed_at else None,
+                corrective,
+            )
+        )
 
     # -- pad to the exact size with notifications (one row per unit of work) ------------------
     moment = now - timedelta(days=1)
     while g.rows < evidence_rows:
         moment += timedelta(seconds=1)
-        g.tx([R("notification.sent", None, None, *system_actor, moment, {"to": ["aims_owner"], "message": "Weekly AIMS digest"})], moment)
+        g.tx(
+            [
+                R(
+                    "notification.sent",
+                    None,
+                    None,
+                    *system_actor,
+                    moment,
+                    {"to": ["aims_owner"], "message": "Weekly AIMS digest"},
+                )
+            ],
+            moment,
+        )
     g.flush()
 
     # -- projections and the ledger head -------------------------------------------------------
@@ -444,13 +809,24 @@ def _generate(path: Path, systems: int, evidence_rows: int, *, log) -> None:
         " dependencies, lifecycle_stage, risk_tier, in_scope, jurisdictions, version, created_at, updated_at,"
         " risk_assessed_at, risk_valid_until, impact_assessed_at, impact_valid_until)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [tuple(row[:-1]) for row in system_rows])
+        [tuple(row[:-1]) for row in system_rows],
+    )
     c.executemany(
         "INSERT INTO findings (id, title, severity, source, clause, description, system_name, status, raised_at, closed_at, corrective_run_id)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", finding_rows)
-    c.executemany("INSERT INTO approval_latency_histogram (bucket_minutes, count) VALUES (?, ?)", sorted(g.histogram.items()))
-    c.executemany("INSERT INTO kpi_counters (name, value) VALUES (?, ?)",
-                  [("nonconformities_closed", float(closed_count)), ("nonconformity_close_seconds", closed_seconds)])
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        finding_rows,
+    )
+    c.executemany(
+        "INSERT INTO approval_latency_histogram (bucket_minutes, count) VALUES (?, ?)",
+        sorted(g.histogram.items()),
+    )
+    c.executemany(
+        "INSERT INTO kpi_counters (name, value) VALUES (?, ?)",
+        [
+            ("nonconformities_closed", float(closed_count)),
+            ("nonconformity_close_seconds", closed_seconds),
+        ],
+    )
     c.execute("UPDATE ledger_head SET seq = ?, hash = ? WHERE id = 1", (g.seq, g.prev))
     c.commit()
     c.close()
@@ -461,6 +837,7 @@ def _generate(path: Path, systems: int, evidence_rows: int, *, log) -> None:
 # --------------------------------------------------------------------------
 # The storage floor: the runtime's own statements replayed on bare sqlite3
 # --------------------------------------------------------------------------
+
 
 def replay_storage_floor(n: int, workdir: Path) -> float:
     """Seconds bare sqlite3 needs to execute exactly the statements the runtime issued for the

@@ -21,8 +21,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 
 def _measure(fn: Callable[[], object]) -> float:
@@ -129,7 +129,8 @@ def python_startup_seconds(repeats: int) -> float:
 
 if __name__ == "__main__":
     with tempfile.TemporaryDirectory(prefix="aims-bench-baseline-") as tmp:
-        rate = best_of(lambda: raw_sqlite_commits_per_second(1000, Path(tmp)), 3,
-                       higher_is_better=True)
+        rate = best_of(
+            lambda: raw_sqlite_commits_per_second(1000, Path(tmp)), 3, higher_is_better=True
+        )
     print(f"raw sqlite3, one commit per evidence row: {rate:,.0f} commits/s (best of 3)")
     print(f"python -c pass: {python_startup_seconds(5) * 1000:.1f} ms (median of 5)")

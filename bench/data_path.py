@@ -67,24 +67,45 @@ def data_path_events_per_second(n: int, workdir: Path) -> float:
             for run_id in range(1, n + 1):
                 conn.execute("BEGIN IMMEDIATE")
                 if step == 0:
-                    state, version = {"run_id": run_id, "step": 0, "data": {}, "pad": _STATE_PAD}, None
+                    state, version = (
+                        {"run_id": run_id, "step": 0, "data": {}, "pad": _STATE_PAD},
+                        None,
+                    )
                 else:
-                    text, version = conn.execute("SELECT state, lock_version FROM runs WHERE id = ?", (run_id,)).fetchone()
+                    text, version = conn.execute(
+                        "SELECT state, lock_version FROM runs WHERE id = ?", (run_id,)
+                    ).fetchone()
                     state = json.loads(text)
                 state["step"] = step + 1
                 state["data"][event] = {"likelihood": 3, "impact": 4}
                 if version is None:
                     conn.execute("INSERT INTO runs VALUES (?, ?, 0)", (run_id, _canonical(state)))
-                elif conn.execute("UPDATE runs SET state = ?, lock_version = ? WHERE id = ? AND lock_version = ?",
-                                  (_canonical(state), version + 1, run_id, version)).rowcount != 1:
+                elif (
+                    conn.execute(
+                        "UPDATE runs SET state = ?, lock_version = ? WHERE id = ? AND lock_version = ?",
+                        (_canonical(state), version + 1, run_id, version),
+                    ).rowcount
+                    != 1
+                ):
                     raise RuntimeError("concurrent update in a single-writer benchmark")
-                seq, prev = conn.execute("SELECT seq, hash FROM ledger_head WHERE id = 1").fetchone()
-                payload = _canonical({"run_id": run_id, "kind": event, "data": state["data"][event]})
+                seq, prev = conn.execute(
+                    "SELECT seq, hash FROM ledger_head WHERE id = 1"
+                ).fetchone()
+                payload = _canonical(
+                    {"run_id": run_id, "kind": event, "data": state["data"][event]}
+                )
                 digest = hashlib.sha256(f"{seq + 1}|{prev}|{payload}".encode()).hexdigest()
-                conn.execute("INSERT INTO evidence VALUES (?, ?, ?, ?, ?, ?)", (seq + 1, run_id, event, payload, prev, digest))
-                conn.execute("UPDATE ledger_head SET seq = ?, hash = ? WHERE id = 1", (seq + 1, digest))
-                conn.execute("INSERT INTO outbox (run_id, kind, payload) VALUES (?, ?, ?)",
-                             (run_id, event, _canonical({"run_id": run_id, "pad": _COMMAND_PAD})))
+                conn.execute(
+                    "INSERT INTO evidence VALUES (?, ?, ?, ?, ?, ?)",
+                    (seq + 1, run_id, event, payload, prev, digest),
+                )
+                conn.execute(
+                    "UPDATE ledger_head SET seq = ?, hash = ? WHERE id = 1", (seq + 1, digest)
+                )
+                conn.execute(
+                    "INSERT INTO outbox (run_id, kind, payload) VALUES (?, ?, ?)",
+                    (run_id, event, _canonical({"run_id": run_id, "pad": _COMMAND_PAD})),
+                )
                 conn.execute("COMMIT")
         elapsed = time.perf_counter() - started
         (rows,) = conn.execute("SELECT count(*) FROM evidence").fetchone()
@@ -107,4 +128,6 @@ if __name__ == "__main__":
         for _ in range(3):
             raw = baseline.raw_sqlite_commits_per_second(5000, Path(tmp))
             path = data_path_events_per_second(count, Path(tmp))
-            print(f"raw {raw:,.0f} commits/s, bare data path {path:,.0f} events/s, m/a {path / raw:.3f}")
+            print(
+                f"raw {raw:,.0f} commits/s, bare data path {path:,.0f} events/s, m/a {path / raw:.3f}"
+            )

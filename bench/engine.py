@@ -56,8 +56,24 @@ class Sizes:
     cli_repeats: int
 
 
-FULL = Sizes(instances=1000, rounds=3, raw_rows=5000, systems=10_000, evidence_rows=1_000_000, kpi_repeats=9, cli_repeats=9)
-QUICK = Sizes(instances=150, rounds=1, raw_rows=2000, systems=500, evidence_rows=50_000, kpi_repeats=5, cli_repeats=3)
+FULL = Sizes(
+    instances=1000,
+    rounds=3,
+    raw_rows=5000,
+    systems=10_000,
+    evidence_rows=1_000_000,
+    kpi_repeats=9,
+    cli_repeats=9,
+)
+QUICK = Sizes(
+    instances=150,
+    rounds=1,
+    raw_rows=2000,
+    systems=500,
+    evidence_rows=50_000,
+    kpi_repeats=5,
+    cli_repeats=3,
+)
 
 
 def say(message: str) -> None:
@@ -67,6 +83,7 @@ def say(message: str) -> None:
 # --------------------------------------------------------------------------
 # measurements
 # --------------------------------------------------------------------------
+
 
 def measure_throughput(sizes: Sizes, workdir: Path) -> dict[str, float]:
     """Raw commits, aims, SpiffWorkflow and transitions, interleaved, best round of each."""
@@ -84,8 +101,13 @@ def measure_throughput(sizes: Sizes, workdir: Path) -> dict[str, float]:
         keep("aims_transitions_per_s", len(peers.EVENTS) * n / seconds)
         keep("spiff_instances_per_s", n / peers.run_spiffworkflow(n, workdir))
         keep("transitions_instances_per_s", n / peers.run_transitions(n, workdir))
-        keep("transitions_reused_instances_per_s", n / peers.run_transitions(n, workdir, reuse_machine=True))
-        keep("floor_transitions_per_s", len(peers.EVENTS) * n / aims.replay_storage_floor(n, workdir))
+        keep(
+            "transitions_reused_instances_per_s",
+            n / peers.run_transitions(n, workdir, reuse_machine=True),
+        )
+        keep(
+            "floor_transitions_per_s", len(peers.EVENTS) * n / aims.replay_storage_floor(n, workdir)
+        )
         keep("data_path_events_per_s", data_path.data_path_events_per_second(n, workdir))
         say("    " + ", ".join(f"{k} {v:,.0f}" for k, v in best.items()))
     return best
@@ -99,8 +121,10 @@ def measure_kpis(sizes: Sizes) -> dict[str, float]:
     from aims_workflows.store import Database, ledger
 
     path, reused = aims.kpi_database(OUT_DIR, sizes.systems, sizes.evidence_rows, log=say)
-    say(f"  KPI data set: {path.relative_to(HERE.parent)} ({'cached' if reused else 'new'}, "
-        f"{path.stat().st_size / 1e6:,.0f} MB)")
+    say(
+        f"  KPI data set: {path.relative_to(HERE.parent)} ({'cached' if reused else 'new'}, "
+        f"{path.stat().st_size / 1e6:,.0f} MB)"
+    )
     db = Database(f"sqlite:///{path}")
     now = datetime.fromisoformat(aims.KPI_NOW_ISO)
     targets = KpiTargets()
@@ -113,9 +137,13 @@ def measure_kpis(sizes: Sizes) -> dict[str, float]:
                 report = ledger.verify(conn)
                 if not report.ok:
                     raise RuntimeError(f"generated ledger does not verify: {report.problem}")
-                say(f"  ledger verified: {report.rows:,} rows in {time.perf_counter() - started:.1f} s")
+                say(
+                    f"  ledger verified: {report.rows:,} rows in {time.perf_counter() - started:.1f} s"
+                )
         if rows != sizes.evidence_rows or systems != sizes.systems:
-            raise RuntimeError(f"KPI data set has {systems} systems and {rows} rows; remove {path} and rerun")
+            raise RuntimeError(
+                f"KPI data set has {systems} systems and {rows} rows; remove {path} and rerun"
+            )
 
         def once() -> float:
             started = time.perf_counter()
@@ -132,8 +160,12 @@ def measure_kpis(sizes: Sizes) -> dict[str, float]:
     for k in once.kpis:  # type: ignore[attr-defined]
         value = "n/a" if k.value is None else f"{k.value:.3g}"
         say(f"    {k.key:<34} {value:>8}  ({k.detail})")
-    return {"kpi_seconds_median": statistics.median(timings), "kpi_seconds_first": first,
-            "kpi_evidence_rows": rows, "kpi_systems": systems}
+    return {
+        "kpi_seconds_median": statistics.median(timings),
+        "kpi_seconds_first": first,
+        "kpi_evidence_rows": rows,
+        "kpi_systems": systems,
+    }
 
 
 def measure_cli(sizes: Sizes) -> dict[str, float]:
@@ -150,53 +182,144 @@ def measure_cli(sizes: Sizes) -> dict[str, float]:
     for _ in range(sizes.cli_repeats):  # interleaved, so both see the same load
         help_times.append(help_once())
         bare_times.append(baseline.python_startup_seconds(1))
-    return {"cli_help_seconds": statistics.median(help_times), "python_startup_seconds": statistics.median(bare_times)}
+    return {
+        "cli_help_seconds": statistics.median(help_times),
+        "python_startup_seconds": statistics.median(bare_times),
+    }
 
 
 # --------------------------------------------------------------------------
 # report
 # --------------------------------------------------------------------------
 
+
 def rows_for(f: dict[str, float], sizes: Sizes) -> list[tuple[str, str, str, bool | None]]:
     n = sizes.instances
     b_over_a = f["aims_transitions_per_s"] / f["raw_commits_per_s"]
     vs_spiff = f["aims_instances_per_s"] / f["spiff_instances_per_s"]
     vs_trans = f["aims_instances_per_s"] / f["transitions_instances_per_s"]
-    f.update(b_over_a=b_over_a, aims_vs_spiff=vs_spiff, aims_vs_transitions=vs_trans,
-             aims_vs_transitions_reused=f["aims_instances_per_s"] / f["transitions_reused_instances_per_s"])
+    f.update(
+        b_over_a=b_over_a,
+        aims_vs_spiff=vs_spiff,
+        aims_vs_transitions=vs_trans,
+        aims_vs_transitions_reused=f["aims_instances_per_s"]
+        / f["transitions_reused_instances_per_s"],
+    )
     floor = f["floor_transitions_per_s"]
-    f.update(floor_over_raw=floor / f["raw_commits_per_s"], aims_over_floor=f["aims_transitions_per_s"] / floor,
-             floor_vs_spiff=floor / len(peers.EVENTS) / f["spiff_instances_per_s"],
-             floor_vs_transitions=floor / len(peers.EVENTS) / f["transitions_instances_per_s"])
+    f.update(
+        floor_over_raw=floor / f["raw_commits_per_s"],
+        aims_over_floor=f["aims_transitions_per_s"] / floor,
+        floor_vs_spiff=floor / len(peers.EVENTS) / f["spiff_instances_per_s"],
+        floor_vs_transitions=floor / len(peers.EVENTS) / f["transitions_instances_per_s"],
+    )
     bare = f["data_path_events_per_s"]
-    f.update(data_path_over_raw=bare / f["raw_commits_per_s"],
-             data_path_vs_spiff=bare / len(peers.EVENTS) / f["spiff_instances_per_s"],
-             data_path_vs_transitions=bare / len(peers.EVENTS) / f["transitions_instances_per_s"])
+    f.update(
+        data_path_over_raw=bare / f["raw_commits_per_s"],
+        data_path_vs_spiff=bare / len(peers.EVENTS) / f["spiff_instances_per_s"],
+        data_path_vs_transitions=bare / len(peers.EVENTS) / f["transitions_instances_per_s"],
+    )
     kpi_ms = f["kpi_seconds_median"] * 1000
     return [
-        ("(a) raw sqlite3 commits/s (1 evidence row per commit)", f"{f['raw_commits_per_s']:,.0f}", "baseline", None),
-        ("(b) aims transitions/s through the runtime", f"{f['aims_transitions_per_s']:,.0f}", "", None),
+        (
+            "(a) raw sqlite3 commits/s (1 evidence row per commit)",
+            f"{f['raw_commits_per_s']:,.0f}",
+            "baseline",
+            None,
+        ),
+        (
+            "(b) aims transitions/s through the runtime",
+            f"{f['aims_transitions_per_s']:,.0f}",
+            "",
+            None,
+        ),
         ("(c) b/a", f"{b_over_a:.3f}", ">= 0.25", b_over_a >= 0.25),
-        ("(f) floor: bare sqlite3 replaying the runtime's statements, /s", f"{floor:,.0f}", "(info)", None),
-        ("    f/a: the best b/a any Python code could reach on this schema", f"{f['floor_over_raw']:.3f}", "(info)", None),
-        ("    b/f: share of an event's time spent in SQLite itself", f"{f['aims_over_floor']:.2f}", "(info)", None),
-        ("(m) bare data path, no engine/index/projection (data_path.py), /s", f"{bare:,.0f}", "(info)", None),
-        ("    m/a: the most b/a can be for code doing what (b) must do", f"{f['data_path_over_raw']:.3f}", "(info)", None),
-        (f"aims-workflows, {n} five-step approvals: instances/s", f"{f['aims_instances_per_s']:,.1f}", "", None),
+        (
+            "(f) floor: bare sqlite3 replaying the runtime's statements, /s",
+            f"{floor:,.0f}",
+            "(info)",
+            None,
+        ),
+        (
+            "    f/a: the best b/a any Python code could reach on this schema",
+            f"{f['floor_over_raw']:.3f}",
+            "(info)",
+            None,
+        ),
+        (
+            "    b/f: share of an event's time spent in SQLite itself",
+            f"{f['aims_over_floor']:.2f}",
+            "(info)",
+            None,
+        ),
+        (
+            "(m) bare data path, no engine/index/projection (data_path.py), /s",
+            f"{bare:,.0f}",
+            "(info)",
+            None,
+        ),
+        (
+            "    m/a: the most b/a can be for code doing what (b) must do",
+            f"{f['data_path_over_raw']:.3f}",
+            "(info)",
+            None,
+        ),
+        (
+            f"aims-workflows, {n} five-step approvals: instances/s",
+            f"{f['aims_instances_per_s']:,.1f}",
+            "",
+            None,
+        ),
         ("SpiffWorkflow: instances/s", f"{f['spiff_instances_per_s']:,.1f}", "", None),
-        ("transitions (Machine rebuilt per event): instances/s", f"{f['transitions_instances_per_s']:,.1f}", "", None),
-        ("transitions (one Machine, add/remove_model): instances/s", f"{f['transitions_reused_instances_per_s']:,.1f}", "(info)", None),
+        (
+            "transitions (Machine rebuilt per event): instances/s",
+            f"{f['transitions_instances_per_s']:,.1f}",
+            "",
+            None,
+        ),
+        (
+            "transitions (one Machine, add/remove_model): instances/s",
+            f"{f['transitions_reused_instances_per_s']:,.1f}",
+            "(info)",
+            None,
+        ),
         ("aims / SpiffWorkflow", f"{vs_spiff:.2f}x", ">= 4x", vs_spiff >= 4),
         ("aims / transitions (rebuilt per event)", f"{vs_trans:.2f}x", ">= 1x", vs_trans >= 1),
-        ("    floor / SpiffWorkflow, floor / transitions (the most reachable)",
-         f"{f['floor_vs_spiff']:.1f}x {f['floor_vs_transitions']:.2f}x", "(info)", None),
-        ("    bare data path / SpiffWorkflow, / transitions",
-         f"{f['data_path_vs_spiff']:.1f}x {f['data_path_vs_transitions']:.2f}x", "(info)", None),
-        (f"compute_kpis, {f['kpi_systems']:,} systems / {f['kpi_evidence_rows']:,} ledger rows (median)",
-         f"{kpi_ms:.1f} ms", "< 100 ms", kpi_ms < 100),
-        ("python -c pass (median)", f"{f['python_startup_seconds'] * 1000:.0f} ms", "baseline", None),
-        ("aims --help (median)", f"{f['cli_help_seconds'] * 1000:.0f} ms", "< 300 ms", f["cli_help_seconds"] < 0.3),
-        ("aims --help / python -c pass", f"{f['cli_help_seconds'] / f['python_startup_seconds']:.1f}x", "", None),
+        (
+            "    floor / SpiffWorkflow, floor / transitions (the most reachable)",
+            f"{f['floor_vs_spiff']:.1f}x {f['floor_vs_transitions']:.2f}x",
+            "(info)",
+            None,
+        ),
+        (
+            "    bare data path / SpiffWorkflow, / transitions",
+            f"{f['data_path_vs_spiff']:.1f}x {f['data_path_vs_transitions']:.2f}x",
+            "(info)",
+            None,
+        ),
+        (
+            f"compute_kpis, {f['kpi_systems']:,} systems / {f['kpi_evidence_rows']:,} ledger rows (median)",
+            f"{kpi_ms:.1f} ms",
+            "< 100 ms",
+            kpi_ms < 100,
+        ),
+        (
+            "python -c pass (median)",
+            f"{f['python_startup_seconds'] * 1000:.0f} ms",
+            "baseline",
+            None,
+        ),
+        (
+            "aims --help (median)",
+            f"{f['cli_help_seconds'] * 1000:.0f} ms",
+            "< 300 ms",
+            f["cli_help_seconds"] < 0.3,
+        ),
+        (
+            "aims --help / python -c pass",
+            f"{f['cli_help_seconds'] / f['python_startup_seconds']:.1f}x",
+            "",
+            None,
+        ),
     ]
 
 
@@ -214,7 +337,9 @@ def print_table(rows) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run (< 60 s)")
+    parser.add_argument(
+        "--quick", action="store_true", help="small sizes, for a smoke run (< 60 s)"
+    )
     parser.add_argument("--json", type=Path, metavar="PATH", help="write the figures as JSON")
     args = parser.parse_args(argv)
     sizes = QUICK if args.quick else FULL
@@ -222,7 +347,9 @@ def main(argv: list[str] | None = None) -> int:
 
     figures: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="aims-bench-") as tmp:
-        say(f"throughput: {sizes.instances} instances x {len(peers.EVENTS)} events, best of {sizes.rounds} round(s)")
+        say(
+            f"throughput: {sizes.instances} instances x {len(peers.EVENTS)} events, best of {sizes.rounds} round(s)"
+        )
         figures.update(measure_throughput(sizes, Path(tmp)))
     say(f"KPIs: {sizes.systems:,} AI systems, {sizes.evidence_rows:,} evidence rows")
     figures.update(measure_kpis(sizes))
@@ -238,7 +365,11 @@ def main(argv: list[str] | None = None) -> int:
             "sizes": sizes.__dict__,
             "python": platform.python_version(),
             "figures": figures,
-            "targets": [{"figure": r[0], "value": r[1], "target": r[2], "met": r[3]} for r in rows if r[3] is not None],
+            "targets": [
+                {"figure": r[0], "value": r[1], "target": r[2], "met": r[3]}
+                for r in rows
+                if r[3] is not None
+            ],
         }
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")

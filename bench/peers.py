@@ -47,27 +47,42 @@ BPMN_PROCESS_ID = "five_step_approval"
 # Fixed payload of each event, identical for every instance and every
 # contender (the "create" event also carries the instance number).
 EVENTS: tuple[tuple[str, dict[str, Any]], ...] = (
-    ("create", {
-        "title": "Impact assessment: credit scoring model v3",
-        "owner": "risk-office@example.org",
-        "control": "ISO/IEC 42001 A.5.2",
-    }),
-    ("complete_task", {
-        "likelihood": 3,
-        "impact": 4,
-        "answered_by": "analyst@example.org",
-    }),
-    ("request_approval", {
-        "requested_by": "analyst@example.org",
-        "approver": "ciso@example.org",
-    }),
-    ("approve", {
-        "approver": "ciso@example.org",
-        "reason": "Residual risk within the documented appetite",
-    }),
-    ("record", {
-        "recorded_by": "aims-service",
-    }),
+    (
+        "create",
+        {
+            "title": "Impact assessment: credit scoring model v3",
+            "owner": "risk-office@example.org",
+            "control": "ISO/IEC 42001 A.5.2",
+        },
+    ),
+    (
+        "complete_task",
+        {
+            "likelihood": 3,
+            "impact": 4,
+            "answered_by": "analyst@example.org",
+        },
+    ),
+    (
+        "request_approval",
+        {
+            "requested_by": "analyst@example.org",
+            "approver": "ciso@example.org",
+        },
+    ),
+    (
+        "approve",
+        {
+            "approver": "ciso@example.org",
+            "reason": "Residual risk within the documented appetite",
+        },
+    ),
+    (
+        "record",
+        {
+            "recorded_by": "aims-service",
+        },
+    ),
 )
 EVENT_NAMES = tuple(name for name, _ in EVENTS)
 EXPECTED_SCORE = EVENTS[1][1]["likelihood"] * EVENTS[1][1]["impact"]
@@ -107,6 +122,7 @@ def _open_db(path: Path) -> sqlite3.Connection:
 # --------------------------------------------------------------------------
 # SpiffWorkflow
 # --------------------------------------------------------------------------
+
 
 def run_spiffworkflow(n: int, workdir: Path) -> float:
     """Run the workload on SpiffWorkflow; return the seconds spent on the events.
@@ -187,7 +203,9 @@ def run_spiffworkflow(n: int, workdir: Path) -> float:
             raise RuntimeError(f"SpiffWorkflow: instance {instance_id} is not completed")
         artefact = workflow.data.get("artefact") or {}
         if artefact.get("score") != EXPECTED_SCORE or workflow.data.get("instance") != instance_id:
-            raise RuntimeError(f"SpiffWorkflow: instance {instance_id} has wrong data {workflow.data!r}")
+            raise RuntimeError(
+                f"SpiffWorkflow: instance {instance_id} has wrong data {workflow.data!r}"
+            )
     return elapsed
 
 
@@ -200,8 +218,7 @@ TRANSITIONS = (
     {"trigger": "complete_task", "source": "created", "dest": "task_done"},
     {"trigger": "request_approval", "source": "task_done", "dest": "approval_requested"},
     {"trigger": "approve", "source": "approval_requested", "dest": "approved"},
-    {"trigger": "record", "source": "approved", "dest": "recorded",
-     "before": "write_artefact"},
+    {"trigger": "record", "source": "approved", "dest": "recorded", "before": "write_artefact"},
 )
 
 
@@ -295,7 +312,10 @@ def run_transitions(n: int, workdir: Path, *, reuse_machine: bool = False) -> fl
         data = json.loads(stored)
         if state != STATES[-1]:
             raise RuntimeError(f"transitions: instance {instance_id} is in state {state!r}")
-        if data.get("artefact", {}).get("score") != EXPECTED_SCORE or data.get("instance") != instance_id:
+        if (
+            data.get("artefact", {}).get("score") != EXPECTED_SCORE
+            or data.get("instance") != instance_id
+        ):
             raise RuntimeError(f"transitions: instance {instance_id} has wrong data {data!r}")
     return elapsed
 
@@ -307,12 +327,16 @@ def main(argv: list[str]) -> int:
         results = (
             ("SpiffWorkflow", run_spiffworkflow(n, workdir)),
             ("transitions (Machine rebuilt per event)", run_transitions(n, workdir)),
-            ("transitions (one Machine, add/remove_model)",
-             run_transitions(n, workdir, reuse_machine=True)),
+            (
+                "transitions (one Machine, add/remove_model)",
+                run_transitions(n, workdir, reuse_machine=True),
+            ),
         )
     print(f"{n} instances x {len(EVENTS)} events, one SQLite commit per event")
     for name, seconds in results:
-        print(f"  {name:<45} {n / seconds:9.1f} instances/s  ({len(EVENTS) * n / seconds:9.1f} events/s)")
+        print(
+            f"  {name:<45} {n / seconds:9.1f} instances/s  ({len(EVENTS) * n / seconds:9.1f} events/s)"
+        )
     print("Single run on a shared machine: compare the rows with each other, not with other runs.")
     return 0
 

@@ -110,23 +110,38 @@ class PooledDeliverer(Deliverer):
     Slack's own senders keep connections; so does this. Signing and retries are unchanged."""
 
     def __init__(self, base: Deliverer) -> None:
-        super().__init__(signing_secret=base.signing_secret, clock=base.clock, timeout=base.timeout,
-                         max_retries=base.max_retries, retry_delays=base.retry_delays, sleep=base.sleep)
+        super().__init__(
+            signing_secret=base.signing_secret,
+            clock=base.clock,
+            timeout=base.timeout,
+            max_retries=base.max_retries,
+            retry_delays=base.retry_delays,
+            sleep=base.sleep,
+        )
         self._local = threading.local()
         self.samples: list[tuple[str, float]] = []  # (kind, seconds of the signed HTTP round trip)
 
-    def send(self, url: str, *, kind: str, payload: dict[str, Any], body: bytes, content_type: str) -> Delivery:
+    def send(
+        self, url: str, *, kind: str, payload: dict[str, Any], body: bytes, content_type: str
+    ) -> Delivery:
         client = getattr(self._local, "client", None)
         if client is None:
             client = self._local.client = httpx.Client(timeout=self.timeout, verify=False)
         delivery = Delivery(url=url, kind=kind, payload=payload, body=body)
-        headers = {"Content-Type": content_type, **signed_headers(self.signing_secret, int(self.clock()), body)}
+        headers = {
+            "Content-Type": content_type,
+            **signed_headers(self.signing_secret, int(self.clock()), body),
+        }
         attempt = Attempt(retry_num=0, headers=headers)
         delivery.attempts.append(attempt)
         started = time.perf_counter()
         response = client.post(url, content=body, headers=headers)
         self.samples.append((kind, time.perf_counter() - started))
-        attempt.status, attempt.response_headers, attempt.response_body = response.status_code, dict(response.headers), response.content
+        attempt.status, attempt.response_headers, attempt.response_body = (
+            response.status_code,
+            dict(response.headers),
+            response.content,
+        )
         return delivery
 
 
@@ -170,7 +185,9 @@ def serve(args: argparse.Namespace) -> None:
     (``open_app`` from ``AIMS_SLACK_*`` settings), plus three bench-only routes."""
     from aims_workflows.adapters.slack import SlackSignatureCheck
 
-    app = open_app(Settings(database_url=args.db, config=Path(args.config), workflows=Path(args.workflows)))
+    app = open_app(
+        Settings(database_url=args.db, config=Path(args.config), workflows=Path(args.workflows))
+    )
     assert app.slack is not None, "AIMS_SLACK_* settings are missing"
     samples: list[tuple[str, float]] = []
     check = SlackSignatureCheck(SECRET)
@@ -186,8 +203,11 @@ def serve(args: argparse.Namespace) -> None:
         await run_in_threadpool(app.dispatcher.pump)
         return Response(json.dumps(samples), media_type="application/json")
 
-    routes = [*app.slack.routes(), Route("/bench/floor", floor_endpoint, methods=["POST"]),
-              Route("/bench/timings", timings, methods=["GET"])]
+    routes = [
+        *app.slack.routes(),
+        Route("/bench/floor", floor_endpoint, methods=["POST"]),
+        Route("/bench/timings", timings, methods=["GET"]),
+    ]
     web = ServerTimer(Starlette(routes=routes), samples)
     with BackgroundServer(web) as server:
         print(server.url, flush=True)
@@ -226,45 +246,91 @@ def main() -> None:
         (work / "workflows").mkdir()
         for n in range(n_approvers):
             (work / "workflows" / f"release-{n:02d}.yaml").write_text(WORKFLOW.format(n=n))
-        roles = {"engineer": ["eng@example.com"], **{f"approver_{n:02d}": [approvers[n]] for n in range(n_approvers)}}
-        (work / "aims.yaml").write_text("roles:\n" + "".join(f"  {r}: [{', '.join(p)}]\n" for r, p in roles.items()))
+        roles = {
+            "engineer": ["eng@example.com"],
+            **{f"approver_{n:02d}": [approvers[n]] for n in range(n_approvers)},
+        }
+        (work / "aims.yaml").write_text(
+            "roles:\n" + "".join(f"  {r}: [{', '.join(p)}]\n" for r, p in roles.items())
+        )
         url = f"sqlite:///{work / 'aims.db'}"
         Database(url).upgrade()
-        client_times: dict[str, list[float]] = {"block_actions": [], "view_submission": [], "retry": []}
+        client_times: dict[str, list[float]] = {
+            "block_actions": [],
+            "view_submission": [],
+            "retry": [],
+        }
         lock = threading.Lock()
 
-        with SlackLoopback(people=approvers + ["eng@example.com"], signing_secret=SECRET, channel=None,
-                           middleware=[Middleware(ModalSignal)]) as slack:
+        with SlackLoopback(
+            people=approvers + ["eng@example.com"],
+            signing_secret=SECRET,
+            channel=None,
+            middleware=[Middleware(ModalSignal)],
+        ) as slack:
             slack.sandbox.deliverer = PooledDeliverer(slack.sandbox.deliverer)
             # 1. the approvals are requested (this process plays the worker that posts them)
-            print(f"setting up {n_approvals} approvals for {n_approvers} approvers ...", file=sys.stderr)
+            print(
+                f"setting up {n_approvals} approvals for {n_approvers} approvers ...",
+                file=sys.stderr,
+            )
             started = time.perf_counter()
             tracker = InMemoryIssueTracker()
-            setup = open_app(Settings(database_url=url, config=work / "aims.yaml", workflows=work / "workflows"),
-                             clock=ManualClock(utc(2026, 1, 5, 9)), tracker=tracker, approvals=slack.channel,
-                             notifier=slack.notifier)
+            setup = open_app(
+                Settings(database_url=url, config=work / "aims.yaml", workflows=work / "workflows"),
+                clock=ManualClock(utc(2026, 1, 5, 9)),
+                tracker=tracker,
+                approvals=slack.channel,
+                notifier=slack.notifier,
+            )
             setup.inventory.add(AISystemRecord(name="Scoring model", owner="owner@example.com"))
             for i in range(n_approvals):
                 setup.runtime.start(f"release-{i % n_approvers:02d}", system="Scoring model")
             setup.dispatcher.pump(limit=1000)
             for task in tracker.open_tasks():
-                setup.runtime.complete_task(task.run_id, "prepare", {"risk_score": 4}, person="eng@example.com",
-                                            attempt=task.attempt, ref=task.ref)
+                setup.runtime.complete_task(
+                    task.run_id,
+                    "prepare",
+                    {"risk_score": 4},
+                    person="eng@example.com",
+                    attempt=task.attempt,
+                    ref=task.ref,
+                )
             setup.dispatcher.pump(limit=1000)
             setup.db.dispose()
             print(f"  ... {time.perf_counter() - started:.1f} s", file=sys.stderr)
 
             # 2. the service, in its own process, configured like `aims serve`
-            env = {**os.environ, "AIMS_SLACK_BOT_TOKEN": slack.sandbox.bot_token, "AIMS_SLACK_SIGNING_SECRET": SECRET,
-                   "AIMS_SLACK_API_URL": slack.sandbox.api_url}
-            service = subprocess.Popen([sys.executable, __file__, "--serve", "--db", url, "--config", str(work / "aims.yaml"),
-                                        "--workflows", str(work / "workflows")], env=env, stdin=subprocess.PIPE,
-                                       stdout=subprocess.PIPE, text=True)
+            env = {
+                **os.environ,
+                "AIMS_SLACK_BOT_TOKEN": slack.sandbox.bot_token,
+                "AIMS_SLACK_SIGNING_SECRET": SECRET,
+                "AIMS_SLACK_API_URL": slack.sandbox.api_url,
+            }
+            service = subprocess.Popen(
+                [
+                    sys.executable,
+                    __file__,
+                    "--serve",
+                    "--db",
+                    url,
+                    "--config",
+                    str(work / "aims.yaml"),
+                    "--workflows",
+                    str(work / "workflows"),
+                ],
+                env=env,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
             try:
                 base_url = service.stdout.readline().strip()
                 slack.sandbox.app_url = base_url + "/slack/events"
                 by_person = {p: slack.pending(p) for p in approvers}
-                assert sum(len(v) for v in by_person.values()) == n_approvals, "every approval should be waiting"
+                assert sum(len(v) for v in by_person.values()) == n_approvals, (
+                    "every approval should be waiting"
+                )
                 submissions: list[bytes] = []
                 errors: list[str] = []
 
@@ -274,12 +340,18 @@ def main() -> None:
                         message = slack.message_for(person, request.approval_id)
                         click = who.click(message, APPROVE)
                         with ModalSignal.condition:  # the app opens it after the ack
-                            ModalSignal.condition.wait_for(lambda: open_modal(slack.sandbox.workspace, who.id), timeout=3)
+                            ModalSignal.condition.wait_for(
+                                lambda: open_modal(slack.sandbox.workspace, who.id), timeout=3
+                            )
                         modal = open_modal(slack.sandbox.workspace, who.id)
                         if not click.ok or modal is None:
-                            errors.append(f"{person}: no modal for {request.approval_id} (click {click.status})")
+                            errors.append(
+                                f"{person}: no modal for {request.approval_id} (click {click.status})"
+                            )
                             continue
-                        submit = who.submit(modal, {"reason_text": f"Approved {request.approval_id}"})
+                        submit = who.submit(
+                            modal, {"reason_text": f"Approved {request.approval_id}"}
+                        )
                         with lock:
                             submissions.append(submit.body)
                         if not submit.ok:
@@ -288,8 +360,12 @@ def main() -> None:
                 def repeat(bodies: list[bytes]) -> None:
                     with httpx.Client(timeout=3, verify=False) as client:
                         for body in bodies:
-                            headers = {"Content-Type": FORM, "X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout",
-                                       **signed_headers(SECRET, int(time.time()), body)}
+                            headers = {
+                                "Content-Type": FORM,
+                                "X-Slack-Retry-Num": "1",
+                                "X-Slack-Retry-Reason": "http_timeout",
+                                **signed_headers(SECRET, int(time.time()), body),
+                            }
                             t0 = time.perf_counter()
                             answer = client.post(slack.app_url, content=body, headers=headers)
                             with lock:
@@ -301,7 +377,12 @@ def main() -> None:
                 wall = time.perf_counter()
                 run_clients([threading.Thread(target=approver, args=(p,)) for p in approvers])
                 again = submissions[:n_repeats]
-                run_clients([threading.Thread(target=repeat, args=(again[i::n_approvers],)) for i in range(n_approvers)])
+                run_clients(
+                    [
+                        threading.Thread(target=repeat, args=(again[i::n_approvers],))
+                        for i in range(n_approvers)
+                    ]
+                )
                 wall = time.perf_counter() - wall
                 for kind, seconds in slack.sandbox.deliverer.samples:
                     client_times[kind].append(seconds)
@@ -315,48 +396,85 @@ def main() -> None:
                     body = b"payload=" + json.dumps({"type": "block_actions"}).encode()
                     with httpx.Client(timeout=3, verify=False) as client:
                         for _ in range(count):
-                            headers = {"Content-Type": FORM, **signed_headers(SECRET, int(time.time()), body)}
+                            headers = {
+                                "Content-Type": FORM,
+                                **signed_headers(SECRET, int(time.time()), body),
+                            }
                             t0 = time.perf_counter()
-                            assert client.post(base_url + "/bench/floor", content=body, headers=headers).status_code == 200
+                            assert (
+                                client.post(
+                                    base_url + "/bench/floor", content=body, headers=headers
+                                ).status_code
+                                == 200
+                            )
                             with lock:
                                 base.append(time.perf_counter() - t0)
 
-                run_clients([threading.Thread(target=floor_client, args=(interactions // n_approvers,)) for _ in range(n_approvers)])
+                run_clients(
+                    [
+                        threading.Thread(target=floor_client, args=(interactions // n_approvers,))
+                        for _ in range(n_approvers)
+                    ]
+                )
             finally:
                 service.stdin.close()
                 service.wait(30)
 
             db = Database(url)
             with db.connect() as conn:
-                decided = Counter(json.loads(p)["approval_id"] for (p,) in conn.execute(
-                    select(Evidence.__table__.c.payload).where(Evidence.__table__.c.kind == "approval.decided")))
-                refused = conn.scalar(select(func.count()).select_from(Evidence.__table__).where(Evidence.__table__.c.kind == "approval.refused"))
+                decided = Counter(
+                    json.loads(p)["approval_id"]
+                    for (p,) in conn.execute(
+                        select(Evidence.__table__.c.payload).where(
+                            Evidence.__table__.c.kind == "approval.decided"
+                        )
+                    )
+                )
+                refused = conn.scalar(
+                    select(func.count())
+                    .select_from(Evidence.__table__)
+                    .where(Evidence.__table__.c.kind == "approval.refused")
+                )
                 inbox = conn.scalar(select(func.count()).select_from(InboxItem.__table__))
             db.dispose()
             still_buttons = sum(len(slack.pending(p)) for p in approvers)
 
         server_acks = [seconds for path, seconds in server_times if path == "/slack/events"]
         all_client = [t for v in client_times.values() for t in v]
-        print(f"\nSlack acknowledgements: {interactions} signed interactions from {n_approvers} concurrent approvers "
-              f"in {wall:.1f} s ({interactions / wall:.0f}/s)")
+        print(
+            f"\nSlack acknowledgements: {interactions} signed interactions from {n_approvers} concurrent approvers "
+            f"in {wall:.1f} s ({interactions / wall:.0f}/s)"
+        )
         print(f"  server side      {summary(server_acks)}   (request in -> response out)")
         print(f"  approver side    {summary(all_client)}   (signed HTTP round trip)")
         for kind, values in client_times.items():
             print(f"    {kind:<16} {summary(values)}")
         print(f"  loopback floor   {summary(base)}   (signature check only, same load)")
-        print(f"  ratio to floor   p50 {statistics.median(all_client) / statistics.median(base):.1f}x, "
-              f"p99 {percentile(all_client, 99) / percentile(base, 99):.1f}x")
+        print(
+            f"  ratio to floor   p50 {statistics.median(all_client) / statistics.median(base):.1f}x, "
+            f"p99 {percentile(all_client, 99) / percentile(base, 99):.1f}x"
+        )
         once = sum(1 for c in decided.values() if c == 1)
-        print(f"Decisions recorded: {sum(decided.values())} for {n_approvals} approvals ({once} exactly once, "
-              f"{sum(1 for c in decided.values() if c > 1)} more than once); {len(client_times['retry'])} repeats dropped "
-              f"(inbox holds {inbox} deliveries); refused {refused}; messages still with buttons {still_buttons}")
+        print(
+            f"Decisions recorded: {sum(decided.values())} for {n_approvals} approvals ({once} exactly once, "
+            f"{sum(1 for c in decided.values() if c > 1)} more than once); {len(client_times['retry'])} repeats dropped "
+            f"(inbox holds {inbox} deliveries); refused {refused}; messages still with buttons {still_buttons}"
+        )
         p99, worst = percentile(server_acks, 99), max(server_acks)
-        ok = not errors and once == n_approvals == sum(decided.values()) and still_buttons == 0 and p99 < 0.1 and worst < 1.0
+        ok = (
+            not errors
+            and once == n_approvals == sum(decided.values())
+            and still_buttons == 0
+            and p99 < 0.1
+            and worst < 1.0
+        )
         ok = ok and max(all_client) < 1.0  # and no approver waited a second, let alone Slack's 3
         for error in errors[:10]:
             print("  error:", error)
-        print(f"Targets (acknowledged with p99 < 100 ms and max < 1 s, every round trip < 1 s, every decision exactly "
-              f"once, every message updated): {'met' if ok else 'NOT met'}")
+        print(
+            f"Targets (acknowledged with p99 < 100 ms and max < 1 s, every round trip < 1 s, every decision exactly "
+            f"once, every message updated): {'met' if ok else 'NOT met'}"
+        )
         sys.exit(0 if ok else 1)
 
 

@@ -64,28 +64,80 @@ def prepare(workdir: Path, n: int):
     (workdir / "aims.yaml").write_text(f"roles:\n  engineer: [{ENGINEER}]\n")
     url = f"sqlite:///{workdir / 'aims.db'}"
     Database(url).upgrade()
-    app = open_app(Settings(database_url=url, config=workdir / "aims.yaml", workflows=workdir / "workflows"))
+    app = open_app(
+        Settings(database_url=url, config=workdir / "aims.yaml", workflows=workdir / "workflows")
+    )
     # Never called: the mapping is recorded and the payloads carry the fields.
-    app.jira = JiraIntegration(JiraConnection("http://127.0.0.1:9", "bot@example.com", "unused"), "AIMS", app.runtime,
-                               webhook_secret=SECRET)
+    app.jira = JiraIntegration(
+        JiraConnection("http://127.0.0.1:9", "bot@example.com", "unused"),
+        "AIMS",
+        app.runtime,
+        webhook_secret=SECRET,
+    )
     bodies = []
     for i in range(n):
         run_id = app.runtime.start("bench-task").run.run_id
         key, issue_id = f"AIMS-{i + 1}", str(10000 + i)
-        app.runtime.handle(run_id, Event("task.created", Actor("aims", "dispatcher"), step_id="check", attempt=1,
-                                         data={"assignee": ENGINEER}, ref=key))
+        app.runtime.handle(
+            run_id,
+            Event(
+                "task.created",
+                Actor("aims", "dispatcher"),
+                step_id="check",
+                attempt=1,
+                data={"assignee": ENGINEER},
+                ref=key,
+            ),
+        )
         with app.db.begin() as conn:
-            _store.remember_issue(conn, issue_id=issue_id, issue_key=key, idem_key=f"{run_id}/check/1/task", run_id=run_id,
-                                  step_id="check", attempt=1, fields={"result": [FIELD, "text"]}, now=datetime.now(UTC))
+            _store.remember_issue(
+                conn,
+                issue_id=issue_id,
+                issue_key=key,
+                idem_key=f"{run_id}/check/1/task",
+                run_id=run_id,
+                step_id="check",
+                attempt=1,
+                fields={"result": [FIELD, "text"]},
+                now=datetime.now(UTC),
+            )
         payload = {
-            "timestamp": 1767600000000 + i, "webhookEvent": "jira:issue_updated", "issue_event_type_name": "issue_generic",
-            "user": {"accountId": "712020:bench", "emailAddress": ENGINEER, "displayName": "Erin Engineer"},
-            "issue": {"id": issue_id, "key": key, "self": f"https://example.atlassian.net/rest/api/3/issue/{issue_id}",
-                      "fields": {"labels": ["aims"], FIELD: "looks fine",
-                                 "status": {"name": "Done", "id": "10001", "statusCategory": {"key": "done", "id": 3}}}},
-            "changelog": {"id": str(20000 + i), "items": [{"field": "status", "fieldId": "status", "fieldtype": "jira",
-                                                            "from": "3", "fromString": "In Progress",
-                                                            "to": "10001", "toString": "Done"}]},
+            "timestamp": 1767600000000 + i,
+            "webhookEvent": "jira:issue_updated",
+            "issue_event_type_name": "issue_generic",
+            "user": {
+                "accountId": "712020:bench",
+                "emailAddress": ENGINEER,
+                "displayName": "Erin Engineer",
+            },
+            "issue": {
+                "id": issue_id,
+                "key": key,
+                "self": f"https://example.atlassian.net/rest/api/3/issue/{issue_id}",
+                "fields": {
+                    "labels": ["aims"],
+                    FIELD: "looks fine",
+                    "status": {
+                        "name": "Done",
+                        "id": "10001",
+                        "statusCategory": {"key": "done", "id": 3},
+                    },
+                },
+            },
+            "changelog": {
+                "id": str(20000 + i),
+                "items": [
+                    {
+                        "field": "status",
+                        "fieldId": "status",
+                        "fieldtype": "jira",
+                        "from": "3",
+                        "fromString": "In Progress",
+                        "to": "10001",
+                        "toString": "Done",
+                    }
+                ],
+            },
         }
         bodies.append((f"dlv-{i:05d}", json.dumps(payload, separators=(",", ":")).encode()))
     return app, bodies
@@ -114,13 +166,21 @@ def main(argv: list[str] | None = None) -> int:
             local = threading.local()
 
             def send(item: tuple[str, bytes]) -> None:
-                client = getattr(local, "client", None) or httpx.Client(base_url=server.url, timeout=30)
+                client = getattr(local, "client", None) or httpx.Client(
+                    base_url=server.url, timeout=30
+                )
                 local.client = client
                 delivery, body = item
                 started = time.perf_counter()
-                response = client.post("/jira/webhook", content=body, headers={
-                    "Content-Type": "application/json", "X-Atlassian-Webhook-Identifier": delivery,
-                    "X-Hub-Signature": sign(SECRET, body)})
+                response = client.post(
+                    "/jira/webhook",
+                    content=body,
+                    headers={
+                        "Content-Type": "application/json",
+                        "X-Atlassian-Webhook-Identifier": delivery,
+                        "X-Hub-Signature": sign(SECRET, body),
+                    },
+                )
                 elapsed = time.perf_counter() - started
                 with lock:
                     latencies.append(elapsed)
@@ -133,30 +193,52 @@ def main(argv: list[str] | None = None) -> int:
             table = InboxItem.__table__
             while True:
                 with app.db.connect() as conn:
-                    waiting = conn.scalar(select(func.count()).select_from(table).where(table.c.status.in_(("received", "processing"))))
+                    waiting = conn.scalar(
+                        select(func.count())
+                        .select_from(table)
+                        .where(table.c.status.in_(("received", "processing")))
+                    )
                 if not waiting:
                     break
                 time.sleep(0.05)
             processed_in = time.perf_counter() - started
             web.state.inbox_worker.stop()
         with app.db.connect() as conn:
-            completed = conn.execute(select(Evidence.__table__.c.run_id, func.count()).where(
-                Evidence.__table__.c.kind == "task.completed").group_by(Evidence.__table__.c.run_id)).all()
-            inbox_rows = dict(conn.execute(select(table.c.status, func.count()).group_by(table.c.status)).all())
+            completed = conn.execute(
+                select(Evidence.__table__.c.run_id, func.count())
+                .where(Evidence.__table__.c.kind == "task.completed")
+                .group_by(Evidence.__table__.c.run_id)
+            ).all()
+            inbox_rows = dict(
+                conn.execute(select(table.c.status, func.count()).group_by(table.c.status)).all()
+            )
         latencies.sort()
         p50 = statistics.median(latencies) * 1000
         p99 = latencies[int(len(latencies) * 0.99) - 1] * 1000
         accepted = statuses.get(202, 0)
-        print(f"deliveries sent:          {len(sends)} ({len(sends) - distinct} duplicates), {args.clients} clients")
+        print(
+            f"deliveries sent:          {len(sends)} ({len(sends) - distinct} duplicates), {args.clients} clients"
+        )
         print(f"answers:                  {statuses}")
-        print(f"accepted per second:      {accepted / sent_in:,.0f} ({len(sends) / sent_in:,.0f} answered/s)")
+        print(
+            f"accepted per second:      {accepted / sent_in:,.0f} ({len(sends) / sent_in:,.0f} answered/s)"
+        )
         print(f"time to answer:           p50 {p50:.1f} ms, p99 {p99:.1f} ms (target p99 < 50 ms)")
-        print(f"all sent in:              {sent_in:.2f} s; all processed after {processed_in:.2f} s")
+        print(
+            f"all sent in:              {sent_in:.2f} s; all processed after {processed_in:.2f} s"
+        )
         print(f"inbox:                    {inbox_rows}")
         once = len(completed) == distinct and all(c == 1 for _, c in completed)
-        print(f"exactly one transition:   {'yes' if once else 'NO'} ({len(completed)} runs completed, "
-              f"{sum(c for _, c in completed)} completions)")
-        ok = once and accepted == distinct and statuses.get(200, 0) == len(sends) - distinct and p99 < 50
+        print(
+            f"exactly one transition:   {'yes' if once else 'NO'} ({len(completed)} runs completed, "
+            f"{sum(c for _, c in completed)} completions)"
+        )
+        ok = (
+            once
+            and accepted == distinct
+            and statuses.get(200, 0) == len(sends) - distinct
+            and p99 < 50
+        )
         print("result:                   " + ("PASS" if ok else "FAIL"))
         return 0 if ok else 1
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote
 
@@ -22,11 +22,16 @@ import pytest
 from aims_workflows.app import App, open_app, shipped_workflows_dir
 from aims_workflows.config import AimsConfig, Settings
 from aims_workflows.store import Database
-from aims_workflows.testing import InMemoryApprovalChannel, InMemoryIssueTracker, InMemoryNotifier, ManualClock
+from aims_workflows.testing import (
+    InMemoryApprovalChannel,
+    InMemoryIssueTracker,
+    InMemoryNotifier,
+    ManualClock,
+)
 
 POSTGRES_ENV = "AIMS_TEST_POSTGRES_URL"
 REQUIRE_ENV = "AIMS_REQUIRE_POSTGRES"
-T0 = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 SHIPPED_WORKFLOWS = shipped_workflows_dir()
 
 # People of the test organisation. Each role has at least one person; the first person of a
@@ -52,31 +57,75 @@ def config_yaml(roles: dict[str, list[str]] = ROLES, organisation: str = "Exampl
 # Answers that complete the shipped workflows' tasks.
 ANSWERS: dict[str, dict] = {
     "risk.identify": {
-        "risk_title": "Biased answers", "risk_description": "Training data under-represents some groups",
-        "risk_sources": ["bias_fairness", "data_quality"], "affected_parties": "customers",
-        "likelihood": 2, "impact": 3, "rating_rationale": "two complaints last year",
+        "risk_title": "Biased answers",
+        "risk_description": "Training data under-represents some groups",
+        "risk_sources": ["bias_fairness", "data_quality"],
+        "affected_parties": "customers",
+        "likelihood": 2,
+        "impact": 3,
+        "rating_rationale": "two complaints last year",
     },
-    "risk.treat": {"treatment": "accept", "residual_likelihood": 1, "residual_impact": 2, "rationale": "low and monitored"},
+    "risk.treat": {
+        "treatment": "accept",
+        "residual_likelihood": 1,
+        "residual_impact": 2,
+        "rationale": "low and monitored",
+    },
     "impact.context": {
-        "intended_use": "answering customer questions", "affected_groups": ["customers"],
-        "decisions_about_people": False, "personal_data": True,
+        "intended_use": "answering customer questions",
+        "affected_groups": ["customers"],
+        "decisions_about_people": False,
+        "personal_data": True,
     },
-    "impact.impacts": {"individual_impacts": "wrong answers", "severity": 2, "likelihood": 2, "reversibility": "reversible"},
-    "impact.mitigate": {"mitigations": "human fallback", "user_information": "a banner", "monitoring": "weekly sampling"},
-    "ca.correct": {"nonconformity": "Risk register not reviewed", "correction": "Reviewed it", "corrected_on": "2026-01-06"},
-    "ca.root_cause": {"method": "five_whys", "root_cause": "No owner for the review", "similar_elsewhere": False},
-    "ca.plan": {"action": "Name an owner and a calendar", "action_owner": "amy@example.com", "due_date": "2026-02-01",
-                "aims_change": False},
-    "ca.implement": {"done": "Owner named", "evidence_link": "https://example.com/pr/1", "implemented_on": "2026-01-20"},
+    "impact.impacts": {
+        "individual_impacts": "wrong answers",
+        "severity": 2,
+        "likelihood": 2,
+        "reversibility": "reversible",
+    },
+    "impact.mitigate": {
+        "mitigations": "human fallback",
+        "user_information": "a banner",
+        "monitoring": "weekly sampling",
+    },
+    "ca.correct": {
+        "nonconformity": "Risk register not reviewed",
+        "correction": "Reviewed it",
+        "corrected_on": "2026-01-06",
+    },
+    "ca.root_cause": {
+        "method": "five_whys",
+        "root_cause": "No owner for the review",
+        "similar_elsewhere": False,
+    },
+    "ca.plan": {
+        "action": "Name an owner and a calendar",
+        "action_owner": "amy@example.com",
+        "due_date": "2026-02-01",
+        "aims_change": False,
+    },
+    "ca.implement": {
+        "done": "Owner named",
+        "evidence_link": "https://example.com/pr/1",
+        "implemented_on": "2026-01-20",
+    },
     "ca.verify": {"effective": True, "observations": "Reviews held on time"},
     # internal audit: the programme, an area found conforming, an area with a minor nonconformity
     "audit.programme": {
-        "audit_reference": "IA-2026-1", "scope": "all AI systems", "criteria": ["iso42001_clauses_4_to_10"],
-        "auditors": "ida: all areas", "period_start": "2026-01-10", "period_end": "2026-01-31",
+        "audit_reference": "IA-2026-1",
+        "scope": "all AI systems",
+        "criteria": ["iso42001_clauses_4_to_10"],
+        "auditors": "ida: all areas",
+        "period_start": "2026-01-10",
+        "period_end": "2026-01-31",
     },
     "audit.conforming": {"result": "conforming", "evidence_sampled": "records"},
-    "audit.minor": {"result": "minor_nonconformity", "evidence_sampled": "risk register", "finding": "Two risks unreviewed",
-                    "requirement": "6.1.2"},
+    "audit.minor": {
+        "result": "minor_nonconformity",
+        "evidence_sampled": "risk register",
+        "finding": "Two risks unreviewed",
+        "requirement": "6.1.2",
+    },
 }
 
 
@@ -109,7 +158,9 @@ def pg_admin():
     """An autocommit engine on the PostgreSQL test server (creates and drops schemas)."""
     url = os.environ.get(POSTGRES_ENV, "").strip()
     if not url:
-        _unavailable(f"PostgreSQL tests need {POSTGRES_ENV} (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test)")
+        _unavailable(
+            f"PostgreSQL tests need {POSTGRES_ENV} (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test)"
+        )
     from sqlalchemy import create_engine, text
 
     engine = create_engine(url, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 5})
@@ -134,10 +185,13 @@ def pg_url(pg_admin):
     yield with_search_path(pg_admin.url.render_as_string(hide_password=False), schema)
     with pg_admin.connect() as conn:
         # end anything a test left connected to the schema before dropping it
-        conn.execute(text(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE pid <> pg_backend_pid() AND application_name = :name"
-        ), {"name": schema})
+        conn.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE pid <> pg_backend_pid() AND application_name = :name"
+            ),
+            {"name": schema},
+        )
         conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
 
 
@@ -245,15 +299,30 @@ class Harness:
 
     # -- driving runs the way people would ---------------------------------------------------
     def open_task(self, step_id: str, run_id: str | None = None):
-        found = [t for t in self.tracker.open_tasks() if t.step_id == step_id and (run_id is None or t.run_id == run_id)]
-        assert found, f"no open task for step '{step_id}'; open: {[(t.run_id, t.step_id) for t in self.tracker.open_tasks()]}"
+        found = [
+            t
+            for t in self.tracker.open_tasks()
+            if t.step_id == step_id and (run_id is None or t.run_id == run_id)
+        ]
+        assert found, (
+            f"no open task for step '{step_id}'; open: {[(t.run_id, t.step_id) for t in self.tracker.open_tasks()]}"
+        )
         return found[-1]
 
-    def complete(self, step_id: str, answers: dict, *, run_id: str | None = None, person: str | None = None):
+    def complete(
+        self, step_id: str, answers: dict, *, run_id: str | None = None, person: str | None = None
+    ):
         """Complete the open stand-in task of ``step_id`` as its assignee (in Jira), then pump."""
         task = self.open_task(step_id, run_id)
-        outcome = self.rt.complete_task(task.run_id, step_id, answers, person=person or task.assignee, via="jira",
-                                        attempt=task.attempt, ref=task.ref)
+        outcome = self.rt.complete_task(
+            task.run_id,
+            step_id,
+            answers,
+            person=person or task.assignee,
+            via="jira",
+            attempt=task.attempt,
+            ref=task.ref,
+        )
         if any(e.kind == "task.completed" for e in outcome.transition.evidence):
             self.tracker.mark_done(task.ref)
         self.pump()
@@ -264,10 +333,23 @@ class Harness:
         assert found, "no pending approval"
         return found[-1]
 
-    def decide(self, person: str, decision: str = "approve", reason: str = "reviewed, acceptable", *, run_id: str | None = None):
+    def decide(
+        self,
+        person: str,
+        decision: str = "approve",
+        reason: str = "reviewed, acceptable",
+        *,
+        run_id: str | None = None,
+    ):
         request = self.pending_approval(run_id)
-        outcome = self.rt.decide(request.approval_id, person=person, decision=decision, reason=reason,
-                                 content_hash=request.content_hash, via="slack")
+        outcome = self.rt.decide(
+            request.approval_id,
+            person=person,
+            decision=decision,
+            reason=reason,
+            content_hash=request.content_hash,
+            via="slack",
+        )
         self.pump()
         return outcome
 
@@ -327,8 +409,17 @@ class Harness:
         return row, started
 
 
-def make_harness(db_url: str, directory: Path, clock: ManualClock, *, workflows: Path = SHIPPED_WORKFLOWS,
-                 roles: dict[str, list[str]] = ROLES, tracker=None, approvals=None, notifier=None) -> Harness:
+def make_harness(
+    db_url: str,
+    directory: Path,
+    clock: ManualClock,
+    *,
+    workflows: Path = SHIPPED_WORKFLOWS,
+    roles: dict[str, list[str]] = ROLES,
+    tracker=None,
+    approvals=None,
+    notifier=None,
+) -> Harness:
     config_path = directory / "aims.yaml"
     config_path.write_text(config_yaml(roles), encoding="utf-8")
     tracker = tracker or InMemoryIssueTracker()
@@ -349,7 +440,9 @@ def make_harness_fixture():
 @pytest.fixture
 def harness(database: Database, db_url: str, tmp_path: Path, clock, tracker, approvals, notifier):
     """The app on a migrated database (each backend), the shipped workflows and the stand-ins."""
-    h = make_harness(db_url, tmp_path, clock, tracker=tracker, approvals=approvals, notifier=notifier)
+    h = make_harness(
+        db_url, tmp_path, clock, tracker=tracker, approvals=approvals, notifier=notifier
+    )
     yield h
     h.app.db.dispose()
 

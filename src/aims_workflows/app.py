@@ -39,7 +39,9 @@ class App:
     runtime: Runtime
     inventory: Inventory
     dispatcher: Dispatcher
-    jira: Any = None  # adapters.jira.JiraIntegration when AIMS_JIRA_URL is set (or wired by the demo)
+    jira: Any = (
+        None  # adapters.jira.JiraIntegration when AIMS_JIRA_URL is set (or wired by the demo)
+    )
     slack: Any = None  # adapters.slack.SlackIntegration when AIMS_SLACK_BOT_TOKEN is set
 
     def pump(self, *, schedules: bool = True):
@@ -56,8 +58,15 @@ class App:
         return self.dispatcher.pump()
 
 
-def open_app(settings: Settings | None = None, *, clock: Clock | None = None, tracker: IssueTracker | None = None,
-             approvals: ApprovalChannel | None = None, notifier: Notifier | None = None, require_db: bool = True) -> App:
+def open_app(
+    settings: Settings | None = None,
+    *,
+    clock: Clock | None = None,
+    tracker: IssueTracker | None = None,
+    approvals: ApprovalChannel | None = None,
+    notifier: Notifier | None = None,
+    require_db: bool = True,
+) -> App:
     from .adapters.local import LocalApprovalChannel, LocalIssueTracker, LogNotifier
 
     settings = settings or Settings()
@@ -65,7 +74,9 @@ def open_app(settings: Settings | None = None, *, clock: Clock | None = None, tr
     db = Database(settings.database_url)
     if require_db:
         db.require_ready()
-    workflows = load_workflows(workflow_paths(settings, config), roles=set(DEFAULT_ROLES) | config.role_names())
+    workflows = load_workflows(
+        workflow_paths(settings, config), roles=set(DEFAULT_ROLES) | config.role_names()
+    )
     runtime = Runtime(db, workflows, config, clock or SystemClock())
     jira = None
     if tracker is None and settings.jira_url:
@@ -79,8 +90,14 @@ def open_app(settings: Settings | None = None, *, clock: Clock | None = None, tr
 
         slack = SlackIntegration.from_settings(settings, runtime)
         approvals, notifier = slack.channel, notifier or slack.notifier
-    dispatcher = Dispatcher(runtime, tracker=tracker or LocalIssueTracker(), approvals=approvals or LocalApprovalChannel(),
-                            notifier=notifier or LogNotifier())
+    dispatcher = Dispatcher(
+        runtime,
+        tracker=tracker or LocalIssueTracker(),
+        approvals=approvals or LocalApprovalChannel(),
+        notifier=notifier or LogNotifier(),
+    )
     if slack is not None:
         slack.follow_with(dispatcher.pump)
-    return App(settings, config, db, workflows, runtime, Inventory(runtime), dispatcher, jira, slack)
+    return App(
+        settings, config, db, workflows, runtime, Inventory(runtime), dispatcher, jira, slack
+    )

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-
 from typing import Annotated, Any
 
 from pydantic import (
@@ -37,7 +36,15 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .errors import ConfigError
 
-__all__ = ["Settings", "AimsConfig", "KpiTargets", "SoaConfig", "SoaControl", "load_config", "DEFAULT_CONFIG_TEXT"]
+__all__ = [
+    "Settings",
+    "AimsConfig",
+    "KpiTargets",
+    "SoaConfig",
+    "SoaControl",
+    "load_config",
+    "DEFAULT_CONFIG_TEXT",
+]
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -50,19 +57,31 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///aims.db"
     config: Path = Path("aims.yaml")
     workflows: Path | None = Field(default=None, description="directory of workflow files")
-    jira_url: str | None = Field(default=None, description="Jira Cloud site, e.g. https://example.atlassian.net")
+    jira_url: str | None = Field(
+        default=None, description="Jira Cloud site, e.g. https://example.atlassian.net"
+    )
     jira_email: str | None = Field(default=None, description="the integration account's e-mail")
     jira_api_token: SecretStr | None = None
     jira_project: str = "AIMS"
     jira_issue_type: str = "Task"
     jira_webhook_secret: SecretStr | None = None
     # Slack: secrets are SecretStr so that they print as '**********' in reprs, logs and errors.
-    slack_bot_token: SecretStr | None = Field(default=None, description="bot token (xoxb-...) of the Slack app")
-    slack_signing_secret: SecretStr | None = Field(default=None, description="signing secret of the Slack app")
-    slack_channel: str | None = Field(default=None, description="channel for approvals whose step says channel")
-    slack_api_url: str = Field(default="https://slack.com/api/", description="Slack Web API base URL (the sandbox sets it)")
+    slack_bot_token: SecretStr | None = Field(
+        default=None, description="bot token (xoxb-...) of the Slack app"
+    )
+    slack_signing_secret: SecretStr | None = Field(
+        default=None, description="signing secret of the Slack app"
+    )
+    slack_channel: str | None = Field(
+        default=None, description="channel for approvals whose step says channel"
+    )
+    slack_api_url: str = Field(
+        default="https://slack.com/api/", description="Slack Web API base URL (the sandbox sets it)"
+    )
     dashboard_token: SecretStr | None = Field(
-        default=None, description="token that /dashboard and /api/* require (Bearer, or Basic with any user name)")
+        default=None,
+        description="token that /dashboard and /api/* require (Bearer, or Basic with any user name)",
+    )
 
 
 class KpiTargets(BaseModel):
@@ -78,23 +97,30 @@ class KpiTargets(BaseModel):
 def _annex_control_id(value: Any) -> str:
     """An Annex A control id in canonical form; anything else is refused with a suggestion."""
     from .catalog import load_catalog, normalise
-    from .catalog._ids import describe
 
     try:
         wanted = normalise(value)
     except TypeError:
-        raise PydanticCustomError("soa_control", _literal(f"{value!r} is not a control id such as 'A.6.2.4'")) from None
+        raise PydanticCustomError(
+            "soa_control", _literal(f"{value!r} is not a control id such as 'A.6.2.4'")
+        ) from None
     catalog = load_catalog()
     if wanted in catalog:
         entry = catalog.get(wanted)
         if entry.kind == "control":
             return entry.id
         kind = "a clause" if entry.kind == "clause" else "an Annex A group"
-        raise PydanticCustomError("soa_control", _literal(
-            f"'{wanted}' is {kind}, not an Annex A control: the Statement of Applicability lists controls (see `aims catalog`)"))
+        raise PydanticCustomError(
+            "soa_control",
+            _literal(
+                f"'{wanted}' is {kind}, not an Annex A control: the Statement of Applicability lists controls (see `aims catalog`)"
+            ),
+        )
     close = catalog.suggest(wanted)
     hint = f"did you mean '{close}'?" if close else "see `aims catalog` for the control ids"
-    raise PydanticCustomError("soa_control", _literal(f"unknown Annex A control '{wanted}' ({hint})"))
+    raise PydanticCustomError(
+        "soa_control", _literal(f"unknown Annex A control '{wanted}' ({hint})")
+    )
 
 
 def _literal(message: str) -> str:
@@ -114,13 +140,20 @@ class SoaControl(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     applicable: bool = True
-    justification: str = Field("", description="why the control is included or, when excluded, why not")
-    implementation: str = Field("", description="how it is implemented: free text or a link to the document")
+    justification: str = Field(
+        "", description="why the control is included or, when excluded, why not"
+    )
+    implementation: str = Field(
+        "", description="how it is implemented: free text or a link to the document"
+    )
 
     @model_validator(mode="after")
-    def _exclusion_needs_a_reason(self) -> "SoaControl":
+    def _exclusion_needs_a_reason(self) -> SoaControl:
         if not self.applicable and not self.justification:
-            raise PydanticCustomError("soa_exclusion", "an excluded control needs a justification: say why it does not apply")
+            raise PydanticCustomError(
+                "soa_exclusion",
+                "an excluded control needs a justification: say why it does not apply",
+            )
         return self
 
 
@@ -145,8 +178,12 @@ class SoaConfig(BaseModel):
                 except TypeError:
                     continue  # reported by the key's own validation
                 if canonical in seen:
-                    raise PydanticCustomError("soa_duplicate", _literal(
-                        f"control {canonical} is listed twice ({seen[canonical]!r} and {key!r})"))
+                    raise PydanticCustomError(
+                        "soa_duplicate",
+                        _literal(
+                            f"control {canonical} is listed twice ({seen[canonical]!r} and {key!r})"
+                        ),
+                    )
                 seen[canonical] = key
         return value
 
@@ -226,7 +263,9 @@ def load_config(path: Path) -> AimsConfig:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as err:
-        raise ConfigError(f"cannot read {path}: {err}", hint="it must be a UTF-8 YAML file") from None
+        raise ConfigError(
+            f"cannot read {path}: {err}", hint="it must be a UTF-8 YAML file"
+        ) from None
     try:
         source = read_yaml(text) if text.strip() else None
     except YamlSyntaxError as err:
@@ -241,7 +280,12 @@ def load_config(path: Path) -> AimsConfig:
     except ValidationError as err:
         lines = []
         for e in err.errors():
-            loc = tuple(part for part in e["loc"] if part != "[key]")  # a bad mapping key: point at the key
+            loc = tuple(
+                part for part in e["loc"] if part != "[key]"
+            )  # a bad mapping key: point at the key
             line, column = source.position(loc) if source else (0, 0)
             lines.append(f"{path}:{line}:{column} {format_path(loc)}: {e['msg']}")
-        raise ConfigError("invalid configuration:\n" + "\n".join(lines), hint="see `aims init` for a commented example") from None
+        raise ConfigError(
+            "invalid configuration:\n" + "\n".join(lines),
+            hint="see `aims init` for a commented example",
+        ) from None

@@ -27,13 +27,32 @@ __all__ = [
     "LIST_FIELDS",
 ]
 
-LIFECYCLE_STAGES = ("inception", "design", "development", "validation", "deployed", "monitoring", "retired")
+LIFECYCLE_STAGES = (
+    "inception",
+    "design",
+    "development",
+    "validation",
+    "deployed",
+    "monitoring",
+    "retired",
+)
 RISK_TIERS = ("minimal", "limited", "high", "unacceptable")
 DEPLOYMENT_SCALES = ("pilot", "internal", "limited", "broad", "public")
 LIST_FIELDS = ("data_sources", "dependencies", "jurisdictions")
 MATERIAL_FIELDS = frozenset(
-    {"business_purpose", "model_type", "data_sources", "outputs", "users", "deployment_scale",
-     "dependencies", "lifecycle_stage", "risk_tier", "in_scope", "jurisdictions"}
+    {
+        "business_purpose",
+        "model_type",
+        "data_sources",
+        "outputs",
+        "users",
+        "deployment_scale",
+        "dependencies",
+        "lifecycle_stage",
+        "risk_tier",
+        "in_scope",
+        "jurisdictions",
+    }
 )
 """Changing one of these emits ``ai_system.changed``; renaming or a new owner is history only."""
 
@@ -60,7 +79,9 @@ class AISystemRecord(BaseModel):
     users: str = ""
     deployment_scale: Literal["", "pilot", "internal", "limited", "broad", "public"] = ""
     dependencies: list[str] = Field(default_factory=list)
-    lifecycle_stage: Literal["", "inception", "design", "development", "validation", "deployed", "monitoring", "retired"] = ""
+    lifecycle_stage: Literal[
+        "", "inception", "design", "development", "validation", "deployed", "monitoring", "retired"
+    ] = ""
     risk_tier: Literal["", "minimal", "limited", "high", "unacceptable"] = ""
     in_scope: bool = True
     jurisdictions: list[str] = Field(default_factory=list)
@@ -80,7 +101,16 @@ class AISystemRecord(BaseModel):
     @field_validator("in_scope", mode="before")
     @classmethod
     def _yes_no(cls, value: Any) -> Any:
-        if isinstance(value, str) and value.strip().lower() in ("yes", "y", "true", "1", "no", "n", "false", "0"):
+        if isinstance(value, str) and value.strip().lower() in (
+            "yes",
+            "y",
+            "true",
+            "1",
+            "no",
+            "n",
+            "false",
+            "0",
+        ):
             return value.strip().lower() in ("yes", "y", "true", "1")
         return value
 
@@ -101,13 +131,16 @@ def validate_changes(current: dict[str, Any], changes: dict[str, Any]) -> AISyst
     unknown = sorted(set(changes) - set(AISystemRecord.model_fields))
     if unknown:
         raise InventoryError(
-            f"unknown field(s): {', '.join(unknown)}", hint=f"fields are {', '.join(AISystemRecord.model_fields)}"
+            f"unknown field(s): {', '.join(unknown)}",
+            hint=f"fields are {', '.join(AISystemRecord.model_fields)}",
         )
     try:
         return AISystemRecord.model_validate({**current, **changes})
     except ValidationError as err:
         problems = _reasons(err)
-        raise InventoryError("; ".join(f"{c}: {m}" for c, m in problems), problems=problems) from None
+        raise InventoryError(
+            "; ".join(f"{c}: {m}" for c, m in problems), problems=problems
+        ) from None
 
 
 def _rows(path: Path, text: str) -> tuple[list[dict[str, Any]], list[int | None]]:
@@ -117,11 +150,21 @@ def _rows(path: Path, text: str) -> tuple[list[dict[str, Any]], list[int | None]
     if suffix == ".csv":
         reader = csv.DictReader(io.StringIO(text))
         if not reader.fieldnames:
-            raise InventoryError(f"{path}: no header row", hint="the first line names the columns: name,owner,...")
+            raise InventoryError(
+                f"{path}: no header row", hint="the first line names the columns: name,owner,..."
+            )
         rows, lines = [], []
         for row in reader:
-            rows.append({k.strip(): (v if v is not None else "") for k, v in row.items() if k is not None and (v or "").strip() != ""})
-            lines.append(reader.line_num)  # the row's last line: its only one unless a quoted value spans lines
+            rows.append(
+                {
+                    k.strip(): (v if v is not None else "")
+                    for k, v in row.items()
+                    if k is not None and (v or "").strip() != ""
+                }
+            )
+            lines.append(
+                reader.line_num
+            )  # the row's last line: its only one unless a quoted value spans lines
         return rows, lines
     source = None
     if suffix == ".json":
@@ -132,12 +175,17 @@ def _rows(path: Path, text: str) -> tuple[list[dict[str, Any]], list[int | None]
         source = read_yaml(text)
         data = source.data
     else:
-        raise InventoryError(f"{path}: unsupported file type '{suffix}'", hint="use .csv, .json or .yaml")
+        raise InventoryError(
+            f"{path}: unsupported file type '{suffix}'", hint="use .csv, .json or .yaml"
+        )
     prefix: tuple = ()
     if isinstance(data, dict) and "systems" in data:
         data, prefix = data["systems"], ("systems",)
     if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
-        raise InventoryError(f"{path}: expected a list of systems", hint="a list of mappings, or 'systems:' holding one")
+        raise InventoryError(
+            f"{path}: expected a list of systems",
+            hint="a list of mappings, or 'systems:' holding one",
+        )
     lines = [source.position((*prefix, i))[0] if source else None for i in range(len(data))]
     return data, lines
 
@@ -153,13 +201,17 @@ def parse_import(path: Path) -> list[AISystemRecord]:
     except FileNotFoundError:
         raise InventoryError(f"{path}: no such file") from None
     except (OSError, UnicodeDecodeError) as err:
-        raise InventoryError(f"{path}: cannot be read as UTF-8 text ({err.__class__.__name__})") from None
+        raise InventoryError(
+            f"{path}: cannot be read as UTF-8 text ({err.__class__.__name__})"
+        ) from None
     try:
         rows, lines = _rows(path, text)
     except InventoryError:
         raise
     except Exception as err:  # noqa: BLE001 - JSON/YAML syntax errors of every flavour
-        raise InventoryError(f"{path}: not valid {path.suffix.lstrip('.').upper()}: {err}".splitlines()[0]) from None
+        raise InventoryError(
+            f"{path}: not valid {path.suffix.lstrip('.').upper()}: {err}".splitlines()[0]
+        ) from None
     records: list[AISystemRecord] = []
     problems: list[tuple[int, str, str]] = []
     seen: dict[str, int] = {}
@@ -174,10 +226,13 @@ def parse_import(path: Path) -> list[AISystemRecord]:
         seen.setdefault(record.name.lower(), number)
         records.append(record)
     if problems:
-        detail = "\n".join(f"  row {r}{_line_note(lines[r - 1])}, column {c}: {m}" for r, c, m in problems)
+        detail = "\n".join(
+            f"  row {r}{_line_note(lines[r - 1])}, column {c}: {m}" for r, c, m in problems
+        )
         raise InventoryError(
             f"{path}: {len(problems)} problem(s); nothing was imported:\n{detail}",
-            problems=problems, hint="fix the rows and import the file again",
+            problems=problems,
+            hint="fix the rows and import the file again",
         )
     if not records:
         raise InventoryError(f"{path}: no systems in the file")

@@ -9,7 +9,7 @@ should remember (e.g. ``{"ref": "AIMS-12", "assignee": "eng@example.com"}``). It
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Protocol, runtime_checkable
 
 from .engine.commands import Command
@@ -26,9 +26,8 @@ class SystemClock:
     """The real clock (UTC). Everything else takes a Clock so tests can move time."""
 
     def now(self) -> datetime:
-        from datetime import timezone
 
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
 
 
 @runtime_checkable

@@ -9,13 +9,21 @@ demo, the tests and users' own tests run without Jira or Slack.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from .engine.commands import Command
 from .errors import PermanentError, RetryableError
 
-__all__ = ["ManualClock", "InMemoryIssueTracker", "InMemoryApprovalChannel", "InMemoryNotifier", "FaultPlan", "StandInTask", "StandInApproval"]
+__all__ = [
+    "ManualClock",
+    "InMemoryIssueTracker",
+    "InMemoryApprovalChannel",
+    "InMemoryNotifier",
+    "FaultPlan",
+    "StandInTask",
+    "StandInApproval",
+]
 
 
 class ManualClock:
@@ -61,7 +69,14 @@ class _StandIn:
         self.performed: list[Command] = []
         self._seen: dict[str, dict[str, Any]] = {}
 
-    def fail_next(self, count: int, *, retryable: bool = True, retry_after: float | None = None, message: str = "injected failure") -> None:
+    def fail_next(
+        self,
+        count: int,
+        *,
+        retryable: bool = True,
+        retry_after: float | None = None,
+        message: str = "injected failure",
+    ) -> None:
         self.faults = FaultPlan(count, retryable, retry_after, message)
 
     def perform(self, command: Command) -> dict[str, Any]:
@@ -103,7 +118,16 @@ class InMemoryIssueTracker(_StandIn):
         p = command.payload
         if command.kind == "task.create":
             ref = f"{self.prefix}-{len(self.tasks) + 1}"
-            self.tasks[ref] = StandInTask(ref, command.run_id, p["step_id"], p["attempt"], p["title"], p["assignee"], p["form"], p.get("due_at"))
+            self.tasks[ref] = StandInTask(
+                ref,
+                command.run_id,
+                p["step_id"],
+                p["attempt"],
+                p["title"],
+                p["assignee"],
+                p["form"],
+                p.get("due_at"),
+            )
             return {"ref": ref, "assignee": p["assignee"]}
         task = self.tasks.get(p.get("ref") or "")
         if command.kind == "task.refuse_answers" and task:
@@ -117,7 +141,11 @@ class InMemoryIssueTracker(_StandIn):
         return {}
 
     def open_tasks(self, assignee: str | None = None) -> list[StandInTask]:
-        return [t for t in self.tasks.values() if t.status == "open" and (assignee is None or t.assignee == assignee)]
+        return [
+            t
+            for t in self.tasks.values()
+            if t.status == "open" and (assignee is None or t.assignee == assignee)
+        ]
 
     def mark_done(self, ref: str) -> None:
         self.tasks[ref].status = "done"
@@ -146,10 +174,19 @@ class InMemoryApprovalChannel(_StandIn):
     def _perform(self, command: Command) -> dict[str, Any]:
         p = command.payload
         if command.kind == "approval.request":
-            self.requests[p["approval_id"]] = StandInApproval(p["approval_id"], command.run_id, p["title"], p["people"], p["content_hash"], p.get("show", {}))
+            self.requests[p["approval_id"]] = StandInApproval(
+                p["approval_id"],
+                command.run_id,
+                p["title"],
+                p["people"],
+                p["content_hash"],
+                p.get("show", {}),
+            )
             return {"ref": f"msg:{p['approval_id']}"}
         if command.kind == "approval.refuse":
-            self.refusals.append({"person": p["person"], "reason": p["reason"], "approval_id": p.get("approval_id")})
+            self.refusals.append(
+                {"person": p["person"], "reason": p["reason"], "approval_id": p.get("approval_id")}
+            )
             return {}
         request = self.requests.get(p.get("approval_id") or "")
         if request is None:
@@ -163,7 +200,11 @@ class InMemoryApprovalChannel(_StandIn):
         return {}
 
     def pending(self, person: str | None = None) -> list[StandInApproval]:
-        return [a for a in self.requests.values() if a.status == "open" and (person is None or person in a.people)]
+        return [
+            a
+            for a in self.requests.values()
+            if a.status == "open" and (person is None or person in a.people)
+        ]
 
 
 class InMemoryNotifier(_StandIn):
@@ -172,10 +213,15 @@ class InMemoryNotifier(_StandIn):
         self.sent: list[dict[str, Any]] = []
 
     def _perform(self, command: Command) -> dict[str, Any]:
-        self.sent.append({"people": command.payload.get("people", []), "message": command.payload.get("message", command.kind)})
+        self.sent.append(
+            {
+                "people": command.payload.get("people", []),
+                "message": command.payload.get("message", command.kind),
+            }
+        )
         return {}
 
 
 def utc(*args: int) -> datetime:
     """``utc(2026, 1, 1)``: a timezone-aware UTC datetime, for tests."""
-    return datetime(*args, tzinfo=timezone.utc)
+    return datetime(*args, tzinfo=UTC)

@@ -27,7 +27,8 @@ import json
 import logging
 import threading
 import time
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -37,7 +38,15 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["create_app", "jira_routes", "BodyLimit", "JiraSignature", "Metrics", "InboxWorker", "MAX_BODY"]
+__all__ = [
+    "create_app",
+    "jira_routes",
+    "BodyLimit",
+    "JiraSignature",
+    "Metrics",
+    "InboxWorker",
+    "MAX_BODY",
+]
 
 log = logging.getLogger("aims.web")
 security_log = logging.getLogger("aims.security")
@@ -84,7 +93,9 @@ async def _read_body(receive: Receive, limit: int | None) -> bytes | None:
 class BodyLimit:
     """Refuses bodies over ``max_body`` bytes with 413, before any handler sees them."""
 
-    def __init__(self, app: ASGIApp, max_body: int = MAX_BODY, metrics: "Metrics | None" = None) -> None:
+    def __init__(
+        self, app: ASGIApp, max_body: int = MAX_BODY, metrics: Metrics | None = None
+    ) -> None:
         self.app, self.max_body, self.metrics = app, max_body, metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -114,7 +125,7 @@ class JiraSignature:
     before anything parses the body. A missing or wrong signature gets 401 and a security log
     line, and nothing is written."""
 
-    def __init__(self, app: ASGIApp, secret: str, metrics: "Metrics | None" = None) -> None:
+    def __init__(self, app: ASGIApp, secret: str, metrics: Metrics | None = None) -> None:
         if not secret:
             raise ValueError("a webhook secret is required")
         self.app, self._key, self.metrics = app, secret.encode(), metrics
@@ -124,14 +135,21 @@ class JiraSignature:
             await self.app(scope, receive, send)
             return
         body = await _read_body(receive, None) or b""
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers") or []}
+        headers = {
+            k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers") or []
+        }
         given = headers.get("x-hub-signature", "")
         expected = "sha256=" + hmac.new(self._key, body, hashlib.sha256).hexdigest()
         if not hmac.compare_digest(given.encode(), expected.encode()):
             client = (scope.get("client") or ("?", 0))[0]
             reason = "missing signature" if not given else "signature does not match"
-            security_log.warning("rejected Jira webhook from %s: %s (delivery %s, %d bytes)", client, reason,
-                                 headers.get("x-atlassian-webhook-identifier", "-")[:80], len(body))
+            security_log.warning(
+                "rejected Jira webhook from %s: %s (delivery %s, %d bytes)",
+                client,
+                reason,
+                headers.get("x-atlassian-webhook-identifier", "-")[:80],
+                len(body),
+            )
             if self.metrics:
                 self.metrics.deliveries.labels("jira", "bad_signature").inc()
             await _json_error(401, "invalid or missing X-Hub-Signature")(scope, receive, send)
@@ -146,15 +164,31 @@ class Metrics:
         from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
         self.registry = registry or CollectorRegistry()
-        self.deliveries = Counter("aims_webhook_deliveries_total", "Webhook deliveries by outcome",
-                                  ["source", "outcome"], registry=self.registry)
-        self.answer_seconds = Histogram("aims_webhook_answer_seconds", "Time to answer a webhook delivery", ["source"],
-                                        buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
-                                        registry=self.registry)
-        self.processed = Counter("aims_inbox_processed_total", "Stored deliveries applied in the runtime", ["source"],
-                                 registry=self.registry)
-        self.backlog = Gauge("aims_inbox_backlog", "Stored deliveries waiting to be applied", ["source"],
-                             registry=self.registry)
+        self.deliveries = Counter(
+            "aims_webhook_deliveries_total",
+            "Webhook deliveries by outcome",
+            ["source", "outcome"],
+            registry=self.registry,
+        )
+        self.answer_seconds = Histogram(
+            "aims_webhook_answer_seconds",
+            "Time to answer a webhook delivery",
+            ["source"],
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+            registry=self.registry,
+        )
+        self.processed = Counter(
+            "aims_inbox_processed_total",
+            "Stored deliveries applied in the runtime",
+            ["source"],
+            registry=self.registry,
+        )
+        self.backlog = Gauge(
+            "aims_inbox_backlog",
+            "Stored deliveries waiting to be applied",
+            ["source"],
+            registry=self.registry,
+        )
 
     def render(self) -> tuple[bytes, str]:
         from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -165,7 +199,9 @@ class Metrics:
 class InboxWorker:
     """A thread that applies stored deliveries soon after they arrive (woken by each one)."""
 
-    def __init__(self, processor: Any, metrics: Metrics | None = None, *, idle: float = 1.0) -> None:
+    def __init__(
+        self, processor: Any, metrics: Metrics | None = None, *, idle: float = 1.0
+    ) -> None:
         self.processor, self.metrics, self.idle = processor, metrics, idle
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -200,7 +236,9 @@ class InboxWorker:
             self._thread.join(timeout=10)
 
 
-def jira_routes(app_ctx: Any, secret: str, *, metrics: Metrics, worker: InboxWorker | None) -> list[BaseRoute]:
+def jira_routes(
+    app_ctx: Any, secret: str, *, metrics: Metrics, worker: InboxWorker | None
+) -> list[BaseRoute]:
     """``POST /jira/webhook`` behind the signature check."""
     from .store import inbox
 
@@ -226,14 +264,19 @@ def jira_routes(app_ctx: Any, secret: str, *, metrics: Metrics, worker: InboxWor
             return _json_error(400, "not a Jira webhook (no webhookEvent)")
         # Jira sends one identifier per delivery and keeps it on retries; without one, the body
         # itself (it carries a millisecond timestamp) identifies the delivery.
-        delivery = request.headers.get("x-atlassian-webhook-identifier") or "sha256:" + hashlib.sha256(body).hexdigest()
+        delivery = (
+            request.headers.get("x-atlassian-webhook-identifier")
+            or "sha256:" + hashlib.sha256(body).hexdigest()
+        )
         new = await run_in_threadpool(store, delivery[:300], text)
         metrics.deliveries.labels("jira", "accepted" if new else "duplicate").inc()
         if new and worker is not None:
             worker.notify()
         metrics.answer_seconds.labels("jira").observe(time.perf_counter() - started)
-        return JSONResponse({"status": "accepted" if new else "duplicate", "delivery": delivery[:300]},
-                            status_code=202 if new else 200)
+        return JSONResponse(
+            {"status": "accepted" if new else "duplicate", "delivery": delivery[:300]},
+            status_code=202 if new else 200,
+        )
 
     endpoint = JiraSignature(_Endpoint(webhook), secret, metrics)
     return [Route("/jira/webhook", endpoint, methods=["POST"])]
@@ -250,9 +293,16 @@ class _Endpoint:
         await response(scope, receive, send)
 
 
-def create_app(app_ctx: Any, *, jira_webhook_secret: str | None = None, extra_routes: Sequence[BaseRoute] = (),
-               extra_middleware: Iterable[Middleware] = (), max_body: int = MAX_BODY, process_in_background: bool = True,
-               metrics: Metrics | None = None) -> Starlette:
+def create_app(
+    app_ctx: Any,
+    *,
+    jira_webhook_secret: str | None = None,
+    extra_routes: Sequence[BaseRoute] = (),
+    extra_middleware: Iterable[Middleware] = (),
+    max_body: int = MAX_BODY,
+    process_in_background: bool = True,
+    metrics: Metrics | None = None,
+) -> Starlette:
     """The ASGI app over an opened application (:func:`aims_workflows.app.open_app`).
 
     Jira's webhook route is served when the application has a Jira integration (or a secret is
@@ -269,8 +319,10 @@ def create_app(app_ctx: Any, *, jira_webhook_secret: str | None = None, extra_ro
     worker = None
     if jira is not None or jira_webhook_secret:
         if not secret:
-            raise ConfigError("Jira webhooks cannot be checked: no webhook secret",
-                              hint="set AIMS_JIRA_WEBHOOK_SECRET to the secret of the Jira webhook")
+            raise ConfigError(
+                "Jira webhooks cannot be checked: no webhook secret",
+                hint="set AIMS_JIRA_WEBHOOK_SECRET to the secret of the Jira webhook",
+            )
         if jira is not None and process_in_background:
             worker = InboxWorker(jira.processor, metrics)
         routes += jira_routes(app_ctx, secret, metrics=metrics, worker=worker)
@@ -282,8 +334,11 @@ def create_app(app_ctx: Any, *, jira_webhook_secret: str | None = None, extra_ro
 
         table = InboxItem.__table__
         with app_ctx.db.connect() as conn:
-            rows = conn.execute(select(table.c.source, func.count()).where(table.c.status == "received")
-                                .group_by(table.c.source)).all()
+            rows = conn.execute(
+                select(table.c.source, func.count())
+                .where(table.c.status == "received")
+                .group_by(table.c.source)
+            ).all()
         for source, count in rows:
             metrics.backlog.labels(source).set(count)
 
@@ -297,7 +352,9 @@ def create_app(app_ctx: Any, *, jira_webhook_secret: str | None = None, extra_ro
         try:
             await run_in_threadpool(check)
         except Exception as err:  # noqa: BLE001 - any failure means unhealthy
-            return JSONResponse({"status": "unavailable", "database": type(err).__name__}, status_code=503)
+            return JSONResponse(
+                {"status": "unavailable", "database": type(err).__name__}, status_code=503
+            )
         return JSONResponse({"status": "ok", "database": "ok"})
 
     async def prometheus(request: Request) -> Response:
@@ -308,24 +365,37 @@ def create_app(app_ctx: Any, *, jira_webhook_secret: str | None = None, extra_ro
         body, content_type = metrics.render()
         return Response(body, media_type=content_type)
 
-    routes += [Route("/healthz", healthz, methods=["GET"]), Route("/metrics", prometheus, methods=["GET"])]
+    routes += [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/metrics", prometheus, methods=["GET"]),
+    ]
     from .web_dashboard import DashboardAuth, dashboard_routes, dashboard_token
 
     routes += dashboard_routes(app_ctx)
     token = dashboard_token(getattr(app_ctx, "settings", None))
     guard = [Middleware(DashboardAuth, token=token)] if token else []
     slack = getattr(app_ctx, "slack", None)
-    if slack is not None:  # POST /slack/events, behind Slack's signature check (adapters.slack.routes)
+    if (
+        slack is not None
+    ):  # POST /slack/events, behind Slack's signature check (adapters.slack.routes)
         routes += slack.routes()
     routes += list(extra_routes)
+
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette):
         yield
         if worker is not None:
             worker.stop()
 
-    app = Starlette(routes=routes, middleware=[Middleware(BodyLimit, max_body=max_body, metrics=metrics), *guard, *extra_middleware],
-                    lifespan=lifespan)
+    app = Starlette(
+        routes=routes,
+        middleware=[
+            Middleware(BodyLimit, max_body=max_body, metrics=metrics),
+            *guard,
+            *extra_middleware,
+        ],
+        lifespan=lifespan,
+    )
     app.state.metrics = metrics
     app.state.inbox_worker = worker
     app.state.app = app_ctx

@@ -30,7 +30,13 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-__all__ = ["dashboard_routes", "dashboard_token", "DashboardAuth", "require_token_beyond_loopback", "is_loopback"]
+__all__ = [
+    "dashboard_routes",
+    "dashboard_token",
+    "DashboardAuth",
+    "require_token_beyond_loopback",
+    "is_loopback",
+]
 
 log = logging.getLogger("aims.web")
 security_log = logging.getLogger("aims.security")
@@ -42,7 +48,7 @@ _HEADERS = {
     "Referrer-Policy": "no-referrer",
     "X-Frame-Options": "DENY",
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
-                               "form-action 'none'; frame-ancestors 'none'; base-uri 'none'",
+    "form-action 'none'; frame-ancestors 'none'; base-uri 'none'",
 }
 
 
@@ -73,7 +79,7 @@ def require_token_beyond_loopback(host: str, token: str | None) -> None:
     raise ConfigError(
         f"refusing to listen on {host}: the dashboard and /api would be open to anyone who can reach it",
         hint="set AIMS_DASHBOARD_TOKEN to a long random secret (e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`), "
-             "or listen on loopback only with --host 127.0.0.1",
+        "or listen on loopback only with --host 127.0.0.1",
     )
 
 
@@ -108,34 +114,54 @@ class DashboardAuth:
 
     @staticmethod
     def guards(path: str) -> bool:
-        return path == "/dashboard" or path.startswith("/dashboard/") or path == "/api" or path.startswith("/api/")
+        return (
+            path == "/dashboard"
+            or path.startswith("/dashboard/")
+            or path == "/api"
+            or path.startswith("/api/")
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not self.guards(scope.get("path", "")):
             await self.app(scope, receive, send)
             return
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers") or []}
+        headers = {
+            k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers") or []
+        }
         given = _presented(headers.get("authorization", ""))
         if given is not None and hmac.compare_digest(_digest(given), self._expected):
             await self.app(scope, receive, send)
             return
         client = (scope.get("client") or ("?", 0))[0]
-        security_log.warning("refused %s %r from %s: %s", scope.get("method"), scope.get("path", "")[:200], client,
-                             "no token" if given is None else "wrong token")
+        security_log.warning(
+            "refused %s %r from %s: %s",
+            scope.get("method"),
+            scope.get("path", "")[:200],
+            client,
+            "no token" if given is None else "wrong token",
+        )
         await _unauthorised(scope["path"])(scope, receive, send)
 
 
 def _unauthorised(path: str) -> Response:
-    message = ("this page needs the dashboard token (AIMS_DASHBOARD_TOKEN): send it as 'Authorization: Bearer <token>', "
-               "or as the password of HTTP Basic authentication with any user name")
+    message = (
+        "this page needs the dashboard token (AIMS_DASHBOARD_TOKEN): send it as 'Authorization: Bearer <token>', "
+        "or as the password of HTTP Basic authentication with any user name"
+    )
     if path.startswith("/api"):
-        return JSONResponse({"error": message}, status_code=401,
-                            headers={**_HEADERS, "WWW-Authenticate": 'Bearer realm="aims"'})
+        return JSONResponse(
+            {"error": message},
+            status_code=401,
+            headers={**_HEADERS, "WWW-Authenticate": 'Bearer realm="aims"'},
+        )
     from .kpi.html import render_error
 
     # Basic as well as Bearer, so that a browser asks for the token
-    return HTMLResponse(render_error(401, "Token required", message), status_code=401,
-                        headers={**_HEADERS, "WWW-Authenticate": 'Basic realm="aims dashboard", charset="UTF-8"'})
+    return HTMLResponse(
+        render_error(401, "Token required", message),
+        status_code=401,
+        headers={**_HEADERS, "WWW-Authenticate": 'Basic realm="aims dashboard", charset="UTF-8"'},
+    )
 
 
 def dashboard_routes(app_ctx: Any, *, chain_cache: Any = None) -> list[BaseRoute]:
@@ -165,8 +191,15 @@ def dashboard_routes(app_ctx: Any, *, chain_cache: Any = None) -> list[BaseRoute
             log.exception("could not check the evidence chain for the dashboard")
             chain = None
         with app_ctx.db.connect() as conn:
-            data = gather(conn, clock.now(), organisation=organisation, targets=app_ctx.config.kpi_targets,
-                          roles=app_ctx.config.roles, systems_page=systems_page, chain=chain)
+            data = gather(
+                conn,
+                clock.now(),
+                organisation=organisation,
+                targets=app_ctx.config.kpi_targets,
+                roles=app_ctx.config.roles,
+                systems_page=systems_page,
+                chain=chain,
+            )
         return render_dashboard(data, jira_url=jira_url)
 
     async def dashboard(request: Request) -> Response:
@@ -183,15 +216,25 @@ def dashboard_routes(app_ctx: Any, *, chain_cache: Any = None) -> list[BaseRoute
                 timeline = run_timeline(conn, run_id, limit=1000)
         except NotFound:
             return None
-        return render_run(timeline, organisation=organisation, generated_at=clock.now(), jira_url=jira_url)
+        return render_run(
+            timeline, organisation=organisation, generated_at=clock.now(), jira_url=jira_url
+        )
 
     async def run_page(request: Request) -> Response:
         run_id = request.path_params["run_id"]
         if not is_run_id(run_id):
-            return error(400, "Not a run id", "A run id is letters, digits and . _ : - (at most 200 of them), such as R3F9A0C21B7.")
+            return error(
+                400,
+                "Not a run id",
+                "A run id is letters, digits and . _ : - (at most 200 of them), such as R3F9A0C21B7.",
+            )
         html = await run_in_threadpool(build_run, run_id)
         if html is None:
-            return error(404, "No such run", f"There is no run '{run_id}'. The dashboard lists the recent ones.")
+            return error(
+                404,
+                "No such run",
+                f"There is no run '{run_id}'. The dashboard lists the recent ones.",
+            )
         return page(html)
 
     def build_kpis() -> str:

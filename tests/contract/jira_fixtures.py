@@ -49,8 +49,11 @@ SPEC_FAULTS: list[tuple[str, str, str]] = [
     ("PUT", "/rest/api/3/issue/{issueIdOrKey}", "^response .*: MissingData"),
     ("POST", "/rest/api/3/issue/{issueIdOrKey}/transitions", "^response .*: MissingData"),
     ("POST", "/rest/api/3/issueLink", "^response .*: MissingData"),
-    ("PUT", "/rest/api/3/issue/{issueIdOrKey}/properties/{propertyKey}",
-     "^response .*: MissingData"),
+    (
+        "PUT",
+        "/rest/api/3/issue/{issueIdOrKey}/properties/{propertyKey}",
+        "^response .*: MissingData",
+    ),
     # The upload body is described as an array of Spring's MultipartFile objects (a Java
     # server type), which no multipart/form-data request can match; the real form has one
     # or more "file" parts.
@@ -59,13 +62,19 @@ SPEC_FAULTS: list[tuple[str, str, str]] = [
     # schema (a non-nullable Comment) does not.
     ("POST", "/rest/api/3/issueLink", r"/comment: None (for not nullable|is not of type)"),
     # jira 3.10's transition_issue sends the transition id as a number; Jira accepts it.
-    ("POST", "/rest/api/3/issue/{issueIdOrKey}/transitions",
-     r"/transition/id: \d+ is not of type 'string'"),
+    (
+        "POST",
+        "/rest/api/3/issue/{issueIdOrKey}/transitions",
+        r"/transition/id: \d+ is not of type 'string'",
+    ),
     # ChangeDetails declares from/fromString/to/toString as non-nullable strings, yet Jira
     # sends null for the side that has no value (a field set for the first time, a cleared
     # resolution): real changelogs are full of "from": null.
-    ("GET", "/rest/api/3/issue/{issueIdOrKey}",
-     r"/changelog/histories/\d+/items/\d+/(from|to)(String)?: None (for not nullable|is not)"),
+    (
+        "GET",
+        "/rest/api/3/issue/{issueIdOrKey}",
+        r"/changelog/histories/\d+/items/\d+/(from|to)(String)?: None (for not nullable|is not)",
+    ),
 ]
 
 # Jira Cloud writes timestamps as 2025-01-06T09:00:00.000+0000 (no colon in the offset), which
@@ -98,8 +107,9 @@ def jira_spec_dict() -> dict[str, Any]:
 def jira_openapi(jira_spec_dict: dict[str, Any]) -> OpenAPI:
     """The vendor description, loaded once (about a second). Atlassian's file fails strict
     validation of the spec itself (a default of '' outside its enum), hence no spec validator."""
-    config = Config(spec_validator_cls=None,
-                    extra_format_validators={"date-time": _is_jira_datetime})
+    config = Config(
+        spec_validator_cls=None, extra_format_validators={"date-time": _is_jira_datetime}
+    )
     return OpenAPI.from_dict(jira_spec_dict, config=config)
 
 
@@ -121,8 +131,12 @@ def _oa_request(exchange: Exchange) -> MockRequest:
 
 def _oa_response(exchange: Exchange) -> MockResponse:
     content_type = exchange.response_header("content-type").split(";")[0]
-    return MockResponse(exchange.response_body, status_code=exchange.status,
-                        headers=dict(exchange.response_headers), content_type=content_type)
+    return MockResponse(
+        exchange.response_body,
+        status_code=exchange.status,
+        headers=dict(exchange.response_headers),
+        content_type=content_type,
+    )
 
 
 @dataclass
@@ -184,7 +198,8 @@ def _template_matches(template: str, path: str) -> bool:
 
 def _known_fault(exchange: Exchange, problem: str) -> bool:
     return any(
-        exchange.method == method and _template_matches(template, exchange.path)
+        exchange.method == method
+        and _template_matches(template, exchange.path)
         and re.search(pattern, problem)
         for method, template, pattern in SPEC_FAULTS
     )
@@ -254,8 +269,12 @@ def jira_sandbox(
 ) -> Iterator[JiraSandbox]:
     """A started sandbox whose every exchange is held to the vendor description: the test
     fails at teardown if any request or response did not conform."""
-    sandbox = JiraSandbox(clock=jira_clock, webhook_url=jira_receiver.url,
-                          webhook_secret=WEBHOOK_SECRET, max_results_cap=2)
+    sandbox = JiraSandbox(
+        clock=jira_clock,
+        webhook_url=jira_receiver.url,
+        webhook_secret=WEBHOOK_SECRET,
+        max_results_cap=2,
+    )
     sandbox.observers.append(jira_spec_recorder)
     with sandbox:
         yield sandbox
@@ -266,5 +285,10 @@ def jira_sandbox(
 @pytest.fixture
 def jira_client(jira_sandbox: JiraSandbox) -> JIRA:
     """The real ``jira`` client, as the adapter builds it; one retry at most."""
-    return JIRA(server=jira_sandbox.url, basic_auth=jira_sandbox.credentials(),
-                options={"rest_api_version": "3"}, get_server_info=True, max_retries=1)
+    return JIRA(
+        server=jira_sandbox.url,
+        basic_auth=jira_sandbox.credentials(),
+        options={"rest_api_version": "3"},
+        get_server_info=True,
+        max_retries=1,
+    )

@@ -80,8 +80,19 @@ def _items_union_to_any_of(node: Any) -> None:
 # in the same file's ``responses['200'].examples`` (their schemas only declare ``ok``).
 VIEW_SCHEMA: dict[str, Any] = {
     "type": "object",
-    "required": ["id", "team_id", "type", "blocks", "private_metadata", "callback_id", "state",
-                 "hash", "root_view_id", "app_id", "bot_id"],
+    "required": [
+        "id",
+        "team_id",
+        "type",
+        "blocks",
+        "private_metadata",
+        "callback_id",
+        "state",
+        "hash",
+        "root_view_id",
+        "app_id",
+        "bot_id",
+    ],
     "properties": {
         "id": {"type": "string", "pattern": "^V[A-Z0-9]{8,}$"},
         "team_id": {"$ref": "#/definitions/defs_team"},
@@ -90,8 +101,11 @@ VIEW_SCHEMA: dict[str, Any] = {
         "private_metadata": {"type": "string"},
         "callback_id": {"type": "string"},
         "external_id": {"type": "string"},
-        "state": {"type": "object", "required": ["values"],
-                  "properties": {"values": {"type": "object"}}},
+        "state": {
+            "type": "object",
+            "required": ["values"],
+            "properties": {"values": {"type": "object"}},
+        },
         "hash": {"type": "string", "pattern": r"^\d+\.[0-9a-z]+$"},
         "title": {"type": ["object", "null"]},
         "submit": {"type": ["object", "null"]},
@@ -135,8 +149,15 @@ def _chat_update_blocks_array(spec: dict[str, Any]) -> None:
 # Error codes today's method documentation lists but the 2020 enums lack. "*" applies to
 # every method: request-level errors that the file lists for some methods only.
 ERRORS_MISSING_FROM_SPEC: dict[str, list[str]] = {
-    "*": ["ratelimited", "invalid_arguments", "invalid_json", "json_not_object",
-          "invalid_form_data", "not_authed", "invalid_auth"],
+    "*": [
+        "ratelimited",
+        "invalid_arguments",
+        "invalid_json",
+        "json_not_object",
+        "invalid_form_data",
+        "not_authed",
+        "invalid_auth",
+    ],
     "chat.postMessage": ["invalid_blocks"],
     "chat.update": ["invalid_blocks"],
     "chat.postEphemeral": ["invalid_blocks"],
@@ -274,7 +295,7 @@ class SpecCheckMiddleware:
         if not path.startswith("/api/"):
             await self.app(scope, receive, send)
             return
-        method = path[len("/api/"):]
+        method = path[len("/api/") :]
         chunks: list[bytes] = []
         status: list[int] = []
 
@@ -354,8 +375,9 @@ class Answer:
             content, media_type = self.body.encode(), "text/plain"
         else:
             content, media_type = json.dumps(self.body).encode(), "application/json"
-        return Response(content, status_code=self.status, media_type=media_type,
-                        headers=self.headers)
+        return Response(
+            content, status_code=self.status, media_type=media_type, headers=self.headers
+        )
 
 
 class Receiver:
@@ -460,8 +482,11 @@ def spec_record() -> SpecRecord:
 
 def make_sandbox(record: SpecRecord, **kwargs: Any) -> SlackSandbox:
     """A sandbox whose every Web API answer is checked against the (overridden) spec."""
-    middleware = [Middleware(SpecCheckMiddleware, spec=slack_spec(), failures=record.failures,
-                             checked=record.checked)]
+    middleware = [
+        Middleware(
+            SpecCheckMiddleware, spec=slack_spec(), failures=record.failures, checked=record.checked
+        )
+    ]
     kwargs.setdefault("signing_secret", SIGNING_SECRET)
     return SlackSandbox(middleware=middleware, **kwargs)
 

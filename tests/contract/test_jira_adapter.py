@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import UTC, datetime
-from pathlib import Path
+from datetime import datetime
 
 import pytest
 from jira_fixtures import (  # noqa: F401  (fixtures; tests/contract is on sys.path)
@@ -47,11 +46,29 @@ pytestmark = pytest.mark.filterwarnings("ignore:Unsupported scheme type:UserWarn
 
 ENGINEER = "erin.engineer@example.com"
 FORM = [
-    {"id": "risk_title", "type": "text", "label": "Risk title", "max_length": 120, "required": True},
+    {
+        "id": "risk_title",
+        "type": "text",
+        "label": "Risk title",
+        "max_length": 120,
+        "required": True,
+    },
     {"id": "risk_description", "type": "text", "label": "Risk description", "required": True},
     {"id": "likelihood", "type": "number", "label": "Likelihood", "required": True},
-    {"id": "treatment", "type": "choice", "label": "Treatment", "choices": ["accept", "mitigate"], "required": True},
-    {"id": "sources", "type": "multi_choice", "label": "Risk sources", "choices": ["privacy", "safety"], "required": True},
+    {
+        "id": "treatment",
+        "type": "choice",
+        "label": "Treatment",
+        "choices": ["accept", "mitigate"],
+        "required": True,
+    },
+    {
+        "id": "sources",
+        "type": "multi_choice",
+        "label": "Risk sources",
+        "choices": ["privacy", "safety"],
+        "required": True,
+    },
     {"id": "target_date", "type": "date", "label": "Plan completed by", "required": False},
     {"id": "action_owner", "type": "user", "label": "Person responsible", "required": False},
     {"id": "link", "type": "url", "label": "Test report", "required": False},
@@ -72,7 +89,9 @@ def app(tmp_path, jira_clock):
     (tmp_path / "aims.yaml").write_text(f"roles:\n  engineer: [{ENGINEER}]\n")
     url = f"sqlite:///{tmp_path / 'aims.db'}"
     Database(url).upgrade()
-    return open_app(Settings(database_url=url, config=tmp_path / "aims.yaml"), clock=Clock(jira_clock))
+    return open_app(
+        Settings(database_url=url, config=tmp_path / "aims.yaml"), clock=Clock(jira_clock)
+    )
 
 
 @pytest.fixture
@@ -86,11 +105,24 @@ def tracker(conn, app, jira_clock) -> JiraIssueTracker:
     return JiraIssueTracker(conn, "AIMS", db=app.db, clock=Clock(jira_clock))
 
 
-def create_command(run_id: str = "R1", step: str = "identify", attempt: int = 1, **extra) -> Command:
-    payload = {"step_id": step, "attempt": attempt, "workflow": "ai-risk-assessment", "title": "Identify a risk of Chatbot",
-               "description": "Describe one risk.\nThen rate it.", "role": "engineer", "assignee": ENGINEER,
-               "subject": {"type": "ai_system", "id": "1", "name": "Chatbot"}, "form": FORM,
-               "due_at": "2025-01-16T09:00:00.000000Z", "priority": "high", "previous_answers": None, **extra}
+def create_command(
+    run_id: str = "R1", step: str = "identify", attempt: int = 1, **extra
+) -> Command:
+    payload = {
+        "step_id": step,
+        "attempt": attempt,
+        "workflow": "ai-risk-assessment",
+        "title": "Identify a risk of Chatbot",
+        "description": "Describe one risk.\nThen rate it.",
+        "role": "engineer",
+        "assignee": ENGINEER,
+        "subject": {"type": "ai_system", "id": "1", "name": "Chatbot"},
+        "form": FORM,
+        "due_at": "2025-01-16T09:00:00.000000Z",
+        "priority": "high",
+        "previous_answers": None,
+        **extra,
+    }
     return Command("task.create", f"{run_id}/{step}/{attempt}/task", run_id, payload)
 
 
@@ -108,9 +140,17 @@ def test_setup_creates_the_fields_once_and_maps_them_the_second_time(conn, jira_
     second = setup_project(conn, "AIMS", "Task", [FORM], manage_options=False)
     assert not [line for line in second.done if line.startswith("created")]
     assert second.fields == first.fields
-    kinds = {f.name: f.schema["custom"].rsplit(":", 1)[-1] for f in jira_sandbox.state.fields.values() if f.custom}
+    kinds = {
+        f.name: f.schema["custom"].rsplit(":", 1)[-1]
+        for f in jira_sandbox.state.fields.values()
+        if f.custom
+    }
     assert kinds["Risk title"] == "textfield" and kinds["Risk description"] == "textarea"
-    assert kinds["Treatment"] == "select" and kinds["Risk sources"] == "multiselect" and kinds["Tested"] == "select"
+    assert (
+        kinds["Treatment"] == "select"
+        and kinds["Risk sources"] == "multiselect"
+        and kinds["Tested"] == "select"
+    )
 
 
 def test_setup_reports_a_missing_issue_type_a_type_clash_and_a_missing_project(conn, jira_sandbox):
@@ -128,7 +168,12 @@ def test_aims_jira_setup_command_against_the_sandbox(jira_sandbox, monkeypatch, 
     from aims_workflows.cli import main
 
     email, token = jira_sandbox.credentials()
-    for name, value in {"URL": jira_sandbox.url, "EMAIL": email, "API_TOKEN": token, "PROJECT": "AIMS"}.items():
+    for name, value in {
+        "URL": jira_sandbox.url,
+        "EMAIL": email,
+        "API_TOKEN": token,
+        "PROJECT": "AIMS",
+    }.items():
         monkeypatch.setenv(f"AIMS_JIRA_{name}", value)
     monkeypatch.setenv("AIMS_CONFIG", str(tmp_path / "none.yaml"))
     main(["jira", "setup", "--no-options"])
@@ -138,7 +183,9 @@ def test_aims_jira_setup_command_against_the_sandbox(jira_sandbox, monkeypatch, 
 
 
 # --- task.create ------------------------------------------------------------------------------
-def test_create_sets_summary_description_assignee_due_date_labels_priority_and_property(tracker, jira_sandbox):
+def test_create_sets_summary_description_assignee_due_date_labels_priority_and_property(
+    tracker, jira_sandbox
+):
     result = tracker.perform(create_command())
     key = result["ref"]
     assert result["assignee"] == ENGINEER
@@ -147,9 +194,17 @@ def test_create_sets_summary_description_assignee_due_date_labels_priority_and_p
     assert fields["assignee"]["accountId"] == jira_sandbox.user(ENGINEER).account_id
     assert fields["duedate"] == "2025-01-16"
     assert fields["priority"]["name"] == "High"
-    assert set(fields["labels"]) == {"aims", idem_label("R1/identify/1/task"), "aims-ai-risk-assessment"}
+    assert set(fields["labels"]) == {
+        "aims",
+        idem_label("R1/identify/1/task"),
+        "aims-ai-risk-assessment",
+    }
     text = adf.to_text(fields["description"])
-    assert "Describe one risk." in text and "Risk title (required)" in text and "Tested (optional)" in text
+    assert (
+        "Describe one risk." in text
+        and "Risk title (required)" in text
+        and "Tested (optional)" in text
+    )
     with jira_sandbox.state.lock:
         prop = jira_sandbox.state.issue(key).properties["aims.task"]
     assert prop["key"] == "R1/identify/1/task" and prop["step_id"] == "identify"
@@ -169,13 +224,24 @@ def test_a_retried_create_returns_the_same_issue(tracker, conn, jira_sandbox, ap
 
 
 def test_previous_answers_are_filled_in_on_a_reopened_task(tracker, jira_sandbox):
-    previous = {"risk_title": "Drift", "risk_description": "Line one\nLine two", "likelihood": 3, "treatment": "mitigate",
-                "sources": ["privacy"], "target_date": "2025-02-01", "action_owner": ENGINEER, "tested": True,
-                "link": "https://example.com/report"}
+    previous = {
+        "risk_title": "Drift",
+        "risk_description": "Line one\nLine two",
+        "likelihood": 3,
+        "treatment": "mitigate",
+        "sources": ["privacy"],
+        "target_date": "2025-02-01",
+        "action_owner": ENGINEER,
+        "tested": True,
+        "link": "https://example.com/report",
+    }
     key = tracker.perform(create_command(attempt=2, previous_answers=previous))["ref"]
     issue = jira_sandbox.issue_json(key)
     with jira_sandbox.state.lock:
-        mapping = {k: tuple(v) for k, v in jira_sandbox.state.issue(key).properties["aims.task"]["fields"].items()}
+        mapping = {
+            k: tuple(v)
+            for k, v in jira_sandbox.state.issue(key).properties["aims.task"]["fields"].items()
+        }
     answers = answers_from_issue(mapping, issue["fields"])
     assert answers == {**previous, "action_owner": ENGINEER, "tested": "Yes"}
 
@@ -232,60 +298,116 @@ def test_connection_refused_is_retryable():
 
 # --- other commands ---------------------------------------------------------------------------
 def _comments(sandbox, key: str) -> list[str]:
-    return [adf.to_text(c["body"]) for c in sandbox.issue_json(key)["fields"]["comment"]["comments"]]
+    return [
+        adf.to_text(c["body"]) for c in sandbox.issue_json(key)["fields"]["comment"]["comments"]
+    ]
 
 
 def test_refusal_moves_the_issue_back_with_a_plain_comment_once(tracker, jira_sandbox):
     key = tracker.perform(create_command())["ref"]
     with jira_sandbox.person(ENGINEER) as erin:
         erin.complete(key)
-    refuse = Command("task.refuse_answers", "R1/identify/1/refused/3", "R1",
-                     {"step_id": "identify", "ref": key, "problems": ["Risk title: an answer is required."]})
+    refuse = Command(
+        "task.refuse_answers",
+        "R1/identify/1/refused/3",
+        "R1",
+        {"step_id": "identify", "ref": key, "problems": ["Risk title: an answer is required."]},
+    )
     tracker.perform(refuse)
     tracker.perform(refuse)
     fields = jira_sandbox.issue_json(key)["fields"]
     assert fields["status"]["statusCategory"]["key"] != "done"
     comments = _comments(jira_sandbox, key)
     assert len(comments) == 1
-    assert "Risk title: an answer is required." in comments[0] and "move it to Done again" in comments[0]
+    assert (
+        "Risk title: an answer is required." in comments[0]
+        and "move it to Done again" in comments[0]
+    )
 
 
 def test_reminder_escalation_and_cancel(tracker, jira_sandbox, app):
     key = tracker.perform(create_command())["ref"]
-    remind = Command("task.remind", "R1/identify.1.reminder.1", "R1", {"step_id": "identify", "ref": key, "to": ["engineer"]})
+    remind = Command(
+        "task.remind",
+        "R1/identify.1.reminder.1",
+        "R1",
+        {"step_id": "identify", "ref": key, "to": ["engineer"]},
+    )
     tracker.perform(remind)
     tracker.perform(remind)
-    tracker.perform(Command("task.escalate", "R1/identify.1.escalate", "R1",
-                            {"step_id": "identify", "ref": key, "people": ["ana@example.com"]}))
+    tracker.perform(
+        Command(
+            "task.escalate",
+            "R1/identify.1.escalate",
+            "R1",
+            {"step_id": "identify", "ref": key, "people": ["ana@example.com"]},
+        )
+    )
     assert jira_sandbox.issue_json(key)["fields"]["priority"]["name"] == "High"
-    tracker.perform(Command("task.cancel", "R1/identify/1/cancel", "R1", {"ref": key, "reason": "the system was retired"}))
+    tracker.perform(
+        Command(
+            "task.cancel",
+            "R1/identify/1/cancel",
+            "R1",
+            {"ref": key, "reason": "the system was retired"},
+        )
+    )
     fields = jira_sandbox.issue_json(key)["fields"]
-    assert fields["status"]["statusCategory"]["key"] == "done" and "aims-cancelled" in fields["labels"]
+    assert (
+        fields["status"]["statusCategory"]["key"] == "done" and "aims-cancelled" in fields["labels"]
+    )
     comments = _comments(jira_sandbox, key)
-    assert len(comments) == 3 and "escalated to ana@example.com" in comments[1] and "retired" in comments[2]
+    assert (
+        len(comments) == 3
+        and "escalated to ana@example.com" in comments[1]
+        and "retired" in comments[2]
+    )
     assert tracker.perform(Command("task.remind", "R9/x", "R9", {"ref": None}))["skipped"]
     with app.db.connect() as c:
         assert c.scalar(select(JiraIssue.__table__.c.status)) == "cancelled"
 
 
-def test_evidence_is_attached_once_and_engineer_attachments_are_hashed_into_the_ledger(tracker, jira_sandbox, app):
+def test_evidence_is_attached_once_and_engineer_attachments_are_hashed_into_the_ledger(
+    tracker, jira_sandbox, app
+):
     key = tracker.perform(create_command())["ref"]
-    attach = Command("task.attach_evidence", "R1/identify/1/jira-evidence", "R1",
-                     {"ref": key, "filename": "aims-evidence-identify-1.json", "content": json.dumps({"records": [1]})})
+    attach = Command(
+        "task.attach_evidence",
+        "R1/identify/1/jira-evidence",
+        "R1",
+        {
+            "ref": key,
+            "filename": "aims-evidence-identify-1.json",
+            "content": json.dumps({"records": [1]}),
+        },
+    )
     tracker.perform(attach)
     assert tracker.perform(attach)["existing"]
     report = b"%PDF-1.4 model card"
     with jira_sandbox.person(ENGINEER) as erin:
         erin.attach(key, "model-card.pdf", report, "application/pdf")
-    record = Command("task.record_attachments", "R1/jira-attachments/a", "R1", {"ref": key, "step_id": "identify"})
+    record = Command(
+        "task.record_attachments",
+        "R1/jira-attachments/a",
+        "R1",
+        {"ref": key, "step_id": "identify"},
+    )
     first = tracker.perform(record)
     assert len(first["recorded"]) == 1
-    assert tracker.perform(Command("task.record_attachments", "R1/jira-attachments/b", "R1", {"ref": key}))["recorded"] == []
+    assert (
+        tracker.perform(
+            Command("task.record_attachments", "R1/jira-attachments/b", "R1", {"ref": key})
+        )["recorded"]
+        == []
+    )
     with app.db.connect() as c:
         rows = [r for r in ledger_store.iter_rows(c, kind="attachment.recorded")]
     assert len(rows) == 1
     payload = json.loads(rows[0].payload) if isinstance(rows[0].payload, str) else rows[0].payload
-    assert payload["sha256"] == hashlib.sha256(report).hexdigest() and payload["filename"] == "model-card.pdf"
+    assert (
+        payload["sha256"] == hashlib.sha256(report).hexdigest()
+        and payload["filename"] == "model-card.pdf"
+    )
     assert rows[0].actor == ENGINEER and rows[0].via == "jira"
     names = [a["filename"] for a in jira_sandbox.issue_json(key)["fields"]["attachment"]]
     assert names == ["aims-evidence-identify-1.json", "model-card.pdf"]
@@ -297,15 +419,24 @@ def test_unknown_command_kind_is_permanent(tracker):
 
 
 # --- inbound --------------------------------------------------------------------------------
-def test_webhook_payloads_map_to_completed_and_updated_events(tracker, jira_sandbox, jira_receiver, app):
+def test_webhook_payloads_map_to_completed_and_updated_events(
+    tracker, jira_sandbox, jira_receiver, app
+):
     key = tracker.perform(create_command())["ref"]
     with app.db.connect() as c:
         row = dict(c.execute(select(JiraIssue.__table__)).first()._mapping)
     mapping = row["fields"]
     with jira_sandbox.person(ENGINEER) as erin:
-        erin.fill_in(key, {mapping["risk_title"][0]: "Drift", mapping["treatment"][0]: {"value": "accept"},
-                           mapping["risk_description"][0]: adf.from_text("Model drifts\nquietly"),
-                           mapping["sources"][0]: [{"value": "privacy"}], mapping["likelihood"][0]: 2.0})
+        erin.fill_in(
+            key,
+            {
+                mapping["risk_title"][0]: "Drift",
+                mapping["treatment"][0]: {"value": "accept"},
+                mapping["risk_description"][0]: adf.from_text("Model drifts\nquietly"),
+                mapping["sources"][0]: [{"value": "privacy"}],
+                mapping["likelihood"][0]: 2.0,
+            },
+        )
         erin.comment(key, "done soon")
         erin.complete(key)
     jira_sandbox.deliver_webhooks()
@@ -314,19 +445,42 @@ def test_webhook_payloads_map_to_completed_and_updated_events(tracker, jira_sand
     completed = [d.event for d in decisions if d.event is not None]
     assert len(completed) == 1
     event = completed[0]
-    assert event.kind == "task.completed" and event.step_id == "identify" and event.attempt == 1 and event.ref == key
-    assert event.data["answers"] == {"risk_title": "Drift", "treatment": "accept", "risk_description": "Model drifts\nquietly",
-                                     "sources": ["privacy"], "likelihood": 2.0}
+    assert (
+        event.kind == "task.completed"
+        and event.step_id == "identify"
+        and event.attempt == 1
+        and event.ref == key
+    )
+    assert event.data["answers"] == {
+        "risk_title": "Drift",
+        "treatment": "accept",
+        "risk_description": "Model drifts\nquietly",
+        "sources": ["privacy"],
+        "likelihood": 2.0,
+    }
     assert {d.reason for d in decisions if d.event is None} == {"no change the engine acts on"}
     done = {**row, "status": "completed"}
-    edit = {**payloads[0], "changelog": {"id": "1", "items": [{"field": "Risk title", "fieldId": mapping["risk_title"][0]}]}}
+    edit = {
+        **payloads[0],
+        "changelog": {
+            "id": "1",
+            "items": [{"field": "Risk title", "fieldId": mapping["risk_title"][0]}],
+        },
+    }
     assert to_event(parse_change(edit), done, person=ENGINEER).event.kind == "task.updated"
-    assert to_event(parse_change(payloads[-1]), None, person=ENGINEER).reason.endswith("is not an issue of the engine")
-    assert to_event(parse_change(payloads[-1]), {**row, "status": "cancelled"}, person=ENGINEER).event is None
+    assert to_event(parse_change(payloads[-1]), None, person=ENGINEER).reason.endswith(
+        "is not an issue of the engine"
+    )
+    assert (
+        to_event(parse_change(payloads[-1]), {**row, "status": "cancelled"}, person=ENGINEER).event
+        is None
+    )
     assert parse_change({"webhookEvent": "comment_created"}) is None and parse_change([1]) is None
 
 
-def test_reconciliation_polls_search_jql_page_by_page(tracker, jira_sandbox, app, jira_spec_recorder):
+def test_reconciliation_polls_search_jql_page_by_page(
+    tracker, jira_sandbox, app, jira_spec_recorder
+):
     keys = [tracker.perform(create_command(run_id=f"R{n}"))["ref"] for n in range(5)]
     seen = []
     processor = InboxProcessor(app.runtime, tracker)
@@ -336,6 +490,11 @@ def test_reconciliation_polls_search_jql_page_by_page(tracker, jira_sandbox, app
             erin.complete(key)
     assert Reconciler(processor, "AIMS").poll() == 3
     assert sorted(seen) == sorted(keys[:3])
-    pages = [e for e in jira_spec_recorder.exchanges if e.path.endswith("/search/jql") and b"labels" in e.query_string
-             and b"updated" in e.query_string]
+    pages = [
+        e
+        for e in jira_spec_recorder.exchanges
+        if e.path.endswith("/search/jql")
+        and b"labels" in e.query_string
+        and b"updated" in e.query_string
+    ]
     assert len(pages) == 3 and sum(b"nextPageToken" in e.query_string for e in pages) == 2

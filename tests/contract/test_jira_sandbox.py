@@ -11,8 +11,8 @@ import pytest
 from jira import JIRA, JIRAError
 from jira_fixtures import (  # noqa: F401  (fixtures; tests/contract is on sys.path)
     SPEC_SERVER,
-    jira_clock,
     jira_client,
+    jira_clock,
     jira_openapi,
     jira_receiver,
     jira_receiver_server,
@@ -23,7 +23,6 @@ from jira_fixtures import (  # noqa: F401  (fixtures; tests/contract is on sys.p
 
 from aims_workflows.sandbox.jira import API, Exchange, JiraSandbox
 from aims_workflows.sandbox.jira import _adf as adf
-from aims_workflows.sandbox.jira._routes import build_routes
 
 TASK = {"name": "Task"}
 
@@ -43,17 +42,27 @@ def _error_body(excinfo: pytest.ExceptionInfo[JIRAError]) -> dict:
 # --- the routing table and the validator themselves -------------------------------------------
 def test_every_route_exists_in_the_vendor_spec_with_the_same_method(jira_spec_dict):
     paths = jira_spec_dict["paths"]
-    served = [(route.path, method) for route in JiraSandbox().app.routes
-              for method in route.methods - {"HEAD"}]
+    served = [
+        (route.path, method)
+        for route in JiraSandbox().app.routes
+        for method in route.methods - {"HEAD"}
+    ]
     assert len(served) >= 20
     missing = [(p, m) for p, m in served if m.lower() not in paths.get(p, {})]
     assert not missing, f"routes the vendor spec does not have: {missing}"
 
 
 def test_spec_recorder_catches_a_nonconforming_answer(jira_spec_recorder):
-    bad = Exchange("GET", f"{API}/serverInfo", b"", [("host", "x")], b"", 200,
-                   [("content-type", "application/json")],
-                   b'{"versionNumbers": "1001", "serverTime": "2025-13-45T00:00:00.000+0000"}')
+    bad = Exchange(
+        "GET",
+        f"{API}/serverInfo",
+        b"",
+        [("host", "x")],
+        b"",
+        200,
+        [("content-type", "application/json")],
+        b'{"versionNumbers": "1001", "serverTime": "2025-13-45T00:00:00.000+0000"}',
+    )
     problems = jira_spec_recorder.check(bad)
     assert any("versionNumbers" in p for p in problems)
     assert any("date-time" in p for p in problems)
@@ -113,14 +122,16 @@ def test_create_issue_and_read_it_back(jira_client, jira_sandbox):
 
 def test_create_issue_reports_every_bad_field_at_once(jira_client):
     with pytest.raises(JIRAError) as excinfo:
-        jira_client.create_issue(fields={
-            "project": {"key": "AIMS"},
-            "issuetype": TASK,
-            "description": "plain text is not ADF in v3",
-            "labels": ["has space"],
-            "duedate": "20/01/2025",
-            "customfield_99999": "x",
-        })
+        jira_client.create_issue(
+            fields={
+                "project": {"key": "AIMS"},
+                "issuetype": TASK,
+                "description": "plain text is not ADF in v3",
+                "labels": ["has space"],
+                "duedate": "20/01/2025",
+                "customfield_99999": "x",
+            }
+        )
     assert excinfo.value.status_code == 400
     errors = _error_body(excinfo)["errors"]
     assert set(errors) == {"summary", "description", "labels", "duedate", "customfield_99999"}
@@ -141,8 +152,9 @@ def test_update_fields_records_a_changelog(jira_client, jira_sandbox):
     issue = _new_issue(jira_client, labels=["aims"])
     evidence = jira_sandbox.add_custom_field("Evidence link", "url")
     issue.update(fields={"summary": "Assess drift risk (v2)", evidence: "https://example.com/r"})
-    jira_client._session.put(issue.self, json={"update": {"labels": [{"add": "annex-a-6"},
-                                                                       {"remove": "aims"}]}})
+    jira_client._session.put(
+        issue.self, json={"update": {"labels": [{"add": "annex-a-6"}, {"remove": "aims"}]}}
+    )
     fresh = jira_client.issue(issue.key, expand="changelog")
     assert fresh.fields.summary == "Assess drift risk (v2)"
     assert fresh.raw["fields"][evidence] == "https://example.com/r"
@@ -193,8 +205,11 @@ def test_attachments_upload_and_download(jira_client, jira_sandbox):
     assert attachment.get() == report
     assert jira_client.issue(issue.key).fields.attachment[0].id == attachment.id
     # Without the XSRF opt-out header Jira refuses the upload.
-    refused = httpx.post(f"{jira_sandbox.url}{API}/issue/{issue.key}/attachments",
-                         auth=jira_sandbox.credentials(), files={"file": ("a.txt", b"x")})
+    refused = httpx.post(
+        f"{jira_sandbox.url}{API}/issue/{issue.key}/attachments",
+        auth=jira_sandbox.credentials(),
+        files={"file": ("a.txt", b"x")},
+    )
     assert refused.status_code == 403
 
 
@@ -212,8 +227,10 @@ def test_entity_properties(jira_client, jira_sandbox):
     again = jira_client.add_issue_property(issue.key, "aims.run", {"run": "r-1", "step": 3})
     assert (first.status_code, again.status_code) == (201, 200)
     assert jira_client.issue_property(issue.key, "aims.run").value.step == 3
-    missing = httpx.get(f"{jira_sandbox.url}{API}/issue/{issue.key}/properties/none",
-                        auth=jira_sandbox.credentials())
+    missing = httpx.get(
+        f"{jira_sandbox.url}{API}/issue/{issue.key}/properties/none",
+        auth=jira_sandbox.credentials(),
+    )
     assert missing.status_code == 404
 
 
@@ -225,11 +242,14 @@ def test_user_search(jira_client):
 
 
 def test_custom_fields_are_created_and_listed(jira_client):
-    created = jira_client._session.post(f"{jira_client._options['server']}{API}/field", json={
-        "name": "AI system",
-        "type": "com.atlassian.jira.plugin.system.customfieldtypes:textfield",
-        "searcherKey": "com.atlassian.jira.plugin.system.customfieldtypes:textsearcher",
-    }).json()
+    created = jira_client._session.post(
+        f"{jira_client._options['server']}{API}/field",
+        json={
+            "name": "AI system",
+            "type": "com.atlassian.jira.plugin.system.customfieldtypes:textfield",
+            "searcherKey": "com.atlassian.jira.plugin.system.customfieldtypes:textsearcher",
+        },
+    ).json()
     assert created["id"].startswith("customfield_10") and created["custom"] is True
     ids = {f["id"]: f for f in jira_client.fields()}
     assert created["id"] in ids and "summary" in ids
@@ -246,11 +266,15 @@ def test_search_pages_by_token(jira_client, jira_sandbox, jira_spec_recorder):
     assert len(pages) == 3, "5 issues at the sandbox's cap of 2 per page"
     first = jira_client.enhanced_search_issues("project = AIMS", maxResults=2, json_result=True)
     assert first["isLast"] is False and first["nextPageToken"]
-    second = jira_client.enhanced_search_issues("project = AIMS", maxResults=2, json_result=True,
-                                                nextPageToken=first["nextPageToken"])
+    second = jira_client.enhanced_search_issues(
+        "project = AIMS", maxResults=2, json_result=True, nextPageToken=first["nextPageToken"]
+    )
     assert [i["id"] for i in second["issues"]] != [i["id"] for i in first["issues"]]
-    posted = httpx.post(f"{jira_sandbox.url}{API}/search/jql", auth=jira_sandbox.credentials(),
-                        json={"jql": f"key in ({keys[0]}, {keys[4]})", "fields": ["summary"]})
+    posted = httpx.post(
+        f"{jira_sandbox.url}{API}/search/jql",
+        auth=jira_sandbox.credentials(),
+        json={"jql": f"key in ({keys[0]}, {keys[4]})", "fields": ["summary"]},
+    )
     assert [i["key"] for i in posted.json()["issues"]] == [keys[4], keys[0]]
 
 
@@ -273,15 +297,19 @@ def test_search_filters_an_adapter_uses(jira_client, jira_clock):
     assert keys('status = "To Do" AND statusCategory = new') == [new.key, old.key]
 
 
-@pytest.mark.parametrize("jql", [
-    "project = AIMS OR labels = x",
-    "summary ~ risk",
-    "project = NOPE",
-    'updated >= "yesterday"',
-    "project = AIMS ORDER BY",
-])
+@pytest.mark.parametrize(
+    "jql",
+    [
+        "project = AIMS OR labels = x",
+        "summary ~ risk",
+        "project = NOPE",
+        'updated >= "yesterday"',
+        "project = AIMS ORDER BY",
+    ],
+)
 def test_unsupported_or_invalid_jql_answers_400(jira_sandbox, jql):
-    answer = httpx.get(f"{jira_sandbox.url}{API}/search/jql", params={"jql": jql},
-                       auth=jira_sandbox.credentials())
+    answer = httpx.get(
+        f"{jira_sandbox.url}{API}/search/jql", params={"jql": jql}, auth=jira_sandbox.credentials()
+    )
     assert answer.status_code == 400
     assert answer.json()["errors"] == {} and answer.json()["errorMessages"]

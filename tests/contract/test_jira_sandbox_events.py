@@ -15,8 +15,8 @@ import pytest
 from jira import JIRA, JIRAError
 from jira_fixtures import (  # noqa: F401  (fixtures; tests/contract is on sys.path)
     WEBHOOK_SECRET,
-    jira_clock,
     jira_client,
+    jira_clock,
     jira_openapi,
     jira_receiver,
     jira_receiver_server,
@@ -93,8 +93,9 @@ def test_webhook_retried_on_500_with_the_same_identifier(
     assert all(_verified(h, b) for h, b in jira_receiver.received)
 
 
-def test_webhook_retries_stop_after_about_30_minutes(jira_client, jira_sandbox, jira_receiver,
-                                                      jira_clock):
+def test_webhook_retries_stop_after_about_30_minutes(
+    jira_client, jira_sandbox, jira_receiver, jira_clock
+):
     jira_receiver.answers = [429] * 10
     _new_issue(jira_client)
     moment = jira_clock.now
@@ -153,15 +154,17 @@ def test_injected_answers_carry_jira_headers_and_respect_the_path(jira_sandbox):
     jira_sandbox.faults.unavailable(times=1, path=r"/search/jql")
     jira_sandbox.faults.server_error(times=1, method="GET", path=r"/myself")
     assert httpx.get(f"{jira_sandbox.url}{API}/field", auth=auth).status_code == 200
-    limited = httpx.get(f"{jira_sandbox.url}{API}/search/jql", auth=auth,
-                        params={"jql": "project = AIMS"})
+    limited = httpx.get(
+        f"{jira_sandbox.url}{API}/search/jql", auth=auth, params={"jql": "project = AIMS"}
+    )
     assert limited.status_code == 429 and limited.headers["Retry-After"] == "7"
     assert limited.headers["X-RateLimit-Remaining"] == "0"
     assert limited.headers["X-RateLimit-Reset"] == "2025-01-06T09:00:07Z"
     assert limited.headers["RateLimit-Reason"] == "jira-quota-global-based"
     assert limited.json()["errorMessages"]
-    unavailable = httpx.get(f"{jira_sandbox.url}{API}/search/jql", auth=auth,
-                            params={"jql": "project = AIMS"})
+    unavailable = httpx.get(
+        f"{jira_sandbox.url}{API}/search/jql", auth=auth, params={"jql": "project = AIMS"}
+    )
     assert unavailable.status_code == 503
     assert httpx.get(f"{jira_sandbox.url}{API}/myself", auth=auth).status_code == 500
     assert httpx.get(f"{jira_sandbox.url}{API}/myself", auth=auth).status_code == 200
@@ -170,8 +173,9 @@ def test_injected_answers_carry_jira_headers_and_respect_the_path(jira_sandbox):
 
 def test_deleted_project_and_removed_field(jira_client, jira_sandbox):
     field_id = jira_sandbox.add_custom_field("Impact", "textfield")
-    issue = jira_client.create_issue(project="AIMS", summary="x", issuetype=TASK,
-                                     **{field_id: "high"})
+    issue = jira_client.create_issue(
+        project="AIMS", summary="x", issuetype=TASK, **{field_id: "high"}
+    )
     jira_sandbox.faults.remove_field(field_id)
     assert field_id not in {f["id"] for f in jira_client.fields()}
     assert field_id not in jira_client.issue(issue.key).raw["fields"]
@@ -185,29 +189,37 @@ def test_deleted_project_and_removed_field(jira_client, jira_sandbox):
         with pytest.raises(JIRAError) as excinfo:
             call()
         assert excinfo.value.status_code == 404
-    created = httpx.post(f"{jira_sandbox.url}{API}/issue", auth=jira_sandbox.credentials(),
-                         json={"fields": {"project": {"key": "AIMS"}, "issuetype": TASK,
-                                          "summary": "y"}})
+    created = httpx.post(
+        f"{jira_sandbox.url}{API}/issue",
+        auth=jira_sandbox.credentials(),
+        json={"fields": {"project": {"key": "AIMS"}, "issuetype": TASK, "summary": "y"}},
+    )
     assert created.status_code == 400 and "project" in created.json()["errors"]
 
 
 # --- people -----------------------------------------------------------------------------------
-def test_a_person_works_the_issue_through_rest(jira_client, jira_sandbox, jira_receiver,
-                                               jira_spec_recorder):
+def test_a_person_works_the_issue_through_rest(
+    jira_client, jira_sandbox, jira_receiver, jira_spec_recorder
+):
     treatment = jira_sandbox.add_custom_field("Risk treatment", "select")
     issue = _new_issue(jira_client, "Treat the bias risk")
     jira_sandbox.deliver_webhooks()
     erin = jira_sandbox.user("erin.engineer@example.com")
     with jira_sandbox.person(erin.email) as person:
-        person.fill_in(issue.key, {treatment: {"value": "Mitigate"},
-                                   "description": "Re-weighted the training set"})
+        person.fill_in(
+            issue.key,
+            {treatment: {"value": "Mitigate"}, "description": "Re-weighted the training set"},
+        )
         person.comment(issue.key, "Evidence attached")
         person.attach(issue.key, "bias-report.csv", b"group,rate\nA,0.91\n", "text/csv")
         person.complete(issue.key)
         person.reopen(issue.key)
-    seen = [e for e in jira_spec_recorder.exchanges
-            if e.request_header("authorization").startswith("Basic ")
-            and e.path.startswith(f"{API}/issue/")]
+    seen = [
+        e
+        for e in jira_spec_recorder.exchanges
+        if e.request_header("authorization").startswith("Basic ")
+        and e.path.startswith(f"{API}/issue/")
+    ]
     assert seen, "the person used the REST API"
 
     jira_sandbox.deliver_webhooks()
@@ -215,13 +227,18 @@ def test_a_person_works_the_issue_through_rest(jira_client, jira_sandbox, jira_r
     assert payloads and all(p["user"]["accountId"] == erin.account_id for p in payloads)
     fields_changed = [i["field"] for p in payloads for i in p.get("changelog", {}).get("items", [])]
     assert {"Risk treatment", "description", "Attachment", "status"} <= set(fields_changed)
-    statuses = [i["toString"] for p in payloads for i in p.get("changelog", {}).get("items", [])
-                if i["field"] == "status"]
+    statuses = [
+        i["toString"]
+        for p in payloads
+        for i in p.get("changelog", {}).get("items", [])
+        if i["field"] == "status"
+    ]
     assert statuses == ["In Progress", "Done", "To Do"]
 
     fresh = jira_client.issue(issue.key, expand="changelog")
     assert {h["author"]["accountId"] for h in fresh.raw["changelog"]["histories"]} == {
-        erin.account_id}
+        erin.account_id
+    }
     assert fresh.raw["fields"][treatment] == {"value": "Mitigate"}
     assert fresh.fields.attachment[0].author.accountId == erin.account_id
 
@@ -243,8 +260,9 @@ def test_run_jira_sandbox_blocks_until_stopped_and_prints_its_url():
         lines.append(line)
         printed.set()
 
-    runner = threading.Thread(target=run_jira_sandbox,
-                              kwargs={"echo": echo, "stop": stop, "project": "GOV"})
+    runner = threading.Thread(
+        target=run_jira_sandbox, kwargs={"echo": echo, "stop": stop, "project": "GOV"}
+    )
     runner.start()
     try:
         assert printed.wait(10)
@@ -262,8 +280,12 @@ def test_run_jira_sandbox_blocks_until_stopped_and_prints_its_url():
 
 def test_in_process_sandbox_without_webhooks_queues_nothing():
     with JiraSandbox() as sandbox:
-        client = JIRA(server=sandbox.url, basic_auth=sandbox.credentials(),
-                      options={"rest_api_version": "3"}, max_retries=0)
+        client = JIRA(
+            server=sandbox.url,
+            basic_auth=sandbox.credentials(),
+            options={"rest_api_version": "3"},
+            max_retries=0,
+        )
         client.create_issue(project="AIMS", summary="quiet", issuetype=TASK)
         assert sandbox.webhooks.deliveries == [] and sandbox.deliver_webhooks() == []
         assert json.loads(json.dumps(sandbox.issue_json("AIMS-1")))["key"] == "AIMS-1"

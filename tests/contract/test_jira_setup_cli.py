@@ -39,8 +39,15 @@ def served(monkeypatch, tmp_path, jira_openapi) -> Any:  # noqa: F811
     """``aims init`` in a fresh directory, then ``aims sandbox jira`` (default people: the new
     aims.yaml) on a free port in a thread, stopped at the end."""
     monkeypatch.chdir(tmp_path)
-    for name in ("AIMS_CONFIG", "AIMS_WORKFLOWS", "AIMS_JIRA_URL", "AIMS_JIRA_EMAIL",
-                 "AIMS_JIRA_API_TOKEN", "AIMS_JIRA_PROJECT", "AIMS_JIRA_ISSUE_TYPE"):
+    for name in (
+        "AIMS_CONFIG",
+        "AIMS_WORKFLOWS",
+        "AIMS_JIRA_URL",
+        "AIMS_JIRA_EMAIL",
+        "AIMS_JIRA_API_TOKEN",
+        "AIMS_JIRA_PROJECT",
+        "AIMS_JIRA_ISSUE_TYPE",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AIMS_DATABASE_URL", f"sqlite:///{tmp_path / 'aims.db'}")
     main(["init"])
@@ -93,7 +100,7 @@ def _env(line: str) -> dict[str, str]:
 
 def _setup(capsys) -> str:
     capsys.readouterr()
-    main(["jira", "setup"])   # exits (SystemExit) only on failure
+    main(["jira", "setup"])  # exits (SystemExit) only on failure
     return capsys.readouterr().out
 
 
@@ -118,25 +125,42 @@ def test_setup_then_a_task_assigned_from_aims_yaml(served, monkeypatch, capsys, 
     first = _setup(capsys)
     assert "created '" in first and "added options" in first
     auth = (env["AIMS_JIRA_EMAIL"], env["AIMS_JIRA_API_TOKEN"])
-    fields = {f["name"]: f for f in httpx.get(f"{sandbox.url}{API}/field", auth=auth).json()
-              if f["custom"]}
+    fields = {
+        f["name"]: f
+        for f in httpx.get(f"{sandbox.url}{API}/field", auth=auth).json()
+        if f["custom"]
+    }
     treatment = fields["Treatment"]["id"]
     assert [v for values in sandbox.field_options(treatment).values() for v in values] == [
-        "accept", "mitigate", "transfer", "avoid"]
-    choice_fields = [f["id"] for f in fields.values()
-                     if f["schema"].get("custom", "").endswith(("select", "multiselect"))]
+        "accept",
+        "mitigate",
+        "transfer",
+        "avoid",
+    ]
+    choice_fields = [
+        f["id"]
+        for f in fields.values()
+        if f["schema"].get("custom", "").endswith(("select", "multiselect"))
+    ]
     assert choice_fields and all(any(sandbox.field_options(fid).values()) for fid in choice_fields)
 
-    before = ({fid: sandbox.field_options(fid) for fid in sandbox.state.fields},
-              len(sandbox.state.contexts))
+    before = (
+        {fid: sandbox.field_options(fid) for fid in sandbox.state.fields},
+        len(sandbox.state.contexts),
+    )
     second = _setup(capsys)
     assert "created '" not in second and "added options" not in second and "mapped '" in second
-    assert ({fid: sandbox.field_options(fid) for fid in sandbox.state.fields},
-            len(sandbox.state.contexts)) == before
+    assert (
+        {fid: sandbox.field_options(fid) for fid in sandbox.state.fields},
+        len(sandbox.state.contexts),
+    ) == before
 
     main(["systems", "add", "Churn model", "--owner", OWNER])
-    found = httpx.get(f"{sandbox.url}{API}/search/jql", auth=auth, params={
-        "jql": "project = AIMS", "fields": "summary,assignee"}).json()["issues"]
+    found = httpx.get(
+        f"{sandbox.url}{API}/search/jql",
+        auth=auth,
+        params={"jql": "project = AIMS", "fields": "summary,assignee"},
+    ).json()["issues"]
     assert found, "no task issue was created"
     for issue in found:
         assignee = issue["fields"]["assignee"]
@@ -149,8 +173,9 @@ def test_setup_then_a_task_assigned_from_aims_yaml(served, monkeypatch, capsys, 
 def test_people_option_names_the_users(monkeypatch, tmp_path):
     """``--people FILE`` wins over AIMS_CONFIG; with no people the sandbox keeps its defaults."""
     team = tmp_path / "team.yaml"
-    team.write_text("roles:\n  engineer: [ada.lovelace@example.com]\n"
-                    "  risk_owner: [grace@example.com]\n")
+    team.write_text(
+        "roles:\n  engineer: [ada.lovelace@example.com]\n  risk_owner: [grace@example.com]\n"
+    )
     monkeypatch.setenv("AIMS_CONFIG", str(tmp_path / "missing.yaml"))
     seen: list[list[str]] = []
 
@@ -161,6 +186,11 @@ def test_people_option_names_the_users(monkeypatch, tmp_path):
     monkeypatch.setattr("aims_workflows.sandbox.jira.run_jira_sandbox", fake_run)
     main(["sandbox", "jira", "--people", str(team)])
     main(["sandbox", "jira"])
-    assert seen == [["AIMS Automation <aims-bot@example.com>",
-                     "Ada Lovelace <ada.lovelace@example.com>",
-                     "Grace <grace@example.com>"], []]
+    assert seen == [
+        [
+            "AIMS Automation <aims-bot@example.com>",
+            "Ada Lovelace <ada.lovelace@example.com>",
+            "Grace <grace@example.com>",
+        ],
+        [],
+    ]

@@ -34,8 +34,16 @@ def called_methods() -> set[str]:
     found: set[str] = set()
     for path in ADAPTER.glob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and isinstance(node.func.value, (ast.Name, ast.Attribute)):
-                owner = node.func.value.attr if isinstance(node.func.value, ast.Attribute) else node.func.value.id
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and isinstance(node.func.value, (ast.Name, ast.Attribute))
+            ):
+                owner = (
+                    node.func.value.attr
+                    if isinstance(node.func.value, ast.Attribute)
+                    else node.func.value.id
+                )
                 if owner in ("client", "_client") and "_" in node.func.attr:
                     found.add(node.func.attr)
     return found
@@ -64,7 +72,10 @@ def test_every_url_is_the_one_route_the_app_serves() -> None:
     from aims_workflows.adapters.slack import EVENTS_PATH
 
     m = manifest()
-    urls = [m["settings"]["interactivity"]["request_url"], m["settings"]["event_subscriptions"]["request_url"]]
+    urls = [
+        m["settings"]["interactivity"]["request_url"],
+        m["settings"]["event_subscriptions"]["request_url"],
+    ]
     urls += [c["url"] for c in m["features"]["slash_commands"]]
     assert all(u.startswith("https://") and u.endswith(EVENTS_PATH) for u in urls)
     assert m["settings"]["interactivity"]["is_enabled"] is True

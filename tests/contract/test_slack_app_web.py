@@ -22,19 +22,26 @@ from aims_workflows.web import create_app
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scenarios"))
 from test_slack_world import T0, WORKFLOW, config_yaml  # noqa: E402
 
-ROLES = {"top_management": ["tom@example.com", "tina@example.com"], "engineer": ["eve@example.com"],
-         "aims_owner": ["amy@example.com"]}
+ROLES = {
+    "top_management": ["tom@example.com", "tina@example.com"],
+    "engineer": ["eve@example.com"],
+    "aims_owner": ["amy@example.com"],
+}
 
 
 def test_service_from_settings_serves_slack_and_follows_up(tmp_path: Path, monkeypatch) -> None:
     workflows = tmp_path / "workflows"
     workflows.mkdir()
-    (workflows / "release.yaml").write_text(WORKFLOW % {"approvers": "top_management", "quorum": "any", "channel": "direct"})
+    (workflows / "release.yaml").write_text(
+        WORKFLOW % {"approvers": "top_management", "quorum": "any", "channel": "direct"}
+    )
     (tmp_path / "aims.yaml").write_text(config_yaml(ROLES))
     url = f"sqlite:///{tmp_path / 'aims.db'}"
     Database(url).upgrade()
     record = SpecRecord()
-    with make_sandbox(record, users=["tom@example.com", "tina@example.com", "eve@example.com", "amy@example.com"]) as slack:
+    with make_sandbox(
+        record, users=["tom@example.com", "tina@example.com", "eve@example.com", "amy@example.com"]
+    ) as slack:
         monkeypatch.setenv("AIMS_SLACK_BOT_TOKEN", slack.bot_token)
         monkeypatch.setenv("AIMS_SLACK_SIGNING_SECRET", SIGNING_SECRET)
         monkeypatch.setenv("AIMS_SLACK_API_URL", slack.api_url)
@@ -52,23 +59,37 @@ def test_service_from_settings_serves_slack_and_follows_up(tmp_path: Path, monke
             run_id = app.runtime.start("model-release", system="Credit model").run.run_id
             app.pump()
             task = tracker.open_tasks()[0]
-            app.runtime.complete_task(run_id, "prepare", {"summary": "Retrained", "risk_score": 4},
-                                      person="eve@example.com", attempt=task.attempt, ref=task.ref)
+            app.runtime.complete_task(
+                run_id,
+                "prepare",
+                {"summary": "Retrained", "risk_score": 4},
+                person="eve@example.com",
+                attempt=task.attempt,
+                ref=task.ref,
+            )
             app.pump()
             tom = slack.person("tom@example.com")
             assert tom.click(slack.messages("tom@example.com")[-1], APPROVE).ok
             assert app.slack.wait_idle()
-            assert tom.submit(slack.modal("tom@example.com"), {"reason_text": "Retraining validated"}).ok
-            assert app.slack.wait_idle()  # the decision, then the follow-up dispatch: no manual pump
+            assert tom.submit(
+                slack.modal("tom@example.com"), {"reason_text": "Retraining validated"}
+            ).ok
+            assert (
+                app.slack.wait_idle()
+            )  # the decision, then the follow-up dispatch: no manual pump
             for person in ("tom@example.com", "tina@example.com"):
                 last = slack.messages(person)[-1]
-                assert last.text.startswith("Approved") and not [b for b in last.blocks if b["type"] == "actions"]
+                assert last.text.startswith("Approved") and not [
+                    b for b in last.blocks if b["type"] == "actions"
+                ]
         app.slack.close()
         app.db.dispose()
     assert not record.failures, "\n".join(record.failures)
 
 
-def test_the_worker_needs_only_the_token_and_serving_needs_the_secret(tmp_path: Path, monkeypatch) -> None:
+def test_the_worker_needs_only_the_token_and_serving_needs_the_secret(
+    tmp_path: Path, monkeypatch
+) -> None:
     import pytest
 
     from aims_workflows.errors import ConfigError

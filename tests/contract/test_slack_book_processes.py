@@ -23,15 +23,26 @@ def test_a_copy_reposted_by_another_process_is_seen(tmp_path):
     db = Database(f"sqlite:///{tmp_path / 'aims.db'}")
     db.upgrade()
     first = Copy(APPROVAL, "D0AAA", "1717232400.000100", "approver", "rita@example.com", "U0RITA")
-    _done(db, "approval.request", "R1/request", {"card": {"title": "Risk"}, "people": ["rita@example.com"],
-                                                 "copies": [first.to_dict()]})
+    _done(
+        db,
+        "approval.request",
+        "R1/request",
+        {"card": {"title": "Risk"}, "people": ["rita@example.com"], "copies": [first.to_dict()]},
+    )
     serve = MessageBook(db)
     assert [c.ts for c in serve.copies("R1", APPROVAL)] == [first.ts]
 
     # the worker's reminder reposts the card and retires the old copy
     second = Copy(APPROVAL, "D0AAA", "1717318800.000200", "approver", "rita@example.com", "U0RITA")
-    _done(db, "approval.remind", "R1/remind", {"copies": [second.to_dict()], "retired": [["D0AAA", first.ts]]})
+    _done(
+        db,
+        "approval.remind",
+        "R1/remind",
+        {"copies": [second.to_dict()], "retired": [["D0AAA", first.ts]]},
+    )
 
     assert [c.ts for c in serve.copies("R1", APPROVAL)] == [second.ts]
-    assert serve.card("R1", APPROVAL) == {"title": "Risk"} and serve.people("R1", APPROVAL) == ["rita@example.com"]
+    assert serve.card("R1", APPROVAL) == {"title": "Risk"} and serve.people("R1", APPROVAL) == [
+        "rita@example.com"
+    ]
     db.dispose()

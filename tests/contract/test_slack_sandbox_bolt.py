@@ -31,16 +31,23 @@ REASON = View(
     title="Reject",
     submit="Reject",
     private_metadata="run-1",
-    blocks=[InputBlock(block_id="reason", label="Reason",
-                       element=PlainTextInputElement(action_id="text"))],
+    blocks=[
+        InputBlock(
+            block_id="reason", label="Reason", element=PlainTextInputElement(action_id="text")
+        )
+    ],
 )
 
 
 def build_bolt_app(sandbox: SlackSandbox, seen: dict[str, Any]) -> App:
     # process_before_response: listeners finish before the HTTP answer, so the test can
     # assert right after a click without waiting for a background thread.
-    app = App(token=sandbox.bot_token, signing_secret=SIGNING_SECRET,
-              client=sandbox.client(), process_before_response=True)
+    app = App(
+        token=sandbox.bot_token,
+        signing_secret=SIGNING_SECRET,
+        client=sandbox.client(),
+        process_before_response=True,
+    )
 
     @app.action("reject")
     def on_reject(ack: Any, body: dict[str, Any], client: Any) -> None:
@@ -62,8 +69,9 @@ def build_bolt_app(sandbox: SlackSandbox, seen: dict[str, Any]) -> App:
 
     @app.event("app_home_opened")
     def on_home(event: dict[str, Any], client: Any) -> None:
-        client.views_publish(user_id=event["user"],
-                             view=View(type="home", blocks=[SectionBlock(text="Hello")]))
+        client.views_publish(
+            user_id=event["user"], view=View(type="home", blocks=[SectionBlock(text="Hello")])
+        )
 
     return app
 
@@ -89,9 +97,12 @@ def test_bolt_app_handles_click_modal_command_and_home(bolt_world) -> None:
     sandbox, seen = bolt_world
     assert sandbox.calls_to("auth.test")  # bolt checked the token when it was built
     sandbox.client().chat_postMessage(
-        channel="#aims-approvals", text="Approve?",
-        blocks=[ActionsBlock(elements=[ButtonElement(text="Reject", action_id="reject",
-                                                     value="run-1")])])
+        channel="#aims-approvals",
+        text="Approve?",
+        blocks=[
+            ActionsBlock(elements=[ButtonElement(text="Reject", action_id="reject", value="run-1")])
+        ],
+    )
     bob = sandbox.person("bob@example.com")
 
     assert bob.click(sandbox.messages("#aims-approvals")[0], "reject").ok

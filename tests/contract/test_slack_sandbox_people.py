@@ -66,11 +66,20 @@ REASON_MODAL = SdkView(
     private_metadata="run-1",
     notify_on_close=True,
     blocks=[
-        InputBlock(block_id="reason", label="Reason",
-                   element=PlainTextInputElement(action_id="reason_input", multiline=True)),
-        InputBlock(block_id="severity", label="Severity", optional=True,
-                   element=StaticSelectElement(action_id="severity_select", options=[
-                       Option(text="Minor", value="minor"), Option(text="Major", value="major")])),
+        InputBlock(
+            block_id="reason",
+            label="Reason",
+            element=PlainTextInputElement(action_id="reason_input", multiline=True),
+        ),
+        InputBlock(
+            block_id="severity",
+            label="Severity",
+            optional=True,
+            element=StaticSelectElement(
+                action_id="severity_select",
+                options=[Option(text="Minor", value="minor"), Option(text="Major", value="major")],
+            ),
+        ),
     ],
 )
 
@@ -89,8 +98,9 @@ def open_modal_on_click(slack: SlackSandbox, receiver: Receiver) -> None:
 # --- block_actions ------------------------------------------------------------------------
 
 
-def test_click_sends_a_signed_block_actions_payload(slack: SlackSandbox,
-                                                    receiver: Receiver) -> None:
+def test_click_sends_a_signed_block_actions_payload(
+    slack: SlackSandbox, receiver: Receiver
+) -> None:
     posted = post_approval(slack)
     alice = slack.person("alice@example.com")
     delivery = alice.click(slack.messages("#aims-approvals")[0], "approve")
@@ -106,12 +116,20 @@ def test_click_sends_a_signed_block_actions_payload(slack: SlackSandbox,
     payload = request.payload
     ws = slack.workspace
     assert payload["type"] == "block_actions"
-    assert payload["user"] == {"id": alice.id, "username": "alice", "name": "alice",
-                               "team_id": ws.team_id}
+    assert payload["user"] == {
+        "id": alice.id,
+        "username": "alice",
+        "name": "alice",
+        "team_id": ws.team_id,
+    }
     assert payload["api_app_id"] == ws.bot.app_id
     assert payload["token"] == slack.verification_token
-    assert payload["container"] == {"type": "message", "message_ts": posted["ts"],
-                                    "channel_id": posted["channel"], "is_ephemeral": False}
+    assert payload["container"] == {
+        "type": "message",
+        "message_ts": posted["ts"],
+        "channel_id": posted["channel"],
+        "is_ephemeral": False,
+    }
     assert payload["trigger_id"] == delivery.trigger_id and payload["trigger_id"].count(".") == 2
     assert payload["team"] == {"id": ws.team_id, "domain": ws.domain}
     assert payload["channel"] == {"id": posted["channel"], "name": "aims-approvals"}
@@ -128,15 +146,19 @@ def test_click_sends_a_signed_block_actions_payload(slack: SlackSandbox,
         Block.parse(raw).validate_json()
 
 
-def test_choosing_from_a_menu_sends_the_selected_option(slack: SlackSandbox,
-                                                       receiver: Receiver) -> None:
+def test_choosing_from_a_menu_sends_the_selected_option(
+    slack: SlackSandbox, receiver: Receiver
+) -> None:
     post_approval(slack)
-    slack.person("bob@example.com").click(slack.messages("#aims-approvals")[0], "delegate",
-                                          value="carol")
+    slack.person("bob@example.com").click(
+        slack.messages("#aims-approvals")[0], "delegate", value="carol"
+    )
     [action] = receiver.received[0].payload["actions"]
     assert action["type"] == "static_select"
     assert action["selected_option"] == {
-        "text": {"type": "plain_text", "text": "Carol", "emoji": True}, "value": "carol"}
+        "text": {"type": "plain_text", "text": "Carol", "emoji": True},
+        "value": "carol",
+    }
     with pytest.raises(SandboxUsageError, match="no element with action_id 'nope'"):
         slack.person("bob@example.com").click(slack.messages("#aims-approvals")[0], "nope")
 
@@ -144,8 +166,11 @@ def test_choosing_from_a_menu_sends_the_selected_option(slack: SlackSandbox,
 def test_click_on_an_ephemeral_message(slack: SlackSandbox, receiver: Receiver) -> None:
     carol = slack.user("carol@example.com").id
     slack.client().chat_postEphemeral(
-        channel="#aims-approvals", user=carol, text="Confirm?",
-        blocks=[ActionsBlock(elements=[ButtonElement(text="OK", action_id="ok", value="1")])])
+        channel="#aims-approvals",
+        user=carol,
+        text="Confirm?",
+        blocks=[ActionsBlock(elements=[ButtonElement(text="OK", action_id="ok", value="1")])],
+    )
     [ephemeral] = slack.ephemerals("carol@example.com")
     slack.person("carol@example.com").click(ephemeral, "ok")
     payload = receiver.received[0].payload
@@ -158,8 +183,14 @@ def test_response_url_replaces_the_clicked_message(slack: SlackSandbox, receiver
     post_approval(slack)
     slack.person("alice@example.com").click(slack.messages("#aims-approvals")[0], "approve")
     response_url = receiver.received[0].payload["response_url"]
-    answer = httpx.post(response_url, json={"replace_original": True, "text": "Approved by Alice",
-                                            "blocks": [SectionBlock(text="Approved").to_dict()]})
+    answer = httpx.post(
+        response_url,
+        json={
+            "replace_original": True,
+            "text": "Approved by Alice",
+            "blocks": [SectionBlock(text="Approved").to_dict()],
+        },
+    )
     assert answer.json() == {"ok": True}
     [message] = slack.messages("#aims-approvals")
     assert message.text == "Approved by Alice" and message.blocks[0]["text"]["text"] == "Approved"
@@ -168,8 +199,9 @@ def test_response_url_replaces_the_clicked_message(slack: SlackSandbox, receiver
 # --- modals -------------------------------------------------------------------------------
 
 
-def test_click_trigger_opens_a_modal_and_submit_sends_values(slack: SlackSandbox,
-                                                           receiver: Receiver) -> None:
+def test_click_trigger_opens_a_modal_and_submit_sends_values(
+    slack: SlackSandbox, receiver: Receiver
+) -> None:
     open_modal_on_click(slack, receiver)
     post_approval(slack)
     bob = slack.person("bob@example.com")
@@ -178,8 +210,9 @@ def test_click_trigger_opens_a_modal_and_submit_sends_values(slack: SlackSandbox
     assert modal is not None and modal.callback_id == "reject_reason"
 
     receiver.handler = None
-    delivery = bob.submit(modal, {"reason_input": "Residual risk too high",
-                                  "severity_select": "major"})
+    delivery = bob.submit(
+        modal, {"reason_input": "Residual risk too high", "severity_select": "major"}
+    )
     assert delivery.ok
     request = receiver.received[-1]
     assert request.signature_ok
@@ -194,25 +227,31 @@ def test_click_trigger_opens_a_modal_and_submit_sends_values(slack: SlackSandbox
     assert view["bot_id"] == slack.workspace.bot.bot_id
     assert view["state"]["values"] == {
         "reason": {"reason_input": {"type": "plain_text_input", "value": "Residual risk too high"}},
-        "severity": {"severity_select": {
-            "type": "static_select",
-            "selected_option": {"text": {"type": "plain_text", "text": "Major", "emoji": True},
-                                "value": "major"},
-        }},
+        "severity": {
+            "severity_select": {
+                "type": "static_select",
+                "selected_option": {
+                    "text": {"type": "plain_text", "text": "Major", "emoji": True},
+                    "value": "major",
+                },
+            }
+        },
     }
     SdkView(**{k: v for k, v in view.items() if k != "app_installed_team_id"}).validate_json()
     assert slack.modal("bob@example.com") is None  # an empty 200 closes the modal
 
 
-def test_submit_answered_with_errors_keeps_the_modal_open(slack: SlackSandbox,
-                                                          receiver: Receiver) -> None:
+def test_submit_answered_with_errors_keeps_the_modal_open(
+    slack: SlackSandbox, receiver: Receiver
+) -> None:
     open_modal_on_click(slack, receiver)
     post_approval(slack)
     bob = slack.person("bob@example.com")
     bob.click(slack.messages("#aims-approvals")[0], "reject")
     receiver.handler = None
-    receiver.script(Answer(body={"response_action": "errors",
-                                 "errors": {"reason": "Say why, in a sentence"}}))
+    receiver.script(
+        Answer(body={"response_action": "errors", "errors": {"reason": "Say why, in a sentence"}})
+    )
     modal = slack.modal("bob@example.com")
     bob.submit(modal, {"reason_input": "no"})
     assert slack.modal("bob@example.com").errors == {"reason": "Say why, in a sentence"}
@@ -225,22 +264,27 @@ def test_submit_answered_with_errors_keeps_the_modal_open(slack: SlackSandbox,
 # --- delivery: retries, timeouts, old requests ------------------------------------------------
 
 
-def test_retries_with_retry_headers_when_the_app_answers_500(slack: SlackSandbox,
-                                                             receiver: Receiver) -> None:
+def test_retries_with_retry_headers_when_the_app_answers_500(
+    slack: SlackSandbox, receiver: Receiver
+) -> None:
     post_approval(slack)
     receiver.script(Answer(status=500), Answer(status=503))
-    delivery = slack.person("alice@example.com").click(slack.messages("#aims-approvals")[0],
-                                                       "approve")
+    delivery = slack.person("alice@example.com").click(
+        slack.messages("#aims-approvals")[0], "approve"
+    )
     assert delivery.ok and [a.status for a in delivery.attempts] == [500, 503, 200]
-    retries = [(r.headers.get("x-slack-retry-num"), r.headers.get("x-slack-retry-reason"))
-               for r in receiver.received]
+    retries = [
+        (r.headers.get("x-slack-retry-num"), r.headers.get("x-slack-retry-reason"))
+        for r in receiver.received
+    ]
     assert retries == [(None, None), ("1", "http_error"), ("2", "http_error")]
     assert all(r.signature_ok for r in receiver.received)
     assert len({r.payload["trigger_id"] for r in receiver.received}) == 1  # the same request
 
 
-def test_gives_up_after_three_retries_or_when_told_not_to_retry(slack: SlackSandbox,
-                                                                receiver: Receiver) -> None:
+def test_gives_up_after_three_retries_or_when_told_not_to_retry(
+    slack: SlackSandbox, receiver: Receiver
+) -> None:
     post_approval(slack)
     message = slack.messages("#aims-approvals")[0]
     receiver.script(*[Answer(status=500)] * 4)
@@ -267,44 +311,59 @@ def test_timeout_is_retried_with_http_timeout(receiver: Receiver, clock) -> None
     with sandbox:
         post_approval(sandbox)
         delivery = sandbox.person("alice@example.com").click(
-            sandbox.messages("#aims-approvals")[0], "approve")
+            sandbox.messages("#aims-approvals")[0], "approve"
+        )
         release.set()
     assert [a.failure for a in delivery.attempts] == ["http_timeout", None]
     assert delivery.attempts[1].headers["X-Slack-Retry-Reason"] == "http_timeout"
     assert delivery.ok and not record.failures
 
 
-def test_request_signed_six_minutes_ago_is_refused(slack: SlackSandbox, receiver: Receiver,
-                                                   clock) -> None:
+def test_request_signed_six_minutes_ago_is_refused(
+    slack: SlackSandbox, receiver: Receiver, clock
+) -> None:
     post_approval(slack)
     clock.shift(-360)
-    delivery = slack.person("alice@example.com").click(slack.messages("#aims-approvals")[0],
-                                                       "approve")
+    delivery = slack.person("alice@example.com").click(
+        slack.messages("#aims-approvals")[0], "approve"
+    )
     assert delivery.status == 401 and len(delivery.attempts) == 1  # 4xx is not retried
     request = receiver.received[0]
     assert not request.signature_ok
     # The signature itself is right for its timestamp: only its age makes it invalid.
     stamp = int(request.headers["x-slack-request-timestamp"])
-    assert SignatureVerifier(slack.signing_secret).generate_signature(
-        timestamp=str(stamp), body=request.body) == request.headers["x-slack-signature"]
+    assert (
+        SignatureVerifier(slack.signing_secret).generate_signature(
+            timestamp=str(stamp), body=request.body
+        )
+        == request.headers["x-slack-signature"]
+    )
 
 
 def test_wrong_signing_secret_is_refused(receiver: Receiver) -> None:
     record = SpecRecord()
     with make_sandbox(record, app_url=receiver.url, signing_secret="not-the-apps-secret") as other:
         post_approval(other)
-        delivery = other.person("alice@example.com").click(other.messages("#aims-approvals")[0],
-                                                           "approve")
+        delivery = other.person("alice@example.com").click(
+            other.messages("#aims-approvals")[0], "approve"
+        )
     assert delivery.status == 401 and not receiver.received[0].signature_ok
 
 
 # --- slash commands and the Events API -------------------------------------------------------
 
 
-def test_slash_command_is_signed_form_and_reply_is_ephemeral(slack: SlackSandbox,
-                                                             receiver: Receiver) -> None:
-    receiver.script(Answer(body={"text": "3 approvals waiting for you",
-                                 "blocks": [SectionBlock(text="*3* waiting").to_dict()]}))
+def test_slash_command_is_signed_form_and_reply_is_ephemeral(
+    slack: SlackSandbox, receiver: Receiver
+) -> None:
+    receiver.script(
+        Answer(
+            body={
+                "text": "3 approvals waiting for you",
+                "blocks": [SectionBlock(text="*3* waiting").to_dict()],
+            }
+        )
+    )
     carol = slack.person("carol@example.com")
     delivery = carol.command("status --mine", channel="#aims-approvals")
     assert delivery.ok
@@ -351,7 +410,8 @@ def test_people_need_an_app_url() -> None:
     with make_sandbox(SpecRecord()) as sandbox:
         post_approval(sandbox)
         with pytest.raises(SandboxUsageError, match="app_url"):
-            sandbox.person("alice@example.com").click(sandbox.messages("#aims-approvals")[0],
-                                                      "approve")
+            sandbox.person("alice@example.com").click(
+                sandbox.messages("#aims-approvals")[0], "approve"
+            )
         with pytest.raises(SandboxUsageError, match="no user"):
             sandbox.person("zoe@example.com")

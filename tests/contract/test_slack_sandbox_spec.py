@@ -8,10 +8,10 @@ import re
 import threading
 
 import pytest
-from slack_sdk import WebClient
 from slack_fixtures import (  # noqa: F401  (fixtures)
     SPEC_OVERRIDES,
     SlackSpec,
+    SpecRecord,
     _receiver_server,
     clock,
     load_web_api_spec,
@@ -20,14 +20,20 @@ from slack_fixtures import (  # noqa: F401  (fixtures)
     slack,
     slack_spec,
     spec_record,
-    SpecRecord,
 )
+from slack_sdk import WebClient
 
 from aims_workflows.sandbox.slack import METHODS, SlackSandbox, run_slack_sandbox
 
 BOT = "B0ABCDEF123"
-MESSAGE = {"type": "message", "text": "hi", "ts": "1733000000.000100", "user": "U0ABCDEF123",
-           "bot_id": BOT, "team": "T0ABCDEF123"}
+MESSAGE = {
+    "type": "message",
+    "text": "hi",
+    "ts": "1733000000.000100",
+    "user": "U0ABCDEF123",
+    "bot_id": BOT,
+    "team": "T0ABCDEF123",
+}
 
 
 def test_the_check_catches_answers_that_break_the_spec() -> None:
@@ -46,19 +52,48 @@ def test_the_check_catches_answers_that_break_the_spec() -> None:
 @pytest.mark.parametrize(
     ("override", "method", "body"),
     [
-        ("items-union-as-anyOf", "chat.postMessage",
-         {"ok": True, "channel": "C0ABCDEF123", "ts": "1733000000.000100",
-          "message": {**MESSAGE, "bot_id": "not-a-bot-id"}}),
+        (
+            "items-union-as-anyOf",
+            "chat.postMessage",
+            {
+                "ok": True,
+                "channel": "C0ABCDEF123",
+                "ts": "1733000000.000100",
+                "message": {**MESSAGE, "bot_id": "not-a-bot-id"},
+            },
+        ),
         ("views-return-view", "views.open", {"ok": True, "view": {"id": "V0ABCDEF123"}}),
-        ("message-app-id", "chat.postMessage",
-         {"ok": True, "channel": "C0ABCDEF123", "ts": "1733000000.000100",
-          "message": {**MESSAGE, "app_id": "A0ABCDEF123"}}),
-        ("chat-update-blocks-array", "chat.update",
-         {"ok": True, "channel": "C0ABCDEF123", "ts": "1733000000.000100", "text": "x",
-          "message": {"text": "x", "blocks": [{"type": "divider", "block_id": "a"}]}}),
-        ("error-codes-since-2020", "chat.postMessage",
-         {"ok": False, "error": "invalid_blocks", "errors": ["blocks[0]: bad"],
-          "response_metadata": {"messages": ["[ERROR] blocks[0]: bad"]}}),
+        (
+            "message-app-id",
+            "chat.postMessage",
+            {
+                "ok": True,
+                "channel": "C0ABCDEF123",
+                "ts": "1733000000.000100",
+                "message": {**MESSAGE, "app_id": "A0ABCDEF123"},
+            },
+        ),
+        (
+            "chat-update-blocks-array",
+            "chat.update",
+            {
+                "ok": True,
+                "channel": "C0ABCDEF123",
+                "ts": "1733000000.000100",
+                "text": "x",
+                "message": {"text": "x", "blocks": [{"type": "divider", "block_id": "a"}]},
+            },
+        ),
+        (
+            "error-codes-since-2020",
+            "chat.postMessage",
+            {
+                "ok": False,
+                "error": "invalid_blocks",
+                "errors": ["blocks[0]: bad"],
+                "response_metadata": {"messages": ["[ERROR] blocks[0]: bad"]},
+            },
+        ),
     ],
 )
 def test_each_override_changes_a_verdict(override: str, method: str, body: dict) -> None:
@@ -86,8 +121,9 @@ def test_every_served_method_is_in_the_spec() -> None:
         assert {"200", "default"} <= set(operation["responses"])
 
 
-def test_the_slack_fixture_checks_every_answer(slack: SlackSandbox,
-                                               spec_record: SpecRecord) -> None:
+def test_the_slack_fixture_checks_every_answer(
+    slack: SlackSandbox, spec_record: SpecRecord
+) -> None:
     client = slack.client()
     client.auth_test()
     client.users_lookupByEmail(email="alice@example.com")
@@ -99,7 +135,8 @@ def test_a_sandbox_with_a_broken_answer_is_reported() -> None:
     sandbox = make_sandbox(record)
     # Break the bot's id the way a careless fixture might: it no longer fits ^B[A-Z0-9]{8,}$.
     sandbox.workspace.bot = type(sandbox.workspace.bot)(
-        user_id=sandbox.workspace.bot.user_id, bot_id="bot-1", app_id="A0ABCDEF123", name="aims")
+        user_id=sandbox.workspace.bot.user_id, bot_id="bot-1", app_id="A0ABCDEF123", name="aims"
+    )
     with sandbox:
         sandbox.client().auth_test()
     assert len(record.failures) == 1 and "bot_id" in record.failures[0]
@@ -117,8 +154,13 @@ def test_run_slack_sandbox_prints_how_to_connect() -> None:
 
     runner = threading.Thread(
         target=run_slack_sandbox,
-        kwargs={"out": out, "stop": stop, "on_ready": on_ready, "signing_secret": "s3cret",
-                "users": ["zoe@example.com"]},
+        kwargs={
+            "out": out,
+            "stop": stop,
+            "on_ready": on_ready,
+            "signing_secret": "s3cret",
+            "users": ["zoe@example.com"],
+        },
     )
     runner.start()
     try:

@@ -10,6 +10,13 @@ import re
 
 import httpx
 import pytest
+from slack_fixtures import (  # noqa: F401  (fixtures)
+    _receiver_server,
+    clock,
+    receiver,
+    slack,
+    spec_record,
+)
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import (
@@ -23,13 +30,6 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 from slack_sdk.models.views import View as SdkView
-from slack_fixtures import (  # noqa: F401  (fixtures)
-    _receiver_server,
-    clock,
-    receiver,
-    slack,
-    spec_record,
-)
 
 from aims_workflows.sandbox.slack import SlackSandbox
 
@@ -200,35 +200,45 @@ def test_invalid_blocks_are_refused(slack: SlackSandbox, blocks: list) -> None:
 
 def test_update_message_and_its_errors(slack: SlackSandbox) -> None:
     client = slack.client()
-    posted = client.chat_postMessage(channel="#aims-approvals", text="Approve?",
-                                     blocks=approval_blocks())
+    posted = client.chat_postMessage(
+        channel="#aims-approvals", text="Approve?", blocks=approval_blocks()
+    )
     done = [SectionBlock(text=":white_check_mark: Approved by <@U0ALICE>")]
-    updated = client.chat_update(channel=posted["channel"], ts=posted["ts"], text="Approved",
-                                 blocks=done)
+    updated = client.chat_update(
+        channel=posted["channel"], ts=posted["ts"], text="Approved", blocks=done
+    )
     assert updated["ts"] == posted["ts"] and updated["text"] == "Approved"
     [message] = slack.messages("#aims-approvals")
     assert message.text == "Approved" and message.blocks[0]["text"]["text"].startswith(":white")
-    assert error_of(lambda: client.chat_update(channel=posted["channel"], ts="1700000000.000001",
-                                               text="x"))[0] == "message_not_found"
-    assert error_of(lambda: client.chat_update(channel=posted["channel"], ts=posted["ts"],
-                                               text="x", blocks=[{"type": "nope"}]))[0] == (
-        "invalid_blocks"
+    assert (
+        error_of(
+            lambda: client.chat_update(channel=posted["channel"], ts="1700000000.000001", text="x")
+        )[0]
+        == "message_not_found"
     )
+    assert error_of(
+        lambda: client.chat_update(
+            channel=posted["channel"], ts=posted["ts"], text="x", blocks=[{"type": "nope"}]
+        )
+    )[0] == ("invalid_blocks")
 
 
 def test_ephemeral_messages_per_user(slack: SlackSandbox) -> None:
     client = slack.client()
     bob = slack.user("bob@example.com").id
-    answer = client.chat_postEphemeral(channel="#aims-approvals", user=bob,
-                                       text="Only you can see this")
+    answer = client.chat_postEphemeral(
+        channel="#aims-approvals", user=bob, text="Only you can see this"
+    )
     assert TS.match(answer["message_ts"])
     assert [e.text for e in slack.ephemerals("bob@example.com")] == ["Only you can see this"]
     assert slack.ephemerals("alice@example.com") == []
     outsider = slack.add_user("dave@example.com")
     slack.add_channel("quiet")
     slack.workspace.conversations[slack.channel_id("#quiet")].members.discard(outsider.id)
-    assert error_of(lambda: client.chat_postEphemeral(channel="#quiet", user=outsider.id,
-                                                      text="x"))[0] == "user_not_in_channel"
+    assert (
+        error_of(lambda: client.chat_postEphemeral(channel="#quiet", user=outsider.id, text="x"))[0]
+        == "user_not_in_channel"
+    )
 
 
 # --- people and conversations ---------------------------------------------------------------
@@ -274,9 +284,10 @@ def test_views_publish_sets_app_home(slack: SlackSandbox) -> None:
     assert slack.home("bob@example.com") is None
     second = client.views_publish(user_id=alice, view=home, hash=first["hash"])["view"]
     assert second["id"] == first["id"] and second["hash"] != first["hash"]
-    assert error_of(lambda: client.views_publish(user_id=alice, view=home, hash=first["hash"]))[
-        0
-    ] == "hash_conflict"
+    assert (
+        error_of(lambda: client.views_publish(user_id=alice, view=home, hash=first["hash"]))[0]
+        == "hash_conflict"
+    )
     assert error_of(lambda: client.views_publish(user_id=alice, view={"type": "home"}))[0] == (
         "invalid_arguments"
     )
@@ -284,9 +295,10 @@ def test_views_publish_sets_app_home(slack: SlackSandbox) -> None:
 
 def test_views_open_needs_a_trigger_id(slack: SlackSandbox) -> None:
     client = slack.client()
-    assert error_of(lambda: client.views_open(trigger_id="123.456.abc", view=reason_modal()))[
-        0
-    ] == "invalid_trigger_id"
+    assert (
+        error_of(lambda: client.views_open(trigger_id="123.456.abc", view=reason_modal()))[0]
+        == "invalid_trigger_id"
+    )
 
 
 def test_trigger_ids_are_single_use_and_expire(slack: SlackSandbox, clock) -> None:
@@ -319,14 +331,18 @@ def test_views_update_by_id_or_external_id(slack: SlackSandbox) -> None:
     by_id = client.views_update(view_id=view_id, view=thanks)["view"]
     assert by_id["id"] == view_id and by_id["title"]["text"] == "Thanks"
     assert slack.modal("alice@example.com").title["text"] == "Thanks"
-    assert error_of(lambda: client.views_update(view_id=view_id, view=thanks, hash=old_hash))[
-        0
-    ] == "hash_conflict"
+    assert (
+        error_of(lambda: client.views_update(view_id=view_id, view=thanks, hash=old_hash))[0]
+        == "hash_conflict"
+    )
     assert error_of(lambda: client.views_update(view_id="V0NOPE00000", view=thanks))[0] == (
         "not_found"
     )
-    no_submit = {"type": "modal", "title": {"type": "plain_text", "text": "T"},
-                 "blocks": reason_modal().to_dict()["blocks"]}
+    no_submit = {
+        "type": "modal",
+        "title": {"type": "plain_text", "text": "T"},
+        "blocks": reason_modal().to_dict()["blocks"],
+    }
     assert error_of(lambda: client.views_update(view_id=view_id, view=no_submit))[0] == (
         "invalid_arguments"
     )

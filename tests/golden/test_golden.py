@@ -62,7 +62,9 @@ def _event(raw: dict[str, Any], run) -> Event:
     actor = raw.get("actor")
     return Event(
         raw["kind"],
-        Actor(actor["id"], actor["via"], tuple(actor.get("roles", ()))) if actor else Actor("aims", "system"),
+        Actor(actor["id"], actor["via"], tuple(actor.get("roles", ())))
+        if actor
+        else Actor("aims", "system"),
         raw.get("step_id"),
         raw.get("attempt"),
         data,
@@ -87,19 +89,31 @@ def replay(history: dict[str, Any]) -> dict[str, Any]:
         assert previous is None or now >= previous, f"event {index} goes back in time"
         previous = now
         transition = advance(loaded.spec, run, _event(raw, run), now)
-        rows += chain(transition.evidence, start_seq=len(rows) + 1, prev_hash=rows[-1].hash if rows else GENESIS_HASH, recorded_at=now)
+        rows += chain(
+            transition.evidence,
+            start_seq=len(rows) + 1,
+            prev_hash=rows[-1].hash if rows else GENESIS_HASH,
+            recorded_at=now,
+        )
         run = load_run(dump_run(transition.run))  # as the runtime stores it between events
         assert run == transition.run
-        steps.append({
-            "event": index,
-            "kind": raw["kind"],
-            "ignored": transition.ignored,
-            "commands": [[c.kind, c.key] for c in transition.commands],
-            "evidence": [
-                {"kind": e.kind, "step_id": e.step_id, "actor": e.actor, "payload": json.loads(json.dumps(e.payload, default=str))}
-                for e in transition.evidence
-            ],
-        })
+        steps.append(
+            {
+                "event": index,
+                "kind": raw["kind"],
+                "ignored": transition.ignored,
+                "commands": [[c.kind, c.key] for c in transition.commands],
+                "evidence": [
+                    {
+                        "kind": e.kind,
+                        "step_id": e.step_id,
+                        "actor": e.actor,
+                        "payload": json.loads(json.dumps(e.payload, default=str)),
+                    }
+                    for e in transition.evidence
+                ],
+            }
+        )
     assert verify_chain(rows) is None
     return {
         "workflow": history["workflow"],
@@ -117,8 +131,12 @@ def test_history_replays_exactly(path: Path):
     actual = replay(history)
     expected_path = HERE / "expected" / path.name
     if UPDATE:
-        expected_path.write_text(json.dumps(actual, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
-    assert expected_path.exists(), f"no recording for {path.name}: run with AIMS_GOLDEN_UPDATE=1 and review it"
+        expected_path.write_text(
+            json.dumps(actual, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+        )
+    assert expected_path.exists(), (
+        f"no recording for {path.name}: run with AIMS_GOLDEN_UPDATE=1 and review it"
+    )
     expected = json.loads(expected_path.read_text())
     assert actual == expected
 

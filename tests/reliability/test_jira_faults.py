@@ -9,7 +9,6 @@ import logging
 import shutil
 import sys
 import threading
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -32,12 +31,23 @@ from aims_workflows.testing import ManualClock  # noqa: E402
 pytestmark = pytest.mark.filterwarnings("ignore:Unsupported scheme type:UserWarning")
 
 ENGINEER = "erin.engineer@example.com"
-ANSWERS = {"risk_title": "Wrong fees", "risk_description": "Stale fee table", "risk_sources": ["data_quality"],
-           "affected_parties": "customers", "likelihood": 2, "impact": 3, "rating_rationale": "incident log"}
+ANSWERS = {
+    "risk_title": "Wrong fees",
+    "risk_description": "Stale fee table",
+    "risk_sources": ["data_quality"],
+    "affected_parties": "customers",
+    "likelihood": 2,
+    "impact": 3,
+    "rating_rationale": "incident log",
+}
 
 
 def make_app(folder: Path, clock: ManualClock):
-    settings = Settings(database_url=f"sqlite:///{folder / 'aims.db'}", config=folder / "aims.yaml", workflows=folder / "workflows")
+    settings = Settings(
+        database_url=f"sqlite:///{folder / 'aims.db'}",
+        config=folder / "aims.yaml",
+        workflows=folder / "workflows",
+    )
     return open_app(settings, clock=clock)
 
 
@@ -50,7 +60,9 @@ def recorder(jira_openapi) -> SpecRecorder:  # noqa: F811
 def env(tmp_path, recorder):
     (tmp_path / "workflows").mkdir()
     shutil.copy(shipped_workflows_dir() / "ai-risk-assessment.yaml", tmp_path / "workflows")
-    (tmp_path / "aims.yaml").write_text(f"roles:\n  engineer: [{ENGINEER}]\n  risk_owner: [rui@example.com]\n")
+    (tmp_path / "aims.yaml").write_text(
+        f"roles:\n  engineer: [{ENGINEER}]\n  risk_owner: [rui@example.com]\n"
+    )
     Database(f"sqlite:///{tmp_path / 'aims.db'}").upgrade()
     clock = ManualClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
     app = make_app(tmp_path, clock)
@@ -78,7 +90,9 @@ def ledger_kinds(app, run_id: str) -> list[str]:
         return [r.kind for r in ledger.iter_rows(conn, run_id=run_id)]
 
 
-def post(demo, body: bytes, *, delivery: str | None = None, signature: str | None = "good", **headers) -> httpx.Response:
+def post(
+    demo, body: bytes, *, delivery: str | None = None, signature: str | None = "good", **headers
+) -> httpx.Response:
     sent = {"Content-Type": "application/json", **headers}
     if delivery:
         sent["X-Atlassian-Webhook-Identifier"] = delivery
@@ -95,8 +109,15 @@ def done_webhook(app, demo, run_id: str) -> tuple[str, bytes]:
     key = demo.issue_of(run_id, "identify")
     before = len(demo.sandbox.webhooks.deliveries)
     demo.answer(key, ANSWERS, by=ENGINEER)  # queued, not sent: only demo.sync() sends
-    last = [d for d in demo.sandbox.webhooks.deliveries[before:] if d.payload.get("changelog") and any(
-        i["field"] == "status" and i["toString"] == "Done" for i in d.payload["changelog"]["items"])][0]
+    last = [
+        d
+        for d in demo.sandbox.webhooks.deliveries[before:]
+        if d.payload.get("changelog")
+        and any(
+            i["field"] == "status" and i["toString"] == "Done"
+            for i in d.payload["changelog"]["items"]
+        )
+    ][0]
     for d in demo.sandbox.webhooks.deliveries[before:]:
         d.state = "dropped"  # the test sends them itself
     return key, last.body
@@ -109,8 +130,18 @@ def test_bad_or_missing_signature_gets_401_writes_nothing_and_logs_a_security_li
     with caplog.at_level(logging.WARNING, logger="aims.security"):
         assert post(demo, body, delivery="d1", signature=None).status_code == 401
         assert post(demo, body, delivery="d2", signature="sha256=" + "0" * 64).status_code == 401
-        assert post(demo, body, delivery="d3", signature=sign("other-secret", body)).status_code == 401
-        assert post(demo, body + b" ", delivery="d4", signature=sign(demo.integration.webhook_secret, body)).status_code == 401
+        assert (
+            post(demo, body, delivery="d3", signature=sign("other-secret", body)).status_code == 401
+        )
+        assert (
+            post(
+                demo,
+                body + b" ",
+                delivery="d4",
+                signature=sign(demo.integration.webhook_secret, body),
+            ).status_code
+            == 401
+        )
     assert count(app, InboxItem) == 0
     lines = [r.getMessage() for r in caplog.records if r.name == "aims.security"]
     assert len(lines) == 4 and "missing signature" in lines[0] and "does not match" in lines[1]
@@ -123,7 +154,7 @@ def test_malformed_json_and_non_webhooks_are_refused_and_not_stored(env):
     _, _, app, demo = env
     assert post(demo, b'{"webhookEvent": "jira:issue_updated", ', delivery="m1").status_code == 400
     assert post(demo, b'["a list"]', delivery="m2").status_code == 400
-    assert post(demo, b'\xff\xfe not utf-8', delivery="m3").status_code == 400
+    assert post(demo, b"\xff\xfe not utf-8", delivery="m3").status_code == 400
     assert count(app, InboxItem) == 0
 
 
@@ -136,7 +167,9 @@ def test_a_10_mb_body_is_refused_with_413(env):
         for _ in range(11):
             yield b"a" * (1024 * 1024)
 
-    streamed = httpx.post(demo.server.url + "/jira/webhook", content=chunks(), headers={"X-Hub-Signature": "sha256=0"})
+    streamed = httpx.post(
+        demo.server.url + "/jira/webhook", content=chunks(), headers={"X-Hub-Signature": "sha256=0"}
+    )
     assert streamed.status_code == 413
     assert count(app, InboxItem) == 0
     assert httpx.get(demo.server.url + "/healthz").json() == {"status": "ok", "database": "ok"}
@@ -157,7 +190,11 @@ def test_a_replayed_delivery_changes_nothing_twice(env):
     demo.integration.processor.process_pending()
     assert ledger_kinds(app, run_id).count("task.completed") == 1
     with app.db.connect() as conn:
-        statuses = dict(conn.execute(select(InboxItem.__table__.c.delivery_id, InboxItem.__table__.c.status)).all())
+        statuses = dict(
+            conn.execute(
+                select(InboxItem.__table__.c.delivery_id, InboxItem.__table__.c.status)
+            ).all()
+        )
     assert statuses == {"dlv-1": "processed", "dlv-2": "ignored"}
 
 
@@ -186,7 +223,16 @@ def test_a_webhook_for_an_issue_the_engine_does_not_own_is_recorded_and_ignored(
     with demo.person(ENGINEER) as erin:
         pass
     own = demo.sandbox.person(demo.sandbox.service_account.email)
-    own._http.post("/issue", json={"fields": {"project": {"key": "AIMS"}, "issuetype": {"name": "Task"}, "summary": "Coffee"}})
+    own._http.post(
+        "/issue",
+        json={
+            "fields": {
+                "project": {"key": "AIMS"},
+                "issuetype": {"name": "Task"},
+                "summary": "Coffee",
+            }
+        },
+    )
     own.close()
     demo.sync()
     with demo.person(ENGINEER) as erin:
@@ -208,7 +254,9 @@ def test_429_bursts_are_retried_after_retry_after_and_make_one_issue(env):
     for _ in range(12):
         report = app.pump()
         with app.db.connect() as conn:
-            row = conn.execute(select(OutboxItem.__table__).where(OutboxItem.__table__.c.kind == "task.create")).first()
+            row = conn.execute(
+                select(OutboxItem.__table__).where(OutboxItem.__table__.c.kind == "task.create")
+            ).first()
         if row.status == "done":
             break
         assert row.status == "pending" and "429" in (row.last_error or "")
@@ -230,7 +278,9 @@ def test_jira_down_for_an_hour_loses_nothing(env):
         assert report.dead == 0, report.errors
         clock.advance(seconds=30)
     with app.db.connect() as conn:
-        row = conn.execute(select(OutboxItem.__table__).where(OutboxItem.__table__.c.kind == "task.create")).first()
+        row = conn.execute(
+            select(OutboxItem.__table__).where(OutboxItem.__table__.c.kind == "task.create")
+        ).first()
     assert row.status == "pending" and row.attempts >= 5 and "503" in row.last_error
     demo.sandbox.faults.clear()
     clock.advance(hours=2)
@@ -239,7 +289,9 @@ def test_jira_down_for_an_hour_loses_nothing(env):
     assert "task.issued" in ledger_kinds(app, run_id)
 
 
-def test_a_crash_between_creating_the_issue_and_recording_it_still_makes_one_issue(env, monkeypatch):
+def test_a_crash_between_creating_the_issue_and_recording_it_still_makes_one_issue(
+    env, monkeypatch
+):
     folder, clock, app, demo = env
     run_id = start_run(app)
 
@@ -259,8 +311,12 @@ def test_a_crash_between_creating_the_issue_and_recording_it_still_makes_one_iss
     monkeypatch.setattr(_store, "remember_issue", real)
     # Restart: a new process on the same database; the claimed command is taken back after its lease.
     restarted = make_app(folder, clock)
-    restarted.jira = demo.integration.__class__(demo.integration.connection, "AIMS", restarted.runtime,
-                                                webhook_secret=demo.integration.webhook_secret)
+    restarted.jira = demo.integration.__class__(
+        demo.integration.connection,
+        "AIMS",
+        restarted.runtime,
+        webhook_secret=demo.integration.webhook_secret,
+    )
     restarted.dispatcher.ports["task"] = restarted.jira.tracker
     restarted.pump()
     assert demo.issue_of(run_id, "identify") is None  # still inside the dead worker's lease

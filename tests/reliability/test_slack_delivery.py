@@ -22,7 +22,9 @@ def outbox(world, kind: str) -> list[dict]:
         return [dict(r._mapping) for r in conn.execute(select(table).where(table.c.kind == kind))]
 
 
-def test_429_from_chat_post_message_is_retried_after_retry_after_without_duplicates(tmp_path: Path) -> None:
+def test_429_from_chat_post_message_is_retried_after_retry_after_without_duplicates(
+    tmp_path: Path,
+) -> None:
     with slack_world(tmp_path) as world:
         run_id = world.rt.start("model-release", system="Support chatbot").run.run_id
         world.pump()
@@ -40,15 +42,24 @@ def test_429_from_chat_post_message_is_retried_after_retry_after_without_duplica
         client.chat_postMessage = post_then_limit
         world.complete(run_id)
         request = outbox(world, "approval.request")[0]
-        assert request["status"] == "pending" and "ratelimited" in request["last_error"] and "429" in request["last_error"]
-        assert (request["next_attempt_at"] - world.clock.now()).total_seconds() >= 30  # Retry-After honoured
+        assert (
+            request["status"] == "pending"
+            and "ratelimited" in request["last_error"]
+            and "429" in request["last_error"]
+        )
+        assert (
+            request["next_attempt_at"] - world.clock.now()
+        ).total_seconds() >= 30  # Retry-After honoured
         assert sum(len(world.sandbox.messages(p)) for p in (TOM, TINA)) == 1
 
         world.pump()  # not due yet: Retry-After is honoured
         assert sum(len(world.sandbox.messages(p)) for p in (TOM, TINA)) == 1
         world.clock.advance(seconds=31)
         world.pump()
-        assert [len(world.sandbox.messages(p)) for p in (TOM, TINA)] == [1, 1]  # the first was not posted again
+        assert [len(world.sandbox.messages(p)) for p in (TOM, TINA)] == [
+            1,
+            1,
+        ]  # the first was not posted again
         assert outbox(world, "approval.request")[0]["status"] == "done"
         assert world.sandbox.calls_to("chat.postMessage")[1].status == 429
 
@@ -66,7 +77,10 @@ def test_an_approver_unknown_to_slack_is_a_clear_error_on_the_run(tmp_path: Path
         assert request["status"] == "dead"
         assert "tina@example.com" in request["last_error"] and "aims.yaml" in request["last_error"]
         dead = world.evidence("command.dead", run_id)
-        assert len(dead) == 1 and "no Slack user with the e-mail tina@example.com" in dead[0]["payload"]["reason"]
+        assert (
+            len(dead) == 1
+            and "no Slack user with the e-mail tina@example.com" in dead[0]["payload"]["reason"]
+        )
         assert world.sandbox.messages(TOM) == []  # nobody was asked with half the approvers missing
         assert world.sandbox.calls_to("chat.postMessage") == []
 
@@ -75,7 +89,9 @@ def test_slack_unreachable_is_retried_later(tmp_path: Path) -> None:
     with slack_world(tmp_path) as world:
         run_id = world.rt.start("model-release", system="Support chatbot").run.run_id
         world.pump()
-        world.slack.ports.client.base_url = "http://127.0.0.1:9/api/"  # nothing listens on the discard port
+        world.slack.ports.client.base_url = (
+            "http://127.0.0.1:9/api/"  # nothing listens on the discard port
+        )
         world.complete(run_id)
         request = outbox(world, "approval.request")[0]
         assert request["status"] == "pending" and "could not be reached" in request["last_error"]

@@ -30,17 +30,27 @@ FORM = "application/x-www-form-urlencoded"
 
 def counts(world) -> tuple[int, int, int]:
     with world.rt.db.connect() as conn:
-        return tuple(conn.scalar(select(func.count()).select_from(t.__table__)) for t in (Evidence, InboxItem, OutboxItem))  # type: ignore[return-value]
+        return tuple(
+            conn.scalar(select(func.count()).select_from(t.__table__))
+            for t in (Evidence, InboxItem, OutboxItem)
+        )  # type: ignore[return-value]
 
 
 def post(world, body: bytes, headers: dict[str, str]) -> httpx.Response:
-    return httpx.post(world.slack.app_url, content=body, headers={"Content-Type": FORM, **headers}, timeout=5)
+    return httpx.post(
+        world.slack.app_url, content=body, headers={"Content-Type": FORM, **headers}, timeout=5
+    )
 
 
-def submission_of(world, person: str, approval_id: str, decision: str = "approve", reason: str = "Fine") -> tuple[Any, Any]:
+def submission_of(
+    world, person: str, approval_id: str, decision: str = "approve", reason: str = "Fine"
+) -> tuple[Any, Any]:
     """Click and fill the modal, returning (person, modal) just before submitting."""
     who = world.sandbox.person(person)
-    who.click(world.slack.message_for(person, approval_id), APPROVE if decision == "approve" else "aims_reject")
+    who.click(
+        world.slack.message_for(person, approval_id),
+        APPROVE if decision == "approve" else "aims_reject",
+    )
     world.slack.wait()
     return who, world.sandbox.modal(person)
 
@@ -50,9 +60,20 @@ def test_forged_signature_gets_401_and_changes_nothing(tmp_path: Path) -> None:
         run_id = world.start_release()
         approval_id = world.approval(run_id)["approval_id"]
         who, modal = submission_of(world, TOM, approval_id)
-        payload = {"type": "view_submission", "user": {"id": world.sandbox.user(TOM).id}, "view": {
-            "id": modal.id, "callback_id": modal.callback_id, "private_metadata": modal.private_metadata,
-            "state": {"values": {"reason": {"reason_text": {"type": "plain_text_input", "value": "forged"}}}}}}
+        payload = {
+            "type": "view_submission",
+            "user": {"id": world.sandbox.user(TOM).id},
+            "view": {
+                "id": modal.id,
+                "callback_id": modal.callback_id,
+                "private_metadata": modal.private_metadata,
+                "state": {
+                    "values": {
+                        "reason": {"reason_text": {"type": "plain_text_input", "value": "forged"}}
+                    }
+                },
+            },
+        }
         body = urlencode({"payload": json.dumps(payload)}).encode()
         before, calls = counts(world), len(world.sandbox.calls)
         now = int(time.time())
@@ -61,7 +82,10 @@ def test_forged_signature_gets_401_and_changes_nothing(tmp_path: Path) -> None:
         unsigned = post(world, body, {})
         assert (forged.status_code, tampered.status_code, unsigned.status_code) == (401, 401, 401)
         world.pump()
-        assert counts(world) == before and len(world.sandbox.calls) == len(world.sandbox.calls[:calls]) == calls
+        assert (
+            counts(world) == before
+            and len(world.sandbox.calls) == len(world.sandbox.calls[:calls]) == calls
+        )
         assert world.evidence("approval.decided") == []
         assert SIGNING_SECRET not in forged.text
 
@@ -78,7 +102,11 @@ def test_replay_older_than_five_minutes_gets_401(tmp_path: Path) -> None:
         # the same signed body, replayed six minutes later with its signature redone for that time
         old = int(time.time()) - 301
         replay = post(world, delivery.body, signed_headers(SIGNING_SECRET, old, delivery.body))
-        future = post(world, delivery.body, signed_headers(SIGNING_SECRET, int(time.time()) + 400, delivery.body))
+        future = post(
+            world,
+            delivery.body,
+            signed_headers(SIGNING_SECRET, int(time.time()) + 400, delivery.body),
+        )
         assert (replay.status_code, future.status_code) == (401, 401)
         # and a person whose requests are stamped six minutes ago (the sandbox's clock)
         world.sandbox.clock = lambda: time.time() - 360
@@ -97,14 +125,25 @@ def test_the_same_view_submission_twice_and_slack_retries_record_once(tmp_path: 
         world.slack.wait()
         now = int(time.time())
         again = post(world, first.body, signed_headers(SIGNING_SECRET, now, first.body))
-        retried = [post(world, first.body, {**signed_headers(SIGNING_SECRET, now, first.body),
-                                            "X-Slack-Retry-Num": str(n), "X-Slack-Retry-Reason": "http_timeout"})
-                   for n in (1, 2, 3)]
+        retried = [
+            post(
+                world,
+                first.body,
+                {
+                    **signed_headers(SIGNING_SECRET, now, first.body),
+                    "X-Slack-Retry-Num": str(n),
+                    "X-Slack-Retry-Reason": "http_timeout",
+                },
+            )
+            for n in (1, 2, 3)
+        ]
         assert first.ok and again.status_code == 200 and all(r.status_code == 200 for r in retried)
         world.pump()
         decided = world.evidence("approval.decided", run_id)
         assert [(e["actor"], e["payload"]["reason"]) for e in decided] == [(TOM, "Approved once")]
-        assert world.evidence("approval.refused", run_id) == []  # repeats are dropped by the inbox, not refused
+        assert (
+            world.evidence("approval.refused", run_id) == []
+        )  # repeats are dropped by the inbox, not refused
         with world.rt.db.connect() as conn:
             inbox = conn.execute(select(InboxItem.__table__.c.delivery_id)).scalars().all()
         assert inbox == [f"view:{modal.id}"]
@@ -135,14 +174,21 @@ def test_concurrent_duplicates_and_double_clicks_record_once(tmp_path: Path) -> 
         world.pump()
         assert len(world.evidence("approval.decided", run_id)) == 1
         refused = world.evidence("approval.refused", run_id)
-        assert [e["payload"]["reason"] for e in refused] == ["you have already decided on this request"]
+        assert [e["payload"]["reason"] for e in refused] == [
+            "you have already decided on this request"
+        ]
 
         # the same body sent by ten threads at once is still one delivery
         who, modal = submission_of(world, TINA, approval_id)
         delivery = who.submit(modal, {"reason_text": "Approved by Tina"})
         now = int(time.time())
-        threads = [threading.Thread(target=post, args=(world, delivery.body, signed_headers(SIGNING_SECRET, now, delivery.body)))
-                   for _ in range(10)]
+        threads = [
+            threading.Thread(
+                target=post,
+                args=(world, delivery.body, signed_headers(SIGNING_SECRET, now, delivery.body)),
+            )
+            for _ in range(10)
+        ]
         for t in threads:
             t.start()
         for t in threads:
@@ -176,12 +222,16 @@ def test_the_acknowledgement_does_not_wait_for_the_work(tmp_path: Path) -> None:
         slow = SlowRuntime(world.rt)
         world.slack.integration.wait_idle()
         world.slack._server.stop()
-        world.slack.attach(slow)  # the same app, with a decision that takes as long as the test wants
+        world.slack.attach(
+            slow
+        )  # the same app, with a decision that takes as long as the test wants
         who, modal = submission_of(world, TOM, approval_id)
         started = time.perf_counter()
         delivery = who.submit(modal, {"reason_text": "Approved while the database is slow"})
         acked_in = time.perf_counter() - started
-        assert delivery.ok and len(delivery.attempts) == 1  # no Slack retry: it was answered in time
+        assert (
+            delivery.ok and len(delivery.attempts) == 1
+        )  # no Slack retry: it was answered in time
         assert slow.entered.wait(5) and world.evidence("approval.decided", run_id) == []
         assert acked_in < 1.0
         slow.release.set()
@@ -191,12 +241,18 @@ def test_the_acknowledgement_does_not_wait_for_the_work(tmp_path: Path) -> None:
 
 def test_secrets_never_reach_logs_errors_or_evidence(tmp_path: Path, caplog) -> None:
     caplog.set_level(logging.DEBUG)
-    with slack_world(tmp_path, slack_people=[TOM, "eve@example.com"]) as world:  # Tina is not in Slack
+    with slack_world(
+        tmp_path, slack_people=[TOM, "eve@example.com"]
+    ) as world:  # Tina is not in Slack
         token = world.sandbox.bot_token
         run_id = world.start_release()
         report = world.pump()
         assert world.approval(run_id) is not None
-        forged = post(world, b"payload=%7B%7D", signed_headers("wrong-secret", int(time.time()), b"payload=%7B%7D"))
+        forged = post(
+            world,
+            b"payload=%7B%7D",
+            signed_headers("wrong-secret", int(time.time()), b"payload=%7B%7D"),
+        )
         assert forged.status_code == 401
         # a revoked token: the error says what to do, and does not quote the token
         from aims_workflows.adapters.slack import SlackPorts
@@ -207,11 +263,20 @@ def test_secrets_never_reach_logs_errors_or_evidence(tmp_path: Path, caplog) -> 
         try:
             broken.notifier.perform(Command("notify", "k", "r", {"people": [TOM], "message": "hi"}))
         except PermanentError as err:
-            assert "invalid_auth" in str(err) and "xoxb-0000" not in str(err) and "AIMS_SLACK_BOT_TOKEN" in str(err)
+            assert (
+                "invalid_auth" in str(err)
+                and "xoxb-0000" not in str(err)
+                and "AIMS_SLACK_BOT_TOKEN" in str(err)
+            )
         else:
             raise AssertionError("a bad token must fail")
         with world.rt.db.connect() as conn:
-            stored = [str(v) for t in (Evidence, InboxItem, OutboxItem) for row in conn.execute(select(t.__table__)) for v in row]
+            stored = [
+                str(v)
+                for t in (Evidence, InboxItem, OutboxItem)
+                for row in conn.execute(select(t.__table__))
+                for v in row
+            ]
     everything = caplog.text + "\n".join(stored) + repr(report) + repr(broken)
     for secret in (token, SIGNING_SECRET, "xoxb-0000-revoked-token"):
         assert secret not in everything

@@ -75,12 +75,21 @@ WORKER = textwrap.dedent('''
 SYSTEMS = 5  # each starts a risk and an impact assessment: 10 task.create commands
 
 
-def _worker(tmp_path: Path, env: dict[str, str], *, now: str, block_after: int = 0) -> subprocess.Popen:
+def _worker(
+    tmp_path: Path, env: dict[str, str], *, now: str, block_after: int = 0
+) -> subprocess.Popen:
     script = tmp_path / "worker.py"
     script.write_text(WORKER, encoding="utf-8")
     child_env = {**os.environ, **env, "TEST_NOW": now, "TEST_BLOCK_AFTER": str(block_after)}
-    return subprocess.Popen([sys.executable, str(script)], env=child_env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    return subprocess.Popen(
+        [sys.executable, str(script)],
+        env=child_env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+    )
 
 
 def _journal(path: Path) -> list[dict]:
@@ -88,12 +97,16 @@ def _journal(path: Path) -> list[dict]:
 
 
 @pytest.mark.slow
-def test_a_worker_killed_mid_batch_and_restarted_carries_out_every_command_once(harness, db_url, tmp_path):
+def test_a_worker_killed_mid_batch_and_restarted_carries_out_every_command_once(
+    harness, db_url, tmp_path
+):
     h = harness
     for n in range(SYSTEMS):  # registered without pumping: the commands wait in the outbox
         h.app.inventory.add(AISystemRecord(name=f"System {n}", owner="olga@example.com"))
     with h.db.connect() as conn:
-        pending = conn.execute(text("SELECT count(*) FROM outbox WHERE status = 'pending' AND kind = 'task.create'")).scalar()
+        pending = conn.execute(
+            text("SELECT count(*) FROM outbox WHERE status = 'pending' AND kind = 'task.create'")
+        ).scalar()
     assert pending == 2 * SYSTEMS
 
     journal = tmp_path / "journal.jsonl"
@@ -107,7 +120,10 @@ def test_a_worker_killed_mid_batch_and_restarted_carries_out_every_command_once(
 
     first = _worker(tmp_path, env, now=start.isoformat(), block_after=3)
     announced = [first.stdout.readline() for _ in range(3)]
-    assert all(line.startswith("performed ") for line in announced), (announced, first.stderr.read() if first.poll() is not None else "")
+    assert all(line.startswith("performed ") for line in announced), (
+        announced,
+        first.stderr.read() if first.poll() is not None else "",
+    )
     first.send_signal(signal.SIGKILL)
     first.wait(timeout=30)
     first.stdout.close()
@@ -118,7 +134,13 @@ def test_a_worker_killed_mid_batch_and_restarted_carries_out_every_command_once(
     # the killed worker called out three times and recorded the first two only
     assert len(_journal(journal)) == 3
     with h.db.connect() as conn:
-        statuses = dict(conn.execute(text("SELECT status, count(*) FROM outbox WHERE kind = 'task.create' GROUP BY status")).all())
+        statuses = dict(
+            conn.execute(
+                text(
+                    "SELECT status, count(*) FROM outbox WHERE kind = 'task.create' GROUP BY status"
+                )
+            ).all()
+        )
     assert statuses.get("done", 0) == 2
     assert statuses.get("inflight", 0) >= 1
     assert h.verify().ok
@@ -133,8 +155,16 @@ def test_a_worker_killed_mid_batch_and_restarted_carries_out_every_command_once(
     keys = [e["key"] for e in entries]
     refs = [e["ref"] for e in entries]
     with h.db.connect() as conn:
-        statuses = dict(conn.execute(text("SELECT status, count(*) FROM outbox WHERE kind = 'task.create' GROUP BY status")).all())
-        wanted = set(conn.execute(text("SELECT key FROM outbox WHERE kind = 'task.create'")).scalars())
+        statuses = dict(
+            conn.execute(
+                text(
+                    "SELECT status, count(*) FROM outbox WHERE kind = 'task.create' GROUP BY status"
+                )
+            ).all()
+        )
+        wanted = set(
+            conn.execute(text("SELECT key FROM outbox WHERE kind = 'task.create'")).scalars()
+        )
         issued = [r for r in ledger.iter_rows(conn, kind="task.issued")]
         step_refs = sorted(conn.execute(text("SELECT external_ref FROM steps")).scalars())
         report = ledger.verify(conn)

@@ -15,5 +15,7 @@ def text_of(message) -> str:
         if block.get("text"):
             parts.append(block["text"]["text"])
         parts += [f["text"] for f in block.get("fields", [])]
-        parts += [e.get("text", "") for e in block.get("elements", []) if isinstance(e.get("text"), str)]
+        parts += [
+            e.get("text", "") for e in block.get("elements", []) if isinstance(e.get("text"), str)
+        ]
     return "\n".join(parts)

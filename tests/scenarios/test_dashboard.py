@@ -32,7 +32,9 @@ def serve():
 
     def start(app, token: str | None = None) -> httpx.Client:
         if token is not None:
-            app = dataclasses.replace(app, settings=app.settings.model_copy(update={"dashboard_token": SecretStr(token)}))
+            app = dataclasses.replace(
+                app, settings=app.settings.model_copy(update={"dashboard_token": SecretStr(token)})
+            )
         server = BackgroundServer(create_app(app, process_in_background=False)).start()
         started.append((server, httpx.Client(base_url=server.url)))
         return started[-1][1]
@@ -52,12 +54,14 @@ def part(markup: str, anchor: str) -> str:
     """The page from the element with id ``anchor`` to the next section heading."""
     start = markup.index(f'id="{anchor}"')
     end = markup.find("<h2", start + 1)
-    return markup[start: end if end > 0 else None]
+    return markup[start : end if end > 0 else None]
 
 
 def row(markup: str, needle: str) -> str:
     """The text of the one table row that contains ``needle``."""
-    rows = [plain(r) for r in re.findall(r"<tr[^>]*>.*?</tr>", markup, flags=re.S) if needle in plain(r)]
+    rows = [
+        plain(r) for r in re.findall(r"<tr[^>]*>.*?</tr>", markup, flags=re.S) if needle in plain(r)
+    ]
     assert len(rows) == 1, f"{len(rows)} rows contain {needle!r}"
     return rows[0]
 
@@ -67,7 +71,11 @@ def plain_part(markup: str, anchor: str) -> str:
 
 
 def card(markup: str, key: str) -> str:
-    match = re.search(rf'<div class="card (\w+)" id="kpi-{key}">(.*?)</div>\s*(?=<div class="card|</div>)', markup, flags=re.S)
+    match = re.search(
+        rf'<div class="card (\w+)" id="kpi-{key}">(.*?)</div>\s*(?=<div class="card|</div>)',
+        markup,
+        flags=re.S,
+    )
     assert match, key
     return match.group(1) + ": " + plain(match.group(2))
 
@@ -92,18 +100,32 @@ def test_an_overdue_task_appears_with_how_late_it_is(harness, serve):
 
     before = get(c)
     assert "No task is past its due date." in before
-    assert "✓ met" in card(before, "overdue_tasks") and card(before, "overdue_tasks").startswith("ok:")
+    assert "✓ met" in card(before, "overdue_tasks") and card(before, "overdue_tasks").startswith(
+        "ok:"
+    )
 
     h.clock.advance(days=13)  # the identify task was due 10 days after it was created
     page = get(c)
     line = row(part(page, "overdue"), risk)
     assert "Risk assessment: identify and analyse a risk of Chatbot" in line
-    assert "eve@example.com" in line and identify.ref in line and "2026-01-15" in line and "3 days" in line
+    assert (
+        "eve@example.com" in line
+        and identify.ref in line
+        and "2026-01-15" in line
+        and "3 days" in line
+    )
     assert f'href="/dashboard/runs/{risk}"' in page
     overdue = card(page, "overdue_tasks")
-    assert overdue.startswith("bad:") and "✗ not met" in overdue and "target <= 0" in overdue and "2 past their due date" in overdue
+    assert (
+        overdue.startswith("bad:")
+        and "✗ not met" in overdue
+        and "target <= 0" in overdue
+        and "2 past their due date" in overdue
+    )
     assert "2 overdue of 2 open" in plain_part(page, "overdue")
-    assert f"Generated {h.clock.now():%Y-%m-%d %H:%M} UTC" in page  # the runtime's clock, not the wall clock
+    assert (
+        f"Generated {h.clock.now():%Y-%m-%d %H:%M} UTC" in page
+    )  # the runtime's clock, not the wall clock
 
 
 def test_an_assessment_is_current_then_expired(harness, answers, serve):
@@ -119,9 +141,15 @@ def test_an_assessment_is_current_then_expired(harness, answers, serve):
     system = row(part(page, "systems"), "olga@example.com")
     valid_until = (h.clock.now() + timedelta(days=365)).strftime("%Y-%m-%d")
     assert system.startswith("Chatbot olga@example.com limited deployed")
-    assert f"current until {valid_until}" in system and "never assessed" in system  # no impact assessment yet
-    assert '<tr class="gap">' in part(page, "systems")  # the row is marked: an assessment is missing
-    assert card(page, "risk_assessment_coverage").startswith("ok:") and "1 of 1" in card(page, "risk_assessment_coverage")
+    assert (
+        f"current until {valid_until}" in system and "never assessed" in system
+    )  # no impact assessment yet
+    assert '<tr class="gap">' in part(
+        page, "systems"
+    )  # the row is marked: an assessment is missing
+    assert card(page, "risk_assessment_coverage").startswith("ok:") and "1 of 1" in card(
+        page, "risk_assessment_coverage"
+    )
     assert "✗ not met" in card(page, "impact_assessment_coverage")
     assert "0 without a current risk assessment · 1 without a current impact assessment" in page
 
@@ -130,9 +158,13 @@ def test_an_assessment_is_current_then_expired(harness, answers, serve):
     system = row(part(page, "systems"), "olga@example.com")
     assert f"expired {valid_until} (35 days ago)" in system
     risk_card = card(page, "risk_assessment_coverage")
-    assert risk_card.startswith("bad:") and "✗ not met" in risk_card and "0%" in risk_card and "0 of 1" in risk_card
+    assert (
+        risk_card.startswith("bad:")
+        and "✗ not met" in risk_card
+        and "0%" in risk_card
+        and "0 of 1" in risk_card
+    )
     assert "1 without a current risk assessment" in page
-
 
 
 def test_open_approvals_and_nonconformities_with_their_age(harness, serve, answers):
@@ -143,7 +175,10 @@ def test_open_approvals_and_nonconformities_with_their_age(harness, serve, answe
     h.clock.advance(hours=30)
     page = get(serve(h.app))
     approval = row(part(page, "approvals"), "amy@example.com")
-    assert audit in approval and "internal-audit · Example Ltd approve_programme aims_owner amy@example.com" in approval
+    assert (
+        audit in approval
+        and "internal-audit · Example Ltd approve_programme aims_owner amy@example.com" in approval
+    )
     assert "1 day" in approval
     assert "1 waiting" in plain_part(page, "approvals")
 
@@ -155,7 +190,11 @@ def test_open_approvals_and_nonconformities_with_their_age(harness, serve, answe
     findings = plain_part(page, "findings")
     assert "1 open" in findings and "Internal audit IA-2026-1: Risk and impact" in findings
     finding = row(part(page, "findings"), "Internal audit IA-2026-1: Risk and impact")
-    assert "minor 6.1.2" in finding and "40 days" in finding and f"{audit}.raise_findings1.1" in finding
+    assert (
+        "minor 6.1.2" in finding
+        and "40 days" in finding
+        and f"{audit}.raise_findings1.1" in finding
+    )
     assert "No approval is waiting for a decision." in page
 
 
@@ -167,7 +206,9 @@ def test_a_run_page_shows_the_timeline(harness, answers, serve):
     c = serve(h.app)
 
     page = get(c)
-    assert row(part(page, "runs"), risk).startswith(f"{risk} ai-risk-assessment v1 Chatbot running treat")
+    assert row(part(page, "runs"), risk).startswith(
+        f"{risk} ai-risk-assessment v1 Chatbot running treat"
+    )
     run_page = get(c, f"/dashboard/runs/{risk}")
     assert "ai-risk-assessment v1" in run_page and "Chatbot" in run_page
     with h.db.connect() as conn:
@@ -175,7 +216,10 @@ def test_a_run_page_shows_the_timeline(harness, answers, serve):
     assert f"{len(rows)} ledger rows" in plain(run_page)
     completed = next(r for r in rows if r.kind == "task.completed")
     line = row(run_page, f"#{completed.seq}")
-    assert "task 'identify' completed by eve@example.com via jira" in line and completed.hash[:10] in line
+    assert (
+        "task 'identify' completed by eve@example.com via jira" in line
+        and completed.hash[:10] in line
+    )
     assert "Waiting for task treat" in plain(run_page) and "rita@example.com" in plain(run_page)
 
 
@@ -202,7 +246,9 @@ def test_every_value_is_escaped(harness, serve):
         assert "<script" not in page, path
         assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in page, path
     response = c.get("/dashboard")
-    assert "script-src" not in response.headers["content-security-policy"]  # no script may run at all
+    assert (
+        "script-src" not in response.headers["content-security-policy"]
+    )  # no script may run at all
     assert response.headers["cache-control"] == "no-store"
 
 
@@ -213,7 +259,9 @@ def test_api_kpis_is_what_aims_kpi_prints_as_json(harness, serve):
     response = serve(h.app).get("/api/kpis")
     assert response.status_code == 200 and response.headers["content-type"] == "application/json"
     with h.db.connect() as conn:
-        expected = kpis_json(compute_kpis(conn, h.clock.now(), h.app.config.kpi_targets), iso(h.clock.now()))
+        expected = kpis_json(
+            compute_kpis(conn, h.clock.now(), h.app.config.kpi_targets), iso(h.clock.now())
+        )
     assert response.text == expected
     by_key = {k["key"]: k for k in json.loads(response.text)["kpis"]}
     assert by_key["overdue_tasks"]["value"] == 2 and by_key["overdue_tasks"]["met"] is False
@@ -223,10 +271,20 @@ def test_the_token_guards_the_dashboard_and_the_api_only(harness, caplog, serve)
     h = harness
     _, started = h.add_system("Chatbot")
     c = serve(h.app, token=TOKEN)
-    for path in ("/dashboard", f"/dashboard/runs/{started[0]}", "/dashboard/runs/R0000000000", "/api/kpis", "/api/other"):
+    for path in (
+        "/dashboard",
+        f"/dashboard/runs/{started[0]}",
+        "/dashboard/runs/R0000000000",
+        "/api/kpis",
+        "/api/other",
+    ):
         refused = c.get(path)
         assert refused.status_code == 401, path
-        assert "AIMS_DASHBOARD_TOKEN" in refused.text and TOKEN not in refused.text and "Chatbot" not in refused.text
+        assert (
+            "AIMS_DASHBOARD_TOKEN" in refused.text
+            and TOKEN not in refused.text
+            and "Chatbot" not in refused.text
+        )
     assert c.get("/dashboard").headers["www-authenticate"].startswith("Basic ")
     assert c.get("/api/kpis").json()["error"].startswith("this page needs the dashboard token")
     wrong = c.get("/dashboard", headers={"Authorization": "Bearer " + TOKEN[:-1]})
@@ -237,8 +295,13 @@ def test_the_token_guards_the_dashboard_and_the_api_only(harness, caplog, serve)
     basic = base64.b64encode(f"anyone:{TOKEN}".encode()).decode()
     assert c.get("/api/kpis", headers={"Authorization": f"Basic {basic}"}).status_code == 200
     assert c.get("/healthz").status_code == 200  # health and webhooks are not the dashboard's
-    assert TOKEN not in caplog.text and "refused GET '/dashboard' from 127.0.0.1: no token" in caplog.text
-    assert TOKEN not in repr(h.app.settings.model_copy(update={"dashboard_token": SecretStr(TOKEN)}))
+    assert (
+        TOKEN not in caplog.text
+        and "refused GET '/dashboard' from 127.0.0.1: no token" in caplog.text
+    )
+    assert TOKEN not in repr(
+        h.app.settings.model_copy(update={"dashboard_token": SecretStr(TOKEN)})
+    )
 
 
 def test_a_blank_token_is_no_token(harness, serve):
@@ -265,11 +328,17 @@ def test_the_chain_status_is_cached_and_a_tampered_row_is_named(harness, answers
 
     # appends since: only they are checked, and the page says so
     h.clock.advance(minutes=10)
-    h.complete("identify", answers["risk.identify"], run_id=runs_of(h, started)["ai-risk-assessment"])
+    h.complete(
+        "identify", answers["risk.identify"], run_id=runs_of(h, started)["ai-risk-assessment"]
+    )
     with h.db.connect() as conn:
         seq2, _ = ledger.head(conn)
     page = plain(get(c))
-    assert seq2 > seq and f"Evidence chain verified {seq2} rows" in page and "the rows appended since the full pass" in page
+    assert (
+        seq2 > seq
+        and f"Evidence chain verified {seq2} rows" in page
+        and "the rows appended since the full pass" in page
+    )
 
     # an edit in place moves no head: seen at the next full pass, an hour after the last one
     _drop_triggers(h)

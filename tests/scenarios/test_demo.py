@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import func, select
@@ -36,8 +36,18 @@ def demo_db(tmp_path_factory):
 def test_the_demo_takes_three_systems_through_the_five_workflows(demo_db):
     _, db = demo_db
     with db.connect() as conn:
-        by_workflow = dict(conn.execute(select(Run.__table__.c.workflow_id, func.count()).group_by(Run.__table__.c.workflow_id)).all())
-        statuses = dict(conn.execute(select(Run.__table__.c.status, func.count()).group_by(Run.__table__.c.status)).all())
+        by_workflow = dict(
+            conn.execute(
+                select(Run.__table__.c.workflow_id, func.count()).group_by(
+                    Run.__table__.c.workflow_id
+                )
+            ).all()
+        )
+        statuses = dict(
+            conn.execute(
+                select(Run.__table__.c.status, func.count()).group_by(Run.__table__.c.status)
+            ).all()
+        )
     # registration starts risk and impact per system; a material change re-opens both for one
     assert by_workflow["ai-risk-assessment"] == 4 and by_workflow["ai-impact-assessment"] == 4
     assert by_workflow["internal-audit"] == 1 and by_workflow["management-review"] == 1
@@ -48,19 +58,43 @@ def test_the_demo_takes_three_systems_through_the_five_workflows(demo_db):
 def test_one_rejection_one_nonconformity_one_overdue_task(demo_db):
     _, db = demo_db
     with db.connect() as conn:
-        rejected = conn.scalar(select(func.count()).select_from(Approval.__table__).where(Approval.__table__.c.status == "rejected"))
-        findings = conn.execute(select(Finding.__table__.c.status, Finding.__table__.c.severity)).all()
-        overdue = conn.execute(select(StepRecord.__table__.c.step_id).where(
-            StepRecord.__table__.c.status == "open", StepRecord.__table__.c.due_at < datetime.now(timezone.utc))).all()
-        risks = conn.execute(select(RiskRegisterEntry.__table__.c.system_name, RiskRegisterEntry.__table__.c.treatment)).all()
+        rejected = conn.scalar(
+            select(func.count())
+            .select_from(Approval.__table__)
+            .where(Approval.__table__.c.status == "rejected")
+        )
+        findings = conn.execute(
+            select(Finding.__table__.c.status, Finding.__table__.c.severity)
+        ).all()
+        overdue = conn.execute(
+            select(StepRecord.__table__.c.step_id).where(
+                StepRecord.__table__.c.status == "open",
+                StepRecord.__table__.c.due_at < datetime.now(UTC),
+            )
+        ).all()
+        risks = conn.execute(
+            select(
+                RiskRegisterEntry.__table__.c.system_name, RiskRegisterEntry.__table__.c.treatment
+            )
+        ).all()
         rows = list(ledger.iter_rows(conn))
     assert rejected == 1
     assert [(f.status, f.severity) for f in findings] == [("closed", "minor")]
     assert [o.step_id for o in overdue] == ["mitigate"]
-    assert sorted(r.system_name for r in risks) == ["CV screening assistant", "Credit scoring model", "Support chatbot", "Support chatbot"]
+    assert sorted(r.system_name for r in risks) == [
+        "CV screening assistant",
+        "Credit scoring model",
+        "Support chatbot",
+        "Support chatbot",
+    ]
     kinds = {r.kind for r in rows}
-    assert {"task.escalated", "approval.refused", "finding.raised", "wait.ended", "attachment.recorded"} & kinds >= {
-        "task.escalated", "approval.refused", "finding.raised", "wait.ended"}
+    assert {
+        "task.escalated",
+        "approval.refused",
+        "finding.raised",
+        "wait.ended",
+        "attachment.recorded",
+    } & kinds >= {"task.escalated", "approval.refused", "finding.raised", "wait.ended"}
     # tasks went through Jira and decisions through Slack
     assert any(r.kind == "task.completed" and r.via == "jira" for r in rows)
     assert any(r.kind == "approval.decided" and r.via == "slack" for r in rows)
@@ -69,13 +103,15 @@ def test_one_rejection_one_nonconformity_one_overdue_task(demo_db):
 def test_kpis_and_chain_after_the_demo(demo_db):
     _, db = demo_db
     with db.connect() as conn:
-        kpis = {k.key: k for k in compute_kpis(conn, datetime.now(timezone.utc), KpiTargets())}
+        kpis = {k.key: k for k in compute_kpis(conn, datetime.now(UTC), KpiTargets())}
         report = ledger.verify(conn)
     assert report.ok and report.rows > 150
     assert kpis["risk_assessment_coverage"].value == 1.0
     assert kpis["impact_assessment_coverage"].value == pytest.approx(2 / 3)
     assert kpis["overdue_tasks"].value == 1
-    assert kpis["mean_days_to_close_nonconformity"].value > 30  # includes the 30-day effectiveness wait
+    assert (
+        kpis["mean_days_to_close_nonconformity"].value > 30
+    )  # includes the 30-day effectiveness wait
     assert kpis["median_approval_latency_hours"].value is not None
 
 
@@ -83,7 +119,14 @@ def test_the_demo_database_can_be_explored_with_the_other_commands(demo_db, monk
     path, _ = demo_db
     monkeypatch.setenv("AIMS_DATABASE_URL", f"sqlite:///{path}")
     monkeypatch.setenv("AIMS_CONFIG", str(path.parent / "none.yaml"))
-    for argv in (["runs", "list"], ["runs", "show", "RUN-004"], ["evidence", "verify"], ["kpi", "--format", "json"]):
+    for argv in (
+        ["runs", "list"],
+        ["runs", "show", "RUN-004"],
+        ["evidence", "verify"],
+        ["kpi", "--format", "json"],
+    ):
         assert run_cli(argv) == 0, argv
     out = capsys.readouterr().out
-    assert "rejected" in out and "evidence chain verified" in out and "risk_assessment_coverage" in out
+    assert (
+        "rejected" in out and "evidence chain verified" in out and "risk_assessment_coverage" in out
+    )

@@ -69,11 +69,21 @@ IDENTIFY = {
     "impact": 4,
     "rating_rationale": "two incidents last quarter",
 }
-ACCEPT_AS_IS = {"treatment": "accept", "residual_likelihood": 4, "residual_impact": 4,
-                "rationale": "The fee table changes rarely"}
-MITIGATE = {"treatment": "mitigate", "treatment_plan": "Nightly sync of the fee table; answers about fees cite it",
-            "action_owner": ENGINEER, "target_date": "2026-04-15", "residual_likelihood": 2, "residual_impact": 4,
-            "rationale": "The sync removes the stale source"}
+ACCEPT_AS_IS = {
+    "treatment": "accept",
+    "residual_likelihood": 4,
+    "residual_impact": 4,
+    "rationale": "The fee table changes rarely",
+}
+MITIGATE = {
+    "treatment": "mitigate",
+    "treatment_plan": "Nightly sync of the fee table; answers about fees cite it",
+    "action_owner": ENGINEER,
+    "target_date": "2026-04-15",
+    "residual_likelihood": 2,
+    "residual_impact": 4,
+    "rationale": "The sync removes the stale source",
+}
 
 
 # -- the world ---------------------------------------------------------------------------------
@@ -113,14 +123,23 @@ class World:
     # -- reading what happened -------------------------------------------------------------
     def evidence(self, run_id: str, kind: str | None = None) -> list[dict[str, Any]]:
         with self.app.db.connect() as conn:
-            return [{**dataclasses.asdict(r), "payload": json.loads(r.payload)}
-                    for r in ledger.iter_rows(conn, run_id=run_id) if kind is None or r.kind == kind]
+            return [
+                {**dataclasses.asdict(r), "payload": json.loads(r.payload)}
+                for r in ledger.iter_rows(conn, run_id=run_id)
+                if kind is None or r.kind == kind
+            ]
 
     def approvals(self, run_id: str) -> list[dict[str, Any]]:
         table = Approval.__table__
         with self.app.db.connect() as conn:
-            return [dict(r._mapping) for r in conn.execute(select(table).where(table.c.run_id == run_id)
-                                                           .order_by(table.c.requested_at, table.c.approval_id))]
+            return [
+                dict(r._mapping)
+                for r in conn.execute(
+                    select(table)
+                    .where(table.c.run_id == run_id)
+                    .order_by(table.c.requested_at, table.c.approval_id)
+                )
+            ]
 
     def open_approval(self, run_id: str) -> dict[str, Any]:
         [row] = [a for a in self.approvals(run_id) if a["status"] == "open"]
@@ -136,8 +155,14 @@ class World:
     def issues(self, run_id: str, step_id: str) -> list[dict[str, Any]]:
         table = JiraIssue.__table__
         with self.app.db.connect() as conn:
-            return [dict(r._mapping) for r in conn.execute(select(table).where(
-                table.c.run_id == run_id, table.c.step_id == step_id).order_by(table.c.attempt))]
+            return [
+                dict(r._mapping)
+                for r in conn.execute(
+                    select(table)
+                    .where(table.c.run_id == run_id, table.c.step_id == step_id)
+                    .order_by(table.c.attempt)
+                )
+            ]
 
     def issue(self, key: str) -> dict[str, Any]:
         return self.jira.sandbox.issue_json(key)
@@ -155,7 +180,9 @@ class World:
         """An attachment of the issue, downloaded over HTTP as a Jira user would."""
         [found] = [a for a in self.issue(key)["fields"]["attachment"] if a["filename"] == filename]
         bot = self.jira.sandbox.service_account
-        answer = httpx.get(found["content"], auth=(bot.email, bot.api_token), follow_redirects=True, timeout=10)
+        answer = httpx.get(
+            found["content"], auth=(bot.email, bot.api_token), follow_redirects=True, timeout=10
+        )
         answer.raise_for_status()
         return json.loads(answer.content)
 
@@ -169,21 +196,36 @@ def copies_of(world: World, person: str, approval_id: str) -> list:
 
 
 @contextmanager
-def jira_and_slack(db_url: str, tmp_path: Path, recorder: SpecRecorder, *workflows: str) -> Iterator[World]:
+def jira_and_slack(
+    db_url: str, tmp_path: Path, recorder: SpecRecorder, *workflows: str
+) -> Iterator[World]:
     folder = tmp_path / "workflows"
     folder.mkdir()
     for name in workflows:
         shutil.copy(shipped_workflows_dir() / f"{name}.yaml", folder)
     config = tmp_path / "aims.yaml"
-    config.write_text("organisation: Example Bank\nroles:\n"
-                      + "".join(f"  {role}: [{', '.join(p)}]\n" for role, p in ROLES.items()), encoding="utf-8")
+    config.write_text(
+        "organisation: Example Bank\nroles:\n"
+        + "".join(f"  {role}: [{', '.join(p)}]\n" for role, p in ROLES.items()),
+        encoding="utf-8",
+    )
     clock = ManualClock(T0)
     record = SpecRecord()
     people = sorted({p for ps in ROLES.values() for p in ps} | {OWNER})
-    middleware = [Middleware(SpecCheckMiddleware, spec=slack_spec(), failures=record.failures, checked=record.checked)]
-    with SlackLoopback(people=people, signing_secret=SIGNING_SECRET, middleware=middleware) as slack:
-        app = open_app(Settings(database_url=db_url, config=config, workflows=folder), clock=clock,
-                       approvals=slack.channel, notifier=slack.notifier)
+    middleware = [
+        Middleware(
+            SpecCheckMiddleware, spec=slack_spec(), failures=record.failures, checked=record.checked
+        )
+    ]
+    with SlackLoopback(
+        people=people, signing_secret=SIGNING_SECRET, middleware=middleware
+    ) as slack:
+        app = open_app(
+            Settings(database_url=db_url, config=config, workflows=folder),
+            clock=clock,
+            approvals=slack.channel,
+            notifier=slack.notifier,
+        )
         # The Slack app is served by the service's own web app, next to the Jira webhook.
         app.slack = slack.attach(app.runtime)
         jira = demo_wiring(app, observers=(recorder,), people=people)
@@ -198,12 +240,17 @@ def jira_and_slack(db_url: str, tmp_path: Path, recorder: SpecRecorder, *workflo
         # Both integrations reached the one web app, signed, and were accepted.
         assert jira.delivered and {d.state for d in jira.delivered} == {"delivered"}
         assert all(d.outcomes[-1].startswith("2") for d in jira.delivered)
-        assert world.slack_requests and all(d.url == world.web_url + "/slack/events" and d.ok
-                                            for d in world.slack_requests)
+        assert world.slack_requests and all(
+            d.url == world.web_url + "/slack/events" and d.ok for d in world.slack_requests
+        )
     assert record.checked, "no Slack Web API call was made"
-    assert not record.failures, "Slack answers that do not match the spec:\n" + "\n".join(record.failures)
+    assert not record.failures, "Slack answers that do not match the spec:\n" + "\n".join(
+        record.failures
+    )
     assert recorder.exchanges, "no request reached the Jira sandbox"
-    assert not recorder.errors, "Jira exchanges that do not match the spec:\n" + "\n".join(recorder.errors)
+    assert not recorder.errors, "Jira exchanges that do not match the spec:\n" + "\n".join(
+        recorder.errors
+    )
 
 
 @pytest.fixture
@@ -212,8 +259,15 @@ def recorder(jira_openapi) -> SpecRecorder:  # noqa: F811
 
 
 def start_risk_assessment(world: World) -> str:
-    _, started = world.app.inventory.add(AISystemRecord(name=SYSTEM, owner=OWNER, risk_tier="limited",
-                                                        deployment_scale="public", lifecycle_stage="deployed"))
+    _, started = world.app.inventory.add(
+        AISystemRecord(
+            name=SYSTEM,
+            owner=OWNER,
+            risk_tier="limited",
+            deployment_scale="public",
+            lifecycle_stage="deployed",
+        )
+    )
     [run_id] = started
     world.settle()
     return run_id
@@ -233,7 +287,9 @@ def assessed_and_treated(world: World, treatment: dict[str, Any]) -> tuple[str, 
 
 
 # -- 1. answers edited in Jira while the approval is open in Slack ------------------------------
-def test_answers_edited_in_jira_after_completion_replace_the_open_slack_approval(db_url, database, tmp_path, recorder):
+def test_answers_edited_in_jira_after_completion_replace_the_open_slack_approval(
+    db_url, database, tmp_path, recorder
+):
     with jira_and_slack(db_url, tmp_path, recorder, "ai-risk-assessment") as world:
         run_id, identify, treat = assessed_and_treated(world, MITIGATE)
         assert world.run(run_id) == ("running", "accept_top")
@@ -257,23 +313,50 @@ def test_answers_edited_in_jira_after_completion_replace_the_open_slack_approval
         world.settle()
 
         [changed] = world.evidence(run_id, "task.answers_changed")
-        assert (changed["actor"], changed["via"], changed["step_id"], changed["ref"]) == (ENGINEER, "jira", "identify", identify)
-        assert (changed["payload"]["before"]["likelihood"], changed["payload"]["after"]["likelihood"]) == (4, 5)
-        evaluations = [e["payload"]["fields"] for e in world.evidence(run_id, "artefact.recorded") if e["step_id"] == "evaluate"]
+        assert (changed["actor"], changed["via"], changed["step_id"], changed["ref"]) == (
+            ENGINEER,
+            "jira",
+            "identify",
+            identify,
+        )
+        assert (
+            changed["payload"]["before"]["likelihood"],
+            changed["payload"]["after"]["likelihood"],
+        ) == (4, 5)
+        evaluations = [
+            e["payload"]["fields"]
+            for e in world.evidence(run_id, "artefact.recorded")
+            if e["step_id"] == "evaluate"
+        ]
         assert evaluations == [{"score": 16, "level": "high"}, {"score": 20, "level": "high"}]
         [invalidated] = world.evidence(run_id, "approval.invalidated")
         new = world.open_approval(run_id)
-        assert new["approval_id"] != old["approval_id"] and new["content_hash"] != old["content_hash"]
-        assert invalidated["payload"] == {"approval_id": old["approval_id"], "old_hash": old["content_hash"],
-                                        "new_hash": new["content_hash"], "reason": "answers of 'identify' changed"}
+        assert (
+            new["approval_id"] != old["approval_id"] and new["content_hash"] != old["content_hash"]
+        )
+        assert invalidated["payload"] == {
+            "approval_id": old["approval_id"],
+            "old_hash": old["content_hash"],
+            "new_hash": new["content_hash"],
+            "reason": "answers of 'identify' changed",
+        }
         assert {a["approval_id"]: a["status"] for a in world.approvals(run_id)} == {
-            old["approval_id"]: "invalidated", new["approval_id"]: "open"}
+            old["approval_id"]: "invalidated",
+            new["approval_id"]: "open",
+        }
         # every copy of the old request says it was replaced and has no buttons; a fresh one is live
         for person in (TOM, TINA):
             [stale] = copies_of(world, person, old["approval_id"])
-            assert buttons(stale) == [] and "Replaced" in text_of(stale) and "answers of 'identify' changed" in text_of(stale)
+            assert (
+                buttons(stale) == []
+                and "Replaced" in text_of(stale)
+                and "answers of 'identify' changed" in text_of(stale)
+            )
             [fresh] = world.slack.pending(person)
-            assert (fresh.approval_id, fresh.content_hash) == (new["approval_id"], new["content_hash"])
+            assert (fresh.approval_id, fresh.content_hash) == (
+                new["approval_id"],
+                new["content_hash"],
+            )
             card = world.slack.message_for(person, new["approval_id"])
             assert "20 (high)" in text_of(card) and new["content_hash"][:12] in text_of(card)
         # the old issue was not reopened or recreated: the change is an edit of the Done issue
@@ -283,14 +366,20 @@ def test_answers_edited_in_jira_after_completion_replace_the_open_slack_approval
         assert tom.submit(modal, {"reason_text": "A score of 16 is acceptable"}).ok
         world.settle()
         [refused] = world.evidence(run_id, "approval.refused")
-        assert (refused["actor"], refused["via"], refused["payload"]["approval_id"]) == (TOM, "slack", old["approval_id"])
+        assert (refused["actor"], refused["via"], refused["payload"]["approval_id"]) == (
+            TOM,
+            "slack",
+            old["approval_id"],
+        )
         notice = world.people.ephemerals(TOM)[-1].text
         assert "not recorded" in notice and "replaced by a newer request" in notice
         assert world.evidence(run_id, "approval.decided") == []
         assert world.run(run_id) == ("running", "accept_top")
 
         # Tina approves what is there now; the run completes on the new content.
-        assert world.slack.approve(TINA, new["approval_id"], "Accepted: the nightly sync addresses the cause").ok
+        assert world.slack.approve(
+            TINA, new["approval_id"], "Accepted: the nightly sync addresses the cause"
+        ).ok
         world.settle()
         assert world.run(run_id) == ("completed", None)
         [decided] = world.evidence(run_id, "approval.decided")
@@ -306,12 +395,16 @@ def test_answers_edited_in_jira_after_completion_replace_the_open_slack_approval
 
 
 # -- 2. a rejection in Slack sends the work back to Jira ---------------------------------------
-def test_a_slack_rejection_reworks_the_task_in_a_new_jira_issue_with_the_answers_filled_in(db_url, database, tmp_path, recorder):
+def test_a_slack_rejection_reworks_the_task_in_a_new_jira_issue_with_the_answers_filled_in(
+    db_url, database, tmp_path, recorder
+):
     with jira_and_slack(db_url, tmp_path, recorder, "ai-risk-assessment") as world:
         run_id, identify, treat = assessed_and_treated(world, ACCEPT_AS_IS)
         first = world.open_approval(run_id)
         assert "16 (high)" in text_of(world.slack.message_for(TINA, first["approval_id"]))
-        rejected = world.slack.reject(TOM, first["approval_id"], "Not as it is: fix the fee table's freshness first")
+        rejected = world.slack.reject(
+            TOM, first["approval_id"], "Not as it is: fix the fee table's freshness first"
+        )
         assert rejected.ok and rejected.notices == []
         world.settle()
 
@@ -325,7 +418,10 @@ def test_a_slack_rejection_reworks_the_task_in_a_new_jira_issue_with_the_answers
         # The rework is a new issue (attempt 2), assigned to the risk owner, with the answers
         # given the first time filled in; the first issue stays Done.
         rows = world.issues(run_id, "treat")
-        assert [(r["issue_key"], r["attempt"]) for r in rows] == [(treat, 1), (rows[-1]["issue_key"], 2)]
+        assert [(r["issue_key"], r["attempt"]) for r in rows] == [
+            (treat, 1),
+            (rows[-1]["issue_key"], 2),
+        ]
         rework = rows[-1]["issue_key"]
         assert rework == world.jira.issue_of(run_id, "treat") and rework not in (treat, identify)
         assert world.issue(treat)["fields"]["status"]["statusCategory"]["key"] == "done"
@@ -333,31 +429,52 @@ def test_a_slack_rejection_reworks_the_task_in_a_new_jira_issue_with_the_answers
         assert fields["status"]["statusCategory"]["key"] == "new"
         assert fields["assignee"]["emailAddress"] == RISK_OWNER
         assert "Your earlier answers are filled in" in json.dumps(fields["description"])
-        assert world.field(rework, "residual_likelihood") == 4 and world.field(rework, "residual_impact") == 4
+        assert (
+            world.field(rework, "residual_likelihood") == 4
+            and world.field(rework, "residual_impact") == 4
+        )
         assert world.field(rework, "treatment") == world.field(treat, "treatment") is not None
         assert world.field(rework, "rationale") == world.field(treat, "rationale") is not None
-        issued = [e["payload"] for e in world.evidence(run_id, "task.issued") if e["step_id"] == "treat"]
-        assert issued == [{"assignee": RISK_OWNER, "attempt": 1, "ref": treat},
-                          {"assignee": RISK_OWNER, "attempt": 2, "ref": rework}]
+        issued = [
+            e["payload"] for e in world.evidence(run_id, "task.issued") if e["step_id"] == "treat"
+        ]
+        assert issued == [
+            {"assignee": RISK_OWNER, "attempt": 1, "ref": treat},
+            {"assignee": RISK_OWNER, "attempt": 2, "ref": rework},
+        ]
 
         # Rita changes the treatment in the new issue and completes it.
         world.jira.answer(rework, MITIGATE, by=RISK_OWNER)
         world.settle()
         second = world.open_approval(run_id)
-        assert second["approval_id"] != first["approval_id"] and second["content_hash"] != first["content_hash"]
+        assert (
+            second["approval_id"] != first["approval_id"]
+            and second["content_hash"] != first["content_hash"]
+        )
         card = world.slack.message_for(TINA, second["approval_id"])
-        assert "mitigate" in text_of(card) and "8 (medium)" in text_of(card) and rework in text_of(card)
-        assert world.slack.approve(TINA, second["approval_id"], "The plan brings the residual risk within appetite").ok
+        assert (
+            "mitigate" in text_of(card)
+            and "8 (medium)" in text_of(card)
+            and rework in text_of(card)
+        )
+        assert world.slack.approve(
+            TINA, second["approval_id"], "The plan brings the residual risk within appetite"
+        ).ok
         world.settle()
 
         assert world.run(run_id) == ("completed", None)
         decided = world.evidence(run_id, "approval.decided")
-        assert [(e["actor"], e["payload"]["decision"], e["payload"]["content_hash"]) for e in decided] == [
-            (TOM, "reject", first["content_hash"]), (TINA, "approve", second["content_hash"])]
+        assert [
+            (e["actor"], e["payload"]["decision"], e["payload"]["content_hash"]) for e in decided
+        ] == [(TOM, "reject", first["content_hash"]), (TINA, "approve", second["content_hash"])]
         report = world.verify_ledger()
         assert report.ok and report.rows == report.head_seq
         # Each completed visit's evidence is attached to its own issue, as the ledger holds it.
-        for key, step, attempt in ((identify, "identify", 1), (treat, "treat", 1), (rework, "treat", 2)):
+        for key, step, attempt in (
+            (identify, "identify", 1),
+            (treat, "treat", 1),
+            (rework, "treat", 2),
+        ):
             names = [a["filename"] for a in world.issue(key)["fields"]["attachment"]]
             assert names == [f"aims-evidence-{step}-{attempt}.json"], key
         attached = world.attachment(rework, "aims-evidence-treat-2.json")
@@ -371,20 +488,41 @@ def test_a_slack_rejection_reworks_the_task_in_a_new_jira_issue_with_the_answers
 # -- 3. Jira down while a Slack approval completes --------------------------------------------
 def raise_finding(world: World) -> str:
     with world.app.db.begin() as conn:
-        conn.execute(insert(Finding.__table__).values(
-            id="F-7", title="Risk register not reviewed for two quarters", severity="minor", source="internal_audit",
-            status="open", raised_at=world.clock.now()))
+        conn.execute(
+            insert(Finding.__table__).values(
+                id="F-7",
+                title="Risk register not reviewed for two quarters",
+                severity="minor",
+                source="internal_audit",
+                status="open",
+                raised_at=world.clock.now(),
+            )
+        )
     return world.rt.start("corrective-action", finding="F-7").run.run_id
 
 
 CORRECTIVE = {
-    "correct": {"nonconformity": "Risk register not reviewed since Q3", "correction": "Reviewed it on 3 March",
-                "corrected_on": "2026-03-03"},
-    "root_cause": {"method": "five_whys", "root_cause": "Nobody owns the quarterly review", "similar_elsewhere": False},
-    "plan": {"action": "Name a register owner and put the review in the AIMS calendar", "action_owner": AIMS_OWNER,
-             "due_date": "2026-04-01", "aims_change": False},
-    "implement": {"done": "Owner named; calendar entry created", "evidence_link": "https://example.com/aims/calendar",
-                  "implemented_on": "2026-03-20"},
+    "correct": {
+        "nonconformity": "Risk register not reviewed since Q3",
+        "correction": "Reviewed it on 3 March",
+        "corrected_on": "2026-03-03",
+    },
+    "root_cause": {
+        "method": "five_whys",
+        "root_cause": "Nobody owns the quarterly review",
+        "similar_elsewhere": False,
+    },
+    "plan": {
+        "action": "Name a register owner and put the review in the AIMS calendar",
+        "action_owner": AIMS_OWNER,
+        "due_date": "2026-04-01",
+        "aims_change": False,
+    },
+    "implement": {
+        "done": "Owner named; calendar entry created",
+        "evidence_link": "https://example.com/aims/calendar",
+        "implemented_on": "2026-03-20",
+    },
 }
 
 
@@ -397,7 +535,8 @@ def outbox_row(world: World, kind: str, step_id: str) -> dict[str, Any]:
 
 
 def test_jira_down_while_a_slack_approval_completes_the_next_issue_lands_once_when_it_is_back(
-        db_url, database, tmp_path, recorder):
+    db_url, database, tmp_path, recorder
+):
     with jira_and_slack(db_url, tmp_path, recorder, "corrective-action") as world:
         run_id = raise_finding(world)
         world.settle()
@@ -413,7 +552,9 @@ def test_jira_down_while_a_slack_approval_completes_the_next_issue_lands_once_wh
         # Jira goes down: every call answers 503 with Retry-After: 120.
         world.jira.sandbox.faults.unavailable(times=10_000, retry_after=120)
         issues_before = len(world.jira.sandbox.state.issues)
-        assert world.slack.approve(AIMS_OWNER, request["approval_id"], "The plan removes the root cause").ok
+        assert world.slack.approve(
+            AIMS_OWNER, request["approval_id"], "The plan removes the root cause"
+        ).ok
         world.settle()
         decided_at = world.clock.now()
 
@@ -438,12 +579,16 @@ def test_jira_down_while_a_slack_approval_completes_the_next_issue_lands_once_wh
         world.settle()
         create = outbox_row(world, "task.create", "implement")
         assert (create["status"], create["attempts"]) == ("pending", 2)
-        assert create["next_attempt_at"].replace(tzinfo=UTC) == world.clock.now() + timedelta(seconds=120)
+        assert create["next_attempt_at"].replace(tzinfo=UTC) == world.clock.now() + timedelta(
+            seconds=120
+        )
 
         # Jira comes back, but stumbles once right after the issue is made (the task's entity
         # property cannot be written): the retry finds the issue by its label, not a second one.
         world.jira.sandbox.faults.clear()
-        world.jira.sandbox.faults.unavailable(times=1, retry_after=30, path=r"/properties/", method="PUT")
+        world.jira.sandbox.faults.unavailable(
+            times=1, retry_after=30, path=r"/properties/", method="PUT"
+        )
         world.clock.advance(seconds=120)
         world.settle()
         create = outbox_row(world, "task.create", "implement")
@@ -457,8 +602,11 @@ def test_jira_down_while_a_slack_approval_completes_the_next_issue_lands_once_wh
         [row] = world.issues(run_id, "implement")
         key = row["issue_key"]
         assert len(world.jira.sandbox.state.issues) == issues_before + 1
-        made = [issue["key"] for issue in map(world.issue, list(world.jira.sandbox.state.issues))
-                if issue["fields"]["summary"].startswith("Implement corrective action")]
+        made = [
+            issue["key"]
+            for issue in map(world.issue, list(world.jira.sandbox.state.issues))
+            if issue["fields"]["summary"].startswith("Implement corrective action")
+        ]
         assert made == [key]
         issued = [e for e in world.evidence(run_id, "task.issued") if e["step_id"] == "implement"]
         assert [e["payload"]["ref"] for e in issued] == [key]
@@ -468,5 +616,7 @@ def test_jira_down_while_a_slack_approval_completes_the_next_issue_lands_once_wh
         world.jira.answer(key, CORRECTIVE["implement"], by=ENGINEER)
         world.settle()
         assert world.run(run_id) == ("running", "settle")
-        assert [a["filename"] for a in world.issue(key)["fields"]["attachment"]] == ["aims-evidence-implement-1.json"]
+        assert [a["filename"] for a in world.issue(key)["fields"]["attachment"]] == [
+            "aims-evidence-implement-1.json"
+        ]
         assert world.verify_ledger().ok

@@ -57,7 +57,9 @@ def make_app(tmp_path: Path, *workflows: str):
     url = f"sqlite:///{tmp_path / 'aims.db'}"
     Database(url).upgrade()
     clock = ManualClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
-    return open_app(Settings(database_url=url, config=tmp_path / "aims.yaml", workflows=folder), clock=clock), clock
+    return open_app(
+        Settings(database_url=url, config=tmp_path / "aims.yaml", workflows=folder), clock=clock
+    ), clock
 
 
 @pytest.fixture
@@ -76,8 +78,15 @@ def wired(tmp_path, recorder):
 
 
 def add_system(app) -> None:
-    app.inventory.add(AISystemRecord(name="Support chatbot", owner="olga.owner@example.com", risk_tier="limited",
-                                     deployment_scale="public", lifecycle_stage="deployed"))
+    app.inventory.add(
+        AISystemRecord(
+            name="Support chatbot",
+            owner="olga.owner@example.com",
+            risk_tier="limited",
+            deployment_scale="public",
+            lifecycle_stage="deployed",
+        )
+    )
 
 
 def run_of(app) -> str:
@@ -140,7 +149,9 @@ def test_a_task_completed_outside_jira_closes_its_issue_with_the_evidence(wired)
     key = demo.issue_of(run_id, "identify")
     assert demo.sandbox.issue_json(key)["fields"]["status"]["statusCategory"]["key"] != "done"
 
-    outcome = app.runtime.complete_task(run_id, "identify", IDENTIFY, person="ana.owner@example.com", via="cli")
+    outcome = app.runtime.complete_task(
+        run_id, "identify", IDENTIFY, person="ana.owner@example.com", via="cli"
+    )
     assert outcome.transition.ignored is None
     app.pump()
     demo.sync()  # the webhook of our own move to Done is read, and is not taken for new answers
@@ -148,12 +159,16 @@ def test_a_task_completed_outside_jira_closes_its_issue_with_the_evidence(wired)
     issue = demo.sandbox.issue_json(key)
     assert issue["fields"]["status"]["statusCategory"]["key"] == "done"
     comments = [json.dumps(c["body"]) for c in issue["fields"]["comment"]["comments"]]
-    closing = [c for c in comments if "Completed in aims-workflows by ana.owner@example.com (via cli)" in c]
+    closing = [
+        c for c in comments if "Completed in aims-workflows by ana.owner@example.com (via cli)" in c
+    ]
     assert len(closing) == 1
     [attachment] = issue["fields"]["attachment"]
     assert attachment["filename"] == "aims-evidence-identify-1.json"
     bot = demo.sandbox.service_account  # downloaded over HTTP, as a Jira user would
-    answer = httpx.get(attachment["content"], auth=(bot.email, bot.api_token), follow_redirects=True, timeout=10)
+    answer = httpx.get(
+        attachment["content"], auth=(bot.email, bot.api_token), follow_redirects=True, timeout=10
+    )
     answer.raise_for_status()
     attached = json.loads(answer.content)
     with app.db.connect() as conn:
@@ -170,18 +185,33 @@ def test_a_task_completed_outside_jira_closes_its_issue_with_the_evidence(wired)
     demo.sync()
     issue = demo.sandbox.issue_json(key)
     assert len(issue["fields"]["attachment"]) == 1
-    assert sum("Completed in aims-workflows" in json.dumps(c["body"]) for c in issue["fields"]["comment"]["comments"]) == 1
+    assert (
+        sum(
+            "Completed in aims-workflows" in json.dumps(c["body"])
+            for c in issue["fields"]["comment"]["comments"]
+        )
+        == 1
+    )
 
 
 def test_a_task_completed_before_its_issue_was_made_still_gets_it_closed(wired):
     """Completed from the CLI while its task.create was still queued: the outbox makes the issue
     first, then closes it, found by the task's key (the engine never learnt the issue key)."""
     app, clock, demo = wired
-    app.inventory.add(AISystemRecord(name="Support chatbot", owner="olga.owner@example.com", risk_tier="limited",
-                                     deployment_scale="public", lifecycle_stage="deployed"))
+    app.inventory.add(
+        AISystemRecord(
+            name="Support chatbot",
+            owner="olga.owner@example.com",
+            risk_tier="limited",
+            deployment_scale="public",
+            lifecycle_stage="deployed",
+        )
+    )
     run_id = run_of(app)  # the run is started; its first task is not yet an issue
     assert demo.issue_of(run_id, "identify") is None
-    outcome = app.runtime.complete_task(run_id, "identify", IDENTIFY, person="ana.owner@example.com", via="cli")
+    outcome = app.runtime.complete_task(
+        run_id, "identify", IDENTIFY, person="ana.owner@example.com", via="cli"
+    )
     assert outcome.transition.ignored is None
     app.pump()
     demo.sync()
@@ -189,4 +219,6 @@ def test_a_task_completed_before_its_issue_was_made_still_gets_it_closed(wired):
     assert key is not None
     issue = demo.sandbox.issue_json(key)
     assert issue["fields"]["status"]["statusCategory"]["key"] == "done"
-    assert [a["filename"] for a in issue["fields"]["attachment"]] == ["aims-evidence-identify-1.json"]
+    assert [a["filename"] for a in issue["fields"]["attachment"]] == [
+        "aims-evidence-identify-1.json"
+    ]

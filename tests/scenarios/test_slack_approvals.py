@@ -20,8 +20,17 @@ def test_happy_path_message_modal_decision_and_outcome_on_every_copy(tmp_path: P
         approval = world.approval(run_id)
         message = world.sandbox.messages(TOM)[-1]
         shown = text_of(message)
-        for expected in ("Release Support chatbot", "model-release", SYSTEM, "Retrieval index v2", "Risk score", "6",
-                         "TASK-1", approval["content_hash"][:12], "Thu 08 Jan 2026 09:00 UTC"):
+        for expected in (
+            "Release Support chatbot",
+            "model-release",
+            SYSTEM,
+            "Retrieval index v2",
+            "Risk score",
+            "6",
+            "TASK-1",
+            approval["content_hash"][:12],
+            "Thu 08 Jan 2026 09:00 UTC",
+        ):
             assert expected in shown, expected
         assert world.sandbox.user(EVE).id in shown  # who asked, as a mention
         assert buttons(message) == [APPROVE, "aims_reject"]
@@ -30,14 +39,22 @@ def test_happy_path_message_modal_decision_and_outcome_on_every_copy(tmp_path: P
         assert tom.click(message, APPROVE).ok
         world.slack.wait()
         modal = world.sandbox.modal(TOM)
-        assert modal is not None and modal.callback_id == DECISION_CALLBACK and modal.title["text"] == "Approve"
-        assert tom.submit(modal, {"reason_text": "Evaluation results are within the agreed limits"}).ok
+        assert (
+            modal is not None
+            and modal.callback_id == DECISION_CALLBACK
+            and modal.title["text"] == "Approve"
+        )
+        assert tom.submit(
+            modal, {"reason_text": "Evaluation results are within the agreed limits"}
+        ).ok
         assert world.sandbox.modal(TOM) is None
         world.pump()
 
         decided = world.evidence("approval.decided", run_id)
-        assert [(e["actor"], e["via"], e["payload"]["decision"], e["payload"]["reason"]) for e in decided] == [
-            (TOM, "slack", "approve", "Evaluation results are within the agreed limits")]
+        assert [
+            (e["actor"], e["via"], e["payload"]["decision"], e["payload"]["reason"])
+            for e in decided
+        ] == [(TOM, "slack", "approve", "Evaluation results are within the agreed limits")]
         assert decided[0]["payload"]["content_hash"] == approval["content_hash"]
         assert world.run_status(run_id) == ("completed", None)
         for person in (TOM, TINA):
@@ -66,7 +83,10 @@ def test_rejection_sends_the_work_back_and_a_fresh_request_follows(tmp_path: Pat
         world.pump()
         assert world.run_status(run_id) == ("completed", None)
         reasons = [e["payload"]["reason"] for e in world.evidence("approval.decided", run_id)]
-        assert reasons == ["Risk score too high for a public release", "The filter brings the risk down to 8"]
+        assert reasons == [
+            "Risk score too high for a public release",
+            "The filter brings the risk down to 8",
+        ]
 
 
 def test_quorum_all_needs_both_approvers(tmp_path: Path) -> None:
@@ -87,7 +107,11 @@ def test_quorum_all_needs_both_approvers(tmp_path: Path) -> None:
         assert world.run_status(run_id) == ("completed", None)
         for person in (TOM, TINA):
             final = world.sandbox.messages(person)[-1]
-            assert "Approved" in text_of(final) and "Fine by me" in text_of(final) and "Agreed" in text_of(final)
+            assert (
+                "Approved" in text_of(final)
+                and "Fine by me" in text_of(final)
+                and "Agreed" in text_of(final)
+            )
         closed = world.evidence("approval.closed", run_id)
         assert [e["payload"]["outcome"] for e in closed] == ["approved"]
 
@@ -108,7 +132,10 @@ def test_an_approver_who_did_the_work_is_refused_and_told_why(tmp_path: Path) ->
         notice = world.sandbox.ephemerals(EVE)[-1].text
         assert "not recorded" in notice and "segregation of duties" in notice
         assert world.evidence("approval.decided", run_id) == []
-        assert buttons(world.sandbox.messages("#aims-approvals")[-1]) == [APPROVE, "aims_reject"]  # nothing else changed
+        assert buttons(world.sandbox.messages("#aims-approvals")[-1]) == [
+            APPROVE,
+            "aims_reject",
+        ]  # nothing else changed
 
 
 def test_a_strangers_click_is_refused_and_recorded(tmp_path: Path) -> None:
@@ -130,7 +157,9 @@ def test_a_strangers_click_is_refused_and_recorded(tmp_path: Path) -> None:
         assert world.run_status(run_id)[0] == "completed"
 
 
-def test_content_changed_between_request_and_decision_is_refused_and_re_requested(tmp_path: Path) -> None:
+def test_content_changed_between_request_and_decision_is_refused_and_re_requested(
+    tmp_path: Path,
+) -> None:
     with slack_world(tmp_path) as world:
         run_id = world.start_release(risk=6)
         old = world.approval(run_id)
@@ -139,11 +168,18 @@ def test_content_changed_between_request_and_decision_is_refused_and_re_requeste
         world.slack.wait()
         modal = world.sandbox.modal(TOM)  # Tom is reading the request ...
 
-        world.rt.update_answers(run_id, "prepare", {"summary": "New retrieval index", "risk_score": 16},
-                                person=EVE, via="jira")  # ... while Eve raises the risk score
+        world.rt.update_answers(
+            run_id,
+            "prepare",
+            {"summary": "New retrieval index", "risk_score": 16},
+            person=EVE,
+            via="jira",
+        )  # ... while Eve raises the risk score
         world.pump()
         new = world.approval(run_id)
-        assert new["approval_id"] != old["approval_id"] and new["content_hash"] != old["content_hash"]
+        assert (
+            new["approval_id"] != old["approval_id"] and new["content_hash"] != old["content_hash"]
+        )
         stale = [m for m in world.sandbox.messages(TOM) if old["approval_id"] in text_of(m)][-1]
         assert buttons(stale) == [] and "Replaced" in text_of(stale)
 
@@ -155,7 +191,9 @@ def test_content_changed_between_request_and_decision_is_refused_and_re_requeste
         assert world.evidence("approval.decided", run_id) == []
 
         fresh = world.slack.pending(TOM)
-        assert [p.approval_id for p in fresh] == [new["approval_id"]] and fresh[0].content_hash == new["content_hash"]
+        assert [p.approval_id for p in fresh] == [new["approval_id"]] and fresh[
+            0
+        ].content_hash == new["content_hash"]
         assert "16" in text_of(world.slack.message_for(TOM, new["approval_id"]))
         assert world.slack.approve(TOM, new["approval_id"], "Risk 16 accepted with monitoring").ok
         world.pump()
@@ -177,10 +215,15 @@ def test_a_modal_without_a_reason_is_sent_back_and_records_nothing(tmp_path: Pat
         still_open = world.sandbox.modal(TOM)
         assert still_open is not None and "reason" in still_open.errors["reason"].lower()
         world.pump()
-        assert world.evidence("approval.decided", run_id) == [] and world.evidence("approval.refused", run_id) == []
+        assert (
+            world.evidence("approval.decided", run_id) == []
+            and world.evidence("approval.refused", run_id) == []
+        )
         assert tom.submit(still_open, {"reason_text": "Missing the evaluation report"}).ok
         world.pump()
-        assert [e["payload"]["decision"] for e in world.evidence("approval.decided", run_id)] == ["reject"]
+        assert [e["payload"]["decision"] for e in world.evidence("approval.decided", run_id)] == [
+            "reject"
+        ]
 
 
 def test_reminder_reposts_and_escalation_tells_the_aims_owner(tmp_path: Path) -> None:
@@ -189,14 +232,20 @@ def test_reminder_reposts_and_escalation_tells_the_aims_owner(tmp_path: Path) ->
         approval_id = world.approval(run_id)["approval_id"]
         assert world.slack.approve(TOM, approval_id, "Fine").ok
         world.pump()
-        before_tom, before_tina = len(world.sandbox.messages(TOM)), len(world.sandbox.messages(TINA))
+        before_tom, before_tina = (
+            len(world.sandbox.messages(TOM)),
+            len(world.sandbox.messages(TINA)),
+        )
 
         world.clock.advance(days=1, minutes=1)
         world.rt.tick()
         world.pump()
         tina = world.sandbox.messages(TINA)
         assert len(tina) == before_tina + 1  # reposted below ...
-        assert buttons(tina[-2]) == [] and buttons(tina[-1]) == [APPROVE, "aims_reject"]  # ... one live copy
+        assert buttons(tina[-2]) == [] and buttons(tina[-1]) == [
+            APPROVE,
+            "aims_reject",
+        ]  # ... one live copy
         assert "Reminder" in text_of(tina[-1])
         assert len(world.sandbox.messages(TOM)) == before_tom  # Tom has decided: no reminder
 
@@ -228,7 +277,12 @@ def test_app_home_and_slash_command(tmp_path: Path) -> None:
         assert "Release Support chatbot" in world.sandbox.ephemerals(TINA)[-1].text
         assert tina.command(f"status {SYSTEM}").ok
         status = world.sandbox.ephemerals(TINA)[-1].text
-        assert SYSTEM in status and "model-release" in status and "sign_off" in status and OWNER in status
+        assert (
+            SYSTEM in status
+            and "model-release" in status
+            and "sign_off" in status
+            and OWNER in status
+        )
         assert tina.command("status Nonexistent").ok
         assert "No AI system named" in world.sandbox.ephemerals(TINA)[-1].text
 

@@ -11,7 +11,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,7 @@ from aims_workflows.inventory import AISystemRecord  # noqa: E402
 from aims_workflows.store import Database  # noqa: E402
 from aims_workflows.testing import InMemoryIssueTracker, ManualClock  # noqa: E402
 
-T0 = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 SIGNING_SECRET = "5c1e2d3f4a5b6c7d8e9f0a1b2c3d4e5f"
 SYSTEM = "Support chatbot"
 OWNER = "olga@example.com"
@@ -108,16 +108,32 @@ class World:
         self.slack.wait()
         return report
 
-    def start_release(self, *, by: str = "eve@example.com", summary: str = "New retrieval index", risk: int = 6) -> str:
+    def start_release(
+        self, *, by: str = "eve@example.com", summary: str = "New retrieval index", risk: int = 6
+    ) -> str:
         run_id = self.rt.start("model-release", system=SYSTEM).run.run_id
         self.pump()
         self.complete(run_id, by=by, summary=summary, risk=risk)
         return run_id
 
-    def complete(self, run_id: str, *, by: str = "eve@example.com", summary: str = "New retrieval index", risk: int = 6) -> None:
+    def complete(
+        self,
+        run_id: str,
+        *,
+        by: str = "eve@example.com",
+        summary: str = "New retrieval index",
+        risk: int = 6,
+    ) -> None:
         task = [t for t in self.tracker.open_tasks() if t.run_id == run_id][-1]
-        self.rt.complete_task(run_id, "prepare", {"summary": summary, "risk_score": risk}, person=by, via="jira",
-                              attempt=task.attempt, ref=task.ref)
+        self.rt.complete_task(
+            run_id,
+            "prepare",
+            {"summary": summary, "risk_score": risk},
+            person=by,
+            via="jira",
+            attempt=task.attempt,
+            ref=task.ref,
+        )
         self.tracker.mark_done(task.ref)
         self.pump()
 
@@ -129,7 +145,9 @@ class World:
 
         table = Approval.__table__
         with self.rt.db.connect() as conn:
-            row = conn.execute(select(table).where(table.c.run_id == run_id, table.c.status == "open")).first()
+            row = conn.execute(
+                select(table).where(table.c.run_id == run_id, table.c.status == "open")
+            ).first()
         return dict(row._mapping) if row else None
 
     def evidence(self, kind: str, run_id: str | None = None) -> list[dict[str, Any]]:
@@ -144,7 +162,9 @@ class World:
         if run_id:
             query = query.where(table.c.run_id == run_id)
         with self.rt.db.connect() as conn:
-            return [{**dict(r._mapping), "payload": json.loads(r.payload)} for r in conn.execute(query)]
+            return [
+                {**dict(r._mapping), "payload": json.loads(r.payload)} for r in conn.execute(query)
+            ]
 
     def run_status(self, run_id: str) -> tuple[str, str | None]:
         from aims_workflows.store import runs as run_store
@@ -155,32 +175,62 @@ class World:
 
 
 @contextmanager
-def slack_world(tmp_path: Path, *, approvers: str = "top_management", quorum: str = "any", channel: str = "direct",
-                roles: dict[str, list[str]] = ROLES, slack_people: list[str] | None = None, **sandbox: Any) -> Iterator[World]:
+def slack_world(
+    tmp_path: Path,
+    *,
+    approvers: str = "top_management",
+    quorum: str = "any",
+    channel: str = "direct",
+    roles: dict[str, list[str]] = ROLES,
+    slack_people: list[str] | None = None,
+    **sandbox: Any,
+) -> Iterator[World]:
     workflows = tmp_path / "workflows"
     workflows.mkdir(exist_ok=True)
-    (workflows / "model-release.yaml").write_text(WORKFLOW % {"approvers": approvers, "quorum": quorum, "channel": channel},
-                                                  encoding="utf-8")
+    (workflows / "model-release.yaml").write_text(
+        WORKFLOW % {"approvers": approvers, "quorum": quorum, "channel": channel}, encoding="utf-8"
+    )
     config = tmp_path / "aims.yaml"
     config.write_text(config_yaml(roles), encoding="utf-8")
     url = f"sqlite:///{tmp_path / 'aims.db'}"
     Database(url).upgrade()
-    people = slack_people if slack_people is not None else sorted({p for ps in roles.values() for p in ps} | {OWNER, STRANGER})
+    people = (
+        slack_people
+        if slack_people is not None
+        else sorted({p for ps in roles.values() for p in ps} | {OWNER, STRANGER})
+    )
     record = SpecRecord()
     clock = ManualClock(T0)
     tracker = InMemoryIssueTracker()
-    middleware = [Middleware(SpecCheckMiddleware, spec=slack_spec(), failures=record.failures, checked=record.checked)]
-    with SlackLoopback(people=people, signing_secret=SIGNING_SECRET, middleware=middleware, **sandbox) as slack:
-        app = open_app(Settings(database_url=url, config=config, workflows=workflows), clock=clock, tracker=tracker,
-                       approvals=slack.channel, notifier=slack.notifier)
+    middleware = [
+        Middleware(
+            SpecCheckMiddleware, spec=slack_spec(), failures=record.failures, checked=record.checked
+        )
+    ]
+    with SlackLoopback(
+        people=people, signing_secret=SIGNING_SECRET, middleware=middleware, **sandbox
+    ) as slack:
+        app = open_app(
+            Settings(database_url=url, config=config, workflows=workflows),
+            clock=clock,
+            tracker=tracker,
+            approvals=slack.channel,
+            notifier=slack.notifier,
+        )
         slack.attach(app.runtime)
-        app.inventory.add(AISystemRecord(name=SYSTEM, owner=OWNER, business_purpose="Answers customers", risk_tier="limited"))
+        app.inventory.add(
+            AISystemRecord(
+                name=SYSTEM, owner=OWNER, business_purpose="Answers customers", risk_tier="limited"
+            )
+        )
         try:
             yield World(app, clock, slack, tracker, record)
         finally:
             slack.wait()
             app.db.dispose()
-    assert not record.failures, "Slack answers that do not match the spec:\n" + "\n".join(record.failures)
+    assert not record.failures, "Slack answers that do not match the spec:\n" + "\n".join(
+        record.failures
+    )
 
 
 def test_world_posts_a_request_to_each_approver(tmp_path: Path) -> None:
@@ -200,8 +250,13 @@ def test_loopback_lists_open_approvals_for_scripts_playing_approvers(tmp_path: P
         assert request.run_id == run_id and set(request.people) == set(ROLES["top_management"])
         assert world.slack.approve("tom@example.com", request.approval_id, "Approved").ok
         assert world.slack.open_approvals("tom@example.com") == []
-        assert [r.approval_id for r in world.slack.open_approvals("tina@example.com")] == [request.approval_id]
+        assert [r.approval_id for r in world.slack.open_approvals("tina@example.com")] == [
+            request.approval_id
+        ]
         decided = world.slack.reject("tina@example.com", request.approval_id, "Not yet")
         assert decided.ok and decided.notices == []
         world.pump()
-        assert world.slack.open_approvals() == [] and world.run_status(run_id) == ("running", "prepare")
+        assert world.slack.open_approvals() == [] and world.run_status(run_id) == (
+            "running",
+            "prepare",
+        )

@@ -4,7 +4,7 @@ saves and reloads the run state after every step and checks purity and determini
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +67,9 @@ def run_aims(capsys, *args: str) -> CliResult:
     result = CliResult(code, captured.out, captured.err)
     assert "Traceback" not in result.all, result
     return result
-T0 = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
+
+
+T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
 ENGINEER = Actor("eve@example.com", "jira", ("engineer",))
 ENGINEER_2 = Actor("ed@example.com", "jira", ("engineer",))
@@ -95,7 +97,12 @@ def organisation() -> Subject:
 
 
 def finding() -> Subject:
-    return Subject(type="finding", id="F-1", name="Gap", attributes={"title": "Gap in risk", "severity": "major"})
+    return Subject(
+        type="finding",
+        id="F-1",
+        name="Gap",
+        attributes={"title": "Gap in risk", "severity": "major"},
+    )
 
 
 def fixture_spec(name: str) -> LoadedSpec:
@@ -110,13 +117,27 @@ class Driver:
     evidence so far chains and verifies. The next event is applied to the reloaded state.
     """
 
-    def __init__(self, loaded: LoadedSpec, subject: Subject, *, inputs: dict | None = None, run_id: str = "run-1",
-                 now: datetime = T0, parent_run_id: str | None = None) -> None:
+    def __init__(
+        self,
+        loaded: LoadedSpec,
+        subject: Subject,
+        *,
+        inputs: dict | None = None,
+        run_id: str = "run-1",
+        now: datetime = T0,
+        parent_run_id: str | None = None,
+    ) -> None:
         self.loaded, self.spec = loaded, loaded.spec
         self.now = now
         self.run: RunState = self._reload(
-            new_run(self.spec, run_id=run_id, spec_hash=loaded.content_hash, subject=subject, inputs=inputs,
-                    parent_run_id=parent_run_id)
+            new_run(
+                self.spec,
+                run_id=run_id,
+                spec_hash=loaded.content_hash,
+                subject=subject,
+                inputs=inputs,
+                parent_run_id=parent_run_id,
+            )
         )
         self.transitions: list[Transition] = []
         self.commands: list = []
@@ -131,25 +152,41 @@ class Driver:
         assert dump_run(again) == text
         return again
 
-    def later(self, **delta: float) -> "Driver":
+    def later(self, **delta: float) -> Driver:
         self.now = self.now + timedelta(**delta)
         return self
 
-    def send(self, kind: str, actor: Actor | None = None, *, step_id: str | None = None, attempt: int | None = None,
-             ref: str | None = None, **data: Any) -> Transition:
-        event = Event(kind, actor, step_id, attempt, data, ref) if actor else Event(kind, step_id=step_id, attempt=attempt, data=data, ref=ref)
+    def send(
+        self,
+        kind: str,
+        actor: Actor | None = None,
+        *,
+        step_id: str | None = None,
+        attempt: int | None = None,
+        ref: str | None = None,
+        **data: Any,
+    ) -> Transition:
+        event = (
+            Event(kind, actor, step_id, attempt, data, ref)
+            if actor
+            else Event(kind, step_id=step_id, attempt=attempt, data=data, ref=ref)
+        )
         before = dump_run(self.run)
         transition = advance(self.spec, self.run, event, self.now)
         assert dump_run(self.run) == before, "advance mutated its input run"
         again = advance(self.spec, load_run(before), event, self.now)
         assert again == transition, "advance is not deterministic"
         if transition.ignored:
-            assert transition.run == self.run and not transition.commands and not transition.evidence
+            assert (
+                transition.run == self.run and not transition.commands and not transition.evidence
+            )
         self.transitions.append(transition)
         self.commands += transition.commands
         self.evidence += transition.evidence
         prev = self.rows[-1].hash if self.rows else GENESIS_HASH
-        self.rows += chain(transition.evidence, start_seq=len(self.rows) + 1, prev_hash=prev, recorded_at=self.now)
+        self.rows += chain(
+            transition.evidence, start_seq=len(self.rows) + 1, prev_hash=prev, recorded_at=self.now
+        )
         assert verify_chain(self.rows) is None
         self.run = self._reload(transition.run)
         return transition
@@ -158,11 +195,17 @@ class Driver:
     def start(self, **data: Any) -> Transition:
         return self.send("run.start", **data)
 
-    def complete(self, step_id: str, actor: Actor = ENGINEER, answers: dict | None = None, **kw: Any) -> Transition:
+    def complete(
+        self, step_id: str, actor: Actor = ENGINEER, answers: dict | None = None, **kw: Any
+    ) -> Transition:
         attempt = kw.pop("attempt", self.run.task.attempt if self.run.task else None)
-        return self.send("task.completed", actor, step_id=step_id, attempt=attempt, answers=answers or {}, **kw)
+        return self.send(
+            "task.completed", actor, step_id=step_id, attempt=attempt, answers=answers or {}, **kw
+        )
 
-    def decide(self, actor: Actor, decision: str = "approve", reason: str = "looks right", **kw: Any) -> Transition:
+    def decide(
+        self, actor: Actor, decision: str = "approve", reason: str = "looks right", **kw: Any
+    ) -> Transition:
         approval = self.run.approval
         ref = kw.pop("ref", None)
         data = {

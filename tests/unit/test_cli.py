@@ -40,7 +40,9 @@ def aims(monkeypatch, capsys, tmp_path):
 def ready(aims, tmp_path, roles):
     """``aims init`` done, with the test organisation's people in aims.yaml."""
     assert aims("init").code == 0
-    lines = ["organisation: Example Ltd", "roles:"] + [f"  {role}: [{', '.join(p)}]" for role, p in roles.items()]
+    lines = ["organisation: Example Ltd", "roles:"] + [
+        f"  {role}: [{', '.join(p)}]" for role, p in roles.items()
+    ]
     (tmp_path / "aims.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return aims
 
@@ -89,7 +91,10 @@ def test_a_command_on_a_missing_database_says_run_init(aims):
 
 
 def test_a_bad_database_url_never_prints_the_password(aims, monkeypatch):
-    monkeypatch.setenv("AIMS_DATABASE_URL", "postgresql+psycopg://admin:s3cret-pw@127.0.0.1:1/aims?connect_timeout=2")
+    monkeypatch.setenv(
+        "AIMS_DATABASE_URL",
+        "postgresql+psycopg://admin:s3cret-pw@127.0.0.1:1/aims?connect_timeout=2",
+    )
     for args in (("systems", "list"), ("db", "upgrade"), ("init",), ("evidence", "verify")):
         result = aims(*args)
         assert result.code == 1, result
@@ -113,13 +118,17 @@ def test_validate_reports_every_located_problem(aims, tmp_path):
     bad = tmp_path / "bad"
     bad.mkdir()
     (bad / "typo.yaml").write_text(
-        "id: typo\nversion: 1\ntitle: Typo\nsubject: ai_system\nevidences: ['6.1.2']\nstepz: []\n", encoding="utf-8")
+        "id: typo\nversion: 1\ntitle: Typo\nsubject: ai_system\nevidences: ['6.1.2']\nstepz: []\n",
+        encoding="utf-8",
+    )
     (bad / "junk.yaml").write_bytes(b"\x00\x01\x02\xff\xfe binary junk \x89PNG")
     (bad / "empty.yaml").write_text("", encoding="utf-8")
     result = aims("validate", str(bad))
     assert result.code == 1, result
     problems = [line for line in result.err.splitlines() if line.strip()]
-    assert any(line.startswith(str(bad / "typo.yaml") + ":6") and "stepz" in line for line in problems), result.err
+    assert any(
+        line.startswith(str(bad / "typo.yaml") + ":6") and "stepz" in line for line in problems
+    ), result.err
     assert any(str(bad / "junk.yaml") in line for line in problems), result.err
     assert any(str(bad / "empty.yaml") in line for line in problems), result.err
     assert "problem(s)" in problems[-1]
@@ -134,7 +143,17 @@ def test_validate_a_directory_without_workflows(aims, tmp_path):
 # -- systems ---------------------------------------------------------------------------------------
 def test_systems_add_list_show_set(ready):
     aims = ready
-    added = aims("systems", "add", "Chatbot", "--owner", "olga@example.com", "--set", "risk_tier=limited", "--set", "model_type=llm")
+    added = aims(
+        "systems",
+        "add",
+        "Chatbot",
+        "--owner",
+        "olga@example.com",
+        "--set",
+        "risk_tier=limited",
+        "--set",
+        "model_type=llm",
+    )
     assert added.code == 0, added
     assert "registered 'Chatbot' (id 1); started runs" in added.out
     listed = aims("systems", "list")
@@ -186,8 +205,13 @@ def test_systems_import_good_and_bad_files(ready, tmp_path):
 
 # -- runs, tasks, approvals, evidence, KPIs -----------------------------------------------------------
 RISK_ANSWERS = [
-    "risk_title=Biased answers", "risk_description=Skewed training data", "risk_sources=bias_fairness,data_quality",
-    "affected_parties=customers", "likelihood=2", "impact=3", "rating_rationale=complaints",
+    "risk_title=Biased answers",
+    "risk_description=Skewed training data",
+    "risk_sources=bias_fairness,data_quality",
+    "affected_parties=customers",
+    "likelihood=2",
+    "impact=3",
+    "rating_rationale=complaints",
 ]
 TREAT_ANSWERS = ["treatment=accept", "residual_likelihood=1", "residual_impact=2", "rationale=low"]
 
@@ -206,27 +230,63 @@ def test_a_run_through_the_command_line(ready, tmp_path):
     tasks = aims("tasks", "list")
     assert run_id in tasks.out and "identify" in tasks.out and "eve@example.com" in tasks.out
 
-    bad = aims("tasks", "complete", run_id, "identify", "--as", "eve@example.com", *_answers(["likelihood=9"]))
+    bad = aims(
+        "tasks",
+        "complete",
+        run_id,
+        "identify",
+        "--as",
+        "eve@example.com",
+        *_answers(["likelihood=9"]),
+    )
     assert bad.code == 1
     assert "must be at most 5, not 9" in bad.err
     assert "Risk title" in bad.err  # missing answers are problems too
     assert "the task stays open" in bad.err
 
-    done = aims("tasks", "complete", run_id, "identify", "--as", "eve@example.com", *_answers(RISK_ANSWERS))
+    done = aims(
+        "tasks", "complete", run_id, "identify", "--as", "eve@example.com", *_answers(RISK_ANSWERS)
+    )
     assert done.code == 0, done
     assert f"completed identify; run {run_id} is running at 'treat'" in done.out
-    again = aims("tasks", "complete", run_id, "identify", "--as", "eve@example.com", *_answers(RISK_ANSWERS))
+    again = aims(
+        "tasks", "complete", run_id, "identify", "--as", "eve@example.com", *_answers(RISK_ANSWERS)
+    )
     assert again.code == 1 and "nothing done" in again.err
-    assert aims("tasks", "complete", run_id, "treat", "--as", "rita@example.com", *_answers(TREAT_ANSWERS)).code == 0
+    assert (
+        aims(
+            "tasks",
+            "complete",
+            run_id,
+            "treat",
+            "--as",
+            "rita@example.com",
+            *_answers(TREAT_ANSWERS),
+        ).code
+        == 0
+    )
 
     pending = aims("approvals", "list")
     approval_id = f"{run_id}.accept_owner.1.1"
     assert approval_id in pending.out and "risk_owner" in pending.out
-    refused = aims("approvals", "decide", approval_id, "approve", "--as", "eve@example.com", "--reason", "mine")
+    refused = aims(
+        "approvals", "decide", approval_id, "approve", "--as", "eve@example.com", "--reason", "mine"
+    )
     assert refused.code == 1 and "refused:" in refused.err
-    wrong = aims("approvals", "decide", approval_id, "maybe", "--as", "rita@example.com", "--reason", "x")
+    wrong = aims(
+        "approvals", "decide", approval_id, "maybe", "--as", "rita@example.com", "--reason", "x"
+    )
     assert wrong.code != 0 and "approve" in wrong.err
-    decided = aims("approvals", "decide", approval_id, "approve", "--as", "rita@example.com", "--reason", "acceptable")
+    decided = aims(
+        "approvals",
+        "decide",
+        approval_id,
+        "approve",
+        "--as",
+        "rita@example.com",
+        "--reason",
+        "acceptable",
+    )
     assert decided.code == 0, decided
     assert "recorded approve by rita@example.com; run is completed" in decided.out
 
@@ -242,7 +302,10 @@ def test_a_run_through_the_command_line(ready, tmp_path):
     assert rows[0]["kind"] == "run.started" and rows[-1]["kind"] == "run.completed"
     assert all(set(r) >= {"seq", "hash", "prev_hash", "payload", "actor", "via"} for r in rows)
     decided_row = next(r for r in rows if r["kind"] == "approval.decided")
-    assert decided_row["actor"] == "rita@example.com" and decided_row["payload"]["reason"] == "acceptable"
+    assert (
+        decided_row["actor"] == "rita@example.com"
+        and decided_row["payload"]["reason"] == "acceptable"
+    )
     assert len(aims("evidence", "list", "--json", "--limit", "3").out.splitlines()) == 3
     assert "approval.decided" in aims("evidence", "list").out
 
@@ -256,12 +319,16 @@ def test_a_run_through_the_command_line(ready, tmp_path):
     db = Database(f"sqlite:///{tmp_path / 'aims.db'}")
     with db.connect() as conn:
         open_steps = conn.execute(text("SELECT count(*) FROM steps WHERE status = 'open'")).scalar()
-        scheduled = conn.execute(text("SELECT count(*) FROM runs WHERE workflow_id <> 'ai-risk-assessment'")).scalar()
+        scheduled = conn.execute(
+            text("SELECT count(*) FROM runs WHERE workflow_id <> 'ai-risk-assessment'")
+        ).scalar()
     db.dispose()
     assert by_key["open_tasks"]["value"] == open_steps == scheduled == 0
     assert aims("worker", "--once").code == 0
     with db.connect() as conn:
-        scheduled = conn.execute(text("SELECT count(*) FROM runs WHERE workflow_id <> 'ai-risk-assessment'")).scalar()
+        scheduled = conn.execute(
+            text("SELECT count(*) FROM runs WHERE workflow_id <> 'ai-risk-assessment'")
+        ).scalar()
     db.dispose()
     assert scheduled > 0
     kpi_csv = list(csv.DictReader(io.StringIO(aims("kpi", "--format", "csv").out)))
@@ -317,8 +384,15 @@ def test_runs_retry_queues_dead_commands_after_the_cause_is_fixed(aims, tmp_path
     assert aims("init").code == 0
     config = tmp_path / "aims.yaml"
     # nobody holds the engineer role: the first task cannot be assigned and its command dies
-    config.write_text(config.read_text().replace("engineer: [engineer@example.com]", "engineer: []"))
-    assert aims("systems", "add", "Chatbot", "--owner", "olga@example.com", "--set", "in_scope=no").code == 0
+    config.write_text(
+        config.read_text().replace("engineer: [engineer@example.com]", "engineer: []")
+    )
+    assert (
+        aims(
+            "systems", "add", "Chatbot", "--owner", "olga@example.com", "--set", "in_scope=no"
+        ).code
+        == 0
+    )
     started = aims("start", "ai-risk-assessment", "--system", "Chatbot")
     run_id = re.search(r"started run (\S+)", started.out).group(1)
     shown = aims("runs", "show", run_id)

@@ -28,7 +28,13 @@ def error_of(path: Path) -> ConfigError:
 def test_the_default_text_loads_and_names_every_shipped_role(tmp_path):
     config = load_config(write(tmp_path, DEFAULT_CONFIG_TEXT))
     assert config.organisation == "Example Ltd"
-    assert {"top_management", "aims_owner", "risk_owner", "engineer", "internal_auditor"} <= config.role_names()
+    assert {
+        "top_management",
+        "aims_owner",
+        "risk_owner",
+        "engineer",
+        "internal_auditor",
+    } <= config.role_names()
     assert config.kpi_targets.risk_assessment_coverage == 0.95
 
 
@@ -43,14 +49,22 @@ def test_an_empty_file_gives_the_defaults(tmp_path):
 
 
 def test_people_and_roles_lookups(tmp_path):
-    config = load_config(write(tmp_path, "roles:\n  engineer: [eve@example.com, ed@example.com]\n  risk_owner: [eve@example.com]\n"))
+    config = load_config(
+        write(
+            tmp_path,
+            "roles:\n  engineer: [eve@example.com, ed@example.com]\n  risk_owner: [eve@example.com]\n",
+        )
+    )
     assert config.people("engineer") == ["eve@example.com", "ed@example.com"]
     assert config.roles_of("eve@example.com") == ("engineer", "risk_owner")
     assert config.roles_of("nobody@example.com") == ()
 
 
 def test_a_bad_email_is_located_by_line_and_key(tmp_path):
-    path = write(tmp_path, "organisation: Example\nroles:\n  engineer: [eve@example.com]\n  risk_owner: [rita at example]\n")
+    path = write(
+        tmp_path,
+        "organisation: Example\nroles:\n  engineer: [eve@example.com]\n  risk_owner: [rita at example]\n",
+    )
     err = error_of(path)
     assert f"{path}:" in err.message
     assert "roles" in err.message
@@ -58,7 +72,9 @@ def test_a_bad_email_is_located_by_line_and_key(tmp_path):
     assert "aims init" in err.hint
 
 
-@pytest.mark.parametrize("email", ["rita", "rita@", "@example.com", "rita@example", "ri ta@example.com"])
+@pytest.mark.parametrize(
+    "email", ["rita", "rita@", "@example.com", "rita@example", "ri ta@example.com"]
+)
 def test_each_kind_of_bad_email_is_refused(tmp_path, email):
     err = error_of(write(tmp_path, f"roles:\n  risk_owner: ['{email}']\n"))
     assert f"'{email}' is not an e-mail address" in err.message
@@ -81,8 +97,15 @@ def test_an_unknown_kpi_target_and_an_out_of_range_one_are_both_reported(tmp_pat
     err = error_of(path)
     lines = err.message.splitlines()
     assert lines[0] == "invalid configuration:"
-    assert any(f"{path}:2:" in line and "risk_assessment_coverage" in line and "less than or equal to 1" in line for line in lines)
-    assert any(f"{path}:3:" in line and "speed" in line and "Extra inputs" in line for line in lines)
+    assert any(
+        f"{path}:2:" in line
+        and "risk_assessment_coverage" in line
+        and "less than or equal to 1" in line
+        for line in lines
+    )
+    assert any(
+        f"{path}:3:" in line and "speed" in line and "Extra inputs" in line for line in lines
+    )
 
 
 def test_yaml_syntax_errors_are_located(tmp_path):

@@ -39,7 +39,9 @@ def test_a_timedelta_passes_through():
     assert parse_duration(timedelta(hours=1)) == timedelta(hours=1)
 
 
-@pytest.mark.parametrize("value", ["", "d", "90", "1y", "3 days", "-1d", "1.5d", "12h1d", "P", "PT", "P1H", "1d 2h"])
+@pytest.mark.parametrize(
+    "value", ["", "d", "90", "1y", "3 days", "-1d", "1.5d", "12h1d", "P", "PT", "P1H", "1d 2h"]
+)
 def test_not_a_duration(value):
     with pytest.raises(ValueError) as caught:
         parse_duration(value)

@@ -6,8 +6,6 @@ after every event and checks purity, determinism and the evidence chain.
 
 from __future__ import annotations
 
-import pytest
-
 from conftest import (
     BOARD,
     CISO,
@@ -29,7 +27,9 @@ LOW = {"likelihood": 1, "impact": 2}  # score 2 -> accept_note
 def at_signoff(risk, answers=MEDIUM, engineer=ENGINEER) -> Driver:
     d = Driver(risk, ai_system())
     d.start()
-    d.send("task.created", engineer, step_id="assess", attempt=1, ref="AIMS-1", assignee=engineer.id)
+    d.send(
+        "task.created", engineer, step_id="assess", attempt=1, ref="AIMS-1", assignee=engineer.id
+    )
     d.complete("assess", engineer, answers)
     return d
 
@@ -45,7 +45,12 @@ def refusal(d: Driver) -> str:
 def test_request_binds_the_content_and_excludes_people(risk):
     d = at_signoff(risk)
     t = d.transitions[-1]
-    assert d.kinds(t) == ["task.completed", "artefact.recorded", "decision.taken", "approval.requested"]
+    assert d.kinds(t) == [
+        "task.completed",
+        "artefact.recorded",
+        "decision.taken",
+        "approval.requested",
+    ]
     request = t.commands[-1]
     assert request.kind == "approval.request"
     assert request.key == "run-1/run-1.signoff.1.1/request"
@@ -63,7 +68,12 @@ def test_request_binds_the_content_and_excludes_people(risk):
 def test_quorum_any_one_approval_closes_it(risk):
     d = at_signoff(risk)
     t = d.decide(RISK_OWNER, reason="risk accepted with controls", ref="slack-1")
-    assert d.kinds(t) == ["approval.decided", "approval.closed", "notification.sent", "run.completed"]
+    assert d.kinds(t) == [
+        "approval.decided",
+        "approval.closed",
+        "notification.sent",
+        "run.completed",
+    ]
     decided = t.evidence[0]
     assert decided.actor == RISK_OWNER.id and decided.via == "slack" and decided.ref == "slack-1"
     assert decided.payload["reason"] == "risk accepted with controls"
@@ -136,7 +146,10 @@ def test_segregation_of_duties_the_task_assignee(risk):
 def test_segregation_of_duties_the_subject_owner(risk):
     d = at_signoff(risk)
     d.decide(OWNER)
-    assert refusal(d) == "you own this AI system, so you may not approve its assessment (segregation of duties)"
+    assert (
+        refusal(d)
+        == "you own this AI system, so you may not approve its assessment (segregation of duties)"
+    )
 
 
 def test_segregation_of_duties_a_forbidden_role(risk):
@@ -169,30 +182,54 @@ def test_a_reason_is_required(risk):
 def test_a_stale_content_hash_is_refused(risk):
     d = at_signoff(risk)
     d.decide(RISK_OWNER, content_hash="0" * 64)
-    assert refusal(d) == "the content changed since this request was sent; a fresh request has been sent"
+    assert (
+        refusal(d)
+        == "the content changed since this request was sent; a fresh request has been sent"
+    )
 
 
 def test_changed_answers_invalidate_the_request_and_send_a_fresh_one(risk):
     d = at_signoff(risk)
     old = d.run.approval
-    t = d.later(hours=1).send("task.updated", ENGINEER, step_id="assess", ref="AIMS-1",
-                               answers={"likelihood": 2, "impact": 4, "rationale": "customer facing"})
+    t = d.later(hours=1).send(
+        "task.updated",
+        ENGINEER,
+        step_id="assess",
+        ref="AIMS-1",
+        answers={"likelihood": 2, "impact": 4, "rationale": "customer facing"},
+    )
     # the score recorded from the old answers is recorded again, and the route taken again,
     # before the fresh request
-    assert d.kinds(t) == ["task.answers_changed", "artefact.recorded", "approval.invalidated", "decision.taken",
-                          "approval.requested"]
+    assert d.kinds(t) == [
+        "task.answers_changed",
+        "artefact.recorded",
+        "approval.invalidated",
+        "decision.taken",
+        "approval.requested",
+    ]
     assert d.command_kinds(t) == ["approval.invalidate", "approval.request"]
     invalidated = t.evidence[2].payload
     new = d.run.approval
-    assert invalidated["old_hash"] == old.content_hash and invalidated["new_hash"] == new.content_hash
+    assert (
+        invalidated["old_hash"] == old.content_hash and invalidated["new_hash"] == new.content_hash
+    )
     assert new.content_hash != old.content_hash
     assert new.approval_id == "run-1.signoff.1.2" and new.round == 2
     assert t.commands[0].payload["approval_id"] == old.approval_id
-    assert d.run.data["assess"]["likelihood"] == 2 and d.run.data["assess"]["completed_by"] == ENGINEER.id
+    assert (
+        d.run.data["assess"]["likelihood"] == 2
+        and d.run.data["assess"]["completed_by"] == ENGINEER.id
+    )
 
     # a decision on the old request, with its old hash, is refused
-    d.send("approval.decided", RISK_OWNER, approval_id=old.approval_id, content_hash=old.content_hash,
-           decision="approve", reason="ok")
+    d.send(
+        "approval.decided",
+        RISK_OWNER,
+        approval_id=old.approval_id,
+        content_hash=old.content_hash,
+        decision="approve",
+        reason="ok",
+    )
     assert refusal(d) == "this approval is closed or was replaced by a newer request"
     assert d.transitions[-1].evidence[0].step_id == "signoff"
     t = d.decide(CISO)
@@ -204,7 +241,12 @@ def test_an_unchanged_or_invalid_update_is_ignored(risk):
     d = at_signoff(risk)
     t = d.send("task.updated", ENGINEER, step_id="assess", answers=dict(MEDIUM))
     assert t.ignored == "answers unchanged"
-    t = d.send("task.updated", ENGINEER, step_id="assess", answers={"likelihood": 9, "impact": 4, "rationale": "x"})
+    t = d.send(
+        "task.updated",
+        ENGINEER,
+        step_id="assess",
+        answers={"likelihood": 9, "impact": 4, "rationale": "x"},
+    )
     assert t.ignored == "Likelihood: must be at most 5, not 9."
     t = d.send("task.updated", ENGINEER, step_id="signoff", answers={})
     assert t.ignored == "step signoff has no answers to change"
@@ -254,8 +296,14 @@ def test_rejection_sends_the_work_back_and_a_new_request_follows(risk):
     assert d.run.data["signoff"]["outcome"] == "rejected"
 
     # the old request is closed; a late approval of it is refused
-    d.send("approval.decided", RISK_OWNER, approval_id=first.approval_id, content_hash=first.content_hash,
-           decision="approve", reason="late")
+    d.send(
+        "approval.decided",
+        RISK_OWNER,
+        approval_id=first.approval_id,
+        content_hash=first.content_hash,
+        decision="approve",
+        reason="late",
+    )
     assert refusal(d) == "this approval is closed or was replaced by a newer request"
 
     # a late Jira event for attempt 1 is ignored
@@ -273,14 +321,25 @@ def test_rejection_sends_the_work_back_and_a_new_request_follows(risk):
 def test_decisions_on_a_closed_run_are_refused_not_applied(risk):
     d = at_signoff(risk, LOW)
     assert d.run.status == "completed"
-    d.send("approval.decided", RISK_OWNER, approval_id="run-1.signoff.1.1", content_hash="x", decision="approve", reason="r")
+    d.send(
+        "approval.decided",
+        RISK_OWNER,
+        approval_id="run-1.signoff.1.1",
+        content_hash="x",
+        decision="approve",
+        reason="r",
+    )
     assert refusal(d) == "this approval is closed or was replaced by a newer request"
     assert d.run.status == "completed"
 
 
 def test_approval_reminders_due_and_escalation(risk):
     d = at_signoff(risk)
-    assert [t.timer_id for t in d.run.timers] == ["signoff.1.reminder.0", "signoff.1.due", "signoff.1.escalate"]
+    assert [t.timer_id for t in d.run.timers] == [
+        "signoff.1.reminder.0",
+        "signoff.1.due",
+        "signoff.1.escalate",
+    ]
     t = d.tick(days=2)
     assert d.command_kinds(t) == ["approval.remind"] and d.kinds(t) == ["approval.reminded"]
     assert t.commands[0].payload["approval_id"] == "run-1.signoff.1.1"
@@ -288,7 +347,9 @@ def test_approval_reminders_due_and_escalation(risk):
     t = d.tick(days=3)
     assert d.kinds(t) == ["approval.overdue"] and t.commands == []
     t = d.tick(days=1)
-    assert d.command_kinds(t) == ["approval.escalate"] and t.commands[0].payload["to"] == ["top_management"]
+    assert d.command_kinds(t) == ["approval.escalate"] and t.commands[0].payload["to"] == [
+        "top_management"
+    ]
     assert d.run.timers == []
     assert d.tick(days=30).ignored == "no timer due"
 
@@ -296,17 +357,26 @@ def test_approval_reminders_due_and_escalation(risk):
 def test_reminders_of_a_fresh_request_get_fresh_keys(risk):
     d = at_signoff(risk)
     first = d.tick(days=2).commands[0].key
-    d.send("task.updated", ENGINEER, step_id="assess", answers={"likelihood": 2, "impact": 4, "rationale": "x"})
+    d.send(
+        "task.updated",
+        ENGINEER,
+        step_id="assess",
+        answers={"likelihood": 2, "impact": 4, "rationale": "x"},
+    )
     second = d.tick(days=2).commands
     assert [c.kind for c in second] == ["approval.remind"]
     # the outbox never carries out a key twice: a reminder of the new request must not reuse the old key
     assert second[0].key != first
 
 
-
 def test_a_fresh_request_after_changed_answers_shows_recomputed_records(risk):
     d = at_signoff(risk)  # likelihood 3 x impact 4: score 12
-    d.send("task.updated", ENGINEER, step_id="assess", answers={"likelihood": 2, "impact": 4, "rationale": "x"})
+    d.send(
+        "task.updated",
+        ENGINEER,
+        step_id="assess",
+        answers={"likelihood": 2, "impact": 4, "rationale": "x"},
+    )
     # the approver is asked to approve answers scoring 8, so the record they approve must say 8
     assert d.run.data["score"]["value"] == 8
     assert d.transitions[-1].commands[-1].payload["show"] == {"Score": 8}
@@ -348,7 +418,9 @@ def test_a_rejection_or_an_open_request_is_not_flagged_as_an_approval(risk):
     d.decide(CISO, "reject", "no")
     d.complete("assess", answers=MEDIUM)
     # signoff rejected round one and has a fresh request open: the edit re-requests, nothing else
-    t = d.send("task.updated", ENGINEER, step_id="assess", answers={**MEDIUM, "rationale": "more detail"})
+    t = d.send(
+        "task.updated", ENGINEER, step_id="assess", answers={**MEDIUM, "rationale": "more detail"}
+    )
     assert t.evidence[0].payload["approvals_no_longer_covering"] == []
     assert [c.kind for c in t.commands] == ["approval.invalidate", "approval.request"]
 
@@ -357,7 +429,12 @@ def test_edited_answers_that_raise_the_score_route_to_the_higher_approver(risk):
     d = at_signoff(risk)  # 3 x 4 = 12: the risk owner or the CISO signs off
     old = d.run.approval
     assert old.step_id == "signoff"
-    t = d.later(hours=1).send("task.updated", ENGINEER, step_id="assess", answers={"likelihood": 4, "impact": 4, "rationale": "worse"})
+    t = d.later(hours=1).send(
+        "task.updated",
+        ENGINEER,
+        step_id="assess",
+        answers={"likelihood": 4, "impact": 4, "rationale": "worse"},
+    )
     assert d.run.data["score"]["value"] == 16
     taken = [e.payload for e in t.evidence if e.kind == "decision.taken"]
     assert taken and taken[-1]["goto"] == "board_signoff"
@@ -365,5 +442,12 @@ def test_edited_answers_that_raise_the_score_route_to_the_higher_approver(risk):
     assert [c.kind for c in t.commands] == ["approval.invalidate", "approval.request"]
     assert t.commands[1].payload["approvers"] == ["top_management"]
     # the old request can no longer be decided
-    d.send("approval.decided", RISK_OWNER, approval_id=old.approval_id, content_hash=old.content_hash, decision="approve", reason="ok")
+    d.send(
+        "approval.decided",
+        RISK_OWNER,
+        approval_id=old.approval_id,
+        content_hash=old.content_hash,
+        decision="approve",
+        reason="ok",
+    )
     assert refusal(d) == "this approval is closed or was replaced by a newer request"

@@ -11,12 +11,25 @@ FORM = (
     FormField(id="likelihood", type="number", label="Likelihood", min=1, max=5, integer=True),
     FormField(id="cost", type="number", label="Cost", required=False),
     FormField(id="tier", type="choice", label="Tier", choices=("low", "high"), required=False),
-    FormField(id="areas", type="multi_choice", label="Areas", choices=("policy", "risk", "data"), required=False),
+    FormField(
+        id="areas",
+        type="multi_choice",
+        label="Areas",
+        choices=("policy", "risk", "data"),
+        required=False,
+    ),
     FormField(id="due", type="date", label="Due", required=False),
     FormField(id="who", type="user", label="Who", required=False),
     FormField(id="link", type="url", label="Link", required=False),
     FormField(id="ok", type="bool", label="OK", required=False),
-    FormField(id="ticket", type="text", label="Ticket", required=False, pattern=r"[A-Z]+-\d+", max_length=10),
+    FormField(
+        id="ticket",
+        type="text",
+        label="Ticket",
+        required=False,
+        pattern=r"[A-Z]+-\d+",
+        max_length=10,
+    ),
 )
 WHY = FormField(id="why", type="text", label="Why", required=False, required_if="s.likelihood >= 4")
 
@@ -26,14 +39,31 @@ def check(answers):
 
 
 def test_clean_answers_are_converted():
-    clean, problems = check({
-        "likelihood": "3", "cost": "12.5", "tier": " high ", "areas": "data, policy, data", "due": "2026-02-01T10:00",
-        "who": "ana@example.com", "link": "https://example.com/x", "ok": "yes", "ticket": "AIMS-12", "extra": "dropped",
-    })
+    clean, problems = check(
+        {
+            "likelihood": "3",
+            "cost": "12.5",
+            "tier": " high ",
+            "areas": "data, policy, data",
+            "due": "2026-02-01T10:00",
+            "who": "ana@example.com",
+            "link": "https://example.com/x",
+            "ok": "yes",
+            "ticket": "AIMS-12",
+            "extra": "dropped",
+        }
+    )
     assert problems == []
     assert clean == {
-        "likelihood": 3, "cost": 12.5, "tier": "high", "areas": ["policy", "data"], "due": "2026-02-01",
-        "who": "ana@example.com", "link": "https://example.com/x", "ok": True, "ticket": "AIMS-12",
+        "likelihood": 3,
+        "cost": 12.5,
+        "tier": "high",
+        "areas": ["policy", "data"],
+        "due": "2026-02-01",
+        "who": "ana@example.com",
+        "link": "https://example.com/x",
+        "ok": True,
+        "ticket": "AIMS-12",
     }
 
 
@@ -50,11 +80,20 @@ def test_clean_answers_are_converted():
         ({"likelihood": 2, "tier": "mid"}, "Tier: must be one of low, high, not 'mid'."),
         ({"likelihood": 2, "areas": ["risk", "hr"]}, "Areas: 'hr' not among policy, risk, data."),
         ({"likelihood": 2, "areas": 7}, "Areas: must be a list of choices, not 7."),
-        ({"likelihood": 2, "due": "next week"}, "Due: must be a date as YYYY-MM-DD, not 'next week'."),
-        ({"likelihood": 2, "who": "a b"}, "Who: must be a person's e-mail or account id, not 'a b'."),
+        (
+            {"likelihood": 2, "due": "next week"},
+            "Due: must be a date as YYYY-MM-DD, not 'next week'.",
+        ),
+        (
+            {"likelihood": 2, "who": "a b"},
+            "Who: must be a person's e-mail or account id, not 'a b'.",
+        ),
         ({"likelihood": 2, "link": "ftp://x"}, "Link: must be an http(s) link, not 'ftp://x'."),
         ({"likelihood": 2, "ok": "perhaps"}, "OK: must be yes or no, not 'perhaps'."),
-        ({"likelihood": 2, "ticket": "aims 12"}, "Ticket: does not match the expected format ([A-Z]+-\\d+)."),
+        (
+            {"likelihood": 2, "ticket": "aims 12"},
+            "Ticket: does not match the expected format ([A-Z]+-\\d+).",
+        ),
         ({"likelihood": 2, "ticket": "AIMS-123456789"}, "Ticket: is 14 characters; at most 10."),
         ({}, "Likelihood: an answer is required."),
         ({"likelihood": "  "}, "Likelihood: an answer is required."),
@@ -67,14 +106,22 @@ def test_each_problem_is_reported_once(answers, problem):
 
 def test_every_problem_at_once_and_the_rest_kept():
     clean, problems = check({"likelihood": 7, "tier": "mid", "ok": "no"})
-    assert problems == ["Likelihood: must be at most 5, not 7.", "Tier: must be one of low, high, not 'mid'."]
+    assert problems == [
+        "Likelihood: must be at most 5, not 7.",
+        "Tier: must be one of low, high, not 'mid'.",
+    ]
     assert clean == {"ok": False}
 
 
 def test_required_if():
     form = FORM + (WHY,)
-    assert check_answers(form, {"likelihood": 4}, step_id="s", context={})[1] == ["Why: an answer is required."]
-    assert check_answers(form, {"likelihood": 3}, step_id="s", context={}) == ({"likelihood": 3}, [])
+    assert check_answers(form, {"likelihood": 4}, step_id="s", context={})[1] == [
+        "Why: an answer is required."
+    ]
+    assert check_answers(form, {"likelihood": 3}, step_id="s", context={}) == (
+        {"likelihood": 3},
+        [],
+    )
     assert check_answers(form, {"likelihood": 4, "why": "public"}, step_id="s", context={})[1] == []
 
 
@@ -85,5 +132,6 @@ def test_a_condition_over_a_missing_answer_asks_for_it():
 
 def test_answers_that_are_not_a_mapping():
     assert check_answers(FORM, ["likelihood", 3], step_id="s", context={}) == (
-        {}, ["the answers must be named fields, not list."]
+        {},
+        ["the answers must be named fields, not list."],
     )

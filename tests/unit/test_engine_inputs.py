@@ -28,12 +28,15 @@ def test_text_from_the_command_line_becomes_the_declared_type():
     assert run_with().inputs == {"count": None, "urgent": None, "note": None}
 
 
-@pytest.mark.parametrize("inputs, message", [
-    ({"count": "abc"}, "input 'count' must be a number, not 'abc'"),
-    ({"count": "nan"}, "input 'count' must be a number"),
-    ({"count": True}, "input 'count' must be a number"),
-    ({"urgent": "perhaps"}, "input 'urgent' must be a bool, not 'perhaps'"),
-])
+@pytest.mark.parametrize(
+    "inputs, message",
+    [
+        ({"count": "abc"}, "input 'count' must be a number, not 'abc'"),
+        ({"count": "nan"}, "input 'count' must be a number"),
+        ({"count": True}, "input 'count' must be a number"),
+        ({"urgent": "perhaps"}, "input 'urgent' must be a bool, not 'perhaps'"),
+    ],
+)
 def test_a_value_of_the_wrong_type_is_refused(inputs, message):
     with pytest.raises(EngineError) as err:
         run_with(**inputs)

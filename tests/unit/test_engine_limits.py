@@ -3,17 +3,22 @@
 import pytest
 
 from aims_workflows.spec.expressions import ExpressionError, evaluate
-
 from conftest import AUDITOR, Driver, fixture_spec, organisation
 
 
-@pytest.mark.parametrize("expression", ['"x" * 10**9', '[1] * 10**7', '10 ** 1000', '((10 ** 64) ** 64) ** 64', '7 ** (10 ** 5)'])
+@pytest.mark.parametrize(
+    "expression",
+    ['"x" * 10**9', "[1] * 10**7", "10 ** 1000", "((10 ** 64) ** 64) ** 64", "7 ** (10 ** 5)"],
+)
 def test_expressions_that_would_exhaust_memory_or_cpu_are_refused(expression):
     with pytest.raises(ExpressionError):
         evaluate(expression, {})
 
 
-@pytest.mark.parametrize("expression, value", [('"ab" * 3', "ababab"), ("2 ** 10", 1024), ("3 * 4", 12), ("[0] * 3", [0, 0, 0])])
+@pytest.mark.parametrize(
+    "expression, value",
+    [('"ab" * 3', "ababab"), ("2 ** 10", 1024), ("3 * 4", 12), ("[0] * 3", [0, 0, 0])],
+)
 def test_ordinary_arithmetic_still_works(expression, value):
     assert evaluate(expression, {}) == value
 

@@ -42,11 +42,21 @@ WORKFLOWS = {
     "nonconformity": finding,
 }
 KINDS = (
-    ["task.completed"] * 4 + ["approval.decided"] * 4 + ["timer.tick"] * 3 + ["task.created", "task.updated"] * 2
-    + ["child.completed"] * 2 + ["subject.changed", "run.start", "run.cancel"]
+    ["task.completed"] * 4
+    + ["approval.decided"] * 4
+    + ["timer.tick"] * 3
+    + ["task.created", "task.updated"] * 2
+    + ["child.completed"] * 2
+    + ["subject.changed", "run.start", "run.cancel"]
 )
-JUNK = st.one_of(st.none(), st.integers(-5, 10), st.text(max_size=8), st.booleans(), st.lists(st.integers(), max_size=2),
-                 st.floats(allow_nan=True))
+JUNK = st.one_of(
+    st.none(),
+    st.integers(-5, 10),
+    st.text(max_size=8),
+    st.booleans(),
+    st.lists(st.integers(), max_size=2),
+    st.floats(allow_nan=True),
+)
 
 
 def answer_for(field):
@@ -86,36 +96,60 @@ def draw_event(data, d: Driver):
             step_id = data.draw(st.sampled_from(step_ids))
             attempt = data.draw(st.one_of(st.none(), st.integers(0, 3)))
         step = spec.step(step_id) if step_id in {s.id for s in spec.steps} else None
-        fields = {"step_id": step_id, "attempt": attempt, "ref": data.draw(st.sampled_from([None, "AIMS-1", "AIMS-2"]))}
+        fields = {
+            "step_id": step_id,
+            "attempt": attempt,
+            "ref": data.draw(st.sampled_from([None, "AIMS-1", "AIMS-2"])),
+        }
         if kind == "task.created":
-            fields["assignee"] = data.draw(st.one_of(st.sampled_from([p.id for p in PEOPLE]), st.none(), JUNK))
+            fields["assignee"] = data.draw(
+                st.one_of(st.sampled_from([p.id for p in PEOPLE]), st.none(), JUNK)
+            )
         else:
             fields["answers"] = draw_answers(data, step)
         return kind, actor, fields
     if kind == "approval.decided":
         approval = run.approval
         fields = {
-            "approval_id": approval.approval_id if aimed and approval else data.draw(st.one_of(JUNK, st.just("run-1.signoff.1.1"))),
+            "approval_id": approval.approval_id
+            if aimed and approval
+            else data.draw(st.one_of(JUNK, st.just("run-1.signoff.1.1"))),
             "content_hash": approval.content_hash if aimed and approval else data.draw(JUNK),
             "decision": data.draw(st.sampled_from(["approve", "approve", "reject", "maybe"])),
             "reason": data.draw(st.sampled_from(["ok", "risk understood", "", "  ", None])),
             "ref": data.draw(st.sampled_from([None, "slack-1"])),
         }
         if data.draw(st.booleans()):
-            fields["eligible"] = data.draw(st.one_of(st.lists(st.sampled_from([p.id for p in PEOPLE]), max_size=4), JUNK))
+            fields["eligible"] = data.draw(
+                st.one_of(st.lists(st.sampled_from([p.id for p in PEOPLE]), max_size=4), JUNK)
+            )
         return kind, actor, fields
     if kind == "child.completed":
         running = [c.run_id for c in run.children]
-        run_id = data.draw(st.sampled_from(running)) if aimed and running else data.draw(st.one_of(JUNK, st.just("x")))
-        status = data.draw(st.sampled_from(["completed", "completed", "cancelled", "failed", "exploded", None]))
+        run_id = (
+            data.draw(st.sampled_from(running))
+            if aimed and running
+            else data.draw(st.one_of(JUNK, st.just("x")))
+        )
+        status = data.draw(
+            st.sampled_from(["completed", "completed", "cancelled", "failed", "exploded", None])
+        )
         return kind, None, {"run_id": run_id, "status": status}
     if kind == "subject.changed":
         if aimed:
-            fields = {"attributes": {"risk_tier": data.draw(st.sampled_from(["high", "limited", "minimal"]))}}
+            fields = {
+                "attributes": {
+                    "risk_tier": data.draw(st.sampled_from(["high", "limited", "minimal"]))
+                }
+            }
             if data.draw(st.booleans()):
                 fields["owner"] = data.draw(st.sampled_from([p.id for p in PEOPLE]))
         else:
-            fields = {"name": data.draw(JUNK), "owner": data.draw(JUNK), "attributes": data.draw(JUNK)}
+            fields = {
+                "name": data.draw(JUNK),
+                "owner": data.draw(JUNK),
+                "attributes": data.draw(JUNK),
+            }
         return kind, None, fields
     if kind == "run.cancel":
         return kind, actor, {"reason": data.draw(st.one_of(st.none(), st.text(max_size=10)))}
@@ -132,20 +166,28 @@ def check_coherent(d: Driver) -> None:
         assert (run.failure is not None) == (run.status == "failed")
         return
     if run.status == "new":
-        assert run.current is None and run.task is None and run.approval is None and run.timers == []
+        assert (
+            run.current is None and run.task is None and run.approval is None and run.timers == []
+        )
         return
     step = spec.step(run.current)
     assert all(t.step_id == run.current for t in run.timers), "timers only for the current step"
     assert len({t.timer_id for t in run.timers}) == len(run.timers)
     if isinstance(step, TaskStep):
-        assert run.task is not None and run.task.step_id == step.id and run.task.attempt == run.visits[step.id]
+        assert (
+            run.task is not None
+            and run.task.step_id == step.id
+            and run.task.attempt == run.visits[step.id]
+        )
         assert run.approval is None and run.children == []
         assert {t.kind for t in run.timers} <= {"reminder", "due", "escalate"}
     elif isinstance(step, ApprovalStep):
         assert run.approval is not None and run.approval.step_id == step.id and run.task is None
         assert {t.kind for t in run.timers} <= {"reminder", "due", "escalate"}
     elif isinstance(step, WaitStep):
-        assert [t.kind for t in run.timers] == ["wait"] and run.task is None and run.approval is None
+        assert (
+            [t.kind for t in run.timers] == ["wait"] and run.task is None and run.approval is None
+        )
     elif isinstance(step, SpawnStep):
         assert run.children and any(c.status == "running" for c in run.children)
         assert run.task is None and run.approval is None and run.timers == []
@@ -170,7 +212,11 @@ def play(data, name: str) -> Driver:
     return d
 
 
-_settings = settings(max_examples=int(__import__("os").environ.get("PROP_N", "70")), deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+_settings = settings(
+    max_examples=int(__import__("os").environ.get("PROP_N", "70")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 
 @_settings
@@ -191,19 +237,27 @@ def test_tampering_with_any_single_row_is_detected(data, name):
 
     edited = list(rows)
     row = rows[i]
-    edited[i] = dataclasses.replace(row, payload=row.payload.replace("}", ',"x":1}', 1) if row.payload != "{}" else '{"x":1}')
+    edited[i] = dataclasses.replace(
+        row, payload=row.payload.replace("}", ',"x":1}', 1) if row.payload != "{}" else '{"x":1}'
+    )
     assert verify_chain(edited) == row.seq
 
-    resigned = list(rows)  # an edit whose own hash is recomputed still breaks the next link or the seq
+    resigned = list(
+        rows
+    )  # an edit whose own hash is recomputed still breaks the next link or the seq
     j = data.draw(st.integers(0, len(rows) - 2))
     resigned[j] = dataclasses.replace(rows[j], actor="mallory@example.com")
     assert verify_chain(resigned) == rows[j].seq
 
-    deleted = rows[:i] + rows[i + 1:]
-    if i < len(rows) - 1:  # dropping the newest row leaves a valid shorter chain: the ledger's head anchors it
+    deleted = rows[:i] + rows[i + 1 :]
+    if (
+        i < len(rows) - 1
+    ):  # dropping the newest row leaves a valid shorter chain: the ledger's head anchors it
         assert verify_chain(deleted) == rows[i + 1].seq
 
-    a, b = sorted(data.draw(st.lists(st.integers(0, len(rows) - 1), min_size=2, max_size=2, unique=True)))
+    a, b = sorted(
+        data.draw(st.lists(st.integers(0, len(rows) - 1), min_size=2, max_size=2, unique=True))
+    )
     swapped = list(rows)
     swapped[a], swapped[b] = swapped[b], swapped[a]
     assert verify_chain(swapped) == rows[b].seq
@@ -220,5 +274,10 @@ def test_evidence_chained_in_pieces_equals_chained_at_once(data):
     now = d.now + timedelta(seconds=1)
     whole = chain(records, start_seq=1, prev_hash=GENESIS_HASH, recorded_at=now)
     first = chain(records[:cut], start_seq=1, prev_hash=GENESIS_HASH, recorded_at=now)
-    rest = chain(records[cut:], start_seq=cut + 1, prev_hash=first[-1].hash if first else GENESIS_HASH, recorded_at=now)
+    rest = chain(
+        records[cut:],
+        start_seq=cut + 1,
+        prev_hash=first[-1].hash if first else GENESIS_HASH,
+        recorded_at=now,
+    )
     assert first + rest == whole

@@ -18,9 +18,9 @@ from conftest import (
     AIMS_OWNER,
     AUDITOR,
     CISO,
+    ENGINEER,
     OWNER,
     RISK_OWNER,
-    ENGINEER,
     T0,
     Driver,
     ai_system,
@@ -42,7 +42,10 @@ def test_start_records_the_pinned_spec_and_creates_the_first_task(risk):
     assert d.kinds(t) == ["run.started", "task.requested"]
     started = t.evidence[0].payload
     assert started["spec_hash"] == risk.content_hash and started["version"] == 1
-    assert started["evidences"] == ["6.1.2", "8.2", "A.5.2"] and started["trigger"] == "ai_system.changed"
+    assert (
+        started["evidences"] == ["6.1.2", "8.2", "A.5.2"]
+        and started["trigger"] == "ai_system.changed"
+    )
     create = t.commands[0]
     assert (create.kind, create.key) == ("task.create", "run-1/assess/1/task")
     assert create.payload["title"] == "Assess the risks of Chatbot"
@@ -58,7 +61,13 @@ def test_new_run_checks_subject_and_inputs(risk):
     with pytest.raises(EngineError, match="runs on a ai_system, not a organisation"):
         new_run(risk.spec, run_id="r", spec_hash=risk.content_hash, subject=organisation())
     with pytest.raises(EngineError, match="has no input"):
-        new_run(risk.spec, run_id="r", spec_hash=risk.content_hash, subject=ai_system(), inputs={"why": 1})
+        new_run(
+            risk.spec,
+            run_id="r",
+            spec_hash=risk.content_hash,
+            subject=ai_system(),
+            inputs={"why": 1},
+        )
     run = new_run(risk.spec, run_id="r", spec_hash=risk.content_hash, subject=ai_system())
     assert run.inputs == {"reason": None}
 
@@ -78,7 +87,9 @@ def test_advance_refuses_another_spec_version_and_a_naive_clock(risk, spec_from_
 def test_a_task_refuses_bad_answers_and_accepts_a_retry(risk):
     d = Driver(risk, ai_system())
     d.start()
-    d.send("task.created", ENGINEER, step_id="assess", attempt=1, ref="AIMS-7", assignee=ENGINEER.id)
+    d.send(
+        "task.created", ENGINEER, step_id="assess", attempt=1, ref="AIMS-7", assignee=ENGINEER.id
+    )
     assert d.run.task.ref == "AIMS-7" and d.run.task.assignee == ENGINEER.id
     t = d.complete("assess", answers={"likelihood": 9, "impact": "high"}, ref="AIMS-7")
     assert d.kinds(t) == ["task.answers_refused"]
@@ -98,22 +109,38 @@ def test_a_task_refuses_bad_answers_and_accepts_a_retry(risk):
     t = d.complete("assess", answers={"likelihood": 4, "impact": 3, "rationale": "  public  "})
     assert d.kinds(t)[0] == "task.completed"
     assert d.run.data["assess"] == {
-        "likelihood": 4, "impact": 3, "rationale": "public", "completed_by": ENGINEER.id, "issue": "AIMS-7",
+        "likelihood": 4,
+        "impact": 3,
+        "rationale": "public",
+        "completed_by": ENGINEER.id,
+        "issue": "AIMS-7",
     }
     assert d.run.completed_by == {"assess": ENGINEER.id}
     assert all(timer.step_id != "assess" for timer in d.run.timers)
     # the tracker is told, wherever the completion came from, so it can close its issue
     close = next(c for c in t.commands if c.kind == "task.close")
     assert close.key == f"{d.run.run_id}/assess/1/close"
-    assert close.payload == {"step_id": "assess", "attempt": 1, "ref": "AIMS-7", "task_key": f"{d.run.run_id}/assess/1/task",
-                             "by": ENGINEER.id, "via": ENGINEER.via}
+    assert close.payload == {
+        "step_id": "assess",
+        "attempt": 1,
+        "ref": "AIMS-7",
+        "task_key": f"{d.run.run_id}/assess/1/task",
+        "by": ENGINEER.id,
+        "via": ENGINEER.via,
+    }
 
 
 def test_events_for_another_step_or_attempt_are_ignored(risk):
     d = Driver(risk, ai_system())
     d.start()
-    assert d.send("task.completed", ENGINEER, step_id="other", answers=LOW).ignored == "no open task other (attempt None)"
-    assert d.send("task.completed", ENGINEER, step_id="assess", attempt=2, answers=LOW).ignored == "no open task assess (attempt 2)"
+    assert (
+        d.send("task.completed", ENGINEER, step_id="other", answers=LOW).ignored
+        == "no open task other (attempt None)"
+    )
+    assert (
+        d.send("task.completed", ENGINEER, step_id="assess", attempt=2, answers=LOW).ignored
+        == "no open task assess (attempt 2)"
+    )
     assert d.send("task.created", ENGINEER, step_id="assess", attempt=0, ref="X-1").ignored
     assert d.send("child.completed", run_id="nobody").ignored == "not waiting for run nobody"
     assert d.run.events_applied == 1
@@ -142,7 +169,11 @@ def test_task_reminders_overdue_and_escalation(risk):
 @pytest.mark.parametrize(
     "answers, case, goto",
     [
-        ({"likelihood": 5, "impact": 5, "rationale": "x"}, 0, "board_signoff"),  # both cases true: the first wins
+        (
+            {"likelihood": 5, "impact": 5, "rationale": "x"},
+            0,
+            "board_signoff",
+        ),  # both cases true: the first wins
         ({"likelihood": 2, "impact": 3}, 1, "signoff"),
         ({"likelihood": 1, "impact": 5}, None, "accept_note"),
     ],
@@ -161,7 +192,11 @@ def test_record_computes_fields_and_notify_renders(risk):
     d.start()
     t = d.complete("assess", answers={"likelihood": 1, "impact": 5})
     recorded = next(e for e in t.evidence if e.kind == "artefact.recorded")
-    assert recorded.payload == {"artefact": "risk_score", "fields": {"value": 5, "tier": "limited"}, "subject": "sys-1"}
+    assert recorded.payload == {
+        "artefact": "risk_score",
+        "fields": {"value": 5, "tier": "limited"},
+        "subject": "sys-1",
+    }
     assert d.run.data["score"] == {"value": 5, "tier": "limited"}
     notify = next(c for c in t.commands if c.kind == "notify")
     assert notify.key == "run-1/accept_note/1/notify"
@@ -184,17 +219,32 @@ def test_spawn_for_each_raises_findings_and_waits_for_the_children():
     assert first["run_id"] == "audit-1.raise1.1" and first["workflow"] == "nonconformity"
     assert first["subject"] is None and first["parent_run_id"] == "audit-1"
     assert first["finding"] == {
-        "id": "F-audit-1.raise1.1", "title": "Nonconformity in policy", "severity": "minor", "clause": "10.2",
-        "description": None, "source": "internal-audit/audit-1", "system": None,
+        "id": "F-audit-1.raise1.1",
+        "title": "Nonconformity in policy",
+        "severity": "minor",
+        "clause": "10.2",
+        "description": None,
+        "source": "internal-audit/audit-1",
+        "system": None,
     }
-    assert second["finding"]["title"] == "Nonconformity in risk" and second["finding"]["severity"] == "major"
+    assert (
+        second["finding"]["title"] == "Nonconformity in risk"
+        and second["finding"]["severity"] == "major"
+    )
     spawned = next(e for e in t.evidence if e.kind == "run.spawned")
-    assert spawned.payload == {"workflow": "nonconformity", "runs": ["audit-1.raise1.1", "audit-1.raise1.2"], "wait": True}
+    assert spawned.payload == {
+        "workflow": "nonconformity",
+        "runs": ["audit-1.raise1.1", "audit-1.raise1.2"],
+        "wait": True,
+    }
     assert d.run.current == "raise" and [c.status for c in d.run.children] == ["running", "running"]
 
     t = d.send("child.completed", run_id="audit-1.raise1.2", status="completed")
     assert d.kinds(t) == ["child.finished"] and d.run.status == "running"
-    assert d.send("child.completed", run_id="audit-1.raise1.2").ignored == "not waiting for run audit-1.raise1.2"
+    assert (
+        d.send("child.completed", run_id="audit-1.raise1.2").ignored
+        == "not waiting for run audit-1.raise1.2"
+    )
     t = d.send("child.completed", run_id="audit-1.raise1.1", status="cancelled")
     assert d.kinds(t) == ["child.finished", "artefact.recorded", "run.completed"]
     assert d.run.data["raise"] == {"runs": ["audit-1.raise1.1", "audit-1.raise1.2"], "count": 2}
@@ -209,7 +259,9 @@ def test_spawn_over_an_empty_list_moves_on():
     # an optional field left blank reads as none, so 'audit.failed_areas or []' works
     assert d.run.data["audit"]["failed_areas"] is None
     assert [c.kind for c in t.commands] == ["task.close", "run.completed"]
-    assert d.run.data["raise"] == {"runs": [], "count": 0} and d.run.data["summary"] == {"findings": 0}
+    assert d.run.data["raise"] == {"runs": [], "count": 0} and d.run.data["summary"] == {
+        "findings": 0
+    }
 
 
 def test_spawn_fire_and_forget_passes_inputs_and_the_subject():
@@ -251,8 +303,13 @@ def test_wait_then_continue_and_loop_back_until_effective():
     assert d.run.task.step_id == "correct"
     t = d.complete("correct", AIMS_OWNER, answers={"action": "retrain the reviewers"})
     assert d.kinds(t) == ["task.completed", "wait.started"]
-    assert t.evidence[1].payload == {"until": "2026-02-04T09:00:00.000000Z", "duration_seconds": 30 * 86400}
-    assert [(x.timer_id, x.kind, x.fire_at) for x in d.run.timers] == [("settle.1.wait", "wait", T0 + timedelta(days=30))]
+    assert t.evidence[1].payload == {
+        "until": "2026-02-04T09:00:00.000000Z",
+        "duration_seconds": 30 * 86400,
+    }
+    assert [(x.timer_id, x.kind, x.fire_at) for x in d.run.timers] == [
+        ("settle.1.wait", "wait", T0 + timedelta(days=30))
+    ]
     assert d.run.task is None and d.run.current == "settle"
     assert d.tick(days=29).ignored == "no timer due"
     t = d.tick(days=1)
@@ -278,12 +335,23 @@ def test_cancel_closes_the_open_work(risk):
     d.send("task.created", ENGINEER, step_id="assess", attempt=1, ref="AIMS-1")
     t = d.later(days=1).send("run.cancel", AIMS_OWNER, reason="system retired")
     assert [c.kind for c in t.commands] == ["task.cancel", "run.completed"]
-    assert t.commands[0].payload == {"ref": "AIMS-1", "task_key": "run-1/assess/1/task", "reason": "system retired"}
+    assert t.commands[0].payload == {
+        "ref": "AIMS-1",
+        "task_key": "run-1/assess/1/task",
+        "reason": "system retired",
+    }
     assert t.commands[1].payload["status"] == "cancelled"
     assert d.kinds(t) == ["run.cancelled"] and t.evidence[0].actor == AIMS_OWNER.id
     assert d.run.status == "cancelled" and d.run.task is None and d.run.timers == []
     # a closed run ignores everything but decisions, which are refused with a reason
-    for kind in ("run.cancel", "timer.tick", "task.completed", "subject.changed", "run.start", "child.completed"):
+    for kind in (
+        "run.cancel",
+        "timer.tick",
+        "task.completed",
+        "subject.changed",
+        "run.start",
+        "child.completed",
+    ):
         assert d.send(kind, step_id="assess").ignored == "run is cancelled"
 
 
@@ -294,14 +362,23 @@ def test_cancel_during_an_approval_closes_the_request(risk):
     approval_id = d.run.approval.approval_id
     t = d.send("run.cancel")
     assert t.commands[0].kind == "approval.close"
-    assert t.commands[0].payload == {"approval_id": approval_id, "outcome": "cancelled", "decisions": []}
+    assert t.commands[0].payload == {
+        "approval_id": approval_id,
+        "outcome": "cancelled",
+        "decisions": [],
+    }
     assert t.evidence[0].payload == {"reason": "cancelled"}
 
 
 def test_subject_changed_updates_what_later_steps_see(risk):
     d = Driver(risk, ai_system())
     d.start()
-    t = d.send("subject.changed", name="Chatbot v2", owner="new@example.com", attributes={"risk_tier": "limited"})
+    t = d.send(
+        "subject.changed",
+        name="Chatbot v2",
+        owner="new@example.com",
+        attributes={"risk_tier": "limited"},
+    )
     assert d.run.subject.name == "Chatbot v2" and d.run.subject.owner == "new@example.com"
     assert d.run.subject.attributes == {"risk_tier": "limited", "model_type": "llm"}
     assert d.run.subject.id == "sys-1" and t.ignored is None
@@ -336,7 +413,10 @@ steps:
     d.send("task.created", ENGINEER, step_id="ask", attempt=1, ref="AIMS-3")
     t = d.complete("ask", answers={"n": 0})
     assert d.kinds(t) == ["task.completed", "run.failed"]
-    assert t.evidence[1].payload == {"reason": "'10 / ask.n' failed: division by zero", "step": "ratio"}
+    assert t.evidence[1].payload == {
+        "reason": "'10 / ask.n' failed: division by zero",
+        "step": "ratio",
+    }
     assert [c.kind for c in t.commands] == ["task.close", "notify"]
     assert t.commands[1].payload["to"] == ["aims_owner"]
     assert d.run.status == "failed" and d.run.failure == "'10 / ask.n' failed: division by zero"
@@ -358,7 +438,9 @@ steps:
 """)
     d = Driver(loaded, ai_system())
     d.start()
-    assert d.run.status == "failed" and d.run.failure.startswith("record 'rec': cannot put range in evidence")
+    assert d.run.status == "failed" and d.run.failure.startswith(
+        "record 'rec': cannot put range in evidence"
+    )
 
 
 def test_a_template_that_fails_fails_the_run(spec_from_text):
@@ -425,7 +507,9 @@ def test_advance_never_mutates_its_input(risk):
     d.start()
     run = d.run
     snapshot = run.model_copy(deep=True)
-    t = advance(risk.spec, run, Event("task.completed", ENGINEER, "assess", 1, {"answers": LOW}), T0)
+    t = advance(
+        risk.spec, run, Event("task.completed", ENGINEER, "assess", 1, {"answers": LOW}), T0
+    )
     assert run == snapshot and t.run != run and t.run.status == "completed"
     t = advance(risk.spec, run, Event("run.cancel"), T0)
     assert run == snapshot and run.status == "running"
@@ -438,7 +522,13 @@ def test_a_decision_by_an_approver_in_two_roles_is_one_decision(risk):
     both = CISO.__class__(CISO.id, "slack", ("ciso", "risk_owner"))
     t = d.decide(both)
     assert d.run.data["signoff"]["decided_by"] == [CISO.id] and d.run.status == "completed"
-    assert t.evidence[0].payload["checks"] == ["approver_role", "segregation_of_duties", "content_hash", "single_decision", "reason"]
+    assert t.evidence[0].payload["checks"] == [
+        "approver_role",
+        "segregation_of_duties",
+        "content_hash",
+        "single_decision",
+        "reason",
+    ]
 
 
 def test_a_failing_approval_leaves_no_half_open_request(spec_from_text):
@@ -463,7 +553,12 @@ steps:
     d = Driver(loaded, ai_system())
     d.start()
     t = d.complete("ask", answers={"n": 0})
-    assert d.run.status == "failed" and d.run.approval is None and d.run.task is None and d.run.timers == []
+    assert (
+        d.run.status == "failed"
+        and d.run.approval is None
+        and d.run.task is None
+        and d.run.timers == []
+    )
     assert "approval.request" not in [c.kind for c in t.commands]
     d.decide(RISK_OWNER)
     assert d.kinds() == ["approval.refused"]
@@ -498,4 +593,7 @@ def test_subject_changes_are_evidence(risk):
     assert d.kinds(t) == ["subject.changed"]
     record = t.evidence[0]
     assert record.actor == AIMS_OWNER.id and record.ref == "inventory-42"
-    assert record.payload["before"]["owner"] == OWNER.id and record.payload["after"]["owner"] == "new@example.com"
+    assert (
+        record.payload["before"]["owner"] == OWNER.id
+        and record.payload["after"]["owner"] == "new@example.com"
+    )

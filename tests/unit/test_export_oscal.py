@@ -14,22 +14,29 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from export_world import Pack, assessed_world, audit_with_a_finding, tamper, use_soa
 from sqlalchemy import select, text
 
 from aims_workflows import __version__
 from aims_workflows.catalog import load_catalog
 from aims_workflows.errors import ExportError
 from aims_workflows.export import parse_period
-from aims_workflows.export._oscal_ids import NAMESPACE, catalog_id, objective_id, oscal_id, sort_id, stable_uuid, token
+from aims_workflows.export._oscal_ids import (
+    NAMESPACE,
+    catalog_id,
+    objective_id,
+    oscal_id,
+    sort_id,
+    stable_uuid,
+    token,
+)
 from aims_workflows.export._snapshot import snapshot
 from aims_workflows.export._trestle import INSTALL_HINT
 from aims_workflows.export.oscal import write_oscal
 from aims_workflows.export.pack import write_audit_pack
 from aims_workflows.export.soa import build_coverage
 from aims_workflows.store.models import Finding
-
 from conftest import cli_environment, run_aims
-from export_world import Pack, assessed_world, audit_with_a_finding, tamper, use_soa
 
 trestle_catalog = pytest.importorskip("trestle.oscal.catalog")
 from trestle.oscal import OSCAL_VERSION  # noqa: E402
@@ -84,13 +91,23 @@ def prop(item, name: str):
 
 def coverage(h, period=None):
     with snapshot(h.db) as conn:
-        return build_coverage(conn, catalog=load_catalog(), workflows=h.app.workflows, soa=h.app.config.soa,
-                              period=period or parse_period(None, None), generated_at="now", organisation="Example Ltd")
+        return build_coverage(
+            conn,
+            catalog=load_catalog(),
+            workflows=h.app.workflows,
+            soa=h.app.config.soa,
+            period=period or parse_period(None, None),
+            generated_at="now",
+            organisation="Example Ltd",
+        )
 
 
 def ledger_hashes(h) -> dict[int, tuple[str, str | None]]:
     with h.db.connect() as conn:
-        return {seq: (digest, run_id) for seq, digest, run_id in conn.execute(text("SELECT seq, hash, run_id FROM evidence"))}
+        return {
+            seq: (digest, run_id)
+            for seq, digest, run_id in conn.execute(text("SELECT seq, hash, run_id FROM evidence"))
+        }
 
 
 def walk_controls(controls):
@@ -109,7 +126,11 @@ def walk_groups(groups):
 def test_every_catalogue_id_maps_to_an_oscal_token_and_back():
     catalog = load_catalog()
     mapped = {entry.id: oscal_id(entry.id) for entry in catalog.entries()}
-    assert mapped["A.6.2.4"] == "a-6.2.4" and mapped["6.1.2"] == "clause-6.1.2" and mapped["A.6"] == "a-6"
+    assert (
+        mapped["A.6.2.4"] == "a-6.2.4"
+        and mapped["6.1.2"] == "clause-6.1.2"
+        and mapped["A.6"] == "a-6"
+    )
     assert all(TOKEN.match(o) for o in mapped.values())
     assert len(set(mapped.values())) == len(mapped)
     assert all(catalog_id(o) == c for c, o in mapped.items())
@@ -122,10 +143,21 @@ def test_every_catalogue_id_maps_to_an_oscal_token_and_back():
 
 def test_uuids_are_name_based_and_tokens_are_made_valid():
     first = stable_uuid("observation", "A.5.2", "Example Ltd")
-    assert first == stable_uuid("observation", "A.5.2", "Example Ltd") == str(uuid.uuid5(NAMESPACE, "observation\x1fA.5.2\x1fExample Ltd"))
+    assert (
+        first
+        == stable_uuid("observation", "A.5.2", "Example Ltd")
+        == str(uuid.uuid5(NAMESPACE, "observation\x1fA.5.2\x1fExample Ltd"))
+    )
     assert uuid.UUID(first).version == 5
-    assert stable_uuid("a", "b/c") != stable_uuid("a/b", "c") and stable_uuid("a") != stable_uuid("b")
-    for raw, made in [("data officer", "data-officer"), ("9lives", "_9lives"), ("", "_"), ("ok_role", "ok_role")]:
+    assert stable_uuid("a", "b/c") != stable_uuid("a/b", "c") and stable_uuid("a") != stable_uuid(
+        "b"
+    )
+    for raw, made in [
+        ("data officer", "data-officer"),
+        ("9lives", "_9lives"),
+        ("", "_"),
+        ("ok_role", "ok_role"),
+    ]:
         assert token(raw) == made and TOKEN.match(made)
 
 
@@ -134,10 +166,16 @@ def test_the_catalog_holds_every_clause_and_control_in_the_catalogues_words(harn
     _, out = export(harness, tmp_path / "oscal")
     catalog = load_catalog()
     groups = out.catalog.groups
-    assert [g.id for g in groups] == [f"clause-{n}" for n in range(4, 11)] + [f"a-{n}" for n in range(2, 11)]
-    controls = {c.id: c for g in walk_groups(groups) for c in walk_controls(getattr(g, "controls", None))}
+    assert [g.id for g in groups] == [f"clause-{n}" for n in range(4, 11)] + [
+        f"a-{n}" for n in range(2, 11)
+    ]
+    controls = {
+        c.id: c for g in walk_groups(groups) for c in walk_controls(getattr(g, "controls", None))
+    }
     annex = [c for c in controls if c.startswith("a-")]
-    assert len(annex) == 38 and len(controls) == 38 + len([c for c in catalog.clauses() if c.parent])
+    assert len(annex) == 38 and len(controls) == 38 + len(
+        [c for c in catalog.clauses() if c.parent]
+    )
     for entry in catalog.controls() + [c for c in catalog.clauses() if c.parent]:
         control = controls[oscal_id(entry.id)]
         assert (control.title, prop(control, "label")) == (entry.title, entry.id)
@@ -145,12 +183,19 @@ def test_the_catalog_holds_every_clause_and_control_in_the_catalogues_words(harn
         # the only prose is the catalogue's own summary
         assert [(p.id, p.prose) for p in objective] == [(objective_id(entry.id), entry.summary)]
     # sub-clauses inside their clause; A.6's controls by way of its two sub-groups
-    assert [c.id for c in controls["clause-6.1"].controls] == ["clause-6.1.1", "clause-6.1.2", "clause-6.1.3", "clause-6.1.4"]
+    assert [c.id for c in controls["clause-6.1"].controls] == [
+        "clause-6.1.1",
+        "clause-6.1.2",
+        "clause-6.1.3",
+        "clause-6.1.4",
+    ]
     a6 = next(g for g in groups if g.id == "a-6")
     assert [g.id for g in a6.groups] == ["a-6.1", "a-6.2"]
     # the crosswalk as links inside the catalog, and the evidence kinds
     assert [link.href for link in controls["a-5.2"].links] == ["#clause-6.1.4", "#clause-8.4"]
-    assert [p.value for p in controls["a-2.2"].props if p.name == "evidence-kind"] == list(catalog.get("A.2.2").evidence_kinds)
+    assert [p.value for p in controls["a-2.2"].props if p.name == "evidence-kind"] == list(
+        catalog.get("A.2.2").evidence_kinds
+    )
     assert out.catalog.metadata.oscal_version.root.root == OSCAL_VERSION
 
 
@@ -166,7 +211,10 @@ def test_the_results_and_plan_are_valid_oscal_tied_together_by_hashes(harness, w
     assert len(validators) >= 5
     for model in (out.catalog, out.plan, out.ar):
         for validator in validators:
-            assert validator.model_is_valid(model, True), (type(model).__name__, validator.error_msg())
+            assert validator.model_is_valid(model, True), (
+                type(model).__name__,
+                validator.error_msg(),
+            )
     for name, digest in result.files.items():
         assert hashlib.sha256((out.directory / name).read_bytes()).hexdigest() == digest
     meta = out.ar.metadata
@@ -175,23 +223,38 @@ def test_the_results_and_plan_are_valid_oscal_tied_together_by_hashes(harness, w
     assert meta.version == __version__ and meta.oscal_version.root.root == OSCAL_VERSION
     # the people of aims.yaml in their roles
     parties = {p.name: p for p in meta.parties}
-    assert parties["Example Ltd"].type == "organization" and [str(e) for e in parties["amy@example.com"].email_addresses] == ["amy@example.com"]
+    assert parties["Example Ltd"].type == "organization" and [
+        str(e) for e in parties["amy@example.com"].email_addresses
+    ] == ["amy@example.com"]
     responsible = {r.role_id: r.party_uuids for r in meta.responsible_parties}
     assert responsible["aims_owner"] == [parties["amy@example.com"].uuid]
     assert {r.id for r in meta.roles} >= {"aims_owner", "top_management", "internal_auditor"}
     # the results import the plan written beside them; back-matter carries each file's SHA-256
     assert out.ar.import_ap.href == "assessment-plan.json"
-    hashes = {r.rlinks[0].href: r.rlinks[0].hashes[0].value for r in out.ar.back_matter.resources if r.rlinks}
-    assert hashes == {"catalog.json": result.files["catalog.json"], "assessment-plan.json": result.files["assessment-plan.json"]}
+    hashes = {
+        r.rlinks[0].href: r.rlinks[0].hashes[0].value
+        for r in out.ar.back_matter.resources
+        if r.rlinks
+    }
+    assert hashes == {
+        "catalog.json": result.files["catalog.json"],
+        "assessment-plan.json": result.files["assessment-plan.json"],
+    }
     scope = out.plan.back_matter.resources[0]
     assert out.plan.import_ssp.href == f"#{scope.uuid}" and "AI management system" in scope.title
     # reviewed: the applicable controls; A.10.4 is excluded in aims.yaml
     selection = out.result.reviewed_controls.control_selections[0]
     assert [c.control_id for c in selection.exclude_controls] == ["a-10.4"]
-    assert len(selection.include_controls) == 37 and "a-10.4" not in {c.control_id for c in selection.include_controls}
+    assert len(selection.include_controls) == 37 and "a-10.4" not in {
+        c.control_id for c in selection.include_controls
+    }
     assert out.plan.reviewed_controls == out.result.reviewed_controls
     # every control id the results name is in the catalog
-    catalog_ids = {c.id for g in walk_groups(out.catalog.groups) for c in walk_controls(getattr(g, "controls", None))}
+    catalog_ids = {
+        c.id
+        for g in walk_groups(out.catalog.groups)
+        for c in walk_controls(getattr(g, "controls", None))
+    }
     assert {c.control_id for c in selection.include_controls} <= catalog_ids
 
 
@@ -204,14 +267,20 @@ def test_every_annex_a_control_has_an_observation_that_matches_the_soa(harness, 
         assert [getattr(m, "value", m) for m in observation.methods] == ["EXAMINE"]
         assert prop(observation, "soa-status") == row.status
         assert int(prop(observation, "evidence-rows")) == row.evidence_rows
-        assert (int(prop(observation, "runs-completed")), int(prop(observation, "runs-open"))) == (row.runs_completed, row.runs_open)
+        assert (int(prop(observation, "runs-completed")), int(prop(observation, "runs-open"))) == (
+            row.runs_completed,
+            row.runs_open,
+        )
         assert [p.value for p in observation.props if p.name == "workflow"] == list(row.workflows)
         listed = observation.relevant_evidence or []
         # the rows listed per run add up to the SoA's figure
         assert sum(int(prop(e, "ledger-rows")) for e in listed) == row.evidence_rows, row.id
     impact = out.observation("A.5.2")
     assert "Why: Our systems affect applicants." in impact.description
-    assert "Excluded from the Statement of Applicability. Why: No AI system is offered to customers." in out.observation("A.10.4").description
+    assert (
+        "Excluded from the Statement of Applicability. Why: No AI system is offered to customers."
+        in out.observation("A.10.4").description
+    )
 
 
 def test_evidence_names_ledger_rows_by_seq_and_their_chain_hash(harness, world, tmp_path):
@@ -226,9 +295,17 @@ def test_evidence_names_ledger_rows_by_seq_and_their_chain_hash(harness, world, 
         assert stored[seq][1] == prop(entry, "run-id")  # the row is the named run's
         assert entry.href == f"#{ledger.uuid}"
     head = max(stored)
-    assert prop(ledger, "ledger-head-seq") == str(head) and prop(ledger, "ledger-head-hash") == stored[head][0]
-    assert prop(ledger, "ledger-chain-verified") == "true" and prop(out.result, "ledger-chain-verified") == "true"
-    assert ledger.rlinks is None  # the rows themselves are in the audit pack, not beside these files
+    assert (
+        prop(ledger, "ledger-head-seq") == str(head)
+        and prop(ledger, "ledger-head-hash") == stored[head][0]
+    )
+    assert (
+        prop(ledger, "ledger-chain-verified") == "true"
+        and prop(out.result, "ledger-chain-verified") == "true"
+    )
+    assert (
+        ledger.rlinks is None
+    )  # the rows themselves are in the audit pack, not beside these files
 
 
 def test_gaps_are_not_satisfied_and_evidenced_controls_satisfied(harness, world, tmp_path):
@@ -239,38 +316,71 @@ def test_gaps_are_not_satisfied_and_evidenced_controls_satisfied(harness, world,
     assert "A.2.2" in gaps
     for control in gaps:
         (finding,) = out.findings_on(control)
-        assert finding.target.status.state.value == "not-satisfied" and prop(finding, "gap") == "true"
+        assert (
+            finding.target.status.state.value == "not-satisfied" and prop(finding, "gap") == "true"
+        )
         assert finding.related_observations[0].observation_uuid == out.observation(control).uuid
     (impact,) = out.findings_on("A.5.2")
     assert by_id["A.5.2"].status == "implemented"
     assert (impact.target.status.state.value, impact.target.status.reason) == ("satisfied", "pass")
     # described with evidence outside aims: no determination; excluded: no finding at all
     (resources,) = out.findings_on("A.4.2")
-    assert resources.target.status is None and resources.target.implementation_status.state == "implemented"
+    assert (
+        resources.target.status is None
+        and resources.target.implementation_status.state == "implemented"
+    )
     assert out.findings_on("A.10.4") == []
     states = [f.target.status.state.value for f in out.result.findings if f.target.status]
-    assert result.findings == {"satisfied": states.count("satisfied"), "not_satisfied": states.count("not-satisfied"),
-                               "nonconformities": 0}
+    assert result.findings == {
+        "satisfied": states.count("satisfied"),
+        "not_satisfied": states.count("not-satisfied"),
+        "nonconformities": 0,
+    }
     assert states.count("satisfied") == report.summary()["implemented"]
 
 
-def test_an_open_nonconformity_is_a_finding_on_its_clause_until_it_is_closed(harness, world, answers, tmp_path):
+def test_an_open_nonconformity_is_a_finding_on_its_clause_until_it_is_closed(
+    harness, world, answers, tmp_path
+):
     audit_with_a_finding(harness, answers)
     with harness.db.connect() as conn:
         f = Finding.__table__
-        finding_id, title, raised, closed = conn.execute(select(f.c.id, f.c.title, f.c.raised_at, f.c.closed_at)).one()
-        raised_row = conn.execute(text("SELECT seq, hash FROM evidence WHERE kind = 'finding.raised'")).one()
+        finding_id, title, raised, closed = conn.execute(
+            select(f.c.id, f.c.title, f.c.raised_at, f.c.closed_at)
+        ).one()
+        raised_row = conn.execute(
+            text("SELECT seq, hash FROM evidence WHERE kind = 'finding.raised'")
+        ).one()
     assert closed is not None
     # a period ending the day it was raised: open at the end of it
-    _, out = export(harness, tmp_path / "then", period=parse_period(None, raised.date().isoformat()))
+    _, out = export(
+        harness, tmp_path / "then", period=parse_period(None, raised.date().isoformat())
+    )
     (finding,) = out.findings_on("6.1.2")
     assert finding.title == f"Open nonconformity {finding_id}: {title}"
-    assert finding.target.status.state.value == "not-satisfied" and prop(finding, "finding-id") == finding_id
-    observation = next(o for o in out.result.observations if o.uuid == finding.related_observations[0].observation_uuid)
-    assert observation.description.startswith("Nonconformity (") and "against clause 6.1.2." in observation.description
+    assert (
+        finding.target.status.state.value == "not-satisfied"
+        and prop(finding, "finding-id") == finding_id
+    )
+    observation = next(
+        o
+        for o in out.result.observations
+        if o.uuid == finding.related_observations[0].observation_uuid
+    )
+    assert (
+        observation.description.startswith("Nonconformity (")
+        and "against clause 6.1.2." in observation.description
+    )
     evidence = observation.relevant_evidence[0]
-    assert (int(prop(evidence, "ledger-seq")), prop(evidence, "ledger-hash")) == (raised_row.seq, raised_row.hash)
-    assert "clause-6.1.2" in {c.control_id for s in out.result.reviewed_controls.control_selections for c in s.include_controls}
+    assert (int(prop(evidence, "ledger-seq")), prop(evidence, "ledger-hash")) == (
+        raised_row.seq,
+        raised_row.hash,
+    )
+    assert "clause-6.1.2" in {
+        c.control_id
+        for s in out.result.reviewed_controls.control_selections
+        for c in s.include_controls
+    }
     assert prop(out.result, "open-nonconformities") == "1"
     # everything recorded: it was closed by its corrective action since
     _, now = export(harness, tmp_path / "now")
@@ -281,25 +391,39 @@ def test_a_period_bounds_the_result_and_its_figures(harness, world, tmp_path):
     period = parse_period("2026-02-10", None)
     _, out = export(harness, tmp_path / "oscal", period=period)
     report = coverage(harness, period)
-    assert out.result.start == period.start and abs(out.result.end - harness.clock.now()) < timedelta(milliseconds=1)
-    assert prop(out.result, "period-since") == "2026-02-10" and prop(out.result, "period-until") is None
+    assert out.result.start == period.start and abs(
+        out.result.end - harness.clock.now()
+    ) < timedelta(milliseconds=1)
+    assert (
+        prop(out.result, "period-since") == "2026-02-10"
+        and prop(out.result, "period-until") is None
+    )
     for row in report.controls:
         assert int(prop(out.observation(row.id), "evidence-rows")) == row.evidence_rows
     risk = out.observation("A.5.2")
     first_seqs = [int(prop(e, "ledger-first-seq")) for e in risk.relevant_evidence or []]
     with harness.db.connect() as conn:
-        first_in_period = conn.execute(text("SELECT min(seq) FROM evidence WHERE recorded_at >= '2026-02-10'")).scalar()
+        first_in_period = conn.execute(
+            text("SELECT min(seq) FROM evidence WHERE recorded_at >= '2026-02-10'")
+        ).scalar()
     assert all(seq >= first_in_period for seq in first_seqs)
 
 
 # -- stability --------------------------------------------------------------------------------------
 def uuids(out: Read) -> dict[str, set[str]]:
     r = out.result
-    return {"observations": {o.uuid for o in r.observations}, "findings": {f.uuid for f in r.findings},
-            "result": {r.uuid}, "catalog": {out.catalog.uuid}, "plan": {out.plan.uuid}}
+    return {
+        "observations": {o.uuid for o in r.observations},
+        "findings": {f.uuid for f in r.findings},
+        "result": {r.uuid},
+        "catalog": {out.catalog.uuid},
+        "plan": {out.plan.uuid},
+    }
 
 
-def test_re_exports_are_identical_and_keep_their_uuids_when_the_data_moves_on(harness, world, answers, tmp_path):
+def test_re_exports_are_identical_and_keep_their_uuids_when_the_data_moves_on(
+    harness, world, answers, tmp_path
+):
     _, first = export(harness, tmp_path / "a")
     export(harness, tmp_path / "b")
     for name in FILES:
@@ -311,7 +435,9 @@ def test_re_exports_are_identical_and_keep_their_uuids_when_the_data_moves_on(ha
     _, later = export(harness, tmp_path / "c")
     assert uuids(later) == uuids(first)
     assert later.ar.uuid != first.ar.uuid
-    assert int(prop(later.observation("A.5.2"), "evidence-rows")) >= int(prop(first.observation("A.5.2"), "evidence-rows"))
+    assert int(prop(later.observation("A.5.2"), "evidence-rows")) >= int(
+        prop(first.observation("A.5.2"), "evidence-rows")
+    )
     # another period is another result
     _, other = export(harness, tmp_path / "d", period=parse_period("2026-01-01", None))
     assert other.result.uuid != first.result.uuid and other.catalog.uuid == first.catalog.uuid
@@ -321,11 +447,15 @@ def test_re_exports_are_identical_and_keep_their_uuids_when_the_data_moves_on(ha
 @pytest.fixture
 def no_trestle(monkeypatch):
     """As if compliance-trestle were not installed: every import of it fails."""
-    for name in [m for m in sys.modules if m == "trestle" or m.startswith("trestle.")] + ["trestle"]:
+    for name in [m for m in sys.modules if m == "trestle" or m.startswith("trestle.")] + [
+        "trestle"
+    ]:
         monkeypatch.setitem(sys.modules, name, None)
 
 
-def test_without_compliance_trestle_the_error_names_the_install_command(harness, world, tmp_path, no_trestle):
+def test_without_compliance_trestle_the_error_names_the_install_command(
+    harness, world, tmp_path, no_trestle
+):
     with pytest.raises(ExportError) as caught:
         write_oscal(harness.app, tmp_path / "oscal")
     assert "compliance-trestle" in caught.value.message and INSTALL_HINT in caught.value.hint
@@ -338,7 +468,9 @@ def test_without_compliance_trestle_the_error_names_the_install_command(harness,
 
 
 # -- the output directory ---------------------------------------------------------------------------
-def test_an_earlier_export_is_replaced_only_with_force_and_nothing_else_ever(harness, world, tmp_path):
+def test_an_earlier_export_is_replaced_only_with_force_and_nothing_else_ever(
+    harness, world, tmp_path
+):
     target = tmp_path / "out" / "oscal"
     target.parent.mkdir()
     first, _ = export(harness, target)
@@ -350,7 +482,9 @@ def test_an_earlier_export_is_replaced_only_with_force_and_nothing_else_ever(har
     second = write_oscal(harness.app, target, force=True)
     assert second.files != first.files
     assert {n: hashlib.sha256((target / n).read_bytes()).hexdigest() for n in FILES} == second.files
-    assert [p.name for p in target.parent.iterdir()] == ["oscal"]  # no temporary or set-aside directory left
+    assert [p.name for p in target.parent.iterdir()] == [
+        "oscal"
+    ]  # no temporary or set-aside directory left
 
     # a directory with anything else in it is never replaced, not even with --force
     papers = tmp_path / "papers"
@@ -365,7 +499,10 @@ def test_an_earlier_export_is_replaced_only_with_force_and_nothing_else_ever(har
     (tmp_path / "empty").mkdir()
     write_oscal(harness.app, tmp_path / "empty")
     assert {p.name for p in (tmp_path / "empty").iterdir()} == FILES
-    for bad, words in [(tmp_path / "aims.yaml", "is not a directory"), (tmp_path / "missing" / "x", "does not exist")]:
+    for bad, words in [
+        (tmp_path / "aims.yaml", "is not a directory"),
+        (tmp_path / "missing" / "x", "does not exist"),
+    ]:
         with pytest.raises(ExportError) as caught:
             write_oscal(harness.app, bad)
         assert words in caught.value.message
@@ -373,7 +510,9 @@ def test_an_earlier_export_is_replaced_only_with_force_and_nothing_else_ever(har
 
 
 @pytest.mark.parametrize("failure", [OSError("disk full"), KeyboardInterrupt()])
-def test_a_failed_export_leaves_nothing_and_keeps_the_earlier_one(harness, world, tmp_path, monkeypatch, failure):
+def test_a_failed_export_leaves_nothing_and_keeps_the_earlier_one(
+    harness, world, tmp_path, monkeypatch, failure
+):
     out = tmp_path / "out"
     out.mkdir()
     before, _ = export(harness, out / "oscal")
@@ -394,7 +533,9 @@ def test_a_failed_export_leaves_nothing_and_keeps_the_earlier_one(harness, world
     monkeypatch.undo()
     assert written == ["catalog.json", "catalog.json"]
     assert [p.name for p in out.iterdir()] == ["oscal"]
-    assert {n: hashlib.sha256((out / "oscal" / n).read_bytes()).hexdigest() for n in FILES} == before.files
+    assert {
+        n: hashlib.sha256((out / "oscal" / n).read_bytes()).hexdigest() for n in FILES
+    } == before.files
 
 
 # -- a broken chain, the audit pack --------------------------------------------------------------------
@@ -415,17 +556,23 @@ def test_the_audit_pack_carries_the_oscal_files_pointing_at_its_ledger(harness, 
     assert {f"oscal/{n}" for n in FILES} <= listed
     Catalog.model_validate(pack.json("oscal/catalog.json")["catalog"])
     AssessmentPlan.model_validate(pack.json("oscal/assessment-plan.json")["assessment-plan"])
-    ar = AssessmentResults.model_validate(pack.json("oscal/assessment-results.json")["assessment-results"])
+    ar = AssessmentResults.model_validate(
+        pack.json("oscal/assessment-results.json")["assessment-results"]
+    )
     ledger = next(r for r in ar.back_matter.resources if r.title.startswith("Evidence ledger"))
     assert ledger.rlinks[0].href == "../evidence/ledger.jsonl"
     rows = {row["seq"]: row["hash"] for row in pack.ledger()}
     entries = [e for o in ar.results[0].observations for e in o.relevant_evidence or []]
-    assert entries and all(rows[int(prop(e, "ledger-seq"))] == prop(e, "ledger-hash") for e in entries)
+    assert entries and all(
+        rows[int(prop(e, "ledger-seq"))] == prop(e, "ledger-hash") for e in entries
+    )
 
 
 # -- people in aims.yaml -----------------------------------------------------------------------------
 def test_an_address_trestle_refuses_still_names_the_person(harness, tmp_path):
-    harness.config_path.write_text("organisation: Lab\nroles:\n  aims_owner: [amy@lab.test]\n", encoding="utf-8")
+    harness.config_path.write_text(
+        "organisation: Lab\nroles:\n  aims_owner: [amy@lab.test]\n", encoding="utf-8"
+    )
     from aims_workflows.config import load_config
 
     harness.app.config = load_config(harness.config_path)
@@ -438,7 +585,9 @@ def test_an_address_trestle_refuses_still_names_the_person(harness, tmp_path):
 def test_a_line_break_in_a_name_does_not_break_the_files(harness, answers, tmp_path):
     harness.add_system("Chatbot\nv2")
     _, out = export(harness, tmp_path / "oscal")
-    descriptions = [e.description for o in out.result.observations for e in o.relevant_evidence or []]
+    descriptions = [
+        e.description for o in out.result.observations for e in o.relevant_evidence or []
+    ]
     assert any("on Chatbot v2:" in d for d in descriptions)
 
 
@@ -451,46 +600,86 @@ def run_cli(monkeypatch, capsys, harness, db_url, *args: str):
     return result.code, result.out, result.err
 
 
-def test_the_command_writes_the_files_and_refuses_to_overwrite(harness, world, db_url, tmp_path, monkeypatch, capsys):
+def test_the_command_writes_the_files_and_refuses_to_overwrite(
+    harness, world, db_url, tmp_path, monkeypatch, capsys
+):
     monkeypatch.chdir(tmp_path)
-    code, out, err = run_cli(monkeypatch, capsys, harness, db_url, "export", "oscal", "--out", "oscal", "--since", "2026-01-01")
+    code, out, err = run_cli(
+        monkeypatch,
+        capsys,
+        harness,
+        db_url,
+        "export",
+        "oscal",
+        "--out",
+        "oscal",
+        "--since",
+        "2026-01-01",
+    )
     assert code == 0, err
     assert f"wrote {tmp_path / 'oscal'}/ (OSCAL {OSCAL_VERSION}) for from 2026-01-01" in out
     for name in FILES:
-        assert f"{name}  sha256 {hashlib.sha256((tmp_path / 'oscal' / name).read_bytes()).hexdigest()}" in out
+        assert (
+            f"{name}  sha256 {hashlib.sha256((tmp_path / 'oscal' / name).read_bytes()).hexdigest()}"
+            in out
+        )
     assert "gap(s)" in out and "open nonconformities: 0" in out
-    code, out, err = run_cli(monkeypatch, capsys, harness, db_url, "export", "oscal", "--out", "oscal")
+    code, out, err = run_cli(
+        monkeypatch, capsys, harness, db_url, "export", "oscal", "--out", "oscal"
+    )
     assert code == 1 and "holds an export already" in err and "--force" in err
-    assert run_cli(monkeypatch, capsys, harness, db_url, "export", "oscal", "--out", "oscal", "--force")[0] == 0
-    code, _, err = run_cli(monkeypatch, capsys, harness, db_url, "export", "oscal", "--until", "31/01/2026")
+    assert (
+        run_cli(
+            monkeypatch, capsys, harness, db_url, "export", "oscal", "--out", "oscal", "--force"
+        )[0]
+        == 0
+    )
+    code, _, err = run_cli(
+        monkeypatch, capsys, harness, db_url, "export", "oscal", "--until", "31/01/2026"
+    )
     assert code == 2 and "expected YYYY-MM-DD" in err
     # without --out: a dated directory here
     assert run_cli(monkeypatch, capsys, harness, db_url, "export", "oscal")[0] == 0
     (dated,) = tmp_path.glob("aims-oscal-*")
-    assert re.fullmatch(r"aims-oscal-\d{4}-\d{2}-\d{2}", dated.name) and {p.name for p in dated.iterdir()} == FILES
+    assert (
+        re.fullmatch(r"aims-oscal-\d{4}-\d{2}-\d{2}", dated.name)
+        and {p.name for p in dated.iterdir()} == FILES
+    )
 
 
-def test_the_command_without_the_extra_says_how_to_install_it(harness, db_url, tmp_path, monkeypatch, capsys, no_trestle):
+def test_the_command_without_the_extra_says_how_to_install_it(
+    harness, db_url, tmp_path, monkeypatch, capsys, no_trestle
+):
     monkeypatch.chdir(tmp_path)
-    code, out, err = run_cli(monkeypatch, capsys, harness, db_url, "export", "oscal", "--out", "oscal")
+    code, out, err = run_cli(
+        monkeypatch, capsys, harness, db_url, "export", "oscal", "--out", "oscal"
+    )
     assert code == 1
     assert "error: OSCAL export needs compliance-trestle, which is not installed" in err
     assert "pip install 'aims-workflows[oscal]'" in err
     assert not (tmp_path / "oscal").exists()
 
 
-def test_the_command_exits_1_on_a_broken_chain_and_still_writes(harness, world, db_url, tmp_path, monkeypatch, capsys):
+def test_the_command_exits_1_on_a_broken_chain_and_still_writes(
+    harness, world, db_url, tmp_path, monkeypatch, capsys
+):
     tamper(harness.db, "UPDATE evidence SET payload = '{}' WHERE seq = 2")
     monkeypatch.chdir(tmp_path)
-    code, _, err = run_cli(monkeypatch, capsys, harness, db_url, "export", "oscal", "--out", "oscal")
+    code, _, err = run_cli(
+        monkeypatch, capsys, harness, db_url, "export", "oscal", "--out", "oscal"
+    )
     assert code == 1 and "evidence chain BROKEN at row 2" in err
     assert read(tmp_path / "oscal").findings_on("7.5.3")
 
 
 def test_help_lists_the_command_and_start_up_never_imports_trestle():
-    code = ("import sys; from typer.main import get_command; from aims_workflows.cli import app; get_command(app); "
-            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'trestle' or m.startswith('aims_workflows.export')))")
-    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    code = (
+        "import sys; from typer.main import get_command; from aims_workflows.cli import app; get_command(app); "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'trestle' or m.startswith('aims_workflows.export')))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.strip()
     assert loaded == "[]"
     from typer.testing import CliRunner
 
@@ -502,12 +691,22 @@ def test_help_lists_the_command_and_start_up_never_imports_trestle():
     assert "--since" in text_ and "--force" in text_ and "aims-workflows[oscal]" in text_
 
 
-def test_a_value_trestle_refuses_is_a_clear_error_and_nothing_is_written(harness, world, tmp_path, monkeypatch):
+def test_a_value_trestle_refuses_is_a_clear_error_and_nothing_is_written(
+    harness, world, tmp_path, monkeypatch
+):
     from aims_workflows.export import oscal_results
 
     # a time without a zone, which OSCAL cannot hold, stands for any value trestle's models refuse
-    monkeypatch.setattr(oscal_results, "_span", lambda *a: (harness.clock.now().replace(tzinfo=None),) * 2)
+    monkeypatch.setattr(
+        oscal_results, "_span", lambda *a: (harness.clock.now().replace(tzinfo=None),) * 2
+    )
     with pytest.raises(ExportError) as caught:
         write_oscal(harness.app, tmp_path / "oscal")
-    assert caught.value.message == "the OSCAL files could not be built: Input should have timezone info at Result.start"
-    assert not (tmp_path / "oscal").exists() and [p for p in tmp_path.iterdir() if "oscal" in p.name] == []
+    assert (
+        caught.value.message
+        == "the OSCAL files could not be built: Input should have timezone info at Result.start"
+    )
+    assert (
+        not (tmp_path / "oscal").exists()
+        and [p for p in tmp_path.iterdir() if "oscal" in p.name] == []
+    )

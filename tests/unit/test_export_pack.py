@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from export_world import Pack, assessed_world, audit_with_a_finding, tamper, use_soa
 from sqlalchemy import event, text
 
 from aims_workflows.engine.evidence import chain_hash, iso
@@ -19,9 +20,20 @@ from aims_workflows.errors import AimsError
 from aims_workflows.export import parse_period
 from aims_workflows.export.pack import write_audit_pack
 
-from export_world import Pack, assessed_world, audit_with_a_finding, tamper, use_soa
-
-FIELDS = ["seq", "kind", "run_id", "step_id", "actor", "via", "effective_at", "recorded_at", "payload", "ref", "prev_hash", "hash"]
+FIELDS = [
+    "seq",
+    "kind",
+    "run_id",
+    "step_id",
+    "actor",
+    "via",
+    "effective_at",
+    "recorded_at",
+    "payload",
+    "ref",
+    "prev_hash",
+    "hash",
+]
 
 
 def export(h, path: Path, **kw):
@@ -31,13 +43,21 @@ def export(h, path: Path, **kw):
 
 def verify_script(directory: Path, *args: str) -> subprocess.CompletedProcess:
     """The pack's verifier as an auditor runs it: a plain interpreter without site-packages (-S), isolated (-I)."""
-    return subprocess.run([sys.executable, "-I", "-S", str(directory / "evidence" / "verify_ledger.py"), *args],
-                          capture_output=True, text=True, cwd=directory, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-I", "-S", str(directory / "evidence" / "verify_ledger.py"), *args],
+        capture_output=True,
+        text=True,
+        cwd=directory,
+        timeout=60,
+    )
 
 
 def db_rows(h) -> list[dict]:
     with h.db.connect() as conn:
-        return [dict(r._mapping) for r in conn.execute(text(f"SELECT {', '.join(FIELDS)} FROM evidence ORDER BY seq"))]
+        return [
+            dict(r._mapping)
+            for r in conn.execute(text(f"SELECT {', '.join(FIELDS)} FROM evidence ORDER BY seq"))
+        ]
 
 
 @pytest.fixture
@@ -57,15 +77,38 @@ def test_the_manifest_lists_every_file_with_its_hash(harness, world, tmp_path):
         if name != "manifest.json":
             assert listed[name]["sha256"] == hashlib.sha256(content).hexdigest(), name
             assert listed[name]["bytes"] == len(content), name
-    expected = {"index.html", "evidence/ledger.jsonl", "evidence/VERIFY.md", "evidence/verify_ledger.py",
-                "evidence/verification.json", "soa.csv", "soa.md", "soa.json", "clauses.csv", "clauses.md", "kpis.json",
-                "kpis.csv", "inventory.csv", "inventory_history.csv", "runs.csv", "approvals.csv", "findings.csv",
-                "tasks.csv", "workflows/index.csv", "aims-config.json"}
+    expected = {
+        "index.html",
+        "evidence/ledger.jsonl",
+        "evidence/VERIFY.md",
+        "evidence/verify_ledger.py",
+        "evidence/verification.json",
+        "soa.csv",
+        "soa.md",
+        "soa.json",
+        "clauses.csv",
+        "clauses.md",
+        "kpis.json",
+        "kpis.csv",
+        "inventory.csv",
+        "inventory_history.csv",
+        "runs.csv",
+        "approvals.csv",
+        "findings.csv",
+        "tasks.csv",
+        "workflows/index.csv",
+        "aims-config.json",
+    }
     assert expected <= set(pack.files) and "CHAIN-BROKEN.txt" not in pack.files
     # generated at the injected clock's time, for the organisation of aims.yaml
     assert manifest["generated_at"] == iso(harness.clock.now())
-    assert manifest["organisation"] == "Example Ltd" and manifest["period"] == {"since": None, "until": None}
-    assert manifest["chain"]["ok"] is True and manifest["chain"]["head_seq"] == len(db_rows(harness))
+    assert manifest["organisation"] == "Example Ltd" and manifest["period"] == {
+        "since": None,
+        "until": None,
+    }
+    assert manifest["chain"]["ok"] is True and manifest["chain"]["head_seq"] == len(
+        db_rows(harness)
+    )
     assert result.path == (tmp_path / "pack.zip").absolute() and result.size == len(pack.bytes)
 
 
@@ -79,8 +122,13 @@ def test_the_ledger_file_holds_exactly_the_stored_rows(harness, world, tmp_path)
     assert all(chain_hash(**{k: r[k] for k in FIELDS[:-1]}) == r["hash"] for r in rows)
     verification = pack.json("evidence/verification.json")
     assert verification["chain"]["ok"] and verification["chain"]["rows_checked"] == len(rows)
-    assert verification["exported"] == {"rows": len(rows), "first_seq": 1, "last_seq": len(rows),
-                                        "first_prev_hash": "0" * 64, "last_hash": rows[-1]["hash"]}
+    assert verification["exported"] == {
+        "rows": len(rows),
+        "first_seq": 1,
+        "last_seq": len(rows),
+        "first_prev_hash": "0" * 64,
+        "last_hash": rows[-1]["hash"],
+    }
     assert verification["chain"]["head_hash"] == rows[-1]["hash"]
 
 
@@ -104,7 +152,9 @@ def test_the_standalone_verifier_passes_then_names_an_edited_row(harness, world,
 
     # an auditor-side edit of one payload: the row is named, by seq and line
     victim = rows[6]
-    edited = dict(victim, payload=victim["payload"].replace("}", ',"note":"approved after all"}', 1))
+    edited = dict(
+        victim, payload=victim["payload"].replace("}", ',"note":"approved after all"}', 1)
+    )
     lines = (directory / "evidence" / "ledger.jsonl").read_text(encoding="utf-8").splitlines()
     lines[6] = json.dumps(edited, ensure_ascii=False, separators=(",", ":"))
     (directory / "evidence" / "ledger.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -113,7 +163,10 @@ def test_the_standalone_verifier_passes_then_names_an_edited_row(harness, world,
     assert f"FAILED: row {victim['seq']} (line 7, {victim['kind']}) was altered" in bad.stdout
     # and the manifest notices the changed file before even looking at the chain
     listed = verify_script(directory, "--manifest", "manifest.json")
-    assert listed.returncode == 1 and "evidence/ledger.jsonl does not match the manifest" in listed.stdout
+    assert (
+        listed.returncode == 1
+        and "evidence/ledger.jsonl does not match the manifest" in listed.stdout
+    )
 
 
 def test_the_verifier_notices_rows_cut_from_the_end_or_reordered(harness, world, tmp_path):
@@ -127,7 +180,11 @@ def test_the_verifier_notices_rows_cut_from_the_end_or_reordered(harness, world,
     lines[3], lines[4] = lines[4], lines[3]
     ledger.write_text("\n".join(lines) + "\n", encoding="utf-8")
     swapped = verify_script(directory)
-    assert swapped.returncode == 1 and "FAILED: row 5 (line 4) follows row 3: row 4 is missing or out of order" in swapped.stdout
+    assert (
+        swapped.returncode == 1
+        and "FAILED: row 5 (line 4) follows row 3: row 4 is missing or out of order"
+        in swapped.stdout
+    )
 
 
 def test_a_tampered_database_gives_a_marked_pack(harness, world, tmp_path):
@@ -136,7 +193,9 @@ def test_a_tampered_database_gives_a_marked_pack(harness, world, tmp_path):
     result, pack = export(h, tmp_path / "pack.zip")
     assert not result.chain.ok and result.chain.first_bad_seq == 9
     assert "row 9" in result.chain.problem and "altered" in result.chain.problem
-    assert "CHAIN-BROKEN.txt" in pack.files and "First broken row: 9" in pack.text("CHAIN-BROKEN.txt")
+    assert "CHAIN-BROKEN.txt" in pack.files and "First broken row: 9" in pack.text(
+        "CHAIN-BROKEN.txt"
+    )
     assert list(pack.files)[0] == "CHAIN-BROKEN.txt"  # the first thing anyone listing the zip sees
     assert "THE EVIDENCE CHAIN IS BROKEN at row 9" in pack.text("index.html")
     assert "BROKEN at row 9" in pack.text("evidence/VERIFY.md")
@@ -154,7 +213,9 @@ def test_a_period_exports_a_contiguous_stretch_that_verifies_on_its_own(harness,
     rows, everything = pack.ledger(), db_rows(h)
     in_period = [r for r in everything if r["recorded_at"] >= "2026-02-10"]
     assert rows == in_period and rows[0]["seq"] > 1
-    assert rows[0]["prev_hash"] == everything[rows[0]["seq"] - 2]["hash"]  # anchored to the row before
+    assert (
+        rows[0]["prev_hash"] == everything[rows[0]["seq"] - 2]["hash"]
+    )  # anchored to the row before
     assert result.chain.rows_checked == len(everything)  # the whole chain is still verified
     runs = {r["run"] for r in pack.csv("runs.csv")}
     assert runs == {world.risk2, world.impact2}  # the January runs ended before the period
@@ -165,7 +226,10 @@ def test_a_period_exports_a_contiguous_stretch_that_verifies_on_its_own(harness,
     directory = pack.extract(tmp_path / "later")
     check = verify_script(directory, "--manifest", "manifest.json")
     assert check.returncode == 0, check.stdout + check.stderr
-    assert f"continues the chain from prev_hash {rows[0]['prev_hash']} (row {rows[0]['seq'] - 1}" in check.stdout
+    assert (
+        f"continues the chain from prev_hash {rows[0]['prev_hash']} (row {rows[0]['seq'] - 1}"
+        in check.stdout
+    )
     assert pack.json("manifest.json")["period"] == {"since": "2026-02-10", "until": None}
 
     _, early = export(h, tmp_path / "early.zip", period=parse_period("2026-01-01", "2026-01-31"))
@@ -185,21 +249,38 @@ def test_the_registers_in_the_pack(harness, answers, tmp_path):
     _, pack = export(h, tmp_path / "pack.zip")
 
     runs = {r["run"]: r for r in pack.csv("runs.csv")}
-    assert runs[world.risk]["workflow"] == "ai-risk-assessment" and runs[world.risk]["status"] == "completed"
-    assert runs[world.risk]["spec_hash"] == h.run_row(world.risk).spec_hash and runs[world.risk]["version"] == "1"
+    assert (
+        runs[world.risk]["workflow"] == "ai-risk-assessment"
+        and runs[world.risk]["status"] == "completed"
+    )
+    assert (
+        runs[world.risk]["spec_hash"] == h.run_row(world.risk).spec_hash
+        and runs[world.risk]["version"] == "1"
+    )
     assert runs[world.impact2]["status"] == "running" and runs[world.impact2]["completed_at"] == ""
-    assert (runs[corrective]["started_by_run"], runs[corrective]["waited_for_by"]) == (audit, "")  # not waited for
+    assert (runs[corrective]["started_by_run"], runs[corrective]["waited_for_by"]) == (
+        audit,
+        "",
+    )  # not waited for
     assert runs[world.risk]["started_by_run"] == ""
 
     decisions = [r for r in pack.csv("approvals.csv") if r["run"] == world.risk]
     assert len(decisions) == 1
-    assert (decisions[0]["decided_by"], decisions[0]["decision"], decisions[0]["reason"], decisions[0]["outcome"]) == (
-        "rita@example.com", "approve", "residual risk acceptable", "approved")
+    assert (
+        decisions[0]["decided_by"],
+        decisions[0]["decision"],
+        decisions[0]["reason"],
+        decisions[0]["outcome"],
+    ) == ("rita@example.com", "approve", "residual risk acceptable", "approved")
     assert float(decisions[0]["latency_hours"]) == pytest.approx(5.0)
     assert decisions[0]["approvers"] == '["risk_owner"]'
 
     (finding,) = pack.csv("findings.csv")
-    assert (finding["status"], finding["corrective_action_run"], finding["corrective_action_status"]) == ("closed", corrective, "completed")
+    assert (
+        finding["status"],
+        finding["corrective_action_run"],
+        finding["corrective_action_status"],
+    ) == ("closed", corrective, "completed")
     assert float(finding["days_to_close"]) == pytest.approx(32.0) and finding["clause"] == "6.1.2"
     assert finding["source"] == f"internal-audit/{audit}"
 
@@ -207,17 +288,32 @@ def test_the_registers_in_the_pack(harness, answers, tmp_path):
     assert tasks and all(r["status"] == "open" and r["overdue"] == "true" for r in tasks)
     assert all(float(r["days_overdue"]) > 0 for r in tasks)
     done = [r for r in pack.csv("tasks.csv") if r["run"] == world.risk]
-    assert {r["step"] for r in done} == {"identify", "treat"} and all(r["overdue"] == "false" for r in done)
+    assert {r["step"] for r in done} == {"identify", "treat"} and all(
+        r["overdue"] == "false" for r in done
+    )
 
     systems = {r["name"]: r for r in pack.csv("inventory.csv")}
-    assert set(systems) == {"Chatbot", "Scorer"} and systems["Scorer"]["owner"] == "oscar@example.com"
-    assert {"risk_tier", "lifecycle_stage", "in_scope", "risk_valid_until"} <= set(systems["Chatbot"])
+    assert (
+        set(systems) == {"Chatbot", "Scorer"} and systems["Scorer"]["owner"] == "oscar@example.com"
+    )
+    assert {"risk_tier", "lifecycle_stage", "in_scope", "risk_valid_until"} <= set(
+        systems["Chatbot"]
+    )
 
     # the exact texts runs were pinned to
     index = {r["workflow"]: r for r in pack.csv("workflows/index.csv")}
-    assert set(index) == {"ai-risk-assessment", "ai-impact-assessment", "internal-audit", "corrective-action"}
+    assert set(index) == {
+        "ai-risk-assessment",
+        "ai-impact-assessment",
+        "internal-audit",
+        "corrective-action",
+    }
     with h.db.connect() as conn:
-        stored = conn.execute(text("SELECT text, content_hash FROM spec_versions WHERE workflow_id = 'ai-risk-assessment'")).one()
+        stored = conn.execute(
+            text(
+                "SELECT text, content_hash FROM spec_versions WHERE workflow_id = 'ai-risk-assessment'"
+            )
+        ).one()
     entry = index["ai-risk-assessment"]
     assert entry["content_hash"] == stored.content_hash
     assert pack.text("workflows/" + entry["file"]) == stored.text
@@ -232,16 +328,21 @@ def test_the_registers_in_the_pack(harness, answers, tmp_path):
 
 def test_text_that_a_spreadsheet_would_run_is_defused(harness, answers, tmp_path):
     h = harness
-    h.add_system("=HYPERLINK(\"http://evil.example\")", owner="olga@example.com")
+    h.add_system('=HYPERLINK("http://evil.example")', owner="olga@example.com")
     _, pack = export(h, tmp_path / "pack.zip")
     (system,) = pack.csv("inventory.csv")
-    assert system["name"] == "'=HYPERLINK(\"http://evil.example\")"
-    assert any('"name":"=HYPERLINK' in r["payload"] for r in pack.ledger())  # the ledger keeps the exact value
+    assert system["name"] == '\'=HYPERLINK("http://evil.example")'
+    assert any(
+        '"name":"=HYPERLINK' in r["payload"] for r in pack.ledger()
+    )  # the ledger keeps the exact value
 
 
 def test_html_is_escaped(harness, tmp_path):
     h = harness
-    use_soa(h, "soa:\n  controls:\n    A.10.4: {applicable: false, justification: '<script>alert(1)</script>'}\n")
+    use_soa(
+        h,
+        "soa:\n  controls:\n    A.10.4: {applicable: false, justification: '<script>alert(1)</script>'}\n",
+    )
     _, pack = export(h, tmp_path / "pack.zip")
     page = pack.text("index.html")
     assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
@@ -266,11 +367,15 @@ def test_an_existing_file_is_kept_unless_forced(harness, world, tmp_path):
     assert target.read_bytes() == b"the auditor's copy"
     write_audit_pack(harness.app, target, force=True)
     assert Pack(target).json("manifest.json")["organisation"] == "Example Ltd"
-    assert [p.name for p in target.parent.iterdir()] == ["pack.zip"]  # no temporary file left beside it
+    assert [p.name for p in target.parent.iterdir()] == [
+        "pack.zip"
+    ]  # no temporary file left beside it
 
 
 @pytest.mark.parametrize("failure", [RuntimeError("disk trouble"), KeyboardInterrupt()])
-def test_a_failed_export_leaves_no_file_and_no_temporary_file(harness, world, tmp_path, monkeypatch, failure):
+def test_a_failed_export_leaves_no_file_and_no_temporary_file(
+    harness, world, tmp_path, monkeypatch, failure
+):
     from aims_workflows.export import records
 
     out = tmp_path / "out"
@@ -287,7 +392,10 @@ def test_a_failed_export_leaves_no_file_and_no_temporary_file(harness, world, tm
 
 
 def test_unwritable_targets_are_clear_errors(harness, tmp_path):
-    for target, words in [(tmp_path / "missing" / "pack.zip", "the directory"), (tmp_path, "is a directory")]:
+    for target, words in [
+        (tmp_path / "missing" / "pack.zip", "the directory"),
+        (tmp_path, "is a directory"),
+    ]:
         with pytest.raises(AimsError) as caught:
             write_audit_pack(harness.app, target)
         assert words in caught.value.message, caught.value.message
@@ -302,7 +410,12 @@ def test_the_ledger_is_read_in_batches_not_at_once(harness, tmp_path):
     from aims_workflows.store import ledger
 
     h = harness
-    records = [EvidenceRecord("test.recorded", None, None, "eve@example.com", "cli", h.clock.now(), {"n": n}) for n in range(250)]
+    records = [
+        EvidenceRecord(
+            "test.recorded", None, None, "eve@example.com", "cli", h.clock.now(), {"n": n}
+        )
+        for n in range(250)
+    ]
     with h.db.begin() as conn:
         ledger.append(conn, records, recorded_at=h.clock.now())
     statements: list[str] = []
@@ -314,7 +427,9 @@ def test_the_ledger_is_read_in_batches_not_at_once(harness, tmp_path):
     assert len(pages) == 3 and all("LIMIT" in s for s in pages)
 
 
-def test_the_pack_is_one_moment_even_while_the_runtime_writes(harness, world, tmp_path, monkeypatch):
+def test_the_pack_is_one_moment_even_while_the_runtime_writes(
+    harness, world, tmp_path, monkeypatch
+):
     """Rows appended while the export runs (the worker does not stop for it) are in neither the
     ledger file nor the verification: the pack reads one snapshot, and the write is not blocked."""
     from aims_workflows.engine.evidence import EvidenceRecord
@@ -329,8 +444,21 @@ def test_the_pack_is_one_moment_even_while_the_runtime_writes(harness, world, tm
         # after the chain was verified, before the ledger rows are read: another connection
         # appends, as the worker would
         with h.db.begin() as writer:
-            ledger.append(writer, [EvidenceRecord("test.during_export", None, None, "eve@example.com", "cli", h.clock.now(), {})],
-                          recorded_at=h.clock.now())
+            ledger.append(
+                writer,
+                [
+                    EvidenceRecord(
+                        "test.during_export",
+                        None,
+                        None,
+                        "eve@example.com",
+                        "cli",
+                        h.clock.now(),
+                        {},
+                    )
+                ],
+                recorded_at=h.clock.now(),
+            )
         return real_seq_range(conn, period)
 
     monkeypatch.setattr(pack_module, "seq_range", range_while_writing)
@@ -343,7 +471,9 @@ def test_the_pack_is_one_moment_even_while_the_runtime_writes(harness, world, tm
 def test_the_templates_ship_with_the_package():
     import tomllib
 
-    pyproject = tomllib.loads((Path(__file__).resolve().parents[2] / "pyproject.toml").read_text(encoding="utf-8"))
+    pyproject = tomllib.loads(
+        (Path(__file__).resolve().parents[2] / "pyproject.toml").read_text(encoding="utf-8")
+    )
     assert "export/templates/*" in pyproject["tool"]["setuptools"]["package-data"]["aims_workflows"]
     from importlib.resources import files
 

@@ -5,10 +5,22 @@ from __future__ import annotations
 
 import pytest
 
-from aims_workflows.spec.expressions import ExpressionError, Reference, check_syntax, evaluate, references, render
+from aims_workflows.spec.expressions import (
+    ExpressionError,
+    Reference,
+    check_syntax,
+    evaluate,
+    references,
+    render,
+)
 
 CONTEXT = {
-    "subject": {"name": "Chatbot", "risk_tier": "high", "jurisdictions": ["EU", "UK"], "owner": "ana@example.com"},
+    "subject": {
+        "name": "Chatbot",
+        "risk_tier": "high",
+        "jurisdictions": ["EU", "UK"],
+        "owner": "ana@example.com",
+    },
     "assess": {"likelihood": 3, "impact": 5, "rationale": "public facing"},
     "inputs": {"reason": None},
 }
@@ -61,7 +73,11 @@ def test_the_sandbox_refuses_python_internals_and_mutation(text):
 
 @pytest.mark.parametrize(
     "text",
-    ["{{ subject.__class__ }}", "{{ ''.__class__.__mro__ }}", "{% set x = subject.pop('name') %}{{ x }}"],
+    [
+        "{{ subject.__class__ }}",
+        "{{ ''.__class__.__mro__ }}",
+        "{% set x = subject.pop('name') %}{{ x }}",
+    ],
 )
 def test_templates_refuse_internals_and_mutation(text):
     with pytest.raises(ExpressionError):
@@ -92,7 +108,10 @@ def test_runaway_recursion_is_an_expression_error():
 
 
 def test_render_templates():
-    assert render("Risk review of {{ subject.name }} ({{ subject.risk_tier }})", CONTEXT) == "Risk review of Chatbot (high)"
+    assert (
+        render("Risk review of {{ subject.name }} ({{ subject.risk_tier }})", CONTEXT)
+        == "Risk review of Chatbot (high)"
+    )
     assert render("{% for j in subject.jurisdictions %}{{ j }};{% endfor %}", CONTEXT) == "EU;UK;"
     assert render("no placeholders", {}) == "no placeholders"
     # no HTML escaping: messages go to Jira and Slack, which escape themselves
@@ -133,7 +152,10 @@ def test_references(text, found):
 
 
 def test_references_in_templates_skip_locally_bound_names():
-    refs = references("{% set n = subject.name %}{% for j in subject.jurisdictions %}{{ j }} {{ n }}{% endfor %}", template=True)
+    refs = references(
+        "{% set n = subject.name %}{% for j in subject.jurisdictions %}{{ j }} {{ n }}{% endfor %}",
+        template=True,
+    )
     assert refs == [Reference("subject", "name"), Reference("subject", "jurisdictions")]
 
 

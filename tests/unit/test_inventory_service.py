@@ -41,7 +41,9 @@ def evidence(h, kind: str) -> list[dict]:
 # -- add, set, history ---------------------------------------------------------------------------
 def test_add_keeps_the_record_its_first_version_and_evidence(harness):
     h = harness
-    row, _ = h.add_system("Chatbot", owner="Olga@Example.com", model_type="llm", data_sources="tickets; articles")
+    row, _ = h.add_system(
+        "Chatbot", owner="Olga@Example.com", model_type="llm", data_sources="tickets; articles"
+    )
     assert (row["name"], row["owner"], row["version"]) == ("Chatbot", "olga@example.com", 1)
     assert row["data_sources"] == ["tickets", "articles"]
     assert row["created_at"] == h.clock.now()
@@ -99,11 +101,14 @@ def test_rename_keeps_the_history_and_refuses_a_taken_name(harness):
         h.app.inventory.set("Helpdesk bot", {"name": "assistant"})
 
 
-@pytest.mark.parametrize("changes, column, message", [
-    ({"owner": "not-an-email"}, "owner", "is not an e-mail address"),
-    ({"risk_tier": "severe"}, "risk_tier", "Input should be"),
-    ({"in_scope": "perhaps"}, "in_scope", "valid boolean"),
-])
+@pytest.mark.parametrize(
+    "changes, column, message",
+    [
+        ({"owner": "not-an-email"}, "owner", "is not an e-mail address"),
+        ({"risk_tier": "severe"}, "risk_tier", "Input should be"),
+        ({"in_scope": "perhaps"}, "in_scope", "valid boolean"),
+    ],
+)
 def test_set_with_a_bad_value_names_the_field_and_writes_nothing(harness, changes, column, message):
     h = harness
     h.add_system("Chatbot")
@@ -176,11 +181,20 @@ def test_import_updates_existing_systems(harness):
     assert [v["version"] for v in history(h, "CV screener")] == [1, 2]
 
 
-@pytest.mark.parametrize("name, expected", [
-    ("bad_row.csv", [(2, "owner", "'hana-at-example.com' is not an e-mail address"), (2, "risk_tier", "Input should be")]),
-    ("bad_row.json", [(2, "colour", "unknown column"), (3, "name", "Field required")]),
-    ("bad_row.yaml", [(2, "name", "duplicate of row 1")]),
-])
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        (
+            "bad_row.csv",
+            [
+                (2, "owner", "'hana-at-example.com' is not an e-mail address"),
+                (2, "risk_tier", "Input should be"),
+            ],
+        ),
+        ("bad_row.json", [(2, "colour", "unknown column"), (3, "name", "Field required")]),
+        ("bad_row.yaml", [(2, "name", "duplicate of row 1")]),
+    ],
+)
 def test_a_file_with_a_bad_row_is_refused_whole(harness, name, expected):
     h = harness
     h.add_system("Existing")
@@ -188,11 +202,15 @@ def test_a_file_with_a_bad_row_is_refused_whole(harness, name, expected):
     with pytest.raises(InventoryError) as caught:
         h.app.inventory.import_file(FIXTURES / name)
     got = caught.value.problems
-    assert [(row, column) for row, column, _ in got] == [(row, column) for row, column, _ in expected]
+    assert [(row, column) for row, column, _ in got] == [
+        (row, column) for row, column, _ in expected
+    ]
     for (_, _, message), (_, _, wanted) in zip(got, expected):
         assert wanted in message
     assert "nothing was imported" in caught.value.message
-    lines = {"bad_row.csv": " (line 3)", "bad_row.yaml": " (line 4)", "bad_row.json": ""}[name]  # JSON has no lines to name
+    lines = {"bad_row.csv": " (line 3)", "bad_row.yaml": " (line 4)", "bad_row.json": ""}[
+        name
+    ]  # JSON has no lines to name
     for row, column, _ in expected:
         assert f"row {row}{lines if row == 2 else ''}, column {column}:" in caught.value.message
     h.pump()
@@ -205,21 +223,38 @@ def test_a_row_that_clashes_with_the_database_refuses_the_file_whole(harness, tm
     h.add_system("Alpha")
     h.add_system("Beta")
     path = tmp_path / "clash.json"
-    path.write_text(json.dumps([{"name": "Gamma", "owner": "g@example.com"}, {"name": "alpha", "owner": "a@example.com"}]))
+    path.write_text(
+        json.dumps(
+            [
+                {"name": "Gamma", "owner": "g@example.com"},
+                {"name": "alpha", "owner": "a@example.com"},
+            ]
+        )
+    )
     h.app.inventory.import_file(path)  # 'alpha' updates Alpha's owner: fine
     assert system(h, "Alpha")["owner"] == "a@example.com"
     before = counts(h)
-    path.write_text(json.dumps([{"name": "Delta", "owner": "d@example.com"}, {"name": "Delta", "owner": "e@example.com"}]))
+    path.write_text(
+        json.dumps(
+            [
+                {"name": "Delta", "owner": "d@example.com"},
+                {"name": "Delta", "owner": "e@example.com"},
+            ]
+        )
+    )
     with pytest.raises(InventoryError):
         h.app.inventory.import_file(path)
     assert counts(h) == before
 
 
-@pytest.mark.parametrize("name, message", [
-    ("broken.yaml", "not valid YAML"),
-    ("broken.json", "not valid JSON"),
-    ("empty.csv", "no header row"),
-])
+@pytest.mark.parametrize(
+    "name, message",
+    [
+        ("broken.yaml", "not valid YAML"),
+        ("broken.json", "not valid JSON"),
+        ("empty.csv", "no header row"),
+    ],
+)
 def test_unreadable_files_are_refused_with_a_reason(harness, name, message):
     h = harness
     before = counts(h)

@@ -18,7 +18,14 @@ from sqlalchemy import insert
 from aims_workflows.config import KpiTargets
 from aims_workflows.engine.evidence import EvidenceRecord
 from aims_workflows.engine.state import RunState, Subject
-from aims_workflows.kpi import compute_kpis, format_value, kpi_table, kpis_csv, kpis_json, median_from_histogram
+from aims_workflows.kpi import (
+    compute_kpis,
+    format_value,
+    kpi_table,
+    kpis_csv,
+    kpis_json,
+    median_from_histogram,
+)
 from aims_workflows.store import Database, projections
 from aims_workflows.store.models import AISystem, Finding, StepRecord
 from aims_workflows.testing import utc
@@ -28,57 +35,124 @@ LATENCY_MINUTES = [5.5, 42.0, 61.25, 180.0, 600.0, 2000.9, 3.0]  # median 61.25 
 
 
 def _run(subject: Subject, run_id: str) -> RunState:
-    return RunState(run_id=run_id, spec_id="wf", spec_version=1, spec_hash="h", subject=subject, status="completed")
+    return RunState(
+        run_id=run_id,
+        spec_id="wf",
+        spec_version=1,
+        spec_hash="h",
+        subject=subject,
+        status="completed",
+    )
 
 
 def _record(kind: str, payload: dict, step_id: str | None = "s") -> EvidenceRecord:
     return EvidenceRecord(kind, "R", step_id, "aims", "system", NOW, payload)
 
 
-def _system(name: str, *, in_scope: bool = True, risk_days: int | None = None, impact_days: int | None = None) -> dict:
+def _system(
+    name: str,
+    *,
+    in_scope: bool = True,
+    risk_days: int | None = None,
+    impact_days: int | None = None,
+) -> dict:
     return dict(
-        name=name, owner="o@example.com", business_purpose="", model_type="", data_sources=[], outputs="", users="",
-        deployment_scale="", dependencies=[], lifecycle_stage="", risk_tier="", in_scope=in_scope, jurisdictions=[],
-        version=1, created_at=NOW, updated_at=NOW,
+        name=name,
+        owner="o@example.com",
+        business_purpose="",
+        model_type="",
+        data_sources=[],
+        outputs="",
+        users="",
+        deployment_scale="",
+        dependencies=[],
+        lifecycle_stage="",
+        risk_tier="",
+        in_scope=in_scope,
+        jurisdictions=[],
+        version=1,
+        created_at=NOW,
+        updated_at=NOW,
         risk_valid_until=None if risk_days is None else NOW + timedelta(days=risk_days),
         impact_valid_until=None if impact_days is None else NOW + timedelta(days=impact_days),
     )
 
 
 def _step(run_id: str, status: str, due_days: float | None) -> dict:
-    return dict(run_id=run_id, step_id="s", attempt=1, kind="task", title="t", role="engineer", status=status,
-                overdue=False, created_at=NOW - timedelta(days=30), due_at=None if due_days is None else NOW + timedelta(days=due_days))
+    return dict(
+        run_id=run_id,
+        step_id="s",
+        attempt=1,
+        kind="task",
+        title="t",
+        role="engineer",
+        status=status,
+        overdue=False,
+        created_at=NOW - timedelta(days=30),
+        due_at=None if due_days is None else NOW + timedelta(days=due_days),
+    )
 
 
 @pytest.fixture
 def known(database: Database) -> Database:
     """5 systems (4 in scope), 5 task visits, 7 closed approvals, 3 findings (2 closed)."""
     with database.begin() as conn:
-        conn.execute(insert(AISystem.__table__), [
-            _system("current both", risk_days=100, impact_days=100),
-            _system("current risk only", risk_days=1, impact_days=None),
-            _system("stale risk", risk_days=-1, impact_days=5),
-            _system("never assessed"),
-            _system("out of scope", in_scope=False, risk_days=100, impact_days=100),
-        ])
-        conn.execute(insert(StepRecord.__table__), [
-            _step("R1", "open", -2),       # overdue
-            _step("R2", "open", -0.001),   # overdue by a minute and a half
-            _step("R3", "open", 3),
-            _step("R4", "open", None),
-            _step("R5", "done", -10),      # was late, but done: not overdue
-            _step("R6", "cancelled", -10),
-        ])
+        conn.execute(
+            insert(AISystem.__table__),
+            [
+                _system("current both", risk_days=100, impact_days=100),
+                _system("current risk only", risk_days=1, impact_days=None),
+                _system("stale risk", risk_days=-1, impact_days=5),
+                _system("never assessed"),
+                _system("out of scope", in_scope=False, risk_days=100, impact_days=100),
+            ],
+        )
+        conn.execute(
+            insert(StepRecord.__table__),
+            [
+                _step("R1", "open", -2),  # overdue
+                _step("R2", "open", -0.001),  # overdue by a minute and a half
+                _step("R3", "open", 3),
+                _step("R4", "open", None),
+                _step("R5", "done", -10),  # was late, but done: not overdue
+                _step("R6", "cancelled", -10),
+            ],
+        )
         subject = Subject(type="ai_system", id="1", name="current both")
         for n, minutes in enumerate(LATENCY_MINUTES):
-            projections.apply(conn, _run(subject, f"A{n}"), [_record("approval.closed", {
-                "approval_id": f"A{n}", "outcome": "approved", "latency_seconds": minutes * 60})], NOW)
+            projections.apply(
+                conn,
+                _run(subject, f"A{n}"),
+                [
+                    _record(
+                        "approval.closed",
+                        {
+                            "approval_id": f"A{n}",
+                            "outcome": "approved",
+                            "latency_seconds": minutes * 60,
+                        },
+                    )
+                ],
+                NOW,
+            )
         for finding_id, raised_days_ago in (("F-1", 10), ("F-2", 20), ("F-3", 5)):
-            conn.execute(insert(Finding.__table__).values(id=finding_id, title="gap", severity="minor", source="audit",
-                                                          status="open", raised_at=NOW - timedelta(days=raised_days_ago)))
+            conn.execute(
+                insert(Finding.__table__).values(
+                    id=finding_id,
+                    title="gap",
+                    severity="minor",
+                    source="audit",
+                    status="open",
+                    raised_at=NOW - timedelta(days=raised_days_ago),
+                )
+            )
         for finding_id in ("F-1", "F-2"):
-            projections.apply(conn, _run(Subject(type="finding", id=finding_id, name="gap"), f"C-{finding_id}"),
-                              [_record("run.completed", {"workflow": "corrective-action"}, None)], NOW)
+            projections.apply(
+                conn,
+                _run(Subject(type="finding", id=finding_id, name="gap"), f"C-{finding_id}"),
+                [_record("run.completed", {"workflow": "corrective-action"}, None)],
+                NOW,
+            )
     return database
 
 
@@ -95,7 +169,9 @@ def test_each_kpi_on_a_known_data_set(known):
     assert k["open_tasks"].value == 4
     assert k["overdue_tasks"].value == 2
     assert k["overdue_tasks"].detail == "2 past their due date"
-    assert k["median_approval_latency_hours"].value == pytest.approx(61.5 / 60)  # bucket 61 min, its middle
+    assert k["median_approval_latency_hours"].value == pytest.approx(
+        61.5 / 60
+    )  # bucket 61 min, its middle
     assert k["median_approval_latency_hours"].detail == "over 7 closed approvals"
     assert k["mean_days_to_close_nonconformity"].value == pytest.approx(15)
     assert k["mean_days_to_close_nonconformity"].detail == "2 closed, 1 open"
@@ -108,7 +184,12 @@ def test_targets_decide_met_and_not_met(known):
     assert k["median_approval_latency_hours"].met is True
     assert k["mean_days_to_close_nonconformity"].met is True
     assert k["open_tasks"].met is None and k["open_tasks"].target is None
-    relaxed = compute(known, KpiTargets(risk_assessment_coverage=0.5, overdue_tasks=2, mean_days_to_close_nonconformity=14))
+    relaxed = compute(
+        known,
+        KpiTargets(
+            risk_assessment_coverage=0.5, overdue_tasks=2, mean_days_to_close_nonconformity=14
+        ),
+    )
     assert relaxed["risk_assessment_coverage"].met is True
     assert relaxed["overdue_tasks"].met is True
     assert relaxed["mean_days_to_close_nonconformity"].met is False
@@ -124,8 +205,12 @@ def test_an_empty_database_has_no_values_rather_than_zero_division(database: Dat
 
 def test_closing_a_finding_twice_counts_it_once(known):
     with known.begin() as conn:
-        projections.apply(conn, _run(Subject(type="finding", id="F-1", name="gap"), "again"),
-                          [_record("run.completed", {}, None)], NOW + timedelta(days=5))
+        projections.apply(
+            conn,
+            _run(Subject(type="finding", id="F-1", name="gap"), "again"),
+            [_record("run.completed", {}, None)],
+            NOW + timedelta(days=5),
+        )
     assert compute(known)["mean_days_to_close_nonconformity"].detail == "2 closed, 1 open"
 
 
@@ -145,14 +230,20 @@ def test_histogram_median_of_the_known_latencies_matches_the_plain_median():
 
 def test_histogram_median_of_an_even_count_averages_the_middle_two():
     # 10 and 100 minutes: the median is 55 minutes, not either end
-    assert median_from_histogram(_buckets([10.2, 100.7])) == pytest.approx(statistics.median([10.2, 100.7]), abs=0.5)
+    assert median_from_histogram(_buckets([10.2, 100.7])) == pytest.approx(
+        statistics.median([10.2, 100.7]), abs=0.5
+    )
     assert median_from_histogram([(10, 1), (100, 1)]) == pytest.approx(55.5)
     assert median_from_histogram([]) is None
     assert median_from_histogram([(3, 0)]) is None
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.floats(min_value=0, max_value=60 * 24 * 30, allow_nan=False), min_size=1, max_size=60))
+@given(
+    st.lists(
+        st.floats(min_value=0, max_value=60 * 24 * 30, allow_nan=False), min_size=1, max_size=60
+    )
+)
 def test_histogram_median_is_within_half_a_minute_of_the_plain_median(minutes):
     assert abs(median_from_histogram(_buckets(minutes)) - statistics.median(minutes)) <= 0.5 + 1e-9
 
@@ -163,10 +254,23 @@ def test_json_rendering_carries_every_kpi(known):
     data = json.loads(kpis_json(kpis, "2026-06-01T12:00:00.000000Z"))
     assert data["generated_at"] == "2026-06-01T12:00:00.000000Z"
     by_key = {k["key"]: k for k in data["kpis"]}
-    assert set(by_key) == {"risk_assessment_coverage", "impact_assessment_coverage", "open_tasks", "overdue_tasks",
-                           "median_approval_latency_hours", "mean_days_to_close_nonconformity"}
-    assert by_key["overdue_tasks"] == {"key": "overdue_tasks", "label": "Overdue tasks", "value": 2, "unit": "count",
-                                       "target": 0, "met": False, "detail": "2 past their due date"}
+    assert set(by_key) == {
+        "risk_assessment_coverage",
+        "impact_assessment_coverage",
+        "open_tasks",
+        "overdue_tasks",
+        "median_approval_latency_hours",
+        "mean_days_to_close_nonconformity",
+    }
+    assert by_key["overdue_tasks"] == {
+        "key": "overdue_tasks",
+        "label": "Overdue tasks",
+        "value": 2,
+        "unit": "count",
+        "target": 0,
+        "met": False,
+        "detail": "2 past their due date",
+    }
 
 
 def test_csv_rendering_has_a_header_and_a_row_per_kpi(known):
@@ -174,7 +278,12 @@ def test_csv_rendering_has_a_header_and_a_row_per_kpi(known):
     rows = list(csv.DictReader(io.StringIO(kpis_csv(kpis))))
     assert [r["key"] for r in rows] == [k.key for k in kpis]
     coverage = rows[0]
-    assert (coverage["value"], coverage["target"], coverage["met"], coverage["unit"]) == ("0.5", "0.95", "false", "ratio")
+    assert (coverage["value"], coverage["target"], coverage["met"], coverage["unit"]) == (
+        "0.5",
+        "0.95",
+        "false",
+        "ratio",
+    )
     assert next(r for r in rows if r["key"] == "open_tasks")["met"] == ""
 
 

@@ -19,7 +19,10 @@ T0 = utc(2026, 1, 5, 9)
 
 
 def append(db: Database, first: int, count: int) -> None:
-    rows = [EvidenceRecord("test.recorded", "R1", "step", "eve@example.com", "cli", T0, {"n": n}) for n in range(first, first + count)]
+    rows = [
+        EvidenceRecord("test.recorded", "R1", "step", "eve@example.com", "cli", T0, {"n": n})
+        for n in range(first, first + count)
+    ]
     with db.begin() as conn:
         ledger.append(conn, rows, recorded_at=T0)
 
@@ -58,7 +61,12 @@ def test_an_unchanged_head_keeps_the_result_until_it_is_too_old(database, clock)
     append(database, 1, 5)
     cache = ChainStatusCache(clock, max_age=timedelta(hours=1))
     first = cache.status(database)
-    assert first.ok and first.rows == 5 and first.verified_at == first.fully_verified_at == T0 and not first.appended_only
+    assert (
+        first.ok
+        and first.rows == 5
+        and first.verified_at == first.fully_verified_at == T0
+        and not first.appended_only
+    )
     # an edit in place moves no head: the cached result stands (proof that nothing was re-verified) ...
     tamper(database, "UPDATE evidence SET actor = 'mallory@example.com' WHERE seq = 2")
     clock.advance(minutes=59)
@@ -66,7 +74,11 @@ def test_an_unchanged_head_keeps_the_result_until_it_is_too_old(database, clock)
     # ... until it is an hour old: the full pass then names the edited row
     clock.advance(minutes=1)
     broken = cache.status(database)
-    assert not broken.ok and broken.first_bad_seq == 2 and "row 2 (test.recorded) was altered" in broken.problem
+    assert (
+        not broken.ok
+        and broken.first_bad_seq == 2
+        and "row 2 (test.recorded) was altered" in broken.problem
+    )
     assert broken.fully_verified_at == T0 + timedelta(hours=1)
     assert cache.status(database) is broken  # a broken result is cached too while the head stays
 
@@ -75,13 +87,23 @@ def test_appended_rows_are_checked_without_a_full_pass(database, clock):
     append(database, 1, 4)
     cache = ChainStatusCache(clock, batch=2)  # batches smaller than the tail: the loop is exercised
     cache.status(database)
-    tamper(database, "UPDATE evidence SET actor = 'mallory@example.com' WHERE seq = 1")  # before the verified head
+    tamper(
+        database, "UPDATE evidence SET actor = 'mallory@example.com' WHERE seq = 1"
+    )  # before the verified head
     clock.advance(minutes=5)
     append(database, 5, 5)
     extended = cache.status(database)
     # only rows 5-9 were checked: the edit of row 1 waits for the next full pass
-    assert extended.ok and extended.rows == 9 and (extended.head_seq, extended.head_hash) == head(database)
-    assert extended.fully_verified_at == T0 and extended.verified_at == T0 + timedelta(minutes=5) and extended.appended_only
+    assert (
+        extended.ok
+        and extended.rows == 9
+        and (extended.head_seq, extended.head_hash) == head(database)
+    )
+    assert (
+        extended.fully_verified_at == T0
+        and extended.verified_at == T0 + timedelta(minutes=5)
+        and extended.appended_only
+    )
 
 
 def test_a_break_among_the_appended_rows_is_named(database, clock):
@@ -91,7 +113,11 @@ def test_a_break_among_the_appended_rows_is_named(database, clock):
     append(database, 5, 3)
     tamper(database, "UPDATE evidence SET via = 'slack' WHERE seq = 6")
     status = cache.status(database)
-    assert not status.ok and status.first_bad_seq == 6 and "row 6 (test.recorded) was altered" in status.problem
+    assert (
+        not status.ok
+        and status.first_bad_seq == 6
+        and "row 6 (test.recorded) was altered" in status.problem
+    )
     assert status.head_seq == 7
 
 
@@ -142,8 +168,17 @@ def test_a_row_slipped_in_beyond_the_head_is_named(database, clock):
     append(database, 1, 3)
     with database.begin() as conn:
         row = conn.execute(text("SELECT * FROM evidence WHERE seq = 3")).mappings().one()
-        conn.execute(text("INSERT INTO evidence (seq, run_id, step_id, kind, actor, via, effective_at, recorded_at, payload, "
-                          "ref, prev_hash, hash) VALUES (4, :run_id, :step_id, :kind, :actor, :via, :effective_at, "
-                          ":recorded_at, :payload, :ref, :hash, :hash)"), dict(row))
+        conn.execute(
+            text(
+                "INSERT INTO evidence (seq, run_id, step_id, kind, actor, via, effective_at, recorded_at, payload, "
+                "ref, prev_hash, hash) VALUES (4, :run_id, :step_id, :kind, :actor, :via, :effective_at, "
+                ":recorded_at, :payload, :ref, :hash, :hash)"
+            ),
+            dict(row),
+        )
     status = ChainStatusCache(clock).status(database)
-    assert not status.ok and status.first_bad_seq == 4 and "row 4 lies beyond the head" in status.problem
+    assert (
+        not status.ok
+        and status.first_bad_seq == 4
+        and "row 4 lies beyond the head" in status.problem
+    )

@@ -6,11 +6,40 @@ import sys
 import aims_workflows
 
 EXPECTED = {
-    "AimsConfig", "AimsError", "Actor", "Command", "ConfigError", "Database", "Dispatcher", "EngineError", "Event",
-    "EvidenceRecord", "ExportError", "IntegrationError", "Inventory", "InventoryError", "LedgerTampered", "NotFound",
-    "PermanentError", "RetryableError", "RunState", "Runtime", "Settings", "SpecError", "StoreError", "Subject",
-    "Transition", "WorkflowSpec", "__version__", "advance", "load_catalog", "load_spec", "load_workflows",
-    "new_run", "open_app", "parse_spec",
+    "AimsConfig",
+    "AimsError",
+    "Actor",
+    "Command",
+    "ConfigError",
+    "Database",
+    "Dispatcher",
+    "EngineError",
+    "Event",
+    "EvidenceRecord",
+    "ExportError",
+    "IntegrationError",
+    "Inventory",
+    "InventoryError",
+    "LedgerTampered",
+    "NotFound",
+    "PermanentError",
+    "RetryableError",
+    "RunState",
+    "Runtime",
+    "Settings",
+    "SpecError",
+    "StoreError",
+    "Subject",
+    "Transition",
+    "WorkflowSpec",
+    "__version__",
+    "advance",
+    "load_catalog",
+    "load_spec",
+    "load_workflows",
+    "new_run",
+    "open_app",
+    "parse_spec",
 }
 
 
@@ -34,5 +63,7 @@ def test_unknown_name_is_an_attribute_error():
 
 def test_importing_the_package_does_not_load_the_heavy_parts():
     code = "import sys, aims_workflows; print(sorted(m for m in ('sqlalchemy', 'pydantic', 'jinja2', 'rich') if m in sys.modules))"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.strip()
     assert out == "[]"

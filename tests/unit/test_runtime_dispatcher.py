@@ -27,7 +27,9 @@ class FixedJitter(random.Random):
 
 @pytest.fixture
 def backoff() -> Backoff:
-    return Backoff(base=timedelta(seconds=10), cap=timedelta(minutes=10), max_attempts=3, rng=FixedJitter())
+    return Backoff(
+        base=timedelta(seconds=10), cap=timedelta(minutes=10), max_attempts=3, rng=FixedJitter()
+    )
 
 
 @pytest.fixture
@@ -45,8 +47,11 @@ def start_risk(h) -> str:
 def create_row(h, run_id: str):
     t = OutboxItem.__table__
     with h.db.connect() as conn:
-        return conn.execute(select(t.c.status, t.c.attempts, t.c.next_attempt_at, t.c.last_error)
-                            .where(t.c.kind == "task.create", t.c.run_id == run_id)).one()
+        return conn.execute(
+            select(t.c.status, t.c.attempts, t.c.next_attempt_at, t.c.last_error).where(
+                t.c.kind == "task.create", t.c.run_id == run_id
+            )
+        ).one()
 
 
 def dead_evidence(h) -> list[dict]:
@@ -123,10 +128,17 @@ def test_after_max_attempts_the_command_is_dead_with_its_reason(h):
     assert (report.retried, report.dead) == (0, 1)
     row = create_row(h, run_id)
     assert row.status == "dead" and row.attempts == 3
-    assert row.last_error == "gave up after 3 attempts; last error RetryableError: 503 service unavailable"
+    assert (
+        row.last_error
+        == "gave up after 3 attempts; last error RetryableError: 503 service unavailable"
+    )
     (dead,) = dead_evidence(h)
-    assert dead == {"key": f"{run_id}/identify/1/task", "kind": "task.create", "attempts": 3,
-                    "reason": "gave up after 3 attempts; last error RetryableError: 503 service unavailable"}
+    assert dead == {
+        "key": f"{run_id}/identify/1/task",
+        "kind": "task.create",
+        "attempts": 3,
+        "reason": "gave up after 3 attempts; last error RetryableError: 503 service unavailable",
+    }
     # a dead command is never tried again
     h.clock.advance(days=30)
     h.tracker.fail_next(0)
@@ -169,7 +181,9 @@ def test_an_adapter_bug_is_retried_and_does_not_stop_other_commands(h, monkeypat
 
 
 # -- exactly once across a crash -----------------------------------------------------------------
-def test_a_crash_after_the_call_before_the_bookkeeping_does_not_create_a_second_task(h, monkeypatch):
+def test_a_crash_after_the_call_before_the_bookkeeping_does_not_create_a_second_task(
+    h, monkeypatch
+):
     run_id = start_risk(h)
     real_complete = dispatcher_module.outbox.complete
 
@@ -195,7 +209,12 @@ def test_a_crash_after_the_call_before_the_bookkeeping_does_not_create_a_second_
     assert [t.ref for t in h.tracker.tasks.values()] == ["TASK-1"]
     assert h.kinds(run_id).count("task.issued") == 1
     with h.db.connect() as conn:
-        assert conn.execute(text("SELECT external_ref FROM steps WHERE run_id = :r"), {"r": run_id}).scalar() == "TASK-1"
+        assert (
+            conn.execute(
+                text("SELECT external_ref FROM steps WHERE run_id = :r"), {"r": run_id}
+            ).scalar()
+            == "TASK-1"
+        )
     assert create_row(h, run_id).status == "done"
 
 
@@ -235,13 +254,17 @@ def _without(roles: dict, *names: str) -> dict:
     return {k: v for k, v in roles.items() if k not in names}
 
 
-def test_a_role_with_nobody_parks_the_task_as_dead_with_a_clear_reason(make_harness, database, db_url, tmp_path, clock, roles):
+def test_a_role_with_nobody_parks_the_task_as_dead_with_a_clear_reason(
+    make_harness, database, db_url, tmp_path, clock, roles
+):
     h = make_harness(db_url, tmp_path, clock, roles=_without(roles, "engineer"))
     try:
         _, started = h.add_system("Chatbot")
         assert len(started) == 2
         with h.db.connect() as conn:
-            rows = conn.execute(text("SELECT status, attempts, last_error FROM outbox WHERE kind = 'task.create'")).all()
+            rows = conn.execute(
+                text("SELECT status, attempts, last_error FROM outbox WHERE kind = 'task.create'")
+            ).all()
         reason = "role 'engineer' has nobody in aims.yaml (add a person under roles.engineer)"
         assert [tuple(r) for r in rows] == [("dead", 1, reason)] * 2
         assert [d["reason"] for d in dead_evidence(h)] == [reason] * 2
@@ -250,7 +273,9 @@ def test_a_role_with_nobody_parks_the_task_as_dead_with_a_clear_reason(make_harn
         h.db.dispose()
 
 
-def test_no_eligible_approver_after_segregation_of_duties_is_dead(make_harness, database, db_url, tmp_path, clock, roles, answers):
+def test_no_eligible_approver_after_segregation_of_duties_is_dead(
+    make_harness, database, db_url, tmp_path, clock, roles, answers
+):
     # the only risk owner is also the engineer who identified the risk: nobody may accept it
     people = {**roles, "engineer": ["rita@example.com"], "risk_owner": ["rita@example.com"]}
     h = make_harness(db_url, tmp_path, clock, roles=people)
@@ -262,8 +287,10 @@ def test_no_eligible_approver_after_segregation_of_duties_is_dead(make_harness, 
         h.complete("treat", answers["risk.treat"], run_id=run_id)
         (dead,) = dead_evidence(h)
         assert dead["kind"] == "approval.request"
-        assert dead["reason"] == ("no eligible approver for roles risk_owner (after segregation of duties) "
-                                  "(add people to those roles in aims.yaml)")
+        assert dead["reason"] == (
+            "no eligible approver for roles risk_owner (after segregation of duties) "
+            "(add people to those roles in aims.yaml)"
+        )
         assert h.approvals.pending() == []
     finally:
         h.db.dispose()

@@ -25,7 +25,9 @@ def snapshot(h) -> dict:
         "kpi_counters": "SELECT name, value FROM kpi_counters ORDER BY name",
     }
     with h.db.connect() as conn:
-        return {name: [tuple(r) for r in conn.execute(text(query))] for name, query in tables.items()}
+        return {
+            name: [tuple(r) for r in conn.execute(text(query))] for name, query in tables.items()
+        }
 
 
 def risk_run(h) -> str:
@@ -38,13 +40,18 @@ def risk_run(h) -> str:
 def test_a_registered_system_is_assessed_end_to_end(harness, answers):
     h = harness
     row, started = h.add_system("Chatbot", risk_tier="limited", model_type="llm")
-    assert {h.run_row(r).workflow_id for r in started} == {"ai-risk-assessment", "ai-impact-assessment"}
+    assert {h.run_row(r).workflow_id for r in started} == {
+        "ai-risk-assessment",
+        "ai-impact-assessment",
+    }
     risk = next(r for r in started if h.run_row(r).workflow_id == "ai-risk-assessment")
     impact = next(r for r in started if r != risk)
 
     # the tasks reached the issue tracker, assigned by role from aims.yaml
     assert sorted((t.step_id, t.assignee) for t in h.tracker.open_tasks()) == [
-        ("context", "eve@example.com"), ("identify", "eve@example.com")]
+        ("context", "eve@example.com"),
+        ("identify", "eve@example.com"),
+    ]
     identify = h.open_task("identify", risk)
     assert identify.title == "Risk assessment: identify and analyse a risk of Chatbot"
     assert identify.due_at.startswith("2026-01-15")
@@ -54,7 +61,12 @@ def test_a_registered_system_is_assessed_end_to_end(harness, answers):
     h.complete("treat", answers["risk.treat"], run_id=risk)
     request = h.pending_approval(risk)
     assert request.people == ["rita@example.com"]
-    assert request.show == {"Risk": "Biased answers", "Inherent": "6 (low)", "Treatment": "accept", "Residual": "2 (low)"}
+    assert request.show == {
+        "Risk": "Biased answers",
+        "Inherent": "6 (low)",
+        "Treatment": "accept",
+        "Residual": "2 (low)",
+    }
 
     h.clock.advance(hours=5)
     outcome = h.decide("rita@example.com", run_id=risk)
@@ -69,34 +81,66 @@ def test_a_registered_system_is_assessed_end_to_end(harness, answers):
 
     assert h.run_row(risk).status == h.run_row(impact).status == "completed"
     assert h.kinds(risk) == [
-        "run.started", "task.requested", "task.issued", "task.completed", "artefact.recorded",
-        "task.requested", "task.issued", "task.completed", "artefact.recorded", "decision.taken",
-        "approval.requested", "approval.decided", "approval.closed", "artefact.recorded",
-        "notification.sent", "run.completed",
+        "run.started",
+        "task.requested",
+        "task.issued",
+        "task.completed",
+        "artefact.recorded",
+        "task.requested",
+        "task.issued",
+        "task.completed",
+        "artefact.recorded",
+        "decision.taken",
+        "approval.requested",
+        "approval.decided",
+        "approval.closed",
+        "artefact.recorded",
+        "notification.sent",
+        "run.completed",
     ]
     # the risk register, coverage dates, approval latency and notifications all moved
     with h.db.connect() as conn:
-        entry = conn.execute(text("SELECT system_name, risk, score, residual_score, treatment, owner FROM risk_register")).one()
-        system = conn.execute(text("SELECT risk_assessed_at, risk_valid_until, impact_valid_until FROM ai_systems")).one()
-        latency = conn.execute(text(f"SELECT latency_seconds FROM approvals WHERE approval_id = '{request.approval_id}'")).scalar()
+        entry = conn.execute(
+            text(
+                "SELECT system_name, risk, score, residual_score, treatment, owner FROM risk_register"
+            )
+        ).one()
+        system = conn.execute(
+            text("SELECT risk_assessed_at, risk_valid_until, impact_valid_until FROM ai_systems")
+        ).one()
+        latency = conn.execute(
+            text(
+                f"SELECT latency_seconds FROM approvals WHERE approval_id = '{request.approval_id}'"
+            )
+        ).scalar()
     assert tuple(entry) == ("Chatbot", "Biased answers", 6.0, 2.0, "accept", "rita@example.com")
     assert system.risk_valid_until is not None and system.impact_valid_until is not None
     assert latency == 5 * 3600
     assert [sorted(n["people"]) for n in h.notifier.sent] == [
-        ["amy@example.com", "rita@example.com"], ["amy@example.com", "olga@example.com"]]
+        ["amy@example.com", "rita@example.com"],
+        ["amy@example.com", "olga@example.com"],
+    ]
     assert h.count("outbox", "WHERE status <> 'done'") == 0
     report = h.verify()
     assert report.ok and report.rows == report.head_seq
 
 
-def test_a_run_survives_a_second_app_on_the_same_database(harness, make_harness, db_url, tmp_path, answers):
+def test_a_run_survives_a_second_app_on_the_same_database(
+    harness, make_harness, db_url, tmp_path, answers
+):
     """State lives in the database: a new process (here a new app) picks the run up."""
     run_id = risk_run(harness)
     harness.complete("identify", answers["risk.identify"], run_id=run_id)
     other_dir = tmp_path / "other"
     other_dir.mkdir()
-    second = make_harness(db_url, other_dir, harness.clock, tracker=harness.tracker, approvals=harness.approvals,
-                          notifier=harness.notifier)
+    second = make_harness(
+        db_url,
+        other_dir,
+        harness.clock,
+        tracker=harness.tracker,
+        approvals=harness.approvals,
+        notifier=harness.notifier,
+    )
     try:
         second.complete("treat", answers["risk.treat"], run_id=run_id)
         second.decide("rita@example.com", run_id=run_id)
@@ -120,7 +164,9 @@ def test_bad_answers_keep_the_task_open_and_are_sent_back(harness, answers):
     assert [e.kind for e in outcome.transition.evidence] == ["task.answers_refused"]
     assert h.run_row(run_id).current_step == "identify"
     task = h.open_task("identify", run_id)
-    assert task.comments == ["Please fix: Likelihood (1 rare - 5 almost certain): must be at most 5, not 9."]
+    assert task.comments == [
+        "Please fix: Likelihood (1 rare - 5 almost certain): must be at most 5, not 9."
+    ]
 
 
 # -- one transaction per event -------------------------------------------------------------------
@@ -139,16 +185,34 @@ def test_a_failed_task_completion_writes_nothing(harness, answers, monkeypatch, 
     h = harness
     run_id = risk_run(h)
     before = snapshot(h)
-    _raise_after(monkeypatch, projections if where == "projection" else outbox, "apply" if where == "projection" else "enqueue")
+    _raise_after(
+        monkeypatch,
+        projections if where == "projection" else outbox,
+        "apply" if where == "projection" else "enqueue",
+    )
     task = h.open_task("identify", run_id)
     with pytest.raises(RuntimeError, match="failed midway"):
-        h.rt.complete_task(run_id, "identify", answers["risk.identify"], person=task.assignee, attempt=task.attempt,
-                           ref=task.ref, delivery=("jira", "webhook-1"))
+        h.rt.complete_task(
+            run_id,
+            "identify",
+            answers["risk.identify"],
+            person=task.assignee,
+            attempt=task.attempt,
+            ref=task.ref,
+            delivery=("jira", "webhook-1"),
+        )
     assert snapshot(h) == before
     monkeypatch.undo()
     # the delivery was not recorded as seen: Jira's retry of it is processed
-    outcome = h.rt.complete_task(run_id, "identify", answers["risk.identify"], person=task.assignee, attempt=task.attempt,
-                                 ref=task.ref, delivery=("jira", "webhook-1"))
+    outcome = h.rt.complete_task(
+        run_id,
+        "identify",
+        answers["risk.identify"],
+        person=task.assignee,
+        attempt=task.attempt,
+        ref=task.ref,
+        delivery=("jira", "webhook-1"),
+    )
     assert not outcome.duplicate and outcome.transition.run.current == "treat"
     assert h.verify().ok
 
@@ -194,7 +258,14 @@ def test_a_stale_event_for_an_earlier_step_is_ignored_and_writes_nothing(harness
     task = h.open_task("identify", run_id)
     h.complete("identify", answers["risk.identify"], run_id=run_id)
     before = snapshot(h)
-    late = h.rt.complete_task(run_id, "identify", answers["risk.identify"], person=task.assignee, attempt=task.attempt, ref=task.ref)
+    late = h.rt.complete_task(
+        run_id,
+        "identify",
+        answers["risk.identify"],
+        person=task.assignee,
+        attempt=task.attempt,
+        ref=task.ref,
+    )
     assert late.ignored
     assert snapshot(h) == before
 
@@ -204,7 +275,13 @@ def test_a_delivery_sent_twice_is_applied_once(harness, answers):
     h = harness
     run_id = risk_run(h)
     task = h.open_task("identify", run_id)
-    args = dict(person=task.assignee, via="jira", attempt=task.attempt, ref=task.ref, delivery=("jira", "evt-42"))
+    args = dict(
+        person=task.assignee,
+        via="jira",
+        attempt=task.attempt,
+        ref=task.ref,
+        delivery=("jira", "evt-42"),
+    )
     first = h.rt.complete_task(run_id, "identify", answers["risk.identify"], **args)
     evidence_after_first = h.count("evidence")
     second = h.rt.complete_task(run_id, "identify", answers["risk.identify"], **args)
@@ -213,7 +290,10 @@ def test_a_delivery_sent_twice_is_applied_once(harness, answers):
     assert h.count("evidence") == evidence_after_first
     assert h.kinds(run_id).count("task.completed") == 1
     with h.db.connect() as conn:
-        assert conn.execute(text("SELECT status FROM inbox WHERE delivery_id = 'evt-42'")).scalar() == "processed"
+        assert (
+            conn.execute(text("SELECT status FROM inbox WHERE delivery_id = 'evt-42'")).scalar()
+            == "processed"
+        )
 
 
 def test_a_delivery_sent_a_hundred_times_is_applied_once(harness, answers):
@@ -223,8 +303,15 @@ def test_a_delivery_sent_a_hundred_times_is_applied_once(harness, answers):
     h.complete("treat", answers["risk.treat"], run_id=run_id)
     request = h.pending_approval(run_id)
     outcomes = [
-        h.rt.decide(request.approval_id, person="rita@example.com", decision="approve", reason="fine",
-                    content_hash=request.content_hash, via="slack", delivery=("slack", "click-7"))
+        h.rt.decide(
+            request.approval_id,
+            person="rita@example.com",
+            decision="approve",
+            reason="fine",
+            content_hash=request.content_hash,
+            via="slack",
+            delivery=("slack", "click-7"),
+        )
         for _ in range(100)
     ]
     assert [o.duplicate for o in outcomes] == [False] + [True] * 99
@@ -240,15 +327,23 @@ def test_the_same_delivery_id_from_another_source_is_a_different_delivery(harnes
     run_id = risk_run(h)
     task = h.open_task("identify", run_id)
     common = dict(person=task.assignee, attempt=task.attempt, ref=task.ref)
-    assert not h.rt.complete_task(run_id, "identify", {"likelihood": 1}, delivery=("jira", "1"), **common).duplicate
-    assert not h.rt.complete_task(run_id, "identify", {"likelihood": 1}, delivery=("slack", "1"), **common).duplicate
+    assert not h.rt.complete_task(
+        run_id, "identify", {"likelihood": 1}, delivery=("jira", "1"), **common
+    ).duplicate
+    assert not h.rt.complete_task(
+        run_id, "identify", {"likelihood": 1}, delivery=("slack", "1"), **common
+    ).duplicate
 
 
 def test_an_ignored_delivery_is_recorded_as_ignored_with_the_reason(harness):
     h = harness
     run_id = risk_run(h)
-    outcome = h.rt.complete_task(run_id, "treat", {}, person="rita@example.com", delivery=("jira", "early"))
+    outcome = h.rt.complete_task(
+        run_id, "treat", {}, person="rita@example.com", delivery=("jira", "early")
+    )
     assert outcome.ignored
     with h.db.connect() as conn:
-        status, error = conn.execute(text("SELECT status, error FROM inbox WHERE delivery_id = 'early'")).one()
+        status, error = conn.execute(
+            text("SELECT status, error FROM inbox WHERE delivery_id = 'early'")
+        ).one()
     assert status == "ignored" and error == outcome.ignored

@@ -65,7 +65,9 @@ def test_a_missed_due_date_marks_the_task_overdue_and_moves_the_kpi(h, answers):
     outcome = h.complete("identify", answers["risk.identify"], run_id=run_id)
     completed = next(e for e in outcome.transition.evidence if e.kind == "task.completed")
     assert completed.payload["overdue"] is True
-    assert kpis(h)["overdue_tasks"] == 0 and kpis(h)["open_tasks"] == 1  # the treat task is open now
+    assert (
+        kpis(h)["overdue_tasks"] == 0 and kpis(h)["open_tasks"] == 1
+    )  # the treat task is open now
 
 
 def test_an_overdue_task_is_escalated_to_the_aims_owner(h):
@@ -84,8 +86,9 @@ def test_all_due_timers_fire_in_one_tick_after_a_long_outage(h):
     run_id = start_risk(h)
     tick(h, days=40)
     kinds = h.kinds(run_id)
-    assert [k for k in kinds if k.startswith("task.") and k not in ("task.requested", "task.issued")] == [
-        "task.reminded", "task.reminded", "task.overdue", "task.escalated"]
+    assert [
+        k for k in kinds if k.startswith("task.") and k not in ("task.requested", "task.issued")
+    ] == ["task.reminded", "task.reminded", "task.overdue", "task.escalated"]
 
 
 def test_completing_a_task_cancels_its_timers(h, answers):
@@ -112,9 +115,16 @@ def test_an_approval_reminder_reaches_the_approvers(h, answers):
 # -- the corrective action's wait -----------------------------------------------------------------
 def raise_finding(h, finding_id: str = "F-1", severity: str = "minor") -> None:
     with h.db.begin() as conn:
-        conn.execute(insert(Finding.__table__).values(
-            id=finding_id, title="Risk register stale", severity=severity, source="incident", status="open",
-            raised_at=h.clock.now()))
+        conn.execute(
+            insert(Finding.__table__).values(
+                id=finding_id,
+                title="Risk register stale",
+                severity=severity,
+                source="incident",
+                status="open",
+                raised_at=h.clock.now(),
+            )
+        )
 
 
 def test_the_corrective_action_waits_thirty_days_before_the_effectiveness_check(h, answers):
@@ -144,7 +154,9 @@ def test_the_corrective_action_waits_thirty_days_before_the_effectiveness_check(
     h.complete("verify", answers["ca.verify"], run_id=run_id)
     assert h.run_row(run_id).status == "completed"
     with h.db.connect() as conn:
-        finding = conn.execute(select(Finding.__table__).where(Finding.__table__.c.id == "F-1")).one()
+        finding = conn.execute(
+            select(Finding.__table__).where(Finding.__table__.c.id == "F-1")
+        ).one()
     assert finding.status == "closed"
     assert kpis(h)["mean_days_to_close_nonconformity"] == pytest.approx(35)
     assert h.verify().ok

@@ -19,7 +19,14 @@ def kpis(h) -> dict[str, float | None]:
 def runs(h) -> list[tuple[str, str, str]]:
     t = Run.__table__
     with h.db.connect() as conn:
-        return [tuple(r) for r in conn.execute(select(t.c.workflow_id, t.c.subject_name, t.c.status).order_by(t.c.started_at, t.c.workflow_id, t.c.subject_name))]
+        return [
+            tuple(r)
+            for r in conn.execute(
+                select(t.c.workflow_id, t.c.subject_name, t.c.status).order_by(
+                    t.c.started_at, t.c.workflow_id, t.c.subject_name
+                )
+            )
+        ]
 
 
 def open_runs(h, workflow: str | None = None) -> list[str]:
@@ -35,14 +42,22 @@ def finish_assessments(h, answers, system: str) -> None:
     """Take the open risk and impact assessments of ``system`` to completion."""
     t = Run.__table__
     with h.db.connect() as conn:
-        pending = conn.execute(select(t.c.id, t.c.workflow_id).where(t.c.subject_name == system, t.c.status == "running")).all()
+        pending = conn.execute(
+            select(t.c.id, t.c.workflow_id).where(
+                t.c.subject_name == system, t.c.status == "running"
+            )
+        ).all()
     for run_id, workflow in pending:
         if workflow == "ai-risk-assessment":
             h.complete("identify", answers["risk.identify"], run_id=run_id)
             h.complete("treat", answers["risk.treat"], run_id=run_id)
             h.decide("rita@example.com", run_id=run_id)
         else:
-            for step, key in (("context", "impact.context"), ("impacts", "impact.impacts"), ("mitigate", "impact.mitigate")):
+            for step, key in (
+                ("context", "impact.context"),
+                ("impacts", "impact.impacts"),
+                ("mitigate", "impact.mitigate"),
+            ):
                 h.complete(step, answers[key], run_id=run_id)
             h.decide("amy@example.com", run_id=run_id)
         assert h.run_row(run_id).status == "completed"
@@ -53,11 +68,17 @@ def test_schedules_start_once_per_interval_per_in_scope_subject(harness, answers
     h = harness
     h.add_system("InScope")
     h.add_system("OutOfScope", in_scope=False)
-    assert sorted(w for w, _, _ in runs(h)) == ["ai-impact-assessment", "ai-risk-assessment"]  # from registration
+    assert sorted(w for w, _, _ in runs(h)) == [
+        "ai-impact-assessment",
+        "ai-risk-assessment",
+    ]  # from registration
 
     started = h.rt.run_schedules()
     # the organisation's yearly workflows never ran; the in-scope system's assessments are open
-    assert sorted(h.run_row(r).workflow_id for r in started) == ["internal-audit", "management-review"]
+    assert sorted(h.run_row(r).workflow_id for r in started) == [
+        "internal-audit",
+        "management-review",
+    ]
     assert h.rt.run_schedules() == []
 
     # closing a run does not bring the next one forward: the interval counts from the last start
@@ -70,8 +91,10 @@ def test_schedules_start_once_per_interval_per_in_scope_subject(harness, answers
     h.clock.advance(days=1)
     again = h.rt.run_schedules()
     assert sorted((h.run_row(r).workflow_id, h.run_row(r).subject_name) for r in again) == [
-        ("ai-impact-assessment", "InScope"), ("ai-risk-assessment", "InScope"),
-        ("internal-audit", "Example Ltd"), ("management-review", "Example Ltd"),
+        ("ai-impact-assessment", "InScope"),
+        ("ai-risk-assessment", "InScope"),
+        ("internal-audit", "Example Ltd"),
+        ("management-review", "Example Ltd"),
     ]
     assert h.rt.run_schedules() == []
     assert not any(name == "OutOfScope" for _, name, _ in runs(h))
@@ -103,12 +126,17 @@ def test_a_scheduled_run_records_its_trigger(harness):
 def test_registering_a_system_starts_the_subscribed_workflows(harness):
     h = harness
     _, started = h.add_system("Chatbot")
-    assert sorted(h.run_row(r).workflow_id for r in started) == ["ai-impact-assessment", "ai-risk-assessment"]
+    assert sorted(h.run_row(r).workflow_id for r in started) == [
+        "ai-impact-assessment",
+        "ai-risk-assessment",
+    ]
     _, none = h.add_system("Shelved", in_scope=False)
     assert none == []
 
 
-def test_a_material_change_starts_the_impact_assessment_and_marks_the_old_one_stale(harness, answers):
+def test_a_material_change_starts_the_impact_assessment_and_marks_the_old_one_stale(
+    harness, answers
+):
     h = harness
     h.add_system("Chatbot", users="staff")
     finish_assessments(h, answers, "Chatbot")
@@ -180,13 +208,19 @@ def test_an_internal_audit_finding_spawns_a_corrective_action_that_closes_it(har
     # the audit does not wait for its corrective actions, yet each names the audit that started it
     assert (row.spawned_by, row.parent_run_id) == (audit, None)
     from aims_workflows.kpi.timeline import run_timeline
+
     with h.db.connect() as conn:
         assert run_timeline(conn, audit).spawned == [child]
         assert run_timeline(conn, child).spawned_by == audit
     with h.db.connect() as conn:
         finding = conn.execute(select(Finding.__table__)).one()
     assert finding.title == "Internal audit IA-2026-1: Risk and impact"
-    assert (finding.severity, finding.clause, finding.status, finding.corrective_run_id) == ("minor", "6.1.2", "open", child)
+    assert (finding.severity, finding.clause, finding.status, finding.corrective_run_id) == (
+        "minor",
+        "6.1.2",
+        "open",
+        child,
+    )
     assert finding.description == "Two risks unreviewed"
     assert finding.source == f"internal-audit/{audit}"
     assert "finding.raised" in h.kinds(audit)
@@ -246,11 +280,15 @@ steps:
 def mini_dir(tmp_path):
     directory = tmp_path / "workflows"
     directory.mkdir()
-    (directory / "mini.yaml").write_text(MINI.format(version=1, title="Second look (v1) at"), encoding="utf-8")
+    (directory / "mini.yaml").write_text(
+        MINI.format(version=1, title="Second look (v1) at"), encoding="utf-8"
+    )
     return directory
 
 
-def test_a_run_started_on_version_1_finishes_on_version_1(make_harness, database, db_url, tmp_path, clock, mini_dir):
+def test_a_run_started_on_version_1_finishes_on_version_1(
+    make_harness, database, db_url, tmp_path, clock, mini_dir
+):
     first_app = make_harness(db_url, tmp_path, clock, workflows=mini_dir)
     second_app = None
     try:
@@ -258,11 +296,20 @@ def test_a_run_started_on_version_1_finishes_on_version_1(make_harness, database
         old = first_app.rt.start("mini", system="Chatbot").run.run_id
         first_app.pump()
 
-        (mini_dir / "mini.yaml").write_text(MINI.format(version=2, title="Second look (v2) at"), encoding="utf-8")
+        (mini_dir / "mini.yaml").write_text(
+            MINI.format(version=2, title="Second look (v2) at"), encoding="utf-8"
+        )
         restarted = tmp_path / "restarted"
         restarted.mkdir()
-        second_app = make_harness(db_url, restarted, clock, workflows=mini_dir, tracker=first_app.tracker,
-                                  approvals=first_app.approvals, notifier=first_app.notifier)
+        second_app = make_harness(
+            db_url,
+            restarted,
+            clock,
+            workflows=mini_dir,
+            tracker=first_app.tracker,
+            approvals=first_app.approvals,
+            notifier=first_app.notifier,
+        )
         new = second_app.rt.start("mini", system="Chatbot").run.run_id
         second_app.pump()
 
@@ -271,7 +318,10 @@ def test_a_run_started_on_version_1_finishes_on_version_1(make_harness, database
         assert second_app.open_task("second", old).title == "Second look (v1) at Chatbot"
         assert second_app.open_task("second", new).title == "Second look (v2) at Chatbot"
         second_app.complete("second", {"note": "done"}, run_id=old)
-        assert (second_app.run_row(old).spec_version, second_app.run_row(old).status) == (1, "completed")
+        assert (second_app.run_row(old).spec_version, second_app.run_row(old).status) == (
+            1,
+            "completed",
+        )
         assert second_app.run_row(new).spec_version == 2
         assert second_app.count("spec_versions") == 2
     finally:
@@ -280,13 +330,17 @@ def test_a_run_started_on_version_1_finishes_on_version_1(make_harness, database
             second_app.db.dispose()
 
 
-def test_a_changed_file_that_kept_its_version_is_refused_with_the_place_to_fix(make_harness, database, db_url, tmp_path, clock, mini_dir):
+def test_a_changed_file_that_kept_its_version_is_refused_with_the_place_to_fix(
+    make_harness, database, db_url, tmp_path, clock, mini_dir
+):
     first_app = make_harness(db_url, tmp_path, clock, workflows=mini_dir)
     second_app = None
     try:
         first_app.add_system("Chatbot", in_scope=False)
         first_app.rt.start("mini", system="Chatbot")
-        (mini_dir / "mini.yaml").write_text(MINI.format(version=1, title="Quietly changed"), encoding="utf-8")
+        (mini_dir / "mini.yaml").write_text(
+            MINI.format(version=1, title="Quietly changed"), encoding="utf-8"
+        )
         restarted = tmp_path / "restarted"
         restarted.mkdir()
         second_app = make_harness(db_url, restarted, clock, workflows=mini_dir)
@@ -304,7 +358,9 @@ def test_a_changed_file_that_kept_its_version_is_refused_with_the_place_to_fix(m
             second_app.db.dispose()
 
 
-def test_an_unchanged_file_starts_more_runs_on_the_same_version(make_harness, database, db_url, tmp_path, clock, mini_dir):
+def test_an_unchanged_file_starts_more_runs_on_the_same_version(
+    make_harness, database, db_url, tmp_path, clock, mini_dir
+):
     h = make_harness(db_url, tmp_path, clock, workflows=mini_dir)
     try:
         h.add_system("Chatbot", in_scope=False)

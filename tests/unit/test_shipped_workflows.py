@@ -4,7 +4,7 @@ committed JSON Schema, and behave as documented when driven through the pure eng
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from itertools import count
 from pathlib import Path
 
@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS = ROOT / "workflows"
 SCHEMA_FILE = ROOT / "docs" / "workflow.schema.json"
 SCHEMA_COMMENT = "# yaml-language-server: $schema=../docs/workflow.schema.json"
-T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 EXPECTED = {
     "ai-risk-assessment": {"6.1.2", "6.1.3", "8.2", "8.3"},
@@ -71,16 +71,29 @@ def test_risk_assessment_triggers_and_coverage(shipped):
     assert spec.trigger.scope == "subject.in_scope"
     assert (spec.coverage.kpi, spec.coverage.valid_for) == ("risk_assessment", timedelta(days=365))
     treat = spec.step("treat")
-    assert {f.id: f.required_if for f in treat.form}["treatment_plan"] == 'treat.treatment != "accept"'
+    assert {f.id: f.required_if for f in treat.form}[
+        "treatment_plan"
+    ] == 'treat.treatment != "accept"'
     assert treat.role == "risk_owner"
 
 
 def test_impact_assessment_reruns_on_material_changes(shipped):
     spec = shipped.get("ai-impact-assessment").spec
     changed = next(on for on in spec.trigger.on if on.event == "ai_system.changed")
-    assert {"model_type", "data_sources", "outputs", "users", "deployment_scale", "jurisdictions", "risk_tier"} <= set(changed.fields)
+    assert {
+        "model_type",
+        "data_sources",
+        "outputs",
+        "users",
+        "deployment_scale",
+        "jurisdictions",
+        "risk_tier",
+    } <= set(changed.fields)
     assert "ai_system.registered" in {on.event for on in spec.trigger.on}
-    assert (spec.coverage.kpi, spec.coverage.valid_for) == ("impact_assessment", timedelta(days=365))
+    assert (spec.coverage.kpi, spec.coverage.valid_for) == (
+        "impact_assessment",
+        timedelta(days=365),
+    )
 
 
 def test_scheduled_organisation_reviews(shipped):
@@ -135,12 +148,24 @@ def test_shipped_workflow_validates_against_the_schema(path):
 def test_schema_rejects_what_the_loader_rejects():
     validator = jsonschema.Draft202012Validator(workflow_json_schema())
     base = {"id": "demo", "version": 1, "title": "Demo", "subject": "organisation"}
-    assert validator.is_valid({**base, "steps": [{"id": "pause", "kind": "wait", "duration": "30d"}]})
+    assert validator.is_valid(
+        {**base, "steps": [{"id": "pause", "kind": "wait", "duration": "30d"}]}
+    )
     for bad in (
-        {**base, "steps": [{"id": "pause", "kind": "wait", "duration": "30d"}], "colour": "red"},  # unknown key
+        {
+            **base,
+            "steps": [{"id": "pause", "kind": "wait", "duration": "30d"}],
+            "colour": "red",
+        },  # unknown key
         {**base, "steps": [{"id": "pause", "kind": "sleep", "duration": "30d"}]},  # unknown kind
-        {**base, "steps": [{"id": "Pause", "kind": "wait", "duration": "30d"}]},  # id not snake_case
-        {**base, "steps": [{"id": "pause", "kind": "wait", "duration": "a month"}]},  # not a duration
+        {
+            **base,
+            "steps": [{"id": "Pause", "kind": "wait", "duration": "30d"}],
+        },  # id not snake_case
+        {
+            **base,
+            "steps": [{"id": "pause", "kind": "wait", "duration": "a month"}],
+        },  # not a duration
         {**base, "steps": []},  # no steps
         {**base, "version": 0, "steps": [{"id": "pause", "kind": "wait", "duration": "30d"}]},
     ):
@@ -157,7 +182,9 @@ class Drive:
     def __init__(self, shipped, workflow_id, subject, *, inputs=None, run_id="run-1"):
         loaded = shipped.get(workflow_id)
         self.spec = loaded.spec
-        self.run = new_run(self.spec, run_id=run_id, spec_hash=loaded.content_hash, subject=subject, inputs=inputs)
+        self.run = new_run(
+            self.spec, run_id=run_id, spec_hash=loaded.content_hash, subject=subject, inputs=inputs
+        )
         self.now = T0
         self.commands, self.evidence = [], []
         self._issues = count(101)
@@ -175,19 +202,38 @@ class Drive:
 
     def complete(self, step_id, answers, by):
         task = self.run.task
-        assert task is not None and task.step_id == step_id, f"waiting at {self.run.current}, not {step_id}"
+        assert task is not None and task.step_id == step_id, (
+            f"waiting at {self.run.current}, not {step_id}"
+        )
         return self.send(
-            Event("task.completed", actor=Actor(by, "jira"), step_id=step_id, attempt=task.attempt,
-                  data={"answers": answers}, ref=f"AIMS-{next(self._issues)}")
+            Event(
+                "task.completed",
+                actor=Actor(by, "jira"),
+                step_id=step_id,
+                attempt=task.attempt,
+                data={"answers": answers},
+                ref=f"AIMS-{next(self._issues)}",
+            )
         )
 
-    def decide(self, person, roles, decision, *, reason="Reviewed the content shown.", eligible=None):
+    def decide(
+        self, person, roles, decision, *, reason="Reviewed the content shown.", eligible=None
+    ):
         approval = self.run.approval
         assert approval is not None, f"no open approval (at {self.run.current})"
         return self.send(
-            Event("approval.decided", actor=Actor(person, "slack", tuple(roles)), ref=f"act-{person}",
-                  data={"approval_id": approval.approval_id, "content_hash": approval.content_hash,
-                        "decision": decision, "reason": reason, "eligible": eligible})
+            Event(
+                "approval.decided",
+                actor=Actor(person, "slack", tuple(roles)),
+                ref=f"act-{person}",
+                data={
+                    "approval_id": approval.approval_id,
+                    "content_hash": approval.content_hash,
+                    "decision": decision,
+                    "reason": reason,
+                    "eligible": eligible,
+                },
+            )
         )
 
     def tick(self, after):
@@ -197,7 +243,11 @@ class Drive:
         return [c for c in self.commands if c.kind == kind]
 
     def artefact(self, name):
-        found = [e.payload["fields"] for e in self.evidence if e.kind == "artefact.recorded" and e.payload["artefact"] == name]
+        found = [
+            e.payload["fields"]
+            for e in self.evidence
+            if e.kind == "artefact.recorded" and e.payload["artefact"] == name
+        ]
         assert len(found) == 1, f"{name}: {len(found)} records"
         return found[0]
 
@@ -206,7 +256,10 @@ class Drive:
 
 
 CHATBOT = Subject(
-    type="ai_system", id="sys-7", name="Support chatbot", owner="sam@example.com",
+    type="ai_system",
+    id="sys-7",
+    name="Support chatbot",
+    owner="sam@example.com",
     attributes={"in_scope": True, "risk_tier": "limited", "model_type": "llm"},
 )
 
@@ -265,12 +318,16 @@ def test_risk_assessment_low_score_is_accepted_by_the_risk_owner(shipped):
     assert "you completed 'identify'" in reasons[0] and "you own this AI system" in reasons[1]
     assert drive.run.current == "accept_owner"
 
-    drive.decide("rita@example.com", RISK_OWNER, "approve", reason="Residual risk is within appetite.")
+    drive.decide(
+        "rita@example.com", RISK_OWNER, "approve", reason="Residual risk is within appetite."
+    )
     assert drive.run.status == "completed"
     entry = drive.artefact("risk_register_entry")
     assert entry["score"] == 6 and entry["level"] == "low"
     assert entry["residual_score"] == 2 and entry["treatment"] == "mitigate"
-    assert entry["accepted_by"] == ["rita@example.com"] and entry["acceptance_level"] == "risk_owner"
+    assert (
+        entry["accepted_by"] == ["rita@example.com"] and entry["acceptance_level"] == "risk_owner"
+    )
     assert entry["assessed_by"] == "eve@example.com" and entry["owner"] == "rita@example.com"
     completed = drive.kinds("run.completed")[0].payload
     assert completed["coverage"] == {"kpi": "risk_assessment", "valid_for": "365d"}
@@ -282,8 +339,16 @@ def test_risk_assessment_high_score_escalates_and_reworks_on_rejection(shipped):
     drive = _risk_run(shipped, likelihood=4, impact=4)
     assert drive.run.data["evaluate"] == {"score": 16, "level": "high"}
     # accepting a high risk as it is needs no plan, but goes to top management
-    drive.complete("treat", {"treatment": "accept", "residual_likelihood": 4, "residual_impact": 4,
-                             "rationale": "Low business value of fixing."}, "rita@example.com")
+    drive.complete(
+        "treat",
+        {
+            "treatment": "accept",
+            "residual_likelihood": 4,
+            "residual_impact": 4,
+            "rationale": "Low business value of fixing.",
+        },
+        "rita@example.com",
+    )
     assert drive.run.current == "accept_top"
     request = drive.kinds("approval.request")[-1].payload
     assert request["approvers"] == ["top_management"]
@@ -305,14 +370,25 @@ def test_risk_assessment_high_score_escalates_and_reworks_on_rejection(shipped):
     outcomes = [e.payload["outcome"] for e in drive.evidence if e.kind == "approval.closed"]
     assert outcomes == ["rejected", "approved"]
     entry = drive.artefact("risk_register_entry")
-    assert entry["accepted_by"] == ["ceo@example.com"] and entry["acceptance_level"] == "top_management"
+    assert (
+        entry["accepted_by"] == ["ceo@example.com"]
+        and entry["acceptance_level"] == "top_management"
+    )
     assert entry["score"] == 16 and entry["residual_score"] == 2
 
 
 def test_risk_assessment_residual_above_appetite_escalates_then_rework_lowers_it(shipped):
     drive = _risk_run(shipped, likelihood=3, impact=4)  # 12: medium
-    drive.complete("treat", {"treatment": "accept", "residual_likelihood": 3, "residual_impact": 4,
-                             "rationale": "No budget this year."}, "rita@example.com")
+    drive.complete(
+        "treat",
+        {
+            "treatment": "accept",
+            "residual_likelihood": 3,
+            "residual_impact": 4,
+            "rationale": "No budget this year.",
+        },
+        "rita@example.com",
+    )
     assert drive.run.current == "accept_top"  # residual 12 >= 10
     drive.decide("ceo@example.com", TOP, "reject", reason="Too high to accept: treat it.")
     drive.complete("treat", MITIGATE, "rita@example.com")
@@ -320,22 +396,39 @@ def test_risk_assessment_residual_above_appetite_escalates_then_rework_lowers_it
     drive.decide("rita@example.com", RISK_OWNER, "approve", reason="Within appetite after the fix.")
     entry = drive.artefact("risk_register_entry")
     # the rejected top-management round is not mistaken for the acceptance
-    assert entry["accepted_by"] == ["rita@example.com"] and entry["acceptance_level"] == "risk_owner"
+    assert (
+        entry["accepted_by"] == ["rita@example.com"] and entry["acceptance_level"] == "risk_owner"
+    )
 
 
 def test_risk_approval_is_requested_again_when_answers_change(shipped):
     drive = _risk_run(shipped)
     drive.complete("treat", MITIGATE, "rita@example.com")
     first = drive.run.approval
-    drive.send(Event("task.updated", actor=Actor("eve@example.com", "jira"), step_id="identify",
-                     data={"answers": {**IDENTIFY, "impact": 4}}))
+    drive.send(
+        Event(
+            "task.updated",
+            actor=Actor("eve@example.com", "jira"),
+            step_id="identify",
+            data={"answers": {**IDENTIFY, "impact": 4}},
+        )
+    )
     second = drive.run.approval
     assert second.approval_id != first.approval_id and second.content_hash != first.content_hash
     assert [c.kind for c in drive.commands[-2:]] == ["approval.invalidate", "approval.request"]
     # a click on the old request is refused; the new one is decided
-    drive.send(Event("approval.decided", actor=Actor("rita@example.com", "slack", RISK_OWNER),
-                     data={"approval_id": first.approval_id, "content_hash": first.content_hash,
-                           "decision": "approve", "reason": "ok"}))
+    drive.send(
+        Event(
+            "approval.decided",
+            actor=Actor("rita@example.com", "slack", RISK_OWNER),
+            data={
+                "approval_id": first.approval_id,
+                "content_hash": first.content_hash,
+                "decision": "approve",
+                "reason": "ok",
+            },
+        )
+    )
     assert "closed or was replaced" in drive.kinds("approval.refuse")[-1].payload["reason"]
     drive.decide("rita@example.com", RISK_OWNER, "approve")
     assert drive.run.status == "completed"
@@ -344,78 +437,172 @@ def test_risk_approval_is_requested_again_when_answers_change(shipped):
 # -- corrective action -------------------------------------------------------------------------
 
 FINDING = Subject(
-    type="finding", id="F-12", name="Impact assessments missing for two systems", owner=None,
-    attributes={"title": "Impact assessments missing for two systems", "severity": "major",
-                "source": "internal-audit/IA-2026-1", "clause": "6.1.4",
-                "description": "Two systems in scope have no impact assessment on record."},
+    type="finding",
+    id="F-12",
+    name="Impact assessments missing for two systems",
+    owner=None,
+    attributes={
+        "title": "Impact assessments missing for two systems",
+        "severity": "major",
+        "source": "internal-audit/IA-2026-1",
+        "clause": "6.1.4",
+        "description": "Two systems in scope have no impact assessment on record.",
+    },
 )
 
 
 def _corrective_loop(drive, *, by="eng@example.com"):
-    drive.complete("root_cause", {"method": "five_whys", "root_cause": "No trigger on registration.",
-                                  "similar_elsewhere": False}, by)
-    drive.complete("plan", {"action": "Start impact assessments on registration.", "action_owner": "eng@example.com",
-                            "due_date": "2026-04-30", "aims_change": True,
-                            "aims_change_detail": "Registration procedure updated."}, by)
+    drive.complete(
+        "root_cause",
+        {
+            "method": "five_whys",
+            "root_cause": "No trigger on registration.",
+            "similar_elsewhere": False,
+        },
+        by,
+    )
+    drive.complete(
+        "plan",
+        {
+            "action": "Start impact assessments on registration.",
+            "action_owner": "eng@example.com",
+            "due_date": "2026-04-30",
+            "aims_change": True,
+            "aims_change_detail": "Registration procedure updated.",
+        },
+        by,
+    )
     drive.decide("ann@example.com", ("aims_owner",), "approve", reason="Removes the cause.")
-    drive.complete("implement", {"done": "Trigger added.", "evidence_link": "https://git.example.com/aims/pr/42",
-                                 "implemented_on": "2026-03-20"}, by)
-    assert drive.run.current == "settle" and drive.run.next_wake_at == drive.now + timedelta(days=30)
+    drive.complete(
+        "implement",
+        {
+            "done": "Trigger added.",
+            "evidence_link": "https://git.example.com/aims/pr/42",
+            "implemented_on": "2026-03-20",
+        },
+        by,
+    )
+    assert drive.run.current == "settle" and drive.run.next_wake_at == drive.now + timedelta(
+        days=30
+    )
 
 
 def test_corrective_action_waits_then_loops_until_effective(shipped):
     drive = Drive(shipped, "corrective-action", FINDING, inputs={"audit_reference": "IA-2026-1"})
     drive.start()
     first = drive.kinds("task.create")[0].payload
-    assert first["step_id"] == "correct" and first["title"] == "Nonconformity F-12: Impact assessments missing for two systems"
+    assert (
+        first["step_id"] == "correct"
+        and first["title"] == "Nonconformity F-12: Impact assessments missing for two systems"
+    )
     assert "Severity: major" in first["description"] and first["priority"] == "high"
-    drive.complete("correct", {"nonconformity": "6.1.4 not met for two systems.", "correction": "Assessments started.",
-                               "corrected_on": "2026-03-03"}, "eng@example.com")
+    drive.complete(
+        "correct",
+        {
+            "nonconformity": "6.1.4 not met for two systems.",
+            "correction": "Assessments started.",
+            "corrected_on": "2026-03-03",
+        },
+        "eng@example.com",
+    )
     # a major nonconformity is reported to top management at once
     assert drive.kinds("notify")[0].payload["to"] == ["top_management", "aims_owner"]
 
     # the person who planned the action may not approve it
-    drive.complete("root_cause", {"method": "five_whys", "root_cause": "No trigger.", "similar_elsewhere": True,
-                                  "similar_where": "Supplier onboarding"}, "eng@example.com")
-    drive.complete("plan", {"action": "Add a trigger.", "action_owner": "eng@example.com", "due_date": "2026-04-30",
-                            "aims_change": False}, "eng@example.com")
+    drive.complete(
+        "root_cause",
+        {
+            "method": "five_whys",
+            "root_cause": "No trigger.",
+            "similar_elsewhere": True,
+            "similar_where": "Supplier onboarding",
+        },
+        "eng@example.com",
+    )
+    drive.complete(
+        "plan",
+        {
+            "action": "Add a trigger.",
+            "action_owner": "eng@example.com",
+            "due_date": "2026-04-30",
+            "aims_change": False,
+        },
+        "eng@example.com",
+    )
     drive.decide("eng@example.com", ("aims_owner", "engineer"), "approve")
     assert "segregation of duties" in drive.kinds("approval.refuse")[-1].payload["reason"]
-    drive.decide("ann@example.com", ("aims_owner",), "reject", reason="The cause is not the missing trigger alone.")
+    drive.decide(
+        "ann@example.com",
+        ("aims_owner",),
+        "reject",
+        reason="The cause is not the missing trigger alone.",
+    )
     assert drive.run.current == "root_cause"  # rework from the analysis
 
     _corrective_loop(drive)
     assert drive.tick(timedelta(days=29)).ignored == "no timer due"
     drive.tick(timedelta(days=1))
     assert drive.run.current == "verify"
-    drive.complete("verify", {"effective": "no", "observations": "One new system registered without an assessment."},
-                   "ann@example.com")
+    drive.complete(
+        "verify",
+        {"effective": "no", "observations": "One new system registered without an assessment."},
+        "ann@example.com",
+    )
     # not effective: back to the root cause, told why
     assert drive.run.current == "root_cause"
     assert "was not effective" in drive.kinds("task.create")[-1].payload["description"]
 
     _corrective_loop(drive)
     drive.tick(timedelta(days=30))
-    drive.complete("verify", {"effective": "yes", "observations": "All 4 new systems assessed."}, "ann@example.com")
+    drive.complete(
+        "verify",
+        {"effective": "yes", "observations": "All 4 new systems assessed."},
+        "ann@example.com",
+    )
 
     assert drive.run.status == "completed"
     assert [e.kind for e in drive.evidence].count("wait.started") == 2
-    decisions = [e.payload["goto"] for e in drive.evidence if e.kind == "decision.taken" and e.step_id == "effectiveness"]
+    decisions = [
+        e.payload["goto"]
+        for e in drive.evidence
+        if e.kind == "decision.taken" and e.step_id == "effectiveness"
+    ]
     assert decisions == ["root_cause", "closure"]
     closure = drive.artefact("nonconformity_closure")
-    assert closure["finding"] == "F-12" and closure["severity"] == "major" and closure["effective"] is True
-    assert closure["audit_reference"] == "IA-2026-1" and closure["plan_approved_by"] == ["ann@example.com"]
-    assert closure["root_cause"] == "No trigger on registration." and closure["verified_by"] == "ann@example.com"
+    assert (
+        closure["finding"] == "F-12"
+        and closure["severity"] == "major"
+        and closure["effective"] is True
+    )
+    assert closure["audit_reference"] == "IA-2026-1" and closure["plan_approved_by"] == [
+        "ann@example.com"
+    ]
+    assert (
+        closure["root_cause"] == "No trigger on registration."
+        and closure["verified_by"] == "ann@example.com"
+    )
     assert drive.tasks_created().count("verify") == 2
 
 
 def test_corrective_action_for_a_minor_finding_without_optional_attributes(shipped):
-    finding = Subject(type="finding", id="F-13", name="Late review", attributes={"title": "Late review"})
+    finding = Subject(
+        type="finding", id="F-13", name="Late review", attributes={"title": "Late review"}
+    )
     drive = Drive(shipped, "corrective-action", finding)
     drive.start()
-    assert "Severity: not rated. Source: not stated." in drive.kinds("task.create")[0].payload["description"]
-    drive.complete("correct", {"nonconformity": "Review late.", "correction": "Review held.", "corrected_on": "2026-03-03"},
-                   "eng@example.com")
+    assert (
+        "Severity: not rated. Source: not stated."
+        in drive.kinds("task.create")[0].payload["description"]
+    )
+    drive.complete(
+        "correct",
+        {
+            "nonconformity": "Review late.",
+            "correction": "Review held.",
+            "corrected_on": "2026-03-03",
+        },
+        "eng@example.com",
+    )
     assert drive.run.current == "root_cause" and drive.kinds("notify") == []
 
 
@@ -428,28 +615,70 @@ AUDITOR = ("internal_auditor",)
 def test_internal_audit_raises_one_corrective_action_per_nonconforming_area(shipped):
     drive = Drive(shipped, "internal-audit", ORG)
     drive.start()
-    drive.complete("programme", {"audit_reference": "IA-2026-1", "scope": "All AI systems in scope",
-                                 "criteria": ["iso42001_clauses_4_to_10", "annex_a_controls_in_soa"],
-                                 "auditors": "ia1: governance, risk; ia2: lifecycle, monitoring",
-                                 "period_start": "2026-03-01", "period_end": "2026-03-31"}, "ia1@example.com")
+    drive.complete(
+        "programme",
+        {
+            "audit_reference": "IA-2026-1",
+            "scope": "All AI systems in scope",
+            "criteria": ["iso42001_clauses_4_to_10", "annex_a_controls_in_soa"],
+            "auditors": "ia1: governance, risk; ia2: lifecycle, monitoring",
+            "period_start": "2026-03-01",
+            "period_end": "2026-03-31",
+        },
+        "ia1@example.com",
+    )
     drive.decide("ia1@example.com", AUDITOR + ("aims_owner",), "approve")  # own programme
     assert "you completed 'programme'" in drive.kinds("approval.refuse")[-1].payload["reason"]
     drive.decide("ann@example.com", ("aims_owner",), "approve", reason="Covers the whole scope.")
 
-    drive.complete("check_governance", {"result": "conforming", "evidence_sampled": "AI policy v3"}, "ia1@example.com")
-    drive.complete("check_risk", {"result": "minor_nonconformity", "evidence_sampled": "Risk register"}, "ia1@example.com")
+    drive.complete(
+        "check_governance",
+        {"result": "conforming", "evidence_sampled": "AI policy v3"},
+        "ia1@example.com",
+    )
+    drive.complete(
+        "check_risk",
+        {"result": "minor_nonconformity", "evidence_sampled": "Risk register"},
+        "ia1@example.com",
+    )
     assert "Finding" in drive.kinds("task.refuse_answers")[-1].payload["problems"][0]
-    drive.complete("check_risk", {"result": "minor_nonconformity", "evidence_sampled": "Risk register",
-                                  "finding": "Two risks have no owner acceptance.", "requirement": "6.1.3"}, "ia1@example.com")
-    drive.complete("check_lifecycle", {"result": "observation", "evidence_sampled": "3 deployments",
-                                       "finding": "Rollback plans are brief."}, "ia2@example.com")
-    drive.complete("check_monitoring", {"result": "major_nonconformity", "evidence_sampled": "Dashboards",
-                                        "finding": "Drift is not monitored at all."}, "ia2@example.com")
+    drive.complete(
+        "check_risk",
+        {
+            "result": "minor_nonconformity",
+            "evidence_sampled": "Risk register",
+            "finding": "Two risks have no owner acceptance.",
+            "requirement": "6.1.3",
+        },
+        "ia1@example.com",
+    )
+    drive.complete(
+        "check_lifecycle",
+        {
+            "result": "observation",
+            "evidence_sampled": "3 deployments",
+            "finding": "Rollback plans are brief.",
+        },
+        "ia2@example.com",
+    )
+    drive.complete(
+        "check_monitoring",
+        {
+            "result": "major_nonconformity",
+            "evidence_sampled": "Dashboards",
+            "finding": "Drift is not monitored at all.",
+        },
+        "ia2@example.com",
+    )
 
     report = drive.artefact("internal_audit_report")
     assert report["nonconformities"] == 2
     assert report["results"]["lifecycle_and_data"] == "observation"
-    assert report["findings"] == ["Two risks have no owner acceptance.", "Rollback plans are brief.", "Drift is not monitored at all."]
+    assert report["findings"] == [
+        "Two risks have no owner acceptance.",
+        "Rollback plans are brief.",
+        "Drift is not monitored at all.",
+    ]
     assert report["checked_by"] == ["ia1@example.com", "ia2@example.com"]
 
     # nobody who audited, and no internal auditor, approves the report
@@ -477,23 +706,42 @@ def test_internal_audit_raises_one_corrective_action_per_nonconforming_area(ship
 
     # a raised finding starts a corrective-action run as it is
     finding = starts[1]["finding"]
-    child = Drive(shipped, "corrective-action", Subject(type="finding", id=finding["id"], name=finding["title"],
-                  attributes=finding), inputs=starts[1]["inputs"], run_id=starts[1]["run_id"])
+    child = Drive(
+        shipped,
+        "corrective-action",
+        Subject(type="finding", id=finding["id"], name=finding["title"], attributes=finding),
+        inputs=starts[1]["inputs"],
+        run_id=starts[1]["run_id"],
+    )
     child.start()
     task = child.kinds("task.create")[0].payload
-    assert task["title"] == f"Nonconformity {finding['id']}: Internal audit IA-2026-1: Monitoring, measurement and improvement"
+    assert (
+        task["title"]
+        == f"Nonconformity {finding['id']}: Internal audit IA-2026-1: Monitoring, measurement and improvement"
+    )
     assert "Area: Monitoring, measurement and improvement." in task["description"]
 
 
 def test_internal_audit_with_no_nonconformity_raises_nothing(shipped):
     drive = Drive(shipped, "internal-audit", ORG)
     drive.start()
-    drive.complete("programme", {"audit_reference": "IA-2027-1", "scope": "All", "criteria": ["ai_policy"],
-                                 "auditors": "ia1", "period_start": "2027-03-01", "period_end": "2027-03-31"},
-                   "ia1@example.com")
+    drive.complete(
+        "programme",
+        {
+            "audit_reference": "IA-2027-1",
+            "scope": "All",
+            "criteria": ["ai_policy"],
+            "auditors": "ia1",
+            "period_start": "2027-03-01",
+            "period_end": "2027-03-31",
+        },
+        "ia1@example.com",
+    )
     drive.decide("ann@example.com", ("aims_owner",), "approve")
     for step in ("check_governance", "check_risk", "check_lifecycle", "check_monitoring"):
-        drive.complete(step, {"result": "conforming", "evidence_sampled": "records"}, "ia1@example.com")
+        drive.complete(
+            step, {"result": "conforming", "evidence_sampled": "records"}, "ia1@example.com"
+        )
     drive.decide("ann@example.com", ("aims_owner",), "approve")
     assert drive.run.status == "completed" and drive.kinds("run.start") == []
     assert drive.run.data["raise_findings"] == {"runs": [], "count": 0}
@@ -503,15 +751,44 @@ def test_internal_audit_with_no_nonconformity_raises_nothing(shipped):
 
 
 def _review_inputs(drive):
-    drive.complete("previous_actions", {"summary": "3 of 4 done", "open_actions": 1, "overdue_actions": 0}, "ann@example.com")
-    drive.complete("context_changes", {"external_issues": "EU AI Act obligations apply", "internal_issues": "New ML team",
-                                       "interested_parties": "Customers ask for model cards", "scope_affected": False},
-                   "ann@example.com")
-    drive.complete("performance", {"nonconformities": "2 minor, closed", "monitoring_results": "KPIs green",
-                                   "audit_results": "IA-2026-1: 1 major", "objectives": "met"}, "ann@example.com")
-    drive.complete("risk_status", {"open_risks": 14, "above_appetite": 1, "overdue_treatments": 0,
-                                   "summary": "One risk awaiting mitigation"}, "rita@example.com")
-    drive.complete("opportunities", {"opportunities": "Automate evidence collection"}, "ann@example.com")
+    drive.complete(
+        "previous_actions",
+        {"summary": "3 of 4 done", "open_actions": 1, "overdue_actions": 0},
+        "ann@example.com",
+    )
+    drive.complete(
+        "context_changes",
+        {
+            "external_issues": "EU AI Act obligations apply",
+            "internal_issues": "New ML team",
+            "interested_parties": "Customers ask for model cards",
+            "scope_affected": False,
+        },
+        "ann@example.com",
+    )
+    drive.complete(
+        "performance",
+        {
+            "nonconformities": "2 minor, closed",
+            "monitoring_results": "KPIs green",
+            "audit_results": "IA-2026-1: 1 major",
+            "objectives": "met",
+        },
+        "ann@example.com",
+    )
+    drive.complete(
+        "risk_status",
+        {
+            "open_risks": 14,
+            "above_appetite": 1,
+            "overdue_treatments": 0,
+            "summary": "One risk awaiting mitigation",
+        },
+        "rita@example.com",
+    )
+    drive.complete(
+        "opportunities", {"opportunities": "Automate evidence collection"}, "ann@example.com"
+    )
 
 
 def test_management_review_needs_two_of_top_management_and_starts_actions(shipped):
@@ -519,42 +796,81 @@ def test_management_review_needs_two_of_top_management_and_starts_actions(shippe
     drive.start()
     _review_inputs(drive)
     assert drive.artefact("management_review_input_pack")["risks_above_appetite"] == 1
-    decisions = {"review_date": "2026-05-12", "attendees": "CEO, CTO, AIMS owner", "conclusion": "needs_improvement",
-                 "improvements": "Automate evidence", "aims_changes": False, "resources": "One analyst",
-                 "actions": "Hire an analyst by Q3\n\n  Publish model cards  \n"}
+    decisions = {
+        "review_date": "2026-05-12",
+        "attendees": "CEO, CTO, AIMS owner",
+        "conclusion": "needs_improvement",
+        "improvements": "Automate evidence",
+        "aims_changes": False,
+        "resources": "One analyst",
+        "actions": "Hire an analyst by Q3\n\n  Publish model cards  \n",
+    }
     drive.complete("decisions", decisions, "ann@example.com")
     drive.decide("ceo@example.com", TOP, "reject", reason="Budget missing from the resources.")
     assert drive.run.current == "decisions"
-    drive.complete("decisions", {**decisions, "resources": "One analyst, 40k budget"}, "ann@example.com")
+    drive.complete(
+        "decisions", {**decisions, "resources": "One analyst, 40k budget"}, "ann@example.com"
+    )
     drive.decide("ceo@example.com", TOP, "approve", reason="Agreed.")
     assert drive.run.current == "approve", "a quorum of 2 waits for a second member"
     drive.decide("cto@example.com", TOP, "approve", reason="Agreed.")
 
     starts = [c.payload for c in drive.kinds("run.start")]
     assert [(s["workflow"], s["inputs"]["action"]) for s in starts] == [
-        ("review-action", "Hire an analyst by Q3"), ("review-action", "Publish model cards")]
+        ("review-action", "Hire an analyst by Q3"),
+        ("review-action", "Publish model cards"),
+    ]
     assert starts[0]["subject"]["type"] == "organisation"
     minutes = drive.artefact("management_review_minutes")
-    assert minutes["approved_by"] == ["ceo@example.com", "cto@example.com"] and minutes["actions_started"] == 2
+    assert (
+        minutes["approved_by"] == ["ceo@example.com", "cto@example.com"]
+        and minutes["actions_started"] == 2
+    )
     assert drive.run.status == "completed"
 
 
 def test_impact_assessment_significant_harm_goes_to_the_panel(shipped):
     drive = Drive(shipped, "ai-impact-assessment", CHATBOT)
     drive.start()
-    drive.complete("context", {"intended_use": "Answer billing questions", "affected_groups": ["customers", "vulnerable_people"],
-                               "decisions_about_people": False, "personal_data": True}, "eve@example.com")
-    drive.complete("impacts", {"individual_impacts": "Wrong advice on payment plans", "severity": 4, "likelihood": 2,
-                               "reversibility": "reversible_with_effort"}, "eve@example.com")
-    drive.complete("mitigate", {"mitigations": "Hand-over to staff on payment topics", "user_information": "Banner",
-                                "monitoring": "Weekly sample review"}, "sam@example.com")
+    drive.complete(
+        "context",
+        {
+            "intended_use": "Answer billing questions",
+            "affected_groups": ["customers", "vulnerable_people"],
+            "decisions_about_people": False,
+            "personal_data": True,
+        },
+        "eve@example.com",
+    )
+    drive.complete(
+        "impacts",
+        {
+            "individual_impacts": "Wrong advice on payment plans",
+            "severity": 4,
+            "likelihood": 2,
+            "reversibility": "reversible_with_effort",
+        },
+        "eve@example.com",
+    )
+    drive.complete(
+        "mitigate",
+        {
+            "mitigations": "Hand-over to staff on payment topics",
+            "user_information": "Banner",
+            "monitoring": "Weekly sample review",
+        },
+        "sam@example.com",
+    )
     assert drive.run.current == "panel_signoff"
     drive.decide("sam@example.com", ("aims_owner",), "approve")  # owns the system
     drive.decide("ann@example.com", ("aims_owner",), "approve", reason="Mitigations adequate.")
     assert drive.run.current == "panel_signoff"
     drive.decide("lee@example.com", ("legal_counsel",), "approve", reason="No legal concern.")
     record = drive.artefact("impact_assessment_record")
-    assert record["significant"] is True and record["approved_by"] == ["ann@example.com", "lee@example.com"]
+    assert record["significant"] is True and record["approved_by"] == [
+        "ann@example.com",
+        "lee@example.com",
+    ]
     assert record["assessed_by"] == ["eve@example.com"]
     assert drive.kinds("run.completed")[0].payload["coverage"]["kpi"] == "impact_assessment"
 
@@ -562,16 +878,42 @@ def test_impact_assessment_significant_harm_goes_to_the_panel(shipped):
 def test_change_review_loops_on_failed_criteria_and_starts_an_impact_assessment(shipped):
     drive = Drive(shipped, "ai-system-change-review", CHATBOT)
     drive.start()
-    drive.complete("change", {"summary": "Move to model v4", "change_type": "new_model_version", "affects_people": "yes"},
-                   "eve@example.com")
-    drive.complete("validation", {"criteria_met": False, "results": "Fairness gap 6%", "report": "https://ci.example.com/r/1",
-                                  "exceptions": "Fairness gap above 3%"}, "eve@example.com")
+    drive.complete(
+        "change",
+        {
+            "summary": "Move to model v4",
+            "change_type": "new_model_version",
+            "affects_people": "yes",
+        },
+        "eve@example.com",
+    )
+    drive.complete(
+        "validation",
+        {
+            "criteria_met": False,
+            "results": "Fairness gap 6%",
+            "report": "https://ci.example.com/r/1",
+            "exceptions": "Fairness gap above 3%",
+        },
+        "eve@example.com",
+    )
     assert "Fairness gap above 3%" in drive.kinds("notify")[-1].payload["message"]
     assert drive.run.current == "validation" and drive.run.task.attempt == 2
-    drive.complete("validation", {"criteria_met": True, "results": "Gap 2%", "report": "https://ci.example.com/r/2"},
-                   "eve@example.com")
-    drive.complete("release_plan", {"deployment_plan": "Canary 5%", "rollback_plan": "Flag off", "monitoring": "Gap < 3%",
-                                    "planned_for": "2026-04-01"}, "eve@example.com")
+    drive.complete(
+        "validation",
+        {"criteria_met": True, "results": "Gap 2%", "report": "https://ci.example.com/r/2"},
+        "eve@example.com",
+    )
+    drive.complete(
+        "release_plan",
+        {
+            "deployment_plan": "Canary 5%",
+            "rollback_plan": "Flag off",
+            "monitoring": "Gap < 3%",
+            "planned_for": "2026-04-01",
+        },
+        "eve@example.com",
+    )
     drive.decide("eve@example.com", ("aims_owner",), "approve")
     assert "segregation of duties" in drive.kinds("approval.refuse")[-1].payload["reason"]
     drive.decide("ann@example.com", ("aims_owner",), "approve", reason="Evidence complete.")
@@ -585,18 +927,46 @@ def test_change_review_loops_on_failed_criteria_and_starts_an_impact_assessment(
 def test_impact_assessment_asks_for_societal_effects_only_when_areas_are_named(shipped):
     drive = Drive(shipped, "ai-impact-assessment", CHATBOT)
     drive.start()
-    drive.complete("context", {"intended_use": "Answer billing questions", "affected_groups": ["customers"],
-                               "decisions_about_people": True, "personal_data": False}, "eve@example.com")
-    assert "How a person can review" in drive.kinds("task.refuse_answers")[-1].payload["problems"][0]
-    drive.complete("context", {"intended_use": "Answer billing questions", "affected_groups": ["customers"],
-                               "decisions_about_people": True, "human_review": "Agent review on request",
-                               "personal_data": False}, "eve@example.com")
-    impacts = {"individual_impacts": "Delays", "severity": 2, "likelihood": 2, "reversibility": "reversible"}
+    drive.complete(
+        "context",
+        {
+            "intended_use": "Answer billing questions",
+            "affected_groups": ["customers"],
+            "decisions_about_people": True,
+            "personal_data": False,
+        },
+        "eve@example.com",
+    )
+    assert (
+        "How a person can review" in drive.kinds("task.refuse_answers")[-1].payload["problems"][0]
+    )
+    drive.complete(
+        "context",
+        {
+            "intended_use": "Answer billing questions",
+            "affected_groups": ["customers"],
+            "decisions_about_people": True,
+            "human_review": "Agent review on request",
+            "personal_data": False,
+        },
+        "eve@example.com",
+    )
+    impacts = {
+        "individual_impacts": "Delays",
+        "severity": 2,
+        "likelihood": 2,
+        "reversibility": "reversible",
+    }
     drive.complete("impacts", {**impacts, "societal_areas": ["employment"]}, "eve@example.com")
-    assert drive.kinds("task.refuse_answers")[-1].payload["problems"] == ["Effects on society: an answer is required."]
+    assert drive.kinds("task.refuse_answers")[-1].payload["problems"] == [
+        "Effects on society: an answer is required."
+    ]
     drive.complete("impacts", impacts, "eve@example.com")
-    drive.complete("mitigate", {"mitigations": "Human fallback", "user_information": "Banner", "monitoring": "Monthly"},
-                   "sam@example.com")
+    drive.complete(
+        "mitigate",
+        {"mitigations": "Human fallback", "user_information": "Banner", "monitoring": "Monthly"},
+        "sam@example.com",
+    )
     assert drive.run.current == "signoff"
     assert drive.kinds("approval.request")[-1].payload["show"]["Mitigations"] == "Human fallback"
     drive.decide("ann@example.com", ("aims_owner",), "approve", reason="Proportionate.")

@@ -30,7 +30,9 @@ def test_reading_a_step_that_only_runs_later_is_reported_with_its_place():
 
 
 def test_a_step_reading_its_own_data_is_reported():
-    found = problems(TASK % ("first", "x") + '  - {id: rec, kind: record, artefact: r, fields: {a: "rec.a"}}\n')
+    found = problems(
+        TASK % ("first", "x") + '  - {id: rec, kind: record, artefact: r, fields: {a: "rec.a"}}\n'
+    )
     assert "'rec.a' reads 'rec', the step's own data, before it exists" in found[0]
 
 
@@ -40,8 +42,8 @@ def test_earlier_steps_guarded_reads_loops_and_own_answers_are_fine():
         + TASK % ("first", "First")
         + '  - {id: rec, kind: record, artefact: r, fields: {a: "first.ok", b: "maybe.x | default(0)", '
         'c: "maybe.x if maybe is defined else 1"}}\n'
-        + '  - {id: check, kind: task, role: engineer, title: "Check {{ check.ok if check is defined else \'\' }}", '
-        'form: [{id: ok, type: bool, label: OK}, {id: why, type: text, label: Why, required: false, '
+        + "  - {id: check, kind: task, role: engineer, title: \"Check {{ check.ok if check is defined else '' }}\", "
+        "form: [{id: ok, type: bool, label: OK}, {id: why, type: text, label: Why, required: false, "
         'required_if: "not check.ok"}]}\n'
         + '  - {id: maybe, kind: record, artefact: m, fields: {x: "1"}}\n'
         + "  - {id: again, kind: decision, cases: [{when: 'not check.ok', goto: first}], otherwise: end}\n"
@@ -61,11 +63,14 @@ def test_a_read_that_a_loop_makes_possible_is_accepted():
     assert parse_spec(text, "flow.yaml").spec.steps[0].id == "route"
 
 
-@pytest.mark.parametrize("text, names", [
-    ("a is defined and a.x", {"a"}),
-    ("b | default(1) + c", {"b"}),
-    ("d.x is none", {"d"}),
-    ("e.x > 1", set()),
-])
+@pytest.mark.parametrize(
+    "text, names",
+    [
+        ("a is defined and a.x", {"a"}),
+        ("b | default(1) + c", {"b"}),
+        ("d.x is none", {"d"}),
+        ("e.x > 1", set()),
+    ],
+)
 def test_guarded_names(text, names):
     assert guarded_names(text) == names

@@ -43,7 +43,9 @@ def minimal(**overrides: str) -> str:
     }
     lines.update(overrides)
     head = "\n".join(v for v in lines.values() if v)
-    return head + "\nsteps:\n  - id: tell\n    kind: notify\n    to: [aims_owner]\n    message: hi\n"
+    return (
+        head + "\nsteps:\n  - id: tell\n    kind: notify\n    to: [aims_owner]\n    message: hi\n"
+    )
 
 
 # -- good files ------------------------------------------------------------------------------
@@ -51,7 +53,12 @@ def minimal(**overrides: str) -> str:
 
 def test_the_good_fixtures_load_together_and_pin_a_content_hash():
     workflows = load_workflows([GOOD])
-    assert workflows.ids() == ["change-review", "internal-audit", "nonconformity", "risk-assessment"]
+    assert workflows.ids() == [
+        "change-review",
+        "internal-audit",
+        "nonconformity",
+        "risk-assessment",
+    ]
     risk = workflows.get("risk-assessment")
     assert risk.spec.version == 1 and risk.content_hash == spec_hash(risk.spec)
     assert len(risk.content_hash) == 64
@@ -61,7 +68,12 @@ def test_the_good_fixtures_load_together_and_pin_a_content_hash():
 def test_hash_ignores_comments_and_formatting_but_not_content():
     text = (GOOD / "nonconformity.yaml").read_text()
     base = parse_spec(text).content_hash
-    assert parse_spec("# a new comment\n" + text.replace("duration: 30d", "duration:   30d  # settle")).content_hash == base
+    assert (
+        parse_spec(
+            "# a new comment\n" + text.replace("duration: 30d", "duration:   30d  # settle")
+        ).content_hash
+        == base
+    )
     assert parse_spec(text.replace("duration: 30d", "duration: 31d")).content_hash != base
 
 
@@ -96,17 +108,19 @@ def test_semantic_problems_are_all_reported_at_once_in_file_order():
 def test_structural_problems_are_all_reported_at_once():
     path = str(BAD / "structure.yaml")
     found = problems_of(load_spec, path)
-    assert sorted(found) == sorted([
-        f"{path}:1:1 id: must be lower-case words joined by '-' (e.g. 'ai-risk-assessment')",
-        f"{path}:2:1 version: input should be a valid integer, unable to parse string as an integer",
-        f"{path}:3:1 title: input should be a valid string",
-        f"{path}:4:1 subject: 'robot' is not one of 'ai_system', 'organisation' or 'finding'",
-        f"{path}:5:1 stepz: unknown key 'stepz' (did you mean 'steps'?)",
-        f"{path}:7:5 steps[0]: unknown step kind 'tsk' (did you mean 'task'?)",
-        f"{path}:13:5 steps[1].duration: 'soon' is not a duration: write a number and a unit (w, d, h, m, s) "
-        "such as '90d' or '1d12h', or ISO 8601 such as 'P90D'",
-        f"{path}:14:5 steps[1].titel: unknown key 'titel' (did you mean 'title'?)",
-    ])
+    assert sorted(found) == sorted(
+        [
+            f"{path}:1:1 id: must be lower-case words joined by '-' (e.g. 'ai-risk-assessment')",
+            f"{path}:2:1 version: input should be a valid integer, unable to parse string as an integer",
+            f"{path}:3:1 title: input should be a valid string",
+            f"{path}:4:1 subject: 'robot' is not one of 'ai_system', 'organisation' or 'finding'",
+            f"{path}:5:1 stepz: unknown key 'stepz' (did you mean 'steps'?)",
+            f"{path}:7:5 steps[0]: unknown step kind 'tsk' (did you mean 'task'?)",
+            f"{path}:13:5 steps[1].duration: 'soon' is not a duration: write a number and a unit (w, d, h, m, s) "
+            "such as '90d' or '1d12h', or ISO 8601 such as 'P90D'",
+            f"{path}:14:5 steps[1].titel: unknown key 'titel' (did you mean 'title'?)",
+        ]
+    )
 
 
 def test_problem_fields_are_separate_for_tools():
@@ -228,7 +242,9 @@ def test_system_owner_is_always_a_known_role():
 
 
 def test_catalogue_ids_must_use_the_canonical_spelling():
-    found = problems_of(parse_spec, minimal(id="id: tiny\nevidences: [a.5.2, 6.1.2, Z.1]"), "c.yaml")
+    found = problems_of(
+        parse_spec, minimal(id="id: tiny\nevidences: [a.5.2, 6.1.2, Z.1]"), "c.yaml"
+    )
     assert found == [
         "c.yaml:2:13 evidences[0]: unknown clause or control id 'a.5.2' (did you mean 'A.5.2'?)",
         "c.yaml:2:27 evidences[2]: unknown clause or control id 'Z.1' (did you mean '4.1'?)",
@@ -320,8 +336,10 @@ steps:
       n: "item"
 """
     found = problems_of(parse_spec, text, "i.yaml")
-    assert found == ["i.yaml:16:7 steps[1].inputs.n: unknown name 'item' in 'item' "
-        "('item' is only known in the inputs and finding of a spawn with 'for_each')"]
+    assert found == [
+        "i.yaml:16:7 steps[1].inputs.n: unknown name 'item' in 'item' "
+        "('item' is only known in the inputs and finding of a spawn with 'for_each')"
+    ]
 
 
 def test_trigger_rules():
@@ -372,28 +390,32 @@ steps:
       - {id: Bad-Id, type: wrong, label: X}
 """
     found = problems_of(parse_spec, text, "f.yaml")
-    assert sorted(found) == sorted([
-        "f.yaml:11:9 steps[0].form[0]: a choice field needs 'choices'",
-        "f.yaml:12:9 steps[0].form[1]: 'min' (5.0) is greater than 'max' (1.0)",
-        "f.yaml:13:9 steps[0].form[2]: 'pattern' is not a valid regular expression: missing ), "
-        "unterminated subpattern at position 0",
-        "f.yaml:14:9 steps[0].form[3]: 'min', 'max' and 'integer' are only for number fields",
-        "f.yaml:15:10 steps[0].form[4].id: must be lower-case snake_case: letters, digits and '_', starting with a letter",
-        "f.yaml:15:22 steps[0].form[4].type: 'wrong' is not one of 'text', 'number', 'choice', 'multi_choice', "
-        "'date', 'user', 'url' or 'bool'",
-    ])
+    assert sorted(found) == sorted(
+        [
+            "f.yaml:11:9 steps[0].form[0]: a choice field needs 'choices'",
+            "f.yaml:12:9 steps[0].form[1]: 'min' (5.0) is greater than 'max' (1.0)",
+            "f.yaml:13:9 steps[0].form[2]: 'pattern' is not a valid regular expression: missing ), "
+            "unterminated subpattern at position 0",
+            "f.yaml:14:9 steps[0].form[3]: 'min', 'max' and 'integer' are only for number fields",
+            "f.yaml:15:10 steps[0].form[4].id: must be lower-case snake_case: letters, digits and '_', starting with a letter",
+            "f.yaml:15:22 steps[0].form[4].type: 'wrong' is not one of 'text', 'number', 'choice', 'multi_choice', "
+            "'date', 'user', 'url' or 'bool'",
+        ]
+    )
 
 
 def test_missing_required_keys_and_missing_kind():
     text = "id: nokeys\nversion: 1\nsteps:\n  - id: a\n    role: engineer\n  - kind: approval\n    id: b\n"
     found = problems_of(parse_spec, text, "m.yaml")
-    assert sorted(found) == sorted([
-        "m.yaml:1:1 title: missing required key 'title'",
-        "m.yaml:1:1 subject: missing required key 'subject'",
-        "m.yaml:4:5 steps[0]: missing required key 'kind' (kinds are task, approval, decision, spawn, record, notify, wait)",
-        "m.yaml:6:5 steps[1].approvers: missing required key 'approvers'",
-        "m.yaml:6:5 steps[1].on_reject: missing required key 'on_reject'",
-    ])
+    assert sorted(found) == sorted(
+        [
+            "m.yaml:1:1 title: missing required key 'title'",
+            "m.yaml:1:1 subject: missing required key 'subject'",
+            "m.yaml:4:5 steps[0]: missing required key 'kind' (kinds are task, approval, decision, spawn, record, notify, wait)",
+            "m.yaml:6:5 steps[1].approvers: missing required key 'approvers'",
+            "m.yaml:6:5 steps[1].on_reject: missing required key 'on_reject'",
+        ]
+    )
 
 
 def test_unknown_step_kind_without_a_near_miss_lists_the_kinds():
@@ -418,9 +440,15 @@ def test_literal_near_miss_gets_a_hint():
     [
         ("binary.yaml", "{path}: is a binary file, not YAML text (give a .yaml workflow file)"),
         ("latin1.yaml", "{path}: is not UTF-8 text (byte 7) (save the file as UTF-8)"),
-        ("empty.yaml", "{path}: is empty (a workflow needs at least id, version, title, subject and steps)"),
+        (
+            "empty.yaml",
+            "{path}: is empty (a workflow needs at least id, version, title, subject and steps)",
+        ),
         ("syntax.yaml", "{path}:3:1: YAML syntax: expected ',' or ']', but got '<stream end>'"),
-        ("top-list.yaml", "{path}:1:1: must be a mapping of keys (id, version, steps ...), not list"),
+        (
+            "top-list.yaml",
+            "{path}:1:1: must be a mapping of keys (id, version, steps ...), not list",
+        ),
     ],
 )
 def test_bad_files(name, expected):
@@ -435,9 +463,15 @@ def test_bad_files(name, expected):
         ("hello\n", "must be a mapping of keys (id, version, steps ...), not str"),
         ("42\n", "must be a mapping of keys (id, version, steps ...), not int"),
         ("~\n", "must be a mapping of keys (id, version, steps ...), not NoneType"),
-        ("id: a-b\nid: c-d\n", 'YAML syntax: found duplicate key "id" with value "c-d" (original value: "a-b")'),
+        (
+            "id: a-b\nid: c-d\n",
+            'YAML syntax: found duplicate key "id" with value "c-d" (original value: "a-b")',
+        ),
         ("a: 1\n---\nb: 2\n", "YAML syntax: but found another document"),
-        ("id: \x07\n", "YAML syntax: unacceptable character #x0007: special characters are not allowed"),
+        (
+            "id: \x07\n",
+            "YAML syntax: unacceptable character #x0007: special characters are not allowed",
+        ),
         ("id: a\x00b\n", "is a binary file, not YAML text"),
         ("&x {b: *x}\n", "YAML syntax: an alias refers to a node that contains it"),
     ],
@@ -450,7 +484,8 @@ def test_bad_text(text, message):
 
 def test_an_alias_bomb_is_refused_quickly():
     text = 'a: &a ["x","x","x","x","x","x","x","x","x"]\n' + "".join(
-        f"{chr(98 + i)}: &{chr(98 + i)} [" + ",".join([f"*{chr(97 + i)}"] * 9) + "]\n" for i in range(7)
+        f"{chr(98 + i)}: &{chr(98 + i)} [" + ",".join([f"*{chr(97 + i)}"] * 9) + "]\n"
+        for i in range(7)
     )
     with pytest.raises(SpecError) as caught:
         parse_spec(text, "bomb.yaml")
@@ -465,7 +500,13 @@ def test_very_deep_nesting_is_a_spec_error():
 
 def test_odd_but_valid_yaml_reaches_the_schema():
     # non-string keys, tags, merge keys and timestamps are data, not crashes
-    for text in ("? [a, b]\n: c\n", "1: 2\n", "id: !foo bar\n", "a: &m {x: 1}\nb: {<<: *m}\n", "id: 2001-12-14\n"):
+    for text in (
+        "? [a, b]\n: c\n",
+        "1: 2\n",
+        "id: !foo bar\n",
+        "a: &m {x: 1}\nb: {<<: *m}\n",
+        "id: 2001-12-14\n",
+    ):
         with pytest.raises(SpecError) as caught:
             parse_spec(text, "odd.yaml")
         assert any(p.message == "missing required key 'steps'" for p in caught.value.problems)
@@ -482,7 +523,9 @@ def test_a_huge_file_is_refused_before_reading(tmp_path):
 
 
 def test_a_directory_and_a_missing_file(tmp_path):
-    assert problems_of(load_spec, tmp_path) == [f"{tmp_path}: is a directory (pass its .yaml files or use load_workflows)"]
+    assert problems_of(load_spec, tmp_path) == [
+        f"{tmp_path}: is a directory (pass its .yaml files or use load_workflows)"
+    ]
     missing = tmp_path / "nope.yaml"
     assert problems_of(load_spec, missing) == [f"{missing}: no such file (check the path)"]
 
@@ -538,8 +581,12 @@ def test_duplicate_workflow_id_across_files(tmp_path):
 
 
 def test_spawn_of_a_finding_workflow_and_required_inputs(tmp_path):
-    text = (GOOD / "nonconformity.yaml").read_text().replace(
-        "  - id: area\n    type: text\n", "  - id: area\n    type: text\n    required: true\n"
+    text = (
+        (GOOD / "nonconformity.yaml")
+        .read_text()
+        .replace(
+            "  - id: area\n    type: text\n", "  - id: area\n    type: text\n    required: true\n"
+        )
     )
     (tmp_path / "nonconformity.yaml").write_text(text)
     parent = tmp_path / "parent.yaml"
@@ -572,7 +619,9 @@ def test_a_directory_of_good_and_one_bad_file_reports_only_the_bad(tmp_path):
         shutil.copy(GOOD / name, tmp_path)
     shutil.copy(BAD / "syntax.yaml", tmp_path)
     found = problems_of(load_workflows, [tmp_path])
-    assert found == [f"{tmp_path / 'syntax.yaml'}:3:1: YAML syntax: expected ',' or ']', but got '<stream end>'"]
+    assert found == [
+        f"{tmp_path / 'syntax.yaml'}:3:1: YAML syntax: expected ',' or ']', but got '<stream end>'"
+    ]
 
 
 # -- fuzzing --------------------------------------------------------------------------------
@@ -580,10 +629,50 @@ def test_a_directory_of_good_and_one_bad_file_reports_only_the_bad(tmp_path):
 _yamlish = st.lists(
     st.sampled_from(
         [
-            "id: ", "version: ", "title: ", "subject: ", "steps:", "\n", "  ", "- ", "kind: ", "task", "approval",
-            "decision", "ai_system", "{", "}", "[", "]", ",", ":", "&a ", "*a", "!!", "|", ">", "'", '"', "#",
-            "---", "...", "?", "{{ subject.name }}", "1", "1.5", "true", "~", "14d", "x", "on_reject: ", "cases:",
-            "\t", "%YAML 1.2", "<<: ", "\ufeff", "é",
+            "id: ",
+            "version: ",
+            "title: ",
+            "subject: ",
+            "steps:",
+            "\n",
+            "  ",
+            "- ",
+            "kind: ",
+            "task",
+            "approval",
+            "decision",
+            "ai_system",
+            "{",
+            "}",
+            "[",
+            "]",
+            ",",
+            ":",
+            "&a ",
+            "*a",
+            "!!",
+            "|",
+            ">",
+            "'",
+            '"',
+            "#",
+            "---",
+            "...",
+            "?",
+            "{{ subject.name }}",
+            "1",
+            "1.5",
+            "true",
+            "~",
+            "14d",
+            "x",
+            "on_reject: ",
+            "cases:",
+            "\t",
+            "%YAML 1.2",
+            "<<: ",
+            "\ufeff",
+            "é",
         ]
     ),
     max_size=40,
@@ -610,7 +699,7 @@ def test_mutating_a_good_file_only_ever_succeeds_or_raises_spec_error(data):
     cut = data.draw(st.integers(0, 20))
     insert = data.draw(_yamlish)
     try:
-        parse_spec(text[:position] + insert + text[position + cut:], "mutant.yaml")
+        parse_spec(text[:position] + insert + text[position + cut :], "mutant.yaml")
     except SpecError as err:
         assert err.problems
 

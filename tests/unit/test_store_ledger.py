@@ -18,7 +18,15 @@ T0 = utc(2026, 1, 5, 9)
 
 
 def record(n: int, run_id: str = "R1") -> EvidenceRecord:
-    return EvidenceRecord("test.recorded", run_id, "step", "eve@example.com", "cli", T0 + timedelta(minutes=n), {"n": n, "note": f"row {n} é"})
+    return EvidenceRecord(
+        "test.recorded",
+        run_id,
+        "step",
+        "eve@example.com",
+        "cli",
+        T0 + timedelta(minutes=n),
+        {"n": n, "note": f"row {n} é"},
+    )
 
 
 def fill(db: Database, count: int = 6) -> None:
@@ -92,7 +100,9 @@ def test_a_rolled_back_append_leaves_no_row_and_no_head_move(database: Database)
 
 def test_iter_rows_filters_and_pages(database: Database):
     with database.begin() as conn:
-        ledger.append(conn, [record(i, run_id="A" if i % 2 else "B") for i in range(1, 12)], recorded_at=T0)
+        ledger.append(
+            conn, [record(i, run_id="A" if i % 2 else "B") for i in range(1, 12)], recorded_at=T0
+        )
     with database.connect() as conn:
         assert [r.seq for r in ledger.iter_rows(conn, run_id="B", batch=2)] == [2, 4, 6, 8, 10]
         assert [r.seq for r in ledger.iter_rows(conn, batch=3)] == list(range(1, 12))
@@ -133,7 +143,11 @@ def test_truncate_of_evidence_is_refused_on_postgres(pg_url: str):
 # -- tampering by someone who dropped the triggers -------------------------------------------------
 def test_an_edited_payload_is_named_by_its_row(database: Database):
     fill(database, 6)
-    tamper(database, "UPDATE evidence SET payload = :p WHERE seq = 4", p='{"n":4,"note":"approved after all"}')
+    tamper(
+        database,
+        "UPDATE evidence SET payload = :p WHERE seq = 4",
+        p='{"n":4,"note":"approved after all"}',
+    )
     report = verify(database)
     assert not report.ok
     assert report.first_bad_seq == 4
@@ -148,7 +162,12 @@ def test_an_edit_with_a_recomputed_hash_is_caught_at_the_next_row(database: Data
         row = next(r for r in ledger.iter_rows(conn) if r.seq == 3)
     fields = {k: getattr(row, k) for k in row.__dataclass_fields__ if k != "hash"}
     fields["actor"] = "mallory@example.com"
-    tamper(database, "UPDATE evidence SET actor = :a, hash = :h WHERE seq = 3", a="mallory@example.com", h=chain_hash(**fields))
+    tamper(
+        database,
+        "UPDATE evidence SET actor = :a, hash = :h WHERE seq = 3",
+        a="mallory@example.com",
+        h=chain_hash(**fields),
+    )
     report = verify(database)
     assert report.first_bad_seq == 4
     assert "does not follow row 3" in report.problem
@@ -181,9 +200,28 @@ def test_every_row_deleted_is_detected_through_the_head(database: Database):
 
 def test_two_rows_with_swapped_contents_are_detected(database: Database):
     fill(database, 6)
-    columns = ["kind", "run_id", "step_id", "actor", "via", "effective_at", "recorded_at", "payload", "ref", "prev_hash", "hash"]
+    columns = [
+        "kind",
+        "run_id",
+        "step_id",
+        "actor",
+        "via",
+        "effective_at",
+        "recorded_at",
+        "payload",
+        "ref",
+        "prev_hash",
+        "hash",
+    ]
     with database.connect() as conn:
-        a, b = (conn.execute(text(f"SELECT {', '.join(columns)} FROM evidence WHERE seq = :s"), {"s": s}).one()._mapping for s in (2, 5))
+        a, b = (
+            conn.execute(
+                text(f"SELECT {', '.join(columns)} FROM evidence WHERE seq = :s"), {"s": s}
+            )
+            .one()
+            ._mapping
+            for s in (2, 5)
+        )
     sets = ", ".join(f"{c} = :{c}" for c in columns)
     drop_triggers(database)
     with database.begin() as conn:
@@ -196,10 +234,12 @@ def test_two_rows_with_swapped_contents_are_detected(database: Database):
 
 def test_two_rows_with_swapped_sequence_numbers_are_detected(database: Database):
     fill(database, 6)
-    tamper(database,
-           "UPDATE evidence SET seq = 100 WHERE seq = 2",
-           "UPDATE evidence SET seq = 2 WHERE seq = 3",
-           "UPDATE evidence SET seq = 3 WHERE seq = 100")
+    tamper(
+        database,
+        "UPDATE evidence SET seq = 100 WHERE seq = 2",
+        "UPDATE evidence SET seq = 2 WHERE seq = 3",
+        "UPDATE evidence SET seq = 3 WHERE seq = 100",
+    )
     report = verify(database)
     assert report.first_bad_seq == 2
 
@@ -222,7 +262,11 @@ def test_two_threads_appending_keep_one_valid_chain(database: Database):
             barrier.wait()
             for i in range(per_thread):
                 with database.begin() as conn:
-                    ledger.append(conn, [record(i, run_id=f"{name}-{i}") for _ in range(batch)], recorded_at=T0)
+                    ledger.append(
+                        conn,
+                        [record(i, run_id=f"{name}-{i}") for _ in range(batch)],
+                        recorded_at=T0,
+                    )
         except BaseException as err:  # noqa: BLE001 - reported by the assertion below
             errors.append(err)
 
@@ -239,4 +283,4 @@ def test_two_threads_appending_keep_one_valid_chain(database: Database):
         rows = list(ledger.iter_rows(conn))
     # each transaction's rows stay together in the chain
     for start in range(0, len(rows), batch):
-        assert len({r.run_id for r in rows[start:start + batch]}) == 1
+        assert len({r.run_id for r in rows[start : start + batch]}) == 1

@@ -15,15 +15,21 @@ T0 = utc(2026, 3, 1, 9)
 
 
 def _append(db: Database, count: int) -> None:
-    records = [EvidenceRecord("note", "run-1", None, "ana@example.com", "cli", T0, {"n": n}) for n in range(count)]
+    records = [
+        EvidenceRecord("note", "run-1", None, "ana@example.com", "cli", T0, {"n": n})
+        for n in range(count)
+    ]
     with db.begin() as conn:
         ledger.append(conn, records, recorded_at=T0)
 
 
-@pytest.mark.parametrize("statement", [
-    "UPDATE ledger_head SET seq = 2, hash = 'x' WHERE id = 1",
-    "DELETE FROM ledger_head",
-])
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE ledger_head SET seq = 2, hash = 'x' WHERE id = 1",
+        "DELETE FROM ledger_head",
+    ],
+)
 def test_rewinding_or_removing_the_head_is_refused(database: Database, statement: str):
     _append(database, 4)
     with pytest.raises(DBAPIError):
@@ -50,14 +56,21 @@ def test_a_row_added_past_the_head_is_named(database: Database):
     _append(database, 3)
     with database.connect() as conn:
         seq, prev = ledger.head(conn)
-    [forged] = chain([EvidenceRecord("note", "run-1", None, "mallory@example.com", "sql", T0, {"n": 99})],
-                     start_seq=seq + 1, prev_hash=prev, recorded_at=T0)
+    [forged] = chain(
+        [EvidenceRecord("note", "run-1", None, "mallory@example.com", "sql", T0, {"n": 99})],
+        start_seq=seq + 1,
+        prev_hash=prev,
+        recorded_at=T0,
+    )
     with database.begin() as conn:
         conn.execute(ledger._EVIDENCE.insert().values(**forged.__dict__))
     with database.connect() as conn:
         report = ledger.verify(conn)
     assert not report.ok and report.first_bad_seq == 4
-    assert report.problem == "row 4 and after are past the ledger head (row 3): they were added outside aims-workflows"
+    assert (
+        report.problem
+        == "row 4 and after are past the ledger head (row 3): they were added outside aims-workflows"
+    )
 
 
 def test_rows_appended_while_verifying_are_not_a_break(database: Database, monkeypatch):

@@ -14,9 +14,20 @@ from aims_workflows.store.models import Base
 
 # The core tables; integrations may add their own (the models and migrations must still agree).
 CORE_TABLES = {
-    "ai_systems", "ai_system_history", "spec_versions", "runs", "steps", "approvals",
-    "approval_latency_histogram", "kpi_counters", "evidence", "ledger_head", "outbox", "inbox",
-    "risk_register", "findings",
+    "ai_systems",
+    "ai_system_history",
+    "spec_versions",
+    "runs",
+    "steps",
+    "approvals",
+    "approval_latency_histogram",
+    "kpi_counters",
+    "evidence",
+    "ledger_head",
+    "outbox",
+    "inbox",
+    "risk_register",
+    "findings",
 }
 
 
@@ -33,7 +44,9 @@ def test_migrations_create_every_table(database: Database):
 
 def test_migrated_schema_matches_the_models_exactly(database: Database):
     with database.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True, "compare_server_default": True})
+        context = MigrationContext.configure(
+            conn, opts={"compare_type": True, "compare_server_default": True}
+        )
         diffs = compare_metadata(context, Base.metadata)
     assert diffs == []
 
@@ -83,11 +96,22 @@ def test_require_ready_when_the_schema_is_behind_says_upgrade(database: Database
 def test_append_only_triggers_exist(database: Database):
     with database.connect() as conn:
         if database.dialect == "sqlite":
-            names = set(conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'evidence'")).scalars())
+            names = set(
+                conn.execute(
+                    text(
+                        "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'evidence'"
+                    )
+                ).scalars()
+            )
             assert names == {"evidence_no_update", "evidence_no_delete"}
         else:
-            names = set(conn.execute(text(
-                "SELECT tgname FROM pg_trigger WHERE tgrelid = 'evidence'::regclass AND NOT tgisinternal")).scalars())
+            names = set(
+                conn.execute(
+                    text(
+                        "SELECT tgname FROM pg_trigger WHERE tgrelid = 'evidence'::regclass AND NOT tgisinternal"
+                    )
+                ).scalars()
+            )
             assert names == {"evidence_no_update_delete", "evidence_no_truncate"}
 
 

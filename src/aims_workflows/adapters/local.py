@@ -19,7 +19,10 @@ class LocalIssueTracker:
     def perform(self, command: Command) -> dict[str, Any]:
         if command.kind == "task.create":
             p = command.payload
-            return {"ref": f"LOCAL:{command.run_id}/{p['step_id']}/{p['attempt']}", "assignee": p.get("assignee")}
+            return {
+                "ref": f"LOCAL:{command.run_id}/{p['step_id']}/{p['attempt']}",
+                "assignee": p.get("assignee"),
+            }
         log.info("%s %s", command.kind, command.payload.get("ref"))
         return {}
 
@@ -33,5 +36,9 @@ class LocalApprovalChannel:
 
 class LogNotifier:
     def perform(self, command: Command) -> dict[str, Any]:
-        log.info("notify %s: %s", ", ".join(command.payload.get("people", [])), command.payload.get("message", command.kind))
+        log.info(
+            "notify %s: %s",
+            ", ".join(command.payload.get("people", [])),
+            command.payload.get("message", command.kind),
+        )
         return {}

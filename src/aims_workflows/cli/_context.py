@@ -20,6 +20,8 @@ def parse_assignments(items: list[str] | None, what: str = "value") -> dict[str,
     for item in items or []:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            raise ConfigError(f"'{item}' is not NAME=VALUE", hint=f"write each {what} as name=value")
+            raise ConfigError(
+                f"'{item}' is not NAME=VALUE", hint=f"write each {what} as name=value"
+            )
         result[key.strip()] = value.strip()
     return result

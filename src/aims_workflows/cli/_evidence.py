@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 import typer
 
 from ._group import command_group
@@ -30,14 +28,18 @@ def register(app: typer.Typer) -> None:
         if report.ok:
             ok(f"evidence chain verified: {report.rows} rows, head #{report.head_seq}")
             return
-        err_console().print(f"[bold red]evidence chain BROKEN at row {report.first_bad_seq}[/]: {escape(report.problem)}")
+        err_console().print(
+            f"[bold red]evidence chain BROKEN at row {report.first_bad_seq}[/]: {escape(report.problem)}"
+        )
         console().print(f"checked {report.rows} rows before stopping")
         raise typer.Exit(1)
 
     @evidence.command("list")
     def list_(
-        run: Optional[str] = typer.Option(None, "--run", help="only this run"),
-        kind: Optional[str] = typer.Option(None, "--kind", help="only this kind, e.g. approval.decided"),
+        run: str | None = typer.Option(None, "--run", help="only this run"),
+        kind: str | None = typer.Option(
+            None, "--kind", help="only this kind, e.g. approval.decided"
+        ),
         limit: int = typer.Option(50, "--limit", min=1, help="newest N rows"),
         as_json: bool = typer.Option(False, "--json", help="JSON lines with every field and hash"),
     ) -> None:
@@ -56,10 +58,16 @@ def register(app: typer.Typer) -> None:
             rows = list(ledger.iter_rows(conn, run_id=run, kind=kind))[-limit:]
         for row in rows:
             if as_json:
-                write(json.dumps({**row.__dict__, "payload": json.loads(row.payload)}, ensure_ascii=False))
+                write(
+                    json.dumps(
+                        {**row.__dict__, "payload": json.loads(row.payload)}, ensure_ascii=False
+                    )
+                )
             else:
-                console().print(f"#{row.seq:<6} {row.effective_at[:16].replace('T', ' ')} {row.kind:<22} {escape(row.run_id or '-'):<14} "
-                                f"{escape(describe(row))}  [dim]{row.hash[:10]}[/]")
+                console().print(
+                    f"#{row.seq:<6} {row.effective_at[:16].replace('T', ' ')} {row.kind:<22} {escape(row.run_id or '-'):<14} "
+                    f"{escape(describe(row))}  [dim]{row.hash[:10]}[/]"
+                )
 
     @app.command(short_help="The KPIs against their targets in aims.yaml.")
     def kpi(fmt: str = typer.Option("table", "--format", help="table, json or csv")) -> None:

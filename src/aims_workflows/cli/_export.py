@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -17,28 +16,50 @@ _FORMATS = ("table", "csv", "md", "json")
 
 
 def register(app: typer.Typer) -> None:
-    export = command_group("Statement of Applicability, clause coverage, audit pack, OSCAL and the management review pack.",
-                            short_help="SoA, clause coverage, audit pack, OSCAL, management review pack.")
+    export = command_group(
+        "Statement of Applicability, clause coverage, audit pack, OSCAL and the management review pack.",
+        short_help="SoA, clause coverage, audit pack, OSCAL, management review pack.",
+    )
     app.add_typer(export, name="export")
     _export_oscal.register(export)
 
-    @export.command("soa", short_help="Statement of Applicability: each Annex A control, its evidence and status.")
-    def soa(fmt: Format = "table", out: OutOrTerminal = None, since: Since = None, until: Until = None,
-            force: ForceOut = False) -> None:
+    @export.command(
+        "soa",
+        short_help="Statement of Applicability: each Annex A control, its evidence and status.",
+    )
+    def soa(
+        fmt: Format = "table",
+        out: OutOrTerminal = None,
+        since: Since = None,
+        until: Until = None,
+        force: ForceOut = False,
+    ) -> None:
         """Statement of Applicability: each Annex A control, applicable or excluded (and why, from the `soa:` section of aims.yaml), how it is implemented, the workflows that evidence it, their runs and ledger rows in the period, and its status.
 
         An applicable control with no workflow and no implementation described is a GAP."""
         _coverage("controls", fmt, out, since, until, force)
 
     @export.command("clauses", short_help="Clauses 4-10: the workflows and evidence behind each.")
-    def clauses(fmt: Format = "table", out: OutOrTerminal = None, since: Since = None, until: Until = None,
-                force: ForceOut = False) -> None:
+    def clauses(
+        fmt: Format = "table",
+        out: OutOrTerminal = None,
+        since: Since = None,
+        until: Until = None,
+        force: ForceOut = False,
+    ) -> None:
         """Clauses 4-10: the workflows that evidence each clause (or one of its sub-clauses), their runs and ledger rows in the period."""
         _coverage("clauses", fmt, out, since, until, force)
 
-    @export.command("audit-pack", short_help="One zip for the auditor: evidence, verifier, SoA, registers, manifest.")
+    @export.command(
+        "audit-pack",
+        short_help="One zip for the auditor: evidence, verifier, SoA, registers, manifest.",
+    )
     def audit_pack(
-        out: Optional[Path] = typer.Option(None, "--out", help="zip file to write (default aims-audit-pack-DATE.zip; a directory puts it there)"),
+        out: Path | None = typer.Option(
+            None,
+            "--out",
+            help="zip file to write (default aims-audit-pack-DATE.zip; a directory puts it there)",
+        ),
         since: Since = None,
         until: Until = None,
         force: bool = typer.Option(False, "--force", help="replace the file if it exists"),
@@ -65,32 +86,74 @@ def register(app: typer.Typer) -> None:
         if result.chain.ok:
             ok(wrote)
         else:
-            err_console().print(f"[bold red]✗[/] {wrote}, MARKED: the evidence chain is broken", soft_wrap=True)
-        console().print(f"  ledger rows exported: {result.exported.rows}"
-                        + (f" (rows {result.exported.first_seq}-{result.exported.last_seq})" if result.exported.rows else ""))
+            err_console().print(
+                f"[bold red]✗[/] {wrote}, MARKED: the evidence chain is broken", soft_wrap=True
+            )
+        console().print(
+            f"  ledger rows exported: {result.exported.rows}"
+            + (
+                f" (rows {result.exported.first_seq}-{result.exported.last_seq})"
+                if result.exported.rows
+                else ""
+            )
+        )
         gaps = result.soa.get("gaps") or []
-        console().print(f"  SoA: {result.soa.get('implemented', 0)} of {result.soa.get('applicable', 0)} applicable controls "
-                        f"implemented with evidence; {len(gaps)} gap(s)")
+        console().print(
+            f"  SoA: {result.soa.get('implemented', 0)} of {result.soa.get('applicable', 0)} applicable controls "
+            f"implemented with evidence; {len(gaps)} gap(s)"
+        )
         # on a line of its own and never wrapped: people copy it into a message to the auditor
-        console().print(f"  manifest.json SHA-256: [bold]{result.manifest_sha256}[/]", soft_wrap=True)
-        console().print("  send this hash to the auditor separately (not inside the pack): it shows the pack is the one exported",
-                        soft_wrap=True)
+        console().print(
+            f"  manifest.json SHA-256: [bold]{result.manifest_sha256}[/]", soft_wrap=True
+        )
+        console().print(
+            "  send this hash to the auditor separately (not inside the pack): it shows the pack is the one exported",
+            soft_wrap=True,
+        )
         if not result.chain.ok:
             err_console().print(
                 f"[bold red]evidence chain BROKEN at row {result.chain.first_bad_seq}[/]: {escape(result.chain.problem or '')}\n"
-                "the pack was written and marked (CHAIN-BROKEN.txt, index.html, manifest.json chain.ok = false)", soft_wrap=True)
+                "the pack was written and marked (CHAIN-BROKEN.txt, index.html, manifest.json chain.ok = false)",
+                soft_wrap=True,
+            )
             raise typer.Exit(1)
-        console().print(f"  evidence chain verified: {result.chain.rows_checked} rows, head #{result.chain.head_seq}")
+        console().print(
+            f"  evidence chain verified: {result.chain.rows_checked} rows, head #{result.chain.head_seq}"
+        )
 
-    @export.command("review-pack", short_help="Management review (9.3) input pack: figures with trends, and what people must add.")
+    @export.command(
+        "review-pack",
+        short_help="Management review (9.3) input pack: figures with trends, and what people must add.",
+    )
     def review_pack(
-        since: Optional[str] = typer.Option(None, "--since", help="first day, YYYY-MM-DD (default: the day the last management review completed, or 365 days ago)"),
-        until: Optional[str] = typer.Option(None, "--until", help="last day, YYYY-MM-DD (default: today)"),
-        out: Optional[Path] = typer.Option(None, "--out", help="file to write (default aims-review-pack-DATE.md or .html; a directory puts it there)"),
-        fmt: Optional[str] = typer.Option(None, "--format", help="md (default) or html; taken from --out's suffix when not given"),
+        since: str | None = typer.Option(
+            None,
+            "--since",
+            help="first day, YYYY-MM-DD (default: the day the last management review completed, or 365 days ago)",
+        ),
+        until: str | None = typer.Option(
+            None, "--until", help="last day, YYYY-MM-DD (default: today)"
+        ),
+        out: Path | None = typer.Option(
+            None,
+            "--out",
+            help="file to write (default aims-review-pack-DATE.md or .html; a directory puts it there)",
+        ),
+        fmt: str | None = typer.Option(
+            None, "--format", help="md (default) or html; taken from --out's suffix when not given"
+        ),
         force: bool = typer.Option(False, "--force", help="replace the file if it exists"),
-        verify: bool = typer.Option(True, "--verify/--no-verify", help="verify the whole evidence chain (the pack says when it was skipped)"),
-        risk_threshold: float = typer.Option(10.0, "--risk-threshold", min=0, help="list accepted risks with a residual score of at least this"),
+        verify: bool = typer.Option(
+            True,
+            "--verify/--no-verify",
+            help="verify the whole evidence chain (the pack says when it was skipped)",
+        ),
+        risk_threshold: float = typer.Option(
+            10.0,
+            "--risk-threshold",
+            min=0,
+            help="list accepted risks with a residual score of at least this",
+        ),
     ) -> None:
         """The input pack top management reads before a management review (ISO/IEC 42001 clause 9.3): the status of actions from previous reviews, KPIs at the start and end of the period, nonconformities and corrective actions, internal audits, risk and impact assessments, inventory changes and the ledger's integrity, each compared with the previous period of the same length.
 
@@ -100,8 +163,15 @@ def register(app: typer.Typer) -> None:
         _review_pack(since, until, out, fmt, force, verify, risk_threshold)
 
 
-def _review_pack(since: str | None, until: str | None, out: Path | None, fmt: str | None, force: bool, verify: bool,
-                 risk_threshold: float) -> None:
+def _review_pack(
+    since: str | None,
+    until: str | None,
+    out: Path | None,
+    fmt: str | None,
+    force: bool,
+    verify: bool,
+    risk_threshold: float,
+) -> None:
     from rich.markup import escape
 
     from ..export._files import check_target
@@ -128,7 +198,9 @@ def _review_pack(since: str | None, until: str | None, out: Path | None, fmt: st
         except ValueError as err:
             raise typer.BadParameter(str(err)) from None
         check_target(target, force=force)  # a wrong path fails before the long part
-        pack = gather_review(app_, conn, period, now=now, verify=verify, risk_threshold=risk_threshold)
+        pack = gather_review(
+            app_, conn, period, now=now, verify=verify, risk_threshold=risk_threshold
+        )
     size = write_review(pack, target, fmt, force=force)
     p = pack.period
     console().print(f"period: {escape(p.label())}, {escape(p.reason)}", soft_wrap=True)
@@ -136,22 +208,35 @@ def _review_pack(since: str | None, until: str | None, out: Path | None, fmt: st
     ok(f"wrote {escape(str(target))} ({size:,} bytes, {fmt})")
     a, n = pack.actions, pack.nonconformities
     figures = {f.label: f for f in a.figures + n.figures + pack.performance.kpis}
-    console().print(f"  review actions: {figures['Review actions open'].value:.0f} open, "
-                    f"{figures['Review actions overdue'].value:.0f} overdue; nonconformities: "
-                    f"{figures['Nonconformities raised'].value:.0f} raised, {figures['Nonconformities closed'].value:.0f} closed, "
-                    f"{figures['Nonconformities open'].value:.0f} open", soft_wrap=True)
-    console().print("  section 7 is for people: changes in issues and interested parties, external audits, opportunities "
-                    "for improvement", soft_wrap=True)
+    console().print(
+        f"  review actions: {figures['Review actions open'].value:.0f} open, "
+        f"{figures['Review actions overdue'].value:.0f} overdue; nonconformities: "
+        f"{figures['Nonconformities raised'].value:.0f} raised, {figures['Nonconformities closed'].value:.0f} closed, "
+        f"{figures['Nonconformities open'].value:.0f} open",
+        soft_wrap=True,
+    )
+    console().print(
+        "  section 7 is for people: changes in issues and interested parties, external audits, opportunities "
+        "for improvement",
+        soft_wrap=True,
+    )
     for note in pack.performance.notes:
         err_console().print(f"[yellow]note:[/] {escape(note)}", soft_wrap=True)
     chain = pack.chain
     if chain.check is None:
-        console().print(f"  evidence chain NOT verified (--no-verify); ledger head #{chain.head_seq}")
+        console().print(
+            f"  evidence chain NOT verified (--no-verify); ledger head #{chain.head_seq}"
+        )
     elif chain.check.ok:
-        console().print(f"  evidence chain verified: {chain.check.rows_checked} rows, head #{chain.head_seq}")
+        console().print(
+            f"  evidence chain verified: {chain.check.rows_checked} rows, head #{chain.head_seq}"
+        )
     else:
-        err_console().print(f"[bold red]evidence chain BROKEN at row {chain.check.first_bad_seq}[/]: "
-                            f"{escape(chain.check.problem or '')}\nthe pack was written and says so", soft_wrap=True)
+        err_console().print(
+            f"[bold red]evidence chain BROKEN at row {chain.check.first_bad_seq}[/]: "
+            f"{escape(chain.check.problem or '')}\nthe pack was written and says so",
+            soft_wrap=True,
+        )
         raise typer.Exit(1)
 
 
@@ -164,11 +249,16 @@ def _period(since: str | None, until: str | None):
         raise typer.BadParameter(str(err)) from None  # the message names the option
 
 
-def _coverage(part: str, fmt: str, out: Path | None, since: str | None, until: str | None, force: bool) -> None:
+def _coverage(
+    part: str, fmt: str, out: Path | None, since: str | None, until: str | None, force: bool
+) -> None:
     if fmt not in _FORMATS:
         raise typer.BadParameter("must be table, csv, md or json", param_hint="--format")
     if out is not None and fmt == "table":
-        raise typer.BadParameter("a table is for the terminal: use --format csv, md or json with --out", param_hint="--format")
+        raise typer.BadParameter(
+            "a table is for the terminal: use --format csv, md or json with --out",
+            param_hint="--format",
+        )
     period = _period(since, until)
 
     from ..catalog import load_catalog
@@ -185,17 +275,30 @@ def _coverage(part: str, fmt: str, out: Path | None, since: str | None, until: s
     app_ = open_cli_app()
     now = app_.runtime.clock.now()
     with snapshot(app_.db) as conn:
-        report = build_coverage(conn, catalog=load_catalog(), workflows=app_.workflows, soa=app_.config.soa,
-                                period=period, generated_at=iso(now), organisation=app_.config.organisation)
+        report = build_coverage(
+            conn,
+            catalog=load_catalog(),
+            workflows=app_.workflows,
+            soa=app_.config.soa,
+            period=period,
+            generated_at=iso(now),
+            organisation=app_.config.organisation,
+        )
     if fmt == "table":
         console().print(_soa_table(report) if part == "controls" else _clauses_table(report))
         _print_summary(report, part)
         return
     renderers = {
-        ("controls", "csv"): soa_render.soa_csv, ("controls", "md"): soa_render.soa_markdown,
-        ("clauses", "csv"): soa_render.clauses_csv, ("clauses", "md"): soa_render.clauses_markdown,
+        ("controls", "csv"): soa_render.soa_csv,
+        ("controls", "md"): soa_render.soa_markdown,
+        ("clauses", "csv"): soa_render.clauses_csv,
+        ("clauses", "md"): soa_render.clauses_markdown,
     }
-    text = soa_render.coverage_json(report, part=part) if fmt == "json" else renderers[(part, fmt)](report)
+    text = (
+        soa_render.coverage_json(report, part=part)
+        if fmt == "json"
+        else renderers[(part, fmt)](report)
+    )
     if out is None:
         write(text)
         return
@@ -211,19 +314,31 @@ def _print_summary(report, part: str) -> None:
 
     s = report.summary()
     if part == "controls":
-        line = (f"{s['controls']} controls: {s['applicable']} applicable, {s['excluded']} excluded; {s['implemented']} implemented "
-                f"with evidence, {s['in_progress']} in progress, {s['described']} described (evidence outside aims), "
-                f"{s['no_evidence']} without evidence yet")
+        line = (
+            f"{s['controls']} controls: {s['applicable']} applicable, {s['excluded']} excluded; {s['implemented']} implemented "
+            f"with evidence, {s['in_progress']} in progress, {s['described']} described (evidence outside aims), "
+            f"{s['no_evidence']} without evidence yet"
+        )
         console().print(line)
         if s["gaps"]:
-            console().print(f"[bold red]{len(s['gaps'])} gap(s)[/]: {', '.join(s['gaps'])} "
-                            "(applicable, no workflow and no implementation: exclude them with a reason or describe the "
-                            "implementation under soa.controls in aims.yaml)")
+            console().print(
+                f"[bold red]{len(s['gaps'])} gap(s)[/]: {', '.join(s['gaps'])} "
+                "(applicable, no workflow and no implementation: exclude them with a reason or describe the "
+                "implementation under soa.controls in aims.yaml)"
+            )
     else:
-        console().print(f"{s['clauses_evidenced']} of {s['clauses']} clauses have evidence from completed runs")
+        console().print(
+            f"{s['clauses_evidenced']} of {s['clauses']} clauses have evidence from completed runs"
+        )
 
 
-_STYLES = {"implemented": "green", "in_progress": "yellow", "described": "blue", "no_evidence": "red", "excluded": "dim"}
+_STYLES = {
+    "implemented": "green",
+    "in_progress": "yellow",
+    "described": "blue",
+    "no_evidence": "red",
+    "excluded": "dim",
+}
 
 
 def _soa_table(report):
@@ -231,13 +346,34 @@ def _soa_table(report):
 
     from ._output import table as make_table
 
-    table = make_table("control", "title", "applies", "workflows", "runs done/open", "evidence", "latest", "status", ids=("control",))
+    table = make_table(
+        "control",
+        "title",
+        "applies",
+        "workflows",
+        "runs done/open",
+        "evidence",
+        "latest",
+        "status",
+        ids=("control",),
+    )
     table.title = f"Statement of Applicability: {report.organisation} ({report.period.label()})"
     table.title_justify = "left"
     for c in report.controls:
-        status = Text(("GAP: " if c.gap else "") + c.status_label, style="bold red" if c.gap else _STYLES[c.status])
-        table.add_row(c.id, c.title, "yes" if c.applicable else f"no: {c.justification}", c.workflows_text() or "-",
-                      f"{c.runs_completed}/{c.runs_open}", str(c.evidence_rows), (c.latest_evidence or "-")[:10], status)
+        status = Text(
+            ("GAP: " if c.gap else "") + c.status_label,
+            style="bold red" if c.gap else _STYLES[c.status],
+        )
+        table.add_row(
+            c.id,
+            c.title,
+            "yes" if c.applicable else f"no: {c.justification}",
+            c.workflows_text() or "-",
+            f"{c.runs_completed}/{c.runs_open}",
+            str(c.evidence_rows),
+            (c.latest_evidence or "-")[:10],
+            status,
+        )
     return table
 
 
@@ -246,11 +382,27 @@ def _clauses_table(report):
 
     from ._output import table as make_table
 
-    table = make_table("clause", "title", "workflows", "runs done/open", "evidence", "latest", "status", ids=("clause",))
+    table = make_table(
+        "clause",
+        "title",
+        "workflows",
+        "runs done/open",
+        "evidence",
+        "latest",
+        "status",
+        ids=("clause",),
+    )
     table.title = f"Clauses 4-10: {report.organisation} ({report.period.label()})"
     table.title_justify = "left"
     for c in report.clauses:
         label = "no workflow" if c.gap else c.status_label
-        table.add_row(c.id, c.title, c.workflows_text() or "-", f"{c.runs_completed}/{c.runs_open}", str(c.evidence_rows),
-                      (c.latest_evidence or "-")[:10], Text(label, style="yellow" if c.gap else _STYLES[c.status]))
+        table.add_row(
+            c.id,
+            c.title,
+            c.workflows_text() or "-",
+            f"{c.runs_completed}/{c.runs_open}",
+            str(c.evidence_rows),
+            (c.latest_evidence or "-")[:10],
+            Text(label, style="yellow" if c.gap else _STYLES[c.status]),
+        )
     return table

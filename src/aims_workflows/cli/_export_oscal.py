@@ -5,7 +5,6 @@ heavy until it runs (compliance-trestle takes most of a second to import)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -15,12 +14,18 @@ __all__ = ["register"]
 
 
 def register(export: typer.Typer) -> None:
-    @export.command("oscal", short_help="OSCAL JSON: the catalogue, an assessment plan and assessment results.")
+    @export.command(
+        "oscal", short_help="OSCAL JSON: the catalogue, an assessment plan and assessment results."
+    )
     def oscal(
-        out: Optional[Path] = typer.Option(None, "--out", help="directory to create (default aims-oscal-DATE)"),
+        out: Path | None = typer.Option(
+            None, "--out", help="directory to create (default aims-oscal-DATE)"
+        ),
         since: Since = None,
         until: Until = None,
-        force: bool = typer.Option(False, "--force", help="replace an earlier OSCAL export in --out"),
+        force: bool = typer.Option(
+            False, "--force", help="replace an earlier OSCAL export in --out"
+        ),
     ) -> None:
         """NIST OSCAL (JSON) for GRC tools: catalog.json (clauses 4-10 and the Annex A controls, ids such as a-6.2.4 for A.6.2.4), assessment-plan.json and assessment-results.json (per Annex A control an observation with its SoA status and the ledger rows behind it, by seq and SHA-256; findings: satisfied, not satisfied, gaps, open nonconformities).
 
@@ -45,15 +50,21 @@ def register(export: typer.Typer) -> None:
         if result.chain.ok:
             ok(wrote)
         else:
-            err_console().print(f"[bold red]✗[/] {wrote}, with a finding: the evidence chain is broken", soft_wrap=True)
+            err_console().print(
+                f"[bold red]✗[/] {wrote}, with a finding: the evidence chain is broken",
+                soft_wrap=True,
+            )
         for name, digest in sorted(result.files.items()):
             console().print(f"  {name}  sha256 {digest}", soft_wrap=True)
         gaps = result.soa.get("gaps") or []
-        console().print(f"  findings: {result.findings.get('satisfied', 0)} satisfied, "
-                        f"{result.findings.get('not_satisfied', 0)} not satisfied; {len(gaps)} gap(s); "
-                        f"open nonconformities: {result.findings.get('nonconformities', 0)}")
+        console().print(
+            f"  findings: {result.findings.get('satisfied', 0)} satisfied, "
+            f"{result.findings.get('not_satisfied', 0)} not satisfied; {len(gaps)} gap(s); "
+            f"open nonconformities: {result.findings.get('nonconformities', 0)}"
+        )
         if not result.chain.ok:
             err_console().print(
                 f"[bold red]evidence chain BROKEN at row {result.chain.first_bad_seq}[/]: {escape(result.chain.problem or '')}",
-                soft_wrap=True)
+                soft_wrap=True,
+            )
             raise typer.Exit(1)

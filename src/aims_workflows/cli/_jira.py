@@ -10,8 +10,10 @@ from ._group import command_group
 
 __all__ = ["register", "sandbox_app"]
 
-sandbox_app = command_group("Loopback imitations of Jira and Slack, for trying things without a site.",
-                            short_help="Loopback Jira and Slack, to try things without a site.")
+sandbox_app = command_group(
+    "Loopback imitations of Jira and Slack, for trying things without a site.",
+    short_help="Loopback Jira and Slack, to try things without a site.",
+)
 """The ``aims sandbox`` group; other integrations add their sandbox with ``@sandbox_app.command(...)``."""
 
 
@@ -22,8 +24,12 @@ def register(app: typer.Typer) -> None:
 
     @jira_app.command("setup", short_help="Check the project; create or map the custom fields.")
     def setup(
-        dry_run: bool = typer.Option(False, "--dry-run", help="report what would be created, change nothing"),
-        options: bool = typer.Option(True, "--options/--no-options", help="add the choices of choice fields as options"),
+        dry_run: bool = typer.Option(
+            False, "--dry-run", help="report what would be created, change nothing"
+        ),
+        options: bool = typer.Option(
+            True, "--options/--no-options", help="add the choices of choice fields as options"
+        ),
     ) -> None:
         """Check the project and issue type; create or map the custom fields the workflows need."""
         from ..adapters.jira import JiraConnection, setup_project, workflow_forms
@@ -35,15 +41,35 @@ def register(app: typer.Typer) -> None:
         from ._output import console, ok
 
         settings = Settings()
-        missing = [name for name, value in (("AIMS_JIRA_URL", settings.jira_url), ("AIMS_JIRA_EMAIL", settings.jira_email),
-                                            ("AIMS_JIRA_API_TOKEN", settings.jira_api_token)) if not value]
+        missing = [
+            name
+            for name, value in (
+                ("AIMS_JIRA_URL", settings.jira_url),
+                ("AIMS_JIRA_EMAIL", settings.jira_email),
+                ("AIMS_JIRA_API_TOKEN", settings.jira_api_token),
+            )
+            if not value
+        ]
         if missing:
-            raise ConfigError(f"{', '.join(missing)} not set", hint="set them in the environment (an API token from id.atlassian.com)")
+            raise ConfigError(
+                f"{', '.join(missing)} not set",
+                hint="set them in the environment (an API token from id.atlassian.com)",
+            )
         config = load_config(settings.config)
-        workflows = load_workflows(workflow_paths(settings, config), roles=set(DEFAULT_ROLES) | config.role_names())
-        conn = JiraConnection(settings.jira_url, settings.jira_email, settings.jira_api_token.get_secret_value())
-        report = setup_project(conn, settings.jira_project, settings.jira_issue_type, workflow_forms(workflows),
-                               manage_options=options, dry_run=dry_run)
+        workflows = load_workflows(
+            workflow_paths(settings, config), roles=set(DEFAULT_ROLES) | config.role_names()
+        )
+        conn = JiraConnection(
+            settings.jira_url, settings.jira_email, settings.jira_api_token.get_secret_value()
+        )
+        report = setup_project(
+            conn,
+            settings.jira_project,
+            settings.jira_issue_type,
+            workflow_forms(workflows),
+            manage_options=options,
+            dry_run=dry_run,
+        )
         for line in report.done:
             ok(line)
         for line in report.problems:
@@ -51,14 +77,27 @@ def register(app: typer.Typer) -> None:
         if not report.ok:
             raise typer.Exit(1)
 
-    @sandbox_app.command("jira", short_help="A loopback Jira Cloud until Ctrl-C; prints its URL and tokens.")
+    @sandbox_app.command(
+        "jira", short_help="A loopback Jira Cloud until Ctrl-C; prints its URL and tokens."
+    )
     def sandbox_jira(
         port: int = typer.Option(0, "--port", help="port to listen on (0: any free port)"),
-        webhook_url: str = typer.Option(None, "--webhook-url", help="where to send webhooks, e.g. http://127.0.0.1:8000/jira/webhook"),
-        webhook_secret: str = typer.Option(None, "--webhook-secret", help="secret to sign webhooks with (X-Hub-Signature)"),
+        webhook_url: str = typer.Option(
+            None,
+            "--webhook-url",
+            help="where to send webhooks, e.g. http://127.0.0.1:8000/jira/webhook",
+        ),
+        webhook_secret: str = typer.Option(
+            None, "--webhook-secret", help="secret to sign webhooks with (X-Hub-Signature)"
+        ),
         project: str = typer.Option("AIMS", "--project", help="project key"),
-        people: Path = typer.Option(None, "--people", exists=True, dir_okay=False,
-                                    help="aims.yaml whose people become the site's users (default: AIMS_CONFIG)"),
+        people: Path = typer.Option(
+            None,
+            "--people",
+            exists=True,
+            dir_okay=False,
+            help="aims.yaml whose people become the site's users (default: AIMS_CONFIG)",
+        ),
     ) -> None:
         """Run a loopback Jira Cloud sandbox until Ctrl-C and print its URL and users.
 
@@ -71,5 +110,11 @@ def register(app: typer.Typer) -> None:
 
         config = load_config(people or Settings().config)
         emails = {p for role in config.roles.values() for p in role}
-        run_jira_sandbox(port=port, webhook_url=webhook_url, webhook_secret=webhook_secret, project=project,
-                         users=users_for(emails) if emails else None, echo=lambda line: typer.echo(line))
+        run_jira_sandbox(
+            port=port,
+            webhook_url=webhook_url,
+            webhook_secret=webhook_secret,
+            project=project,
+            users=users_for(emails) if emails else None,
+            echo=lambda line: typer.echo(line),
+        )

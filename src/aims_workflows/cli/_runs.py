@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 import typer
 
 from ._group import command_group
@@ -16,7 +14,11 @@ def register(app: typer.Typer) -> None:
     app.add_typer(runs, name="runs")
 
     @runs.command("list")
-    def list_(status: Optional[str] = typer.Option(None, "--status", help="running, completed, cancelled, failed")) -> None:
+    def list_(
+        status: str | None = typer.Option(
+            None, "--status", help="running, completed, cancelled, failed"
+        ),
+    ) -> None:
         """Runs, newest first."""
         from sqlalchemy import select
 
@@ -32,10 +34,19 @@ def register(app: typer.Typer) -> None:
             query = query.where(t.c.status == status)
         with app_.db.connect() as conn:
             rows = conn.execute(query).all()
-        table = make_table("run", "workflow", "subject", "status", "at step", "started", "completed", ids=("run",))
+        table = make_table(
+            "run", "workflow", "subject", "status", "at step", "started", "completed", ids=("run",)
+        )
         for r in rows:
-            table.add_row(r.id, f"{r.workflow_id} v{r.spec_version}", r.subject_name, r.status, r.current_step or "",
-                          f"{r.started_at:%Y-%m-%d %H:%M}", f"{r.completed_at:%Y-%m-%d %H:%M}" if r.completed_at else "")
+            table.add_row(
+                r.id,
+                f"{r.workflow_id} v{r.spec_version}",
+                r.subject_name,
+                r.status,
+                r.current_step or "",
+                f"{r.started_at:%Y-%m-%d %H:%M}",
+                f"{r.completed_at:%Y-%m-%d %H:%M}" if r.completed_at else "",
+            )
         console().print(table)
 
     @runs.command("show", short_help="A run's timeline, open work and failing commands.")
@@ -52,17 +63,32 @@ def register(app: typer.Typer) -> None:
             timeline = run_timeline(conn, run_id)
         run = timeline.run
         c = console()
-        c.print(f"[bold]{escape(run.run_id)}[/] {run.spec_id} v{run.spec_version} on {run.subject.type} '{escape(run.subject.name)}'")
-        c.print(f"status: [bold]{run.status}[/]" + (f" at '{run.current}'" if run.current else "") + (f" ({escape(run.failure)})" if run.failure else ""))
+        c.print(
+            f"[bold]{escape(run.run_id)}[/] {run.spec_id} v{run.spec_version} on {run.subject.type} '{escape(run.subject.name)}'"
+        )
+        c.print(
+            f"status: [bold]{run.status}[/]"
+            + (f" at '{run.current}'" if run.current else "")
+            + (f" ({escape(run.failure)})" if run.failure else "")
+        )
         if timeline.spawned_by:
-            c.print(f"started by run {escape(timeline.spawned_by)}" + (" (which waits for it)" if run.parent_run_id else ""))
+            c.print(
+                f"started by run {escape(timeline.spawned_by)}"
+                + (" (which waits for it)" if run.parent_run_id else "")
+            )
         if timeline.spawned:
-            c.print(f"started {len(timeline.spawned)} run(s): {escape(', '.join(timeline.spawned))}")
+            c.print(
+                f"started {len(timeline.spawned)} run(s): {escape(', '.join(timeline.spawned))}"
+            )
         if run.task:
             due = f", due {run.task.due_at:%Y-%m-%d}" if run.task.due_at else ""
-            c.print(f"waiting for: task '{run.task.step_id}' ({run.task.ref or 'not issued yet'}{due}{', OVERDUE' if run.task.overdue else ''})")
+            c.print(
+                f"waiting for: task '{run.task.step_id}' ({run.task.ref or 'not issued yet'}{due}{', OVERDUE' if run.task.overdue else ''})"
+            )
         if run.approval:
-            c.print(f"waiting for: approval {run.approval.approval_id} ({len(run.approval.decisions)} decision(s) so far)")
+            c.print(
+                f"waiting for: approval {run.approval.approval_id} ({len(run.approval.decisions)} decision(s) so far)"
+            )
         c.print("\n[bold]timeline[/]")
         for entry in timeline.entries:
             c.print(f"  {entry.at}  #{entry.seq:<6} {escape(entry.text)}")
@@ -81,11 +107,15 @@ def register(app: typer.Typer) -> None:
         from ._output import console, ok
 
         app_ = open_cli_app()
-        revived = app_.dispatcher.revive(run_id, actor=Actor(person, "cli", app_.config.roles_of(person)))
+        revived = app_.dispatcher.revive(
+            run_id, actor=Actor(person, "cli", app_.config.roles_of(person))
+        )
         if not revived:
             ok(f"run {run_id} has no dead commands")
             return
         report = app_.pump(schedules=False)
         ok(f"queued {len(revived)} command(s) again: {', '.join(kind for kind, _ in revived)}")
         if report.dead or report.retried:
-            console().print(f"still failing: {report.dead} dead, {report.retried} to retry; see `aims runs show {run_id}`")
+            console().print(
+                f"still failing: {report.dead} dead, {report.retried} to retry; see `aims runs show {run_id}`"
+            )

@@ -10,11 +10,17 @@ __all__ = ["register"]
 def register(app: typer.Typer) -> None:
     @app.command(short_help="The web service: dashboard, Jira and Slack endpoints, metrics.")
     def serve(
-        host: str = typer.Option("127.0.0.1", "--host",
-                                 help="interface to listen on; beyond loopback AIMS_DASHBOARD_TOKEN must be set"),
+        host: str = typer.Option(
+            "127.0.0.1",
+            "--host",
+            help="interface to listen on; beyond loopback AIMS_DASHBOARD_TOKEN must be set",
+        ),
         port: int = typer.Option(8000, "--port", help="port to listen on"),
-        background: bool = typer.Option(True, "--process/--no-process",
-                                        help="apply stored webhook deliveries here (or leave them to `aims worker`)"),
+        background: bool = typer.Option(
+            True,
+            "--process/--no-process",
+            help="apply stored webhook deliveries here (or leave them to `aims worker`)",
+        ),
     ) -> None:
         """Serve the compliance dashboard (GET /dashboard, GET /api/kpis), POST /jira/webhook, POST /slack/events, GET /healthz and GET /metrics.
 
@@ -29,10 +35,14 @@ def register(app: typer.Typer) -> None:
         from ._output import ok
 
         token = dashboard_token(Settings())
-        require_token_beyond_loopback(host, token)  # before opening anything: a refusal is quick and clear
+        require_token_beyond_loopback(
+            host, token
+        )  # before opening anything: a refusal is quick and clear
         app_ = open_cli_app()
         web = create_app(app_, process_in_background=background)
         shown = f"[{host}]" if ":" in host else host
-        ok(f"serving on http://{shown}:{port} (Jira webhooks {'on' if app_.jira else 'off: set AIMS_JIRA_URL'}); "
-           f"dashboard at http://{shown}:{port}/dashboard ({'token required' if token else 'no token: loopback only'})")
+        ok(
+            f"serving on http://{shown}:{port} (Jira webhooks {'on' if app_.jira else 'off: set AIMS_JIRA_URL'}); "
+            f"dashboard at http://{shown}:{port}/dashboard ({'token required' if token else 'no token: loopback only'})"
+        )
         uvicorn.run(web, host=host, port=port, log_level="info", access_log=False)

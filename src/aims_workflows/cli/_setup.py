@@ -16,7 +16,9 @@ def register(app: typer.Typer) -> None:
     app.add_typer(db_app, name="db")
 
     @app.command(short_help="Write aims.yaml and create or upgrade the database.")
-    def init(force: bool = typer.Option(False, "--force", help="overwrite an existing aims.yaml")) -> None:
+    def init(
+        force: bool = typer.Option(False, "--force", help="overwrite an existing aims.yaml"),
+    ) -> None:
         """Write aims.yaml (roles, KPI targets) if missing and create or upgrade the database."""
         from ..config import DEFAULT_CONFIG_TEXT, Settings
         from ..store import Database, redact_url
@@ -31,7 +33,9 @@ def register(app: typer.Typer) -> None:
             ok(f"wrote {path}: map the roles to your people's e-mail addresses")
         db = Database(settings.database_url)
         db.upgrade()
-        ok(f"database {redact_url(settings.database_url)} is at schema revision {db.current_revision()}")
+        ok(
+            f"database {redact_url(settings.database_url)} is at schema revision {db.current_revision()}"
+        )
 
     @db_app.command("upgrade")
     def db_upgrade() -> None:
@@ -43,7 +47,9 @@ def register(app: typer.Typer) -> None:
         settings = Settings()
         db = Database(settings.database_url)
         db.upgrade()
-        ok(f"database {redact_url(settings.database_url)} is at schema revision {db.current_revision()}")
+        ok(
+            f"database {redact_url(settings.database_url)} is at schema revision {db.current_revision()}"
+        )
 
     @db_app.command("current")
     def db_current() -> None:
@@ -53,11 +59,17 @@ def register(app: typer.Typer) -> None:
         from ._output import write
 
         db = Database(Settings().database_url)
-        write(f"current: {db.current_revision() or '(empty database)'}\nlatest:  {db.head_revision()}")
+        write(
+            f"current: {db.current_revision() or '(empty database)'}\nlatest:  {db.head_revision()}"
+        )
 
     @app.command(short_help="Play four months of an AIMS on loopback Jira and Slack.")
     def demo(
-        database: Path = typer.Option(None, "--db", help="SQLite file to (re)create; default aims-demo.db or AIMS_DATABASE_URL"),
+        database: Path = typer.Option(
+            None,
+            "--db",
+            help="SQLite file to (re)create; default aims-demo.db or AIMS_DATABASE_URL",
+        ),
         quiet: bool = typer.Option(False, "--quiet", help="print only the summary"),
     ) -> None:
         """Take three AI systems through the shipped workflows with simulated people."""

@@ -16,11 +16,24 @@ def register(app: typer.Typer) -> None:
     @sandbox_app.command("slack", short_help="A loopback Slack (Web API and people) until Ctrl-C.")
     def sandbox_slack(
         port: int = typer.Option(0, "--port", help="port to listen on (0: any free port)"),
-        app_url: str = typer.Option(None, "--app-url", help="where people's clicks go, e.g. http://127.0.0.1:8000/slack/events"),
-        signing_secret: str = typer.Option(None, "--signing-secret", envvar="AIMS_SLACK_SIGNING_SECRET",
-                                           help="secret to sign requests with (default: a random one, printed)"),
-        people: Path = typer.Option(None, "--people", exists=True, dir_okay=False,
-                                    help="aims.yaml whose people become the workspace's users (default: AIMS_CONFIG)"),
+        app_url: str = typer.Option(
+            None,
+            "--app-url",
+            help="where people's clicks go, e.g. http://127.0.0.1:8000/slack/events",
+        ),
+        signing_secret: str = typer.Option(
+            None,
+            "--signing-secret",
+            envvar="AIMS_SLACK_SIGNING_SECRET",
+            help="secret to sign requests with (default: a random one, printed)",
+        ),
+        people: Path = typer.Option(
+            None,
+            "--people",
+            exists=True,
+            dir_okay=False,
+            help="aims.yaml whose people become the workspace's users (default: AIMS_CONFIG)",
+        ),
     ) -> None:
         """Run a loopback Slack (Web API and people) until Ctrl-C; print its URL, token and users.
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import List, Optional
 
 import typer
 
@@ -20,7 +19,9 @@ def register(app: typer.Typer) -> None:
     def add(
         name: str = typer.Argument(...),
         owner: str = typer.Option(..., "--owner", help="accountable person's e-mail"),
-        field: Optional[List[str]] = typer.Option(None, "--set", help="another field as name=value (repeatable)"),
+        field: list[str] | None = typer.Option(
+            None, "--set", help="another field as name=value (repeatable)"
+        ),
     ) -> None:
         """Register an AI system."""
         from ..inventory import AISystemRecord, validate_changes
@@ -28,10 +29,15 @@ def register(app: typer.Typer) -> None:
         from ._output import ok
 
         app_ = open_cli_app()
-        record: AISystemRecord = validate_changes({"name": name, "owner": owner}, parse_assignments(field, "field"))
+        record: AISystemRecord = validate_changes(
+            {"name": name, "owner": owner}, parse_assignments(field, "field")
+        )
         row, started = app_.inventory.add(record)
         app_.pump(schedules=False)
-        ok(f"registered '{row['name']}' (id {row['id']})" + (f"; started runs {', '.join(started)}" if started else ""))
+        ok(
+            f"registered '{row['name']}' (id {row['id']})"
+            + (f"; started runs {', '.join(started)}" if started else "")
+        )
 
     @systems.command("import")
     def import_(path: Path = typer.Argument(..., help=".csv, .json or .yaml")) -> None:
@@ -56,14 +62,33 @@ def register(app: typer.Typer) -> None:
         now = app_.runtime.clock.now()
         with app_.db.connect() as conn:
             rows = inventory_store.list_all(conn)
-        table = make_table("id", "name", "owner", "risk tier", "stage", "in scope", "risk assessment", "impact assessment")
+        table = make_table(
+            "id",
+            "name",
+            "owner",
+            "risk tier",
+            "stage",
+            "in scope",
+            "risk assessment",
+            "impact assessment",
+        )
 
         def current(until) -> str:
-            return styled("[green]current[/]" if until and until > now else "[red]missing or stale[/]")
+            return styled(
+                "[green]current[/]" if until and until > now else "[red]missing or stale[/]"
+            )
 
         for r in rows:
-            table.add_row(str(r["id"]), r["name"], r["owner"], r["risk_tier"] or "-", r["lifecycle_stage"] or "-",
-                          "yes" if r["in_scope"] else "no", current(r["risk_valid_until"]), current(r["impact_valid_until"]))
+            table.add_row(
+                str(r["id"]),
+                r["name"],
+                r["owner"],
+                r["risk_tier"] or "-",
+                r["lifecycle_stage"] or "-",
+                "yes" if r["in_scope"] else "no",
+                current(r["risk_valid_until"]),
+                current(r["impact_valid_until"]),
+            )
         console().print(table)
 
     @systems.command("show")
@@ -82,10 +107,17 @@ def register(app: typer.Typer) -> None:
         console().print("\n[bold]history[/]")
         for h in history:
             changes = ", ".join(f"{k}: {v[0]!r} -> {v[1]!r}" for k, v in h["changes"].items())
-            console().print(f"  v{h['version']} {h['changed_at']:%Y-%m-%d %H:%M} by {h['changed_by']}: {changes}", markup=False)
+            console().print(
+                f"  v{h['version']} {h['changed_at']:%Y-%m-%d %H:%M} by {h['changed_by']}: {changes}",
+                markup=False,
+            )
 
-    @systems.command("set", short_help="Change fields of a system (material changes start workflows).")
-    def set_(name: str, assignments: List[str] = typer.Argument(..., help="field=value ...")) -> None:
+    @systems.command(
+        "set", short_help="Change fields of a system (material changes start workflows)."
+    )
+    def set_(
+        name: str, assignments: list[str] = typer.Argument(..., help="field=value ...")
+    ) -> None:
         """Change fields of a system; material changes start the workflows subscribed to them."""
         from ._context import open_cli_app, parse_assignments
         from ._output import ok
@@ -96,4 +128,8 @@ def register(app: typer.Typer) -> None:
         if not changes:
             ok("nothing changed")
             return
-        ok("changed " + ", ".join(changes) + (f"; started runs {', '.join(started)}" if started else ""))
+        ok(
+            "changed "
+            + ", ".join(changes)
+            + (f"; started runs {', '.join(started)}" if started else "")
+        )

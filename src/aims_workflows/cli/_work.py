@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import List, Optional
-
 import typer
 
 from ._group import command_group
@@ -22,21 +20,33 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def start(
         workflow: str,
-        system: Optional[str] = typer.Option(None, "--system", help="AI system name (workflows on an AI system)"),
-        finding: Optional[str] = typer.Option(None, "--finding", help="finding id (workflows on a finding)"),
-        input_: Optional[List[str]] = typer.Option(None, "--input", help="input as name=value (repeatable)"),
+        system: str | None = typer.Option(
+            None, "--system", help="AI system name (workflows on an AI system)"
+        ),
+        finding: str | None = typer.Option(
+            None, "--finding", help="finding id (workflows on a finding)"
+        ),
+        input_: list[str] | None = typer.Option(
+            None, "--input", help="input as name=value (repeatable)"
+        ),
     ) -> None:
         """Start a workflow run by hand."""
         from ._context import open_cli_app, parse_assignments
         from ._output import ok
 
         app_ = open_cli_app()
-        transition = app_.runtime.start(workflow, system=system, finding=finding, inputs=parse_assignments(input_, "input"))
+        transition = app_.runtime.start(
+            workflow, system=system, finding=finding, inputs=parse_assignments(input_, "input")
+        )
         app_.pump(schedules=False)
-        ok(f"started run {transition.run.run_id} ({workflow} on {transition.run.subject.name}); see `aims runs show {transition.run.run_id}`")
+        ok(
+            f"started run {transition.run.run_id} ({workflow} on {transition.run.subject.name}); see `aims runs show {transition.run.run_id}`"
+        )
 
     @tasks.command("list")
-    def tasks_list(all_: bool = typer.Option(False, "--all", help="include done and cancelled")) -> None:
+    def tasks_list(
+        all_: bool = typer.Option(False, "--all", help="include done and cancelled"),
+    ) -> None:
         """Tasks waiting for people, with due dates."""
         from sqlalchemy import select
 
@@ -53,28 +63,41 @@ def register(app: typer.Typer) -> None:
             query = query.where(t.c.status == "open")
         with app_.db.connect() as conn:
             rows = conn.execute(query).all()
-        table = make_table("run", "step", "title", "assignee", "due", "status", "ref", ids=("run", "ref"))
+        table = make_table(
+            "run", "step", "title", "assignee", "due", "status", "ref", ids=("run", "ref")
+        )
         for r in rows:
             due = r.due_at.strftime("%Y-%m-%d") if r.due_at else "-"
             if r.status == "open" and r.due_at and r.due_at < now:
                 due = styled(f"[red]{due} overdue[/]")
-            table.add_row(r.run_id, r.step_id, r.title, r.assignee or r.role, due, r.status, r.external_ref or "")
+            table.add_row(
+                r.run_id,
+                r.step_id,
+                r.title,
+                r.assignee or r.role,
+                due,
+                r.status,
+                r.external_ref or "",
+            )
         console().print(table)
 
     @tasks.command("complete")
     def tasks_complete(
-        run_id: str, step_id: str,
+        run_id: str,
+        step_id: str,
         person: str = typer.Option(..., "--as", help="your e-mail"),
-        answer: Optional[List[str]] = typer.Option(None, "--answer", help="field=value (repeatable)"),
+        answer: list[str] | None = typer.Option(None, "--answer", help="field=value (repeatable)"),
     ) -> None:
         """Complete a task with answers (what an engineer does in Jira)."""
-        from ._context import open_cli_app, parse_assignments
         from rich.markup import escape
 
+        from ._context import open_cli_app, parse_assignments
         from ._output import err_console, ok
 
         app_ = open_cli_app()
-        outcome = app_.runtime.complete_task(run_id, step_id, parse_assignments(answer, "answer"), person=person)
+        outcome = app_.runtime.complete_task(
+            run_id, step_id, parse_assignments(answer, "answer"), person=person
+        )
         app_.pump(schedules=False)
         t = outcome.transition
         if t.ignored:
@@ -86,7 +109,10 @@ def register(app: typer.Typer) -> None:
                 err_console().print(f"[red]✗[/] {escape(problem)}")
             err_console().print("the task stays open: fix the answers and complete it again")
             raise typer.Exit(1)
-        ok(f"completed {step_id}; run {run_id} is {t.run.status}" + (f" at '{t.run.current}'" if t.run.current else ""))
+        ok(
+            f"completed {step_id}; run {run_id} is {t.run.status}"
+            + (f" at '{t.run.current}'" if t.run.current else "")
+        )
 
     @approvals.command("list")
     def approvals_list() -> None:
@@ -101,10 +127,17 @@ def register(app: typer.Typer) -> None:
         app_ = open_cli_app()
         t = Approval.__table__
         with app_.db.connect() as conn:
-            rows = conn.execute(select(t).where(t.c.status == "open").order_by(t.c.requested_at)).all()
+            rows = conn.execute(
+                select(t).where(t.c.status == "open").order_by(t.c.requested_at)
+            ).all()
         table = make_table("approval", "approvers", "requested", "content", ids=("approval",))
         for r in rows:
-            table.add_row(r.approval_id, ", ".join(r.approvers), f"{r.requested_at:%Y-%m-%d %H:%M}", r.content_hash[:12])
+            table.add_row(
+                r.approval_id,
+                ", ".join(r.approvers),
+                f"{r.requested_at:%Y-%m-%d %H:%M}",
+                r.content_hash[:12],
+            )
         console().print(table)
 
     @approvals.command("decide")
@@ -115,9 +148,9 @@ def register(app: typer.Typer) -> None:
         reason: str = typer.Option(..., "--reason", help="why (required, kept as evidence)"),
     ) -> None:
         """Approve or reject (what an approver does in Slack)."""
-        from ._context import open_cli_app
         from rich.markup import escape
 
+        from ._context import open_cli_app
         from ._output import err_console, ok
 
         if decision not in ("approve", "reject"):
@@ -145,7 +178,22 @@ def register(app: typer.Typer) -> None:
         t = Finding.__table__
         with app_.db.connect() as conn:
             rows = conn.execute(select(t).order_by(t.c.raised_at)).all()
-        table = make_table("finding", "severity", "title", "raised", "status", "corrective action run", ids=("finding", "corrective action run"))
+        table = make_table(
+            "finding",
+            "severity",
+            "title",
+            "raised",
+            "status",
+            "corrective action run",
+            ids=("finding", "corrective action run"),
+        )
         for r in rows:
-            table.add_row(r.id, r.severity, r.title, f"{r.raised_at:%Y-%m-%d}", r.status, r.corrective_run_id or "")
+            table.add_row(
+                r.id,
+                r.severity,
+                r.title,
+                f"{r.raised_at:%Y-%m-%d}",
+                r.status,
+                r.corrective_run_id or "",
+            )
         console().print(table)

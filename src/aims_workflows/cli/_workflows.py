@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import List
 
 import typer
 
@@ -12,7 +11,9 @@ __all__ = ["register"]
 
 def register(app: typer.Typer) -> None:
     @app.command(short_help="Check workflow files and report every problem.")
-    def validate(paths: List[Path] = typer.Argument(..., help="workflow files or directories")) -> None:
+    def validate(
+        paths: list[Path] = typer.Argument(..., help="workflow files or directories"),
+    ) -> None:
         """Check workflow files; every problem is reported as file:line:column path: message."""
         import sys
 
@@ -31,10 +32,15 @@ def register(app: typer.Typer) -> None:
             err_console().print(f"[red]{len(err.problems)} problem(s)[/]")
             raise typer.Exit(1)
         if len(loaded) == 0:
-            err_console().print("[red]no workflow files found[/] (give .yaml files or a directory holding them)")
+            err_console().print(
+                "[red]no workflow files found[/] (give .yaml files or a directory holding them)"
+            )
             raise typer.Exit(1)
         for item in loaded:
-            console().print(f"  {item.source}: {item.spec.id} v{item.spec.version}, {len(item.spec.steps)} steps", markup=False)
+            console().print(
+                f"  {item.source}: {item.spec.id} v{item.spec.version}, {len(item.spec.steps)} steps",
+                markup=False,
+            )
         ok(f"{len(loaded)} workflow(s) valid")
 
     @app.command()
@@ -58,14 +64,24 @@ def register(app: typer.Typer) -> None:
         table = make_table("id", "version", "subject", "triggers", "evidences")
         for item in app_.workflows:
             spec = item.spec
-            triggers = (["manual"] if spec.trigger.manual else []) + [o.event for o in spec.trigger.on]
+            triggers = (["manual"] if spec.trigger.manual else []) + [
+                o.event for o in spec.trigger.on
+            ]
             if spec.trigger.schedule:
                 triggers.append("every " + spec.trigger.schedule.model_dump(mode="json")["every"])
-            table.add_row(spec.id, str(spec.version), spec.subject, ", ".join(triggers), ", ".join(spec.evidences))
+            table.add_row(
+                spec.id,
+                str(spec.version),
+                spec.subject,
+                ", ".join(triggers),
+                ", ".join(spec.evidences),
+            )
         console().print(table)
 
     @app.command(short_help="ISO/IEC 42001 clauses and Annex A controls.")
-    def catalog(controls: bool = typer.Option(False, "--controls", help="only Annex A controls")) -> None:
+    def catalog(
+        controls: bool = typer.Option(False, "--controls", help="only Annex A controls"),
+    ) -> None:
         """List the ISO/IEC 42001 clauses and Annex A controls workflows may reference."""
         from ..catalog import load_catalog
         from ._output import console

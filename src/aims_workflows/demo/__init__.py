@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import itertools
 import os
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 from ..engine.evidence import iso
@@ -47,7 +47,9 @@ def _write_config(path: Path) -> None:
     yaml = YAML(typ="safe", pure=True)
     yaml.default_flow_style = False
     with path.open("w", encoding="utf-8") as out:
-        out.write("# Written by `aims demo`: the demo organisation's people, KPI targets and SoA decisions.\n")
+        out.write(
+            "# Written by `aims demo`: the demo organisation's people, KPI targets and SoA decisions.\n"
+        )
         yaml.dump(CONFIG.model_dump(mode="json", exclude={"workflows"}), out)
 
 
@@ -63,9 +65,17 @@ def _fresh_sqlite(url: str) -> None:
 
 
 def _verdicts(workflow: str, step: str, subject: str, round_: int) -> Verdict | None:
-    if (workflow, step, subject, round_) == ("ai-risk-assessment", "accept_top", "Credit scoring model", 1):
-        return Verdict("carla.mendes@example.com", "reject",
-                       "Dropping two features is not enough: add ongoing fairness monitoring before I accept this residual risk.")
+    if (workflow, step, subject, round_) == (
+        "ai-risk-assessment",
+        "accept_top",
+        "Credit scoring model",
+        1,
+    ):
+        return Verdict(
+            "carla.mendes@example.com",
+            "reject",
+            "Dropping two features is not enough: add ongoing fairness monitoring before I accept this residual risk.",
+        )
     if (workflow, step) == ("internal-audit", "approve_report"):
         return Verdict("ines.faria@example.com", "approve", "Report complete.")
     return None
@@ -95,27 +105,51 @@ def _play(console, db: Database, url: str, quiet: bool) -> None:
     from ..app import App, shipped_workflows_dir
     from ..config import Settings
 
-    real_now = datetime.now(timezone.utc).replace(microsecond=0)
+    real_now = datetime.now(UTC).replace(microsecond=0)
     start = (real_now - timedelta(days=120)).replace(hour=9, minute=0, second=0)
     clock = ManualClock(start)
-    workflows = load_workflows([shipped_workflows_dir()], roles=set(DEFAULT_ROLES) | CONFIG.role_names())
+    workflows = load_workflows(
+        [shipped_workflows_dir()], roles=set(DEFAULT_ROLES) | CONFIG.role_names()
+    )
     counter = itertools.count(1)
     runtime = Runtime(db, workflows, CONFIG, clock, new_id=lambda: f"RUN-{next(counter):03d}")
     people = sorted({p for ps in CONFIG.roles.values() for p in ps} | {s.owner for s in SYSTEMS})
 
     with SlackLoopback(people=[(p, NAMES.get(p, p)) for p in people]) as slack:
         # the Jira wiring below replaces this tracker with the Jira sandbox's
-        dispatcher = Dispatcher(runtime, tracker=LocalIssueTracker(), approvals=slack.channel, notifier=slack.notifier)
-        app = App(Settings(database_url=url), CONFIG, db, workflows, runtime, Inventory(runtime), dispatcher)
+        dispatcher = Dispatcher(
+            runtime, tracker=LocalIssueTracker(), approvals=slack.channel, notifier=slack.notifier
+        )
+        app = App(
+            Settings(database_url=url),
+            CONFIG,
+            db,
+            workflows,
+            runtime,
+            Inventory(runtime),
+            dispatcher,
+        )
         slack.attach(runtime)
         with demo_wiring(app, names=NAMES, people=people) as jira:
-            console.print(f"[bold]aims demo[/]: {len(SYSTEMS)} AI systems, {len(workflows)} workflows, "
-                          f"database {redact_url(url)}; Jira sandbox {jira.sandbox.url}, Slack sandbox {slack.sandbox.url}")
+            console.print(
+                f"[bold]aims demo[/]: {len(SYSTEMS)} AI systems, {len(workflows)} workflows, "
+                f"database {redact_url(url)}; Jira sandbox {jira.sandbox.url}, Slack sandbox {slack.sandbox.url}"
+            )
             _story(console, app, jira, slack, clock, start, real_now, quiet, Rule)
     _summary(console, db, clock.now(), url)
 
 
-def _story(console, app, jira, slack, clock: ManualClock, start: datetime, real_now: datetime, quiet: bool, Rule) -> None:
+def _story(
+    console,
+    app,
+    jira,
+    slack,
+    clock: ManualClock,
+    start: datetime,
+    real_now: datetime,
+    quiet: bool,
+    Rule,
+) -> None:
     from .desks import JiraDesk, SlackDesk
 
     runtime, inventory = app.runtime, app.inventory
@@ -128,14 +162,27 @@ def _story(console, app, jira, slack, clock: ManualClock, start: datetime, real_
         if not quiet:
             console.print(Rule(f"[bold]{title}", align="left"))
 
-    hold_cv_mitigation = lambda wf, step, subject: (wf, step, subject) == ("ai-impact-assessment", "mitigate", "CV screening assistant")
-    office = Office(runtime, app.dispatcher, JiraDesk(runtime, jira), SlackDesk(runtime, slack), clock, say,
-                    pump_integrations=lambda: (jira.sync(), slack.wait()), hold=hold_cv_mitigation, verdicts=_verdicts)
+    hold_cv_mitigation = lambda wf, step, subject: (
+        (wf, step, subject) == ("ai-impact-assessment", "mitigate", "CV screening assistant")
+    )
+    office = Office(
+        runtime,
+        app.dispatcher,
+        JiraDesk(runtime, jira),
+        SlackDesk(runtime, slack),
+        clock,
+        say,
+        pump_integrations=lambda: (jira.sync(), slack.wait()),
+        hold=hold_cv_mitigation,
+        verdicts=_verdicts,
+    )
 
     chapter("1. The AI system inventory")
     for record in SYSTEMS:
         row, started = inventory.add(record)
-        say(f"registered [bold]{row['name']}[/] ({row['risk_tier']} risk, owner {NAMES[row['owner']]}): started {', '.join(started)}")
+        say(
+            f"registered [bold]{row['name']}[/] ({row['risk_tier']} risk, owner {NAMES[row['owner']]}): started {', '.join(started)}"
+        )
         clock.advance(hours=1)
 
     chapter("2. Risk and impact assessments: tasks in Jira, sign-offs in Slack")
@@ -143,9 +190,14 @@ def _story(console, app, jira, slack, clock: ManualClock, start: datetime, real_
 
     chapter("3. A material change re-opens the assessments")
     clock.advance(days=6)
-    changes, started = inventory.set("Support chatbot", {"data_sources": "help-centre articles, product terms, customer chat history"},
-                                     actor=_actor("olga.nunes@example.com"))
-    say(f"Olga changed the chatbot's data sources: now it learns from chat history; started {', '.join(started) or 'nothing'}")
+    changes, started = inventory.set(
+        "Support chatbot",
+        {"data_sources": "help-centre articles, product terms, customer chat history"},
+        actor=_actor("olga.nunes@example.com"),
+    )
+    say(
+        f"Olga changed the chatbot's data sources: now it learns from chat history; started {', '.join(started) or 'nothing'}"
+    )
     office.work()
 
     chapter("4. Internal audit finds a nonconformity")
@@ -167,9 +219,14 @@ def _story(console, app, jira, slack, clock: ManualClock, start: datetime, real_
     chapter("7. Today")
     clock.set(max(clock.now(), real_now))
     office.pump()
-    say("the CV screening owner has not finished the impact mitigation task: it is overdue and escalated")
+    say(
+        "the CV screening owner has not finished the impact mitigation task: it is overdue and escalated"
+    )
     issues = len(jira.sandbox.state.issues) if hasattr(jira.sandbox, "state") else 0
-    messages = sum(len(slack.sandbox.messages(p)) for p in sorted({p for ps in CONFIG.roles.values() for p in ps}))
+    messages = sum(
+        len(slack.sandbox.messages(p))
+        for p in sorted({p for ps in CONFIG.roles.values() for p in ps})
+    )
     say(f"Jira holds {issues} issues; approvers received {messages} Slack messages")
 
 
@@ -185,24 +242,43 @@ def _summary(console, db: Database, now: datetime, url: str) -> None:
     from ..store.models import Approval, Finding, Run, StepRecord
 
     with db.connect() as conn:
-        runs = dict(conn.execute(select(Run.__table__.c.status, func.count()).group_by(Run.__table__.c.status)).all())
+        runs = dict(
+            conn.execute(
+                select(Run.__table__.c.status, func.count()).group_by(Run.__table__.c.status)
+            ).all()
+        )
         tasks = conn.scalar(select(func.count()).select_from(StepRecord.__table__))
         approvals = conn.scalar(select(func.count()).select_from(Approval.__table__))
         findings = conn.scalar(select(func.count()).select_from(Finding.__table__))
         kpis = compute_kpis(conn, now, CONFIG.kpi_targets)
         report = ledger.verify(conn)
     console.print()
-    console.print("[bold]Runs[/]: " + ", ".join(f"{n} {s}" for s, n in sorted(runs.items()))
-                  + f"; {tasks} tasks, {approvals} approval requests, {findings} finding(s)")
+    console.print(
+        "[bold]Runs[/]: "
+        + ", ".join(f"{n} {s}" for s, n in sorted(runs.items()))
+        + f"; {tasks} tasks, {approvals} approval requests, {findings} finding(s)"
+    )
     console.print(kpi_table(kpis, title=f"AIMS KPIs on {iso(now)[:10]}"))
     if report.ok:
-        console.print(f"[green]✓ evidence chain verified[/]: {report.rows} rows, each SHA-256 linked to the one before")
+        console.print(
+            f"[green]✓ evidence chain verified[/]: {report.rows} rows, each SHA-256 linked to the one before"
+        )
     else:
-        console.print(f"[red]✗ evidence chain broken at row {report.first_bad_seq}[/]: {report.problem}")
+        console.print(
+            f"[red]✗ evidence chain broken at row {report.first_bad_seq}[/]: {report.problem}"
+        )
     env = f"AIMS_DATABASE_URL={url} AIMS_CONFIG={demo_config_path(url)}"
     console.print("\n[bold]Explore what happened[/] (the database stays):")
-    for command in ("aims runs list", "aims runs show RUN-004", "aims evidence list --limit 20", "aims evidence verify",
-                    "aims kpi --format json", "aims findings list", "aims tasks list", "aims export soa",
-                    "aims export audit-pack --out aims-demo-audit-pack.zip",
-                    "aims serve   # then open http://127.0.0.1:8000/dashboard"):
+    for command in (
+        "aims runs list",
+        "aims runs show RUN-004",
+        "aims evidence list --limit 20",
+        "aims evidence verify",
+        "aims kpi --format json",
+        "aims findings list",
+        "aims tasks list",
+        "aims export soa",
+        "aims export audit-pack --out aims-demo-audit-pack.zip",
+        "aims serve   # then open http://127.0.0.1:8000/dashboard",
+    ):
         console.print(f"  {env} .venv/bin/{command}", markup=False, soft_wrap=True)

@@ -3,8 +3,9 @@ fallback from the form itself for any other workflow."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any, Callable
+from typing import Any
 
 __all__ = ["answers_for"]
 
@@ -15,90 +16,187 @@ _RISK = {
         risk_title="Confidently wrong answers about fees and card blocking",
         risk_description="The model can state outdated fees or wrong steps to block a lost card; customers may act on it.",
         risk_sources="model_behaviour,transparency_explainability,robustness",
-        affected_parties="retail customers, contact-centre agents", existing_controls="retrieval from approved articles; hand-over button",
-        likelihood=3, impact=3, rating_rationale="seen in 2 of 500 sampled chats; harm limited and reversible",
+        affected_parties="retail customers, contact-centre agents",
+        existing_controls="retrieval from approved articles; hand-over button",
+        likelihood=3,
+        impact=3,
+        rating_rationale="seen in 2 of 500 sampled chats; harm limited and reversible",
     ),
     "Credit scoring model": dict(
         risk_title="Indirect discrimination against younger and migrant applicants",
         risk_description="Bureau-history features act as proxies for age and residency length and depress scores for protected groups.",
         risk_sources="bias_fairness,data_quality,legal_compliance",
-        affected_parties="loan applicants", existing_controls="quarterly fairness report (manual)",
-        likelihood=4, impact=5, rating_rationale="disparate impact ratio 0.74 on the last validation set",
+        affected_parties="loan applicants",
+        existing_controls="quarterly fairness report (manual)",
+        likelihood=4,
+        impact=5,
+        rating_rationale="disparate impact ratio 0.74 on the last validation set",
     ),
     "CV screening assistant": dict(
         risk_title="Qualified candidates filtered out by the ranking",
         risk_description="Non-traditional CVs rank low; recruiters may only read the top of the shortlist.",
         risk_sources="bias_fairness,human_oversight,transparency_explainability",
-        affected_parties="job applicants", existing_controls="recruiter reviews every shortlist",
-        likelihood=3, impact=4, rating_rationale="pilot showed 11% of hired profiles ranked below position 20",
+        affected_parties="job applicants",
+        existing_controls="recruiter reviews every shortlist",
+        likelihood=3,
+        impact=4,
+        rating_rationale="pilot showed 11% of hired profiles ranked below position 20",
     ),
 }
 
 _TREAT = {
-    "Support chatbot": dict(treatment="mitigate", treatment_plan="Answer fee questions only from the tariff table; weekly answer sampling.",
-                            controls="A.6.2.6, A.9.2", residual_likelihood=2, residual_impact=2,
-                            rationale="guardrail removes the main failure"),
-    "Credit scoring model": dict(treatment="mitigate", treatment_plan="Drop two proxy features and retrain.",
-                                 controls="A.7.4, A.6.2.4", residual_likelihood=3, residual_impact=4,
-                                 rationale="feature removal addresses the largest proxies"),
-    "CV screening assistant": dict(treatment="mitigate", treatment_plan="Show the full list by default and explain each rank; monthly adverse-impact test.",
-                                   controls="A.6.2.4, A.8.2", residual_likelihood=2, residual_impact=3,
-                                   rationale="recruiters see every applicant"),
+    "Support chatbot": dict(
+        treatment="mitigate",
+        treatment_plan="Answer fee questions only from the tariff table; weekly answer sampling.",
+        controls="A.6.2.6, A.9.2",
+        residual_likelihood=2,
+        residual_impact=2,
+        rationale="guardrail removes the main failure",
+    ),
+    "Credit scoring model": dict(
+        treatment="mitigate",
+        treatment_plan="Drop two proxy features and retrain.",
+        controls="A.7.4, A.6.2.4",
+        residual_likelihood=3,
+        residual_impact=4,
+        rationale="feature removal addresses the largest proxies",
+    ),
+    "CV screening assistant": dict(
+        treatment="mitigate",
+        treatment_plan="Show the full list by default and explain each rank; monthly adverse-impact test.",
+        controls="A.6.2.4, A.8.2",
+        residual_likelihood=2,
+        residual_impact=3,
+        rationale="recruiters see every applicant",
+    ),
 }
 
-_REWORK = dict(treatment_plan="Drop two proxy features, retrain, add a monthly disparate-impact monitor with a 0.8 alert threshold and an underwriter override log.",
-               controls="A.7.4, A.6.2.4, A.6.2.6", residual_likelihood=2, residual_impact=4,
-               rationale="monitoring now catches drift back towards the proxies")
+_REWORK = dict(
+    treatment_plan="Drop two proxy features, retrain, add a monthly disparate-impact monitor with a 0.8 alert threshold and an underwriter override log.",
+    controls="A.7.4, A.6.2.4, A.6.2.6",
+    residual_likelihood=2,
+    residual_impact=4,
+    rationale="monitoring now catches drift back towards the proxies",
+)
 
 _IMPACT = {
-    "context": lambda s: dict(intended_use=f"{s} as described in the inventory", foreseeable_misuse="relying on the output without review",
-                              affected_groups="end_users,people_subject_to_decisions" if s != "Support chatbot" else "end_users,customers",
-                              decisions_about_people=s != "Support chatbot", human_review="a trained employee reviews every output that affects a person",
-                              personal_data=True),
-    "impacts": lambda s: dict(individual_impacts="wrong or unfair outcomes for the person concerned", societal_areas="access_to_services" if s != "CV screening assistant" else "employment",
-                              societal_impacts="unequal access if errors cluster in one group", severity=4 if s != "Support chatbot" else 2,
-                              likelihood=3, reversibility="reversible_with_effort"),
-    "mitigate": lambda s: dict(mitigations="human review, fairness monitoring, appeal route", user_information="notice at the point of use explaining the role of the system",
-                               monitoring="monthly outcome monitoring by group", residual_concerns=""),
+    "context": lambda s: dict(
+        intended_use=f"{s} as described in the inventory",
+        foreseeable_misuse="relying on the output without review",
+        affected_groups="end_users,people_subject_to_decisions"
+        if s != "Support chatbot"
+        else "end_users,customers",
+        decisions_about_people=s != "Support chatbot",
+        human_review="a trained employee reviews every output that affects a person",
+        personal_data=True,
+    ),
+    "impacts": lambda s: dict(
+        individual_impacts="wrong or unfair outcomes for the person concerned",
+        societal_areas="access_to_services" if s != "CV screening assistant" else "employment",
+        societal_impacts="unequal access if errors cluster in one group",
+        severity=4 if s != "Support chatbot" else 2,
+        likelihood=3,
+        reversibility="reversible_with_effort",
+    ),
+    "mitigate": lambda s: dict(
+        mitigations="human review, fairness monitoring, appeal route",
+        user_information="notice at the point of use explaining the role of the system",
+        monitoring="monthly outcome monitoring by group",
+        residual_concerns="",
+    ),
 }
 
 _AUDIT = {
-    "programme": dict(audit_reference="IA-2026-01", scope="AIMS for the three in-scope AI systems", criteria="iso42001_clauses_4_to_10,annex_a_controls_in_soa",
-                      auditors="Inês Faria", previous_results="first audit"),
-    "check_governance": dict(result="conforming", evidence_sampled="AI policy v2, role descriptions, committee minutes"),
-    "check_risk": dict(result="minor_nonconformity", evidence_sampled="risk register, 3 assessments",
-                       finding="The credit scoring risk assessment does not consider model drift after deployment.", requirement="8.2"),
-    "check_lifecycle": dict(result="observation", evidence_sampled="release records of the chatbot",
-                            finding="Validation reports are stored outside the document system."),
-    "check_monitoring": dict(result="conforming", evidence_sampled="KPI dashboard, monitoring reports"),
+    "programme": dict(
+        audit_reference="IA-2026-01",
+        scope="AIMS for the three in-scope AI systems",
+        criteria="iso42001_clauses_4_to_10,annex_a_controls_in_soa",
+        auditors="Inês Faria",
+        previous_results="first audit",
+    ),
+    "check_governance": dict(
+        result="conforming", evidence_sampled="AI policy v2, role descriptions, committee minutes"
+    ),
+    "check_risk": dict(
+        result="minor_nonconformity",
+        evidence_sampled="risk register, 3 assessments",
+        finding="The credit scoring risk assessment does not consider model drift after deployment.",
+        requirement="8.2",
+    ),
+    "check_lifecycle": dict(
+        result="observation",
+        evidence_sampled="release records of the chatbot",
+        finding="Validation reports are stored outside the document system.",
+    ),
+    "check_monitoring": dict(
+        result="conforming", evidence_sampled="KPI dashboard, monitoring reports"
+    ),
 }
 
 _CORRECTIVE = {
-    "correct": dict(nonconformity="Drift was not assessed for the credit scoring model.", consequences="risk could rise unnoticed",
-                    correction="Added drift to the open credit scoring assessment."),
-    "root_cause": dict(method="five_whys", root_cause="The risk methodology template has no post-deployment section.", similar_elsewhere=True,
-                       similar_where="all assessments use the same template"),
-    "plan": dict(action="Add a post-deployment (drift, monitoring) section to the risk methodology and template.", aims_change=True,
-                 aims_change_detail="risk methodology v3"),
-    "implement": dict(done="Template and methodology updated; assessors briefed.", evidence_link="https://wiki.example.com/aims/risk-methodology-v3"),
+    "correct": dict(
+        nonconformity="Drift was not assessed for the credit scoring model.",
+        consequences="risk could rise unnoticed",
+        correction="Added drift to the open credit scoring assessment.",
+    ),
+    "root_cause": dict(
+        method="five_whys",
+        root_cause="The risk methodology template has no post-deployment section.",
+        similar_elsewhere=True,
+        similar_where="all assessments use the same template",
+    ),
+    "plan": dict(
+        action="Add a post-deployment (drift, monitoring) section to the risk methodology and template.",
+        aims_change=True,
+        aims_change_detail="risk methodology v3",
+    ),
+    "implement": dict(
+        done="Template and methodology updated; assessors briefed.",
+        evidence_link="https://wiki.example.com/aims/risk-methodology-v3",
+    ),
     "verify": dict(effective=True, observations="Two new assessments both cover drift."),
 }
 
 _REVIEW = {
-    "previous_actions": dict(summary="First review: no earlier actions.", open_actions=0, overdue_actions=0),
-    "context_changes": dict(external_issues="EU AI Act obligations for high-risk systems apply from 2026.", internal_issues="New recruiting tool in validation.",
-                            interested_parties="Regulator asked for fairness evidence on credit decisions.", scope_affected=False),
-    "performance": dict(nonconformities="1 minor from internal audit IA-2026-01", monitoring_results="Fairness monitor live for credit scoring.",
-                        audit_results="1 minor nonconformity, 1 observation", objectives="partly_met",
-                        objectives_detail="Impact assessment coverage below target.", kpi_extract="https://dashboards.example.com/aims"),
-    "risk_status": dict(open_risks=3, above_appetite=1, overdue_treatments=0, summary="Credit scoring residual risk accepted by top management."),
+    "previous_actions": dict(
+        summary="First review: no earlier actions.", open_actions=0, overdue_actions=0
+    ),
+    "context_changes": dict(
+        external_issues="EU AI Act obligations for high-risk systems apply from 2026.",
+        internal_issues="New recruiting tool in validation.",
+        interested_parties="Regulator asked for fairness evidence on credit decisions.",
+        scope_affected=False,
+    ),
+    "performance": dict(
+        nonconformities="1 minor from internal audit IA-2026-01",
+        monitoring_results="Fairness monitor live for credit scoring.",
+        audit_results="1 minor nonconformity, 1 observation",
+        objectives="partly_met",
+        objectives_detail="Impact assessment coverage below target.",
+        kpi_extract="https://dashboards.example.com/aims",
+    ),
+    "risk_status": dict(
+        open_risks=3,
+        above_appetite=1,
+        overdue_treatments=0,
+        summary="Credit scoring residual risk accepted by top management.",
+    ),
     "opportunities": dict(opportunities="Automate evidence collection from the ML platform."),
-    "decisions": dict(attendees="Carla Mendes, Tomás Reis, Ana Silva, Rui Costa", conclusion="needs_improvement",
-                      improvements="Close impact assessment gaps within the quarter.", aims_changes=False,
-                      resources="0.5 FTE for the fairness monitoring", actions="Complete the CV screening impact assessment\nPublish the updated risk methodology"),
+    "decisions": dict(
+        attendees="Carla Mendes, Tomás Reis, Ana Silva, Rui Costa",
+        conclusion="needs_improvement",
+        improvements="Close impact assessment gaps within the quarter.",
+        aims_changes=False,
+        resources="0.5 FTE for the fairness monitoring",
+        actions="Complete the CV screening impact assessment\nPublish the updated risk methodology",
+    ),
 }
 
-_REVIEW_ACTION = dict(outcome="done", what_was_done="Done and reported to the AIMS owner.", evidence_link="https://wiki.example.com/aims/actions")
+_REVIEW_ACTION = dict(
+    outcome="done",
+    what_was_done="Done and reported to the AIMS owner.",
+    evidence_link="https://wiki.example.com/aims/actions",
+)
 
 
 def _fallback(form: list[dict[str, Any]], now: datetime, subject: str) -> Answers:
@@ -110,7 +208,9 @@ def _fallback(form: list[dict[str, Any]], now: datetime, subject: str) -> Answer
             out[field["id"]] = f"{field['label']} for {subject}"
         elif kind == "number":
             low = field.get("min") if field.get("min") is not None else 1
-            out[field["id"]] = int(low) + 1 if field.get("max") is None or low + 1 <= field["max"] else int(low)
+            out[field["id"]] = (
+                int(low) + 1 if field.get("max") is None or low + 1 <= field["max"] else int(low)
+            )
         elif kind in ("choice", "multi_choice"):
             out[field["id"]] = field["choices"][0]
         elif kind == "date":
@@ -124,26 +224,52 @@ def _fallback(form: list[dict[str, Any]], now: datetime, subject: str) -> Answer
     return out
 
 
-def answers_for(workflow: str, step: str, subject: str, attempt: int, form: list[dict[str, Any]], now: datetime) -> Answers:
+def answers_for(
+    workflow: str, step: str, subject: str, attempt: int, form: list[dict[str, Any]], now: datetime
+) -> Answers:
     """The answers a person gives to this task on this attempt."""
     fixed: dict[tuple[str, str], Callable[[], Answers]] = {
         ("ai-risk-assessment", "identify"): lambda: _RISK.get(subject, {}),
-        ("ai-risk-assessment", "treat"): lambda: {**_TREAT.get(subject, {}), **(_REWORK if attempt > 1 else {})},
+        ("ai-risk-assessment", "treat"): lambda: {
+            **_TREAT.get(subject, {}),
+            **(_REWORK if attempt > 1 else {}),
+        },
         ("ai-impact-assessment", "context"): lambda: _IMPACT["context"](subject),
         ("ai-impact-assessment", "impacts"): lambda: _IMPACT["impacts"](subject),
         ("ai-impact-assessment", "mitigate"): lambda: _IMPACT["mitigate"](subject),
         ("review-action", "carry_out"): lambda: dict(_REVIEW_ACTION),
     }
-    specific = fixed.get((workflow, step), lambda: _AUDIT.get(step, {}) if workflow == "internal-audit"
-                         else _CORRECTIVE.get(step, {}) if workflow == "corrective-action"
-                         else _REVIEW.get(step, {}) if workflow == "management-review" else {})()
-    dates = {"corrected_on": 0, "implemented_on": 0, "review_date": 0, "period_start": -30, "period_end": 0, "due_date": 21, "target_date": 45}
+    specific = fixed.get(
+        (workflow, step),
+        lambda: (
+            _AUDIT.get(step, {})
+            if workflow == "internal-audit"
+            else _CORRECTIVE.get(step, {})
+            if workflow == "corrective-action"
+            else _REVIEW.get(step, {})
+            if workflow == "management-review"
+            else {}
+        ),
+    )()
+    dates = {
+        "corrected_on": 0,
+        "implemented_on": 0,
+        "review_date": 0,
+        "period_start": -30,
+        "period_end": 0,
+        "due_date": 21,
+        "target_date": 45,
+    }
     answers = {**_fallback(form, now, subject), **specific}
     for name, offset in dates.items():
         if any(f["id"] == name for f in form):
             answers[name] = (now + timedelta(days=offset)).date().isoformat()
     for field in form:
-        if field["type"] == "user" and field["id"] in answers and "@" not in str(answers[field["id"]]):
+        if (
+            field["type"] == "user"
+            and field["id"] in answers
+            and "@" not in str(answers[field["id"]])
+        ):
             answers[field["id"]] = "eva.lopes@example.com"
     if any(f["id"] == "action_owner" for f in form):
         answers["action_owner"] = "eva.lopes@example.com"

@@ -35,35 +35,62 @@ CONFIG = AimsConfig(
         "legal_counsel": ["leo.matos@example.com"],
     },
     kpi_targets=KpiTargets(),
-    soa=SoaConfig(controls={
-        "A.2.2": SoaControl(implementation="AI policy v2, approved by the board in March (policy library, AIMS-POL-001)"),
-        "A.3.3": SoaControl(implementation="Concerns are raised through the ethics hotline (procedure AIMS-PRO-007)"),
-    }),
+    soa=SoaConfig(
+        controls={
+            "A.2.2": SoaControl(
+                implementation="AI policy v2, approved by the board in March (policy library, AIMS-POL-001)"
+            ),
+            "A.3.3": SoaControl(
+                implementation="Concerns are raised through the ethics hotline (procedure AIMS-PRO-007)"
+            ),
+        }
+    ),
 )
 
 SYSTEMS = [
     AISystemRecord(
-        name="Support chatbot", owner="olga.nunes@example.com",
+        name="Support chatbot",
+        owner="olga.nunes@example.com",
         business_purpose="Answers retail customers' questions about accounts and cards, hands over to an agent on request",
-        model_type="hosted large language model with retrieval", data_sources=["help-centre articles", "product terms"],
-        outputs="chat answers with links to sources", users="retail customers", deployment_scale="public",
-        dependencies=["LLM provider API", "search index"], lifecycle_stage="deployed", risk_tier="limited",
-        in_scope=True, jurisdictions=["EU", "UK"],
+        model_type="hosted large language model with retrieval",
+        data_sources=["help-centre articles", "product terms"],
+        outputs="chat answers with links to sources",
+        users="retail customers",
+        deployment_scale="public",
+        dependencies=["LLM provider API", "search index"],
+        lifecycle_stage="deployed",
+        risk_tier="limited",
+        in_scope=True,
+        jurisdictions=["EU", "UK"],
     ),
     AISystemRecord(
-        name="Credit scoring model", owner="marco.dias@example.com",
+        name="Credit scoring model",
+        owner="marco.dias@example.com",
         business_purpose="Scores consumer loan applications to support the underwriter's decision",
-        model_type="gradient-boosted trees", data_sources=["application form", "credit bureau", "transaction history"],
-        outputs="score 0-1000 and top reasons", users="underwriters", deployment_scale="broad",
-        dependencies=["credit bureau API", "feature store"], lifecycle_stage="deployed", risk_tier="high",
-        in_scope=True, jurisdictions=["EU"],
+        model_type="gradient-boosted trees",
+        data_sources=["application form", "credit bureau", "transaction history"],
+        outputs="score 0-1000 and top reasons",
+        users="underwriters",
+        deployment_scale="broad",
+        dependencies=["credit bureau API", "feature store"],
+        lifecycle_stage="deployed",
+        risk_tier="high",
+        in_scope=True,
+        jurisdictions=["EU"],
     ),
     AISystemRecord(
-        name="CV screening assistant", owner="priya.rao@example.com",
+        name="CV screening assistant",
+        owner="priya.rao@example.com",
         business_purpose="Ranks job applications for recruiters; a recruiter reviews every shortlist",
-        model_type="fine-tuned text classifier", data_sources=["applicant CVs", "job descriptions"],
-        outputs="ranked shortlist with match explanations", users="recruiters", deployment_scale="internal",
-        dependencies=["ATS integration"], lifecycle_stage="validation", risk_tier="high",
-        in_scope=True, jurisdictions=["EU", "UK"],
+        model_type="fine-tuned text classifier",
+        data_sources=["applicant CVs", "job descriptions"],
+        outputs="ranked shortlist with match explanations",
+        users="recruiters",
+        deployment_scale="internal",
+        dependencies=["ATS integration"],
+        lifecycle_stage="validation",
+        risk_tier="high",
+        in_scope=True,
+        jurisdictions=["EU", "UK"],
     ),
 ]

@@ -27,10 +27,16 @@ class OpenTask:
     form: list[dict[str, Any]]
 
 
-def latest_evidence(runtime, run_id: str, step_id: str, kinds: tuple[str, ...]) -> dict[str, Any] | None:
+def latest_evidence(
+    runtime, run_id: str, step_id: str, kinds: tuple[str, ...]
+) -> dict[str, Any] | None:
     """The newest ledger row of these kinds for a step, as {"kind", "payload"}."""
     with runtime.db.connect() as conn:
-        rows = [r for r in ledger.iter_rows(conn, run_id=run_id) if r.step_id == step_id and r.kind in kinds]
+        rows = [
+            r
+            for r in ledger.iter_rows(conn, run_id=run_id)
+            if r.step_id == step_id and r.kind in kinds
+        ]
     return {"kind": rows[-1].kind, "payload": json.loads(rows[-1].payload)} if rows else None
 
 
@@ -44,21 +50,34 @@ class JiraDesk:
     def open_tasks(self) -> list[OpenTask]:
         table = StepRecord.__table__
         with self.rt.db.connect() as conn:
-            rows = conn.execute(select(table).where(table.c.status == "open", table.c.external_ref.is_not(None))
-                                .order_by(table.c.id)).all()
+            rows = conn.execute(
+                select(table)
+                .where(table.c.status == "open", table.c.external_ref.is_not(None))
+                .order_by(table.c.id)
+            ).all()
             tasks = []
             for row in rows:
                 run, _ = run_store.load(conn, row.run_id)
                 step = self.rt.specs.by_hash(conn, run.spec_hash).step(row.step_id)
-                tasks.append(OpenTask(row.run_id, row.step_id, row.attempt, row.external_ref, row.assignee,
-                                      [f.model_dump(mode="json") for f in step.form]))
+                tasks.append(
+                    OpenTask(
+                        row.run_id,
+                        row.step_id,
+                        row.attempt,
+                        row.external_ref,
+                        row.assignee,
+                        [f.model_dump(mode="json") for f in step.form],
+                    )
+                )
         return tasks
 
     def complete(self, task: OpenTask, answers: dict[str, Any]) -> dict[str, Any] | None:
         """Answer and close the issue; returns the engine's verdict (completed or refused)."""
         self.jira.answer(task.ref, answers, by=task.assignee)
         self.jira.sync()
-        return latest_evidence(self.rt, task.run_id, task.step_id, ("task.completed", "task.answers_refused"))
+        return latest_evidence(
+            self.rt, task.run_id, task.step_id, ("task.completed", "task.answers_refused")
+        )
 
 
 class SlackDesk:
@@ -71,13 +90,21 @@ class SlackDesk:
     def open_approvals(self):
         return self.slack.open_approvals()
 
-    def decide(self, person: str, approval_id: str, decision: str, reason: str) -> tuple[str, list[str]]:
+    def decide(
+        self, person: str, approval_id: str, decision: str, reason: str
+    ) -> tuple[str, list[str]]:
         """(how it was sent, what the person was told). Someone with no message in Slack (not
         asked, e.g. ruled out by segregation of duties) tries through the command line instead."""
         try:
             decided = self.slack.decide(person, approval_id, decision, reason)
             return "slack", decided.notices
         except LookupError:
-            outcome = self.rt.decide(approval_id, person=person, decision=decision, reason=reason, via="cli")
-            refused = [e.payload["reason"] for e in outcome.transition.evidence if e.kind == "approval.refused"]
+            outcome = self.rt.decide(
+                approval_id, person=person, decision=decision, reason=reason, via="cli"
+            )
+            refused = [
+                e.payload["reason"]
+                for e in outcome.transition.evidence
+                if e.kind == "approval.refused"
+            ]
             return "cli", refused

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from ..runtime import Dispatcher, Runtime
 from ..store import runs as run_store
@@ -22,8 +22,10 @@ class Verdict:
     reason: str
 
 
-HoldRule = Callable[[str, str, str], bool]          # (workflow, step, subject) -> leave the task open
-VerdictRule = Callable[[str, str, str, int], "Verdict | None"]  # (workflow, step, subject, round) -> scripted decision
+HoldRule = Callable[[str, str, str], bool]  # (workflow, step, subject) -> leave the task open
+VerdictRule = Callable[
+    [str, str, str, int], "Verdict | None"
+]  # (workflow, step, subject, round) -> scripted decision
 
 
 @dataclass
@@ -62,15 +64,21 @@ class Office:
         if not run.is_open or self.hold(run.spec_id, task.step_id, subject):
             return False
         self._step_time((20, 30, 46, 26, 52))
-        answers = answers_for(run.spec_id, task.step_id, subject, task.attempt, task.form, self.clock.now())
+        answers = answers_for(
+            run.spec_id, task.step_id, subject, task.attempt, task.form, self.clock.now()
+        )
         verdict = self.tasks.complete(task, answers)
         who = NAMES.get(task.assignee, task.assignee)
         if verdict is None or verdict["kind"] == "task.answers_refused":
-            problems = " ".join(verdict["payload"]["problems"]) if verdict else "no answer from the engine"
+            problems = (
+                " ".join(verdict["payload"]["problems"]) if verdict else "no answer from the engine"
+            )
             self.say(f"{who}: answers to [bold]{task.step_id}[/] in {task.ref} refused: {problems}")
             return True
         late = " [red](late)[/]" if verdict["payload"].get("overdue") else ""
-        self.say(f"{who} completed [bold]{task.step_id}[/] in Jira {task.ref} ({run.spec_id}, {subject}){late}")
+        self.say(
+            f"{who} completed [bold]{task.step_id}[/] in Jira {task.ref} ({run.spec_id}, {subject}){late}"
+        )
         return True
 
     def _decide(self, request) -> bool:
@@ -83,19 +91,40 @@ class Office:
             queue.insert(0, scripted.person)  # someone who was not asked tries anyway
         for person in queue:
             self._step_time((5, 9, 27, 14))
-            verdict = scripted if scripted and scripted.person == person else Verdict(
-                person, "approve", f"Reviewed {step} for {run.subject.name}: evidence complete and consistent.")
-            via, notices = self.approvals.decide(verdict.person, request.approval_id, verdict.decision, verdict.reason)
+            verdict = (
+                scripted
+                if scripted and scripted.person == person
+                else Verdict(
+                    person,
+                    "approve",
+                    f"Reviewed {step} for {run.subject.name}: evidence complete and consistent.",
+                )
+            )
+            via, notices = self.approvals.decide(
+                verdict.person, request.approval_id, verdict.decision, verdict.reason
+            )
             who = NAMES.get(verdict.person, verdict.person)
             where = "in Slack" if via == "slack" else "through the command line"
-            outcome = latest_evidence(self.runtime, request.run_id, step, ("approval.decided", "approval.refused"))
-            if notices or (outcome and outcome["kind"] == "approval.refused" and outcome["payload"]["person"] == verdict.person):
+            outcome = latest_evidence(
+                self.runtime, request.run_id, step, ("approval.decided", "approval.refused")
+            )
+            if notices or (
+                outcome
+                and outcome["kind"] == "approval.refused"
+                and outcome["payload"]["person"] == verdict.person
+            ):
                 reason = notices[-1] if notices else outcome["payload"]["reason"]
-                self.say(f"{who} tried to {verdict.decision} [bold]{step}[/] {where}: [red]refused[/], {reason}")
+                self.say(
+                    f"{who} tried to {verdict.decision} [bold]{step}[/] {where}: [red]refused[/], {reason}"
+                )
                 continue
-            colour, verb = ("green", "approved") if verdict.decision == "approve" else ("red", "rejected")
-            self.say(f"{who} [{colour}]{verb}[/] [bold]{step}[/] {where} "
-                     f"({run.spec_id}, {run.subject.name}): \"{verdict.reason}\"")
+            colour, verb = (
+                ("green", "approved") if verdict.decision == "approve" else ("red", "rejected")
+            )
+            self.say(
+                f"{who} [{colour}]{verb}[/] [bold]{step}[/] {where} "
+                f'({run.spec_id}, {run.subject.name}): "{verdict.reason}"'
+            )
             current = self._run_of(request.run_id).approval
             if current is None or current.approval_id != request.approval_id:
                 break

@@ -3,9 +3,27 @@
 from .advance import MAX_STEPS_PER_EVENT, Transition, advance, expression_context, new_run
 from .commands import Command
 from .events import SYSTEM, Actor, Event
-from .evidence import GENESIS_HASH, ChainedEvidence, EvidenceRecord, canonical_json, chain, chain_hash, iso, verify_chain
+from .evidence import (
+    GENESIS_HASH,
+    ChainedEvidence,
+    EvidenceRecord,
+    canonical_json,
+    chain,
+    chain_hash,
+    iso,
+    verify_chain,
+)
 from .forms import check_answers
-from .state import SCHEMA_VERSION, ApprovalState, RunState, Subject, TaskState, Timer, dump_run, load_run
+from .state import (
+    SCHEMA_VERSION,
+    ApprovalState,
+    RunState,
+    Subject,
+    TaskState,
+    Timer,
+    dump_run,
+    load_run,
+)
 
 __all__ = [
     "Actor",

@@ -19,9 +19,15 @@ class AutomaticSteps:
         context = self.context()
         for index, case in enumerate(step.cases):
             if evaluate(case.when, context):
-                self.record("decision.taken", {"case": index, "when": case.when, "goto": case.goto}, step_id=step.id)
+                self.record(
+                    "decision.taken",
+                    {"case": index, "when": case.when, "goto": case.goto},
+                    step_id=step.id,
+                )
                 return case.goto
-        self.record("decision.taken", {"case": None, "when": None, "goto": step.otherwise}, step_id=step.id)
+        self.record(
+            "decision.taken", {"case": None, "when": None, "goto": step.otherwise}, step_id=step.id
+        )
         return step.otherwise
 
     def _record(self, step: RecordStep, *, only_if_changed: bool = False) -> str:
@@ -33,12 +39,24 @@ class AutomaticSteps:
             raise ExpressionError(f"record '{step.id}': {err}") from None
         if not ((only_if_changed or self.rerunning) and self.run.data.get(step.id) == values):
             self.run.data[step.id] = values
-            self.record("artefact.recorded", {"artefact": step.artefact, "fields": values, "subject": self.run.subject.id}, step_id=step.id)
+            self.record(
+                "artefact.recorded",
+                {"artefact": step.artefact, "fields": values, "subject": self.run.subject.id},
+                step_id=step.id,
+            )
         return self.spec.next_of(step.id)
 
     def _notify(self, step: NotifyStep) -> str:
         message = render(step.message, self.context())
-        self.command("notify", f"{step.id}/{self.visit(step.id)}/notify", {"to": list(step.to), "message": message, "subject": self.run.subject.model_dump(mode="json")})
+        self.command(
+            "notify",
+            f"{step.id}/{self.visit(step.id)}/notify",
+            {
+                "to": list(step.to),
+                "message": message,
+                "subject": self.run.subject.model_dump(mode="json"),
+            },
+        )
         self.record("notification.sent", {"to": list(step.to), "message": message}, step_id=step.id)
         return self.spec.next_of(step.id)
 
@@ -49,7 +67,9 @@ class AutomaticSteps:
         if step.for_each:
             value = evaluate(step.for_each, context)
             if not isinstance(value, (list, tuple)):
-                raise ExpressionError(f"for_each {step.for_each!r} gave {type(value).__name__}, not a list")
+                raise ExpressionError(
+                    f"for_each {step.for_each!r} gave {type(value).__name__}, not a list"
+                )
             items = list(value)
         children: list[ChildRun] = []
         for n, item in enumerate(items, start=1):
@@ -63,17 +83,32 @@ class AutomaticSteps:
                     "title": str(evaluate(step.finding.title, scope)),
                     "severity": str(evaluate(step.finding.severity, scope)),
                     "clause": evaluate(step.finding.clause, scope) if step.finding.clause else None,
-                    "description": evaluate(step.finding.description, scope) if step.finding.description else None,
+                    "description": evaluate(step.finding.description, scope)
+                    if step.finding.description
+                    else None,
                     "source": f"{self.spec.id}/{self.run.run_id}",
-                    "system": self.run.subject.name if self.run.subject.type == "ai_system" else None,
+                    "system": self.run.subject.name
+                    if self.run.subject.type == "ai_system"
+                    else None,
                 }
-            self.command("run.start", f"{step.id}/{attempt}/spawn/{n}", {
-                "run_id": child_id, "workflow": step.workflow, "inputs": inputs, "finding": finding,
-                "subject": None if finding else self.run.subject.model_dump(mode="json"),
-                "parent_run_id": self.run.run_id if step.wait else None,
-            })
+            self.command(
+                "run.start",
+                f"{step.id}/{attempt}/spawn/{n}",
+                {
+                    "run_id": child_id,
+                    "workflow": step.workflow,
+                    "inputs": inputs,
+                    "finding": finding,
+                    "subject": None if finding else self.run.subject.model_dump(mode="json"),
+                    "parent_run_id": self.run.run_id if step.wait else None,
+                },
+            )
             children.append(ChildRun(run_id=child_id, workflow=step.workflow))
-        self.record("run.spawned", {"workflow": step.workflow, "runs": [c.run_id for c in children], "wait": step.wait}, step_id=step.id)
+        self.record(
+            "run.spawned",
+            {"workflow": step.workflow, "runs": [c.run_id for c in children], "wait": step.wait},
+            step_id=step.id,
+        )
         if step.wait and children:
             self.run.children = children
             return None
@@ -81,7 +116,10 @@ class AutomaticSteps:
         return self.spec.next_of(step.id)
 
     def _on_child_completed(self) -> None:
-        child_id, outcome = self.event.data.get("run_id"), self.event.data.get("status", "completed")
+        child_id, outcome = (
+            self.event.data.get("run_id"),
+            self.event.data.get("status", "completed"),
+        )
         if outcome not in ("completed", "cancelled", "failed"):
             self.ignored = f"unknown child run status {outcome!r}"
             return
@@ -90,9 +128,14 @@ class AutomaticSteps:
             self.ignored = f"not waiting for run {child_id}"
             return
         child.status = outcome
-        self.record("child.finished", {"run_id": child_id, "status": outcome}, step_id=self.run.current)
+        self.record(
+            "child.finished", {"run_id": child_id, "status": outcome}, step_id=self.run.current
+        )
         if all(c.status != "running" for c in self.run.children):
             step_id = self.run.current
-            self.run.data[step_id] = {"runs": [c.run_id for c in self.run.children], "count": len(self.run.children)}
+            self.run.data[step_id] = {
+                "runs": [c.run_id for c in self.run.children],
+                "count": len(self.run.children),
+            }
             self.run.children = []
             self.goto(self.spec.next_of(step_id))

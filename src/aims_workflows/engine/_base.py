@@ -9,7 +9,17 @@ from typing import Any
 
 from ..errors import EngineError
 from ..spec.expressions import ExpressionError
-from ..spec.model import END, ApprovalStep, DecisionStep, NotifyStep, RecordStep, SpawnStep, TaskStep, WaitStep, WorkflowSpec
+from ..spec.model import (
+    END,
+    ApprovalStep,
+    DecisionStep,
+    NotifyStep,
+    RecordStep,
+    SpawnStep,
+    TaskStep,
+    WaitStep,
+    WorkflowSpec,
+)
 from ._limits import MAX_STEPS_PER_EVENT
 from .commands import Command
 from .events import SYSTEM, Actor, Event
@@ -22,7 +32,12 @@ __all__ = ["StepBase", "expression_context"]
 
 def expression_context(run: RunState) -> dict[str, Any]:
     """The names an expression sees: subject, inputs and one per step that produced data."""
-    subject = {**run.subject.attributes, "id": run.subject.id, "name": run.subject.name, "owner": run.subject.owner}
+    subject = {
+        **run.subject.attributes,
+        "id": run.subject.id,
+        "name": run.subject.name,
+        "owner": run.subject.owner,
+    }
     return {**run.data, "subject": subject, "inputs": run.inputs}
 
 
@@ -54,7 +69,15 @@ class StepBase:
             self.run.events_applied += 1
         return Transition(self.run, self.commands, self.evidence, self.ignored)
 
-    def record(self, kind: str, payload: dict[str, Any], *, step_id: str | None = None, actor: Actor | None = None, ref: str | None = None) -> None:
+    def record(
+        self,
+        kind: str,
+        payload: dict[str, Any],
+        *,
+        step_id: str | None = None,
+        actor: Actor | None = None,
+        ref: str | None = None,
+    ) -> None:
         who = actor or SYSTEM
         self.evidence.append(
             EvidenceRecord(kind, self.run.run_id, step_id, who.id, who.via, self.now, payload, ref)
@@ -72,16 +95,40 @@ class StepBase:
     def _clear_timers(self, step_id: str) -> None:
         self.run.timers = [t for t in self.run.timers if t.step_id != step_id]
 
-    def _add_timers(self, step, start: datetime, due_at: datetime | None, attempt: int, round_: int = 1) -> None:
+    def _add_timers(
+        self, step, start: datetime, due_at: datetime | None, attempt: int, round_: int = 1
+    ) -> None:
         # a fresh approval request (round 2+) needs fresh timer ids: they are the commands' idempotency keys
         prefix = f"{step.id}.{attempt}" if round_ == 1 else f"{step.id}.{attempt}.{round_}"
         for n, offset in enumerate(step.reminders):
-            self.run.timers.append(Timer(timer_id=f"{prefix}.reminder.{n}", kind="reminder", step_id=step.id, fire_at=start + offset, attempt=attempt))
+            self.run.timers.append(
+                Timer(
+                    timer_id=f"{prefix}.reminder.{n}",
+                    kind="reminder",
+                    step_id=step.id,
+                    fire_at=start + offset,
+                    attempt=attempt,
+                )
+            )
         if due_at is not None:
-            self.run.timers.append(Timer(timer_id=f"{prefix}.due", kind="due", step_id=step.id, fire_at=due_at, attempt=attempt))
+            self.run.timers.append(
+                Timer(
+                    timer_id=f"{prefix}.due",
+                    kind="due",
+                    step_id=step.id,
+                    fire_at=due_at,
+                    attempt=attempt,
+                )
+            )
             if step.escalate is not None:
                 self.run.timers.append(
-                    Timer(timer_id=f"{prefix}.escalate", kind="escalate", step_id=step.id, fire_at=due_at + step.escalate.after, attempt=attempt)
+                    Timer(
+                        timer_id=f"{prefix}.escalate",
+                        kind="escalate",
+                        step_id=step.id,
+                        fire_at=due_at + step.escalate.after,
+                        attempt=attempt,
+                    )
                 )
 
     def _fail(self, reason: str) -> None:
@@ -90,18 +137,26 @@ class StepBase:
         self.run.timers = []
         # a task or approval entered by the failing step was never sent out: nothing is open any more
         self.run.task = self.run.approval = None
-        self.record("run.failed", {"reason": reason, "step": self.run.current}, step_id=self.run.current)
-        self.command("notify", f"failed/{self.run.events_applied}", {
-            "to": ["aims_owner"],
-            "message": f"Run {self.run.run_id} ({self.spec.title}) stopped: {reason}",
-        })
+        self.record(
+            "run.failed", {"reason": reason, "step": self.run.current}, step_id=self.run.current
+        )
+        self.command(
+            "notify",
+            f"failed/{self.run.events_applied}",
+            {
+                "to": ["aims_owner"],
+                "message": f"Run {self.run.run_id} ({self.spec.title}) stopped: {reason}",
+            },
+        )
 
     # -- moving through steps --------------------------------------------------------------
     def goto(self, target: str) -> None:
         while True:
             self.steps_taken += 1
             if self.steps_taken > MAX_STEPS_PER_EVENT:
-                raise ExpressionError(f"more than {MAX_STEPS_PER_EVENT} automatic steps without waiting: a loop in the workflow")
+                raise ExpressionError(
+                    f"more than {MAX_STEPS_PER_EVENT} automatic steps without waiting: a loop in the workflow"
+                )
             if target == END:
                 self._complete()
                 return
@@ -138,8 +193,20 @@ class StepBase:
         if isinstance(step, WaitStep):
             attempt = self.visit(step.id)
             fire_at = self.now + step.duration
-            self.run.timers.append(Timer(timer_id=f"{step.id}.{attempt}.wait", kind="wait", step_id=step.id, fire_at=fire_at, attempt=attempt))
-            self.record("wait.started", {"until": iso(fire_at), "duration_seconds": int(step.duration.total_seconds())}, step_id=step.id)
+            self.run.timers.append(
+                Timer(
+                    timer_id=f"{step.id}.{attempt}.wait",
+                    kind="wait",
+                    step_id=step.id,
+                    fire_at=fire_at,
+                    attempt=attempt,
+                )
+            )
+            self.record(
+                "wait.started",
+                {"until": iso(fire_at), "duration_seconds": int(step.duration.total_seconds())},
+                step_id=step.id,
+            )
             return None
         raise EngineError(f"unknown step kind {type(step).__name__}")  # pragma: no cover
 
@@ -150,10 +217,16 @@ class StepBase:
         run.completed_at = self.now
         run.timers = []
         self.record("run.completed", {"workflow": self.spec.id, "version": self.spec.version})
-        self.command("run.completed", "completed", {
-            "workflow": self.spec.id,
-            "subject": run.subject.model_dump(mode="json"),
-            "parent_run_id": run.parent_run_id,
-            "coverage": self.spec.coverage.model_dump(mode="json") if self.spec.coverage else None,
-            "started_at": iso(run.started_at) if run.started_at else None,
-        })
+        self.command(
+            "run.completed",
+            "completed",
+            {
+                "workflow": self.spec.id,
+                "subject": run.subject.model_dump(mode="json"),
+                "parent_run_id": run.parent_run_id,
+                "coverage": self.spec.coverage.model_dump(mode="json")
+                if self.spec.coverage
+                else None,
+                "started_at": iso(run.started_at) if run.started_at else None,
+            },
+        )

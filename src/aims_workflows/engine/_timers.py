@@ -13,7 +13,10 @@ class TimerEvents:
     """``timer.tick``: fire every due reminder, due date, escalation and wait, in order."""
 
     def _on_timer_tick(self) -> None:
-        due = sorted((t for t in self.run.timers if t.fire_at <= self.now), key=lambda t: (t.fire_at, t.timer_id))
+        due = sorted(
+            (t for t in self.run.timers if t.fire_at <= self.now),
+            key=lambda t: (t.fire_at, t.timer_id),
+        )
         if not due:
             self.ignored = "no timer due"
             return
@@ -29,10 +32,17 @@ class TimerEvents:
         step = self.spec.step(timer.step_id)
         what = "approval" if isinstance(step, ApprovalStep) else "task"
         ref = self.run.task.ref if what == "task" and self.run.task else None
-        approval_id = self.run.approval.approval_id if what == "approval" and self.run.approval else None
+        approval_id = (
+            self.run.approval.approval_id if what == "approval" and self.run.approval else None
+        )
         assignee = self.run.task.assignee if what == "task" and self.run.task else None
-        base = {"step_id": step.id, "ref": ref, "approval_id": approval_id, "assignee": assignee,
-                "subject": self.run.subject.model_dump(mode="json")}
+        base = {
+            "step_id": step.id,
+            "ref": ref,
+            "approval_id": approval_id,
+            "assignee": assignee,
+            "subject": self.run.subject.model_dump(mode="json"),
+        }
         if timer.kind == "wait":
             self.record("wait.ended", {"timer": timer.timer_id}, step_id=step.id)
             self.goto(self.spec.next_of(step.id))
@@ -46,4 +56,8 @@ class TimerEvents:
             self.record(f"{what}.overdue", {"due_at": iso(timer.fire_at)}, step_id=step.id)
         elif timer.kind == "escalate":
             self.command(f"{what}.escalate", timer.timer_id, {**base, "to": [step.escalate.to]})
-            self.record(f"{what}.escalated", {"to": step.escalate.to, "timer": timer.timer_id}, step_id=step.id)
+            self.record(
+                f"{what}.escalated",
+                {"to": step.escalate.to, "timer": timer.timer_id},
+                step_id=step.id,
+            )

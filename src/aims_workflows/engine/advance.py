@@ -45,10 +45,15 @@ def new_run(
     given = dict(inputs or {})
     unknown = sorted(set(given) - set(declared))
     if unknown:
-        raise EngineError(f"workflow '{spec.id}' has no input(s) {', '.join(unknown)}", hint="see its 'inputs'")
+        raise EngineError(
+            f"workflow '{spec.id}' has no input(s) {', '.join(unknown)}", hint="see its 'inputs'"
+        )
     missing = [name for name, d in declared.items() if d.required and name not in given]
     if missing:
-        raise EngineError(f"workflow '{spec.id}' needs input(s) {', '.join(missing)}", hint="pass --input NAME=VALUE")
+        raise EngineError(
+            f"workflow '{spec.id}' needs input(s) {', '.join(missing)}",
+            hint="pass --input NAME=VALUE",
+        )
     for name, decl in declared.items():
         given[name] = _input_value(spec.id, name, decl.type, given.get(name))
     return RunState(
@@ -84,8 +89,10 @@ def _input_value(workflow: str, name: str, kind: str, value: Any) -> Any:
             return value
         if str(value).strip().lower() in _YES | _NO:
             return str(value).strip().lower() in _YES
-    raise EngineError(f"workflow '{workflow}' input '{name}' must be a {kind}, not {value!r}",
-                      hint="yes/no for a bool, a number such as 3 or 2.5 for a number")
+    raise EngineError(
+        f"workflow '{workflow}' input '{name}' must be a {kind}, not {value!r}",
+        hint="yes/no for a bool, a number such as 3 or 2.5 for a number",
+    )
 
 
 def _check(spec: WorkflowSpec, run: RunState, now: datetime) -> None:

@@ -9,11 +9,20 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Iterable
+from datetime import UTC, datetime
+from typing import Any
 
-__all__ = ["EvidenceRecord", "ChainedEvidence", "GENESIS_HASH", "canonical_json", "chain_hash", "iso", "verify_chain"]
+__all__ = [
+    "EvidenceRecord",
+    "ChainedEvidence",
+    "GENESIS_HASH",
+    "canonical_json",
+    "chain_hash",
+    "iso",
+    "verify_chain",
+]
 
 GENESIS_HASH = "0" * 64
 
@@ -22,7 +31,7 @@ def iso(moment: datetime) -> str:
     """Canonical UTC timestamp text: ``2026-11-29T19:25:41.000000Z``."""
     if moment.tzinfo is None:
         raise ValueError("timestamps must be timezone-aware")
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _default(value: Any) -> Any:
@@ -35,7 +44,9 @@ def _default(value: Any) -> Any:
 
 # What json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_default)
 # builds on every call, built once (the encoder keeps no state between calls).
-_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_default)
+_CANONICAL = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_default
+)
 
 
 def canonical_json(value: Any) -> str:
@@ -76,8 +87,18 @@ class ChainedEvidence:
 
 
 def chain_hash(
-    *, seq: int, kind: str, run_id: str | None, step_id: str | None, actor: str, via: str,
-    effective_at: str, recorded_at: str, payload: str, ref: str | None, prev_hash: str,
+    *,
+    seq: int,
+    kind: str,
+    run_id: str | None,
+    step_id: str | None,
+    actor: str,
+    via: str,
+    effective_at: str,
+    recorded_at: str,
+    payload: str,
+    ref: str | None,
+    prev_hash: str,
 ) -> str:
     """SHA-256 over the canonical form of every field of a ledger row but the hash itself."""
     body = canonical_json(
@@ -86,7 +107,9 @@ def chain_hash(
     return hashlib.sha256(body.encode()).hexdigest()
 
 
-def chain(records: Iterable[EvidenceRecord], *, start_seq: int, prev_hash: str, recorded_at: datetime) -> list[ChainedEvidence]:
+def chain(
+    records: Iterable[EvidenceRecord], *, start_seq: int, prev_hash: str, recorded_at: datetime
+) -> list[ChainedEvidence]:
     """Number and hash records after the row ``start_seq - 1`` whose hash is ``prev_hash``."""
     rows: list[ChainedEvidence] = []
     recorded = iso(recorded_at)
@@ -99,7 +122,9 @@ def chain(records: Iterable[EvidenceRecord], *, start_seq: int, prev_hash: str, 
             actor=record.actor,
             via=record.via,
             # the runtime records at the moment the event happened: the same datetime, formatted once
-            effective_at=recorded if record.effective_at is recorded_at else iso(record.effective_at),
+            effective_at=recorded
+            if record.effective_at is recorded_at
+            else iso(record.effective_at),
             recorded_at=recorded,
             payload=canonical_json(record.payload),
             ref=record.ref,

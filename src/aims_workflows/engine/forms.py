@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from datetime import date
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import urlparse
 
 from ..spec.expressions import ExpressionError, evaluate
@@ -19,8 +20,10 @@ _FALSE = {"false", "no", "n", "0", "off"}
 
 
 def _blank(value: Any) -> bool:
-    return value is None or (isinstance(value, (str, list, tuple)) and len(value) == 0) or (
-        isinstance(value, str) and not value.strip()
+    return (
+        value is None
+        or (isinstance(value, (str, list, tuple)) and len(value) == 0)
+        or (isinstance(value, str) and not value.strip())
     )
 
 
@@ -66,7 +69,9 @@ def _convert(field: FormField, value: Any) -> Any:
             raise ValueError(f"must be a list of choices, not {value!r}")
         wrong = [v for v in items if v not in (field.choices or ())]
         if wrong:
-            raise ValueError(f"{', '.join(map(repr, wrong))} not among {', '.join(field.choices or ())}")
+            raise ValueError(
+                f"{', '.join(map(repr, wrong))} not among {', '.join(field.choices or ())}"
+            )
         return sorted(set(items), key=list(field.choices or ()).index)
     if kind == "date":
         try:
@@ -97,7 +102,11 @@ def _convert(field: FormField, value: Any) -> Any:
 
 
 def check_answers(
-    form: tuple[FormField, ...], answers: Mapping[str, Any], *, step_id: str, context: Mapping[str, Any]
+    form: tuple[FormField, ...],
+    answers: Mapping[str, Any],
+    *,
+    step_id: str,
+    context: Mapping[str, Any],
 ) -> tuple[dict[str, Any], list[str]]:
     """(clean answers, problems). Unknown answers are dropped; every problem is one sentence."""
     clean: dict[str, Any] = {}

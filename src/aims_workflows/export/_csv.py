@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Iterable
 from datetime import date, datetime
-from typing import Any, Iterable, TextIO
+from typing import Any, TextIO
 
 from ..engine.evidence import iso
 

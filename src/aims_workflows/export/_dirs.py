@@ -11,9 +11,9 @@ import os
 import shutil
 import tempfile
 import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from ..errors import ExportError
 from ._files import check_parent
@@ -29,19 +29,28 @@ def check_directory_target(target: Path, *, force: bool, owned: frozenset[str]) 
     """
     target = Path(target).expanduser()
     if target.is_symlink():
-        raise ExportError(f"{target} is a symbolic link", hint="give --out a directory path that is not a link")
+        raise ExportError(
+            f"{target} is a symbolic link", hint="give --out a directory path that is not a link"
+        )
     if target.exists():
         if not target.is_dir():
-            raise ExportError(f"{target} exists and is not a directory", hint="--out names a directory to write the files in")
+            raise ExportError(
+                f"{target} exists and is not a directory",
+                hint="--out names a directory to write the files in",
+            )
         contents = set(os.listdir(target))
         others = sorted(contents - owned)
         if others:
             shown = ", ".join(others[:3]) + (", ..." if len(others) > 3 else "")
-            raise ExportError(f"{target} holds other files ({shown})",
-                              hint="choose a new or empty directory for --out; it is never merged into")
+            raise ExportError(
+                f"{target} holds other files ({shown})",
+                hint="choose a new or empty directory for --out; it is never merged into",
+            )
         if contents and not force:
-            raise ExportError(f"{target} holds an export already",
-                              hint="pass --force to replace it, or choose another --out")
+            raise ExportError(
+                f"{target} holds an export already",
+                hint="pass --force to replace it, or choose another --out",
+            )
     check_parent(target)
     return target.absolute()
 
@@ -57,7 +66,9 @@ def atomic_directory(target: Path, *, force: bool, owned: frozenset[str]) -> Ite
     try:
         temp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part"))
     except OSError as err:
-        raise ExportError(f"cannot write in {target.parent}: {err.strerror}", hint="choose another --out") from None
+        raise ExportError(
+            f"cannot write in {target.parent}: {err.strerror}", hint="choose another --out"
+        ) from None
     try:
         yield temp
         _sync(temp)
@@ -86,8 +97,10 @@ def _publish(temp: Path, target: Path, *, force: bool, owned: frozenset[str]) ->
             # rename() replaces an empty directory and refuses a non-empty one: no overwrite
             os.rename(temp, target)
         except OSError:
-            raise ExportError(f"{target} appeared while exporting",
-                              hint="pass --force to replace it, or choose another --out") from None
+            raise ExportError(
+                f"{target} appeared while exporting",
+                hint="pass --force to replace it, or choose another --out",
+            ) from None
         return
     # an earlier export, replaced (force): set it aside, put the new one in place, then delete the old
     aside = target.with_name(f".{target.name}.old-{uuid.uuid4().hex[:8]}")

@@ -9,9 +9,10 @@ rows listed here add up to the SoA's evidence figure.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any, Iterable
+from typing import Any
 
 from sqlalchemy import Connection, and_, func, or_, select
 
@@ -21,7 +22,13 @@ from .citations import Citations, collect_citations
 from .ledger_slice import seq_range
 from .period import Period
 
-__all__ = ["RunEvidence", "Nonconformity", "citations", "evidence_by_control", "open_nonconformities"]
+__all__ = [
+    "RunEvidence",
+    "Nonconformity",
+    "citations",
+    "evidence_by_control",
+    "open_nonconformities",
+]
 
 _E, _R, _F = Evidence.__table__, Run.__table__, Finding.__table__
 _IN_BATCH = 500  # ids per IN (...) list: well inside every driver's parameter limit
@@ -61,12 +68,16 @@ class Nonconformity:
 def citations(conn: Connection, workflows: Iterable[Any]) -> Citations:
     """The same citations the SoA uses: loaded workflow files and the stored texts runs pinned."""
     v = SpecVersion.__table__
-    stored = [(r.workflow_id, r.version, r.text) for r in conn.execute(select(v.c.workflow_id, v.c.version, v.c.text))]
+    stored = [
+        (r.workflow_id, r.version, r.text)
+        for r in conn.execute(select(v.c.workflow_id, v.c.version, v.c.text))
+    ]
     return collect_citations(workflows, stored)
 
 
-def evidence_by_control(conn: Connection, period: Period, controls: Iterable[str], cited: Citations,
-                        *, limit: int) -> tuple[dict[str, list[RunEvidence]], dict[str, int]]:
+def evidence_by_control(
+    conn: Connection, period: Period, controls: Iterable[str], cited: Citations, *, limit: int
+) -> tuple[dict[str, list[RunEvidence]], dict[str, int]]:
     """Control id -> its runs with evidence in the period, newest first, at most ``limit`` each
     (with the hash of each listed run's latest row); and control id -> how many runs were left out."""
     bounds = seq_range(conn, period)
@@ -74,8 +85,17 @@ def evidence_by_control(conn: Connection, period: Period, controls: Iterable[str
     if bounds is None:
         return {c: [] for c in wanted}, {c: 0 for c in wanted}
     query = (
-        select(_E.c.run_id, _R.c.workflow_id, _R.c.spec_version, _R.c.subject_name, _E.c.step_id, func.count(),
-               func.min(_E.c.seq), func.max(_E.c.seq), func.max(_E.c.effective_at))
+        select(
+            _E.c.run_id,
+            _R.c.workflow_id,
+            _R.c.spec_version,
+            _R.c.subject_name,
+            _E.c.step_id,
+            func.count(),
+            func.min(_E.c.seq),
+            func.max(_E.c.seq),
+            func.max(_E.c.effective_at),
+        )
         .select_from(_E.join(_R, _E.c.run_id == _R.c.id))
         .where(_E.c.seq >= bounds[0], _E.c.seq <= bounds[1])
         .group_by(_E.c.run_id, _R.c.workflow_id, _R.c.spec_version, _R.c.subject_name, _E.c.step_id)
@@ -87,14 +107,20 @@ def evidence_by_control(conn: Connection, period: Period, controls: Iterable[str
         key = (workflow, version, step)
         if key not in named:
             # what counts_for would answer for each control, worked out once per (version, step)
-            named[key] = frozenset(c for c in wanted_set if cited.counts_for((workflow, version), step, {c}))
+            named[key] = frozenset(
+                c for c in wanted_set if cited.counts_for((workflow, version), step, {c})
+            )
         for control in named[key]:
             seen = runs[control].get(run_id)
             if seen is None:
                 runs[control][run_id] = [workflow, version, subject, count, first, last, latest]
             else:
                 seen[3] += count
-                seen[4], seen[5], seen[6] = min(seen[4], first), max(seen[5], last), max(seen[6], latest)
+                seen[4], seen[5], seen[6] = (
+                    min(seen[4], first),
+                    max(seen[5], last),
+                    max(seen[6], latest),
+                )
     listed: dict[str, list[RunEvidence]] = {}
     left_out: dict[str, int] = {}
     for control in wanted:
@@ -102,7 +128,10 @@ def evidence_by_control(conn: Connection, period: Period, controls: Iterable[str
         listed[control] = [RunEvidence(run_id, *values) for run_id, values in ordered[:limit]]
         left_out[control] = max(0, len(ordered) - limit)
     hashes = _hashes(conn, {r.last_seq for entries in listed.values() for r in entries})
-    filled = {c: [replace(r, last_hash=hashes[r.last_seq]) for r in entries] for c, entries in listed.items()}
+    filled = {
+        c: [replace(r, last_hash=hashes[r.last_seq]) for r in entries]
+        for c, entries in listed.items()
+    }
     return filled, left_out
 
 
@@ -110,8 +139,11 @@ def _hashes(conn: Connection, seqs: set[int]) -> dict[int, str]:
     found: dict[int, str] = {}
     ordered = sorted(seqs)
     for start in range(0, len(ordered), _IN_BATCH):
-        batch = ordered[start:start + _IN_BATCH]
-        found.update((seq, digest) for seq, digest in conn.execute(select(_E.c.seq, _E.c.hash).where(_E.c.seq.in_(batch))))
+        batch = ordered[start : start + _IN_BATCH]
+        found.update(
+            (seq, digest)
+            for seq, digest in conn.execute(select(_E.c.seq, _E.c.hash).where(_E.c.seq.in_(batch)))
+        )
     return found
 
 
@@ -120,24 +152,46 @@ def open_nonconformities(conn: Connection, period: Period) -> list[Nonconformity
     period is open-ended), oldest first, each with the ledger row that raised it."""
     where: list[Any] = [_F.c.status != "closed"]
     if period.end is not None:
-        where = [_F.c.raised_at < period.end,
-                 or_(_F.c.status != "closed", and_(_F.c.closed_at.is_not(None), _F.c.closed_at >= period.end))]
+        where = [
+            _F.c.raised_at < period.end,
+            or_(
+                _F.c.status != "closed",
+                and_(_F.c.closed_at.is_not(None), _F.c.closed_at >= period.end),
+            ),
+        ]
     rows = conn.execute(select(_F).where(*where).order_by(_F.c.raised_at, _F.c.id)).all()
     raised = _raised_rows(conn, [r.id for r in rows])
     found = []
     for r in rows:
         seq, digest = raised.get(r.id, (None, None))
-        found.append(Nonconformity(r.id, r.title, r.severity, r.source, _clause(r.clause), r.description, r.system_name,
-                                   r.status, r.raised_at, r.corrective_run_id, seq, digest))
+        found.append(
+            Nonconformity(
+                r.id,
+                r.title,
+                r.severity,
+                r.source,
+                _clause(r.clause),
+                r.description,
+                r.system_name,
+                r.status,
+                r.raised_at,
+                r.corrective_run_id,
+                seq,
+                digest,
+            )
+        )
     return found
 
 
 def _raised_rows(conn: Connection, ids: list[str]) -> dict[str, tuple[int, str]]:
     first: dict[str, tuple[int, str]] = {}
     for start in range(0, len(ids), _IN_BATCH):
-        batch = ids[start:start + _IN_BATCH]
-        query = (select(_E.c.ref, _E.c.seq, _E.c.hash).where(_E.c.kind == "finding.raised", _E.c.ref.in_(batch))
-                 .order_by(_E.c.seq))
+        batch = ids[start : start + _IN_BATCH]
+        query = (
+            select(_E.c.ref, _E.c.seq, _E.c.hash)
+            .where(_E.c.kind == "finding.raised", _E.c.ref.in_(batch))
+            .order_by(_E.c.seq)
+        )
         for ref, seq, digest in conn.execute(query):
             first.setdefault(ref, (seq, digest))
     return first
@@ -150,4 +204,3 @@ def _clause(raw: str | None) -> str | None:
         return normalise(raw)
     except TypeError:
         return None
-

@@ -28,7 +28,16 @@ from __future__ import annotations
 import re
 import uuid
 
-__all__ = ["NAMESPACE", "PROPS_NS", "oscal_id", "catalog_id", "objective_id", "sort_id", "stable_uuid", "token"]
+__all__ = [
+    "NAMESPACE",
+    "PROPS_NS",
+    "oscal_id",
+    "catalog_id",
+    "objective_id",
+    "sort_id",
+    "stable_uuid",
+    "token",
+]
 
 NAMESPACE = uuid.UUID("506d6962-b253-4e9a-ace0-a57cc5e56ed1")
 """Fixed for good: changing it would change every UUID in every export."""
@@ -52,9 +61,9 @@ def oscal_id(catalogue_id: str) -> str:
 def catalog_id(oscal: str) -> str:
     """The inverse of :func:`oscal_id`; ``ValueError`` for an id it did not make."""
     if oscal.startswith(_ANNEX):
-        return "A." + oscal[len(_ANNEX):]
+        return "A." + oscal[len(_ANNEX) :]
     if oscal.startswith(_CLAUSE):
-        return oscal[len(_CLAUSE):]
+        return oscal[len(_CLAUSE) :]
     raise ValueError(f"{oscal!r} is not an OSCAL id of a catalogue entry")
 
 

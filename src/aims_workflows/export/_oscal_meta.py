@@ -3,8 +3,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Any, Iterable
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
 
 from .. import __version__
 from ._oscal_ids import PROPS_NS, stable_uuid
@@ -35,7 +36,7 @@ def line(text: Any, *, default: str = "-") -> str:
 def when(value: str | datetime) -> datetime:
     """A ledger timestamp (``2026-01-05T09:00:00.000000Z``) or a datetime, made timezone-aware."""
     moment = value if isinstance(value, datetime) else datetime.fromisoformat(value)
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def prop(m: Any, name: str, value: Any) -> Any:
@@ -47,20 +48,33 @@ def prop(m: Any, name: str, value: Any) -> Any:
 def props(m: Any, pairs: Iterable[tuple[str, Any]]) -> list[Any] | None:
     """Properties for the pairs whose value is not empty; None when there are none (OSCAL lists
     may not be empty)."""
-    made = [prop(m, name, value) for name, value in pairs if value is not None and str(value).strip() != ""]
+    made = [
+        prop(m, name, value)
+        for name, value in pairs
+        if value is not None and str(value).strip() != ""
+    ]
     return made or None
 
 
-def metadata(m: Any, *, title: str, now: datetime, config: Any = None, remarks: str | None = None) -> Any:
+def metadata(
+    m: Any, *, title: str, now: datetime, config: Any = None, remarks: str | None = None
+) -> Any:
     """Title, last-modified (the export's clock), version (this tool's), oscal-version (trestle's),
     and when ``config`` is given the organisation and the people of ``aims.yaml`` in their roles."""
     common = m.common
-    fields: dict[str, Any] = dict(title=line(title), last_modified=now, version=__version__,
-                                  oscal_version=m.OSCAL_VERSION, remarks=remarks)
+    fields: dict[str, Any] = dict(
+        title=line(title),
+        last_modified=now,
+        version=__version__,
+        oscal_version=m.OSCAL_VERSION,
+        remarks=remarks,
+    )
     if config is not None:
         roles, parties, responsible = _people(m, config)
         fields.update(roles=roles or None, parties=parties, responsible_parties=responsible or None)
-    fields["props"] = props(m, [("generator", f"aims-workflows {__version__} (compliance-trestle {m.trestle_version})")])
+    fields["props"] = props(
+        m, [("generator", f"aims-workflows {__version__} (compliance-trestle {m.trestle_version})")]
+    )
     return common.Metadata(**fields)
 
 
@@ -71,7 +85,9 @@ def _people(m: Any, config: Any) -> tuple[list[Any], list[Any], list[Any]]:
     parties = [common.Parties(uuid=org_uuid, type="organization", name=organisation)]
     roles, responsible, seen = [], [], {}
     for role, people in config.roles.items():
-        roles.append(common.Role(id=role, title=ROLE_TITLES.get(role, role.replace("_", " ").capitalize())))
+        roles.append(
+            common.Role(id=role, title=ROLE_TITLES.get(role, role.replace("_", " ").capitalize()))
+        )
         uuids = []
         for person in people:
             if person not in seen:

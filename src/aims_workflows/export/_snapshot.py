@@ -8,8 +8,8 @@ PostgreSQL the same needs a REPEATABLE READ transaction, asked for here.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 from sqlalchemy import Connection
 
@@ -23,5 +23,7 @@ def snapshot(db: Database) -> Iterator[Connection]:
     """A connection whose every read sees the database as it was at the first one."""
     with db.connect() as conn:
         if db.dialect == "postgresql":
-            conn = conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+            conn = conn.execution_options(
+                isolation_level="REPEATABLE READ", postgresql_readonly=True
+            )
         yield conn

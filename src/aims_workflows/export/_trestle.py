@@ -34,15 +34,24 @@ def oscal_models() -> SimpleNamespace:
             common,
         )
     except ImportError:
-        raise ExportError("OSCAL export needs compliance-trestle, which is not installed",
-                          hint=f"install it with: {INSTALL_HINT}") from None
+        raise ExportError(
+            "OSCAL export needs compliance-trestle, which is not installed",
+            hint=f"install it with: {INSTALL_HINT}",
+        ) from None
     version = getattr(trestle, "__version__", "0")
     if _release(version) < MIN_VERSION:
-        raise ExportError(f"OSCAL export needs compliance-trestle 5 or newer; {version} is installed",
-                          hint=f"upgrade it with: {INSTALL_HINT} --upgrade")
-    return SimpleNamespace(common=common, catalog=catalog, assessment_plan=assessment_plan,
-                           assessment_results=assessment_results, OSCAL_VERSION=OSCAL_VERSION,
-                           trestle_version=version)
+        raise ExportError(
+            f"OSCAL export needs compliance-trestle 5 or newer; {version} is installed",
+            hint=f"upgrade it with: {INSTALL_HINT} --upgrade",
+        )
+    return SimpleNamespace(
+        common=common,
+        catalog=catalog,
+        assessment_plan=assessment_plan,
+        assessment_results=assessment_results,
+        OSCAL_VERSION=OSCAL_VERSION,
+        trestle_version=version,
+    )
 
 
 def available() -> bool:

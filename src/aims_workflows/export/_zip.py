@@ -5,10 +5,11 @@ from __future__ import annotations
 import hashlib
 import io
 import zipfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import BinaryIO, Iterator, TextIO
+from typing import BinaryIO, TextIO
 
 __all__ = ["PackEntry", "PackWriter"]
 
@@ -48,7 +49,14 @@ class PackWriter:
 
     def __init__(self, fileobj: BinaryIO, when: datetime) -> None:
         self._zip = zipfile.ZipFile(fileobj, "w", compression=zipfile.ZIP_DEFLATED, allowZip64=True)
-        self._when = (max(when.year, 1980), when.month, when.day, when.hour, when.minute, when.second)
+        self._when = (
+            max(when.year, 1980),
+            when.month,
+            when.day,
+            when.hour,
+            when.minute,
+            when.second,
+        )
         self.entries: list[PackEntry] = []
 
     @contextmanager

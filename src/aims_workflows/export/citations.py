@@ -8,8 +8,9 @@ loaded now (which may have no runs yet).
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from ..catalog import normalise
 
@@ -27,7 +28,14 @@ class Citations:
     steps: dict[Version, dict[str, frozenset[str]]] = field(default_factory=dict)
     titles: dict[str, str] = field(default_factory=dict)
 
-    def add(self, workflow_id: str, version: int, title: str, whole: Iterable[Any], steps: Mapping[str, Iterable[Any]]) -> None:
+    def add(
+        self,
+        workflow_id: str,
+        version: int,
+        title: str,
+        whole: Iterable[Any],
+        steps: Mapping[str, Iterable[Any]],
+    ) -> None:
         key = (workflow_id, version)
         if key in self.whole:  # the loaded file and the stored text of one version say the same
             return
@@ -52,11 +60,15 @@ class Citations:
             return True
         return any(ids & wanted for ids in self.steps.get(version, {}).values())
 
-    def counts_for(self, version: Version, step_id: str | None, wanted: frozenset[str] | set[str]) -> bool:
+    def counts_for(
+        self, version: Version, step_id: str | None, wanted: frozenset[str] | set[str]
+    ) -> bool:
         """Whether a record of a run on ``version``, written by ``step_id``, evidences any of ``wanted``."""
         if self.whole.get(version, frozenset()) & wanted:
             return True
-        return step_id is not None and bool(self.steps.get(version, {}).get(step_id, frozenset()) & wanted)
+        return step_id is not None and bool(
+            self.steps.get(version, {}).get(step_id, frozenset()) & wanted
+        )
 
 
 def _ids(raw: Iterable[Any] | None) -> frozenset[str]:
@@ -74,7 +86,13 @@ def collect_citations(loaded: Iterable[Any], stored: Iterable[tuple[str, int, st
     citations = Citations()
     for item in loaded:
         spec = item.spec
-        citations.add(spec.id, spec.version, spec.title, spec.evidences, {s.id: s.evidences for s in spec.steps})
+        citations.add(
+            spec.id,
+            spec.version,
+            spec.title,
+            spec.evidences,
+            {s.id: s.evidences for s in spec.steps},
+        )
     for workflow_id, version, text in stored:
         title, whole, steps = _read_stored(text)
         citations.add(workflow_id, version, title or workflow_id, whole, steps)
@@ -95,7 +113,11 @@ def _read_stored(text: str) -> tuple[str, list[Any], dict[str, list[Any]]]:
         return "", [], {}
     steps: dict[str, list[Any]] = {}
     for step in data.get("steps") or []:
-        if isinstance(step, dict) and isinstance(step.get("id"), str) and isinstance(step.get("evidences"), list):
+        if (
+            isinstance(step, dict)
+            and isinstance(step.get("id"), str)
+            and isinstance(step.get("evidences"), list)
+        ):
             steps[step["id"]] = step["evidences"]
     whole = data.get("evidences") if isinstance(data.get("evidences"), list) else []
     title = data.get("title") if isinstance(data.get("title"), str) else ""

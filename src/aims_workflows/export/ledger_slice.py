@@ -9,8 +9,9 @@ the row before the period.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
-from typing import Any, Iterator, TextIO
+from typing import Any, TextIO
 
 from sqlalchemy import Connection, func, select
 
@@ -19,7 +20,15 @@ from ..store import ledger
 from ..store.models import Evidence
 from .period import Period
 
-__all__ = ["FIELDS", "SliceSummary", "ChainCheck", "seq_range", "iter_slice", "write_jsonl", "check_chain"]
+__all__ = [
+    "FIELDS",
+    "SliceSummary",
+    "ChainCheck",
+    "seq_range",
+    "iter_slice",
+    "write_jsonl",
+    "check_chain",
+]
 
 FIELDS: tuple[str, ...] = tuple(ChainedEvidence.__dataclass_fields__)
 """Every column of a ledger row, in the order the hash covers them, then the hash."""
@@ -42,13 +51,20 @@ def seq_range(conn: Connection, period: Period) -> tuple[int, int] | None:
     return lo, hi
 
 
-def iter_slice(conn: Connection, lo: int, hi: int, *, batch: int = 5000) -> Iterator[tuple[Any, ...]]:
+def iter_slice(
+    conn: Connection, lo: int, hi: int, *, batch: int = 5000
+) -> Iterator[tuple[Any, ...]]:
     """Rows ``lo..hi`` as tuples in :data:`FIELDS` order, a batch at a time (keyset on seq), so a
     ledger of millions of rows is never held in memory."""
     columns = [_EVIDENCE.c[name] for name in FIELDS]
     after = lo - 1
     while after < hi:
-        query = select(*columns).where(_EVIDENCE.c.seq > after, _EVIDENCE.c.seq <= hi).order_by(_EVIDENCE.c.seq).limit(batch)
+        query = (
+            select(*columns)
+            .where(_EVIDENCE.c.seq > after, _EVIDENCE.c.seq <= hi)
+            .order_by(_EVIDENCE.c.seq)
+            .limit(batch)
+        )
         rows = conn.execute(query).all()
         if not rows:
             return
@@ -103,4 +119,12 @@ def check_chain(conn: Connection, checked_at: str) -> ChainCheck:
     """Recompute every hash from row 1 to the head with the store's own verifier."""
     report = ledger.verify(conn)
     _, head_hash = ledger.head(conn)
-    return ChainCheck(report.ok, report.rows, report.head_seq, head_hash, report.first_bad_seq, report.problem, checked_at)
+    return ChainCheck(
+        report.ok,
+        report.rows,
+        report.head_seq,
+        head_hash,
+        report.first_bad_seq,
+        report.problem,
+        checked_at,
+    )

@@ -25,9 +25,21 @@ __all__ = ["build_catalog", "catalog_uuid"]
 
 def catalog_uuid(catalog: Catalog) -> str:
     """Changes when, and only when, the catalogue's content does (a new release of the data)."""
-    content = [[e.id, e.kind, e.title, e.summary, e.parent, list(e.evidence_kinds),
-                [r.id for r in catalog.related(e.id)]] for e in catalog.entries()]
-    digest = hashlib.sha256(json.dumps([catalog.standard, content], ensure_ascii=False).encode()).hexdigest()
+    content = [
+        [
+            e.id,
+            e.kind,
+            e.title,
+            e.summary,
+            e.parent,
+            list(e.evidence_kinds),
+            [r.id for r in catalog.related(e.id)],
+        ]
+        for e in catalog.entries()
+    ]
+    digest = hashlib.sha256(
+        json.dumps([catalog.standard, content], ensure_ascii=False).encode()
+    ).hexdigest()
     return stable_uuid("catalog", digest)
 
 
@@ -38,11 +50,16 @@ def build_catalog(m: Any, catalog: Catalog, *, now: datetime) -> Any:
     return m.catalog.Catalog(
         uuid=catalog_uuid(catalog),
         metadata=metadata(
-            m, title=f"{catalog.standard}: requirement clauses and Annex A controls (aims-workflows catalogue)", now=now,
-            remarks=("Ids, short titles and summaries are the aims-workflows project's own paraphrases, "
-                     "written to let records point at the standard's numbering. The text of the standard is not "
-                     "reproduced: read it in ISO/IEC 42001 itself. Catalogue id -> OSCAL id: 6.1.2 -> clause-6.1.2, "
-                     "A.6.2.4 -> a-6.2.4; the catalogue id is each group's and control's label.")),
+            m,
+            title=f"{catalog.standard}: requirement clauses and Annex A controls (aims-workflows catalogue)",
+            now=now,
+            remarks=(
+                "Ids, short titles and summaries are the aims-workflows project's own paraphrases, "
+                "written to let records point at the standard's numbering. The text of the standard is not "
+                "reproduced: read it in ISO/IEC 42001 itself. Catalogue id -> OSCAL id: 6.1.2 -> clause-6.1.2, "
+                "A.6.2.4 -> a-6.2.4; the catalogue id is each group's and control's label."
+            ),
+        ),
         groups=groups,
     )
 
@@ -59,33 +76,57 @@ def _overview(m: Any, entry: CatalogEntry) -> list[Any] | None:
 
 def _clause_group(m: Any, catalog: Catalog, top: CatalogEntry) -> Any:
     children = [_clause_control(m, catalog, child) for child in catalog.children(top.id)]
-    return m.catalog.Group2(id=oscal_id(top.id), class_="clause", title=top.title,
-                            props=_common_props(m, top), parts=_overview(m, top), controls=children or None)
+    return m.catalog.Group2(
+        id=oscal_id(top.id),
+        class_="clause",
+        title=top.title,
+        props=_common_props(m, top),
+        parts=_overview(m, top),
+        controls=children or None,
+    )
 
 
 def _clause_control(m: Any, catalog: Catalog, entry: CatalogEntry) -> Any:
     nested = [_clause_control(m, catalog, child) for child in catalog.children(entry.id)]
-    return m.catalog.Control(id=oscal_id(entry.id), class_="clause", title=entry.title,
-                             props=_common_props(m, entry), parts=_objective(m, entry),
-                             links=_related(m, catalog, entry), controls=nested or None)
+    return m.catalog.Control(
+        id=oscal_id(entry.id),
+        class_="clause",
+        title=entry.title,
+        props=_common_props(m, entry),
+        parts=_objective(m, entry),
+        links=_related(m, catalog, entry),
+        controls=nested or None,
+    )
 
 
 def _annex_group(m: Any, catalog: Catalog, group: CatalogEntry) -> Any:
     children = catalog.children(group.id)
     sub_groups = [c for c in children if c.kind == "group"]
-    common = dict(id=oscal_id(group.id), class_="annex-a", title=group.title,
-                  props=_common_props(m, group), parts=_overview(m, group))
+    common = dict(
+        id=oscal_id(group.id),
+        class_="annex-a",
+        title=group.title,
+        props=_common_props(m, group),
+        parts=_overview(m, group),
+    )
     if sub_groups:
         # trestle's models follow OSCAL's JSON schema: a group holds either groups or controls
         return m.catalog.Group1(**common, groups=[_annex_group(m, catalog, g) for g in sub_groups])
-    return m.catalog.Group2(**common, controls=[_annex_control(m, catalog, c) for c in children] or None)
+    return m.catalog.Group2(
+        **common, controls=[_annex_control(m, catalog, c) for c in children] or None
+    )
 
 
 def _annex_control(m: Any, catalog: Catalog, entry: CatalogEntry) -> Any:
     extra = props(m, [("evidence-kind", kind) for kind in entry.evidence_kinds]) or []
-    return m.catalog.Control(id=oscal_id(entry.id), class_="annex-a", title=entry.title,
-                             props=_common_props(m, entry) + extra,
-                             parts=_objective(m, entry), links=_related(m, catalog, entry))
+    return m.catalog.Control(
+        id=oscal_id(entry.id),
+        class_="annex-a",
+        title=entry.title,
+        props=_common_props(m, entry) + extra,
+        parts=_objective(m, entry),
+        links=_related(m, catalog, entry),
+    )
 
 
 def _objective(m: Any, entry: CatalogEntry) -> list[Any] | None:
@@ -93,10 +134,15 @@ def _objective(m: Any, entry: CatalogEntry) -> list[Any] | None:
     project's words. Findings in the assessment results target this part."""
     if not entry.summary:
         return None
-    return [m.common.Part(id=objective_id(entry.id), name="assessment-objective", prose=entry.summary)]
+    return [
+        m.common.Part(id=objective_id(entry.id), name="assessment-objective", prose=entry.summary)
+    ]
 
 
 def _related(m: Any, catalog: Catalog, entry: CatalogEntry) -> list[Any] | None:
     """The project's own control-to-clause crosswalk, as links inside this catalog."""
-    links = [m.common.Link(href=f"#{oscal_id(r.id)}", rel="related", text=r.label) for r in catalog.related(entry.id)]
+    links = [
+        m.common.Link(href=f"#{oscal_id(r.id)}", rel="related", text=r.label)
+        for r in catalog.related(entry.id)
+    ]
     return links or None

@@ -54,8 +54,14 @@ def default_pack_name(now: datetime) -> str:
     return f"aims-audit-pack-{now:%Y-%m-%d}.zip"
 
 
-def write_audit_pack(app: Any, target: Path, *, period: Period = Period(), force: bool = False,
-                     now: datetime | None = None) -> PackResult:
+def write_audit_pack(
+    app: Any,
+    target: Path,
+    *,
+    period: Period = Period(),
+    force: bool = False,
+    now: datetime | None = None,
+) -> PackResult:
     """Write the audit pack for ``period`` to ``target``; the database is only read.
 
     A broken evidence chain does not stop the export (the auditor must see it): the pack is
@@ -75,10 +81,21 @@ def write_audit_pack(app: Any, target: Path, *, period: Period = Period(), force
         pack.close()
         out.flush()
         size = out.tell()
-    return PackResult(Path(target).absolute(), manifest.sha256, size, chain, exported, entries, counts, coverage.summary())
+    return PackResult(
+        Path(target).absolute(),
+        manifest.sha256,
+        size,
+        chain,
+        exported,
+        entries,
+        counts,
+        coverage.summary(),
+    )
 
 
-def _write(app: Any, pack: PackWriter, conn: Any, period: Period, now: datetime, counts: dict[str, int]):
+def _write(
+    app: Any, pack: PackWriter, conn: Any, period: Period, now: datetime, counts: dict[str, int]
+):
     from ..catalog import load_catalog
     from ..kpi import compute_kpis
     from .soa import build_coverage
@@ -86,38 +103,80 @@ def _write(app: Any, pack: PackWriter, conn: Any, period: Period, now: datetime,
     generated = iso(now)
     organisation = app.config.organisation
     chain, exported = _evidence(pack, conn, period, generated, organisation, counts)
-    coverage = build_coverage(conn, catalog=load_catalog(), workflows=app.workflows, soa=app.config.soa,
-                              period=period, generated_at=generated, organisation=organisation)
+    coverage = build_coverage(
+        conn,
+        catalog=load_catalog(),
+        workflows=app.workflows,
+        soa=app.config.soa,
+        period=period,
+        generated_at=generated,
+        organisation=organisation,
+    )
     kpis = compute_kpis(conn, now, app.config.kpi_targets)
     _reports(pack, coverage, kpis, generated)
     from .oscal import pack_documents  # oscal/: only when compliance-trestle is installed
-    for name, content in pack_documents(app, conn, coverage=coverage, chain=chain, period=period, now=now).items():
+
+    for name, content in pack_documents(
+        app, conn, coverage=coverage, chain=chain, period=period, now=now
+    ).items():
         pack.add(f"oscal/{name}", content)
     _registers(pack, conn, period, now, counts)
     _workflow_texts(pack, conn, period, counts)
     pack.add("aims-config.json", _json(_public_config(app.config)))
-    pack.add("index.html", _render(
-        "index.html.j2", organisation=organisation, generated=generated, period=period, version=__version__,
-        chain=chain, exported=exported, counts=counts, kpis=kpis, coverage=coverage, summary=coverage.summary(),
-        files=list(pack.entries), standard=coverage.standard))
-    manifest = pack.add("manifest.json", _json({
-        "format": FORMAT,
-        "generated_at": generated,
-        "organisation": organisation,
-        "standard": coverage.standard,
-        "period": period.as_dict(),
-        "tool": {"name": "aims-workflows", "version": __version__},
-        "database": {"dialect": app.db.dialect},
-        "chain": {"ok": chain.ok, "head_seq": chain.head_seq, "head_hash": chain.head_hash,
-                  "first_bad_seq": chain.first_bad_seq, "problem": chain.problem},
-        "exported_rows": exported.as_dict(),
-        "files": [{"path": e.path, "sha256": e.sha256, "bytes": e.bytes} for e in pack.entries],
-    }))
+    pack.add(
+        "index.html",
+        _render(
+            "index.html.j2",
+            organisation=organisation,
+            generated=generated,
+            period=period,
+            version=__version__,
+            chain=chain,
+            exported=exported,
+            counts=counts,
+            kpis=kpis,
+            coverage=coverage,
+            summary=coverage.summary(),
+            files=list(pack.entries),
+            standard=coverage.standard,
+        ),
+    )
+    manifest = pack.add(
+        "manifest.json",
+        _json(
+            {
+                "format": FORMAT,
+                "generated_at": generated,
+                "organisation": organisation,
+                "standard": coverage.standard,
+                "period": period.as_dict(),
+                "tool": {"name": "aims-workflows", "version": __version__},
+                "database": {"dialect": app.db.dialect},
+                "chain": {
+                    "ok": chain.ok,
+                    "head_seq": chain.head_seq,
+                    "head_hash": chain.head_hash,
+                    "first_bad_seq": chain.first_bad_seq,
+                    "problem": chain.problem,
+                },
+                "exported_rows": exported.as_dict(),
+                "files": [
+                    {"path": e.path, "sha256": e.sha256, "bytes": e.bytes} for e in pack.entries
+                ],
+            }
+        ),
+    )
     return manifest, chain, exported, coverage
 
 
-def _evidence(pack: PackWriter, conn: Any, period: Period, generated: str, organisation: str,
-              counts: dict[str, int]) -> tuple[ChainCheck, SliceSummary]:
+def _evidence(
+    pack: PackWriter,
+    conn: Any,
+    period: Period,
+    generated: str,
+    organisation: str,
+    counts: dict[str, int],
+) -> tuple[ChainCheck, SliceSummary]:
     """evidence/: the whole chain verified first (a broken one marks the pack before anything
     else is written), then the period's rows, the verifier and its guide."""
     chain = check_chain(conn, generated)
@@ -127,16 +186,35 @@ def _evidence(pack: PackWriter, conn: Any, period: Period, generated: str, organ
     with pack.text("evidence/ledger.jsonl") as ledger_out:
         exported = write_jsonl(ledger_out, iter_slice(conn, *bounds) if bounds else iter(()))
     counts["evidence/ledger.jsonl"] = exported.rows
-    pack.add("evidence/verification.json", _json({
-        "chain": chain.as_dict(),
-        "scope": "the whole ledger in the database, from row 1 to its head, recomputed at export time",
-        "period": period.as_dict(),
-        "exported": exported.as_dict(),
-        "hash": {"algorithm": "sha256", "covers": list(FIELDS[:-1]), "canonical_form": "see VERIFY.md"},
-    }))
+    pack.add(
+        "evidence/verification.json",
+        _json(
+            {
+                "chain": chain.as_dict(),
+                "scope": "the whole ledger in the database, from row 1 to its head, recomputed at export time",
+                "period": period.as_dict(),
+                "exported": exported.as_dict(),
+                "hash": {
+                    "algorithm": "sha256",
+                    "covers": list(FIELDS[:-1]),
+                    "canonical_form": "see VERIFY.md",
+                },
+            }
+        ),
+    )
     pack.add("evidence/verify_ledger.py", _template_text("verify_ledger.py"))
-    pack.add("evidence/VERIFY.md", _render("VERIFY.md.j2", chain=chain, exported=exported, period=period,
-                                           example=_first_row(conn, bounds), fields=FIELDS, organisation=organisation))
+    pack.add(
+        "evidence/VERIFY.md",
+        _render(
+            "VERIFY.md.j2",
+            chain=chain,
+            exported=exported,
+            period=period,
+            example=_first_row(conn, bounds),
+            fields=FIELDS,
+            organisation=organisation,
+        ),
+    )
     return chain, exported
 
 
@@ -153,7 +231,9 @@ def _reports(pack: PackWriter, coverage: Any, kpis: list[Any], generated: str) -
     pack.add("kpis.csv", kpis_csv(kpis))
 
 
-def _registers(pack: PackWriter, conn: Any, period: Period, now: datetime, counts: dict[str, int]) -> None:
+def _registers(
+    pack: PackWriter, conn: Any, period: Period, now: datetime, counts: dict[str, int]
+) -> None:
     tables = {
         "inventory.csv": lambda: records.inventory(conn),
         "inventory_history.csv": lambda: records.inventory_history(conn, period),
@@ -174,9 +254,22 @@ def _workflow_texts(pack: PackWriter, conn: Any, period: Period, counts: dict[st
     for v in records.pinned_versions(conn, period):
         path = f"workflows/{_safe(v.workflow_id)}-v{v.version}-{v.content_hash[:12]}.yaml"
         pack.add(path, v.text)
-        versions.append([v.workflow_id, v.version, v.content_hash, path.removeprefix("workflows/"), v.source_name, v.registered_at])
+        versions.append(
+            [
+                v.workflow_id,
+                v.version,
+                v.content_hash,
+                path.removeprefix("workflows/"),
+                v.source_name,
+                v.registered_at,
+            ]
+        )
     with pack.text("workflows/index.csv") as out:
-        counts["workflows"] = write_csv(out, ["workflow", "version", "content_hash", "file", "source", "registered_at"], versions)
+        counts["workflows"] = write_csv(
+            out,
+            ["workflow", "version", "content_hash", "file", "source", "registered_at"],
+            versions,
+        )
 
 
 def _json(data: Any) -> str:
@@ -236,7 +329,10 @@ def _render(name: str, **context: Any) -> str:
     env = Environment(
         loader=PackageLoader("aims_workflows.export", "templates"),
         autoescape=select_autoescape(enabled_extensions=("html", "html.j2"), default=False),
-        undefined=StrictUndefined, keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True,
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
     )
     env.filters["day"] = lambda moment: (moment or "")[:10]
     env.filters["size"] = _human_size

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 __all__ = ["Period", "parse_day", "parse_period"]
 
@@ -20,12 +20,12 @@ class Period:
     @property
     def start(self) -> datetime | None:
         """First instant inside the period."""
-        return datetime.combine(self.since, time(), timezone.utc) if self.since else None
+        return datetime.combine(self.since, time(), UTC) if self.since else None
 
     @property
     def end(self) -> datetime | None:
         """First instant after the period (midnight after ``until``): periods are half-open."""
-        return datetime.combine(self.until + timedelta(days=1), time(), timezone.utc) if self.until else None
+        return datetime.combine(self.until + timedelta(days=1), time(), UTC) if self.until else None
 
     @property
     def bounded(self) -> bool:
@@ -39,8 +39,10 @@ class Period:
         return f"from {self.since.isoformat()}" if self.since else f"up to {self.until.isoformat()}"
 
     def as_dict(self) -> dict[str, str | None]:
-        return {"since": self.since.isoformat() if self.since else None,
-                "until": self.until.isoformat() if self.until else None}
+        return {
+            "since": self.since.isoformat() if self.since else None,
+            "until": self.until.isoformat() if self.until else None,
+        }
 
     def overlaps(self, start: datetime | None, end: datetime | None) -> bool:
         """Whether something active from ``start`` to ``end`` (None: still active) touches the period."""
@@ -59,7 +61,9 @@ def parse_day(text: str | None, option: str) -> date | None:
             raise ValueError
         return date.fromisoformat(value)
     except ValueError:
-        raise ValueError(f"{option} '{text}' is not a date: expected {DATE_FORMAT}, e.g. 2026-03-31 (UTC days, inclusive)") from None
+        raise ValueError(
+            f"{option} '{text}' is not a date: expected {DATE_FORMAT}, e.g. 2026-03-31 (UTC days, inclusive)"
+        ) from None
 
 
 def parse_period(since: str | None, until: str | None) -> Period:

@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import json
 import statistics
+from collections.abc import Iterable, Iterator
 from datetime import datetime
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from sqlalchemy import Connection, and_, func, or_, select
 
@@ -50,7 +51,13 @@ from .review_period import MANAGEMENT_REVIEW, ReviewPeriod, last_review
 from .review_risk import gather_risk
 from .review_state import CoverageHistory, coverage_check, open_work
 
-__all__ = ["gather_review", "FOR_PEOPLE", "REVIEW_ACTION", "INTERNAL_AUDIT", "DEFAULT_RISK_THRESHOLD"]
+__all__ = [
+    "gather_review",
+    "FOR_PEOPLE",
+    "REVIEW_ACTION",
+    "INTERNAL_AUDIT",
+    "DEFAULT_RISK_THRESHOLD",
+]
 
 REVIEW_ACTION = "review-action"
 INTERNAL_AUDIT = "internal-audit"
@@ -59,22 +66,30 @@ DEFAULT_RISK_THRESHOLD = 10.0
 (a residual score of 10 or more goes to top management)."""
 
 FOR_PEOPLE = [
-    ("Changes in external and internal issues",
-     "aims holds no record of the organisation's context (regulation, market, technology, strategy, "
-     "organisation). Describe what changed since the last review and whether it affects the AIMS scope.",
-     (("external issues", "external_issues"), ("internal issues", "internal_issues"))),
-    ("Changes in the needs and expectations of interested parties",
-     "aims holds no record of interested parties (customers, regulators, staff, affected people). "
-     "Describe new or changed requirements and expectations.",
-     (("interested parties", "interested_parties"),)),
-    ("Results of external audits and other sources",
-     "aims holds internal audits only (section 4). Add certification or customer audit results, complaints "
-     "and feedback from interested parties.",
-     (("audit results", "audit_results"),)),
-    ("Opportunities for continual improvement",
-     "aims holds no list of improvement opportunities. Add them, with who proposes them; the figures "
-     "above may suggest some.",
-     (("opportunities", "opportunities"),)),
+    (
+        "Changes in external and internal issues",
+        "aims holds no record of the organisation's context (regulation, market, technology, strategy, "
+        "organisation). Describe what changed since the last review and whether it affects the AIMS scope.",
+        (("external issues", "external_issues"), ("internal issues", "internal_issues")),
+    ),
+    (
+        "Changes in the needs and expectations of interested parties",
+        "aims holds no record of interested parties (customers, regulators, staff, affected people). "
+        "Describe new or changed requirements and expectations.",
+        (("interested parties", "interested_parties"),),
+    ),
+    (
+        "Results of external audits and other sources",
+        "aims holds internal audits only (section 4). Add certification or customer audit results, complaints "
+        "and feedback from interested parties.",
+        (("audit results", "audit_results"),),
+    ),
+    (
+        "Opportunities for continual improvement",
+        "aims holds no list of improvement opportunities. Add them, with who proposes them; the figures "
+        "above may suggest some.",
+        (("opportunities", "opportunities"),),
+    ),
 ]
 """Inputs top management must consider that the database cannot know: sections left for people."""
 
@@ -83,22 +98,34 @@ _FINDINGS, _EVIDENCE = Finding.__table__, Evidence.__table__
 _CHUNK = 500
 
 
-def gather_review(app: Any, conn: Connection, rp: ReviewPeriod, *, now: datetime, verify: bool = True,
-                  risk_threshold: float = DEFAULT_RISK_THRESHOLD) -> ReviewPack:
+def gather_review(
+    app: Any,
+    conn: Connection,
+    rp: ReviewPeriod,
+    *,
+    now: datetime,
+    verify: bool = True,
+    risk_threshold: float = DEFAULT_RISK_THRESHOLD,
+) -> ReviewPack:
     """Everything the pack shows for the period ``rp`` (see :func:`.review_period.choose_period`),
     read from ``conn``, which should be one snapshot (``_snapshot.snapshot``)."""
     cur, prev = rp.current, rp.previous
     as_of = min(cur.end, now)  # type: ignore[type-var]
     coverage = CoverageHistory(conn, app.runtime.specs, app.workflows, prev.start)  # type: ignore[arg-type]
-    snapshots = {name: coverage.at(moment) for name, moment in
-                 (("previous_start", prev.start), ("start", cur.start), ("end", as_of))}
+    snapshots = {
+        name: coverage.at(moment)
+        for name, moment in (("previous_start", prev.start), ("start", cur.start), ("end", as_of))
+    }
     notes = list(coverage.notes)
     if as_of == now:
         problems = coverage_check(conn, snapshots["end"])
         if problems:
-            notes.append("The coverage rebuilt from the run history does not match the KPI projection ("
-                         + "; ".join(problems) + "), as happens when rows are changed or removed outside aims: treat the "
-                         "coverage figures with care and run `aims evidence verify`.")
+            notes.append(
+                "The coverage rebuilt from the run history does not match the KPI projection ("
+                + "; ".join(problems)
+                + "), as happens when rows are changed or removed outside aims: treat the "
+                "coverage figures with care and run `aims evidence verify`."
+            )
     findings = _findings(conn, prev.start, cur.end)  # type: ignore[arg-type]
     actions = _actions(conn, rp, as_of)
     review_inputs = actions.last_review.inputs if actions.last_review else {}
@@ -122,7 +149,11 @@ def gather_review(app: Any, conn: Connection, rp: ReviewPeriod, *, now: datetime
 def _for_people(recorded: dict[str, Any]) -> list[ForPeople]:
     sections = []
     for title, why, keys in FOR_PEOPLE:
-        last = [(label, _text(recorded.get(key))) for label, key in keys if recorded.get(key) not in (None, "", [])]
+        last = [
+            (label, _text(recorded.get(key)))
+            for label, key in keys
+            if recorded.get(key) not in (None, "", [])
+        ]
         sections.append(ForPeople(title, why, last))
     return sections
 
@@ -147,10 +178,12 @@ def _open_at(start: datetime | None, end: datetime | None, at: datetime) -> bool
 
 def _chunks(items: list[str]) -> Iterator[list[str]]:
     for i in range(0, len(items), _CHUNK):
-        yield items[i:i + _CHUNK]
+        yield items[i : i + _CHUNK]
 
 
-def _ledger_of(conn: Connection, run_ids: Iterable[str], kinds: tuple[str, ...]) -> Iterator[tuple[str, str | None, str, str, dict]]:
+def _ledger_of(
+    conn: Connection, run_ids: Iterable[str], kinds: tuple[str, ...]
+) -> Iterator[tuple[str, str | None, str, str, dict]]:
     """(run, step, kind, recorded_at, payload) of these runs' rows of these kinds, in ledger order:
     read through the run_id index, never a scan of the ledger.
 
@@ -160,8 +193,11 @@ def _ledger_of(conn: Connection, run_ids: Iterable[str], kinds: tuple[str, ...])
     e = _EVIDENCE
     wanted = set(kinds)
     for chunk in _chunks(sorted(set(run_ids))):
-        query = (select(e.c.run_id, e.c.step_id, e.c.kind, e.c.recorded_at, e.c.payload)
-                 .where(e.c.run_id.in_(chunk)).order_by(e.c.seq))
+        query = (
+            select(e.c.run_id, e.c.step_id, e.c.kind, e.c.recorded_at, e.c.payload)
+            .where(e.c.run_id.in_(chunk))
+            .order_by(e.c.seq)
+        )
         for run_id, step_id, kind, recorded_at, payload in conn.execute(query):
             if kind not in wanted:
                 continue
@@ -200,26 +236,59 @@ def _actions(conn: Connection, rp: ReviewPeriod, as_of: datetime) -> ActionsSect
     found = last_review(conn, cur.end)  # type: ignore[arg-type]
     review = None
     if found is not None:
-        row = conn.execute(select(r.c.id, r.c.started_at, r.c.completed_at).where(r.c.id == found[0])).one()
+        row = conn.execute(
+            select(r.c.id, r.c.started_at, r.c.completed_at).where(r.c.id == found[0])
+        ).one()
         made = _artefacts(conn, [row.id]).get(row.id, {})
-        review = LastReview(row.id, row.started_at, row.completed_at, made.get("management_review_minutes", {}),
-                            made.get("management_review_input_pack", {}))
-    open_reviews = [OpenReview(x.id, x.started_at, x.current_step) for x in conn.execute(
-        select(r.c.id, r.c.started_at, r.c.current_step)
-        .where(r.c.workflow_id == MANAGEMENT_REVIEW, r.c.status.in_(("new", "running"))).order_by(r.c.started_at))]
-    reviews = conn.execute(select(r.c.completed_at).where(
-        r.c.workflow_id == MANAGEMENT_REVIEW, r.c.status == "completed",
-        r.c.completed_at >= prev.start, r.c.completed_at < cur.end)).scalars().all()
+        review = LastReview(
+            row.id,
+            row.started_at,
+            row.completed_at,
+            made.get("management_review_minutes", {}),
+            made.get("management_review_input_pack", {}),
+        )
+    open_reviews = [
+        OpenReview(x.id, x.started_at, x.current_step)
+        for x in conn.execute(
+            select(r.c.id, r.c.started_at, r.c.current_step)
+            .where(r.c.workflow_id == MANAGEMENT_REVIEW, r.c.status.in_(("new", "running")))
+            .order_by(r.c.started_at)
+        )
+    ]
+    reviews = (
+        conn.execute(
+            select(r.c.completed_at).where(
+                r.c.workflow_id == MANAGEMENT_REVIEW,
+                r.c.status == "completed",
+                r.c.completed_at >= prev.start,
+                r.c.completed_at < cur.end,
+            )
+        )
+        .scalars()
+        .all()
+    )
 
     # Actions active at any time from the start of the previous period, and every action of the last review.
-    wanted = [r.c.started_at < cur.end, or_(r.c.completed_at.is_(None), r.c.completed_at >= prev.start)]
+    wanted = [
+        r.c.started_at < cur.end,
+        or_(r.c.completed_at.is_(None), r.c.completed_at >= prev.start),
+    ]
     decided: set[str] = set()
     if review is not None:
         # A review does not wait for its actions, so their runs name no parent: its minutes list them.
         decided = {str(x) for x in review.minutes.get("action_runs") or []}
-        wanted = [or_(and_(*wanted), r.c.parent_run_id == review.run_id, r.c.id.in_(sorted(decided) or [""]))]
-    runs = conn.execute(select(r.c.id, r.c.parent_run_id, r.c.status, r.c.started_at, r.c.completed_at)
-                        .where(r.c.workflow_id == REVIEW_ACTION, *wanted).order_by(r.c.started_at, r.c.id)).all()
+        wanted = [
+            or_(
+                and_(*wanted),
+                r.c.parent_run_id == review.run_id,
+                r.c.id.in_(sorted(decided) or [""]),
+            )
+        ]
+    runs = conn.execute(
+        select(r.c.id, r.c.parent_run_id, r.c.status, r.c.started_at, r.c.completed_at)
+        .where(r.c.workflow_id == REVIEW_ACTION, *wanted)
+        .order_by(r.c.started_at, r.c.id)
+    ).all()
     ids = [x.id for x in runs]
     inputs: dict[str, dict[str, Any]] = {}
     spawned_by: dict[str, str] = {}
@@ -228,11 +297,17 @@ def _actions(conn: Connection, rp: ReviewPeriod, as_of: datetime) -> ActionsSect
         trigger = str(data.get("trigger") or "")
         if trigger.startswith("spawned by "):
             spawned_by[run_id] = trigger.removeprefix("spawned by ")
-    status_of = {run_id: made.get("review_action_status", {}) for run_id, made in _artefacts(conn, ids).items()}
+    status_of = {
+        run_id: made.get("review_action_status", {})
+        for run_id, made in _artefacts(conn, ids).items()
+    }
     tasks = _tasks_of(conn, ids)
 
     def overdue_at(run_id: str, at: datetime) -> bool:
-        return any(_open_at(t.created_at, t.completed_at, at) and t.due_at is not None and t.due_at < at for t in tasks.get(run_id, []))
+        return any(
+            _open_at(t.created_at, t.completed_at, at) and t.due_at is not None and t.due_at < at
+            for t in tasks.get(run_id, [])
+        )
 
     def state(x) -> str:
         done = x.completed_at is not None and x.completed_at <= as_of
@@ -242,7 +317,9 @@ def _actions(conn: Connection, rp: ReviewPeriod, as_of: datetime) -> ActionsSect
         return "overdue" if overdue_at(x.id, as_of) else "open"
 
     def of_last(x) -> bool:
-        return review is not None and (x.id in decided or review.run_id in (x.parent_run_id, spawned_by.get(x.id)))
+        return review is not None and (
+            x.id in decided or review.run_id in (x.parent_run_id, spawned_by.get(x.id))
+        )
 
     shown = [x for x in runs if of_last(x) or cur.overlaps(x.started_at, x.completed_at)]
     rank = {"overdue": 0, "open": 1}
@@ -251,11 +328,24 @@ def _actions(conn: Connection, rp: ReviewPeriod, as_of: datetime) -> ActionsSect
     for x in shown[:LIST_LIMIT]:
         task = (tasks.get(x.id) or [None])[-1]
         made = status_of.get(x.id, {})
-        items.append(ReviewAction(
-            x.id, str(inputs.get(x.id, {}).get("action") or made.get("action") or "(action text not recorded)"),
-            inputs.get(x.id, {}).get("review_date") or made.get("review_date"), x.parent_run_id or spawned_by.get(x.id),
-            (task.assignee or f"({task.role})") if task else None, task.due_at if task else None, state(x),
-            x.started_at, x.completed_at if x.completed_at and x.completed_at <= as_of else None, made.get("what_was_done")))
+        items.append(
+            ReviewAction(
+                x.id,
+                str(
+                    inputs.get(x.id, {}).get("action")
+                    or made.get("action")
+                    or "(action text not recorded)"
+                ),
+                inputs.get(x.id, {}).get("review_date") or made.get("review_date"),
+                x.parent_run_id or spawned_by.get(x.id),
+                (task.assignee or f"({task.role})") if task else None,
+                task.due_at if task else None,
+                state(x),
+                x.started_at,
+                x.completed_at if x.completed_at and x.completed_at <= as_of else None,
+                made.get("what_was_done"),
+            )
+        )
 
     def count(period: Period, test) -> int:
         return sum(1 for x in runs if test(x, period))
@@ -267,19 +357,46 @@ def _actions(conn: Connection, rp: ReviewPeriod, as_of: datetime) -> ActionsSect
         return x.status == "completed" and _in(p, x.completed_at)
 
     def not_done(x, p: Period) -> bool:
-        return completed(x, p) and status_of.get(x.id, {}).get("outcome") in ("dropped", "partly_done")
+        return completed(x, p) and status_of.get(x.id, {}).get("outcome") in (
+            "dropped",
+            "partly_done",
+        )
 
     figures = [
-        Figure("Management reviews completed", sum(_in(cur, t) for t in reviews), sum(_in(prev, t) for t in reviews)),
+        Figure(
+            "Management reviews completed",
+            sum(_in(cur, t) for t in reviews),
+            sum(_in(prev, t) for t in reviews),
+        ),
         Figure("Review actions started", count(cur, started), count(prev, started)),
-        Figure("Review actions completed", count(cur, completed), count(prev, completed), better="up"),
-        Figure("... of which dropped or only partly done", count(cur, not_done), count(prev, not_done), better="down"),
-        Figure("Review actions open", sum(_open_at(x.started_at, x.completed_at, as_of) for x in runs),
-               sum(_open_at(x.started_at, x.completed_at, cur.start) for x in runs), state=True),  # type: ignore[arg-type]
-        Figure("Review actions overdue",
-               sum(_open_at(x.started_at, x.completed_at, as_of) and overdue_at(x.id, as_of) for x in runs),
-               sum(_open_at(x.started_at, x.completed_at, cur.start) and overdue_at(x.id, cur.start) for x in runs),  # type: ignore[arg-type]
-               better="down", state=True),
+        Figure(
+            "Review actions completed", count(cur, completed), count(prev, completed), better="up"
+        ),
+        Figure(
+            "... of which dropped or only partly done",
+            count(cur, not_done),
+            count(prev, not_done),
+            better="down",
+        ),
+        Figure(
+            "Review actions open",
+            sum(_open_at(x.started_at, x.completed_at, as_of) for x in runs),
+            sum(_open_at(x.started_at, x.completed_at, cur.start) for x in runs),
+            state=True,
+        ),  # type: ignore[arg-type]
+        Figure(
+            "Review actions overdue",
+            sum(
+                _open_at(x.started_at, x.completed_at, as_of) and overdue_at(x.id, as_of)
+                for x in runs
+            ),
+            sum(
+                _open_at(x.started_at, x.completed_at, cur.start) and overdue_at(x.id, cur.start)
+                for x in runs
+            ),  # type: ignore[arg-type]
+            better="down",
+            state=True,
+        ),
     ]
     return ActionsSection(review, open_reviews, Capped(items, len(shown)), figures)
 
@@ -288,48 +405,102 @@ def _tasks_of(conn: Connection, run_ids: list[str]) -> dict[str, list[Any]]:
     s = _STEPS
     found: dict[str, list[Any]] = {}
     for chunk in _chunks(run_ids):
-        for row in conn.execute(select(s.c.run_id, s.c.role, s.c.assignee, s.c.created_at, s.c.due_at, s.c.completed_at)
-                                .where(s.c.run_id.in_(chunk)).order_by(s.c.created_at, s.c.id)):
+        for row in conn.execute(
+            select(s.c.run_id, s.c.role, s.c.assignee, s.c.created_at, s.c.due_at, s.c.completed_at)
+            .where(s.c.run_id.in_(chunk))
+            .order_by(s.c.created_at, s.c.id)
+        ):
             found.setdefault(row.run_id, []).append(row)
     return found
 
 
 # -- 2. performance ---------------------------------------------------------------------------------
-def _performance(conn: Connection, rp: ReviewPeriod, as_of: datetime, snapshots: dict, targets: Any,
-                 notes: list[str]) -> PerformanceSection:
+def _performance(
+    conn: Connection,
+    rp: ReviewPeriod,
+    as_of: datetime,
+    snapshots: dict,
+    targets: Any,
+    notes: list[str],
+) -> PerformanceSection:
     cur, prev = rp.current, rp.previous
     start, end = snapshots["start"], snapshots["end"]
     work_start, work_end = open_work(conn, cur.start), open_work(conn, as_of)  # type: ignore[arg-type]
 
     def coverage(kpi: str, label: str, target: float) -> Figure:
-        return Figure(label, end.ratio(kpi), start.ratio(kpi), "ratio", "up", target,
-                      f"{start.current(kpi):,} of {len(start.in_scope):,} at the start, "
-                      f"{end.current(kpi):,} of {len(end.in_scope):,} at the end", state=True)
+        return Figure(
+            label,
+            end.ratio(kpi),
+            start.ratio(kpi),
+            "ratio",
+            "up",
+            target,
+            f"{start.current(kpi):,} of {len(start.in_scope):,} at the start, "
+            f"{end.current(kpi):,} of {len(end.in_scope):,} at the end",
+            state=True,
+        )
 
     kpis = [
-        coverage("risk_assessment", "In-scope AI systems with a current risk assessment", targets.risk_assessment_coverage),
-        coverage("impact_assessment", "In-scope AI systems with a current impact assessment", targets.impact_assessment_coverage),
+        coverage(
+            "risk_assessment",
+            "In-scope AI systems with a current risk assessment",
+            targets.risk_assessment_coverage,
+        ),
+        coverage(
+            "impact_assessment",
+            "In-scope AI systems with a current impact assessment",
+            targets.impact_assessment_coverage,
+        ),
         Figure("Open tasks", work_end.tasks, work_start.tasks, state=True),
-        Figure("Overdue tasks", work_end.overdue_tasks, work_start.overdue_tasks, better="down", target=targets.overdue_tasks,
-               state=True),
+        Figure(
+            "Overdue tasks",
+            work_end.overdue_tasks,
+            work_start.overdue_tasks,
+            better="down",
+            target=targets.overdue_tasks,
+            state=True,
+        ),
         Figure("Open approvals", work_end.approvals, work_start.approvals, state=True),
-        Figure("Open nonconformities", work_end.nonconformities, work_start.nonconformities, better="down", state=True),
+        Figure(
+            "Open nonconformities",
+            work_end.nonconformities,
+            work_start.nonconformities,
+            better="down",
+            state=True,
+        ),
     ]
 
     s, a = _STEPS, _APPROVALS
     # Counted in SQL: a year on 10,000 AI systems completes tens of thousands of tasks.
     late = and_(s.c.due_at.is_not(None), s.c.completed_at > s.c.due_at)
-    tasks = conn.execute(select(func.count().filter(_between(s.c.completed_at, cur)), func.count().filter(_between(s.c.completed_at, prev)),
-                                func.count().filter(and_(_between(s.c.completed_at, cur), late)), func.count().filter(and_(_between(s.c.completed_at, prev), late)))
-                         .where(s.c.status == "done", s.c.completed_at >= prev.start, s.c.completed_at < cur.end)).one()
+    tasks = conn.execute(
+        select(
+            func.count().filter(_between(s.c.completed_at, cur)),
+            func.count().filter(_between(s.c.completed_at, prev)),
+            func.count().filter(and_(_between(s.c.completed_at, cur), late)),
+            func.count().filter(and_(_between(s.c.completed_at, prev), late)),
+        ).where(s.c.status == "done", s.c.completed_at >= prev.start, s.c.completed_at < cur.end)
+    ).one()
     decided = a.c.status.in_(("approved", "rejected"))
-    approvals = conn.execute(select(func.count().filter(_between(a.c.closed_at, cur)), func.count().filter(_between(a.c.closed_at, prev)),
-                                    func.count().filter(and_(_between(a.c.closed_at, cur), a.c.status == "rejected")),
-                                    func.count().filter(and_(_between(a.c.closed_at, prev), a.c.status == "rejected")))
-                             .where(decided, a.c.closed_at >= prev.start, a.c.closed_at < cur.end)).one()
+    approvals = conn.execute(
+        select(
+            func.count().filter(_between(a.c.closed_at, cur)),
+            func.count().filter(_between(a.c.closed_at, prev)),
+            func.count().filter(and_(_between(a.c.closed_at, cur), a.c.status == "rejected")),
+            func.count().filter(and_(_between(a.c.closed_at, prev), a.c.status == "rejected")),
+        ).where(decided, a.c.closed_at >= prev.start, a.c.closed_at < cur.end)
+    ).one()
 
     def median_hours(p: Period) -> float | None:
-        values = conn.execute(select(a.c.latency_seconds).where(decided, _between(a.c.closed_at, p), a.c.latency_seconds.is_not(None))).scalars().all()
+        values = (
+            conn.execute(
+                select(a.c.latency_seconds).where(
+                    decided, _between(a.c.closed_at, p), a.c.latency_seconds.is_not(None)
+                )
+            )
+            .scalars()
+            .all()
+        )
         return statistics.median(values) / 3600 if values else None
 
     activity = [
@@ -337,8 +508,15 @@ def _performance(conn: Connection, rp: ReviewPeriod, as_of: datetime, snapshots:
         Figure("... of which after their due date", tasks[2], tasks[3], better="down"),
         Figure("Approvals decided", approvals[0], approvals[1]),
         Figure("... of which rejected", approvals[2], approvals[3]),
-        Figure("Median approval latency", median_hours(cur), median_hours(prev), "hours", "down",
-               targets.median_approval_latency_hours, "approvals decided in the period, from request to decision"),
+        Figure(
+            "Median approval latency",
+            median_hours(cur),
+            median_hours(prev),
+            "hours",
+            "down",
+            targets.median_approval_latency_hours,
+            "approvals decided in the period, from request to decision",
+        ),
     ]
     return PerformanceSection(kpis, activity, _workflow_tally(conn, rp, as_of), notes)
 
@@ -347,23 +525,48 @@ def _workflow_tally(conn: Connection, rp: ReviewPeriod, as_of: datetime) -> Tall
     cur, prev = rp.current, rp.previous
     r = _RUNS
     done = r.c.status == "completed"
-    query = (select(r.c.workflow_id, func.count().filter(_between(r.c.started_at, prev)), func.count().filter(_between(r.c.started_at, cur)),
-                    func.count().filter(and_(done, _between(r.c.completed_at, prev))),
-                    func.count().filter(and_(done, _between(r.c.completed_at, cur))),
-                    func.count().filter(and_(r.c.started_at <= as_of, or_(r.c.completed_at.is_(None), r.c.completed_at > as_of))))
-             .where(r.c.started_at < cur.end, or_(r.c.completed_at.is_(None), r.c.completed_at >= prev.start))
-             .group_by(r.c.workflow_id).order_by(r.c.workflow_id))
-    return Tally(("started, previous period", "started, this period", "completed, previous period", "completed, this period",
-                  "open at the end"),
-                 [(row[0], tuple(int(v or 0) for v in row[1:])) for row in conn.execute(query)])
+    query = (
+        select(
+            r.c.workflow_id,
+            func.count().filter(_between(r.c.started_at, prev)),
+            func.count().filter(_between(r.c.started_at, cur)),
+            func.count().filter(and_(done, _between(r.c.completed_at, prev))),
+            func.count().filter(and_(done, _between(r.c.completed_at, cur))),
+            func.count().filter(
+                and_(
+                    r.c.started_at <= as_of,
+                    or_(r.c.completed_at.is_(None), r.c.completed_at > as_of),
+                )
+            ),
+        )
+        .where(
+            r.c.started_at < cur.end,
+            or_(r.c.completed_at.is_(None), r.c.completed_at >= prev.start),
+        )
+        .group_by(r.c.workflow_id)
+        .order_by(r.c.workflow_id)
+    )
+    return Tally(
+        (
+            "started, previous period",
+            "started, this period",
+            "completed, previous period",
+            "completed, this period",
+            "open at the end",
+        ),
+        [(row[0], tuple(int(v or 0) for v in row[1:])) for row in conn.execute(query)],
+    )
 
 
 # -- 3. nonconformities -----------------------------------------------------------------------------
 def _findings(conn: Connection, since: datetime, until: datetime) -> list[Any]:
     """Findings active at any time from ``since`` to ``until`` (the two periods)."""
     f = _FINDINGS
-    return conn.execute(select(f).where(f.c.raised_at < until, or_(f.c.closed_at.is_(None), f.c.closed_at >= since))
-                        .order_by(f.c.raised_at, f.c.id)).all()
+    return conn.execute(
+        select(f)
+        .where(f.c.raised_at < until, or_(f.c.closed_at.is_(None), f.c.closed_at >= since))
+        .order_by(f.c.raised_at, f.c.id)
+    ).all()
 
 
 def _source(source: str) -> str:
@@ -381,7 +584,9 @@ def _checks(conn: Connection, run_ids: list[str]) -> list[tuple[str, datetime, b
     return found
 
 
-def _nonconformities(conn: Connection, rp: ReviewPeriod, as_of: datetime, findings: list[Any], targets: Any) -> NonconformitySection:
+def _nonconformities(
+    conn: Connection, rp: ReviewPeriod, as_of: datetime, findings: list[Any], targets: Any
+) -> NonconformitySection:
     cur, prev = rp.current, rp.previous
     checks = _checks(conn, [f.corrective_run_id for f in findings if f.corrective_run_id])
     last_check = {run_id: effective for run_id, _, effective in checks}
@@ -409,15 +614,33 @@ def _nonconformities(conn: Connection, rp: ReviewPeriod, as_of: datetime, findin
         Figure("Nonconformities raised", n(raised, cur), n(raised, prev)),
         Figure("... of which major", n(major, cur), n(major, prev)),
         Figure("Nonconformities closed", n(closed_in, cur), n(closed_in, prev)),
-        Figure("Nonconformities open", sum(open_at(f, as_of) for f in findings),
-               sum(open_at(f, cur.start) for f in findings), better="down", state=True),  # type: ignore[arg-type]
-        Figure("Mean days to close", mean_days(cur), mean_days(prev), "days", "down",
-               targets.mean_days_to_close_nonconformity, "of those closed in the period"),
-        Figure("Effectiveness checks: effective", sum(1 for _, at, ok in checks if ok and _in(cur, at)),
-               sum(1 for _, at, ok in checks if ok and _in(prev, at))),
-        Figure("Effectiveness checks: not effective (back to root cause)",
-               sum(1 for _, at, ok in checks if not ok and _in(cur, at)),
-               sum(1 for _, at, ok in checks if not ok and _in(prev, at)), better="down"),
+        Figure(
+            "Nonconformities open",
+            sum(open_at(f, as_of) for f in findings),
+            sum(open_at(f, cur.start) for f in findings),
+            better="down",
+            state=True,
+        ),  # type: ignore[arg-type]
+        Figure(
+            "Mean days to close",
+            mean_days(cur),
+            mean_days(prev),
+            "days",
+            "down",
+            targets.mean_days_to_close_nonconformity,
+            "of those closed in the period",
+        ),
+        Figure(
+            "Effectiveness checks: effective",
+            sum(1 for _, at, ok in checks if ok and _in(cur, at)),
+            sum(1 for _, at, ok in checks if ok and _in(prev, at)),
+        ),
+        Figure(
+            "Effectiveness checks: not effective (back to root cause)",
+            sum(1 for _, at, ok in checks if not ok and _in(cur, at)),
+            sum(1 for _, at, ok in checks if not ok and _in(prev, at)),
+            better="down",
+        ),
     ]
 
     def tally(key, others: str) -> Tally:
@@ -428,20 +651,43 @@ def _nonconformities(conn: Connection, rp: ReviewPeriod, as_of: datetime, findin
                 row = counts.setdefault(key(f), [0, 0, 0, 0])
                 for i, mark in enumerate(marks):
                     row[i] += mark
-        return _capped_tally(("raised, previous period", "raised, this period", "closed, this period", "open at the end"),
-                             counts, others)
+        return _capped_tally(
+            (
+                "raised, previous period",
+                "raised, this period",
+                "closed, this period",
+                "open at the end",
+            ),
+            counts,
+            others,
+        )
 
     shown = [f for f in findings if raised(f, cur) or closed_in(f, cur) or open_at(f, as_of)]
     shown.sort(key=lambda f: (0 if open_at(f, as_of) else 1, f.raised_at, f.id))
     items = []
     for f in shown[:LIST_LIMIT]:
         closed = f.closed_at if f.status == "closed" and f.closed_at <= as_of else None
-        items.append(NonconformityRow(
-            f.id, f.title, f.severity, _source(f.source), f.system_name, "closed" if closed else "open", f.raised_at,
-            closed, _days(f.raised_at, closed or as_of), f.corrective_run_id, last_check.get(f.corrective_run_id)))
-    return NonconformitySection(figures, tally(lambda f: _source(f.source), "other sources"),
-                                tally(lambda f: f.severity or "(not rated)", "other severities"),
-                                Capped(items, len(shown)))
+        items.append(
+            NonconformityRow(
+                f.id,
+                f.title,
+                f.severity,
+                _source(f.source),
+                f.system_name,
+                "closed" if closed else "open",
+                f.raised_at,
+                closed,
+                _days(f.raised_at, closed or as_of),
+                f.corrective_run_id,
+                last_check.get(f.corrective_run_id),
+            )
+        )
+    return NonconformitySection(
+        figures,
+        tally(lambda f: _source(f.source), "other sources"),
+        tally(lambda f: f.severity or "(not rated)", "other severities"),
+        Capped(items, len(shown)),
+    )
 
 
 _TALLY_ROWS = 20
@@ -453,9 +699,13 @@ def _capped_tally(columns: tuple[str, ...], counts: dict[str, list[int]], others
     names = sorted(counts)
     if len(names) > _TALLY_ROWS:
         names = sorted(counts, key=lambda name: (-sum(counts[name]), name))
-        kept, rest = sorted(names[:_TALLY_ROWS - 1]), names[_TALLY_ROWS - 1:]
+        kept, rest = sorted(names[: _TALLY_ROWS - 1]), names[_TALLY_ROWS - 1 :]
         summed = [sum(counts[name][i] for name in rest) for i in range(len(columns))]
-        return Tally(columns, [(name, tuple(counts[name])) for name in kept] + [(f"({len(rest)} {others})", tuple(summed))])
+        return Tally(
+            columns,
+            [(name, tuple(counts[name])) for name in kept]
+            + [(f"({len(rest)} {others})", tuple(summed))],
+        )
     return Tally(columns, [(name, tuple(counts[name])) for name in names])
 
 
@@ -463,23 +713,43 @@ def _capped_tally(columns: tuple[str, ...], counts: dict[str, list[int]], others
 _RESULTS = ("conforming", "observation", "minor_nonconformity", "major_nonconformity")
 
 
-def _audits(conn: Connection, rp: ReviewPeriod, as_of: datetime, findings: list[Any]) -> AuditSection:
+def _audits(
+    conn: Connection, rp: ReviewPeriod, as_of: datetime, findings: list[Any]
+) -> AuditSection:
     cur, prev = rp.current, rp.previous
     r = _RUNS
-    runs = conn.execute(select(r.c.id, r.c.status, r.c.started_at, r.c.completed_at).where(
-        r.c.workflow_id == INTERNAL_AUDIT, r.c.started_at < cur.end,
-        or_(r.c.completed_at.is_(None), r.c.completed_at >= prev.start)).order_by(r.c.started_at, r.c.id)).all()
+    runs = conn.execute(
+        select(r.c.id, r.c.status, r.c.started_at, r.c.completed_at)
+        .where(
+            r.c.workflow_id == INTERNAL_AUDIT,
+            r.c.started_at < cur.end,
+            or_(r.c.completed_at.is_(None), r.c.completed_at >= prev.start),
+        )
+        .order_by(r.c.started_at, r.c.id)
+    ).all()
     reports: dict[str, tuple[datetime, dict[str, Any]]] = {}
-    for run_id, _, _, recorded_at, data in _ledger_of(conn, [x.id for x in runs], ("artefact.recorded",)):
+    for run_id, _, _, recorded_at, data in _ledger_of(
+        conn, [x.id for x in runs], ("artefact.recorded",)
+    ):
         if data.get("artefact") == "internal_audit_report" and isinstance(data.get("fields"), dict):
             reports[run_id] = (_when(recorded_at), data["fields"])
     f = _FINDINGS
-    raised_by = dict(conn.execute(select(f.c.source, func.count()).where(
-        f.c.source.in_([f"{INTERNAL_AUDIT}/{x.id}" for x in runs] or [""])).group_by(f.c.source)).all())
+    raised_by = dict(
+        conn.execute(
+            select(f.c.source, func.count())
+            .where(f.c.source.in_([f"{INTERNAL_AUDIT}/{x.id}" for x in runs] or [""]))
+            .group_by(f.c.source)
+        ).all()
+    )
 
     def results(p: Period, wanted: str) -> int:
-        return sum(1 for when, fields in reports.values() if _in(p, when)
-                   for value in (fields.get("results") or {}).values() if value == wanted)
+        return sum(
+            1
+            for when, fields in reports.values()
+            if _in(p, when)
+            for value in (fields.get("results") or {}).values()
+            if value == wanted
+        )
 
     def from_audits(f, p: Period) -> bool:
         return _source(f.source) == INTERNAL_AUDIT and _in(p, f.raised_at)
@@ -488,13 +758,26 @@ def _audits(conn: Connection, rp: ReviewPeriod, as_of: datetime, findings: list[
         return x.status == "completed" and _in(p, x.completed_at)
 
     figures = [
-        Figure("Internal audits completed", sum(completed(x, cur) for x in runs), sum(completed(x, prev) for x in runs)),
-        Figure("Internal audits in progress", sum(_open_at(x.started_at, x.completed_at, as_of) for x in runs),
-               sum(_open_at(x.started_at, x.completed_at, cur.start) for x in runs), state=True),  # type: ignore[arg-type]
-        Figure("Audit areas found conforming", results(cur, "conforming"), results(prev, "conforming")),
+        Figure(
+            "Internal audits completed",
+            sum(completed(x, cur) for x in runs),
+            sum(completed(x, prev) for x in runs),
+        ),
+        Figure(
+            "Internal audits in progress",
+            sum(_open_at(x.started_at, x.completed_at, as_of) for x in runs),
+            sum(_open_at(x.started_at, x.completed_at, cur.start) for x in runs),
+            state=True,
+        ),  # type: ignore[arg-type]
+        Figure(
+            "Audit areas found conforming", results(cur, "conforming"), results(prev, "conforming")
+        ),
         Figure("Observations", results(cur, "observation"), results(prev, "observation")),
-        Figure("Nonconformities raised by internal audits", sum(from_audits(f, cur) for f in findings),
-               sum(from_audits(f, prev) for f in findings)),
+        Figure(
+            "Nonconformities raised by internal audits",
+            sum(from_audits(f, cur) for f in findings),
+            sum(from_audits(f, prev) for f in findings),
+        ),
     ]
     shown = [x for x in runs if cur.overlaps(x.started_at, x.completed_at)]
     items = []
@@ -503,9 +786,19 @@ def _audits(conn: Connection, rp: ReviewPeriod, as_of: datetime, findings: list[
         results_ = {str(k): str(v) for k, v in (fields.get("results") or {}).items()}
         found = [str(v) for v in fields.get("findings") or [] if v]
         done = x.completed_at is not None and x.completed_at <= as_of
-        items.append(AuditRow(x.id, x.status if done else "in progress", x.started_at, x.completed_at if done else None,
-                              fields.get("audit_reference"), fields.get("scope"), results_, found,
-                              raised_by.get(f"{INTERNAL_AUDIT}/{x.id}", 0)))
+        items.append(
+            AuditRow(
+                x.id,
+                x.status if done else "in progress",
+                x.started_at,
+                x.completed_at if done else None,
+                fields.get("audit_reference"),
+                fields.get("scope"),
+                results_,
+                found,
+                raised_by.get(f"{INTERNAL_AUDIT}/{x.id}", 0),
+            )
+        )
     return AuditSection(figures, Capped(items, len(shown)))
 
 
@@ -517,4 +810,3 @@ def _chain(conn: Connection, period: Period, now: datetime, verify: bool) -> Cha
     head_seq, head_hash = ledger.head(conn)
     bounds = seq_range(conn, period)
     return ChainSection(check, head_seq, head_hash, bounds[1] - bounds[0] + 1 if bounds else 0)
-

@@ -12,14 +12,29 @@ from .ledger_slice import ChainCheck
 from .review_period import ReviewPeriod
 
 __all__ = [
-    "Figure", "Tally", "Capped", "ReviewAction", "LastReview", "OpenReview", "ActionsSection", "PerformanceSection",
-    "NonconformityRow", "NonconformitySection", "AuditRow", "AuditSection", "AcceptedRisk", "InventoryChange",
-    "RiskSection", "ChainSection", "ForPeople", "ReviewPack", "LIST_LIMIT",
+    "Figure",
+    "Tally",
+    "Capped",
+    "ReviewAction",
+    "LastReview",
+    "OpenReview",
+    "ActionsSection",
+    "PerformanceSection",
+    "NonconformityRow",
+    "NonconformitySection",
+    "AuditRow",
+    "AuditSection",
+    "AcceptedRisk",
+    "InventoryChange",
+    "RiskSection",
+    "ChainSection",
+    "ForPeople",
+    "ReviewPack",
+    "LIST_LIMIT",
 ]
 
 LIST_LIMIT = 50
 """Rows a list shows; the total is always given, so a long list says how many more there are."""
-
 
 
 def _shown(value: float, unit: str) -> float:
@@ -40,10 +55,14 @@ class Figure:
     value: float | None
     before: float | None
     unit: str = "count"  # count, ratio, days, hours or score
-    better: str | None = None  # "up" or "down": the direction that is an improvement, when there is one
+    better: str | None = (
+        None  # "up" or "down": the direction that is an improvement, when there is one
+    )
     target: float | None = None
     note: str = ""
-    state: bool = False  # a level at the start and at the end of the period, not a count over each period
+    state: bool = (
+        False  # a level at the start and at the end of the period, not a count over each period
+    )
 
     @property
     def trend(self) -> str | None:
@@ -54,7 +73,7 @@ class Figure:
 
     @property
     def verdict(self) -> str | None:
-        """"better" or "worse" when the figure moved and has a good direction."""
+        """ "better" or "worse" when the figure moved and has a good direction."""
         trend = self.trend
         if self.better is None or trend in (None, "same"):
             return None
@@ -105,7 +124,10 @@ class LastReview:
         people, reasons = self.minutes.get("approved_by"), self.minutes.get("approval_reasons")
         people = people if isinstance(people, list) else [people] if people else []
         reasons = reasons if isinstance(reasons, list) else [reasons] if reasons else []
-        return [(str(person), str(reasons[i]) if i < len(reasons) else "") for i, person in enumerate(people)]
+        return [
+            (str(person), str(reasons[i]) if i < len(reasons) else "")
+            for i, person in enumerate(people)
+        ]
 
 
 @dataclass(frozen=True)
@@ -128,7 +150,9 @@ class PerformanceSection:
     kpis: list[Figure]  # at the start and at the end of the period
     activity: list[Figure]  # over the period and the previous one
     workflows: Tally
-    notes: list[str]  # warnings about the figures (a rebuilt coverage that disagrees with the projection)
+    notes: list[
+        str
+    ]  # warnings about the figures (a rebuilt coverage that disagrees with the projection)
 
 
 @dataclass(frozen=True)

@@ -47,13 +47,20 @@ def last_review(conn: Connection, before: datetime) -> tuple[str, datetime] | No
     r = Run.__table__
     row = conn.execute(
         select(r.c.id, r.c.completed_at)
-        .where(r.c.workflow_id == MANAGEMENT_REVIEW, r.c.status == "completed", r.c.completed_at < before)
-        .order_by(r.c.completed_at.desc(), r.c.id.desc()).limit(1)
+        .where(
+            r.c.workflow_id == MANAGEMENT_REVIEW,
+            r.c.status == "completed",
+            r.c.completed_at < before,
+        )
+        .order_by(r.c.completed_at.desc(), r.c.id.desc())
+        .limit(1)
     ).first()
     return (row.id, row.completed_at) if row else None
 
 
-def choose_period(conn: Connection, since: str | None, until: str | None, now: datetime) -> ReviewPeriod:
+def choose_period(
+    conn: Connection, since: str | None, until: str | None, now: datetime
+) -> ReviewPeriod:
     """The period from ``--since``/``--until`` (either may be None) and the clock; a ``ValueError``
     names the option at fault and how to fix it."""
     today = now.date()
@@ -64,24 +71,35 @@ def choose_period(conn: Connection, since: str | None, until: str | None, now: d
         last = last_review(conn, Period(until=end_day).end)  # type: ignore[arg-type]
         if last is not None:
             start_day = last[1].date()
-            reason = (f"since the last management review completed by --until {end_day.isoformat()}" if until is not None
-                      else "since the last completed management review")
+            reason = (
+                f"since the last management review completed by --until {end_day.isoformat()}"
+                if until is not None
+                else "since the last completed management review"
+            )
             reason += f", {last[0]}, completed on {start_day.isoformat()}"
         else:
             start_day = end_day - timedelta(days=DEFAULT_DAYS - 1)
-            reason = (f"the {DEFAULT_DAYS} days up to --until {end_day.isoformat()}, as no management review had been completed by then"
-                      if until is not None else f"the last {DEFAULT_DAYS} days, as no management review has been completed yet")
+            reason = (
+                f"the {DEFAULT_DAYS} days up to --until {end_day.isoformat()}, as no management review had been completed by then"
+                if until is not None
+                else f"the last {DEFAULT_DAYS} days, as no management review has been completed yet"
+            )
     elif until is None:
         reason = f"from --since {start_day.isoformat()} to today"
     else:
         reason = "as asked with --since and --until"
     if start_day > end_day:
         if until is None:
-            raise ValueError(f"--since {start_day.isoformat()} is in the future (today is {today.isoformat()}): "
-                             "give a day up to today, or --until as well")
-        raise ValueError(f"--since {start_day.isoformat()} is after --until {end_day.isoformat()}: swap them")
+            raise ValueError(
+                f"--since {start_day.isoformat()} is in the future (today is {today.isoformat()}): "
+                "give a day up to today, or --until as well"
+            )
+        raise ValueError(
+            f"--since {start_day.isoformat()} is after --until {end_day.isoformat()}: swap them"
+        )
     current = Period(start_day, end_day)
     length = (end_day - start_day).days + 1
     previous = Period(start_day - timedelta(days=length), start_day - timedelta(days=1))
-    return ReviewPeriod(current, previous, reason, last[0] if last else None, last[1] if last else None)
-
+    return ReviewPeriod(
+        current, previous, reason, last[0] if last else None, last[1] if last else None
+    )

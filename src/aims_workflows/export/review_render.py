@@ -91,11 +91,25 @@ def render_review(pack: ReviewPack, fmt: str) -> str:
     env = Environment(
         loader=PackageLoader("aims_workflows.export", "templates"),
         autoescape=select_autoescape(enabled_extensions=("html", "html.j2"), default=False),
-        undefined=StrictUndefined, keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True,
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
     )
-    env.filters.update(num=number, target=_target, trend=_trend, met=_met, day=_day, moment=_moment, text=_text, md=_md)
+    env.filters.update(
+        num=number,
+        target=_target,
+        trend=_trend,
+        met=_met,
+        day=_day,
+        moment=_moment,
+        text=_text,
+        md=_md,
+    )
     template = env.get_template(f"review.{fmt}.j2")
-    text = template.render(pack=pack, p=pack.period, pc=pack.period.current, pp=pack.period.previous)
+    text = template.render(
+        pack=pack, p=pack.period, pc=pack.period.current, pp=pack.period.previous
+    )
     # the macros leave blank lines of their own; Markdown needs one between blocks, never more
     return re.sub(r"\n{3,}", "\n\n", text) if fmt == "md" else text
 

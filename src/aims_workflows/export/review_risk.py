@@ -43,15 +43,34 @@ def _people(value: Any) -> list[str]:
     return [str(value)] if value else []
 
 
-def gather_risk(conn: Connection, rp: ReviewPeriod, as_of: datetime, snapshots: dict[str, CoverageAt],
-                validity: dict[tuple[str, str], tuple[str, timedelta]], threshold: float) -> RiskSection:
+def gather_risk(
+    conn: Connection,
+    rp: ReviewPeriod,
+    as_of: datetime,
+    snapshots: dict[str, CoverageAt],
+    validity: dict[tuple[str, str], tuple[str, timedelta]],
+    threshold: float,
+) -> RiskSection:
     cur, prev = rp.current, rp.previous
     rr = RiskRegisterEntry.__table__
     entries = conn.execute(
-        select(rr.c.run_id, rr.c.system_name, rr.c.risk, rr.c.score, rr.c.residual_score, rr.c.treatment, rr.c.fields,
-               rr.c.recorded_at)
-        .where(rr.c.recorded_at >= prev.start, rr.c.recorded_at < cur.end).order_by(rr.c.recorded_at, rr.c.id)).all()
-    mine = {"cur": [e for e in entries if _in(cur, e.recorded_at)], "prev": [e for e in entries if _in(prev, e.recorded_at)]}
+        select(
+            rr.c.run_id,
+            rr.c.system_name,
+            rr.c.risk,
+            rr.c.score,
+            rr.c.residual_score,
+            rr.c.treatment,
+            rr.c.fields,
+            rr.c.recorded_at,
+        )
+        .where(rr.c.recorded_at >= prev.start, rr.c.recorded_at < cur.end)
+        .order_by(rr.c.recorded_at, rr.c.id)
+    ).all()
+    mine = {
+        "cur": [e for e in entries if _in(cur, e.recorded_at)],
+        "prev": [e for e in entries if _in(prev, e.recorded_at)],
+    }
 
     def fields(e) -> dict[str, Any]:
         return e.fields if isinstance(e.fields, dict) else {}
@@ -73,50 +92,128 @@ def gather_risk(conn: Connection, rp: ReviewPeriod, as_of: datetime, snapshots: 
     assessments = [
         Figure("Risks entered in the register", len(mine["cur"]), len(mine["prev"])),
         # What is assessed decides the inherent figures: only the residual ones have a good direction.
-        Figure("... rated high before treatment", count("cur", lambda e: level(e, "level") == "high"),
-               count("prev", lambda e: level(e, "level") == "high")),
-        Figure("Mean score before treatment", mean(mine["cur"], "score"), mean(mine["prev"], "score"), "score"),
-        Figure("Mean residual score", mean(mine["cur"], "residual_score"), mean(mine["prev"], "residual_score"), "score", "down"),
-        Figure(f"Accepted with a residual score of {_plain(threshold)} or more", count("cur", above), count("prev", above),
-               better="down"),
-        Figure("Accepted by top management",
-               count("cur", lambda e: fields(e).get("acceptance_level") == "top_management"),
-               count("prev", lambda e: fields(e).get("acceptance_level") == "top_management")),
+        Figure(
+            "... rated high before treatment",
+            count("cur", lambda e: level(e, "level") == "high"),
+            count("prev", lambda e: level(e, "level") == "high"),
+        ),
+        Figure(
+            "Mean score before treatment",
+            mean(mine["cur"], "score"),
+            mean(mine["prev"], "score"),
+            "score",
+        ),
+        Figure(
+            "Mean residual score",
+            mean(mine["cur"], "residual_score"),
+            mean(mine["prev"], "residual_score"),
+            "score",
+            "down",
+        ),
+        Figure(
+            f"Accepted with a residual score of {_plain(threshold)} or more",
+            count("cur", above),
+            count("prev", above),
+            better="down",
+        ),
+        Figure(
+            "Accepted by top management",
+            count("cur", lambda e: fields(e).get("acceptance_level") == "top_management"),
+            count("prev", lambda e: fields(e).get("acceptance_level") == "top_management"),
+        ),
     ]
 
     def ordered(names: set[str]) -> list[str]:
-        return [n for n in _LEVELS if n in names] + sorted(names - set(_LEVELS) - {_NOT_RECORDED}) + \
-            ([_NOT_RECORDED] if _NOT_RECORDED in names else [])
+        return (
+            [n for n in _LEVELS if n in names]
+            + sorted(names - set(_LEVELS) - {_NOT_RECORDED})
+            + ([_NOT_RECORDED] if _NOT_RECORDED in names else [])
+        )
 
     names = {level(e, n) for e in entries for n in ("level", "residual_level")}
-    levels = Tally(("before treatment, previous period", "before treatment, this period", "residual, previous period",
-                    "residual, this period"), [
-        (name, (count("prev", lambda e: level(e, "level") == name), count("cur", lambda e: level(e, "level") == name),
-                count("prev", lambda e: level(e, "residual_level") == name),
-                count("cur", lambda e: level(e, "residual_level") == name)))
-        for name in ordered(names)])
+    levels = Tally(
+        (
+            "before treatment, previous period",
+            "before treatment, this period",
+            "residual, previous period",
+            "residual, this period",
+        ),
+        [
+            (
+                name,
+                (
+                    count("prev", lambda e: level(e, "level") == name),
+                    count("cur", lambda e: level(e, "level") == name),
+                    count("prev", lambda e: level(e, "residual_level") == name),
+                    count("cur", lambda e: level(e, "residual_level") == name),
+                ),
+            )
+            for name in ordered(names)
+        ],
+    )
+
     def treatment(e) -> str:
         return e.treatment or _NOT_RECORDED
 
-    treatments = Tally(("previous period", "this period"), [
-        (name, (count("prev", lambda e: treatment(e) == name), count("cur", lambda e: treatment(e) == name)))
-        for name in sorted({treatment(e) for e in entries})])
-    high = sorted((e for e in mine["cur"] if above(e)), key=lambda e: (-(e.residual_score or 0), e.recorded_at, e.run_id))
-    accepted = [AcceptedRisk(e.run_id, e.system_name, e.risk, e.score, fields(e).get("level"), e.residual_score,
-                             fields(e).get("residual_level"), e.treatment, _people(fields(e).get("accepted_by")),
-                             fields(e).get("acceptance_level"), e.recorded_at) for e in high[:LIST_LIMIT]]
+    treatments = Tally(
+        ("previous period", "this period"),
+        [
+            (
+                name,
+                (
+                    count("prev", lambda e: treatment(e) == name),
+                    count("cur", lambda e: treatment(e) == name),
+                ),
+            )
+            for name in sorted({treatment(e) for e in entries})
+        ],
+    )
+    high = sorted(
+        (e for e in mine["cur"] if above(e)),
+        key=lambda e: (-(e.residual_score or 0), e.recorded_at, e.run_id),
+    )
+    accepted = [
+        AcceptedRisk(
+            e.run_id,
+            e.system_name,
+            e.risk,
+            e.score,
+            fields(e).get("level"),
+            e.residual_score,
+            fields(e).get("residual_level"),
+            e.treatment,
+            _people(fields(e).get("accepted_by")),
+            fields(e).get("acceptance_level"),
+            e.recorded_at,
+        )
+        for e in high[:LIST_LIMIT]
+    ]
 
     impact, lost = _coverage(conn, rp, snapshots, validity)
     inventory, changes = _inventory(conn, rp, snapshots)
-    return RiskSection(threshold, assessments, levels, treatments, Capped(accepted, len(high)), impact, lost, inventory, changes)
+    return RiskSection(
+        threshold,
+        assessments,
+        levels,
+        treatments,
+        Capped(accepted, len(high)),
+        impact,
+        lost,
+        inventory,
+        changes,
+    )
 
 
 def _plain(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
 
 
-def _coverage(conn: Connection, rp: ReviewPeriod, snapshots: dict[str, CoverageAt],
-              validity: dict[tuple[str, str], tuple[str, timedelta]]) -> tuple[list[Figure], Tally]:
+def _coverage(
+    conn: Connection,
+    rp: ReviewPeriod,
+    snapshots: dict[str, CoverageAt],
+    validity: dict[tuple[str, str], tuple[str, timedelta]],
+) -> tuple[list[Figure], Tally]:
     cur, prev = rp.current, rp.previous
     by_kpi: dict[str, set[str]] = {}
     for (workflow_id, _), (kpi, _) in validity.items():
@@ -127,9 +224,20 @@ def _coverage(conn: Connection, rp: ReviewPeriod, snapshots: dict[str, CoverageA
         workflows = sorted(by_kpi.get(kpi, ()))
         if not workflows:
             return 0
-        return conn.scalar(select(func.count()).select_from(r).where(
-            r.c.workflow_id.in_(workflows), r.c.subject_type == "ai_system", r.c.status == "completed",
-            r.c.completed_at >= p.start, r.c.completed_at < p.end)) or 0
+        return (
+            conn.scalar(
+                select(func.count())
+                .select_from(r)
+                .where(
+                    r.c.workflow_id.in_(workflows),
+                    r.c.subject_type == "ai_system",
+                    r.c.status == "completed",
+                    r.c.completed_at >= p.start,
+                    r.c.completed_at < p.end,
+                )
+            )
+            or 0
+        )
 
     def lost(kpi: str, before: CoverageAt, after: CoverageAt) -> dict[str, int]:
         """Systems covered at ``before`` and, still in scope at ``after``, no longer covered: by why."""
@@ -140,29 +248,82 @@ def _coverage(conn: Connection, rp: ReviewPeriod, snapshots: dict[str, CoverageA
                 reasons[state] = reasons.get(state, 0) + 1
         return reasons
 
-    ends = {"cur": (snapshots["start"], snapshots["end"]), "prev": (snapshots["previous_start"], snapshots["start"])}
-    gone = {(kpi, key): lost(kpi, *ends[key]) for kpi in ("risk_assessment", "impact_assessment") for key in ends}
+    ends = {
+        "cur": (snapshots["start"], snapshots["end"]),
+        "prev": (snapshots["previous_start"], snapshots["start"]),
+    }
+    gone = {
+        (kpi, key): lost(kpi, *ends[key])
+        for kpi in ("risk_assessment", "impact_assessment")
+        for key in ends
+    }
+
     def never(snap: CoverageAt, kpi: str) -> int:
         return sum(1 for state in snap.states[kpi].values() if state == "never")
 
     start, end = snapshots["start"], snapshots["end"]
     figures = [
-        Figure("Risk assessment runs completed", completed("risk_assessment", cur), completed("risk_assessment", prev)),
-        Figure("Impact assessment runs completed", completed("impact_assessment", cur), completed("impact_assessment", prev)),
-        Figure("Risk assessments that lapsed and were not renewed by the end of the period",
-               sum(gone[("risk_assessment", "cur")].values()), sum(gone[("risk_assessment", "prev")].values()), better="down"),
-        Figure("Impact assessments that lapsed or went stale and were not renewed by the end of the period",
-               sum(gone[("impact_assessment", "cur")].values()), sum(gone[("impact_assessment", "prev")].values()),
-               better="down"),
-        Figure("In-scope AI systems never risk-assessed", never(end, "risk_assessment"), never(start, "risk_assessment"),
-               better="down", state=True),
-        Figure("In-scope AI systems never impact-assessed", never(end, "impact_assessment"), never(start, "impact_assessment"),
-               better="down", state=True),
+        Figure(
+            "Risk assessment runs completed",
+            completed("risk_assessment", cur),
+            completed("risk_assessment", prev),
+        ),
+        Figure(
+            "Impact assessment runs completed",
+            completed("impact_assessment", cur),
+            completed("impact_assessment", prev),
+        ),
+        Figure(
+            "Risk assessments that lapsed and were not renewed by the end of the period",
+            sum(gone[("risk_assessment", "cur")].values()),
+            sum(gone[("risk_assessment", "prev")].values()),
+            better="down",
+        ),
+        Figure(
+            "Impact assessments that lapsed or went stale and were not renewed by the end of the period",
+            sum(gone[("impact_assessment", "cur")].values()),
+            sum(gone[("impact_assessment", "prev")].values()),
+            better="down",
+        ),
+        Figure(
+            "In-scope AI systems never risk-assessed",
+            never(end, "risk_assessment"),
+            never(start, "risk_assessment"),
+            better="down",
+            state=True,
+        ),
+        Figure(
+            "In-scope AI systems never impact-assessed",
+            never(end, "impact_assessment"),
+            never(start, "impact_assessment"),
+            better="down",
+            state=True,
+        ),
     ]
-    labels = {"expired": "expired (validity ran out)", "ended_by_change": "made stale by a material change to the system"}
-    rows = [(label, tuple(gone[(kpi, key)].get(state, 0) for kpi in ("risk_assessment", "impact_assessment") for key in ("prev", "cur")))
-            for state, label in labels.items()]
-    return figures, Tally(("risk, previous period", "risk, this period", "impact, previous period", "impact, this period"), rows)
+    labels = {
+        "expired": "expired (validity ran out)",
+        "ended_by_change": "made stale by a material change to the system",
+    }
+    rows = [
+        (
+            label,
+            tuple(
+                gone[(kpi, key)].get(state, 0)
+                for kpi in ("risk_assessment", "impact_assessment")
+                for key in ("prev", "cur")
+            ),
+        )
+        for state, label in labels.items()
+    ]
+    return figures, Tally(
+        (
+            "risk, previous period",
+            "risk, this period",
+            "impact, previous period",
+            "impact, this period",
+        ),
+        rows,
+    )
 
 
 def _what(version: int, changes: dict[str, Any]) -> str:
@@ -177,30 +338,65 @@ def _what(version: int, changes: dict[str, Any]) -> str:
     return "changed"
 
 
-def _inventory(conn: Connection, rp: ReviewPeriod, snapshots: dict[str, CoverageAt]) -> tuple[list[Figure], Capped[InventoryChange]]:
+def _inventory(
+    conn: Connection, rp: ReviewPeriod, snapshots: dict[str, CoverageAt]
+) -> tuple[list[Figure], Capped[InventoryChange]]:
     cur, prev = rp.current, rp.previous
     h, s = AISystemHistory.__table__, AISystem.__table__
     rows = conn.execute(
         select(h.c.version, h.c.changed_at, h.c.changed_by, h.c.changes, s.c.name)
         .select_from(h.outerjoin(s, h.c.system_id == s.c.id))
-        .where(and_(h.c.changed_at >= prev.start, h.c.changed_at < cur.end)).order_by(h.c.changed_at, h.c.id)).all()
-    changes = [InventoryChange(
-        row.name or "(unknown system)", row.version, row.changed_at, row.changed_by,
-        [] if row.version == 1 else sorted(row.changes or {}),
-        row.version > 1 and bool(set(row.changes or {}) & MATERIAL_FIELDS), _what(row.version, row.changes or {}))
-        for row in rows]
+        .where(and_(h.c.changed_at >= prev.start, h.c.changed_at < cur.end))
+        .order_by(h.c.changed_at, h.c.id)
+    ).all()
+    changes = [
+        InventoryChange(
+            row.name or "(unknown system)",
+            row.version,
+            row.changed_at,
+            row.changed_by,
+            [] if row.version == 1 else sorted(row.changes or {}),
+            row.version > 1 and bool(set(row.changes or {}) & MATERIAL_FIELDS),
+            _what(row.version, row.changes or {}),
+        )
+        for row in rows
+    ]
 
     def n(p: Period, test) -> int:
         return sum(1 for c in changes if _in(p, c.changed_at) and test(c))
 
     figures = [
-        Figure("AI systems registered", n(cur, lambda c: c.what == "added"), n(prev, lambda c: c.what == "added")),
-        Figure("Inventory changes to existing AI systems", n(cur, lambda c: c.version > 1), n(prev, lambda c: c.version > 1)),
-        Figure("... of which material (the assessments are redone)", n(cur, lambda c: c.material), n(prev, lambda c: c.material)),
-        Figure("AI systems retired", n(cur, lambda c: c.what == "retired"), n(prev, lambda c: c.what == "retired")),
-        Figure("AI systems taken out of scope", n(cur, lambda c: c.what == "taken out of scope"),
-               n(prev, lambda c: c.what == "taken out of scope")),
-        Figure("In-scope AI systems", len(snapshots["end"].in_scope), len(snapshots["start"].in_scope), state=True),
+        Figure(
+            "AI systems registered",
+            n(cur, lambda c: c.what == "added"),
+            n(prev, lambda c: c.what == "added"),
+        ),
+        Figure(
+            "Inventory changes to existing AI systems",
+            n(cur, lambda c: c.version > 1),
+            n(prev, lambda c: c.version > 1),
+        ),
+        Figure(
+            "... of which material (the assessments are redone)",
+            n(cur, lambda c: c.material),
+            n(prev, lambda c: c.material),
+        ),
+        Figure(
+            "AI systems retired",
+            n(cur, lambda c: c.what == "retired"),
+            n(prev, lambda c: c.what == "retired"),
+        ),
+        Figure(
+            "AI systems taken out of scope",
+            n(cur, lambda c: c.what == "taken out of scope"),
+            n(prev, lambda c: c.what == "taken out of scope"),
+        ),
+        Figure(
+            "In-scope AI systems",
+            len(snapshots["end"].in_scope),
+            len(snapshots["start"].in_scope),
+            state=True,
+        ),
     ]
     shown = [c for c in changes if _in(cur, c.changed_at)]
     return figures, Capped(shown[:LIST_LIMIT], len(shown))

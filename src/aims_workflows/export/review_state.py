@@ -52,11 +52,18 @@ def _open_at(created, closed, at: datetime) -> list[Any]:
 def open_work(conn: Connection, at: datetime) -> OpenWork:
     """What was open at ``at``; an overdue task is open and past its due date, as the KPI counts it."""
     s = _STEPS
-    tasks = conn.execute(select(func.count(), func.count().filter(and_(s.c.due_at.is_not(None), s.c.due_at < at)))
-                         .where(*_open_at(s.c.created_at, s.c.completed_at, at))).one()
+    tasks = conn.execute(
+        select(
+            func.count(), func.count().filter(and_(s.c.due_at.is_not(None), s.c.due_at < at))
+        ).where(*_open_at(s.c.created_at, s.c.completed_at, at))
+    ).one()
     a, f = _APPROVALS, _FINDINGS
-    approvals = conn.scalar(select(func.count()).select_from(a).where(*_open_at(a.c.requested_at, a.c.closed_at, at)))
-    findings = conn.scalar(select(func.count()).select_from(f).where(*_open_at(f.c.raised_at, f.c.closed_at, at)))
+    approvals = conn.scalar(
+        select(func.count()).select_from(a).where(*_open_at(a.c.requested_at, a.c.closed_at, at))
+    )
+    findings = conn.scalar(
+        select(func.count()).select_from(f).where(*_open_at(f.c.raised_at, f.c.closed_at, at))
+    )
     return OpenWork(tasks[0] or 0, tasks[1] or 0, approvals or 0, findings or 0)
 
 
@@ -89,40 +96,58 @@ class CoverageHistory:
         self.notes: list[str] = []
         self.validity = self._validity(specs, workflows)
         longest = max((vf for _, vf in self.validity.values()), default=timedelta(0))
-        self.systems = {row.id: (row.created_at, bool(row.in_scope))
-                        for row in conn.execute(select(_SYSTEMS.c.id, _SYSTEMS.c.created_at, _SYSTEMS.c.in_scope))}
-        self.scope_changes: dict[int, list[tuple[datetime, bool]]] = defaultdict(list)  # (when, value before)
+        self.systems = {
+            row.id: (row.created_at, bool(row.in_scope))
+            for row in conn.execute(
+                select(_SYSTEMS.c.id, _SYSTEMS.c.created_at, _SYSTEMS.c.in_scope)
+            )
+        }
+        self.scope_changes: dict[int, list[tuple[datetime, bool]]] = defaultdict(
+            list
+        )  # (when, value before)
         self.material: dict[int, list[datetime]] = defaultdict(list)
         h = _HISTORY
-        query = (select(h.c.system_id, h.c.version, h.c.changed_at, h.c.changes)
-                 .where(h.c.changed_at > earliest - longest).order_by(h.c.changed_at, h.c.id))
+        query = (
+            select(h.c.system_id, h.c.version, h.c.changed_at, h.c.changes)
+            .where(h.c.changed_at > earliest - longest)
+            .order_by(h.c.changed_at, h.c.id)
+        )
         for row in conn.execute(query):
             changes = row.changes or {}
             if row.version > 1 and "in_scope" in changes:
-                self.scope_changes[row.system_id].append((row.changed_at, bool(changes["in_scope"][0])))
+                self.scope_changes[row.system_id].append(
+                    (row.changed_at, bool(changes["in_scope"][0]))
+                )
             if row.version > 1 and set(changes) & MATERIAL_FIELDS:
                 self.material[row.system_id].append(row.changed_at)
 
     def _validity(self, specs: Any, workflows: Any) -> dict[tuple[str, str], tuple[str, timedelta]]:
         """(workflow, spec hash) -> (KPI, valid_for) for every version a completed assessment run used."""
         r = _RUNS
-        used = self.conn.execute(select(r.c.workflow_id, r.c.spec_hash).where(
-            r.c.subject_type == "ai_system", r.c.status == "completed").distinct()).all()
+        used = self.conn.execute(
+            select(r.c.workflow_id, r.c.spec_hash)
+            .where(r.c.subject_type == "ai_system", r.c.status == "completed")
+            .distinct()
+        ).all()
         validity: dict[tuple[str, str], tuple[str, timedelta]] = {}
         guessed: set[str] = set()
         for workflow_id, spec_hash in used:
             spec = None
             try:
                 spec = specs.by_hash(self.conn, spec_hash)
-            except AimsError:  # a version that is not stored (or no longer parses): the current file's validity
+            except (
+                AimsError
+            ):  # a version that is not stored (or no longer parses): the current file's validity
                 if workflow_id in workflows:
                     spec = workflows.get(workflow_id).spec
                     guessed.add(workflow_id)
             if spec is not None and spec.coverage is not None:
                 validity[(workflow_id, spec_hash)] = (spec.coverage.kpi, spec.coverage.valid_for)
         for workflow_id in sorted(guessed):
-            self.notes.append(f"some {workflow_id} runs were pinned to a workflow version that is not stored; "
-                              "the current version's validity was used for them")
+            self.notes.append(
+                f"some {workflow_id} runs were pinned to a workflow version that is not stored; "
+                "the current version's validity was used for them"
+            )
         return validity
 
     def _in_scope(self, sid: int, at: datetime) -> bool:
@@ -141,10 +166,16 @@ class CoverageHistory:
         pairs = sorted({wf for wf, _ in self.validity})
         if pairs:
             r = _RUNS
-            query = (select(r.c.subject_id, r.c.workflow_id, r.c.spec_hash, func.max(r.c.completed_at))
-                     .where(r.c.workflow_id.in_(pairs), r.c.subject_type == "ai_system", r.c.status == "completed",
-                            r.c.completed_at <= at)
-                     .group_by(r.c.subject_id, r.c.workflow_id, r.c.spec_hash))
+            query = (
+                select(r.c.subject_id, r.c.workflow_id, r.c.spec_hash, func.max(r.c.completed_at))
+                .where(
+                    r.c.workflow_id.in_(pairs),
+                    r.c.subject_type == "ai_system",
+                    r.c.status == "completed",
+                    r.c.completed_at <= at,
+                )
+                .group_by(r.c.subject_id, r.c.workflow_id, r.c.spec_hash)
+            )
             for subject_id, workflow_id, spec_hash, completed in self.conn.execute(query):
                 kpi_vf = self.validity.get((workflow_id, spec_hash))
                 if kpi_vf is None or completed is None or not str(subject_id).isdigit():
@@ -158,13 +189,17 @@ class CoverageHistory:
                 states[kpi][sid] = self._state(sid, kpi, last.get((sid, kpi)), at)
         return CoverageAt(at, in_scope, states)
 
-    def _state(self, sid: int, kpi: str, last: tuple[datetime, timedelta] | None, at: datetime) -> str:
+    def _state(
+        self, sid: int, kpi: str, last: tuple[datetime, timedelta] | None, at: datetime
+    ) -> str:
         if last is None:
             return "never"
         completed, valid_for = last
         lapses = completed + valid_for
         # whichever ended it first: a material change before the validity ran out, or the expiry
-        if kpi == "impact_assessment" and _changed_between(self.material.get(sid, []), completed, min(at, lapses)):
+        if kpi == "impact_assessment" and _changed_between(
+            self.material.get(sid, []), completed, min(at, lapses)
+        ):
             return "ended_by_change"
         return "expired" if lapses <= at else "current"
 
@@ -180,17 +215,22 @@ def coverage_check(conn: Connection, recomputed: CoverageAt) -> list[str]:
     a difference is named (it means the history or the projection was changed by hand)."""
     s = _SYSTEMS
     at = recomputed.at
-    row = conn.execute(select(
-        func.count(),
-        func.count().filter(s.c.risk_valid_until > at),
-        func.count().filter(s.c.impact_valid_until > at),
-    ).where(s.c.in_scope.is_(True))).one()
+    row = conn.execute(
+        select(
+            func.count(),
+            func.count().filter(s.c.risk_valid_until > at),
+            func.count().filter(s.c.impact_valid_until > at),
+        ).where(s.c.in_scope.is_(True))
+    ).one()
     problems = []
     if row[0] != len(recomputed.in_scope):
-        problems.append(f"in-scope AI systems: {row[0]:,} in the inventory, {len(recomputed.in_scope):,} rebuilt from its history")
+        problems.append(
+            f"in-scope AI systems: {row[0]:,} in the inventory, {len(recomputed.in_scope):,} rebuilt from its history"
+        )
     for kpi, projected in zip(KPI_KINDS, row[1:]):
         if projected != recomputed.current(kpi):
-            problems.append(f"{kpi.replace('_', ' ')}s current: {projected:,} in the KPI projection, "
-                            f"{recomputed.current(kpi):,} rebuilt from the completed runs")
+            problems.append(
+                f"{kpi.replace('_', ' ')}s current: {projected:,} in the KPI projection, "
+                f"{recomputed.current(kpi):,} rebuilt from the completed runs"
+            )
     return problems
-

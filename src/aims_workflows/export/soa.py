@@ -12,8 +12,9 @@ covered by what evidences 6.1.2, 6.1.3 and 6.1.4).
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 from sqlalchemy import Connection, and_, case, func, or_, select
 
@@ -69,17 +70,31 @@ class Coverage:
         for workflow in self.workflows:
             steps = [s for s in self.where.get(workflow, ()) if s != "workflow"]
             whole = "workflow" in self.where.get(workflow, ())
-            parts.append(workflow if whole or not steps else f"{workflow} (steps: {', '.join(steps)})")
+            parts.append(
+                workflow if whole or not steps else f"{workflow} (steps: {', '.join(steps)})"
+            )
         return "; ".join(parts)
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "id": self.id, "title": self.title, "kind": self.kind, "group": self.group,
-            "applicable": self.applicable, "justification": self.justification, "implementation": self.implementation,
-            "workflows": [{"id": w, "named_by": list(self.where.get(w, ()))} for w in self.workflows],
-            "runs_completed": self.runs_completed, "runs_open": self.runs_open, "evidence_rows": self.evidence_rows,
-            "latest_evidence": self.latest_evidence, "status": self.status, "status_label": self.status_label,
-            "gap": self.gap, "notes": list(self.notes),
+            "id": self.id,
+            "title": self.title,
+            "kind": self.kind,
+            "group": self.group,
+            "applicable": self.applicable,
+            "justification": self.justification,
+            "implementation": self.implementation,
+            "workflows": [
+                {"id": w, "named_by": list(self.where.get(w, ()))} for w in self.workflows
+            ],
+            "runs_completed": self.runs_completed,
+            "runs_open": self.runs_open,
+            "evidence_rows": self.evidence_rows,
+            "latest_evidence": self.latest_evidence,
+            "status": self.status,
+            "status_label": self.status_label,
+            "gap": self.gap,
+            "notes": list(self.notes),
         }
 
 
@@ -113,9 +128,13 @@ class CoverageReport:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "generated_at": self.generated_at, "organisation": self.organisation, "standard": self.standard,
-            "period": self.period.as_dict(), "summary": self.summary(),
-            "controls": [c.as_dict() for c in self.controls], "clauses": [c.as_dict() for c in self.clauses],
+            "generated_at": self.generated_at,
+            "organisation": self.organisation,
+            "standard": self.standard,
+            "period": self.period.as_dict(),
+            "summary": self.summary(),
+            "controls": [c.as_dict() for c in self.controls],
+            "clauses": [c.as_dict() for c in self.clauses],
         }
 
 
@@ -130,30 +149,64 @@ class _Facts:
 
 
 def build_coverage(
-    conn: Connection, *, catalog: Catalog, workflows: Iterable[Any], soa: SoaConfig, period: Period,
-    generated_at: str, organisation: str,
+    conn: Connection,
+    *,
+    catalog: Catalog,
+    workflows: Iterable[Any],
+    soa: SoaConfig,
+    period: Period,
+    generated_at: str,
+    organisation: str,
 ) -> CoverageReport:
     """The SoA rows (every Annex A control) and the clause rows, for ``period``."""
-    stored = [(r.workflow_id, r.version, r.text) for r in conn.execute(
-        select(SpecVersion.__table__.c.workflow_id, SpecVersion.__table__.c.version, SpecVersion.__table__.c.text))]
+    stored = [
+        (r.workflow_id, r.version, r.text)
+        for r in conn.execute(
+            select(
+                SpecVersion.__table__.c.workflow_id,
+                SpecVersion.__table__.c.version,
+                SpecVersion.__table__.c.text,
+            )
+        )
+    ]
     citations = collect_citations(workflows, stored)
     facts = _Facts(_evidence_groups(conn, period), _run_groups(conn, period))
 
     controls = []
     for entry in catalog.controls():
         decision = soa.control(entry.id)
-        controls.append(_row(entry, frozenset({entry.id}), citations, facts, decision.applicable,
-                             decision.justification, decision.implementation))
+        controls.append(
+            _row(
+                entry,
+                frozenset({entry.id}),
+                citations,
+                facts,
+                decision.applicable,
+                decision.justification,
+                decision.implementation,
+            )
+        )
     clauses = []
     for entry in catalog.clauses():
-        wanted = frozenset({entry.id} | {c.id for c in catalog.clauses() if c.id.startswith(entry.id + ".")})
+        wanted = frozenset(
+            {entry.id} | {c.id for c in catalog.clauses() if c.id.startswith(entry.id + ".")}
+        )
         clauses.append(_row(entry, wanted, citations, facts, True, "", ""))
     groups = {g.id: g.title for g in catalog.groups()}
-    return CoverageReport(generated_at, organisation, catalog.standard, period, controls, clauses, groups)
+    return CoverageReport(
+        generated_at, organisation, catalog.standard, period, controls, clauses, groups
+    )
 
 
-def _row(entry, wanted: frozenset[str], citations: Citations, facts: _Facts, applicable: bool,
-         justification: str, implementation: str) -> Coverage:
+def _row(
+    entry,
+    wanted: frozenset[str],
+    citations: Citations,
+    facts: _Facts,
+    applicable: bool,
+    justification: str,
+    implementation: str,
+) -> Coverage:
     where = citations.naming(wanted)
     rows, latest = 0, None
     for (workflow, version, step), (count, newest) in facts.evidence.items():
@@ -183,21 +236,36 @@ def _row(entry, wanted: frozenset[str], citations: Citations, facts: _Facts, app
     if is_control and applicable and not justification:
         notes.append("no justification for inclusion in aims.yaml")
     return Coverage(
-        id=entry.id, title=entry.title, kind=entry.kind, group=entry.group, applicable=applicable,
-        justification=justification, implementation=implementation,
-        workflows=tuple(sorted(where)), where={w: tuple(sorted(p, key=lambda s: (s != "workflow", s))) for w, p in where.items()},
-        runs_completed=completed, runs_open=opened, evidence_rows=rows, latest_evidence=latest,
-        status=status, gap=gap, notes=tuple(notes),
+        id=entry.id,
+        title=entry.title,
+        kind=entry.kind,
+        group=entry.group,
+        applicable=applicable,
+        justification=justification,
+        implementation=implementation,
+        workflows=tuple(sorted(where)),
+        where={w: tuple(sorted(p, key=lambda s: (s != "workflow", s))) for w, p in where.items()},
+        runs_completed=completed,
+        runs_open=opened,
+        evidence_rows=rows,
+        latest_evidence=latest,
+        status=status,
+        gap=gap,
+        notes=tuple(notes),
     )
 
 
-def _evidence_groups(conn: Connection, period: Period) -> dict[tuple[str, int, str | None], tuple[int, str]]:
+def _evidence_groups(
+    conn: Connection, period: Period
+) -> dict[tuple[str, int, str | None], tuple[int, str]]:
     bounds = seq_range(conn, period)
     if bounds is None:
         return {}
     e, r = Evidence.__table__, Run.__table__
     query = (
-        select(r.c.workflow_id, r.c.spec_version, e.c.step_id, func.count(), func.max(e.c.effective_at))
+        select(
+            r.c.workflow_id, r.c.spec_version, e.c.step_id, func.count(), func.max(e.c.effective_at)
+        )
         .select_from(e.join(r, e.c.run_id == r.c.id))
         .where(e.c.seq >= bounds[0], e.c.seq <= bounds[1])
         .group_by(r.c.workflow_id, r.c.spec_version, e.c.step_id)
@@ -216,12 +284,16 @@ def _run_groups(conn: Connection, period: Period) -> dict[tuple[str, int], tuple
     still = r.c.status.in_(OPEN_STATUSES)
     opened: list[Any] = [still]
     if period.end is not None:
-        opened = [r.c.started_at < period.end, or_(still, and_(r.c.status == "completed", r.c.completed_at >= period.end))]
-    query = (
-        select(r.c.workflow_id, r.c.spec_version,
-               func.sum(case((and_(*done), 1), else_=0)), func.sum(case((and_(*opened), 1), else_=0)))
-        .group_by(r.c.workflow_id, r.c.spec_version)
-    )
+        opened = [
+            r.c.started_at < period.end,
+            or_(still, and_(r.c.status == "completed", r.c.completed_at >= period.end)),
+        ]
+    query = select(
+        r.c.workflow_id,
+        r.c.spec_version,
+        func.sum(case((and_(*done), 1), else_=0)),
+        func.sum(case((and_(*opened), 1), else_=0)),
+    ).group_by(r.c.workflow_id, r.c.spec_version)
     groups: dict[tuple[str, int], tuple[int, int]] = defaultdict(lambda: (0, 0))
     for workflow, version, completed, running in conn.execute(query):
         groups[(workflow, version)] = (int(completed or 0), int(running or 0))

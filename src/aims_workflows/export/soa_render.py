@@ -10,10 +10,33 @@ from .soa import Coverage, CoverageReport
 
 __all__ = ["soa_csv", "clauses_csv", "soa_markdown", "clauses_markdown", "coverage_json"]
 
-_SOA_COLUMNS = ("control", "title", "applicable", "justification", "implementation", "workflows", "runs_completed",
-                "runs_open", "evidence_rows", "latest_evidence", "status", "gap", "notes")
-_CLAUSE_COLUMNS = ("clause", "title", "workflows", "runs_completed", "runs_open", "evidence_rows", "latest_evidence",
-                   "status", "no_workflow", "notes")
+_SOA_COLUMNS = (
+    "control",
+    "title",
+    "applicable",
+    "justification",
+    "implementation",
+    "workflows",
+    "runs_completed",
+    "runs_open",
+    "evidence_rows",
+    "latest_evidence",
+    "status",
+    "gap",
+    "notes",
+)
+_CLAUSE_COLUMNS = (
+    "clause",
+    "title",
+    "workflows",
+    "runs_completed",
+    "runs_open",
+    "evidence_rows",
+    "latest_evidence",
+    "status",
+    "no_workflow",
+    "notes",
+)
 
 
 def _day(moment: str | None) -> str:
@@ -21,13 +44,36 @@ def _day(moment: str | None) -> str:
 
 
 def _soa_values(c: Coverage) -> list[Any]:
-    return [c.id, c.title, "yes" if c.applicable else "no", c.justification, c.implementation, c.workflows_text(),
-            c.runs_completed, c.runs_open, c.evidence_rows, c.latest_evidence or "", c.status, c.gap, "; ".join(c.notes)]
+    return [
+        c.id,
+        c.title,
+        "yes" if c.applicable else "no",
+        c.justification,
+        c.implementation,
+        c.workflows_text(),
+        c.runs_completed,
+        c.runs_open,
+        c.evidence_rows,
+        c.latest_evidence or "",
+        c.status,
+        c.gap,
+        "; ".join(c.notes),
+    ]
 
 
 def _clause_values(c: Coverage) -> list[Any]:
-    return [c.id, c.title, c.workflows_text(), c.runs_completed, c.runs_open, c.evidence_rows, c.latest_evidence or "",
-            c.status, c.gap, "; ".join(c.notes)]
+    return [
+        c.id,
+        c.title,
+        c.workflows_text(),
+        c.runs_completed,
+        c.runs_open,
+        c.evidence_rows,
+        c.latest_evidence or "",
+        c.status,
+        c.gap,
+        "; ".join(c.notes),
+    ]
 
 
 def soa_csv(report: CoverageReport) -> str:
@@ -50,16 +96,20 @@ def coverage_json(report: CoverageReport, *, part: str = "all") -> str:
 def _md(text: Any) -> str:
     """A Markdown table cell: pipes escaped, line breaks kept as <br>, HTML-like text defused."""
     value = "" if text is None else str(text)
-    value = value.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
+    value = (
+        value.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
+    )
     return "<br>".join(line.strip() for line in value.splitlines()) or " "
 
 
 def _header(report: CoverageReport, title: str) -> list[str]:
     return [
-        f"# {title}: {_md(report.organisation)}", "",
+        f"# {title}: {_md(report.organisation)}",
+        "",
         f"- Standard: {report.standard}",
         f"- Period: {report.period.label()}",
-        f"- Generated: {report.generated_at}", "",
+        f"- Generated: {report.generated_at}",
+        "",
     ]
 
 
@@ -73,35 +123,52 @@ def soa_markdown(report: CoverageReport) -> str:
         "",
     ]
     if s["gaps"]:
-        lines += [f"**Gaps** (applicable, no workflow and no implementation described): {', '.join(s['gaps'])}", ""]
+        lines += [
+            f"**Gaps** (applicable, no workflow and no implementation described): {', '.join(s['gaps'])}",
+            "",
+        ]
     else:
-        lines += ["No gaps: every applicable control has a workflow or a described implementation.", ""]
+        lines += [
+            "No gaps: every applicable control has a workflow or a described implementation.",
+            "",
+        ]
     group = None
     for c in report.controls:
         top = c.group or ""
         if top != group:
             group = top
-            lines += ["", f"## {top} {_md(report.group_titles.get(top, ''))}".rstrip(), "",
-                      "| Control | Applicable | Justification | Implementation | Workflows | Runs done / open | Evidence rows | Latest | Status |",
-                      "|---|---|---|---|---|---|---|---|---|"]
+            lines += [
+                "",
+                f"## {top} {_md(report.group_titles.get(top, ''))}".rstrip(),
+                "",
+                "| Control | Applicable | Justification | Implementation | Workflows | Runs done / open | Evidence rows | Latest | Status |",
+                "|---|---|---|---|---|---|---|---|---|",
+            ]
         status = ("**GAP** " if c.gap else "") + c.status_label
         if c.notes:
             status += "<br>" + "<br>".join(_md(n) for n in c.notes)
         lines.append(
             f"| {c.id} {_md(c.title)} | {'yes' if c.applicable else '**no**'} | {_md(c.justification)} | {_md(c.implementation)} | "
             f"{_md(c.workflows_text()) if c.workflows else '-'} | {c.runs_completed} / {c.runs_open} | {c.evidence_rows} | "
-            f"{_day(c.latest_evidence) or '-'} | {status} |")
+            f"{_day(c.latest_evidence) or '-'} | {status} |"
+        )
     return "\n".join(lines) + "\n"
 
 
 def clauses_markdown(report: CoverageReport) -> str:
     s = report.summary()
     lines = _header(report, "Clauses 4-10: coverage by workflows")
-    lines += [f"{s['clauses_evidenced']} of {s['clauses']} clauses have evidence from completed runs. "
-              "A clause counts what evidences it or any of its sub-clauses.", "",
-              "| Clause | Workflows | Runs done / open | Evidence rows | Latest | Status |", "|---|---|---|---|---|---|"]
+    lines += [
+        f"{s['clauses_evidenced']} of {s['clauses']} clauses have evidence from completed runs. "
+        "A clause counts what evidences it or any of its sub-clauses.",
+        "",
+        "| Clause | Workflows | Runs done / open | Evidence rows | Latest | Status |",
+        "|---|---|---|---|---|---|",
+    ]
     for c in report.clauses:
         status = c.status_label if not c.gap else "no workflow"
-        lines.append(f"| {c.id} {_md(c.title)} | {_md(c.workflows_text()) if c.workflows else '-'} | "
-                     f"{c.runs_completed} / {c.runs_open} | {c.evidence_rows} | {_day(c.latest_evidence) or '-'} | {status} |")
+        lines.append(
+            f"| {c.id} {_md(c.title)} | {_md(c.workflows_text()) if c.workflows else '-'} | "
+            f"{c.runs_completed} / {c.runs_open} | {c.evidence_rows} | {_day(c.latest_evidence) or '-'} | {status} |"
+        )
     return "\n".join(lines) + "\n"

@@ -5,5 +5,13 @@ the compliance dashboard's data (:mod:`.dashboard`), the ledger's cached chain s
 from .queries import Kpi, compute_kpis, median_from_histogram
 from .render import format_target, format_value, kpi_table, kpis_csv, kpis_json
 
-__all__ = ["Kpi", "compute_kpis", "format_target", "format_value", "kpi_table", "kpis_csv", "kpis_json",
-           "median_from_histogram"]
+__all__ = [
+    "Kpi",
+    "compute_kpis",
+    "format_target",
+    "format_value",
+    "kpi_table",
+    "kpis_csv",
+    "kpis_json",
+    "median_from_histogram",
+]

@@ -79,16 +79,21 @@ def _problem(row: ChainedEvidence, expected: int, prev_hash: str) -> str | None:
     return None
 
 
-def walk(db: Any, head: tuple[int, str], *, after: tuple[int, str] = (0, GENESIS_HASH), batch: int = 5000) -> _Walk:
+def walk(
+    db: Any, head: tuple[int, str], *, after: tuple[int, str] = (0, GENESIS_HASH), batch: int = 5000
+) -> _Walk:
     """Check rows ``after[0] + 1 .. head[0]`` as the continuation of the row ``after``, then that
     the last one is the head. Each batch is read on its own connection and hashed after it closes."""
     (expected, prev_hash), (head_seq, head_hash) = (after[0] + 1, after[1]), head
     count = 0
     while expected <= head_seq:
         with db.connect() as conn:
-            rows = conn.execute(select(*[_EVIDENCE.c[f] for f in _FIELDS])
-                                .where(_EVIDENCE.c.seq >= expected, _EVIDENCE.c.seq <= head_seq)
-                                .order_by(_EVIDENCE.c.seq).limit(batch)).all()
+            rows = conn.execute(
+                select(*[_EVIDENCE.c[f] for f in _FIELDS])
+                .where(_EVIDENCE.c.seq >= expected, _EVIDENCE.c.seq <= head_seq)
+                .order_by(_EVIDENCE.c.seq)
+                .limit(batch)
+            ).all()
         if not rows:
             break
         for values in rows:
@@ -99,13 +104,24 @@ def walk(db: Any, head: tuple[int, str], *, after: tuple[int, str] = (0, GENESIS
                 return _Walk(count, expected, problem)
             prev_hash, expected = row.hash, expected + 1
     if expected - 1 != head_seq or (head_seq and prev_hash != head_hash):
-        return _Walk(count, expected, f"the ledger ends at row {expected - 1} but its head says {head_seq}: rows were removed from the end")
+        return _Walk(
+            count,
+            expected,
+            f"the ledger ends at row {expected - 1} but its head says {head_seq}: rows were removed from the end",
+        )
     with db.connect() as conn:
         # one statement, so an append committing meanwhile cannot look like a row past the head
-        beyond = conn.scalar(select(func.min(_EVIDENCE.c.seq)).where(
-            _EVIDENCE.c.seq > select(_HEAD.c.seq).where(_HEAD.c.id == 1).scalar_subquery()))
+        beyond = conn.scalar(
+            select(func.min(_EVIDENCE.c.seq)).where(
+                _EVIDENCE.c.seq > select(_HEAD.c.seq).where(_HEAD.c.id == 1).scalar_subquery()
+            )
+        )
     if beyond is not None:
-        return _Walk(count, beyond, f"row {beyond} lies beyond the head: added to the ledger without moving its head")
+        return _Walk(
+            count,
+            beyond,
+            f"row {beyond} lies beyond the head: added to the ledger without moving its head",
+        )
     return _Walk(count)
 
 
@@ -114,7 +130,9 @@ class ChainStatusCache:
     the previous result marked ``stale`` rather than waiting (it waits only when there is no
     previous result)."""
 
-    def __init__(self, clock: Any, *, max_age: timedelta = timedelta(hours=1), batch: int = 5000) -> None:
+    def __init__(
+        self, clock: Any, *, max_age: timedelta = timedelta(hours=1), batch: int = 5000
+    ) -> None:
         self.clock, self.max_age, self.batch = clock, max_age, batch
         self._last: ChainStatus | None = None
         self._lock = threading.Lock()
@@ -138,9 +156,20 @@ class ChainStatusCache:
             else:
                 found = walk(db, head, batch=self.batch)
             now = self.clock.now()
-            rows, fully_verified_at = (last.rows + found.rows, last.fully_verified_at) if extend else (found.rows, now)
-            self._last = ChainStatus(head[0], head[1], rows, found.first_bad_seq, found.problem, now, fully_verified_at,
-                                     time.perf_counter() - started, appended_only=extend)
+            rows, fully_verified_at = (
+                (last.rows + found.rows, last.fully_verified_at) if extend else (found.rows, now)
+            )
+            self._last = ChainStatus(
+                head[0],
+                head[1],
+                rows,
+                found.first_bad_seq,
+                found.problem,
+                now,
+                fully_verified_at,
+                time.perf_counter() - started,
+                appended_only=extend,
+            )
             return self._last
         finally:
             self._lock.release()

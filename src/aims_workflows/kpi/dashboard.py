@@ -11,9 +11,9 @@ status comes from :mod:`.chain_status`, which caches it).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Mapping
 
 from sqlalchemy import Connection, and_, case, func, or_, select
 
@@ -24,8 +24,20 @@ from .chain_status import ChainStatus
 from .queries import Kpi, compute_kpis
 
 __all__ = [
-    "DashboardData", "Capped", "Assessment", "SystemRow", "Coverage", "OverdueTask", "OpenApproval", "OpenFinding",
-    "RecentRun", "gather", "EXPIRING_WITHIN", "LIST_LIMIT", "SYSTEMS_PAGE_SIZE", "RECENT_RUNS",
+    "DashboardData",
+    "Capped",
+    "Assessment",
+    "SystemRow",
+    "Coverage",
+    "OverdueTask",
+    "OpenApproval",
+    "OpenFinding",
+    "RecentRun",
+    "gather",
+    "EXPIRING_WITHIN",
+    "LIST_LIMIT",
+    "SYSTEMS_PAGE_SIZE",
+    "RECENT_RUNS",
 ]
 
 EXPIRING_WITHIN = timedelta(days=30)
@@ -36,7 +48,6 @@ RECENT_RUNS = 20
 
 _SYSTEMS, _STEPS, _APPROVALS = AISystem.__table__, StepRecord.__table__, Approval.__table__
 _FINDINGS, _RUNS = Finding.__table__, Run.__table__
-
 
 
 @dataclass(frozen=True)
@@ -52,7 +63,9 @@ class Assessment:
         return self.state in ("expired", "never")
 
     @classmethod
-    def of(cls, valid_until: datetime | None, now: datetime, soon: timedelta = EXPIRING_WITHIN) -> "Assessment":
+    def of(
+        cls, valid_until: datetime | None, now: datetime, soon: timedelta = EXPIRING_WITHIN
+    ) -> Assessment:
         if valid_until is None:
             return cls("never", None, None)
         days = (valid_until - now).days  # floor: lapsed an hour ago is day -1
@@ -180,24 +193,46 @@ def _coverage(conn: Connection, now: datetime, page: int, page_size: int) -> Cov
         (or_(risk <= soon, impact <= soon), 2),
         else_=3,
     )
-    earliest = case((and_(risk.is_not(None), impact.is_not(None), risk <= impact), risk), else_=impact)
+    earliest = case(
+        (and_(risk.is_not(None), impact.is_not(None), risk <= impact), risk), else_=impact
+    )
     total = _count(conn, s, in_scope)
     pages = max((total + page_size - 1) // page_size, 1)
     page = min(max(page, 1), pages)
     rows = conn.execute(
         select(s.c.name, s.c.owner, s.c.risk_tier, s.c.lifecycle_stage, risk, impact)
-        .where(in_scope).order_by(rank, earliest.nulls_first(), s.c.name)
-        .limit(page_size).offset((page - 1) * page_size)
+        .where(in_scope)
+        .order_by(rank, earliest.nulls_first(), s.c.name)
+        .limit(page_size)
+        .offset((page - 1) * page_size)
     ).all()
-    gaps = conn.execute(select(
-        func.count().filter(or_(risk.is_(None), risk <= now)),
-        func.count().filter(or_(impact.is_(None), impact <= now)),
-        func.count().filter(or_(and_(risk > now, risk <= soon), and_(impact > now, impact <= soon))),
-    ).where(in_scope)).one()
+    gaps = conn.execute(
+        select(
+            func.count().filter(or_(risk.is_(None), risk <= now)),
+            func.count().filter(or_(impact.is_(None), impact <= now)),
+            func.count().filter(
+                or_(and_(risk > now, risk <= soon), and_(impact > now, impact <= soon))
+            ),
+        ).where(in_scope)
+    ).one()
     return Coverage(
-        [SystemRow(r.name, r.owner, r.risk_tier, r.lifecycle_stage, Assessment.of(r.risk_valid_until, now),
-                   Assessment.of(r.impact_valid_until, now)) for r in rows],
-        total, page, page_size, gaps[0] or 0, gaps[1] or 0, gaps[2] or 0,
+        [
+            SystemRow(
+                r.name,
+                r.owner,
+                r.risk_tier,
+                r.lifecycle_stage,
+                Assessment.of(r.risk_valid_until, now),
+                Assessment.of(r.impact_valid_until, now),
+            )
+            for r in rows
+        ],
+        total,
+        page,
+        page_size,
+        gaps[0] or 0,
+        gaps[1] or 0,
+        gaps[2] or 0,
     )
 
 
@@ -205,52 +240,151 @@ def _overdue(conn: Connection, now: datetime, limit: int) -> Capped[OverdueTask]
     t, r = _STEPS, _RUNS
     late = (t.c.status == "open", t.c.due_at < now)
     rows = conn.execute(
-        select(t.c.run_id, t.c.step_id, t.c.title, t.c.assignee, t.c.role, t.c.due_at, t.c.external_ref, t.c.overdue,
-               r.c.workflow_id, r.c.subject_name)
-        .select_from(t.outerjoin(r, r.c.id == t.c.run_id)).where(*late).order_by(t.c.due_at, t.c.id).limit(limit)
+        select(
+            t.c.run_id,
+            t.c.step_id,
+            t.c.title,
+            t.c.assignee,
+            t.c.role,
+            t.c.due_at,
+            t.c.external_ref,
+            t.c.overdue,
+            r.c.workflow_id,
+            r.c.subject_name,
+        )
+        .select_from(t.outerjoin(r, r.c.id == t.c.run_id))
+        .where(*late)
+        .order_by(t.c.due_at, t.c.id)
+        .limit(limit)
     ).all()
-    items = [OverdueTask(x.run_id, x.workflow_id, x.subject_name, x.step_id, x.title, x.assignee or f"({x.role})",
-                         x.due_at, now - x.due_at, x.external_ref, bool(x.overdue)) for x in rows]
+    items = [
+        OverdueTask(
+            x.run_id,
+            x.workflow_id,
+            x.subject_name,
+            x.step_id,
+            x.title,
+            x.assignee or f"({x.role})",
+            x.due_at,
+            now - x.due_at,
+            x.external_ref,
+            bool(x.overdue),
+        )
+        for x in rows
+    ]
     return Capped(items, _count(conn, t, *late))
 
 
-def _approvals(conn: Connection, now: datetime, limit: int, roles: Mapping[str, list[str]]) -> Capped[OpenApproval]:
+def _approvals(
+    conn: Connection, now: datetime, limit: int, roles: Mapping[str, list[str]]
+) -> Capped[OpenApproval]:
     a, r = _APPROVALS, _RUNS
     rows = conn.execute(
-        select(a.c.approval_id, a.c.run_id, a.c.step_id, a.c.approvers, a.c.requested_at, r.c.workflow_id, r.c.subject_name)
-        .select_from(a.outerjoin(r, r.c.id == a.c.run_id)).where(a.c.status == "open")
-        .order_by(a.c.requested_at, a.c.approval_id).limit(limit)
+        select(
+            a.c.approval_id,
+            a.c.run_id,
+            a.c.step_id,
+            a.c.approvers,
+            a.c.requested_at,
+            r.c.workflow_id,
+            r.c.subject_name,
+        )
+        .select_from(a.outerjoin(r, r.c.id == a.c.run_id))
+        .where(a.c.status == "open")
+        .order_by(a.c.requested_at, a.c.approval_id)
+        .limit(limit)
     ).all()
-    def people(approvers: list[str]) -> list[str]:
-        return list(dict.fromkeys(person for name in approvers for person in roles.get(name, [name] if "@" in name else [])))
 
-    items = [OpenApproval(x.approval_id, x.run_id, x.workflow_id, x.subject_name, x.step_id, list(x.approvers or []),
-                          people(list(x.approvers or [])), x.requested_at, now - x.requested_at) for x in rows]
+    def people(approvers: list[str]) -> list[str]:
+        return list(
+            dict.fromkeys(
+                person
+                for name in approvers
+                for person in roles.get(name, [name] if "@" in name else [])
+            )
+        )
+
+    items = [
+        OpenApproval(
+            x.approval_id,
+            x.run_id,
+            x.workflow_id,
+            x.subject_name,
+            x.step_id,
+            list(x.approvers or []),
+            people(list(x.approvers or [])),
+            x.requested_at,
+            now - x.requested_at,
+        )
+        for x in rows
+    ]
     return Capped(items, _count(conn, a, a.c.status == "open"))
 
 
 def _findings(conn: Connection, now: datetime, limit: int) -> Capped[OpenFinding]:
     f = _FINDINGS
-    rows = conn.execute(select(f.c.id, f.c.title, f.c.severity, f.c.clause, f.c.system_name, f.c.raised_at,
-                               f.c.corrective_run_id)
-                        .where(f.c.status == "open").order_by(f.c.raised_at, f.c.id).limit(limit)).all()
-    items = [OpenFinding(x.id, x.title, x.severity, x.clause, x.system_name, x.raised_at, now - x.raised_at,
-                         x.corrective_run_id) for x in rows]
+    rows = conn.execute(
+        select(
+            f.c.id,
+            f.c.title,
+            f.c.severity,
+            f.c.clause,
+            f.c.system_name,
+            f.c.raised_at,
+            f.c.corrective_run_id,
+        )
+        .where(f.c.status == "open")
+        .order_by(f.c.raised_at, f.c.id)
+        .limit(limit)
+    ).all()
+    items = [
+        OpenFinding(
+            x.id,
+            x.title,
+            x.severity,
+            x.clause,
+            x.system_name,
+            x.raised_at,
+            now - x.raised_at,
+            x.corrective_run_id,
+        )
+        for x in rows
+    ]
     return Capped(items, _count(conn, f, f.c.status == "open"))
 
 
 def _recent_runs(conn: Connection, limit: int) -> list[RecentRun]:
     r = _RUNS
-    rows = conn.execute(select(r.c.id, r.c.workflow_id, r.c.spec_version, r.c.subject_name, r.c.status, r.c.current_step,
-                               r.c.started_at, r.c.completed_at)
-                        .order_by(r.c.started_at.desc(), r.c.id.desc()).limit(limit)).all()
+    rows = conn.execute(
+        select(
+            r.c.id,
+            r.c.workflow_id,
+            r.c.spec_version,
+            r.c.subject_name,
+            r.c.status,
+            r.c.current_step,
+            r.c.started_at,
+            r.c.completed_at,
+        )
+        .order_by(r.c.started_at.desc(), r.c.id.desc())
+        .limit(limit)
+    ).all()
     return [RecentRun(*x) for x in rows]
 
 
-def gather(conn: Connection, now: datetime, *, organisation: str, targets: KpiTargets,
-           roles: Mapping[str, list[str]] | None = None, systems_page: int = 1,
-           page_size: int = SYSTEMS_PAGE_SIZE, list_limit: int = LIST_LIMIT, recent_runs: int = RECENT_RUNS,
-           chain: ChainStatus | None = None) -> DashboardData:
+def gather(
+    conn: Connection,
+    now: datetime,
+    *,
+    organisation: str,
+    targets: KpiTargets,
+    roles: Mapping[str, list[str]] | None = None,
+    systems_page: int = 1,
+    page_size: int = SYSTEMS_PAGE_SIZE,
+    list_limit: int = LIST_LIMIT,
+    recent_runs: int = RECENT_RUNS,
+    chain: ChainStatus | None = None,
+) -> DashboardData:
     """Everything the dashboard shows as of ``now`` (the runtime's clock, never the wall clock).
     ``roles`` (from aims.yaml) names the people behind the roles an approval is asked of."""
     steps = _STEPS
@@ -261,7 +395,13 @@ def gather(conn: Connection, now: datetime, *, organisation: str, targets: KpiTa
         kpis=compute_kpis(conn, now, targets),
         coverage=_coverage(conn, now, systems_page, page_size),
         open_tasks=_count(conn, steps, steps.c.status == "open"),
-        due_soon=_count(conn, steps, steps.c.status == "open", steps.c.due_at >= now, steps.c.due_at < now + timedelta(days=7)),
+        due_soon=_count(
+            conn,
+            steps,
+            steps.c.status == "open",
+            steps.c.due_at >= now,
+            steps.c.due_at < now + timedelta(days=7),
+        ),
         overdue=_overdue(conn, now, list_limit),
         approvals=_approvals(conn, now, list_limit, roles or {}),
         findings=_findings(conn, now, list_limit),

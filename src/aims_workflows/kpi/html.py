@@ -61,9 +61,17 @@ def _environment():
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(when=_when, day=_day, age=format_age, segment=_segment, kpi_value=format_value,
-                       kpi_target=format_target)
-    env.tests.update(run_id=is_run_id, jira_key=lambda s: bool(s) and _JIRA_KEY.fullmatch(s) is not None)
+    env.filters.update(
+        when=_when,
+        day=_day,
+        age=format_age,
+        segment=_segment,
+        kpi_value=format_value,
+        kpi_target=format_target,
+    )
+    env.tests.update(
+        run_id=is_run_id, jira_key=lambda s: bool(s) and _JIRA_KEY.fullmatch(s) is not None
+    )
     return env
 
 
@@ -73,14 +81,29 @@ def _render(template: str, **context: Any) -> str:
 
 def render_dashboard(data: Any, *, jira_url: str | None = None) -> str:
     """The dashboard page for a :class:`~aims_workflows.kpi.dashboard.DashboardData`."""
-    return _render("dashboard.html", d=data, organisation=data.organisation, jira_url=(jira_url or "").rstrip("/") or None)
+    return _render(
+        "dashboard.html",
+        d=data,
+        organisation=data.organisation,
+        jira_url=(jira_url or "").rstrip("/") or None,
+    )
 
 
-def render_run(timeline: Any, *, organisation: str, generated_at: datetime, jira_url: str | None = None) -> str:
+def render_run(
+    timeline: Any, *, organisation: str, generated_at: datetime, jira_url: str | None = None
+) -> str:
     """The page of one run, for a :class:`~aims_workflows.kpi.timeline.RunTimeline`."""
-    return _render("run.html", t=timeline, run=timeline.run, organisation=organisation, generated_at=generated_at,
-                   jira_url=(jira_url or "").rstrip("/") or None)
+    return _render(
+        "run.html",
+        t=timeline,
+        run=timeline.run,
+        organisation=organisation,
+        generated_at=generated_at,
+        jira_url=(jira_url or "").rstrip("/") or None,
+    )
 
 
 def render_error(status: int, title: str, message: str, *, organisation: str = "") -> str:
-    return _render("error.html", status=status, title=title, message=message, organisation=organisation)
+    return _render(
+        "error.html", status=status, title=title, message=message, organisation=organisation
+    )

@@ -60,38 +60,98 @@ def compute_kpis(conn: Connection, now: datetime, targets: KpiTargets) -> list[K
     systems = AISystem.__table__
     steps = StepRecord.__table__
     findings = Finding.__table__
-    in_scope = conn.scalar(select(func.count()).select_from(systems).where(systems.c.in_scope.is_(True))) or 0
-    risk_current = conn.scalar(select(func.count()).select_from(systems).where(
-        systems.c.in_scope.is_(True), systems.c.risk_valid_until > now)) or 0
-    impact_current = conn.scalar(select(func.count()).select_from(systems).where(
-        systems.c.in_scope.is_(True), systems.c.impact_valid_until > now)) or 0
-    open_tasks = conn.scalar(select(func.count()).select_from(steps).where(steps.c.status == "open")) or 0
-    overdue = conn.scalar(select(func.count()).select_from(steps).where(steps.c.status == "open", steps.c.due_at < now)) or 0
-    buckets = [(r.bucket_minutes, r.count) for r in conn.execute(select(ApprovalLatencyBucket.__table__))]
+    in_scope = (
+        conn.scalar(select(func.count()).select_from(systems).where(systems.c.in_scope.is_(True)))
+        or 0
+    )
+    risk_current = (
+        conn.scalar(
+            select(func.count())
+            .select_from(systems)
+            .where(systems.c.in_scope.is_(True), systems.c.risk_valid_until > now)
+        )
+        or 0
+    )
+    impact_current = (
+        conn.scalar(
+            select(func.count())
+            .select_from(systems)
+            .where(systems.c.in_scope.is_(True), systems.c.impact_valid_until > now)
+        )
+        or 0
+    )
+    open_tasks = (
+        conn.scalar(select(func.count()).select_from(steps).where(steps.c.status == "open")) or 0
+    )
+    overdue = (
+        conn.scalar(
+            select(func.count())
+            .select_from(steps)
+            .where(steps.c.status == "open", steps.c.due_at < now)
+        )
+        or 0
+    )
+    buckets = [
+        (r.bucket_minutes, r.count) for r in conn.execute(select(ApprovalLatencyBucket.__table__))
+    ]
     median_minutes = median_from_histogram(buckets)
-    counters = dict(conn.execute(select(KpiCounter.__table__.c.name, KpiCounter.__table__.c.value)).all())
+    counters = dict(
+        conn.execute(select(KpiCounter.__table__.c.name, KpiCounter.__table__.c.value)).all()
+    )
     closed = counters.get("nonconformities_closed", 0)
     mean_days = counters.get("nonconformity_close_seconds", 0) / closed / 86400 if closed else None
-    open_ncs = conn.scalar(select(func.count()).select_from(findings).where(findings.c.status == "open")) or 0
+    open_ncs = (
+        conn.scalar(select(func.count()).select_from(findings).where(findings.c.status == "open"))
+        or 0
+    )
 
     risk_cov, impact_cov = _ratio(risk_current, in_scope), _ratio(impact_current, in_scope)
     median_hours = median_minutes / 60 if median_minutes is not None else None
     return [
-        Kpi("risk_assessment_coverage", "In-scope AI systems with a current risk assessment", risk_cov, "ratio",
-            targets.risk_assessment_coverage, None if risk_cov is None else risk_cov >= targets.risk_assessment_coverage,
-            f"{risk_current} of {in_scope}"),
-        Kpi("impact_assessment_coverage", "In-scope AI systems with a current impact assessment", impact_cov, "ratio",
-            targets.impact_assessment_coverage, None if impact_cov is None else impact_cov >= targets.impact_assessment_coverage,
-            f"{impact_current} of {in_scope}"),
+        Kpi(
+            "risk_assessment_coverage",
+            "In-scope AI systems with a current risk assessment",
+            risk_cov,
+            "ratio",
+            targets.risk_assessment_coverage,
+            None if risk_cov is None else risk_cov >= targets.risk_assessment_coverage,
+            f"{risk_current} of {in_scope}",
+        ),
+        Kpi(
+            "impact_assessment_coverage",
+            "In-scope AI systems with a current impact assessment",
+            impact_cov,
+            "ratio",
+            targets.impact_assessment_coverage,
+            None if impact_cov is None else impact_cov >= targets.impact_assessment_coverage,
+            f"{impact_current} of {in_scope}",
+        ),
         Kpi("open_tasks", "Open tasks", open_tasks, "count", None, None, f"{open_tasks} open"),
-        Kpi("overdue_tasks", "Overdue tasks", overdue, "count", targets.overdue_tasks, overdue <= targets.overdue_tasks,
-            f"{overdue} past their due date"),
-        Kpi("median_approval_latency_hours", "Median approval latency", median_hours, "hours",
+        Kpi(
+            "overdue_tasks",
+            "Overdue tasks",
+            overdue,
+            "count",
+            targets.overdue_tasks,
+            overdue <= targets.overdue_tasks,
+            f"{overdue} past their due date",
+        ),
+        Kpi(
+            "median_approval_latency_hours",
+            "Median approval latency",
+            median_hours,
+            "hours",
             targets.median_approval_latency_hours,
             None if median_hours is None else median_hours <= targets.median_approval_latency_hours,
-            f"over {sum(c for _, c in buckets)} closed approvals"),
-        Kpi("mean_days_to_close_nonconformity", "Mean time to close a nonconformity", mean_days, "days",
+            f"over {sum(c for _, c in buckets)} closed approvals",
+        ),
+        Kpi(
+            "mean_days_to_close_nonconformity",
+            "Mean time to close a nonconformity",
+            mean_days,
+            "days",
             targets.mean_days_to_close_nonconformity,
             None if mean_days is None else mean_days <= targets.mean_days_to_close_nonconformity,
-            f"{int(closed)} closed, {open_ncs} open"),
+            f"{int(closed)} closed, {open_ncs} open",
+        ),
     ]

@@ -40,8 +40,17 @@ def kpis_csv(kpis: list[Kpi]) -> str:
     writer = csv.writer(out)
     writer.writerow(["key", "label", "value", "unit", "target", "met", "detail"])
     for k in kpis:
-        writer.writerow([k.key, k.label, "" if k.value is None else round(k.value, 6), k.unit,
-                         "" if k.target is None else k.target, "" if k.met is None else str(k.met).lower(), k.detail])
+        writer.writerow(
+            [
+                k.key,
+                k.label,
+                "" if k.value is None else round(k.value, 6),
+                k.unit,
+                "" if k.target is None else k.target,
+                "" if k.met is None else str(k.met).lower(),
+                k.detail,
+            ]
+        )
     return out.getvalue()
 
 

@@ -31,7 +31,7 @@ _LONGEST = 400
 
 
 def _clip(text: str) -> str:
-    return text if len(text) <= _LONGEST else text[:_LONGEST - 1] + "…"
+    return text if len(text) <= _LONGEST else text[: _LONGEST - 1] + "…"
 
 
 def describe(row: ChainedEvidence) -> str:
@@ -56,7 +56,11 @@ def _describe(row: ChainedEvidence) -> str:
         return f"task '{step}' issued as {p.get('ref')} to {p.get('assignee')}"
     if kind == "task.completed":
         answers = ", ".join(f"{k}={v}" for k, v in p["answers"].items())
-        return _clip(f"task '{step}' completed by {who}" + (" (late)" if p.get("overdue") else "") + f": {answers}")
+        return _clip(
+            f"task '{step}' completed by {who}"
+            + (" (late)" if p.get("overdue") else "")
+            + f": {answers}"
+        )
     if kind == "task.answers_refused":
         return f"answers to '{step}' refused: {' '.join(p['problems'])}"
     if kind == "approval.requested":
@@ -71,12 +75,16 @@ def _describe(row: ChainedEvidence) -> str:
     if kind == "approval.invalidated":
         return f"approval '{step}' invalidated: {p['reason']}"
     if kind == "decision.taken":
-        return f"decision '{step}': " + (f"{p['when']} -> {p['goto']}" if p["when"] else f"otherwise -> {p['goto']}")
+        return f"decision '{step}': " + (
+            f"{p['when']} -> {p['goto']}" if p["when"] else f"otherwise -> {p['goto']}"
+        )
     if kind == "artefact.recorded":
         fields = ", ".join(f"{k}={v}" for k, v in p["fields"].items())
         return _clip(f"recorded {p['artefact']}: {fields}")
     if kind == "run.spawned":
-        return f"started {len(p['runs'])} {p['workflow']} run(s)" + (" and waits for them" if p["wait"] else "")
+        return f"started {len(p['runs'])} {p['workflow']} run(s)" + (
+            " and waits for them" if p["wait"] else ""
+        )
     if kind in ("task.overdue", "approval.overdue"):
         return f"'{step}' is overdue (due {p['due_at'][:10]})"
     if kind.endswith(".escalated"):
@@ -145,7 +153,15 @@ class RunTimeline:
 
 
 def entry(row: ChainedEvidence) -> TimelineEntry:
-    return TimelineEntry(row.seq, row.effective_at[:16].replace("T", " "), row.kind, row.actor, row.via, describe(row), row.hash)
+    return TimelineEntry(
+        row.seq,
+        row.effective_at[:16].replace("T", " "),
+        row.kind,
+        row.actor,
+        row.via,
+        describe(row),
+        row.hash,
+    )
 
 
 def run_timeline(conn: Connection, run_id: str, *, limit: int | None = None) -> RunTimeline:
@@ -155,22 +171,55 @@ def run_timeline(conn: Connection, run_id: str, *, limit: int | None = None) -> 
     """
     run, _ = run_store.load(conn, run_id)
     runs, evidence, outbox = Run.__table__, Evidence.__table__, OutboxItem.__table__
-    row = conn.execute(select(runs.c.workflow_id, runs.c.started_at, runs.c.completed_at, runs.c.spawned_by)
-                       .where(runs.c.id == run_id)).one()
+    row = conn.execute(
+        select(runs.c.workflow_id, runs.c.started_at, runs.c.completed_at, runs.c.spawned_by).where(
+            runs.c.id == run_id
+        )
+    ).one()
     if limit is None:
         entries = [entry(r) for r in ledger.iter_rows(conn, run_id=run_id)]
         total = len(entries)
     else:
         # a batch just over the limit: one query reads what the page shows
-        entries = [entry(r) for r in itertools.islice(ledger.iter_rows(conn, run_id=run_id, batch=limit + 1), limit)]
+        entries = [
+            entry(r)
+            for r in itertools.islice(ledger.iter_rows(conn, run_id=run_id, batch=limit + 1), limit)
+        ]
         total = len(entries)
         if total == limit:
-            total = conn.scalar(select(func.count()).select_from(evidence).where(evidence.c.run_id == run_id)) or 0
+            total = (
+                conn.scalar(
+                    select(func.count()).select_from(evidence).where(evidence.c.run_id == run_id)
+                )
+                or 0
+            )
     problems = [
         CommandProblem(p.kind, p.status, p.attempts, p.last_error or "")
-        for p in conn.execute(select(outbox.c.kind, outbox.c.status, outbox.c.attempts, outbox.c.last_error).where(
-            outbox.c.run_id == run_id, outbox.c.status.in_(("dead", "pending", "inflight")),
-            outbox.c.last_error.is_not(None)).order_by(outbox.c.id))
+        for p in conn.execute(
+            select(outbox.c.kind, outbox.c.status, outbox.c.attempts, outbox.c.last_error)
+            .where(
+                outbox.c.run_id == run_id,
+                outbox.c.status.in_(("dead", "pending", "inflight")),
+                outbox.c.last_error.is_not(None),
+            )
+            .order_by(outbox.c.id)
+        )
     ]
-    spawned = list(conn.scalars(select(runs.c.id).where(runs.c.spawned_by == run_id).order_by(runs.c.started_at, runs.c.id)))
-    return RunTimeline(run, row.workflow_id, row.started_at, row.completed_at, entries, total, problems, row.spawned_by, spawned)
+    spawned = list(
+        conn.scalars(
+            select(runs.c.id)
+            .where(runs.c.spawned_by == run_id)
+            .order_by(runs.c.started_at, runs.c.id)
+        )
+    )
+    return RunTimeline(
+        run,
+        row.workflow_id,
+        row.started_at,
+        row.completed_at,
+        entries,
+        total,
+        problems,
+        row.spawned_by,
+        spawned,
+    )

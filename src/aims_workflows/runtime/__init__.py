@@ -3,7 +3,7 @@ and the inventory service."""
 
 from .backoff import Backoff
 from .core import CLI, Outcome, Runtime
-from .dispatcher import DispatchReport, Dispatcher
+from .dispatcher import Dispatcher, DispatchReport
 from .inventory_service import Inventory
 
 __all__ = ["Backoff", "CLI", "DispatchReport", "Dispatcher", "Inventory", "Outcome", "Runtime"]

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from sqlalchemy import Connection, bindparam, select
 
@@ -52,10 +53,19 @@ class Outcome:
         return self.transition.ignored if self.transition else None
 
 
-def _settle(conn: Connection, delivery: tuple[str, str] | None, transition: Transition, now: datetime) -> None:
+def _settle(
+    conn: Connection, delivery: tuple[str, str] | None, transition: Transition, now: datetime
+) -> None:
     """Mark an inbox delivery with what applying it did (processed, or ignored and why)."""
     if delivery:
-        inbox.mark(conn, delivery[0], delivery[1], "ignored" if transition.ignored else "processed", now, transition.ignored)
+        inbox.mark(
+            conn,
+            delivery[0],
+            delivery[1],
+            "ignored" if transition.ignored else "processed",
+            now,
+            transition.ignored,
+        )
 
 
 def _with_sealed_evidence(commands: list[Command], rows: list[ChainedEvidence]) -> list[Command]:
@@ -64,15 +74,26 @@ def _with_sealed_evidence(commands: list[Command], rows: list[ChainedEvidence]) 
     if not rows or not any(c.kind == "task.close" for c in commands):
         return commands
     seqs = [rows[0].seq, rows[-1].seq]
-    return [Command(c.kind, c.key, c.run_id, {**c.payload, "evidence_seqs": seqs}) if c.kind == "task.close" else c
-            for c in commands]
+    return [
+        Command(c.kind, c.key, c.run_id, {**c.payload, "evidence_seqs": seqs})
+        if c.kind == "task.close"
+        else c
+        for c in commands
+    ]
 
 
 class Runtime:
     """Everything that changes state goes through here."""
 
-    def __init__(self, db: Database, workflows: WorkflowSet, config: AimsConfig, clock: Clock,
-                 *, new_id: Callable[[], str] | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        workflows: WorkflowSet,
+        config: AimsConfig,
+        clock: Clock,
+        *,
+        new_id: Callable[[], str] | None = None,
+    ) -> None:
         from ..spec.checks import DEFAULT_ROLES
 
         self.db = db
@@ -82,7 +103,14 @@ class Runtime:
         self._new_id = new_id or (lambda: "R" + uuid.uuid4().hex[:10].upper())
 
     # -- the unit of work -------------------------------------------------------------------
-    def _commit_transition(self, conn: Connection, spec: WorkflowSpec, t: Transition, lock_version: int | None, now: datetime) -> None:
+    def _commit_transition(
+        self,
+        conn: Connection,
+        spec: WorkflowSpec,
+        t: Transition,
+        lock_version: int | None,
+        now: datetime,
+    ) -> None:
         if lock_version is None:
             run_store.insert_run(conn, t.run, now)
         else:
@@ -94,10 +122,19 @@ class Runtime:
 
     def _apply(self, conn: Connection, run_id: str, event: Event, now: datetime) -> Transition:
         run, lock_version = run_store.load(conn, run_id, lock=True)
-        return self._apply_loaded(conn, self.specs.by_hash(conn, run.spec_hash), run, lock_version, event, now)
+        return self._apply_loaded(
+            conn, self.specs.by_hash(conn, run.spec_hash), run, lock_version, event, now
+        )
 
-    def _apply_loaded(self, conn: Connection, spec: WorkflowSpec, run: RunState, lock_version: int, event: Event,
-                      now: datetime) -> Transition:
+    def _apply_loaded(
+        self,
+        conn: Connection,
+        spec: WorkflowSpec,
+        run: RunState,
+        lock_version: int,
+        event: Event,
+        now: datetime,
+    ) -> Transition:
         # the run was just loaded for this event and is dropped after it: no need to copy it
         transition = _advance_owned(spec, run, event, now)
         if transition.ignored is None:
@@ -112,7 +149,14 @@ class Runtime:
                 if attempt == _RETRIES_ON_CONFLICT - 1:
                     raise
 
-    def handle(self, run_id: str, event: Event, *, delivery: tuple[str, str] | None = None, payload: str = "") -> Outcome:
+    def handle(
+        self,
+        run_id: str,
+        event: Event,
+        *,
+        delivery: tuple[str, str] | None = None,
+        payload: str = "",
+    ) -> Outcome:
         """Apply one event to one run in one transaction. ``delivery`` = (source, id) de-duplicates."""
 
         def work() -> Outcome:
@@ -127,35 +171,75 @@ class Runtime:
         return self._retrying(work)
 
     # -- starting runs ----------------------------------------------------------------------
-    def _start(self, conn: Connection, loaded: LoadedSpec, subject: Subject, now: datetime, *, inputs: dict | None = None,
-               actor: Actor = CLI, trigger: str = "manual", run_id: str | None = None, parent_run_id: str | None = None) -> Transition:
+    def _start(
+        self,
+        conn: Connection,
+        loaded: LoadedSpec,
+        subject: Subject,
+        now: datetime,
+        *,
+        inputs: dict | None = None,
+        actor: Actor = CLI,
+        trigger: str = "manual",
+        run_id: str | None = None,
+        parent_run_id: str | None = None,
+    ) -> Transition:
         self.specs.register(conn, loaded, now)
-        run = new_run(loaded.spec, run_id=run_id or self._new_id(), spec_hash=loaded.content_hash, subject=subject,
-                      inputs=inputs, parent_run_id=parent_run_id)
-        transition = _advance_owned(loaded.spec, run, Event("run.start", actor, data={"trigger": trigger}), now)
+        run = new_run(
+            loaded.spec,
+            run_id=run_id or self._new_id(),
+            spec_hash=loaded.content_hash,
+            subject=subject,
+            inputs=inputs,
+            parent_run_id=parent_run_id,
+        )
+        transition = _advance_owned(
+            loaded.spec, run, Event("run.start", actor, data={"trigger": trigger}), now
+        )
         self._commit_transition(conn, loaded.spec, transition, None, now)
         return transition
 
-    def subject_for(self, conn: Connection, spec: WorkflowSpec, system: str | None = None, finding: str | None = None) -> Subject:
+    def subject_for(
+        self,
+        conn: Connection,
+        spec: WorkflowSpec,
+        system: str | None = None,
+        finding: str | None = None,
+    ) -> Subject:
         from ..store import inventory as inventory_store
         from .subjects import finding_subject
 
         if spec.subject == "ai_system":
             if not system:
-                raise EngineError(f"workflow '{spec.id}' runs on an AI system", hint="pass --system NAME")
+                raise EngineError(
+                    f"workflow '{spec.id}' runs on an AI system", hint="pass --system NAME"
+                )
             return ai_system_subject(inventory_store.get(conn, system))
         if spec.subject == "finding":
             if not finding:
-                raise EngineError(f"workflow '{spec.id}' runs on a finding", hint="pass --finding ID (see `aims findings list`)")
+                raise EngineError(
+                    f"workflow '{spec.id}' runs on a finding",
+                    hint="pass --finding ID (see `aims findings list`)",
+                )
             return finding_subject(conn, finding)
         return organisation_subject(self.config.organisation)
 
-    def start(self, workflow_id: str, *, system: str | None = None, finding: str | None = None,
-              inputs: dict[str, Any] | None = None, actor: Actor = CLI) -> Transition:
+    def start(
+        self,
+        workflow_id: str,
+        *,
+        system: str | None = None,
+        finding: str | None = None,
+        inputs: dict[str, Any] | None = None,
+        actor: Actor = CLI,
+    ) -> Transition:
         """Start a run by hand (``aims start``)."""
         loaded = self.specs.current(workflow_id)
         if not loaded.spec.trigger.manual:
-            raise EngineError(f"workflow '{workflow_id}' is not started by hand", hint="it starts from its triggers")
+            raise EngineError(
+                f"workflow '{workflow_id}' is not started by hand",
+                hint="it starts from its triggers",
+            )
         now = self.clock.now()
         with self.db.begin() as conn:
             subject = self.subject_for(conn, loaded.spec, system, finding)
@@ -164,7 +248,15 @@ class Runtime:
     def _in_scope(self, spec: WorkflowSpec, subject: Subject) -> bool:
         if not spec.trigger.scope:
             return True
-        context = {"subject": {**subject.attributes, "id": subject.id, "name": subject.name, "owner": subject.owner}, "inputs": {}}
+        context = {
+            "subject": {
+                **subject.attributes,
+                "id": subject.id,
+                "name": subject.name,
+                "owner": subject.owner,
+            },
+            "inputs": {},
+        }
         try:
             return bool(evaluate(spec.trigger.scope, context))
         except ExpressionError:
@@ -172,13 +264,31 @@ class Runtime:
 
     def _open_run_exists(self, conn: Connection, workflow_id: str, subject: Subject) -> bool:
         table = Run.__table__
-        return conn.execute(select(table.c.id).where(
-            table.c.workflow_id == workflow_id, table.c.subject_type == subject.type, table.c.subject_id == subject.id,
-            table.c.status.in_(("new", "running")),
-        ).limit(1)).first() is not None
+        return (
+            conn.execute(
+                select(table.c.id)
+                .where(
+                    table.c.workflow_id == workflow_id,
+                    table.c.subject_type == subject.type,
+                    table.c.subject_id == subject.id,
+                    table.c.status.in_(("new", "running")),
+                )
+                .limit(1)
+            ).first()
+            is not None
+        )
 
-    def _fire_triggers(self, conn: Connection, event_name: str, subject: Subject, now: datetime, *,
-                       fields: Iterable[str] = (), workflow: str | None = None, actor: Actor = CLI) -> list[str]:
+    def _fire_triggers(
+        self,
+        conn: Connection,
+        event_name: str,
+        subject: Subject,
+        now: datetime,
+        *,
+        fields: Iterable[str] = (),
+        workflow: str | None = None,
+        actor: Actor = CLI,
+    ) -> list[str]:
         """Start every workflow subscribed to this event whose scope admits the subject."""
         started: list[str] = []
         changed = set(fields)
@@ -191,23 +301,63 @@ class Runtime:
                     continue
                 if on.event == "run.completed" and on.workflow != workflow:
                     continue
-                if not self._in_scope(spec, subject) or self._open_run_exists(conn, spec.id, subject):
+                if not self._in_scope(spec, subject) or self._open_run_exists(
+                    conn, spec.id, subject
+                ):
                     continue
-                trigger = f"{event_name}" + (f" ({', '.join(sorted(changed & set(on.fields or changed)))})" if changed else "")
-                started.append(self._start(conn, loaded, subject, now, actor=actor, trigger=trigger).run.run_id)
+                trigger = f"{event_name}" + (
+                    f" ({', '.join(sorted(changed & set(on.fields or changed)))})"
+                    if changed
+                    else ""
+                )
+                started.append(
+                    self._start(conn, loaded, subject, now, actor=actor, trigger=trigger).run.run_id
+                )
                 break
         return started
 
     # -- people's actions -------------------------------------------------------------------
-    def complete_task(self, run_id: str, step_id: str, answers: dict[str, Any], *, person: str, via: str = "cli",
-                      attempt: int | None = None, ref: str | None = None, delivery: tuple[str, str] | None = None) -> Outcome:
-        event = Event("task.completed", Actor(person, via, self.config.roles_of(person)), step_id=step_id,
-                      attempt=attempt, data={"answers": answers}, ref=ref)
-        return self.handle(run_id, event, delivery=delivery, payload=json.dumps(answers, default=str))
+    def complete_task(
+        self,
+        run_id: str,
+        step_id: str,
+        answers: dict[str, Any],
+        *,
+        person: str,
+        via: str = "cli",
+        attempt: int | None = None,
+        ref: str | None = None,
+        delivery: tuple[str, str] | None = None,
+    ) -> Outcome:
+        event = Event(
+            "task.completed",
+            Actor(person, via, self.config.roles_of(person)),
+            step_id=step_id,
+            attempt=attempt,
+            data={"answers": answers},
+            ref=ref,
+        )
+        return self.handle(
+            run_id, event, delivery=delivery, payload=json.dumps(answers, default=str)
+        )
 
-    def update_answers(self, run_id: str, step_id: str, answers: dict[str, Any], *, person: str, via: str = "cli",
-                       ref: str | None = None) -> Outcome:
-        event = Event("task.updated", Actor(person, via, self.config.roles_of(person)), step_id=step_id, data={"answers": answers}, ref=ref)
+    def update_answers(
+        self,
+        run_id: str,
+        step_id: str,
+        answers: dict[str, Any],
+        *,
+        person: str,
+        via: str = "cli",
+        ref: str | None = None,
+    ) -> Outcome:
+        event = Event(
+            "task.updated",
+            Actor(person, via, self.config.roles_of(person)),
+            step_id=step_id,
+            data={"answers": answers},
+            ref=ref,
+        )
         return self.handle(run_id, event)
 
     def approval(self, approval_id: str) -> dict[str, Any]:
@@ -221,17 +371,37 @@ class Runtime:
             return [subject_owner]
         return self.config.people(role)
 
-    def eligible_approvers(self, approvers: Iterable[str], subject_owner: str | None, *, exclude: Iterable[str] = (),
-                           forbidden_roles: Iterable[str] = ()) -> list[str]:
+    def eligible_approvers(
+        self,
+        approvers: Iterable[str],
+        subject_owner: str | None,
+        *,
+        exclude: Iterable[str] = (),
+        forbidden_roles: Iterable[str] = (),
+    ) -> list[str]:
         """People who may decide: holders of the approver roles, minus those segregation of duties
         rules out (named people, holders of a forbidden role)."""
         people = {person for role in approvers for person in self.people_in(role, subject_owner)}
         forbidden = set(forbidden_roles)
-        return sorted(p for p in people if p not in set(exclude) and not forbidden & set(self.config.roles_of(p)))
+        return sorted(
+            p
+            for p in people
+            if p not in set(exclude) and not forbidden & set(self.config.roles_of(p))
+        )
 
-    def decide(self, approval_id: str, *, person: str, decision: str, reason: str, content_hash: str | None = None,
-               via: str = "cli", ref: str | None = None, delivery: tuple[str, str] | None = None,
-               response: dict[str, Any] | None = None) -> Outcome:
+    def decide(
+        self,
+        approval_id: str,
+        *,
+        person: str,
+        decision: str,
+        reason: str,
+        content_hash: str | None = None,
+        via: str = "cli",
+        ref: str | None = None,
+        delivery: tuple[str, str] | None = None,
+        response: dict[str, Any] | None = None,
+    ) -> Outcome:
         """An approver's decision. ``content_hash`` is what they saw; None means the current content.
 
         One transaction, as :meth:`handle`: the approval, and the run it belongs to (loaded once,
@@ -245,18 +415,39 @@ class Runtime:
                 run_id = row["run_id"]
                 seen = content_hash or row["content_hash"]
                 if delivery:
-                    payload = json.dumps({"approval_id": approval_id, "decision": decision, "reason": reason,
-                                          "content_hash": seen, "response": response})
+                    payload = json.dumps(
+                        {
+                            "approval_id": approval_id,
+                            "decision": decision,
+                            "reason": reason,
+                            "content_hash": seen,
+                            "response": response,
+                        }
+                    )
                     if not inbox.claim(conn, delivery[0], delivery[1], payload, now):
                         return Outcome(run_id, duplicate=True)
                 run, lock_version = run_store.load(conn, run_id, lock=True)
                 spec = self.specs.by_hash(conn, run.spec_hash)
-                eligible = self.eligible_approvers(row["approvers"], run.subject.owner,
-                                                   forbidden_roles=spec.step(row["step_id"]).separation.forbidden_roles)
-                data = {"approval_id": approval_id, "decision": decision, "reason": reason,
-                        "content_hash": seen, "eligible": eligible, "response": response}
-                event = Event("approval.decided", Actor(person, via, self.config.roles_of(person)), step_id=row["step_id"],
-                              data=data, ref=ref)
+                eligible = self.eligible_approvers(
+                    row["approvers"],
+                    run.subject.owner,
+                    forbidden_roles=spec.step(row["step_id"]).separation.forbidden_roles,
+                )
+                data = {
+                    "approval_id": approval_id,
+                    "decision": decision,
+                    "reason": reason,
+                    "content_hash": seen,
+                    "eligible": eligible,
+                    "response": response,
+                }
+                event = Event(
+                    "approval.decided",
+                    Actor(person, via, self.config.roles_of(person)),
+                    step_id=row["step_id"],
+                    data=data,
+                    ref=ref,
+                )
                 transition = self._apply_loaded(conn, spec, run, lock_version, event, now)
                 _settle(conn, delivery, transition, now)
                 return Outcome(run_id, transition)
@@ -295,29 +486,58 @@ class Runtime:
                     subjects = systems
                 else:
                     subjects = [organisation_subject(self.config.organisation)]
-                last = dict(conn.execute(
-                    select(table.c.subject_id, table.c.started_at).where(table.c.workflow_id == spec.id)
-                    .order_by(table.c.started_at)
-                ).all())
+                last = dict(
+                    conn.execute(
+                        select(table.c.subject_id, table.c.started_at)
+                        .where(table.c.workflow_id == spec.id)
+                        .order_by(table.c.started_at)
+                    ).all()
+                )
                 # one query for the subjects that already have an open run, not one per subject:
                 # the worker runs this every few seconds over the whole inventory
-                busy = set(conn.scalars(select(table.c.subject_id).where(
-                    table.c.workflow_id == spec.id, table.c.status.in_(("new", "running")))))
+                busy = set(
+                    conn.scalars(
+                        select(table.c.subject_id).where(
+                            table.c.workflow_id == spec.id, table.c.status.in_(("new", "running"))
+                        )
+                    )
+                )
                 for subject in subjects:
                     previous = last.get(subject.id)
                     if previous is not None and previous + every > now:
                         continue
                     if subject.id in busy or not self._in_scope(spec, subject):
                         continue
-                    started.append(self._start(conn, loaded, subject, now, actor=Actor("scheduler", "scheduler"),
-                                               trigger=f"schedule (every {spec.trigger.schedule.model_dump(mode='json')['every']})").run.run_id)
+                    started.append(
+                        self._start(
+                            conn,
+                            loaded,
+                            subject,
+                            now,
+                            actor=Actor("scheduler", "scheduler"),
+                            trigger=f"schedule (every {spec.trigger.schedule.model_dump(mode='json')['every']})",
+                        ).run.run_id
+                    )
                     busy.add(subject.id)
         return started
 
     # -- ledger-only records ----------------------------------------------------------------
-    def record(self, conn: Connection, kind: str, payload: dict[str, Any], now: datetime, *, actor: Actor = CLI,
-               run_id: str | None = None, ref: str | None = None) -> None:
-        ledger.append(conn, [EvidenceRecord(kind, run_id, None, actor.id, actor.via, now, payload, ref)], recorded_at=now)
+    def record(
+        self,
+        conn: Connection,
+        kind: str,
+        payload: dict[str, Any],
+        now: datetime,
+        *,
+        actor: Actor = CLI,
+        run_id: str | None = None,
+        ref: str | None = None,
+    ) -> None:
+        ledger.append(
+            conn,
+            [EvidenceRecord(kind, run_id, None, actor.id, actor.via, now, payload, ref)],
+            recorded_at=now,
+        )
 
     def organisation_id(self) -> str:
         return ORGANISATION_ID
@@ -325,7 +545,11 @@ class Runtime:
 
 # compiled once per dialect: every decision reads its approval (see store/_fast)
 _APPROVAL_BY_ID = Prepared(
-    select(Approval.__table__).where(Approval.__table__.c.approval_id == bindparam("b_approval_id")), ("b_approval_id",))
+    select(Approval.__table__).where(
+        Approval.__table__.c.approval_id == bindparam("b_approval_id")
+    ),
+    ("b_approval_id",),
+)
 _APPROVAL_KEYS = tuple(Approval.__table__.c.keys())
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Iterable
 
 from sqlalchemy import Connection, insert, select
 
@@ -24,7 +24,9 @@ class SpecRegistry:
     def __init__(self, workflows: WorkflowSet, roles: Iterable[str]) -> None:
         self.workflows = workflows
         self._roles = set(roles)
-        self._by_hash: dict[str, WorkflowSpec] = {item.content_hash: item.spec for item in workflows}
+        self._by_hash: dict[str, WorkflowSpec] = {
+            item.content_hash: item.spec for item in workflows
+        }
 
     def current(self, workflow_id: str) -> LoadedSpec:
         return self.workflows.get(workflow_id)
@@ -34,20 +36,32 @@ class SpecRegistry:
         # No in-process cache of "registered": the caller's transaction may still roll back.
         spec = loaded.spec
         stored = conn.execute(
-            select(_VERSIONS.c.content_hash).where(_VERSIONS.c.workflow_id == spec.id, _VERSIONS.c.version == spec.version)
+            select(_VERSIONS.c.content_hash).where(
+                _VERSIONS.c.workflow_id == spec.id, _VERSIONS.c.version == spec.version
+            )
         ).scalar()
         if stored is None:
-            conn.execute(insert(_VERSIONS).values(
-                workflow_id=spec.id, version=spec.version, content_hash=loaded.content_hash,
-                source_name=loaded.source, text=loaded.text, registered_at=now,
-            ))
+            conn.execute(
+                insert(_VERSIONS).values(
+                    workflow_id=spec.id,
+                    version=spec.version,
+                    content_hash=loaded.content_hash,
+                    source_name=loaded.source,
+                    text=loaded.text,
+                    registered_at=now,
+                )
+            )
         elif stored != loaded.content_hash:
             raise _changed_without_bump(loaded)
 
     def by_hash(self, conn: Connection, content_hash: str) -> WorkflowSpec:
         spec = self._by_hash.get(content_hash)
         if spec is None:
-            row = conn.execute(select(_VERSIONS.c.text, _VERSIONS.c.source_name).where(_VERSIONS.c.content_hash == content_hash)).first()
+            row = conn.execute(
+                select(_VERSIONS.c.text, _VERSIONS.c.source_name).where(
+                    _VERSIONS.c.content_hash == content_hash
+                )
+            ).first()
             if row is None:
                 from ..errors import NotFound
 
@@ -60,8 +74,15 @@ class SpecRegistry:
 def _changed_without_bump(loaded: LoadedSpec) -> SpecError:
     from ..spec.problems import Problem
 
-    return SpecError([Problem(
-        loaded.source, 2, 1, "version",
-        f"workflow '{loaded.spec.id}' version {loaded.spec.version} changed since runs were started on it",
-        f"raise 'version' to {loaded.spec.version + 1}: runs keep the version they started on",
-    )])
+    return SpecError(
+        [
+            Problem(
+                loaded.source,
+                2,
+                1,
+                "version",
+                f"workflow '{loaded.spec.id}' version {loaded.spec.version} changed since runs were started on it",
+                f"raise 'version' to {loaded.spec.version + 1}: runs keep the version they started on",
+            )
+        ]
+    )

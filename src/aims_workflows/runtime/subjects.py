@@ -17,13 +17,20 @@ ORGANISATION_ID = "organisation"
 
 
 def ai_system_subject(row: dict[str, Any]) -> Subject:
-    return Subject(type="ai_system", id=str(row["id"]), name=row["name"], owner=row["owner"],
-                   attributes=inventory_store.to_subject_attributes(row))
+    return Subject(
+        type="ai_system",
+        id=str(row["id"]),
+        name=row["name"],
+        owner=row["owner"],
+        attributes=inventory_store.to_subject_attributes(row),
+    )
 
 
 def organisation_subject(name: str) -> Subject:
     """The organisation has no single owner: segregation of duties works on roles and tasks."""
-    return Subject(type="organisation", id=ORGANISATION_ID, name=name, owner=None, attributes={"name": name})
+    return Subject(
+        type="organisation", id=ORGANISATION_ID, name=name, owner=None, attributes={"name": name}
+    )
 
 
 def finding_subject(conn: Connection, finding_id: str) -> Subject:
@@ -32,7 +39,15 @@ def finding_subject(conn: Connection, finding_id: str) -> Subject:
     if row is None:
         raise NotFound(f"no finding '{finding_id}'", hint="see `aims findings list`")
     attributes = {
-        "id": row.id, "title": row.title, "severity": row.severity, "source": row.source, "clause": row.clause,
-        "system": row.system_name, "raised_at": row.raised_at.isoformat(), "description": row.description,
+        "id": row.id,
+        "title": row.title,
+        "severity": row.severity,
+        "source": row.source,
+        "clause": row.clause,
+        "system": row.system_name,
+        "raised_at": row.raised_at.isoformat(),
+        "description": row.description,
     }
-    return Subject(type="finding", id=row.id, name=row.title[:120], owner=None, attributes=attributes)
+    return Subject(
+        type="finding", id=row.id, name=row.title[:120], owner=None, attributes=attributes
+    )

@@ -3,7 +3,7 @@ roles, catalogue ids, and the names that expressions and templates read."""
 
 from __future__ import annotations
 
-from typing import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from .expressions import ExpressionError, guarded_names, references
 from .model import (
@@ -20,7 +20,13 @@ from .model import (
 )
 from .problems import did_you_mean
 
-__all__ = ["check_spec", "step_targets", "APPROVAL_DATA_FIELDS", "SPAWN_DATA_FIELDS", "DEFAULT_ROLES"]
+__all__ = [
+    "check_spec",
+    "step_targets",
+    "APPROVAL_DATA_FIELDS",
+    "SPAWN_DATA_FIELDS",
+    "DEFAULT_ROLES",
+]
 
 # (path parts, message, hint) -- the loader turns them into located Problems
 Finding = tuple[tuple, str, "str | None"]
@@ -42,7 +48,17 @@ DEFAULT_ROLES: frozenset[str] = frozenset(
 
 APPROVAL_DATA_FIELDS = ("outcome", "decided_by", "reasons", "content_hash")
 SPAWN_DATA_FIELDS = ("runs", "count")
-_JINJA_GLOBALS = {"range", "dict", "lipsum", "cycler", "joiner", "namespace", "true", "false", "none"}
+_JINJA_GLOBALS = {
+    "range",
+    "dict",
+    "lipsum",
+    "cycler",
+    "joiner",
+    "namespace",
+    "true",
+    "false",
+    "none",
+}
 
 
 def step_targets(step) -> list[tuple[tuple, str]]:
@@ -87,7 +103,9 @@ def check_spec(
     problems += _catalogue(spec, is_known_id, suggest_id)
     problems += _step_references(spec)
     problems += _expressions(spec)
-    if not any(p[1].startswith(("unknown target", "unknown name", "unknown field")) for p in problems):
+    if not any(
+        p[1].startswith(("unknown target", "unknown name", "unknown field")) for p in problems
+    ):
         problems += _data_flow(spec)
     problems += _triggers(spec)
     return problems
@@ -97,7 +115,11 @@ def _duplicates(spec: WorkflowSpec) -> Iterator[Finding]:
     seen: dict[str, int] = {}
     for i, step in enumerate(spec.steps):
         if step.id in seen:
-            yield (("steps", i, "id"), f"duplicate step id '{step.id}'", f"steps[{seen[step.id]}] has it already")
+            yield (
+                ("steps", i, "id"),
+                f"duplicate step id '{step.id}'",
+                f"steps[{seen[step.id]}] has it already",
+            )
         seen.setdefault(step.id, i)
         if isinstance(step, TaskStep):
             fields: set[str] = set()
@@ -149,7 +171,9 @@ def _graph(spec: WorkflowSpec) -> Iterator[Finding]:
                 changed = True
     stuck = [s.id for s in spec.steps if s.id in reachable and s.id not in reaches_end]
     for step_id in stuck:
-        loop = " -> ".join(sorted(successors[step_id] | {step_id}, key=lambda x: positions.get(x, 0)))
+        loop = " -> ".join(
+            sorted(successors[step_id] | {step_id}, key=lambda x: positions.get(x, 0))
+        )
         yield (
             ("steps", positions[step_id]),
             f"loop with no exit: from '{step_id}' the run can never reach '{END}' ({loop})",
@@ -177,7 +201,11 @@ def _role_uses(spec: WorkflowSpec) -> Iterator[tuple[tuple, str]]:
 def _roles(spec: WorkflowSpec, known: set[str]) -> Iterator[Finding]:
     for path, role in _role_uses(spec):
         if role not in known:
-            yield (path, f"unknown role '{role}'", did_you_mean(role, known) or "declare it under 'roles' in aims.yaml")
+            yield (
+                path,
+                f"unknown role '{role}'",
+                did_you_mean(role, known) or "declare it under 'roles' in aims.yaml",
+            )
 
 
 def _catalogue(spec, is_known_id, suggest_id) -> Iterator[Finding]:
@@ -187,7 +215,11 @@ def _catalogue(spec, is_known_id, suggest_id) -> Iterator[Finding]:
     for path, cid in uses:
         if not is_known_id(cid):
             close = suggest_id(cid)
-            hint = f"did you mean '{close}'?" if close else "see `aims catalog` for the clause and control ids"
+            hint = (
+                f"did you mean '{close}'?"
+                if close
+                else "see `aims catalog` for the clause and control ids"
+            )
             yield (path, f"unknown clause or control id '{cid}'", hint)
 
 
@@ -197,8 +229,14 @@ def _step_references(spec: WorkflowSpec) -> Iterator[Finding]:
         if isinstance(step, ApprovalStep):
             for j, ref in enumerate(step.approves):
                 if not isinstance(kinds.get(ref), (TaskStep, RecordStep)):
-                    candidates = [k for k, s in kinds.items() if isinstance(s, (TaskStep, RecordStep))]
-                    yield (("steps", i, "approves", j), f"'{ref}' is not a task or record step", did_you_mean(ref, candidates))
+                    candidates = [
+                        k for k, s in kinds.items() if isinstance(s, (TaskStep, RecordStep))
+                    ]
+                    yield (
+                        ("steps", i, "approves", j),
+                        f"'{ref}' is not a task or record step",
+                        did_you_mean(ref, candidates),
+                    )
             for j, ref in enumerate(step.separation.not_assignee_of):
                 if not isinstance(kinds.get(ref), TaskStep):
                     yield (
@@ -278,15 +316,22 @@ def _expressions(spec: WorkflowSpec) -> Iterator[Finding]:
                 continue
             if ref.name not in allowed:
                 if ref.name == "item":
-                    hint = "'item' is only known in the inputs and finding of a spawn with 'for_each'"
+                    hint = (
+                        "'item' is only known in the inputs and finding of a spawn with 'for_each'"
+                    )
                 else:
-                    hint = did_you_mean(ref.name, allowed) or "names are subject, inputs, item and step ids"
+                    hint = (
+                        did_you_mean(ref.name, allowed)
+                        or "names are subject, inputs, item and step ids"
+                    )
                 yield (path, f"unknown name '{ref.name}' in {text!r}", hint)
                 continue
             attrs = allowed[ref.name]
             if ref.attr is not None and attrs is not None and ref.attr not in attrs:
                 hint = did_you_mean(ref.attr, attrs) or (
-                    f"'{ref.name}' has: {', '.join(sorted(attrs))}" if attrs else f"'{ref.name}' has no fields"
+                    f"'{ref.name}' has: {', '.join(sorted(attrs))}"
+                    if attrs
+                    else f"'{ref.name}' has no fields"
                 )
                 yield (path, f"unknown field '{ref.name}.{ref.attr}' in {text!r}", hint)
 
@@ -319,41 +364,75 @@ def _data_flow(spec: WorkflowSpec) -> Iterator[Finding]:
         reader = spec.steps[path[1]].id
         own_answers = path[2] == "form"  # required_if reads the answers being given
         try:
-            refs, guarded = references(text, template=is_template), guarded_names(text, template=is_template)
+            refs, guarded = (
+                references(text, template=is_template),
+                guarded_names(text, template=is_template),
+            )
         except ExpressionError:
             continue  # reported by _expressions
         reported: set[str] = set()
         for ref in refs:
             name = ref.name
-            if name not in names or name in ("subject", "inputs") or name in guarded or name in reported:
+            if (
+                name not in names
+                or name in ("subject", "inputs")
+                or name in guarded
+                or name in reported
+            ):
                 continue
             if name == reader and not own_answers:
                 reported.add(name)
-                yield (path, f"{text!r} reads '{name}', the step's own data, before it exists",
-                       "read it in a later step")
+                yield (
+                    path,
+                    f"{text!r} reads '{name}', the step's own data, before it exists",
+                    "read it in a later step",
+                )
             elif name != reader and reader not in reach[name]:
                 reported.add(name)
-                yield (path, f"{text!r} reads '{name}', but step '{name}' cannot have run before '{reader}'",
-                       f"move '{name}' earlier, or guard the read: '{name} is defined'")
+                yield (
+                    path,
+                    f"{text!r} reads '{name}', but step '{name}' cannot have run before '{reader}'",
+                    f"move '{name}' earlier, or guard the read: '{name} is defined'",
+                )
 
 
 def _triggers(spec: WorkflowSpec) -> Iterator[Finding]:
     for j, on in enumerate(spec.trigger.on):
         path = ("trigger", "on", j)
         if on.event.startswith("ai_system.") and spec.subject != "ai_system":
-            yield (path + ("event",), f"'{on.event}' needs 'subject: ai_system', not '{spec.subject}'", None)
+            yield (
+                path + ("event",),
+                f"'{on.event}' needs 'subject: ai_system', not '{spec.subject}'",
+                None,
+            )
         if on.event == "finding.raised" and spec.subject != "finding":
-            yield (path + ("event",), f"'finding.raised' needs 'subject: finding', not '{spec.subject}'", None)
+            yield (
+                path + ("event",),
+                f"'finding.raised' needs 'subject: finding', not '{spec.subject}'",
+                None,
+            )
         if on.fields and on.event != "ai_system.changed":
             yield (path + ("fields",), "'fields' is only for 'ai_system.changed'", None)
         for k, name in enumerate(on.fields):
             if name not in INVENTORY_FIELDS:
-                yield (path + ("fields", k), f"unknown inventory field '{name}'", did_you_mean(name, INVENTORY_FIELDS))
+                yield (
+                    path + ("fields", k),
+                    f"unknown inventory field '{name}'",
+                    did_you_mean(name, INVENTORY_FIELDS),
+                )
         if on.event == "run.completed" and not on.workflow:
-            yield (path, "'run.completed' needs 'workflow': the workflow whose completion starts this one", None)
+            yield (
+                path,
+                "'run.completed' needs 'workflow': the workflow whose completion starts this one",
+                None,
+            )
         if on.workflow and on.event != "run.completed":
             yield (path + ("workflow",), "'workflow' is only for 'run.completed'", None)
     if spec.trigger.schedule and spec.subject == "finding":
-        yield (("trigger", "schedule"), "a schedule runs per AI system or for the organisation, not per finding", None)
+        yield (
+            ("trigger", "schedule"),
+            "a schedule runs per AI system or for the organisation, not per finding",
+            None,
+        )
     if spec.coverage and spec.subject != "ai_system":
         yield (("coverage",), "coverage KPIs count AI systems: it needs 'subject: ai_system'", None)

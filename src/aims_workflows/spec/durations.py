@@ -25,9 +25,7 @@ def parse_duration(value: object) -> timedelta:
     if isinstance(value, timedelta):
         return value
     if isinstance(value, bool) or not isinstance(value, str):
-        raise ValueError(
-            f"expected a duration such as '90d', '12h' or 'P90D', got {value!r}"
-        )
+        raise ValueError(f"expected a duration such as '90d', '12h' or 'P90D', got {value!r}")
     text = value.strip()
     match = _SHORT.match(text) or _ISO.match(text.upper())
     if not text or match is None or not any(match.groups()):

@@ -12,9 +12,10 @@ names an expression reads so the spec checker can report unknown fields before a
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from jinja2 import StrictUndefined, TemplateSyntaxError, nodes
 from jinja2.exceptions import SecurityError, UndefinedError
@@ -46,11 +47,19 @@ class _BoundedSandbox(ImmutableSandboxedEnvironment):
         if operator == "**":
             if isinstance(right, (int, float)) and abs(right) > MAX_EXPONENT:
                 raise SecurityError(f"exponent {right} is larger than {MAX_EXPONENT}")
-            if isinstance(left, int) and isinstance(right, int) and left.bit_length() * abs(right) > 8 * MAX_SEQUENCE:
+            if (
+                isinstance(left, int)
+                and isinstance(right, int)
+                and left.bit_length() * abs(right) > 8 * MAX_SEQUENCE
+            ):
                 raise SecurityError("the result would be an unreasonably large number")
         elif operator == "*":
             for seq, times in ((left, right), (right, left)):
-                if isinstance(seq, (str, list, tuple)) and isinstance(times, int) and len(seq) * times > MAX_SEQUENCE:
+                if (
+                    isinstance(seq, (str, list, tuple))
+                    and isinstance(times, int)
+                    and len(seq) * times > MAX_SEQUENCE
+                ):
                     raise SecurityError(f"the result would be longer than {MAX_SEQUENCE}")
         return super().call_binop(context, operator, left, right)
 
@@ -163,7 +172,15 @@ def evaluate(text: str, context: Mapping[str, Any]) -> Any:
         value = _compiled(text)(**context)
     except ExpressionError:
         raise
-    except (UndefinedError, SecurityError, TypeError, ValueError, ArithmeticError, LookupError, RecursionError) as err:
+    except (
+        UndefinedError,
+        SecurityError,
+        TypeError,
+        ValueError,
+        ArithmeticError,
+        LookupError,
+        RecursionError,
+    ) as err:
         raise ExpressionError(f"{text!r} failed: {err}") from None
     if isinstance(value, StrictUndefined):  # pragma: no cover - StrictUndefined raises first
         raise ExpressionError(f"{text!r} is undefined")
@@ -176,5 +193,13 @@ def render(text: str, context: Mapping[str, Any]) -> str:
         return _template(text).render(**context)
     except ExpressionError:
         raise
-    except (UndefinedError, SecurityError, TypeError, ValueError, ArithmeticError, LookupError, RecursionError) as err:
+    except (
+        UndefinedError,
+        SecurityError,
+        TypeError,
+        ValueError,
+        ArithmeticError,
+        LookupError,
+        RecursionError,
+    ) as err:
         raise ExpressionError(f"template {text!r} failed: {err}") from None

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
 
 from pydantic import BaseModel, ValidationError
 
@@ -93,7 +93,10 @@ def _describe(error: dict, parts: tuple) -> tuple[str, str | None]:
     if kind == "string_pattern_mismatch":
         if key == "id" and len(parts) == 1:
             return "must be lower-case words joined by '-' (e.g. 'ai-risk-assessment')", None
-        return "must be lower-case snake_case: letters, digits and '_', starting with a letter", None
+        return (
+            "must be lower-case snake_case: letters, digits and '_', starting with a letter",
+            None,
+        )
     if kind == "literal_error":
         expected = error.get("ctx", {}).get("expected", "")
         value = error.get("input")
@@ -123,7 +126,9 @@ def _structural_problems(err: ValidationError, source: YamlSource, file: str) ->
     problems = []
     for parts, (messages, hint) in merged.items():
         line, column = source.position(parts)
-        problems.append(Problem(file, line, column, format_path(parts), "; or ".join(messages), hint))
+        problems.append(
+            Problem(file, line, column, format_path(parts), "; or ".join(messages), hint)
+        )
     return problems
 
 
@@ -139,37 +144,97 @@ def _catalog_lookups():
     return known, catalog.suggest
 
 
-def parse_spec(text: str | bytes, source: str = "<workflow>", *, roles: Iterable[str] | None = None) -> LoadedSpec:
+def parse_spec(
+    text: str | bytes, source: str = "<workflow>", *, roles: Iterable[str] | None = None
+) -> LoadedSpec:
     """Validate one workflow from text. Raises :class:`SpecError` listing every problem."""
     if isinstance(text, bytes):
         if b"\x00" in text:
-            raise SpecError([Problem(source, 0, 0, "", "is a binary file, not YAML text", "give a .yaml workflow file")])
+            raise SpecError(
+                [
+                    Problem(
+                        source,
+                        0,
+                        0,
+                        "",
+                        "is a binary file, not YAML text",
+                        "give a .yaml workflow file",
+                    )
+                ]
+            )
         try:
             text = text.decode("utf-8")
         except UnicodeDecodeError as err:
             raise SpecError(
-                [Problem(source, 0, 0, "", f"is not UTF-8 text (byte {err.start})", "save the file as UTF-8")]
+                [
+                    Problem(
+                        source,
+                        0,
+                        0,
+                        "",
+                        f"is not UTF-8 text (byte {err.start})",
+                        "save the file as UTF-8",
+                    )
+                ]
             ) from None
     if "\x00" in text:
-        raise SpecError([Problem(source, 0, 0, "", "is a binary file, not YAML text", "give a .yaml workflow file")])
+        raise SpecError(
+            [
+                Problem(
+                    source,
+                    0,
+                    0,
+                    "",
+                    "is a binary file, not YAML text",
+                    "give a .yaml workflow file",
+                )
+            ]
+        )
     if not text.strip():
-        raise SpecError([Problem(source, 0, 0, "", "is empty", "a workflow needs at least id, version, title, subject and steps")])
+        raise SpecError(
+            [
+                Problem(
+                    source,
+                    0,
+                    0,
+                    "",
+                    "is empty",
+                    "a workflow needs at least id, version, title, subject and steps",
+                )
+            ]
+        )
     try:
         yaml_source = read_yaml(text)
     except YamlSyntaxError as err:
-        raise SpecError([Problem(source, err.line, err.column, "", f"YAML syntax: {err.message}", None)]) from None
+        raise SpecError(
+            [Problem(source, err.line, err.column, "", f"YAML syntax: {err.message}", None)]
+        ) from None
     if not isinstance(yaml_source.data, dict):
         raise SpecError(
-            [Problem(source, 1, 1, "", f"must be a mapping of keys (id, version, steps ...), not {type(yaml_source.data).__name__}", None)]
+            [
+                Problem(
+                    source,
+                    1,
+                    1,
+                    "",
+                    f"must be a mapping of keys (id, version, steps ...), not {type(yaml_source.data).__name__}",
+                    None,
+                )
+            ]
         )
     try:
         spec = m.WorkflowSpec.model_validate(yaml_source.data)
     except ValidationError as err:
         raise SpecError(_structural_problems(err, yaml_source, source)) from None
     known, suggest = _catalog_lookups()
-    findings = check_spec(spec, roles=DEFAULT_ROLES if roles is None else roles, is_known_id=known, suggest_id=suggest)
+    findings = check_spec(
+        spec, roles=DEFAULT_ROLES if roles is None else roles, is_known_id=known, suggest_id=suggest
+    )
     if findings:
-        problems = [Problem(source, *yaml_source.position(path), format_path(path), msg, hint) for path, msg, hint in findings]
+        problems = [
+            Problem(source, *yaml_source.position(path), format_path(path), msg, hint)
+            for path, msg, hint in findings
+        ]
         raise SpecError(sorted(problems, key=lambda p: (p.line, p.column)))
     return LoadedSpec(spec, source, text, spec_hash(spec))
 
@@ -181,14 +246,33 @@ def load_spec(path: str | Path, *, roles: Iterable[str] | None = None) -> Loaded
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
-            raise SpecError([Problem(name, 0, 0, "", f"is {size} bytes; workflow files are limited to {MAX_FILE_BYTES}", None)])
+            raise SpecError(
+                [
+                    Problem(
+                        name,
+                        0,
+                        0,
+                        "",
+                        f"is {size} bytes; workflow files are limited to {MAX_FILE_BYTES}",
+                        None,
+                    )
+                ]
+            )
         raw = path.read_bytes()
     except FileNotFoundError:
         raise SpecError([Problem(name, 0, 0, "", "no such file", "check the path")]) from None
     except IsADirectoryError:
-        raise SpecError([Problem(name, 0, 0, "", "is a directory", "pass its .yaml files or use load_workflows")]) from None
+        raise SpecError(
+            [
+                Problem(
+                    name, 0, 0, "", "is a directory", "pass its .yaml files or use load_workflows"
+                )
+            ]
+        ) from None
     except OSError as err:
-        raise SpecError([Problem(name, 0, 0, "", f"cannot be read: {err.strerror}", None)]) from None
+        raise SpecError(
+            [Problem(name, 0, 0, "", f"cannot be read: {err.strerror}", None)]
+        ) from None
     return parse_spec(raw, name, roles=roles)
 
 
@@ -213,7 +297,9 @@ class WorkflowSet:
         try:
             return self._by_id[workflow_id]
         except KeyError:
-            hint = did_you_mean(workflow_id, self._by_id) or "see `aims workflows` for the loaded ones"
+            hint = (
+                did_you_mean(workflow_id, self._by_id) or "see `aims workflows` for the loaded ones"
+            )
             raise NotFound(f"no workflow '{workflow_id}'", hint=hint) from None
 
     def ids(self) -> list[str]:
@@ -231,7 +317,9 @@ def _expand(paths: Iterable[str | Path]) -> list[Path]:
     return files
 
 
-def load_workflows(paths: Iterable[str | Path], *, roles: Iterable[str] | None = None) -> WorkflowSet:
+def load_workflows(
+    paths: Iterable[str | Path], *, roles: Iterable[str] | None = None
+) -> WorkflowSet:
     """Load files and directories of workflows; every problem of every file is reported at once."""
     roles = list(roles) if roles is not None else None
     loaded: list[LoadedSpec] = []
@@ -253,7 +341,14 @@ def _cross_file_problems(loaded: list[LoadedSpec]) -> list[Problem]:
     for item in loaded:
         if item.spec.id in by_id:
             problems.append(
-                Problem(item.source, 1, 1, "id", f"duplicate workflow id '{item.spec.id}'", f"{by_id[item.spec.id].source} has it already")
+                Problem(
+                    item.source,
+                    1,
+                    1,
+                    "id",
+                    f"duplicate workflow id '{item.spec.id}'",
+                    f"{by_id[item.spec.id].source} has it already",
+                )
             )
         by_id.setdefault(item.spec.id, item)
 
@@ -268,22 +363,60 @@ def _cross_file_problems(loaded: list[LoadedSpec]) -> list[Problem]:
                 continue
             target = by_id.get(step.workflow)
             if target is None:
-                problems.append(located(item, ("steps", i, "workflow"), f"unknown workflow '{step.workflow}'", did_you_mean(step.workflow, by_id)))
+                problems.append(
+                    located(
+                        item,
+                        ("steps", i, "workflow"),
+                        f"unknown workflow '{step.workflow}'",
+                        did_you_mean(step.workflow, by_id),
+                    )
+                )
                 continue
             if step.finding and target.spec.subject != "finding":
-                problems.append(located(item, ("steps", i, "finding"), f"'{step.workflow}' does not take a finding as its subject"))
+                problems.append(
+                    located(
+                        item,
+                        ("steps", i, "finding"),
+                        f"'{step.workflow}' does not take a finding as its subject",
+                    )
+                )
             if not step.finding and target.spec.subject not in (spec.subject, "organisation"):
                 problems.append(
-                    located(item, ("steps", i, "workflow"), f"'{step.workflow}' runs on a {target.spec.subject}, this workflow on a {spec.subject}", "add 'finding:' to raise a finding for it")
+                    located(
+                        item,
+                        ("steps", i, "workflow"),
+                        f"'{step.workflow}' runs on a {target.spec.subject}, this workflow on a {spec.subject}",
+                        "add 'finding:' to raise a finding for it",
+                    )
                 )
             declared = {d.id: d for d in target.spec.inputs}
             for name in step.inputs:
                 if name not in declared:
-                    problems.append(located(item, ("steps", i, "inputs", name), f"'{step.workflow}' has no input '{name}'", did_you_mean(name, declared)))
+                    problems.append(
+                        located(
+                            item,
+                            ("steps", i, "inputs", name),
+                            f"'{step.workflow}' has no input '{name}'",
+                            did_you_mean(name, declared),
+                        )
+                    )
             for name, decl in declared.items():
                 if decl.required and name not in step.inputs:
-                    problems.append(located(item, ("steps", i, "inputs"), f"missing required input '{name}' of '{step.workflow}'"))
+                    problems.append(
+                        located(
+                            item,
+                            ("steps", i, "inputs"),
+                            f"missing required input '{name}' of '{step.workflow}'",
+                        )
+                    )
         for j, on in enumerate(spec.trigger.on):
             if on.workflow and on.workflow not in by_id:
-                problems.append(located(item, ("trigger", "on", j, "workflow"), f"unknown workflow '{on.workflow}'", did_you_mean(on.workflow, by_id)))
+                problems.append(
+                    located(
+                        item,
+                        ("trigger", "on", j, "workflow"),
+                        f"unknown workflow '{on.workflow}'",
+                        did_you_mean(on.workflow, by_id),
+                    )
+                )
     return problems

@@ -10,7 +10,7 @@ fields), ``notify`` and ``wait``. See ``docs/workflow-language.md`` for every ke
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 from pydantic import (
     BaseModel,
@@ -85,7 +85,16 @@ INVENTORY_FIELDS: tuple[str, ...] = (
 SUBJECT_ATTRIBUTES: dict[str, tuple[str, ...]] = {
     "ai_system": INVENTORY_FIELDS,
     "organisation": ("name",),
-    "finding": ("id", "title", "severity", "source", "clause", "system", "raised_at", "description"),
+    "finding": (
+        "id",
+        "title",
+        "severity",
+        "source",
+        "clause",
+        "system",
+        "raised_at",
+        "description",
+    ),
 }
 
 
@@ -111,18 +120,22 @@ class FormField(_Frozen):
     min: float | None = None
     max: float | None = None
     integer: bool = False
-    pattern: str | None = Field(default=None, description="regular expression a text answer must match")
+    pattern: str | None = Field(
+        default=None, description="regular expression a text answer must match"
+    )
     max_length: PositiveInt | None = None
 
     @model_validator(mode="after")
-    def _coherent(self) -> "FormField":
+    def _coherent(self) -> FormField:
         if self.type in ("choice", "multi_choice"):
             if not self.choices:
                 raise ValueError(f"a {self.type} field needs 'choices'")
             if len(set(self.choices)) != len(self.choices):
                 raise ValueError("'choices' has duplicates")
         elif self.choices is not None:
-            raise ValueError(f"'choices' is only for choice and multi_choice fields, not {self.type}")
+            raise ValueError(
+                f"'choices' is only for choice and multi_choice fields, not {self.type}"
+            )
         if (self.min is not None or self.max is not None or self.integer) and self.type != "number":
             raise ValueError("'min', 'max' and 'integer' are only for number fields")
         if self.min is not None and self.max is not None and self.min > self.max:
@@ -147,8 +160,12 @@ class Escalation(_Frozen):
 class _StepBase(_Frozen):
     id: Identifier
     title: Template | None = None
-    next: Target | None = Field(default=None, description="step to go to next; default: the following step")
-    evidences: tuple[str, ...] = Field(default=(), description="clause or control ids this step evidences")
+    next: Target | None = Field(
+        default=None, description="step to go to next; default: the following step"
+    )
+    evidences: tuple[str, ...] = Field(
+        default=(), description="clause or control ids this step evidences"
+    )
 
 
 class TaskStep(_StepBase):
@@ -160,7 +177,9 @@ class TaskStep(_StepBase):
     description: Template = ""
     form: tuple[FormField, ...] = ()
     due: Duration | None = None
-    reminders: tuple[Duration, ...] = Field(default=(), description="reminders, counted from creation")
+    reminders: tuple[Duration, ...] = Field(
+        default=(), description="reminders, counted from creation"
+    )
     escalate: Escalation | None = None
     priority: Literal["highest", "high", "medium", "low", "lowest"] = "medium"
 
@@ -171,7 +190,9 @@ class Separation(_Frozen):
     not_assignee_of: tuple[Identifier, ...] = Field(
         default=(), description="task steps whose completer may not approve"
     )
-    not_subject_owner: bool = Field(default=True, description="the AI system's owner may not approve")
+    not_subject_owner: bool = Field(
+        default=True, description="the AI system's owner may not approve"
+    )
     forbidden_roles: tuple[str, ...] = ()
 
 
@@ -182,9 +203,12 @@ class ApprovalStep(_StepBase):
     approvers: tuple[str, ...] = Field(min_length=1)
     quorum: Literal["any", "all"] | PositiveInt = "any"
     approves: tuple[Identifier, ...] = Field(
-        default=(), description="steps whose data is approved (bound by content hash); default: all earlier task and record steps"
+        default=(),
+        description="steps whose data is approved (bound by content hash); default: all earlier task and record steps",
     )
-    show: dict[str, Expression] = Field(default_factory=dict, description="label -> expression shown to approvers")
+    show: dict[str, Expression] = Field(
+        default_factory=dict, description="label -> expression shown to approvers"
+    )
     separation: Separation = Separation()
     on_reject: Target
     due: Duration | None = None
@@ -223,7 +247,8 @@ class SpawnStep(_StepBase):
     for_each: Expression | None = None
     inputs: dict[Identifier, Expression] = Field(default_factory=dict)
     finding: FindingTemplate | None = Field(
-        default=None, description="raise a finding per item; the started run's subject is that finding"
+        default=None,
+        description="raise a finding per item; the started run's subject is that finding",
     )
     wait: bool = False
 
@@ -250,7 +275,7 @@ class WaitStep(_StepBase):
 
 
 Step = Annotated[
-    Union[TaskStep, ApprovalStep, DecisionStep, SpawnStep, RecordStep, NotifyStep, WaitStep],
+    TaskStep | ApprovalStep | DecisionStep | SpawnStep | RecordStep | NotifyStep | WaitStep,
     Field(discriminator="kind"),
 ]
 
@@ -259,8 +284,12 @@ EventName = Literal["ai_system.registered", "ai_system.changed", "run.completed"
 
 class EventTrigger(_Frozen):
     event: EventName
-    fields: tuple[str, ...] = Field(default=(), description="ai_system.changed: the material fields")
-    workflow: WorkflowId | None = Field(default=None, description="run.completed: of which workflow")
+    fields: tuple[str, ...] = Field(
+        default=(), description="ai_system.changed: the material fields"
+    )
+    workflow: WorkflowId | None = Field(
+        default=None, description="run.completed: of which workflow"
+    )
 
 
 class Schedule(_Frozen):
@@ -271,7 +300,9 @@ class Trigger(_Frozen):
     manual: bool = True
     on: tuple[EventTrigger, ...] = ()
     schedule: Schedule | None = None
-    scope: Expression | None = Field(default=None, description="subject filter, e.g. 'subject.in_scope'")
+    scope: Expression | None = Field(
+        default=None, description="subject filter, e.g. 'subject.in_scope'"
+    )
 
 
 class Coverage(_Frozen):
@@ -296,7 +327,9 @@ class WorkflowSpec(_Frozen):
     version: PositiveInt
     title: str = Field(min_length=1, max_length=200)
     description: str = ""
-    evidences: tuple[str, ...] = Field(default=(), description="ISO/IEC 42001 clause and Annex A control ids")
+    evidences: tuple[str, ...] = Field(
+        default=(), description="ISO/IEC 42001 clause and Annex A control ids"
+    )
     subject: Literal["ai_system", "organisation", "finding"]
     trigger: Trigger = Trigger()
     sla: Duration | None = None

@@ -44,13 +44,18 @@ def _plain(node: Any, _open: frozenset = frozenset(), _count: list | None = None
     count = _count if _count is not None else [0]
     count[0] += 1
     if count[0] > _MAX_VALUES:
-        raise YamlSyntaxError(f"expands to more than {_MAX_VALUES} values (aliases repeating aliases?)", 0, 0)
+        raise YamlSyntaxError(
+            f"expands to more than {_MAX_VALUES} values (aliases repeating aliases?)", 0, 0
+        )
     if isinstance(node, (dict, list)):
         if id(node) in _open:
             raise YamlSyntaxError("an alias refers to a node that contains it", 0, 0)
         _open = _open | {id(node)}
     if isinstance(node, dict):
-        return {str(k) if not isinstance(k, str) else k: _plain(v, _open, count) for k, v in node.items()}
+        return {
+            str(k) if not isinstance(k, str) else k: _plain(v, _open, count)
+            for k, v in node.items()
+        }
     if isinstance(node, list):
         return [_plain(v, _open, count) for v in node]
     if hasattr(node, "value") and type(node).__module__.startswith("ruamel"):
@@ -66,7 +71,9 @@ def read_yaml(text: str) -> YamlSource:
         tree = yaml.load(text)
         data = _plain(tree)
     except RecursionError:
-        raise YamlSyntaxError("nested too deeply, or an alias refers to a node that contains it", 0, 0) from None
+        raise YamlSyntaxError(
+            "nested too deeply, or an alias refers to a node that contains it", 0, 0
+        ) from None
     except MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
@@ -78,7 +85,11 @@ def read_yaml(text: str) -> YamlSource:
         raise
     except (AssertionError, ValueError, TypeError) as err:
         # the parser's own consistency checks, e.g. an unsupported "%YAML 1.0" directive
-        raise YamlSyntaxError(f"unsupported YAML: {str(err).splitlines()[0] if str(err) else type(err).__name__}", 1, 1) from None
+        raise YamlSyntaxError(
+            f"unsupported YAML: {str(err).splitlines()[0] if str(err) else type(err).__name__}",
+            1,
+            1,
+        ) from None
     return YamlSource(data, tree)
 
 

@@ -16,13 +16,15 @@ raised as SQLAlchemy's exceptions, and the engine's ``before_cursor_execute`` /
 from __future__ import annotations
 
 import weakref
-from typing import Any, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from sqlalchemy import Connection, exc
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import ClauseElement
 
 __all__ = ["Prepared", "execute_driver_sql"]
+
 
 class _Compiled:
     """A statement compiled for one dialect: SQL text and how to build its parameters."""
@@ -34,10 +36,14 @@ class _Compiled:
         # (which SQLAlchemy would fetch itself); the SQL is otherwise the same
         compiled = statement.compile(dialect=dialect, column_keys=list(keys), for_executemany=True)
         if compiled.literal_execute_params or compiled.post_compile_params:
-            raise ValueError("statements with expanding or literal-execute parameters are not supported")
+            raise ValueError(
+                "statements with expanding or literal-execute parameters are not supported"
+            )
         if compiled.insert_prefetch or compiled.update_prefetch:
             # Python-side column defaults: SQLAlchemy computes them per execution; callers pass all values
-            raise ValueError(f"statement needs column defaults computed: pass {self._names(compiled)}")
+            raise ValueError(
+                f"statement needs column defaults computed: pass {self._names(compiled)}"
+            )
         if compiled.effective_returning:
             # SQLAlchemy would fetch an (implicit) RETURNING itself; callers here never need it
             raise ValueError("statements with RETURNING are not supported")
@@ -45,7 +51,11 @@ class _Compiled:
         self.named = not compiled.positional
         supplied = set(keys)
         escaped = compiled.escaped_bind_names or {}
-        names = list(compiled.positiontup) if compiled.positional else list(compiled.bind_names.values())
+        names = (
+            list(compiled.positiontup)
+            if compiled.positional
+            else list(compiled.bind_names.values())
+        )
         binds = compiled.binds
         plan = []
         for name in names:
@@ -57,7 +67,9 @@ class _Compiled:
                 if bind.callable is not None or bind.value is None and bind.required:
                     raise ValueError(f"parameter {name!r} of {self.sql!r} is not supplied")
                 value = bind.effective_value
-                plan.append((escaped.get(name, name), None, None, processor(value) if processor else value))
+                plan.append(
+                    (escaped.get(name, name), None, None, processor(value) if processor else value)
+                )
         self.plan = tuple(plan)
         self._dialect = dialect
         self._types = tuple(column.type for column in getattr(statement, "selected_columns", ()))
@@ -69,7 +81,10 @@ class _Compiled:
         results = self.results
         if results is False:
             dialect = self._dialect
-            found = tuple(t.dialect_impl(dialect).result_processor(dialect, d[1]) for t, d in zip(self._types, description))
+            found = tuple(
+                t.dialect_impl(dialect).result_processor(dialect, d[1])
+                for t, d in zip(self._types, description)
+            )
             results = self.results = found if any(found) else None
         return results
 
@@ -80,7 +95,9 @@ class _Compiled:
     def parameters(self, values: Mapping[str, Any]):
         if self.named:
             return {
-                out: (value if key is None else (processor(values[key]) if processor else values[key]))
+                out: (
+                    value if key is None else (processor(values[key]) if processor else values[key])
+                )
                 for out, key, processor, value in self.plan
             }
         return [
@@ -97,7 +114,9 @@ class Prepared:
     def __init__(self, statement: ClauseElement, keys: Iterable[str]) -> None:
         self.statement = statement
         self.keys = tuple(keys)
-        self._by_dialect: weakref.WeakKeyDictionary[Dialect, _Compiled] = weakref.WeakKeyDictionary()
+        self._by_dialect: weakref.WeakKeyDictionary[Dialect, _Compiled] = (
+            weakref.WeakKeyDictionary()
+        )
         self._last: tuple[Dialect, _Compiled] | None = None
 
     def compiled(self, dialect: Dialect) -> _Compiled:
@@ -157,7 +176,11 @@ def _run(conn: Connection, sql: str, parameters, many: bool):
     except conn.dialect.loaded_dbapi.Error as err:
         cursor.close()
         raise exc.DBAPIError.instance(
-            sql, parameters, err, conn.dialect.loaded_dbapi.Error, dialect=conn.dialect,
+            sql,
+            parameters,
+            err,
+            conn.dialect.loaded_dbapi.Error,
+            dialect=conn.dialect,
             ismulti=many,
         ) from err
     if listeners.after_cursor_execute:

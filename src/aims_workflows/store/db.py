@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from sqlalchemy import Connection, Engine, create_engine, event, inspect
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
@@ -58,7 +58,9 @@ def _sqlite_setup(engine: Engine) -> None:
         # transaction that must upgrade its lock can fail with SQLITE_BUSY under concurrency.
         # Reads (Database.connect) take no lock: in WAL they see a snapshot and never hold up
         # a writer, however long they take (a chain verification, an export, the dashboard).
-        execute_driver_sql(conn, "BEGIN" if conn.get_execution_options().get(_READS_ONLY) else "BEGIN IMMEDIATE")
+        execute_driver_sql(
+            conn, "BEGIN" if conn.get_execution_options().get(_READS_ONLY) else "BEGIN IMMEDIATE"
+        )
 
 
 class Database:
@@ -102,7 +104,9 @@ class Database:
             with self.engine.connect() as conn:
                 yield conn.execution_options(**{_READS_ONLY: True})
         except OperationalError as err:
-            raise StoreError(f"database {redact_url(self.url)} is not reachable: {err.orig}") from None
+            raise StoreError(
+                f"database {redact_url(self.url)} is not reachable: {err.orig}"
+            ) from None
 
     def _alembic_config(self, conn: Connection):
         from alembic.config import Config

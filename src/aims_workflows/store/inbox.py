@@ -18,7 +18,13 @@ def claim(conn: Connection, source: str, delivery_id: str, payload: str, now: da
     """True when this delivery is new (and is now recorded), False for a repeat."""
     statement = (
         insert_for(conn.dialect.name, _INBOX)
-        .values(source=source, delivery_id=delivery_id, payload=payload, received_at=now, status="received")
+        .values(
+            source=source,
+            delivery_id=delivery_id,
+            payload=payload,
+            received_at=now,
+            status="received",
+        )
         .on_conflict_do_nothing(index_elements=["source", "delivery_id"])
         .returning(_INBOX.c.id)
     )
@@ -27,7 +33,14 @@ def claim(conn: Connection, source: str, delivery_id: str, payload: str, now: da
     return conn.execute(statement).first() is not None
 
 
-def mark(conn: Connection, source: str, delivery_id: str, status: str, now: datetime, error: str | None = None) -> None:
+def mark(
+    conn: Connection,
+    source: str,
+    delivery_id: str,
+    status: str,
+    now: datetime,
+    error: str | None = None,
+) -> None:
     conn.execute(
         update(_INBOX)
         .where(_INBOX.c.source == source, _INBOX.c.delivery_id == delivery_id)
@@ -36,4 +49,8 @@ def mark(conn: Connection, source: str, delivery_id: str, status: str, now: date
 
 
 def status_of(conn: Connection, source: str, delivery_id: str) -> str | None:
-    return conn.scalar(select(_INBOX.c.status).where(_INBOX.c.source == source, _INBOX.c.delivery_id == delivery_id))
+    return conn.scalar(
+        select(_INBOX.c.status).where(
+            _INBOX.c.source == source, _INBOX.c.delivery_id == delivery_id
+        )
+    )

@@ -13,7 +13,16 @@ from ..spec.problems import did_you_mean
 from ._fast import Prepared
 from .models import AISystem, AISystemHistory
 
-__all__ = ["add", "change", "get", "find", "list_all", "to_subject_attributes", "history", "end_impact_coverage"]
+__all__ = [
+    "add",
+    "change",
+    "get",
+    "find",
+    "list_all",
+    "to_subject_attributes",
+    "history",
+    "end_impact_coverage",
+]
 
 _SYSTEMS = AISystem.__table__
 _HISTORY = AISystemHistory.__table__
@@ -21,7 +30,9 @@ _RECORD_FIELDS = tuple(AISystemRecord.model_fields)
 _KEYS = tuple(_SYSTEMS.c.keys())
 
 # Compiled once per dialect (starting a run on a system looks it up; see _fast).
-_BY_NAME = Prepared(select(_SYSTEMS).where(func.lower(_SYSTEMS.c.name) == bindparam("b_name")), ("b_name",))
+_BY_NAME = Prepared(
+    select(_SYSTEMS).where(func.lower(_SYSTEMS.c.name) == bindparam("b_name")), ("b_name",)
+)
 _BY_ID = Prepared(select(_SYSTEMS).where(_SYSTEMS.c.id == bindparam("b_id")), ("b_id",))
 
 
@@ -43,7 +54,10 @@ def get(conn: Connection, name_or_id: str | int) -> dict[str, Any]:
     row = row or find(conn, str(name_or_id))
     if row is None:
         names = list(conn.scalars(select(_SYSTEMS.c.name)))
-        raise NotFound(f"no AI system '{name_or_id}'", hint=did_you_mean(str(name_or_id), names) or "see `aims systems list`")
+        raise NotFound(
+            f"no AI system '{name_or_id}'",
+            hint=did_you_mean(str(name_or_id), names) or "see `aims systems list`",
+        )
     return row
 
 
@@ -53,21 +67,46 @@ def record_of(row: dict[str, Any]) -> dict[str, Any]:
 
 def add(conn: Connection, record: AISystemRecord, *, actor: str, now: datetime) -> dict[str, Any]:
     values = record.model_dump()
-    system_id = conn.execute(insert(_SYSTEMS).values(**values, version=1, created_at=now, updated_at=now)).inserted_primary_key[0]
-    conn.execute(insert(_HISTORY).values(system_id=system_id, version=1, changed_at=now, changed_by=actor,
-                                         changes={k: [None, v] for k, v in values.items()}, snapshot=values))
+    system_id = conn.execute(
+        insert(_SYSTEMS).values(**values, version=1, created_at=now, updated_at=now)
+    ).inserted_primary_key[0]
+    conn.execute(
+        insert(_HISTORY).values(
+            system_id=system_id,
+            version=1,
+            changed_at=now,
+            changed_by=actor,
+            changes={k: [None, v] for k, v in values.items()},
+            snapshot=values,
+        )
+    )
     return get(conn, system_id)
 
 
-def change(conn: Connection, row: dict[str, Any], record: AISystemRecord, *, actor: str, now: datetime) -> dict[str, list[Any]]:
+def change(
+    conn: Connection, row: dict[str, Any], record: AISystemRecord, *, actor: str, now: datetime
+) -> dict[str, list[Any]]:
     """Apply a new record; returns {field: [old, new]} of what changed (empty: nothing did)."""
     new = record.model_dump()
     changes = {k: [row[k], v] for k, v in new.items() if row[k] != v}
     if not changes:
         return {}
     version = row["version"] + 1
-    conn.execute(update(_SYSTEMS).where(_SYSTEMS.c.id == row["id"]).values(**new, version=version, updated_at=now))
-    conn.execute(insert(_HISTORY).values(system_id=row["id"], version=version, changed_at=now, changed_by=actor, changes=changes, snapshot=new))
+    conn.execute(
+        update(_SYSTEMS)
+        .where(_SYSTEMS.c.id == row["id"])
+        .values(**new, version=version, updated_at=now)
+    )
+    conn.execute(
+        insert(_HISTORY).values(
+            system_id=row["id"],
+            version=version,
+            changed_at=now,
+            changed_by=actor,
+            changes=changes,
+            snapshot=new,
+        )
+    )
     return changes
 
 
@@ -76,7 +115,12 @@ def list_all(conn: Connection) -> list[dict[str, Any]]:
 
 
 def history(conn: Connection, system_id: int) -> list[dict[str, Any]]:
-    return [_row_dict(r) for r in conn.execute(select(_HISTORY).where(_HISTORY.c.system_id == system_id).order_by(_HISTORY.c.version))]
+    return [
+        _row_dict(r)
+        for r in conn.execute(
+            select(_HISTORY).where(_HISTORY.c.system_id == system_id).order_by(_HISTORY.c.version)
+        )
+    ]
 
 
 def to_subject_attributes(row: dict[str, Any]) -> dict[str, Any]:
@@ -86,5 +130,8 @@ def to_subject_attributes(row: dict[str, Any]) -> dict[str, Any]:
 def end_impact_coverage(conn: Connection, system_id: int, now: datetime) -> None:
     """A material change: the current impact assessment no longer describes the system it
     assessed, so it stops counting towards coverage now."""
-    conn.execute(update(_SYSTEMS).where(_SYSTEMS.c.id == system_id, _SYSTEMS.c.impact_valid_until > now)
-                 .values(impact_valid_until=now))
+    conn.execute(
+        update(_SYSTEMS)
+        .where(_SYSTEMS.c.id == system_id, _SYSTEMS.c.impact_valid_until > now)
+        .values(impact_valid_until=now)
+    )

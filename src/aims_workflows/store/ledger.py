@@ -3,9 +3,9 @@ this module has no update or delete, and the database triggers refuse them too."
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Iterable, Iterator
 
 from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import NoResultFound
@@ -37,7 +37,9 @@ def head(conn: Connection, *, lock: bool = False) -> tuple[int, str]:
     return row[0], row[1]
 
 
-def append(conn: Connection, records: Iterable[EvidenceRecord], *, recorded_at: datetime) -> list[ChainedEvidence]:
+def append(
+    conn: Connection, records: Iterable[EvidenceRecord], *, recorded_at: datetime
+) -> list[ChainedEvidence]:
     """Append records after the current head, in the caller's transaction."""
     records = list(records)
     if not records:
@@ -54,15 +56,26 @@ def append(conn: Connection, records: Iterable[EvidenceRecord], *, recorded_at: 
 
 def rows_between(conn: Connection, first: int, last: int) -> list[ChainedEvidence]:
     """Ledger rows ``first`` to ``last`` (sequence numbers, both included), in order."""
-    query = select(*[_EVIDENCE.c[c] for c in _COLUMNS]).where(_EVIDENCE.c.seq.between(first, last)).order_by(_EVIDENCE.c.seq)
+    query = (
+        select(*[_EVIDENCE.c[c] for c in _COLUMNS])
+        .where(_EVIDENCE.c.seq.between(first, last))
+        .order_by(_EVIDENCE.c.seq)
+    )
     return [ChainedEvidence(*row) for row in conn.execute(query)]
 
 
-def iter_rows(conn: Connection, *, run_id: str | None = None, kind: str | None = None, batch: int = 5000) -> Iterator[ChainedEvidence]:
+def iter_rows(
+    conn: Connection, *, run_id: str | None = None, kind: str | None = None, batch: int = 5000
+) -> Iterator[ChainedEvidence]:
     """Ledger rows in sequence order, fetched in batches (the ledger can be millions of rows)."""
     last = 0
     while True:
-        query = select(*[_EVIDENCE.c[c] for c in _COLUMNS]).where(_EVIDENCE.c.seq > last).order_by(_EVIDENCE.c.seq).limit(batch)
+        query = (
+            select(*[_EVIDENCE.c[c] for c in _COLUMNS])
+            .where(_EVIDENCE.c.seq > last)
+            .order_by(_EVIDENCE.c.seq)
+            .limit(batch)
+        )
         if run_id is not None:
             query = query.where(_EVIDENCE.c.run_id == run_id)
         if kind is not None:
@@ -98,18 +111,42 @@ def verify(conn: Connection) -> VerifyReport:
             break  # appended by a unit of work committed while this ran (PostgreSQL reads see it)
         count += 1
         if row.seq != expected:
-            missing = f"row {expected}" if row.seq == expected + 1 else f"rows {expected}-{row.seq - 1}"
-            return VerifyReport(count, head_seq, expected, f"{missing} missing: deleted from the ledger")
+            missing = (
+                f"row {expected}" if row.seq == expected + 1 else f"rows {expected}-{row.seq - 1}"
+            )
+            return VerifyReport(
+                count, head_seq, expected, f"{missing} missing: deleted from the ledger"
+            )
         fields = {k: getattr(row, k) for k in _COLUMNS if k != "hash"}
         if chain_hash(**fields) != row.hash:
-            return VerifyReport(count, head_seq, row.seq, f"row {row.seq} ({row.kind}) was altered: its content no longer matches its hash")
+            return VerifyReport(
+                count,
+                head_seq,
+                row.seq,
+                f"row {row.seq} ({row.kind}) was altered: its content no longer matches its hash",
+            )
         if row.prev_hash != prev_hash:
-            return VerifyReport(count, head_seq, row.seq, f"row {row.seq} does not follow row {row.seq - 1}: rows were reordered or replaced")
+            return VerifyReport(
+                count,
+                head_seq,
+                row.seq,
+                f"row {row.seq} does not follow row {row.seq - 1}: rows were reordered or replaced",
+            )
         prev_hash, expected = row.hash, expected + 1
     last = expected - 1
     if last > head_seq:
-        return VerifyReport(count, head_seq, head_seq + 1, f"row {head_seq + 1} and after are past the ledger head (row {head_seq}): "
-                            "they were added outside aims-workflows")
+        return VerifyReport(
+            count,
+            head_seq,
+            head_seq + 1,
+            f"row {head_seq + 1} and after are past the ledger head (row {head_seq}): "
+            "they were added outside aims-workflows",
+        )
     if last != head_seq or (head_seq and prev_hash != head_hash):
-        return VerifyReport(count, head_seq, expected, f"the ledger ends at row {last} but its head says {head_seq}: rows were removed from the end")
+        return VerifyReport(
+            count,
+            head_seq,
+            expected,
+            f"the ledger ends at row {last} but its head says {head_seq}: rows were removed from the end",
+        )
     return VerifyReport(count, head_seq)

@@ -6,7 +6,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from .types import UTCDateTime
@@ -91,7 +102,9 @@ class Run(Base):
     __tablename__ = "runs"
     __table_args__ = (
         Index("ix_runs_subject", "workflow_id", "subject_type", "subject_id", "started_at"),
-        Index("ix_runs_started_at", "started_at"),  # the newest runs first (dashboard, `aims runs list`)
+        Index(
+            "ix_runs_started_at", "started_at"
+        ),  # the newest runs first (dashboard, `aims runs list`)
     )
     id: Mapped[str] = mapped_column(String(200), primary_key=True)
     workflow_id: Mapped[str] = mapped_column(String(64))
@@ -103,7 +116,9 @@ class Run(Base):
     status: Mapped[str] = mapped_column(String(20), index=True)
     current_step: Mapped[str | None] = mapped_column(String(64))
     parent_run_id: Mapped[str | None] = mapped_column(String(200))  # the run waiting for this one
-    spawned_by: Mapped[str | None] = mapped_column(String(200), index=True)  # the run that started it, waiting or not
+    spawned_by: Mapped[str | None] = mapped_column(
+        String(200), index=True
+    )  # the run that started it, waiting or not
     state: Mapped[str] = mapped_column(Text)
     lock_version: Mapped[int] = mapped_column(Integer, default=0)
     started_at: Mapped[datetime]
@@ -170,7 +185,9 @@ class Evidence(Base):
     and SQLite a trigger refuses UPDATE and DELETE."""
 
     __tablename__ = "evidence"
-    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False
+    )
     run_id: Mapped[str | None] = mapped_column(String(200), index=True)
     step_id: Mapped[str | None] = mapped_column(String(64))
     kind: Mapped[str] = mapped_column(String(64), index=True)

@@ -4,9 +4,10 @@ carried out afterwards, retried with back-off, parked as dead after too many att
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Iterable
+from typing import Any
 
 from sqlalchemy import Connection, and_, insert, or_, select, update
 
@@ -29,13 +30,24 @@ class Claimed:
 
 
 # compiled once per dialect: enqueueing runs on every event (see _fast)
-_ENQUEUE = Prepared(insert(_OUTBOX), ("key", "run_id", "kind", "payload", "status", "attempts", "next_attempt_at", "created_at"))
+_ENQUEUE = Prepared(
+    insert(_OUTBOX),
+    ("key", "run_id", "kind", "payload", "status", "attempts", "next_attempt_at", "created_at"),
+)
 
 
 def enqueue(conn: Connection, commands: Iterable[Command], now: datetime) -> None:
     rows = [
-        dict(key=c.key, run_id=c.run_id, kind=c.kind, payload=json.dumps(c.payload, default=str), status="pending",
-             attempts=0, next_attempt_at=now, created_at=now)
+        dict(
+            key=c.key,
+            run_id=c.run_id,
+            kind=c.kind,
+            payload=json.dumps(c.payload, default=str),
+            status="pending",
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+        )
         for c in commands
     ]
     if len(rows) == 1:
@@ -44,12 +56,28 @@ def enqueue(conn: Connection, commands: Iterable[Command], now: datetime) -> Non
         _ENQUEUE.executemany(conn, rows)
 
 
-def claim_due(conn: Connection, now: datetime, *, kinds: Iterable[str] | None = None,
-              exclude: Iterable[str] | None = None, limit: int = 100) -> list[Claimed]:
+def claim_due(
+    conn: Connection,
+    now: datetime,
+    *,
+    kinds: Iterable[str] | None = None,
+    exclude: Iterable[str] | None = None,
+    limit: int = 100,
+) -> list[Claimed]:
     """Take up to ``limit`` due commands (pending, or in flight past their lease), oldest first."""
     query = (
-        select(_OUTBOX.c.id, _OUTBOX.c.key, _OUTBOX.c.run_id, _OUTBOX.c.kind, _OUTBOX.c.payload, _OUTBOX.c.attempts)
-        .where(or_(_OUTBOX.c.status == "pending", _OUTBOX.c.status == "inflight"), _OUTBOX.c.next_attempt_at <= now)
+        select(
+            _OUTBOX.c.id,
+            _OUTBOX.c.key,
+            _OUTBOX.c.run_id,
+            _OUTBOX.c.kind,
+            _OUTBOX.c.payload,
+            _OUTBOX.c.attempts,
+        )
+        .where(
+            or_(_OUTBOX.c.status == "pending", _OUTBOX.c.status == "inflight"),
+            _OUTBOX.c.next_attempt_at <= now,
+        )
         .order_by(_OUTBOX.c.id)
         .limit(limit)
     )
@@ -61,36 +89,68 @@ def claim_due(conn: Connection, now: datetime, *, kinds: Iterable[str] | None = 
     for row in conn.execute(query).all():
         taken = conn.execute(
             update(_OUTBOX)
-            .where(and_(_OUTBOX.c.id == row.id, _OUTBOX.c.attempts == row.attempts, _OUTBOX.c.status != "done"))
+            .where(
+                and_(
+                    _OUTBOX.c.id == row.id,
+                    _OUTBOX.c.attempts == row.attempts,
+                    _OUTBOX.c.status != "done",
+                )
+            )
             .values(status="inflight", next_attempt_at=now + LEASE, attempts=row.attempts + 1)
         )
         if taken.rowcount == 1:
-            claimed.append(Claimed(row.id, Command(row.kind, row.key, row.run_id, json.loads(row.payload)), row.attempts + 1))
+            claimed.append(
+                Claimed(
+                    row.id,
+                    Command(row.kind, row.key, row.run_id, json.loads(row.payload)),
+                    row.attempts + 1,
+                )
+            )
     return claimed
 
 
 def complete(conn: Connection, item_id: int, now: datetime, result: dict[str, Any] | None) -> None:
     conn.execute(
-        update(_OUTBOX).where(_OUTBOX.c.id == item_id)
-        .values(status="done", done_at=now, result=json.dumps(result or {}, default=str), last_error=None)
+        update(_OUTBOX)
+        .where(_OUTBOX.c.id == item_id)
+        .values(
+            status="done",
+            done_at=now,
+            result=json.dumps(result or {}, default=str),
+            last_error=None,
+        )
     )
 
 
 def retry_later(conn: Connection, item_id: int, at: datetime, error: str) -> None:
-    conn.execute(update(_OUTBOX).where(_OUTBOX.c.id == item_id).values(status="pending", next_attempt_at=at, last_error=error))
+    conn.execute(
+        update(_OUTBOX)
+        .where(_OUTBOX.c.id == item_id)
+        .values(status="pending", next_attempt_at=at, last_error=error)
+    )
 
 
 def bury(conn: Connection, item_id: int, now: datetime, error: str) -> None:
     """Park a command that cannot succeed; `aims runs show` lists it with its reason."""
-    conn.execute(update(_OUTBOX).where(_OUTBOX.c.id == item_id).values(status="dead", done_at=now, last_error=error))
+    conn.execute(
+        update(_OUTBOX)
+        .where(_OUTBOX.c.id == item_id)
+        .values(status="dead", done_at=now, last_error=error)
+    )
 
 
 def revive(conn: Connection, run_id: str, now: datetime) -> list[tuple[str, str]]:
     """Put a run's dead commands back in the queue, due now, with a fresh attempt count (after
     the cause was fixed, e.g. ``aims jira setup``). Returns their (kind, key)."""
-    rows = conn.execute(select(_OUTBOX.c.id, _OUTBOX.c.kind, _OUTBOX.c.key)
-                        .where(_OUTBOX.c.run_id == run_id, _OUTBOX.c.status == "dead").order_by(_OUTBOX.c.id)).all()
+    rows = conn.execute(
+        select(_OUTBOX.c.id, _OUTBOX.c.kind, _OUTBOX.c.key)
+        .where(_OUTBOX.c.run_id == run_id, _OUTBOX.c.status == "dead")
+        .order_by(_OUTBOX.c.id)
+    ).all()
     if rows:
-        conn.execute(update(_OUTBOX).where(_OUTBOX.c.id.in_([r.id for r in rows]))
-                     .values(status="pending", attempts=0, next_attempt_at=now, done_at=None))
+        conn.execute(
+            update(_OUTBOX)
+            .where(_OUTBOX.c.id.in_([r.id for r in rows]))
+            .values(status="pending", attempts=0, next_attempt_at=now, done_at=None)
+        )
     return [(r.kind, r.key) for r in rows]

@@ -3,15 +3,24 @@ KPIs read a handful of indexed rows instead of scanning the ledger."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select, update
 
 from ..engine.evidence import EvidenceRecord
 from ..engine.state import RunState
 from ._fast import Prepared
-from .models import AISystem, Approval, ApprovalLatencyBucket, Finding, KpiCounter, RiskRegisterEntry, StepRecord
+from .models import (
+    AISystem,
+    Approval,
+    ApprovalLatencyBucket,
+    Finding,
+    KpiCounter,
+    RiskRegisterEntry,
+    StepRecord,
+)
 from .upsert import insert_for
 
 __all__ = ["apply", "bump_counter", "RISK_REGISTER_ARTEFACT"]
@@ -36,15 +45,26 @@ def _upsert_statement(dialect_name: str, table, key_column: str, column: str) ->
     statement = _UPSERTS.get(cache_key)
     if statement is None:
         amount = bindparam("b_amount", type_=table.c[column].type)
-        statement = Prepared(insert_for(dialect_name, table).values(
-            {key_column: bindparam("b_key", type_=table.c[key_column].type), column: amount}
-        ).on_conflict_do_update(index_elements=[key_column], set_={column: table.c[column] + amount}), ("b_key", "b_amount"))
+        statement = Prepared(
+            insert_for(dialect_name, table)
+            .values(
+                {key_column: bindparam("b_key", type_=table.c[key_column].type), column: amount}
+            )
+            .on_conflict_do_update(
+                index_elements=[key_column], set_={column: table.c[column] + amount}
+            ),
+            ("b_key", "b_amount"),
+        )
         _UPSERTS[cache_key] = statement
     return statement
 
 
-def _upsert_add(conn: Connection, table, key_column: str, key: Any, column: str, amount: float) -> None:
-    _upsert_statement(conn.dialect.name, table, key_column, column).execute(conn, {"b_key": key, "b_amount": amount})
+def _upsert_add(
+    conn: Connection, table, key_column: str, key: Any, column: str, amount: float
+) -> None:
+    _upsert_statement(conn.dialect.name, table, key_column, column).execute(
+        conn, {"b_key": key, "b_amount": amount}
+    )
 
 
 def bump_counter(conn: Connection, name: str, amount: float) -> None:
@@ -57,10 +77,24 @@ def _parse(ts: str | None) -> datetime | None:
 
 # Statements compiled once per dialect for the projections every event moves (see _fast); the
 # rare ones are built where they are used.
-_INSERT_STEP = Prepared(insert(_STEPS), (
-    "run_id", "step_id", "attempt", "kind", "title", "role", "status", "overdue", "created_at", "due_at"))
+_INSERT_STEP = Prepared(
+    insert(_STEPS),
+    (
+        "run_id",
+        "step_id",
+        "attempt",
+        "kind",
+        "title",
+        "role",
+        "status",
+        "overdue",
+        "created_at",
+        "due_at",
+    ),
+)
 _STEP_VISIT = update(_STEPS).where(
-    _STEPS.c.run_id == bindparam("b_run_id"), _STEPS.c.step_id == bindparam("b_step_id"),
+    _STEPS.c.run_id == bindparam("b_run_id"),
+    _STEPS.c.step_id == bindparam("b_step_id"),
     _STEPS.c.attempt == bindparam("b_attempt"),
 )
 _STEP_KEYS = ("b_run_id", "b_step_id", "b_attempt")
@@ -70,25 +104,38 @@ _UPDATE_STEP = {
 }
 _CANCEL_OPEN_STEPS = Prepared(
     update(_STEPS).where(_STEPS.c.run_id == bindparam("b_run_id"), _STEPS.c.status == "open"),
-    ("b_run_id", "status", "completed_at"))
-_INSERT_APPROVAL = Prepared(insert(_APPROVALS), (
-    "approval_id", "run_id", "step_id", "content_hash", "approvers", "status", "requested_at"))
+    ("b_run_id", "status", "completed_at"),
+)
+_INSERT_APPROVAL = Prepared(
+    insert(_APPROVALS),
+    ("approval_id", "run_id", "step_id", "content_hash", "approvers", "status", "requested_at"),
+)
 _UPDATE_APPROVAL = Prepared(
     update(_APPROVALS).where(_APPROVALS.c.approval_id == bindparam("b_approval_id")),
-    ("b_approval_id", "status", "closed_at", "latency_seconds"))
+    ("b_approval_id", "status", "closed_at", "latency_seconds"),
+)
 _CANCEL_OPEN_APPROVALS = Prepared(
-    update(_APPROVALS).where(_APPROVALS.c.run_id == bindparam("b_run_id"), _APPROVALS.c.status == "open"),
-    ("b_run_id", "status", "closed_at"))
+    update(_APPROVALS).where(
+        _APPROVALS.c.run_id == bindparam("b_run_id"), _APPROVALS.c.status == "open"
+    ),
+    ("b_run_id", "status", "closed_at"),
+)
 _UPDATE_SYSTEM = {
-    prefix: Prepared(update(_SYSTEMS).where(_SYSTEMS.c.id == bindparam("b_id")),
-                     ("b_id", f"{prefix}_assessed_at", f"{prefix}_valid_until"))
+    prefix: Prepared(
+        update(_SYSTEMS).where(_SYSTEMS.c.id == bindparam("b_id")),
+        ("b_id", f"{prefix}_assessed_at", f"{prefix}_valid_until"),
+    )
     for prefix in ("risk", "impact")
 }
 
 
 def _step_where(run: RunState, record: EvidenceRecord):
     attempt = record.payload.get("attempt")
-    return (_STEPS.c.run_id == run.run_id, _STEPS.c.step_id == record.step_id, _STEPS.c.attempt == attempt)
+    return (
+        _STEPS.c.run_id == run.run_id,
+        _STEPS.c.step_id == record.step_id,
+        _STEPS.c.attempt == attempt,
+    )
 
 
 def _update_step(conn, run: RunState, record: EvidenceRecord, **values: Any) -> None:
@@ -97,19 +144,36 @@ def _update_step(conn, run: RunState, record: EvidenceRecord, **values: Any) -> 
         conn.execute(update(_STEPS).where(*_step_where(run, record)).values(**values))
     else:
         _UPDATE_STEP[tuple(values)].execute(
-            conn, dict(b_run_id=run.run_id, b_step_id=record.step_id, b_attempt=attempt, **values))
+            conn, dict(b_run_id=run.run_id, b_step_id=record.step_id, b_attempt=attempt, **values)
+        )
 
 
 def _task_requested(conn, run, record, now, _coverage):
-    _INSERT_STEP.execute(conn, dict(
-        run_id=run.run_id, step_id=record.step_id, attempt=record.payload["attempt"], kind="task",
-        title=record.payload["title"][:500], role=record.payload["role"], status="open", overdue=False,
-        created_at=now, due_at=_parse(record.payload.get("due_at")),
-    ))
+    _INSERT_STEP.execute(
+        conn,
+        dict(
+            run_id=run.run_id,
+            step_id=record.step_id,
+            attempt=record.payload["attempt"],
+            kind="task",
+            title=record.payload["title"][:500],
+            role=record.payload["role"],
+            status="open",
+            overdue=False,
+            created_at=now,
+            due_at=_parse(record.payload.get("due_at")),
+        ),
+    )
 
 
 def _task_issued(conn, run, record, now, _coverage):
-    _update_step(conn, run, record, external_ref=record.payload.get("ref"), assignee=record.payload.get("assignee"))
+    _update_step(
+        conn,
+        run,
+        record,
+        external_ref=record.payload.get("ref"),
+        assignee=record.payload.get("assignee"),
+    )
 
 
 def _task_completed(conn, run, record, now, _coverage):
@@ -117,25 +181,51 @@ def _task_completed(conn, run, record, now, _coverage):
 
 
 def _task_overdue(conn, run, record, now, _coverage):
-    conn.execute(update(_STEPS).where(_STEPS.c.run_id == run.run_id, _STEPS.c.step_id == record.step_id, _STEPS.c.status == "open").values(overdue=True))
+    conn.execute(
+        update(_STEPS)
+        .where(
+            _STEPS.c.run_id == run.run_id,
+            _STEPS.c.step_id == record.step_id,
+            _STEPS.c.status == "open",
+        )
+        .values(overdue=True)
+    )
 
 
 def _approval_requested(conn, run, record, now, _coverage):
-    _INSERT_APPROVAL.execute(conn, dict(
-        approval_id=record.payload["approval_id"], run_id=run.run_id, step_id=record.step_id,
-        content_hash=record.payload["content_hash"], approvers=record.payload["approvers"],
-        status="open", requested_at=now,
-    ))
+    _INSERT_APPROVAL.execute(
+        conn,
+        dict(
+            approval_id=record.payload["approval_id"],
+            run_id=run.run_id,
+            step_id=record.step_id,
+            content_hash=record.payload["content_hash"],
+            approvers=record.payload["approvers"],
+            status="open",
+            requested_at=now,
+        ),
+    )
 
 
 def _approval_invalidated(conn, run, record, now, _coverage):
-    conn.execute(update(_APPROVALS).where(_APPROVALS.c.approval_id == record.payload["approval_id"]).values(status="invalidated", closed_at=now))
+    conn.execute(
+        update(_APPROVALS)
+        .where(_APPROVALS.c.approval_id == record.payload["approval_id"])
+        .values(status="invalidated", closed_at=now)
+    )
 
 
 def _approval_closed(conn, run, record, now, _coverage):
     latency = float(record.payload["latency_seconds"])
-    _UPDATE_APPROVAL.execute(conn, dict(
-        b_approval_id=record.payload["approval_id"], status=record.payload["outcome"], closed_at=now, latency_seconds=latency))
+    _UPDATE_APPROVAL.execute(
+        conn,
+        dict(
+            b_approval_id=record.payload["approval_id"],
+            status=record.payload["outcome"],
+            closed_at=now,
+            latency_seconds=latency,
+        ),
+    )
     _upsert_add(conn, _HIST, "bucket_minutes", int(latency // 60), "count", 1)
 
 
@@ -146,12 +236,23 @@ def _artefact_recorded(conn, run, record, now, _coverage):
 
     def number(name: str) -> float | None:
         value = fields.get(name)
-        return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+        return (
+            float(value)
+            if isinstance(value, (int, float)) and not isinstance(value, bool)
+            else None
+        )
 
     row = dict(
-        system_name=run.subject.name, risk=str(fields.get("risk", "")), likelihood=number("likelihood"),
-        impact=number("impact"), score=number("score"), treatment=fields.get("treatment"),
-        residual_score=number("residual_score"), owner=fields.get("owner"), fields=fields, recorded_at=now,
+        system_name=run.subject.name,
+        risk=str(fields.get("risk", "")),
+        likelihood=number("likelihood"),
+        impact=number("impact"),
+        score=number("score"),
+        treatment=fields.get("treatment"),
+        residual_score=number("residual_score"),
+        owner=fields.get("owner"),
+        fields=fields,
+        recorded_at=now,
     )
     existing = conn.scalar(select(_RISKS.c.id).where(_RISKS.c.run_id == run.run_id))
     if existing is None:
@@ -161,19 +262,37 @@ def _artefact_recorded(conn, run, record, now, _coverage):
 
 
 def _run_closed(conn, run, record, now, coverage):
-    _CANCEL_OPEN_STEPS.execute(conn, dict(b_run_id=run.run_id, status="cancelled", completed_at=now))
-    _CANCEL_OPEN_APPROVALS.execute(conn, dict(b_run_id=run.run_id, status="cancelled", closed_at=now))
+    _CANCEL_OPEN_STEPS.execute(
+        conn, dict(b_run_id=run.run_id, status="cancelled", completed_at=now)
+    )
+    _CANCEL_OPEN_APPROVALS.execute(
+        conn, dict(b_run_id=run.run_id, status="cancelled", closed_at=now)
+    )
     if record.kind != "run.completed":
         return
     if coverage is not None and run.subject.type == "ai_system":
         kpi, valid_for = coverage
         prefix = "risk" if kpi == "risk_assessment" else "impact"
         _UPDATE_SYSTEM[prefix].execute(
-            conn, {"b_id": int(run.subject.id), f"{prefix}_assessed_at": now, f"{prefix}_valid_until": now + valid_for})
+            conn,
+            {
+                "b_id": int(run.subject.id),
+                f"{prefix}_assessed_at": now,
+                f"{prefix}_valid_until": now + valid_for,
+            },
+        )
     if run.subject.type == "finding":
-        raised_at = conn.scalar(select(_FINDINGS.c.raised_at).where(_FINDINGS.c.id == run.subject.id, _FINDINGS.c.status == "open"))
+        raised_at = conn.scalar(
+            select(_FINDINGS.c.raised_at).where(
+                _FINDINGS.c.id == run.subject.id, _FINDINGS.c.status == "open"
+            )
+        )
         if raised_at is not None:
-            conn.execute(update(_FINDINGS).where(_FINDINGS.c.id == run.subject.id).values(status="closed", closed_at=now))
+            conn.execute(
+                update(_FINDINGS)
+                .where(_FINDINGS.c.id == run.subject.id)
+                .values(status="closed", closed_at=now)
+            )
             bump_counter(conn, "nonconformities_closed", 1)
             bump_counter(conn, "nonconformity_close_seconds", (now - raised_at).total_seconds())
 
@@ -193,8 +312,13 @@ _HANDLERS: dict[str, Callable] = {
 }
 
 
-def apply(conn: Connection, run: RunState, evidence: Iterable[EvidenceRecord], now: datetime,
-          coverage: tuple[str, timedelta] | None = None) -> None:
+def apply(
+    conn: Connection,
+    run: RunState,
+    evidence: Iterable[EvidenceRecord],
+    now: datetime,
+    coverage: tuple[str, timedelta] | None = None,
+) -> None:
     """Move the read models for the evidence of one transition."""
     for record in evidence:
         handler = _HANDLERS.get(record.kind)

@@ -34,14 +34,29 @@ def _columns(run: RunState, now: datetime) -> dict:
 # Statements compiled once per dialect (every event runs them; see _fast). Parameters are bound per
 # call (``b_*`` names, so they never clash with the column names in SET).
 _STATE_COLUMNS = ("status", "current_step", "state", "updated_at", "completed_at", "next_wake_at")
-_INSERT = Prepared(insert(_RUNS), (
-    "id", "workflow_id", "spec_version", "spec_hash", "subject_type", "subject_id", "subject_name", "parent_run_id",
-    "started_at", "lock_version", *_STATE_COLUMNS))
+_INSERT = Prepared(
+    insert(_RUNS),
+    (
+        "id",
+        "workflow_id",
+        "spec_version",
+        "spec_hash",
+        "subject_type",
+        "subject_id",
+        "subject_name",
+        "parent_run_id",
+        "started_at",
+        "lock_version",
+        *_STATE_COLUMNS,
+    ),
+)
 _LOAD_QUERY = select(_RUNS.c.state, _RUNS.c.lock_version).where(_RUNS.c.id == bindparam("b_id"))
 _LOAD = Prepared(_LOAD_QUERY, ("b_id",))
 _LOAD_LOCKED = Prepared(_LOAD_QUERY.with_for_update(), ("b_id",))  # FOR UPDATE on PostgreSQL
 _SAVE = Prepared(
-    update(_RUNS).where(_RUNS.c.id == bindparam("b_id"), _RUNS.c.lock_version == bindparam("b_lock_version")),
+    update(_RUNS).where(
+        _RUNS.c.id == bindparam("b_id"), _RUNS.c.lock_version == bindparam("b_lock_version")
+    ),
     ("b_id", "b_lock_version", "lock_version", *_STATE_COLUMNS),
 )
 
@@ -76,7 +91,12 @@ def load(conn: Connection, run_id: str, *, lock: bool = False) -> tuple[RunState
 def save(conn: Connection, run: RunState, lock_version: int, now: datetime) -> None:
     changed = _SAVE.execute(
         conn,
-        dict(b_id=run.run_id, b_lock_version=lock_version, lock_version=lock_version + 1, **_columns(run, now)),
+        dict(
+            b_id=run.run_id,
+            b_lock_version=lock_version,
+            lock_version=lock_version + 1,
+            **_columns(run, now),
+        ),
     )
     if changed != 1:
         raise ConcurrentUpdate(f"run {run.run_id} was changed by another writer")

@@ -9,7 +9,8 @@ Only what the adapter writes (paragraphs, headings, bullet lists, bold labels) a
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 __all__ = ["document", "paragraph", "heading", "bullets", "from_text", "to_text", "is_document"]
 
@@ -36,9 +37,10 @@ def heading(text: str, level: int = 3) -> Node:
 
 
 def bullets(items: Iterable[str]) -> Node:
-    return {"type": "bulletList", "content": [
-        {"type": "listItem", "content": [paragraph(item)]} for item in items
-    ]}
+    return {
+        "type": "bulletList",
+        "content": [{"type": "listItem", "content": [paragraph(item)]} for item in items],
+    }
 
 
 def document(*blocks: Node) -> Node:
@@ -51,7 +53,11 @@ def from_text(text: str) -> Node:
 
 
 def is_document(value: Any) -> bool:
-    return isinstance(value, dict) and value.get("type") == "doc" and isinstance(value.get("content"), list)
+    return (
+        isinstance(value, dict)
+        and value.get("type") == "doc"
+        and isinstance(value.get("content"), list)
+    )
 
 
 def to_text(node: Any) -> str:
@@ -68,5 +74,14 @@ def to_text(node: Any) -> str:
     if kind in ("mention", "emoji", "status"):
         return str((node.get("attrs") or {}).get("text", ""))
     parts = [to_text(child) for child in node.get("content") or []]
-    block = kind in ("doc", "bulletList", "orderedList", "listItem", "blockquote", "panel", "table", "tableRow")
+    block = kind in (
+        "doc",
+        "bulletList",
+        "orderedList",
+        "listItem",
+        "blockquote",
+        "panel",
+        "table",
+        "tableRow",
+    )
     return ("\n" if block else "").join(parts)

@@ -59,7 +59,9 @@ def translate(err: Exception, what: str) -> Exception:
         detail = _messages(response) if response is not None else ""
         text = f"Jira answered {status} when trying to {what}" + (f": {detail}" if detail else "")
         if status in (429, 503):
-            return RetryableError(text, retry_after=_retry_after(response), hint="Jira is limiting or shedding load")
+            return RetryableError(
+                text, retry_after=_retry_after(response), hint="Jira is limiting or shedding load"
+            )
         if status >= 500 or status in (408, 409, 425) or status == 0:
             return RetryableError(text)
         return PermanentError(text, hint=_HINTS.get(status, "the request cannot succeed as sent"))
@@ -94,15 +96,28 @@ class JiraConnection:
                 from jira import JIRA
 
                 try:
-                    self._client = JIRA(server=self.url, basic_auth=(self._email, self._token),
-                                        options={"rest_api_version": "3"}, max_retries=0,
-                                        timeout=self.timeout, get_server_info=True)
+                    self._client = JIRA(
+                        server=self.url,
+                        basic_auth=(self._email, self._token),
+                        options={"rest_api_version": "3"},
+                        max_retries=0,
+                        timeout=self.timeout,
+                        get_server_info=True,
+                    )
                 except Exception as err:  # noqa: BLE001 - translated below
                     raise translate(err, f"connect to {self.url}") from None
             return self._client
 
-    def call(self, method: str, path: str, *, what: str, json: Any = None, params: dict[str, Any] | None = None,
-             raw: bool = False) -> Any:
+    def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        what: str,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+        raw: bool = False,
+    ) -> Any:
         """One REST v3 call (``path`` relative to ``/rest/api/3/``); the decoded JSON answer,
         None for an empty one, or the response itself with ``raw``."""
         client = self.client
@@ -128,19 +143,34 @@ class JiraConnection:
 
         client = self.client
         try:
-            return client.add_attachment(issue=issue_key, attachment=io.BytesIO(content), filename=filename)
+            return client.add_attachment(
+                issue=issue_key, attachment=io.BytesIO(content), filename=filename
+            )
         except Exception as err:  # noqa: BLE001 - translated
             raise translate(err, what) from None
 
-    def search(self, jql: str, *, fields: list[str], properties: str | None = None, page_size: int = 50,
-               what: str = "search for issues"):
+    def search(
+        self,
+        jql: str,
+        *,
+        fields: list[str],
+        properties: str | None = None,
+        page_size: int = 50,
+        what: str = "search for issues",
+    ):
         """Every issue matching ``jql``, page by page over ``/search/jql`` (``nextPageToken``)."""
         client = self.client
         token: str | None = None
         while True:
             try:
-                page = client.enhanced_search_issues(jql, nextPageToken=token, maxResults=page_size, fields=list(fields),
-                                                     properties=properties, json_result=True)
+                page = client.enhanced_search_issues(
+                    jql,
+                    nextPageToken=token,
+                    maxResults=page_size,
+                    fields=list(fields),
+                    properties=properties,
+                    json_result=True,
+                )
             except Exception as err:  # noqa: BLE001 - translated
                 raise translate(err, what) from None
             yield from page.get("issues") or []

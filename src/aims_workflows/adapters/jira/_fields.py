@@ -8,19 +8,34 @@ tracker and the inbound mapping look them up by (name, type) through :class:`Fie
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from ...errors import PermanentError
 from . import _adf
 
-__all__ = ["PREFIX", "JiraFieldSpec", "jira_field_for", "FieldMap", "answers_from_issue", "value_for_jira", "jira_value", "wanted_fields"]
+__all__ = [
+    "PREFIX",
+    "JiraFieldSpec",
+    "jira_field_for",
+    "FieldMap",
+    "answers_from_issue",
+    "value_for_jira",
+    "jira_value",
+    "wanted_fields",
+]
 
 PREFIX = "com.atlassian.jira.plugin.system.customfieldtypes:"
 _SEARCHERS = {
-    "textfield": "textsearcher", "textarea": "textsearcher", "url": "exacttextsearcher",
-    "float": "exactnumber", "datepicker": "daterange", "select": "multiselectsearcher",
-    "multiselect": "multiselectsearcher", "userpicker": "userpickergroupsearcher",
+    "textfield": "textsearcher",
+    "textarea": "textsearcher",
+    "url": "exacttextsearcher",
+    "float": "exactnumber",
+    "datepicker": "daterange",
+    "select": "multiselectsearcher",
+    "multiselect": "multiselectsearcher",
+    "userpicker": "userpickergroupsearcher",
 }
 BOOL_CHOICES = ("Yes", "No")
 
@@ -67,7 +82,9 @@ def jira_field_for(field: Mapping[str, Any]) -> JiraFieldSpec:
     raise PermanentError(f"form field '{field.get('id')}' has a type Jira cannot hold: {kind}")
 
 
-def wanted_fields(forms: Iterable[Iterable[Mapping[str, Any]]]) -> dict[tuple[str, str], JiraFieldSpec]:
+def wanted_fields(
+    forms: Iterable[Iterable[Mapping[str, Any]]],
+) -> dict[tuple[str, str], JiraFieldSpec]:
     """Every distinct custom field that the given forms need, by (name, type); options merged."""
     wanted: dict[tuple[str, str], JiraFieldSpec] = {}
     for form in forms:
@@ -110,8 +127,10 @@ class FieldMap:
             else:
                 result[field["id"]] = found
         if missing:
-            raise PermanentError(f"Jira has no custom field for {', '.join(missing)}",
-                                 hint="run `aims jira setup` to create them")
+            raise PermanentError(
+                f"Jira has no custom field for {', '.join(missing)}",
+                hint="run `aims jira setup` to create them",
+            )
         return result
 
 
@@ -132,7 +151,11 @@ def jira_value(jira_type: str, form_type: str, value: Any, account_of: Any = Non
             return {"value": "Yes" if truthy else "No"}
         return {"value": str(value)}
     if jira_type == "multiselect":
-        items = value if isinstance(value, (list, tuple)) else [v.strip() for v in str(value).split(",")]
+        items = (
+            value
+            if isinstance(value, (list, tuple))
+            else [v.strip() for v in str(value).split(",")]
+        )
         return [{"value": str(v)} for v in items]
     if jira_type == "userpicker":
         account = account_of(str(value)) if account_of else None
@@ -152,7 +175,11 @@ def _answer(kind: str, raw: Any, email_of: Any) -> Any:
         return _adf.to_text(raw).strip()
     if kind == "user":
         if isinstance(raw, dict):
-            return raw.get("emailAddress") or (email_of(raw.get("accountId")) if email_of else None) or raw.get("accountId")
+            return (
+                raw.get("emailAddress")
+                or (email_of(raw.get("accountId")) if email_of else None)
+                or raw.get("accountId")
+            )
         return raw
     if isinstance(raw, dict) and "value" in raw:
         return raw["value"]
@@ -161,7 +188,9 @@ def _answer(kind: str, raw: Any, email_of: Any) -> Any:
     return raw
 
 
-def answers_from_issue(fields: Mapping[str, Any], issue_fields: Mapping[str, Any], email_of: Any = None) -> dict[str, Any]:
+def answers_from_issue(
+    fields: Mapping[str, Any], issue_fields: Mapping[str, Any], email_of: Any = None
+) -> dict[str, Any]:
     """The answers an issue holds, by form field id, in the shapes the form checker takes.
 
     ``fields`` maps each form field id to ``[jira field id, form type]`` (kept per issue when it

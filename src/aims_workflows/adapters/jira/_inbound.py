@@ -21,8 +21,9 @@ import contextlib
 import json
 import logging
 import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from sqlalchemy import select, update
 
@@ -80,9 +81,11 @@ def parse_change(payload: Any, *, polled: bool = False) -> Change | None:
     items = ((payload.get("changelog") or {}).get("items")) or []
     return Change(
         webhook_event=str(payload.get("webhookEvent") or ("poll" if polled else "")),
-        issue_id=str(issue["id"]), issue_key=str(issue["key"]),
+        issue_id=str(issue["id"]),
+        issue_key=str(issue["key"]),
         fields=issue.get("fields") if isinstance(issue.get("fields"), dict) else {},
-        items=[i for i in items if isinstance(i, dict)], user=payload.get("user") if isinstance(payload.get("user"), dict) else None,
+        items=[i for i in items if isinstance(i, dict)],
+        user=payload.get("user") if isinstance(payload.get("user"), dict) else None,
         polled=polled,
     )
 
@@ -94,8 +97,14 @@ class Decision:
     record_attachments: bool = False
 
 
-def to_event(change: Change, task: dict[str, Any] | None, *, person: str, roles: tuple[str, ...] = (),
-             email_of: Callable[[str | None], str | None] | None = None) -> Decision:
+def to_event(
+    change: Change,
+    task: dict[str, Any] | None,
+    *,
+    person: str,
+    roles: tuple[str, ...] = (),
+    email_of: Callable[[str | None], str | None] | None = None,
+) -> Decision:
     """The engine event for ``change`` to the issue of ``task`` (a ``jira_issues`` row)."""
     if task is None:
         return Decision(None, f"{change.issue_key} is not an issue of the engine")
@@ -107,13 +116,25 @@ def to_event(change: Change, task: dict[str, Any] | None, *, person: str, roles:
     is_done = change.status_category == "done"
     if is_done and (change.status_changed or change.polled) and task["status"] == "open":
         answers = answers_from_issue(mapping, change.fields, email_of)
-        event = Event("task.completed", actor, step_id=task["step_id"], attempt=int(task["attempt"]),
-                      data={"answers": answers}, ref=change.issue_key)
+        event = Event(
+            "task.completed",
+            actor,
+            step_id=task["step_id"],
+            attempt=int(task["attempt"]),
+            data={"answers": answers},
+            ref=change.issue_key,
+        )
         return Decision(event, record_attachments=bool(change.fields.get("attachment")))
     jira_ids = {v[0] for v in mapping.values()}
     if task["status"] == "completed" and not change.polled and change.touched(jira_ids):
         answers = answers_from_issue(mapping, change.fields, email_of)
-        event = Event("task.updated", actor, step_id=task["step_id"], data={"answers": answers}, ref=change.issue_key)
+        event = Event(
+            "task.updated",
+            actor,
+            step_id=task["step_id"],
+            data={"answers": answers},
+            ref=change.issue_key,
+        )
         return Decision(event, record_attachments=attachments)
     if attachments:
         return Decision(None, "attachments added", record_attachments=True)
@@ -176,14 +197,24 @@ class InboxProcessor:
         from sqlalchemy import func
 
         with self.rt.db.connect() as conn:
-            return int(conn.scalar(select(func.count()).select_from(_INBOX).where(
-                _INBOX.c.source == SOURCE, _INBOX.c.status == "received")) or 0)
+            return int(
+                conn.scalar(
+                    select(func.count())
+                    .select_from(_INBOX)
+                    .where(_INBOX.c.source == SOURCE, _INBOX.c.status == "received")
+                )
+                or 0
+            )
 
     def process_pending(self, limit: int = 500) -> int:
         """Process up to ``limit`` stored deliveries, oldest first; returns how many were settled."""
         with self.rt.db.connect() as conn:
-            rows = conn.execute(select(_INBOX.c.delivery_id, _INBOX.c.payload).where(
-                _INBOX.c.source == SOURCE, _INBOX.c.status == "received").order_by(_INBOX.c.id).limit(limit)).all()
+            rows = conn.execute(
+                select(_INBOX.c.delivery_id, _INBOX.c.payload)
+                .where(_INBOX.c.source == SOURCE, _INBOX.c.status == "received")
+                .order_by(_INBOX.c.id)
+                .limit(limit)
+            ).all()
         done = 0
         for row in rows:
             try:
@@ -202,8 +233,11 @@ class InboxProcessor:
             return None
         # Made by us but not recorded yet (a crash right after the create): the issue says which task it is.
         try:
-            prop = self.tracker.jira.call("GET", f"issue/{change.issue_key}/properties/{PROPERTY}",
-                                          what=f"read which task {change.issue_key} is")
+            prop = self.tracker.jira.call(
+                "GET",
+                f"issue/{change.issue_key}/properties/{PROPERTY}",
+                what=f"read which task {change.issue_key} is",
+            )
         except AimsError as err:
             if "404" in str(err):
                 return None
@@ -211,9 +245,17 @@ class InboxProcessor:
         value = (prop or {}).get("value") or {}
         if not value.get("run_id"):
             return None
-        return {"issue_id": change.issue_id, "issue_key": change.issue_key, "run_id": value["run_id"],
-                "step_id": value["step_id"], "attempt": value["attempt"], "fields": value.get("fields") or {},
-                "status": "open", "idem_key": value.get("key"), "_unrecorded": True}
+        return {
+            "issue_id": change.issue_id,
+            "issue_key": change.issue_key,
+            "run_id": value["run_id"],
+            "step_id": value["step_id"],
+            "attempt": value["attempt"],
+            "fields": value.get("fields") or {},
+            "status": "open",
+            "idem_key": value.get("key"),
+            "_unrecorded": True,
+        }
 
     def _person(self, change: Change) -> str:
         user = change.user or {}
@@ -231,9 +273,22 @@ class InboxProcessor:
             payload = None
         change = parse_change(payload)
         task = self._task_for(change) if change else None
-        decision = (to_event(change, task, person=self._person(change), roles=self.rt.config.roles_of(self._person(change)),
-                             email_of=self.tracker.email_of) if change and task else
-                    Decision(None, "not about an issue" if change is None else f"{change.issue_key} is not an issue of the engine"))
+        decision = (
+            to_event(
+                change,
+                task,
+                person=self._person(change),
+                roles=self.rt.config.roles_of(self._person(change)),
+                email_of=self.tracker.email_of,
+            )
+            if change and task
+            else Decision(
+                None,
+                "not about an issue"
+                if change is None
+                else f"{change.issue_key} is not an issue of the engine",
+            )
+        )
         return self._settle(delivery_id, change, task, decision)
 
     def apply_change(self, change: Change, delivery_id: str) -> bool:
@@ -242,33 +297,61 @@ class InboxProcessor:
         if task is None:
             return False
         person = self._person(change)
-        decision = to_event(change, task, person=person, roles=self.rt.config.roles_of(person), email_of=self.tracker.email_of)
+        decision = to_event(
+            change,
+            task,
+            person=person,
+            roles=self.rt.config.roles_of(person),
+            email_of=self.tracker.email_of,
+        )
         if decision.event is None:
             return False
         now = self.rt.clock.now()
         with self.rt.db.begin() as conn:
-            if not inbox.claim(conn, SOURCE + "-poll", delivery_id, json.dumps({"issue": change.issue_key}), now):
+            if not inbox.claim(
+                conn, SOURCE + "-poll", delivery_id, json.dumps({"issue": change.issue_key}), now
+            ):
                 return False
         return bool(self._settle(delivery_id, change, task, decision, source=SOURCE + "-poll"))
 
-    def _settle(self, delivery_id: str, change: Change | None, task: dict[str, Any] | None, decision: Decision,
-                source: str = SOURCE) -> int:
+    def _settle(
+        self,
+        delivery_id: str,
+        change: Change | None,
+        task: dict[str, Any] | None,
+        decision: Decision,
+        source: str = SOURCE,
+    ) -> int:
         def work() -> int:
             now = self.rt.clock.now()
             with self.gate.background(), self.rt.db.begin() as conn:
-                taken = conn.execute(update(_INBOX).where(
-                    _INBOX.c.source == source, _INBOX.c.delivery_id == delivery_id, _INBOX.c.status == "received",
-                ).values(status="processing"))
+                taken = conn.execute(
+                    update(_INBOX)
+                    .where(
+                        _INBOX.c.source == source,
+                        _INBOX.c.delivery_id == delivery_id,
+                        _INBOX.c.status == "received",
+                    )
+                    .values(status="processing")
+                )
                 if taken.rowcount != 1:
                     return 0
                 reason = decision.reason
                 status = "ignored"
                 if decision.event is not None and task is not None:
                     if task.get("_unrecorded"):
-                        _store.remember_issue(conn, issue_id=task["issue_id"], issue_key=task["issue_key"],
-                                              idem_key=task["idem_key"] or f"{task['run_id']}/{task['step_id']}/{task['attempt']}/task",
-                                              run_id=task["run_id"], step_id=task["step_id"], attempt=int(task["attempt"]),
-                                              fields=task["fields"], now=now)
+                        _store.remember_issue(
+                            conn,
+                            issue_id=task["issue_id"],
+                            issue_key=task["issue_key"],
+                            idem_key=task["idem_key"]
+                            or f"{task['run_id']}/{task['step_id']}/{task['attempt']}/task",
+                            run_id=task["run_id"],
+                            step_id=task["step_id"],
+                            attempt=int(task["attempt"]),
+                            fields=task["fields"],
+                            now=now,
+                        )
                     try:
                         transition = self.rt._apply(conn, task["run_id"], decision.event, now)
                     except NotFound as err:
@@ -279,8 +362,18 @@ class InboxProcessor:
                     elif transition is not None:
                         reason = transition.ignored
                 if decision.record_attachments and task is not None and change is not None:
-                    outbox.enqueue(conn, [Command("task.record_attachments", f"{task['run_id']}/jira-attachments/{source}/{delivery_id}",
-                                                 task["run_id"], {"ref": change.issue_key, "step_id": task["step_id"]})], now)  # type: ignore[arg-type]
+                    outbox.enqueue(
+                        conn,
+                        [
+                            Command(
+                                "task.record_attachments",
+                                f"{task['run_id']}/jira-attachments/{source}/{delivery_id}",
+                                task["run_id"],
+                                {"ref": change.issue_key, "step_id": task["step_id"]},
+                            )
+                        ],
+                        now,
+                    )  # type: ignore[arg-type]
                 inbox.mark(conn, source, delivery_id, status, now, reason)
                 return 1
 

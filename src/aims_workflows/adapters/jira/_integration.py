@@ -22,26 +22,56 @@ class JiraIntegration:
     deliveries and runs the reconciliation poll when it is due.
     """
 
-    def __init__(self, connection: JiraConnection, project: str, runtime, *, issue_type: str = "Task",
-                 webhook_secret: str | None = None, poll_interval: timedelta = timedelta(minutes=1)) -> None:
+    def __init__(
+        self,
+        connection: JiraConnection,
+        project: str,
+        runtime,
+        *,
+        issue_type: str = "Task",
+        webhook_secret: str | None = None,
+        poll_interval: timedelta = timedelta(minutes=1),
+    ) -> None:
         self.connection = connection
         self.project = project
         self.webhook_secret = webhook_secret
         self.runtime = runtime
-        self.tracker = JiraIssueTracker(connection, project, issue_type=issue_type, db=runtime.db, clock=runtime.clock)
+        self.tracker = JiraIssueTracker(
+            connection, project, issue_type=issue_type, db=runtime.db, clock=runtime.clock
+        )
         self.processor = InboxProcessor(runtime, self.tracker)
         self.reconciler = Reconciler(self.processor, project, interval=poll_interval)
 
     @classmethod
-    def from_settings(cls, settings, runtime) -> "JiraIntegration":
-        missing = [name for name, value in (("AIMS_JIRA_EMAIL", settings.jira_email),
-                                            ("AIMS_JIRA_API_TOKEN", settings.jira_api_token)) if not value]
+    def from_settings(cls, settings, runtime) -> JiraIntegration:
+        missing = [
+            name
+            for name, value in (
+                ("AIMS_JIRA_EMAIL", settings.jira_email),
+                ("AIMS_JIRA_API_TOKEN", settings.jira_api_token),
+            )
+            if not value
+        ]
         if missing:
-            raise ConfigError(f"AIMS_JIRA_URL is set but {' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} not",
-                              hint="set them to the integration account's e-mail and an API token")
-        connection = JiraConnection(settings.jira_url, settings.jira_email, settings.jira_api_token.get_secret_value())
-        secret = settings.jira_webhook_secret.get_secret_value() if settings.jira_webhook_secret else None
-        return cls(connection, settings.jira_project, runtime, issue_type=settings.jira_issue_type, webhook_secret=secret)
+            raise ConfigError(
+                f"AIMS_JIRA_URL is set but {' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} not",
+                hint="set them to the integration account's e-mail and an API token",
+            )
+        connection = JiraConnection(
+            settings.jira_url, settings.jira_email, settings.jira_api_token.get_secret_value()
+        )
+        secret = (
+            settings.jira_webhook_secret.get_secret_value()
+            if settings.jira_webhook_secret
+            else None
+        )
+        return cls(
+            connection,
+            settings.jira_project,
+            runtime,
+            issue_type=settings.jira_issue_type,
+            webhook_secret=secret,
+        )
 
     def pump(self) -> dict[str, Any]:
         processed = self.processor.process_pending()
@@ -55,5 +85,7 @@ class JiraIntegration:
                 raise
             import logging
 
-            logging.getLogger("aims.jira").warning("reconciliation poll failed, will try again: %s", err)
+            logging.getLogger("aims.jira").warning(
+                "reconciliation poll failed, will try again: %s", err
+            )
         return {"processed": processed, "reconciled": polled}

@@ -10,7 +10,7 @@ whichever comes second finds the task no longer open.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from . import _store
@@ -35,8 +35,14 @@ def _jira_time(text: Any) -> datetime | None:
 class Reconciler:
     """Polls for changes of owned issues that no webhook reported."""
 
-    def __init__(self, processor: InboxProcessor, project: str, *, interval: timedelta = timedelta(minutes=1),
-                 page_size: int = 50) -> None:
+    def __init__(
+        self,
+        processor: InboxProcessor,
+        project: str,
+        *,
+        interval: timedelta = timedelta(minutes=1),
+        page_size: int = 50,
+    ) -> None:
         self.processor = processor
         self.project = project
         self.interval = interval
@@ -53,11 +59,16 @@ class Reconciler:
         if self._zone is None:
             from zoneinfo import ZoneInfo
 
-            me = self.processor.tracker.jira.call("GET", "myself", what="read the integration account's time zone") or {}
+            me = (
+                self.processor.tracker.jira.call(
+                    "GET", "myself", what="read the integration account's time zone"
+                )
+                or {}
+            )
             try:
                 self._zone = ZoneInfo(str(me.get("timeZone") or "UTC"))
             except Exception:  # noqa: BLE001 - an unknown zone name: UTC is the safe guess
-                self._zone = timezone.utc
+                self._zone = UTC
         return self._zone
 
     def due(self) -> bool:
@@ -75,11 +86,14 @@ class Reconciler:
         if since is None:
             return 0  # nothing was ever handed to Jira
         local = (since - _OVERLAP).astimezone(self._timezone())
-        jql = (f'project = "{self.project}" AND labels = "{OWNED_LABEL}" '
-               f'AND updated >= "{local.strftime("%Y/%m/%d %H:%M")}" ORDER BY updated ASC')
+        jql = (
+            f'project = "{self.project}" AND labels = "{OWNED_LABEL}" '
+            f'AND updated >= "{local.strftime("%Y/%m/%d %H:%M")}" ORDER BY updated ASC'
+        )
         applied, newest = 0, since
-        for issue in self.processor.tracker.jira.search(jql, fields=["*all"], page_size=self.page_size,
-                                                       what="poll Jira for changed issues"):
+        for issue in self.processor.tracker.jira.search(
+            jql, fields=["*all"], page_size=self.page_size, what="poll Jira for changed issues"
+        ):
             fields = issue.get("fields") or {}
             updated = _jira_time(fields.get("updated"))
             if updated and updated > newest:
@@ -91,7 +105,14 @@ class Reconciler:
                 known = _store.find_issue(conn, issue_id=change.issue_id)
             if known is not None and known["status"] != "open":
                 continue  # its webhook arrived: nothing was lost
-            change = Change("poll", change.issue_id, change.issue_key, fields, polled=True, user=self._mover(issue))
+            change = Change(
+                "poll",
+                change.issue_id,
+                change.issue_key,
+                fields,
+                polled=True,
+                user=self._mover(issue),
+            )
             if self.processor.apply_change(change, f"{issue['id']}:{fields.get('updated')}"):
                 applied += 1
         with self.rt.db.begin() as conn:
@@ -103,8 +124,15 @@ class Reconciler:
     def _mover(self, issue: dict[str, Any]) -> dict[str, Any] | None:
         """Who moved the issue to its status (the last status change), else its assignee."""
         key = issue["key"]
-        data = self.processor.tracker.jira.call("GET", f"issue/{key}", params={"fields": "status", "expand": "changelog"},
-                                                what=f"read who moved {key}") or {}
+        data = (
+            self.processor.tracker.jira.call(
+                "GET",
+                f"issue/{key}",
+                params={"fields": "status", "expand": "changelog"},
+                what=f"read who moved {key}",
+            )
+            or {}
+        )
         for history in reversed((data.get("changelog") or {}).get("histories") or []):
             if any(item.get("field") == "status" for item in history.get("items") or []):
                 return history.get("author")

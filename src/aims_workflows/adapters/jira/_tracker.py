@@ -20,8 +20,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
 
 from ...engine.commands import Command
 from ...engine.evidence import EvidenceRecord
@@ -40,7 +41,13 @@ PROPERTY = "aims.task"
 OWNED_LABEL = "aims"
 """Every issue the engine made carries this label; the reconciliation poll searches by it."""
 CANCELLED_LABEL = "aims-cancelled"
-_PRIORITIES = {"highest": "Highest", "high": "High", "medium": "Medium", "low": "Low", "lowest": "Lowest"}
+_PRIORITIES = {
+    "highest": "Highest",
+    "high": "High",
+    "medium": "Medium",
+    "low": "Low",
+    "lowest": "Lowest",
+}
 
 
 def idem_label(idem_key: str) -> str:
@@ -65,8 +72,15 @@ class JiraIssueTracker:
     without it the tracker still finds its issues by label, but inbound events cannot be mapped.
     """
 
-    def __init__(self, connection: JiraConnection, project: str, *, issue_type: str = "Task", db=None,
-                 clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        connection: JiraConnection,
+        project: str,
+        *,
+        issue_type: str = "Task",
+        db=None,
+        clock: Clock | None = None,
+    ) -> None:
         self.jira = connection
         self.project = project
         self.issue_type = issue_type
@@ -76,7 +90,7 @@ class JiraIssueTracker:
         self._emails: dict[str, str] = {}
         self._me: str | None = None
 
-    def bind(self, db, clock: Clock) -> "JiraIssueTracker":
+    def bind(self, db, clock: Clock) -> JiraIssueTracker:
         """Attach the database and clock once the application has opened them."""
         self.db, self.clock = db, clock
         return self
@@ -103,8 +117,15 @@ class JiraIssueTracker:
         if not email:
             return None
         if email not in self._accounts:
-            found = self.jira.call("GET", "user/search", params={"query": email, "maxResults": 10},
-                                   what=f"look up the Jira account of {email}") or []
+            found = (
+                self.jira.call(
+                    "GET",
+                    "user/search",
+                    params={"query": email, "maxResults": 10},
+                    what=f"look up the Jira account of {email}",
+                )
+                or []
+            )
             exact = [u for u in found if str(u.get("emailAddress", "")).lower() == email.lower()]
             # Jira hides e-mail addresses by privacy setting: a single match on the query is the person.
             pick = exact[0] if exact else (found[0] if len(found) == 1 else None)
@@ -118,8 +139,15 @@ class JiraIssueTracker:
         if not account_id:
             return None
         if account_id not in self._emails:
-            found = self.jira.call("GET", "user/search", params={"accountId": account_id},
-                                   what=f"look up Jira account {account_id}") or []
+            found = (
+                self.jira.call(
+                    "GET",
+                    "user/search",
+                    params={"accountId": account_id},
+                    what=f"look up Jira account {account_id}",
+                )
+                or []
+            )
             email = found[0].get("emailAddress") if found else None
             if not email:
                 return None
@@ -128,7 +156,9 @@ class JiraIssueTracker:
 
     def service_account(self) -> str:
         if self._me is None:
-            self._me = self.jira.call("GET", "myself", what="read the integration account")["accountId"]
+            self._me = self.jira.call("GET", "myself", what="read the integration account")[
+                "accountId"
+            ]
         return self._me
 
     # -- task.create ------------------------------------------------------------------------
@@ -137,7 +167,9 @@ class JiraIssueTracker:
 
     def _find_by_label(self, label: str) -> dict[str, Any] | None:
         jql = f'project = "{self.project}" AND labels = "{label}"'
-        for issue in self.jira.search(jql, fields=["summary", "labels"], what="look for an issue made by an earlier attempt"):
+        for issue in self.jira.search(
+            jql, fields=["summary", "labels"], what="look for an issue made by an earlier attempt"
+        ):
             return issue
         return None
 
@@ -148,16 +180,33 @@ class JiraIssueTracker:
         form = p.get("form") or []
         if form:
             blocks.append(_adf.heading("What to fill in"))
-            blocks.append(_adf.bullets([
-                f"{f['label']} ({_requirement(f)})" + (f": {f['help']}" if f.get("help") else "") for f in form
-            ]))
+            blocks.append(
+                _adf.bullets(
+                    [
+                        f"{f['label']} ({_requirement(f)})"
+                        + (f": {f['help']}" if f.get("help") else "")
+                        for f in form
+                    ]
+                )
+            )
         if p.get("previous_answers"):
-            blocks.append(_adf.paragraph("Your earlier answers are filled in; change what needs changing."))
-        blocks.append(_adf.paragraph("Move the issue to Done when the answers are in. They are checked, and the issue "
-                                     "comes back with a comment if something is missing."))
+            blocks.append(
+                _adf.paragraph("Your earlier answers are filled in; change what needs changing.")
+            )
+        blocks.append(
+            _adf.paragraph(
+                "Move the issue to Done when the answers are in. They are checked, and the issue "
+                "comes back with a comment if something is missing."
+            )
+        )
         subject = (p.get("subject") or {}).get("name")
-        blocks.append(_adf.paragraph(f"{p.get('workflow')} / {p.get('step_id')} (attempt {p.get('attempt')})"
-                                     + (f" for {subject}" if subject else ""), label="Workflow: "))
+        blocks.append(
+            _adf.paragraph(
+                f"{p.get('workflow')} / {p.get('step_id')} (attempt {p.get('attempt')})"
+                + (f" for {subject}" if subject else ""),
+                label="Workflow: ",
+            )
+        )
         return _adf.document(*blocks)
 
     def _create(self, command: Command) -> dict[str, Any]:
@@ -176,17 +225,37 @@ class JiraIssueTracker:
         if issue is None:
             issue = self._new_issue(command, label, form, field_ids)
         key, issue_id = issue["key"], str(issue["id"])
-        self.jira.call("PUT", f"issue/{key}/properties/{PROPERTY}", what=f"label issue {key} with its task",
-                       json={"key": idem, "run_id": command.run_id, "step_id": p["step_id"], "attempt": p["attempt"],
-                             "fields": mapping})
+        self.jira.call(
+            "PUT",
+            f"issue/{key}/properties/{PROPERTY}",
+            what=f"label issue {key} with its task",
+            json={
+                "key": idem,
+                "run_id": command.run_id,
+                "step_id": p["step_id"],
+                "attempt": p["attempt"],
+                "fields": mapping,
+            },
+        )
         self._link_related(command.run_id, key)
         if self.db is not None:
             with self.db.begin() as conn:
-                _store.remember_issue(conn, issue_id=issue_id, issue_key=key, idem_key=idem, run_id=command.run_id,
-                                      step_id=p["step_id"], attempt=int(p["attempt"]), fields=mapping, now=self.clock.now())
+                _store.remember_issue(
+                    conn,
+                    issue_id=issue_id,
+                    issue_key=key,
+                    idem_key=idem,
+                    run_id=command.run_id,
+                    step_id=p["step_id"],
+                    attempt=int(p["attempt"]),
+                    fields=mapping,
+                    now=self.clock.now(),
+                )
         return {"ref": key, "assignee": p.get("assignee")}
 
-    def _new_issue(self, command: Command, label: str, form: list[dict[str, Any]], field_ids: dict[str, str]) -> dict[str, Any]:
+    def _new_issue(
+        self, command: Command, label: str, form: list[dict[str, Any]], field_ids: dict[str, str]
+    ) -> dict[str, Any]:
         p = command.payload
         fields: dict[str, Any] = {
             "project": {"key": self.project},
@@ -206,8 +275,12 @@ class JiraIssueTracker:
             value = value_for_jira(field, previous.get(field["id"]), self.account_of)
             if value is not None:
                 fields[field_ids[field["id"]]] = value
-        return self.jira.call("POST", "issue", json={"fields": fields},
-                              what=f"create the issue for {command.run_id} step {p['step_id']}")
+        return self.jira.call(
+            "POST",
+            "issue",
+            json={"fields": fields},
+            what=f"create the issue for {command.run_id} step {p['step_id']}",
+        )
 
     def _link_related(self, run_id: str, key: str) -> None:
         """Link the issue to the issues of the run that started this one (a finding's audit)."""
@@ -218,19 +291,35 @@ class JiraIssueTracker:
         from ...store.models import Run
 
         with self.db.connect() as conn:
-            parent = conn.scalar(select(Run.__table__.c.parent_run_id).where(Run.__table__.c.id == run_id))
+            parent = conn.scalar(
+                select(Run.__table__.c.parent_run_id).where(Run.__table__.c.id == run_id)
+            )
             related = _store.issues_of_run(conn, parent) if parent else []
             already = _store.issues_of_run(conn, run_id)
         if not related or already:
             return  # linked when the run's first issue was made
-        self.jira.call("POST", "issueLink", what=f"link {key} to {related[-1]}", json={
-            "type": {"name": "Relates"}, "inwardIssue": {"key": related[-1]}, "outwardIssue": {"key": key},
-        })
+        self.jira.call(
+            "POST",
+            "issueLink",
+            what=f"link {key} to {related[-1]}",
+            json={
+                "type": {"name": "Relates"},
+                "inwardIssue": {"key": related[-1]},
+                "outwardIssue": {"key": key},
+            },
+        )
 
     # -- comments and moves -----------------------------------------------------------------
     def _already_commented(self, key: str, marker: str) -> bool:
-        page = self.jira.call("GET", f"issue/{key}/comment", params={"orderBy": "-created", "maxResults": 50},
-                              what=f"read the comments of {key}") or {}
+        page = (
+            self.jira.call(
+                "GET",
+                f"issue/{key}/comment",
+                params={"orderBy": "-created", "maxResults": 50},
+                what=f"read the comments of {key}",
+            )
+            or {}
+        )
         return any(marker in _adf.to_text(c.get("body")) for c in page.get("comments") or [])
 
     def _comment(self, command: Command, key: str, *blocks: dict[str, Any]) -> None:
@@ -238,17 +327,28 @@ class JiraIssueTracker:
         if self._already_commented(key, marker):
             return
         body = _adf.document(*blocks, _adf.paragraph(f"({marker})"))
-        self.jira.call("POST", f"issue/{key}/comment", json={"body": body}, what=f"comment on {key}")
+        self.jira.call(
+            "POST", f"issue/{key}/comment", json={"body": body}, what=f"comment on {key}"
+        )
 
     def _ref(self, command: Command) -> str | None:
-        return command.payload.get("ref") if str(command.payload.get("ref") or "").find("LOCAL:") != 0 else None
+        return (
+            command.payload.get("ref")
+            if str(command.payload.get("ref") or "").find("LOCAL:") != 0
+            else None
+        )
 
     def _remind(self, command: Command) -> dict[str, Any]:
         key = self._ref(command)
         if not key:
             return {"skipped": "no issue yet"}
-        self._comment(command, key, _adf.paragraph("Reminder: this task is still open. Fill in the answers and move "
-                                                   "the issue to Done."))
+        self._comment(
+            command,
+            key,
+            _adf.paragraph(
+                "Reminder: this task is still open. Fill in the answers and move the issue to Done."
+            ),
+        )
         return {"ref": key}
 
     def _escalate(self, command: Command) -> dict[str, Any]:
@@ -256,13 +356,25 @@ class JiraIssueTracker:
         if not key:
             return {"skipped": "no issue yet"}
         people = ", ".join(command.payload.get("people") or command.payload.get("to") or [])
-        self._comment(command, key, _adf.paragraph(f"This task is overdue and has been escalated to {people}."))
-        self.jira.call("PUT", f"issue/{key}", json={"fields": {"priority": {"name": "High"}}}, what=f"raise the priority of {key}")
+        self._comment(
+            command,
+            key,
+            _adf.paragraph(f"This task is overdue and has been escalated to {people}."),
+        )
+        self.jira.call(
+            "PUT",
+            f"issue/{key}",
+            json={"fields": {"priority": {"name": "High"}}},
+            what=f"raise the priority of {key}",
+        )
         return {"ref": key}
 
     def _transition_to(self, key: str, category: str, *, what: str) -> bool:
         """Take a transition into a status of ``category`` (``done`` or not done); False if none."""
-        options = (self.jira.call("GET", f"issue/{key}/transitions", what=f"read the transitions of {key}") or {}).get("transitions", [])
+        options = (
+            self.jira.call("GET", f"issue/{key}/transitions", what=f"read the transitions of {key}")
+            or {}
+        ).get("transitions", [])
 
         def category_of(t: dict[str, Any]) -> str:
             return str(((t.get("to") or {}).get("statusCategory") or {}).get("key", ""))
@@ -271,14 +383,22 @@ class JiraIssueTracker:
             chosen = next((t for t in options if category_of(t) == "done"), None)
         else:
             chosen = next((t for t in options if category_of(t) == "indeterminate"), None) or next(
-                (t for t in options if category_of(t) not in ("done", "")), None)
+                (t for t in options if category_of(t) not in ("done", "")), None
+            )
         if chosen is None:
             return False
-        self.jira.call("POST", f"issue/{key}/transitions", json={"transition": {"id": str(chosen["id"])}}, what=what)
+        self.jira.call(
+            "POST",
+            f"issue/{key}/transitions",
+            json={"transition": {"id": str(chosen["id"])}},
+            what=what,
+        )
         return True
 
     def _status_category(self, key: str) -> str:
-        issue = self.jira.call("GET", f"issue/{key}", params={"fields": "status"}, what=f"read the status of {key}")
+        issue = self.jira.call(
+            "GET", f"issue/{key}", params={"fields": "status"}, what=f"read the status of {key}"
+        )
         return str(issue["fields"]["status"]["statusCategory"]["key"])
 
     def _set_mapping(self, key: str, status: str) -> None:
@@ -294,10 +414,15 @@ class JiraIssueTracker:
         if not key:
             return {"skipped": "no issue"}
         problems = [str(p) for p in command.payload.get("problems") or []]
-        self._comment(command, key,
-                      _adf.paragraph("Some answers are missing or not valid, so this task is not complete yet:"),
-                      _adf.bullets(problems or ["an answer is missing"]),
-                      _adf.paragraph("Please fix them on this issue and move it to Done again."))
+        self._comment(
+            command,
+            key,
+            _adf.paragraph(
+                "Some answers are missing or not valid, so this task is not complete yet:"
+            ),
+            _adf.bullets(problems or ["an answer is missing"]),
+            _adf.paragraph("Please fix them on this issue and move it to Done again."),
+        )
         if self._status_category(key) == "done":
             self._transition_to(key, "open", what=f"move {key} back for corrections")
         self._set_mapping(key, "open")
@@ -307,10 +432,17 @@ class JiraIssueTracker:
         key = self._ref(command)
         if not key:
             return {"skipped": "no issue"}
-        self._set_mapping(key, "cancelled")  # before the move, so its webhook is not read as an answer
+        self._set_mapping(
+            key, "cancelled"
+        )  # before the move, so its webhook is not read as an answer
         reason = command.payload.get("reason") or "cancelled"
         self._comment(command, key, _adf.paragraph(f"This task is no longer needed: {reason}."))
-        self.jira.call("PUT", f"issue/{key}", json={"update": {"labels": [{"add": CANCELLED_LABEL}]}}, what=f"label {key} cancelled")
+        self.jira.call(
+            "PUT",
+            f"issue/{key}",
+            json={"update": {"labels": [{"add": CANCELLED_LABEL}]}},
+            what=f"label {key} cancelled",
+        )
         self._move_to_done(key)
         return {"ref": key, "cancelled": True}
 
@@ -332,17 +464,29 @@ class JiraIssueTracker:
         key = self._ref(command) or self._issue_of_task(p.get("task_key"))
         if not key:
             return {"skipped": "no issue"}
-        self._set_mapping(key, "completed")  # before any move, so its webhook is not read as answers
+        self._set_mapping(
+            key, "completed"
+        )  # before any move, so its webhook is not read as answers
         closed = self._move_to_done(key)  # False when completed in Jira: nothing to say then
         if closed:
-            self._comment(command, key, _adf.paragraph(
-                f"Completed in aims-workflows by {p.get('by') or 'someone'} (via {p.get('via') or 'another channel'}); "
-                "this issue is closed to match. The answers are in the attached evidence."))
+            self._comment(
+                command,
+                key,
+                _adf.paragraph(
+                    f"Completed in aims-workflows by {p.get('by') or 'someone'} (via {p.get('via') or 'another channel'}); "
+                    "this issue is closed to match. The answers are in the attached evidence."
+                ),
+            )
         result: dict[str, Any] = {"ref": key, "closed": closed}
         records = self._sealed_records(p.get("evidence_seqs"))
         if records:
-            filename, content = evidence_file(records, run_id=command.run_id, step_id=p["step_id"],
-                                              attempt=p.get("attempt"), issue=key)
+            filename, content = evidence_file(
+                records,
+                run_id=command.run_id,
+                step_id=p["step_id"],
+                attempt=p.get("attempt"),
+                issue=key,
+            )
             result.update(self._attach_once(key, filename, content))
         return result
 
@@ -365,7 +509,12 @@ class JiraIssueTracker:
 
     # -- evidence -------------------------------------------------------------------------
     def _attachments(self, key: str) -> list[dict[str, Any]]:
-        issue = self.jira.call("GET", f"issue/{key}", params={"fields": "attachment"}, what=f"list the attachments of {key}")
+        issue = self.jira.call(
+            "GET",
+            f"issue/{key}",
+            params={"fields": "attachment"},
+            what=f"list the attachments of {key}",
+        )
         return list(issue["fields"].get("attachment") or [])
 
     def _attach_evidence(self, command: Command) -> dict[str, Any]:
@@ -381,7 +530,10 @@ class JiraIssueTracker:
 
     def _record_attachments(self, command: Command) -> dict[str, Any]:
         if self.db is None:
-            raise PermanentError("recording attachments needs the database", hint="bind the tracker to the application")
+            raise PermanentError(
+                "recording attachments needs the database",
+                hint="bind the tracker to the application",
+            )
         from ...store import ledger
 
         p = command.payload
@@ -395,19 +547,51 @@ class JiraIssueTracker:
             with self.db.connect() as conn:
                 if _store.attachment_recorded(conn, str(attachment["id"])):
                     continue
-            content = self.jira.download(attachment["content"], what=f"download attachment {attachment.get('filename')} of {key}")
+            content = self.jira.download(
+                attachment["content"],
+                what=f"download attachment {attachment.get('filename')} of {key}",
+            )
             digest = hashlib.sha256(content).hexdigest()
-            person = (attachment.get("author") or {}).get("emailAddress") or self.email_of(author) or author or "unknown"
+            person = (
+                (attachment.get("author") or {}).get("emailAddress")
+                or self.email_of(author)
+                or author
+                or "unknown"
+            )
             now = self.clock.now()
             with self.db.begin() as conn:
-                if _store.remember_attachment(conn, attachment_id=str(attachment["id"]), issue_key=key,
-                                              filename=str(attachment.get("filename")), size=len(content), sha256=digest, now=now):
-                    ledger.append(conn, [EvidenceRecord(
-                        "attachment.recorded", command.run_id, p.get("step_id"), person, "jira", _parse_time(attachment.get("created")) or now,
-                        {"issue": key, "attachment_id": str(attachment["id"]), "filename": attachment.get("filename"),
-                         "mime_type": attachment.get("mimeType"), "size": len(content), "sha256": digest},
-                        key,
-                    )], recorded_at=now)
+                if _store.remember_attachment(
+                    conn,
+                    attachment_id=str(attachment["id"]),
+                    issue_key=key,
+                    filename=str(attachment.get("filename")),
+                    size=len(content),
+                    sha256=digest,
+                    now=now,
+                ):
+                    ledger.append(
+                        conn,
+                        [
+                            EvidenceRecord(
+                                "attachment.recorded",
+                                command.run_id,
+                                p.get("step_id"),
+                                person,
+                                "jira",
+                                _parse_time(attachment.get("created")) or now,
+                                {
+                                    "issue": key,
+                                    "attachment_id": str(attachment["id"]),
+                                    "filename": attachment.get("filename"),
+                                    "mime_type": attachment.get("mimeType"),
+                                    "size": len(content),
+                                    "sha256": digest,
+                                },
+                                key,
+                            )
+                        ],
+                        recorded_at=now,
+                    )
                     recorded.append(str(attachment["id"]))
         return {"ref": key, "recorded": recorded}
 
@@ -421,8 +605,18 @@ def _parse_time(text: Any) -> datetime | None:
         return None
 
 
-def evidence_file(records: list[dict[str, Any]], *, run_id: str, step_id: str, attempt: Any, issue: str) -> tuple[str, str]:
+def evidence_file(
+    records: list[dict[str, Any]], *, run_id: str, step_id: str, attempt: Any, issue: str
+) -> tuple[str, str]:
     """(file name, JSON text) of the evidence attached to an issue when its step completes."""
-    body = {"run_id": run_id, "step_id": step_id, "attempt": attempt, "issue": issue, "records": records,
-            "note": "ledger rows as recorded; verify them with `aims evidence verify`"}
-    return f"aims-evidence-{step_id}-{attempt}.json", json.dumps(body, indent=2, sort_keys=True, default=str)
+    body = {
+        "run_id": run_id,
+        "step_id": step_id,
+        "attempt": attempt,
+        "issue": issue,
+        "records": records,
+        "note": "ledger rows as recorded; verify them with `aims evidence verify`",
+    }
+    return f"aims-evidence-{step_id}-{attempt}.json", json.dumps(
+        body, indent=2, sort_keys=True, default=str
+    )

@@ -128,7 +128,9 @@ class Card:
     issue_links: tuple[tuple[str, str | None], ...] = field(default=())
 
     @classmethod
-    def from_payload(cls, payload: dict[str, Any], issue_url: Callable[[str], str | None] | None = None) -> "Card":
+    def from_payload(
+        cls, payload: dict[str, Any], issue_url: Callable[[str], str | None] | None = None
+    ) -> Card:
         subject = payload.get("subject") or {}
         issues = tuple(str(i) for i in payload.get("issues") or [] if i)
         return cls(
@@ -150,21 +152,34 @@ class Card:
     def to_metadata(self) -> dict[str, Any]:
         """What the message remembers of itself (stored with each copy, re-rendered on close)."""
         return {
-            "approval_id": self.approval_id, "title": self.title, "workflow": self.workflow,
-            "subject_type": self.subject_type, "subject_name": self.subject_name,
-            "content_hash": self.content_hash, "approvers": list(self.approvers), "quorum": self.quorum,
-            "asked_by": list(self.asked_by), "due_at": self.due_at, "show": [list(p) for p in self.show],
+            "approval_id": self.approval_id,
+            "title": self.title,
+            "workflow": self.workflow,
+            "subject_type": self.subject_type,
+            "subject_name": self.subject_name,
+            "content_hash": self.content_hash,
+            "approvers": list(self.approvers),
+            "quorum": self.quorum,
+            "asked_by": list(self.asked_by),
+            "due_at": self.due_at,
+            "show": [list(p) for p in self.show],
             "issue_links": [list(p) for p in self.issue_links],
         }
 
     @classmethod
-    def from_metadata(cls, data: dict[str, Any]) -> "Card":
+    def from_metadata(cls, data: dict[str, Any]) -> Card:
         return cls(
-            approval_id=data["approval_id"], title=data["title"], workflow=data["workflow"],
-            subject_type=data["subject_type"], subject_name=data["subject_name"],
-            content_hash=data["content_hash"], approvers=tuple(data.get("approvers", ())),
-            quorum=data.get("quorum", "any"), asked_by=tuple(data.get("asked_by", ())),
-            due_at=data.get("due_at"), show=tuple(tuple(p) for p in data.get("show", ())),  # type: ignore[misc]
+            approval_id=data["approval_id"],
+            title=data["title"],
+            workflow=data["workflow"],
+            subject_type=data["subject_type"],
+            subject_name=data["subject_name"],
+            content_hash=data["content_hash"],
+            approvers=tuple(data.get("approvers", ())),
+            quorum=data.get("quorum", "any"),
+            asked_by=tuple(data.get("asked_by", ())),
+            due_at=data.get("due_at"),
+            show=tuple(tuple(p) for p in data.get("show", ())),  # type: ignore[misc]
             issues=tuple(k for k, _ in data.get("issue_links", ())),
             issue_links=tuple(tuple(p) for p in data.get("issue_links", ())),  # type: ignore[misc]
         )
@@ -172,7 +187,10 @@ class Card:
 
 def fallback_text(card: Card, prefix: str = "Approval needed") -> str:
     """The plain text of a message: notifications and screen readers show this."""
-    return _clip(f"{prefix}: {card.title} ({_SUBJECT_LABELS.get(card.subject_type, 'subject')} {card.subject_name})", 3000)
+    return _clip(
+        f"{prefix}: {card.title} ({_SUBJECT_LABELS.get(card.subject_type, 'subject')} {card.subject_name})",
+        3000,
+    )
 
 
 def _links(card: Card) -> str:
@@ -194,9 +212,12 @@ def _body(card: Card, who: Callable[[str], str]) -> list[Block]:
         HeaderBlock(text=_clip(card.title, 150)),
         SectionBlock(fields=[MarkdownTextObject(text=f) for f in facts]),
     ]
-    answers = [MarkdownTextObject(text=_clip(f"*{_md_escape(k)}*\n{_md_escape(v)}", 2000)) for k, v in card.show]
+    answers = [
+        MarkdownTextObject(text=_clip(f"*{_md_escape(k)}*\n{_md_escape(v)}", 2000))
+        for k, v in card.show
+    ]
     for start in range(0, len(answers), 10):  # a section holds at most 10 fields
-        blocks.append(SectionBlock(fields=answers[start:start + 10]))
+        blocks.append(SectionBlock(fields=answers[start : start + 10]))
     return blocks
 
 
@@ -211,22 +232,35 @@ def _plain(email: str) -> str:
     return _md_escape(email)
 
 
-def request_blocks(card: Card, *, who: Callable[[str], str] = _plain, note: str | None = None) -> list[dict[str, Any]]:
+def request_blocks(
+    card: Card, *, who: Callable[[str], str] = _plain, note: str | None = None
+) -> list[dict[str, Any]]:
     """The request with its buttons. ``note`` (a reminder, an escalation) goes above them."""
     blocks = _body(card, who)
     if note:
         blocks.append(SectionBlock(text=MarkdownTextObject(text=_clip(note, 3000))))
     value = button_value(card.approval_id, card.content_hash)
-    blocks.append(ActionsBlock(block_id="aims_decide", elements=[
-        ButtonElement(text="Approve", action_id=APPROVE, value=value, style="primary"),
-        ButtonElement(text="Reject", action_id=REJECT, value=value, style="danger"),
-    ]))
+    blocks.append(
+        ActionsBlock(
+            block_id="aims_decide",
+            elements=[
+                ButtonElement(text="Approve", action_id=APPROVE, value=value, style="primary"),
+                ButtonElement(text="Reject", action_id=REJECT, value=value, style="danger"),
+            ],
+        )
+    )
     blocks.append(_hash_context(card))
     return [b.to_dict() for b in _validated(blocks)]
 
 
-def outcome_blocks(card: Card, outcome: str, decisions: Sequence[dict[str, Any]] = (), *,
-                   who: Callable[[str], str] = _plain, note: str | None = None) -> list[dict[str, Any]]:
+def outcome_blocks(
+    card: Card,
+    outcome: str,
+    decisions: Sequence[dict[str, Any]] = (),
+    *,
+    who: Callable[[str], str] = _plain,
+    note: str | None = None,
+) -> list[dict[str, Any]]:
     """The card without buttons, saying how it ended and who decided why."""
     blocks = _body(card, who)
     lines = [_OUTCOME_WORDS.get(outcome, f"*{outcome.title()}*")]
@@ -234,24 +268,36 @@ def outcome_blocks(card: Card, outcome: str, decisions: Sequence[dict[str, Any]]
         lines.append(_md_escape(note))
     for d in decisions:
         verb = "approved" if d.get("decision") == "approve" else "rejected"
-        lines.append(f"• {who(str(d.get('person')))} {verb}: “{_md_escape(str(d.get('reason', '')))}”")
+        lines.append(
+            f"• {who(str(d.get('person')))} {verb}: “{_md_escape(str(d.get('reason', '')))}”"
+        )
     blocks.append(SectionBlock(text=MarkdownTextObject(text=_clip("\n".join(lines), 3000))))
     blocks.append(_hash_context(card))
     return [b.to_dict() for b in _validated(blocks)]
 
 
-def decided_blocks(card: Card, person: str, decision: str, reason: str, *,
-                   who: Callable[[str], str] = _plain) -> list[dict[str, Any]]:
+def decided_blocks(
+    card: Card, person: str, decision: str, reason: str, *, who: Callable[[str], str] = _plain
+) -> list[dict[str, Any]]:
     """One approver's copy once they decided while others still have to (quorum all / N)."""
     verb = ":white_check_mark: You approved" if decision == "approve" else ":x: You rejected"
     blocks = _body(card, who)
-    blocks.append(SectionBlock(text=MarkdownTextObject(text=_clip(
-        f"{verb}: “{_md_escape(reason)}”\nWaiting for the other approvers.", 3000))))
+    blocks.append(
+        SectionBlock(
+            text=MarkdownTextObject(
+                text=_clip(
+                    f"{verb}: “{_md_escape(reason)}”\nWaiting for the other approvers.", 3000
+                )
+            )
+        )
+    )
     blocks.append(_hash_context(card))
     return [b.to_dict() for b in _validated(blocks)]
 
 
-def escalation_blocks(card: Card, note: str, *, who: Callable[[str], str] = _plain) -> list[dict[str, Any]]:
+def escalation_blocks(
+    card: Card, note: str, *, who: Callable[[str], str] = _plain
+) -> list[dict[str, Any]]:
     """What the person escalated to sees: the card and why, without buttons (not their call)."""
     blocks = _body(card, who)
     blocks.append(SectionBlock(text=MarkdownTextObject(text=_clip(note, 3000))))
@@ -259,7 +305,9 @@ def escalation_blocks(card: Card, note: str, *, who: Callable[[str], str] = _pla
     return [b.to_dict() for b in _validated(blocks)]
 
 
-def decision_modal(card_title: str, decision: str, metadata: dict[str, Any], content_hash: str) -> View:
+def decision_modal(
+    card_title: str, decision: str, metadata: dict[str, Any], content_hash: str
+) -> View:
     """The modal that asks for the reason; ``metadata`` comes back with the submission."""
     verb = "Approve" if decision == "approve" else "Reject"
     view = View(
@@ -270,14 +318,24 @@ def decision_modal(card_title: str, decision: str, metadata: dict[str, Any], con
         close="Cancel",
         private_metadata=json.dumps(metadata, separators=(",", ":")),
         blocks=[
-            SectionBlock(text=MarkdownTextObject(text=_clip(
-                f"*{_md_escape(card_title)}*\nYou are about to *{verb.lower()}* the content `{short_hash(content_hash)}`. "
-                "Your reason is recorded as evidence.", 3000))),
+            SectionBlock(
+                text=MarkdownTextObject(
+                    text=_clip(
+                        f"*{_md_escape(card_title)}*\nYou are about to *{verb.lower()}* the content `{short_hash(content_hash)}`. "
+                        "Your reason is recorded as evidence.",
+                        3000,
+                    )
+                )
+            ),
             InputBlock(
                 block_id=REASON_BLOCK,
                 label="Reason",
-                element=PlainTextInputElement(action_id=REASON_ACTION, multiline=True, max_length=MAX_REASON,
-                                              placeholder="Why do you decide this way?"),
+                element=PlainTextInputElement(
+                    action_id=REASON_ACTION,
+                    multiline=True,
+                    max_length=MAX_REASON,
+                    placeholder="Why do you decide this way?",
+                ),
             ),
         ],
     )
@@ -290,22 +348,49 @@ def home_view(pending: Iterable[Card], *, who: Callable[[str], str] = _plain) ->
     cards = list(pending)
     blocks: list[Block] = [HeaderBlock(text="Your pending approvals")]
     if not cards:
-        blocks.append(SectionBlock(text=MarkdownTextObject(text="Nothing is waiting for you. :tada:")))
+        blocks.append(
+            SectionBlock(text=MarkdownTextObject(text="Nothing is waiting for you. :tada:"))
+        )
     for index, card in enumerate(cards[:12]):  # a Home tab holds at most 100 blocks
         blocks.append(DividerBlock())
-        blocks.append(SectionBlock(text=MarkdownTextObject(text=_clip(
-            f"*{_md_escape(card.title)}*\n{_md_escape(card.workflow)} · {_md_escape(card.subject_name)} · due {_when(card.due_at)}", 3000))))
+        blocks.append(
+            SectionBlock(
+                text=MarkdownTextObject(
+                    text=_clip(
+                        f"*{_md_escape(card.title)}*\n{_md_escape(card.workflow)} · {_md_escape(card.subject_name)} · due {_when(card.due_at)}",
+                        3000,
+                    )
+                )
+            )
+        )
         if card.show:
-            blocks.append(SectionBlock(fields=[MarkdownTextObject(text=_clip(f"*{_md_escape(k)}*\n{_md_escape(v)}", 2000))
-                                               for k, v in card.show[:10]]))
+            blocks.append(
+                SectionBlock(
+                    fields=[
+                        MarkdownTextObject(text=_clip(f"*{_md_escape(k)}*\n{_md_escape(v)}", 2000))
+                        for k, v in card.show[:10]
+                    ]
+                )
+            )
         value = button_value(card.approval_id, card.content_hash)
-        blocks.append(ActionsBlock(block_id=f"aims_home_{index}", elements=[
-            ButtonElement(text="Approve", action_id=APPROVE, value=value, style="primary"),
-            ButtonElement(text="Reject", action_id=REJECT, value=value, style="danger"),
-        ]))
+        blocks.append(
+            ActionsBlock(
+                block_id=f"aims_home_{index}",
+                elements=[
+                    ButtonElement(text="Approve", action_id=APPROVE, value=value, style="primary"),
+                    ButtonElement(text="Reject", action_id=REJECT, value=value, style="danger"),
+                ],
+            )
+        )
         blocks.append(_hash_context(card))
     if len(cards) > 12:
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=f"… and {len(cards) - 12} more: type `/aims pending`")]))
+        blocks.append(
+            ContextBlock(
+                elements=[
+                    MarkdownTextObject(text=f"… and {len(cards) - 12} more: type `/aims pending`")
+                ]
+            )
+        )
     view = View(type="home", blocks=blocks)
     view.validate_json()
     return view

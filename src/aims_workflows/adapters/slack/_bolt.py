@@ -83,8 +83,16 @@ def build_bolt_app(
 
     def tell(user_id: str, channel: str | None, text: str) -> None:
         try:
-            target = channel or slack_call("conversations.open", lambda: client.conversations_open(users=user_id))["channel"]["id"]
-            slack_call("chat.postEphemeral", lambda: client.chat_postEphemeral(channel=target, user=user_id, text=text))
+            target = (
+                channel
+                or slack_call(
+                    "conversations.open", lambda: client.conversations_open(users=user_id)
+                )["channel"]["id"]
+            )
+            slack_call(
+                "chat.postEphemeral",
+                lambda: client.chat_postEphemeral(channel=target, user=user_id, text=text),
+            )
         except AimsError as err:
             log.warning("could not tell %s: %s", user_id, redact(str(err)))
 
@@ -122,22 +130,41 @@ def build_bolt_app(
         already = person in book.decided(row["run_id"], approval_id)
         if stale or not_asked or already:
             # The engine decides and records why this click cannot count.
-            runtime.decide(approval_id, person=person, decision=decision, reason="", content_hash=content_hash, via=SOURCE,
-                           ref=f"slack:click:{user_id}:{action.get('action_ts')}",
-                           delivery=(SOURCE, f"click:{user_id}:{action.get('action_ts')}"),
-                           response={"channel": channel, "user": user_id})
+            runtime.decide(
+                approval_id,
+                person=person,
+                decision=decision,
+                reason="",
+                content_hash=content_hash,
+                via=SOURCE,
+                ref=f"slack:click:{user_id}:{action.get('action_ts')}",
+                delivery=(SOURCE, f"click:{user_id}:{action.get('action_ts')}"),
+                response={"channel": channel, "user": user_id},
+            )
             recorded()
             return
         card = book.card(row["run_id"], approval_id)
         title = card["title"] if card else row["step_id"]
-        metadata = {"a": approval_id, "d": decision, "h": content_hash, "c": channel, "t": message_ts,
-                    "home": (body.get("container") or {}).get("type") == "view"}
+        metadata = {
+            "a": approval_id,
+            "d": decision,
+            "h": content_hash,
+            "c": channel,
+            "t": message_ts,
+            "home": (body.get("container") or {}).get("type") == "view",
+        }
         view = bk.decision_modal(title, decision, metadata, content_hash)
         try:
-            slack_call("views.open", lambda: client.views_open(trigger_id=body["trigger_id"], view=view))
+            slack_call(
+                "views.open", lambda: client.views_open(trigger_id=body["trigger_id"], view=view)
+            )
         except AimsError as err:
             log.warning("views.open failed for %s: %s", user_id, redact(str(err)))
-            tell(user_id, channel, "Slack could not open the form in time. Please click the button again.")
+            tell(
+                user_id,
+                channel,
+                "Slack could not open the form in time. Please click the button again.",
+            )
 
     app.action(bk.APPROVE)(ack=acknowledge, lazy=[open_decision])
     app.action(bk.REJECT)(ack=acknowledge, lazy=[open_decision])
@@ -145,7 +172,9 @@ def build_bolt_app(
     # -- the reason modal -------------------------------------------------------------------
     def reason_of(view: dict[str, Any]) -> str:
         values = (view.get("state") or {}).get("values") or {}
-        return str(((values.get(bk.REASON_BLOCK) or {}).get(bk.REASON_ACTION) or {}).get("value") or "").strip()
+        return str(
+            ((values.get(bk.REASON_BLOCK) or {}).get(bk.REASON_ACTION) or {}).get("value") or ""
+        ).strip()
 
     def check_reason(ack: Any, view: dict[str, Any]) -> None:
         if not reason_of(view):
@@ -164,8 +193,11 @@ def build_bolt_app(
         except Exception as err:  # noqa: BLE001 - nothing was recorded; the person can submit again
             log.exception("recording a Slack decision failed")
             meta = json.loads(view.get("private_metadata") or "{}")
-            tell(body["user"]["id"], meta.get("c"),
-                 f"Your decision could not be recorded ({type(err).__name__}); nothing was saved. Please try again.")
+            tell(
+                body["user"]["id"],
+                meta.get("c"),
+                f"Your decision could not be recorded ({type(err).__name__}); nothing was saved. Please try again.",
+            )
 
     def decide_now(body: dict[str, Any], view: dict[str, Any]) -> None:
         reason = reason_of(view)
@@ -174,9 +206,17 @@ def build_bolt_app(
         person = person_of(user_id)
         approval_id, decision = meta["a"], meta["d"]
         try:
-            outcome = runtime.decide(approval_id, person=person, decision=decision, reason=reason, content_hash=meta["h"],
-                                     via=SOURCE, ref=f"slack:view:{view['id']}", delivery=(SOURCE, f"view:{view['id']}"),
-                                     response={"channel": meta.get("c"), "user": user_id})
+            outcome = runtime.decide(
+                approval_id,
+                person=person,
+                decision=decision,
+                reason=reason,
+                content_hash=meta["h"],
+                via=SOURCE,
+                ref=f"slack:view:{view['id']}",
+                delivery=(SOURCE, f"view:{view['id']}"),
+                response={"channel": meta.get("c"), "user": user_id},
+            )
         except NotFound:
             tell(user_id, meta.get("c"), f"Approval {approval_id} does not exist (any more).")
             return
@@ -189,7 +229,9 @@ def build_bolt_app(
         if meta.get("home"):
             publish_home(user_id)
 
-    def mark_decided(run_id: str, approval_id: str, person: str, decision: str, reason: str) -> None:
+    def mark_decided(
+        run_id: str, approval_id: str, person: str, decision: str, reason: str
+    ) -> None:
         """Others still have to decide: this person's own copies lose their buttons."""
         card = book.card(run_id, approval_id)
         if card is None:
@@ -198,7 +240,12 @@ def build_bolt_app(
         for copy in book.copies(run_id, approval_id):
             if copy.person == person and copy.role == "approver":
                 try:
-                    slack_call("chat.update", lambda: client.chat_update(channel=copy.channel, ts=copy.ts, text="You decided", blocks=blocks))
+                    slack_call(
+                        "chat.update",
+                        lambda: client.chat_update(
+                            channel=copy.channel, ts=copy.ts, text="You decided", blocks=blocks
+                        ),
+                    )
                 except AimsError as err:
                     log.warning("could not update %s: %s", copy.ts, redact(str(err)))
 
@@ -212,9 +259,15 @@ def build_bolt_app(
             cards = pending_for(runtime.db, book, person_of(command["user_id"]))
             ack(text=_pending_text(cards))
         elif verb == "status" and len(words) > 1:
-            ack(text=_status_text(system_status(runtime.db, " ".join(words[1:])), " ".join(words[1:])))
+            ack(
+                text=_status_text(
+                    system_status(runtime.db, " ".join(words[1:])), " ".join(words[1:])
+                )
+            )
         else:
-            ack(text="Usage: `/aims pending` (approvals waiting for you) or `/aims status SYSTEM` (an AI system's assessments and runs).")
+            ack(
+                text="Usage: `/aims pending` (approvals waiting for you) or `/aims status SYSTEM` (an AI system's assessments and runs)."
+            )
 
     app.command("/aims")(on_command)
 
@@ -222,7 +275,10 @@ def build_bolt_app(
     def publish_home(user_id: str) -> None:
         cards = pending_for(runtime.db, book, person_of(user_id))
         try:
-            slack_call("views.publish", lambda: client.views_publish(user_id=user_id, view=bk.home_view(cards)))
+            slack_call(
+                "views.publish",
+                lambda: client.views_publish(user_id=user_id, view=bk.home_view(cards)),
+            )
         except AimsError as err:
             log.warning("could not publish the Home tab of %s: %s", user_id, redact(str(err)))
 
@@ -240,7 +296,9 @@ def _pending_text(cards: list[bk.Card]) -> str:
     lines = [f"*{len(cards)} approval(s) waiting for you:*"]
     for card in cards:
         due = f", due {bk._when(card.due_at)}" if card.due_at else ""
-        lines.append(f"• {card.title} ({card.workflow}, {card.subject_name}{due}) `{bk.short_hash(card.content_hash)}`")
+        lines.append(
+            f"• {card.title} ({card.workflow}, {card.subject_name}{due}) `{bk.short_hash(card.content_hash)}`"
+        )
     lines.append("Open the aims app's Home tab, or the messages it sent you, to approve or reject.")
     return "\n".join(lines)
 
@@ -253,11 +311,19 @@ def _status_text(status: SystemStatus | list[str], asked: str) -> str:
     def until(moment: Any) -> str:
         return f"valid until {moment:%Y-%m-%d}" if moment else "none on record"
 
-    lines = [f"*{status.name}* (owner {status.owner}, risk tier {status.risk_tier})",
-             f"Risk assessment: {until(status.risk_valid_until)}. Impact assessment: {until(status.impact_valid_until)}."]
+    lines = [
+        f"*{status.name}* (owner {status.owner}, risk tier {status.risk_tier})",
+        f"Risk assessment: {until(status.risk_valid_until)}. Impact assessment: {until(status.impact_valid_until)}.",
+    ]
     if not status.runs:
         lines.append("No workflow has run on it yet.")
     for run in status.runs:
-        where = f" at {run['current_step']}" if run["status"] == "running" and run["current_step"] else ""
-        lines.append(f"• {run['workflow_id']} {run['id']}: {run['status']}{where} (started {run['started_at']:%Y-%m-%d})")
+        where = (
+            f" at {run['current_step']}"
+            if run["status"] == "running" and run["current_step"]
+            else ""
+        )
+        lines.append(
+            f"• {run['workflow_id']} {run['id']}: {run['status']}{where} (started {run['started_at']:%Y-%m-%d})"
+        )
     return "\n".join(lines)

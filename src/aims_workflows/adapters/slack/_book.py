@@ -78,7 +78,9 @@ class MessageBook:
         self._load(run_id, approval_id)
         with self._lock:
             retired = self._retired.get(approval_id, set())
-            return [c for c in self._copies.get(approval_id, []) if (c.channel, c.ts) not in retired]
+            return [
+                c for c in self._copies.get(approval_id, []) if (c.channel, c.ts) not in retired
+            ]
 
     def card(self, run_id: str, approval_id: str) -> dict[str, Any] | None:
         self._load(run_id, approval_id)
@@ -94,7 +96,10 @@ class MessageBook:
     def known(self) -> list[tuple[str, dict[str, Any], list[str]]]:
         """(approval id, card, people) of every request this process posted or read."""
         with self._lock:
-            return [(aid, dict(card), list(self._people.get(aid, []))) for aid, card in self._cards.items()]
+            return [
+                (aid, dict(card), list(self._people.get(aid, [])))
+                for aid, card in self._cards.items()
+            ]
 
     def decided(self, run_id: str, approval_id: str) -> set[str]:
         """People whose decision on this request is in the ledger."""
@@ -104,7 +109,11 @@ class MessageBook:
 
         table = Evidence.__table__
         with self._db.connect() as conn:
-            rows = conn.execute(select(table.c.payload).where(table.c.run_id == run_id, table.c.kind == "approval.decided")).all()
+            rows = conn.execute(
+                select(table.c.payload).where(
+                    table.c.run_id == run_id, table.c.kind == "approval.decided"
+                )
+            ).all()
         people: set[str] = set()
         for (payload,) in rows:
             data = json.loads(payload)
@@ -124,7 +133,11 @@ class MessageBook:
         with self._db.connect() as conn:
             rows = conn.execute(
                 select(table.c.kind, table.c.payload, table.c.result)
-                .where(table.c.run_id == run_id, table.c.kind.in_(POSTING_KINDS), table.c.status == "done")
+                .where(
+                    table.c.run_id == run_id,
+                    table.c.kind.in_(POSTING_KINDS),
+                    table.c.status == "done",
+                )
                 .order_by(table.c.id)
             ).all()
         for kind, payload, result in rows:

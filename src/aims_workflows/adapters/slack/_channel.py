@@ -62,11 +62,16 @@ class _Base:
         return f"<@{user_id}>" if user_id else email
 
     def dm(self, user_id: str) -> str:
-        answer = slack_call("conversations.open", lambda: self.client.conversations_open(users=user_id))
+        answer = slack_call(
+            "conversations.open", lambda: self.client.conversations_open(users=user_id)
+        )
         return answer["channel"]["id"]
 
     def post(self, channel: str, text: str, blocks: list[dict[str, Any]]) -> tuple[str, str]:
-        answer = slack_call("chat.postMessage", lambda: self.client.chat_postMessage(channel=channel, text=text, blocks=blocks))
+        answer = slack_call(
+            "chat.postMessage",
+            lambda: self.client.chat_postMessage(channel=channel, text=text, blocks=blocks),
+        )
         return answer["channel"], answer["ts"]
 
     def update(self, channel: str, ts: str, text: str, blocks: list[dict[str, Any]]) -> bool:
@@ -91,8 +96,15 @@ class SlackApprovalChannel(_Base):
     {'ref': 'slack:D0123ABCD:1767600000.000100', ...}
     """
 
-    def __init__(self, client: WebClient, directory: Directory, book: MessageBook, *, channel: str | None = None,
-                 issue_url: Callable[[str], str | None] | None = None) -> None:
+    def __init__(
+        self,
+        client: WebClient,
+        directory: Directory,
+        book: MessageBook,
+        *,
+        channel: str | None = None,
+        issue_url: Callable[[str], str | None] | None = None,
+    ) -> None:
         super().__init__(client, directory)
         self.book = book
         self.channel = channel
@@ -112,7 +124,9 @@ class SlackApprovalChannel(_Base):
         p = command.payload
         card = bk.Card.from_payload(p, self.issue_url)
         people: list[str] = list(p.get("people") or [])
-        ids = self.directory.user_ids(people)  # UnknownPerson names everyone missing, before any post
+        ids = self.directory.user_ids(
+            people
+        )  # UnknownPerson names everyone missing, before any post
         for asker in card.asked_by:  # shown as mentions; someone not in Slack is shown by e-mail
             try:
                 self.directory.user_id(asker)
@@ -128,17 +142,27 @@ class SlackApprovalChannel(_Base):
                 done["#channel"] = Copy(card.approval_id, channel, ts, "channel").to_dict()
         else:
             if p.get("channel") == "channel":
-                log.warning("step %s asks for a channel but AIMS_SLACK_CHANNEL is not set: sending direct messages", p.get("step_id"))
+                log.warning(
+                    "step %s asks for a channel but AIMS_SLACK_CHANNEL is not set: sending direct messages",
+                    p.get("step_id"),
+                )
             for person in people:
                 if person in done:
                     continue
                 channel, ts = self.post(self.dm(ids[person]), text, blocks)
-                done[person] = Copy(card.approval_id, channel, ts, "approver", person, ids[person]).to_dict()
+                done[person] = Copy(
+                    card.approval_id, channel, ts, "approver", person, ids[person]
+                ).to_dict()
         copies = list(done.values())
         for raw in copies:
             self.book.add(Copy(**raw))
         first = copies[0]
-        return {"ref": f"slack:{first['channel']}:{first['ts']}", "card": card.to_metadata(), "people": people, "copies": copies}
+        return {
+            "ref": f"slack:{first['channel']}:{first['ts']}",
+            "card": card.to_metadata(),
+            "people": people,
+            "copies": copies,
+        }
 
     def _card(self, command: Command) -> bk.Card | None:
         raw = self.book.card(command.run_id, command.payload.get("approval_id") or "")
@@ -160,10 +184,21 @@ class SlackApprovalChannel(_Base):
             slot = f"{old.channel}:{old.ts}"
             if slot in done:
                 continue
-            channel, ts = self.post(old.channel, text, bk.request_blocks(card, who=self.who, note=note))
+            channel, ts = self.post(
+                old.channel, text, bk.request_blocks(card, who=self.who, note=note)
+            )
             new = Copy(approval_id, channel, ts, old.role, old.person, old.user)
-            self.update(old.channel, old.ts, bk.fallback_text(card, "Reminded"),
-                        bk.outcome_blocks(card, "reminded", who=self.who, note="A reminder with the buttons was posted below."))
+            self.update(
+                old.channel,
+                old.ts,
+                bk.fallback_text(card, "Reminded"),
+                bk.outcome_blocks(
+                    card,
+                    "reminded",
+                    who=self.who,
+                    note="A reminder with the buttons was posted below.",
+                ),
+            )
             done[slot] = new.to_dict()
         retired = [slot.split(":", 1) for slot in done]
         for channel, ts in retired:
@@ -180,19 +215,36 @@ class SlackApprovalChannel(_Base):
         people = [x for x in p.get("people") or [] if x]
         ids = self.directory.user_ids(people)
         decided = self.book.decided(command.run_id, card.approval_id)
-        waiting = [x for x in self.book.people(command.run_id, card.approval_id) if x not in decided]
-        note = (f":rotating_light: *Escalated to you*: this approval was due {bk._when(card.due_at)} and is still open. "
-                f"Waiting for: {', '.join(self.who(x) for x in waiting) or 'the approvers'}.")
+        waiting = [
+            x for x in self.book.people(command.run_id, card.approval_id) if x not in decided
+        ]
+        note = (
+            f":rotating_light: *Escalated to you*: this approval was due {bk._when(card.due_at)} and is still open. "
+            f"Waiting for: {', '.join(self.who(x) for x in waiting) or 'the approvers'}."
+        )
         done = self._memo(command.key)
         for person in people:
             if person in done:
                 continue
-            channel, ts = self.post(self.dm(ids[person]), bk.fallback_text(card, "Escalated"), bk.escalation_blocks(card, note, who=self.who))
-            done[person] = Copy(card.approval_id, channel, ts, "watcher", person, ids[person]).to_dict()
+            channel, ts = self.post(
+                self.dm(ids[person]),
+                bk.fallback_text(card, "Escalated"),
+                bk.escalation_blocks(card, note, who=self.who),
+            )
+            done[person] = Copy(
+                card.approval_id, channel, ts, "watcher", person, ids[person]
+            ).to_dict()
         overdue = f":warning: *Overdue* since {bk._when(card.due_at)}; escalated to {', '.join(self.who(x) for x in people)}."
         for copy in self.book.copies(command.run_id, card.approval_id):
-            if copy.role in ("approver", "channel") and not (copy.person and copy.person in decided):
-                self.update(copy.channel, copy.ts, bk.fallback_text(card, "Overdue"), bk.request_blocks(card, who=self.who, note=overdue))
+            if copy.role in ("approver", "channel") and not (
+                copy.person and copy.person in decided
+            ):
+                self.update(
+                    copy.channel,
+                    copy.ts,
+                    bk.fallback_text(card, "Overdue"),
+                    bk.request_blocks(card, who=self.who, note=overdue),
+                )
         for raw in done.values():
             self.book.add(Copy(**raw))
         return {"copies": list(done.values())}
@@ -206,7 +258,10 @@ class SlackApprovalChannel(_Base):
         outcome = str(p.get("outcome") or "closed")
         blocks = bk.outcome_blocks(card, outcome, p.get("decisions") or [], who=self.who)
         text = bk.fallback_text(card, outcome.title())
-        updated = sum(self.update(c.channel, c.ts, text, blocks) for c in self.book.copies(command.run_id, card.approval_id))
+        updated = sum(
+            self.update(c.channel, c.ts, text, blocks)
+            for c in self.book.copies(command.run_id, card.approval_id)
+        )
         return {"updated": updated, "outcome": outcome}
 
     def _invalidate(self, command: Command) -> dict[str, Any]:
@@ -217,7 +272,10 @@ class SlackApprovalChannel(_Base):
         note = f"Not valid any more: {reason}. A fresh request with the new content has been sent."
         blocks = bk.outcome_blocks(card, "invalidated", who=self.who, note=note)
         text = bk.fallback_text(card, "Replaced")
-        updated = sum(self.update(c.channel, c.ts, text, blocks) for c in self.book.copies(command.run_id, card.approval_id))
+        updated = sum(
+            self.update(c.channel, c.ts, text, blocks)
+            for c in self.book.copies(command.run_id, card.approval_id)
+        )
         return {"updated": updated}
 
     def _refuse(self, command: Command) -> dict[str, Any]:
@@ -234,12 +292,18 @@ class SlackApprovalChannel(_Base):
                 return {"skipped": "the person is not in Slack"}
         if channel:
             try:
-                slack_call("chat.postEphemeral", lambda: self.client.chat_postEphemeral(channel=channel, user=user, text=text))
+                slack_call(
+                    "chat.postEphemeral",
+                    lambda: self.client.chat_postEphemeral(channel=channel, user=user, text=text),
+                )
                 return {"shown": "ephemeral", "channel": channel}
             except PermanentError:
                 pass  # the person left the channel, or it was a Home tab click: tell them directly
         dm = self.dm(user)
-        slack_call("chat.postEphemeral", lambda: self.client.chat_postEphemeral(channel=dm, user=user, text=text))
+        slack_call(
+            "chat.postEphemeral",
+            lambda: self.client.chat_postEphemeral(channel=dm, user=user, text=text),
+        )
         return {"shown": "ephemeral", "channel": dm}
 
 
@@ -260,8 +324,16 @@ class SlackNotifier(_Base):
             except UnknownPerson:
                 missing.append(person)
                 continue
-            channel, ts = self.post(self.dm(user_id), message[:3000], [
-                {"type": "section", "text": {"type": "mrkdwn", "text": bk._md_escape(message)[:3000]}}])
+            channel, ts = self.post(
+                self.dm(user_id),
+                message[:3000],
+                [
+                    {
+                        "type": "section",
+                        "text": {"type": "mrkdwn", "text": bk._md_escape(message)[:3000]},
+                    }
+                ],
+            )
             done[person] = {"channel": channel, "ts": ts}
         if missing:
             raise UnknownPerson(missing)

@@ -24,10 +24,17 @@ T = TypeVar("T")
 
 _SECRET = re.compile(r"xox[a-z]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+")
 
-TRANSIENT_ERRORS = frozenset({
-    "ratelimited", "rate_limited", "internal_error", "fatal_error", "service_unavailable",
-    "request_timeout", "team_added_to_org",
-})
+TRANSIENT_ERRORS = frozenset(
+    {
+        "ratelimited",
+        "rate_limited",
+        "internal_error",
+        "fatal_error",
+        "service_unavailable",
+        "request_timeout",
+        "team_added_to_org",
+    }
+)
 """``{"ok": false, "error": ...}`` codes that a later attempt may get past."""
 
 _HINTS = {
@@ -65,14 +72,18 @@ def translate(method: str, error: Exception) -> IntegrationError:
     """The package error for a failed call of ``method``."""
     if isinstance(error, SlackApiError):
         status = getattr(error.response, "status_code", 200)
-        code = str((error.response.get("error") if error.response is not None else None) or "unknown_error")
+        code = str(
+            (error.response.get("error") if error.response is not None else None) or "unknown_error"
+        )
         message = f"Slack {method} failed: {code} (HTTP {status})"
         if status == 429 or status >= 500 or code in TRANSIENT_ERRORS:
             return RetryableError(message, retry_after=_retry_after(error))
         return PermanentError(message, hint=_HINTS.get(code))
     # Transport problems (refused connection, timeout, DNS): try again later.
-    return RetryableError(f"Slack {method} could not be reached: {redact(type(error).__name__ + ': ' + str(error))}",
-                          hint="check AIMS_SLACK_API_URL and the network")
+    return RetryableError(
+        f"Slack {method} could not be reached: {redact(type(error).__name__ + ': ' + str(error))}",
+        hint="check AIMS_SLACK_API_URL and the network",
+    )
 
 
 def slack_call(method: str, call: Callable[[], T]) -> T:

@@ -73,10 +73,19 @@ class Decided:
 class SlackLoopback:
     """A sandboxed Slack workspace and the aims Slack app, both on 127.0.0.1."""
 
-    def __init__(self, *, people: Iterable[str | tuple[str, str]], channel: str | None = "aims-approvals",
-                 signing_secret: str | None = None, clock: Callable[[], float] = time.time, **sandbox: Any) -> None:
+    def __init__(
+        self,
+        *,
+        people: Iterable[str | tuple[str, str]],
+        channel: str | None = "aims-approvals",
+        signing_secret: str | None = None,
+        clock: Callable[[], float] = time.time,
+        **sandbox: Any,
+    ) -> None:
         channels = [channel] if channel else []
-        self.sandbox = SlackSandbox(users=people, channels=channels, signing_secret=signing_secret, clock=clock, **sandbox)
+        self.sandbox = SlackSandbox(
+            users=people, channels=channels, signing_secret=signing_secret, clock=clock, **sandbox
+        )
         self._channel_name = f"#{channel}" if channel else None
         self._clock = clock
         self.ports: SlackPorts | None = None
@@ -84,16 +93,27 @@ class SlackLoopback:
         self._server: BackgroundServer | None = None
 
     # -- lifecycle --------------------------------------------------------------------------
-    def start(self) -> "SlackLoopback":
+    def start(self) -> SlackLoopback:
         self.sandbox.start()
-        self.ports = SlackPorts(bot_token=self.sandbox.bot_token, api_url=self.sandbox.api_url, channel=self._channel_name)
+        self.ports = SlackPorts(
+            bot_token=self.sandbox.bot_token,
+            api_url=self.sandbox.api_url,
+            channel=self._channel_name,
+        )
         return self
 
-    def attach(self, runtime: Any, *, on_recorded: Callable[[], Any] | None = None) -> SlackIntegration:
+    def attach(
+        self, runtime: Any, *, on_recorded: Callable[[], Any] | None = None
+    ) -> SlackIntegration:
         """Serve the Slack app for ``runtime`` and point the sandbox's people at it."""
         assert self.ports is not None, "start() first"
-        self.integration = SlackIntegration(self.ports, runtime, signing_secret=self.sandbox.signing_secret,
-                                            clock=self._clock, on_recorded=on_recorded)
+        self.integration = SlackIntegration(
+            self.ports,
+            runtime,
+            signing_secret=self.sandbox.signing_secret,
+            clock=self._clock,
+            on_recorded=on_recorded,
+        )
         self._server = BackgroundServer(Starlette(routes=self.integration.routes())).start()
         self.sandbox.app_url = self._server.url + "/slack/events"
         return self.integration
@@ -107,10 +127,15 @@ class SlackLoopback:
             self.integration.close()
         self.sandbox.stop()
 
-    def __enter__(self) -> "SlackLoopback":
+    def __enter__(self) -> SlackLoopback:
         return self.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.stop()
 
     # -- the ports for open_app -------------------------------------------------------------
@@ -148,8 +173,13 @@ class SlackLoopback:
                 value = _button_value(message)
                 parsed = bk.parse_button_value(value)
                 if parsed and parsed[0] not in found:
-                    title = next((b["text"]["text"] for b in message.blocks if b.get("type") == "header"), message.text)
-                    found[parsed[0]] = PendingRequest(parsed[0], title, parsed[1], message.channel, message.ts)
+                    title = next(
+                        (b["text"]["text"] for b in message.blocks if b.get("type") == "header"),
+                        message.text,
+                    )
+                    found[parsed[0]] = PendingRequest(
+                        parsed[0], title, parsed[1], message.channel, message.ts
+                    )
         return list(found.values())
 
     def open_approvals(self, person: str | None = None) -> list[OpenApproval]:
@@ -163,7 +193,16 @@ class SlackLoopback:
                 continue
             if person is not None and person in book.decided(row["run_id"], approval_id):
                 continue
-            found.append(OpenApproval(approval_id, row["run_id"], row["step_id"], card["title"], tuple(people), card["content_hash"]))
+            found.append(
+                OpenApproval(
+                    approval_id,
+                    row["run_id"],
+                    row["step_id"],
+                    card["title"],
+                    tuple(people),
+                    card["content_hash"],
+                )
+            )
         return found
 
     def message_for(self, person: str, approval_id: str) -> Message | None:

@@ -36,15 +36,27 @@ class SlackPorts:
     :meth:`SlackIntegration.attach`.
     """
 
-    def __init__(self, *, bot_token: str, api_url: str = "https://slack.com/api/", channel: str | None = None,
-                 db: Any | None = None, issue_url: Callable[[str], str | None] | None = None, timeout: int = 10) -> None:
+    def __init__(
+        self,
+        *,
+        bot_token: str,
+        api_url: str = "https://slack.com/api/",
+        channel: str | None = None,
+        db: Any | None = None,
+        issue_url: Callable[[str], str | None] | None = None,
+        timeout: int = 10,
+    ) -> None:
         if not bot_token:
-            raise ConfigError("the Slack bot token is missing", hint="set AIMS_SLACK_BOT_TOKEN (xoxb-...)")
+            raise ConfigError(
+                "the Slack bot token is missing", hint="set AIMS_SLACK_BOT_TOKEN (xoxb-...)"
+            )
         base = api_url if api_url.endswith("/") else api_url + "/"
         self.client = WebClient(token=bot_token, base_url=base, timeout=timeout)
         self.directory = Directory(self.client)
         self.book = MessageBook(db)
-        self.channel = SlackApprovalChannel(self.client, self.directory, self.book, channel=channel, issue_url=issue_url)
+        self.channel = SlackApprovalChannel(
+            self.client, self.directory, self.book, channel=channel, issue_url=issue_url
+        )
         self.notifier = SlackNotifier(self.client, self.directory)
 
     def __repr__(self) -> str:  # never the token
@@ -54,9 +66,17 @@ class SlackPorts:
 class SlackIntegration:
     """Everything Slack for one service: ports, Bolt app, route, and the pool its work runs on."""
 
-    def __init__(self, ports: SlackPorts, runtime: Any, *, signing_secret: str,
-                 clock: Callable[[], float] = time.time, on_recorded: Callable[[], Any] | None = None,
-                 workers: int = 8, decision_workers: int = 4) -> None:
+    def __init__(
+        self,
+        ports: SlackPorts,
+        runtime: Any,
+        *,
+        signing_secret: str,
+        clock: Callable[[], float] = time.time,
+        on_recorded: Callable[[], Any] | None = None,
+        workers: int = 8,
+        decision_workers: int = 4,
+    ) -> None:
         self.ports = ports
         self.runtime = runtime
         ports.book.bind(runtime.db)
@@ -67,9 +87,16 @@ class SlackIntegration:
         self.check = SlackSignatureCheck(signing_secret, clock) if signing_secret else None
         self.on_recorded = on_recorded
         self._follow: _FollowUp | None = None
-        self.bolt: App = build_bolt_app(runtime=runtime, client=ports.client, directory=ports.directory, book=ports.book,
-                                        signing_secret=signing_secret or "unset", pool=self.pool, decisions=self.decisions,
-                                        on_recorded=self._recorded)
+        self.bolt: App = build_bolt_app(
+            runtime=runtime,
+            client=ports.client,
+            directory=ports.directory,
+            book=ports.book,
+            signing_secret=signing_secret or "unset",
+            pool=self.pool,
+            decisions=self.decisions,
+            on_recorded=self._recorded,
+        )
 
     def _recorded(self) -> None:
         if self.on_recorded is not None:
@@ -92,8 +119,10 @@ class SlackIntegration:
 
     def _require_check(self) -> SlackSignatureCheck:
         if self.check is None:
-            raise ConfigError("Slack requests cannot be verified: the signing secret is missing",
-                              hint="set AIMS_SLACK_SIGNING_SECRET (Basic Information page of the Slack app)")
+            raise ConfigError(
+                "Slack requests cannot be verified: the signing secret is missing",
+                hint="set AIMS_SLACK_SIGNING_SECRET (Basic Information page of the Slack app)",
+            )
         return self.check
 
     def routes(self) -> list[Route]:
@@ -123,14 +152,25 @@ class SlackIntegration:
             self._follow.stop()
 
     @classmethod
-    def from_settings(cls, settings: Any, runtime: Any, *, ports: SlackPorts | None = None,
-                      on_recorded: Callable[[], Any] | None = None, clock: Callable[[], float] = time.time) -> "SlackIntegration":
+    def from_settings(
+        cls,
+        settings: Any,
+        runtime: Any,
+        *,
+        ports: SlackPorts | None = None,
+        on_recorded: Callable[[], Any] | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> SlackIntegration:
         """From ``AIMS_SLACK_*``; ``ports`` when they were built earlier for ``open_app``.
         Jira keys link to ``AIMS_JIRA_URL/browse/KEY`` when that is set."""
         jira_url = getattr(settings, "jira_url", None)
         issue_url = (lambda key: f"{str(jira_url).rstrip('/')}/browse/{key}") if jira_url else None
         ports = ports or ports_from_settings(settings, runtime.db, issue_url)
-        secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
+        secret = (
+            settings.slack_signing_secret.get_secret_value()
+            if settings.slack_signing_secret
+            else ""
+        )
         return cls(ports, runtime, signing_secret=secret, clock=clock, on_recorded=on_recorded)
 
 
@@ -161,7 +201,9 @@ class _FollowUp:
             try:
                 self.fn()
             except Exception:  # noqa: BLE001 - the worker retries what is left in the outbox
-                logging.getLogger("aims.slack").exception("carrying out commands after a Slack interaction failed")
+                logging.getLogger("aims.slack").exception(
+                    "carrying out commands after a Slack interaction failed"
+                )
             finally:
                 with self._cond:
                     self._running = False
@@ -178,7 +220,14 @@ class _FollowUp:
         self._thread.join(timeout=10)
 
 
-def ports_from_settings(settings: Any, db: Any | None = None,
-                        issue_url: Callable[[str], str | None] | None = None) -> SlackPorts:
+def ports_from_settings(
+    settings: Any, db: Any | None = None, issue_url: Callable[[str], str | None] | None = None
+) -> SlackPorts:
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else ""
-    return SlackPorts(bot_token=token, api_url=settings.slack_api_url, channel=settings.slack_channel, db=db, issue_url=issue_url)
+    return SlackPorts(
+        bot_token=token,
+        api_url=settings.slack_api_url,
+        channel=settings.slack_channel,
+        db=db,
+        issue_url=issue_url,
+    )

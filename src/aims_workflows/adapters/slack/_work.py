@@ -7,8 +7,9 @@ test (or the demo) can wait until the work a click started has finished, instead
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, Callable
+from typing import Any
 
 __all__ = ["WorkPool"]
 

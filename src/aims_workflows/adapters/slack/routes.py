@@ -33,7 +33,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-__all__ = ["SlackSignatureCheck", "slack_routes", "slack_asgi_app", "EVENTS_PATH", "MAX_AGE_SECONDS"]
+__all__ = [
+    "SlackSignatureCheck",
+    "slack_routes",
+    "slack_asgi_app",
+    "EVENTS_PATH",
+    "MAX_AGE_SECONDS",
+]
 
 log = logging.getLogger("aims.slack")
 

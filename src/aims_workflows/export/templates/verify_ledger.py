@@ -23,14 +23,28 @@ import json
 import os
 import sys
 
-FIELDS = ("seq", "kind", "run_id", "step_id", "actor", "via", "effective_at", "recorded_at",
-          "payload", "ref", "prev_hash", "hash")
+FIELDS = (
+    "seq",
+    "kind",
+    "run_id",
+    "step_id",
+    "actor",
+    "via",
+    "effective_at",
+    "recorded_at",
+    "payload",
+    "ref",
+    "prev_hash",
+    "hash",
+)
 GENESIS = "0" * 64
 
 
 def row_hash(row):
     """The hash the ledger gives a row: SHA-256 of the canonical JSON of every field but hash."""
-    body = json.dumps([row[name] for name in FIELDS[:-1]], ensure_ascii=False, separators=(",", ":"))
+    body = json.dumps(
+        [row[name] for name in FIELDS[:-1]], ensure_ascii=False, separators=(",", ":")
+    )
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
@@ -47,14 +61,16 @@ def check_row(row, line_no):
     if not isinstance(row["seq"], int) or isinstance(row["seq"], bool):
         raise Broken("line %d: seq must be a whole number" % line_no)
     if not isinstance(row["payload"], str):
-        raise Broken("row %d (line %d): payload must be the JSON text exactly as exported, "
-                     "not a parsed object" % (row["seq"], line_no))
+        raise Broken(
+            "row %d (line %d): payload must be the JSON text exactly as exported, "
+            "not a parsed object" % (row["seq"], line_no)
+        )
 
 
 def verify_file(path):
     """(rows, first_seq, last_seq, first_prev_hash, last_hash); raises Broken on the first problem."""
     rows, first_seq, first_prev, prev_hash, prev_seq = 0, None, None, None, None
-    with open(path, "r", encoding="utf-8", newline="") as handle:
+    with open(path, encoding="utf-8", newline="") as handle:
         for line_no, line in enumerate(handle, start=1):
             if not line.strip():
                 continue
@@ -69,16 +85,30 @@ def verify_file(path):
                 if seq == 1 and row["prev_hash"] != GENESIS:
                     raise Broken("row 1 (line %d) does not start from the genesis hash" % line_no)
             elif seq > prev_seq + 1:
-                gap = "row %d is" % (prev_seq + 1) if seq == prev_seq + 2 else "rows %d-%d are" % (prev_seq + 1, seq - 1)
-                raise Broken("row %d (line %d) follows row %d: %s missing or out of order" % (seq, line_no, prev_seq, gap))
+                gap = (
+                    "row %d is" % (prev_seq + 1)
+                    if seq == prev_seq + 2
+                    else "rows %d-%d are" % (prev_seq + 1, seq - 1)
+                )
+                raise Broken(
+                    "row %d (line %d) follows row %d: %s missing or out of order"
+                    % (seq, line_no, prev_seq, gap)
+                )
             elif seq <= prev_seq:
-                raise Broken("row %d (line %d) follows row %d: rows are out of order or repeated" % (seq, line_no, prev_seq))
+                raise Broken(
+                    "row %d (line %d) follows row %d: rows are out of order or repeated"
+                    % (seq, line_no, prev_seq)
+                )
             elif row["prev_hash"] != prev_hash:
-                raise Broken("row %d (line %d) does not link to row %d: its prev_hash is not that row's hash"
-                             % (seq, line_no, prev_seq))
+                raise Broken(
+                    "row %d (line %d) does not link to row %d: its prev_hash is not that row's hash"
+                    % (seq, line_no, prev_seq)
+                )
             if row_hash(row) != row["hash"]:
-                raise Broken("row %d (line %d, %s) was altered: its content no longer matches its hash"
-                             % (seq, line_no, row["kind"]))
+                raise Broken(
+                    "row %d (line %d, %s) was altered: its content no longer matches its hash"
+                    % (seq, line_no, row["kind"])
+                )
             rows, prev_seq, prev_hash = rows + 1, seq, row["hash"]
     return rows, first_seq, prev_seq, first_prev, prev_hash
 
@@ -88,24 +118,33 @@ def compare_with_record(path, found):
     record_path = os.path.join(os.path.dirname(os.path.abspath(path)), "verification.json")
     if not os.path.exists(record_path):
         return None
-    with open(record_path, "r", encoding="utf-8") as handle:
+    with open(record_path, encoding="utf-8") as handle:
         recorded = json.load(handle).get("exported")
     if not isinstance(recorded, dict):
         return None
     rows, first_seq, last_seq, first_prev, last_hash = found
-    expected = (recorded.get("rows"), recorded.get("first_seq"), recorded.get("last_seq"),
-                recorded.get("first_prev_hash"), recorded.get("last_hash"))
+    expected = (
+        recorded.get("rows"),
+        recorded.get("first_seq"),
+        recorded.get("last_seq"),
+        recorded.get("first_prev_hash"),
+        recorded.get("last_hash"),
+    )
     names = ("rows", "first seq", "last seq", "first prev_hash", "last hash")
-    for name, have, want in zip(names, (rows, first_seq, last_seq, first_prev, last_hash), expected):
+    for name, have, want in zip(
+        names, (rows, first_seq, last_seq, first_prev, last_hash), expected
+    ):
         if have != want:
-            raise Broken("%s is %s but verification.json records %s: rows were added to or cut from the file"
-                         % (name, have, want))
+            raise Broken(
+                "%s is %s but verification.json records %s: rows were added to or cut from the file"
+                % (name, have, want)
+            )
     return record_path
 
 
 def check_manifest(manifest_path):
     base = os.path.dirname(os.path.abspath(manifest_path))
-    with open(manifest_path, "r", encoding="utf-8") as handle:
+    with open(manifest_path, encoding="utf-8") as handle:
         manifest = json.load(handle)
     checked = 0
     for entry in manifest.get("files", []):
@@ -120,16 +159,27 @@ def check_manifest(manifest_path):
                 digest.update(block)
                 size += len(block)
         if size != entry["bytes"] or digest.hexdigest() != entry["sha256"]:
-            raise Broken("%s does not match the manifest: it was changed after export" % entry["path"])
+            raise Broken(
+                "%s does not match the manifest: it was changed after export" % entry["path"]
+            )
         checked += 1
     return checked
 
 
 def main(argv=None):
     here = os.path.dirname(os.path.abspath(__file__))
-    parser = argparse.ArgumentParser(description="Re-verify an aims evidence ledger export (ledger.jsonl).")
-    parser.add_argument("ledger", nargs="?", default=os.path.join(here, "ledger.jsonl"), help="ledger.jsonl to verify")
-    parser.add_argument("--manifest", help="manifest.json of the pack: also check every file's SHA-256 and size")
+    parser = argparse.ArgumentParser(
+        description="Re-verify an aims evidence ledger export (ledger.jsonl)."
+    )
+    parser.add_argument(
+        "ledger",
+        nargs="?",
+        default=os.path.join(here, "ledger.jsonl"),
+        help="ledger.jsonl to verify",
+    )
+    parser.add_argument(
+        "--manifest", help="manifest.json of the pack: also check every file's SHA-256 and size"
+    )
     args = parser.parse_args(argv)
     try:
         if args.manifest:
@@ -147,9 +197,15 @@ def main(argv=None):
     if not rows:
         print("OK: %s holds no rows" % args.ledger)
         return 0
-    print("OK: %d rows verify (seq %d to %d), each SHA-256 linked to the one before" % (rows, first_seq, last_seq))
+    print(
+        "OK: %d rows verify (seq %d to %d), each SHA-256 linked to the one before"
+        % (rows, first_seq, last_seq)
+    )
     if first_seq != 1:
-        print("    the first row continues the chain from prev_hash %s (row %d, before the period)" % (first_prev, first_seq - 1))
+        print(
+            "    the first row continues the chain from prev_hash %s (row %d, before the period)"
+            % (first_prev, first_seq - 1)
+        )
     print("    last hash %s" % last_hash)
     if record:
         print("    first and last rows match verification.json")

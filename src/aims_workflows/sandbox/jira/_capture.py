@@ -58,8 +58,9 @@ class CaptureMiddleware:
             method=scope["method"],
             path=scope["path"],
             query_string=scope.get("query_string", b""),
-            request_headers=[(k.decode("latin-1"), v.decode("latin-1"))
-                             for k, v in scope["headers"]],
+            request_headers=[
+                (k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]
+            ],
             request_body=b"".join(chunks),
         )
         replayed = False
@@ -68,8 +69,7 @@ class CaptureMiddleware:
             nonlocal replayed
             if not replayed:
                 replayed = True
-                return {"type": "http.request", "body": exchange.request_body,
-                        "more_body": False}
+                return {"type": "http.request", "body": exchange.request_body, "more_body": False}
             return await receive()
 
         body: list[bytes] = []
@@ -77,8 +77,10 @@ class CaptureMiddleware:
         async def record(message: Message) -> None:
             if message["type"] == "http.response.start":
                 exchange.status = message["status"]
-                exchange.response_headers = [(k.decode("latin-1"), v.decode("latin-1"))
-                                             for k, v in message.get("headers", [])]
+                exchange.response_headers = [
+                    (k.decode("latin-1"), v.decode("latin-1"))
+                    for k, v in message.get("headers", [])
+                ]
             elif message["type"] == "http.response.body":
                 body.append(message.get("body", b""))
                 if not message.get("more_body"):

@@ -20,8 +20,10 @@ def jira_datetime(moment: datetime) -> str:
     """Jira's timestamp format, e.g. ``2025-01-05T10:15:30.123+0000``."""
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}" + (
-        moment.strftime("%z")
+    return (
+        moment.strftime("%Y-%m-%dT%H:%M:%S.")
+        + f"{moment.microsecond // 1000:03d}"
+        + (moment.strftime("%z"))
     )
 
 

@@ -83,8 +83,9 @@ def _string_list(body: dict[str, Any], key: str) -> list[str]:
     raw = body.get(key)
     if raw is None:
         return []
-    if not isinstance(raw, list) or not all(isinstance(v, str | int) and not isinstance(v, bool)
-                                            for v in raw):
+    if not isinstance(raw, list) or not all(
+        isinstance(v, str | int) and not isinstance(v, bool) for v in raw
+    ):
         raise JiraApiError.bad_fields({key: f"'{key}' must be a list of IDs."})
     return list(dict.fromkeys(str(v) for v in raw))
 
@@ -110,12 +111,18 @@ def create_context(state: JiraState, field_id: str, body: dict[str, Any]) -> Fie
     existing = state.contexts_of(field_id)
     taken = sorted({p for c in existing for p in c.project_ids} & set(project_ids))
     if taken:
-        raise JiraApiError(400, [f"The project with ID '{taken[0]}' is already associated "
-                                 "with another context of this custom field."])
+        raise JiraApiError(
+            400,
+            [
+                f"The project with ID '{taken[0]}' is already associated "
+                "with another context of this custom field."
+            ],
+        )
     if not project_ids and any(c.is_global for c in existing):
         raise JiraApiError(400, ["The custom field already has a global context."])
-    context = FieldContext(state.next_context_id(), field_id, name, description,
-                           project_ids, issue_type_ids)
+    context = FieldContext(
+        state.next_context_id(), field_id, name, description, project_ids, issue_type_ids
+    )
     state.contexts[context.id] = context
     return context
 
@@ -124,8 +131,9 @@ def _checked_value(raw: Any) -> str:
     if not isinstance(raw, str) or not raw.strip():
         raise JiraApiError(400, ["The option value must not be empty."])
     if len(raw) > _MAX_OPTION_LENGTH:
-        raise JiraApiError(400, [f"The option value must be {_MAX_OPTION_LENGTH} characters "
-                                 "or fewer."])
+        raise JiraApiError(
+            400, [f"The option value must be {_MAX_OPTION_LENGTH} characters or fewer."]
+        )
     return raw
 
 
@@ -134,8 +142,13 @@ def _options_list(body: dict[str, Any]) -> list[dict[str, Any]]:
     if not isinstance(options, list) or not options:
         raise JiraApiError(400, ["At least one option must be provided."])
     if len(options) > MAX_OPTIONS_PER_REQUEST:
-        raise JiraApiError(400, [f"No more than {MAX_OPTIONS_PER_REQUEST} options can be "
-                                 "created or updated in one request."])
+        raise JiraApiError(
+            400,
+            [
+                f"No more than {MAX_OPTIONS_PER_REQUEST} options can be "
+                "created or updated in one request."
+            ],
+        )
     if not all(isinstance(o, dict) for o in options):
         raise JiraApiError(400, ["Each option must be an object."])
     return options
@@ -148,8 +161,9 @@ def add_options(state: JiraState, context: FieldContext, body: dict[str, Any]) -
     new: list[FieldOption] = []
     for item in wanted:
         if item.get("optionId") is not None:
-            raise JiraApiError(400, ["Cascading options can only be added to a Select List "
-                                     "(cascading) field."])
+            raise JiraApiError(
+                400, ["Cascading options can only be added to a Select List (cascading) field."]
+            )
         value = _checked_value(item.get("value"))
         if value in taken:
             raise JiraApiError(400, [f"The option value '{value}' already exists."])
@@ -164,8 +178,9 @@ def add_options(state: JiraState, context: FieldContext, body: dict[str, Any]) -
     return new
 
 
-def update_options(state: JiraState, context: FieldContext,
-                   body: dict[str, Any]) -> list[FieldOption]:
+def update_options(
+    state: JiraState, context: FieldContext, body: dict[str, Any]
+) -> list[FieldOption]:
     """PUT .../option: all or nothing; returns only the options that changed."""
     wanted = _options_list(body)
     by_id = {o.id: o for o in context.options}
@@ -209,17 +224,21 @@ def _rename_on_issues(state: JiraState, field_id: str, option: FieldOption) -> N
                 item["value"] = option.value
 
 
-def context_for(state: JiraState, field_id: str, project_id: str,
-                issuetype: str) -> FieldContext | None:
+def context_for(
+    state: JiraState, field_id: str, project_id: str, issuetype: str
+) -> FieldContext | None:
     """The context that applies to an issue: the project's own, else the global one."""
-    fitting = [c for c in state.contexts_of(field_id)
-               if c.any_issue_type or issuetype in c.issue_type_ids]
-    return (next((c for c in fitting if project_id in c.project_ids), None)
-            or next((c for c in fitting if c.is_global), None))
+    fitting = [
+        c for c in state.contexts_of(field_id) if c.any_issue_type or issuetype in c.issue_type_ids
+    ]
+    return next((c for c in fitting if project_id in c.project_ids), None) or next(
+        (c for c in fitting if c.is_global), None
+    )
 
 
-def resolve_choices(state: JiraState, fdef: FieldDef, stored: Any, project_id: str,
-                    issuetype: str) -> tuple[Any, str | None]:
+def resolve_choices(
+    state: JiraState, fdef: FieldDef, stored: Any, project_id: str, issuetype: str
+) -> tuple[Any, str | None]:
     """Match checked option references (``{"value"}`` or ``{"id"}``) with the options of the
     context that applies; ``(stored, None)`` or ``(None, jira_error_message)``."""
     if stored is None or _type_suffix(fdef) not in CHOICE_TYPES:

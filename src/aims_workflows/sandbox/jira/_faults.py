@@ -60,8 +60,14 @@ class JiraFaults:
         reason: str | None = None,
     ) -> None:
         """Answer ``status`` to the next ``times`` requests whose path matches ``path`` (regex)."""
-        rule = _Rule(status, times, re.compile(path) if path else None,
-                     method.upper() if method else None, retry_after, reason)
+        rule = _Rule(
+            status,
+            times,
+            re.compile(path) if path else None,
+            method.upper() if method else None,
+            retry_after,
+            reason,
+        )
         with self._lock:
             self._rules.append(rule)
 
@@ -75,18 +81,24 @@ class JiraFaults:
         reason: str = "jira-quota-global-based",
     ) -> None:
         """429 with ``Retry-After`` and the X-RateLimit-* / RateLimit-Reason headers."""
-        self.fail(429, times=times, path=path, method=method, retry_after=retry_after,
-                  reason=reason)
+        self.fail(
+            429, times=times, path=path, method=method, retry_after=retry_after, reason=reason
+        )
 
     def unavailable(
-        self, *, times: int = 1, retry_after: int | None = None, path: str | None = None,
+        self,
+        *,
+        times: int = 1,
+        retry_after: int | None = None,
+        path: str | None = None,
         method: str | None = None,
     ) -> None:
         """503 Service Unavailable (Jira also sheds load this way)."""
         self.fail(503, times=times, path=path, method=method, retry_after=retry_after)
 
-    def server_error(self, *, times: int = 1, path: str | None = None,
-                     method: str | None = None) -> None:
+    def server_error(
+        self, *, times: int = 1, path: str | None = None, method: str | None = None
+    ) -> None:
         """500 Internal Server Error."""
         self.fail(500, times=times, path=path, method=method)
 
@@ -147,12 +159,14 @@ class JiraFaults:
             headers["Retry-After"] = str(rule.retry_after)
         if rule.status == 429:
             reset = self._clock() + timedelta(seconds=rule.retry_after or 1)
-            headers.update({
-                "X-RateLimit-Limit": "100",
-                "X-RateLimit-Remaining": "0",
-                "X-RateLimit-Reset": reset.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                "RateLimit-Reason": rule.reason or "jira-quota-global-based",
-            })
+            headers.update(
+                {
+                    "X-RateLimit-Limit": "100",
+                    "X-RateLimit-Remaining": "0",
+                    "X-RateLimit-Reset": reset.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    "RateLimit-Reason": rule.reason or "jira-quota-global-based",
+                }
+            )
         return headers
 
 
@@ -175,8 +189,9 @@ class FaultMiddleware:
             rule = self.faults.take_request_fault(scope["method"], scope["path"])
             if rule is not None:
                 message = _MESSAGES.get(rule.status, JiraApiError(rule.status).args[0])
-                response = error_response(rule.status, [message],
-                                          headers=self.faults.headers_for(rule))
+                response = error_response(
+                    rule.status, [message], headers=self.faults.headers_for(rule)
+                )
                 await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)

@@ -182,8 +182,9 @@ def check_value(fdef: FieldDef, value: Any, user_ids: set[str]) -> tuple[Any, st
             if all(ref is not None for ref in refs):
                 return refs, None
             return None, "Specify a valid 'id' or 'value' for the option"
-    return None, (f"Field '{fdef.id}' cannot be set. "
-                  "It is not on the appropriate screen, or unknown.")
+    return None, (
+        f"Field '{fdef.id}' cannot be set. It is not on the appropriate screen, or unknown."
+    )
 
 
 def display_string(fdef: FieldDef, stored: Any, user_names: dict[str, str]) -> str | None:

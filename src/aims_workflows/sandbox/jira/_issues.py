@@ -57,7 +57,11 @@ def _check(state: JiraState, fdef: FieldDef, value: Any, where: Where) -> tuple[
 
 
 def _check_fields(
-    state: JiraState, fields: dict[str, Any], errors: dict[str, str], *, creating: bool,
+    state: JiraState,
+    fields: dict[str, Any],
+    errors: dict[str, str],
+    *,
+    creating: bool,
     where: Where,
 ) -> dict[str, Any]:
     """Validate ``fields`` of a create/edit body; return stored values, fill ``errors``."""
@@ -173,8 +177,9 @@ def _new_comment(state: JiraState, issue: Issue, actor_id: str, body: dict[str, 
 
 def _emit_comment(state: JiraState, issue: Issue, comment: Comment) -> None:
     state.emit(
-        IssueEvent("comment_created", None, comment.author_id, issue.id, comment.created,
-                   comment=comment)
+        IssueEvent(
+            "comment_created", None, comment.author_id, issue.id, comment.created, comment=comment
+        )
     )
 
 
@@ -197,8 +202,11 @@ def create_issue(state: JiraState, actor_id: str, body: dict[str, Any]) -> Issue
     issuetype = None
     if isinstance(type_ref, dict):
         issuetype = next(
-            (tid for tid, name in ISSUE_TYPES.items()
-             if type_ref.get("id") == tid or type_ref.get("name") == name),
+            (
+                tid
+                for tid, name in ISSUE_TYPES.items()
+                if type_ref.get("id") == tid or type_ref.get("name") == name
+            ),
             None,
         )
     if issuetype is None:
@@ -226,28 +234,45 @@ def create_issue(state: JiraState, actor_id: str, body: dict[str, Any]) -> Issue
     return issue
 
 
-def _field_changes(state: JiraState, issue: Issue, body: dict[str, Any]) -> tuple[list[ChangeItem], list[dict[str, Any]]]:
+def _field_changes(
+    state: JiraState, issue: Issue, body: dict[str, Any]
+) -> tuple[list[ChangeItem], list[dict[str, Any]]]:
     """Check and apply an edit's ``fields`` and ``update`` verbs (PUT /issue and POST
     transitions take the same): the changelog items, and the comments to add."""
     errors: dict[str, str] = {}
     fields = body.get("fields") or {}
     if not isinstance(fields, dict):
         raise JiraApiError.bad_fields({"fields": "Operation value must be an object"})
-    values = _check_fields(state, fields, errors, creating=False,
-                           where=(issue.project_id, issue.issuetype))
+    values = _check_fields(
+        state, fields, errors, creating=False, where=(issue.project_id, issue.issuetype)
+    )
     comments = _apply_updates(state, issue, body.get("update") or {}, values, errors)
     if errors:
         raise JiraApiError.bad_fields(errors)
     return _change_items(state, issue, values), comments
 
 
-def _announce(state: JiraState, issue: Issue, actor_id: str, items: list[ChangeItem], comments: list[dict[str, Any]],
-              event_type: str) -> None:
+def _announce(
+    state: JiraState,
+    issue: Issue,
+    actor_id: str,
+    items: list[ChangeItem],
+    comments: list[dict[str, Any]],
+    event_type: str,
+) -> None:
     """One changelog entry and its webhook, then one webhook per added comment."""
     if items:
         history = _record(state, issue, actor_id, items)
-        state.emit(IssueEvent("jira:issue_updated", event_type, actor_id, issue.id,
-                              history.created, history=history))
+        state.emit(
+            IssueEvent(
+                "jira:issue_updated",
+                event_type,
+                actor_id,
+                issue.id,
+                history.created,
+                history=history,
+            )
+        )
     for comment_body in comments:
         _emit_comment(state, issue, _new_comment(state, issue, actor_id, comment_body))
 
@@ -274,13 +299,31 @@ def transition_issue(state: JiraState, actor_id: str, key: str, body: dict[str, 
     if new.category_key == "done":
         issue.fields["resolution"] = RESOLUTION_DONE[1]
         issue.resolution_date = now
-        items.append(ChangeItem("resolution", "resolution", "jira", None, None,
-                                RESOLUTION_DONE[0], RESOLUTION_DONE[1]))
+        items.append(
+            ChangeItem(
+                "resolution",
+                "resolution",
+                "jira",
+                None,
+                None,
+                RESOLUTION_DONE[0],
+                RESOLUTION_DONE[1],
+            )
+        )
     elif old.category_key == "done":
         issue.fields["resolution"] = None
         issue.resolution_date = None
-        items.append(ChangeItem("resolution", "resolution", "jira", RESOLUTION_DONE[0],
-                                RESOLUTION_DONE[1], None, None))
+        items.append(
+            ChangeItem(
+                "resolution",
+                "resolution",
+                "jira",
+                RESOLUTION_DONE[0],
+                RESOLUTION_DONE[1],
+                None,
+                None,
+            )
+        )
     items.append(ChangeItem("status", "status", "jira", old.id, old.name, new.id, new.name))
     _announce(state, issue, actor_id, items, comments, "issue_generic")
 
@@ -306,15 +349,33 @@ def add_attachments(
     added: list[Attachment] = []
     items: list[ChangeItem] = []
     for upload in uploads:
-        attachment = Attachment(state.next_id(), issue.id, upload.filename, upload.mime_type,
-                                upload.content, actor_id, now)
+        attachment = Attachment(
+            state.next_id(),
+            issue.id,
+            upload.filename,
+            upload.mime_type,
+            upload.content,
+            actor_id,
+            now,
+        )
         issue.attachments.append(attachment)
         added.append(attachment)
-        items.append(ChangeItem("Attachment", "attachment", "jira", None, None,
-                                attachment.id, attachment.filename))
+        items.append(
+            ChangeItem(
+                "Attachment", "attachment", "jira", None, None, attachment.id, attachment.filename
+            )
+        )
     history = _record(state, issue, actor_id, items)
-    state.emit(IssueEvent("jira:issue_updated", "issue_updated", actor_id, issue.id,
-                          history.created, history=history))
+    state.emit(
+        IssueEvent(
+            "jira:issue_updated",
+            "issue_updated",
+            actor_id,
+            issue.id,
+            history.created,
+            history=history,
+        )
+    )
     return added
 
 
@@ -322,8 +383,11 @@ def link_issues(state: JiraState, body: dict[str, Any]) -> IssueLink:
     """POST /issueLink: link two issues with one of the site's link types."""
     type_ref = body.get("type") or {}
     type_name = next(
-        (name for name, (tid, _, _) in LINK_TYPES.items()
-         if type_ref.get("name") == name or type_ref.get("id") == tid),
+        (
+            name
+            for name, (tid, _, _) in LINK_TYPES.items()
+            if type_ref.get("name") == name or type_ref.get("id") == tid
+        ),
         None,
     )
     if type_name is None:

@@ -57,8 +57,11 @@ class JqlQuery:
 
     def run(self, state: JiraState) -> list[Issue]:
         """Matching issues of live projects, sorted; callers hold ``state.lock``."""
-        found = [i for i in state.issues.values()
-                 if not state.projects[i.project_id].deleted and self.predicate(i)]
+        found = [
+            i
+            for i in state.issues.values()
+            if not state.projects[i.project_id].deleted and self.predicate(i)
+        ]
         found.sort(key=lambda i: int(i.id))
         for field_name, descending in reversed(self.order or [("key", True)]):
             found.sort(key=_sort_key(field_name), reverse=descending)
@@ -114,8 +117,9 @@ class _Parser:
     def expect_keyword(self, word: str) -> None:
         token = self.take()
         if token.kind != "word" or token.text.lower() != word:
-            raise _error(f"expecting '{word.upper()}' but got '{token.text}' "
-                         f"at position {token.pos}")
+            raise _error(
+                f"expecting '{word.upper()}' but got '{token.text}' at position {token.pos}"
+            )
 
     def parse(self) -> tuple[list[Callable[[Issue], bool]], list[tuple[str, bool]]]:
         clauses: list[Callable[[Issue], bool]] = []
@@ -143,8 +147,9 @@ class _Parser:
                 self.take()
         leftover = self.peek()
         if leftover is not None:
-            raise _error(f"the sandbox does not support '{leftover.text}' "
-                         f"at position {leftover.pos}")
+            raise _error(
+                f"the sandbox does not support '{leftover.text}' at position {leftover.pos}"
+            )
         return clauses, order
 
     def clause(self) -> Callable[[Issue], bool]:
@@ -162,8 +167,10 @@ class _Parser:
         elif op in ("=", "!=", ">", ">=", "<", "<="):
             values = [self.value()]
         else:
-            raise _error(f"the sandbox does not support operator '{op_token.text}' "
-                         f"at position {op_token.pos}")
+            raise _error(
+                f"the sandbox does not support operator '{op_token.text}' "
+                f"at position {op_token.pos}"
+            )
         return self.compile(field_name, op, values, token)
 
     def value(self) -> str:
@@ -194,9 +201,11 @@ class _Parser:
                 return datetime.strptime(text.strip(), fmt).replace(tzinfo=UTC)
             except ValueError:
                 continue
-        raise _error(f"date value '{text}' for field 'updated' is invalid. Valid formats include: "
-                     "'yyyy/MM/dd HH:mm', 'yyyy-MM-dd HH:mm', 'yyyy/MM/dd', 'yyyy-MM-dd', or "
-                     "a period format e.g. '-5d', '4w 2d'")
+        raise _error(
+            f"date value '{text}' for field 'updated' is invalid. Valid formats include: "
+            "'yyyy/MM/dd HH:mm', 'yyyy-MM-dd HH:mm', 'yyyy/MM/dd', 'yyyy-MM-dd', or "
+            "a period format e.g. '-5d', '4w 2d'"
+        )
 
     def compile(
         self, field_name: str, op: str, values: list[str], token: _Token
@@ -206,9 +215,12 @@ class _Parser:
                 raise _error(f"operator '{op}' is not supported for field '{field_name}'")
             moment = self.moment(values[0])
             compare = {
-                "=": lambda a: a == moment, "!=": lambda a: a != moment,
-                ">": lambda a: a > moment, ">=": lambda a: a >= moment,
-                "<": lambda a: a < moment, "<=": lambda a: a <= moment,
+                "=": lambda a: a == moment,
+                "!=": lambda a: a != moment,
+                ">": lambda a: a > moment,
+                ">=": lambda a: a >= moment,
+                "<": lambda a: a < moment,
+                "<=": lambda a: a <= moment,
             }[op]
             # Jira compares at minute precision.
             return lambda i: compare(getattr(i, field_name).replace(second=0, microsecond=0))
@@ -219,19 +231,25 @@ class _Parser:
         positive = op in ("=", "in")
         return lambda i: (bool(extract(i) & wanted)) == positive
 
-    def extractor(self, field_name: str, values: list[str], token: _Token
-                  ) -> Callable[[Issue], set[str]]:
+    def extractor(
+        self, field_name: str, values: list[str], token: _Token
+    ) -> Callable[[Issue], set[str]]:
         state = self.state
         if field_name == "project":
             for value in values:
-                if not any(value.lower() in (p.key.lower(), p.id, p.name.lower())
-                           for p in state.projects.values() if not p.deleted):
-                    raise JiraApiError(400, [f"The value '{value}' does not exist for the field "
-                                             "'project'."])
+                if not any(
+                    value.lower() in (p.key.lower(), p.id, p.name.lower())
+                    for p in state.projects.values()
+                    if not p.deleted
+                ):
+                    raise JiraApiError(
+                        400, [f"The value '{value}' does not exist for the field 'project'."]
+                    )
 
             def project_names(i: Issue) -> set[str]:
                 p = state.projects[i.project_id]
                 return {p.key.lower(), p.id, p.name.lower()}
+
             return project_names
         if field_name in ("key", "issuekey", "id"):
             return lambda i: {i.key.lower(), i.id}
@@ -240,12 +258,16 @@ class _Parser:
         if field_name == "status":
             return lambda i: {STATUSES[i.status_id].name.lower(), i.status_id}
         if field_name == "statuscategory":
-            return lambda i: {STATUSES[i.status_id].category_key,
-                              STATUSES[i.status_id].category_name.lower()}
+            return lambda i: {
+                STATUSES[i.status_id].category_key,
+                STATUSES[i.status_id].category_name.lower(),
+            }
         if field_name == "assignee":
+
             def assignee(i: Issue) -> set[str]:
                 user = state.users.get(i.fields.get("assignee") or "")
                 return {user.account_id.lower(), user.email.lower()} if user else set()
+
             return assignee
         raise _error(f"the sandbox does not support field '{token.value}' at position {token.pos}")
 

@@ -23,8 +23,7 @@ def sandbox_user(email: str, display_name: str, api_token: str | None = None) ->
     """A user with a stable, realistic account id (``712020:<uuid>``) derived from ``email``."""
     account_id = "712020:" + str(uuid.uuid5(uuid.NAMESPACE_URL, f"mailto:{email.lower()}"))
     token = api_token or "ATATT-sandbox-" + email.split("@")[0].replace(".", "-")
-    return JiraUser(account_id=account_id, email=email, display_name=display_name,
-                    api_token=token)
+    return JiraUser(account_id=account_id, email=email, display_name=display_name, api_token=token)
 
 
 def default_users() -> list[JiraUser]:
@@ -73,8 +72,12 @@ class JiraSandboxPerson:
     def __enter__(self) -> JiraSandboxPerson:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.close()
 
     def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
@@ -89,8 +92,10 @@ class JiraSandboxPerson:
     def fill_in(self, key: str, fields: dict[str, Any]) -> None:
         """Set field values, e.g. ``{"customfield_10040": "low", "duedate": "2025-03-01"}``.
         Plain strings for the description are turned into ADF, as the editor would."""
-        body = {k: (_adf.doc(v) if k == "description" and isinstance(v, str) else v)
-                for k, v in fields.items()}
+        body = {
+            k: (_adf.doc(v) if k == "description" and isinstance(v, str) else v)
+            for k, v in fields.items()
+        }
         self._call("PUT", f"/issue/{key}", json={"fields": body})
 
     def comment(self, key: str, text: str | dict[str, Any]) -> dict[str, Any]:
@@ -98,11 +103,13 @@ class JiraSandboxPerson:
         body = _adf.doc(text) if isinstance(text, str) else text
         return self._call("POST", f"/issue/{key}/comment", json={"body": body}).json()
 
-    def attach(self, key: str, filename: str, content: bytes,
-               mime_type: str = "application/octet-stream") -> dict[str, Any]:
+    def attach(
+        self, key: str, filename: str, content: bytes, mime_type: str = "application/octet-stream"
+    ) -> dict[str, Any]:
         """Upload one file; returns the attachment."""
         response = self._call(
-            "POST", f"/issue/{key}/attachments",
+            "POST",
+            f"/issue/{key}/attachments",
             files={"file": (filename, content, mime_type)},
             headers={"X-Atlassian-Token": "no-check"},
         )
@@ -115,8 +122,11 @@ class JiraSandboxPerson:
         """Take the transition called ``name``, or the one leading to status ``name``."""
         for transition in self.transitions(key):
             if name.lower() in (transition["name"].lower(), transition["to"]["name"].lower()):
-                self._call("POST", f"/issue/{key}/transitions",
-                           json={"transition": {"id": transition["id"]}})
+                self._call(
+                    "POST",
+                    f"/issue/{key}/transitions",
+                    json={"transition": {"id": transition["id"]}},
+                )
                 return
         raise ValueError(f"{key} has no transition {name!r} from its current status")
 

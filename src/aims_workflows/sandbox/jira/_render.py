@@ -40,8 +40,10 @@ class Renderer:
 
     # people and projects -----------------------------------------------------------------
     def avatar_urls(self, seed: str) -> dict[str, str]:
-        return {size: f"{self.base_url}/secure/useravatar?size={size}&ownerId={seed}"
-                for size in ("16x16", "24x24", "32x32", "48x48")}
+        return {
+            size: f"{self.base_url}/secure/useravatar?size={size}&ownerId={seed}"
+            for size in ("16x16", "24x24", "32x32", "48x48")
+        }
 
     def user(self, user: JiraUser | None, *, full: bool = False) -> dict[str, Any] | None:
         """User (``full``) or UserDetails, the shorter form embedded in issues."""
@@ -146,8 +148,11 @@ class Renderer:
         # field had no options (lenient sandbox) shows as it was set.
         if "id" not in stored:
             return dict(stored)
-        return {"self": f"{self.api}/customFieldOption/{stored['id']}", "value": stored["value"],
-                "id": stored["id"]}
+        return {
+            "self": f"{self.api}/customFieldOption/{stored['id']}",
+            "value": stored["value"],
+            "id": stored["id"],
+        }
 
     # issue parts ------------------------------------------------------------------------
     def status(self, status_id: str) -> dict[str, Any]:
@@ -171,9 +176,12 @@ class Renderer:
         if name is None:
             return None
         pid = next(k for k, v in PRIORITIES.items() if v == name)
-        return {"self": f"{self.api}/priority/{pid}", "iconUrl":
-                f"{self.base_url}/images/icons/priorities/{name.lower()}.svg", "name": name,
-                "id": pid}
+        return {
+            "self": f"{self.api}/priority/{pid}",
+            "iconUrl": f"{self.base_url}/images/icons/priorities/{name.lower()}.svg",
+            "name": name,
+            "id": pid,
+        }
 
     def comment(self, comment: Comment) -> dict[str, Any]:
         author = self.user_by_id(comment.author_id)
@@ -202,8 +210,13 @@ class Renderer:
 
     def link_type(self, name: str) -> dict[str, Any]:
         tid, inward, outward = LINK_TYPES[name]
-        return {"id": tid, "name": name, "inward": inward, "outward": outward,
-                "self": f"{self.api}/issueLinkType/{tid}"}
+        return {
+            "id": tid,
+            "name": name,
+            "inward": inward,
+            "outward": outward,
+            "self": f"{self.api}/issueLinkType/{tid}",
+        }
 
     def linked_issue(self, issue: Issue) -> dict[str, Any]:
         return {
@@ -224,8 +237,11 @@ class Renderer:
         for link in self.state.links.values():
             if issue.id not in (link.inward_issue_id, link.outward_issue_id):
                 continue
-            body = {"id": link.id, "self": f"{self.api}/issueLink/{link.id}",
-                    "type": self.link_type(link.type_name)}
+            body = {
+                "id": link.id,
+                "self": f"{self.api}/issueLink/{link.id}",
+                "type": self.link_type(link.type_name),
+            }
             if link.inward_issue_id == issue.id:
                 body["outwardIssue"] = self.linked_issue(self.state.issues[link.outward_issue_id])
             else:
@@ -277,10 +293,16 @@ class Renderer:
             "duedate": values.get("duedate"),
             "created": jira_datetime(issue.created),
             "updated": jira_datetime(issue.updated),
-            "resolution": None if resolution is None else {
+            "resolution": None
+            if resolution is None
+            else {
                 "self": f"{self.api}/resolution/{RESOLUTION_DONE[0]}",
-                "id": RESOLUTION_DONE[0], "name": resolution, "description": "Work is done."},
-            "resolutiondate": None if issue.resolution_date is None
+                "id": RESOLUTION_DONE[0],
+                "name": resolution,
+                "description": "Work is done.",
+            },
+            "resolutiondate": None
+            if issue.resolution_date is None
             else jira_datetime(issue.resolution_date),
             "attachment": [self.attachment(a) for a in issue.attachments],
             "issuelinks": self.issue_links(issue),
@@ -320,7 +342,7 @@ class Renderer:
         all_fields = self.issue_fields(issue)
         body: dict[str, Any] = {
             "expand": "renderedFields,names,schema,operations,editmeta,changelog,"
-                      "versionedRepresentations",
+            "versionedRepresentations",
             "id": issue.id,
             "self": f"{self.api}/issue/{issue.id}",
             "key": issue.key,
@@ -328,15 +350,21 @@ class Renderer:
         }
         if "changelog" in expand:
             histories = [self.history(h) for h in issue.histories]
-            body["changelog"] = {"startAt": 0, "maxResults": len(histories),
-                                 "total": len(histories), "histories": histories}
+            body["changelog"] = {
+                "startAt": 0,
+                "maxResults": len(histories),
+                "total": len(histories),
+                "histories": histories,
+            }
         if "names" in expand:
-            body["names"] = {f.id: f.name for f in self.state.live_fields()
-                             if f.id in body["fields"]}
+            body["names"] = {
+                f.id: f.name for f in self.state.live_fields() if f.id in body["fields"]
+            }
         if properties:
             wanted = set(properties)
-            body["properties"] = {k: v for k, v in issue.properties.items()
-                                  if "*all" in wanted or k in wanted}
+            body["properties"] = {
+                k: v for k, v in issue.properties.items() if "*all" in wanted or k in wanted
+            }
         return body
 
     def issue_ref(self, issue: Issue) -> dict[str, Any]:

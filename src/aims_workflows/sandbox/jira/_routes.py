@@ -41,13 +41,15 @@ class RouteContext:
     max_results_cap: int = 100
 
 
-def _jira_errors(handler: Callable[[RouteContext, Request], Awaitable[Response]],
-                 ctx: RouteContext) -> Handler:
+def _jira_errors(
+    handler: Callable[[RouteContext, Request], Awaitable[Response]], ctx: RouteContext
+) -> Handler:
     async def wrapped(request: Request) -> Response:
         try:
             return await handler(ctx, request)
         except JiraApiError as exc:
             return error_response(exc.status, exc.messages, exc.errors)
+
     wrapped.__name__ = handler.__name__
     return wrapped
 
@@ -104,11 +106,14 @@ def _page(request: Request, items: list[Any], default_size: int, cap: int) -> di
         "startAt": start,
         "total": len(items),
         "isLast": start + size >= len(items),
-        "values": items[start:start + size],
+        "values": items[start : start + size],
     }
     if not body["isLast"]:
-        query = [(k, v) for k, v in request.query_params.multi_items()
-                 if k not in ("startAt", "maxResults")]
+        query = [
+            (k, v)
+            for k, v in request.query_params.multi_items()
+            if k not in ("startAt", "maxResults")
+        ]
         query += [("startAt", str(start + size)), ("maxResults", str(size))]
         body["nextPage"] = str(request.url.replace(query=urlencode(query)))
     return body
@@ -118,18 +123,20 @@ def _page(request: Request, items: list[Any], default_size: int, cap: int) -> di
 async def server_info(ctx: RouteContext, request: Request) -> Response:
     render = ctx.renderer()
     now = jira_datetime(ctx.state.clock())
-    return JSONResponse({
-        "baseUrl": render.base_url,
-        "displayUrl": render.base_url,
-        "version": "1001.0.0-SNAPSHOT",
-        "versionNumbers": [1001, 0, 0],
-        "deploymentType": "Cloud",
-        "buildNumber": 100280,
-        "buildDate": "2025-01-01T00:00:00.000+0000",
-        "serverTime": now,
-        "scmInfo": "5e1b2e1c5a39b0a0d1d3f1bbf2ad1a4a4fbd9f54",
-        "serverTitle": "Jira",
-    })
+    return JSONResponse(
+        {
+            "baseUrl": render.base_url,
+            "displayUrl": render.base_url,
+            "version": "1001.0.0-SNAPSHOT",
+            "versionNumbers": [1001, 0, 0],
+            "deploymentType": "Cloud",
+            "buildNumber": 100280,
+            "buildDate": "2025-01-01T00:00:00.000+0000",
+            "serverTime": now,
+            "scmInfo": "5e1b2e1c5a39b0a0d1d3f1bbf2ad1a4a4fbd9f54",
+            "serverTitle": "Jira",
+        }
+    )
 
 
 async def myself(ctx: RouteContext, request: Request) -> Response:
@@ -164,10 +171,13 @@ async def list_contexts(ctx: RouteContext, request: Request) -> Response:
     wanted = set(_list_param(request, "contextId") or [])
     with ctx.state.lock:
         _contexts.custom_field(ctx.state, field_id)
-        found = [c for c in ctx.state.contexts_of(field_id)
-                 if (not wanted or c.id in wanted)
-                 and (any_type is None or c.any_issue_type == any_type)
-                 and (is_global is None or c.is_global == is_global)]
+        found = [
+            c
+            for c in ctx.state.contexts_of(field_id)
+            if (not wanted or c.id in wanted)
+            and (any_type is None or c.any_issue_type == any_type)
+            and (is_global is None or c.is_global == is_global)
+        ]
         render = ctx.renderer()
         return JSONResponse(_page(request, [render.field_context(c) for c in found], 50, 100))
 
@@ -200,8 +210,9 @@ async def create_context(ctx: RouteContext, request: Request) -> Response:
 async def list_options(ctx: RouteContext, request: Request) -> Response:
     option_id = request.query_params.get("optionId")
     with ctx.state.lock:
-        context = _contexts.choice_field(ctx.state, request.path_params["fieldId"],
-                                         request.path_params["contextId"])
+        context = _contexts.choice_field(
+            ctx.state, request.path_params["fieldId"], request.path_params["contextId"]
+        )
         options = [o for o in context.options if option_id is None or o.id == option_id]
         render = ctx.renderer()
         return JSONResponse(_page(request, [render.context_option(o) for o in options], 100, 1000))
@@ -211,8 +222,9 @@ async def _write_options(ctx: RouteContext, request: Request, write) -> Response
     """POST and PUT of a context's options: same lookup and answer, a different write."""
     body = await _json_object(request)
     with ctx.state.lock:
-        context = _contexts.choice_field(ctx.state, request.path_params["fieldId"],
-                                         request.path_params["contextId"])
+        context = _contexts.choice_field(
+            ctx.state, request.path_params["fieldId"], request.path_params["contextId"]
+        )
         written = write(ctx.state, context, body)
         render = ctx.renderer()
         return JSONResponse({"options": [render.context_option(o) for o in written]})
@@ -231,7 +243,8 @@ async def get_option(ctx: RouteContext, request: Request) -> Response:
         found = ctx.state.option(request.path_params["id"])
         if found is None:
             raise JiraApiError.not_found(
-                f"A custom field option with ID '{request.path_params['id']}' does not exist.")
+                f"A custom field option with ID '{request.path_params['id']}' does not exist."
+            )
         return JSONResponse(ctx.renderer().custom_field_option(found[1]))
 
 
@@ -246,12 +259,14 @@ async def create_issue(ctx: RouteContext, request: Request) -> Response:
 async def get_issue(ctx: RouteContext, request: Request) -> Response:
     with ctx.state.lock:
         issue = ctx.state.issue(request.path_params["issueIdOrKey"])
-        return JSONResponse(ctx.renderer().issue(
-            issue,
-            fields=_list_param(request, "fields"),
-            expand=request.query_params.get("expand", ""),
-            properties=_list_param(request, "properties"),
-        ))
+        return JSONResponse(
+            ctx.renderer().issue(
+                issue,
+                fields=_list_param(request, "fields"),
+                expand=request.query_params.get("expand", ""),
+                properties=_list_param(request, "properties"),
+            )
+        )
 
 
 async def edit_issue(ctx: RouteContext, request: Request) -> Response:
@@ -273,8 +288,9 @@ async def get_transitions(ctx: RouteContext, request: Request) -> Response:
 async def do_transition(ctx: RouteContext, request: Request) -> Response:
     body = await _json_object(request)
     with ctx.state.lock:
-        _issues.transition_issue(ctx.state, _actor(request),
-                                 request.path_params["issueIdOrKey"], body)
+        _issues.transition_issue(
+            ctx.state, _actor(request), request.path_params["issueIdOrKey"], body
+        )
     return Response(status_code=204)
 
 
@@ -283,22 +299,28 @@ async def list_comments(ctx: RouteContext, request: Request) -> Response:
     size = min(_int_param(request, "maxResults", 100), 100)
     with ctx.state.lock:
         issue = ctx.state.issue(request.path_params["issueIdOrKey"])
-        comments = sorted(issue.comments, key=lambda c: (c.created, int(c.id)),
-                          reverse=request.query_params.get("orderBy") == "-created")
+        comments = sorted(
+            issue.comments,
+            key=lambda c: (c.created, int(c.id)),
+            reverse=request.query_params.get("orderBy") == "-created",
+        )
         render = ctx.renderer()
-        return JSONResponse({
-            "startAt": start,
-            "maxResults": size,
-            "total": len(comments),
-            "comments": [render.comment(c) for c in comments[start:start + size]],
-        })
+        return JSONResponse(
+            {
+                "startAt": start,
+                "maxResults": size,
+                "total": len(comments),
+                "comments": [render.comment(c) for c in comments[start : start + size]],
+            }
+        )
 
 
 async def add_comment(ctx: RouteContext, request: Request) -> Response:
     body = await _json_object(request)
     with ctx.state.lock:
-        comment = _issues.add_comment(ctx.state, _actor(request),
-                                      request.path_params["issueIdOrKey"], body)
+        comment = _issues.add_comment(
+            ctx.state, _actor(request), request.path_params["issueIdOrKey"], body
+        )
         return JSONResponse(ctx.renderer().comment(comment), status_code=201)
 
 
@@ -310,11 +332,15 @@ async def add_attachments(ctx: RouteContext, request: Request) -> Response:
         parts = parse_multipart(request.headers.get("content-type", ""), await request.body())
     except ValueError as exc:
         raise JiraApiError(400, [str(exc)])
-    uploads = [_issues.Upload(p.filename, p.content_type, p.content)
-               for p in parts if p.name == "file" and p.filename]
+    uploads = [
+        _issues.Upload(p.filename, p.content_type, p.content)
+        for p in parts
+        if p.name == "file" and p.filename
+    ]
     with ctx.state.lock:
-        added = _issues.add_attachments(ctx.state, _actor(request),
-                                        request.path_params["issueIdOrKey"], uploads)
+        added = _issues.add_attachments(
+            ctx.state, _actor(request), request.path_params["issueIdOrKey"], uploads
+        )
         render = ctx.renderer()
         return JSONResponse([render.attachment(a) for a in added])
 
@@ -328,8 +354,9 @@ async def attachment_content(ctx: RouteContext, request: Request) -> Response:
                     return Response(
                         attachment.content,
                         media_type=attachment.mime_type,
-                        headers={"Content-Disposition":
-                                 f'attachment; filename="{attachment.filename}"'},
+                        headers={
+                            "Content-Disposition": f'attachment; filename="{attachment.filename}"'
+                        },
                     )
     raise JiraApiError(404, ["The attachment does not exist."])
 
@@ -358,8 +385,12 @@ async def get_property(ctx: RouteContext, request: Request) -> Response:
 async def put_property(ctx: RouteContext, request: Request) -> Response:
     value = await _json(request)
     with ctx.state.lock:
-        created = _issues.set_property(ctx.state, request.path_params["issueIdOrKey"],
-                                       request.path_params["propertyKey"], value)
+        created = _issues.set_property(
+            ctx.state,
+            request.path_params["issueIdOrKey"],
+            request.path_params["propertyKey"],
+            value,
+        )
     return Response(status_code=201 if created else 200)
 
 
@@ -373,12 +404,17 @@ async def search_users(ctx: RouteContext, request: Request) -> Response:
     size = _int_param(request, "maxResults", 50)
     with ctx.state.lock:
         matches = [
-            u for u in ctx.state.users.values()
-            if u.active and (u.account_id == account_id if account_id else
-                             query in u.email.lower() or query in u.display_name.lower())
+            u
+            for u in ctx.state.users.values()
+            if u.active
+            and (
+                u.account_id == account_id
+                if account_id
+                else query in u.email.lower() or query in u.display_name.lower()
+            )
         ]
         render = ctx.renderer()
-        return JSONResponse([render.user(u, full=True) for u in matches[start:start + size]])
+        return JSONResponse([render.user(u, full=True) for u in matches[start : start + size]])
 
 
 # --- search ------------------------------------------------------------------------------
@@ -399,17 +435,26 @@ def _offset(token: str | None, jql: str) -> int:
     raise JiraApiError(400, ["The provided next page token is invalid or expired."])
 
 
-def _search(ctx: RouteContext, jql: str, token: str | None, max_results: int,
-            fields: list[str] | None, expand: str, properties: list[str] | None) -> Response:
+def _search(
+    ctx: RouteContext,
+    jql: str,
+    token: str | None,
+    max_results: int,
+    fields: list[str] | None,
+    expand: str,
+    properties: list[str] | None,
+) -> Response:
     size = max(1, min(max_results, ctx.max_results_cap))
     with ctx.state.lock:
         offset = _offset(token, jql)
         found = parse_jql(jql, ctx.state, ctx.state.clock()).run(ctx.state)
-        page = found[offset:offset + size]
+        page = found[offset : offset + size]
         render = ctx.renderer()
         body: dict[str, Any] = {
-            "issues": [render.issue(i, fields=fields or ["id"], expand=expand,
-                                    properties=properties) for i in page],
+            "issues": [
+                render.issue(i, fields=fields or ["id"], expand=expand, properties=properties)
+                for i in page
+            ],
             "isLast": offset + size >= len(found),
         }
     if not body["isLast"]:
@@ -419,16 +464,28 @@ def _search(ctx: RouteContext, jql: str, token: str | None, max_results: int,
 
 async def search_get(ctx: RouteContext, request: Request) -> Response:
     params = request.query_params
-    return _search(ctx, params.get("jql", ""), params.get("nextPageToken"),
-                   _int_param(request, "maxResults", 50), _list_param(request, "fields"),
-                   params.get("expand", ""), _list_param(request, "properties"))
+    return _search(
+        ctx,
+        params.get("jql", ""),
+        params.get("nextPageToken"),
+        _int_param(request, "maxResults", 50),
+        _list_param(request, "fields"),
+        params.get("expand", ""),
+        _list_param(request, "properties"),
+    )
 
 
 async def search_post(ctx: RouteContext, request: Request) -> Response:
     body = await _json_object(request)
-    return _search(ctx, str(body.get("jql") or ""), body.get("nextPageToken"),
-                   int(body.get("maxResults") or 50), body.get("fields"),
-                   str(body.get("expand") or ""), body.get("properties"))
+    return _search(
+        ctx,
+        str(body.get("jql") or ""),
+        body.get("nextPageToken"),
+        int(body.get("maxResults") or 50),
+        body.get("fields"),
+        str(body.get("expand") or ""),
+        body.get("properties"),
+    )
 
 
 _TABLE: list[tuple[str, list[str], Callable[[RouteContext, Request], Awaitable[Response]]]] = [
@@ -465,5 +522,7 @@ _TABLE: list[tuple[str, list[str], Callable[[RouteContext, Request], Awaitable[R
 
 def build_routes(ctx: RouteContext) -> list[Route]:
     """The sandbox's routing table, every handler translating ``JiraApiError`` to JSON."""
-    return [Route(API + path, _jira_errors(handler, ctx), methods=methods)
-            for path, methods, handler in _TABLE]
+    return [
+        Route(API + path, _jira_errors(handler, ctx), methods=methods)
+        for path, methods, handler in _TABLE
+    ]

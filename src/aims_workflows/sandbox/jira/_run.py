@@ -30,9 +30,15 @@ def run_jira_sandbox(
     ``users[0]`` is the integration's account; choice fields take only their options
     (``strict_options``), as on Jira Cloud, so ``aims jira setup`` must add them.
     """
-    sandbox = JiraSandbox(host=host, port=port, webhook_url=webhook_url,
-                          webhook_secret=webhook_secret, project=project, users=users,
-                          strict_options=strict_options)
+    sandbox = JiraSandbox(
+        host=host,
+        port=port,
+        webhook_url=webhook_url,
+        webhook_secret=webhook_secret,
+        project=project,
+        users=users,
+        strict_options=strict_options,
+    )
     stop = stop or threading.Event()
     with sandbox:
         driver = WebhookDriver(sandbox.webhooks).start()
@@ -41,8 +47,10 @@ def run_jira_sandbox(
             for user in sandbox.users:
                 echo(f"  user {user.display_name} <{user.email}> api token {user.api_token}")
             bot = sandbox.service_account
-            echo(f"Point aims at it: AIMS_JIRA_URL={sandbox.url} AIMS_JIRA_EMAIL={bot.email} "
-                 f"AIMS_JIRA_API_TOKEN={bot.api_token} AIMS_JIRA_PROJECT={project}")
+            echo(
+                f"Point aims at it: AIMS_JIRA_URL={sandbox.url} AIMS_JIRA_EMAIL={bot.email} "
+                f"AIMS_JIRA_API_TOKEN={bot.api_token} AIMS_JIRA_PROJECT={project}"
+            )
             if webhook_url:
                 signed = "signed" if webhook_secret else "unsigned"
                 echo(f"  webhooks ({signed}) to {webhook_url}")

@@ -67,8 +67,13 @@ class JiraSandbox(ServedSandbox):
         self.project_key = project
         self.state.add_project(project, project_name, self.users[0].account_id)
         self.faults = JiraFaults(self.state, clock)
-        self.webhooks = WebhookQueue(webhook_url, webhook_secret, clock=clock,
-                                     retry_delays=webhook_retry_delays, timeout=webhook_timeout)
+        self.webhooks = WebhookQueue(
+            webhook_url,
+            webhook_secret,
+            clock=clock,
+            retry_delays=webhook_retry_delays,
+            timeout=webhook_timeout,
+        )
         self.observers: list[Observer] = []
         """Called with every HTTP ``Exchange`` (tests hang the OpenAPI validator here)."""
         self._base_url = base_url
@@ -121,8 +126,9 @@ class JiraSandbox(ServedSandbox):
         return JiraSandboxPerson(self.url, self.user(email))
 
     # set-up and inspection (in-process) ------------------------------------------------------
-    def add_custom_field(self, name: str, type_suffix: str = "textfield",
-                         options: Iterable[str] = ()) -> str:
+    def add_custom_field(
+        self, name: str, type_suffix: str = "textfield", options: Iterable[str] = ()
+    ) -> str:
         """Create a custom field directly (as an admin would beforehand), with its default
         global context and, for select/multiselect, ``options``; returns its id."""
         options = list(options)
@@ -161,8 +167,9 @@ class JiraSandbox(ServedSandbox):
         if not self.webhooks.url:
             return
         payload = webhook_payload(event, self.renderer)
-        self.webhooks.enqueue(event.webhook_event, payload, event.at,
-                              dropped=self.faults.take_webhook_drop())
+        self.webhooks.enqueue(
+            event.webhook_event, payload, event.at, dropped=self.faults.take_webhook_drop()
+        )
 
     # app -------------------------------------------------------------------------------------
     def _build_app(self, max_results_cap: int) -> Starlette:

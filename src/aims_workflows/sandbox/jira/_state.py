@@ -55,8 +55,9 @@ class IssueEvent:
 class JiraState:
     """Users, projects, fields, issues and links, plus the listeners told of each change."""
 
-    def __init__(self, users: Iterable[JiraUser], clock: Clock = utcnow, *,
-                 strict_options: bool = False) -> None:
+    def __init__(
+        self, users: Iterable[JiraUser], clock: Clock = utcnow, *, strict_options: bool = False
+    ) -> None:
         self.lock = threading.RLock()
         self.clock = clock
         self.strict_options = strict_options
@@ -109,9 +110,7 @@ class JiraState:
         for project in self.projects.values():
             if id_or_key in (project.id, project.key) and not project.deleted:
                 return project
-        raise JiraApiError.not_found(
-            f"No project could be found with key '{id_or_key}'."
-        )
+        raise JiraApiError.not_found(f"No project could be found with key '{id_or_key}'.")
 
     def issue(self, id_or_key: str) -> Issue:
         """The issue with this id or key (in a live project), or a 404 JiraApiError."""

@@ -87,13 +87,26 @@ class WebhookQueue:
         # One sender at a time, so the driver thread and a test never send the same attempt.
         self._sending = threading.Lock()
 
-    def enqueue(self, event: str, payload: dict[str, Any], at: datetime | None = None,
-                *, dropped: bool = False) -> WebhookDelivery:
+    def enqueue(
+        self,
+        event: str,
+        payload: dict[str, Any],
+        at: datetime | None = None,
+        *,
+        dropped: bool = False,
+    ) -> WebhookDelivery:
         """Queue ``payload``; it is due at once (at ``at``, default the clock)."""
         moment = at or self.clock()
         body = json.dumps(payload, separators=(",", ":")).encode()
-        delivery = WebhookDelivery(str(uuid.uuid4()), event, payload, body, moment, moment,
-                                   state="dropped" if dropped else "pending")
+        delivery = WebhookDelivery(
+            str(uuid.uuid4()),
+            event,
+            payload,
+            body,
+            moment,
+            moment,
+            state="dropped" if dropped else "pending",
+        )
         with self._lock:
             self.deliveries.append(delivery)
         return delivery
@@ -104,8 +117,7 @@ class WebhookQueue:
 
     def due(self, now: datetime) -> list[WebhookDelivery]:
         with self._lock:
-            return [d for d in self.deliveries
-                    if d.state == "pending" and d.next_attempt_at <= now]
+            return [d for d in self.deliveries if d.state == "pending" and d.next_attempt_at <= now]
 
     def next_due_at(self) -> datetime | None:
         """When the earliest pending delivery is due, or None when nothing is pending."""

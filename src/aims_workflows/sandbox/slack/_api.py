@@ -45,8 +45,9 @@ class ApiCall:
     response: dict[str, Any] = field(default_factory=dict)
 
 
-def _json_response(body: dict[str, Any], status: int = 200,
-                   headers: dict[str, str] | None = None) -> Response:
+def _json_response(
+    body: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None
+) -> Response:
     all_headers = {"x-oauth-scopes": _SCOPES}
     all_headers.update(headers or {})
     return JSONResponse(body, status_code=status, headers=all_headers)
@@ -108,8 +109,9 @@ def build_app(
     async def web_api(request: Request) -> Response:
         method = request.path_params["method"]
         req_id = f"sandbox-{next(request_counter):08d}"
-        call = ApiCall(method=method, http_method=request.method, content_type="", token_in=None,
-                       args={})
+        call = ApiCall(
+            method=method, http_method=request.method, content_type="", token_in=None, args={}
+        )
         headers = {"x-slack-req-id": req_id}
         try:
             if method not in METHODS:
@@ -156,9 +158,14 @@ def build_app(
             return _json_response({"ok": False, "error": "invalid_blocks", "errors": problem}, 400)
         text = str(body.get("text", ""))
         try:
-            workspace.respond(target, text, blocks, replace=bool(body.get("replace_original")),
-                              delete=bool(body.get("delete_original")),
-                              in_channel=body.get("response_type") == "in_channel")
+            workspace.respond(
+                target,
+                text,
+                blocks,
+                replace=bool(body.get("replace_original")),
+                delete=bool(body.get("delete_original")),
+                in_channel=body.get("response_type") == "in_channel",
+            )
         except ApiFailure as failure:
             return _json_response({"ok": False, "error": failure.error}, 404)
         return _json_response({"ok": True})

@@ -102,8 +102,9 @@ class Deliverer:
         self.retry_delays = tuple(retry_delays)
         self.sleep = sleep
 
-    def send(self, url: str, *, kind: str, payload: dict[str, Any], body: bytes,
-             content_type: str) -> Delivery:
+    def send(
+        self, url: str, *, kind: str, payload: dict[str, Any], body: bytes, content_type: str
+    ) -> Delivery:
         """Send ``body`` to ``url`` until it is acknowledged or retries run out."""
         delivery = Delivery(url=url, kind=kind, payload=payload, body=body)
         reason: str | None = None

@@ -86,8 +86,9 @@ def _chosen(element: dict[str, Any], value: Any) -> dict[str, Any]:
     return {"value": None if value is None else str(value)}
 
 
-def action_entry(block: dict[str, Any], element: dict[str, Any], value: Any,
-                 action_ts: str) -> dict[str, Any]:
+def action_entry(
+    block: dict[str, Any], element: dict[str, Any], value: Any, action_ts: str
+) -> dict[str, Any]:
     """One ``actions[]`` entry of a ``block_actions`` payload, as Slack builds it."""
     entry: dict[str, Any] = {
         "action_id": element["action_id"],

@@ -137,13 +137,17 @@ def views_push(ws: Workspace, args: Args) -> dict[str, Any]:
     raw = _view(args, "modal")
     with ws.lock:
         trigger = ws.exchange_trigger(str(trigger_id))
-        top = [v for v in ws.views.values()
-               if v.user == trigger.user and v.type == "modal" and v.is_open]
+        top = [
+            v
+            for v in ws.views.values()
+            if v.user == trigger.user and v.type == "modal" and v.is_open
+        ]
         if not top:
             raise ApiFailure("not_found", ["[ERROR] no modal is open to push onto"])
         under = top[-1]
-        view = ws.new_view(raw, user=trigger.user, root_view_id=under.root_view_id,
-                           previous_view_id=under.id)
+        view = ws.new_view(
+            raw, user=trigger.user, root_view_id=under.root_view_id, previous_view_id=under.id
+        )
     return {"view": view.to_api()}
 
 

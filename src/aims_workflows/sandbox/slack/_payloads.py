@@ -95,8 +95,9 @@ def block_actions(
     return payload
 
 
-def view_submission(app: AppIdentity, user: SlackUser, view: View,
-                    trigger_id: str) -> dict[str, Any]:
+def view_submission(
+    app: AppIdentity, user: SlackUser, view: View, trigger_id: str
+) -> dict[str, Any]:
     """A person pressed the modal's submit button; ``view.state`` holds what they entered."""
     payload = _common(app, "view_submission", user)
     payload["trigger_id"] = trigger_id
@@ -113,8 +114,15 @@ def view_closed(app: AppIdentity, user: SlackUser, view: View) -> dict[str, Any]
     return payload
 
 
-def slash_command(app: AppIdentity, user: SlackUser, conversation: Conversation, command: str,
-                  text: str, trigger_id: str, response_url: str) -> dict[str, str]:
+def slash_command(
+    app: AppIdentity,
+    user: SlackUser,
+    conversation: Conversation,
+    command: str,
+    text: str,
+    trigger_id: str,
+    response_url: str,
+) -> dict[str, str]:
     """The form fields of a slash command request (all strings, as form values are)."""
     return {
         "token": app.verification_token,
@@ -133,8 +141,9 @@ def slash_command(app: AppIdentity, user: SlackUser, conversation: Conversation,
     }
 
 
-def event_callback(app: AppIdentity, event: dict[str, Any], event_id: str,
-                   event_time: int) -> dict[str, Any]:
+def event_callback(
+    app: AppIdentity, event: dict[str, Any], event_id: str, event_time: int
+) -> dict[str, Any]:
     """The Events API envelope around ``event`` (see slack_common_event_wrapper_schema.json)."""
     return {
         "token": app.verification_token,

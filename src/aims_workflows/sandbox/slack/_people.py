@@ -67,22 +67,31 @@ class Person:
             if isinstance(record, View):
                 block, element = find_element(record.blocks, action_id)
                 payload = _payloads.block_actions(
-                    self._sandbox.app_identity, self.user,
-                    [action_entry(block, element, value, action_ts)], trigger.id,
-                    view=record, state=record.state)
+                    self._sandbox.app_identity,
+                    self.user,
+                    [action_entry(block, element, value, action_ts)],
+                    trigger.id,
+                    view=record,
+                    state=record.state,
+                )
             else:
                 block, element = find_element(record.blocks, action_id)
                 conversation = ws.conversations[record.channel]
                 is_ephemeral = isinstance(record, Ephemeral)
                 response_url = ws.issue_response_url(
                     self._sandbox.url,
-                    ResponseTarget(conversation.id, self.id, record.ts, is_ephemeral))
+                    ResponseTarget(conversation.id, self.id, record.ts, is_ephemeral),
+                )
                 payload = _payloads.block_actions(
-                    self._sandbox.app_identity, self.user,
-                    [action_entry(block, element, value, action_ts)], trigger.id,
+                    self._sandbox.app_identity,
+                    self.user,
+                    [action_entry(block, element, value, action_ts)],
+                    trigger.id,
                     conversation=conversation,
                     message=None if is_ephemeral else record,  # type: ignore[arg-type]
-                    ephemeral_ts=record.ts, response_url=response_url)
+                    ephemeral_ts=record.ts,
+                    response_url=response_url,
+                )
         return self._send_interaction(payload)
 
     def submit(self, view: Any, values: Mapping[str, Any] | None = None) -> Delivery:
@@ -99,8 +108,9 @@ class Person:
             live.state = {"values": self._state_values(live, dict(values or {}))}
             live.errors = {}
             trigger = ws.issue_trigger(self.id)
-            payload = _payloads.view_submission(self._sandbox.app_identity, self.user, live,
-                                                trigger.id)
+            payload = _payloads.view_submission(
+                self._sandbox.app_identity, self.user, live, trigger.id
+            )
         delivery = self._send_interaction(payload)
         if delivery.ok:
             self._apply_response_action(live, delivery.response_json())
@@ -119,8 +129,9 @@ class Person:
 
     # --- slash commands and the Home tab ------------------------------------------------
 
-    def command(self, text: str = "", *, command: str = "/aims",
-                channel: str | None = None) -> Delivery:
+    def command(
+        self, text: str = "", *, command: str = "/aims", channel: str | None = None
+    ) -> Delivery:
         """Type ``/aims <text>`` in ``channel`` (default: the DM with the app).
 
         An immediate answer from the app is shown the way Slack shows it: ephemeral, unless
@@ -131,13 +142,25 @@ class Person:
             conversation = self._conversation(channel)
             trigger = ws.issue_trigger(self.id)
             response_url = ws.issue_response_url(
-                self._sandbox.url, ResponseTarget(conversation.id, self.id, None, False))
-            fields = _payloads.slash_command(self._sandbox.app_identity, self.user, conversation,
-                                             command, text, trigger.id, response_url)
+                self._sandbox.url, ResponseTarget(conversation.id, self.id, None, False)
+            )
+            fields = _payloads.slash_command(
+                self._sandbox.app_identity,
+                self.user,
+                conversation,
+                command,
+                text,
+                trigger.id,
+                response_url,
+            )
         body = urlencode(fields).encode()
         delivery = self._sandbox.deliverer.send(
-            self._sandbox.commands_url or self._app_url(), kind="slash_command",
-            payload=dict(fields), body=body, content_type=FORM)
+            self._sandbox.commands_url or self._app_url(),
+            kind="slash_command",
+            payload=dict(fields),
+            body=body,
+            content_type=FORM,
+        )
         self._sandbox._record(delivery)
         if delivery.ok and delivery.response_text.strip():
             self._show_command_reply(conversation, delivery)
@@ -159,11 +182,16 @@ class Person:
             home_id = ws.homes.get(self.id)
             if home_id:
                 event["view"] = ws.views[home_id].to_api()
-            payload = _payloads.event_callback(self._sandbox.app_identity, event,
-                                               ws.ids.new("Ev"), int(now))
+            payload = _payloads.event_callback(
+                self._sandbox.app_identity, event, ws.ids.new("Ev"), int(now)
+            )
         delivery = self._sandbox.deliverer.send(
-            self._sandbox.events_url or self._app_url(), kind="event_callback", payload=payload,
-            body=json.dumps(payload).encode(), content_type="application/json")
+            self._sandbox.events_url or self._app_url(),
+            kind="event_callback",
+            payload=payload,
+            body=json.dumps(payload).encode(),
+            content_type="application/json",
+        )
         self._sandbox._record(delivery)
         return delivery
 
@@ -173,13 +201,15 @@ class Person:
         if not self._sandbox.app_url:
             raise SandboxUsageError(
                 "the sandbox does not know where the app listens",
-                hint="pass app_url=... to SlackSandbox or set sandbox.app_url")
+                hint="pass app_url=... to SlackSandbox or set sandbox.app_url",
+            )
         return self._sandbox.app_url
 
     def _send_interaction(self, payload: dict[str, Any]) -> Delivery:
         body = urlencode({"payload": json.dumps(payload)}).encode()
         delivery = self._sandbox.deliverer.send(
-            self._app_url(), kind=payload["type"], payload=payload, body=body, content_type=FORM)
+            self._app_url(), kind=payload["type"], payload=payload, body=body, content_type=FORM
+        )
         self._sandbox._record(delivery)
         return delivery
 
@@ -266,8 +296,9 @@ class Person:
                 if action == "update":
                     ws.replace_view(view, raw, None)
                 else:
-                    ws.new_view(raw, user=self.id, root_view_id=view.root_view_id,
-                                previous_view_id=view.id)
+                    ws.new_view(
+                        raw, user=self.id, root_view_id=view.root_view_id, previous_view_id=view.id
+                    )
             elif action == "clear":
                 ws.close_stack(view)
             else:
@@ -282,7 +313,8 @@ class Person:
             blocks = check_blocks(answer["blocks"]) if answer.get("blocks") else []
         except BlockKitError as exc:
             raise SandboxUsageError(
-                f"the app answered the command with invalid blocks: {exc}") from exc
+                f"the app answered the command with invalid blocks: {exc}"
+            ) from exc
         text = str(answer.get("text", ""))
         if answer.get("response_type") == "in_channel":
             with ws.lock:

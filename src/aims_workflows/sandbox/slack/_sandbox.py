@@ -108,9 +108,13 @@ class SlackSandbox(ServedSandbox):
     @property
     def app_identity(self) -> AppIdentity:
         ws = self.workspace
-        return AppIdentity(team_id=ws.team_id, domain=ws.domain, app_id=ws.bot.app_id,
-                           bot_user_id=ws.bot.user_id,
-                           verification_token=self.verification_token)
+        return AppIdentity(
+            team_id=ws.team_id,
+            domain=ws.domain,
+            app_id=ws.bot.app_id,
+            bot_user_id=ws.bot.user_id,
+            verification_token=self.verification_token,
+        )
 
     def client(self, **kwargs: Any) -> WebClient:
         """A ``slack_sdk.WebClient`` with the bot token, pointed at this sandbox."""
@@ -119,8 +123,9 @@ class SlackSandbox(ServedSandbox):
 
     # --- people and places --------------------------------------------------------------------
 
-    def add_user(self, email: str, *, name: str | None = None,
-                 real_name: str | None = None) -> SlackUser:
+    def add_user(
+        self, email: str, *, name: str | None = None, real_name: str | None = None
+    ) -> SlackUser:
         """Add a person to the workspace (and to every public channel)."""
         return self.workspace.add_user(email, name=name, real_name=real_name)
 
@@ -133,8 +138,10 @@ class SlackSandbox(ServedSandbox):
         ws = self.workspace
         user = ws.find_user_by_email(who) if "@" in who else ws.users.get(who)
         if user is None:
-            raise SandboxUsageError(f"no user {who!r} in the sandbox workspace",
-                                    hint="pass users=[...] or call add_user()")
+            raise SandboxUsageError(
+                f"no user {who!r} in the sandbox workspace",
+                hint="pass users=[...] or call add_user()",
+            )
         return user
 
     def person(self, who: str) -> Person:
@@ -175,8 +182,11 @@ class SlackSandbox(ServedSandbox):
         ws = self.workspace
         with ws.lock:
             user_id = self.user(who).id
-            return ws.snapshot(v for v in ws.views.values()
-                               if v.user == user_id and v.type == "modal" and v.is_open)
+            return ws.snapshot(
+                v
+                for v in ws.views.values()
+                if v.user == user_id and v.type == "modal" and v.is_open
+            )
 
     def modal(self, who: str) -> View | None:
         """The modal a person sees now (top of their stack), if any."""

@@ -32,8 +32,9 @@ def run_slack_sandbox(
     """
     out = out or sys.stdout
     stop = stop or threading.Event()
-    with SlackSandbox(host=host, port=port, app_url=app_url, signing_secret=signing_secret,
-                      users=users) as sandbox:
+    with SlackSandbox(
+        host=host, port=port, app_url=app_url, signing_secret=signing_secret, users=users
+    ) as sandbox:
         ws = sandbox.workspace
         lines = [
             f"Slack sandbox listening on {sandbox.url}",

@@ -51,8 +51,9 @@ class Workspace:
         self.team_id = ids.new("T")
         self.team_name = team_name
         self.domain = domain
-        self.bot = Bot(user_id=ids.new("U"), bot_id=ids.new("B"), app_id=ids.new("A"),
-                       name=bot_name)
+        self.bot = Bot(
+            user_id=ids.new("U"), bot_id=ids.new("B"), app_id=ids.new("A"), name=bot_name
+        )
         self.lock = threading.RLock()
         self.users: dict[str, SlackUser] = {}
         self.conversations: dict[str, Conversation] = {}
@@ -65,8 +66,9 @@ class Workspace:
 
     # --- people and conversations -------------------------------------------------------
 
-    def add_user(self, email: str, name: str | None = None,
-                 real_name: str | None = None) -> SlackUser:
+    def add_user(
+        self, email: str, name: str | None = None, real_name: str | None = None
+    ) -> SlackUser:
         """Add a person; the handle defaults to the part of ``email`` before ``@``."""
         handle = name or email.split("@", 1)[0]
         with self.lock:
@@ -163,8 +165,14 @@ class Workspace:
 
     # --- messages -------------------------------------------------------------------------
 
-    def post(self, channel: str, text: str, blocks: list[dict[str, Any]], thread_ts: str | None,
-             metadata: dict[str, Any] | None = None) -> Message:
+    def post(
+        self,
+        channel: str,
+        text: str,
+        blocks: list[dict[str, Any]],
+        thread_ts: str | None,
+        metadata: dict[str, Any] | None = None,
+    ) -> Message:
         """``chat.postMessage``: the bot must be in the channel (``not_in_channel``)."""
         with self.lock:
             conversation = self.resolve_channel(channel)
@@ -190,8 +198,9 @@ class Workspace:
         with self.lock:
             return next((m for m in self.messages.get(channel_id, []) if m.ts == ts), None)
 
-    def update(self, channel: str, ts: str, text: str | None,
-               blocks: list[dict[str, Any]] | None) -> Message:
+    def update(
+        self, channel: str, ts: str, text: str | None, blocks: list[dict[str, Any]] | None
+    ) -> Message:
         """``chat.update``: only the bot's own messages; omitted parts stay as they were."""
         with self.lock:
             conversation = self.resolve_channel(channel)
@@ -212,8 +221,9 @@ class Workspace:
         with self.lock:
             self.messages[channel_id] = [m for m in self.messages[channel_id] if m.ts != ts]
 
-    def post_ephemeral(self, channel: str, user_id: str, text: str,
-                       blocks: list[dict[str, Any]]) -> Ephemeral:
+    def post_ephemeral(
+        self, channel: str, user_id: str, text: str, blocks: list[dict[str, Any]]
+    ) -> Ephemeral:
         """``chat.postEphemeral``: shown to ``user_id`` only, who must be in the channel."""
         with self.lock:
             conversation = self.resolve_channel(channel)
@@ -253,8 +263,15 @@ class Workspace:
             trigger.exchanged = True
             return trigger
 
-    def new_view(self, raw: dict[str, Any], *, user: str, root_view_id: str | None = None,
-                 previous_view_id: str | None = None, view_id: str | None = None) -> View:
+    def new_view(
+        self,
+        raw: dict[str, Any],
+        *,
+        user: str,
+        root_view_id: str | None = None,
+        previous_view_id: str | None = None,
+        view_id: str | None = None,
+    ) -> View:
         """Record a view the app sent (already validated) with the fields Slack adds."""
         with self.lock:
             new_id = view_id or self.ids.new("V")
@@ -299,8 +316,13 @@ class Workspace:
         with self.lock:
             if expected_hash is not None and expected_hash != old.hash:
                 raise ApiFailure("hash_conflict")
-            fresh = self.new_view(raw, user=old.user, root_view_id=old.root_view_id,
-                                  previous_view_id=old.previous_view_id, view_id=old.id)
+            fresh = self.new_view(
+                raw,
+                user=old.user,
+                root_view_id=old.root_view_id,
+                previous_view_id=old.previous_view_id,
+                view_id=old.id,
+            )
             return fresh
 
     def publish_home(self, user_id: str, raw: dict[str, Any], expected_hash: str | None) -> View:
@@ -331,8 +353,16 @@ class Workspace:
             self.response_urls[key] = target
             return f"{base_url}/actions/{key}"
 
-    def respond(self, target: ResponseTarget, text: str, blocks: list[dict[str, Any]], *,
-                replace: bool, delete: bool, in_channel: bool) -> None:
+    def respond(
+        self,
+        target: ResponseTarget,
+        text: str,
+        blocks: list[dict[str, Any]],
+        *,
+        replace: bool,
+        delete: bool,
+        in_channel: bool,
+    ) -> None:
         """What a POST to a ``response_url`` does: replace or delete the clicked message, or
         add a message (ephemeral unless ``in_channel``)."""
         with self.lock:
@@ -341,9 +371,15 @@ class Workspace:
                     kept = [e for e in self.ephemerals[target.user] if e.ts != target.message_ts]
                     self.ephemerals[target.user] = kept
                     if replace:
-                        self.ephemerals[target.user].append(Ephemeral(
-                            channel=target.channel, user=target.user, ts=target.message_ts,
-                            text=text, blocks=self.with_block_ids(blocks)))
+                        self.ephemerals[target.user].append(
+                            Ephemeral(
+                                channel=target.channel,
+                                user=target.user,
+                                ts=target.message_ts,
+                                text=text,
+                                blocks=self.with_block_ids(blocks),
+                            )
+                        )
                 elif delete:
                     self.delete(target.channel, target.message_ts)
                 else:

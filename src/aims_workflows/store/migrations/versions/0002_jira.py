@@ -47,7 +47,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("attachment_id"),
     )
     with op.batch_alter_table("jira_attachments", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_jira_attachments_issue_key"), ["issue_key"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_jira_attachments_issue_key"), ["issue_key"], unique=False
+        )
     op.create_table(
         "jira_sync",
         sa.Column("name", sa.String(length=64), nullable=False),

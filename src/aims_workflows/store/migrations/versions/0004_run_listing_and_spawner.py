@@ -20,7 +20,9 @@ depends_on = None
 
 def upgrade() -> None:
     op.create_index("ix_runs_started_at", "runs", ["started_at"])
-    with op.batch_alter_table("runs") as batch:  # batch: SQLite cannot drop a column in place on downgrade
+    with op.batch_alter_table(
+        "runs"
+    ) as batch:  # batch: SQLite cannot drop a column in place on downgrade
         batch.add_column(sa.Column("spawned_by", sa.String(200), nullable=True))
     op.create_index("ix_runs_spawned_by", "runs", ["spawned_by"])
 
