@@ -1,83 +1,165 @@
-"""The Jira sandbox as a working issue tracker for the demo (and for trying things by hand).
+"""The Jira sandbox as a working issue tracker for the demo, the tests and trying things by hand.
 
-:func:`demo_wiring` starts a loopback Jira sandbox whose users are the people of ``aims.yaml``,
-creates the workflows' custom fields in it (as ``aims jira setup`` would), installs the Jira
-tracker in the application, and serves the real web app on loopback so that the sandbox's
-signed webhooks reach the runtime over HTTP, exactly as from Jira Cloud. Simulated engineers
-answer through the sandbox's REST API with :meth:`JiraDemo.answer`.
+:class:`JiraLoopback` starts a loopback Jira sandbox whose users are the people of ``aims.yaml``
+and hands the application a real :class:`~aims_workflows.adapters.jira.JiraIntegration` on it;
+:meth:`JiraLoopback.serve` then creates the workflows' custom fields (as ``aims jira setup``
+would) and serves the real web app on loopback, so that the sandbox's signed webhooks reach the
+runtime over HTTP, exactly as from Jira Cloud. Simulated engineers answer through the sandbox's
+REST API with :meth:`JiraLoopback.answer`::
+
+    jira = JiraLoopback(observers=(recorder,))
+    app = open_app(settings, clock=clock, jira=jira.connect)
+    with jira.serve(app):
+        app.pump()                                   # issues are created in the sandbox
+        jira.answer(jira.issue_of(run_id, "assess"), {"impact": 3}, by="eng@example.com")
+        jira.sync()                                  # the webhooks reach the web app
 """
 
 from __future__ import annotations
 
 import secrets
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
-from . import _store
-from ._client import JiraConnection
-from ._fields import jira_value
-from ._integration import JiraIntegration
-from ._setup import SetupReport, setup_project, workflow_forms
+from ..adapters.jira import (
+    JiraConnection,
+    JiraIntegration,
+    JiraIssueTracker,
+    SetupReport,
+    jira_value,
+    setup_project,
+    workflow_forms,
+)
+from ..sandbox import BackgroundServer
+from ..sandbox.jira import JiraSandbox, JiraSandboxPerson, default_users, sandbox_user
 
-__all__ = ["JiraDemo", "demo_wiring"]
+__all__ = ["JiraLoopback"]
 
 
-@dataclass
-class JiraDemo:
-    """A sandbox wired into an application. Close it (or use ``with``) to stop both servers."""
+class JiraLoopback:
+    """A Jira sandbox on 127.0.0.1 wired into an application as its Jira.
 
-    app: Any
-    sandbox: Any
-    integration: JiraIntegration
-    server: Any
-    setup: SetupReport
-    delivered: list[Any] = field(default_factory=list)
+    Two steps, because the integration needs the runtime and the web app needs the application:
+    pass :meth:`connect` to ``open_app(jira=...)``, then call :meth:`serve` with the application.
+    Close it (or use ``with``) to stop both servers.
+    """
 
+    def __init__(
+        self,
+        *,
+        names: Mapping[str, str] | None = None,
+        people: Iterable[str] = (),
+        project: str = "AIMS",
+        observers: Iterable[Any] = (),
+        process_in_background: bool = False,
+    ) -> None:
+        """``people`` are sandbox users beyond those in a role (e.g. AI system owners); ``names``
+        their display names; ``observers`` see every exchange (e.g. the tests' OpenAPI check)."""
+        self.names = dict(names or {})
+        self.people = set(people)
+        self.project = project
+        self.observers = tuple(observers)
+        self.process_in_background = process_in_background
+        self.app: Any = None
+        self.sandbox: JiraSandbox | None = None
+        self.integration: JiraIntegration | None = None
+        self.server: BackgroundServer | None = None
+        self.setup: SetupReport | None = None
+        self.delivered: list[Any] = []
+
+    # -- wiring -----------------------------------------------------------------------------
+    def connect(self, runtime: Any) -> JiraIntegration:
+        """Start the sandbox for ``runtime``'s people and clock; the integration on it."""
+        if self.integration is not None:
+            raise RuntimeError("this JiraLoopback is already connected to a runtime")
+        # everyone in a role, plus people who hold no role but get tasks (AI system owners)
+        people = sorted({p for role in runtime.config.roles.values() for p in role} | self.people)
+        users = [default_users()[0]] + [sandbox_user(p, self._name(p)) for p in people]
+        secret = secrets.token_hex(16)
+        # strict: like Jira Cloud, a choice field takes only the options `aims jira setup` created
+        self.sandbox = JiraSandbox(
+            project=self.project,
+            users=users,
+            webhook_secret=secret,
+            strict_options=True,
+            clock=lambda: runtime.clock.now(),
+        )
+        self.sandbox.observers.extend(self.observers)
+        self.sandbox.start()
+        bot = self.sandbox.service_account
+        self.integration = JiraIntegration(
+            JiraConnection(self.sandbox.url, bot.email, bot.api_token),
+            self.project,
+            runtime,
+            webhook_secret=secret,
+        )
+        return self.integration
+
+    def serve(self, app: Any) -> JiraLoopback:
+        """Create the custom fields of ``app``'s workflows and serve its web app for webhooks."""
+        from ..web import create_app
+
+        sandbox, integration = self._connected()
+        if app.jira is not integration:
+            raise RuntimeError("open the application with jira=loopback.connect before serve()")
+        self.app = app
+        self.setup = setup_project(
+            integration.connection,
+            self.project,
+            "Task",
+            workflow_forms(app.workflows),
+            manage_options=True,
+        )
+        web = create_app(app, process_in_background=self.process_in_background)
+        self.server = BackgroundServer(web).start()
+        sandbox.webhooks.url = self.server.url + "/jira/webhook"
+        return self
+
+    def _name(self, email: str) -> str:
+        return self.names.get(email, email.split("@")[0].replace(".", " ").title())
+
+    def _connected(self) -> tuple[JiraSandbox, JiraIntegration]:
+        if self.sandbox is None or self.integration is None:
+            raise RuntimeError("pass loopback.connect to open_app(jira=...) first")
+        return self.sandbox, self.integration
+
+    # -- people -----------------------------------------------------------------------------
     @property
-    def tracker(self):
-        return self.integration.tracker
+    def tracker(self) -> JiraIssueTracker:
+        return self._connected()[1].tracker
 
-    def person(self, email: str):
+    def person(self, email: str) -> JiraSandboxPerson:
         """A sandbox person acting over REST with their own credentials (close it after use)."""
-        return self.sandbox.person(email)
+        return self._connected()[0].person(email)
 
     def issue_of(self, run_id: str, step_id: str) -> str | None:
         """The key of the newest issue made for this step of the run."""
-        from sqlalchemy import select
-
-        from ...store.models_jira import JiraIssue
-
-        table = JiraIssue.__table__
-        with self.app.db.connect() as conn:
-            return conn.scalar(
-                select(table.c.issue_key)
-                .where(table.c.run_id == run_id, table.c.step_id == step_id)
-                .order_by(table.c.attempt.desc())
-                .limit(1)
-            )
+        row = self._issue_row(
+            lambda table: (table.c.run_id == run_id, table.c.step_id == step_id),
+        )
+        return row.issue_key if row is not None else None
 
     def answer(
         self, issue_key: str, answers: Mapping[str, Any], *, by: str, complete: bool = True
     ) -> None:
         """``by`` fills in the form fields of the issue and (by default) moves it to Done."""
-        with self.app.db.connect() as conn:
-            task = _store.find_issue(conn, key=issue_key)
-        if task is None:
+        row = self._issue_row(lambda table: (table.c.issue_key == issue_key,))
+        if row is None:
             raise KeyError(f"{issue_key} is not an issue of the engine")
+        tracker = self.tracker
         kinds = {
             f["id"]: f["schema"].get("custom", "").rsplit(":", 1)[-1]
-            for f in self.tracker.jira.call("GET", "field", what="list fields")
+            for f in tracker.jira.call("GET", "field", what="list fields")
             if f.get("custom")
         }
         values = {}
-        for form_id, (jira_id, form_type) in task["fields"].items():
+        for form_id, (jira_id, form_type) in row.fields.items():
             if form_id in answers:
                 values[jira_id] = jira_value(
                     kinds.get(jira_id, "textfield"),
                     form_type,
                     answers[form_id],
-                    self.tracker.account_of,
+                    tracker.account_of,
                 )
         with self.person(by) as person:
             if values:
@@ -85,72 +167,35 @@ class JiraDemo:
             if complete:
                 person.complete(issue_key)
 
+    def _issue_row(self, where: Any) -> Any:
+        """The newest row of the engine's issue table matching ``where(table)``."""
+        from sqlalchemy import select
+
+        from ..store.models_jira import JiraIssue
+
+        table = JiraIssue.__table__
+        with self._connected()[1].runtime.db.connect() as conn:
+            return conn.execute(
+                select(table).where(*where(table)).order_by(table.c.attempt.desc()).limit(1)
+            ).first()
+
     def sync(self) -> int:
-        """Send the sandbox's due webhooks to the web app and apply them; returns deliveries sent."""
-        sent = self.sandbox.deliver_webhooks(now=self.app.runtime.clock.now())
+        """Send the sandbox's due webhooks to the web app and apply them; the number sent."""
+        sandbox, integration = self._connected()
+        sent = sandbox.deliver_webhooks(now=integration.runtime.clock.now())
         self.delivered += sent
-        self.integration.processor.process_pending()
+        integration.processor.process_pending()
         return len(sent)
 
+    # -- lifecycle --------------------------------------------------------------------------
     def close(self) -> None:
-        self.server.stop()
-        self.sandbox.stop()
+        if self.server is not None:
+            self.server.stop()
+        if self.sandbox is not None:
+            self.sandbox.stop()
 
-    def __enter__(self) -> JiraDemo:
+    def __enter__(self) -> JiraLoopback:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def demo_wiring(
-    app: Any,
-    *,
-    names: Mapping[str, str] | None = None,
-    project: str = "AIMS",
-    observers: tuple = (),
-    process_in_background: bool = False,
-    people: Iterable[str] = (),
-) -> JiraDemo:
-    """Wire a started Jira sandbox into ``app`` (an :class:`~aims_workflows.app.App`).
-
-    After this, ``app.pump()`` creates Jira issues in the sandbox; ``demo.answer(key, answers,
-    by=email)`` is an engineer filling in and completing one; ``demo.sync()`` delivers the
-    webhooks (signed, over loopback HTTP) and applies them in the runtime.
-    """
-    from ...sandbox._server import BackgroundServer
-    from ...sandbox.jira import JiraSandbox, default_users, sandbox_user
-    from ...web import create_app
-
-    names = dict(names or {})
-    # everyone in a role, plus people who hold no role but get tasks (AI system owners)
-    people = sorted({p for role in app.config.roles.values() for p in role} | set(people))
-    users = [default_users()[0]] + [
-        sandbox_user(p, names.get(p, p.split("@")[0].replace(".", " ").title())) for p in people
-    ]
-    secret = secrets.token_hex(16)
-    # strict: like Jira Cloud, a choice field takes only the options `aims jira setup` created
-    sandbox = JiraSandbox(
-        project=project,
-        users=users,
-        webhook_secret=secret,
-        strict_options=True,
-        clock=lambda: app.runtime.clock.now(),
-    )
-    sandbox.observers.extend(observers)  # e.g. the tests' OpenAPI validator
-    sandbox.start()
-    bot = sandbox.service_account
-    integration = JiraIntegration(
-        JiraConnection(sandbox.url, bot.email, bot.api_token),
-        project,
-        app.runtime,
-        webhook_secret=secret,
-    )
-    report = setup_project(
-        integration.connection, project, "Task", workflow_forms(app.workflows), manage_options=True
-    )
-    app.jira = integration
-    app.dispatcher.ports["task"] = integration.tracker
-    server = BackgroundServer(create_app(app, process_in_background=process_in_background)).start()
-    sandbox.webhooks.url = server.url + "/jira/webhook"
-    return JiraDemo(app, sandbox, integration, server, report)
