@@ -25,4 +25,13 @@ class ApiFailure(Exception):
 
 
 class SandboxUsageError(Exception):
-    """A test or demo drove the sandbox in a way that cannot happen in Slack."""
+    """A test or demo drove the sandbox in a way that cannot happen in Slack; ``hint`` says how
+    to drive it instead."""
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message} ({self.hint})" if self.hint else self.message
