@@ -58,8 +58,8 @@ class App:
     slack: Any = None  # adapters.slack.SlackIntegration, when open_app was given one
 
     def pump(self, *, schedules: bool = True):
-        """Carry out what is due: schedules, timers, stored Jira deliveries and the Jira poll,
-        then the outbox.
+        """Carry out what is due: schedules, timers, stored Jira and Slack deliveries and the
+        Jira poll, then the outbox.
 
         One-off commands pass ``schedules=False``: recurring workflows are started by the worker,
         not as a side effect of, say, registering an AI system.
@@ -69,6 +69,8 @@ class App:
         self.runtime.tick()
         if self.jira is not None:
             self.jira.pump()
+        if self.slack is not None:
+            self.slack.pump()
         return self.dispatcher.pump()
 
 

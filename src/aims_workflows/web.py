@@ -240,15 +240,10 @@ def jira_routes(
     app_ctx: Any, secret: str, *, metrics: Metrics, worker: InboxWorker | None
 ) -> list[BaseRoute]:
     """``POST /jira/webhook`` behind the signature check."""
-    from .store import inbox
-
-    jira = getattr(app_ctx, "jira", None)
-    gate = jira.processor.gate.urgent if jira is not None else contextlib.nullcontext
+    from .runtime import Delivery
 
     def store(delivery_id: str, text: str) -> bool:
-        now = app_ctx.runtime.clock.now()
-        with gate(), app_ctx.db.begin() as conn:
-            return inbox.claim(conn, "jira", delivery_id, text, now)
+        return bool(app_ctx.runtime.store_delivery(Delivery("jira", delivery_id, text)))
 
     async def webhook(request: Request) -> Response:
         started = time.perf_counter()
@@ -328,29 +323,12 @@ def create_app(
         routes += jira_routes(app_ctx, secret, metrics=metrics, worker=worker)
 
     def _backlog() -> None:
-        from sqlalchemy import func, select
-
-        from .store.models import InboxItem
-
-        table = InboxItem.__table__
-        with app_ctx.db.connect() as conn:
-            rows = conn.execute(
-                select(table.c.source, func.count())
-                .where(table.c.status == "received")
-                .group_by(table.c.source)
-            ).all()
-        for source, count in rows:
+        for source, count in app_ctx.runtime.inbox_backlog().items():
             metrics.backlog.labels(source).set(count)
 
     async def healthz(request: Request) -> Response:
-        def check() -> None:
-            from sqlalchemy import text
-
-            with app_ctx.db.connect() as conn:
-                conn.execute(text("SELECT 1"))
-
         try:
-            await run_in_threadpool(check)
+            await run_in_threadpool(app_ctx.runtime.check_database)
         except Exception as err:  # noqa: BLE001 - any failure means unhealthy
             return JSONResponse(
                 {"status": "unavailable", "database": type(err).__name__}, status_code=503

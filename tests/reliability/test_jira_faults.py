@@ -19,13 +19,14 @@ from sqlalchemy import func, select
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "contract"))
 from jira_fixtures import SpecRecorder, jira_openapi, jira_spec_dict  # noqa: E402,F401
 
-from aims_workflows.adapters.jira import JiraIntegration, _store  # noqa: E402
+from aims_workflows.adapters.jira import JiraIntegration  # noqa: E402
 from aims_workflows.app import open_app, shipped_workflows_dir  # noqa: E402
 from aims_workflows.config import Settings  # noqa: E402
 from aims_workflows.demo.jira_loopback import JiraLoopback  # noqa: E402
 from aims_workflows.inventory import AISystemRecord  # noqa: E402
 from aims_workflows.sandbox.jira import sign  # noqa: E402
 from aims_workflows.store import Database  # noqa: E402
+from aims_workflows.store.jira_issues import JiraIssueRecords  # noqa: E402
 from aims_workflows.store.models import InboxItem, OutboxItem, Run  # noqa: E402
 from aims_workflows.testing import ManualClock  # noqa: E402
 
@@ -301,17 +302,17 @@ def test_a_crash_between_creating_the_issue_and_recording_it_still_makes_one_iss
     class Crash(BaseException):
         """The process dies: nothing after this point runs."""
 
-    real = _store.remember_issue
+    real = JiraIssueRecords.remember_issue
 
     def die(*args, **kwargs):
         raise Crash()
 
-    monkeypatch.setattr(_store, "remember_issue", die)
+    monkeypatch.setattr(JiraIssueRecords, "remember_issue", die)
     with pytest.raises(Crash):
         app.pump()
     with demo.sandbox.state.lock:
         assert len(demo.sandbox.state.issues) == 1
-    monkeypatch.setattr(_store, "remember_issue", real)
+    monkeypatch.setattr(JiraIssueRecords, "remember_issue", real)
     # Restart: a new process on the same database; the claimed command is taken back after its
     # lease.
     restarted = make_app(

@@ -199,7 +199,8 @@ def test_concurrent_duplicates_and_double_clicks_record_once(tmp_path: Path) -> 
 
 
 class SlowRuntime:
-    """The real runtime, except that ``decide`` waits until the test lets it go."""
+    """The real runtime, except that applying an event (``receive``) waits until the test
+    lets it go."""
 
     def __init__(self, runtime: Any) -> None:
         self._runtime = runtime
@@ -209,10 +210,10 @@ class SlowRuntime:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._runtime, name)
 
-    def decide(self, *args: Any, **kwargs: Any) -> Any:
+    def receive(self, *args: Any, **kwargs: Any) -> Any:
         self.entered.set()
         assert self.release.wait(10)
-        return self._runtime.decide(*args, **kwargs)
+        return self._runtime.receive(*args, **kwargs)
 
 
 def test_the_acknowledgement_does_not_wait_for_the_work(tmp_path: Path) -> None:

@@ -3,7 +3,17 @@ and the inventory service."""
 
 from .backoff import Backoff
 from .core import CLI, Outcome, Runtime
+from .inbound import Delivery
 from .dispatcher import Dispatcher, DispatchReport
 from .inventory_service import Inventory
 
-__all__ = ["Backoff", "CLI", "DispatchReport", "Dispatcher", "Inventory", "Outcome", "Runtime"]
+__all__ = [
+    "Backoff",
+    "CLI",
+    "Delivery",
+    "DispatchReport",
+    "Dispatcher",
+    "Inventory",
+    "Outcome",
+    "Runtime",
+]

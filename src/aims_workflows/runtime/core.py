@@ -3,69 +3,68 @@
 A unit of work loads a run, advances it with the pure engine, saves it, appends the evidence and
 enqueues the commands, all in one transaction: either everything of an event is recorded or
 nothing is. Effects happen later, in the dispatcher, from the outbox.
+
+:meth:`Runtime.receive` is the one way in for a unit of work: the CLI's actions, a Jira change
+and a Slack decision all come as an event (with the inbox delivery that carried it, when it
+came from outside). Integrations call it and the read-only questions below it, nothing else.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection, text
 
 from ..config import AimsConfig
-from ..engine import Actor, Event, Transition, new_run
+from ..engine import Actor, Event, Transition
 from ..engine.advance import _advance_owned
 from ..engine.commands import Command
 from ..engine.evidence import ChainedEvidence, EvidenceRecord
-from ..engine.state import RunState, Subject
+from ..engine.state import RunState
 from ..errors import EngineError, NotFound
 from ..ports import Clock
-from ..spec.expressions import ExpressionError, evaluate
-from ..spec.loader import LoadedSpec, WorkflowSet
+from ..spec.loader import WorkflowSet
 from ..spec.model import WorkflowSpec
-from ..store import Database, inbox, ledger, outbox, projections
+from ..store import Database, ledger, outbox, projections
 from ..store import runs as run_store
-from ..store._fast import Prepared
-from ..store.models import Approval, Run
+from . import inbound, views
+from .approvals import addressed_decision, approval_row
+from .inbound import Delivery, WriteGate
 from .specs import SpecRegistry
-from .subjects import ORGANISATION_ID, ai_system_subject, organisation_subject
+from .starts import CLI, RunStarts
+from .subjects import ORGANISATION_ID
 
-__all__ = ["Runtime", "Outcome", "CLI"]
+__all__ = ["Runtime", "Outcome", "CLI", "Delivery"]
 
-CLI = Actor("cli", "cli")
 _RETRIES_ON_CONFLICT = 5
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """What handling one event did. ``duplicate``: the delivery was seen before."""
+    """What handling one event did. ``duplicate``: the delivery was seen before.
+    ``not_applied``: why a delivery was recorded without reaching a run (no such run or
+    approval, or nothing in it for the engine)."""
 
     run_id: str | None
     transition: Transition | None = None
     duplicate: bool = False
+    not_applied: str | None = None
 
     @property
     def ignored(self) -> str | None:
-        return self.transition.ignored if self.transition else None
+        return self.transition.ignored if self.transition else self.not_applied
 
 
-def _settle(
-    conn: Connection, delivery: tuple[str, str] | None, transition: Transition, now: datetime
-) -> None:
-    """Mark an inbox delivery with what applying it did (processed, or ignored and why)."""
-    if delivery:
-        inbox.mark(
-            conn,
-            delivery[0],
-            delivery[1],
-            "ignored" if transition.ignored else "processed",
-            now,
-            transition.ignored,
-        )
+def _as_delivery(delivery: Delivery | tuple[str, str] | None, payload: str) -> Delivery | None:
+    """The older ``(source, id)`` form of a delivery, as a :class:`Delivery`."""
+    if delivery is None or isinstance(delivery, Delivery):
+        return delivery
+    return Delivery(delivery[0], delivery[1], payload)
 
 
 def _with_sealed_evidence(commands: list[Command], rows: list[ChainedEvidence]) -> list[Command]:
@@ -82,7 +81,7 @@ def _with_sealed_evidence(commands: list[Command], rows: list[ChainedEvidence]) 
     ]
 
 
-class Runtime:
+class Runtime(RunStarts):
     """Everything that changes state goes through here."""
 
     def __init__(
@@ -100,6 +99,8 @@ class Runtime:
         self.config = config
         self.clock = clock
         self.specs = SpecRegistry(workflows, set(DEFAULT_ROLES) | config.role_names())
+        self.gate = WriteGate()
+        """Storing a delivery (someone waits for the answer) goes before applying one."""
         self._new_id = new_id or (lambda: "R" + uuid.uuid4().hex[:10].upper())
 
     # -- the unit of work -------------------------------------------------------------------
@@ -149,172 +150,137 @@ class Runtime:
                 if attempt == _RETRIES_ON_CONFLICT - 1:
                     raise
 
+    # -- the one way in ---------------------------------------------------------------------
+    def receive(
+        self,
+        event: Event,
+        *,
+        run_id: str | None = None,
+        delivery: Delivery | None = None,
+        follow_up: Sequence[Command] = (),
+    ) -> Outcome:
+        """Apply one event to one run in one transaction, with the inbox row of the delivery
+        that carried it (recorded now if it was not stored before): a delivery is applied once,
+        and a repeat is an Outcome with ``duplicate``.
+
+        ``run_id`` is the run the event is for; an ``approval.decided`` event names its approval
+        instead, and the run is the approval's. ``follow_up`` are commands of the integration
+        that carried the event (fetch what the change brought), queued in the same transaction.
+        A delivery for a run or approval that does not exist is recorded as ignored, with why;
+        without a delivery that is a :class:`~aims_workflows.errors.NotFound`.
+        """
+
+        def work() -> Outcome:
+            now = self.clock.now()
+            with self.gate.background(), self.db.begin() as conn:
+                if delivery and not inbound.take(conn, delivery, now):
+                    return Outcome(run_id, duplicate=True)
+                try:
+                    target, transition = self._receive_in(conn, event, run_id, now)
+                except NotFound as err:
+                    if delivery is None:
+                        raise
+                    inbound.settle(conn, delivery, now, str(err))
+                    outbox.enqueue(conn, follow_up, now)
+                    return Outcome(run_id, not_applied=str(err))
+                outbox.enqueue(conn, follow_up, now)
+                if delivery:
+                    inbound.settle(conn, delivery, now, transition.ignored)
+                return Outcome(target, transition)
+
+        return self._retrying(work)
+
+    def _receive_in(
+        self, conn: Connection, event: Event, run_id: str | None, now: datetime
+    ) -> tuple[str, Transition]:
+        row = None
+        if run_id is None and event.kind == "approval.decided":
+            row = approval_row(conn, str(event.data.get("approval_id")))
+            run_id = row["run_id"]
+        if run_id is None:
+            raise EngineError(f"a '{event.kind}' event needs the run it is for")
+        run, lock_version = run_store.load(conn, run_id, lock=True)
+        spec = self.specs.by_hash(conn, run.spec_hash)
+        if row is not None:
+            event = addressed_decision(event, row, run, spec, self.eligible_approvers)
+        return run_id, self._apply_loaded(conn, spec, run, lock_version, event, now)
+
+    def ignore(self, delivery: Delivery, reason: str, *, follow_up: Sequence[Command] = ()) -> bool:
+        """Record a delivery that carries nothing for the engine, with why (and the
+        integration's ``follow_up`` commands). False when it was settled before."""
+
+        def work() -> bool:
+            now = self.clock.now()
+            with self.gate.background(), self.db.begin() as conn:
+                if not inbound.take(conn, delivery, now):
+                    return False
+                outbox.enqueue(conn, follow_up, now)
+                inbound.settle(conn, delivery, now, reason)
+                return True
+
+        return bool(self._retrying(work))
+
+    def store_delivery(self, delivery: Delivery) -> bool:
+        """Record a delivery to be applied later (the sender is answered as soon as it is
+        stored); False for a repeat of one stored before."""
+        now = self.clock.now()
+        with self.gate.urgent(), self.db.begin() as conn:
+            return inbound.inbox.claim(conn, delivery.source, delivery.id, delivery.payload, now)
+
+    def stored_deliveries(self, source: str, limit: int = 500) -> list[Delivery]:
+        """Deliveries of ``source`` stored and not applied yet, oldest first."""
+        with self.db.connect() as conn:
+            return inbound.stored(conn, source, limit)
+
+    def inbox_backlog(self) -> dict[str, int]:
+        """How many stored deliveries wait to be applied, by source."""
+        with self.db.connect() as conn:
+            return inbound.backlog(conn)
+
     def handle(
         self,
         run_id: str,
         event: Event,
         *,
-        delivery: tuple[str, str] | None = None,
+        delivery: Delivery | tuple[str, str] | None = None,
         payload: str = "",
     ) -> Outcome:
-        """Apply one event to one run in one transaction. ``delivery`` = (source, id) de-duplicates."""
+        """Apply one event to one run in one transaction (:meth:`receive`)."""
+        return self.receive(event, run_id=run_id, delivery=_as_delivery(delivery, payload))
 
-        def work() -> Outcome:
-            now = self.clock.now()
-            with self.db.begin() as conn:
-                if delivery and not inbox.claim(conn, delivery[0], delivery[1], payload, now):
-                    return Outcome(run_id, duplicate=True)
-                transition = self._apply(conn, run_id, event, now)
-                _settle(conn, delivery, transition, now)
-                return Outcome(run_id, transition)
+    # -- read-only questions for the integrations -------------------------------------------
+    def actor(self, person: str, via: str) -> Actor:
+        """A person acting through ``via``, with the roles aims.yaml gives them."""
+        return Actor(person, via, self.config.roles_of(person))
 
-        return self._retrying(work)
+    def task_status(self, run_id: str, step_id: str, attempt: int) -> views.TaskStatus | None:
+        """Whether visit ``attempt`` of task ``step_id`` is open, completed, cancelled or
+        closed, from the run's state; None when there is no such run."""
+        with self.db.connect() as conn:
+            try:
+                run, _ = run_store.load(conn, run_id)
+            except NotFound:
+                return None
+        return views.task_status(run, step_id, attempt)
 
-    # -- starting runs ----------------------------------------------------------------------
-    def _start(
-        self,
-        conn: Connection,
-        loaded: LoadedSpec,
-        subject: Subject,
-        now: datetime,
-        *,
-        inputs: dict | None = None,
-        actor: Actor = CLI,
-        trigger: str = "manual",
-        run_id: str | None = None,
-        parent_run_id: str | None = None,
-    ) -> Transition:
-        self.specs.register(conn, loaded, now)
-        run = new_run(
-            loaded.spec,
-            run_id=run_id or self._new_id(),
-            spec_hash=loaded.content_hash,
-            subject=subject,
-            inputs=inputs,
-            parent_run_id=parent_run_id,
-        )
-        transition = _advance_owned(
-            loaded.spec, run, Event("run.start", actor, data={"trigger": trigger}), now
-        )
-        self._commit_transition(conn, loaded.spec, transition, None, now)
-        return transition
+    def deciders(self, run_id: str, approval_id: str) -> set[str]:
+        """People whose decision on the open request ``approval_id`` is recorded."""
+        with self.db.connect() as conn:
+            try:
+                run, _ = run_store.load(conn, run_id)
+            except NotFound:
+                return set()
+        return views.deciders(run, approval_id)
 
-    def subject_for(
-        self,
-        conn: Connection,
-        spec: WorkflowSpec,
-        system: str | None = None,
-        finding: str | None = None,
-    ) -> Subject:
-        from ..store import inventory as inventory_store
-        from .subjects import finding_subject
+    def system_status(self, name: str) -> views.SystemStatus | list[str]:
+        """An AI system's assessments and latest runs; the known names when there is none."""
+        with self.db.connect() as conn:
+            return views.system_status(conn, name)
 
-        if spec.subject == "ai_system":
-            if not system:
-                raise EngineError(
-                    f"workflow '{spec.id}' runs on an AI system", hint="pass --system NAME"
-                )
-            return ai_system_subject(inventory_store.get(conn, system))
-        if spec.subject == "finding":
-            if not finding:
-                raise EngineError(
-                    f"workflow '{spec.id}' runs on a finding",
-                    hint="pass --finding ID (see `aims findings list`)",
-                )
-            return finding_subject(conn, finding)
-        return organisation_subject(self.config.organisation)
-
-    def start(
-        self,
-        workflow_id: str,
-        *,
-        system: str | None = None,
-        finding: str | None = None,
-        inputs: dict[str, Any] | None = None,
-        actor: Actor = CLI,
-    ) -> Transition:
-        """Start a run by hand (``aims start``)."""
-        loaded = self.specs.current(workflow_id)
-        if not loaded.spec.trigger.manual:
-            raise EngineError(
-                f"workflow '{workflow_id}' is not started by hand",
-                hint="it starts from its triggers",
-            )
-        now = self.clock.now()
-        with self.db.begin() as conn:
-            subject = self.subject_for(conn, loaded.spec, system, finding)
-            return self._start(conn, loaded, subject, now, inputs=inputs, actor=actor)
-
-    def _in_scope(self, spec: WorkflowSpec, subject: Subject) -> bool:
-        if not spec.trigger.scope:
-            return True
-        context = {
-            "subject": {
-                **subject.attributes,
-                "id": subject.id,
-                "name": subject.name,
-                "owner": subject.owner,
-            },
-            "inputs": {},
-        }
-        try:
-            return bool(evaluate(spec.trigger.scope, context))
-        except ExpressionError:
-            return False
-
-    def _open_run_exists(self, conn: Connection, workflow_id: str, subject: Subject) -> bool:
-        table = Run.__table__
-        return (
-            conn.execute(
-                select(table.c.id)
-                .where(
-                    table.c.workflow_id == workflow_id,
-                    table.c.subject_type == subject.type,
-                    table.c.subject_id == subject.id,
-                    table.c.status.in_(("new", "running")),
-                )
-                .limit(1)
-            ).first()
-            is not None
-        )
-
-    def _fire_triggers(
-        self,
-        conn: Connection,
-        event_name: str,
-        subject: Subject,
-        now: datetime,
-        *,
-        fields: Iterable[str] = (),
-        workflow: str | None = None,
-        actor: Actor = CLI,
-    ) -> list[str]:
-        """Start every workflow subscribed to this event whose scope admits the subject."""
-        started: list[str] = []
-        changed = set(fields)
-        for loaded in self.specs.workflows:
-            spec = loaded.spec
-            for on in spec.trigger.on:
-                if on.event != event_name or spec.subject != subject.type:
-                    continue
-                if on.event == "ai_system.changed" and on.fields and not changed & set(on.fields):
-                    continue
-                if on.event == "run.completed" and on.workflow != workflow:
-                    continue
-                if not self._in_scope(spec, subject) or self._open_run_exists(
-                    conn, spec.id, subject
-                ):
-                    continue
-                trigger = f"{event_name}" + (
-                    f" ({', '.join(sorted(changed & set(on.fields or changed)))})"
-                    if changed
-                    else ""
-                )
-                started.append(
-                    self._start(conn, loaded, subject, now, actor=actor, trigger=trigger).run.run_id
-                )
-                break
-        return started
+    def check_database(self) -> None:
+        """Raise when the database does not answer (``/healthz``)."""
+        with self.db.connect() as conn:
+            conn.execute(text("SELECT 1"))
 
     # -- people's actions -------------------------------------------------------------------
     def complete_task(
@@ -331,14 +297,16 @@ class Runtime:
     ) -> Outcome:
         event = Event(
             "task.completed",
-            Actor(person, via, self.config.roles_of(person)),
+            self.actor(person, via),
             step_id=step_id,
             attempt=attempt,
             data={"answers": answers},
             ref=ref,
         )
-        return self.handle(
-            run_id, event, delivery=delivery, payload=json.dumps(answers, default=str)
+        return self.receive(
+            event,
+            run_id=run_id,
+            delivery=_as_delivery(delivery, json.dumps(answers, default=str)),
         )
 
     def update_answers(
@@ -353,16 +321,17 @@ class Runtime:
     ) -> Outcome:
         event = Event(
             "task.updated",
-            Actor(person, via, self.config.roles_of(person)),
+            self.actor(person, via),
             step_id=step_id,
             data={"answers": answers},
             ref=ref,
         )
-        return self.handle(run_id, event)
+        return self.receive(event, run_id=run_id)
 
     def approval(self, approval_id: str) -> dict[str, Any]:
+        """The approval's row (status, content hash, approvers, run and step)."""
         with self.db.connect() as conn:
-            return _approval_row(conn, approval_id)
+            return approval_row(conn, approval_id)
 
     def people_in(self, role: str, subject_owner: str | None) -> list[str]:
         """Who holds a role for a subject: ``system_owner`` is the AI system's owner, every other
@@ -399,63 +368,28 @@ class Runtime:
         content_hash: str | None = None,
         via: str = "cli",
         ref: str | None = None,
-        delivery: tuple[str, str] | None = None,
+        delivery: Delivery | tuple[str, str] | None = None,
         response: dict[str, Any] | None = None,
     ) -> Outcome:
-        """An approver's decision. ``content_hash`` is what they saw; None means the current content.
+        """An approver's decision. ``content_hash`` is what they saw; None means the current
+        content.
 
-        One transaction, as :meth:`handle`: the approval, and the run it belongs to (loaded once,
-        under the same lock as any event), are read in the unit of work that applies the decision.
+        One transaction, as :meth:`receive`: the approval, and the run it belongs to (loaded
+        once, under the same lock as any event), are read in the unit of work that applies the
+        decision.
         """
-
-        def work() -> Outcome:
-            now = self.clock.now()
-            with self.db.begin() as conn:
-                row = _approval_row(conn, approval_id)
-                run_id = row["run_id"]
-                seen = content_hash or row["content_hash"]
-                if delivery:
-                    payload = json.dumps(
-                        {
-                            "approval_id": approval_id,
-                            "decision": decision,
-                            "reason": reason,
-                            "content_hash": seen,
-                            "response": response,
-                        }
-                    )
-                    if not inbox.claim(conn, delivery[0], delivery[1], payload, now):
-                        return Outcome(run_id, duplicate=True)
-                run, lock_version = run_store.load(conn, run_id, lock=True)
-                spec = self.specs.by_hash(conn, run.spec_hash)
-                eligible = self.eligible_approvers(
-                    row["approvers"],
-                    run.subject.owner,
-                    forbidden_roles=spec.step(row["step_id"]).separation.forbidden_roles,
-                )
-                data = {
-                    "approval_id": approval_id,
-                    "decision": decision,
-                    "reason": reason,
-                    "content_hash": seen,
-                    "eligible": eligible,
-                    "response": response,
-                }
-                event = Event(
-                    "approval.decided",
-                    Actor(person, via, self.config.roles_of(person)),
-                    step_id=row["step_id"],
-                    data=data,
-                    ref=ref,
-                )
-                transition = self._apply_loaded(conn, spec, run, lock_version, event, now)
-                _settle(conn, delivery, transition, now)
-                return Outcome(run_id, transition)
-
-        return self._retrying(work)
+        data = {
+            "approval_id": approval_id,
+            "decision": decision,
+            "reason": reason,
+            "content_hash": content_hash,
+            "response": response,
+        }
+        event = Event("approval.decided", self.actor(person, via), data=data, ref=ref)
+        return self.receive(event, delivery=_as_delivery(delivery, json.dumps(data)))
 
     def cancel(self, run_id: str, reason: str, actor: Actor = CLI) -> Outcome:
-        return self.handle(run_id, Event("run.cancel", actor, data={"reason": reason}))
+        return self.receive(Event("run.cancel", actor, data={"reason": reason}), run_id=run_id)
 
     # -- time -------------------------------------------------------------------------------
     def tick(self, limit: int = 500) -> int:
@@ -464,62 +398,8 @@ class Runtime:
         with self.db.connect() as conn:
             due = run_store.due_for_tick(conn, now, limit)
         for run_id in due:
-            self.handle(run_id, Event("timer.tick"))
+            self.receive(Event("timer.tick"), run_id=run_id)
         return len(due)
-
-    def run_schedules(self) -> list[str]:
-        """Start recurring workflows whose interval has passed for a subject (or that never ran)."""
-        from ..store import inventory as inventory_store
-
-        now = self.clock.now()
-        started: list[str] = []
-        table = Run.__table__
-        scheduled = [item for item in self.specs.workflows if item.spec.trigger.schedule]
-        systems: list[Subject] | None = None  # read once per pass, only if a schedule needs them
-        for loaded in scheduled:
-            spec = loaded.spec
-            every = spec.trigger.schedule.every
-            with self.db.begin() as conn:
-                if spec.subject == "ai_system":
-                    if systems is None:
-                        systems = [ai_system_subject(r) for r in inventory_store.list_all(conn)]
-                    subjects = systems
-                else:
-                    subjects = [organisation_subject(self.config.organisation)]
-                last = dict(
-                    conn.execute(
-                        select(table.c.subject_id, table.c.started_at)
-                        .where(table.c.workflow_id == spec.id)
-                        .order_by(table.c.started_at)
-                    ).all()
-                )
-                # one query for the subjects that already have an open run, not one per subject:
-                # the worker runs this every few seconds over the whole inventory
-                busy = set(
-                    conn.scalars(
-                        select(table.c.subject_id).where(
-                            table.c.workflow_id == spec.id, table.c.status.in_(("new", "running"))
-                        )
-                    )
-                )
-                for subject in subjects:
-                    previous = last.get(subject.id)
-                    if previous is not None and previous + every > now:
-                        continue
-                    if subject.id in busy or not self._in_scope(spec, subject):
-                        continue
-                    started.append(
-                        self._start(
-                            conn,
-                            loaded,
-                            subject,
-                            now,
-                            actor=Actor("scheduler", "scheduler"),
-                            trigger=f"schedule (every {spec.trigger.schedule.model_dump(mode='json')['every']})",
-                        ).run.run_id
-                    )
-                    busy.add(subject.id)
-        return started
 
     # -- ledger-only records ----------------------------------------------------------------
     def record(
@@ -541,20 +421,3 @@ class Runtime:
 
     def organisation_id(self) -> str:
         return ORGANISATION_ID
-
-
-# compiled once per dialect: every decision reads its approval (see store/_fast)
-_APPROVAL_BY_ID = Prepared(
-    select(Approval.__table__).where(
-        Approval.__table__.c.approval_id == bindparam("b_approval_id")
-    ),
-    ("b_approval_id",),
-)
-_APPROVAL_KEYS = tuple(Approval.__table__.c.keys())
-
-
-def _approval_row(conn: Connection, approval_id: str) -> dict[str, Any]:
-    row = _APPROVAL_BY_ID.first(conn, {"b_approval_id": approval_id})
-    if row is None:
-        raise NotFound(f"no approval '{approval_id}'", hint="see `aims approvals list`")
-    return dict(zip(_APPROVAL_KEYS, row))

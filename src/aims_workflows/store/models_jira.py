@@ -20,6 +20,7 @@ class JiraIssue(Base):
     ``idem_key`` is the outbox command's idempotency key, also stored on the issue as an entity
     property and (hashed) as a label, so a retried create finds the issue instead of making a
     second one. ``fields`` maps the form's field ids to the Jira field ids used for them.
+    Whether the task is open is the run's to say (its state), not this table's.
     """
 
     __tablename__ = "jira_issues"
@@ -30,7 +31,6 @@ class JiraIssue(Base):
     step_id: Mapped[str] = mapped_column(String(64))
     attempt: Mapped[int] = mapped_column(Integer)
     fields: Mapped[dict[str, Any]]
-    status: Mapped[str] = mapped_column(String(12))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 

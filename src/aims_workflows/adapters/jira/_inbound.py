@@ -10,37 +10,36 @@ task the issue stands for, what the change means:
 * anything else (a comment, a reopen, an issue the engine does not own) -> nothing, with the
   reason recorded on the inbox row.
 
-:class:`InboxProcessor` applies stored deliveries in the runtime, each in one transaction with
-the inbox row that carried it, so a crash half-way leaves the delivery to be processed again
-and never applies it twice.
+Whether the task is open, completed or cancelled is read from the run's state
+(``Runtime.task_status``); the issue mapping only says which task an issue is.
+
+:class:`InboxProcessor` hands stored deliveries to ``Runtime.receive``, which applies each in
+one transaction with the inbox row that carried it, so a crash half-way leaves the delivery to
+be processed again and never applies it twice.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select, update
-
 from ...engine import Actor, Event
 from ...engine.commands import Command
-from ...errors import AimsError, NotFound, StoreError
-from ...store import inbox, outbox
-from ...store.models import InboxItem
-from . import _store
+from ...errors import AimsError, StoreError
+from ...ports import JiraIssueStore
+from ...runtime import Delivery
 from ._fields import answers_from_issue
 from ._tracker import PROPERTY
 
-__all__ = ["Change", "parse_change", "to_event", "InboxProcessor", "SOURCE", "WriteGate"]
+__all__ = ["Change", "parse_change", "to_event", "InboxProcessor", "SOURCE", "POLL_SOURCE"]
 
 log = logging.getLogger("aims.jira")
 SOURCE = "jira"
-_INBOX = InboxItem.__table__
+POLL_SOURCE = "jira-poll"
+"""The inbox source of changes the reconciliation poll found (no webhook reported them)."""
 
 
 @dataclass(frozen=True)
@@ -105,11 +104,12 @@ def to_event(
     roles: tuple[str, ...] = (),
     email_of: Callable[[str | None], str | None] | None = None,
 ) -> Decision:
-    """The engine event for ``change`` to the issue of ``task`` (a ``jira_issues`` row)."""
+    """The engine event for ``change`` to the issue of ``task`` (its mapping, with the task's
+    ``status`` from the run's state: ``open``, ``completed``, ``cancelled`` or ``closed``)."""
     if task is None:
         return Decision(None, f"{change.issue_key} is not an issue of the engine")
-    if task["status"] == "cancelled":
-        return Decision(None, f"the task of {change.issue_key} was cancelled")
+    if task["status"] in ("cancelled", "closed"):
+        return Decision(None, f"the task of {change.issue_key} was {task['status']}")
     mapping = task["fields"] or {}
     actor = Actor(person, "jira", roles)
     attachments = change.attachments_added
@@ -141,97 +141,45 @@ def to_event(
     return Decision(None, "no change the engine acts on")
 
 
-class WriteGate:
-    """Orders this process's writes to the database: storing a delivery (``urgent``, while Jira
-    waits for the answer) goes before applying one (``background``).
-
-    SQLite lets one writer in at a time and makes the others poll with growing sleeps (up to
-    100 ms each); queueing on a condition here instead keeps the answer time to a few
-    milliseconds while the processor is busy.
-    """
-
-    def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self._busy = False
-        self._urgent = 0
-
-    @contextlib.contextmanager
-    def urgent(self) -> Iterator[None]:
-        with self._cond:
-            self._urgent += 1
-            while self._busy:
-                self._cond.wait()
-            self._urgent -= 1
-            self._busy = True
-        try:
-            yield
-        finally:
-            self._release()
-
-    @contextlib.contextmanager
-    def background(self) -> Iterator[None]:
-        with self._cond:
-            while self._busy or self._urgent:
-                self._cond.wait()
-            self._busy = True
-        try:
-            yield
-        finally:
-            self._release()
-
-    def _release(self) -> None:
-        with self._cond:
-            self._busy = False
-            self._cond.notify_all()
-
-
 class InboxProcessor:
-    """Applies stored Jira deliveries (inbox rows with source ``jira``) in the runtime."""
+    """Applies stored Jira deliveries (inbox rows with source ``jira``) through the runtime's
+    public API: each change becomes an event (:func:`to_event`) that the runtime applies in one
+    transaction with the delivery's inbox row."""
 
-    def __init__(self, runtime, tracker) -> None:
+    def __init__(self, runtime, tracker, store: JiraIssueStore) -> None:
         self.rt = runtime
         self.tracker = tracker
-        self.gate = WriteGate()
+        self.store = store
 
     def pending(self) -> int:
-        from sqlalchemy import func
-
-        with self.rt.db.connect() as conn:
-            return int(
-                conn.scalar(
-                    select(func.count())
-                    .select_from(_INBOX)
-                    .where(_INBOX.c.source == SOURCE, _INBOX.c.status == "received")
-                )
-                or 0
-            )
+        """How many stored Jira deliveries wait to be applied."""
+        return self.rt.inbox_backlog().get(SOURCE, 0)
 
     def process_pending(self, limit: int = 500) -> int:
-        """Process up to ``limit`` stored deliveries, oldest first; returns how many were settled."""
-        with self.rt.db.connect() as conn:
-            rows = conn.execute(
-                select(_INBOX.c.delivery_id, _INBOX.c.payload)
-                .where(_INBOX.c.source == SOURCE, _INBOX.c.status == "received")
-                .order_by(_INBOX.c.id)
-                .limit(limit)
-            ).all()
+        """Process up to ``limit`` stored deliveries, oldest first; returns how many were
+        settled."""
         done = 0
-        for row in rows:
+        for delivery in self.rt.stored_deliveries(SOURCE, limit):
             try:
-                done += self.process(row.delivery_id, row.payload)
+                done += self.process(delivery.id, delivery.payload)
             except (StoreError, AimsError) as err:
                 # Jira or the database is unavailable: the row stays 'received' for the next pass.
-                log.warning("jira delivery %s not processed yet: %s", row.delivery_id, err)
+                log.warning("jira delivery %s not processed yet: %s", delivery.id, err)
         return done
 
     def _task_for(self, change: Change) -> dict[str, Any] | None:
-        with self.rt.db.connect() as conn:
-            task = _store.find_issue(conn, issue_id=change.issue_id)
-        if task is not None:
-            return task
+        """The task visit the issue stands for, with its status as the run's state says."""
+        task = self.store.find_issue(issue_id=change.issue_id) or self._unrecorded(change)
+        if task is None:
+            return None
+        status = self.rt.task_status(task["run_id"], task["step_id"], int(task["attempt"]))
+        return {**task, "status": status or "closed"}
+
+    def _unrecorded(self, change: Change) -> dict[str, Any] | None:
+        """An issue made by us but not recorded yet (a crash right after the create): the issue
+        says which task it is, and is recorded now."""
         if "aims" not in (change.fields.get("labels") or []):
             return None
-        # Made by us but not recorded yet (a crash right after the create): the issue says which task it is.
         try:
             prop = self.tracker.jira.call(
                 "GET",
@@ -245,17 +193,18 @@ class InboxProcessor:
         value = (prop or {}).get("value") or {}
         if not value.get("run_id"):
             return None
-        return {
+        link = {
             "issue_id": change.issue_id,
             "issue_key": change.issue_key,
+            "idem_key": value.get("key")
+            or f"{value['run_id']}/{value['step_id']}/{value['attempt']}/task",
             "run_id": value["run_id"],
             "step_id": value["step_id"],
-            "attempt": value["attempt"],
+            "attempt": int(value["attempt"]),
             "fields": value.get("fields") or {},
-            "status": "open",
-            "idem_key": value.get("key"),
-            "_unrecorded": True,
         }
+        self.store.remember_issue(**link)
+        return link
 
     def _person(self, change: Change) -> str:
         user = change.user or {}
@@ -264,6 +213,16 @@ class InboxProcessor:
         if user.get("accountId"):
             return self.tracker.email_of(user["accountId"]) or str(user["accountId"])
         return "unknown"
+
+    def _decide(self, change: Change, task: dict[str, Any]) -> Decision:
+        person = self._person(change)
+        return to_event(
+            change,
+            task,
+            person=person,
+            roles=self.rt.actor(person, "jira").roles,
+            email_of=self.tracker.email_of,
+        )
 
     def process(self, delivery_id: str, payload_text: str) -> int:
         """Apply one stored delivery; 1 when this call settled it, 0 when another worker had."""
@@ -274,13 +233,7 @@ class InboxProcessor:
         change = parse_change(payload)
         task = self._task_for(change) if change else None
         decision = (
-            to_event(
-                change,
-                task,
-                person=self._person(change),
-                roles=self.rt.config.roles_of(self._person(change)),
-                email_of=self.tracker.email_of,
-            )
+            self._decide(change, task)
             if change and task
             else Decision(
                 None,
@@ -289,97 +242,43 @@ class InboxProcessor:
                 else f"{change.issue_key} is not an issue of the engine",
             )
         )
-        return self._settle(delivery_id, change, task, decision)
+        return self._settle(Delivery(SOURCE, delivery_id), change, task, decision)
 
     def apply_change(self, change: Change, delivery_id: str) -> bool:
         """Apply a change found by the reconciliation poll; False when already seen."""
         task = self._task_for(change)
         if task is None:
             return False
-        person = self._person(change)
-        decision = to_event(
-            change,
-            task,
-            person=person,
-            roles=self.rt.config.roles_of(person),
-            email_of=self.tracker.email_of,
-        )
+        decision = self._decide(change, task)
         if decision.event is None:
             return False
-        now = self.rt.clock.now()
-        with self.rt.db.begin() as conn:
-            if not inbox.claim(
-                conn, SOURCE + "-poll", delivery_id, json.dumps({"issue": change.issue_key}), now
-            ):
-                return False
-        return bool(self._settle(delivery_id, change, task, decision, source=SOURCE + "-poll"))
+        payload = json.dumps({"issue": change.issue_key})
+        return bool(
+            self._settle(Delivery(POLL_SOURCE, delivery_id, payload), change, task, decision)
+        )
 
     def _settle(
         self,
-        delivery_id: str,
+        delivery: Delivery,
         change: Change | None,
         task: dict[str, Any] | None,
         decision: Decision,
-        source: str = SOURCE,
     ) -> int:
-        def work() -> int:
-            now = self.rt.clock.now()
-            with self.gate.background(), self.rt.db.begin() as conn:
-                taken = conn.execute(
-                    update(_INBOX)
-                    .where(
-                        _INBOX.c.source == source,
-                        _INBOX.c.delivery_id == delivery_id,
-                        _INBOX.c.status == "received",
-                    )
-                    .values(status="processing")
+        """Hand the delivery to the runtime: its event applied, or why there is none."""
+        follow_up = []
+        if decision.record_attachments and task is not None and change is not None:
+            follow_up.append(
+                Command(
+                    "task.record_attachments",
+                    f"{task['run_id']}/jira-attachments/{delivery.source}/{delivery.id}",
+                    task["run_id"],
+                    {"ref": change.issue_key, "step_id": task["step_id"]},
                 )
-                if taken.rowcount != 1:
-                    return 0
-                reason = decision.reason
-                status = "ignored"
-                if decision.event is not None and task is not None:
-                    if task.get("_unrecorded"):
-                        _store.remember_issue(
-                            conn,
-                            issue_id=task["issue_id"],
-                            issue_key=task["issue_key"],
-                            idem_key=task["idem_key"]
-                            or f"{task['run_id']}/{task['step_id']}/{task['attempt']}/task",
-                            run_id=task["run_id"],
-                            step_id=task["step_id"],
-                            attempt=int(task["attempt"]),
-                            fields=task["fields"],
-                            now=now,
-                        )
-                    try:
-                        transition = self.rt._apply(conn, task["run_id"], decision.event, now)
-                    except NotFound as err:
-                        transition, reason = None, str(err)
-                    if transition is not None and transition.ignored is None:
-                        status, reason = "processed", None
-                        self._after(conn, transition, task, now)
-                    elif transition is not None:
-                        reason = transition.ignored
-                if decision.record_attachments and task is not None and change is not None:
-                    outbox.enqueue(
-                        conn,
-                        [
-                            Command(
-                                "task.record_attachments",
-                                f"{task['run_id']}/jira-attachments/{source}/{delivery_id}",
-                                task["run_id"],
-                                {"ref": change.issue_key, "step_id": task["step_id"]},
-                            )
-                        ],
-                        now,
-                    )  # type: ignore[arg-type]
-                inbox.mark(conn, source, delivery_id, status, now, reason)
-                return 1
-
-        return self.rt._retrying(work)
-
-    def _after(self, conn, transition, task: dict[str, Any], now) -> None:
-        # the engine's task.close attaches the completion's evidence; here only the mapping moves
-        if any(e.kind == "task.completed" for e in transition.evidence):
-            _store.set_status(conn, task["issue_id"], "completed", now)
+            )
+        if decision.event is None or task is None:
+            reason = decision.reason or "no change the engine acts on"
+            return int(self.rt.ignore(delivery, reason, follow_up=follow_up))
+        outcome = self.rt.receive(
+            decision.event, run_id=task["run_id"], delivery=delivery, follow_up=follow_up
+        )
+        return 0 if outcome.duplicate else 1

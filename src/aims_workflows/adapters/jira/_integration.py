@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from ...errors import ConfigError
+from ...store.jira_issues import JiraIssueRecords
 from ._client import JiraConnection
 from ._inbound import InboxProcessor
 from ._reconcile import Reconciler
@@ -36,10 +37,11 @@ class JiraIntegration:
         self.project = project
         self.webhook_secret = webhook_secret
         self.runtime = runtime
+        self.store = JiraIssueRecords(runtime.db, runtime.clock)
         self.tracker = JiraIssueTracker(
-            connection, project, issue_type=issue_type, db=runtime.db, clock=runtime.clock
+            connection, project, issue_type=issue_type, store=self.store, clock=runtime.clock
         )
-        self.processor = InboxProcessor(runtime, self.tracker)
+        self.processor = InboxProcessor(runtime, self.tracker, self.store)
         self.reconciler = Reconciler(self.processor, project, interval=poll_interval)
 
     @classmethod

@@ -13,7 +13,6 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from . import _store
 from ._inbound import Change, InboxProcessor
 from ._tracker import OWNED_LABEL
 
@@ -81,8 +80,8 @@ class Reconciler:
             return 0
         now = self.rt.clock.now()
         self._last = now
-        with self.rt.db.connect() as conn:
-            since = _store.cursor(conn, CURSOR) or _store.open_since(conn)
+        store = self.processor.store
+        since = store.cursor(CURSOR) or store.open_since()
         if since is None:
             return 0  # nothing was ever handed to Jira
         local = (since - _OVERLAP).astimezone(self._timezone())
@@ -101,9 +100,10 @@ class Reconciler:
             change = Change("poll", str(issue["id"]), str(issue["key"]), fields, polled=True)
             if change.status_category != "done":
                 continue
-            with self.rt.db.connect() as conn:
-                known = _store.find_issue(conn, issue_id=change.issue_id)
-            if known is not None and known["status"] != "open":
+            known = store.find_issue(issue_id=change.issue_id)
+            if known is not None and self.rt.task_status(
+                known["run_id"], known["step_id"], int(known["attempt"])
+            ) not in ("open", None):
                 continue  # its webhook arrived: nothing was lost
             change = Change(
                 "poll",
@@ -115,8 +115,7 @@ class Reconciler:
             )
             if self.processor.apply_change(change, f"{issue['id']}:{fields.get('updated')}"):
                 applied += 1
-        with self.rt.db.begin() as conn:
-            _store.set_cursor(conn, CURSOR, newest, now)
+        store.set_cursor(CURSOR, newest)
         if applied:
             log.info("reconciliation applied %d change(s) that no webhook reported", applied)
         return applied

@@ -27,9 +27,8 @@ from typing import Any
 from ...engine.commands import Command
 from ...engine.evidence import EvidenceRecord
 from ...errors import PermanentError
-from ...ports import Clock, SystemClock
-from ...store import ledger
-from . import _adf, _store
+from ...ports import Clock, JiraIssueStore, SystemClock
+from . import _adf
 from ._client import JiraConnection
 from ._fields import FieldMap, value_for_jira
 
@@ -68,8 +67,9 @@ def _requirement(field: dict[str, Any]) -> str:
 class JiraIssueTracker:
     """Carries out ``task.*`` commands on one Jira project.
 
-    ``db`` (optional) is where the issue-to-task mapping and recorded attachments are kept;
-    without it the tracker still finds its issues by label, but inbound events cannot be mapped.
+    ``store`` (optional) is where the issue-to-task mapping and recorded attachments are kept
+    (:class:`~aims_workflows.ports.JiraIssueStore`); without it the tracker still finds its
+    issues by label, but inbound events cannot be mapped.
     """
 
     def __init__(
@@ -78,22 +78,17 @@ class JiraIssueTracker:
         project: str,
         *,
         issue_type: str = "Task",
-        db=None,
+        store: JiraIssueStore | None = None,
         clock: Clock | None = None,
     ) -> None:
         self.jira = connection
         self.project = project
         self.issue_type = issue_type
-        self.db = db
+        self.store = store
         self.clock = clock or SystemClock()
         self._accounts: dict[str, str | None] = {}
         self._emails: dict[str, str] = {}
         self._me: str | None = None
-
-    def bind(self, db, clock: Clock) -> JiraIssueTracker:
-        """Attach the database and clock once the application has opened them."""
-        self.db, self.clock = db, clock
-        return self
 
     # -- the port ---------------------------------------------------------------------------
     def perform(self, command: Command) -> dict[str, Any]:
@@ -214,9 +209,8 @@ class JiraIssueTracker:
         idem = command.key  # the engine prefixes it with the run id: unique across runs
         label = idem_label(idem)
         form = list(p.get("form") or [])
-        if self.db is not None:
-            with self.db.connect() as conn:
-                known = _store.issue_by_idem(conn, idem)
+        if self.store is not None:
+            known = self.store.issue_by_idem(idem)
             if known:
                 return {"ref": known["issue_key"], "assignee": p.get("assignee")}
         field_ids = self.field_map().resolve(form)
@@ -238,19 +232,16 @@ class JiraIssueTracker:
             },
         )
         self._link_related(command.run_id, key)
-        if self.db is not None:
-            with self.db.begin() as conn:
-                _store.remember_issue(
-                    conn,
-                    issue_id=issue_id,
-                    issue_key=key,
-                    idem_key=idem,
-                    run_id=command.run_id,
-                    step_id=p["step_id"],
-                    attempt=int(p["attempt"]),
-                    fields=mapping,
-                    now=self.clock.now(),
-                )
+        if self.store is not None:
+            self.store.remember_issue(
+                issue_id=issue_id,
+                issue_key=key,
+                idem_key=idem,
+                run_id=command.run_id,
+                step_id=p["step_id"],
+                attempt=int(p["attempt"]),
+                fields=mapping,
+            )
         return {"ref": key, "assignee": p.get("assignee")}
 
     def _new_issue(
@@ -284,18 +275,10 @@ class JiraIssueTracker:
 
     def _link_related(self, run_id: str, key: str) -> None:
         """Link the issue to the issues of the run that started this one (a finding's audit)."""
-        if self.db is None:
+        if self.store is None:
             return
-        from sqlalchemy import select
-
-        from ...store.models import Run
-
-        with self.db.connect() as conn:
-            parent = conn.scalar(
-                select(Run.__table__.c.parent_run_id).where(Run.__table__.c.id == run_id)
-            )
-            related = _store.issues_of_run(conn, parent) if parent else []
-            already = _store.issues_of_run(conn, run_id)
+        related = self.store.issues_of_parent(run_id)
+        already = self.store.issues_of_run(run_id) if related else []
         if not related or already:
             return  # linked when the run's first issue was made
         self.jira.call(
@@ -401,14 +384,6 @@ class JiraIssueTracker:
         )
         return str(issue["fields"]["status"]["statusCategory"]["key"])
 
-    def _set_mapping(self, key: str, status: str) -> None:
-        if self.db is None:
-            return
-        with self.db.begin() as conn:
-            row = _store.find_issue(conn, key=key)
-            if row:
-                _store.set_status(conn, row["issue_id"], status, self.clock.now())
-
     def _refuse(self, command: Command) -> dict[str, Any]:
         key = self._ref(command)
         if not key:
@@ -425,16 +400,14 @@ class JiraIssueTracker:
         )
         if self._status_category(key) == "done":
             self._transition_to(key, "open", what=f"move {key} back for corrections")
-        self._set_mapping(key, "open")
         return {"ref": key, "moved_back": True}
 
     def _cancel(self, command: Command) -> dict[str, Any]:
         key = self._ref(command)
         if not key:
             return {"skipped": "no issue"}
-        self._set_mapping(
-            key, "cancelled"
-        )  # before the move, so its webhook is not read as an answer
+        # the run's state says the task is cancelled already, so the move's webhook is not read
+        # as an answer
         reason = command.payload.get("reason") or "cancelled"
         self._comment(command, key, _adf.paragraph(f"This task is no longer needed: {reason}."))
         self.jira.call(
@@ -464,9 +437,8 @@ class JiraIssueTracker:
         key = self._ref(command) or self._issue_of_task(p.get("task_key"))
         if not key:
             return {"skipped": "no issue"}
-        self._set_mapping(
-            key, "completed"
-        )  # before any move, so its webhook is not read as answers
+        # the run's state says the task is completed already, so the move's webhook is not read
+        # as answers
         closed = self._move_to_done(key)  # False when completed in Jira: nothing to say then
         if closed:
             self._comment(
@@ -493,19 +465,16 @@ class JiraIssueTracker:
     def _issue_of_task(self, task_key: str | None) -> str | None:
         """The issue made for a task whose completion came before the engine learnt its key (done
         from the CLI while its task.create was still queued: the outbox carries that out first)."""
-        if not task_key or self.db is None:
+        if not task_key or self.store is None:
             return None
-        with self.db.connect() as conn:
-            known = _store.issue_by_idem(conn, task_key)
+        known = self.store.issue_by_idem(task_key)
         return known["issue_key"] if known else None
 
     def _sealed_records(self, seqs: list[int] | None) -> list[dict[str, Any]]:
         """The ledger rows a completion appended, as stored (hashes included)."""
-        if not seqs or self.db is None:
+        if not seqs or self.store is None:
             return []
-        with self.db.connect() as conn:
-            rows = ledger.rows_between(conn, seqs[0], seqs[1])
-        return [{**row.__dict__, "payload": json.loads(row.payload)} for row in rows]
+        return self.store.evidence_rows(seqs[0], seqs[1])
 
     # -- evidence -------------------------------------------------------------------------
     def _attachments(self, key: str) -> list[dict[str, Any]]:
@@ -529,13 +498,12 @@ class JiraIssueTracker:
         return {"attached": filename}
 
     def _record_attachments(self, command: Command) -> dict[str, Any]:
-        if self.db is None:
+        if self.store is None:
             raise PermanentError(
                 "recording attachments needs the database",
-                hint="bind the tracker to the application",
+                hint="give the tracker the Jira integration's store",
             )
-        from ...store import ledger
-
+        store = self.store
         p = command.payload
         key = p["ref"]
         me = self.service_account()
@@ -544,9 +512,8 @@ class JiraIssueTracker:
             author = (attachment.get("author") or {}).get("accountId")
             if author == me:
                 continue  # our own evidence files
-            with self.db.connect() as conn:
-                if _store.attachment_recorded(conn, str(attachment["id"])):
-                    continue
+            if store.attachment_recorded(str(attachment["id"])):
+                continue
             content = self.jira.download(
                 attachment["content"],
                 what=f"download attachment {attachment.get('filename')} of {key}",
@@ -558,41 +525,32 @@ class JiraIssueTracker:
                 or author
                 or "unknown"
             )
-            now = self.clock.now()
-            with self.db.begin() as conn:
-                if _store.remember_attachment(
-                    conn,
-                    attachment_id=str(attachment["id"]),
-                    issue_key=key,
-                    filename=str(attachment.get("filename")),
-                    size=len(content),
-                    sha256=digest,
-                    now=now,
-                ):
-                    ledger.append(
-                        conn,
-                        [
-                            EvidenceRecord(
-                                "attachment.recorded",
-                                command.run_id,
-                                p.get("step_id"),
-                                person,
-                                "jira",
-                                _parse_time(attachment.get("created")) or now,
-                                {
-                                    "issue": key,
-                                    "attachment_id": str(attachment["id"]),
-                                    "filename": attachment.get("filename"),
-                                    "mime_type": attachment.get("mimeType"),
-                                    "size": len(content),
-                                    "sha256": digest,
-                                },
-                                key,
-                            )
-                        ],
-                        recorded_at=now,
-                    )
-                    recorded.append(str(attachment["id"]))
+            evidence = EvidenceRecord(
+                "attachment.recorded",
+                command.run_id,
+                p.get("step_id"),
+                person,
+                "jira",
+                _parse_time(attachment.get("created")) or self.clock.now(),
+                {
+                    "issue": key,
+                    "attachment_id": str(attachment["id"]),
+                    "filename": attachment.get("filename"),
+                    "mime_type": attachment.get("mimeType"),
+                    "size": len(content),
+                    "sha256": digest,
+                },
+                key,
+            )
+            if store.record_attachment(
+                attachment_id=str(attachment["id"]),
+                issue_key=key,
+                filename=str(attachment.get("filename")),
+                size=len(content),
+                sha256=digest,
+                evidence=evidence,
+            ):
+                recorded.append(str(attachment["id"]))
         return {"ref": key, "recorded": recorded}
 
 

@@ -2,11 +2,11 @@
 opens the App Home tab.
 
 Every listener acknowledges first and works afterwards (Bolt's ``process_before_response``
-with lazy listeners): the acknowledgement is computed on the request thread from the payload
-alone, so Slack gets its HTTP 200 in milliseconds, and the lazy part (``views.open``, the
-decision, the database, the Web API) runs on the :class:`~._work.WorkPool`. The only answer
-that needs a check first is the modal's: a blank reason is answered with
-``response_action: errors`` and records nothing.
+with lazy listeners): Slack gets its HTTP 200 in milliseconds, and the lazy part
+(``views.open``, applying the decision, the Web API) runs on the :class:`~._work.WorkPool`. The
+modal's answer needs a check first: a blank reason is answered with ``response_action: errors``
+and records nothing; a decision with a reason is stored in the inbox before the answer (see
+``_inbound``), so nothing Slack was told is recorded can be lost.
 
 The checks of a decision are the engine's, recorded in the ledger whether they pass or fail.
 A click is checked early (is the request open, unchanged, sent to this person?) so that a
@@ -26,19 +26,19 @@ from slack_bolt import App
 from slack_sdk import WebClient
 
 from ...errors import AimsError, NotFound
+from ...runtime import Outcome
 from . import _blocks as bk
 from ._book import MessageBook
 from ._directory import Directory
 from ._errors import redact, slack_call
+from ._inbound import SOURCE, SlackDecision, SlackInbox, from_click, from_view
+from ._inbound import person_of as _person_of
 from ._queries import SystemStatus, pending_for, system_status
 from ._work import WorkPool
 
 __all__ = ["build_bolt_app", "SOURCE"]
 
 log = logging.getLogger("aims.slack")
-
-SOURCE = "slack"
-"""The inbox source of Slack deliveries (de-duplication keys are ``(SOURCE, id)``)."""
 
 REASON_MISSING = "Please give a reason: it is recorded as evidence with your decision."
 
@@ -53,6 +53,7 @@ def build_bolt_app(
     pool: WorkPool,
     decisions: WorkPool | None = None,
     on_recorded: Callable[[], Any] | None = None,
+    inbox: SlackInbox | None = None,
 ) -> App:
     """The Bolt ``App`` with the approval listeners. Signatures are checked before Bolt sees a
     request (``routes.SlackSignatureCheck``, which owns the clock), so Bolt's own check is off.
@@ -62,6 +63,7 @@ def build_bolt_app(
     burst of decisions queued behind the database never delays a modal. Without ``decisions``
     both run on ``pool``."""
     decisions = decisions or pool
+    inbox = inbox or SlackInbox(runtime, directory)
     app = App(
         client=client,
         signing_secret=signing_secret,
@@ -74,12 +76,7 @@ def build_bolt_app(
     )
 
     def person_of(user_id: str) -> str:
-        try:
-            email = directory.email(user_id)
-        except AimsError as err:
-            log.warning("cannot look up Slack user %s: %s", user_id, redact(str(err)))
-            email = None
-        return email or f"slack:{user_id}"
+        return _person_of(directory, user_id)
 
     def tell(user_id: str, channel: str | None, text: str) -> None:
         try:
@@ -129,19 +126,9 @@ def build_bolt_app(
         not_asked = bool(people) and person not in people
         already = person in book.decided(row["run_id"], approval_id)
         if stale or not_asked or already:
-            # The engine decides and records why this click cannot count.
-            runtime.decide(
-                approval_id,
-                person=person,
-                decision=decision,
-                reason="",
-                content_hash=content_hash,
-                via=SOURCE,
-                ref=f"slack:click:{user_id}:{action.get('action_ts')}",
-                delivery=(SOURCE, f"click:{user_id}:{action.get('action_ts')}"),
-                response={"channel": channel, "user": user_id},
-            )
-            recorded()
+            # No modal: the engine decides and records why this click cannot count, and the
+            # refusal reaches the person through the click's response_url.
+            inbox.apply(from_click(body, approval_id, content_hash, decision))
             return
         card = book.card(row["run_id"], approval_id)
         title = card["title"] if card else row["step_id"]
@@ -176,10 +163,12 @@ def build_bolt_app(
             ((values.get(bk.REASON_BLOCK) or {}).get(bk.REASON_ACTION) or {}).get("value") or ""
         ).strip()
 
-    def check_reason(ack: Any, view: dict[str, Any]) -> None:
-        if not reason_of(view):
+    def check_reason(ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
+        reason = reason_of(view)
+        if not reason:
             ack(response_action="errors", errors={bk.REASON_BLOCK: REASON_MISSING})
             return
+        inbox.store(from_view(body, view, reason))  # kept before Slack hears it was received
         ack()
 
     def record_decision(body: dict[str, Any], view: dict[str, Any]) -> None:
@@ -200,34 +189,27 @@ def build_bolt_app(
             )
 
     def decide_now(body: dict[str, Any], view: dict[str, Any]) -> None:
-        reason = reason_of(view)
-        meta = json.loads(view.get("private_metadata") or "{}")
-        user_id = body["user"]["id"]
-        person = person_of(user_id)
-        approval_id, decision = meta["a"], meta["d"]
-        try:
-            outcome = runtime.decide(
-                approval_id,
-                person=person,
-                decision=decision,
-                reason=reason,
-                content_hash=meta["h"],
-                via=SOURCE,
-                ref=f"slack:view:{view['id']}",
-                delivery=(SOURCE, f"view:{view['id']}"),
-                response={"channel": meta.get("c"), "user": user_id},
+        decision = from_view(body, view, reason_of(view))
+        outcome = inbox.apply(decision)
+        if outcome.run_id is None and outcome.not_applied:
+            tell(
+                decision.user,
+                decision.channel,
+                f"Approval {decision.approval_id} does not exist (any more).",
             )
-        except NotFound:
-            tell(user_id, meta.get("c"), f"Approval {approval_id} does not exist (any more).")
-            return
-        if outcome.duplicate:
-            return
+
+    def applied(decision: SlackDecision, person: str, outcome: Outcome) -> None:
+        """After a decision was applied, here or by the worker's pass over stored ones."""
         kinds = {e.kind for e in outcome.transition.evidence} if outcome.transition else set()
-        if "approval.decided" in kinds and "approval.closed" not in kinds:
-            mark_decided(outcome.run_id, approval_id, person, decision, reason)
+        if "approval.decided" in kinds and "approval.closed" not in kinds and outcome.run_id:
+            mark_decided(
+                outcome.run_id, decision.approval_id, person, decision.decision, decision.reason
+            )
         recorded()
-        if meta.get("home"):
-            publish_home(user_id)
+        if decision.home:
+            publish_home(decision.user)
+
+    inbox.on_applied = applied
 
     def mark_decided(
         run_id: str, approval_id: str, person: str, decision: str, reason: str
@@ -256,14 +238,10 @@ def build_bolt_app(
         words = (command.get("text") or "").split()
         verb = words[0].lower() if words else "help"
         if verb == "pending":
-            cards = pending_for(runtime.db, book, person_of(command["user_id"]))
+            cards = pending_for(book, person_of(command["user_id"]))
             ack(text=_pending_text(cards))
         elif verb == "status" and len(words) > 1:
-            ack(
-                text=_status_text(
-                    system_status(runtime.db, " ".join(words[1:])), " ".join(words[1:])
-                )
-            )
+            ack(text=_status_text(system_status(runtime, " ".join(words[1:])), " ".join(words[1:])))
         else:
             ack(
                 text="Usage: `/aims pending` (approvals waiting for you) or `/aims status SYSTEM` (an AI system's assessments and runs)."
@@ -273,7 +251,7 @@ def build_bolt_app(
 
     # -- App Home ---------------------------------------------------------------------------
     def publish_home(user_id: str) -> None:
-        cards = pending_for(runtime.db, book, person_of(user_id))
+        cards = pending_for(book, person_of(user_id))
         try:
             slack_call(
                 "views.publish",

@@ -1,62 +1,60 @@
 """Where each approval's Slack messages are, so every copy can be updated when it closes.
 
-The ApprovalChannel returns, for each command it carries out, the copies it posted and the
-card it showed; the dispatcher stores that result with the command in the outbox, in the same
-transaction that marks the command done. The book reads those results back whenever it is
-asked (no table of its own: the outbox already keeps them for as long as the run exists), so a
-copy posted by another process is found too, and keeps what this process posted in memory, so
-that a command retried after a partial failure (a 429 for the third approver) does not post
-twice to the first two.
+The ApprovalChannel writes each request's card and every copy it posts to the Slack app's own
+storage (:class:`~aims_workflows.ports.SlackMessageStore`, tables ``slack_requests`` and
+``slack_messages``) as it posts them, and reads them back whenever it is asked, so a copy posted
+by another process (`aims worker` beside `aims serve`) is found too. Without a store (a book
+made before the database, or in a test) the book keeps them in memory.
+
+Who has decided on a request is the runtime's to say (the run's state), not the book's: the
+book asks the ``deciders`` function it is bound to.
 """
 
 from __future__ import annotations
 
-import json
 import threading
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import select
+from ...ports import PostedCopy, PostedRequest, SlackMessageStore
 
 __all__ = ["Copy", "MessageBook", "POSTING_KINDS"]
 
 POSTING_KINDS = ("approval.request", "approval.remind", "approval.escalate")
 
+Copy = PostedCopy
+"""One posted message of an approval (``role`` ``approver``, ``channel`` or ``watcher``)."""
 
-@dataclass(frozen=True)
-class Copy:
-    """One posted message of an approval. ``person`` is None for a channel post;
-    ``role`` is ``approver`` (with buttons), ``channel`` or ``watcher`` (escalation, no buttons)."""
-
-    approval_id: str
-    channel: str
-    ts: str
-    role: str
-    person: str | None = None
-    user: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+Deciders = Callable[[str, str], set[str]]
+"""(run id, approval id) -> the people whose decision on that request is recorded."""
 
 
 class MessageBook:
-    """Copies and cards by approval, from this process's memory and the outbox results."""
+    """Requests and copies by approval, in the Slack app's storage (or in memory)."""
 
-    def __init__(self, db: Any | None = None) -> None:
-        self._db = db
+    def __init__(
+        self, store: SlackMessageStore | None = None, deciders: Deciders | None = None
+    ) -> None:
+        self._store = store
+        self._deciders = deciders
         self._lock = threading.Lock()
+        self._requests: dict[str, PostedRequest] = {}
         self._copies: dict[str, list[Copy]] = {}
-        self._retired: dict[str, set[tuple[str, str]]] = {}
-        self._cards: dict[str, dict[str, Any]] = {}
-        self._people: dict[str, list[str]] = {}
+        self._retired: set[tuple[str, str]] = set()
 
-    def bind(self, db: Any) -> None:
-        """Read earlier results from ``db`` (when the book was made before the database)."""
-        if self._db is None:
-            self._db = db
+    def bind(self, store: SlackMessageStore, deciders: Deciders | None = None) -> None:
+        """Use ``store`` (when the book was made before the database) and ask ``deciders`` who
+        has decided."""
+        if self._store is None:
+            self._store = store
+        if deciders is not None:
+            self._deciders = deciders
 
     # -- writing (the channel, as it posts) -----------------------------------------------
     def add(self, copy: Copy) -> None:
+        if self._store is not None:
+            self._store.add_copy(copy)
+            return
         with self._lock:
             copies = self._copies.setdefault(copy.approval_id, [])
             if all((c.channel, c.ts) != (copy.channel, copy.ts) for c in copies):
@@ -64,94 +62,61 @@ class MessageBook:
 
     def retire(self, approval_id: str, channel: str, ts: str) -> None:
         """A copy replaced by a repost: it no longer has buttons and needs no update."""
+        if self._store is not None:
+            self._store.retire(channel, ts)
+            return
         with self._lock:
-            self._retired.setdefault(approval_id, set()).add((channel, ts))
+            self._retired.add((channel, ts))
 
-    def set_card(self, approval_id: str, card: dict[str, Any], people: list[str]) -> None:
+    def set_card(
+        self, run_id: str, approval_id: str, card: dict[str, Any], people: list[str]
+    ) -> None:
+        request = PostedRequest(approval_id, run_id, card, list(people))
+        if self._store is not None:
+            self._store.save_request(request)
+            return
         with self._lock:
-            self._cards[approval_id] = card
-            self._people[approval_id] = list(people)
+            self._requests.setdefault(approval_id, request)
 
     # -- reading ----------------------------------------------------------------------------
     def copies(self, run_id: str, approval_id: str) -> list[Copy]:
         """Live copies (not retired), oldest first."""
-        self._load(run_id, approval_id)
+        if self._store is not None:
+            return self._store.copies(approval_id)
         with self._lock:
-            retired = self._retired.get(approval_id, set())
             return [
-                c for c in self._copies.get(approval_id, []) if (c.channel, c.ts) not in retired
+                c
+                for c in self._copies.get(approval_id, [])
+                if (c.channel, c.ts) not in self._retired
             ]
 
-    def card(self, run_id: str, approval_id: str) -> dict[str, Any] | None:
-        self._load(run_id, approval_id)
+    def _request(self, approval_id: str) -> PostedRequest | None:
+        if self._store is not None:
+            return self._store.request(approval_id)
         with self._lock:
-            return self._cards.get(approval_id)
+            return self._requests.get(approval_id)
+
+    def card(self, run_id: str, approval_id: str) -> dict[str, Any] | None:
+        request = self._request(approval_id)
+        return dict(request.card) if request else None
 
     def people(self, run_id: str, approval_id: str) -> list[str]:
         """Who the request was sent to (after segregation of duties)."""
-        self._load(run_id, approval_id)
+        request = self._request(approval_id)
+        return list(request.people) if request else []
+
+    def open_requests(self) -> list[PostedRequest]:
+        """Every request still open, oldest first (in memory: every request this book
+        posted)."""
+        if self._store is not None:
+            return self._store.open_requests()
         with self._lock:
-            return list(self._people.get(approval_id, []))
+            return list(self._requests.values())
 
     def known(self) -> list[tuple[str, dict[str, Any], list[str]]]:
-        """(approval id, card, people) of every request this process posted or read."""
-        with self._lock:
-            return [
-                (aid, dict(card), list(self._people.get(aid, [])))
-                for aid, card in self._cards.items()
-            ]
+        """(approval id, card, people) of :meth:`open_requests`."""
+        return [(r.approval_id, dict(r.card), list(r.people)) for r in self.open_requests()]
 
     def decided(self, run_id: str, approval_id: str) -> set[str]:
-        """People whose decision on this request is in the ledger."""
-        if self._db is None:
-            return set()
-        from ...store.models import Evidence
-
-        table = Evidence.__table__
-        with self._db.connect() as conn:
-            rows = conn.execute(
-                select(table.c.payload).where(
-                    table.c.run_id == run_id, table.c.kind == "approval.decided"
-                )
-            ).all()
-        people: set[str] = set()
-        for (payload,) in rows:
-            data = json.loads(payload)
-            if data.get("approval_id") == approval_id:
-                people.add(data.get("person"))
-        return people
-
-    def _load(self, run_id: str, approval_id: str) -> None:
-        """Read the outbox results of earlier commands for this approval, every time: another
-        process (`aims worker` beside `aims serve`) may have posted or retired a copy since.
-        Reading is idempotent (copies and retirements are sets), and one indexed query."""
-        if self._db is None:
-            return
-        from ...store.models import OutboxItem
-
-        table = OutboxItem.__table__
-        with self._db.connect() as conn:
-            rows = conn.execute(
-                select(table.c.kind, table.c.payload, table.c.result)
-                .where(
-                    table.c.run_id == run_id,
-                    table.c.kind.in_(POSTING_KINDS),
-                    table.c.status == "done",
-                )
-                .order_by(table.c.id)
-            ).all()
-        for kind, payload, result in rows:
-            if json.loads(payload).get("approval_id") != approval_id or not result:
-                continue
-            self.absorb(kind, approval_id, json.loads(result))
-
-    def absorb(self, kind: str, approval_id: str, result: dict[str, Any]) -> None:
-        """Take in what one command's result says (used when reading the outbox)."""
-        if kind == "approval.request" and result.get("card"):
-            with self._lock:
-                self._cards.setdefault(approval_id, result["card"])
-                self._people.setdefault(approval_id, list(result.get("people", [])))
-        for raw in result.get("copies", []):
-            self.add(Copy(**raw))
-        for channel, ts in result.get("retired", []):
-            self.retire(approval_id, channel, ts)
+        """People whose decision on this request is recorded (the run's state says)."""
+        return self._deciders(run_id, approval_id) if self._deciders is not None else set()

@@ -10,8 +10,8 @@
 * ``approval.escalate``: show the card (without buttons) to the people escalated to, and mark
   the approvers' copies overdue;
 * ``approval.close`` / ``approval.invalidate``: update every copy to the outcome, no buttons;
-* ``approval.refuse``: tell the person, in an ephemeral message where they clicked, why their
-  decision was not recorded.
+* ``approval.refuse``: tell the person, in an ephemeral message where they clicked (through the
+  interaction's ``response_url`` while it is valid), why their decision was not recorded.
 
 Every call is idempotent per command key: progress within a command is remembered, so a retry
 after a 429 posts only what is still missing.
@@ -26,6 +26,7 @@ from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.webhook import WebhookClient
 
 from ...engine.commands import Command
 from ...errors import PermanentError
@@ -91,7 +92,8 @@ class _Base:
 class SlackApprovalChannel(_Base):
     """Approvals as Slack messages with Approve / Reject buttons.
 
-    >>> channel = SlackApprovalChannel(client, Directory(client), MessageBook(db), channel="#aims-approvals")  # doctest: +SKIP
+    >>> book = MessageBook(SlackMessageRecords(db, clock))
+    >>> channel = SlackApprovalChannel(client, Directory(client), book, channel="#aims-approvals")  # doctest: +SKIP
     >>> channel.perform(command)  # doctest: +SKIP
     {'ref': 'slack:D0123ABCD:1767600000.000100', ...}
     """
@@ -132,7 +134,7 @@ class SlackApprovalChannel(_Base):
                 self.directory.user_id(asker)
             except UnknownPerson:
                 pass
-        self.book.set_card(card.approval_id, card.to_metadata(), people)
+        self.book.set_card(command.run_id, card.approval_id, card.to_metadata(), people)
         text = bk.fallback_text(card)
         blocks = bk.request_blocks(card, who=self.who)
         done = self._memo(command.key)
@@ -140,6 +142,7 @@ class SlackApprovalChannel(_Base):
             if "#channel" not in done:
                 channel, ts = self.post(self.channel, text, blocks)
                 done["#channel"] = Copy(card.approval_id, channel, ts, "channel").to_dict()
+                self.book.add(Copy(**done["#channel"]))  # at once: a later failure keeps it
         else:
             if p.get("channel") == "channel":
                 log.warning(
@@ -153,6 +156,7 @@ class SlackApprovalChannel(_Base):
                 done[person] = Copy(
                     card.approval_id, channel, ts, "approver", person, ids[person]
                 ).to_dict()
+                self.book.add(Copy(**done[person]))  # at once: a later failure keeps it
         copies = list(done.values())
         for raw in copies:
             self.book.add(Copy(**raw))
@@ -285,6 +289,8 @@ class SlackApprovalChannel(_Base):
         text = f":no_entry: Your decision on {what} was not recorded: {p.get('reason')}."
         response = p.get("response") or {}
         user, channel = response.get("user"), response.get("channel")
+        if response.get("response_url") and self._respond(str(response["response_url"]), text):
+            return {"shown": "ephemeral", "via": "response_url"}
         if user is None:
             try:
                 user = self.directory.user_id(str(p.get("person")))
@@ -305,6 +311,22 @@ class SlackApprovalChannel(_Base):
             lambda: self.client.chat_postEphemeral(channel=dm, user=user, text=text),
         )
         return {"shown": "ephemeral", "channel": dm}
+
+    def _respond(self, url: str, text: str) -> bool:
+        """An ephemeral answer to an interaction through its ``response_url``; False when Slack
+        no longer takes it (it lives 30 minutes and takes 5 answers): then tell them directly."""
+        try:
+            answer = WebhookClient(url, timeout=10).send(
+                text=text, response_type="ephemeral", replace_original=False
+            )
+        except (SlackClientError, OSError) as error:
+            log.info("response_url not usable (%s); telling the person directly", error)
+            return False
+        if answer.status_code >= 500 or answer.status_code == 429:
+            raise translate(
+                "response_url", SlackClientError(f"HTTP {answer.status_code}: {answer.body}")
+            )
+        return answer.status_code == 200
 
 
 class SlackNotifier(_Base):

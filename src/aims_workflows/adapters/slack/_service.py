@@ -19,10 +19,13 @@ from slack_sdk import WebClient
 from starlette.routing import Route
 
 from ...errors import ConfigError
+from ...ports import SystemClock
+from ...store.slack_messages import SlackMessageRecords
 from ._bolt import build_bolt_app
 from ._book import MessageBook
 from ._channel import SlackApprovalChannel, SlackNotifier
 from ._directory import Directory
+from ._inbound import SlackInbox
 from ._work import WorkPool
 from .routes import SlackSignatureCheck, slack_asgi_app, slack_routes
 
@@ -43,6 +46,7 @@ class SlackPorts:
         api_url: str = "https://slack.com/api/",
         channel: str | None = None,
         db: Any | None = None,
+        clock: Any | None = None,
         issue_url: Callable[[str], str | None] | None = None,
         timeout: int = 10,
     ) -> None:
@@ -53,7 +57,8 @@ class SlackPorts:
         base = api_url if api_url.endswith("/") else api_url + "/"
         self.client = WebClient(token=bot_token, base_url=base, timeout=timeout)
         self.directory = Directory(self.client)
-        self.book = MessageBook(db)
+        store = SlackMessageRecords(db, clock or SystemClock()) if db is not None else None
+        self.book = MessageBook(store)
         self.channel = SlackApprovalChannel(
             self.client, self.directory, self.book, channel=channel, issue_url=issue_url
         )
@@ -79,7 +84,8 @@ class SlackIntegration:
     ) -> None:
         self.ports = ports
         self.runtime = runtime
-        ports.book.bind(runtime.db)
+        ports.book.bind(SlackMessageRecords(runtime.db, runtime.clock), runtime.deciders)
+        self.inbox = SlackInbox(runtime, ports.directory)
         self.pool = WorkPool(workers)
         # SQLite takes one writer at a time: more threads would only wait, and slow the acks down
         self.decisions = WorkPool(decision_workers, name="aims-slack-decide")
@@ -96,7 +102,13 @@ class SlackIntegration:
             pool=self.pool,
             decisions=self.decisions,
             on_recorded=self._recorded,
+            inbox=self.inbox,
         )
+
+    def pump(self) -> dict[str, Any]:
+        """Apply Slack decisions stored but not applied yet (``App.pump``, i.e. ``aims
+        worker``): after a stop between the acknowledgement and the decision's work."""
+        return {"applied": self.inbox.process_pending()}
 
     def _recorded(self) -> None:
         if self.on_recorded is not None:
@@ -165,7 +177,7 @@ class SlackIntegration:
         Jira keys link to ``AIMS_JIRA_URL/browse/KEY`` when that is set."""
         jira_url = getattr(settings, "jira_url", None)
         issue_url = (lambda key: f"{str(jira_url).rstrip('/')}/browse/{key}") if jira_url else None
-        ports = ports or ports_from_settings(settings, runtime.db, issue_url)
+        ports = ports or ports_from_settings(settings, runtime.db, issue_url, runtime.clock)
         secret = (
             settings.slack_signing_secret.get_secret_value()
             if settings.slack_signing_secret
@@ -221,7 +233,10 @@ class _FollowUp:
 
 
 def ports_from_settings(
-    settings: Any, db: Any | None = None, issue_url: Callable[[str], str | None] | None = None
+    settings: Any,
+    db: Any | None = None,
+    issue_url: Callable[[str], str | None] | None = None,
+    clock: Any | None = None,
 ) -> SlackPorts:
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else ""
     return SlackPorts(
@@ -229,5 +244,6 @@ def ports_from_settings(
         api_url=settings.slack_api_url,
         channel=settings.slack_channel,
         db=db,
+        clock=clock,
         issue_url=issue_url,
     )

@@ -7,10 +7,11 @@ The chain, in order:
    5 minutes from the clock. A refused request gets 401 and never reaches Bolt or the
    database; the log line names neither the body nor the secret.
 2. Bolt's Starlette adapter turns the request into a ``BoltRequest`` for ``App.dispatch``.
-   Interactions and events are dispatched on the event loop: their listeners only acknowledge
-   and hand the work to a pool, which is faster than a hop to a worker thread and back. Slash
-   commands (answered from the database) and the first request (Bolt's ``auth.test``) are
-   dispatched on a worker thread.
+   Clicks and events are dispatched on the event loop: their listeners only acknowledge and
+   hand the work to a pool, which is faster than a hop to a worker thread and back. Modal
+   submissions (stored in the inbox before they are acknowledged), slash commands (answered
+   from the database) and the first request (Bolt's ``auth.test``) are dispatched on a worker
+   thread.
 3. The listeners acknowledge at once and do their work afterwards (see ``_bolt``).
 
 ``web.py`` includes these with ``routes=[..., *slack.routes()]`` or mounts :func:`slack_asgi_app`.
@@ -98,8 +99,9 @@ def slack_routes(bolt_app: App, check: SlackSignatureCheck, path: str = EVENTS_P
             # and back would cost more than the acknowledgement itself under load.
             bolt_response = bolt_app.dispatch(bolt_request)
         else:
-            # Slash commands read the database before answering, and the first request makes
-            # Bolt call auth.test: those run on a worker thread, off the event loop.
+            # Modal submissions and slash commands use the database before answering, and the
+            # first request makes Bolt call auth.test: those run on a worker thread, off the
+            # event loop.
             bolt_response = await run_in_threadpool(bolt_app.dispatch, bolt_request)
             warm.set()
         return to_starlette_response(bolt_response)
@@ -108,7 +110,11 @@ def slack_routes(bolt_app: App, check: SlackSignatureCheck, path: str = EVENTS_P
 
 
 def _acks_in_memory(body: bytes) -> bool:
-    """True for interaction payloads and Events API envelopes; False for slash commands."""
+    """True for clicks and Events API envelopes; False for slash commands and modal
+    submissions (a submission's type is in its URL-encoded payload; a reason that happens to
+    contain the words only sends it the slower way)."""
+    if b"view_submission" in body:
+        return False
     return body.startswith(b"payload=") or body.lstrip().startswith(b"{")
 
 

@@ -1,0 +1,67 @@
+"""Approvals in the unit of work: the approval row a decision names, and the decision event
+completed with what only the runtime knows (the step, the content the request showed when the
+approver did not say, and who is eligible to decide)."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from sqlalchemy import Connection, Table, bindparam, select
+
+from ..engine import Event
+from ..engine.state import RunState
+from ..errors import NotFound
+from ..spec.model import WorkflowSpec
+from ..store._fast import Prepared
+from ..store.models import Approval
+
+__all__ = ["approval_row", "addressed_decision"]
+
+_APPROVALS: Table = Approval.__table__  # type: ignore[assignment]
+
+# compiled once per dialect: every decision reads its approval (see store/_fast)
+_APPROVAL_BY_ID = Prepared(
+    select(_APPROVALS).where(_APPROVALS.c.approval_id == bindparam("b_approval_id")),
+    ("b_approval_id",),
+)
+_APPROVAL_KEYS = tuple(_APPROVALS.c.keys())
+
+
+def approval_row(conn: Connection, approval_id: str) -> dict[str, Any]:
+    """The approval projection row; NotFound names the approval."""
+    row = _APPROVAL_BY_ID.first(conn, {"b_approval_id": approval_id})
+    if row is None:
+        raise NotFound(f"no approval '{approval_id}'", hint="see `aims approvals list`")
+    return dict(zip(_APPROVAL_KEYS, row, strict=True))
+
+
+def addressed_decision(
+    event: Event,
+    row: dict[str, Any],
+    run: RunState,
+    spec: WorkflowSpec,
+    eligible_approvers: Callable[..., list[str]],
+) -> Event:
+    """``event`` (an ``approval.decided`` naming its approval) as the engine takes it: with the
+    step, the content hash (the current one when the approver's tool did not say what they
+    saw) and the people eligible to decide (segregation of duties applied)."""
+    eligible = eligible_approvers(
+        row["approvers"],
+        run.subject.owner,
+        forbidden_roles=_forbidden(spec, row["step_id"]),
+    )
+    data = {
+        "approval_id": event.data.get("approval_id"),
+        "decision": event.data.get("decision"),
+        "reason": event.data.get("reason"),
+        "content_hash": event.data.get("content_hash") or row["content_hash"],
+        "eligible": eligible,
+        "response": event.data.get("response"),
+    }
+    return dataclasses.replace(event, step_id=row["step_id"], data=data)
+
+
+def _forbidden(spec: WorkflowSpec, step_id: str) -> Iterable[str]:
+    return spec.step(step_id).separation.forbidden_roles  # type: ignore[union-attr]

@@ -1,0 +1,251 @@
+"""Starting runs: by hand (``aims start``), from a trigger another event fired, and on a
+schedule. Part of :class:`~aims_workflows.runtime.Runtime` (a base class of it), kept apart
+so each file has one job."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from ..config import AimsConfig
+from ..engine import Actor, Event, Transition, new_run
+from ..engine.advance import _advance_owned
+from ..engine.state import Subject
+from ..errors import EngineError
+from ..ports import Clock
+from ..spec.expressions import ExpressionError, evaluate
+from ..spec.loader import LoadedSpec
+from ..spec.model import WorkflowSpec
+from ..store import Database
+from ..store.models import Run
+from .specs import SpecRegistry
+from .subjects import ai_system_subject, organisation_subject
+
+__all__ = ["RunStarts", "CLI"]
+
+CLI = Actor("cli", "cli")
+
+
+class RunStarts:
+    """How runs begin; the unit of work itself is the Runtime's."""
+
+    db: Database
+    config: AimsConfig
+    clock: Clock
+    specs: SpecRegistry
+    _new_id: Callable[[], str]
+
+    def _commit_transition(
+        self,
+        conn: Connection,
+        spec: WorkflowSpec,
+        t: Transition,
+        lock_version: int | None,
+        now: datetime,
+    ) -> None:
+        raise NotImplementedError  # the Runtime's
+
+    # -- starting runs ----------------------------------------------------------------------
+    def _start(
+        self,
+        conn: Connection,
+        loaded: LoadedSpec,
+        subject: Subject,
+        now: datetime,
+        *,
+        inputs: dict | None = None,
+        actor: Actor = CLI,
+        trigger: str = "manual",
+        run_id: str | None = None,
+        parent_run_id: str | None = None,
+    ) -> Transition:
+        self.specs.register(conn, loaded, now)
+        run = new_run(
+            loaded.spec,
+            run_id=run_id or self._new_id(),
+            spec_hash=loaded.content_hash,
+            subject=subject,
+            inputs=inputs,
+            parent_run_id=parent_run_id,
+        )
+        transition = _advance_owned(
+            loaded.spec, run, Event("run.start", actor, data={"trigger": trigger}), now
+        )
+        self._commit_transition(conn, loaded.spec, transition, None, now)
+        return transition
+
+    def subject_for(
+        self,
+        conn: Connection,
+        spec: WorkflowSpec,
+        system: str | None = None,
+        finding: str | None = None,
+    ) -> Subject:
+        from ..store import inventory as inventory_store
+        from .subjects import finding_subject
+
+        if spec.subject == "ai_system":
+            if not system:
+                raise EngineError(
+                    f"workflow '{spec.id}' runs on an AI system", hint="pass --system NAME"
+                )
+            return ai_system_subject(inventory_store.get(conn, system))
+        if spec.subject == "finding":
+            if not finding:
+                raise EngineError(
+                    f"workflow '{spec.id}' runs on a finding",
+                    hint="pass --finding ID (see `aims findings list`)",
+                )
+            return finding_subject(conn, finding)
+        return organisation_subject(self.config.organisation)
+
+    def start(
+        self,
+        workflow_id: str,
+        *,
+        system: str | None = None,
+        finding: str | None = None,
+        inputs: dict[str, Any] | None = None,
+        actor: Actor = CLI,
+    ) -> Transition:
+        """Start a run by hand (``aims start``)."""
+        loaded = self.specs.current(workflow_id)
+        if not loaded.spec.trigger.manual:
+            raise EngineError(
+                f"workflow '{workflow_id}' is not started by hand",
+                hint="it starts from its triggers",
+            )
+        now = self.clock.now()
+        with self.db.begin() as conn:
+            subject = self.subject_for(conn, loaded.spec, system, finding)
+            return self._start(conn, loaded, subject, now, inputs=inputs, actor=actor)
+
+    def _in_scope(self, spec: WorkflowSpec, subject: Subject) -> bool:
+        if not spec.trigger.scope:
+            return True
+        context = {
+            "subject": {
+                **subject.attributes,
+                "id": subject.id,
+                "name": subject.name,
+                "owner": subject.owner,
+            },
+            "inputs": {},
+        }
+        try:
+            return bool(evaluate(spec.trigger.scope, context))
+        except ExpressionError:
+            return False
+
+    def _open_run_exists(self, conn: Connection, workflow_id: str, subject: Subject) -> bool:
+        table = Run.__table__
+        return (
+            conn.execute(
+                select(table.c.id)
+                .where(
+                    table.c.workflow_id == workflow_id,
+                    table.c.subject_type == subject.type,
+                    table.c.subject_id == subject.id,
+                    table.c.status.in_(("new", "running")),
+                )
+                .limit(1)
+            ).first()
+            is not None
+        )
+
+    def _fire_triggers(
+        self,
+        conn: Connection,
+        event_name: str,
+        subject: Subject,
+        now: datetime,
+        *,
+        fields: Iterable[str] = (),
+        workflow: str | None = None,
+        actor: Actor = CLI,
+    ) -> list[str]:
+        """Start every workflow subscribed to this event whose scope admits the subject."""
+        started: list[str] = []
+        changed = set(fields)
+        for loaded in self.specs.workflows:
+            spec = loaded.spec
+            for on in spec.trigger.on:
+                if on.event != event_name or spec.subject != subject.type:
+                    continue
+                if on.event == "ai_system.changed" and on.fields and not changed & set(on.fields):
+                    continue
+                if on.event == "run.completed" and on.workflow != workflow:
+                    continue
+                if not self._in_scope(spec, subject) or self._open_run_exists(
+                    conn, spec.id, subject
+                ):
+                    continue
+                trigger = f"{event_name}" + (
+                    f" ({', '.join(sorted(changed & set(on.fields or changed)))})"
+                    if changed
+                    else ""
+                )
+                started.append(
+                    self._start(conn, loaded, subject, now, actor=actor, trigger=trigger).run.run_id
+                )
+                break
+        return started
+
+    # -- schedules -------------------------------------------------------------------------
+    def run_schedules(self) -> list[str]:
+        """Start recurring workflows whose interval has passed for a subject (or that never ran)."""
+        from ..store import inventory as inventory_store
+
+        now = self.clock.now()
+        started: list[str] = []
+        table = Run.__table__
+        scheduled = [item for item in self.specs.workflows if item.spec.trigger.schedule]
+        systems: list[Subject] | None = None  # read once per pass, only if a schedule needs them
+        for loaded in scheduled:
+            spec = loaded.spec
+            every = spec.trigger.schedule.every
+            every_text = spec.trigger.schedule.model_dump(mode="json")["every"]
+            with self.db.begin() as conn:
+                if spec.subject == "ai_system":
+                    if systems is None:
+                        systems = [ai_system_subject(r) for r in inventory_store.list_all(conn)]
+                    subjects = systems
+                else:
+                    subjects = [organisation_subject(self.config.organisation)]
+                last = dict(
+                    conn.execute(
+                        select(table.c.subject_id, table.c.started_at)
+                        .where(table.c.workflow_id == spec.id)
+                        .order_by(table.c.started_at)
+                    ).all()
+                )
+                # one query for the subjects that already have an open run, not one per subject:
+                # the worker runs this every few seconds over the whole inventory
+                busy = set(
+                    conn.scalars(
+                        select(table.c.subject_id).where(
+                            table.c.workflow_id == spec.id, table.c.status.in_(("new", "running"))
+                        )
+                    )
+                )
+                for subject in subjects:
+                    previous = last.get(subject.id)
+                    if previous is not None and previous + every > now:
+                        continue
+                    if subject.id in busy or not self._in_scope(spec, subject):
+                        continue
+                    started.append(
+                        self._start(
+                            conn,
+                            loaded,
+                            subject,
+                            now,
+                            actor=Actor("scheduler", "scheduler"),
+                            trigger=f"schedule (every {every_text})",
+                        ).run.run_id
+                    )
+                    busy.add(subject.id)
+        return started

@@ -1,0 +1,43 @@
+"""Tables of the Slack integration (migration 0005): each approval request the Slack app
+posted (its card and the people it went to) and every copy of it, so each copy can be updated
+when the approval closes, from whichever process carries the command out."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .models import Base
+
+__all__ = ["SlackRequest", "SlackMessage"]
+
+
+class SlackRequest(Base):
+    """One approval request as Slack showed it: the card (the request's content, so a reminder
+    shows the same thing) and the people it was sent to after segregation of duties."""
+
+    __tablename__ = "slack_requests"
+    approval_id: Mapped[str] = mapped_column(String(300), primary_key=True)
+    run_id: Mapped[str] = mapped_column(String(200), index=True)
+    card: Mapped[dict[str, Any]]
+    people: Mapped[list[Any]]
+    posted_at: Mapped[datetime]
+
+
+class SlackMessage(Base):
+    """One posted copy of an approval request. ``role`` is ``approver`` (with buttons),
+    ``channel`` (one post for everyone) or ``watcher`` (an escalation, no buttons); a copy
+    replaced by a reminder's repost is ``retired_at`` and needs no update any more."""
+
+    __tablename__ = "slack_messages"
+    channel: Mapped[str] = mapped_column(String(64), primary_key=True)
+    ts: Mapped[str] = mapped_column(String(64), primary_key=True)
+    approval_id: Mapped[str] = mapped_column(String(300), index=True)
+    role: Mapped[str] = mapped_column(String(12))
+    person: Mapped[str | None] = mapped_column(String(320))
+    user_id: Mapped[str | None] = mapped_column(String(64))
+    posted_at: Mapped[datetime]
+    retired_at: Mapped[datetime | None]
