@@ -381,8 +381,7 @@ def test_adapters_and_the_web_app_use_no_private_of_the_runtime() -> None:
         if in_area(file, "adapters", "web", "web_dashboard"):
             found += runtime_privates(ast.parse(path.read_text(encoding="utf-8")), file)
     assert not found, "\n" + "\n".join(
-        f"  src/{PACKAGE}/{u.file}:{u.line}: {u.text} (use the runtime's public API)"
-        for u in found
+        f"  src/{PACKAGE}/{u.file}:{u.line}: {u.text} (use the runtime's public API)" for u in found
     )
 
 

@@ -176,16 +176,18 @@ def build_bolt_app(
             decisions.submit(guarded, decide_now, body, view)
 
     def guarded(work: Callable[..., None], body: dict[str, Any], view: dict[str, Any]) -> None:
-        """A failure after the ack cannot reach Slack's answer: log it and tell the person."""
+        """A failure after the ack cannot reach Slack's answer: log it and tell the person. The
+        decision is in the inbox (stored before the ack): the worker applies it later."""
         try:
             work(body, view)
-        except Exception as err:  # noqa: BLE001 - nothing was recorded; the person can submit again
-            log.exception("recording a Slack decision failed")
+        except Exception as err:  # noqa: BLE001 - the stored delivery is applied by the worker
+            log.exception("applying a Slack decision failed; it stays stored for the worker")
             meta = json.loads(view.get("private_metadata") or "{}")
             tell(
                 body["user"]["id"],
                 meta.get("c"),
-                f"Your decision could not be recorded ({type(err).__name__}); nothing was saved. Please try again.",
+                f"Your decision was received but not recorded yet ({type(err).__name__}); "
+                "it will be recorded shortly, there is no need to submit it again.",
             )
 
     def decide_now(body: dict[str, Any], view: dict[str, Any]) -> None:
