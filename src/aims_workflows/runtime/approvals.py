@@ -5,7 +5,7 @@ approver did not say, and who is eligible to decide)."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Connection, Table, bindparam, select
@@ -63,5 +63,6 @@ def addressed_decision(
     return dataclasses.replace(event, step_id=row["step_id"], data=data)
 
 
-def _forbidden(spec: WorkflowSpec, step_id: str) -> Iterable[str]:
-    return spec.step(step_id).separation.forbidden_roles  # type: ignore[union-attr]
+def _forbidden(spec: WorkflowSpec, step_id: str) -> list[str]:
+    step: Any = spec.step(step_id)  # an approval step: the row names it
+    return list(step.separation.forbidden_roles)

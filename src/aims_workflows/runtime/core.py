@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, text
 
@@ -30,7 +30,7 @@ from ..errors import EngineError, NotFound
 from ..ports import Clock
 from ..spec.loader import WorkflowSet
 from ..spec.model import WorkflowSpec
-from ..store import Database, ledger, outbox, projections
+from ..store import Database, inbox, ledger, outbox, projections
 from ..store import runs as run_store
 from . import inbound, views
 from .approvals import addressed_decision, approval_row
@@ -42,6 +42,7 @@ from .subjects import ORGANISATION_ID
 __all__ = ["Runtime", "Outcome", "CLI", "Delivery"]
 
 _RETRIES_ON_CONFLICT = 5
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -142,13 +143,14 @@ class Runtime(RunStarts):
             self._commit_transition(conn, spec, transition, lock_version, now)
         return transition
 
-    def _retrying(self, work: Callable[[], Any]) -> Any:
+    def _retrying(self, work: Callable[[], _T]) -> _T:
         for attempt in range(_RETRIES_ON_CONFLICT):
             try:
                 return work()
             except run_store.ConcurrentUpdate:
                 if attempt == _RETRIES_ON_CONFLICT - 1:
                     raise
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
     # -- the one way in ---------------------------------------------------------------------
     def receive(
@@ -218,14 +220,14 @@ class Runtime(RunStarts):
                 inbound.settle(conn, delivery, now, reason)
                 return True
 
-        return bool(self._retrying(work))
+        return self._retrying(work)
 
     def store_delivery(self, delivery: Delivery) -> bool:
         """Record a delivery to be applied later (the sender is answered as soon as it is
         stored); False for a repeat of one stored before."""
         now = self.clock.now()
         with self.gate.urgent(), self.db.begin() as conn:
-            return inbound.inbox.claim(conn, delivery.source, delivery.id, delivery.payload, now)
+            return inbox.claim(conn, delivery.source, delivery.id, delivery.payload, now)
 
     def stored_deliveries(self, source: str, limit: int = 500) -> list[Delivery]:
         """Deliveries of ``source`` stored and not applied yet, oldest first."""

@@ -56,7 +56,7 @@ class RunStarts:
         subject: Subject,
         now: datetime,
         *,
-        inputs: dict | None = None,
+        inputs: dict[str, Any] | None = None,
         actor: Actor = CLI,
         trigger: str = "manual",
         run_id: str | None = None,

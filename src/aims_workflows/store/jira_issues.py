@@ -153,7 +153,8 @@ class JiraIssueRecords:
     # -- the reconciliation poll ----------------------------------------------------------
     def cursor(self, name: str) -> datetime | None:
         with self.db.connect() as conn:
-            return conn.scalar(select(_SYNC.c.cursor).where(_SYNC.c.name == name))
+            found: datetime | None = conn.scalar(select(_SYNC.c.cursor).where(_SYNC.c.name == name))
+        return found
 
     def set_cursor(self, name: str, value: datetime) -> None:
         now = self.clock.now()
@@ -169,8 +170,9 @@ class JiraIssueRecords:
         """When the oldest issue of a run not known to be over was made (where a first poll
         starts)."""
         with self.db.connect() as conn:
-            return conn.scalar(
+            oldest: datetime | None = conn.scalar(
                 select(func.min(_ISSUES.c.created_at))
                 .select_from(_ISSUES.outerjoin(_RUNS, _RUNS.c.id == _ISSUES.c.run_id))
                 .where(or_(_RUNS.c.id.is_(None), _RUNS.c.status.in_(_OPEN_RUN)))
             )
+        return oldest
