@@ -86,7 +86,9 @@ class FindingRaised(EvidencePayload):
     clause: str | None = Field(description="the clause or control not met, if named")
     description: str | None = Field(description="the finding in full, if given")
     source: str = Field(description="the workflow and run that raised it")
-    system: str | None = Field(description="the AI system concerned, if the run was about one")
+    system: str | None = Field(
+        description="the name of the AI system concerned, if the run was about one"
+    )
 
 
 KINDS: tuple[type[EvidencePayload], ...] = (AISystemRegistered, AISystemChanged, FindingRaised)

@@ -88,7 +88,7 @@ def _type(node: dict[str, Any]) -> str:
         items = node.get("prefixItems") or [node.get("items", {})]
         item = _type(items[0]) if items[0] else "any JSON value"
         if node.get("minItems") == node.get("maxItems") == 2:
-            return f"pair of {item}"
+            return f"pair, each {item}"
         return f"list of {item}"
     if kind == "object":
         values = node.get("additionalProperties")
