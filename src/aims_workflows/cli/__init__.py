@@ -7,7 +7,19 @@ import sys
 
 import typer
 
-from . import _evidence, _export, _jira, _runs, _serve, _setup, _slack, _systems, _work, _workflows
+from . import (
+    _evidence,
+    _export,
+    _jira,
+    _runs,
+    _schema,
+    _serve,
+    _setup,
+    _slack,
+    _systems,
+    _work,
+    _workflows,
+)
 from ._group import command_group
 
 __all__ = ["app", "main"]
@@ -20,6 +32,7 @@ app = command_group(
 )
 _setup.register(app)
 _workflows.register(app)
+_schema.register(app)
 _systems.register(app)
 _work.register(app)
 _runs.register(app)
