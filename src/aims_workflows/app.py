@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from .config import AimsConfig, Settings, load_config
+from .errors import ConfigError
 from .ports import ApprovalChannel, Clock, IssueTracker, Notifier, SystemClock
 from .runtime import Dispatcher, Inventory, Runtime
 from .spec.checks import DEFAULT_ROLES
@@ -17,8 +19,21 @@ __all__ = ["App", "open_app", "shipped_workflows_dir", "workflow_paths"]
 
 
 def shipped_workflows_dir() -> Path:
-    """The workflows that come with the project (``workflows/`` at the top of the source tree)."""
-    return Path(__file__).resolve().parents[2] / "workflows"
+    """The workflows that come with the package, read as package data.
+
+    They live in ``workflows/`` at the top of the repository, where people and CI read them;
+    ``aims_workflows/workflows`` is a link to that folder, so an editable install reads the
+    files being edited and a built wheel carries copies of them.
+    """
+    folder = resources.files(__package__ or "aims_workflows") / "workflows"
+    # a package imported from a zip has no folder to hand to the loader
+    if not isinstance(folder, Path) or not folder.is_dir():
+        raise ConfigError(
+            f"the shipped workflows are not a folder on disk ({folder})",
+            hint="install aims-workflows from its wheel, or set AIMS_WORKFLOWS to a folder of "
+            "workflow files",
+        )
+    return folder.resolve()
 
 
 def workflow_paths(settings: Settings, config: AimsConfig) -> list[Path]:
@@ -45,7 +60,8 @@ class App:
     slack: Any = None  # adapters.slack.SlackIntegration when AIMS_SLACK_BOT_TOKEN is set
 
     def pump(self, *, schedules: bool = True):
-        """Carry out what is due: schedules, timers, stored Jira deliveries and the Jira poll, then the outbox.
+        """Carry out what is due: schedules, timers, stored Jira deliveries and the Jira poll,
+        then the outbox.
 
         One-off commands pass ``schedules=False``: recurring workflows are started by the worker,
         not as a side effect of, say, registering an AI system.
