@@ -67,7 +67,7 @@ class JiraDemo:
             raise KeyError(f"{issue_key} is not an issue of the engine")
         kinds = {
             f["id"]: f["schema"].get("custom", "").rsplit(":", 1)[-1]
-            for f in self.tracker.jira.call("GET", "field", what="list fields")
+            for f in self.tracker.jira.fields(what="list fields")
             if f.get("custom")
         }
         values = {}
