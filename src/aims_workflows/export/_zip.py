@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import BinaryIO, TextIO
+from typing import IO, BinaryIO, TextIO
 
 __all__ = ["PackEntry", "PackWriter"]
 
@@ -24,7 +24,7 @@ class PackEntry:
 class _Tap(io.RawIOBase):
     """Passes bytes to the zip entry and hashes and counts them as they go."""
 
-    def __init__(self, target: BinaryIO) -> None:
+    def __init__(self, target: IO[bytes]) -> None:
         self._target = target
         self.digest = hashlib.sha256()
         self.size = 0
