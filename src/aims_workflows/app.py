@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,8 +33,21 @@ __all__ = [
 
 
 def shipped_workflows_dir() -> Path:
-    """The workflows that come with the project (``workflows/`` at the top of the source tree)."""
-    return Path(__file__).resolve().parents[2] / "workflows"
+    """The workflows that come with the package, read as package data.
+
+    They live in ``workflows/`` at the top of the repository, where people and CI read them;
+    ``aims_workflows/workflows`` is a link to that folder, so an editable install reads the
+    files being edited and a built wheel carries copies of them.
+    """
+    folder = resources.files(__package__ or "aims_workflows") / "workflows"
+    # a package imported from a zip has no folder to hand to the loader
+    if not isinstance(folder, Path) or not folder.is_dir():
+        raise ConfigError(
+            f"the shipped workflows are not a folder on disk ({folder})",
+            hint="install aims-workflows from its wheel, or set AIMS_WORKFLOWS to a folder of "
+            "workflow files",
+        )
+    return folder.resolve()
 
 
 def workflow_paths(settings: Settings, config: AimsConfig) -> list[Path]:

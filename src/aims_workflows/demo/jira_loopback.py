@@ -149,7 +149,7 @@ class JiraLoopback:
         tracker = self.tracker
         kinds = {
             f["id"]: f["schema"].get("custom", "").rsplit(":", 1)[-1]
-            for f in tracker.jira.call("GET", "field", what="list fields")
+            for f in tracker.jira.fields(what="list fields")
             if f.get("custom")
         }
         values = {}

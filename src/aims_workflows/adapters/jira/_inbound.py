@@ -181,10 +181,8 @@ class InboxProcessor:
         if "aims" not in (change.fields.get("labels") or []):
             return None
         try:
-            prop = self.tracker.jira.call(
-                "GET",
-                f"issue/{change.issue_key}/properties/{PROPERTY}",
-                what=f"read which task {change.issue_key} is",
+            prop = self.tracker.jira.issue_property(
+                change.issue_key, PROPERTY, what=f"read which task {change.issue_key} is"
             )
         except AimsError as err:
             if "404" in str(err):
