@@ -285,6 +285,7 @@ def main() -> None:
                 approvals=slack.channel,
                 notifier=slack.notifier,
             )
+            slack.ports.bind(setup.runtime)  # the service process reads the copies posted here
             setup.inventory.add(AISystemRecord(name="Scoring model", owner="owner@example.com"))
             for i in range(n_approvals):
                 setup.runtime.start(f"release-{i % n_approvers:02d}", system="Scoring model")

@@ -322,9 +322,13 @@ def create_app(
             worker = InboxWorker(jira.processor, metrics)
         routes += jira_routes(app_ctx, secret, metrics=metrics, worker=worker)
 
+    shown: set[str] = set()
+
     def _backlog() -> None:
-        for source, count in app_ctx.runtime.inbox_backlog().items():
-            metrics.backlog.labels(source).set(count)
+        counts = app_ctx.runtime.inbox_backlog()
+        for source in shown | set(counts):  # a drained backlog reads 0, not its last count
+            metrics.backlog.labels(source).set(counts.get(source, 0))
+        shown.update(counts)
 
     async def healthz(request: Request) -> Response:
         try:

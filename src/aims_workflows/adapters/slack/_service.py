@@ -64,6 +64,13 @@ class SlackPorts:
         )
         self.notifier = SlackNotifier(self.client, self.directory)
 
+    def bind(self, runtime: Any) -> SlackPorts:
+        """Keep what the ports post in ``runtime``'s database (when they were built without
+        one), so every process that serves or works for it finds each copy; ask ``runtime``
+        who has decided."""
+        self.book.bind(SlackMessageRecords(runtime.db, runtime.clock), runtime.deciders)
+        return self
+
     def __repr__(self) -> str:  # never the token
         return f"SlackPorts(base_url={self.client.base_url!r})"
 
@@ -84,7 +91,7 @@ class SlackIntegration:
     ) -> None:
         self.ports = ports
         self.runtime = runtime
-        ports.book.bind(SlackMessageRecords(runtime.db, runtime.clock), runtime.deciders)
+        ports.bind(runtime)
         self.inbox = SlackInbox(runtime, ports.directory)
         self.pool = WorkPool(workers)
         # SQLite takes one writer at a time: more threads would only wait, and slow the acks down
