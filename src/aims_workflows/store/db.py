@@ -117,12 +117,17 @@ class Database:
         config.attributes["connection"] = conn
         return config
 
-    def upgrade(self, revision: str = "head") -> None:
-        """Apply migrations up to ``revision`` (``aims init`` and ``aims db upgrade``)."""
+    def upgrade(self, revision: str = "head") -> int:
+        """Apply migrations up to ``revision`` (``aims init`` and ``aims db upgrade``); at the
+        head, also rewrite stored run state of an older schema version as the current version
+        stores it. One transaction: all of it is kept, or none. Returns the runs rewritten."""
         from alembic import command
+
+        from . import runs
 
         with self.begin() as conn:
             command.upgrade(self._alembic_config(conn), revision)
+            return runs.upgrade_states(conn) if revision == "head" else 0
 
     def current_revision(self) -> str | None:
         from alembic.runtime.migration import MigrationContext
