@@ -10,7 +10,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, inspect
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from ..errors import StoreError
-from ._fast import execute_driver_sql
+from . import _fast
 
 __all__ = ["Database", "redact_url"]
 
@@ -48,7 +48,8 @@ def _sqlite_setup(engine: Engine) -> None:
         # with the database. Measured and left at the defaults: mmap_size, cache_size, temp_store
         # (no gain). Durability is unchanged (synchronous=NORMAL in WAL either way).
         cursor.execute("PRAGMA wal_autocheckpoint=10000")
-        # ... and truncate the WAL file back to 64 MB after a checkpoint, so it stays bounded on disk.
+        # ... and truncate the WAL file back to 64 MB after a checkpoint, so it stays bounded on
+        # disk.
         cursor.execute("PRAGMA journal_size_limit=67108864")
         cursor.close()
 
@@ -58,7 +59,7 @@ def _sqlite_setup(engine: Engine) -> None:
         # transaction that must upgrade its lock can fail with SQLITE_BUSY under concurrency.
         # Reads (Database.connect) take no lock: in WAL they see a snapshot and never hold up
         # a writer, however long they take (a chain verification, an export, the dashboard).
-        execute_driver_sql(
+        _fast.execute_driver_sql(
             conn, "BEGIN" if conn.get_execution_options().get(_READS_ONLY) else "BEGIN IMMEDIATE"
         )
 
@@ -92,8 +93,10 @@ class Database:
                 yield conn
         except OperationalError as err:
             raise StoreError(
-                f"database {redact_url(self.url)} is not reachable or refused the operation: {err.orig}",
-                hint="is the server running and the URL right? for SQLite, is the directory writable?",
+                f"database {redact_url(self.url)} is not reachable or refused the operation: "
+                f"{err.orig}",
+                hint="is the server running and the URL right? "
+                "for SQLite, is the directory writable?",
             ) from None
 
     @contextmanager
