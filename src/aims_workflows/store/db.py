@@ -11,6 +11,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from ..errors import StoreError
 from . import _fast
+from .write_gate import NoGate, WriteGate, gate_for
 
 __all__ = ["Database", "redact_url"]
 
@@ -69,10 +70,14 @@ class Database:
 
     def __init__(self, url: str) -> None:
         self.url = url
+        self.gate: WriteGate | NoGate = NoGate()
+        """Every write transaction passes through it (see write_gate): one writer at a time on
+        SQLite, queued in this process; nothing on PostgreSQL."""
         try:
             if url.startswith("sqlite"):
                 self.engine = create_engine(url, connect_args={"check_same_thread": False})
                 _sqlite_setup(self.engine)
+                self.gate = gate_for(self.engine.url.database)
             else:
                 self.engine = create_engine(url, pool_pre_ping=True)
         except (SQLAlchemyError, ImportError, ValueError) as err:
@@ -86,10 +91,13 @@ class Database:
         return self.engine.dialect.name
 
     @contextmanager
-    def begin(self) -> Iterator[Connection]:
-        """One transaction: committed when the block ends, rolled back on any exception."""
+    def begin(self, *, urgent: bool = False) -> Iterator[Connection]:
+        """One write transaction: committed when the block ends, rolled back on any exception.
+        ``urgent``: someone is waiting on this write (a webhook's answer); on SQLite it goes
+        before the writes nobody waits on."""
+        gate = self.gate.urgent() if urgent else self.gate.background()
         try:
-            with self.engine.begin() as conn:
+            with gate, self.engine.begin() as conn:
                 yield conn
         except OperationalError as err:
             raise StoreError(
