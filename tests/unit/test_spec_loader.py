@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from aims_workflows.errors import NotFound, SpecError
 from aims_workflows.spec import Problem, load_spec, load_workflows, parse_spec, spec_hash
 from aims_workflows.spec.loader import MAX_FILE_BYTES
+from aims_workflows.spec.model import ApprovalStep, NotifyStep
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "workflows"
 GOOD = FIXTURES / "good"
@@ -75,6 +76,15 @@ def test_hash_ignores_comments_and_formatting_but_not_content():
         == base
     )
     assert parse_spec(text.replace("duration: 30d", "duration: 31d")).content_hash != base
+
+
+def test_a_step_looked_up_with_its_kind_comes_back_as_that_kind():
+    spec = parse_spec(minimal()).spec
+    assert spec.step("tell") is spec.step("tell", NotifyStep)
+    with pytest.raises(TypeError, match="step 'tell' is a notify step, not ApprovalStep"):
+        spec.step("tell", ApprovalStep)
+    with pytest.raises(KeyError):
+        spec.step("nowhere", NotifyStep)
 
 
 def test_unknown_workflow_id_in_a_set_is_not_found_with_a_hint():

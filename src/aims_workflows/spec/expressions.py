@@ -12,12 +12,13 @@ names an expression reads so the spec checker can report unknown fields before a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
-from jinja2 import StrictUndefined, TemplateSyntaxError, nodes
+from jinja2 import StrictUndefined, Template, TemplateSyntaxError, nodes
+from jinja2.runtime import Context
 from jinja2.exceptions import SecurityError, UndefinedError
 from jinja2.parser import Parser
 from jinja2.sandbox import ImmutableSandboxedEnvironment
@@ -43,7 +44,7 @@ class _BoundedSandbox(ImmutableSandboxedEnvironment):
 
     intercepted_binops = frozenset({"*", "**"})
 
-    def call_binop(self, context, operator, left, right):
+    def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
         if operator == "**":
             if isinstance(right, (int, float)) and abs(right) > MAX_EXPONENT:
                 raise SecurityError(f"exponent {right} is larger than {MAX_EXPONENT}")
@@ -98,7 +99,10 @@ def check_syntax(text: str, *, template: bool = False) -> None:
     _parse(text, template)
 
 
-def _find_all(tree: nodes.Node, types):
+_N = TypeVar("_N", bound=nodes.Node)
+
+
+def _find_all(tree: nodes.Node, types: type[_N] | tuple[type[_N], ...]) -> Iterator[_N]:
     """Like ``Node.find_all``, which skips the node itself: a bare ``name`` or ``a.b`` is the root."""
     if isinstance(tree, types):
         yield tree
@@ -112,11 +116,16 @@ def references(text: str, *, template: bool = False) -> list[Reference]:
     [Reference(name='assess', attr='likelihood'), Reference(name='assess', attr='impact')]
     """
     tree = _parse(text, template)
-    binders = tree.find_all((nodes.Assign, nodes.AssignBlock, nodes.For))
+    binders: Iterator[nodes.Assign | nodes.AssignBlock | nodes.For] = tree.find_all(
+        (nodes.Assign, nodes.AssignBlock, nodes.For)
+    )
     bound = {t.name for node in binders for t in _find_all(node.target, nodes.Name)}
     found: list[Reference] = []
     seen_names: set[int] = set()
-    for node in _find_all(tree, (nodes.Getattr, nodes.Getitem)):
+    accesses: Iterator[nodes.Getattr | nodes.Getitem] = _find_all(
+        tree, (nodes.Getattr, nodes.Getitem)
+    )
+    for node in accesses:
         inner = node.node
         if isinstance(inner, nodes.Name) and inner.name not in bound:
             if isinstance(node, nodes.Getattr):
@@ -161,7 +170,7 @@ def _compiled(text: str) -> Callable[..., Any]:
 
 
 @lru_cache(maxsize=1024)
-def _template(text: str):
+def _template(text: str) -> Template:
     _parse(text, True)
     return _ENV.from_string(text)
 

@@ -10,7 +10,7 @@ fields), ``notify`` and ``wait``. See ``docs/workflow-language.md`` for every ke
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar, overload
 
 from pydantic import (
     BaseModel,
@@ -320,6 +320,9 @@ class InputDecl(_Frozen):
     required: bool = False
 
 
+_S = TypeVar("_S", bound=_StepBase)
+
+
 class WorkflowSpec(_Frozen):
     """One workflow definition, identified by ``id`` and ``version``."""
 
@@ -337,14 +340,23 @@ class WorkflowSpec(_Frozen):
     inputs: tuple[InputDecl, ...] = ()
     steps: tuple[Step, ...] = Field(min_length=1)
 
-    _step_index: dict = PrivateAttr(default_factory=dict)
+    _step_index: dict[str, Step] = PrivateAttr(default_factory=dict)
 
     def model_post_init(self, context: object, /) -> None:
         self._step_index.update((s.id, s) for s in self.steps)
 
-    def step(self, step_id: str):
-        """The step with this id (``KeyError`` if there is none)."""
-        return self._step_index[step_id]
+    @overload
+    def step(self, step_id: str) -> Step: ...
+    @overload
+    def step(self, step_id: str, kind: type[_S]) -> _S: ...
+    def step(self, step_id: str, kind: type[_StepBase] | None = None) -> _StepBase:
+        """The step with this id (``KeyError`` if there is none). Given a ``kind``, also checks the
+        step is one (``TypeError`` if not) and is typed as one: ``spec.step("approve",
+        ApprovalStep).quorum``."""
+        step = self._step_index[step_id]
+        if kind is not None and not isinstance(step, kind):
+            raise TypeError(f"step {step_id!r} is a {step.kind} step, not {kind.__name__}")
+        return step
 
     def next_of(self, step_id: str) -> str:
         """Where a step goes when it does not say: its ``next``, else the following step, else end."""
