@@ -29,7 +29,7 @@ def register(app: typer.Typer) -> None:
             ok(f"evidence chain verified: {report.rows} rows, head #{report.head_seq}")
             return
         err_console().print(
-            f"[bold red]evidence chain BROKEN at row {report.first_bad_seq}[/]: {escape(report.problem)}"
+            f"[bold red]evidence chain BROKEN at row {report.first_bad_seq}[/]: {escape(report.problem or '')}"
         )
         console().print(f"checked {report.rows} rows before stopping")
         raise typer.Exit(1)

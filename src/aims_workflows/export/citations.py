@@ -112,13 +112,17 @@ def _read_stored(text: str) -> tuple[str, list[Any], dict[str, list[Any]]]:
     if not isinstance(data, dict):
         return "", [], {}
     steps: dict[str, list[Any]] = {}
-    for step in data.get("steps") or []:
+    listed = data.get("steps")
+    for step in listed if isinstance(listed, list) else []:
         if (
             isinstance(step, dict)
             and isinstance(step.get("id"), str)
             and isinstance(step.get("evidences"), list)
         ):
             steps[step["id"]] = step["evidences"]
-    whole = data.get("evidences") if isinstance(data.get("evidences"), list) else []
-    title = data.get("title") if isinstance(data.get("title"), str) else ""
-    return title, whole, steps
+    whole, title = data.get("evidences"), data.get("title")
+    return (
+        title if isinstance(title, str) else "",
+        whole if isinstance(whole, list) else [],
+        steps,
+    )

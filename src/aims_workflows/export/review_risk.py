@@ -10,7 +10,7 @@ from sqlalchemy import Connection, and_, func, select
 
 from ..inventory import MATERIAL_FIELDS
 from ..store.models import AISystem, AISystemHistory, RiskRegisterEntry, Run
-from .period import Period
+from .period import ClosedPeriod
 from .review_model import (
     LIST_LIMIT,
     AcceptedRisk,
@@ -29,8 +29,8 @@ _LEVELS = ("high", "medium", "low")
 _NOT_RECORDED = "(not recorded)"
 
 
-def _in(period: Period, moment: datetime | None) -> bool:
-    return moment is not None and period.start <= moment < period.end  # type: ignore[operator]
+def _in(period: ClosedPeriod, moment: datetime | None) -> bool:
+    return moment is not None and period.start <= moment < period.end
 
 
 def _number(value: Any) -> float | None:
@@ -220,7 +220,7 @@ def _coverage(
         by_kpi.setdefault(kpi, set()).add(workflow_id)
     r = Run.__table__
 
-    def completed(kpi: str, p: Period) -> int:
+    def completed(kpi: str, p: ClosedPeriod) -> int:
         workflows = sorted(by_kpi.get(kpi, ()))
         if not workflows:
             return 0
@@ -362,7 +362,7 @@ def _inventory(
         for row in rows
     ]
 
-    def n(p: Period, test) -> int:
+    def n(p: ClosedPeriod, test) -> int:
         return sum(1 for c in changes if _in(p, c.changed_at) and test(c))
 
     figures = [

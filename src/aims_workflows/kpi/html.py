@@ -22,7 +22,7 @@ _JIRA_KEY = re.compile(r"[A-Z][A-Z0-9_]+-[0-9]+")
 
 
 def is_run_id(text: str | None) -> bool:
-    return bool(text) and RUN_ID.fullmatch(text) is not None
+    return text is not None and RUN_ID.fullmatch(text) is not None
 
 
 def format_age(delta: timedelta) -> str:

@@ -134,7 +134,13 @@ class Database:
         from alembic.script import ScriptDirectory
 
         with self.connect() as conn:
-            return ScriptDirectory.from_config(self._alembic_config(conn)).get_current_head()
+            head = ScriptDirectory.from_config(self._alembic_config(conn)).get_current_head()
+        if head is None:
+            raise StoreError(
+                "the installed package has no database migrations",
+                hint="reinstall aims-workflows; its store/migrations/versions folder is missing",
+            )
+        return head
 
     def require_ready(self) -> None:
         """Raise a clear error when the database was never initialised or is behind."""
