@@ -252,7 +252,7 @@ def test_429_bursts_are_retried_after_retry_after_and_make_one_issue(env):
     demo.sandbox.faults.rate_limit(times=6, retry_after=1)
     waits = []
     for _ in range(12):
-        report = app.pump()
+        app.pump()
         with app.db.connect() as conn:
             row = conn.execute(
                 select(OutboxItem.__table__).where(OutboxItem.__table__.c.kind == "task.create")

@@ -297,7 +297,7 @@ def _first_row(conn: Any, bounds: tuple[int, int] | None) -> dict[str, Any] | No
         return None
     from ..engine.evidence import canonical_json
 
-    row = dict(zip(FIELDS, next(iter_slice(conn, bounds[0], bounds[0]))))
+    row = dict(zip(FIELDS, next(iter_slice(conn, bounds[0], bounds[0])), strict=True))
     body = canonical_json([row[name] for name in FIELDS[:-1]])
     # a code fence longer than any run of backticks in the text, so the text cannot end it
     longest = max((len(run) for run in re.findall(r"`+", body)), default=0)

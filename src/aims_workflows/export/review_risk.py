@@ -3,6 +3,7 @@ inventory over the period, from the risk register, the runs, the inventory and i
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -89,6 +90,16 @@ def gather_risk(
     def count(key: str, test) -> int:
         return sum(1 for e in mine[key] if test(e))
 
+    def count_of(key: str, label: Callable[[Any], str], value: str) -> int:
+        """How many of the period's entries ``label`` files under ``value``."""
+        return sum(1 for e in mine[key] if label(e) == value)
+
+    def before(e) -> str:
+        return level(e, "level")
+
+    def residual(e) -> str:
+        return level(e, "residual_level")
+
     assessments = [
         Figure("Risks entered in the register", len(mine["cur"]), len(mine["prev"])),
         # What is assessed decides the inherent figures: only the residual ones have a good direction.
@@ -142,10 +153,10 @@ def gather_risk(
             (
                 name,
                 (
-                    count("prev", lambda e: level(e, "level") == name),
-                    count("cur", lambda e: level(e, "level") == name),
-                    count("prev", lambda e: level(e, "residual_level") == name),
-                    count("cur", lambda e: level(e, "residual_level") == name),
+                    count_of("prev", before, name),
+                    count_of("cur", before, name),
+                    count_of("prev", residual, name),
+                    count_of("cur", residual, name),
                 ),
             )
             for name in ordered(names)
@@ -160,10 +171,7 @@ def gather_risk(
         [
             (
                 name,
-                (
-                    count("prev", lambda e: treatment(e) == name),
-                    count("cur", lambda e: treatment(e) == name),
-                ),
+                (count_of("prev", treatment, name), count_of("cur", treatment, name)),
             )
             for name in sorted({treatment(e) for e in entries})
         ],

@@ -227,7 +227,7 @@ def coverage_check(conn: Connection, recomputed: CoverageAt) -> list[str]:
         problems.append(
             f"in-scope AI systems: {row[0]:,} in the inventory, {len(recomputed.in_scope):,} rebuilt from its history"
         )
-    for kpi, projected in zip(KPI_KINDS, row[1:]):
+    for kpi, projected in zip(KPI_KINDS, row[1:], strict=True):
         if projected != recomputed.current(kpi):
             problems.append(
                 f"{kpi.replace('_', ' ')}s current: {projected:,} in the KPI projection, "

@@ -18,9 +18,9 @@ from functools import lru_cache
 from typing import Any, TypeVar
 
 from jinja2 import StrictUndefined, Template, TemplateSyntaxError, nodes
-from jinja2.runtime import Context
 from jinja2.exceptions import SecurityError, UndefinedError
 from jinja2.parser import Parser
+from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 __all__ = [
