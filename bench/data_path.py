@@ -82,7 +82,8 @@ def data_path_events_per_second(n: int, workdir: Path) -> float:
                     conn.execute("INSERT INTO runs VALUES (?, ?, 0)", (run_id, _canonical(state)))
                 elif (
                     conn.execute(
-                        "UPDATE runs SET state = ?, lock_version = ? WHERE id = ? AND lock_version = ?",
+                        "UPDATE runs SET state = ?, lock_version = ? WHERE id = ? AND lock_version "
+                        "= ?",
                         (_canonical(state), version + 1, run_id, version),
                     ).rowcount
                     != 1
@@ -129,5 +130,6 @@ if __name__ == "__main__":
             raw = baseline.raw_sqlite_commits_per_second(5000, Path(tmp))
             path = data_path_events_per_second(count, Path(tmp))
             print(
-                f"raw {raw:,.0f} commits/s, bare data path {path:,.0f} events/s, m/a {path / raw:.3f}"
+                f"raw {raw:,.0f} commits/s, bare data path {path:,.0f} events/s, m/a "
+                f"{path / raw:.3f}"
             )

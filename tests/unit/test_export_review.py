@@ -93,8 +93,8 @@ def test_the_default_period_starts_on_the_day_the_last_review_completed(harness)
 
     md = render_review(gather(h), "md")
     assert (
-        f"- **Period:** {completed.date()} to {today} (41 days): since the last completed management review, {second}"
-        in md
+        f"- **Period:** {completed.date()} to {today} (41 days): since the last completed "
+        f"management review, {second}" in md
     )
     assert (
         f"- **Compared with:** {rp.previous.since} to {rp.previous.until}, the 41 days before."
@@ -181,8 +181,8 @@ def test_review_actions_show_owner_due_date_and_status_and_the_decisions_are_rea
 
     md = render_review(pack, "md")
     assert (
-        f"| Publish the AI policy | 2026-03-20 ({review}) | amy@example.com | {late.due_at:%Y-%m-%d} | **OVERDUE** |  | {second} |"
-        in md
+        f"| Publish the AI policy | 2026-03-20 ({review}) | amy@example.com | "
+        f"{late.due_at:%Y-%m-%d} | **OVERDUE** |  | {second} |" in md
     )
     assert "- **Conclusion on the AIMS:** needs improvement" in md
     assert '- **Approved by:** tom@example.com ("agreed"); tina@example.com ("agreed too")' in md
@@ -252,12 +252,13 @@ def test_a_nonconformity_raised_and_closed_in_the_period_counts_with_its_days_to
 
     md = render_review(pack, "md")
     assert (
-        f"| {row.id}: Internal audit IA-2026-1: Risk and impact | minor | internal-audit | - | 2026-02-15 | 2026-03-19 | "
+        f"| {row.id}: Internal audit IA-2026-1: Risk and impact | minor | internal-audit | - | "
+        "2026-02-15 | 2026-03-19 | "
         f"32 days | effective | {corrective} |"
     ) in md
     assert (
-        "| Mean days to close <br>_of those closed in the period_ | n/a | 32 days | n/a | ≤ 30 days (NOT MET) |"
-        in md
+        "| Mean days to close <br>_of those closed in the period_ | n/a | 32 days | n/a | ≤ 30 "
+        "days (NOT MET) |" in md
     )
     assert "| risk and impact | minor nonconformity |" in md
 
@@ -384,11 +385,12 @@ def test_risk_distribution_acceptances_and_coverage_against_the_previous_period(
         and "| low | 1 | 0 | 1 | 0 |" in md
     )
     assert (
-        "| Scorer | Unfair scores | 16 (high) | mitigate | 12 (medium) | tom@example.com | top management |"
-        in md
+        "| Scorer | Unfair scores | 16 (high) | mitigate | 12 (medium) | tom@example.com | top "
+        "management |" in md
     )
     assert (
-        "| In-scope AI systems with a current impact assessment <br>_1 of 1 at the start, 1 of 2 at the end_ | 100% | 50% | "
+        "| In-scope AI systems with a current impact assessment <br>_1 of 1 at the start, 1 of 2 "
+        "at the end_ | 100% | 50% | "
         "↓ down (worse) | ≥ 90% (NOT MET at the end) |"
     ) in md
     assert (

@@ -170,8 +170,10 @@ def test_a_row_slipped_in_beyond_the_head_is_named(database, clock):
         row = conn.execute(text("SELECT * FROM evidence WHERE seq = 3")).mappings().one()
         conn.execute(
             text(
-                "INSERT INTO evidence (seq, run_id, step_id, kind, actor, via, effective_at, recorded_at, payload, "
-                "ref, prev_hash, hash) VALUES (4, :run_id, :step_id, :kind, :actor, :via, :effective_at, "
+                "INSERT INTO evidence (seq, run_id, step_id, kind, actor, via, effective_at, "
+                "recorded_at, payload, "
+                "ref, prev_hash, hash) VALUES (4, :run_id, :step_id, :kind, :actor, :via, "
+                ":effective_at, "
                 ":recorded_at, :payload, :ref, :hash, :hash)"
             ),
             dict(row),

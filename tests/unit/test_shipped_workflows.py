@@ -111,7 +111,8 @@ def test_scheduled_organisation_reviews(shipped):
 
 def test_committed_schema_is_the_generated_one():
     assert SCHEMA_FILE.read_text(encoding="utf-8") == schema_text(), (
-        "docs/workflow.schema.json is stale: run python -m aims_workflows.spec.schema docs/workflow.schema.json"
+        "docs/workflow.schema.json is stale: run python -m aims_workflows.spec.schema "
+        "docs/workflow.schema.json"
     )
     assert json.loads(SCHEMA_FILE.read_text(encoding="utf-8")) == workflow_json_schema()
 

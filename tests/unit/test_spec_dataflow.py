@@ -24,7 +24,8 @@ def test_reading_a_step_that_only_runs_later_is_reported_with_its_place():
         + TASK % ("later", "Later")
     )
     assert found == [
-        "flow.yaml:6:42 steps[0].cases[0].when: 'later.ok' reads 'later', but step 'later' cannot have run "
+        "flow.yaml:6:42 steps[0].cases[0].when: 'later.ok' reads 'later', but step 'later' cannot "
+        "have run "
         "before 'route' (move 'later' earlier, or guard the read: 'later is defined')"
     ]
 
@@ -43,7 +44,8 @@ def test_earlier_steps_guarded_reads_loops_and_own_answers_are_fine():
         + '  - {id: rec, kind: record, artefact: r, fields: {a: "first.ok", b: "maybe.x | default(0)", '
         'c: "maybe.x if maybe is defined else 1"}}\n'
         + "  - {id: check, kind: task, role: engineer, title: \"Check {{ check.ok if check is defined else '' }}\", "
-        "form: [{id: ok, type: bool, label: OK}, {id: why, type: text, label: Why, required: false, "
+        "form: [{id: ok, type: bool, label: OK}, {id: why, type: text, label: Why, required: "
+        "false, "
         'required_if: "not check.ok"}]}\n'
         + '  - {id: maybe, kind: record, artefact: m, fields: {x: "1"}}\n'
         + "  - {id: again, kind: decision, cases: [{when: 'not check.ok', goto: first}], otherwise: end}\n"

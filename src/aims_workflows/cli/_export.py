@@ -17,7 +17,8 @@ _FORMATS = ("table", "csv", "md", "json")
 
 def register(app: typer.Typer) -> None:
     export = command_group(
-        "Statement of Applicability, clause coverage, audit pack, OSCAL and the management review pack.",
+        "Statement of Applicability, clause coverage, audit pack, OSCAL and the management review "
+        "pack.",
         short_help="SoA, clause coverage, audit pack, OSCAL, management review pack.",
     )
     app.add_typer(export, name="export")
@@ -99,7 +100,8 @@ def register(app: typer.Typer) -> None:
         )
         gaps = result.soa.get("gaps") or []
         console().print(
-            f"  SoA: {result.soa.get('implemented', 0)} of {result.soa.get('applicable', 0)} applicable controls "
+            f"  SoA: {result.soa.get('implemented', 0)} of {result.soa.get('applicable', 0)} "
+            "applicable controls "
             f"implemented with evidence; {len(gaps)} gap(s)"
         )
         # on a line of its own and never wrapped: people copy it into a message to the auditor
@@ -107,29 +109,38 @@ def register(app: typer.Typer) -> None:
             f"  manifest.json SHA-256: [bold]{result.manifest_sha256}[/]", soft_wrap=True
         )
         console().print(
-            "  send this hash to the auditor separately (not inside the pack): it shows the pack is the one exported",
+            "  send this hash to the auditor separately (not inside the pack): it shows the pack "
+            "is the one exported",
             soft_wrap=True,
         )
         if not result.chain.ok:
             err_console().print(
-                f"[bold red]evidence chain BROKEN at row {result.chain.first_bad_seq}[/]: {escape(result.chain.problem or '')}\n"
-                "the pack was written and marked (CHAIN-BROKEN.txt, index.html, manifest.json chain.ok = false)",
+                f"[bold red]evidence chain BROKEN at row {result.chain.first_bad_seq}[/]: "
+                f"{escape(result.chain.problem or '')}\n"
+                "the pack was written and marked (CHAIN-BROKEN.txt, index.html, manifest.json "
+                "chain.ok = false)",
                 soft_wrap=True,
             )
             raise typer.Exit(1)
         console().print(
-            f"  evidence chain verified: {result.chain.rows_checked} rows, head #{result.chain.head_seq}"
+            f"  evidence chain verified: {result.chain.rows_checked} rows, head "
+            f"#{result.chain.head_seq}"
         )
 
     @export.command(
         "review-pack",
-        short_help="Management review (9.3) input pack: figures with trends, and what people must add.",
+        short_help=(
+            "Management review (9.3) input pack: figures with trends, and what people must add."
+        ),
     )
     def review_pack(
         since: str | None = typer.Option(
             None,
             "--since",
-            help="first day, YYYY-MM-DD (default: the day the last management review completed, or 365 days ago)",
+            help=(
+                "first day, YYYY-MM-DD (default: the day the last management review completed, or "
+                "365 days ago)"
+            ),
         ),
         until: str | None = typer.Option(
             None, "--until", help="last day, YYYY-MM-DD (default: today)"
@@ -137,7 +148,10 @@ def register(app: typer.Typer) -> None:
         out: Path | None = typer.Option(
             None,
             "--out",
-            help="file to write (default aims-review-pack-DATE.md or .html; a directory puts it there)",
+            help=(
+                "file to write (default aims-review-pack-DATE.md or .html; a directory puts it "
+                "there)"
+            ),
         ),
         fmt: str | None = typer.Option(
             None, "--format", help="md (default) or html; taken from --out's suffix when not given"
@@ -211,12 +225,14 @@ def _review_pack(
     console().print(
         f"  review actions: {figures['Review actions open'].value:.0f} open, "
         f"{figures['Review actions overdue'].value:.0f} overdue; nonconformities: "
-        f"{figures['Nonconformities raised'].value:.0f} raised, {figures['Nonconformities closed'].value:.0f} closed, "
+        f"{figures['Nonconformities raised'].value:.0f} raised, "
+        f"{figures['Nonconformities closed'].value:.0f} closed, "
         f"{figures['Nonconformities open'].value:.0f} open",
         soft_wrap=True,
     )
     console().print(
-        "  section 7 is for people: changes in issues and interested parties, external audits, opportunities "
+        "  section 7 is for people: changes in issues and interested parties, external audits, "
+        "opportunities "
         "for improvement",
         soft_wrap=True,
     )
@@ -315,15 +331,18 @@ def _print_summary(report, part: str) -> None:
     s = report.summary()
     if part == "controls":
         line = (
-            f"{s['controls']} controls: {s['applicable']} applicable, {s['excluded']} excluded; {s['implemented']} implemented "
-            f"with evidence, {s['in_progress']} in progress, {s['described']} described (evidence outside aims), "
+            f"{s['controls']} controls: {s['applicable']} applicable, {s['excluded']} excluded; "
+            f"{s['implemented']} implemented "
+            f"with evidence, {s['in_progress']} in progress, {s['described']} described (evidence "
+            "outside aims), "
             f"{s['no_evidence']} without evidence yet"
         )
         console().print(line)
         if s["gaps"]:
             console().print(
                 f"[bold red]{len(s['gaps'])} gap(s)[/]: {', '.join(s['gaps'])} "
-                "(applicable, no workflow and no implementation: exclude them with a reason or describe the "
+                "(applicable, no workflow and no implementation: exclude them with a reason or "
+                "describe the "
                 "implementation under soa.controls in aims.yaml)"
             )
     else:

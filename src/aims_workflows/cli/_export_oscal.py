@@ -64,7 +64,8 @@ def register(export: typer.Typer) -> None:
         )
         if not result.chain.ok:
             err_console().print(
-                f"[bold red]evidence chain BROKEN at row {result.chain.first_bad_seq}[/]: {escape(result.chain.problem or '')}",
+                f"[bold red]evidence chain BROKEN at row {result.chain.first_bad_seq}[/]: "
+                f"{escape(result.chain.problem or '')}",
                 soft_wrap=True,
             )
             raise typer.Exit(1)

@@ -64,7 +64,8 @@ def register(app: typer.Typer) -> None:
         run = timeline.run
         c = console()
         c.print(
-            f"[bold]{escape(run.run_id)}[/] {run.spec_id} v{run.spec_version} on {run.subject.type} '{escape(run.subject.name)}'"
+            f"[bold]{escape(run.run_id)}[/] {run.spec_id} v{run.spec_version} on "
+            f"{run.subject.type} '{escape(run.subject.name)}'"
         )
         c.print(
             f"status: [bold]{run.status}[/]"
@@ -87,7 +88,8 @@ def register(app: typer.Typer) -> None:
             )
         if run.approval:
             c.print(
-                f"waiting for: approval {run.approval.approval_id} ({len(run.approval.decisions)} decision(s) so far)"
+                f"waiting for: approval {run.approval.approval_id} ({len(run.approval.decisions)} "
+                "decision(s) so far)"
             )
         c.print("\n[bold]timeline[/]")
         for entry in timeline.entries:
@@ -117,5 +119,6 @@ def register(app: typer.Typer) -> None:
         ok(f"queued {len(revived)} command(s) again: {', '.join(kind for kind, _ in revived)}")
         if report.dead or report.retried:
             console().print(
-                f"still failing: {report.dead} dead, {report.retried} to retry; see `aims runs show {run_id}`"
+                f"still failing: {report.dead} dead, {report.retried} to retry; see `aims runs "
+                f"show {run_id}`"
             )

@@ -42,7 +42,9 @@ def register(app: typer.Typer) -> None:
         web = create_app(app_, process_in_background=background)
         shown = f"[{host}]" if ":" in host else host
         ok(
-            f"serving on http://{shown}:{port} (Jira webhooks {'on' if app_.jira else 'off: set AIMS_JIRA_URL'}); "
-            f"dashboard at http://{shown}:{port}/dashboard ({'token required' if token else 'no token: loopback only'})"
+            f"serving on http://{shown}:{port} (Jira webhooks "
+            f"{'on' if app_.jira else 'off: set AIMS_JIRA_URL'}); "
+            f"dashboard at http://{shown}:{port}/dashboard "
+            f"({'token required' if token else 'no token: loopback only'})"
         )
         uvicorn.run(web, host=host, port=port, log_level="info", access_log=False)

@@ -118,15 +118,21 @@ def build_plan(
         title=f"{coverage.standard} catalogue",
         href=CATALOG_FILE,
         sha256=catalog_sha256,
-        description="The catalogue whose controls are reviewed (OSCAL ids: A.6.2.4 is a-6.2.4, clause 6.1.2 is clause-6.1.2).",
+        description=(
+            "The catalogue whose controls are reviewed (OSCAL ids: A.6.2.4 is a-6.2.4, "
+            "clause 6.1.2 is clause-6.1.2)."
+        ),
     )
     scope = common.Resource(
         uuid=scope_uuid,
         title=f"AI management system of {organisation}",
         description=(
-            "The system under assessment is the AI management system (AIMS) as configured for aims-workflows: "
-            "the roles and Statement of Applicability decisions in aims.yaml, the workflows in force and the AI "
-            "system inventory. No OSCAL system security plan exists for it; this resource stands in for one."
+            "The system under assessment is the AI management system (AIMS) as configured for "
+            "aims-workflows: "
+            "the roles and Statement of Applicability decisions in aims.yaml, the workflows in "
+            "force and the AI "
+            "system inventory. No OSCAL system security plan exists for it; this resource stands "
+            "in for one."
         ),
         props=props(m, [("organisation", organisation)]),
     )
@@ -134,8 +140,10 @@ def build_plan(
         uuid=stable_uuid("activity", "examine-ledger"),
         title="Examine the evidence ledger",
         description=(
-            "For each Annex A control, read the Statement of Applicability decision, the workflows whose "
-            "evidences: name the control, their runs completed and open in the period, and the hash-chained "
+            "For each Annex A control, read the Statement of Applicability decision, the workflows "
+            "whose "
+            "evidences: name the control, their runs completed and open in the period, and the "
+            "hash-chained "
             "ledger rows those runs wrote; verify the chain."
         ),
         props=props(m, [("method", "EXAMINE")]),

@@ -79,7 +79,8 @@ def choose_period(
         else:
             start_day = end_day - timedelta(days=DEFAULT_DAYS - 1)
             reason = (
-                f"the {DEFAULT_DAYS} days up to --until {end_day.isoformat()}, as no management review had been completed by then"
+                f"the {DEFAULT_DAYS} days up to --until {end_day.isoformat()}, as no management "
+                "review had been completed by then"
                 if until is not None
                 else f"the last {DEFAULT_DAYS} days, as no management review has been completed yet"
             )

@@ -225,7 +225,8 @@ def coverage_check(conn: Connection, recomputed: CoverageAt) -> list[str]:
     problems = []
     if row[0] != len(recomputed.in_scope):
         problems.append(
-            f"in-scope AI systems: {row[0]:,} in the inventory, {len(recomputed.in_scope):,} rebuilt from its history"
+            f"in-scope AI systems: {row[0]:,} in the inventory, {len(recomputed.in_scope):,} "
+            "rebuilt from its history"
         )
     for kpi, projected in zip(KPI_KINDS, row[1:], strict=True):
         if projected != recomputed.current(kpi):

@@ -218,7 +218,8 @@ def parse_spec(
                     1,
                     1,
                     "",
-                    f"must be a mapping of keys (id, version, steps ...), not {type(yaml_source.data).__name__}",
+                    "must be a mapping of keys (id, version, steps ...), not "
+                    f"{type(yaml_source.data).__name__}",
                     None,
                 )
             ]
@@ -386,7 +387,8 @@ def _cross_file_problems(loaded: list[LoadedSpec]) -> list[Problem]:
                     located(
                         item,
                         ("steps", i, "workflow"),
-                        f"'{step.workflow}' runs on a {target.spec.subject}, this workflow on a {spec.subject}",
+                        f"'{step.workflow}' runs on a {target.spec.subject}, this workflow on a "
+                        f"{spec.subject}",
                         "add 'finding:' to raise a finding for it",
                     )
                 )

@@ -204,7 +204,10 @@ class ApprovalStep(_StepBase):
     quorum: Literal["any", "all"] | PositiveInt = "any"
     approves: tuple[Identifier, ...] = Field(
         default=(),
-        description="steps whose data is approved (bound by content hash); default: all earlier task and record steps",
+        description=(
+            "steps whose data is approved (bound by content hash); default: all earlier "
+            "task and record steps"
+        ),
     )
     show: dict[str, Expression] = Field(
         default_factory=dict, description="label -> expression shown to approvers"
