@@ -389,7 +389,8 @@ def main() -> None:
                     client_times[kind].append(seconds)
                 server_times = httpx.get(base_url + "/bench/timings", timeout=120).json()
 
-                # 3. the floor: same concurrency, same connections, an endpoint that only checks the signature
+                # 3. the floor: same concurrency, same connections,
+                # an endpoint that only checks the signature
                 interactions = sum(len(v) for v in client_times.values())
                 base: list[float] = []
 

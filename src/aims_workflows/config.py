@@ -161,7 +161,8 @@ class SoaControl(BaseModel):
 
 
 class SoaConfig(BaseModel):
-    """The Statement of Applicability's decisions: ``controls`` maps Annex A ids to a :class:`SoaControl`."""
+    """The Statement of Applicability's decisions:
+    ``controls`` maps Annex A ids to a :class:`SoaControl`."""
 
     model_config = ConfigDict(extra="forbid")
 

@@ -195,7 +195,8 @@ def _line_note(line: int | None) -> str:
 
 
 def parse_import(path: Path) -> list[AISystemRecord]:
-    """All records of an import file, or InventoryError with (row, column, reason) for each problem."""
+    """All records of an import file, or InventoryError
+    with (row, column, reason) for each problem."""
     try:
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:

@@ -41,7 +41,8 @@ __all__ = [
 log = logging.getLogger("aims.web")
 security_log = logging.getLogger("aims.security")
 
-# Compliance data: never cached by a proxy or the browser, never framed, nothing loaded from elsewhere.
+# Compliance data: never cached by a proxy or the
+# browser, never framed, nothing loaded from elsewhere.
 _HEADERS = {
     "Cache-Control": "no-store",
     "X-Content-Type-Options": "nosniff",

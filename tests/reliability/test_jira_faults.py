@@ -104,7 +104,8 @@ def post(
 
 
 def done_webhook(app, demo, run_id: str) -> tuple[str, bytes]:
-    """Make the engineer finish the identify task; return its issue key and the signed body Jira sends."""
+    """Make the engineer finish the identify task;
+    return its issue key and the signed body Jira sends."""
     app.pump()
     key = demo.issue_of(run_id, "identify")
     before = len(demo.sandbox.webhooks.deliveries)
@@ -309,7 +310,8 @@ def test_a_crash_between_creating_the_issue_and_recording_it_still_makes_one_iss
     with demo.sandbox.state.lock:
         assert len(demo.sandbox.state.issues) == 1
     monkeypatch.setattr(_store, "remember_issue", real)
-    # Restart: a new process on the same database; the claimed command is taken back after its lease.
+    # Restart: a new process on the same database; the
+    # claimed command is taken back after its lease.
     restarted = make_app(folder, clock)
     restarted.jira = demo.integration.__class__(
         demo.integration.connection,

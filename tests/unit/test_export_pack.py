@@ -42,7 +42,8 @@ def export(h, path: Path, **kw):
 
 
 def verify_script(directory: Path, *args: str) -> subprocess.CompletedProcess:
-    """The pack's verifier as an auditor runs it: a plain interpreter without site-packages (-S), isolated (-I)."""
+    """The pack's verifier as an auditor runs it: a plain
+    interpreter without site-packages (-S), isolated (-I)."""
     return subprocess.run(
         [sys.executable, "-I", "-S", str(directory / "evidence" / "verify_ledger.py"), *args],
         capture_output=True,

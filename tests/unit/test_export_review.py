@@ -195,7 +195,7 @@ def test_review_actions_show_owner_due_date_and_status_and_the_decisions_are_rea
     assert {a.run_id: a.status for a in early.actions.actions.items}[second] == "open"
 
 
-# -- 3 and 4. nonconformities and audits -------------------------------------------------------------
+# -- 3 and 4. nonconformities and audits -----------------------------------------------------------
 def test_a_nonconformity_raised_and_closed_in_the_period_counts_with_its_days_to_close(
     harness, answers
 ):
@@ -303,7 +303,7 @@ def test_an_ineffective_corrective_action_is_counted_and_the_last_check_is_shown
     assert n.items.items[0].effective is True and n.by_severity.rows == [("major", (0, 1, 1, 0))]
 
 
-# -- 5. risks, impacts, inventory, and the trends ------------------------------------------------------
+# -- 5. risks, impacts, inventory, and the trends --------------------------------------------------
 def test_risk_distribution_acceptances_and_coverage_against_the_previous_period(harness, answers):
     h = harness
     world = assessed_world(
@@ -357,7 +357,8 @@ def test_risk_distribution_acceptances_and_coverage_against_the_previous_period(
     assert pair(inventory["In-scope AI systems"]) == (1, 2, "up")
     assert [(c.system, c.what) for c in risk.changes.items] == [("Scorer", "added")]
 
-    # coverage at the start (only Chatbot, assessed) and at the end of the period (Scorer's impact still open)
+    # coverage at the start (only Chatbot, assessed) and at
+    # the end of the period (Scorer's impact still open)
     kpis = figures(pack.performance.kpis)
     risk_cov, impact_cov = (
         kpis["In-scope AI systems with a current risk assessment"],
@@ -475,7 +476,7 @@ def test_a_projection_changed_behind_the_applications_back_is_pointed_out(harnes
     )
 
 
-# -- 6. the ledger ----------------------------------------------------------------------------------
+# -- 6. the ledger ---------------------------------------------------------------------------------
 def test_the_chain_is_verified_or_its_skipping_is_said(harness, answers):
     h = harness
     assessed_world(h, answers)
@@ -532,7 +533,7 @@ def test_only_the_ledger_rows_of_the_runs_that_matter_are_read(harness, answers)
     )  # the verification's keyset pages
 
 
-# -- rendering ------------------------------------------------------------------------------------------
+# -- rendering -------------------------------------------------------------------------------------
 def test_text_from_people_is_escaped_in_html_and_markdown(harness, answers):
     h = harness
     h.add_system("<img src=x onerror=alert(1)>|Bot", owner="olga@example.com")

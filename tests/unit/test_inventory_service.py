@@ -137,7 +137,7 @@ def test_a_record_refuses_unknown_keys_and_bad_owners():
         AISystemRecord(name="", owner="olga@example.com")
 
 
-# -- imports ----------------------------------------------------------------------------------------
+# -- imports ---------------------------------------------------------------------------------------
 @pytest.mark.parametrize("name", ["systems.csv", "systems.json", "systems.yaml"])
 def test_import_adds_every_row(harness, name):
     h = harness

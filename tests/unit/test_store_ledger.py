@@ -251,7 +251,7 @@ def test_triggers_dropped_but_nothing_changed_still_verifies(database: Database)
     assert verify(database).ok
 
 
-# -- concurrency -------------------------------------------------------------------------------------
+# -- concurrency -----------------------------------------------------------------------------------
 def test_two_threads_appending_keep_one_valid_chain(database: Database):
     """Appends from two connections at once serialise on the head row (SQLite: the write lock)."""
     per_thread, batch = 40, 3

@@ -48,7 +48,8 @@ def register(app: typer.Typer) -> None:
         until: Until = None,
         force: ForceOut = False,
     ) -> None:
-        """Clauses 4-10: the workflows that evidence each clause (or one of its sub-clauses), their runs and ledger rows in the period."""
+        """Clauses 4-10: the workflows that evidence each clause (or one
+        of its sub-clauses), their runs and ledger rows in the period."""
         _coverage("clauses", fmt, out, since, until, force)
 
     @export.command(

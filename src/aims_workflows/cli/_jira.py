@@ -14,7 +14,8 @@ sandbox_app = command_group(
     "Loopback imitations of Jira and Slack, for trying things without a site.",
     short_help="Loopback Jira and Slack, to try things without a site.",
 )
-"""The ``aims sandbox`` group; other integrations add their sandbox with ``@sandbox_app.command(...)``."""
+"""The ``aims sandbox`` group; other integrations add
+their sandbox with ``@sandbox_app.command(...)``."""
 
 
 def register(app: typer.Typer) -> None:

@@ -103,7 +103,8 @@ def register(app: typer.Typer) -> None:
         run_id: str,
         person: str = typer.Option("cli", "--as", help="who asks (kept in the ledger)"),
     ) -> None:
-        """Queue a run's dead commands again, once their cause is fixed (e.g. after `aims jira setup`)."""
+        """Queue a run's dead commands again, once their
+        cause is fixed (e.g. after `aims jira setup`)."""
         from ..engine import Actor
         from ._context import open_cli_app
         from ._output import console, ok

@@ -1,4 +1,5 @@
-"""``aims serve``: the web service (Jira webhooks, Slack, the dashboard, health, metrics) under uvicorn."""
+"""``aims serve``: the web service (Jira webhooks,
+Slack, the dashboard, health, metrics) under uvicorn."""
 
 from __future__ import annotations
 

@@ -90,7 +90,8 @@ def _publish(temp: Path, target: Path, *, force: bool) -> None:
             hint="pass --force to replace it, or choose another --out",
         ) from None
     except OSError:
-        # file systems without hard links: check, then rename (a narrow race, no worse than the check above)
+        # file systems without hard links: check, then rename
+        # (a narrow race, no worse than the check above)
         if target.exists():
             raise ExportError(
                 f"{target} exists already", hint="pass --force to replace it"

@@ -43,7 +43,8 @@ NAMESPACE = uuid.UUID("506d6962-b253-4e9a-ace0-a57cc5e56ed1")
 """Fixed for good: changing it would change every UUID in every export."""
 
 PROPS_NS = "urn:aims-workflows:oscal"
-"""Namespace of the properties OSCAL does not define itself (``soa-status``, ``ledger-hash`` ...)."""
+"""Namespace of the properties OSCAL does not define
+itself (``soa-status``, ``ledger-hash`` ...)."""
 
 _CLAUSE = "clause-"
 _ANNEX = "a-"

@@ -55,7 +55,8 @@ class Citations:
         return dict(found)
 
     def names_anywhere(self, version: Version, wanted: frozenset[str] | set[str]) -> bool:
-        """Whether the workflow version names any of ``wanted``, for the whole run or in any step."""
+        """Whether the workflow version names any of
+        ``wanted``, for the whole run or in any step."""
         if self.whole.get(version, frozenset()) & wanted:
             return True
         return any(ids & wanted for ids in self.steps.get(version, {}).values())
@@ -63,7 +64,8 @@ class Citations:
     def counts_for(
         self, version: Version, step_id: str | None, wanted: frozenset[str] | set[str]
     ) -> bool:
-        """Whether a record of a run on ``version``, written by ``step_id``, evidences any of ``wanted``."""
+        """Whether a record of a run on ``version``, written
+        by ``step_id``, evidences any of ``wanted``."""
         if self.whole.get(version, frozenset()) & wanted:
             return True
         return step_id is not None and bool(

@@ -195,7 +195,8 @@ def build_results(
 
 
 def _span(period: Period, now: datetime, first_recorded: str | None) -> tuple[datetime, datetime]:
-    """The result's start and end: the period's, bounded by what exists (the first ledger row, now)."""
+    """The result's start and end: the period's,
+    bounded by what exists (the first ledger row, now)."""
     start = period.start or (when(first_recorded) if first_recorded else now)
     end = min(period.end, now) if period.end else now
     return start, max(start, end)

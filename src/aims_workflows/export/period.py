@@ -48,7 +48,8 @@ class Period:
         }
 
     def overlaps(self, start: datetime | None, end: datetime | None) -> bool:
-        """Whether something active from ``start`` to ``end`` (None: still active) touches the period."""
+        """Whether something active from ``start`` to
+        ``end`` (None: still active) touches the period."""
         if self.end is not None and start is not None and start >= self.end:
             return False
         return not (self.start is not None and end is not None and end < self.start)
@@ -75,7 +76,8 @@ class ClosedPeriod(Period):
 
 
 def day_end(day: date) -> datetime:
-    """The first instant after ``day`` (UTC midnight): where a half-open period ending on it stops."""
+    """The first instant after ``day`` (UTC midnight):
+    where a half-open period ending on it stops."""
     return datetime.combine(day + timedelta(days=1), time(), UTC)
 
 

@@ -234,7 +234,7 @@ def _days(start: datetime, end: datetime) -> float:
     return (end - start).total_seconds() / 86400
 
 
-# -- 1. actions from previous reviews ---------------------------------------------------------------
+# -- 1. actions from previous reviews --------------------------------------------------------------
 def _actions(conn: Connection, rp: ReviewPeriod, as_of: datetime) -> ActionsSection:
     cur, prev = rp.current, rp.previous
     r = _RUNS
@@ -273,14 +273,16 @@ def _actions(conn: Connection, rp: ReviewPeriod, as_of: datetime) -> ActionsSect
         .all()
     )
 
-    # Actions active at any time from the start of the previous period, and every action of the last review.
+    # Actions active at any time from the start of the
+    # previous period, and every action of the last review.
     wanted = [
         r.c.started_at < cur.end,
         or_(r.c.completed_at.is_(None), r.c.completed_at >= prev.start),
     ]
     decided: set[str] = set()
     if review is not None:
-        # A review does not wait for its actions, so their runs name no parent: its minutes list them.
+        # A review does not wait for its actions, so their
+        # runs name no parent: its minutes list them.
         decided = {str(x) for x in review.minutes.get("action_runs") or []}
         wanted = [
             or_(
@@ -419,7 +421,7 @@ def _tasks_of(conn: Connection, run_ids: list[str]) -> dict[str, list[Any]]:
     return found
 
 
-# -- 2. performance ---------------------------------------------------------------------------------
+# -- 2. performance --------------------------------------------------------------------------------
 def _performance(
     conn: Connection,
     rp: ReviewPeriod,
@@ -563,7 +565,7 @@ def _workflow_tally(conn: Connection, rp: ReviewPeriod, as_of: datetime) -> Tall
     )
 
 
-# -- 3. nonconformities -----------------------------------------------------------------------------
+# -- 3. nonconformities ----------------------------------------------------------------------------
 def _findings(conn: Connection, since: datetime, until: datetime) -> Sequence[Any]:
     """Findings active at any time from ``since`` to ``until`` (the two periods)."""
     f = _FINDINGS
@@ -714,7 +716,7 @@ def _capped_tally(columns: tuple[str, ...], counts: dict[str, list[int]], others
     return Tally(columns, [(name, tuple(counts[name])) for name in names])
 
 
-# -- 4. audits --------------------------------------------------------------------------------------
+# -- 4. audits -------------------------------------------------------------------------------------
 _RESULTS = ("conforming", "observation", "minor_nonconformity", "major_nonconformity")
 
 
@@ -807,7 +809,7 @@ def _audits(
     return AuditSection(figures, Capped(items, len(shown)))
 
 
-# -- 6. the ledger ----------------------------------------------------------------------------------
+# -- 6. the ledger ---------------------------------------------------------------------------------
 def _chain(conn: Connection, period: ClosedPeriod, now: datetime, verify: bool) -> ChainSection:
     from ..engine.evidence import iso
 

@@ -276,7 +276,8 @@ class ReviewPack:
 
     @property
     def ends_now(self) -> bool:
-        """Whether the period runs on past the moment of generation (the end figures are as of now)."""
+        """Whether the period runs on past the moment
+        of generation (the end figures are as of now)."""
         return self.as_of < self.period.current.end
 
     @property

@@ -19,7 +19,8 @@ from .period import ClosedPeriod, day_end, parse_day
 __all__ = ["ReviewPeriod", "choose_period", "last_review", "MANAGEMENT_REVIEW", "DEFAULT_DAYS"]
 
 MANAGEMENT_REVIEW = "management-review"
-"""The shipped clause 9.3 workflow: its completed runs mark where the next review's period begins."""
+"""The shipped clause 9.3 workflow: its completed
+runs mark where the next review's period begins."""
 DEFAULT_DAYS = 365
 
 

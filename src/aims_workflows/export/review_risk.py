@@ -102,7 +102,8 @@ def gather_risk(
 
     assessments = [
         Figure("Risks entered in the register", len(mine["cur"]), len(mine["prev"])),
-        # What is assessed decides the inherent figures: only the residual ones have a good direction.
+        # What is assessed decides the inherent figures:
+        # only the residual ones have a good direction.
         Figure(
             "... rated high before treatment",
             count("cur", lambda e: level(e, "level") == "high"),
@@ -248,7 +249,8 @@ def _coverage(
         )
 
     def lost(kpi: str, before: CoverageAt, after: CoverageAt) -> dict[str, int]:
-        """Systems covered at ``before`` and, still in scope at ``after``, no longer covered: by why."""
+        """Systems covered at ``before`` and, still in
+        scope at ``after``, no longer covered: by why."""
         reasons: dict[str, int] = {}
         for sid in before.current_ids(kpi) & after.in_scope:
             state = after.states[kpi][sid]

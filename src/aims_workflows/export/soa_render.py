@@ -1,4 +1,5 @@
-"""The Statement of Applicability and clause coverage as CSV, Markdown, JSON (the CLI draws the table)."""
+"""The Statement of Applicability and clause coverage
+as CSV, Markdown, JSON (the CLI draws the table)."""
 
 from __future__ import annotations
 

@@ -103,7 +103,8 @@ _N = TypeVar("_N", bound=nodes.Node)
 
 
 def _find_all(tree: nodes.Node, types: type[_N] | tuple[type[_N], ...]) -> Iterator[_N]:
-    """Like ``Node.find_all``, which skips the node itself: a bare ``name`` or ``a.b`` is the root."""
+    """Like ``Node.find_all``, which skips the node
+    itself: a bare ``name`` or ``a.b`` is the root."""
     if isinstance(tree, types):
         yield tree
     yield from tree.find_all(types)

@@ -38,7 +38,8 @@ class LoadedSpec:
 
 
 def spec_hash(spec: m.WorkflowSpec) -> str:
-    """SHA-256 over the canonical JSON of the validated spec (formatting and comments don't count)."""
+    """SHA-256 over the canonical JSON of the validated
+    spec (formatting and comments don't count)."""
     canonical = json.dumps(spec.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 

@@ -243,7 +243,8 @@ class FindingTemplate(_Frozen):
 
 
 class SpawnStep(_StepBase):
-    """Start another workflow (once, or once per item of ``for_each``), optionally waiting for it."""
+    """Start another workflow (once, or once per item
+    of ``for_each``), optionally waiting for it."""
 
     kind: Literal["spawn"]
     workflow: WorkflowId
@@ -362,7 +363,8 @@ class WorkflowSpec(_Frozen):
         return step
 
     def next_of(self, step_id: str) -> str:
-        """Where a step goes when it does not say: its ``next``, else the following step, else end."""
+        """Where a step goes when it does not say: its
+        ``next``, else the following step, else end."""
         step = self.step(step_id)
         if step.next:
             return step.next

@@ -48,7 +48,8 @@ def _sqlite_setup(engine: Engine) -> None:
         # with the database. Measured and left at the defaults: mmap_size, cache_size, temp_store
         # (no gain). Durability is unchanged (synchronous=NORMAL in WAL either way).
         cursor.execute("PRAGMA wal_autocheckpoint=10000")
-        # ... and truncate the WAL file back to 64 MB after a checkpoint, so it stays bounded on disk.
+        # ... and truncate the WAL file back to 64 MB
+        # after a checkpoint, so it stays bounded on disk.
         cursor.execute("PRAGMA journal_size_limit=67108864")
         cursor.close()
 
