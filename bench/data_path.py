@@ -54,14 +54,18 @@ def data_path_events_per_second(n: int, workdir: Path) -> float:
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.executescript(
             """
-            CREATE TABLE runs (id INTEGER PRIMARY KEY, state TEXT NOT NULL, lock_version INTEGER NOT NULL);
+            CREATE TABLE runs (id INTEGER PRIMARY KEY, state TEXT NOT NULL,
+                               lock_version INTEGER NOT NULL);
             CREATE TABLE evidence (seq INTEGER PRIMARY KEY, run_id INTEGER, kind TEXT NOT NULL,
-                                   payload TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL);
-            CREATE TABLE ledger_head (id INTEGER PRIMARY KEY, seq INTEGER NOT NULL, hash TEXT NOT NULL);
-            CREATE TABLE outbox (id INTEGER PRIMARY KEY, run_id INTEGER, kind TEXT NOT NULL, payload TEXT NOT NULL);
-            INSERT INTO ledger_head VALUES (1, 0, '0000000000000000000000000000000000000000000000000000000000000000');
+                                   payload TEXT NOT NULL, prev_hash TEXT NOT NULL,
+                                   hash TEXT NOT NULL);
+            CREATE TABLE ledger_head (id INTEGER PRIMARY KEY, seq INTEGER NOT NULL,
+                                      hash TEXT NOT NULL);
+            CREATE TABLE outbox (id INTEGER PRIMARY KEY, run_id INTEGER, kind TEXT NOT NULL,
+                                 payload TEXT NOT NULL);
             """
         )
+        conn.execute("INSERT INTO ledger_head VALUES (1, 0, ?)", ("0" * 64,))
         started = time.perf_counter()
         for step, event in enumerate(EVENTS):
             for run_id in range(1, n + 1):
@@ -82,8 +86,8 @@ def data_path_events_per_second(n: int, workdir: Path) -> float:
                     conn.execute("INSERT INTO runs VALUES (?, ?, 0)", (run_id, _canonical(state)))
                 elif (
                     conn.execute(
-                        "UPDATE runs SET state = ?, lock_version = ? WHERE id = ? AND lock_version "
-                        "= ?",
+                        "UPDATE runs SET state = ?, lock_version = ?"
+                        " WHERE id = ? AND lock_version = ?",
                         (_canonical(state), version + 1, run_id, version),
                     ).rowcount
                     != 1

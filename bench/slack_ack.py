@@ -177,7 +177,10 @@ def percentile(values: list[float], p: float) -> float:
 
 def summary(values: list[float]) -> str:
     ms = [v * 1000 for v in values]
-    return f"p50 {statistics.median(ms):6.1f} ms   p99 {percentile(ms, 99):6.1f} ms   max {max(ms):6.1f} ms   (n={len(ms)})"
+    return (
+        f"p50 {statistics.median(ms):6.1f} ms   p99 {percentile(ms, 99):6.1f} ms   "
+        f"max {max(ms):6.1f} ms   (n={len(ms)})"
+    )
 
 
 def serve(args: argparse.Namespace) -> None:

@@ -3,10 +3,12 @@
 
 ::
 
-    request ─► DashboardAuth (only /dashboard* and /api/*; 401 without AIMS_DASHBOARD_TOKEN) ─► route
-                 /dashboard            KPIs, chain status, coverage, open work, recent runs (HTML)
-                 /dashboard/runs/{id}  one run's timeline (HTML; 400 for a malformed id, 404 unknown)
+    request ─► DashboardAuth (only /dashboard* and /api/*; 401 without the token) ─► route
+                 /dashboard            KPIs, chain status, coverage, open work, recent runs
+                 /dashboard/runs/{id}  one run's timeline (400 for a malformed id, 404 unknown)
                  /api/kpis             the KPIs as ``aims kpi --format json`` prints them
+
+The two dashboard paths answer HTML, /api/kpis JSON.
 
 The pages show internal compliance data. With ``AIMS_DASHBOARD_TOKEN`` set, those paths need it as
 ``Authorization: Bearer <token>`` or as the password of HTTP Basic authentication (any user name;
@@ -41,15 +43,17 @@ __all__ = [
 log = logging.getLogger("aims.web")
 security_log = logging.getLogger("aims.security")
 
-# Compliance data: never cached by a proxy or the
-# browser, never framed, nothing loaded from elsewhere.
+# Compliance data: never cached by a proxy or the browser, never framed, nothing loaded from
+# elsewhere.
 _HEADERS = {
     "Cache-Control": "no-store",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
     "X-Frame-Options": "DENY",
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
-    "form-action 'none'; frame-ancestors 'none'; base-uri 'none'",
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
+        "form-action 'none'; frame-ancestors 'none'; base-uri 'none'"
+    ),
 }
 
 

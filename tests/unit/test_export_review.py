@@ -79,9 +79,8 @@ def test_the_default_period_starts_on_the_day_the_last_review_completed(harness)
     )
     assert earlier.reason.startswith("since the last management review completed by --until")
     # before any review: 365 days up to --until
-    assert (
-        period(h, until="2026-01-01").reason
-        == "the 365 days up to --until 2026-01-01, as no management review had been completed by then"
+    assert period(h, until="2026-01-01").reason == (
+        "the 365 days up to --until 2026-01-01, as no management review had been completed by then"
     )
     # both given: taken as they are
     asked = period(h, since="2026-01-01", until="2026-01-10")

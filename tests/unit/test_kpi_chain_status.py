@@ -150,7 +150,9 @@ TAMPERING = {
     "a deleted row": "DELETE FROM evidence WHERE seq = 3",
     "deleted rows": "DELETE FROM evidence WHERE seq IN (3, 4)",
     "rows deleted from the end": "DELETE FROM evidence WHERE seq >= 5",
-    "a replaced row": "UPDATE evidence SET prev_hash = (SELECT hash FROM evidence WHERE seq = 1) WHERE seq = 3",
+    "a replaced row": (
+        "UPDATE evidence SET prev_hash = (SELECT hash FROM evidence WHERE seq = 1) WHERE seq = 3"
+    ),
 }
 
 

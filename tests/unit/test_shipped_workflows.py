@@ -266,7 +266,10 @@ CHATBOT = Subject(
 
 IDENTIFY = {
     "risk_title": "Biased answers to non-native speakers",
-    "risk_description": "The model answers less helpfully in simplified English, so some customers get worse service.",
+    "risk_description": (
+        "The model answers less helpfully in simplified English, "
+        "so some customers get worse service."
+    ),
     "risk_sources": ["bias_fairness", "model_behaviour"],
     "affected_parties": "Customers writing in a second language",
     "likelihood": 2,
@@ -716,9 +719,9 @@ def test_internal_audit_raises_one_corrective_action_per_nonconforming_area(ship
     )
     child.start()
     task = child.kinds("task.create")[0].payload
-    assert (
-        task["title"]
-        == f"Nonconformity {finding['id']}: Internal audit IA-2026-1: Monitoring, measurement and improvement"
+    assert task["title"] == (
+        f"Nonconformity {finding['id']}: "
+        "Internal audit IA-2026-1: Monitoring, measurement and improvement"
     )
     assert "Area: Monitoring, measurement and improvement." in task["description"]
 

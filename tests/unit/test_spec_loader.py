@@ -433,7 +433,11 @@ steps:
 
 
 def test_missing_required_keys_and_missing_kind():
-    text = "id: nokeys\nversion: 1\nsteps:\n  - id: a\n    role: engineer\n  - kind: approval\n    id: b\n"
+    text = (
+        "id: nokeys\nversion: 1\nsteps:\n"
+        "  - id: a\n    role: engineer\n"
+        "  - kind: approval\n    id: b\n"
+    )
     found = problems_of(parse_spec, text, "m.yaml")
     assert sorted(found) == sorted(
         [

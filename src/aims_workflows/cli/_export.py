@@ -35,7 +35,9 @@ def register(app: typer.Typer) -> None:
         until: Until = None,
         force: ForceOut = False,
     ) -> None:
-        """Statement of Applicability: each Annex A control, applicable or excluded (and why, from the `soa:` section of aims.yaml), how it is implemented, the workflows that evidence it, their runs and ledger rows in the period, and its status.
+        """Statement of Applicability: each Annex A control, applicable or excluded (and why, from
+        the `soa:` section of aims.yaml), how it is implemented, the workflows that evidence it,
+        their runs and ledger rows in the period, and its status.
 
         An applicable control with no workflow and no implementation described is a GAP."""
         _coverage("controls", fmt, out, since, until, force)
@@ -66,9 +68,12 @@ def register(app: typer.Typer) -> None:
         until: Until = None,
         force: bool = typer.Option(False, "--force", help="replace the file if it exists"),
     ) -> None:
-        """One zip for the auditor: the ledger rows of the period with a stand-alone verifier, the chain's verification, SoA, clause coverage, KPIs, inventory, runs, approvals, findings, tasks and the workflow texts runs used.
+        """One zip for the auditor: the ledger rows of the period with a stand-alone verifier, the
+        chain's verification, SoA, clause coverage, KPIs, inventory, runs, approvals, findings,
+        tasks and the workflow texts runs used.
 
-        manifest.json holds every file's SHA-256; the command prints the manifest's own hash, to send to the auditor separately.
+        manifest.json holds every file's SHA-256; the command prints the manifest's own hash, to
+        send to the auditor separately.
 
         Exits 1 if the evidence chain is broken: the pack is still written, and marked."""
         from rich.markup import escape
@@ -84,7 +89,10 @@ def register(app: typer.Typer) -> None:
         if target.is_dir():
             target = target / default_pack_name(now)
         result = write_audit_pack(app_, target, period=period, force=force, now=now)
-        wrote = f"wrote {escape(str(result.path))} ({result.size:,} bytes, {len(result.files)} files) for {escape(period.label())}"
+        wrote = (
+            f"wrote {escape(str(result.path))} ({result.size:,} bytes, {len(result.files)} files)"
+            f" for {escape(period.label())}"
+        )
         if result.chain.ok:
             ok(wrote)
         else:
@@ -170,9 +178,14 @@ def register(app: typer.Typer) -> None:
             help="list accepted risks with a residual score of at least this",
         ),
     ) -> None:
-        """The input pack top management reads before a management review (ISO/IEC 42001 clause 9.3): the status of actions from previous reviews, KPIs at the start and end of the period, nonconformities and corrective actions, internal audits, risk and impact assessments, inventory changes and the ledger's integrity, each compared with the previous period of the same length.
+        """The input pack top management reads before a management review (ISO/IEC 42001 clause
+        9.3): the status of actions from previous reviews, KPIs at the start and end of the period,
+        nonconformities and corrective actions, internal audits, risk and impact assessments,
+        inventory changes and the ledger's integrity, each compared with the previous period of
+        the same length.
 
-        Inputs aims holds no data on (changes in issues and interested parties, external audits, opportunities for improvement) are left as sections for people to complete.
+        Inputs aims holds no data on (changes in issues and interested parties, external audits,
+        opportunities for improvement) are left as sections for people to complete.
 
         Exits 1 if the evidence chain is broken: the pack is still written, and says so."""
         _review_pack(since, until, out, fmt, force, verify, risk_threshold)

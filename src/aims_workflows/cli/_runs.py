@@ -83,8 +83,10 @@ def register(app: typer.Typer) -> None:
             )
         if run.task:
             due = f", due {run.task.due_at:%Y-%m-%d}" if run.task.due_at else ""
+            overdue = ", OVERDUE" if run.task.overdue else ""
             c.print(
-                f"waiting for: task '{run.task.step_id}' ({run.task.ref or 'not issued yet'}{due}{', OVERDUE' if run.task.overdue else ''})"
+                f"waiting for: task '{run.task.step_id}'"
+                f" ({run.task.ref or 'not issued yet'}{due}{overdue})"
             )
         if run.approval:
             c.print(

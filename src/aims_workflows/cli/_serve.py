@@ -23,9 +23,11 @@ def register(app: typer.Typer) -> None:
             help="apply stored webhook deliveries here (or leave them to `aims worker`)",
         ),
     ) -> None:
-        """Serve the compliance dashboard (GET /dashboard, GET /api/kpis), POST /jira/webhook, POST /slack/events, GET /healthz and GET /metrics.
+        """Serve the compliance dashboard (GET /dashboard, GET /api/kpis), POST /jira/webhook,
+        POST /slack/events, GET /healthz and GET /metrics.
 
-        With AIMS_DASHBOARD_TOKEN set, /dashboard and /api/* require it: Bearer, or the password of HTTP Basic authentication.
+        With AIMS_DASHBOARD_TOKEN set, /dashboard and /api/* require it: Bearer, or the password
+        of HTTP Basic authentication.
         """
         import uvicorn
 

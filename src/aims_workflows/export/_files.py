@@ -54,7 +54,8 @@ def atomic_output(target: Path, *, force: bool) -> Iterator[BinaryIO]:
     """A temporary file next to ``target``, renamed to it only when the block ends without error.
 
     An interrupted or failed export leaves nothing under the final name and removes its temporary
-    file. The file is readable by its owner only (``mkstemp``): a pack names people and systems. Without ``force`` an existing file is never replaced, even one that appeared meanwhile.
+    file. The file is readable by its owner only (``mkstemp``): a pack names people and systems.
+    Without ``force`` an existing file is never replaced, even one that appeared meanwhile.
     """
     target = check_target(target, force=force)
     try:

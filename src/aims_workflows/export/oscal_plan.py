@@ -52,7 +52,10 @@ def reviewed_controls(m: Any, coverage: CoverageReport, *, clauses: Iterable[str
         for c in coverage.controls
         if not c.applicable
     ]
-    description = "Annex A controls applicable in the Statement of Applicability (aims.yaml soa:); excluded ones are listed as excluded."
+    description = (
+        "Annex A controls applicable in the Statement of Applicability (aims.yaml soa:); "
+        "excluded ones are listed as excluded."
+    )
     if included:
         selections = [
             common.ControlSelections(
@@ -61,7 +64,9 @@ def reviewed_controls(m: Any, coverage: CoverageReport, *, clauses: Iterable[str
                 exclude_controls=excluded or None,
             )
         ]
-    else:  # every control excluded: OSCAL wants a non-empty include list, so include all and exclude each
+    else:
+        # every control excluded: OSCAL wants a non-empty include list, so include all and
+        # exclude each
         selections = [
             common.ControlSelectionsAll(
                 description=description, include_all=common.IncludeAll(), exclude_controls=excluded

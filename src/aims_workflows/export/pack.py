@@ -191,7 +191,10 @@ def _evidence(
         _json(
             {
                 "chain": chain.as_dict(),
-                "scope": "the whole ledger in the database, from row 1 to its head, recomputed at export time",
+                "scope": (
+                    "the whole ledger in the database, from row 1 to its head, "
+                    "recomputed at export time"
+                ),
                 "period": period.as_dict(),
                 "exported": exported.as_dict(),
                 "hash": {

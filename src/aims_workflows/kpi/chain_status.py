@@ -83,7 +83,8 @@ def walk(
     db: Any, head: tuple[int, str], *, after: tuple[int, str] = (0, GENESIS_HASH), batch: int = 5000
 ) -> _Walk:
     """Check rows ``after[0] + 1 .. head[0]`` as the continuation of the row ``after``, then that
-    the last one is the head. Each batch is read on its own connection and hashed after it closes."""
+    the last one is the head. Each batch is read on its own connection and hashed after it
+    closes."""
     (expected, prev_hash), (head_seq, head_hash) = (after[0] + 1, after[1]), head
     count = 0
     while expected <= head_seq:

@@ -57,7 +57,8 @@ def _environment():
     env = Environment(
         loader=FileSystemLoader(Path(__file__).parent / "templates"),
         autoescape=True,  # every value is escaped, whatever the template's file name
-        undefined=StrictUndefined,  # a misspelt name fails the test suite instead of printing nothing
+        # a misspelt name fails the test suite instead of printing nothing
+        undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
     )

@@ -1,5 +1,6 @@
-"""Durations as workflow authors write them: ``90d``, ``2w``, ``36h``, ``30m``, ``1d12h`` or ISO 8601
-``P90D`` / ``PT4H``. Parsed to :class:`datetime.timedelta`, written back in the short form."""
+"""Durations as workflow authors write them: ``90d``, ``2w``, ``36h``, ``30m``, ``1d12h`` or
+ISO 8601 ``P90D`` / ``PT4H``. Parsed to :class:`datetime.timedelta`, written back in the short
+form."""
 
 from __future__ import annotations
 

@@ -1,12 +1,13 @@
 """The sandboxed expression and template language of workflow files.
 
 Conditions (``assess.score >= 15 and subject.risk_tier == "high"``), computed fields
-(``assess.likelihood * assess.impact``) and message templates (``Risk review of {{ subject.name }}``)
-use Jinja2's immutable sandbox: a well-kept, widely deployed language with no access to Python
-internals, no assignment and no I/O. Nothing here calls ``eval``.
+(``assess.likelihood * assess.impact``) and message templates
+(``Risk review of {{ subject.name }}``) use Jinja2's immutable sandbox: a well-kept, widely
+deployed language with no access to Python internals, no assignment and no I/O. Nothing here
+calls ``eval``.
 
-Names resolve against the run's data: ``subject``, ``inputs``, ``item`` (inside ``for_each``) and one
-name per step id holding that step's answers or computed fields. :func:`references` lists the
+Names resolve against the run's data: ``subject``, ``inputs``, ``item`` (inside ``for_each``) and
+one name per step id holding that step's answers or computed fields. :func:`references` lists the
 names an expression reads so the spec checker can report unknown fields before a run ever starts.
 """
 

@@ -1,10 +1,11 @@
 """The workflow language as frozen pydantic models (``extra="forbid"``: a typo is an error).
 
 A workflow file is one :class:`WorkflowSpec`. Its ``steps`` run in order unless a step names its
-``next`` step; ``end`` completes the run. Step kinds: ``task`` (a Jira issue for a role, with a form),
-``approval`` (a Slack sign-off by roles, with quorum and segregation of duties), ``decision``
-(ordered conditions), ``spawn`` (start other workflows), ``record`` (an artefact with computed
-fields), ``notify`` and ``wait``. See ``docs/workflow-language.md`` for every key with examples.
+``next`` step; ``end`` completes the run. Step kinds: ``task`` (a Jira issue for a role, with a
+form), ``approval`` (a Slack sign-off by roles, with quorum and segregation of duties),
+``decision`` (ordered conditions), ``spawn`` (start other workflows), ``record`` (an artefact with
+computed fields), ``notify`` and ``wait``. See ``docs/workflow-language.md`` for every key, with
+examples.
 """
 
 from __future__ import annotations
