@@ -809,12 +809,11 @@ def _generate(path: Path, systems: int, evidence_rows: int, *, log) -> None:
     # -- projections and the ledger head -------------------------------------------------------
     c = conn
     c.executemany(
-        "INSERT INTO ai_systems (id, name, owner, business_purpose, model_type, data_sources, "
-        "outputs, users, deployment_scale,"
-        " dependencies, lifecycle_stage, risk_tier, in_scope, jurisdictions, version, created_at, "
-        "updated_at,"
-        " risk_assessed_at, risk_valid_until, impact_assessed_at, impact_valid_until)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO ai_systems (id, name, owner, business_purpose, model_type, "
+        "data_sources, outputs, users, deployment_scale, dependencies, lifecycle_stage, "
+        "risk_tier, in_scope, jurisdictions, version, created_at, updated_at, "
+        "risk_assessed_at, risk_valid_until, impact_assessed_at, impact_valid_until) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [tuple(row[:-1]) for row in system_rows],
     )
     c.executemany(

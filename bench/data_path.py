@@ -134,6 +134,6 @@ if __name__ == "__main__":
             raw = baseline.raw_sqlite_commits_per_second(5000, Path(tmp))
             path = data_path_events_per_second(count, Path(tmp))
             print(
-                f"raw {raw:,.0f} commits/s, bare data path {path:,.0f} events/s, m/a "
-                f"{path / raw:.3f}"
+                f"raw {raw:,.0f} commits/s, bare data path "
+                f"{path:,.0f} events/s, m/a {path / raw:.3f}"
             )

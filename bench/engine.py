@@ -298,8 +298,8 @@ def rows_for(f: dict[str, float], sizes: Sizes) -> list[tuple[str, str, str, boo
             None,
         ),
         (
-            f"compute_kpis, {f['kpi_systems']:,} systems / {f['kpi_evidence_rows']:,} ledger rows "
-            "(median)",
+            f"compute_kpis, {f['kpi_systems']:,} systems / "
+            f"{f['kpi_evidence_rows']:,} ledger rows (median)",
             f"{kpi_ms:.1f} ms",
             "< 100 ms",
             kpi_ms < 100,

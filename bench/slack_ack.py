@@ -349,8 +349,8 @@ def main() -> None:
                         modal = open_modal(slack.sandbox.workspace, who.id)
                         if not click.ok or modal is None:
                             errors.append(
-                                f"{person}: no modal for {request.approval_id} (click "
-                                f"{click.status})"
+                                f"{person}: no modal for "
+                                f"{request.approval_id} (click {click.status})"
                             )
                             continue
                         submit = who.submit(
@@ -448,8 +448,7 @@ def main() -> None:
         all_client = [t for v in client_times.values() for t in v]
         print(
             f"\nSlack acknowledgements: {interactions} signed interactions from {n_approvers} "
-            "concurrent approvers "
-            f"in {wall:.1f} s ({interactions / wall:.0f}/s)"
+            f"concurrent approvers in {wall:.1f} s ({interactions / wall:.0f}/s)"
         )
         print(f"  server side      {summary(server_acks)}   (request in -> response out)")
         print(f"  approver side    {summary(all_client)}   (signed HTTP round trip)")
@@ -463,12 +462,10 @@ def main() -> None:
         )
         once = sum(1 for c in decided.values() if c == 1)
         print(
-            f"Decisions recorded: {sum(decided.values())} for {n_approvals} approvals ({once} "
-            "exactly once, "
-            f"{sum(1 for c in decided.values() if c > 1)} more than once); "
-            f"{len(client_times['retry'])} repeats dropped "
-            f"(inbox holds {inbox} deliveries); refused {refused}; messages still with buttons "
-            f"{still_buttons}"
+            f"Decisions recorded: {sum(decided.values())} for {n_approvals} approvals "
+            f"({once} exactly once, {sum(1 for c in decided.values() if c > 1)} more than "
+            f"once); {len(client_times['retry'])} repeats dropped (inbox holds {inbox} "
+            f"deliveries); refused {refused}; messages still with buttons {still_buttons}"
         )
         p99, worst = percentile(server_acks, 99), max(server_acks)
         ok = (
@@ -482,9 +479,8 @@ def main() -> None:
         for error in errors[:10]:
             print("  error:", error)
         print(
-            "Targets (acknowledged with p99 < 100 ms and max < 1 s, every round trip < 1 s, every "
-            "decision exactly "
-            f"once, every message updated): {'met' if ok else 'NOT met'}"
+            "Targets (acknowledged with p99 < 100 ms and max < 1 s, every round trip < 1 s, "
+            f"every decision exactly once, every message updated): {'met' if ok else 'NOT met'}"
         )
         sys.exit(0 if ok else 1)
 

@@ -82,8 +82,8 @@ def require_token_beyond_loopback(host: str, token: str | None) -> None:
     if token or is_loopback(host):
         return
     raise ConfigError(
-        f"refusing to listen on {host}: the dashboard and /api would be open to anyone who can "
-        "reach it",
+        f"refusing to listen on {host}: the dashboard and "
+        "/api would be open to anyone who can reach it",
         hint=(
             "set AIMS_DASHBOARD_TOKEN to a long random secret (e.g. `python -c 'import secrets; "
             "print(secrets.token_urlsafe(32))'`), or listen on loopback only with --host 127.0.0.1"
@@ -154,8 +154,7 @@ class DashboardAuth:
 def _unauthorised(path: str) -> Response:
     message = (
         "this page needs the dashboard token (AIMS_DASHBOARD_TOKEN): send it as 'Authorization: "
-        "Bearer <token>', "
-        "or as the password of HTTP Basic authentication with any user name"
+        "Bearer <token>', or as the password of HTTP Basic authentication with any user name"
     )
     if path.startswith("/api"):
         return JSONResponse(
@@ -235,8 +234,8 @@ def dashboard_routes(app_ctx: Any, *, chain_cache: Any = None) -> list[BaseRoute
             return error(
                 400,
                 "Not a run id",
-                "A run id is letters, digits and . _ : - (at most 200 of them), such as "
-                "R3F9A0C21B7.",
+                "A run id is letters, digits and . _ : - (at "
+                "most 200 of them), such as R3F9A0C21B7.",
             )
         html = await run_in_threadpool(build_run, run_id)
         if html is None:

@@ -674,10 +674,9 @@ def test_the_command_exits_1_on_a_broken_chain_and_still_writes(
 
 def test_help_lists_the_command_and_start_up_never_imports_trestle():
     code = (
-        "import sys; from typer.main import get_command; from aims_workflows.cli import app; "
-        "get_command(app); "
-        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'trestle' or "
-        "m.startswith('aims_workflows.export')))"
+        "import sys; from typer.main import get_command; from aims_workflows.cli "
+        "import app; get_command(app); print(sorted(m for m in sys.modules if "
+        "m.split('.')[0] == 'trestle' or m.startswith('aims_workflows.export')))"
     )
     loaded = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True

@@ -312,8 +312,8 @@ def test_the_registers_in_the_pack(harness, answers, tmp_path):
     with h.db.connect() as conn:
         stored = conn.execute(
             text(
-                "SELECT text, content_hash FROM spec_versions WHERE workflow_id = "
-                "'ai-risk-assessment'"
+                "SELECT text, content_hash FROM spec_versions "
+                "WHERE workflow_id = 'ai-risk-assessment'"
             )
         ).one()
     entry = index["ai-risk-assessment"]

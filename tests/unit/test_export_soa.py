@@ -256,8 +256,8 @@ def test_the_renderings_carry_the_same_facts(harness, answers):
     h = harness
     use_soa(
         h,
-        "soa:\n  controls:\n    A.10.4: {applicable: false, justification: 'No customers | none "
-        "=1'}\n",
+        "soa:\n  controls:\n    A.10.4: {applicable: "
+        "false, justification: 'No customers | none =1'}\n",
     )
     assessed_world(h, answers)
     report = coverage(h)

@@ -174,10 +174,8 @@ def test_a_row_slipped_in_beyond_the_head_is_named(database, clock):
         conn.execute(
             text(
                 "INSERT INTO evidence (seq, run_id, step_id, kind, actor, via, effective_at, "
-                "recorded_at, payload, "
-                "ref, prev_hash, hash) VALUES (4, :run_id, :step_id, :kind, :actor, :via, "
-                ":effective_at, "
-                ":recorded_at, :payload, :ref, :hash, :hash)"
+                "recorded_at, payload, ref, prev_hash, hash) VALUES (4, :run_id, :step_id, "
+                ":kind, :actor, :via, :effective_at, :recorded_at, :payload, :ref, :hash, :hash)"
             ),
             dict(row),
         )

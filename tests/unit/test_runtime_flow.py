@@ -105,8 +105,8 @@ def test_a_registered_system_is_assessed_end_to_end(harness, answers):
     with h.db.connect() as conn:
         entry = conn.execute(
             text(
-                "SELECT system_name, risk, score, residual_score, treatment, owner FROM "
-                "risk_register"
+                "SELECT system_name, risk, score, residual_score, "
+                "treatment, owner FROM risk_register"
             )
         ).one()
         system = conn.execute(

@@ -13,8 +13,8 @@ from ._group import command_group
 __all__ = ["app", "main"]
 
 app = command_group(
-    "ISO/IEC 42001 AI management system workflows in Jira and Slack, with a hash-chained evidence "
-    "ledger.",
+    "ISO/IEC 42001 AI management system workflows in Jira "
+    "and Slack, with a hash-chained evidence ledger.",
     name="aims",
     add_completion=False,
     pretty_exceptions_enable=False,

@@ -17,8 +17,8 @@ _FORMATS = ("table", "csv", "md", "json")
 
 def register(app: typer.Typer) -> None:
     export = command_group(
-        "Statement of Applicability, clause coverage, audit pack, OSCAL and the management review "
-        "pack.",
+        "Statement of Applicability, clause coverage, "
+        "audit pack, OSCAL and the management review pack.",
         short_help="SoA, clause coverage, audit pack, OSCAL, management review pack.",
     )
     app.add_typer(export, name="export")
@@ -110,16 +110,15 @@ def register(app: typer.Typer) -> None:
         gaps = result.soa.get("gaps") or []
         console().print(
             f"  SoA: {result.soa.get('implemented', 0)} of {result.soa.get('applicable', 0)} "
-            "applicable controls "
-            f"implemented with evidence; {len(gaps)} gap(s)"
+            f"applicable controls implemented with evidence; {len(gaps)} gap(s)"
         )
         # on a line of its own and never wrapped: people copy it into a message to the auditor
         console().print(
             f"  manifest.json SHA-256: [bold]{result.manifest_sha256}[/]", soft_wrap=True
         )
         console().print(
-            "  send this hash to the auditor separately (not inside the pack): it shows the pack "
-            "is the one exported",
+            "  send this hash to the auditor separately (not inside "
+            "the pack): it shows the pack is the one exported",
             soft_wrap=True,
         )
         if not result.chain.ok:
@@ -147,8 +146,8 @@ def register(app: typer.Typer) -> None:
             None,
             "--since",
             help=(
-                "first day, YYYY-MM-DD (default: the day the last management review completed, or "
-                "365 days ago)"
+                "first day, YYYY-MM-DD (default: the day the last "
+                "management review completed, or 365 days ago)"
             ),
         ),
         until: str | None = typer.Option(
@@ -158,8 +157,8 @@ def register(app: typer.Typer) -> None:
             None,
             "--out",
             help=(
-                "file to write (default aims-review-pack-DATE.md or .html; a directory puts it "
-                "there)"
+                "file to write (default aims-review-pack-DATE.md "
+                "or .html; a directory puts it there)"
             ),
         ),
         fmt: str | None = typer.Option(
@@ -245,9 +244,8 @@ def _review_pack(
         soft_wrap=True,
     )
     console().print(
-        "  section 7 is for people: changes in issues and interested parties, external audits, "
-        "opportunities "
-        "for improvement",
+        "  section 7 is for people: changes in issues and interested "
+        "parties, external audits, opportunities for improvement",
         soft_wrap=True,
     )
     for note in pack.performance.notes:
@@ -345,19 +343,17 @@ def _print_summary(report, part: str) -> None:
     s = report.summary()
     if part == "controls":
         line = (
-            f"{s['controls']} controls: {s['applicable']} applicable, {s['excluded']} excluded; "
-            f"{s['implemented']} implemented "
-            f"with evidence, {s['in_progress']} in progress, {s['described']} described (evidence "
-            "outside aims), "
-            f"{s['no_evidence']} without evidence yet"
+            f"{s['controls']} controls: {s['applicable']} applicable, "
+            f"{s['excluded']} excluded; {s['implemented']} implemented with "
+            f"evidence, {s['in_progress']} in progress, {s['described']} described "
+            f"(evidence outside aims), {s['no_evidence']} without evidence yet"
         )
         console().print(line)
         if s["gaps"]:
             console().print(
                 f"[bold red]{len(s['gaps'])} gap(s)[/]: {', '.join(s['gaps'])} "
-                "(applicable, no workflow and no implementation: exclude them with a reason or "
-                "describe the "
-                "implementation under soa.controls in aims.yaml)"
+                "(applicable, no workflow and no implementation: exclude them with a "
+                "reason or describe the implementation under soa.controls in aims.yaml)"
             )
     else:
         console().print(

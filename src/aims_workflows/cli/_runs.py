@@ -90,8 +90,8 @@ def register(app: typer.Typer) -> None:
             )
         if run.approval:
             c.print(
-                f"waiting for: approval {run.approval.approval_id} ({len(run.approval.decisions)} "
-                "decision(s) so far)"
+                f"waiting for: approval {run.approval.approval_id} "
+                f"({len(run.approval.decisions)} decision(s) so far)"
             )
         c.print("\n[bold]timeline[/]")
         for entry in timeline.entries:
@@ -122,6 +122,6 @@ def register(app: typer.Typer) -> None:
         ok(f"queued {len(revived)} command(s) again: {', '.join(kind for kind, _ in revived)}")
         if report.dead or report.retried:
             console().print(
-                f"still failing: {report.dead} dead, {report.retried} to retry; see `aims runs "
-                f"show {run_id}`"
+                f"still failing: {report.dead} dead, {report.retried} "
+                f"to retry; see `aims runs show {run_id}`"
             )

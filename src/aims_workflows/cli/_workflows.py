@@ -38,8 +38,8 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(1)
         for item in loaded:
             console().print(
-                f"  {item.source}: {item.spec.id} v{item.spec.version}, {len(item.spec.steps)} "
-                "steps",
+                f"  {item.source}: {item.spec.id} "
+                f"v{item.spec.version}, {len(item.spec.steps)} steps",
                 markup=False,
             )
         ok(f"{len(loaded)} workflow(s) valid")

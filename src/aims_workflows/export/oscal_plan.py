@@ -132,12 +132,10 @@ def build_plan(
         uuid=scope_uuid,
         title=f"AI management system of {organisation}",
         description=(
-            "The system under assessment is the AI management system (AIMS) as configured for "
-            "aims-workflows: "
-            "the roles and Statement of Applicability decisions in aims.yaml, the workflows in "
-            "force and the AI "
-            "system inventory. No OSCAL system security plan exists for it; this resource stands "
-            "in for one."
+            "The system under assessment is the AI management system (AIMS) as configured "
+            "for aims-workflows: the roles and Statement of Applicability decisions in "
+            "aims.yaml, the workflows in force and the AI system inventory. No OSCAL "
+            "system security plan exists for it; this resource stands in for one."
         ),
         props=props(m, [("organisation", organisation)]),
     )
@@ -145,11 +143,9 @@ def build_plan(
         uuid=stable_uuid("activity", "examine-ledger"),
         title="Examine the evidence ledger",
         description=(
-            "For each Annex A control, read the Statement of Applicability decision, the workflows "
-            "whose "
-            "evidences: name the control, their runs completed and open in the period, and the "
-            "hash-chained "
-            "ledger rows those runs wrote; verify the chain."
+            "For each Annex A control, read the Statement of Applicability decision, the "
+            "workflows whose evidences: name the control, their runs completed and open in "
+            "the period, and the hash-chained ledger rows those runs wrote; verify the chain."
         ),
         props=props(m, [("method", "EXAMINE")]),
     )

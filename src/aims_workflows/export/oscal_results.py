@@ -126,17 +126,13 @@ def build_results(
         uuid=ids("result"),
         title=f"AIMS evidence: {organisation}, {period.label()}",
         description=(
-            f"Determinations made by aims-workflows for {period.label()} from the hash-chained "
-            "evidence ledger, "
-            "the workflows' evidences: declarations and the Statement of Applicability decisions "
-            "in aims.yaml. "
-            "Satisfied: applicable, with ledger evidence from runs completed in the period. Not "
-            "satisfied: runs "
-            "open and none completed, or no evidence (a gap when no workflow and no implementation "
-            "note covers "
-            "the control). Controls whose implementation is described with evidence kept outside "
-            "aims carry no "
-            "determination: examine that evidence."
+            f"Determinations made by aims-workflows for {period.label()} from the "
+            "hash-chained evidence ledger, the workflows' evidences: declarations and the "
+            "Statement of Applicability decisions in aims.yaml. Satisfied: applicable, with "
+            "ledger evidence from runs completed in the period. Not satisfied: runs open and "
+            "none completed, or no evidence (a gap when no workflow and no implementation "
+            "note covers the control). Controls whose implementation is described with "
+            "evidence kept outside aims carry no determination: examine that evidence."
         ),
         start=start,
         end=end,
@@ -219,9 +215,8 @@ def _control_observation(
     remarks = None
     if left_out:
         remarks = (
-            f"{left_out} more run(s) with evidence for this control in the period are not listed "
-            "here; "
-            "their rows are in the ledger."
+            f"{left_out} more run(s) with evidence for this control in the "
+            "period are not listed here; their rows are in the ledger."
         )
     return common.Observation(
         uuid=ids("observation", row.id),
@@ -270,9 +265,8 @@ def _describe(row: Coverage, period: Period) -> str:
     )
     latest = f", the latest on {row.latest_evidence[:10]}" if row.latest_evidence else ""
     parts.append(
-        f"In the period ({period.label()}): {row.runs_completed} run(s) completed, {row.runs_open} "
-        "open; "
-        f"{row.evidence_rows} ledger row(s){latest}."
+        f"In the period ({period.label()}): {row.runs_completed} run(s) completed, "
+        f"{row.runs_open} open; {row.evidence_rows} ledger row(s){latest}."
     )
     parts.append(f"Status: {row.status_label}.")
     if row.gap:
@@ -296,10 +290,9 @@ def _run_evidence(m: Any, run: RunEvidence, ledger_uuid: str, titles: dict[str, 
     return m.common.RelevantEvidence(
         href=f"#{ledger_uuid}",
         description=(
-            f"Run {run.run_id} of {run.workflow} v{run.version} ({line(title)}) on "
-            f"{line(run.subject)}: "
-            f"{run.rows} ledger row(s) for this control, {span}. Row #{run.last_seq}, the latest, "
-            "has the SHA-256 "
+            f"Run {run.run_id} of {run.workflow} v{run.version} ({line(title)}) "
+            f"on {line(run.subject)}: {run.rows} ledger row(s) for this "
+            f"control, {span}. Row #{run.last_seq}, the latest, has the SHA-256 "
             "in ledger-hash; the hash chain ties every earlier row to it."
         ),
         props=props(
@@ -435,10 +428,9 @@ def _broken_chain_finding(m: Any, ids: _Ids, chain: ChainCheck, catalog: Catalog
         uuid=ids("finding", "ledger-chain"),
         title="The evidence ledger's hash chain does not verify",
         description=(
-            f"Recomputing the chain from row 1 failed at row {chain.first_bad_seq}: "
-            f"{chain.problem}. "
-            f"{chain.rows_checked} row(s) checked at {chain.checked_at}. Evidence hashes in these "
-            "results are "
+            "Recomputing the chain from row 1 failed at row "
+            f"{chain.first_bad_seq}: {chain.problem}. {chain.rows_checked} row(s) "
+            f"checked at {chain.checked_at}. Evidence hashes in these results are "
             "as stored; do not rely on them until the cause is explained."
         ),
         props=props(
@@ -462,12 +454,11 @@ def _ledger_resource(
         uuid=uuid,
         title=f"Evidence ledger of {organisation}",
         description=(
-            "The append-only, hash-chained ledger aims-workflows keeps: each row's SHA-256 covers "
-            "its fields and "
-            "the previous row's hash. Relevant evidence names rows by ledger-seq and ledger-hash. "
-            "`aims export audit-pack` writes the period's rows to evidence/ledger.jsonl with a "
-            "stand-alone "
-            "verifier; `aims evidence verify` checks the whole chain."
+            "The append-only, hash-chained ledger aims-workflows keeps: each row's "
+            "SHA-256 covers its fields and the previous row's hash. Relevant "
+            "evidence names rows by ledger-seq and ledger-hash. `aims export "
+            "audit-pack` writes the period's rows to evidence/ledger.jsonl with a "
+            "stand-alone verifier; `aims evidence verify` checks the whole chain."
         ),
         props=[
             prop(m, "ledger-head-seq", chain.head_seq),

@@ -92,8 +92,8 @@ def parse_day(text: str | None, option: str) -> date | None:
         return date.fromisoformat(value)
     except ValueError:
         raise ValueError(
-            f"{option} '{text}' is not a date: expected {DATE_FORMAT}, e.g. 2026-03-31 (UTC days, "
-            "inclusive)"
+            f"{option} '{text}' is not a date: expected "
+            f"{DATE_FORMAT}, e.g. 2026-03-31 (UTC days, inclusive)"
         ) from None
 
 

@@ -68,31 +68,27 @@ DEFAULT_RISK_THRESHOLD = 10.0
 FOR_PEOPLE = [
     (
         "Changes in external and internal issues",
-        "aims holds no record of the organisation's context (regulation, market, technology, "
-        "strategy, "
-        "organisation). Describe what changed since the last review and whether it affects the "
-        "AIMS scope.",
+        "aims holds no record of the organisation's context (regulation, "
+        "market, technology, strategy, organisation). Describe what changed "
+        "since the last review and whether it affects the AIMS scope.",
         (("external issues", "external_issues"), ("internal issues", "internal_issues")),
     ),
     (
         "Changes in the needs and expectations of interested parties",
-        "aims holds no record of interested parties (customers, regulators, staff, affected "
-        "people). "
-        "Describe new or changed requirements and expectations.",
+        "aims holds no record of interested parties (customers, regulators, staff, "
+        "affected people). Describe new or changed requirements and expectations.",
         (("interested parties", "interested_parties"),),
     ),
     (
         "Results of external audits and other sources",
-        "aims holds internal audits only (section 4). Add certification or customer audit results, "
-        "complaints "
-        "and feedback from interested parties.",
+        "aims holds internal audits only (section 4). Add certification or "
+        "customer audit results, complaints and feedback from interested parties.",
         (("audit results", "audit_results"),),
     ),
     (
         "Opportunities for continual improvement",
-        "aims holds no list of improvement opportunities. Add them, with who proposes them; the "
-        "figures "
-        "above may suggest some.",
+        "aims holds no list of improvement opportunities. Add them, "
+        "with who proposes them; the figures above may suggest some.",
         (("opportunities", "opportunities"),),
     ),
 ]

@@ -290,8 +290,8 @@ def _coverage(
             better="down",
         ),
         Figure(
-            "Impact assessments that lapsed or went stale and were not renewed by the end of the "
-            "period",
+            "Impact assessments that lapsed or went stale "
+            "and were not renewed by the end of the period",
             sum(gone[("impact_assessment", "cur")].values()),
             sum(gone[("impact_assessment", "prev")].values()),
             better="down",

@@ -118,11 +118,10 @@ def soa_markdown(report: CoverageReport) -> str:
     s = report.summary()
     lines = _header(report, "Statement of Applicability")
     lines += [
-        f"{s['controls']} Annex A controls: {s['applicable']} applicable, {s['excluded']} "
-        "excluded; "
-        f"{s['implemented']} implemented with evidence, {s['in_progress']} in progress, "
-        f"{s['described']} described "
-        f"with evidence kept outside aims, {s['no_evidence']} without evidence yet.",
+        f"{s['controls']} Annex A controls: {s['applicable']} applicable, "
+        f"{s['excluded']} excluded; {s['implemented']} implemented with evidence, "
+        f"{s['in_progress']} in progress, {s['described']} described with "
+        f"evidence kept outside aims, {s['no_evidence']} without evidence yet.",
         "",
     ]
     if s["gaps"]:

@@ -108,8 +108,8 @@ def walk(
         return _Walk(
             count,
             expected,
-            f"the ledger ends at row {expected - 1} but its head says {head_seq}: rows were "
-            "removed from the end",
+            f"the ledger ends at row {expected - 1} but its head "
+            f"says {head_seq}: rows were removed from the end",
         )
     with db.connect() as conn:
         # one statement, so an append committing meanwhile cannot look like a row past the head

@@ -159,8 +159,8 @@ def _graph(spec: WorkflowSpec) -> Iterator[Finding]:
             yield (
                 ("steps", positions[step.id]),
                 f"step '{step.id}' is unreachable",
-                f"no step leads to it: point a 'next', 'goto' or 'on_reject' at '{step.id}' or "
-                "remove it",
+                "no step leads to it: point a 'next', 'goto' "
+                f"or 'on_reject' at '{step.id}' or remove it",
             )
     # a step that cannot reach END is stuck in a loop with no exit
     reaches_end = {s for s in reachable if END in successors[s]}

@@ -388,8 +388,8 @@ def _cross_file_problems(loaded: list[LoadedSpec]) -> list[Problem]:
                     located(
                         item,
                         ("steps", i, "workflow"),
-                        f"'{step.workflow}' runs on a {target.spec.subject}, this workflow on a "
-                        f"{spec.subject}",
+                        f"'{step.workflow}' runs on a {target.spec.subject}, "
+                        f"this workflow on a {spec.subject}",
                         "add 'finding:' to raise a finding for it",
                     )
                 )

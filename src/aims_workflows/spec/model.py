@@ -206,8 +206,8 @@ class ApprovalStep(_StepBase):
     approves: tuple[Identifier, ...] = Field(
         default=(),
         description=(
-            "steps whose data is approved (bound by content hash); default: all earlier "
-            "task and record steps"
+            "steps whose data is approved (bound by content "
+            "hash); default: all earlier task and record steps"
         ),
     )
     show: dict[str, Expression] = Field(

@@ -199,13 +199,10 @@ def _schema() -> dict[str, Any]:
         "title": "aims-workflows workflow definition",
         "description": (
             "One ISO/IEC 42001 governance workflow: tasks become Jira issues, approvals become "
-            "Slack "
-            "sign-offs, and every result is written to the evidence ledger. The schema checks the "
-            "shape "
-            "of the file; the loader (aims_workflows.spec.load_workflows) also checks targets, "
-            "reachability, "
-            "roles, catalogue ids and the names used in expressions. Reference: "
-            "docs/workflow-language.md."
+            "Slack sign-offs, and every result is written to the evidence ledger. The schema "
+            "checks the shape of the file; the loader (aims_workflows.spec.load_workflows) "
+            "also checks targets, reachability, roles, catalogue ids and the names used in "
+            "expressions. Reference: docs/workflow-language.md."
         ),
         **{k: v for k, v in generated.items() if k not in ("title", "description")},
     }

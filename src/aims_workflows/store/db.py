@@ -93,11 +93,11 @@ class Database:
                 yield conn
         except OperationalError as err:
             raise StoreError(
-                f"database {redact_url(self.url)} is not reachable or refused the operation: "
-                f"{err.orig}",
+                f"database {redact_url(self.url)} is not "
+                f"reachable or refused the operation: {err.orig}",
                 hint=(
-                    "is the server running and the URL right? for SQLite, is the directory "
-                    "writable?"
+                    "is the server running and the URL right? "
+                    "for SQLite, is the directory writable?"
                 ),
             ) from None
 
