@@ -12,7 +12,7 @@ from review_world import action_runs, assess_high_risk, carry_out, management_re
 from sqlalchemy import event, text
 
 from aims_workflows.export._snapshot import snapshot
-from aims_workflows.export.period import Period
+from aims_workflows.export.period import ClosedPeriod
 from aims_workflows.export.review import gather_review
 from aims_workflows.export.review_model import Figure
 from aims_workflows.export.review_period import choose_period
@@ -45,8 +45,8 @@ def pair(figure: Figure) -> tuple:
 def test_without_a_review_the_period_is_the_last_365_days(harness):
     rp = period(harness)
     today = harness.clock.now().date()
-    assert rp.current == Period(today - timedelta(days=364), today) and rp.days == 365
-    assert rp.previous == Period(today - timedelta(days=729), today - timedelta(days=365))
+    assert rp.current == ClosedPeriod(today - timedelta(days=364), today) and rp.days == 365
+    assert rp.previous == ClosedPeriod(today - timedelta(days=729), today - timedelta(days=365))
     assert rp.reason == "the last 365 days, as no management review has been completed yet"
     assert rp.last_review_run is None
 
@@ -62,9 +62,9 @@ def test_the_default_period_starts_on_the_day_the_last_review_completed(harness)
 
     rp = period(h)
     today = h.clock.now().date()
-    assert rp.last_review_run == second and rp.current == Period(completed.date(), today)
+    assert rp.last_review_run == second and rp.current == ClosedPeriod(completed.date(), today)
     assert rp.days == 41 and rp.label() == f"{completed.date()} to {today} (41 days)"
-    assert rp.previous == Period(
+    assert rp.previous == ClosedPeriod(
         completed.date() - timedelta(days=41), completed.date() - timedelta(days=1)
     )
     assert (
@@ -84,9 +84,9 @@ def test_the_default_period_starts_on_the_day_the_last_review_completed(harness)
     )
     # both given: taken as they are
     asked = period(h, since="2026-01-01", until="2026-01-10")
-    assert asked.current == Period(date(2026, 1, 1), date(2026, 1, 10))
+    assert asked.current == ClosedPeriod(date(2026, 1, 1), date(2026, 1, 10))
     assert (
-        asked.previous == Period(date(2025, 12, 22), date(2025, 12, 31))
+        asked.previous == ClosedPeriod(date(2025, 12, 22), date(2025, 12, 31))
         and asked.reason == "as asked with --since and --until"
     )
 
