@@ -190,6 +190,9 @@ def _describe(name: str, definition: dict[str, Any]) -> None:
 def _schema() -> dict[str, Any]:
     generated = WorkflowSpec.model_json_schema()
     for name, definition in generated.get("$defs", {}).items():
+        if "description" in definition:
+            # a model's docstring, wrapped to the line length: one paragraph to an editor
+            definition["description"] = " ".join(definition["description"].split())
         _describe(name, definition)
     _describe(_ROOT, generated)
     generated.setdefault("$defs", {})
