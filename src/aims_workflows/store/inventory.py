@@ -68,8 +68,10 @@ def record_of(row: dict[str, Any]) -> dict[str, Any]:
 def add(conn: Connection, record: AISystemRecord, *, actor: str, now: datetime) -> dict[str, Any]:
     values = record.model_dump()
     system_id = conn.execute(
-        insert(_SYSTEMS).values(**values, version=1, created_at=now, updated_at=now)
-    ).inserted_primary_key[0]
+        insert(_SYSTEMS)
+        .values(**values, version=1, created_at=now, updated_at=now)
+        .returning(_SYSTEMS.c.id)
+    ).scalar_one()
     conn.execute(
         insert(_HISTORY).values(
             system_id=system_id,
