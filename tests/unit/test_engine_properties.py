@@ -205,7 +205,8 @@ def play(data, name: str) -> Driver:
         try:
             d.send(kind, actor, **fields)
         except EngineError:
-            continue  # an event the run cannot accept is refused whole; the driver kept the old state
+            # an event the run cannot accept is refused whole; the driver kept the old state
+            continue
         check_coherent(d)
         if kind == "timer.tick":
             assert all(t.fire_at > d.now for t in d.run.timers), "a due timer survived a tick"

@@ -34,7 +34,7 @@ from ..store import Database, inbox, ledger, outbox, projections
 from ..store import runs as run_store
 from . import inbound, views
 from .approvals import addressed_decision, approval_row
-from .inbound import Delivery, WriteGate
+from .inbound import Delivery
 from .specs import SpecRegistry
 from .starts import CLI, RunStarts
 from .subjects import ORGANISATION_ID
@@ -100,8 +100,6 @@ class Runtime(RunStarts):
         self.config = config
         self.clock = clock
         self.specs = SpecRegistry(workflows, set(DEFAULT_ROLES) | config.role_names())
-        self.gate = WriteGate()
-        """Storing a delivery (someone waits for the answer) goes before applying one."""
         self._new_id = new_id or (lambda: "R" + uuid.uuid4().hex[:10].upper())
 
     # -- the unit of work -------------------------------------------------------------------
@@ -174,7 +172,7 @@ class Runtime(RunStarts):
 
         def work() -> Outcome:
             now = self.clock.now()
-            with self.gate.background(), self.db.begin() as conn:
+            with self.db.begin() as conn:
                 if delivery and not inbound.take(conn, delivery, now):
                     return Outcome(run_id, duplicate=True)
                 try:
@@ -213,7 +211,7 @@ class Runtime(RunStarts):
 
         def work() -> bool:
             now = self.clock.now()
-            with self.gate.background(), self.db.begin() as conn:
+            with self.db.begin() as conn:
                 if not inbound.take(conn, delivery, now):
                     return False
                 outbox.enqueue(conn, follow_up, now)
@@ -226,7 +224,9 @@ class Runtime(RunStarts):
         """Record a delivery to be applied later (the sender is answered as soon as it is
         stored); False for a repeat of one stored before."""
         now = self.clock.now()
-        with self.gate.urgent(), self.db.begin() as conn:
+        # urgent: the sender waits for the answer (on SQLite it goes before the writes nobody
+        # waits on, see store/write_gate)
+        with self.db.begin(urgent=True) as conn:
             return inbox.claim(conn, delivery.source, delivery.id, delivery.payload, now)
 
     def stored_deliveries(self, source: str, limit: int = 500) -> list[Delivery]:

@@ -10,9 +10,6 @@ it twice.
 
 from __future__ import annotations
 
-import contextlib
-import threading
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -21,7 +18,7 @@ from sqlalchemy import Connection, Table, func, select, update
 from ..store import inbox
 from ..store.models import InboxItem
 
-__all__ = ["Delivery", "WriteGate", "take", "settle", "stored", "backlog"]
+__all__ = ["Delivery", "take", "settle", "stored", "backlog"]
 
 _INBOX: Table = InboxItem.__table__  # type: ignore[assignment]
 
@@ -79,47 +76,3 @@ def backlog(conn: Connection) -> dict[str, int]:
         .group_by(_INBOX.c.source)
     ).all()
     return {str(source): int(count) for source, count in rows}
-
-
-class WriteGate:
-    """Orders this process's writes to the database: storing a delivery (``urgent``, while the
-    sender waits for the answer) goes before applying one (``background``).
-
-    SQLite lets one writer in at a time and makes the others poll with growing sleeps (up to
-    100 ms each); queueing on a condition here instead keeps the answer time to a few
-    milliseconds while deliveries are being applied.
-    """
-
-    def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self._busy = False
-        self._urgent = 0
-
-    @contextlib.contextmanager
-    def urgent(self) -> Iterator[None]:
-        with self._cond:
-            self._urgent += 1
-            while self._busy:
-                self._cond.wait()
-            self._urgent -= 1
-            self._busy = True
-        try:
-            yield
-        finally:
-            self._release()
-
-    @contextlib.contextmanager
-    def background(self) -> Iterator[None]:
-        with self._cond:
-            while self._busy or self._urgent:
-                self._cond.wait()
-            self._busy = True
-        try:
-            yield
-        finally:
-            self._release()
-
-    def _release(self) -> None:
-        with self._cond:
-            self._busy = False
-            self._cond.notify_all()
