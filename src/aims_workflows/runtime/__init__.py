@@ -3,8 +3,8 @@ and the inventory service."""
 
 from .backoff import Backoff
 from .core import CLI, Outcome, Runtime
-from .inbound import Delivery
 from .dispatcher import Dispatcher, DispatchReport
+from .inbound import Delivery
 from .inventory_service import Inventory
 
 __all__ = [

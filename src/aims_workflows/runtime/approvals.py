@@ -19,7 +19,7 @@ from ..store.models import Approval
 
 __all__ = ["approval_row", "addressed_decision"]
 
-_APPROVALS: Table = Approval.__table__  # type: ignore[assignment]
+_APPROVALS: Table = Approval.__table__
 
 # compiled once per dialect: every decision reads its approval (see store/_fast)
 _APPROVAL_BY_ID = Prepared(

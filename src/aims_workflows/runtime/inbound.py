@@ -20,7 +20,7 @@ from ..store.models import InboxItem
 
 __all__ = ["Delivery", "take", "settle", "stored", "backlog"]
 
-_INBOX: Table = InboxItem.__table__  # type: ignore[assignment]
+_INBOX: Table = InboxItem.__table__
 
 
 @dataclass(frozen=True)

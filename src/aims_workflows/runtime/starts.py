@@ -206,8 +206,11 @@ class RunStarts:
         systems: list[Subject] | None = None  # read once per pass, only if a schedule needs them
         for loaded in scheduled:
             spec = loaded.spec
-            every = spec.trigger.schedule.every
-            every_text = spec.trigger.schedule.model_dump(mode="json")["every"]
+            schedule = spec.trigger.schedule
+            if schedule is None:  # the list above holds scheduled workflows only
+                continue
+            every = schedule.every
+            every_text = schedule.model_dump(mode="json")["every"]
             with self.db.begin() as conn:
                 if spec.subject == "ai_system":
                     if systems is None:

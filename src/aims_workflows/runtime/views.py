@@ -20,8 +20,8 @@ TaskStatus = Literal["open", "completed", "cancelled", "closed"]
 edited); ``cancelled``: its run was cancelled; ``closed``: left without answers (a later
 visit, or a run that ended)."""
 
-_SYSTEMS: Table = AISystem.__table__  # type: ignore[assignment]
-_RUNS: Table = Run.__table__  # type: ignore[assignment]
+_SYSTEMS: Table = AISystem.__table__
+_RUNS: Table = Run.__table__
 
 
 def task_status(run: RunState, step_id: str, attempt: int) -> TaskStatus:

@@ -21,10 +21,10 @@ from .upsert import insert_for
 
 __all__ = ["JiraIssueRecords"]
 
-_ISSUES: Table = JiraIssue.__table__  # type: ignore[assignment]
-_ATTACHMENTS: Table = JiraAttachment.__table__  # type: ignore[assignment]
-_SYNC: Table = JiraSyncCursor.__table__  # type: ignore[assignment]
-_RUNS: Table = Run.__table__  # type: ignore[assignment]
+_ISSUES: Table = JiraIssue.__table__
+_ATTACHMENTS: Table = JiraAttachment.__table__
+_SYNC: Table = JiraSyncCursor.__table__
+_RUNS: Table = Run.__table__
 _OPEN_RUN = ("new", "running", "waiting")
 
 

@@ -17,9 +17,9 @@ from .upsert import insert_for
 
 __all__ = ["SlackMessageRecords"]
 
-_REQUESTS: Table = SlackRequest.__table__  # type: ignore[assignment]
-_MESSAGES: Table = SlackMessage.__table__  # type: ignore[assignment]
-_APPROVALS: Table = Approval.__table__  # type: ignore[assignment]
+_REQUESTS: Table = SlackRequest.__table__
+_MESSAGES: Table = SlackMessage.__table__
+_APPROVALS: Table = Approval.__table__
 
 
 def _insert(conn: Connection, table: Table) -> Any:

@@ -92,8 +92,10 @@ class _Base:
 class SlackApprovalChannel(_Base):
     """Approvals as Slack messages with Approve / Reject buttons.
 
-    >>> book = MessageBook(SlackMessageRecords(db, clock))
-    >>> channel = SlackApprovalChannel(client, Directory(client), book, channel="#aims-approvals")  # doctest: +SKIP
+    >>> book = MessageBook(SlackMessageRecords(db, clock))  # doctest: +SKIP
+    >>> channel = SlackApprovalChannel(  # doctest: +SKIP
+    ...     client, Directory(client), book, channel="#aims-approvals"
+    ... )
     >>> channel.perform(command)  # doctest: +SKIP
     {'ref': 'slack:D0123ABCD:1767600000.000100', ...}
     """
