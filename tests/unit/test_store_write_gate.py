@@ -7,12 +7,11 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
-from aims_workflows.adapters.jira._inbound import InboxProcessor
 from aims_workflows.errors import StoreError
+from aims_workflows.runtime import Delivery
 from aims_workflows.store import Database
 from aims_workflows.store.write_gate import NoGate, WriteGate
 
@@ -118,6 +117,21 @@ def test_an_urgent_transaction_may_open_inside_the_gate_it_took(database: Databa
         assert conn.exec_driver_sql("SELECT 1").scalar() == 1
 
 
-def test_the_jira_inbox_processor_queues_on_the_database_gate(database: Database):
-    processor = InboxProcessor(SimpleNamespace(db=database), tracker=None)
-    assert processor.gate is database.gate
+def test_deliveries_are_stored_as_urgent_writes_and_applied_as_background_ones(harness):
+    """The webhook's answer waits on storing its delivery, never on applying one: the runtime's
+    inbox writes queue on the database's gate accordingly."""
+    real, seen = harness.db.gate, []
+
+    class Spy:
+        def urgent(self):
+            seen.append("urgent")
+            return real.urgent()
+
+        def background(self):
+            seen.append("background")
+            return real.background()
+
+    harness.db.gate = Spy()
+    assert harness.rt.store_delivery(Delivery("jira", "d1", "{}"))
+    assert harness.rt.ignore(Delivery("jira", "d1"), "nothing for the engine")
+    assert seen == ["urgent", "background"]
