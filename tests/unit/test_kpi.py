@@ -16,7 +16,7 @@ from rich.console import Console
 from sqlalchemy import insert
 
 from aims_workflows.config import KpiTargets
-from aims_workflows.engine.evidence import EvidenceRecord
+from aims_workflows.engine.evidence import EvidenceRecord, iso
 from aims_workflows.engine.state import RunState, Subject
 from aims_workflows.kpi import (
     compute_kpis,
@@ -130,6 +130,7 @@ def known(database: Database) -> Database:
                             "approval_id": f"A{n}",
                             "outcome": "approved",
                             "latency_seconds": minutes * 60,
+                            "requested_at": iso(NOW - timedelta(minutes=minutes)),
                         },
                     )
                 ],
@@ -150,7 +151,7 @@ def known(database: Database) -> Database:
             projections.apply(
                 conn,
                 _run(Subject(type="finding", id=finding_id, name="gap"), f"C-{finding_id}"),
-                [_record("run.completed", {"workflow": "corrective-action"}, None)],
+                [_record("run.completed", {"workflow": "corrective-action", "version": 1}, None)],
                 NOW,
             )
     return database
@@ -208,7 +209,7 @@ def test_closing_a_finding_twice_counts_it_once(known):
         projections.apply(
             conn,
             _run(Subject(type="finding", id="F-1", name="gap"), "again"),
-            [_record("run.completed", {}, None)],
+            [_record("run.completed", {"workflow": "corrective-action", "version": 1}, None)],
             NOW + timedelta(days=5),
         )
     assert compute(known)["mean_days_to_close_nonconformity"].detail == "2 closed, 1 open"

@@ -49,10 +49,11 @@ def register(app: typer.Typer) -> None:
 
         from rich.markup import escape
 
+        from ..engine.evidence_kinds import EVIDENCE_KINDS, close_kinds
         from ..kpi.timeline import describe
         from ..store import ledger
         from ._context import open_cli_app
-        from ._output import console, write
+        from ._output import console, err_console, write
 
         app_ = open_cli_app()
         with app_.db.connect() as conn:
@@ -70,6 +71,16 @@ def register(app: typer.Typer) -> None:
                     f"{escape(row.run_id or '-'):<14} "
                     f"{escape(describe(row))}  [dim]{row.hash[:10]}[/]"
                 )
+        if kind is not None and not rows and kind not in EVIDENCE_KINDS:
+            close = close_kinds(kind)
+            hint = (
+                f"did you mean {' or '.join(close)}?"
+                if close
+                else "`aims schema --evidence` lists the kinds"
+            )
+            err_console().print(
+                f"[yellow]no rows of kind '{escape(kind)}'[/], not an evidence kind: {hint}"
+            )
 
     @app.command(short_help="The KPIs against their targets in aims.yaml.")
     def kpi(fmt: str = typer.Option("table", "--format", help="table, json or csv")) -> None:

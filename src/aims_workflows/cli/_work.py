@@ -92,6 +92,7 @@ def register(app: typer.Typer) -> None:
         """Complete a task with answers (what an engineer does in Jira)."""
         from rich.markup import escape
 
+        from ..engine.evidence_kinds import TaskAnswersRefused
         from ._context import open_cli_app, parse_assignments
         from ._output import err_console, ok
 
@@ -104,9 +105,13 @@ def register(app: typer.Typer) -> None:
         if t.ignored:
             err_console().print(f"[yellow]nothing done:[/] {escape(t.ignored)}")
             raise typer.Exit(1)
-        refused = [e for e in t.evidence if e.kind == "task.answers_refused"]
+        refused = [
+            TaskAnswersRefused.model_validate(e.payload)
+            for e in t.evidence
+            if e.kind == TaskAnswersRefused.KIND
+        ]
         if refused:
-            for problem in refused[0].payload["problems"]:
+            for problem in refused[0].problems:
                 err_console().print(f"[red]✗[/] {escape(problem)}")
             err_console().print("the task stays open: fix the answers and complete it again")
             raise typer.Exit(1)
@@ -151,6 +156,7 @@ def register(app: typer.Typer) -> None:
         """Approve or reject (what an approver does in Slack)."""
         from rich.markup import escape
 
+        from ..engine.evidence_kinds import ApprovalRefused
         from ._context import open_cli_app
         from ._output import err_console, ok
 
@@ -159,9 +165,13 @@ def register(app: typer.Typer) -> None:
         app_ = open_cli_app()
         outcome = app_.runtime.decide(approval_id, person=person, decision=decision, reason=reason)
         app_.pump(schedules=False)
-        refused = [e for e in outcome.transition.evidence if e.kind == "approval.refused"]
+        refused = [
+            ApprovalRefused.model_validate(e.payload)
+            for e in outcome.transition.evidence
+            if e.kind == ApprovalRefused.KIND
+        ]
         if refused:
-            err_console().print(f"[red]refused:[/] {escape(refused[0].payload['reason'])}")
+            err_console().print(f"[red]refused:[/] {escape(refused[0].reason)}")
             raise typer.Exit(1)
         ok(f"recorded {decision} by {person}; run is {outcome.transition.run.status}")
 

@@ -4,12 +4,19 @@ services. The Office only sees these two small interfaces."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
 
+from ..engine.evidence_kinds import (
+    AnyEvidence,
+    ApprovalRefused,
+    EvidencePayload,
+    TaskAnswersRefused,
+    TaskCompleted,
+    parse_evidence,
+)
 from ..store import ledger
 from ..store import runs as run_store
 from ..store.models import StepRecord
@@ -28,16 +35,17 @@ class OpenTask:
 
 
 def latest_evidence(
-    runtime, run_id: str, step_id: str, kinds: tuple[str, ...]
-) -> dict[str, Any] | None:
-    """The newest ledger row of these kinds for a step, as {"kind", "payload"}."""
+    runtime, run_id: str, step_id: str, kinds: tuple[type[EvidencePayload], ...]
+) -> AnyEvidence | None:
+    """The payload of the newest ledger row of one of these kinds for a step, as its model."""
+    names = {model.KIND for model in kinds}
     with runtime.db.connect() as conn:
         rows = [
             r
             for r in ledger.iter_rows(conn, run_id=run_id)
-            if r.step_id == step_id and r.kind in kinds
+            if r.step_id == step_id and r.kind in names
         ]
-    return {"kind": rows[-1].kind, "payload": json.loads(rows[-1].payload)} if rows else None
+    return parse_evidence(rows[-1].kind, rows[-1].payload) if rows else None
 
 
 class JiraDesk:
@@ -71,12 +79,12 @@ class JiraDesk:
                 )
         return tasks
 
-    def complete(self, task: OpenTask, answers: dict[str, Any]) -> dict[str, Any] | None:
+    def complete(self, task: OpenTask, answers: dict[str, Any]) -> AnyEvidence | None:
         """Answer and close the issue; returns the engine's verdict (completed or refused)."""
         self.jira.answer(task.ref, answers, by=task.assignee)
         self.jira.sync()
         return latest_evidence(
-            self.rt, task.run_id, task.step_id, ("task.completed", "task.answers_refused")
+            self.rt, task.run_id, task.step_id, (TaskCompleted, TaskAnswersRefused)
         )
 
 
@@ -103,8 +111,8 @@ class SlackDesk:
                 approval_id, person=person, decision=decision, reason=reason, via="cli"
             )
             refused = [
-                e.payload["reason"]
+                ApprovalRefused.model_validate(e.payload).reason
                 for e in outcome.transition.evidence
-                if e.kind == "approval.refused"
+                if e.kind == ApprovalRefused.KIND
             ]
             return "cli", refused

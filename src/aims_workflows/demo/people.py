@@ -5,6 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from ..engine.evidence_kinds import (
+    ApprovalDecided,
+    ApprovalRefused,
+    TaskAnswersRefused,
+    TaskCompleted,
+)
 from ..runtime import Dispatcher, Runtime
 from ..store import runs as run_store
 from ..testing import ManualClock
@@ -69,15 +75,18 @@ class Office:
         )
         verdict = self.tasks.complete(task, answers)
         who = NAMES.get(task.assignee, task.assignee)
-        if verdict is None or verdict["kind"] == "task.answers_refused":
+        if not isinstance(verdict, TaskCompleted):
             problems = (
-                " ".join(verdict["payload"]["problems"]) if verdict else "no answer from the engine"
+                " ".join(verdict.problems)
+                if isinstance(verdict, TaskAnswersRefused)
+                else "no answer from the engine"
             )
             self.say(f"{who}: answers to [bold]{task.step_id}[/] in {task.ref} refused: {problems}")
             return True
-        late = " [red](late)[/]" if verdict["payload"].get("overdue") else ""
+        late = " [red](late)[/]" if verdict.overdue else ""
         self.say(
-            f"{who} completed [bold]{task.step_id}[/] in Jira {task.ref} ({run.spec_id}, {subject}){late}"
+            f"{who} completed [bold]{task.step_id}[/] in Jira {task.ref}"
+            f" ({run.spec_id}, {subject}){late}"
         )
         return True
 
@@ -106,16 +115,17 @@ class Office:
             who = NAMES.get(verdict.person, verdict.person)
             where = "in Slack" if via == "slack" else "through the command line"
             outcome = latest_evidence(
-                self.runtime, request.run_id, step, ("approval.decided", "approval.refused")
+                self.runtime, request.run_id, step, (ApprovalDecided, ApprovalRefused)
             )
-            if notices or (
-                outcome
-                and outcome["kind"] == "approval.refused"
-                and outcome["payload"]["person"] == verdict.person
-            ):
-                reason = notices[-1] if notices else outcome["payload"]["reason"]
+            reason: str | None = None
+            if notices:
+                reason = notices[-1]
+            elif isinstance(outcome, ApprovalRefused) and outcome.person == verdict.person:
+                reason = outcome.reason
+            if reason is not None:
                 self.say(
-                    f"{who} tried to {verdict.decision} [bold]{step}[/] {where}: [red]refused[/], {reason}"
+                    f"{who} tried to {verdict.decision} [bold]{step}[/] {where}:"
+                    f" [red]refused[/], {reason}"
                 )
                 continue
             colour, verb = (

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, func, or_, select
 
 from ..catalog import normalise
+from ..engine.evidence_kinds import FindingRaised
 from ..store.models import Evidence, Finding, Run, SpecVersion
 from .citations import Citations, collect_citations
 from .ledger_slice import seq_range
@@ -190,7 +191,7 @@ def _raised_rows(conn: Connection, ids: list[str]) -> dict[str, tuple[int, str]]
         batch = ids[start : start + _IN_BATCH]
         query = (
             select(_E.c.ref, _E.c.seq, _E.c.hash)
-            .where(_E.c.kind == "finding.raised", _E.c.ref.in_(batch))
+            .where(_E.c.kind == FindingRaised.KIND, _E.c.ref.in_(batch))
             .order_by(_E.c.seq)
         )
         for ref, seq, digest in conn.execute(query):

@@ -8,13 +8,14 @@ are included (a run started before it and completed inside it is in).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, and_, or_, select
 
+from ..engine.evidence_kinds import ApprovalDecided, ApprovalRefused, parse_evidence
+from ..errors import EvidenceError
 from ..store.models import (
     AISystem,
     AISystemHistory,
@@ -113,25 +114,26 @@ def _decisions(conn: Connection) -> tuple[dict[str, list[dict[str, Any]]], dict[
     refused: dict[str, int] = {}
     query = (
         select(e.c.kind, e.c.actor, e.c.effective_at, e.c.payload)
-        .where(e.c.kind.in_(("approval.decided", "approval.refused")))
+        .where(e.c.kind.in_((ApprovalDecided.KIND, ApprovalRefused.KIND)))
         .order_by(e.c.seq)
     )
     for kind, actor, at, payload in _stream(conn, query):
-        data = json.loads(payload)
-        approval_id = data.get("approval_id")
-        if not approval_id:
-            continue
-        if kind == "approval.decided":
-            decided.setdefault(approval_id, []).append(
-                {
-                    "by": data.get("person") or actor,
-                    "decision": data.get("decision"),
-                    "reason": data.get("reason"),
-                    "at": at,
-                }
-            )
-        else:
-            refused[approval_id] = refused.get(approval_id, 0) + 1
+        try:
+            row = parse_evidence(kind, payload)
+        except EvidenceError:
+            continue  # a row that does not fit its kind's contract holds no decision to list
+        match row:
+            case ApprovalDecided() if row.approval_id:
+                decided.setdefault(row.approval_id, []).append(
+                    {
+                        "by": row.person or actor,
+                        "decision": row.decision,
+                        "reason": row.reason,
+                        "at": at,
+                    }
+                )
+            case ApprovalRefused() if row.approval_id:
+                refused[row.approval_id] = refused.get(row.approval_id, 0) + 1
     return decided, refused
 
 

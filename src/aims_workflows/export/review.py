@@ -16,15 +16,16 @@ and for the previous period of the same length (or at the start and the end of t
 
 from __future__ import annotations
 
-import json
 import statistics
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
+from pydantic import ValidationError
 from sqlalchemy import Connection, and_, func, or_, select
 
 from .. import __version__
+from ..engine.evidence_kinds import ArtefactRecorded, EvidencePayload, RunStarted, TaskCompleted
 from ..store import ledger
 from ..store.models import Approval, Evidence, Finding, Run, StepRecord
 from .ledger_slice import check_chain, seq_range
@@ -97,6 +98,7 @@ FOR_PEOPLE = [
 _RUNS, _STEPS, _APPROVALS = Run.__table__, StepRecord.__table__, Approval.__table__
 _FINDINGS, _EVIDENCE = Finding.__table__, Evidence.__table__
 _CHUNK = 500
+_Payload = TypeVar("_Payload", bound=EvidencePayload)
 
 
 def gather_review(
@@ -183,38 +185,38 @@ def _chunks(items: list[str]) -> Iterator[list[str]]:
 
 
 def _ledger_of(
-    conn: Connection, run_ids: Iterable[str], kinds: tuple[str, ...]
-) -> Iterator[tuple[str, str | None, str, str, dict]]:
-    """(run, step, kind, recorded_at, payload) of these runs' rows of these kinds, in ledger order:
-    read through the run_id index, never a scan of the ledger.
+    conn: Connection, run_ids: Iterable[str], model: type[_Payload]
+) -> Iterator[tuple[str, str, _Payload]]:
+    """(run, recorded_at, payload) of these runs' rows of one kind, in ledger order: read through
+    the run_id index, never a scan of the ledger.
 
-    The kinds are picked here rather than in SQL: given both, SQLite (without statistics) walks
+    The kind is picked here rather than in SQL: given both, SQLite (without statistics) walks
     the kind index, which on a million-row ledger means every row of that kind for each chunk.
     A run has a few dozen rows, so reading all of them costs nothing."""
     e = _EVIDENCE
-    wanted = set(kinds)
     for chunk in _chunks(sorted(set(run_ids))):
         query = (
-            select(e.c.run_id, e.c.step_id, e.c.kind, e.c.recorded_at, e.c.payload)
+            select(e.c.run_id, e.c.kind, e.c.recorded_at, e.c.payload)
             .where(e.c.run_id.in_(chunk))
             .order_by(e.c.seq)
         )
-        for run_id, step_id, kind, recorded_at, payload in conn.execute(query):
-            if kind not in wanted:
+        for run_id, kind, recorded_at, payload in conn.execute(query):
+            if kind != model.KIND:
                 continue
             try:
-                data = json.loads(payload)
-            except ValueError:
-                continue  # a row that is not JSON is the chain check's business, not the pack's
-            yield run_id, step_id, kind, recorded_at, data if isinstance(data, dict) else {}
+                parsed = model.model_validate_json(payload)
+            except ValidationError:
+                # a row that does not fit its kind's contract says nothing the pack can use;
+                # whether the row is intact is the chain check's business
+                continue
+            yield run_id, recorded_at, parsed
 
 
 def _artefacts(conn: Connection, run_ids: Iterable[str]) -> dict[str, dict[str, dict[str, Any]]]:
     """run -> artefact name -> its fields (the last one recorded, as a rework replaces it)."""
     found: dict[str, dict[str, dict[str, Any]]] = {}
-    for run_id, _, _, _, data in _ledger_of(conn, run_ids, ("artefact.recorded",)):
-        if isinstance(data.get("fields"), dict):
-            found.setdefault(run_id, {})[str(data.get("artefact"))] = data["fields"]
+    for run_id, _, recorded in _ledger_of(conn, run_ids, ArtefactRecorded):
+        found.setdefault(run_id, {})[recorded.artefact] = recorded.fields
     return found
 
 
@@ -295,9 +297,9 @@ def _actions(conn: Connection, rp: ReviewPeriod, as_of: datetime) -> ActionsSect
     ids = [x.id for x in runs]
     inputs: dict[str, dict[str, Any]] = {}
     spawned_by: dict[str, str] = {}
-    for run_id, _, _, _, data in _ledger_of(conn, ids, ("run.started",)):
-        inputs[run_id] = data.get("inputs") or {}
-        trigger = str(data.get("trigger") or "")
+    for run_id, _, run_started in _ledger_of(conn, ids, RunStarted):
+        inputs[run_id] = run_started.inputs
+        trigger = run_started.trigger
         if trigger.startswith("spawned by "):
             spawned_by[run_id] = trigger.removeprefix("spawned by ")
     status_of = {
@@ -580,8 +582,8 @@ def _source(source: str) -> str:
 def _checks(conn: Connection, run_ids: list[str]) -> list[tuple[str, datetime, bool]]:
     """Effectiveness checks: task answers with a yes/no ``effective`` in these corrective runs."""
     found = []
-    for run_id, _, _, recorded_at, data in _ledger_of(conn, run_ids, ("task.completed",)):
-        effective = (data.get("answers") or {}).get("effective")
+    for run_id, recorded_at, completed in _ledger_of(conn, run_ids, TaskCompleted):
+        effective = completed.answers.get("effective")
         if isinstance(effective, bool):
             found.append((run_id, _when(recorded_at), effective))
     return found
@@ -731,11 +733,9 @@ def _audits(
         .order_by(r.c.started_at, r.c.id)
     ).all()
     reports: dict[str, tuple[datetime, dict[str, Any]]] = {}
-    for run_id, _, _, recorded_at, data in _ledger_of(
-        conn, [x.id for x in runs], ("artefact.recorded",)
-    ):
-        if data.get("artefact") == "internal_audit_report" and isinstance(data.get("fields"), dict):
-            reports[run_id] = (_when(recorded_at), data["fields"])
+    for run_id, recorded_at, recorded in _ledger_of(conn, [x.id for x in runs], ArtefactRecorded):
+        if recorded.artefact == "internal_audit_report":
+            reports[run_id] = (_when(recorded_at), recorded.fields)
     f = _FINDINGS
     raised_by: dict[str, int] = dict(
         conn.execute(

@@ -11,13 +11,40 @@ the same data from here, each rendering it its own way.
 from __future__ import annotations
 
 import itertools
-import json
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from pydantic import ValidationError
 from sqlalchemy import Connection, func, select
 
 from ..engine.evidence import ChainedEvidence
+from ..engine.evidence_kinds import (
+    EVIDENCE_KINDS,
+    ApprovalClosed,
+    ApprovalDecided,
+    ApprovalInvalidated,
+    ApprovalRefused,
+    ApprovalRequested,
+    ArtefactRecorded,
+    CommandDead,
+    CommandRevived,
+    DecisionTaken,
+    Escalated,
+    EvidencePayload,
+    Overdue,
+    Reminded,
+    RunCancelled,
+    RunCompleted,
+    RunFailed,
+    RunSpawned,
+    RunStarted,
+    TaskAnswersRefused,
+    TaskCompleted,
+    TaskIssued,
+    TaskRequested,
+    WaitEnded,
+    WaitStarted,
+)
 from ..engine.state import RunState
 from ..store import ledger
 from ..store import runs as run_store
@@ -35,80 +62,96 @@ def _clip(text: str) -> str:
 
 
 def describe(row: ChainedEvidence) -> str:
-    """One line of plain words for a ledger row."""
-    try:
-        return _describe(row)
-    except (KeyError, TypeError, ValueError, AttributeError):
-        # A row written by an older or newer version may lack a field: the row is still shown.
-        return f"{row.kind} by {row.actor} via {row.via}"
+    """One line of plain words for a ledger row.
+
+    A row of a kind outside the evidence contract, or one that does not fit its kind's model,
+    still gets a line: its kind, actor and channel (the chain check is what judges the row).
+    """
+    model = EVIDENCE_KINDS.get(row.kind)
+    if model is not None:
+        try:
+            payload = model.model_validate_json(row.payload)
+        except ValidationError:
+            pass
+        else:
+            described = _describe(row, payload)
+            if described is not None:
+                return described
+    return f"{row.kind} by {row.actor} via {row.via}"
 
 
-def _describe(row: ChainedEvidence) -> str:
-    p = json.loads(row.payload)
+def _describe(row: ChainedEvidence, payload: EvidencePayload) -> str | None:
     who = f"{row.actor} via {row.via}"
     step = row.step_id or ""
-    kind = row.kind
-    if kind == "run.started":
-        return f"started {p['workflow']} v{p['version']} ({p.get('trigger', 'manual')}) by {who}"
-    if kind == "task.requested":
-        return f"task '{step}' for {p['role']}: {p['title']}"
-    if kind == "task.issued":
-        return f"task '{step}' issued as {p.get('ref')} to {p.get('assignee')}"
-    if kind == "task.completed":
-        answers = ", ".join(f"{k}={v}" for k, v in p["answers"].items())
-        return _clip(
-            f"task '{step}' completed by {who}"
-            + (" (late)" if p.get("overdue") else "")
-            + f": {answers}"
-        )
-    if kind == "task.answers_refused":
-        return f"answers to '{step}' refused: {' '.join(p['problems'])}"
-    if kind == "approval.requested":
-        return (
-            f"approval '{step}' requested from {', '.join(p['approvers'])}"
-            f" (quorum {p['quorum']}, content {p['content_hash'][:12]})"
-        )
-    if kind == "approval.decided":
-        verb = {"approve": "approved", "reject": "rejected"}.get(p["decision"], p["decision"])
-        return f"{p['person']} {verb} '{step}' via {row.via}: {p['reason']}"
-    if kind == "approval.refused":
-        return f"decision by {p['person']} on '{step}' refused: {p['reason']}"
-    if kind == "approval.closed":
-        return f"approval '{step}' {p['outcome']} after {p['latency_seconds'] / 3600:.1f} h"
-    if kind == "approval.invalidated":
-        return f"approval '{step}' invalidated: {p['reason']}"
-    if kind == "decision.taken":
-        return f"decision '{step}': " + (
-            f"{p['when']} -> {p['goto']}" if p["when"] else f"otherwise -> {p['goto']}"
-        )
-    if kind == "artefact.recorded":
-        fields = ", ".join(f"{k}={v}" for k, v in p["fields"].items())
-        return _clip(f"recorded {p['artefact']}: {fields}")
-    if kind == "run.spawned":
-        return f"started {len(p['runs'])} {p['workflow']} run(s)" + (
-            " and waits for them" if p["wait"] else ""
-        )
-    if kind in ("task.overdue", "approval.overdue"):
-        return f"'{step}' is overdue (due {p['due_at'][:10]})"
-    if kind.endswith(".escalated"):
-        return f"'{step}' escalated to {p['to']}"
-    if kind.endswith(".reminded"):
-        return f"reminder for '{step}' sent to {', '.join(p['to'])}"
-    if kind == "wait.started":
-        return f"waiting until {p['until'][:10]}"
-    if kind == "wait.ended":
-        return "wait over"
-    if kind == "run.completed":
-        return "run completed"
-    if kind == "run.failed":
-        return f"run failed: {p['reason']}"
-    if kind == "run.cancelled":
-        return f"run cancelled by {who}: {p['reason']}"
-    if kind == "command.revived":
-        return f"{who} queued again: {', '.join(c['kind'] for c in p['commands'])}"
-    if kind == "command.dead":
-        return f"gave up on {p['kind']}: {p['reason']}"
-    return f"{kind} by {who}"
+    match payload:
+        case RunStarted():
+            return f"started {payload.workflow} v{payload.version} ({payload.trigger}) by {who}"
+        case TaskRequested():
+            return f"task '{step}' for {payload.role}: {payload.title}"
+        case TaskIssued():
+            return f"task '{step}' issued as {payload.ref} to {payload.assignee}"
+        case TaskCompleted():
+            answers = ", ".join(f"{k}={v}" for k, v in payload.answers.items())
+            return _clip(
+                f"task '{step}' completed by {who}"
+                + (" (late)" if payload.overdue else "")
+                + f": {answers}"
+            )
+        case TaskAnswersRefused():
+            return f"answers to '{step}' refused: {' '.join(payload.problems)}"
+        case ApprovalRequested():
+            return (
+                f"approval '{step}' requested from {', '.join(payload.approvers)}"
+                f" (quorum {payload.quorum}, content {payload.content_hash[:12]})"
+            )
+        case ApprovalDecided():
+            verb = {"approve": "approved", "reject": "rejected"}[payload.decision]
+            return f"{payload.person} {verb} '{step}' via {row.via}: {payload.reason}"
+        case ApprovalRefused():
+            return f"decision by {payload.person} on '{step}' refused: {payload.reason}"
+        case ApprovalClosed():
+            hours = payload.latency_seconds / 3600
+            return f"approval '{step}' {payload.outcome} after {hours:.1f} h"
+        case ApprovalInvalidated():
+            return f"approval '{step}' invalidated: {payload.reason}"
+        case DecisionTaken():
+            return f"decision '{step}': " + (
+                f"{payload.when} -> {payload.goto}"
+                if payload.when
+                else f"otherwise -> {payload.goto}"
+            )
+        case ArtefactRecorded():
+            fields = ", ".join(f"{k}={v}" for k, v in payload.fields.items())
+            return _clip(f"recorded {payload.artefact}: {fields}")
+        case RunSpawned():
+            return f"started {len(payload.runs)} {payload.workflow} run(s)" + (
+                " and waits for them" if payload.wait else ""
+            )
+        case Overdue():  # of a task or of an approval
+            return f"'{step}' is overdue (due {_day(payload.due_at)})"
+        case Escalated():
+            return f"'{step}' escalated to {payload.to}"
+        case Reminded():
+            return f"reminder for '{step}' sent to {', '.join(payload.to)}"
+        case WaitStarted():
+            return f"waiting until {_day(payload.until)}"
+        case WaitEnded():
+            return "wait over"
+        case RunCompleted():
+            return "run completed"
+        case RunFailed():
+            return f"run failed: {payload.reason}"
+        case RunCancelled():
+            return f"run cancelled by {who}: {payload.reason}"
+        case CommandRevived():
+            return f"{who} queued again: {', '.join(c.kind for c in payload.commands)}"
+        case CommandDead():
+            return f"gave up on {payload.kind}: {payload.reason}"
+    return None  # a kind with no words of its own: the generic line
+
+
+def _day(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d")
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,20 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, insert, select, update
 
 from ..engine.evidence import EvidenceRecord
+from ..engine.evidence_kinds import (
+    ApprovalClosed,
+    ApprovalInvalidated,
+    ApprovalRequested,
+    ArtefactRecorded,
+    EvidencePayload,
+    RunCancelled,
+    RunCompleted,
+    RunFailed,
+    TaskCompleted,
+    TaskIssued,
+    TaskOverdue,
+    TaskRequested,
+)
 from ..engine.state import RunState
 from ._fast import Prepared
 from .models import (
@@ -71,10 +85,6 @@ def bump_counter(conn: Connection, name: str, amount: float) -> None:
     _upsert_add(conn, _COUNTERS, "name", name, "value", amount)
 
 
-def _parse(ts: str | None) -> datetime | None:
-    return datetime.fromisoformat(ts.replace("Z", "+00:00")) if ts else None
-
-
 # Statements compiled once per dialect for the projections every event moves (see _fast); the
 # rare ones are built where they are used.
 _INSERT_STEP = Prepared(
@@ -130,99 +140,82 @@ _UPDATE_SYSTEM = {
 }
 
 
-def _step_where(run: RunState, record: EvidenceRecord):
-    attempt = record.payload.get("attempt")
-    return (
-        _STEPS.c.run_id == run.run_id,
-        _STEPS.c.step_id == record.step_id,
-        _STEPS.c.attempt == attempt,
+def _update_step(conn, run: RunState, step_id: str | None, attempt: int, **values: Any) -> None:
+    _UPDATE_STEP[tuple(values)].execute(
+        conn, dict(b_run_id=run.run_id, b_step_id=step_id, b_attempt=attempt, **values)
     )
 
 
-def _update_step(conn, run: RunState, record: EvidenceRecord, **values: Any) -> None:
-    attempt = record.payload.get("attempt")
-    if attempt is None:  # 'attempt IS NULL', which a bound parameter cannot say
-        conn.execute(update(_STEPS).where(*_step_where(run, record)).values(**values))
-    else:
-        _UPDATE_STEP[tuple(values)].execute(
-            conn, dict(b_run_id=run.run_id, b_step_id=record.step_id, b_attempt=attempt, **values)
-        )
-
-
-def _task_requested(conn, run, record, now, _coverage):
+def _task_requested(conn, run, step_id, payload: TaskRequested, now, _coverage):
     _INSERT_STEP.execute(
         conn,
         dict(
             run_id=run.run_id,
-            step_id=record.step_id,
-            attempt=record.payload["attempt"],
+            step_id=step_id,
+            attempt=payload.attempt,
             kind="task",
-            title=record.payload["title"][:500],
-            role=record.payload["role"],
+            title=payload.title[:500],
+            role=payload.role,
             status="open",
             overdue=False,
             created_at=now,
-            due_at=_parse(record.payload.get("due_at")),
+            due_at=payload.due_at,
         ),
     )
 
 
-def _task_issued(conn, run, record, now, _coverage):
+def _task_issued(conn, run, step_id, payload: TaskIssued, now, _coverage):
     _update_step(
-        conn,
-        run,
-        record,
-        external_ref=record.payload.get("ref"),
-        assignee=record.payload.get("assignee"),
+        conn, run, step_id, payload.attempt, external_ref=payload.ref, assignee=payload.assignee
     )
 
 
-def _task_completed(conn, run, record, now, _coverage):
-    _update_step(conn, run, record, status="done", completed_at=now)
+def _task_completed(conn, run, step_id, payload: TaskCompleted, now, _coverage):
+    _update_step(conn, run, step_id, payload.attempt, status="done", completed_at=now)
 
 
-def _task_overdue(conn, run, record, now, _coverage):
+def _task_overdue(conn, run, step_id, _payload: TaskOverdue, now, _coverage):
     conn.execute(
         update(_STEPS)
         .where(
             _STEPS.c.run_id == run.run_id,
-            _STEPS.c.step_id == record.step_id,
+            _STEPS.c.step_id == step_id,
             _STEPS.c.status == "open",
         )
         .values(overdue=True)
     )
 
 
-def _approval_requested(conn, run, record, now, _coverage):
+def _approval_requested(conn, run, step_id, payload: ApprovalRequested, now, _coverage):
     _INSERT_APPROVAL.execute(
         conn,
         dict(
-            approval_id=record.payload["approval_id"],
+            approval_id=payload.approval_id,
             run_id=run.run_id,
-            step_id=record.step_id,
-            content_hash=record.payload["content_hash"],
-            approvers=record.payload["approvers"],
+            step_id=step_id,
+            content_hash=payload.content_hash,
+            approvers=payload.approvers,
             status="open",
             requested_at=now,
         ),
     )
 
 
-def _approval_invalidated(conn, run, record, now, _coverage):
+def _approval_invalidated(conn, run, step_id, payload: ApprovalInvalidated, now, _coverage):
     conn.execute(
         update(_APPROVALS)
-        .where(_APPROVALS.c.approval_id == record.payload["approval_id"])
+        .where(_APPROVALS.c.approval_id == payload.approval_id)
         .values(status="invalidated", closed_at=now)
     )
 
 
-def _approval_closed(conn, run, record, now, _coverage):
-    latency = float(record.payload["latency_seconds"])
+def _approval_closed(conn, run, step_id, payload: ApprovalClosed, now, _coverage):
+    latency = float(payload.latency_seconds)
     _UPDATE_APPROVAL.execute(
         conn,
         dict(
-            b_approval_id=record.payload["approval_id"],
-            status=record.payload["outcome"],
+            b_approval_id=payload.approval_id,
+            status=payload.outcome,
             closed_at=now,
             latency_seconds=latency,
         ),
@@ -230,10 +223,10 @@ def _approval_closed(conn, run, record, now, _coverage):
     _upsert_add(conn, _HIST, "bucket_minutes", int(latency // 60), "count", 1)
 
 
-def _artefact_recorded(conn, run, record, now, _coverage):
-    if record.payload.get("artefact") != RISK_REGISTER_ARTEFACT:
+def _artefact_recorded(conn, run, step_id, payload: ArtefactRecorded, now, _coverage):
+    if payload.artefact != RISK_REGISTER_ARTEFACT:
         return
-    fields = record.payload["fields"]
+    fields = payload.fields
 
     def number(name: str) -> float | None:
         value = fields.get(name)
@@ -262,14 +255,16 @@ def _artefact_recorded(conn, run, record, now, _coverage):
         conn.execute(update(_RISKS).where(_RISKS.c.id == existing).values(**row))
 
 
-def _run_closed(conn, run, record, now, coverage):
+def _run_closed(
+    conn, run, step_id, payload: RunCompleted | RunCancelled | RunFailed, now, coverage
+):
     _CANCEL_OPEN_STEPS.execute(
         conn, dict(b_run_id=run.run_id, status="cancelled", completed_at=now)
     )
     _CANCEL_OPEN_APPROVALS.execute(
         conn, dict(b_run_id=run.run_id, status="cancelled", closed_at=now)
     )
-    if record.kind != "run.completed":
+    if not isinstance(payload, RunCompleted):
         return
     if coverage is not None and run.subject.type == "ai_system":
         kpi, valid_for = coverage
@@ -298,19 +293,22 @@ def _run_closed(conn, run, record, now, coverage):
             bump_counter(conn, "nonconformity_close_seconds", (now - raised_at).total_seconds())
 
 
-_HANDLERS: dict[str, Callable] = {
-    "task.requested": _task_requested,
-    "task.issued": _task_issued,
-    "task.completed": _task_completed,
-    "task.overdue": _task_overdue,
-    "approval.requested": _approval_requested,
-    "approval.invalidated": _approval_invalidated,
-    "approval.closed": _approval_closed,
-    "artefact.recorded": _artefact_recorded,
-    "run.completed": _run_closed,
-    "run.cancelled": _run_closed,
-    "run.failed": _run_closed,
+_HANDLERS: dict[type[EvidencePayload], Callable[..., None]] = {
+    TaskRequested: _task_requested,
+    TaskIssued: _task_issued,
+    TaskCompleted: _task_completed,
+    TaskOverdue: _task_overdue,
+    ApprovalRequested: _approval_requested,
+    ApprovalInvalidated: _approval_invalidated,
+    ApprovalClosed: _approval_closed,
+    ArtefactRecorded: _artefact_recorded,
+    RunCompleted: _run_closed,
+    RunCancelled: _run_closed,
+    RunFailed: _run_closed,
 }
+"""The read model moved by each kind of evidence; the other kinds move none."""
+
+_PROJECTED: dict[str, type[EvidencePayload]] = {model.KIND: model for model in _HANDLERS}
 
 
 def apply(
@@ -322,6 +320,7 @@ def apply(
 ) -> None:
     """Move the read models for the evidence of one transition."""
     for record in evidence:
-        handler = _HANDLERS.get(record.kind)
-        if handler is not None:
-            handler(conn, run, record, now, coverage)
+        model = _PROJECTED.get(record.kind)
+        if model is not None:
+            payload = model.model_validate(record.payload)
+            _HANDLERS[model](conn, run, record.step_id, payload, now, coverage)
