@@ -176,6 +176,10 @@ def _story(
     def hold_cv_mitigation(wf: str, step: str, subject: str) -> bool:
         return (wf, step, subject) == ("ai-impact-assessment", "mitigate", "CV screening assistant")
 
+    def pump_integrations() -> None:
+        jira.sync()
+        slack.wait()
+
     office = Office(
         runtime,
         app.dispatcher,
@@ -183,7 +187,7 @@ def _story(
         SlackDesk(runtime, slack),
         clock,
         say,
-        pump_integrations=lambda: (jira.sync(), slack.wait()),
+        pump_integrations=pump_integrations,
         hold=hold_cv_mitigation,
         verdicts=_verdicts,
     )
@@ -256,7 +260,7 @@ def _summary(console, db: Database, now: datetime, url: str) -> None:
     from ..store.models import Approval, Finding, Run, StepRecord
 
     with db.connect() as conn:
-        runs = dict(
+        runs: dict[str, int] = dict(
             conn.execute(
                 select(Run.__table__.c.status, func.count()).group_by(Run.__table__.c.status)
             ).all()

@@ -14,7 +14,10 @@ Answers = dict[str, Any]
 _RISK = {
     "Support chatbot": dict(
         risk_title="Confidently wrong answers about fees and card blocking",
-        risk_description="The model can state outdated fees or wrong steps to block a lost card; customers may act on it.",
+        risk_description=(
+            "The model can state outdated fees or wrong steps to block a lost "
+            "card; customers may act on it."
+        ),
         risk_sources="model_behaviour,transparency_explainability,robustness",
         affected_parties="retail customers, contact-centre agents",
         existing_controls="retrieval from approved articles; hand-over button",
@@ -24,7 +27,10 @@ _RISK = {
     ),
     "Credit scoring model": dict(
         risk_title="Indirect discrimination against younger and migrant applicants",
-        risk_description="Bureau-history features act as proxies for age and residency length and depress scores for protected groups.",
+        risk_description=(
+            "Bureau-history features act as proxies for age and residency length "
+            "and depress scores for protected groups."
+        ),
         risk_sources="bias_fairness,data_quality,legal_compliance",
         affected_parties="loan applicants",
         existing_controls="quarterly fairness report (manual)",
@@ -34,7 +40,9 @@ _RISK = {
     ),
     "CV screening assistant": dict(
         risk_title="Qualified candidates filtered out by the ranking",
-        risk_description="Non-traditional CVs rank low; recruiters may only read the top of the shortlist.",
+        risk_description=(
+            "Non-traditional CVs rank low; recruiters may only read the top of the shortlist."
+        ),
         risk_sources="bias_fairness,human_oversight,transparency_explainability",
         affected_parties="job applicants",
         existing_controls="recruiter reviews every shortlist",
@@ -63,7 +71,9 @@ _TREAT = {
     ),
     "CV screening assistant": dict(
         treatment="mitigate",
-        treatment_plan="Show the full list by default and explain each rank; monthly adverse-impact test.",
+        treatment_plan=(
+            "Show the full list by default and explain each rank; monthly adverse-impact test."
+        ),
         controls="A.6.2.4, A.8.2",
         residual_likelihood=2,
         residual_impact=3,
@@ -72,7 +82,10 @@ _TREAT = {
 }
 
 _REWORK = dict(
-    treatment_plan="Drop two proxy features, retrain, add a monthly disparate-impact monitor with a 0.8 alert threshold and an underwriter override log.",
+    treatment_plan=(
+        "Drop two proxy features, retrain, add a monthly disparate-impact monitor "
+        "with a 0.8 alert threshold and an underwriter override log."
+    ),
     controls="A.7.4, A.6.2.4, A.6.2.6",
     residual_likelihood=2,
     residual_impact=4,
@@ -106,7 +119,7 @@ _IMPACT = {
     ),
 }
 
-_AUDIT = {
+_AUDIT: dict[str, Answers] = {
     "programme": dict(
         audit_reference="IA-2026-01",
         scope="AIMS for the three in-scope AI systems",
@@ -120,7 +133,9 @@ _AUDIT = {
     "check_risk": dict(
         result="minor_nonconformity",
         evidence_sampled="risk register, 3 assessments",
-        finding="The credit scoring risk assessment does not consider model drift after deployment.",
+        finding=(
+            "The credit scoring risk assessment does not consider model drift after deployment."
+        ),
         requirement="8.2",
     ),
     "check_lifecycle": dict(
@@ -133,7 +148,7 @@ _AUDIT = {
     ),
 }
 
-_CORRECTIVE = {
+_CORRECTIVE: dict[str, Answers] = {
     "correct": dict(
         nonconformity="Drift was not assessed for the credit scoring model.",
         consequences="risk could rise unnoticed",
@@ -146,7 +161,10 @@ _CORRECTIVE = {
         similar_where="all assessments use the same template",
     ),
     "plan": dict(
-        action="Add a post-deployment (drift, monitoring) section to the risk methodology and template.",
+        action=(
+            "Add a post-deployment (drift, monitoring) section to the risk methodology and "
+            "template."
+        ),
         aims_change=True,
         aims_change_detail="risk methodology v3",
     ),
@@ -157,7 +175,7 @@ _CORRECTIVE = {
     "verify": dict(effective=True, observations="Two new assessments both cover drift."),
 }
 
-_REVIEW = {
+_REVIEW: dict[str, Answers] = {
     "previous_actions": dict(
         summary="First review: no earlier actions.", open_actions=0, overdue_actions=0
     ),
@@ -207,9 +225,9 @@ def _fallback(form: list[dict[str, Any]], now: datetime, subject: str) -> Answer
         if kind == "text":
             out[field["id"]] = f"{field['label']} for {subject}"
         elif kind == "number":
-            low = field.get("min") if field.get("min") is not None else 1
+            low = int(field["min"]) if field.get("min") is not None else 1
             out[field["id"]] = (
-                int(low) + 1 if field.get("max") is None or low + 1 <= field["max"] else int(low)
+                low + 1 if field.get("max") is None or low + 1 <= field["max"] else low
             )
         elif kind in ("choice", "multi_choice"):
             out[field["id"]] = field["choices"][0]
@@ -239,7 +257,7 @@ def answers_for(
         ("ai-impact-assessment", "mitigate"): lambda: _IMPACT["mitigate"](subject),
         ("review-action", "carry_out"): lambda: dict(_REVIEW_ACTION),
     }
-    specific = fixed.get(
+    specific: Answers = fixed.get(
         (workflow, step),
         lambda: (
             _AUDIT.get(step, {})

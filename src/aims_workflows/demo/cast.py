@@ -38,10 +38,14 @@ CONFIG = AimsConfig(
     soa=SoaConfig(
         controls={
             "A.2.2": SoaControl(
-                implementation="AI policy v2, approved by the board in March (policy library, AIMS-POL-001)"
+                implementation=(
+                    "AI policy v2, approved by the board in March (policy library, AIMS-POL-001)"
+                )
             ),
             "A.3.3": SoaControl(
-                implementation="Concerns are raised through the ethics hotline (procedure AIMS-PRO-007)"
+                implementation=(
+                    "Concerns are raised through the ethics hotline (procedure AIMS-PRO-007)"
+                )
             ),
         }
     ),
@@ -51,7 +55,10 @@ SYSTEMS = [
     AISystemRecord(
         name="Support chatbot",
         owner="olga.nunes@example.com",
-        business_purpose="Answers retail customers' questions about accounts and cards, hands over to an agent on request",
+        business_purpose=(
+            "Answers retail customers' questions about accounts and cards, hands "
+            "over to an agent on request"
+        ),
         model_type="hosted large language model with retrieval",
         data_sources=["help-centre articles", "product terms"],
         outputs="chat answers with links to sources",
@@ -81,7 +88,9 @@ SYSTEMS = [
     AISystemRecord(
         name="CV screening assistant",
         owner="priya.rao@example.com",
-        business_purpose="Ranks job applications for recruiters; a recruiter reviews every shortlist",
+        business_purpose=(
+            "Ranks job applications for recruiters; a recruiter reviews every shortlist"
+        ),
         model_type="fine-tuned text classifier",
         data_sources=["applicant CVs", "job descriptions"],
         outputs="ranked shortlist with match explanations",

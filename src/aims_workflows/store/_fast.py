@@ -26,11 +26,12 @@ from __future__ import annotations
 import contextlib
 import weakref
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 from sqlalchemy import Connection, exc
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import ClauseElement, Executable
+from sqlalchemy.sql.compiler import SQLCompiler
 
 __all__ = ["Prepared", "execute_driver_sql", "plain_sqlalchemy"]
 
@@ -43,7 +44,11 @@ class _Compiled:
     def __init__(self, statement: ClauseElement, keys: Sequence[str], dialect: Dialect) -> None:
         # compiled as for executemany: an INSERT then gets no implicit RETURNING of its primary key
         # (which SQLAlchemy would fetch itself); the SQL is otherwise the same
-        compiled = statement.compile(dialect=dialect, column_keys=list(keys), for_executemany=True)
+        # a DML statement compiles to an SQLCompiler; only that class has the attributes read here
+        compiled = cast(
+            SQLCompiler,
+            statement.compile(dialect=dialect, column_keys=list(keys), for_executemany=True),
+        )
         if compiled.literal_execute_params or compiled.post_compile_params:
             raise ValueError(
                 "statements with expanding or literal-execute parameters are not supported"
@@ -60,14 +65,15 @@ class _Compiled:
         self.sql = compiled.string
         self.named = not compiled.positional
         supplied = set(keys)
-        escaped = compiled.escaped_bind_names or {}
+        escaped: Mapping[str, str] = compiled.escaped_bind_names or {}
         names = (
-            list(compiled.positiontup)
+            list(compiled.positiontup or ())
             if compiled.positional
             else list(compiled.bind_names.values())
         )
         binds = compiled.binds
-        plan = []
+        # (name in the SQL, key of the supplied value or None, bind processor, fixed value)
+        plan: list[tuple[str, str | None, Any, Any]] = []
         for name in names:
             bind = binds[name]
             processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
@@ -83,7 +89,9 @@ class _Compiled:
         self.plan = tuple(plan)
         self._dialect = dialect
         self._types = tuple(column.type for column in getattr(statement, "selected_columns", ()))
-        self.results: tuple | None | bool = False  # built from the first result's description
+        self.results: tuple[Any, ...] | None | Literal[False] = (
+            False  # built from the first result's description
+        )
 
     def result_processors(self, description) -> tuple | None:
         """The column types' result processors, as SQLAlchemy picks them: with the DBAPI's type
@@ -177,6 +185,8 @@ def execute_driver_sql(conn: Connection, sql: str) -> None:
 
 def _run(conn: Connection, sql: str, parameters, many: bool):
     dbapi_conn = conn.connection.driver_connection
+    if dbapi_conn is None:  # only a closed or invalidated connection has none
+        raise exc.ResourceClosedError("the connection has no DBAPI connection")
     listeners = conn.dispatch
     if listeners.before_cursor_execute:
         for fn in listeners.before_cursor_execute:

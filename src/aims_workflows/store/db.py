@@ -150,7 +150,13 @@ class Database:
         from alembic.script import ScriptDirectory
 
         with self.connect() as conn:
-            return ScriptDirectory.from_config(self._alembic_config(conn)).get_current_head()
+            head = ScriptDirectory.from_config(self._alembic_config(conn)).get_current_head()
+        if head is None:  # the package's migrations folder is missing or empty: a broken install
+            raise StoreError(
+                "the database migrations are missing from this installation",
+                hint="reinstall aims-workflows",
+            )
+        return head
 
     def require_ready(self) -> None:
         """Raise a clear error when the database was never initialised or is behind."""
