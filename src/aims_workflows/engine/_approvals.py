@@ -6,6 +6,7 @@ import hashlib
 
 from ..spec.expressions import evaluate, render
 from ..spec.model import ApprovalStep, RecordStep, TaskStep
+from .commands import CloseApproval, RefuseDecision, RequestApproval
 from .evidence import canonical_json, iso
 from .state import ApprovalState, Decision
 
@@ -47,38 +48,38 @@ class ApprovalSteps:
             if step.title
             else f"{self.spec.title}: {self.run.subject.name}"
         )
+        # a record step may have a field named 'issue' too: shown as text, as the card shows it
         issues = [
-            self.run.data[s].get("issue")
+            str(self.run.data[s]["issue"])
             for s in self._approved_steps(step)
             if s in self.run.data and self.run.data[s].get("issue")
         ]
-        self.command(
-            "approval.request",
-            f"{approval_id}/request",
-            {
-                "approval_id": approval_id,
-                "step_id": step.id,
-                "workflow": self.spec.id,
-                "title": title,
-                "approvers": list(step.approvers),
-                "quorum": step.quorum,
-                "channel": step.channel,
-                "content_hash": content_hash,
-                "show": shown,
-                "issues": issues,
-                "subject": self.run.subject.model_dump(mode="json"),
-                "due_at": iso(due_at) if due_at else None,
-                "exclude": self._excluded_people(step),
-                "forbidden_roles": list(step.separation.forbidden_roles),
-                # who asked: the people whose answers are being approved, for the approver to see
-                "asked_by": list(
+        self.emit(
+            RequestApproval(
+                key=self.key(f"{approval_id}/request"),
+                run_id=self.run.run_id,
+                approval_id=approval_id,
+                step_id=step.id,
+                workflow=self.spec.id,
+                title=title,
+                approvers=step.approvers,
+                quorum=step.quorum,
+                channel=step.channel,
+                content_hash=content_hash,
+                show=shown,
+                issues=tuple(issues),
+                subject=self.run.subject,
+                due_at=iso(due_at) if due_at else None,
+                exclude=tuple(self._excluded_people(step)),
+                forbidden_roles=step.separation.forbidden_roles,
+                asked_by=tuple(
                     dict.fromkeys(
                         self.run.completed_by[s]
                         for s in self._approved_steps(step)
                         if s in self.run.completed_by
                     )
                 ),
-            },
+            )
         )
         self.record(
             "approval.requested",
@@ -117,15 +118,17 @@ class ApprovalSteps:
             actor=actor,
             ref=self.event.ref,
         )
-        self.command(
-            "approval.refuse",
-            f"refuse/{self.event.ref or approval_id}/{actor.id}/{self.run.events_applied}/{len(self.evidence)}",
-            {
-                "person": actor.id,
-                "approval_id": approval_id,
-                "reason": reason,
-                "response": self.event.data.get("response"),
-            },
+        self.emit(
+            RefuseDecision(
+                key=self.key(
+                    f"refuse/{self.event.ref or approval_id}/{actor.id}/{self.run.events_applied}/{len(self.evidence)}"
+                ),
+                run_id=self.run.run_id,
+                person=actor.id,
+                approval_id=approval_id if isinstance(approval_id, str) else None,
+                reason=reason,
+                response=self.event.data.get("response"),
+            )
         )
 
     def _sod_violation(self, step: ApprovalStep, person: str, roles: set[str]) -> str | None:
@@ -266,14 +269,14 @@ class ApprovalSteps:
             },
             step_id=step.id,
         )
-        self.command(
-            "approval.close",
-            f"{approval.approval_id}/close",
-            {
-                "approval_id": approval.approval_id,
-                "outcome": outcome,
-                "decisions": [d.model_dump(mode="json") for d in approval.decisions],
-            },
+        self.emit(
+            CloseApproval(
+                key=self.key(f"{approval.approval_id}/close"),
+                run_id=self.run.run_id,
+                approval_id=approval.approval_id,
+                outcome=outcome,
+                decisions=tuple(approval.decisions),
+            )
         )
         self._clear_timers(step.id)
         self.run.approval = None

@@ -6,10 +6,16 @@ from typing import Any
 
 from ..spec.expressions import ExpressionError, evaluate, render
 from ..spec.model import DecisionStep, NotifyStep, RecordStep, SpawnStep
+from .commands import NewFinding, Notify, SpawnRun
 from .evidence import canonical_json
 from .state import ChildRun
 
 __all__ = ["AutomaticSteps"]
+
+
+def _text(value: Any) -> str | None:
+    """A finding's clause or description as text (an expression may give a number)."""
+    return None if value is None else str(value)
 
 
 class AutomaticSteps:
@@ -48,14 +54,14 @@ class AutomaticSteps:
 
     def _notify(self, step: NotifyStep) -> str:
         message = render(step.message, self.context())
-        self.command(
-            "notify",
-            f"{step.id}/{self.visit(step.id)}/notify",
-            {
-                "to": list(step.to),
-                "message": message,
-                "subject": self.run.subject.model_dump(mode="json"),
-            },
+        self.emit(
+            Notify(
+                key=self.key(f"{step.id}/{self.visit(step.id)}/notify"),
+                run_id=self.run.run_id,
+                to=step.to,
+                message=message,
+                subject=self.run.subject,
+            )
         )
         self.record("notification.sent", {"to": list(step.to), "message": message}, step_id=step.id)
         return self.spec.next_of(step.id)
@@ -78,30 +84,30 @@ class AutomaticSteps:
             inputs = {name: evaluate(expr, scope) for name, expr in step.inputs.items()}
             finding = None
             if step.finding:
-                finding = {
-                    "id": f"F-{child_id}",
-                    "title": str(evaluate(step.finding.title, scope)),
-                    "severity": str(evaluate(step.finding.severity, scope)),
-                    "clause": evaluate(step.finding.clause, scope) if step.finding.clause else None,
-                    "description": evaluate(step.finding.description, scope)
+                finding = NewFinding(
+                    id=f"F-{child_id}",
+                    title=str(evaluate(step.finding.title, scope)),
+                    severity=str(evaluate(step.finding.severity, scope)),
+                    clause=_text(evaluate(step.finding.clause, scope))
+                    if step.finding.clause
+                    else None,
+                    description=_text(evaluate(step.finding.description, scope))
                     if step.finding.description
                     else None,
-                    "source": f"{self.spec.id}/{self.run.run_id}",
-                    "system": self.run.subject.name
-                    if self.run.subject.type == "ai_system"
-                    else None,
-                }
-            self.command(
-                "run.start",
-                f"{step.id}/{attempt}/spawn/{n}",
-                {
-                    "run_id": child_id,
-                    "workflow": step.workflow,
-                    "inputs": inputs,
-                    "finding": finding,
-                    "subject": None if finding else self.run.subject.model_dump(mode="json"),
-                    "parent_run_id": self.run.run_id if step.wait else None,
-                },
+                    source=f"{self.spec.id}/{self.run.run_id}",
+                    system=self.run.subject.name if self.run.subject.type == "ai_system" else None,
+                )
+            self.emit(
+                SpawnRun(
+                    key=self.key(f"{step.id}/{attempt}/spawn/{n}"),
+                    run_id=self.run.run_id,
+                    child_run_id=child_id,
+                    workflow=step.workflow,
+                    inputs=inputs,
+                    finding=finding,
+                    subject=None if finding else self.run.subject,
+                    parent_run_id=self.run.run_id if step.wait else None,
+                )
             )
             children.append(ChildRun(run_id=child_id, workflow=step.workflow))
         self.record(

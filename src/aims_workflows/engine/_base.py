@@ -21,7 +21,7 @@ from ..spec.model import (
     WorkflowSpec,
 )
 from ._limits import MAX_STEPS_PER_EVENT
-from .commands import Command
+from .commands import Command, Notify, ReportRunEnd
 from .events import SYSTEM, Actor, Event
 from .evidence import EvidenceRecord, iso
 from .state import RunState, Timer
@@ -83,8 +83,12 @@ class StepBase:
             EvidenceRecord(kind, self.run.run_id, step_id, who.id, who.via, self.now, payload, ref)
         )
 
-    def command(self, kind: str, key: str, payload: dict[str, Any]) -> None:
-        self.commands.append(Command(kind, f"{self.run.run_id}/{key}", self.run.run_id, payload))  # type: ignore[arg-type]
+    def key(self, suffix: str) -> str:
+        """An idempotency key: the run id, then what makes the effect unique within the run."""
+        return f"{self.run.run_id}/{suffix}"
+
+    def emit(self, command: Command) -> None:
+        self.commands.append(command)
 
     def context(self) -> dict[str, Any]:
         return expression_context(self.run)
@@ -140,13 +144,13 @@ class StepBase:
         self.record(
             "run.failed", {"reason": reason, "step": self.run.current}, step_id=self.run.current
         )
-        self.command(
-            "notify",
-            f"failed/{self.run.events_applied}",
-            {
-                "to": ["aims_owner"],
-                "message": f"Run {self.run.run_id} ({self.spec.title}) stopped: {reason}",
-            },
+        self.emit(
+            Notify(
+                key=self.key(f"failed/{self.run.events_applied}"),
+                run_id=self.run.run_id,
+                to=("aims_owner",),
+                message=f"Run {self.run.run_id} ({self.spec.title}) stopped: {reason}",
+            )
         )
 
     # -- moving through steps --------------------------------------------------------------
@@ -217,16 +221,14 @@ class StepBase:
         run.completed_at = self.now
         run.timers = []
         self.record("run.completed", {"workflow": self.spec.id, "version": self.spec.version})
-        self.command(
-            "run.completed",
-            "completed",
-            {
-                "workflow": self.spec.id,
-                "subject": run.subject.model_dump(mode="json"),
-                "parent_run_id": run.parent_run_id,
-                "coverage": self.spec.coverage.model_dump(mode="json")
-                if self.spec.coverage
-                else None,
-                "started_at": iso(run.started_at) if run.started_at else None,
-            },
+        self.emit(
+            ReportRunEnd(
+                key=self.key("completed"),
+                run_id=run.run_id,
+                workflow=self.spec.id,
+                subject=run.subject,
+                parent_run_id=run.parent_run_id,
+                coverage=self.spec.coverage,
+                started_at=iso(run.started_at) if run.started_at else None,
+            )
         )

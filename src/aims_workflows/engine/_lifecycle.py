@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .commands import CancelChildRun, CancelTask, CloseApproval, ReportRunEnd
 from .evidence import iso
 from .state import Subject
 
@@ -71,45 +72,47 @@ class RunEvents:
     def _on_run_cancel(self) -> None:
         reason = str(self.event.data.get("reason") or "cancelled")
         if self.run.task:
-            self.command(
-                "task.cancel",
-                f"{self.run.task.step_id}/{self.run.task.attempt}/cancel",
-                {"ref": self.run.task.ref, "task_key": self.run.task.key, "reason": reason},
+            self.emit(
+                CancelTask(
+                    key=self.key(f"{self.run.task.step_id}/{self.run.task.attempt}/cancel"),
+                    run_id=self.run.run_id,
+                    ref=self.run.task.ref,
+                    task_key=self.run.task.key,
+                    reason=reason,
+                )
             )
         if self.run.approval:
-            self.command(
-                "approval.close",
-                f"{self.run.approval.approval_id}/close",
-                {
-                    "approval_id": self.run.approval.approval_id,
-                    "outcome": "cancelled",
-                    "decisions": [],
-                },
+            self.emit(
+                CloseApproval(
+                    key=self.key(f"{self.run.approval.approval_id}/close"),
+                    run_id=self.run.run_id,
+                    approval_id=self.run.approval.approval_id,
+                    outcome="cancelled",
+                )
             )
         for child in self.run.children:
             if child.status == "running":  # a cancelled parent does not leave its children working
-                self.command(
-                    "run.cancel",
-                    f"cancel-child/{child.run_id}",
-                    {
-                        "run_id": child.run_id,
-                        "reason": f"parent run {self.run.run_id} cancelled: {reason}",
-                    },
+                self.emit(
+                    CancelChildRun(
+                        key=self.key(f"cancel-child/{child.run_id}"),
+                        run_id=self.run.run_id,
+                        child_run_id=child.run_id,
+                        reason=f"parent run {self.run.run_id} cancelled: {reason}",
+                    )
                 )
         self.run.status = "cancelled"
         self.run.task = self.run.approval = None
         self.run.timers = []
         self.run.completed_at = self.now
         self.record("run.cancelled", {"reason": reason}, actor=self.event.actor)
-        self.command(
-            "run.completed",
-            "cancelled",
-            {
-                "workflow": self.spec.id,
-                "subject": self.run.subject.model_dump(mode="json"),
-                "parent_run_id": self.run.parent_run_id,
-                "coverage": None,
-                "status": "cancelled",
-                "started_at": iso(self.run.started_at) if self.run.started_at else None,
-            },
+        self.emit(
+            ReportRunEnd(
+                key=self.key("cancelled"),
+                run_id=self.run.run_id,
+                workflow=self.spec.id,
+                subject=self.run.subject,
+                parent_run_id=self.run.parent_run_id,
+                status="cancelled",
+                started_at=iso(self.run.started_at) if self.run.started_at else None,
+            )
         )

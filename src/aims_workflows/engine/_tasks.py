@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..spec.expressions import render
 from ..spec.model import ApprovalStep, DecisionStep, RecordStep, TaskStep
+from .commands import CloseTask, CreateTask, InvalidateApproval, Notify, RefuseAnswers
 from .evidence import iso
 from .forms import check_answers
 from .state import TaskState
@@ -34,22 +35,22 @@ class TaskSteps:
         )
         self._add_timers(step, self.now, due_at, attempt)
         title = render(step.title, context)
-        self.command(
-            "task.create",
-            key,
-            {
-                "step_id": step.id,
-                "attempt": attempt,
-                "workflow": self.spec.id,
-                "title": title,
-                "description": render(step.description, context) if step.description else "",
-                "role": step.role,
-                "subject": self.run.subject.model_dump(mode="json"),
-                "form": [f.model_dump(mode="json") for f in step.form],
-                "due_at": iso(due_at) if due_at else None,
-                "priority": step.priority,
-                "previous_answers": self.run.data.get(step.id),
-            },
+        self.emit(
+            CreateTask(
+                key=self.key(key),
+                run_id=self.run.run_id,
+                step_id=step.id,
+                attempt=attempt,
+                workflow=self.spec.id,
+                title=title,
+                description=render(step.description, context) if step.description else "",
+                role=step.role,
+                subject=self.run.subject,
+                form=step.form,
+                due_at=iso(due_at) if due_at else None,
+                priority=step.priority,
+                previous_answers=self.run.data.get(step.id),
+            )
         )
         self.record(
             "task.requested",
@@ -107,15 +108,15 @@ class TaskSteps:
                 actor=actor,
                 ref=self.event.ref,
             )
-            self.command(
-                "task.refuse_answers",
-                f"{step.id}/{task.attempt}/refused/{self.run.events_applied}",
-                {
-                    "step_id": step.id,
-                    "ref": task.ref,
-                    "problems": problems,
-                    "task_key": task.key,
-                },
+            self.emit(
+                RefuseAnswers(
+                    key=self.key(f"{step.id}/{task.attempt}/refused/{self.run.events_applied}"),
+                    run_id=self.run.run_id,
+                    step_id=step.id,
+                    ref=task.ref,
+                    problems=tuple(problems),
+                    task_key=task.key,
+                )
             )
             return
         self.run.data[step.id] = {
@@ -136,17 +137,17 @@ class TaskSteps:
         )
         # the tracker closes its issue if the task was completed elsewhere (the CLI, the API),
         # so Jira never shows open work that is done, and attaches the completion's evidence
-        self.command(
-            "task.close",
-            f"{step.id}/{task.attempt}/close",
-            {
-                "step_id": step.id,
-                "attempt": task.attempt,
-                "ref": task.ref or self.event.ref,
-                "task_key": task.key,
-                "by": actor.id,
-                "via": actor.via,
-            },
+        self.emit(
+            CloseTask(
+                key=self.key(f"{step.id}/{task.attempt}/close"),
+                run_id=self.run.run_id,
+                step_id=step.id,
+                attempt=task.attempt,
+                ref=task.ref or self.event.ref,
+                task_key=task.key,
+                by=actor.id,
+                via=actor.via,
+            )
         )
         self.goto(self.spec.next_of(step.id))
 
@@ -206,14 +207,14 @@ class TaskSteps:
             mark, self.evidence.pop()
         )  # the change itself comes before what it caused
         if stale:
-            self.command(
-                "notify",
-                f"{step_id}/changed-after-approval/{self.run.events_applied}",
-                {
-                    "to": ["aims_owner"],
-                    "message": f"Run {self.run.run_id}: answers of '{step_id}' changed after {', '.join(stale)} approved them; review whether a new approval is needed.",
-                    "subject": self.run.subject.model_dump(mode="json"),
-                },
+            self.emit(
+                Notify(
+                    key=self.key(f"{step_id}/changed-after-approval/{self.run.events_applied}"),
+                    run_id=self.run.run_id,
+                    to=("aims_owner",),
+                    message=f"Run {self.run.run_id}: answers of '{step_id}' changed after {', '.join(stale)} approved them; review whether a new approval is needed.",
+                    subject=self.run.subject,
+                )
             )
         approval = self.run.approval
         if approval is not None:
@@ -230,13 +231,13 @@ class TaskSteps:
                     },
                     step_id=a_step.id,
                 )
-                self.command(
-                    "approval.invalidate",
-                    f"{approval.approval_id}/invalidate",
-                    {
-                        "approval_id": approval.approval_id,
-                        "reason": f"the answers of '{step_id}' changed after the request",
-                    },
+                self.emit(
+                    InvalidateApproval(
+                        key=self.key(f"{approval.approval_id}/invalidate"),
+                        run_id=self.run.run_id,
+                        approval_id=approval.approval_id,
+                        reason=f"the answers of '{step_id}' changed after the request",
+                    )
                 )
                 self._clear_timers(a_step.id)
                 self._reroute(step_id, approval)

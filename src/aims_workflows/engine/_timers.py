@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..spec.model import ApprovalStep
+from .commands import EscalateApproval, EscalateTask, RemindApproval, RemindTask
 from .evidence import iso
 from .state import Timer
 
@@ -36,26 +37,30 @@ class TimerEvents:
             self.run.approval.approval_id if what == "approval" and self.run.approval else None
         )
         assignee = self.run.task.assignee if what == "task" and self.run.task else None
-        base = {
-            "step_id": step.id,
-            "ref": ref,
-            "approval_id": approval_id,
-            "assignee": assignee,
-            "subject": self.run.subject.model_dump(mode="json"),
-        }
+        base = dict(
+            key=self.key(timer.timer_id),
+            run_id=self.run.run_id,
+            step_id=step.id,
+            ref=ref,
+            approval_id=approval_id,
+            assignee=assignee,
+            subject=self.run.subject,
+        )
         if timer.kind == "wait":
             self.record("wait.ended", {"timer": timer.timer_id}, step_id=step.id)
             self.goto(self.spec.next_of(step.id))
         elif timer.kind == "reminder":
             roles = list(step.approvers) if what == "approval" else [step.role]
-            self.command(f"{what}.remind", timer.timer_id, {**base, "to": roles})
+            remind = RemindApproval if what == "approval" else RemindTask
+            self.emit(remind(**base, to=tuple(roles)))
             self.record(f"{what}.reminded", {"timer": timer.timer_id, "to": roles}, step_id=step.id)
         elif timer.kind == "due":
             if what == "task" and self.run.task:
                 self.run.task.overdue = True
             self.record(f"{what}.overdue", {"due_at": iso(timer.fire_at)}, step_id=step.id)
         elif timer.kind == "escalate":
-            self.command(f"{what}.escalate", timer.timer_id, {**base, "to": [step.escalate.to]})
+            escalate = EscalateApproval if what == "approval" else EscalateTask
+            self.emit(escalate(**base, to=(step.escalate.to,)))
             self.record(
                 f"{what}.escalated",
                 {"to": step.escalate.to, "timer": timer.timer_id},

@@ -9,7 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-__all__ = ["Actor", "Event", "EventKind", "SYSTEM"]
+from pydantic import BaseModel, ConfigDict
+
+__all__ = ["Actor", "Event", "EventKind", "ReplyTo", "SYSTEM"]
 
 EventKind = Literal[
     "run.start",
@@ -52,3 +54,12 @@ class Event:
     attempt: int | None = None
     data: dict[str, Any] = field(default_factory=dict)
     ref: str | None = None
+
+
+class ReplyTo(BaseModel):
+    """Where a person acted in their tool (a Slack channel and user id), to answer them there."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    channel: str | None = None
+    user: str | None = None

@@ -19,7 +19,7 @@ from sqlalchemy import Connection, bindparam, select
 from ..config import AimsConfig
 from ..engine import Actor, Event, Transition, new_run
 from ..engine.advance import _advance_owned
-from ..engine.commands import Command
+from ..engine.commands import CloseTask, Command
 from ..engine.evidence import ChainedEvidence, EvidenceRecord
 from ..engine.state import RunState, Subject
 from ..errors import EngineError, NotFound
@@ -71,13 +71,11 @@ def _settle(
 def _with_sealed_evidence(commands: list[Command], rows: list[ChainedEvidence]) -> list[Command]:
     """A ``task.close`` names the ledger rows its unit of work appended (numbered only now, after
     the engine), so the tracker can attach exactly what the ledger holds, read when it attaches."""
-    if not rows or not any(c.kind == "task.close" for c in commands):
+    if not rows or not any(isinstance(c, CloseTask) for c in commands):
         return commands
-    seqs = [rows[0].seq, rows[-1].seq]
+    seqs = (rows[0].seq, rows[-1].seq)
     return [
-        Command(c.kind, c.key, c.run_id, {**c.payload, "evidence_seqs": seqs})
-        if c.kind == "task.close"
-        else c
+        c.model_copy(update={"evidence_seqs": seqs}) if isinstance(c, CloseTask) else c
         for c in commands
     ]
 
@@ -557,4 +555,4 @@ def _approval_row(conn: Connection, approval_id: str) -> dict[str, Any]:
     row = _APPROVAL_BY_ID.first(conn, {"b_approval_id": approval_id})
     if row is None:
         raise NotFound(f"no approval '{approval_id}'", hint="see `aims approvals list`")
-    return dict(zip(_APPROVAL_KEYS, row))
+    return dict(zip(_APPROVAL_KEYS, row, strict=True))

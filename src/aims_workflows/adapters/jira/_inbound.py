@@ -28,7 +28,7 @@ from typing import Any
 from sqlalchemy import select, update
 
 from ...engine import Actor, Event
-from ...engine.commands import Command
+from ...engine.commands import RecordAttachments
 from ...errors import AimsError, NotFound, StoreError
 from ...store import inbox, outbox
 from ...store.models import InboxItem
@@ -365,15 +365,15 @@ class InboxProcessor:
                     outbox.enqueue(
                         conn,
                         [
-                            Command(
-                                "task.record_attachments",
-                                f"{task['run_id']}/jira-attachments/{source}/{delivery_id}",
-                                task["run_id"],
-                                {"ref": change.issue_key, "step_id": task["step_id"]},
+                            RecordAttachments(
+                                key=f"{task['run_id']}/jira-attachments/{source}/{delivery_id}",
+                                run_id=task["run_id"],
+                                ref=change.issue_key,
+                                step_id=task["step_id"],
                             )
                         ],
                         now,
-                    )  # type: ignore[arg-type]
+                    )
                 inbox.mark(conn, source, delivery_id, status, now, reason)
                 return 1
 

@@ -27,7 +27,17 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from ...engine.commands import Command
+from ...engine.commands import (
+    CloseApproval,
+    Command,
+    EscalateApproval,
+    InvalidateApproval,
+    Notify,
+    RefuseDecision,
+    RemindApproval,
+    RequestApproval,
+)
+from ...engine.events import ReplyTo
 from ...errors import PermanentError
 from . import _blocks as bk
 from ._book import Copy, MessageBook
@@ -111,19 +121,29 @@ class SlackApprovalChannel(_Base):
         self.issue_url = issue_url
 
     def perform(self, command: Command) -> dict[str, Any]:
-        handler = getattr(self, "_" + command.kind.split(".", 1)[1], None)
-        if handler is None:
-            log.info("ignoring %s: not a Slack approval command", command.kind)
-            return {}
-        result = handler(command)
+        match command:
+            case RequestApproval():
+                result = self._request(command)
+            case RemindApproval():
+                result = self._remind(command)
+            case EscalateApproval():
+                result = self._escalate(command)
+            case CloseApproval():
+                result = self._close(command)
+            case InvalidateApproval():
+                result = self._invalidate(command)
+            case RefuseDecision():
+                result = self._refuse(command)
+            case _:
+                log.info("ignoring %s: not a Slack approval command", command.kind)
+                return {}
         self._forget(command.key)
         return result
 
     # -- request ----------------------------------------------------------------------------
-    def _request(self, command: Command) -> dict[str, Any]:
-        p = command.payload
-        card = bk.Card.from_payload(p, self.issue_url)
-        people: list[str] = list(p.get("people") or [])
+    def _request(self, command: RequestApproval) -> dict[str, Any]:
+        card = bk.Card.from_request(command, self.issue_url)
+        people = list(command.people)
         ids = self.directory.user_ids(
             people
         )  # UnknownPerson names everyone missing, before any post
@@ -136,15 +156,16 @@ class SlackApprovalChannel(_Base):
         text = bk.fallback_text(card)
         blocks = bk.request_blocks(card, who=self.who)
         done = self._memo(command.key)
-        if p.get("channel") == "channel" and self.channel:
+        if command.channel == "channel" and self.channel:
             if "#channel" not in done:
                 channel, ts = self.post(self.channel, text, blocks)
                 done["#channel"] = Copy(card.approval_id, channel, ts, "channel").to_dict()
         else:
-            if p.get("channel") == "channel":
+            if command.channel == "channel":
                 log.warning(
-                    "step %s asks for a channel but AIMS_SLACK_CHANNEL is not set: sending direct messages",
-                    p.get("step_id"),
+                    "step %s asks for a channel but AIMS_SLACK_CHANNEL is not set: "
+                    "sending direct messages",
+                    command.step_id,
                 )
             for person in people:
                 if person in done:
@@ -164,13 +185,13 @@ class SlackApprovalChannel(_Base):
             "copies": copies,
         }
 
-    def _card(self, command: Command) -> bk.Card | None:
-        raw = self.book.card(command.run_id, command.payload.get("approval_id") or "")
+    def _card(self, run_id: str, approval_id: str | None) -> bk.Card | None:
+        raw = self.book.card(run_id, approval_id or "")
         return bk.Card.from_metadata(raw) if raw else None
 
     # -- reminders and escalations ------------------------------------------------------------
-    def _remind(self, command: Command) -> dict[str, Any]:
-        card = self._card(command)
+    def _remind(self, command: RemindApproval) -> dict[str, Any]:
+        card = self._card(command.run_id, command.approval_id)
         if card is None:
             return {"skipped": "no Slack message for this approval"}
         approval_id = card.approval_id
@@ -207,12 +228,11 @@ class SlackApprovalChannel(_Base):
             self.book.add(Copy(**raw))
         return {"copies": list(done.values()), "retired": retired}
 
-    def _escalate(self, command: Command) -> dict[str, Any]:
-        card = self._card(command)
+    def _escalate(self, command: EscalateApproval) -> dict[str, Any]:
+        card = self._card(command.run_id, command.approval_id)
         if card is None:
             return {"skipped": "no Slack message for this approval"}
-        p = command.payload
-        people = [x for x in p.get("people") or [] if x]
+        people = [x for x in command.people if x]
         ids = self.directory.user_ids(people)
         decided = self.book.decided(command.run_id, card.approval_id)
         waiting = [
@@ -250,13 +270,12 @@ class SlackApprovalChannel(_Base):
         return {"copies": list(done.values())}
 
     # -- the end of a request ---------------------------------------------------------------------
-    def _close(self, command: Command) -> dict[str, Any]:
-        card = self._card(command)
+    def _close(self, command: CloseApproval) -> dict[str, Any]:
+        card = self._card(command.run_id, command.approval_id)
         if card is None:
             return {"skipped": "no Slack message for this approval"}
-        p = command.payload
-        outcome = str(p.get("outcome") or "closed")
-        blocks = bk.outcome_blocks(card, outcome, p.get("decisions") or [], who=self.who)
+        outcome = command.outcome
+        blocks = bk.outcome_blocks(card, outcome, command.decisions, who=self.who)
         text = bk.fallback_text(card, outcome.title())
         updated = sum(
             self.update(c.channel, c.ts, text, blocks)
@@ -264,11 +283,11 @@ class SlackApprovalChannel(_Base):
         )
         return {"updated": updated, "outcome": outcome}
 
-    def _invalidate(self, command: Command) -> dict[str, Any]:
-        card = self._card(command)
+    def _invalidate(self, command: InvalidateApproval) -> dict[str, Any]:
+        card = self._card(command.run_id, command.approval_id)
         if card is None:
             return {"skipped": "no Slack message for this approval"}
-        reason = str(command.payload.get("reason") or "the content changed")
+        reason = command.reason or "the content changed"
         note = f"Not valid any more: {reason}. A fresh request with the new content has been sent."
         blocks = bk.outcome_blocks(card, "invalidated", who=self.who, note=note)
         text = bk.fallback_text(card, "Replaced")
@@ -278,16 +297,15 @@ class SlackApprovalChannel(_Base):
         )
         return {"updated": updated}
 
-    def _refuse(self, command: Command) -> dict[str, Any]:
-        p = command.payload
-        card = self._card(command) if p.get("approval_id") else None
+    def _refuse(self, command: RefuseDecision) -> dict[str, Any]:
+        card = self._card(command.run_id, command.approval_id) if command.approval_id else None
         what = f"“{card.title}”" if card else "this approval"
-        text = f":no_entry: Your decision on {what} was not recorded: {p.get('reason')}."
-        response = p.get("response") or {}
-        user, channel = response.get("user"), response.get("channel")
+        text = f":no_entry: Your decision on {what} was not recorded: {command.reason}."
+        reply_to = command.response or ReplyTo()
+        user, channel = reply_to.user, reply_to.channel
         if user is None:
             try:
-                user = self.directory.user_id(str(p.get("person")))
+                user = self.directory.user_id(command.person)
             except UnknownPerson:
                 return {"skipped": "the person is not in Slack"}
         if channel:
@@ -312,11 +330,13 @@ class SlackNotifier(_Base):
     anyone it does not as a permanent error (so the run shows who missed the message)."""
 
     def perform(self, command: Command) -> dict[str, Any]:
-        p = command.payload
-        message = str(p.get("message") or command.kind)
+        if not isinstance(command, Notify):
+            log.info("ignoring %s: not a notification", command.kind)
+            return {}
+        message = command.message or command.kind
         done = self._memo(command.key)
         missing: list[str] = []
-        for person in p.get("people") or []:
+        for person in command.people:
             if person in done:
                 continue
             try:
