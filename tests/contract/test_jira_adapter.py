@@ -36,6 +36,7 @@ from aims_workflows.adapters.jira import (
 from aims_workflows.adapters.jira import _adf as adf
 from aims_workflows.app import open_app
 from aims_workflows.config import Settings
+from aims_workflows.engine import TaskCompleted
 from aims_workflows.engine.commands import (
     AttachEvidence,
     CancelTask,
@@ -471,7 +472,7 @@ def test_webhook_payloads_map_to_completed_and_updated_events(
         and event.attempt == 1
         and event.ref == key
     )
-    assert event.data["answers"] == {
+    assert isinstance(event, TaskCompleted) and event.answers == {
         "risk_title": "Drift",
         "treatment": "accept",
         "risk_description": "Model drifts\nquietly",

@@ -39,6 +39,7 @@ EXPECTED = {
     "load_workflows",
     "new_run",
     "open_app",
+    "parse_event",
     "parse_spec",
 }
 
@@ -62,7 +63,10 @@ def test_unknown_name_is_an_attribute_error():
 
 
 def test_importing_the_package_does_not_load_the_heavy_parts():
-    code = "import sys, aims_workflows; print(sorted(m for m in ('sqlalchemy', 'pydantic', 'jinja2', 'rich') if m in sys.modules))"
+    code = (
+        "import sys, aims_workflows; print(sorted(m for m in "
+        "('sqlalchemy', 'pydantic', 'jinja2', 'rich') if m in sys.modules))"
+    )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout.strip()

@@ -12,7 +12,19 @@ import jsonschema
 import pytest
 from ruamel.yaml import YAML
 
-from aims_workflows.engine import Actor, Event, Subject, advance, dump_run, load_run, new_run
+from aims_workflows.engine import (
+    Actor,
+    ApprovalDecided,
+    StartRun,
+    Subject,
+    TaskCompleted,
+    TaskUpdated,
+    TimerTick,
+    advance,
+    dump_run,
+    load_run,
+    new_run,
+)
 from aims_workflows.spec import load_workflows
 from aims_workflows.spec.schema import KEY_DESCRIPTIONS, schema_text, workflow_json_schema
 
@@ -198,7 +210,7 @@ class Drive:
         return transition
 
     def start(self):
-        return self.send(Event("run.start", actor=Actor("lead@example.com", "cli")))
+        return self.send(StartRun(actor=Actor("lead@example.com", "cli")))
 
     def complete(self, step_id, answers, by):
         task = self.run.task
@@ -206,12 +218,11 @@ class Drive:
             f"waiting at {self.run.current}, not {step_id}"
         )
         return self.send(
-            Event(
-                "task.completed",
+            TaskCompleted(
                 actor=Actor(by, "jira"),
                 step_id=step_id,
                 attempt=task.attempt,
-                data={"answers": answers},
+                answers=answers,
                 ref=f"AIMS-{next(self._issues)}",
             )
         )
@@ -222,22 +233,19 @@ class Drive:
         approval = self.run.approval
         assert approval is not None, f"no open approval (at {self.run.current})"
         return self.send(
-            Event(
-                "approval.decided",
+            ApprovalDecided(
                 actor=Actor(person, "slack", tuple(roles)),
                 ref=f"act-{person}",
-                data={
-                    "approval_id": approval.approval_id,
-                    "content_hash": approval.content_hash,
-                    "decision": decision,
-                    "reason": reason,
-                    "eligible": eligible,
-                },
+                approval_id=approval.approval_id,
+                content_hash=approval.content_hash,
+                decision=decision,
+                reason=reason,
+                eligible=eligible,
             )
         )
 
     def tick(self, after):
-        return self.send(Event("timer.tick"), after=after)
+        return self.send(TimerTick(), after=after)
 
     def kinds(self, kind):
         return [c for c in self.commands if c.kind == kind]
@@ -409,11 +417,10 @@ def test_risk_approval_is_requested_again_when_answers_change(shipped):
     drive.complete("treat", MITIGATE, "rita@example.com")
     first = drive.run.approval
     drive.send(
-        Event(
-            "task.updated",
+        TaskUpdated(
             actor=Actor("eve@example.com", "jira"),
             step_id="identify",
-            data={"answers": {**IDENTIFY, "impact": 4}},
+            answers={**IDENTIFY, "impact": 4},
         )
     )
     second = drive.run.approval
@@ -421,15 +428,12 @@ def test_risk_approval_is_requested_again_when_answers_change(shipped):
     assert [c.kind for c in drive.commands[-2:]] == ["approval.invalidate", "approval.request"]
     # a click on the old request is refused; the new one is decided
     drive.send(
-        Event(
-            "approval.decided",
+        ApprovalDecided(
             actor=Actor("rita@example.com", "slack", RISK_OWNER),
-            data={
-                "approval_id": first.approval_id,
-                "content_hash": first.content_hash,
-                "decision": "approve",
-                "reason": "ok",
-            },
+            approval_id=first.approval_id,
+            content_hash=first.content_hash,
+            decision="approve",
+            reason="ok",
         )
     )
     assert "closed or was replaced" in drive.kinds("approval.refuse")[-1].reason

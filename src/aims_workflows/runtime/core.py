@@ -17,9 +17,22 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, select
 
 from ..config import AimsConfig
-from ..engine import Actor, Event, Transition, new_run
-from ..engine.advance import _advance_owned
-from ..engine.commands import CloseTask, Command
+from ..engine import (
+    Actor,
+    ApprovalDecided,
+    CancelRun,
+    CloseTask,
+    Command,
+    Event,
+    ReplyTo,
+    StartRun,
+    TaskCompleted,
+    TaskUpdated,
+    TimerTick,
+    Transition,
+    advance,
+    new_run,
+)
 from ..engine.evidence import ChainedEvidence, EvidenceRecord
 from ..engine.state import RunState, Subject
 from ..errors import EngineError, NotFound
@@ -134,7 +147,7 @@ class Runtime:
         now: datetime,
     ) -> Transition:
         # the run was just loaded for this event and is dropped after it: no need to copy it
-        transition = _advance_owned(spec, run, event, now)
+        transition = advance(spec, run, event, now, copy=False)
         if transition.ignored is None:
             self._commit_transition(conn, spec, transition, lock_version, now)
         return transition
@@ -191,8 +204,9 @@ class Runtime:
             inputs=inputs,
             parent_run_id=parent_run_id,
         )
-        transition = _advance_owned(
-            loaded.spec, run, Event("run.start", actor, data={"trigger": trigger}), now
+        # a new run, dropped after this event: no need to copy it
+        transition = advance(
+            loaded.spec, run, StartRun(actor=actor, trigger=trigger), now, copy=False
         )
         self._commit_transition(conn, loaded.spec, transition, None, now)
         return transition
@@ -327,12 +341,11 @@ class Runtime:
         ref: str | None = None,
         delivery: tuple[str, str] | None = None,
     ) -> Outcome:
-        event = Event(
-            "task.completed",
-            Actor(person, via, self.config.roles_of(person)),
+        event = TaskCompleted(
+            actor=Actor(person, via, self.config.roles_of(person)),
             step_id=step_id,
             attempt=attempt,
-            data={"answers": answers},
+            answers=answers,
             ref=ref,
         )
         return self.handle(
@@ -349,11 +362,10 @@ class Runtime:
         via: str = "cli",
         ref: str | None = None,
     ) -> Outcome:
-        event = Event(
-            "task.updated",
-            Actor(person, via, self.config.roles_of(person)),
+        event = TaskUpdated(
+            actor=Actor(person, via, self.config.roles_of(person)),
             step_id=step_id,
-            data={"answers": answers},
+            answers=answers,
             ref=ref,
         )
         return self.handle(run_id, event)
@@ -398,7 +410,7 @@ class Runtime:
         via: str = "cli",
         ref: str | None = None,
         delivery: tuple[str, str] | None = None,
-        response: dict[str, Any] | None = None,
+        response: ReplyTo | None = None,
     ) -> Outcome:
         """An approver's decision. ``content_hash`` is what they saw; None means the current content.
 
@@ -419,7 +431,7 @@ class Runtime:
                             "decision": decision,
                             "reason": reason,
                             "content_hash": seen,
-                            "response": response,
+                            "response": response.model_dump() if response else None,
                         }
                     )
                     if not inbox.claim(conn, delivery[0], delivery[1], payload, now):
@@ -431,19 +443,14 @@ class Runtime:
                     run.subject.owner,
                     forbidden_roles=spec.step(row["step_id"]).separation.forbidden_roles,
                 )
-                data = {
-                    "approval_id": approval_id,
-                    "decision": decision,
-                    "reason": reason,
-                    "content_hash": seen,
-                    "eligible": eligible,
-                    "response": response,
-                }
-                event = Event(
-                    "approval.decided",
-                    Actor(person, via, self.config.roles_of(person)),
-                    step_id=row["step_id"],
-                    data=data,
+                event = ApprovalDecided(
+                    actor=Actor(person, via, self.config.roles_of(person)),
+                    approval_id=approval_id,
+                    decision=decision,
+                    reason=reason,
+                    content_hash=seen,
+                    eligible=tuple(eligible),
+                    reply_to=response,
                     ref=ref,
                 )
                 transition = self._apply_loaded(conn, spec, run, lock_version, event, now)
@@ -453,7 +460,7 @@ class Runtime:
         return self._retrying(work)
 
     def cancel(self, run_id: str, reason: str, actor: Actor = CLI) -> Outcome:
-        return self.handle(run_id, Event("run.cancel", actor, data={"reason": reason}))
+        return self.handle(run_id, CancelRun(actor=actor, reason=reason))
 
     # -- time -------------------------------------------------------------------------------
     def tick(self, limit: int = 500) -> int:
@@ -462,7 +469,7 @@ class Runtime:
         with self.db.connect() as conn:
             due = run_store.due_for_tick(conn, now, limit)
         for run_id in due:
-            self.handle(run_id, Event("timer.tick"))
+            self.handle(run_id, TimerTick())
         return len(due)
 
     def run_schedules(self) -> list[str]:

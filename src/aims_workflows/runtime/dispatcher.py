@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
-from ..engine import Actor, Event
+from ..engine import Actor, CancelRun, ChildCompleted, TaskCreated
 from ..engine.commands import (
     ApprovalCommand,
     CancelChildRun,
@@ -141,10 +141,7 @@ class Dispatcher:
     ) -> dict[str, Any]:
         result: dict[str, Any] = {}
         if command.parent_run_id:
-            event = Event(
-                "child.completed",
-                data={"run_id": command.run_id, "status": command.status},
-            )
+            event = ChildCompleted(child_run_id=command.run_id, status=command.status)
             self.rt._apply(conn, command.parent_run_id, event, now)
             result["parent"] = command.parent_run_id
         if command.status == "completed":
@@ -164,7 +161,7 @@ class Dispatcher:
         transition = self.rt._apply(
             conn,
             command.child_run_id,
-            Event("run.cancel", ENGINE, data={"reason": command.reason}),
+            CancelRun(actor=ENGINE, reason=command.reason),
             now,
         )
         return {"run_id": command.child_run_id, "ignored": transition.ignored}
@@ -247,13 +244,14 @@ class Dispatcher:
         self, conn: Connection, command: Command, result: dict[str, Any], now: datetime
     ) -> None:
         if isinstance(command, CreateTask) and result.get("ref"):
-            event = Event(
-                "task.created",
-                Actor("aims", "dispatcher"),
+            assignee = result.get("assignee")
+            event = TaskCreated(
+                actor=Actor("aims", "dispatcher"),
                 step_id=command.step_id,
                 attempt=command.attempt,
-                data={"assignee": result.get("assignee")},
-                ref=result["ref"],
+                # what the tracker answered: a person's id, or nothing usable
+                assignee=assignee if isinstance(assignee, str) else None,
+                ref=str(result["ref"]),
             )
             self.rt._apply(conn, command.run_id, event, now)
         elif isinstance(command, RequestApproval) and result.get("ref"):

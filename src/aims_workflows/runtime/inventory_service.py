@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from ..engine import Actor, Event
+from ..engine import Actor, SubjectChanged
 from ..errors import InventoryError
 from ..inventory import MATERIAL_FIELDS, AISystemRecord, parse_import, validate_changes
 from ..store import inventory as inventory_store
@@ -110,10 +110,8 @@ class Inventory:
                 runs.c.status.in_(("new", "running")),
             )
         )
-        update_event = Event(
-            "subject.changed",
-            actor,
-            data={"name": subject.name, "owner": subject.owner, "attributes": subject.attributes},
+        update_event = SubjectChanged(
+            actor=actor, name=subject.name, owner=subject.owner, attributes=subject.attributes
         )
         for run_id in list(open_runs):
             self.rt._apply(conn, run_id, update_event, now)

@@ -27,7 +27,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from ...engine import Actor, Event
+from ...engine import Actor, Event, TaskCompleted, TaskUpdated
 from ...engine.commands import RecordAttachments
 from ...errors import AimsError, NotFound, StoreError
 from ...store import inbox, outbox
@@ -116,24 +116,19 @@ def to_event(
     is_done = change.status_category == "done"
     if is_done and (change.status_changed or change.polled) and task["status"] == "open":
         answers = answers_from_issue(mapping, change.fields, email_of)
-        event = Event(
-            "task.completed",
-            actor,
+        event: Event = TaskCompleted(
+            actor=actor,
             step_id=task["step_id"],
             attempt=int(task["attempt"]),
-            data={"answers": answers},
+            answers=answers,
             ref=change.issue_key,
         )
         return Decision(event, record_attachments=bool(change.fields.get("attachment")))
     jira_ids = {v[0] for v in mapping.values()}
     if task["status"] == "completed" and not change.polled and change.touched(jira_ids):
         answers = answers_from_issue(mapping, change.fields, email_of)
-        event = Event(
-            "task.updated",
-            actor,
-            step_id=task["step_id"],
-            data={"answers": answers},
-            ref=change.issue_key,
+        event = TaskUpdated(
+            actor=actor, step_id=task["step_id"], answers=answers, ref=change.issue_key
         )
         return Decision(event, record_attachments=attachments)
     if attachments:

@@ -25,6 +25,7 @@ from typing import Any
 from slack_bolt import App
 from slack_sdk import WebClient
 
+from ...engine.events import ReplyTo
 from ...errors import AimsError, NotFound
 from . import _blocks as bk
 from ._book import MessageBook
@@ -139,7 +140,7 @@ def build_bolt_app(
                 via=SOURCE,
                 ref=f"slack:click:{user_id}:{action.get('action_ts')}",
                 delivery=(SOURCE, f"click:{user_id}:{action.get('action_ts')}"),
-                response={"channel": channel, "user": user_id},
+                response=ReplyTo(channel=channel, user=user_id),
             )
             recorded()
             return
@@ -215,7 +216,7 @@ def build_bolt_app(
                 via=SOURCE,
                 ref=f"slack:view:{view['id']}",
                 delivery=(SOURCE, f"view:{view['id']}"),
-                response={"channel": meta.get("c"), "user": user_id},
+                response=ReplyTo(channel=meta.get("c"), user=user_id),
             )
         except NotFound:
             tell(user_id, meta.get("c"), f"Approval {approval_id} does not exist (any more).")
