@@ -42,9 +42,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from aims_workflows.adapters.slack import APPROVE, SlackLoopback
-from aims_workflows.app import open_app
+from aims_workflows.adapters.slack import APPROVE
+from aims_workflows.app import integrations_from_settings, open_app
 from aims_workflows.config import Settings
+from aims_workflows.demo.slack_loopback import SlackLoopback
 from aims_workflows.inventory import AISystemRecord
 from aims_workflows.sandbox._server import BackgroundServer
 from aims_workflows.sandbox.slack import Attempt, Delivery, signed_headers
@@ -185,9 +186,10 @@ def serve(args: argparse.Namespace) -> None:
     (``open_app`` from ``AIMS_SLACK_*`` settings), plus three bench-only routes."""
     from aims_workflows.adapters.slack import SlackSignatureCheck
 
-    app = open_app(
-        Settings(database_url=args.db, config=Path(args.config), workflows=Path(args.workflows))
+    settings = Settings(
+        database_url=args.db, config=Path(args.config), workflows=Path(args.workflows)
     )
+    app = open_app(settings, slack=integrations_from_settings(settings).slack)
     assert app.slack is not None, "AIMS_SLACK_* settings are missing"
     samples: list[tuple[str, float]] = []
     check = SlackSignatureCheck(SECRET)

@@ -65,14 +65,14 @@ def prepare(workdir: Path, n: int):
     url = f"sqlite:///{workdir / 'aims.db'}"
     Database(url).upgrade()
     app = open_app(
-        Settings(database_url=url, config=workdir / "aims.yaml", workflows=workdir / "workflows")
-    )
-    # Never called: the mapping is recorded and the payloads carry the fields.
-    app.jira = JiraIntegration(
-        JiraConnection("http://127.0.0.1:9", "bot@example.com", "unused"),
-        "AIMS",
-        app.runtime,
-        webhook_secret=SECRET,
+        Settings(database_url=url, config=workdir / "aims.yaml", workflows=workdir / "workflows"),
+        # Never called: the mapping is recorded and the payloads carry the fields.
+        jira=lambda runtime: JiraIntegration(
+            JiraConnection("http://127.0.0.1:9", "bot@example.com", "unused"),
+            "AIMS",
+            runtime,
+            webhook_secret=SECRET,
+        ),
     )
     bodies = []
     for i in range(n):

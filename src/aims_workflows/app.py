@@ -2,23 +2,52 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .config import AimsConfig, Settings, load_config
+from .errors import ConfigError
 from .ports import ApprovalChannel, Clock, IssueTracker, Notifier, SystemClock
 from .runtime import Dispatcher, Inventory, Runtime
 from .spec.checks import DEFAULT_ROLES
 from .spec.loader import WorkflowSet, load_workflows
 from .store import Database
 
-__all__ = ["App", "open_app", "shipped_workflows_dir", "workflow_paths"]
+if TYPE_CHECKING:
+    from .adapters.jira import JiraIntegration
+    from .adapters.slack import SlackIntegration
+
+__all__ = [
+    "App",
+    "Integrations",
+    "JiraConnector",
+    "SlackConnector",
+    "integrations_from_settings",
+    "open_app",
+    "shipped_workflows_dir",
+    "workflow_paths",
+]
 
 
 def shipped_workflows_dir() -> Path:
-    """The workflows that come with the project (``workflows/`` at the top of the source tree)."""
-    return Path(__file__).resolve().parents[2] / "workflows"
+    """The workflows that come with the package, read as package data.
+
+    They live in ``workflows/`` at the top of the repository, where people and CI read them;
+    ``aims_workflows/workflows`` is a link to that folder, so an editable install reads the
+    files being edited and a built wheel carries copies of them.
+    """
+    folder = resources.files(__package__ or "aims_workflows") / "workflows"
+    # a package imported from a zip has no folder to hand to the loader
+    if not isinstance(folder, Path) or not folder.is_dir():
+        raise ConfigError(
+            f"the shipped workflows are not a folder on disk ({folder})",
+            hint="install aims-workflows from its wheel, or set AIMS_WORKFLOWS to a folder of "
+            "workflow files",
+        )
+    return folder.resolve()
 
 
 def workflow_paths(settings: Settings, config: AimsConfig) -> list[Path]:
@@ -39,13 +68,12 @@ class App:
     runtime: Runtime
     inventory: Inventory
     dispatcher: Dispatcher
-    jira: Any = (
-        None  # adapters.jira.JiraIntegration when AIMS_JIRA_URL is set (or wired by the demo)
-    )
-    slack: Any = None  # adapters.slack.SlackIntegration when AIMS_SLACK_BOT_TOKEN is set
+    jira: Any = None  # adapters.jira.JiraIntegration, when open_app was given one
+    slack: Any = None  # adapters.slack.SlackIntegration, when open_app was given one
 
     def pump(self, *, schedules: bool = True):
-        """Carry out what is due: schedules, timers, stored Jira deliveries and the Jira poll, then the outbox.
+        """Carry out what is due: schedules, timers, stored Jira deliveries and the Jira poll,
+        then the outbox.
 
         One-off commands pass ``schedules=False``: recurring workflows are started by the worker,
         not as a side effect of, say, registering an AI system.
@@ -58,17 +86,75 @@ class App:
         return self.dispatcher.pump()
 
 
+JiraConnector = Callable[[Runtime], "JiraIntegration"]
+"""Builds the Jira integration once the runtime it feeds exists (``JiraIntegration.from_settings``
+bound to settings, or a loopback sandbox's ``connect``)."""
+
+SlackConnector = Callable[[Runtime], "SlackIntegration"]
+"""Builds the Slack integration once the runtime it feeds exists."""
+
+
+@dataclass(frozen=True)
+class Integrations:
+    """The outside systems an application is to use; ``None`` means the local stand-in."""
+
+    jira: JiraConnector | None = None
+    slack: SlackConnector | None = None
+
+
+def integrations_from_settings(settings: Settings) -> Integrations:
+    """Jira when ``AIMS_JIRA_URL`` is set, Slack when ``AIMS_SLACK_BOT_TOKEN`` is set.
+
+    >>> found = integrations_from_settings(settings)                      # doctest: +SKIP
+    >>> app = open_app(settings, jira=found.jira, slack=found.slack)      # doctest: +SKIP
+    """
+    jira: JiraConnector | None = None
+    slack: SlackConnector | None = None
+    if settings.jira_url:
+        from .adapters.jira import JiraIntegration
+
+        def jira(runtime: Runtime) -> JiraIntegration:
+            return JiraIntegration.from_settings(settings, runtime)
+
+    if settings.slack_bot_token:
+        from .adapters.slack import SlackIntegration
+
+        def slack(runtime: Runtime) -> SlackIntegration:
+            return SlackIntegration.from_settings(settings, runtime)
+
+    return Integrations(jira=jira, slack=slack)
+
+
 def open_app(
     settings: Settings | None = None,
     *,
     clock: Clock | None = None,
+    jira: JiraConnector | None = None,
+    slack: SlackConnector | None = None,
     tracker: IssueTracker | None = None,
     approvals: ApprovalChannel | None = None,
     notifier: Notifier | None = None,
     require_db: bool = True,
 ) -> App:
+    """Open the database, load the configuration and workflows, and wire the ports.
+
+    The integrations are the caller's choice, never looked up here: ``jira`` and ``slack``
+    build the Jira and Slack integrations from the runtime (see
+    :func:`integrations_from_settings`), ``tracker``, ``approvals`` and ``notifier`` are plain
+    ports (in-memory fakes in tests). Whatever is not given is the local stand-in.
+    """
     from .adapters.local import LocalApprovalChannel, LocalIssueTracker, LogNotifier
 
+    if jira is not None and tracker is not None:
+        raise ConfigError(
+            "open_app was given both a Jira integration and an issue tracker",
+            hint="pass jira= or tracker=, not both",
+        )
+    if slack is not None and (approvals is not None or notifier is not None):
+        raise ConfigError(
+            "open_app was given both a Slack integration and Slack's ports",
+            hint="pass slack=, or approvals= and notifier=, not both",
+        )
     settings = settings or Settings()
     config = load_config(settings.config)
     db = Database(settings.database_url)
@@ -78,26 +164,28 @@ def open_app(
         workflow_paths(settings, config), roles=set(DEFAULT_ROLES) | config.role_names()
     )
     runtime = Runtime(db, workflows, config, clock or SystemClock())
-    jira = None
-    if tracker is None and settings.jira_url:
-        from .adapters.jira import JiraIntegration
-
-        jira = JiraIntegration.from_settings(settings, runtime)
-        tracker = jira.tracker
-    slack = None
-    if approvals is None and settings.slack_bot_token:
-        from .adapters.slack import SlackIntegration
-
-        slack = SlackIntegration.from_settings(settings, runtime)
-        approvals, notifier = slack.channel, notifier or slack.notifier
+    jira_integration = jira(runtime) if jira is not None else None
+    slack_integration = slack(runtime) if slack is not None else None
+    if jira_integration is not None:
+        tracker = jira_integration.tracker
+    if slack_integration is not None:
+        approvals, notifier = slack_integration.channel, slack_integration.notifier
     dispatcher = Dispatcher(
         runtime,
         tracker=tracker or LocalIssueTracker(),
         approvals=approvals or LocalApprovalChannel(),
         notifier=notifier or LogNotifier(),
     )
-    if slack is not None:
-        slack.follow_with(dispatcher.pump)
+    if slack_integration is not None:
+        slack_integration.follow_with(dispatcher.pump)
     return App(
-        settings, config, db, workflows, runtime, Inventory(runtime), dispatcher, jira, slack
+        settings,
+        config,
+        db,
+        workflows,
+        runtime,
+        Inventory(runtime),
+        dispatcher,
+        jira_integration,
+        slack_integration,
     )

@@ -8,6 +8,7 @@
     ├── InventoryError             an AI system record or import is invalid (row/column reasons)
     ├── NotFound                   a run, system, workflow or record that does not exist
     ├── EngineError                an event that the run cannot accept in its current state
+    ├── EvidenceError              an evidence payload that does not fit its kind's contract
     ├── StoreError                 the database refused or is not initialised
     │   └── LedgerTampered         the evidence hash chain does not verify
     ├── ExportError                an export cannot be written where asked (exists, no directory)
@@ -28,6 +29,7 @@ __all__ = [
     "InventoryError",
     "NotFound",
     "EngineError",
+    "EvidenceError",
     "StoreError",
     "LedgerTampered",
     "ExportError",
@@ -77,6 +79,11 @@ class NotFound(AimsError):
 
 class EngineError(AimsError):
     pass
+
+
+class EvidenceError(AimsError):
+    """An evidence kind that is not in the contract, or a payload that does not fit its kind
+    (an unknown field, a missing one, a value of the wrong type)."""
 
 
 class StoreError(AimsError):

@@ -47,6 +47,8 @@ from aims_workflows.engine.commands import (
     RefuseAnswers,
     RemindTask,
 )
+from aims_workflows.engine.evidence import canonical_json
+from aims_workflows.engine.evidence_kinds import evidence_payload, parse_evidence
 from aims_workflows.engine.state import Subject
 from aims_workflows.errors import ConfigError, PermanentError, RetryableError
 from aims_workflows.store import Database
@@ -422,6 +424,9 @@ def test_evidence_is_attached_once_and_engineer_attachments_are_hashed_into_the_
     with app.db.connect() as c:
         rows = [r for r in ledger_store.iter_rows(c, kind="attachment.recorded")]
     assert len(rows) == 1
+    # the row keeps to the evidence contract and writes back to its stored bytes
+    recorded = parse_evidence(rows[0].kind, rows[0].payload)
+    assert canonical_json(evidence_payload(recorded)) == rows[0].payload
     payload = json.loads(rows[0].payload) if isinstance(rows[0].payload, str) else rows[0].payload
     assert (
         payload["sha256"] == hashlib.sha256(report).hexdigest()

@@ -11,7 +11,7 @@ import httpx
 from slack_fixtures import SIGNING_SECRET, SpecRecord, make_sandbox
 
 from aims_workflows.adapters.slack import APPROVE
-from aims_workflows.app import open_app
+from aims_workflows.app import integrations_from_settings, open_app
 from aims_workflows.config import Settings
 from aims_workflows.inventory import AISystemRecord
 from aims_workflows.sandbox._server import BackgroundServer
@@ -48,7 +48,8 @@ def test_service_from_settings_serves_slack_and_follows_up(tmp_path: Path, monke
         settings = Settings(database_url=url, config=tmp_path / "aims.yaml", workflows=workflows)
         assert slack.bot_token not in repr(settings) and SIGNING_SECRET not in repr(settings)
         tracker = InMemoryIssueTracker()
-        app = open_app(settings, clock=ManualClock(T0), tracker=tracker)
+        slack_from_settings = integrations_from_settings(settings).slack
+        app = open_app(settings, clock=ManualClock(T0), tracker=tracker, slack=slack_from_settings)
         assert app.slack is not None and app.dispatcher.ports["approval"] is app.slack.channel
         with BackgroundServer(create_app(app, process_in_background=False)) as server:
             slack.app_url = server.url + "/slack/events"
@@ -98,7 +99,8 @@ def test_the_worker_needs_only_the_token_and_serving_needs_the_secret(
     Database(url).upgrade()
     monkeypatch.setenv("AIMS_SLACK_BOT_TOKEN", "xoxb-1-2-worker")
     monkeypatch.delenv("AIMS_SLACK_SIGNING_SECRET", raising=False)
-    app = open_app(Settings(database_url=url, config=tmp_path / "aims.yaml"))
+    settings = Settings(database_url=url, config=tmp_path / "aims.yaml")
+    app = open_app(settings, slack=integrations_from_settings(settings).slack)
     assert app.dispatcher.ports["approval"] is app.slack.channel  # the worker can post
     with pytest.raises(ConfigError) as caught:
         create_app(app)

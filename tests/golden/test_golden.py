@@ -30,6 +30,7 @@ import pytest
 
 from aims_workflows.engine import (
     GENESIS_HASH,
+    ChainedEvidence,
     Event,
     Subject,
     advance,
@@ -64,6 +65,11 @@ def _event(raw: dict[str, Any], run) -> Event:
 
 
 def replay(history: dict[str, Any]) -> dict[str, Any]:
+    return replay_with_rows(history)[0]
+
+
+def replay_with_rows(history: dict[str, Any]) -> tuple[dict[str, Any], list[ChainedEvidence]]:
+    """The replay's summary, and the ledger rows it chained (as the store would hold them)."""
     loaded = load_spec(WORKFLOWS / f"{history['workflow']}.yaml")
     run = new_run(
         loaded.spec,
@@ -106,7 +112,7 @@ def replay(history: dict[str, Any]) -> dict[str, Any]:
             }
         )
     assert verify_chain(rows) is None
-    return {
+    summary = {
         "workflow": history["workflow"],
         "spec_hash": loaded.content_hash,
         "steps": steps,
@@ -114,6 +120,7 @@ def replay(history: dict[str, Any]) -> dict[str, Any]:
         "evidence_rows": len(rows),
         "chain_head": rows[-1].hash if rows else GENESIS_HASH,
     }
+    return summary, rows
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])

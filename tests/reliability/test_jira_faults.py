@@ -19,9 +19,10 @@ from sqlalchemy import func, select
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "contract"))
 from jira_fixtures import SpecRecorder, jira_openapi, jira_spec_dict  # noqa: E402,F401
 
-from aims_workflows.adapters.jira import _store, demo_wiring  # noqa: E402
+from aims_workflows.adapters.jira import JiraIntegration, _store  # noqa: E402
 from aims_workflows.app import open_app, shipped_workflows_dir  # noqa: E402
 from aims_workflows.config import Settings  # noqa: E402
+from aims_workflows.demo.jira_loopback import JiraLoopback  # noqa: E402
 from aims_workflows.inventory import AISystemRecord  # noqa: E402
 from aims_workflows.sandbox.jira import sign  # noqa: E402
 from aims_workflows.store import Database  # noqa: E402
@@ -42,13 +43,13 @@ ANSWERS = {
 }
 
 
-def make_app(folder: Path, clock: ManualClock):
+def make_app(folder: Path, clock: ManualClock, **integrations):
     settings = Settings(
         database_url=f"sqlite:///{folder / 'aims.db'}",
         config=folder / "aims.yaml",
         workflows=folder / "workflows",
     )
-    return open_app(settings, clock=clock)
+    return open_app(settings, clock=clock, **integrations)
 
 
 @pytest.fixture
@@ -65,8 +66,9 @@ def env(tmp_path, recorder):
     )
     Database(f"sqlite:///{tmp_path / 'aims.db'}").upgrade()
     clock = ManualClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
-    app = make_app(tmp_path, clock)
-    demo = demo_wiring(app, observers=(recorder,))
+    demo = JiraLoopback(observers=(recorder,))
+    app = make_app(tmp_path, clock, jira=demo.connect)
+    demo.serve(app)
     yield tmp_path, clock, app, demo
     demo.close()
     assert not recorder.errors, "\n".join(recorder.errors)
@@ -104,7 +106,8 @@ def post(
 
 
 def done_webhook(app, demo, run_id: str) -> tuple[str, bytes]:
-    """Make the engineer finish the identify task; return its issue key and the signed body Jira sends."""
+    """Make the engineer finish the identify task; return its issue key and the signed body Jira
+    sends."""
     app.pump()
     key = demo.issue_of(run_id, "identify")
     before = len(demo.sandbox.webhooks.deliveries)
@@ -252,7 +255,7 @@ def test_429_bursts_are_retried_after_retry_after_and_make_one_issue(env):
     demo.sandbox.faults.rate_limit(times=6, retry_after=1)
     waits = []
     for _ in range(12):
-        report = app.pump()
+        app.pump()
         with app.db.connect() as conn:
             row = conn.execute(
                 select(OutboxItem.__table__).where(OutboxItem.__table__.c.kind == "task.create")
@@ -309,15 +312,18 @@ def test_a_crash_between_creating_the_issue_and_recording_it_still_makes_one_iss
     with demo.sandbox.state.lock:
         assert len(demo.sandbox.state.issues) == 1
     monkeypatch.setattr(_store, "remember_issue", real)
-    # Restart: a new process on the same database; the claimed command is taken back after its lease.
-    restarted = make_app(folder, clock)
-    restarted.jira = demo.integration.__class__(
-        demo.integration.connection,
-        "AIMS",
-        restarted.runtime,
-        webhook_secret=demo.integration.webhook_secret,
+    # Restart: a new process on the same database; the claimed command is taken back after its
+    # lease.
+    restarted = make_app(
+        folder,
+        clock,
+        jira=lambda runtime: JiraIntegration(
+            demo.integration.connection,
+            "AIMS",
+            runtime,
+            webhook_secret=demo.integration.webhook_secret,
+        ),
     )
-    restarted.dispatcher.ports["task"] = restarted.jira.tracker
     restarted.pump()
     assert demo.issue_of(run_id, "identify") is None  # still inside the dead worker's lease
     clock.advance(minutes=3)

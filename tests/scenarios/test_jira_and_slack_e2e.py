@@ -32,10 +32,11 @@ from jira_fixtures import SpecRecorder, jira_openapi, jira_spec_dict  # noqa: E4
 from slack_fixtures import SpecCheckMiddleware, SpecRecord, slack_spec  # noqa: E402
 from slack_messages import buttons, text_of  # noqa: E402
 
-from aims_workflows.adapters.jira import demo_wiring  # noqa: E402
-from aims_workflows.adapters.slack import APPROVE, SlackLoopback  # noqa: E402
+from aims_workflows.adapters.slack import APPROVE  # noqa: E402
 from aims_workflows.app import open_app, shipped_workflows_dir  # noqa: E402
 from aims_workflows.config import Settings  # noqa: E402
+from aims_workflows.demo.jira_loopback import JiraLoopback  # noqa: E402
+from aims_workflows.demo.slack_loopback import SlackLoopback  # noqa: E402
 from aims_workflows.inventory import AISystemRecord  # noqa: E402
 from aims_workflows.store import ledger  # noqa: E402
 from aims_workflows.store.models import Approval, Finding, OutboxItem, RiskRegisterEntry  # noqa: E402
@@ -91,7 +92,7 @@ MITIGATE = {
 class World:
     app: Any
     clock: ManualClock
-    jira: Any  # adapters.jira.JiraDemo
+    jira: Any  # demo.jira_loopback.JiraLoopback
     slack: SlackLoopback
     web_url: str
 
@@ -220,15 +221,15 @@ def jira_and_slack(
     with SlackLoopback(
         people=people, signing_secret=SIGNING_SECRET, middleware=middleware
     ) as slack:
+        jira = JiraLoopback(observers=(recorder,), people=people)
         app = open_app(
             Settings(database_url=db_url, config=config, workflows=folder),
             clock=clock,
-            approvals=slack.channel,
-            notifier=slack.notifier,
+            jira=jira.connect,
+            # The Slack app is served by the service's own web app, next to the Jira webhook.
+            slack=slack.attach,
         )
-        # The Slack app is served by the service's own web app, next to the Jira webhook.
-        app.slack = slack.attach(app.runtime)
-        jira = demo_wiring(app, observers=(recorder,), people=people)
+        jira.serve(app)
         slack.sandbox.app_url = jira.server.url + "/slack/events"
         world = World(app, clock, jira, slack, jira.server.url)
         try:

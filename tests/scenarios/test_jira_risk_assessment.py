@@ -17,9 +17,9 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "contract"))
 from jira_fixtures import SpecRecorder, jira_openapi, jira_spec_dict  # noqa: E402,F401
 
-from aims_workflows.adapters.jira import demo_wiring  # noqa: E402
 from aims_workflows.app import open_app, shipped_workflows_dir  # noqa: E402
 from aims_workflows.config import Settings  # noqa: E402
+from aims_workflows.demo.jira_loopback import JiraLoopback  # noqa: E402
 from aims_workflows.inventory import AISystemRecord  # noqa: E402
 from aims_workflows.store import Database  # noqa: E402
 from aims_workflows.store import ledger as ledger_store  # noqa: E402
@@ -48,7 +48,7 @@ IDENTIFY = {
 }
 
 
-def make_app(tmp_path: Path, *workflows: str):
+def make_app(tmp_path: Path, *workflows: str, jira: JiraLoopback):
     folder = tmp_path / "workflows"
     folder.mkdir()
     for name in workflows:
@@ -58,7 +58,9 @@ def make_app(tmp_path: Path, *workflows: str):
     Database(url).upgrade()
     clock = ManualClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
     return open_app(
-        Settings(database_url=url, config=tmp_path / "aims.yaml", workflows=folder), clock=clock
+        Settings(database_url=url, config=tmp_path / "aims.yaml", workflows=folder),
+        clock=clock,
+        jira=jira.connect,
     ), clock
 
 
@@ -69,8 +71,9 @@ def recorder(jira_openapi) -> SpecRecorder:  # noqa: F811
 
 @pytest.fixture
 def wired(tmp_path, recorder):
-    app, clock = make_app(tmp_path, "ai-risk-assessment")
-    demo = demo_wiring(app, observers=(recorder,))
+    demo = JiraLoopback(observers=(recorder,))
+    app, clock = make_app(tmp_path, "ai-risk-assessment", jira=demo)
+    demo.serve(app)
     yield app, clock, demo
     demo.close()
     assert recorder.exchanges

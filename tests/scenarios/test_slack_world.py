@@ -20,9 +20,9 @@ from starlette.middleware import Middleware
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "contract"))
 from slack_fixtures import SpecCheckMiddleware, SpecRecord, slack_spec  # noqa: E402
 
-from aims_workflows.adapters.slack import SlackLoopback  # noqa: E402
 from aims_workflows.app import App, open_app  # noqa: E402
 from aims_workflows.config import Settings  # noqa: E402
+from aims_workflows.demo.slack_loopback import SlackLoopback  # noqa: E402
 from aims_workflows.inventory import AISystemRecord  # noqa: E402
 from aims_workflows.store import Database  # noqa: E402
 from aims_workflows.testing import InMemoryIssueTracker, ManualClock  # noqa: E402

@@ -7,19 +7,33 @@ import sys
 
 import typer
 
-from . import _evidence, _export, _jira, _runs, _serve, _setup, _slack, _systems, _work, _workflows
+from . import (
+    _evidence,
+    _export,
+    _jira,
+    _runs,
+    _schema,
+    _serve,
+    _setup,
+    _slack,
+    _systems,
+    _work,
+    _workflows,
+)
 from ._group import command_group
 
 __all__ = ["app", "main"]
 
 app = command_group(
-    "ISO/IEC 42001 AI management system workflows in Jira and Slack, with a hash-chained evidence ledger.",
+    "ISO/IEC 42001 AI management system workflows in Jira and Slack, "
+    "with a hash-chained evidence ledger.",
     name="aims",
     add_completion=False,
     pretty_exceptions_enable=False,
 )
 _setup.register(app)
 _workflows.register(app)
+_schema.register(app)
 _systems.register(app)
 _work.register(app)
 _runs.register(app)
@@ -30,27 +44,12 @@ _slack.register(app)
 _export.register(app)
 
 
-def _click_exception_types() -> tuple[tuple[type, ...], tuple[type, ...]]:
-    """Usage errors and aborts, from click and from the copy of click newer typer releases
-    carry inside them (``typer._click``), whose exceptions are not click's."""
-    import click
-
-    usage = [click.ClickException]
-    try:
-        from typer._click.exceptions import ClickException as VendoredClickException
-    except ImportError:  # typer relying on click itself
-        pass
-    else:
-        usage.append(VendoredClickException)
-    return tuple(usage), (click.exceptions.Abort, typer.Abort)
-
-
 def main(argv: list[str] | None = None) -> None:
     """Entry point: every error the package raises on purpose is a message and exit code 1."""
     from ..errors import AimsError
 
     try:
-        # Without standalone mode click returns a command's `typer.Exit(code)` instead of
+        # Without standalone mode typer returns a command's `typer.Exit(code)` instead of
         # raising it: that code is the process's exit status.
         code = app(args=argv, standalone_mode=False)
     except AimsError as err:
@@ -63,13 +62,24 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(130)
     except typer.Exit as exit_:
         sys.exit(exit_.exit_code)
-    except Exception as err:  # click usage errors arrive here in non-standalone mode
-        usage_errors, aborts = _click_exception_types()
-        if isinstance(err, usage_errors):
-            err.show()
-            sys.exit(err.exit_code)
-        if isinstance(err, aborts):
-            sys.exit(1)
-        raise
+    except typer.Abort as abort:
+        # typer turns an interrupt inside a command into Abort; a declined prompt is one too
+        if isinstance(abort.__context__, KeyboardInterrupt):
+            sys.stderr.write("interrupted\n")
+            sys.exit(130)
+        sys.exit(1)
+    except typer.TyperException as err:
+        # a usage error (missing argument, unknown option or command) arrives here in
+        # non-standalone mode: shown as typer shows it, with the usage line and its exit code
+        _show_usage_error(err)
+        sys.exit(err.exit_code)
     if isinstance(code, int) and code != 0:
         sys.exit(code)
+
+
+def _show_usage_error(err: typer.TyperException) -> None:
+    show = getattr(err, "show", None)  # typer's usage errors print their usage line and hint
+    if callable(show):
+        show()
+    else:
+        sys.stderr.write(f"Error: {err.format_message()}\n")

@@ -6,10 +6,13 @@ __all__ = ["open_cli_app", "parse_assignments"]
 
 
 def open_cli_app(*, require_db: bool = True):
-    from ..app import open_app
+    """The application over the environment's settings, with the integrations they ask for."""
+    from ..app import integrations_from_settings, open_app
     from ..config import Settings
 
-    return open_app(Settings(), require_db=require_db)
+    settings = Settings()
+    found = integrations_from_settings(settings)
+    return open_app(settings, jira=found.jira, slack=found.slack, require_db=require_db)
 
 
 def parse_assignments(items: list[str] | None, what: str = "value") -> dict[str, str]:

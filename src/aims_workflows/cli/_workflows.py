@@ -1,4 +1,4 @@
-"""``aims validate``, ``aims schema``, ``aims workflows``, ``aims catalog``."""
+"""``aims validate``, ``aims workflows``, ``aims catalog``."""
 
 from __future__ import annotations
 
@@ -42,16 +42,6 @@ def register(app: typer.Typer) -> None:
                 markup=False,
             )
         ok(f"{len(loaded)} workflow(s) valid")
-
-    @app.command()
-    def schema() -> None:
-        """Print the JSON Schema of workflow files (for editors and CI)."""
-        import json
-
-        from ..spec.schema import workflow_json_schema
-        from ._output import write
-
-        write(json.dumps(workflow_json_schema(), indent=2))
 
     @app.command("workflows", short_help="The workflows in use, their triggers and controls.")
     def list_workflows() -> None:

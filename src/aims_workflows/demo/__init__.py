@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import itertools
 import os
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from ..engine.evidence import iso
@@ -48,7 +48,8 @@ def _write_config(path: Path) -> None:
     yaml.default_flow_style = False
     with path.open("w", encoding="utf-8") as out:
         out.write(
-            "# Written by `aims demo`: the demo organisation's people, KPI targets and SoA decisions.\n"
+            "# Written by `aims demo`: the demo organisation's people, KPI targets"
+            " and SoA decisions.\n"
         )
         yaml.dump(CONFIG.model_dump(mode="json", exclude={"workflows"}), out)
 
@@ -74,7 +75,8 @@ def _verdicts(workflow: str, step: str, subject: str, round_: int) -> Verdict | 
         return Verdict(
             "carla.mendes@example.com",
             "reject",
-            "Dropping two features is not enough: add ongoing fairness monitoring before I accept this residual risk.",
+            "Dropping two features is not enough: add ongoing fairness monitoring before I accept"
+            " this residual risk.",
         )
     if (workflow, step) == ("internal-audit", "approve_report"):
         return Verdict("ines.faria@example.com", "approve", "Report complete.")
@@ -99,11 +101,10 @@ def run_demo(database: Path | None = None, *, quiet: bool = False) -> None:
 def _play(console, db: Database, url: str, quiet: bool) -> None:
     from rich.rule import Rule
 
-    from ..adapters.jira import demo_wiring
-    from ..adapters.local import LocalIssueTracker
-    from ..adapters.slack import SlackLoopback
     from ..app import App, shipped_workflows_dir
     from ..config import Settings
+    from .jira_loopback import JiraLoopback
+    from .slack_loopback import SlackLoopback
 
     real_now = datetime.now(UTC).replace(microsecond=0)
     start = (real_now - timedelta(days=120)).replace(hour=9, minute=0, second=0)
@@ -115,10 +116,18 @@ def _play(console, db: Database, url: str, quiet: bool) -> None:
     runtime = Runtime(db, workflows, CONFIG, clock, new_id=lambda: f"RUN-{next(counter):03d}")
     people = sorted({p for ps in CONFIG.roles.values() for p in ps} | {s.owner for s in SYSTEMS})
 
-    with SlackLoopback(people=[(p, NAMES.get(p, p)) for p in people]) as slack:
-        # the Jira wiring below replaces this tracker with the Jira sandbox's
+    # The demo composes the application itself (not open_app): its runs are numbered RUN-001...
+    # so that the commands it suggests afterwards name real runs.
+    with (
+        SlackLoopback(people=[(p, NAMES.get(p, p)) for p in people]) as slack,
+        JiraLoopback(names=NAMES, people=people) as jira,
+    ):
+        integration = jira.connect(runtime)
         dispatcher = Dispatcher(
-            runtime, tracker=LocalIssueTracker(), approvals=slack.channel, notifier=slack.notifier
+            runtime,
+            tracker=integration.tracker,
+            approvals=slack.channel,
+            notifier=slack.notifier,
         )
         app = App(
             Settings(database_url=url),
@@ -128,14 +137,16 @@ def _play(console, db: Database, url: str, quiet: bool) -> None:
             runtime,
             Inventory(runtime),
             dispatcher,
+            jira=integration,
         )
         slack.attach(runtime)
-        with demo_wiring(app, names=NAMES, people=people) as jira:
-            console.print(
-                f"[bold]aims demo[/]: {len(SYSTEMS)} AI systems, {len(workflows)} workflows, "
-                f"database {redact_url(url)}; Jira sandbox {jira.sandbox.url}, Slack sandbox {slack.sandbox.url}"
-            )
-            _story(console, app, jira, slack, clock, start, real_now, quiet, Rule)
+        jira.serve(app)
+        console.print(
+            f"[bold]aims demo[/]: {len(SYSTEMS)} AI systems, {len(workflows)} workflows, "
+            f"database {redact_url(url)}; Jira sandbox {integration.connection.url}, "
+            f"Slack sandbox {slack.sandbox.url}"
+        )
+        _story(console, app, jira, slack, clock, start, real_now, quiet, Rule)
     _summary(console, db, clock.now(), url)
 
 
@@ -162,9 +173,9 @@ def _story(
         if not quiet:
             console.print(Rule(f"[bold]{title}", align="left"))
 
-    hold_cv_mitigation = lambda wf, step, subject: (
-        (wf, step, subject) == ("ai-impact-assessment", "mitigate", "CV screening assistant")
-    )
+    def hold_cv_mitigation(wf: str, step: str, subject: str) -> bool:
+        return (wf, step, subject) == ("ai-impact-assessment", "mitigate", "CV screening assistant")
+
     office = Office(
         runtime,
         app.dispatcher,
@@ -181,7 +192,8 @@ def _story(
     for record in SYSTEMS:
         row, started = inventory.add(record)
         say(
-            f"registered [bold]{row['name']}[/] ({row['risk_tier']} risk, owner {NAMES[row['owner']]}): started {', '.join(started)}"
+            f"registered [bold]{row['name']}[/] ({row['risk_tier']} risk, owner"
+            f" {NAMES[row['owner']]}): started {', '.join(started)}"
         )
         clock.advance(hours=1)
 
@@ -196,7 +208,8 @@ def _story(
         actor=_actor("olga.nunes@example.com"),
     )
     say(
-        f"Olga changed the chatbot's data sources: now it learns from chat history; started {', '.join(started) or 'nothing'}"
+        "Olga changed the chatbot's data sources: now it learns from chat history;"
+        f" started {', '.join(started) or 'nothing'}"
     )
     office.work()
 
@@ -220,7 +233,8 @@ def _story(
     clock.set(max(clock.now(), real_now))
     office.pump()
     say(
-        "the CV screening owner has not finished the impact mitigation task: it is overdue and escalated"
+        "the CV screening owner has not finished the impact mitigation task:"
+        " it is overdue and escalated"
     )
     issues = len(jira.sandbox.state.issues) if hasattr(jira.sandbox, "state") else 0
     messages = sum(
@@ -261,7 +275,8 @@ def _summary(console, db: Database, now: datetime, url: str) -> None:
     console.print(kpi_table(kpis, title=f"AIMS KPIs on {iso(now)[:10]}"))
     if report.ok:
         console.print(
-            f"[green]✓ evidence chain verified[/]: {report.rows} rows, each SHA-256 linked to the one before"
+            f"[green]✓ evidence chain verified[/]: {report.rows} rows,"
+            " each SHA-256 linked to the one before"
         )
     else:
         console.print(

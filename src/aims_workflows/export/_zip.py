@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import BinaryIO, TextIO
+from typing import IO, BinaryIO, TextIO
 
 __all__ = ["PackEntry", "PackWriter"]
 
@@ -24,7 +24,7 @@ class PackEntry:
 class _Tap(io.RawIOBase):
     """Passes bytes to the zip entry and hashes and counts them as they go."""
 
-    def __init__(self, target: BinaryIO) -> None:
+    def __init__(self, target: IO[bytes]) -> None:
         self._target = target
         self.digest = hashlib.sha256()
         self.size = 0
@@ -40,6 +40,55 @@ class _Tap(io.RawIOBase):
         return len(view)
 
 
+class _Sink(io.RawIOBase):
+    """The file the zip is written to, until :meth:`discard`: from then on writes go nowhere.
+
+    A zip that will not be finished must still be closed (an open ``ZipFile`` writes its central
+    directory when it is collected); once discarded, that last write cannot reach a file that
+    is being deleted, or fail on one that is already closed.
+    """
+
+    def __init__(self, target: BinaryIO) -> None:
+        self._target: BinaryIO | None = target
+        self._position = 0  # where the zip thinks it is once discarded
+
+    def discard(self) -> None:
+        if self._target is not None:
+            try:
+                self._position = self._target.tell()
+            except (OSError, ValueError):  # closed already, or a stream without positions
+                self._position = 0
+            self._target = None
+
+    def writable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:  # type: ignore[override]
+        size = len(memoryview(data))
+        if self._target is None:
+            self._position += size
+            return size
+        return self._target.write(data)
+
+    def tell(self) -> int:
+        return self._position if self._target is None else self._target.tell()
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        if self._target is None:
+            if whence == io.SEEK_END:
+                raise io.UnsupportedOperation("a discarded zip has no end to seek from")
+            self._position = offset if whence == io.SEEK_SET else self._position + offset
+            return self._position
+        return self._target.seek(offset, whence)
+
+    def flush(self) -> None:
+        if self._target is not None:
+            self._target.flush()
+
+
 class PackWriter:
     """A zip being written: ``with pack.text("soa.csv") as out: out.write(...)``.
 
@@ -48,7 +97,10 @@ class PackWriter:
     """
 
     def __init__(self, fileobj: BinaryIO, when: datetime) -> None:
-        self._zip = zipfile.ZipFile(fileobj, "w", compression=zipfile.ZIP_DEFLATED, allowZip64=True)
+        self._sink = _Sink(fileobj)
+        self._zip = zipfile.ZipFile(
+            self._sink, "w", compression=zipfile.ZIP_DEFLATED, allowZip64=True
+        )
         self._when = (
             max(when.year, 1980),
             when.month,
@@ -91,7 +143,8 @@ class PackWriter:
         self._zip.close()
 
     def abandon(self) -> None:
-        """Let go of a zip that will not be finished (the file is being deleted): closing it
-        normally would write a directory to a file that may already be closed."""
-        self._zip.fp = None
-        self._zip._didModify = False
+        """Let go of a zip that will not be finished (the file is being deleted): it is closed
+        with its last writes discarded, so nothing more reaches the file, now or when the zip
+        is collected."""
+        self._sink.discard()
+        self._zip.close()

@@ -9,8 +9,8 @@
 * :func:`to_event` turns a Jira change into an engine ``Event``; :class:`InboxProcessor`
   applies stored webhook deliveries; :class:`Reconciler` polls ``/search/jql`` for what a
   lost webhook did not report.
-* :func:`setup_project` is ``aims jira setup``; :func:`demo_wiring` runs all of it against the
-  loopback sandbox.
+* :func:`setup_project` is ``aims jira setup`` (``demo.jira_loopback.JiraLoopback`` runs all
+  of it against the loopback sandbox).
 
 Errors of the client are translated at the boundary (:func:`translate`): 429/503 with their
 ``Retry-After`` and other 5xx are retryable, 4xx that cannot succeed are permanent.
@@ -18,8 +18,14 @@ Errors of the client are translated at the boundary (:func:`translate`): 429/503
 
 from ._adf import document, from_text, to_text
 from ._client import JiraConnection, translate
-from ._demo import JiraDemo, demo_wiring
-from ._fields import FieldMap, JiraFieldSpec, answers_from_issue, jira_field_for, wanted_fields
+from ._fields import (
+    FieldMap,
+    JiraFieldSpec,
+    answers_from_issue,
+    jira_field_for,
+    jira_value,
+    wanted_fields,
+)
 from ._inbound import Change, InboxProcessor, parse_change, to_event
 from ._integration import JiraIntegration
 from ._reconcile import Reconciler
@@ -31,7 +37,6 @@ __all__ = [
     "FieldMap",
     "InboxProcessor",
     "JiraConnection",
-    "JiraDemo",
     "JiraFieldSpec",
     "JiraIntegration",
     "JiraIssueTracker",
@@ -40,11 +45,11 @@ __all__ = [
     "Reconciler",
     "SetupReport",
     "answers_from_issue",
-    "demo_wiring",
     "document",
     "from_text",
     "idem_label",
     "jira_field_for",
+    "jira_value",
     "parse_change",
     "setup_project",
     "to_event",

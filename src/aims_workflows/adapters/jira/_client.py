@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from ...errors import PermanentError, RetryableError
 
@@ -20,10 +21,14 @@ __all__ = ["JiraConnection", "translate"]
 
 log = logging.getLogger("aims.jira")
 
+T = TypeVar("T")
+
 _HINTS = {
     401: "check AIMS_JIRA_EMAIL and AIMS_JIRA_API_TOKEN (an API token from id.atlassian.com)",
-    403: "the integration account lacks a permission in the project (browse, create, edit, transition)",
-    404: "the project, issue or field no longer exists; check AIMS_JIRA_PROJECT and run `aims jira setup`",
+    403: "the integration account lacks a permission in the project "
+    "(browse, create, edit, transition)",
+    404: "the project, issue or field no longer exists; "
+    "check AIMS_JIRA_PROJECT and run `aims jira setup`",
 }
 
 
@@ -73,8 +78,9 @@ def translate(err: Exception, what: str) -> Exception:
 class JiraConnection:
     """A lazily opened ``jira.JIRA`` client for one site and account.
 
-    >>> conn = JiraConnection("https://example.atlassian.net", "bot@example.com", "token")  # doctest: +SKIP
-    >>> conn.call("GET", "project/AIMS", what="read the project")                          # doctest: +SKIP
+    >>> conn = JiraConnection("https://example.atlassian.net", "bot@example.com", "token")
+    >>> conn.project("AIMS", what="read the project")["name"]  # doctest: +SKIP
+    'AI management system'
     """
 
     def __init__(self, url: str, email: str, api_token: str, *, timeout: float = 20.0) -> None:
@@ -108,6 +114,63 @@ class JiraConnection:
                     raise translate(err, f"connect to {self.url}") from None
             return self._client
 
+    def _public(self, what: str, method: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """One call of the client's public API, its failure translated."""
+        try:
+            return method(*args, **kwargs)
+        except Exception as err:  # noqa: BLE001 - translated
+            raise translate(err, what) from None
+
+    # -- the client's public API ----------------------------------------------------------------
+    def server_info(self, *, what: str) -> dict[str, Any]:
+        return self._public(what, self.client.server_info) or {}
+
+    def myself(self, *, what: str) -> dict[str, Any]:
+        return self._public(what, self.client.myself) or {}
+
+    def fields(self, *, what: str) -> list[dict[str, Any]]:
+        return list(self._public(what, self.client.fields) or [])
+
+    def project(self, key: str, *, what: str) -> dict[str, Any]:
+        return self._public(what, self.client.project, key).raw
+
+    def issue(
+        self, key: str, *, fields: str, expand: str | None = None, what: str
+    ) -> dict[str, Any]:
+        """The issue's JSON with only ``fields`` (comma-separated), and ``expand`` if given."""
+        return self._public(what, self.client.issue, key, fields=fields, expand=expand).raw
+
+    def create_issue(self, fields: dict[str, Any], *, what: str) -> dict[str, Any]:
+        """Create an issue; its ``id`` and ``key``. ``project`` and ``issuetype`` are given as
+        objects (``{"key": ...}``, ``{"name": ...}``), which the client sends as they are."""
+        return self._public(what, self.client.create_issue, fields=fields, prefetch=False).raw
+
+    def issue_property(self, key: str, name: str, *, what: str) -> dict[str, Any]:
+        """An issue property (``key`` and ``value``); a missing one is a 404 PermanentError."""
+        return self._public(what, self.client.issue_property, key, name).raw
+
+    def set_issue_property(self, key: str, name: str, value: Any, *, what: str) -> None:
+        self._public(what, self.client.add_issue_property, key, name, value)
+
+    def comments(
+        self, key: str, *, order_by: str, max_results: int, what: str
+    ) -> list[dict[str, Any]]:
+        found = self._public(
+            what, self.client.comments, key, order_by=order_by, max_results=max_results
+        )
+        return [comment.raw for comment in found]
+
+    def add_comment(self, key: str, body: dict[str, Any], *, what: str) -> None:
+        """Comment with an Atlassian Document Format ``body``."""
+        self._public(what, self.client.add_comment, key, body)
+
+    def transitions(self, key: str, *, what: str) -> list[dict[str, Any]]:
+        return list(self._public(what, self.client.transitions, key) or [])
+
+    def transition(self, key: str, transition_id: str, *, what: str) -> None:
+        self._public(what, self.client.transition_issue, key, transition_id)
+
+    # -- what the client has no public method for --------------------------------------------
     def call(
         self,
         method: str,
@@ -119,9 +182,15 @@ class JiraConnection:
         raw: bool = False,
     ) -> Any:
         """One REST v3 call (``path`` relative to ``/rest/api/3/``); the decoded JSON answer,
-        None for an empty one, or the response itself with ``raw``."""
+        None for an empty one, or the response itself with ``raw``.
+
+        For the requests the client has no public method for, or only one that costs extra
+        round trips: field contexts and options, custom field creation, user search by
+        accountId, issue edits, issue links. They go through the client's authenticated
+        session, which it does not expose publicly.
+        """
         client = self.client
-        url = client._get_url(path)
+        url = f"{client.server_url.rstrip('/')}/rest/api/3/{path}"
         try:
             response = client._session.request(method, url, json=json, params=params)
         except Exception as err:  # noqa: BLE001 - translated
@@ -131,7 +200,9 @@ class JiraConnection:
         return response.json() if response.content else None
 
     def download(self, url: str, *, what: str) -> bytes:
-        """An attachment's bytes (``content`` link of an attachment)."""
+        """An attachment's bytes (``content`` link of an attachment). The client's public way
+        (``attachment(id).get()``) first reads the attachment's metadata again: one more request
+        for each file, for what the issue's attachment list already gave."""
         client = self.client
         try:
             return client._session.get(url).content

@@ -228,10 +228,8 @@ class InboxProcessor:
             return None
         # Made by us but not recorded yet (a crash right after the create): the issue says which task it is.
         try:
-            prop = self.tracker.jira.call(
-                "GET",
-                f"issue/{change.issue_key}/properties/{PROPERTY}",
-                what=f"read which task {change.issue_key} is",
+            prop = self.tracker.jira.issue_property(
+                change.issue_key, PROPERTY, what=f"read which task {change.issue_key} is"
             )
         except AimsError as err:
             if "404" in str(err):

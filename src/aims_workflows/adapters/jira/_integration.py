@@ -1,5 +1,5 @@
 """``JiraIntegration``: the tracker, the inbox processor and the reconciliation poll for one
-site, built from settings (``AIMS_JIRA_*``) or around a sandbox (:func:`demo_wiring`)."""
+site, built from settings (``AIMS_JIRA_*``) or around a sandbox (``demo.jira_loopback``)."""
 
 from __future__ import annotations
 
@@ -54,7 +54,8 @@ class JiraIntegration:
         ]
         if missing:
             raise ConfigError(
-                f"AIMS_JIRA_URL is set but {' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} not",
+                f"AIMS_JIRA_URL is set but {' and '.join(missing)} "
+                f"{'is' if len(missing) == 1 else 'are'} not",
                 hint="set them to the integration account's e-mail and an API token",
             )
         connection = JiraConnection(

@@ -59,12 +59,7 @@ class Reconciler:
         if self._zone is None:
             from zoneinfo import ZoneInfo
 
-            me = (
-                self.processor.tracker.jira.call(
-                    "GET", "myself", what="read the integration account's time zone"
-                )
-                or {}
-            )
+            me = self.processor.tracker.jira.myself(what="read the integration account's time zone")
             try:
                 self._zone = ZoneInfo(str(me.get("timeZone") or "UTC"))
             except Exception:  # noqa: BLE001 - an unknown zone name: UTC is the safe guess
@@ -124,14 +119,8 @@ class Reconciler:
     def _mover(self, issue: dict[str, Any]) -> dict[str, Any] | None:
         """Who moved the issue to its status (the last status change), else its assignee."""
         key = issue["key"]
-        data = (
-            self.processor.tracker.jira.call(
-                "GET",
-                f"issue/{key}",
-                params={"fields": "status", "expand": "changelog"},
-                what=f"read who moved {key}",
-            )
-            or {}
+        data = self.processor.tracker.jira.issue(
+            key, fields="status", expand="changelog", what=f"read who moved {key}"
         )
         for history in reversed((data.get("changelog") or {}).get("histories") or []):
             if any(item.get("field") == "status" for item in history.get("items") or []):

@@ -138,13 +138,13 @@ def setup_project(
 ) -> SetupReport:
     """Check ``project`` and ``issue_type``; create or map a custom field for every form field."""
     report = SetupReport()
-    info = conn.call("GET", "serverInfo", what="read the site's server info") or {}
+    info = conn.server_info(what="read the site's server info")
     if info.get("deploymentType") != "Cloud":
         report.problems.append(
             f"{conn.url} is Jira {info.get('deploymentType') or 'Server'}; aims-workflows needs Jira Cloud"
         )
     try:
-        proj = conn.call("GET", f"project/{project}", what=f"read project {project}")
+        proj = conn.project(project, what=f"read project {project}")
     except AimsError as err:
         raise ConfigError(
             f"cannot use Jira project {project}: {err.message}",
@@ -159,7 +159,7 @@ def setup_project(
             f"project {project} has no issue type '{issue_type}' (it has {', '.join(map(str, types))}); "
             "add it (see integrations/jira/) or set AIMS_JIRA_ISSUE_TYPE"
         )
-    existing = FieldMap(conn.call("GET", "field", what="list the Jira fields") or [])
+    existing = FieldMap(conn.fields(what="list the Jira fields"))
     for (name, kind), spec in sorted(wanted_fields(forms).items()):
         found = existing.get(spec)
         if found:

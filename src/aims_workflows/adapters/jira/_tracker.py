@@ -172,14 +172,12 @@ class JiraIssueTracker:
 
     def service_account(self) -> str:
         if self._me is None:
-            self._me = self.jira.call("GET", "myself", what="read the integration account")[
-                "accountId"
-            ]
+            self._me = self.jira.myself(what="read the integration account")["accountId"]
         return self._me
 
     # -- task.create ------------------------------------------------------------------------
     def field_map(self) -> FieldMap:
-        return FieldMap(self.jira.call("GET", "field", what="list the Jira fields") or [])
+        return FieldMap(self.jira.fields(what="list the Jira fields"))
 
     def _find_by_label(self, label: str) -> dict[str, Any] | None:
         jql = f'project = "{self.project}" AND labels = "{label}"'
@@ -239,17 +237,17 @@ class JiraIssueTracker:
         if issue is None:
             issue = self._new_issue(command, label, form, field_ids)
         key, issue_id = issue["key"], str(issue["id"])
-        self.jira.call(
-            "PUT",
-            f"issue/{key}/properties/{PROPERTY}",
-            what=f"label issue {key} with its task",
-            json={
+        self.jira.set_issue_property(
+            key,
+            PROPERTY,
+            {
                 "key": idem,
                 "run_id": command.run_id,
                 "step_id": command.step_id,
                 "attempt": command.attempt,
                 "fields": mapping,
             },
+            what=f"label issue {key} with its task",
         )
         self._link_related(command.run_id, key)
         if self.db is not None:
@@ -292,11 +290,8 @@ class JiraIssueTracker:
             value = value_for_jira(field, previous.get(field["id"]), self.account_of)
             if value is not None:
                 fields[field_ids[field["id"]]] = value
-        return self.jira.call(
-            "POST",
-            "issue",
-            json={"fields": fields},
-            what=f"create the issue for {command.run_id} step {command.step_id}",
+        return self.jira.create_issue(
+            fields, what=f"create the issue for {command.run_id} step {command.step_id}"
         )
 
     def _link_related(self, run_id: str, key: str) -> None:
@@ -328,25 +323,17 @@ class JiraIssueTracker:
 
     # -- comments and moves -----------------------------------------------------------------
     def _already_commented(self, key: str, marker: str) -> bool:
-        page = (
-            self.jira.call(
-                "GET",
-                f"issue/{key}/comment",
-                params={"orderBy": "-created", "maxResults": 50},
-                what=f"read the comments of {key}",
-            )
-            or {}
+        comments = self.jira.comments(
+            key, order_by="-created", max_results=50, what=f"read the comments of {key}"
         )
-        return any(marker in _adf.to_text(c.get("body")) for c in page.get("comments") or [])
+        return any(marker in _adf.to_text(c.get("body")) for c in comments)
 
     def _comment(self, command: TaskCommand, key: str, *blocks: dict[str, Any]) -> None:
         marker = ref_marker(command.key)
         if self._already_commented(key, marker):
             return
         body = _adf.document(*blocks, _adf.paragraph(f"({marker})"))
-        self.jira.call(
-            "POST", f"issue/{key}/comment", json={"body": body}, what=f"comment on {key}"
-        )
+        self.jira.add_comment(key, body, what=f"comment on {key}")
 
     @staticmethod
     def _issue(ref: str | None) -> str | None:
@@ -386,10 +373,7 @@ class JiraIssueTracker:
 
     def _transition_to(self, key: str, category: str, *, what: str) -> bool:
         """Take a transition into a status of ``category`` (``done`` or not done); False if none."""
-        options = (
-            self.jira.call("GET", f"issue/{key}/transitions", what=f"read the transitions of {key}")
-            or {}
-        ).get("transitions", [])
+        options = self.jira.transitions(key, what=f"read the transitions of {key}")
 
         def category_of(t: dict[str, Any]) -> str:
             return str(((t.get("to") or {}).get("statusCategory") or {}).get("key", ""))
@@ -402,18 +386,11 @@ class JiraIssueTracker:
             )
         if chosen is None:
             return False
-        self.jira.call(
-            "POST",
-            f"issue/{key}/transitions",
-            json={"transition": {"id": str(chosen["id"])}},
-            what=what,
-        )
+        self.jira.transition(key, str(chosen["id"]), what=what)
         return True
 
     def _status_category(self, key: str) -> str:
-        issue = self.jira.call(
-            "GET", f"issue/{key}", params={"fields": "status"}, what=f"read the status of {key}"
-        )
+        issue = self.jira.issue(key, fields="status", what=f"read the status of {key}")
         return str(issue["fields"]["status"]["statusCategory"]["key"])
 
     def _set_mapping(self, key: str, status: str) -> None:
@@ -524,12 +501,7 @@ class JiraIssueTracker:
 
     # -- evidence -------------------------------------------------------------------------
     def _attachments(self, key: str) -> list[dict[str, Any]]:
-        issue = self.jira.call(
-            "GET",
-            f"issue/{key}",
-            params={"fields": "attachment"},
-            what=f"list the attachments of {key}",
-        )
+        issue = self.jira.issue(key, fields="attachment", what=f"list the attachments of {key}")
         return list(issue["fields"].get("attachment") or [])
 
     def _attach_evidence(self, command: AttachEvidence) -> dict[str, Any]:

@@ -4,25 +4,22 @@
   (post, repost, update every copy, ephemeral refusals, direct messages);
 * :func:`build_bolt_app` and :func:`slack_routes`: the Bolt app behind ``POST /slack/events``
   (signature check, then acknowledge at once, then the work);
-* :class:`SlackIntegration`: all of it wired from ``AIMS_SLACK_*`` settings;
-* :class:`SlackLoopback`: the same against the Slack sandbox, for the demo and tests, with
-  approvers who click Approve / Reject and type their reason.
+* :class:`SlackIntegration`: all of it wired from ``AIMS_SLACK_*`` settings (the same against
+  the Slack sandbox, with approvers a script plays, is ``demo.slack_loopback.SlackLoopback``).
 
 Wiring in a service::
 
-    ports = SlackPorts(bot_token=..., api_url=settings.slack_api_url, channel=settings.slack_channel)
-    app = open_app(settings, approvals=ports.channel, notifier=ports.notifier)
-    slack = SlackIntegration(ports, app.runtime, signing_secret=...)
-    web = Starlette(routes=[*other_routes, *slack.routes()])
+    found = integrations_from_settings(settings)     # SlackIntegration.from_settings, bound
+    app = open_app(settings, jira=found.jira, slack=found.slack)
+    web = create_app(app)                            # POST /slack/events beside the other routes
 """
 
-from ._blocks import APPROVE, DECISION_CALLBACK, REJECT, Card
+from ._blocks import APPROVE, DECISION_CALLBACK, REASON_ACTION, REJECT, Card, parse_button_value
 from ._bolt import SOURCE, build_bolt_app
 from ._book import Copy, MessageBook
 from ._channel import SlackApprovalChannel, SlackNotifier
 from ._directory import Directory, UnknownPerson
 from ._errors import redact
-from ._loopback import SlackLoopback
 from ._service import SlackIntegration, SlackPorts, ports_from_settings
 from ._work import WorkPool
 from .routes import EVENTS_PATH, SlackSignatureCheck, slack_asgi_app, slack_routes
@@ -32,7 +29,6 @@ __all__ = [
     "SlackNotifier",
     "SlackIntegration",
     "SlackPorts",
-    "SlackLoopback",
     "ports_from_settings",
     "build_bolt_app",
     "slack_routes",
@@ -50,4 +46,6 @@ __all__ = [
     "APPROVE",
     "REJECT",
     "DECISION_CALLBACK",
+    "REASON_ACTION",
+    "parse_button_value",
 ]

@@ -1,10 +1,11 @@
 """The two ways things go wrong in the sandbox: a Web API call Slack would refuse, and a test
 that asks the sandbox for something impossible (a person who does not exist, a button that is
-not on the message)."""
+not on the message).
+
+Neither derives from the product's ``AimsError``: the sandbox imports nothing of the product, so
+that it can stand in for Slack in anyone's tests without bringing the engine along."""
 
 from __future__ import annotations
-
-from aims_workflows.errors import AimsError
 
 __all__ = ["ApiFailure", "SandboxUsageError"]
 
@@ -23,5 +24,14 @@ class ApiFailure(Exception):
         self.status = status
 
 
-class SandboxUsageError(AimsError):
-    """A test or demo drove the sandbox in a way that cannot happen in Slack."""
+class SandboxUsageError(Exception):
+    """A test or demo drove the sandbox in a way that cannot happen in Slack; ``hint`` says how
+    to drive it instead."""
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message} ({self.hint})" if self.hint else self.message

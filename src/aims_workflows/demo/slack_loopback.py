@@ -10,7 +10,7 @@ in Slack: signed requests, ``views.open``, ``view_submission``.
         slack.attach(app.runtime)
         app.pump()                                   # requests are posted to Slack
         for request in slack.pending("rita@example.com"):
-            slack.decide("rita@example.com", request.approval_id, "approve", "Controls are adequate")
+            slack.approve("rita@example.com", request.approval_id, "Controls are adequate")
         app.pump()                                   # every copy shows the outcome
 """
 
@@ -24,10 +24,17 @@ from typing import Any
 
 from starlette.applications import Starlette
 
-from ...sandbox._server import BackgroundServer
-from ...sandbox.slack import Delivery, Message, SlackSandbox
-from . import _blocks as bk
-from ._service import SlackIntegration, SlackPorts
+from ..adapters.slack import (
+    APPROVE,
+    DECISION_CALLBACK,
+    REASON_ACTION,
+    REJECT,
+    SlackIntegration,
+    SlackPorts,
+    parse_button_value,
+)
+from ..sandbox import BackgroundServer
+from ..sandbox.slack import Delivery, Message, SlackSandbox
 
 __all__ = ["SlackLoopback", "PendingRequest", "OpenApproval", "Decided"]
 
@@ -171,7 +178,7 @@ class SlackLoopback:
         for place in self._places(person):
             for message in self.sandbox.messages(place):
                 value = _button_value(message)
-                parsed = bk.parse_button_value(value)
+                parsed = parse_button_value(value)
                 if parsed and parsed[0] not in found:
                     title = next(
                         (b["text"]["text"] for b in message.blocks if b.get("type") == "header"),
@@ -209,7 +216,7 @@ class SlackLoopback:
         """The message carrying the live buttons of ``approval_id`` that ``person`` sees."""
         for place in self._places(person):
             for message in reversed(self.sandbox.messages(place)):
-                parsed = bk.parse_button_value(_button_value(message))
+                parsed = parse_button_value(_button_value(message))
                 if parsed and parsed[0] == approval_id:
                     return message
         return None
@@ -221,12 +228,12 @@ class SlackLoopback:
             raise LookupError(f"{person} has no message with buttons for {approval_id}")
         who = self.sandbox.person(person)
         seen = len(self.sandbox.ephemerals(person))
-        click = who.click(message, bk.APPROVE if decision == "approve" else bk.REJECT)
+        click = who.click(message, APPROVE if decision == "approve" else REJECT)
         self.wait()
         modal = self.sandbox.modal(person)
         submit = None
-        if click.ok and modal is not None and modal.callback_id == bk.DECISION_CALLBACK:
-            submit = who.submit(modal, {bk.REASON_ACTION: reason})
+        if click.ok and modal is not None and modal.callback_id == DECISION_CALLBACK:
+            submit = who.submit(modal, {REASON_ACTION: reason})
             self.wait()
         return Decided(click, submit, [e.text for e in self.sandbox.ephemerals(person)[seen:]])
 
@@ -241,6 +248,6 @@ def _button_value(message: Message) -> str | None:
     for block in message.blocks:
         if block.get("type") == "actions":
             for element in block.get("elements", []):
-                if element.get("action_id") == bk.APPROVE:
+                if element.get("action_id") == APPROVE:
                     return element.get("value")
     return None

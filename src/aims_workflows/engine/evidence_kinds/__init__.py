@@ -1,0 +1,133 @@
+"""Evidence payloads as types: one frozen model per evidence kind, the contract auditors read.
+
+A ledger row keeps its kind in its own column and its payload as canonical JSON text; the hash
+covers those stored bytes. This package gives each kind a strict model, so a payload read back
+is an object with attributes rather than a dict, and a payload written is checked against the
+contract first::
+
+    >>> stored = '{"answers":{"impact":3},"attempt":1,"by":"eve@example.com","overdue":false}'
+    >>> completed = parse_evidence("task.completed", stored)
+    >>> completed.by, completed.answers["impact"]
+    ('eve@example.com', 3)
+    >>> canonical_json(evidence_payload(completed)) == stored
+    True
+
+The models are the definition; ``docs/evidence.md`` and ``aims schema --evidence`` are generated
+from them. :data:`SCHEMA_VERSION` says which revision of the contract this is (see the docs for
+how it changes).
+"""
+
+from __future__ import annotations
+
+from ..evidence import canonical_json
+from ._approvals import (
+    ApprovalClosed,
+    ApprovalDecided,
+    ApprovalEscalated,
+    ApprovalInvalidated,
+    ApprovalOverdue,
+    ApprovalRefused,
+    ApprovalReminded,
+    ApprovalRequested,
+)
+from ._base import EvidencePayload, SubjectSnapshot, Timestamp
+from ._integrations import AttachmentRecorded, CommandDead, CommandRef, CommandRevived
+from ._inventory import AISystemChanged, AISystemRegistered, AISystemSnapshot, FindingRaised
+from ._reference import evidence_reference
+from ._registry import (
+    AREAS,
+    EVIDENCE_KINDS,
+    SCHEMA_VERSION,
+    AnyEvidence,
+    close_kinds,
+    evidence_model,
+    evidence_payload,
+    parse_evidence,
+)
+from ._runs import (
+    ArtefactRecorded,
+    ChildFinished,
+    DecisionTaken,
+    NotificationSent,
+    RunCancelled,
+    RunCompleted,
+    RunFailed,
+    RunSpawned,
+    RunStarted,
+    SubjectChanged,
+    WaitEnded,
+    WaitStarted,
+)
+from ._schema import evidence_json_schema, evidence_schema_text
+from ._tasks import (
+    Escalated,
+    Overdue,
+    Reminded,
+    TaskAnswersChanged,
+    TaskAnswersRefused,
+    TaskCompleted,
+    TaskEscalated,
+    TaskIssued,
+    TaskOverdue,
+    TaskReminded,
+    TaskRequested,
+)
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "AREAS",
+    "EVIDENCE_KINDS",
+    "AnyEvidence",
+    "EvidencePayload",
+    "canonical_json",
+    "close_kinds",
+    "evidence_json_schema",
+    "evidence_reference",
+    "evidence_schema_text",
+    "evidence_model",
+    "evidence_payload",
+    "parse_evidence",
+    # shared shapes
+    "AISystemSnapshot",
+    "CommandRef",
+    "Escalated",
+    "Overdue",
+    "Reminded",
+    "SubjectSnapshot",
+    "Timestamp",
+    # one model per kind
+    "AISystemChanged",
+    "AISystemRegistered",
+    "ApprovalClosed",
+    "ApprovalDecided",
+    "ApprovalEscalated",
+    "ApprovalInvalidated",
+    "ApprovalOverdue",
+    "ApprovalRefused",
+    "ApprovalReminded",
+    "ApprovalRequested",
+    "ArtefactRecorded",
+    "AttachmentRecorded",
+    "ChildFinished",
+    "CommandDead",
+    "CommandRevived",
+    "DecisionTaken",
+    "FindingRaised",
+    "NotificationSent",
+    "RunCancelled",
+    "RunCompleted",
+    "RunFailed",
+    "RunSpawned",
+    "RunStarted",
+    "SubjectChanged",
+    "TaskAnswersChanged",
+    "TaskAnswersRefused",
+    "TaskCompleted",
+    "TaskEscalated",
+    "TaskIssued",
+    "TaskOverdue",
+    "TaskReminded",
+    "TaskRequested",
+    "WaitEnded",
+    "WaitStarted",
+]

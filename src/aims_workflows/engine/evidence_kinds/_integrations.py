@@ -1,0 +1,57 @@
+"""Evidence written while carrying out effects in other tools: Jira attachments, dead commands."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ._base import EvidencePayload
+
+__all__ = ["KINDS", "AttachmentRecorded", "CommandDead", "CommandRevived", "CommandRef"]
+
+
+class AttachmentRecorded(EvidencePayload):
+    """A file a person attached to a task's Jira issue, identified by its SHA-256 so that the copy
+    an auditor is shown can be checked against what was attached (7.5.3 protection of
+    integrity). The row's actor is the person who attached it."""
+
+    KIND = "attachment.recorded"
+
+    issue: str = Field(description="the Jira issue key")
+    attachment_id: str = Field(description="Jira's id of the attachment")
+    filename: str | None = Field(description="its file name, as Jira gave it")
+    mime_type: str | None = Field(description="its media type, as Jira gave it")
+    size: int = Field(description="its size in bytes")
+    sha256: str = Field(description="SHA-256 of its content")
+
+
+class CommandDead(EvidencePayload):
+    """An effect in another tool (creating a Jira issue, posting a Slack approval) failed every
+    retry and was set aside: the process is held up until someone acts (8.1)."""
+
+    KIND = "command.dead"
+
+    key: str = Field(description="the command's idempotency key")
+    kind: str = Field(description="what it was to do (task.create, approval.request, ...)")
+    reason: str = Field(description="why it was given up, with the last error")
+    attempts: int = Field(description="how many times it was tried")
+
+
+class CommandRef(BaseModel):
+    """One command, by what it does and its idempotency key."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+    kind: str = Field(description="what it does (task.create, approval.request, ...)")
+    key: str = Field(description="its idempotency key")
+
+
+class CommandRevived(EvidencePayload):
+    """Someone queued a run's dead commands again (``aims runs retry``); the row's actor says
+    who."""
+
+    KIND = "command.revived"
+
+    commands: list[CommandRef] = Field(description="the commands queued again")
+
+
+KINDS: tuple[type[EvidencePayload], ...] = (AttachmentRecorded, CommandDead, CommandRevived)
