@@ -216,11 +216,13 @@ def main(argv: list[str] | None = None) -> int:
         p99 = latencies[int(len(latencies) * 0.99) - 1] * 1000
         accepted = statuses.get(202, 0)
         print(
-            f"deliveries sent:          {len(sends)} ({len(sends) - distinct} duplicates), {args.clients} clients"
+            f"deliveries sent:          {len(sends)} ({len(sends) - distinct} duplicates), "
+            f"{args.clients} clients"
         )
         print(f"answers:                  {statuses}")
         print(
-            f"accepted per second:      {accepted / sent_in:,.0f} ({len(sends) / sent_in:,.0f} answered/s)"
+            f"accepted per second:      {accepted / sent_in:,.0f} "
+            f"({len(sends) / sent_in:,.0f} answered/s)"
         )
         print(f"time to answer:           p50 {p50:.1f} ms, p99 {p99:.1f} ms (target p99 < 50 ms)")
         print(
@@ -229,7 +231,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"inbox:                    {inbox_rows}")
         once = len(completed) == distinct and all(c == 1 for _, c in completed)
         print(
-            f"exactly one transition:   {'yes' if once else 'NO'} ({len(completed)} runs completed, "
+            f"exactly one transition:   {'yes' if once else 'NO'} "
+            f"({len(completed)} runs completed, "
             f"{sum(c for _, c in completed)} completions)"
         )
         ok = (

@@ -37,6 +37,7 @@ from ..engine.evidence import ChainedEvidence, EvidenceRecord
 from ..engine.state import RunState, Subject
 from ..errors import EngineError, NotFound
 from ..ports import Clock
+from ..spec.durations import format_duration
 from ..spec.expressions import ExpressionError, evaluate
 from ..spec.loader import LoadedSpec, WorkflowSet
 from ..spec.model import WorkflowSpec
@@ -168,7 +169,8 @@ class Runtime:
         delivery: tuple[str, str] | None = None,
         payload: str = "",
     ) -> Outcome:
-        """Apply one event to one run in one transaction. ``delivery`` = (source, id) de-duplicates."""
+        """Apply one event to one run in one transaction. ``delivery`` = (source, id)
+        de-duplicates."""
 
         def work() -> Outcome:
             now = self.clock.now()
@@ -412,7 +414,8 @@ class Runtime:
         delivery: tuple[str, str] | None = None,
         response: ReplyTo | None = None,
     ) -> Outcome:
-        """An approver's decision. ``content_hash`` is what they saw; None means the current content.
+        """An approver's decision. ``content_hash`` is what they saw; None means the current
+        content.
 
         One transaction, as :meth:`handle`: the approval, and the run it belongs to (loaded once,
         under the same lock as any event), are read in the unit of work that applies the decision.
@@ -520,7 +523,7 @@ class Runtime:
                             subject,
                             now,
                             actor=Actor("scheduler", "scheduler"),
-                            trigger=f"schedule (every {spec.trigger.schedule.model_dump(mode='json')['every']})",
+                            trigger=f"schedule (every {format_duration(every)})",
                         ).run.run_id
                     )
                     busy.add(subject.id)

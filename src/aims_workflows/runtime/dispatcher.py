@@ -223,7 +223,8 @@ class Dispatcher:
             )
             if not people:
                 raise PermanentError(
-                    f"no eligible approver for roles {', '.join(command.approvers)} (after segregation of duties)",
+                    f"no eligible approver for roles {', '.join(command.approvers)} "
+                    "(after segregation of duties)",
                     hint="add people to those roles in aims.yaml",
                 )
             return command.model_copy(update={"people": tuple(people)})
@@ -335,7 +336,8 @@ class Dispatcher:
         report.errors.append(reason)
 
     def revive(self, run_id: str, *, actor: Actor) -> list[tuple[str, str]]:
-        """Queue a run's dead commands again (``aims runs retry``); the ledger records who did it."""
+        """Queue a run's dead commands again (``aims runs retry``); the ledger records who did
+        it."""
         now = self.rt.clock.now()
         with self.rt.db.begin() as conn:
             run_store.load(conn, run_id)  # NotFound for an unknown run

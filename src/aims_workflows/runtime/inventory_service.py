@@ -53,7 +53,8 @@ class Inventory:
         return row, started
 
     def import_file(self, path: Path, *, actor: Actor = CLI) -> tuple[int, int, list[str]]:
-        """(added, changed, runs started). All rows are checked first; one bad row refuses the file."""
+        """(added, changed, runs started). All rows are checked first; one bad row refuses the
+        file."""
         records = parse_import(path)
         added = changed = 0
         started: list[str] = []

@@ -202,7 +202,8 @@ class InboxProcessor:
             )
 
     def process_pending(self, limit: int = 500) -> int:
-        """Process up to ``limit`` stored deliveries, oldest first; returns how many were settled."""
+        """Process up to ``limit`` stored deliveries, oldest first; returns how many were
+        settled."""
         with self.rt.db.connect() as conn:
             rows = conn.execute(
                 select(_INBOX.c.delivery_id, _INBOX.c.payload)
@@ -226,7 +227,8 @@ class InboxProcessor:
             return task
         if "aims" not in (change.fields.get("labels") or []):
             return None
-        # Made by us but not recorded yet (a crash right after the create): the issue says which task it is.
+        # Made by us but not recorded yet (a crash right after the create): the issue says which
+        # task it is.
         try:
             prop = self.tracker.jira.issue_property(
                 change.issue_key, PROPERTY, what=f"read which task {change.issue_key} is"

@@ -62,7 +62,8 @@ _PRIORITIES = {
 
 
 def idem_label(idem_key: str) -> str:
-    """The label that finds an issue by its idempotency key (labels cannot hold spaces or be long)."""
+    """The label that finds an issue by its idempotency key (labels cannot hold spaces or be
+    long)."""
     return "aims-k-" + hashlib.sha256(idem_key.encode()).hexdigest()[:20]
 
 
@@ -143,7 +144,8 @@ class JiraIssueTracker:
                 or []
             )
             exact = [u for u in found if str(u.get("emailAddress", "")).lower() == email.lower()]
-            # Jira hides e-mail addresses by privacy setting: a single match on the query is the person.
+            # Jira hides e-mail addresses by privacy setting: a single match on the query is the
+            # person.
             pick = exact[0] if exact else (found[0] if len(found) == 1 else None)
             self._accounts[email] = pick["accountId"] if pick else None
             if pick:

@@ -191,7 +191,8 @@ class Card:
 def fallback_text(card: Card, prefix: str = "Approval needed") -> str:
     """The plain text of a message: notifications and screen readers show this."""
     return _clip(
-        f"{prefix}: {card.title} ({_SUBJECT_LABELS.get(card.subject_type, 'subject')} {card.subject_name})",
+        f"{prefix}: {card.title} "
+        f"({_SUBJECT_LABELS.get(card.subject_type, 'subject')} {card.subject_name})",
         3000,
     )
 
@@ -322,7 +323,8 @@ def decision_modal(
             SectionBlock(
                 text=MarkdownTextObject(
                     text=_clip(
-                        f"*{_md_escape(card_title)}*\nYou are about to *{verb.lower()}* the content `{short_hash(content_hash)}`. "
+                        f"*{_md_escape(card_title)}*\nYou are about to *{verb.lower()}* "
+                        f"the content `{short_hash(content_hash)}`. "
                         "Your reason is recorded as evidence.",
                         3000,
                     )
@@ -358,7 +360,8 @@ def home_view(pending: Iterable[Card], *, who: Callable[[str], str] = _plain) ->
             SectionBlock(
                 text=MarkdownTextObject(
                     text=_clip(
-                        f"*{_md_escape(card.title)}*\n{_md_escape(card.workflow)} · {_md_escape(card.subject_name)} · due {_when(card.due_at)}",
+                        f"*{_md_escape(card.title)}*\n{_md_escape(card.workflow)} · "
+                        f"{_md_escape(card.subject_name)} · due {_when(card.due_at)}",
                         3000,
                     )
                 )

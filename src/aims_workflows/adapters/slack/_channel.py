@@ -101,7 +101,9 @@ class _Base:
 class SlackApprovalChannel(_Base):
     """Approvals as Slack messages with Approve / Reject buttons.
 
-    >>> channel = SlackApprovalChannel(client, Directory(client), MessageBook(db), channel="#aims-approvals")  # doctest: +SKIP
+    >>> channel = SlackApprovalChannel(  # doctest: +SKIP
+    ...     client, Directory(client), MessageBook(db), channel="#aims-approvals"
+    ... )
     >>> channel.perform(command)  # doctest: +SKIP
     {'ref': 'slack:D0123ABCD:1767600000.000100', ...}
     """
@@ -196,7 +198,10 @@ class SlackApprovalChannel(_Base):
             return {"skipped": "no Slack message for this approval"}
         approval_id = card.approval_id
         decided = self.book.decided(command.run_id, approval_id)
-        note = f":alarm_clock: *Reminder*: this approval is waiting for you, due {bk._when(card.due_at)}."
+        note = (
+            ":alarm_clock: *Reminder*: this approval is waiting for you, "
+            f"due {bk._when(card.due_at)}."
+        )
         text = bk.fallback_text(card, "Reminder")
         done = self._memo(command.key)
         for old in self.book.copies(command.run_id, approval_id):
@@ -239,7 +244,8 @@ class SlackApprovalChannel(_Base):
             x for x in self.book.people(command.run_id, card.approval_id) if x not in decided
         ]
         note = (
-            f":rotating_light: *Escalated to you*: this approval was due {bk._when(card.due_at)} and is still open. "
+            f":rotating_light: *Escalated to you*: this approval was due {bk._when(card.due_at)} "
+            "and is still open. "
             f"Waiting for: {', '.join(self.who(x) for x in waiting) or 'the approvers'}."
         )
         done = self._memo(command.key)
@@ -254,7 +260,10 @@ class SlackApprovalChannel(_Base):
             done[person] = Copy(
                 card.approval_id, channel, ts, "watcher", person, ids[person]
             ).to_dict()
-        overdue = f":warning: *Overdue* since {bk._when(card.due_at)}; escalated to {', '.join(self.who(x) for x in people)}."
+        overdue = (
+            f":warning: *Overdue* since {bk._when(card.due_at)}; "
+            f"escalated to {', '.join(self.who(x) for x in people)}."
+        )
         for copy in self.book.copies(command.run_id, card.approval_id):
             if copy.role in ("approver", "channel") and not (
                 copy.person and copy.person in decided
