@@ -16,7 +16,17 @@ from ..engine.commands import Command, command_from_dict, command_from_json, com
 from ._fast import Prepared
 from .models import OutboxItem
 
-__all__ = ["enqueue", "claim_due", "complete", "retry_later", "bury", "revive", "Claimed", "LEASE"]
+__all__ = [
+    "LEASE",
+    "Claimed",
+    "bury",
+    "claim_due",
+    "complete",
+    "enqueue",
+    "read_stored",
+    "retry_later",
+    "revive",
+]
 
 _OUTBOX = OutboxItem.__table__
 LEASE = timedelta(minutes=2)
@@ -89,7 +99,7 @@ def claim_due(
     claimed: list[Claimed] = []
     for row in conn.execute(query).all():
         try:
-            command = _read(row.kind, row.key, row.run_id, row.payload)
+            command = read_stored(row.kind, row.key, row.run_id, row.payload)
         except ValueError as err:  # pydantic's ValidationError, or text that is not JSON
             # a row this version cannot read would otherwise be claimed again on every pump
             bury(conn, row.id, now, f"the stored command cannot be read: {_problem(err)}")
@@ -115,7 +125,9 @@ def claim_due(
 _LEGACY_RENAMES = {"run.start": "child_run_id", "run.cancel": "child_run_id"}
 
 
-def _read(kind: str, key: str, run_id: str, payload: str) -> Command:
+def read_stored(kind: str, key: str, run_id: str, payload: str) -> Command:
+    """The command an outbox row holds (its columns as stored). Raises ``ValueError`` (pydantic's
+    ``ValidationError``, or a JSON error) for a row that does not hold one."""
     try:
         return command_from_json(payload)
     except ValidationError:

@@ -18,9 +18,12 @@ from typing import Any
 
 from sqlalchemy import select
 
+from ...engine.commands import EscalateApproval, RemindApproval, RequestApproval
+
 __all__ = ["Copy", "MessageBook", "POSTING_KINDS"]
 
 POSTING_KINDS = ("approval.request", "approval.remind", "approval.escalate")
+_POSTING = (RequestApproval, RemindApproval, EscalateApproval)
 
 
 @dataclass(frozen=True)
@@ -127,12 +130,13 @@ class MessageBook:
         Reading is idempotent (copies and retirements are sets), and one indexed query."""
         if self._db is None:
             return
+        from ...store import outbox
         from ...store.models import OutboxItem
 
         table = OutboxItem.__table__
         with self._db.connect() as conn:
             rows = conn.execute(
-                select(table.c.kind, table.c.payload, table.c.result)
+                select(table.c.kind, table.c.key, table.c.payload, table.c.result)
                 .where(
                     table.c.run_id == run_id,
                     table.c.kind.in_(POSTING_KINDS),
@@ -140,10 +144,12 @@ class MessageBook:
                 )
                 .order_by(table.c.id)
             ).all()
-        for kind, payload, result in rows:
-            if json.loads(payload).get("approval_id") != approval_id or not result:
+        for kind, key, payload, result in rows:
+            if not result:
                 continue
-            self.absorb(kind, approval_id, json.loads(result))
+            command = outbox.read_stored(kind, key, run_id, payload)
+            if isinstance(command, _POSTING) and command.approval_id == approval_id:
+                self.absorb(kind, approval_id, json.loads(result))
 
     def absorb(self, kind: str, approval_id: str, result: dict[str, Any]) -> None:
         """Take in what one command's result says (used when reading the outbox)."""
