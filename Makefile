@@ -19,6 +19,10 @@ $(VENV)/.installed-test: $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	@touch $@ $(VENV)/.installed
 
+$(VENV)/.installed-lint: $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[lint,oscal]'
+	@touch $@ $(VENV)/.installed
+
 demo: $(VENV)/.installed
 	$(BIN)/aims demo
 
@@ -27,6 +31,11 @@ test: $(VENV)/.installed-test
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python bench/engine.py
+
+lint: $(VENV)/.installed-lint
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy src/aims_workflows
 
 clean:
 	rm -rf $(VENV) aims-demo.db aims-demo.db-wal aims-demo.db-shm aims-demo.yaml

@@ -230,7 +230,8 @@ def kpi_database(
     started = time.perf_counter()
     _generate(partial, systems, evidence_rows, log=log)
     log(
-        f"  generated {evidence_rows:,} evidence rows for {systems:,} AI systems in {time.perf_counter() - started:.1f} s"
+        f"  generated {evidence_rows:,} evidence rows for {systems:,} AI systems in "
+        f"{time.perf_counter() - started:.1f} s"
     )
     partial.rename(path)
     return path, False
@@ -297,19 +298,22 @@ class _Generator:
         c = self.conn
         if self.pending:
             c.executemany(
-                "INSERT INTO evidence (seq, run_id, step_id, kind, actor, via, effective_at, recorded_at, payload, ref, prev_hash, hash)"
+                "INSERT INTO evidence (seq, run_id, step_id, kind, actor, via, effective_at, "
+                "recorded_at, payload, ref, prev_hash, hash)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 self.pending,
             )
         if self.steps:
             c.executemany(
-                "INSERT INTO steps (run_id, step_id, attempt, kind, title, role, assignee, external_ref, status, overdue, created_at, due_at, completed_at)"
+                "INSERT INTO steps (run_id, step_id, attempt, kind, title, role, assignee, "
+                "external_ref, status, overdue, created_at, due_at, completed_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 self.steps,
             )
         if self.approvals:
             c.executemany(
-                "INSERT INTO approvals (approval_id, run_id, step_id, content_hash, approvers, status, requested_at, closed_at, latency_seconds, external_ref)"
+                "INSERT INTO approvals (approval_id, run_id, step_id, content_hash, approvers, "
+                "status, requested_at, closed_at, latency_seconds, external_ref)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 self.approvals,
             )
@@ -805,14 +809,16 @@ def _generate(path: Path, systems: int, evidence_rows: int, *, log) -> None:
     # -- projections and the ledger head -------------------------------------------------------
     c = conn
     c.executemany(
-        "INSERT INTO ai_systems (id, name, owner, business_purpose, model_type, data_sources, outputs, users, deployment_scale,"
-        " dependencies, lifecycle_stage, risk_tier, in_scope, jurisdictions, version, created_at, updated_at,"
-        " risk_assessed_at, risk_valid_until, impact_assessed_at, impact_valid_until)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO ai_systems (id, name, owner, business_purpose, model_type, "
+        "data_sources, outputs, users, deployment_scale, dependencies, lifecycle_stage, "
+        "risk_tier, in_scope, jurisdictions, version, created_at, updated_at, "
+        "risk_assessed_at, risk_valid_until, impact_assessed_at, impact_valid_until) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [tuple(row[:-1]) for row in system_rows],
     )
     c.executemany(
-        "INSERT INTO findings (id, title, severity, source, clause, description, system_name, status, raised_at, closed_at, corrective_run_id)"
+        "INSERT INTO findings (id, title, severity, source, clause, description, system_name, "
+        "status, raised_at, closed_at, corrective_run_id)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         finding_rows,
     )

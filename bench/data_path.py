@@ -54,14 +54,18 @@ def data_path_events_per_second(n: int, workdir: Path) -> float:
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.executescript(
             """
-            CREATE TABLE runs (id INTEGER PRIMARY KEY, state TEXT NOT NULL, lock_version INTEGER NOT NULL);
+            CREATE TABLE runs (id INTEGER PRIMARY KEY, state TEXT NOT NULL,
+                               lock_version INTEGER NOT NULL);
             CREATE TABLE evidence (seq INTEGER PRIMARY KEY, run_id INTEGER, kind TEXT NOT NULL,
-                                   payload TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL);
-            CREATE TABLE ledger_head (id INTEGER PRIMARY KEY, seq INTEGER NOT NULL, hash TEXT NOT NULL);
-            CREATE TABLE outbox (id INTEGER PRIMARY KEY, run_id INTEGER, kind TEXT NOT NULL, payload TEXT NOT NULL);
-            INSERT INTO ledger_head VALUES (1, 0, '0000000000000000000000000000000000000000000000000000000000000000');
+                                   payload TEXT NOT NULL, prev_hash TEXT NOT NULL,
+                                   hash TEXT NOT NULL);
+            CREATE TABLE ledger_head (id INTEGER PRIMARY KEY, seq INTEGER NOT NULL,
+                                      hash TEXT NOT NULL);
+            CREATE TABLE outbox (id INTEGER PRIMARY KEY, run_id INTEGER, kind TEXT NOT NULL,
+                                 payload TEXT NOT NULL);
             """
         )
+        conn.execute("INSERT INTO ledger_head VALUES (1, 0, ?)", ("0" * 64,))
         started = time.perf_counter()
         for step, event in enumerate(EVENTS):
             for run_id in range(1, n + 1):
@@ -82,7 +86,8 @@ def data_path_events_per_second(n: int, workdir: Path) -> float:
                     conn.execute("INSERT INTO runs VALUES (?, ?, 0)", (run_id, _canonical(state)))
                 elif (
                     conn.execute(
-                        "UPDATE runs SET state = ?, lock_version = ? WHERE id = ? AND lock_version = ?",
+                        "UPDATE runs SET state = ?, lock_version = ?"
+                        " WHERE id = ? AND lock_version = ?",
                         (_canonical(state), version + 1, run_id, version),
                     ).rowcount
                     != 1
@@ -129,5 +134,6 @@ if __name__ == "__main__":
             raw = baseline.raw_sqlite_commits_per_second(5000, Path(tmp))
             path = data_path_events_per_second(count, Path(tmp))
             print(
-                f"raw {raw:,.0f} commits/s, bare data path {path:,.0f} events/s, m/a {path / raw:.3f}"
+                f"raw {raw:,.0f} commits/s, bare data path "
+                f"{path:,.0f} events/s, m/a {path / raw:.3f}"
             )

@@ -138,7 +138,8 @@ def measure_kpis(sizes: Sizes) -> dict[str, float]:
                 if not report.ok:
                     raise RuntimeError(f"generated ledger does not verify: {report.problem}")
                 say(
-                    f"  ledger verified: {report.rows:,} rows in {time.perf_counter() - started:.1f} s"
+                    f"  ledger verified: {report.rows:,} rows in "
+                    f"{time.perf_counter() - started:.1f} s"
                 )
         if rows != sizes.evidence_rows or systems != sizes.systems:
             raise RuntimeError(
@@ -297,7 +298,8 @@ def rows_for(f: dict[str, float], sizes: Sizes) -> list[tuple[str, str, str, boo
             None,
         ),
         (
-            f"compute_kpis, {f['kpi_systems']:,} systems / {f['kpi_evidence_rows']:,} ledger rows (median)",
+            f"compute_kpis, {f['kpi_systems']:,} systems / "
+            f"{f['kpi_evidence_rows']:,} ledger rows (median)",
             f"{kpi_ms:.1f} ms",
             "< 100 ms",
             kpi_ms < 100,
@@ -348,7 +350,8 @@ def main(argv: list[str] | None = None) -> int:
     figures: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="aims-bench-") as tmp:
         say(
-            f"throughput: {sizes.instances} instances x {len(peers.EVENTS)} events, best of {sizes.rounds} round(s)"
+            f"throughput: {sizes.instances} instances x {len(peers.EVENTS)} events, best of "
+            f"{sizes.rounds} round(s)"
         )
         figures.update(measure_throughput(sizes, Path(tmp)))
     say(f"KPIs: {sizes.systems:,} AI systems, {sizes.evidence_rows:,} evidence rows")

@@ -335,7 +335,8 @@ def main(argv: list[str]) -> int:
     print(f"{n} instances x {len(EVENTS)} events, one SQLite commit per event")
     for name, seconds in results:
         print(
-            f"  {name:<45} {n / seconds:9.1f} instances/s  ({len(EVENTS) * n / seconds:9.1f} events/s)"
+            f"  {name:<45} {n / seconds:9.1f} instances/s "
+            f" ({len(EVENTS) * n / seconds:9.1f} events/s)"
         )
     print("Single run on a shared machine: compare the rows with each other, not with other runs.")
     return 0

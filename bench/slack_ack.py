@@ -178,7 +178,10 @@ def percentile(values: list[float], p: float) -> float:
 
 def summary(values: list[float]) -> str:
     ms = [v * 1000 for v in values]
-    return f"p50 {statistics.median(ms):6.1f} ms   p99 {percentile(ms, 99):6.1f} ms   max {max(ms):6.1f} ms   (n={len(ms)})"
+    return (
+        f"p50 {statistics.median(ms):6.1f} ms   p99 {percentile(ms, 99):6.1f} ms   "
+        f"max {max(ms):6.1f} ms   (n={len(ms)})"
+    )
 
 
 def serve(args: argparse.Namespace) -> None:
@@ -348,7 +351,8 @@ def main() -> None:
                         modal = open_modal(slack.sandbox.workspace, who.id)
                         if not click.ok or modal is None:
                             errors.append(
-                                f"{person}: no modal for {request.approval_id} (click {click.status})"
+                                f"{person}: no modal for "
+                                f"{request.approval_id} (click {click.status})"
                             )
                             continue
                         submit = who.submit(
@@ -390,7 +394,8 @@ def main() -> None:
                     client_times[kind].append(seconds)
                 server_times = httpx.get(base_url + "/bench/timings", timeout=120).json()
 
-                # 3. the floor: same concurrency, same connections, an endpoint that only checks the signature
+                # 3. the floor: same concurrency, same connections,
+                # an endpoint that only checks the signature
                 interactions = sum(len(v) for v in client_times.values())
                 base: list[float] = []
 
@@ -444,8 +449,8 @@ def main() -> None:
         server_acks = [seconds for path, seconds in server_times if path == "/slack/events"]
         all_client = [t for v in client_times.values() for t in v]
         print(
-            f"\nSlack acknowledgements: {interactions} signed interactions from {n_approvers} concurrent approvers "
-            f"in {wall:.1f} s ({interactions / wall:.0f}/s)"
+            f"\nSlack acknowledgements: {interactions} signed interactions from {n_approvers} "
+            f"concurrent approvers in {wall:.1f} s ({interactions / wall:.0f}/s)"
         )
         print(f"  server side      {summary(server_acks)}   (request in -> response out)")
         print(f"  approver side    {summary(all_client)}   (signed HTTP round trip)")
@@ -453,14 +458,16 @@ def main() -> None:
             print(f"    {kind:<16} {summary(values)}")
         print(f"  loopback floor   {summary(base)}   (signature check only, same load)")
         print(
-            f"  ratio to floor   p50 {statistics.median(all_client) / statistics.median(base):.1f}x, "
+            "  ratio to floor   p50 "
+            f"{statistics.median(all_client) / statistics.median(base):.1f}x, "
             f"p99 {percentile(all_client, 99) / percentile(base, 99):.1f}x"
         )
         once = sum(1 for c in decided.values() if c == 1)
         print(
-            f"Decisions recorded: {sum(decided.values())} for {n_approvals} approvals ({once} exactly once, "
-            f"{sum(1 for c in decided.values() if c > 1)} more than once); {len(client_times['retry'])} repeats dropped "
-            f"(inbox holds {inbox} deliveries); refused {refused}; messages still with buttons {still_buttons}"
+            f"Decisions recorded: {sum(decided.values())} for {n_approvals} approvals "
+            f"({once} exactly once, {sum(1 for c in decided.values() if c > 1)} more than "
+            f"once); {len(client_times['retry'])} repeats dropped (inbox holds {inbox} "
+            f"deliveries); refused {refused}; messages still with buttons {still_buttons}"
         )
         p99, worst = percentile(server_acks, 99), max(server_acks)
         ok = (
@@ -474,8 +481,8 @@ def main() -> None:
         for error in errors[:10]:
             print("  error:", error)
         print(
-            f"Targets (acknowledged with p99 < 100 ms and max < 1 s, every round trip < 1 s, every decision exactly "
-            f"once, every message updated): {'met' if ok else 'NOT met'}"
+            "Targets (acknowledged with p99 < 100 ms and max < 1 s, every round trip < 1 s, "
+            f"every decision exactly once, every message updated): {'met' if ok else 'NOT met'}"
         )
         sys.exit(0 if ok else 1)
 

@@ -231,9 +231,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"inbox:                    {inbox_rows}")
         once = len(completed) == distinct and all(c == 1 for _, c in completed)
         print(
-            f"exactly one transition:   {'yes' if once else 'NO'} "
-            f"({len(completed)} runs completed, "
-            f"{sum(c for _, c in completed)} completions)"
+            f"exactly one transition:   {'yes' if once else 'NO'} ({len(completed)} "
+            f"runs completed, {sum(c for _, c in completed)} completions)"
         )
         ok = (
             once

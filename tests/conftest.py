@@ -305,7 +305,8 @@ class Harness:
             if t.step_id == step_id and (run_id is None or t.run_id == run_id)
         ]
         assert found, (
-            f"no open task for step '{step_id}'; open: {[(t.run_id, t.step_id) for t in self.tracker.open_tasks()]}"
+            f"no open task for step '{step_id}'; open: "
+            f"{[(t.run_id, t.step_id) for t in self.tracker.open_tasks()]}"
         )
         return found[-1]
 

@@ -80,7 +80,9 @@ class Settings(BaseSettings):
     )
     dashboard_token: SecretStr | None = Field(
         default=None,
-        description="token that /dashboard and /api/* require (Bearer, or Basic with any user name)",
+        description=(
+            "token that /dashboard and /api/* require (Bearer, or Basic with any user name)"
+        ),
     )
 
 
@@ -113,7 +115,8 @@ def _annex_control_id(value: Any) -> str:
         raise PydanticCustomError(
             "soa_control",
             _literal(
-                f"'{wanted}' is {kind}, not an Annex A control: the Statement of Applicability lists controls (see `aims catalog`)"
+                f"'{wanted}' is {kind}, not an Annex A control: the Statement of Applicability "
+                "lists controls (see `aims catalog`)"
             ),
         )
     close = catalog.suggest(wanted)
@@ -158,7 +161,8 @@ class SoaControl(BaseModel):
 
 
 class SoaConfig(BaseModel):
-    """The Statement of Applicability's decisions: ``controls`` maps Annex A ids to a :class:`SoaControl`."""
+    """The Statement of Applicability's decisions:
+    ``controls`` maps Annex A ids to a :class:`SoaControl`."""
 
     model_config = ConfigDict(extra="forbid")
 

@@ -153,7 +153,8 @@ def _rows(path: Path, text: str) -> tuple[list[dict[str, Any]], list[int | None]
             raise InventoryError(
                 f"{path}: no header row", hint="the first line names the columns: name,owner,..."
             )
-        rows, lines = [], []
+        rows: list[dict[str, Any]] = []
+        lines: list[int | None] = []
         for row in reader:
             rows.append(
                 {
@@ -162,9 +163,8 @@ def _rows(path: Path, text: str) -> tuple[list[dict[str, Any]], list[int | None]
                     if k is not None and (v or "").strip() != ""
                 }
             )
-            lines.append(
-                reader.line_num
-            )  # the row's last line: its only one unless a quoted value spans lines
+            # the row's last line: its only one unless a quoted value spans lines
+            lines.append(reader.line_num)
         return rows, lines
     source = None
     if suffix == ".json":
@@ -178,7 +178,7 @@ def _rows(path: Path, text: str) -> tuple[list[dict[str, Any]], list[int | None]
         raise InventoryError(
             f"{path}: unsupported file type '{suffix}'", hint="use .csv, .json or .yaml"
         )
-    prefix: tuple = ()
+    prefix: tuple[str, ...] = ()
     if isinstance(data, dict) and "systems" in data:
         data, prefix = data["systems"], ("systems",)
     if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
@@ -195,7 +195,8 @@ def _line_note(line: int | None) -> str:
 
 
 def parse_import(path: Path) -> list[AISystemRecord]:
-    """All records of an import file, or InventoryError with (row, column, reason) for each problem."""
+    """All records of an import file, or InventoryError
+    with (row, column, reason) for each problem."""
     try:
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:

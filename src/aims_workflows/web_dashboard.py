@@ -3,10 +3,12 @@
 
 ::
 
-    request ─► DashboardAuth (only /dashboard* and /api/*; 401 without AIMS_DASHBOARD_TOKEN) ─► route
-                 /dashboard            KPIs, chain status, coverage, open work, recent runs (HTML)
-                 /dashboard/runs/{id}  one run's timeline (HTML; 400 for a malformed id, 404 unknown)
+    request ─► DashboardAuth (only /dashboard* and /api/*; 401 without the token) ─► route
+                 /dashboard            KPIs, chain status, coverage, open work, recent runs
+                 /dashboard/runs/{id}  one run's timeline (400 for a malformed id, 404 unknown)
                  /api/kpis             the KPIs as ``aims kpi --format json`` prints them
+
+The two dashboard paths answer HTML, /api/kpis JSON.
 
 The pages show internal compliance data. With ``AIMS_DASHBOARD_TOKEN`` set, those paths need it as
 ``Authorization: Bearer <token>`` or as the password of HTTP Basic authentication (any user name;
@@ -41,14 +43,17 @@ __all__ = [
 log = logging.getLogger("aims.web")
 security_log = logging.getLogger("aims.security")
 
-# Compliance data: never cached by a proxy or the browser, never framed, nothing loaded from elsewhere.
+# Compliance data: never cached by a proxy or the browser, never framed, nothing loaded from
+# elsewhere.
 _HEADERS = {
     "Cache-Control": "no-store",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
     "X-Frame-Options": "DENY",
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
-    "form-action 'none'; frame-ancestors 'none'; base-uri 'none'",
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
+        "form-action 'none'; frame-ancestors 'none'; base-uri 'none'"
+    ),
 }
 
 
@@ -77,9 +82,12 @@ def require_token_beyond_loopback(host: str, token: str | None) -> None:
     if token or is_loopback(host):
         return
     raise ConfigError(
-        f"refusing to listen on {host}: the dashboard and /api would be open to anyone who can reach it",
-        hint="set AIMS_DASHBOARD_TOKEN to a long random secret (e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`), "
-        "or listen on loopback only with --host 127.0.0.1",
+        f"refusing to listen on {host}: the dashboard and "
+        "/api would be open to anyone who can reach it",
+        hint=(
+            "set AIMS_DASHBOARD_TOKEN to a long random secret (e.g. `python -c 'import secrets; "
+            "print(secrets.token_urlsafe(32))'`), or listen on loopback only with --host 127.0.0.1"
+        ),
     )
 
 
@@ -145,8 +153,8 @@ class DashboardAuth:
 
 def _unauthorised(path: str) -> Response:
     message = (
-        "this page needs the dashboard token (AIMS_DASHBOARD_TOKEN): send it as 'Authorization: Bearer <token>', "
-        "or as the password of HTTP Basic authentication with any user name"
+        "this page needs the dashboard token (AIMS_DASHBOARD_TOKEN): send it as 'Authorization: "
+        "Bearer <token>', or as the password of HTTP Basic authentication with any user name"
     )
     if path.startswith("/api"):
         return JSONResponse(
@@ -226,7 +234,8 @@ def dashboard_routes(app_ctx: Any, *, chain_cache: Any = None) -> list[BaseRoute
             return error(
                 400,
                 "Not a run id",
-                "A run id is letters, digits and . _ : - (at most 200 of them), such as R3F9A0C21B7.",
+                "A run id is letters, digits and . _ : - (at "
+                "most 200 of them), such as R3F9A0C21B7.",
             )
         html = await run_in_threadpool(build_run, run_id)
         if html is None:

@@ -192,7 +192,7 @@ def _leaves(error: Exception) -> list[str]:
 def _template_matches(template: str, path: str) -> bool:
     left, right = template.strip("/").split("/"), path.strip("/").split("/")
     return len(left) == len(right) and all(
-        a == b or (a.startswith("{") and a.endswith("}")) for a, b in zip(left, right)
+        a == b or (a.startswith("{") and a.endswith("}")) for a, b in zip(left, right, strict=True)
     )
 
 

@@ -169,6 +169,25 @@ def test_update_fields_records_a_changelog(jira_client, jira_sandbox):
     assert excinfo.value.status_code == 400 and "duedate" in _error_body(excinfo)["errors"]
 
 
+def test_an_update_operation_that_is_not_an_object_is_a_400():
+    # Off the vendor description on purpose, so without the recorder that holds requests to it.
+    with JiraSandbox() as sandbox:
+        client = JIRA(
+            server=sandbox.url,
+            basic_auth=sandbox.credentials(),
+            options={"rest_api_version": "3"},
+            max_retries=0,
+        )
+        issue = _new_issue(client, labels=["aims"])
+        answer = httpx.put(
+            issue.self,
+            json={"update": {"labels": ["annex-a-7"]}},
+            auth=sandbox.credentials(),
+        )
+    assert answer.status_code == 400
+    assert answer.json()["errors"] == {"labels": "Operation value must be an object"}
+
+
 def test_transitions_follow_the_workflow(jira_client):
     issue = _new_issue(jira_client)
     assert [t["name"] for t in jira_client.transitions(issue)] == ["Start Progress"]

@@ -194,6 +194,16 @@ def test_invalid_blocks_are_refused(slack: SlackSandbox, blocks: list) -> None:
     with pytest.raises(SlackApiError) as caught:
         slack.client().chat_postMessage(channel="#aims-approvals", text="x", blocks=blocks)
     assert caught.value.response["error"] == "invalid_blocks"
+
+
+@pytest.mark.parametrize(
+    "text", ['[{"type": "divider"', "1" * 5000], ids=["cut-short", "too-many-digits"]
+)
+def test_blocks_that_are_not_json_are_invalid_blocks(slack: SlackSandbox, text: str) -> None:
+    with pytest.raises(SlackApiError) as caught:
+        slack.client().chat_postMessage(channel="#aims-approvals", text="x", blocks=text)
+    assert caught.value.response["error"] == "invalid_blocks"
+    assert caught.value.response["errors"][0].startswith("not valid JSON: ")
     assert caught.value.response["response_metadata"]["messages"][0].startswith("[ERROR]")
     assert slack.messages("#aims-approvals") == []
 

@@ -62,12 +62,18 @@ WORKER = textwrap.dedent('''
             self.calls += 1
             print("performed", command.key, flush=True)
             if self.calls == block_after:
-                sys.stdin.readline()  # wait here, between the call and the bookkeeping: killed
+                # wait here, between the call and the bookkeeping, to be killed
+                sys.stdin.readline()
             return {"ref": entry["ref"], "assignee": entry["assignee"]}
 
     clock = ManualClock(datetime.fromisoformat(os.environ["TEST_NOW"]))
-    app = open_app(Settings(), clock=clock, tracker=JournalTracker(),
-                   approvals=InMemoryApprovalChannel(), notifier=InMemoryNotifier())
+    app = open_app(
+        Settings(),
+        clock=clock,
+        tracker=JournalTracker(),
+        approvals=InMemoryApprovalChannel(),
+        notifier=InMemoryNotifier(),
+    )
     report = app.pump()
     print("report", report.done, report.retried, report.dead, flush=True)
 ''')

@@ -71,7 +71,8 @@ def action_runs(h, review: str) -> list[str]:
         return list(
             conn.execute(
                 text(
-                    "SELECT id FROM runs WHERE workflow_id = 'review-action' AND id LIKE :p ORDER BY id"
+                    "SELECT id FROM runs WHERE workflow_id = "
+                    "'review-action' AND id LIKE :p ORDER BY id"
                 ),
                 {"p": f"{review}.%"},
             ).scalars()

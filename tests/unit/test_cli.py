@@ -203,7 +203,7 @@ def test_systems_import_good_and_bad_files(ready, tmp_path):
     db.dispose()
 
 
-# -- runs, tasks, approvals, evidence, KPIs -----------------------------------------------------------
+# -- runs, tasks, approvals, evidence, KPIs --------------------------------------------------------
 RISK_ANSWERS = [
     "risk_title=Biased answers",
     "risk_description=Skewed training data",

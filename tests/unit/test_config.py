@@ -52,7 +52,8 @@ def test_people_and_roles_lookups(tmp_path):
     config = load_config(
         write(
             tmp_path,
-            "roles:\n  engineer: [eve@example.com, ed@example.com]\n  risk_owner: [eve@example.com]\n",
+            "roles:\n  engineer: [eve@example.com, "
+            "ed@example.com]\n  risk_owner: [eve@example.com]\n",
         )
     )
     assert config.people("engineer") == ["eve@example.com", "ed@example.com"]
@@ -63,7 +64,8 @@ def test_people_and_roles_lookups(tmp_path):
 def test_a_bad_email_is_located_by_line_and_key(tmp_path):
     path = write(
         tmp_path,
-        "organisation: Example\nroles:\n  engineer: [eve@example.com]\n  risk_owner: [rita at example]\n",
+        "organisation: Example\nroles:\n  engineer: "
+        "[eve@example.com]\n  risk_owner: [rita at example]\n",
     )
     err = error_of(path)
     assert f"{path}:" in err.message

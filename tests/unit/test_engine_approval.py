@@ -372,8 +372,8 @@ def test_reminders_of_a_fresh_request_get_fresh_keys(risk):
     )
     second = d.tick(days=2).commands
     assert [c.kind for c in second] == ["approval.remind"]
-    # the outbox never carries out a key twice: a reminder of the new request must not reuse the
-    # old key
+    # the outbox never carries out a key twice: a reminder
+    # of the new request must not reuse the old key
     assert second[0].key != first
 
 

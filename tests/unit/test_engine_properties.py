@@ -212,7 +212,8 @@ def play(data, name: str) -> Driver:
         except ValidationError:
             continue  # junk is refused where the event is made: the engine never sees it
         except EngineError:
-            continue  # an event the run cannot accept is refused whole; the driver kept the state
+            # an event the run cannot accept is refused whole; the driver kept the old state
+            continue
         check_coherent(d)
         if kind == "timer.tick":
             assert all(t.fire_at > d.now for t in d.run.timers), "a due timer survived a tick"

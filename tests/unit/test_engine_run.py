@@ -532,9 +532,9 @@ def test_load_run_refuses_an_unknown_schema_version(risk):
     with pytest.raises(EngineError) as caught:
         load_run(json.dumps(stored))
     assert str(caught.value) == (
-        f"run run-1 has state schema_version {SCHEMA_VERSION + 1}; "
-        f"this version reads {SCHEMA_VERSION} "
-        "(upgrade aims-workflows, or run `aims db upgrade` to migrate stored runs)"
+        f"run run-1 has state schema_version {SCHEMA_VERSION + 1}; this version of aims-workflows "
+        f"reads versions up to {SCHEMA_VERSION} "
+        "(upgrade aims-workflows to the release that stored it or a later one)"
     )
 
 

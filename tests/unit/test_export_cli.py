@@ -193,7 +193,8 @@ def test_an_unknown_control_in_aims_yaml_stops_the_export(cli, harness, db_url, 
 def test_the_help_names_the_commands_and_the_top_level_help_stays_light():
     code = (
         "import sys; from aims_workflows.cli import app; "
-        "print(sorted(m for m in sys.modules if m.startswith('aims_workflows.export') or m in ('jinja2', 'sqlalchemy')))"
+        "print(sorted(m for m in sys.modules if m.startswith('aims_workflows.export') or m in "
+        "('jinja2', 'sqlalchemy')))"
     )
     loaded = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True

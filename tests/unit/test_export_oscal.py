@@ -122,7 +122,7 @@ def walk_groups(groups):
         yield from walk_groups(getattr(group, "groups", None))
 
 
-# -- ids ---------------------------------------------------------------------------------------------
+# -- ids -------------------------------------------------------------------------------------------
 def test_every_catalogue_id_maps_to_an_oscal_token_and_back():
     catalog = load_catalog()
     mapped = {entry.id: oscal_id(entry.id) for entry in catalog.entries()}
@@ -161,7 +161,7 @@ def test_uuids_are_name_based_and_tokens_are_made_valid():
         assert token(raw) == made and TOKEN.match(made)
 
 
-# -- the catalog ---------------------------------------------------------------------------------------
+# -- the catalog -----------------------------------------------------------------------------------
 def test_the_catalog_holds_every_clause_and_control_in_the_catalogues_words(harness, tmp_path):
     _, out = export(harness, tmp_path / "oscal")
     catalog = load_catalog()
@@ -199,7 +199,7 @@ def test_the_catalog_holds_every_clause_and_control_in_the_catalogues_words(harn
     assert out.catalog.metadata.oscal_version.root.root == OSCAL_VERSION
 
 
-# -- the assessment results -------------------------------------------------------------------------
+# -- the assessment results ------------------------------------------------------------------------
 def test_the_results_and_plan_are_valid_oscal_tied_together_by_hashes(harness, world, tmp_path):
     result, out = export(harness, tmp_path / "oscal")
     assert set(result.files) == FILES == {p.name for p in out.directory.iterdir()}
@@ -409,7 +409,7 @@ def test_a_period_bounds_the_result_and_its_figures(harness, world, tmp_path):
     assert all(seq >= first_in_period for seq in first_seqs)
 
 
-# -- stability --------------------------------------------------------------------------------------
+# -- stability -------------------------------------------------------------------------------------
 def uuids(out: Read) -> dict[str, set[str]]:
     r = out.result
     return {
@@ -443,7 +443,7 @@ def test_re_exports_are_identical_and_keep_their_uuids_when_the_data_moves_on(
     assert other.result.uuid != first.result.uuid and other.catalog.uuid == first.catalog.uuid
 
 
-# -- without the extra ---------------------------------------------------------------------------------
+# -- without the extra -----------------------------------------------------------------------------
 @pytest.fixture
 def no_trestle(monkeypatch):
     """As if compliance-trestle were not installed: every import of it fails."""
@@ -467,7 +467,7 @@ def test_without_compliance_trestle_the_error_names_the_install_command(
     assert "soa.csv" in pack.files and not any(name.startswith("oscal/") for name in pack.files)
 
 
-# -- the output directory ---------------------------------------------------------------------------
+# -- the output directory --------------------------------------------------------------------------
 def test_an_earlier_export_is_replaced_only_with_force_and_nothing_else_ever(
     harness, world, tmp_path
 ):
@@ -538,7 +538,7 @@ def test_a_failed_export_leaves_nothing_and_keeps_the_earlier_one(
     } == before.files
 
 
-# -- a broken chain, the audit pack --------------------------------------------------------------------
+# -- a broken chain, the audit pack ----------------------------------------------------------------
 def test_a_broken_chain_is_a_not_satisfied_finding_on_7_5_3(harness, world, tmp_path):
     tamper(harness.db, "UPDATE evidence SET actor = 'mallory@example.com' WHERE seq = 3")
     result, out = export(harness, tmp_path / "oscal")
@@ -568,7 +568,7 @@ def test_the_audit_pack_carries_the_oscal_files_pointing_at_its_ledger(harness, 
     )
 
 
-# -- people in aims.yaml -----------------------------------------------------------------------------
+# -- people in aims.yaml ---------------------------------------------------------------------------
 def test_an_address_trestle_refuses_still_names_the_person(harness, tmp_path):
     harness.config_path.write_text(
         "organisation: Lab\nroles:\n  aims_owner: [amy@lab.test]\n", encoding="utf-8"
@@ -591,7 +591,7 @@ def test_a_line_break_in_a_name_does_not_break_the_files(harness, answers, tmp_p
     assert any("on Chatbot v2:" in d for d in descriptions)
 
 
-# -- the command ---------------------------------------------------------------------------------------
+# -- the command -----------------------------------------------------------------------------------
 def run_cli(monkeypatch, capsys, harness, db_url, *args: str):
     cli_environment(monkeypatch)
     monkeypatch.setenv("AIMS_DATABASE_URL", db_url)
@@ -674,8 +674,9 @@ def test_the_command_exits_1_on_a_broken_chain_and_still_writes(
 
 def test_help_lists_the_command_and_start_up_never_imports_trestle():
     code = (
-        "import sys; from typer.main import get_command; from aims_workflows.cli import app; get_command(app); "
-        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'trestle' or m.startswith('aims_workflows.export')))"
+        "import sys; from typer.main import get_command; from aims_workflows.cli "
+        "import app; get_command(app); print(sorted(m for m in sys.modules if "
+        "m.split('.')[0] == 'trestle' or m.startswith('aims_workflows.export')))"
     )
     loaded = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True

@@ -42,7 +42,8 @@ def export(h, path: Path, **kw):
 
 
 def verify_script(directory: Path, *args: str) -> subprocess.CompletedProcess:
-    """The pack's verifier as an auditor runs it: a plain interpreter without site-packages (-S), isolated (-I)."""
+    """The pack's verifier as an auditor runs it: a plain
+    interpreter without site-packages (-S), isolated (-I)."""
     return subprocess.run(
         [sys.executable, "-I", "-S", str(directory / "evidence" / "verify_ledger.py"), *args],
         capture_output=True,
@@ -311,7 +312,8 @@ def test_the_registers_in_the_pack(harness, answers, tmp_path):
     with h.db.connect() as conn:
         stored = conn.execute(
             text(
-                "SELECT text, content_hash FROM spec_versions WHERE workflow_id = 'ai-risk-assessment'"
+                "SELECT text, content_hash FROM spec_versions "
+                "WHERE workflow_id = 'ai-risk-assessment'"
             )
         ).one()
     entry = index["ai-risk-assessment"]
@@ -341,7 +343,8 @@ def test_html_is_escaped(harness, tmp_path):
     h = harness
     use_soa(
         h,
-        "soa:\n  controls:\n    A.10.4: {applicable: false, justification: '<script>alert(1)</script>'}\n",
+        "soa:\n  controls:\n    A.10.4: {applicable: false, justification: "
+        "'<script>alert(1)</script>'}\n",
     )
     _, pack = export(h, tmp_path / "pack.zip")
     page = pack.text("index.html")

@@ -12,7 +12,7 @@ from review_world import action_runs, assess_high_risk, carry_out, management_re
 from sqlalchemy import event, text
 
 from aims_workflows.export._snapshot import snapshot
-from aims_workflows.export.period import Period
+from aims_workflows.export.period import ClosedPeriod
 from aims_workflows.export.review import gather_review
 from aims_workflows.export.review_model import Figure
 from aims_workflows.export.review_period import choose_period
@@ -45,8 +45,8 @@ def pair(figure: Figure) -> tuple:
 def test_without_a_review_the_period_is_the_last_365_days(harness):
     rp = period(harness)
     today = harness.clock.now().date()
-    assert rp.current == Period(today - timedelta(days=364), today) and rp.days == 365
-    assert rp.previous == Period(today - timedelta(days=729), today - timedelta(days=365))
+    assert rp.current == ClosedPeriod(today - timedelta(days=364), today) and rp.days == 365
+    assert rp.previous == ClosedPeriod(today - timedelta(days=729), today - timedelta(days=365))
     assert rp.reason == "the last 365 days, as no management review has been completed yet"
     assert rp.last_review_run is None
 
@@ -62,9 +62,9 @@ def test_the_default_period_starts_on_the_day_the_last_review_completed(harness)
 
     rp = period(h)
     today = h.clock.now().date()
-    assert rp.last_review_run == second and rp.current == Period(completed.date(), today)
+    assert rp.last_review_run == second and rp.current == ClosedPeriod(completed.date(), today)
     assert rp.days == 41 and rp.label() == f"{completed.date()} to {today} (41 days)"
-    assert rp.previous == Period(
+    assert rp.previous == ClosedPeriod(
         completed.date() - timedelta(days=41), completed.date() - timedelta(days=1)
     )
     assert (
@@ -79,22 +79,21 @@ def test_the_default_period_starts_on_the_day_the_last_review_completed(harness)
     )
     assert earlier.reason.startswith("since the last management review completed by --until")
     # before any review: 365 days up to --until
-    assert (
-        period(h, until="2026-01-01").reason
-        == "the 365 days up to --until 2026-01-01, as no management review had been completed by then"
+    assert period(h, until="2026-01-01").reason == (
+        "the 365 days up to --until 2026-01-01, as no management review had been completed by then"
     )
     # both given: taken as they are
     asked = period(h, since="2026-01-01", until="2026-01-10")
-    assert asked.current == Period(date(2026, 1, 1), date(2026, 1, 10))
+    assert asked.current == ClosedPeriod(date(2026, 1, 1), date(2026, 1, 10))
     assert (
-        asked.previous == Period(date(2025, 12, 22), date(2025, 12, 31))
+        asked.previous == ClosedPeriod(date(2025, 12, 22), date(2025, 12, 31))
         and asked.reason == "as asked with --since and --until"
     )
 
     md = render_review(gather(h), "md")
     assert (
-        f"- **Period:** {completed.date()} to {today} (41 days): since the last completed management review, {second}"
-        in md
+        f"- **Period:** {completed.date()} to {today} (41 days): since the last completed "
+        f"management review, {second}" in md
     )
     assert (
         f"- **Compared with:** {rp.previous.since} to {rp.previous.until}, the 41 days before."
@@ -181,8 +180,8 @@ def test_review_actions_show_owner_due_date_and_status_and_the_decisions_are_rea
 
     md = render_review(pack, "md")
     assert (
-        f"| Publish the AI policy | 2026-03-20 ({review}) | amy@example.com | {late.due_at:%Y-%m-%d} | **OVERDUE** |  | {second} |"
-        in md
+        f"| Publish the AI policy | 2026-03-20 ({review}) | amy@example.com | "
+        f"{late.due_at:%Y-%m-%d} | **OVERDUE** |  | {second} |" in md
     )
     assert "- **Conclusion on the AIMS:** needs improvement" in md
     assert '- **Approved by:** tom@example.com ("agreed"); tina@example.com ("agreed too")' in md
@@ -195,7 +194,7 @@ def test_review_actions_show_owner_due_date_and_status_and_the_decisions_are_rea
     assert {a.run_id: a.status for a in early.actions.actions.items}[second] == "open"
 
 
-# -- 3 and 4. nonconformities and audits -------------------------------------------------------------
+# -- 3 and 4. nonconformities and audits -----------------------------------------------------------
 def test_a_nonconformity_raised_and_closed_in_the_period_counts_with_its_days_to_close(
     harness, answers
 ):
@@ -252,12 +251,13 @@ def test_a_nonconformity_raised_and_closed_in_the_period_counts_with_its_days_to
 
     md = render_review(pack, "md")
     assert (
-        f"| {row.id}: Internal audit IA-2026-1: Risk and impact | minor | internal-audit | - | 2026-02-15 | 2026-03-19 | "
+        f"| {row.id}: Internal audit IA-2026-1: Risk and impact | minor | internal-audit | - | "
+        "2026-02-15 | 2026-03-19 | "
         f"32 days | effective | {corrective} |"
     ) in md
     assert (
-        "| Mean days to close <br>_of those closed in the period_ | n/a | 32 days | n/a | ≤ 30 days (NOT MET) |"
-        in md
+        "| Mean days to close <br>_of those closed in the period_ | n/a | 32 days | n/a | ≤ 30 "
+        "days (NOT MET) |" in md
     )
     assert "| risk and impact | minor nonconformity |" in md
 
@@ -302,7 +302,7 @@ def test_an_ineffective_corrective_action_is_counted_and_the_last_check_is_shown
     assert n.items.items[0].effective is True and n.by_severity.rows == [("major", (0, 1, 1, 0))]
 
 
-# -- 5. risks, impacts, inventory, and the trends ------------------------------------------------------
+# -- 5. risks, impacts, inventory, and the trends --------------------------------------------------
 def test_risk_distribution_acceptances_and_coverage_against_the_previous_period(harness, answers):
     h = harness
     world = assessed_world(
@@ -356,7 +356,8 @@ def test_risk_distribution_acceptances_and_coverage_against_the_previous_period(
     assert pair(inventory["In-scope AI systems"]) == (1, 2, "up")
     assert [(c.system, c.what) for c in risk.changes.items] == [("Scorer", "added")]
 
-    # coverage at the start (only Chatbot, assessed) and at the end of the period (Scorer's impact still open)
+    # coverage at the start (only Chatbot, assessed) and at
+    # the end of the period (Scorer's impact still open)
     kpis = figures(pack.performance.kpis)
     risk_cov, impact_cov = (
         kpis["In-scope AI systems with a current risk assessment"],
@@ -384,11 +385,12 @@ def test_risk_distribution_acceptances_and_coverage_against_the_previous_period(
         and "| low | 1 | 0 | 1 | 0 |" in md
     )
     assert (
-        "| Scorer | Unfair scores | 16 (high) | mitigate | 12 (medium) | tom@example.com | top management |"
-        in md
+        "| Scorer | Unfair scores | 16 (high) | mitigate | 12 (medium) | tom@example.com | top "
+        "management |" in md
     )
     assert (
-        "| In-scope AI systems with a current impact assessment <br>_1 of 1 at the start, 1 of 2 at the end_ | 100% | 50% | "
+        "| In-scope AI systems with a current impact assessment <br>_1 of 1 at the start, 1 of 2 "
+        "at the end_ | 100% | 50% | "
         "↓ down (worse) | ≥ 90% (NOT MET at the end) |"
     ) in md
     assert (
@@ -473,7 +475,7 @@ def test_a_projection_changed_behind_the_applications_back_is_pointed_out(harnes
     )
 
 
-# -- 6. the ledger ----------------------------------------------------------------------------------
+# -- 6. the ledger ---------------------------------------------------------------------------------
 def test_the_chain_is_verified_or_its_skipping_is_said(harness, answers):
     h = harness
     assessed_world(h, answers)
@@ -530,7 +532,7 @@ def test_only_the_ledger_rows_of_the_runs_that_matter_are_read(harness, answers)
     )  # the verification's keyset pages
 
 
-# -- rendering ------------------------------------------------------------------------------------------
+# -- rendering -------------------------------------------------------------------------------------
 def test_text_from_people_is_escaped_in_html_and_markdown(harness, answers):
     h = harness
     h.add_system("<img src=x onerror=alert(1)>|Bot", owner="olga@example.com")

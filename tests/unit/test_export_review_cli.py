@@ -26,7 +26,8 @@ def test_the_pack_is_markdown_by_default_and_the_terminal_says_which_period_and_
     result = aims("export", "review-pack")
     assert result.code == 0, result
     match = re.search(
-        rf"period: {completed} to (\d{{4}}-\d\d-\d\d) \((\d+) days?\), since the last completed management review, "
+        rf"period: {completed} to (\d{{4}}-\d\d-\d\d) \((\d+) days?\), since the last completed "
+        r"management review, "
         rf"{review}, completed on {completed}",
         result.out,
     )
@@ -41,8 +42,8 @@ def test_the_pack_is_markdown_by_default_and_the_terminal_says_which_period_and_
     text = written.read_text(encoding="utf-8")
     assert text.startswith("# Management review input pack: Example Ltd\n")
     assert (
-        f"- **Period:** {completed} to {match.group(1)} ({match.group(2)} days): since the last completed management review"
-        in text
+        f"- **Period:** {completed} to {match.group(1)} ({match.group(2)} days): since the last "
+        "completed management review" in text
     )
     assert (
         "| Hire an &lt;auditor&gt; |" in text

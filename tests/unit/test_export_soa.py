@@ -33,7 +33,7 @@ def config_error(tmp_path, body: str) -> str:
     return caught.value.message
 
 
-# -- the soa: section of aims.yaml -------------------------------------------------------------------
+# -- the soa: section of aims.yaml -----------------------------------------------------------------
 def test_an_unknown_control_is_named_with_a_suggestion_and_located(tmp_path):
     message = config_error(
         tmp_path, "organisation: X\nsoa:\n  controls:\n    A.6.2.9: {justification: x}\n"
@@ -113,7 +113,7 @@ def test_periods_are_whole_utc_days_and_bad_input_says_the_format():
     assert not parse_period(None, "").bounded
 
 
-# -- coverage from real runs ------------------------------------------------------------------------
+# -- coverage from real runs -----------------------------------------------------------------------
 def coverage(h, period: Period = Period()):
     with snapshot(h.db) as conn:
         return build_coverage(
@@ -148,7 +148,8 @@ def test_the_soa_from_real_runs(harness, answers):
     by_id = {c.id: c for c in report.controls}
     assert [c.id for c in report.controls] == [c.id for c in load_catalog().controls()]
 
-    # the impact assessment evidences A.5.2-A.5.5: one run completed, one open, every row of both counted
+    # the impact assessment evidences A.5.2-A.5.5: one
+    # run completed, one open, every row of both counted
     impact = by_id["A.5.2"]
     rows, latest = rows_of(h, world.impact, world.impact2)
     assert impact.workflows == ("ai-impact-assessment",)
@@ -216,7 +217,8 @@ def test_clauses_count_what_names_them_or_their_sub_clauses(harness, answers):
     assert clauses["6.1.2"].workflows == ("ai-risk-assessment",)
     assert clauses["6.1.2"].evidence_rows == risk_rows
     assert (clauses["6.1.2"].runs_completed, clauses["6.1.2"].runs_open) == (1, 1)
-    # 6.1 rolls up 6.1.2-6.1.4: both assessments, every row once; management review names 6.1.3 in one step
+    # 6.1 rolls up 6.1.2-6.1.4: both assessments, every
+    # row once; management review names 6.1.3 in one step
     assert {"ai-risk-assessment", "ai-impact-assessment"} <= set(clauses["6.1"].workflows)
     assert clauses["6.1"].evidence_rows == both_rows
     assert clauses["6"].evidence_rows == both_rows
@@ -254,7 +256,8 @@ def test_the_renderings_carry_the_same_facts(harness, answers):
     h = harness
     use_soa(
         h,
-        "soa:\n  controls:\n    A.10.4: {applicable: false, justification: 'No customers | none =1'}\n",
+        "soa:\n  controls:\n    A.10.4: {applicable: "
+        "false, justification: 'No customers | none =1'}\n",
     )
     assessed_world(h, answers)
     report = coverage(h)

@@ -137,7 +137,7 @@ def test_a_record_refuses_unknown_keys_and_bad_owners():
         AISystemRecord(name="", owner="olga@example.com")
 
 
-# -- imports ----------------------------------------------------------------------------------------
+# -- imports ---------------------------------------------------------------------------------------
 @pytest.mark.parametrize("name", ["systems.csv", "systems.json", "systems.yaml"])
 def test_import_adds_every_row(harness, name):
     h = harness
@@ -205,7 +205,7 @@ def test_a_file_with_a_bad_row_is_refused_whole(harness, name, expected):
     assert [(row, column) for row, column, _ in got] == [
         (row, column) for row, column, _ in expected
     ]
-    for (_, _, message), (_, _, wanted) in zip(got, expected):
+    for (_, _, message), (_, _, wanted) in zip(got, expected, strict=True):
         assert wanted in message
     assert "nothing was imported" in caught.value.message
     lines = {"bad_row.csv": " (line 3)", "bad_row.yaml": " (line 4)", "bad_row.json": ""}[

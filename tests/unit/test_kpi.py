@@ -214,7 +214,7 @@ def test_closing_a_finding_twice_counts_it_once(known):
     assert compute(known)["mean_days_to_close_nonconformity"].detail == "2 closed, 1 open"
 
 
-# -- the histogram median -----------------------------------------------------------------------------
+# -- the histogram median --------------------------------------------------------------------------
 def _buckets(minutes: list[float]) -> list[tuple[int, int]]:
     """Whole-minute buckets, as the approval.closed projection fills them."""
     counts: dict[int, int] = {}
@@ -248,7 +248,7 @@ def test_histogram_median_is_within_half_a_minute_of_the_plain_median(minutes):
     assert abs(median_from_histogram(_buckets(minutes)) - statistics.median(minutes)) <= 0.5 + 1e-9
 
 
-# -- renderings -------------------------------------------------------------------------------------------
+# -- renderings ------------------------------------------------------------------------------------
 def test_json_rendering_carries_every_kpi(known):
     kpis = list(compute(known).values())
     data = json.loads(kpis_json(kpis, "2026-06-01T12:00:00.000000Z"))

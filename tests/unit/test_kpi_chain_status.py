@@ -67,7 +67,8 @@ def test_an_unchanged_head_keeps_the_result_until_it_is_too_old(database, clock)
         and first.verified_at == first.fully_verified_at == T0
         and not first.appended_only
     )
-    # an edit in place moves no head: the cached result stands (proof that nothing was re-verified) ...
+    # an edit in place moves no head: the cached result
+    # stands (proof that nothing was re-verified) ...
     tamper(database, "UPDATE evidence SET actor = 'mallory@example.com' WHERE seq = 2")
     clock.advance(minutes=59)
     assert cache.status(database) is first
@@ -143,13 +144,15 @@ def test_a_request_during_a_check_gets_the_previous_result_marked_stale(database
     assert not fresh.stale and fresh.rows == 3
 
 
-# -- the walk and ledger.verify agree ----------------------------------------------------------------
+# -- the walk and ledger.verify agree --------------------------------------------------------------
 TAMPERING = {
     "an edited row": "UPDATE evidence SET actor = 'mallory@example.com' WHERE seq = 3",
     "a deleted row": "DELETE FROM evidence WHERE seq = 3",
     "deleted rows": "DELETE FROM evidence WHERE seq IN (3, 4)",
     "rows deleted from the end": "DELETE FROM evidence WHERE seq >= 5",
-    "a replaced row": "UPDATE evidence SET prev_hash = (SELECT hash FROM evidence WHERE seq = 1) WHERE seq = 3",
+    "a replaced row": (
+        "UPDATE evidence SET prev_hash = (SELECT hash FROM evidence WHERE seq = 1) WHERE seq = 3"
+    ),
 }
 
 
@@ -170,9 +173,9 @@ def test_a_row_slipped_in_beyond_the_head_is_named(database, clock):
         row = conn.execute(text("SELECT * FROM evidence WHERE seq = 3")).mappings().one()
         conn.execute(
             text(
-                "INSERT INTO evidence (seq, run_id, step_id, kind, actor, via, effective_at, recorded_at, payload, "
-                "ref, prev_hash, hash) VALUES (4, :run_id, :step_id, :kind, :actor, :via, :effective_at, "
-                ":recorded_at, :payload, :ref, :hash, :hash)"
+                "INSERT INTO evidence (seq, run_id, step_id, kind, actor, via, effective_at, "
+                "recorded_at, payload, ref, prev_hash, hash) VALUES (4, :run_id, :step_id, "
+                ":kind, :actor, :via, :effective_at, :recorded_at, :payload, :ref, :hash, :hash)"
             ),
             dict(row),
         )

@@ -13,7 +13,10 @@ from aims_workflows.store import outbox, projections
 def snapshot(h) -> dict:
     """Every row an event can write, to compare before and after a failed unit of work."""
     tables = {
-        "runs": "SELECT id, status, current_step, lock_version, state, next_wake_at FROM runs ORDER BY id",
+        "runs": (
+            "SELECT id, status, current_step, lock_version, state, next_wake_at"
+            " FROM runs ORDER BY id"
+        ),
         "evidence": "SELECT seq, hash FROM evidence ORDER BY seq",
         "ledger_head": "SELECT seq, hash FROM ledger_head",
         "outbox": "SELECT key, status, attempts FROM outbox ORDER BY id",
@@ -102,7 +105,8 @@ def test_a_registered_system_is_assessed_end_to_end(harness, answers):
     with h.db.connect() as conn:
         entry = conn.execute(
             text(
-                "SELECT system_name, risk, score, residual_score, treatment, owner FROM risk_register"
+                "SELECT system_name, risk, score, residual_score, "
+                "treatment, owner FROM risk_register"
             )
         ).one()
         system = conn.execute(

@@ -157,7 +157,8 @@ def test_a_material_change_starts_the_impact_assessment_and_marks_the_old_one_st
     kinds = h.kinds()
     assert kinds.count("ai_system.changed") == 1
 
-    # a change both workflows subscribe to starts the risk assessment; the impact one is open already
+    # a change both workflows subscribe to starts the
+    # risk assessment; the impact one is open already
     _, started = h.app.inventory.set("Chatbot", {"model_type": "llm"})
     assert [h.run_row(r).workflow_id for r in started] == ["ai-risk-assessment"]
     assert len(open_runs(h, "ai-impact-assessment")) == 1
@@ -251,7 +252,7 @@ def test_an_audit_without_nonconformities_spawns_nothing(harness, answers):
     assert h.count("findings") == 0 and h.count("runs") == 1
 
 
-# -- pinned versions ---------------------------------------------------------------------------------
+# -- pinned versions -------------------------------------------------------------------------------
 MINI = """\
 id: mini
 version: {version}

@@ -123,8 +123,8 @@ def test_scheduled_organisation_reviews(shipped):
 
 def test_committed_schema_is_the_generated_one():
     assert SCHEMA_FILE.read_text(encoding="utf-8") == schema_text(), (
-        "docs/workflow.schema.json is stale: "
-        "run python -m aims_workflows.spec.schema docs/workflow.schema.json"
+        "docs/workflow.schema.json is stale: run python -m aims_workflows.spec.schema "
+        "docs/workflow.schema.json"
     )
     assert json.loads(SCHEMA_FILE.read_text(encoding="utf-8")) == workflow_json_schema()
 
@@ -274,8 +274,10 @@ CHATBOT = Subject(
 
 IDENTIFY = {
     "risk_title": "Biased answers to non-native speakers",
-    "risk_description": "The model answers less helpfully in simplified English, "
-    "so some customers get worse service.",
+    "risk_description": (
+        "The model answers less helpfully in simplified English, "
+        "so some customers get worse service."
+    ),
     "risk_sources": ["bias_fairness", "model_behaviour"],
     "affected_parties": "Customers writing in a second language",
     "likelihood": 2,
@@ -721,9 +723,9 @@ def test_internal_audit_raises_one_corrective_action_per_nonconforming_area(ship
     )
     child.start()
     task = child.kinds("task.create")[0]
-    assert (
-        task.title == f"Nonconformity {finding['id']}: Internal audit IA-2026-1: "
-        "Monitoring, measurement and improvement"
+    assert task.title == (
+        f"Nonconformity {finding['id']}: "
+        "Internal audit IA-2026-1: Monitoring, measurement and improvement"
     )
     assert "Area: Monitoring, measurement and improvement." in task.description
 

@@ -9,7 +9,10 @@ from aims_workflows.spec import parse_spec
 from aims_workflows.spec.expressions import guarded_names
 
 HEAD = "id: flow\nversion: 1\ntitle: Flow\nsubject: ai_system\nsteps:\n"
-TASK = '  - {id: %s, kind: task, role: engineer, title: "%s", form: [{id: ok, type: bool, label: OK}]}\n'
+TASK = (
+    '  - {id: %s, kind: task, role: engineer, title: "%s", '
+    "form: [{id: ok, type: bool, label: OK}]}\n"
+)
 
 
 def problems(steps: str) -> list[str]:
@@ -24,8 +27,8 @@ def test_reading_a_step_that_only_runs_later_is_reported_with_its_place():
         + TASK % ("later", "Later")
     )
     assert found == [
-        "flow.yaml:6:42 steps[0].cases[0].when: 'later.ok' reads 'later', but step 'later' cannot have run "
-        "before 'route' (move 'later' earlier, or guard the read: 'later is defined')"
+        "flow.yaml:6:42 steps[0].cases[0].when: 'later.ok' reads 'later', but step 'later' cannot "
+        "have run before 'route' (move 'later' earlier, or guard the read: 'later is defined')"
     ]
 
 
@@ -40,13 +43,15 @@ def test_earlier_steps_guarded_reads_loops_and_own_answers_are_fine():
     text = (
         HEAD
         + TASK % ("first", "First")
-        + '  - {id: rec, kind: record, artefact: r, fields: {a: "first.ok", b: "maybe.x | default(0)", '
-        'c: "maybe.x if maybe is defined else 1"}}\n'
-        + "  - {id: check, kind: task, role: engineer, title: \"Check {{ check.ok if check is defined else '' }}\", "
-        "form: [{id: ok, type: bool, label: OK}, {id: why, type: text, label: Why, required: false, "
-        'required_if: "not check.ok"}]}\n'
+        + '  - {id: rec, kind: record, artefact: r, fields: {a: "first.ok", '
+        'b: "maybe.x | default(0)", c: "maybe.x if maybe is defined else 1"}}\n'
+        + "  - {id: check, kind: task, role: engineer, "
+        "title: \"Check {{ check.ok if check is defined else '' }}\", "
+        "form: [{id: ok, type: bool, label: OK}, {id: why, type: text, label: Why, "
+        'required: false, required_if: "not check.ok"}]}\n'
         + '  - {id: maybe, kind: record, artefact: m, fields: {x: "1"}}\n'
-        + "  - {id: again, kind: decision, cases: [{when: 'not check.ok', goto: first}], otherwise: end}\n"
+        + "  - {id: again, kind: decision, cases: [{when: 'not check.ok', goto: first}], "
+        "otherwise: end}\n"
     )
     loaded = parse_spec(text, "flow.yaml")
     assert [s.id for s in loaded.spec.steps] == ["first", "rec", "check", "maybe", "again"]
@@ -55,8 +60,8 @@ def test_earlier_steps_guarded_reads_loops_and_own_answers_are_fine():
 def test_a_read_that_a_loop_makes_possible_is_accepted():
     # 'route' runs again after 'later' through the loop, so 'later' may have run before it
     text = (
-        HEAD
-        + "  - {id: route, kind: decision, cases: [{when: 'later is defined and later.ok', goto: end}], otherwise: later}\n"
+        HEAD + "  - {id: route, kind: decision, "
+        "cases: [{when: 'later is defined and later.ok', goto: end}], otherwise: later}\n"
         + TASK % ("later", "Later")
         + "  - {id: back, kind: decision, cases: [{when: 'true', goto: route}], otherwise: end}\n"
     )

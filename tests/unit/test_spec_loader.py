@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from aims_workflows.errors import NotFound, SpecError
 from aims_workflows.spec import Problem, load_spec, load_workflows, parse_spec, spec_hash
 from aims_workflows.spec.loader import MAX_FILE_BYTES
+from aims_workflows.spec.model import ApprovalStep, NotifyStep
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "workflows"
 GOOD = FIXTURES / "good"
@@ -77,6 +78,15 @@ def test_hash_ignores_comments_and_formatting_but_not_content():
     assert parse_spec(text.replace("duration: 30d", "duration: 31d")).content_hash != base
 
 
+def test_a_step_looked_up_with_its_kind_comes_back_as_that_kind():
+    spec = parse_spec(minimal()).spec
+    assert spec.step("tell") is spec.step("tell", NotifyStep)
+    with pytest.raises(TypeError, match="step 'tell' is a notify step, not ApprovalStep"):
+        spec.step("tell", ApprovalStep)
+    with pytest.raises(KeyError):
+        spec.step("nowhere", NotifyStep)
+
+
 def test_unknown_workflow_id_in_a_set_is_not_found_with_a_hint():
     workflows = load_workflows([GOOD])
     with pytest.raises(NotFound) as caught:
@@ -98,10 +108,13 @@ def test_semantic_problems_are_all_reported_at_once_in_file_order():
     assert problems_of(load_spec, path) == [
         f"{path}:5:13 evidences[0]: unknown clause or control id 'A.5.22' (did you mean 'A.5.2'?)",
         f"{path}:9:5 steps[0].role: unknown role 'enginer' (did you mean 'engineer'?)",
-        f"{path}:10:5 steps[0].title: unknown field 'subject.nmae' in 'Assess {{{{ subject.nmae }}}}' (did you mean 'name'?)",
-        f"{path}:15:9 steps[1].cases[0].when: unknown field 'assess.score' in 'assess.score > 1' ('assess' has: completed_by, issue)",
+        f"{path}:10:5 steps[0].title: unknown field 'subject.nmae' in 'Assess {{{{ subject.nmae "
+        "}}' (did you mean 'name'?)",
+        f"{path}:15:9 steps[1].cases[0].when: unknown field 'assess.score' in 'assess.score > 1' "
+        "('assess' has: completed_by, issue)",
         f"{path}:17:5 steps[1].otherwise: unknown target 'endd' (did you mean 'end'?)",
-        f"{path}:21:5 steps[2].message: unknown name 'foo' in '{{{{ foo }}}}' (names are subject, inputs, item and step ids)",
+        f"{path}:21:5 steps[2].message: unknown name 'foo' in '{{{{ foo }}}}' (names are subject, "
+        "inputs, item and step ids)",
     ]
 
 
@@ -111,13 +124,14 @@ def test_structural_problems_are_all_reported_at_once():
     assert sorted(found) == sorted(
         [
             f"{path}:1:1 id: must be lower-case words joined by '-' (e.g. 'ai-risk-assessment')",
-            f"{path}:2:1 version: input should be a valid integer, unable to parse string as an integer",
+            f"{path}:2:1 version: input should be a valid "
+            "integer, unable to parse string as an integer",
             f"{path}:3:1 title: input should be a valid string",
             f"{path}:4:1 subject: 'robot' is not one of 'ai_system', 'organisation' or 'finding'",
             f"{path}:5:1 stepz: unknown key 'stepz' (did you mean 'steps'?)",
             f"{path}:7:5 steps[0]: unknown step kind 'tsk' (did you mean 'task'?)",
-            f"{path}:13:5 steps[1].duration: 'soon' is not a duration: write a number and a unit (w, d, h, m, s) "
-            "such as '90d' or '1d12h', or ISO 8601 such as 'P90D'",
+            f"{path}:13:5 steps[1].duration: 'soon' is not a duration: write a number and "
+            "a unit (w, d, h, m, s) such as '90d' or '1d12h', or ISO 8601 such as 'P90D'",
             f"{path}:14:5 steps[1].titel: unknown key 'titel' (did you mean 'title'?)",
         ]
     )
@@ -158,8 +172,10 @@ steps:
 """
     hint = "give one step of the loop a way out, e.g. a decision case or 'next: end'"
     assert problems_of(parse_spec, text, "loop.yaml") == [
-        f"loop.yaml:6:5 steps[0]: loop with no exit: from 'a' the run can never reach 'end' (a -> b) ({hint})",
-        f"loop.yaml:10:5 steps[1]: loop with no exit: from 'b' the run can never reach 'end' (a -> b) ({hint})",
+        "loop.yaml:6:5 steps[0]: loop with no exit: from 'a' "
+        f"the run can never reach 'end' (a -> b) ({hint})",
+        "loop.yaml:10:5 steps[1]: loop with no exit: from "
+        f"'b' the run can never reach 'end' (a -> b) ({hint})",
     ]
 
 
@@ -222,9 +238,12 @@ steps:
     assert problems_of(parse_spec, text, "r.yaml") == [
         "r.yaml:11:27 steps[0].escalate.to: unknown role 'cisoo' (did you mean 'ciso'?)",
         "r.yaml:14:17 steps[1].approvers[0]: unknown role 'risk_ownr' (did you mean 'risk_owner'?)",
-        "r.yaml:14:28 steps[1].approvers[1]: unknown role 'wizard' (declare it under 'roles' in aims.yaml)",
-        "r.yaml:16:25 steps[1].separation.forbidden_roles[0]: unknown role 'enginer' (did you mean 'engineer'?)",
-        "r.yaml:20:10 steps[2].to[0]: unknown role 'top_managment' (did you mean 'top_management'?)",
+        "r.yaml:14:28 steps[1].approvers[1]: unknown role "
+        "'wizard' (declare it under 'roles' in aims.yaml)",
+        "r.yaml:16:25 steps[1].separation.forbidden_roles[0]: "
+        "unknown role 'enginer' (did you mean 'engineer'?)",
+        "r.yaml:20:10 steps[2].to[0]: unknown role "
+        "'top_managment' (did you mean 'top_management'?)",
     ]
 
 
@@ -275,7 +294,8 @@ steps:
 """
     assert problems_of(parse_spec, text, "s.yaml") == [
         "s.yaml:17:16 steps[2].approves[0]: 'tell' is not a task or record step",
-        "s.yaml:17:22 steps[2].approves[1]: 'asess' is not a task or record step (did you mean 'assess'?)",
+        "s.yaml:17:22 steps[2].approves[1]: 'asess' is not "
+        "a task or record step (did you mean 'assess'?)",
         "s.yaml:19:25 steps[2].separation.not_assignee_of[0]: 'tell' is not a task step",
     ]
 
@@ -308,7 +328,8 @@ steps:
 """
     assert problems_of(parse_spec, text, "e.yaml") == [
         "e.yaml:13:9 steps[0].cases[0].when: cannot parse '1 +': unexpected 'end of template'",
-        "e.yaml:15:9 steps[0].cases[1].when: unknown field 'inputs.aera' in 'inputs.aera' (did you mean 'area'?)",
+        "e.yaml:15:9 steps[0].cases[1].when: unknown field "
+        "'inputs.aera' in 'inputs.aera' (did you mean 'area'?)",
         "e.yaml:22:7 steps[1].fields.a: unknown name 'item' in 'item' "
         "('item' is only known in the inputs and finding of a spawn with 'for_each')",
         "e.yaml:23:7 steps[1].fields.b: unknown field 'rec.zz' in 'rec.zz' ('rec' has: a, b, c)",
@@ -363,10 +384,14 @@ steps:
     message: hi
 """
     assert problems_of(parse_spec, text, "t.yaml") == [
-        "t.yaml:8:7 trigger.on[0].event: 'ai_system.changed' needs 'subject: ai_system', not 'organisation'",
-        "t.yaml:9:16 trigger.on[0].fields[0]: unknown inventory field 'risk_teir' (did you mean 'risk_tier'?)",
-        "t.yaml:10:7 trigger.on[1]: 'run.completed' needs 'workflow': the workflow whose completion starts this one",
-        "t.yaml:11:7 trigger.on[2].event: 'finding.raised' needs 'subject: finding', not 'organisation'",
+        "t.yaml:8:7 trigger.on[0].event: 'ai_system.changed' "
+        "needs 'subject: ai_system', not 'organisation'",
+        "t.yaml:9:16 trigger.on[0].fields[0]: unknown inventory "
+        "field 'risk_teir' (did you mean 'risk_tier'?)",
+        "t.yaml:10:7 trigger.on[1]: 'run.completed' needs 'workflow': the workflow whose "
+        "completion starts this one",
+        "t.yaml:11:7 trigger.on[2].event: 'finding.raised' "
+        "needs 'subject: finding', not 'organisation'",
         "t.yaml:12:7 trigger.on[2].workflow: 'workflow' is only for 'run.completed'",
         "t.yaml:13:1 coverage: coverage KPIs count AI systems: it needs 'subject: ai_system'",
     ]
@@ -397,21 +422,27 @@ steps:
             "f.yaml:13:9 steps[0].form[2]: 'pattern' is not a valid regular expression: missing ), "
             "unterminated subpattern at position 0",
             "f.yaml:14:9 steps[0].form[3]: 'min', 'max' and 'integer' are only for number fields",
-            "f.yaml:15:10 steps[0].form[4].id: must be lower-case snake_case: letters, digits and '_', starting with a letter",
-            "f.yaml:15:22 steps[0].form[4].type: 'wrong' is not one of 'text', 'number', 'choice', 'multi_choice', "
-            "'date', 'user', 'url' or 'bool'",
+            "f.yaml:15:10 steps[0].form[4].id: must be lower-case snake_case: letters, digits and "
+            "'_', starting with a letter",
+            "f.yaml:15:22 steps[0].form[4].type: 'wrong' is not one of 'text', "
+            "'number', 'choice', 'multi_choice', 'date', 'user', 'url' or 'bool'",
         ]
     )
 
 
 def test_missing_required_keys_and_missing_kind():
-    text = "id: nokeys\nversion: 1\nsteps:\n  - id: a\n    role: engineer\n  - kind: approval\n    id: b\n"
+    text = (
+        "id: nokeys\nversion: 1\nsteps:\n"
+        "  - id: a\n    role: engineer\n"
+        "  - kind: approval\n    id: b\n"
+    )
     found = problems_of(parse_spec, text, "m.yaml")
     assert sorted(found) == sorted(
         [
             "m.yaml:1:1 title: missing required key 'title'",
             "m.yaml:1:1 subject: missing required key 'subject'",
-            "m.yaml:4:5 steps[0]: missing required key 'kind' (kinds are task, approval, decision, spawn, record, notify, wait)",
+            "m.yaml:4:5 steps[0]: missing required key 'kind' (kinds are task, approval, decision, "
+            "spawn, record, notify, wait)",
             "m.yaml:6:5 steps[1].approvers: missing required key 'approvers'",
             "m.yaml:6:5 steps[1].on_reject: missing required key 'on_reject'",
         ]
@@ -421,14 +452,16 @@ def test_missing_required_keys_and_missing_kind():
 def test_unknown_step_kind_without_a_near_miss_lists_the_kinds():
     text = minimal().replace("kind: notify", "kind: teleport")
     assert problems_of(parse_spec, text, "k.yaml") == [
-        "k.yaml:6:5 steps[0]: unknown step kind 'teleport' (kinds are task, approval, decision, spawn, record, notify, wait)"
+        "k.yaml:6:5 steps[0]: unknown step kind 'teleport' (kinds are task, approval, decision, "
+        "spawn, record, notify, wait)"
     ]
 
 
 def test_literal_near_miss_gets_a_hint():
     text = minimal(subject="subject: ai_sytem")
     assert problems_of(parse_spec, text, "l.yaml") == [
-        "l.yaml:4:1 subject: 'ai_sytem' is not one of 'ai_system', 'organisation' or 'finding' (did you mean 'ai_system'?)"
+        "l.yaml:4:1 subject: 'ai_sytem' is not one of 'ai_system', 'organisation' or 'finding' "
+        "(did you mean 'ai_system'?)"
     ]
 
 
@@ -559,11 +592,14 @@ def test_cross_file_spawn_and_trigger_checks():
     path = str(BAD / "spawn-unknown.yaml")
     found = problems_of(load_workflows, [GOOD, path])
     assert found == [
-        f"{path}:12:5 steps[0].workflow: unknown workflow 'risk-asessment' (did you mean 'risk-assessment'?)",
-        f"{path}:17:7 steps[1].inputs.reasn: 'risk-assessment' has no input 'reasn' (did you mean 'reason'?)",
-        f"{path}:20:5 steps[2].workflow: 'nonconformity' runs on a finding, this workflow on a ai_system "
-        "(add 'finding:' to raise a finding for it)",
-        f"{path}:8:7 trigger.on[0].workflow: unknown workflow 'risk-asessment' (did you mean 'risk-assessment'?)",
+        f"{path}:12:5 steps[0].workflow: unknown workflow "
+        "'risk-asessment' (did you mean 'risk-assessment'?)",
+        f"{path}:17:7 steps[1].inputs.reasn: 'risk-assessment' "
+        "has no input 'reasn' (did you mean 'reason'?)",
+        f"{path}:20:5 steps[2].workflow: 'nonconformity' runs on a finding, this "
+        "workflow on a ai_system (add 'finding:' to raise a finding for it)",
+        f"{path}:8:7 trigger.on[0].workflow: unknown workflow "
+        "'risk-asessment' (did you mean 'risk-assessment'?)",
     ]
 
 
@@ -711,7 +747,8 @@ def test_templates_may_bind_their_own_names():
     )
     text = minimal().replace("message: hi", "message: " + json.dumps(message))
     assert problems_of(parse_spec, text, "b.yaml") == [
-        f"b.yaml:9:5 steps[0].message: unknown name 'ghost' in {message!r} (names are subject, inputs, item and step ids)"
+        f"b.yaml:9:5 steps[0].message: unknown name 'ghost' in {message!r} (names are subject, "
+        "inputs, item and step ids)"
     ]
 
 

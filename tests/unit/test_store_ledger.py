@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from datetime import timedelta
+from itertools import pairwise
 
 import pytest
 from sqlalchemy import text
@@ -75,7 +76,7 @@ def test_append_numbers_and_chains_rows_and_moves_the_head(database: Database):
         head = ledger.head(conn)
     assert [r.seq for r in rows] == [1, 2, 3, 4, 5]
     assert rows[0].prev_hash == GENESIS_HASH
-    assert all(b.prev_hash == a.hash for a, b in zip(rows, rows[1:]))
+    assert all(b.prev_hash == a.hash for a, b in pairwise(rows))
     assert head == (5, rows[-1].hash)
     assert rows[2].payload == '{"n":3,"note":"row 3 é"}'
     report = verify(database)
@@ -250,7 +251,7 @@ def test_triggers_dropped_but_nothing_changed_still_verifies(database: Database)
     assert verify(database).ok
 
 
-# -- concurrency -------------------------------------------------------------------------------------
+# -- concurrency -----------------------------------------------------------------------------------
 def test_two_threads_appending_keep_one_valid_chain(database: Database):
     """Appends from two connections at once serialise on the head row (SQLite: the write lock)."""
     per_thread, batch = 40, 3

@@ -67,9 +67,8 @@ def test_a_row_added_past_the_head_is_named(database: Database):
     with database.connect() as conn:
         report = ledger.verify(conn)
     assert not report.ok and report.first_bad_seq == 4
-    assert (
-        report.problem
-        == "row 4 and after are past the ledger head (row 3): they were added outside aims-workflows"
+    assert report.problem == (
+        "row 4 and after are past the ledger head (row 3): they were added outside aims-workflows"
     )
 
 

@@ -99,7 +99,8 @@ def test_append_only_triggers_exist(database: Database):
             names = set(
                 conn.execute(
                     text(
-                        "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'evidence'"
+                        "SELECT name FROM sqlite_master WHERE type "
+                        "= 'trigger' AND tbl_name = 'evidence'"
                     )
                 ).scalars()
             )
@@ -108,7 +109,8 @@ def test_append_only_triggers_exist(database: Database):
             names = set(
                 conn.execute(
                     text(
-                        "SELECT tgname FROM pg_trigger WHERE tgrelid = 'evidence'::regclass AND NOT tgisinternal"
+                        "SELECT tgname FROM pg_trigger WHERE tgrelid "
+                        "= 'evidence'::regclass AND NOT tgisinternal"
                     )
                 ).scalars()
             )

@@ -95,7 +95,7 @@ def closeness_tiebreak(wanted: str, candidate: str) -> tuple[int, int, int]:
     else:
         tier = 2
     shared = 0
-    for x, y in zip(a, b):
+    for x, y in zip(a, b, strict=False):  # the common prefix of two ids of any length
         if x != y:
             break
         shared += 1

@@ -8,7 +8,7 @@ from typing import Any, NoReturn
 from aims_workflows.errors import ConfigError
 
 from ._ids import is_annex, normalise
-from ._model import Catalog, CatalogEntry, structural_problems
+from ._model import Catalog, CatalogEntry, Kind, structural_problems
 
 __all__ = ["DATA_FILE", "EXPECTED_CONTROLS", "EXPECTED_TOP_GROUPS", "read_text", "parse", "build"]
 
@@ -127,7 +127,7 @@ def _evidence_vocabulary(value: Any, problems: list[str]) -> dict[str, str]:
     return vocabulary
 
 
-def _entry(raw: Any, kind: str, where: str, problems: list[str]) -> CatalogEntry | None:
+def _entry(raw: Any, kind: Kind, where: str, problems: list[str]) -> CatalogEntry | None:
     if not isinstance(raw, Mapping):
         problems.append(f"{where}: every item must be a mapping, got {raw!r}")
         return None
@@ -180,7 +180,7 @@ def _entry(raw: Any, kind: str, where: str, problems: list[str]) -> CatalogEntry
 
     return CatalogEntry(
         id=raw_id,
-        kind=kind,  # type: ignore[arg-type]  # one of the three literals, chosen by the caller
+        kind=kind,
         title=texts["title"],
         summary=texts["summary"],
         parent=parent,

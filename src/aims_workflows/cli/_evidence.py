@@ -29,7 +29,8 @@ def register(app: typer.Typer) -> None:
             ok(f"evidence chain verified: {report.rows} rows, head #{report.head_seq}")
             return
         err_console().print(
-            f"[bold red]evidence chain BROKEN at row {report.first_bad_seq}[/]: {escape(report.problem)}"
+            f"[bold red]evidence chain BROKEN at row {report.first_bad_seq}[/]: "
+            f"{escape(report.problem or '')}"
         )
         console().print(f"checked {report.rows} rows before stopping")
         raise typer.Exit(1)
@@ -65,7 +66,8 @@ def register(app: typer.Typer) -> None:
                 )
             else:
                 console().print(
-                    f"#{row.seq:<6} {row.effective_at[:16].replace('T', ' ')} {row.kind:<22} {escape(row.run_id or '-'):<14} "
+                    f"#{row.seq:<6} {row.effective_at[:16].replace('T', ' ')} {row.kind:<22} "
+                    f"{escape(row.run_id or '-'):<14} "
                     f"{escape(describe(row))}  [dim]{row.hash[:10]}[/]"
                 )
 

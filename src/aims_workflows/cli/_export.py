@@ -17,7 +17,8 @@ _FORMATS = ("table", "csv", "md", "json")
 
 def register(app: typer.Typer) -> None:
     export = command_group(
-        "Statement of Applicability, clause coverage, audit pack, OSCAL and the management review pack.",
+        "Statement of Applicability, clause coverage, "
+        "audit pack, OSCAL and the management review pack.",
         short_help="SoA, clause coverage, audit pack, OSCAL, management review pack.",
     )
     app.add_typer(export, name="export")
@@ -34,7 +35,9 @@ def register(app: typer.Typer) -> None:
         until: Until = None,
         force: ForceOut = False,
     ) -> None:
-        """Statement of Applicability: each Annex A control, applicable or excluded (and why, from the `soa:` section of aims.yaml), how it is implemented, the workflows that evidence it, their runs and ledger rows in the period, and its status.
+        """Statement of Applicability: each Annex A control, applicable or excluded (and why, from
+        the `soa:` section of aims.yaml), how it is implemented, the workflows that evidence it,
+        their runs and ledger rows in the period, and its status.
 
         An applicable control with no workflow and no implementation described is a GAP."""
         _coverage("controls", fmt, out, since, until, force)
@@ -47,7 +50,8 @@ def register(app: typer.Typer) -> None:
         until: Until = None,
         force: ForceOut = False,
     ) -> None:
-        """Clauses 4-10: the workflows that evidence each clause (or one of its sub-clauses), their runs and ledger rows in the period."""
+        """Clauses 4-10: the workflows that evidence each clause (or one
+        of its sub-clauses), their runs and ledger rows in the period."""
         _coverage("clauses", fmt, out, since, until, force)
 
     @export.command(
@@ -64,9 +68,12 @@ def register(app: typer.Typer) -> None:
         until: Until = None,
         force: bool = typer.Option(False, "--force", help="replace the file if it exists"),
     ) -> None:
-        """One zip for the auditor: the ledger rows of the period with a stand-alone verifier, the chain's verification, SoA, clause coverage, KPIs, inventory, runs, approvals, findings, tasks and the workflow texts runs used.
+        """One zip for the auditor: the ledger rows of the period with a stand-alone verifier, the
+        chain's verification, SoA, clause coverage, KPIs, inventory, runs, approvals, findings,
+        tasks and the workflow texts runs used.
 
-        manifest.json holds every file's SHA-256; the command prints the manifest's own hash, to send to the auditor separately.
+        manifest.json holds every file's SHA-256; the command prints the manifest's own hash, to
+        send to the auditor separately.
 
         Exits 1 if the evidence chain is broken: the pack is still written, and marked."""
         from rich.markup import escape
@@ -82,7 +89,10 @@ def register(app: typer.Typer) -> None:
         if target.is_dir():
             target = target / default_pack_name(now)
         result = write_audit_pack(app_, target, period=period, force=force, now=now)
-        wrote = f"wrote {escape(str(result.path))} ({result.size:,} bytes, {len(result.files)} files) for {escape(period.label())}"
+        wrote = (
+            f"wrote {escape(str(result.path))} ({result.size:,} bytes, {len(result.files)} files)"
+            f" for {escape(period.label())}"
+        )
         if result.chain.ok:
             ok(wrote)
         else:
@@ -99,37 +109,46 @@ def register(app: typer.Typer) -> None:
         )
         gaps = result.soa.get("gaps") or []
         console().print(
-            f"  SoA: {result.soa.get('implemented', 0)} of {result.soa.get('applicable', 0)} applicable controls "
-            f"implemented with evidence; {len(gaps)} gap(s)"
+            f"  SoA: {result.soa.get('implemented', 0)} of {result.soa.get('applicable', 0)} "
+            f"applicable controls implemented with evidence; {len(gaps)} gap(s)"
         )
         # on a line of its own and never wrapped: people copy it into a message to the auditor
         console().print(
             f"  manifest.json SHA-256: [bold]{result.manifest_sha256}[/]", soft_wrap=True
         )
         console().print(
-            "  send this hash to the auditor separately (not inside the pack): it shows the pack is the one exported",
+            "  send this hash to the auditor separately (not inside "
+            "the pack): it shows the pack is the one exported",
             soft_wrap=True,
         )
         if not result.chain.ok:
             err_console().print(
-                f"[bold red]evidence chain BROKEN at row {result.chain.first_bad_seq}[/]: {escape(result.chain.problem or '')}\n"
-                "the pack was written and marked (CHAIN-BROKEN.txt, index.html, manifest.json chain.ok = false)",
+                f"[bold red]evidence chain BROKEN at row {result.chain.first_bad_seq}[/]: "
+                f"{escape(result.chain.problem or '')}\n"
+                "the pack was written and marked (CHAIN-BROKEN.txt, index.html, manifest.json "
+                "chain.ok = false)",
                 soft_wrap=True,
             )
             raise typer.Exit(1)
         console().print(
-            f"  evidence chain verified: {result.chain.rows_checked} rows, head #{result.chain.head_seq}"
+            f"  evidence chain verified: {result.chain.rows_checked} rows, head "
+            f"#{result.chain.head_seq}"
         )
 
     @export.command(
         "review-pack",
-        short_help="Management review (9.3) input pack: figures with trends, and what people must add.",
+        short_help=(
+            "Management review (9.3) input pack: figures with trends, and what people must add."
+        ),
     )
     def review_pack(
         since: str | None = typer.Option(
             None,
             "--since",
-            help="first day, YYYY-MM-DD (default: the day the last management review completed, or 365 days ago)",
+            help=(
+                "first day, YYYY-MM-DD (default: the day the last "
+                "management review completed, or 365 days ago)"
+            ),
         ),
         until: str | None = typer.Option(
             None, "--until", help="last day, YYYY-MM-DD (default: today)"
@@ -137,7 +156,10 @@ def register(app: typer.Typer) -> None:
         out: Path | None = typer.Option(
             None,
             "--out",
-            help="file to write (default aims-review-pack-DATE.md or .html; a directory puts it there)",
+            help=(
+                "file to write (default aims-review-pack-DATE.md "
+                "or .html; a directory puts it there)"
+            ),
         ),
         fmt: str | None = typer.Option(
             None, "--format", help="md (default) or html; taken from --out's suffix when not given"
@@ -155,9 +177,14 @@ def register(app: typer.Typer) -> None:
             help="list accepted risks with a residual score of at least this",
         ),
     ) -> None:
-        """The input pack top management reads before a management review (ISO/IEC 42001 clause 9.3): the status of actions from previous reviews, KPIs at the start and end of the period, nonconformities and corrective actions, internal audits, risk and impact assessments, inventory changes and the ledger's integrity, each compared with the previous period of the same length.
+        """The input pack top management reads before a management review (ISO/IEC 42001 clause
+        9.3): the status of actions from previous reviews, KPIs at the start and end of the period,
+        nonconformities and corrective actions, internal audits, risk and impact assessments,
+        inventory changes and the ledger's integrity, each compared with the previous period of
+        the same length.
 
-        Inputs aims holds no data on (changes in issues and interested parties, external audits, opportunities for improvement) are left as sections for people to complete.
+        Inputs aims holds no data on (changes in issues and interested parties, external audits,
+        opportunities for improvement) are left as sections for people to complete.
 
         Exits 1 if the evidence chain is broken: the pack is still written, and says so."""
         _review_pack(since, until, out, fmt, force, verify, risk_threshold)
@@ -211,13 +238,14 @@ def _review_pack(
     console().print(
         f"  review actions: {figures['Review actions open'].value:.0f} open, "
         f"{figures['Review actions overdue'].value:.0f} overdue; nonconformities: "
-        f"{figures['Nonconformities raised'].value:.0f} raised, {figures['Nonconformities closed'].value:.0f} closed, "
+        f"{figures['Nonconformities raised'].value:.0f} raised, "
+        f"{figures['Nonconformities closed'].value:.0f} closed, "
         f"{figures['Nonconformities open'].value:.0f} open",
         soft_wrap=True,
     )
     console().print(
-        "  section 7 is for people: changes in issues and interested parties, external audits, opportunities "
-        "for improvement",
+        "  section 7 is for people: changes in issues and interested "
+        "parties, external audits, opportunities for improvement",
         soft_wrap=True,
     )
     for note in pack.performance.notes:
@@ -315,16 +343,17 @@ def _print_summary(report, part: str) -> None:
     s = report.summary()
     if part == "controls":
         line = (
-            f"{s['controls']} controls: {s['applicable']} applicable, {s['excluded']} excluded; {s['implemented']} implemented "
-            f"with evidence, {s['in_progress']} in progress, {s['described']} described (evidence outside aims), "
-            f"{s['no_evidence']} without evidence yet"
+            f"{s['controls']} controls: {s['applicable']} applicable, "
+            f"{s['excluded']} excluded; {s['implemented']} implemented with "
+            f"evidence, {s['in_progress']} in progress, {s['described']} described "
+            f"(evidence outside aims), {s['no_evidence']} without evidence yet"
         )
         console().print(line)
         if s["gaps"]:
             console().print(
                 f"[bold red]{len(s['gaps'])} gap(s)[/]: {', '.join(s['gaps'])} "
-                "(applicable, no workflow and no implementation: exclude them with a reason or describe the "
-                "implementation under soa.controls in aims.yaml)"
+                "(applicable, no workflow and no implementation: exclude them with a "
+                "reason or describe the implementation under soa.controls in aims.yaml)"
             )
     else:
         console().print(

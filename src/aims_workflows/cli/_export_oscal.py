@@ -27,11 +27,15 @@ def register(export: typer.Typer) -> None:
             False, "--force", help="replace an earlier OSCAL export in --out"
         ),
     ) -> None:
-        """NIST OSCAL (JSON) for GRC tools: catalog.json (clauses 4-10 and the Annex A controls, ids such as a-6.2.4 for A.6.2.4), assessment-plan.json and assessment-results.json (per Annex A control an observation with its SoA status and the ledger rows behind it, by seq and SHA-256; findings: satisfied, not satisfied, gaps, open nonconformities).
+        """NIST OSCAL (JSON) for GRC tools: catalog.json (clauses 4-10 and the Annex A controls,
+        ids such as a-6.2.4 for A.6.2.4), assessment-plan.json and assessment-results.json (per
+        Annex A control an observation with its SoA status and the ledger rows behind it, by seq
+        and SHA-256; findings: satisfied, not satisfied, gaps, open nonconformities).
 
         Needs the optional extra: pip install 'aims-workflows[oscal]'.
 
-        Exits 1 if the evidence chain is broken: the files are still written, with a finding saying so."""
+        Exits 1 if the evidence chain is broken: the files are still written, with a finding
+        saying so."""
         from rich.markup import escape
 
         from ..export._trestle import oscal_models
@@ -46,7 +50,10 @@ def register(export: typer.Typer) -> None:
         now = app_.runtime.clock.now()
         target = out if out is not None else Path(default_directory_name(now))
         result = write_oscal(app_, target, period=period, force=force, now=now)
-        wrote = f"wrote {escape(str(result.path))}/ (OSCAL {result.oscal_version}) for {escape(period.label())}"
+        wrote = (
+            f"wrote {escape(str(result.path))}/ (OSCAL {result.oscal_version})"
+            f" for {escape(period.label())}"
+        )
         if result.chain.ok:
             ok(wrote)
         else:
@@ -64,7 +71,8 @@ def register(export: typer.Typer) -> None:
         )
         if not result.chain.ok:
             err_console().print(
-                f"[bold red]evidence chain BROKEN at row {result.chain.first_bad_seq}[/]: {escape(result.chain.problem or '')}",
+                f"[bold red]evidence chain BROKEN at row {result.chain.first_bad_seq}[/]: "
+                f"{escape(result.chain.problem or '')}",
                 soft_wrap=True,
             )
             raise typer.Exit(1)

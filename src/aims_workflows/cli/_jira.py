@@ -14,7 +14,8 @@ sandbox_app = command_group(
     "Loopback imitations of Jira and Slack, for trying things without a site.",
     short_help="Loopback Jira and Slack, to try things without a site.",
 )
-"""The ``aims sandbox`` group; other integrations add their sandbox with ``@sandbox_app.command(...)``."""
+"""The ``aims sandbox`` group; other integrations add
+their sandbox with ``@sandbox_app.command(...)``."""
 
 
 def register(app: typer.Typer) -> None:
@@ -41,16 +42,17 @@ def register(app: typer.Typer) -> None:
         from ._output import console, ok
 
         settings = Settings()
+        url, email, token = settings.jira_url, settings.jira_email, settings.jira_api_token
         missing = [
             name
             for name, value in (
-                ("AIMS_JIRA_URL", settings.jira_url),
-                ("AIMS_JIRA_EMAIL", settings.jira_email),
-                ("AIMS_JIRA_API_TOKEN", settings.jira_api_token),
+                ("AIMS_JIRA_URL", url),
+                ("AIMS_JIRA_EMAIL", email),
+                ("AIMS_JIRA_API_TOKEN", token),
             )
             if not value
         ]
-        if missing:
+        if not url or not email or not token:
             raise ConfigError(
                 f"{', '.join(missing)} not set",
                 hint="set them in the environment (an API token from id.atlassian.com)",
@@ -59,9 +61,7 @@ def register(app: typer.Typer) -> None:
         workflows = load_workflows(
             workflow_paths(settings, config), roles=set(DEFAULT_ROLES) | config.role_names()
         )
-        conn = JiraConnection(
-            settings.jira_url, settings.jira_email, settings.jira_api_token.get_secret_value()
-        )
+        conn = JiraConnection(url, email, token.get_secret_value())
         report = setup_project(
             conn,
             settings.jira_project,

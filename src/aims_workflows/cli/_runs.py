@@ -64,7 +64,8 @@ def register(app: typer.Typer) -> None:
         run = timeline.run
         c = console()
         c.print(
-            f"[bold]{escape(run.run_id)}[/] {run.spec_id} v{run.spec_version} on {run.subject.type} '{escape(run.subject.name)}'"
+            f"[bold]{escape(run.run_id)}[/] {run.spec_id} v{run.spec_version} on "
+            f"{run.subject.type} '{escape(run.subject.name)}'"
         )
         c.print(
             f"status: [bold]{run.status}[/]"
@@ -82,12 +83,15 @@ def register(app: typer.Typer) -> None:
             )
         if run.task:
             due = f", due {run.task.due_at:%Y-%m-%d}" if run.task.due_at else ""
+            overdue = ", OVERDUE" if run.task.overdue else ""
             c.print(
-                f"waiting for: task '{run.task.step_id}' ({run.task.ref or 'not issued yet'}{due}{', OVERDUE' if run.task.overdue else ''})"
+                f"waiting for: task '{run.task.step_id}'"
+                f" ({run.task.ref or 'not issued yet'}{due}{overdue})"
             )
         if run.approval:
             c.print(
-                f"waiting for: approval {run.approval.approval_id} ({len(run.approval.decisions)} decision(s) so far)"
+                f"waiting for: approval {run.approval.approval_id} "
+                f"({len(run.approval.decisions)} decision(s) so far)"
             )
         c.print("\n[bold]timeline[/]")
         for entry in timeline.entries:
@@ -101,7 +105,8 @@ def register(app: typer.Typer) -> None:
         run_id: str,
         person: str = typer.Option("cli", "--as", help="who asks (kept in the ledger)"),
     ) -> None:
-        """Queue a run's dead commands again, once their cause is fixed (e.g. after `aims jira setup`)."""
+        """Queue a run's dead commands again, once their
+        cause is fixed (e.g. after `aims jira setup`)."""
         from ..engine import Actor
         from ._context import open_cli_app
         from ._output import console, ok
@@ -117,5 +122,6 @@ def register(app: typer.Typer) -> None:
         ok(f"queued {len(revived)} command(s) again: {', '.join(kind for kind, _ in revived)}")
         if report.dead or report.retried:
             console().print(
-                f"still failing: {report.dead} dead, {report.retried} to retry; see `aims runs show {run_id}`"
+                f"still failing: {report.dead} dead, {report.retried} "
+                f"to retry; see `aims runs show {run_id}`"
             )

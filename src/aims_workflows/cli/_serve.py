@@ -1,4 +1,5 @@
-"""``aims serve``: the web service (Jira webhooks, Slack, the dashboard, health, metrics) under uvicorn."""
+"""``aims serve``: the web service (Jira webhooks,
+Slack, the dashboard, health, metrics) under uvicorn."""
 
 from __future__ import annotations
 
@@ -22,9 +23,11 @@ def register(app: typer.Typer) -> None:
             help="apply stored webhook deliveries here (or leave them to `aims worker`)",
         ),
     ) -> None:
-        """Serve the compliance dashboard (GET /dashboard, GET /api/kpis), POST /jira/webhook, POST /slack/events, GET /healthz and GET /metrics.
+        """Serve the compliance dashboard (GET /dashboard, GET /api/kpis), POST /jira/webhook,
+        POST /slack/events, GET /healthz and GET /metrics.
 
-        With AIMS_DASHBOARD_TOKEN set, /dashboard and /api/* require it: Bearer, or the password of HTTP Basic authentication.
+        With AIMS_DASHBOARD_TOKEN set, /dashboard and /api/* require it: Bearer, or the password
+        of HTTP Basic authentication.
         """
         import uvicorn
 
@@ -42,7 +45,9 @@ def register(app: typer.Typer) -> None:
         web = create_app(app_, process_in_background=background)
         shown = f"[{host}]" if ":" in host else host
         ok(
-            f"serving on http://{shown}:{port} (Jira webhooks {'on' if app_.jira else 'off: set AIMS_JIRA_URL'}); "
-            f"dashboard at http://{shown}:{port}/dashboard ({'token required' if token else 'no token: loopback only'})"
+            f"serving on http://{shown}:{port} (Jira webhooks "
+            f"{'on' if app_.jira else 'off: set AIMS_JIRA_URL'}); "
+            f"dashboard at http://{shown}:{port}/dashboard "
+            f"({'token required' if token else 'no token: loopback only'})"
         )
         uvicorn.run(web, host=host, port=port, log_level="info", access_log=False)

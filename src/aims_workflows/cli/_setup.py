@@ -34,7 +34,8 @@ def register(app: typer.Typer) -> None:
         db = Database(settings.database_url)
         db.upgrade()
         ok(
-            f"database {redact_url(settings.database_url)} is at schema revision {db.current_revision()}"
+            f"database {redact_url(settings.database_url)} is at schema revision "
+            f"{db.current_revision()}"
         )
 
     @db_app.command("upgrade")
@@ -48,7 +49,8 @@ def register(app: typer.Typer) -> None:
         db = Database(settings.database_url)
         db.upgrade()
         ok(
-            f"database {redact_url(settings.database_url)} is at schema revision {db.current_revision()}"
+            f"database {redact_url(settings.database_url)} is at schema revision "
+            f"{db.current_revision()}"
         )
 
     @db_app.command("current")

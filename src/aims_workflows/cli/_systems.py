@@ -108,7 +108,8 @@ def register(app: typer.Typer) -> None:
         for h in history:
             changes = ", ".join(f"{k}: {v[0]!r} -> {v[1]!r}" for k, v in h["changes"].items())
             console().print(
-                f"  v{h['version']} {h['changed_at']:%Y-%m-%d %H:%M} by {h['changed_by']}: {changes}",
+                f"  v{h['version']} {h['changed_at']:%Y-%m-%d %H:%M} "
+                f"by {h['changed_by']}: {changes}",
                 markup=False,
             )
 

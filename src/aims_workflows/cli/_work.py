@@ -40,7 +40,8 @@ def register(app: typer.Typer) -> None:
         )
         app_.pump(schedules=False)
         ok(
-            f"started run {transition.run.run_id} ({workflow} on {transition.run.subject.name}); see `aims runs show {transition.run.run_id}`"
+            f"started run {transition.run.run_id} ({workflow} on {transition.run.subject.name}); "
+            f"see `aims runs show {transition.run.run_id}`"
         )
 
     @tasks.command("list")

@@ -30,7 +30,7 @@ def register(app: typer.Typer) -> None:
             for problem in err.problems:  # one line each, unwrapped: editors and CI parse them
                 sys.stderr.write(f"{problem}\n")
             err_console().print(f"[red]{len(err.problems)} problem(s)[/]")
-            raise typer.Exit(1)
+            raise typer.Exit(1) from None
         if len(loaded) == 0:
             err_console().print(
                 "[red]no workflow files found[/] (give .yaml files or a directory holding them)"
@@ -38,7 +38,8 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(1)
         for item in loaded:
             console().print(
-                f"  {item.source}: {item.spec.id} v{item.spec.version}, {len(item.spec.steps)} steps",
+                f"  {item.source}: {item.spec.id} "
+                f"v{item.spec.version}, {len(item.spec.steps)} steps",
                 markup=False,
             )
         ok(f"{len(loaded)} workflow(s) valid")

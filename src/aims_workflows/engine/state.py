@@ -1,17 +1,19 @@
 """Run state: everything the engine needs to continue a run, persisted as JSON.
 
-``schema_version`` is bumped whenever the shape changes; :func:`load_run` refuses versions it does
-not know instead of guessing.
+``schema_version`` is bumped whenever the stored shape changes; :func:`load_run` brings state of
+an older version up to date (``state_migrations``) and refuses a newer one instead of guessing.
 """
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..errors import EngineError
+from .state_migrations import migrate
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -27,7 +29,7 @@ __all__ = [
     "dump_run",
 ]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 RunStatus = Literal["new", "running", "waiting", "completed", "cancelled", "failed"]
 
@@ -104,7 +106,6 @@ class RunState(_State):
     current: str | None = None
     visits: dict[str, int] = Field(default_factory=dict, description="step id -> times entered")
     data: dict[str, dict[str, Any]] = Field(default_factory=dict)
-    completed_by: dict[str, str] = Field(default_factory=dict, description="task step -> person")
     task: TaskState | None = None
     approval: ApprovalState | None = None
     timers: list[Timer] = Field(default_factory=list)
@@ -120,6 +121,17 @@ class RunState(_State):
         return min((t.fire_at for t in self.timers), default=None)
 
     @property
+    def completed_by(self) -> dict[str, str]:
+        """Task step id -> the person who completed it, read from the step's answers (the only
+        copy since schema version 2). A task's answers are the entries of ``data`` with both
+        ``completed_by`` and ``issue``; a new dict each time, so writing to it changes nothing."""
+        return {
+            step_id: values["completed_by"]
+            for step_id, values in self.data.items()
+            if "completed_by" in values and "issue" in values
+        }
+
+    @property
     def is_open(self) -> bool:
         return self.status in ("new", "running", "waiting")
 
@@ -129,12 +141,28 @@ def dump_run(run: RunState) -> str:
     return run.model_dump_json(exclude_defaults=False)
 
 
+# dump_run writes schema_version first: state of the current version is recognised without
+# parsing it twice (once to read the version, once to validate), which every event would pay
+_CURRENT_PREFIX = f'{{"schema_version":{SCHEMA_VERSION},'
+
+
 def load_run(text: str | bytes) -> RunState:
-    """Load stored run state; refuses a ``schema_version`` this code does not know."""
-    run = RunState.model_validate_json(text)
-    if run.schema_version != SCHEMA_VERSION:
+    """Load stored run state. State of an older ``schema_version`` is migrated to the current one
+    (``aims db upgrade`` rewrites every stored run the same way); a newer one is refused."""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8")
+    if text.startswith(_CURRENT_PREFIX):
+        return RunState.model_validate_json(text)
+    try:
+        stored = json.loads(text)
+    except ValueError as err:
         raise EngineError(
-            f"run {run.run_id} has state schema_version {run.schema_version}; this version reads {SCHEMA_VERSION}",
-            hint="upgrade aims-workflows, or run `aims db upgrade` to migrate stored runs",
+            f"stored run state is not JSON: {err}",
+            hint="restore the run's state from a backup; it was not written by aims",
+        ) from None
+    if not isinstance(stored, dict):
+        raise EngineError(
+            f"stored run state is a JSON {type(stored).__name__}, not an object",
+            hint="restore the run's state from a backup; it was not written by aims",
         )
-    return run
+    return RunState.model_validate(migrate(stored, SCHEMA_VERSION))

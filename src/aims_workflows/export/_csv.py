@@ -19,7 +19,8 @@ _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def cell(value: Any) -> str:
-    """One value as CSV text: times in UTC ISO form, lists and mappings as JSON, booleans as true/false."""
+    """One value as CSV text: times in UTC ISO form,
+    lists and mappings as JSON, booleans as true/false."""
     if value is None:
         return ""
     if isinstance(value, bool):

@@ -102,7 +102,8 @@ def _publish(temp: Path, target: Path, *, force: bool, owned: frozenset[str]) ->
                 hint="pass --force to replace it, or choose another --out",
             ) from None
         return
-    # an earlier export, replaced (force): set it aside, put the new one in place, then delete the old
+    # an earlier export, replaced (force): set it aside,
+    # put the new one in place, then delete the old
     aside = target.with_name(f".{target.name}.old-{uuid.uuid4().hex[:8]}")
     os.rename(target, aside)
     try:

@@ -54,7 +54,8 @@ def atomic_output(target: Path, *, force: bool) -> Iterator[BinaryIO]:
     """A temporary file next to ``target``, renamed to it only when the block ends without error.
 
     An interrupted or failed export leaves nothing under the final name and removes its temporary
-    file. The file is readable by its owner only (``mkstemp``): a pack names people and systems. Without ``force`` an existing file is never replaced, even one that appeared meanwhile.
+    file. The file is readable by its owner only (``mkstemp``): a pack names people and systems.
+    Without ``force`` an existing file is never replaced, even one that appeared meanwhile.
     """
     target = check_target(target, force=force)
     try:
@@ -90,7 +91,8 @@ def _publish(temp: Path, target: Path, *, force: bool) -> None:
             hint="pass --force to replace it, or choose another --out",
         ) from None
     except OSError:
-        # file systems without hard links: check, then rename (a narrow race, no worse than the check above)
+        # file systems without hard links: check, then rename
+        # (a narrow race, no worse than the check above)
         if target.exists():
             raise ExportError(
                 f"{target} exists already", hint="pass --force to replace it"

@@ -79,7 +79,8 @@ def evidence_by_control(
     conn: Connection, period: Period, controls: Iterable[str], cited: Citations, *, limit: int
 ) -> tuple[dict[str, list[RunEvidence]], dict[str, int]]:
     """Control id -> its runs with evidence in the period, newest first, at most ``limit`` each
-    (with the hash of each listed run's latest row); and control id -> how many runs were left out."""
+    (with the hash of each listed run's latest row); and control id -> how many runs were left
+    out."""
     bounds = seq_range(conn, period)
     wanted = list(controls)
     if bounds is None:

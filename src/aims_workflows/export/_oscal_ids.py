@@ -5,13 +5,14 @@ OSCAL ids are *tokens*: they start with a letter or ``_`` and hold letters, digi
 and ``_``. Catalogue ids start with a digit (``6.1.2``) or are written ``A.6.2.4``, so they are
 mapped, one to one and reversibly:
 
-=====================  ==================  ===================================================
+=====================  ==================  ==============================================
 catalogue              OSCAL               what
-=====================  ==================  ===================================================
-``6.1.2``              ``clause-6.1.2``    a requirement clause (groups ``clause-4`` ... ``clause-10``)
+=====================  ==================  ==============================================
+``6.1.2``              ``clause-6.1.2``    a requirement clause (in groups ``clause-4``
+                                           ... ``clause-10``)
 ``A.6``, ``A.6.2``     ``a-6``, ``a-6.2``  an Annex A group or sub-group
 ``A.6.2.4``            ``a-6.2.4``         an Annex A control
-=====================  ==================  ===================================================
+=====================  ==================  ==============================================
 
 The catalogue id itself travels with every group and control as the OSCAL ``label`` property,
 so people and tools that show labels see ``A.6.2.4``. A control's assessment objective (the
@@ -43,7 +44,8 @@ NAMESPACE = uuid.UUID("506d6962-b253-4e9a-ace0-a57cc5e56ed1")
 """Fixed for good: changing it would change every UUID in every export."""
 
 PROPS_NS = "urn:aims-workflows:oscal"
-"""Namespace of the properties OSCAL does not define itself (``soa-status``, ``ledger-hash`` ...)."""
+"""Namespace of the properties OSCAL does not define
+itself (``soa-status``, ``ledger-hash`` ...)."""
 
 _CLAUSE = "clause-"
 _ANNEX = "a-"

@@ -55,7 +55,8 @@ def oscal_models() -> SimpleNamespace:
 
 
 def available() -> bool:
-    """Whether :func:`oscal_models` would succeed (the audit pack adds the OSCAL files only then)."""
+    """Whether :func:`oscal_models` would succeed
+    (the audit pack adds the OSCAL files only then)."""
     try:
         oscal_models()
     except ExportError:

@@ -55,7 +55,8 @@ class Citations:
         return dict(found)
 
     def names_anywhere(self, version: Version, wanted: frozenset[str] | set[str]) -> bool:
-        """Whether the workflow version names any of ``wanted``, for the whole run or in any step."""
+        """Whether the workflow version names any of
+        ``wanted``, for the whole run or in any step."""
         if self.whole.get(version, frozenset()) & wanted:
             return True
         return any(ids & wanted for ids in self.steps.get(version, {}).values())
@@ -63,7 +64,8 @@ class Citations:
     def counts_for(
         self, version: Version, step_id: str | None, wanted: frozenset[str] | set[str]
     ) -> bool:
-        """Whether a record of a run on ``version``, written by ``step_id``, evidences any of ``wanted``."""
+        """Whether a record of a run on ``version``, written
+        by ``step_id``, evidences any of ``wanted``."""
         if self.whole.get(version, frozenset()) & wanted:
             return True
         return step_id is not None and bool(
@@ -112,13 +114,17 @@ def _read_stored(text: str) -> tuple[str, list[Any], dict[str, list[Any]]]:
     if not isinstance(data, dict):
         return "", [], {}
     steps: dict[str, list[Any]] = {}
-    for step in data.get("steps") or []:
+    listed = data.get("steps")
+    for step in listed if isinstance(listed, list) else []:
         if (
             isinstance(step, dict)
             and isinstance(step.get("id"), str)
             and isinstance(step.get("evidences"), list)
         ):
             steps[step["id"]] = step["evidences"]
-    whole = data.get("evidences") if isinstance(data.get("evidences"), list) else []
-    title = data.get("title") if isinstance(data.get("title"), str) else ""
-    return title, whole, steps
+    whole, title = data.get("evidences"), data.get("title")
+    return (
+        title if isinstance(title, str) else "",
+        whole if isinstance(whole, list) else [],
+        steps,
+    )

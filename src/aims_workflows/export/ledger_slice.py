@@ -91,7 +91,7 @@ def write_jsonl(out: TextIO, rows: Iterator[tuple[Any, ...]]) -> SliceSummary:
     count, first, first_prev, last, last_hash = 0, None, None, None, None
     dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
     for row in rows:
-        out.write(dumps(dict(zip(FIELDS, row))))
+        out.write(dumps(dict(zip(FIELDS, row, strict=True))))
         out.write("\n")
         if first is None:
             first, first_prev = row[0], row[FIELDS.index("prev_hash")]

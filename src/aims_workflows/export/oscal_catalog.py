@@ -51,13 +51,17 @@ def build_catalog(m: Any, catalog: Catalog, *, now: datetime) -> Any:
         uuid=catalog_uuid(catalog),
         metadata=metadata(
             m,
-            title=f"{catalog.standard}: requirement clauses and Annex A controls (aims-workflows catalogue)",
+            title=(
+                f"{catalog.standard}: requirement clauses and "
+                "Annex A controls (aims-workflows catalogue)"
+            ),
             now=now,
             remarks=(
-                "Ids, short titles and summaries are the aims-workflows project's own paraphrases, "
-                "written to let records point at the standard's numbering. The text of the standard is not "
-                "reproduced: read it in ISO/IEC 42001 itself. Catalogue id -> OSCAL id: 6.1.2 -> clause-6.1.2, "
-                "A.6.2.4 -> a-6.2.4; the catalogue id is each group's and control's label."
+                "Ids, short titles and summaries are the aims-workflows project's own "
+                "paraphrases, written to let records point at the standard's numbering. "
+                "The text of the standard is not reproduced: read it in ISO/IEC 42001 "
+                "itself. Catalogue id -> OSCAL id: 6.1.2 -> clause-6.1.2, A.6.2.4 -> "
+                "a-6.2.4; the catalogue id is each group's and control's label."
             ),
         ),
         groups=groups,

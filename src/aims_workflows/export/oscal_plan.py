@@ -52,7 +52,10 @@ def reviewed_controls(m: Any, coverage: CoverageReport, *, clauses: Iterable[str
         for c in coverage.controls
         if not c.applicable
     ]
-    description = "Annex A controls applicable in the Statement of Applicability (aims.yaml soa:); excluded ones are listed as excluded."
+    description = (
+        "Annex A controls applicable in the Statement of Applicability (aims.yaml soa:); "
+        "excluded ones are listed as excluded."
+    )
     if included:
         selections = [
             common.ControlSelections(
@@ -61,7 +64,9 @@ def reviewed_controls(m: Any, coverage: CoverageReport, *, clauses: Iterable[str
                 exclude_controls=excluded or None,
             )
         ]
-    else:  # every control excluded: OSCAL wants a non-empty include list, so include all and exclude each
+    else:
+        # every control excluded: OSCAL wants a non-empty include list, so include all and
+        # exclude each
         selections = [
             common.ControlSelectionsAll(
                 description=description, include_all=common.IncludeAll(), exclude_controls=excluded
@@ -118,15 +123,19 @@ def build_plan(
         title=f"{coverage.standard} catalogue",
         href=CATALOG_FILE,
         sha256=catalog_sha256,
-        description="The catalogue whose controls are reviewed (OSCAL ids: A.6.2.4 is a-6.2.4, clause 6.1.2 is clause-6.1.2).",
+        description=(
+            "The catalogue whose controls are reviewed (OSCAL ids: A.6.2.4 is a-6.2.4, "
+            "clause 6.1.2 is clause-6.1.2)."
+        ),
     )
     scope = common.Resource(
         uuid=scope_uuid,
         title=f"AI management system of {organisation}",
         description=(
-            "The system under assessment is the AI management system (AIMS) as configured for aims-workflows: "
-            "the roles and Statement of Applicability decisions in aims.yaml, the workflows in force and the AI "
-            "system inventory. No OSCAL system security plan exists for it; this resource stands in for one."
+            "The system under assessment is the AI management system (AIMS) as configured "
+            "for aims-workflows: the roles and Statement of Applicability decisions in "
+            "aims.yaml, the workflows in force and the AI system inventory. No OSCAL "
+            "system security plan exists for it; this resource stands in for one."
         ),
         props=props(m, [("organisation", organisation)]),
     )
@@ -134,9 +143,9 @@ def build_plan(
         uuid=stable_uuid("activity", "examine-ledger"),
         title="Examine the evidence ledger",
         description=(
-            "For each Annex A control, read the Statement of Applicability decision, the workflows whose "
-            "evidences: name the control, their runs completed and open in the period, and the hash-chained "
-            "ledger rows those runs wrote; verify the chain."
+            "For each Annex A control, read the Statement of Applicability decision, the "
+            "workflows whose evidences: name the control, their runs completed and open in "
+            "the period, and the hash-chained ledger rows those runs wrote; verify the chain."
         ),
         props=props(m, [("method", "EXAMINE")]),
     )

@@ -126,12 +126,13 @@ def build_results(
         uuid=ids("result"),
         title=f"AIMS evidence: {organisation}, {period.label()}",
         description=(
-            f"Determinations made by aims-workflows for {period.label()} from the hash-chained evidence ledger, "
-            "the workflows' evidences: declarations and the Statement of Applicability decisions in aims.yaml. "
-            "Satisfied: applicable, with ledger evidence from runs completed in the period. Not satisfied: runs "
-            "open and none completed, or no evidence (a gap when no workflow and no implementation note covers "
-            "the control). Controls whose implementation is described with evidence kept outside aims carry no "
-            "determination: examine that evidence."
+            f"Determinations made by aims-workflows for {period.label()} from the "
+            "hash-chained evidence ledger, the workflows' evidences: declarations and the "
+            "Statement of Applicability decisions in aims.yaml. Satisfied: applicable, with "
+            "ledger evidence from runs completed in the period. Not satisfied: runs open and "
+            "none completed, or no evidence (a gap when no workflow and no implementation "
+            "note covers the control). Controls whose implementation is described with "
+            "evidence kept outside aims carry no determination: examine that evidence."
         ),
         start=start,
         end=end,
@@ -160,7 +161,10 @@ def build_results(
             title=f"{coverage.standard} catalogue",
             href=CATALOG_FILE,
             sha256=files.get(CATALOG_FILE),
-            description="The OSCAL catalog the control ids refer to (A.6.2.4 is a-6.2.4, clause 6.1.2 is clause-6.1.2).",
+            description=(
+                "The OSCAL catalog the control ids refer to (A.6.2.4 is a-6.2.4, clause "
+                "6.1.2 is clause-6.1.2)."
+            ),
         ),
         file_resource(
             m,
@@ -187,7 +191,8 @@ def build_results(
 
 
 def _span(period: Period, now: datetime, first_recorded: str | None) -> tuple[datetime, datetime]:
-    """The result's start and end: the period's, bounded by what exists (the first ledger row, now)."""
+    """The result's start and end: the period's,
+    bounded by what exists (the first ledger row, now)."""
     start = period.start or (when(first_recorded) if first_recorded else now)
     end = min(period.end, now) if period.end else now
     return start, max(start, end)
@@ -210,8 +215,8 @@ def _control_observation(
     remarks = None
     if left_out:
         remarks = (
-            f"{left_out} more run(s) with evidence for this control in the period are not listed here; "
-            "their rows are in the ledger."
+            f"{left_out} more run(s) with evidence for this control in the "
+            "period are not listed here; their rows are in the ledger."
         )
     return common.Observation(
         uuid=ids("observation", row.id),
@@ -260,8 +265,8 @@ def _describe(row: Coverage, period: Period) -> str:
     )
     latest = f", the latest on {row.latest_evidence[:10]}" if row.latest_evidence else ""
     parts.append(
-        f"In the period ({period.label()}): {row.runs_completed} run(s) completed, {row.runs_open} open; "
-        f"{row.evidence_rows} ledger row(s){latest}."
+        f"In the period ({period.label()}): {row.runs_completed} run(s) completed, "
+        f"{row.runs_open} open; {row.evidence_rows} ledger row(s){latest}."
     )
     parts.append(f"Status: {row.status_label}.")
     if row.gap:
@@ -285,8 +290,9 @@ def _run_evidence(m: Any, run: RunEvidence, ledger_uuid: str, titles: dict[str, 
     return m.common.RelevantEvidence(
         href=f"#{ledger_uuid}",
         description=(
-            f"Run {run.run_id} of {run.workflow} v{run.version} ({line(title)}) on {line(run.subject)}: "
-            f"{run.rows} ledger row(s) for this control, {span}. Row #{run.last_seq}, the latest, has the SHA-256 "
+            f"Run {run.run_id} of {run.workflow} v{run.version} ({line(title)}) "
+            f"on {line(run.subject)}: {run.rows} ledger row(s) for this "
+            f"control, {span}. Row #{run.last_seq}, the latest, has the SHA-256 "
             "in ledger-hash; the hash chain ties every earlier row to it."
         ),
         props=props(
@@ -376,7 +382,8 @@ def _nonconformity_observation(
 
 def _describe_nonconformity(nc: Nonconformity) -> str:
     text = [
-        f"Nonconformity ({line(nc.severity)}) raised by {line(nc.source)} on {when(nc.raised_at).date().isoformat()}"
+        f"Nonconformity ({line(nc.severity)}) raised by {line(nc.source)} on "
+        f"{when(nc.raised_at).date().isoformat()}"
         + (f" about {nc.system}" if nc.system else "")
         + (f", against clause {nc.clause}" if nc.clause else "")
         + "."
@@ -421,8 +428,9 @@ def _broken_chain_finding(m: Any, ids: _Ids, chain: ChainCheck, catalog: Catalog
         uuid=ids("finding", "ledger-chain"),
         title="The evidence ledger's hash chain does not verify",
         description=(
-            f"Recomputing the chain from row 1 failed at row {chain.first_bad_seq}: {chain.problem}. "
-            f"{chain.rows_checked} row(s) checked at {chain.checked_at}. Evidence hashes in these results are "
+            "Recomputing the chain from row 1 failed at row "
+            f"{chain.first_bad_seq}: {chain.problem}. {chain.rows_checked} row(s) "
+            f"checked at {chain.checked_at}. Evidence hashes in these results are "
             "as stored; do not rely on them until the cause is explained."
         ),
         props=props(
@@ -446,10 +454,11 @@ def _ledger_resource(
         uuid=uuid,
         title=f"Evidence ledger of {organisation}",
         description=(
-            "The append-only, hash-chained ledger aims-workflows keeps: each row's SHA-256 covers its fields and "
-            "the previous row's hash. Relevant evidence names rows by ledger-seq and ledger-hash. "
-            "`aims export audit-pack` writes the period's rows to evidence/ledger.jsonl with a stand-alone "
-            "verifier; `aims evidence verify` checks the whole chain."
+            "The append-only, hash-chained ledger aims-workflows keeps: each row's "
+            "SHA-256 covers its fields and the previous row's hash. Relevant "
+            "evidence names rows by ledger-seq and ledger-hash. `aims export "
+            "audit-pack` writes the period's rows to evidence/ledger.jsonl with a "
+            "stand-alone verifier; `aims evidence verify` checks the whole chain."
         ),
         props=[
             prop(m, "ledger-head-seq", chain.head_seq),

@@ -191,7 +191,10 @@ def _evidence(
         _json(
             {
                 "chain": chain.as_dict(),
-                "scope": "the whole ledger in the database, from row 1 to its head, recomputed at export time",
+                "scope": (
+                    "the whole ledger in the database, from row 1 to its head, "
+                    "recomputed at export time"
+                ),
                 "period": period.as_dict(),
                 "exported": exported.as_dict(),
                 "hash": {
@@ -297,7 +300,7 @@ def _first_row(conn: Any, bounds: tuple[int, int] | None) -> dict[str, Any] | No
         return None
     from ..engine.evidence import canonical_json
 
-    row = dict(zip(FIELDS, next(iter_slice(conn, bounds[0], bounds[0]))))
+    row = dict(zip(FIELDS, next(iter_slice(conn, bounds[0], bounds[0])), strict=True))
     body = canonical_json([row[name] for name in FIELDS[:-1]])
     # a code fence longer than any run of backticks in the text, so the text cannot end it
     longest = max((len(run) for run in re.findall(r"`+", body)), default=0)
@@ -340,8 +343,9 @@ def _render(name: str, **context: Any) -> str:
 
 
 def _human_size(count: int) -> str:
+    size = float(count)
     for unit in ("bytes", "KiB", "MiB", "GiB"):
-        if count < 1024 or unit == "GiB":
-            return f"{count} {unit}" if unit == "bytes" else f"{count:.1f} {unit}"
-        count /= 1024
+        if size < 1024 or unit == "GiB":
+            return f"{count} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
+        size /= 1024
     return f"{count} bytes"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-__all__ = ["Period", "parse_day", "parse_period"]
+__all__ = ["ClosedPeriod", "Period", "day_end", "parse_day", "parse_period"]
 
 DATE_FORMAT = "YYYY-MM-DD"
 
@@ -25,18 +25,21 @@ class Period:
     @property
     def end(self) -> datetime | None:
         """First instant after the period (midnight after ``until``): periods are half-open."""
-        return datetime.combine(self.until + timedelta(days=1), time(), UTC) if self.until else None
+        return day_end(self.until) if self.until else None
 
     @property
     def bounded(self) -> bool:
         return self.since is not None or self.until is not None
 
     def label(self) -> str:
-        if not self.bounded:
-            return "everything recorded"
-        if self.since and self.until:
-            return f"{self.since.isoformat()} to {self.until.isoformat()}"
-        return f"from {self.since.isoformat()}" if self.since else f"up to {self.until.isoformat()}"
+        since, until = self.since, self.until
+        if since is not None and until is not None:
+            return f"{since.isoformat()} to {until.isoformat()}"
+        if since is not None:
+            return f"from {since.isoformat()}"
+        if until is not None:
+            return f"up to {until.isoformat()}"
+        return "everything recorded"
 
     def as_dict(self) -> dict[str, str | None]:
         return {
@@ -45,10 +48,37 @@ class Period:
         }
 
     def overlaps(self, start: datetime | None, end: datetime | None) -> bool:
-        """Whether something active from ``start`` to ``end`` (None: still active) touches the period."""
+        """Whether something active from ``start`` to
+        ``end`` (None: still active) touches the period."""
         if self.end is not None and start is not None and start >= self.end:
             return False
         return not (self.start is not None and end is not None and end < self.start)
+
+
+@dataclass(frozen=True)
+class ClosedPeriod(Period):
+    """A period with both ends set, so its instants are never None (the management review's)."""
+
+    since: date
+    until: date
+
+    @property
+    def start(self) -> datetime:
+        return datetime.combine(self.since, time(), UTC)
+
+    @property
+    def end(self) -> datetime:
+        return day_end(self.until)
+
+    @property
+    def days(self) -> int:
+        return (self.until - self.since).days + 1
+
+
+def day_end(day: date) -> datetime:
+    """The first instant after ``day`` (UTC midnight):
+    where a half-open period ending on it stops."""
+    return datetime.combine(day + timedelta(days=1), time(), UTC)
 
 
 def parse_day(text: str | None, option: str) -> date | None:
@@ -62,7 +92,8 @@ def parse_day(text: str | None, option: str) -> date | None:
         return date.fromisoformat(value)
     except ValueError:
         raise ValueError(
-            f"{option} '{text}' is not a date: expected {DATE_FORMAT}, e.g. 2026-03-31 (UTC days, inclusive)"
+            f"{option} '{text}' is not a date: expected "
+            f"{DATE_FORMAT}, e.g. 2026-03-31 (UTC days, inclusive)"
         ) from None
 
 

@@ -345,10 +345,12 @@ def pinned_versions(conn: Connection, period: Period) -> Iterable[Any]:
     """Stored workflow versions with at least one run active in the period (all of them without
     a period), with their exact text."""
     v, r = SpecVersion.__table__, Run.__table__
-    used = select(r.c.workflow_id, r.c.spec_version).where(
-        *_active(period, r.c.started_at, r.c.completed_at)
+    used = (
+        select(r.c.workflow_id, r.c.spec_version)
+        .where(*_active(period, r.c.started_at, r.c.completed_at))
+        .distinct()
+        .subquery()
     )
-    used = used.distinct().subquery()
     query = (
         select(v)
         .select_from(

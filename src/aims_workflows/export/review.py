@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import statistics
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -28,7 +28,7 @@ from .. import __version__
 from ..store import ledger
 from ..store.models import Approval, Evidence, Finding, Run, StepRecord
 from .ledger_slice import check_chain, seq_range
-from .period import Period
+from .period import ClosedPeriod
 from .review_model import (
     LIST_LIMIT,
     ActionsSection,
@@ -68,26 +68,27 @@ DEFAULT_RISK_THRESHOLD = 10.0
 FOR_PEOPLE = [
     (
         "Changes in external and internal issues",
-        "aims holds no record of the organisation's context (regulation, market, technology, strategy, "
-        "organisation). Describe what changed since the last review and whether it affects the AIMS scope.",
+        "aims holds no record of the organisation's context (regulation, "
+        "market, technology, strategy, organisation). Describe what changed "
+        "since the last review and whether it affects the AIMS scope.",
         (("external issues", "external_issues"), ("internal issues", "internal_issues")),
     ),
     (
         "Changes in the needs and expectations of interested parties",
-        "aims holds no record of interested parties (customers, regulators, staff, affected people). "
-        "Describe new or changed requirements and expectations.",
+        "aims holds no record of interested parties (customers, regulators, staff, "
+        "affected people). Describe new or changed requirements and expectations.",
         (("interested parties", "interested_parties"),),
     ),
     (
         "Results of external audits and other sources",
-        "aims holds internal audits only (section 4). Add certification or customer audit results, complaints "
-        "and feedback from interested parties.",
+        "aims holds internal audits only (section 4). Add certification or "
+        "customer audit results, complaints and feedback from interested parties.",
         (("audit results", "audit_results"),),
     ),
     (
         "Opportunities for continual improvement",
-        "aims holds no list of improvement opportunities. Add them, with who proposes them; the figures "
-        "above may suggest some.",
+        "aims holds no list of improvement opportunities. Add them, "
+        "with who proposes them; the figures above may suggest some.",
         (("opportunities", "opportunities"),),
     ),
 ]
@@ -110,8 +111,8 @@ def gather_review(
     """Everything the pack shows for the period ``rp`` (see :func:`.review_period.choose_period`),
     read from ``conn``, which should be one snapshot (``_snapshot.snapshot``)."""
     cur, prev = rp.current, rp.previous
-    as_of = min(cur.end, now)  # type: ignore[type-var]
-    coverage = CoverageHistory(conn, app.runtime.specs, app.workflows, prev.start)  # type: ignore[arg-type]
+    as_of = min(cur.end, now)
+    coverage = CoverageHistory(conn, app.runtime.specs, app.workflows, prev.start)
     snapshots = {
         name: coverage.at(moment)
         for name, moment in (("previous_start", prev.start), ("start", cur.start), ("end", as_of))
@@ -126,7 +127,7 @@ def gather_review(
                 + "), as happens when rows are changed or removed outside aims: treat the "
                 "coverage figures with care and run `aims evidence verify`."
             )
-    findings = _findings(conn, prev.start, cur.end)  # type: ignore[arg-type]
+    findings = _findings(conn, prev.start, cur.end)
     actions = _actions(conn, rp, as_of)
     review_inputs = actions.last_review.inputs if actions.last_review else {}
     return ReviewPack(
@@ -163,11 +164,11 @@ def _text(value: Any) -> str:
 
 
 # -- shared helpers -------------------------------------------------------------------------------
-def _in(period: Period, moment: datetime | None) -> bool:
-    return moment is not None and period.start <= moment < period.end  # type: ignore[operator]
+def _in(period: ClosedPeriod, moment: datetime | None) -> bool:
+    return moment is not None and period.start <= moment < period.end
 
 
-def _between(column, period: Period):
+def _between(column, period: ClosedPeriod):
     """The SQL condition for a moment inside the period (half-open, like :meth:`Period.end`)."""
     return and_(column >= period.start, column < period.end)
 
@@ -229,23 +230,23 @@ def _days(start: datetime, end: datetime) -> float:
     return (end - start).total_seconds() / 86400
 
 
-# -- 1. actions from previous reviews ---------------------------------------------------------------
+# -- 1. actions from previous reviews --------------------------------------------------------------
 def _actions(conn: Connection, rp: ReviewPeriod, as_of: datetime) -> ActionsSection:
     cur, prev = rp.current, rp.previous
     r = _RUNS
-    found = last_review(conn, cur.end)  # type: ignore[arg-type]
+    found = last_review(conn, cur.end)
     review = None
     if found is not None:
         row = conn.execute(
             select(r.c.id, r.c.started_at, r.c.completed_at).where(r.c.id == found[0])
         ).one()
-        made = _artefacts(conn, [row.id]).get(row.id, {})
+        recorded = _artefacts(conn, [row.id]).get(row.id, {})
         review = LastReview(
             row.id,
             row.started_at,
             row.completed_at,
-            made.get("management_review_minutes", {}),
-            made.get("management_review_input_pack", {}),
+            recorded.get("management_review_minutes", {}),
+            recorded.get("management_review_input_pack", {}),
         )
     open_reviews = [
         OpenReview(x.id, x.started_at, x.current_step)
@@ -268,14 +269,16 @@ def _actions(conn: Connection, rp: ReviewPeriod, as_of: datetime) -> ActionsSect
         .all()
     )
 
-    # Actions active at any time from the start of the previous period, and every action of the last review.
+    # Actions active at any time from the start of the
+    # previous period, and every action of the last review.
     wanted = [
         r.c.started_at < cur.end,
         or_(r.c.completed_at.is_(None), r.c.completed_at >= prev.start),
     ]
     decided: set[str] = set()
     if review is not None:
-        # A review does not wait for its actions, so their runs name no parent: its minutes list them.
+        # A review does not wait for its actions, so their
+        # runs name no parent: its minutes list them.
         decided = {str(x) for x in review.minutes.get("action_runs") or []}
         wanted = [
             or_(
@@ -298,8 +301,8 @@ def _actions(conn: Connection, rp: ReviewPeriod, as_of: datetime) -> ActionsSect
         if trigger.startswith("spawned by "):
             spawned_by[run_id] = trigger.removeprefix("spawned by ")
     status_of = {
-        run_id: made.get("review_action_status", {})
-        for run_id, made in _artefacts(conn, ids).items()
+        run_id: artefacts.get("review_action_status", {})
+        for run_id, artefacts in _artefacts(conn, ids).items()
     }
     tasks = _tasks_of(conn, ids)
 
@@ -347,16 +350,16 @@ def _actions(conn: Connection, rp: ReviewPeriod, as_of: datetime) -> ActionsSect
             )
         )
 
-    def count(period: Period, test) -> int:
+    def count(period: ClosedPeriod, test) -> int:
         return sum(1 for x in runs if test(x, period))
 
-    def started(x, p: Period) -> bool:
+    def started(x, p: ClosedPeriod) -> bool:
         return _in(p, x.started_at)
 
-    def completed(x, p: Period) -> bool:
+    def completed(x, p: ClosedPeriod) -> bool:
         return x.status == "completed" and _in(p, x.completed_at)
 
-    def not_done(x, p: Period) -> bool:
+    def not_done(x, p: ClosedPeriod) -> bool:
         return completed(x, p) and status_of.get(x.id, {}).get("outcome") in (
             "dropped",
             "partly_done",
@@ -383,7 +386,7 @@ def _actions(conn: Connection, rp: ReviewPeriod, as_of: datetime) -> ActionsSect
             sum(_open_at(x.started_at, x.completed_at, as_of) for x in runs),
             sum(_open_at(x.started_at, x.completed_at, cur.start) for x in runs),
             state=True,
-        ),  # type: ignore[arg-type]
+        ),
         Figure(
             "Review actions overdue",
             sum(
@@ -393,7 +396,7 @@ def _actions(conn: Connection, rp: ReviewPeriod, as_of: datetime) -> ActionsSect
             sum(
                 _open_at(x.started_at, x.completed_at, cur.start) and overdue_at(x.id, cur.start)
                 for x in runs
-            ),  # type: ignore[arg-type]
+            ),
             better="down",
             state=True,
         ),
@@ -414,7 +417,7 @@ def _tasks_of(conn: Connection, run_ids: list[str]) -> dict[str, list[Any]]:
     return found
 
 
-# -- 2. performance ---------------------------------------------------------------------------------
+# -- 2. performance --------------------------------------------------------------------------------
 def _performance(
     conn: Connection,
     rp: ReviewPeriod,
@@ -425,7 +428,7 @@ def _performance(
 ) -> PerformanceSection:
     cur, prev = rp.current, rp.previous
     start, end = snapshots["start"], snapshots["end"]
-    work_start, work_end = open_work(conn, cur.start), open_work(conn, as_of)  # type: ignore[arg-type]
+    work_start, work_end = open_work(conn, cur.start), open_work(conn, as_of)
 
     def coverage(kpi: str, label: str, target: float) -> Figure:
         return Figure(
@@ -491,7 +494,7 @@ def _performance(
         ).where(decided, a.c.closed_at >= prev.start, a.c.closed_at < cur.end)
     ).one()
 
-    def median_hours(p: Period) -> float | None:
+    def median_hours(p: ClosedPeriod) -> float | None:
         values = (
             conn.execute(
                 select(a.c.latency_seconds).where(
@@ -558,8 +561,8 @@ def _workflow_tally(conn: Connection, rp: ReviewPeriod, as_of: datetime) -> Tall
     )
 
 
-# -- 3. nonconformities -----------------------------------------------------------------------------
-def _findings(conn: Connection, since: datetime, until: datetime) -> list[Any]:
+# -- 3. nonconformities ----------------------------------------------------------------------------
+def _findings(conn: Connection, since: datetime, until: datetime) -> Sequence[Any]:
     """Findings active at any time from ``since`` to ``until`` (the two periods)."""
     f = _FINDINGS
     return conn.execute(
@@ -585,16 +588,16 @@ def _checks(conn: Connection, run_ids: list[str]) -> list[tuple[str, datetime, b
 
 
 def _nonconformities(
-    conn: Connection, rp: ReviewPeriod, as_of: datetime, findings: list[Any], targets: Any
+    conn: Connection, rp: ReviewPeriod, as_of: datetime, findings: Sequence[Any], targets: Any
 ) -> NonconformitySection:
     cur, prev = rp.current, rp.previous
     checks = _checks(conn, [f.corrective_run_id for f in findings if f.corrective_run_id])
     last_check = {run_id: effective for run_id, _, effective in checks}
 
-    def closed_in(f, p: Period) -> bool:
+    def closed_in(f, p: ClosedPeriod) -> bool:
         return f.status == "closed" and _in(p, f.closed_at)
 
-    def mean_days(p: Period) -> float | None:
+    def mean_days(p: ClosedPeriod) -> float | None:
         return _mean([_days(f.raised_at, f.closed_at) for f in findings if closed_in(f, p)])
 
     def open_at(f, at: datetime) -> bool:
@@ -603,10 +606,10 @@ def _nonconformities(
     def n(test, p) -> int:
         return sum(1 for f in findings if test(f, p))
 
-    def raised(f, p: Period) -> bool:
+    def raised(f, p: ClosedPeriod) -> bool:
         return _in(p, f.raised_at)
 
-    def major(f, p: Period) -> bool:
+    def major(f, p: ClosedPeriod) -> bool:
         return raised(f, p) and f.severity == "major"
 
     figures = [
@@ -620,7 +623,7 @@ def _nonconformities(
             sum(open_at(f, cur.start) for f in findings),
             better="down",
             state=True,
-        ),  # type: ignore[arg-type]
+        ),
         Figure(
             "Mean days to close",
             mean_days(cur),
@@ -709,12 +712,12 @@ def _capped_tally(columns: tuple[str, ...], counts: dict[str, list[int]], others
     return Tally(columns, [(name, tuple(counts[name])) for name in names])
 
 
-# -- 4. audits --------------------------------------------------------------------------------------
+# -- 4. audits -------------------------------------------------------------------------------------
 _RESULTS = ("conforming", "observation", "minor_nonconformity", "major_nonconformity")
 
 
 def _audits(
-    conn: Connection, rp: ReviewPeriod, as_of: datetime, findings: list[Any]
+    conn: Connection, rp: ReviewPeriod, as_of: datetime, findings: Sequence[Any]
 ) -> AuditSection:
     cur, prev = rp.current, rp.previous
     r = _RUNS
@@ -734,7 +737,7 @@ def _audits(
         if data.get("artefact") == "internal_audit_report" and isinstance(data.get("fields"), dict):
             reports[run_id] = (_when(recorded_at), data["fields"])
     f = _FINDINGS
-    raised_by = dict(
+    raised_by: dict[str, int] = dict(
         conn.execute(
             select(f.c.source, func.count())
             .where(f.c.source.in_([f"{INTERNAL_AUDIT}/{x.id}" for x in runs] or [""]))
@@ -742,7 +745,7 @@ def _audits(
         ).all()
     )
 
-    def results(p: Period, wanted: str) -> int:
+    def results(p: ClosedPeriod, wanted: str) -> int:
         return sum(
             1
             for when, fields in reports.values()
@@ -751,10 +754,10 @@ def _audits(
             if value == wanted
         )
 
-    def from_audits(f, p: Period) -> bool:
+    def from_audits(f, p: ClosedPeriod) -> bool:
         return _source(f.source) == INTERNAL_AUDIT and _in(p, f.raised_at)
 
-    def completed(x, p: Period) -> bool:
+    def completed(x, p: ClosedPeriod) -> bool:
         return x.status == "completed" and _in(p, x.completed_at)
 
     figures = [
@@ -768,7 +771,7 @@ def _audits(
             sum(_open_at(x.started_at, x.completed_at, as_of) for x in runs),
             sum(_open_at(x.started_at, x.completed_at, cur.start) for x in runs),
             state=True,
-        ),  # type: ignore[arg-type]
+        ),
         Figure(
             "Audit areas found conforming", results(cur, "conforming"), results(prev, "conforming")
         ),
@@ -802,8 +805,8 @@ def _audits(
     return AuditSection(figures, Capped(items, len(shown)))
 
 
-# -- 6. the ledger ----------------------------------------------------------------------------------
-def _chain(conn: Connection, period: Period, now: datetime, verify: bool) -> ChainSection:
+# -- 6. the ledger ---------------------------------------------------------------------------------
+def _chain(conn: Connection, period: ClosedPeriod, now: datetime, verify: bool) -> ChainSection:
     from ..engine.evidence import iso
 
     check = check_chain(conn, iso(now)) if verify else None

@@ -276,10 +276,11 @@ class ReviewPack:
 
     @property
     def ends_now(self) -> bool:
-        """Whether the period runs on past the moment of generation (the end figures are as of now)."""
-        return self.as_of < self.period.current.end  # type: ignore[operator]
+        """Whether the period runs on past the moment
+        of generation (the end figures are as of now)."""
+        return self.as_of < self.period.current.end
 
     @property
     def end_day(self) -> date:
         """The day the "at the end" figures belong to."""
-        return self.as_of.date() if self.ends_now else self.period.current.until  # type: ignore[return-value]
+        return self.as_of.date() if self.ends_now else self.period.current.until

@@ -14,12 +14,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection, select
 
 from ..store.models import Run
-from .period import Period, parse_day
+from .period import ClosedPeriod, day_end, parse_day
 
 __all__ = ["ReviewPeriod", "choose_period", "last_review", "MANAGEMENT_REVIEW", "DEFAULT_DAYS"]
 
 MANAGEMENT_REVIEW = "management-review"
-"""The shipped clause 9.3 workflow: its completed runs mark where the next review's period begins."""
+"""The shipped clause 9.3 workflow: its completed
+runs mark where the next review's period begins."""
 DEFAULT_DAYS = 365
 
 
@@ -27,16 +28,15 @@ DEFAULT_DAYS = 365
 class ReviewPeriod:
     """``current`` and ``previous`` are closed calendar periods (both ends set, UTC days)."""
 
-    current: Period
-    previous: Period
+    current: ClosedPeriod
+    previous: ClosedPeriod
     reason: str
     last_review_run: str | None = None
     last_review_completed: datetime | None = None
 
     @property
     def days(self) -> int:
-        assert self.current.since and self.current.until
-        return (self.current.until - self.current.since).days + 1
+        return self.current.days
 
     def label(self) -> str:
         return f"{self.current.label()} ({self.days} day{'s' if self.days != 1 else ''})"
@@ -68,7 +68,7 @@ def choose_period(
     end_day = parse_day(until, "--until") or today
     last = None
     if start_day is None:
-        last = last_review(conn, Period(until=end_day).end)  # type: ignore[arg-type]
+        last = last_review(conn, day_end(end_day))
         if last is not None:
             start_day = last[1].date()
             reason = (
@@ -80,7 +80,8 @@ def choose_period(
         else:
             start_day = end_day - timedelta(days=DEFAULT_DAYS - 1)
             reason = (
-                f"the {DEFAULT_DAYS} days up to --until {end_day.isoformat()}, as no management review had been completed by then"
+                f"the {DEFAULT_DAYS} days up to --until {end_day.isoformat()}, as no management "
+                "review had been completed by then"
                 if until is not None
                 else f"the last {DEFAULT_DAYS} days, as no management review has been completed yet"
             )
@@ -97,9 +98,9 @@ def choose_period(
         raise ValueError(
             f"--since {start_day.isoformat()} is after --until {end_day.isoformat()}: swap them"
         )
-    current = Period(start_day, end_day)
+    current = ClosedPeriod(start_day, end_day)
     length = (end_day - start_day).days + 1
-    previous = Period(start_day - timedelta(days=length), start_day - timedelta(days=1))
+    previous = ClosedPeriod(start_day - timedelta(days=length), start_day - timedelta(days=1))
     return ReviewPeriod(
         current, previous, reason, last[0] if last else None, last[1] if last else None
     )

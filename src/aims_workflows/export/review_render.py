@@ -22,7 +22,8 @@ _UNITS = {"days": " days", "hours": " hours", "score": ""}
 
 def number(value: float | None, unit: str = "count") -> str:
     """A figure as people read it: whole counts with thousands separators, ratios as whole
-    percentages, other measures to one decimal without a trailing ``.0`` (never ``0.30000000000000004``)."""
+    percentages, other measures to one decimal without a trailing ``.0`` (never
+    ``0.30000000000000004``)."""
     if value is None:
         return "n/a"
     if unit == "ratio":

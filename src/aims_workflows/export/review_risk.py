@@ -3,6 +3,7 @@ inventory over the period, from the risk register, the runs, the inventory and i
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -10,7 +11,7 @@ from sqlalchemy import Connection, and_, func, select
 
 from ..inventory import MATERIAL_FIELDS
 from ..store.models import AISystem, AISystemHistory, RiskRegisterEntry, Run
-from .period import Period
+from .period import ClosedPeriod
 from .review_model import (
     LIST_LIMIT,
     AcceptedRisk,
@@ -29,8 +30,8 @@ _LEVELS = ("high", "medium", "low")
 _NOT_RECORDED = "(not recorded)"
 
 
-def _in(period: Period, moment: datetime | None) -> bool:
-    return moment is not None and period.start <= moment < period.end  # type: ignore[operator]
+def _in(period: ClosedPeriod, moment: datetime | None) -> bool:
+    return moment is not None and period.start <= moment < period.end
 
 
 def _number(value: Any) -> float | None:
@@ -89,9 +90,20 @@ def gather_risk(
     def count(key: str, test) -> int:
         return sum(1 for e in mine[key] if test(e))
 
+    def count_of(key: str, label: Callable[[Any], str], value: str) -> int:
+        """How many of the period's entries ``label`` files under ``value``."""
+        return sum(1 for e in mine[key] if label(e) == value)
+
+    def before(e) -> str:
+        return level(e, "level")
+
+    def residual(e) -> str:
+        return level(e, "residual_level")
+
     assessments = [
         Figure("Risks entered in the register", len(mine["cur"]), len(mine["prev"])),
-        # What is assessed decides the inherent figures: only the residual ones have a good direction.
+        # What is assessed decides the inherent figures:
+        # only the residual ones have a good direction.
         Figure(
             "... rated high before treatment",
             count("cur", lambda e: level(e, "level") == "high"),
@@ -142,10 +154,10 @@ def gather_risk(
             (
                 name,
                 (
-                    count("prev", lambda e: level(e, "level") == name),
-                    count("cur", lambda e: level(e, "level") == name),
-                    count("prev", lambda e: level(e, "residual_level") == name),
-                    count("cur", lambda e: level(e, "residual_level") == name),
+                    count_of("prev", before, name),
+                    count_of("cur", before, name),
+                    count_of("prev", residual, name),
+                    count_of("cur", residual, name),
                 ),
             )
             for name in ordered(names)
@@ -160,10 +172,7 @@ def gather_risk(
         [
             (
                 name,
-                (
-                    count("prev", lambda e: treatment(e) == name),
-                    count("cur", lambda e: treatment(e) == name),
-                ),
+                (count_of("prev", treatment, name), count_of("cur", treatment, name)),
             )
             for name in sorted({treatment(e) for e in entries})
         ],
@@ -220,7 +229,7 @@ def _coverage(
         by_kpi.setdefault(kpi, set()).add(workflow_id)
     r = Run.__table__
 
-    def completed(kpi: str, p: Period) -> int:
+    def completed(kpi: str, p: ClosedPeriod) -> int:
         workflows = sorted(by_kpi.get(kpi, ()))
         if not workflows:
             return 0
@@ -240,7 +249,8 @@ def _coverage(
         )
 
     def lost(kpi: str, before: CoverageAt, after: CoverageAt) -> dict[str, int]:
-        """Systems covered at ``before`` and, still in scope at ``after``, no longer covered: by why."""
+        """Systems covered at ``before`` and, still in
+        scope at ``after``, no longer covered: by why."""
         reasons: dict[str, int] = {}
         for sid in before.current_ids(kpi) & after.in_scope:
             state = after.states[kpi][sid]
@@ -280,7 +290,8 @@ def _coverage(
             better="down",
         ),
         Figure(
-            "Impact assessments that lapsed or went stale and were not renewed by the end of the period",
+            "Impact assessments that lapsed or went stale "
+            "and were not renewed by the end of the period",
             sum(gone[("impact_assessment", "cur")].values()),
             sum(gone[("impact_assessment", "prev")].values()),
             better="down",
@@ -362,7 +373,7 @@ def _inventory(
         for row in rows
     ]
 
-    def n(p: Period, test) -> int:
+    def n(p: ClosedPeriod, test) -> int:
         return sum(1 for c in changes if _in(p, c.changed_at) and test(c))
 
     figures = [

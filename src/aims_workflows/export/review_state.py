@@ -50,7 +50,8 @@ def _open_at(created, closed, at: datetime) -> list[Any]:
 
 
 def open_work(conn: Connection, at: datetime) -> OpenWork:
-    """What was open at ``at``; an overdue task is open and past its due date, as the KPI counts it."""
+    """What was open at ``at``; an overdue task is
+    open and past its due date, as the KPI counts it."""
     s = _STEPS
     tasks = conn.execute(
         select(
@@ -122,7 +123,8 @@ class CoverageHistory:
                 self.material[row.system_id].append(row.changed_at)
 
     def _validity(self, specs: Any, workflows: Any) -> dict[tuple[str, str], tuple[str, timedelta]]:
-        """(workflow, spec hash) -> (KPI, valid_for) for every version a completed assessment run used."""
+        """(workflow, spec hash) -> (KPI, valid_for) for
+        every version a completed assessment run used."""
         r = _RUNS
         used = self.conn.execute(
             select(r.c.workflow_id, r.c.spec_hash)
@@ -225,9 +227,10 @@ def coverage_check(conn: Connection, recomputed: CoverageAt) -> list[str]:
     problems = []
     if row[0] != len(recomputed.in_scope):
         problems.append(
-            f"in-scope AI systems: {row[0]:,} in the inventory, {len(recomputed.in_scope):,} rebuilt from its history"
+            f"in-scope AI systems: {row[0]:,} in the inventory, {len(recomputed.in_scope):,} "
+            "rebuilt from its history"
         )
-    for kpi, projected in zip(KPI_KINDS, row[1:]):
+    for kpi, projected in zip(KPI_KINDS, row[1:], strict=True):
         if projected != recomputed.current(kpi):
             problems.append(
                 f"{kpi.replace('_', ' ')}s current: {projected:,} in the KPI projection, "

@@ -65,7 +65,8 @@ class Coverage:
         return STATUS_LABELS[self.status]
 
     def workflows_text(self) -> str:
-        """``ai-impact-assessment; change-review (steps: deploy)``: whole workflows, or the steps that name it."""
+        """Whole workflows, or the steps that name it:
+        ``ai-impact-assessment; change-review (steps: deploy)``."""
         parts = []
         for workflow in self.workflows:
             steps = [s for s in self.where.get(workflow, ()) if s != "workflow"]

@@ -1,4 +1,5 @@
-"""The Statement of Applicability and clause coverage as CSV, Markdown, JSON (the CLI draws the table)."""
+"""The Statement of Applicability and clause coverage
+as CSV, Markdown, JSON (the CLI draws the table)."""
 
 from __future__ import annotations
 
@@ -117,14 +118,16 @@ def soa_markdown(report: CoverageReport) -> str:
     s = report.summary()
     lines = _header(report, "Statement of Applicability")
     lines += [
-        f"{s['controls']} Annex A controls: {s['applicable']} applicable, {s['excluded']} excluded; "
-        f"{s['implemented']} implemented with evidence, {s['in_progress']} in progress, {s['described']} described "
-        f"with evidence kept outside aims, {s['no_evidence']} without evidence yet.",
+        f"{s['controls']} Annex A controls: {s['applicable']} applicable, "
+        f"{s['excluded']} excluded; {s['implemented']} implemented with evidence, "
+        f"{s['in_progress']} in progress, {s['described']} described with "
+        f"evidence kept outside aims, {s['no_evidence']} without evidence yet.",
         "",
     ]
     if s["gaps"]:
         lines += [
-            f"**Gaps** (applicable, no workflow and no implementation described): {', '.join(s['gaps'])}",
+            "**Gaps** (applicable, no workflow and no implementation described): "
+            f"{', '.join(s['gaps'])}",
             "",
         ]
     else:
@@ -141,15 +144,18 @@ def soa_markdown(report: CoverageReport) -> str:
                 "",
                 f"## {top} {_md(report.group_titles.get(top, ''))}".rstrip(),
                 "",
-                "| Control | Applicable | Justification | Implementation | Workflows | Runs done / open | Evidence rows | Latest | Status |",
+                "| Control | Applicable | Justification | Implementation | Workflows | Runs done / "
+                "open | Evidence rows | Latest | Status |",
                 "|---|---|---|---|---|---|---|---|---|",
             ]
         status = ("**GAP** " if c.gap else "") + c.status_label
         if c.notes:
             status += "<br>" + "<br>".join(_md(n) for n in c.notes)
         lines.append(
-            f"| {c.id} {_md(c.title)} | {'yes' if c.applicable else '**no**'} | {_md(c.justification)} | {_md(c.implementation)} | "
-            f"{_md(c.workflows_text()) if c.workflows else '-'} | {c.runs_completed} / {c.runs_open} | {c.evidence_rows} | "
+            f"| {c.id} {_md(c.title)} | {'yes' if c.applicable else '**no**'} | "
+            f"{_md(c.justification)} | {_md(c.implementation)} | "
+            f"{_md(c.workflows_text()) if c.workflows else '-'} | {c.runs_completed} / "
+            f"{c.runs_open} | {c.evidence_rows} | "
             f"{_day(c.latest_evidence) or '-'} | {status} |"
         )
     return "\n".join(lines) + "\n"
@@ -169,6 +175,7 @@ def clauses_markdown(report: CoverageReport) -> str:
         status = c.status_label if not c.gap else "no workflow"
         lines.append(
             f"| {c.id} {_md(c.title)} | {_md(c.workflows_text()) if c.workflows else '-'} | "
-            f"{c.runs_completed} / {c.runs_open} | {c.evidence_rows} | {_day(c.latest_evidence) or '-'} | {status} |"
+            f"{c.runs_completed} / {c.runs_open} | {c.evidence_rows} | "
+            f"{_day(c.latest_evidence) or '-'} | {status} |"
         )
     return "\n".join(lines) + "\n"

@@ -83,7 +83,8 @@ def walk(
     db: Any, head: tuple[int, str], *, after: tuple[int, str] = (0, GENESIS_HASH), batch: int = 5000
 ) -> _Walk:
     """Check rows ``after[0] + 1 .. head[0]`` as the continuation of the row ``after``, then that
-    the last one is the head. Each batch is read on its own connection and hashed after it closes."""
+    the last one is the head. Each batch is read on its own connection and hashed after it
+    closes."""
     (expected, prev_hash), (head_seq, head_hash) = (after[0] + 1, after[1]), head
     count = 0
     while expected <= head_seq:
@@ -107,7 +108,8 @@ def walk(
         return _Walk(
             count,
             expected,
-            f"the ledger ends at row {expected - 1} but its head says {head_seq}: rows were removed from the end",
+            f"the ledger ends at row {expected - 1} but its head "
+            f"says {head_seq}: rows were removed from the end",
         )
     with db.connect() as conn:
         # one statement, so an append committing meanwhile cannot look like a row past the head
@@ -143,21 +145,30 @@ class ChainStatusCache:
         last = self._last
         if last is not None and self._current(last, head):
             return last
-        if not self._lock.acquire(blocking=last is None):
+        if last is None:
+            self._lock.acquire()  # nothing to show yet: wait for the check under way
+        elif not self._lock.acquire(blocking=False):
             return replace(last, stale=True)
         try:
             last = self._last  # another request may have checked while this one waited
             if last is not None and self._current(last, head):
                 return last
             started = time.perf_counter()
-            extend = last is not None and last.ok and self._young(last) and head[0] > last.head_seq
-            if extend:
-                found = walk(db, head, after=(last.head_seq, last.head_hash), batch=self.batch)
+            # a sound, recently fully verified chain that only grew: check the new rows alone
+            base = (
+                last
+                if last is not None and last.ok and self._young(last) and head[0] > last.head_seq
+                else None
+            )
+            if base is not None:
+                found = walk(db, head, after=(base.head_seq, base.head_hash), batch=self.batch)
             else:
                 found = walk(db, head, batch=self.batch)
             now = self.clock.now()
             rows, fully_verified_at = (
-                (last.rows + found.rows, last.fully_verified_at) if extend else (found.rows, now)
+                (base.rows + found.rows, base.fully_verified_at)
+                if base is not None
+                else (found.rows, now)
             )
             self._last = ChainStatus(
                 head[0],
@@ -168,7 +179,7 @@ class ChainStatusCache:
                 now,
                 fully_verified_at,
                 time.perf_counter() - started,
-                appended_only=extend,
+                appended_only=base is not None,
             )
             return self._last
         finally:

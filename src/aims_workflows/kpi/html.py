@@ -22,7 +22,7 @@ _JIRA_KEY = re.compile(r"[A-Z][A-Z0-9_]+-[0-9]+")
 
 
 def is_run_id(text: str | None) -> bool:
-    return bool(text) and RUN_ID.fullmatch(text) is not None
+    return text is not None and RUN_ID.fullmatch(text) is not None
 
 
 def format_age(delta: timedelta) -> str:
@@ -57,7 +57,8 @@ def _environment():
     env = Environment(
         loader=FileSystemLoader(Path(__file__).parent / "templates"),
         autoescape=True,  # every value is escaped, whatever the template's file name
-        undefined=StrictUndefined,  # a misspelt name fails the test suite instead of printing nothing
+        # a misspelt name fails the test suite instead of printing nothing
+        undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
     )

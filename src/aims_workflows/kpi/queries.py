@@ -91,8 +91,11 @@ def compute_kpis(conn: Connection, now: datetime, targets: KpiTargets) -> list[K
         )
         or 0
     )
-    buckets = [
-        (r.bucket_minutes, r.count) for r in conn.execute(select(ApprovalLatencyBucket.__table__))
+    # Unpacked, not read as r.count: on SQLAlchemy 2.0 a Row's .count is the tuple method.
+    histogram = ApprovalLatencyBucket.__table__.c
+    buckets: list[tuple[int, int]] = [
+        (minute, count)
+        for minute, count in conn.execute(select(histogram.bucket_minutes, histogram.count))
     ]
     median_minutes = median_from_histogram(buckets)
     counters = dict(

@@ -64,7 +64,10 @@ def _describe(row: ChainedEvidence) -> str:
     if kind == "task.answers_refused":
         return f"answers to '{step}' refused: {' '.join(p['problems'])}"
     if kind == "approval.requested":
-        return f"approval '{step}' requested from {', '.join(p['approvers'])} (quorum {p['quorum']}, content {p['content_hash'][:12]})"
+        return (
+            f"approval '{step}' requested from {', '.join(p['approvers'])}"
+            f" (quorum {p['quorum']}, content {p['content_hash'][:12]})"
+        )
     if kind == "approval.decided":
         verb = {"approve": "approved", "reject": "rejected"}.get(p["decision"], p["decision"])
         return f"{p['person']} {verb} '{step}' via {row.via}: {p['reason']}"

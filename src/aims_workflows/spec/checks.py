@@ -15,10 +15,11 @@ from .model import (
     NotifyStep,
     RecordStep,
     SpawnStep,
+    Step,
     TaskStep,
     WorkflowSpec,
 )
-from .problems import did_you_mean
+from .problems import KeyPath, did_you_mean
 
 __all__ = [
     "check_spec",
@@ -29,7 +30,7 @@ __all__ = [
 ]
 
 # (path parts, message, hint) -- the loader turns them into located Problems
-Finding = tuple[tuple, str, "str | None"]
+Finding = tuple[KeyPath, str, str | None]
 
 DEFAULT_ROLES: frozenset[str] = frozenset(
     {
@@ -61,9 +62,9 @@ _JINJA_GLOBALS = {
 }
 
 
-def step_targets(step) -> list[tuple[tuple, str]]:
+def step_targets(step: Step) -> list[tuple[KeyPath, str]]:
     """(path within the step, target) for every explicit jump a step makes."""
-    out: list[tuple[tuple, str]] = []
+    out: list[tuple[KeyPath, str]] = []
     if step.next:
         out.append((("next",), step.next))
     if isinstance(step, ApprovalStep):
@@ -74,7 +75,7 @@ def step_targets(step) -> list[tuple[tuple, str]]:
     return out
 
 
-def _successors(spec: WorkflowSpec, step) -> set[str]:
+def _successors(spec: WorkflowSpec, step: Step) -> set[str]:
     """Every step (or END) a step can go to. A decision never falls through to the next step."""
     found = {target for _, target in step_targets(step)}
     if not isinstance(step, DecisionStep) and not step.next:
@@ -158,7 +159,8 @@ def _graph(spec: WorkflowSpec) -> Iterator[Finding]:
             yield (
                 ("steps", positions[step.id]),
                 f"step '{step.id}' is unreachable",
-                f"no step leads to it: point a 'next', 'goto' or 'on_reject' at '{step.id}' or remove it",
+                "no step leads to it: point a 'next', 'goto' "
+                f"or 'on_reject' at '{step.id}' or remove it",
             )
     # a step that cannot reach END is stuck in a loop with no exit
     reaches_end = {s for s in reachable if END in successors[s]}
@@ -181,7 +183,7 @@ def _graph(spec: WorkflowSpec) -> Iterator[Finding]:
         )
 
 
-def _role_uses(spec: WorkflowSpec) -> Iterator[tuple[tuple, str]]:
+def _role_uses(spec: WorkflowSpec) -> Iterator[tuple[KeyPath, str]]:
     for i, step in enumerate(spec.steps):
         if isinstance(step, TaskStep):
             yield ("steps", i, "role"), step.role
@@ -208,8 +210,14 @@ def _roles(spec: WorkflowSpec, known: set[str]) -> Iterator[Finding]:
             )
 
 
-def _catalogue(spec, is_known_id, suggest_id) -> Iterator[Finding]:
-    uses = [(("evidences", j), cid) for j, cid in enumerate(spec.evidences)]
+def _catalogue(
+    spec: WorkflowSpec,
+    is_known_id: Callable[[str], bool],
+    suggest_id: Callable[[str], str | None],
+) -> Iterator[Finding]:
+    uses: list[tuple[KeyPath, str]] = [
+        (("evidences", j), cid) for j, cid in enumerate(spec.evidences)
+    ]
     for i, step in enumerate(spec.steps):
         uses += [(("steps", i, "evidences", j), cid) for j, cid in enumerate(step.evidences)]
     for path, cid in uses:
@@ -264,7 +272,7 @@ def _namespace(spec: WorkflowSpec) -> dict[str, set[str] | None]:
     return names
 
 
-def _expression_uses(spec: WorkflowSpec) -> Iterator[tuple[tuple, str, bool, bool]]:
+def _expression_uses(spec: WorkflowSpec) -> Iterator[tuple[KeyPath, str, bool, bool]]:
     """(path, text, is_template, may_use_item) for every expression and template in the spec."""
     if spec.trigger.scope:
         yield ("trigger", "scope"), spec.trigger.scope, False, False
@@ -359,7 +367,7 @@ def _data_flow(spec: WorkflowSpec) -> Iterator[Finding]:
     names = _namespace(spec)
     reach = _reachable_after(spec)
     for path, text, is_template, _ in _expression_uses(spec):
-        if path[0] != "steps":
+        if path[0] != "steps" or not isinstance(path[1], int):
             continue
         reader = spec.steps[path[1]].id
         own_answers = path[2] == "form"  # required_if reads the answers being given

@@ -1,5 +1,6 @@
-"""Durations as workflow authors write them: ``90d``, ``2w``, ``36h``, ``30m``, ``1d12h`` or ISO 8601
-``P90D`` / ``PT4H``. Parsed to :class:`datetime.timedelta`, written back in the short form."""
+"""Durations as workflow authors write them: ``90d``, ``2w``, ``36h``, ``30m``, ``1d12h`` or
+ISO 8601 ``P90D`` / ``PT4H``. Parsed to :class:`datetime.timedelta`, written back in the short
+form."""
 
 from __future__ import annotations
 
@@ -33,7 +34,9 @@ def parse_duration(value: object) -> timedelta:
             f"{value!r} is not a duration: write a number and a unit (w, d, h, m, s) such as "
             "'90d' or '1d12h', or ISO 8601 such as 'P90D'"
         )
-    seconds = sum(int(n) * s for n, s in zip(match.groups(), _UNIT_SECONDS.values()) if n)
+    seconds = sum(
+        int(n) * s for n, s in zip(match.groups(), _UNIT_SECONDS.values(), strict=True) if n
+    )
     if seconds <= 0:
         raise ValueError(f"{value!r} is zero: a duration must be longer than that")
     return timedelta(seconds=seconds)

@@ -1,25 +1,27 @@
 """The sandboxed expression and template language of workflow files.
 
 Conditions (``assess.score >= 15 and subject.risk_tier == "high"``), computed fields
-(``assess.likelihood * assess.impact``) and message templates (``Risk review of {{ subject.name }}``)
-use Jinja2's immutable sandbox: a well-kept, widely deployed language with no access to Python
-internals, no assignment and no I/O. Nothing here calls ``eval``.
+(``assess.likelihood * assess.impact``) and message templates
+(``Risk review of {{ subject.name }}``) use Jinja2's immutable sandbox: a well-kept, widely
+deployed language with no access to Python internals, no assignment and no I/O. Nothing here
+calls ``eval``.
 
-Names resolve against the run's data: ``subject``, ``inputs``, ``item`` (inside ``for_each``) and one
-name per step id holding that step's answers or computed fields. :func:`references` lists the
+Names resolve against the run's data: ``subject``, ``inputs``, ``item`` (inside ``for_each``) and
+one name per step id holding that step's answers or computed fields. :func:`references` lists the
 names an expression reads so the spec checker can report unknown fields before a run ever starts.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
-from jinja2 import StrictUndefined, TemplateSyntaxError, nodes
+from jinja2 import StrictUndefined, Template, TemplateSyntaxError, nodes
 from jinja2.exceptions import SecurityError, UndefinedError
 from jinja2.parser import Parser
+from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 __all__ = [
@@ -43,7 +45,7 @@ class _BoundedSandbox(ImmutableSandboxedEnvironment):
 
     intercepted_binops = frozenset({"*", "**"})
 
-    def call_binop(self, context, operator, left, right):
+    def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
         if operator == "**":
             if isinstance(right, (int, float)) and abs(right) > MAX_EXPONENT:
                 raise SecurityError(f"exponent {right} is larger than {MAX_EXPONENT}")
@@ -98,8 +100,12 @@ def check_syntax(text: str, *, template: bool = False) -> None:
     _parse(text, template)
 
 
-def _find_all(tree: nodes.Node, types):
-    """Like ``Node.find_all``, which skips the node itself: a bare ``name`` or ``a.b`` is the root."""
+_N = TypeVar("_N", bound=nodes.Node)
+
+
+def _find_all(tree: nodes.Node, types: type[_N] | tuple[type[_N], ...]) -> Iterator[_N]:
+    """Like ``Node.find_all``, which skips the node
+    itself: a bare ``name`` or ``a.b`` is the root."""
     if isinstance(tree, types):
         yield tree
     yield from tree.find_all(types)
@@ -112,11 +118,16 @@ def references(text: str, *, template: bool = False) -> list[Reference]:
     [Reference(name='assess', attr='likelihood'), Reference(name='assess', attr='impact')]
     """
     tree = _parse(text, template)
-    binders = tree.find_all((nodes.Assign, nodes.AssignBlock, nodes.For))
+    binders: Iterator[nodes.Assign | nodes.AssignBlock | nodes.For] = tree.find_all(
+        (nodes.Assign, nodes.AssignBlock, nodes.For)
+    )
     bound = {t.name for node in binders for t in _find_all(node.target, nodes.Name)}
     found: list[Reference] = []
     seen_names: set[int] = set()
-    for node in _find_all(tree, (nodes.Getattr, nodes.Getitem)):
+    accesses: Iterator[nodes.Getattr | nodes.Getitem] = _find_all(
+        tree, (nodes.Getattr, nodes.Getitem)
+    )
+    for node in accesses:
         inner = node.node
         if isinstance(inner, nodes.Name) and inner.name not in bound:
             if isinstance(node, nodes.Getattr):
@@ -161,7 +172,7 @@ def _compiled(text: str) -> Callable[..., Any]:
 
 
 @lru_cache(maxsize=1024)
-def _template(text: str):
+def _template(text: str) -> Template:
     _parse(text, True)
     return _ENV.from_string(text)
 

@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from ..errors import SpecError
 from . import model as m
 from .checks import DEFAULT_ROLES, check_spec
-from .problems import Problem, did_you_mean, format_path
+from .problems import KeyPath, Problem, did_you_mean, format_path
 from .source import YamlSource, YamlSyntaxError, read_yaml
 
 __all__ = ["LoadedSpec", "WorkflowSet", "parse_spec", "load_spec", "load_workflows", "spec_hash"]
@@ -37,7 +38,8 @@ class LoadedSpec:
 
 
 def spec_hash(spec: m.WorkflowSpec) -> str:
-    """SHA-256 over the canonical JSON of the validated spec (formatting and comments don't count)."""
+    """SHA-256 over the canonical JSON of the validated
+    spec (formatting and comments don't count)."""
     canonical = json.dumps(spec.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
@@ -54,9 +56,9 @@ _KNOWN_KEYS = _all_keys()
 _STEP_KINDS = ("task", "approval", "decision", "spawn", "record", "notify", "wait")
 
 
-def _strip_tags(loc: tuple, data: object) -> tuple:
+def _strip_tags(loc: KeyPath, data: object) -> KeyPath:
     """Drop the parts of a pydantic location that are not in the file (union tags, member names)."""
-    parts: list = []
+    parts: list[str | int] = []
     node = data
     for part in loc:
         if isinstance(node, dict):
@@ -76,7 +78,7 @@ def _strip_tags(loc: tuple, data: object) -> tuple:
     return tuple(parts)
 
 
-def _describe(error: dict, parts: tuple) -> tuple[str, str | None]:
+def _describe(error: ErrorDetails, parts: KeyPath) -> tuple[str, str | None]:
     kind = error["type"]
     key = parts[-1] if parts else ""
     if kind == "missing":
@@ -110,7 +112,7 @@ def _describe(error: dict, parts: tuple) -> tuple[str, str | None]:
 
 
 def _structural_problems(err: ValidationError, source: YamlSource, file: str) -> list[Problem]:
-    merged: dict[tuple, tuple[list[str], str | None]] = {}
+    merged: dict[KeyPath, tuple[list[str], str | None]] = {}
     errors = err.errors()
     failing_items = {e["loc"][:1] for e in errors if len(e["loc"]) > 1}
     for error in errors:
@@ -132,7 +134,7 @@ def _structural_problems(err: ValidationError, source: YamlSource, file: str) ->
     return problems
 
 
-def _catalog_lookups():
+def _catalog_lookups() -> tuple[Callable[[str], bool], Callable[[str], str | None]]:
     from ..catalog import load_catalog
 
     catalog = load_catalog()
@@ -217,7 +219,8 @@ def parse_spec(
                     1,
                     1,
                     "",
-                    f"must be a mapping of keys (id, version, steps ...), not {type(yaml_source.data).__name__}",
+                    "must be a mapping of keys (id, version, steps ...), not "
+                    f"{type(yaml_source.data).__name__}",
                     None,
                 )
             ]
@@ -282,7 +285,7 @@ class WorkflowSet:
     def __init__(self, loaded: Sequence[LoadedSpec]) -> None:
         self._by_id = {item.spec.id: item for item in loaded}
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[LoadedSpec]:
         return iter(self._by_id.values())
 
     def __len__(self) -> int:
@@ -352,7 +355,7 @@ def _cross_file_problems(loaded: list[LoadedSpec]) -> list[Problem]:
             )
         by_id.setdefault(item.spec.id, item)
 
-    def located(item: LoadedSpec, parts: tuple, message: str, hint: str | None = None) -> Problem:
+    def located(item: LoadedSpec, parts: KeyPath, message: str, hint: str | None = None) -> Problem:
         line, column = read_yaml(item.text).position(parts)
         return Problem(item.source, line, column, format_path(parts), message, hint)
 
@@ -385,7 +388,8 @@ def _cross_file_problems(loaded: list[LoadedSpec]) -> list[Problem]:
                     located(
                         item,
                         ("steps", i, "workflow"),
-                        f"'{step.workflow}' runs on a {target.spec.subject}, this workflow on a {spec.subject}",
+                        f"'{step.workflow}' runs on a {target.spec.subject}, "
+                        f"this workflow on a {spec.subject}",
                         "add 'finding:' to raise a finding for it",
                     )
                 )

@@ -1,16 +1,17 @@
 """The workflow language as frozen pydantic models (``extra="forbid"``: a typo is an error).
 
 A workflow file is one :class:`WorkflowSpec`. Its ``steps`` run in order unless a step names its
-``next`` step; ``end`` completes the run. Step kinds: ``task`` (a Jira issue for a role, with a form),
-``approval`` (a Slack sign-off by roles, with quorum and segregation of duties), ``decision``
-(ordered conditions), ``spawn`` (start other workflows), ``record`` (an artefact with computed
-fields), ``notify`` and ``wait``. See ``docs/workflow-language.md`` for every key with examples.
+``next`` step; ``end`` completes the run. Step kinds: ``task`` (a Jira issue for a role, with a
+form), ``approval`` (a Slack sign-off by roles, with quorum and segregation of duties),
+``decision`` (ordered conditions), ``spawn`` (start other workflows), ``record`` (an artefact with
+computed fields), ``notify`` and ``wait``. See ``docs/workflow-language.md`` for every key, with
+examples.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar, overload
 
 from pydantic import (
     BaseModel,
@@ -204,7 +205,10 @@ class ApprovalStep(_StepBase):
     quorum: Literal["any", "all"] | PositiveInt = "any"
     approves: tuple[Identifier, ...] = Field(
         default=(),
-        description="steps whose data is approved (bound by content hash); default: all earlier task and record steps",
+        description=(
+            "steps whose data is approved (bound by content "
+            "hash); default: all earlier task and record steps"
+        ),
     )
     show: dict[str, Expression] = Field(
         default_factory=dict, description="label -> expression shown to approvers"
@@ -240,7 +244,8 @@ class FindingTemplate(_Frozen):
 
 
 class SpawnStep(_StepBase):
-    """Start another workflow (once, or once per item of ``for_each``), optionally waiting for it."""
+    """Start another workflow (once, or once per item
+    of ``for_each``), optionally waiting for it."""
 
     kind: Literal["spawn"]
     workflow: WorkflowId
@@ -320,6 +325,9 @@ class InputDecl(_Frozen):
     required: bool = False
 
 
+_S = TypeVar("_S", bound=_StepBase)
+
+
 class WorkflowSpec(_Frozen):
     """One workflow definition, identified by ``id`` and ``version``."""
 
@@ -337,17 +345,27 @@ class WorkflowSpec(_Frozen):
     inputs: tuple[InputDecl, ...] = ()
     steps: tuple[Step, ...] = Field(min_length=1)
 
-    _step_index: dict = PrivateAttr(default_factory=dict)
+    _step_index: dict[str, Step] = PrivateAttr(default_factory=dict)
 
     def model_post_init(self, context: object, /) -> None:
         self._step_index.update((s.id, s) for s in self.steps)
 
-    def step(self, step_id: str):
-        """The step with this id (``KeyError`` if there is none)."""
-        return self._step_index[step_id]
+    @overload
+    def step(self, step_id: str) -> Step: ...
+    @overload
+    def step(self, step_id: str, kind: type[_S]) -> _S: ...
+    def step(self, step_id: str, kind: type[_StepBase] | None = None) -> _StepBase:
+        """The step with this id (``KeyError`` if there is none). Given a ``kind``, also checks the
+        step is one (``TypeError`` if not) and is typed as one: ``spec.step("approve",
+        ApprovalStep).quorum``."""
+        step = self._step_index[step_id]
+        if kind is not None and not isinstance(step, kind):
+            raise TypeError(f"step {step_id!r} is a {step.kind} step, not {kind.__name__}")
+        return step
 
     def next_of(self, step_id: str) -> str:
-        """Where a step goes when it does not say: its ``next``, else the following step, else end."""
+        """Where a step goes when it does not say: its
+        ``next``, else the following step, else end."""
         step = self.step(step_id)
         if step.next:
             return step.next

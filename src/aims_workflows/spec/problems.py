@@ -6,7 +6,10 @@ import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-__all__ = ["Problem", "did_you_mean", "format_path"]
+__all__ = ["KeyPath", "Problem", "did_you_mean", "format_path"]
+
+KeyPath = tuple[str | int, ...]
+"""Where in a workflow file: keys and list indexes from the top, ``("steps", 2, "approvers")``."""
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,8 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
+from .problems import KeyPath
+
 __all__ = ["YamlSource", "read_yaml"]
 
 
@@ -19,7 +21,7 @@ class YamlSource:
     data: Any
     tree: Any
 
-    def position(self, parts: tuple) -> tuple[int, int]:
+    def position(self, parts: KeyPath) -> tuple[int, int]:
         """1-based (line, column) of the deepest node of ``parts`` found in the file."""
         node = self.tree
         line, column = 1, 1
@@ -40,7 +42,7 @@ _MAX_VALUES = 200_000
 """Aliases of aliases can make a small file expand exponentially ("billion laughs"); stop early."""
 
 
-def _plain(node: Any, _open: frozenset = frozenset(), _count: list | None = None) -> Any:
+def _plain(node: Any, _open: frozenset[int] = frozenset(), _count: list[int] | None = None) -> Any:
     count = _count if _count is not None else [0]
     count[0] += 1
     if count[0] > _MAX_VALUES:

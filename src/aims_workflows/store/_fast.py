@@ -11,19 +11,28 @@ what ``Connection.execute`` would send. The Core definitions stay the only sourc
 The statements run inside the caller's transaction (same DBAPI connection), driver errors are
 raised as SQLAlchemy's exceptions, and the engine's ``before_cursor_execute`` /
 ``after_cursor_execute`` listeners still see every statement.
+
+This reaches into SQLAlchemy's compiled statements (``positiontup``, ``bind_names``, ``binds``,
+the prefetch lists), which are not public API, so pyproject.toml bounds SQLAlchemy to the
+releases it was checked on (2.0 and 2.1). :func:`plain_sqlalchemy` runs the same calls through
+``Connection.execute``: ``tests/unit/test_store_fast_path.py`` runs one workload both ways and
+compares every table row by row, and ``bench/storage_path.py`` measures what the fast path is
+worth (plain Core managed about 0.6x the events per second of the fast path on SQLAlchemy 2.1).
+Before raising the bound, run both on the new release.
 """
 
 from __future__ import annotations
 
+import contextlib
 import weakref
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any, cast
 
 from sqlalchemy import Connection, exc
 from sqlalchemy.engine import Dialect
-from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql import ClauseElement, Executable
 
-__all__ = ["Prepared", "execute_driver_sql"]
+__all__ = ["Prepared", "execute_driver_sql", "plain_sqlalchemy"]
 
 
 class _Compiled:
@@ -40,7 +49,8 @@ class _Compiled:
                 "statements with expanding or literal-execute parameters are not supported"
             )
         if compiled.insert_prefetch or compiled.update_prefetch:
-            # Python-side column defaults: SQLAlchemy computes them per execution; callers pass all values
+            # Python-side column defaults: SQLAlchemy computes them per execution; callers pass
+            # every value
             raise ValueError(
                 f"statement needs column defaults computed: pass {self._names(compiled)}"
             )
@@ -83,7 +93,7 @@ class _Compiled:
             dialect = self._dialect
             found = tuple(
                 t.dialect_impl(dialect).result_processor(dialect, d[1])
-                for t, d in zip(self._types, description)
+                for t, d in zip(self._types, description, strict=True)
             )
             results = self.results = found if any(found) else None
         return results
@@ -107,7 +117,8 @@ class _Compiled:
 
 
 class Prepared:
-    """One fixed statement; ``keys`` names every parameter callers pass (columns and ``b_*`` binds)."""
+    """One fixed statement; ``keys`` names every parameter callers pass (columns and ``b_*``
+    binds)."""
 
     __slots__ = ("statement", "keys", "_by_dialect", "_last")
 
@@ -153,11 +164,14 @@ class Prepared:
             cursor.close()
         if row is None or results is None:
             return row
-        return tuple(value if p is None else p(value) for p, value in zip(results, row))
+        return tuple(
+            value if p is None else p(value) for p, value in zip(results, row, strict=True)
+        )
 
 
 def execute_driver_sql(conn: Connection, sql: str) -> None:
-    """A fixed SQL text without parameters (``BEGIN IMMEDIATE``), as ``exec_driver_sql`` would run it."""
+    """A fixed SQL text without parameters (``BEGIN IMMEDIATE``), as ``exec_driver_sql`` would
+    run it."""
     _run(conn, sql, (), False).close()
 
 
@@ -187,3 +201,62 @@ def _run(conn: Connection, sql: str, parameters, many: bool):
         for fn in listeners.after_cursor_execute:
             fn(conn, cursor, sql, parameters, None, many)
     return cursor
+
+
+# -- the same calls through plain SQLAlchemy Core ---------------------------------------------
+# What each fast call stands for. SQLAlchemy caches the compiled form of these fixed statements
+# itself (the engine's compiled cache); what it costs on top is per execution.
+
+
+def _statement(prepared: Prepared) -> Executable:
+    # every statement given to Prepared is an executable Core statement (insert, update, select)
+    return cast(Executable, prepared.statement)
+
+
+def _plain_execute(self: Prepared, conn: Connection, values: Mapping[str, Any]) -> int:
+    return conn.execute(_statement(self), dict(values)).rowcount
+
+
+def _plain_executemany(self: Prepared, conn: Connection, rows: Iterable[Mapping[str, Any]]) -> None:
+    parameters = [dict(row) for row in rows]
+    if parameters:  # Connection.execute runs a statement once when given no parameter sets
+        conn.execute(_statement(self), parameters)
+
+
+def _plain_first(self: Prepared, conn: Connection, values: Mapping[str, Any]) -> tuple | None:
+    row = conn.execute(_statement(self), dict(values)).first()
+    return None if row is None else tuple(row)
+
+
+def _plain_driver_sql(conn: Connection, sql: str) -> None:
+    conn.exec_driver_sql(sql)
+
+
+_FAST_METHODS = {
+    "execute": Prepared.execute,
+    "executemany": Prepared.executemany,
+    "first": Prepared.first,
+}
+_PLAIN_METHODS = {
+    "execute": _plain_execute,
+    "executemany": _plain_executemany,
+    "first": _plain_first,
+}
+
+
+@contextlib.contextmanager
+def plain_sqlalchemy() -> Iterator[None]:
+    """While the block runs, every :class:`Prepared` statement and :func:`execute_driver_sql`
+    go through plain ``Connection.execute`` / ``exec_driver_sql``: the reference the fast path
+    is tested and measured against. Process-wide: for tests and benchmarks only."""
+    global execute_driver_sql
+    fast_driver_sql = execute_driver_sql
+    for name, method in _PLAIN_METHODS.items():
+        setattr(Prepared, name, method)
+    execute_driver_sql = _plain_driver_sql
+    try:
+        yield
+    finally:
+        for name, method in _FAST_METHODS.items():
+            setattr(Prepared, name, method)
+        execute_driver_sql = fast_driver_sql

@@ -10,7 +10,8 @@ from sqlalchemy import Connection, Engine, create_engine, event, inspect
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from ..errors import StoreError
-from ._fast import execute_driver_sql
+from . import _fast
+from .write_gate import NoGate, WriteGate, gate_for
 
 __all__ = ["Database", "redact_url"]
 
@@ -48,7 +49,8 @@ def _sqlite_setup(engine: Engine) -> None:
         # with the database. Measured and left at the defaults: mmap_size, cache_size, temp_store
         # (no gain). Durability is unchanged (synchronous=NORMAL in WAL either way).
         cursor.execute("PRAGMA wal_autocheckpoint=10000")
-        # ... and truncate the WAL file back to 64 MB after a checkpoint, so it stays bounded on disk.
+        # ... and truncate the WAL file back to 64 MB after a checkpoint, so it stays bounded on
+        # disk.
         cursor.execute("PRAGMA journal_size_limit=67108864")
         cursor.close()
 
@@ -58,7 +60,7 @@ def _sqlite_setup(engine: Engine) -> None:
         # transaction that must upgrade its lock can fail with SQLITE_BUSY under concurrency.
         # Reads (Database.connect) take no lock: in WAL they see a snapshot and never hold up
         # a writer, however long they take (a chain verification, an export, the dashboard).
-        execute_driver_sql(
+        _fast.execute_driver_sql(
             conn, "BEGIN" if conn.get_execution_options().get(_READS_ONLY) else "BEGIN IMMEDIATE"
         )
 
@@ -68,10 +70,14 @@ class Database:
 
     def __init__(self, url: str) -> None:
         self.url = url
+        self.gate: WriteGate | NoGate = NoGate()
+        """Every write transaction passes through it (see write_gate): one writer at a time on
+        SQLite, queued in this process; nothing on PostgreSQL."""
         try:
             if url.startswith("sqlite"):
                 self.engine = create_engine(url, connect_args={"check_same_thread": False})
                 _sqlite_setup(self.engine)
+                self.gate = gate_for(self.engine.url.database)
             else:
                 self.engine = create_engine(url, pool_pre_ping=True)
         except (SQLAlchemyError, ImportError, ValueError) as err:
@@ -85,15 +91,20 @@ class Database:
         return self.engine.dialect.name
 
     @contextmanager
-    def begin(self) -> Iterator[Connection]:
-        """One transaction: committed when the block ends, rolled back on any exception."""
+    def begin(self, *, urgent: bool = False) -> Iterator[Connection]:
+        """One write transaction: committed when the block ends, rolled back on any exception.
+        ``urgent``: someone is waiting on this write (a webhook's answer); on SQLite it goes
+        before the writes nobody waits on."""
+        gate = self.gate.urgent() if urgent else self.gate.background()
         try:
-            with self.engine.begin() as conn:
+            with gate, self.engine.begin() as conn:
                 yield conn
         except OperationalError as err:
             raise StoreError(
-                f"database {redact_url(self.url)} is not reachable or refused the operation: {err.orig}",
-                hint="is the server running and the URL right? for SQLite, is the directory writable?",
+                f"database {redact_url(self.url)} is not reachable or refused the operation: "
+                f"{err.orig}",
+                hint="is the server running and the URL right? "
+                "for SQLite, is the directory writable?",
             ) from None
 
     @contextmanager
@@ -117,12 +128,17 @@ class Database:
         config.attributes["connection"] = conn
         return config
 
-    def upgrade(self, revision: str = "head") -> None:
-        """Apply migrations up to ``revision`` (``aims init`` and ``aims db upgrade``)."""
+    def upgrade(self, revision: str = "head") -> int:
+        """Apply migrations up to ``revision`` (``aims init`` and ``aims db upgrade``); at the
+        head, also rewrite stored run state of an older schema version as the current version
+        stores it. One transaction: all of it is kept, or none. Returns the runs rewritten."""
         from alembic import command
+
+        from . import runs
 
         with self.begin() as conn:
             command.upgrade(self._alembic_config(conn), revision)
+            return runs.upgrade_states(conn) if revision == "head" else 0
 
     def current_revision(self) -> str | None:
         from alembic.runtime.migration import MigrationContext

@@ -42,7 +42,7 @@ def _row_dict(row) -> dict[str, Any]:
 
 def find(conn: Connection, name: str) -> dict[str, Any] | None:
     row = _BY_NAME.first(conn, {"b_name": name.lower()})
-    return dict(zip(_KEYS, row)) if row else None
+    return dict(zip(_KEYS, row, strict=True)) if row else None
 
 
 def get(conn: Connection, name_or_id: str | int) -> dict[str, Any]:
@@ -50,7 +50,7 @@ def get(conn: Connection, name_or_id: str | int) -> dict[str, Any]:
     row = None
     if isinstance(name_or_id, int) or str(name_or_id).isdigit():
         found = _BY_ID.first(conn, {"b_id": int(name_or_id)})
-        row = dict(zip(_KEYS, found)) if found else None
+        row = dict(zip(_KEYS, found, strict=True)) if found else None
     row = row or find(conn, str(name_or_id))
     if row is None:
         names = list(conn.scalars(select(_SYSTEMS.c.name)))
@@ -68,8 +68,10 @@ def record_of(row: dict[str, Any]) -> dict[str, Any]:
 def add(conn: Connection, record: AISystemRecord, *, actor: str, now: datetime) -> dict[str, Any]:
     values = record.model_dump()
     system_id = conn.execute(
-        insert(_SYSTEMS).values(**values, version=1, created_at=now, updated_at=now)
-    ).inserted_primary_key[0]
+        insert(_SYSTEMS)
+        .values(**values, version=1, created_at=now, updated_at=now)
+        .returning(_SYSTEMS.c.id)
+    ).scalar_one()
     conn.execute(
         insert(_HISTORY).values(
             system_id=system_id,

@@ -147,6 +147,7 @@ def verify(conn: Connection) -> VerifyReport:
             count,
             head_seq,
             expected,
-            f"the ledger ends at row {last} but its head says {head_seq}: rows were removed from the end",
+            f"the ledger ends at row {last} but its head says {head_seq}: "
+            "rows were removed from the end",
         )
     return VerifyReport(count, head_seq)

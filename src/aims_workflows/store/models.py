@@ -4,7 +4,7 @@ a test checks the migrated schema matches these models exactly."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -15,6 +15,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Table,
     Text,
     UniqueConstraint,
 )
@@ -43,6 +44,9 @@ __all__ = [
 
 class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON, list[Any]: JSON}
+    # SQLAlchemy types __table__ as a FromClause, since a mapping may be to any selectable; every
+    # model here maps one Table, and insert()/update() want one.
+    __table__: ClassVar[Table]
 
 
 class AISystem(Base):

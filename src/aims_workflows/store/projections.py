@@ -98,7 +98,8 @@ _STEP_VISIT = update(_STEPS).where(
     _STEPS.c.attempt == bindparam("b_attempt"),
 )
 _STEP_KEYS = ("b_run_id", "b_step_id", "b_attempt")
-_UPDATE_STEP = {
+# keyed by the columns an update sets, in the order _update_step is given them
+_UPDATE_STEP: dict[tuple[str, ...], Prepared] = {
     ("external_ref", "assignee"): Prepared(_STEP_VISIT, (*_STEP_KEYS, "external_ref", "assignee")),
     ("status", "completed_at"): Prepared(_STEP_VISIT, (*_STEP_KEYS, "status", "completed_at")),
 }

@@ -6,12 +6,20 @@ from datetime import datetime
 
 from sqlalchemy import Connection, bindparam, insert, select, update
 
-from ..engine.state import RunState, dump_run, load_run
+from ..engine.state import SCHEMA_VERSION, RunState, dump_run, load_run
 from ..errors import NotFound, StoreError
 from ._fast import Prepared
 from .models import Run
 
-__all__ = ["insert_run", "load", "save", "due_for_tick", "set_spawned_by", "ConcurrentUpdate"]
+__all__ = [
+    "insert_run",
+    "load",
+    "save",
+    "due_for_tick",
+    "set_spawned_by",
+    "upgrade_states",
+    "ConcurrentUpdate",
+]
 
 _RUNS = Run.__table__
 
@@ -115,3 +123,35 @@ def due_for_tick(conn: Connection, now: datetime, limit: int = 500) -> list[str]
         .limit(limit)
     )
     return list(conn.scalars(query))
+
+
+_UPGRADE_BATCH = 500
+
+
+def upgrade_states(conn: Connection) -> int:
+    """Rewrite every run whose stored state is of an older ``schema_version`` as the current
+    version stores it (``aims db upgrade``, inside its transaction); returns how many changed.
+
+    Loading migrates old state anyway; rewriting it once means every stored run reads back as
+    the current version after the upgrade, and one run that cannot be migrated fails the whole
+    upgrade before anything is kept. ``lock_version`` moves on, as for any other save."""
+    # dump_run writes schema_version first, so state already current is skipped in SQL
+    current = f'{{"schema_version":{SCHEMA_VERSION},%'
+    rewritten, after = 0, ""
+    while True:
+        rows = conn.execute(
+            select(_RUNS.c.id, _RUNS.c.state, _RUNS.c.lock_version)
+            .where(_RUNS.c.id > after, _RUNS.c.state.not_like(current))
+            .order_by(_RUNS.c.id)
+            .limit(_UPGRADE_BATCH)
+        ).all()
+        if not rows:
+            return rewritten
+        for run_id, state, lock_version in rows:
+            conn.execute(
+                update(_RUNS)
+                .where(_RUNS.c.id == run_id)
+                .values(state=dump_run(load_run(state)), lock_version=lock_version + 1)
+            )
+        rewritten += len(rows)
+        after = rows[-1][0]

@@ -17,11 +17,9 @@ and never applies it twice.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,7 +34,7 @@ from . import _store
 from ._fields import answers_from_issue
 from ._tracker import PROPERTY
 
-__all__ = ["Change", "parse_change", "to_event", "InboxProcessor", "SOURCE", "WriteGate"]
+__all__ = ["Change", "parse_change", "to_event", "InboxProcessor", "SOURCE"]
 
 log = logging.getLogger("aims.jira")
 SOURCE = "jira"
@@ -136,57 +134,15 @@ def to_event(
     return Decision(None, "no change the engine acts on")
 
 
-class WriteGate:
-    """Orders this process's writes to the database: storing a delivery (``urgent``, while Jira
-    waits for the answer) goes before applying one (``background``).
-
-    SQLite lets one writer in at a time and makes the others poll with growing sleeps (up to
-    100 ms each); queueing on a condition here instead keeps the answer time to a few
-    milliseconds while the processor is busy.
-    """
-
-    def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self._busy = False
-        self._urgent = 0
-
-    @contextlib.contextmanager
-    def urgent(self) -> Iterator[None]:
-        with self._cond:
-            self._urgent += 1
-            while self._busy:
-                self._cond.wait()
-            self._urgent -= 1
-            self._busy = True
-        try:
-            yield
-        finally:
-            self._release()
-
-    @contextlib.contextmanager
-    def background(self) -> Iterator[None]:
-        with self._cond:
-            while self._busy or self._urgent:
-                self._cond.wait()
-            self._busy = True
-        try:
-            yield
-        finally:
-            self._release()
-
-    def _release(self) -> None:
-        with self._cond:
-            self._busy = False
-            self._cond.notify_all()
-
-
 class InboxProcessor:
     """Applies stored Jira deliveries (inbox rows with source ``jira``) in the runtime."""
 
     def __init__(self, runtime, tracker) -> None:
         self.rt = runtime
         self.tracker = tracker
-        self.gate = WriteGate()
+        # the database's write gate: storing a delivery (urgent, Jira waits for the answer) goes
+        # before applying one (a background write, as db.begin() takes it)
+        self.gate = runtime.db.gate
 
     def pending(self) -> int:
         from sqlalchemy import func
@@ -319,7 +275,7 @@ class InboxProcessor:
     ) -> int:
         def work() -> int:
             now = self.rt.clock.now()
-            with self.gate.background(), self.rt.db.begin() as conn:
+            with self.rt.db.begin() as conn:
                 taken = conn.execute(
                     update(_INBOX)
                     .where(

@@ -54,21 +54,22 @@ class Broken(Exception):
 
 def check_row(row, line_no):
     if not isinstance(row, dict):
-        raise Broken("line %d: not a JSON object" % line_no)
+        raise Broken(f"line {line_no}: not a JSON object")
     missing = [name for name in FIELDS if name not in row]
     if missing:
-        raise Broken("line %d: missing field(s) %s" % (line_no, ", ".join(missing)))
+        raise Broken(f"line {line_no}: missing field(s) {', '.join(missing)}")
     if not isinstance(row["seq"], int) or isinstance(row["seq"], bool):
-        raise Broken("line %d: seq must be a whole number" % line_no)
+        raise Broken(f"line {line_no}: seq must be a whole number")
     if not isinstance(row["payload"], str):
         raise Broken(
-            "row %d (line %d): payload must be the JSON text exactly as exported, "
-            "not a parsed object" % (row["seq"], line_no)
+            f"row {row['seq']} (line {line_no}): payload must be the JSON text exactly as "
+            "exported, not a parsed object"
         )
 
 
 def verify_file(path):
-    """(rows, first_seq, last_seq, first_prev_hash, last_hash); raises Broken on the first problem."""
+    """(rows, first_seq, last_seq, first_prev_hash, last_hash); raises Broken on the first
+    problem."""
     rows, first_seq, first_prev, prev_hash, prev_seq = 0, None, None, None, None
     with open(path, encoding="utf-8", newline="") as handle:
         for line_no, line in enumerate(handle, start=1):
@@ -77,37 +78,37 @@ def verify_file(path):
             try:
                 row = json.loads(line)
             except ValueError as err:
-                raise Broken("line %d: not valid JSON (%s)" % (line_no, err))
+                raise Broken(f"line {line_no}: not valid JSON ({err})") from None
             check_row(row, line_no)
             seq = row["seq"]
             if prev_seq is None:
                 first_seq, first_prev = seq, row["prev_hash"]
                 if seq == 1 and row["prev_hash"] != GENESIS:
-                    raise Broken("row 1 (line %d) does not start from the genesis hash" % line_no)
+                    raise Broken(f"row 1 (line {line_no}) does not start from the genesis hash")
             elif seq > prev_seq + 1:
                 gap = (
-                    "row %d is" % (prev_seq + 1)
+                    f"row {prev_seq + 1} is"
                     if seq == prev_seq + 2
-                    else "rows %d-%d are" % (prev_seq + 1, seq - 1)
+                    else f"rows {prev_seq + 1}-{seq - 1} are"
                 )
                 raise Broken(
-                    "row %d (line %d) follows row %d: %s missing or out of order"
-                    % (seq, line_no, prev_seq, gap)
+                    f"row {seq} (line {line_no}) follows row {prev_seq}: "
+                    f"{gap} missing or out of order"
                 )
             elif seq <= prev_seq:
                 raise Broken(
-                    "row %d (line %d) follows row %d: rows are out of order or repeated"
-                    % (seq, line_no, prev_seq)
+                    f"row {seq} (line {line_no}) follows row {prev_seq}: "
+                    "rows are out of order or repeated"
                 )
             elif row["prev_hash"] != prev_hash:
                 raise Broken(
-                    "row %d (line %d) does not link to row %d: its prev_hash is not that row's hash"
-                    % (seq, line_no, prev_seq)
+                    f"row {seq} (line {line_no}) does not link to row {prev_seq}: "
+                    "its prev_hash is not that row's hash"
                 )
             if row_hash(row) != row["hash"]:
                 raise Broken(
-                    "row %d (line %d, %s) was altered: its content no longer matches its hash"
-                    % (seq, line_no, row["kind"])
+                    f"row {seq} (line {line_no}, {row['kind']}) was altered: "
+                    "its content no longer matches its hash"
                 )
             rows, prev_seq, prev_hash = rows + 1, seq, row["hash"]
     return rows, first_seq, prev_seq, first_prev, prev_hash
@@ -136,8 +137,8 @@ def compare_with_record(path, found):
     ):
         if have != want:
             raise Broken(
-                "%s is %s but verification.json records %s: rows were added to or cut from the file"
-                % (name, have, want)
+                f"{name} is {have} but verification.json records {want}: "
+                "rows were added to or cut from the file"
             )
     return record_path
 
@@ -150,9 +151,9 @@ def check_manifest(manifest_path):
     for entry in manifest.get("files", []):
         target = os.path.normpath(os.path.join(base, entry["path"]))
         if not target.startswith(base + os.sep):
-            raise Broken("manifest lists a path outside the pack: %s" % entry["path"])
+            raise Broken(f"manifest lists a path outside the pack: {entry['path']}")
         if not os.path.exists(target):
-            raise Broken("%s is listed in the manifest but missing" % entry["path"])
+            raise Broken(f"{entry['path']} is listed in the manifest but missing")
         digest, size = hashlib.sha256(), 0
         with open(target, "rb") as handle:
             for block in iter(lambda: handle.read(1 << 20), b""):
@@ -160,7 +161,7 @@ def check_manifest(manifest_path):
                 size += len(block)
         if size != entry["bytes"] or digest.hexdigest() != entry["sha256"]:
             raise Broken(
-                "%s does not match the manifest: it was changed after export" % entry["path"]
+                f"{entry['path']} does not match the manifest: it was changed after export"
             )
         checked += 1
     return checked
@@ -184,29 +185,29 @@ def main(argv=None):
     try:
         if args.manifest:
             count = check_manifest(args.manifest)
-            print("OK: %d files match %s" % (count, args.manifest))
+            print(f"OK: {count} files match {args.manifest}")
         found = verify_file(args.ledger)
         record = compare_with_record(args.ledger, found)
     except Broken as err:
-        print("FAILED: %s" % err)
+        print(f"FAILED: {err}")
         return 1
     except (OSError, ValueError, KeyError, TypeError) as err:
-        print("cannot check: %s" % err, file=sys.stderr)
+        print(f"cannot check: {err}", file=sys.stderr)
         return 2
     rows, first_seq, last_seq, first_prev, last_hash = found
     if not rows:
-        print("OK: %s holds no rows" % args.ledger)
+        print(f"OK: {args.ledger} holds no rows")
         return 0
     print(
-        "OK: %d rows verify (seq %d to %d), each SHA-256 linked to the one before"
-        % (rows, first_seq, last_seq)
+        f"OK: {rows} rows verify (seq {first_seq} to {last_seq}), "
+        "each SHA-256 linked to the one before"
     )
     if first_seq != 1:
         print(
-            "    the first row continues the chain from prev_hash %s (row %d, before the period)"
-            % (first_prev, first_seq - 1)
+            f"    the first row continues the chain from prev_hash {first_prev} "
+            f"(row {first_seq - 1}, before the period)"
         )
-    print("    last hash %s" % last_hash)
+    print(f"    last hash {last_hash}")
     if record:
         print("    first and last rows match verification.json")
     return 0

@@ -5,7 +5,7 @@ and tell a document from a plain string (which v3 rejects).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeGuard
 
 __all__ = ["doc", "to_text", "is_adf"]
 
@@ -23,7 +23,7 @@ def doc(text: str) -> dict[str, Any]:
     return {"type": "doc", "version": 1, "content": paragraphs}
 
 
-def is_adf(value: Any) -> bool:
+def is_adf(value: Any) -> TypeGuard[dict[str, Any]]:
     """True for a top-level ADF node (``type: doc``, ``version: 1``, a ``content`` list)."""
     return (
         isinstance(value, dict)

@@ -98,6 +98,9 @@ def _apply_updates(
             errors[field_id] = "Operation value must be an array"
             continue
         for operation in operations:
+            if not isinstance(operation, dict):
+                errors[field_id] = "Operation value must be an object"
+                break
             verb, argument = next(iter(operation.items())) if operation else ("", None)
             if field_id == "comment" and verb == "add":
                 body = argument.get("body") if isinstance(argument, dict) else None

@@ -49,11 +49,11 @@ def parse_multipart(content_type: str, body: bytes) -> list[FormPart]:
             if sep:
                 headers[name.strip().lower()] = value.strip()
         disposition = _params(headers.get("content-disposition", ""), "content-disposition")
-        name = disposition.get_param("name", header="content-disposition")
+        field_name = disposition.get_param("name", header="content-disposition")
         filename = disposition.get_filename()
         parts.append(
             FormPart(
-                name=name if isinstance(name, str) else None,
+                name=field_name if isinstance(field_name, str) else None,
                 filename=filename,
                 content_type=headers.get("content-type", "application/octet-stream"),
                 content=content,

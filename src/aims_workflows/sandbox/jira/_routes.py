@@ -59,7 +59,9 @@ async def _json(request: Request) -> Any:
     try:
         return json.loads(raw) if raw else None
     except ValueError:
-        raise JiraApiError(400, ["Unexpected character in the request body: not valid JSON."])
+        raise JiraApiError(
+            400, ["Unexpected character in the request body: not valid JSON."]
+        ) from None
 
 
 async def _json_object(request: Request) -> dict[str, Any]:
@@ -85,7 +87,7 @@ def _int_param(request: Request, name: str, default: int) -> int:
     try:
         return int(raw)
     except ValueError:
-        raise JiraApiError(400, [f"The '{name}' parameter must be a number."])
+        raise JiraApiError(400, [f"The '{name}' parameter must be a number."]) from None
 
 
 def _bool_param(request: Request, name: str) -> bool | None:
@@ -331,7 +333,7 @@ async def add_attachments(ctx: RouteContext, request: Request) -> Response:
     try:
         parts = parse_multipart(request.headers.get("content-type", ""), await request.body())
     except ValueError as exc:
-        raise JiraApiError(400, [str(exc)])
+        raise JiraApiError(400, [str(exc)]) from exc
     uploads = [
         _issues.Upload(p.filename, p.content_type, p.content)
         for p in parts

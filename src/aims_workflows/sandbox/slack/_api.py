@@ -73,8 +73,8 @@ async def _read_args(request: Request) -> tuple[dict[str, Any], str | None, str]
         elif content_type == "application/x-www-form-urlencoded" or not content_type:
             # Parsed here rather than with request.form(): that needs python-multipart, and
             # the Web API calls the app makes never upload files.
-            raw = (await request.body()).decode("utf-8", "replace")
-            form = dict(parse_qsl(raw, keep_blank_values=True))
+            text = (await request.body()).decode("utf-8", "replace")
+            form = dict(parse_qsl(text, keep_blank_values=True))
             if "token" in form:
                 token_in = "body"
             args.update(form)

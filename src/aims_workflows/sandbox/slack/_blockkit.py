@@ -33,8 +33,10 @@ def parse_json_arg(value: Any) -> Any:
     if isinstance(value, str):
         try:
             return json.loads(value)
-        except ValueError as exc:
+        except json.JSONDecodeError as exc:
             raise BlockKitError([f"not valid JSON: {exc.msg}"]) from exc
+        except ValueError as exc:  # the JSON is well formed, its content is not: too many digits
+            raise BlockKitError([f"not valid JSON: {exc}"]) from exc
     return value
 
 

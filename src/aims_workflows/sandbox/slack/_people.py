@@ -78,6 +78,7 @@ class Person:
                 block, element = find_element(record.blocks, action_id)
                 conversation = ws.conversations[record.channel]
                 is_ephemeral = isinstance(record, Ephemeral)
+                message = record if isinstance(record, Message) else None
                 response_url = ws.issue_response_url(
                     self._sandbox.url,
                     ResponseTarget(conversation.id, self.id, record.ts, is_ephemeral),
@@ -88,7 +89,7 @@ class Person:
                     [action_entry(block, element, value, action_ts)],
                     trigger.id,
                     conversation=conversation,
-                    message=None if is_ephemeral else record,  # type: ignore[arg-type]
+                    message=message,
                     ephemeral_ts=record.ts,
                     response_url=response_url,
                 )
