@@ -31,7 +31,7 @@ from sqlalchemy import func, select
 from aims_workflows.adapters.jira import JiraConnection, JiraIntegration, _store
 from aims_workflows.app import open_app
 from aims_workflows.config import Settings
-from aims_workflows.engine import Actor, Event
+from aims_workflows.engine import Actor, TaskCreated
 from aims_workflows.sandbox._server import BackgroundServer
 from aims_workflows.sandbox.jira import sign
 from aims_workflows.store import Database
@@ -80,12 +80,11 @@ def prepare(workdir: Path, n: int):
         key, issue_id = f"AIMS-{i + 1}", str(10000 + i)
         app.runtime.handle(
             run_id,
-            Event(
-                "task.created",
-                Actor("aims", "dispatcher"),
+            TaskCreated(
+                actor=Actor("aims", "dispatcher"),
                 step_id="check",
                 attempt=1,
-                data={"assignee": ENGINEER},
+                assignee=ENGINEER,
                 ref=key,
             ),
         )

@@ -4,7 +4,7 @@ hash-chained evidence ledger.
 The public names below are imported on first use, so ``import aims_workflows`` (and the ``aims``
 command's start-up) stays cheap::
 
-    from aims_workflows import load_workflows, advance, Event
+    from aims_workflows import load_workflows, advance, parse_event
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ _EXPORTS = {
     "advance": "engine",
     "new_run": "engine",
     "Event": "engine",
+    "parse_event": "engine",
     "Actor": "engine",
     "Command": "engine",
     "EvidenceRecord": "engine",

@@ -12,8 +12,24 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from .engine.commands import Command
+from .engine.commands import (
+    CancelTask,
+    CloseApproval,
+    CloseTask,
+    Command,
+    CreateTask,
+    EscalateApproval,
+    EscalateTask,
+    InvalidateApproval,
+    Notify,
+    RefuseAnswers,
+    RefuseDecision,
+    RemindApproval,
+    RemindTask,
+    RequestApproval,
+)
 from .errors import PermanentError, RetryableError
+from .spec.model import FormField
 
 __all__ = [
     "ManualClock",
@@ -100,7 +116,7 @@ class StandInTask:
     attempt: int
     title: str
     assignee: str
-    form: list[dict[str, Any]]
+    form: tuple[FormField, ...]
     due_at: str | None
     status: str = "open"
     comments: list[str] = field(default_factory=list)
@@ -115,30 +131,33 @@ class InMemoryIssueTracker(_StandIn):
         self.tasks: dict[str, StandInTask] = {}
 
     def _perform(self, command: Command) -> dict[str, Any]:
-        p = command.payload
-        if command.kind == "task.create":
+        if isinstance(command, CreateTask):
             ref = f"{self.prefix}-{len(self.tasks) + 1}"
+            assignee = command.assignee or ""
             self.tasks[ref] = StandInTask(
                 ref,
                 command.run_id,
-                p["step_id"],
-                p["attempt"],
-                p["title"],
-                p["assignee"],
-                p["form"],
-                p.get("due_at"),
+                command.step_id,
+                command.attempt,
+                command.title,
+                assignee,
+                command.form,
+                command.due_at,
             )
-            return {"ref": ref, "assignee": p["assignee"]}
-        task = self.tasks.get(p.get("ref") or "")
-        if command.kind == "task.refuse_answers" and task:
-            task.comments.append("Please fix: " + " ".join(p["problems"]))
-        elif command.kind == "task.cancel" and task:
+            return {"ref": ref, "assignee": assignee}
+        if isinstance(command, RefuseAnswers) and (task := self._task(command.ref)):
+            task.comments.append("Please fix: " + " ".join(command.problems))
+        elif isinstance(command, CancelTask) and (task := self._task(command.ref)):
             task.status = "cancelled"
-        elif command.kind == "task.close" and task and task.status == "open":
-            task.status = "done"  # completed elsewhere: the tracker closes it to match
-        elif command.kind in ("task.remind", "task.escalate") and task:
-            task.comments.append(f"{command.kind} to {', '.join(p.get('people', []))}")
+        elif isinstance(command, CloseTask) and (task := self._task(command.ref)):
+            if task.status == "open":
+                task.status = "done"  # completed elsewhere: the tracker closes it to match
+        elif isinstance(command, (RemindTask, EscalateTask)) and (task := self._task(command.ref)):
+            task.comments.append(f"{command.kind} to {', '.join(command.people)}")
         return {}
+
+    def _task(self, ref: str | None) -> StandInTask | None:
+        return self.tasks.get(ref or "")
 
     def open_tasks(self, assignee: str | None = None) -> list[StandInTask]:
         return [
@@ -172,32 +191,39 @@ class InMemoryApprovalChannel(_StandIn):
         self.refusals: list[dict[str, Any]] = []
 
     def _perform(self, command: Command) -> dict[str, Any]:
-        p = command.payload
-        if command.kind == "approval.request":
-            self.requests[p["approval_id"]] = StandInApproval(
-                p["approval_id"],
+        if isinstance(command, RequestApproval):
+            self.requests[command.approval_id] = StandInApproval(
+                command.approval_id,
                 command.run_id,
-                p["title"],
-                p["people"],
-                p["content_hash"],
-                p.get("show", {}),
+                command.title,
+                list(command.people),
+                command.content_hash,
+                dict(command.show),
             )
-            return {"ref": f"msg:{p['approval_id']}"}
-        if command.kind == "approval.refuse":
+            return {"ref": f"msg:{command.approval_id}"}
+        if isinstance(command, RefuseDecision):
             self.refusals.append(
-                {"person": p["person"], "reason": p["reason"], "approval_id": p.get("approval_id")}
+                {
+                    "person": command.person,
+                    "reason": command.reason,
+                    "approval_id": command.approval_id,
+                }
             )
             return {}
-        request = self.requests.get(p.get("approval_id") or "")
-        if request is None:
-            return {}
-        if command.kind == "approval.close":
-            request.status = p["outcome"]
-        elif command.kind == "approval.invalidate":
+        if isinstance(command, CloseApproval) and (request := self._request(command.approval_id)):
+            request.status = command.outcome
+        elif isinstance(command, InvalidateApproval) and (
+            request := self._request(command.approval_id)
+        ):
             request.status = "invalidated"
-        else:
+        elif isinstance(command, (RemindApproval, EscalateApproval)) and (
+            request := self._request(command.approval_id)
+        ):
             request.notices.append(command.kind)
         return {}
+
+    def _request(self, approval_id: str | None) -> StandInApproval | None:
+        return self.requests.get(approval_id or "")
 
     def pending(self, person: str | None = None) -> list[StandInApproval]:
         return [
@@ -213,15 +239,13 @@ class InMemoryNotifier(_StandIn):
         self.sent: list[dict[str, Any]] = []
 
     def _perform(self, command: Command) -> dict[str, Any]:
-        self.sent.append(
-            {
-                "people": command.payload.get("people", []),
-                "message": command.payload.get("message", command.kind),
-            }
-        )
+        if isinstance(command, Notify):
+            self.sent.append({"people": list(command.people), "message": command.message})
         return {}
 
 
-def utc(*args: int) -> datetime:
+def utc(
+    year: int, month: int = 1, day: int = 1, hour: int = 0, minute: int = 0, second: int = 0
+) -> datetime:
     """``utc(2026, 1, 1)``: a timezone-aware UTC datetime, for tests."""
-    return datetime(*args, tzinfo=UTC)
+    return datetime(year, month, day, hour, minute, second, tzinfo=UTC)

@@ -36,9 +36,20 @@ from aims_workflows.adapters.jira import (
 from aims_workflows.adapters.jira import _adf as adf
 from aims_workflows.app import open_app
 from aims_workflows.config import Settings
-from aims_workflows.engine.commands import Command
+from aims_workflows.engine import TaskCompleted
+from aims_workflows.engine.commands import (
+    AttachEvidence,
+    CancelTask,
+    CreateTask,
+    EscalateTask,
+    InvalidateApproval,
+    RecordAttachments,
+    RefuseAnswers,
+    RemindTask,
+)
 from aims_workflows.engine.evidence import canonical_json
 from aims_workflows.engine.evidence_kinds import evidence_payload, parse_evidence
+from aims_workflows.engine.state import Subject
 from aims_workflows.errors import ConfigError, PermanentError, RetryableError
 from aims_workflows.store import Database
 from aims_workflows.store import ledger as ledger_store
@@ -109,10 +120,13 @@ def tracker(conn, app, jira_clock) -> JiraIssueTracker:
     return JiraIssueTracker(conn, "AIMS", store=store, clock=Clock(jira_clock))
 
 
+CHATBOT = Subject(type="ai_system", id="1", name="Chatbot")
+
+
 def create_command(
     run_id: str = "R1", step: str = "identify", attempt: int = 1, **extra
-) -> Command:
-    payload = {
+) -> CreateTask:
+    fields = {
         "step_id": step,
         "attempt": attempt,
         "workflow": "ai-risk-assessment",
@@ -120,14 +134,14 @@ def create_command(
         "description": "Describe one risk.\nThen rate it.",
         "role": "engineer",
         "assignee": ENGINEER,
-        "subject": {"type": "ai_system", "id": "1", "name": "Chatbot"},
+        "subject": CHATBOT,
         "form": FORM,
         "due_at": "2025-01-16T09:00:00.000000Z",
         "priority": "high",
         "previous_answers": None,
         **extra,
     }
-    return Command("task.create", f"{run_id}/{step}/{attempt}/task", run_id, payload)
+    return CreateTask(key=f"{run_id}/{step}/{attempt}/task", run_id=run_id, **fields)
 
 
 def issues(sandbox) -> list[str]:
@@ -311,11 +325,13 @@ def test_refusal_moves_the_issue_back_with_a_plain_comment_once(tracker, jira_sa
     key = tracker.perform(create_command())["ref"]
     with jira_sandbox.person(ENGINEER) as erin:
         erin.complete(key)
-    refuse = Command(
-        "task.refuse_answers",
-        "R1/identify/1/refused/3",
-        "R1",
-        {"step_id": "identify", "ref": key, "problems": ["Risk title: an answer is required."]},
+    refuse = RefuseAnswers(
+        key="R1/identify/1/refused/3",
+        run_id="R1",
+        step_id="identify",
+        ref=key,
+        problems=("Risk title: an answer is required.",),
+        task_key="R1/identify/1/task",
     )
     tracker.perform(refuse)
     tracker.perform(refuse)
@@ -331,29 +347,35 @@ def test_refusal_moves_the_issue_back_with_a_plain_comment_once(tracker, jira_sa
 
 def test_reminder_escalation_and_cancel(tracker, jira_sandbox, app):
     key = tracker.perform(create_command())["ref"]
-    remind = Command(
-        "task.remind",
-        "R1/identify.1.reminder.1",
-        "R1",
-        {"step_id": "identify", "ref": key, "to": ["engineer"]},
+    remind = RemindTask(
+        key="R1/identify.1.reminder.1",
+        run_id="R1",
+        step_id="identify",
+        ref=key,
+        to=("engineer",),
+        subject=CHATBOT,
     )
     tracker.perform(remind)
     tracker.perform(remind)
     tracker.perform(
-        Command(
-            "task.escalate",
-            "R1/identify.1.escalate",
-            "R1",
-            {"step_id": "identify", "ref": key, "people": ["ana@example.com"]},
+        EscalateTask(
+            key="R1/identify.1.escalate",
+            run_id="R1",
+            step_id="identify",
+            ref=key,
+            to=("aims_owner",),
+            people=("ana@example.com",),
+            subject=CHATBOT,
         )
     )
     assert jira_sandbox.issue_json(key)["fields"]["priority"]["name"] == "High"
     tracker.perform(
-        Command(
-            "task.cancel",
-            "R1/identify/1/cancel",
-            "R1",
-            {"ref": key, "reason": "the system was retired"},
+        CancelTask(
+            key="R1/identify/1/cancel",
+            run_id="R1",
+            ref=key,
+            task_key="R1/identify/1/task",
+            reason="the system was retired",
         )
     )
     fields = jira_sandbox.issue_json(key)["fields"]
@@ -366,7 +388,10 @@ def test_reminder_escalation_and_cancel(tracker, jira_sandbox, app):
         and "escalated to ana@example.com" in comments[1]
         and "retired" in comments[2]
     )
-    assert tracker.perform(Command("task.remind", "R9/x", "R9", {"ref": None}))["skipped"]
+    unissued = RemindTask(
+        key="R9/x", run_id="R9", step_id="identify", ref=None, to=("engineer",), subject=CHATBOT
+    )
+    assert tracker.perform(unissued)["skipped"]
     # whether the task is open is the run's to say: the mapping only says which task it is
     assert tracker.store.find_issue(key=key)["run_id"] == "R1"
     assert "status" not in JiraIssue.__table__.c
@@ -376,33 +401,27 @@ def test_evidence_is_attached_once_and_engineer_attachments_are_hashed_into_the_
     tracker, jira_sandbox, app
 ):
     key = tracker.perform(create_command())["ref"]
-    attach = Command(
-        "task.attach_evidence",
-        "R1/identify/1/jira-evidence",
-        "R1",
-        {
-            "ref": key,
-            "filename": "aims-evidence-identify-1.json",
-            "content": json.dumps({"records": [1]}),
-        },
+    attach = AttachEvidence(
+        key="R1/identify/1/jira-evidence",
+        run_id="R1",
+        ref=key,
+        filename="aims-evidence-identify-1.json",
+        content=json.dumps({"records": [1]}),
     )
     tracker.perform(attach)
     assert tracker.perform(attach)["existing"]
     report = b"%PDF-1.4 model card"
     with jira_sandbox.person(ENGINEER) as erin:
         erin.attach(key, "model-card.pdf", report, "application/pdf")
-    record = Command(
-        "task.record_attachments",
-        "R1/jira-attachments/a",
-        "R1",
-        {"ref": key, "step_id": "identify"},
+    record = RecordAttachments(
+        key="R1/jira-attachments/a", run_id="R1", ref=key, step_id="identify"
     )
     first = tracker.perform(record)
     assert len(first["recorded"]) == 1
     assert (
-        tracker.perform(
-            Command("task.record_attachments", "R1/jira-attachments/b", "R1", {"ref": key})
-        )["recorded"]
+        tracker.perform(RecordAttachments(key="R1/jira-attachments/b", run_id="R1", ref=key))[
+            "recorded"
+        ]
         == []
     )
     with app.db.connect() as c:
@@ -423,7 +442,9 @@ def test_evidence_is_attached_once_and_engineer_attachments_are_hashed_into_the_
 
 def test_unknown_command_kind_is_permanent(tracker):
     with pytest.raises(PermanentError):
-        tracker.perform(Command("approval.request", "k", "R1", {}))  # type: ignore[arg-type]
+        tracker.perform(
+            InvalidateApproval(key="k", run_id="R1", approval_id="R1.a.1.1", reason="changed")
+        )
 
 
 # --- inbound --------------------------------------------------------------------------------
@@ -459,7 +480,7 @@ def test_webhook_payloads_map_to_completed_and_updated_events(
         and event.attempt == 1
         and event.ref == key
     )
-    assert event.data["answers"] == {
+    assert isinstance(event, TaskCompleted) and event.answers == {
         "risk_title": "Drift",
         "treatment": "accept",
         "risk_description": "Model drifts\nquietly",

@@ -5,6 +5,7 @@ and the small parts: the e-mail directory's cache, error translation, secret red
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import pytest
 from slack_fixtures import SpecRecord, make_sandbox
@@ -13,16 +14,19 @@ from slack_sdk.errors import SlackApiError
 from aims_workflows.adapters.slack import Card, Directory, UnknownPerson, redact
 from aims_workflows.adapters.slack import _blocks as bk
 from aims_workflows.adapters.slack._errors import translate
+from aims_workflows.engine.commands import RequestApproval
+from aims_workflows.engine.state import Decision
 from aims_workflows.errors import PermanentError, RetryableError
 from aims_workflows.sandbox.slack import check_blocks, check_view
 
-PAYLOAD = {
+REQUEST = {
     "approval_id": "R1.accept.1.1",
     "step_id": "accept",
     "workflow": "ai-risk-assessment",
     "title": "Accept residual risk: " + "very long title " * 20,
     "approvers": ["risk_owner"],
-    "quorum": "2",
+    "quorum": 2,
+    "channel": "direct",
     "content_hash": "ab" * 32,
     "issues": ["AIMS-7", "AIMS-9"],
     "due_at": "2026-01-10T09:00:00.000000Z",
@@ -43,7 +47,8 @@ PAYLOAD = {
 
 
 def card() -> Card:
-    return Card.from_payload(PAYLOAD, lambda key: f"https://example.atlassian.net/browse/{key}")
+    request = RequestApproval(key="R1/R1.accept.1.1/request", run_id="R1", **REQUEST)
+    return Card.from_request(request, lambda key: f"https://example.atlassian.net/browse/{key}")
 
 
 def test_every_message_and_view_passes_slacks_checks_at_the_limits() -> None:
@@ -54,7 +59,14 @@ def test_every_message_and_view_passes_slacks_checks_at_the_limits() -> None:
         bk.outcome_blocks(
             c,
             "approved",
-            [{"person": "a@example.com", "decision": "approve", "reason": "<fine> & good"}],
+            [
+                Decision(
+                    person="a@example.com",
+                    decision="approve",
+                    reason="<fine> & good",
+                    at=datetime(2026, 1, 5, 9, tzinfo=UTC),
+                )
+            ],
         ),
         bk.decided_blocks(c, "a@example.com", "reject", "no"),
         bk.escalation_blocks(c, "Escalated"),

@@ -9,7 +9,8 @@ import json
 from sqlalchemy import insert
 
 from aims_workflows.adapters.slack._book import Copy, MessageBook
-from aims_workflows.engine.commands import Command
+from aims_workflows.engine.commands import Command, command_from_dict
+from aims_workflows.engine.state import Subject
 from aims_workflows.store import Database, outbox
 from aims_workflows.store.models import Approval
 from aims_workflows.store.slack_messages import SlackMessageRecords
@@ -61,9 +62,33 @@ def test_a_copy_reposted_by_another_process_is_seen(tmp_path):
     db.dispose()
 
 
+SUBJECT = Subject(type="ai_system", id="1", name="Chatbot")
+
+
+def _command(kind: str, key: str) -> Command:
+    fields = {
+        "approval.request": {
+            "step_id": "signoff",
+            "workflow": "risk",
+            "title": "Risk",
+            "approvers": ["risk_owner"],
+            "quorum": "any",
+            "channel": "direct",
+            "content_hash": "ab" * 32,
+            "show": {},
+            "issues": [],
+            "subject": SUBJECT,
+        },
+        "approval.remind": {"step_id": "signoff", "to": ["risk_owner"], "subject": SUBJECT},
+    }[kind]
+    return command_from_dict(
+        {"kind": kind, "key": key, "run_id": "R1", "approval_id": APPROVAL, **fields}
+    )
+
+
 def _done(db: Database, kind: str, key: str, result: dict) -> None:
     with db.begin() as conn:
-        outbox.enqueue(conn, [Command(kind, key, "R1", {"approval_id": APPROVAL})], T0)
+        outbox.enqueue(conn, [_command(kind, key)], T0)
         item = outbox.claim_due(conn, T0, kinds=[kind])[0]
         outbox.complete(conn, item.id, T0, result)
 

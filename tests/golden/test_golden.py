@@ -1,7 +1,8 @@
 """Golden tests: recorded event histories replayed through ``advance``.
 
 Each ``histories/<name>.json`` names a workflow fixture (``tests/fixtures/workflows/good``), the
-run's subject, inputs and id, and the events in order, each with the ``now`` it arrived at. In an
+run's subject, inputs and id, and the events in order, each as its fields (``kind`` first, as
+:func:`~aims_workflows.engine.parse_event` reads them) with the ``now`` it arrived at. In an
 ``approval.decided`` event, ``"approval_id": "$current"`` and ``"content_hash": "$current"`` stand
 for the values of the request open at that moment, as the Slack button would carry them.
 
@@ -29,7 +30,6 @@ import pytest
 
 from aims_workflows.engine import (
     GENESIS_HASH,
-    Actor,
     ChainedEvidence,
     Event,
     Subject,
@@ -38,6 +38,7 @@ from aims_workflows.engine import (
     dump_run,
     load_run,
     new_run,
+    parse_event,
     verify_chain,
 )
 from aims_workflows.spec import load_spec
@@ -55,22 +56,12 @@ def _time(text: str) -> datetime:
 
 
 def _event(raw: dict[str, Any], run) -> Event:
-    data = dict(raw.get("data", {}))
+    fields = {k: v for k, v in raw.items() if k != "now"}
     for key in ("approval_id", "content_hash"):
-        if data.get(key) == "$current":
+        if fields.get(key) == "$current":
             assert run.approval is not None, f"{raw}: no open approval for '$current'"
-            data[key] = getattr(run.approval, key)
-    actor = raw.get("actor")
-    return Event(
-        raw["kind"],
-        Actor(actor["id"], actor["via"], tuple(actor.get("roles", ())))
-        if actor
-        else Actor("aims", "system"),
-        raw.get("step_id"),
-        raw.get("attempt"),
-        data,
-        raw.get("ref"),
-    )
+            fields[key] = getattr(run.approval, key)
+    return parse_event(fields)
 
 
 def replay(history: dict[str, Any]) -> dict[str, Any]:

@@ -87,7 +87,7 @@ class Replay:
         transition = advance(self.spec, run, _event(raw, run), _time(raw["now"]))
         outcome = {
             "ignored": transition.ignored,
-            "commands": [(c.kind, c.key, c.payload) for c in transition.commands],
+            "commands": list(transition.commands),  # typed: compared field by field
             "evidence": [
                 (e.kind, e.step_id, e.actor, e.via, e.payload, e.ref) for e in transition.evidence
             ],

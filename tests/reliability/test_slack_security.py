@@ -257,12 +257,14 @@ def test_secrets_never_reach_logs_errors_or_evidence(tmp_path: Path, caplog) -> 
         assert forged.status_code == 401
         # a revoked token: the error says what to do, and does not quote the token
         from aims_workflows.adapters.slack import SlackPorts
-        from aims_workflows.engine.commands import Command
+        from aims_workflows.engine.commands import Notify
         from aims_workflows.errors import PermanentError
 
         broken = SlackPorts(bot_token="xoxb-0000-revoked-token", api_url=world.sandbox.api_url)
         try:
-            broken.notifier.perform(Command("notify", "k", "r", {"people": [TOM], "message": "hi"}))
+            broken.notifier.perform(
+                Notify(key="k", run_id="r", to=("aims_owner",), people=(TOM,), message="hi")
+            )
         except PermanentError as err:
             assert (
                 "invalid_auth" in str(err)

@@ -54,7 +54,7 @@ WORKER = textwrap.dedent('''
                 entry = seen[command.key]
             else:
                 entry = {"key": command.key, "kind": command.kind, "ref": f"AIMS-{len(seen) + 1}",
-                         "assignee": command.payload.get("assignee"), "pid": os.getpid()}
+                         "assignee": getattr(command, "assignee", None), "pid": os.getpid()}
                 with open(journal_path, "a") as f:
                     f.write(json.dumps(entry) + "\\n")
                     f.flush()

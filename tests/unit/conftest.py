@@ -22,6 +22,7 @@ from aims_workflows.engine import (
     dump_run,
     load_run,
     new_run,
+    parse_event,
     verify_chain,
 )
 from aims_workflows.spec import LoadedSpec, load_spec, parse_spec
@@ -166,15 +167,19 @@ class Driver:
         ref: str | None = None,
         **data: Any,
     ) -> Transition:
-        event = (
-            Event(kind, actor, step_id, attempt, data, ref)
-            if actor
-            else Event(kind, step_id=step_id, attempt=attempt, data=data, ref=ref)
-        )
+        fields: dict[str, Any] = {"kind": kind, **data}
+        for name, value in (("actor", actor), ("step_id", step_id), ("attempt", attempt)):
+            if value is not None:
+                fields[name] = value
+        fields["ref"] = ref
+        return self.send_event(parse_event(fields))
+
+    def send_event(self, event: Event) -> Transition:
         before = dump_run(self.run)
         transition = advance(self.spec, self.run, event, self.now)
         assert dump_run(self.run) == before, "advance mutated its input run"
-        again = advance(self.spec, load_run(before), event, self.now)
+        # the runtime's way: on a run of its own, without the copy
+        again = advance(self.spec, load_run(before), event, self.now, copy=False)
         assert again == transition, "advance is not deterministic"
         if transition.ignored:
             assert (
@@ -209,7 +214,7 @@ class Driver:
         approval = self.run.approval
         ref = kw.pop("ref", None)
         data = {
-            "approval_id": approval.approval_id if approval else None,
+            "approval_id": approval.approval_id if approval else "no-approval",
             "content_hash": approval.content_hash if approval else None,
             "decision": decision,
             "reason": reason,

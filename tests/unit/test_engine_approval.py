@@ -6,6 +6,12 @@ after every event and checks purity, determinism and the evidence chain.
 
 from __future__ import annotations
 
+from aims_workflows.engine.commands import (
+    CloseApproval,
+    InvalidateApproval,
+    RefuseDecision,
+    RequestApproval,
+)
 from conftest import (
     BOARD,
     CISO,
@@ -38,7 +44,8 @@ def refusal(d: Driver) -> str:
     t = d.transitions[-1]
     assert [e.kind for e in t.evidence] == ["approval.refused"]
     assert [c.kind for c in t.commands] == ["approval.refuse"]
-    assert t.commands[0].payload["reason"] == t.evidence[0].payload["reason"]
+    assert isinstance(t.commands[0], RefuseDecision)
+    assert t.commands[0].reason == t.evidence[0].payload["reason"]
     return t.evidence[0].payload["reason"]
 
 
@@ -52,16 +59,16 @@ def test_request_binds_the_content_and_excludes_people(risk):
         "approval.requested",
     ]
     request = t.commands[-1]
-    assert request.kind == "approval.request"
+    assert isinstance(request, RequestApproval)
     assert request.key == "run-1/run-1.signoff.1.1/request"
-    p = request.payload
-    assert p["approval_id"] == "run-1.signoff.1.1"
-    assert p["approvers"] == ["risk_owner", "ciso"] and p["quorum"] == "any"
-    assert p["show"] == {"Score": 12}
-    assert p["issues"] == ["AIMS-1"]
-    assert p["exclude"] == [ENGINEER.id, OWNER.id]
-    assert p["due_at"] == "2026-01-10T09:00:00.000000Z"
-    assert p["content_hash"] == d.run.approval.content_hash and len(p["content_hash"]) == 64
+    assert request.approval_id == "run-1.signoff.1.1"
+    assert request.approvers == ("risk_owner", "ciso") and request.quorum == "any"
+    assert request.show == {"Score": 12}
+    assert request.issues == ("AIMS-1",)
+    assert request.exclude == (ENGINEER.id, OWNER.id)
+    assert request.due_at == "2026-01-10T09:00:00.000000Z"
+    assert request.content_hash == d.run.approval.content_hash
+    assert len(request.content_hash) == 64
     assert d.run.current == "signoff" and d.run.task is None
 
 
@@ -86,7 +93,7 @@ def test_quorum_any_one_approval_closes_it(risk):
         "content_hash": decided.payload["content_hash"],
     }
     close = t.commands[0]
-    assert close.kind == "approval.close" and close.payload["outcome"] == "approved"
+    assert isinstance(close, CloseApproval) and close.outcome == "approved"
 
 
 def test_quorum_all_waits_for_every_eligible_person(risk):
@@ -215,7 +222,8 @@ def test_changed_answers_invalidate_the_request_and_send_a_fresh_one(risk):
     )
     assert new.content_hash != old.content_hash
     assert new.approval_id == "run-1.signoff.1.2" and new.round == 2
-    assert t.commands[0].payload["approval_id"] == old.approval_id
+    assert isinstance(t.commands[0], InvalidateApproval)
+    assert t.commands[0].approval_id == old.approval_id
     assert (
         d.run.data["assess"]["likelihood"] == 2
         and d.run.data["assess"]["completed_by"] == ENGINEER.id
@@ -291,8 +299,8 @@ def test_rejection_sends_the_work_back_and_a_new_request_follows(risk):
     assert d.command_kinds(t) == ["approval.close", "task.create"]
     assert t.evidence[1].payload["outcome"] == "rejected"
     assert t.evidence[1].payload["latency_seconds"] == 86400
-    rework = t.commands[1].payload
-    assert rework["attempt"] == 2 and rework["previous_answers"]["likelihood"] == 3
+    rework = t.commands[1]
+    assert rework.attempt == 2 and rework.previous_answers["likelihood"] == 3
     assert d.run.data["signoff"]["outcome"] == "rejected"
 
     # the old request is closed; a late approval of it is refused
@@ -342,14 +350,13 @@ def test_approval_reminders_due_and_escalation(risk):
     ]
     t = d.tick(days=2)
     assert d.command_kinds(t) == ["approval.remind"] and d.kinds(t) == ["approval.reminded"]
-    assert t.commands[0].payload["approval_id"] == "run-1.signoff.1.1"
-    assert t.commands[0].payload["to"] == ["risk_owner", "ciso"]
+    assert t.commands[0].approval_id == "run-1.signoff.1.1"
+    assert t.commands[0].to == ("risk_owner", "ciso")
     t = d.tick(days=3)
     assert d.kinds(t) == ["approval.overdue"] and t.commands == []
     t = d.tick(days=1)
-    assert d.command_kinds(t) == ["approval.escalate"] and t.commands[0].payload["to"] == [
-        "top_management"
-    ]
+    assert d.command_kinds(t) == ["approval.escalate"]
+    assert t.commands[0].to == ("top_management",)
     assert d.run.timers == []
     assert d.tick(days=30).ignored == "no timer due"
 
@@ -380,7 +387,7 @@ def test_a_fresh_request_after_changed_answers_shows_recomputed_records(risk):
     )
     # the approver is asked to approve answers scoring 8, so the record they approve must say 8
     assert d.run.data["score"]["value"] == 8
-    assert d.transitions[-1].commands[-1].payload["show"] == {"Score": 8}
+    assert d.transitions[-1].commands[-1].show == {"Score": 8}
 
 
 def test_answers_changed_after_an_approval_are_flagged_to_the_aims_owner(spec_from_text):
@@ -411,7 +418,7 @@ steps:
     t = d.send("task.updated", ENGINEER, step_id="one", answers={"a": "changed"})
     assert t.evidence[0].payload["approvals_no_longer_covering"] == ["ok"]
     assert [c.kind for c in t.commands] == ["notify"]
-    assert t.commands[0].payload["to"] == ["aims_owner"]
+    assert t.commands[0].to == ("aims_owner",)
 
 
 def test_a_rejection_or_an_open_request_is_not_flagged_as_an_approval(risk):
@@ -441,7 +448,7 @@ def test_edited_answers_that_raise_the_score_route_to_the_higher_approver(risk):
     assert taken and taken[-1]["goto"] == "board_signoff"
     assert d.run.approval.step_id == "board_signoff" and d.run.approval.round == 1
     assert [c.kind for c in t.commands] == ["approval.invalidate", "approval.request"]
-    assert t.commands[1].payload["approvers"] == ["top_management"]
+    assert t.commands[1].approvers == ("top_management",)
     # the old request can no longer be decided
     d.send(
         "approval.decided",

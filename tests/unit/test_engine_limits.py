@@ -2,6 +2,7 @@
 
 import pytest
 
+from aims_workflows.engine.commands import CancelChildRun
 from aims_workflows.spec.expressions import ExpressionError, evaluate
 from conftest import AUDITOR, Driver, fixture_spec, organisation
 
@@ -29,7 +30,7 @@ def test_cancelling_a_parent_cancels_the_children_it_waits_for():
     d.complete(d.run.current, AUDITOR, {"failed_areas": ["risk", "suppliers"]})
     assert len(d.run.children) == 2
     t = d.send("run.cancel", reason="audit withdrawn")
-    cancels = [c for c in t.commands if c.kind == "run.cancel"]
-    assert sorted(c.payload["run_id"] for c in cancels) == sorted(c.run_id for c in d.run.children)
-    assert all("audit withdrawn" in c.payload["reason"] for c in cancels)
+    cancels = [c for c in t.commands if isinstance(c, CancelChildRun)]
+    assert sorted(c.child_run_id for c in cancels) == sorted(c.run_id for c in d.run.children)
+    assert all("audit withdrawn" in c.reason for c in cancels)
     assert d.run.status == "cancelled"

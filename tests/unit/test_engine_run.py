@@ -11,8 +11,39 @@ import json
 from datetime import datetime, timedelta
 
 import pytest
+from pydantic import ValidationError
 
-from aims_workflows.engine import SCHEMA_VERSION, Event, advance, dump_run, load_run, new_run
+from aims_workflows.engine import (
+    SCHEMA_VERSION,
+    CancelRun,
+    ChildCompleted,
+    StartRun,
+    SubjectChanged,
+    TaskCompleted,
+    TaskCreated,
+    TaskUpdated,
+    TimerTick,
+    advance,
+    check_answers,
+    dump_run,
+    load_run,
+    new_run,
+    parse_event,
+)
+from aims_workflows.engine.commands import (
+    CancelTask,
+    CloseApproval,
+    CloseTask,
+    CreateTask,
+    EscalateTask,
+    NewFinding,
+    Notify,
+    RefuseAnswers,
+    RemindTask,
+    ReportRunEnd,
+    RequestApproval,
+    SpawnRun,
+)
 from aims_workflows.errors import EngineError
 from conftest import (
     AIMS_OWNER,
@@ -48,10 +79,10 @@ def test_start_records_the_pinned_spec_and_creates_the_first_task(risk):
     )
     create = t.commands[0]
     assert (create.kind, create.key) == ("task.create", "run-1/assess/1/task")
-    assert create.payload["title"] == "Assess the risks of Chatbot"
-    assert create.payload["description"] == "Tier high"
-    assert create.payload["due_at"] == "2026-01-19T09:00:00.000000Z"
-    assert [f["id"] for f in create.payload["form"]] == ["likelihood", "impact", "rationale"]
+    assert create.title == "Assess the risks of Chatbot"
+    assert create.description == "Tier high"
+    assert create.due_at == "2026-01-19T09:00:00.000000Z"
+    assert [f.id for f in create.form] == ["likelihood", "impact", "rationale"]
     assert d.run.status == "running" and d.run.current == "assess" and d.run.started_at == T0
     assert d.run.task.key == "run-1/assess/1/task" and d.run.task.attempt == 1
     assert d.start().ignored == "run already started"
@@ -76,9 +107,9 @@ def test_advance_refuses_another_spec_version_and_a_naive_clock(risk, spec_from_
     d = Driver(risk, ai_system())
     other = spec_from_text(risk.text.replace("version: 1", "version: 2"))
     with pytest.raises(EngineError, match="pinned to risk-assessment v1"):
-        advance(other.spec, d.run, Event("run.start"), T0)
+        advance(other.spec, d.run, StartRun(), T0)
     with pytest.raises(EngineError, match="timezone-aware"):
-        advance(risk.spec, d.run, Event("run.start"), datetime(2026, 1, 1))
+        advance(risk.spec, d.run, StartRun(), datetime(2026, 1, 1))
 
 
 # -- tasks ------------------------------------------------------------------------------------
@@ -99,7 +130,7 @@ def test_a_task_refuses_bad_answers_and_accepts_a_retry(risk):
         "Rationale: an answer is required.",  # its condition reads the answers that are wrong
     ]
     refuse = t.commands[0]
-    assert refuse.kind == "task.refuse_answers" and refuse.payload["ref"] == "AIMS-7"
+    assert isinstance(refuse, RefuseAnswers) and refuse.ref == "AIMS-7"
     assert d.run.current == "assess" and d.run.task is not None and "assess" not in d.run.data
 
     t = d.complete("assess", answers={"likelihood": 4, "impact": 3})
@@ -120,14 +151,16 @@ def test_a_task_refuses_bad_answers_and_accepts_a_retry(risk):
     # the tracker is told, wherever the completion came from, so it can close its issue
     close = next(c for c in t.commands if c.kind == "task.close")
     assert close.key == f"{d.run.run_id}/assess/1/close"
-    assert close.payload == {
-        "step_id": "assess",
-        "attempt": 1,
-        "ref": "AIMS-7",
-        "task_key": f"{d.run.run_id}/assess/1/task",
-        "by": ENGINEER.id,
-        "via": ENGINEER.via,
-    }
+    assert close == CloseTask(
+        key=close.key,
+        run_id=d.run.run_id,
+        step_id="assess",
+        attempt=1,
+        ref="AIMS-7",
+        task_key=f"{d.run.run_id}/assess/1/task",
+        by=ENGINEER.id,
+        via=ENGINEER.via,
+    )
 
 
 def test_events_for_another_step_or_attempt_are_ignored(risk):
@@ -142,7 +175,7 @@ def test_events_for_another_step_or_attempt_are_ignored(risk):
         == "no open task assess (attempt 2)"
     )
     assert d.send("task.created", ENGINEER, step_id="assess", attempt=0, ref="X-1").ignored
-    assert d.send("child.completed", run_id="nobody").ignored == "not waiting for run nobody"
+    assert d.send("child.completed", child_run_id="nobody").ignored == "not waiting for run nobody"
     assert d.run.events_applied == 1
 
 
@@ -153,11 +186,12 @@ def test_task_reminders_overdue_and_escalation(risk):
     assert d.tick(days=1).ignored == "no timer due"
     t = d.tick(days=2)  # day 3
     assert [(c.kind, c.key) for c in t.commands] == [("task.remind", "run-1/assess.1.reminder.0")]
-    assert t.commands[0].payload["ref"] == "AIMS-1" and t.commands[0].payload["to"] == ["engineer"]
+    [remind] = t.commands
+    assert isinstance(remind, RemindTask) and remind.ref == "AIMS-1" and remind.to == ("engineer",)
     t = d.tick(days=30)  # everything else at once, in time order
     assert d.kinds(t) == ["task.reminded", "task.overdue", "task.escalated"]
     assert [c.kind for c in t.commands] == ["task.remind", "task.escalate"]
-    assert t.commands[1].payload["to"] == ["aims_owner"]
+    assert isinstance(t.commands[1], EscalateTask) and t.commands[1].to == ("aims_owner",)
     assert d.run.task.overdue is True and d.run.timers == []
     t = d.complete("assess", answers=LOW)
     assert t.evidence[0].payload["overdue"] is True
@@ -200,8 +234,8 @@ def test_record_computes_fields_and_notify_renders(risk):
     assert d.run.data["score"] == {"value": 5, "tier": "limited"}
     notify = next(c for c in t.commands if c.kind == "notify")
     assert notify.key == "run-1/accept_note/1/notify"
-    assert notify.payload["to"] == ["system_owner"]
-    assert notify.payload["message"] == "Low risk (5) accepted for Chatbot"
+    assert isinstance(notify, Notify) and notify.to == ("system_owner",)
+    assert notify.message == "Low risk (5) accepted for Chatbot"
     assert d.kinds(t)[-2:] == ["notification.sent", "run.completed"]
     assert d.run.status == "completed" and d.run.completed_at == T0 and d.run.current is None
 
@@ -215,22 +249,22 @@ def test_spawn_for_each_raises_findings_and_waits_for_the_children():
     t = d.complete("audit", AUDITOR, answers={"failed_areas": ["risk", "policy"]})
     starts = [c for c in t.commands if c.kind == "run.start"]
     assert [c.key for c in starts] == ["audit-1/raise/1/spawn/1", "audit-1/raise/1/spawn/2"]
-    first, second = (c.payload for c in starts)
-    assert first["run_id"] == "audit-1.raise1.1" and first["workflow"] == "nonconformity"
-    assert first["subject"] is None and first["parent_run_id"] == "audit-1"
-    assert first["finding"] == {
-        "id": "F-audit-1.raise1.1",
-        "title": "Nonconformity in policy",
-        "severity": "minor",
-        "clause": "10.2",
-        "description": None,
-        "source": "internal-audit/audit-1",
-        "system": None,
-    }
-    assert (
-        second["finding"]["title"] == "Nonconformity in risk"
-        and second["finding"]["severity"] == "major"
+    first, second = starts
+    assert isinstance(first, SpawnRun) and isinstance(second, SpawnRun)
+    assert first.child_run_id == "audit-1.raise1.1" and first.workflow == "nonconformity"
+    assert first.run_id == "audit-1"
+    assert first.subject is None and first.parent_run_id == "audit-1"
+    assert first.finding == NewFinding(
+        id="F-audit-1.raise1.1",
+        title="Nonconformity in policy",
+        severity="minor",
+        clause="10.2",
+        description=None,
+        source="internal-audit/audit-1",
+        system=None,
     )
+    assert second.finding is not None
+    assert second.finding.title == "Nonconformity in risk" and second.finding.severity == "major"
     spawned = next(e for e in t.evidence if e.kind == "run.spawned")
     assert spawned.payload == {
         "workflow": "nonconformity",
@@ -239,13 +273,13 @@ def test_spawn_for_each_raises_findings_and_waits_for_the_children():
     }
     assert d.run.current == "raise" and [c.status for c in d.run.children] == ["running", "running"]
 
-    t = d.send("child.completed", run_id="audit-1.raise1.2", status="completed")
+    t = d.send("child.completed", child_run_id="audit-1.raise1.2", status="completed")
     assert d.kinds(t) == ["child.finished"] and d.run.status == "running"
     assert (
-        d.send("child.completed", run_id="audit-1.raise1.2").ignored
+        d.send("child.completed", child_run_id="audit-1.raise1.2").ignored
         == "not waiting for run audit-1.raise1.2"
     )
-    t = d.send("child.completed", run_id="audit-1.raise1.1", status="cancelled")
+    t = d.send("child.completed", child_run_id="audit-1.raise1.1", status="cancelled")
     assert d.kinds(t) == ["child.finished", "artefact.recorded", "run.completed"]
     assert d.run.data["raise"] == {"runs": ["audit-1.raise1.1", "audit-1.raise1.2"], "count": 2}
     assert d.run.data["summary"] == {"findings": 2}
@@ -267,12 +301,12 @@ def test_spawn_over_an_empty_list_moves_on():
 def test_spawn_fire_and_forget_passes_inputs_and_the_subject():
     d = Driver(fixture_spec("change-review"), ai_system(model_type="gpt"))
     t = d.start()
-    start = t.commands[0]
-    assert start.kind == "run.start"
-    assert start.payload["inputs"] == {"reason": "model changed: gpt"}
-    assert start.payload["subject"]["id"] == "sys-1" and start.payload["parent_run_id"] is None
-    assert start.payload["finding"] is None
-    assert t.commands[1].payload["message"] == "Reassessment started for Chatbot (1 run)"
+    start, notify = t.commands[:2]
+    assert isinstance(start, SpawnRun) and isinstance(notify, Notify)
+    assert start.inputs == {"reason": "model changed: gpt"}
+    assert start.subject is not None and start.subject.id == "sys-1"
+    assert start.parent_run_id is None and start.finding is None
+    assert notify.message == "Reassessment started for Chatbot (1 run)"
     assert d.run.status == "completed"
 
 
@@ -316,14 +350,16 @@ def test_wait_then_continue_and_loop_back_until_effective():
     assert d.kinds(t) == ["wait.ended", "task.requested"] and d.run.current == "check"
     t = d.complete("check", AUDITOR, answers={"effective": "no"})
     assert d.run.current == "correct" and d.run.task.attempt == 2
-    assert t.commands[-1].payload["previous_answers"]["action"] == "retrain the reviewers"
+    create = t.commands[-1]
+    assert isinstance(create, CreateTask) and create.previous_answers is not None
+    assert create.previous_answers["action"] == "retrain the reviewers"
     d.complete("correct", AIMS_OWNER, answers={"action": "replace the model"})
     assert d.run.timers[0].timer_id == "settle.2.wait"
     d.tick(days=30)
     t = d.complete("check", AUDITOR, answers={"effective": True})
     assert d.run.status == "completed"
     completed = t.commands[-1]
-    assert completed.kind == "run.completed" and completed.payload["parent_run_id"] == "audit-1"
+    assert isinstance(completed, ReportRunEnd) and completed.parent_run_id == "audit-1"
 
 
 # -- cancel, subject changes, closed runs ------------------------------------------------------
@@ -335,24 +371,28 @@ def test_cancel_closes_the_open_work(risk):
     d.send("task.created", ENGINEER, step_id="assess", attempt=1, ref="AIMS-1")
     t = d.later(days=1).send("run.cancel", AIMS_OWNER, reason="system retired")
     assert [c.kind for c in t.commands] == ["task.cancel", "run.completed"]
-    assert t.commands[0].payload == {
-        "ref": "AIMS-1",
-        "task_key": "run-1/assess/1/task",
-        "reason": "system retired",
-    }
-    assert t.commands[1].payload["status"] == "cancelled"
+    assert t.commands[0] == CancelTask(
+        key="run-1/assess/1/cancel",
+        run_id="run-1",
+        ref="AIMS-1",
+        task_key="run-1/assess/1/task",
+        reason="system retired",
+    )
+    assert isinstance(t.commands[1], ReportRunEnd) and t.commands[1].status == "cancelled"
     assert d.kinds(t) == ["run.cancelled"] and t.evidence[0].actor == AIMS_OWNER.id
     assert d.run.status == "cancelled" and d.run.task is None and d.run.timers == []
     # a closed run ignores everything but decisions, which are refused with a reason
-    for kind in (
-        "run.cancel",
-        "timer.tick",
-        "task.completed",
-        "subject.changed",
-        "run.start",
-        "child.completed",
+    for late in (
+        CancelRun(),
+        TimerTick(),
+        TaskCompleted(step_id="assess", answers=LOW),
+        TaskCreated(step_id="assess", attempt=1, ref="AIMS-1"),
+        TaskUpdated(step_id="assess", answers=LOW),
+        SubjectChanged(name="Chatbot", owner=None),
+        StartRun(),
+        ChildCompleted(child_run_id="run-1.x1.1"),
     ):
-        assert d.send(kind, step_id="assess").ignored == "run is cancelled"
+        assert d.send_event(late).ignored == "run is cancelled"
 
 
 def test_cancel_during_an_approval_closes_the_request(risk):
@@ -361,12 +401,13 @@ def test_cancel_during_an_approval_closes_the_request(risk):
     d.complete("assess", answers={"likelihood": 2, "impact": 3})
     approval_id = d.run.approval.approval_id
     t = d.send("run.cancel")
-    assert t.commands[0].kind == "approval.close"
-    assert t.commands[0].payload == {
-        "approval_id": approval_id,
-        "outcome": "cancelled",
-        "decisions": [],
-    }
+    assert t.commands[0] == CloseApproval(
+        key=f"run-1/{approval_id}/close",
+        run_id="run-1",
+        approval_id=approval_id,
+        outcome="cancelled",
+        decisions=(),
+    )
     assert t.evidence[0].payload == {"reason": "cancelled"}
 
 
@@ -385,7 +426,8 @@ def test_subject_changed_updates_what_later_steps_see(risk):
     d.complete("assess", answers={"likelihood": 2, "impact": 3})
     assert d.run.data["score"]["tier"] == "limited"
     request = next(c for c in d.transitions[-1].commands if c.kind == "approval.request")
-    assert request.payload["exclude"] == [ENGINEER.id, "new@example.com"]
+    assert isinstance(request, RequestApproval)
+    assert request.exclude == (ENGINEER.id, "new@example.com")
 
 
 # -- failures -------------------------------------------------------------------------------
@@ -418,7 +460,7 @@ steps:
         "step": "ratio",
     }
     assert [c.kind for c in t.commands] == ["task.close", "notify"]
-    assert t.commands[1].payload["to"] == ["aims_owner"]
+    assert isinstance(t.commands[1], Notify) and t.commands[1].to == ("aims_owner",)
     assert d.run.status == "failed" and d.run.failure == "'10 / ask.n' failed: division by zero"
     assert d.run.timers == []
     assert d.tick(days=100).ignored == "run is failed"
@@ -508,11 +550,10 @@ def test_advance_never_mutates_its_input(risk):
     d.start()
     run = d.run
     snapshot = run.model_copy(deep=True)
-    t = advance(
-        risk.spec, run, Event("task.completed", ENGINEER, "assess", 1, {"answers": LOW}), T0
-    )
+    completed = TaskCompleted(actor=ENGINEER, step_id="assess", attempt=1, answers=LOW)
+    t = advance(risk.spec, run, completed, T0)
     assert run == snapshot and t.run != run and t.run.status == "completed"
-    t = advance(risk.spec, run, Event("run.cancel"), T0)
+    t = advance(risk.spec, run, CancelRun(), T0)
     assert run == snapshot and run.status == "running"
 
 
@@ -565,32 +606,47 @@ steps:
     assert d.kinds() == ["approval.refused"]
 
 
-def test_malformed_event_data_is_ignored_with_a_reason(risk):
+@pytest.mark.parametrize(
+    "fields, where",
+    [
+        (
+            {"kind": "task.created", "step_id": "assess", "attempt": 1, "assignee": ["x"]},
+            "assignee",
+        ),
+        (
+            {"kind": "subject.changed", "name": "n", "owner": None, "attributes": ["r"]},
+            "attributes",
+        ),
+        ({"kind": "subject.changed", "name": None, "owner": None}, "name"),
+        ({"kind": "subject.changed", "name": "Chatbot"}, "owner"),
+        ({"kind": "task.completed", "step_id": "assess", "answers": ["likelihood", 3]}, "answers"),
+        ({"kind": "child.completed", "child_run_id": "a.b1.1", "status": "exploded"}, "status"),
+        ({"kind": "approval.decided", "approval_id": 7, "decision": "approve"}, "approval_id"),
+        ({"kind": "timer.tick", "step_id": "assess"}, "step_id"),
+        ({"kind": "task.finished", "step_id": "assess"}, "kind"),
+    ],
+)
+def test_malformed_events_are_refused_where_they_are_made(fields, where):
+    with pytest.raises(ValidationError) as refused:
+        parse_event(fields)
+    assert where in str(refused.value)
+
+
+def test_a_mapping_that_is_not_answers_is_still_refused_by_the_form_check(risk):
     d = Driver(risk, ai_system())
     d.start()
-    t = d.send("task.created", ENGINEER, step_id="assess", attempt=1, ref="AIMS-1", assignee=["x"])
-    assert t.ignored == "assignee must be a person's id, not list"
-    t = d.send("subject.changed", attributes=["risk_tier"])
-    assert t.ignored.startswith("subject.changed needs")
-    t = d.send("subject.changed", name=None)
-    assert t.ignored.startswith("subject.changed needs")
-    t = d.complete("assess", answers=["likelihood", 3])
-    assert t.evidence[0].payload["problems"] == ["the answers must be named fields, not list."]
-
-
-def test_a_child_status_that_is_not_a_run_status_is_ignored():
-    d = Driver(fixture_spec("internal-audit"), organisation(), run_id="audit-1")
-    d.start()
-    d.complete("audit", AUDITOR, answers={"failed_areas": ["risk"]})
-    t = d.send("child.completed", run_id="audit-1.raise1.1", status="exploded")
-    assert t.ignored == "unknown child run status 'exploded'"
-    assert d.run.children[0].status == "running"
+    clean, problems = check_answers(
+        risk.spec.step("assess").form, ["likelihood", 3], step_id="assess", context={}
+    )
+    assert clean == {} and problems == ["the answers must be named fields, not list."]
 
 
 def test_subject_changes_are_evidence(risk):
     d = Driver(risk, ai_system())
     d.start()
-    t = d.send("subject.changed", AIMS_OWNER, ref="inventory-42", owner="new@example.com")
+    t = d.send(
+        "subject.changed", AIMS_OWNER, ref="inventory-42", name="Chatbot", owner="new@example.com"
+    )
     assert d.kinds(t) == ["subject.changed"]
     record = t.evidence[0]
     assert record.actor == AIMS_OWNER.id and record.ref == "inventory-42"

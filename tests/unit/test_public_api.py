@@ -39,6 +39,7 @@ EXPECTED = {
     "load_workflows",
     "new_run",
     "open_app",
+    "parse_event",
     "parse_spec",
 }
 

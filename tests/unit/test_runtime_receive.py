@@ -9,8 +9,8 @@ import json
 import pytest
 from sqlalchemy import text
 
-from aims_workflows.engine import Event
-from aims_workflows.engine.commands import Command
+from aims_workflows.engine import ApprovalDecided, TaskCompleted, TimerTick
+from aims_workflows.engine.commands import RecordAttachments
 from aims_workflows.errors import NotFound
 from aims_workflows.runtime import Delivery
 from aims_workflows.store import runs as run_store
@@ -28,14 +28,13 @@ def inbox(h) -> list[tuple[str, str, str, str | None]]:
         return [tuple(r) for r in conn.execute(text(query))]
 
 
-def completion(h, run_id: str, answers: dict) -> Event:
+def completion(h, run_id: str, answers: dict) -> TaskCompleted:
     task = h.open_task("identify", run_id)
-    return Event(
-        "task.completed",
-        h.rt.actor(task.assignee, "jira"),
+    return TaskCompleted(
+        actor=h.rt.actor(task.assignee, "jira"),
         step_id="identify",
         attempt=task.attempt,
-        data={"answers": answers},
+        answers=answers,
         ref=task.ref,
     )
 
@@ -80,15 +79,15 @@ def test_a_failed_unit_of_work_leaves_the_stored_delivery_to_be_applied_again(
 
 def test_a_delivery_for_no_run_is_recorded_as_ignored_and_its_follow_up_queued(harness):
     h = harness
-    follow_up = Command("task.record_attachments", "R9/jira-attachments/x", "R9", {"ref": "K-1"})
+    follow_up = RecordAttachments(key="R9/jira-attachments/x", run_id="R9", ref="K-1")
     outcome = h.rt.receive(
-        Event("timer.tick"), run_id="R9", delivery=Delivery("jira", "x"), follow_up=[follow_up]
+        TimerTick(), run_id="R9", delivery=Delivery("jira", "x"), follow_up=[follow_up]
     )
     assert outcome.run_id == "R9" and outcome.ignored.startswith("no run 'R9'")
     assert inbox(h) == [("jira", "x", "ignored", outcome.ignored)]
     assert h.count("outbox", "WHERE key = 'R9/jira-attachments/x'") == 1
     with pytest.raises(NotFound):  # from the CLI, an unknown run is an error
-        h.rt.receive(Event("timer.tick"), run_id="R9")
+        h.rt.receive(TimerTick(), run_id="R9")
 
 
 def test_a_delivery_with_nothing_for_the_engine_is_ignored_once_with_why(harness):
@@ -112,22 +111,19 @@ def test_a_decision_names_its_approval_and_the_runtime_finds_the_run(harness, an
     request = h.pending_approval(run_id)
     assert h.rt.deciders(run_id, request.approval_id) == set()
 
-    decided = Event(
-        "approval.decided",
-        h.rt.actor("rita@example.com", "slack"),
-        data={
-            "approval_id": request.approval_id,
-            "decision": "approve",
-            "reason": "residual risk acceptable",
-            "content_hash": None,  # the tool did not say what was shown: the current content
-        },
+    decided = ApprovalDecided(
+        actor=h.rt.actor("rita@example.com", "slack"),
+        approval_id=request.approval_id,
+        decision="approve",
+        reason="residual risk acceptable",
+        content_hash=None,  # the tool did not say what was shown: the current content
         ref="slack:view:V1",
     )
     outcome = h.rt.receive(decided, delivery=Delivery("slack", "view:V1"))
     assert outcome.run_id == run_id and outcome.transition.run.status == "completed"
     assert h.rt.receive(decided, delivery=Delivery("slack", "view:V1")).duplicate
 
-    missing = Event("approval.decided", data={"approval_id": "R0.x.1.1", "decision": "approve"})
+    missing = ApprovalDecided(approval_id="R0.x.1.1", decision="approve")
     gone = h.rt.receive(missing, delivery=Delivery("slack", "view:V2"))
     assert gone.run_id is None and gone.ignored.startswith("no approval 'R0.x.1.1'")
 

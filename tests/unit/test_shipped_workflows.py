@@ -12,7 +12,19 @@ import jsonschema
 import pytest
 from ruamel.yaml import YAML
 
-from aims_workflows.engine import Actor, Event, Subject, advance, dump_run, load_run, new_run
+from aims_workflows.engine import (
+    Actor,
+    ApprovalDecided,
+    StartRun,
+    Subject,
+    TaskCompleted,
+    TaskUpdated,
+    TimerTick,
+    advance,
+    dump_run,
+    load_run,
+    new_run,
+)
 from aims_workflows.spec import load_workflows
 from aims_workflows.spec.schema import KEY_DESCRIPTIONS, schema_text, workflow_json_schema
 
@@ -199,7 +211,7 @@ class Drive:
         return transition
 
     def start(self):
-        return self.send(Event("run.start", actor=Actor("lead@example.com", "cli")))
+        return self.send(StartRun(actor=Actor("lead@example.com", "cli")))
 
     def complete(self, step_id, answers, by):
         task = self.run.task
@@ -207,12 +219,11 @@ class Drive:
             f"waiting at {self.run.current}, not {step_id}"
         )
         return self.send(
-            Event(
-                "task.completed",
+            TaskCompleted(
                 actor=Actor(by, "jira"),
                 step_id=step_id,
                 attempt=task.attempt,
-                data={"answers": answers},
+                answers=answers,
                 ref=f"AIMS-{next(self._issues)}",
             )
         )
@@ -223,22 +234,19 @@ class Drive:
         approval = self.run.approval
         assert approval is not None, f"no open approval (at {self.run.current})"
         return self.send(
-            Event(
-                "approval.decided",
+            ApprovalDecided(
                 actor=Actor(person, "slack", tuple(roles)),
                 ref=f"act-{person}",
-                data={
-                    "approval_id": approval.approval_id,
-                    "content_hash": approval.content_hash,
-                    "decision": decision,
-                    "reason": reason,
-                    "eligible": eligible,
-                },
+                approval_id=approval.approval_id,
+                content_hash=approval.content_hash,
+                decision=decision,
+                reason=reason,
+                eligible=eligible,
             )
         )
 
     def tick(self, after):
-        return self.send(Event("timer.tick"), after=after)
+        return self.send(TimerTick(), after=after)
 
     def kinds(self, kind):
         return [c for c in self.commands if c.kind == kind]
@@ -253,7 +261,7 @@ class Drive:
         return found[0]
 
     def tasks_created(self):
-        return [c.payload["step_id"] for c in self.kinds("task.create")]
+        return [c.step_id for c in self.kinds("task.create")]
 
 
 CHATBOT = Subject(
@@ -302,23 +310,23 @@ def test_risk_assessment_low_score_is_accepted_by_the_risk_owner(shipped):
     drive = _risk_run(shipped)
     assert drive.run.data["evaluate"] == {"score": 6, "level": "low"}
     assert drive.tasks_created() == ["identify", "treat"]
-    assert "(low, score 6)" in drive.kinds("task.create")[-1].payload["title"]
+    assert "(low, score 6)" in drive.kinds("task.create")[-1].title
 
     # a treatment other than 'accept' needs its plan
     drive.complete("treat", {**MITIGATE, "treatment_plan": ""}, "rita@example.com")
     refused = drive.kinds("task.refuse_answers")
-    assert len(refused) == 1 and "Treatment plan" in refused[0].payload["problems"][0]
+    assert len(refused) == 1 and "Treatment plan" in refused[0].problems[0]
     drive.complete("treat", MITIGATE, "rita@example.com")
 
-    request = drive.kinds("approval.request")[-1].payload
-    assert request["step_id"] == "accept_owner" and request["approvers"] == ["risk_owner"]
-    assert request["show"]["Residual"] == "2 (low)"
-    assert set(request["exclude"]) == {"eve@example.com", "sam@example.com"}
+    request = drive.kinds("approval.request")[-1]
+    assert request.step_id == "accept_owner" and request.approvers == ("risk_owner",)
+    assert request.show["Residual"] == "2 (low)"
+    assert set(request.exclude) == {"eve@example.com", "sam@example.com"}
 
     # the assessor and the system owner may not accept, even holding the role
     drive.decide("eve@example.com", ENGINEER + RISK_OWNER, "approve")
     drive.decide("sam@example.com", RISK_OWNER, "approve")
-    reasons = [c.payload["reason"] for c in drive.kinds("approval.refuse")]
+    reasons = [c.reason for c in drive.kinds("approval.refuse")]
     assert "you completed 'identify'" in reasons[0] and "you own this AI system" in reasons[1]
     assert drive.run.current == "accept_owner"
 
@@ -333,9 +341,12 @@ def test_risk_assessment_low_score_is_accepted_by_the_risk_owner(shipped):
         entry["accepted_by"] == ["rita@example.com"] and entry["acceptance_level"] == "risk_owner"
     )
     assert entry["assessed_by"] == "eve@example.com" and entry["owner"] == "rita@example.com"
-    completed = drive.kinds("run.completed")[0].payload
-    assert completed["coverage"] == {"kpi": "risk_assessment", "valid_for": "365d"}
-    assert drive.kinds("notify")[-1].payload["to"] == ["risk_owner", "aims_owner"]
+    completed = drive.kinds("run.completed")[0]
+    assert completed.coverage.model_dump(mode="json") == {
+        "kpi": "risk_assessment",
+        "valid_for": "365d",
+    }
+    assert drive.kinds("notify")[-1].to == ("risk_owner", "aims_owner")
     assert "accept_top" not in drive.run.visits
 
 
@@ -354,18 +365,18 @@ def test_risk_assessment_high_score_escalates_and_reworks_on_rejection(shipped):
         "rita@example.com",
     )
     assert drive.run.current == "accept_top"
-    request = drive.kinds("approval.request")[-1].payload
-    assert request["approvers"] == ["top_management"]
-    assert request["show"]["Plan"] == "none, the risk is accepted as it is"
+    request = drive.kinds("approval.request")[-1]
+    assert request.approvers == ("top_management",)
+    assert request.show["Plan"] == "none, the risk is accepted as it is"
 
     drive.decide("rita@example.com", RISK_OWNER, "approve")  # not a top management member
-    assert "not an approver" in drive.kinds("approval.refuse")[-1].payload["reason"]
+    assert "not an approver" in drive.kinds("approval.refuse")[-1].reason
     drive.decide("ceo@example.com", TOP, "reject", reason="Not acceptable for customers: mitigate.")
 
     # rework: the treatment task is issued again with the earlier answers
     assert drive.tasks_created() == ["identify", "treat", "treat"]
-    again = drive.kinds("task.create")[-1].payload
-    assert again["attempt"] == 2 and again["previous_answers"]["treatment"] == "accept"
+    again = drive.kinds("task.create")[-1]
+    assert again.attempt == 2 and again.previous_answers["treatment"] == "accept"
     drive.complete("treat", MITIGATE, "rita@example.com")
     assert drive.run.current == "accept_top", "a high inherent risk stays with top management"
     drive.decide("ceo@example.com", TOP, "approve", reason="Plan is adequate.")
@@ -410,11 +421,10 @@ def test_risk_approval_is_requested_again_when_answers_change(shipped):
     drive.complete("treat", MITIGATE, "rita@example.com")
     first = drive.run.approval
     drive.send(
-        Event(
-            "task.updated",
+        TaskUpdated(
             actor=Actor("eve@example.com", "jira"),
             step_id="identify",
-            data={"answers": {**IDENTIFY, "impact": 4}},
+            answers={**IDENTIFY, "impact": 4},
         )
     )
     second = drive.run.approval
@@ -422,18 +432,15 @@ def test_risk_approval_is_requested_again_when_answers_change(shipped):
     assert [c.kind for c in drive.commands[-2:]] == ["approval.invalidate", "approval.request"]
     # a click on the old request is refused; the new one is decided
     drive.send(
-        Event(
-            "approval.decided",
+        ApprovalDecided(
             actor=Actor("rita@example.com", "slack", RISK_OWNER),
-            data={
-                "approval_id": first.approval_id,
-                "content_hash": first.content_hash,
-                "decision": "approve",
-                "reason": "ok",
-            },
+            approval_id=first.approval_id,
+            content_hash=first.content_hash,
+            decision="approve",
+            reason="ok",
         )
     )
-    assert "closed or was replaced" in drive.kinds("approval.refuse")[-1].payload["reason"]
+    assert "closed or was replaced" in drive.kinds("approval.refuse")[-1].reason
     drive.decide("rita@example.com", RISK_OWNER, "approve")
     assert drive.run.status == "completed"
 
@@ -494,12 +501,12 @@ def _corrective_loop(drive, *, by="eng@example.com"):
 def test_corrective_action_waits_then_loops_until_effective(shipped):
     drive = Drive(shipped, "corrective-action", FINDING, inputs={"audit_reference": "IA-2026-1"})
     drive.start()
-    first = drive.kinds("task.create")[0].payload
+    first = drive.kinds("task.create")[0]
     assert (
-        first["step_id"] == "correct"
-        and first["title"] == "Nonconformity F-12: Impact assessments missing for two systems"
+        first.step_id == "correct"
+        and first.title == "Nonconformity F-12: Impact assessments missing for two systems"
     )
-    assert "Severity: major" in first["description"] and first["priority"] == "high"
+    assert "Severity: major" in first.description and first.priority == "high"
     drive.complete(
         "correct",
         {
@@ -510,7 +517,7 @@ def test_corrective_action_waits_then_loops_until_effective(shipped):
         "eng@example.com",
     )
     # a major nonconformity is reported to top management at once
-    assert drive.kinds("notify")[0].payload["to"] == ["top_management", "aims_owner"]
+    assert drive.kinds("notify")[0].to == ("top_management", "aims_owner")
 
     # the person who planned the action may not approve it
     drive.complete(
@@ -534,7 +541,7 @@ def test_corrective_action_waits_then_loops_until_effective(shipped):
         "eng@example.com",
     )
     drive.decide("eng@example.com", ("aims_owner", "engineer"), "approve")
-    assert "segregation of duties" in drive.kinds("approval.refuse")[-1].payload["reason"]
+    assert "segregation of duties" in drive.kinds("approval.refuse")[-1].reason
     drive.decide(
         "ann@example.com",
         ("aims_owner",),
@@ -554,7 +561,7 @@ def test_corrective_action_waits_then_loops_until_effective(shipped):
     )
     # not effective: back to the root cause, told why
     assert drive.run.current == "root_cause"
-    assert "was not effective" in drive.kinds("task.create")[-1].payload["description"]
+    assert "was not effective" in drive.kinds("task.create")[-1].description
 
     _corrective_loop(drive)
     drive.tick(timedelta(days=30))
@@ -594,10 +601,7 @@ def test_corrective_action_for_a_minor_finding_without_optional_attributes(shipp
     )
     drive = Drive(shipped, "corrective-action", finding)
     drive.start()
-    assert (
-        "Severity: not rated. Source: not stated."
-        in drive.kinds("task.create")[0].payload["description"]
-    )
+    assert "Severity: not rated. Source: not stated." in drive.kinds("task.create")[0].description
     drive.complete(
         "correct",
         {
@@ -632,7 +636,7 @@ def test_internal_audit_raises_one_corrective_action_per_nonconforming_area(ship
         "ia1@example.com",
     )
     drive.decide("ia1@example.com", AUDITOR + ("aims_owner",), "approve")  # own programme
-    assert "you completed 'programme'" in drive.kinds("approval.refuse")[-1].payload["reason"]
+    assert "you completed 'programme'" in drive.kinds("approval.refuse")[-1].reason
     drive.decide("ann@example.com", ("aims_owner",), "approve", reason="Covers the whole scope.")
 
     drive.complete(
@@ -645,7 +649,7 @@ def test_internal_audit_raises_one_corrective_action_per_nonconforming_area(ship
         {"result": "minor_nonconformity", "evidence_sampled": "Risk register"},
         "ia1@example.com",
     )
-    assert "Finding" in drive.kinds("task.refuse_answers")[-1].payload["problems"][0]
+    assert "Finding" in drive.kinds("task.refuse_answers")[-1].problems[0]
     drive.complete(
         "check_risk",
         {
@@ -688,42 +692,42 @@ def test_internal_audit_raises_one_corrective_action_per_nonconforming_area(ship
     # nobody who audited, and no internal auditor, approves the report
     drive.decide("ia2@example.com", ("aims_owner",), "approve")
     drive.decide("ivy@example.com", AUDITOR + ("top_management",), "approve")
-    refusals = [c.payload["reason"] for c in drive.kinds("approval.refuse")[-2:]]
+    refusals = [c.reason for c in drive.kinds("approval.refuse")[-2:]]
     assert "you completed 'check_lifecycle'" in refusals[0] and "internal_auditor" in refusals[1]
     assert drive.kinds("run.start") == []  # nothing is raised before the report is approved
     drive.decide("ceo@example.com", ("top_management",), "approve", reason="Report accepted.")
 
-    starts = [c.payload for c in drive.kinds("run.start")]
-    assert [s["workflow"] for s in starts] == ["corrective-action", "corrective-action"]
-    assert [s["finding"]["severity"] for s in starts] == ["minor", "major"]
-    assert [s["finding"]["clause"] for s in starts] == ["6.1.3", "9.2"]
-    assert starts[0]["finding"]["title"] == "Internal audit IA-2026-1: Risk and impact"
-    assert starts[1]["finding"]["description"] == "Drift is not monitored at all."
-    assert [s["inputs"] for s in starts] == [
+    starts = drive.kinds("run.start")
+    assert [s.workflow for s in starts] == ["corrective-action", "corrective-action"]
+    assert [s.finding.severity for s in starts] == ["minor", "major"]
+    assert [s.finding.clause for s in starts] == ["6.1.3", "9.2"]
+    assert starts[0].finding.title == "Internal audit IA-2026-1: Risk and impact"
+    assert starts[1].finding.description == "Drift is not monitored at all."
+    assert [s.inputs for s in starts] == [
         {"audit_reference": "IA-2026-1", "area": "Risk and impact"},
         {"audit_reference": "IA-2026-1", "area": "Monitoring, measurement and improvement"},
     ]
-    assert starts[0]["subject"] is None and starts[0]["parent_run_id"] is None
+    assert starts[0].subject is None and starts[0].parent_run_id is None
     assert drive.run.status == "completed"
     assert drive.run.data["raise_findings"]["count"] == 2
-    assert "2\nnonconformities" in drive.kinds("notify")[-1].payload["message"]
+    assert "2\nnonconformities" in drive.kinds("notify")[-1].message
 
     # a raised finding starts a corrective-action run as it is
-    finding = starts[1]["finding"]
+    finding = starts[1].finding.model_dump(mode="json")
     child = Drive(
         shipped,
         "corrective-action",
         Subject(type="finding", id=finding["id"], name=finding["title"], attributes=finding),
-        inputs=starts[1]["inputs"],
-        run_id=starts[1]["run_id"],
+        inputs=starts[1].inputs,
+        run_id=starts[1].child_run_id,
     )
     child.start()
-    task = child.kinds("task.create")[0].payload
-    assert task["title"] == (
+    task = child.kinds("task.create")[0]
+    assert task.title == (
         f"Nonconformity {finding['id']}: "
         "Internal audit IA-2026-1: Monitoring, measurement and improvement"
     )
-    assert "Area: Monitoring, measurement and improvement." in task["description"]
+    assert "Area: Monitoring, measurement and improvement." in task.description
 
 
 def test_internal_audit_with_no_nonconformity_raises_nothing(shipped):
@@ -819,12 +823,12 @@ def test_management_review_needs_two_of_top_management_and_starts_actions(shippe
     assert drive.run.current == "approve", "a quorum of 2 waits for a second member"
     drive.decide("cto@example.com", TOP, "approve", reason="Agreed.")
 
-    starts = [c.payload for c in drive.kinds("run.start")]
-    assert [(s["workflow"], s["inputs"]["action"]) for s in starts] == [
+    starts = drive.kinds("run.start")
+    assert [(s.workflow, s.inputs["action"]) for s in starts] == [
         ("review-action", "Hire an analyst by Q3"),
         ("review-action", "Publish model cards"),
     ]
-    assert starts[0]["subject"]["type"] == "organisation"
+    assert starts[0].subject.type == "organisation"
     minutes = drive.artefact("management_review_minutes")
     assert (
         minutes["approved_by"] == ["ceo@example.com", "cto@example.com"]
@@ -876,7 +880,7 @@ def test_impact_assessment_significant_harm_goes_to_the_panel(shipped):
         "lee@example.com",
     ]
     assert record["assessed_by"] == ["eve@example.com"]
-    assert drive.kinds("run.completed")[0].payload["coverage"]["kpi"] == "impact_assessment"
+    assert drive.kinds("run.completed")[0].coverage.kpi == "impact_assessment"
 
 
 def test_change_review_loops_on_failed_criteria_and_starts_an_impact_assessment(shipped):
@@ -901,7 +905,7 @@ def test_change_review_loops_on_failed_criteria_and_starts_an_impact_assessment(
         },
         "eve@example.com",
     )
-    assert "Fairness gap above 3%" in drive.kinds("notify")[-1].payload["message"]
+    assert "Fairness gap above 3%" in drive.kinds("notify")[-1].message
     assert drive.run.current == "validation" and drive.run.task.attempt == 2
     drive.complete(
         "validation",
@@ -919,12 +923,12 @@ def test_change_review_loops_on_failed_criteria_and_starts_an_impact_assessment(
         "eve@example.com",
     )
     drive.decide("eve@example.com", ("aims_owner",), "approve")
-    assert "segregation of duties" in drive.kinds("approval.refuse")[-1].payload["reason"]
+    assert "segregation of duties" in drive.kinds("approval.refuse")[-1].reason
     drive.decide("ann@example.com", ("aims_owner",), "approve", reason="Evidence complete.")
     record = drive.artefact("deployment_approval")
     assert record["criteria_met"] is True and record["approved_by"] == ["ann@example.com"]
-    start = drive.kinds("run.start")[0].payload
-    assert start["workflow"] == "ai-impact-assessment" and start["subject"]["id"] == "sys-7"
+    start = drive.kinds("run.start")[0]
+    assert start.workflow == "ai-impact-assessment" and start.subject.id == "sys-7"
     assert drive.run.status == "completed"
 
 
@@ -941,9 +945,7 @@ def test_impact_assessment_asks_for_societal_effects_only_when_areas_are_named(s
         },
         "eve@example.com",
     )
-    assert (
-        "How a person can review" in drive.kinds("task.refuse_answers")[-1].payload["problems"][0]
-    )
+    assert "How a person can review" in drive.kinds("task.refuse_answers")[-1].problems[0]
     drive.complete(
         "context",
         {
@@ -962,9 +964,9 @@ def test_impact_assessment_asks_for_societal_effects_only_when_areas_are_named(s
         "reversibility": "reversible",
     }
     drive.complete("impacts", {**impacts, "societal_areas": ["employment"]}, "eve@example.com")
-    assert drive.kinds("task.refuse_answers")[-1].payload["problems"] == [
-        "Effects on society: an answer is required."
-    ]
+    assert drive.kinds("task.refuse_answers")[-1].problems == (
+        "Effects on society: an answer is required.",
+    )
     drive.complete("impacts", impacts, "eve@example.com")
     drive.complete(
         "mitigate",
@@ -972,7 +974,7 @@ def test_impact_assessment_asks_for_societal_effects_only_when_areas_are_named(s
         "sam@example.com",
     )
     assert drive.run.current == "signoff"
-    assert drive.kinds("approval.request")[-1].payload["show"]["Mitigations"] == "Human fallback"
+    assert drive.kinds("approval.request")[-1].show["Mitigations"] == "Human fallback"
     drive.decide("ann@example.com", ("aims_owner",), "approve", reason="Proportionate.")
     record = drive.artefact("impact_assessment_record")
     assert record["significant"] is False and record["societal_impacts"] is None

@@ -8,11 +8,10 @@ import json
 
 from sqlalchemy import insert, text
 
-from aims_workflows.engine.commands import Command
 from aims_workflows.engine.evidence import EvidenceRecord
 from aims_workflows.store import Database, outbox
 from aims_workflows.store.jira_issues import JiraIssueRecords
-from aims_workflows.store.models import Approval
+from aims_workflows.store.models import Approval, OutboxItem
 from aims_workflows.store.slack_messages import SlackMessageRecords
 from aims_workflows.testing import ManualClock, utc
 
@@ -42,8 +41,18 @@ def test_upgrading_keeps_the_issue_mapping_and_moves_the_slack_copies(db_url: st
                 requested_at=T0,
             )
         )
-        outbox.enqueue(
-            conn, [Command("approval.request", "R1/req", "R1", {"approval_id": "R1.sign.1.1"})], T0
+        # a request as the outbox of that release held it: the command's payload as JSON
+        conn.execute(
+            insert(OutboxItem.__table__).values(
+                key="R1/req",
+                run_id="R1",
+                kind="approval.request",
+                payload=json.dumps({"approval_id": "R1.sign.1.1"}),
+                status="pending",
+                attempts=0,
+                next_attempt_at=T0,
+                created_at=T0,
+            )
         )
         (item,) = outbox.claim_due(conn, T0)
         copy = {

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from ..engine.commands import Command
+from ..engine.commands import Command, CreateTask, Notify, RequestApproval
 
 __all__ = ["LocalIssueTracker", "LocalApprovalChannel", "LogNotifier"]
 
@@ -17,28 +17,24 @@ class LocalIssueTracker:
     """Gives each task a stable local reference derived from its idempotency key."""
 
     def perform(self, command: Command) -> dict[str, Any]:
-        if command.kind == "task.create":
-            p = command.payload
+        if isinstance(command, CreateTask):
             return {
-                "ref": f"LOCAL:{command.run_id}/{p['step_id']}/{p['attempt']}",
-                "assignee": p.get("assignee"),
+                "ref": f"LOCAL:{command.run_id}/{command.step_id}/{command.attempt}",
+                "assignee": command.assignee,
             }
-        log.info("%s %s", command.kind, command.payload.get("ref"))
+        log.info("%s %s", command.kind, command.key)
         return {}
 
 
 class LocalApprovalChannel:
     def perform(self, command: Command) -> dict[str, Any]:
-        if command.kind == "approval.request":
-            return {"ref": f"LOCAL:{command.payload['approval_id']}"}
+        if isinstance(command, RequestApproval):
+            return {"ref": f"LOCAL:{command.approval_id}"}
         return {}
 
 
 class LogNotifier:
     def perform(self, command: Command) -> dict[str, Any]:
-        log.info(
-            "notify %s: %s",
-            ", ".join(command.payload.get("people", [])),
-            command.payload.get("message", command.kind),
-        )
+        if isinstance(command, Notify):
+            log.info("notify %s: %s", ", ".join(command.people), command.message)
         return {}

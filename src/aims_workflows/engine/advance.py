@@ -12,18 +12,14 @@ from typing import Any
 
 from ..errors import EngineError
 from ..spec.model import WorkflowSpec
-from ._approvals import ApprovalSteps
-from ._automatic import AutomaticSteps
-from ._base import StepBase, expression_context
-from ._lifecycle import RunEvents
+from ._context import Context, expression_context
 from ._limits import MAX_STEPS_PER_EVENT
-from ._tasks import TaskSteps
-from ._timers import TimerEvents
 from .events import Event
+from .handlers import apply
 from .state import RunState, Subject
 from .transition import Transition
 
-__all__ = ["Transition", "advance", "new_run", "expression_context", "MAX_STEPS_PER_EVENT"]
+__all__ = ["MAX_STEPS_PER_EVENT", "Transition", "advance", "expression_context", "new_run"]
 
 
 def new_run(
@@ -98,26 +94,22 @@ def _input_value(workflow: str, name: str, kind: str, value: Any) -> Any:
 def _check(spec: WorkflowSpec, run: RunState, now: datetime) -> None:
     if (spec.id, spec.version) != (run.spec_id, run.spec_version):
         raise EngineError(
-            f"run {run.run_id} is pinned to {run.spec_id} v{run.spec_version}, got {spec.id} v{spec.version}",
+            f"run {run.run_id} is pinned to {run.spec_id} v{run.spec_version}, "
+            f"got {spec.id} v{spec.version}",
             hint="load the spec version the run started on",
         )
     if now.tzinfo is None:
         raise EngineError("'now' must be timezone-aware")
 
 
-def advance(spec: WorkflowSpec, run: RunState, event: Event, now: datetime) -> Transition:
-    """Apply one event to a run. Pure and deterministic; see the module docstring."""
+def advance(
+    spec: WorkflowSpec, run: RunState, event: Event, now: datetime, *, copy: bool = True
+) -> Transition:
+    """Apply one event to a run. Pure and deterministic; see the module docstring.
+
+    ``copy=False`` is for a caller that owns ``run`` and drops it afterwards (the runtime loads
+    a fresh copy for every event): the event is then applied to ``run`` itself, without the deep
+    copy that leaves the input untouched. The result is the same either way.
+    """
     _check(spec, run, now)
-    return _Step(spec, run.model_copy(deep=True), event, now).apply()
-
-
-def _advance_owned(spec: WorkflowSpec, run: RunState, event: Event, now: datetime) -> Transition:
-    """:func:`advance` for a caller that owns ``run`` and drops it afterwards (the runtime, which
-    loads a fresh copy for every event): the event is applied to ``run`` itself, without the copy
-    that keeps ``advance`` pure. Same result otherwise."""
-    _check(spec, run, now)
-    return _Step(spec, run, event, now).apply()
-
-
-class _Step(TaskSteps, ApprovalSteps, AutomaticSteps, TimerEvents, RunEvents, StepBase):
-    """One application of one event: the shared machinery plus each step kind's behaviour."""
+    return apply(Context(spec, run.model_copy(deep=True) if copy else run, event, now))

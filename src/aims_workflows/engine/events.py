@@ -1,15 +1,171 @@
-"""Events: the one shape every input takes before it reaches the engine.
+"""Events: the typed inputs of :func:`~aims_workflows.engine.advance`.
 
-Jira webhooks, Slack interactions, timers, the CLI and other runs are all turned into an
-:class:`Event` at the edge, so the engine never sees a vendor payload.
+Jira webhooks, Slack interactions, timers, the CLI and other runs are all turned into one of
+these models at the edge, so the engine never sees a vendor payload. Each is frozen and checked
+when it is made: a Jira issue cannot hand the engine a list where a person's id belongs.
+:data:`Event` is their union, told apart by ``kind``; :func:`parse_event` reads one from plain
+data (a recorded history, a test)::
+
+    >>> parse_event({"kind": "run.cancel", "reason": "system retired"}).reason
+    'system retired'
+
+Every event has an ``actor`` (who caused it) and a ``ref``, the source reference the evidence
+keeps (Jira key, Slack action id). Task events name the step visit they are about (``step_id``
+and ``attempt``), so a late event for an earlier visit (a webhook for a reopened task) is
+recognised and ignored.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal, get_args
 
-__all__ = ["Actor", "Event", "EventKind", "SYSTEM"]
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+__all__ = [
+    "Actor",
+    "ApprovalDecided",
+    "CancelRun",
+    "ChildCompleted",
+    "EVENT_KINDS",
+    "Event",
+    "EventKind",
+    "ReplyTo",
+    "SYSTEM",
+    "StartRun",
+    "SubjectChanged",
+    "TaskCompleted",
+    "TaskCreated",
+    "TaskUpdated",
+    "TimerTick",
+    "parse_event",
+]
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who caused an event and through which tool (``cli``, ``jira``, ``slack``, ``scheduler``)."""
+
+    id: str
+    via: str
+    roles: tuple[str, ...] = ()
+
+
+SYSTEM = Actor("aims", "system")
+
+
+class ReplyTo(BaseModel):
+    """Where a person acted in their tool (a Slack channel and user id), to answer them there."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    channel: str | None = None
+    user: str | None = None
+    # the interaction's response_url: an answer there reaches the person where they clicked
+    response_url: str | None = None
+
+
+class _Event(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    actor: Actor = SYSTEM
+    ref: str | None = None
+
+
+class StartRun(_Event):
+    """Begin a run in state ``new``; ``trigger`` says what started it, for the evidence."""
+
+    kind: Literal["run.start"] = "run.start"
+    trigger: str = "manual"
+
+
+class TaskCreated(_Event):
+    """The tracker made the issue of a task (``ref`` is its key)."""
+
+    kind: Literal["task.created"] = "task.created"
+    step_id: str
+    attempt: int | None = None
+    assignee: str | None = None
+
+
+class TaskCompleted(_Event):
+    """Someone says a task is done, with their answers (checked against the form by the engine)."""
+
+    kind: Literal["task.completed"] = "task.completed"
+    step_id: str
+    attempt: int | None = None
+    answers: dict[str, Any] = Field(default_factory=dict)
+
+
+class TaskUpdated(_Event):
+    """The answers of a completed task were edited afterwards (in its Jira issue)."""
+
+    kind: Literal["task.updated"] = "task.updated"
+    step_id: str
+    answers: dict[str, Any] = Field(default_factory=dict)
+
+
+class ApprovalDecided(_Event):
+    """An approver's decision on one request.
+
+    ``decision`` is what the button or command said; anything but ``approve`` or ``reject`` is
+    refused by the engine, with evidence, like any other decision that does not count.
+    ``content_hash`` is the content the approver saw. ``eligible`` lists everyone who may decide
+    (a quorum of ``all`` is counted against it); ``reply_to`` is where to answer a refusal.
+    """
+
+    kind: Literal["approval.decided"] = "approval.decided"
+    approval_id: str
+    decision: str
+    reason: str | None = None
+    content_hash: str | None = None
+    eligible: tuple[str, ...] | None = None
+    reply_to: ReplyTo | None = None
+
+
+class TimerTick(_Event):
+    """Fire every timer of the run that is due at ``now``."""
+
+    kind: Literal["timer.tick"] = "timer.tick"
+
+
+class ChildCompleted(_Event):
+    """A run this run waits for has ended."""
+
+    kind: Literal["child.completed"] = "child.completed"
+    child_run_id: str
+    status: Literal["completed", "cancelled", "failed"] = "completed"
+
+
+class SubjectChanged(_Event):
+    """The run's subject changed (an inventory edit): its name and owner as they now are, and
+    the attributes that changed."""
+
+    kind: Literal["subject.changed"] = "subject.changed"
+    name: str
+    owner: str | None
+    attributes: dict[str, Any] = Field(default_factory=dict)
+
+
+class CancelRun(_Event):
+    kind: Literal["run.cancel"] = "run.cancel"
+    reason: str = "cancelled"
+
+
+Event = Annotated[
+    StartRun
+    | TaskCreated
+    | TaskCompleted
+    | TaskUpdated
+    | ApprovalDecided
+    | TimerTick
+    | ChildCompleted
+    | SubjectChanged
+    | CancelRun,
+    Field(discriminator="kind"),
+]
+"""Any event; ``kind`` says which."""
 
 EventKind = Literal[
     "run.start",
@@ -23,32 +179,12 @@ EventKind = Literal[
     "run.cancel",
 ]
 
+EVENT_KINDS: frozenset[str] = frozenset(get_args(EventKind))
 
-@dataclass(frozen=True)
-class Actor:
-    """Who caused an event and through which tool (``cli``, ``jira``, ``slack``, ``scheduler`` ...)."""
-
-    id: str
-    via: str
-    roles: tuple[str, ...] = ()
+_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
 
 
-SYSTEM = Actor("aims", "system")
-
-
-@dataclass(frozen=True)
-class Event:
-    """One input to :func:`~aims_workflows.engine.advance`.
-
-    ``step_id`` and ``attempt`` say which step visit the event is about, so a late event for an
-    earlier visit (a Jira webhook for a reopened task) is recognised and ignored.
-    ``data`` carries the kind's fields: answers, decision and reason, child outcome, attributes.
-    ``ref`` is the source reference kept in the evidence (Jira key, Slack action id).
-    """
-
-    kind: EventKind
-    actor: Actor = SYSTEM
-    step_id: str | None = None
-    attempt: int | None = None
-    data: dict[str, Any] = field(default_factory=dict)
-    ref: str | None = None
+def parse_event(data: Mapping[str, Any]) -> Event:
+    """An event from plain data, ``kind`` included; raises pydantic's ``ValidationError``
+    naming every field that is missing or of the wrong type."""
+    return _ADAPTER.validate_python(data)

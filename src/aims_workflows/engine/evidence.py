@@ -42,8 +42,8 @@ def _default(value: Any) -> Any:
     raise TypeError(f"cannot put {type(value).__name__} in evidence")
 
 
-# What json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_default)
-# builds on every call, built once (the encoder keeps no state between calls).
+# What json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+# default=_default) builds on every call, built once (the encoder keeps no state between calls).
 _CANONICAL = json.JSONEncoder(
     sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_default
 )
@@ -114,14 +114,15 @@ def chain(
     rows: list[ChainedEvidence] = []
     recorded = iso(recorded_at)
     for offset, record in enumerate(records):
-        fields = dict(
+        fields: dict[str, Any] = dict(
             seq=start_seq + offset,
             kind=record.kind,
             run_id=record.run_id,
             step_id=record.step_id,
             actor=record.actor,
             via=record.via,
-            # the runtime records at the moment the event happened: the same datetime, formatted once
+            # the runtime records at the moment the event happened: the same datetime, formatted
+            # once
             effective_at=recorded
             if record.effective_at is recorded_at
             else iso(record.effective_at),

@@ -32,7 +32,7 @@ class _Tap(io.RawIOBase):
     def writable(self) -> bool:
         return True
 
-    def write(self, data) -> int:  # type: ignore[override]
+    def write(self, data) -> int:
         view = memoryview(data)
         self.digest.update(view)
         self._target.write(view)
@@ -66,7 +66,7 @@ class _Sink(io.RawIOBase):
     def seekable(self) -> bool:
         return True
 
-    def write(self, data) -> int:  # type: ignore[override]
+    def write(self, data) -> int:
         size = len(memoryview(data))
         if self._target is None:
             self._position += size
@@ -120,7 +120,7 @@ class PackWriter:
         with self._zip.open(info, "w", force_zip64=True) as raw:
             tap = _Tap(raw)
             buffered = io.BufferedWriter(tap, buffer_size=1 << 16)
-            yield buffered  # type: ignore[misc]
+            yield buffered
             buffered.flush()
         self.entries.append(PackEntry(path, tap.digest.hexdigest(), tap.size))
 

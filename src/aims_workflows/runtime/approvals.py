@@ -4,13 +4,12 @@ approver did not say, and who is eligible to decide)."""
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Connection, Table, bindparam, select
 
-from ..engine import Event
+from ..engine import ApprovalDecided
 from ..engine.state import RunState
 from ..errors import NotFound
 from ..spec.model import WorkflowSpec
@@ -38,12 +37,12 @@ def approval_row(conn: Connection, approval_id: str) -> dict[str, Any]:
 
 
 def addressed_decision(
-    event: Event,
+    event: ApprovalDecided,
     row: dict[str, Any],
     run: RunState,
     spec: WorkflowSpec,
     eligible_approvers: Callable[..., list[str]],
-) -> Event:
+) -> ApprovalDecided:
     """``event`` (an ``approval.decided`` naming its approval) as the engine takes it: with the
     step, the content hash (the current one when the approver's tool did not say what they
     saw) and the people eligible to decide (segregation of duties applied)."""
@@ -52,15 +51,12 @@ def addressed_decision(
         run.subject.owner,
         forbidden_roles=_forbidden(spec, row["step_id"]),
     )
-    data = {
-        "approval_id": event.data.get("approval_id"),
-        "decision": event.data.get("decision"),
-        "reason": event.data.get("reason"),
-        "content_hash": event.data.get("content_hash") or row["content_hash"],
-        "eligible": eligible,
-        "response": event.data.get("response"),
-    }
-    return dataclasses.replace(event, step_id=row["step_id"], data=data)
+    return event.model_copy(
+        update={
+            "content_hash": event.content_hash or row["content_hash"],
+            "eligible": tuple(eligible),
+        }
+    )
 
 
 def _forbidden(spec: WorkflowSpec, step_id: str) -> list[str]:

@@ -21,9 +21,20 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, text
 
 from ..config import AimsConfig
-from ..engine import Actor, Event, Transition
-from ..engine.advance import _advance_owned
-from ..engine.commands import Command
+from ..engine import (
+    Actor,
+    ApprovalDecided,
+    CancelRun,
+    CloseTask,
+    Command,
+    Event,
+    ReplyTo,
+    TaskCompleted,
+    TaskUpdated,
+    TimerTick,
+    Transition,
+    advance,
+)
 from ..engine.evidence import ChainedEvidence, EvidenceRecord
 from ..engine.state import RunState
 from ..errors import EngineError, NotFound
@@ -38,6 +49,9 @@ from .inbound import Delivery
 from .specs import SpecRegistry
 from .starts import CLI, RunStarts
 from .subjects import ORGANISATION_ID
+
+# what an inbox row keeps of a decision made through the API (the delivery's payload)
+_DECISION_AS_STORED = {"approval_id", "decision", "reason", "content_hash", "reply_to"}
 
 __all__ = ["Runtime", "Outcome", "CLI", "Delivery"]
 
@@ -71,13 +85,11 @@ def _as_delivery(delivery: Delivery | tuple[str, str] | None, payload: str) -> D
 def _with_sealed_evidence(commands: list[Command], rows: list[ChainedEvidence]) -> list[Command]:
     """A ``task.close`` names the ledger rows its unit of work appended (numbered only now, after
     the engine), so the tracker can attach exactly what the ledger holds, read when it attaches."""
-    if not rows or not any(c.kind == "task.close" for c in commands):
+    if not rows or not any(isinstance(c, CloseTask) for c in commands):
         return commands
-    seqs = [rows[0].seq, rows[-1].seq]
+    seqs = (rows[0].seq, rows[-1].seq)
     return [
-        Command(c.kind, c.key, c.run_id, {**c.payload, "evidence_seqs": seqs})
-        if c.kind == "task.close"
-        else c
+        c.model_copy(update={"evidence_seqs": seqs}) if isinstance(c, CloseTask) else c
         for c in commands
     ]
 
@@ -136,7 +148,7 @@ class Runtime(RunStarts):
         now: datetime,
     ) -> Transition:
         # the run was just loaded for this event and is dropped after it: no need to copy it
-        transition = _advance_owned(spec, run, event, now)
+        transition = advance(spec, run, event, now, copy=False)
         if transition.ignored is None:
             self._commit_transition(conn, spec, transition, lock_version, now)
         return transition
@@ -194,14 +206,14 @@ class Runtime(RunStarts):
         self, conn: Connection, event: Event, run_id: str | None, now: datetime
     ) -> tuple[str, Transition]:
         row = None
-        if run_id is None and event.kind == "approval.decided":
-            row = approval_row(conn, str(event.data.get("approval_id")))
+        if run_id is None and isinstance(event, ApprovalDecided):
+            row = approval_row(conn, event.approval_id)
             run_id = row["run_id"]
         if run_id is None:
             raise EngineError(f"a '{event.kind}' event needs the run it is for")
         run, lock_version = run_store.load(conn, run_id, lock=True)
         spec = self.specs.by_hash(conn, run.spec_hash)
-        if row is not None:
+        if row is not None and isinstance(event, ApprovalDecided):
             event = addressed_decision(event, row, run, spec, self.eligible_approvers)
         return run_id, self._apply_loaded(conn, spec, run, lock_version, event, now)
 
@@ -297,12 +309,11 @@ class Runtime(RunStarts):
         ref: str | None = None,
         delivery: tuple[str, str] | None = None,
     ) -> Outcome:
-        event = Event(
-            "task.completed",
-            self.actor(person, via),
+        event = TaskCompleted(
+            actor=self.actor(person, via),
             step_id=step_id,
             attempt=attempt,
-            data={"answers": answers},
+            answers=answers,
             ref=ref,
         )
         return self.receive(
@@ -321,12 +332,8 @@ class Runtime(RunStarts):
         via: str = "cli",
         ref: str | None = None,
     ) -> Outcome:
-        event = Event(
-            "task.updated",
-            self.actor(person, via),
-            step_id=step_id,
-            data={"answers": answers},
-            ref=ref,
+        event = TaskUpdated(
+            actor=self.actor(person, via), step_id=step_id, answers=answers, ref=ref
         )
         return self.receive(event, run_id=run_id)
 
@@ -371,7 +378,7 @@ class Runtime(RunStarts):
         via: str = "cli",
         ref: str | None = None,
         delivery: Delivery | tuple[str, str] | None = None,
-        response: dict[str, Any] | None = None,
+        response: ReplyTo | None = None,
     ) -> Outcome:
         """An approver's decision. ``content_hash`` is what they saw; None means the current
         content.
@@ -380,18 +387,20 @@ class Runtime(RunStarts):
         once, under the same lock as any event), are read in the unit of work that applies the
         decision.
         """
-        data = {
-            "approval_id": approval_id,
-            "decision": decision,
-            "reason": reason,
-            "content_hash": content_hash,
-            "response": response,
-        }
-        event = Event("approval.decided", self.actor(person, via), data=data, ref=ref)
-        return self.receive(event, delivery=_as_delivery(delivery, json.dumps(data)))
+        event = ApprovalDecided(
+            actor=self.actor(person, via),
+            approval_id=approval_id,
+            decision=decision,
+            reason=reason,
+            content_hash=content_hash,
+            reply_to=response,
+            ref=ref,
+        )
+        stored = event.model_dump_json(include=_DECISION_AS_STORED)
+        return self.receive(event, delivery=_as_delivery(delivery, stored))
 
     def cancel(self, run_id: str, reason: str, actor: Actor = CLI) -> Outcome:
-        return self.receive(Event("run.cancel", actor, data={"reason": reason}), run_id=run_id)
+        return self.receive(CancelRun(actor=actor, reason=reason), run_id=run_id)
 
     # -- time -------------------------------------------------------------------------------
     def tick(self, limit: int = 500) -> int:
@@ -400,7 +409,7 @@ class Runtime(RunStarts):
         with self.db.connect() as conn:
             due = run_store.due_for_tick(conn, now, limit)
         for run_id in due:
-            self.receive(Event("timer.tick"), run_id=run_id)
+            self.receive(TimerTick(), run_id=run_id)
         return len(due)
 
     # -- ledger-only records ----------------------------------------------------------------

@@ -10,13 +10,27 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Connection, insert, select, update
 
-from ..engine import Actor, Event
-from ..engine.commands import Command
-from ..engine.state import Subject
+from ..engine import Actor, CancelRun, ChildCompleted, TaskCreated
+from ..engine.commands import (
+    ApprovalCommand,
+    CancelChildRun,
+    Command,
+    CreateTask,
+    EscalateApproval,
+    EscalateTask,
+    Notify,
+    RemindApproval,
+    RemindTask,
+    ReportRunEnd,
+    RequestApproval,
+    SpawnRun,
+    TaskCommand,
+)
 from ..errors import AimsError, PermanentError, RetryableError
 from ..ports import ApprovalChannel, IssueTracker, Notifier
 from ..store import outbox
@@ -30,6 +44,7 @@ __all__ = ["Dispatcher", "DispatchReport", "INTERNAL_KINDS"]
 log = logging.getLogger("aims.dispatcher")
 
 INTERNAL_KINDS = ("run.start", "run.cancel", "run.completed")
+ENGINE = Actor("aims", "engine")
 
 
 @dataclass
@@ -58,100 +73,112 @@ class Dispatcher:
         backoff: Backoff | None = None,
     ) -> None:
         self.rt = runtime
-        self.ports = {"task": tracker, "approval": approvals, "notify": notifier}
+        self.ports: dict[str, IssueTracker | ApprovalChannel | Notifier] = {
+            "task": tracker,
+            "approval": approvals,
+            "notify": notifier,
+        }
         self.backoff = backoff or Backoff()
 
     # -- internal commands ---------------------------------------------------------------
-    def _run_start(self, conn, command: Command, now) -> dict[str, Any]:
-        p = command.payload
+    def _run_start(self, conn: Connection, command: SpawnRun, now: datetime) -> dict[str, Any]:
         runs = Run.__table__
-        if conn.execute(select(runs.c.id).where(runs.c.id == p["run_id"])).first():
-            return {"run_id": p["run_id"], "existing": True}  # started by an earlier attempt
-        loaded = self.rt.specs.current(p["workflow"])
-        if p.get("finding"):
-            f = p["finding"]
+        child_id = command.child_run_id
+        if conn.execute(select(runs.c.id).where(runs.c.id == child_id)).first():
+            return {"run_id": child_id, "existing": True}  # started by an earlier attempt
+        loaded = self.rt.specs.current(command.workflow)
+        finding = command.finding
+        if finding is not None:
             conn.execute(
                 insert(Finding.__table__).values(
-                    id=f["id"],
-                    title=f["title"],
-                    severity=f["severity"],
-                    source=f["source"],
-                    clause=f.get("clause"),
-                    description=f.get("description"),
-                    system_name=f.get("system"),
+                    id=finding.id,
+                    title=finding.title,
+                    severity=finding.severity,
+                    source=finding.source,
+                    clause=finding.clause,
+                    description=finding.description,
+                    system_name=finding.system,
                     status="open",
                     raised_at=now,
-                    corrective_run_id=p["run_id"],
+                    corrective_run_id=child_id,
                 )
             )
             self.rt.record(
                 conn,
                 "finding.raised",
-                f,
+                finding.model_dump(mode="json"),
                 now,
-                actor=Actor("aims", "engine"),
+                actor=ENGINE,
                 run_id=command.run_id,
-                ref=f["id"],
+                ref=finding.id,
             )
             from .subjects import finding_subject
 
-            subject = finding_subject(conn, f["id"])
+            subject = finding_subject(conn, finding.id)
+        elif command.subject is not None:
+            subject = command.subject
         else:
-            subject = Subject.model_validate(p["subject"])
+            raise PermanentError(
+                f"run.start of {child_id} names neither a finding nor a subject",
+                hint="the spawning workflow's run cannot be continued; cancel it",
+            )
         self.rt._start(
             conn,
             loaded,
             subject,
             now,
-            inputs=p.get("inputs"),
-            actor=Actor("aims", "engine"),
+            inputs=command.inputs,
+            actor=ENGINE,
             trigger=f"spawned by {command.run_id}",
-            run_id=p["run_id"],
-            parent_run_id=p.get("parent_run_id"),
+            run_id=child_id,
+            parent_run_id=command.parent_run_id,
         )
-        run_store.set_spawned_by(conn, p["run_id"], command.run_id)
-        return {"run_id": p["run_id"]}
+        run_store.set_spawned_by(conn, child_id, command.run_id)
+        return {"run_id": child_id}
 
-    def _run_completed(self, conn, command: Command, now) -> dict[str, Any]:
-        p = command.payload
+    def _run_completed(
+        self, conn: Connection, command: ReportRunEnd, now: datetime
+    ) -> dict[str, Any]:
         result: dict[str, Any] = {}
-        if p.get("parent_run_id"):
-            event = Event(
-                "child.completed",
-                data={"run_id": command.run_id, "status": p.get("status", "completed")},
-            )
-            self.rt._apply(conn, p["parent_run_id"], event, now)
-            result["parent"] = p["parent_run_id"]
-        if p.get("status", "completed") == "completed":
-            subject = Subject.model_validate(p["subject"])
+        if command.parent_run_id:
+            event = ChildCompleted(child_run_id=command.run_id, status=command.status)
+            self.rt._apply(conn, command.parent_run_id, event, now)
+            result["parent"] = command.parent_run_id
+        if command.status == "completed":
             result["started"] = self.rt._fire_triggers(
                 conn,
                 "run.completed",
-                subject,
+                command.subject,
                 now,
-                workflow=p["workflow"],
-                actor=Actor("aims", "engine"),
+                workflow=command.workflow,
+                actor=ENGINE,
             )
         return result
 
-    def _run_cancel(self, conn, command: Command, now) -> dict[str, Any]:
+    def _run_cancel(
+        self, conn: Connection, command: CancelChildRun, now: datetime
+    ) -> dict[str, Any]:
         transition = self.rt._apply(
             conn,
-            command.payload["run_id"],
-            Event(
-                "run.cancel", Actor("aims", "engine"), data={"reason": command.payload["reason"]}
-            ),
+            command.child_run_id,
+            CancelRun(actor=ENGINE, reason=command.reason),
             now,
         )
-        return {"run_id": command.payload["run_id"], "ignored": transition.ignored}
+        return {"run_id": command.child_run_id, "ignored": transition.ignored}
+
+    def _carry_out_internal(
+        self, conn: Connection, command: Command, now: datetime
+    ) -> dict[str, Any]:
+        if isinstance(command, SpawnRun):
+            return self._run_start(conn, command, now)
+        if isinstance(command, CancelChildRun):
+            return self._run_cancel(conn, command, now)
+        if isinstance(command, ReportRunEnd):
+            return self._run_completed(conn, command, now)
+        raise PermanentError(f"'{command.kind}' is not carried out by the dispatcher itself")
 
     def _internal(self, limit: int) -> DispatchReport:
         report = DispatchReport()
-        handlers = {
-            "run.start": self._run_start,
-            "run.cancel": self._run_cancel,
-            "run.completed": self._run_completed,
-        }
         now = self.rt.clock.now()
         with self.rt.db.begin() as conn:
             claimed = outbox.claim_due(conn, now, kinds=INTERNAL_KINDS, limit=limit)
@@ -160,7 +187,7 @@ class Dispatcher:
             # out (a spawned run's input of the wrong type) must not hold up the others
             try:
                 with self.rt.db.begin() as conn:
-                    result = handlers[item.command.kind](conn, item.command, now)
+                    result = self._carry_out_internal(conn, item.command, now)
                     outbox.complete(conn, item.id, now, result)
             except run_store.ConcurrentUpdate as err:
                 self._failed(item, err, now, report)
@@ -178,54 +205,61 @@ class Dispatcher:
     # -- external commands ---------------------------------------------------------------
     def _prepare(self, command: Command) -> Command:
         """Resolve roles to people (aims.yaml) so adapters deal in people, not roles."""
-        p = dict(command.payload)
-        subject_owner = (p.get("subject") or {}).get("owner")
-        if command.kind == "task.create":
-            role = p["role"]
-            people = self.rt.people_in(role, subject_owner)
+        # the subject's owner holds system_owner for it
+        if isinstance(command, CreateTask):
+            people = self.rt.people_in(command.role, command.subject.owner)
             if not people:
                 raise PermanentError(
-                    f"role '{role}' has nobody in aims.yaml",
-                    hint=f"add a person under roles.{role}",
+                    f"role '{command.role}' has nobody in aims.yaml",
+                    hint=f"add a person under roles.{command.role}",
                 )
-            p["assignee"] = people[0]
-        elif command.kind == "approval.request":
+            return command.model_copy(update={"assignee": people[0]})
+        if isinstance(command, RequestApproval):
             people = self.rt.eligible_approvers(
-                p["approvers"],
-                subject_owner,
-                exclude=p.get("exclude", ()),
-                forbidden_roles=p.get("forbidden_roles", ()),
+                command.approvers,
+                command.subject.owner,
+                exclude=command.exclude,
+                forbidden_roles=command.forbidden_roles,
             )
             if not people:
                 raise PermanentError(
-                    f"no eligible approver for roles {', '.join(p['approvers'])} (after segregation of duties)",
+                    f"no eligible approver for roles {', '.join(command.approvers)} "
+                    "(after segregation of duties)",
                     hint="add people to those roles in aims.yaml",
                 )
-            p["people"] = people
-        elif command.kind == "task.remind" and p.get("assignee"):
-            p["people"] = [p["assignee"]]  # a reminder is for the person the task is assigned to
-        elif "to" in p:
-            p["people"] = sorted(
-                {person for role in p["to"] for person in self.rt.people_in(role, subject_owner)}
+            return command.model_copy(update={"people": tuple(people)})
+        if isinstance(command, RemindTask) and command.assignee:
+            # a reminder is for the person the task is assigned to
+            return command.model_copy(update={"people": (command.assignee,)})
+        if isinstance(
+            command, (RemindTask, EscalateTask, RemindApproval, EscalateApproval, Notify)
+        ):
+            owner = command.subject.owner if command.subject is not None else None
+            people = sorted(
+                {person for role in command.to for person in self.rt.people_in(role, owner)}
             )
-        return Command(command.kind, command.key, command.run_id, p)
+            return command.model_copy(update={"people": tuple(people)})
+        return command
 
-    def _after(self, conn, command: Command, result: dict[str, Any], now) -> None:
-        if command.kind == "task.create" and result.get("ref"):
-            event = Event(
-                "task.created",
-                Actor("aims", "dispatcher"),
-                step_id=command.payload["step_id"],
-                attempt=command.payload["attempt"],
-                data={"assignee": result.get("assignee")},
-                ref=result["ref"],
+    def _after(
+        self, conn: Connection, command: Command, result: dict[str, Any], now: datetime
+    ) -> None:
+        if isinstance(command, CreateTask) and result.get("ref"):
+            assignee = result.get("assignee")
+            event = TaskCreated(
+                actor=Actor("aims", "dispatcher"),
+                step_id=command.step_id,
+                attempt=command.attempt,
+                # what the tracker answered: a person's id, or nothing usable
+                assignee=assignee if isinstance(assignee, str) else None,
+                ref=str(result["ref"]),
             )
             self.rt._apply(conn, command.run_id, event, now)
-        elif command.kind == "approval.request" and result.get("ref"):
+        elif isinstance(command, RequestApproval) and result.get("ref"):
             table = Approval.__table__
             conn.execute(
                 update(table)
-                .where(table.c.approval_id == command.payload["approval_id"])
+                .where(table.c.approval_id == command.approval_id)
                 .values(external_ref=str(result["ref"])[:300])
             )
 
@@ -236,7 +270,7 @@ class Dispatcher:
             claimed = outbox.claim_due(conn, now, exclude=INTERNAL_KINDS, limit=limit)
         for item in claimed:
             command = item.command
-            port = self.ports[command.kind.split(".")[0]]
+            port = self._port_for(command)
             try:
                 result = port.perform(self._prepare(command)) or {}
             except RetryableError as err:
@@ -258,8 +292,20 @@ class Dispatcher:
             report.done += 1
         return report
 
+    def _port_for(self, command: Command) -> IssueTracker | ApprovalChannel | Notifier:
+        if isinstance(command, TaskCommand):
+            return self.ports["task"]
+        if isinstance(command, ApprovalCommand):
+            return self.ports["approval"]
+        return self.ports["notify"]
+
     def _failed(
-        self, item, err: Exception, now, report: DispatchReport, retry_after: float | None = None
+        self,
+        item: outbox.Claimed,
+        err: Exception,
+        now: datetime,
+        report: DispatchReport,
+        retry_after: float | None = None,
     ) -> None:
         reason = f"{err.__class__.__name__}: {err}"
         if item.attempts >= self.backoff.max_attempts:
@@ -274,7 +320,9 @@ class Dispatcher:
         report.retried += 1
         report.errors.append(reason)
 
-    def _bury(self, item, reason: str, now, report: DispatchReport) -> None:
+    def _bury(
+        self, item: outbox.Claimed, reason: str, now: datetime, report: DispatchReport
+    ) -> None:
         with self.rt.db.begin() as conn:
             outbox.bury(conn, item.id, now, reason)
             self.rt.record(
@@ -295,7 +343,8 @@ class Dispatcher:
         report.errors.append(reason)
 
     def revive(self, run_id: str, *, actor: Actor) -> list[tuple[str, str]]:
-        """Queue a run's dead commands again (``aims runs retry``); the ledger records who did it."""
+        """Queue a run's dead commands again (``aims runs retry``); the ledger records who did
+        it."""
         now = self.rt.clock.now()
         with self.rt.db.begin() as conn:
             run_store.load(conn, run_id)  # NotFound for an unknown run

@@ -6,9 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 
-from ..engine import Actor, Event
+from ..engine import Actor, SubjectChanged
 from ..errors import InventoryError
 from ..inventory import MATERIAL_FIELDS, AISystemRecord, parse_import, validate_changes
 from ..store import inventory as inventory_store
@@ -31,7 +31,9 @@ class Inventory:
         with self.rt.db.begin() as conn:
             return self._add(conn, record, actor)
 
-    def _add(self, conn, record: AISystemRecord, actor: Actor) -> tuple[dict[str, Any], list[str]]:
+    def _add(
+        self, conn: Connection, record: AISystemRecord, actor: Actor
+    ) -> tuple[dict[str, Any], list[str]]:
         now = self.rt.clock.now()
         if inventory_store.find(conn, record.name) is not None:
             raise InventoryError(
@@ -53,7 +55,8 @@ class Inventory:
         return row, started
 
     def import_file(self, path: Path, *, actor: Actor = CLI) -> tuple[int, int, list[str]]:
-        """(added, changed, runs started). All rows are checked first; one bad row refuses the file."""
+        """(added, changed, runs started). All rows are checked first; one bad row refuses the
+        file."""
         records = parse_import(path)
         added = changed = 0
         started: list[str] = []
@@ -78,7 +81,7 @@ class Inventory:
             return self._change(conn, row, record, actor)
 
     def _change(
-        self, conn, row: dict[str, Any], record: AISystemRecord, actor: Actor
+        self, conn: Connection, row: dict[str, Any], record: AISystemRecord, actor: Actor
     ) -> tuple[dict[str, list[Any]], list[str]]:
         now = self.rt.clock.now()
         if (
@@ -110,10 +113,8 @@ class Inventory:
                 runs.c.status.in_(("new", "running")),
             )
         )
-        update_event = Event(
-            "subject.changed",
-            actor,
-            data={"name": subject.name, "owner": subject.owner, "attributes": subject.attributes},
+        update_event = SubjectChanged(
+            actor=actor, name=subject.name, owner=subject.owner, attributes=subject.attributes
         )
         for run_id in list(open_runs):
             self.rt._apply(conn, run_id, update_event, now)

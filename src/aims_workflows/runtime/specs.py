@@ -81,8 +81,10 @@ def _changed_without_bump(loaded: LoadedSpec) -> SpecError:
                 2,
                 1,
                 "version",
-                f"workflow '{loaded.spec.id}' version {loaded.spec.version} changed since runs were started on it",
-                f"raise 'version' to {loaded.spec.version + 1}: runs keep the version they started on",
+                f"workflow '{loaded.spec.id}' version {loaded.spec.version} changed since runs "
+                "were started on it",
+                f"raise 'version' to {loaded.spec.version + 1}: runs keep the version they "
+                "started on",
             )
         ]
     )

@@ -11,8 +11,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from ..config import AimsConfig
-from ..engine import Actor, Event, Transition, new_run
-from ..engine.advance import _advance_owned
+from ..engine import Actor, StartRun, Transition, advance, new_run
 from ..engine.state import Subject
 from ..errors import EngineError
 from ..ports import Clock
@@ -71,8 +70,9 @@ class RunStarts:
             inputs=inputs,
             parent_run_id=parent_run_id,
         )
-        transition = _advance_owned(
-            loaded.spec, run, Event("run.start", actor, data={"trigger": trigger}), now
+        # a new run, dropped after this event: no need to copy it
+        transition = advance(
+            loaded.spec, run, StartRun(actor=actor, trigger=trigger), now, copy=False
         )
         self._commit_transition(conn, loaded.spec, transition, None, now)
         return transition

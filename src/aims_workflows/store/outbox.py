@@ -9,13 +9,24 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import Connection, and_, insert, or_, select, update
 
-from ..engine.commands import Command
+from ..engine.commands import Command, command_from_dict, command_from_json, command_to_json
 from ._fast import Prepared
 from .models import OutboxItem
 
-__all__ = ["enqueue", "claim_due", "complete", "retry_later", "bury", "revive", "Claimed", "LEASE"]
+__all__ = [
+    "LEASE",
+    "Claimed",
+    "bury",
+    "claim_due",
+    "complete",
+    "enqueue",
+    "read_stored",
+    "retry_later",
+    "revive",
+]
 
 _OUTBOX = OutboxItem.__table__
 LEASE = timedelta(minutes=2)
@@ -42,7 +53,7 @@ def enqueue(conn: Connection, commands: Iterable[Command], now: datetime) -> Non
             key=c.key,
             run_id=c.run_id,
             kind=c.kind,
-            payload=json.dumps(c.payload, default=str),
+            payload=command_to_json(c),
             status="pending",
             attempts=0,
             next_attempt_at=now,
@@ -87,6 +98,12 @@ def claim_due(
         query = query.where(_OUTBOX.c.kind.not_in(list(exclude)))
     claimed: list[Claimed] = []
     for row in conn.execute(query).all():
+        try:
+            command = read_stored(row.kind, row.key, row.run_id, row.payload)
+        except ValueError as err:  # pydantic's ValidationError, or text that is not JSON
+            # a row this version cannot read would otherwise be claimed again on every pump
+            bury(conn, row.id, now, f"the stored command cannot be read: {_problem(err)}")
+            continue
         taken = conn.execute(
             update(_OUTBOX)
             .where(
@@ -99,14 +116,35 @@ def claim_due(
             .values(status="inflight", next_attempt_at=now + LEASE, attempts=row.attempts + 1)
         )
         if taken.rowcount == 1:
-            claimed.append(
-                Claimed(
-                    row.id,
-                    Command(row.kind, row.key, row.run_id, json.loads(row.payload)),
-                    row.attempts + 1,
-                )
-            )
+            claimed.append(Claimed(row.id, command, row.attempts + 1))
     return claimed
+
+
+# Rows written before commands were models hold only the payload, without kind, key and run id;
+# the two run commands named the other run 'run_id' there.
+_LEGACY_RENAMES = {"run.start": "child_run_id", "run.cancel": "child_run_id"}
+
+
+def read_stored(kind: str, key: str, run_id: str, payload: str) -> Command:
+    """The command an outbox row holds (its columns as stored). Raises ``ValueError`` (pydantic's
+    ``ValidationError``, or a JSON error) for a row that does not hold one."""
+    try:
+        return command_from_json(payload)
+    except ValidationError:
+        data = json.loads(payload)
+        if not isinstance(data, dict) or "kind" in data:
+            raise
+    if kind in _LEGACY_RENAMES and "run_id" in data:
+        data[_LEGACY_RENAMES[kind]] = data.pop("run_id")
+    return command_from_dict({**data, "kind": kind, "key": key, "run_id": run_id})
+
+
+def _problem(err: ValueError) -> str:
+    if not isinstance(err, ValidationError):
+        return str(err)
+    first = err.errors()[0]
+    where = ".".join(str(part) for part in first["loc"])
+    return f"{where}: {first['msg']}" if where else str(first["msg"])
 
 
 def complete(conn: Connection, item_id: int, now: datetime, result: dict[str, Any] | None) -> None:

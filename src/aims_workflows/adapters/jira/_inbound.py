@@ -26,8 +26,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ...engine import Actor, Event
-from ...engine.commands import Command
+from ...engine import Actor, Event, TaskCompleted, TaskUpdated
+from ...engine.commands import Command, RecordAttachments
 from ...errors import AimsError, StoreError
 from ...ports import JiraIssueStore
 from ...runtime import Delivery
@@ -78,11 +78,12 @@ def parse_change(payload: Any, *, polled: bool = False) -> Change | None:
     if not isinstance(issue, dict) or not issue.get("id") or not issue.get("key"):
         return None
     items = ((payload.get("changelog") or {}).get("items")) or []
+    fields = issue.get("fields")
     return Change(
         webhook_event=str(payload.get("webhookEvent") or ("poll" if polled else "")),
         issue_id=str(issue["id"]),
         issue_key=str(issue["key"]),
-        fields=issue.get("fields") if isinstance(issue.get("fields"), dict) else {},
+        fields=fields if isinstance(fields, dict) else {},
         items=[i for i in items if isinstance(i, dict)],
         user=payload.get("user") if isinstance(payload.get("user"), dict) else None,
         polled=polled,
@@ -116,24 +117,19 @@ def to_event(
     is_done = change.status_category == "done"
     if is_done and (change.status_changed or change.polled) and task["status"] == "open":
         answers = answers_from_issue(mapping, change.fields, email_of)
-        event = Event(
-            "task.completed",
-            actor,
+        event: Event = TaskCompleted(
+            actor=actor,
             step_id=task["step_id"],
             attempt=int(task["attempt"]),
-            data={"answers": answers},
+            answers=answers,
             ref=change.issue_key,
         )
         return Decision(event, record_attachments=bool(change.fields.get("attachment")))
     jira_ids = {v[0] for v in mapping.values()}
     if task["status"] == "completed" and not change.polled and change.touched(jira_ids):
         answers = answers_from_issue(mapping, change.fields, email_of)
-        event = Event(
-            "task.updated",
-            actor,
-            step_id=task["step_id"],
-            data={"answers": answers},
-            ref=change.issue_key,
+        event = TaskUpdated(
+            actor=actor, step_id=task["step_id"], answers=answers, ref=change.issue_key
         )
         return Decision(event, record_attachments=attachments)
     if attachments:
@@ -263,14 +259,14 @@ class InboxProcessor:
         decision: Decision,
     ) -> int:
         """Hand the delivery to the runtime: its event applied, or why there is none."""
-        follow_up = []
+        follow_up: list[Command] = []
         if decision.record_attachments and task is not None and change is not None:
             follow_up.append(
-                Command(
-                    "task.record_attachments",
-                    f"{task['run_id']}/jira-attachments/{delivery.source}/{delivery.id}",
-                    task["run_id"],
-                    {"ref": change.issue_key, "step_id": task["step_id"]},
+                RecordAttachments(
+                    key=f"{task['run_id']}/jira-attachments/{delivery.source}/{delivery.id}",
+                    run_id=task["run_id"],
+                    ref=change.issue_key,
+                    step_id=task["step_id"],
                 )
             )
         if decision.event is None or task is None:

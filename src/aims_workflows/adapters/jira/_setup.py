@@ -141,14 +141,16 @@ def setup_project(
     info = conn.server_info(what="read the site's server info")
     if info.get("deploymentType") != "Cloud":
         report.problems.append(
-            f"{conn.url} is Jira {info.get('deploymentType') or 'Server'}; aims-workflows needs Jira Cloud"
+            f"{conn.url} is Jira {info.get('deploymentType') or 'Server'}; "
+            "aims-workflows needs Jira Cloud"
         )
     try:
         proj = conn.project(project, what=f"read project {project}")
     except AimsError as err:
         raise ConfigError(
             f"cannot use Jira project {project}: {err.message}",
-            hint="set AIMS_JIRA_PROJECT to an existing project key the integration account can browse",
+            hint="set AIMS_JIRA_PROJECT to an existing project key the integration account "
+            "can browse",
         ) from None
     report.done.append(f"project {proj.get('key')} ({proj.get('name')}) found")
     types = [t.get("name") for t in proj.get("issueTypes") or []]
@@ -156,7 +158,8 @@ def setup_project(
         report.done.append(f"issue type '{issue_type}' available")
     else:
         report.problems.append(
-            f"project {project} has no issue type '{issue_type}' (it has {', '.join(map(str, types))}); "
+            f"project {project} has no issue type '{issue_type}' "
+            f"(it has {', '.join(map(str, types))}); "
             "add it (see integrations/jira/) or set AIMS_JIRA_ISSUE_TYPE"
         )
     existing = FieldMap(conn.fields(what="list the Jira fields"))

@@ -20,14 +20,25 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from ...engine.commands import Command
+from ...engine.commands import (
+    AttachEvidence,
+    CancelTask,
+    CloseTask,
+    Command,
+    CreateTask,
+    EscalateTask,
+    RecordAttachments,
+    RefuseAnswers,
+    RemindTask,
+    TaskCommand,
+)
 from ...engine.evidence import EvidenceRecord
 from ...errors import PermanentError
 from ...ports import Clock, JiraIssueStore, SystemClock
+from ...spec.model import FormField
 from . import _adf
 from ._client import JiraConnection
 from ._fields import FieldMap, value_for_jira
@@ -50,7 +61,8 @@ _PRIORITIES = {
 
 
 def idem_label(idem_key: str) -> str:
-    """The label that finds an issue by its idempotency key (labels cannot hold spaces or be long)."""
+    """The label that finds an issue by its idempotency key (labels cannot hold spaces or be
+    long)."""
     return "aims-k-" + hashlib.sha256(idem_key.encode()).hexdigest()[:20]
 
 
@@ -58,10 +70,10 @@ def ref_marker(command_key: str) -> str:
     return "aims ref " + hashlib.sha256(command_key.encode()).hexdigest()[:10]
 
 
-def _requirement(field: dict[str, Any]) -> str:
-    if field.get("required_if"):
-        return f"required when {field['required_if']}"
-    return "required" if field.get("required", True) else "optional"
+def _requirement(field: FormField) -> str:
+    if field.required_if:
+        return f"required when {field.required_if}"
+    return "required" if field.required else "optional"
 
 
 class JiraIssueTracker:
@@ -92,19 +104,24 @@ class JiraIssueTracker:
 
     # -- the port ---------------------------------------------------------------------------
     def perform(self, command: Command) -> dict[str, Any]:
-        handler: Callable[[Command], dict[str, Any]] | None = {
-            "task.create": self._create,
-            "task.remind": self._remind,
-            "task.escalate": self._escalate,
-            "task.cancel": self._cancel,
-            "task.close": self._close,
-            "task.refuse_answers": self._refuse,
-            "task.attach_evidence": self._attach_evidence,
-            "task.record_attachments": self._record_attachments,
-        }.get(command.kind)
-        if handler is None:
-            raise PermanentError(f"the Jira tracker does not carry out '{command.kind}'")
-        return handler(command)
+        match command:
+            case CreateTask():
+                return self._create(command)
+            case RemindTask():
+                return self._remind(command)
+            case EscalateTask():
+                return self._escalate(command)
+            case CancelTask():
+                return self._cancel(command)
+            case CloseTask():
+                return self._close(command)
+            case RefuseAnswers():
+                return self._refuse(command)
+            case AttachEvidence():
+                return self._attach_evidence(command)
+            case RecordAttachments():
+                return self._record_attachments(command)
+        raise PermanentError(f"the Jira tracker does not carry out '{command.kind}'")
 
     # -- people ---------------------------------------------------------------------------
     def account_of(self, email: str | None) -> str | None:
@@ -122,7 +139,8 @@ class JiraIssueTracker:
                 or []
             )
             exact = [u for u in found if str(u.get("emailAddress", "")).lower() == email.lower()]
-            # Jira hides e-mail addresses by privacy setting: a single match on the query is the person.
+            # Jira hides e-mail addresses by privacy setting: a single match on the query is the
+            # person.
             pick = exact[0] if exact else (found[0] if len(found) == 1 else None)
             self._accounts[email] = pick["accountId"] if pick else None
             if pick:
@@ -166,23 +184,21 @@ class JiraIssueTracker:
             return issue
         return None
 
-    def _description(self, p: dict[str, Any]) -> dict[str, Any]:
+    def _description(self, command: CreateTask) -> dict[str, Any]:
         blocks: list[dict[str, Any]] = []
-        for line in (p.get("description") or "").strip().split("\n"):
+        for line in command.description.strip().split("\n"):
             blocks.append(_adf.paragraph(line))
-        form = p.get("form") or []
-        if form:
+        if command.form:
             blocks.append(_adf.heading("What to fill in"))
             blocks.append(
                 _adf.bullets(
                     [
-                        f"{f['label']} ({_requirement(f)})"
-                        + (f": {f['help']}" if f.get("help") else "")
-                        for f in form
+                        f"{f.label} ({_requirement(f)})" + (f": {f.help}" if f.help else "")
+                        for f in command.form
                     ]
                 )
             )
-        if p.get("previous_answers"):
+        if command.previous_answers:
             blocks.append(
                 _adf.paragraph("Your earlier answers are filled in; change what needs changing.")
             )
@@ -192,27 +208,27 @@ class JiraIssueTracker:
                 "comes back with a comment if something is missing."
             )
         )
-        subject = (p.get("subject") or {}).get("name")
+        subject = command.subject.name
         blocks.append(
             _adf.paragraph(
-                f"{p.get('workflow')} / {p.get('step_id')} (attempt {p.get('attempt')})"
+                f"{command.workflow} / {command.step_id} (attempt {command.attempt})"
                 + (f" for {subject}" if subject else ""),
                 label="Workflow: ",
             )
         )
         return _adf.document(*blocks)
 
-    def _create(self, command: Command) -> dict[str, Any]:
-        p = command.payload
+    def _create(self, command: CreateTask) -> dict[str, Any]:
         idem = command.key  # the engine prefixes it with the run id: unique across runs
         label = idem_label(idem)
-        form = list(p.get("form") or [])
+        # the Jira field helpers read forms as plain data, as `aims jira setup` does
+        form = [f.model_dump(mode="json") for f in command.form]
         if self.store is not None:
             known = self.store.issue_by_idem(idem)
             if known:
-                return {"ref": known["issue_key"], "assignee": p.get("assignee")}
+                return {"ref": known["issue_key"], "assignee": command.assignee}
         field_ids = self.field_map().resolve(form)
-        mapping = {f["id"]: [field_ids[f["id"]], f["type"]] for f in form}
+        mapping = {f.id: [field_ids[f.id], f.type] for f in command.form}
         issue = self._find_by_label(label)
         if issue is None:
             issue = self._new_issue(command, label, form, field_ids)
@@ -223,8 +239,8 @@ class JiraIssueTracker:
             {
                 "key": idem,
                 "run_id": command.run_id,
-                "step_id": p["step_id"],
-                "attempt": p["attempt"],
+                "step_id": command.step_id,
+                "attempt": command.attempt,
                 "fields": mapping,
             },
             what=f"label issue {key} with its task",
@@ -236,36 +252,39 @@ class JiraIssueTracker:
                 issue_key=key,
                 idem_key=idem,
                 run_id=command.run_id,
-                step_id=p["step_id"],
-                attempt=int(p["attempt"]),
+                step_id=command.step_id,
+                attempt=command.attempt,
                 fields=mapping,
             )
-        return {"ref": key, "assignee": p.get("assignee")}
+        return {"ref": key, "assignee": command.assignee}
 
     def _new_issue(
-        self, command: Command, label: str, form: list[dict[str, Any]], field_ids: dict[str, str]
+        self,
+        command: CreateTask,
+        label: str,
+        form: list[dict[str, Any]],
+        field_ids: dict[str, str],
     ) -> dict[str, Any]:
-        p = command.payload
         fields: dict[str, Any] = {
             "project": {"key": self.project},
             "issuetype": {"name": self.issue_type},
-            "summary": (p.get("title") or p["step_id"])[:254],
-            "description": self._description(p),
-            "labels": [OWNED_LABEL, label, f"aims-{p.get('workflow', 'workflow')}"[:255]],
-            "priority": {"name": _PRIORITIES.get(str(p.get("priority") or "medium"), "Medium")},
+            "summary": (command.title or command.step_id)[:254],
+            "description": self._description(command),
+            "labels": [OWNED_LABEL, label, f"aims-{command.workflow or 'workflow'}"[:255]],
+            "priority": {"name": _PRIORITIES.get(command.priority, "Medium")},
         }
-        account = self.account_of(p.get("assignee"))
+        account = self.account_of(command.assignee)
         if account:
             fields["assignee"] = {"accountId": account}
-        if p.get("due_at"):
-            fields["duedate"] = str(p["due_at"])[:10]
-        previous = p.get("previous_answers") or {}
+        if command.due_at:
+            fields["duedate"] = command.due_at[:10]
+        previous = command.previous_answers or {}
         for field in form:
             value = value_for_jira(field, previous.get(field["id"]), self.account_of)
             if value is not None:
                 fields[field_ids[field["id"]]] = value
         return self.jira.create_issue(
-            fields, what=f"create the issue for {command.run_id} step {p['step_id']}"
+            fields, what=f"create the issue for {command.run_id} step {command.step_id}"
         )
 
     def _link_related(self, run_id: str, key: str) -> None:
@@ -294,22 +313,20 @@ class JiraIssueTracker:
         )
         return any(marker in _adf.to_text(c.get("body")) for c in comments)
 
-    def _comment(self, command: Command, key: str, *blocks: dict[str, Any]) -> None:
+    def _comment(self, command: TaskCommand, key: str, *blocks: dict[str, Any]) -> None:
         marker = ref_marker(command.key)
         if self._already_commented(key, marker):
             return
         body = _adf.document(*blocks, _adf.paragraph(f"({marker})"))
         self.jira.add_comment(key, body, what=f"comment on {key}")
 
-    def _ref(self, command: Command) -> str | None:
-        return (
-            command.payload.get("ref")
-            if str(command.payload.get("ref") or "").find("LOCAL:") != 0
-            else None
-        )
+    @staticmethod
+    def _issue(ref: str | None) -> str | None:
+        """The Jira key in a task's reference; None for none, or a task the local tracker made."""
+        return ref if ref and not ref.startswith("LOCAL:") else None
 
-    def _remind(self, command: Command) -> dict[str, Any]:
-        key = self._ref(command)
+    def _remind(self, command: RemindTask) -> dict[str, Any]:
+        key = self._issue(command.ref)
         if not key:
             return {"skipped": "no issue yet"}
         self._comment(
@@ -321,11 +338,11 @@ class JiraIssueTracker:
         )
         return {"ref": key}
 
-    def _escalate(self, command: Command) -> dict[str, Any]:
-        key = self._ref(command)
+    def _escalate(self, command: EscalateTask) -> dict[str, Any]:
+        key = self._issue(command.ref)
         if not key:
             return {"skipped": "no issue yet"}
-        people = ", ".join(command.payload.get("people") or command.payload.get("to") or [])
+        people = ", ".join(command.people or command.to)
         self._comment(
             command,
             key,
@@ -361,11 +378,11 @@ class JiraIssueTracker:
         issue = self.jira.issue(key, fields="status", what=f"read the status of {key}")
         return str(issue["fields"]["status"]["statusCategory"]["key"])
 
-    def _refuse(self, command: Command) -> dict[str, Any]:
-        key = self._ref(command)
+    def _refuse(self, command: RefuseAnswers) -> dict[str, Any]:
+        key = self._issue(command.ref)
         if not key:
             return {"skipped": "no issue"}
-        problems = [str(p) for p in command.payload.get("problems") or []]
+        problems = list(command.problems)
         self._comment(
             command,
             key,
@@ -379,13 +396,13 @@ class JiraIssueTracker:
             self._transition_to(key, "open", what=f"move {key} back for corrections")
         return {"ref": key, "moved_back": True}
 
-    def _cancel(self, command: Command) -> dict[str, Any]:
-        key = self._ref(command)
+    def _cancel(self, command: CancelTask) -> dict[str, Any]:
+        key = self._issue(command.ref)
         if not key:
             return {"skipped": "no issue"}
         # the run's state says the task is cancelled already, so the move's webhook is not read
         # as an answer
-        reason = command.payload.get("reason") or "cancelled"
+        reason = command.reason or "cancelled"
         self._comment(command, key, _adf.paragraph(f"This task is no longer needed: {reason}."))
         self.jira.call(
             "PUT",
@@ -407,11 +424,10 @@ class JiraIssueTracker:
                 self._transition_to(key, "open", what=f"move {key} towards Done")
         return moved
 
-    def _close(self, command: Command) -> dict[str, Any]:
+    def _close(self, command: CloseTask) -> dict[str, Any]:
         """The task is complete in the ledger: close its issue if it was completed elsewhere,
         and attach the evidence of the completion (once)."""
-        p = command.payload
-        key = self._ref(command) or self._issue_of_task(p.get("task_key"))
+        key = self._issue(command.ref) or self._issue_of_task(command.task_key)
         if not key:
             return {"skipped": "no issue"}
         # the run's state says the task is completed already, so the move's webhook is not read
@@ -422,18 +438,19 @@ class JiraIssueTracker:
                 command,
                 key,
                 _adf.paragraph(
-                    f"Completed in aims-workflows by {p.get('by') or 'someone'} (via {p.get('via') or 'another channel'}); "
+                    f"Completed in aims-workflows by {command.by or 'someone'} "
+                    f"(via {command.via or 'another channel'}); "
                     "this issue is closed to match. The answers are in the attached evidence."
                 ),
             )
         result: dict[str, Any] = {"ref": key, "closed": closed}
-        records = self._sealed_records(p.get("evidence_seqs"))
+        records = self._sealed_records(command.evidence_seqs)
         if records:
             filename, content = evidence_file(
                 records,
                 run_id=command.run_id,
-                step_id=p["step_id"],
-                attempt=p.get("attempt"),
+                step_id=command.step_id,
+                attempt=command.attempt,
                 issue=key,
             )
             result.update(self._attach_once(key, filename, content))
@@ -447,7 +464,7 @@ class JiraIssueTracker:
         known = self.store.issue_by_idem(task_key)
         return known["issue_key"] if known else None
 
-    def _sealed_records(self, seqs: list[int] | None) -> list[dict[str, Any]]:
+    def _sealed_records(self, seqs: tuple[int, int] | None) -> list[dict[str, Any]]:
         """The ledger rows a completion appended, as stored (hashes included)."""
         if not seqs or self.store is None:
             return []
@@ -458,10 +475,10 @@ class JiraIssueTracker:
         issue = self.jira.issue(key, fields="attachment", what=f"list the attachments of {key}")
         return list(issue["fields"].get("attachment") or [])
 
-    def _attach_evidence(self, command: Command) -> dict[str, Any]:
+    def _attach_evidence(self, command: AttachEvidence) -> dict[str, Any]:
         """Kept for commands queued before ``task.close`` carried the evidence itself."""
-        p = command.payload
-        return {"ref": p["ref"], **self._attach_once(p["ref"], p["filename"], p["content"])}
+        attached = self._attach_once(command.ref, command.filename, command.content)
+        return {"ref": command.ref, **attached}
 
     def _attach_once(self, key: str, filename: str, content: str) -> dict[str, Any]:
         if any(a.get("filename") == filename for a in self._attachments(key)):
@@ -469,15 +486,14 @@ class JiraIssueTracker:
         self.jira.attach(key, filename, content.encode(), what=f"attach the evidence to {key}")
         return {"attached": filename}
 
-    def _record_attachments(self, command: Command) -> dict[str, Any]:
+    def _record_attachments(self, command: RecordAttachments) -> dict[str, Any]:
         if self.store is None:
             raise PermanentError(
                 "recording attachments needs the database",
                 hint="give the tracker the Jira integration's store",
             )
         store = self.store
-        p = command.payload
-        key = p["ref"]
+        key = command.ref
         me = self.service_account()
         recorded: list[str] = []
         for attachment in self._attachments(key):
@@ -500,7 +516,7 @@ class JiraIssueTracker:
             evidence = EvidenceRecord(
                 "attachment.recorded",
                 command.run_id,
-                p.get("step_id"),
+                command.step_id,
                 person,
                 "jira",
                 _parse_time(attachment.get("created")) or self.clock.now(),

@@ -32,6 +32,9 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from ...engine.commands import RequestApproval
+from ...engine.state import Decision
+
 __all__ = [
     "Card",
     "APPROVE",
@@ -128,23 +131,23 @@ class Card:
     issue_links: tuple[tuple[str, str | None], ...] = field(default=())
 
     @classmethod
-    def from_payload(
-        cls, payload: dict[str, Any], issue_url: Callable[[str], str | None] | None = None
+    def from_request(
+        cls, request: RequestApproval, issue_url: Callable[[str], str | None] | None = None
     ) -> Card:
-        subject = payload.get("subject") or {}
-        issues = tuple(str(i) for i in payload.get("issues") or [] if i)
+        subject = request.subject
+        issues = tuple(i for i in request.issues if i)
         return cls(
-            approval_id=str(payload["approval_id"]),
-            title=str(payload.get("title") or payload.get("step_id") or "Approval"),
-            workflow=str(payload.get("workflow") or ""),
-            subject_type=str(subject.get("type") or ""),
-            subject_name=str(subject.get("name") or subject.get("id") or ""),
-            content_hash=str(payload.get("content_hash") or ""),
-            approvers=tuple(payload.get("approvers") or ()),
-            quorum=str(payload.get("quorum") or "any"),
-            asked_by=tuple(payload.get("asked_by") or ()),
-            due_at=payload.get("due_at"),
-            show=tuple((str(k), _value(v)) for k, v in (payload.get("show") or {}).items()),
+            approval_id=request.approval_id,
+            title=request.title or request.step_id or "Approval",
+            workflow=request.workflow,
+            subject_type=subject.type,
+            subject_name=subject.name or subject.id,
+            content_hash=request.content_hash,
+            approvers=request.approvers,
+            quorum=str(request.quorum),
+            asked_by=request.asked_by,
+            due_at=request.due_at,
+            show=tuple((str(k), _value(v)) for k, v in request.show.items()),
             issues=issues,
             issue_links=tuple((key, issue_url(key) if issue_url else None) for key in issues),
         )
@@ -179,16 +182,17 @@ class Card:
             quorum=data.get("quorum", "any"),
             asked_by=tuple(data.get("asked_by", ())),
             due_at=data.get("due_at"),
-            show=tuple(tuple(p) for p in data.get("show", ())),  # type: ignore[misc]
+            show=tuple(tuple(p) for p in data.get("show", ())),
             issues=tuple(k for k, _ in data.get("issue_links", ())),
-            issue_links=tuple(tuple(p) for p in data.get("issue_links", ())),  # type: ignore[misc]
+            issue_links=tuple(tuple(p) for p in data.get("issue_links", ())),
         )
 
 
 def fallback_text(card: Card, prefix: str = "Approval needed") -> str:
     """The plain text of a message: notifications and screen readers show this."""
     return _clip(
-        f"{prefix}: {card.title} ({_SUBJECT_LABELS.get(card.subject_type, 'subject')} {card.subject_name})",
+        f"{prefix}: {card.title} "
+        f"({_SUBJECT_LABELS.get(card.subject_type, 'subject')} {card.subject_name})",
         3000,
     )
 
@@ -256,7 +260,7 @@ def request_blocks(
 def outcome_blocks(
     card: Card,
     outcome: str,
-    decisions: Sequence[dict[str, Any]] = (),
+    decisions: Sequence[Decision] = (),
     *,
     who: Callable[[str], str] = _plain,
     note: str | None = None,
@@ -267,10 +271,8 @@ def outcome_blocks(
     if note:
         lines.append(_md_escape(note))
     for d in decisions:
-        verb = "approved" if d.get("decision") == "approve" else "rejected"
-        lines.append(
-            f"• {who(str(d.get('person')))} {verb}: “{_md_escape(str(d.get('reason', '')))}”"
-        )
+        verb = "approved" if d.decision == "approve" else "rejected"
+        lines.append(f"• {who(d.person)} {verb}: “{_md_escape(d.reason)}”")
     blocks.append(SectionBlock(text=MarkdownTextObject(text=_clip("\n".join(lines), 3000))))
     blocks.append(_hash_context(card))
     return [b.to_dict() for b in _validated(blocks)]
@@ -321,7 +323,8 @@ def decision_modal(
             SectionBlock(
                 text=MarkdownTextObject(
                     text=_clip(
-                        f"*{_md_escape(card_title)}*\nYou are about to *{verb.lower()}* the content `{short_hash(content_hash)}`. "
+                        f"*{_md_escape(card_title)}*\nYou are about to *{verb.lower()}* "
+                        f"the content `{short_hash(content_hash)}`. "
                         "Your reason is recorded as evidence.",
                         3000,
                     )
@@ -357,7 +360,8 @@ def home_view(pending: Iterable[Card], *, who: Callable[[str], str] = _plain) ->
             SectionBlock(
                 text=MarkdownTextObject(
                     text=_clip(
-                        f"*{_md_escape(card.title)}*\n{_md_escape(card.workflow)} · {_md_escape(card.subject_name)} · due {_when(card.due_at)}",
+                        f"*{_md_escape(card.title)}*\n{_md_escape(card.workflow)} · "
+                        f"{_md_escape(card.subject_name)} · due {_when(card.due_at)}",
                         3000,
                     )
                 )

@@ -17,6 +17,7 @@ engine records why it is refused.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from collections.abc import Callable
@@ -226,8 +227,12 @@ def build_bolt_app(
                 try:
                     slack_call(
                         "chat.update",
-                        lambda: client.chat_update(
-                            channel=copy.channel, ts=copy.ts, text="You decided", blocks=blocks
+                        functools.partial(
+                            client.chat_update,
+                            channel=copy.channel,
+                            ts=copy.ts,
+                            text="You decided",
+                            blocks=blocks,
                         ),
                     )
                 except AimsError as err:
@@ -246,7 +251,8 @@ def build_bolt_app(
             ack(text=_status_text(system_status(runtime, " ".join(words[1:])), " ".join(words[1:])))
         else:
             ack(
-                text="Usage: `/aims pending` (approvals waiting for you) or `/aims status SYSTEM` (an AI system's assessments and runs)."
+                text="Usage: `/aims pending` (approvals waiting for you) or "
+                "`/aims status SYSTEM` (an AI system's assessments and runs)."
             )
 
     app.command("/aims")(on_command)
@@ -277,7 +283,8 @@ def _pending_text(cards: list[bk.Card]) -> str:
     for card in cards:
         due = f", due {bk._when(card.due_at)}" if card.due_at else ""
         lines.append(
-            f"• {card.title} ({card.workflow}, {card.subject_name}{due}) `{bk.short_hash(card.content_hash)}`"
+            f"• {card.title} ({card.workflow}, {card.subject_name}{due}) "
+            f"`{bk.short_hash(card.content_hash)}`"
         )
     lines.append("Open the aims app's Home tab, or the messages it sent you, to approve or reject.")
     return "\n".join(lines)
@@ -293,7 +300,8 @@ def _status_text(status: SystemStatus | list[str], asked: str) -> str:
 
     lines = [
         f"*{status.name}* (owner {status.owner}, risk tier {status.risk_tier})",
-        f"Risk assessment: {until(status.risk_valid_until)}. Impact assessment: {until(status.impact_valid_until)}.",
+        f"Risk assessment: {until(status.risk_valid_until)}. "
+        f"Impact assessment: {until(status.impact_valid_until)}.",
     ]
     if not status.runs:
         lines.append("No workflow has run on it yet.")
@@ -304,6 +312,7 @@ def _status_text(status: SystemStatus | list[str], asked: str) -> str:
             else ""
         )
         lines.append(
-            f"• {run['workflow_id']} {run['id']}: {run['status']}{where} (started {run['started_at']:%Y-%m-%d})"
+            f"• {run['workflow_id']} {run['id']}: {run['status']}{where} "
+            f"(started {run['started_at']:%Y-%m-%d})"
         )
     return "\n".join(lines)

@@ -16,11 +16,13 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from ...engine.commands import EscalateApproval, RemindApproval, RequestApproval
 from ...ports import PostedCopy, PostedRequest, SlackMessageStore
 
 __all__ = ["Copy", "MessageBook", "POSTING_KINDS"]
 
 POSTING_KINDS = ("approval.request", "approval.remind", "approval.escalate")
+_POSTING = (RequestApproval, RemindApproval, EscalateApproval)
 
 Copy = PostedCopy
 """One posted message of an approval (``role`` ``approver``, ``channel`` or ``watcher``)."""

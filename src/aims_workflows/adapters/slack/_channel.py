@@ -28,7 +28,16 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.webhook import WebhookClient
 
-from ...engine.commands import Command
+from ...engine.commands import (
+    CloseApproval,
+    Command,
+    EscalateApproval,
+    InvalidateApproval,
+    Notify,
+    RefuseDecision,
+    RemindApproval,
+    RequestApproval,
+)
 from ...errors import PermanentError
 from . import _blocks as bk
 from ._book import Copy, MessageBook
@@ -115,19 +124,29 @@ class SlackApprovalChannel(_Base):
         self.issue_url = issue_url
 
     def perform(self, command: Command) -> dict[str, Any]:
-        handler = getattr(self, "_" + command.kind.split(".", 1)[1], None)
-        if handler is None:
-            log.info("ignoring %s: not a Slack approval command", command.kind)
-            return {}
-        result = handler(command)
+        match command:
+            case RequestApproval():
+                result = self._request(command)
+            case RemindApproval():
+                result = self._remind(command)
+            case EscalateApproval():
+                result = self._escalate(command)
+            case CloseApproval():
+                result = self._close(command)
+            case InvalidateApproval():
+                result = self._invalidate(command)
+            case RefuseDecision():
+                result = self._refuse(command)
+            case _:
+                log.info("ignoring %s: not a Slack approval command", command.kind)
+                return {}
         self._forget(command.key)
         return result
 
     # -- request ----------------------------------------------------------------------------
-    def _request(self, command: Command) -> dict[str, Any]:
-        p = command.payload
-        card = bk.Card.from_payload(p, self.issue_url)
-        people: list[str] = list(p.get("people") or [])
+    def _request(self, command: RequestApproval) -> dict[str, Any]:
+        card = bk.Card.from_request(command, self.issue_url)
+        people = list(command.people)
         ids = self.directory.user_ids(
             people
         )  # UnknownPerson names everyone missing, before any post
@@ -140,16 +159,17 @@ class SlackApprovalChannel(_Base):
         text = bk.fallback_text(card)
         blocks = bk.request_blocks(card, who=self.who)
         done = self._memo(command.key)
-        if p.get("channel") == "channel" and self.channel:
+        if command.channel == "channel" and self.channel:
             if "#channel" not in done:
                 channel, ts = self.post(self.channel, text, blocks)
                 done["#channel"] = Copy(card.approval_id, channel, ts, "channel").to_dict()
                 self.book.add(Copy(**done["#channel"]))  # at once: a later failure keeps it
         else:
-            if p.get("channel") == "channel":
+            if command.channel == "channel":
                 log.warning(
-                    "step %s asks for a channel but AIMS_SLACK_CHANNEL is not set: sending direct messages",
-                    p.get("step_id"),
+                    "step %s asks for a channel but AIMS_SLACK_CHANNEL is not set: "
+                    "sending direct messages",
+                    command.step_id,
                 )
             for person in people:
                 if person in done:
@@ -170,18 +190,21 @@ class SlackApprovalChannel(_Base):
             "copies": copies,
         }
 
-    def _card(self, command: Command) -> bk.Card | None:
-        raw = self.book.card(command.run_id, command.payload.get("approval_id") or "")
+    def _card(self, run_id: str, approval_id: str | None) -> bk.Card | None:
+        raw = self.book.card(run_id, approval_id or "")
         return bk.Card.from_metadata(raw) if raw else None
 
     # -- reminders and escalations ------------------------------------------------------------
-    def _remind(self, command: Command) -> dict[str, Any]:
-        card = self._card(command)
+    def _remind(self, command: RemindApproval) -> dict[str, Any]:
+        card = self._card(command.run_id, command.approval_id)
         if card is None:
             return {"skipped": "no Slack message for this approval"}
         approval_id = card.approval_id
         decided = self.book.decided(command.run_id, approval_id)
-        note = f":alarm_clock: *Reminder*: this approval is waiting for you, due {bk._when(card.due_at)}."
+        note = (
+            ":alarm_clock: *Reminder*: this approval is waiting for you, "
+            f"due {bk._when(card.due_at)}."
+        )
         text = bk.fallback_text(card, "Reminder")
         done = self._memo(command.key)
         for old in self.book.copies(command.run_id, approval_id):
@@ -213,19 +236,19 @@ class SlackApprovalChannel(_Base):
             self.book.add(Copy(**raw))
         return {"copies": list(done.values()), "retired": retired}
 
-    def _escalate(self, command: Command) -> dict[str, Any]:
-        card = self._card(command)
+    def _escalate(self, command: EscalateApproval) -> dict[str, Any]:
+        card = self._card(command.run_id, command.approval_id)
         if card is None:
             return {"skipped": "no Slack message for this approval"}
-        p = command.payload
-        people = [x for x in p.get("people") or [] if x]
+        people = [x for x in command.people if x]
         ids = self.directory.user_ids(people)
         decided = self.book.decided(command.run_id, card.approval_id)
         waiting = [
             x for x in self.book.people(command.run_id, card.approval_id) if x not in decided
         ]
         note = (
-            f":rotating_light: *Escalated to you*: this approval was due {bk._when(card.due_at)} and is still open. "
+            f":rotating_light: *Escalated to you*: this approval was due {bk._when(card.due_at)} "
+            "and is still open. "
             f"Waiting for: {', '.join(self.who(x) for x in waiting) or 'the approvers'}."
         )
         done = self._memo(command.key)
@@ -240,7 +263,10 @@ class SlackApprovalChannel(_Base):
             done[person] = Copy(
                 card.approval_id, channel, ts, "watcher", person, ids[person]
             ).to_dict()
-        overdue = f":warning: *Overdue* since {bk._when(card.due_at)}; escalated to {', '.join(self.who(x) for x in people)}."
+        overdue = (
+            f":warning: *Overdue* since {bk._when(card.due_at)}; "
+            f"escalated to {', '.join(self.who(x) for x in people)}."
+        )
         for copy in self.book.copies(command.run_id, card.approval_id):
             if copy.role in ("approver", "channel") and not (
                 copy.person and copy.person in decided
@@ -256,13 +282,12 @@ class SlackApprovalChannel(_Base):
         return {"copies": list(done.values())}
 
     # -- the end of a request ---------------------------------------------------------------------
-    def _close(self, command: Command) -> dict[str, Any]:
-        card = self._card(command)
+    def _close(self, command: CloseApproval) -> dict[str, Any]:
+        card = self._card(command.run_id, command.approval_id)
         if card is None:
             return {"skipped": "no Slack message for this approval"}
-        p = command.payload
-        outcome = str(p.get("outcome") or "closed")
-        blocks = bk.outcome_blocks(card, outcome, p.get("decisions") or [], who=self.who)
+        outcome = command.outcome
+        blocks = bk.outcome_blocks(card, outcome, command.decisions, who=self.who)
         text = bk.fallback_text(card, outcome.title())
         updated = sum(
             self.update(c.channel, c.ts, text, blocks)
@@ -270,11 +295,11 @@ class SlackApprovalChannel(_Base):
         )
         return {"updated": updated, "outcome": outcome}
 
-    def _invalidate(self, command: Command) -> dict[str, Any]:
-        card = self._card(command)
+    def _invalidate(self, command: InvalidateApproval) -> dict[str, Any]:
+        card = self._card(command.run_id, command.approval_id)
         if card is None:
             return {"skipped": "no Slack message for this approval"}
-        reason = str(command.payload.get("reason") or "the content changed")
+        reason = command.reason or "the content changed"
         note = f"Not valid any more: {reason}. A fresh request with the new content has been sent."
         blocks = bk.outcome_blocks(card, "invalidated", who=self.who, note=note)
         text = bk.fallback_text(card, "Replaced")
@@ -284,18 +309,18 @@ class SlackApprovalChannel(_Base):
         )
         return {"updated": updated}
 
-    def _refuse(self, command: Command) -> dict[str, Any]:
-        p = command.payload
-        card = self._card(command) if p.get("approval_id") else None
+    def _refuse(self, command: RefuseDecision) -> dict[str, Any]:
+        card = self._card(command.run_id, command.approval_id) if command.approval_id else None
         what = f"“{card.title}”" if card else "this approval"
-        text = f":no_entry: Your decision on {what} was not recorded: {p.get('reason')}."
-        response = p.get("response") or {}
-        user, channel = response.get("user"), response.get("channel")
-        if response.get("response_url") and self._respond(str(response["response_url"]), text):
+        text = f":no_entry: Your decision on {what} was not recorded: {command.reason}."
+        response = command.response
+        user = response.user if response else None
+        channel = response.channel if response else None
+        if response and response.response_url and self._respond(response.response_url, text):
             return {"shown": "ephemeral", "via": "response_url"}
         if user is None:
             try:
-                user = self.directory.user_id(str(p.get("person")))
+                user = self.directory.user_id(command.person)
             except UnknownPerson:
                 return {"skipped": "the person is not in Slack"}
         if channel:
@@ -336,11 +361,13 @@ class SlackNotifier(_Base):
     anyone it does not as a permanent error (so the run shows who missed the message)."""
 
     def perform(self, command: Command) -> dict[str, Any]:
-        p = command.payload
-        message = str(p.get("message") or command.kind)
+        if not isinstance(command, Notify):
+            log.info("ignoring %s: not a notification", command.kind)
+            return {}
+        message = command.message or command.kind
         done = self._memo(command.key)
         missing: list[str] = []
-        for person in p.get("people") or []:
+        for person in command.people:
             if person in done:
                 continue
             try:

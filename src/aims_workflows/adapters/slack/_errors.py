@@ -40,12 +40,18 @@ TRANSIENT_ERRORS = frozenset(
 _HINTS = {
     "invalid_auth": "check AIMS_SLACK_BOT_TOKEN (a bot token of the installed app)",
     "not_authed": "set AIMS_SLACK_BOT_TOKEN",
-    "account_inactive": "the app was uninstalled or the token revoked: reinstall it and update AIMS_SLACK_BOT_TOKEN",
+    "account_inactive": (
+        "the app was uninstalled or the token revoked: reinstall it and update AIMS_SLACK_BOT_TOKEN"
+    ),
     "token_revoked": "reinstall the app and update AIMS_SLACK_BOT_TOKEN",
     "missing_scope": "add the scope to integrations/slack/manifest.yaml and reinstall the app",
-    "channel_not_found": "check AIMS_SLACK_CHANNEL and that the app is in that channel (/invite @aims)",
+    "channel_not_found": (
+        "check AIMS_SLACK_CHANNEL and that the app is in that channel (/invite @aims)"
+    ),
     "not_in_channel": "invite the app to the channel (/invite @aims)",
-    "users_not_found": "the person is not in the Slack workspace under that e-mail: fix aims.yaml or invite them",
+    "users_not_found": (
+        "the person is not in the Slack workspace under that e-mail: fix aims.yaml or invite them"
+    ),
 }
 
 

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from ...engine import Actor, Event
+from ...engine import Actor, ApprovalDecided, ReplyTo
 from ...errors import AimsError, StoreError
 from ...runtime import Delivery, Outcome
 from ._directory import Directory
@@ -99,21 +99,17 @@ def from_click(
     )
 
 
-def to_event(decision: SlackDecision, actor: Actor) -> Event:
+def to_event(decision: SlackDecision, actor: Actor) -> ApprovalDecided:
     """The engine event of a Slack decision; the runtime adds the run, step and eligibility."""
-    response: dict[str, Any] = {"channel": decision.channel, "user": decision.user}
-    if decision.response_url:
-        response["response_url"] = decision.response_url
-    return Event(
-        "approval.decided",
-        actor,
-        data={
-            "approval_id": decision.approval_id,
-            "decision": decision.decision,
-            "reason": decision.reason,
-            "content_hash": decision.content_hash,
-            "response": response,
-        },
+    return ApprovalDecided(
+        actor=actor,
+        approval_id=decision.approval_id,
+        decision=decision.decision,
+        reason=decision.reason,
+        content_hash=decision.content_hash,
+        reply_to=ReplyTo(
+            channel=decision.channel, user=decision.user, response_url=decision.response_url
+        ),
         ref=decision.ref,
     )
 

@@ -1,0 +1,115 @@
+"""Entering an approval step: a request bound to the hash of the content it approves."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from ...spec.expressions import evaluate, render
+from ...spec.model import ApprovalStep, RecordStep, TaskStep, WorkflowSpec
+from .._context import Context
+from ..commands import RequestApproval
+from ..evidence import canonical_json, iso
+from ..state import ApprovalState, RunState
+
+__all__ = ["approved_steps", "content_hash", "excluded_people", "request_approval"]
+
+
+def approved_steps(spec: WorkflowSpec, step: ApprovalStep) -> list[str]:
+    """The steps whose data an approval covers: those it names, else every earlier task and
+    record step."""
+    if step.approves:
+        return list(step.approves)
+    ids = [s.id for s in spec.steps]
+    earlier = ids[: ids.index(step.id)]
+    return [s for s in earlier if isinstance(spec.step(s), (TaskStep, RecordStep))]
+
+
+def content_hash(spec: WorkflowSpec, run: RunState, step: ApprovalStep) -> str:
+    """SHA-256 of the canonical JSON of the data the approval covers, as it is now."""
+    content = {s: run.data.get(s) for s in approved_steps(spec, step)}
+    return hashlib.sha256(canonical_json(content).encode()).hexdigest()
+
+
+def excluded_people(run: RunState, step: ApprovalStep) -> list[str]:
+    """The people segregation of duties rules out of this approval."""
+    people = {run.completed_by[s] for s in step.separation.not_assignee_of if s in run.completed_by}
+    if step.separation.not_subject_owner and run.subject.owner:
+        people.add(run.subject.owner)
+    return sorted(people)
+
+
+def request_approval(ctx: Context, step: ApprovalStep, *, round_: int) -> None:
+    """Ask for the approval; ``round_`` counts requests within one visit (a request is asked
+    again when the content under it changes)."""
+    spec, run = ctx.spec, ctx.run
+    attempt = ctx.visit(step.id)
+    approval_id = f"{run.run_id}.{step.id}.{attempt}.{round_}"
+    hashed = content_hash(spec, run, step)
+    due_at = ctx.now + step.due if step.due else None
+    run.approval = ApprovalState(
+        step_id=step.id,
+        approval_id=approval_id,
+        round=round_,
+        content_hash=hashed,
+        requested_at=ctx.now,
+        due_at=due_at,
+    )
+    ctx.add_timers(step.id, step.reminders, step.escalate, due_at, attempt, round_)
+    names = ctx.names()
+    shown = {label: evaluate(expr, names) for label, expr in step.show.items()}
+    title = render(step.title, names) if step.title else f"{spec.title}: {run.subject.name}"
+    covered = approved_steps(spec, step)
+    ctx.emit(
+        RequestApproval(
+            key=ctx.key(f"{approval_id}/request"),
+            run_id=run.run_id,
+            approval_id=approval_id,
+            step_id=step.id,
+            workflow=spec.id,
+            title=title,
+            approvers=step.approvers,
+            quorum=step.quorum,
+            channel=step.channel,
+            content_hash=hashed,
+            show=shown,
+            # a record step may have a field named 'issue' too: passed on as text
+            issues=tuple(
+                str(run.data[s]["issue"])
+                for s in covered
+                if s in run.data and run.data[s].get("issue")
+            ),
+            subject=run.subject,
+            due_at=iso(due_at) if due_at else None,
+            exclude=tuple(excluded_people(run, step)),
+            forbidden_roles=step.separation.forbidden_roles,
+            # the people whose answers are being approved, for the approver to see
+            asked_by=tuple(
+                dict.fromkeys(run.completed_by[s] for s in covered if s in run.completed_by)
+            ),
+        )
+    )
+    _record_requested(ctx, step, approval_id, hashed, round_, shown)
+
+
+# -- evidence -----------------------------------------------------------------------------------
+def _record_requested(
+    ctx: Context,
+    step: ApprovalStep,
+    approval_id: str,
+    hashed: str,
+    round_: int,
+    shown: dict[str, Any],
+) -> None:
+    ctx.record(
+        "approval.requested",
+        {
+            "approval_id": approval_id,
+            "approvers": list(step.approvers),
+            "quorum": step.quorum,
+            "content_hash": hashed,
+            "round": round_,
+            "shown": shown,
+        },
+        step_id=step.id,
+    )

@@ -1,0 +1,67 @@
+"""Entering a task step: a tracker issue for a role, with a form, a due date and timers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from ...spec.expressions import render
+from ...spec.model import TaskStep
+from .._context import Context
+from ..commands import CreateTask
+from ..evidence import iso
+from ..state import TaskState
+
+__all__ = ["enter_task", "unanswered"]
+
+
+def unanswered(step: TaskStep) -> dict[str, None]:
+    """Every form field as None, so an optional field left blank reads as none, not undefined
+    (the spec checker accepts ``task.optional_field``; the run must not fail on it)."""
+    return {f.id: None for f in step.form}
+
+
+def enter_task(ctx: Context, step: TaskStep) -> None:
+    run = ctx.run
+    attempt = ctx.visit(step.id)
+    names = ctx.names()
+    due_at = ctx.now + step.due if step.due else None
+    key = ctx.key(f"{step.id}/{attempt}/task")
+    run.task = TaskState(
+        step_id=step.id, attempt=attempt, key=key, created_at=ctx.now, due_at=due_at
+    )
+    ctx.add_timers(step.id, step.reminders, step.escalate, due_at, attempt)
+    title = render(step.title, names)
+    ctx.emit(
+        CreateTask(
+            key=key,
+            run_id=run.run_id,
+            step_id=step.id,
+            attempt=attempt,
+            workflow=ctx.spec.id,
+            title=title,
+            description=render(step.description, names) if step.description else "",
+            role=step.role,
+            subject=run.subject,
+            form=step.form,
+            due_at=iso(due_at) if due_at else None,
+            priority=step.priority,
+            previous_answers=run.data.get(step.id),
+        )
+    )
+    _record_requested(ctx, step, title, attempt, due_at)
+
+
+# -- evidence -----------------------------------------------------------------------------------
+def _record_requested(
+    ctx: Context, step: TaskStep, title: str, attempt: int, due_at: datetime | None
+) -> None:
+    ctx.record(
+        "task.requested",
+        {
+            "title": title,
+            "role": step.role,
+            "attempt": attempt,
+            "due_at": iso(due_at) if due_at else None,
+        },
+        step_id=step.id,
+    )
