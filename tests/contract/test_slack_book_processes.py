@@ -80,6 +80,7 @@ def _command(kind: str, key: str) -> Command:
             "subject": SUBJECT,
         },
         "approval.remind": {"step_id": "signoff", "to": ["risk_owner"], "subject": SUBJECT},
+        "approval.close": {"outcome": "approved"},
     }[kind]
     return command_from_dict(
         {"kind": kind, "key": key, "run_id": "R1", "approval_id": APPROVAL, **fields}

@@ -9,7 +9,7 @@ import json
 from sqlalchemy import insert, text
 
 from aims_workflows.engine.evidence import EvidenceRecord
-from aims_workflows.store import Database, outbox
+from aims_workflows.store import Database
 from aims_workflows.store.jira_issues import JiraIssueRecords
 from aims_workflows.store.models import Approval, OutboxItem
 from aims_workflows.store.slack_messages import SlackMessageRecords
@@ -41,20 +41,6 @@ def test_upgrading_keeps_the_issue_mapping_and_moves_the_slack_copies(db_url: st
                 requested_at=T0,
             )
         )
-        # a request as the outbox of that release held it: the command's payload as JSON
-        conn.execute(
-            insert(OutboxItem.__table__).values(
-                key="R1/req",
-                run_id="R1",
-                kind="approval.request",
-                payload=json.dumps({"approval_id": "R1.sign.1.1"}),
-                status="pending",
-                attempts=0,
-                next_attempt_at=T0,
-                created_at=T0,
-            )
-        )
-        (item,) = outbox.claim_due(conn, T0)
         copy = {
             "approval_id": "R1.sign.1.1",
             "channel": "D0TOM",
@@ -64,7 +50,22 @@ def test_upgrading_keeps_the_issue_mapping_and_moves_the_slack_copies(db_url: st
             "user": "U0TOM",
         }
         result = {"card": {"title": "Release"}, "people": ["tom@example.com"], "copies": [copy]}
-        outbox.complete(conn, item.id, T0, result)
+        # a request as the outbox of that release held it, done: the command's payload as JSON
+        # and the Slack copies in its result
+        conn.execute(
+            insert(OutboxItem.__table__).values(
+                key="R1/req",
+                run_id="R1",
+                kind="approval.request",
+                payload=json.dumps({"approval_id": "R1.sign.1.1"}),
+                status="done",
+                attempts=1,
+                next_attempt_at=T0,
+                created_at=T0,
+                done_at=T0,
+                result=json.dumps(result),
+            )
+        )
 
     db.upgrade()
 
