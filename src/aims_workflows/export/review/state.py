@@ -25,9 +25,9 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, func, or_, select
 
-from ..errors import AimsError
-from ..inventory import MATERIAL_FIELDS
-from ..store.models import AISystem, AISystemHistory, Approval, Finding, Run, StepRecord
+from ...errors import AimsError
+from ...inventory import MATERIAL_FIELDS
+from ...store.models import AISystem, AISystemHistory, Approval, Finding, Run, StepRecord
 
 __all__ = ["OpenWork", "open_work", "CoverageHistory", "CoverageAt", "coverage_check", "KPI_KINDS"]
 

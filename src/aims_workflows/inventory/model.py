@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from .errors import InventoryError
+from ..errors import InventoryError
 
 __all__ = [
     "AISystemRecord",
@@ -170,7 +170,7 @@ def _rows(path: Path, text: str) -> tuple[list[dict[str, Any]], list[int | None]
     if suffix == ".json":
         data = json.loads(text)
     elif suffix in (".yaml", ".yml"):
-        from .spec.source import read_yaml
+        from ..spec.source import read_yaml
 
         source = read_yaml(text)
         data = source.data

@@ -15,14 +15,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from .. import __version__
-from ..engine.evidence import iso
-from . import records
-from ._csv import write_csv
-from ._files import atomic_output
-from ._snapshot import snapshot
-from ._zip import PackEntry, PackWriter
-from .ledger_slice import (
+from ... import __version__
+from ...engine.evidence import iso
+from .. import records
+from .._csv import write_csv
+from .._files import atomic_output
+from .._snapshot import snapshot
+from ..ledger_slice import (
     FIELDS,
     ChainCheck,
     SliceSummary,
@@ -31,7 +30,8 @@ from .ledger_slice import (
     seq_range,
     write_jsonl,
 )
-from .period import Period
+from ..period import Period
+from ._zip import PackEntry, PackWriter
 
 __all__ = ["PackResult", "write_audit_pack", "default_pack_name"]
 
@@ -96,9 +96,9 @@ def write_audit_pack(
 def _write(
     app: Any, pack: PackWriter, conn: Any, period: Period, now: datetime, counts: dict[str, int]
 ):
-    from ..catalog import load_catalog
-    from ..kpi import compute_kpis
-    from .soa import build_coverage
+    from ...catalog import load_catalog
+    from ...kpi import compute_kpis
+    from ..soa import build_coverage
 
     generated = iso(now)
     organisation = app.config.organisation
@@ -114,7 +114,7 @@ def _write(
     )
     kpis = compute_kpis(conn, now, app.config.kpi_targets)
     _reports(pack, coverage, kpis, generated)
-    from .oscal import pack_documents  # oscal/: only when compliance-trestle is installed
+    from ..oscal import pack_documents  # oscal/: only when compliance-trestle is installed
 
     for name, content in pack_documents(
         app, conn, coverage=coverage, chain=chain, period=period, now=now
@@ -222,8 +222,8 @@ def _evidence(
 
 
 def _reports(pack: PackWriter, coverage: Any, kpis: list[Any], generated: str) -> None:
-    from ..kpi import kpis_csv, kpis_json
-    from . import soa_render
+    from ...kpi import kpis_csv, kpis_json
+    from ..soa import render as soa_render
 
     pack.add("soa.csv", soa_render.soa_csv(coverage))
     pack.add("soa.md", soa_render.soa_markdown(coverage))
@@ -298,7 +298,7 @@ def _first_row(conn: Any, bounds: tuple[int, int] | None) -> dict[str, Any] | No
     """The first exported row and its canonical form, as a worked example in VERIFY.md."""
     if bounds is None:
         return None
-    from ..engine.evidence import canonical_json
+    from ...engine.evidence import canonical_json
 
     row = dict(zip(FIELDS, next(iter_slice(conn, bounds[0], bounds[0])), strict=True))
     body = canonical_json([row[name] for name in FIELDS[:-1]])
@@ -330,7 +330,7 @@ def _render(name: str, **context: Any) -> str:
 
     # HTML is autoescaped (ledger text, system names and reasons come from people); Markdown is not
     env = Environment(
-        loader=PackageLoader("aims_workflows.export", "templates"),
+        loader=PackageLoader("aims_workflows.export.pack", "templates"),
         autoescape=select_autoescape(enabled_extensions=("html", "html.j2"), default=False),
         undefined=StrictUndefined,
         keep_trailing_newline=True,

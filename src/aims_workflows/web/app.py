@@ -6,7 +6,7 @@
                  /jira/webhook ─► JiraSignature (401 + security log) ─► store in inbox ─► 202
                  /healthz, /metrics
                  /dashboard, /dashboard/runs/{id}, /api/kpis ─► DashboardAuth when a token is set
-                                                                (see web_dashboard)
+                                                                (see dashboard)
                  extra_routes (e.g. Slack: /slack/events, /slack/interactions)
 
 Cross-cutting checks are middleware, not code in handlers. The webhook handler only verifies,
@@ -240,7 +240,7 @@ def jira_routes(
     app_ctx: Any, secret: str, *, metrics: Metrics, worker: InboxWorker | None
 ) -> list[BaseRoute]:
     """``POST /jira/webhook`` behind the signature check."""
-    from .runtime import Delivery
+    from ..runtime import Delivery
 
     def store(delivery_id: str, text: str) -> bool:
         return bool(app_ctx.runtime.store_delivery(Delivery("jira", delivery_id, text)))
@@ -305,7 +305,7 @@ def create_app(
     background processor (None when ``process_in_background`` is off: then ``aims worker``
     applies the stored deliveries).
     """
-    from .errors import ConfigError
+    from ..errors import ConfigError
 
     metrics = metrics or Metrics()
     jira = getattr(app_ctx, "jira", None)
@@ -351,7 +351,7 @@ def create_app(
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", prometheus, methods=["GET"]),
     ]
-    from .web_dashboard import DashboardAuth, dashboard_routes, dashboard_token
+    from .dashboard import DashboardAuth, dashboard_routes, dashboard_token
 
     routes += dashboard_routes(app_ctx)
     token = dashboard_token(getattr(app_ctx, "settings", None))

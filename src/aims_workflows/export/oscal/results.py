@@ -27,14 +27,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from ..catalog import Catalog
-from ._oscal_evidence import Nonconformity, RunEvidence
-from ._oscal_ids import objective_id, stable_uuid
-from ._oscal_meta import line, metadata, prop, props, when
-from .ledger_slice import ChainCheck
-from .oscal_plan import CATALOG_FILE, PLAN_FILE, file_resource, plan_uuid, reviewed_controls
-from .period import Period
-from .soa import Coverage, CoverageReport
+from ...catalog import Catalog
+from ..ledger_slice import ChainCheck
+from ..period import Period
+from ..soa import Coverage, CoverageReport
+from ._evidence import Nonconformity, RunEvidence
+from ._ids import objective_id, stable_uuid
+from ._meta import line, metadata, prop, props, when
+from .plan import CATALOG_FILE, PLAN_FILE, file_resource, plan_uuid, reviewed_controls
 
 __all__ = ["build_results", "DETERMINATION", "RUNS_LISTED"]
 

@@ -10,11 +10,11 @@ from sqlalchemy import select
 
 from ..engine import Actor, Event
 from ..errors import InventoryError
-from ..inventory import MATERIAL_FIELDS, AISystemRecord, parse_import, validate_changes
+from ..runtime.core import CLI, Runtime
+from ..runtime.subjects import ai_system_subject
 from ..store import inventory as inventory_store
 from ..store.models import Run
-from .core import CLI, Runtime
-from .subjects import ai_system_subject
+from .model import MATERIAL_FIELDS, AISystemRecord, parse_import, validate_changes
 
 __all__ = ["Inventory"]
 
@@ -53,7 +53,8 @@ class Inventory:
         return row, started
 
     def import_file(self, path: Path, *, actor: Actor = CLI) -> tuple[int, int, list[str]]:
-        """(added, changed, runs started). All rows are checked first; one bad row refuses the file."""
+        """(added, changed, runs started). All rows are checked first; one bad row refuses the
+        file."""
         records = parse_import(path)
         added = changed = 0
         started: list[str] = []

@@ -77,7 +77,7 @@ def is_loopback(host: str) -> bool:
 
 def require_token_beyond_loopback(host: str, token: str | None) -> None:
     """Refuse to serve the dashboard to the network without a token."""
-    from .errors import ConfigError
+    from ..errors import ConfigError
 
     if token or is_loopback(host):
         return
@@ -162,7 +162,7 @@ def _unauthorised(path: str) -> Response:
             status_code=401,
             headers={**_HEADERS, "WWW-Authenticate": 'Bearer realm="aims"'},
         )
-    from .kpi.html import render_error
+    from ..kpi.html import render_error
 
     # Basic as well as Bearer, so that a browser asks for the token
     return HTMLResponse(
@@ -174,12 +174,12 @@ def _unauthorised(path: str) -> Response:
 
 def dashboard_routes(app_ctx: Any, *, chain_cache: Any = None) -> list[BaseRoute]:
     """The dashboard's routes over an opened application (:func:`aims_workflows.app.open_app`)."""
-    from .engine.evidence import iso
-    from .kpi import compute_kpis, kpis_json
-    from .kpi.chain_status import ChainStatusCache
-    from .kpi.dashboard import gather
-    from .kpi.html import is_run_id, render_dashboard, render_error, render_run
-    from .kpi.timeline import run_timeline
+    from ..engine.evidence import iso
+    from ..kpi import compute_kpis, kpis_json
+    from ..kpi.chain_status import ChainStatusCache
+    from ..kpi.dashboard import gather
+    from ..kpi.html import is_run_id, render_dashboard, render_error, render_run
+    from ..kpi.timeline import run_timeline
 
     clock = app_ctx.runtime.clock
     cache = chain_cache or ChainStatusCache(clock)
@@ -217,7 +217,7 @@ def dashboard_routes(app_ctx: Any, *, chain_cache: Any = None) -> list[BaseRoute
         return page(await run_in_threadpool(build_dashboard, int(raw)))
 
     def build_run(run_id: str) -> str | None:
-        from .errors import NotFound
+        from ..errors import NotFound
 
         try:
             with app_ctx.db.connect() as conn:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from ..errors import ExportError
+from ...errors import ExportError
 
 __all__ = ["INSTALL_HINT", "MIN_VERSION", "oscal_models", "available"]
 

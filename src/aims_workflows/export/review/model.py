@@ -1,5 +1,5 @@
-"""What a management-review input pack holds: plain data, gathered by :mod:`.review` and drawn
-by :mod:`.review_render`. Nothing here reads the database."""
+"""What a management-review input pack holds: plain data, gathered by :mod:`.gather` and drawn
+by :mod:`.render`. Nothing here reads the database."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from ..kpi.capped import Capped
-from .ledger_slice import ChainCheck
-from .review_period import ReviewPeriod
+from ...kpi.capped import Capped
+from ..ledger_slice import ChainCheck
+from .period import ReviewPeriod
 
 __all__ = [
     "Figure",

@@ -16,9 +16,9 @@ import json
 from datetime import datetime
 from typing import Any
 
-from ..catalog import Catalog, CatalogEntry
-from ._oscal_ids import objective_id, oscal_id, sort_id, stable_uuid
-from ._oscal_meta import metadata, prop, props
+from ...catalog import Catalog, CatalogEntry
+from ._ids import objective_id, oscal_id, sort_id, stable_uuid
+from ._meta import metadata, prop, props
 
 __all__ = ["build_catalog", "catalog_uuid"]
 

@@ -18,12 +18,12 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, case, func, or_, select
 
-from ..catalog import Catalog
-from ..config import SoaConfig
-from ..store.models import Evidence, Run, SpecVersion
-from .citations import Citations, collect_citations
-from .ledger_slice import seq_range
-from .period import Period
+from ...catalog import Catalog
+from ...config import SoaConfig
+from ...store.models import Evidence, Run, SpecVersion
+from ..citations import Citations, collect_citations
+from ..ledger_slice import seq_range
+from ..period import Period
 
 __all__ = ["Coverage", "CoverageReport", "STATUS_LABELS", "build_coverage"]
 

@@ -13,8 +13,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, select
 
-from ..store.models import Run
-from .period import ClosedPeriod, day_end, parse_day
+from ...store.models import Run
+from ..period import ClosedPeriod, day_end, parse_day
 
 __all__ = ["ReviewPeriod", "choose_period", "last_review", "MANAGEMENT_REVIEW", "DEFAULT_DAYS"]
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ._csv import csv_text
-from .soa import Coverage, CoverageReport
+from .._csv import csv_text
+from .coverage import Coverage, CoverageReport
 
 __all__ = ["soa_csv", "clauses_csv", "soa_markdown", "clauses_markdown", "coverage_json"]
 

@@ -1,5 +1,5 @@
 """The management-review input pack (clause 9.3): gathered from one snapshot of the database into
-a :class:`~.review_model.ReviewPack`, drawn by :mod:`.review_render`.
+a :class:`~.model.ReviewPack`, drawn by :mod:`.render`.
 
 Only what the database holds is reported: runs, tasks, approvals, findings, the risk register, the
 inventory and its history, and the ledger rows of the few runs that matter (the last review, the
@@ -24,13 +24,13 @@ from typing import Any, TypeVar
 from pydantic import ValidationError
 from sqlalchemy import Connection, and_, func, or_, select
 
-from .. import __version__
-from ..engine.evidence_kinds import ArtefactRecorded, EvidencePayload, RunStarted, TaskCompleted
-from ..store import ledger
-from ..store.models import Approval, Evidence, Finding, Run, StepRecord
-from .ledger_slice import check_chain, seq_range
-from .period import ClosedPeriod
-from .review_model import (
+from ... import __version__
+from ...engine.evidence_kinds import ArtefactRecorded, EvidencePayload, RunStarted, TaskCompleted
+from ...store import ledger
+from ...store.models import Approval, Evidence, Finding, Run, StepRecord
+from ..ledger_slice import check_chain, seq_range
+from ..period import ClosedPeriod
+from .model import (
     LIST_LIMIT,
     ActionsSection,
     AuditRow,
@@ -48,9 +48,9 @@ from .review_model import (
     ReviewPack,
     Tally,
 )
-from .review_period import MANAGEMENT_REVIEW, ReviewPeriod, last_review
-from .review_risk import gather_risk
-from .review_state import CoverageHistory, coverage_check, open_work
+from .period import MANAGEMENT_REVIEW, ReviewPeriod, last_review
+from .risk import gather_risk
+from .state import CoverageHistory, coverage_check, open_work
 
 __all__ = [
     "gather_review",
@@ -807,7 +807,7 @@ def _audits(
 
 # -- 6. the ledger ---------------------------------------------------------------------------------
 def _chain(conn: Connection, period: ClosedPeriod, now: datetime, verify: bool) -> ChainSection:
-    from ..engine.evidence import iso
+    from ...engine.evidence import iso
 
     check = check_chain(conn, iso(now)) if verify else None
     head_seq, head_hash = ledger.head(conn)

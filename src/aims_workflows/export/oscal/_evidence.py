@@ -16,12 +16,12 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, func, or_, select
 
-from ..catalog import normalise
-from ..engine.evidence_kinds import FindingRaised
-from ..store.models import Evidence, Finding, Run, SpecVersion
-from .citations import Citations, collect_citations
-from .ledger_slice import seq_range
-from .period import Period
+from ...catalog import normalise
+from ...engine.evidence_kinds import FindingRaised
+from ...store.models import Evidence, Finding, Run, SpecVersion
+from ..citations import Citations, collect_citations
+from ..ledger_slice import seq_range
+from ..period import Period
 
 __all__ = [
     "RunEvidence",

@@ -9,9 +9,9 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from ._files import atomic_output
-from .review_model import Figure, ReviewPack
-from .soa_render import _md
+from .._files import atomic_output
+from ..soa.render import _md
+from .model import Figure, ReviewPack
 
 __all__ = ["FORMATS", "render_review", "write_review", "default_review_name", "number"]
 
@@ -90,7 +90,7 @@ def render_review(pack: ReviewPack, fmt: str) -> str:
     # HTML is autoescaped (action texts, risk titles and names come from people); in Markdown
     # every such value goes through the `md` filter, which defuses pipes and tags.
     env = Environment(
-        loader=PackageLoader("aims_workflows.export", "templates"),
+        loader=PackageLoader("aims_workflows.export.review", "templates"),
         autoescape=select_autoescape(enabled_extensions=("html", "html.j2"), default=False),
         undefined=StrictUndefined,
         keep_trailing_newline=True,

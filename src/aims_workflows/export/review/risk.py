@@ -9,10 +9,10 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, func, select
 
-from ..inventory import MATERIAL_FIELDS
-from ..store.models import AISystem, AISystemHistory, RiskRegisterEntry, Run
-from .period import ClosedPeriod
-from .review_model import (
+from ...inventory import MATERIAL_FIELDS
+from ...store.models import AISystem, AISystemHistory, RiskRegisterEntry, Run
+from ..period import ClosedPeriod
+from .model import (
     LIST_LIMIT,
     AcceptedRisk,
     Capped,
@@ -21,8 +21,8 @@ from .review_model import (
     RiskSection,
     Tally,
 )
-from .review_period import ReviewPeriod
-from .review_state import CoverageAt
+from .period import ReviewPeriod
+from .state import CoverageAt
 
 __all__ = ["gather_risk"]
 

@@ -14,10 +14,10 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from ._oscal_ids import oscal_id, stable_uuid
-from ._oscal_meta import line, metadata, props
-from .period import Period
-from .soa import CoverageReport
+from ..period import Period
+from ..soa import CoverageReport
+from ._ids import oscal_id, stable_uuid
+from ._meta import line, metadata, props
 
 __all__ = [
     "build_plan",

@@ -22,14 +22,14 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
-from ..engine.evidence import iso
-from ..errors import ExportError
-from ._dirs import atomic_directory, check_directory_target
-from ._snapshot import snapshot
+from ...engine.evidence import iso
+from ...errors import ExportError
+from .._dirs import atomic_directory, check_directory_target
+from .._snapshot import snapshot
+from ..ledger_slice import ChainCheck, check_chain
+from ..period import Period
 from ._trestle import oscal_models
-from .ledger_slice import ChainCheck, check_chain
-from .oscal_plan import CATALOG_FILE, PLAN_FILE, RESULTS_FILE
-from .period import Period
+from .plan import CATALOG_FILE, PLAN_FILE, RESULTS_FILE
 
 __all__ = [
     "OscalResult",
@@ -134,11 +134,11 @@ def build_documents(
     ledger_href: str | None = None,
 ) -> tuple[dict[str, bytes], dict[str, int]]:
     """File name -> JSON bytes for the three documents, and counts of the results' findings."""
-    from ..catalog import load_catalog
-    from ._oscal_evidence import citations, evidence_by_control, open_nonconformities
-    from .oscal_catalog import build_catalog, catalog_uuid
-    from .oscal_plan import build_plan
-    from .oscal_results import RUNS_LISTED, build_results
+    from ...catalog import load_catalog
+    from ._evidence import citations, evidence_by_control, open_nonconformities
+    from .catalog import build_catalog, catalog_uuid
+    from .plan import build_plan
+    from .results import RUNS_LISTED, build_results
 
     catalog = load_catalog()
     documents: dict[str, bytes] = {}
@@ -197,8 +197,8 @@ def build_documents(
 
 
 def _coverage(app: Any, conn: Connection, period: Period, now: datetime) -> Any:
-    from ..catalog import load_catalog
-    from .soa import build_coverage
+    from ...catalog import load_catalog
+    from ..soa import build_coverage
 
     return build_coverage(
         conn,
@@ -212,7 +212,7 @@ def _coverage(app: Any, conn: Connection, period: Period, now: datetime) -> Any:
 
 
 def _first_recorded(conn: Connection) -> str | None:
-    from ..store.models import Evidence
+    from ...store.models import Evidence
 
     e = Evidence.__table__
     return conn.scalar(

@@ -7,8 +7,8 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from .. import __version__
-from ._oscal_ids import PROPS_NS, stable_uuid
+from ... import __version__
+from ._ids import PROPS_NS, stable_uuid
 
 __all__ = ["line", "when", "prop", "props", "metadata", "ROLE_TITLES"]
 
