@@ -14,13 +14,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .importer import parse_import
 from .model import (
     LIFECYCLE_STAGES,
     LIST_FIELDS,
     MATERIAL_FIELDS,
     RISK_TIERS,
     AISystemRecord,
-    parse_import,
     validate_changes,
 )
 

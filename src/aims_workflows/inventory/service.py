@@ -14,7 +14,8 @@ from ..runtime.core import CLI, Runtime
 from ..runtime.subjects import ai_system_subject
 from ..store import inventory as inventory_store
 from ..store.models import Run
-from .model import MATERIAL_FIELDS, AISystemRecord, parse_import, validate_changes
+from .importer import parse_import
+from .model import MATERIAL_FIELDS, AISystemRecord, validate_changes
 
 __all__ = ["Inventory"]
 
