@@ -28,6 +28,10 @@ from __future__ import annotations
 
 import re
 import uuid
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..period import Period
 
 __all__ = [
     "NAMESPACE",
@@ -37,6 +41,7 @@ __all__ = [
     "objective_id",
     "sort_id",
     "stable_uuid",
+    "ExportIds",
     "token",
 ]
 
@@ -95,3 +100,13 @@ def token(text: str) -> str:
     """Any text made into a valid OSCAL token (for role ids and the like from configuration)."""
     cleaned = _NOT_TOKEN.sub("-", text).strip("-") or "_"
     return cleaned if _TOKEN_START.match(cleaned) else "_" + cleaned
+
+
+class ExportIds:
+    """The UUIDs of one export: stable for the same organisation and period."""
+
+    def __init__(self, organisation: str, period: Period) -> None:
+        self.key = (organisation, period.since, period.until)
+
+    def __call__(self, *name: object) -> str:
+        return stable_uuid(*name, *self.key)

@@ -10,7 +10,7 @@ from typing import Any
 from ... import __version__
 from ._ids import PROPS_NS, stable_uuid
 
-__all__ = ["line", "when", "prop", "props", "metadata", "ROLE_TITLES"]
+__all__ = ["line", "sentence", "when", "prop", "props", "metadata", "ROLE_TITLES"]
 
 ROLE_TITLES = {
     "top_management": "Top management",
@@ -31,6 +31,12 @@ def line(text: Any, *, default: str = "-") -> str:
     line break, and text from people (workflow titles, finding titles) may."""
     cleaned = " ".join(str(text if text is not None else "").split())
     return cleaned or default
+
+
+def sentence(text: str) -> str:
+    """``text`` ending with a full stop (unless it ends with one, or with ! or ?)."""
+    text = text.strip()
+    return text if text.endswith((".", "!", "?")) else text + "."
 
 
 def when(value: str | datetime) -> datetime:
