@@ -228,6 +228,22 @@ def adapter_boundary_rule(imp: Import) -> str | None:
     return None
 
 
+# The inventory service starts workflows, so it is built on the runtime; what the runtime stands
+# on (and the record it shares with the store and the exports) must not reach back up to it.
+BELOW_THE_INVENTORY_SERVICE = ("engine", "spec", "store", "runtime", "ports", "export", "kpi")
+INVENTORY_SERVICE = (product("inventory.service"), product("inventory.Inventory"))
+
+
+def inventory_service_rule(imp: Import) -> str | None:
+    below = in_area(imp.file, *BELOW_THE_INVENTORY_SERVICE) or imp.file in (
+        "inventory/model.py",
+        "inventory/importer.py",
+    )
+    if not below:
+        return None
+    return next((s for s in INVENTORY_SERVICE if under(imp.target, s)), None)
+
+
 def broken(rule: Callable[[Import], str | None]) -> list[tuple[Import, str]]:
     return [(imp, hit) for imp in all_imports() if (hit := rule(imp)) is not None]
 
@@ -329,6 +345,16 @@ def test_adapters_use_no_database_model_and_no_private_of_the_runtime() -> None:
     )
     gone = KNOWN_VIOLATIONS - {(imp.file, hit) for imp, hit in found}
     assert not gone, f"no longer imported, remove from KNOWN_VIOLATIONS: {sorted(gone)}"
+
+
+def test_nothing_the_inventory_service_stands_on_imports_it() -> None:
+    assert inventory_service_rule(Import("runtime/x.py", 1, product("inventory.Inventory"), True))
+    assert (
+        inventory_service_rule(Import("store/x.py", 1, product("inventory.model.X"), False)) is None
+    )
+    assert inventory_service_rule(Import("app.py", 1, product("inventory.service"), False)) is None
+    found = broken(inventory_service_rule)
+    assert not found, report(found, "the inventory service is built on the runtime, not under it")
 
 
 # -- the runtime's privates: attribute access in the adapters and the web app -----------------

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 
 from ..engine import Actor, Event
 from ..errors import InventoryError
@@ -32,7 +32,9 @@ class Inventory:
         with self.rt.db.begin() as conn:
             return self._add(conn, record, actor)
 
-    def _add(self, conn, record: AISystemRecord, actor: Actor) -> tuple[dict[str, Any], list[str]]:
+    def _add(
+        self, conn: Connection, record: AISystemRecord, actor: Actor
+    ) -> tuple[dict[str, Any], list[str]]:
         now = self.rt.clock.now()
         if inventory_store.find(conn, record.name) is not None:
             raise InventoryError(
@@ -80,7 +82,7 @@ class Inventory:
             return self._change(conn, row, record, actor)
 
     def _change(
-        self, conn, row: dict[str, Any], record: AISystemRecord, actor: Actor
+        self, conn: Connection, row: dict[str, Any], record: AISystemRecord, actor: Actor
     ) -> tuple[dict[str, list[Any]], list[str]]:
         now = self.rt.clock.now()
         if (

@@ -7,17 +7,17 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, select
+from sqlalchemy import Connection, func, select
 
-from ...inventory import MATERIAL_FIELDS
-from ...store.models import AISystem, AISystemHistory, RiskRegisterEntry, Run
+from ...store.models import RiskRegisterEntry, Run
 from ..period import ClosedPeriod
+from ._queries import within
+from .inventory_changes import gather_inventory
 from .model import (
     LIST_LIMIT,
     AcceptedRisk,
     Capped,
     Figure,
-    InventoryChange,
     RiskSection,
     Tally,
 )
@@ -28,10 +28,6 @@ __all__ = ["gather_risk"]
 
 _LEVELS = ("high", "medium", "low")
 _NOT_RECORDED = "(not recorded)"
-
-
-def _in(period: ClosedPeriod, moment: datetime | None) -> bool:
-    return moment is not None and period.start <= moment < period.end
 
 
 def _number(value: Any) -> float | None:
@@ -69,8 +65,8 @@ def gather_risk(
         .order_by(rr.c.recorded_at, rr.c.id)
     ).all()
     mine = {
-        "cur": [e for e in entries if _in(cur, e.recorded_at)],
-        "prev": [e for e in entries if _in(prev, e.recorded_at)],
+        "cur": [e for e in entries if within(cur, e.recorded_at)],
+        "prev": [e for e in entries if within(prev, e.recorded_at)],
     }
 
     def fields(e) -> dict[str, Any]:
@@ -199,7 +195,7 @@ def gather_risk(
     ]
 
     impact, lost = _coverage(conn, rp, snapshots, validity)
-    inventory, changes = _inventory(conn, rp, snapshots)
+    inventory, changes = gather_inventory(conn, rp, snapshots)
     return RiskSection(
         threshold,
         assessments,
@@ -335,79 +331,3 @@ def _coverage(
         ),
         rows,
     )
-
-
-def _what(version: int, changes: dict[str, Any]) -> str:
-    if version == 1:
-        return "added"
-    stage = changes.get("lifecycle_stage")
-    if isinstance(stage, list) and len(stage) == 2 and stage[1] == "retired":
-        return "retired"
-    scope = changes.get("in_scope")
-    if isinstance(scope, list) and len(scope) == 2 and scope[0] != scope[1]:
-        return "back in scope" if scope[1] else "taken out of scope"
-    return "changed"
-
-
-def _inventory(
-    conn: Connection, rp: ReviewPeriod, snapshots: dict[str, CoverageAt]
-) -> tuple[list[Figure], Capped[InventoryChange]]:
-    cur, prev = rp.current, rp.previous
-    h, s = AISystemHistory.__table__, AISystem.__table__
-    rows = conn.execute(
-        select(h.c.version, h.c.changed_at, h.c.changed_by, h.c.changes, s.c.name)
-        .select_from(h.outerjoin(s, h.c.system_id == s.c.id))
-        .where(and_(h.c.changed_at >= prev.start, h.c.changed_at < cur.end))
-        .order_by(h.c.changed_at, h.c.id)
-    ).all()
-    changes = [
-        InventoryChange(
-            row.name or "(unknown system)",
-            row.version,
-            row.changed_at,
-            row.changed_by,
-            [] if row.version == 1 else sorted(row.changes or {}),
-            row.version > 1 and bool(set(row.changes or {}) & MATERIAL_FIELDS),
-            _what(row.version, row.changes or {}),
-        )
-        for row in rows
-    ]
-
-    def n(p: ClosedPeriod, test) -> int:
-        return sum(1 for c in changes if _in(p, c.changed_at) and test(c))
-
-    figures = [
-        Figure(
-            "AI systems registered",
-            n(cur, lambda c: c.what == "added"),
-            n(prev, lambda c: c.what == "added"),
-        ),
-        Figure(
-            "Inventory changes to existing AI systems",
-            n(cur, lambda c: c.version > 1),
-            n(prev, lambda c: c.version > 1),
-        ),
-        Figure(
-            "... of which material (the assessments are redone)",
-            n(cur, lambda c: c.material),
-            n(prev, lambda c: c.material),
-        ),
-        Figure(
-            "AI systems retired",
-            n(cur, lambda c: c.what == "retired"),
-            n(prev, lambda c: c.what == "retired"),
-        ),
-        Figure(
-            "AI systems taken out of scope",
-            n(cur, lambda c: c.what == "taken out of scope"),
-            n(prev, lambda c: c.what == "taken out of scope"),
-        ),
-        Figure(
-            "In-scope AI systems",
-            len(snapshots["end"].in_scope),
-            len(snapshots["start"].in_scope),
-            state=True,
-        ),
-    ]
-    shown = [c for c in changes if _in(cur, c.changed_at)]
-    return figures, Capped(shown[:LIST_LIMIT], len(shown))
