@@ -96,9 +96,9 @@ def _fresh(path: Path) -> None:
 def make_runtime(workdir: Path, name: str = "aims_workload.db"):
     """A migrated database, the benchmark workflow and a runtime over them (not timed)."""
     from aims_workflows.config import AimsConfig
-    from aims_workflows.inventory import AISystemRecord
+    from aims_workflows.inventory import AISystemRecord, Inventory
     from aims_workflows.ports import SystemClock
-    from aims_workflows.runtime import Inventory, Runtime
+    from aims_workflows.runtime import Runtime
     from aims_workflows.spec import load_workflows
     from aims_workflows.store import Database
 

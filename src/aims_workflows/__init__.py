@@ -35,7 +35,7 @@ _EXPORTS = {
     "Database": "store",
     "Runtime": "runtime",
     "Dispatcher": "runtime",
-    "Inventory": "runtime",
+    "Inventory": "inventory",
     "open_app": "app",
     "Settings": "config",
     "AimsConfig": "config",

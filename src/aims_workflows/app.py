@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING, Any
 
 from .config import AimsConfig, Settings, load_config
 from .errors import ConfigError
+from .inventory import Inventory
 from .ports import ApprovalChannel, Clock, IssueTracker, Notifier, SystemClock
-from .runtime import Dispatcher, Inventory, Runtime
+from .runtime import Dispatcher, Runtime
 from .spec.checks import DEFAULT_ROLES
 from .spec.loader import WorkflowSet, load_workflows
 from .store import Database

@@ -354,7 +354,7 @@ def test_the_chain_status_is_cached_and_a_tampered_row_is_named(harness, answers
 @pytest.mark.parametrize("host", ["0.0.0.0", "192.168.1.20", "::", "aims.example.com"])
 def test_serving_beyond_loopback_needs_a_token(host):
     from aims_workflows.errors import ConfigError
-    from aims_workflows.web_dashboard import require_token_beyond_loopback
+    from aims_workflows.web.dashboard import require_token_beyond_loopback
 
     with pytest.raises(ConfigError) as refused:
         require_token_beyond_loopback(host, None)
@@ -364,6 +364,6 @@ def test_serving_beyond_loopback_needs_a_token(host):
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.2", "::1", "[::1]", "localhost"])
 def test_loopback_needs_no_token(host):
-    from aims_workflows.web_dashboard import require_token_beyond_loopback
+    from aims_workflows.web.dashboard import require_token_beyond_loopback
 
     require_token_beyond_loopback(host, None)

@@ -21,7 +21,9 @@ from aims_workflows import __version__
 from aims_workflows.catalog import load_catalog
 from aims_workflows.errors import ExportError
 from aims_workflows.export import parse_period
-from aims_workflows.export._oscal_ids import (
+from aims_workflows.export._snapshot import snapshot
+from aims_workflows.export.oscal import write_oscal
+from aims_workflows.export.oscal._ids import (
     NAMESPACE,
     catalog_id,
     objective_id,
@@ -30,9 +32,7 @@ from aims_workflows.export._oscal_ids import (
     stable_uuid,
     token,
 )
-from aims_workflows.export._snapshot import snapshot
-from aims_workflows.export._trestle import INSTALL_HINT
-from aims_workflows.export.oscal import write_oscal
+from aims_workflows.export.oscal._trestle import INSTALL_HINT
 from aims_workflows.export.pack import write_audit_pack
 from aims_workflows.export.soa import build_coverage
 from aims_workflows.store.models import Finding
@@ -695,7 +695,7 @@ def test_help_lists_the_command_and_start_up_never_imports_trestle():
 def test_a_value_trestle_refuses_is_a_clear_error_and_nothing_is_written(
     harness, world, tmp_path, monkeypatch
 ):
-    from aims_workflows.export import oscal_results
+    from aims_workflows.export.oscal import results as oscal_results
 
     # a time without a zone, which OSCAL cannot hold, stands for any value trestle's models refuse
     monkeypatch.setattr(

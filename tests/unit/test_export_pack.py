@@ -436,7 +436,7 @@ def test_the_pack_is_one_moment_even_while_the_runtime_writes(
     """Rows appended while the export runs (the worker does not stop for it) are in neither the
     ledger file nor the verification: the pack reads one snapshot, and the write is not blocked."""
     from aims_workflows.engine.evidence import EvidenceRecord
-    from aims_workflows.export import pack as pack_module
+    from aims_workflows.export.pack import writer as pack_module
     from aims_workflows.store import ledger
 
     h = harness
@@ -477,8 +477,11 @@ def test_the_templates_ship_with_the_package():
     pyproject = tomllib.loads(
         (Path(__file__).resolve().parents[2] / "pyproject.toml").read_text(encoding="utf-8")
     )
-    assert "export/templates/*" in pyproject["tool"]["setuptools"]["package-data"]["aims_workflows"]
+    package_data = pyproject["tool"]["setuptools"]["package-data"]["aims_workflows"]
+    assert {"export/pack/templates/*", "export/review/templates/*"} <= set(package_data)
     from importlib.resources import files
 
-    names = {p.name for p in files("aims_workflows.export").joinpath("templates").iterdir()}
-    assert {"index.html.j2", "VERIFY.md.j2", "verify_ledger.py"} <= names
+    pack = {p.name for p in files("aims_workflows.export.pack").joinpath("templates").iterdir()}
+    assert {"index.html.j2", "VERIFY.md.j2", "verify_ledger.py"} <= pack
+    review = {p.name for p in files("aims_workflows.export.review").joinpath("templates").iterdir()}
+    assert {"review.md.j2", "review.html.j2"} <= review

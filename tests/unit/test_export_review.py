@@ -13,11 +13,11 @@ from sqlalchemy import event, text
 
 from aims_workflows.export._snapshot import snapshot
 from aims_workflows.export.period import ClosedPeriod
-from aims_workflows.export.review import gather_review
-from aims_workflows.export.review_model import Figure
-from aims_workflows.export.review_period import choose_period
-from aims_workflows.export.review_render import number, render_review
-from aims_workflows.export.review_state import CoverageHistory, coverage_check
+from aims_workflows.export.review.gather import gather_review
+from aims_workflows.export.review.model import Figure
+from aims_workflows.export.review.period import choose_period
+from aims_workflows.export.review.render import number, render_review
+from aims_workflows.export.review.state import CoverageHistory, coverage_check
 from aims_workflows.kpi import compute_kpis
 
 

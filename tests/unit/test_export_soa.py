@@ -16,7 +16,7 @@ from aims_workflows.engine.evidence import iso
 from aims_workflows.errors import ConfigError
 from aims_workflows.export import Period, build_coverage, parse_period
 from aims_workflows.export._snapshot import snapshot
-from aims_workflows.export.soa_render import (
+from aims_workflows.export.soa.render import (
     clauses_csv,
     clauses_markdown,
     coverage_json,

@@ -8,7 +8,7 @@ import io
 import zipfile
 from datetime import UTC, datetime
 
-from aims_workflows.export._zip import PackWriter
+from aims_workflows.export.pack._zip import PackWriter
 
 WHEN = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 

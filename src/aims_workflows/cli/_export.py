@@ -203,9 +203,13 @@ def _review_pack(
 
     from ..export._files import check_target
     from ..export._snapshot import snapshot
-    from ..export.review import gather_review
-    from ..export.review_period import choose_period
-    from ..export.review_render import FORMATS, default_review_name, write_review
+    from ..export.review import (
+        FORMATS,
+        choose_period,
+        default_review_name,
+        gather_review,
+        write_review,
+    )
     from ._context import open_cli_app
     from ._output import console, err_console, ok
 
@@ -291,10 +295,10 @@ def _coverage(
 
     from ..catalog import load_catalog
     from ..engine.evidence import iso
-    from ..export import soa_render
     from ..export._files import atomic_output, check_target
     from ..export._snapshot import snapshot
     from ..export.soa import build_coverage
+    from ..export.soa import render as soa_render
     from ._context import open_cli_app
     from ._output import console, ok, write
 

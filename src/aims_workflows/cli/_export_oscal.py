@@ -38,8 +38,8 @@ def register(export: typer.Typer) -> None:
         saying so."""
         from rich.markup import escape
 
-        from ..export._trestle import oscal_models
         from ..export.oscal import default_directory_name, write_oscal
+        from ..export.oscal._trestle import oscal_models
         from ._context import open_cli_app
         from ._export import _period
         from ._output import console, err_console, ok

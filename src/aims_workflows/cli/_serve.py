@@ -33,7 +33,7 @@ def register(app: typer.Typer) -> None:
 
         from ..config import Settings
         from ..web import create_app
-        from ..web_dashboard import dashboard_token, require_token_beyond_loopback
+        from ..web.dashboard import dashboard_token, require_token_beyond_loopback
         from ._context import open_cli_app
         from ._output import ok
 

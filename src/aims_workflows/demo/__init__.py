@@ -13,8 +13,9 @@ from pathlib import Path
 
 from ..engine.evidence import iso
 from ..errors import ConfigError
+from ..inventory import Inventory
 from ..kpi import compute_kpis, kpi_table
-from ..runtime import Dispatcher, Inventory, Runtime
+from ..runtime import Dispatcher, Runtime
 from ..spec.checks import DEFAULT_ROLES
 from ..spec.loader import load_workflows
 from ..store import Database, ledger, redact_url

@@ -1,11 +1,10 @@
-"""The runtime: units of work around the pure engine, the outbox dispatcher, timers, schedules
-and the inventory service."""
+"""The runtime: units of work around the pure engine, the outbox dispatcher, timers and
+schedules (the inventory service built on it is ``aims_workflows.inventory.Inventory``)."""
 
 from .backoff import Backoff
 from .core import CLI, Outcome, Runtime
 from .dispatcher import Dispatcher, DispatchReport
 from .inbound import Delivery
-from .inventory_service import Inventory
 
 __all__ = [
     "Backoff",
@@ -13,7 +12,6 @@ __all__ = [
     "Delivery",
     "DispatchReport",
     "Dispatcher",
-    "Inventory",
     "Outcome",
     "Runtime",
 ]

@@ -1,0 +1,129 @@
+"""Inventory changes: kept as history, written to the ledger, and starting the workflows that
+subscribe to them, all in the transaction of the change."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from ..engine import Actor, SubjectChanged
+from ..errors import InventoryError
+from ..runtime.core import CLI, Runtime
+from ..runtime.subjects import ai_system_subject
+from ..store import inventory as inventory_store
+from ..store.models import Run
+from .importer import parse_import
+from .model import MATERIAL_FIELDS, AISystemRecord, validate_changes
+
+__all__ = ["Inventory"]
+
+
+class Inventory:
+    """``aims systems add | import | set`` and their effects."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.rt = runtime
+
+    def add(
+        self, record: AISystemRecord, *, actor: Actor = CLI
+    ) -> tuple[dict[str, Any], list[str]]:
+        with self.rt.db.begin() as conn:
+            return self._add(conn, record, actor)
+
+    def _add(
+        self, conn: Connection, record: AISystemRecord, actor: Actor
+    ) -> tuple[dict[str, Any], list[str]]:
+        now = self.rt.clock.now()
+        if inventory_store.find(conn, record.name) is not None:
+            raise InventoryError(
+                f"an AI system named '{record.name}' exists already",
+                hint="use `aims systems set` to change it",
+            )
+        row = inventory_store.add(conn, record, actor=actor.id, now=now)
+        self.rt.record(
+            conn,
+            "ai_system.registered",
+            {"system_id": row["id"], "record": record.model_dump()},
+            now,
+            actor=actor,
+            ref=f"ai_system:{row['id']}",
+        )
+        started = self.rt._fire_triggers(
+            conn, "ai_system.registered", ai_system_subject(row), now, actor=actor
+        )
+        return row, started
+
+    def import_file(self, path: Path, *, actor: Actor = CLI) -> tuple[int, int, list[str]]:
+        """(added, changed, runs started). All rows are checked first; one bad row refuses the
+        file."""
+        records = parse_import(path)
+        added = changed = 0
+        started: list[str] = []
+        with self.rt.db.begin() as conn:
+            for record in records:
+                row = inventory_store.find(conn, record.name)
+                if row is None:
+                    _, runs = self._add(conn, record, actor)
+                    added += 1
+                else:
+                    changes, runs = self._change(conn, row, record, actor)
+                    changed += bool(changes)
+                started += runs
+        return added, changed, started
+
+    def set(
+        self, name: str, changes: dict[str, Any], *, actor: Actor = CLI
+    ) -> tuple[dict[str, list[Any]], list[str]]:
+        with self.rt.db.begin() as conn:
+            row = inventory_store.get(conn, name)
+            record = validate_changes(inventory_store.record_of(row), changes)
+            return self._change(conn, row, record, actor)
+
+    def _change(
+        self, conn: Connection, row: dict[str, Any], record: AISystemRecord, actor: Actor
+    ) -> tuple[dict[str, list[Any]], list[str]]:
+        now = self.rt.clock.now()
+        if (
+            record.name.lower() != row["name"].lower()
+            and inventory_store.find(conn, record.name) is not None
+        ):
+            raise InventoryError(f"an AI system named '{record.name}' exists already")
+        changes = inventory_store.change(conn, row, record, actor=actor.id, now=now)
+        if not changes:
+            return {}, []
+        material = sorted(set(changes) & MATERIAL_FIELDS)
+        self.rt.record(
+            conn,
+            "ai_system.changed",
+            {"system_id": row["id"], "changes": changes, "material": material},
+            now,
+            actor=actor,
+            ref=f"ai_system:{row['id']}",
+        )
+        new_row = inventory_store.get(conn, row["id"])
+        subject = ai_system_subject(new_row)
+        if material:
+            inventory_store.end_impact_coverage(conn, row["id"], now)
+        runs = Run.__table__
+        open_runs = conn.scalars(
+            select(runs.c.id).where(
+                runs.c.subject_type == "ai_system",
+                runs.c.subject_id == str(row["id"]),
+                runs.c.status.in_(("new", "running")),
+            )
+        )
+        update_event = SubjectChanged(
+            actor=actor, name=subject.name, owner=subject.owner, attributes=subject.attributes
+        )
+        for run_id in list(open_runs):
+            self.rt._apply(conn, run_id, update_event, now)
+        started = (
+            self.rt._fire_triggers(
+                conn, "ai_system.changed", subject, now, fields=material, actor=actor
+            )
+            if material
+            else []
+        )
+        return changes, started
