@@ -191,8 +191,8 @@ class SlackLoopback:
 
     def open_approvals(self, person: str | None = None) -> list[OpenApproval]:
         """Requests posted through this loopback that are still open (for ``person``, if given)."""
-        assert self.integration is not None, "attach() first"
-        runtime, book = self.integration.runtime, self.ports.book  # type: ignore[union-attr]
+        assert self.integration is not None and self.ports is not None, "attach() first"
+        runtime, book = self.integration.runtime, self.ports.book
         found: list[OpenApproval] = []
         for approval_id, card, people in book.known():
             row = runtime.approval(approval_id)
