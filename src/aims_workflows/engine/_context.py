@@ -16,6 +16,7 @@ from ..spec.model import ApprovalStep, Escalation, TaskStep, WorkflowSpec
 from .commands import Command
 from .events import SYSTEM, Actor, Event
 from .evidence import EvidenceRecord
+from .evidence_kinds import EvidencePayload, evidence_payload
 from .state import RunState, Timer
 
 __all__ = ["Context", "Ignored", "approval_step", "expression_context", "task_step"]
@@ -72,17 +73,20 @@ class Context:
 
     def record(
         self,
-        kind: str,
-        payload: dict[str, Any],
+        evidence: EvidencePayload,
         *,
         step_id: str | None = None,
         actor: Actor | None = None,
         ref: str | None = None,
     ) -> None:
-        """Append evidence, effective now, by ``actor`` (the engine itself when not given)."""
+        """Append ``evidence`` (checked against its kind's contract when it was built), effective
+        now, by ``actor`` (the engine itself when not given)."""
         who = actor or SYSTEM
+        payload = evidence_payload(evidence)
         self.evidence.append(
-            EvidenceRecord(kind, self.run.run_id, step_id, who.id, who.via, self.now, payload, ref)
+            EvidenceRecord(
+                evidence.KIND, self.run.run_id, step_id, who.id, who.via, self.now, payload, ref
+            )
         )
 
     def emit(self, command: Command) -> None:

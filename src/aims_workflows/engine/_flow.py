@@ -14,6 +14,7 @@ from ..spec.model import (
     TaskStep,
     WaitStep,
 )
+from . import evidence_kinds as ev
 from ._context import Context
 from ._limits import MAX_STEPS_PER_EVENT
 from .commands import Notify, ReportRunEnd
@@ -83,7 +84,7 @@ def complete_run(ctx: Context) -> None:
     run.current = None
     run.completed_at = ctx.now
     run.timers = []
-    ctx.record("run.completed", {"workflow": spec.id, "version": spec.version})
+    ctx.record(ev.RunCompleted(workflow=spec.id, version=spec.version))
     ctx.emit(
         ReportRunEnd(
             key=ctx.key("completed"),
@@ -105,7 +106,7 @@ def fail_run(ctx: Context, reason: str) -> None:
     run.timers = []
     # a task or approval entered by the failing step was never sent out: nothing is open now
     run.task = run.approval = None
-    ctx.record("run.failed", {"reason": reason, "step": run.current}, step_id=run.current)
+    ctx.record(ev.RunFailed(reason=reason, step=run.current), step_id=run.current)
     ctx.emit(
         Notify(
             key=ctx.key(f"failed/{run.events_applied}"),

@@ -10,11 +10,11 @@ from __future__ import annotations
 from typing import Literal
 
 from ...spec.model import ApprovalStep
+from .. import evidence_kinds as ev
 from .._context import Context, Ignored, approval_step
 from .._flow import goto
 from ..commands import CloseApproval, RefuseDecision
 from ..events import ApprovalDecided
-from ..evidence import iso
 from ..state import ApprovalState, Decision
 from ..steps.approvals import excluded_people
 
@@ -125,6 +125,7 @@ def _close_if_decided(
 ) -> None:
     rejected = [d for d in approval.decisions if d.decision == "reject"]
     approved = {d.person for d in approval.decisions if d.decision == "approve"}
+    outcome: Literal["approved", "rejected"]
     if rejected:
         outcome = "rejected"
     elif len(approved) >= _needed(ctx, step, eligible):
@@ -156,13 +157,12 @@ def _close_if_decided(
 # -- evidence -----------------------------------------------------------------------------------
 def _record_refused(ctx: Context, event: ApprovalDecided, reason: str, step_id: str | None) -> None:
     ctx.record(
-        "approval.refused",
-        {
-            "person": event.actor.id,
-            "approval_id": event.approval_id,
-            "reason": reason,
-            "decision": event.decision,
-        },
+        ev.ApprovalRefused(
+            person=event.actor.id,
+            approval_id=event.approval_id,
+            reason=reason,
+            decision=event.decision,
+        ),
         step_id=step_id,
         actor=event.actor,
         ref=event.ref,
@@ -174,33 +174,36 @@ def _record_decided(
     event: ApprovalDecided,
     step: ApprovalStep,
     approval: ApprovalState,
-    decision: str,
+    decision: Literal["approve", "reject"],
     reason: str,
 ) -> None:
     ctx.record(
-        "approval.decided",
-        {
-            "approval_id": approval.approval_id,
-            "person": event.actor.id,
-            "decision": decision,
-            "reason": reason,
-            "content_hash": approval.content_hash,
-            "checks": list(_CHECKS),
-        },
+        ev.ApprovalDecided(
+            approval_id=approval.approval_id,
+            person=event.actor.id,
+            decision=decision,
+            reason=reason,
+            content_hash=approval.content_hash,
+            checks=list(_CHECKS),
+        ),
         step_id=step.id,
         actor=event.actor,
         ref=event.ref,
     )
 
 
-def _record_closed(ctx: Context, step: ApprovalStep, approval: ApprovalState, outcome: str) -> None:
+def _record_closed(
+    ctx: Context,
+    step: ApprovalStep,
+    approval: ApprovalState,
+    outcome: Literal["approved", "rejected"],
+) -> None:
     ctx.record(
-        "approval.closed",
-        {
-            "approval_id": approval.approval_id,
-            "outcome": outcome,
-            "latency_seconds": (ctx.now - approval.requested_at).total_seconds(),
-            "requested_at": iso(approval.requested_at),
-        },
+        ev.ApprovalClosed(
+            approval_id=approval.approval_id,
+            outcome=outcome,
+            latency_seconds=(ctx.now - approval.requested_at).total_seconds(),
+            requested_at=approval.requested_at,
+        ),
         step_id=step.id,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .. import evidence_kinds as ev
 from .._context import Context, Ignored
 from .._flow import goto
 from ..commands import CancelChildRun, CancelTask, CloseApproval, ReportRunEnd
@@ -106,17 +107,16 @@ def on_child_completed(ctx: Context, event: ChildCompleted) -> Ignored | None:
 def _record_started(ctx: Context, event: StartRun) -> None:
     run, spec = ctx.run, ctx.spec
     ctx.record(
-        "run.started",
-        {
-            "workflow": spec.id,
-            "version": spec.version,
-            "spec_hash": run.spec_hash,
-            "subject": run.subject.model_dump(mode="json"),
-            "inputs": run.inputs,
-            "parent_run_id": run.parent_run_id,
-            "evidences": list(spec.evidences),
-            "trigger": event.trigger,
-        },
+        ev.RunStarted(
+            workflow=spec.id,
+            version=spec.version,
+            spec_hash=run.spec_hash,
+            subject=_snapshot(run.subject),
+            inputs=run.inputs,
+            parent_run_id=run.parent_run_id,
+            evidences=list(spec.evidences),
+            trigger=event.trigger,
+        ),
         actor=event.actor,
         ref=event.ref,
     )
@@ -124,23 +124,22 @@ def _record_started(ctx: Context, event: StartRun) -> None:
 
 def _record_subject_changed(ctx: Context, event: SubjectChanged, before: Subject) -> None:
     ctx.record(
-        "subject.changed",
-        {
-            "before": before.model_dump(mode="json"),
-            "after": ctx.run.subject.model_dump(mode="json"),
-        },
+        ev.SubjectChanged(before=_snapshot(before), after=_snapshot(ctx.run.subject)),
         actor=event.actor,
         ref=event.ref,
     )
 
 
 def _record_cancelled(ctx: Context, event: CancelRun, reason: str) -> None:
-    ctx.record("run.cancelled", {"reason": reason}, actor=event.actor)
+    ctx.record(ev.RunCancelled(reason=reason), actor=event.actor)
 
 
 def _record_child_finished(ctx: Context, event: ChildCompleted) -> None:
     ctx.record(
-        "child.finished",
-        {"run_id": event.child_run_id, "status": event.status},
+        ev.ChildFinished(run_id=event.child_run_id, status=event.status),
         step_id=ctx.run.current,
     )
+
+
+def _snapshot(subject: Subject) -> ev.SubjectSnapshot:
+    return ev.SubjectSnapshot.model_validate(subject.model_dump(mode="json"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...spec.model import ApprovalStep, DecisionStep, RecordStep, TaskStep
+from .. import evidence_kinds as ev
 from .._context import Context, Ignored, approval_step, task_step
 from .._flow import goto
 from ..commands import CloseTask, InvalidateApproval, Notify, RefuseAnswers
@@ -189,8 +190,7 @@ def _reroute(ctx: Context, changed_step: str, approval: ApprovalState) -> None:
 # -- evidence -----------------------------------------------------------------------------------
 def _record_issued(ctx: Context, event: TaskCreated, task: TaskState) -> None:
     ctx.record(
-        "task.issued",
-        {"ref": event.ref, "assignee": task.assignee, "attempt": task.attempt},
+        ev.TaskIssued(ref=event.ref, assignee=task.assignee, attempt=task.attempt),
         step_id=task.step_id,
         ref=event.ref,
     )
@@ -200,8 +200,7 @@ def _record_refused(
     ctx: Context, event: TaskCompleted, task: TaskState, problems: list[str]
 ) -> None:
     ctx.record(
-        "task.answers_refused",
-        {"problems": problems, "by": event.actor.id, "attempt": task.attempt},
+        ev.TaskAnswersRefused(problems=problems, by=event.actor.id, attempt=task.attempt),
         step_id=task.step_id,
         actor=event.actor,
         ref=event.ref,
@@ -212,13 +211,9 @@ def _record_completed(
     ctx: Context, event: TaskCompleted, task: TaskState, answers: dict[str, Any]
 ) -> None:
     ctx.record(
-        "task.completed",
-        {
-            "answers": answers,
-            "by": event.actor.id,
-            "attempt": task.attempt,
-            "overdue": task.overdue,
-        },
+        ev.TaskCompleted(
+            answers=answers, by=event.actor.id, attempt=task.attempt, overdue=task.overdue
+        ),
         step_id=task.step_id,
         actor=event.actor,
         ref=event.ref,
@@ -235,13 +230,9 @@ def _record_changed(
     at: int,
 ) -> None:
     ctx.record(
-        "task.answers_changed",
-        {
-            "before": before,
-            "after": after,
-            "by": event.actor.id,
-            "approvals_no_longer_covering": stale,
-        },
+        ev.TaskAnswersChanged(
+            before=before, after=after, by=event.actor.id, approvals_no_longer_covering=stale
+        ),
         step_id=event.step_id,
         actor=event.actor,
         ref=event.ref,
@@ -253,12 +244,11 @@ def _record_invalidated(
     ctx: Context, step: ApprovalStep, approval: ApprovalState, new_hash: str, changed: str
 ) -> None:
     ctx.record(
-        "approval.invalidated",
-        {
-            "approval_id": approval.approval_id,
-            "old_hash": approval.content_hash,
-            "new_hash": new_hash,
-            "reason": f"answers of '{changed}' changed",
-        },
+        ev.ApprovalInvalidated(
+            approval_id=approval.approval_id,
+            old_hash=approval.content_hash,
+            new_hash=new_hash,
+            reason=f"answers of '{changed}' changed",
+        ),
         step_id=step.id,
     )

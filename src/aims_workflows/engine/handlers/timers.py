@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from ...spec.model import ApprovalStep, Step, TaskStep
+from .. import evidence_kinds as ev
 from .._context import Context, Ignored
 from .._flow import goto
 from ..commands import EscalateApproval, EscalateTask, RemindApproval, RemindTask
 from ..events import TimerTick
-from ..evidence import iso
 from ..state import Timer
+
+Chased = Literal["task", "approval"]
+"""What a timer chases: an open task or an open approval."""
 
 __all__ = ["on_timer_tick"]
 
@@ -112,16 +117,19 @@ def _fire_for_approval(ctx: Context, step: ApprovalStep, timer: Timer) -> None:
 
 # -- evidence -----------------------------------------------------------------------------------
 def _record_wait_ended(ctx: Context, timer: Timer) -> None:
-    ctx.record("wait.ended", {"timer": timer.timer_id}, step_id=timer.step_id)
+    ctx.record(ev.WaitEnded(timer=timer.timer_id), step_id=timer.step_id)
 
 
-def _record_reminded(ctx: Context, what: str, timer: Timer, to: tuple[str, ...]) -> None:
-    ctx.record(f"{what}.reminded", {"timer": timer.timer_id, "to": list(to)}, step_id=timer.step_id)
+def _record_reminded(ctx: Context, what: Chased, timer: Timer, to: tuple[str, ...]) -> None:
+    reminded = ev.TaskReminded if what == "task" else ev.ApprovalReminded
+    ctx.record(reminded(timer=timer.timer_id, to=list(to)), step_id=timer.step_id)
 
 
-def _record_overdue(ctx: Context, what: str, timer: Timer) -> None:
-    ctx.record(f"{what}.overdue", {"due_at": iso(timer.fire_at)}, step_id=timer.step_id)
+def _record_overdue(ctx: Context, what: Chased, timer: Timer) -> None:
+    overdue = ev.TaskOverdue if what == "task" else ev.ApprovalOverdue
+    ctx.record(overdue(due_at=timer.fire_at), step_id=timer.step_id)
 
 
-def _record_escalated(ctx: Context, what: str, timer: Timer, to: str) -> None:
-    ctx.record(f"{what}.escalated", {"to": to, "timer": timer.timer_id}, step_id=timer.step_id)
+def _record_escalated(ctx: Context, what: Chased, timer: Timer, to: str) -> None:
+    escalated = ev.TaskEscalated if what == "task" else ev.ApprovalEscalated
+    ctx.record(escalated(to=to, timer=timer.timer_id), step_id=timer.step_id)

@@ -7,6 +7,7 @@ from typing import Any
 
 from ...spec.expressions import evaluate, render
 from ...spec.model import ApprovalStep, RecordStep, TaskStep, WorkflowSpec
+from .. import evidence_kinds as ev
 from .._context import Context
 from ..commands import RequestApproval
 from ..evidence import canonical_json, iso
@@ -102,14 +103,13 @@ def _record_requested(
     shown: dict[str, Any],
 ) -> None:
     ctx.record(
-        "approval.requested",
-        {
-            "approval_id": approval_id,
-            "approvers": list(step.approvers),
-            "quorum": step.quorum,
-            "content_hash": hashed,
-            "round": round_,
-            "shown": shown,
-        },
+        ev.ApprovalRequested(
+            approval_id=approval_id,
+            approvers=list(step.approvers),
+            quorum=step.quorum,
+            content_hash=hashed,
+            round=round_,
+            shown=shown,
+        ),
         step_id=step.id,
     )

@@ -11,9 +11,10 @@ from typing import Any
 
 from ...spec.expressions import ExpressionError, evaluate, render
 from ...spec.model import DecisionStep, NotifyStep, RecordStep, SpawnStep, WaitStep
+from .. import evidence_kinds as ev
 from .._context import Context
 from ..commands import NewFinding, Notify, SpawnRun
-from ..evidence import canonical_json, iso
+from ..evidence import canonical_json
 from ..state import ChildRun
 
 __all__ = ["decide", "notify", "record", "spawn", "wait"]
@@ -136,32 +137,29 @@ def wait(ctx: Context, step: WaitStep) -> None:
 def _record_decision(
     ctx: Context, step: DecisionStep, case: int | None, when: str | None, goto: str
 ) -> None:
-    ctx.record("decision.taken", {"case": case, "when": when, "goto": goto}, step_id=step.id)
+    ctx.record(ev.DecisionTaken(case=case, when=when, goto=goto), step_id=step.id)
 
 
 def _record_artefact(ctx: Context, step: RecordStep, values: dict[str, Any]) -> None:
     ctx.record(
-        "artefact.recorded",
-        {"artefact": step.artefact, "fields": values, "subject": ctx.run.subject.id},
+        ev.ArtefactRecorded(artefact=step.artefact, fields=values, subject=ctx.run.subject.id),
         step_id=step.id,
     )
 
 
 def _record_notification(ctx: Context, step: NotifyStep, message: str) -> None:
-    ctx.record("notification.sent", {"to": list(step.to), "message": message}, step_id=step.id)
+    ctx.record(ev.NotificationSent(to=list(step.to), message=message), step_id=step.id)
 
 
 def _record_wait(ctx: Context, step: WaitStep, until: datetime) -> None:
     ctx.record(
-        "wait.started",
-        {"until": iso(until), "duration_seconds": int(step.duration.total_seconds())},
+        ev.WaitStarted(until=until, duration_seconds=int(step.duration.total_seconds())),
         step_id=step.id,
     )
 
 
 def _record_spawned(ctx: Context, step: SpawnStep, children: list[ChildRun]) -> None:
     ctx.record(
-        "run.spawned",
-        {"workflow": step.workflow, "runs": [c.run_id for c in children], "wait": step.wait},
+        ev.RunSpawned(workflow=step.workflow, runs=[c.run_id for c in children], wait=step.wait),
         step_id=step.id,
     )

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from ...spec.expressions import render
 from ...spec.model import TaskStep
+from .. import evidence_kinds as ev
 from .._context import Context
 from ..commands import CreateTask
 from ..evidence import iso
@@ -56,12 +57,6 @@ def _record_requested(
     ctx: Context, step: TaskStep, title: str, attempt: int, due_at: datetime | None
 ) -> None:
     ctx.record(
-        "task.requested",
-        {
-            "title": title,
-            "role": step.role,
-            "attempt": attempt,
-            "due_at": iso(due_at) if due_at else None,
-        },
+        ev.TaskRequested(title=title, role=step.role, attempt=attempt, due_at=due_at or None),
         step_id=step.id,
     )
