@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from ..engine import Actor, SubjectChanged
+from ..engine import evidence_kinds as ev
 from ..errors import InventoryError
 from ..runtime.core import CLI, Runtime
 from ..runtime.subjects import ai_system_subject
@@ -44,8 +45,10 @@ class Inventory:
         row = inventory_store.add(conn, record, actor=actor.id, now=now)
         self.rt.record(
             conn,
-            "ai_system.registered",
-            {"system_id": row["id"], "record": record.model_dump()},
+            ev.AISystemRegistered(
+                system_id=row["id"],
+                record=ev.AISystemSnapshot.model_validate(record.model_dump()),
+            ),
             now,
             actor=actor,
             ref=f"ai_system:{row['id']}",
@@ -96,8 +99,7 @@ class Inventory:
         material = sorted(set(changes) & MATERIAL_FIELDS)
         self.rt.record(
             conn,
-            "ai_system.changed",
-            {"system_id": row["id"], "changes": changes, "material": material},
+            ev.AISystemChanged(system_id=row["id"], changes=changes, material=material),
             now,
             actor=actor,
             ref=f"ai_system:{row['id']}",

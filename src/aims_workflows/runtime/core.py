@@ -36,6 +36,7 @@ from ..engine import (
     advance,
 )
 from ..engine.evidence import ChainedEvidence, EvidenceRecord
+from ..engine.evidence_kinds import EvidencePayload, evidence_payload
 from ..engine.state import RunState
 from ..errors import EngineError, NotFound
 from ..ports import Clock
@@ -416,17 +417,18 @@ class Runtime(RunStarts):
     def record(
         self,
         conn: Connection,
-        kind: str,
-        payload: dict[str, Any],
+        evidence: EvidencePayload,
         now: datetime,
         *,
         actor: Actor = CLI,
         run_id: str | None = None,
         ref: str | None = None,
     ) -> None:
+        """Append ``evidence`` outside any run event, in ``conn``'s transaction."""
+        payload = evidence_payload(evidence)
         ledger.append(
             conn,
-            [EvidenceRecord(kind, run_id, None, actor.id, actor.via, now, payload, ref)],
+            [EvidenceRecord(evidence.KIND, run_id, None, actor.id, actor.via, now, payload, ref)],
             recorded_at=now,
         )
 

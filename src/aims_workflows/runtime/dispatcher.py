@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, update
 
 from ..engine import Actor, CancelRun, ChildCompleted, TaskCreated
+from ..engine import evidence_kinds as ev
 from ..engine.commands import (
     ApprovalCommand,
     CancelChildRun,
@@ -105,8 +106,15 @@ class Dispatcher:
             )
             self.rt.record(
                 conn,
-                "finding.raised",
-                finding.model_dump(mode="json"),
+                ev.FindingRaised(
+                    id=finding.id,
+                    title=finding.title,
+                    severity=finding.severity,
+                    clause=finding.clause,
+                    description=finding.description,
+                    source=finding.source,
+                    system=finding.system,
+                ),
                 now,
                 actor=ENGINE,
                 run_id=command.run_id,
@@ -327,13 +335,12 @@ class Dispatcher:
             outbox.bury(conn, item.id, now, reason)
             self.rt.record(
                 conn,
-                "command.dead",
-                {
-                    "key": item.command.key,
-                    "kind": item.command.kind,
-                    "reason": reason,
-                    "attempts": item.attempts,
-                },
+                ev.CommandDead(
+                    key=item.command.key,
+                    kind=item.command.kind,
+                    reason=reason,
+                    attempts=item.attempts,
+                ),
                 now,
                 actor=Actor("aims", "dispatcher"),
                 run_id=item.command.run_id,
@@ -352,8 +359,9 @@ class Dispatcher:
             if revived:
                 self.rt.record(
                     conn,
-                    "command.revived",
-                    {"commands": [{"kind": k, "key": key} for k, key in revived]},
+                    ev.CommandRevived(
+                        commands=[ev.CommandRef(kind=kind, key=key) for kind, key in revived]
+                    ),
                     now,
                     actor=actor,
                     run_id=run_id,

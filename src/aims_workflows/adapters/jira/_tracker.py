@@ -36,6 +36,7 @@ from ...engine.commands import (
     TaskCommand,
 )
 from ...engine.evidence import EvidenceRecord
+from ...engine.evidence_kinds import AttachmentRecorded, evidence_payload
 from ...errors import PermanentError
 from ...ports import Clock, JiraIssueStore, SystemClock
 from ...spec.model import FormField
@@ -513,21 +514,22 @@ class JiraIssueTracker:
                 or author
                 or "unknown"
             )
+            attached = AttachmentRecorded(
+                issue=key,
+                attachment_id=str(attachment["id"]),
+                filename=attachment.get("filename"),
+                mime_type=attachment.get("mimeType"),
+                size=len(content),
+                sha256=digest,
+            )
             evidence = EvidenceRecord(
-                "attachment.recorded",
+                attached.KIND,
                 command.run_id,
                 command.step_id,
                 person,
                 "jira",
                 _parse_time(attachment.get("created")) or self.clock.now(),
-                {
-                    "issue": key,
-                    "attachment_id": str(attachment["id"]),
-                    "filename": attachment.get("filename"),
-                    "mime_type": attachment.get("mimeType"),
-                    "size": len(content),
-                    "sha256": digest,
-                },
+                evidence_payload(attached),
                 key,
             )
             if store.record_attachment(
