@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-__all__ = ["Since", "Until", "Format", "OutOrTerminal", "ForceOut"]
+if TYPE_CHECKING:
+    from ..export.period import Period
+
+__all__ = ["Since", "Until", "Format", "OutOrTerminal", "ForceOut", "period_from_options"]
 
 Since = Annotated[
     str | None,
@@ -22,3 +25,14 @@ OutOrTerminal = Annotated[
     Path | None, typer.Option("--out", help="write to this file instead of the terminal")
 ]
 ForceOut = Annotated[bool, typer.Option("--force", help="replace --out if it exists")]
+
+
+def period_from_options(since: str | None, until: str | None) -> Period:
+    """The reporting period of ``--since`` and ``--until``; a bad date is a usage error that
+    names the option."""
+    from ..export.period import parse_period
+
+    try:
+        return parse_period(since, until)
+    except ValueError as err:
+        raise typer.BadParameter(str(err)) from None  # the message names the option

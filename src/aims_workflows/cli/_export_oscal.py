@@ -41,10 +41,10 @@ def register(export: typer.Typer) -> None:
         from ..export.oscal import default_directory_name, write_oscal
         from ..export.oscal._trestle import oscal_models
         from ._context import open_cli_app
-        from ._export import _period
+        from ._export_options import period_from_options
         from ._output import console, err_console, ok
 
-        period = _period(since, until)
+        period = period_from_options(since, until)
         oscal_models()  # before opening the database: a missing extra is said first
         app_ = open_cli_app()
         now = app_.runtime.clock.now()

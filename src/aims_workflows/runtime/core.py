@@ -11,12 +11,11 @@ came from outside). Integrations call it and the read-only questions below it, n
 
 from __future__ import annotations
 
-import json
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from sqlalchemy import Connection, text
 
@@ -24,13 +23,9 @@ from ..config import AimsConfig
 from ..engine import (
     Actor,
     ApprovalDecided,
-    CancelRun,
     CloseTask,
     Command,
     Event,
-    ReplyTo,
-    TaskCompleted,
-    TaskUpdated,
     TimerTick,
     Transition,
     advance,
@@ -45,14 +40,12 @@ from ..spec.model import WorkflowSpec
 from ..store import Database, inbox, ledger, outbox, projections
 from ..store import runs as run_store
 from . import inbound, views
+from .actions import PeoplesActions
 from .approvals import addressed_decision, approval_row
-from .inbound import Delivery
+from .inbound import Delivery, as_delivery
 from .specs import SpecRegistry
 from .starts import CLI, RunStarts
 from .subjects import ORGANISATION_ID
-
-# what an inbox row keeps of a decision made through the API (the delivery's payload)
-_DECISION_AS_STORED = {"approval_id", "decision", "reason", "content_hash", "reply_to"}
 
 __all__ = ["Runtime", "Outcome", "CLI", "Delivery"]
 
@@ -76,13 +69,6 @@ class Outcome:
         return self.transition.ignored if self.transition else self.not_applied
 
 
-def _as_delivery(delivery: Delivery | tuple[str, str] | None, payload: str) -> Delivery | None:
-    """The older ``(source, id)`` form of a delivery, as a :class:`Delivery`."""
-    if delivery is None or isinstance(delivery, Delivery):
-        return delivery
-    return Delivery(delivery[0], delivery[1], payload)
-
-
 def _with_sealed_evidence(commands: list[Command], rows: list[ChainedEvidence]) -> list[Command]:
     """A ``task.close`` names the ledger rows its unit of work appended (numbered only now, after
     the engine), so the tracker can attach exactly what the ledger holds, read when it attaches."""
@@ -95,7 +81,7 @@ def _with_sealed_evidence(commands: list[Command], rows: list[ChainedEvidence]) 
     ]
 
 
-class Runtime(RunStarts):
+class Runtime(RunStarts, PeoplesActions):
     """Everything that changes state goes through here."""
 
     def __init__(
@@ -261,13 +247,9 @@ class Runtime(RunStarts):
         payload: str = "",
     ) -> Outcome:
         """Apply one event to one run in one transaction (:meth:`receive`)."""
-        return self.receive(event, run_id=run_id, delivery=_as_delivery(delivery, payload))
+        return self.receive(event, run_id=run_id, delivery=as_delivery(delivery, payload))
 
     # -- read-only questions for the integrations -------------------------------------------
-    def actor(self, person: str, via: str) -> Actor:
-        """A person acting through ``via``, with the roles aims.yaml gives them."""
-        return Actor(person, via, self.config.roles_of(person))
-
     def task_status(self, run_id: str, step_id: str, attempt: int) -> views.TaskStatus | None:
         """Whether visit ``attempt`` of task ``step_id`` is open, completed, cancelled or
         closed, from the run's state; None when there is no such run."""
@@ -296,112 +278,6 @@ class Runtime(RunStarts):
         """Raise when the database does not answer (``/healthz``)."""
         with self.db.connect() as conn:
             conn.execute(text("SELECT 1"))
-
-    # -- people's actions -------------------------------------------------------------------
-    def complete_task(
-        self,
-        run_id: str,
-        step_id: str,
-        answers: dict[str, Any],
-        *,
-        person: str,
-        via: str = "cli",
-        attempt: int | None = None,
-        ref: str | None = None,
-        delivery: tuple[str, str] | None = None,
-    ) -> Outcome:
-        event = TaskCompleted(
-            actor=self.actor(person, via),
-            step_id=step_id,
-            attempt=attempt,
-            answers=answers,
-            ref=ref,
-        )
-        return self.receive(
-            event,
-            run_id=run_id,
-            delivery=_as_delivery(delivery, json.dumps(answers, default=str)),
-        )
-
-    def update_answers(
-        self,
-        run_id: str,
-        step_id: str,
-        answers: dict[str, Any],
-        *,
-        person: str,
-        via: str = "cli",
-        ref: str | None = None,
-    ) -> Outcome:
-        event = TaskUpdated(
-            actor=self.actor(person, via), step_id=step_id, answers=answers, ref=ref
-        )
-        return self.receive(event, run_id=run_id)
-
-    def approval(self, approval_id: str) -> dict[str, Any]:
-        """The approval's row (status, content hash, approvers, run and step)."""
-        with self.db.connect() as conn:
-            return approval_row(conn, approval_id)
-
-    def people_in(self, role: str, subject_owner: str | None) -> list[str]:
-        """Who holds a role for a subject: ``system_owner`` is the AI system's owner, every other
-        role the people aims.yaml names for it."""
-        if role == "system_owner" and subject_owner:
-            return [subject_owner]
-        return self.config.people(role)
-
-    def eligible_approvers(
-        self,
-        approvers: Iterable[str],
-        subject_owner: str | None,
-        *,
-        exclude: Iterable[str] = (),
-        forbidden_roles: Iterable[str] = (),
-    ) -> list[str]:
-        """People who may decide: holders of the approver roles, minus those segregation of duties
-        rules out (named people, holders of a forbidden role)."""
-        people = {person for role in approvers for person in self.people_in(role, subject_owner)}
-        forbidden = set(forbidden_roles)
-        return sorted(
-            p
-            for p in people
-            if p not in set(exclude) and not forbidden & set(self.config.roles_of(p))
-        )
-
-    def decide(
-        self,
-        approval_id: str,
-        *,
-        person: str,
-        decision: str,
-        reason: str,
-        content_hash: str | None = None,
-        via: str = "cli",
-        ref: str | None = None,
-        delivery: Delivery | tuple[str, str] | None = None,
-        response: ReplyTo | None = None,
-    ) -> Outcome:
-        """An approver's decision. ``content_hash`` is what they saw; None means the current
-        content.
-
-        One transaction, as :meth:`receive`: the approval, and the run it belongs to (loaded
-        once, under the same lock as any event), are read in the unit of work that applies the
-        decision.
-        """
-        event = ApprovalDecided(
-            actor=self.actor(person, via),
-            approval_id=approval_id,
-            decision=decision,
-            reason=reason,
-            content_hash=content_hash,
-            reply_to=response,
-            ref=ref,
-        )
-        stored = event.model_dump_json(include=_DECISION_AS_STORED)
-        return self.receive(event, delivery=_as_delivery(delivery, stored))
-
-    def cancel(self, run_id: str, reason: str, actor: Actor = CLI) -> Outcome:
-        return self.receive(CancelRun(actor=actor, reason=reason), run_id=run_id)
 
     # -- time -------------------------------------------------------------------------------
     def tick(self, limit: int = 500) -> int:

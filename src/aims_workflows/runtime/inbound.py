@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Table, func, select, update
 from ..store import inbox
 from ..store.models import InboxItem
 
-__all__ = ["Delivery", "take", "settle", "stored", "backlog"]
+__all__ = ["Delivery", "as_delivery", "take", "settle", "stored", "backlog"]
 
 _INBOX: Table = InboxItem.__table__
 
@@ -31,6 +31,13 @@ class Delivery:
     source: str
     id: str
     payload: str = ""
+
+
+def as_delivery(delivery: Delivery | tuple[str, str] | None, payload: str) -> Delivery | None:
+    """The older ``(source, id)`` form of a delivery, as a :class:`Delivery`."""
+    if delivery is None or isinstance(delivery, Delivery):
+        return delivery
+    return Delivery(delivery[0], delivery[1], payload)
 
 
 def take(conn: Connection, delivery: Delivery, now: datetime) -> bool:

@@ -13,14 +13,15 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import BaseModel, ValidationError
-from pydantic_core import ErrorDetails
+from pydantic import ValidationError
 
 from ..errors import SpecError
 from . import model as m
 from .checks import DEFAULT_ROLES, check_spec
-from .problems import KeyPath, Problem, did_you_mean, format_path
-from .source import YamlSource, YamlSyntaxError, read_yaml
+from .cross_file import cross_file_problems
+from .problems import Problem, did_you_mean, format_path
+from .source import YamlSyntaxError, read_yaml
+from .structural import structural_problems
 
 __all__ = ["LoadedSpec", "WorkflowSet", "parse_spec", "load_spec", "load_workflows", "spec_hash"]
 
@@ -42,96 +43,6 @@ def spec_hash(spec: m.WorkflowSpec) -> str:
     spec (formatting and comments don't count)."""
     canonical = json.dumps(spec.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def _all_keys() -> set[str]:
-    keys: set[str] = set()
-    for obj in vars(m).values():
-        if isinstance(obj, type) and issubclass(obj, BaseModel) and obj is not BaseModel:
-            keys.update(obj.model_fields)
-    return keys
-
-
-_KNOWN_KEYS = _all_keys()
-_STEP_KINDS = ("task", "approval", "decision", "spawn", "record", "notify", "wait")
-
-
-def _strip_tags(loc: KeyPath, data: object) -> KeyPath:
-    """Drop the parts of a pydantic location that are not in the file (union tags, member names)."""
-    parts: list[str | int] = []
-    node = data
-    for part in loc:
-        if isinstance(node, dict):
-            if part in node:
-                parts.append(part)
-                node = node[part]
-            elif part == node.get("kind") or not isinstance(part, str) or "[" in part:
-                continue  # a discriminator tag or union member
-            else:
-                parts.append(part)  # a missing or unknown key: it is what the problem is about
-                node = None
-        elif isinstance(node, list) and isinstance(part, int):
-            parts.append(part)
-            node = node[part] if 0 <= part < len(node) else None
-        else:
-            break  # below a scalar: union member names and the like
-    return tuple(parts)
-
-
-def _describe(error: ErrorDetails, parts: KeyPath) -> tuple[str, str | None]:
-    kind = error["type"]
-    key = parts[-1] if parts else ""
-    if kind == "missing":
-        return f"missing required key '{key}'", None
-    if kind == "extra_forbidden":
-        return f"unknown key '{key}'", did_you_mean(str(key), _KNOWN_KEYS)
-    if kind == "union_tag_invalid":
-        tag = error.get("ctx", {}).get("tag", "")
-        return f"unknown step kind '{tag}'", did_you_mean(str(tag), _STEP_KINDS) or (
-            "kinds are " + ", ".join(_STEP_KINDS)
-        )
-    if kind == "union_tag_not_found":
-        return "missing required key 'kind'", "kinds are " + ", ".join(_STEP_KINDS)
-    if kind == "string_pattern_mismatch":
-        if key == "id" and len(parts) == 1:
-            return "must be lower-case words joined by '-' (e.g. 'ai-risk-assessment')", None
-        return (
-            "must be lower-case snake_case: letters, digits and '_', starting with a letter",
-            None,
-        )
-    if kind == "literal_error":
-        expected = error.get("ctx", {}).get("expected", "")
-        value = error.get("input")
-        options = [o.strip().strip("'") for o in str(expected).replace(" or ", ",").split(",")]
-        hint = did_you_mean(str(value), options) if isinstance(value, str) else None
-        return f"{value!r} is not one of {expected}", hint
-    message = error["msg"]
-    if message.startswith("Value error, "):
-        message = message[len("Value error, ") :]
-    return message[0].lower() + message[1:], None
-
-
-def _structural_problems(err: ValidationError, source: YamlSource, file: str) -> list[Problem]:
-    merged: dict[KeyPath, tuple[list[str], str | None]] = {}
-    errors = err.errors()
-    failing_items = {e["loc"][:1] for e in errors if len(e["loc"]) > 1}
-    for error in errors:
-        if error["type"] == "too_short" and error["loc"][:1] in failing_items:
-            continue  # items that failed validation are not "too few items"
-        parts = _strip_tags(error["loc"], source.data)
-        message, hint = _describe(error, parts)
-        messages, old_hint = merged.setdefault(parts, ([], hint))
-        if message not in messages:
-            messages.append(message)
-        if hint and not old_hint:
-            merged[parts] = (messages, hint)
-    problems = []
-    for parts, (messages, hint) in merged.items():
-        line, column = source.position(parts)
-        problems.append(
-            Problem(file, line, column, format_path(parts), "; or ".join(messages), hint)
-        )
-    return problems
 
 
 def _catalog_lookups() -> tuple[Callable[[str], bool], Callable[[str], str | None]]:
@@ -228,7 +139,7 @@ def parse_spec(
     try:
         spec = m.WorkflowSpec.model_validate(yaml_source.data)
     except ValidationError as err:
-        raise SpecError(_structural_problems(err, yaml_source, source)) from None
+        raise SpecError(structural_problems(err, yaml_source, source)) from None
     known, suggest = _catalog_lookups()
     findings = check_spec(
         spec, roles=DEFAULT_ROLES if roles is None else roles, is_known_id=known, suggest_id=suggest
@@ -332,95 +243,7 @@ def load_workflows(
             loaded.append(load_spec(path, roles=roles))
         except SpecError as err:
             problems.extend(err.problems)
-    problems.extend(_cross_file_problems(loaded))
+    problems.extend(cross_file_problems(loaded))
     if problems:
         raise SpecError(problems)
     return WorkflowSet(loaded)
-
-
-def _cross_file_problems(loaded: list[LoadedSpec]) -> list[Problem]:
-    problems: list[Problem] = []
-    by_id: dict[str, LoadedSpec] = {}
-    for item in loaded:
-        if item.spec.id in by_id:
-            problems.append(
-                Problem(
-                    item.source,
-                    1,
-                    1,
-                    "id",
-                    f"duplicate workflow id '{item.spec.id}'",
-                    f"{by_id[item.spec.id].source} has it already",
-                )
-            )
-        by_id.setdefault(item.spec.id, item)
-
-    def located(item: LoadedSpec, parts: KeyPath, message: str, hint: str | None = None) -> Problem:
-        line, column = read_yaml(item.text).position(parts)
-        return Problem(item.source, line, column, format_path(parts), message, hint)
-
-    for item in loaded:
-        spec = item.spec
-        for i, step in enumerate(spec.steps):
-            if not isinstance(step, m.SpawnStep):
-                continue
-            target = by_id.get(step.workflow)
-            if target is None:
-                problems.append(
-                    located(
-                        item,
-                        ("steps", i, "workflow"),
-                        f"unknown workflow '{step.workflow}'",
-                        did_you_mean(step.workflow, by_id),
-                    )
-                )
-                continue
-            if step.finding and target.spec.subject != "finding":
-                problems.append(
-                    located(
-                        item,
-                        ("steps", i, "finding"),
-                        f"'{step.workflow}' does not take a finding as its subject",
-                    )
-                )
-            if not step.finding and target.spec.subject not in (spec.subject, "organisation"):
-                problems.append(
-                    located(
-                        item,
-                        ("steps", i, "workflow"),
-                        f"'{step.workflow}' runs on a {target.spec.subject}, "
-                        f"this workflow on a {spec.subject}",
-                        "add 'finding:' to raise a finding for it",
-                    )
-                )
-            declared = {d.id: d for d in target.spec.inputs}
-            for name in step.inputs:
-                if name not in declared:
-                    problems.append(
-                        located(
-                            item,
-                            ("steps", i, "inputs", name),
-                            f"'{step.workflow}' has no input '{name}'",
-                            did_you_mean(name, declared),
-                        )
-                    )
-            for name, decl in declared.items():
-                if decl.required and name not in step.inputs:
-                    problems.append(
-                        located(
-                            item,
-                            ("steps", i, "inputs"),
-                            f"missing required input '{name}' of '{step.workflow}'",
-                        )
-                    )
-        for j, on in enumerate(spec.trigger.on):
-            if on.workflow and on.workflow not in by_id:
-                problems.append(
-                    located(
-                        item,
-                        ("trigger", "on", j, "workflow"),
-                        f"unknown workflow '{on.workflow}'",
-                        did_you_mean(on.workflow, by_id),
-                    )
-                )
-    return problems

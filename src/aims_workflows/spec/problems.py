@@ -6,10 +6,14 @@ import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-__all__ = ["KeyPath", "Problem", "did_you_mean", "format_path"]
+__all__ = ["Finding", "KeyPath", "Problem", "did_you_mean", "format_path"]
 
 KeyPath = tuple[str | int, ...]
 """Where in a workflow file: keys and list indexes from the top, ``("steps", 2, "approvers")``."""
+
+Finding = tuple[KeyPath, str, str | None]
+"""(path parts, message, hint) from a whole-spec check; the loader turns it into a located
+:class:`Problem`."""
 
 
 @dataclass(frozen=True)

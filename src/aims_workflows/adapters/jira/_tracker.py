@@ -18,9 +18,7 @@ ledger.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
-from datetime import datetime
 from typing import Any
 
 from ...engine.commands import (
@@ -35,13 +33,12 @@ from ...engine.commands import (
     RemindTask,
     TaskCommand,
 )
-from ...engine.evidence import EvidenceRecord
-from ...engine.evidence_kinds import AttachmentRecorded, evidence_payload
 from ...errors import PermanentError
 from ...ports import Clock, JiraIssueStore, SystemClock
 from ...spec.model import FormField
 from . import _adf
 from ._client import JiraConnection
+from ._evidence_files import EvidenceFiles, evidence_file
 from ._fields import FieldMap, value_for_jira
 
 __all__ = ["JiraIssueTracker", "PROPERTY", "OWNED_LABEL", "idem_label", "ref_marker"]
@@ -77,7 +74,7 @@ def _requirement(field: FormField) -> str:
     return "required" if field.required else "optional"
 
 
-class JiraIssueTracker:
+class JiraIssueTracker(EvidenceFiles):
     """Carries out ``task.*`` commands on one Jira project.
 
     ``store`` (optional) is where the issue-to-task mapping and recorded attachments are kept
@@ -123,55 +120,6 @@ class JiraIssueTracker:
             case RecordAttachments():
                 return self._record_attachments(command)
         raise PermanentError(f"the Jira tracker does not carry out '{command.kind}'")
-
-    # -- people ---------------------------------------------------------------------------
-    def account_of(self, email: str | None) -> str | None:
-        """The Jira accountId of the person with this e-mail (user search), or None."""
-        if not email:
-            return None
-        if email not in self._accounts:
-            found = (
-                self.jira.call(
-                    "GET",
-                    "user/search",
-                    params={"query": email, "maxResults": 10},
-                    what=f"look up the Jira account of {email}",
-                )
-                or []
-            )
-            exact = [u for u in found if str(u.get("emailAddress", "")).lower() == email.lower()]
-            # Jira hides e-mail addresses by privacy setting: a single match on the query is the
-            # person.
-            pick = exact[0] if exact else (found[0] if len(found) == 1 else None)
-            self._accounts[email] = pick["accountId"] if pick else None
-            if pick:
-                self._emails[pick["accountId"]] = email
-        return self._accounts[email]
-
-    def email_of(self, account_id: str | None) -> str | None:
-        """The e-mail for an accountId (people we looked up, else a user search by id)."""
-        if not account_id:
-            return None
-        if account_id not in self._emails:
-            found = (
-                self.jira.call(
-                    "GET",
-                    "user/search",
-                    params={"accountId": account_id},
-                    what=f"look up Jira account {account_id}",
-                )
-                or []
-            )
-            email = found[0].get("emailAddress") if found else None
-            if not email:
-                return None
-            self._emails[account_id] = email
-        return self._emails[account_id]
-
-    def service_account(self) -> str:
-        if self._me is None:
-            self._me = self.jira.myself(what="read the integration account")["accountId"]
-        return self._me
 
     # -- task.create ------------------------------------------------------------------------
     def field_map(self) -> FieldMap:
@@ -464,107 +412,3 @@ class JiraIssueTracker:
             return None
         known = self.store.issue_by_idem(task_key)
         return known["issue_key"] if known else None
-
-    def _sealed_records(self, seqs: tuple[int, int] | None) -> list[dict[str, Any]]:
-        """The ledger rows a completion appended, as stored (hashes included)."""
-        if not seqs or self.store is None:
-            return []
-        return self.store.evidence_rows(seqs[0], seqs[1])
-
-    # -- evidence -------------------------------------------------------------------------
-    def _attachments(self, key: str) -> list[dict[str, Any]]:
-        issue = self.jira.issue(key, fields="attachment", what=f"list the attachments of {key}")
-        return list(issue["fields"].get("attachment") or [])
-
-    def _attach_evidence(self, command: AttachEvidence) -> dict[str, Any]:
-        """Kept for commands queued before ``task.close`` carried the evidence itself."""
-        attached = self._attach_once(command.ref, command.filename, command.content)
-        return {"ref": command.ref, **attached}
-
-    def _attach_once(self, key: str, filename: str, content: str) -> dict[str, Any]:
-        if any(a.get("filename") == filename for a in self._attachments(key)):
-            return {"attached": filename, "existing": True}
-        self.jira.attach(key, filename, content.encode(), what=f"attach the evidence to {key}")
-        return {"attached": filename}
-
-    def _record_attachments(self, command: RecordAttachments) -> dict[str, Any]:
-        if self.store is None:
-            raise PermanentError(
-                "recording attachments needs the database",
-                hint="give the tracker the Jira integration's store",
-            )
-        store = self.store
-        key = command.ref
-        me = self.service_account()
-        recorded: list[str] = []
-        for attachment in self._attachments(key):
-            author = (attachment.get("author") or {}).get("accountId")
-            if author == me:
-                continue  # our own evidence files
-            if store.attachment_recorded(str(attachment["id"])):
-                continue
-            content = self.jira.download(
-                attachment["content"],
-                what=f"download attachment {attachment.get('filename')} of {key}",
-            )
-            digest = hashlib.sha256(content).hexdigest()
-            person = (
-                (attachment.get("author") or {}).get("emailAddress")
-                or self.email_of(author)
-                or author
-                or "unknown"
-            )
-            attached = AttachmentRecorded(
-                issue=key,
-                attachment_id=str(attachment["id"]),
-                filename=attachment.get("filename"),
-                mime_type=attachment.get("mimeType"),
-                size=len(content),
-                sha256=digest,
-            )
-            evidence = EvidenceRecord(
-                attached.KIND,
-                command.run_id,
-                command.step_id,
-                person,
-                "jira",
-                _parse_time(attachment.get("created")) or self.clock.now(),
-                evidence_payload(attached),
-                key,
-            )
-            if store.record_attachment(
-                attachment_id=str(attachment["id"]),
-                issue_key=key,
-                filename=str(attachment.get("filename")),
-                size=len(content),
-                sha256=digest,
-                evidence=evidence,
-            ):
-                recorded.append(str(attachment["id"]))
-        return {"ref": key, "recorded": recorded}
-
-
-def _parse_time(text: Any) -> datetime | None:
-    if not text:
-        return None
-    try:
-        return datetime.strptime(str(text), "%Y-%m-%dT%H:%M:%S.%f%z")
-    except ValueError:
-        return None
-
-
-def evidence_file(
-    records: list[dict[str, Any]], *, run_id: str, step_id: str, attempt: Any, issue: str
-) -> tuple[str, str]:
-    """(file name, JSON text) of the evidence attached to an issue when its step completes."""
-    body = {
-        "run_id": run_id,
-        "step_id": step_id,
-        "attempt": attempt,
-        "issue": issue,
-        "records": records,
-        "note": "ledger rows as recorded; verify them with `aims evidence verify`",
-    }
-    return f"aims-evidence-{step_id}-{attempt}.json", json.dumps(
-        body, indent=2, sort_keys=True, default=str
-    )

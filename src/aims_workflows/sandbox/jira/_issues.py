@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import _adf
-from ._contexts import add_default_context, resolve_choices
+from ._contexts import add_default_context
 from ._errors import JiraApiError
-from ._fields import EDITABLE_SYSTEM_FIELDS, check_value, custom_schema, display_string
+from ._field_edits import check_fields, field_changes
+from ._fields import custom_schema
 from ._model import Attachment, ChangeItem, Comment, FieldDef, History, Issue, IssueLink
 from ._state import LINK_TYPES, IssueEvent, JiraState
 from ._workflow import INITIAL_STATUS, ISSUE_TYPES, RESOLUTION_DONE, STATUSES, transitions_from
@@ -30,7 +31,6 @@ __all__ = [
     "create_field",
 ]
 
-_UNKNOWN_FIELD = "Field '{}' cannot be set. It is not on the appropriate screen, or unknown."
 _MAX_PROPERTY_BYTES = 32768  # Jira's limit on an entity property value
 
 
@@ -41,126 +41,6 @@ class Upload:
     filename: str
     mime_type: str
     content: bytes
-
-
-Where = tuple[str, str] | None
-"""(project id, issue type id) of the issue a value is for; None when not known (a create
-request naming no valid project): choice values are then not matched with options."""
-
-
-def _check(state: JiraState, fdef: FieldDef, value: Any, where: Where) -> tuple[Any, str | None]:
-    """``check_value``, then choice values against the options of the applicable context."""
-    stored, problem = check_value(fdef, value, set(state.users))
-    if problem or where is None:
-        return stored, problem
-    return resolve_choices(state, fdef, stored, *where)
-
-
-def _check_fields(
-    state: JiraState,
-    fields: dict[str, Any],
-    errors: dict[str, str],
-    *,
-    creating: bool,
-    where: Where,
-) -> dict[str, Any]:
-    """Validate ``fields`` of a create/edit body; return stored values, fill ``errors``."""
-    values: dict[str, Any] = {}
-    for field_id, value in fields.items():
-        if field_id in ("project", "issuetype") and creating:
-            continue
-        fdef = state.field(field_id)
-        if fdef is None or (not fdef.custom and field_id not in EDITABLE_SYSTEM_FIELDS):
-            errors[field_id] = _UNKNOWN_FIELD.format(field_id)
-            continue
-        stored, problem = _check(state, fdef, value, where)
-        if problem:
-            errors[field_id] = problem
-        else:
-            values[field_id] = stored
-    return values
-
-
-def _apply_updates(
-    state: JiraState,
-    issue: Issue,
-    update: dict[str, Any],
-    values: dict[str, Any],
-    errors: dict[str, str],
-) -> list[dict[str, Any]]:
-    """Fold the ``update`` verbs (set/add/remove) into ``values``; return comment bodies."""
-    comments: list[dict[str, Any]] = []
-    if not isinstance(update, dict):
-        errors["update"] = "Operation value must be an object"
-        return comments
-    for field_id, operations in update.items():
-        if not isinstance(operations, list):
-            errors[field_id] = "Operation value must be an array"
-            continue
-        for operation in operations:
-            if not isinstance(operation, dict):
-                errors[field_id] = "Operation value must be an object"
-                break
-            verb, argument = next(iter(operation.items())) if operation else ("", None)
-            if field_id == "comment" and verb == "add":
-                body = argument.get("body") if isinstance(argument, dict) else None
-                if not _adf.is_adf(body):
-                    errors["comment"] = "Comment body is not valid!"
-                else:
-                    comments.append(body)
-                continue
-            fdef = state.field(field_id)
-            if fdef is None or (not fdef.custom and field_id not in EDITABLE_SYSTEM_FIELDS):
-                errors[field_id] = _UNKNOWN_FIELD.format(field_id)
-                continue
-            if verb == "set":
-                stored, problem = _check(state, fdef, argument, (issue.project_id, issue.issuetype))
-                if problem:
-                    errors[field_id] = problem
-                else:
-                    values[field_id] = stored
-            elif verb in ("add", "remove") and fdef.schema.get("items") == "string":
-                current = list(values.get(field_id, issue.fields.get(field_id)) or [])
-                if verb == "add" and argument not in current:
-                    stored, problem = check_value(fdef, [argument], set(state.users))
-                    if problem:
-                        errors[field_id] = problem
-                        continue
-                    current.append(argument)
-                elif verb == "remove" and argument in current:
-                    current.remove(argument)
-                values[field_id] = current
-            else:
-                errors[field_id] = f"Field '{field_id}' does not support operation '{verb}'"
-    return comments
-
-
-def _change_items(state: JiraState, issue: Issue, values: dict[str, Any]) -> list[ChangeItem]:
-    """Store ``values`` on ``issue`` and describe each real change as a changelog item."""
-    names = state.user_names()
-    items: list[ChangeItem] = []
-    for field_id, new in values.items():
-        old = issue.fields.get(field_id)
-        if old == new:
-            continue
-        issue.fields[field_id] = new
-        fdef = state.fields[field_id]
-        raw_from, raw_to = old, new
-        if fdef.schema.get("type") in ("array", "option") or fdef.id == "description":
-            # Jira leaves from/to empty for these and puts the text in the *String pair.
-            raw_from = raw_to = None
-        items.append(
-            ChangeItem(
-                field=fdef.name if fdef.custom else fdef.id,
-                field_id=fdef.id,
-                fieldtype="custom" if fdef.custom else "jira",
-                from_=None if raw_from is None else str(raw_from),
-                from_string=display_string(fdef, old, names),
-                to=None if raw_to is None else str(raw_to),
-                to_string=display_string(fdef, new, names),
-            )
-        )
-    return items
 
 
 def _record(state: JiraState, issue: Issue, actor_id: str, items: list[ChangeItem]) -> History:
@@ -217,7 +97,7 @@ def create_issue(state: JiraState, actor_id: str, body: dict[str, Any]) -> Issue
     if "summary" not in fields:
         errors["summary"] = "You must specify a summary of the issue."
     where = (project.id, issuetype) if project is not None and issuetype is not None else None
-    values = _check_fields(state, fields, errors, creating=True, where=where)
+    values = check_fields(state, fields, errors, creating=True, where=where)
     if errors or project is None or issuetype is None:
         raise JiraApiError.bad_fields(errors)
     now = state.clock()
@@ -235,24 +115,6 @@ def create_issue(state: JiraState, actor_id: str, body: dict[str, Any]) -> Issue
     state.issues[issue.id] = issue
     state.emit(IssueEvent("jira:issue_created", "issue_created", actor_id, issue.id, now))
     return issue
-
-
-def _field_changes(
-    state: JiraState, issue: Issue, body: dict[str, Any]
-) -> tuple[list[ChangeItem], list[dict[str, Any]]]:
-    """Check and apply an edit's ``fields`` and ``update`` verbs (PUT /issue and POST
-    transitions take the same): the changelog items, and the comments to add."""
-    errors: dict[str, str] = {}
-    fields = body.get("fields") or {}
-    if not isinstance(fields, dict):
-        raise JiraApiError.bad_fields({"fields": "Operation value must be an object"})
-    values = _check_fields(
-        state, fields, errors, creating=False, where=(issue.project_id, issue.issuetype)
-    )
-    comments = _apply_updates(state, issue, body.get("update") or {}, values, errors)
-    if errors:
-        raise JiraApiError.bad_fields(errors)
-    return _change_items(state, issue, values), comments
 
 
 def _announce(
@@ -283,7 +145,7 @@ def _announce(
 def edit_issue(state: JiraState, actor_id: str, key: str, body: dict[str, Any]) -> None:
     """PUT /issue/{key}: apply ``fields`` and ``update`` verbs as one changelog entry."""
     issue = state.issue(key)
-    items, comments = _field_changes(state, issue, body)
+    items, comments = field_changes(state, issue, body)
     _announce(state, issue, actor_id, items, comments, "issue_updated")
 
 
@@ -295,7 +157,7 @@ def transition_issue(state: JiraState, actor_id: str, key: str, body: dict[str, 
     transition = next((t for t in transitions_from(issue.status_id) if t.id == transition_id), None)
     if transition is None:
         raise JiraApiError(400, [f"Transition id '{transition_id}' is not valid for this issue."])
-    items, comments = _field_changes(state, issue, body)
+    items, comments = field_changes(state, issue, body)
     old, new = STATUSES[issue.status_id], STATUSES[transition.to_id]
     issue.status_id = new.id
     now = state.clock()

@@ -1,0 +1,159 @@
+"""People's actions: completing and updating tasks, deciding approvals, cancelling runs, and
+who may decide. Part of :class:`~aims_workflows.runtime.Runtime` (a base class of it), kept apart
+so each file has one job: every action here is one event through :meth:`Runtime.receive`."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from ..config import AimsConfig
+from ..engine import (
+    Actor,
+    ApprovalDecided,
+    CancelRun,
+    Command,
+    Event,
+    ReplyTo,
+    TaskCompleted,
+    TaskUpdated,
+)
+from ..store import Database
+from .approvals import approval_row
+from .inbound import Delivery, as_delivery
+from .starts import CLI
+
+if TYPE_CHECKING:
+    from .core import Outcome
+
+__all__ = ["PeoplesActions"]
+
+# what an inbox row keeps of a decision made through the API (the delivery's payload)
+_DECISION_AS_STORED = {"approval_id", "decision", "reason", "content_hash", "reply_to"}
+
+
+class PeoplesActions:
+    """What people do to runs; the unit of work itself is the Runtime's."""
+
+    db: Database
+    config: AimsConfig
+
+    def receive(
+        self,
+        event: Event,
+        *,
+        run_id: str | None = None,
+        delivery: Delivery | None = None,
+        follow_up: Sequence[Command] = (),
+    ) -> Outcome:
+        raise NotImplementedError  # the Runtime's
+
+    def actor(self, person: str, via: str) -> Actor:
+        """A person acting through ``via``, with the roles aims.yaml gives them."""
+        return Actor(person, via, self.config.roles_of(person))
+
+    def complete_task(
+        self,
+        run_id: str,
+        step_id: str,
+        answers: dict[str, Any],
+        *,
+        person: str,
+        via: str = "cli",
+        attempt: int | None = None,
+        ref: str | None = None,
+        delivery: tuple[str, str] | None = None,
+    ) -> Outcome:
+        event = TaskCompleted(
+            actor=self.actor(person, via),
+            step_id=step_id,
+            attempt=attempt,
+            answers=answers,
+            ref=ref,
+        )
+        return self.receive(
+            event,
+            run_id=run_id,
+            delivery=as_delivery(delivery, json.dumps(answers, default=str)),
+        )
+
+    def update_answers(
+        self,
+        run_id: str,
+        step_id: str,
+        answers: dict[str, Any],
+        *,
+        person: str,
+        via: str = "cli",
+        ref: str | None = None,
+    ) -> Outcome:
+        event = TaskUpdated(
+            actor=self.actor(person, via), step_id=step_id, answers=answers, ref=ref
+        )
+        return self.receive(event, run_id=run_id)
+
+    def approval(self, approval_id: str) -> dict[str, Any]:
+        """The approval's row (status, content hash, approvers, run and step)."""
+        with self.db.connect() as conn:
+            return approval_row(conn, approval_id)
+
+    def people_in(self, role: str, subject_owner: str | None) -> list[str]:
+        """Who holds a role for a subject: ``system_owner`` is the AI system's owner, every other
+        role the people aims.yaml names for it."""
+        if role == "system_owner" and subject_owner:
+            return [subject_owner]
+        return self.config.people(role)
+
+    def eligible_approvers(
+        self,
+        approvers: Iterable[str],
+        subject_owner: str | None,
+        *,
+        exclude: Iterable[str] = (),
+        forbidden_roles: Iterable[str] = (),
+    ) -> list[str]:
+        """People who may decide: holders of the approver roles, minus those segregation of duties
+        rules out (named people, holders of a forbidden role)."""
+        people = {person for role in approvers for person in self.people_in(role, subject_owner)}
+        forbidden = set(forbidden_roles)
+        return sorted(
+            p
+            for p in people
+            if p not in set(exclude) and not forbidden & set(self.config.roles_of(p))
+        )
+
+    def decide(
+        self,
+        approval_id: str,
+        *,
+        person: str,
+        decision: str,
+        reason: str,
+        content_hash: str | None = None,
+        via: str = "cli",
+        ref: str | None = None,
+        delivery: Delivery | tuple[str, str] | None = None,
+        response: ReplyTo | None = None,
+    ) -> Outcome:
+        """An approver's decision. ``content_hash`` is what they saw; None means the current
+        content.
+
+        One transaction, as :meth:`receive`: the approval, and the run it belongs to (loaded
+        once, under the same lock as any event), are read in the unit of work that applies the
+        decision.
+        """
+        event = ApprovalDecided(
+            actor=self.actor(person, via),
+            approval_id=approval_id,
+            decision=decision,
+            reason=reason,
+            content_hash=content_hash,
+            reply_to=response,
+            ref=ref,
+        )
+        stored = event.model_dump_json(include=_DECISION_AS_STORED)
+        return self.receive(event, delivery=as_delivery(delivery, stored))
+
+    def cancel(self, run_id: str, reason: str, actor: Actor = CLI) -> Outcome:
+        return self.receive(CancelRun(actor=actor, reason=reason), run_id=run_id)
