@@ -284,3 +284,67 @@ def test_secrets_never_reach_logs_errors_or_evidence(tmp_path: Path, caplog) -> 
     for secret in (token, SIGNING_SECRET, "xoxb-0000-revoked-token"):
         assert secret not in everything
     assert "tina@example.com" in "\n".join(stored)  # the unknown approver is named on the run
+
+
+ODD_PAYLOADS = [
+    "not json",
+    "[]",
+    "null",
+    json.dumps({"type": "view_submission"}),
+    json.dumps({"type": "view_submission", "user": {"id": "U0TOM"}, "view": "x"}),
+    json.dumps(
+        {
+            "type": "view_submission",
+            "user": {"id": "U0TOM"},
+            "view": {
+                "id": "V1",
+                "type": "modal",
+                "callback_id": "aims_decision",
+                "private_metadata": "not json",
+            },
+        }
+    ),
+    json.dumps(
+        {
+            "type": "view_submission",
+            "user": {"id": "U0TOM"},
+            "view": {
+                "id": "V2",
+                "type": "modal",
+                "callback_id": "aims_decision",
+                "private_metadata": json.dumps({"a": 5, "d": ["x"], "h": None}),
+                "state": {"values": {"reason": {"reason_text": {"value": ["?"]}}}},
+            },
+        }
+    ),
+    json.dumps({"type": "block_actions", "user": {"id": "U0TOM"}, "actions": "approve"}),
+    json.dumps(
+        {
+            "type": "block_actions",
+            "user": {"id": "U0TOM"},
+            "trigger_id": "1.2",
+            "actions": [{"action_id": APPROVE, "value": "\u0000{broken"}],
+        }
+    ),
+    json.dumps({"type": "block_actions", "user": None, "actions": [None, 3]}),
+]
+
+
+def test_signed_payloads_of_odd_shape_never_answer_500_and_decide_nothing(tmp_path: Path) -> None:
+    with slack_world(tmp_path) as world:
+        run_id = world.start_release()
+        world.pump()
+        evidence_before = counts(world)[0]
+        statuses = []
+        for payload in ODD_PAYLOADS:
+            body = urlencode({"payload": payload}).encode()
+            headers = signed_headers(SIGNING_SECRET, int(time.time()), body)
+            statuses.append(post(world, body, headers).status_code)
+        raw = b"payload"  # a form field without a value
+        statuses.append(post(world, raw, signed_headers(SIGNING_SECRET, int(time.time()), raw)))
+        world.slack.wait()
+        world.pump()
+        codes = [s if isinstance(s, int) else s.status_code for s in statuses]
+        assert all(code < 500 for code in codes), dict(enumerate(codes))
+        assert world.evidence("approval.decided", run_id) == []
+        assert counts(world)[0] == evidence_before

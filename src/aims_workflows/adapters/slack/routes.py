@@ -35,6 +35,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from ._shape import shape_problem
+
 __all__ = [
     "SlackSignatureCheck",
     "slack_routes",
@@ -95,6 +97,10 @@ def slack_routes(bolt_app: App, check: SlackSignatureCheck, path: str = EVENTS_P
         if problem is not None:
             log.warning("refused a request to %s: %s", path, problem)
             return JSONResponse({"error": "invalid request signature"}, status_code=401)
+        malformed = shape_problem(body, request.headers.get("content-type", ""))
+        if malformed is not None:
+            log.warning("refused a signed request to %s: %s", path, malformed)
+            return JSONResponse({"error": malformed}, status_code=400)
         bolt_request = to_bolt_request(request, body)
         if warm.is_set() and _acks_in_memory(body):
             # Clicks, modal submissions and events are acknowledged from the payload alone (the
