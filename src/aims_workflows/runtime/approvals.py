@@ -12,7 +12,7 @@ from sqlalchemy import Connection, Table, bindparam, select
 from ..engine import ApprovalDecided
 from ..engine.state import RunState
 from ..errors import NotFound
-from ..spec.model import WorkflowSpec
+from ..spec.model import ApprovalStep, WorkflowSpec
 from ..store._fast import Prepared
 from ..store.models import Approval
 
@@ -49,7 +49,8 @@ def addressed_decision(
     eligible = eligible_approvers(
         row["approvers"],
         run.subject.owner,
-        forbidden_roles=_forbidden(spec, row["step_id"]),
+        # the row names an approval step: step(..., ApprovalStep) checks it is one
+        forbidden_roles=spec.step(row["step_id"], ApprovalStep).separation.forbidden_roles,
     )
     return event.model_copy(
         update={
@@ -57,8 +58,3 @@ def addressed_decision(
             "eligible": tuple(eligible),
         }
     )
-
-
-def _forbidden(spec: WorkflowSpec, step_id: str) -> list[str]:
-    step: Any = spec.step(step_id)  # an approval step: the row names it
-    return list(step.separation.forbidden_roles)
