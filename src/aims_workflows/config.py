@@ -78,6 +78,21 @@ class Settings(BaseSettings):
     slack_api_url: str = Field(
         default="https://slack.com/api/", description="Slack Web API base URL (the sandbox sets it)"
     )
+    confluence_url: str | None = Field(
+        default=None,
+        description="Confluence Cloud site, e.g. https://example.atlassian.net/wiki",
+    )
+    confluence_email: str | None = Field(
+        default=None, description="the e-mail of the account that publishes pages"
+    )
+    confluence_api_token: SecretStr | None = None
+    confluence_space: str | None = Field(
+        default=None, description="key of the space that holds the published documents"
+    )
+    confluence_parent: str = Field(
+        default="AI management system",
+        description="title of the page the documents are published under (created if missing)",
+    )
     dashboard_token: SecretStr | None = Field(
         default=None,
         description=(

@@ -9,9 +9,9 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
+from .._capture import CaptureMiddleware, Observer
 from .._server import BackgroundServer, ServedSandbox
 from ._auth import BasicAuthMiddleware
-from ._capture import CaptureMiddleware, Observer
 from ._clock import Clock, utcnow
 from ._contexts import CHOICE_TYPES, add_default_context, add_options
 from ._faults import FaultMiddleware, JiraFaults
