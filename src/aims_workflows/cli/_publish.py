@@ -22,6 +22,21 @@ class DocumentChoice(StrEnum):
 
 
 def register(app: typer.Typer) -> None:
+    from ._jira import sandbox_app
+
+    @sandbox_app.command(
+        "confluence", short_help="A loopback Confluence site (REST API v2) until Ctrl-C."
+    )
+    def sandbox_confluence(
+        port: int = typer.Option(0, "--port", help="port to listen on (0: any free port)"),
+        space: str = typer.Option("AIMS", "--space", help="key of the space it holds"),
+    ) -> None:
+        """Run a loopback Confluence Cloud site with one space until Ctrl-C, and print the
+        AIMS_CONFLUENCE_* settings that point `aims publish` at it."""
+        from ..sandbox.confluence import run_confluence_sandbox
+
+        run_confluence_sandbox(port=port, space=space)
+
     @app.command(
         "publish",
         short_help="Publish the SoA, the review pack or an audit summary to Confluence.",

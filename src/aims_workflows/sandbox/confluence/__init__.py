@@ -6,6 +6,7 @@ Held to Atlassian's ``openapi-v2.v3.json`` by the contract tests; ``atlassian-py
 
 from .._capture import Exchange
 from ._sandbox import ConfluenceSandbox, default_users
+from ._standalone import run_confluence_sandbox
 from ._state import ConfluenceApiError, ConfluenceUser, Page, PageVersion, Space
 
 __all__ = [
@@ -17,4 +18,5 @@ __all__ = [
     "PageVersion",
     "Space",
     "default_users",
+    "run_confluence_sandbox",
 ]
