@@ -18,6 +18,7 @@ Applicability's decisions about Annex A controls::
 from __future__ import annotations
 
 import re
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -65,6 +66,10 @@ class Settings(BaseSettings):
     jira_project: str = "AIMS"
     jira_issue_type: str = "Task"
     jira_webhook_secret: SecretStr | None = None
+    jira_token_expires: date | None = Field(
+        default=None,
+        description="the day the Jira API token expires (id.atlassian.com shows it): doctor warns",
+    )
     # Slack: secrets are SecretStr so that they print as '**********' in reprs, logs and errors.
     slack_bot_token: SecretStr | None = Field(
         default=None, description="bot token (xoxb-...) of the Slack app"

@@ -38,6 +38,7 @@ OUTER_LAYERS = (
     "sandbox",
     "kpi",
     "export",
+    "doctor",
 )
 IO_LIBRARIES = (
     "sqlalchemy",

@@ -8,6 +8,7 @@ import sys
 import typer
 
 from . import (
+    _doctor,
     _evidence,
     _export,
     _jira,
@@ -44,6 +45,7 @@ _serve.register(app)
 _slack.register(app)
 _export.register(app)
 _publish.register(app)
+_doctor.register(app)
 
 
 def main(argv: list[str] | None = None) -> None:

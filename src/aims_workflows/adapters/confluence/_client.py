@@ -107,6 +107,17 @@ class ConfluenceApi:
 
         return self._call(f"find space {key}", find)
 
+    def may_write_pages(self, space_id: str) -> bool:
+        """Whether the account may create pages in the space (its permitted operations)."""
+        answer = self._call(
+            "read what the account may do in the space",
+            lambda: self._client.get(f"api/v2/spaces/{space_id}/operations"),
+        )
+        operations = (answer or {}).get("operations") or []
+        return any(
+            o.get("operation") == "create" and o.get("targetType") == "page" for o in operations
+        )
+
     def page_titled(self, space_id: str, title: str) -> dict[str, Any] | None:
         pages = self._call(
             f"look up page {title!r}",

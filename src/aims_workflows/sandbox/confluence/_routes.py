@@ -259,6 +259,21 @@ async def get_children(state: ConfluenceState, request: Request) -> Response:
     return JSONResponse(_paged(request, found, limit, offset))
 
 
+async def space_operations(state: ConfluenceState, request: Request) -> Response:
+    """What the signed-in account may do in the space: read always, page writes if a writer."""
+    account = request.scope["state"]["confluence_account_id"]
+    with state.lock:
+        space = state.spaces.get(request.path_params["id"])
+        if space is None:
+            raise ConfluenceApiError(404, "NOT_FOUND", "Space not found")
+        operations = [{"operation": "read", "targetType": "space"}]
+        if space.may_write(account):
+            operations += [
+                {"operation": op, "targetType": "page"} for op in ("create", "update", "delete")
+            ]
+    return JSONResponse({"operations": operations})
+
+
 async def view_page(state: ConfluenceState, request: Request) -> Response:
     """What a person's browser shows at a page's link: its title and stored body."""
     with state.lock:
@@ -269,6 +284,7 @@ async def view_page(state: ConfluenceState, request: Request) -> Response:
 
 _TABLE: list[tuple[str, list[str], Handler]] = [
     (API + "/spaces", ["GET"], get_spaces),
+    (API + "/spaces/{id}/operations", ["GET"], space_operations),
     (API + "/pages", ["GET"], get_pages),
     (API + "/pages", ["POST"], create_page),
     (API + "/pages/{id}", ["GET"], get_page),

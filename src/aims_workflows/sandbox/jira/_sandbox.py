@@ -121,6 +121,12 @@ class JiraSandbox(ServedSandbox):
         self.users.append(user)
         return user
 
+    def deny_permission(self, email: str, *keys: str) -> None:
+        """Take project permissions (``CREATE_ISSUES``, ...) from ``email``'s account."""
+        account = self.user(email).account_id
+        with self.state.lock:
+            self.state.denied_permissions.setdefault(account, set()).update(keys)
+
     def person(self, email: str) -> JiraSandboxPerson:
         """Someone who works on issues over REST with their own credentials."""
         return JiraSandboxPerson(self.url, self.user(email))

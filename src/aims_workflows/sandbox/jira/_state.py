@@ -70,6 +70,8 @@ class JiraState:
         self.links: dict[str, IssueLink] = {}
         self.contexts: dict[str, FieldContext] = {}
         self.listeners: list[Callable[[IssueEvent], None]] = []
+        self.denied_permissions: dict[str, set[str]] = {}
+        """account id -> project permission keys it lacks (``GET /mypermissions``)"""
         self._issue_ids = itertools.count(10001)
         self._project_ids = itertools.count(10000)
         self._field_ids = itertools.count(10040)
