@@ -314,6 +314,30 @@ def test_a_retried_creation_under_search_lag_makes_one_issue(tracker, jira_sandb
     assert tracker.perform(create_command())["ref"] == "AIMS-1"  # now from the mapping
 
 
+def test_a_long_multi_line_title_becomes_a_summary_jira_accepts(tracker, jira_sandbox, conn):
+    title = "Assess the risk of\nChatbot   for " + "customers " * 40
+    ref = tracker.perform(create_command(title=title))["ref"]
+    summary = conn.issue(ref, fields="summary", what="read")["fields"]["summary"]
+    assert "\n" not in summary and len(summary) == 255 and summary.endswith("\u2026")
+    assert summary.startswith("Assess the risk of Chatbot for customers")
+    # what Jira itself says to a summary with a newline, and to a label with a space
+    with pytest.raises(PermanentError, match="newline"):
+        conn.create_issue(
+            {"project": {"key": "AIMS"}, "issuetype": {"name": "Task"}, "summary": "a\nb"},
+            what="create",
+        )
+    with pytest.raises(PermanentError, match="contains spaces"):
+        conn.create_issue(
+            {
+                "project": {"key": "AIMS"},
+                "issuetype": {"name": "Task"},
+                "summary": "x",
+                "labels": ["two words"],
+            },
+            what="create",
+        )
+
+
 def test_search_lag_hides_new_issues_unless_reconciled(conn, jira_sandbox, jira_clock):
     jira_sandbox.state.search_lag = 30
     created = conn.create_issue(

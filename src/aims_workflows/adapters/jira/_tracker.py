@@ -63,6 +63,13 @@ SEARCH_SETTLE_SECONDS = 120.0
 consistent; seconds as a rule, this much under load)."""
 
 
+def jira_summary(title: str) -> str:
+    """A title as Jira takes a summary: one line (Jira refuses newlines), at most 255
+    characters (a longer one is cut and ends in an ellipsis)."""
+    line = " ".join(title.split())
+    return line if len(line) <= 255 else line[:254] + "\u2026"
+
+
 def idem_label(idem_key: str) -> str:
     """The label that finds an issue by its idempotency key (labels cannot hold spaces or be
     long)."""
@@ -253,7 +260,7 @@ class JiraIssueTracker(EvidenceFiles):
         fields: dict[str, Any] = {
             "project": {"key": self.project},
             "issuetype": {"name": self.issue_type},
-            "summary": (command.title or command.step_id)[:254],
+            "summary": jira_summary(command.title or command.step_id),
             "description": self._description(command),
             "labels": [OWNED_LABEL, label, f"aims-{command.workflow or 'workflow'}"[:255]],
             "priority": {"name": _PRIORITIES.get(command.priority, "Medium")},
