@@ -166,3 +166,37 @@ def test_database_unreachable_or_not_migrated(installation, monkeypatch, tmp_pat
 def test_the_scopes_checked_are_the_manifests():
     manifest = yaml.safe_load((ROOT / "integrations/slack/manifest.yaml").read_text())
     assert set(manifest["oauth_config"]["scopes"]["bot"]) == NEEDED_SCOPES
+
+
+def test_a_separate_api_url_carries_the_rest_calls(installation, monkeypatch):
+    """Scoped tokens call the API gateway; AIMS_JIRA_URL stays the site people browse."""
+    run, jira, *_ = installation
+    monkeypatch.setenv("AIMS_JIRA_URL", "https://example.atlassian.net")
+    monkeypatch.setenv("AIMS_JIRA_API_URL", jira.url)
+    result = run("doctor")
+    assert _line(result.out, "jira", "credentials").startswith("ok"), result.out
+    assert _line(result.out, "jira", "fields").startswith("ok")
+
+
+def test_a_malformed_gateway_url_is_refused_with_the_form_it_needs(monkeypatch):
+    from aims_workflows.config import Settings
+
+    monkeypatch.setenv("AIMS_JIRA_API_URL", "https://api.atlassian.com/ex/jira/not-a-cloud-id")
+    with pytest.raises(ValueError, match=r"ex/jira/\{cloudId\}"):
+        Settings()
+    monkeypatch.setenv(
+        "AIMS_JIRA_API_URL",
+        "https://api.atlassian.com/ex/jira/1324a887-45db-1bf4-1e99-ef0ff456d421/",
+    )
+    assert Settings().jira_api_url == (
+        "https://api.atlassian.com/ex/jira/1324a887-45db-1bf4-1e99-ef0ff456d421"
+    )
+
+
+def test_an_invalid_setting_names_the_variable_not_its_value(installation, monkeypatch):
+    run, *_ = installation
+    monkeypatch.setenv("AIMS_JIRA_TOKEN_EXPIRES", "next-tuesday-s3cr3t")
+    result = run("doctor")
+    assert result.code == 1
+    assert "invalid setting: AIMS_JIRA_TOKEN_EXPIRES" in result.err
+    assert "next-tuesday-s3cr3t" not in result.all

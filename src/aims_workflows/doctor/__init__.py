@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from ..config import Settings
+from ..config import Settings, jira_rest_url
 from ._check import Check, Status
 from ._database import database_checks
 
@@ -40,7 +40,9 @@ def _check_jira(
     from ._jira import jira_checks
 
     conn = JiraConnection(
-        settings.jira_url, settings.jira_email, settings.jira_api_token.get_secret_value()
+        jira_rest_url(settings) or settings.jira_url,
+        settings.jira_email,
+        settings.jira_api_token.get_secret_value(),
     )
     return jira_checks(
         conn,
