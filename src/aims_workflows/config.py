@@ -93,6 +93,10 @@ class Settings(BaseSettings):
     slack_signing_secret: SecretStr | None = Field(
         default=None, description="signing secret of the Slack app"
     )
+    slack_app_token: SecretStr | None = Field(
+        default=None,
+        description="app-level token (xapp-...) for Socket Mode: `aims serve --socket-mode`",
+    )
     slack_channel: str | None = Field(
         default=None, description="channel for approvals whose step says channel"
     )

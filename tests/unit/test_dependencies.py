@@ -25,6 +25,7 @@ OWN = "aims_workflows"
 # Declared but never imported by name: each with the text in src/ that shows it is used.
 USED_INDIRECTLY = {
     "psycopg": "postgresql+psycopg",  # the driver SQLAlchemy loads for PostgreSQL URLs
+    "websockets": "WebSocketRoute",  # uvicorn serves the Slack sandbox's Socket Mode with it
 }
 
 

@@ -50,6 +50,7 @@ def create_app(
     max_body: int = MAX_BODY,
     process_in_background: bool = True,
     metrics: Metrics | None = None,
+    slack_http: bool = True,
 ) -> Starlette:
     """The ASGI app over an opened application (:func:`aims_workflows.app.open_app`).
 
@@ -110,9 +111,9 @@ def create_app(
     token = dashboard_token(getattr(app_ctx, "settings", None))
     guard = [Middleware(DashboardAuth, token=token)] if token else []
     slack = getattr(app_ctx, "slack", None)
-    if (
-        slack is not None
-    ):  # POST /slack/events, behind Slack's signature check (adapters.slack.routes)
+    # POST /slack/events, behind Slack's signature check (adapters.slack.routes); not served
+    # when Slack comes over Socket Mode (``slack_http=False``), where nothing arrives by HTTP
+    if slack is not None and slack_http:
         routes += slack.routes()
     routes += list(extra_routes)
 

@@ -19,6 +19,7 @@ from ._ids import Clock, IdFactory, wall_clock
 from ._model import Conversation, Ephemeral, Message, SlackUser, View
 from ._payloads import AppIdentity
 from ._people import Person
+from ._socket_mode import SocketDeliverer, SocketModeHub
 from ._workspace import Workspace
 
 __all__ = ["SlackSandbox", "DEFAULT_USERS", "DEFAULT_CHANNELS"]
@@ -64,6 +65,7 @@ class SlackSandbox(ServedSandbox):
         retry_delays: Sequence[float] = (0.0, 0.0, 0.0),
         sleep: Callable[[float], None] = time.sleep,
         middleware: Sequence[Middleware] = (),
+        socket_mode: bool = False,
     ) -> None:
         self.clock = clock
         ids = IdFactory(seed)
@@ -75,7 +77,7 @@ class SlackSandbox(ServedSandbox):
         self.bot_token = bot_token or ids.bot_token()
         self.verification_token = ids.secret(24)
         self.faults = Faults()
-        self.deliverer = Deliverer(
+        self.deliverer: Deliverer | SocketDeliverer = Deliverer(
             signing_secret=self.signing_secret,
             clock=lambda: self.clock(),
             timeout=ack_timeout,
@@ -83,8 +85,22 @@ class SlackSandbox(ServedSandbox):
             retry_delays=retry_delays,
             sleep=sleep,
         )
+        self.socket_mode: SocketModeHub | None = None
+        """With ``socket_mode``: the app connects with ``app_token`` and every request goes
+        over its socket instead of HTTP (nothing is signed, no app URL is needed)."""
+        self.app_token: str | None = None
+        if socket_mode:
+            self.app_token = ids.app_token(self.workspace.bot.app_id)
+            self.socket_mode = SocketModeHub(ids, self.app_token, self.workspace.bot.app_id)
+            self.deliverer = SocketDeliverer(
+                self.socket_mode, timeout=ack_timeout, max_retries=max_retries, sleep=sleep
+            )
         self.app, self.calls = build_app(
-            self.workspace, tokens={self.bot_token}, faults=self.faults, middleware=middleware
+            self.workspace,
+            tokens={self.bot_token},
+            faults=self.faults,
+            middleware=middleware,
+            socket_mode=self.socket_mode,
         )
         self.deliveries: list[Delivery] = []
         self._deliveries_lock = threading.Lock()
