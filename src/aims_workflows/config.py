@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -76,6 +76,16 @@ class Settings(BaseSettings):
     jira_project: str = "AIMS"
     jira_issue_type: str = "Task"
     jira_webhook_secret: SecretStr | None = None
+    jira_mode: Literal["webhook", "poll"] = Field(
+        default="webhook",
+        description=(
+            "webhook: Jira calls aims back (needs a URL Jira can reach); poll: no webhook, "
+            "`aims worker` polls Jira every AIMS_JIRA_POLL_SECONDS"
+        ),
+    )
+    jira_poll_seconds: int = Field(
+        default=60, ge=15, description="how often `aims worker` asks Jira what changed"
+    )
 
     @field_validator("jira_api_url")
     @classmethod

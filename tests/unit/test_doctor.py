@@ -101,6 +101,10 @@ def test_each_broken_installation_is_named_with_its_fix(installation, monkeypatc
     assert "CREATE_ISSUES" not in permissions
     assert _line(out, "jira", "token expiry").startswith("warn") and "9 days left" in out
     assert _line(out, "jira", "webhook secret").startswith("FAIL")
+    monkeypatch.setenv("AIMS_JIRA_MODE", "poll")
+    polled = _line(run("doctor").out, "jira", "webhook secret")
+    assert polled.startswith("ok") and "polled every 60 s" in polled
+    monkeypatch.delenv("AIMS_JIRA_MODE")
     assert _line(out, "slack", "signing secret").startswith("FAIL")
     assert _line(out, "confluence", "writable").startswith("FAIL")
     assert "permission to add pages" in out

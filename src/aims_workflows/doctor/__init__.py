@@ -52,6 +52,7 @@ def _check_jira(
         token_expires=settings.jira_token_expires,
         webhook_secret_set=settings.jira_webhook_secret is not None,
         now=now,
+        poll_seconds=settings.jira_poll_seconds if settings.jira_mode == "poll" else None,
     )
 
 

@@ -70,6 +70,7 @@ def jira_checks(
     token_expires: date | None,
     webhook_secret_set: bool,
     now: datetime,
+    poll_seconds: int | None = None,
 ) -> list[Check]:
     checks: list[Check] = []
     try:
@@ -182,6 +183,16 @@ def jira_checks(
                 "run `aims jira setup`",
             )
         )
+    if poll_seconds is not None:
+        checks.append(
+            Check(
+                "jira",
+                "webhook secret",
+                "ok",
+                f"poll mode: no webhook, polled every {poll_seconds} s",
+            )
+        )
+        return checks
     checks.append(
         Check("jira", "webhook secret", "ok", "set")
         if webhook_secret_set

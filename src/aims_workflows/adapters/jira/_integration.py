@@ -77,6 +77,7 @@ class JiraIntegration:
             runtime,
             issue_type=settings.jira_issue_type,
             webhook_secret=secret,
+            poll_interval=timedelta(seconds=settings.jira_poll_seconds),
         )
 
     def pump(self) -> dict[str, Any]:
