@@ -17,6 +17,7 @@ from . import (
     _setup,
     _slack,
     _systems,
+    _try,
     _work,
     _workflows,
 )
@@ -42,6 +43,7 @@ _jira.register(app)
 _serve.register(app)
 _slack.register(app)
 _export.register(app)
+_try.register(app)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -29,13 +29,15 @@ from ..sandbox.jira import JiraSandbox, sandbox_user
 from ..sandbox.jira._webhooks import WebhookDriver
 from ..sandbox.slack import SlackSandbox
 
-__all__ = ["Cast", "CAST", "TryStack", "task_screen", "masked"]
+__all__ = ["Cast", "CAST", "MARKER", "TryStack", "task_screen"]
 
 log = logging.getLogger("aims.try")
 
 WORKFLOW = "ai-risk-assessment"
 PROJECT = "AIMS"
 CHANNEL = "aims-approvals"
+MARKER = "# Written by `aims try`"
+"""The first line of the aims.yaml it writes: how ``aims try`` knows a folder it made."""
 
 
 @dataclass(frozen=True)
@@ -66,7 +68,7 @@ class Cast:
             "aims_owner": self.aims_owner,
         }
         lines = [
-            "# Written by `aims try` for this session: the trial organisation's people.",
+            f"{MARKER} for this session: the trial organisation's people.",
             "organisation: Example Ltd (aims try)",
             "roles:",
         ] + [f"  {role}: [{email}]" for role, (email, _) in roles.items()]
@@ -74,11 +76,6 @@ class Cast:
 
 
 CAST = Cast()
-
-
-def masked(secret: str) -> str:
-    """Enough of a secret to tell two apart, never enough to use it: ``a1b2…``."""
-    return secret[:4] + "…" if len(secret) > 8 else "…"
 
 
 def task_screen(properties: dict[str, Any]) -> list[str] | None:
