@@ -172,14 +172,15 @@ class JiraBrowser:
         if view is None or issue is None:
             return self._page(request, "jira_missing.html", 404, key=key)
         if me is None:
-            problems = ["Choose who you are (top right) before you change an issue."]
-            return self._page(
-                request, "jira_issue.html", 403, saved=False, problems=problems, **view
-            )
+            who = ["Choose who you are (top right) before you change an issue."]
+            return self._page(request, "jira_issue.html", 403, saved=False, problems=who, **view)
         editors: list[Editor] = view["editors"]
         changes: dict[str, Any] = {}
         problems: list[str] = []
+        posted = form.names()
         for editor in editors:
+            if "f." + editor.id not in posted:
+                continue  # not on the form that was sent: left as it is
             raw = form.all("f." + editor.id)
             try:
                 changed, value = submitted_value(editor, raw)

@@ -11,7 +11,7 @@ gets Slack's few marks (bold, italic, strike, code, links, mentions).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from markupsafe import Markup, escape
@@ -282,7 +282,7 @@ class BlockRenderer:
             return self._select(name, people, {chosen} if chosen else set())
         return Markup('<span class="muted">[%s input]</span>') % kind
 
-    def _select(self, name: str, options: list[Mapping[str, Any]], chosen: set[Any]) -> Markup:
+    def _select(self, name: str, options: Sequence[Mapping[str, Any]], chosen: set[Any]) -> Markup:
         return Markup('<select id="%s" name="%s"><option value=""></option>%s</select>') % (
             name,
             name,
