@@ -126,7 +126,7 @@ class JiraBrowser:
                 )
                 for status in STATUSES.values()
             ]
-        return self._page(request, "jira_board.html", projects=projects, columns=columns, refresh=5)
+        return self._page(request, "jira_board.html", projects=projects, columns=columns, refresh=8)
 
     # -- issue -------------------------------------------------------------------------------
     def _issue(self, key: str) -> Issue | None:
