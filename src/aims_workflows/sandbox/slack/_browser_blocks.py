@@ -40,20 +40,26 @@ def input_name(block_id: str, action_id: str) -> str:
     return f"v.{block_id}.{action_id}"
 
 
+def _unslack(text: str) -> str:
+    """Slack's three entities back to characters: apps write ``&lt;`` for a ``<`` that is not
+    the start of a link, and Slack shows it as ``<``."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
 def _marks(text: str) -> Markup:
     """Escape, then Slack's inline marks; code spans keep their content as typed."""
     pieces: list[Markup] = []
     last = 0
     for match in _CODE.finditer(text):
         pieces.append(_inline(text[last : match.start()]))
-        pieces.append(Markup("<code>%s</code>") % match.group(1))
+        pieces.append(Markup("<code>%s</code>") % _unslack(match.group(1)))
         last = match.end()
     pieces.append(_inline(text[last:]))
     return Markup("").join(pieces)
 
 
 def _inline(text: str) -> Markup:
-    html = str(escape(text))
+    html = str(escape(_unslack(text)))
     for pattern, tag in _MARKS:
         html = pattern.sub(rf"<{tag}>\1</{tag}>", html)
     for code, emoji in _EMOJI.items():
@@ -71,6 +77,7 @@ def mrkdwn(text: str, names: Mapping[str, str] | None = None) -> Markup:
         pieces.append(_marks(text[last : match.start()]))
         inner = match.group(1)
         target, _, label = inner.partition("|")
+        target, label = _unslack(target), _unslack(label)
         if target.startswith("@"):
             pieces.append(
                 Markup('<span class="mention">@%s</span>')
