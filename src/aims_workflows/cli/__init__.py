@@ -19,6 +19,7 @@ from . import (
     _setup,
     _slack,
     _systems,
+    _try,
     _work,
     _workflows,
 )
@@ -46,6 +47,7 @@ _slack.register(app)
 _export.register(app)
 _publish.register(app)
 _doctor.register(app)
+_try.register(app)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -10,8 +10,10 @@ from typing import Any
 from slack_sdk import WebClient
 from starlette.middleware import Middleware
 
+from .._browser import SiteFront
 from .._server import BackgroundServer, ServedSandbox
 from ._api import ApiCall, build_app
+from ._browser import SlackBrowser
 from ._delivery import Deliverer, Delivery
 from ._errors import SandboxUsageError
 from ._faults import Faults
@@ -109,7 +111,10 @@ class SlackSandbox(ServedSandbox):
         for spec in users:
             email, real_name = (spec, None) if isinstance(spec, str) else spec
             self.workspace.add_user(email, real_name=real_name)
-        self._server = BackgroundServer(self.app, host=host, port=port)
+        self.browser = SlackBrowser(self)
+        """The pages a person uses in a browser: pick a person at ``/``, then their Slack."""
+        site = SiteFront(self.app, self.browser.app, api_prefixes=("/api/", "/actions/"))
+        self._server = BackgroundServer(site, host=host, port=port)
 
     @property
     def url(self) -> str:
