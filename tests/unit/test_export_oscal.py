@@ -37,6 +37,7 @@ from aims_workflows.export.pack import write_audit_pack
 from aims_workflows.export.soa import build_coverage
 from aims_workflows.store.models import Finding
 from conftest import cli_environment, run_aims
+from oscal_schemas import assert_valid_oscal
 
 trestle_catalog = pytest.importorskip("trestle.oscal.catalog")
 from trestle.oscal import OSCAL_VERSION  # noqa: E402
@@ -65,6 +66,9 @@ class Read:
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
+        # every file NIST's schema first: trestle's models are looser (see oscal_schemas)
+        for path in sorted(directory.glob("*.json")):
+            assert_valid_oscal(path)
         self.catalog = Catalog.oscal_read(directory / "catalog.json")
         self.plan = AssessmentPlan.oscal_read(directory / "assessment-plan.json")
         self.ar = AssessmentResults.oscal_read(directory / "assessment-results.json")

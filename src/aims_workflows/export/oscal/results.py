@@ -34,6 +34,7 @@ from ..soa import CoverageReport
 from ._controls import control_finding, control_observation
 from ._evidence import Nonconformity, RunEvidence
 from ._ids import ExportIds, stable_uuid
+from ._ledger_rows import LedgerRows
 from ._meta import line, metadata, prop, props, when
 from ._nonconformities import (
     INTEGRITY_CLAUSE,
@@ -75,6 +76,7 @@ def build_results(
     organisation = line(config.organisation, default="Our organisation")
     ids = ExportIds(organisation, period)
     ledger_uuid = stable_uuid("resource", "ledger", organisation)
+    rows = LedgerRows(organisation, ledger_href)
 
     observations, findings, clauses = [], [], set()
     for row in coverage.controls:
@@ -84,7 +86,7 @@ def build_results(
             row,
             evidence.get(row.id, []),
             left_out.get(row.id, 0),
-            ledger_uuid,
+            rows,
             workflow_titles,
             period,
             now,
@@ -98,7 +100,7 @@ def build_results(
             if nc.clause and catalog.is_known(nc.clause) and not nc.clause.startswith("A.")
             else NONCONFORMITY_DEFAULT_CLAUSE
         )
-        observation = nonconformity_observation(m, ids, nc, ledger_uuid, now)
+        observation = nonconformity_observation(m, ids, nc, rows, now)
         observations.append(observation)
         findings.append(nonconformity_finding(m, ids, nc, clause, catalog, observation.uuid))
         clauses.add(clause)
@@ -118,7 +120,10 @@ def build_results(
             "ledger evidence from runs completed in the period. Not satisfied: runs open and "
             "none completed, or no evidence (a gap when no workflow and no implementation "
             "note covers the control). Controls whose implementation is described with "
-            "evidence kept outside aims carry no determination: examine that evidence."
+            "evidence kept outside aims are not-satisfied for the reason 'other' and marked "
+            "not determined (determination: aims-not-determined): examine that evidence. "
+            "Every finding names aims-workflows as its origin (a tool); the determination "
+            "property says whether aims worked it out or recorded what people raised."
         ),
         start=start,
         end=end,
@@ -162,6 +167,7 @@ def build_results(
         ),
         _ledger_resource(m, ledger_uuid, organisation, chain, ledger_href),
     ]
+    resources += rows.resources(m)
     return m.assessment_results.AssessmentResults(
         uuid=stable_uuid("assessment-results", *ids.key, chain.head_seq, chain.head_hash),
         metadata=metadata(
@@ -194,8 +200,9 @@ def _ledger_resource(
         title=f"Evidence ledger of {organisation}",
         description=(
             "The append-only, hash-chained ledger aims-workflows keeps: each row's "
-            "SHA-256 covers its fields and the previous row's hash. Relevant "
-            "evidence names rows by ledger-seq and ledger-hash. `aims export "
+            "SHA-256 covers its fields and the previous row's hash. Every row cited "
+            "is a resource of its own in this back-matter, with its ledger-seq and "
+            "ledger-hash. `aims export "
             "audit-pack` writes the period's rows to evidence/ledger.jsonl with a "
             "stand-alone verifier; `aims evidence verify` checks the whole chain."
         ),
