@@ -1,10 +1,10 @@
-"""What the POA&M lists, read from the database as it stood at the end of the period (or now, for
-an open-ended one): the milestones of each open nonconformity's corrective action, and the risk
+"""What the POA&M lists, read from the database as it stood at the cut-off, the end of the period
+(or now, for an open-ended one; what happened at the cut-off itself counts): the milestones of each open nonconformity's corrective action, and the risk
 treatments that are overdue.
 
 A risk treatment is overdue when
-- a task of a step that evidences risk treatment (6.1.3 or 8.3), such as the risk assessment's
-  ``treat``, was open past its due date; or
+- a task of a step whose own ``evidences:`` name risk treatment (6.1.3 or 8.3), such as the risk
+  assessment's ``treat``, was open past its due date; or
 - the newest risk register entry for a risk chose a treatment other than ``accept`` and its plan's
   target date has passed. aims records no completion of a treatment plan (the register keeps the
   plan and its date, nothing marks it done), so such an entry stays listed until a newer
@@ -90,7 +90,7 @@ def _milestone(row: Any, cutoff: datetime) -> Milestone:
         row.role,
         row.assignee,
         _aware(row.due_at),
-        done if done is not None and done < cutoff else None,
+        done if done is not None and done <= cutoff else None,
     )
 
 
@@ -102,7 +102,7 @@ def milestones(conn: Connection, runs: Iterable[str], cutoff: datetime) -> dict[
         return found
     query = (
         select(_S)
-        .where(_S.c.run_id.in_(wanted), _S.c.created_at < cutoff, _S.c.status != "cancelled")
+        .where(_S.c.run_id.in_(wanted), _S.c.created_at <= cutoff, _S.c.status != "cancelled")
         .order_by(_S.c.created_at, _S.c.id)
     )
     for row in conn.execute(query):
@@ -116,17 +116,20 @@ def overdue_tasks(conn: Connection, cited: Citations, cutoff: datetime) -> list[
         select(_S, _R.c.workflow_id, _R.c.spec_version, _R.c.subject_name)
         .select_from(_S.join(_R, _S.c.run_id == _R.c.id))
         .where(
-            _S.c.created_at < cutoff,
+            _S.c.created_at <= cutoff,
             _S.c.due_at.is_not(None),
             _S.c.due_at < cutoff,
-            or_(_S.c.completed_at.is_(None), _S.c.completed_at >= cutoff),
+            or_(_S.c.completed_at.is_(None), _S.c.completed_at > cutoff),
             _S.c.status != "cancelled",
         )
         .order_by(_S.c.due_at, _S.c.id)
     )
     found = []
     for row in conn.execute(query):
-        if not cited.counts_for((row.workflow_id, row.spec_version), row.step_id, TREATMENT_CLAUSES):
+        # the step itself must name treatment: a workflow naming 6.1.3 as a whole (the risk
+        # assessment does) would make its identify task a treatment too
+        steps = cited.steps.get((row.workflow_id, row.spec_version), {})
+        if not steps.get(row.step_id, frozenset()) & TREATMENT_CLAUSES:
             continue
         found.append(OverdueTask(_milestone(row, cutoff), row.workflow_id, row.subject_name, None, None))
     seqs = _last_rows(conn, [t.milestone.run_id for t in found])
@@ -140,7 +143,7 @@ def overdue_plans(conn: Connection, cutoff: datetime) -> list[OverduePlan]:
     """The newest register entry of each (system, risk), recorded by the cut-off, whose treatment
     plan's target date is before the cut-off's day."""
     rows = conn.execute(
-        select(_RR).where(_RR.c.recorded_at < cutoff).order_by(_RR.c.recorded_at, _RR.c.id)
+        select(_RR).where(_RR.c.recorded_at <= cutoff).order_by(_RR.c.recorded_at, _RR.c.id)
     ).all()
     newest: dict[tuple[str, str], Any] = {}
     for row in rows:

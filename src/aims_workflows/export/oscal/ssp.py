@@ -179,8 +179,23 @@ def _system_component(m: Any, organisation: str, system: AiSystem) -> Any:
                 ("risk-tier", system.risk_tier),
             ],
         ),
-        status=common.Status(state="operational"),
+        status=common.Status(
+            state=_STATE.get(system.lifecycle_stage, "other"),
+            remarks=f"Lifecycle stage in the inventory: {system.lifecycle_stage or 'not recorded'}.",
+        ),
     )
+
+
+# inventory lifecycle stage -> OSCAL component state (operational, under-development, disposition)
+_STATE = {
+    "inception": "under-development",
+    "design": "under-development",
+    "development": "under-development",
+    "validation": "under-development",
+    "deployed": "operational",
+    "monitoring": "operational",
+    "retired": "disposition",
+}
 
 
 def _users(m: Any, config: Any) -> list[Any]:
