@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from export_world import Pack, assessed_world, audit_with_a_finding, tamper, use_soa
+from oscal_schemas import assert_valid_oscal
 from sqlalchemy import select, text
 
 from aims_workflows import __version__
@@ -37,7 +38,6 @@ from aims_workflows.export.pack import write_audit_pack
 from aims_workflows.export.soa import build_coverage
 from aims_workflows.store.models import Finding
 from conftest import cli_environment, run_aims
-from oscal_schemas import assert_valid_oscal
 
 trestle_catalog = pytest.importorskip("trestle.oscal.catalog")
 from trestle.oscal import OSCAL_VERSION  # noqa: E402

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from export_world import Pack, assessed_world, audit_with_a_finding, tamper, use_soa
+from oscal_schemas import assert_valid_oscal, schema_errors
 from sqlalchemy import select, text
 
 from aims_workflows.export import parse_period
@@ -21,7 +22,6 @@ from aims_workflows.export.oscal._ids import PROPS_NS, oscal_id
 from aims_workflows.export.pack import write_audit_pack
 from aims_workflows.store.models import Finding, StepRecord
 from conftest import cli_environment, run_aims
-from oscal_schemas import assert_valid_oscal, schema_errors
 
 pytest.importorskip("trestle.oscal.catalog")
 from trestle.core.validator_factory import validator_factory  # noqa: E402
@@ -327,9 +327,10 @@ def test_the_ssp_has_the_ai_systems_in_scope_and_statements_from_their_runs(
     risk = {names[b.component_uuid]: b for b in by_id[oscal_id("6.1.2")].by_components}
     assert set(risk) == {"AI management system of Example Ltd", "Chatbot", "Scorer"}
     # the AIMS statement is drawn from the workflow that evidences 6.1.2
-    assert "AI risk assessment (ai-risk-assessment)" in risk[
-        "AI management system of Example Ltd"
-    ].description
+    assert (
+        "AI risk assessment (ai-risk-assessment)"
+        in risk["AI management system of Example Ltd"].description
+    )
     # Chatbot's risk run completed, Scorer's is open
     chatbot, scorer = risk["Chatbot"], risk["Scorer"]
     assert (prop(chatbot, "runs-completed"), prop(chatbot, "runs-open")) == ("1", "0")
@@ -373,7 +374,11 @@ def test_the_audit_pack_holds_all_six_files_valid_and_listed(harness, world, tmp
         model.model_validate(document[next(iter(document))])
     rows = {row["seq"]: row["hash"] for row in pack.ledger()}
     results = pack.json("oscal/assessment-results.json")["assessment-results"]
-    cited = [r for r in results["back-matter"]["resources"] if r["title"].startswith("Evidence ledger row")]
+    cited = [
+        r
+        for r in results["back-matter"]["resources"]
+        if r["title"].startswith("Evidence ledger row")
+    ]
     assert cited
     for resource in cited:
         values = {p["name"]: p["value"] for p in resource["props"]}

@@ -1,6 +1,7 @@
-"""``aims export oscal``: the catalogue, the SoA as a profile, the AIMS's system security plan, an
-assessment plan, the period's assessment results and a POA&M as OSCAL JSON. Registered onto the ``aims export`` group by ``_export.register``; imports nothing
-heavy until it runs (compliance-trestle takes most of a second to import)."""
+"""``aims export oscal``: the catalogue, the SoA as a profile, the AIMS's system security plan,
+an assessment plan, the period's assessment results and a POA&M as OSCAL JSON. Registered onto
+the ``aims export`` group by ``_export.register``; imports nothing heavy until it runs
+(compliance-trestle takes most of a second to import)."""
 
 from __future__ import annotations
 

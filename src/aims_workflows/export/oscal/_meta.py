@@ -87,12 +87,11 @@ def metadata(
     now: datetime,
     config: Any = None,
     remarks: str | None = None,
-    people: Iterable[str] = (),
     extra_props: Iterable[Any] = (),
 ) -> Any:
     """Title, last-modified (the export's clock), version (this tool's), oscal-version (trestle's),
-    and when ``config`` is given the organisation and the people of ``aims.yaml`` in their roles
-    (and ``people``, parties the document names that hold no role there)."""
+    when ``config`` is given the organisation and the people of ``aims.yaml`` in their roles, and
+    the generator property followed by ``extra_props``."""
     common = m.common
     fields: dict[str, Any] = dict(
         title=line(title),
@@ -102,19 +101,24 @@ def metadata(
         remarks=remarks,
     )
     if config is not None:
-        roles, parties, responsible = _people(m, config, people)
+        roles, parties, responsible = _people(m, config)
         fields.update(roles=roles or None, parties=parties, responsible_parties=responsible or None)
     fields["props"] = (
         props(
             m,
-            [("generator", f"aims-workflows {__version__} (compliance-trestle {m.trestle_version})")],
+            [
+                (
+                    "generator",
+                    f"aims-workflows {__version__} (compliance-trestle {m.trestle_version})",
+                )
+            ],
         )
         or []
     ) + list(extra_props)
     return common.Metadata(**fields)
 
 
-def _people(m: Any, config: Any, others: Iterable[str]) -> tuple[list[Any], list[Any], list[Any]]:
+def _people(m: Any, config: Any) -> tuple[list[Any], list[Any], list[Any]]:
     common = m.common
     organisation = line(config.organisation, default="Our organisation")
     org_uuid = stable_uuid("party", "organisation", organisation)
@@ -132,8 +136,6 @@ def _people(m: Any, config: Any, others: Iterable[str]) -> tuple[list[Any], list
             uuids.append(seen[person])
         if uuids:
             responsible.append(common.ResponsibleParty(role_id=role, party_uuids=uuids))
-    for person in sorted(set(others) - set(seen)):
-        parties.append(_person(common, party_uuid(person), person, org_uuid))
     return roles, parties, responsible
 
 
@@ -185,9 +187,7 @@ def tool_assets(m: Any) -> Any:
     )
 
 
-def tool_origins(m: Any, *people: str) -> list[Any]:
-    """``origins`` naming aims-workflows as the actor (and any parties, by UUID, beside it)."""
+def tool_origins(m: Any) -> list[Any]:
+    """``origins`` naming aims-workflows (its component in the assessment assets) as the actor."""
     common = m.common
-    actors = [common.OriginActor(type="tool", actor_uuid=TOOL_COMPONENT)]
-    actors += [common.OriginActor(type="party", actor_uuid=uuid) for uuid in people]
-    return [common.Origin(actors=actors)]
+    return [common.Origin(actors=[common.OriginActor(type="tool", actor_uuid=TOOL_COMPONENT)])]

@@ -8,8 +8,8 @@ from typing import Any
 
 from ...catalog import Catalog
 from ..ledger_slice import ChainCheck
-from ._evidence import Nonconformity
 from ._controls import AUTOMATED
+from ._evidence import Nonconformity
 from ._ids import ExportIds, objective_id
 from ._ledger_rows import LedgerRows
 from ._meta import line, props, sentence, tool_origins, when

@@ -1,6 +1,7 @@
-"""What the POA&M lists, read from the database as it stood at the cut-off, the end of the period
-(or now, for an open-ended one; what happened at the cut-off itself counts): the milestones of each open nonconformity's corrective action, and the risk
-treatments that are overdue.
+"""What the POA&M lists, read from the database as it stood at the cut-off: the end of the
+period, or now for an open-ended one (what happened at the cut-off itself counts). The
+milestones of each open nonconformity's corrective action, and the risk treatments that are
+overdue.
 
 A risk treatment is overdue when
 - a task of a step whose own ``evidences:`` name risk treatment (6.1.3 or 8.3), such as the risk
@@ -37,7 +38,12 @@ __all__ = [
 
 TREATMENT_CLAUSES = frozenset({"6.1.3", "8.3"})
 
-_S, _R, _E, _RR = StepRecord.__table__, Run.__table__, Evidence.__table__, RiskRegisterEntry.__table__
+_S, _R, _E, _RR = (
+    StepRecord.__table__,
+    Run.__table__,
+    Evidence.__table__,
+    RiskRegisterEntry.__table__,
+)
 
 
 @dataclass(frozen=True)
@@ -94,7 +100,9 @@ def _milestone(row: Any, cutoff: datetime) -> Milestone:
     )
 
 
-def milestones(conn: Connection, runs: Iterable[str], cutoff: datetime) -> dict[str, list[Milestone]]:
+def milestones(
+    conn: Connection, runs: Iterable[str], cutoff: datetime
+) -> dict[str, list[Milestone]]:
     """Run id -> the tasks it had issued by the cut-off, in order."""
     wanted = sorted(set(runs))
     found: dict[str, list[Milestone]] = {r: [] for r in wanted}
@@ -131,7 +139,9 @@ def overdue_tasks(conn: Connection, cited: Citations, cutoff: datetime) -> list[
         steps = cited.steps.get((row.workflow_id, row.spec_version), {})
         if not steps.get(row.step_id, frozenset()) & TREATMENT_CLAUSES:
             continue
-        found.append(OverdueTask(_milestone(row, cutoff), row.workflow_id, row.subject_name, None, None))
+        found.append(
+            OverdueTask(_milestone(row, cutoff), row.workflow_id, row.subject_name, None, None)
+        )
     seqs = _last_rows(conn, [t.milestone.run_id for t in found])
     return [
         OverdueTask(t.milestone, t.workflow, t.subject, *seqs.get(t.milestone.run_id, (None, None)))
@@ -194,7 +204,7 @@ def _last_rows(
     ``artefacts``: a register entry is its run's last record)."""
     if not runs:
         return {}
-    where = [_E.c.run_id.in_(sorted(set(runs)))]
+    where: list[Any] = [_E.c.run_id.in_(sorted(set(runs)))]
     if artefacts:
         where.append(_E.c.kind == ArtefactRecorded.KIND)
     latest = (

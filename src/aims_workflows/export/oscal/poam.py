@@ -82,7 +82,9 @@ def build_poam(
         risks.append(risk)
         links = []
         if task.last_seq is not None and task.last_hash is not None:
-            href = rows.cite(task.last_seq, task.last_hash, f"the latest of run {task.milestone.run_id}")
+            href = rows.cite(
+                task.last_seq, task.last_hash, f"the latest of run {task.milestone.run_id}"
+            )
             links.append(common.Link(href=href, rel="evidence", text="the run's latest row"))
         items.append(
             _item(
@@ -249,7 +251,9 @@ def _nonconformity_risk(
     remediation = common.Response(
         uuid=ids("remediation", "nonconformity", nc.id),
         lifecycle="planned",
-        title=f"Corrective action {nc.corrective_run}" if nc.corrective_run else "Corrective action",
+        title=f"Corrective action {nc.corrective_run}"
+        if nc.corrective_run
+        else "Corrective action",
         description=(
             f"The corrective-action run {nc.corrective_run}: its tasks are the milestones "
             f"({len(steps) - len(open_steps)} of {len(steps)} done at the cut-off)."
@@ -307,7 +311,9 @@ def _task_risk(m: Any, ids: ExportIds, task: OverdueTask, cutoff: datetime) -> A
 
 def _plan_risk(m: Any, ids: ExportIds, plan: OverduePlan) -> Any:
     common = m.common
-    target = datetime.combine(plan.target, datetime.min.time(), tzinfo=when(plan.recorded_at).tzinfo)
+    target = datetime.combine(
+        plan.target, datetime.min.time(), tzinfo=when(plan.recorded_at).tzinfo
+    )
     plan_text = sentence(plan.plan.strip()) if plan.plan.strip() else "No plan text recorded."
     return common.Risk(
         uuid=ids("risk", "plan", plan.run_id),

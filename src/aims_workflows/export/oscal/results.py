@@ -10,16 +10,24 @@ implemented     satisfied       ledger evidence from runs completed in the perio
 in progress     not-satisfied   runs are open and none completed in the period
 no evidence     not-satisfied   applicable, nothing recorded (a *gap* when no workflow and
                                 no implementation note covers it either)
-described       none            the evidence is kept outside aims: someone has to examine it
+described       not-satisfied   reason "other", marked not determined: the evidence is kept
+                                outside aims and an assessor has to examine it (NIST's
+                                schema requires a status on every finding)
 excluded        no finding      the exclusion and its reason are in the observation
 ==============  ==============  ==========================================================
 
 An open nonconformity (the findings table) is a not-satisfied finding on the clause it names
 (10.2 when it names none); a ledger whose chain does not verify is one on 7.5.3.
 
+Every finding and observation names aims-workflows as its origin (an actor of type ``tool``,
+the component in the plan's assessment assets) and carries a ``determination`` property:
+``aims-automated`` (aims' own verdict from the ledger), ``aims-not-determined`` (described
+controls) or ``recorded-nonconformity`` (raised by people, recorded through aims).
+
 Relevant evidence names ledger rows by ``ledger-seq`` and ``ledger-hash`` (the row's SHA-256 in
 the hash chain): one entry per run, its latest row for the control, since the chain anchors
-every row before it. The ``href`` points at the back-matter resource describing the ledger.
+every row before it. The ``href`` points at a back-matter resource for that row, which carries
+the same seq and hash.
 """
 
 from __future__ import annotations

@@ -181,7 +181,7 @@ def _system_component(m: Any, organisation: str, system: AiSystem) -> Any:
         ),
         status=common.Status(
             state=_STATE.get(system.lifecycle_stage, "other"),
-            remarks=f"Lifecycle stage in the inventory: {system.lifecycle_stage or 'not recorded'}.",
+            remarks=f"Inventory lifecycle stage: {system.lifecycle_stage or 'not recorded'}.",
         ),
     )
 
@@ -251,7 +251,9 @@ def _requirement(
                         ("ledger-hash", found.last_hash),
                     ],
                 ),
-                links=[common.Link(href=href, rel="evidence", text=f"ledger row #{found.last_seq}")],
+                links=[
+                    common.Link(href=href, rel="evidence", text=f"ledger row #{found.last_seq}")
+                ],
                 implementation_status=common.ImplementationStatus(
                     state="implemented" if found.completed else "partial"
                 ),

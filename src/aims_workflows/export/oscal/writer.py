@@ -261,9 +261,7 @@ def build_documents(
     findings = results.results[0].findings or []
     counts = {
         "satisfied": sum(1 for f in findings if f.target.status.state.value == "satisfied"),
-        "not_satisfied": sum(
-            1 for f in findings if f.target.status.state.value == "not-satisfied"
-        ),
+        "not_satisfied": sum(1 for f in findings if f.target.status.state.value == "not-satisfied"),
         "nonconformities": len(nonconformities),
         "poam_items": len(nonconformities) + len(tasks) + len(plans),
     }
