@@ -1,5 +1,6 @@
 """``aims export oscal``: OSCAL files written from a history the real runtime produced (SQLite and
-PostgreSQL), read back through compliance-trestle's models to prove they are valid OSCAL, with
+PostgreSQL), each file checked against NIST's JSON schema and read back through compliance-trestle's
+models to prove they are valid OSCAL, with
 stable UUIDs, gaps and nonconformities as findings, evidence hashes that are the ledger's own,
 and the promises about the output directory (never half-written, never silently replaced)."""
 
