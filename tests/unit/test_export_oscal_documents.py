@@ -221,10 +221,12 @@ def test_an_open_nonconformity_is_a_poam_item_with_its_milestones(
         str(raised_row.seq),
         raised_row.hash,
     )
-    # the results of the same period carry it as a finding recorded, not judged, by aims
+    # the results of the same period carry it as a finding recorded, not judged, by aims; the
+    # item links to it
     results = read["assessment-results.json"].results[0]
     (nc,) = [f for f in results.findings if prop(f, "finding-id") == finding_id]
     assert prop(nc, "determination") == "recorded-nonconformity"
+    assert item.links[1].href == f"assessment-results.json#{nc.uuid}"
     # everything recorded: closed since; nothing open, and the one item says so
     now = check_all(write_oscal(harness.app, tmp_path / "now").path)
     (none,) = now["plan-of-action-and-milestones.json"].poam_items

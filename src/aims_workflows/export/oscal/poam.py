@@ -59,6 +59,14 @@ def build_poam(
         if nc.raised_seq is not None and nc.raised_hash is not None:
             href = rows.cite(nc.raised_seq, nc.raised_hash, f"finding.raised {line(nc.id)}")
             links.append(common.Link(href=href, rel="evidence", text="the row that raised it"))
+        # the same nonconformity's finding in the results of the period (same UUID scheme)
+        links.append(
+            common.Link(
+                href=f"{RESULTS_FILE}#{ids('finding', 'nonconformity', nc.id)}",
+                rel="related",
+                text="its finding in the assessment results",
+            )
+        )
         items.append(
             _item(
                 m,
