@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import ColumnElement, Connection, and_, insert, or_, select, update
+from sqlalchemy import ColumnElement, Connection, and_, func, insert, or_, select, update
 
 from ..engine.commands import Command, command_from_dict, command_from_json, command_to_json
 from ._fast import Prepared
@@ -27,6 +27,7 @@ __all__ = [
     "renew",
     "retry_later",
     "revive",
+    "waiting",
 ]
 
 _OUTBOX = OutboxItem.__table__
@@ -242,6 +243,17 @@ def _park(conn: Connection, item_id: int, now: datetime, error: str) -> None:
         update(_OUTBOX)
         .where(_OUTBOX.c.id == item_id)
         .values(status="dead", done_at=now, last_error=error, claimed_by=None)
+    )
+
+
+def waiting(conn: Connection) -> int:
+    """How many commands are queued or in flight (not done, not dead)."""
+    return int(
+        conn.execute(
+            select(func.count())
+            .select_from(_OUTBOX)
+            .where(_OUTBOX.c.status.in_(("pending", "inflight")))
+        ).scalar_one()
     )
 
 
