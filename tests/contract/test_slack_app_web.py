@@ -1,6 +1,7 @@
 """The Slack app inside the real web service (``web.create_app`` over ``open_app`` configured
-by ``AIMS_SLACK_*`` settings), against the spec-checked sandbox: the outcome reaches every copy
-without anyone pumping the outbox by hand, and the route refuses unsigned requests."""
+by ``AIMS_SLACK_*`` settings), against the spec-checked sandbox: the web process records the
+decision and dispatches nothing, the worker's pass takes the outcome to every copy, and the
+route refuses unsigned requests."""
 
 from __future__ import annotations
 
