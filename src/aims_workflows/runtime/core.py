@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import TypeVar
 
 from sqlalchemy import Connection, text
@@ -281,13 +282,25 @@ class Runtime(RunStarts, PeoplesActions):
 
     # -- time -------------------------------------------------------------------------------
     def tick(self, limit: int = 500) -> int:
-        """Fire every due timer (reminders, due dates, escalations, waits). Returns runs ticked."""
+        """Fire every due timer (reminders, due dates, escalations, waits). Returns runs ticked
+        here (a run another worker is ticking is left to it)."""
         now = self.clock.now()
         with self.db.connect() as conn:
             due = run_store.due_for_tick(conn, now, limit)
+        ticked = 0
         for run_id in due:
-            self.receive(TimerTick(), run_id=run_id)
-        return len(due)
+            ticked += self._retrying(partial(self._tick_one, run_id))
+        return ticked
+
+    def _tick_one(self, run_id: str) -> int:
+        """Tick one run if it is still due and no other worker holds it (1), else leave it (0):
+        workers sharing a database claim due timers, they do not queue behind each other."""
+        now = self.clock.now()
+        with self.db.begin() as conn:
+            if not run_store.take_due(conn, run_id, now):
+                return 0
+            self._apply(conn, run_id, TimerTick(), now)
+        return 1
 
     # -- ledger-only records ----------------------------------------------------------------
     def record(
