@@ -18,7 +18,8 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import Iterable
+from collections.abc import Generator
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -244,7 +245,9 @@ class Dispatcher:
                 == 1
             )
 
-    def _batches(self, limit: int, *, internal: bool) -> Iterable[list[outbox.Claimed]]:
+    def _batches(
+        self, limit: int, *, internal: bool
+    ) -> Generator[list[outbox.Claimed], None, None]:
         """Claims of at most ``claim_size`` commands until ``limit`` were taken or none is due."""
         taken = 0
         while taken < limit:
@@ -257,9 +260,11 @@ class Dispatcher:
 
     def _internal(self, limit: int) -> DispatchReport:
         report = DispatchReport()
-        for claimed in self._batches(limit, internal=True):
-            for item in claimed:
-                self._one_internal(item, report)
+        # closed on the way out, also by an exception: its heartbeat must not outlive the work
+        with closing(self._batches(limit, internal=True)) as batches:
+            for claimed in batches:
+                for item in claimed:
+                    self._one_internal(item, report)
         return report
 
     def _one_internal(self, item: outbox.Claimed, report: DispatchReport) -> None:
@@ -356,9 +361,10 @@ class Dispatcher:
 
     def _external(self, limit: int) -> DispatchReport:
         report = DispatchReport()
-        for claimed in self._batches(limit, internal=False):
-            for item in claimed:
-                self._one_external(item, report)
+        with closing(self._batches(limit, internal=False)) as batches:
+            for claimed in batches:
+                for item in claimed:
+                    self._one_external(item, report)
         return report
 
     def _one_external(self, item: outbox.Claimed, report: DispatchReport) -> None:
