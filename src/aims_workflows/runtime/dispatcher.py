@@ -43,7 +43,7 @@ from ..engine.commands import (
     SpawnRun,
     TaskCommand,
 )
-from ..errors import AimsError, PermanentError, RetryableError
+from ..errors import AimsError, DatabaseUnavailable, PermanentError, RetryableError
 from ..ports import ApprovalChannel, IssueTracker, Notifier
 from ..store import outbox
 from ..store import runs as run_store
@@ -282,6 +282,8 @@ class Dispatcher:
         except run_store.ConcurrentUpdate as err:
             self._failed(item, err, now, report)
             return
+        except DatabaseUnavailable:
+            raise  # not the command's fault: the worker waits and the claim runs out
         except AimsError as err:
             self._bury(item, str(err), now, report)
             return
