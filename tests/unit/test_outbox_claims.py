@@ -9,6 +9,7 @@ from collections import Counter
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import text
 
 from aims_workflows.engine.commands import Command, CreateTask
@@ -167,3 +168,26 @@ def test_a_dispatcher_claims_a_few_commands_at_a_time(harness):
     )
     dispatcher.pump()
     assert len(seen) >= 12 and max(seen) <= 4
+
+
+@pytest.mark.postgres
+def test_dispatchers_claiming_at_once_take_different_commands_without_waiting(
+    make_harness, pg_url, tmp_path, clock
+):
+    """On PostgreSQL a claim skips the rows another dispatcher is claiming (SKIP LOCKED)
+    instead of queueing behind its transaction."""
+    from aims_workflows.store import Database
+
+    Database(pg_url).upgrade()
+    # this process's waits for a row lock end after 3 s: a wait shows as an error, not a hang
+    h = make_harness(pg_url + "%20-clock_timeout%3D3000", tmp_path, clock)
+    for n in range(3):
+        h.app.inventory.add(AISystemRecord(name=f"System {n}", owner="olga@example.com"))
+    now = h.clock.now()
+    with h.db.begin() as first:
+        mine = outbox.claim_due(first, now, owner="a", kinds=["task.create"], limit=4)
+        with h.db.begin() as second:  # another dispatcher, while the first has not committed
+            theirs = outbox.claim_due(second, now, owner="b", kinds=["task.create"], limit=4)
+    assert len(mine) == 4 and len(theirs) == 2
+    assert not {c.id for c in mine} & {c.id for c in theirs}
+    h.db.dispose()
