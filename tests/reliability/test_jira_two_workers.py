@@ -70,12 +70,11 @@ WORKER = textwrap.dedent("""
 
 
 @pytest.mark.slow
-def test_two_workers_behind_a_slow_jira_make_one_issue_per_task(db_url, tmp_path, clock):
-    from conftest import ROLES, config_yaml
-
+def test_two_workers_behind_a_slow_jira_make_one_issue_per_task(db_url, tmp_path, clock, roles):
     Database(db_url).upgrade()
     config = tmp_path / "aims.yaml"
-    config.write_text(config_yaml(ROLES), encoding="utf-8")
+    lines = ["roles:"] + [f"  {role}: [{', '.join(people)}]" for role, people in roles.items()]
+    config.write_text("\n".join(lines) + "\n", encoding="utf-8")
     settings = Settings(database_url=db_url, config=config, workflows=shipped_workflows_dir())
     demo = JiraLoopback(people=["olga@example.com"])
     app = open_app(settings, clock=clock, jira=demo.connect)
