@@ -191,3 +191,33 @@ def test_dispatchers_claiming_at_once_take_different_commands_without_waiting(
     assert len(mine) == 4 and len(theirs) == 2
     assert not {c.id for c in mine} & {c.id for c in theirs}
     h.db.dispose()
+
+
+def test_a_database_problem_during_an_internal_command_does_not_park_it(harness, monkeypatch):
+    """The worker waits a database outage out; the command was not at fault and stays queued."""
+    from aims_workflows.engine.commands import CancelChildRun
+    from aims_workflows.errors import DatabaseUnavailable
+
+    h = harness
+    run_id = h.rt.start("internal-audit").run.run_id
+    command = CancelChildRun(
+        key=f"{run_id}/cancel-test", run_id=run_id, child_run_id=run_id, reason="test"
+    )
+    with h.db.begin() as conn:
+        outbox.enqueue(conn, [command], h.clock.now())
+
+    def unavailable(self, conn, command, now):
+        raise DatabaseUnavailable("database x is not reachable: connection refused")
+
+    monkeypatch.setattr(Dispatcher, "_carry_out_internal", unavailable)
+    with pytest.raises(DatabaseUnavailable):
+        h.pump()
+    monkeypatch.undo()
+    with h.db.connect() as conn:
+        status = conn.execute(
+            text("SELECT status FROM outbox WHERE key = :k"), {"k": command.key}
+        ).scalar()
+    assert status == "inflight"  # not dead: taken again once its claim runs out
+    h.clock.advance(outbox.LEASE + timedelta(seconds=1))
+    h.pump()
+    assert "run.cancelled" in h.kinds(run_id)
