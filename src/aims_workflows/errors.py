@@ -90,6 +90,11 @@ class StoreError(AimsError):
     pass
 
 
+class DatabaseUnavailable(StoreError):
+    """The database did not answer, refused the connection, or stayed locked by another writer:
+    a short problem worth waiting out and trying again (``aims worker`` backs off and retries)."""
+
+
 class LedgerTampered(StoreError):
     """The evidence chain does not verify. ``seq`` is the first row that fails."""
 

@@ -84,17 +84,24 @@ def register(app: typer.Typer) -> None:
         once: bool = typer.Option(False, "--once", help="do one pass and exit"),
         interval: float = typer.Option(5.0, "--interval", min=0.1, help="seconds between passes"),
     ) -> None:
-        """Carry out due work: schedules, timers (reminders, due dates, waits) and the outbox."""
-        import time
-
+        """Carry out due work: schedules, timers (reminders, due dates, waits) and the outbox.
+        Short database problems (a lock held by another process, a server restarting) are
+        waited out with back-off, not an exit."""
+        from ..runtime.worker_loop import WorkerLoop
         from ._context import open_cli_app
-        from ._output import console
+        from ._output import console, err_console
 
         app_ = open_cli_app()
-        while True:
-            report = app_.pump()
+
+        def passed(report) -> None:
             if report.done or report.retried or report.dead:
                 console().print(f"done {report.done}, retried {report.retried}, dead {report.dead}")
-            if once:
-                return
-            time.sleep(interval)
+
+        def waiting(problem: str, seconds: float) -> None:
+            err_console().print(
+                f"database unavailable ({problem}); trying again in {seconds:.0f} s",
+                markup=False,
+                highlight=False,
+            )
+
+        WorkerLoop(app_.pump, interval=interval, on_pass=passed, on_wait=waiting).run(once=once)

@@ -31,14 +31,14 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Start a workflow run by hand."""
-        from ._context import open_cli_app, parse_assignments
+        from ._context import open_cli_app, parse_assignments, settle
         from ._output import ok
 
         app_ = open_cli_app()
         transition = app_.runtime.start(
             workflow, system=system, finding=finding, inputs=parse_assignments(input_, "input")
         )
-        app_.pump(schedules=False)
+        settle(app_)
         ok(
             f"started run {transition.run.run_id} ({workflow} on {transition.run.subject.name}); "
             f"see `aims runs show {transition.run.run_id}`"
@@ -93,14 +93,14 @@ def register(app: typer.Typer) -> None:
         from rich.markup import escape
 
         from ..engine.evidence_kinds import TaskAnswersRefused
-        from ._context import open_cli_app, parse_assignments
+        from ._context import open_cli_app, parse_assignments, settle
         from ._output import err_console, ok
 
         app_ = open_cli_app()
         outcome = app_.runtime.complete_task(
             run_id, step_id, parse_assignments(answer, "answer"), person=person
         )
-        app_.pump(schedules=False)
+        settle(app_)
         t = outcome.transition
         if t.ignored:
             err_console().print(f"[yellow]nothing done:[/] {escape(t.ignored)}")
@@ -157,14 +157,14 @@ def register(app: typer.Typer) -> None:
         from rich.markup import escape
 
         from ..engine.evidence_kinds import ApprovalRefused
-        from ._context import open_cli_app
+        from ._context import open_cli_app, settle
         from ._output import err_console, ok
 
         if decision not in ("approve", "reject"):
             raise typer.BadParameter("must be 'approve' or 'reject'", param_hint="DECISION")
         app_ = open_cli_app()
         outcome = app_.runtime.decide(approval_id, person=person, decision=decision, reason=reason)
-        app_.pump(schedules=False)
+        settle(app_)
         refused = [
             ApprovalRefused.model_validate(e.payload)
             for e in outcome.transition.evidence
