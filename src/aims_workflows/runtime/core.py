@@ -42,7 +42,7 @@ from ..store import runs as run_store
 from . import inbound, views
 from .actions import PeoplesActions
 from .approvals import addressed_decision, approval_row
-from .inbound import Delivery, as_delivery
+from .inbound import Delivery, Parked, as_delivery
 from .specs import SpecRegistry
 from .starts import CLI, RunStarts
 from .subjects import ORGANISATION_ID
@@ -174,6 +174,13 @@ class Runtime(RunStarts, PeoplesActions):
             with self.db.begin() as conn:
                 if delivery and not inbound.take(conn, delivery, now):
                     return Outcome(run_id, duplicate=True)
+                newer = inbound.superseded_by(conn, delivery) if delivery else None
+                if delivery and newer is not None:
+                    # Jira does not promise delivery order: an older edit arriving after a
+                    # newer one must not set the answers back
+                    late = f"older than the change already applied (delivery {newer})"
+                    inbound.settle(conn, delivery, now, late)
+                    return Outcome(run_id, not_applied=late)
                 try:
                     target, transition = self._receive_in(conn, event, run_id, now)
                 except NotFound as err:
@@ -227,6 +234,24 @@ class Runtime(RunStarts, PeoplesActions):
         # waits on, see store/write_gate)
         with self.db.begin(urgent=True) as conn:
             return inbox.claim(conn, delivery.source, delivery.id, delivery.payload, now)
+
+    def park(self, delivery: Delivery, reason: str) -> bool:
+        """Set aside a stored delivery that cannot be applied, with why, so the deliveries
+        behind it go on (it shows in ``aims runs show``, the dashboard and ``/metrics``).
+        False when it was settled meanwhile."""
+        now = self.clock.now()
+        with self.db.begin() as conn:
+            return inbound.park(conn, delivery, reason, now)
+
+    def parked_deliveries(self, run_id: str | None = None, limit: int = 100) -> list[Parked]:
+        """Parked deliveries, newest first (of one run when ``run_id`` is given)."""
+        with self.db.connect() as conn:
+            return inbound.parked(conn, run_id=run_id, limit=limit)
+
+    def inbox_parked(self) -> dict[str, int]:
+        """How many deliveries are parked, by source."""
+        with self.db.connect() as conn:
+            return inbound.parked_counts(conn)
 
     def stored_deliveries(self, source: str, limit: int = 500) -> list[Delivery]:
         """Deliveries of ``source`` stored and not applied yet, oldest first."""

@@ -76,12 +76,17 @@ def create_app(
         routes += jira_routes(app_ctx, secret, metrics=metrics, worker=worker)
 
     shown: set[str] = set()
+    shown_parked: set[str] = set()
 
     def _backlog() -> None:
         counts = app_ctx.runtime.inbox_backlog()
         for source in shown | set(counts):  # a drained backlog reads 0, not its last count
             metrics.backlog.labels(source).set(counts.get(source, 0))
         shown.update(counts)
+        parked = app_ctx.runtime.inbox_parked()
+        for source in shown_parked | set(parked):
+            metrics.parked.labels(source).set(parked.get(source, 0))
+        shown_parked.update(parked)
 
     async def healthz(request: Request) -> Response:
         try:

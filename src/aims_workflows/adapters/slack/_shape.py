@@ -8,20 +8,32 @@ answers 500. Such requests are refused here with a 400 that says what is wrong.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from urllib.parse import parse_qs
 
+from ... import bounded_json
 from ._blocks import DECISION_CALLBACK
 
-__all__ = ["shape_problem"]
+__all__ = ["shape_problem", "is_ssl_check"]
 
 _DECISIONS = ("approve", "reject")
+
+
+def is_ssl_check(body: bytes, content_type: str) -> bool:
+    """True for Slack's certificate check of a slash command URL: a small unsigned form with
+    ``ssl_check=1`` (and Slack's verification token), carrying no command or payload."""
+    if len(body) > 1024 or "application/x-www-form-urlencoded" not in content_type:
+        return False
+    form = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
+    return form.get("ssl_check") == ["1"] and "command" not in form and "payload" not in form
 
 
 def shape_problem(body: bytes, content_type: str) -> str | None:
     """None when the body has the shape of a Slack request this app handles, else what is
     wrong with it."""
+    deep = bounded_json.depth_problem(body)
+    if deep is not None:
+        return deep
     if "application/json" in content_type:
         envelope = _json(body.decode("utf-8", "replace"))
         if not isinstance(envelope, dict) or not isinstance(envelope.get("type"), str):
@@ -32,6 +44,9 @@ def shape_problem(body: bytes, content_type: str) -> str | None:
         if "command" in form or "ssl_check" in form:
             return None
         return "an interaction needs a 'payload' field; a slash command a 'command' field"
+    deep = bounded_json.depth_problem(form["payload"][0])
+    if deep is not None:
+        return "'payload': " + deep
     payload = _json(form["payload"][0])
     if not isinstance(payload, dict) or not isinstance(payload.get("type"), str):
         return "'payload' must be a JSON object with a 'type'"
@@ -77,6 +92,6 @@ def _decision_view_problem(view: dict[str, Any]) -> str | None:
 
 def _json(text: str) -> Any:
     try:
-        return json.loads(text)
+        return bounded_json.loads(text)
     except ValueError:
         return None
