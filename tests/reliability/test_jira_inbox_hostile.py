@@ -15,8 +15,8 @@ from sqlalchemy import select
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scenarios"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "contract"))
-from jira_fixtures import SpecRecorder, jira_openapi, jira_spec_dict  # noqa: E402,F401
 from hostile_world import hostile_world  # noqa: E402
+from jira_fixtures import SpecRecorder, jira_openapi, jira_spec_dict  # noqa: E402,F401
 from test_jira_and_slack_e2e import ENGINEER, IDENTIFY, start_risk_assessment  # noqa: E402
 
 from aims_workflows.runtime import Delivery  # noqa: E402
@@ -163,9 +163,7 @@ def test_the_webhook_edge_refuses_odd_shapes_with_400(
         assert inbox_rows(world) == {}
 
 
-def test_an_older_edit_delivered_after_a_newer_one_is_ignored(
-    db_url, database, tmp_path, recorder
-):
+def test_an_older_edit_delivered_after_a_newer_one_is_ignored(db_url, database, tmp_path, recorder):
     with hostile_world(db_url, tmp_path, recorder, "ai-risk-assessment") as world:
         run_id = start_risk_assessment(world)
         identify = world.jira.issue_of(run_id, "identify")

@@ -105,9 +105,21 @@ def create_app(
         body, content_type = metrics.render()
         return Response(body, media_type=content_type)
 
+    from .openapi import openapi_document
+
+    described = openapi_document(
+        jira=any(getattr(r, "path", "") == "/jira/webhook" for r in routes),
+        slack=getattr(app_ctx, "slack", None) is not None,
+        version=_version(),
+    )
+
+    async def openapi(request: Request) -> Response:
+        return JSONResponse(described)
+
     routes += [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", prometheus, methods=["GET"]),
+        Route("/openapi.json", openapi, methods=["GET"]),
     ]
     from .dashboard import DashboardAuth, dashboard_routes, dashboard_token
 
@@ -140,3 +152,12 @@ def create_app(
     app.state.inbox_worker = worker
     app.state.app = app_ctx
     return app
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("aims-workflows")
+    except PackageNotFoundError:  # running from a source tree without an install
+        return "0"

@@ -29,8 +29,8 @@ from ._fields import (
 from ._inbound import Change, InboxProcessor, parse_change, to_event
 from ._integration import JiraIntegration
 from ._reconcile import Reconciler
-from ._shape import change_version, payload_problem
 from ._setup import SetupReport, setup_project, workflow_forms
+from ._shape import change_version, payload_problem
 from ._tracker import OWNED_LABEL, PROPERTY, JiraIssueTracker, idem_label
 
 __all__ = [

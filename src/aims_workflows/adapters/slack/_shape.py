@@ -38,7 +38,7 @@ def shape_problem(body: bytes, content_type: str) -> str | None:
         envelope = _json(body.decode("utf-8", "replace"))
         if not isinstance(envelope, dict) or not isinstance(envelope.get("type"), str):
             return "an Events API request must be a JSON object with a 'type'"
-        return None
+        return _parts_problem(envelope)
     form = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
     if "payload" not in form:
         if "command" in form or "ssl_check" in form:
@@ -53,7 +53,29 @@ def shape_problem(body: bytes, content_type: str) -> str | None:
     return _interaction_problem(payload)
 
 
+def _parts_problem(body: dict[str, Any]) -> str | None:
+    """The parts Bolt reads from any request, when present, must have Slack's types (Bolt
+    itself reads ``view.type`` of whatever is there, even to log a request it ignores)."""
+    for key in ("view", "event", "user"):
+        if key in body and not isinstance(body[key], dict):
+            return f"'{key}' must be an object"
+    for key in ("team", "channel", "container", "message"):  # Slack sends some as null
+        if body.get(key) is not None and not isinstance(body[key], dict):
+            return f"'{key}' must be an object"
+    if "actions" in body and not (
+        isinstance(body["actions"], list)
+        and all(
+            isinstance(a, dict) and isinstance(a.get("action_id"), str) for a in body["actions"]
+        )
+    ):
+        return "'actions' must be a list of objects, each with an 'action_id'"
+    return None
+
+
 def _interaction_problem(payload: dict[str, Any]) -> str | None:
+    problem = _parts_problem(payload)
+    if problem is not None:
+        return problem
     user = payload.get("user")
     if not isinstance(user, dict) or not isinstance(user.get("id"), str):
         return "'user' must be an object with an 'id'"

@@ -83,6 +83,10 @@ class SlackSignatureCheck:
         age = abs(self._clock() - int(timestamp))
         if age > MAX_AGE_SECONDS:
             return f"timestamp {int(age)} s away from now (replay?)"
+        try:  # slack_sdk's verifier decodes the body first: Slack only ever sends UTF-8
+            body.decode("utf-8")
+        except UnicodeDecodeError:
+            return "the body is not UTF-8 text"
         if not self._verifier.is_valid(body, timestamp, signature):
             return "signature does not match"
         return None
