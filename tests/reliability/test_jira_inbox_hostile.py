@@ -30,6 +30,9 @@ def recorder(jira_openapi) -> SpecRecorder:  # noqa: F811
     return SpecRecorder(jira_openapi)
 
 
+EVENT = '{"webhookEvent":"jira:issue_updated",'
+
+
 def odd_deliveries(issue_id: str, key: str) -> dict[str, str]:
     """Signed deliveries of shapes the processor did not expect (stored as they came)."""
     issue = {"id": issue_id, "key": key, "fields": {"labels": ["aims"]}}
@@ -52,8 +55,9 @@ def odd_deliveries(issue_id: str, key: str) -> dict[str, str]:
         "status a list": json.dumps(
             {"webhookEvent": "jira:issue_updated", "issue": {**issue, "fields": {"status": []}}}
         ),
-        "NUL in an id": '{"webhookEvent":"jira:issue_updated","issue":{"id":"1\\u0000","key":"A-1"}}',
-        "lone surrogate": '{"webhookEvent":"jira:issue_updated","issue":{"id":"1","key":"A-\\ud800"}}',
+        # escaped in the JSON text, as Jira would send them
+        "NUL in an id": EVENT + '"issue":{"id":"1\\u0000","key":"A-1"}}',
+        "lone surrogate": EVENT + '"issue":{"id":"1","key":"A-\\ud800"}}',
     }
 
 
