@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from .expressions import ExpressionError, guarded_names, references
+from .expressions import ExpressionError, bound_problems, guarded_names, references
 from .graph import reachable_after
 from .model import (
     SUBJECT_ATTRIBUTES,
@@ -99,6 +99,12 @@ def check_expressions(spec: WorkflowSpec) -> Iterator[Finding]:
         except ExpressionError as err:
             yield (path, str(err), None)
             continue
+        for problem in bound_problems(text, template=is_template):
+            yield (
+                path,
+                f"{text!r} asks for too much: {problem}",
+                "an evaluation is bounded in size and steps; ask for less",
+            )
         allowed = dict(names)
         if may_use_item:
             allowed["item"] = None
