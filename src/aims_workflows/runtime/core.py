@@ -11,6 +11,7 @@ came from outside). Integrations call it and the read-only questions below it, n
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -33,7 +34,7 @@ from ..engine import (
 from ..engine.evidence import ChainedEvidence, EvidenceRecord
 from ..engine.evidence_kinds import EvidencePayload, evidence_payload
 from ..engine.state import RunState
-from ..errors import EngineError, NotFound
+from ..errors import EngineError, NotFound, SpecTampered
 from ..ports import Clock
 from ..spec.loader import WorkflowSet
 from ..spec.model import WorkflowSpec
@@ -49,7 +50,10 @@ from .subjects import ORGANISATION_ID
 
 __all__ = ["Runtime", "Outcome", "CLI", "Delivery"]
 
-_RETRIES_ON_CONFLICT = 5
+log = logging.getLogger("aims.runtime")
+# The engine runs on a snapshot before the write transaction (see receive), so a run changed
+# meanwhile by another writer redoes the unit of work; each retry is cheap.
+_RETRIES_ON_CONFLICT = 10
 _T = TypeVar("_T")
 
 
@@ -67,6 +71,16 @@ class Outcome:
     @property
     def ignored(self) -> str | None:
         return self.transition.ignored if self.transition else self.not_applied
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """An event the engine applied to a snapshot of its run, ready to be stored."""
+
+    run_id: str
+    spec: WorkflowSpec
+    transition: Transition
+    lock_version: int
 
 
 def _with_sealed_evidence(commands: list[Command], rows: list[ChainedEvidence]) -> list[Command]:
@@ -171,6 +185,11 @@ class Runtime(RunStarts, PeoplesActions):
 
         def work() -> Outcome:
             now = self.clock.now()
+            # The engine (and every template and condition it evaluates) runs on a snapshot,
+            # before the write transaction: the write lock (all of SQLite, the run's row on
+            # PostgreSQL) is held only to store the result. A run changed meanwhile fails the
+            # version check on save and the whole unit of work is redone (``_retrying``).
+            prepared = self._prepare(event, run_id, now)
             with self.db.begin() as conn:
                 if delivery and not inbound.take(conn, delivery, now):
                     return Outcome(run_id, duplicate=True)
@@ -181,35 +200,44 @@ class Runtime(RunStarts, PeoplesActions):
                     late = f"older than the change already applied (delivery {newer})"
                     inbound.settle(conn, delivery, now, late)
                     return Outcome(run_id, not_applied=late)
-                try:
-                    target, transition = self._receive_in(conn, event, run_id, now)
-                except NotFound as err:
+                if isinstance(prepared, NotFound):
                     if delivery is None:
-                        raise
-                    inbound.settle(conn, delivery, now, str(err))
+                        raise prepared
+                    inbound.settle(conn, delivery, now, str(prepared))
                     outbox.enqueue(conn, follow_up, now)
-                    return Outcome(run_id, not_applied=str(err))
+                    return Outcome(run_id, not_applied=str(prepared))
+                if prepared.transition.ignored is None:
+                    self._commit_transition(
+                        conn, prepared.spec, prepared.transition, prepared.lock_version, now
+                    )
                 outbox.enqueue(conn, follow_up, now)
                 if delivery:
-                    inbound.settle(conn, delivery, now, transition.ignored)
-                return Outcome(target, transition)
+                    inbound.settle(conn, delivery, now, prepared.transition.ignored)
+                return Outcome(prepared.run_id, prepared.transition)
 
         return self._retrying(work)
 
-    def _receive_in(
-        self, conn: Connection, event: Event, run_id: str | None, now: datetime
-    ) -> tuple[str, Transition]:
-        row = None
-        if run_id is None and isinstance(event, ApprovalDecided):
-            row = approval_row(conn, event.approval_id)
-            run_id = row["run_id"]
-        if run_id is None:
-            raise EngineError(f"a '{event.kind}' event needs the run it is for")
-        run, lock_version = run_store.load(conn, run_id, lock=True)
-        spec = self.specs.by_hash(conn, run.spec_hash)
-        if row is not None and isinstance(event, ApprovalDecided):
-            event = addressed_decision(event, row, run, spec, self.eligible_approvers)
-        return run_id, self._apply_loaded(conn, spec, run, lock_version, event, now)
+    def _prepare(self, event: Event, run_id: str | None, now: datetime) -> _Prepared | NotFound:
+        """The event applied by the engine to a snapshot of its run, outside any write
+        transaction; a NotFound (no such run or approval) is returned for the caller to
+        record with the delivery."""
+        try:
+            with self.db.connect() as conn:
+                row = None
+                if run_id is None and isinstance(event, ApprovalDecided):
+                    row = approval_row(conn, event.approval_id)
+                    run_id = row["run_id"]
+                if run_id is None:
+                    raise EngineError(f"a '{event.kind}' event needs the run it is for")
+                run, lock_version = run_store.load(conn, run_id)
+                spec = self.specs.by_hash(conn, run.spec_hash)
+                if row is not None and isinstance(event, ApprovalDecided):
+                    event = addressed_decision(event, row, run, spec, self.eligible_approvers)
+        except NotFound as err:
+            return err
+        # the run was just loaded for this event and is dropped after it: no need to copy it
+        transition = advance(spec, run, event, now, copy=False)
+        return _Prepared(run_id, spec, transition, lock_version)
 
     def ignore(self, delivery: Delivery, reason: str, *, follow_up: Sequence[Command] = ()) -> bool:
         """Record a delivery that carries nothing for the engine, with why (and the
@@ -311,7 +339,10 @@ class Runtime(RunStarts, PeoplesActions):
         with self.db.connect() as conn:
             due = run_store.due_for_tick(conn, now, limit)
         for run_id in due:
-            self.receive(TimerTick(), run_id=run_id)
+            try:
+                self.receive(TimerTick(), run_id=run_id)
+            except SpecTampered as err:  # this run cannot go on; the others can
+                log.error("run %s not ticked: %s", run_id, err)
         return len(due)
 
     # -- ledger-only records ----------------------------------------------------------------

@@ -30,7 +30,13 @@ from typing import Any
 from ... import bounded_json
 from ...engine import Actor, Event, TaskCompleted, TaskUpdated
 from ...engine.commands import Command, RecordAttachments
-from ...errors import AimsError, StoreError
+from ...errors import (
+    AimsError,
+    IntegrationError,
+    LedgerTampered,
+    SpecTampered,
+    StoreError,
+)
 from ...ports import JiraIssueStore
 from ...runtime import Delivery
 from ._fields import answers_from_issue
@@ -171,7 +177,10 @@ class InboxProcessor:
         for delivery in self.rt.stored_deliveries(SOURCE, limit):
             try:
                 done += self.process(delivery.id, delivery.payload)
-            except (StoreError, AimsError) as err:
+            except (StoreError, IntegrationError) as err:
+                if isinstance(err, (SpecTampered, LedgerTampered)):
+                    done += self._park(delivery, err)
+                    continue
                 # Jira or the database is unavailable: the row stays 'received' for the next pass.
                 log.warning("jira delivery %s not processed yet: %s", delivery.id, err)
             except Exception as err:  # noqa: BLE001 - one odd delivery must not stop the rest
