@@ -26,13 +26,13 @@ from typing import Any
 from slack_bolt import App
 from slack_sdk import WebClient
 
-from ...errors import AimsError, NotFound
+from ...errors import AimsError, NotFound, RetryableError
 from ...runtime import Outcome
 from . import _blocks as bk
 from ._book import MessageBook
 from ._directory import Directory
 from ._errors import redact, slack_call
-from ._inbound import SOURCE, SlackDecision, SlackInbox, from_click, from_view
+from ._inbound import SOURCE, TRY_AGAIN, SlackDecision, SlackInbox, from_click, from_view
 from ._inbound import person_of as _person_of
 from ._queries import SystemStatus, pending_for, system_status
 from ._work import WorkPool
@@ -116,7 +116,11 @@ def build_bolt_app(
             tell(user_id, channel, "This button does not belong to an approval.")
             return
         approval_id, content_hash = parsed
-        person = person_of(user_id)
+        try:
+            person = person_of(user_id)
+        except RetryableError:
+            tell(user_id, channel, TRY_AGAIN)
+            return
         try:
             row = runtime.approval(approval_id)
         except NotFound:
@@ -182,12 +186,19 @@ def build_bolt_app(
         try:
             work(body, view)
         except Exception as err:  # noqa: BLE001 - the stored delivery is applied by the worker
-            log.exception("applying a Slack decision failed; it stays stored for the worker")
             meta = json.loads(view.get("private_metadata") or "{}")
+            if isinstance(err, RetryableError):
+                # Slack would not say who submitted (rate-limited): the decision stays stored
+                # and the worker applies it once Slack answers again
+                log.warning("a Slack decision waits for Slack to name its person: %s", err)
+                cause = "Slack is busy"
+            else:
+                log.exception("applying a Slack decision failed; it stays stored for the worker")
+                cause = type(err).__name__
             tell(
                 body["user"]["id"],
                 meta.get("c"),
-                f"Your decision was received but not recorded yet ({type(err).__name__}); "
+                f"Your decision was received but not recorded yet ({cause}); "
                 "it will be recorded shortly, there is no need to submit it again.",
             )
 
@@ -245,7 +256,11 @@ def build_bolt_app(
         words = (command.get("text") or "").split()
         verb = words[0].lower() if words else "help"
         if verb == "pending":
-            cards = pending_for(book, person_of(command["user_id"]))
+            try:
+                cards = pending_for(book, person_of(command["user_id"]))
+            except RetryableError:
+                ack(text=TRY_AGAIN)
+                return
             ack(text=_pending_text(cards))
         elif verb == "status" and len(words) > 1:
             ack(text=_status_text(system_status(runtime, " ".join(words[1:])), " ".join(words[1:])))
@@ -259,7 +274,10 @@ def build_bolt_app(
 
     # -- App Home ---------------------------------------------------------------------------
     def publish_home(user_id: str) -> None:
-        cards = pending_for(book, person_of(user_id))
+        try:
+            cards = pending_for(book, person_of(user_id))
+        except RetryableError:
+            return  # the Home tab keeps what it showed; the next open publishes it again
         try:
             slack_call(
                 "views.publish",
