@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from .expressions import ExpressionError, bound_problems, guarded_names, references
-from .graph import reachable_after
+from .graph import Reachability
 from .model import (
     SUBJECT_ATTRIBUTES,
     ApprovalStep,
@@ -138,7 +138,7 @@ def check_data_flow(spec: WorkflowSpec) -> Iterator[Finding]:
     run would stop with 'undefined' the first time it gets there. Guarded reads
     (``x is defined``, ``x | default(...)``) are left alone."""
     names = _namespace(spec)
-    reach = reachable_after(spec)
+    reach = Reachability(spec)
     for path, text, is_template, _ in _expression_uses(spec):
         if path[0] != "steps" or not isinstance(path[1], int):
             continue
@@ -168,7 +168,7 @@ def check_data_flow(spec: WorkflowSpec) -> Iterator[Finding]:
                     f"{text!r} reads '{name}', the step's own data, before it exists",
                     "read it in a later step",
                 )
-            elif name != reader and reader not in reach[name]:
+            elif name != reader and not reach.can_follow(name, reader):
                 reported.add(name)
                 yield (
                     path,
