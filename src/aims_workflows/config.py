@@ -78,6 +78,11 @@ class Settings(BaseSettings):
     slack_api_url: str = Field(
         default="https://slack.com/api/", description="Slack Web API base URL (the sandbox sets it)"
     )
+    public_url: str | None = Field(
+        default=None,
+        description="where people reach aims serve (e.g. https://aims.example.com): Slack "
+        "messages link to run pages there",
+    )
     dashboard_token: SecretStr | None = Field(
         default=None,
         description=(

@@ -57,3 +57,86 @@ def test_a_submission_during_a_rate_limit_waits_and_is_recorded_later(tmp_path: 
         assert world.slack.integration.pump() == {"applied": 1}
         world.pump()
         assert [e["actor"] for e in world.evidence("approval.decided", run_id)] == [TOM]
+
+
+def test_the_sandbox_checks_the_command_url_first_and_the_app_answers_200(tmp_path: Path) -> None:
+    with slack_world(tmp_path) as world:
+        before = world.evidence("approval.requested")
+        reply = world.sandbox.person(TOM).command("pending")
+        assert reply.ok
+        [check] = [d for d in world.sandbox.deliveries if d.kind == "ssl_check"]
+        assert check.ok and "X-Slack-Signature" not in check.attempts[0].headers
+        assert world.evidence("approval.requested") == before  # nothing written
+        world.sandbox.person(TOM).command("pending")  # checked once per URL, as Slack does
+        assert len([d for d in world.sandbox.deliveries if d.kind == "ssl_check"]) == 1
+
+
+def test_a_long_answer_is_cut_to_slacks_limit_with_how_much_is_left_out(tmp_path: Path) -> None:
+    with slack_world(tmp_path) as world:
+        run_id = world.start_release(summary="Retrained on the 2026 data. " * 300)  # 8,400
+        approval_id = world.approval(run_id)["approval_id"]
+        message = world.slack.message_for(TOM, approval_id)  # the sandbox took it
+        fields = [
+            f["text"] for b in message.blocks if b["type"] == "section" for f in b.get("fields", [])
+        ]
+        [summary] = [f for f in fields if f.startswith("*Summary*")]
+        assert len(summary) <= 2000
+        assert "more characters" in summary and f"aims runs show {run_id}" in summary
+
+
+def many_answers_card(count: int, length: int = 1990):
+    from aims_workflows.adapters.slack._blocks import Card
+
+    return Card(
+        approval_id="A1",
+        title="Release " + "x" * 400,
+        workflow="model-release",
+        subject_type="ai_system",
+        subject_name="Support chatbot",
+        content_hash="ab" * 32,
+        show=tuple((f"Answer {n}", "y" * length) for n in range(count)),
+        run_id="R1",
+        run_url="https://aims.example.com/dashboard/runs/R1",
+    )
+
+
+def test_any_number_of_answers_fits_in_one_message_slack_accepts() -> None:
+    from aims_workflows.adapters.slack._blocks import outcome_blocks, request_blocks
+    from aims_workflows.sandbox.slack._blockkit import check_blocks
+
+    card = many_answers_card(1000)
+    for blocks in (request_blocks(card, note="n" * 5000), outcome_blocks(card, "approved")):
+        assert check_blocks(blocks) == blocks  # the sandbox checks Slack's limits
+        assert len(blocks) <= 50
+        more = [b for b in blocks if b["type"] == "context" and "more answers" in str(b)]
+        assert more and "600 more answers" in str(more[0])
+        assert "https://aims.example.com/dashboard/runs/R1" in str(more[0])
+
+
+def test_the_sandbox_refuses_what_slack_refuses() -> None:
+    import pytest
+    from slack_sdk.errors import SlackApiError
+
+    from aims_workflows.sandbox.slack import SlackSandbox
+
+    too_long = [{"type": "section", "fields": [{"type": "mrkdwn", "text": "x" * 2001}]}]
+    too_many = [{"type": "divider"}] * 51
+    wide_button = [
+        {
+            "type": "actions",
+            "elements": [
+                {
+                    "type": "button",
+                    "action_id": "a",
+                    "text": {"type": "plain_text", "text": "b" * 76},
+                }
+            ],
+        }
+    ]
+    with SlackSandbox(users=["tom@example.com"], channels=["general"]) as slack:
+        client = slack.client()
+        for blocks in (too_long, too_many, wide_button):
+            with pytest.raises(SlackApiError) as refused:
+                client.chat_postMessage(channel="#general", text="t", blocks=blocks)
+            assert refused.value.response["error"] == "invalid_blocks"
+        assert client.chat_postMessage(channel="#general", text="fine")["ok"]
