@@ -140,3 +140,23 @@ def test_the_sandbox_refuses_what_slack_refuses() -> None:
                 client.chat_postMessage(channel="#general", text="t", blocks=blocks)
             assert refused.value.response["error"] == "invalid_blocks"
         assert client.chat_postMessage(channel="#general", text="fine")["ok"]
+
+
+def test_aims_status_shows_a_system_only_to_its_owner_and_compliance_roles(
+    tmp_path: Path,
+) -> None:
+    with slack_world(tmp_path) as world:
+        world.start_release()
+        for who, sees in [
+            ("sam@example.com", False),  # nobody in aims
+            ("eve@example.com", False),  # an engineer
+            ("olga@example.com", True),  # the system's owner
+            ("amy@example.com", True),  # the AIMS owner
+        ]:
+            assert world.sandbox.person(who).command("status Support chatbot").ok
+            answer = world.sandbox.ephemerals(who)[-1].text
+            assert ("model-release" in answer) is sees, (who, answer)
+            assert ("olga@example.com" in answer) is sees, (who, answer)
+        # nor does a miss list the names of systems the person may not see
+        assert world.sandbox.person("sam@example.com").command("status Nope").ok
+        assert "Support chatbot" not in world.sandbox.ephemerals("sam@example.com")[-1].text

@@ -263,7 +263,13 @@ def build_bolt_app(
                 return
             ack(text=_pending_text(cards))
         elif verb == "status" and len(words) > 1:
-            ack(text=_status_text(system_status(runtime, " ".join(words[1:])), " ".join(words[1:])))
+            asked = " ".join(words[1:])
+            try:
+                person = person_of(command["user_id"])
+            except RetryableError:
+                ack(text=TRY_AGAIN)
+                return
+            ack(text=_visible_status(system_status(runtime, asked), asked, person, runtime))
         else:
             ack(
                 text="Usage: `/aims pending` (approvals waiting for you) or "
@@ -306,6 +312,25 @@ def _pending_text(cards: list[bk.Card]) -> str:
         )
     lines.append("Open the aims app's Home tab, or the messages it sent you, to approve or reject.")
     return "\n".join(lines)
+
+
+COMPLIANCE_ROLES = frozenset({"aims_owner", "internal_auditor", "top_management"})
+"""Roles that may see any AI system's status in Slack; anyone else sees the systems they own."""
+
+
+def _visible_status(status: SystemStatus | list[str], asked: str, person: str, runtime: Any) -> str:
+    """``/aims status`` as this person may see it: every system for a compliance role, else
+    only systems they own (and no list of the others' names)."""
+    roles = set(runtime.actor(person, "slack").roles)
+    if roles & COMPLIANCE_ROLES:
+        return _status_text(status, asked)
+    owns = isinstance(status, SystemStatus) and status.owner.lower() == person.lower()
+    if owns:
+        return _status_text(status, asked)
+    return (
+        f"You can see the status of the AI systems you own, and “{asked}” is not one of them. "
+        "The AIMS owner, internal auditors and top management see every system."
+    )
 
 
 def _status_text(status: SystemStatus | list[str], asked: str) -> str:
