@@ -4,7 +4,7 @@
 
     request ─► BodyLimit (413 over max_body) ─► route
                  /jira/webhook ─► JiraSignature (401 + security log) ─► store in inbox ─► 202
-                 /healthz, /metrics
+                 /healthz, /metrics, /openapi.json (this service described, see openapi)
                  /dashboard, /dashboard/runs/{id}, /api/kpis ─► DashboardAuth when a token is set
                                                                 (see dashboard)
                  extra_routes (e.g. Slack: /slack/events, /slack/interactions)
