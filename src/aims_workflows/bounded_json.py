@@ -9,9 +9,10 @@ validation) recurse as deeply. Real Jira and Slack payloads are under 15 levels 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
-__all__ = ["MAX_DEPTH", "JSONInputError", "loads", "depth_problem"]
+__all__ = ["MAX_DEPTH", "JSONInputError", "loads", "depth_problem", "unstorable_text"]
 
 MAX_DEPTH = 64
 """The deepest nesting of arrays and objects accepted."""
@@ -69,3 +70,24 @@ def loads(text: str | bytes, *, limit: int = MAX_DEPTH) -> Any:
     except ValueError as err:  # JSONDecodeError, and ints over Python's 4,300-digit limit
         reason = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise JSONInputError(f"the body is not valid JSON ({reason[:120]})") from None
+
+
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def unstorable_text(value: Any) -> str | None:
+    """The first text (key or value) in parsed JSON holding a NUL, which PostgreSQL refuses in
+    text, or a lone UTF-16 surrogate, which cannot be encoded as UTF-8 (a valid pair such as an
+    emoji is one character once parsed, and passes)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if _UNSTORABLE.search(item):
+                return item
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return None

@@ -133,6 +133,13 @@ CASES: dict[str, Case] = {
         w, submission({"private_metadata": "{nope"})
     ),
     "slack 1 MiB body": lambda w: slack_post(w, b"payload=" + b"x" * (1024 * 1024)),
+    "slack reason with a lone surrogate": lambda w: slack_post(
+        w,
+        submission({"state": {"values": {"reason": {"reason_text": {"value": "ok \ud800"}}}}}),
+    ),
+    "slack reason with a NUL": lambda w: slack_post(
+        w, submission({"state": {"values": {"reason": {"reason_text": {"value": "a\u0000"}}}}})
+    ),
     "dashboard page of 5,000 digits": lambda w: httpx.get(
         w.web_url + "/dashboard", params={"page": "9" * 5000}
     ),

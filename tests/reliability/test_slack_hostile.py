@@ -160,3 +160,31 @@ def test_aims_status_shows_a_system_only_to_its_owner_and_compliance_roles(
         # nor does a miss list the names of systems the person may not see
         assert world.sandbox.person("sam@example.com").command("status Nope").ok
         assert "Support chatbot" not in world.sandbox.ephemerals("sam@example.com")[-1].text
+
+
+def test_a_stored_slack_delivery_that_cannot_be_applied_is_parked(tmp_path: Path) -> None:
+    import json
+
+    from aims_workflows.runtime import Delivery
+
+    with slack_world(tmp_path) as world:
+        run_id = world.start_release()
+        approval_id = world.approval(run_id)["approval_id"]
+        user = world.sandbox.user(TOM).id
+        decision = {
+            "delivery_id": "view:V-odd",
+            "user": user,
+            "approval_id": approval_id,
+            "decision": "approve",
+            "reason": "stored by an older version \ud800",  # cannot be hashed as UTF-8
+            "content_hash": world.approval(run_id)["content_hash"],
+        }
+        text = json.dumps(decision)  # escaped, as the inbox keeps it
+        assert world.rt.store_delivery(Delivery("slack", "view:V-odd", text))
+        assert world.slack.integration.pump() == {"applied": 1}  # parked, not raised
+        [parked] = world.rt.parked_deliveries()
+        assert parked.id == "view:V-odd" and "UnicodeEncodeError" in parked.reason
+        assert world.evidence("approval.decided", run_id) == []
+        assert world.slack.approve(TOM, approval_id, "Validated").ok  # the rest goes on
+        world.pump()
+        assert [e["actor"] for e in world.evidence("approval.decided", run_id)] == [TOM]

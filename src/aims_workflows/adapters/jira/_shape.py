@@ -10,29 +10,12 @@ is parked by the processor with its reason.
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Any
 
+from ... import bounded_json
+
 __all__ = ["payload_problem", "change_version"]
-
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
-
-
-def _unstorable_text(value: Any) -> str | None:
-    """The first text (key or value) in ``value`` holding a NUL or a lone surrogate."""
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            if _UNSTORABLE.search(item):
-                return item
-        elif isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-    return None
 
 
 def _is_id(value: Any) -> bool:
@@ -47,7 +30,7 @@ def payload_problem(payload: Any) -> str | None:
         return "a Jira webhook is a JSON object"
     if not isinstance(payload.get("webhookEvent"), str) or not payload["webhookEvent"]:
         return "not a Jira webhook (no webhookEvent)"
-    bad = _unstorable_text(payload)
+    bad = bounded_json.unstorable_text(payload)
     if bad is not None:
         return "a text in the webhook holds a NUL character or a lone UTF-16 surrogate"
     moment = payload.get("timestamp")

@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from ...engine import Actor, ApprovalDecided, ReplyTo
-from ...errors import AimsError, RetryableError, StoreError
+from ...errors import AimsError, IntegrationError, RetryableError, StoreError
 from ...runtime import Delivery, Outcome
 from ._directory import Directory
 from ._errors import redact
@@ -175,8 +175,13 @@ class SlackInbox:
                     done += self.runtime.ignore(delivery, "not a Slack decision")
                 elif not self.apply(decision).duplicate:
                     done += 1
-            except (StoreError, AimsError) as err:
+            except (StoreError, IntegrationError) as err:
+                # the database or Slack is unavailable (a lookup rate-limited): try again later
                 log.warning("slack delivery %s not applied yet: %s", delivery.id, err)
+            except Exception as err:  # noqa: BLE001 - one odd delivery must not stop the rest
+                reason = f"cannot be applied: {type(err).__name__}: {str(err)[:300]}"
+                log.error("slack delivery %s parked: %s", delivery.id, reason)
+                done += int(self.runtime.park(delivery, reason))
         return done
 
     @staticmethod

@@ -50,6 +50,9 @@ def shape_problem(body: bytes, content_type: str) -> str | None:
     payload = _json(form["payload"][0])
     if not isinstance(payload, dict) or not isinstance(payload.get("type"), str):
         return "'payload' must be a JSON object with a 'type'"
+    if bounded_json.unstorable_text(payload) is not None:
+        # a NUL (PostgreSQL refuses it) or a lone surrogate (not UTF-8) in a reason or an id
+        return "a text in the payload holds a NUL character or a lone UTF-16 surrogate"
     return _interaction_problem(payload)
 
 
