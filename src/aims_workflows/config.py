@@ -128,6 +128,11 @@ class Settings(BaseSettings):
         default="AI management system",
         description="title of the page the documents are published under (created if missing)",
     )
+    public_url: str | None = Field(
+        default=None,
+        description="where people reach aims serve (e.g. https://aims.example.com): Slack "
+        "messages link to run pages there",
+    )
     dashboard_token: SecretStr | None = Field(
         default=None,
         description=(

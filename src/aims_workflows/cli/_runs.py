@@ -99,6 +99,11 @@ def register(app: typer.Typer) -> None:
         for p in timeline.problems:
             label = "[red]dead[/]" if p.dead else "[yellow]retrying[/]"
             c.print(f"\n{label} command {p.kind} ({p.attempts} attempt(s)): {escape(p.error)}")
+        for d in timeline.parked:
+            c.print(
+                f"\n[red]parked[/] {d.source} delivery {escape(d.delivery_id)} "
+                f"(received {d.received_at:%Y-%m-%d %H:%M}): {escape(d.reason)}"
+            )
 
     @runs.command("retry")
     def retry(

@@ -48,7 +48,7 @@ from ..engine.evidence_kinds import (
 from ..engine.state import RunState
 from ..store import ledger
 from ..store import runs as run_store
-from ..store.models import Evidence, OutboxItem, Run
+from ..store.models import Evidence, InboxItem, OutboxItem, Run
 
 __all__ = ["describe", "run_timeline", "RunTimeline", "TimelineEntry", "CommandProblem"]
 
@@ -180,6 +180,17 @@ class CommandProblem:
 
 
 @dataclass(frozen=True)
+class ParkedDelivery:
+    """An inbound delivery about the run (a Jira webhook) set aside because it cannot be
+    applied; the deliveries behind it went on."""
+
+    source: str
+    delivery_id: str
+    received_at: datetime
+    reason: str
+
+
+@dataclass(frozen=True)
 class RunTimeline:
     run: RunState
     workflow_id: str
@@ -191,6 +202,8 @@ class RunTimeline:
     spawned_by: str | None = None
     spawned: list[str] = field(default_factory=list)
     """Runs this one started (audit findings' corrective actions, a review's follow-up actions)."""
+    parked: list[ParkedDelivery] = field(default_factory=list)
+    """Deliveries about this run that could not be applied and were set aside."""
 
     @property
     def more(self) -> int:
@@ -258,6 +271,16 @@ def run_timeline(conn: Connection, run_id: str, *, limit: int | None = None) -> 
             .order_by(runs.c.started_at, runs.c.id)
         )
     )
+    inbox = InboxItem.__table__
+    parked = [
+        ParkedDelivery(r.source, r.delivery_id, r.received_at, r.error or "")
+        for r in conn.execute(
+            select(inbox.c.source, inbox.c.delivery_id, inbox.c.received_at, inbox.c.error)
+            .where(inbox.c.run_id == run_id, inbox.c.status == "parked")
+            .order_by(inbox.c.id)
+            .limit(100)
+        )
+    ]
     return RunTimeline(
         run,
         row.workflow_id,
@@ -268,4 +291,5 @@ def run_timeline(conn: Connection, run_id: str, *, limit: int | None = None) -> 
         problems,
         row.spawned_by,
         spawned,
+        parked,
     )

@@ -11,6 +11,7 @@ came from outside). Integrations call it and the read-only questions below it, n
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -34,7 +35,7 @@ from ..engine import (
 from ..engine.evidence import ChainedEvidence, EvidenceRecord
 from ..engine.evidence_kinds import EvidencePayload, evidence_payload
 from ..engine.state import RunState
-from ..errors import EngineError, NotFound
+from ..errors import EngineError, NotFound, SpecTampered
 from ..ports import Clock
 from ..spec.loader import WorkflowSet
 from ..spec.model import WorkflowSpec
@@ -44,14 +45,17 @@ from . import inbound, views
 from .actions import PeoplesActions
 from .approvals import addressed_decision, approval_row
 from .batch import HeldBack, Queued
-from .inbound import Delivery, as_delivery
+from .inbound import Delivery, Parked, as_delivery
 from .specs import SpecRegistry
 from .starts import CLI, RunStarts
 from .subjects import ORGANISATION_ID
 
 __all__ = ["Runtime", "Outcome", "CLI", "Delivery", "Queued", "HeldBack"]
 
-_RETRIES_ON_CONFLICT = 5
+log = logging.getLogger("aims.runtime")
+# The engine runs on a snapshot before the write transaction (see receive), so a run changed
+# meanwhile by another writer redoes the unit of work; each retry is cheap.
+_RETRIES_ON_CONFLICT = 10
 _T = TypeVar("_T")
 
 
@@ -69,6 +73,16 @@ class Outcome:
     @property
     def ignored(self) -> str | None:
         return self.transition.ignored if self.transition else self.not_applied
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """An event the engine applied to a snapshot of its run, ready to be stored."""
+
+    run_id: str
+    spec: WorkflowSpec
+    transition: Transition
+    lock_version: int
 
 
 def _with_sealed_evidence(commands: list[Command], rows: list[ChainedEvidence]) -> list[Command]:
@@ -173,10 +187,59 @@ class Runtime(RunStarts, PeoplesActions):
 
         def work() -> Outcome:
             now = self.clock.now()
+            # The engine (and every template and condition it evaluates) runs on a snapshot,
+            # before the write transaction: the write lock (all of SQLite, the run's row on
+            # PostgreSQL) is held only to store the result. A run changed meanwhile fails the
+            # version check on save and the whole unit of work is redone (``_retrying``).
+            prepared = self._prepare(event, run_id, now)
             with self.db.begin() as conn:
-                return self._receive_tx(conn, event, run_id, delivery, follow_up, now)
+                if delivery and not inbound.take(conn, delivery, now):
+                    return Outcome(run_id, duplicate=True)
+                newer = inbound.superseded_by(conn, delivery) if delivery else None
+                if delivery and newer is not None:
+                    # Jira does not promise delivery order: an older edit arriving after a
+                    # newer one must not set the answers back
+                    late = f"older than the change already applied (delivery {newer})"
+                    inbound.settle(conn, delivery, now, late)
+                    return Outcome(run_id, not_applied=late)
+                if isinstance(prepared, NotFound):
+                    if delivery is None:
+                        raise prepared
+                    inbound.settle(conn, delivery, now, str(prepared))
+                    outbox.enqueue(conn, follow_up, now)
+                    return Outcome(run_id, not_applied=str(prepared))
+                if prepared.transition.ignored is None:
+                    self._commit_transition(
+                        conn, prepared.spec, prepared.transition, prepared.lock_version, now
+                    )
+                outbox.enqueue(conn, follow_up, now)
+                if delivery:
+                    inbound.settle(conn, delivery, now, prepared.transition.ignored)
+                return Outcome(prepared.run_id, prepared.transition)
 
         return self._retrying(work)
+
+    def _prepare(self, event: Event, run_id: str | None, now: datetime) -> _Prepared | NotFound:
+        """The event applied by the engine to a snapshot of its run, outside any write
+        transaction; a NotFound (no such run or approval) is returned for the caller to
+        record with the delivery."""
+        try:
+            with self.db.connect() as conn:
+                row = None
+                if run_id is None and isinstance(event, ApprovalDecided):
+                    row = approval_row(conn, event.approval_id)
+                    run_id = row["run_id"]
+                if run_id is None:
+                    raise EngineError(f"a '{event.kind}' event needs the run it is for")
+                run, lock_version = run_store.load(conn, run_id)
+                spec = self.specs.by_hash(conn, run.spec_hash)
+                if row is not None and isinstance(event, ApprovalDecided):
+                    event = addressed_decision(event, row, run, spec, self.eligible_approvers)
+        except NotFound as err:
+            return err
+        # the run was just loaded for this event and is dropped after it: no need to copy it
+        transition = advance(spec, run, event, now, copy=False)
+        return _Prepared(run_id, spec, transition, lock_version)
 
     def _receive_tx(
         self,
@@ -190,6 +253,11 @@ class Runtime(RunStarts, PeoplesActions):
         """:meth:`receive` inside ``conn``'s transaction."""
         if delivery and not inbound.take(conn, delivery, now):
             return Outcome(run_id, duplicate=True)
+        newer = inbound.superseded_by(conn, delivery) if delivery else None
+        if delivery and newer is not None:
+            late = f"older than the change already applied (delivery {newer})"
+            inbound.settle(conn, delivery, now, late)
+            return Outcome(run_id, not_applied=late)
         try:
             target, transition = self._receive_in(conn, event, run_id, now)
         except NotFound as err:
@@ -270,6 +338,24 @@ class Runtime(RunStarts, PeoplesActions):
         with self.db.begin(urgent=True) as conn:
             return inbox.claim(conn, delivery.source, delivery.id, delivery.payload, now)
 
+    def park(self, delivery: Delivery, reason: str) -> bool:
+        """Set aside a stored delivery that cannot be applied, with why, so the deliveries
+        behind it go on (it shows in ``aims runs show``, the dashboard and ``/metrics``).
+        False when it was settled meanwhile."""
+        now = self.clock.now()
+        with self.db.begin() as conn:
+            return inbound.park(conn, delivery, reason, now)
+
+    def parked_deliveries(self, run_id: str | None = None, limit: int = 100) -> list[Parked]:
+        """Parked deliveries, newest first (of one run when ``run_id`` is given)."""
+        with self.db.connect() as conn:
+            return inbound.parked(conn, run_id=run_id, limit=limit)
+
+    def inbox_parked(self) -> dict[str, int]:
+        """How many deliveries are parked, by source."""
+        with self.db.connect() as conn:
+            return inbound.parked_counts(conn)
+
     def stored_deliveries(self, source: str, limit: int = 500) -> list[Delivery]:
         """Deliveries of ``source`` stored and not applied yet, oldest first."""
         with self.db.connect() as conn:
@@ -335,12 +421,17 @@ class Runtime(RunStarts, PeoplesActions):
 
     def _tick_one(self, run_id: str) -> int:
         """Tick one run if it is still due and no other worker holds it (1), else leave it (0):
-        workers sharing a database claim due timers, they do not queue behind each other."""
+        workers sharing a database claim due timers, they do not queue behind each other. A
+        run whose pinned workflow text no longer matches its hash is left alone, logged."""
         now = self.clock.now()
-        with self.db.begin() as conn:
-            if not run_store.take_due(conn, run_id, now):
-                return 0
-            self._apply(conn, run_id, TimerTick(), now)
+        try:
+            with self.db.begin() as conn:
+                if not run_store.take_due(conn, run_id, now):
+                    return 0
+                self._apply(conn, run_id, TimerTick(), now)
+        except SpecTampered as err:  # this run cannot go on; the others can
+            log.error("run %s not ticked: %s", run_id, err)
+            return 0
         return 1
 
     # -- ledger-only records ----------------------------------------------------------------

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, select
 
-from ..errors import SpecError
+from ..errors import SpecError, SpecTampered
 from ..spec.loader import LoadedSpec, WorkflowSet, parse_spec
 from ..spec.model import WorkflowSpec
 from ..store.models import SpecVersion
@@ -71,7 +71,16 @@ class SpecRegistry:
                 from ..errors import NotFound
 
                 raise NotFound(f"no stored workflow version with hash {content_hash[:12]}")
-            spec = parse_spec(row.text, row.source_name, roles=self._roles).spec
+            loaded = parse_spec(row.text, row.source_name, roles=self._roles)
+            if loaded.content_hash != content_hash:
+                raise SpecTampered(
+                    f"the stored text of workflow '{loaded.spec.id}' v{loaded.spec.version} "
+                    f"hashes to {loaded.content_hash[:12]}, not {content_hash[:12]} as pinned by "
+                    "its runs: it is not the workflow they started on",
+                    hint="restore the spec_versions row from a backup (aims db backup) or the "
+                    "audit pack; runs on it stay where they are until then",
+                )
+            spec = loaded.spec
             self._by_hash[content_hash] = spec
         return spec
 

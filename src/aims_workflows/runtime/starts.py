@@ -62,7 +62,32 @@ class RunStarts:
         run_id: str | None = None,
         parent_run_id: str | None = None,
     ) -> Transition:
-        self.specs.register(conn, loaded, now)
+        transition = self._started(
+            loaded,
+            subject,
+            now,
+            inputs=inputs,
+            actor=actor,
+            trigger=trigger,
+            run_id=run_id,
+            parent_run_id=parent_run_id,
+        )
+        self._store_start(conn, loaded, transition, now)
+        return transition
+
+    def _started(
+        self,
+        loaded: LoadedSpec,
+        subject: Subject,
+        now: datetime,
+        *,
+        inputs: dict[str, Any] | None = None,
+        actor: Actor = CLI,
+        trigger: str = "manual",
+        run_id: str | None = None,
+        parent_run_id: str | None = None,
+    ) -> Transition:
+        """A new run's first transition, from the engine alone (no database)."""
         run = new_run(
             loaded.spec,
             run_id=run_id or self._new_id(),
@@ -72,11 +97,13 @@ class RunStarts:
             parent_run_id=parent_run_id,
         )
         # a new run, dropped after this event: no need to copy it
-        transition = advance(
-            loaded.spec, run, StartRun(actor=actor, trigger=trigger), now, copy=False
-        )
+        return advance(loaded.spec, run, StartRun(actor=actor, trigger=trigger), now, copy=False)
+
+    def _store_start(
+        self, conn: Connection, loaded: LoadedSpec, transition: Transition, now: datetime
+    ) -> None:
+        self.specs.register(conn, loaded, now)
         self._commit_transition(conn, loaded.spec, transition, None, now)
-        return transition
 
     def subject_for(
         self,
@@ -120,9 +147,13 @@ class RunStarts:
                 hint="it starts from its triggers",
             )
         now = self.clock.now()
-        with self.db.begin() as conn:
+        with self.db.connect() as conn:
             subject = self.subject_for(conn, loaded.spec, system, finding)
-            return self._start(conn, loaded, subject, now, inputs=inputs, actor=actor)
+        # the engine's templates and conditions run before the write transaction (see receive)
+        transition = self._started(loaded, subject, now, inputs=inputs, actor=actor)
+        with self.db.begin() as conn:
+            self._store_start(conn, loaded, transition, now)
+        return transition
 
     def _in_scope(self, spec: WorkflowSpec, subject: Subject) -> bool:
         if not spec.trigger.scope:

@@ -251,7 +251,10 @@ class InboxItem(Base):
     """Inbound deliveries, so a retried webhook or interaction is applied once."""
 
     __tablename__ = "inbox"
-    __table_args__ = (UniqueConstraint("source", "delivery_id"),)
+    __table_args__ = (
+        UniqueConstraint("source", "delivery_id"),
+        Index("ix_inbox_source_subject", "source", "subject"),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     source: Mapped[str] = mapped_column(String(20))
     delivery_id: Mapped[str] = mapped_column(String(300))
@@ -260,6 +263,12 @@ class InboxItem(Base):
     status: Mapped[str] = mapped_column(String(12), index=True)
     processed_at: Mapped[datetime | None]
     error: Mapped[str | None] = mapped_column(Text)
+    # migration 0008: what an applied or parked delivery concerned, and where its change stands
+    # in the history of its subject (e.g. a Jira issue: change time in ms, changelog id)
+    run_id: Mapped[str | None] = mapped_column(String(200), index=True)
+    subject: Mapped[str | None] = mapped_column(String(200))
+    version: Mapped[int | None] = mapped_column(BigInteger)
+    version_seq: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class RiskRegisterEntry(Base):

@@ -4,7 +4,7 @@
 
     request ─► BodyLimit (413 over max_body) ─► route
                  /jira/webhook ─► JiraSignature (401 + security log) ─► store in inbox ─► 202
-                 /healthz, /metrics
+                 /healthz, /metrics, /openapi.json (this service described, see openapi)
                  /dashboard, /dashboard/runs/{id}, /api/kpis ─► DashboardAuth when a token is set
                                                                 (see dashboard)
                  extra_routes (e.g. Slack: /slack/events, /slack/interactions)
@@ -77,12 +77,17 @@ def create_app(
         routes += jira_routes(app_ctx, secret, metrics=metrics, worker=worker)
 
     shown: set[str] = set()
+    shown_parked: set[str] = set()
 
     def _backlog() -> None:
         counts = app_ctx.runtime.inbox_backlog()
         for source in shown | set(counts):  # a drained backlog reads 0, not its last count
             metrics.backlog.labels(source).set(counts.get(source, 0))
         shown.update(counts)
+        parked = app_ctx.runtime.inbox_parked()
+        for source in shown_parked | set(parked):
+            metrics.parked.labels(source).set(parked.get(source, 0))
+        shown_parked.update(parked)
 
     async def healthz(request: Request) -> Response:
         try:
@@ -103,9 +108,21 @@ def create_app(
         body, content_type = metrics.render()
         return Response(body, media_type=content_type)
 
+    from .openapi import openapi_document
+
+    described = openapi_document(
+        jira=any(getattr(r, "path", "") == "/jira/webhook" for r in routes),
+        slack=getattr(app_ctx, "slack", None) is not None,
+        version=_version(),
+    )
+
+    async def openapi(request: Request) -> Response:
+        return JSONResponse(described)
+
     routes += [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", prometheus, methods=["GET"]),
+        Route("/openapi.json", openapi, methods=["GET"]),
     ]
     from .dashboard import DashboardAuth, dashboard_routes, dashboard_token
 
@@ -153,3 +170,12 @@ def _integrations(app_ctx: Any) -> dict[str, Any]:
         "slack": {"configured": slack},
         "confluence": {"configured": bool(getattr(settings, "confluence_url", None))},
     }
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("aims-workflows")
+    except PackageNotFoundError:  # running from a source tree without an install
+        return "0"

@@ -30,6 +30,7 @@ from ._inbound import Change, InboxProcessor, parse_change, to_event
 from ._integration import JiraIntegration
 from ._reconcile import Reconciler
 from ._setup import SetupReport, setup_project, workflow_forms
+from ._shape import change_version, payload_problem
 from ._tracker import OWNED_LABEL, PROPERTY, JiraIssueTracker, idem_label
 
 __all__ = [
@@ -51,6 +52,8 @@ __all__ = [
     "jira_field_for",
     "jira_value",
     "parse_change",
+    "payload_problem",
+    "change_version",
     "setup_project",
     "to_event",
     "to_text",

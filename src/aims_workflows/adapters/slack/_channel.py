@@ -117,11 +117,13 @@ class SlackApprovalChannel(_Base):
         *,
         channel: str | None = None,
         issue_url: Callable[[str], str | None] | None = None,
+        run_url: Callable[[str], str | None] | None = None,
     ) -> None:
         super().__init__(client, directory)
         self.book = book
         self.channel = channel
         self.issue_url = issue_url
+        self.run_url = run_url
 
     def perform(self, command: Command) -> dict[str, Any]:
         match command:
@@ -145,7 +147,7 @@ class SlackApprovalChannel(_Base):
 
     # -- request ----------------------------------------------------------------------------
     def _request(self, command: RequestApproval) -> dict[str, Any]:
-        card = bk.Card.from_request(command, self.issue_url)
+        card = bk.Card.from_request(command, self.issue_url, self.run_url)
         people = list(command.people)
         ids = self.directory.user_ids(
             people

@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import quote
 
 from slack_bolt import App
 from slack_sdk import WebClient
@@ -50,6 +51,7 @@ class SlackPorts:
         clock: Any | None = None,
         issue_url: Callable[[str], str | None] | None = None,
         timeout: int = 10,
+        run_url: Callable[[str], str | None] | None = None,
     ) -> None:
         if not bot_token:
             raise ConfigError(
@@ -61,7 +63,12 @@ class SlackPorts:
         store = SlackMessageRecords(db, clock or SystemClock()) if db is not None else None
         self.book = MessageBook(store)
         self.channel = SlackApprovalChannel(
-            self.client, self.directory, self.book, channel=channel, issue_url=issue_url
+            self.client,
+            self.directory,
+            self.book,
+            channel=channel,
+            issue_url=issue_url,
+            run_url=run_url,
         )
         self.notifier = SlackNotifier(self.client, self.directory)
 
@@ -258,4 +265,13 @@ def ports_from_settings(
         db=db,
         clock=clock,
         issue_url=issue_url,
+        run_url=run_page_url(getattr(settings, "public_url", None)),
     )
+
+
+def run_page_url(public_url: str | None) -> Callable[[str], str | None] | None:
+    """Links to a run's dashboard page under ``AIMS_PUBLIC_URL`` (None when it is not set)."""
+    if not public_url:
+        return None
+    base = str(public_url).rstrip("/")
+    return lambda run_id: f"{base}/dashboard/runs/{quote(run_id, safe='')}"
