@@ -25,6 +25,7 @@ from ..engine.commands import (
     EscalateApproval,
     EscalateTask,
     Notify,
+    PostCheckpoint,
     RemindApproval,
     RemindTask,
     ReportRunEnd,
@@ -63,6 +64,17 @@ class DispatchReport:
         return self
 
 
+class _NoWitness:
+    """The witness port when none is wired: a checkpoint queued for a witness this process
+    cannot reach waits (retried) rather than being dropped."""
+
+    def perform(self, command: Command) -> dict[str, Any]:
+        raise RetryableError(
+            f"no witness poster is configured in this process for {command.kind}",
+            hint="run `aims worker` with the Slack and Jira settings of aims.yaml's witness:",
+        )
+
+
 class Dispatcher:
     def __init__(
         self,
@@ -72,12 +84,14 @@ class Dispatcher:
         approvals: ApprovalChannel,
         notifier: Notifier,
         backoff: Backoff | None = None,
+        witness: Notifier | None = None,
     ) -> None:
         self.rt = runtime
         self.ports: dict[str, IssueTracker | ApprovalChannel | Notifier] = {
             "task": tracker,
             "approval": approvals,
             "notify": notifier,
+            "witness": witness or _NoWitness(),
         }
         self.backoff = backoff or Backoff()
 
@@ -305,6 +319,8 @@ class Dispatcher:
             return self.ports["task"]
         if isinstance(command, ApprovalCommand):
             return self.ports["approval"]
+        if isinstance(command, PostCheckpoint):
+            return self.ports["witness"]
         return self.ports["notify"]
 
     def _failed(

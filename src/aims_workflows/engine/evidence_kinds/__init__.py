@@ -72,6 +72,7 @@ from ._tasks import (
     TaskReminded,
     TaskRequested,
 )
+from ._witness import LedgerCheckpoint
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -111,6 +112,7 @@ __all__ = [
     "ChildFinished",
     "CommandDead",
     "CommandRevived",
+    "LedgerCheckpoint",
     "DecisionTaken",
     "FindingRaised",
     "NotificationSent",
