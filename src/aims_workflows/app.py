@@ -91,7 +91,6 @@ class App:
             self.slack.pump()
         return self.dispatcher.pump()
 
-
     def checkpoint_if_due(self) -> Any:
         """A signed checkpoint of the ledger head when one is due (``witness.every``), queued
         for every configured witness. Without witnesses configured, nothing."""

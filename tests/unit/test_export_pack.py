@@ -187,7 +187,8 @@ def test_the_verifier_notices_rows_cut_from_the_end_or_reordered(harness, world,
     assert (
         swapped.returncode == 1
         and "FAILED: row 4 missing: deleted from the ledger, or moved within this file "
-        "[line 4 of ledger.jsonl]" in swapped.stdout
+        "[line 4 of ledger.jsonl]"
+        in swapped.stdout
     )
 
 

@@ -75,7 +75,9 @@ def check_witnesses(app_: Any, public_key_text: str | None) -> bool:
         try:
             public = read_public_key(public_key_text)
         except ValueError as err:
-            raise ConfigError(str(err), hint="pass the line `aims evidence witness key` printed")
+            raise ConfigError(
+                str(err), hint="pass the line `aims evidence witness key` printed"
+            ) from None
     else:
         public = load_witness_key(app_.settings).public_bytes
     poster = app_.witness
@@ -100,8 +102,10 @@ def check_witnesses(app_: Any, public_key_text: str | None) -> bool:
     with app_.db.connect() as conn:
         report = compare(conn, public, found)
     for finding in report.findings:
-        where = "the ledger's own checkpoint rows" if finding.witness == "ledger" else (
-            poster.where(finding.witness)
+        where = (
+            "the ledger's own checkpoint rows"
+            if finding.witness == "ledger"
+            else (poster.where(finding.witness))
         )
         if finding.unreachable:
             err_console().print(
@@ -129,6 +133,4 @@ def check_witnesses(app_: Any, public_key_text: str | None) -> bool:
             f"[bold red]first checkpoint that disagrees:[/] {first.first_bad.describe()} "
             f"(at {first.witness})"
         )
-    return report.ok and all(
-        f.checkpoints > 0 for f in report.findings if f.witness != "ledger"
-    )
+    return report.ok and all(f.checkpoints > 0 for f in report.findings if f.witness != "ledger")

@@ -120,12 +120,11 @@ class ChainWalk:
         if not intact:
             return self._fail(
                 seq,
-                f"row {seq} ({row['kind']}) was altered: its content no longer matches "
-                "its hash",
+                f"row {seq} ({row['kind']}) was altered: its content no longer matches its hash",
             )
         if row["prev_hash"] != prev_hash:
             if seq == 1:
-                return self._fail(seq, f"row 1 does not start from the genesis hash")
+                return self._fail(seq, "row 1 does not start from the genesis hash")
             return self._fail(
                 seq,
                 f"row {seq} does not follow row {seq - 1}: rows were reordered or replaced",

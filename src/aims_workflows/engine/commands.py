@@ -289,6 +289,7 @@ TaskCommand = (
 )
 """What the IssueTracker port carries out."""
 
+
 class PostCheckpoint(_Command):
     """Post a signed checkpoint of the ledger head to one witness outside the database."""
 

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection, select
 
+from ..engine import Actor
 from ..engine import evidence_kinds as ev
 from ..engine.checkpoints import (
     Checkpoint,
@@ -29,7 +30,6 @@ from ..engine.checkpoints import (
 )
 from ..engine.commands import PostCheckpoint
 from ..engine.evidence import EvidenceRecord, iso
-from ..engine import Actor
 from ..errors import ConfigError
 from ..store import Database, ledger, outbox
 from ..store.models import Evidence

@@ -120,7 +120,9 @@ class _Run:
         self.completed_at: str | None = None
         self.seqs: list[int] = []
         self.lines: list[tuple[int, str, str, str, str]] = []
-        self.participants: dict[str, list[str]] = {}  # person -> what they did, in order
+        self.participants: dict[str, list[tuple[str, str]]] = {}  # person -> (step, role)
+        self.step_roles: dict[str, str] = {}  # step -> the role its task was asked of
+        self.approvers: dict[str, list[str]] = {}  # approval id -> the roles that may decide
         self.started = False
 
 
@@ -173,13 +175,17 @@ class _Ledger:
             name = str(payload.get("artefact", ""))
             fields = payload.get("fields") or {}
             self.artefacts.setdefault(name, []).append((row["seq"], run_id, at, fields))
-        elif kind == "task.completed":
+        elif kind == "task.requested":
+            run.step_roles[str(row["step_id"])] = str(payload.get("role"))
+        elif kind == "approval.requested":
+            run.approvers[str(payload.get("approval_id"))] = [
+                str(r) for r in payload.get("approvers") or []
+            ]
+        elif kind in ("task.completed", "task.answers_changed"):
+            step = str(row["step_id"])
+            done = "completed" if kind == "task.completed" else "changed the answers of"
             run.participants.setdefault(str(payload.get("by")), []).append(
-                f"completed step {row['step_id']}"
-            )
-        elif kind == "task.answers_changed":
-            run.participants.setdefault(str(payload.get("by")), []).append(
-                f"changed the answers of step {row['step_id']}"
+                (f"{done} step {step}", run.step_roles.get(step, ""))
             )
         elif kind == "approval.refused":
             self.sod.append(
@@ -211,15 +217,20 @@ class _Ledger:
                     )
 
 
-def _approved_own_work(person: str, decision: Mapping[str, Any], run: _Run) -> str | None:
-    """The approver also completed or edited, in the same run, work that came to approval."""
-    done = run.participants.get(person)
-    if not done:
+def _doer_and_approver(person: str, decision: Mapping[str, Any], run: _Run) -> str | None:
+    """The approver did work of the run in a role that is not one of the approval's: one
+    person in two roles (a risk owner who treats a risk and accepts it acts in one role)."""
+    approving = run.approvers.get(str(decision.get("approval_id")), [])
+    other = [
+        (what, role) for what, role in run.participants.get(person, []) if role not in approving
+    ]
+    if not other:
         return None
-    return f"approved after having {'; '.join(done)} in the same run"
+    done = "; ".join(f"{what} as {role or 'an unknown role'}" for what, role in other)
+    return f"approved as {' or '.join(approving) or 'an approver'} after having {done}"
 
 
-CONFLICT_RULES: list[Callable[[str, Mapping[str, Any], Any], str | None]] = [_approved_own_work]
+CONFLICT_RULES: list[Callable[[str, Mapping[str, Any], Any], str | None]] = [_doer_and_approver]
 """Each rule reads an approval (the approver, the decision's payload, what the run did before)
 and says what conflict it finds. A people directory with role grants adds its rules here."""
 
@@ -382,9 +393,7 @@ def _coverage(ledger: _Ledger, since: str | None, until: str | None) -> str:
                 ]
                 current.append(max(valid)[1] if valid else "")
             missing = [what for (what, _), run in zip(ASSESSMENTS, current) if not run]  # noqa: B905
-            rows.append(
-                [name, month, *current, "yes" if missing else "no", " ".join(missing)]
-            )
+            rows.append([name, month, *current, "yes" if missing else "no", " ".join(missing)])
     return csv_text(header, rows)
 
 

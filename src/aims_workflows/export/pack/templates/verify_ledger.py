@@ -34,7 +34,6 @@ Exit status: 0 when everything verifies, 1 when anything does not (every problem
 import argparse
 import csv
 import hashlib
-import io
 import json
 import os
 import re
@@ -214,7 +213,7 @@ def check_ledger(checker, path, verification):
     return walk
 
 
-# -- 3. auditor/ ------------------------------------------------------------------------------------
+# -- 3. auditor/ --------------------------------------------------------------------------
 def first_difference(have, want):
     have_lines, want_lines = have.splitlines(), want.splitlines()
     for number, (a, b) in enumerate(zip(have_lines, want_lines), start=1):
@@ -265,7 +264,7 @@ def check_auditor(checker, ledger_path, manifest):
         )
 
 
-# -- 4. workflows/ ----------------------------------------------------------------------------------
+# -- 4. workflows/ --------------------------------------------------------------------------
 def check_workflows(checker, ledger_path):
     index_path = checker.path("workflows/index.csv")
     if not os.path.isfile(index_path):
@@ -314,7 +313,7 @@ def check_workflows(checker, ledger_path):
         )
 
 
-# -- 5. witness/ -------------------------------------------------------------------------------------
+# -- 5. witness/ --------------------------------------------------------------------------
 def check_witness(checker, ledger_path, verification, public_key_text):
     lines_path = checker.path("witness/checkpoints.jsonl")
     if not os.path.isfile(lines_path):
@@ -403,8 +402,12 @@ def check_witness(checker, ledger_path, verification, public_key_text):
         print(
             f"OK: {len(found)} checkpoint(s) {signed if signatures else 'read'} agree with the "
             f"ledger rows ({outside} name rows outside this pack's period)"
-            + ("" if public_key_text else "; compare witness/public_key.txt with the key you "
-               "were given, or pass --public-key")
+            + (
+                ""
+                if public_key_text
+                else "; compare witness/public_key.txt with the key you "
+                "were given, or pass --public-key"
+            )
         )
 
 
