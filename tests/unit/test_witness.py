@@ -27,7 +27,6 @@ from sqlalchemy import text
 from starlette.middleware import Middleware
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "contract"))
-from conftest import cli_environment, run_aims  # noqa: E402
 from export_world import Pack, drop_ledger_triggers  # noqa: E402
 from jira_fixtures import SpecRecorder, jira_openapi, jira_spec_dict  # noqa: E402,F401
 from slack_fixtures import SpecCheckMiddleware, SpecRecord, slack_spec  # noqa: E402
@@ -42,6 +41,7 @@ from aims_workflows.inventory import AISystemRecord  # noqa: E402
 from aims_workflows.runtime.witness import WitnessKey  # noqa: E402
 from aims_workflows.store import ledger  # noqa: E402
 from aims_workflows.testing import ManualClock  # noqa: E402
+from conftest import cli_environment, run_aims  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore:Unsupported scheme type:UserWarning")
 

@@ -163,9 +163,11 @@ class WitnessPoster:
             kwargs: dict[str, Any] = {"channel": channel, "limit": 200}
             if cursor:
                 kwargs["cursor"] = cursor
-            page = slack_call(
-                "conversations.history", lambda kw=kwargs: client.conversations_history(**kw)
-            )
+
+            def read(kw: dict[str, Any] = kwargs) -> Any:
+                return client.conversations_history(**kw)
+
+            page = slack_call("conversations.history", read)
             for message in page.get("messages") or []:
                 found += find_checkpoints(str(message.get("text") or ""))
             cursor = (page.get("response_metadata") or {}).get("next_cursor")
