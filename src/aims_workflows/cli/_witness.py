@@ -117,7 +117,12 @@ def check_witnesses(app_: Any, public_key_text: str | None) -> bool:
                 f"[bold red]DISAGREES[/] {finding.witness} ({escape(where)}): "
                 f"{escape(finding.problem)}"
             )
-        elif finding.checkpoints == 0 and finding.witness != "ledger":
+        elif finding.checkpoints == 0 and finding.witness == "ledger":
+            console().print(
+                "- ledger: holds no checkpoint yet (the worker makes one every "
+                f"{escape(app_.config.witness.every)} once a witness is configured)"
+            )
+        elif finding.checkpoints == 0:
             err_console().print(
                 f"[bold red]EMPTY[/] {finding.witness} ({escape(where)}): holds no checkpoint, "
                 "so it vouches for nothing yet"
