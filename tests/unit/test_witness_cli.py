@@ -7,10 +7,10 @@ from __future__ import annotations
 import stat
 
 import pytest
-from conftest import cli_environment, run_aims
 
 from aims_workflows.config import Settings
 from aims_workflows.runtime.witness import WitnessKey
+from conftest import cli_environment, run_aims
 
 
 @pytest.fixture
