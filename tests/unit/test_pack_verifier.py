@@ -157,3 +157,32 @@ def test_the_ledger_file_alone_can_still_be_checked(unpacked):
     check = verify(directory, "--ledger-only")
     assert check.returncode == 0, check.stdout + check.stderr
     assert check.stdout.rstrip().endswith("the ledger file verifies")
+
+
+def test_runs_and_approvals_written_from_the_tables_are_checked_against_the_rows(unpacked):
+    _, directory = unpacked
+    original = (directory / "approvals.csv").read_bytes()
+    text = original.decode("utf-8")
+    assert "residual risk acceptable" in text
+    rewrite(directory, "approvals.csv", text.replace("residual risk acceptable", "ok").encode())
+    reason = verify(directory)
+    assert reason.returncode == 1
+    assert "FAILED: approvals.csv gives the decisions of" in reason.stdout
+    assert "'residual risk acceptable'" in reason.stdout  # what the ledger row says
+    rewrite(directory, "approvals.csv", original)
+    runs = (directory / "runs.csv").read_bytes().decode("utf-8")
+    lines = runs.split("\r\n")
+    victim = next(line for line in lines[1:] if ",completed," in line)
+    run_id = victim.split(",")[0]
+    edited = runs.replace(victim, victim.replace(",completed,", ",cancelled,"))
+    rewrite(directory, "runs.csv", edited.encode())
+    status = verify(directory)
+    assert status.returncode == 1
+    assert (
+        f"FAILED: runs.csv says status 'cancelled' for run {run_id}; its ledger rows say "
+        "'completed'" in status.stdout
+    )
+    dropped = "\r\n".join(line for line in lines if not line.startswith(run_id + ","))
+    rewrite(directory, "runs.csv", dropped.encode())
+    gone = verify(directory)
+    assert f"FAILED: runs.csv does not list run {run_id}" in gone.stdout

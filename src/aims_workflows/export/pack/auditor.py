@@ -452,3 +452,103 @@ def build(
     files["auditor/coverage_timeline.csv"] = _coverage(ledger, since, until)
     files.update(_timelines(ledger))
     return files
+
+
+# -- the registers written from the database's tables, checked against the rows ------------------
+def _plain(text: str) -> str:
+    """A CSV cell's value with the spreadsheet defusing undone."""
+    if text.startswith("'") and text[1:].startswith(_FORMULA_STARTS):
+        return text[1:]
+    return text
+
+
+_CHECKED_KINDS = (
+    "run.started",
+    "run.completed",
+    "run.cancelled",
+    "run.failed",
+    "approval.requested",
+    "approval.decided",
+)
+
+
+def cross_check(
+    rows: Iterable[Mapping[str, Any]], registers: Mapping[str, list[dict[str, str]]]
+) -> list[str]:
+    """What ``runs.csv`` and ``approvals.csv`` (written from the database's tables) say that the
+    ledger rows in the pack contradict. Only what the rows cover is checked: a run started before
+    the period, a decision before it, are not in the rows.
+
+    * runs.csv: every run started in the rows is listed, with the workflow, version, pinned hash
+      and subject its ``run.started`` row names, and the status its last end row gives;
+    * approvals.csv: for every approval requested in the rows, the decisions listed (person,
+      decision, reason) are exactly the ``approval.decided`` rows.
+    """
+    started: dict[str, dict[str, Any]] = {}
+    ended: dict[str, str] = {}
+    requested: set[str] = set()
+    decided: dict[str, list[tuple[str, str, str]]] = {}
+    for row in rows:
+        kind = row["kind"]
+        if kind not in _CHECKED_KINDS:
+            continue
+        try:
+            payload = json.loads(row["payload"])
+        except ValueError:
+            continue
+        if kind == "run.started":
+            started[str(row["run_id"])] = payload
+        elif kind.startswith("run."):
+            ended[str(row["run_id"])] = kind.split(".", 1)[1]
+        elif kind == "approval.requested":
+            requested.add(str(payload.get("approval_id")))
+        else:
+            decided.setdefault(str(payload.get("approval_id")), []).append(
+                (
+                    str(payload.get("person")),
+                    str(payload.get("decision")),
+                    str(payload.get("reason")),
+                )
+            )
+    problems = []
+    listed = {r.get("run", ""): r for r in registers.get("runs.csv", [])}
+    for run_id, payload in sorted(started.items()):
+        entry = listed.get(run_id)
+        if entry is None:
+            problems.append(f"runs.csv does not list run {run_id}, which the rows show started")
+            continue
+        subject = payload.get("subject") or {}
+        expected = {
+            "workflow": str(payload.get("workflow")),
+            "version": str(payload.get("version")),
+            "spec_hash": str(payload.get("spec_hash")),
+            "subject_id": str(subject.get("id")),
+        }
+        if run_id in ended:
+            expected["status"] = ended[run_id]
+        for column, want in expected.items():
+            have = _plain(entry.get(column, ""))
+            if have != want:
+                problems.append(
+                    f"runs.csv says {column} {have!r} for run {run_id}; "
+                    f"its ledger rows say {want!r}"
+                )
+    by_approval: dict[str, list[tuple[str, str, str]]] = {}
+    for entry in registers.get("approvals.csv", []):
+        if entry.get("decided_by"):
+            by_approval.setdefault(entry.get("approval", ""), []).append(
+                (
+                    _plain(entry["decided_by"]),
+                    _plain(entry.get("decision", "")),
+                    _plain(entry.get("reason", "")),
+                )
+            )
+    for approval in sorted(requested):
+        have_decisions = sorted(by_approval.get(approval, []))
+        want_decisions = sorted(decided.get(approval, []))
+        if have_decisions != want_decisions:
+            problems.append(
+                f"approvals.csv gives the decisions of {approval} as {have_decisions}; its ledger "
+                f"rows give {want_decisions}"
+            )
+    return problems

@@ -35,6 +35,7 @@ import argparse
 import csv
 import hashlib
 import importlib
+import io
 import json
 import os
 import re
@@ -258,12 +259,20 @@ def check_auditor(checker, ledger_path, manifest):
             if name not in rebuilt:
                 checker.fail(f"{name} is not something the ledger rows in the pack give")
                 bad += 1
+    registers = {}
+    for name in ("runs.csv", "approvals.csv"):
+        if os.path.isfile(checker.path(name)):
+            text = checker.read(name).decode("utf-8", errors="replace")
+            registers[name] = list(csv.DictReader(io.StringIO(text, newline="")))
+    for problem in aims_auditor.cross_check((row for _, row in read_rows(ledger_path)), registers):
+        checker.fail(problem)
+        bad += 1
     if not bad:
         sampled = sampling.get("sampled")
         print(
             f"OK: {len(rebuilt)} auditor files rebuilt from the ledger rows are identical, "
             f"the sample of {sampled} run(s) over {sampling.get('controls')} control(s) "
-            f"re-drawn from seed {seed}"
+            f"re-drawn from seed {seed}; runs.csv and approvals.csv agree with the rows"
         )
 
 
