@@ -8,9 +8,11 @@ import sys
 import typer
 
 from . import (
+    _doctor,
     _evidence,
     _export,
     _jira,
+    _publish,
     _runs,
     _schema,
     _serve,
@@ -42,10 +44,14 @@ _jira.register(app)
 _serve.register(app)
 _slack.register(app)
 _export.register(app)
+_publish.register(app)
+_doctor.register(app)
 
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: every error the package raises on purpose is a message and exit code 1."""
+    from pydantic import ValidationError
+
     from ..errors import AimsError
 
     try:
@@ -56,6 +62,14 @@ def main(argv: list[str] | None = None) -> None:
         from ._output import error
 
         error(err)
+        sys.exit(1)
+    except ValidationError as err:
+        if err.title != "Settings":
+            raise
+        from ..config import settings_error
+        from ._output import error
+
+        error(settings_error(err))
         sys.exit(1)
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")

@@ -35,14 +35,14 @@ def register(app: typer.Typer) -> None:
         """Check the project and issue type; create or map the custom fields the workflows need."""
         from ..adapters.jira import JiraConnection, setup_project, workflow_forms
         from ..app import workflow_paths
-        from ..config import Settings, load_config
+        from ..config import Settings, jira_rest_url, load_config
         from ..errors import ConfigError
         from ..spec.checks import DEFAULT_ROLES
         from ..spec.loader import load_workflows
         from ._output import console, ok
 
         settings = Settings()
-        url, email, token = settings.jira_url, settings.jira_email, settings.jira_api_token
+        url, email, token = jira_rest_url(settings), settings.jira_email, settings.jira_api_token
         missing = [
             name
             for name, value in (

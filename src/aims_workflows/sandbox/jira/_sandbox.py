@@ -9,9 +9,9 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
+from .._capture import CaptureMiddleware, Observer
 from .._server import BackgroundServer, ServedSandbox
 from ._auth import BasicAuthMiddleware
-from ._capture import CaptureMiddleware, Observer
 from ._clock import Clock, utcnow
 from ._contexts import CHOICE_TYPES, add_default_context, add_options
 from ._faults import FaultMiddleware, JiraFaults
@@ -120,6 +120,12 @@ class JiraSandbox(ServedSandbox):
             self.state.users[user.account_id] = user
         self.users.append(user)
         return user
+
+    def deny_permission(self, email: str, *keys: str) -> None:
+        """Take project permissions (``CREATE_ISSUES``, ...) from ``email``'s account."""
+        account = self.user(email).account_id
+        with self.state.lock:
+            self.state.denied_permissions.setdefault(account, set()).update(keys)
 
     def person(self, email: str) -> JiraSandboxPerson:
         """Someone who works on issues over REST with their own credentials."""
