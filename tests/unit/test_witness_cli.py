@@ -5,6 +5,7 @@ the private key or a traceback."""
 from __future__ import annotations
 
 import stat
+from datetime import timedelta
 
 import pytest
 
@@ -106,3 +107,40 @@ def test_the_worker_goes_on_without_a_key_and_checkpoints_once_it_has_one(
     h.clock.advance(hours=12)
     assert app.checkpoint_if_due() is not None
     app.db.dispose()
+
+
+def test_two_workers_at_the_same_moment_make_one_checkpoint(harness, tmp_path):
+    """Two worker processes share the database; each pass asks for the daily checkpoint."""
+    from threading import Barrier, Thread
+
+    from aims_workflows.runtime import witness
+    from aims_workflows.store import ledger
+
+    h = harness
+    h.add_system("Chatbot")
+    key = WitnessKey.create(tmp_path / "k.key")
+    other = open_app_like(h)
+    barrier, made = Barrier(2), []
+
+    def worker(db):
+        barrier.wait()
+        made.append(witness.checkpoint_if_due(db, key, ["git"], DAY, h.clock.now()))
+
+    threads = [Thread(target=worker, args=(db,)) for db in (h.app.db, other.db)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sorted(m is None for m in made) == [False, True]
+    with h.app.db.connect() as conn:
+        assert len(list(ledger.iter_rows(conn, kind="ledger.checkpoint"))) == 1
+    other.db.dispose()
+
+
+DAY = timedelta(days=1)
+
+
+def open_app_like(h):
+    from aims_workflows.app import open_app
+
+    return open_app(h.app.settings, clock=h.clock, tracker=h.tracker, approvals=h.approvals)

@@ -220,8 +220,13 @@ def make_checkpoint(
 def checkpoint_if_due(
     db: Database, key: WitnessKey, witnesses: Iterable[str], every: timedelta, now: datetime
 ) -> Checkpoint | None:
-    """A checkpoint when the last one is ``every`` old or there is none yet; None otherwise."""
+    """A checkpoint when the last one is ``every`` old or there is none yet; None otherwise.
+
+    Any number of workers may call this at once: the head row is locked before the last
+    checkpoint is read (PostgreSQL; SQLite's writers take the database lock), so the second
+    worker sees the first one's checkpoint and makes none."""
     with db.begin() as conn:
+        ledger.head(conn, lock=True)
         last = _last_checkpoint_at(conn)
         if last is not None and now - last < every:
             return None
