@@ -234,3 +234,20 @@ def test_a_refusal_names_the_person_and_the_reason_given():
     [line] = auditor.build(rows, seed="s")["auditor/sod_exceptions.csv"].split("\r\n")[1:-1]
     assert line == f"1,{T},R1,refused attempt,mallory@example.com,R1.ok,not an approver"
     assert json.loads(auditor.build(rows, seed="s")["auditor/sampling.json"])["sampled"] == 0
+
+
+def test_the_export_command_prints_the_seed_it_used(monkeypatch, capsys, tmp_path):
+    from conftest import cli_environment, run_aims
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("AIMS_DATABASE_URL", f"sqlite:///{tmp_path / 'aims.db'}")
+    monkeypatch.setenv("AIMS_CONFIG", str(tmp_path / "aims.yaml"))
+    cli_environment(monkeypatch)
+    assert run_aims(capsys, "init").code == 0
+    done = run_aims(capsys, "export", "audit-pack", "--out", "p.zip", "--sample-seed", "q4-2026")
+    assert done.code == 0, done
+    assert "sample seed: q4-2026" in done.out
+    assert Pack(tmp_path / "p.zip").json("auditor/sampling.json")["seed"] == "q4-2026"
+    empty = run_aims(capsys, "export", "audit-pack", "--out", "e.zip", "--sample-seed", " ")
+    assert empty.code == 2 and "non-empty seed" in empty.err
+    assert not (tmp_path / "e.zip").exists()
