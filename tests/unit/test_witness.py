@@ -376,3 +376,14 @@ def test_the_pack_names_a_signed_checkpoint_newer_than_its_head(world, tmp_path)
     assert check.returncode == 1
     assert f"FAILED: the checkpoint of row {seq + 3} made at" in check.stdout
     assert f"is newer than the ledger head (row {seq})" in check.stdout
+
+
+def test_a_checkpoint_made_by_hand_is_posted_at_once(world, aims_cli):
+    h = world
+    seq, _ = h.head()
+    made = aims_cli("evidence", "witness", "checkpoint")
+    assert made.code == 0, made.all
+    assert f"checkpoint of row {seq} signed with key {h.key.key_id}" in made.out
+    assert "queued for slack, jira, git; 3 posted" in made.out
+    assert len(h.slack_lines()) == len(h.git_lines()) == 1
+    assert aims_cli("evidence", "verify", "--witnesses").code == 0
