@@ -71,6 +71,8 @@ class App:
     dispatcher: Dispatcher
     jira: Any = None  # adapters.jira.JiraIntegration, when open_app was given one
     slack: Any = None  # adapters.slack.SlackIntegration, when open_app was given one
+    witness: Any = None  # adapters.witness.WitnessPoster: where checkpoints are posted
+    witness_key: Any = None  # runtime.witness.WitnessKey, loaded at the first checkpoint
 
     def pump(self, *, schedules: bool = True):
         """Carry out what is due: schedules, timers, stored Jira and Slack deliveries and the
@@ -81,6 +83,7 @@ class App:
         """
         if schedules:
             self.runtime.run_schedules()
+            self.checkpoint_if_due()
         self.runtime.tick()
         if self.jira is not None:
             self.jira.pump()
@@ -119,6 +122,13 @@ class App:
 
         with self.db.connect() as conn:
             return outbox.waiting(conn)
+
+    def checkpoint_if_due(self) -> Any:
+        """A signed checkpoint of the ledger head when one is due (``witness.every``), queued
+        for every configured witness. Without witnesses configured, nothing."""
+        from .witness_schedule import checkpoint_if_due
+
+        return checkpoint_if_due(self)
 
 
 JiraConnector = Callable[[Runtime], "JiraIntegration"]
@@ -205,11 +215,15 @@ def open_app(
         tracker = jira_integration.tracker
     if slack_integration is not None:
         approvals, notifier = slack_integration.channel, slack_integration.notifier
+    from .witness_schedule import witness_poster
+
+    poster = witness_poster(settings, config, jira_integration, slack_integration)
     dispatcher = Dispatcher(
         runtime,
         tracker=tracker or LocalIssueTracker(),
         approvals=approvals or LocalApprovalChannel(),
         notifier=notifier or LogNotifier(),
+        witness=poster,
     )
     # The web process only stores and answers: the outcome of a Slack decision reaches the
     # messages through `aims worker`'s outbox pass, not through a dispatch in `aims serve`.
@@ -223,4 +237,5 @@ def open_app(
         dispatcher,
         jira_integration,
         slack_integration,
+        poster,
     )

@@ -139,6 +139,16 @@ class Settings(BaseSettings):
             "token that /dashboard and /api/* require (Bearer, or Basic with any user name)"
         ),
     )
+    witness_key: Path | None = Field(
+        default=None,
+        description=(
+            "file of the Ed25519 key that signs ledger checkpoints (default: aims-witness.key "
+            "next to aims.yaml); `aims init` creates it"
+        ),
+    )
+
+    def witness_key_path(self) -> Path:
+        return self.witness_key or self.config.parent / "aims-witness.key"
 
 
 _GATEWAY = re.compile(r"^https://api\.atlassian\.com/ex/jira/[0-9a-fA-F-]{36}/?$")
@@ -281,6 +291,33 @@ class SoaConfig(BaseModel):
         return self.controls.get(control_id) or SoaControl()
 
 
+class WitnessConfig(BaseModel):
+    """Where signed checkpoints of the ledger head are posted, and how often (``witness:``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    every: str = Field("1d", description="how often the worker makes a checkpoint (1d, 12h...)")
+    slack_channel: str | None = Field(
+        None, description="the Slack channel's ID (C...): conversations.history reads it back"
+    )
+    jira_issue: str | None = Field(None, description="the pinned Jira issue to comment on")
+    git_dir: str | None = Field(
+        None, description="a directory (a git repository: each checkpoint is committed)"
+    )
+
+    @field_validator("every")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        from .spec.durations import parse_duration
+
+        parse_duration(value)
+        return value
+
+    def targets(self) -> list[str]:
+        found = [("slack", self.slack_channel), ("jira", self.jira_issue), ("git", self.git_dir)]
+        return [name for name, where in found if where]
+
+
 class AimsConfig(BaseModel):
     """The contents of ``aims.yaml``."""
 
@@ -291,6 +328,7 @@ class AimsConfig(BaseModel):
     kpi_targets: KpiTargets = KpiTargets()
     workflows: list[str] = Field(default_factory=lambda: ["workflows"])
     soa: SoaConfig = SoaConfig()
+    witness: WitnessConfig = WitnessConfig()
 
     @field_validator("roles")
     @classmethod

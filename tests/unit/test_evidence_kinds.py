@@ -154,6 +154,16 @@ def dead_command_rows(harness) -> list[ChainedEvidence]:
     return all_rows(harness.db)
 
 
+def checkpoint_rows(harness, key_file) -> list[ChainedEvidence]:
+    """A signed checkpoint of the ledger head, as the worker makes one a day."""
+    from aims_workflows.runtime.witness import WitnessKey, make_checkpoint
+
+    key = WitnessKey.create(key_file)
+    with harness.db.begin() as conn:
+        make_checkpoint(conn, key, ["git"], harness.clock.now())
+    return all_rows(harness.db)
+
+
 # -- every row parses and writes back byte for byte -----------------------------------------------
 def test_every_row_of_the_demo_parses_and_writes_back_byte_for_byte(demo_rows):
     assert len(demo_rows) > 150
@@ -166,11 +176,14 @@ def test_every_row_of_a_golden_history_parses_and_writes_back_byte_for_byte(name
     assert round_trip(golden_rows[name]) == []
 
 
-def test_every_kind_is_written_by_one_of_the_runs(demo_rows, golden_rows, harness, spec_from_text):
+def test_every_kind_is_written_by_one_of_the_runs(
+    demo_rows, golden_rows, harness, spec_from_text, tmp_path
+):
     worlds = {
         "failed run": failed_run_rows(spec_from_text),
         "escalated approval": escalated_approval_rows(),
         "dead command": dead_command_rows(harness),
+        "ledger checkpoint": checkpoint_rows(harness, tmp_path / "witness.key"),
     }
     for name, rows in worlds.items():
         assert round_trip(rows) == [], name

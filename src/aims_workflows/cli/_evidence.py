@@ -14,8 +14,23 @@ def register(app: typer.Typer) -> None:
     app.add_typer(evidence, name="evidence")
 
     @evidence.command("verify", short_help="Recompute the hash chain; name the first broken row.")
-    def verify() -> None:
-        """Recompute the hash chain; exit 1 and name the first broken row on any tampering."""
+    def verify(
+        witnesses: bool = typer.Option(
+            False,
+            "--witnesses",
+            help="also fetch the signed checkpoints posted outside the database and compare",
+        ),
+        public_key: str | None = typer.Option(
+            None,
+            "--public-key",
+            help="the witness public key as `aims evidence witness key` printed it "
+            "(default: the key file's public half)",
+        ),
+    ) -> None:
+        """Recompute the hash chain; exit 1 and name the first broken row on any tampering.
+
+        With --witnesses, also read back the checkpoints posted to Slack, Jira and git and fail
+        when the database disagrees with any of them, naming the first that disagrees."""
         from rich.markup import escape
 
         from ..store import ledger
@@ -27,13 +42,23 @@ def register(app: typer.Typer) -> None:
             report = ledger.verify(conn)
         if report.ok:
             ok(f"evidence chain verified: {report.rows} rows, head #{report.head_seq}")
-            return
-        err_console().print(
-            f"[bold red]evidence chain BROKEN at row {report.first_bad_seq}[/]: "
-            f"{escape(report.problem or '')}"
-        )
-        console().print(f"checked {report.rows} rows before stopping")
-        raise typer.Exit(1)
+        else:
+            err_console().print(
+                f"[bold red]evidence chain BROKEN at row {report.first_bad_seq}[/]: "
+                f"{escape(report.problem or '')}"
+            )
+            console().print(f"checked {report.rows} rows before stopping")
+        witnessed = True
+        if witnesses:
+            from ._witness import check_witnesses
+
+            witnessed = check_witnesses(app_, public_key)
+        if not report.ok or not witnessed:
+            raise typer.Exit(1)
+
+    from ._witness import register as register_witness
+
+    register_witness(evidence)
 
     @evidence.command("list")
     def list_(

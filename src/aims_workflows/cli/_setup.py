@@ -11,6 +11,22 @@ from ._group import command_group
 __all__ = ["register"]
 
 
+def _witness_key(settings) -> None:
+    """Create the key that signs ledger checkpoints, unless its file exists (``aims init``)."""
+    from ..runtime.witness import WitnessKey
+    from ._output import ok
+
+    path = settings.witness_key_path()
+    if path.exists():
+        ok(f"witness key {path} exists (kept)")
+        return
+    key = WitnessKey.create(path)
+    ok(
+        f"wrote the witness key {path} (keep it private and backed up); its public half, for "
+        f"your auditor:\n{key.public_text()}"
+    )
+
+
 def register(app: typer.Typer) -> None:
     db_app = command_group("Database schema commands.")
     app.add_typer(db_app, name="db")
@@ -37,6 +53,7 @@ def register(app: typer.Typer) -> None:
             f"database {redact_url(settings.database_url)} is at schema revision "
             f"{db.current_revision()}"
         )
+        _witness_key(settings)
 
     @db_app.command("upgrade")
     def db_upgrade() -> None:

@@ -36,6 +36,7 @@ from ..engine.commands import (
     EscalateApproval,
     EscalateTask,
     Notify,
+    PostCheckpoint,
     RemindApproval,
     RemindTask,
     ReportRunEnd,
@@ -88,6 +89,17 @@ class DispatchReport:
         return self
 
 
+class _NoWitness:
+    """The witness port when none is wired: a checkpoint queued for a witness this process
+    cannot reach waits (retried) rather than being dropped."""
+
+    def perform(self, command: Command) -> dict[str, Any]:
+        raise RetryableError(
+            f"no witness poster is configured in this process for {command.kind}",
+            hint="run `aims worker` with the Slack and Jira settings of aims.yaml's witness:",
+        )
+
+
 class Dispatcher:
     def __init__(
         self,
@@ -101,6 +113,7 @@ class Dispatcher:
         lease: timedelta = outbox.LEASE,
         renew_every: float | None = None,
         owner: str | None = None,
+        witness: Notifier | None = None,
     ) -> None:
         """``claim_size`` commands are taken at a time for ``lease`` (in the runtime's clock),
         renewed every ``renew_every`` seconds of wall time (a quarter of the lease by default)
@@ -114,6 +127,7 @@ class Dispatcher:
             "task": tracker,
             "approval": approvals,
             "notify": notifier,
+            "witness": witness or _NoWitness(),
         }
         self.backoff = backoff or Backoff()
 
@@ -410,6 +424,8 @@ class Dispatcher:
             return self.ports["task"]
         if isinstance(command, ApprovalCommand):
             return self.ports["approval"]
+        if isinstance(command, PostCheckpoint):
+            return self.ports["witness"]
         return self.ports["notify"]
 
     def _failed(

@@ -78,6 +78,7 @@ from ._tasks import (
     TaskReminded,
     TaskRequested,
 )
+from ._witness import LedgerCheckpoint
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -118,6 +119,7 @@ __all__ = [
     "CommandDead",
     "CommandRevived",
     "DocumentPublished",
+    "LedgerCheckpoint",
     "DecisionTaken",
     "FindingRaised",
     "NotificationSent",

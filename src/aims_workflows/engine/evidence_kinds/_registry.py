@@ -10,7 +10,7 @@ from typing import Any, TypeAlias, cast
 from pydantic import ValidationError
 
 from ...errors import EvidenceError
-from . import _approvals, _integrations, _inventory, _runs, _tasks
+from . import _approvals, _integrations, _inventory, _runs, _tasks, _witness
 from ._approvals import (
     ApprovalClosed,
     ApprovalDecided,
@@ -48,6 +48,7 @@ from ._tasks import (
     TaskReminded,
     TaskRequested,
 )
+from ._witness import LedgerCheckpoint
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -60,7 +61,7 @@ __all__ = [
     "parse_evidence",
 ]
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
 """The revision of the evidence contract: MAJOR.MINOR. MINOR grows with an additive change (a new
 kind, a new optional field); MAJOR would grow only if a kind left the contract, which does not
 happen: rows stay in the ledger for good, so a new shape is a new kind name."""
@@ -71,6 +72,7 @@ AREAS: dict[str, tuple[type[EvidencePayload], ...]] = {
     "Approvals": _approvals.KINDS,
     "Inventory and findings": _inventory.KINDS,
     "Integrations": _integrations.KINDS,
+    "The ledger": _witness.KINDS,
 }
 """The kinds grouped by what they are about, in the order the reference presents them."""
 
@@ -124,6 +126,7 @@ AnyEvidence: TypeAlias = (
     | CommandDead
     | CommandRevived
     | DocumentPublished
+    | LedgerCheckpoint
 )
 """Any evidence payload; the ledger's kind column (through :data:`EVIDENCE_KINDS`) says which."""
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from ._blockkit import BlockKitError, check_blocks, check_view, parse_json_arg
 from ._errors import ApiFailure
+from ._history import conversations_history
 from ._workspace import Workspace
 
 __all__ = ["Args", "METHODS", "Handler", "MAX_TEXT_LENGTH"]
@@ -225,5 +226,6 @@ METHODS: dict[str, Handler] = {
     "users.lookupByEmail": users_lookup_by_email,
     "users.info": users_info,
     "conversations.open": conversations_open,
+    "conversations.history": conversations_history,
 }
 """Every Web API method the sandbox serves, by its Slack name."""
