@@ -11,6 +11,7 @@ from . import (
     _evidence,
     _export,
     _jira,
+    _report,
     _runs,
     _schema,
     _serve,
@@ -42,6 +43,7 @@ _jira.register(app)
 _serve.register(app)
 _slack.register(app)
 _export.register(app)
+_report.register(app)
 
 
 def main(argv: list[str] | None = None) -> None:

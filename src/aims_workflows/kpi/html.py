@@ -12,7 +12,15 @@ from urllib.parse import quote
 
 from .render import format_target, format_value
 
-__all__ = ["render_dashboard", "render_run", "render_error", "format_age", "is_run_id", "RUN_ID"]
+__all__ = [
+    "render_dashboard",
+    "render_run",
+    "render_error",
+    "render_page",
+    "format_age",
+    "is_run_id",
+    "RUN_ID",
+]
 
 RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,199}")
 """What a run id may look like in a URL: ``R`` and ten hex digits, or a spawned run's
@@ -45,6 +53,11 @@ def _day(moment: datetime | None) -> str:
     return "" if moment is None else moment.strftime("%Y-%m-%d")
 
 
+def _number(value: float | None) -> str:
+    """A figure for a ``data-value`` attribute: as ``json`` writes it, empty for none."""
+    return "" if value is None else repr(value)
+
+
 def _segment(text: str) -> str:
     """One URL path segment: everything but unreserved characters percent-encoded."""
     return quote(text, safe="")
@@ -69,6 +82,7 @@ def _environment():
         segment=_segment,
         kpi_value=format_value,
         kpi_target=format_target,
+        num=_number,
     )
     env.tests.update(
         run_id=is_run_id, jira_key=lambda s: bool(s) and _JIRA_KEY.fullmatch(s) is not None
@@ -80,14 +94,30 @@ def _render(template: str, **context: Any) -> str:
     return _environment().get_template(template).render(**context)
 
 
-def render_dashboard(data: Any, *, jira_url: str | None = None) -> str:
-    """The dashboard page for a :class:`~aims_workflows.kpi.dashboard.DashboardData`."""
+def render_dashboard(
+    data: Any,
+    *,
+    jira_url: str | None = None,
+    charts: Any = None,
+    soa: Any = None,
+    since: datetime | None = None,
+) -> str:
+    """The dashboard page for a :class:`~aims_workflows.kpi.dashboard.DashboardData`, with the
+    charts of :func:`aims_workflows.report.charts.draw` and the SoA panel when given."""
     return _render(
         "dashboard.html",
         d=data,
         organisation=data.organisation,
         jira_url=(jira_url or "").rstrip("/") or None,
+        charts=charts,
+        soa=soa,
+        since=since,
     )
+
+
+def render_page(template: str, **context: Any) -> str:
+    """Any page of ``templates/`` (the report's), with the dashboard's filters and escaping."""
+    return _render(template, **context)
 
 
 def render_run(
