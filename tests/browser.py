@@ -147,9 +147,7 @@ class Page:
 
     def evaluate(self, expression: str) -> Any:
         """The JSON value of a JavaScript expression in the page."""
-        result = self.send(
-            "Runtime.evaluate", {"expression": expression, "returnByValue": True}
-        )
+        result = self.send("Runtime.evaluate", {"expression": expression, "returnByValue": True})
         if "exceptionDetails" in result:
             raise BrowserError(f"{expression[:80]}: {result['exceptionDetails'].get('text')}")
         return result["result"].get("value")
@@ -187,7 +185,9 @@ class Page:
                 found.append(f"exception: {details.get('text')} {details.get('exception', {})}")
             elif method == "Log.entryAdded" and params["entry"].get("level") == "error":
                 entry = params["entry"]
-                found.append(f"log ({entry.get('source')}): {entry.get('text')} {entry.get('url', '')}")
+                found.append(
+                    f"log ({entry.get('source')}): {entry.get('text')} {entry.get('url', '')}"
+                )
         return found
 
 
@@ -229,7 +229,11 @@ class Browser:
         deadline = time.monotonic() + TIMEOUT
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                err = self.process.stderr.read().decode(errors="replace") if self.process.stderr else ""
+                err = (
+                    self.process.stderr.read().decode(errors="replace")
+                    if self.process.stderr
+                    else ""
+                )
                 raise BrowserError(f"chromium exited ({self.process.returncode}): {err[-500:]}")
             lines = marker.read_text().split() if marker.exists() else []
             if len(lines) == 2:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import Connection, func, select
@@ -50,7 +51,14 @@ from ..store import ledger
 from ..store import runs as run_store
 from ..store.models import Evidence, OutboxItem, Run
 
-__all__ = ["describe", "run_timeline", "RunTimeline", "TimelineEntry", "CommandProblem"]
+__all__ = [
+    "describe",
+    "run_timeline",
+    "form_labels",
+    "RunTimeline",
+    "TimelineEntry",
+    "CommandProblem",
+]
 
 
 _LONGEST = 400
@@ -92,11 +100,7 @@ def _describe(row: ChainedEvidence, payload: EvidencePayload) -> str | None:
             return f"task '{step}' issued as {payload.ref} to {payload.assignee}"
         case TaskCompleted():
             answers = ", ".join(f"{k}={v}" for k, v in payload.answers.items())
-            return _clip(
-                f"task '{step}' completed by {who}"
-                + (" (late)" if payload.overdue else "")
-                + f": {answers}"
-            )
+            return _clip(f"{_completed(step, who, payload)}: {answers}")
         case TaskAnswersRefused():
             return f"answers to '{step}' refused: {' '.join(payload.problems)}"
         case ApprovalRequested():
@@ -150,6 +154,10 @@ def _describe(row: ChainedEvidence, payload: EvidencePayload) -> str | None:
     return None  # a kind with no words of its own: the generic line
 
 
+def _completed(step: str, who: str, payload: TaskCompleted) -> str:
+    return f"task '{step}' completed by {who}" + (" (late)" if payload.overdue else "")
+
+
 def _day(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d")
 
@@ -163,6 +171,21 @@ class TimelineEntry:
     via: str
     text: str
     hash: str
+    step_id: str | None = None
+    answers: tuple[tuple[str, Any], ...] = ()
+    """A completed task's answers, whole (``text`` cuts them), as (field id, value)."""
+    headline: str = ""
+    """For a completed task: the text without its answers (a page lists them under it)."""
+
+
+def form_labels(spec: Any) -> dict[str, dict[str, str]]:
+    """Step id -> {field id -> label} of every task form of a workflow spec, in the form's
+    order: how a page names the answers a task was completed with."""
+    return {
+        step.id: {f.id: f.label for f in step.form}
+        for step in spec.steps
+        if getattr(step, "kind", None) == "task"
+    }
 
 
 @dataclass(frozen=True)
@@ -199,6 +222,16 @@ class RunTimeline:
 
 
 def entry(row: ChainedEvidence) -> TimelineEntry:
+    answers: tuple[tuple[str, Any], ...] = ()
+    headline = ""
+    if row.kind == TaskCompleted.KIND:
+        try:
+            completed = TaskCompleted.model_validate_json(row.payload)
+        except ValidationError:
+            pass
+        else:
+            answers = tuple(completed.answers.items())
+            headline = _completed(row.step_id or "", f"{row.actor} via {row.via}", completed)
     return TimelineEntry(
         row.seq,
         row.effective_at[:16].replace("T", " "),
@@ -207,6 +240,9 @@ def entry(row: ChainedEvidence) -> TimelineEntry:
         row.via,
         describe(row),
         row.hash,
+        row.step_id,
+        answers,
+        headline,
     )
 
 

@@ -418,7 +418,7 @@ def heat_map(
     labels: dict[str, str],
     text_colours: dict[str, str] | None = None,
     cell_w: int = 62,
-    label_width: int = 230,
+    label_width: int = 270,
 ) -> Markup:
     """Rows of cells, each cell coloured by its status and labelled with its id; a legend of the
     statuses present (with their counts) under it."""
