@@ -104,12 +104,14 @@ class Series:
 def _time_labels(
     first: datetime, last: datetime, moments: Sequence[datetime], most: int
 ) -> list[datetime]:
-    span = (last - first).days
-    fmt_every = max(1, math.ceil(len(moments) / most))
-    chosen = list(moments[::fmt_every])
-    if span and moments[-1] not in chosen and (moments[-1] - chosen[-1]).days * 8 > span:
-        chosen.append(moments[-1])
-    return chosen
+    """About ``most`` moments to label, always the first and the last; a label too close to the
+    last (within an eighth of the span) gives way to it, so the two never overlap."""
+    if len(moments) == 1:
+        return list(moments)
+    span = last - first
+    every = max(1, math.ceil(len(moments) / most))
+    chosen = [m for m in moments[:-1:every] if m == first or (last - m) * 8 > span]
+    return [*chosen, last]
 
 
 def _time_label(moment: datetime, span_days: int) -> str:
