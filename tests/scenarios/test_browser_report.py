@@ -20,9 +20,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from browser import artefacts, browser  # noqa: F401 - fixtures
 
 from aims_workflows.kpi import Kpi, format_value
+from browser import artefacts, browser  # noqa: F401 - fixtures
 
 WIDTHS = (800, 1400)
 AIMS = str(Path(sys.executable).with_name("aims"))
@@ -71,12 +71,15 @@ READ = {
         for (const svg of document.querySelectorAll('svg.chart-svg')) {
           for (const p of svg.querySelectorAll('circle.point')) {
             const key = svg.dataset.chart + ' ' + p.dataset.series;
-            if (!(key in last) || p.dataset.at > last[key][0]) last[key] = [p.dataset.at, p.dataset.value];
+            if (!(key in last) || p.dataset.at > last[key][0])
+              last[key] = [p.dataset.at, p.dataset.value];
           } }
         return last; })()""",
-    "totals": """Object.fromEntries(Array.from(document.querySelectorAll('svg.chart-svg[data-total]'))
+    "totals": """Object.fromEntries(
+        Array.from(document.querySelectorAll('svg.chart-svg[data-total]'))
         .map(s => [s.dataset.chart, Number(s.dataset.total)]))""",
-    "cells": """Object.fromEntries(Array.from(document.querySelectorAll('svg[data-chart=soa] g.cell'))
+    "cells": """Object.fromEntries(
+        Array.from(document.querySelectorAll('svg[data-chart=soa] g.cell'))
         .map(c => [c.dataset.id, [c.dataset.status, c.dataset.marked === 'true']]))""",
     "charts": """Array.from(document.querySelectorAll('svg.chart-svg')).map(s => {
         const r = s.getBoundingClientRect(), f = s.closest('figure').getBoundingClientRect();
