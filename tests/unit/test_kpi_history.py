@@ -7,7 +7,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 from aims_workflows.kpi import compute_kpis
-from aims_workflows.kpi.history import KpiHistory, first_activity, kpis_at, moments
+from aims_workflows.kpi.history import (
+    KpiHistory,
+    PastKpis,
+    first_activity,
+    kpi_series,
+    kpis_at,
+    moments,
+)
 from aims_workflows.kpi.queries import kpis_from
 from aims_workflows.testing import utc
 
@@ -95,7 +102,39 @@ def test_moments_pick_days_weeks_or_months_by_the_span():
     assert all(m.weekday() == 0 and m.hour == 0 for m in weeks[1:-1])
     assert all((b - a) == timedelta(days=7) for a, b in zip(weeks[1:-2], weeks[2:-1], strict=True))
     months = moments(utc(2024, 1, 1), now)
-    assert months[0] == utc(2025, 6, 9, 15)  # at most a year (and a day) back by default
+    # at most a year (and a day) back by default, from a midnight: the same moments all day
+    assert (
+        months[0] == utc(2025, 6, 9)
+        and moments(utc(2024, 1, 1), now + timedelta(hours=3))[:-1] == months[:-1]
+    )
     assert all(m.day == 1 for m in months[1:-1]) and len(months) == 14
     longer = moments(utc(2024, 1, 1), now, longest=timedelta(days=10_000))
     assert longer[0] == utc(2024, 1, 1) and len(longer) == 31
+
+
+def test_kept_past_points_are_reused_for_a_while_and_the_present_is_always_live(harness):
+    h = harness
+    h.add_system("Chatbot")
+    start = h.clock.now()
+    h.clock.advance(days=3)
+    kept = PastKpis(keep=timedelta(minutes=10))
+    targets = h.app.config.kpi_targets
+
+    def series(now):
+        with h.db.connect() as conn:
+            at = [start + timedelta(hours=1), start + timedelta(days=1), now]
+            return kpi_series(
+                conn, at, targets, specs=h.rt.specs, workflows=h.app.workflows, now=now, kept=kept
+            )[0]
+
+    first = series(h.clock.now())
+    # a system added now does not change the past; the live point sees it at once
+    h.add_system("Scorer")
+    h.clock.advance(minutes=5)
+    second = series(h.clock.now())
+    assert [p.kpis for p in second[:2]] == [p.kpis for p in first[:2]]
+    assert second[0] is first[0]  # reused, not rebuilt
+    assert "of 2" in second[-1].kpi("risk_assessment_coverage").detail
+    h.clock.advance(minutes=10)  # past the keep: rebuilt (same values: the past did not change)
+    third = series(h.clock.now())
+    assert third[0] is not first[0] and third[0].kpis == first[0].kpis

@@ -34,7 +34,15 @@ from ..config import KpiTargets
 from ..store.models import AISystem, Approval, Evidence, Finding
 from .queries import Kpi, KpiFigures, compute_kpis, kpis_from
 
-__all__ = ["KpiPoint", "KpiHistory", "kpis_at", "moments", "first_activity"]
+__all__ = [
+    "KpiPoint",
+    "KpiHistory",
+    "PastKpis",
+    "kpi_series",
+    "kpis_at",
+    "moments",
+    "first_activity",
+]
 
 _APPROVALS, _FINDINGS = Approval.__table__, Finding.__table__
 
@@ -139,10 +147,65 @@ def kpis_at(
     )
 
 
+class PastKpis:
+    """Past points kept between calls (the dashboard's), for ``keep`` of the clock's time.
+
+    A past moment's KPIs are rebuilt from rows written then, which later transitions do not
+    move, so a point once rebuilt holds; it is dropped after ``keep`` anyway, so a database
+    repaired by hand shows through. The present is never kept."""
+
+    def __init__(self, keep: timedelta = timedelta(minutes=10)) -> None:
+        self.keep = keep
+        self._points: dict[datetime, KpiPoint] = {}
+        self._notes: list[str] = []
+        self._since: datetime | None = None
+
+    def known(self, now: datetime) -> tuple[dict[datetime, KpiPoint], list[str]]:
+        if self._since is None or now - self._since > self.keep or now < self._since:
+            self._points, self._notes, self._since = {}, [], now
+        return dict(self._points), list(self._notes)
+
+    def keep_points(self, points: dict[datetime, KpiPoint], notes: list[str]) -> None:
+        self._points.update(points)
+        self._notes = list(dict.fromkeys([*self._notes, *notes]))
+
+
+def kpi_series(
+    conn: Connection,
+    at: list[datetime],
+    targets: KpiTargets,
+    *,
+    specs: Any,
+    workflows: Any,
+    now: datetime,
+    kept: PastKpis | None = None,
+) -> tuple[list[KpiPoint], list[str]]:
+    """The KPIs at each of ``at`` (sorted; from ``now`` on, the live values), and what the
+    rebuild had to guess. Past points come from ``kept`` when it has them."""
+    past = [moment for moment in at if moment < now]
+    known, notes = kept.known(now) if kept is not None else ({}, [])
+    missing = [moment for moment in past if moment not in known]
+    if missing:
+        history = KpiHistory(
+            conn, targets, specs=specs, workflows=workflows, now=now, earliest=missing[0]
+        )
+        rebuilt = {moment: history.at(moment) for moment in missing}
+        notes = list(dict.fromkeys([*notes, *history.notes]))
+        if kept is not None:
+            kept.keep_points(rebuilt, history.notes)
+        known.update(rebuilt)
+    points = [known[moment] for moment in past]
+    if len(past) < len(at):
+        points.append(KpiPoint(now, compute_kpis(conn, now, targets)))
+    return points, notes
+
+
 def first_activity(conn: Connection) -> datetime | None:
     """When the AIMS began to hold anything: the first AI system or the first ledger row."""
     first_system = conn.scalar(select(func.min(AISystem.__table__.c.created_at)))
-    first_row = conn.scalar(select(func.min(Evidence.__table__.c.effective_at)))
+    ledger = Evidence.__table__.c
+    # the first row by sequence (the primary key): min(effective_at) would read every row
+    first_row = conn.scalar(select(ledger.effective_at).order_by(ledger.seq).limit(1))
     found = [first_system] if first_system is not None else []
     if first_row:
         found.append(datetime.fromisoformat(first_row.replace("Z", "+00:00")))
@@ -152,12 +215,14 @@ def first_activity(conn: Connection) -> datetime | None:
 def moments(
     start: datetime | None, now: datetime, *, longest: timedelta = timedelta(days=366)
 ) -> list[datetime]:
-    """The moments a trend is drawn at: ``start`` (at most ``longest`` ago), every midnight, every
+    """The moments a trend is drawn at: ``start`` (at most ``longest`` ago, then from the midnight
+    before), every midnight, every
     Monday or every first of the month after it (whichever gives between a handful and ~30
     points), and ``now``."""
     if start is None or start >= now:
         return [now]
-    start = max(start, now - longest)
+    if start < now - longest:  # from a midnight, so the moments stay the same all day
+        start = (now - longest).replace(hour=0, minute=0, second=0, microsecond=0)
     span = now - start
     day = start.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     marks: list[datetime] = []

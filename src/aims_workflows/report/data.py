@@ -16,8 +16,8 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from ..config import KpiTargets
-from ..kpi import Kpi, compute_kpis
-from ..kpi.history import KpiHistory, KpiPoint, first_activity, moments
+from ..kpi import Kpi
+from ..kpi.history import KpiPoint, PastKpis, first_activity, kpi_series, moments
 from ..store.models import ApprovalLatencyBucket, Finding, Run, StepRecord
 
 __all__ = ["ChartData", "gather_charts", "LATENCY_BINS", "AGE_BINS", "TOP"]
@@ -122,20 +122,23 @@ def gather_charts(
     workflows: Any,
     soa: Any = None,
     since: datetime | None = None,
+    kept: PastKpis | None = None,
 ) -> ChartData:
     """Everything the charts draw, as of ``now``. ``soa`` is a ready
     :class:`~aims_workflows.export.soa.CoverageReport` (or None: no heat map). The trend starts at
-    ``since``, else at the first activity (at most a year back)."""
+    ``since``, else at the first activity (at most a year back); ``kept`` keeps its past points
+    between calls."""
     at = moments(since, now, longest=now - since) if since else moments(first_activity(conn), now)
-    history = KpiHistory(conn, targets, specs=specs, workflows=workflows, now=now, earliest=at[0])
-    series = history.series(at)
+    series, notes = kpi_series(
+        conn, at, targets, specs=specs, workflows=workflows, now=now, kept=kept
+    )
     by_who, by_system = _overdue(conn, now)
     latency, stored = _latency(conn)
     return ChartData(
         organisation=organisation,
         generated_at=now,
         targets=targets,
-        kpis=compute_kpis(conn, now, targets),
+        kpis=series[-1].kpis,
         history=series,
         overdue_by_who=by_who,
         overdue_by_system=by_system,
@@ -143,5 +146,5 @@ def gather_charts(
         latency_minutes=stored,
         ageing=_ageing(conn, now),
         soa=soa,
-        notes=history.notes,
+        notes=notes,
     )

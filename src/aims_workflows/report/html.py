@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from ..kpi.history import PastKpis
 from ..kpi.html import render_page
 from .charts import Charts, draw
 from .data import ChartData, gather_charts
@@ -36,7 +37,13 @@ def soa_report(app: Any, conn: Connection, now: datetime) -> Any:
     )
 
 
-def _gather(app: Any, conn: Connection, now: datetime, since: datetime | None) -> ChartData:
+def _gather(
+    app: Any,
+    conn: Connection,
+    now: datetime,
+    since: datetime | None,
+    kept: PastKpis | None = None,
+) -> ChartData:
     return gather_charts(
         conn,
         now,
@@ -46,12 +53,16 @@ def _gather(app: Any, conn: Connection, now: datetime, since: datetime | None) -
         workflows=app.workflows,
         soa=soa_report(app, conn, now),
         since=since,
+        kept=kept,
     )
 
 
-def dashboard_charts(app: Any, conn: Connection, now: datetime) -> tuple[ChartData, Charts]:
-    """The dashboard's charts and the data behind them (its SoA in ``data.soa``)."""
-    data = _gather(app, conn, now, None)
+def dashboard_charts(
+    app: Any, conn: Connection, now: datetime, kept: PastKpis | None = None
+) -> tuple[ChartData, Charts]:
+    """The dashboard's charts and the data behind them (its SoA in ``data.soa``); ``kept`` holds
+    the trends' past points between requests."""
+    data = _gather(app, conn, now, None, kept)
     return data, draw(data)
 
 
