@@ -111,6 +111,7 @@ def check_numbers(seen: dict, kpis: dict[str, Kpi]) -> None:
         assert float(last[f"coverage {key}"][1]) == kpis[key].value
     totals = seen["totals"]
     assert totals["overdue-by-who"] == kpis["overdue_tasks"].value
+    assert totals["overdue-by-owner"] == kpis["overdue_tasks"].value
     assert totals["overdue-by-system"] == kpis["overdue_tasks"].value
     # "over 12 closed approvals", "1 closed, 0 open"
     assert totals["latency"] == int(kpis["median_approval_latency_hours"].detail.split()[1])

@@ -53,6 +53,8 @@ def test_the_charts_draw_the_kpis_and_the_soa(harness, answers, client):
     assert overdue >= 1
     assert f'data-chart="overdue-by-who" data-total="{overdue!r}"' in page
     assert f'data-chart="overdue-by-system" data-total="{overdue!r}"' in page
+    assert f'data-chart="overdue-by-owner" data-total="{overdue!r}"' in page
+    assert 'data-label="olga@example.com"' in page  # the system's owner, accountable for it
     assert 'data-label="Chatbot &lt;i&gt;"' in page and "Chatbot <i>" not in page
     assert 'data-chart="latency" data-total="1"' in page  # the one decided approval
     assert 'id="soa"' in page and page.count('class="cell"') == 38

@@ -48,6 +48,7 @@ class Charts:
     coverage: Markup
     trends: list[KpiTrend]
     overdue_by_who: Markup
+    overdue_by_owner: Markup
     overdue_by_system: Markup
     latency: Markup
     ageing: Markup
@@ -213,6 +214,12 @@ def draw(data: ChartData) -> Charts:
             "overdue-by-who",
             "Overdue tasks by who holds them",
             data.overdue_by_who,
+            "no task is overdue",
+        ),
+        overdue_by_owner=_bars(
+            "overdue-by-owner",
+            "Overdue tasks by AI system owner",
+            data.overdue_by_owner,
             "no task is overdue",
         ),
         overdue_by_system=_bars(

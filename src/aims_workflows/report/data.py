@@ -1,6 +1,6 @@
 """What the charts show, gathered from one connection: the KPIs now and at past moments, overdue
-work by who holds it and by AI system, the approval latency histogram, open nonconformities by
-age, and the Statement of Applicability.
+work by who holds it, by AI system owner and by AI system, the approval latency histogram, open
+nonconformities by age, and the Statement of Applicability.
 
 The KPI figures come from :mod:`aims_workflows.kpi` (the same code as ``aims kpi``); the other
 breakdowns are counted from the same projections, so their totals equal the KPIs they explain.
@@ -18,7 +18,7 @@ from sqlalchemy import Connection, func, select
 from ..config import KpiTargets
 from ..kpi import Kpi
 from ..kpi.history import KpiPoint, PastKpis, first_activity, kpi_series, moments
-from ..store.models import ApprovalLatencyBucket, Finding, Run, StepRecord
+from ..store.models import AISystem, ApprovalLatencyBucket, Finding, Run, StepRecord
 
 __all__ = ["ChartData", "gather_charts", "LATENCY_BINS", "AGE_BINS", "TOP"]
 
@@ -43,6 +43,8 @@ AGE_BINS: tuple[tuple[str, int], ...] = (
 )
 """Nonconformity age bins: (label, upper bound in whole days, exclusive)."""
 
+NOT_A_SYSTEM = "(not about one AI system)"
+
 TOP = 12
 """Rows of a breakdown drawn; the rest are counted together."""
 
@@ -57,6 +59,7 @@ class ChartData:
     kpis: list[Kpi]
     history: list[KpiPoint]
     overdue_by_who: list[tuple[str, int]]  # most first
+    overdue_by_owner: list[tuple[str, int]]  # by the owner of the AI system
     overdue_by_system: list[tuple[str, int]]
     latency: list[tuple[str, int]]  # per LATENCY_BINS
     latency_minutes: list[tuple[int, int]]  # the histogram as stored: (minute, count)
@@ -68,26 +71,38 @@ class ChartData:
         return next(k for k in self.kpis if k.key == key)
 
 
-def _overdue(
-    conn: Connection, now: datetime
-) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
-    t, r = _STEPS, _RUNS
+def _overdue(conn: Connection, now: datetime) -> tuple[list[tuple[str, int]], ...]:
+    """Overdue tasks counted by who holds them, by the owner of the AI system they are about
+    (who is accountable for it) and by AI system; most first."""
+    t, r, s = _STEPS, _RUNS, AISystem.__table__
     rows = conn.execute(
         select(t.c.assignee, t.c.role, r.c.subject_type, r.c.subject_name, func.count())
         .select_from(t.outerjoin(r, r.c.id == t.c.run_id))
         .where(t.c.status == "open", t.c.due_at < now)
         .group_by(t.c.assignee, t.c.role, r.c.subject_type, r.c.subject_name)
     ).all()
+    names = {name for _, _, kind, name, _ in rows if kind == "ai_system"}
+    owners = (
+        dict(conn.execute(select(s.c.name, s.c.owner).where(s.c.name.in_(sorted(names)))).all())
+        if names
+        else {}
+    )
     who: Counter[str] = Counter()
+    owner: Counter[str] = Counter()
     system: Counter[str] = Counter()
     for assignee, role, subject_type, subject_name, count in rows:
         who[assignee or f"({role}, not assigned)"] += count
         if subject_type == "ai_system":
             system[subject_name] += count
+            owner[owners.get(subject_name) or "(system no longer listed)"] += count
         else:
-            system["(not about one AI system)"] += count
-    order = lambda c: sorted(c.items(), key=lambda kv: (-kv[1], kv[0]))  # noqa: E731
-    return order(who), order(system)
+            system[NOT_A_SYSTEM] += count
+            owner[NOT_A_SYSTEM] += count
+
+    def order(counts: Counter[str]) -> list[tuple[str, int]]:
+        return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+
+    return order(who), order(owner), order(system)
 
 
 def _latency(conn: Connection) -> tuple[list[tuple[str, int]], list[tuple[int, int]]]:
@@ -132,7 +147,7 @@ def gather_charts(
     series, notes = kpi_series(
         conn, at, targets, specs=specs, workflows=workflows, now=now, kept=kept
     )
-    by_who, by_system = _overdue(conn, now)
+    by_who, by_owner, by_system = _overdue(conn, now)
     latency, stored = _latency(conn)
     return ChartData(
         organisation=organisation,
@@ -141,6 +156,7 @@ def gather_charts(
         kpis=series[-1].kpis,
         history=series,
         overdue_by_who=by_who,
+        overdue_by_owner=by_owner,
         overdue_by_system=by_system,
         latency=latency,
         latency_minutes=stored,

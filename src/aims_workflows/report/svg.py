@@ -61,12 +61,16 @@ def nice_ticks(top: float, most: int = 5, *, integer: bool = False) -> list[floa
     return [i * step for i in range(count + 1)]
 
 
-def _open(chart: str, width: int, height: int, title: str, **data: str) -> str:
+def _open(
+    chart: str, width: int, height: int, title: str, *, font_size: int = 12, **data: str
+) -> str:
     extra = "".join(f' data-{k.replace("_", "-")}="{escape(v)}"' for k, v in data.items())
     return (
         f'<svg class="chart-svg" data-chart="{escape(chart)}"'
         f'{extra} viewBox="0 0 {width} {height}" width="100%" role="img" '
-        f'aria-label="{escape(title)}" {FONT} font-size="12" fill="{INK}">'
+        # as wide as its column, but never blown up much past its drawn size
+        f'style="max-width: {round(width * 1.15)}px" '
+        f'aria-label="{escape(title)}" {FONT} font-size="{font_size}" fill="{INK}">'
         f"<title>{escape(title)}</title>"
     )
 
@@ -253,25 +257,26 @@ def bar_chart(
     title: str,
     bars: Sequence[Bar],
     *,
-    width: int = 560,
-    label_width: int = 190,
+    width: int = 500,
+    label_width: int = 200,
     empty: str = "nothing to show",
     more: int = 0,
 ) -> Markup:
     """One bar a row, its value at its end; labels longer than the label column are cut with an
     ellipsis (the whole label is the bar's tooltip and its ``data-label``). ``more``: rows left
     out, said under the bars."""
-    row_h, pad = 26, 8
+    # drawn in a third of a wide page: a larger type, so it reads at that scale
+    row_h, pad = 30, 8
     height = pad * 2 + row_h * max(len(bars), 1) + (18 if more else 0)
     total = sum(b.value for b in bars)
-    out = [_open(chart, width, height, title, total=number(total))]
+    out = [_open(chart, width, height, title, font_size=14, total=number(total))]
     if not bars:
         out.append(_text(width / 2, height / 2 + 4, empty, anchor="middle", fill=MUTED))
         out.append("</svg>")
         return Markup("".join(out))
     top_value = max(b.value for b in bars) or 1
     plot_w = width - label_width - 60
-    chars = max(int(label_width / 6.6), 6)
+    chars = max(int(label_width / 8.6), 6)
     for i, b in enumerate(bars):
         y0 = pad + i * row_h
         shown = b.label if len(b.label) <= chars else b.label[: chars - 1] + "…"
@@ -280,10 +285,10 @@ def bar_chart(
         out.append(
             f'<g class="bar" data-label="{escape(b.label)}" data-value="{number(b.value)}">'
             f"<title>{escape(tip)}</title>"
-            + _text(label_width - 8, y0 + 17, shown, anchor="end")
-            + f'<rect x="{label_width}" y="{y0 + 4}" width="{_f(w)}" height="{row_h - 8}" '
+            + _text(label_width - 8, y0 + 20, shown, anchor="end")
+            + f'<rect x="{label_width}" y="{y0 + 5}" width="{_f(w)}" height="{row_h - 10}" '
             f'rx="3" fill="{b.colour}"/>'
-            + _text(label_width + w + 6, y0 + 17, f"{b.value:g}", font_weight="600")
+            + _text(label_width + w + 6, y0 + 20, f"{b.value:g}", font_weight="600")
             + "</g>"
         )
     if more:
