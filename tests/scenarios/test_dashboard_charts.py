@@ -84,3 +84,17 @@ def test_the_run_page_shows_answers_whole_under_their_labels(harness, answers, c
     labels = [label for label, _ in pairs]
     assert labels.index("Risk title") < labels.index("Likelihood (1 rare - 5 almost certain)")
     assert "risk_description=" not in page  # no cut key=value line any more
+
+
+def test_the_dashboard_keeps_its_soa_for_two_minutes(harness):
+    from aims_workflows.report import ChartCache
+
+    h = harness
+    cache = ChartCache()
+    with h.db.connect() as conn:
+        first = cache.soa(h.app, conn, h.clock.now())
+        h.clock.advance(minutes=1)
+        assert cache.soa(h.app, conn, h.clock.now()) is first
+        h.clock.advance(minutes=2)
+        later = cache.soa(h.app, conn, h.clock.now())
+    assert later is not first and later.generated_at > first.generated_at

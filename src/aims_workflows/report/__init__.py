@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from .charts import Charts, draw
 from .data import ChartData, gather_charts
-from .html import build_report, dashboard_charts, render_report
+from .html import ChartCache, build_report, dashboard_charts, render_report
 
 __all__ = [
+    "ChartCache",
     "ChartData",
     "Charts",
     "build_report",

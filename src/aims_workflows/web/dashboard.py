@@ -179,14 +179,13 @@ def dashboard_routes(app_ctx: Any, *, chain_cache: Any = None) -> list[BaseRoute
     from ..kpi import compute_kpis, kpis_json
     from ..kpi.chain_status import ChainStatusCache
     from ..kpi.dashboard import gather
-    from ..kpi.history import PastKpis
     from ..kpi.html import is_run_id, render_dashboard, render_error, render_run
     from ..kpi.timeline import form_labels, run_timeline
-    from ..report import dashboard_charts
+    from ..report import ChartCache, dashboard_charts
 
     clock = app_ctx.runtime.clock
     cache = chain_cache or ChainStatusCache(clock)
-    kept_kpis = PastKpis()  # the trends' past points, rebuilt once every few minutes
+    kept = ChartCache()  # the trends' past points and the SoA, recomputed every few minutes
     organisation = app_ctx.config.organisation
     jira_url = getattr(app_ctx.settings, "jira_url", None)
 
@@ -213,7 +212,7 @@ def dashboard_routes(app_ctx: Any, *, chain_cache: Any = None) -> list[BaseRoute
                 systems_page=systems_page,
                 chain=chain,
             )
-            chart_data, charts = dashboard_charts(app_ctx, conn, now, kept_kpis)
+            chart_data, charts = dashboard_charts(app_ctx, conn, now, kept)
         return render_dashboard(
             data,
             jira_url=jira_url,
