@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import re
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
@@ -170,11 +169,6 @@ def test_numbers_and_ticks():
     assert nice_ticks(7) == [0, 2, 4, 6, 8]
     assert nice_ticks(1, integer=True) == [0, 1]
     assert nice_ticks(0.3)[-1] >= 0.3
-
-
-def test_the_report_template_ships(tmp_path):
-    templates = Path(__file__).resolve().parents[2] / "src/aims_workflows/kpi/templates"
-    assert (templates / "report.html").exists() and (templates / "_charts.html").exists()
 
 
 def test_answers_read_as_people_write_them_in_the_forms_order():

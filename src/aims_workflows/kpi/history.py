@@ -11,13 +11,14 @@ No KPI history is stored yet, so the past is rebuilt from what the database keep
   the live histogram;
 - mean time to close a nonconformity: the ones closed by ``t``.
 
-:func:`kpis_at` is the one place that answers "the KPIs at date D": when stored snapshots exist,
-it is the function to switch to them. The last moment of a series is the present, read from the
-live projections, so a chart ends on the number ``aims kpi`` prints.
+:meth:`KpiHistory.at` is the one place that answers "the KPIs at date D" (:func:`kpis_at` for
+one date and :func:`kpi_series` for a trend go through it): when stored KPI snapshots exist, it is
+the method to switch to them. The present is read from the live projections, so a chart ends on
+the number ``aims kpi`` prints.
 
->>> history = KpiHistory(conn, targets, specs=app.runtime.specs, workflows=app.workflows,
-...                      now=clock.now())                                    # doctest: +SKIP
->>> [p.value("overdue_tasks") for p in history.series(moments(first, now))]  # doctest: +SKIP
+>>> points, notes = kpi_series(conn, moments(first_activity(conn), now), targets,
+...     specs=app.runtime.specs, workflows=app.workflows, now=now)       # doctest: +SKIP
+>>> [p.value("overdue_tasks") for p in points]                           # doctest: +SKIP
 """
 
 from __future__ import annotations

@@ -154,6 +154,7 @@ def _latency(data: ChartData) -> Markup:
         colours={"approvals": RISK},
         marker=marker,
         legend=False,
+        empty="no approval decided yet",
     )
 
 
