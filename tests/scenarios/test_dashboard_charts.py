@@ -84,6 +84,7 @@ def test_the_run_page_shows_answers_whole_under_their_labels(harness, answers, c
     labels = [label for label, _ in pairs]
     assert labels.index("Risk title") < labels.index("Likelihood (1 rare - 5 almost certain)")
     assert "risk_description=" not in page  # no cut key=value line any more
+    assert "recorded risk_evaluation" in page and "<dt>score</dt><dd>6</dd>" in page
 
 
 def test_the_dashboard_keeps_its_soa_for_two_minutes(harness):

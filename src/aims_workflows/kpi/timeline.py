@@ -173,9 +173,10 @@ class TimelineEntry:
     hash: str
     step_id: str | None = None
     answers: tuple[tuple[str, Any], ...] = ()
-    """A completed task's answers, whole (``text`` cuts them), as (field id, value)."""
+    """A completed task's answers or a recorded artefact's fields, whole (``text`` cuts them), as
+    (field id, value)."""
     headline: str = ""
-    """For a completed task: the text without its answers (a page lists them under it)."""
+    """For those rows: the text without the values (a page lists them under it)."""
 
 
 def form_labels(spec: Any) -> dict[str, dict[str, str]]:
@@ -232,6 +233,14 @@ def entry(row: ChainedEvidence) -> TimelineEntry:
         else:
             answers = tuple(completed.answers.items())
             headline = _completed(row.step_id or "", f"{row.actor} via {row.via}", completed)
+    elif row.kind == ArtefactRecorded.KIND:  # its fields, whole, the same way
+        try:
+            recorded = ArtefactRecorded.model_validate_json(row.payload)
+        except ValidationError:
+            pass
+        else:
+            answers = tuple(recorded.fields.items())
+            headline = f"recorded {recorded.artefact}"
     return TimelineEntry(
         row.seq,
         row.effective_at[:16].replace("T", " "),
