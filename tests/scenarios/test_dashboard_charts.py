@@ -99,3 +99,24 @@ def test_the_dashboard_keeps_its_soa_for_two_minutes(harness):
         h.clock.advance(minutes=2)
         later = cache.soa(h.app, conn, h.clock.now())
     assert later is not first and later.generated_at > first.generated_at
+
+
+def test_nonconformity_ageing_counts_the_open_findings_by_age_and_severity(
+    harness, answers, client
+):
+    h = harness
+    audit = h.rt.start("internal-audit").run.run_id
+    h.pump()
+    h.complete("programme", answers["audit.programme"], run_id=audit)
+    h.decide("amy@example.com", run_id=audit)
+    h.audit_areas(audit, answers, check_risk=answers["audit.minor"])
+    h.decide("amy@example.com", run_id=audit)
+    h.clock.advance(days=40)
+    page = get(client, "/dashboard")
+    ageing = page[
+        page.index('data-chart="ageing"') : page.index("</svg>", page.index('data-chart="ageing"'))
+    ]
+    assert 'data-total="1"' in ageing
+    assert 'data-label="31–60 d" data-value="1"' in ageing
+    assert 'data-kind="minor" data-value="1"' in ageing
+    assert 'data-label="0–30 d" data-value="0"' in ageing

@@ -183,3 +183,14 @@ def test_answers_read_as_people_write_them_in_the_forms_order():
         ("extra", "–"),  # not in the form (a later version dropped it): named by its id
     ]
     assert _answers(given, {}) == [("b", "yes"), ("a", "1, x"), ("extra", "–"), ("c", "2.5")]
+
+
+def test_a_long_breakdown_draws_its_top_rows_and_counts_the_rest_together():
+    from aims_workflows.report.charts import _bars
+
+    rows = [(f"person{i}@example.com", 20 - i) for i in range(15)]
+    svg = _bars("who", "Overdue", rows, "none")
+    labels = re.findall(r'class="bar" data-label="([^"]+)" data-value="([^"]+)"', svg)
+    assert len(labels) == 13 and labels[0] == ("person0@example.com", "20")
+    assert labels[-1] == ("3 others", repr(8 + 7 + 6))
+    assert 'data-total="' + repr(sum(c for _, c in rows)) + '"' in svg
