@@ -12,9 +12,10 @@ test opens its own page (a tab) and closes it.
             page.evaluate("document.title")
             page.screenshot(artefacts / "x-800.png")
 
-The protocol is JSON over one websocket (``websocket-client``): the browser's endpoint comes from
-the ``DevToolsActivePort`` file Chromium writes in its profile directory, a page is a target
-attached with ``flatten`` so its commands and events carry a session id.
+The protocol is JSON over one websocket (the synchronous client of ``websockets``, already a
+dependency): the browser's endpoint comes from the ``DevToolsActivePort`` file Chromium writes in
+its profile directory, a page is a target attached with ``flatten`` so its commands and events
+carry a session id.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -88,9 +89,11 @@ class _Connection:
     """One websocket to the browser: numbered commands, answers matched by id, events queued."""
 
     def __init__(self, url: str) -> None:
-        import websocket
+        from websockets.sync.client import connect
 
-        self._ws = websocket.create_connection(url, timeout=TIMEOUT, suppress_origin=True)
+        # no Origin header (Chromium refuses unknown origins); screenshots exceed the 1 MiB default
+        self._stack = ExitStack()  # websockets wants its connection used as a context manager
+        self._ws = self._stack.enter_context(connect(url, open_timeout=TIMEOUT, max_size=None))
         self._ids = itertools.count(1)
         self.events: list[dict[str, Any]] = []
 
@@ -107,7 +110,7 @@ class _Connection:
                 return answer.get("result", {})
 
     def _receive(self) -> dict[str, Any]:
-        answer = json.loads(self._ws.recv())
+        answer = json.loads(self._ws.recv(timeout=TIMEOUT))
         if "method" in answer:
             self.events.append(answer)
         return answer
@@ -124,7 +127,7 @@ class _Connection:
             self._receive()
 
     def close(self) -> None:
-        self._ws.close()
+        self._stack.close()
 
 
 class Page:
@@ -279,7 +282,7 @@ class Browser:
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
     """The session's headless Chromium (skipped, with the reason, where there is none)."""
-    pytest.importorskip("websocket", reason="the browser tests need websocket-client")
+    pytest.importorskip("websockets.sync.client", reason="the browser tests need websockets")
     executable, why = find_chromium()
     if executable is None:
         pytest.skip(f"browser tests skipped: {why}")

@@ -104,6 +104,9 @@ class ExportError(AimsError):
 
 class IntegrationError(AimsError):
     retryable = False
+    answered: int | None = None
+    """The HTTP status the other service answered with; None when no answer came (a timeout or
+    a dropped connection), so whether the request took effect is unknown."""
 
 
 class RetryableError(IntegrationError):

@@ -116,9 +116,11 @@ def test_setup_then_a_task_assigned_from_aims_yaml(served, monkeypatch, capsys, 
     assert all(re.search(r"<\S+@\S+> api token ATATT-\S+$", line) for line in listed)
     assert not any("Erin Engineer" in line or "Sam Owner" in line for line in served.lines)
 
-    env = _env(served.lines[-1])
+    env = _env(next(line for line in served.lines if line.startswith("Point aims at it")))
     assert env["AIMS_JIRA_URL"] == sandbox.url
     assert env["AIMS_JIRA_EMAIL"] == "aims-bot@example.com"
+    # the webhook secret is named too (generated when none was given): `aims serve` needs it
+    assert env["AIMS_JIRA_WEBHOOK_SECRET"] == sandbox.webhooks.secret
     for name, value in env.items():
         monkeypatch.setenv(name, value)
 

@@ -8,9 +8,11 @@ import sys
 import typer
 
 from . import (
+    _doctor,
     _evidence,
     _export,
     _jira,
+    _publish,
     _report,
     _runs,
     _schema,
@@ -18,6 +20,7 @@ from . import (
     _setup,
     _slack,
     _systems,
+    _try,
     _work,
     _workflows,
 )
@@ -43,11 +46,16 @@ _jira.register(app)
 _serve.register(app)
 _slack.register(app)
 _export.register(app)
+_publish.register(app)
+_doctor.register(app)
+_try.register(app)
 _report.register(app)
 
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: every error the package raises on purpose is a message and exit code 1."""
+    from pydantic import ValidationError
+
     from ..errors import AimsError
 
     try:
@@ -58,6 +66,14 @@ def main(argv: list[str] | None = None) -> None:
         from ._output import error
 
         error(err)
+        sys.exit(1)
+    except ValidationError as err:
+        if err.title != "Settings":
+            raise
+        from ..config import settings_error
+        from ._output import error
+
+        error(settings_error(err))
         sys.exit(1)
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")

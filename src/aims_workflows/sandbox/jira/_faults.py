@@ -13,7 +13,7 @@ import threading
 from dataclasses import dataclass
 from datetime import timedelta
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ._clock import Clock, utcnow
 from ._errors import JiraApiError, error_response
@@ -30,6 +30,9 @@ class _Rule:
     method: str | None
     retry_after: int | None
     reason: str | None
+    after_processing: bool = False
+    """The request is carried out and its answer replaced (a gateway timing out on a slow
+    Jira): the caller cannot tell whether it took effect."""
 
     def matches(self, method: str, path: str) -> bool:
         return (self.path is None or bool(self.path.search(path))) and (
@@ -101,6 +104,23 @@ class JiraFaults:
     ) -> None:
         """500 Internal Server Error."""
         self.fail(500, times=times, path=path, method=method)
+
+    def gateway_timeout_after_processing(
+        self, *, times: int = 1, path: str | None = None, method: str | None = None
+    ) -> None:
+        """504 from Atlassian's edge for a request Jira did carry out (an issue created, an
+        edit applied): the answer is lost, the effect is not."""
+        rule = _Rule(
+            504,
+            times,
+            re.compile(path) if path else None,
+            method.upper() if method else None,
+            None,
+            None,
+            after_processing=True,
+        )
+        with self._lock:
+            self._rules.append(rule)
 
     def drop_webhooks(self, times: int = 1) -> None:
         """The next ``times`` webhook events are never sent (as when Jira loses one)."""
@@ -174,6 +194,7 @@ _MESSAGES = {
     429: "Rate limit exceeded.",
     500: "Internal server error.",
     503: "Service unavailable. Please try again later.",
+    504: "Gateway timeout.",
 }
 
 
@@ -188,6 +209,8 @@ class FaultMiddleware:
         if scope["type"] == "http":
             rule = self.faults.take_request_fault(scope["method"], scope["path"])
             if rule is not None:
+                if rule.after_processing:
+                    await self._carry_out_silently(scope, receive)
                 message = _MESSAGES.get(rule.status, JiraApiError(rule.status).args[0])
                 response = error_response(
                     rule.status, [message], headers=self.faults.headers_for(rule)
@@ -195,3 +218,11 @@ class FaultMiddleware:
                 await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)
+
+    async def _carry_out_silently(self, scope: Scope, receive: Receive) -> None:
+        """Let the app handle the request and throw its answer away."""
+
+        async def discard(message: Message) -> None:
+            return None
+
+        await self.app(scope, receive, discard)
