@@ -46,7 +46,9 @@ def serve():
 
 
 def plain(markup: str) -> str:
-    """The text a reader sees: tags dropped, entities decoded, spaces collapsed."""
+    """The text a reader sees: tags dropped (a line-break opportunity, <wbr>, adds no space),
+    entities decoded, spaces collapsed."""
+    markup = markup.replace("<wbr>", "")
     return re.sub(r"\s+", " ", html_lib.unescape(re.sub(r"<[^>]+>", " ", markup))).strip()
 
 

@@ -13,6 +13,7 @@ from . import (
     _export,
     _jira,
     _publish,
+    _report,
     _runs,
     _schema,
     _serve,
@@ -48,6 +49,7 @@ _export.register(app)
 _publish.register(app)
 _doctor.register(app)
 _try.register(app)
+_report.register(app)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -4,7 +4,8 @@
 ::
 
     request ─► DashboardAuth (only /dashboard* and /api/*; 401 without the token) ─► route
-                 /dashboard            KPIs, chain status, coverage, open work, recent runs
+                 /dashboard            KPIs, trends and charts, chain status, coverage, open
+                                       work, SoA, recent runs
                  /dashboard/runs/{id}  one run's timeline (400 for a malformed id, 404 unknown)
                  /api/kpis             the KPIs as ``aims kpi --format json`` prints them
 
@@ -179,10 +180,12 @@ def dashboard_routes(app_ctx: Any, *, chain_cache: Any = None) -> list[BaseRoute
     from ..kpi.chain_status import ChainStatusCache
     from ..kpi.dashboard import gather
     from ..kpi.html import is_run_id, render_dashboard, render_error, render_run
-    from ..kpi.timeline import run_timeline
+    from ..kpi.timeline import form_labels, run_timeline
+    from ..report import ChartCache, dashboard_charts
 
     clock = app_ctx.runtime.clock
     cache = chain_cache or ChainStatusCache(clock)
+    kept = ChartCache()  # the trends' past points and the SoA, recomputed every few minutes
     organisation = app_ctx.config.organisation
     jira_url = getattr(app_ctx.settings, "jira_url", None)
 
@@ -198,17 +201,25 @@ def dashboard_routes(app_ctx: Any, *, chain_cache: Any = None) -> list[BaseRoute
         except Exception:  # noqa: BLE001 - the rest of the page is still worth showing; it says the chain is unknown
             log.exception("could not check the evidence chain for the dashboard")
             chain = None
+        now = clock.now()
         with app_ctx.db.connect() as conn:
             data = gather(
                 conn,
-                clock.now(),
+                now,
                 organisation=organisation,
                 targets=app_ctx.config.kpi_targets,
                 roles=app_ctx.config.roles,
                 systems_page=systems_page,
                 chain=chain,
             )
-        return render_dashboard(data, jira_url=jira_url)
+            chart_data, charts = dashboard_charts(app_ctx, conn, now, kept)
+        return render_dashboard(
+            data,
+            jira_url=jira_url,
+            charts=charts,
+            soa=chart_data.soa,
+            since=chart_data.history[0].at if chart_data.history else None,
+        )
 
     async def dashboard(request: Request) -> Response:
         raw = request.query_params.get("page", "1")
@@ -223,11 +234,25 @@ def dashboard_routes(app_ctx: Any, *, chain_cache: Any = None) -> list[BaseRoute
         try:
             with app_ctx.db.connect() as conn:
                 timeline = run_timeline(conn, run_id, limit=1000)
+                labels = run_form_labels(conn, timeline.run.spec_hash)
         except NotFound:
             return None
         return render_run(
-            timeline, organisation=organisation, generated_at=clock.now(), jira_url=jira_url
+            timeline,
+            organisation=organisation,
+            generated_at=clock.now(),
+            jira_url=jira_url,
+            labels=labels,
         )
+
+    def run_form_labels(conn: Any, spec_hash: str) -> dict[str, dict[str, str]]:
+        from ..errors import AimsError
+
+        try:  # the version the run is pinned to, as its tasks' forms were then
+            return form_labels(app_ctx.runtime.specs.by_hash(conn, spec_hash))
+        except AimsError:  # not stored or no longer parses: answers named by field id
+            log.warning("no workflow version %s for a run page's form labels", spec_hash[:12])
+            return {}
 
     async def run_page(request: Request) -> Response:
         run_id = request.path_params["run_id"]
