@@ -167,6 +167,8 @@ def open_app(
         workflow_paths(settings, config), roles=set(DEFAULT_ROLES) | config.role_names()
     )
     runtime = Runtime(db, workflows, config, clock or SystemClock())
+    if require_db:
+        runtime.people.prepare()  # aims.yaml's roles in the directory before any work
     jira_integration = jira(runtime) if jira is not None else None
     slack_integration = slack(runtime) if slack is not None else None
     if jira_integration is not None:

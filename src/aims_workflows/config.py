@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -42,6 +42,7 @@ __all__ = [
     "KpiTargets",
     "SoaConfig",
     "SoaControl",
+    "SegregationConfig",
     "load_config",
     "DEFAULT_CONFIG_TEXT",
 ]
@@ -196,6 +197,24 @@ class SoaConfig(BaseModel):
         return self.controls.get(control_id) or SoaControl()
 
 
+class SegregationConfig(BaseModel):
+    """Roles one person may not hold together (``conflicting_roles: [[risk_owner,
+    internal_auditor]]``): `aims validate` and `aims people list` name whoever holds both, and a
+    decision by such a person on an approval of either role is refused."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    conflicting_roles: list[tuple[str, str]] = Field(default_factory=list)
+
+    @field_validator("conflicting_roles")
+    @classmethod
+    def _two_different_roles(cls, pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        for first, second in pairs:
+            if first == second:
+                raise ValueError(f"'{first}' cannot conflict with itself: name two roles")
+        return pairs
+
+
 class AimsConfig(BaseModel):
     """The contents of ``aims.yaml``."""
 
@@ -206,6 +225,12 @@ class AimsConfig(BaseModel):
     kpi_targets: KpiTargets = KpiTargets()
     workflows: list[str] = Field(default_factory=lambda: ["workflows"])
     soa: SoaConfig = SoaConfig()
+    segregation: SegregationConfig = SegregationConfig()
+    cli_decisions: Literal["allow", "forbid"] | None = Field(
+        None,
+        description="whether tasks and approvals may be decided from the CLI; unset: allowed "
+        "until Jira or Slack is configured, forbidden after",
+    )
 
     @field_validator("roles")
     @classmethod
@@ -226,6 +251,30 @@ class AimsConfig(BaseModel):
 
     def role_names(self) -> set[str]:
         return set(self.roles)
+
+    def conflicts_of(self, roles: tuple[str, ...] | set[str]) -> tuple[tuple[str, str], ...]:
+        """The conflicting pairs of aims.yaml that ``roles`` holds both of."""
+        held = set(roles)
+        return tuple(
+            (a, b) for a, b in self.segregation.conflicting_roles if a in held and b in held
+        )
+
+    @model_validator(mode="after")
+    def _conflicts_name_known_roles(self) -> AimsConfig:
+        from .spec.checks import DEFAULT_ROLES
+
+        known = set(DEFAULT_ROLES) | set(self.roles)
+        for pair in self.segregation.conflicting_roles:
+            for role in pair:
+                if role not in known:
+                    raise PydanticCustomError(
+                        "unknown_role",
+                        _literal(
+                            f"segregation.conflicting_roles names '{role}', a role aims.yaml "
+                            f"does not define (roles: {', '.join(sorted(known))})"
+                        ),
+                    )
+        return self
 
 
 DEFAULT_CONFIG_TEXT = """\

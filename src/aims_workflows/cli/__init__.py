@@ -11,6 +11,7 @@ from . import (
     _evidence,
     _export,
     _jira,
+    _people,
     _runs,
     _schema,
     _serve,
@@ -36,6 +37,7 @@ _workflows.register(app)
 _schema.register(app)
 _systems.register(app)
 _work.register(app)
+_people.register(app)
 _runs.register(app)
 _evidence.register(app)
 _jira.register(app)

@@ -43,6 +43,8 @@ class Inventory:
                 hint="use `aims systems set` to change it",
             )
         row = inventory_store.add(conn, record, actor=actor.id, now=now)
+        # the owner decides as system_owner: they are a person of the directory from now on
+        self.rt.people.ensure_person(conn, record.owner, now, method="inventory owner")
         self.rt.record(
             conn,
             ev.AISystemRegistered(
@@ -96,6 +98,8 @@ class Inventory:
         changes = inventory_store.change(conn, row, record, actor=actor.id, now=now)
         if not changes:
             return {}, []
+        if "owner" in changes:
+            self.rt.people.ensure_person(conn, record.owner, now, method="inventory owner")
         material = sorted(set(changes) & MATERIAL_FIELDS)
         self.rt.record(
             conn,

@@ -3,11 +3,17 @@ schedules (the inventory service built on it is ``aims_workflows.inventory.Inven
 
 from .backoff import Backoff
 from .core import CLI, Outcome, Runtime
+from .directory import AccountMatch, Directory, DirectoryRefusal, PersonView, SyncReport
 from .dispatcher import Dispatcher, DispatchReport
 from .inbound import Delivery
 
 __all__ = [
+    "AccountMatch",
     "Backoff",
+    "Directory",
+    "DirectoryRefusal",
+    "PersonView",
+    "SyncReport",
     "CLI",
     "Delivery",
     "DispatchReport",

@@ -4,7 +4,9 @@ so each file has one job: every action here is one event through :meth:`Runtime.
 
 from __future__ import annotations
 
+import getpass
 import json
+import os
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -27,7 +29,16 @@ from .starts import CLI
 if TYPE_CHECKING:
     from .core import Outcome
 
-__all__ = ["PeoplesActions"]
+__all__ = ["PeoplesActions", "os_user"]
+
+
+def os_user() -> str:
+    """Who is logged in to the machine running the CLI (as far as the system says)."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry and no LOGNAME/USER: a bare container
+        return f"uid {os.getuid()}" if hasattr(os, "getuid") else "unknown"
+
 
 # what an inbox row keeps of a decision made through the API (the delivery's payload)
 _DECISION_AS_STORED = {"approval_id", "decision", "reason", "content_hash", "reply_to"}
@@ -49,9 +60,14 @@ class PeoplesActions:
     ) -> Outcome:
         raise NotImplementedError  # the Runtime's
 
-    def actor(self, person: str, via: str) -> Actor:
-        """A person acting through ``via``, with the roles aims.yaml gives them."""
-        return Actor(person, via, self.config.roles_of(person))
+    def actor(self, person: str, via: str, *, handle: str | None = None) -> Actor:
+        """A person acting through ``via``, with the roles aims.yaml gives them; the runtime
+        identifies them through the directory of people when their event is applied.
+        ``handle`` is their account in the tool (a Slack user id, a Jira accountId); for the
+        CLI it is the operating-system user, recorded beside the person they claim to be."""
+        if handle is None and via == "cli":
+            handle = os_user()
+        return Actor(person.strip(), via, self.config.roles_of(person), handle=handle)
 
     def complete_task(
         self,

@@ -14,7 +14,7 @@ from ..engine.state import RunState
 from ..errors import NotFound
 from ..spec.model import ApprovalStep, WorkflowSpec
 from ..store._fast import Prepared
-from ..store.models import Approval
+from ..store.models import Approval, Evidence
 
 __all__ = ["approval_row", "addressed_decision"]
 
@@ -37,6 +37,7 @@ def approval_row(conn: Connection, approval_id: str) -> dict[str, Any]:
 
 
 def addressed_decision(
+    conn: Connection,
     event: ApprovalDecided,
     row: dict[str, Any],
     run: RunState,
@@ -56,5 +57,21 @@ def addressed_decision(
         update={
             "content_hash": event.content_hash or row["content_hash"],
             "eligible": tuple(eligible),
+            "edited_by": answers_changed_by(conn, run.run_id),
         }
     )
+
+
+_CHANGES = Evidence.__table__
+
+
+def answers_changed_by(conn: Connection, run_id: str) -> tuple[tuple[str, str], ...]:
+    """(step id, person) for every change of a completed task's answers in the run, from the
+    ledger: whoever changed the answers took part in them, so segregation of duties counts
+    them as it counts whoever completed the task."""
+    rows = conn.execute(
+        select(_CHANGES.c.step_id, _CHANGES.c.actor)
+        .where(_CHANGES.c.run_id == run_id, _CHANGES.c.kind == "task.answers_changed")
+        .order_by(_CHANGES.c.seq)
+    )
+    return tuple(dict.fromkeys((str(step), str(actor)) for step, actor in rows if step))

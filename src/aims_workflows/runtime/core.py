@@ -42,6 +42,7 @@ from ..store import runs as run_store
 from . import inbound, views
 from .actions import PeoplesActions
 from .approvals import addressed_decision, approval_row
+from .directory import Directory
 from .inbound import Delivery, as_delivery
 from .specs import SpecRegistry
 from .starts import CLI, RunStarts
@@ -100,6 +101,13 @@ class Runtime(RunStarts, PeoplesActions):
         self.clock = clock
         self.specs = SpecRegistry(workflows, set(DEFAULT_ROLES) | config.role_names())
         self._new_id = new_id or (lambda: "R" + uuid.uuid4().hex[:10].upper())
+        self.people = Directory(self)
+
+    def known_roles(self) -> set[str]:
+        """The roles workflows and aims.yaml may name."""
+        from ..spec.checks import DEFAULT_ROLES
+
+        return set(DEFAULT_ROLES) | self.config.role_names()
 
     # -- the unit of work -------------------------------------------------------------------
     def _commit_transition(
@@ -169,6 +177,8 @@ class Runtime(RunStarts, PeoplesActions):
         without a delivery that is a :class:`~aims_workflows.errors.NotFound`.
         """
 
+        self.people.prepare()
+
         def work() -> Outcome:
             now = self.clock.now()
             with self.db.begin() as conn:
@@ -200,8 +210,12 @@ class Runtime(RunStarts, PeoplesActions):
             raise EngineError(f"a '{event.kind}' event needs the run it is for")
         run, lock_version = run_store.load(conn, run_id, lock=True)
         spec = self.specs.by_hash(conn, run.spec_hash)
+        # who acted, as the directory of people knows them (Jira and Slack accounts, CLI claims)
+        identified = self.people.identify(conn, event.actor, now)
+        if identified != event.actor:
+            event = event.model_copy(update={"actor": identified})
         if row is not None and isinstance(event, ApprovalDecided):
-            event = addressed_decision(event, row, run, spec, self.eligible_approvers)
+            event = addressed_decision(conn, event, row, run, spec, self.eligible_approvers)
         return run_id, self._apply_loaded(conn, spec, run, lock_version, event, now)
 
     def ignore(self, delivery: Delivery, reason: str, *, follow_up: Sequence[Command] = ()) -> bool:

@@ -33,6 +33,13 @@ from ._approvals import (
 from ._base import EvidencePayload, SubjectSnapshot, Timestamp
 from ._integrations import AttachmentRecorded, CommandDead, CommandRef, CommandRevived
 from ._inventory import AISystemChanged, AISystemRegistered, AISystemSnapshot, FindingRaised
+from ._people import (
+    DelegationGranted,
+    DirectoryRefused,
+    PersonLinked,
+    RoleGranted,
+    RoleRevoked,
+)
 from ._reference import evidence_reference
 from ._registry import (
     AREAS,
@@ -69,6 +76,7 @@ from ._tasks import (
     TaskEscalated,
     TaskIssued,
     TaskOverdue,
+    TaskRefused,
     TaskReminded,
     TaskRequested,
 )
@@ -112,8 +120,13 @@ __all__ = [
     "CommandDead",
     "CommandRevived",
     "DecisionTaken",
+    "DelegationGranted",
+    "DirectoryRefused",
     "FindingRaised",
     "NotificationSent",
+    "PersonLinked",
+    "RoleGranted",
+    "RoleRevoked",
     "RunCancelled",
     "RunCompleted",
     "RunFailed",
@@ -126,6 +139,7 @@ __all__ = [
     "TaskEscalated",
     "TaskIssued",
     "TaskOverdue",
+    "TaskRefused",
     "TaskReminded",
     "TaskRequested",
     "WaitEnded",

@@ -10,7 +10,7 @@ from typing import Any, TypeAlias, cast
 from pydantic import ValidationError
 
 from ...errors import EvidenceError
-from . import _approvals, _integrations, _inventory, _runs, _tasks
+from . import _approvals, _integrations, _inventory, _people, _runs, _tasks
 from ._approvals import (
     ApprovalClosed,
     ApprovalDecided,
@@ -24,6 +24,13 @@ from ._approvals import (
 from ._base import EvidencePayload
 from ._integrations import AttachmentRecorded, CommandDead, CommandRevived
 from ._inventory import AISystemChanged, AISystemRegistered, FindingRaised
+from ._people import (
+    DelegationGranted,
+    DirectoryRefused,
+    PersonLinked,
+    RoleGranted,
+    RoleRevoked,
+)
 from ._runs import (
     ArtefactRecorded,
     ChildFinished,
@@ -45,6 +52,7 @@ from ._tasks import (
     TaskEscalated,
     TaskIssued,
     TaskOverdue,
+    TaskRefused,
     TaskReminded,
     TaskRequested,
 )
@@ -60,7 +68,7 @@ __all__ = [
     "parse_evidence",
 ]
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 """The revision of the evidence contract: MAJOR.MINOR. MINOR grows with an additive change (a new
 kind, a new optional field); MAJOR would grow only if a kind left the contract, which does not
 happen: rows stay in the ledger for good, so a new shape is a new kind name."""
@@ -71,6 +79,7 @@ AREAS: dict[str, tuple[type[EvidencePayload], ...]] = {
     "Approvals": _approvals.KINDS,
     "Inventory and findings": _inventory.KINDS,
     "Integrations": _integrations.KINDS,
+    "People and roles": _people.KINDS,
 }
 """The kinds grouped by what they are about, in the order the reference presents them."""
 
@@ -105,6 +114,7 @@ AnyEvidence: TypeAlias = (
     | TaskIssued
     | TaskCompleted
     | TaskAnswersRefused
+    | TaskRefused
     | TaskAnswersChanged
     | TaskReminded
     | TaskOverdue
@@ -123,6 +133,11 @@ AnyEvidence: TypeAlias = (
     | AttachmentRecorded
     | CommandDead
     | CommandRevived
+    | PersonLinked
+    | RoleGranted
+    | RoleRevoked
+    | DelegationGranted
+    | DirectoryRefused
 )
 """Any evidence payload; the ledger's kind column (through :data:`EVIDENCE_KINDS`) says which."""
 
