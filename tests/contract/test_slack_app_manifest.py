@@ -19,6 +19,7 @@ SCOPE_OF = {
     "chat_postEphemeral": "chat:write",
     "conversations_open": "im:write",
     "users_info": "users:read",
+    "users_list": "users:read",
     "users_lookupByEmail": "users:read.email",
     "views_open": None,
     "views_publish": None,

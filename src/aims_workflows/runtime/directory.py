@@ -184,8 +184,9 @@ class Directory:
             return actor
         person = self._person_of(conn, actor, now)
         if person is None:
+            # recorded as their tool named them: the e-mail it showed, else jira:/slack:<id>
             return Actor(
-                actor.handle or actor.id,
+                actor.id,
                 actor.via,
                 (),
                 handle=actor.handle,

@@ -69,7 +69,7 @@ def _why_not(
         return "the content changed since this request was sent; a fresh request has been sent"
     if actor.unresolved:
         return (
-            f"aims cannot tell who {actor.handle or actor.id} is: they are not in the directory "
+            f"aims cannot tell who {actor.id} is: they are not in the directory "
             "of people, so they may not decide (run `aims people sync`, or `aims people link`)"
         )
     roles = set(actor.roles)

@@ -112,7 +112,7 @@ def who_may_not_complete(ctx: Context, step: TaskStep, task: TaskState, actor: A
         return None
     if actor.unresolved:
         return (
-            f"aims cannot tell who {actor.handle or actor.id} is: they are not in the directory "
+            f"aims cannot tell who {actor.id} is: they are not in the directory "
             "of people (run `aims people sync`, or `aims people link`)"
         )
     if actor.id == task.assignee or step.role in actor.roles:
