@@ -19,8 +19,8 @@ from jira_fixtures import SpecRecorder, jira_openapi, jira_spec_dict  # noqa: E4
 
 from aims_workflows.app import open_app, shipped_workflows_dir  # noqa: E402
 from aims_workflows.config import Settings  # noqa: E402
-from aims_workflows.engine import Actor  # noqa: E402
 from aims_workflows.demo.jira_loopback import JiraLoopback  # noqa: E402
+from aims_workflows.engine import Actor  # noqa: E402
 from aims_workflows.inventory import AISystemRecord  # noqa: E402
 from aims_workflows.store import Database  # noqa: E402
 from aims_workflows.store import ledger as ledger_store  # noqa: E402

@@ -64,10 +64,6 @@ class Actor:
     acts_for: tuple[tuple[str, str], ...] = ()
     conflicts: tuple[tuple[str, str], ...] = ()
 
-    @property
-    def unresolved(self) -> bool:
-        return self.assurance == "unresolved"
-
     def delegated(self, roles: tuple[str, ...] | list[str]) -> str | None:
         """The person this actor stands in for in one of ``roles``, if a delegation allows."""
         return next((person for person, role in self.acts_for if role in roles), None)

@@ -28,6 +28,7 @@ from .starts import CLI
 
 if TYPE_CHECKING:
     from .core import Outcome
+    from .directory import Directory
 
 __all__ = ["PeoplesActions", "os_user"]
 
@@ -49,6 +50,7 @@ class PeoplesActions:
 
     db: Database
     config: AimsConfig
+    people: Directory
 
     def receive(
         self,
@@ -115,11 +117,14 @@ class PeoplesActions:
             return approval_row(conn, approval_id)
 
     def people_in(self, role: str, subject_owner: str | None) -> list[str]:
-        """Who holds a role for a subject: ``system_owner`` is the AI system's owner, every other
-        role the people aims.yaml names for it."""
-        if role == "system_owner" and subject_owner:
-            return [subject_owner]
-        return self.config.people(role)
+        """Who may act in a role for a subject: ``system_owner`` is the AI system's owner,
+        every other role the people aims.yaml names for it; and whoever a holder delegated the
+        role to, while the delegation is in force."""
+        holders = [subject_owner] if role == "system_owner" and subject_owner else []
+        if not holders:
+            holders = self.config.people(role)
+        delegates = self.people.delegates_in(role, holders)
+        return holders + [d for d in delegates if d not in holders]
 
     def eligible_approvers(
         self,

@@ -102,6 +102,9 @@ class Runtime(RunStarts, PeoplesActions):
         self.specs = SpecRegistry(workflows, set(DEFAULT_ROLES) | config.role_names())
         self._new_id = new_id or (lambda: "R" + uuid.uuid4().hex[:10].upper())
         self.people = Directory(self)
+        # whether the CLI may complete tasks and decide approvals (aims.yaml's cli_decisions;
+        # open_app closes it by default once Jira or Slack is configured)
+        self.cli_decisions_allowed = config.cli_decisions != "forbid"
 
     def known_roles(self) -> set[str]:
         """The roles workflows and aims.yaml may name."""

@@ -23,6 +23,7 @@ from sqlalchemy import Connection, distinct, select
 
 from ..engine import Actor
 from ..engine import evidence_kinds as ev
+from ..engine.identity import CLI_FORBIDDEN, UNRESOLVED
 from ..errors import AimsError, NotFound
 from ..store import people as store
 from ..store.models import AISystem
@@ -190,7 +191,7 @@ class Directory:
                 actor.via,
                 (),
                 handle=actor.handle,
-                assurance="unresolved",
+                assurance=UNRESOLVED,
             )
         roles = self.roles_in_force(conn, person.person_id)
         acts_for = tuple(
@@ -199,19 +200,23 @@ class Directory:
             # no re-delegation: only a holder of the role can hand it on
             if d.role in self.roles_in_force(conn, d.from_person)
         )
+        closed = actor.via == "cli" and not self.rt.cli_decisions_allowed
         return Actor(
             person.person_id,
             actor.via,
             roles,
             handle=actor.handle,
-            assurance=_assurance(actor),
+            assurance=CLI_FORBIDDEN if closed else _assurance(actor),
             acts_for=acts_for,
             conflicts=self.rt.config.conflicts_of(roles),
         )
 
     def _person_of(self, conn: Connection, actor: Actor, now: datetime) -> store.PersonRow | None:
         if actor.via in ("jira", "slack"):
-            handle = actor.handle or (None if _EMAIL.match(actor.id) else actor.id)
+            # the account in the tool; an id written jira:<accountId> / slack:<user id> is one
+            handle = actor.handle or (
+                None if _EMAIL.match(actor.id) else actor.id.removeprefix(f"{actor.via}:")
+            )
             if handle:
                 found = store.find(conn, _account(actor.via), handle)
                 if found is not None:
@@ -407,6 +412,14 @@ class Directory:
                 raise NotFound(self._unknown(conn, name), hint="see `aims people list`")
             return self._view(conn, person, full=True)
 
+    def delegates_in(self, role: str, holders: list[str]) -> list[str]:
+        """People a holder in ``holders`` delegated ``role`` to, in force now."""
+        if not holders:
+            return []
+        now = self.rt.clock.now()
+        with self.rt.db.connect() as conn:
+            return store.delegates_of(conn, role, holders, now)
+
     def knows(self, tool: str, account: str) -> bool:
         """Whether a Jira accountId or Slack user id is tied to a person."""
         with self.rt.db.connect() as conn:
@@ -502,6 +515,6 @@ def _account(name: str) -> store.Account:
 def _assurance(actor: Actor) -> str:
     if actor.via in ("jira", "slack"):
         return f"verified by {actor.via}"
-    if actor.assurance and actor.assurance != "unresolved":
+    if actor.assurance and actor.assurance not in (UNRESOLVED, CLI_FORBIDDEN):
         return actor.assurance
     return f"claimed (os user {actor.handle})" if actor.handle else "claimed"

@@ -29,6 +29,7 @@ __all__ = [
     "revoke",
     "add_delegation",
     "delegations_to",
+    "delegates_of",
     "delegations",
 ]
 
@@ -191,6 +192,21 @@ def delegations_to(conn: Connection, person_id: str, at: datetime) -> list[Deleg
         _DELEGATIONS.c.until > at,
     )
     return [_delegation(row) for row in conn.execute(query.order_by(_DELEGATIONS.c.id))]
+
+
+def delegates_of(conn: Connection, role: str, holders: list[str], at: datetime) -> list[str]:
+    """Who may act for one of ``holders`` in ``role`` at ``at``, in the order delegated."""
+    query = (
+        select(_DELEGATIONS.c.to_person)
+        .where(
+            _DELEGATIONS.c.role == role,
+            _DELEGATIONS.c.from_person.in_(holders),
+            _DELEGATIONS.c.valid_from <= at,
+            _DELEGATIONS.c.until > at,
+        )
+        .order_by(_DELEGATIONS.c.id)
+    )
+    return list(dict.fromkeys(conn.scalars(query)))
 
 
 def delegations(conn: Connection, person_id: str | None = None) -> list[DelegationRow]:

@@ -15,6 +15,7 @@ from .._context import Context, Ignored, approval_step
 from .._flow import goto
 from ..commands import CloseApproval, RefuseDecision
 from ..events import Actor, ApprovalDecided
+from ..identity import why_untrusted
 from ..state import ApprovalState, Decision
 from ..steps.approvals import approved_steps, excluded_people
 
@@ -67,11 +68,9 @@ def _why_not(
         )
     if event.content_hash != approval.content_hash:
         return "the content changed since this request was sent; a fresh request has been sent"
-    if actor.unresolved:
-        return (
-            f"aims cannot tell who {actor.id} is: they are not in the directory "
-            "of people, so they may not decide (run `aims people sync`, or `aims people link`)"
-        )
+    untrusted = why_untrusted(actor, "decide")
+    if untrusted:
+        return untrusted
     roles = set(actor.roles)
     if actor.id == ctx.run.subject.owner:
         roles.add("system_owner")

@@ -11,6 +11,7 @@ from .._flow import goto
 from ..commands import CloseTask, InvalidateApproval, Notify, RefuseAnswers
 from ..events import Actor, TaskCompleted, TaskCreated, TaskUpdated
 from ..forms import check_answers
+from ..identity import why_untrusted
 from ..state import ApprovalState, TaskState
 from ..steps import approvals, automatic
 from ..steps.tasks import unanswered
@@ -110,11 +111,9 @@ def who_may_not_complete(ctx: Context, step: TaskStep, task: TaskState, actor: A
     role (the system's owner for ``system_owner``) or a delegate of a holder may."""
     if actor.via in _ENGINE_ITSELF:
         return None
-    if actor.unresolved:
-        return (
-            f"aims cannot tell who {actor.id} is: they are not in the directory "
-            "of people (run `aims people sync`, or `aims people link`)"
-        )
+    untrusted = why_untrusted(actor, "complete a task")
+    if untrusted:
+        return untrusted
     if actor.id == task.assignee or step.role in actor.roles:
         return None
     if step.role == "system_owner" and actor.id == ctx.run.subject.owner:
