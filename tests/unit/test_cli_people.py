@@ -133,3 +133,18 @@ def test_cli_decisions_forbid_in_aims_yaml_refuses_cli_decisions(aims, tmp_path)
         "tasks", "complete", run_id, "identify", "--as", "eve@example.com", "--answer", "x=1"
     )
     assert refused.code == 1 and "cli_decisions: forbid" in re.sub(r"\s+", " ", refused.err)
+
+
+def test_inventory_changes_name_their_person_and_the_os_user(aims):
+    added = aims(
+        "systems", "add", "Chatbot", "--owner", "olga@example.com", "--as", "amy@example.com"
+    )
+    assert added.code == 0, added
+    changed = aims("systems", "set", "Chatbot", "risk_tier=high")  # no --as: the OS user
+    assert changed.code == 0, changed
+    [registered] = evidence(aims, "ai_system.registered")
+    assert (registered["actor"], registered["via"]) == ("amy@example.com", "cli")
+    assert registered["payload"]["assurance"].startswith("claimed (os user ")
+    [change] = evidence(aims, "ai_system.changed")
+    os_user = change["payload"]["assurance"].removeprefix("claimed (os user ").rstrip(")")
+    assert change["actor"] == os_user and os_user

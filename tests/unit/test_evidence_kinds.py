@@ -54,6 +54,8 @@ NOT_PRODUCED_HERE = {
 ADDED_IN_1_1 = {
     "task.completed": ("assurance",),
     "approval.decided": ("on_behalf_of", "assurance"),
+    "ai_system.registered": ("assurance",),
+    "ai_system.changed": ("assurance",),
 }
 """Optional fields, added with contract 1.1 (how a person's identity is known, a delegate's
 principal): rows written before them do not have them."""

@@ -10,12 +10,9 @@ __all__ = ["register"]
 
 
 def _cli_actor(person: str | None):
-    """Who runs the command: the person they say they are, and the operating-system user."""
-    from ..engine import Actor
-    from ..runtime.actions import os_user
+    from ._context import cli_actor
 
-    user = os_user()
-    return Actor(person.strip() if person else user, "cli", handle=user, assurance="claimed")
+    return cli_actor(person)
 
 
 def register(app: typer.Typer) -> None:

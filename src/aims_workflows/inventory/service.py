@@ -21,6 +21,12 @@ from .model import MATERIAL_FIELDS, AISystemRecord, validate_changes
 __all__ = ["Inventory"]
 
 
+def _assurance(actor: Actor) -> dict[str, str]:
+    """The optional ``assurance`` field, written only when the actor's identity is stated (a
+    CLI claim with the OS user), so rows without one keep the shape they always had."""
+    return {"assurance": actor.assurance} if actor.assurance else {}
+
+
 class Inventory:
     """``aims systems add | import | set`` and their effects."""
 
@@ -50,6 +56,7 @@ class Inventory:
             ev.AISystemRegistered(
                 system_id=row["id"],
                 record=ev.AISystemSnapshot.model_validate(record.model_dump()),
+                **_assurance(actor),
             ),
             now,
             actor=actor,
@@ -103,7 +110,9 @@ class Inventory:
         material = sorted(set(changes) & MATERIAL_FIELDS)
         self.rt.record(
             conn,
-            ev.AISystemChanged(system_id=row["id"], changes=changes, material=material),
+            ev.AISystemChanged(
+                system_id=row["id"], changes=changes, material=material, **_assurance(actor)
+            ),
             now,
             actor=actor,
             ref=f"ai_system:{row['id']}",
