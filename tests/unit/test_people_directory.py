@@ -288,6 +288,15 @@ def test_a_delegates_decision_reads_b_for_a(harness, clock):
         "rita@example.com",
     )
     assert outcome.transition.run.data["accept_owner"]["outcome"] == "approved"
+    # the first decision wins: Rita, deciding after, is told who decided and when
+    late = harness.rt.decide(
+        decided.payload["approval_id"], person="rita@example.com", decision="reject",
+        reason="too late", via="slack",
+    )  # fmt: skip
+    [refused] = [e for e in late.transition.evidence if e.kind == "approval.refused"]
+    assert refused.payload["reason"].startswith(
+        "this request was already approved by amy@example.com for rita@example.com at "
+    )
 
 
 def test_a_delegation_never_lifts_segregation_of_duties(harness, clock):

@@ -142,6 +142,9 @@ class ApprovalDecided(_Event):
     # (step id, person) for every change of a task's answers after it was completed, from the
     # ledger: whoever changed approved answers took part in them (segregation of duties)
     edited_by: tuple[tuple[str, str], ...] = ()
+    # how the request ended when it is no longer open ("already approved by X at T"), from
+    # the runtime's records, for the person deciding late
+    closed_note: str | None = None
 
 
 class TimerTick(_Event):

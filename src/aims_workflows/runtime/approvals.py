@@ -4,6 +4,7 @@ approver did not say, and who is eligible to decide)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -58,8 +59,41 @@ def addressed_decision(
             "content_hash": event.content_hash or row["content_hash"],
             "eligible": tuple(eligible),
             "edited_by": answers_changed_by(conn, run.run_id),
+            "closed_note": closed_note(conn, row),
         }
     )
+
+
+def closed_note(conn: Connection, row: dict[str, Any]) -> str | None:
+    """How a request that is no longer open ended, for whoever decides after: the first
+    decision wins, and later clicks are told who decided and when."""
+    status = row["status"]
+    if status == "open":
+        return None
+    at = row.get("closed_at")
+    when = f" at {at:%Y-%m-%d %H:%M} UTC" if at else ""
+    if status in ("approved", "rejected"):
+        decided = [
+            json.loads(payload)
+            for (payload,) in conn.execute(
+                select(_CHANGES.c.payload)
+                .where(_CHANGES.c.run_id == row["run_id"], _CHANGES.c.kind == "approval.decided")
+                .order_by(_CHANGES.c.seq)
+            )
+        ]
+        who = [
+            d["person"] + (f" for {d['on_behalf_of']}" if d.get("on_behalf_of") else "")
+            for d in decided
+            if d.get("approval_id") == row["approval_id"]
+        ]
+        by = f" by {', '.join(who)}" if who else ""
+        return f"this request was already {status}{by}{when}; your decision was not recorded"
+    if status == "invalidated":
+        return (
+            f"this request was replaced{when}: the answers it showed changed, and a fresh "
+            "request has been sent"
+        )
+    return f"this request is {status}{when}; your decision was not recorded"
 
 
 _CHANGES = Evidence.__table__

@@ -31,7 +31,8 @@ def on_approval_decided(ctx: Context, event: ApprovalDecided) -> Ignored | None:
     if not run.is_open or approval is None or approval.approval_id != approval_id:
         parts = approval_id.split(".")
         step_id = parts[-3] if len(parts) >= 4 else None
-        _refuse(ctx, event, "this approval is closed or was replaced by a newer request", step_id)
+        reason = event.closed_note or "this approval is closed or was replaced by a newer request"
+        _refuse(ctx, event, reason, step_id)
         return None
     step = approval_step(ctx.spec, approval.step_id)
     problem = _why_not(ctx, event, step, approval)
