@@ -420,6 +420,12 @@ class Directory:
         with self.rt.db.connect() as conn:
             return store.delegates_of(conn, role, holders, now)
 
+    def person_of(self, tool: str, account: str) -> str | None:
+        """The person id tied to a Jira accountId or Slack user id, if any."""
+        with self.rt.db.connect() as conn:
+            found = store.find(conn, _account(tool), account)
+        return found.person_id if found else None
+
     def knows(self, tool: str, account: str) -> bool:
         """Whether a Jira accountId or Slack user id is tied to a person."""
         with self.rt.db.connect() as conn:

@@ -234,6 +234,12 @@ class InboxProcessor:
             "jira", found, by=Actor("jira", "config"), method="jira user search by e-mail"
         )
 
+    def _person_of_account(self, account_id: str | None) -> str | None:
+        """A user field's person: the directory's, else the e-mail Jira shows."""
+        if not account_id:
+            return None
+        return self.rt.people.person_of("jira", account_id) or self.tracker.email_of(account_id)
+
     def _decide(self, change: Change, task: dict[str, Any]) -> Decision:
         account = (change.user or {}).get("accountId")
         if account:
@@ -244,7 +250,7 @@ class InboxProcessor:
             task,
             person=person,
             roles=self.rt.actor(person, "jira").roles,
-            email_of=self.tracker.email_of,
+            email_of=self._person_of_account,
             handle=str(account) if account else None,
         )
 
