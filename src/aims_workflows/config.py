@@ -297,6 +297,13 @@ kpi_targets:
   median_approval_latency_hours: 48
   mean_days_to_close_nonconformity: 30
 workflows: [workflows]
+# Segregation of duties: roles one person may not hold together (reported by `aims validate`
+# and `aims people list`; such a person's decision on an approval of either role is refused).
+# segregation:
+#   conflicting_roles: [[risk_owner, internal_auditor]]
+# Whether tasks and approvals may be decided from the CLI (`--as` is a claim, not a login).
+# Unset: allowed until Jira or Slack is configured, forbidden after.
+# cli_decisions: forbid
 # Statement of Applicability: every Annex A control applies unless excluded here with a reason.
 # `aims export soa` lists each control with the workflows and evidence behind it.
 # soa:
