@@ -13,7 +13,7 @@ from ...spec.model import ApprovalStep
 from .. import evidence_kinds as ev
 from .._context import Context, Ignored, approval_step
 from .._flow import goto
-from ..commands import CloseApproval, RefuseDecision
+from ..commands import CloseApproval, Notify, RefuseDecision
 from ..events import Actor, ApprovalDecided
 from ..identity import why_untrusted
 from ..state import ApprovalState, Decision
@@ -192,9 +192,42 @@ def _close_if_decided(
             decisions=tuple(approval.decisions),
         )
     )
+    _tell_the_requesters(ctx, step, approval, outcome)
     ctx.clear_timers(step.id)
     run.approval = None
     goto(ctx, step.on_reject if outcome == "rejected" else ctx.spec.next_of(step.id))
+
+
+def _tell_the_requesters(
+    ctx: Context,
+    step: ApprovalStep,
+    approval: ApprovalState,
+    outcome: Literal["approved", "rejected"],
+) -> None:
+    """Whoever did the work the approval covers hears the outcome, who decided and why."""
+    run = ctx.run
+    requesters = tuple(
+        dict.fromkeys(
+            run.completed_by[s] for s in approved_steps(ctx.spec, step) if s in run.completed_by
+        )
+    )
+    if not requesters:
+        return
+    decided = "; ".join(
+        f"{d.person}{f' for {d.on_behalf_of}' if d.on_behalf_of else ''} "
+        f"{'approved' if d.decision == 'approve' else 'rejected'}: \u201c{d.reason}\u201d"
+        for d in approval.decisions
+    )
+    ctx.emit(
+        Notify(
+            key=ctx.key(f"{approval.approval_id}/outcome"),
+            run_id=run.run_id,
+            to=(),
+            people=requesters,
+            message=f"Run {run.run_id}: '{step.id}' on {run.subject.name} was {outcome}. {decided}",
+            subject=run.subject,
+        )
+    )
 
 
 # -- evidence -----------------------------------------------------------------------------------
