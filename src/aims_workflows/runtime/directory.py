@@ -105,9 +105,12 @@ class Directory:
         wanted = {
             (person, role) for role, people in self.rt.config.roles.items() for person in people
         }
-        owners = conn.scalars(select(distinct(AISystem.__table__.c.owner))).all()
-        for email in sorted({p for p, _ in wanted} | {o for o in owners if o}):
+        for email in sorted({p for p, _ in wanted}):
             self.ensure_person(conn, email, now, method="aims.yaml")
+        # the owners of AI systems decide as system_owner: people of the directory too
+        owners = conn.scalars(select(distinct(AISystem.__table__.c.owner))).all()
+        for email in sorted({o for o in owners if o}):
+            self.ensure_person(conn, email, now, method="inventory owner")
         open_from_config = {
             (g.person_id, g.role): g
             for g in store.open_grants(conn)
