@@ -90,8 +90,8 @@ def closed_note(conn: Connection, row: dict[str, Any]) -> str | None:
         return f"this request was already {status}{by}{when}; your decision was not recorded"
     if status == "invalidated":
         return (
-            f"this request was replaced{when}: the answers it showed changed, and a fresh "
-            "request has been sent"
+            f"this request was replaced by a newer request{when}: the answers it showed "
+            "changed, and a fresh request has been sent"
         )
     return f"this request is {status}{when}; your decision was not recorded"
 
