@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, cast
 
-from sqlalchemy import Connection, distinct, select
+from sqlalchemy import Connection, select
 
 from ..engine import Actor
 from ..engine import evidence_kinds as ev
@@ -108,7 +108,7 @@ class Directory:
         for email in sorted({p for p, _ in wanted}):
             self.ensure_person(conn, email, now, method="aims.yaml")
         # the owners of AI systems decide as system_owner: people of the directory too
-        owners = conn.scalars(select(distinct(AISystem.__table__.c.owner))).all()
+        owners = conn.scalars(select(AISystem.__table__.c.owner).distinct()).all()
         for email in sorted({o for o in owners if o}):
             self.ensure_person(conn, email, now, method="inventory owner")
         open_from_config = {
