@@ -209,6 +209,11 @@ def open_app(
         workflow_paths(settings, config), roles=set(DEFAULT_ROLES) | config.role_names()
     )
     runtime = Runtime(db, workflows, config, clock or SystemClock())
+    if config.cli_decisions is None:
+        # production: once people work in Jira or Slack, a CLI claim is not how they decide
+        runtime.cli_decisions_allowed = not (settings.jira_url or settings.slack_bot_token)
+    if require_db:
+        runtime.people.prepare()  # aims.yaml's roles in the directory before any work
     jira_integration = jira(runtime) if jira is not None else None
     slack_integration = slack(runtime) if slack is not None else None
     if jira_integration is not None:

@@ -43,6 +43,7 @@ __all__ = [
     "KpiTargets",
     "SoaConfig",
     "SoaControl",
+    "SegregationConfig",
     "load_config",
     "jira_rest_url",
     "settings_error",
@@ -318,6 +319,24 @@ class WitnessConfig(BaseModel):
         return [name for name, where in found if where]
 
 
+class SegregationConfig(BaseModel):
+    """Roles one person may not hold together (``conflicting_roles: [[risk_owner,
+    internal_auditor]]``): `aims validate` and `aims people list` name whoever holds both, and a
+    decision by such a person on an approval of either role is refused."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    conflicting_roles: list[tuple[str, str]] = Field(default_factory=list)
+
+    @field_validator("conflicting_roles")
+    @classmethod
+    def _two_different_roles(cls, pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        for first, second in pairs:
+            if first == second:
+                raise ValueError(f"'{first}' cannot conflict with itself: name two roles")
+        return pairs
+
+
 class AimsConfig(BaseModel):
     """The contents of ``aims.yaml``."""
 
@@ -329,6 +348,12 @@ class AimsConfig(BaseModel):
     workflows: list[str] = Field(default_factory=lambda: ["workflows"])
     soa: SoaConfig = SoaConfig()
     witness: WitnessConfig = WitnessConfig()
+    segregation: SegregationConfig = SegregationConfig()
+    cli_decisions: Literal["allow", "forbid"] | None = Field(
+        None,
+        description="whether tasks and approvals may be decided from the CLI; unset: allowed "
+        "until Jira or Slack is configured, forbidden after",
+    )
 
     @field_validator("roles")
     @classmethod
@@ -349,6 +374,30 @@ class AimsConfig(BaseModel):
 
     def role_names(self) -> set[str]:
         return set(self.roles)
+
+    def conflicts_of(self, roles: tuple[str, ...] | set[str]) -> tuple[tuple[str, str], ...]:
+        """The conflicting pairs of aims.yaml that ``roles`` holds both of."""
+        held = set(roles)
+        return tuple(
+            (a, b) for a, b in self.segregation.conflicting_roles if a in held and b in held
+        )
+
+    @model_validator(mode="after")
+    def _conflicts_name_known_roles(self) -> AimsConfig:
+        from .spec.checks import DEFAULT_ROLES
+
+        known = set(DEFAULT_ROLES) | set(self.roles)
+        for pair in self.segregation.conflicting_roles:
+            for role in pair:
+                if role not in known:
+                    raise PydanticCustomError(
+                        "unknown_role",
+                        _literal(
+                            f"segregation.conflicting_roles names '{role}', a role aims.yaml "
+                            f"does not define (roles: {', '.join(sorted(known))})"
+                        ),
+                    )
+        return self
 
 
 DEFAULT_CONFIG_TEXT = """\
@@ -371,6 +420,13 @@ kpi_targets:
   median_approval_latency_hours: 48
   mean_days_to_close_nonconformity: 30
 workflows: [workflows]
+# Segregation of duties: roles one person may not hold together (reported by `aims validate`
+# and `aims people list`; such a person's decision on an approval of either role is refused).
+# segregation:
+#   conflicting_roles: [[risk_owner, internal_auditor]]
+# Whether tasks and approvals may be decided from the CLI (`--as` is a claim, not a login).
+# Unset: allowed until Jira or Slack is configured, forbidden after.
+# cli_decisions: forbid
 # Statement of Applicability: every Annex A control applies unless excluded here with a reason.
 # `aims export soa` lists each control with the workflows and evidence behind it.
 # soa:

@@ -23,6 +23,7 @@ SCOPE_OF = {
     "conversations_open": "im:write",
     "conversations_history": "channels:history",
     "users_info": "users:read",
+    "users_list": "users:read",
     "users_lookupByEmail": "users:read.email",
     "views_open": None,
     "views_publish": None,

@@ -68,6 +68,7 @@ def test_service_from_settings_serves_slack_and_the_worker_follows_up(
                 "prepare",
                 {"summary": "Retrained", "risk_score": 4},
                 person="eve@example.com",
+                via="jira",  # the stand-in tracker is Jira here; the CLI is closed with Slack on
                 attempt=task.attempt,
                 ref=task.ref,
             )

@@ -130,3 +130,33 @@ def test_the_demo_database_can_be_explored_with_the_other_commands(demo_db, monk
     assert (
         "rejected" in out and "evidence chain verified" in out and "risk_assessment_coverage" in out
     )
+
+
+def test_the_demo_shows_a_delegation_and_who_people_are(demo_db):
+    """Rui's leave: a delegation in the ledger, Ana's decision for him, and every Jira and
+    Slack action attributed to a person of the directory (some Jira e-mails are hidden)."""
+    import json
+
+    _, db = demo_db
+    with db.connect() as conn:
+        rows = list(ledger.iter_rows(conn))
+    [granted] = [r for r in rows if r.kind == "delegation.granted"]
+    payload = json.loads(granted.payload)
+    assert (payload["from_person"], payload["to_person"], payload["role"]) == (
+        "rui.costa@example.com",
+        "ana.silva@example.com",
+        "risk_owner",
+    )
+    covered = [
+        json.loads(r.payload)
+        for r in rows
+        if r.kind == "approval.decided" and "on_behalf_of" in json.loads(r.payload)
+    ]
+    assert [(d["person"], d["on_behalf_of"]) for d in covered] == [
+        ("ana.silva@example.com", "rui.costa@example.com")
+    ]
+    people = {r.actor for r in rows if r.kind in ("task.completed", "approval.decided")}
+    assert all("@" in person for person in people), people  # never a bare accountId
+    assert any(
+        r.kind == "person.linked" and json.loads(r.payload)["account"] == "jira" for r in rows
+    )

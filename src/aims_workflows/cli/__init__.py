@@ -12,6 +12,7 @@ from . import (
     _evidence,
     _export,
     _jira,
+    _people,
     _publish,
     _report,
     _runs,
@@ -40,6 +41,7 @@ _workflows.register(app)
 _schema.register(app)
 _systems.register(app)
 _work.register(app)
+_people.register(app)
 _runs.register(app)
 _evidence.register(app)
 _jira.register(app)

@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-__all__ = ["open_cli_app", "parse_assignments", "settle"]
+__all__ = ["cli_actor", "open_cli_app", "parse_assignments", "settle"]
+
+
+def cli_actor(person: str | None):
+    """Who runs a command: the person they say they are (``--as``), else the operating-system
+    user, recorded with the OS user and the assurance ``claimed``: the CLI verifies nobody."""
+    from ..engine import Actor
+    from ..runtime.actions import os_user
+
+    user = os_user()
+    who = person.strip() if person and person.strip() else user
+    return Actor(who, "cli", handle=user, assurance=f"claimed (os user {user})")
 
 
 def open_cli_app(*, require_db: bool = True):

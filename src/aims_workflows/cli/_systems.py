@@ -22,17 +22,20 @@ def register(app: typer.Typer) -> None:
         field: list[str] | None = typer.Option(
             None, "--set", help="another field as name=value (repeatable)"
         ),
+        as_: str | None = typer.Option(
+            None, "--as", help="who makes the change (recorded as claimed, with your OS user)"
+        ),
     ) -> None:
         """Register an AI system."""
         from ..inventory import AISystemRecord, validate_changes
-        from ._context import open_cli_app, parse_assignments, settle
+        from ._context import cli_actor, open_cli_app, parse_assignments, settle
         from ._output import ok
 
         app_ = open_cli_app()
         record: AISystemRecord = validate_changes(
             {"name": name, "owner": owner}, parse_assignments(field, "field")
         )
-        row, started = app_.inventory.add(record)
+        row, started = app_.inventory.add(record, actor=cli_actor(as_))
         settle(app_)
         ok(
             f"registered '{row['name']}' (id {row['id']})"
@@ -40,13 +43,18 @@ def register(app: typer.Typer) -> None:
         )
 
     @systems.command("import")
-    def import_(path: Path = typer.Argument(..., help=".csv, .json or .yaml")) -> None:
+    def import_(
+        path: Path = typer.Argument(..., help=".csv, .json or .yaml"),
+        as_: str | None = typer.Option(
+            None, "--as", help="who makes the change (recorded as claimed, with your OS user)"
+        ),
+    ) -> None:
         """Import systems from a file; one bad row refuses the whole file."""
-        from ._context import open_cli_app, settle
+        from ._context import cli_actor, open_cli_app, settle
         from ._output import ok
 
         app_ = open_cli_app()
-        added, changed, started = app_.inventory.import_file(path)
+        added, changed, started = app_.inventory.import_file(path, actor=cli_actor(as_))
         settle(app_)
         ok(f"imported {path}: {added} added, {changed} changed, {len(started)} run(s) started")
 
@@ -117,14 +125,20 @@ def register(app: typer.Typer) -> None:
         "set", short_help="Change fields of a system (material changes start workflows)."
     )
     def set_(
-        name: str, assignments: list[str] = typer.Argument(..., help="field=value ...")
+        name: str,
+        assignments: list[str] = typer.Argument(..., help="field=value ..."),
+        as_: str | None = typer.Option(
+            None, "--as", help="who makes the change (recorded as claimed, with your OS user)"
+        ),
     ) -> None:
         """Change fields of a system; material changes start the workflows subscribed to them."""
-        from ._context import open_cli_app, parse_assignments, settle
+        from ._context import cli_actor, open_cli_app, parse_assignments, settle
         from ._output import ok
 
         app_ = open_cli_app()
-        changes, started = app_.inventory.set(name, parse_assignments(assignments, "field"))
+        changes, started = app_.inventory.set(
+            name, parse_assignments(assignments, "field"), actor=cli_actor(as_)
+        )
         settle(app_)
         if not changes:
             ok("nothing changed")

@@ -86,13 +86,15 @@ def register(app: typer.Typer) -> None:
     def tasks_complete(
         run_id: str,
         step_id: str,
-        person: str = typer.Option(..., "--as", help="your e-mail"),
+        person: str = typer.Option(
+            ..., "--as", help="who you are (recorded as claimed, with your OS user)"
+        ),
         answer: list[str] | None = typer.Option(None, "--answer", help="field=value (repeatable)"),
     ) -> None:
         """Complete a task with answers (what an engineer does in Jira)."""
         from rich.markup import escape
 
-        from ..engine.evidence_kinds import TaskAnswersRefused
+        from ..engine.evidence_kinds import TaskAnswersRefused, TaskRefused
         from ._context import open_cli_app, parse_assignments, settle
         from ._output import err_console, ok
 
@@ -104,6 +106,12 @@ def register(app: typer.Typer) -> None:
         t = outcome.transition
         if t.ignored:
             err_console().print(f"[yellow]nothing done:[/] {escape(t.ignored)}")
+            raise typer.Exit(1)
+        not_allowed = [
+            TaskRefused.model_validate(e.payload) for e in t.evidence if e.kind == TaskRefused.KIND
+        ]
+        if not_allowed:
+            err_console().print(f"[red]refused:[/] {escape(not_allowed[0].reason)}")
             raise typer.Exit(1)
         refused = [
             TaskAnswersRefused.model_validate(e.payload)
@@ -150,7 +158,9 @@ def register(app: typer.Typer) -> None:
     def approvals_decide(
         approval_id: str,
         decision: str = typer.Argument(..., help="approve or reject"),
-        person: str = typer.Option(..., "--as", help="your e-mail"),
+        person: str = typer.Option(
+            ..., "--as", help="who you are (recorded as claimed, with your OS user)"
+        ),
         reason: str = typer.Option(..., "--reason", help="why (required, kept as evidence)"),
     ) -> None:
         """Approve or reject (what an approver does in Slack)."""

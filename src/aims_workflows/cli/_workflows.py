@@ -43,6 +43,20 @@ def register(app: typer.Typer) -> None:
                 markup=False,
             )
         ok(f"{len(loaded)} workflow(s) valid")
+        conflicts = [
+            f"{person} holds both {first} and {second}, which segregation.conflicting_roles "
+            "keeps apart"
+            for person in sorted({p for people in config.roles.values() for p in people})
+            for first, second in config.conflicts_of(config.roles_of(person))
+        ]
+        for line in conflicts:
+            err_console().print(f"[red]conflict:[/] {line}", markup=True, highlight=False)
+        if conflicts:
+            err_console().print(
+                f"[red]{len(conflicts)} segregation of duties conflict(s) in aims.yaml[/]: "
+                "give one of the two roles to someone else"
+            )
+            raise typer.Exit(1)
 
     @app.command("workflows", short_help="The workflows in use, their triggers and controls.")
     def list_workflows() -> None:

@@ -84,6 +84,18 @@ def _verdicts(workflow: str, step: str, subject: str, round_: int) -> Verdict | 
     return None
 
 
+def _covering(workflow: str, step: str, subject: str) -> Verdict | None:
+    """While Rui is on leave, Ana decides his risk acceptances as his delegate ("Ana for
+    Rui" in the ledger and on the Slack card)."""
+    if (workflow, step) == ("ai-risk-assessment", "accept_owner"):
+        return Verdict(
+            "ana.silva@example.com",
+            "approve",
+            f"For Rui while he is on leave: the residual risk of {subject} is within appetite.",
+        )
+    return None
+
+
 def run_demo(database: Path | None = None, *, quiet: bool = False) -> None:
     from rich.console import Console
 
@@ -190,8 +202,11 @@ def _story(
         say,
         pump_integrations=pump_integrations,
         hold=hold_cv_mitigation,
-        verdicts=_verdicts,
+        verdicts=lambda wf, step, subject, round_: (
+            _covering(wf, step, subject) if leave else _verdicts(wf, step, subject, round_)
+        ),
     )
+    leave: list[str] = []  # Rui's leave: his risk acceptances go to his delegate
 
     chapter("1. The AI system inventory")
     for record in SYSTEMS:
@@ -207,6 +222,16 @@ def _story(
 
     chapter("3. A material change re-opens the assessments")
     clock.advance(days=6)
+    rui, ana = "rui.costa@example.com", "ana.silva@example.com"
+    delegation = runtime.people.delegate(
+        rui, ana, "risk_owner", clock.now() + timedelta(days=14), "Rui on leave for two weeks",
+        by=_actor(rui),
+    )  # fmt: skip
+    leave.append(rui)
+    say(
+        f"Rui goes on leave: `aims delegate --from {rui} --to {ana} --role risk_owner "
+        f"--until {delegation.until:%Y-%m-%d}` (recorded as delegation.granted)"
+    )
     changes, started = inventory.set(
         "Support chatbot",
         {"data_sources": "help-centre articles, product terms, customer chat history"},
@@ -217,6 +242,8 @@ def _story(
         f" started {', '.join(started) or 'nothing'}"
     )
     office.work()
+
+    leave.clear()
 
     chapter("4. Internal audit finds a nonconformity")
     clock.advance(days=5)

@@ -131,6 +131,9 @@ class Office:
             colour, verb = (
                 ("green", "approved") if verdict.decision == "approve" else ("red", "rejected")
             )
+            principal = getattr(outcome, "on_behalf_of", None)
+            if principal:  # a delegate's decision reads "B for A", as in the ledger
+                who += f" for {NAMES.get(principal, principal)}"
             self.say(
                 f"{who} [{colour}]{verb}[/] [bold]{step}[/] {where} "
                 f'({run.spec_id}, {run.subject.name}): "{verdict.reason}"'

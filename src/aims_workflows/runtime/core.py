@@ -45,6 +45,7 @@ from . import inbound, views
 from .actions import PeoplesActions
 from .approvals import addressed_decision, approval_row
 from .batch import HeldBack, Queued
+from .directory import Directory
 from .inbound import Delivery, Parked, as_delivery
 from .specs import SpecRegistry
 from .starts import CLI, RunStarts
@@ -116,6 +117,16 @@ class Runtime(RunStarts, PeoplesActions):
         self.clock = clock
         self.specs = SpecRegistry(workflows, set(DEFAULT_ROLES) | config.role_names())
         self._new_id = new_id or (lambda: "R" + uuid.uuid4().hex[:10].upper())
+        self.people = Directory(self)
+        # whether the CLI may complete tasks and decide approvals (aims.yaml's cli_decisions;
+        # open_app closes it by default once Jira or Slack is configured)
+        self.cli_decisions_allowed = config.cli_decisions != "forbid"
+
+    def known_roles(self) -> set[str]:
+        """The roles workflows and aims.yaml may name."""
+        from ..spec.checks import DEFAULT_ROLES
+
+        return set(DEFAULT_ROLES) | self.config.role_names()
 
     # -- the unit of work -------------------------------------------------------------------
     def _commit_transition(
@@ -185,6 +196,8 @@ class Runtime(RunStarts, PeoplesActions):
         without a delivery that is a :class:`~aims_workflows.errors.NotFound`.
         """
 
+        self.people.prepare()
+
         def work() -> Outcome:
             now = self.clock.now()
             # The engine (and every template and condition it evaluates) runs on a snapshot,
@@ -202,6 +215,10 @@ class Runtime(RunStarts, PeoplesActions):
                     late = f"older than the change already applied (delivery {newer})"
                     inbound.settle(conn, delivery, now, late)
                     return Outcome(run_id, not_applied=late)
+                if event.actor.via in ("jira", "slack"):
+                    # ties an account first seen with its e-mail to its person (a write the
+                    # snapshot could not make); no template or condition is evaluated here
+                    self.people.identify(conn, event.actor, now)
                 if isinstance(prepared, NotFound):
                     if delivery is None:
                         raise prepared
@@ -233,8 +250,13 @@ class Runtime(RunStarts, PeoplesActions):
                     raise EngineError(f"a '{event.kind}' event needs the run it is for")
                 run, lock_version = run_store.load(conn, run_id)
                 spec = self.specs.by_hash(conn, run.spec_hash)
+                # who acted, as the directory of people knows them (Jira and Slack accounts,
+                # CLI claims); read only here, see receive()
+                identified = self.people.identify(conn, event.actor, now, link=False)
+                if identified != event.actor:
+                    event = event.model_copy(update={"actor": identified})
                 if row is not None and isinstance(event, ApprovalDecided):
-                    event = addressed_decision(event, row, run, spec, self.eligible_approvers)
+                    event = addressed_decision(conn, event, row, run, spec, self.eligible_approvers)
         except NotFound as err:
             return err
         # the run was just loaded for this event and is dropped after it: no need to copy it
@@ -310,8 +332,12 @@ class Runtime(RunStarts, PeoplesActions):
             raise EngineError(f"a '{event.kind}' event needs the run it is for")
         run, lock_version = run_store.load(conn, run_id, lock=True)
         spec = self.specs.by_hash(conn, run.spec_hash)
+        # who acted, as the directory of people knows them (Jira and Slack accounts, CLI claims)
+        identified = self.people.identify(conn, event.actor, now)
+        if identified != event.actor:
+            event = event.model_copy(update={"actor": identified})
         if row is not None and isinstance(event, ApprovalDecided):
-            event = addressed_decision(event, row, run, spec, self.eligible_approvers)
+            event = addressed_decision(conn, event, row, run, spec, self.eligible_approvers)
         return run_id, self._apply_loaded(conn, spec, run, lock_version, event, now)
 
     def ignore(self, delivery: Delivery, reason: str, *, follow_up: Sequence[Command] = ()) -> bool:

@@ -343,6 +343,8 @@ class Dispatcher:
         if isinstance(command, RemindTask) and command.assignee:
             # a reminder is for the person the task is assigned to
             return command.model_copy(update={"people": (command.assignee,)})
+        if isinstance(command, Notify) and command.people and not command.to:
+            return command  # addressed to people by name (the requesters of an approval)
         if isinstance(
             command, (RemindTask, EscalateTask, RemindApproval, EscalateApproval, Notify)
         ):

@@ -39,6 +39,7 @@ from ...errors import (
 )
 from ...ports import JiraIssueStore
 from ...runtime import Delivery
+from ._directory_sync import find_jira_people_by_email
 from ._fields import answers_from_issue
 from ._shape import change_version, payload_problem
 from ._tracker import PROPERTY
@@ -123,6 +124,7 @@ def to_event(
     person: str,
     roles: tuple[str, ...] = (),
     email_of: Callable[[str | None], str | None] | None = None,
+    handle: str | None = None,
 ) -> Decision:
     """The engine event for ``change`` to the issue of ``task`` (its mapping, with the task's
     ``status`` from the run's state: ``open``, ``completed``, ``cancelled`` or ``closed``)."""
@@ -131,7 +133,8 @@ def to_event(
     if task["status"] in ("cancelled", "closed"):
         return Decision(None, f"the task of {change.issue_key} was {task['status']}")
     mapping = task["fields"] or {}
-    actor = Actor(person, "jira", roles)
+    # the accountId is who acted: the runtime resolves it through the directory of people
+    actor = Actor(person, "jira", roles, handle=handle)
     attachments = change.attachments_added
     is_done = change.status_category == "done"
     if is_done and (change.status_changed or change.polled) and task["status"] == "open":
@@ -173,6 +176,7 @@ class InboxProcessor:
         self.rt = runtime
         self.tracker = tracker
         self.store = store
+        self._asked: set[str] = set()  # accountIds looked for once already
 
     def pending(self) -> int:
         """How many stored Jira deliveries wait to be applied."""
@@ -246,21 +250,53 @@ class InboxProcessor:
         return link
 
     def _person(self, change: Change) -> str:
+        """The e-mail Jira shows for whoever made the change, else their accountId (Jira
+        hides the e-mail of people whose profile visibility says so)."""
         user = change.user or {}
         if user.get("emailAddress"):
             return str(user["emailAddress"])
         if user.get("accountId"):
-            return self.tracker.email_of(user["accountId"]) or str(user["accountId"])
+            return self.tracker.email_of(user["accountId"]) or f"jira:{user['accountId']}"
         return "unknown"
 
+    def _learn_account(self, account: str) -> None:
+        """An accountId the directory does not know yet: ask Jira for the accounts of the
+        directory's people not tied to one (a user search by each e-mail, as `aims people
+        sync` does), once per account per process."""
+        directory = self.rt.people
+        if account in self._asked or directory.knows("jira", account):
+            return
+        self._asked.add(account)
+        emails = directory.people_without("jira")
+        if not emails:
+            return
+        try:
+            found = find_jira_people_by_email(self.tracker.jira, emails)
+        except AimsError as err:  # the change is still applied; who made it stays unresolved
+            log.warning("could not look up Jira accounts: %s", err)
+            return
+        directory.record_matches(
+            "jira", found, by=Actor("jira", "config"), method="jira user search by e-mail"
+        )
+
+    def _person_of_account(self, account_id: str | None) -> str | None:
+        """A user field's person: the directory's, else the e-mail Jira shows."""
+        if not account_id:
+            return None
+        return self.rt.people.person_of("jira", account_id) or self.tracker.email_of(account_id)
+
     def _decide(self, change: Change, task: dict[str, Any]) -> Decision:
+        account = (change.user or {}).get("accountId")
+        if account:
+            self._learn_account(str(account))
         person = self._person(change)
         return to_event(
             change,
             task,
             person=person,
             roles=self.rt.actor(person, "jira").roles,
-            email_of=self.tracker.email_of,
+            email_of=self._person_of_account,
+            handle=str(account) if account else None,
         )
 
     def process(self, delivery_id: str, payload_text: str) -> int:

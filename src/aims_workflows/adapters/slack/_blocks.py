@@ -326,7 +326,9 @@ def outcome_blocks(
         lines.append(_md_escape(note))
     for d in decisions:
         verb = "approved" if d.decision == "approve" else "rejected"
-        lines.append(f"• {who(d.person)} {verb}: “{_md_escape(d.reason)}”")
+        # a delegate's decision reads "B for A", as the ledger has it
+        for_whom = f" for {who(d.on_behalf_of)}" if d.on_behalf_of else ""
+        lines.append(f"• {who(d.person)}{for_whom} {verb}: “{_md_escape(d.reason)}”")
     blocks.append(
         SectionBlock(text=MarkdownTextObject(text=clip_more("\n".join(lines), SECTION_TEXT, card)))
     )

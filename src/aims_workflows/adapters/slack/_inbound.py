@@ -158,7 +158,7 @@ class SlackInbox:
         """Apply a decision (stored before or not) in the runtime, once."""
         person = person_of(self.directory, decision.user)
         outcome: Outcome = self.runtime.receive(
-            to_event(decision, self.runtime.actor(person, SOURCE)),
+            to_event(decision, self.runtime.actor(person, SOURCE, handle=decision.user)),
             delivery=self._delivery(decision),
         )
         if not outcome.duplicate and self.on_applied is not None:

@@ -19,8 +19,10 @@ from slack_bolt import App
 from slack_sdk import WebClient
 from starlette.routing import Route
 
+from ...engine import Actor
 from ...errors import ConfigError
 from ...ports import SystemClock
+from ...runtime import SyncReport
 from ...store.slack_messages import SlackMessageRecords
 from ._bolt import build_bolt_app
 from ._book import MessageBook
@@ -119,6 +121,19 @@ class SlackIntegration:
             on_recorded=self._recorded,
             inbox=self.inbox,
         )
+
+    def sync_people(self, by: Actor) -> SyncReport:
+        """Tie every person of the directory to their Slack user id; report who Slack has not
+        got."""
+        from ._directory_sync import find_slack_people
+
+        directory = self.runtime.people
+        emails = [p.email for p in directory.everyone() if p.email]
+        matches = find_slack_people(self.ports.client, emails)
+        report: SyncReport = directory.record_matches(
+            "slack", matches, by=by, method="slack users.list / users.lookupByEmail"
+        )
+        return report
 
     def pump(self) -> dict[str, Any]:
         """Apply Slack decisions stored but not applied yet (``App.pump``, i.e. ``aims

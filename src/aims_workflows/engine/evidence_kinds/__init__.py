@@ -39,6 +39,13 @@ from ._integrations import (
     DocumentPublished,
 )
 from ._inventory import AISystemChanged, AISystemRegistered, AISystemSnapshot, FindingRaised
+from ._people import (
+    DelegationGranted,
+    DirectoryRefused,
+    PersonLinked,
+    RoleGranted,
+    RoleRevoked,
+)
 from ._reference import evidence_reference
 from ._registry import (
     AREAS,
@@ -75,6 +82,7 @@ from ._tasks import (
     TaskEscalated,
     TaskIssued,
     TaskOverdue,
+    TaskRefused,
     TaskReminded,
     TaskRequested,
 )
@@ -121,8 +129,13 @@ __all__ = [
     "DocumentPublished",
     "LedgerCheckpoint",
     "DecisionTaken",
+    "DelegationGranted",
+    "DirectoryRefused",
     "FindingRaised",
     "NotificationSent",
+    "PersonLinked",
+    "RoleGranted",
+    "RoleRevoked",
     "RunCancelled",
     "RunCompleted",
     "RunFailed",
@@ -135,6 +148,7 @@ __all__ = [
     "TaskEscalated",
     "TaskIssued",
     "TaskOverdue",
+    "TaskRefused",
     "TaskReminded",
     "TaskRequested",
     "WaitEnded",

@@ -10,7 +10,7 @@ from typing import Any, TypeAlias, cast
 from pydantic import ValidationError
 
 from ...errors import EvidenceError
-from . import _approvals, _integrations, _inventory, _runs, _tasks, _witness
+from . import _approvals, _integrations, _inventory, _people, _runs, _tasks, _witness
 from ._approvals import (
     ApprovalClosed,
     ApprovalDecided,
@@ -24,6 +24,13 @@ from ._approvals import (
 from ._base import EvidencePayload
 from ._integrations import AttachmentRecorded, CommandDead, CommandRevived, DocumentPublished
 from ._inventory import AISystemChanged, AISystemRegistered, FindingRaised
+from ._people import (
+    DelegationGranted,
+    DirectoryRefused,
+    PersonLinked,
+    RoleGranted,
+    RoleRevoked,
+)
 from ._runs import (
     ArtefactRecorded,
     ChildFinished,
@@ -45,6 +52,7 @@ from ._tasks import (
     TaskEscalated,
     TaskIssued,
     TaskOverdue,
+    TaskRefused,
     TaskReminded,
     TaskRequested,
 )
@@ -61,7 +69,7 @@ __all__ = [
     "parse_evidence",
 ]
 
-SCHEMA_VERSION = "1.2"
+SCHEMA_VERSION = "1.3"
 """The revision of the evidence contract: MAJOR.MINOR. MINOR grows with an additive change (a new
 kind, a new optional field); MAJOR would grow only if a kind left the contract, which does not
 happen: rows stay in the ledger for good, so a new shape is a new kind name."""
@@ -73,6 +81,7 @@ AREAS: dict[str, tuple[type[EvidencePayload], ...]] = {
     "Inventory and findings": _inventory.KINDS,
     "Integrations": _integrations.KINDS,
     "The ledger": _witness.KINDS,
+    "People and roles": _people.KINDS,
 }
 """The kinds grouped by what they are about, in the order the reference presents them."""
 
@@ -107,6 +116,7 @@ AnyEvidence: TypeAlias = (
     | TaskIssued
     | TaskCompleted
     | TaskAnswersRefused
+    | TaskRefused
     | TaskAnswersChanged
     | TaskReminded
     | TaskOverdue
@@ -127,6 +137,11 @@ AnyEvidence: TypeAlias = (
     | CommandRevived
     | DocumentPublished
     | LedgerCheckpoint
+    | PersonLinked
+    | RoleGranted
+    | RoleRevoked
+    | DelegationGranted
+    | DirectoryRefused
 )
 """Any evidence payload; the ledger's kind column (through :data:`EVIDENCE_KINDS`) says which."""
 

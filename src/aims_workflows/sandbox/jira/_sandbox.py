@@ -67,7 +67,12 @@ class JiraSandbox(ServedSandbox):
             raise ValueError("a Jira sandbox needs at least one user")
         self.state = JiraState(self.users, clock, strict_options=strict_options)
         self.project_key = project
-        self.state.add_project(project, project_name, self.users[0].account_id)
+        created = self.state.add_project(project, project_name, self.users[0].account_id)
+        # as on a new site: the lead administers, everyone else is a member
+        created.roles = {
+            "Administrators": [self.users[0].account_id],
+            "Member": [u.account_id for u in self.users[1:]],
+        }
         self.faults = JiraFaults(self.state, clock)
         self.webhooks = WebhookQueue(
             webhook_url,
