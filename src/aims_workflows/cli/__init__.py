@@ -9,6 +9,7 @@ import typer
 
 from . import (
     _doctor,
+    _documents,
     _evidence,
     _export,
     _jira,
@@ -48,6 +49,7 @@ _export.register(app)
 _publish.register(app)
 _doctor.register(app)
 _try.register(app)
+_documents.register(app)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -38,6 +38,7 @@ from ._integrations import (
     CommandRevived,
     DocumentPublished,
 )
+from ._documents import DocumentRegistered, DocumentReviewed, DocumentSnapshot
 from ._inventory import AISystemChanged, AISystemRegistered, AISystemSnapshot, FindingRaised
 from ._reference import evidence_reference
 from ._registry import (
@@ -118,6 +119,9 @@ __all__ = [
     "CommandDead",
     "CommandRevived",
     "DocumentPublished",
+    "DocumentRegistered",
+    "DocumentReviewed",
+    "DocumentSnapshot",
     "DecisionTaken",
     "FindingRaised",
     "NotificationSent",

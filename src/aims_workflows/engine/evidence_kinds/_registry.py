@@ -10,7 +10,7 @@ from typing import Any, TypeAlias, cast
 from pydantic import ValidationError
 
 from ...errors import EvidenceError
-from . import _approvals, _integrations, _inventory, _runs, _tasks
+from . import _approvals, _documents, _integrations, _inventory, _runs, _tasks
 from ._approvals import (
     ApprovalClosed,
     ApprovalDecided,
@@ -22,6 +22,7 @@ from ._approvals import (
     ApprovalRequested,
 )
 from ._base import EvidencePayload
+from ._documents import DocumentRegistered, DocumentReviewed
 from ._integrations import AttachmentRecorded, CommandDead, CommandRevived, DocumentPublished
 from ._inventory import AISystemChanged, AISystemRegistered, FindingRaised
 from ._runs import (
@@ -60,7 +61,7 @@ __all__ = [
     "parse_evidence",
 ]
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
 """The revision of the evidence contract: MAJOR.MINOR. MINOR grows with an additive change (a new
 kind, a new optional field); MAJOR would grow only if a kind left the contract, which does not
 happen: rows stay in the ledger for good, so a new shape is a new kind name."""
@@ -71,6 +72,7 @@ AREAS: dict[str, tuple[type[EvidencePayload], ...]] = {
     "Approvals": _approvals.KINDS,
     "Inventory and findings": _inventory.KINDS,
     "Integrations": _integrations.KINDS,
+    "Documented information": _documents.KINDS,
 }
 """The kinds grouped by what they are about, in the order the reference presents them."""
 
@@ -124,6 +126,8 @@ AnyEvidence: TypeAlias = (
     | CommandDead
     | CommandRevived
     | DocumentPublished
+    | DocumentRegistered
+    | DocumentReviewed
 )
 """Any evidence payload; the ledger's kind column (through :data:`EVIDENCE_KINDS`) says which."""
 
