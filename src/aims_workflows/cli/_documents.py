@@ -238,8 +238,7 @@ def register(app: typer.Typer) -> None:
         import json
         from datetime import UTC, datetime, time
 
-        from ..catalog import load_catalog
-        from ..documents.readiness import assess
+        from ..documents.readiness import readiness_of
         from ._context import open_cli_app
         from ._output import console, styled, write
         from ._output import table as make_table
@@ -250,19 +249,9 @@ def register(app: typer.Typer) -> None:
 
             raise ConfigError(f"there is no Stage {stage}", hint="--stage 1 or --stage 2")
         app_ = open_cli_app()
-        now = app_.runtime.clock.now()
         day = _day(at, "--at")
-        moment = datetime.combine(day, time(23, 59, 59), UTC) if day else now
-        documents = _register_of(app_).list()
-        with app_.db.connect() as conn:
-            report = assess(
-                conn,
-                stage=stage,
-                at=moment,
-                documents=documents,
-                workflow_ids=app_.workflows.ids(),
-                clause_ids=[c.id for c in load_catalog().clauses()],
-            )
+        moment = datetime.combine(day, time(23, 59, 59), UTC) if day else app_.runtime.clock.now()
+        report = readiness_of(app_, stage, moment)
         if output == "json":
             write(json.dumps(report.as_dict(), indent=2))
         else:

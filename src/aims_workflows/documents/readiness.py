@@ -20,7 +20,7 @@ from ..store.models import AISystem, Finding, RiskRegisterEntry, Run
 from .register import Document
 from .requirements import REQUIREMENTS, Requirement
 
-__all__ = ["ReadinessLine", "ReadinessReport", "assess", "PERIOD"]
+__all__ = ["ReadinessLine", "ReadinessReport", "assess", "readiness_of", "PERIOD"]
 
 Status = Literal["met", "partial", "missing", "stale"]
 PERIOD = timedelta(days=365)
@@ -199,7 +199,12 @@ class _Facts:
             .where(r.c.started_at <= at)
             .order_by(r.c.started_at)
         )
-        for workflow, run_id, status, started, completed in conn.execute(query):
+        # (workflow, AI system name) -> a run about it still under way on the day
+        self.open_about: dict[tuple[str, str], str] = {}
+        query = query.add_columns(r.c.subject_type, r.c.subject_name)
+        for workflow, run_id, status, started, completed, subject_type, name in conn.execute(
+            query
+        ):
             info = self.runs.setdefault(
                 workflow, {"in_period": [], "before": [], "open": [], "failed": []}
             )
@@ -209,6 +214,8 @@ class _Facts:
                 )
             elif status in ("new", "running") or (status == "completed"):
                 info["open"].append((run_id, started))
+                if subject_type == "ai_system":
+                    self.open_about[(workflow, name)] = run_id
             else:
                 info["failed"].append((run_id, status))
         s = AISystem.__table__
@@ -335,9 +342,7 @@ def _per_system(req: Requirement, facts: _Facts, workflow: str) -> _Verdict:
         return _Verdict(
             "met", f"all {total} AI system(s) in scope have a current {what} assessment"
         )
-    fix = f"aims start {workflow} --system {lacking[0]!r}" + (
-        " (and the others named)" if len(lacking) > 1 else ""
-    )
+    fix = _start_or_finish(facts, workflow, lacking)
     if current:
         return _Verdict(
             "partial",
@@ -352,6 +357,18 @@ def _per_system(req: Requirement, facts: _Facts, workflow: str) -> _Verdict:
     return _Verdict("missing", f"no {what} assessment of {_names(lacking)} yet", fix)
 
 
+def _start_or_finish(facts: _Facts, workflow: str, systems: list[str]) -> str:
+    """Finish the run under way for the first system that lacks one, or start one."""
+    first = systems[0]
+    run_id = facts.open_about.get((workflow, first))
+    fix = (
+        f"finish run {run_id} ({workflow} of {first}): aims runs show {run_id}"
+        if run_id
+        else f"aims start {workflow} --system {first!r}"
+    )
+    return fix + (" (and the same for the others named)" if len(systems) > 1 else "")
+
+
 def _treatments(facts: _Facts, workflow: str) -> _Verdict:
     if not facts.systems:
         return _Verdict(
@@ -364,7 +381,7 @@ def _treatments(facts: _Facts, workflow: str) -> _Verdict:
             "met", f"a risk treatment decided in the last 12 months for all {len(names)} "
             "AI system(s) in scope",
         )
-    fix = f"aims start {workflow} --system {lacking[0]!r}"
+    fix = _start_or_finish(facts, workflow, lacking)
     if len(lacking) < len(names):
         return _Verdict(
             "partial", f"no risk treatment decided in the last 12 months for {_names(lacking)}", fix
@@ -406,3 +423,21 @@ def _findings(facts: _Facts) -> _Verdict:
         f"{total} nonconformit{'y' if total == 1 else 'ies'} raised: {closed} closed, "
         f"{total - closed} with corrective action under way",
     )
+
+
+def readiness_of(app: Any, stage: int, at: datetime) -> ReadinessReport:
+    """The report over an opened application (:func:`aims_workflows.app.open_app`): its
+    database, ``aims.yaml`` and the workflows in use."""
+    from ..catalog import load_catalog
+    from .register import read_register
+
+    with app.db.connect() as conn:
+        documents = read_register(conn, app.config, app.settings.config.parent)
+        return assess(
+            conn,
+            stage=stage,
+            at=at,
+            documents=documents,
+            workflow_ids=app.workflows.ids(),
+            clause_ids=[c.id for c in load_catalog().clauses()],
+        )
