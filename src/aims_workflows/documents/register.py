@@ -222,6 +222,8 @@ class DocumentRegister:
         }
         if version is not None:
             changes["version"] = version
+            if version != snap.version:
+                changes["sha256"] = None  # a new version: its file is hashed afresh
         if location is not None:
             changes["location"] = location
         if file is not None:
