@@ -17,8 +17,11 @@ def test_the_page_lists_every_requirement_with_its_fix(harness, serve):  # noqa:
     DocumentRegister(h.rt, h.app.config, h.config_path.parent).add(
         "AIMS-POL-1",
         DocumentFields(
-            requirement="policy", title="AI policy <draft>", version="0.9<b>",
-            author="amy@example.com", location="https://wiki.example.com/policy?a=1&b=2",
+            requirement="policy",
+            title="AI policy <draft>",
+            version="0.9<b>",
+            author="amy@example.com",
+            location="https://wiki.example.com/policy?a=1&b=2",
         ),
         today=date(2026, 1, 5),
     )
@@ -60,7 +63,9 @@ def test_a_bad_stage_is_400_and_the_token_guards_both(harness, serve):  # noqa: 
         page = open_.get(f"/dashboard/readiness?stage={bad}")
         assert page.status_code == 400 and "stage must be 1 or 2" in page.text, bad
         api = open_.get(f"/api/readiness?stage={bad}")
-        assert api.status_code == 400 and api.json() == {"error": "stage must be 1 or 2, as in ?stage=1"}
+        assert api.status_code == 400 and api.json() == {
+            "error": "stage must be 1 or 2, as in ?stage=1"
+        }
 
     guarded = serve(harness.app, token=TOKEN)
     for path in ("/dashboard/readiness", "/api/readiness"):

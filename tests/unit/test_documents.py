@@ -33,17 +33,29 @@ def lines_of(result) -> dict[str, dict]:
 
 def add(aims, reference: str, requirement: str, *extra: str, version: str = "1.0"):
     return aims(
-        "documents", "add", reference,
-        "--requirement", requirement,
-        "--title", f"The {requirement}",
-        "--version", version,
-        "--author", "amy@example.com",
+        "documents",
+        "add",
+        reference,
+        "--requirement",
+        requirement,
+        "--title",
+        f"The {requirement}",
+        "--version",
+        version,
+        "--author",
+        "amy@example.com",
         *extra,
     )
 
 
-APPROVED = ("--approver", "tom@example.com", "--approved-on", "2026-01-04",
-            "--next-review", "2027-01-04")
+APPROVED = (
+    "--approver",
+    "tom@example.com",
+    "--approved-on",
+    "2026-01-04",
+    "--next-review",
+    "2027-01-04",
+)
 
 
 def document_rows(harness) -> list:
@@ -51,7 +63,8 @@ def document_rows(harness) -> list:
 
     with harness.db.connect() as conn:
         return [
-            r for r in ledger.iter_rows(conn)
+            r
+            for r in ledger.iter_rows(conn)
             if r.kind in (ev.DocumentRegistered.KIND, ev.DocumentReviewed.KIND)
         ]
 
@@ -91,7 +104,7 @@ def test_bad_readiness_options_are_messages(aims):
         assert result.code == 1 and words in result.err, (args, result)
 
 
-# -- the register -----------------------------------------------------------------------------------
+# -- the register -----------------------------------------------------------------------------
 def test_add_records_one_ledger_row_and_show_tells_its_metadata(aims, harness, tmp_path):
     policy = tmp_path / "ai-policy.pdf"
     policy.write_bytes(b"%PDF- our AI policy v1")
@@ -100,8 +113,10 @@ def test_add_records_one_ledger_row_and_show_tells_its_metadata(aims, harness, t
     digest = hashlib.sha256(policy.read_bytes()).hexdigest()
     result = add(aims, "AIMS-POL-001", "5.2", "--file", str(policy), *APPROVED)
     assert result.code == 0, result
-    assert f"registered AIMS-POL-001 v1.0 (policy, clause 5.2): approved by tom@example.com; " \
-           f"SHA-256 {digest}" in result.out
+    assert (
+        f"registered AIMS-POL-001 v1.0 (policy, clause 5.2): approved by tom@example.com; "
+        f"SHA-256 {digest}" in result.out
+    )
 
     rows = document_rows(harness)
     assert [r.kind for r in rows] == ["document.registered"]
@@ -112,9 +127,14 @@ def test_add_records_one_ledger_row_and_show_tells_its_metadata(aims, harness, t
 
     shown = aims("documents", "show", "aims-pol-001")
     assert shown.code == 0, shown
-    for expected in ("reference:   AIMS-POL-001", "requirement: policy (clause 5.2)",
-                     "approver:    tom@example.com", "next review: 2027-01-04",
-                     f"sha256:      {digest}", "document.registered v1.0 by cli"):
+    for expected in (
+        "reference:   AIMS-POL-001",
+        "requirement: policy (clause 5.2)",
+        "approver:    tom@example.com",
+        "next review: 2027-01-04",
+        f"sha256:      {digest}",
+        "document.registered v1.0 by cli",
+    ):
         assert expected in shown.out, shown.out
 
     listed = aims("documents", "list", "--format", "json")
@@ -133,22 +153,47 @@ def test_add_records_one_ledger_row_and_show_tells_its_metadata(aims, harness, t
         (("X 1", "policy", "--location", "https://wiki/x"), "'X 1' is not a document reference"),
         (("X-1", "policy"), "say where the document is kept"),
         (("X-1", "policy", "--location", "wiki page"), "neither a URL"),
-        (("X-1", "policy", "--location", "https://w/x", "--approver", "tom@example.com"),
-         "names both the approver and the day"),
-        (("X-1", "policy", "--location", "https://w/x", "--approver", "tom@example.com",
-          "--approved-on", "2026-01-04", "--next-review", "2025-12-01"),
-         "must come after the approval"),
-        (("X-1", "policy", "--location", "https://w/x", "--approver", "tom@example.com",
-          "--approved-on", "2099-01-04"), "is after today"),
-        (("X-1", "policy", "--location", "https://w/x", "--approved-on", "4 Jan"),
-         "--approved-on '4 Jan' is not a day"),
+        (
+            ("X-1", "policy", "--location", "https://w/x", "--approver", "tom@example.com"),
+            "names both the approver and the day",
+        ),
+        (
+            (
+                "X-1",
+                "policy",
+                "--location",
+                "https://w/x",
+                "--approver",
+                "tom@example.com",
+                "--approved-on",
+                "2026-01-04",
+                "--next-review",
+                "2025-12-01",
+            ),
+            "must come after the approval",
+        ),
+        (
+            (
+                "X-1",
+                "policy",
+                "--location",
+                "https://w/x",
+                "--approver",
+                "tom@example.com",
+                "--approved-on",
+                "2099-01-04",
+            ),
+            "is after today",
+        ),
+        (
+            ("X-1", "policy", "--location", "https://w/x", "--approved-on", "4 Jan"),
+            "--approved-on '4 Jan' is not a day",
+        ),
         (("X-1", "policy", "--file", "no/such.pdf"), "cannot read the document's file"),
         (("X-1", "policy", "--location", "https://w/x", "--sha256", "abc"), "64 hexadecimal"),
     ],
 )
-def test_bad_documents_are_refused_with_what_to_fix_and_nothing_written(
-    aims, harness, args, words
-):
+def test_bad_documents_are_refused_with_what_to_fix_and_nothing_written(aims, harness, args, words):
     result = add(aims, *args)
     assert result.code == 1 and words in result.err, result
     assert "hint:" in result.err
@@ -167,16 +212,32 @@ def test_a_reference_is_entered_once_then_reviewed(aims, harness):
 
     reviewed = aims("documents", "review", "AIMS-SCOPE", *APPROVED, "--notes", "board approved")
     assert reviewed.code == 0 and "AIMS-SCOPE confirmed: v1.0 approved by tom" in reviewed.out
-    revised = aims("documents", "review", "AIMS-SCOPE", "--approver", "tina@example.com",
-                   "--approved-on", "2026-01-05", "--next-review", "2027-01-05",
-                   "--version", "1.1")
+    revised = aims(
+        "documents",
+        "review",
+        "AIMS-SCOPE",
+        "--approver",
+        "tina@example.com",
+        "--approved-on",
+        "2026-01-05",
+        "--next-review",
+        "2027-01-05",
+        "--version",
+        "1.1",
+    )
     assert revised.code == 0 and "AIMS-SCOPE revised: v1.1" in revised.out
     rows = document_rows(harness)
-    assert [r.kind for r in rows] == ["document.registered", "document.reviewed",
-                                      "document.reviewed"]
+    assert [r.kind for r in rows] == [
+        "document.registered",
+        "document.reviewed",
+        "document.reviewed",
+    ]
     last = ev.parse_evidence(rows[-1].kind, rows[-1].payload)
     assert (last.outcome, last.previous_version, last.document.approver) == (
-        "revised", "1.0", "tina@example.com")
+        "revised",
+        "1.0",
+        "tina@example.com",
+    )
     shown = aims("documents", "show", "AIMS-SCOPE").out
     assert "document.reviewed v1.0 by cli (confirmed: board approved)" in shown
     assert "document.reviewed v1.1 by cli (revised)" in shown
@@ -203,8 +264,10 @@ def test_a_file_changed_since_approval_is_stale_until_a_new_version_is_reviewed(
     process.write_text("likelihood x impact, 1-5 each\n", encoding="utf-8")
     assert add(aims, "RM-1", "risk-criteria", "--file", str(process), *APPROVED).code == 0
     # kept inside the folder of aims.yaml: recorded relative to it
-    assert ev.parse_evidence("document.registered", document_rows(harness)[0].payload).document.file \
+    assert (
+        ev.parse_evidence("document.registered", document_rows(harness)[0].payload).document.file
         == "risk-method.md"
+    )
     process.write_text("likelihood x impact, 1-3 each\n", encoding="utf-8")
 
     line = lines_of(aims("readiness", "--stage", "1", "--format", "json", "--at", "2026-02-01"))
@@ -224,7 +287,7 @@ def test_a_file_changed_since_approval_is_stale_until_a_new_version_is_reviewed(
     assert "cannot be read" in line["risk-criteria"]["reason"]
 
 
-# -- aims.yaml --------------------------------------------------------------------------------------
+# -- aims.yaml --------------------------------------------------------------------------------
 DECLARED = """\
 documents:
   AIMS-OBJ-2026:
@@ -260,8 +323,11 @@ def test_aims_yaml_names_records_kept_outside_aims(aims, harness, tmp_path):
     harness.config_path.write_text(text + DECLARED.format(file="gone.pdf"), encoding="utf-8")
     result = aims("documents", "list")
     assert result.code == 1, result
-    assert re.search(r"aims\.yaml:\d+:\d+ documents\.AIMS-OBJ-2026\.file: cannot read 'gone\.pdf' "
-                     r"\(no such file\)", result.err), result.err
+    assert re.search(
+        r"aims\.yaml:\d+:\d+ documents\.AIMS-OBJ-2026\.file: cannot read 'gone\.pdf' "
+        r"\(no such file\)",
+        result.err,
+    ), result.err
     assert "relative to aims.yaml" in result.err
 
     harness.config_path.write_text(
@@ -275,8 +341,9 @@ def test_aims_yaml_names_records_kept_outside_aims(aims, harness, tmp_path):
 # -- a populated installation ---------------------------------------------------------------------
 def register_everything(aims) -> None:
     for n, key in enumerate(DOCUMENT_KEYS):
-        result = add(aims, f"DOC-{n}", key, "--location", f"https://wiki.example.com/{key}",
-                     *APPROVED)
+        result = add(
+            aims, f"DOC-{n}", key, "--location", f"https://wiki.example.com/{key}", *APPROVED
+        )
         assert result.code == 0, result
 
 
@@ -297,7 +364,9 @@ def test_stage_1_then_stage_2_pass_once_everything_is_there(aims, harness, answe
     first = aims("readiness", "--stage", "1", "--format", "json", "--at", "2026-02-01")
     lines = lines_of(first)
     assert {k for k in STAGE_1 if lines[k]["status"] != "met"} == {
-        "risk-results", "treatment-results", "impact-results"
+        "risk-results",
+        "treatment-results",
+        "impact-results",
     }
     assert lines["risk-results"]["reason"] == "no AI system in scope in the inventory"
 
@@ -359,13 +428,16 @@ def test_a_nonconformity_without_corrective_action_is_partial(aims, harness, ans
     audit, corrective = audit_with_a_finding(harness, answers)
     with harness.db.begin() as conn:  # a corrective action cancelled before it closed anything
         conn.execute(update(Finding.__table__).values(status="open", closed_at=None))
-        conn.execute(update(Run.__table__).where(Run.__table__.c.id == corrective)
-                     .values(status="cancelled"))
+        conn.execute(
+            update(Run.__table__).where(Run.__table__.c.id == corrective).values(status="cancelled")
+        )
     at = harness.clock.now().date().isoformat()
     line = lines_of(aims("readiness", "--stage", "2", "--format", "json", "--at", at))
     finding = line["nonconformities"]
     assert finding["status"] == "partial"
-    assert finding["reason"].startswith("1 of 1 nonconformities have no corrective action under way")
+    assert finding["reason"].startswith(
+        "1 of 1 nonconformities have no corrective action under way"
+    )
     assert finding["fix"].startswith("aims start corrective-action --finding ")
 
 
@@ -379,11 +451,21 @@ def test_the_register_survives_reading_back_every_row(harness):
     from aims_workflows.engine.evidence import canonical_json
 
     register = DocumentRegister(harness.rt, harness.app.config, harness.config_path.parent)
-    fields = DocumentFields(requirement="soa", title="SoA", version="4", author="amy@example.com",
-                            location="confluence:12345")
+    fields = DocumentFields(
+        requirement="soa",
+        title="SoA",
+        version="4",
+        author="amy@example.com",
+        location="confluence:12345",
+    )
     register.add("SOA-4", fields, today=date(2026, 1, 5))
-    register.review("SOA-4", approver="tom@example.com", approved_on=date(2026, 1, 5),
-                    next_review=date(2026, 7, 5), today=date(2026, 1, 5))
+    register.review(
+        "SOA-4",
+        approver="tom@example.com",
+        approved_on=date(2026, 1, 5),
+        next_review=date(2026, 7, 5),
+        today=date(2026, 1, 5),
+    )
     for row in document_rows(harness):
         parsed = ev.parse_evidence(row.kind, row.payload)
         assert canonical_json(ev.evidence_payload(parsed)) == row.payload

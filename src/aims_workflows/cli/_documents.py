@@ -75,7 +75,13 @@ def register(app: typer.Typer) -> None:
             )
             return
         table = make_table(
-            "clause", "requirement", "reference", "version", "approved", "next review", "kept",
+            "clause",
+            "requirement",
+            "reference",
+            "version",
+            "approved",
+            "next review",
+            "kept",
             ids=("reference",),
         )
         for r in REQUIREMENTS:
@@ -87,8 +93,13 @@ def register(app: typer.Typer) -> None:
                     else ""
                 )
                 table.add_row(
-                    r.clause, f"{r.title} ({r.key})", styled("[red]none[/]") if not produced
-                    else "-", "-", "-", "-", produced or "-",
+                    r.clause,
+                    f"{r.title} ({r.key})",
+                    styled("[red]none[/]") if not produced else "-",
+                    "-",
+                    "-",
+                    "-",
+                    produced or "-",
                 )
             for d in docs:
                 s = d.snapshot
@@ -99,8 +110,13 @@ def register(app: typer.Typer) -> None:
                 if d.problem:
                     kept += f" [!] {d.problem}"
                 table.add_row(
-                    r.clause, f"{r.title} ({r.key})", s.reference, s.version, approved,
-                    s.next_review or "-", kept,
+                    r.clause,
+                    f"{r.title} ({r.key})",
+                    s.reference,
+                    s.version,
+                    approved,
+                    s.next_review or "-",
+                    kept,
                 )
         console().print(table)
 
@@ -150,9 +166,7 @@ def register(app: typer.Typer) -> None:
         approver: str | None = typer.Option(None, "--approver", help="e-mail of who approved it"),
         approved_on: str | None = typer.Option(None, "--approved-on", help="YYYY-MM-DD"),
         next_review: str | None = typer.Option(None, "--next-review", help="YYYY-MM-DD"),
-        location: str | None = typer.Option(
-            None, "--location", help="a URL or confluence:PAGE-ID"
-        ),
+        location: str | None = typer.Option(None, "--location", help="a URL or confluence:PAGE-ID"),
         file: str | None = typer.Option(
             None, "--file", help="the document's file: its SHA-256 is recorded"
         ),
@@ -179,9 +193,7 @@ def register(app: typer.Typer) -> None:
                 "sha256": sha256,
             },
         )
-        snap = _register_of(app_).add(
-            reference, fields, today=app_.runtime.clock.now().date()
-        )
+        snap = _register_of(app_).add(reference, fields, today=app_.runtime.clock.now().date())
         state = f"approved by {snap.approver}" if snap.approver else "a draft, not yet approved"
         ok(
             f"registered {snap.reference} v{snap.version} ({snap.requirement}, clause "
@@ -260,13 +272,19 @@ def register(app: typer.Typer) -> None:
                 status = f"[{_STATUS_STYLE[line.status]}]{line.status}[/]"
                 if not line.required:
                     status = f"[dim]{line.status} (stage 2)[/]"
-                table.add_row(line.clause, f"{line.title} ({line.key})", styled(status),
-                              line.reason, line.fix or "-")
+                table.add_row(
+                    line.clause,
+                    f"{line.title} ({line.key})",
+                    styled(status),
+                    line.reason,
+                    line.fix or "-",
+                )
             console().print(table)
             clauses = make_table("clause", "status", "requirements under it")
             for line in report.clauses:
                 clauses.add_row(
-                    line.clause, styled(f"[{_STATUS_STYLE[line.status]}]{line.status}[/]"),
+                    line.clause,
+                    styled(f"[{_STATUS_STYLE[line.status]}]{line.status}[/]"),
                     line.reason,
                 )
             console().print(clauses)
@@ -309,9 +327,9 @@ def _required_day(text: str, option: str) -> date:
 def _validated(model, data):
     from pydantic import ValidationError
 
-    from ..documents.register import _refused
+    from ..documents.register import refused
 
     try:
         return model.model_validate(data)
     except ValidationError as err:
-        raise _refused(err) from None
+        raise refused(err) from None

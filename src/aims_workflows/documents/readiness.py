@@ -109,8 +109,13 @@ def assess(
         best = max(verdicts, key=lambda v: _RANK[v.status])
         lines.append(
             ReadinessLine(
-                req.key, req.clause, req.title, best.status, best.reason,
-                "" if best.status == "met" else best.fix, req.stage <= stage,
+                req.key,
+                req.clause,
+                req.title,
+                best.status,
+                best.reason,
+                "" if best.status == "met" else best.fix,
+                req.stage <= stage,
             )
         )
     return ReadinessReport(
@@ -129,7 +134,8 @@ def roll_up(lines: list[ReadinessLine], clause_ids: Iterable[str]) -> list[Readi
     required = [line for line in lines if line.required]
     for clause in clause_ids:
         under = [
-            line for line in required
+            line
+            for line in required
             if line.clause == clause or line.clause.startswith(clause + ".")
         ]
         if not under or (len(under) == 1 and under[0].clause == clause):
@@ -171,13 +177,13 @@ def _document_verdict(document: Document, today: date) -> _Verdict:
         return _Verdict("partial", f"{name}{where} is a draft: not approved", review)
     if snap.next_review is None:
         return _Verdict(
-            "partial", f"{name}{where} approved by {snap.approver} on {snap.approved_on}, "
-            "with no next review day", review,
+            "partial",
+            f"{name}{where} approved by {snap.approver} on {snap.approved_on}, "
+            "with no next review day",
+            review,
         )
     if date.fromisoformat(snap.next_review) <= today:
-        return _Verdict(
-            "stale", f"{name}{where}: its review was due on {snap.next_review}", review
-        )
+        return _Verdict("stale", f"{name}{where}: its review was due on {snap.next_review}", review)
     return _Verdict(
         "met",
         f"{name}{where} approved by {snap.approver} on {snap.approved_on}; "
@@ -195,16 +201,21 @@ class _Facts:
         r = Run.__table__
         self.runs: dict[str, dict[str, Any]] = {}
         query = (
-            select(r.c.workflow_id, r.c.id, r.c.status, r.c.started_at, r.c.completed_at)
+            select(
+                r.c.workflow_id,
+                r.c.id,
+                r.c.status,
+                r.c.started_at,
+                r.c.completed_at,
+                r.c.subject_type,
+                r.c.subject_name,
+            )
             .where(r.c.started_at <= at)
             .order_by(r.c.started_at)
         )
         # (workflow, AI system name) -> a run about it still under way on the day
         self.open_about: dict[tuple[str, str], str] = {}
-        query = query.add_columns(r.c.subject_type, r.c.subject_name)
-        for workflow, run_id, status, started, completed, subject_type, name in conn.execute(
-            query
-        ):
+        for workflow, run_id, status, started, completed, subject_type, name in conn.execute(query):
             info = self.runs.setdefault(
                 workflow, {"in_period": [], "before": [], "open": [], "failed": []}
             )
@@ -212,7 +223,7 @@ class _Facts:
                 info["in_period" if completed > self.start else "before"].append(
                     (run_id, completed)
                 )
-            elif status in ("new", "running") or (status == "completed"):
+            elif status in ("new", "running", "completed"):  # completed only after the day
                 info["open"].append((run_id, started))
                 if subject_type == "ai_system":
                     self.open_about[(workflow, name)] = run_id
@@ -221,9 +232,14 @@ class _Facts:
         s = AISystem.__table__
         self.systems = conn.execute(
             select(
-                s.c.name, s.c.risk_assessed_at, s.c.risk_valid_until, s.c.impact_assessed_at,
+                s.c.name,
+                s.c.risk_assessed_at,
+                s.c.risk_valid_until,
+                s.c.impact_assessed_at,
                 s.c.impact_valid_until,
-            ).where(s.c.in_scope.is_(True), s.c.created_at <= at).order_by(s.c.name)
+            )
+            .where(s.c.in_scope.is_(True), s.c.created_at <= at)
+            .order_by(s.c.name)
         ).all()
         rr = RiskRegisterEntry.__table__
         self.treated = {
@@ -241,9 +257,9 @@ class _Facts:
         self.ever_treated = {
             name
             for (name,) in conn.execute(
-                select(rr.c.system_name).where(rr.c.treatment.is_not(None)).group_by(
-                    rr.c.system_name
-                )
+                select(rr.c.system_name)
+                .where(rr.c.treatment.is_not(None))
+                .group_by(rr.c.system_name)
             )
         }
         f = Finding.__table__
@@ -252,13 +268,19 @@ class _Facts:
                 f.c.raised_at <= at
             )
         ).all()
-        self.run_status = dict(
-            conn.execute(
-                select(r.c.id, r.c.status).where(
-                    r.c.id.in_([x.corrective_run_id for x in self.findings if x.corrective_run_id])
-                )
-            ).all()
-        ) if self.findings else {}
+        self.run_status = (
+            dict(
+                conn.execute(
+                    select(r.c.id, r.c.status).where(
+                        r.c.id.in_(
+                            [x.corrective_run_id for x in self.findings if x.corrective_run_id]
+                        )
+                    )
+                ).all()
+            )
+            if self.findings
+            else {}
+        )
 
 
 def _produced_verdict(req: Requirement, facts: _Facts) -> _Verdict:
@@ -312,7 +334,8 @@ def _held(req: Requirement, facts: _Facts, workflows: list[str]) -> _Verdict:
     if before:
         run_id, when = max(before, key=lambda x: x[1])
         return _Verdict(
-            "stale", f"last {'/'.join(workflows)} completed {when:%Y-%m-%d}, over 12 months ago",
+            "stale",
+            f"last {'/'.join(workflows)} completed {when:%Y-%m-%d}, over 12 months ago",
             start,
         )
     return _Verdict("missing", f"no {'/'.join(workflows)} run yet", start)
@@ -327,13 +350,17 @@ def _per_system(req: Requirement, facts: _Facts, workflow: str) -> _Verdict:
     what = "risk" if req.measure == "risk_per_system" else "impact"
     if not facts.systems:
         return _Verdict(
-            "missing", "no AI system in scope in the inventory",
+            "missing",
+            "no AI system in scope in the inventory",
             "aims systems add NAME --owner EMAIL (or aims systems import FILE)",
         )
     assessed_col, until_col = f"{what}_assessed_at", f"{what}_valid_until"
-    current = [s.name for s in facts.systems if getattr(s, until_col) and getattr(s, until_col) > facts.at]
+    current = [
+        s.name for s in facts.systems if getattr(s, until_col) and getattr(s, until_col) > facts.at
+    ]
     lapsed = [
-        s.name for s in facts.systems
+        s.name
+        for s in facts.systems
         if s.name not in current and getattr(s, assessed_col) is not None
     ]
     lacking = [s.name for s in facts.systems if s.name not in current]
@@ -351,9 +378,7 @@ def _per_system(req: Requirement, facts: _Facts, workflow: str) -> _Verdict:
             fix,
         )
     if lapsed:
-        return _Verdict(
-            "stale", f"the {what} assessments of {_names(lapsed)} have lapsed", fix
-        )
+        return _Verdict("stale", f"the {what} assessments of {_names(lapsed)} have lapsed", fix)
     return _Verdict("missing", f"no {what} assessment of {_names(lacking)} yet", fix)
 
 
@@ -372,13 +397,16 @@ def _start_or_finish(facts: _Facts, workflow: str, systems: list[str]) -> str:
 def _treatments(facts: _Facts, workflow: str) -> _Verdict:
     if not facts.systems:
         return _Verdict(
-            "missing", "no AI system in scope in the inventory", "aims systems add NAME --owner EMAIL"
+            "missing",
+            "no AI system in scope in the inventory",
+            "aims systems add NAME --owner EMAIL",
         )
     names = [s.name for s in facts.systems]
     lacking = [n for n in names if n not in facts.treated]
     if not lacking:
         return _Verdict(
-            "met", f"a risk treatment decided in the last 12 months for all {len(names)} "
+            "met",
+            f"a risk treatment decided in the last 12 months for all {len(names)} "
             "AI system(s) in scope",
         )
     fix = _start_or_finish(facts, workflow, lacking)
@@ -396,18 +424,22 @@ def _findings(facts: _Facts) -> _Verdict:
         audited = facts.runs.get("internal-audit", {}).get("in_period")
         if audited:
             return _Verdict(
-                "met", "no nonconformity raised: the internal audit of the last 12 months "
-                "found none",
+                "met",
+                "no nonconformity raised: the internal audit of the last 12 months found none",
             )
         return _Verdict(
-            "partial", "no nonconformity raised, and no internal audit held to look for any",
+            "partial",
+            "no nonconformity raised, and no internal audit held to look for any",
             "aims start internal-audit",
         )
     stuck = [
-        f.id for f in facts.findings
+        f.id
+        for f in facts.findings
         if f.status != "closed"
-        and (not f.corrective_run_id
-             or facts.run_status.get(f.corrective_run_id) in ("failed", "cancelled"))
+        and (
+            not f.corrective_run_id
+            or facts.run_status.get(f.corrective_run_id) in ("failed", "cancelled")
+        )
     ]
     closed = sum(1 for f in facts.findings if f.status == "closed")
     total = len(facts.findings)

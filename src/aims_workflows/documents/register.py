@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Literal
 
+from pydantic import ValidationError
 from sqlalchemy import Connection, select
 
 from ..config import AimsConfig
@@ -26,7 +27,7 @@ from ..store.models import Evidence
 from .model import REFERENCE_PATTERN, DocumentFields, file_sha256
 from .requirements import requirement
 
-__all__ = ["Document", "DocumentRegister", "HistoryEntry", "read_register"]
+__all__ = ["Document", "DocumentRegister", "HistoryEntry", "read_register", "refused"]
 
 KINDS = (ev.DocumentRegistered.KIND, ev.DocumentReviewed.KIND)
 
@@ -80,7 +81,7 @@ def read_register(conn: Connection, config: AimsConfig, config_dir: Path) -> lis
         assert isinstance(parsed, ev.DocumentRegistered | ev.DocumentReviewed)
         snap = parsed.document
         latest[snap.reference] = snap
-        notes = parsed.notes if isinstance(parsed, ev.DocumentReviewed) else ""
+        notes = ""
         if isinstance(parsed, ev.DocumentReviewed):
             notes = f"{parsed.outcome}" + (f": {parsed.notes}" if parsed.notes else "")
         history.setdefault(snap.reference, []).append(
@@ -181,7 +182,9 @@ class DocumentRegister:
         now = self.rt.clock.now()
         with self.rt.db.begin() as conn:
             ledger.head(conn, lock=True)  # two adds of one reference: the second sees the first
-            existing = {d.reference.lower(): d for d in read_register(conn, self.config, self.config_dir)}
+            existing = {
+                d.reference.lower(): d for d in read_register(conn, self.config, self.config_dir)
+            }
             found = existing.get(reference.lower())
             if found is not None and found.origin == "register":
                 raise ConfigError(
@@ -238,21 +241,22 @@ class DocumentRegister:
             "file": snap.file,
             "sha256": snap.sha256,
         }
-        from pydantic import ValidationError
-
         try:
             fields = DocumentFields.model_validate({**base, **changes})
         except ValidationError as err:
-            raise _refused(err) from None
+            raise refused(err) from None
         _not_in_future(fields, today)
         revised = fields.version != snap.version
         if current.problem and "changed since" in current.problem and not revised and file is None:
             raise ConfigError(
                 f"document {snap.reference}: {current.problem}",
-                hint="a changed document is a new version: pass --version (and --file if it "
-                "moved)",
+                hint="a changed document is a new version: pass --version (and --file if it moved)",
             )
-        sha = self._hash(fields) if (file is not None or revised or snap.sha256 is None) else snap.sha256
+        sha = (
+            self._hash(fields)
+            if (file is not None or revised or snap.sha256 is None)
+            else snap.sha256
+        )
         new = snapshot_of(snap.reference, fields, sha256=sha)
         evidence = ev.DocumentReviewed(
             reference=snap.reference,
@@ -296,14 +300,13 @@ def _not_in_future(fields: DocumentFields, today: date) -> None:
         )
 
 
-def _refused(err) -> ConfigError:
+def refused(err: ValidationError) -> ConfigError:
+    """A refused document as one message naming each field and what is wrong with it."""
     lines = []
     for problem in err.errors():
         where = ".".join(str(p) for p in problem["loc"])
         lines.append((f"{where}: " if where else "") + problem["msg"].removeprefix("Value error, "))
-    return ConfigError("the document was not recorded: " + "; ".join(lines),
-                       hint="`aims documents add --help` lists the fields")
-
-
-def as_of(moment: datetime) -> date:
-    return moment.date()
+    return ConfigError(
+        "the document was not recorded: " + "; ".join(lines),
+        hint="`aims documents add --help` lists the fields",
+    )

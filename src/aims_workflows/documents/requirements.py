@@ -33,7 +33,9 @@ class Requirement:
 
 
 REQUIREMENTS: tuple[Requirement, ...] = (
-    Requirement("scope", "4.3", "Scope of the AI management system", "document", 1, ("aims-scope",)),
+    Requirement(
+        "scope", "4.3", "Scope of the AI management system", "document", 1, ("aims-scope",)
+    ),
     Requirement("policy", "5.2", "AI policy", "document", 1, ("ai-policy",)),
     Requirement(
         "risk-criteria", "6.1.2", "AI risk criteria and risk assessment process", "document", 1
@@ -41,25 +43,81 @@ REQUIREMENTS: tuple[Requirement, ...] = (
     Requirement("risk-treatment-process", "6.1.3", "AI risk treatment process", "document", 1),
     Requirement("soa", "6.1.3", "Statement of Applicability", "document", 1, ("soa-review",)),
     Requirement("impact-process", "6.1.4", "AI system impact assessment process", "document", 1),
-    Requirement("objectives", "6.2", "AI objectives and plans to achieve them", "document", 1,
-                ("ai-objectives",)),
-    Requirement("competence", "7.2", "Evidence of competence", "record", 1,
-                ("roles-and-competence", "training"), "held"),
-    Requirement("risk-results", "8.2", "Results of the AI risk assessments", "record", 1,
-                ("ai-risk-assessment",), "risk_per_system"),
-    Requirement("treatment-results", "8.3", "Results of the AI risk treatment", "record", 1,
-                ("ai-risk-assessment",), "treatment_per_system"),
-    Requirement("impact-results", "8.4", "Results of the AI system impact assessments", "record",
-                1, ("ai-impact-assessment",), "impact_per_system"),
-    Requirement("monitoring-results", "9.1", "Monitoring and measurement results", "record", 2,
-                ("management-review",), "held"),
+    Requirement(
+        "objectives",
+        "6.2",
+        "AI objectives and plans to achieve them",
+        "document",
+        1,
+        ("ai-objectives",),
+    ),
+    Requirement(
+        "competence",
+        "7.2",
+        "Evidence of competence",
+        "record",
+        1,
+        ("roles-and-competence", "training"),
+        "held",
+    ),
+    Requirement(
+        "risk-results",
+        "8.2",
+        "Results of the AI risk assessments",
+        "record",
+        1,
+        ("ai-risk-assessment",),
+        "risk_per_system",
+    ),
+    Requirement(
+        "treatment-results",
+        "8.3",
+        "Results of the AI risk treatment",
+        "record",
+        1,
+        ("ai-risk-assessment",),
+        "treatment_per_system",
+    ),
+    Requirement(
+        "impact-results",
+        "8.4",
+        "Results of the AI system impact assessments",
+        "record",
+        1,
+        ("ai-impact-assessment",),
+        "impact_per_system",
+    ),
+    Requirement(
+        "monitoring-results",
+        "9.1",
+        "Monitoring and measurement results",
+        "record",
+        2,
+        ("management-review",),
+        "held",
+    ),
     Requirement("audit-programme", "9.2.2", "Internal audit programme", "document", 1),
-    Requirement("audit-results", "9.2.2", "Internal audit results", "record", 2,
-                ("internal-audit",), "held"),
-    Requirement("review-results", "9.3.3", "Management review results", "record", 2,
-                ("management-review",), "held"),
-    Requirement("nonconformities", "10.2", "Nonconformities and corrective actions", "record", 2,
-                ("corrective-action",), "findings"),
+    Requirement(
+        "audit-results", "9.2.2", "Internal audit results", "record", 2, ("internal-audit",), "held"
+    ),
+    Requirement(
+        "review-results",
+        "9.3.3",
+        "Management review results",
+        "record",
+        2,
+        ("management-review",),
+        "held",
+    ),
+    Requirement(
+        "nonconformities",
+        "10.2",
+        "Nonconformities and corrective actions",
+        "record",
+        2,
+        ("corrective-action",),
+        "findings",
+    ),
 )
 """In the standard's order."""
 

@@ -43,9 +43,7 @@ def readiness_routes(app_ctx: Any) -> list[BaseRoute]:
                 headers=_HEADERS,
             )
         result = await run_in_threadpool(report, stage)
-        return HTMLResponse(
-            render_readiness(result, organisation=organisation), headers=_HEADERS
-        )
+        return HTMLResponse(render_readiness(result, organisation=organisation), headers=_HEADERS)
 
     async def api(request: Request) -> Response:
         stage = _stage(request)

@@ -31,6 +31,7 @@ from ._approvals import (
     ApprovalRequested,
 )
 from ._base import EvidencePayload, SubjectSnapshot, Timestamp
+from ._documents import DocumentRegistered, DocumentReviewed, DocumentSnapshot
 from ._integrations import (
     AttachmentRecorded,
     CommandDead,
@@ -38,7 +39,6 @@ from ._integrations import (
     CommandRevived,
     DocumentPublished,
 )
-from ._documents import DocumentRegistered, DocumentReviewed, DocumentSnapshot
 from ._inventory import AISystemChanged, AISystemRegistered, AISystemSnapshot, FindingRaised
 from ._reference import evidence_reference
 from ._registry import (

@@ -19,7 +19,9 @@ class DocumentSnapshot(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
 
-    reference: str = Field(description="the organisation's reference for it, unique in the register")
+    reference: str = Field(
+        description="the organisation's reference for it, unique in the register"
+    )
     requirement: str = Field(
         description="which mandatory documented information it is (scope, policy, soa ...)"
     )
