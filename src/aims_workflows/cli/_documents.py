@@ -274,7 +274,7 @@ def register(app: typer.Typer) -> None:
                     status = f"[dim]{line.status} (stage 2)[/]"
                 table.add_row(
                     line.clause,
-                    f"{line.title} ({line.key})",
+                    line.title,
                     styled(status),
                     line.reason,
                     line.fix or "-",
@@ -294,6 +294,14 @@ def register(app: typer.Typer) -> None:
             console().print(
                 f"Stage {stage} on {moment:%Y-%m-%d}: {verdict} ({summary})", markup=False
             )
+            if any(line.fix.startswith("aims documents add") for line in report.lines):
+                console().print(
+                    "A document kept outside aims: aims documents add REF --requirement KEY "
+                    "--title T --version V --author EMAIL --approver EMAIL --approved-on DAY "
+                    "--next-review DAY --location URL [--file PATH], or list it under "
+                    "documents: in aims.yaml (docs/readiness.md).",
+                    markup=False,
+                )
         if not report.ready:
             raise typer.Exit(1)
 

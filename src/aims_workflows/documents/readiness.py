@@ -152,7 +152,7 @@ def roll_up(lines: list[ReadinessLine], clause_ids: Iterable[str]) -> list[Readi
             status = "partial"
         not_met = [line.key for line in under if line.status != "met"]
         reason = (
-            f"all {len(under)} met"
+            f"{len(under)} of {len(under)} met"
             if not not_met
             else f"{len(under) - len(not_met)} of {len(under)} met; not met: {', '.join(not_met)}"
         )
@@ -284,19 +284,10 @@ class _Facts:
 
 
 def _produced_verdict(req: Requirement, facts: _Facts) -> _Verdict:
-    add = f"aims documents add REF --requirement {req.key} --title ... --location URL ..." + (
-        ", or list it under documents: in aims.yaml" if req.kind == "document" else ""
-    )
+    add = f"aims documents add REF --requirement {req.key} ..."
     loaded = [w for w in req.workflows if w in facts.loaded]
     if not loaded:
-        if req.workflows:
-            reason = (
-                f"not in the register, and no workflow in use produces it "
-                f"({' or '.join(req.workflows)})"
-            )
-        else:
-            reason = "not in the register"
-        return _Verdict("missing", reason, add)
+        return _Verdict("missing", "not in the register", add)
     if req.measure in ("risk_per_system", "impact_per_system"):
         return _per_system(req, facts, loaded[0])
     if req.measure == "treatment_per_system":
@@ -318,11 +309,8 @@ def _held(req: Requirement, facts: _Facts, workflows: list[str]) -> _Verdict:
     start = " or ".join(f"aims start {w}" for w in workflows)
     if in_period:
         run_id, when = max(in_period, key=lambda x: x[1])
-        return _Verdict(
-            "met",
-            f"{len(in_period)} {'/'.join(workflows)} run(s) completed in the last 12 months, "
-            f"latest {when:%Y-%m-%d} ({run_id})",
-        )
+        more = f"; {len(in_period)} in the last 12 months" if len(in_period) > 1 else ""
+        return _Verdict("met", f"{'/'.join(workflows)} completed {when:%Y-%m-%d} ({run_id}){more}")
     if open_:
         run_id, when = open_[-1]
         return _Verdict(
@@ -367,7 +355,9 @@ def _per_system(req: Requirement, facts: _Facts, workflow: str) -> _Verdict:
     total = len(facts.systems)
     if not lacking:
         return _Verdict(
-            "met", f"all {total} AI system(s) in scope have a current {what} assessment"
+            "met",
+            f"the {_systems(total)} in scope ha{'s' if total == 1 else 've'} a current "
+            f"{what} assessment",
         )
     fix = _start_or_finish(facts, workflow, lacking)
     if current:
@@ -406,8 +396,8 @@ def _treatments(facts: _Facts, workflow: str) -> _Verdict:
     if not lacking:
         return _Verdict(
             "met",
-            f"a risk treatment decided in the last 12 months for all {len(names)} "
-            "AI system(s) in scope",
+            f"a risk treatment decided in the last 12 months for the {_systems(len(names))} "
+            "in scope",
         )
     fix = _start_or_finish(facts, workflow, lacking)
     if len(lacking) < len(names):
@@ -450,11 +440,16 @@ def _findings(facts: _Facts) -> _Verdict:
             f"({_names(stuck)})",
             f"aims start corrective-action --finding {stuck[0]}",
         )
+    parts = [f"{closed} closed"] if closed else []
+    if total - closed:
+        parts.append(f"{total - closed} with corrective action under way")
     return _Verdict(
-        "met",
-        f"{total} nonconformit{'y' if total == 1 else 'ies'} raised: {closed} closed, "
-        f"{total - closed} with corrective action under way",
+        "met", f"{total} nonconformit{'y' if total == 1 else 'ies'} raised: {', '.join(parts)}"
     )
+
+
+def _systems(n: int) -> str:
+    return "AI system" if n == 1 else f"{n} AI systems"
 
 
 def readiness_of(app: Any, stage: int, at: datetime) -> ReadinessReport:
