@@ -348,7 +348,7 @@ def register_everything(aims) -> None:
         assert result.code == 0, result
 
 
-def assess_chatbot(h, answers) -> None:
+def assess_chatbot(h, answers) -> tuple[str, str]:
     _, started = h.add_system("Chatbot")
     risk = next(r for r in started if h.run_row(r).workflow_id == "ai-risk-assessment")
     impact = next(r for r in started if r != risk)
@@ -358,6 +358,7 @@ def assess_chatbot(h, answers) -> None:
     for step in ("context", "impacts", "mitigate"):
         h.complete(step, answers[f"impact.{step}"], run_id=impact)
     h.decide("amy@example.com", run_id=impact)
+    return risk, impact
 
 
 def test_stage_1_then_stage_2_pass_once_everything_is_there(aims, harness, answers):
@@ -372,7 +373,7 @@ def test_stage_1_then_stage_2_pass_once_everything_is_there(aims, harness, answe
     assert lines["risk-results"]["reason"] == "no AI system in scope in the inventory"
 
     h = harness
-    assess_chatbot(h, answers)
+    risk, impact = assess_chatbot(h, answers)
     _, started = h.add_system("Scorer", owner="oscar@example.com")
     stage1 = aims("readiness", "--stage", "1", "--format", "json", "--at", "2026-02-01")
     lines = lines_of(stage1)
@@ -389,6 +390,18 @@ def test_stage_1_then_stage_2_pass_once_everything_is_there(aims, harness, answe
     stage1 = aims("readiness", "--stage", "1", "--at", "2026-02-01")
     assert stage1.code == 0, stage1
     assert "Stage 1 on 2026-02-01: ready (12 met)" in stage1.out
+
+    # the runs are the records of 8.2-8.4, with the identification of 7.5.2 from the ledger
+    listed = {
+        r["requirement"]: r for r in json.loads(aims("documents", "list", "--format", "json").out)
+    }
+    (record,) = listed["risk-results"]["documents"]
+    assert record["origin"] == "runs" and record["title"] == "AI risk assessment: Chatbot"
+    assert (record["author"], record["approver"]) == ("eve@example.com", "rita@example.com")
+    assert record["version"] == "ai-risk-assessment v1" and record["approved_on"] == "2026-01-05"
+    assert record["next_review"] == "2027-01-05" and record["location"].startswith("aims runs show")
+    assert record["reference"] == risk
+    assert [d["reference"] for d in listed["impact-results"]["documents"]] == [impact]
 
     stage2 = aims("readiness", "--stage", "2", "--format", "json", "--at", "2026-02-01")
     assert stage2.code == 1

@@ -51,8 +51,16 @@ def register(app: typer.Typer) -> None:
         from ._output import table as make_table
 
         _format(output)
+        from ..documents.derived import produced_records
+
         app_ = open_cli_app()
         entries = _register_of(app_).list()
+        with app_.db.connect() as conn:
+            entries += produced_records(
+                conn,
+                workflow_ids=app_.workflows.ids(),
+                titles={w.spec.id: w.spec.title for w in app_.workflows},
+            )
         by_req: dict[str, list] = {}
         for doc in entries:
             by_req.setdefault(doc.snapshot.requirement, []).append(doc)
@@ -75,33 +83,34 @@ def register(app: typer.Typer) -> None:
             )
             return
         table = make_table(
-            "clause",
             "requirement",
             "reference",
+            "title",
             "version",
+            "author",
             "approved",
             "next review",
             "kept",
-            ids=("reference",),
+            ids=("reference", "kept"),
         )
         for r in REQUIREMENTS:
             docs = by_req.get(r.key, [])
+            label = f"{r.clause} {r.title} ({r.key})"
             if not docs:
-                produced = (
-                    "runs of " + ", ".join(w for w in r.workflows if w in app_.workflows)
-                    if any(w in app_.workflows for w in r.workflows)
-                    else ""
-                )
+                produced = [w for w in r.workflows if w in app_.workflows]
                 table.add_row(
-                    r.clause,
-                    f"{r.title} ({r.key})",
-                    styled("[red]none[/]") if not produced else "-",
+                    label,
+                    styled("[red]none[/]"),
                     "-",
                     "-",
                     "-",
-                    produced or "-",
+                    "-",
+                    "-",
+                    "no completed run of " + ", ".join(produced)
+                    if produced
+                    else "not in the register",
                 )
-            for d in docs:
+            for n, d in enumerate(docs):
                 s = d.snapshot
                 approved = f"{s.approved_on} by {s.approver}" if s.approver else "draft"
                 kept = s.location or s.file or "-"
@@ -110,10 +119,11 @@ def register(app: typer.Typer) -> None:
                 if d.problem:
                     kept += f" [!] {d.problem}"
                 table.add_row(
-                    r.clause,
-                    f"{r.title} ({r.key})",
+                    label if n == 0 else "",
                     s.reference,
+                    s.title,
                     s.version,
+                    s.author,
                     approved,
                     s.next_review or "-",
                     kept,

@@ -47,7 +47,7 @@ class Document:
     """One register entry as it stands now."""
 
     snapshot: ev.DocumentSnapshot
-    origin: Literal["register", "aims.yaml"]
+    origin: Literal["register", "aims.yaml", "runs"]
     history: tuple[HistoryEntry, ...] = ()
     problem: str | None = None
     """Why the entry cannot be relied on (its file changed or cannot be read), or None."""
