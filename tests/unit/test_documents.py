@@ -402,6 +402,10 @@ def test_stage_1_then_stage_2_pass_once_everything_is_there(aims, harness, answe
     assert record["next_review"] == "2027-01-05" and record["location"].startswith("aims runs show")
     assert record["reference"] == risk
     assert [d["reference"] for d in listed["impact-results"]["documents"]] == [impact]
+    shown = aims("documents", "show", risk)
+    assert shown.code == 0, shown
+    assert "kept in:     the ledger (a run)" in shown.out
+    assert "requirement: risk-results (clause 8.2)" in shown.out
 
     stage2 = aims("readiness", "--stage", "2", "--format", "json", "--at", "2026-02-01")
     assert stage2.code == 1

@@ -132,12 +132,19 @@ def register(app: typer.Typer) -> None:
 
     @documents.command("show", short_help="One document: its metadata and its history.")
     def show(reference: str) -> None:
-        """A document's 7.5.2 metadata, where it is kept, and every entry and review."""
+        """A document's 7.5.2 metadata, where it is kept, and every entry and review; or the
+        record a run produced (REFERENCE is then its run id)."""
+        from ..errors import NotFound
         from ._context import open_cli_app
         from ._output import write
 
         app_ = open_cli_app()
-        doc = _register_of(app_).get(reference)
+        try:
+            doc = _register_of(app_).get(reference)
+        except NotFound:
+            doc = _run_record(app_, reference)
+            if doc is None:
+                raise
         s = doc.snapshot
         lines = [
             f"reference:   {s.reference}",
@@ -151,7 +158,10 @@ def register(app: typer.Typer) -> None:
             f"location:    {s.location or '-'}",
             f"file:        {s.file or '-'}",
             f"sha256:      {s.sha256 or '-'}",
-            f"kept in:     {'aims.yaml' if doc.origin == 'aims.yaml' else 'the register'}",
+            "kept in:     "
+            + {"aims.yaml": "aims.yaml", "runs": "the ledger (a run)"}.get(
+                doc.origin, "the register"
+            ),
         ]
         if doc.problem:
             lines.append(f"problem:     {doc.problem}")
@@ -251,7 +261,10 @@ def register(app: typer.Typer) -> None:
         stage: int = typer.Option(..., "--stage", help="1 or 2"),
         output: str = typer.Option("table", "--format", help="table or json"),
         at: str | None = typer.Option(
-            None, "--at", help="the audit day to check against (YYYY-MM-DD); default today"
+            None,
+            "--at",
+            help="the audit day to check against (YYYY-MM-DD), default today: what is due or "
+            "lapsed by then; the register and the inventory are read as they are now",
         ),
     ) -> None:
         """One line per piece of mandatory documented information (met, partial, missing,
@@ -314,6 +327,19 @@ def register(app: typer.Typer) -> None:
                 )
         if not report.ready:
             raise typer.Exit(1)
+
+
+def _run_record(app_, run_id: str):
+    """The record a completed run produced, if ``run_id`` names the current one of its kind."""
+    from ..documents.derived import produced_records
+
+    with app_.db.connect() as conn:
+        records = produced_records(
+            conn,
+            workflow_ids=app_.workflows.ids(),
+            titles={w.spec.id: w.spec.title for w in app_.workflows},
+        )
+    return next((d for d in records if d.reference == run_id.strip()), None)
 
 
 def _format(output: str) -> None:
