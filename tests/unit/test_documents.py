@@ -487,3 +487,40 @@ def test_the_register_survives_reading_back_every_row(harness):
         assert canonical_json(ev.evidence_payload(parsed)) == row.payload
     assert [d.reference for d in register.list()] == ["SOA-4"]
     assert Path(harness.config_path).exists()
+
+
+def test_a_bad_review_is_refused_and_writes_nothing(aims, harness):
+    assert add(aims, "POL-1", "policy", "--location", "https://w/p").code == 0
+    for args, words in (
+        (
+            ("--approver", "tom", "--approved-on", "2026-01-04", "--next-review", "2027-01-04"),
+            "approver: 'tom' is not an e-mail address",
+        ),
+        (
+            (
+                "--approver",
+                "tom@example.com",
+                "--approved-on",
+                "2026-01-04",
+                "--next-review",
+                "2026-01-04",
+            ),
+            "must come after the approval",
+        ),
+        (
+            (
+                "--approver",
+                "tom@example.com",
+                "--approved-on",
+                "2099-01-04",
+                "--next-review",
+                "2100-01-04",
+            ),
+            "is after today",
+        ),
+        ((*APPROVED, "--file", "missing.pdf"), "cannot read the document's file"),
+        ((*APPROVED, "--location", "intranet"), "neither a URL"),
+    ):
+        result = aims("documents", "review", "POL-1", *args)
+        assert result.code == 1 and words in result.err, (args, result)
+    assert [r.kind for r in document_rows(harness)] == ["document.registered"]
