@@ -35,6 +35,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from .documents.model import REFERENCE_PATTERN, DocumentFields
 from .errors import ConfigError
 
 __all__ = [
@@ -354,6 +355,21 @@ class AimsConfig(BaseModel):
         description="whether tasks and approvals may be decided from the CLI; unset: allowed "
         "until Jira or Slack is configured, forbidden after",
     )
+    documents: dict[str, DocumentFields] = Field(
+        default_factory=dict,
+        description="documented information kept outside aims, by its reference",
+    )
+
+    @field_validator("documents")
+    @classmethod
+    def _references(cls, documents: dict[str, DocumentFields]) -> dict[str, DocumentFields]:
+        for reference in documents:
+            if not REFERENCE_PATTERN.match(reference):
+                raise ValueError(
+                    f"document reference '{reference}' must be letters, digits and . _ / - "
+                    "(at most 100), such as AIMS-POL-001"
+                )
+        return documents
 
     @field_validator("roles")
     @classmethod
@@ -433,6 +449,18 @@ workflows: [workflows]
 #   controls:
 #     A.10.4: {applicable: false, justification: "No AI system is provided to customers"}
 #     A.6.2.2: {justification: "We develop our own models", implementation: "https://wiki.example.com/aims/requirements"}
+# Documented information kept outside aims (`aims documents list` shows what is required):
+# documents:
+#   AIMS-POL-001:
+#     requirement: policy          # or the clause: "5.2"
+#     title: AI policy
+#     version: "1.0"
+#     author: aims.owner@example.com
+#     approver: ceo@example.com
+#     approved_on: 2026-01-15
+#     next_review: 2027-01-15
+#     location: https://wiki.example.com/aims/ai-policy
+#     file: policies/ai-policy.pdf   # optional: its SHA-256 is checked (relative to aims.yaml)
 """
 
 
@@ -459,7 +487,7 @@ def load_config(path: Path) -> AimsConfig:
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: must be a mapping (organisation, roles, kpi_targets)")
     try:
-        return AimsConfig.model_validate(data)
+        config = AimsConfig.model_validate(data)
     except ValidationError as err:
         lines = []
         for e in err.errors():
@@ -472,3 +500,34 @@ def load_config(path: Path) -> AimsConfig:
             "invalid configuration:\n" + "\n".join(lines),
             hint="see `aims init` for a commented example",
         ) from None
+    unreadable = []
+    for reference, document in config.documents.items():
+        if document.file is None:
+            continue
+        problem = _unreadable(path.parent / document.file)
+        if problem:
+            line, column = source.position(("documents", reference, "file")) if source else (0, 0)
+            unreadable.append(
+                f"{path}:{line}:{column} documents.{reference}.file: cannot read "
+                f"'{document.file}' ({problem})"
+            )
+    if unreadable:
+        raise ConfigError(
+            "invalid configuration:\n" + "\n".join(unreadable),
+            hint="a document's file is read to record its SHA-256: give a path relative to "
+            f"{path.name} that can be read, or remove file and keep the location",
+        )
+    return config
+
+
+def _unreadable(file: Path) -> str | None:
+    """Why ``file`` cannot be read, or None."""
+    if not file.exists():
+        return "no such file"
+    if not file.is_file():
+        return "not a file"
+    try:
+        with file.open("rb"):
+            return None
+    except OSError as err:
+        return err.strerror or "cannot be opened"

@@ -53,6 +53,14 @@ NOT_PRODUCED_HERE = {
         "tests/unit/test_publish_confluence.py publishes against the Confluence sandbox and "
         "reads the rows back through the model"
     ),
+    "document.registered": (
+        "written only by `aims documents add`; tests/unit/test_documents.py enters documents "
+        "and reads every row back through the model byte for byte"
+    ),
+    "document.reviewed": (
+        "written only by `aims documents review`; tests/unit/test_documents.py reviews documents "
+        "and reads every row back through the model byte for byte"
+    ),
 }
 """Kinds none of the runs in this module writes, and why. Keep it short."""
 

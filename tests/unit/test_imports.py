@@ -39,6 +39,7 @@ OUTER_LAYERS = (
     "kpi",
     "export",
     "doctor",
+    "documents",
 )
 IO_LIBRARIES = (
     "sqlalchemy",

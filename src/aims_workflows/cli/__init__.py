@@ -9,6 +9,7 @@ import typer
 
 from . import (
     _doctor,
+    _documents,
     _evidence,
     _export,
     _jira,
@@ -52,6 +53,7 @@ _publish.register(app)
 _doctor.register(app)
 _try.register(app)
 _report.register(app)
+_documents.register(app)
 
 
 def main(argv: list[str] | None = None) -> None:

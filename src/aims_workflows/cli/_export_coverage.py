@@ -104,6 +104,7 @@ _STYLES = {
     "implemented": "green",
     "in_progress": "yellow",
     "described": "blue",
+    "partial": "yellow",
     "no_evidence": "red",
     "excluded": "dim",
 }

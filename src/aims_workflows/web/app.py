@@ -127,6 +127,9 @@ def create_app(
     from .dashboard import DashboardAuth, dashboard_routes, dashboard_token
 
     routes += dashboard_routes(app_ctx)
+    from .readiness import readiness_routes
+
+    routes += readiness_routes(app_ctx)
     token = dashboard_token(getattr(app_ctx, "settings", None))
     guard = [Middleware(DashboardAuth, token=token)] if token else []
     slack = getattr(app_ctx, "slack", None)

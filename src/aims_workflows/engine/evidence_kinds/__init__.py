@@ -31,6 +31,7 @@ from ._approvals import (
     ApprovalRequested,
 )
 from ._base import EvidencePayload, SubjectSnapshot, Timestamp
+from ._documents import DocumentRegistered, DocumentReviewed, DocumentSnapshot
 from ._integrations import (
     AttachmentRecorded,
     CommandDead,
@@ -128,6 +129,9 @@ __all__ = [
     "CommandRevived",
     "DocumentPublished",
     "LedgerCheckpoint",
+    "DocumentRegistered",
+    "DocumentReviewed",
+    "DocumentSnapshot",
     "DecisionTaken",
     "DelegationGranted",
     "DirectoryRefused",
