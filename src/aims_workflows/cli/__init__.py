@@ -44,6 +44,28 @@ _slack.register(app)
 _export.register(app)
 
 
+def _show_version(value: bool) -> None:
+    if value:
+        from ._help import version_text
+
+        sys.stdout.write(version_text() + "\n")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: bool = typer.Option(
+        False,
+        "--version",
+        is_eager=True,
+        callback=_show_version,
+        help="print the version and where it is installed, then exit",
+    ),
+) -> None:
+    """ISO/IEC 42001 AI management system workflows in Jira and Slack, with a hash-chained
+    evidence ledger."""
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: every error the package raises on purpose is a message and exit code 1."""
     from ..errors import AimsError
@@ -51,7 +73,9 @@ def main(argv: list[str] | None = None) -> None:
     try:
         # Without standalone mode typer returns a command's `typer.Exit(code)` instead of
         # raising it: that code is the process's exit status.
-        code = app(args=argv, standalone_mode=False)
+        from ._help import plain_help
+
+        code = plain_help(app).main(args=argv, prog_name="aims", standalone_mode=False)
     except AimsError as err:
         from ._output import error
 
