@@ -139,10 +139,11 @@ def test_the_built_wheel_installs_and_runs_outside_the_checkout(tmp_path):
     assert f"{len(SHIPPED)} workflow(s) valid" in validated.stdout
     assert validated.stdout.count(shipped) == len(SHIPPED)
 
-    # 5. aims demo, on a database in the temporary folder
+    # 5. aims demo, on its own database in the temporary folder (never AIMS_DATABASE_URL's)
     demo = run(str(aims), "demo")
     assert demo.returncode == 0, demo.stdout[-3000:] + demo.stderr[-3000:]
-    assert f"{len(SHIPPED)} workflows, database sqlite:///{work / 'aims.db'}" in demo.stdout
+    assert f"{len(SHIPPED)} workflows, database sqlite:///aims-demo.db" in demo.stdout
     assert "evidence chain verified" in demo.stdout
     assert "Traceback" not in demo.stdout + demo.stderr
-    assert (work / "aims.db").stat().st_size > 0
+    assert (work / "aims-demo.db").stat().st_size > 0
+    assert not (work / "aims.db").exists()

@@ -67,17 +67,28 @@ def register(app: typer.Typer) -> None:
 
     @app.command(short_help="Play four months of an AIMS on loopback Jira and Slack.")
     def demo(
-        database: Path = typer.Option(
+        database: str | None = typer.Option(
             None,
-            "--db",
-            help="SQLite file to (re)create; default aims-demo.db or AIMS_DATABASE_URL",
+            "--database",
+            help="database URL for the demo (default sqlite:///aims-demo.db; "
+            "AIMS_DATABASE_URL is never used)",
+        ),
+        db_file: Path | None = typer.Option(
+            None, "--db", help="SQLite file for the demo (short for --database sqlite:///FILE)"
+        ),
+        force: bool = typer.Option(
+            False, "--force", help="replace the aims data of a database that is not a demo's"
         ),
         quiet: bool = typer.Option(False, "--quiet", help="print only the summary"),
     ) -> None:
-        """Take three AI systems through the shipped workflows with simulated people."""
+        """Take three AI systems through the shipped workflows with simulated people.
+
+        The demo writes only to its own database (aims-demo.db here, or --database) and its own
+        aims-demo.yaml; it refuses a database that holds anything but an earlier demo (unless
+        --force) and never overwrites a configuration file it did not write."""
         from ..demo import run_demo
 
-        run_demo(database, quiet=quiet)
+        run_demo(database, db_file=db_file, force=force, quiet=quiet)
 
     @app.command(short_help="Carry out due work: schedules, timers, outbox, Jira poll.")
     def worker(
