@@ -12,18 +12,27 @@ __all__ = ["register"]
 def register(app: typer.Typer) -> None:
     @app.command(short_help="Check workflow files and report every problem.")
     def validate(
-        paths: list[Path] = typer.Argument(..., help="workflow files or directories"),
+        paths: list[Path] | None = typer.Argument(
+            None,
+            help="workflow files or directories (default: the workflows in use, as aims.yaml "
+            "says)",
+        ),
     ) -> None:
-        """Check workflow files; every problem is reported as file:line:column path: message."""
+        """Check workflow files; every problem of every file is reported at once, each as
+        file:line:column path: message."""
         import sys
 
+        from ..app import workflow_paths
         from ..config import Settings, load_config
         from ..errors import SpecError
         from ..spec.checks import DEFAULT_ROLES
         from ..spec.loader import load_workflows
         from ._output import console, err_console, ok
 
-        config = load_config(Settings().config)
+        settings = Settings()
+        # files named on the command line need aims.yaml only for its role names
+        config = load_config(settings.config, required=settings.config_required and not paths)
+        paths = paths or workflow_paths(settings, config)
         try:
             loaded = load_workflows(paths, roles=set(DEFAULT_ROLES) | config.role_names())
         except SpecError as err:
