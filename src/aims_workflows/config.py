@@ -81,6 +81,7 @@ class Settings(BaseSettings):
     slack_api_url: str = Field(
         default="https://slack.com/api/", description="Slack Web API base URL (the sandbox sets it)"
     )
+
     @property
     def config_required(self) -> bool:
         """The configuration file was named on purpose (``AIMS_CONFIG``): it must exist."""
@@ -229,7 +230,7 @@ class AimsConfig(BaseModel):
     roles: dict[str, list[str]] = Field(default_factory=dict)
     kpi_targets: KpiTargets = KpiTargets()
     workflows: Literal["shipped"] | list[str] = Field(
-        SHIPPED,
+        "shipped",
         description="'shipped' (the package's workflows) or folders of workflow files, relative "
         "to aims.yaml",
     )
@@ -376,7 +377,7 @@ def _message(error: Any, loc: tuple[Any, ...]) -> str:
     return str(error["msg"])
 
 
-def _misspelt_role(role: str, configured: dict[Any, Any]) -> str | None:
+def _misspelt_role(role: str, configured: Any) -> str | None:
     """``did you mean 'internal_auditor'?`` for a role that is not one the shipped workflows use
     but is close to one that this file does not define: a typo that would leave the real role
     with nobody. Roles of one's own (approver groups) are not near a known one and pass."""

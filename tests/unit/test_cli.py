@@ -268,7 +268,8 @@ def test_a_run_through_the_command_line(ready, tmp_path):
 
     pending = aims("approvals", "list")
     approval_id = f"{run_id}.accept_owner.1.1"
-    assert approval_id in pending.out and "risk_owner" in pending.out
+    # who may still decide, by name: the risk owner
+    assert approval_id in pending.out and "rita@example.com" in pending.out
     refused = aims(
         "approvals", "decide", approval_id, "approve", "--as", "eve@example.com", "--reason", "mine"
     )

@@ -39,7 +39,7 @@ def test_help_names_what_people_type(capsys):
     assert "--system NAME" in start and "--input NAME=VALUE" in start
     complete = run_aims(capsys, "tasks", "complete", "--help").out
     assert "--as EMAIL" in complete and "--answer KEY=VALUE" in complete
-    assert "validate [OPTIONS] FILE..." in run_aims(capsys, "validate", "--help").out
+    assert "validate [OPTIONS] [FILE...]\n" in run_aims(capsys, "validate", "--help").out
 
 
 def test_version(capsys):

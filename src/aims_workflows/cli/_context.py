@@ -24,9 +24,7 @@ def warn_broken_workflows(workflows) -> None:
     for broken in workflows.broken:
         sys.stderr.write(f"warning: {broken.summary()}\n")
     if workflows.broken:
-        sys.stderr.write(
-            "warning: the other workflows work; `aims validate` lists every problem\n"
-        )
+        sys.stderr.write("warning: the other workflows work; `aims validate` lists every problem\n")
 
 
 def parse_assignments(items: list[str] | None, what: str = "value") -> dict[str, str]:

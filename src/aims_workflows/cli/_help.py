@@ -44,9 +44,9 @@ class _PlainArgument(typer.core.TyperArgument):
 
     def _usage_display_name(self) -> str:
         name = self.display_name_raw
-        if not self.required:
-            name = f"[{name}]"
-        return name + ("..." if self.nargs != 1 and not name.endswith("...") else "")
+        if self.nargs != 1 and not name.endswith("..."):
+            name += "..."
+        return name if self.required else f"[{name}]"
 
 
 def _option_metavar(param: typer.core.TyperOption) -> str | None:

@@ -23,7 +23,15 @@ from .problems import Problem, did_you_mean, format_path
 from .source import YamlSyntaxError, read_yaml
 from .structural import structural_problems, without_unknown_keys
 
-__all__ = ["BrokenFile", "LoadedSpec", "WorkflowSet", "parse_spec", "load_spec", "load_workflows", "spec_hash"]
+__all__ = [
+    "BrokenFile",
+    "LoadedSpec",
+    "WorkflowSet",
+    "parse_spec",
+    "load_spec",
+    "load_workflows",
+    "spec_hash",
+]
 
 MAX_FILE_BYTES = 1_000_000
 
@@ -143,11 +151,11 @@ def parse_spec(
         problems = structural_problems(err, yaml_source, source)
         # unknown keys alone: check the rest of the file too, so every problem shows at once
         cleaned = without_unknown_keys(err, yaml_source.data)
+        if cleaned is None:
+            raise SpecError(problems) from None
         try:
-            spec = m.WorkflowSpec.model_validate(cleaned) if cleaned is not None else None
+            spec = m.WorkflowSpec.model_validate(cleaned)
         except ValidationError:
-            spec = None
-        if spec is None:
             raise SpecError(problems) from None
     known, suggest = _catalog_lookups()
     findings = check_spec(
