@@ -105,9 +105,7 @@ def test_an_unknown_kpi_target_and_an_out_of_range_one_are_both_reported(tmp_pat
         and "less than or equal to 1" in line
         for line in lines
     )
-    assert any(
-        f"{path}:3:" in line and "unknown key 'speed'" in line for line in lines
-    )
+    assert any(f"{path}:3:" in line and "unknown key 'speed'" in line for line in lines)
 
 
 def test_yaml_syntax_errors_are_located(tmp_path):

@@ -95,15 +95,23 @@ def register(app: typer.Typer) -> None:
         once: bool = typer.Option(False, "--once", help="do one pass and exit"),
         interval: float = typer.Option(5.0, "--interval", min=0.1, help="seconds between passes"),
     ) -> None:
-        """Carry out due work: schedules, timers (reminders, due dates, waits) and the outbox."""
+        """Carry out due work: schedules, timers (reminders, due dates, waits) and the outbox.
+
+        It first says what it runs and where: the database, the workflows, Jira and Slack (or
+        the command line in their place), when each schedule is next due, and how to stop it."""
         import time
 
         from ._context import open_cli_app
         from ._output import console
+        from ._worker_banner import banner, started_line
 
         app_ = open_cli_app()
+        for line in banner(app_, interval=interval, once=once):
+            console().print(line, markup=False, soft_wrap=True)
         while True:
-            report = app_.pump()
+            for run_id in app_.runtime.run_schedules():
+                console().print(started_line(app_, run_id), markup=False, soft_wrap=True)
+            report = app_.pump(schedules=False)
             if report.done or report.retried or report.dead:
                 console().print(f"done {report.done}, retried {report.retried}, dead {report.dead}")
             if once:

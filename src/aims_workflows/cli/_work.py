@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from pathlib import Path
 
 import typer
 
@@ -39,14 +40,22 @@ def register(app: typer.Typer) -> None:
         input_: list[str] | None = typer.Option(
             None, "--input", help="input as name=value (repeatable)"
         ),
+        again: bool = typer.Option(
+            False, "--again", help="start it even if a run of it on this subject is still open"
+        ),
     ) -> None:
-        """Start a workflow run by hand."""
+        """Start a workflow run by hand. A second open run of the same workflow on the same
+        subject is refused (registering an AI system already starts its assessments)."""
         from ._context import open_cli_app, parse_assignments
         from ._output import ok
 
         app_ = open_cli_app()
         transition = app_.runtime.start(
-            workflow, system=system, finding=finding, inputs=parse_assignments(input_, "input")
+            workflow,
+            system=system,
+            finding=finding,
+            inputs=parse_assignments(input_, "input"),
+            again=again,
         )
         app_.pump(schedules=False)
         ok(
@@ -109,24 +118,81 @@ def register(app: typer.Typer) -> None:
         if fmt is ListFormat.table and listed:
             console().print("see a task's form with `aims tasks show RUN STEP`", markup=False)
 
+    @tasks.command("show")
+    def tasks_show(
+        run_id: str = typer.Argument(..., metavar="RUN"),
+        step_id: str = typer.Argument(..., metavar="STEP"),
+        template: bool = typer.Option(
+            False, "--template", help="print an answers file to fill in (for --answers-file)"
+        ),
+        fmt: FormatOption = ListFormat.table,
+    ) -> None:
+        """A task's form: each key, its label, type, allowed values and whether it is
+        required. Answer with `aims tasks complete RUN STEP --answer KEY=VALUE`."""
+        from ._context import open_cli_app
+        from ._forms import field_rows, step_title, task_step, template_yaml
+        from ._listing import Column, emit
+        from ._output import write
+
+        app_ = open_cli_app()
+        run, step = task_step(app_, run_id, step_id)
+        if template:
+            write(template_yaml(step))
+            return
+        if fmt is ListFormat.table:
+            console().print(
+                f"{run_id} {step_id}: {step_title(run, step)} ({run.spec_id})",
+                markup=False,
+                soft_wrap=True,
+            )
+        emit(
+            [
+                Column("key", "key", 0),
+                Column("label", "label", 2),
+                Column("type", "type", 1),
+                Column("allowed", "allowed", 1),
+                Column("required", "required", 1),
+                Column("help", "help", 3),
+            ],
+            field_rows(step),
+            fmt,
+            empty="this task has no form: complete it with no answers",
+        )
+        if fmt is ListFormat.table:
+            first = step.form[0].id if step.form else "KEY"
+            console().print(
+                f"answer: aims tasks complete {run_id} {step_id} --as EMAIL "
+                f"--answer {first}=... (or --answers-file FILE; --template writes one)",
+                markup=False,
+                soft_wrap=True,
+            )
+
     @tasks.command("complete")
     def tasks_complete(
-        run_id: str,
-        step_id: str,
+        run_id: str = typer.Argument(..., metavar="RUN"),
+        step_id: str = typer.Argument(..., metavar="STEP"),
         person: str = typer.Option(..., "--as", help="your e-mail"),
-        answer: list[str] | None = typer.Option(None, "--answer", help="field=value (repeatable)"),
+        answer: list[str] | None = typer.Option(
+            None, "--answer", help="an answer as KEY=VALUE (repeatable; keys: `aims tasks show`)"
+        ),
+        answers_file: Path | None = typer.Option(
+            None, "--answers-file", help="YAML file of KEY: VALUE answers (--answer overrides)"
+        ),
     ) -> None:
         """Complete a task with answers (what an engineer does in Jira)."""
         from rich.markup import escape
 
         from ..engine.evidence_kinds import TaskAnswersRefused
         from ._context import open_cli_app, parse_assignments
+        from ._forms import check_keys, keyed_problem, read_answers_file, task_step
         from ._output import err_console, ok
 
+        answers: dict[str, object] = dict(read_answers_file(answers_file)) if answers_file else {}
+        answers.update(parse_assignments(answer, "answer"))
         app_ = open_cli_app()
-        outcome = app_.runtime.complete_task(
-            run_id, step_id, parse_assignments(answer, "answer"), person=person
-        )
+        _, step = task_step(app_, run_id, step_id)
+        check_keys(step, answers)
+        outcome = app_.runtime.complete_task(run_id, step_id, answers, person=person)
         app_.pump(schedules=False)
         t = outcome.transition
         if t.ignored:
@@ -139,8 +205,11 @@ def register(app: typer.Typer) -> None:
         ]
         if refused:
             for problem in refused[0].problems:
-                err_console().print(f"[red]✗[/] {escape(problem)}")
-            err_console().print("the task stays open: fix the answers and complete it again")
+                err_console().print(f"[red]✗[/] {escape(keyed_problem(step, problem))}")
+            err_console().print(
+                "the task stays open: fix the answers and complete it again "
+                f"(`aims tasks show {run_id} {step_id}` lists the keys)"
+            )
             raise typer.Exit(1)
         ok(
             f"completed {step_id}; run {run_id} is {t.run.status}"

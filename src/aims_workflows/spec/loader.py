@@ -218,9 +218,10 @@ class BrokenFile:
     problems: tuple[Problem, ...]
 
     def summary(self) -> str:
-        first = self.problems[0] if self.problems else None
+        if not self.problems:
+            return f"{self.source} is not loaded"
         more = f" (and {len(self.problems) - 1} more)" if len(self.problems) > 1 else ""
-        return f"{self.source} is not loaded: {first}{more}" if first else self.source
+        return f"{self.problems[0]}{more}; {self.source} is not loaded"
 
 
 class WorkflowSet:
