@@ -164,8 +164,8 @@ def test_a_misspelt_role_and_an_unknown_key_in_aims_yaml_get_did_you_mean(ready,
     result = ready("runs", "list")
     assert result.code == 1
     assert (
-        "aims.yaml:3:3 roles.internal_audtor: unknown role 'internal_audtor' (did you mean 'internal_auditor'?)"
-        in result.err
+        "aims.yaml:3:3 roles.internal_audtor: unknown role 'internal_audtor' "
+        "(did you mean 'internal_auditor'?)" in result.err
     )
     assert (
         "aims.yaml:4:1 kpi_target: unknown key 'kpi_target' (did you mean 'kpi_targets'?)"
