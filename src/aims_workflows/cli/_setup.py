@@ -18,19 +18,53 @@ def register(app: typer.Typer) -> None:
     @app.command(short_help="Write aims.yaml and create or upgrade the database.")
     def init(
         force: bool = typer.Option(False, "--force", help="overwrite an existing aims.yaml"),
+        copy_workflows: bool = typer.Option(
+            False,
+            "--copy-workflows",
+            help="copy the shipped workflows to workflows/ beside aims.yaml, to edit them, and "
+            "use those",
+        ),
     ) -> None:
-        """Write aims.yaml (roles, KPI targets) if missing and create or upgrade the database."""
-        from ..config import DEFAULT_CONFIG_TEXT, Settings
+        """Write aims.yaml (roles, KPI targets) if missing and create or upgrade the database.
+
+        The workflows in use are the ones shipped with aims-workflows (`workflows: shipped` in
+        aims.yaml) unless --copy-workflows copies them out for editing."""
+        from ..config import DEFAULT_CONFIG_TEXT, SHIPPED, Settings, load_config
         from ..store import Database, redact_url
-        from ._output import ok
+        from ._init_workflows import copy_shipped_workflows, use_copies
+        from ._output import console, ok
 
         settings = Settings()
         path = settings.config
+        folder = path.parent / "workflows"
+        if copy_workflows:
+            copied = copy_shipped_workflows(folder)
+            ok(f"copied {copied} shipped workflow file(s) to {folder}/ (edit them there)")
         if path.exists() and not force:
             ok(f"{path} exists (kept; --force rewrites it)")
+            if copy_workflows and load_config(path).workflows == SHIPPED:
+                console().print(
+                    f"to use the copies, write `workflows: [workflows]` in {path} "
+                    "(it says `workflows: shipped`)",
+                    markup=False,
+                    soft_wrap=True,
+                )
         else:
-            path.write_text(DEFAULT_CONFIG_TEXT, encoding="utf-8")
+            text = use_copies(DEFAULT_CONFIG_TEXT) if copy_workflows else DEFAULT_CONFIG_TEXT
+            path.write_text(text, encoding="utf-8")
             ok(f"wrote {path}: map the roles to your people's e-mail addresses")
+        config = load_config(path)
+        console().print(
+            "workflows: "
+            + (
+                "the ones shipped with aims-workflows (`aims init --copy-workflows` copies them "
+                "out for editing)"
+                if config.workflows == SHIPPED
+                else ", ".join(config.workflows) + f" (relative to {path})"
+            ),
+            markup=False,
+            soft_wrap=True,
+        )
         db = Database(settings.database_url)
         db.upgrade()
         ok(

@@ -111,7 +111,11 @@ def register(app: typer.Typer) -> None:
             listed,
             fmt,
             styles={
-                "due": lambda row: f"[red]{row['due']} overdue[/]" if row["overdue"] else row["due"]
+                "due": lambda row: (
+                    f"[red]{row['due']} overdue[/]" if row["overdue"] else row["due"]
+                ),
+                # the stand-in tracker's references are no issue anyone can open
+                "ref": lambda row: "" if row["ref"].startswith("LOCAL:") else _escape(row["ref"]),
             },
             empty="no open tasks" if not all_ else "no tasks",
         )
@@ -229,11 +233,11 @@ def register(app: typer.Typer) -> None:
         emit(
             [
                 Column("approval", "approval", 0),
-                Column("workflow", "workflow", 3),
-                Column("subject", "subject", 1),
-                Column("title", "step", 2),
+                Column("workflow", "workflow", 5),
+                Column("subject", "subject", 2),
+                Column("title", "step", 4),
                 Column("may_decide", "may decide", 1),
-                Column("age", "age", 1),
+                Column("age", "age", 3),
                 Column("status", "status", 1),
                 Column("decided", "decided", 5),
                 Column("run", "run", 6),
