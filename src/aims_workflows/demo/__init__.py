@@ -80,13 +80,14 @@ def run_demo(
     db = prepare(target, force=force)
     _write_config(target.config)
     try:
-        _play(console, db, target.url, quiet)
+        started_on = _play(console, db, target.url, quiet)
     finally:
         db.dispose()
-    _explore(console, target)
+    _explore(console, target, started_on)
 
 
-def _play(console, db: Database, url: str, quiet: bool) -> None:
+def _play(console, db: Database, url: str, quiet: bool) -> str:
+    """Play the story; the day it began (YYYY-MM-DD)."""
     from rich.rule import Rule
 
     from ..app import App, shipped_workflows_dir
@@ -136,6 +137,7 @@ def _play(console, db: Database, url: str, quiet: bool) -> None:
         )
         _story(console, app, jira, slack, clock, start, real_now, quiet, Rule)
     _summary(console, db, clock.now(), url)
+    return start.date().isoformat()
 
 
 def _story(
@@ -291,7 +293,7 @@ def _aims_command() -> str:
         return str(beside)
 
 
-def _explore(console, target: DemoTarget) -> None:
+def _explore(console, target: DemoTarget, since: str) -> None:
     import shlex
 
     aims = _aims_command()
@@ -310,7 +312,9 @@ def _explore(console, target: DemoTarget) -> None:
         "kpi --format json",
         "findings list",
         "tasks list",
+        "approvals list",
         "export soa",
+        f"export review-pack --since {since}   # the whole story",
         "export audit-pack --out aims-demo-audit-pack.zip",
         "serve   # then open http://127.0.0.1:8000/dashboard",
     ):
