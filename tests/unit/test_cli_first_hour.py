@@ -326,3 +326,17 @@ def test_an_approval_nobody_may_decide_is_shown_blocked_with_the_fix(busy, tmp_p
     assert "fix: add someone to roles.risk_owner in aims.yaml" in row["status"]
     assert row["may_decide"] == ""
     assert "BLOCKED" in aims("approvals", "list").out
+
+
+@pytest.mark.parametrize("part", ["soa", "clauses"])
+def test_export_tables_keep_their_status_column_at_80_columns(busy, monkeypatch, part):
+    aims, _ = busy
+    monkeypatch.setenv("COLUMNS", "80")
+    shown = aims("export", part)
+    assert shown.code == 0, shown
+    assert all(len(line) <= 80 for line in shown.out.splitlines()), shown.out
+    assert "…" not in shown.out
+    lines = shown.out.splitlines()
+    header = " ".join(line for line in lines[: lines.index(next(x for x in lines if x[:1] == "┡"))])
+    assert "status" in header and ("control" in header or "clause" in header)
+    assert "A.6.2.4" in shown.out or "6.1.2" in shown.out  # ids whole

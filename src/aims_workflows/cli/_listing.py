@@ -20,7 +20,16 @@ from typing import Annotated, Any
 
 import typer
 
-__all__ = ["Column", "FormatOption", "ListFormat", "emit", "fit_columns"]
+__all__ = [
+    "Column",
+    "FormatOption",
+    "ListFormat",
+    "column_widths",
+    "emit",
+    "fit_columns",
+    "fitted_table",
+    "note_left_out",
+]
 
 
 class ListFormat(StrEnum):
@@ -151,24 +160,47 @@ def _table(
     styles: dict[str, Any],
     empty: str | None,
 ) -> None:
-    from rich.table import Table
-    from rich.text import Text
-
     from ._output import console
 
     if not rows and empty:
         console().print(empty, markup=False)
         return
+    table, left_out = fitted_table(columns, rows, styles, console().width)
+    console().print(table)
+    note_left_out(left_out, console().width)
+
+
+def note_left_out(left_out: Sequence[str], width: int, other: str = "plain, json or csv") -> None:
+    from ._output import console
+
+    if left_out:
+        console().print(
+            f"(left out to fit {width} columns: {', '.join(left_out)}; "
+            f"--format {other} shows every column)",
+            markup=False,
+        )
+
+
+def fitted_table(
+    columns: Sequence[Column],
+    rows: Sequence[dict[str, Any]],
+    styles: dict[str, Any],
+    width: int,
+    title: str | None = None,
+) -> tuple[Any, list[str]]:
+    """A Rich table of ``rows`` that fits ``width`` (see :func:`column_widths`), and the
+    headers of the columns left out."""
+    from rich.table import Table
+    from rich.text import Text
 
     def shown(row: dict[str, Any], column: Column) -> str:
         style = styles.get(column.key)
         return Text.from_markup(style(row)).plain if style else _text(row.get(column.key))
 
     text_rows = [{c.key: shown(row, c) for c in columns} for row in rows]
-    width = console().width
     widths = column_widths(columns, text_rows, width)
     kept = [c for c in columns if c.key in widths]
-    table = Table()
+    table = Table(title=title, title_justify="left")
     for column in kept:
         table.add_column(
             column.header,
@@ -182,11 +214,4 @@ def _table(
             style = styles.get(column.key)
             cells.append(Text.from_markup(style(row)) if style else Text(text_row[column.key]))
         table.add_row(*cells)
-    console().print(table)
-    left_out = [c.header for c in columns if c not in kept]
-    if left_out:
-        console().print(
-            f"(left out to fit {width} columns: {', '.join(left_out)}; "
-            "--format plain, json or csv shows every column)",
-            markup=False,
-        )
+    return table, [c.header for c in columns if c not in kept]
