@@ -340,3 +340,16 @@ def test_export_tables_keep_their_status_column_at_80_columns(busy, monkeypatch,
     header = " ".join(line for line in lines[: lines.index(next(x for x in lines if x[:1] == "┡"))])
     assert "status" in header and ("control" in header or "clause" in header)
     assert "A.6.2.4" in shown.out or "6.1.2" in shown.out  # ids whole
+
+
+def test_config_option_names_the_file_and_a_missing_one_is_an_error(ready, tmp_path, monkeypatch):
+    import os
+
+    other = tmp_path / "other.yaml"
+    other.write_text("organisation: Other Ltd\n")
+    monkeypatch.delenv("AIMS_CONFIG")
+    shown = ready("--config", str(other), "start", "internal-audit")
+    assert shown.code == 0 and "on Other Ltd" in shown.out
+    assert "AIMS_CONFIG" not in os.environ  # for this command only
+    missing = ready("--config", str(tmp_path / "nope.yaml"), "runs", "list")
+    assert missing.code == 1 and "nope.yaml does not exist" in missing.err

@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import os
 import sys
+from pathlib import Path
 
 import typer
 
@@ -61,13 +63,33 @@ def _options(
         callback=_show_version,
         help="print the version and where it is installed, then exit",
     ),
+    config: Path | None = typer.Option(
+        None,
+        "--config",
+        help="the aims.yaml to use (as AIMS_CONFIG does); it must exist",
+    ),
 ) -> None:
     """ISO/IEC 42001 AI management system workflows in Jira and Slack, with a hash-chained
     evidence ledger."""
+    if config is not None:
+        # Settings reads the environment: --config is AIMS_CONFIG for this one command (main
+        # puts the variable back afterwards)
+        os.environ["AIMS_CONFIG"] = str(config)
 
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: every error the package raises on purpose is a message and exit code 1."""
+    before = os.environ.get("AIMS_CONFIG")
+    try:
+        _run(argv)
+    finally:
+        if before is None:
+            os.environ.pop("AIMS_CONFIG", None)
+        else:
+            os.environ["AIMS_CONFIG"] = before
+
+
+def _run(argv: list[str] | None) -> None:
     from ..errors import AimsError
 
     try:
