@@ -353,3 +353,19 @@ def test_config_option_names_the_file_and_a_missing_one_is_an_error(ready, tmp_p
     assert "AIMS_CONFIG" not in os.environ  # for this command only
     missing = ready("--config", str(tmp_path / "nope.yaml"), "runs", "list")
     assert missing.code == 1 and "nope.yaml does not exist" in missing.err
+
+
+def test_schedules_in_aims_yaml_name_scheduled_workflows(ready, tmp_path):
+    config = tmp_path / "aims.yaml"
+    base = config.read_text()
+    config.write_text(base + "schedules:\n  internal-audits: {first_due: 2027-03-01}\n")
+    wrong = ready("runs", "list")
+    assert wrong.code == 1
+    assert "schedules.internal-audits: no workflow 'internal-audits'" in wrong.err
+    assert "did you mean 'internal-audit'?" in wrong.err
+    config.write_text(base + "schedules:\n  review-action: {first_due: 2027-03-01}\n")
+    unscheduled = ready("runs", "list")
+    assert unscheduled.code == 1 and "'review-action' has no schedule" in unscheduled.err
+    config.write_text(base + "schedules:\n  internal-audit: {first_due: 2027-03-01}\n")
+    worker = ready("worker", "--once")
+    assert "schedule internal-audit: every 365d, next due 2027-03-01" in worker.out
