@@ -4,7 +4,7 @@ PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test bench lint clean
+.PHONY: demo try test bench lint clean
 
 $(BIN)/python:
 	@test -n "$(PYTHON)" || { echo "error: Python 3.11 or newer is needed (none of python3.13, python3.12, python3.11, python3 is)"; exit 1; }
@@ -25,6 +25,9 @@ $(VENV)/.installed-lint: $(BIN)/python pyproject.toml
 
 demo: $(VENV)/.installed
 	$(BIN)/aims demo
+
+try: $(VENV)/.installed
+	$(BIN)/aims try
 
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

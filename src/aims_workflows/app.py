@@ -122,6 +122,38 @@ class App:
             self.slack.pump()
         return self.dispatcher.pump()
 
+    @property
+    def local_only(self) -> bool:
+        """True when no outside system is connected: Jira and Slack are the database itself."""
+        from .adapters.local import LocalApprovalChannel, LocalIssueTracker, LogNotifier
+
+        ports = self.dispatcher.ports
+        return (
+            self.jira is None
+            and self.slack is None
+            and isinstance(ports["task"], LocalIssueTracker)
+            and isinstance(ports["approval"], LocalApprovalChannel)
+            and isinstance(ports["notify"], LogNotifier)
+        )
+
+    def after_command(self):
+        """What a one-off command (`aims start`, `aims tasks complete`, `aims systems import`)
+        does with the work it queued. Without Jira and Slack it is carried out here at once:
+        nothing leaves the process, so nothing is slow or done behind anyone's back. With them
+        it stays queued for `aims worker`, which carries it out with its claims and retries:
+        the command answers without waiting on a vendor. Returns the dispatch report, or None
+        when the work was left queued."""
+        if self.local_only:
+            return self.pump(schedules=False)
+        return None
+
+    def queued(self) -> int:
+        """Commands waiting in the outbox (due now or later)."""
+        from .store import outbox
+
+        with self.db.connect() as conn:
+            return outbox.waiting(conn)
+
 
 JiraConnector = Callable[[Runtime], "JiraIntegration"]
 """Builds the Jira integration once the runtime it feeds exists (``JiraIntegration.from_settings``
@@ -217,8 +249,8 @@ def open_app(
         approvals=approvals or LocalApprovalChannel(),
         notifier=notifier or LogNotifier(),
     )
-    if slack_integration is not None:
-        slack_integration.follow_with(dispatcher.pump)
+    # The web process only stores and answers: the outcome of a Slack decision reaches the
+    # messages through `aims worker`'s outbox pass, not through a dispatch in `aims serve`.
     return App(
         settings,
         config,

@@ -46,6 +46,8 @@ __all__ = [
     "ScheduleConfig",
     "SHIPPED",
     "load_config",
+    "jira_rest_url",
+    "settings_error",
     "DEFAULT_CONFIG_TEXT",
 ]
 
@@ -63,17 +65,49 @@ class Settings(BaseSettings):
     jira_url: str | None = Field(
         default=None, description="Jira Cloud site, e.g. https://example.atlassian.net"
     )
+    jira_api_url: str | None = Field(
+        default=None,
+        description=(
+            "REST API base when it differs from AIMS_JIRA_URL: scoped API tokens and service "
+            "accounts call https://api.atlassian.com/ex/jira/{cloudId}; AIMS_JIRA_URL stays the "
+            "site people open issues in"
+        ),
+    )
     jira_email: str | None = Field(default=None, description="the integration account's e-mail")
     jira_api_token: SecretStr | None = None
     jira_project: str = "AIMS"
     jira_issue_type: str = "Task"
     jira_webhook_secret: SecretStr | None = None
+    jira_mode: Literal["webhook", "poll"] = Field(
+        default="webhook",
+        description=(
+            "webhook: Jira calls aims back (needs a URL Jira can reach); poll: no webhook, "
+            "`aims worker` polls Jira every AIMS_JIRA_POLL_SECONDS"
+        ),
+    )
+    jira_poll_seconds: int = Field(
+        default=60, ge=15, description="how often `aims worker` asks Jira what changed"
+    )
+
+    @field_validator("jira_api_url")
+    @classmethod
+    def _api_url_form(cls, url: str | None) -> str | None:
+        return _check_jira_api_url(url)
+
+    jira_token_expires: date | None = Field(
+        default=None,
+        description="the day the Jira API token expires (id.atlassian.com shows it): doctor warns",
+    )
     # Slack: secrets are SecretStr so that they print as '**********' in reprs, logs and errors.
     slack_bot_token: SecretStr | None = Field(
         default=None, description="bot token (xoxb-...) of the Slack app"
     )
     slack_signing_secret: SecretStr | None = Field(
         default=None, description="signing secret of the Slack app"
+    )
+    slack_app_token: SecretStr | None = Field(
+        default=None,
+        description="app-level token (xapp-...) for Socket Mode: `aims serve --socket-mode`",
     )
     slack_channel: str | None = Field(
         default=None, description="channel for approvals whose step says channel"
@@ -87,12 +121,57 @@ class Settings(BaseSettings):
         """The configuration file was named on purpose (``AIMS_CONFIG``): it must exist."""
         return "config" in self.model_fields_set
 
+    confluence_url: str | None = Field(
+        default=None,
+        description="Confluence Cloud site, e.g. https://example.atlassian.net/wiki",
+    )
+    confluence_email: str | None = Field(
+        default=None, description="the e-mail of the account that publishes pages"
+    )
+    confluence_api_token: SecretStr | None = None
+    confluence_space: str | None = Field(
+        default=None, description="key of the space that holds the published documents"
+    )
+    confluence_parent: str = Field(
+        default="AI management system",
+        description="title of the page the documents are published under (created if missing)",
+    )
     dashboard_token: SecretStr | None = Field(
         default=None,
         description=(
             "token that /dashboard and /api/* require (Bearer, or Basic with any user name)"
         ),
     )
+
+
+_GATEWAY = re.compile(r"^https://api\.atlassian\.com/ex/jira/[0-9a-fA-F-]{36}/?$")
+
+
+def _check_jira_api_url(url: str | None) -> str | None:
+    if url and "api.atlassian.com" in url and not _GATEWAY.match(url):
+        raise ValueError(
+            "AIMS_JIRA_API_URL for a scoped token must be https://api.atlassian.com/ex/jira/"
+            "{cloudId}, where cloudId is the id that https://<site>.atlassian.net/"
+            "_edge/tenant_info shows"
+        )
+    return url.rstrip("/") if url else url
+
+
+def settings_error(err: ValidationError) -> ConfigError:
+    """A refused environment setting as a message naming the variable; never its value,
+    which may be a secret."""
+    lines = []
+    for problem in err.errors():
+        name = "AIMS_" + str(problem["loc"][0]).upper() if problem["loc"] else "AIMS_*"
+        lines.append(f"{name}: {str(problem['msg']).removeprefix('Value error, ')}")
+    return ConfigError(
+        "invalid setting: " + "; ".join(lines), hint="fix the environment variable named"
+    )
+
+
+def jira_rest_url(settings: Settings) -> str | None:
+    """Where the Jira REST calls go: the API URL when set (scoped tokens), else the site."""
+    return settings.jira_api_url or settings.jira_url
 
 
 class KpiTargets(BaseModel):

@@ -90,6 +90,11 @@ class StoreError(AimsError):
     pass
 
 
+class DatabaseUnavailable(StoreError):
+    """The database did not answer, refused the connection, or stayed locked by another writer:
+    a short problem worth waiting out and trying again (``aims worker`` backs off and retries)."""
+
+
 class LedgerTampered(StoreError):
     """The evidence chain does not verify. ``seq`` is the first row that fails."""
 
@@ -104,6 +109,9 @@ class ExportError(AimsError):
 
 class IntegrationError(AimsError):
     retryable = False
+    answered: int | None = None
+    """The HTTP status the other service answered with; None when no answer came (a timeout or
+    a dropped connection), so whether the request took effect is unknown."""
 
 
 class RetryableError(IntegrationError):

@@ -270,7 +270,7 @@ def test_unknown_assignee_leaves_the_issue_unassigned(tracker, jira_sandbox):
 
 
 # --- errors ----------------------------------------------------------------------------------
-def test_429_and_503_are_retryable_with_retry_after(tracker, jira_sandbox):
+def test_429_and_503_are_retryable_with_retry_after(tracker, jira_sandbox, jira_clock):
     tracker.account_of(ENGINEER)
     jira_sandbox.faults.rate_limit(times=1, retry_after=7, path="/search/jql")
     with pytest.raises(RetryableError) as err:
@@ -285,7 +285,78 @@ def test_429_and_503_are_retryable_with_retry_after(tracker, jira_sandbox):
         tracker.perform(create_command())
     assert err.value.retry_after is None
     assert issues(jira_sandbox) == []
+    # a 500 does not say whether the issue was made: the search gets time to show it first
+    with pytest.raises(RetryableError, match="does not show it yet"):
+        tracker.perform(create_command())
+    jira_clock.advance(seconds=121)
     assert tracker.perform(create_command())["ref"] == "AIMS-1"
+
+
+def test_a_retried_creation_under_search_lag_makes_one_issue(tracker, jira_sandbox, jira_clock):
+    """Jira creates the issue but the answer is lost (a 504 from its edge), and its search
+    does not show new issues for a minute: the retry waits instead of creating a second."""
+    tracker.account_of(ENGINEER)
+    jira_sandbox.state.search_lag = 60
+    jira_sandbox.faults.gateway_timeout_after_processing(path="/issue$", method="POST")
+    with pytest.raises(RetryableError, match="504"):
+        tracker.perform(create_command())
+    assert issues(jira_sandbox) == ["AIMS-1"]  # made, though the caller never heard
+
+    jira_clock.advance(seconds=20)
+    with pytest.raises(RetryableError, match="does not show it yet") as err:
+        tracker.perform(create_command())
+    assert err.value.retry_after is not None and 90 <= err.value.retry_after <= 100
+    assert issues(jira_sandbox) == ["AIMS-1"]
+
+    jira_clock.advance(seconds=45)  # the search has caught up
+    assert tracker.perform(create_command())["ref"] == "AIMS-1"
+    assert issues(jira_sandbox) == ["AIMS-1"]
+    assert tracker.perform(create_command())["ref"] == "AIMS-1"  # now from the mapping
+
+
+def test_a_long_multi_line_title_becomes_a_summary_jira_accepts(tracker, jira_sandbox, conn):
+    title = "Assess the risk of\nChatbot   for " + "customers " * 40
+    ref = tracker.perform(create_command(title=title))["ref"]
+    summary = conn.issue(ref, fields="summary", what="read")["fields"]["summary"]
+    assert "\n" not in summary and len(summary) == 255 and summary.endswith("\u2026")
+    assert summary.startswith("Assess the risk of Chatbot for customers")
+    # what Jira itself says to a summary with a newline, and to a label with a space
+    with pytest.raises(PermanentError, match="newline"):
+        conn.create_issue(
+            {"project": {"key": "AIMS"}, "issuetype": {"name": "Task"}, "summary": "a\nb"},
+            what="create",
+        )
+    with pytest.raises(PermanentError, match="contains spaces"):
+        conn.create_issue(
+            {
+                "project": {"key": "AIMS"},
+                "issuetype": {"name": "Task"},
+                "summary": "x",
+                "labels": ["two words"],
+            },
+            what="create",
+        )
+
+
+def test_search_lag_hides_new_issues_unless_reconciled(conn, jira_sandbox, jira_clock):
+    jira_sandbox.state.search_lag = 30
+    created = conn.create_issue(
+        {"project": {"key": "AIMS"}, "issuetype": {"name": "Task"}, "summary": "fresh"},
+        what="create",
+    )
+    jql = 'project = "AIMS"'
+    assert list(conn.search(jql, fields=["summary"], what="search")) == []
+    found = conn.call(
+        "POST",
+        "search/jql",
+        what="search",
+        json={"jql": jql, "fields": ["summary"], "reconcileIssues": [int(created["id"])]},
+    )
+    assert [i["key"] for i in found["issues"]] == [created["key"]]
+    jira_clock.advance(seconds=31)
+    assert [i["key"] for i in conn.search(jql, fields=["summary"], what="search")] == [
+        created["key"]
+    ]
 
 
 def test_a_deleted_project_and_a_removed_field_are_permanent_with_a_reason(tracker, jira_sandbox):

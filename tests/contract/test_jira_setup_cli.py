@@ -116,9 +116,11 @@ def test_setup_then_a_task_assigned_from_aims_yaml(served, monkeypatch, capsys, 
     assert all(re.search(r"<\S+@\S+> api token ATATT-\S+$", line) for line in listed)
     assert not any("Erin Engineer" in line or "Sam Owner" in line for line in served.lines)
 
-    env = _env(served.lines[-1])
+    env = _env(next(line for line in served.lines if line.startswith("Point aims at it")))
     assert env["AIMS_JIRA_URL"] == sandbox.url
     assert env["AIMS_JIRA_EMAIL"] == "aims-bot@example.com"
+    # the webhook secret is named too (generated when none was given): `aims serve` needs it
+    assert env["AIMS_JIRA_WEBHOOK_SECRET"] == sandbox.webhooks.secret
     for name, value in env.items():
         monkeypatch.setenv(name, value)
 
@@ -155,12 +157,21 @@ def test_setup_then_a_task_assigned_from_aims_yaml(served, monkeypatch, capsys, 
         len(sandbox.state.contexts),
     ) == before
 
+    def issues() -> list[dict[str, Any]]:
+        return httpx.get(
+            f"{sandbox.url}{API}/search/jql",
+            auth=auth,
+            params={"jql": "project = AIMS", "fields": "summary,assignee"},
+        ).json()["issues"]
+
+    capsys.readouterr()
     main(["systems", "add", "Churn model", "--owner", OWNER])
-    found = httpx.get(
-        f"{sandbox.url}{API}/search/jql",
-        auth=auth,
-        params={"jql": "project = AIMS", "fields": "summary,assignee"},
-    ).json()["issues"]
+    # the command queues the work and answers: it does not wait on Jira behind the user's back
+    added = capsys.readouterr().out
+    assert issues() == [], "the CLI called Jira itself"
+    assert "queued: `aims worker` carries them out" in added
+    main(["worker", "--once"])
+    found = issues()
     assert found, "no task issue was created"
     for issue in found:
         assignee = issue["fields"]["assignee"]

@@ -41,7 +41,7 @@ CLAUSE_IDS = [
     "6", "6.1", "6.1.1", "6.1.2", "6.1.3", "6.1.4", "6.2", "6.3",
     "7", "7.1", "7.2", "7.3", "7.4", "7.5", "7.5.1", "7.5.2", "7.5.3",
     "8", "8.1", "8.2", "8.3", "8.4",
-    "9", "9.1", "9.2", "9.3",
+    "9", "9.1", "9.2", "9.2.1", "9.2.2", "9.3", "9.3.1", "9.3.2", "9.3.3",
     "10", "10.1", "10.2",
 ]  # fmt: skip
 
@@ -55,6 +55,69 @@ def catalog() -> Catalog:
 def raw() -> dict:
     """A fresh, mutable copy of the packaged data, for breaking on purpose."""
     return copy.deepcopy(parse(read_text()))
+
+
+# The headings of ISO/IEC 42001:2023 as the standard prints them. The catalogue must describe
+# each entry in its own words, so no title may repeat one of these (compared without case,
+# punctuation or the s/z spelling difference).
+STANDARD_HEADINGS = [
+    "Context of the organization", "Understanding the organization and its context",
+    "Understanding the needs and expectations of interested parties",
+    "Determining the scope of the AI management system", "AI management system",
+    "Leadership", "Leadership and commitment", "AI policy",
+    "Roles, responsibilities and authorities", "Planning",
+    "Actions to address risks and opportunities", "General", "AI risk assessment",
+    "AI risk treatment", "AI system impact assessment",
+    "AI objectives and planning to achieve them",
+    "Planning of changes", "Support", "Resources", "Competence", "Awareness", "Communication",
+    "Documented information", "Creating and updating documented information",
+    "Control of documented information", "Operation", "Operational planning and control",
+    "Performance evaluation", "Monitoring, measurement, analysis and evaluation",
+    "Internal audit", "Internal audit programme", "Management review",
+    "Management review inputs", "Management review results", "Improvement",
+    "Continual improvement", "Nonconformity and corrective action",
+    "Policies related to AI", "Alignment with other organizational policies",
+    "Review of the AI policy", "Internal organization", "AI roles and responsibilities",
+    "Reporting of concerns", "Resources for AI systems", "Resource documentation",
+    "Data resources", "Tooling resources", "System and computing resources", "Human resources",
+    "Assessing impacts of AI systems", "AI system impact assessment process",
+    "Documentation of AI system impact assessments",
+    "Assessing AI system impact on individuals or groups of individuals",
+    "Assessing societal impacts of AI systems", "AI system life cycle",
+    "Management guidance for AI system development",
+    "Objectives for responsible development of AI system",
+    "Processes for responsible AI system design and development",
+    "AI system requirements and specification",
+    "Documentation of AI system design and development", "AI system verification and validation",
+    "AI system deployment", "AI system operation and monitoring",
+    "AI system technical documentation", "AI system recording of event logs", "Data for AI systems",
+    "Data for development and enhancement of AI system", "Acquisition of data",
+    "Quality of data for AI systems", "Data provenance", "Data preparation",
+    "Information for interested parties of AI systems",
+    "System documentation and information for users", "External reporting",
+    "Communication of incidents", "Information for interested parties", "Use of AI systems",
+    "Processes for responsible use of AI systems", "Objectives for responsible use of AI system",
+    "Intended use of the AI system", "Third-party and customer relationships",
+    "Allocating responsibilities", "Suppliers", "Customers",
+]  # fmt: skip
+
+
+def _heading_key(text: str) -> str:
+    words = "".join(ch if ch.isalnum() else " " for ch in text.lower()).split()
+    return " ".join(words).replace("organization", "organisation")
+
+
+def test_no_title_repeats_a_heading_of_the_standard(catalog: Catalog) -> None:
+    headings = {_heading_key(h) for h in STANDARD_HEADINGS}
+    repeated = [
+        f"{e.id} {e.title!r}" for e in catalog.entries() if _heading_key(e.title) in headings
+    ]
+    assert repeated == []
+
+
+def test_audit_and_review_sub_clauses_are_listed(catalog: Catalog) -> None:
+    assert [c.id for c in catalog.children("9.2")] == ["9.2.1", "9.2.2"]
+    assert [c.id for c in catalog.children("9.3")] == ["9.3.1", "9.3.2", "9.3.3"]
 
 
 # -- contents ----------------------------------------------------------------------------------
@@ -182,7 +245,7 @@ def test_normalise_rejects_non_ids(bad: object) -> None:
 def test_lookup_accepts_any_spelling_and_returns_canonical(catalog: Catalog) -> None:
     entry = catalog.get(" a.7.5 ")
     assert entry.id == "A.7.5"
-    assert entry.title == "Data provenance"
+    assert entry.title == "Where data comes from"
     assert catalog.get(8.2).id == "8.2"  # unquoted in a YAML workflow file
     assert "a.6.2.8" in catalog
     assert catalog.is_known("A.10.4")

@@ -68,3 +68,26 @@ def test_loopback_needs_no_token(serve):
     code, out, listened = serve("--port", "8124")
     assert code == 0 and listened == [("127.0.0.1", 8124)]
     assert "no token: loopback only" in out
+
+
+def test_serve_socket_mode_says_what_is_missing(tmp_path, monkeypatch, capsys) -> None:
+    from conftest import cli_environment, run_aims
+
+    monkeypatch.chdir(tmp_path)
+    cli_environment(monkeypatch)
+    for name in ("AIMS_SLACK_BOT_TOKEN", "AIMS_SLACK_APP_TOKEN", "AIMS_CONFIG"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AIMS_DATABASE_URL", f"sqlite:///{tmp_path / 'aims.db'}")
+    assert run_aims(capsys, "init").code == 0
+    no_slack = run_aims(capsys, "serve", "--socket-mode", "--port", "0")
+    assert no_slack.code == 1 and "needs Slack configured" in no_slack.err
+
+    monkeypatch.setenv("AIMS_SLACK_BOT_TOKEN", "xoxb-1-2-abc")
+    monkeypatch.setenv("AIMS_SLACK_API_URL", "http://127.0.0.1:9/api/")
+    no_token = run_aims(capsys, "serve", "--socket-mode", "--port", "0")
+    assert no_token.code == 1 and "AIMS_SLACK_APP_TOKEN" in no_token.err
+
+    monkeypatch.setenv("AIMS_SLACK_APP_TOKEN", "xoxb-1-2-wrong-kind")
+    wrong = run_aims(capsys, "serve", "--socket-mode", "--port", "0")
+    assert wrong.code == 1 and "a bot token (xoxb-)" in wrong.err
+    assert "xoxb-1-2-wrong-kind" not in wrong.all

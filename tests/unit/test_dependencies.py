@@ -25,11 +25,8 @@ OWN = "aims_workflows"
 # Declared but never imported by name: each with the text in src/ that shows it is used.
 USED_INDIRECTLY = {
     "psycopg": "postgresql+psycopg",  # the driver SQLAlchemy loads for PostgreSQL URLs
+    "websockets": "WebSocketRoute",  # uvicorn serves the Slack sandbox's Socket Mode with it
 }
-
-# Declared ahead of its first import: the Confluence client the Confluence publishing is built on.
-# Remove it from here when the Confluence adapter imports it (the test then holds it as usual).
-DECLARED_FOR_AN_INTEGRATION_TO_COME = {"atlassian-python-api"}
 
 
 @dataclass(frozen=True)
@@ -175,7 +172,7 @@ def test_every_dependency_is_used():
     imported = {distribution_of(i.module) for i in third_party_imports()}
     source = "\n".join(p.read_text(encoding="utf-8") for p in PACKAGE.rglob("*.py"))
     unused = []
-    for dist in sorted(declared() - imported - DECLARED_FOR_AN_INTEGRATION_TO_COME):
+    for dist in sorted(declared() - imported):
         evidence = USED_INDIRECTLY.get(dist)
         if evidence is None or evidence not in source:
             unused.append(dist)

@@ -48,6 +48,11 @@ NOT_PRODUCED_HERE = {
         "tests/contract/test_jira_adapter.py writes one against the Jira sandbox and checks that "
         "it parses and writes back byte for byte"
     ),
+    "document.published": (
+        "written only by `aims publish` after a Confluence page is created or updated; "
+        "tests/unit/test_publish_confluence.py publishes against the Confluence sandbox and "
+        "reads the rows back through the model"
+    ),
 }
 """Kinds none of the runs in this module writes, and why. Keep it short."""
 

@@ -1,5 +1,6 @@
 """``aims export oscal``: OSCAL files written from a history the real runtime produced (SQLite and
-PostgreSQL), read back through compliance-trestle's models to prove they are valid OSCAL, with
+PostgreSQL), each file checked against NIST's JSON schema and read back through compliance-trestle's
+models to prove they are valid OSCAL, with
 stable UUIDs, gaps and nonconformities as findings, evidence hashes that are the ledger's own,
 and the promises about the output directory (never half-written, never silently replaced)."""
 
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from export_world import Pack, assessed_world, audit_with_a_finding, tamper, use_soa
+from oscal_schemas import assert_valid_oscal
 from sqlalchemy import select, text
 
 from aims_workflows import __version__
@@ -44,7 +46,14 @@ from trestle.oscal.assessment_plan import AssessmentPlan  # noqa: E402
 from trestle.oscal.assessment_results import AssessmentResults  # noqa: E402
 
 Catalog = trestle_catalog.Catalog
-FILES = {"catalog.json", "assessment-plan.json", "assessment-results.json"}
+FILES = {
+    "catalog.json",
+    "profile.json",
+    "system-security-plan.json",
+    "assessment-plan.json",
+    "assessment-results.json",
+    "plan-of-action-and-milestones.json",
+}
 # OSCAL's token: a letter or underscore first, then letters, digits, - . _
 TOKEN = re.compile(r"^[_A-Za-z][_A-Za-z0-9.\-]*$")
 
@@ -65,6 +74,9 @@ class Read:
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
+        # every file NIST's schema first: trestle's models are looser (see oscal_schemas)
+        for path in sorted(directory.glob("*.json")):
+            assert_valid_oscal(path)
         self.catalog = Catalog.oscal_read(directory / "catalog.json")
         self.plan = AssessmentPlan.oscal_read(directory / "assessment-plan.json")
         self.ar = AssessmentResults.oscal_read(directory / "assessment-results.json")
@@ -240,8 +252,13 @@ def test_the_results_and_plan_are_valid_oscal_tied_together_by_hashes(harness, w
         "catalog.json": result.files["catalog.json"],
         "assessment-plan.json": result.files["assessment-plan.json"],
     }
-    scope = out.plan.back_matter.resources[0]
-    assert out.plan.import_ssp.href == f"#{scope.uuid}" and "AI management system" in scope.title
+    # the plan imports the SSP written beside it, whose SHA-256 is in the plan's back-matter
+    assert out.plan.import_ssp.href == "system-security-plan.json"
+    (ssp,) = [
+        r for r in out.plan.back_matter.resources if r.rlinks[0].href == "system-security-plan.json"
+    ]
+    assert ssp.rlinks[0].hashes[0].value == result.files["system-security-plan.json"]
+    assert "AI management system" in ssp.title
     # reviewed: the applicable controls; A.10.4 is excluded in aims.yaml
     selection = out.result.reviewed_controls.control_selections[0]
     assert [c.control_id for c in selection.exclude_controls] == ["a-10.4"]
@@ -289,11 +306,17 @@ def test_evidence_names_ledger_rows_by_seq_and_their_chain_hash(harness, world, 
     ledger = next(r for r in out.ar.back_matter.resources if r.title.startswith("Evidence ledger"))
     entries = [e for o in out.result.observations for e in o.relevant_evidence or []]
     assert len(entries) > 5
+    resources = {f"#{r.uuid}": r for r in out.ar.back_matter.resources}
     for entry in entries:
         seq = int(prop(entry, "ledger-seq"))
         assert prop(entry, "ledger-hash") == stored[seq][0]
         assert stored[seq][1] == prop(entry, "run-id")  # the row is the named run's
-        assert entry.href == f"#{ledger.uuid}"
+        # it points at a back-matter resource for that very row, carrying its seq and hash
+        row = resources[entry.href]
+        assert (prop(row, "ledger-seq"), prop(row, "ledger-hash")) == (str(seq), stored[seq][0])
+        assert row.title == f"Evidence ledger row #{seq}" and row.rlinks is None
+    cited = [r for r in out.ar.back_matter.resources if r.title.startswith("Evidence ledger row")]
+    assert len(cited) == len({e.href for e in entries})  # one resource per row, none unused
     head = max(stored)
     assert (
         prop(ledger, "ledger-head-seq") == str(head)
@@ -323,18 +346,30 @@ def test_gaps_are_not_satisfied_and_evidenced_controls_satisfied(harness, world,
     (impact,) = out.findings_on("A.5.2")
     assert by_id["A.5.2"].status == "implemented"
     assert (impact.target.status.state.value, impact.target.status.reason) == ("satisfied", "pass")
-    # described with evidence outside aims: no determination; excluded: no finding at all
+    # described with evidence outside aims: NIST requires a status, so not-satisfied for the
+    # reason "other", marked as not determined by aims; excluded: no finding at all
     (resources,) = out.findings_on("A.4.2")
-    assert (
-        resources.target.status is None
-        and resources.target.implementation_status.state == "implemented"
-    )
+    status = resources.target.status
+    assert (status.state.value, status.reason) == ("not-satisfied", "other")
+    assert "Not determined by aims" in status.remarks
+    assert prop(resources, "determination") == "aims-not-determined"
+    assert resources.target.implementation_status.state == "implemented"
     assert out.findings_on("A.10.4") == []
-    states = [f.target.status.state.value for f in out.result.findings if f.target.status]
+    # every finding has a status and names aims-workflows (a tool) as its origin
+    assert all(f.target.status is not None for f in out.result.findings)
+    tool = out.plan.assessment_assets.components[0]
+    assert tool.title.startswith("aims-workflows") and tool.type.root == "software"
+    for finding in out.result.findings:
+        (origin,) = finding.origins
+        assert [(a.type.value, a.actor_uuid) for a in origin.actors] == [("tool", tool.uuid)]
+        assert prop(finding, "determination") in {"aims-automated", "aims-not-determined"}
+        assert next(p for p in finding.props if p.name == "determination").ns is not None
+    states = [f.target.status.state.value for f in out.result.findings]
     assert result.findings == {
         "satisfied": states.count("satisfied"),
         "not_satisfied": states.count("not-satisfied"),
         "nonconformities": 0,
+        "poam_items": 0,
     }
     assert states.count("satisfied") == report.summary()["implemented"]
 
@@ -520,7 +555,7 @@ def test_a_failed_export_leaves_nothing_and_keeps_the_earlier_one(
     written = []
 
     def failing_write(self, data):
-        if self.name == "assessment-plan.json":  # the catalog is written by then, the plan is not
+        if self.name == "assessment-plan.json":  # three files are written by then, the plan not
             raise type(failure)(*failure.args)
         written.append(self.name)
         return real_write(self, data)
@@ -531,7 +566,7 @@ def test_a_failed_export_leaves_nothing_and_keeps_the_earlier_one(
     with pytest.raises(type(failure)):
         write_oscal(harness.app, out / "fresh")
     monkeypatch.undo()
-    assert written == ["catalog.json", "catalog.json"]
+    assert written == ["catalog.json", "profile.json", "system-security-plan.json"] * 2
     assert [p.name for p in out.iterdir()] == ["oscal"]
     assert {
         n: hashlib.sha256((out / "oscal" / n).read_bytes()).hexdigest() for n in FILES

@@ -423,3 +423,27 @@ def test_an_unchanged_file_starts_more_runs_on_the_same_version(
         assert h.count("spec_versions") == 1
     finally:
         h.db.dispose()
+
+
+def test_a_scheduled_start_that_loses_a_race_is_skipped_not_an_error(harness, monkeypatch):
+    """Another worker started the run between this worker's read of the open runs and its own
+    start: the unique index over open scheduled runs refuses the second, in its savepoint."""
+    from datetime import timedelta
+
+    from sqlalchemy import text
+
+    h = harness
+    h.add_system("Chatbot", in_scope=False)
+    with h.db.begin() as conn:
+        conn.execute(text("UPDATE ai_systems SET in_scope = true"))
+    first = h.rt.run_schedules()
+    assert len(first) == 4  # risk, impact, the audit and the review
+    # a year on, last year's runs still open, and a read of the open runs that is out of date
+    h.clock.advance(timedelta(days=366))
+    monkeypatch.setattr(type(h.rt), "_open_subjects", lambda self, conn, workflow: set())
+    assert h.rt.run_schedules() == []
+    with h.db.connect() as conn:
+        runs = conn.execute(text("SELECT count(*) FROM runs")).scalar()
+        scheduled = conn.execute(text("SELECT count(*) FROM runs WHERE scheduled")).scalar()
+    assert runs == scheduled == 4
+    assert h.verify().ok

@@ -10,15 +10,18 @@ from pathlib import Path
 import typer
 
 from . import (
+    _doctor,
     _evidence,
     _export,
     _jira,
+    _publish,
     _runs,
     _schema,
     _serve,
     _setup,
     _slack,
     _systems,
+    _try,
     _work,
     _workflows,
 )
@@ -44,6 +47,9 @@ _jira.register(app)
 _serve.register(app)
 _slack.register(app)
 _export.register(app)
+_publish.register(app)
+_doctor.register(app)
+_try.register(app)
 
 
 def _show_version(value: bool) -> None:
@@ -90,6 +96,8 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _run(argv: list[str] | None) -> None:
+    from pydantic import ValidationError
+
     from ..errors import AimsError
 
     try:
@@ -102,6 +110,14 @@ def _run(argv: list[str] | None) -> None:
         from ._output import error
 
         error(err)
+        sys.exit(1)
+    except ValidationError as err:
+        if err.title != "Settings":
+            raise
+        from ..config import settings_error
+        from ._output import error
+
+        error(settings_error(err))
         sys.exit(1)
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")

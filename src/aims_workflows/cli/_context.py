@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["open_cli_app", "parse_assignments", "warn_broken_workflows"]
+__all__ = ["open_cli_app", "parse_assignments", "settle", "warn_broken_workflows"]
 
 
 def open_cli_app(*, require_db: bool = True):
@@ -40,3 +40,22 @@ def parse_assignments(items: list[str] | None, what: str = "value") -> dict[str,
             )
         result[key.strip()] = value.strip()
     return result
+
+
+def settle(app_):
+    """After a one-off command: carry its work out here when nothing leaves the process (no
+    Jira, no Slack), else leave it to `aims worker` and say so. Returns the dispatch report, or
+    None when the work was left queued."""
+    report = app_.after_command()
+    if report is None:
+        waiting = app_.queued()
+        if waiting:
+            from ._output import console
+
+            console().print(
+                f"{waiting} command(s) for Jira/Slack queued: `aims worker` carries them out "
+                "(`aims worker --once` for a single pass)",
+                markup=False,
+                highlight=False,
+            )
+    return report

@@ -1,6 +1,7 @@
-"""``aims export oscal``: the catalogue, an assessment plan and the period's assessment results as
-OSCAL JSON. Registered onto the ``aims export`` group by ``_export.register``; imports nothing
-heavy until it runs (compliance-trestle takes most of a second to import)."""
+"""``aims export oscal``: the catalogue, the SoA as a profile, the AIMS's system security plan,
+an assessment plan, the period's assessment results and a POA&M as OSCAL JSON. Registered onto
+the ``aims export`` group by ``_export.register``; imports nothing heavy until it runs
+(compliance-trestle takes most of a second to import)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ __all__ = ["register"]
 
 def register(export: typer.Typer) -> None:
     @export.command(
-        "oscal", short_help="OSCAL JSON: the catalogue, an assessment plan and assessment results."
+        "oscal",
+        short_help="OSCAL JSON: catalogue, SoA profile, SSP, assessment plan and results, POA&M.",
     )
     def oscal(
         out: Path | None = typer.Option(
@@ -28,9 +30,13 @@ def register(export: typer.Typer) -> None:
         ),
     ) -> None:
         """NIST OSCAL (JSON) for GRC tools: catalog.json (clauses 4-10 and the Annex A controls,
-        ids such as a-6.2.4 for A.6.2.4), assessment-plan.json and assessment-results.json (per
-        Annex A control an observation with its SoA status and the ledger rows behind it, by seq
-        and SHA-256; findings: satisfied, not satisfied, gaps, open nonconformities).
+        ids such as a-6.2.4 for A.6.2.4), profile.json (the Statement of Applicability),
+        system-security-plan.json (the AIMS and the AI systems in scope, with statements drawn
+        from the workflows), assessment-plan.json, assessment-results.json (per Annex A control
+        an observation with its SoA status and the ledger rows behind it, by seq and SHA-256;
+        findings, each aims' own determination: satisfied, not satisfied, gaps, open
+        nonconformities) and plan-of-action-and-milestones.json (open nonconformities and
+        overdue risk treatments, with milestones).
 
         Needs the optional extra: pip install 'aims-workflows[oscal]'.
 
@@ -67,7 +73,9 @@ def register(export: typer.Typer) -> None:
         console().print(
             f"  findings: {result.findings.get('satisfied', 0)} satisfied, "
             f"{result.findings.get('not_satisfied', 0)} not satisfied; {len(gaps)} gap(s); "
-            f"open nonconformities: {result.findings.get('nonconformities', 0)}"
+            f"open nonconformities: {result.findings.get('nonconformities', 0)}; "
+            f"POA&M items: {result.findings.get('poam_items', 0)}",
+            soft_wrap=True,
         )
         if not result.chain.ok:
             err_console().print(

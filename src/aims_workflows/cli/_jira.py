@@ -35,14 +35,14 @@ def register(app: typer.Typer) -> None:
         """Check the project and issue type; create or map the custom fields the workflows need."""
         from ..adapters.jira import JiraConnection, setup_project, workflow_forms
         from ..app import workflow_paths
-        from ..config import Settings, load_config
+        from ..config import Settings, jira_rest_url, load_config
         from ..errors import ConfigError
         from ..spec.checks import DEFAULT_ROLES
         from ..spec.loader import load_workflows
         from ._output import console, ok
 
         settings = Settings()
-        url, email, token = settings.jira_url, settings.jira_email, settings.jira_api_token
+        url, email, token = jira_rest_url(settings), settings.jira_email, settings.jira_api_token
         missing = [
             name
             for name, value in (
@@ -88,7 +88,9 @@ def register(app: typer.Typer) -> None:
             help="where to send webhooks, e.g. http://127.0.0.1:8000/jira/webhook",
         ),
         webhook_secret: str = typer.Option(
-            None, "--webhook-secret", help="secret to sign webhooks with (X-Hub-Signature)"
+            None,
+            "--webhook-secret",
+            help="secret to sign webhooks with (X-Hub-Signature; default: a random one, printed)",
         ),
         project: str = typer.Option("AIMS", "--project", help="project key"),
         people: Path = typer.Option(
@@ -102,14 +104,21 @@ def register(app: typer.Typer) -> None:
         """Run a loopback Jira Cloud sandbox until Ctrl-C and print its URL and users.
 
         Its users are the integration's account and the people of aims.yaml, each with an API
-        token. Point aims at it with AIMS_JIRA_URL, AIMS_JIRA_EMAIL and AIMS_JIRA_API_TOKEN as
-        printed, then `aims jira setup`.
+        token. Point aims at it with AIMS_JIRA_URL, AIMS_JIRA_EMAIL, AIMS_JIRA_API_TOKEN and
+        AIMS_JIRA_WEBHOOK_SECRET as printed, then `aims jira setup`. Its board is at its URL,
+        issues at /browse/KEY. To try everything at once, use `aims try`.
         """
         from ..config import Settings, load_config
+        from ..demo.try_it import task_screen
         from ..sandbox.jira import run_jira_sandbox, users_for
 
         config = load_config(people or Settings().config)
         emails = {p for role in config.roles.values() for p in role}
+
+        def pages(sandbox) -> None:
+            # issue pages offer the fields of the task aims made the issue for
+            sandbox.browser.screen = task_screen
+
         run_jira_sandbox(
             port=port,
             webhook_url=webhook_url,
@@ -117,4 +126,5 @@ def register(app: typer.Typer) -> None:
             project=project,
             users=users_for(emails) if emails else None,
             echo=lambda line: typer.echo(line),
+            on_ready=pages,
         )

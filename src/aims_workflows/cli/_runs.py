@@ -135,7 +135,7 @@ def register(app: typer.Typer) -> None:
         """Queue a run's dead commands again, once their
         cause is fixed (e.g. after `aims jira setup`)."""
         from ..engine import Actor
-        from ._context import open_cli_app
+        from ._context import open_cli_app, settle
         from ._output import console, ok
 
         app_ = open_cli_app()
@@ -145,9 +145,9 @@ def register(app: typer.Typer) -> None:
         if not revived:
             ok(f"run {run_id} has no dead commands")
             return
-        report = app_.pump(schedules=False)
         ok(f"queued {len(revived)} command(s) again: {', '.join(kind for kind, _ in revived)}")
-        if report.dead or report.retried:
+        report = settle(app_)
+        if report is not None and (report.dead or report.retried):
             console().print(
                 f"still failing: {report.dead} dead, {report.retried} "
                 f"to retry; see `aims runs show {run_id}`"

@@ -22,6 +22,14 @@ def register(app: typer.Typer) -> None:
             "--process/--no-process",
             help="apply stored webhook deliveries here (or leave them to `aims worker`)",
         ),
+        socket_mode: bool = typer.Option(
+            False,
+            "--socket-mode",
+            help=(
+                "receive Slack over Socket Mode (AIMS_SLACK_APP_TOKEN, xapp-...): "
+                "no public URL needed"
+            ),
+        ),
     ) -> None:
         """Serve the compliance dashboard (GET /dashboard, GET /api/kpis), POST /jira/webhook,
         POST /slack/events, GET /healthz and GET /metrics.
@@ -41,8 +49,10 @@ def register(app: typer.Typer) -> None:
         require_token_beyond_loopback(
             host, token
         )  # before opening anything: a refusal is quick and clear
+        settings = Settings()
         app_ = open_cli_app()
-        web = create_app(app_, process_in_background=background)
+        socket = _open_socket(app_, settings) if socket_mode else None
+        web = create_app(app_, process_in_background=background, slack_http=not socket_mode)
         shown = f"[{host}]" if ":" in host else host
         ok(
             f"serving on http://{shown}:{port} (Jira webhooks "
@@ -50,4 +60,35 @@ def register(app: typer.Typer) -> None:
             f"dashboard at http://{shown}:{port}/dashboard "
             f"({'token required' if token else 'no token: loopback only'})"
         )
-        uvicorn.run(web, host=host, port=port, log_level="info", access_log=False)
+        try:
+            uvicorn.run(web, host=host, port=port, log_level="info", access_log=False)
+        finally:
+            if socket is not None:
+                socket.close()
+
+
+def _open_socket(app_, settings):
+    """Connect the Slack app over Socket Mode, or say exactly what is missing."""
+    from ..adapters.slack import check_app_token
+    from ..errors import ConfigError
+    from ._output import ok
+
+    if app_.slack is None:
+        raise ConfigError(
+            "--socket-mode needs Slack configured",
+            hint="set AIMS_SLACK_BOT_TOKEN and AIMS_SLACK_APP_TOKEN",
+        )
+    if settings.slack_app_token is None:
+        raise ConfigError(
+            "--socket-mode needs AIMS_SLACK_APP_TOKEN",
+            hint=(
+                "create an app-level token (xapp-...) with connections:write under the app's "
+                "Basic Information, and enable Socket Mode"
+            ),
+        )
+    token = settings.slack_app_token.get_secret_value()
+    check_app_token(token)
+    socket = app_.slack.socket_mode(token, api_url=settings.slack_api_url)
+    socket.connect()
+    ok("Slack: connected over Socket Mode (no request comes in by HTTP)")
+    return socket

@@ -132,22 +132,33 @@ def register(app: typer.Typer) -> None:
         """Carry out due work: schedules, timers (reminders, due dates, waits) and the outbox.
 
         It first says what it runs and where: the database, the workflows, Jira and Slack (or
-        the command line in their place), when each schedule is next due, and how to stop it."""
-        import time
-
+        the command line in their place), when each schedule is next due, and how to stop it.
+        Short database problems (a lock held by another process, a server restarting) are
+        waited out with back-off, not an exit."""
+        from ..runtime.worker_loop import WorkerLoop
         from ._context import open_cli_app
-        from ._output import console
+        from ._output import console, err_console
         from ._worker_banner import banner, started_line
 
         app_ = open_cli_app()
         for line in banner(app_, interval=interval, once=once):
             console().print(line, markup=False, soft_wrap=True)
-        while True:
+
+        def pump():
+            # the schedules first, to say which runs they started
             for run_id in app_.runtime.run_schedules():
                 console().print(started_line(app_, run_id), markup=False, soft_wrap=True)
-            report = app_.pump(schedules=False)
+            return app_.pump(schedules=False)
+
+        def passed(report) -> None:
             if report.done or report.retried or report.dead:
                 console().print(f"done {report.done}, retried {report.retried}, dead {report.dead}")
-            if once:
-                return
-            time.sleep(interval)
+
+        def waiting(problem: str, seconds: float) -> None:
+            err_console().print(
+                f"database unavailable ({problem}); trying again in {seconds:.0f} s",
+                markup=False,
+                highlight=False,
+            )
+
+        WorkerLoop(pump, interval=interval, on_pass=passed, on_wait=waiting).run(once=once)

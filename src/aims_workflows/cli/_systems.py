@@ -26,7 +26,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Register an AI system."""
         from ..inventory import AISystemRecord, validate_changes
-        from ._context import open_cli_app, parse_assignments
+        from ._context import open_cli_app, parse_assignments, settle
         from ._output import ok
 
         app_ = open_cli_app()
@@ -34,7 +34,7 @@ def register(app: typer.Typer) -> None:
             {"name": name, "owner": owner}, parse_assignments(field, "field")
         )
         row, started = app_.inventory.add(record)
-        app_.pump(schedules=False)
+        settle(app_)
         ok(
             f"registered '{row['name']}' (id {row['id']})"
             + (f"; started runs {', '.join(started)}" if started else "")
@@ -43,12 +43,12 @@ def register(app: typer.Typer) -> None:
     @systems.command("import")
     def import_(path: Path = typer.Argument(..., help=".csv, .json or .yaml")) -> None:
         """Import systems from a file; one bad row refuses the whole file."""
-        from ._context import open_cli_app
+        from ._context import open_cli_app, settle
         from ._output import ok
 
         app_ = open_cli_app()
         added, changed, started = app_.inventory.import_file(path)
-        app_.pump(schedules=False)
+        settle(app_)
         ok(f"imported {path}: {added} added, {changed} changed, {len(started)} run(s) started")
 
     @systems.command("list")
@@ -129,12 +129,12 @@ def register(app: typer.Typer) -> None:
         name: str, assignments: list[str] = typer.Argument(..., help="field=value ...")
     ) -> None:
         """Change fields of a system; material changes start the workflows subscribed to them."""
-        from ._context import open_cli_app, parse_assignments
+        from ._context import open_cli_app, parse_assignments, settle
         from ._output import ok
 
         app_ = open_cli_app()
         changes, started = app_.inventory.set(name, parse_assignments(assignments, "field"))
-        app_.pump(schedules=False)
+        settle(app_)
         if not changes:
             ok("nothing changed")
             return

@@ -46,7 +46,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Start a workflow run by hand. A second open run of the same workflow on the same
         subject is refused (registering an AI system already starts its assessments)."""
-        from ._context import open_cli_app, parse_assignments
+        from ._context import open_cli_app, parse_assignments, settle
         from ._output import ok
 
         app_ = open_cli_app()
@@ -57,7 +57,7 @@ def register(app: typer.Typer) -> None:
             inputs=parse_assignments(input_, "input"),
             again=again,
         )
-        app_.pump(schedules=False)
+        settle(app_)
         ok(
             f"started run {transition.run.run_id} ({workflow} on {transition.run.subject.name}); "
             f"see `aims runs show {transition.run.run_id}`"
@@ -187,7 +187,7 @@ def register(app: typer.Typer) -> None:
         from rich.markup import escape
 
         from ..engine.evidence_kinds import TaskAnswersRefused
-        from ._context import open_cli_app, parse_assignments
+        from ._context import open_cli_app, parse_assignments, settle
         from ._forms import check_keys, keyed_problem, read_answers_file, task_step
         from ._output import err_console, ok
 
@@ -197,7 +197,7 @@ def register(app: typer.Typer) -> None:
         _, step = task_step(app_, run_id, step_id)
         check_keys(step, answers)
         outcome = app_.runtime.complete_task(run_id, step_id, answers, person=person)
-        app_.pump(schedules=False)
+        settle(app_)
         t = outcome.transition
         if t.ignored:
             err_console().print(f"[yellow]nothing done:[/] {escape(t.ignored)}")
@@ -273,14 +273,14 @@ def register(app: typer.Typer) -> None:
         from rich.markup import escape
 
         from ..engine.evidence_kinds import ApprovalRefused
-        from ._context import open_cli_app
+        from ._context import open_cli_app, settle
         from ._output import err_console, ok
 
         app_ = open_cli_app()
         outcome = app_.runtime.decide(
             approval_id, person=person, decision=decision.value, reason=reason
         )
-        app_.pump(schedules=False)
+        settle(app_)
         refused = [
             ApprovalRefused.model_validate(e.payload)
             for e in outcome.transition.evidence

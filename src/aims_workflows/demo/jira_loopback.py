@@ -95,8 +95,10 @@ class JiraLoopback:
         )
         return self.integration
 
-    def serve(self, app: Any) -> JiraLoopback:
-        """Create the custom fields of ``app``'s workflows and serve its web app for webhooks."""
+    def serve(self, app: Any, *, webhooks: bool = True) -> JiraLoopback:
+        """Create the custom fields of ``app``'s workflows and serve its web app for webhooks;
+        without ``webhooks``, Jira sends none and nothing is served: aims learns of changes
+        only by polling (a site with no public URL)."""
         from ..web import create_app
 
         sandbox, integration = self._connected()
@@ -110,6 +112,9 @@ class JiraLoopback:
             workflow_forms(app.workflows),
             manage_options=True,
         )
+        if not webhooks:
+            sandbox.webhooks.url = None
+            return self
         web = create_app(app, process_in_background=self.process_in_background)
         self.server = BackgroundServer(web).start()
         sandbox.webhooks.url = self.server.url + "/jira/webhook"

@@ -31,6 +31,7 @@ from ..adapters.slack import (
     REJECT,
     SlackIntegration,
     SlackPorts,
+    SocketModeConnection,
     parse_button_value,
 )
 from ..sandbox import BackgroundServer
@@ -98,6 +99,7 @@ class SlackLoopback:
         self.ports: SlackPorts | None = None
         self.integration: SlackIntegration | None = None
         self._server: BackgroundServer | None = None
+        self._socket: SocketModeConnection | None = None
 
     # -- lifecycle --------------------------------------------------------------------------
     def start(self) -> SlackLoopback:
@@ -121,6 +123,13 @@ class SlackLoopback:
             clock=self._clock,
             on_recorded=on_recorded,
         )
+        if self.sandbox.app_token is not None:
+            # Socket Mode: the app dials out; nothing listens for Slack on this side
+            self._socket = self.integration.socket_mode(
+                self.sandbox.app_token, api_url=self.sandbox.api_url
+            )
+            self._socket.connect()
+            return self.integration
         self._server = BackgroundServer(Starlette(routes=self.integration.routes())).start()
         self.sandbox.app_url = self._server.url + "/slack/events"
         return self.integration
@@ -128,6 +137,8 @@ class SlackLoopback:
     def stop(self) -> None:
         if self.integration is not None:
             self.integration.wait_idle(10)
+        if self._socket is not None:
+            self._socket.close()
         if self._server is not None:
             self._server.stop()
         if self.integration is not None:

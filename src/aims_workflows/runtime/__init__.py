@@ -2,6 +2,7 @@
 schedules (the inventory service built on it is ``aims_workflows.inventory.Inventory``)."""
 
 from .backoff import Backoff
+from .batch import HeldBack, Queued
 from .core import CLI, Outcome, Runtime
 from .dispatcher import Dispatcher, DispatchReport
 from .inbound import Delivery
@@ -12,6 +13,8 @@ __all__ = [
     "Delivery",
     "DispatchReport",
     "Dispatcher",
+    "HeldBack",
     "Outcome",
+    "Queued",
     "Runtime",
 ]

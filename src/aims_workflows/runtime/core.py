@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import TypeVar
 
 from sqlalchemy import Connection, text
@@ -42,12 +43,13 @@ from ..store import runs as run_store
 from . import inbound, views
 from .actions import PeoplesActions
 from .approvals import addressed_decision, approval_row
+from .batch import HeldBack, Queued
 from .inbound import Delivery, as_delivery
 from .specs import SpecRegistry
 from .starts import CLI, RunStarts
 from .subjects import ORGANISATION_ID
 
-__all__ = ["Runtime", "Outcome", "CLI", "Delivery"]
+__all__ = ["Runtime", "Outcome", "CLI", "Delivery", "Queued", "HeldBack"]
 
 _RETRIES_ON_CONFLICT = 5
 _T = TypeVar("_T")
@@ -172,22 +174,62 @@ class Runtime(RunStarts, PeoplesActions):
         def work() -> Outcome:
             now = self.clock.now()
             with self.db.begin() as conn:
-                if delivery and not inbound.take(conn, delivery, now):
-                    return Outcome(run_id, duplicate=True)
-                try:
-                    target, transition = self._receive_in(conn, event, run_id, now)
-                except NotFound as err:
-                    if delivery is None:
-                        raise
-                    inbound.settle(conn, delivery, now, str(err))
-                    outbox.enqueue(conn, follow_up, now)
-                    return Outcome(run_id, not_applied=str(err))
-                outbox.enqueue(conn, follow_up, now)
-                if delivery:
-                    inbound.settle(conn, delivery, now, transition.ignored)
-                return Outcome(target, transition)
+                return self._receive_tx(conn, event, run_id, delivery, follow_up, now)
 
         return self._retrying(work)
+
+    def _receive_tx(
+        self,
+        conn: Connection,
+        event: Event,
+        run_id: str | None,
+        delivery: Delivery | None,
+        follow_up: Sequence[Command],
+        now: datetime,
+    ) -> Outcome:
+        """:meth:`receive` inside ``conn``'s transaction."""
+        if delivery and not inbound.take(conn, delivery, now):
+            return Outcome(run_id, duplicate=True)
+        try:
+            target, transition = self._receive_in(conn, event, run_id, now)
+        except NotFound as err:
+            if delivery is None:
+                raise
+            inbound.settle(conn, delivery, now, str(err))
+            outbox.enqueue(conn, follow_up, now)
+            return Outcome(run_id, not_applied=str(err))
+        outbox.enqueue(conn, follow_up, now)
+        if delivery:
+            inbound.settle(conn, delivery, now, transition.ignored)
+        return Outcome(target, transition)
+
+    def receive_batch(self, queued: Sequence[Queued]) -> list[Outcome | Exception]:
+        """Apply queued events in one transaction (group commit), each in a savepoint of its
+        own: one that fails rolls back alone (its result is the exception, to retry or park it
+        alone) and the others commit together. Events are applied in the order given; after a
+        failure, the later events of the same run are held back (:class:`HeldBack`) so a run's
+        events are never applied out of order. The result lists one entry per event."""
+        now = self.clock.now()
+        results: list[Outcome | Exception] = []
+        failed_runs: set[str] = set()
+        with self.db.begin() as conn:
+            for item in queued:
+                key = item.order_key()
+                if key is not None and key in failed_runs:
+                    results.append(HeldBack(key))
+                    continue
+                try:
+                    with conn.begin_nested():
+                        results.append(
+                            self._receive_tx(
+                                conn, item.event, item.run_id, item.delivery, item.follow_up, now
+                            )
+                        )
+                except Exception as err:  # noqa: BLE001 - reported per event, the batch goes on
+                    results.append(err)
+                    if key is not None:
+                        failed_runs.add(key)
+        return results
 
     def _receive_in(
         self, conn: Connection, event: Event, run_id: str | None, now: datetime
@@ -281,13 +323,25 @@ class Runtime(RunStarts, PeoplesActions):
 
     # -- time -------------------------------------------------------------------------------
     def tick(self, limit: int = 500) -> int:
-        """Fire every due timer (reminders, due dates, escalations, waits). Returns runs ticked."""
+        """Fire every due timer (reminders, due dates, escalations, waits). Returns runs ticked
+        here (a run another worker is ticking is left to it)."""
         now = self.clock.now()
         with self.db.connect() as conn:
             due = run_store.due_for_tick(conn, now, limit)
+        ticked = 0
         for run_id in due:
-            self.receive(TimerTick(), run_id=run_id)
-        return len(due)
+            ticked += self._retrying(partial(self._tick_one, run_id))
+        return ticked
+
+    def _tick_one(self, run_id: str) -> int:
+        """Tick one run if it is still due and no other worker holds it (1), else leave it (0):
+        workers sharing a database claim due timers, they do not queue behind each other."""
+        now = self.clock.now()
+        with self.db.begin() as conn:
+            if not run_store.take_due(conn, run_id, now):
+                return 0
+            self._apply(conn, run_id, TimerTick(), now)
+        return 1
 
     # -- ledger-only records ----------------------------------------------------------------
     def record(

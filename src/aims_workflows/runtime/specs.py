@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, select
 
 from ..errors import SpecError
 from ..spec.loader import LoadedSpec, WorkflowSet, parse_spec
 from ..spec.model import WorkflowSpec
 from ..store.models import SpecVersion
+from ..store.upsert import insert_for
 
 __all__ = ["SpecRegistry"]
 
@@ -35,14 +36,16 @@ class SpecRegistry:
         """Store this version's text once; refuse a changed file that kept its version number."""
         # No in-process cache of "registered": the caller's transaction may still roll back.
         spec = loaded.spec
-        stored = conn.execute(
-            select(_VERSIONS.c.content_hash).where(
-                _VERSIONS.c.workflow_id == spec.id, _VERSIONS.c.version == spec.version
-            )
-        ).scalar()
+        query = select(_VERSIONS.c.content_hash).where(
+            _VERSIONS.c.workflow_id == spec.id, _VERSIONS.c.version == spec.version
+        )
+        stored = conn.execute(query).scalar()
         if stored is None:
+            # insert-or-nothing, then read again: two workers registering the same version at
+            # once (the first start of a workflow) both go on, instead of one failing on the key
             conn.execute(
-                insert(_VERSIONS).values(
+                insert_for(conn.dialect.name, _VERSIONS)
+                .values(
                     workflow_id=spec.id,
                     version=spec.version,
                     content_hash=loaded.content_hash,
@@ -50,8 +53,10 @@ class SpecRegistry:
                     text=loaded.text,
                     registered_at=now,
                 )
+                .on_conflict_do_nothing()
             )
-        elif stored != loaded.content_hash:
+            stored = conn.execute(query).scalar()
+        if stored != loaded.content_hash:
             raise _changed_without_bump(loaded)
 
     def by_hash(self, conn: Connection, content_hash: str) -> WorkflowSpec:

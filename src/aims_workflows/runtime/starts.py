@@ -8,7 +8,8 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, select, text, update
+from sqlalchemy.exc import IntegrityError
 
 from ..config import AimsConfig
 from ..engine import Actor, StartRun, Transition, advance, new_run
@@ -225,8 +226,48 @@ class RunStarts:
         return started
 
     # -- schedules -------------------------------------------------------------------------
+    def _open_subjects(self, conn: Connection, workflow_id: str) -> set[str]:
+        """Subjects with an open run of the workflow: one query for all of them, not one per
+        subject (the worker runs this every few seconds over the whole inventory)."""
+        table = Run.__table__
+        return set(
+            conn.scalars(
+                select(table.c.subject_id).where(
+                    table.c.workflow_id == workflow_id, table.c.status.in_(("new", "running"))
+                )
+            )
+        )
+
+    def _start_scheduled(
+        self, conn: Connection, loaded: LoadedSpec, subject: Subject, now: datetime, every: str
+    ) -> str | None:
+        """Start one scheduled run in a savepoint. None when another worker started it first:
+        the unique index over open scheduled runs refuses the second, and only this start is
+        rolled back, not the pass."""
+        try:
+            with conn.begin_nested():
+                run_id = self._start(
+                    conn,
+                    loaded,
+                    subject,
+                    now,
+                    actor=Actor("scheduler", "scheduler"),
+                    trigger=f"schedule (every {every})",
+                ).run.run_id
+                table = Run.__table__
+                conn.execute(update(table).where(table.c.id == run_id).values(scheduled=True))
+        except IntegrityError:
+            return None
+        return run_id
+
     def run_schedules(self) -> list[str]:
-        """Start recurring workflows whose interval has passed for a subject (or that never ran)."""
+        """Start recurring workflows whose interval has passed for a subject (or that never ran).
+
+        Safe with any number of workers: on PostgreSQL one worker at a time goes through a
+        workflow's subjects (a transaction-scoped advisory lock, per schema; a worker that does
+        not get it skips the workflow, which the holder is starting), and a unique index over
+        open scheduled runs turns any start that slips through into a skipped one. On SQLite the
+        pass is one write transaction, which serialises the workers."""
         from ..store import inventory as inventory_store
 
         now = self.clock.now()
@@ -242,6 +283,8 @@ class RunStarts:
             every = schedule.every
             every_text = schedule.model_dump(mode="json")["every"]
             with self.db.begin() as conn:
+                if not _schedule_lock(conn, spec.id):
+                    continue
                 if spec.subject == "ai_system":
                     if systems is None:
                         systems = [ai_system_subject(r) for r in inventory_store.list_all(conn)]
@@ -255,15 +298,7 @@ class RunStarts:
                         .order_by(table.c.started_at)
                     ).all()
                 )
-                # one query for the subjects that already have an open run, not one per subject:
-                # the worker runs this every few seconds over the whole inventory
-                busy = set(
-                    conn.scalars(
-                        select(table.c.subject_id).where(
-                            table.c.workflow_id == spec.id, table.c.status.in_(("new", "running"))
-                        )
-                    )
-                )
+                busy = self._open_subjects(conn, spec.id)
                 for subject in subjects:
                     previous = last.get(subject.id)
                     due = (
@@ -275,15 +310,25 @@ class RunStarts:
                         continue
                     if subject.id in busy or not self._in_scope(spec, subject):
                         continue
-                    started.append(
-                        self._start(
-                            conn,
-                            loaded,
-                            subject,
-                            now,
-                            actor=Actor("scheduler", "scheduler"),
-                            trigger=f"schedule (every {every_text})",
-                        ).run.run_id
-                    )
+                    run_id = self._start_scheduled(conn, loaded, subject, now, every_text)
+                    if run_id is not None:
+                        started.append(run_id)
                     busy.add(subject.id)
         return started
+
+
+def _schedule_lock(conn: Connection, workflow_id: str) -> bool:
+    """Take the schedule of ``workflow_id`` for this transaction (PostgreSQL); False when another
+    worker holds it. Keyed by schema too, so databases that share a server (tests in schemas of
+    their own) never wait on each other. SQLite's write transaction is the lock there."""
+    if conn.dialect.name != "postgresql":
+        return True
+    return bool(
+        conn.execute(
+            text(
+                "SELECT pg_try_advisory_xact_lock(hashtext(current_schema()), "
+                "hashtext('aims.schedule:' || :workflow))"
+            ),
+            {"workflow": workflow_id},
+        ).scalar()
+    )

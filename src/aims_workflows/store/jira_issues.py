@@ -16,7 +16,7 @@ from ..ports import Clock
 from . import ledger
 from .db import Database
 from .models import Run
-from .models_jira import JiraAttachment, JiraIssue, JiraSyncCursor
+from .models_jira import JiraAttachment, JiraCreateAttempt, JiraIssue, JiraSyncCursor
 from .upsert import insert_for
 
 __all__ = ["JiraIssueRecords"]
@@ -24,6 +24,7 @@ __all__ = ["JiraIssueRecords"]
 _ISSUES: Table = JiraIssue.__table__
 _ATTACHMENTS: Table = JiraAttachment.__table__
 _SYNC: Table = JiraSyncCursor.__table__
+_ATTEMPTS: Table = JiraCreateAttempt.__table__
 _RUNS: Table = Run.__table__
 _OPEN_RUN = ("new", "running", "waiting")
 
@@ -71,6 +72,28 @@ class JiraIssueRecords:
         with self.db.connect() as conn:
             parent = conn.scalar(select(_RUNS.c.parent_run_id).where(_RUNS.c.id == run_id))
         return self.issues_of_run(parent) if parent else []
+
+    def create_attempted(self, idem_key: str) -> datetime | None:
+        """When the issue for this command was first asked of Jira, if ever."""
+        with self.db.connect() as conn:
+            return conn.scalar(
+                select(_ATTEMPTS.c.started_at).where(_ATTEMPTS.c.idem_key == idem_key)
+            )
+
+    def note_create_attempt(self, idem_key: str) -> None:
+        """Record, before asking Jira, that this command's issue is being created (first time
+        only: the window a retry waits in counts from the first attempt)."""
+        with self.db.begin() as conn:
+            conn.execute(
+                _insert(conn, _ATTEMPTS)
+                .values(idem_key=idem_key, started_at=self.clock.now())
+                .on_conflict_do_nothing(index_elements=["idem_key"])
+            )
+
+    def forget_create_attempt(self, idem_key: str) -> None:
+        """Jira answered that it created nothing: a retry need not wait for the search."""
+        with self.db.begin() as conn:
+            conn.execute(_ATTEMPTS.delete().where(_ATTEMPTS.c.idem_key == idem_key))
 
     def remember_issue(
         self,

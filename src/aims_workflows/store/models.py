@@ -18,6 +18,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -40,6 +41,9 @@ __all__ = [
     "RiskRegisterEntry",
     "Finding",
 ]
+
+
+_OPEN_SCHEDULED = "scheduled AND status IN ('new', 'running')"
 
 
 class Base(DeclarativeBase):
@@ -109,6 +113,16 @@ class Run(Base):
         Index(
             "ix_runs_started_at", "started_at"
         ),  # the newest runs first (dashboard, `aims runs list`)
+        # one open scheduled run per (workflow, subject), however many workers run the schedules
+        Index(
+            "ux_runs_open_scheduled",
+            "workflow_id",
+            "subject_type",
+            "subject_id",
+            unique=True,
+            sqlite_where=text(_OPEN_SCHEDULED),
+            postgresql_where=text(_OPEN_SCHEDULED),
+        ),
     )
     id: Mapped[str] = mapped_column(String(200), primary_key=True)
     workflow_id: Mapped[str] = mapped_column(String(64))
@@ -129,6 +143,7 @@ class Run(Base):
     updated_at: Mapped[datetime]
     completed_at: Mapped[datetime | None]
     next_wake_at: Mapped[datetime | None] = mapped_column(index=True)
+    scheduled: Mapped[bool | None] = mapped_column(Boolean)  # started by a schedule
 
 
 class StepRecord(Base):
@@ -229,6 +244,7 @@ class OutboxItem(Base):
     created_at: Mapped[datetime]
     done_at: Mapped[datetime | None]
     result: Mapped[str | None] = mapped_column(Text)
+    claimed_by: Mapped[str | None] = mapped_column(String(64))  # the dispatcher holding it
 
 
 class InboxItem(Base):

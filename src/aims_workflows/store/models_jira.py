@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from .models import Base
 
-__all__ = ["JiraIssue", "JiraAttachment", "JiraSyncCursor"]
+__all__ = ["JiraIssue", "JiraAttachment", "JiraSyncCursor", "JiraCreateAttempt"]
 
 
 class JiraIssue(Base):
@@ -54,3 +54,15 @@ class JiraSyncCursor(Base):
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     cursor: Mapped[datetime]
     polled_at: Mapped[datetime]
+
+
+class JiraCreateAttempt(Base):
+    """When a ``task.create`` command first asked Jira to create its issue (migration 0007).
+
+    Jira's search is eventually consistent: an issue created by an attempt that did not live to
+    record it can stay invisible to the label search for a while. A retry that finds nothing
+    within that window waits instead of creating a second issue."""
+
+    __tablename__ = "jira_create_attempts"
+    idem_key: Mapped[str] = mapped_column(String(400), primary_key=True)
+    started_at: Mapped[datetime]

@@ -50,6 +50,7 @@ def create_app(
     max_body: int = MAX_BODY,
     process_in_background: bool = True,
     metrics: Metrics | None = None,
+    slack_http: bool = True,
 ) -> Starlette:
     """The ASGI app over an opened application (:func:`aims_workflows.app.open_app`).
 
@@ -90,7 +91,9 @@ def create_app(
             return JSONResponse(
                 {"status": "unavailable", "database": type(err).__name__}, status_code=503
             )
-        return JSONResponse({"status": "ok", "database": "ok"})
+        return JSONResponse(
+            {"status": "ok", "database": "ok", "integrations": _integrations(app_ctx)}
+        )
 
     async def prometheus(request: Request) -> Response:
         try:
@@ -110,9 +113,9 @@ def create_app(
     token = dashboard_token(getattr(app_ctx, "settings", None))
     guard = [Middleware(DashboardAuth, token=token)] if token else []
     slack = getattr(app_ctx, "slack", None)
-    if (
-        slack is not None
-    ):  # POST /slack/events, behind Slack's signature check (adapters.slack.routes)
+    # POST /slack/events, behind Slack's signature check (adapters.slack.routes); not served
+    # when Slack comes over Socket Mode (``slack_http=False``), where nothing arrives by HTTP
+    if slack is not None and slack_http:
         routes += slack.routes()
     routes += list(extra_routes)
 
@@ -135,3 +138,18 @@ def create_app(
     app.state.inbox_worker = worker
     app.state.app = app_ctx
     return app
+
+
+def _integrations(app_ctx: Any) -> dict[str, Any]:
+    """Which integrations this process runs and how: no secret, no call to the vendors (a
+    health check is polled often; `aims doctor` is the end-to-end check)."""
+    settings = getattr(app_ctx, "settings", None)
+    jira = getattr(app_ctx, "jira", None) is not None
+    slack = getattr(app_ctx, "slack", None) is not None
+    return {
+        "jira": {"configured": jira, "mode": getattr(settings, "jira_mode", "webhook")}
+        if jira
+        else {"configured": False},
+        "slack": {"configured": slack},
+        "confluence": {"configured": bool(getattr(settings, "confluence_url", None))},
+    }

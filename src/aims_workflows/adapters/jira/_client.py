@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from ...errors import PermanentError, RetryableError
+from ...errors import IntegrationError, PermanentError, RetryableError
 
 __all__ = ["JiraConnection", "translate"]
 
@@ -63,13 +63,19 @@ def translate(err: Exception, what: str) -> Exception:
         response = err.response
         detail = _messages(response) if response is not None else ""
         text = f"Jira answered {status} when trying to {what}" + (f": {detail}" if detail else "")
+        translated: IntegrationError
         if status in (429, 503):
-            return RetryableError(
+            translated = RetryableError(
                 text, retry_after=_retry_after(response), hint="Jira is limiting or shedding load"
             )
-        if status >= 500 or status in (408, 409, 425) or status == 0:
-            return RetryableError(text)
-        return PermanentError(text, hint=_HINTS.get(status, "the request cannot succeed as sent"))
+        elif status >= 500 or status in (408, 409, 425) or status == 0:
+            translated = RetryableError(text)
+        else:
+            translated = PermanentError(
+                text, hint=_HINTS.get(status, "the request cannot succeed as sent")
+            )
+        translated.answered = status or None
+        return translated
     if isinstance(err, (requests.ConnectionError, requests.Timeout)):
         return RetryableError(f"Jira is not reachable, could not {what}: {type(err).__name__}")
     return err

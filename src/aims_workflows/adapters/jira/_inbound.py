@@ -126,6 +126,14 @@ def to_event(
         )
         return Decision(event, record_attachments=bool(change.fields.get("attachment")))
     jira_ids = {v[0] for v in mapping.values()}
+    if task["status"] == "completed" and change.polled and change.user is not None:
+        # the poll has no changelog items: it offers the issue's answers as they are now, and
+        # the engine records them only if they differ from what it holds
+        answers = answers_from_issue(mapping, change.fields, email_of)
+        event = TaskUpdated(
+            actor=actor, step_id=task["step_id"], answers=answers, ref=change.issue_key
+        )
+        return Decision(event, record_attachments=bool(change.fields.get("attachment")))
     if task["status"] == "completed" and not change.polled and change.touched(jira_ids):
         answers = answers_from_issue(mapping, change.fields, email_of)
         event = TaskUpdated(

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from ...config import jira_rest_url
 from ...errors import ConfigError
 from ...store.jira_issues import JiraIssueRecords
 from ._client import JiraConnection
@@ -61,7 +62,9 @@ class JiraIntegration:
                 hint="set them to the integration account's e-mail and an API token",
             )
         connection = JiraConnection(
-            settings.jira_url, settings.jira_email, settings.jira_api_token.get_secret_value()
+            jira_rest_url(settings) or settings.jira_url,
+            settings.jira_email,
+            settings.jira_api_token.get_secret_value(),
         )
         secret = (
             settings.jira_webhook_secret.get_secret_value()
@@ -74,6 +77,7 @@ class JiraIntegration:
             runtime,
             issue_type=settings.jira_issue_type,
             webhook_secret=secret,
+            poll_interval=timedelta(seconds=settings.jira_poll_seconds),
         )
 
     def pump(self) -> dict[str, Any]:

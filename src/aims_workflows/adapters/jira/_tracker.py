@@ -33,7 +33,7 @@ from ...engine.commands import (
     RemindTask,
     TaskCommand,
 )
-from ...errors import PermanentError
+from ...errors import IntegrationError, PermanentError, RetryableError
 from ...ports import Clock, JiraIssueStore, SystemClock
 from ...spec.model import FormField
 from . import _adf
@@ -56,6 +56,18 @@ _PRIORITIES = {
     "low": "Low",
     "lowest": "Lowest",
 }
+
+
+SEARCH_SETTLE_SECONDS = 120.0
+"""How long a new issue may stay invisible to ``/search/jql`` (Jira's search is eventually
+consistent; seconds as a rule, this much under load)."""
+
+
+def jira_summary(title: str) -> str:
+    """A title as Jira takes a summary: one line (Jira refuses newlines), at most 255
+    characters (a longer one is cut and ends in an ellipsis)."""
+    line = " ".join(title.split())
+    return line if len(line) <= 255 else line[:254] + "\u2026"
 
 
 def idem_label(idem_key: str) -> str:
@@ -180,8 +192,28 @@ class JiraIssueTracker(EvidenceFiles):
         mapping = {f.id: [field_ids[f.id], f.type] for f in command.form}
         issue = self._find_by_label(label)
         if issue is None:
-            issue = self._new_issue(command, label, form, field_ids)
+            self._wait_out_search_lag(idem)
+            try:
+                issue = self._new_issue(command, label, form, field_ids)
+            except IntegrationError as err:
+                # Jira answered no (refused, limited, shedding load): nothing was created, so
+                # the next attempt need not wait for the search to show anything
+                if err.answered is not None and (err.answered < 500 or err.answered == 503):
+                    self._forget_attempt(idem)
+                raise
         key, issue_id = issue["key"], str(issue["id"])
+        # recorded before anything else can fail: a retry then finds the issue by its key,
+        # without depending on a search that may not show it yet
+        if self.store is not None:
+            self.store.remember_issue(
+                issue_id=issue_id,
+                issue_key=key,
+                idem_key=idem,
+                run_id=command.run_id,
+                step_id=command.step_id,
+                attempt=command.attempt,
+                fields=mapping,
+            )
         self.jira.set_issue_property(
             key,
             PROPERTY,
@@ -195,17 +227,28 @@ class JiraIssueTracker(EvidenceFiles):
             what=f"label issue {key} with its task",
         )
         self._link_related(command.run_id, key)
-        if self.store is not None:
-            self.store.remember_issue(
-                issue_id=issue_id,
-                issue_key=key,
-                idem_key=idem,
-                run_id=command.run_id,
-                step_id=command.step_id,
-                attempt=command.attempt,
-                fields=mapping,
-            )
         return {"ref": key, "assignee": command.assignee}
+
+    def _wait_out_search_lag(self, idem: str) -> None:
+        """Before creating: if an earlier attempt asked Jira to create this issue and did not
+        live to record it, the label search may not show that issue yet. Within Jira's search
+        consistency window, try again later rather than create a second issue."""
+        if self.store is None:
+            return
+        first = self.store.create_attempted(idem)
+        if first is not None:
+            waited = (self.clock.now() - first).total_seconds()
+            if waited < SEARCH_SETTLE_SECONDS:
+                raise RetryableError(
+                    "an earlier attempt may have created this issue and Jira's search does not "
+                    "show it yet; looking again before creating one",
+                    retry_after=SEARCH_SETTLE_SECONDS - waited,
+                )
+        self.store.note_create_attempt(idem)
+
+    def _forget_attempt(self, idem: str) -> None:
+        if self.store is not None:
+            self.store.forget_create_attempt(idem)
 
     def _new_issue(
         self,
@@ -217,7 +260,7 @@ class JiraIssueTracker(EvidenceFiles):
         fields: dict[str, Any] = {
             "project": {"key": self.project},
             "issuetype": {"name": self.issue_type},
-            "summary": (command.title or command.step_id)[:254],
+            "summary": jira_summary(command.title or command.step_id),
             "description": self._description(command),
             "labels": [OWNED_LABEL, label, f"aims-{command.workflow or 'workflow'}"[:255]],
             "priority": {"name": _PRIORITIES.get(command.priority, "Medium")},

@@ -21,6 +21,7 @@ from ._channel import SlackApprovalChannel, SlackNotifier
 from ._directory import Directory, UnknownPerson
 from ._errors import redact
 from ._service import SlackIntegration, SlackPorts, ports_from_settings
+from ._socket_mode import SocketModeConnection, check_app_token
 from ._work import WorkPool
 from .routes import EVENTS_PATH, SlackSignatureCheck, slack_asgi_app, slack_routes
 
@@ -29,6 +30,8 @@ __all__ = [
     "SlackNotifier",
     "SlackIntegration",
     "SlackPorts",
+    "SocketModeConnection",
+    "check_app_token",
     "ports_from_settings",
     "build_bolt_app",
     "slack_routes",

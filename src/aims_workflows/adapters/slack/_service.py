@@ -26,6 +26,7 @@ from ._book import MessageBook
 from ._channel import SlackApprovalChannel, SlackNotifier
 from ._directory import Directory
 from ._inbound import SlackInbox
+from ._socket_mode import SocketModeConnection
 from ._work import WorkPool
 from .routes import SlackSignatureCheck, slack_asgi_app, slack_routes
 
@@ -150,6 +151,10 @@ class SlackIntegration:
 
     def asgi_app(self):
         return slack_asgi_app(self.bolt, self._require_check())
+
+    def socket_mode(self, app_token: str, *, api_url: str) -> SocketModeConnection:
+        """The Bolt app over Socket Mode (call ``connect()``): no public URL, no signing secret."""
+        return SocketModeConnection(self.bolt, app_token, api_url=api_url)
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
         """Wait until the work started by earlier requests, and the follow-up dispatch it asked

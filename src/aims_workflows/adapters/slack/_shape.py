@@ -80,3 +80,10 @@ def _json(text: str) -> Any:
         return json.loads(text)
     except ValueError:
         return None
+
+
+def interaction_problem(payload: dict[str, Any]) -> str | None:
+    """What is wrong with an interaction payload that came already decoded (Socket Mode)."""
+    if not isinstance(payload.get("type"), str):
+        return "'payload' must be a JSON object with a 'type'"
+    return _interaction_problem(payload)

@@ -31,7 +31,13 @@ from ._approvals import (
     ApprovalRequested,
 )
 from ._base import EvidencePayload, SubjectSnapshot, Timestamp
-from ._integrations import AttachmentRecorded, CommandDead, CommandRef, CommandRevived
+from ._integrations import (
+    AttachmentRecorded,
+    CommandDead,
+    CommandRef,
+    CommandRevived,
+    DocumentPublished,
+)
 from ._inventory import AISystemChanged, AISystemRegistered, AISystemSnapshot, FindingRaised
 from ._reference import evidence_reference
 from ._registry import (
@@ -111,6 +117,7 @@ __all__ = [
     "ChildFinished",
     "CommandDead",
     "CommandRevived",
+    "DocumentPublished",
     "DecisionTaken",
     "FindingRaised",
     "NotificationSent",

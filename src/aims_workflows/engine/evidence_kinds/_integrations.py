@@ -1,4 +1,5 @@
-"""Evidence written while carrying out effects in other tools: Jira attachments, dead commands."""
+"""Evidence written while carrying out effects in other tools: Jira attachments, dead commands,
+documents published to Confluence."""
 
 from __future__ import annotations
 
@@ -6,7 +7,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ._base import EvidencePayload
 
-__all__ = ["KINDS", "AttachmentRecorded", "CommandDead", "CommandRevived", "CommandRef"]
+__all__ = [
+    "KINDS",
+    "AttachmentRecorded",
+    "CommandDead",
+    "CommandRevived",
+    "CommandRef",
+    "DocumentPublished",
+]
 
 
 class AttachmentRecorded(EvidencePayload):
@@ -54,4 +62,29 @@ class CommandRevived(EvidencePayload):
     commands: list[CommandRef] = Field(description="the commands queued again")
 
 
-KINDS: tuple[type[EvidencePayload], ...] = (AttachmentRecorded, CommandDead, CommandRevived)
+class DocumentPublished(EvidencePayload):
+    """A document (the SoA, the review pack, the audit summary) was published to a Confluence
+    page, built from the ledger up to ``ledger_head_seq`` (7.5.3 control of documented
+    information: which version people read, and what it was made from). The row's actor says
+    who published it."""
+
+    KIND = "document.published"
+
+    document: str = Field(description="which document: soa, review-pack, audit-summary")
+    action: str = Field(description="created, updated, or unchanged (the page already said it)")
+    space: str = Field(description="the Confluence space key")
+    page_id: str = Field(description="Confluence's id of the page")
+    title: str = Field(description="the page title")
+    version: int = Field(description="the page version that holds this content")
+    url: str = Field(description="where people read it")
+    sha256: str = Field(description="SHA-256 of the storage-format body published")
+    ledger_head_seq: int = Field(description="the last ledger row the document was built from")
+    ledger_head_hash: str = Field(description="that row's hash")
+
+
+KINDS: tuple[type[EvidencePayload], ...] = (
+    AttachmentRecorded,
+    CommandDead,
+    CommandRevived,
+    DocumentPublished,
+)

@@ -22,7 +22,7 @@ from ._approvals import (
     ApprovalRequested,
 )
 from ._base import EvidencePayload
-from ._integrations import AttachmentRecorded, CommandDead, CommandRevived
+from ._integrations import AttachmentRecorded, CommandDead, CommandRevived, DocumentPublished
 from ._inventory import AISystemChanged, AISystemRegistered, FindingRaised
 from ._runs import (
     ArtefactRecorded,
@@ -60,7 +60,7 @@ __all__ = [
     "parse_evidence",
 ]
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 """The revision of the evidence contract: MAJOR.MINOR. MINOR grows with an additive change (a new
 kind, a new optional field); MAJOR would grow only if a kind left the contract, which does not
 happen: rows stay in the ledger for good, so a new shape is a new kind name."""
@@ -123,6 +123,7 @@ AnyEvidence: TypeAlias = (
     | AttachmentRecorded
     | CommandDead
     | CommandRevived
+    | DocumentPublished
 )
 """Any evidence payload; the ledger's kind column (through :data:`EVIDENCE_KINDS`) says which."""
 

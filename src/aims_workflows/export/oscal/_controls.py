@@ -11,17 +11,31 @@ from ..period import Period
 from ..soa import Coverage
 from ._evidence import RunEvidence
 from ._ids import ExportIds, objective_id
-from ._meta import line, props, sentence
+from ._ledger_rows import LedgerRows
+from ._meta import line, props, sentence, tool_origins
 
-__all__ = ["DETERMINATION", "control_observation", "control_finding"]
+__all__ = [
+    "DETERMINATION",
+    "AUTOMATED",
+    "NOT_DETERMINED",
+    "control_observation",
+    "control_finding",
+]
 
+AUTOMATED = "aims-automated"
+"""``determination`` of a finding aims worked out itself from the ledger and the SoA."""
+NOT_DETERMINED = "aims-not-determined"
+"""``determination`` of a finding aims could not work out: the evidence is kept elsewhere."""
 
-# SoA status -> (objective state, reason, implementation status); None: not stated
-DETERMINATION: dict[str, tuple[str | None, str | None, str | None]] = {
-    "implemented": ("satisfied", "pass", "implemented"),
-    "in_progress": ("not-satisfied", "other", "partial"),
-    "no_evidence": ("not-satisfied", "fail", "planned"),
-    "described": (None, None, "implemented"),
+# SoA status -> (objective state, reason, implementation status, determination).
+# NIST's schema requires a status on every finding target, and its state is satisfied or
+# not-satisfied: a control whose evidence aims does not hold is not-satisfied for the reason
+# "other" (not shown to be met), marked not determined, until an assessor examines it.
+DETERMINATION: dict[str, tuple[str, str, str, str]] = {
+    "implemented": ("satisfied", "pass", "implemented", AUTOMATED),
+    "in_progress": ("not-satisfied", "other", "partial", AUTOMATED),
+    "no_evidence": ("not-satisfied", "fail", "planned", AUTOMATED),
+    "described": ("not-satisfied", "other", "implemented", NOT_DETERMINED),
 }
 
 
@@ -32,13 +46,13 @@ def control_observation(
     row: Coverage,
     runs: list[RunEvidence],
     left_out: int,
-    ledger_uuid: str,
+    rows: LedgerRows,
     titles: dict[str, str],
     period: Period,
     now: datetime,
 ) -> Any:
     common = m.common
-    evidence = [_run_evidence(m, run, ledger_uuid, titles) for run in runs]
+    evidence = [_run_evidence(m, run, rows, titles) for run in runs]
     remarks = None
     if left_out:
         remarks = (
@@ -65,6 +79,7 @@ def control_observation(
         ),
         methods=[common.Methods.EXAMINE],
         types=["control-objective"],
+        origins=tool_origins(m),
         relevant_evidence=evidence or None,
         collected=now,
         remarks=remarks,
@@ -102,7 +117,7 @@ def _describe(row: Coverage, period: Period) -> str:
     return " ".join(parts)
 
 
-def _run_evidence(m: Any, run: RunEvidence, ledger_uuid: str, titles: dict[str, str]) -> Any:
+def _run_evidence(m: Any, run: RunEvidence, rows: LedgerRows, titles: dict[str, str]) -> Any:
     title = titles.get(run.workflow, run.workflow)
     span = (
         f"#{run.first_seq}"
@@ -110,7 +125,7 @@ def _run_evidence(m: Any, run: RunEvidence, ledger_uuid: str, titles: dict[str, 
         else f"#{run.first_seq} to #{run.last_seq}"
     )
     return m.common.RelevantEvidence(
-        href=f"#{ledger_uuid}",
+        href=rows.cite(run.last_seq, run.last_hash, f"the latest row of run {run.run_id}"),
         description=(
             f"Run {run.run_id} of {run.workflow} v{run.version} ({line(title)}) "
             f"on {line(run.subject)}: {run.rows} ledger row(s) for this "
@@ -134,11 +149,12 @@ def _run_evidence(m: Any, run: RunEvidence, ledger_uuid: str, titles: dict[str, 
 
 def control_finding(m: Any, ids: ExportIds, row: Coverage, observation_uuid: str) -> Any:
     common = m.common
-    state, reason, implementation = DETERMINATION[row.status]
-    status = common.ObjectiveStatus(state=state, reason=reason) if state else None
-    verdict = {"satisfied": "satisfied", "not-satisfied": "not satisfied", None: "not determined"}[
-        state
-    ]
+    state, reason, implementation, determination = DETERMINATION[row.status]
+    verdict = (
+        "not determined"
+        if determination == NOT_DETERMINED
+        else {"satisfied": "satisfied", "not-satisfied": "not satisfied"}[state]
+    )
     gap = " (gap)" if row.gap else ""
     return common.Finding(
         uuid=ids("finding", row.id),
@@ -149,17 +165,38 @@ def control_finding(m: Any, ids: ExportIds, row: Coverage, observation_uuid: str
             + (": a gap, no workflow and no implementation described" if row.gap else "")
         ),
         props=props(
-            m, [("label", row.id), ("soa-status", row.status), ("gap", "true" if row.gap else None)]
+            m,
+            [
+                ("label", row.id),
+                ("soa-status", row.status),
+                ("gap", "true" if row.gap else None),
+                ("determination", determination),
+            ],
         ),
+        origins=tool_origins(m),
         target=common.FindingTarget(
             type=common.FindingTargetTypeValidValues.objective_id,
             target_id=objective_id(row.id),
             title=f"{row.id} {row.title}",
-            status=status,
-            implementation_status=common.ImplementationStatus(state=implementation)
-            if implementation
-            else None,
-            remarks=None if state else "The evidence is kept outside aims: examine it to decide.",
+            status=common.ObjectiveStatus(
+                state=state,
+                reason=reason,
+                remarks=(
+                    "Not determined by aims: the implementation is described and its evidence "
+                    "is kept outside aims. An assessor has to examine it; until then the "
+                    "objective is not shown to be satisfied."
+                    if determination == NOT_DETERMINED
+                    else None
+                ),
+            ),
+            implementation_status=common.ImplementationStatus(state=implementation),
         ),
         related_observations=[common.RelatedObservation(observation_uuid=observation_uuid)],
+        remarks=_WHO,
     )
+
+
+_WHO = (
+    "Determined by aims-workflows (the origins actor, a tool) from the evidence ledger and the "
+    "Statement of Applicability: not an assessor's conclusion."
+)

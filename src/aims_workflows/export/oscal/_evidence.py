@@ -29,6 +29,7 @@ __all__ = [
     "citations",
     "evidence_by_control",
     "open_nonconformities",
+    "hashes_of",
 ]
 
 _E, _R, _F = Evidence.__table__, Run.__table__, Finding.__table__
@@ -129,7 +130,7 @@ def evidence_by_control(
         ordered = sorted(runs[control].items(), key=lambda item: -item[1][5])
         listed[control] = [RunEvidence(run_id, *values) for run_id, values in ordered[:limit]]
         left_out[control] = max(0, len(ordered) - limit)
-    hashes = _hashes(conn, {r.last_seq for entries in listed.values() for r in entries})
+    hashes = hashes_of(conn, {r.last_seq for entries in listed.values() for r in entries})
     filled = {
         c: [replace(r, last_hash=hashes[r.last_seq]) for r in entries]
         for c, entries in listed.items()
@@ -137,7 +138,8 @@ def evidence_by_control(
     return filled, left_out
 
 
-def _hashes(conn: Connection, seqs: set[int]) -> dict[int, str]:
+def hashes_of(conn: Connection, seqs: set[int]) -> dict[int, str]:
+    """seq -> hash of each of the ledger rows ``seqs``."""
     found: dict[int, str] = {}
     ordered = sorted(seqs)
     for start in range(0, len(ordered), _IN_BATCH):

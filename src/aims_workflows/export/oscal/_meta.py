@@ -10,7 +10,20 @@ from typing import Any
 from ... import __version__
 from ._ids import PROPS_NS, stable_uuid
 
-__all__ = ["line", "sentence", "when", "prop", "props", "metadata", "ROLE_TITLES"]
+__all__ = [
+    "line",
+    "sentence",
+    "when",
+    "prop",
+    "props",
+    "metadata",
+    "ROLE_TITLES",
+    "party_uuid",
+    "TOOL_COMPONENT",
+    "tool_component",
+    "tool_assets",
+    "tool_origins",
+]
 
 ROLE_TITLES = {
     "top_management": "Top management",
@@ -62,11 +75,23 @@ def props(m: Any, pairs: Iterable[tuple[str, Any]]) -> list[Any] | None:
     return made or None
 
 
+def party_uuid(email: str) -> str:
+    """The UUID of a person's party, the same in every document."""
+    return stable_uuid("party", "person", email)
+
+
 def metadata(
-    m: Any, *, title: str, now: datetime, config: Any = None, remarks: str | None = None
+    m: Any,
+    *,
+    title: str,
+    now: datetime,
+    config: Any = None,
+    remarks: str | None = None,
+    extra_props: Iterable[Any] = (),
 ) -> Any:
     """Title, last-modified (the export's clock), version (this tool's), oscal-version (trestle's),
-    and when ``config`` is given the organisation and the people of ``aims.yaml`` in their roles."""
+    when ``config`` is given the organisation and the people of ``aims.yaml`` in their roles, and
+    the generator property followed by ``extra_props``."""
     common = m.common
     fields: dict[str, Any] = dict(
         title=line(title),
@@ -78,9 +103,18 @@ def metadata(
     if config is not None:
         roles, parties, responsible = _people(m, config)
         fields.update(roles=roles or None, parties=parties, responsible_parties=responsible or None)
-    fields["props"] = props(
-        m, [("generator", f"aims-workflows {__version__} (compliance-trestle {m.trestle_version})")]
-    )
+    fields["props"] = (
+        props(
+            m,
+            [
+                (
+                    "generator",
+                    f"aims-workflows {__version__} (compliance-trestle {m.trestle_version})",
+                )
+            ],
+        )
+        or []
+    ) + list(extra_props)
     return common.Metadata(**fields)
 
 
@@ -97,7 +131,7 @@ def _people(m: Any, config: Any) -> tuple[list[Any], list[Any], list[Any]]:
         uuids = []
         for person in people:
             if person not in seen:
-                seen[person] = stable_uuid("party", "person", person)
+                seen[person] = party_uuid(person)
                 parties.append(_person(common, seen[person], person, org_uuid))
             uuids.append(seen[person])
         if uuids:
@@ -113,3 +147,47 @@ def _person(common: Any, uuid: str, email: str, org_uuid: str) -> Any:
         # aims.yaml accepts addresses the e-mail validator trestle uses refuses (reserved domains
         # such as .test or .local): the person is still named, without the address field
         return common.Parties(**base)
+
+
+# -- aims itself, as the tool that produced findings ---------------------------------------------
+TOOL_COMPONENT = stable_uuid("component", "tool", "aims-workflows")
+"""The UUID of the component that stands for aims-workflows in every document: findings and
+observations name it as their ``origins`` actor (type ``tool``)."""
+TOOL_PLATFORM = stable_uuid("assessment-platform", "aims-workflows")
+
+
+def tool_component(m: Any) -> Any:
+    """aims-workflows as a ``software`` component, for assessment assets and local definitions."""
+    return m.common.SystemComponent(
+        uuid=TOOL_COMPONENT,
+        type="software",
+        title=f"aims-workflows {__version__}",
+        description=(
+            "The ISO/IEC 42001 workflow engine that keeps the hash-chained evidence ledger and "
+            "exported this file. Findings it produced are its own determinations from the "
+            "ledger, not an assessor's conclusions."
+        ),
+        props=props(m, [("version", __version__)]),
+        status=m.common.Status(state="operational"),
+    )
+
+
+def tool_assets(m: Any) -> Any:
+    """The assessment assets naming aims-workflows: its component and a platform that uses it."""
+    common = m.common
+    return common.AssessmentAssets(
+        components=[tool_component(m)],
+        assessment_platforms=[
+            common.AssessmentPlatform(
+                uuid=TOOL_PLATFORM,
+                title="aims-workflows",
+                uses_components=[common.UsesComponent(component_uuid=TOOL_COMPONENT)],
+            )
+        ],
+    )
+
+
+def tool_origins(m: Any) -> list[Any]:
+    """``origins`` naming aims-workflows (its component in the assessment assets) as the actor."""
+    common = m.common
+    return [common.Origin(actors=[common.OriginActor(type="tool", actor_uuid=TOOL_COMPONENT)])]

@@ -8,11 +8,14 @@ from typing import Any
 
 from ...catalog import Catalog
 from ..ledger_slice import ChainCheck
+from ._controls import AUTOMATED
 from ._evidence import Nonconformity
 from ._ids import ExportIds, objective_id
-from ._meta import line, props, sentence, when
+from ._ledger_rows import LedgerRows
+from ._meta import line, props, sentence, tool_origins, when
 
 __all__ = [
+    "RECORDED",
     "INTEGRITY_CLAUSE",
     "NONCONFORMITY_DEFAULT_CLAUSE",
     "broken_chain_finding",
@@ -21,20 +24,24 @@ __all__ = [
 ]
 
 
+RECORDED = "recorded-nonconformity"
+"""``determination`` of a nonconformity: raised by people (an internal audit's findings step),
+recorded through aims; aims did not judge it."""
+
 NONCONFORMITY_DEFAULT_CLAUSE = "10.2"
 INTEGRITY_CLAUSE = "7.5.3"
 
 
 # -- nonconformities and the chain ----------------------------------------------------------------
 def nonconformity_observation(
-    m: Any, ids: ExportIds, nc: Nonconformity, ledger_uuid: str, now: datetime
+    m: Any, ids: ExportIds, nc: Nonconformity, rows: LedgerRows, now: datetime
 ) -> Any:
     common = m.common
     evidence = None
-    if nc.raised_seq is not None:
+    if nc.raised_seq is not None and nc.raised_hash is not None:
         evidence = [
             common.RelevantEvidence(
-                href=f"#{ledger_uuid}",
+                href=rows.cite(nc.raised_seq, nc.raised_hash, f"finding.raised {line(nc.id)}"),
                 description=f"The ledger row that raised {line(nc.id)} (finding.raised).",
                 props=props(m, [("ledger-seq", nc.raised_seq), ("ledger-hash", nc.raised_hash)]),
             )
@@ -57,6 +64,7 @@ def nonconformity_observation(
         ),
         methods=[common.Methods.EXAMINE],
         types=["finding"],
+        origins=tool_origins(m),
         relevant_evidence=evidence,
         collected=now,
     )
@@ -89,7 +97,16 @@ def nonconformity_finding(
         uuid=ids("finding", "nonconformity", nc.id),
         title=f"Open nonconformity {line(nc.id)}: {line(nc.title)}",
         description=_describe_nonconformity(nc),
-        props=props(m, [("finding-id", nc.id), ("severity", nc.severity), ("label", clause)]),
+        props=props(
+            m,
+            [
+                ("finding-id", nc.id),
+                ("severity", nc.severity),
+                ("label", clause),
+                ("determination", RECORDED),
+            ],
+        ),
+        origins=tool_origins(m),
         target=common.FindingTarget(
             type=common.FindingTargetTypeValidValues.objective_id,
             target_id=objective_id(clause),
@@ -100,6 +117,10 @@ def nonconformity_finding(
             else f"The nonconformity names no known clause: recorded under {clause}.",
         ),
         related_observations=[common.RelatedObservation(observation_uuid=observation_uuid)],
+        remarks=(
+            f"Raised by {line(nc.source)} and recorded through aims-workflows (the origins "
+            "actor): the people of that run judged it, not aims."
+        ),
     )
 
 
@@ -116,8 +137,14 @@ def broken_chain_finding(m: Any, ids: ExportIds, chain: ChainCheck, catalog: Cat
             "as stored; do not rely on them until the cause is explained."
         ),
         props=props(
-            m, [("ledger-first-bad-seq", chain.first_bad_seq), ("label", INTEGRITY_CLAUSE)]
+            m,
+            [
+                ("ledger-first-bad-seq", chain.first_bad_seq),
+                ("label", INTEGRITY_CLAUSE),
+                ("determination", AUTOMATED),
+            ],
         ),
+        origins=tool_origins(m),
         target=common.FindingTarget(
             type=common.FindingTargetTypeValidValues.objective_id,
             target_id=objective_id(INTEGRITY_CLAUSE),

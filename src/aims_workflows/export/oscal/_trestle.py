@@ -19,7 +19,8 @@ MIN_VERSION = (5, 0)
 
 
 def oscal_models() -> SimpleNamespace:
-    """``common``, ``catalog``, ``assessment_plan``, ``assessment_results`` and ``OSCAL_VERSION``.
+    """``common``, ``catalog``, ``profile``, ``ssp``, ``assessment_plan``, ``assessment_results``,
+    ``poam`` and ``OSCAL_VERSION``.
 
     Raises ``ExportError`` naming the install command when compliance-trestle is missing or too
     old; never an ImportError traceback.
@@ -32,6 +33,9 @@ def oscal_models() -> SimpleNamespace:
             assessment_results,
             catalog,
             common,
+            poam,
+            profile,
+            ssp,
         )
     except ImportError:
         raise ExportError(
@@ -47,8 +51,11 @@ def oscal_models() -> SimpleNamespace:
     return SimpleNamespace(
         common=common,
         catalog=catalog,
+        profile=profile,
+        ssp=ssp,
         assessment_plan=assessment_plan,
         assessment_results=assessment_results,
+        poam=poam,
         OSCAL_VERSION=OSCAL_VERSION,
         trestle_version=version,
     )

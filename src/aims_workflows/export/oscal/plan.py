@@ -1,11 +1,12 @@
-"""A minimal OSCAL assessment plan, and the pieces the plan and the results share.
+"""The OSCAL assessment plan, and the pieces the plan and the results share.
 
-OSCAL's assessment results must import a plan (``import-ap``), and a plan must import a system
-security plan (``import-ssp``). aims keeps no SSP: the system under assessment is the AI management
-system, whose scope is ``aims.yaml`` and the workflows. So the plan's ``import-ssp`` points at a
-back-matter resource of the plan that says exactly that, and the plan states what is reviewed
-(the applicable Annex A controls, the excluded ones left out) and how (one activity: examining
-the evidence ledger, the runs and the SoA decisions).
+OSCAL's assessment results import a plan (``import-ap``), and a plan imports a system security
+plan (``import-ssp``): here the SSP of the AI management system written beside it
+(``system-security-plan.json``, its SHA-256 in the plan's back-matter). The plan states what is
+reviewed (the applicable Annex A controls, the excluded ones left out), of what (every component
+of the SSP: the AIMS and the AI systems in scope), how (one activity: examining the evidence
+ledger, the runs and the SoA decisions) and with what (aims-workflows, the assessment asset whose
+component the results' findings name as their origin).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 from ..period import Period
 from ..soa import CoverageReport
 from ._ids import oscal_id, stable_uuid
-from ._meta import line, metadata, props
+from ._meta import line, metadata, props, tool_assets
 
 __all__ = [
     "build_plan",
@@ -25,13 +26,19 @@ __all__ = [
     "reviewed_controls",
     "file_resource",
     "CATALOG_FILE",
+    "PROFILE_FILE",
+    "SSP_FILE",
     "PLAN_FILE",
     "RESULTS_FILE",
+    "POAM_FILE",
 ]
 
 CATALOG_FILE = "catalog.json"
+PROFILE_FILE = "profile.json"
+SSP_FILE = "system-security-plan.json"
 PLAN_FILE = "assessment-plan.json"
 RESULTS_FILE = "assessment-results.json"
+POAM_FILE = "plan-of-action-and-milestones.json"
 
 
 def plan_uuid(organisation: str, period: Period) -> str:
@@ -112,11 +119,12 @@ def build_plan(
     now: datetime,
     catalog_uuid: str,
     catalog_sha256: str,
+    ssp_uuid: str,
+    ssp_sha256: str,
 ) -> Any:
     """A ``trestle.oscal.assessment_plan.AssessmentPlan``; building it validates it."""
     common = m.common
     organisation = line(config.organisation, default="Our organisation")
-    scope_uuid = stable_uuid("resource", "aims-scope", organisation)
     catalog_resource = file_resource(
         m,
         uuid=stable_uuid("resource", "catalog", catalog_uuid),
@@ -128,16 +136,13 @@ def build_plan(
             "clause 6.1.2 is clause-6.1.2)."
         ),
     )
-    scope = common.Resource(
-        uuid=scope_uuid,
-        title=f"AI management system of {organisation}",
-        description=(
-            "The system under assessment is the AI management system (AIMS) as configured "
-            "for aims-workflows: the roles and Statement of Applicability decisions in "
-            "aims.yaml, the workflows in force and the AI system inventory. No OSCAL "
-            "system security plan exists for it; this resource stands in for one."
-        ),
-        props=props(m, [("organisation", organisation)]),
+    ssp_resource = file_resource(
+        m,
+        uuid=stable_uuid("resource", "ssp", ssp_uuid),
+        title=f"System security plan of the AI management system of {organisation}",
+        href=SSP_FILE,
+        sha256=ssp_sha256,
+        description="The SSP this plan imports: the AIMS, the AI systems in scope, statements.",
     )
     activity = common.Activity(
         uuid=stable_uuid("activity", "examine-ledger"),
@@ -157,10 +162,16 @@ def build_plan(
             now=now,
             config=config,
         ),
-        import_ssp=common.ImportSsp(
-            href=f"#{scope_uuid}", remarks="Points at the back-matter resource describing the AIMS."
-        ),
+        import_ssp=common.ImportSsp(href=SSP_FILE),
         local_definitions=m.assessment_plan.LocalDefinitions(activities=[activity]),
         reviewed_controls=reviewed_controls(m, coverage),
-        back_matter=common.BackMatter(resources=[scope, catalog_resource]),
+        assessment_subjects=[
+            common.AssessmentSubjectAll(
+                type="component",
+                description="Every component of the SSP: the AIMS and the AI systems in scope.",
+                include_all=common.IncludeAll(),
+            )
+        ],
+        assessment_assets=tool_assets(m),
+        back_matter=common.BackMatter(resources=[ssp_resource, catalog_resource]),
     )

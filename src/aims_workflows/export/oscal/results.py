@@ -10,16 +10,24 @@ implemented     satisfied       ledger evidence from runs completed in the perio
 in progress     not-satisfied   runs are open and none completed in the period
 no evidence     not-satisfied   applicable, nothing recorded (a *gap* when no workflow and
                                 no implementation note covers it either)
-described       none            the evidence is kept outside aims: someone has to examine it
+described       not-satisfied   reason "other", marked not determined: the evidence is kept
+                                outside aims and an assessor has to examine it (NIST's
+                                schema requires a status on every finding)
 excluded        no finding      the exclusion and its reason are in the observation
 ==============  ==============  ==========================================================
 
 An open nonconformity (the findings table) is a not-satisfied finding on the clause it names
 (10.2 when it names none); a ledger whose chain does not verify is one on 7.5.3.
 
+Every finding and observation names aims-workflows as its origin (an actor of type ``tool``,
+the component in the plan's assessment assets) and carries a ``determination`` property:
+``aims-automated`` (aims' own verdict from the ledger), ``aims-not-determined`` (described
+controls) or ``recorded-nonconformity`` (raised by people, recorded through aims).
+
 Relevant evidence names ledger rows by ``ledger-seq`` and ``ledger-hash`` (the row's SHA-256 in
 the hash chain): one entry per run, its latest row for the control, since the chain anchors
-every row before it. The ``href`` points at the back-matter resource describing the ledger.
+every row before it. The ``href`` points at a back-matter resource for that row, which carries
+the same seq and hash.
 """
 
 from __future__ import annotations
@@ -34,6 +42,7 @@ from ..soa import CoverageReport
 from ._controls import control_finding, control_observation
 from ._evidence import Nonconformity, RunEvidence
 from ._ids import ExportIds, stable_uuid
+from ._ledger_rows import LedgerRows
 from ._meta import line, metadata, prop, props, when
 from ._nonconformities import (
     INTEGRITY_CLAUSE,
@@ -75,6 +84,7 @@ def build_results(
     organisation = line(config.organisation, default="Our organisation")
     ids = ExportIds(organisation, period)
     ledger_uuid = stable_uuid("resource", "ledger", organisation)
+    rows = LedgerRows(organisation, ledger_href)
 
     observations, findings, clauses = [], [], set()
     for row in coverage.controls:
@@ -84,7 +94,7 @@ def build_results(
             row,
             evidence.get(row.id, []),
             left_out.get(row.id, 0),
-            ledger_uuid,
+            rows,
             workflow_titles,
             period,
             now,
@@ -98,7 +108,7 @@ def build_results(
             if nc.clause and catalog.is_known(nc.clause) and not nc.clause.startswith("A.")
             else NONCONFORMITY_DEFAULT_CLAUSE
         )
-        observation = nonconformity_observation(m, ids, nc, ledger_uuid, now)
+        observation = nonconformity_observation(m, ids, nc, rows, now)
         observations.append(observation)
         findings.append(nonconformity_finding(m, ids, nc, clause, catalog, observation.uuid))
         clauses.add(clause)
@@ -118,7 +128,10 @@ def build_results(
             "ledger evidence from runs completed in the period. Not satisfied: runs open and "
             "none completed, or no evidence (a gap when no workflow and no implementation "
             "note covers the control). Controls whose implementation is described with "
-            "evidence kept outside aims carry no determination: examine that evidence."
+            "evidence kept outside aims are not-satisfied for the reason 'other' and marked "
+            "not determined (determination: aims-not-determined): examine that evidence. "
+            "Every finding names aims-workflows as its origin (a tool); the determination "
+            "property says whether aims worked it out or recorded what people raised."
         ),
         start=start,
         end=end,
@@ -162,6 +175,7 @@ def build_results(
         ),
         _ledger_resource(m, ledger_uuid, organisation, chain, ledger_href),
     ]
+    resources += rows.resources(m)
     return m.assessment_results.AssessmentResults(
         uuid=stable_uuid("assessment-results", *ids.key, chain.head_seq, chain.head_hash),
         metadata=metadata(
@@ -194,8 +208,9 @@ def _ledger_resource(
         title=f"Evidence ledger of {organisation}",
         description=(
             "The append-only, hash-chained ledger aims-workflows keeps: each row's "
-            "SHA-256 covers its fields and the previous row's hash. Relevant "
-            "evidence names rows by ledger-seq and ledger-hash. `aims export "
+            "SHA-256 covers its fields and the previous row's hash. Every row cited "
+            "is a resource of its own in this back-matter, with its ledger-seq and "
+            "ledger-hash. `aims export "
             "audit-pack` writes the period's rows to evidence/ledger.jsonl with a "
             "stand-alone verifier; `aims evidence verify` checks the whole chain."
         ),

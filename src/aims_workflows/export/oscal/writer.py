@@ -1,5 +1,7 @@
-"""``aims export oscal``: the catalogue, a minimal assessment plan and the period's assessment
-results as NIST OSCAL JSON, for GRC tools and auditors that exchange control data that way.
+"""``aims export oscal``: the catalogue, the Statement of Applicability as a profile, a system
+security plan of the AI management system, an assessment plan, the period's assessment results
+and a plan of action and milestones, as NIST OSCAL JSON, for GRC tools and auditors that exchange
+control data that way.
 
 Built through compliance-trestle's pydantic models of OSCAL (construction validates every field)
 and written with its serialiser, from one consistent snapshot of the database, into a temporary
@@ -29,7 +31,14 @@ from .._snapshot import snapshot
 from ..ledger_slice import ChainCheck, check_chain
 from ..period import Period
 from ._trestle import oscal_models
-from .plan import CATALOG_FILE, PLAN_FILE, RESULTS_FILE
+from .plan import (
+    CATALOG_FILE,
+    PLAN_FILE,
+    POAM_FILE,
+    PROFILE_FILE,
+    RESULTS_FILE,
+    SSP_FILE,
+)
 
 __all__ = [
     "OscalResult",
@@ -40,7 +49,8 @@ __all__ = [
     "default_directory_name",
 ]
 
-FILES = frozenset({CATALOG_FILE, PLAN_FILE, RESULTS_FILE})
+FILES = frozenset({CATALOG_FILE, PROFILE_FILE, SSP_FILE, PLAN_FILE, RESULTS_FILE, POAM_FILE})
+"""Every file an export writes (and the only ones ``--force`` may replace)."""
 
 
 @dataclass(frozen=True)
@@ -65,8 +75,8 @@ def write_oscal(
     force: bool = False,
     now: datetime | None = None,
 ) -> OscalResult:
-    """Write ``catalog.json``, ``assessment-plan.json`` and ``assessment-results.json`` into the
-    directory ``target``; the database is only read.
+    """Write the OSCAL files (:data:`FILES`) into the directory ``target``; the database is only
+    read.
 
     A broken evidence chain does not stop the export: the results carry a not-satisfied finding
     on clause 7.5.3 and ``result.chain.ok`` is False.
@@ -103,7 +113,7 @@ def write_oscal(
 def pack_documents(
     app: Any, conn: Connection, *, coverage: Any, chain: ChainCheck, period: Period, now: datetime
 ) -> dict[str, bytes]:
-    """The three files for the audit pack's ``oscal/`` folder, or none when compliance-trestle is
+    """The OSCAL files for the audit pack's ``oscal/`` folder, or none when compliance-trestle is
     not installed (the pack is complete without them)."""
     from ._trestle import available
 
@@ -133,19 +143,65 @@ def build_documents(
     now: datetime,
     ledger_href: str | None = None,
 ) -> tuple[dict[str, bytes], dict[str, int]]:
-    """File name -> JSON bytes for the three documents, and counts of the results' findings."""
+    """File name -> JSON bytes for the six documents, and counts of the results' findings.
+
+    Built in the order they import one another (catalog, profile, SSP, plan, results, POA&M), so
+    that each can carry the SHA-256 of the files it points at."""
     from ...catalog import load_catalog
     from ._evidence import citations, evidence_by_control, open_nonconformities
+    from ._poam_data import milestones, overdue_plans, overdue_tasks
+    from ._systems import evidence_by_system, systems_in_scope
     from .catalog import build_catalog, catalog_uuid
     from .plan import build_plan
+    from .poam import build_poam
+    from .profile import build_profile, profile_uuid, selected_ids
     from .results import RUNS_LISTED, build_results
+    from .ssp import build_ssp, ssp_uuid
 
     catalog = load_catalog()
+    organisation = _organisation(app.config)
     documents: dict[str, bytes] = {}
-    documents[CATALOG_FILE] = _serialise(build_catalog(m, catalog, now=now))
-    digests = {CATALOG_FILE: hashlib.sha256(documents[CATALOG_FILE]).hexdigest()}
+    digests: dict[str, str] = {}
+
+    def add(name: str, model: Any) -> None:
+        documents[name] = _serialise(model)
+        digests[name] = hashlib.sha256(documents[name]).hexdigest()
+
+    add(CATALOG_FILE, build_catalog(m, catalog, now=now))
     cat_uuid = catalog_uuid(catalog)
-    documents[PLAN_FILE] = _serialise(
+    add(
+        PROFILE_FILE,
+        build_profile(
+            m,
+            coverage=coverage,
+            catalog=catalog,
+            config=app.config,
+            now=now,
+            catalog_uuid=cat_uuid,
+            catalog_sha256=digests[CATALOG_FILE],
+        ),
+    )
+    cited = citations(conn, app.workflows)
+    selected = selected_ids(catalog, coverage)
+    add(
+        SSP_FILE,
+        build_ssp(
+            m,
+            coverage=coverage,
+            config=app.config,
+            period=period,
+            now=now,
+            systems=systems_in_scope(conn),
+            evidence=evidence_by_system(conn, period, selected, cited),
+            workflows={w.spec.id: (w.spec.title, w.spec.description or "") for w in app.workflows},
+            selected=selected,
+            profile_uuid=profile_uuid(organisation),
+            profile_sha256=digests[PROFILE_FILE],
+            ledger_href=ledger_href,
+        ),
+    )
+    add(
+        PLAN_FILE,
         build_plan(
             m,
             coverage=coverage,
@@ -154,11 +210,10 @@ def build_documents(
             now=now,
             catalog_uuid=cat_uuid,
             catalog_sha256=digests[CATALOG_FILE],
-        )
+            ssp_uuid=ssp_uuid(organisation),
+            ssp_sha256=digests[SSP_FILE],
+        ),
     )
-    digests[PLAN_FILE] = hashlib.sha256(documents[PLAN_FILE]).hexdigest()
-
-    cited = citations(conn, app.workflows)
     evidence, left_out = evidence_by_control(
         conn, period, [c.id for c in coverage.controls], cited, limit=RUNS_LISTED
     )
@@ -180,20 +235,43 @@ def build_documents(
         catalog_uuid=cat_uuid,
         ledger_href=ledger_href,
     )
-    documents[RESULTS_FILE] = _serialise(results)
+    add(RESULTS_FILE, results)
+    cutoff = min(period.end, now) if period.end else now
+    tasks = overdue_tasks(conn, cited, cutoff)
+    plans = overdue_plans(conn, cutoff)
+    add(
+        POAM_FILE,
+        build_poam(
+            m,
+            config=app.config,
+            period=period,
+            now=now,
+            cutoff=cutoff,
+            nonconformities=nonconformities,
+            corrective=milestones(
+                conn, [nc.corrective_run for nc in nonconformities if nc.corrective_run], cutoff
+            ),
+            tasks=tasks,
+            plans=plans,
+            ssp_uuid=ssp_uuid(organisation),
+            files=digests,
+            ledger_href=ledger_href,
+        ),
+    )
     findings = results.results[0].findings or []
     counts = {
-        "satisfied": sum(
-            1 for f in findings if f.target.status and f.target.status.state.value == "satisfied"
-        ),
-        "not_satisfied": sum(
-            1
-            for f in findings
-            if f.target.status and f.target.status.state.value == "not-satisfied"
-        ),
+        "satisfied": sum(1 for f in findings if f.target.status.state.value == "satisfied"),
+        "not_satisfied": sum(1 for f in findings if f.target.status.state.value == "not-satisfied"),
         "nonconformities": len(nonconformities),
+        "poam_items": len(nonconformities) + len(tasks) + len(plans),
     }
     return documents, counts
+
+
+def _organisation(config: Any) -> str:
+    from ._meta import line
+
+    return line(config.organisation, default="Our organisation")
 
 
 def _coverage(app: Any, conn: Connection, period: Period, now: datetime) -> Any:

@@ -114,7 +114,9 @@ def _write(
     )
     kpis = compute_kpis(conn, now, app.config.kpi_targets)
     _reports(pack, coverage, kpis, generated)
-    from ..oscal import pack_documents  # oscal/: only when compliance-trestle is installed
+    # oscal/: catalog, profile (the SoA), SSP, assessment plan, assessment results and POA&M
+    # (oscal.FILES), only when compliance-trestle is installed
+    from ..oscal import pack_documents
 
     for name, content in pack_documents(
         app, conn, coverage=coverage, chain=chain, period=period, now=now

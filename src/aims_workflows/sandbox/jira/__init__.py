@@ -15,7 +15,7 @@ In-process::
 Standalone: ``run_jira_sandbox(port=8080)`` blocks and prints the URL and credentials.
 """
 
-from ._capture import Exchange
+from .._capture import Exchange
 from ._faults import JiraFaults
 from ._model import JiraUser
 from ._people import JiraSandboxPerson, default_users, display_name_of, sandbox_user, users_for

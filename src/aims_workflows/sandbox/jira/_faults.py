@@ -4,16 +4,18 @@ the imitation of Jira's URL space stays clean.
 
 >>> sandbox.faults.rate_limit(times=1, retry_after=1)       # doctest: +SKIP
 >>> sandbox.faults.unavailable(times=2, path=r"/search/jql")  # doctest: +SKIP
+>>> sandbox.faults.slow(0.05)                                # doctest: +SKIP
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 import threading
 from dataclasses import dataclass
 from datetime import timedelta
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ._clock import Clock, utcnow
 from ._errors import JiraApiError, error_response
@@ -30,6 +32,9 @@ class _Rule:
     method: str | None
     retry_after: int | None
     reason: str | None
+    after_processing: bool = False
+    """The request is carried out and its answer replaced (a gateway timing out on a slow
+    Jira): the caller cannot tell whether it took effect."""
 
     def matches(self, method: str, path: str) -> bool:
         return (self.path is None or bool(self.path.search(path))) and (
@@ -46,8 +51,23 @@ class JiraFaults:
         self._lock = threading.Lock()
         self._rules: list[_Rule] = []
         self._webhooks_to_drop = 0
+        self._latency: tuple[float, re.Pattern[str] | None] | None = None
         self.injected = 0
         """How many requests were answered with an injected fault so far."""
+
+    def slow(self, seconds: float, *, path: str | None = None) -> None:
+        """Answer every request (whose path matches ``path``) ``seconds`` late, as a loaded Jira
+        site does; ``slow(0)`` ends it."""
+        with self._lock:
+            self._latency = (seconds, re.compile(path) if path else None) if seconds > 0 else None
+
+    def latency_for(self, path: str) -> float:
+        """How late to answer a request to ``path``."""
+        with self._lock:
+            if self._latency is None:
+                return 0.0
+            seconds, pattern = self._latency
+        return seconds if pattern is None or pattern.search(path) else 0.0
 
     def fail(
         self,
@@ -102,6 +122,23 @@ class JiraFaults:
         """500 Internal Server Error."""
         self.fail(500, times=times, path=path, method=method)
 
+    def gateway_timeout_after_processing(
+        self, *, times: int = 1, path: str | None = None, method: str | None = None
+    ) -> None:
+        """504 from Atlassian's edge for a request Jira did carry out (an issue created, an
+        edit applied): the answer is lost, the effect is not."""
+        rule = _Rule(
+            504,
+            times,
+            re.compile(path) if path else None,
+            method.upper() if method else None,
+            None,
+            None,
+            after_processing=True,
+        )
+        with self._lock:
+            self._rules.append(rule)
+
     def drop_webhooks(self, times: int = 1) -> None:
         """The next ``times`` webhook events are never sent (as when Jira loses one)."""
         with self._lock:
@@ -132,6 +169,7 @@ class JiraFaults:
         with self._lock:
             self._rules.clear()
             self._webhooks_to_drop = 0
+            self._latency = None
 
     def take_request_fault(self, method: str, path: str) -> _Rule | None:
         """Use up the first rule matching this request, if any."""
@@ -174,6 +212,7 @@ _MESSAGES = {
     429: "Rate limit exceeded.",
     500: "Internal server error.",
     503: "Service unavailable. Please try again later.",
+    504: "Gateway timeout.",
 }
 
 
@@ -186,8 +225,13 @@ class FaultMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
+            delay = self.faults.latency_for(scope["path"])
+            if delay:
+                await asyncio.sleep(delay)
             rule = self.faults.take_request_fault(scope["method"], scope["path"])
             if rule is not None:
+                if rule.after_processing:
+                    await self._carry_out_silently(scope, receive)
                 message = _MESSAGES.get(rule.status, JiraApiError(rule.status).args[0])
                 response = error_response(
                     rule.status, [message], headers=self.faults.headers_for(rule)
@@ -195,3 +239,11 @@ class FaultMiddleware:
                 await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)
+
+    async def _carry_out_silently(self, scope: Scope, receive: Receive) -> None:
+        """Let the app handle the request and throw its answer away."""
+
+        async def discard(message: Message) -> None:
+            return None
+
+        await self.app(scope, receive, discard)

@@ -127,6 +127,12 @@ def check_value(fdef: FieldDef, value: Any, user_ids: set[str]) -> tuple[Any, st
             return None, "You must specify a summary of the issue."
         if len(value) > 255 and fdef.id == "summary":
             return None, "Summary must be less than 255 characters."
+        if fdef.id == "summary" and ("\n" in value or "\r" in value):
+            return None, "The summary is invalid because it contains newline characters."
+        if str(fdef.schema.get("custom", "")).endswith(":textfield") and len(value) > 255:
+            return None, (
+                "The entered text is too long. It exceeds the allowed limit of 255 characters."
+            )
         return value, None
     if kind == "number":
         if isinstance(value, bool) or not isinstance(value, int | float):
@@ -176,6 +182,8 @@ def check_value(fdef: FieldDef, value: Any, user_ids: set[str]) -> tuple[Any, st
                     return None, "Operation value must be a string"
                 if re.search(r"\s", item):
                     return None, f"The label '{item}' contains spaces which is invalid."
+                if len(item) > 255:
+                    return None, "The label must not exceed 255 characters."
             return list(value), None
         if fdef.schema.get("items") == "option":
             refs = [_option_ref(v) for v in value]

@@ -28,6 +28,7 @@ from ._issue_routes import (
     list_comments,
     put_property,
 )
+from ._permissions import my_permissions
 from ._request import RouteContext
 from ._site_routes import (
     context_projects,
@@ -70,6 +71,7 @@ def _jira_errors(
 _TABLE: list[tuple[str, list[str], Callable[[RouteContext, Request], Awaitable[Response]]]] = [
     ("/serverInfo", ["GET"], server_info),
     ("/myself", ["GET"], myself),
+    ("/mypermissions", ["GET"], my_permissions),
     ("/project/{projectIdOrKey}", ["GET"], get_project),
     ("/field", ["GET"], list_fields),
     ("/field", ["POST"], create_field),

@@ -9,9 +9,11 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
+from .._browser import SiteFront
+from .._capture import CaptureMiddleware, Observer
 from .._server import BackgroundServer, ServedSandbox
 from ._auth import BasicAuthMiddleware
-from ._capture import CaptureMiddleware, Observer
+from ._browser import JiraBrowser
 from ._clock import Clock, utcnow
 from ._contexts import CHOICE_TYPES, add_default_context, add_options
 from ._faults import FaultMiddleware, JiraFaults
@@ -80,7 +82,11 @@ class JiraSandbox(ServedSandbox):
         self._renderer: Renderer | None = None
         self.state.listeners.append(self._on_event)
         self.app = self._build_app(max_results_cap)
-        self._server = BackgroundServer(self.app, host=host, port=port)
+        """The REST API (``/rest/api/3``), as the vendor's API description has it."""
+        self.browser = JiraBrowser(self.state, lambda: self.renderer, self.users[0].account_id)
+        """The pages a person uses in a browser: the board at ``/``, issues at ``/browse/KEY``."""
+        site = SiteFront(self.app, self.browser.app, api_prefixes=("/rest/",))
+        self._server = BackgroundServer(site, host=host, port=port)
 
     # lifecycle -----------------------------------------------------------------------------
     def _started(self) -> None:
@@ -120,6 +126,12 @@ class JiraSandbox(ServedSandbox):
             self.state.users[user.account_id] = user
         self.users.append(user)
         return user
+
+    def deny_permission(self, email: str, *keys: str) -> None:
+        """Take project permissions (``CREATE_ISSUES``, ...) from ``email``'s account."""
+        account = self.user(email).account_id
+        with self.state.lock:
+            self.state.denied_permissions.setdefault(account, set()).update(keys)
 
     def person(self, email: str) -> JiraSandboxPerson:
         """Someone who works on issues over REST with their own credentials."""

@@ -224,11 +224,20 @@ def _search(
     fields: list[str] | None,
     expand: str,
     properties: list[str] | None,
+    reconcile: list[str] | None = None,
 ) -> Response:
     size = max(1, min(max_results, ctx.max_results_cap))
     with ctx.state.lock:
         offset = _offset(token, jql)
-        found = parse_jql(jql, ctx.state, ctx.state.clock()).run(ctx.state)
+        now = ctx.state.clock()
+        found = parse_jql(jql, ctx.state, now).run(ctx.state)
+        if ctx.state.search_lag > 0:
+            settled = {str(i) for i in reconcile or []}
+            found = [
+                i
+                for i in found
+                if str(i.id) in settled or (now - i.created).total_seconds() >= ctx.state.search_lag
+            ]
         page = found[offset : offset + size]
         render = ctx.renderer()
         body: dict[str, Any] = {
@@ -253,6 +262,7 @@ async def search_get(ctx: RouteContext, request: Request) -> Response:
         list_param(request, "fields"),
         params.get("expand", ""),
         list_param(request, "properties"),
+        list_param(request, "reconcileIssues"),
     )
 
 
@@ -266,4 +276,5 @@ async def search_post(ctx: RouteContext, request: Request) -> Response:
         body.get("fields"),
         str(body.get("expand") or ""),
         body.get("properties"),
+        body.get("reconcileIssues"),
     )

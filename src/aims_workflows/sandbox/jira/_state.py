@@ -70,6 +70,12 @@ class JiraState:
         self.links: dict[str, IssueLink] = {}
         self.contexts: dict[str, FieldContext] = {}
         self.listeners: list[Callable[[IssueEvent], None]] = []
+        self.search_lag: float = 0.0
+        """Seconds before a new issue shows in ``/search/jql``: Jira Cloud's search index is
+        eventually consistent, and a search right after a create can miss the issue unless its
+        id is passed in ``reconcileIssues``."""
+        self.denied_permissions: dict[str, set[str]] = {}
+        """account id -> project permission keys it lacks (``GET /mypermissions``)"""
         self._issue_ids = itertools.count(10001)
         self._project_ids = itertools.count(10000)
         self._field_ids = itertools.count(10040)

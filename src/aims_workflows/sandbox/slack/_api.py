@@ -19,12 +19,13 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from ._blockkit import BlockKitError, check_blocks
 from ._errors import ApiFailure
 from ._faults import Faults
 from ._methods import METHODS, Args
+from ._socket_mode import SocketModeHub
 from ._workspace import Workspace
 
 __all__ = ["ApiCall", "build_app"]
@@ -100,6 +101,7 @@ def build_app(
     tokens: set[str],
     faults: Faults,
     middleware: Sequence[Middleware] = (),
+    socket_mode: SocketModeHub | None = None,
 ) -> tuple[Starlette, list[ApiCall]]:
     """The Starlette app and the live list of calls it records (appended as calls arrive)."""
     calls: list[ApiCall] = []
@@ -114,13 +116,24 @@ def build_app(
         )
         headers = {"x-slack-req-id": req_id}
         try:
-            if method not in METHODS:
+            if method not in METHODS and method != "apps.connections.open":
                 raise ApiFailure("unknown_method", status=404)
             args, token_in, call.content_type = await _read_args(request)
             token, call.token_in = _take_token(request, args, token_in)
             call.args = args
             if not token:
                 raise ApiFailure("not_authed")
+            if method == "apps.connections.open":
+                # only the app-level token opens a socket; a bot token is the wrong type
+                if socket_mode is None or token != socket_mode.app_token:
+                    raise ApiFailure(
+                        "not_allowed_token_type" if token in tokens else "invalid_auth"
+                    )
+                url = socket_mode.open_ticket(str(request.base_url).rstrip("/"))
+                call.status, call.response = 200, {"ok": True, "url": url}
+                with calls_lock:
+                    calls.append(call)
+                return _json_response({"ok": True, "url": url}, 200, headers)
             if token not in tokens:
                 raise ApiFailure("invalid_auth")
             fault = faults.take(method)
@@ -170,8 +183,10 @@ def build_app(
             return _json_response({"ok": False, "error": failure.error}, 404)
         return _json_response({"ok": True})
 
-    routes = [
+    routes: list[BaseRoute] = [
         Route("/api/{method}", web_api, methods=["GET", "POST"]),
         Route("/actions/{team}/{hook}/{secret}", response_url, methods=["POST"]),
     ]
+    if socket_mode is not None:
+        routes.append(WebSocketRoute("/link/", socket_mode.endpoint))
     return Starlette(routes=routes, middleware=list(middleware)), calls

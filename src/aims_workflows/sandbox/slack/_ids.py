@@ -66,6 +66,13 @@ class IdFactory:
             tail = "".join(self._rng.choice(alphabet) for _ in range(24))
         return f"xoxb-{first}-{second}-{tail}"
 
+    def app_token(self, app_id: str) -> str:
+        """An app-level token shaped like Slack's: ``xapp-1-<app id>-<13 digits>-<64 hex>``."""
+        with self._lock:
+            number = self._rng.randrange(10**12, 10**13)
+            tail = "".join(self._rng.choice("0123456789abcdef") for _ in range(64))
+        return f"xapp-1-{app_id}-{number}-{tail}"
+
     def block_id(self) -> str:
         """A short mixed-case id such as ``x4Rk2``, like the ones Slack gives unnamed blocks."""
         with self._lock:

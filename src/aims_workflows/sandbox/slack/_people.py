@@ -199,6 +199,8 @@ class Person:
     # --- helpers ---------------------------------------------------------------------------
 
     def _app_url(self) -> str:
+        if self._sandbox.socket_mode is not None:
+            return "socket-mode"  # the deliverer sends over the app's socket, not to a URL
         if not self._sandbox.app_url:
             raise SandboxUsageError(
                 "the sandbox does not know where the app listens",

@@ -10,8 +10,10 @@ from typing import Any
 from slack_sdk import WebClient
 from starlette.middleware import Middleware
 
+from .._browser import SiteFront
 from .._server import BackgroundServer, ServedSandbox
 from ._api import ApiCall, build_app
+from ._browser import SlackBrowser
 from ._delivery import Deliverer, Delivery
 from ._errors import SandboxUsageError
 from ._faults import Faults
@@ -19,6 +21,7 @@ from ._ids import Clock, IdFactory, wall_clock
 from ._model import Conversation, Ephemeral, Message, SlackUser, View
 from ._payloads import AppIdentity
 from ._people import Person
+from ._socket_mode import SocketDeliverer, SocketModeHub
 from ._workspace import Workspace
 
 __all__ = ["SlackSandbox", "DEFAULT_USERS", "DEFAULT_CHANNELS"]
@@ -64,6 +67,7 @@ class SlackSandbox(ServedSandbox):
         retry_delays: Sequence[float] = (0.0, 0.0, 0.0),
         sleep: Callable[[float], None] = time.sleep,
         middleware: Sequence[Middleware] = (),
+        socket_mode: bool = False,
     ) -> None:
         self.clock = clock
         ids = IdFactory(seed)
@@ -75,7 +79,7 @@ class SlackSandbox(ServedSandbox):
         self.bot_token = bot_token or ids.bot_token()
         self.verification_token = ids.secret(24)
         self.faults = Faults()
-        self.deliverer = Deliverer(
+        self.deliverer: Deliverer | SocketDeliverer = Deliverer(
             signing_secret=self.signing_secret,
             clock=lambda: self.clock(),
             timeout=ack_timeout,
@@ -83,8 +87,22 @@ class SlackSandbox(ServedSandbox):
             retry_delays=retry_delays,
             sleep=sleep,
         )
+        self.socket_mode: SocketModeHub | None = None
+        """With ``socket_mode``: the app connects with ``app_token`` and every request goes
+        over its socket instead of HTTP (nothing is signed, no app URL is needed)."""
+        self.app_token: str | None = None
+        if socket_mode:
+            self.app_token = ids.app_token(self.workspace.bot.app_id)
+            self.socket_mode = SocketModeHub(ids, self.app_token, self.workspace.bot.app_id)
+            self.deliverer = SocketDeliverer(
+                self.socket_mode, timeout=ack_timeout, max_retries=max_retries, sleep=sleep
+            )
         self.app, self.calls = build_app(
-            self.workspace, tokens={self.bot_token}, faults=self.faults, middleware=middleware
+            self.workspace,
+            tokens={self.bot_token},
+            faults=self.faults,
+            middleware=middleware,
+            socket_mode=self.socket_mode,
         )
         self.deliveries: list[Delivery] = []
         self._deliveries_lock = threading.Lock()
@@ -93,7 +111,10 @@ class SlackSandbox(ServedSandbox):
         for spec in users:
             email, real_name = (spec, None) if isinstance(spec, str) else spec
             self.workspace.add_user(email, real_name=real_name)
-        self._server = BackgroundServer(self.app, host=host, port=port)
+        self.browser = SlackBrowser(self)
+        """The pages a person uses in a browser: pick a person at ``/``, then their Slack."""
+        site = SiteFront(self.app, self.browser.app, api_prefixes=("/api/", "/actions/"))
+        self._server = BackgroundServer(site, host=host, port=port)
 
     @property
     def url(self) -> str:

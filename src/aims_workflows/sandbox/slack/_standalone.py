@@ -42,6 +42,7 @@ def run_slack_sandbox(
             f"  bot token         {sandbox.bot_token}",
             f"  signing secret    {sandbox.signing_secret}",
             f"  app request URL   {app_url or '(none: people cannot click until it is set)'}",
+            f"  in a browser      {sandbox.url}/ (pick a person: their messages, buttons, modals)",
             f"  workspace         {ws.team_name} ({ws.team_id}), bot @{ws.bot.name} "
             f"({ws.bot.user_id})",
         ]
