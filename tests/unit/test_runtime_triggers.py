@@ -436,6 +436,7 @@ def test_a_scheduled_start_that_loses_a_race_is_skipped_not_an_error(harness, mo
     h.add_system("Chatbot", in_scope=False)
     with h.db.begin() as conn:
         conn.execute(text("UPDATE ai_systems SET in_scope = true"))
+    h.clock.advance(timedelta(days=365))  # the first due date: a year after registration
     first = h.rt.run_schedules()
     assert len(first) == 4  # risk, impact, the audit and the review
     # a year on, last year's runs still open, and a read of the open runs that is out of date
