@@ -8,13 +8,14 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .config import AimsConfig, Settings, load_config
+from .config import SHIPPED, AimsConfig, Settings, load_config
 from .errors import ConfigError
 from .inventory import Inventory
 from .ports import ApprovalChannel, Clock, IssueTracker, Notifier, SystemClock
 from .runtime import Dispatcher, Runtime
 from .spec.checks import DEFAULT_ROLES
 from .spec.loader import WorkflowSet, load_workflows
+from .spec.problems import did_you_mean
 from .store import Database
 
 if TYPE_CHECKING:
@@ -52,12 +53,45 @@ def shipped_workflows_dir() -> Path:
 
 
 def workflow_paths(settings: Settings, config: AimsConfig) -> list[Path]:
+    """The workflow folders in use: ``AIMS_WORKFLOWS``, else what aims.yaml's ``workflows``
+    says: ``shipped`` (the package's own) or folders relative to aims.yaml. A folder that does
+    not exist is an error, never a silent fall back to other workflows."""
     if settings.workflows is not None:
-        return [settings.workflows]
-    base = settings.config.parent
-    paths = [(base / p) if not Path(p).is_absolute() else Path(p) for p in config.workflows]
-    existing = [p for p in paths if p.exists()]
-    return existing or [shipped_workflows_dir()]
+        paths = [settings.workflows]
+        source = "AIMS_WORKFLOWS"
+    elif config.workflows == SHIPPED:
+        return [shipped_workflows_dir()]
+    else:
+        base = settings.config.parent
+        paths = [(base / p) if not Path(p).is_absolute() else Path(p) for p in config.workflows]
+        source = f"'workflows' in {settings.config}"
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        raise ConfigError(
+            f"workflow folder {', '.join(missing)} does not exist (from {source})",
+            hint="write `workflows: shipped` in aims.yaml to use the workflows that come with "
+            "aims-workflows, or `aims init --copy-workflows` to copy them out for editing",
+        )
+    return paths
+
+
+def check_schedules(config: AimsConfig, workflows: WorkflowSet) -> None:
+    """Each workflow named under ``schedules`` in aims.yaml is a loaded one with a schedule."""
+    for workflow_id in config.schedules:
+        if workflow_id in workflows:
+            if workflows.get(workflow_id).spec.trigger.schedule is None:
+                raise ConfigError(
+                    f"aims.yaml: schedules.{workflow_id}: workflow '{workflow_id}' has no "
+                    "schedule (trigger.schedule), so it has no first due date",
+                    hint="remove it from 'schedules'",
+                )
+        elif not any(b.workflow_id == workflow_id for b in workflows.broken):
+            near = did_you_mean(workflow_id, workflows.ids())
+            raise ConfigError(
+                f"aims.yaml: schedules.{workflow_id}: no workflow '{workflow_id}'"
+                + (f" ({near})" if near else ""),
+                hint="see `aims workflows` for the workflows in use",
+            )
 
 
 @dataclass
@@ -201,13 +235,17 @@ def open_app(
             hint="pass slack=, or approvals= and notifier=, not both",
         )
     settings = settings or Settings()
-    config = load_config(settings.config)
     db = Database(settings.database_url)
     if require_db:
-        db.require_ready()
+        db.require_ready()  # first: "run aims init" is the fix for a fresh directory
+    config = load_config(settings.config, required=settings.config_required)
+    # leniently: a broken file is left out and named (app.workflows.broken), the rest work
     workflows = load_workflows(
-        workflow_paths(settings, config), roles=set(DEFAULT_ROLES) | config.role_names()
+        workflow_paths(settings, config),
+        roles=set(DEFAULT_ROLES) | config.role_names(),
+        lenient=True,
     )
+    check_schedules(config, workflows)
     runtime = Runtime(db, workflows, config, clock or SystemClock())
     if config.cli_decisions is None:
         # production: once people work in Jira or Slack, a CLI claim is not how they decide

@@ -45,6 +45,8 @@ __all__ = [
     "SoaConfig",
     "SoaControl",
     "SegregationConfig",
+    "ScheduleConfig",
+    "SHIPPED",
     "load_config",
     "jira_rest_url",
     "settings_error",
@@ -115,6 +117,12 @@ class Settings(BaseSettings):
     slack_api_url: str = Field(
         default="https://slack.com/api/", description="Slack Web API base URL (the sandbox sets it)"
     )
+
+    @property
+    def config_required(self) -> bool:
+        """The configuration file was named on purpose (``AIMS_CONFIG``): it must exist."""
+        return "config" in self.model_fields_set
+
     confluence_url: str | None = Field(
         default=None,
         description="Confluence Cloud site, e.g. https://example.atlassian.net/wiki",
@@ -338,6 +346,22 @@ class SegregationConfig(BaseModel):
         return pairs
 
 
+class ScheduleConfig(BaseModel):
+    """When a recurring workflow (``trigger.schedule``) first falls due.
+
+    Without it, a yearly internal audit would start on the worker's first pass, the day aims is
+    installed. ``first_due`` is the day the first run starts; later runs follow the workflow's
+    interval from the last start."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    first_due: date = Field(description="the day the first run starts (YYYY-MM-DD)")
+
+
+SHIPPED = "shipped"
+"""``workflows: shipped`` in aims.yaml: the workflows that come with the package."""
+
+
 class AimsConfig(BaseModel):
     """The contents of ``aims.yaml``."""
 
@@ -346,7 +370,14 @@ class AimsConfig(BaseModel):
     organisation: str = "Our organisation"
     roles: dict[str, list[str]] = Field(default_factory=dict)
     kpi_targets: KpiTargets = KpiTargets()
-    workflows: list[str] = Field(default_factory=lambda: ["workflows"])
+    workflows: Literal["shipped"] | list[str] = Field(
+        "shipped",
+        description="'shipped' (the package's workflows) or folders of workflow files, relative "
+        "to aims.yaml",
+    )
+    schedules: dict[str, ScheduleConfig] = Field(
+        default_factory=dict, description="workflow id -> when its schedule first falls due"
+    )
     soa: SoaConfig = SoaConfig()
     witness: WitnessConfig = WitnessConfig()
     segregation: SegregationConfig = SegregationConfig()
@@ -435,7 +466,15 @@ kpi_targets:
   overdue_tasks: 0
   median_approval_latency_hours: 48
   mean_days_to_close_nonconformity: 30
-workflows: [workflows]
+# The workflows in use: `shipped` (those that come with aims-workflows, updated with it), or
+# folders of your own copies (`aims init --copy-workflows` copies the shipped ones to workflows/).
+workflows: shipped
+# Recurring workflows start on the worker's first pass after their first due date, then every
+# interval their file sets (365d for these). Without a date here, the first run falls due one
+# interval after the ledger's first row (for an AI system: one interval after it was registered).
+# schedules:
+#   internal-audit: {first_due: 2027-03-01}
+#   management-review: {first_due: 2027-04-15}
 # Segregation of duties: roles one person may not hold together (reported by `aims validate`
 # and `aims people list`; such a person's decision on an approval of either role is refused).
 # segregation:
@@ -464,13 +503,25 @@ workflows: [workflows]
 """
 
 
-def load_config(path: Path) -> AimsConfig:
-    """Read ``aims.yaml``; a missing file gives the defaults. Problems name the key and line."""
+def load_config(path: Path, *, required: bool = False) -> AimsConfig:
+    """Read ``aims.yaml``. Problems name the key and line, unknown keys and misspelt roles
+    with a suggestion.
+
+    A missing file gives the defaults, unless ``required`` (the path was given on purpose, as
+    ``AIMS_CONFIG`` or ``--config``): then it is an error, not a silent organisation of nobody.
+    """
     from .spec.problems import format_path
     from .spec.source import YamlSyntaxError, read_yaml
 
     if not path.exists():
+        if required:
+            raise ConfigError(
+                f"configuration file {path} does not exist",
+                hint="check AIMS_CONFIG (or --config), or run `aims init` to write it there",
+            )
         return AimsConfig()
+    if path.is_dir():
+        raise ConfigError(f"configuration file {path} is a directory", hint="name aims.yaml")
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as err:
@@ -486,16 +537,24 @@ def load_config(path: Path) -> AimsConfig:
         data = {}
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: must be a mapping (organisation, roles, kpi_targets)")
+    lines = []
     try:
         config = AimsConfig.model_validate(data)
     except ValidationError as err:
-        lines = []
         for e in err.errors():
             loc = tuple(
                 part for part in e["loc"] if part != "[key]"
             )  # a bad mapping key: point at the key
             line, column = source.position(loc) if source else (0, 0)
-            lines.append(f"{path}:{line}:{column} {format_path(loc)}: {e['msg']}")
+            lines.append(f"{path}:{line}:{column} {format_path(loc)}: {_message(e, loc)}")
+        config = None
+    roles = data.get("roles")
+    for role in roles if isinstance(roles, dict) else {}:
+        near = _misspelt_role(str(role), roles)
+        if near:
+            line, column = source.position(("roles", role)) if source else (0, 0)
+            lines.append(f"{path}:{line}:{column} roles.{role}: unknown role '{role}' ({near})")
+    if lines or config is None:
         raise ConfigError(
             "invalid configuration:\n" + "\n".join(lines),
             hint="see `aims init` for a commented example",
@@ -531,3 +590,36 @@ def _unreadable(file: Path) -> str | None:
             return None
     except OSError as err:
         return err.strerror or "cannot be opened"
+
+
+def _known_keys() -> set[str]:
+    keys: set[str] = set()
+    for model in (AimsConfig, KpiTargets, SoaConfig, SoaControl, ScheduleConfig):
+        keys.update(model.model_fields)
+    return keys
+
+
+def _message(error: Any, loc: tuple[Any, ...]) -> str:
+    """pydantic's message, or for an unknown key what it is and the key that was meant."""
+    from .spec.problems import did_you_mean
+
+    if error["type"] == "extra_forbidden" and loc:
+        key = str(loc[-1])
+        return f"unknown key '{key}'" + (
+            f" ({near})" if (near := did_you_mean(key, _known_keys())) else ""
+        )
+    if error["type"] == "literal_error" and loc[:1] == ("workflows",):
+        return "must be 'shipped' or a list of folders of workflow files"
+    return str(error["msg"])
+
+
+def _misspelt_role(role: str, configured: Any) -> str | None:
+    """``did you mean 'internal_auditor'?`` for a role that is not one the shipped workflows use
+    but is close to one that this file does not define: a typo that would leave the real role
+    with nobody. Roles of one's own (approver groups) are not near a known one and pass."""
+    from .spec.checks import DEFAULT_ROLES
+    from .spec.problems import did_you_mean
+
+    if role in DEFAULT_ROLES:
+        return None
+    return did_you_mean(role, DEFAULT_ROLES - set(map(str, configured)))

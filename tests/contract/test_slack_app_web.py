@@ -107,6 +107,7 @@ def test_the_worker_needs_only_the_token_and_serving_needs_the_secret(
     Database(url).upgrade()
     monkeypatch.setenv("AIMS_SLACK_BOT_TOKEN", "xoxb-1-2-worker")
     monkeypatch.delenv("AIMS_SLACK_SIGNING_SECRET", raising=False)
+    (tmp_path / "aims.yaml").write_text("organisation: Example Ltd\n")  # named, so it must exist
     settings = Settings(database_url=url, config=tmp_path / "aims.yaml")
     app = open_app(settings, slack=integrations_from_settings(settings).slack)
     assert app.dispatcher.ports["approval"] is app.slack.channel  # the worker can post

@@ -97,8 +97,10 @@ def test_four_workers_at_a_due_date_start_each_scheduled_run_once(
             results.append((worker.returncode, out, err))
         return results
 
-    # the first due date: every scheduled workflow on every subject
-    results = together(h.clock.now().isoformat())
+    # the first due date (a year after registration and after the ledger's first row, as
+    # aims.yaml sets no other): every scheduled workflow on every subject
+    first_due = h.clock.now() + timedelta(days=365)
+    results = together(first_due.isoformat())
     for code, _out, err in results:
         assert code == 0 and "Traceback" not in err, err
     scheduled = 2 * SYSTEMS + 2  # risk and impact per system, the audit and the review
@@ -113,7 +115,7 @@ def test_four_workers_at_a_due_date_start_each_scheduled_run_once(
     assert runs == scheduled and started == scheduled and doubled == 0
 
     # a year later, last year's runs still open: nothing more starts, however many workers
-    later = h.clock.now() + timedelta(days=366)
+    later = first_due + timedelta(days=366)
     results = together(later.isoformat())
     assert all(code == 0 for code, _out, _err in results), [err for *_, err in results]
     assert _count(h, "SELECT count(*) FROM runs") == scheduled

@@ -16,7 +16,9 @@ ANALYST = Actor("eve@example.com", "jira", ("engineer",))
 
 def _started(h, n: int) -> list[str]:
     h.add_system("Chatbot", in_scope=False)
-    runs = [h.rt.start("ai-risk-assessment", system="Chatbot").run.run_id for _ in range(n)]
+    runs = [
+        h.rt.start("ai-risk-assessment", system="Chatbot", again=True).run.run_id for _ in range(n)
+    ]
     h.pump()
     return runs
 

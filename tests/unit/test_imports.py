@@ -40,6 +40,7 @@ OUTER_LAYERS = (
     "export",
     "doctor",
     "documents",
+    "report",
 )
 IO_LIBRARIES = (
     "sqlalchemy",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["cli_actor", "open_cli_app", "parse_assignments", "settle"]
+__all__ = ["cli_actor", "open_cli_app", "parse_assignments", "settle", "warn_broken_workflows"]
 
 
 def cli_actor(person: str | None):
@@ -23,7 +23,19 @@ def open_cli_app(*, require_db: bool = True):
 
     settings = Settings()
     found = integrations_from_settings(settings)
-    return open_app(settings, jira=found.jira, slack=found.slack, require_db=require_db)
+    app = open_app(settings, jira=found.jira, slack=found.slack, require_db=require_db)
+    warn_broken_workflows(app.workflows)
+    return app
+
+
+def warn_broken_workflows(workflows) -> None:
+    """Name each workflow file left out for its problems, on stderr (the output stays clean)."""
+    import sys
+
+    for broken in workflows.broken:
+        sys.stderr.write(f"warning: {broken.summary()}\n")
+    if workflows.broken:
+        sys.stderr.write("warning: the other workflows work; `aims validate` lists every problem\n")
 
 
 def parse_assignments(items: list[str] | None, what: str = "value") -> dict[str, str]:

@@ -161,7 +161,7 @@ def register(app: typer.Typer) -> None:
             "--since",
             help=(
                 "first day, YYYY-MM-DD (default: the day the last "
-                "management review completed, or 365 days ago)"
+                "management review completed, or the whole history when there was none)"
             ),
         ),
         until: str | None = typer.Option(

@@ -21,6 +21,7 @@ from ..spec.loader import LoadedSpec
 from ..spec.model import WorkflowSpec
 from ..store import Database
 from ..store.models import Run
+from .first_due import first_due
 from .specs import SpecRegistry
 from .subjects import ai_system_subject, organisation_subject
 
@@ -138,8 +139,13 @@ class RunStarts:
         finding: str | None = None,
         inputs: dict[str, Any] | None = None,
         actor: Actor = CLI,
+        again: bool = False,
     ) -> Transition:
-        """Start a run by hand (``aims start``)."""
+        """Start a run by hand (``aims start``).
+
+        A second open run of the same workflow on the same subject is refused, naming the open
+        one (registering an AI system already starts its assessments); ``again`` starts it
+        anyway."""
         loaded = self.specs.current(workflow_id)
         if not loaded.spec.trigger.manual:
             raise EngineError(
@@ -149,11 +155,37 @@ class RunStarts:
         now = self.clock.now()
         with self.db.connect() as conn:
             subject = self.subject_for(conn, loaded.spec, system, finding)
+            if not again:
+                self._refuse_second_open_run(conn, workflow_id, subject)
         # the engine's templates and conditions run before the write transaction (see receive)
         transition = self._started(loaded, subject, now, inputs=inputs, actor=actor)
         with self.db.begin() as conn:
+            if not again:  # another start may have come in meanwhile
+                self._refuse_second_open_run(conn, workflow_id, subject)
             self._store_start(conn, loaded, transition, now)
         return transition
+
+    def _refuse_second_open_run(self, conn: Connection, workflow_id: str, subject: Subject) -> None:
+        table = Run.__table__
+        open_run = conn.execute(
+            select(table.c.id, table.c.started_at, table.c.current_step)
+            .where(
+                table.c.workflow_id == workflow_id,
+                table.c.subject_type == subject.type,
+                table.c.subject_id == subject.id,
+                table.c.status.in_(("new", "running", "waiting")),
+            )
+            .order_by(table.c.started_at)
+            .limit(1)
+        ).first()
+        if open_run is not None:
+            at = f", at step '{open_run.current_step}'" if open_run.current_step else ""
+            raise EngineError(
+                f"run {open_run.id} of '{workflow_id}' on '{subject.name}' is still open "
+                f"(started {open_run.started_at:%Y-%m-%d}{at})",
+                hint=f"carry on with it (`aims runs show {open_run.id}`), or pass --again to "
+                "start another beside it",
+            )
 
     def _in_scope(self, spec: WorkflowSpec, subject: Subject) -> bool:
         if not spec.trigger.scope:
@@ -302,7 +334,12 @@ class RunStarts:
                 busy = self._open_subjects(conn, spec.id)
                 for subject in subjects:
                     previous = last.get(subject.id)
-                    if previous is not None and previous + every > now:
+                    due = (
+                        previous + every
+                        if previous is not None
+                        else first_due(conn, self.config, spec.id, subject, every)
+                    )
+                    if due is None or due > now:
                         continue
                     if subject.id in busy or not self._in_scope(spec, subject):
                         continue

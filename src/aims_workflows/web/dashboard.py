@@ -213,13 +213,14 @@ def dashboard_routes(app_ctx: Any, *, chain_cache: Any = None) -> list[BaseRoute
                 chain=chain,
             )
             chart_data, charts = dashboard_charts(app_ctx, conn, now, kept)
-        return render_dashboard(
+        page = render_dashboard(
             data,
             jira_url=jira_url,
             charts=charts,
             soa=chart_data.soa,
             since=chart_data.history[0].at if chart_data.history else None,
         )
+        return _with_broken_files(page, app_ctx.workflows)
 
     async def dashboard(request: Request) -> Response:
         raw = request.query_params.get("page", "1")
@@ -286,3 +287,26 @@ def dashboard_routes(app_ctx: Any, *, chain_cache: Any = None) -> list[BaseRoute
         Route("/dashboard/runs/{run_id}", run_page, methods=["GET"]),
         Route("/api/kpis", api_kpis, methods=["GET"]),
     ]
+
+
+def _with_broken_files(html: str, workflows: Any) -> str:
+    """The page with a notice naming each workflow file left out for its problems (the rest of
+    the dashboard works without them), at the top of the main content."""
+    from html import escape
+
+    broken = getattr(workflows, "broken", ())
+    if not broken:
+        return html
+    items = "".join(
+        f"<li><code>{escape(b.source)}</code>: {escape(str(b.problems[0]) if b.problems else '')}"
+        + (f" (and {len(b.problems) - 1} more)" if len(b.problems) > 1 else "")
+        + "</li>"
+        for b in broken
+    )
+    notice = (
+        '<section class="broken-workflows" role="alert"><h2>Workflow files not loaded</h2>'
+        f"<p>{len(broken)} workflow file(s) have problems and are left out; the other workflows, "
+        "the KPIs and this page work without them. Run <code>aims validate</code> to see every "
+        f"problem.</p><ul>{items}</ul></section>"
+    )
+    return html.replace("<main>", "<main>" + notice, 1)
