@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .config import SHIPPED, AimsConfig, Settings, load_config
-from .errors import ConfigError
+from .errors import ConfigError, DatabaseUnavailable
 from .inventory import Inventory
 from .ports import ApprovalChannel, Clock, IssueTracker, Notifier, SystemClock
 from .runtime import Dispatcher, Runtime
@@ -251,7 +251,12 @@ def open_app(
         # production: once people work in Jira or Slack, a CLI claim is not how they decide
         runtime.cli_decisions_allowed = not (settings.jira_url or settings.slack_bot_token)
     if require_db:
-        runtime.people.prepare()  # aims.yaml's roles in the directory before any work
+        try:
+            runtime.people.prepare()  # aims.yaml's roles in the directory before any work
+        except DatabaseUnavailable:
+            # a lock held elsewhere: every unit of work prepares first, so the sync happens with
+            # the first one, which the worker retries with back-off, instead of failing to start
+            pass
     jira_integration = jira(runtime) if jira is not None else None
     slack_integration = slack(runtime) if slack is not None else None
     if jira_integration is not None:

@@ -130,7 +130,14 @@ def test_cli_decisions_forbid_in_aims_yaml_refuses_cli_decisions(aims, tmp_path)
     started = aims("start", "ai-risk-assessment", "--system", "Chatbot")
     run_id = re.search(r"started run (\S+)", started.out).group(1)
     refused = aims(
-        "tasks", "complete", run_id, "identify", "--as", "eve@example.com", "--answer", "x=1"
+        "tasks",
+        "complete",
+        run_id,
+        "identify",
+        "--as",
+        "eve@example.com",
+        "--answer",
+        "risk_title=Stale fee table",
     )
     assert refused.code == 1 and "cli_decisions: forbid" in re.sub(r"\s+", " ", refused.err)
 

@@ -12,6 +12,7 @@ from aims_workflows.runtime import Delivery, HeldBack, Queued
 from aims_workflows.runtime import core as core_module
 
 ANALYST = Actor("eve@example.com", "jira", ("engineer",))
+RISK_OWNER = Actor("rita@example.com", "jira", ("risk_owner",))
 
 
 def _started(h, n: int) -> list[str]:
@@ -80,7 +81,8 @@ def test_a_repeated_delivery_in_a_batch_is_applied_once(harness, answers):
 def test_order_within_a_run_is_kept_across_a_batch(harness, answers, size):
     h = harness
     [run] = _started(h, 1)
-    treat = TaskCompleted(actor=ANALYST, step_id="treat", answers=answers["risk.treat"])
+    # the treatment is the risk owner's to decide (tasks are completed only by their role)
+    treat = TaskCompleted(actor=RISK_OWNER, step_id="treat", answers=answers["risk.treat"])
     events = [Queued(_identify(answers), run_id=run), Queued(treat, run_id=run)]
     for start in range(0, len(events), size):
         h.rt.receive_batch(events[start : start + size])

@@ -26,6 +26,13 @@ _ERROR = {
 }
 _HTML = {"description": "An HTML page", "content": {"text/html": {"schema": {"type": "string"}}}}
 _HTML_ERROR = {"description": "An HTML error page, its title the reason", **_HTML}
+_STAGE = {
+    "name": "stage",
+    "in": "query",
+    "required": False,
+    "description": "1 (documented information) or 2 (operational evidence too); default 2",
+    "schema": {"type": "string", "enum": ["1", "2"]},
+}
 
 
 def _operation(summary: str, responses: dict[str, Any], **extra: Any) -> dict[str, Any]:
@@ -87,6 +94,21 @@ def openapi_document(*, jira: bool, slack: bool, version: str = "") -> dict[str,
             "get": _operation(
                 "The KPIs as JSON (what `aims kpi --json` prints)",
                 {"200": {"description": "KPIs"}, "401": _ERROR},
+            )
+        },
+        "/dashboard/readiness": {
+            "get": _operation(
+                "Certification readiness for a stage: each requirement met, partial, missing or "
+                "stale, with what fixes it",
+                {"200": _HTML, "400": _HTML_ERROR, "401": _ERROR},
+                parameters=[_STAGE],
+            )
+        },
+        "/api/readiness": {
+            "get": _operation(
+                "Certification readiness as JSON (what `aims readiness --format json` prints)",
+                {"200": {"description": "Readiness"}, "400": _ERROR, "401": _ERROR},
+                parameters=[_STAGE],
             )
         },
     }
