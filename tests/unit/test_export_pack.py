@@ -15,25 +15,13 @@ import pytest
 from export_world import Pack, assessed_world, audit_with_a_finding, tamper, use_soa
 from sqlalchemy import event, text
 
+from aims_workflows.engine.chain_walk import FIELDS as LEDGER_COLUMNS
 from aims_workflows.engine.evidence import chain_hash, iso
 from aims_workflows.errors import AimsError
 from aims_workflows.export import parse_period
 from aims_workflows.export.pack import write_audit_pack
 
-FIELDS = [
-    "seq",
-    "kind",
-    "run_id",
-    "step_id",
-    "actor",
-    "via",
-    "effective_at",
-    "recorded_at",
-    "payload",
-    "ref",
-    "prev_hash",
-    "hash",
-]
+FIELDS = list(LEDGER_COLUMNS)
 
 
 def export(h, path: Path, **kw):

@@ -13,24 +13,13 @@ import pytest
 from export_world import Pack, assessed_world, use_soa
 from sqlalchemy import text
 
+from aims_workflows.engine.chain_walk import FIELDS as LEDGER_COLUMNS
 from aims_workflows.engine.evidence import chain_hash
 from aims_workflows.export.pack import write_audit_pack
 from aims_workflows.kpi.chain_status import ChainStatusCache
 from aims_workflows.store import ledger
 
-FIELDS = [
-    "seq",
-    "kind",
-    "run_id",
-    "step_id",
-    "actor",
-    "via",
-    "effective_at",
-    "recorded_at",
-    "payload",
-    "ref",
-    "prev_hash",
-]
+FIELDS = list(LEDGER_COLUMNS[:-1])  # what the hash covers
 
 
 @pytest.fixture

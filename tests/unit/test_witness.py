@@ -35,6 +35,7 @@ from aims_workflows.app import open_app, shipped_workflows_dir  # noqa: E402
 from aims_workflows.config import Settings  # noqa: E402
 from aims_workflows.demo.jira_loopback import JiraLoopback  # noqa: E402
 from aims_workflows.demo.slack_loopback import SlackLoopback  # noqa: E402
+from aims_workflows.engine.chain_walk import FIELDS as LEDGER_COLUMNS
 from aims_workflows.engine.evidence import chain_hash, iso  # noqa: E402
 from aims_workflows.export.pack import write_audit_pack  # noqa: E402
 from aims_workflows.inventory import AISystemRecord  # noqa: E402
@@ -53,19 +54,7 @@ ROLES = {
     "engineer": ["eve@example.com"],
 }
 OWNER = "olga@example.com"
-FIELDS = [
-    "seq",
-    "kind",
-    "run_id",
-    "step_id",
-    "actor",
-    "via",
-    "effective_at",
-    "recorded_at",
-    "payload",
-    "ref",
-    "prev_hash",
-]
+FIELDS = list(LEDGER_COLUMNS[:-1])  # what the hash covers
 
 
 @dataclass

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hmac
 from collections.abc import Callable, Iterable
 from datetime import datetime
 
@@ -12,6 +9,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from .._basic_auth import basic_credentials, token_matches
 from .._capture import CaptureMiddleware, Observer
 from .._server import BackgroundServer, ServedSandbox
 from ._routes import build_routes, error_response
@@ -36,15 +34,11 @@ class _BasicAuth:
         self.state = state
 
     def _account(self, header: str) -> str | None:
-        scheme, _, encoded = header.partition(" ")
-        if scheme.lower() != "basic":
+        credentials = basic_credentials(header)
+        if credentials is None:
             return None
-        try:
-            email, _, token = base64.b64decode(encoded, validate=True).decode().partition(":")
-        except (binascii.Error, UnicodeDecodeError):
-            return None
-        user = self.state.user_by_email(email)
-        if user is None or not hmac.compare_digest(user.api_token.encode(), token.encode()):
+        user = self.state.user_by_email(credentials[0])
+        if user is None or not token_matches(user.api_token, credentials[1]):
             return None
         return user.account_id
 

@@ -6,12 +6,9 @@ so that every change is attributed to the person who made it.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hmac
-
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from .._basic_auth import basic_credentials, token_matches
 from ._errors import error_response
 from ._state import JiraState
 
@@ -22,18 +19,13 @@ ANONYMOUS_PATHS = frozenset({"/rest/api/3/serverInfo"})
 
 
 def _account_for(state: JiraState, header: str) -> str | None:
-    scheme, _, encoded = header.partition(" ")
-    if scheme.lower() != "basic":
+    credentials = basic_credentials(header)
+    if credentials is None:
         return None
-    try:
-        email, _, token = base64.b64decode(encoded, validate=True).decode().partition(":")
-    except (binascii.Error, UnicodeDecodeError):
-        return None
+    email, token = credentials
     with state.lock:
         user = state.user_by_email(email)
-    if user is None or not user.active:
-        return None
-    if not hmac.compare_digest(user.api_token.encode(), token.encode()):
+    if user is None or not user.active or not token_matches(user.api_token, token):
         return None
     return user.account_id
 
