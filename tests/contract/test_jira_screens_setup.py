@@ -128,6 +128,10 @@ def test_a_prefilled_task_is_refused_until_setup_puts_its_fields_on_the_screens(
         f"{jira_sandbox.url}{API}/issue/{key}/editmeta", auth=jira_sandbox.credentials()
     ).json()["fields"]
     assert {made["Risk title"], made["Likelihood"]} <= set(editmeta)
+    # with an issue in the project, a repeat run checks editmeta too, and changes nothing
+    again = setup_project(conn, "AIMS", "Task", [small])
+    assert again.ok and not again.changed
+    assert any(line == f"editmeta of {key} offers every form field" for line in again.done)
 
 
 def test_no_admin_no_project_and_no_webhook_url_say_what_to_do(jira_sandbox):

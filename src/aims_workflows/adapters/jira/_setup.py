@@ -328,6 +328,28 @@ def _verify(conn: JiraConnection, project: str, type_id: str, report: SetupRepor
         report.done.append("createmeta offers every form field")
     if "priority" not in on_create:
         report.done.append("the create screen has no Priority: aims leaves it out")
+    # editmeta needs an issue: the newest of the project's aims issues, when there is one
+    newest = next(
+        conn.search(
+            f"project = {project} AND labels = aims ORDER BY created DESC",
+            fields=["summary"],
+            page_size=1,
+            what=f"find an issue of {project} to check editmeta with",
+        ),
+        None,
+    )
+    if newest is None:
+        return
+    meta = conn.call("GET", f"issue/{newest['key']}/editmeta", what="read editmeta") or {}
+    editable = set(meta.get("fields") or {})
+    absent = sorted(name for name, fid in report.fields.items() if fid not in editable)
+    if absent:
+        report.problems.append(
+            f"Jira's editmeta of {newest['key']} does not offer {', '.join(absent)}: check the "
+            f"edit screen of {project}"
+        )
+    else:
+        report.done.append(f"editmeta of {newest['key']} offers every form field")
 
 
 def _webhook(

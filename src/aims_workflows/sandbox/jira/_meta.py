@@ -38,7 +38,8 @@ def _allowed(
             if not o.disabled
         ]
     if kind == "priority":
-        return [render.priority(name) for name in state.priorities.values()]
+        shown = (render.priority(name) for name in state.priorities.values())
+        return [p for p in shown if p is not None]
     if kind == "resolution":
         return [
             {"self": f"{render.api}/resolution/{rid}", "id": rid, "name": name}
