@@ -205,3 +205,27 @@ def _cancel(key: str):
         task_key="R1/identify/1/task",
         reason="the run was withdrawn",
     )
+
+
+def test_a_global_context_takes_no_projects_and_a_context_can_be_deleted(jira_sandbox):
+    conn = _conn(jira_sandbox)
+    field_id = conn.call(
+        "POST",
+        "field",
+        what="make a field",
+        json={
+            "name": "Scoped later",
+            "type": "com.atlassian.jira.plugin.system.customfieldtypes:textfield",
+            "searcherKey": "com.atlassian.jira.plugin.system.customfieldtypes:textsearcher",
+        },
+    )["id"]
+    [global_context] = jira_sandbox.state.contexts_of(field_id)
+    auth = jira_sandbox.credentials()
+    base = f"{jira_sandbox.url}{API}/field/{field_id}/context"
+    refused = httpx.put(
+        f"{base}/{global_context.id}/project", json={"projectIds": ["10000"]}, auth=auth
+    )
+    assert refused.status_code == 400
+    assert httpx.delete(f"{base}/{global_context.id}", auth=auth).status_code == 204
+    assert jira_sandbox.state.contexts_of(field_id) == []
+    assert httpx.delete(f"{base}/{global_context.id}", auth=auth).status_code == 404

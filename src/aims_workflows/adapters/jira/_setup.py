@@ -184,18 +184,25 @@ def _scope(
 def _scope_new(
     conn: JiraConnection, field_id: str, name: str, project_id: str, report: SetupReport
 ) -> None:
-    """A field Jira has just made comes with a global context: narrow it to the project, so
-    the field does not show up on every other project's issues."""
-    contexts = _all_values(conn, f"field/{field_id}/context", what=f"read the contexts of {name}")
-    if not contexts:
-        _scope(conn, field_id, name, project_id, report)
-        return
-    conn.call(
-        "PUT",
-        f"field/{field_id}/context/{contexts[0]['id']}/project",
-        json={"projectIds": [str(project_id)]},
-        what=f"scope {name} to the project",
+    """A field Jira has just made comes with a global context: give it one for the project and
+    drop the global one, so the field does not show on every other project's issues. (Jira
+    Cloud no longer lets projects be assigned to a global context, CHANGE-3019.)"""
+    made_global = _all_values(
+        conn, f"field/{field_id}/context", what=f"read the contexts of {name}"
     )
+    conn.call(
+        "POST",
+        f"field/{field_id}/context",
+        json={"name": f"aims-workflows: {name}", "projectIds": [str(project_id)]},
+        what=f"add a context of {name} for the project",
+    )
+    for context in made_global:
+        if context.get("isGlobalContext"):
+            conn.call(
+                "DELETE",
+                f"field/{field_id}/context/{context['id']}",
+                what=f"remove the global context of {name}",
+            )
 
 
 def setup_project(

@@ -201,6 +201,9 @@ async def assign_context_projects(ctx: RouteContext, request: Request) -> Respon
     p = request.path_params
     with ctx.state.lock:
         context = field_context(ctx.state, p["fieldId"], p["contextId"])
+        if context.is_global:
+            # Jira Cloud stopped taking projects into a global context (CHANGE-3019, 2026)
+            raise JiraApiError(400, ["Projects cannot be assigned to a global context."])
         for project_id in ids:
             project = ctx.state.projects.get(project_id)
             if project is None or project.deleted:
@@ -219,6 +222,16 @@ async def assign_context_projects(ctx: RouteContext, request: Request) -> Respon
                     ],
                 )
         context.project_ids = list(dict.fromkeys(context.project_ids + ids))
+    return Response(status_code=204)
+
+
+async def delete_context(ctx: RouteContext, request: Request) -> Response:
+    """DELETE /field/{fieldId}/context/{contextId}: the context and its options go."""
+    _admin(ctx, request)
+    p = request.path_params
+    with ctx.state.lock:
+        context = field_context(ctx.state, p["fieldId"], p["contextId"])
+        del ctx.state.contexts[context.id]
     return Response(status_code=204)
 
 
@@ -281,5 +294,6 @@ SCREEN_TABLE: list[tuple[str, list[str], Any]] = [
     ("/issue/{issueIdOrKey}/editmeta", ["GET"], edit_meta),
     ("/priority", ["GET"], list_priorities),
     ("/field/{fieldId}/context/{contextId}/project", ["PUT"], assign_context_projects),
+    ("/field/{fieldId}/context/{contextId}", ["DELETE"], delete_context),
 ]
 """Paths relative to ``/rest/api/3``, all in the v3 description."""
