@@ -16,7 +16,7 @@ from ._errors import JiraApiError
 from ._field_edits import check_fields, field_changes
 from ._fields import custom_schema
 from ._model import Attachment, ChangeItem, Comment, FieldDef, History, Issue, IssueLink
-from ._screen_checks import check_transition_fields, off_screen, resolution_of
+from ._screen_checks import RESOLUTIONS, check_transition_fields, off_screen, resolution_of
 from ._state import LINK_TYPES, IssueEvent, JiraState
 from ._workflow import INITIAL_STATUS, ISSUE_TYPES, RESOLUTION_DONE, STATUSES, transitions_from
 
@@ -187,18 +187,12 @@ def transition_issue(state: JiraState, actor_id: str, key: str, body: dict[str, 
     issue.status_id = new.id
     now = state.clock()
     if new.category_key == "done":
-        issue.fields["resolution"] = chosen or RESOLUTION_DONE[1]
+        name = chosen or RESOLUTION_DONE[1]
+        issue.fields["resolution"] = name
         issue.resolution_date = now
+        resolution_id = next((i for i, n in RESOLUTIONS.items() if n == name), RESOLUTION_DONE[0])
         items.append(
-            ChangeItem(
-                "resolution",
-                "resolution",
-                "jira",
-                None,
-                None,
-                RESOLUTION_DONE[0],
-                RESOLUTION_DONE[1],
-            )
+            ChangeItem("resolution", "resolution", "jira", None, None, resolution_id, name)
         )
     elif old.category_key == "done":
         issue.fields["resolution"] = None
