@@ -40,6 +40,7 @@ sys.path.insert(0, str(HERE))
 import _aims_workload as aims  # noqa: E402
 import baseline  # noqa: E402
 import data_path  # noqa: E402
+import group_commit  # noqa: E402
 import peers  # noqa: E402
 
 OUT_DIR = HERE / "out"
@@ -109,6 +110,8 @@ def measure_throughput(sizes: Sizes, workdir: Path) -> dict[str, float]:
             "floor_transitions_per_s", len(peers.EVENTS) * n / aims.replay_storage_floor(n, workdir)
         )
         keep("data_path_events_per_s", data_path.data_path_events_per_second(n, workdir))
+        batched_seconds, batched_events = group_commit.run_batched(n, workdir, batch=100)
+        keep("group_commit_events_per_s", batched_events / batched_seconds)
         say("    " + ", ".join(f"{k} {v:,.0f}" for k, v in best.items()))
     return best
 
@@ -219,6 +222,11 @@ def rows_for(f: dict[str, float], sizes: Sizes) -> list[tuple[str, str, str, boo
         data_path_vs_spiff=bare / len(peers.EVENTS) / f["spiff_instances_per_s"],
         data_path_vs_transitions=bare / len(peers.EVENTS) / f["transitions_instances_per_s"],
     )
+    grouped = f["group_commit_events_per_s"]
+    f.update(
+        group_commit_over_data_path=grouped / bare,
+        group_commit_over_single=grouped / f["aims_transitions_per_s"],
+    )
     kpi_ms = f["kpi_seconds_median"] * 1000
     return [
         (
@@ -261,6 +269,24 @@ def rows_for(f: dict[str, float], sizes: Sizes) -> list[tuple[str, str, str, boo
         (
             "    m/a: the most b/a can be for code doing what (b) must do",
             f"{f['data_path_over_raw']:.3f}",
+            "(info)",
+            None,
+        ),
+        (
+            "(g) aims events/s with group commit (100 per transaction, savepoint each)",
+            f"{grouped:,.0f}",
+            "",
+            None,
+        ),
+        (
+            "    g/m: group commit against the bare data path",
+            f"{f['group_commit_over_data_path']:.3f}",
+            ">= 0.5",
+            f["group_commit_over_data_path"] >= 0.5,
+        ),
+        (
+            "    g/b: group commit against one transaction per event",
+            f"{f['group_commit_over_single']:.2f}x",
             "(info)",
             None,
         ),

@@ -8,13 +8,14 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .config import AimsConfig, Settings, load_config
+from .config import SHIPPED, AimsConfig, Settings, load_config
 from .errors import ConfigError
 from .inventory import Inventory
 from .ports import ApprovalChannel, Clock, IssueTracker, Notifier, SystemClock
 from .runtime import Dispatcher, Runtime
 from .spec.checks import DEFAULT_ROLES
 from .spec.loader import WorkflowSet, load_workflows
+from .spec.problems import did_you_mean
 from .store import Database
 
 if TYPE_CHECKING:
@@ -52,12 +53,45 @@ def shipped_workflows_dir() -> Path:
 
 
 def workflow_paths(settings: Settings, config: AimsConfig) -> list[Path]:
+    """The workflow folders in use: ``AIMS_WORKFLOWS``, else what aims.yaml's ``workflows``
+    says: ``shipped`` (the package's own) or folders relative to aims.yaml. A folder that does
+    not exist is an error, never a silent fall back to other workflows."""
     if settings.workflows is not None:
-        return [settings.workflows]
-    base = settings.config.parent
-    paths = [(base / p) if not Path(p).is_absolute() else Path(p) for p in config.workflows]
-    existing = [p for p in paths if p.exists()]
-    return existing or [shipped_workflows_dir()]
+        paths = [settings.workflows]
+        source = "AIMS_WORKFLOWS"
+    elif config.workflows == SHIPPED:
+        return [shipped_workflows_dir()]
+    else:
+        base = settings.config.parent
+        paths = [(base / p) if not Path(p).is_absolute() else Path(p) for p in config.workflows]
+        source = f"'workflows' in {settings.config}"
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        raise ConfigError(
+            f"workflow folder {', '.join(missing)} does not exist (from {source})",
+            hint="write `workflows: shipped` in aims.yaml to use the workflows that come with "
+            "aims-workflows, or `aims init --copy-workflows` to copy them out for editing",
+        )
+    return paths
+
+
+def check_schedules(config: AimsConfig, workflows: WorkflowSet) -> None:
+    """Each workflow named under ``schedules`` in aims.yaml is a loaded one with a schedule."""
+    for workflow_id in config.schedules:
+        if workflow_id in workflows:
+            if workflows.get(workflow_id).spec.trigger.schedule is None:
+                raise ConfigError(
+                    f"aims.yaml: schedules.{workflow_id}: workflow '{workflow_id}' has no "
+                    "schedule (trigger.schedule), so it has no first due date",
+                    hint="remove it from 'schedules'",
+                )
+        elif not any(b.workflow_id == workflow_id for b in workflows.broken):
+            near = did_you_mean(workflow_id, workflows.ids())
+            raise ConfigError(
+                f"aims.yaml: schedules.{workflow_id}: no workflow '{workflow_id}'"
+                + (f" ({near})" if near else ""),
+                hint="see `aims workflows` for the workflows in use",
+            )
 
 
 @dataclass
@@ -71,6 +105,8 @@ class App:
     dispatcher: Dispatcher
     jira: Any = None  # adapters.jira.JiraIntegration, when open_app was given one
     slack: Any = None  # adapters.slack.SlackIntegration, when open_app was given one
+    witness: Any = None  # adapters.witness.WitnessPoster: where checkpoints are posted
+    witness_key: Any = None  # runtime.witness.WitnessKey, loaded at the first checkpoint
 
     def pump(self, *, schedules: bool = True):
         """Carry out what is due: schedules, timers, stored Jira and Slack deliveries and the
@@ -81,12 +117,52 @@ class App:
         """
         if schedules:
             self.runtime.run_schedules()
+            self.checkpoint_if_due()
         self.runtime.tick()
         if self.jira is not None:
             self.jira.pump()
         if self.slack is not None:
             self.slack.pump()
         return self.dispatcher.pump()
+
+    @property
+    def local_only(self) -> bool:
+        """True when no outside system is connected: Jira and Slack are the database itself."""
+        from .adapters.local import LocalApprovalChannel, LocalIssueTracker, LogNotifier
+
+        ports = self.dispatcher.ports
+        return (
+            self.jira is None
+            and self.slack is None
+            and isinstance(ports["task"], LocalIssueTracker)
+            and isinstance(ports["approval"], LocalApprovalChannel)
+            and isinstance(ports["notify"], LogNotifier)
+        )
+
+    def after_command(self):
+        """What a one-off command (`aims start`, `aims tasks complete`, `aims systems import`)
+        does with the work it queued. Without Jira and Slack it is carried out here at once:
+        nothing leaves the process, so nothing is slow or done behind anyone's back. With them
+        it stays queued for `aims worker`, which carries it out with its claims and retries:
+        the command answers without waiting on a vendor. Returns the dispatch report, or None
+        when the work was left queued."""
+        if self.local_only:
+            return self.pump(schedules=False)
+        return None
+
+    def queued(self) -> int:
+        """Commands waiting in the outbox (due now or later)."""
+        from .store import outbox
+
+        with self.db.connect() as conn:
+            return outbox.waiting(conn)
+
+    def checkpoint_if_due(self) -> Any:
+        """A signed checkpoint of the ledger head when one is due (``witness.every``), queued
+        for every configured witness. Without witnesses configured, nothing."""
+        from .witness_schedule import checkpoint_if_due
+
+        return checkpoint_if_due(self)
 
 
 JiraConnector = Callable[[Runtime], "JiraIntegration"]
@@ -159,28 +235,41 @@ def open_app(
             hint="pass slack=, or approvals= and notifier=, not both",
         )
     settings = settings or Settings()
-    config = load_config(settings.config)
     db = Database(settings.database_url)
     if require_db:
-        db.require_ready()
+        db.require_ready()  # first: "run aims init" is the fix for a fresh directory
+    config = load_config(settings.config, required=settings.config_required)
+    # leniently: a broken file is left out and named (app.workflows.broken), the rest work
     workflows = load_workflows(
-        workflow_paths(settings, config), roles=set(DEFAULT_ROLES) | config.role_names()
+        workflow_paths(settings, config),
+        roles=set(DEFAULT_ROLES) | config.role_names(),
+        lenient=True,
     )
+    check_schedules(config, workflows)
     runtime = Runtime(db, workflows, config, clock or SystemClock())
+    if config.cli_decisions is None:
+        # production: once people work in Jira or Slack, a CLI claim is not how they decide
+        runtime.cli_decisions_allowed = not (settings.jira_url or settings.slack_bot_token)
+    if require_db:
+        runtime.people.prepare()  # aims.yaml's roles in the directory before any work
     jira_integration = jira(runtime) if jira is not None else None
     slack_integration = slack(runtime) if slack is not None else None
     if jira_integration is not None:
         tracker = jira_integration.tracker
     if slack_integration is not None:
         approvals, notifier = slack_integration.channel, slack_integration.notifier
+    from .witness_schedule import witness_poster
+
+    poster = witness_poster(settings, config, jira_integration, slack_integration)
     dispatcher = Dispatcher(
         runtime,
         tracker=tracker or LocalIssueTracker(),
         approvals=approvals or LocalApprovalChannel(),
         notifier=notifier or LogNotifier(),
+        witness=poster,
     )
-    if slack_integration is not None:
-        slack_integration.follow_with(dispatcher.pump)
+    # The web process only stores and answers: the outcome of a Slack decision reaches the
+    # messages through `aims worker`'s outbox pass, not through a dispatch in `aims serve`.
     return App(
         settings,
         config,
@@ -191,4 +280,5 @@ def open_app(
         dispatcher,
         jira_integration,
         slack_integration,
+        poster,
     )

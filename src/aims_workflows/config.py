@@ -35,6 +35,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from .documents.model import REFERENCE_PATTERN, DocumentFields
 from .errors import ConfigError
 
 __all__ = [
@@ -43,6 +44,9 @@ __all__ = [
     "KpiTargets",
     "SoaConfig",
     "SoaControl",
+    "SegregationConfig",
+    "ScheduleConfig",
+    "SHIPPED",
     "load_config",
     "jira_rest_url",
     "settings_error",
@@ -113,6 +117,12 @@ class Settings(BaseSettings):
     slack_api_url: str = Field(
         default="https://slack.com/api/", description="Slack Web API base URL (the sandbox sets it)"
     )
+
+    @property
+    def config_required(self) -> bool:
+        """The configuration file was named on purpose (``AIMS_CONFIG``): it must exist."""
+        return "config" in self.model_fields_set
+
     confluence_url: str | None = Field(
         default=None,
         description="Confluence Cloud site, e.g. https://example.atlassian.net/wiki",
@@ -128,12 +138,27 @@ class Settings(BaseSettings):
         default="AI management system",
         description="title of the page the documents are published under (created if missing)",
     )
+    public_url: str | None = Field(
+        default=None,
+        description="where people reach aims serve (e.g. https://aims.example.com): Slack "
+        "messages link to run pages there",
+    )
     dashboard_token: SecretStr | None = Field(
         default=None,
         description=(
             "token that /dashboard and /api/* require (Bearer, or Basic with any user name)"
         ),
     )
+    witness_key: Path | None = Field(
+        default=None,
+        description=(
+            "file of the Ed25519 key that signs ledger checkpoints (default: aims-witness.key "
+            "next to aims.yaml); `aims init` creates it"
+        ),
+    )
+
+    def witness_key_path(self) -> Path:
+        return self.witness_key or self.config.parent / "aims-witness.key"
 
 
 _GATEWAY = re.compile(r"^https://api\.atlassian\.com/ex/jira/[0-9a-fA-F-]{36}/?$")
@@ -276,6 +301,67 @@ class SoaConfig(BaseModel):
         return self.controls.get(control_id) or SoaControl()
 
 
+class WitnessConfig(BaseModel):
+    """Where signed checkpoints of the ledger head are posted, and how often (``witness:``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    every: str = Field("1d", description="how often the worker makes a checkpoint (1d, 12h...)")
+    slack_channel: str | None = Field(
+        None, description="the Slack channel's ID (C...): conversations.history reads it back"
+    )
+    jira_issue: str | None = Field(None, description="the pinned Jira issue to comment on")
+    git_dir: str | None = Field(
+        None, description="a directory (a git repository: each checkpoint is committed)"
+    )
+
+    @field_validator("every")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        from .spec.durations import parse_duration
+
+        parse_duration(value)
+        return value
+
+    def targets(self) -> list[str]:
+        found = [("slack", self.slack_channel), ("jira", self.jira_issue), ("git", self.git_dir)]
+        return [name for name, where in found if where]
+
+
+class SegregationConfig(BaseModel):
+    """Roles one person may not hold together (``conflicting_roles: [[risk_owner,
+    internal_auditor]]``): `aims validate` and `aims people list` name whoever holds both, and a
+    decision by such a person on an approval of either role is refused."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    conflicting_roles: list[tuple[str, str]] = Field(default_factory=list)
+
+    @field_validator("conflicting_roles")
+    @classmethod
+    def _two_different_roles(cls, pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        for first, second in pairs:
+            if first == second:
+                raise ValueError(f"'{first}' cannot conflict with itself: name two roles")
+        return pairs
+
+
+class ScheduleConfig(BaseModel):
+    """When a recurring workflow (``trigger.schedule``) first falls due.
+
+    Without it, a yearly internal audit would start on the worker's first pass, the day aims is
+    installed. ``first_due`` is the day the first run starts; later runs follow the workflow's
+    interval from the last start."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    first_due: date = Field(description="the day the first run starts (YYYY-MM-DD)")
+
+
+SHIPPED = "shipped"
+"""``workflows: shipped`` in aims.yaml: the workflows that come with the package."""
+
+
 class AimsConfig(BaseModel):
     """The contents of ``aims.yaml``."""
 
@@ -284,8 +370,37 @@ class AimsConfig(BaseModel):
     organisation: str = "Our organisation"
     roles: dict[str, list[str]] = Field(default_factory=dict)
     kpi_targets: KpiTargets = KpiTargets()
-    workflows: list[str] = Field(default_factory=lambda: ["workflows"])
+    workflows: Literal["shipped"] | list[str] = Field(
+        "shipped",
+        description="'shipped' (the package's workflows) or folders of workflow files, relative "
+        "to aims.yaml",
+    )
+    schedules: dict[str, ScheduleConfig] = Field(
+        default_factory=dict, description="workflow id -> when its schedule first falls due"
+    )
     soa: SoaConfig = SoaConfig()
+    witness: WitnessConfig = WitnessConfig()
+    segregation: SegregationConfig = SegregationConfig()
+    cli_decisions: Literal["allow", "forbid"] | None = Field(
+        None,
+        description="whether tasks and approvals may be decided from the CLI; unset: allowed "
+        "until Jira or Slack is configured, forbidden after",
+    )
+    documents: dict[str, DocumentFields] = Field(
+        default_factory=dict,
+        description="documented information kept outside aims, by its reference",
+    )
+
+    @field_validator("documents")
+    @classmethod
+    def _references(cls, documents: dict[str, DocumentFields]) -> dict[str, DocumentFields]:
+        for reference in documents:
+            if not REFERENCE_PATTERN.match(reference):
+                raise ValueError(
+                    f"document reference '{reference}' must be letters, digits and . _ / - "
+                    "(at most 100), such as AIMS-POL-001"
+                )
+        return documents
 
     @field_validator("roles")
     @classmethod
@@ -307,6 +422,30 @@ class AimsConfig(BaseModel):
     def role_names(self) -> set[str]:
         return set(self.roles)
 
+    def conflicts_of(self, roles: tuple[str, ...] | set[str]) -> tuple[tuple[str, str], ...]:
+        """The conflicting pairs of aims.yaml that ``roles`` holds both of."""
+        held = set(roles)
+        return tuple(
+            (a, b) for a, b in self.segregation.conflicting_roles if a in held and b in held
+        )
+
+    @model_validator(mode="after")
+    def _conflicts_name_known_roles(self) -> AimsConfig:
+        from .spec.checks import DEFAULT_ROLES
+
+        known = set(DEFAULT_ROLES) | set(self.roles)
+        for pair in self.segregation.conflicting_roles:
+            for role in pair:
+                if role not in known:
+                    raise PydanticCustomError(
+                        "unknown_role",
+                        _literal(
+                            f"segregation.conflicting_roles names '{role}', a role aims.yaml "
+                            f"does not define (roles: {', '.join(sorted(known))})"
+                        ),
+                    )
+        return self
+
 
 DEFAULT_CONFIG_TEXT = """\
 # aims-workflows configuration: who holds which role, and the KPI targets.
@@ -327,23 +466,62 @@ kpi_targets:
   overdue_tasks: 0
   median_approval_latency_hours: 48
   mean_days_to_close_nonconformity: 30
-workflows: [workflows]
+# The workflows in use: `shipped` (those that come with aims-workflows, updated with it), or
+# folders of your own copies (`aims init --copy-workflows` copies the shipped ones to workflows/).
+workflows: shipped
+# Recurring workflows start on the worker's first pass after their first due date, then every
+# interval their file sets (365d for these). Without a date here, the first run falls due one
+# interval after the ledger's first row (for an AI system: one interval after it was registered).
+# schedules:
+#   internal-audit: {first_due: 2027-03-01}
+#   management-review: {first_due: 2027-04-15}
+# Segregation of duties: roles one person may not hold together (reported by `aims validate`
+# and `aims people list`; such a person's decision on an approval of either role is refused).
+# segregation:
+#   conflicting_roles: [[risk_owner, internal_auditor]]
+# Whether tasks and approvals may be decided from the CLI (`--as` is a claim, not a login).
+# Unset: allowed until Jira or Slack is configured, forbidden after.
+# cli_decisions: forbid
 # Statement of Applicability: every Annex A control applies unless excluded here with a reason.
 # `aims export soa` lists each control with the workflows and evidence behind it.
 # soa:
 #   controls:
 #     A.10.4: {applicable: false, justification: "No AI system is provided to customers"}
 #     A.6.2.2: {justification: "We develop our own models", implementation: "https://wiki.example.com/aims/requirements"}
+# Documented information kept outside aims (`aims documents list` shows what is required):
+# documents:
+#   AIMS-POL-001:
+#     requirement: policy          # or the clause: "5.2"
+#     title: AI policy
+#     version: "1.0"
+#     author: aims.owner@example.com
+#     approver: ceo@example.com
+#     approved_on: 2026-01-15
+#     next_review: 2027-01-15
+#     location: https://wiki.example.com/aims/ai-policy
+#     file: policies/ai-policy.pdf   # optional: its SHA-256 is checked (relative to aims.yaml)
 """
 
 
-def load_config(path: Path) -> AimsConfig:
-    """Read ``aims.yaml``; a missing file gives the defaults. Problems name the key and line."""
+def load_config(path: Path, *, required: bool = False) -> AimsConfig:
+    """Read ``aims.yaml``. Problems name the key and line, unknown keys and misspelt roles
+    with a suggestion.
+
+    A missing file gives the defaults, unless ``required`` (the path was given on purpose, as
+    ``AIMS_CONFIG`` or ``--config``): then it is an error, not a silent organisation of nobody.
+    """
     from .spec.problems import format_path
     from .spec.source import YamlSyntaxError, read_yaml
 
     if not path.exists():
+        if required:
+            raise ConfigError(
+                f"configuration file {path} does not exist",
+                hint="check AIMS_CONFIG (or --config), or run `aims init` to write it there",
+            )
         return AimsConfig()
+    if path.is_dir():
+        raise ConfigError(f"configuration file {path} is a directory", hint="name aims.yaml")
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as err:
@@ -359,17 +537,89 @@ def load_config(path: Path) -> AimsConfig:
         data = {}
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: must be a mapping (organisation, roles, kpi_targets)")
+    lines = []
     try:
-        return AimsConfig.model_validate(data)
+        config = AimsConfig.model_validate(data)
     except ValidationError as err:
-        lines = []
         for e in err.errors():
             loc = tuple(
                 part for part in e["loc"] if part != "[key]"
             )  # a bad mapping key: point at the key
             line, column = source.position(loc) if source else (0, 0)
-            lines.append(f"{path}:{line}:{column} {format_path(loc)}: {e['msg']}")
+            lines.append(f"{path}:{line}:{column} {format_path(loc)}: {_message(e, loc)}")
+        config = None
+    roles = data.get("roles")
+    for role in roles if isinstance(roles, dict) else {}:
+        near = _misspelt_role(str(role), roles)
+        if near:
+            line, column = source.position(("roles", role)) if source else (0, 0)
+            lines.append(f"{path}:{line}:{column} roles.{role}: unknown role '{role}' ({near})")
+    if lines or config is None:
         raise ConfigError(
             "invalid configuration:\n" + "\n".join(lines),
             hint="see `aims init` for a commented example",
         ) from None
+    unreadable = []
+    for reference, document in config.documents.items():
+        if document.file is None:
+            continue
+        problem = _unreadable(path.parent / document.file)
+        if problem:
+            line, column = source.position(("documents", reference, "file")) if source else (0, 0)
+            unreadable.append(
+                f"{path}:{line}:{column} documents.{reference}.file: cannot read "
+                f"'{document.file}' ({problem})"
+            )
+    if unreadable:
+        raise ConfigError(
+            "invalid configuration:\n" + "\n".join(unreadable),
+            hint="a document's file is read to record its SHA-256: give a path relative to "
+            f"{path.name} that can be read, or remove file and keep the location",
+        )
+    return config
+
+
+def _unreadable(file: Path) -> str | None:
+    """Why ``file`` cannot be read, or None."""
+    if not file.exists():
+        return "no such file"
+    if not file.is_file():
+        return "not a file"
+    try:
+        with file.open("rb"):
+            return None
+    except OSError as err:
+        return err.strerror or "cannot be opened"
+
+
+def _known_keys() -> set[str]:
+    keys: set[str] = set()
+    for model in (AimsConfig, KpiTargets, SoaConfig, SoaControl, ScheduleConfig):
+        keys.update(model.model_fields)
+    return keys
+
+
+def _message(error: Any, loc: tuple[Any, ...]) -> str:
+    """pydantic's message, or for an unknown key what it is and the key that was meant."""
+    from .spec.problems import did_you_mean
+
+    if error["type"] == "extra_forbidden" and loc:
+        key = str(loc[-1])
+        return f"unknown key '{key}'" + (
+            f" ({near})" if (near := did_you_mean(key, _known_keys())) else ""
+        )
+    if error["type"] == "literal_error" and loc[:1] == ("workflows",):
+        return "must be 'shipped' or a list of folders of workflow files"
+    return str(error["msg"])
+
+
+def _misspelt_role(role: str, configured: Any) -> str | None:
+    """``did you mean 'internal_auditor'?`` for a role that is not one the shipped workflows use
+    but is close to one that this file does not define: a typo that would leave the real role
+    with nobody. Roles of one's own (approver groups) are not near a known one and pass."""
+    from .spec.checks import DEFAULT_ROLES
+    from .spec.problems import did_you_mean
+
+    if role in DEFAULT_ROLES:
+        return None
+    return did_you_mean(role, DEFAULT_ROLES - set(map(str, configured)))

@@ -10,7 +10,8 @@
     ├── EngineError                an event that the run cannot accept in its current state
     ├── EvidenceError              an evidence payload that does not fit its kind's contract
     ├── StoreError                 the database refused or is not initialised
-    │   └── LedgerTampered         the evidence hash chain does not verify
+    │   ├── LedgerTampered         the evidence hash chain does not verify
+    │   └── SpecTampered           a run's pinned workflow text no longer matches its hash
     ├── ExportError                an export cannot be written where asked (exists, no directory)
     └── IntegrationError           a call to an outside system (Jira, Slack) failed
         ├── RetryableError         try again later (429, 503, timeouts); may carry retry_after
@@ -32,6 +33,7 @@ __all__ = [
     "EvidenceError",
     "StoreError",
     "LedgerTampered",
+    "SpecTampered",
     "ExportError",
     "IntegrationError",
     "RetryableError",
@@ -90,12 +92,22 @@ class StoreError(AimsError):
     pass
 
 
+class DatabaseUnavailable(StoreError):
+    """The database did not answer, refused the connection, or stayed locked by another writer:
+    a short problem worth waiting out and trying again (``aims worker`` backs off and retries)."""
+
+
 class LedgerTampered(StoreError):
     """The evidence chain does not verify. ``seq`` is the first row that fails."""
 
     def __init__(self, message: str, *, seq: int | None = None) -> None:
         super().__init__(message)
         self.seq = seq
+
+
+class SpecTampered(StoreError):
+    """The stored text of a workflow version a run is pinned to does not hash to the pinned
+    content hash: the run cannot go on with it (it is not the workflow it started on)."""
 
 
 class ExportError(AimsError):

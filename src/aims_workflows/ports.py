@@ -136,6 +136,8 @@ class PostedCopy:
     role: str
     person: str | None = None
     user: str | None = None
+    command_key: str | None = None
+    """The command that posted it: a retry after a crash finds what it posted already."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -165,3 +167,5 @@ class SlackMessageStore(Protocol):
     def retire(self, channel: str, ts: str) -> None: ...
 
     def copies(self, approval_id: str) -> list[PostedCopy]: ...
+
+    def posted_by(self, command_key: str) -> list[PostedCopy]: ...

@@ -10,7 +10,10 @@ from ruamel.yaml import YAML
 
 ROOT = Path(__file__).resolve().parents[2]
 MANIFEST = ROOT / "integrations" / "slack" / "manifest.yaml"
-ADAPTER = ROOT / "src" / "aims_workflows" / "adapters" / "slack"
+SOCKET_MANIFEST = ROOT / "integrations" / "slack" / "manifest-socket-mode.yaml"
+ADAPTERS = ROOT / "src" / "aims_workflows" / "adapters"
+# the Slack adapter, and the witness that posts checkpoints to a channel and reads them back
+SLACK_CALLERS = [*(ADAPTERS / "slack").glob("*.py"), ADAPTERS / "witness.py"]
 
 # What each Web API method the adapter calls needs (Slack's method documentation).
 SCOPE_OF = {
@@ -18,21 +21,26 @@ SCOPE_OF = {
     "chat_update": "chat:write",
     "chat_postEphemeral": "chat:write",
     "conversations_open": "im:write",
+    "conversations_history": "channels:history",
     "users_info": "users:read",
+    "users_list": "users:read",
     "users_lookupByEmail": "users:read.email",
     "views_open": None,
     "views_publish": None,
+    # a Socket Mode frame acknowledging an envelope, not a Web API method: it travels on the
+    # socket the app-level token (connections:write) opened
+    "send_socket_mode_response": None,
 }
 
 
-def manifest() -> dict:
-    return YAML(typ="safe").load(MANIFEST.read_text(encoding="utf-8"))
+def manifest(path: Path = MANIFEST) -> dict:
+    return YAML(typ="safe").load(path.read_text(encoding="utf-8"))
 
 
 def called_methods() -> set[str]:
     """Every ``client.<method>(...)`` in the adapter's source."""
     found: set[str] = set()
-    for path in ADAPTER.glob("*.py"):
+    for path in SLACK_CALLERS:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if (
                 isinstance(node, ast.Call)
@@ -87,3 +95,14 @@ def test_slash_command_event_and_home_tab() -> None:
     assert [c["command"] for c in m["features"]["slash_commands"]] == ["/aims"]
     assert m["settings"]["event_subscriptions"]["bot_events"] == ["app_home_opened"]
     assert m["features"]["app_home"]["home_tab_enabled"] is True
+
+
+def test_the_socket_mode_manifest_is_the_same_app_without_request_urls() -> None:
+    http, socket = manifest(), manifest(SOCKET_MANIFEST)
+    assert socket["settings"]["socket_mode_enabled"] is True
+    assert http["settings"]["socket_mode_enabled"] is False
+    assert "request_url" not in socket["settings"]["interactivity"]
+    assert "request_url" not in socket["settings"]["event_subscriptions"]
+    assert all("url" not in c for c in socket["features"]["slash_commands"])
+    assert socket["oauth_config"] == http["oauth_config"]
+    assert socket["display_information"] == http["display_information"]

@@ -1,6 +1,7 @@
 """The Slack app inside the real web service (``web.create_app`` over ``open_app`` configured
-by ``AIMS_SLACK_*`` settings), against the spec-checked sandbox: the outcome reaches every copy
-without anyone pumping the outbox by hand, and the route refuses unsigned requests."""
+by ``AIMS_SLACK_*`` settings), against the spec-checked sandbox: the web process records the
+decision and dispatches nothing, the worker's pass takes the outcome to every copy, and the
+route refuses unsigned requests."""
 
 from __future__ import annotations
 
@@ -29,7 +30,9 @@ ROLES = {
 }
 
 
-def test_service_from_settings_serves_slack_and_follows_up(tmp_path: Path, monkeypatch) -> None:
+def test_service_from_settings_serves_slack_and_the_worker_follows_up(
+    tmp_path: Path, monkeypatch
+) -> None:
     workflows = tmp_path / "workflows"
     workflows.mkdir()
     (workflows / "release.yaml").write_text(
@@ -65,6 +68,7 @@ def test_service_from_settings_serves_slack_and_follows_up(tmp_path: Path, monke
                 "prepare",
                 {"summary": "Retrained", "risk_score": 4},
                 person="eve@example.com",
+                via="jira",  # the stand-in tracker is Jira here; the CLI is closed with Slack on
                 attempt=task.attempt,
                 ref=task.ref,
             )
@@ -75,9 +79,13 @@ def test_service_from_settings_serves_slack_and_follows_up(tmp_path: Path, monke
             assert tom.submit(
                 slack.modal("tom@example.com"), {"reason_text": "Retraining validated"}
             ).ok
-            assert (
-                app.slack.wait_idle()
-            )  # the decision, then the follow-up dispatch: no manual pump
+            assert app.slack.wait_idle()  # the decision is recorded ...
+            # ... and the web process dispatches nothing: the copies still show their buttons
+            # until the worker's pass carries the close out
+            assert [
+                b for b in slack.messages("tina@example.com")[-1].blocks if b["type"] == "actions"
+            ]
+            app.pump()  # as `aims worker` does
             for person in ("tom@example.com", "tina@example.com"):
                 last = slack.messages(person)[-1]
                 assert last.text.startswith("Approved") and not [
@@ -99,6 +107,7 @@ def test_the_worker_needs_only_the_token_and_serving_needs_the_secret(
     Database(url).upgrade()
     monkeypatch.setenv("AIMS_SLACK_BOT_TOKEN", "xoxb-1-2-worker")
     monkeypatch.delenv("AIMS_SLACK_SIGNING_SECRET", raising=False)
+    (tmp_path / "aims.yaml").write_text("organisation: Example Ltd\n")  # named, so it must exist
     settings = Settings(database_url=url, config=tmp_path / "aims.yaml")
     app = open_app(settings, slack=integrations_from_settings(settings).slack)
     assert app.dispatcher.ports["approval"] is app.slack.channel  # the worker can post

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import json
 
-from sqlalchemy import insert
+from sqlalchemy import insert, text
 
 from aims_workflows.adapters.slack._book import Copy, MessageBook
-from aims_workflows.engine.commands import Command, command_from_dict
+from aims_workflows.engine.commands import Command, command_from_dict, command_to_json
 from aims_workflows.engine.state import Subject
-from aims_workflows.store import Database, outbox
+from aims_workflows.store import Database
 from aims_workflows.store.models import Approval
 from aims_workflows.store.slack_messages import SlackMessageRecords
 from aims_workflows.testing import ManualClock, utc
@@ -88,10 +88,24 @@ def _command(kind: str, key: str) -> Command:
 
 
 def _done(db: Database, kind: str, key: str, result: dict) -> None:
+    """A done command as the 0004 release left it (its outbox had no claim columns yet)."""
+    command = _command(kind, key)
     with db.begin() as conn:
-        outbox.enqueue(conn, [_command(kind, key)], T0)
-        item = outbox.claim_due(conn, T0, kinds=[kind])[0]
-        outbox.complete(conn, item.id, T0, result)
+        conn.execute(
+            text(
+                "INSERT INTO outbox (key, run_id, kind, payload, status, attempts, "
+                "next_attempt_at, created_at, done_at, result) VALUES (:key, :run, :kind, "
+                ":payload, 'done', 1, :at, :at, :at, :result)"
+            ),
+            {
+                "key": key,
+                "run": command.run_id,
+                "kind": kind,
+                "payload": command_to_json(command),
+                "at": T0,
+                "result": json.dumps(result),
+            },
+        )
 
 
 def test_upgrading_moves_the_copies_out_of_the_outbox_results(tmp_path):

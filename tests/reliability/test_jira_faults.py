@@ -176,7 +176,10 @@ def test_a_10_mb_body_is_refused_with_413(env):
     )
     assert streamed.status_code == 413
     assert count(app, InboxItem) == 0
-    assert httpx.get(demo.server.url + "/healthz").json() == {"status": "ok", "database": "ok"}
+    health = httpx.get(demo.server.url + "/healthz").json()
+    assert (health["status"], health["database"]) == ("ok", "ok")
+    assert health["integrations"]["jira"] == {"configured": True, "mode": "webhook"}
+    assert "token" not in str(health) and "secret" not in str(health)
 
 
 # --- de-duplication -------------------------------------------------------------------------

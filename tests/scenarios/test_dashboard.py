@@ -46,7 +46,9 @@ def serve():
 
 
 def plain(markup: str) -> str:
-    """The text a reader sees: tags dropped, entities decoded, spaces collapsed."""
+    """The text a reader sees: tags dropped (a line-break opportunity, <wbr>, adds no space),
+    entities decoded, spaces collapsed."""
+    markup = markup.replace("<wbr>", "")
     return re.sub(r"\s+", " ", html_lib.unescape(re.sub(r"<[^>]+>", " ", markup))).strip()
 
 
@@ -367,3 +369,29 @@ def test_loopback_needs_no_token(host):
     from aims_workflows.web.dashboard import require_token_beyond_loopback
 
     require_token_beyond_loopback(host, None)
+
+
+def test_a_broken_workflow_file_is_named_and_the_dashboard_keeps_working(
+    database, db_url, tmp_path, clock, make_harness, serve
+):
+    import shutil
+
+    from aims_workflows.app import shipped_workflows_dir
+
+    folder = tmp_path / "wf"
+    shutil.copytree(shipped_workflows_dir(), folder)
+    broken = folder / "management-review.yaml"
+    broken.write_text(broken.read_text().replace("steps:", "stepz:", 1))
+    h = make_harness(db_url, tmp_path, clock, workflows=folder)
+    try:
+        h.add_system("Chatbot")
+        http = serve(h.app)
+        page = http.get("/dashboard")
+        assert page.status_code == 200
+        text = plain(page.text)
+        assert "Workflow files not loaded" in text
+        assert "management-review.yaml" in text and "missing required key 'steps'" in text
+        assert "Chatbot" in text  # the rest of the page is there
+        assert http.get("/api/kpis").status_code == 200
+    finally:
+        h.app.db.dispose()

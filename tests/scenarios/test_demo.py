@@ -118,7 +118,7 @@ def test_kpis_and_chain_after_the_demo(demo_db):
 def test_the_demo_database_can_be_explored_with_the_other_commands(demo_db, monkeypatch, capsys):
     path, _ = demo_db
     monkeypatch.setenv("AIMS_DATABASE_URL", f"sqlite:///{path}")
-    monkeypatch.setenv("AIMS_CONFIG", str(path.parent / "none.yaml"))
+    monkeypatch.setenv("AIMS_CONFIG", str(path.with_suffix(".yaml")))  # the file the demo wrote
     for argv in (
         ["runs", "list"],
         ["runs", "show", "RUN-004"],
@@ -130,3 +130,67 @@ def test_the_demo_database_can_be_explored_with_the_other_commands(demo_db, monk
     assert (
         "rejected" in out and "evidence chain verified" in out and "risk_assessment_coverage" in out
     )
+
+
+def test_the_demo_shows_a_delegation_and_who_people_are(demo_db):
+    """Rui's leave: a delegation in the ledger, Ana's decision for him, and every Jira and
+    Slack action attributed to a person of the directory (some Jira e-mails are hidden)."""
+    import json
+
+    _, db = demo_db
+    with db.connect() as conn:
+        rows = list(ledger.iter_rows(conn))
+    [granted] = [r for r in rows if r.kind == "delegation.granted"]
+    payload = json.loads(granted.payload)
+    assert (payload["from_person"], payload["to_person"], payload["role"]) == (
+        "rui.costa@example.com",
+        "ana.silva@example.com",
+        "risk_owner",
+    )
+    covered = [
+        json.loads(r.payload)
+        for r in rows
+        if r.kind == "approval.decided" and "on_behalf_of" in json.loads(r.payload)
+    ]
+    assert [(d["person"], d["on_behalf_of"]) for d in covered] == [
+        ("ana.silva@example.com", "rui.costa@example.com")
+    ]
+    people = {r.actor for r in rows if r.kind in ("task.completed", "approval.decided")}
+    assert all("@" in person for person in people), people  # never a bare accountId
+    assert any(
+        r.kind == "person.linked" and json.loads(r.payload)["account"] == "jira" for r in rows
+    )
+
+
+def test_the_demo_people_write_their_answers_and_reasons_in_their_own_words(demo_db):
+    """No answer repeats its field's label ("Changes to the AIMS: Changes to the AIMS ..."), no
+    reason names a step id ("Reviewed accept_owner ..."), and fields left empty stay empty."""
+    import json
+
+    from aims_workflows.app import shipped_workflows_dir
+    from aims_workflows.spec.checks import DEFAULT_ROLES
+    from aims_workflows.spec.loader import load_workflows
+    from aims_workflows.spec.model import TaskStep
+
+    labels: dict[str, str] = {}
+    for item in load_workflows([shipped_workflows_dir()], roles=set(DEFAULT_ROLES) | {"x"}):
+        for step in item.spec.steps:
+            if isinstance(step, TaskStep):
+                labels.update({f.id: f.label for f in step.form})
+                step_ids = {s.id for s in item.spec.steps}
+    _, db = demo_db
+    with db.connect() as conn:
+        rows = list(ledger.iter_rows(conn))
+    answers = [
+        (key, value)
+        for r in rows
+        if r.kind == "task.completed"
+        for key, value in json.loads(r.payload)["answers"].items()
+    ]
+    assert len(answers) > 100
+    echoed = [(k, v) for k, v in answers if isinstance(v, str) and v.startswith(labels[k])]
+    assert echoed == []
+    assert "aims_changes_detail" not in dict(answers)  # "no changes": the detail is left out
+    reasons = [json.loads(r.payload)["reason"] for r in rows if r.kind == "approval.decided"]
+    assert reasons and not [r for r in reasons if "Reviewed" in r or "_" in r]
+    assert step_ids  # the shipped steps were read

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import shutil
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -20,6 +20,7 @@ from jira_fixtures import SpecRecorder, jira_openapi, jira_spec_dict  # noqa: E4
 from aims_workflows.app import open_app, shipped_workflows_dir  # noqa: E402
 from aims_workflows.config import Settings  # noqa: E402
 from aims_workflows.demo.jira_loopback import JiraLoopback  # noqa: E402
+from aims_workflows.engine import Actor  # noqa: E402
 from aims_workflows.inventory import AISystemRecord  # noqa: E402
 from aims_workflows.store import Database  # noqa: E402
 from aims_workflows.store import ledger as ledger_store  # noqa: E402
@@ -142,6 +143,18 @@ def test_risk_assessment_runs_through_jira_issues_and_signed_webhooks(wired):
     assert demo.sandbox.issue_json(treat)["fields"]["assignee"]["emailAddress"] == RISK_OWNER
 
 
+def _engineer_left(app, clock) -> None:
+    """The engineer's work is handed to the AIMS owner: only a delegate may complete it."""
+    app.runtime.people.delegate(
+        ENGINEER,
+        "ana.owner@example.com",
+        "engineer",
+        clock.now() + timedelta(days=30),
+        "Erin left; Ana finishes her assessments",
+        by=Actor("ana.owner@example.com", "cli"),
+    )
+
+
 def test_a_task_completed_outside_jira_closes_its_issue_with_the_evidence(wired):
     """Completed from the CLI (say, by the AIMS owner for an engineer who left): Jira must not
     keep showing the work as open, and the issue carries the same evidence as one closed in Jira."""
@@ -152,6 +165,7 @@ def test_a_task_completed_outside_jira_closes_its_issue_with_the_evidence(wired)
     key = demo.issue_of(run_id, "identify")
     assert demo.sandbox.issue_json(key)["fields"]["status"]["statusCategory"]["key"] != "done"
 
+    _engineer_left(app, clock)
     outcome = app.runtime.complete_task(
         run_id, "identify", IDENTIFY, person="ana.owner@example.com", via="cli"
     )
@@ -212,6 +226,7 @@ def test_a_task_completed_before_its_issue_was_made_still_gets_it_closed(wired):
     )
     run_id = run_of(app)  # the run is started; its first task is not yet an issue
     assert demo.issue_of(run_id, "identify") is None
+    _engineer_left(app, clock)
     outcome = app.runtime.complete_task(
         run_id, "identify", IDENTIFY, person="ana.owner@example.com", via="cli"
     )

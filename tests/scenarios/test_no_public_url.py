@@ -109,6 +109,17 @@ def test_a_risk_assessment_runs_with_no_inbound_http(db_url, database, tmp_path,
             settle()
             treat = jira.issue_of(run_id, "treat")
             assert treat is not None and treat != identify
+            # Eve corrects an answer on her Done issue: no webhook tells aims, the poll does
+            jira.answer(identify, {"likelihood": 5}, by=ENGINEER, complete=False)
+            settle()
+            with app.db.connect() as conn:
+                [changed] = [
+                    r
+                    for r in ledger.iter_rows(conn, run_id=run_id)
+                    if r.kind == "task.answers_changed"
+                ]
+            assert (changed.actor, changed.via, changed.step_id) == (ENGINEER, "jira", "identify")
+            assert '"likelihood":5' in changed.payload
             jira.answer(treat, ACCEPT_AS_IS, by=RISK_OWNER)
             settle()
 

@@ -147,8 +147,8 @@ def test_a_strangers_click_is_refused_and_recorded(tmp_path: Path) -> None:
         world.pump()
         refused = world.evidence("approval.refused", run_id)
         assert [(e["actor"], e["via"]) for e in refused] == [(STRANGER, "slack")]
-        assert "not an approver" in refused[0]["payload"]["reason"]
-        assert "not an approver" in world.sandbox.ephemerals(STRANGER)[-1].text
+        assert "not in the directory of people" in refused[0]["payload"]["reason"]
+        assert "not in the directory of people" in world.sandbox.ephemerals(STRANGER)[-1].text
         assert world.approval(run_id)["approval_id"] == approval_id  # still open, unchanged
 
         # the real approver still can

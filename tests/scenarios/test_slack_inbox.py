@@ -59,7 +59,7 @@ def test_a_refused_click_is_answered_through_its_response_url(tmp_path: Path) ->
         result = world.slack.approve(STRANGER, approval_id, "Sure")
         assert result.click.ok and result.submit is None  # no modal for someone not asked
         world.pump()
-        assert "not an approver" in world.sandbox.ephemerals(STRANGER)[-1].text
+        assert "not in the directory of people" in world.sandbox.ephemerals(STRANGER)[-1].text
         table = OutboxItem.__table__
         with world.rt.db.connect() as conn:
             (shown,) = conn.execute(

@@ -268,7 +268,8 @@ def test_a_run_through_the_command_line(ready, tmp_path):
 
     pending = aims("approvals", "list")
     approval_id = f"{run_id}.accept_owner.1.1"
-    assert approval_id in pending.out and "risk_owner" in pending.out
+    # who may still decide, by name: the risk owner
+    assert approval_id in pending.out and "rita@example.com" in pending.out
     refused = aims(
         "approvals", "decide", approval_id, "approve", "--as", "eve@example.com", "--reason", "mine"
     )
@@ -324,13 +325,26 @@ def test_a_run_through_the_command_line(ready, tmp_path):
         ).scalar()
     db.dispose()
     assert by_key["open_tasks"]["value"] == open_steps == scheduled == 0
-    assert aims("worker", "--once").code == 0
-    with db.connect() as conn:
-        scheduled = conn.execute(
-            text("SELECT count(*) FROM runs WHERE workflow_id <> 'ai-risk-assessment'")
-        ).scalar()
+
+    def scheduled_runs() -> list[str]:
+        with db.connect() as conn:
+            found = conn.execute(
+                text("SELECT workflow_id FROM runs WHERE workflow_id <> 'ai-risk-assessment'")
+            ).scalars()
+            return sorted(found)
+
+    # the worker's first pass starts no yearly workflow: their first due date is a year after
+    # the ledger's first row, or the date aims.yaml gives
+    worker = aims("worker", "--once")
+    assert worker.code == 0 and "internal-audit: every 365d, next due" in worker.out
+    assert scheduled_runs() == []
+    with (tmp_path / "aims.yaml").open("a") as config:
+        config.write("schedules:\n  internal-audit: {first_due: 2020-01-01}\n")
+    worker = aims("worker", "--once")
+    assert worker.code == 0 and ": internal-audit on Example Ltd (schedule)" in worker.out
     db.dispose()
-    assert scheduled > 0
+    assert scheduled_runs() == ["internal-audit"]
+    db.dispose()
     kpi_csv = list(csv.DictReader(io.StringIO(aims("kpi", "--format", "csv").out)))
     assert {r["key"] for r in kpi_csv} == set(by_key)
     table = aims("kpi")

@@ -19,6 +19,7 @@ def serve(monkeypatch, capsys, tmp_path):
     Database(url).upgrade()
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("AIMS_DATABASE_URL", url)
+    (tmp_path / "aims.yaml").write_text("organisation: Example Ltd\n")
     monkeypatch.setenv("AIMS_CONFIG", str(tmp_path / "aims.yaml"))
     monkeypatch.setenv("AIMS_WORKFLOWS", str(shipped_workflows_dir()))
     monkeypatch.setenv("COLUMNS", "250")

@@ -296,10 +296,15 @@ def test_rejection_sends_the_work_back_and_a_new_request_follows(risk):
     first = d.run.approval
     t = d.later(days=1).decide(CISO, "reject", "impact is understated")
     assert d.kinds(t) == ["approval.decided", "approval.closed", "task.requested"]
-    assert d.command_kinds(t) == ["approval.close", "task.create"]
+    assert d.command_kinds(t) == ["approval.close", "notify", "task.create"]
     assert t.evidence[1].payload["outcome"] == "rejected"
     assert t.evidence[1].payload["latency_seconds"] == 86400
-    rework = t.commands[1]
+    # the engineer who did the work hears the outcome, who decided and why
+    told = t.commands[1]
+    assert told.people == (ENGINEER.id,) and told.to == ()
+    assert "was rejected" in told.message and "impact is understated" in told.message
+    assert "carl@example.com rejected" in told.message
+    rework = t.commands[2]
     assert rework.attempt == 2 and rework.previous_answers["likelihood"] == 3
     assert d.run.data["signoff"]["outcome"] == "rejected"
 

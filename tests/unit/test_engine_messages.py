@@ -31,7 +31,7 @@ from aims_workflows.engine import (
 from aims_workflows.store import Database, outbox
 from aims_workflows.store.models import OutboxItem
 from aims_workflows.testing import utc
-from conftest import ENGINEER, RISK_OWNER, Driver, ai_system, fixture_spec, organisation
+from conftest import AUDITOR, ENGINEER, RISK_OWNER, Driver, ai_system, fixture_spec, organisation
 
 T0 = utc(2026, 6, 1, 9)
 
@@ -64,7 +64,7 @@ def _commands_of_a_whole_run() -> list[Command]:
     risk.decide(RISK_OWNER, reason="fine")
     audit = Driver(fixture_spec("internal-audit"), organisation(), run_id="audit-1")
     audit.start()
-    audit.complete(audit.run.current, answers={"failed_areas": ["risk"]})
+    audit.complete(audit.run.current, AUDITOR, answers={"failed_areas": ["risk"]})
     audit.send("run.cancel", reason="withdrawn")
     return risk.commands + audit.commands
 

@@ -106,7 +106,7 @@ def test_aims_schema_evidence_kind_prints_one_kind(capsys):
     assert result.code == 0, result
     printed = json.loads(result.out)
     assert printed["title"] == "task.completed"
-    assert list(printed["properties"]) == ["answers", "by", "attempt", "overdue"]
+    assert list(printed["properties"]) == ["answers", "by", "attempt", "overdue", "assurance"]
     assert "task.requested" not in json.dumps(printed)
     jsonschema.Draft202012Validator.check_schema(printed)
     validator = jsonschema.Draft202012Validator(printed)

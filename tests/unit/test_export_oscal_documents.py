@@ -399,7 +399,7 @@ def test_the_demo_exports_valid_oscal(db_url, tmp_path, monkeypatch, capsys):
         monkeypatch.setenv("AIMS_DATABASE_URL", f"sqlite:///{tmp_path / 'demo.db'}")
     else:
         monkeypatch.setenv("AIMS_DATABASE_URL", db_url)
-        args = ["demo", "--quiet"]
+        args = ["demo", "--database", db_url, "--quiet"]  # the demo never uses AIMS_DATABASE_URL
         config = tmp_path / "aims-demo.yaml"
     assert run_aims(capsys, *args).code == 0
     monkeypatch.setenv("AIMS_CONFIG", str(config))

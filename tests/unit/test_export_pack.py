@@ -159,9 +159,12 @@ def test_the_standalone_verifier_passes_then_names_an_edited_row(harness, world,
     lines = (directory / "evidence" / "ledger.jsonl").read_text(encoding="utf-8").splitlines()
     lines[6] = json.dumps(edited, ensure_ascii=False, separators=(",", ":"))
     (directory / "evidence" / "ledger.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    bad = verify_script(directory)
+    bad = verify_script(directory, "--ledger-only")
     assert bad.returncode == 1
-    assert f"FAILED: row {victim['seq']} (line 7, {victim['kind']}) was altered" in bad.stdout
+    assert (
+        f"FAILED: row {victim['seq']} ({victim['kind']}) was altered: its content no longer "
+        "matches its hash [line 7 of ledger.jsonl]" in bad.stdout
+    )
     # and the manifest notices the changed file before even looking at the chain
     listed = verify_script(directory, "--manifest", "manifest.json")
     assert (
@@ -183,7 +186,8 @@ def test_the_verifier_notices_rows_cut_from_the_end_or_reordered(harness, world,
     swapped = verify_script(directory)
     assert (
         swapped.returncode == 1
-        and "FAILED: row 5 (line 4) follows row 3: row 4 is missing or out of order"
+        and "FAILED: row 4 missing: deleted from the ledger, or moved within this file "
+        "[line 4 of ledger.jsonl]"
         in swapped.stdout
     )
 

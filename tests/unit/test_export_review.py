@@ -42,12 +42,21 @@ def pair(figure: Figure) -> tuple:
 
 
 # -- the period ----------------------------------------------------------------------------------
-def test_without_a_review_the_period_is_the_last_365_days(harness):
-    rp = period(harness)
-    today = harness.clock.now().date()
-    assert rp.current == ClosedPeriod(today - timedelta(days=364), today) and rp.days == 365
-    assert rp.previous == ClosedPeriod(today - timedelta(days=729), today - timedelta(days=365))
-    assert rp.reason == "the last 365 days, as no management review has been completed yet"
+def test_without_a_review_the_period_is_the_whole_history(harness):
+    h = harness
+    h.add_system("Chatbot")  # the ledger's first row, today
+    first_day = h.clock.now().date()
+    h.clock.advance(days=500)
+    rp = period(h)
+    today = h.clock.now().date()
+    assert rp.current == ClosedPeriod(first_day, today) and rp.days == 501
+    assert rp.previous == ClosedPeriod(
+        first_day - timedelta(days=501), first_day - timedelta(days=1)
+    )
+    assert rp.reason == (
+        "the whole history, from the first ledger row, as no management review has been "
+        "completed yet"
+    )
     assert rp.last_review_run is None
 
 
@@ -78,9 +87,10 @@ def test_the_default_period_starts_on_the_day_the_last_review_completed(harness)
         and earlier.current.since == h.run_row(first).completed_at.date()
     )
     assert earlier.reason.startswith("since the last management review completed by --until")
-    # before any review: 365 days up to --until
+    # before any review: the whole history up to --until
     assert period(h, until="2026-01-01").reason == (
-        "the 365 days up to --until 2026-01-01, as no management review had been completed by then"
+        "the whole history up to --until 2026-01-01, from the first ledger row, as no management "
+        "review had been completed by then"
     )
     # both given: taken as they are
     asked = period(h, since="2026-01-01", until="2026-01-10")

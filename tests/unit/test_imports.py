@@ -39,6 +39,8 @@ OUTER_LAYERS = (
     "kpi",
     "export",
     "doctor",
+    "documents",
+    "report",
 )
 IO_LIBRARIES = (
     "sqlalchemy",

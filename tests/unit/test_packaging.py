@@ -9,6 +9,7 @@ two, most of it pip resolving and unpacking the dependencies, and the demo.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -139,10 +140,48 @@ def test_the_built_wheel_installs_and_runs_outside_the_checkout(tmp_path):
     assert f"{len(SHIPPED)} workflow(s) valid" in validated.stdout
     assert validated.stdout.count(shipped) == len(SHIPPED)
 
-    # 5. aims demo, on a database in the temporary folder
+    # 5. aims demo, on its own database in the temporary folder (never AIMS_DATABASE_URL's)
     demo = run(str(aims), "demo")
     assert demo.returncode == 0, demo.stdout[-3000:] + demo.stderr[-3000:]
-    assert f"{len(SHIPPED)} workflows, database sqlite:///{work / 'aims.db'}" in demo.stdout
+    assert f"{len(SHIPPED)} workflows, database sqlite:///aims-demo.db" in demo.stdout
     assert "evidence chain verified" in demo.stdout
     assert "Traceback" not in demo.stdout + demo.stderr
-    assert (work / "aims.db").stat().st_size > 0
+    assert (work / "aims-demo.db").stat().st_size > 0
+    assert not (work / "aims.db").exists()
+
+    # 6. README's "Using it for real", every command in order, in a fresh empty directory with
+    # the installed `aims` on PATH and no AIMS_* settings
+    from readme_path import fill_answers, inventory_csv, placeholders, steps
+
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    (fresh / "systems.csv").write_text(inventory_csv(), encoding="utf-8")
+    path_env = _clean_environment(PATH=f"{venv / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}")
+    path_env["COLUMNS"] = "80"
+    ids: dict[str, str] = {}
+
+    def aims_here(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["aims", *args], cwd=fresh, env=path_env, capture_output=True, text=True, timeout=600
+        )
+
+    for step in steps():
+        if step.argv[0] == "$EDITOR":
+            if step.argv[1] == "answers.yaml":
+                fill_answers(fresh / "answers.yaml")
+            continue
+        done = aims_here(*placeholders(step.argv[1:], ids))
+        assert done.returncode == 0, (step.line, done.stdout[-2000:], done.stderr[-2000:])
+        assert "Traceback" not in done.stdout + done.stderr
+        if step.redirect:
+            (fresh / step.redirect).write_text(done.stdout, encoding="utf-8")
+        if step.argv[1:3] == ["runs", "list"]:
+            runs = json.loads(aims_here("runs", "list", "--format", "json").stdout)
+            ids["RUN-ID"] = next(r["run"] for r in runs if r["workflow"].startswith("ai-risk"))
+        if step.argv[1:3] == ["approvals", "list"]:
+            (pending,) = json.loads(aims_here("approvals", "list", "--format", "json").stdout)
+            ids["APPROVAL-ID"] = pending["approval"]
+        if step.argv[1] == "validate":
+            assert f"{len(SHIPPED)} workflow(s) valid" in done.stdout
+            assert str(Path(shipped)) not in str(ROOT)  # the package's copies, not the checkout's
+    assert "status: completed" in done.stdout  # README's last command: the run's timeline

@@ -120,10 +120,14 @@ def test_a_registered_system_is_assessed_end_to_end(harness, answers):
     assert tuple(entry) == ("Chatbot", "Biased answers", 6.0, 2.0, "accept", "rita@example.com")
     assert system.risk_valid_until is not None and system.impact_valid_until is not None
     assert latency == 5 * 3600
+    # each sign-off's outcome reaches the people whose work it covers, then the closing notes
     assert [sorted(n["people"]) for n in h.notifier.sent] == [
+        ["eve@example.com", "rita@example.com"],
         ["amy@example.com", "rita@example.com"],
+        ["eve@example.com", "olga@example.com"],
         ["amy@example.com", "olga@example.com"],
     ]
+    assert "was approved" in h.notifier.sent[0]["message"]
     assert h.count("outbox", "WHERE status <> 'done'") == 0
     report = h.verify()
     assert report.ok and report.rows == report.head_seq

@@ -64,8 +64,18 @@ def finish_assessments(h, answers, system: str) -> None:
 
 
 # -- schedules -------------------------------------------------------------------------------------
+def due_today(h, *workflows: str) -> None:
+    """aims.yaml says these schedules first fall due today (``schedules: {W: {first_due}}``)."""
+    from aims_workflows.config import ScheduleConfig
+
+    h.rt.config = h.rt.config.model_copy(
+        update={"schedules": {w: ScheduleConfig(first_due=h.clock.now().date()) for w in workflows}}
+    )
+
+
 def test_schedules_start_once_per_interval_per_in_scope_subject(harness, answers):
     h = harness
+    due_today(h, "internal-audit", "management-review")
     h.add_system("InScope")
     h.add_system("OutOfScope", in_scope=False)
     assert sorted(w for w, _, _ in runs(h)) == [
@@ -102,6 +112,7 @@ def test_schedules_start_once_per_interval_per_in_scope_subject(harness, answers
 
 def test_a_schedule_does_not_start_a_second_run_while_one_is_open(harness):
     h = harness
+    due_today(h, "internal-audit", "management-review")
     first = h.rt.run_schedules()
     assert len(first) == 2
     h.clock.advance(days=400)
@@ -113,6 +124,7 @@ def test_a_schedule_does_not_start_a_second_run_while_one_is_open(harness):
 
 def test_a_scheduled_run_records_its_trigger(harness):
     h = harness
+    due_today(h, "internal-audit", "management-review")
     (run_id, _) = h.rt.run_schedules()
     with h.db.connect() as conn:
         from aims_workflows.store import ledger
@@ -120,6 +132,46 @@ def test_a_scheduled_run_records_its_trigger(harness):
         started = next(ledger.iter_rows(conn, run_id=run_id, kind="run.started"))
     assert started.actor == "scheduler"
     assert "schedule (every 365d)" in started.payload
+
+
+def test_the_first_pass_starts_no_yearly_workflow(harness):
+    """Installing aims does not start an internal audit and a management review at once: without
+    a date in aims.yaml they first fall due a year after the ledger's first row, and an AI
+    system's yearly assessments a year after it was registered."""
+    h = harness
+    assert h.rt.run_schedules() == []  # an empty ledger: nothing is due
+    _, registered = h.add_system("Chatbot")
+    for run_id in registered:
+        h.rt.cancel(run_id, "not needed yet")
+    assert h.rt.run_schedules() == []
+    h.clock.advance(days=364)
+    assert h.rt.run_schedules() == []
+    h.clock.advance(days=1)
+    assert sorted(
+        (h.run_row(r).workflow_id, h.run_row(r).subject_name) for r in h.rt.run_schedules()
+    ) == [
+        ("ai-impact-assessment", "Chatbot"),
+        ("ai-risk-assessment", "Chatbot"),
+        ("internal-audit", "Example Ltd"),
+        ("management-review", "Example Ltd"),
+    ]
+
+
+def test_a_first_due_date_in_aims_yaml_is_kept(harness):
+    from datetime import timedelta
+
+    from aims_workflows.config import ScheduleConfig
+
+    h = harness
+    h.add_system("Chatbot")
+    later = (h.clock.now() + timedelta(days=40)).date()
+    h.rt.config = h.rt.config.model_copy(
+        update={"schedules": {"internal-audit": ScheduleConfig(first_due=later)}}
+    )
+    h.clock.advance(days=39)
+    assert h.rt.run_schedules() == []
+    h.clock.advance(days=1)
+    assert [h.run_row(r).workflow_id for r in h.rt.run_schedules()] == ["internal-audit"]
 
 
 # -- inventory triggers ---------------------------------------------------------------------------
@@ -311,7 +363,7 @@ def test_a_run_started_on_version_1_finishes_on_version_1(
             approvals=first_app.approvals,
             notifier=first_app.notifier,
         )
-        new = second_app.rt.start("mini", system="Chatbot").run.run_id
+        new = second_app.rt.start("mini", system="Chatbot", again=True).run.run_id
         second_app.pump()
 
         second_app.complete("first", {"note": "ok"}, run_id=old)
@@ -346,7 +398,7 @@ def test_a_changed_file_that_kept_its_version_is_refused_with_the_place_to_fix(
         restarted.mkdir()
         second_app = make_harness(db_url, restarted, clock, workflows=mini_dir)
         with pytest.raises(SpecError) as caught:
-            second_app.rt.start("mini", system="Chatbot")
+            second_app.rt.start("mini", system="Chatbot", again=True)
         (problem,) = caught.value.problems
         assert str(mini_dir / "mini.yaml") in str(problem) or "mini.yaml" in str(problem)
         assert problem.line == 2
@@ -371,3 +423,28 @@ def test_an_unchanged_file_starts_more_runs_on_the_same_version(
         assert h.count("spec_versions") == 1
     finally:
         h.db.dispose()
+
+
+def test_a_scheduled_start_that_loses_a_race_is_skipped_not_an_error(harness, monkeypatch):
+    """Another worker started the run between this worker's read of the open runs and its own
+    start: the unique index over open scheduled runs refuses the second, in its savepoint."""
+    from datetime import timedelta
+
+    from sqlalchemy import text
+
+    h = harness
+    h.add_system("Chatbot", in_scope=False)
+    with h.db.begin() as conn:
+        conn.execute(text("UPDATE ai_systems SET in_scope = true"))
+    h.clock.advance(timedelta(days=365))  # the first due date: a year after registration
+    first = h.rt.run_schedules()
+    assert len(first) == 4  # risk, impact, the audit and the review
+    # a year on, last year's runs still open, and a read of the open runs that is out of date
+    h.clock.advance(timedelta(days=366))
+    monkeypatch.setattr(type(h.rt), "_open_subjects", lambda self, conn, workflow: set())
+    assert h.rt.run_schedules() == []
+    with h.db.connect() as conn:
+        runs = conn.execute(text("SELECT count(*) FROM runs")).scalar()
+        scheduled = conn.execute(text("SELECT count(*) FROM runs WHERE scheduled")).scalar()
+    assert runs == scheduled == 4
+    assert h.verify().ok

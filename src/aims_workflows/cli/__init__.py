@@ -3,16 +3,21 @@
 
 from __future__ import annotations
 
+import os
 import sys
+from pathlib import Path
 
 import typer
 
 from . import (
     _doctor,
+    _documents,
     _evidence,
     _export,
     _jira,
+    _people,
     _publish,
+    _report,
     _runs,
     _schema,
     _serve,
@@ -39,6 +44,7 @@ _workflows.register(app)
 _schema.register(app)
 _systems.register(app)
 _work.register(app)
+_people.register(app)
 _runs.register(app)
 _evidence.register(app)
 _jira.register(app)
@@ -48,10 +54,54 @@ _export.register(app)
 _publish.register(app)
 _doctor.register(app)
 _try.register(app)
+_report.register(app)
+_documents.register(app)
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        from ._help import version_text
+
+        sys.stdout.write(version_text() + "\n")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: bool = typer.Option(
+        False,
+        "--version",
+        is_eager=True,
+        callback=_show_version,
+        help="print the version and where it is installed, then exit",
+    ),
+    config: Path | None = typer.Option(
+        None,
+        "--config",
+        help="the aims.yaml to use (as AIMS_CONFIG does); it must exist",
+    ),
+) -> None:
+    """ISO/IEC 42001 AI management system workflows in Jira and Slack, with a hash-chained
+    evidence ledger."""
+    if config is not None:
+        # Settings reads the environment: --config is AIMS_CONFIG for this one command (main
+        # puts the variable back afterwards)
+        os.environ["AIMS_CONFIG"] = str(config)
 
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: every error the package raises on purpose is a message and exit code 1."""
+    before = os.environ.get("AIMS_CONFIG")
+    try:
+        _run(argv)
+    finally:
+        if before is None:
+            os.environ.pop("AIMS_CONFIG", None)
+        else:
+            os.environ["AIMS_CONFIG"] = before
+
+
+def _run(argv: list[str] | None) -> None:
     from pydantic import ValidationError
 
     from ..errors import AimsError
@@ -59,7 +109,9 @@ def main(argv: list[str] | None = None) -> None:
     try:
         # Without standalone mode typer returns a command's `typer.Exit(code)` instead of
         # raising it: that code is the process's exit status.
-        code = app(args=argv, standalone_mode=False)
+        from ._help import plain_help
+
+        code = plain_help(app).main(args=argv, prog_name="aims", standalone_mode=False)
     except AimsError as err:
         from ._output import error
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from ._group import command_group
+from ._listing import FormatOption, ListFormat
 
 __all__ = ["register"]
 
@@ -14,8 +15,23 @@ def register(app: typer.Typer) -> None:
     app.add_typer(evidence, name="evidence")
 
     @evidence.command("verify", short_help="Recompute the hash chain; name the first broken row.")
-    def verify() -> None:
-        """Recompute the hash chain; exit 1 and name the first broken row on any tampering."""
+    def verify(
+        witnesses: bool = typer.Option(
+            False,
+            "--witnesses",
+            help="also fetch the signed checkpoints posted outside the database and compare",
+        ),
+        public_key: str | None = typer.Option(
+            None,
+            "--public-key",
+            help="the witness public key as `aims evidence witness key` printed it "
+            "(default: the key file's public half)",
+        ),
+    ) -> None:
+        """Recompute the hash chain; exit 1 and name the first broken row on any tampering.
+
+        With --witnesses, also read back the checkpoints posted to Slack, Jira and git and fail
+        when the database disagrees with any of them, naming the first that disagrees."""
         from rich.markup import escape
 
         from ..store import ledger
@@ -27,13 +43,23 @@ def register(app: typer.Typer) -> None:
             report = ledger.verify(conn)
         if report.ok:
             ok(f"evidence chain verified: {report.rows} rows, head #{report.head_seq}")
-            return
-        err_console().print(
-            f"[bold red]evidence chain BROKEN at row {report.first_bad_seq}[/]: "
-            f"{escape(report.problem or '')}"
-        )
-        console().print(f"checked {report.rows} rows before stopping")
-        raise typer.Exit(1)
+        else:
+            err_console().print(
+                f"[bold red]evidence chain BROKEN at row {report.first_bad_seq}[/]: "
+                f"{escape(report.problem or '')}"
+            )
+            console().print(f"checked {report.rows} rows before stopping")
+        witnessed = True
+        if witnesses:
+            from ._witness import check_witnesses
+
+            witnessed = check_witnesses(app_, public_key)
+        if not report.ok or not witnessed:
+            raise typer.Exit(1)
+
+    from ._witness import register as register_witness
+
+    register_witness(evidence)
 
     @evidence.command("list")
     def list_(
@@ -43,6 +69,7 @@ def register(app: typer.Typer) -> None:
         ),
         limit: int = typer.Option(50, "--limit", min=1, help="newest N rows"),
         as_json: bool = typer.Option(False, "--json", help="JSON lines with every field and hash"),
+        fmt: FormatOption = ListFormat.table,
     ) -> None:
         """Ledger rows (newest last)."""
         import json
@@ -53,24 +80,43 @@ def register(app: typer.Typer) -> None:
         from ..kpi.timeline import describe
         from ..store import ledger
         from ._context import open_cli_app
-        from ._output import console, err_console, write
+        from ._listing import Column, emit
+        from ._output import err_console, write
 
         app_ = open_cli_app()
         with app_.db.connect() as conn:
             rows = list(ledger.iter_rows(conn, run_id=run, kind=kind))[-limit:]
-        for row in rows:
-            if as_json:
+        if as_json:
+            for row in rows:
                 write(
                     json.dumps(
                         {**row.__dict__, "payload": json.loads(row.payload)}, ensure_ascii=False
                     )
                 )
-            else:
-                console().print(
-                    f"#{row.seq:<6} {row.effective_at[:16].replace('T', ' ')} {row.kind:<22} "
-                    f"{escape(row.run_id or '-'):<14} "
-                    f"{escape(describe(row))}  [dim]{row.hash[:10]}[/]"
-                )
+        else:
+            emit(
+                [
+                    Column("seq", "#", 0),
+                    Column("at", "at", 2),
+                    Column("kind", "kind", 1),
+                    Column("run", "run", 0),
+                    Column("what", "what", 1),
+                    Column("hash", "hash", 3),
+                ],
+                [
+                    {
+                        "seq": str(row.seq),
+                        "at": row.effective_at[:16].replace("T", " "),
+                        "kind": row.kind,
+                        "run": row.run_id or "-",
+                        "what": describe(row),
+                        "hash": row.hash[:10] if fmt is ListFormat.table else row.hash,
+                    }
+                    for row in rows
+                ],
+                fmt,
+                empty="no ledger rows",
+            )
         if kind is not None and not rows and kind not in EVIDENCE_KINDS:
             close = close_kinds(kind)
             hint = (
@@ -83,15 +129,13 @@ def register(app: typer.Typer) -> None:
             )
 
     @app.command(short_help="The KPIs against their targets in aims.yaml.")
-    def kpi(fmt: str = typer.Option("table", "--format", help="table, json or csv")) -> None:
+    def kpi(fmt: FormatOption = ListFormat.table) -> None:
         """Coverage, open and overdue tasks, approval latency, time to close nonconformities."""
         from ..engine.evidence import iso
         from ..kpi import compute_kpis, kpi_table, kpis_csv, kpis_json
         from ._context import open_cli_app
         from ._output import console, write
 
-        if fmt not in ("table", "json", "csv"):
-            raise typer.BadParameter("must be table, json or csv", param_hint="--format")
         app_ = open_cli_app()
         now = app_.runtime.clock.now()
         with app_.db.connect() as conn:
@@ -100,5 +144,11 @@ def register(app: typer.Typer) -> None:
             write(kpis_json(kpis, iso(now)))
         elif fmt == "csv":
             write(kpis_csv(kpis))
+        elif fmt is ListFormat.plain:
+            for k in kpis:
+                value = "" if k.value is None else f"{round(k.value, 6)}"
+                met = "" if k.met is None else ("met" if k.met else "not met")
+                target = "" if k.target is None else str(k.target)
+                write("\t".join([k.key, value, target, met, k.detail]))
         else:
             console().print(kpi_table(kpis))

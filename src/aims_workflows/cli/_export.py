@@ -66,6 +66,11 @@ def register(app: typer.Typer) -> None:
         since: Since = None,
         until: Until = None,
         force: bool = typer.Option(False, "--force", help="replace the file if it exists"),
+        sample_seed: str | None = typer.Option(
+            None,
+            "--sample-seed",
+            help="seed of the per-control samples (default: from the last exported row's hash)",
+        ),
     ) -> None:
         """One zip for the auditor: the ledger rows of the period with a stand-alone verifier, the
         chain's verification, SoA, clause coverage, KPIs, inventory, runs, approvals, findings,
@@ -87,7 +92,11 @@ def register(app: typer.Typer) -> None:
         target = out if out is not None else Path(default_pack_name(now))
         if target.is_dir():
             target = target / default_pack_name(now)
-        result = write_audit_pack(app_, target, period=period, force=force, now=now)
+        if sample_seed is not None and not sample_seed.strip():
+            raise typer.BadParameter("give a non-empty seed", param_hint="--sample-seed")
+        result = write_audit_pack(
+            app_, target, period=period, force=force, now=now, sample_seed=sample_seed
+        )
         wrote = (
             f"wrote {escape(str(result.path))} ({result.size:,} bytes, {len(result.files)} files)"
             f" for {escape(period.label())}"
@@ -110,6 +119,12 @@ def register(app: typer.Typer) -> None:
         console().print(
             f"  SoA: {result.soa.get('implemented', 0)} of {result.soa.get('applicable', 0)} "
             f"applicable controls implemented with evidence; {len(gaps)} gap(s)"
+        )
+        console().print(
+            f"  sample seed: [bold]{escape(result.sample_seed)}[/] (the pack's verifier re-draws "
+            "the per-control samples from it); signed checkpoints in the pack: "
+            f"{result.checkpoints}",
+            soft_wrap=True,
         )
         # on a line of its own and never wrapped: people copy it into a message to the auditor
         console().print(
@@ -146,7 +161,7 @@ def register(app: typer.Typer) -> None:
             "--since",
             help=(
                 "first day, YYYY-MM-DD (default: the day the last "
-                "management review completed, or 365 days ago)"
+                "management review completed, or the whole history when there was none)"
             ),
         ),
         until: str | None = typer.Option(

@@ -52,7 +52,12 @@ def export_coverage(
             organisation=app_.config.organisation,
         )
     if fmt == "table":
-        console().print(_soa_table(report) if part == "controls" else _clauses_table(report))
+        from ._listing import note_left_out
+
+        width = console().width
+        table, left_out = (_soa_table if part == "controls" else _clauses_table)(report, width)
+        console().print(table)
+        note_left_out(left_out, width, other="csv, md or json")
         _print_summary(report, part)
         return
     renderers = {
@@ -104,73 +109,87 @@ _STYLES = {
     "implemented": "green",
     "in_progress": "yellow",
     "described": "blue",
+    "partial": "yellow",
     "no_evidence": "red",
     "excluded": "dim",
 }
 
 
-def _soa_table(report):
-    from rich.text import Text
+def _styled(style: str, text: str) -> str:
+    from rich.markup import escape
 
-    from ._output import table as make_table
+    return f"[{style}]{escape(text)}[/]"
 
-    table = make_table(
-        "control",
-        "title",
-        "applies",
-        "workflows",
-        "runs done/open",
-        "evidence",
-        "latest",
-        "status",
-        ids=("control",),
+
+def _soa_table(report, width: int):
+    """The SoA at the terminal's width: the control id and its status always shown (they are
+    what the table is for); evidence counts and dates go first when it is narrow."""
+    from ._listing import Column, fitted_table
+
+    rows = [
+        {
+            "control": c.id,
+            "title": c.title,
+            "applies": "yes" if c.applicable else f"no: {c.justification}",
+            "workflows": c.workflows_text() or "-",
+            "runs": f"{c.runs_completed}/{c.runs_open}",
+            "evidence": str(c.evidence_rows),
+            "latest": (c.latest_evidence or "-")[:10],
+            "status": ("GAP: " if c.gap else "") + c.status_label,
+            "style": "bold red" if c.gap else _STYLES[c.status],
+        }
+        for c in report.controls
+    ]
+    columns = [
+        Column("control", "control", 0),
+        Column("title", "title", 2),
+        Column("applies", "applies", 1),
+        Column("workflows", "workflows", 3),
+        Column("runs", "runs done/open", 4),
+        Column("evidence", "evidence", 5),
+        Column("latest", "latest", 6),
+        Column("status", "status", 1),
+    ]
+    title = f"Statement of Applicability: {report.organisation} ({report.period.label()})"
+    return fitted_table(
+        columns,
+        rows,
+        {"status": lambda row: _styled(row["style"], row["status"])},
+        width,
+        title=title,
     )
-    table.title = f"Statement of Applicability: {report.organisation} ({report.period.label()})"
-    table.title_justify = "left"
-    for c in report.controls:
-        status = Text(
-            ("GAP: " if c.gap else "") + c.status_label,
-            style="bold red" if c.gap else _STYLES[c.status],
-        )
-        table.add_row(
-            c.id,
-            c.title,
-            "yes" if c.applicable else f"no: {c.justification}",
-            c.workflows_text() or "-",
-            f"{c.runs_completed}/{c.runs_open}",
-            str(c.evidence_rows),
-            (c.latest_evidence or "-")[:10],
-            status,
-        )
-    return table
 
 
-def _clauses_table(report):
-    from rich.text import Text
+def _clauses_table(report, width: int):
+    from ._listing import Column, fitted_table
 
-    from ._output import table as make_table
-
-    table = make_table(
-        "clause",
-        "title",
-        "workflows",
-        "runs done/open",
-        "evidence",
-        "latest",
-        "status",
-        ids=("clause",),
+    rows = [
+        {
+            "clause": c.id,
+            "title": c.title,
+            "workflows": c.workflows_text() or "-",
+            "runs": f"{c.runs_completed}/{c.runs_open}",
+            "evidence": str(c.evidence_rows),
+            "latest": (c.latest_evidence or "-")[:10],
+            "status": "no workflow" if c.gap else c.status_label,
+            "style": "yellow" if c.gap else _STYLES[c.status],
+        }
+        for c in report.clauses
+    ]
+    columns = [
+        Column("clause", "clause", 0),
+        Column("title", "title", 2),
+        Column("workflows", "workflows", 3),
+        Column("runs", "runs done/open", 4),
+        Column("evidence", "evidence", 5),
+        Column("latest", "latest", 6),
+        Column("status", "status", 1),
+    ]
+    title = f"Clauses 4-10: {report.organisation} ({report.period.label()})"
+    return fitted_table(
+        columns,
+        rows,
+        {"status": lambda row: _styled(row["style"], row["status"])},
+        width,
+        title=title,
     )
-    table.title = f"Clauses 4-10: {report.organisation} ({report.period.label()})"
-    table.title_justify = "left"
-    for c in report.clauses:
-        label = "no workflow" if c.gap else c.status_label
-        table.add_row(
-            c.id,
-            c.title,
-            c.workflows_text() or "-",
-            f"{c.runs_completed}/{c.runs_open}",
-            str(c.evidence_rows),
-            (c.latest_evidence or "-")[:10],
-            Text(label, style="yellow" if c.gap else _STYLES[c.status]),
-        )
-    return table

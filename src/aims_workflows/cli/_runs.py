@@ -2,9 +2,24 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 import typer
 
 from ._group import command_group
+from ._listing import FormatOption, ListFormat
+
+
+class RunStatus(StrEnum):
+    """The statuses a run can have (engine.state.RunStatus)."""
+
+    new = "new"
+    running = "running"
+    waiting = "waiting"
+    completed = "completed"
+    cancelled = "cancelled"
+    failed = "failed"
+
 
 __all__ = ["register"]
 
@@ -15,39 +30,51 @@ def register(app: typer.Typer) -> None:
 
     @runs.command("list")
     def list_(
-        status: str | None = typer.Option(
-            None, "--status", help="running, completed, cancelled, failed"
-        ),
+        status: RunStatus | None = typer.Option(None, "--status", help="only runs in this status"),
+        workflow: str | None = typer.Option(None, "--workflow", help="only runs of this workflow"),
+        fmt: FormatOption = ListFormat.table,
     ) -> None:
         """Runs, newest first."""
         from sqlalchemy import select
 
         from ..store.models import Run
         from ._context import open_cli_app
-        from ._output import console
-        from ._output import table as make_table
+        from ._listing import Column, emit
 
         app_ = open_cli_app()
         t = Run.__table__
         query = select(t).order_by(t.c.started_at.desc(), t.c.id)
         if status:
-            query = query.where(t.c.status == status)
+            query = query.where(t.c.status == status.value)
+        if workflow:
+            query = query.where(t.c.workflow_id == workflow)
         with app_.db.connect() as conn:
             rows = conn.execute(query).all()
-        table = make_table(
-            "run", "workflow", "subject", "status", "at step", "started", "completed", ids=("run",)
+        emit(
+            [
+                Column("run", "run", 0),
+                Column("workflow", "workflow", 1),
+                Column("subject", "subject", 1),
+                Column("status", "status", 1),
+                Column("at_step", "at step", 2),
+                Column("started", "started", 3),
+                Column("completed", "completed", 4),
+            ],
+            [
+                {
+                    "run": r.id,
+                    "workflow": f"{r.workflow_id} v{r.spec_version}",
+                    "subject": r.subject_name,
+                    "status": r.status,
+                    "at_step": r.current_step or "",
+                    "started": f"{r.started_at:%Y-%m-%d %H:%M}",
+                    "completed": f"{r.completed_at:%Y-%m-%d %H:%M}" if r.completed_at else "",
+                }
+                for r in rows
+            ],
+            fmt,
+            empty="no runs" + (f" with status {status.value}" if status else ""),
         )
-        for r in rows:
-            table.add_row(
-                r.id,
-                f"{r.workflow_id} v{r.spec_version}",
-                r.subject_name,
-                r.status,
-                r.current_step or "",
-                f"{r.started_at:%Y-%m-%d %H:%M}",
-                f"{r.completed_at:%Y-%m-%d %H:%M}" if r.completed_at else "",
-            )
-        console().print(table)
 
     @runs.command("show", short_help="A run's timeline, open work and failing commands.")
     def show(run_id: str) -> None:
@@ -99,6 +126,11 @@ def register(app: typer.Typer) -> None:
         for p in timeline.problems:
             label = "[red]dead[/]" if p.dead else "[yellow]retrying[/]"
             c.print(f"\n{label} command {p.kind} ({p.attempts} attempt(s)): {escape(p.error)}")
+        for d in timeline.parked:
+            c.print(
+                f"\n[red]parked[/] {d.source} delivery {escape(d.delivery_id)} "
+                f"(received {d.received_at:%Y-%m-%d %H:%M}): {escape(d.reason)}"
+            )
 
     @runs.command("retry")
     def retry(
@@ -108,7 +140,7 @@ def register(app: typer.Typer) -> None:
         """Queue a run's dead commands again, once their
         cause is fixed (e.g. after `aims jira setup`)."""
         from ..engine import Actor
-        from ._context import open_cli_app
+        from ._context import open_cli_app, settle
         from ._output import console, ok
 
         app_ = open_cli_app()
@@ -118,9 +150,9 @@ def register(app: typer.Typer) -> None:
         if not revived:
             ok(f"run {run_id} has no dead commands")
             return
-        report = app_.pump(schedules=False)
         ok(f"queued {len(revived)} command(s) again: {', '.join(kind for kind, _ in revived)}")
-        if report.dead or report.retried:
+        report = settle(app_)
+        if report is not None and (report.dead or report.retried):
             console().print(
                 f"still failing: {report.dead} dead, {report.retried} "
                 f"to retry; see `aims runs show {run_id}`"

@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from ._group import command_group
+from ._listing import FormatOption, ListFormat
 
 __all__ = ["register"]
 
@@ -22,74 +23,90 @@ def register(app: typer.Typer) -> None:
         field: list[str] | None = typer.Option(
             None, "--set", help="another field as name=value (repeatable)"
         ),
+        as_: str | None = typer.Option(
+            None, "--as", help="who makes the change (recorded as claimed, with your OS user)"
+        ),
     ) -> None:
         """Register an AI system."""
         from ..inventory import AISystemRecord, validate_changes
-        from ._context import open_cli_app, parse_assignments
+        from ._context import cli_actor, open_cli_app, parse_assignments, settle
         from ._output import ok
 
         app_ = open_cli_app()
         record: AISystemRecord = validate_changes(
             {"name": name, "owner": owner}, parse_assignments(field, "field")
         )
-        row, started = app_.inventory.add(record)
-        app_.pump(schedules=False)
+        row, started = app_.inventory.add(record, actor=cli_actor(as_))
+        settle(app_)
         ok(
             f"registered '{row['name']}' (id {row['id']})"
             + (f"; started runs {', '.join(started)}" if started else "")
         )
 
     @systems.command("import")
-    def import_(path: Path = typer.Argument(..., help=".csv, .json or .yaml")) -> None:
+    def import_(
+        path: Path = typer.Argument(..., help=".csv, .json or .yaml"),
+        as_: str | None = typer.Option(
+            None, "--as", help="who makes the change (recorded as claimed, with your OS user)"
+        ),
+    ) -> None:
         """Import systems from a file; one bad row refuses the whole file."""
-        from ._context import open_cli_app
+        from ._context import cli_actor, open_cli_app, settle
         from ._output import ok
 
         app_ = open_cli_app()
-        added, changed, started = app_.inventory.import_file(path)
-        app_.pump(schedules=False)
+        added, changed, started = app_.inventory.import_file(path, actor=cli_actor(as_))
+        settle(app_)
         ok(f"imported {path}: {added} added, {changed} changed, {len(started)} run(s) started")
 
     @systems.command("list")
-    def list_() -> None:
+    def list_(fmt: FormatOption = ListFormat.table) -> None:
         """List the inventory with assessment coverage."""
         from ..store import inventory as inventory_store
         from ._context import open_cli_app
-        from ._output import console, styled
-        from ._output import table as make_table
+        from ._listing import Column, emit
 
         app_ = open_cli_app()
         now = app_.runtime.clock.now()
         with app_.db.connect() as conn:
             rows = inventory_store.list_all(conn)
-        table = make_table(
-            "id",
-            "name",
-            "owner",
-            "risk tier",
-            "stage",
-            "in scope",
-            "risk assessment",
-            "impact assessment",
-        )
 
         def current(until) -> str:
-            return styled(
-                "[green]current[/]" if until and until > now else "[red]missing or stale[/]"
+            return "current" if until and until > now else "missing or stale"
+
+        def coloured(key: str):
+            return lambda row: (
+                f"[green]{row[key]}[/]" if row[key] == "current" else f"[red]{row[key]}[/]"
             )
 
-        for r in rows:
-            table.add_row(
-                str(r["id"]),
-                r["name"],
-                r["owner"],
-                r["risk_tier"] or "-",
-                r["lifecycle_stage"] or "-",
-                "yes" if r["in_scope"] else "no",
-                current(r["risk_valid_until"]),
-                current(r["impact_valid_until"]),
-            )
-        console().print(table)
+        emit(
+            [
+                Column("id", "id", 0),
+                Column("name", "name", 1),
+                Column("owner", "owner", 2),
+                Column("risk_tier", "risk tier", 3),
+                Column("stage", "stage", 5),
+                Column("in_scope", "in scope", 4),
+                Column("risk_assessment", "risk assessment", 1),
+                Column("impact_assessment", "impact assessment", 1),
+            ],
+            [
+                {
+                    "id": str(r["id"]),
+                    "name": r["name"],
+                    "owner": r["owner"],
+                    "risk_tier": r["risk_tier"] or "-",
+                    "stage": r["lifecycle_stage"] or "-",
+                    "in_scope": "yes" if r["in_scope"] else "no",
+                    "risk_assessment": current(r["risk_valid_until"]),
+                    "impact_assessment": current(r["impact_valid_until"]),
+                }
+                for r in rows
+            ],
+            fmt,
+            styles={k: coloured(k) for k in ("risk_assessment", "impact_assessment")},
+            empty="no AI systems yet: `aims systems add` or `aims systems import`",
+        )
 
     @systems.command("show")
     def show(name: str) -> None:
@@ -117,15 +134,21 @@ def register(app: typer.Typer) -> None:
         "set", short_help="Change fields of a system (material changes start workflows)."
     )
     def set_(
-        name: str, assignments: list[str] = typer.Argument(..., help="field=value ...")
+        name: str,
+        assignments: list[str] = typer.Argument(..., help="field=value ..."),
+        as_: str | None = typer.Option(
+            None, "--as", help="who makes the change (recorded as claimed, with your OS user)"
+        ),
     ) -> None:
         """Change fields of a system; material changes start the workflows subscribed to them."""
-        from ._context import open_cli_app, parse_assignments
+        from ._context import cli_actor, open_cli_app, parse_assignments, settle
         from ._output import ok
 
         app_ = open_cli_app()
-        changes, started = app_.inventory.set(name, parse_assignments(assignments, "field"))
-        app_.pump(schedules=False)
+        changes, started = app_.inventory.set(
+            name, parse_assignments(assignments, "field"), actor=cli_actor(as_)
+        )
+        settle(app_)
         if not changes:
             ok("nothing changed")
             return

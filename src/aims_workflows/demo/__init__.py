@@ -12,7 +12,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from ..engine.evidence import iso
-from ..errors import ConfigError
 from ..inventory import Inventory
 from ..kpi import compute_kpis, kpi_table
 from ..runtime import Dispatcher, Runtime
@@ -22,24 +21,9 @@ from ..store import Database, ledger, redact_url
 from ..testing import ManualClock
 from .cast import CONFIG, NAMES, SYSTEMS
 from .people import Office, Verdict
+from .safety import CONFIG_MARK, DemoTarget, demo_target, prepare
 
-__all__ = ["run_demo", "demo_database_url"]
-
-DEFAULT_FILE = "aims-demo.db"
-
-
-def demo_database_url(database: Path | None) -> str:
-    if database is not None:
-        return f"sqlite:///{database}"
-    return os.environ.get("AIMS_DATABASE_URL") or f"sqlite:///{DEFAULT_FILE}"
-
-
-def demo_config_path(url: str) -> Path:
-    """Where the demo writes its aims.yaml: beside its SQLite file (aims-demo.db -> aims-demo.yaml),
-    so the commands it suggests afterwards see the same organisation, people and SoA."""
-    if url.startswith("sqlite:///"):
-        return Path(url.removeprefix("sqlite:///")).with_suffix(".yaml")
-    return Path("aims-demo.yaml")
+__all__ = ["run_demo"]
 
 
 def _write_config(path: Path) -> None:
@@ -48,22 +32,11 @@ def _write_config(path: Path) -> None:
     yaml = YAML(typ="safe", pure=True)
     yaml.default_flow_style = False
     with path.open("w", encoding="utf-8") as out:
+        # the first line is how a later demo knows it may rewrite this file (safety.CONFIG_MARK)
         out.write(
-            "# Written by `aims demo`: the demo organisation's people, KPI targets"
-            " and SoA decisions.\n"
+            f"{CONFIG_MARK}: the demo organisation's people, KPI targets and SoA decisions.\n"
         )
         yaml.dump(CONFIG.model_dump(mode="json", exclude={"workflows"}), out)
-
-
-def _fresh_sqlite(url: str) -> None:
-    """The demo starts from an empty file each time (it is the demo's own file)."""
-    if not url.startswith("sqlite:///"):
-        return
-    path = Path(url.removeprefix("sqlite:///"))
-    if path.is_dir():
-        raise ConfigError(f"{path} is a directory", hint="pass --db FILE.db")
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
 def _verdicts(workflow: str, step: str, subject: str, round_: int) -> Verdict | None:
@@ -84,22 +57,49 @@ def _verdicts(workflow: str, step: str, subject: str, round_: int) -> Verdict | 
     return None
 
 
-def run_demo(database: Path | None = None, *, quiet: bool = False) -> None:
+def _covering(workflow: str, step: str, subject: str) -> Verdict | None:
+    """While Rui is on leave, Ana decides his risk acceptances as his delegate ("Ana for
+    Rui" in the ledger and on the Slack card)."""
+    if (workflow, step) == ("ai-risk-assessment", "accept_owner"):
+        return Verdict(
+            "ana.silva@example.com",
+            "approve",
+            f"For Rui while he is on leave: the residual risk of {subject} is within appetite.",
+        )
+    return None
+
+
+def run_demo(
+    database: str | None = None,
+    *,
+    db_file: Path | None = None,
+    force: bool = False,
+    quiet: bool = False,
+) -> None:
+    """Play the demo on its own database: ``aims-demo.db`` unless ``database`` (a URL) or
+    ``db_file`` names another. ``AIMS_DATABASE_URL`` is never used: it names the real one."""
     from rich.console import Console
 
     console = Console(highlight=False)
-    url = demo_database_url(database)
-    _fresh_sqlite(url)
-    _write_config(demo_config_path(url))
-    db = Database(url)
-    db.upgrade()
+    target = demo_target(database, db_file)
+    real = os.environ.get("AIMS_DATABASE_URL")
+    if real and real != target.url:
+        console.print(
+            f"AIMS_DATABASE_URL ({redact_url(real)}) is left alone: the demo writes only to "
+            f"{redact_url(target.url)} (--database URL chooses another)",
+            markup=False,
+        )
+    db = prepare(target, force=force)
+    _write_config(target.config)
     try:
-        _play(console, db, url, quiet)
+        started_on = _play(console, db, target.url, quiet)
     finally:
         db.dispose()
+    _explore(console, target, started_on)
 
 
-def _play(console, db: Database, url: str, quiet: bool) -> None:
+def _play(console, db: Database, url: str, quiet: bool) -> str:
+    """Play the story; the day it began (YYYY-MM-DD)."""
     from rich.rule import Rule
 
     from ..app import App, shipped_workflows_dir
@@ -149,6 +149,7 @@ def _play(console, db: Database, url: str, quiet: bool) -> None:
         )
         _story(console, app, jira, slack, clock, start, real_now, quiet, Rule)
     _summary(console, db, clock.now(), url)
+    return start.date().isoformat()
 
 
 def _story(
@@ -190,8 +191,11 @@ def _story(
         say,
         pump_integrations=pump_integrations,
         hold=hold_cv_mitigation,
-        verdicts=_verdicts,
+        verdicts=lambda wf, step, subject, round_: (
+            _covering(wf, step, subject) if leave else _verdicts(wf, step, subject, round_)
+        ),
     )
+    leave: list[str] = []  # Rui's leave: his risk acceptances go to his delegate
 
     chapter("1. The AI system inventory")
     for record in SYSTEMS:
@@ -207,6 +211,16 @@ def _story(
 
     chapter("3. A material change re-opens the assessments")
     clock.advance(days=6)
+    rui, ana = "rui.costa@example.com", "ana.silva@example.com"
+    delegation = runtime.people.delegate(
+        rui, ana, "risk_owner", clock.now() + timedelta(days=14), "Rui on leave for two weeks",
+        by=_actor(rui),
+    )  # fmt: skip
+    leave.append(rui)
+    say(
+        f"Rui goes on leave: `aims delegate --from {rui} --to {ana} --role risk_owner "
+        f"--until {delegation.until:%Y-%m-%d}` (recorded as delegation.granted)"
+    )
     changes, started = inventory.set(
         "Support chatbot",
         {"data_sources": "help-centre articles, product terms, customer chat history"},
@@ -217,6 +231,8 @@ def _story(
         f" started {', '.join(started) or 'nothing'}"
     )
     office.work()
+
+    leave.clear()
 
     chapter("4. Internal audit finds a nonconformity")
     clock.advance(days=5)
@@ -287,18 +303,46 @@ def _summary(console, db: Database, now: datetime, url: str) -> None:
         console.print(
             f"[red]✗ evidence chain broken at row {report.first_bad_seq}[/]: {report.problem}"
         )
-    env = f"AIMS_DATABASE_URL={url} AIMS_CONFIG={demo_config_path(url)}"
+
+
+def _aims_command() -> str:
+    """How to call ``aims`` from here: plain ``aims`` when it is on PATH, else its path."""
+    import shutil
+    import sys
+
+    beside = Path(sys.executable).parent / "aims"
+    found = shutil.which("aims")
+    if found and Path(found).resolve() == beside.resolve():
+        return "aims"
+    try:
+        return str(beside.relative_to(Path.cwd()))
+    except ValueError:
+        return str(beside)
+
+
+def _explore(console, target: DemoTarget, since: str) -> None:
+    import shlex
+
+    aims = _aims_command()
     console.print("\n[bold]Explore what happened[/] (the database stays):")
+    console.print(
+        f"  export AIMS_DATABASE_URL={shlex.quote(target.url)}"
+        f" AIMS_CONFIG={shlex.quote(str(target.config))}",
+        markup=False,
+        soft_wrap=True,
+    )
     for command in (
-        "aims runs list",
-        "aims runs show RUN-004",
-        "aims evidence list --limit 20",
-        "aims evidence verify",
-        "aims kpi --format json",
-        "aims findings list",
-        "aims tasks list",
-        "aims export soa",
-        "aims export audit-pack --out aims-demo-audit-pack.zip",
-        "aims serve   # then open http://127.0.0.1:8000/dashboard",
+        "runs list",
+        "runs show RUN-004",
+        "evidence list --limit 20",
+        "evidence verify",
+        "kpi --format json",
+        "findings list",
+        "tasks list",
+        "approvals list",
+        "export soa",
+        f"export review-pack --since {since}   # the whole story",
+        "export audit-pack --out aims-demo-audit-pack.zip",
+        "serve   # then open http://127.0.0.1:8000/dashboard",
     ):
-        console.print(f"  {env} .venv/bin/{command}", markup=False, soft_wrap=True)
+        console.print(f"  {aims} {command}", markup=False, soft_wrap=True)

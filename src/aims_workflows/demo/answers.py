@@ -217,13 +217,32 @@ _REVIEW_ACTION = dict(
 )
 
 
+_CHANGE_REVIEW: dict[str, Answers] = {
+    "change": dict(summary="Retrain on the last 12 months of applications; drop two features."),
+    "validation": dict(
+        results="AUC 0.81 (was 0.80); disparate impact ratio 0.86; no robustness regressions.",
+        exceptions="Latency is 5 ms over target; we fix it in the next release.",
+    ),
+    "release_plan": dict(
+        deployment_plan="Staging for a week, then 10% of traffic, then all; underwriters told.",
+        rollback_plan="Switch back to the previous model if approval rates move by more than 5%.",
+        monitoring="Weekly approval rates and disparate impact by group; alert below 0.8.",
+    ),
+}
+
+# What a person writes in a free-text answer nobody scripted: short, in their own words.
+_PLAIN_TEXT = "Checked with the team; nothing unusual to report."
+
+
 def _fallback(form: list[dict[str, Any]], now: datetime, subject: str) -> Answers:
-    """A plausible answer for any form, so the demo also runs with custom workflows."""
+    """A plausible answer for any form, so the demo also runs with custom workflows. Fields that
+    are optional or required only under a condition are left out, as people leave them."""
     out: Answers = {}
     for field in form:
         kind = field["type"]
         if kind == "text":
-            out[field["id"]] = f"{field['label']} for {subject}"
+            if field.get("required", True) and not field.get("required_if"):
+                out[field["id"]] = _PLAIN_TEXT
         elif kind == "number":
             low = int(field["min"]) if field.get("min") is not None else 1
             out[field["id"]] = (
@@ -262,6 +281,8 @@ def answers_for(
         lambda: (
             _AUDIT.get(step, {})
             if workflow == "internal-audit"
+            else _CHANGE_REVIEW.get(step, {})
+            if workflow == "ai-system-change-review"
             else _CORRECTIVE.get(step, {})
             if workflow == "corrective-action"
             else _REVIEW.get(step, {})

@@ -103,11 +103,7 @@ class Office:
             verdict = (
                 scripted
                 if scripted and scripted.person == person
-                else Verdict(
-                    person,
-                    "approve",
-                    f"Reviewed {step} for {run.subject.name}: evidence complete and consistent.",
-                )
+                else Verdict(person, "approve", _REASONS.get(step, _REASON))
             )
             via, notices = self.approvals.decide(
                 verdict.person, request.approval_id, verdict.decision, verdict.reason
@@ -131,6 +127,9 @@ class Office:
             colour, verb = (
                 ("green", "approved") if verdict.decision == "approve" else ("red", "rejected")
             )
+            principal = getattr(outcome, "on_behalf_of", None)
+            if principal:  # a delegate's decision reads "B for A", as in the ledger
+                who += f" for {NAMES.get(principal, principal)}"
             self.say(
                 f"{who} [{colour}]{verb}[/] [bold]{step}[/] {where} "
                 f'({run.spec_id}, {run.subject.name}): "{verdict.reason}"'
@@ -153,3 +152,17 @@ class Office:
             if not progressed:
                 self.pump()
                 return
+
+
+# Reasons as approvers type them in the reason box, one per kind of sign-off.
+_REASON = "Read it through; fine by me."
+_REASONS = {
+    "accept_owner": "Residual risk is within our appetite and the monitoring is in place.",
+    "accept_top": "Accepted: the business need justifies it with the monitoring agreed.",
+    "signoff": "Impacts are understood and the mitigations are proportionate.",
+    "panel_signoff": "Impacts are understood and the mitigations are proportionate.",
+    "approve_programme": "Scope and criteria cover clauses 4 to 10; go ahead.",
+    "approve_plan": "The plan removes the root cause; agreed.",
+    "approve": "The minutes match the meeting; actions agreed.",
+    "approve_release": "Validation and rollback plan look sound; release it.",
+}

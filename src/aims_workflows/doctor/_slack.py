@@ -8,7 +8,9 @@ from ._check import Check
 __all__ = ["NEEDED_SCOPES", "slack_checks"]
 
 # The bot scopes of integrations/slack/manifest.yaml (a test keeps the two equal).
-NEEDED_SCOPES = frozenset({"chat:write", "im:write", "users:read", "users:read.email", "commands"})
+NEEDED_SCOPES = frozenset(
+    {"chat:write", "im:write", "users:read", "users:read.email", "commands", "channels:history"}
+)
 
 
 def slack_checks(

@@ -41,6 +41,7 @@ __all__ = [
     "InvalidateApproval",
     "NewFinding",
     "Notify",
+    "PostCheckpoint",
     "RecordAttachments",
     "RefuseAnswers",
     "RefuseDecision",
@@ -288,6 +289,17 @@ TaskCommand = (
 )
 """What the IssueTracker port carries out."""
 
+
+class PostCheckpoint(_Command):
+    """Post a signed checkpoint of the ledger head to one witness outside the database."""
+
+    kind: Literal["witness.post"] = "witness.post"
+    witness: Literal["slack", "jira", "git"]
+    line: str
+    """The checkpoint in its posted form (``aims-checkpoint/1;seq=...``)."""
+    head_seq: int
+
+
 ApprovalCommand = (
     RequestApproval
     | RemindApproval
@@ -299,7 +311,13 @@ ApprovalCommand = (
 """What the ApprovalChannel port carries out."""
 
 Command = Annotated[
-    TaskCommand | ApprovalCommand | Notify | SpawnRun | CancelChildRun | ReportRunEnd,
+    TaskCommand
+    | ApprovalCommand
+    | Notify
+    | SpawnRun
+    | CancelChildRun
+    | ReportRunEnd
+    | PostCheckpoint,
     Field(discriminator="kind"),
 ]
 """Any command; ``kind`` says which."""
@@ -323,6 +341,7 @@ CommandKind = Literal[
     "run.start",
     "run.cancel",
     "run.completed",
+    "witness.post",
 ]
 
 _ADAPTER: TypeAdapter[Command] = TypeAdapter(Command)

@@ -45,11 +45,28 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Actor:
-    """Who caused an event and through which tool (``cli``, ``jira``, ``slack``, ``scheduler``)."""
+    """Who caused an event and through which tool (``cli``, ``jira``, ``slack``, ``scheduler``).
+
+    ``id`` is the person's id in the directory of people once the runtime has identified them
+    (before that, what their tool said). The runtime fills in the rest from the directory:
+    ``roles`` they hold, ``handle`` (their account in the tool: Jira accountId, Slack user id,
+    the operating-system user of the CLI), ``assurance`` (``verified by jira``, ``verified by
+    slack``, ``claimed``; ``unresolved`` when the directory does not know them, which the engine
+    refuses for any task or approval), ``acts_for`` (``(person, role)`` delegations in force)
+    and ``conflicts`` (pairs of roles they hold that aims.yaml keeps apart).
+    """
 
     id: str
     via: str
     roles: tuple[str, ...] = ()
+    handle: str | None = None
+    assurance: str = ""
+    acts_for: tuple[tuple[str, str], ...] = ()
+    conflicts: tuple[tuple[str, str], ...] = ()
+
+    def delegated(self, roles: tuple[str, ...] | list[str]) -> str | None:
+        """The person this actor stands in for in one of ``roles``, if a delegation allows."""
+        return next((person for person, role in self.acts_for if role in roles), None)
 
 
 SYSTEM = Actor("aims", "system")
@@ -122,6 +139,12 @@ class ApprovalDecided(_Event):
     content_hash: str | None = None
     eligible: tuple[str, ...] | None = None
     reply_to: ReplyTo | None = None
+    # (step id, person) for every change of a task's answers after it was completed, from the
+    # ledger: whoever changed approved answers took part in them (segregation of duties)
+    edited_by: tuple[tuple[str, str], ...] = ()
+    # how the request ended when it is no longer open ("already approved by X at T"), from
+    # the runtime's records, for the person deciding late
+    closed_note: str | None = None
 
 
 class TimerTick(_Event):

@@ -54,6 +54,7 @@ class Decision(_State):
     reason: str
     at: datetime
     ref: str | None = None
+    on_behalf_of: str | None = None
 
 
 class TaskState(_State):

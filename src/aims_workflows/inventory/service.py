@@ -21,6 +21,12 @@ from .model import MATERIAL_FIELDS, AISystemRecord, validate_changes
 __all__ = ["Inventory"]
 
 
+def _assurance(actor: Actor) -> dict[str, str]:
+    """The optional ``assurance`` field, written only when the actor's identity is stated (a
+    CLI claim with the OS user), so rows without one keep the shape they always had."""
+    return {"assurance": actor.assurance} if actor.assurance else {}
+
+
 class Inventory:
     """``aims systems add | import | set`` and their effects."""
 
@@ -43,11 +49,14 @@ class Inventory:
                 hint="use `aims systems set` to change it",
             )
         row = inventory_store.add(conn, record, actor=actor.id, now=now)
+        # the owner decides as system_owner: they are a person of the directory from now on
+        self.rt.people.ensure_person(conn, record.owner, now, method="inventory owner")
         self.rt.record(
             conn,
             ev.AISystemRegistered(
                 system_id=row["id"],
                 record=ev.AISystemSnapshot.model_validate(record.model_dump()),
+                **_assurance(actor),
             ),
             now,
             actor=actor,
@@ -96,10 +105,14 @@ class Inventory:
         changes = inventory_store.change(conn, row, record, actor=actor.id, now=now)
         if not changes:
             return {}, []
+        if "owner" in changes:
+            self.rt.people.ensure_person(conn, record.owner, now, method="inventory owner")
         material = sorted(set(changes) & MATERIAL_FIELDS)
         self.rt.record(
             conn,
-            ev.AISystemChanged(system_id=row["id"], changes=changes, material=material),
+            ev.AISystemChanged(
+                system_id=row["id"], changes=changes, material=material, **_assurance(actor)
+            ),
             now,
             actor=actor,
             ref=f"ai_system:{row['id']}",

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection, and_, case, func, or_, select
 
 from ..config import KpiTargets
-from ..store.models import AISystem, Approval, Finding, Run, StepRecord
+from ..store.models import AISystem, Approval, Finding, InboxItem, Run, StepRecord
 from .capped import Capped
 from .chain_status import ChainStatus
 from .queries import Kpi, compute_kpis
@@ -174,6 +174,7 @@ class DashboardData:
     findings: Capped[OpenFinding]
     runs: list[RecentRun]
     chain: ChainStatus | None = None
+    parked: int = 0  # inbound deliveries set aside because they cannot be applied
 
 
 def _count(conn: Connection, table, *where) -> int:
@@ -407,4 +408,5 @@ def gather(
         findings=_findings(conn, now, list_limit),
         runs=_recent_runs(conn, recent_runs),
         chain=chain,
+        parked=_count(conn, InboxItem.__table__, InboxItem.__table__.c.status == "parked"),
     )

@@ -11,7 +11,14 @@ from sqlalchemy import Connection, func, select
 from ..config import KpiTargets
 from ..store.models import AISystem, ApprovalLatencyBucket, Finding, KpiCounter, StepRecord
 
-__all__ = ["Kpi", "compute_kpis", "median_from_histogram"]
+__all__ = [
+    "Kpi",
+    "KpiFigures",
+    "compute_kpis",
+    "kpis_from",
+    "median_from_histogram",
+    "read_figures",
+]
 
 
 @dataclass(frozen=True)
@@ -56,7 +63,24 @@ def _ratio(part: int, whole: int) -> float | None:
     return part / whole if whole else None
 
 
-def compute_kpis(conn: Connection, now: datetime, targets: KpiTargets) -> list[Kpi]:
+@dataclass(frozen=True)
+class KpiFigures:
+    """The counts the KPIs are made of, as of one moment: read from the projections for the
+    present (:func:`read_figures`) or rebuilt for a past moment (:mod:`.history`)."""
+
+    in_scope: int
+    risk_current: int
+    impact_current: int
+    open_tasks: int
+    overdue_tasks: int
+    latency_buckets: list[tuple[int, int]]  # (whole minutes, closed approvals)
+    nonconformities_closed: int
+    nonconformity_close_seconds: float
+    nonconformities_open: int
+
+
+def read_figures(conn: Connection, now: datetime) -> KpiFigures:
+    """The present figures, from the projections kept current with the ledger."""
     systems = AISystem.__table__
     steps = StepRecord.__table__
     findings = Finding.__table__
@@ -97,16 +121,39 @@ def compute_kpis(conn: Connection, now: datetime, targets: KpiTargets) -> list[K
         (minute, count)
         for minute, count in conn.execute(select(histogram.bucket_minutes, histogram.count))
     ]
-    median_minutes = median_from_histogram(buckets)
     counters = dict(
         conn.execute(select(KpiCounter.__table__.c.name, KpiCounter.__table__.c.value)).all()
     )
-    closed = counters.get("nonconformities_closed", 0)
-    mean_days = counters.get("nonconformity_close_seconds", 0) / closed / 86400 if closed else None
     open_ncs = (
         conn.scalar(select(func.count()).select_from(findings).where(findings.c.status == "open"))
         or 0
     )
+    return KpiFigures(
+        in_scope,
+        risk_current,
+        impact_current,
+        open_tasks,
+        overdue,
+        buckets,
+        int(counters.get("nonconformities_closed", 0)),
+        float(counters.get("nonconformity_close_seconds", 0)),
+        open_ncs,
+    )
+
+
+def compute_kpis(conn: Connection, now: datetime, targets: KpiTargets) -> list[Kpi]:
+    """The KPIs as of ``now``, from the projections."""
+    return kpis_from(read_figures(conn, now), targets)
+
+
+def kpis_from(figures: KpiFigures, targets: KpiTargets) -> list[Kpi]:
+    """The KPIs, with their targets and details, made of ``figures``."""
+    f = figures
+    in_scope, risk_current, impact_current = f.in_scope, f.risk_current, f.impact_current
+    open_tasks, overdue, buckets = f.open_tasks, f.overdue_tasks, f.latency_buckets
+    closed, open_ncs = f.nonconformities_closed, f.nonconformities_open
+    median_minutes = median_from_histogram(buckets)
+    mean_days = f.nonconformity_close_seconds / closed / 86400 if closed else None
 
     risk_cov, impact_cov = _ratio(risk_current, in_scope), _ratio(impact_current, in_scope)
     median_hours = median_minutes / 60 if median_minutes is not None else None

@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import Connection, func, select
@@ -48,9 +49,16 @@ from ..engine.evidence_kinds import (
 from ..engine.state import RunState
 from ..store import ledger
 from ..store import runs as run_store
-from ..store.models import Evidence, OutboxItem, Run
+from ..store.models import Evidence, InboxItem, OutboxItem, Run
 
-__all__ = ["describe", "run_timeline", "RunTimeline", "TimelineEntry", "CommandProblem"]
+__all__ = [
+    "describe",
+    "run_timeline",
+    "form_labels",
+    "RunTimeline",
+    "TimelineEntry",
+    "CommandProblem",
+]
 
 
 _LONGEST = 400
@@ -92,11 +100,7 @@ def _describe(row: ChainedEvidence, payload: EvidencePayload) -> str | None:
             return f"task '{step}' issued as {payload.ref} to {payload.assignee}"
         case TaskCompleted():
             answers = ", ".join(f"{k}={v}" for k, v in payload.answers.items())
-            return _clip(
-                f"task '{step}' completed by {who}"
-                + (" (late)" if payload.overdue else "")
-                + f": {answers}"
-            )
+            return _clip(f"{_completed(step, who, payload)}: {answers}")
         case TaskAnswersRefused():
             return f"answers to '{step}' refused: {' '.join(payload.problems)}"
         case ApprovalRequested():
@@ -150,6 +154,10 @@ def _describe(row: ChainedEvidence, payload: EvidencePayload) -> str | None:
     return None  # a kind with no words of its own: the generic line
 
 
+def _completed(step: str, who: str, payload: TaskCompleted) -> str:
+    return f"task '{step}' completed by {who}" + (" (late)" if payload.overdue else "")
+
+
 def _day(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d")
 
@@ -163,6 +171,22 @@ class TimelineEntry:
     via: str
     text: str
     hash: str
+    step_id: str | None = None
+    answers: tuple[tuple[str, Any], ...] = ()
+    """A completed task's answers or a recorded artefact's fields, whole (``text`` cuts them), as
+    (field id, value)."""
+    headline: str = ""
+    """For those rows: the text without the values (a page lists them under it)."""
+
+
+def form_labels(spec: Any) -> dict[str, dict[str, str]]:
+    """Step id -> {field id -> label} of every task form of a workflow spec, in the form's
+    order: how a page names the answers a task was completed with."""
+    return {
+        step.id: {f.id: f.label for f in step.form}
+        for step in spec.steps
+        if getattr(step, "kind", None) == "task"
+    }
 
 
 @dataclass(frozen=True)
@@ -180,6 +204,17 @@ class CommandProblem:
 
 
 @dataclass(frozen=True)
+class ParkedDelivery:
+    """An inbound delivery about the run (a Jira webhook) set aside because it cannot be
+    applied; the deliveries behind it went on."""
+
+    source: str
+    delivery_id: str
+    received_at: datetime
+    reason: str
+
+
+@dataclass(frozen=True)
 class RunTimeline:
     run: RunState
     workflow_id: str
@@ -191,6 +226,8 @@ class RunTimeline:
     spawned_by: str | None = None
     spawned: list[str] = field(default_factory=list)
     """Runs this one started (audit findings' corrective actions, a review's follow-up actions)."""
+    parked: list[ParkedDelivery] = field(default_factory=list)
+    """Deliveries about this run that could not be applied and were set aside."""
 
     @property
     def more(self) -> int:
@@ -199,6 +236,24 @@ class RunTimeline:
 
 
 def entry(row: ChainedEvidence) -> TimelineEntry:
+    answers: tuple[tuple[str, Any], ...] = ()
+    headline = ""
+    if row.kind == TaskCompleted.KIND:
+        try:
+            completed = TaskCompleted.model_validate_json(row.payload)
+        except ValidationError:
+            pass
+        else:
+            answers = tuple(completed.answers.items())
+            headline = _completed(row.step_id or "", f"{row.actor} via {row.via}", completed)
+    elif row.kind == ArtefactRecorded.KIND:  # its fields, whole, the same way
+        try:
+            recorded = ArtefactRecorded.model_validate_json(row.payload)
+        except ValidationError:
+            pass
+        else:
+            answers = tuple(recorded.fields.items())
+            headline = f"recorded {recorded.artefact}"
     return TimelineEntry(
         row.seq,
         row.effective_at[:16].replace("T", " "),
@@ -207,6 +262,9 @@ def entry(row: ChainedEvidence) -> TimelineEntry:
         row.via,
         describe(row),
         row.hash,
+        row.step_id,
+        answers,
+        headline,
     )
 
 
@@ -258,6 +316,16 @@ def run_timeline(conn: Connection, run_id: str, *, limit: int | None = None) -> 
             .order_by(runs.c.started_at, runs.c.id)
         )
     )
+    inbox = InboxItem.__table__
+    parked = [
+        ParkedDelivery(r.source, r.delivery_id, r.received_at, r.error or "")
+        for r in conn.execute(
+            select(inbox.c.source, inbox.c.delivery_id, inbox.c.received_at, inbox.c.error)
+            .where(inbox.c.run_id == run_id, inbox.c.status == "parked")
+            .order_by(inbox.c.id)
+            .limit(100)
+        )
+    ]
     return RunTimeline(
         run,
         row.workflow_id,
@@ -268,4 +336,5 @@ def run_timeline(conn: Connection, run_id: str, *, limit: int | None = None) -> 
         problems,
         row.spawned_by,
         spawned,
+        parked,
     )

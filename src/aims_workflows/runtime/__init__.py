@@ -2,16 +2,25 @@
 schedules (the inventory service built on it is ``aims_workflows.inventory.Inventory``)."""
 
 from .backoff import Backoff
+from .batch import HeldBack, Queued
 from .core import CLI, Outcome, Runtime
+from .directory import AccountMatch, Directory, DirectoryRefusal, PersonView, SyncReport
 from .dispatcher import Dispatcher, DispatchReport
 from .inbound import Delivery
 
 __all__ = [
+    "AccountMatch",
     "Backoff",
+    "Directory",
+    "DirectoryRefusal",
+    "PersonView",
+    "SyncReport",
     "CLI",
     "Delivery",
     "DispatchReport",
     "Dispatcher",
+    "HeldBack",
     "Outcome",
+    "Queued",
     "Runtime",
 ]

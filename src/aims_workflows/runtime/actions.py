@@ -4,7 +4,9 @@ so each file has one job: every action here is one event through :meth:`Runtime.
 
 from __future__ import annotations
 
+import getpass
 import json
+import os
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -26,8 +28,18 @@ from .starts import CLI
 
 if TYPE_CHECKING:
     from .core import Outcome
+    from .directory import Directory
 
-__all__ = ["PeoplesActions"]
+__all__ = ["PeoplesActions", "os_user"]
+
+
+def os_user() -> str:
+    """Who is logged in to the machine running the CLI (as far as the system says)."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry and no LOGNAME/USER: a bare container
+        return f"uid {os.getuid()}" if hasattr(os, "getuid") else "unknown"
+
 
 # what an inbox row keeps of a decision made through the API (the delivery's payload)
 _DECISION_AS_STORED = {"approval_id", "decision", "reason", "content_hash", "reply_to"}
@@ -38,6 +50,7 @@ class PeoplesActions:
 
     db: Database
     config: AimsConfig
+    people: Directory
 
     def receive(
         self,
@@ -49,9 +62,14 @@ class PeoplesActions:
     ) -> Outcome:
         raise NotImplementedError  # the Runtime's
 
-    def actor(self, person: str, via: str) -> Actor:
-        """A person acting through ``via``, with the roles aims.yaml gives them."""
-        return Actor(person, via, self.config.roles_of(person))
+    def actor(self, person: str, via: str, *, handle: str | None = None) -> Actor:
+        """A person acting through ``via``, with the roles aims.yaml gives them; the runtime
+        identifies them through the directory of people when their event is applied.
+        ``handle`` is their account in the tool (a Slack user id, a Jira accountId); for the
+        CLI it is the operating-system user, recorded beside the person they claim to be."""
+        if handle is None and via == "cli":
+            handle = os_user()
+        return Actor(person.strip(), via, self.config.roles_of(person), handle=handle)
 
     def complete_task(
         self,
@@ -99,11 +117,14 @@ class PeoplesActions:
             return approval_row(conn, approval_id)
 
     def people_in(self, role: str, subject_owner: str | None) -> list[str]:
-        """Who holds a role for a subject: ``system_owner`` is the AI system's owner, every other
-        role the people aims.yaml names for it."""
-        if role == "system_owner" and subject_owner:
-            return [subject_owner]
-        return self.config.people(role)
+        """Who may act in a role for a subject: ``system_owner`` is the AI system's owner,
+        every other role the people aims.yaml names for it; and whoever a holder delegated the
+        role to, while the delegation is in force."""
+        holders = [subject_owner] if role == "system_owner" and subject_owner else []
+        if not holders:
+            holders = self.config.people(role)
+        delegates = self.people.delegates_in(role, holders)
+        return holders + [d for d in delegates if d not in holders]
 
     def eligible_approvers(
         self,

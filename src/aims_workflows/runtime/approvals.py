@@ -4,6 +4,7 @@ approver did not say, and who is eligible to decide)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -14,7 +15,7 @@ from ..engine.state import RunState
 from ..errors import NotFound
 from ..spec.model import ApprovalStep, WorkflowSpec
 from ..store._fast import Prepared
-from ..store.models import Approval
+from ..store.models import Approval, Evidence
 
 __all__ = ["approval_row", "addressed_decision"]
 
@@ -37,6 +38,7 @@ def approval_row(conn: Connection, approval_id: str) -> dict[str, Any]:
 
 
 def addressed_decision(
+    conn: Connection,
     event: ApprovalDecided,
     row: dict[str, Any],
     run: RunState,
@@ -56,5 +58,54 @@ def addressed_decision(
         update={
             "content_hash": event.content_hash or row["content_hash"],
             "eligible": tuple(eligible),
+            "edited_by": answers_changed_by(conn, run.run_id),
+            "closed_note": closed_note(conn, row),
         }
     )
+
+
+def closed_note(conn: Connection, row: dict[str, Any]) -> str | None:
+    """How a request that is no longer open ended, for whoever decides after: the first
+    decision wins, and later clicks are told who decided and when."""
+    status = row["status"]
+    if status == "open":
+        return None
+    at = row.get("closed_at")
+    when = f" at {at:%Y-%m-%d %H:%M} UTC" if at else ""
+    if status in ("approved", "rejected"):
+        decided = [
+            json.loads(payload)
+            for (payload,) in conn.execute(
+                select(_CHANGES.c.payload)
+                .where(_CHANGES.c.run_id == row["run_id"], _CHANGES.c.kind == "approval.decided")
+                .order_by(_CHANGES.c.seq)
+            )
+        ]
+        who = [
+            d["person"] + (f" for {d['on_behalf_of']}" if d.get("on_behalf_of") else "")
+            for d in decided
+            if d.get("approval_id") == row["approval_id"]
+        ]
+        by = f" by {', '.join(who)}" if who else ""
+        return f"this request was already {status}{by}{when}; your decision was not recorded"
+    if status == "invalidated":
+        return (
+            f"this request was replaced by a newer request{when}: the answers it showed "
+            "changed, and a fresh request has been sent"
+        )
+    return f"this request is {status}{when}; your decision was not recorded"
+
+
+_CHANGES = Evidence.__table__
+
+
+def answers_changed_by(conn: Connection, run_id: str) -> tuple[tuple[str, str], ...]:
+    """(step id, person) for every change of a completed task's answers in the run, from the
+    ledger: whoever changed the answers took part in them, so segregation of duties counts
+    them as it counts whoever completed the task."""
+    rows = conn.execute(
+        select(_CHANGES.c.step_id, _CHANGES.c.actor)
+        .where(_CHANGES.c.run_id == run_id, _CHANGES.c.kind == "task.answers_changed")
+        .order_by(_CHANGES.c.seq)
+    )
+    return tuple(dict.fromkeys((str(step), str(actor)) for step, actor in rows if step))

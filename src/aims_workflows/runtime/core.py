@@ -11,10 +11,12 @@ came from outside). Integrations call it and the read-only questions below it, n
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import TypeVar
 
 from sqlalchemy import Connection, text
@@ -33,7 +35,7 @@ from ..engine import (
 from ..engine.evidence import ChainedEvidence, EvidenceRecord
 from ..engine.evidence_kinds import EvidencePayload, evidence_payload
 from ..engine.state import RunState
-from ..errors import EngineError, NotFound
+from ..errors import EngineError, NotFound, SpecTampered
 from ..ports import Clock
 from ..spec.loader import WorkflowSet
 from ..spec.model import WorkflowSpec
@@ -42,14 +44,19 @@ from ..store import runs as run_store
 from . import inbound, views
 from .actions import PeoplesActions
 from .approvals import addressed_decision, approval_row
-from .inbound import Delivery, as_delivery
+from .batch import HeldBack, Queued
+from .directory import Directory
+from .inbound import Delivery, Parked, as_delivery
 from .specs import SpecRegistry
 from .starts import CLI, RunStarts
 from .subjects import ORGANISATION_ID
 
-__all__ = ["Runtime", "Outcome", "CLI", "Delivery"]
+__all__ = ["Runtime", "Outcome", "CLI", "Delivery", "Queued", "HeldBack"]
 
-_RETRIES_ON_CONFLICT = 5
+log = logging.getLogger("aims.runtime")
+# The engine runs on a snapshot before the write transaction (see receive), so a run changed
+# meanwhile by another writer redoes the unit of work; each retry is cheap.
+_RETRIES_ON_CONFLICT = 10
 _T = TypeVar("_T")
 
 
@@ -67,6 +74,16 @@ class Outcome:
     @property
     def ignored(self) -> str | None:
         return self.transition.ignored if self.transition else self.not_applied
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """An event the engine applied to a snapshot of its run, ready to be stored."""
+
+    run_id: str
+    spec: WorkflowSpec
+    transition: Transition
+    lock_version: int
 
 
 def _with_sealed_evidence(commands: list[Command], rows: list[ChainedEvidence]) -> list[Command]:
@@ -100,6 +117,16 @@ class Runtime(RunStarts, PeoplesActions):
         self.clock = clock
         self.specs = SpecRegistry(workflows, set(DEFAULT_ROLES) | config.role_names())
         self._new_id = new_id or (lambda: "R" + uuid.uuid4().hex[:10].upper())
+        self.people = Directory(self)
+        # whether the CLI may complete tasks and decide approvals (aims.yaml's cli_decisions;
+        # open_app closes it by default once Jira or Slack is configured)
+        self.cli_decisions_allowed = config.cli_decisions != "forbid"
+
+    def known_roles(self) -> set[str]:
+        """The roles workflows and aims.yaml may name."""
+        from ..spec.checks import DEFAULT_ROLES
+
+        return set(DEFAULT_ROLES) | self.config.role_names()
 
     # -- the unit of work -------------------------------------------------------------------
     def _commit_transition(
@@ -169,25 +196,130 @@ class Runtime(RunStarts, PeoplesActions):
         without a delivery that is a :class:`~aims_workflows.errors.NotFound`.
         """
 
+        self.people.prepare()
+
         def work() -> Outcome:
             now = self.clock.now()
+            # The engine (and every template and condition it evaluates) runs on a snapshot,
+            # before the write transaction: the write lock (all of SQLite, the run's row on
+            # PostgreSQL) is held only to store the result. A run changed meanwhile fails the
+            # version check on save and the whole unit of work is redone (``_retrying``).
+            prepared = self._prepare(event, run_id, now)
             with self.db.begin() as conn:
                 if delivery and not inbound.take(conn, delivery, now):
                     return Outcome(run_id, duplicate=True)
-                try:
-                    target, transition = self._receive_in(conn, event, run_id, now)
-                except NotFound as err:
+                newer = inbound.superseded_by(conn, delivery) if delivery else None
+                if delivery and newer is not None:
+                    # Jira does not promise delivery order: an older edit arriving after a
+                    # newer one must not set the answers back
+                    late = f"older than the change already applied (delivery {newer})"
+                    inbound.settle(conn, delivery, now, late)
+                    return Outcome(run_id, not_applied=late)
+                if event.actor.via in ("jira", "slack"):
+                    # ties an account first seen with its e-mail to its person (a write the
+                    # snapshot could not make); no template or condition is evaluated here
+                    self.people.identify(conn, event.actor, now)
+                if isinstance(prepared, NotFound):
                     if delivery is None:
-                        raise
-                    inbound.settle(conn, delivery, now, str(err))
+                        raise prepared
+                    inbound.settle(conn, delivery, now, str(prepared))
                     outbox.enqueue(conn, follow_up, now)
-                    return Outcome(run_id, not_applied=str(err))
+                    return Outcome(run_id, not_applied=str(prepared))
+                if prepared.transition.ignored is None:
+                    self._commit_transition(
+                        conn, prepared.spec, prepared.transition, prepared.lock_version, now
+                    )
                 outbox.enqueue(conn, follow_up, now)
                 if delivery:
-                    inbound.settle(conn, delivery, now, transition.ignored)
-                return Outcome(target, transition)
+                    inbound.settle(conn, delivery, now, prepared.transition.ignored)
+                return Outcome(prepared.run_id, prepared.transition)
 
         return self._retrying(work)
+
+    def _prepare(self, event: Event, run_id: str | None, now: datetime) -> _Prepared | NotFound:
+        """The event applied by the engine to a snapshot of its run, outside any write
+        transaction; a NotFound (no such run or approval) is returned for the caller to
+        record with the delivery."""
+        try:
+            with self.db.connect() as conn:
+                row = None
+                if run_id is None and isinstance(event, ApprovalDecided):
+                    row = approval_row(conn, event.approval_id)
+                    run_id = row["run_id"]
+                if run_id is None:
+                    raise EngineError(f"a '{event.kind}' event needs the run it is for")
+                run, lock_version = run_store.load(conn, run_id)
+                spec = self.specs.by_hash(conn, run.spec_hash)
+                # who acted, as the directory of people knows them (Jira and Slack accounts,
+                # CLI claims); read only here, see receive()
+                identified = self.people.identify(conn, event.actor, now, link=False)
+                if identified != event.actor:
+                    event = event.model_copy(update={"actor": identified})
+                if row is not None and isinstance(event, ApprovalDecided):
+                    event = addressed_decision(conn, event, row, run, spec, self.eligible_approvers)
+        except NotFound as err:
+            return err
+        # the run was just loaded for this event and is dropped after it: no need to copy it
+        transition = advance(spec, run, event, now, copy=False)
+        return _Prepared(run_id, spec, transition, lock_version)
+
+    def _receive_tx(
+        self,
+        conn: Connection,
+        event: Event,
+        run_id: str | None,
+        delivery: Delivery | None,
+        follow_up: Sequence[Command],
+        now: datetime,
+    ) -> Outcome:
+        """:meth:`receive` inside ``conn``'s transaction."""
+        if delivery and not inbound.take(conn, delivery, now):
+            return Outcome(run_id, duplicate=True)
+        newer = inbound.superseded_by(conn, delivery) if delivery else None
+        if delivery and newer is not None:
+            late = f"older than the change already applied (delivery {newer})"
+            inbound.settle(conn, delivery, now, late)
+            return Outcome(run_id, not_applied=late)
+        try:
+            target, transition = self._receive_in(conn, event, run_id, now)
+        except NotFound as err:
+            if delivery is None:
+                raise
+            inbound.settle(conn, delivery, now, str(err))
+            outbox.enqueue(conn, follow_up, now)
+            return Outcome(run_id, not_applied=str(err))
+        outbox.enqueue(conn, follow_up, now)
+        if delivery:
+            inbound.settle(conn, delivery, now, transition.ignored)
+        return Outcome(target, transition)
+
+    def receive_batch(self, queued: Sequence[Queued]) -> list[Outcome | Exception]:
+        """Apply queued events in one transaction (group commit), each in a savepoint of its
+        own: one that fails rolls back alone (its result is the exception, to retry or park it
+        alone) and the others commit together. Events are applied in the order given; after a
+        failure, the later events of the same run are held back (:class:`HeldBack`) so a run's
+        events are never applied out of order. The result lists one entry per event."""
+        now = self.clock.now()
+        results: list[Outcome | Exception] = []
+        failed_runs: set[str] = set()
+        with self.db.begin() as conn:
+            for item in queued:
+                key = item.order_key()
+                if key is not None and key in failed_runs:
+                    results.append(HeldBack(key))
+                    continue
+                try:
+                    with conn.begin_nested():
+                        results.append(
+                            self._receive_tx(
+                                conn, item.event, item.run_id, item.delivery, item.follow_up, now
+                            )
+                        )
+                except Exception as err:  # noqa: BLE001 - reported per event, the batch goes on
+                    results.append(err)
+                    if key is not None:
+                        failed_runs.add(key)
+        return results
 
     def _receive_in(
         self, conn: Connection, event: Event, run_id: str | None, now: datetime
@@ -200,8 +332,12 @@ class Runtime(RunStarts, PeoplesActions):
             raise EngineError(f"a '{event.kind}' event needs the run it is for")
         run, lock_version = run_store.load(conn, run_id, lock=True)
         spec = self.specs.by_hash(conn, run.spec_hash)
+        # who acted, as the directory of people knows them (Jira and Slack accounts, CLI claims)
+        identified = self.people.identify(conn, event.actor, now)
+        if identified != event.actor:
+            event = event.model_copy(update={"actor": identified})
         if row is not None and isinstance(event, ApprovalDecided):
-            event = addressed_decision(event, row, run, spec, self.eligible_approvers)
+            event = addressed_decision(conn, event, row, run, spec, self.eligible_approvers)
         return run_id, self._apply_loaded(conn, spec, run, lock_version, event, now)
 
     def ignore(self, delivery: Delivery, reason: str, *, follow_up: Sequence[Command] = ()) -> bool:
@@ -227,6 +363,24 @@ class Runtime(RunStarts, PeoplesActions):
         # waits on, see store/write_gate)
         with self.db.begin(urgent=True) as conn:
             return inbox.claim(conn, delivery.source, delivery.id, delivery.payload, now)
+
+    def park(self, delivery: Delivery, reason: str) -> bool:
+        """Set aside a stored delivery that cannot be applied, with why, so the deliveries
+        behind it go on (it shows in ``aims runs show``, the dashboard and ``/metrics``).
+        False when it was settled meanwhile."""
+        now = self.clock.now()
+        with self.db.begin() as conn:
+            return inbound.park(conn, delivery, reason, now)
+
+    def parked_deliveries(self, run_id: str | None = None, limit: int = 100) -> list[Parked]:
+        """Parked deliveries, newest first (of one run when ``run_id`` is given)."""
+        with self.db.connect() as conn:
+            return inbound.parked(conn, run_id=run_id, limit=limit)
+
+    def inbox_parked(self) -> dict[str, int]:
+        """How many deliveries are parked, by source."""
+        with self.db.connect() as conn:
+            return inbound.parked_counts(conn)
 
     def stored_deliveries(self, source: str, limit: int = 500) -> list[Delivery]:
         """Deliveries of ``source`` stored and not applied yet, oldest first."""
@@ -281,13 +435,30 @@ class Runtime(RunStarts, PeoplesActions):
 
     # -- time -------------------------------------------------------------------------------
     def tick(self, limit: int = 500) -> int:
-        """Fire every due timer (reminders, due dates, escalations, waits). Returns runs ticked."""
+        """Fire every due timer (reminders, due dates, escalations, waits). Returns runs ticked
+        here (a run another worker is ticking is left to it)."""
         now = self.clock.now()
         with self.db.connect() as conn:
             due = run_store.due_for_tick(conn, now, limit)
+        ticked = 0
         for run_id in due:
-            self.receive(TimerTick(), run_id=run_id)
-        return len(due)
+            ticked += self._retrying(partial(self._tick_one, run_id))
+        return ticked
+
+    def _tick_one(self, run_id: str) -> int:
+        """Tick one run if it is still due and no other worker holds it (1), else leave it (0):
+        workers sharing a database claim due timers, they do not queue behind each other. A
+        run whose pinned workflow text no longer matches its hash is left alone, logged."""
+        now = self.clock.now()
+        try:
+            with self.db.begin() as conn:
+                if not run_store.take_due(conn, run_id, now):
+                    return 0
+                self._apply(conn, run_id, TimerTick(), now)
+        except SpecTampered as err:  # this run cannot go on; the others can
+            log.error("run %s not ticked: %s", run_id, err)
+            return 0
+        return 1
 
     # -- ledger-only records ----------------------------------------------------------------
     def record(

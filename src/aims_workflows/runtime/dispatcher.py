@@ -4,13 +4,24 @@ Internal commands (start a run, report a finished run to its parent, fire trigge
 in the same transaction that marks them done. External ones (Jira, Slack, notifications) are
 performed outside any transaction, then their result is recorded; a failure is retried with
 back-off, and after ``max_attempts`` the command is parked as dead with its reason.
+
+Any number of dispatchers (workers) may share a database. Each takes a few commands at a time
+under its own name (:attr:`Dispatcher.owner`), renews its claims while it works on them
+(:class:`~aims_workflows.runtime.heartbeat.Heartbeat`) and checks, before each call out and
+when it records the outcome, that the command is still its own. A dispatcher that lost a claim
+(it stalled past the lease and another took the command) records nothing: the holder does.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import socket
+import uuid
+from collections.abc import Generator
+from contextlib import closing
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
@@ -25,6 +36,7 @@ from ..engine.commands import (
     EscalateApproval,
     EscalateTask,
     Notify,
+    PostCheckpoint,
     RemindApproval,
     RemindTask,
     ReportRunEnd,
@@ -32,13 +44,14 @@ from ..engine.commands import (
     SpawnRun,
     TaskCommand,
 )
-from ..errors import AimsError, PermanentError, RetryableError
+from ..errors import AimsError, DatabaseUnavailable, PermanentError, RetryableError
 from ..ports import ApprovalChannel, IssueTracker, Notifier
 from ..store import outbox
 from ..store import runs as run_store
 from ..store.models import Approval, Finding, Run
 from .backoff import Backoff
 from .core import Runtime
+from .heartbeat import Heartbeat
 
 __all__ = ["Dispatcher", "DispatchReport", "INTERNAL_KINDS"]
 
@@ -46,6 +59,16 @@ log = logging.getLogger("aims.dispatcher")
 
 INTERNAL_KINDS = ("run.start", "run.cancel", "run.completed")
 ENGINE = Actor("aims", "engine")
+CLAIM_SIZE = 10
+"""Commands a dispatcher takes at a time: few, so a slow vendor holds few of them up."""
+
+
+class LostClaim(Exception):
+    """The command being recorded is no longer this dispatcher's (rolls the record back)."""
+
+
+def _owner_name() -> str:
+    return f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 @dataclass
@@ -53,14 +76,28 @@ class DispatchReport:
     done: int = 0
     retried: int = 0
     dead: int = 0
+    lost: int = 0
+    """Commands whose claim ran out and another dispatcher took over (it records them)."""
     errors: list[str] = field(default_factory=list)
 
     def __iadd__(self, other: DispatchReport) -> DispatchReport:
         self.done += other.done
         self.retried += other.retried
         self.dead += other.dead
+        self.lost += other.lost
         self.errors += other.errors
         return self
+
+
+class _NoWitness:
+    """The witness port when none is wired: a checkpoint queued for a witness this process
+    cannot reach waits (retried) rather than being dropped."""
+
+    def perform(self, command: Command) -> dict[str, Any]:
+        raise RetryableError(
+            f"no witness poster is configured in this process for {command.kind}",
+            hint="run `aims worker` with the Slack and Jira settings of aims.yaml's witness:",
+        )
 
 
 class Dispatcher:
@@ -72,12 +109,25 @@ class Dispatcher:
         approvals: ApprovalChannel,
         notifier: Notifier,
         backoff: Backoff | None = None,
+        claim_size: int = CLAIM_SIZE,
+        lease: timedelta = outbox.LEASE,
+        renew_every: float | None = None,
+        owner: str | None = None,
+        witness: Notifier | None = None,
     ) -> None:
+        """``claim_size`` commands are taken at a time for ``lease`` (in the runtime's clock),
+        renewed every ``renew_every`` seconds of wall time (a quarter of the lease by default)
+        while they are worked on."""
         self.rt = runtime
+        self.claim_size = claim_size
+        self.lease = lease
+        self.renew_every = renew_every if renew_every is not None else lease.total_seconds() / 4
+        self.owner = owner or _owner_name()
         self.ports: dict[str, IssueTracker | ApprovalChannel | Notifier] = {
             "task": tracker,
             "approval": approvals,
             "notify": notifier,
+            "witness": witness or _NoWitness(),
         }
         self.backoff = backoff or Backoff()
 
@@ -185,30 +235,84 @@ class Dispatcher:
             return self._run_completed(conn, command, now)
         raise PermanentError(f"'{command.kind}' is not carried out by the dispatcher itself")
 
+    def _claim(self, limit: int, *, internal: bool) -> list[outbox.Claimed]:
+        kinds = {"kinds": INTERNAL_KINDS} if internal else {"exclude": INTERNAL_KINDS}
+        with self.rt.db.begin() as conn:
+            return outbox.claim_due(
+                conn,
+                self.rt.clock.now(),
+                owner=self.owner,
+                limit=min(limit, self.claim_size),
+                lease=self.lease,
+                **kinds,
+            )
+
+    def _renew_all(self) -> None:
+        with self.rt.db.begin() as conn:
+            outbox.renew(conn, self.owner, self.rt.clock.now(), lease=self.lease)
+
+    def _still_mine(self, item: outbox.Claimed) -> bool:
+        """Renew ``item``'s claim just before acting on it; False when it was lost."""
+        with self.rt.db.begin() as conn:
+            return (
+                outbox.renew(conn, self.owner, self.rt.clock.now(), lease=self.lease, item=item)
+                == 1
+            )
+
+    def _batches(
+        self, limit: int, *, internal: bool
+    ) -> Generator[list[outbox.Claimed], None, None]:
+        """Claims of at most ``claim_size`` commands until ``limit`` were taken or none is due."""
+        taken = 0
+        while taken < limit:
+            claimed = self._claim(limit - taken, internal=internal)
+            if not claimed:
+                return
+            taken += len(claimed)
+            with Heartbeat(self._renew_all, self.renew_every):
+                yield claimed
+
     def _internal(self, limit: int) -> DispatchReport:
         report = DispatchReport()
-        now = self.rt.clock.now()
-        with self.rt.db.begin() as conn:
-            claimed = outbox.claim_due(conn, now, kinds=INTERNAL_KINDS, limit=limit)
-        for item in claimed:
-            # each in its own transaction with its completion mark: one that cannot be carried
-            # out (a spawned run's input of the wrong type) must not hold up the others
-            try:
-                with self.rt.db.begin() as conn:
-                    result = self._carry_out_internal(conn, item.command, now)
-                    outbox.complete(conn, item.id, now, result)
-            except run_store.ConcurrentUpdate as err:
-                self._failed(item, err, now, report)
-                continue
-            except AimsError as err:
-                self._bury(item, str(err), now, report)
-                continue
-            except Exception as err:  # noqa: BLE001 - a bug here must not stop the worker
-                log.exception("internal command %s failed unexpectedly", item.command.key)
-                self._failed(item, err, now, report)
-                continue
-            report.done += 1
+        # closed on the way out, also by an exception: its heartbeat must not outlive the work
+        with closing(self._batches(limit, internal=True)) as batches:
+            for claimed in batches:
+                for item in claimed:
+                    self._one_internal(item, report)
         return report
+
+    def _one_internal(self, item: outbox.Claimed, report: DispatchReport) -> None:
+        now = self.rt.clock.now()
+        # each in its own transaction with its completion mark: one that cannot be carried out
+        # (a spawned run's input of the wrong type) must not hold up the others
+        try:
+            with self.rt.db.begin() as conn:
+                result = self._carry_out_internal(conn, item.command, now)
+                if not outbox.complete(conn, item, now, result):
+                    raise LostClaim(item.command.key)
+        except LostClaim:
+            self._lost(item, report)
+            return
+        except run_store.ConcurrentUpdate as err:
+            self._failed(item, err, now, report)
+            return
+        except DatabaseUnavailable:
+            raise  # not the command's fault: the worker waits and the claim runs out
+        except AimsError as err:
+            self._bury(item, str(err), now, report)
+            return
+        except Exception as err:  # noqa: BLE001 - a bug here must not stop the worker
+            log.exception("internal command %s failed unexpectedly", item.command.key)
+            self._failed(item, err, now, report)
+            return
+        report.done += 1
+
+    def _lost(self, item: outbox.Claimed, report: DispatchReport) -> None:
+        log.info(
+            "command %s is another dispatcher's now; its outcome is theirs to record",
+            item.command.key,
+        )
+        report.lost += 1
 
     # -- external commands ---------------------------------------------------------------
     def _prepare(self, command: Command) -> Command:
@@ -239,6 +343,8 @@ class Dispatcher:
         if isinstance(command, RemindTask) and command.assignee:
             # a reminder is for the person the task is assigned to
             return command.model_copy(update={"people": (command.assignee,)})
+        if isinstance(command, Notify) and command.people and not command.to:
+            return command  # addressed to people by name (the requesters of an approval)
         if isinstance(
             command, (RemindTask, EscalateTask, RemindApproval, EscalateApproval, Notify)
         ):
@@ -273,38 +379,55 @@ class Dispatcher:
 
     def _external(self, limit: int) -> DispatchReport:
         report = DispatchReport()
-        now = self.rt.clock.now()
-        with self.rt.db.begin() as conn:
-            claimed = outbox.claim_due(conn, now, exclude=INTERNAL_KINDS, limit=limit)
-        for item in claimed:
-            command = item.command
-            port = self._port_for(command)
-            try:
-                result = port.perform(self._prepare(command)) or {}
-            except RetryableError as err:
-                self._failed(item, err, now, report, retry_after=err.retry_after)
-                continue
-            except PermanentError as err:
-                self._bury(item, str(err), now, report)
-                continue
-            except AimsError as err:
-                self._failed(item, err, now, report)
-                continue
-            except Exception as err:  # noqa: BLE001 - an adapter bug must not stop the other commands
-                log.exception("command %s failed unexpectedly", command.key)
-                self._failed(item, err, now, report)
-                continue
-            with self.rt.db.begin() as conn:
-                outbox.complete(conn, item.id, now, result)
-                self._after(conn, command, result, now)
-            report.done += 1
+        with closing(self._batches(limit, internal=False)) as batches:
+            for claimed in batches:
+                for item in claimed:
+                    self._one_external(item, report)
         return report
+
+    def _one_external(self, item: outbox.Claimed, report: DispatchReport) -> None:
+        command = item.command
+        if not self._still_mine(item):
+            # taken over while earlier commands of the batch were slow: never call out twice
+            self._lost(item, report)
+            return
+        port = self._port_for(command)
+        now = self.rt.clock.now()
+        try:
+            result = port.perform(self._prepare(command)) or {}
+        except RetryableError as err:
+            self._failed(item, err, now, report, retry_after=err.retry_after)
+            return
+        except PermanentError as err:
+            self._bury(item, str(err), now, report)
+            return
+        except AimsError as err:
+            self._failed(item, err, now, report)
+            return
+        except Exception as err:  # noqa: BLE001 - an adapter bug must not stop the other commands
+            log.exception("command %s failed unexpectedly", command.key)
+            self._failed(item, err, now, report)
+            return
+        now = self.rt.clock.now()
+        try:
+            with self.rt.db.begin() as conn:
+                if not outbox.complete(conn, item, now, result):
+                    raise LostClaim(command.key)
+                self._after(conn, command, result, now)
+        except LostClaim:
+            # the holder carries it out again; the port finds what this call did (Jira by the
+            # issue's key label, Slack by the recorded copies), so it is not done twice
+            self._lost(item, report)
+            return
+        report.done += 1
 
     def _port_for(self, command: Command) -> IssueTracker | ApprovalChannel | Notifier:
         if isinstance(command, TaskCommand):
             return self.ports["task"]
         if isinstance(command, ApprovalCommand):
             return self.ports["approval"]
+        if isinstance(command, PostCheckpoint):
+            return self.ports["witness"]
         return self.ports["notify"]
 
     def _failed(
@@ -322,32 +445,45 @@ class Dispatcher:
             )
             return
         with self.rt.db.begin() as conn:
-            outbox.retry_later(
-                conn, item.id, now + self.backoff.delay(item.attempts, retry_after), reason
+            kept = outbox.retry_later(
+                conn, item, now + self.backoff.delay(item.attempts, retry_after), reason
             )
+        if not kept:
+            self._lost(item, report)
+            return
         report.retried += 1
         report.errors.append(reason)
 
     def _bury(
         self, item: outbox.Claimed, reason: str, now: datetime, report: DispatchReport
     ) -> None:
-        with self.rt.db.begin() as conn:
-            outbox.bury(conn, item.id, now, reason)
-            self.rt.record(
-                conn,
-                ev.CommandDead(
-                    key=item.command.key,
-                    kind=item.command.kind,
-                    reason=reason,
-                    attempts=item.attempts,
-                ),
-                now,
-                actor=Actor("aims", "dispatcher"),
-                run_id=item.command.run_id,
-            )
+        try:
+            with self.rt.db.begin() as conn:
+                if not outbox.bury(conn, item, now, reason):
+                    raise LostClaim(item.command.key)
+                self._record_dead(conn, item, reason, now)
+        except LostClaim:
+            self._lost(item, report)
+            return
         log.warning("command %s parked as dead: %s", item.command.key, reason)
         report.dead += 1
         report.errors.append(reason)
+
+    def _record_dead(
+        self, conn: Connection, item: outbox.Claimed, reason: str, now: datetime
+    ) -> None:
+        self.rt.record(
+            conn,
+            ev.CommandDead(
+                key=item.command.key,
+                kind=item.command.kind,
+                reason=reason,
+                attempts=item.attempts,
+            ),
+            now,
+            actor=Actor("aims", "dispatcher"),
+            run_id=item.command.run_id,
+        )
 
     def revive(self, run_id: str, *, actor: Actor) -> list[tuple[str, str]]:
         """Queue a run's dead commands again (``aims runs retry``); the ledger records who did

@@ -10,15 +10,29 @@ it twice.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import Connection, Table, func, select, update
+from sqlalchemy import Connection, Table, and_, func, or_, select, update
 
 from ..store import inbox
 from ..store.models import InboxItem
 
-__all__ = ["Delivery", "as_delivery", "take", "settle", "stored", "backlog"]
+__all__ = [
+    "Delivery",
+    "Parked",
+    "as_delivery",
+    "take",
+    "settle",
+    "stored",
+    "backlog",
+    "park",
+    "parked",
+    "parked_counts",
+    "superseded_by",
+    "safe_text",
+]
 
 _INBOX: Table = InboxItem.__table__
 
@@ -31,6 +45,42 @@ class Delivery:
     source: str
     id: str
     payload: str = ""
+    run_id: str | None = None
+    """The run the delivery concerns, when the integration knows it."""
+    subject: str | None = None
+    """What the delivery changes at its source (e.g. ``issue:10042``), to order its changes."""
+    version: int | None = None
+    """Where the change stands in the subject's history at the source (e.g. Jira's change
+    time in ms): a change older than one already applied is ignored."""
+    version_seq: int = 0
+    """The tie-break between two changes at the same ``version`` (e.g. Jira's changelog id)."""
+
+    def about(self, **changes: object) -> Delivery:
+        """This delivery with what it concerns filled in (run, subject, version)."""
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class Parked:
+    """A delivery set aside because it could not be applied, and why."""
+
+    source: str
+    id: str
+    run_id: str | None
+    received_at: datetime
+    parked_at: datetime | None
+    reason: str
+
+
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def safe_text(text: str, limit: int = 2000) -> str:
+    """``text`` as every database stores it: no NUL (PostgreSQL refuses it in text) and no lone
+    surrogate (not encodable as UTF-8), shown escaped; at most ``limit`` characters."""
+    if _UNSTORABLE.search(text):
+        text = text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
+    return text[:limit]
 
 
 def as_delivery(delivery: Delivery | tuple[str, str] | None, payload: str) -> Delivery | None:
@@ -43,7 +93,8 @@ def as_delivery(delivery: Delivery | tuple[str, str] | None, payload: str) -> De
 def take(conn: Connection, delivery: Delivery, now: datetime) -> bool:
     """Make the delivery this transaction's to apply: record it if it is new, or take it if it
     was stored and not applied yet. False when it was applied (or is being applied) already."""
-    if inbox.claim(conn, delivery.source, delivery.id, delivery.payload, now):
+    if inbox.claim(conn, delivery.source, delivery.id, safe_text(delivery.payload, 10**7), now):
+        _describe(conn, delivery)
         return True
     taken = conn.execute(
         update(_INBOX)
@@ -52,16 +103,112 @@ def take(conn: Connection, delivery: Delivery, now: datetime) -> bool:
             _INBOX.c.delivery_id == delivery.id,
             _INBOX.c.status == "received",
         )
-        .values(status="processing")
+        .values(status="processing", **_about(delivery))
     )
     return taken.rowcount == 1
+
+
+def _about(delivery: Delivery) -> dict[str, object]:
+    values: dict[str, object] = {}
+    if delivery.run_id is not None:
+        values["run_id"] = delivery.run_id[:200]
+    if delivery.subject is not None:
+        values["subject"] = delivery.subject[:200]
+    if delivery.version is not None:
+        values["version"], values["version_seq"] = delivery.version, delivery.version_seq
+    return values
+
+
+def _describe(conn: Connection, delivery: Delivery) -> None:
+    values = _about(delivery)
+    if values:
+        conn.execute(
+            update(_INBOX)
+            .where(_INBOX.c.source == delivery.source, _INBOX.c.delivery_id == delivery.id)
+            .values(**values)
+        )
+
+
+def superseded_by(conn: Connection, delivery: Delivery) -> str | None:
+    """The id of an applied delivery of the same subject carrying a newer change, or None
+    (also when the delivery does not say where its change stands)."""
+    if delivery.subject is None or delivery.version is None:
+        return None
+    newer = conn.scalar(
+        select(_INBOX.c.delivery_id)
+        .where(
+            _INBOX.c.source.in_(_same_history(delivery.source)),
+            _INBOX.c.subject == delivery.subject[:200],
+            _INBOX.c.status == "processed",
+            _INBOX.c.delivery_id != delivery.id,
+            or_(
+                _INBOX.c.version > delivery.version,
+                and_(
+                    _INBOX.c.version == delivery.version,
+                    _INBOX.c.version_seq > delivery.version_seq,
+                ),
+            ),
+        )
+        .limit(1)
+    )
+    return str(newer) if newer is not None else None
+
+
+def _same_history(source: str) -> tuple[str, ...]:
+    """Sources whose deliveries report changes of the same subjects (a webhook and the poll)."""
+    base = source.split("-")[0]
+    return (base, f"{base}-poll")
 
 
 def settle(conn: Connection, delivery: Delivery, now: datetime, ignored: str | None = None) -> None:
     """Mark a taken delivery with what applying it did: processed, or ignored and why."""
     inbox.mark(
-        conn, delivery.source, delivery.id, "ignored" if ignored else "processed", now, ignored
+        conn,
+        delivery.source,
+        delivery.id,
+        "ignored" if ignored else "processed",
+        now,
+        safe_text(ignored) if ignored else None,
     )
+    _describe(conn, delivery)
+
+
+def park(conn: Connection, delivery: Delivery, reason: str, now: datetime) -> bool:
+    """Set a delivery aside with why it cannot be applied, so the ones behind it go on; False
+    when it was settled meanwhile. A delivery not stored before (the poll's) is stored now."""
+    inbox.claim(conn, delivery.source, delivery.id, safe_text(delivery.payload, 10**7), now)
+    parked_now = conn.execute(
+        update(_INBOX)
+        .where(
+            _INBOX.c.source == delivery.source,
+            _INBOX.c.delivery_id == delivery.id,
+            _INBOX.c.status.in_(("received", "processing")),
+        )
+        .values(status="parked", processed_at=now, error=safe_text(reason), **_about(delivery))
+    )
+    return parked_now.rowcount == 1
+
+
+def parked(conn: Connection, *, run_id: str | None = None, limit: int = 100) -> list[Parked]:
+    """Parked deliveries, newest first; those concerning ``run_id`` when given."""
+    query = select(_INBOX).where(_INBOX.c.status == "parked")
+    if run_id is not None:
+        query = query.where(_INBOX.c.run_id == run_id)
+    rows = conn.execute(query.order_by(_INBOX.c.id.desc()).limit(limit)).all()
+    return [
+        Parked(r.source, r.delivery_id, r.run_id, r.received_at, r.processed_at, r.error or "")
+        for r in rows
+    ]
+
+
+def parked_counts(conn: Connection) -> dict[str, int]:
+    """How many deliveries are parked, by source."""
+    rows = conn.execute(
+        select(_INBOX.c.source, func.count())
+        .where(_INBOX.c.status == "parked")
+        .group_by(_INBOX.c.source)
+    ).all()
+    return {str(source): int(count) for source, count in rows}
 
 
 def stored(conn: Connection, source: str, limit: int) -> list[Delivery]:

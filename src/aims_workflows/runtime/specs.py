@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, select
 
-from ..errors import SpecError
+from ..errors import SpecError, SpecTampered
 from ..spec.loader import LoadedSpec, WorkflowSet, parse_spec
 from ..spec.model import WorkflowSpec
 from ..store.models import SpecVersion
+from ..store.upsert import insert_for
 
 __all__ = ["SpecRegistry"]
 
@@ -35,14 +36,16 @@ class SpecRegistry:
         """Store this version's text once; refuse a changed file that kept its version number."""
         # No in-process cache of "registered": the caller's transaction may still roll back.
         spec = loaded.spec
-        stored = conn.execute(
-            select(_VERSIONS.c.content_hash).where(
-                _VERSIONS.c.workflow_id == spec.id, _VERSIONS.c.version == spec.version
-            )
-        ).scalar()
+        query = select(_VERSIONS.c.content_hash).where(
+            _VERSIONS.c.workflow_id == spec.id, _VERSIONS.c.version == spec.version
+        )
+        stored = conn.execute(query).scalar()
         if stored is None:
+            # insert-or-nothing, then read again: two workers registering the same version at
+            # once (the first start of a workflow) both go on, instead of one failing on the key
             conn.execute(
-                insert(_VERSIONS).values(
+                insert_for(conn.dialect.name, _VERSIONS)
+                .values(
                     workflow_id=spec.id,
                     version=spec.version,
                     content_hash=loaded.content_hash,
@@ -50,8 +53,10 @@ class SpecRegistry:
                     text=loaded.text,
                     registered_at=now,
                 )
+                .on_conflict_do_nothing()
             )
-        elif stored != loaded.content_hash:
+            stored = conn.execute(query).scalar()
+        if stored != loaded.content_hash:
             raise _changed_without_bump(loaded)
 
     def by_hash(self, conn: Connection, content_hash: str) -> WorkflowSpec:
@@ -66,7 +71,16 @@ class SpecRegistry:
                 from ..errors import NotFound
 
                 raise NotFound(f"no stored workflow version with hash {content_hash[:12]}")
-            spec = parse_spec(row.text, row.source_name, roles=self._roles).spec
+            loaded = parse_spec(row.text, row.source_name, roles=self._roles)
+            if loaded.content_hash != content_hash:
+                raise SpecTampered(
+                    f"the stored text of workflow '{loaded.spec.id}' v{loaded.spec.version} "
+                    f"hashes to {loaded.content_hash[:12]}, not {content_hash[:12]} as pinned by "
+                    "its runs: it is not the workflow they started on",
+                    hint="restore the spec_versions row from a backup (aims db backup) or the "
+                    "audit pack; runs on it stay where they are until then",
+                )
+            spec = loaded.spec
             self._by_hash[content_hash] = spec
         return spec
 

@@ -8,7 +8,8 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, select, text, update
+from sqlalchemy.exc import IntegrityError
 
 from ..config import AimsConfig
 from ..engine import Actor, StartRun, Transition, advance, new_run
@@ -20,6 +21,7 @@ from ..spec.loader import LoadedSpec
 from ..spec.model import WorkflowSpec
 from ..store import Database
 from ..store.models import Run
+from .first_due import first_due
 from .specs import SpecRegistry
 from .subjects import ai_system_subject, organisation_subject
 
@@ -61,7 +63,32 @@ class RunStarts:
         run_id: str | None = None,
         parent_run_id: str | None = None,
     ) -> Transition:
-        self.specs.register(conn, loaded, now)
+        transition = self._started(
+            loaded,
+            subject,
+            now,
+            inputs=inputs,
+            actor=actor,
+            trigger=trigger,
+            run_id=run_id,
+            parent_run_id=parent_run_id,
+        )
+        self._store_start(conn, loaded, transition, now)
+        return transition
+
+    def _started(
+        self,
+        loaded: LoadedSpec,
+        subject: Subject,
+        now: datetime,
+        *,
+        inputs: dict[str, Any] | None = None,
+        actor: Actor = CLI,
+        trigger: str = "manual",
+        run_id: str | None = None,
+        parent_run_id: str | None = None,
+    ) -> Transition:
+        """A new run's first transition, from the engine alone (no database)."""
         run = new_run(
             loaded.spec,
             run_id=run_id or self._new_id(),
@@ -71,11 +98,13 @@ class RunStarts:
             parent_run_id=parent_run_id,
         )
         # a new run, dropped after this event: no need to copy it
-        transition = advance(
-            loaded.spec, run, StartRun(actor=actor, trigger=trigger), now, copy=False
-        )
+        return advance(loaded.spec, run, StartRun(actor=actor, trigger=trigger), now, copy=False)
+
+    def _store_start(
+        self, conn: Connection, loaded: LoadedSpec, transition: Transition, now: datetime
+    ) -> None:
+        self.specs.register(conn, loaded, now)
         self._commit_transition(conn, loaded.spec, transition, None, now)
-        return transition
 
     def subject_for(
         self,
@@ -110,8 +139,13 @@ class RunStarts:
         finding: str | None = None,
         inputs: dict[str, Any] | None = None,
         actor: Actor = CLI,
+        again: bool = False,
     ) -> Transition:
-        """Start a run by hand (``aims start``)."""
+        """Start a run by hand (``aims start``).
+
+        A second open run of the same workflow on the same subject is refused, naming the open
+        one (registering an AI system already starts its assessments); ``again`` starts it
+        anyway."""
         loaded = self.specs.current(workflow_id)
         if not loaded.spec.trigger.manual:
             raise EngineError(
@@ -119,9 +153,39 @@ class RunStarts:
                 hint="it starts from its triggers",
             )
         now = self.clock.now()
-        with self.db.begin() as conn:
+        with self.db.connect() as conn:
             subject = self.subject_for(conn, loaded.spec, system, finding)
-            return self._start(conn, loaded, subject, now, inputs=inputs, actor=actor)
+            if not again:
+                self._refuse_second_open_run(conn, workflow_id, subject)
+        # the engine's templates and conditions run before the write transaction (see receive)
+        transition = self._started(loaded, subject, now, inputs=inputs, actor=actor)
+        with self.db.begin() as conn:
+            if not again:  # another start may have come in meanwhile
+                self._refuse_second_open_run(conn, workflow_id, subject)
+            self._store_start(conn, loaded, transition, now)
+        return transition
+
+    def _refuse_second_open_run(self, conn: Connection, workflow_id: str, subject: Subject) -> None:
+        table = Run.__table__
+        open_run = conn.execute(
+            select(table.c.id, table.c.started_at, table.c.current_step)
+            .where(
+                table.c.workflow_id == workflow_id,
+                table.c.subject_type == subject.type,
+                table.c.subject_id == subject.id,
+                table.c.status.in_(("new", "running", "waiting")),
+            )
+            .order_by(table.c.started_at)
+            .limit(1)
+        ).first()
+        if open_run is not None:
+            at = f", at step '{open_run.current_step}'" if open_run.current_step else ""
+            raise EngineError(
+                f"run {open_run.id} of '{workflow_id}' on '{subject.name}' is still open "
+                f"(started {open_run.started_at:%Y-%m-%d}{at})",
+                hint=f"carry on with it (`aims runs show {open_run.id}`), or pass --again to "
+                "start another beside it",
+            )
 
     def _in_scope(self, spec: WorkflowSpec, subject: Subject) -> bool:
         if not spec.trigger.scope:
@@ -195,8 +259,48 @@ class RunStarts:
         return started
 
     # -- schedules -------------------------------------------------------------------------
+    def _open_subjects(self, conn: Connection, workflow_id: str) -> set[str]:
+        """Subjects with an open run of the workflow: one query for all of them, not one per
+        subject (the worker runs this every few seconds over the whole inventory)."""
+        table = Run.__table__
+        return set(
+            conn.scalars(
+                select(table.c.subject_id).where(
+                    table.c.workflow_id == workflow_id, table.c.status.in_(("new", "running"))
+                )
+            )
+        )
+
+    def _start_scheduled(
+        self, conn: Connection, loaded: LoadedSpec, subject: Subject, now: datetime, every: str
+    ) -> str | None:
+        """Start one scheduled run in a savepoint. None when another worker started it first:
+        the unique index over open scheduled runs refuses the second, and only this start is
+        rolled back, not the pass."""
+        try:
+            with conn.begin_nested():
+                run_id = self._start(
+                    conn,
+                    loaded,
+                    subject,
+                    now,
+                    actor=Actor("scheduler", "scheduler"),
+                    trigger=f"schedule (every {every})",
+                ).run.run_id
+                table = Run.__table__
+                conn.execute(update(table).where(table.c.id == run_id).values(scheduled=True))
+        except IntegrityError:
+            return None
+        return run_id
+
     def run_schedules(self) -> list[str]:
-        """Start recurring workflows whose interval has passed for a subject (or that never ran)."""
+        """Start recurring workflows whose interval has passed for a subject (or that never ran).
+
+        Safe with any number of workers: on PostgreSQL one worker at a time goes through a
+        workflow's subjects (a transaction-scoped advisory lock, per schema; a worker that does
+        not get it skips the workflow, which the holder is starting), and a unique index over
+        open scheduled runs turns any start that slips through into a skipped one. On SQLite the
+        pass is one write transaction, which serialises the workers."""
         from ..store import inventory as inventory_store
 
         now = self.clock.now()
@@ -212,6 +316,8 @@ class RunStarts:
             every = schedule.every
             every_text = schedule.model_dump(mode="json")["every"]
             with self.db.begin() as conn:
+                if not _schedule_lock(conn, spec.id):
+                    continue
                 if spec.subject == "ai_system":
                     if systems is None:
                         systems = [ai_system_subject(r) for r in inventory_store.list_all(conn)]
@@ -225,30 +331,37 @@ class RunStarts:
                         .order_by(table.c.started_at)
                     ).all()
                 )
-                # one query for the subjects that already have an open run, not one per subject:
-                # the worker runs this every few seconds over the whole inventory
-                busy = set(
-                    conn.scalars(
-                        select(table.c.subject_id).where(
-                            table.c.workflow_id == spec.id, table.c.status.in_(("new", "running"))
-                        )
-                    )
-                )
+                busy = self._open_subjects(conn, spec.id)
                 for subject in subjects:
                     previous = last.get(subject.id)
-                    if previous is not None and previous + every > now:
+                    due = (
+                        previous + every
+                        if previous is not None
+                        else first_due(conn, self.config, spec.id, subject, every)
+                    )
+                    if due is None or due > now:
                         continue
                     if subject.id in busy or not self._in_scope(spec, subject):
                         continue
-                    started.append(
-                        self._start(
-                            conn,
-                            loaded,
-                            subject,
-                            now,
-                            actor=Actor("scheduler", "scheduler"),
-                            trigger=f"schedule (every {every_text})",
-                        ).run.run_id
-                    )
+                    run_id = self._start_scheduled(conn, loaded, subject, now, every_text)
+                    if run_id is not None:
+                        started.append(run_id)
                     busy.add(subject.id)
         return started
+
+
+def _schedule_lock(conn: Connection, workflow_id: str) -> bool:
+    """Take the schedule of ``workflow_id`` for this transaction (PostgreSQL); False when another
+    worker holds it. Keyed by schema too, so databases that share a server (tests in schemas of
+    their own) never wait on each other. SQLite's write transaction is the lock there."""
+    if conn.dialect.name != "postgresql":
+        return True
+    return bool(
+        conn.execute(
+            text(
+                "SELECT pg_try_advisory_xact_lock(hashtext(current_schema()), "
+                "hashtext('aims.schedule:' || :workflow))"
+            ),
+            {"workflow": workflow_id},
+        ).scalar()
+    )

@@ -16,9 +16,24 @@ if TYPE_CHECKING:
 __all__ = ["cross_file_problems"]
 
 
-def cross_file_problems(loaded: list[LoadedSpec]) -> list[Problem]:
-    """Every problem between the workflows of ``loaded`` (each valid on its own)."""
+def cross_file_problems(
+    loaded: list[LoadedSpec], *, broken: dict[str, str] | None = None
+) -> list[Problem]:
+    """Every problem between the workflows of ``loaded`` (each valid on its own).
+
+    ``broken`` maps the ids of workflows whose files have problems of their own to those files:
+    a reference to one of them says so, instead of "unknown workflow" and a wrong suggestion."""
+    broken = broken or {}
     problems: list[Problem] = []
+
+    def unknown(name: str) -> tuple[str, str | None]:
+        if name in broken:
+            return (
+                f"workflow '{name}' is not loaded: {broken[name]} has problems",
+                "fix that file first",
+            )
+        return f"unknown workflow '{name}'", did_you_mean(name, by_id)
+
     by_id: dict[str, LoadedSpec] = {}
     for item in loaded:
         if item.spec.id in by_id:
@@ -45,14 +60,7 @@ def cross_file_problems(loaded: list[LoadedSpec]) -> list[Problem]:
                 continue
             target = by_id.get(step.workflow)
             if target is None:
-                problems.append(
-                    located(
-                        item,
-                        ("steps", i, "workflow"),
-                        f"unknown workflow '{step.workflow}'",
-                        did_you_mean(step.workflow, by_id),
-                    )
-                )
+                problems.append(located(item, ("steps", i, "workflow"), *unknown(step.workflow)))
                 continue
             if step.finding and target.spec.subject != "finding":
                 problems.append(
@@ -95,11 +103,6 @@ def cross_file_problems(loaded: list[LoadedSpec]) -> list[Problem]:
         for j, on in enumerate(spec.trigger.on):
             if on.workflow and on.workflow not in by_id:
                 problems.append(
-                    located(
-                        item,
-                        ("trigger", "on", j, "workflow"),
-                        f"unknown workflow '{on.workflow}'",
-                        did_you_mean(on.workflow, by_id),
-                    )
+                    located(item, ("trigger", "on", j, "workflow"), *unknown(on.workflow))
                 )
     return problems

@@ -21,8 +21,11 @@ from typing import Any, TypeVar
 from jinja2 import StrictUndefined, Template, TemplateSyntaxError, nodes
 from jinja2.exceptions import SecurityError, UndefinedError
 from jinja2.parser import Parser
-from jinja2.runtime import Context
+from jinja2.runtime import Context, Macro
 from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from . import _bounds
+from ._bounds import MAX_EXPONENT, MAX_OUTPUT, MAX_SEQUENCE
 
 __all__ = [
     "ExpressionError",
@@ -32,20 +35,45 @@ __all__ = [
     "guarded_names",
     "evaluate",
     "render",
+    "bound_problems",
+    "MAX_SEQUENCE",
+    "MAX_OUTPUT",
 ]
-
-MAX_SEQUENCE = 100_000
-"""The longest string or list an expression may build with ``*``."""
-MAX_EXPONENT = 64
 
 
 class _BoundedSandbox(ImmutableSandboxedEnvironment):
-    """The immutable sandbox, plus limits on the two operators that can exhaust memory or CPU
-    from a short expression (``'x' * 10**9``, ``10 ** 10 ** 10``)."""
+    """The immutable sandbox, plus bounds on size and steps (see ``_bounds``): operators that
+    can exhaust memory or CPU from a short expression (``'x' * 10**9``, ``10 ** 10 ** 10``,
+    ``'%0999999999d' % 1``), str methods and filters that pad or repeat, and a step budget
+    every loop, call, filter, attribute read and operator draws on."""
 
-    intercepted_binops = frozenset({"*", "**"})
+    intercepted_binops = frozenset({"*", "**", "%", "+"})
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.filters = _bounds.bounded_filters(self.filters)
+        # lipsum(n=10**9) builds any amount of text; nothing in a workflow needs filler text
+        self.globals.pop("lipsum", None)
+        self.aims_bounded_iter = _bounds.bounded_iter
+        self.aims_bounded_text = _bounds.bounded_text
+
+    def compile(
+        self,
+        source: str | nodes.Template,
+        name: str | None = None,
+        filename: str | None = None,
+        raw: bool = False,
+        defer_init: bool = False,
+    ) -> Any:
+        # every template and expression passes here: bound its loops and joins
+        tree = self._parse(source, name, filename) if isinstance(source, str) else source
+        bounded = _bounds.transform(tree)
+        if raw:
+            return super().compile(bounded, name, filename, True, defer_init)
+        return super().compile(bounded, name, filename, False, defer_init)
 
     def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
+        _bounds.step()
         if operator == "**":
             if isinstance(right, (int, float)) and abs(right) > MAX_EXPONENT:
                 raise SecurityError(f"exponent {right} is larger than {MAX_EXPONENT}")
@@ -62,8 +90,36 @@ class _BoundedSandbox(ImmutableSandboxedEnvironment):
                     and isinstance(times, int)
                     and len(seq) * times > MAX_SEQUENCE
                 ):
-                    raise SecurityError(f"the result would be longer than {MAX_SEQUENCE}")
+                    raise SecurityError(f"the result would be longer than {MAX_SEQUENCE:,}")
+        elif operator == "%" and isinstance(left, str):
+            _bounds.check_printf(left)
+        elif (
+            operator == "+"
+            and isinstance(left, (str, list, tuple))
+            and isinstance(right, (str, list, tuple))
+            and len(left) + len(right) > MAX_SEQUENCE
+        ):
+            raise SecurityError(f"the result would be longer than {MAX_SEQUENCE:,}")
         return super().call_binop(context, operator, left, right)
+
+    def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
+        _bounds.step(_bounds.MACRO_CALL_STEPS if isinstance(__obj, Macro) else 1)
+        _bounds.check_method_call(__obj, args, kwargs)
+        return super().call(__context, __obj, *args, **kwargs)
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        _bounds.step()
+        return super().getattr(obj, attribute)
+
+    def getitem(self, obj: Any, argument: Any) -> Any:
+        _bounds.step()
+        return super().getitem(obj, argument)
+
+    def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
+        wrapped = super().wrap_str_format(value)
+        if wrapped is not None:
+            _bounds.check_format_string(value.__self__)
+        return wrapped
 
 
 _ENV = _BoundedSandbox(undefined=StrictUndefined, autoescape=False)
@@ -180,7 +236,10 @@ def _template(text: str) -> Template:
 def evaluate(text: str, context: Mapping[str, Any]) -> Any:
     """Evaluate an expression against ``context``; errors become :class:`ExpressionError`."""
     try:
-        value = _compiled(text)(**context)
+        with _bounds.budget():
+            value = _compiled(text)(**context)
+        if isinstance(value, (str, list, tuple)) and len(value) > MAX_SEQUENCE:
+            raise SecurityError(f"the result is longer than {MAX_SEQUENCE:,}")
     except ExpressionError:
         raise
     except (
@@ -201,7 +260,8 @@ def evaluate(text: str, context: Mapping[str, Any]) -> Any:
 def render(text: str, context: Mapping[str, Any]) -> str:
     """Render a message template such as ``"Risk review: {{ subject.name }}"``."""
     try:
-        return _template(text).render(**context)
+        with _bounds.budget():
+            return _bounded_render(_template(text), context)
     except ExpressionError:
         raise
     except (
@@ -214,3 +274,21 @@ def render(text: str, context: Mapping[str, Any]) -> str:
         RecursionError,
     ) as err:
         raise ExpressionError(f"template {text!r} failed: {err}") from None
+
+
+def _bounded_render(template: Template, context: Mapping[str, Any]) -> str:
+    """Render chunk by chunk, stopping as soon as the text grows past :data:`MAX_OUTPUT`."""
+    parts: list[str] = []
+    size = 0
+    for chunk in template.generate(**context):
+        size += len(chunk)
+        if size > MAX_OUTPUT:
+            raise SecurityError(f"the text would be longer than {MAX_OUTPUT:,} characters")
+        parts.append(chunk)
+    return "".join(parts)
+
+
+def bound_problems(text: str, *, template: bool = False) -> list[str]:
+    """What in ``text`` asks for more output or work than an evaluation may take (a width of
+    a billion, loops over loops over large ranges); ``aims validate`` reports each."""
+    return _bounds.static_problems(_parse(text, template))

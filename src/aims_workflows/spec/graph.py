@@ -8,7 +8,14 @@ from collections.abc import Iterator
 from .model import END, ApprovalStep, DecisionStep, Step, WorkflowSpec
 from .problems import Finding, KeyPath, did_you_mean
 
-__all__ = ["step_targets", "successors", "reachable_after", "check_targets", "check_graph"]
+__all__ = [
+    "step_targets",
+    "successors",
+    "reachable_after",
+    "Reachability",
+    "check_targets",
+    "check_graph",
+]
 
 
 def step_targets(step: Step) -> list[tuple[KeyPath, str]]:
@@ -30,6 +37,96 @@ def successors(spec: WorkflowSpec, step: Step) -> set[str]:
     if not isinstance(step, DecisionStep) and not step.next:
         found.add(spec.next_of(step.id))
     return found
+
+
+class Reachability:
+    """Whether one step can run after another, answered without the full transitive closure
+    (which takes memory and time in the square of the step count: 10,000 steps needed over
+    2 GB). The graph is condensed into its loops (strongly connected components, numbered so
+    that a step only leads to components of a lower number); a question is then a search that
+    stops when it finds the step and never enters a component numbered below the step's."""
+
+    def __init__(self, spec: WorkflowSpec) -> None:
+        self._next = {s.id: sorted(successors(spec, s) - {END}) for s in spec.steps}
+        self._component, self._looping = _components(self._next)
+        self._memo: dict[tuple[str, str], bool] = {}
+
+    def can_follow(self, first: str, later: str) -> bool:
+        """True when ``later`` can run after ``first`` (some path of one jump or more)."""
+        if first not in self._component or later not in self._component:
+            return False
+        a, b = self._component[first], self._component[later]
+        if a == b:
+            return a in self._looping
+        if a < b:
+            return False
+        key = (first, later)
+        if key not in self._memo:
+            self._memo[key] = self._search(first, later, b)
+        return self._memo[key]
+
+    def _search(self, first: str, later: str, floor: int) -> bool:
+        seen = {first}
+        frontier = [first]
+        while frontier:
+            current = frontier.pop()
+            for nxt in self._next.get(current, ()):
+                if nxt == later:
+                    return True
+                if nxt not in seen and self._component.get(nxt, -1) >= floor:
+                    seen.add(nxt)
+                    frontier.append(nxt)
+        return False
+
+
+def _components(graph: dict[str, list[str]]) -> tuple[dict[str, int], set[int]]:
+    """Tarjan's strongly connected components, iteratively (no recursion limit): the number of
+    each node's component (sinks first) and the components that loop (more than one node, or
+    a node that jumps to itself)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    on_stack: set[str] = set()
+    stack: list[str] = []
+    component: dict[str, int] = {}
+    looping: set[int] = set()
+    counter = components = 0
+    for root in graph:
+        if root in index:
+            continue
+        work: list[tuple[str, int]] = [(root, 0)]
+        while work:
+            node, child = work.pop()
+            if child == 0:
+                index[node] = low[node] = counter
+                counter += 1
+                stack.append(node)
+                on_stack.add(node)
+            successors_ = [n for n in graph.get(node, ()) if n in graph]
+            if child < len(successors_):
+                work.append((node, child + 1))
+                nxt = successors_[child]
+                if nxt not in index:
+                    work.append((nxt, 0))
+                elif nxt in on_stack:
+                    low[node] = min(low[node], index[nxt])
+                continue
+            if low[node] == index[node]:
+                number = components
+                components += 1
+                members = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component[member] = number
+                    members.append(member)
+                    if member == node:
+                        break
+                if len(members) > 1 or node in graph.get(node, ()):
+                    looping.add(number)
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[node])
+    return component, looping
 
 
 def reachable_after(spec: WorkflowSpec) -> dict[str, set[str]]:
@@ -77,15 +174,18 @@ def check_graph(spec: WorkflowSpec) -> Iterator[Finding]:
                 "no step leads to it: point a 'next', 'goto' "
                 f"or 'on_reject' at '{step.id}' or remove it",
             )
-    # a step that cannot reach END is stuck in a loop with no exit
-    reaches_end = {s for s in reachable if END in next_steps[s]}
-    changed = True
-    while changed:
-        changed = False
-        for s in reachable - reaches_end:
-            if next_steps[s] & reaches_end:
+    # a step that cannot reach END is stuck in a loop with no exit: walk back from END once
+    previous: dict[str, list[str]] = {}
+    for s, targets in next_steps.items():
+        for target in targets:
+            previous.setdefault(target, []).append(s)
+    reaches_end: set[str] = set()
+    back = [END]
+    while back:
+        for s in previous.get(back.pop(), ()):
+            if s not in reaches_end:
                 reaches_end.add(s)
-                changed = True
+                back.append(s)
     stuck = [s.id for s in spec.steps if s.id in reachable and s.id not in reaches_end]
     for step_id in stuck:
         loop = " -> ".join(

@@ -21,9 +21,17 @@ from .checks import DEFAULT_ROLES, check_spec
 from .cross_file import cross_file_problems
 from .problems import Problem, did_you_mean, format_path
 from .source import YamlSyntaxError, read_yaml
-from .structural import structural_problems
+from .structural import structural_problems, without_unknown_keys
 
-__all__ = ["LoadedSpec", "WorkflowSet", "parse_spec", "load_spec", "load_workflows", "spec_hash"]
+__all__ = [
+    "BrokenFile",
+    "LoadedSpec",
+    "WorkflowSet",
+    "parse_spec",
+    "load_spec",
+    "load_workflows",
+    "spec_hash",
+]
 
 MAX_FILE_BYTES = 1_000_000
 
@@ -136,19 +144,28 @@ def parse_spec(
                 )
             ]
         )
+    problems: list[Problem] = []
     try:
         spec = m.WorkflowSpec.model_validate(yaml_source.data)
     except ValidationError as err:
-        raise SpecError(structural_problems(err, yaml_source, source)) from None
+        problems = structural_problems(err, yaml_source, source)
+        # unknown keys alone: check the rest of the file too, so every problem shows at once
+        cleaned = without_unknown_keys(err, yaml_source.data)
+        if cleaned is None:
+            raise SpecError(problems) from None
+        try:
+            spec = m.WorkflowSpec.model_validate(cleaned)
+        except ValidationError:
+            raise SpecError(problems) from None
     known, suggest = _catalog_lookups()
     findings = check_spec(
         spec, roles=DEFAULT_ROLES if roles is None else roles, is_known_id=known, suggest_id=suggest
     )
-    if findings:
-        problems = [
-            Problem(source, *yaml_source.position(path), format_path(path), msg, hint)
-            for path, msg, hint in findings
-        ]
+    problems += [
+        Problem(source, *yaml_source.position(path), format_path(path), msg, hint)
+        for path, msg, hint in findings
+    ]
+    if problems:
         raise SpecError(sorted(problems, key=lambda p: (p.line, p.column)))
     return LoadedSpec(spec, source, text, spec_hash(spec))
 
@@ -190,11 +207,30 @@ def load_spec(path: str | Path, *, roles: Iterable[str] | None = None) -> Loaded
     return parse_spec(raw, name, roles=roles)
 
 
+@dataclass(frozen=True)
+class BrokenFile:
+    """A workflow file left out because it has problems (``load_workflows(..., lenient=True)``):
+    the other files keep working, and this one is named wherever the workflows are listed."""
+
+    source: str
+    workflow_id: str | None
+    """The ``id`` the file declares, when it can be read at all."""
+    problems: tuple[Problem, ...]
+
+    def summary(self) -> str:
+        if not self.problems:
+            return f"{self.source} is not loaded"
+        more = f" (and {len(self.problems) - 1} more)" if len(self.problems) > 1 else ""
+        return f"{self.problems[0]}{more}; {self.source} is not loaded"
+
+
 class WorkflowSet:
     """Several workflows checked together: spawn targets, triggers and inputs across files."""
 
-    def __init__(self, loaded: Sequence[LoadedSpec]) -> None:
+    def __init__(self, loaded: Sequence[LoadedSpec], broken: Sequence[BrokenFile] = ()) -> None:
         self._by_id = {item.spec.id: item for item in loaded}
+        self.broken: tuple[BrokenFile, ...] = tuple(broken)
+        """Files left out because of their problems (only when loaded leniently)."""
 
     def __iter__(self) -> Iterator[LoadedSpec]:
         return iter(self._by_id.values())
@@ -211,6 +247,12 @@ class WorkflowSet:
         try:
             return self._by_id[workflow_id]
         except KeyError:
+            for broken in self.broken:
+                if broken.workflow_id == workflow_id:
+                    raise NotFound(
+                        f"workflow '{workflow_id}' is not loaded: {broken.source} has problems",
+                        hint="run `aims validate` to see them all, fix the file and try again",
+                    ) from None
             hint = (
                 did_you_mean(workflow_id, self._by_id) or "see `aims workflows` for the loaded ones"
             )
@@ -231,19 +273,51 @@ def _expand(paths: Iterable[str | Path]) -> list[Path]:
     return files
 
 
+def _declared_id(path: Path) -> str | None:
+    """The ``id:`` a file declares, read as plainly as possible (the file may be broken)."""
+    try:
+        data = read_yaml(path.read_text(encoding="utf-8")).data
+    except (OSError, UnicodeDecodeError, YamlSyntaxError, ValueError):
+        return None
+    value = data.get("id") if isinstance(data, dict) else None
+    return value if isinstance(value, str) else None
+
+
 def load_workflows(
-    paths: Iterable[str | Path], *, roles: Iterable[str] | None = None
+    paths: Iterable[str | Path], *, roles: Iterable[str] | None = None, lenient: bool = False
 ) -> WorkflowSet:
-    """Load files and directories of workflows; every problem of every file is reported at once."""
+    """Load files and directories of workflows; every problem of every file is reported at once.
+
+    ``lenient``: a file with problems is left out (listed in :attr:`WorkflowSet.broken`) and the
+    others load, so one typo does not stop the KPIs, the dashboard or the runs of other
+    workflows. Without it, any problem raises :class:`SpecError`.
+    """
     roles = list(roles) if roles is not None else None
     loaded: list[LoadedSpec] = []
     problems: list[Problem] = []
+    broken: dict[str, BrokenFile] = {}
     for path in _expand(paths):
         try:
             loaded.append(load_spec(path, roles=roles))
         except SpecError as err:
             problems.extend(err.problems)
-    problems.extend(cross_file_problems(loaded))
-    if problems:
-        raise SpecError(problems)
-    return WorkflowSet(loaded)
+            broken[str(path)] = BrokenFile(str(path), _declared_id(path), tuple(err.problems))
+    broken_ids = {b.workflow_id: b.source for b in broken.values() if b.workflow_id}
+    across = cross_file_problems(loaded, broken=broken_ids)
+    if not lenient:
+        problems.extend(across)
+        if problems:
+            raise SpecError(problems)
+        return WorkflowSet(loaded)
+    # a reference to a file left out is not a problem of the referring file: that file is named
+    for problem in across:
+        if problem.message.startswith("workflow '") and "has problems" in problem.message:
+            continue
+        old = broken.get(problem.file)
+        broken[problem.file] = BrokenFile(
+            problem.file,
+            _declared_id(Path(problem.file)),
+            (old.problems if old else ()) + (problem,),
+        )
+    kept = [item for item in loaded if item.source not in broken]
+    return WorkflowSet(kept, list(broken.values()))

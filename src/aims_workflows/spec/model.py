@@ -346,9 +346,17 @@ class WorkflowSpec(_Frozen):
     steps: tuple[Step, ...] = Field(min_length=1)
 
     _step_index: dict[str, Step] = PrivateAttr(default_factory=dict)
+    _following: dict[str, str] = PrivateAttr(default_factory=dict)
 
     def model_post_init(self, context: object, /) -> None:
         self._step_index.update((s.id, s) for s in self.steps)
+        # the step after each one (the first of a duplicated id, as a list lookup would find),
+        # so that next_of is one lookup and walking the whole graph stays linear
+        ids = [s.id for s in self.steps]
+        for position, step_id in enumerate(ids):
+            self._following.setdefault(
+                step_id, ids[position + 1] if position + 1 < len(ids) else END
+            )
 
     @overload
     def step(self, step_id: str) -> Step: ...
@@ -369,6 +377,4 @@ class WorkflowSpec(_Frozen):
         step = self.step(step_id)
         if step.next:
             return step.next
-        ids = [s.id for s in self.steps]
-        position = ids.index(step_id)
-        return ids[position + 1] if position + 1 < len(ids) else END
+        return self._following[step_id]

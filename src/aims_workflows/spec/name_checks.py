@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from .expressions import ExpressionError, guarded_names, references
-from .graph import reachable_after
+from .expressions import ExpressionError, bound_problems, guarded_names, references
+from .graph import Reachability
 from .model import (
     SUBJECT_ATTRIBUTES,
     ApprovalStep,
@@ -99,6 +99,12 @@ def check_expressions(spec: WorkflowSpec) -> Iterator[Finding]:
         except ExpressionError as err:
             yield (path, str(err), None)
             continue
+        for problem in bound_problems(text, template=is_template):
+            yield (
+                path,
+                f"{text!r} asks for too much: {problem}",
+                "an evaluation is bounded in size and steps; ask for less",
+            )
         allowed = dict(names)
         if may_use_item:
             allowed["item"] = None
@@ -132,7 +138,7 @@ def check_data_flow(spec: WorkflowSpec) -> Iterator[Finding]:
     run would stop with 'undefined' the first time it gets there. Guarded reads
     (``x is defined``, ``x | default(...)``) are left alone."""
     names = _namespace(spec)
-    reach = reachable_after(spec)
+    reach = Reachability(spec)
     for path, text, is_template, _ in _expression_uses(spec):
         if path[0] != "steps" or not isinstance(path[1], int):
             continue
@@ -162,7 +168,7 @@ def check_data_flow(spec: WorkflowSpec) -> Iterator[Finding]:
                     f"{text!r} reads '{name}', the step's own data, before it exists",
                     "read it in a later step",
                 )
-            elif name != reader and reader not in reach[name]:
+            elif name != reader and not reach.can_follow(name, reader):
                 reported.add(name)
                 yield (
                     path,

@@ -11,7 +11,7 @@ from . import model as m
 from .problems import KeyPath, Problem, did_you_mean, format_path
 from .source import YamlSource
 
-__all__ = ["structural_problems"]
+__all__ = ["structural_problems", "without_unknown_keys"]
 
 
 def _all_keys() -> set[str]:
@@ -103,3 +103,23 @@ def structural_problems(err: ValidationError, source: YamlSource, file: str) -> 
             Problem(file, line, column, format_path(parts), "; or ".join(messages), hint)
         )
     return problems
+
+
+def without_unknown_keys(err: ValidationError, data: object) -> object | None:
+    """``data`` without the keys ``err`` calls unknown, when unknown keys are all that is wrong;
+    else ``None``. Validating what is left finds the problems the unknown keys hid (a typo in
+    one key must not hide a wrong step target in the same file)."""
+    import copy
+
+    errors = err.errors()
+    if not errors or any(e["type"] != "extra_forbidden" for e in errors):
+        return None
+    cleaned = copy.deepcopy(data)
+    for error in errors:
+        parts = _strip_tags(error["loc"], data)
+        node: object = cleaned
+        for part in parts[:-1]:
+            node = node[part]  # type: ignore[index]
+        if isinstance(node, dict):
+            node.pop(parts[-1], None)
+    return cleaned

@@ -9,7 +9,7 @@ from pathlib import Path
 from sqlalchemy import Connection, Engine, create_engine, event, inspect
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
-from ..errors import StoreError
+from ..errors import DatabaseUnavailable, StoreError
 from . import _fast
 from .write_gate import NoGate, WriteGate, gate_for
 
@@ -32,7 +32,22 @@ _READS_ONLY = "aims_reads_only"
 """Execution option marking a connection opened for reads (see Database.connect)."""
 
 
+_BUSY_TIMEOUT_MS = 10000
+"""How long a SQLite writer waits for another process's write lock before giving up, unless the
+URL says otherwise (``?timeout=SECONDS``, as Python's sqlite3 takes it)."""
+
+
+def _busy_timeout_ms(engine: Engine) -> int:
+    raw = engine.url.query.get("timeout")
+    try:
+        return int(float(raw) * 1000) if isinstance(raw, str) else _BUSY_TIMEOUT_MS
+    except ValueError:
+        return _BUSY_TIMEOUT_MS
+
+
 def _sqlite_setup(engine: Engine) -> None:
+    busy_timeout = _busy_timeout_ms(engine)
+
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_conn, _record) -> None:
         # We issue BEGIN ourselves (below), so the driver must not open transactions on its own.
@@ -41,7 +56,7 @@ def _sqlite_setup(engine: Engine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute(f"PRAGMA busy_timeout={busy_timeout:d}")
         # Checkpoint the WAL every ~40 MB instead of every ~4 MB (1,000 pages). An event writes a
         # dozen or so pages, mostly the same hot ones (ledger head, index tails, the run row);
         # checkpointing less often copies each of them to the database file once per checkpoint
@@ -100,7 +115,7 @@ class Database:
             with gate, self.engine.begin() as conn:
                 yield conn
         except OperationalError as err:
-            raise StoreError(
+            raise DatabaseUnavailable(
                 f"database {redact_url(self.url)} is not reachable or refused the operation: "
                 f"{err.orig}",
                 hint="is the server running and the URL right? "
@@ -115,7 +130,7 @@ class Database:
             with self.engine.connect() as conn:
                 yield conn.execution_options(**{_READS_ONLY: True})
         except OperationalError as err:
-            raise StoreError(
+            raise DatabaseUnavailable(
                 f"database {redact_url(self.url)} is not reachable: {err.orig}"
             ) from None
 

@@ -10,7 +10,8 @@ from datetime import datetime
 from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import NoResultFound
 
-from ..engine.evidence import GENESIS_HASH, ChainedEvidence, EvidenceRecord, chain, chain_hash
+from ..engine.chain_walk import ChainWalk
+from ..engine.evidence import ChainedEvidence, EvidenceRecord, chain
 from ._fast import Prepared
 from .models import Evidence, LedgerHead
 
@@ -65,17 +66,22 @@ def rows_between(conn: Connection, first: int, last: int) -> list[ChainedEvidenc
 
 
 def iter_rows(
-    conn: Connection, *, run_id: str | None = None, kind: str | None = None, batch: int = 5000
+    conn: Connection,
+    *,
+    run_id: str | None = None,
+    kind: str | None = None,
+    batch: int = 5000,
+    after: int | None = 0,
 ) -> Iterator[ChainedEvidence]:
-    """Ledger rows in sequence order, fetched in batches (the ledger can be millions of rows)."""
-    last = 0
+    """Ledger rows in sequence order, fetched in batches (the ledger can be millions of rows).
+
+    ``after=None`` starts at the lowest number stored, rows numbered below 1 included (which
+    only someone writing to the database directly can add; the verifier must see them)."""
+    last = after
     while True:
-        query = (
-            select(*[_EVIDENCE.c[c] for c in _COLUMNS])
-            .where(_EVIDENCE.c.seq > last)
-            .order_by(_EVIDENCE.c.seq)
-            .limit(batch)
-        )
+        query = select(*[_EVIDENCE.c[c] for c in _COLUMNS]).order_by(_EVIDENCE.c.seq).limit(batch)
+        if last is not None:
+            query = query.where(_EVIDENCE.c.seq > last)
         if run_id is not None:
             query = query.where(_EVIDENCE.c.run_id == run_id)
         if kind is not None:
@@ -103,51 +109,17 @@ class VerifyReport:
 
 
 def verify(conn: Connection) -> VerifyReport:
-    """Recompute every hash in order and compare with the stored chain and head."""
+    """Recompute every hash in order and compare with the stored chain and head.
+
+    The checks and their words are :class:`~aims_workflows.engine.chain_walk.ChainWalk`'s, which
+    the audit pack's standalone verifier runs too, so the two agree on every case."""
     head_seq, head_hash = head(conn)
-    prev_hash, expected, count = GENESIS_HASH, 1, 0
-    for row in iter_rows(conn):
-        if row.seq > head_seq and row.seq == expected and head(conn)[0] >= row.seq:
+    walk = ChainWalk()
+    for row in iter_rows(conn, after=None):
+        if row.seq > head_seq and row.seq == walk.last_seq + 1 and head(conn)[0] >= row.seq:
             break  # appended by a unit of work committed while this ran (PostgreSQL reads see it)
-        count += 1
-        if row.seq != expected:
-            missing = (
-                f"row {expected}" if row.seq == expected + 1 else f"rows {expected}-{row.seq - 1}"
-            )
-            return VerifyReport(
-                count, head_seq, expected, f"{missing} missing: deleted from the ledger"
-            )
-        fields = {k: getattr(row, k) for k in _COLUMNS if k != "hash"}
-        if chain_hash(**fields) != row.hash:
-            return VerifyReport(
-                count,
-                head_seq,
-                row.seq,
-                f"row {row.seq} ({row.kind}) was altered: its content no longer matches its hash",
-            )
-        if row.prev_hash != prev_hash:
-            return VerifyReport(
-                count,
-                head_seq,
-                row.seq,
-                f"row {row.seq} does not follow row {row.seq - 1}: rows were reordered or replaced",
-            )
-        prev_hash, expected = row.hash, expected + 1
-    last = expected - 1
-    if last > head_seq:
-        return VerifyReport(
-            count,
-            head_seq,
-            head_seq + 1,
-            f"row {head_seq + 1} and after are past the ledger head (row {head_seq}): "
-            "they were added outside aims-workflows",
-        )
-    if last != head_seq or (head_seq and prev_hash != head_hash):
-        return VerifyReport(
-            count,
-            head_seq,
-            expected,
-            f"the ledger ends at row {last} but its head says {head_seq}: "
-            "rows were removed from the end",
-        )
-    return VerifyReport(count, head_seq)
+        if walk.feed(row.__dict__) is not None:
+            return VerifyReport(walk.rows, head_seq, walk.first_bad_seq, walk.problem)
+    if walk.head_problem(head_seq, head_hash) is not None:
+        return VerifyReport(walk.rows, head_seq, walk.first_bad_seq, walk.problem)
+    return VerifyReport(walk.rows, head_seq)

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -40,6 +41,9 @@ __all__ = [
     "RiskRegisterEntry",
     "Finding",
 ]
+
+
+_OPEN_SCHEDULED = "scheduled AND status IN ('new', 'running')"
 
 
 class Base(DeclarativeBase):
@@ -109,6 +113,16 @@ class Run(Base):
         Index(
             "ix_runs_started_at", "started_at"
         ),  # the newest runs first (dashboard, `aims runs list`)
+        # one open scheduled run per (workflow, subject), however many workers run the schedules
+        Index(
+            "ux_runs_open_scheduled",
+            "workflow_id",
+            "subject_type",
+            "subject_id",
+            unique=True,
+            sqlite_where=text(_OPEN_SCHEDULED),
+            postgresql_where=text(_OPEN_SCHEDULED),
+        ),
     )
     id: Mapped[str] = mapped_column(String(200), primary_key=True)
     workflow_id: Mapped[str] = mapped_column(String(64))
@@ -129,6 +143,7 @@ class Run(Base):
     updated_at: Mapped[datetime]
     completed_at: Mapped[datetime | None]
     next_wake_at: Mapped[datetime | None] = mapped_column(index=True)
+    scheduled: Mapped[bool | None] = mapped_column(Boolean)  # started by a schedule
 
 
 class StepRecord(Base):
@@ -229,13 +244,17 @@ class OutboxItem(Base):
     created_at: Mapped[datetime]
     done_at: Mapped[datetime | None]
     result: Mapped[str | None] = mapped_column(Text)
+    claimed_by: Mapped[str | None] = mapped_column(String(64))  # the dispatcher holding it
 
 
 class InboxItem(Base):
     """Inbound deliveries, so a retried webhook or interaction is applied once."""
 
     __tablename__ = "inbox"
-    __table_args__ = (UniqueConstraint("source", "delivery_id"),)
+    __table_args__ = (
+        UniqueConstraint("source", "delivery_id"),
+        Index("ix_inbox_source_subject", "source", "subject"),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     source: Mapped[str] = mapped_column(String(20))
     delivery_id: Mapped[str] = mapped_column(String(300))
@@ -244,6 +263,12 @@ class InboxItem(Base):
     status: Mapped[str] = mapped_column(String(12), index=True)
     processed_at: Mapped[datetime | None]
     error: Mapped[str | None] = mapped_column(Text)
+    # migration 0008: what an applied or parked delivery concerned, and where its change stands
+    # in the history of its subject (e.g. a Jira issue: change time in ms, changelog id)
+    run_id: Mapped[str | None] = mapped_column(String(200), index=True)
+    subject: Mapped[str | None] = mapped_column(String(200))
+    version: Mapped[int | None] = mapped_column(BigInteger)
+    version_seq: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class RiskRegisterEntry(Base):

@@ -57,7 +57,7 @@ class JiraSyncCursor(Base):
 
 
 class JiraCreateAttempt(Base):
-    """When a ``task.create`` command first asked Jira to create its issue (migration 0011).
+    """When a ``task.create`` command first asked Jira to create its issue (migration 0007).
 
     Jira's search is eventually consistent: an issue created by an attempt that did not live to
     record it can stay invisible to the label search for a while. A retry that finds nothing

@@ -41,3 +41,5 @@ class SlackMessage(Base):
     user_id: Mapped[str | None] = mapped_column(String(64))
     posted_at: Mapped[datetime]
     retired_at: Mapped[datetime | None]
+    # the command that posted it: a retried command finds what it posted before a crash
+    command_key: Mapped[str | None] = mapped_column(String(400), index=True)

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import Connection, and_, insert, or_, select, update
+from sqlalchemy import ColumnElement, Connection, and_, func, insert, or_, select, update
 
 from ..engine.commands import Command, command_from_dict, command_from_json, command_to_json
 from ._fast import Prepared
@@ -24,20 +24,26 @@ __all__ = [
     "complete",
     "enqueue",
     "read_stored",
+    "renew",
     "retry_later",
     "revive",
+    "waiting",
 ]
 
 _OUTBOX = OutboxItem.__table__
 LEASE = timedelta(minutes=2)
-"""How long a claimed command is ours; a worker that dies mid-command loses it after this."""
+"""How long a claim lasts unless renewed; a worker that dies mid-command loses it after this.
+A live dispatcher renews its claims while it works on them (runtime.dispatcher)."""
 
 
 @dataclass(frozen=True)
 class Claimed:
+    """A command taken by ``owner`` on its ``attempts``-th attempt."""
+
     id: int
     command: Command
     attempts: int
+    owner: str = "-"
 
 
 # compiled once per dialect: enqueueing runs on every event (see _fast)
@@ -71,11 +77,20 @@ def claim_due(
     conn: Connection,
     now: datetime,
     *,
+    owner: str = "-",
     kinds: Iterable[str] | None = None,
     exclude: Iterable[str] | None = None,
-    limit: int = 100,
+    limit: int = 10,
+    lease: timedelta = LEASE,
 ) -> list[Claimed]:
-    """Take up to ``limit`` due commands (pending, or in flight past their lease), oldest first."""
+    """Take up to ``limit`` due commands (pending, or in flight past their lease), oldest first,
+    for ``owner`` until ``now + lease``.
+
+    Keep ``limit`` small and the lease renewed (:func:`renew`) while the work is in flight: a
+    command is someone else's to take as soon as its lease runs out. On PostgreSQL the rows are
+    read ``FOR UPDATE SKIP LOCKED``, so dispatchers claiming at the same moment take different
+    commands instead of queueing behind each other's locks.
+    """
     query = (
         select(
             _OUTBOX.c.id,
@@ -91,6 +106,7 @@ def claim_due(
         )
         .order_by(_OUTBOX.c.id)
         .limit(limit)
+        .with_for_update(skip_locked=True)  # nothing on SQLite: BEGIN IMMEDIATE serialises
     )
     if kinds is not None:
         query = query.where(_OUTBOX.c.kind.in_(list(kinds)))
@@ -102,22 +118,52 @@ def claim_due(
             command = read_stored(row.kind, row.key, row.run_id, row.payload)
         except ValueError as err:  # pydantic's ValidationError, or text that is not JSON
             # a row this version cannot read would otherwise be claimed again on every pump
-            bury(conn, row.id, now, f"the stored command cannot be read: {_problem(err)}")
+            _park(conn, row.id, now, f"the stored command cannot be read: {_problem(err)}")
             continue
-        taken = conn.execute(
+        claimed.append(Claimed(row.id, command, row.attempts + 1, owner))
+    if claimed:
+        # the rows are locked (PostgreSQL) or the database is (SQLite): nobody took them since
+        conn.execute(
             update(_OUTBOX)
-            .where(
-                and_(
-                    _OUTBOX.c.id == row.id,
-                    _OUTBOX.c.attempts == row.attempts,
-                    _OUTBOX.c.status != "done",
-                )
+            .where(_OUTBOX.c.id.in_([c.id for c in claimed]))
+            .values(
+                status="inflight",
+                claimed_by=owner,
+                next_attempt_at=now + lease,
+                attempts=_OUTBOX.c.attempts + 1,
             )
-            .values(status="inflight", next_attempt_at=now + LEASE, attempts=row.attempts + 1)
         )
-        if taken.rowcount == 1:
-            claimed.append(Claimed(row.id, command, row.attempts + 1))
     return claimed
+
+
+def _held(item: Claimed) -> ColumnElement[bool]:
+    """The row is still ``item``'s claim: in flight, held by its owner, on the same attempt (a
+    later claim by the same owner counts another attempt)."""
+    return and_(
+        _OUTBOX.c.id == item.id,
+        _OUTBOX.c.status == "inflight",
+        _OUTBOX.c.claimed_by == item.owner,
+        _OUTBOX.c.attempts == item.attempts,
+    )
+
+
+def renew(
+    conn: Connection,
+    owner: str,
+    now: datetime,
+    *,
+    lease: timedelta = LEASE,
+    item: Claimed | None = None,
+) -> int:
+    """Extend the lease of every command ``owner`` holds (or of ``item`` alone) to
+    ``now + lease``. Returns how many it still held: 0 for ``item`` means it was lost (its lease
+    ran out and another dispatcher took it, or it was settled)."""
+    where = (
+        _held(item)
+        if item is not None
+        else and_(_OUTBOX.c.claimed_by == owner, _OUTBOX.c.status == "inflight")
+    )
+    return conn.execute(update(_OUTBOX).where(where).values(next_attempt_at=now + lease)).rowcount
 
 
 # Rows written before commands were models hold only the payload, without kind, key and run id;
@@ -147,33 +193,67 @@ def _problem(err: ValueError) -> str:
     return f"{where}: {first['msg']}" if where else str(first["msg"])
 
 
-def complete(conn: Connection, item_id: int, now: datetime, result: dict[str, Any] | None) -> None:
-    conn.execute(
-        update(_OUTBOX)
-        .where(_OUTBOX.c.id == item_id)
-        .values(
-            status="done",
-            done_at=now,
-            result=json.dumps(result or {}, default=str),
-            last_error=None,
-        )
+def complete(conn: Connection, item: Claimed, now: datetime, result: dict[str, Any] | None) -> bool:
+    """Mark ``item`` done with its result, if it is still its claimant's. False when the claim
+    was lost: then nothing is written and the caller records nothing of its own either (the
+    command's current holder records the outcome)."""
+    return (
+        conn.execute(
+            update(_OUTBOX)
+            .where(_held(item))
+            .values(
+                status="done",
+                done_at=now,
+                result=json.dumps(result or {}, default=str),
+                last_error=None,
+                claimed_by=None,
+            )
+        ).rowcount
+        == 1
     )
 
 
-def retry_later(conn: Connection, item_id: int, at: datetime, error: str) -> None:
-    conn.execute(
-        update(_OUTBOX)
-        .where(_OUTBOX.c.id == item_id)
-        .values(status="pending", next_attempt_at=at, last_error=error)
+def retry_later(conn: Connection, item: Claimed, at: datetime, error: str) -> bool:
+    """Put ``item`` back in the queue, due ``at``; False when the claim was lost."""
+    return (
+        conn.execute(
+            update(_OUTBOX)
+            .where(_held(item))
+            .values(status="pending", next_attempt_at=at, last_error=error, claimed_by=None)
+        ).rowcount
+        == 1
     )
 
 
-def bury(conn: Connection, item_id: int, now: datetime, error: str) -> None:
-    """Park a command that cannot succeed; `aims runs show` lists it with its reason."""
+def bury(conn: Connection, item: Claimed, now: datetime, error: str) -> bool:
+    """Park a command that cannot succeed; `aims runs show` lists it with its reason. False
+    when the claim was lost."""
+    return (
+        conn.execute(
+            update(_OUTBOX)
+            .where(_held(item))
+            .values(status="dead", done_at=now, last_error=error, claimed_by=None)
+        ).rowcount
+        == 1
+    )
+
+
+def _park(conn: Connection, item_id: int, now: datetime, error: str) -> None:
     conn.execute(
         update(_OUTBOX)
         .where(_OUTBOX.c.id == item_id)
-        .values(status="dead", done_at=now, last_error=error)
+        .values(status="dead", done_at=now, last_error=error, claimed_by=None)
+    )
+
+
+def waiting(conn: Connection) -> int:
+    """How many commands are queued or in flight (not done, not dead)."""
+    return int(
+        conn.execute(
+            select(func.count())
+            .select_from(_OUTBOX)
+            .where(_OUTBOX.c.status.in_(("pending", "inflight")))
+        ).scalar_one()
     )
 
 
@@ -189,6 +269,8 @@ def revive(conn: Connection, run_id: str, now: datetime) -> list[tuple[str, str]
         conn.execute(
             update(_OUTBOX)
             .where(_OUTBOX.c.id.in_([r.id for r in rows]))
-            .values(status="pending", attempts=0, next_attempt_at=now, done_at=None)
+            .values(
+                status="pending", attempts=0, next_attempt_at=now, done_at=None, claimed_by=None
+            )
         )
     return [(r.kind, r.key) for r in rows]

@@ -16,6 +16,7 @@ __all__ = [
     "load",
     "save",
     "due_for_tick",
+    "take_due",
     "set_spawned_by",
     "upgrade_states",
     "ConcurrentUpdate",
@@ -123,6 +124,18 @@ def due_for_tick(conn: Connection, now: datetime, limit: int = 500) -> list[str]
         .limit(limit)
     )
     return list(conn.scalars(query))
+
+
+def take_due(conn: Connection, run_id: str, now: datetime) -> bool:
+    """Lock a run whose timer is due, for this transaction. False when it is not due any more
+    (another worker ticked it since it was listed) or, on PostgreSQL, when another worker holds
+    it now (``SKIP LOCKED``): then this worker leaves it to that one instead of waiting."""
+    query = (
+        select(_RUNS.c.id)
+        .where(_RUNS.c.id == run_id, _RUNS.c.next_wake_at <= now)
+        .with_for_update(skip_locked=True)
+    )
+    return conn.execute(query).first() is not None
 
 
 _UPGRADE_BATCH = 500

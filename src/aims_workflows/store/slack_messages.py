@@ -82,6 +82,7 @@ class SlackMessageRecords:
                     person=copy.person,
                     user_id=copy.user,
                     posted_at=self.clock.now(),
+                    command_key=copy.command_key,
                 )
                 .on_conflict_do_nothing()
             )
@@ -107,6 +108,21 @@ class SlackMessageRecords:
                 .where(_MESSAGES.c.approval_id == approval_id, _MESSAGES.c.retired_at.is_(None))
                 .order_by(_MESSAGES.c.posted_at, _MESSAGES.c.ts)
             ).all()
-        return [
-            PostedCopy(r.approval_id, r.channel, r.ts, r.role, r.person, r.user_id) for r in rows
-        ]
+        return [_copy(r) for r in rows]
+
+    def posted_by(self, command_key: str) -> list[PostedCopy]:
+        """Every copy ``command_key`` posted (retired or not), oldest first: what a command
+        retried after a crash need not post again."""
+        with self.db.connect() as conn:
+            rows = conn.execute(
+                select(_MESSAGES)
+                .where(_MESSAGES.c.command_key == command_key)
+                .order_by(_MESSAGES.c.posted_at, _MESSAGES.c.ts)
+            ).all()
+        return [_copy(r) for r in rows]
+
+
+def _copy(row: Any) -> PostedCopy:
+    return PostedCopy(
+        row.approval_id, row.channel, row.ts, row.role, row.person, row.user_id, row.command_key
+    )

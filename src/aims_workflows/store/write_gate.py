@@ -20,7 +20,7 @@ import weakref
 from collections.abc import Iterator
 from pathlib import Path
 
-from ..errors import StoreError
+from ..errors import DatabaseUnavailable
 
 __all__ = ["WriteGate", "NoGate", "gate_for"]
 
@@ -77,7 +77,7 @@ class WriteGate:
                 while self._holder is not None or (not urgent and self._urgent):
                     left = deadline - time.monotonic()
                     if left <= 0:
-                        raise StoreError(
+                        raise DatabaseUnavailable(
                             f"the database stayed busy with another write for "
                             f"{self._wait_seconds:g} s",
                             hint="a write is taking too long; try again, and check the logs "

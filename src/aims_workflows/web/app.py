@@ -4,7 +4,7 @@
 
     request ─► BodyLimit (413 over max_body) ─► route
                  /jira/webhook ─► JiraSignature (401 + security log) ─► store in inbox ─► 202
-                 /healthz, /metrics
+                 /healthz, /metrics, /openapi.json (this service described, see openapi)
                  /dashboard, /dashboard/runs/{id}, /api/kpis ─► DashboardAuth when a token is set
                                                                 (see dashboard)
                  extra_routes (e.g. Slack: /slack/events, /slack/interactions)
@@ -77,12 +77,17 @@ def create_app(
         routes += jira_routes(app_ctx, secret, metrics=metrics, worker=worker)
 
     shown: set[str] = set()
+    shown_parked: set[str] = set()
 
     def _backlog() -> None:
         counts = app_ctx.runtime.inbox_backlog()
         for source in shown | set(counts):  # a drained backlog reads 0, not its last count
             metrics.backlog.labels(source).set(counts.get(source, 0))
         shown.update(counts)
+        parked = app_ctx.runtime.inbox_parked()
+        for source in shown_parked | set(parked):
+            metrics.parked.labels(source).set(parked.get(source, 0))
+        shown_parked.update(parked)
 
     async def healthz(request: Request) -> Response:
         try:
@@ -91,7 +96,9 @@ def create_app(
             return JSONResponse(
                 {"status": "unavailable", "database": type(err).__name__}, status_code=503
             )
-        return JSONResponse({"status": "ok", "database": "ok"})
+        return JSONResponse(
+            {"status": "ok", "database": "ok", "integrations": _integrations(app_ctx)}
+        )
 
     async def prometheus(request: Request) -> Response:
         try:
@@ -101,13 +108,28 @@ def create_app(
         body, content_type = metrics.render()
         return Response(body, media_type=content_type)
 
+    from .openapi import openapi_document
+
+    described = openapi_document(
+        jira=any(getattr(r, "path", "") == "/jira/webhook" for r in routes),
+        slack=getattr(app_ctx, "slack", None) is not None,
+        version=_version(),
+    )
+
+    async def openapi(request: Request) -> Response:
+        return JSONResponse(described)
+
     routes += [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", prometheus, methods=["GET"]),
+        Route("/openapi.json", openapi, methods=["GET"]),
     ]
     from .dashboard import DashboardAuth, dashboard_routes, dashboard_token
 
     routes += dashboard_routes(app_ctx)
+    from .readiness import readiness_routes
+
+    routes += readiness_routes(app_ctx)
     token = dashboard_token(getattr(app_ctx, "settings", None))
     guard = [Middleware(DashboardAuth, token=token)] if token else []
     slack = getattr(app_ctx, "slack", None)
@@ -136,3 +158,27 @@ def create_app(
     app.state.inbox_worker = worker
     app.state.app = app_ctx
     return app
+
+
+def _integrations(app_ctx: Any) -> dict[str, Any]:
+    """Which integrations this process runs and how: no secret, no call to the vendors (a
+    health check is polled often; `aims doctor` is the end-to-end check)."""
+    settings = getattr(app_ctx, "settings", None)
+    jira = getattr(app_ctx, "jira", None) is not None
+    slack = getattr(app_ctx, "slack", None) is not None
+    return {
+        "jira": {"configured": jira, "mode": getattr(settings, "jira_mode", "webhook")}
+        if jira
+        else {"configured": False},
+        "slack": {"configured": slack},
+        "confluence": {"configured": bool(getattr(settings, "confluence_url", None))},
+    }
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("aims-workflows")
+    except PackageNotFoundError:  # running from a source tree without an install
+        return "0"

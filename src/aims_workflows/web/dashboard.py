@@ -4,7 +4,8 @@
 ::
 
     request ─► DashboardAuth (only /dashboard* and /api/*; 401 without the token) ─► route
-                 /dashboard            KPIs, chain status, coverage, open work, recent runs
+                 /dashboard            KPIs, trends and charts, chain status, coverage, open
+                                       work, SoA, recent runs
                  /dashboard/runs/{id}  one run's timeline (400 for a malformed id, 404 unknown)
                  /api/kpis             the KPIs as ``aims kpi --format json`` prints them
 
@@ -179,10 +180,12 @@ def dashboard_routes(app_ctx: Any, *, chain_cache: Any = None) -> list[BaseRoute
     from ..kpi.chain_status import ChainStatusCache
     from ..kpi.dashboard import gather
     from ..kpi.html import is_run_id, render_dashboard, render_error, render_run
-    from ..kpi.timeline import run_timeline
+    from ..kpi.timeline import form_labels, run_timeline
+    from ..report import ChartCache, dashboard_charts
 
     clock = app_ctx.runtime.clock
     cache = chain_cache or ChainStatusCache(clock)
+    kept = ChartCache()  # the trends' past points and the SoA, recomputed every few minutes
     organisation = app_ctx.config.organisation
     jira_url = getattr(app_ctx.settings, "jira_url", None)
 
@@ -198,21 +201,31 @@ def dashboard_routes(app_ctx: Any, *, chain_cache: Any = None) -> list[BaseRoute
         except Exception:  # noqa: BLE001 - the rest of the page is still worth showing; it says the chain is unknown
             log.exception("could not check the evidence chain for the dashboard")
             chain = None
+        now = clock.now()
         with app_ctx.db.connect() as conn:
             data = gather(
                 conn,
-                clock.now(),
+                now,
                 organisation=organisation,
                 targets=app_ctx.config.kpi_targets,
                 roles=app_ctx.config.roles,
                 systems_page=systems_page,
                 chain=chain,
             )
-        return render_dashboard(data, jira_url=jira_url)
+            chart_data, charts = dashboard_charts(app_ctx, conn, now, kept)
+        page = render_dashboard(
+            data,
+            jira_url=jira_url,
+            charts=charts,
+            soa=chart_data.soa,
+            since=chart_data.history[0].at if chart_data.history else None,
+        )
+        return _with_broken_files(page, app_ctx.workflows)
 
     async def dashboard(request: Request) -> Response:
         raw = request.query_params.get("page", "1")
-        if not raw.isdigit() or not 0 < int(raw) < 10**9:
+        # ASCII digits only, and few of them: int() refuses "²" and numbers of over 4,300 digits
+        if not (raw.isascii() and raw.isdigit() and len(raw) <= 9) or int(raw) == 0:
             return error(400, "Bad page number", "page must be a whole number from 1.")
         return page(await run_in_threadpool(build_dashboard, int(raw)))
 
@@ -222,11 +235,25 @@ def dashboard_routes(app_ctx: Any, *, chain_cache: Any = None) -> list[BaseRoute
         try:
             with app_ctx.db.connect() as conn:
                 timeline = run_timeline(conn, run_id, limit=1000)
+                labels = run_form_labels(conn, timeline.run.spec_hash)
         except NotFound:
             return None
         return render_run(
-            timeline, organisation=organisation, generated_at=clock.now(), jira_url=jira_url
+            timeline,
+            organisation=organisation,
+            generated_at=clock.now(),
+            jira_url=jira_url,
+            labels=labels,
         )
+
+    def run_form_labels(conn: Any, spec_hash: str) -> dict[str, dict[str, str]]:
+        from ..errors import AimsError
+
+        try:  # the version the run is pinned to, as its tasks' forms were then
+            return form_labels(app_ctx.runtime.specs.by_hash(conn, spec_hash))
+        except AimsError:  # not stored or no longer parses: answers named by field id
+            log.warning("no workflow version %s for a run page's form labels", spec_hash[:12])
+            return {}
 
     async def run_page(request: Request) -> Response:
         run_id = request.path_params["run_id"]
@@ -260,3 +287,26 @@ def dashboard_routes(app_ctx: Any, *, chain_cache: Any = None) -> list[BaseRoute
         Route("/dashboard/runs/{run_id}", run_page, methods=["GET"]),
         Route("/api/kpis", api_kpis, methods=["GET"]),
     ]
+
+
+def _with_broken_files(html: str, workflows: Any) -> str:
+    """The page with a notice naming each workflow file left out for its problems (the rest of
+    the dashboard works without them), at the top of the main content."""
+    from html import escape
+
+    broken = getattr(workflows, "broken", ())
+    if not broken:
+        return html
+    items = "".join(
+        f"<li><code>{escape(b.source)}</code>: {escape(str(b.problems[0]) if b.problems else '')}"
+        + (f" (and {len(b.problems) - 1} more)" if len(b.problems) > 1 else "")
+        + "</li>"
+        for b in broken
+    )
+    notice = (
+        '<section class="broken-workflows" role="alert"><h2>Workflow files not loaded</h2>'
+        f"<p>{len(broken)} workflow file(s) have problems and are left out; the other workflows, "
+        "the KPIs and this page work without them. Run <code>aims validate</code> to see every "
+        f"problem.</p><ul>{items}</ul></section>"
+    )
+    return html.replace("<main>", "<main>" + notice, 1)

@@ -4,7 +4,6 @@ applies stored deliveries in the runtime soon after they arrive."""
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import threading
 import time
@@ -68,6 +67,8 @@ def jira_routes(
     app_ctx: Any, secret: str, *, metrics: Metrics, worker: InboxWorker | None
 ) -> list[BaseRoute]:
     """``POST /jira/webhook`` behind the signature check."""
+    from .. import bounded_json
+    from ..adapters.jira import payload_problem
     from ..runtime import Delivery
 
     def store(delivery_id: str, text: str) -> bool:
@@ -77,14 +78,16 @@ def jira_routes(
         started = time.perf_counter()
         body = await request.body()
         try:
-            payload = json.loads(body)
             text = body.decode("utf-8")
-        except ValueError:
+            payload = bounded_json.loads(text)
+        except ValueError as err:  # not UTF-8, not JSON, or nested too deeply
             metrics.deliveries.labels("jira", "malformed").inc()
-            return json_error(400, "the body is not JSON")
-        if not isinstance(payload, dict) or not payload.get("webhookEvent"):
+            reason = str(err) if isinstance(err, bounded_json.JSONInputError) else ""
+            return json_error(400, reason or "the body is not UTF-8 JSON")
+        problem = payload_problem(payload)
+        if problem is not None:
             metrics.deliveries.labels("jira", "malformed").inc()
-            return json_error(400, "not a Jira webhook (no webhookEvent)")
+            return json_error(400, problem)
         # Jira sends one identifier per delivery and keeps it on retries; without one, the body
         # itself (it carries a millisecond timestamp) identifies the delivery.
         delivery = (

@@ -40,6 +40,13 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.parked = Gauge(
+            "aims_inbox_parked",
+            "Stored deliveries set aside because they cannot be applied (see aims runs show)",
+            ["source"],
+            registry=self.registry,
+        )
+
     def render(self) -> tuple[bytes, str]:
         from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 

@@ -83,9 +83,14 @@ class BodyLimit:
         await self.app(scope, _replay(body), send)
 
 
+_SOURCES = {"jira": "jira", "slack": "slack"}
+
+
 def _source(scope: Scope) -> str:
+    """The metrics label of a request: the integration its route serves, or ``other``. Never
+    the raw path: every made-up path would add a series to ``/metrics`` for ever."""
     path = scope.get("path", "")
-    return path.strip("/").split("/")[0] or "other"
+    return _SOURCES.get(path.strip("/").split("/")[0], "other")
 
 
 class JiraSignature:

@@ -31,6 +31,7 @@ from ._integration import JiraIntegration
 from ._reconcile import Reconciler
 from ._screens import createmeta_fields
 from ._setup import SetupReport, setup_project, workflow_forms
+from ._shape import change_version, payload_problem
 from ._tracker import OWNED_LABEL, PROPERTY, JiraIssueTracker, idem_label
 
 __all__ = [
@@ -53,6 +54,8 @@ __all__ = [
     "jira_field_for",
     "jira_value",
     "parse_change",
+    "payload_problem",
+    "change_version",
     "setup_project",
     "to_event",
     "to_text",

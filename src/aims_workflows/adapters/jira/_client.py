@@ -140,6 +140,16 @@ class JiraConnection:
     def project(self, key: str, *, what: str) -> dict[str, Any]:
         return self._public(what, self.client.project, key).raw
 
+    def project_role_actors(self, key: str, *, what: str) -> dict[str, list[dict[str, Any]]]:
+        """Each project role's name -> its actors (``actorUser.accountId`` for a person)."""
+        roles = self._public(what, self.client.project_roles, key) or {}
+        return {
+            name: list(
+                self._public(what, self.client.project_role, key, ref["id"]).raw.get("actors") or []
+            )
+            for name, ref in roles.items()
+        }
+
     def issue(
         self, key: str, *, fields: str, expand: str | None = None, what: str
     ) -> dict[str, Any]:

@@ -20,18 +20,28 @@ be processed again and never applies it twice.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ... import bounded_json
 from ...engine import Actor, Event, TaskCompleted, TaskUpdated
 from ...engine.commands import Command, RecordAttachments
-from ...errors import AimsError, StoreError
+from ...errors import (
+    AimsError,
+    IntegrationError,
+    LedgerTampered,
+    SpecTampered,
+    StoreError,
+)
 from ...ports import JiraIssueStore
 from ...runtime import Delivery
+from ._directory_sync import find_jira_people_by_email
 from ._fields import answers_from_issue
+from ._shape import change_version, payload_problem
 from ._tracker import PROPERTY
 
 __all__ = ["Change", "parse_change", "to_event", "InboxProcessor", "SOURCE", "POLL_SOURCE"]
@@ -56,7 +66,14 @@ class Change:
 
     @property
     def status_category(self) -> str:
-        return str(((self.fields.get("status") or {}).get("statusCategory") or {}).get("key", ""))
+        status = self.fields.get("status")
+        category = status.get("statusCategory") if isinstance(status, dict) else None
+        return str(category.get("key", "")) if isinstance(category, dict) else ""
+
+    @property
+    def labels(self) -> list[str]:
+        labels = self.fields.get("labels")
+        return [str(label) for label in labels] if isinstance(labels, list) else []
 
     @property
     def status_changed(self) -> bool:
@@ -77,7 +94,10 @@ def parse_change(payload: Any, *, polled: bool = False) -> Change | None:
     issue = payload.get("issue")
     if not isinstance(issue, dict) or not issue.get("id") or not issue.get("key"):
         return None
-    items = ((payload.get("changelog") or {}).get("items")) or []
+    changelog = payload.get("changelog")
+    items = changelog.get("items") if isinstance(changelog, dict) else None
+    if not isinstance(items, list):
+        items = []
     fields = issue.get("fields")
     return Change(
         webhook_event=str(payload.get("webhookEvent") or ("poll" if polled else "")),
@@ -104,6 +124,7 @@ def to_event(
     person: str,
     roles: tuple[str, ...] = (),
     email_of: Callable[[str | None], str | None] | None = None,
+    handle: str | None = None,
 ) -> Decision:
     """The engine event for ``change`` to the issue of ``task`` (its mapping, with the task's
     ``status`` from the run's state: ``open``, ``completed``, ``cancelled`` or ``closed``)."""
@@ -112,7 +133,8 @@ def to_event(
     if task["status"] in ("cancelled", "closed"):
         return Decision(None, f"the task of {change.issue_key} was {task['status']}")
     mapping = task["fields"] or {}
-    actor = Actor(person, "jira", roles)
+    # the accountId is who acted: the runtime resolves it through the directory of people
+    actor = Actor(person, "jira", roles, handle=handle)
     attachments = change.attachments_added
     is_done = change.status_category == "done"
     if is_done and (change.status_changed or change.polled) and task["status"] == "open":
@@ -126,6 +148,14 @@ def to_event(
         )
         return Decision(event, record_attachments=bool(change.fields.get("attachment")))
     jira_ids = {v[0] for v in mapping.values()}
+    if task["status"] == "completed" and change.polled and change.user is not None:
+        # the poll has no changelog items: it offers the issue's answers as they are now, and
+        # the engine records them only if they differ from what it holds
+        answers = answers_from_issue(mapping, change.fields, email_of)
+        event = TaskUpdated(
+            actor=actor, step_id=task["step_id"], answers=answers, ref=change.issue_key
+        )
+        return Decision(event, record_attachments=bool(change.fields.get("attachment")))
     if task["status"] == "completed" and not change.polled and change.touched(jira_ids):
         answers = answers_from_issue(mapping, change.fields, email_of)
         event = TaskUpdated(
@@ -146,6 +176,7 @@ class InboxProcessor:
         self.rt = runtime
         self.tracker = tracker
         self.store = store
+        self._asked: set[str] = set()  # accountIds looked for once already
 
     def pending(self) -> int:
         """How many stored Jira deliveries wait to be applied."""
@@ -153,15 +184,33 @@ class InboxProcessor:
 
     def process_pending(self, limit: int = 500) -> int:
         """Process up to ``limit`` stored deliveries, oldest first; returns how many were
-        settled."""
+        settled (applied, ignored with why, or parked)."""
         done = 0
         for delivery in self.rt.stored_deliveries(SOURCE, limit):
             try:
                 done += self.process(delivery.id, delivery.payload)
-            except (StoreError, AimsError) as err:
+            except (StoreError, IntegrationError) as err:
+                if isinstance(err, (SpecTampered, LedgerTampered)):
+                    done += self._park(delivery, err)
+                    continue
                 # Jira or the database is unavailable: the row stays 'received' for the next pass.
                 log.warning("jira delivery %s not processed yet: %s", delivery.id, err)
+            except Exception as err:  # noqa: BLE001 - one odd delivery must not stop the rest
+                done += self._park(delivery, err)
         return done
+
+    def _park(self, delivery: Delivery, err: Exception) -> int:
+        """Set aside a delivery that failed for a reason of its own (its content), so it does
+        not stay first in the queue and block every later one."""
+        detail = str(err).splitlines()[0] if str(err) else ""
+        reason = f"cannot be applied: {type(err).__name__}" + (f": {detail}" if detail else "")
+        log.error("jira delivery %s parked: %s", delivery.id, reason[:300])
+        run_id = None
+        with contextlib.suppress(Exception):  # best effort: name the run when the issue is known
+            change = parse_change(json.loads(delivery.payload))
+            found = self.store.find_issue(issue_id=change.issue_id) if change else None
+            run_id = found["run_id"] if found else None
+        return int(self.rt.park(Delivery(SOURCE, delivery.id, run_id=run_id), reason[:1000]))
 
     def _task_for(self, change: Change) -> dict[str, Any] | None:
         """The task visit the issue stands for, with its status as the run's state says."""
@@ -174,7 +223,7 @@ class InboxProcessor:
     def _unrecorded(self, change: Change) -> dict[str, Any] | None:
         """An issue made by us but not recorded yet (a crash right after the create): the issue
         says which task it is, and is recorded now."""
-        if "aims" not in (change.fields.get("labels") or []):
+        if "aims" not in change.labels:
             return None
         try:
             prop = self.tracker.jira.issue_property(
@@ -201,30 +250,66 @@ class InboxProcessor:
         return link
 
     def _person(self, change: Change) -> str:
+        """The e-mail Jira shows for whoever made the change, else their accountId (Jira
+        hides the e-mail of people whose profile visibility says so)."""
         user = change.user or {}
         if user.get("emailAddress"):
             return str(user["emailAddress"])
         if user.get("accountId"):
-            return self.tracker.email_of(user["accountId"]) or str(user["accountId"])
+            return self.tracker.email_of(user["accountId"]) or f"jira:{user['accountId']}"
         return "unknown"
 
+    def _learn_account(self, account: str) -> None:
+        """An accountId the directory does not know yet: ask Jira for the accounts of the
+        directory's people not tied to one (a user search by each e-mail, as `aims people
+        sync` does), once per account per process."""
+        directory = self.rt.people
+        if account in self._asked or directory.knows("jira", account):
+            return
+        self._asked.add(account)
+        emails = directory.people_without("jira")
+        if not emails:
+            return
+        try:
+            found = find_jira_people_by_email(self.tracker.jira, emails)
+        except AimsError as err:  # the change is still applied; who made it stays unresolved
+            log.warning("could not look up Jira accounts: %s", err)
+            return
+        directory.record_matches(
+            "jira", found, by=Actor("jira", "config"), method="jira user search by e-mail"
+        )
+
+    def _person_of_account(self, account_id: str | None) -> str | None:
+        """A user field's person: the directory's, else the e-mail Jira shows."""
+        if not account_id:
+            return None
+        return self.rt.people.person_of("jira", account_id) or self.tracker.email_of(account_id)
+
     def _decide(self, change: Change, task: dict[str, Any]) -> Decision:
+        account = (change.user or {}).get("accountId")
+        if account:
+            self._learn_account(str(account))
         person = self._person(change)
         return to_event(
             change,
             task,
             person=person,
             roles=self.rt.actor(person, "jira").roles,
-            email_of=self.tracker.email_of,
+            email_of=self._person_of_account,
+            handle=str(account) if account else None,
         )
 
     def process(self, delivery_id: str, payload_text: str) -> int:
         """Apply one stored delivery; 1 when this call settled it, 0 when another worker had."""
         try:
-            payload = json.loads(payload_text)
+            payload = bounded_json.loads(payload_text)
         except ValueError:
             payload = None
         change = parse_change(payload)
+        problem = payload_problem(payload) if change else None
+        if problem is not None:
+            # stored before the edge checked its shape (or by an older version): set it aside
+            return int(self.rt.park(Delivery(SOURCE, delivery_id), problem))
         task = self._task_for(change) if change else None
         decision = (
             self._decide(change, task)
@@ -236,7 +321,26 @@ class InboxProcessor:
                 else f"{change.issue_key} is not an issue of the engine",
             )
         )
-        return self._settle(Delivery(SOURCE, delivery_id), change, task, decision)
+        delivery = Delivery(SOURCE, delivery_id)
+        if change is not None and isinstance(payload, dict):
+            delivery = self._placed(delivery, change, task, change_version(payload))
+        return self._settle(delivery, change, task, decision)
+
+    @staticmethod
+    def _placed(
+        delivery: Delivery,
+        change: Change,
+        task: dict[str, Any] | None,
+        version: tuple[int, int] | None,
+    ) -> Delivery:
+        """The delivery with the run and issue it concerns, and where its change stands in the
+        issue's history (so an older change delivered late is ignored)."""
+        return delivery.about(
+            run_id=task["run_id"] if task else None,
+            subject=f"issue:{change.issue_id}",
+            version=version[0] if version else None,
+            version_seq=version[1] if version else 0,
+        )
 
     def apply_change(self, change: Change, delivery_id: str) -> bool:
         """Apply a change found by the reconciliation poll; False when already seen."""
@@ -247,9 +351,9 @@ class InboxProcessor:
         if decision.event is None:
             return False
         payload = json.dumps({"issue": change.issue_key})
-        return bool(
-            self._settle(Delivery(POLL_SOURCE, delivery_id, payload), change, task, decision)
-        )
+        updated = _poll_version(change)
+        delivery = self._placed(Delivery(POLL_SOURCE, delivery_id, payload), change, task, updated)
+        return bool(self._settle(delivery, change, task, decision))
 
     def _settle(
         self,
@@ -276,3 +380,7 @@ class InboxProcessor:
             decision.event, run_id=task["run_id"], delivery=delivery, follow_up=follow_up
         )
         return 0 if outcome.duplicate else 1
+
+
+def _poll_version(change: Change) -> tuple[int, int] | None:
+    return change_version({"issue": {"fields": change.fields}})

@@ -7,9 +7,12 @@ from datetime import timedelta
 from typing import Any
 
 from ...config import jira_rest_url
+from ...engine import Actor
 from ...errors import ConfigError
+from ...runtime import SyncReport
 from ...store.jira_issues import JiraIssueRecords
 from ._client import JiraConnection
+from ._directory_sync import find_jira_people
 from ._inbound import InboxProcessor
 from ._reconcile import Reconciler
 from ._tracker import JiraIssueTracker
@@ -79,6 +82,25 @@ class JiraIntegration:
             webhook_secret=secret,
             poll_interval=timedelta(seconds=settings.jira_poll_seconds),
         )
+
+    def sync_people(self, by: Actor) -> SyncReport:
+        """Tie every person of the directory to their Jira account (user search by e-mail),
+        and report who Jira has not got, and the project's role members nobody matches."""
+        directory = self.runtime.people
+        everyone = directory.everyone()
+        found = find_jira_people(
+            self.connection,
+            self.project,
+            [p.email for p in everyone if p.email],
+            {p.jira_account_id for p in everyone if p.jira_account_id},
+        )
+        report: SyncReport = directory.record_matches(
+            "jira", found.matches, by=by, method="jira user search by e-mail"
+        )
+        report.unmatched.setdefault("jira", []).extend(found.unmatched_accounts)
+        if not report.unmatched["jira"]:
+            del report.unmatched["jira"]
+        return report
 
     def pump(self) -> dict[str, Any]:
         processed = self.processor.process_pending()

@@ -96,17 +96,20 @@ class Reconciler:
             if change.status_category != "done":
                 continue
             known = store.find_issue(issue_id=change.issue_id)
-            if known is not None and self.rt.task_status(
-                known["run_id"], known["step_id"], int(known["attempt"])
-            ) not in ("open", None):
-                continue  # its webhook arrived: nothing was lost
+            status = (
+                self.rt.task_status(known["run_id"], known["step_id"], int(known["attempt"]))
+                if known is not None
+                else None
+            )
+            if status == "completed" and known is not None:
+                # answers edited or files attached after completion, perhaps with no webhook
+                who = self._editor(issue, {v[0] for v in (known["fields"] or {}).values()})
+            elif status in ("open", None):
+                who = self._mover(issue)
+            else:
+                continue  # cancelled or closed: nothing to take from it
             change = Change(
-                "poll",
-                change.issue_id,
-                change.issue_key,
-                fields,
-                polled=True,
-                user=self._mover(issue),
+                "poll", change.issue_id, change.issue_key, fields, polled=True, user=who
             )
             if self.processor.apply_change(change, f"{issue['id']}:{fields.get('updated')}"):
                 applied += 1
@@ -114,6 +117,22 @@ class Reconciler:
         if applied:
             log.info("reconciliation applied %d change(s) that no webhook reported", applied)
         return applied
+
+    def _editor(self, issue: dict[str, Any], field_ids: set[str]) -> dict[str, Any] | None:
+        """Who last changed one of the task's answers or attached a file; None when nobody
+        did since completion could be told (then there is nothing to attribute)."""
+        key = issue["key"]
+        data = self.processor.tracker.jira.issue(
+            key, fields="status", expand="changelog", what=f"read who edited {key}"
+        )
+        watched = field_ids | {"attachment"}
+        for history in reversed((data.get("changelog") or {}).get("histories") or []):
+            items = history.get("items") or []
+            if any(item.get("field") == "status" for item in items):
+                return None  # the last thing that happened was the move to Done
+            if any(item.get("fieldId") in watched for item in items):
+                return history.get("author")
+        return None
 
     def _mover(self, issue: dict[str, Any]) -> dict[str, Any] | None:
         """Who moved the issue to its status (the last status change), else its assignee."""

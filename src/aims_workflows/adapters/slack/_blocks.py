@@ -74,6 +74,35 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+# Slack's limits (api.slack.com/reference/block-kit/blocks): a message holds at most 50 blocks,
+# a section's text 3,000 characters, each of its at most 10 fields 2,000. Slack refuses a
+# message over any of them (invalid_blocks), so long answers are cut with a pointer to the
+# whole text, and answers beyond what fits are counted instead of shown.
+SECTION_TEXT = 3000
+FIELD_TEXT = 2000
+MESSAGE_BLOCKS = 50
+ANSWER_SECTIONS = 40
+"""Sections of answers in one message (10 fields each), leaving room under 50 blocks for the
+header, facts, note or outcome, buttons, hash line and the "…and N more" line."""
+
+
+def _more_where(card: Card) -> str:
+    if card.run_url:
+        return f"<{card.run_url}|on the run page>"
+    return f"in `aims runs show {card.run_id}`" if card.run_id else "in aims"
+
+
+def clip_more(text: str, limit: int, card: Card) -> str:
+    """``text`` within ``limit`` characters; when cut, it says how much is left out and where
+    the whole text is (the run page, when aims knows its address)."""
+    if len(text) <= limit:
+        return text
+    where = _more_where(card)
+    # the suffix's own length depends on the count: reserve room for the longest count
+    keep = limit - len(f"… and {len(text):,} more characters {where}")
+    return f"{text[:keep]}… and {len(text) - keep:,} more characters {where}"
+
+
 def _md_escape(text: str) -> str:
     # Slack mrkdwn needs only these three escaped; everything else is shown as typed.
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
@@ -129,14 +158,22 @@ class Card:
     show: tuple[tuple[str, str], ...] = ()
     issues: tuple[str, ...] = ()
     issue_links: tuple[tuple[str, str | None], ...] = field(default=())
+    run_id: str = ""
+    run_url: str | None = None
+    """The run's page on the dashboard, where texts cut to fit Slack are shown whole."""
 
     @classmethod
     def from_request(
-        cls, request: RequestApproval, issue_url: Callable[[str], str | None] | None = None
+        cls,
+        request: RequestApproval,
+        issue_url: Callable[[str], str | None] | None = None,
+        run_url: Callable[[str], str | None] | None = None,
     ) -> Card:
         subject = request.subject
         issues = tuple(i for i in request.issues if i)
         return cls(
+            run_id=request.run_id,
+            run_url=run_url(request.run_id) if run_url else None,
             approval_id=request.approval_id,
             title=request.title or request.step_id or "Approval",
             workflow=request.workflow,
@@ -167,6 +204,8 @@ class Card:
             "due_at": self.due_at,
             "show": [list(p) for p in self.show],
             "issue_links": [list(p) for p in self.issue_links],
+            "run_id": self.run_id,
+            "run_url": self.run_url,
         }
 
     @classmethod
@@ -185,6 +224,8 @@ class Card:
             show=tuple(tuple(p) for p in data.get("show", ())),
             issues=tuple(k for k, _ in data.get("issue_links", ())),
             issue_links=tuple(tuple(p) for p in data.get("issue_links", ())),
+            run_id=data.get("run_id", ""),
+            run_url=data.get("run_url"),
         )
 
 
@@ -216,12 +257,25 @@ def _body(card: Card, who: Callable[[str], str]) -> list[Block]:
         HeaderBlock(text=_clip(card.title, 150)),
         SectionBlock(fields=[MarkdownTextObject(text=f) for f in facts]),
     ]
+    shown = card.show[: ANSWER_SECTIONS * 10]
     answers = [
-        MarkdownTextObject(text=_clip(f"*{_md_escape(k)}*\n{_md_escape(v)}", 2000))
-        for k, v in card.show
+        MarkdownTextObject(text=clip_more(f"*{_md_escape(k)}*\n{_md_escape(v)}", FIELD_TEXT, card))
+        for k, v in shown
     ]
     for start in range(0, len(answers), 10):  # a section holds at most 10 fields
         blocks.append(SectionBlock(fields=answers[start : start + 10]))
+    if len(card.show) > len(shown):
+        left = len(card.show) - len(shown)
+        blocks.append(
+            ContextBlock(
+                elements=[
+                    MarkdownTextObject(
+                        text=f"…and {left:,} more answer{'s' if left > 1 else ''} "
+                        f"{_more_where(card)}"
+                    )
+                ]
+            )
+        )
     return blocks
 
 
@@ -272,8 +326,12 @@ def outcome_blocks(
         lines.append(_md_escape(note))
     for d in decisions:
         verb = "approved" if d.decision == "approve" else "rejected"
-        lines.append(f"• {who(d.person)} {verb}: “{_md_escape(d.reason)}”")
-    blocks.append(SectionBlock(text=MarkdownTextObject(text=_clip("\n".join(lines), 3000))))
+        # a delegate's decision reads "B for A", as the ledger has it
+        for_whom = f" for {who(d.on_behalf_of)}" if d.on_behalf_of else ""
+        lines.append(f"• {who(d.person)}{for_whom} {verb}: “{_md_escape(d.reason)}”")
+    blocks.append(
+        SectionBlock(text=MarkdownTextObject(text=clip_more("\n".join(lines), SECTION_TEXT, card)))
+    )
     blocks.append(_hash_context(card))
     return [b.to_dict() for b in _validated(blocks)]
 
@@ -371,7 +429,9 @@ def home_view(pending: Iterable[Card], *, who: Callable[[str], str] = _plain) ->
             blocks.append(
                 SectionBlock(
                     fields=[
-                        MarkdownTextObject(text=_clip(f"*{_md_escape(k)}*\n{_md_escape(v)}", 2000))
+                        MarkdownTextObject(
+                            text=clip_more(f"*{_md_escape(k)}*\n{_md_escape(v)}", FIELD_TEXT, card)
+                        )
                         for k, v in card.show[:10]
                     ]
                 )

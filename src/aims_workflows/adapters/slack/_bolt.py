@@ -26,13 +26,13 @@ from typing import Any
 from slack_bolt import App
 from slack_sdk import WebClient
 
-from ...errors import AimsError, NotFound
+from ...errors import AimsError, NotFound, RetryableError
 from ...runtime import Outcome
 from . import _blocks as bk
 from ._book import MessageBook
 from ._directory import Directory
 from ._errors import redact, slack_call
-from ._inbound import SOURCE, SlackDecision, SlackInbox, from_click, from_view
+from ._inbound import SOURCE, TRY_AGAIN, SlackDecision, SlackInbox, from_click, from_view
 from ._inbound import person_of as _person_of
 from ._queries import SystemStatus, pending_for, system_status
 from ._work import WorkPool
@@ -116,7 +116,11 @@ def build_bolt_app(
             tell(user_id, channel, "This button does not belong to an approval.")
             return
         approval_id, content_hash = parsed
-        person = person_of(user_id)
+        try:
+            person = person_of(user_id)
+        except RetryableError:
+            tell(user_id, channel, TRY_AGAIN)
+            return
         try:
             row = runtime.approval(approval_id)
         except NotFound:
@@ -182,12 +186,19 @@ def build_bolt_app(
         try:
             work(body, view)
         except Exception as err:  # noqa: BLE001 - the stored delivery is applied by the worker
-            log.exception("applying a Slack decision failed; it stays stored for the worker")
             meta = json.loads(view.get("private_metadata") or "{}")
+            if isinstance(err, RetryableError):
+                # Slack would not say who submitted (rate-limited): the decision stays stored
+                # and the worker applies it once Slack answers again
+                log.warning("a Slack decision waits for Slack to name its person: %s", err)
+                cause = "Slack is busy"
+            else:
+                log.exception("applying a Slack decision failed; it stays stored for the worker")
+                cause = type(err).__name__
             tell(
                 body["user"]["id"],
                 meta.get("c"),
-                f"Your decision was received but not recorded yet ({type(err).__name__}); "
+                f"Your decision was received but not recorded yet ({cause}); "
                 "it will be recorded shortly, there is no need to submit it again.",
             )
 
@@ -245,10 +256,20 @@ def build_bolt_app(
         words = (command.get("text") or "").split()
         verb = words[0].lower() if words else "help"
         if verb == "pending":
-            cards = pending_for(book, person_of(command["user_id"]))
+            try:
+                cards = pending_for(book, person_of(command["user_id"]))
+            except RetryableError:
+                ack(text=TRY_AGAIN)
+                return
             ack(text=_pending_text(cards))
         elif verb == "status" and len(words) > 1:
-            ack(text=_status_text(system_status(runtime, " ".join(words[1:])), " ".join(words[1:])))
+            asked = " ".join(words[1:])
+            try:
+                person = person_of(command["user_id"])
+            except RetryableError:
+                ack(text=TRY_AGAIN)
+                return
+            ack(text=_visible_status(system_status(runtime, asked), asked, person, runtime))
         else:
             ack(
                 text="Usage: `/aims pending` (approvals waiting for you) or "
@@ -259,7 +280,10 @@ def build_bolt_app(
 
     # -- App Home ---------------------------------------------------------------------------
     def publish_home(user_id: str) -> None:
-        cards = pending_for(book, person_of(user_id))
+        try:
+            cards = pending_for(book, person_of(user_id))
+        except RetryableError:
+            return  # the Home tab keeps what it showed; the next open publishes it again
         try:
             slack_call(
                 "views.publish",
@@ -288,6 +312,25 @@ def _pending_text(cards: list[bk.Card]) -> str:
         )
     lines.append("Open the aims app's Home tab, or the messages it sent you, to approve or reject.")
     return "\n".join(lines)
+
+
+COMPLIANCE_ROLES = frozenset({"aims_owner", "internal_auditor", "top_management"})
+"""Roles that may see any AI system's status in Slack; anyone else sees the systems they own."""
+
+
+def _visible_status(status: SystemStatus | list[str], asked: str, person: str, runtime: Any) -> str:
+    """``/aims status`` as this person may see it: every system for a compliance role, else
+    only systems they own (and no list of the others' names)."""
+    roles = set(runtime.actor(person, "slack").roles)
+    if roles & COMPLIANCE_ROLES:
+        return _status_text(status, asked)
+    owns = isinstance(status, SystemStatus) and status.owner.lower() == person.lower()
+    if owns:
+        return _status_text(status, asked)
+    return (
+        f"You can see the status of the AI systems you own, and “{asked}” is not one of them. "
+        "The AIMS owner, internal auditors and top management see every system."
+    )
 
 
 def _status_text(status: SystemStatus | list[str], asked: str) -> str:

@@ -92,6 +92,18 @@ class MessageBook:
                 if (c.channel, c.ts) not in self._retired
             ]
 
+    def posted_by(self, command_key: str) -> list[Copy]:
+        """Every copy the command ``command_key`` posted, retired or not, oldest first."""
+        if self._store is not None:
+            return self._store.posted_by(command_key)
+        with self._lock:
+            return [
+                c
+                for copies in self._copies.values()
+                for c in copies
+                if c.command_key == command_key
+            ]
+
     def _request(self, approval_id: str) -> PostedRequest | None:
         if self._store is not None:
             return self._store.request(approval_id)

@@ -117,11 +117,13 @@ class SlackApprovalChannel(_Base):
         *,
         channel: str | None = None,
         issue_url: Callable[[str], str | None] | None = None,
+        run_url: Callable[[str], str | None] | None = None,
     ) -> None:
         super().__init__(client, directory)
         self.book = book
         self.channel = channel
         self.issue_url = issue_url
+        self.run_url = run_url
 
     def perform(self, command: Command) -> dict[str, Any]:
         match command:
@@ -145,7 +147,7 @@ class SlackApprovalChannel(_Base):
 
     # -- request ----------------------------------------------------------------------------
     def _request(self, command: RequestApproval) -> dict[str, Any]:
-        card = bk.Card.from_request(command, self.issue_url)
+        card = bk.Card.from_request(command, self.issue_url, self.run_url)
         people = list(command.people)
         ids = self.directory.user_ids(
             people
@@ -158,12 +160,15 @@ class SlackApprovalChannel(_Base):
         self.book.set_card(command.run_id, card.approval_id, card.to_metadata(), people)
         text = bk.fallback_text(card)
         blocks = bk.request_blocks(card, who=self.who)
-        done = self._memo(command.key)
+        # what this request posted before (a retry after a 429, or after the process was
+        # killed): each copy is recorded as soon as it is posted, before the next is posted
+        done = self._posted(command.key, lambda c: c.person or "#channel")
         if command.channel == "channel" and self.channel:
             if "#channel" not in done:
                 channel, ts = self.post(self.channel, text, blocks)
-                done["#channel"] = Copy(card.approval_id, channel, ts, "channel").to_dict()
-                self.book.add(Copy(**done["#channel"]))  # at once: a later failure keeps it
+                copy = Copy(card.approval_id, channel, ts, "channel", command_key=command.key)
+                self.book.add(copy)  # at once: a later failure or crash keeps it
+                done["#channel"] = copy.to_dict()
         else:
             if command.channel == "channel":
                 log.warning(
@@ -175,13 +180,18 @@ class SlackApprovalChannel(_Base):
                 if person in done:
                     continue
                 channel, ts = self.post(self.dm(ids[person]), text, blocks)
-                done[person] = Copy(
-                    card.approval_id, channel, ts, "approver", person, ids[person]
-                ).to_dict()
-                self.book.add(Copy(**done[person]))  # at once: a later failure keeps it
+                copy = Copy(
+                    card.approval_id,
+                    channel,
+                    ts,
+                    "approver",
+                    person,
+                    ids[person],
+                    command_key=command.key,
+                )
+                self.book.add(copy)  # at once: a later failure or crash keeps it
+                done[person] = copy.to_dict()
         copies = list(done.values())
-        for raw in copies:
-            self.book.add(Copy(**raw))
         first = copies[0]
         return {
             "ref": f"slack:{first['channel']}:{first['ts']}",
@@ -189,6 +199,14 @@ class SlackApprovalChannel(_Base):
             "people": people,
             "copies": copies,
         }
+
+    def _posted(self, command_key: str, slot: Callable[[Copy], str]) -> dict[str, Any]:
+        """The copies ``command_key`` posted already, by ``slot``, as result dicts: the
+        book's record (any process, across a crash) and this process's memo of a retry."""
+        done = self._memo(command_key)
+        for copy in self.book.posted_by(command_key):
+            done.setdefault(slot(copy), copy.to_dict())
+        return done
 
     def _card(self, run_id: str, approval_id: str | None) -> bk.Card | None:
         raw = self.book.card(run_id, approval_id or "")
@@ -206,17 +224,23 @@ class SlackApprovalChannel(_Base):
             f"due {bk._when(card.due_at)}."
         )
         text = bk.fallback_text(card, "Reminder")
-        done = self._memo(command.key)
+        # a repost goes to the same conversation as the copy it replaces: what this reminder
+        # posted before a crash is found by (channel, person) and not posted again
+        done = self._posted(command.key, lambda c: f"{c.channel}:{c.person or ''}")
+        retired: list[list[str]] = []
         for old in self.book.copies(command.run_id, approval_id):
+            if old.command_key == command.key:
+                continue  # a copy this reminder posted
             if old.role not in ("approver", "channel") or (old.person and old.person in decided):
                 continue
-            slot = f"{old.channel}:{old.ts}"
-            if slot in done:
-                continue
-            channel, ts = self.post(
-                old.channel, text, bk.request_blocks(card, who=self.who, note=note)
-            )
-            new = Copy(approval_id, channel, ts, old.role, old.person, old.user)
+            slot = f"{old.channel}:{old.person or ''}"
+            if slot not in done:
+                channel, ts = self.post(
+                    old.channel, text, bk.request_blocks(card, who=self.who, note=note)
+                )
+                new = Copy(approval_id, channel, ts, old.role, old.person, old.user, command.key)
+                self.book.add(new)  # at once, before the old copy loses its buttons
+                done[slot] = new.to_dict()
             self.update(
                 old.channel,
                 old.ts,
@@ -228,12 +252,8 @@ class SlackApprovalChannel(_Base):
                     note="A reminder with the buttons was posted below.",
                 ),
             )
-            done[slot] = new.to_dict()
-        retired = [slot.split(":", 1) for slot in done]
-        for channel, ts in retired:
-            self.book.retire(approval_id, channel, ts)
-        for raw in done.values():
-            self.book.add(Copy(**raw))
+            self.book.retire(approval_id, old.channel, old.ts)
+            retired.append([old.channel, old.ts])
         return {"copies": list(done.values()), "retired": retired}
 
     def _escalate(self, command: EscalateApproval) -> dict[str, Any]:
@@ -251,7 +271,7 @@ class SlackApprovalChannel(_Base):
             "and is still open. "
             f"Waiting for: {', '.join(self.who(x) for x in waiting) or 'the approvers'}."
         )
-        done = self._memo(command.key)
+        done = self._posted(command.key, lambda c: c.person or "")
         for person in people:
             if person in done:
                 continue
@@ -260,9 +280,9 @@ class SlackApprovalChannel(_Base):
                 bk.fallback_text(card, "Escalated"),
                 bk.escalation_blocks(card, note, who=self.who),
             )
-            done[person] = Copy(
-                card.approval_id, channel, ts, "watcher", person, ids[person]
-            ).to_dict()
+            copy = Copy(card.approval_id, channel, ts, "watcher", person, ids[person], command.key)
+            self.book.add(copy)  # at once: a crash before the next post keeps it
+            done[person] = copy.to_dict()
         overdue = (
             f":warning: *Overdue* since {bk._when(card.due_at)}; "
             f"escalated to {', '.join(self.who(x) for x in people)}."
@@ -277,8 +297,6 @@ class SlackApprovalChannel(_Base):
                     bk.fallback_text(card, "Overdue"),
                     bk.request_blocks(card, who=self.who, note=overdue),
                 )
-        for raw in done.values():
-            self.book.add(Copy(**raw))
         return {"copies": list(done.values())}
 
     # -- the end of a request ---------------------------------------------------------------------

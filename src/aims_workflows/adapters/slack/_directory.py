@@ -46,6 +46,12 @@ class Directory:
             # kept as aims.yaml spells it: the runtime compares e-mails as configured
             self._emails[user_id] = email
 
+    def forget(self) -> None:
+        """Drop every cached answer: the next lookups ask Slack again, as after a restart."""
+        with self._lock:
+            self._ids.clear()
+            self._emails.clear()
+
     def cached_id(self, email: str) -> str | None:
         """The id if it was looked up before; never calls Slack."""
         with self._lock:

@@ -20,12 +20,12 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from ...engine import Actor, ApprovalDecided, ReplyTo
-from ...errors import AimsError, StoreError
+from ...errors import AimsError, IntegrationError, RetryableError, StoreError
 from ...runtime import Delivery, Outcome
 from ._directory import Directory
 from ._errors import redact
 
-__all__ = ["SOURCE", "SlackDecision", "SlackInbox", "to_event", "person_of"]
+__all__ = ["SOURCE", "SlackDecision", "SlackInbox", "to_event", "person_of", "TRY_AGAIN"]
 
 log = logging.getLogger("aims.slack")
 
@@ -114,10 +114,24 @@ def to_event(decision: SlackDecision, actor: Actor) -> ApprovalDecided:
     )
 
 
+TRY_AGAIN = (
+    "Slack is busy and could not tell aims who you are just now, so nothing was recorded. "
+    "Please try again in a minute."
+)
+"""What a person is told when their Slack identity cannot be looked up for a while."""
+
+
 def person_of(directory: Directory, user_id: str) -> str:
-    """The person (e-mail) behind a Slack user, or ``slack:<id>`` when Slack will not say."""
+    """The person (e-mail) behind a Slack user, or ``slack:<id>`` when Slack will not say.
+
+    A lookup Slack refuses for a while (rate-limited, unavailable) raises the
+    :class:`~aims_workflows.errors.RetryableError`: answering ``slack:<id>`` then would turn an
+    eligible approver into "not an approver" and record that refusal."""
     try:
         email = directory.email(user_id)
+    except RetryableError:
+        log.warning("Slack user %s cannot be looked up for now (rate-limited)", user_id)
+        raise
     except AimsError as err:
         log.warning("cannot look up Slack user %s: %s", user_id, redact(str(err)))
         email = None
@@ -144,7 +158,7 @@ class SlackInbox:
         """Apply a decision (stored before or not) in the runtime, once."""
         person = person_of(self.directory, decision.user)
         outcome: Outcome = self.runtime.receive(
-            to_event(decision, self.runtime.actor(person, SOURCE)),
+            to_event(decision, self.runtime.actor(person, SOURCE, handle=decision.user)),
             delivery=self._delivery(decision),
         )
         if not outcome.duplicate and self.on_applied is not None:
@@ -161,8 +175,13 @@ class SlackInbox:
                     done += self.runtime.ignore(delivery, "not a Slack decision")
                 elif not self.apply(decision).duplicate:
                     done += 1
-            except (StoreError, AimsError) as err:
+            except (StoreError, IntegrationError) as err:
+                # the database or Slack is unavailable (a lookup rate-limited): try again later
                 log.warning("slack delivery %s not applied yet: %s", delivery.id, err)
+            except Exception as err:  # noqa: BLE001 - one odd delivery must not stop the rest
+                reason = f"cannot be applied: {type(err).__name__}: {str(err)[:300]}"
+                log.error("slack delivery %s parked: %s", delivery.id, reason)
+                done += int(self.runtime.park(delivery, reason))
         return done
 
     @staticmethod

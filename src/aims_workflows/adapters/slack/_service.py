@@ -13,13 +13,16 @@ import threading
 import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import quote
 
 from slack_bolt import App
 from slack_sdk import WebClient
 from starlette.routing import Route
 
+from ...engine import Actor
 from ...errors import ConfigError
 from ...ports import SystemClock
+from ...runtime import SyncReport
 from ...store.slack_messages import SlackMessageRecords
 from ._bolt import build_bolt_app
 from ._book import MessageBook
@@ -50,6 +53,7 @@ class SlackPorts:
         clock: Any | None = None,
         issue_url: Callable[[str], str | None] | None = None,
         timeout: int = 10,
+        run_url: Callable[[str], str | None] | None = None,
     ) -> None:
         if not bot_token:
             raise ConfigError(
@@ -61,7 +65,12 @@ class SlackPorts:
         store = SlackMessageRecords(db, clock or SystemClock()) if db is not None else None
         self.book = MessageBook(store)
         self.channel = SlackApprovalChannel(
-            self.client, self.directory, self.book, channel=channel, issue_url=issue_url
+            self.client,
+            self.directory,
+            self.book,
+            channel=channel,
+            issue_url=issue_url,
+            run_url=run_url,
         )
         self.notifier = SlackNotifier(self.client, self.directory)
 
@@ -112,6 +121,19 @@ class SlackIntegration:
             on_recorded=self._recorded,
             inbox=self.inbox,
         )
+
+    def sync_people(self, by: Actor) -> SyncReport:
+        """Tie every person of the directory to their Slack user id; report who Slack has not
+        got."""
+        from ._directory_sync import find_slack_people
+
+        directory = self.runtime.people
+        emails = [p.email for p in directory.everyone() if p.email]
+        matches = find_slack_people(self.ports.client, emails)
+        report: SyncReport = directory.record_matches(
+            "slack", matches, by=by, method="slack users.list / users.lookupByEmail"
+        )
+        return report
 
     def pump(self) -> dict[str, Any]:
         """Apply Slack decisions stored but not applied yet (``App.pump``, i.e. ``aims
@@ -258,4 +280,13 @@ def ports_from_settings(
         db=db,
         clock=clock,
         issue_url=issue_url,
+        run_url=run_page_url(getattr(settings, "public_url", None)),
     )
+
+
+def run_page_url(public_url: str | None) -> Callable[[str], str | None] | None:
+    """Links to a run's dashboard page under ``AIMS_PUBLIC_URL`` (None when it is not set)."""
+    if not public_url:
+        return None
+    base = str(public_url).rstrip("/")
+    return lambda run_id: f"{base}/dashboard/runs/{quote(run_id, safe='')}"

@@ -8,37 +8,77 @@ answers 500. Such requests are refused here with a 400 that says what is wrong.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from urllib.parse import parse_qs
 
+from ... import bounded_json
 from ._blocks import DECISION_CALLBACK
 
-__all__ = ["shape_problem"]
+__all__ = ["shape_problem", "is_ssl_check"]
 
 _DECISIONS = ("approve", "reject")
+
+
+def is_ssl_check(body: bytes, content_type: str) -> bool:
+    """True for Slack's certificate check of a slash command URL: a small unsigned form with
+    ``ssl_check=1`` (and Slack's verification token), carrying no command or payload."""
+    if len(body) > 1024 or "application/x-www-form-urlencoded" not in content_type:
+        return False
+    form = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
+    return form.get("ssl_check") == ["1"] and "command" not in form and "payload" not in form
 
 
 def shape_problem(body: bytes, content_type: str) -> str | None:
     """None when the body has the shape of a Slack request this app handles, else what is
     wrong with it."""
+    deep = bounded_json.depth_problem(body)
+    if deep is not None:
+        return deep
     if "application/json" in content_type:
         envelope = _json(body.decode("utf-8", "replace"))
         if not isinstance(envelope, dict) or not isinstance(envelope.get("type"), str):
             return "an Events API request must be a JSON object with a 'type'"
-        return None
+        return _parts_problem(envelope)
     form = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
     if "payload" not in form:
         if "command" in form or "ssl_check" in form:
             return None
         return "an interaction needs a 'payload' field; a slash command a 'command' field"
+    deep = bounded_json.depth_problem(form["payload"][0])
+    if deep is not None:
+        return "'payload': " + deep
     payload = _json(form["payload"][0])
     if not isinstance(payload, dict) or not isinstance(payload.get("type"), str):
         return "'payload' must be a JSON object with a 'type'"
+    if bounded_json.unstorable_text(payload) is not None:
+        # a NUL (PostgreSQL refuses it) or a lone surrogate (not UTF-8) in a reason or an id
+        return "a text in the payload holds a NUL character or a lone UTF-16 surrogate"
     return _interaction_problem(payload)
 
 
+def _parts_problem(body: dict[str, Any]) -> str | None:
+    """The parts Bolt reads from any request, when present, must have Slack's types (Bolt
+    itself reads ``view.type`` of whatever is there, even to log a request it ignores)."""
+    for key in ("view", "event", "user"):
+        if key in body and not isinstance(body[key], dict):
+            return f"'{key}' must be an object"
+    for key in ("team", "channel", "container", "message"):  # Slack sends some as null
+        if body.get(key) is not None and not isinstance(body[key], dict):
+            return f"'{key}' must be an object"
+    if "actions" in body and not (
+        isinstance(body["actions"], list)
+        and all(
+            isinstance(a, dict) and isinstance(a.get("action_id"), str) for a in body["actions"]
+        )
+    ):
+        return "'actions' must be a list of objects, each with an 'action_id'"
+    return None
+
+
 def _interaction_problem(payload: dict[str, Any]) -> str | None:
+    problem = _parts_problem(payload)
+    if problem is not None:
+        return problem
     user = payload.get("user")
     if not isinstance(user, dict) or not isinstance(user.get("id"), str):
         return "'user' must be an object with an 'id'"
@@ -77,7 +117,7 @@ def _decision_view_problem(view: dict[str, Any]) -> str | None:
 
 def _json(text: str) -> Any:
     try:
-        return json.loads(text)
+        return bounded_json.loads(text)
     except ValueError:
         return None
 

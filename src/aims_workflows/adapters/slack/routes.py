@@ -35,7 +35,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ._shape import shape_problem
+from ._shape import is_ssl_check, shape_problem
 
 __all__ = [
     "SlackSignatureCheck",
@@ -76,12 +76,17 @@ class SlackSignatureCheck:
         signature = headers.get("x-slack-signature")
         if not timestamp or not signature:
             return "missing signature headers"
-        try:
-            age = abs(self._clock() - int(timestamp))
-        except ValueError:
+        # Unix seconds have 10 digits until 2286: anything longer is not a timestamp (and a
+        # 400-digit one would overflow the float arithmetic below)
+        if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12):
             return "malformed timestamp"
+        age = abs(self._clock() - int(timestamp))
         if age > MAX_AGE_SECONDS:
             return f"timestamp {int(age)} s away from now (replay?)"
+        try:  # slack_sdk's verifier decodes the body first: Slack only ever sends UTF-8
+            body.decode("utf-8")
+        except UnicodeDecodeError:
+            return "the body is not UTF-8 text"
         if not self._verifier.is_valid(body, timestamp, signature):
             return "signature does not match"
         return None
@@ -93,6 +98,10 @@ def slack_routes(bolt_app: App, check: SlackSignatureCheck, path: str = EVENTS_P
 
     async def events(request: Request) -> Response:
         body = await request.body()
+        if is_ssl_check(body, request.headers.get("content-type", "")):
+            # Slack checks the certificate of a slash command's URL with an unsigned request
+            # and expects 200; nothing is read beyond the form and nothing is written.
+            return Response(status_code=200)
         problem = check.problem(request.headers, body)
         if problem is not None:
             log.warning("refused a request to %s: %s", path, problem)

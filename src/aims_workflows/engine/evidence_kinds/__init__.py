@@ -31,6 +31,7 @@ from ._approvals import (
     ApprovalRequested,
 )
 from ._base import EvidencePayload, SubjectSnapshot, Timestamp
+from ._documents import DocumentRegistered, DocumentReviewed, DocumentSnapshot
 from ._integrations import (
     AttachmentRecorded,
     CommandDead,
@@ -39,6 +40,13 @@ from ._integrations import (
     DocumentPublished,
 )
 from ._inventory import AISystemChanged, AISystemRegistered, AISystemSnapshot, FindingRaised
+from ._people import (
+    DelegationGranted,
+    DirectoryRefused,
+    PersonLinked,
+    RoleGranted,
+    RoleRevoked,
+)
 from ._reference import evidence_reference
 from ._registry import (
     AREAS,
@@ -75,9 +83,11 @@ from ._tasks import (
     TaskEscalated,
     TaskIssued,
     TaskOverdue,
+    TaskRefused,
     TaskReminded,
     TaskRequested,
 )
+from ._witness import LedgerCheckpoint
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -118,9 +128,18 @@ __all__ = [
     "CommandDead",
     "CommandRevived",
     "DocumentPublished",
+    "LedgerCheckpoint",
+    "DocumentRegistered",
+    "DocumentReviewed",
+    "DocumentSnapshot",
     "DecisionTaken",
+    "DelegationGranted",
+    "DirectoryRefused",
     "FindingRaised",
     "NotificationSent",
+    "PersonLinked",
+    "RoleGranted",
+    "RoleRevoked",
     "RunCancelled",
     "RunCompleted",
     "RunFailed",
@@ -133,6 +152,7 @@ __all__ = [
     "TaskEscalated",
     "TaskIssued",
     "TaskOverdue",
+    "TaskRefused",
     "TaskReminded",
     "TaskRequested",
     "WaitEnded",

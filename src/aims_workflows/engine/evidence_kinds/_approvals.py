@@ -54,6 +54,14 @@ class ApprovalDecided(EvidencePayload):
     reason: str = Field(description="their reason, in their words")
     content_hash: str = Field(description="SHA-256 of the content they approved or rejected")
     checks: list[str] = Field(description="the checks the decision passed, in the order made")
+    on_behalf_of: str | None = Field(
+        None, description="the role holder the approver decided for (a delegation), if any"
+    )
+    assurance: str | None = Field(
+        None,
+        description="how the approver's identity is known: 'verified by slack', "
+        "'verified by jira', 'claimed' (the CLI); 'stepped up' adds a second channel",
+    )
 
 
 class ApprovalRefused(EvidencePayload):

@@ -57,6 +57,9 @@ class AISystemRegistered(EvidencePayload):
 
     system_id: int = Field(description="its inventory id")
     record: AISystemSnapshot = Field(description="the record as registered")
+    assurance: str | None = Field(
+        None, description="how the person who made it is known: 'claimed (os user ...)' (CLI)"
+    )
 
 
 class AISystemChanged(EvidencePayload):
@@ -72,6 +75,9 @@ class AISystemChanged(EvidencePayload):
         description="each changed field's [before, after] values"
     )
     material: list[str] = Field(description="the changed fields that are material, sorted")
+    assurance: str | None = Field(
+        None, description="how the person who made it is known: 'claimed (os user ...)' (CLI)"
+    )
 
 
 class FindingRaised(EvidencePayload):

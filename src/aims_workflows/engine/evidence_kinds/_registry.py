@@ -10,7 +10,7 @@ from typing import Any, TypeAlias, cast
 from pydantic import ValidationError
 
 from ...errors import EvidenceError
-from . import _approvals, _integrations, _inventory, _runs, _tasks
+from . import _approvals, _documents, _integrations, _inventory, _people, _runs, _tasks, _witness
 from ._approvals import (
     ApprovalClosed,
     ApprovalDecided,
@@ -22,8 +22,16 @@ from ._approvals import (
     ApprovalRequested,
 )
 from ._base import EvidencePayload
+from ._documents import DocumentRegistered, DocumentReviewed
 from ._integrations import AttachmentRecorded, CommandDead, CommandRevived, DocumentPublished
 from ._inventory import AISystemChanged, AISystemRegistered, FindingRaised
+from ._people import (
+    DelegationGranted,
+    DirectoryRefused,
+    PersonLinked,
+    RoleGranted,
+    RoleRevoked,
+)
 from ._runs import (
     ArtefactRecorded,
     ChildFinished,
@@ -45,9 +53,11 @@ from ._tasks import (
     TaskEscalated,
     TaskIssued,
     TaskOverdue,
+    TaskRefused,
     TaskReminded,
     TaskRequested,
 )
+from ._witness import LedgerCheckpoint
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -60,7 +70,7 @@ __all__ = [
     "parse_evidence",
 ]
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.4"
 """The revision of the evidence contract: MAJOR.MINOR. MINOR grows with an additive change (a new
 kind, a new optional field); MAJOR would grow only if a kind left the contract, which does not
 happen: rows stay in the ledger for good, so a new shape is a new kind name."""
@@ -71,6 +81,9 @@ AREAS: dict[str, tuple[type[EvidencePayload], ...]] = {
     "Approvals": _approvals.KINDS,
     "Inventory and findings": _inventory.KINDS,
     "Integrations": _integrations.KINDS,
+    "The ledger": _witness.KINDS,
+    "People and roles": _people.KINDS,
+    "Documented information": _documents.KINDS,
 }
 """The kinds grouped by what they are about, in the order the reference presents them."""
 
@@ -105,6 +118,7 @@ AnyEvidence: TypeAlias = (
     | TaskIssued
     | TaskCompleted
     | TaskAnswersRefused
+    | TaskRefused
     | TaskAnswersChanged
     | TaskReminded
     | TaskOverdue
@@ -124,6 +138,14 @@ AnyEvidence: TypeAlias = (
     | CommandDead
     | CommandRevived
     | DocumentPublished
+    | LedgerCheckpoint
+    | PersonLinked
+    | RoleGranted
+    | RoleRevoked
+    | DelegationGranted
+    | DirectoryRefused
+    | DocumentRegistered
+    | DocumentReviewed
 )
 """Any evidence payload; the ledger's kind column (through :data:`EVIDENCE_KINDS`) says which."""
 

@@ -12,6 +12,7 @@ __all__ = [
     "TaskIssued",
     "TaskCompleted",
     "TaskAnswersRefused",
+    "TaskRefused",
     "TaskAnswersChanged",
     "Reminded",
     "Overdue",
@@ -55,6 +56,25 @@ class TaskCompleted(EvidencePayload):
     by: str = Field(description="the person who completed it")
     attempt: int = Field(description="which visit of the step it completed")
     overdue: bool = Field(description="whether it was completed after its due date")
+    assurance: str | None = Field(
+        None,
+        description="how the person's identity is known: 'verified by jira', 'verified by "
+        "slack', or 'claimed' (the CLI, with the operating-system user)",
+    )
+
+
+class TaskRefused(EvidencePayload):
+    """Someone who may not complete the task tried to: not its assignee, not a holder of its
+    role, not a delegate of one, or a person aims cannot identify. Nothing of what they sent
+    was taken (5.3)."""
+
+    KIND = "task.refused"
+
+    person: str = Field(
+        description="who tried, as the directory knows them or as their tool named them"
+    )
+    reason: str = Field(description="why it was refused")
+    attempt: int = Field(description="which visit of the step it was for")
 
 
 class TaskAnswersRefused(EvidencePayload):
@@ -126,6 +146,7 @@ KINDS: tuple[type[EvidencePayload], ...] = (
     TaskIssued,
     TaskCompleted,
     TaskAnswersRefused,
+    TaskRefused,
     TaskAnswersChanged,
     TaskReminded,
     TaskOverdue,

@@ -13,10 +13,11 @@ from ...spec.model import ApprovalStep
 from .. import evidence_kinds as ev
 from .._context import Context, Ignored, approval_step
 from .._flow import goto
-from ..commands import CloseApproval, RefuseDecision
-from ..events import ApprovalDecided
+from ..commands import CloseApproval, Notify, RefuseDecision
+from ..events import Actor, ApprovalDecided
+from ..identity import why_untrusted
 from ..state import ApprovalState, Decision
-from ..steps.approvals import excluded_people
+from ..steps.approvals import approved_steps, excluded_people
 
 __all__ = ["on_approval_decided"]
 
@@ -30,7 +31,8 @@ def on_approval_decided(ctx: Context, event: ApprovalDecided) -> Ignored | None:
     if not run.is_open or approval is None or approval.approval_id != approval_id:
         parts = approval_id.split(".")
         step_id = parts[-3] if len(parts) >= 4 else None
-        _refuse(ctx, event, "this approval is closed or was replaced by a newer request", step_id)
+        reason = event.closed_note or "this approval is closed or was replaced by a newer request"
+        _refuse(ctx, event, reason, step_id)
         return None
     step = approval_step(ctx.spec, approval.step_id)
     problem = _why_not(ctx, event, step, approval)
@@ -39,10 +41,18 @@ def on_approval_decided(ctx: Context, event: ApprovalDecided) -> Ignored | None:
         return None
     decision: Literal["approve", "reject"] = "approve" if event.decision == "approve" else "reject"
     reason = (event.reason or "").strip()
+    for_whom = _standing_in_for(ctx, step, actor)
     approval.decisions.append(
-        Decision(person=actor.id, decision=decision, reason=reason, at=ctx.now, ref=event.ref)
+        Decision(
+            person=actor.id,
+            decision=decision,
+            reason=reason,
+            at=ctx.now,
+            ref=event.ref,
+            on_behalf_of=for_whom,
+        )
     )
-    _record_decided(ctx, event, step, approval, decision, reason)
+    _record_decided(ctx, event, step, approval, decision, reason, for_whom)
     _close_if_decided(ctx, step, approval, event.eligible)
     return None
 
@@ -59,15 +69,29 @@ def _why_not(
         )
     if event.content_hash != approval.content_hash:
         return "the content changed since this request was sent; a fresh request has been sent"
+    untrusted = why_untrusted(actor, "decide")
+    if untrusted:
+        return untrusted
     roles = set(actor.roles)
     if actor.id == ctx.run.subject.owner:
         roles.add("system_owner")
-    if not roles & set(step.approvers):
+    if not roles & set(step.approvers) and not actor.delegated(step.approvers):
         return f"you are not an approver of this step (approvers: {', '.join(step.approvers)})"
-    violation = _segregation_violation(ctx, step, actor.id, roles)
+    # a delegate is checked as themselves: a delegation never lifts segregation of duties
+    violation = _segregation_violation(ctx, step, actor.id, roles, event.edited_by)
     if violation:
         return violation
-    if any(d.person == actor.id for d in approval.decisions):
+    for first, second in actor.conflicts:
+        if {first, second} & set(step.approvers):
+            return (
+                f"you hold both {first} and {second}, which aims.yaml keeps apart "
+                "(segregation of duties): ask for one of the roles to be revoked"
+            )
+    for_whom = _standing_in_for(ctx, step, actor)
+    if any(
+        d.person == actor.id or (for_whom and for_whom in (d.person, d.on_behalf_of))
+        for d in approval.decisions
+    ):
         return "you have already decided on this request"
     if event.decision not in ("approve", "reject"):
         return "the decision must be approve or reject"
@@ -77,12 +101,23 @@ def _why_not(
 
 
 def _segregation_violation(
-    ctx: Context, step: ApprovalStep, person: str, roles: set[str]
+    ctx: Context,
+    step: ApprovalStep,
+    person: str,
+    roles: set[str],
+    edited_by: tuple[tuple[str, str], ...] = (),
 ) -> str | None:
     run = ctx.run
     for task_step in step.separation.not_assignee_of:
         if run.completed_by.get(task_step) == person:
             return f"you completed '{task_step}', so you may not approve it (segregation of duties)"
+    covered = set(approved_steps(ctx.spec, step))
+    for changed, editor in edited_by:
+        if editor == person and changed in covered:
+            return (
+                f"you changed the answers of '{changed}', so you may not approve them "
+                "(segregation of duties)"
+            )
     if step.separation.not_subject_owner and person == run.subject.owner:
         return (
             "you own this AI system, so you may not approve its assessment (segregation of duties)"
@@ -91,6 +126,14 @@ def _segregation_violation(
     if forbidden:
         return f"people with the role {', '.join(sorted(forbidden))} may not approve this step"
     return None
+
+
+def _standing_in_for(ctx: Context, step: ApprovalStep, actor: Actor) -> str | None:
+    """The role holder a delegate decides for; None when the approver holds the role."""
+    roles = set(actor.roles) | ({"system_owner"} if actor.id == ctx.run.subject.owner else set())
+    if roles & set(step.approvers):
+        return None
+    return actor.delegated(step.approvers)
 
 
 def _refuse(ctx: Context, event: ApprovalDecided, reason: str, step_id: str | None) -> None:
@@ -149,9 +192,42 @@ def _close_if_decided(
             decisions=tuple(approval.decisions),
         )
     )
+    _tell_the_requesters(ctx, step, approval, outcome)
     ctx.clear_timers(step.id)
     run.approval = None
     goto(ctx, step.on_reject if outcome == "rejected" else ctx.spec.next_of(step.id))
+
+
+def _tell_the_requesters(
+    ctx: Context,
+    step: ApprovalStep,
+    approval: ApprovalState,
+    outcome: Literal["approved", "rejected"],
+) -> None:
+    """Whoever did the work the approval covers hears the outcome, who decided and why."""
+    run = ctx.run
+    requesters = tuple(
+        dict.fromkeys(
+            run.completed_by[s] for s in approved_steps(ctx.spec, step) if s in run.completed_by
+        )
+    )
+    if not requesters:
+        return
+    decided = "; ".join(
+        f"{d.person}{f' for {d.on_behalf_of}' if d.on_behalf_of else ''} "
+        f"{'approved' if d.decision == 'approve' else 'rejected'}: \u201c{d.reason}\u201d"
+        for d in approval.decisions
+    )
+    ctx.emit(
+        Notify(
+            key=ctx.key(f"{approval.approval_id}/outcome"),
+            run_id=run.run_id,
+            to=(),
+            people=requesters,
+            message=f"Run {run.run_id}: '{step.id}' on {run.subject.name} was {outcome}. {decided}",
+            subject=run.subject,
+        )
+    )
 
 
 # -- evidence -----------------------------------------------------------------------------------
@@ -176,7 +252,15 @@ def _record_decided(
     approval: ApprovalState,
     decision: Literal["approve", "reject"],
     reason: str,
+    for_whom: str | None,
 ) -> None:
+    # the optional fields are written only when they say something, so rows of decisions
+    # without them keep the shape they always had
+    extra: dict[str, str] = {}
+    if for_whom:
+        extra["on_behalf_of"] = for_whom
+    if event.actor.assurance:
+        extra["assurance"] = event.actor.assurance
     ctx.record(
         ev.ApprovalDecided(
             approval_id=approval.approval_id,
@@ -185,6 +269,7 @@ def _record_decided(
             reason=reason,
             content_hash=approval.content_hash,
             checks=list(_CHECKS),
+            **extra,
         ),
         step_id=step.id,
         actor=event.actor,

@@ -9,13 +9,17 @@ from .. import evidence_kinds as ev
 from .._context import Context, Ignored, approval_step, task_step
 from .._flow import goto
 from ..commands import CloseTask, InvalidateApproval, Notify, RefuseAnswers
-from ..events import TaskCompleted, TaskCreated, TaskUpdated
+from ..events import Actor, TaskCompleted, TaskCreated, TaskUpdated
 from ..forms import check_answers
+from ..identity import why_untrusted
 from ..state import ApprovalState, TaskState
 from ..steps import approvals, automatic
 from ..steps.tasks import unanswered
 
-__all__ = ["on_task_completed", "on_task_created", "on_task_updated"]
+__all__ = ["on_task_completed", "on_task_created", "on_task_updated", "who_may_not_complete"]
+
+# the engine's own events (timers, the scheduler, other runs) are not a person's
+_ENGINE_ITSELF = frozenset({"system", "scheduler"})
 
 
 def _open_task(ctx: Context, event: TaskCreated | TaskCompleted) -> TaskState | Ignored:
@@ -47,6 +51,20 @@ def on_task_completed(ctx: Context, event: TaskCompleted) -> Ignored | None:
     run = ctx.run
     step = task_step(ctx.spec, task.step_id)
     actor = event.actor
+    not_allowed = who_may_not_complete(ctx, step, task, actor)
+    if not_allowed is not None:
+        _record_not_allowed(ctx, event, task, not_allowed)
+        ctx.emit(
+            RefuseAnswers(
+                key=ctx.key(f"{step.id}/{task.attempt}/not-allowed/{run.events_applied}"),
+                run_id=run.run_id,
+                step_id=step.id,
+                ref=task.ref,
+                problems=(not_allowed,),
+                task_key=task.key,
+            )
+        )
+        return None
     clean, problems = check_answers(step.form, event.answers, step_id=step.id, context=ctx.names())
     if problems:
         _record_refused(ctx, event, task, problems)
@@ -67,7 +85,6 @@ def on_task_completed(ctx: Context, event: TaskCompleted) -> Ignored | None:
         "completed_by": actor.id,
         "issue": task.ref or event.ref,
     }
-    run.completed_by[step.id] = actor.id
     ctx.clear_timers(step.id)
     run.task = None
     _record_completed(ctx, event, task, clean)
@@ -87,6 +104,27 @@ def on_task_completed(ctx: Context, event: TaskCompleted) -> Ignored | None:
     )
     goto(ctx, ctx.spec.next_of(step.id))
     return None
+
+
+def who_may_not_complete(ctx: Context, step: TaskStep, task: TaskState, actor: Actor) -> str | None:
+    """Why ``actor`` may not complete this task, or None: only its assignee, a holder of its
+    role (the system's owner for ``system_owner``) or a delegate of a holder may."""
+    if actor.via in _ENGINE_ITSELF:
+        return None
+    untrusted = why_untrusted(actor, "complete a task")
+    if untrusted:
+        return untrusted
+    if actor.id == task.assignee or step.role in actor.roles:
+        return None
+    if step.role == "system_owner" and actor.id == ctx.run.subject.owner:
+        return None
+    if actor.delegated((step.role,)):
+        return None
+    return (
+        f"{actor.id} may not complete '{step.id}': it is assigned to "
+        f"{task.assignee or 'nobody'} and needs the role {step.role} (or a delegation from a "
+        "holder of it)"
+    )
 
 
 def on_task_updated(ctx: Context, event: TaskUpdated) -> Ignored | None:
@@ -196,6 +234,15 @@ def _record_issued(ctx: Context, event: TaskCreated, task: TaskState) -> None:
     )
 
 
+def _record_not_allowed(ctx: Context, event: TaskCompleted, task: TaskState, reason: str) -> None:
+    ctx.record(
+        ev.TaskRefused(person=event.actor.id, reason=reason, attempt=task.attempt),
+        step_id=task.step_id,
+        actor=event.actor,
+        ref=event.ref,
+    )
+
+
 def _record_refused(
     ctx: Context, event: TaskCompleted, task: TaskState, problems: list[str]
 ) -> None:
@@ -213,6 +260,14 @@ def _record_completed(
     ctx.record(
         ev.TaskCompleted(
             answers=answers, by=event.actor.id, attempt=task.attempt, overdue=task.overdue
+        )
+        if not event.actor.assurance
+        else ev.TaskCompleted(
+            answers=answers,
+            by=event.actor.id,
+            attempt=task.attempt,
+            overdue=task.overdue,
+            assurance=event.actor.assurance,
         ),
         step_id=task.step_id,
         actor=event.actor,

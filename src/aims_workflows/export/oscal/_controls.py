@@ -36,6 +36,8 @@ DETERMINATION: dict[str, tuple[str, str, str, str]] = {
     "in_progress": ("not-satisfied", "other", "partial", AUTOMATED),
     "no_evidence": ("not-satisfied", "fail", "planned", AUTOMATED),
     "described": ("not-satisfied", "other", "implemented", NOT_DETERMINED),
+    # a parent clause with evidence for some sub-clauses only
+    "partial": ("not-satisfied", "other", "partial", AUTOMATED),
 }
 
 

@@ -48,6 +48,8 @@ class PackResult:
     files: list[PackEntry]
     counts: dict[str, int] = field(default_factory=dict)
     soa: dict[str, Any] = field(default_factory=dict)
+    sample_seed: str = ""
+    checkpoints: int = 0
 
 
 def default_pack_name(now: datetime) -> str:
@@ -61,19 +63,26 @@ def write_audit_pack(
     period: Period = Period(),
     force: bool = False,
     now: datetime | None = None,
+    sample_seed: str | None = None,
 ) -> PackResult:
     """Write the audit pack for ``period`` to ``target``; the database is only read.
 
     A broken evidence chain does not stop the export (the auditor must see it): the pack is
     written, marked (``CHAIN-BROKEN.txt``, a red banner in ``index.html``, ``chain.ok: false`` in
     the manifest) and ``result.chain.ok`` is False.
+
+    ``sample_seed``: the seed of the per-control samples (default: drawn from the last exported
+    row's hash); ``result.sample_seed`` says which was used.
     """
     now = now or app.runtime.clock.now()
     counts: dict[str, int] = {}
+    extra: dict[str, Any] = {"sample_seed": sample_seed}
     with atomic_output(target, force=force) as out, snapshot(app.db) as conn:
         pack = PackWriter(out, now)
         try:
-            manifest, chain, exported, coverage = _write(app, pack, conn, period, now, counts)
+            manifest, chain, exported, coverage = _write(
+                app, pack, conn, period, now, counts, extra
+            )
         except BaseException:
             pack.abandon()
             raise
@@ -90,11 +99,19 @@ def write_audit_pack(
         entries,
         counts,
         coverage.summary(),
+        extra["sample_seed"] or "",
+        extra.get("checkpoints", 0),
     )
 
 
 def _write(
-    app: Any, pack: PackWriter, conn: Any, period: Period, now: datetime, counts: dict[str, int]
+    app: Any,
+    pack: PackWriter,
+    conn: Any,
+    period: Period,
+    now: datetime,
+    counts: dict[str, int],
+    extra: dict[str, Any],
 ):
     from ...catalog import load_catalog
     from ...kpi import compute_kpis
@@ -124,6 +141,10 @@ def _write(
         pack.add(f"oscal/{name}", content)
     _registers(pack, conn, period, now, counts)
     _workflow_texts(pack, conn, period, counts)
+    from .auditor_files import add_auditor_files, add_witness_files
+
+    extra["sample_seed"] = add_auditor_files(pack, conn, period, extra["sample_seed"], counts)
+    extra["checkpoints"] = add_witness_files(pack, conn, app)
     pack.add("aims-config.json", _json(_public_config(app.config)))
     pack.add(
         "index.html",
@@ -162,6 +183,7 @@ def _write(
                     "problem": chain.problem,
                 },
                 "exported_rows": exported.as_dict(),
+                "auditor": {"sample_seed": extra["sample_seed"]},
                 "files": [
                     {"path": e.path, "sha256": e.sha256, "bytes": e.bytes} for e in pack.entries
                 ],
@@ -259,6 +281,11 @@ def _workflow_texts(pack: PackWriter, conn: Any, period: Period, counts: dict[st
     for v in records.pinned_versions(conn, period):
         path = f"workflows/{_safe(v.workflow_id)}-v{v.version}-{v.content_hash[:12]}.yaml"
         pack.add(path, v.text)
+        from .auditor_files import spec_json
+
+        # what the pinned hash covers: the canonical JSON of the validated definition
+        canonical = spec_json(v.text, v.source_name)
+        pack.add(path.removesuffix(".yaml") + ".spec.json", canonical)
         versions.append(
             [
                 v.workflow_id,
@@ -267,12 +294,13 @@ def _workflow_texts(pack: PackWriter, conn: Any, period: Period, counts: dict[st
                 path.removeprefix("workflows/"),
                 v.source_name,
                 v.registered_at,
+                path.removeprefix("workflows/").removesuffix(".yaml") + ".spec.json",
             ]
         )
     with pack.text("workflows/index.csv") as out:
         counts["workflows"] = write_csv(
             out,
-            ["workflow", "version", "content_hash", "file", "source", "registered_at"],
+            ["workflow", "version", "content_hash", "file", "source", "registered_at", "spec_json"],
             versions,
         )
 

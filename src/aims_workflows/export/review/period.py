@@ -1,7 +1,8 @@
 """Which period a management-review input pack covers, why, and the period it is compared with.
 
 By default a review looks at what happened since the last one: from the day the last completed
-management-review run completed to today. Without any completed review, the last 365 days. The
+management-review run completed to today. Without any completed review, the whole history: from
+the day of the ledger's first row (a first review looks at everything there is). The
 comparison period has the same number of days and ends the day before the period starts, so
 every figure can say whether it went up or down.
 """
@@ -9,7 +10,7 @@ every figure can say whether it went up or down.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import Connection, select
 
@@ -40,6 +41,16 @@ class ReviewPeriod:
 
     def label(self) -> str:
         return f"{self.current.label()} ({self.days} day{'s' if self.days != 1 else ''})"
+
+
+def first_record_day(conn: Connection) -> date | None:
+    """The day of the ledger's first row (``None`` for an empty ledger)."""
+    from sqlalchemy import func
+
+    from ...store.models import Evidence
+
+    first = conn.execute(select(func.min(Evidence.__table__.c.effective_at))).scalar()
+    return datetime.fromisoformat(str(first)).date() if first else None
 
 
 def last_review(conn: Connection, before: datetime) -> tuple[str, datetime] | None:
@@ -78,12 +89,14 @@ def choose_period(
             )
             reason += f", {last[0]}, completed on {start_day.isoformat()}"
         else:
-            start_day = end_day - timedelta(days=DEFAULT_DAYS - 1)
+            first = first_record_day(conn)
+            start_day = min(first, end_day) if first else end_day
             reason = (
-                f"the {DEFAULT_DAYS} days up to --until {end_day.isoformat()}, as no management "
-                "review had been completed by then"
+                f"the whole history up to --until {end_day.isoformat()}, from the first ledger "
+                "row, as no management review had been completed by then"
                 if until is not None
-                else f"the last {DEFAULT_DAYS} days, as no management review has been completed yet"
+                else "the whole history, from the first ledger row, as no management review has "
+                "been completed yet"
             )
     elif until is None:
         reason = f"from --since {start_day.isoformat()} to today"

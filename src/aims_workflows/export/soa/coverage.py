@@ -5,15 +5,18 @@ implemented, the workflows whose ``evidences:`` name it, their runs completed an
 period, the ledger rows those runs wrote and the latest of them, and a status. An applicable
 control that no workflow evidences and no implementation note describes is a **gap**.
 
-Clauses get the same figures; a clause counts what names it or any of its sub-clauses (6.1 is
-covered by what evidences 6.1.2, 6.1.3 and 6.1.4).
+Clauses get the same figures; a clause counts what names it, any of its sub-clauses (6.1 counts
+what evidences 6.1.2, 6.1.3 and 6.1.4) or a clause above it (a workflow that names 9.2 names the
+whole of it, 9.2.1 and 9.2.2 included). A parent clause is implemented only when every one of
+its sub-clauses is: evidence for 4.1 alone does not make clause 4 implemented while 4.3 and 4.4
+have none; such a parent is ``partial``, with the sub-clauses still lacking in its notes.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import Connection, and_, case, func, or_, select
@@ -31,6 +34,7 @@ STATUS_LABELS = {
     "implemented": "implemented, with evidence",
     "in_progress": "in progress: runs open, none completed",
     "described": "implementation described, evidence kept outside aims",
+    "partial": "evidence for some sub-clauses, not all",
     "no_evidence": "applicable, no evidence yet",
     "excluded": "excluded",
 }
@@ -124,6 +128,7 @@ class CoverageReport:
             "gaps": [c.id for c in self.controls if c.gap],
             "clauses": len(self.clauses),
             "clauses_evidenced": count(self.clauses, "implemented"),
+            "clauses_partial": [c.id for c in self.clauses if c.status == "partial"],
             "clauses_without_workflow": [c.id for c in self.clauses if c.gap],
         }
 
@@ -190,13 +195,33 @@ def build_coverage(
     clauses = []
     for entry in catalog.clauses():
         wanted = frozenset(
-            {entry.id} | {c.id for c in catalog.clauses() if c.id.startswith(entry.id + ".")}
+            {entry.id}
+            | {c.id for c in catalog.clauses() if c.id.startswith(entry.id + ".")}
+            | {c.id for c in catalog.clauses() if entry.id.startswith(c.id + ".")}
         )
         clauses.append(_row(entry, wanted, citations, facts, True, "", ""))
+    clauses = _roll_up(clauses)
     groups = {g.id: g.title for g in catalog.groups()}
     return CoverageReport(
         generated_at, organisation, catalog.standard, period, controls, clauses, groups
     )
+
+
+def _roll_up(clauses: list[Coverage]) -> list[Coverage]:
+    """Each parent clause implemented only when all of its sub-clauses are: deepest first, so
+    that clause 9 sees what 9.2 and 9.3 became."""
+    by_id = {c.id: c for c in clauses}
+    for clause_id in sorted(by_id, key=lambda i: -i.count(".")):
+        row = by_id[clause_id]
+        children = [c for c in by_id.values() if c.id.rpartition(".")[0] == clause_id]
+        lacking = [c.id for c in children if c.status != "implemented"]
+        if children and lacking and row.status == "implemented":
+            by_id[clause_id] = replace(
+                row,
+                status="partial",
+                notes=(*row.notes, "sub-clauses without evidence: " + ", ".join(lacking)),
+            )
+    return [by_id[c.id] for c in clauses]
 
 
 def _row(

@@ -95,11 +95,14 @@ def coverage_json(report: CoverageReport, *, part: str = "all") -> str:
 
 
 def _md(text: Any) -> str:
-    """A Markdown table cell: pipes escaped, line breaks kept as <br>, HTML-like text defused."""
+    """A Markdown table cell: pipes escaped, line breaks kept as <br>, HTML-like text defused,
+    and brackets escaped, so that no text from people (a system's name, an answer) becomes a
+    link such as ``[Open](javascript:...)`` or an image in the rendered page."""
     value = "" if text is None else str(text)
     value = (
         value.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
     )
+    value = value.replace("[", "\\[").replace("]", "\\]")
     return "<br>".join(line.strip() for line in value.splitlines()) or " "
 
 

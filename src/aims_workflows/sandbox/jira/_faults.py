@@ -4,10 +4,12 @@ the imitation of Jira's URL space stays clean.
 
 >>> sandbox.faults.rate_limit(times=1, retry_after=1)       # doctest: +SKIP
 >>> sandbox.faults.unavailable(times=2, path=r"/search/jql")  # doctest: +SKIP
+>>> sandbox.faults.slow(0.05)                                # doctest: +SKIP
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 import threading
 from dataclasses import dataclass
@@ -49,8 +51,23 @@ class JiraFaults:
         self._lock = threading.Lock()
         self._rules: list[_Rule] = []
         self._webhooks_to_drop = 0
+        self._latency: tuple[float, re.Pattern[str] | None] | None = None
         self.injected = 0
         """How many requests were answered with an injected fault so far."""
+
+    def slow(self, seconds: float, *, path: str | None = None) -> None:
+        """Answer every request (whose path matches ``path``) ``seconds`` late, as a loaded Jira
+        site does; ``slow(0)`` ends it."""
+        with self._lock:
+            self._latency = (seconds, re.compile(path) if path else None) if seconds > 0 else None
+
+    def latency_for(self, path: str) -> float:
+        """How late to answer a request to ``path``."""
+        with self._lock:
+            if self._latency is None:
+                return 0.0
+            seconds, pattern = self._latency
+        return seconds if pattern is None or pattern.search(path) else 0.0
 
     def fail(
         self,
@@ -152,6 +169,7 @@ class JiraFaults:
         with self._lock:
             self._rules.clear()
             self._webhooks_to_drop = 0
+            self._latency = None
 
     def take_request_fault(self, method: str, path: str) -> _Rule | None:
         """Use up the first rule matching this request, if any."""
@@ -207,6 +225,9 @@ class FaultMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
+            delay = self.faults.latency_for(scope["path"])
+            if delay:
+                await asyncio.sleep(delay)
             rule = self.faults.take_request_fault(scope["method"], scope["path"])
             if rule is not None:
                 if rule.after_processing:

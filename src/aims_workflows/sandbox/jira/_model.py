@@ -37,6 +37,10 @@ class JiraUser:
     active: bool = True
     time_zone: str = "Etc/UTC"
     account_type: str = "atlassian"
+    # Profile visibility of the e-mail address: on real Jira Cloud most people keep it to
+    # themselves ("Only you and admins"), and the REST API then leaves out emailAddress for
+    # everyone else, the integration's account and site admins included.
+    email_visible: bool = True
 
 
 @dataclass
@@ -48,6 +52,8 @@ class Project:
     name: str
     lead_account_id: str
     deleted: bool = False
+    # project roles and the accounts in each (``GET /project/{key}/role/{id}``)
+    roles: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass

@@ -16,23 +16,47 @@ import httpx
 from . import _adf
 from ._model import JiraUser
 
-__all__ = ["sandbox_user", "default_users", "display_name_of", "users_for", "JiraSandboxPerson"]
+__all__ = [
+    "sandbox_user",
+    "default_users",
+    "display_name_of",
+    "private_by_default",
+    "users_for",
+    "JiraSandboxPerson",
+]
 
 
-def sandbox_user(email: str, display_name: str, api_token: str | None = None) -> JiraUser:
-    """A user with a stable, realistic account id (``712020:<uuid>``) derived from ``email``."""
+def sandbox_user(
+    email: str, display_name: str, api_token: str | None = None, *, email_visible: bool = True
+) -> JiraUser:
+    """A user with a stable, realistic account id (``712020:<uuid>``) derived from ``email``;
+    ``email_visible=False`` hides the address from everyone else, as a private profile does."""
     account_id = "712020:" + str(uuid.uuid5(uuid.NAMESPACE_URL, f"mailto:{email.lower()}"))
     token = api_token or "ATATT-sandbox-" + email.split("@")[0].replace(".", "-")
-    return JiraUser(account_id=account_id, email=email, display_name=display_name, api_token=token)
+    return JiraUser(
+        account_id=account_id,
+        email=email,
+        display_name=display_name,
+        api_token=token,
+        email_visible=email_visible,
+    )
 
 
 def default_users() -> list[JiraUser]:
-    """The integration's service account first (it owns the project), then two people."""
+    """The integration's service account first (it owns the project), then two people; the
+    engineer keeps their e-mail private, as most people on real sites do."""
     return [
         sandbox_user("aims-bot@example.com", "AIMS Automation"),
-        sandbox_user("erin.engineer@example.com", "Erin Engineer"),
+        sandbox_user("erin.engineer@example.com", "Erin Engineer", email_visible=False),
         sandbox_user("sam.owner@example.com", "Sam Owner"),
     ]
+
+
+def private_by_default(email: str) -> bool:
+    """Whether a sandbox person keeps their e-mail private unless told otherwise: every
+    engineer, and every other person by a stable hash of the address, so a site has both."""
+    local = email.split("@")[0].lower()
+    return "engineer" in local or uuid.uuid5(uuid.NAMESPACE_URL, email.lower()).int % 2 == 0
 
 
 def display_name_of(email: str) -> str:
@@ -45,7 +69,9 @@ def users_for(emails: Iterable[str]) -> list[JiraUser]:
     people of ``aims.yaml``; the service account's own address is not repeated."""
     bot = default_users()[0]
     people = sorted({e.strip() for e in emails if e.strip()} - {bot.email}, key=str.lower)
-    return [bot] + [sandbox_user(e, display_name_of(e)) for e in people]
+    return [bot] + [
+        sandbox_user(e, display_name_of(e), email_visible=not private_by_default(e)) for e in people
+    ]
 
 
 class JiraSandboxPerson:

@@ -45,8 +45,12 @@ class Renderer:
             for size in ("16x16", "24x24", "32x32", "48x48")
         }
 
-    def user(self, user: JiraUser | None, *, full: bool = False) -> dict[str, Any] | None:
-        """User (``full``) or UserDetails, the shorter form embedded in issues."""
+    def user(
+        self, user: JiraUser | None, *, full: bool = False, own: bool = False
+    ) -> dict[str, Any] | None:
+        """User (``full``) or UserDetails, the shorter form embedded in issues. The e-mail is
+        left out when the person's profile visibility hides it (``own``: the person asking
+        about themselves, who always sees it)."""
         if user is None:
             return None
         body: dict[str, Any] = {
@@ -59,6 +63,8 @@ class Renderer:
             "active": user.active,
             "timeZone": user.time_zone,
         }
+        if not (user.email_visible or own):
+            del body["emailAddress"]
         if full:
             body["locale"] = "en_US"
         return body

@@ -76,7 +76,12 @@ class JiraSandbox(ServedSandbox):
             raise ValueError("a Jira sandbox needs at least one user")
         self.state = JiraState(self.users, clock, strict_options=strict_options)
         self.project_key = project
-        self.state.add_project(project, project_name, self.users[0].account_id)
+        created = self.state.add_project(project, project_name, self.users[0].account_id)
+        # as on a new site: the lead administers, everyone else is a member
+        created.roles = {
+            "Administrators": [self.users[0].account_id],
+            "Member": [u.account_id for u in self.users[1:]],
+        }
         self.state.admins.add(self.users[0].account_id)
         if priorities is not None:
             self.state.priorities = {str(n): p for n, p in enumerate(priorities, start=1)}

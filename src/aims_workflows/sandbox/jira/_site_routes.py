@@ -15,6 +15,7 @@ from . import _contexts, _issues
 from ._clock import jira_datetime
 from ._errors import JiraApiError
 from ._jql import parse_jql
+from ._model import JiraUser
 from ._request import (
     RouteContext,
     actor_of,
@@ -66,7 +67,8 @@ async def server_info(ctx: RouteContext, request: Request) -> Response:
 
 async def myself(ctx: RouteContext, request: Request) -> Response:
     with ctx.state.lock:
-        return JSONResponse(ctx.renderer().user(ctx.state.users[actor_of(request)], full=True))
+        me = ctx.state.users[actor_of(request)]
+        return JSONResponse(ctx.renderer().user(me, full=True, own=True))
 
 
 async def get_project(ctx: RouteContext, request: Request) -> Response:
@@ -176,6 +178,16 @@ async def get_option(ctx: RouteContext, request: Request) -> Response:
 
 
 # --- people ------------------------------------------------------------------------------
+def _matches(user: JiraUser, query: str) -> bool:
+    """Whether a user search's ``query`` finds ``user``: the display name or e-mail contains
+    it; a private e-mail is matched only when given in full (the address is not revealed by
+    guessing its parts, but whoever knows it finds the account)."""
+    if query in user.display_name.lower():
+        return True
+    email = user.email.lower()
+    return query == email if not user.email_visible else query in email
+
+
 async def search_users(ctx: RouteContext, request: Request) -> Response:
     query = (request.query_params.get("query") or "").lower()
     account_id = request.query_params.get("accountId")
@@ -187,15 +199,62 @@ async def search_users(ctx: RouteContext, request: Request) -> Response:
         matches = [
             u
             for u in ctx.state.users.values()
-            if u.active
-            and (
-                u.account_id == account_id
-                if account_id
-                else query in u.email.lower() or query in u.display_name.lower()
-            )
+            if u.active and (u.account_id == account_id if account_id else _matches(u, query))
         ]
         render = ctx.renderer()
         return JSONResponse([render.user(u, full=True) for u in matches[start : start + size]])
+
+
+def _role_id(name: str) -> int:
+    # stable ids per role name, in the range real sites use
+    return 10000 + sum(ord(c) for c in name) % 1000
+
+
+async def project_roles(ctx: RouteContext, request: Request) -> Response:
+    """GET /project/{key}/role: each role's name and the URL of its actors."""
+    with ctx.state.lock:
+        project = ctx.state.project(request.path_params["projectIdOrKey"])
+        base = ctx.renderer().api
+        return JSONResponse(
+            {
+                name: f"{base}/project/{project.id}/role/{_role_id(name)}"
+                for name in sorted(project.roles)
+            }
+        )
+
+
+async def project_role(ctx: RouteContext, request: Request) -> Response:
+    """GET /project/{key}/role/{id}: the role with its user actors."""
+    with ctx.state.lock:
+        project = ctx.state.project(request.path_params["projectIdOrKey"])
+        wanted = request.path_params["id"]
+        name = next((n for n in project.roles if str(_role_id(n)) == wanted), None)
+        if name is None:
+            raise JiraApiError.not_found(f"No project role with id '{wanted}'.")
+        render = ctx.renderer()
+        actors = []
+        for n, account_id in enumerate(project.roles[name]):
+            user = ctx.state.users.get(account_id)
+            if user is None:
+                continue
+            actors.append(
+                {
+                    "id": 20000 + n,
+                    "displayName": user.display_name,
+                    "type": "atlassian-user-role-actor",
+                    "actorUser": {"accountId": user.account_id},
+                }
+            )
+        return JSONResponse(
+            {
+                "self": f"{render.api}/project/{project.id}/role/{wanted}",
+                "name": name,
+                "id": int(wanted),
+                "description": f"Members of the {name} role",
+                "actors": actors,
+                "scope": {"type": "PROJECT", "project": {"id": project.id}},
+            }
+        )
 
 
 # --- search ------------------------------------------------------------------------------

@@ -111,6 +111,15 @@ class WebhookQueue:
             self.deliveries.append(delivery)
         return delivery
 
+    def reverse_pending(self) -> None:
+        """Send the pending deliveries newest first: Jira Cloud does not promise to deliver
+        webhooks in the order the changes happened (its retries and parallel senders reorder
+        them), so a receiver must not assume it."""
+        with self._lock:
+            pending = [d for d in self.deliveries if d.state == "pending"]
+            rest = [d for d in self.deliveries if d.state != "pending"]
+            self.deliveries = rest + pending[::-1]
+
     def pending(self) -> list[WebhookDelivery]:
         with self._lock:
             return [d for d in self.deliveries if d.state == "pending"]

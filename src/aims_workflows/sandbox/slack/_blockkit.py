@@ -40,10 +40,70 @@ def parse_json_arg(value: Any) -> Any:
     return value
 
 
+# Slack's documented limits (api.slack.com/reference/block-kit/blocks, .../block-elements,
+# .../composition-objects). slack_sdk's models check some of them; Slack refuses a message that
+# breaks any with invalid_blocks, so the sandbox checks them all itself.
+_SECTION_TEXT = 3000
+_SECTION_FIELDS = 10
+_FIELD_TEXT = 2000
+_HEADER_TEXT = 150
+_CONTEXT_ELEMENTS = 10
+_ACTIONS_ELEMENTS = 25
+_BUTTON_TEXT = 75
+_BUTTON_VALUE = 2000
+_OPTION_TEXT = 75
+_OPTION_VALUE = 150
+_ID_LENGTH = 255
+
+
+def _text_of(obj: Any) -> str:
+    text = obj.get("text") if isinstance(obj, dict) else None
+    return text if isinstance(text, str) else ""
+
+
+def _limit_problems(where: str, raw: dict[str, Any]) -> list[str]:
+    problems: list[str] = []
+
+    def over(what: str, value: Any, limit: int) -> None:
+        if isinstance(value, (str, list)) and len(value) > limit:
+            unit = "items" if isinstance(value, list) else "characters"
+            problems.append(f"{where}: {what} must be at most {limit} {unit} ({len(value)})")
+
+    kind = raw.get("type")
+    over("block_id", raw.get("block_id"), _ID_LENGTH)
+    if kind == "section":
+        over("text", _text_of(raw.get("text")), _SECTION_TEXT)
+        fields = raw.get("fields") or []
+        over("fields", fields, _SECTION_FIELDS)
+        for i, item in enumerate(fields if isinstance(fields, list) else []):
+            over(f"fields[{i}].text", _text_of(item), _FIELD_TEXT)
+    elif kind == "header":
+        over("text", _text_of(raw.get("text")), _HEADER_TEXT)
+    elif kind == "context":
+        over("elements", raw.get("elements") or [], _CONTEXT_ELEMENTS)
+    elif kind == "actions":
+        over("elements", raw.get("elements") or [], _ACTIONS_ELEMENTS)
+    elements = raw.get("elements") if kind == "actions" else [raw.get("accessory")]
+    for i, element in enumerate(elements if isinstance(elements, list) else []):
+        if not isinstance(element, dict):
+            continue
+        over(f"elements[{i}].action_id", element.get("action_id"), _ID_LENGTH)
+        if element.get("type") == "button":
+            over(f"elements[{i}].text", _text_of(element.get("text")), _BUTTON_TEXT)
+            over(f"elements[{i}].value", element.get("value"), _BUTTON_VALUE)
+        for j, option in enumerate(element.get("options") or []):
+            over(f"elements[{i}].options[{j}].text", _text_of(option.get("text")), _OPTION_TEXT)
+            over(f"elements[{i}].options[{j}].value", option.get("value"), _OPTION_VALUE)
+    return problems
+
+
 def _check_one(index: int, raw: Any) -> list[str]:
     where = f"blocks[{index}]"
     if not isinstance(raw, dict):
         return [f"{where}: must be an object"]
+    limits = _limit_problems(where, raw)
+    if limits:
+        return limits
     try:
         block = Block.parse(raw)
     except (TypeError, SlackObjectFormationError) as exc:
@@ -55,7 +115,11 @@ def _check_one(index: int, raw: Any) -> list[str]:
     except SlackObjectFormationError as exc:
         return [f"{where}: {exc}"]
     # The models drop properties they do not know; Slack refuses them, so compare.
-    if block.to_dict() != raw:
+    try:
+        shown = block.to_dict()
+    except SlackObjectFormationError as exc:  # a nested element over its limit
+        return [f"{where}: {exc}"]
+    if shown != raw:
         return [f"{where}: contains properties Slack does not accept or values of the wrong type"]
     return []
 

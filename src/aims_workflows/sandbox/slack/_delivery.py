@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 
@@ -101,6 +102,27 @@ class Deliverer:
         self.max_retries = max_retries
         self.retry_delays = tuple(retry_delays)
         self.sleep = sleep
+
+    def ssl_check(self, url: str, token: str) -> Delivery:
+        """Slack's certificate check of a slash command's URL: an unsigned form with
+        ``ssl_check=1`` and the app's verification token, which the app must answer with 200
+        (api.slack.com/interactivity/slash-commands, "ssl_check")."""
+        fields = {"ssl_check": "1", "token": token}
+        body = urlencode(fields).encode()
+        delivery = Delivery(url=url, kind="ssl_check", payload=fields, body=body)
+        headers = {"Content-Type": "application/x-www-form-urlencoded", "User-Agent": USER_AGENT}
+        attempt = Attempt(retry_num=0, headers=headers)
+        delivery.attempts.append(attempt)
+        try:
+            with httpx.Client(timeout=self.timeout) as client:
+                response = client.post(url, content=body, headers=headers)
+        except httpx.HTTPError as exc:
+            attempt.failure = type(exc).__name__
+            return delivery
+        attempt.status = response.status_code
+        attempt.response_headers = dict(response.headers)
+        attempt.response_body = response.content
+        return delivery
 
     def send(
         self, url: str, *, kind: str, payload: dict[str, Any], body: bytes, content_type: str

@@ -12,6 +12,7 @@ from typing import Any
 
 from ._blockkit import BlockKitError, check_blocks, check_view, parse_json_arg
 from ._errors import ApiFailure
+from ._history import conversations_history
 from ._workspace import Workspace
 
 __all__ = ["Args", "METHODS", "Handler", "MAX_TEXT_LENGTH"]
@@ -177,6 +178,26 @@ def users_lookup_by_email(ws: Workspace, args: Args) -> dict[str, Any]:
     return {"user": user.to_api()}
 
 
+def users_list(ws: Workspace, args: Args) -> dict[str, Any]:
+    """users.list: the workspace's members a page at a time (``limit``, ``cursor``); an empty
+    ``next_cursor`` on the last page, as Slack sends it."""
+    try:
+        limit = int(args.text("limit") or 0) or 200
+        start = int(args.text("cursor") or 0)
+    except ValueError:
+        raise ApiFailure("invalid_cursor") from None
+    if limit < 1 or start < 0:
+        raise ApiFailure("invalid_limit" if limit < 1 else "invalid_cursor")
+    members = ws.members_page(start, min(limit, 1000))
+    following = start + len(members)
+    more = following < ws.member_count()
+    return {
+        "members": [u.to_api() for u in members],
+        "cache_ts": 0,
+        "response_metadata": {"next_cursor": str(following) if more else ""},
+    }
+
+
 def users_info(ws: Workspace, args: Args) -> dict[str, Any]:
     """users.info: a person by id."""
     user_id = args.require("user", "user_not_found")
@@ -224,6 +245,8 @@ METHODS: dict[str, Handler] = {
     "views.publish": views_publish,
     "users.lookupByEmail": users_lookup_by_email,
     "users.info": users_info,
+    "users.list": users_list,
     "conversations.open": conversations_open,
+    "conversations.history": conversations_history,
 }
 """Every Web API method the sandbox serves, by its Slack name."""

@@ -155,8 +155,13 @@ class Person:
                 response_url,
             )
         body = urlencode(fields).encode()
+        url = self._sandbox.commands_url or self._app_url()
+        if self._sandbox.socket_mode is None:  # over a socket there is no URL to check
+            checked = self._sandbox.check_ssl(url)
+            if not checked.ok:  # Slack does not send a command to a URL that failed its check
+                return checked
         delivery = self._sandbox.deliverer.send(
-            self._sandbox.commands_url or self._app_url(),
+            url,
             kind="slash_command",
             payload=dict(fields),
             body=body,

@@ -106,6 +106,7 @@ class SlackSandbox(ServedSandbox):
         )
         self.deliveries: list[Delivery] = []
         self._deliveries_lock = threading.Lock()
+        self._ssl_checked: dict[str, Delivery] = {}
         for channel in channels:
             self.workspace.add_channel(channel)
         for spec in users:
@@ -223,6 +224,21 @@ class SlackSandbox(ServedSandbox):
         ws = self.workspace
         with ws.lock:
             return ws.snapshot([ws.conversations[self.channel_id(channel)]])[0]
+
+    def check_ssl(self, url: str) -> Delivery:
+        """Send Slack's ``ssl_check`` to ``url`` once (as Slack does when a slash command's URL
+        is set); later calls return the first answer. The command is only sent after a 200."""
+        with self._deliveries_lock:
+            known = self._ssl_checked.get(url)
+        if known is not None and known.ok:
+            return known
+        if not isinstance(self.deliverer, Deliverer):
+            raise SandboxUsageError("an app on Socket Mode has no URL for Slack to check")
+        delivery = self.deliverer.ssl_check(url, self.verification_token)
+        self._record(delivery)
+        with self._deliveries_lock:
+            self._ssl_checked[url] = delivery
+        return delivery
 
     def _record(self, delivery: Delivery) -> None:
         with self._deliveries_lock:

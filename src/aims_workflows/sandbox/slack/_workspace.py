@@ -104,6 +104,15 @@ class Workspace:
             self.conversations[channel.id] = channel
             return channel
 
+    def members_page(self, start: int, size: int) -> list[SlackUser]:
+        """``size`` members from position ``start``, in the order they joined."""
+        with self.lock:
+            return list(self.users.values())[start : start + size]
+
+    def member_count(self) -> int:
+        with self.lock:
+            return len(self.users)
+
     def find_user_by_email(self, email: str) -> SlackUser | None:
         """The person with this email, compared without case as Slack does."""
         with self.lock:

@@ -1,76 +1,138 @@
 #!/usr/bin/env python3
-"""Re-verify an aims evidence ledger export without aims: Python 3.8+ standard library only.
+"""Re-verify an aims audit pack without aims: Python 3.8+ standard library only (plus the
+``cryptography`` package, if installed, to check the checkpoints' signatures).
 
-    python3 verify_ledger.py                       # ledger.jsonl next to this script
-    python3 verify_ledger.py path/to/ledger.jsonl
-    python3 verify_ledger.py --manifest ../manifest.json   # also check every file of the pack
+    python3 evidence/verify_ledger.py                        # the whole pack this file is in
+    python3 evidence/verify_ledger.py --expect-manifest SHA256  # ... and that it is the one sent
+    python3 evidence/verify_ledger.py --public-key "aims-witness-key/1 ..."
+    python3 evidence/verify_ledger.py path/to/ledger.jsonl --ledger-only
 
-For each row it recomputes SHA-256 over the canonical JSON array
-[seq, kind, run_id, step_id, actor, via, effective_at, recorded_at, payload, ref, prev_hash]
-(no spaces, non-ASCII kept as UTF-8) and compares it with the row's hash; it checks that each
-row's prev_hash is the hash of the row before and that seq numbers follow without gaps. A file
-that starts at row 1 must start from the genesis hash (64 zeros). If verification.json lies next
-to the ledger file, the first and last rows are also compared with what it records, so rows cut
-from either end of the file are noticed.
+What it checks, each problem named on a line of its own that starts with FAILED:
 
-Exit status: 0 when everything verifies, 1 on the first problem (named by seq and line), 2 when
-the input cannot be read.
+1. the manifest: its SHA-256 is the one sent separately (``--expect-manifest``); every file it
+   lists is there with its SHA-256 and size; no file is there that it does not list;
+2. the ledger rows (``evidence/ledger.jsonl``): each row's SHA-256 over the canonical JSON array
+   [seq, kind, run_id, step_id, actor, via, effective_at, recorded_at, payload, ref, prev_hash]
+   (no spaces, non-ASCII kept as UTF-8), each linked to the row before, numbered without gaps
+   from 1 (rows below 1, gaps, a numbering moved forward are each named), the first and last
+   rows as ``verification.json`` records them, and the head the export recorded. The words are
+   those of ``aims evidence verify`` (``aims_chain.py`` is the same code);
+3. ``auditor/``: rebuilt from the ledger rows (``aims_auditor.py``), compared byte for byte, so
+   the registers, the control index, the run timelines, the segregation-of-duties exceptions,
+   the coverage timeline and the per-control sample (re-drawn from the seed in
+   ``auditor/sampling.json``) are what the rows say;
+4. ``workflows/``: every pinned definition's canonical JSON hashes to the hash the runs pinned,
+   and every run started in the rows has its definition in the pack;
+5. ``witness/``: every signed checkpoint of the ledger head: signed by the witness key (checked
+   when ``cryptography`` is installed), not newer than the head, and holding the hash the row it
+   names has in this pack.
+
+Exit status: 0 when everything verifies, 1 when anything does not (every problem is printed),
+2 when the input cannot be read at all.
 """
 
 import argparse
+import csv
 import hashlib
+import importlib
+import io
 import json
 import os
+import re
 import sys
 
-FIELDS = (
-    "seq",
-    "kind",
-    "run_id",
-    "step_id",
-    "actor",
-    "via",
-    "effective_at",
-    "recorded_at",
-    "payload",
-    "ref",
-    "prev_hash",
-    "hash",
-)
-GENESIS = "0" * 64
+sys.dont_write_bytecode = True  # no __pycache__ inside the pack being checked
+HERE = os.path.dirname(os.path.abspath(__file__))
+if HERE not in sys.path:  # -I leaves the script's directory off the path
+    sys.path.insert(0, HERE)
+
+# shipped next to this file (the same code aims runs); by name, so tools do not look for them
+# among installed packages
+aims_auditor = importlib.import_module("aims_auditor")
+aims_chain = importlib.import_module("aims_chain")
+aims_checkpoints = importlib.import_module("aims_checkpoints")
+
+FIELDS = aims_chain.FIELDS
 
 
-def row_hash(row):
-    """The hash the ledger gives a row: SHA-256 of the canonical JSON of every field but hash."""
-    body = json.dumps(
-        [row[name] for name in FIELDS[:-1]], ensure_ascii=False, separators=(",", ":")
-    )
-    return hashlib.sha256(body.encode("utf-8")).hexdigest()
-
-
-class Broken(Exception):
+class Unreadable(Exception):
     pass
 
 
-def check_row(row, line_no):
-    if not isinstance(row, dict):
-        raise Broken(f"line {line_no}: not a JSON object")
-    missing = [name for name in FIELDS if name not in row]
-    if missing:
-        raise Broken(f"line {line_no}: missing field(s) {', '.join(missing)}")
-    if not isinstance(row["seq"], int) or isinstance(row["seq"], bool):
-        raise Broken(f"line {line_no}: seq must be a whole number")
-    if not isinstance(row["payload"], str):
-        raise Broken(
-            f"row {row['seq']} (line {line_no}): payload must be the JSON text exactly as "
-            "exported, not a parsed object"
-        )
+class Checker:
+    def __init__(self, root):
+        self.root = root
+        self.problems = []
+
+    def fail(self, text):
+        self.problems.append(text)
+        print(f"FAILED: {text}")
+
+    def path(self, name):
+        return os.path.join(self.root, *name.split("/"))
+
+    def read(self, name):
+        with open(self.path(name), "rb") as handle:
+            return handle.read()
 
 
-def verify_file(path):
-    """(rows, first_seq, last_seq, first_prev_hash, last_hash); raises Broken on the first
-    problem."""
-    rows, first_seq, first_prev, prev_hash, prev_seq = 0, None, None, None, None
+# -- 1. the manifest ------------------------------------------------------------------------------
+def sha256_file(path):
+    digest, size = hashlib.sha256(), 0
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+            size += len(block)
+    return digest.hexdigest(), size
+
+
+def check_manifest(checker, manifest_path, expect):
+    base = os.path.dirname(os.path.abspath(manifest_path))
+    if expect is not None:
+        digest, _ = sha256_file(manifest_path)
+        if digest != expect.lower():
+            checker.fail(
+                f"manifest.json has SHA-256 {digest}, not the {expect.lower()} you were sent: "
+                "this is not the pack that was exported (or the manifest was changed)"
+            )
+        else:
+            print("OK: manifest.json is the one whose SHA-256 you were sent")
+    with open(manifest_path, encoding="utf-8") as handle:
+        manifest = json.load(handle)
+    listed = {}
+    for entry in manifest.get("files", []):
+        name = entry["path"]
+        target = os.path.normpath(os.path.join(base, name))
+        if not target.startswith(base + os.sep):
+            checker.fail(f"manifest lists a path outside the pack: {name}")
+            continue
+        listed[os.path.relpath(target, base).replace(os.sep, "/")] = entry
+    bad = 0
+    for name, entry in listed.items():
+        target = os.path.join(base, *name.split("/"))
+        if not os.path.isfile(target):
+            checker.fail(f"{name} is listed in the manifest but missing from the pack")
+            bad += 1
+            continue
+        digest, size = sha256_file(target)
+        if size != entry["bytes"] or digest != entry["sha256"]:
+            checker.fail(f"{name} does not match the manifest: it was changed after export")
+            bad += 1
+    manifest_name = os.path.relpath(os.path.abspath(manifest_path), base).replace(os.sep, "/")
+    for folder, _dirs, files in os.walk(base):
+        for file_name in files:
+            name = os.path.relpath(os.path.join(folder, file_name), base).replace(os.sep, "/")
+            if name != manifest_name and name not in listed:
+                checker.fail(f"{name} is in the pack but not in the manifest: it was added")
+                bad += 1
+    if not bad:
+        print(f"OK: {len(listed)} files match {os.path.basename(manifest_path)}")
+    return manifest
+
+
+# -- 2. the ledger rows ---------------------------------------------------------------------------
+def read_rows(path):
+    """(line number, row) for every non-blank line; Unreadable for a line that is no row."""
     with open(path, encoding="utf-8", newline="") as handle:
         for line_no, line in enumerate(handle, start=1):
             if not line.strip():
@@ -78,138 +140,347 @@ def verify_file(path):
             try:
                 row = json.loads(line)
             except ValueError as err:
-                raise Broken(f"line {line_no}: not valid JSON ({err})") from None
-            check_row(row, line_no)
-            seq = row["seq"]
-            if prev_seq is None:
-                first_seq, first_prev = seq, row["prev_hash"]
-                if seq == 1 and row["prev_hash"] != GENESIS:
-                    raise Broken(f"row 1 (line {line_no}) does not start from the genesis hash")
-            elif seq > prev_seq + 1:
-                gap = (
-                    f"row {prev_seq + 1} is"
-                    if seq == prev_seq + 2
-                    else f"rows {prev_seq + 1}-{seq - 1} are"
+                raise Unreadable(f"line {line_no} of {path}: not valid JSON ({err})") from None
+            if not isinstance(row, dict):
+                raise Unreadable(f"line {line_no} of {path}: not a JSON object")
+            missing = [name for name in FIELDS if name not in row]
+            if missing:
+                raise Unreadable(f"line {line_no}: missing field(s) {', '.join(missing)}")
+            if not isinstance(row["seq"], int) or isinstance(row["seq"], bool):
+                raise Unreadable(f"line {line_no}: seq must be a whole number")
+            if not isinstance(row["payload"], str):
+                raise Unreadable(
+                    f"row {row['seq']} (line {line_no}): payload must be the JSON text exactly "
+                    "as exported, not a parsed object"
                 )
-                raise Broken(
-                    f"row {seq} (line {line_no}) follows row {prev_seq}: "
-                    f"{gap} missing or out of order"
-                )
-            elif seq <= prev_seq:
-                raise Broken(
-                    f"row {seq} (line {line_no}) follows row {prev_seq}: "
-                    "rows are out of order or repeated"
-                )
-            elif row["prev_hash"] != prev_hash:
-                raise Broken(
-                    f"row {seq} (line {line_no}) does not link to row {prev_seq}: "
-                    "its prev_hash is not that row's hash"
-                )
-            if row_hash(row) != row["hash"]:
-                raise Broken(
-                    f"row {seq} (line {line_no}, {row['kind']}) was altered: "
-                    "its content no longer matches its hash"
-                )
-            rows, prev_seq, prev_hash = rows + 1, seq, row["hash"]
-    return rows, first_seq, prev_seq, first_prev, prev_hash
+            yield line_no, row
 
 
-def compare_with_record(path, found):
-    """Compare the file's ends with verification.json (written at export time), if present."""
-    record_path = os.path.join(os.path.dirname(os.path.abspath(path)), "verification.json")
-    if not os.path.exists(record_path):
+def load_json(path):
+    if not os.path.exists(path):
         return None
-    with open(record_path, encoding="utf-8") as handle:
-        recorded = json.load(handle).get("exported")
-    if not isinstance(recorded, dict):
-        return None
-    rows, first_seq, last_seq, first_prev, last_hash = found
-    expected = (
-        recorded.get("rows"),
-        recorded.get("first_seq"),
-        recorded.get("last_seq"),
-        recorded.get("first_prev_hash"),
-        recorded.get("last_hash"),
+    with open(path, encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def check_ledger(checker, path, verification):
+    """Walk the rows as ``aims evidence verify`` does; compare the ends with what the export
+    recorded. Returns the walk."""
+    period = (verification or {}).get("period") or {}
+    whole_start = verification is not None and not period.get("since")
+    walk = aims_chain.ChainWalk(anchored=whole_start, in_file=True)
+    name = os.path.basename(path)
+    for line_no, row in read_rows(path):
+        if walk.feed(row) is not None:
+            checker.fail(f"{walk.problem} [line {line_no} of {name}]")
+            return walk
+    recorded = (verification or {}).get("exported")
+    if isinstance(recorded, dict):
+        found = (walk.rows, walk.first_seq, walk.last_seq or None, walk.first_prev_hash)
+        found += (walk.last_hash if walk.rows else None,)
+        names = ("rows", "first seq", "last seq", "first prev_hash", "last hash")
+        keys = ("rows", "first_seq", "last_seq", "first_prev_hash", "last_hash")
+        for label, have, key in zip(names, found, keys):
+            if have != recorded.get(key):
+                checker.fail(
+                    f"{label} is {have} but verification.json records {recorded.get(key)}: "
+                    f"rows were added to or cut from {name}"
+                )
+                return walk
+    chain = (verification or {}).get("chain") or {}
+    if not period.get("until") and "head_seq" in chain:
+        # the file runs to the head the export read: the end must be that head
+        if walk.head_problem(chain["head_seq"], chain["head_hash"]) is not None:
+            checker.fail(walk.problem)
+            return walk
+    if chain.get("ok") is False:
+        checker.fail(
+            f"when the pack was exported the whole chain did not verify: row "
+            f"{chain.get('first_bad_seq')}: {chain.get('problem')}"
+        )
+        return walk
+    if walk.rows:
+        print(
+            f"OK: {walk.rows} rows verify (seq {walk.first_seq} to {walk.last_seq}), "
+            "each SHA-256 linked to the one before"
+        )
+        if walk.first_seq != 1:
+            print(
+                f"    the first row continues the chain from prev_hash {walk.first_prev_hash} "
+                f"(row {walk.first_seq - 1}, before the period)"
+            )
+        print(f"    last hash {walk.last_hash}")
+    else:
+        print(f"OK: {path} holds no rows")
+    if isinstance(recorded, dict):
+        print("    first and last rows match verification.json")
+    return walk
+
+
+# -- 3. auditor/ --------------------------------------------------------------------------
+def first_difference(have, want):
+    have_lines, want_lines = have.splitlines(), want.splitlines()
+    for number, (a, b) in enumerate(zip(have_lines, want_lines), start=1):
+        if a != b:
+            return f"line {number} is {a[:120]!r}, the rows give {b[:120]!r}"
+    return f"it has {len(have_lines)} lines, the rows give {len(want_lines)}"
+
+
+def check_auditor(checker, ledger_path, manifest):
+    sampling = load_json(checker.path("auditor/sampling.json")) or {}
+    seed = sampling.get("seed")
+    if not seed:
+        checker.fail("auditor/sampling.json is missing or names no seed")
+        return
+    period = manifest.get("period") or {}
+    rebuilt = aims_auditor.build(
+        (row for _, row in read_rows(ledger_path)),
+        seed=seed,
+        since=period.get("since"),
+        until=period.get("until"),
     )
-    names = ("rows", "first seq", "last seq", "first prev_hash", "last hash")
-    for name, have, want in zip(
-        names, (rows, first_seq, last_seq, first_prev, last_hash), expected
-    ):
-        if have != want:
-            raise Broken(
-                f"{name} is {have} but verification.json records {want}: "
-                "rows were added to or cut from the file"
+    bad = 0
+    for name, text in sorted(rebuilt.items()):
+        if not os.path.isfile(checker.path(name)):
+            checker.fail(f"{name} is missing: the ledger rows in the pack give one")
+            bad += 1
+            continue
+        have = checker.read(name).decode("utf-8", errors="replace")
+        if have != text:
+            checker.fail(
+                f"{name} does not match the ledger rows in the pack: {first_difference(have, text)}"
             )
-    return record_path
+            bad += 1
+    folder = checker.path("auditor")
+    for current, _dirs, files in os.walk(folder):
+        for file_name in files:
+            name = os.path.relpath(os.path.join(current, file_name), checker.root)
+            name = name.replace(os.sep, "/")
+            if name not in rebuilt:
+                checker.fail(f"{name} is not something the ledger rows in the pack give")
+                bad += 1
+    registers = {}
+    for name in ("runs.csv", "approvals.csv"):
+        if os.path.isfile(checker.path(name)):
+            text = checker.read(name).decode("utf-8", errors="replace")
+            registers[name] = list(csv.DictReader(io.StringIO(text, newline="")))
+    for problem in aims_auditor.cross_check((row for _, row in read_rows(ledger_path)), registers):
+        checker.fail(problem)
+        bad += 1
+    if not bad:
+        sampled = sampling.get("sampled")
+        print(
+            f"OK: {len(rebuilt)} auditor files rebuilt from the ledger rows are identical, "
+            f"the sample of {sampled} run(s) over {sampling.get('controls')} control(s) "
+            f"re-drawn from seed {seed}; runs.csv and approvals.csv agree with the rows"
+        )
 
 
-def check_manifest(manifest_path):
-    base = os.path.dirname(os.path.abspath(manifest_path))
-    with open(manifest_path, encoding="utf-8") as handle:
-        manifest = json.load(handle)
-    checked = 0
-    for entry in manifest.get("files", []):
-        target = os.path.normpath(os.path.join(base, entry["path"]))
-        if not target.startswith(base + os.sep):
-            raise Broken(f"manifest lists a path outside the pack: {entry['path']}")
-        if not os.path.exists(target):
-            raise Broken(f"{entry['path']} is listed in the manifest but missing")
-        digest, size = hashlib.sha256(), 0
-        with open(target, "rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-                size += len(block)
-        if size != entry["bytes"] or digest.hexdigest() != entry["sha256"]:
-            raise Broken(
-                f"{entry['path']} does not match the manifest: it was changed after export"
+# -- 4. workflows/ --------------------------------------------------------------------------
+def check_workflows(checker, ledger_path):
+    index_path = checker.path("workflows/index.csv")
+    if not os.path.isfile(index_path):
+        checker.fail("workflows/index.csv is missing")
+        return
+    with open(index_path, encoding="utf-8", newline="") as handle:
+        entries = list(csv.DictReader(handle))
+    pinned, bad = set(), 0
+    for entry in entries:
+        key = (entry["workflow"], entry["version"], entry["content_hash"])
+        pinned.add(key)
+        spec_name = entry.get("spec_json") or ""
+        for file_name in (entry["file"], spec_name):
+            if not file_name or not os.path.isfile(checker.path("workflows/" + file_name)):
+                checker.fail(f"workflows/{file_name or '?'} is missing ({entry['workflow']})")
+                bad += 1
+                break
+        else:
+            digest = hashlib.sha256(checker.read("workflows/" + spec_name)).hexdigest()
+            if digest != entry["content_hash"]:
+                checker.fail(
+                    f"workflows/{spec_name} hashes to {digest}, not the {entry['content_hash']} "
+                    f"that runs of {entry['workflow']} v{entry['version']} pinned"
+                )
+                bad += 1
+    runs = 0
+    for line_no, row in read_rows(ledger_path):
+        if row["kind"] != "run.started":
+            continue
+        try:
+            started = json.loads(row["payload"])
+        except ValueError:
+            continue
+        runs += 1
+        key = (str(started.get("workflow")), str(started.get("version")), started.get("spec_hash"))
+        if key not in pinned:
+            checker.fail(
+                f"run {row['run_id']} (row {row['seq']}, line {line_no}) pinned {key[0]} "
+                f"v{key[1]} with hash {key[2]}, which workflows/ does not hold"
             )
-        checked += 1
-    return checked
+            bad += 1
+    if not bad:
+        print(
+            f"OK: {len(entries)} workflow definition(s) hash to what the runs pinned; the "
+            f"{runs} run(s) started in these rows each have theirs"
+        )
+
+
+# -- 5. witness/ --------------------------------------------------------------------------
+def check_witness(checker, ledger_path, verification, public_key_text):
+    lines_path = checker.path("witness/checkpoints.jsonl")
+    if not os.path.isfile(lines_path):
+        checker.fail("witness/checkpoints.jsonl is missing")
+        return
+    found = []
+    with open(lines_path, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if line.strip():
+                try:
+                    found.append(aims_checkpoints.Checkpoint.from_dict(json.loads(line)))
+                except ValueError as err:
+                    checker.fail(f"witness/checkpoints.jsonl line {number}: {err}")
+    hashes = {}
+    wanted = {c.head_seq for c in found}
+    for _, row in read_rows(ledger_path):
+        if row["seq"] in wanted:
+            hashes[row["seq"]] = row["hash"]
+        if row["kind"] == "ledger.checkpoint":
+            try:
+                payload = json.loads(row["payload"])
+                found_here = aims_checkpoints.Checkpoint.from_dict(payload)
+            except ValueError as err:
+                checker.fail(f"row {row['seq']} is a checkpoint that does not parse: {err}")
+                continue
+            if found_here not in found:
+                checker.fail(
+                    f"row {row['seq']} holds {found_here.describe()}, which "
+                    "witness/checkpoints.jsonl does not list"
+                )
+    if not found:
+        print("NOTE: the pack holds no signed checkpoint: nothing outside the database vouches")
+        print("      for the chain (configure witness: in aims.yaml)")
+        return
+    key_path = checker.path("witness/public_key.txt")
+    pack_key = open(key_path, encoding="utf-8").read().strip() if os.path.isfile(key_path) else ""
+    key_text = public_key_text or pack_key
+    if not key_text:
+        checker.fail("no witness public key: pass --public-key (the pack holds none)")
+        return
+    try:
+        public = aims_checkpoints.read_public_key(key_text)
+    except ValueError as err:
+        checker.fail(str(err))
+        return
+    if public_key_text and pack_key and aims_checkpoints.read_public_key(pack_key) != public:
+        checker.fail(
+            "witness/public_key.txt is not the public key you were given: the checkpoints "
+            "are checked under yours"
+        )
+    try:
+        import cryptography  # noqa: F401
+    except ImportError:
+        signatures = False
+        print("NOTE: signatures NOT checked: install the cryptography package to check them")
+    else:
+        signatures = True
+    head = ((verification or {}).get("chain") or {}).get("head_seq")
+    bad, outside = 0, 0
+    for checkpoint in sorted(found, key=lambda c: (c.head_seq, c.at)):
+        problem = None
+        if signatures:
+            problem = aims_checkpoints.signature_problem(checkpoint, public)
+        if problem is None and head is not None and checkpoint.head_seq > head:
+            problem = (
+                f"{checkpoint.describe()} is newer than the ledger head (row {head}) the export "
+                "read: rows the witness saw are gone from the database"
+            )
+        if problem is None:
+            have = hashes.get(checkpoint.head_seq)
+            if have is None:
+                outside += 1
+            elif have != checkpoint.head_hash:
+                problem = (
+                    f"{checkpoint.describe()} disagrees with the ledger: it holds hash "
+                    f"{checkpoint.head_hash} for row {checkpoint.head_seq}, this pack's row has "
+                    f"{have}: the chain was rewritten"
+                )
+        if problem is not None:
+            checker.fail(problem)
+            bad += 1
+            if bad == 1:
+                print(f"    the first checkpoint that disagrees: {checkpoint.describe()}")
+    if not bad:
+        signed = "signed by key " + aims_checkpoints.key_id(public) if signatures else "unsigned"
+        print(
+            f"OK: {len(found)} checkpoint(s) {signed if signatures else 'read'} agree with the "
+            f"ledger rows ({outside} name rows outside this pack's period)"
+            + (
+                ""
+                if public_key_text
+                else "; compare witness/public_key.txt with the key you "
+                "were given, or pass --public-key"
+            )
+        )
 
 
 def main(argv=None):
-    here = os.path.dirname(os.path.abspath(__file__))
-    parser = argparse.ArgumentParser(
-        description="Re-verify an aims evidence ledger export (ledger.jsonl)."
+    parser = argparse.ArgumentParser(description="Re-verify an aims audit pack.")
+    parser.add_argument(
+        "ledger", nargs="?", default=os.path.join(HERE, "ledger.jsonl"), help="ledger.jsonl"
+    )
+    parser.add_argument("--manifest", help="the pack's manifest.json (default: found by itself)")
+    parser.add_argument(
+        "--expect-manifest",
+        metavar="SHA256",
+        help="the manifest's SHA-256 as the exporter sent it to you, separately",
     )
     parser.add_argument(
-        "ledger",
-        nargs="?",
-        default=os.path.join(here, "ledger.jsonl"),
-        help="ledger.jsonl to verify",
+        "--public-key", help="the witness public key as you were given it (aims-witness-key/1 ...)"
     )
     parser.add_argument(
-        "--manifest", help="manifest.json of the pack: also check every file's SHA-256 and size"
+        "--ledger-only", action="store_true", help="check the ledger file alone, not the pack"
     )
     args = parser.parse_args(argv)
-    try:
-        if args.manifest:
-            count = check_manifest(args.manifest)
-            print(f"OK: {count} files match {args.manifest}")
-        found = verify_file(args.ledger)
-        record = compare_with_record(args.ledger, found)
-    except Broken as err:
-        print(f"FAILED: {err}")
+    if args.expect_manifest is not None and not re.fullmatch(
+        r"[0-9a-fA-F]{64}", args.expect_manifest.strip()
+    ):
+        print(
+            f"FAILED: --expect-manifest {args.expect_manifest!r} is not a SHA-256: give the 64 "
+            "hex digits the exporter sent you (aims export audit-pack prints them)"
+        )
         return 1
+    ledger_dir = os.path.dirname(os.path.abspath(args.ledger))
+    root = os.path.dirname(ledger_dir)
+    manifest_path = args.manifest or os.path.join(root, "manifest.json")
+    in_pack = not args.ledger_only and os.path.isfile(manifest_path)
+    if args.manifest and not os.path.isfile(args.manifest):
+        print(f"cannot check: {args.manifest} does not exist", file=sys.stderr)
+        return 2
+    if args.expect_manifest and not in_pack:
+        print(f"FAILED: no manifest.json found at {manifest_path} to compare with the hash")
+        return 1
+    checker = Checker(os.path.dirname(os.path.abspath(manifest_path)))
+    try:
+        manifest = {}
+        if in_pack:
+            expect = args.expect_manifest.strip() if args.expect_manifest else None
+            manifest = check_manifest(checker, manifest_path, expect)
+        verification = load_json(os.path.join(ledger_dir, "verification.json"))
+        walk = check_ledger(checker, args.ledger, verification)
+        if in_pack and walk.ok:
+            check_auditor(checker, args.ledger, manifest)
+            check_workflows(checker, args.ledger)
+            check_witness(checker, args.ledger, verification, args.public_key)
+    except Unreadable as err:
+        print(f"cannot check: {err}", file=sys.stderr)
+        return 2
     except (OSError, ValueError, KeyError, TypeError) as err:
         print(f"cannot check: {err}", file=sys.stderr)
         return 2
-    rows, first_seq, last_seq, first_prev, last_hash = found
-    if not rows:
-        print(f"OK: {args.ledger} holds no rows")
-        return 0
-    print(
-        f"OK: {rows} rows verify (seq {first_seq} to {last_seq}), "
-        "each SHA-256 linked to the one before"
-    )
-    if first_seq != 1:
-        print(
-            f"    the first row continues the chain from prev_hash {first_prev} "
-            f"(row {first_seq - 1}, before the period)"
-        )
-    print(f"    last hash {last_hash}")
-    if record:
-        print("    first and last rows match verification.json")
+    if checker.problems:
+        print(f"{len(checker.problems)} problem(s): this pack does NOT verify")
+        return 1
+    print("everything in the pack verifies" if in_pack else "the ledger file verifies")
     return 0
 
 

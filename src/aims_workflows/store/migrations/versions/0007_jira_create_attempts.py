@@ -1,8 +1,8 @@
 """Remember when each Jira issue creation was first attempted, so that a retry does not create
 a second issue while Jira's search has not caught up with the first.
 
-Revision ID: 0011
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from alembic import op
 
 from aims_workflows.store.types import UTCDateTime
 
-revision = "0011"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

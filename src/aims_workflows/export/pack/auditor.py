@@ -1,0 +1,554 @@
+"""The auditor's files of the pack, built from the ledger rows in the pack and nothing else.
+
+The exporter builds them from the rows it writes to ``evidence/ledger.jsonl``; the pack's
+standalone verifier builds them again from that file and compares byte for byte. So a register
+edited in the pack (together with the manifest) is named, and every figure in these files can
+be traced to ledger rows an auditor has verified.
+
+* ``auditor/risk_register.csv``, ``auditor/impact_register.csv``: the risk register entries and
+  impact assessment records the workflows recorded (``artefact.recorded`` rows);
+* ``auditor/control_index.csv``: control (or clause) -> run -> the ledger rows of the run;
+* ``auditor/sampling.json`` and ``auditor/sample.csv``: a seeded, reproducible sample of runs
+  per control (10%, at least 3, at most 30 runs, all of them when there are fewer);
+* ``auditor/sod_exceptions.csv``: every refused approval attempt, and every approval given by
+  someone who also held a conflicting part in the same run (:data:`CONFLICT_RULES`);
+* ``auditor/coverage_timeline.csv``: per AI system and month of the period, the risk and impact
+  assessments current at the month's end, months without one flagged;
+* ``auditor/runs/<run>.md``: each run's timeline as a readable page.
+
+Standard library only, Python 3.8 syntax: shipped as ``evidence/aims_auditor.py``.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import math
+import re
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+__all__ = [
+    "CONFLICT_RULES",
+    "SAMPLE_MAX",
+    "SAMPLE_MIN",
+    "SAMPLE_RATE",
+    "build",
+    "default_seed",
+    "draw",
+    "sample_size",
+]
+
+SAMPLE_RATE = 0.10
+SAMPLE_MIN = 3
+SAMPLE_MAX = 30
+ASSESSMENT_VALID_DAYS = 365
+"""An assessment is current for a year after it was completed (the shipped yearly review)."""
+ASSESSMENTS = (("risk_assessment", "8.2"), ("impact_assessment", "8.4"))
+"""What the coverage timeline looks for: runs that evidence these clauses and completed."""
+REGISTERS = (
+    ("auditor/risk_register.csv", "risk_register_entry"),
+    ("auditor/impact_register.csv", "impact_assessment_record"),
+)
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def cell(value: Any) -> str:
+    """A JSON value as CSV text, defused like every CSV of the pack (a leading apostrophe on text
+    a spreadsheet would run as a formula)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(round(value, 6))
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, (list, dict)):
+        text = json.dumps(value, ensure_ascii=False, sort_keys=True)
+    else:
+        text = str(value)
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+
+
+def csv_text(header: list[str], rows: Iterable[Iterable[Any]]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([cell(v) for v in row])
+    return out.getvalue()
+
+
+def sample_size(population: int) -> int:
+    """10% of the population, at least 3 and at most 30; never more than there are."""
+    wanted = max(SAMPLE_MIN, min(SAMPLE_MAX, math.ceil(population * SAMPLE_RATE)))
+    return min(population, wanted)
+
+
+def _draw_key(seed: str, control: str, run_id: str) -> str:
+    return hashlib.sha256(f"{seed}\n{control}\n{run_id}".encode()).hexdigest()
+
+
+def draw(seed: str, control: str, population: Iterable[str]) -> list[tuple[str, str]]:
+    """The sample of ``population`` (run ids) for ``control``: every run is ranked by
+    SHA-256(seed, control, run id) and the lowest ranks are taken. Anyone can redraw it with the
+    seed; nobody can steer it without changing the seed."""
+    ranked = sorted((_draw_key(seed, control, run), run) for run in set(population))
+    return [(run, key) for key, run in ranked[: sample_size(len(ranked))]]
+
+
+def default_seed(last_hash: str | None) -> str:
+    """The seed when none is given: drawn from the hash of the last row in the pack, which
+    nobody picks (it is fixed by the whole history before it)."""
+    return (last_hash or "0" * 64)[:16]
+
+
+# -- one pass over the rows ---------------------------------------------------------------------
+class _Run:
+    def __init__(self, run_id: str) -> None:
+        self.run_id = run_id
+        self.workflow = ""
+        self.version: Any = None
+        self.spec_hash = ""
+        self.subject: dict[str, Any] = {}
+        self.evidences: list[str] = []
+        self.status = "open"
+        self.completed_at: str | None = None
+        self.seqs: list[int] = []
+        self.lines: list[tuple[int, str, str, str, str]] = []
+        self.participants: dict[str, list[tuple[str, str]]] = {}  # person -> (step, role)
+        self.step_roles: dict[str, str] = {}  # step -> the role its task was asked of
+        self.approvers: dict[str, list[str]] = {}  # approval id -> the roles that may decide
+        self.started = False
+
+
+class _Ledger:
+    def __init__(self) -> None:
+        self.runs: dict[str, _Run] = {}
+        self.artefacts: dict[str, list[tuple[int, str, str, dict[str, Any]]]] = {}
+        self.sod: list[list[Any]] = []
+        self.systems: dict[str, tuple[str, str]] = {}  # id -> (name, registered at)
+        self.first_at: str | None = None
+        self.last_at: str | None = None
+        self.last_hash: str | None = None
+
+    def run(self, run_id: str) -> _Run:
+        found = self.runs.get(run_id)
+        if found is None:
+            found = self.runs[run_id] = _Run(run_id)
+        return found
+
+    def add(self, row: Mapping[str, Any]) -> None:
+        kind, at = row["kind"], row["effective_at"]
+        self.first_at = self.first_at or row["recorded_at"]
+        self.last_at, self.last_hash = row["recorded_at"], row["hash"]
+        try:
+            payload = json.loads(row["payload"])
+        except ValueError:
+            payload = {}
+        if not isinstance(payload, dict):
+            payload = {}
+        if kind == "ai_system.registered":
+            record = payload.get("record") or {}
+            self.systems[str(payload.get("system_id"))] = (str(record.get("name", "")), at)
+        run_id = row["run_id"]
+        if not run_id:
+            return
+        run = self.run(run_id)
+        run.seqs.append(row["seq"])
+        run.lines.append((row["seq"], at, kind, row["actor"], describe(kind, payload)))
+        if kind == "run.started":
+            run.started = True
+            run.workflow = str(payload.get("workflow", ""))
+            run.version = payload.get("version")
+            run.spec_hash = str(payload.get("spec_hash", ""))
+            run.subject = payload.get("subject") or {}
+            run.evidences = [str(c) for c in payload.get("evidences") or []]
+        elif kind in ("run.completed", "run.cancelled", "run.failed"):
+            run.status = kind.split(".", 1)[1]
+            run.completed_at = at
+        elif kind == "artefact.recorded":
+            name = str(payload.get("artefact", ""))
+            fields = payload.get("fields") or {}
+            self.artefacts.setdefault(name, []).append((row["seq"], run_id, at, fields))
+        elif kind == "task.requested":
+            run.step_roles[str(row["step_id"])] = str(payload.get("role"))
+        elif kind == "approval.requested":
+            run.approvers[str(payload.get("approval_id"))] = [
+                str(r) for r in payload.get("approvers") or []
+            ]
+        elif kind in ("task.completed", "task.answers_changed"):
+            step = str(row["step_id"])
+            done = "completed" if kind == "task.completed" else "changed the answers of"
+            run.participants.setdefault(str(payload.get("by")), []).append(
+                (f"{done} step {step}", run.step_roles.get(step, ""))
+            )
+        elif kind == "approval.refused":
+            self.sod.append(
+                [
+                    row["seq"],
+                    at,
+                    run_id,
+                    "refused attempt",
+                    payload.get("person"),
+                    payload.get("approval_id"),
+                    payload.get("reason"),
+                ]
+            )
+        elif kind == "approval.decided" and payload.get("decision") == "approve":
+            person = str(payload.get("person"))
+            for rule in CONFLICT_RULES:
+                conflict = rule(person, payload, run)
+                if conflict:
+                    self.sod.append(
+                        [
+                            row["seq"],
+                            at,
+                            run_id,
+                            "conflicting roles",
+                            person,
+                            payload.get("approval_id"),
+                            conflict,
+                        ]
+                    )
+
+
+def _doer_and_approver(person: str, decision: Mapping[str, Any], run: _Run) -> str | None:
+    """The approver did work of the run in a role that is not one of the approval's: one
+    person in two roles (a risk owner who treats a risk and accepts it acts in one role)."""
+    approving = run.approvers.get(str(decision.get("approval_id")), [])
+    other = [
+        (what, role) for what, role in run.participants.get(person, []) if role not in approving
+    ]
+    if not other:
+        return None
+    done = "; ".join(f"{what} as {role or 'an unknown role'}" for what, role in other)
+    return f"approved as {' or '.join(approving) or 'an approver'} after having {done}"
+
+
+CONFLICT_RULES: list[Callable[[str, Mapping[str, Any], Any], str | None]] = [_doer_and_approver]
+"""Each rule reads an approval (the approver, the decision's payload, what the run did before)
+and says what conflict it finds. A people directory with role grants adds its rules here."""
+
+
+def describe(kind: str, payload: Mapping[str, Any]) -> str:
+    """One line saying what a row records, for the run timelines."""
+    p = payload
+    if kind == "run.started":
+        subject = (p.get("subject") or {}).get("name", "")
+        return f"started {p.get('workflow')} v{p.get('version')} on {subject}"
+    if kind == "task.requested":
+        return f"task '{p.get('title')}' for {p.get('role')}"
+    if kind == "task.issued":
+        return f"issued as {p.get('ref')} to {p.get('assignee') or 'nobody yet'}"
+    if kind == "task.completed":
+        return f"completed by {p.get('by')}"
+    if kind == "approval.requested":
+        return f"approval {p.get('approval_id')} asked of {', '.join(p.get('approvers') or [])}"
+    if kind == "approval.decided":
+        return f"{p.get('person')}: {p.get('decision')}, '{p.get('reason')}'"
+    if kind == "approval.refused":
+        return f"refused {p.get('person')}: {p.get('reason')}"
+    if kind == "approval.closed":
+        return f"approval {p.get('approval_id')} {p.get('outcome')}"
+    if kind == "artefact.recorded":
+        return f"recorded {p.get('artefact')}"
+    if kind in ("run.cancelled", "run.failed"):
+        return str(p.get("reason", ""))
+    scalars = [f"{k}={v}" for k, v in sorted(p.items()) if isinstance(v, (str, int, float))]
+    return ", ".join(scalars)[:200]
+
+
+# -- the files -----------------------------------------------------------------------------------
+def _registers(ledger: _Ledger) -> dict[str, str]:
+    files = {}
+    for path, artefact in REGISTERS:
+        entries = ledger.artefacts.get(artefact, [])
+        names: list[str] = sorted({k for _, _, _, fields in entries for k in fields})
+        rows = [
+            [seq, run_id, at, *(fields.get(name) for name in names)]
+            for seq, run_id, at, fields in entries
+        ]
+        files[path] = csv_text(["ledger_seq", "run", "recorded_at", *names], rows)
+    return files
+
+
+def _controls(ledger: _Ledger) -> dict[str, list[_Run]]:
+    by_control: dict[str, list[_Run]] = {}
+    for run in ledger.runs.values():
+        for control in run.evidences:
+            by_control.setdefault(control, []).append(run)
+    return dict(sorted(by_control.items()))
+
+
+def _control_index(ledger: _Ledger) -> str:
+    rows = [
+        [
+            control,
+            run.run_id,
+            run.workflow,
+            run.version,
+            run.subject.get("name"),
+            run.status,
+            len(run.seqs),
+            " ".join(str(s) for s in run.seqs),
+        ]
+        for control, runs in _controls(ledger).items()
+        for run in sorted(runs, key=lambda r: r.run_id)
+    ]
+    header = ["control", "run", "workflow", "version", "subject", "status", "rows", "ledger_seqs"]
+    return csv_text(header, rows)
+
+
+def _sample(ledger: _Ledger, seed: str) -> tuple[str, str]:
+    rows = []
+    controls = _controls(ledger)
+    runs = ledger.runs
+    for control, members in controls.items():
+        population = [r.run_id for r in members]
+        for rank, (run_id, key) in enumerate(draw(seed, control, population), start=1):
+            run = runs[run_id]
+            rows.append(
+                [
+                    control,
+                    len(set(population)),
+                    rank,
+                    run_id,
+                    run.workflow,
+                    run.subject.get("name"),
+                    run.status,
+                    key,
+                ]
+            )
+    header = ["control", "population", "rank", "run", "workflow", "subject", "status", "draw_key"]
+    method = {
+        "seed": seed,
+        "unit": "run (a workflow run that evidences the control, started in the pack's rows)",
+        "rate": SAMPLE_RATE,
+        "minimum": SAMPLE_MIN,
+        "maximum": SAMPLE_MAX,
+        "method": "rank each run by SHA-256 of '<seed>\\n<control>\\n<run id>' (hex); take the "
+        "lowest ranks: max(3, min(30, ceil(10% of the population))), at most the population",
+        "controls": len(controls),
+        "sampled": len(rows),
+    }
+    return json.dumps(method, indent=2, ensure_ascii=False) + "\n", csv_text(header, rows)
+
+
+def _time(text: str) -> datetime:
+    return datetime.strptime(text[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc)
+
+
+def _months(first: str, last: str) -> list[tuple[str, datetime]]:
+    """``(YYYY-MM, the first moment of the next month)`` from ``first``'s month to ``last``'s."""
+    year, month = int(first[:4]), int(first[5:7])
+    end = (int(last[:4]), int(last[5:7]))
+    months = []
+    while (year, month) <= end:
+        after = (year + month // 12, month % 12 + 1)
+        months.append(
+            (f"{year:04d}-{month:02d}", datetime(after[0], after[1], 1, tzinfo=timezone.utc))
+        )
+        year, month = after
+    return months
+
+
+def _coverage(ledger: _Ledger, since: str | None, until: str | None) -> str:
+    header = ["system", "month", "risk_assessment", "impact_assessment", "flagged", "missing"]
+    first = since or ledger.first_at
+    last = until or ledger.last_at
+    if first is None or last is None:
+        return csv_text(header, [])
+    systems: dict[str, tuple[str, str | None]] = {
+        key: (name, at) for key, (name, at) in ledger.systems.items()
+    }
+    done: dict[str, dict[str, list[tuple[datetime, str]]]] = {}
+    for run in ledger.runs.values():
+        if run.subject.get("type") != "ai_system":
+            continue
+        key = str(run.subject.get("id"))
+        systems.setdefault(key, (str(run.subject.get("name", "")), None))
+        if run.status == "completed" and run.completed_at:
+            for what, clause in ASSESSMENTS:
+                if clause in run.evidences:
+                    done.setdefault(key, {}).setdefault(what, []).append(
+                        (_time(run.completed_at), run.run_id)
+                    )
+    rows = []
+    validity = timedelta(days=ASSESSMENT_VALID_DAYS)
+    for key, (name, registered) in sorted(systems.items(), key=lambda item: item[1][0]):
+        for month, month_end in _months(first, last):
+            if registered and _time(registered) >= month_end:
+                continue  # not in the inventory yet
+            current = []
+            for what, _ in ASSESSMENTS:
+                valid = [
+                    (at, run_id)
+                    for at, run_id in done.get(key, {}).get(what, [])
+                    if month_end - validity <= at < month_end
+                ]
+                current.append(max(valid)[1] if valid else "")
+            missing = [what for (what, _), run in zip(ASSESSMENTS, current) if not run]  # noqa: B905
+            rows.append([name, month, *current, "yes" if missing else "no", " ".join(missing)])
+    return csv_text(header, rows)
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]", "_", name)
+
+
+def _md(text: Any) -> str:
+    return str(text).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+
+
+def _timelines(ledger: _Ledger) -> dict[str, str]:
+    pages = {}
+    for run in sorted(ledger.runs.values(), key=lambda r: r.run_id):
+        subject = run.subject.get("name") or "(started before the pack's first row)"
+        lines = [
+            f"# Run {_md(run.run_id)}",
+            "",
+            f"- Workflow: {_md(run.workflow or '(not in these rows)')} v{run.version}",
+            f"- Pinned definition: `{run.spec_hash or '-'}`",
+            f"- Subject: {_md(subject)}",
+            f"- Status at the end of the pack's rows: {run.status}",
+            f"- Evidences: {', '.join(run.evidences) or '-'}",
+            "",
+            "| Row | When (UTC) | What | Who | Details |",
+            "| ---: | --- | --- | --- | --- |",
+        ]
+        for seq, at, kind, actor, text in run.lines:
+            when = at[:19].replace("T", " ")
+            lines.append(f"| {seq} | {when} | {kind} | {_md(actor)} | {_md(text)} |")
+        pages[f"auditor/runs/{_safe(run.run_id)}.md"] = "\n".join(lines) + "\n"
+    return pages
+
+
+def build(
+    rows: Iterable[Mapping[str, Any]],
+    *,
+    seed: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+) -> dict[str, str]:
+    """Every auditor file, by its path in the pack, from ledger ``rows`` in ``seq`` order.
+
+    ``since``/``until``: the period (``YYYY-MM-DD``, both days included), for the coverage
+    timeline's months; ``seed``: the sampling seed (default: :func:`default_seed`)."""
+    ledger = _Ledger()
+    for row in rows:
+        ledger.add(row)
+    seed = seed or default_seed(ledger.last_hash)
+    files = _registers(ledger)
+    files["auditor/control_index.csv"] = _control_index(ledger)
+    files["auditor/sampling.json"], files["auditor/sample.csv"] = _sample(ledger, seed)
+    files["auditor/sod_exceptions.csv"] = csv_text(
+        ["ledger_seq", "at", "run", "type", "person", "approval", "detail"], ledger.sod
+    )
+    files["auditor/coverage_timeline.csv"] = _coverage(ledger, since, until)
+    files.update(_timelines(ledger))
+    return files
+
+
+# -- the registers written from the database's tables, checked against the rows ------------------
+def _plain(text: str) -> str:
+    """A CSV cell's value with the spreadsheet defusing undone."""
+    if text.startswith("'") and text[1:].startswith(_FORMULA_STARTS):
+        return text[1:]
+    return text
+
+
+_CHECKED_KINDS = (
+    "run.started",
+    "run.completed",
+    "run.cancelled",
+    "run.failed",
+    "approval.requested",
+    "approval.decided",
+)
+
+
+def cross_check(
+    rows: Iterable[Mapping[str, Any]], registers: Mapping[str, list[dict[str, str]]]
+) -> list[str]:
+    """What ``runs.csv`` and ``approvals.csv`` (written from the database's tables) say that the
+    ledger rows in the pack contradict. Only what the rows cover is checked: a run started before
+    the period, a decision before it, are not in the rows.
+
+    * runs.csv: every run started in the rows is listed, with the workflow, version, pinned hash
+      and subject its ``run.started`` row names, and the status its last end row gives;
+    * approvals.csv: for every approval requested in the rows, the decisions listed (person,
+      decision, reason) are exactly the ``approval.decided`` rows.
+    """
+    started: dict[str, dict[str, Any]] = {}
+    ended: dict[str, str] = {}
+    requested: set[str] = set()
+    decided: dict[str, list[tuple[str, str, str]]] = {}
+    for row in rows:
+        kind = row["kind"]
+        if kind not in _CHECKED_KINDS:
+            continue
+        try:
+            payload = json.loads(row["payload"])
+        except ValueError:
+            continue
+        if kind == "run.started":
+            started[str(row["run_id"])] = payload
+        elif kind.startswith("run."):
+            ended[str(row["run_id"])] = kind.split(".", 1)[1]
+        elif kind == "approval.requested":
+            requested.add(str(payload.get("approval_id")))
+        else:
+            decided.setdefault(str(payload.get("approval_id")), []).append(
+                (
+                    str(payload.get("person")),
+                    str(payload.get("decision")),
+                    str(payload.get("reason")),
+                )
+            )
+    problems = []
+    listed = {r.get("run", ""): r for r in registers.get("runs.csv", [])}
+    for run_id, payload in sorted(started.items()):
+        entry = listed.get(run_id)
+        if entry is None:
+            problems.append(f"runs.csv does not list run {run_id}, which the rows show started")
+            continue
+        subject = payload.get("subject") or {}
+        expected = {
+            "workflow": str(payload.get("workflow")),
+            "version": str(payload.get("version")),
+            "spec_hash": str(payload.get("spec_hash")),
+            "subject_id": str(subject.get("id")),
+        }
+        if run_id in ended:
+            expected["status"] = ended[run_id]
+        for column, want in expected.items():
+            have = _plain(entry.get(column, ""))
+            if have != want:
+                problems.append(
+                    f"runs.csv says {column} {have!r} for run {run_id}; "
+                    f"its ledger rows say {want!r}"
+                )
+    by_approval: dict[str, list[tuple[str, str, str]]] = {}
+    for entry in registers.get("approvals.csv", []):
+        if entry.get("decided_by"):
+            by_approval.setdefault(entry.get("approval", ""), []).append(
+                (
+                    _plain(entry["decided_by"]),
+                    _plain(entry.get("decision", "")),
+                    _plain(entry.get("reason", "")),
+                )
+            )
+    for approval in sorted(requested):
+        have_decisions = sorted(by_approval.get(approval, []))
+        want_decisions = sorted(decided.get(approval, []))
+        if have_decisions != want_decisions:
+            problems.append(
+                f"approvals.csv gives the decisions of {approval} as {have_decisions}; its ledger "
+                f"rows give {want_decisions}"
+            )
+    return problems

@@ -1,0 +1,93 @@
+"""The pack's auditor files (``auditor/``), its witness files (``witness/``), the modules its
+verifier imports, and the canonical JSON of each pinned workflow definition.
+
+Kept apart from ``writer`` so that the writer only gains calls: the files themselves are built
+by :mod:`.auditor` (standard library only), which the verifier runs again over the pack.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ...engine import chain_walk, checkpoints
+from ..ledger_slice import FIELDS, iter_slice, seq_range
+from ..period import Period
+from . import auditor
+from ._zip import PackWriter
+
+__all__ = ["add_auditor_files", "add_witness_files", "spec_json", "VERIFIER_MODULES"]
+
+VERIFIER_MODULES = {
+    "evidence/aims_chain.py": chain_walk,
+    "evidence/aims_auditor.py": auditor,
+    "evidence/aims_checkpoints.py": checkpoints,
+}
+"""The modules the pack's verifier imports, shipped as their source next to it."""
+
+
+def _source(module: Any) -> str:
+    from pathlib import Path
+
+    return Path(module.__file__).read_text(encoding="utf-8")
+
+
+def add_auditor_files(
+    pack: PackWriter, conn: Any, period: Period, seed: str | None, counts: dict[str, int]
+) -> str:
+    """auditor/ from the period's ledger rows (the rows of evidence/ledger.jsonl, read again);
+    returns the sampling seed used."""
+    for path, module in VERIFIER_MODULES.items():
+        pack.add(path, _source(module))
+    bounds = seq_range(conn, period)
+    rows = (
+        (dict(zip(FIELDS, values, strict=True)) for values in iter_slice(conn, *bounds))
+        if bounds
+        else iter(())
+    )
+    last_hash = None
+    if bounds:
+        last = list(iter_slice(conn, bounds[1], bounds[1]))
+        last_hash = last[0][-1] if last else None
+    used = seed or auditor.default_seed(last_hash)
+    since, until = period.as_dict()["since"], period.as_dict()["until"]
+    files = auditor.build(rows, seed=used, since=since, until=until)
+    for path, text in files.items():
+        pack.add(path, text)
+    counts["auditor/sample.csv"] = max(0, files["auditor/sample.csv"].count("\r\n") - 1)
+    return used
+
+
+def add_witness_files(pack: PackWriter, conn: Any, app: Any) -> int:
+    """witness/: every checkpoint in the ledger (all of them, whatever the period: they vouch
+    for the chain as a whole) and the public key they verify under, when the key file is
+    there. Returns the number of checkpoints."""
+    from ...runtime.witness import ledger_checkpoints
+
+    found = ledger_checkpoints(conn)
+    lines = [json.dumps({"row": seq, **c.as_dict()}, sort_keys=True) for seq, c in found]
+    pack.add("witness/checkpoints.jsonl", "".join(line + "\n" for line in lines))
+    path = app.settings.witness_key_path()
+    if path.exists():
+        from ...errors import ConfigError
+        from ...runtime.witness import WitnessKey
+
+        try:
+            key = WitnessKey.load(path)
+        except ConfigError as err:
+            pack.add("witness/NO-PUBLIC-KEY.txt", f"the witness key could not be read: {err}\n")
+        else:
+            pack.add("witness/public_key.txt", key.public_text() + "\n")
+    return len(found)
+
+
+def spec_json(text: str, source: str) -> str:
+    """The canonical JSON of a stored workflow text: the bytes its pinned hash covers (see
+    :func:`aims_workflows.spec.loader.spec_hash`)."""
+    from ...spec.loader import parse_spec
+
+    try:
+        spec = parse_spec(text, source).spec
+    except Exception as err:  # noqa: BLE001 - said in the file; the verifier names the mismatch
+        return json.dumps({"error": f"this version no longer parses: {err}"}) + "\n"
+    return json.dumps(spec.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))

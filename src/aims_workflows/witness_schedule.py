@@ -1,0 +1,63 @@
+"""Wiring the witness: the poster from aims.yaml's ``witness:`` section and the integrations,
+and the worker's scheduled checkpoint (``App.pump``)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from .adapters.witness import WitnessPoster
+from .config import AimsConfig, Settings
+
+__all__ = ["checkpoint_if_due", "witness_poster", "load_witness_key"]
+
+log = logging.getLogger("aims.witness")
+
+
+def witness_poster(
+    settings: Settings, config: AimsConfig, jira: Any = None, slack: Any = None
+) -> WitnessPoster:
+    """The witnesses aims.yaml names that this process can reach (Slack needs the Slack
+    integration, Jira the Jira integration)."""
+    w = config.witness
+    git_dir = None
+    if w.git_dir:
+        git_dir = Path(w.git_dir)
+        if not git_dir.is_absolute():
+            git_dir = settings.config.parent / git_dir
+    return WitnessPoster(
+        slack_client=slack.ports.client if slack is not None else None,
+        slack_channel=w.slack_channel,
+        jira=jira.connection if jira is not None else None,
+        jira_issue=w.jira_issue,
+        git_dir=git_dir,
+    )
+
+
+def load_witness_key(settings: Settings) -> Any:
+    from .runtime.witness import WitnessKey
+
+    return WitnessKey.load(settings.witness_key_path())
+
+
+def checkpoint_if_due(app: Any) -> Any:
+    """Make a checkpoint if one is due; None when none is due or no witness is configured.
+    A missing or unreadable key is logged (by path, never content) and skips the checkpoint:
+    the worker's other work goes on."""
+    from .errors import ConfigError
+    from .runtime import witness
+    from .spec.durations import parse_duration
+
+    targets = app.config.witness.targets()
+    if not targets:
+        return None
+    try:
+        key = app.witness_key or load_witness_key(app.settings)
+    except ConfigError as err:
+        log.warning("no ledger checkpoint made: %s (%s)", err, err.hint)
+        return None
+    app.witness_key = key
+    return witness.checkpoint_if_due(
+        app.db, key, targets, parse_duration(app.config.witness.every), app.runtime.clock.now()
+    )

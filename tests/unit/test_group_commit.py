@@ -1,0 +1,90 @@
+"""Group commit: queued events applied in one transaction with a savepoint each. An event that
+fails rolls back alone and the others commit; a run's later events wait behind its failed one,
+so each run's order is kept."""
+
+from __future__ import annotations
+
+import pytest
+
+from aims_workflows.engine import Actor, TaskCompleted
+from aims_workflows.errors import NotFound
+from aims_workflows.runtime import Delivery, HeldBack, Queued
+from aims_workflows.runtime import core as core_module
+
+ANALYST = Actor("eve@example.com", "jira", ("engineer",))
+
+
+def _started(h, n: int) -> list[str]:
+    h.add_system("Chatbot", in_scope=False)
+    runs = [
+        h.rt.start("ai-risk-assessment", system="Chatbot", again=True).run.run_id for _ in range(n)
+    ]
+    h.pump()
+    return runs
+
+
+def _identify(answers) -> TaskCompleted:
+    return TaskCompleted(actor=ANALYST, step_id="identify", answers=answers["risk.identify"])
+
+
+def test_a_failing_event_rolls_back_alone_and_holds_back_its_run(harness, answers, monkeypatch):
+    h = harness
+    ok_run, bad_run, other = _started(h, 3)
+    real = core_module.Runtime._receive_in
+    failing = _identify(answers)
+
+    def fails_once(self, conn, event, run_id, now):
+        if event is failing:
+            raise RuntimeError("projection bug")
+        return real(self, conn, event, run_id, now)
+
+    monkeypatch.setattr(core_module.Runtime, "_receive_in", fails_once)
+    before = {r: h.kinds(r) for r in (ok_run, bad_run, other)}
+    results = h.rt.receive_batch(
+        [
+            Queued(_identify(answers), run_id=ok_run),
+            Queued(failing, run_id=bad_run),
+            Queued(_identify(answers), run_id="R-MISSING"),
+            Queued(_identify(answers), run_id=bad_run),  # after its run's failed event
+            Queued(_identify(answers), run_id=other),
+        ]
+    )
+    assert isinstance(results[1], RuntimeError)
+    assert isinstance(results[2], NotFound)
+    assert isinstance(results[3], HeldBack)
+    applied = [results[0], results[4]]
+    assert all(r.transition and r.transition.ignored is None for r in applied)
+    assert "task.completed" in h.kinds(ok_run) and "task.completed" in h.kinds(other)
+    assert h.kinds(bad_run) == before[bad_run]  # nothing of the failed or held event
+    assert h.verify().ok
+    monkeypatch.undo()
+    retried = h.rt.receive_batch([Queued(_identify(answers), run_id=bad_run)])
+    assert retried[0].transition and "task.completed" in h.kinds(bad_run)
+
+
+def test_a_repeated_delivery_in_a_batch_is_applied_once(harness, answers):
+    h = harness
+    [run] = _started(h, 1)
+    delivery = Delivery("jira", "delivery-1", "{}")
+    results = h.rt.receive_batch(
+        [
+            Queued(_identify(answers), run_id=run, delivery=delivery),
+            Queued(_identify(answers), run_id=run, delivery=delivery),
+        ]
+    )
+    assert not results[0].duplicate and results[1].duplicate
+    assert h.kinds(run).count("task.completed") == 1
+
+
+@pytest.mark.parametrize("size", [1, 7])
+def test_order_within_a_run_is_kept_across_a_batch(harness, answers, size):
+    h = harness
+    [run] = _started(h, 1)
+    treat = TaskCompleted(actor=ANALYST, step_id="treat", answers=answers["risk.treat"])
+    events = [Queued(_identify(answers), run_id=run), Queued(treat, run_id=run)]
+    for start in range(0, len(events), size):
+        h.rt.receive_batch(events[start : start + size])
+        h.pump()
+    kinds = h.kinds(run)
+    completed = [k for k in kinds if k == "task.completed"]
+    assert len(completed) == 2
