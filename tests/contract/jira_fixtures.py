@@ -55,6 +55,18 @@ SPEC_FAULTS: list[tuple[str, str, str]] = [
         "/rest/api/3/issue/{issueIdOrKey}/properties/{propertyKey}",
         "^response .*: MissingData",
     ),
+    # Assigning projects to a field context, and deleting one, answer 204 with no body (the
+    # file declares an empty JSON schema for it), as Jira Cloud does.
+    (
+        "PUT",
+        "/rest/api/3/field/{fieldId}/context/{contextId}/project",
+        "^response .*: MissingData",
+    ),
+    ("DELETE", "/rest/api/3/field/{fieldId}/context/{contextId}", "^response .*: MissingData"),
+    # ScreenScheme.screens is marked write-only, yet Jira Cloud returns it on GET /screenscheme
+    # (the file's own example for that operation shows it): it is how a client learns which
+    # screen creates, edits and views issues.
+    ("GET", "/rest/api/3/screenscheme", r"/screens: Tried to read write-only property"),
     # The upload body is described as an array of Spring's MultipartFile objects (a Java
     # server type), which no multipart/form-data request can match; the real form has one
     # or more "file" parts.
@@ -77,6 +89,11 @@ SPEC_FAULTS: list[tuple[str, str, str]] = [
         r"/changelog/histories/\d+/items/\d+/(from|to)(String)?: None (for not nullable|is not)",
     ),
 ]
+
+# Paths the sandbox serves that Jira Cloud has but its REST v3 description does not: the admin
+# webhook API (``/rest/webhooks/1.0/webhook``, documented in Atlassian's webhooks guide). Their
+# exchanges are left out of the spec check by name, and nothing else is.
+OUTSIDE_SPEC = frozenset({"/rest/webhooks/1.0/webhook"})
 
 # Jira Cloud writes timestamps as 2025-01-06T09:00:00.000+0000 (no colon in the offset), which
 # is ISO 8601 but not the RFC 3339 form that the spec's ``format: date-time`` demands. The
@@ -156,6 +173,8 @@ class SpecRecorder:
             self.errors.extend(problems)
 
     def check(self, exchange: Exchange) -> list[str]:
+        if exchange.path.split("?")[0] in OUTSIDE_SPEC:
+            return []
         where = f"{exchange.method} {exchange.path} -> {exchange.status}"
         request, response = _oa_request(exchange), _oa_response(exchange)
         problems: list[str] = []

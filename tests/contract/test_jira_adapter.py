@@ -172,11 +172,17 @@ def test_setup_creates_the_fields_once_and_maps_them_the_second_time(conn, jira_
 
 
 def test_setup_reports_a_missing_issue_type_a_type_clash_and_a_missing_project(conn, jira_sandbox):
-    jira_sandbox.add_custom_field("Likelihood", "textfield")
-    report = setup_project(conn, "AIMS", "AIMS Task", [FORM], manage_options=False, dry_run=True)
-    assert any("no issue type 'AIMS Task'" in p for p in report.problems)
-    assert any("'Likelihood' exists with type textfield, not float" in p for p in report.problems)
+    with pytest.raises(ConfigError, match="no issue type 'AIMS Task'"):
+        setup_project(conn, "AIMS", "AIMS Task", [FORM], manage_options=False)
+    report = setup_project(conn, "AIMS", "Task", [FORM], manage_options=False, dry_run=True)
     assert any(line.startswith("would create 'Risk title'") for line in report.done)
+    assert not report.changed
+    jira_sandbox.add_custom_field("Likelihood", "textfield")
+    fields_before = set(jira_sandbox.state.fields)
+    # a clash stops setup before its first change: nothing half-done
+    with pytest.raises(ConfigError, match="'Likelihood' exists with type textfield, not float"):
+        setup_project(conn, "AIMS", "Task", [FORM], manage_options=False)
+    assert set(jira_sandbox.state.fields) == fields_before
     with pytest.raises(ConfigError, match="cannot use Jira project NOPE") as err:
         setup_project(conn, "NOPE", "Task", [FORM], manage_options=False)
     assert "AIMS_JIRA_PROJECT" in err.value.hint

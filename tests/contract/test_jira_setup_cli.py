@@ -126,6 +126,9 @@ def test_setup_then_a_task_assigned_from_aims_yaml(served, monkeypatch, capsys, 
 
     first = _setup(capsys)
     assert "created '" in first and "added options" in first
+    # without --webhook-url, what an administrator enters by hand
+    assert "JQL filter: project = AIMS AND labels = aims" in first
+    assert "nothing to change" not in first
     auth = (env["AIMS_JIRA_EMAIL"], env["AIMS_JIRA_API_TOKEN"])
     fields = {
         f["name"]: f
@@ -152,6 +155,7 @@ def test_setup_then_a_task_assigned_from_aims_yaml(served, monkeypatch, capsys, 
     )
     second = _setup(capsys)
     assert "created '" not in second and "added options" not in second and "mapped '" in second
+    assert "nothing to change" in second
     assert (
         {fid: sandbox.field_options(fid) for fid in sandbox.state.fields},
         len(sandbox.state.contexts),

@@ -135,7 +135,18 @@ def test_wrong_credentials_unknown_project_and_space_missing_fields(installation
         monkeypatch.setenv("AIMS_JIRA_URL", bare.url)
         monkeypatch.setenv("AIMS_JIRA_API_TOKEN", bare.credentials()[1])
         fields = _line(run("doctor").out, "jira", "fields")
+        # the fields exist but an administrator took one off the project's create screen
+        with jira.state.lock:
+            project = jira.state.project("AIMS")
+            screen = jira.state.screens.screen_for(project.id, "10001", "create")
+            assert screen is not None
+            taken = next(f for f in screen.tabs[0].fields if f.startswith("customfield_"))
+            screen.tabs[0].fields.remove(taken)
+        monkeypatch.setenv("AIMS_JIRA_URL", jira.url)
+        monkeypatch.setenv("AIMS_JIRA_API_TOKEN", jira.credentials()[1])
+        off = _line(run("doctor").out, "jira", "fields")
     assert fields.startswith("FAIL") and "form fields missing" in fields
+    assert off.startswith("FAIL") and "not on the create screen of AIMS" in off and taken in off
 
 
 def test_expired_token_clock_skew_and_missing_scopes(installation, monkeypatch):

@@ -31,9 +31,19 @@ def register(app: typer.Typer) -> None:
         options: bool = typer.Option(
             True, "--options/--no-options", help="add the choices of choice fields as options"
         ),
+        webhook_url: str = typer.Option(
+            None,
+            "--webhook-url",
+            help="where Jira should send events, e.g. https://aims.example.com/jira/webhook "
+            "(registered when the account administers Jira; otherwise the steps are printed)",
+        ),
     ) -> None:
-        """Check the project and issue type; create or map the custom fields the workflows need."""
+        """Check the project and issue type; create or map the custom fields the workflows need,
+        scoped to the project and on its create, edit and view screens; register the webhook.
+
+        Run it again at any time: a run that finds everything in place changes nothing."""
         from ..adapters.jira import JiraConnection, setup_project, workflow_forms
+        from ..adapters.jira._webhook_setup import WebhookPlan
         from ..app import workflow_paths
         from ..config import Settings, jira_rest_url, load_config
         from ..errors import ConfigError
@@ -69,13 +79,28 @@ def register(app: typer.Typer) -> None:
             workflow_forms(workflows),
             manage_options=options,
             dry_run=dry_run,
+            webhook=None
+            if settings.jira_mode == "poll"
+            else WebhookPlan(
+                webhook_url,
+                settings.jira_project,
+                settings.jira_webhook_secret.get_secret_value()
+                if settings.jira_webhook_secret
+                else None,
+            ),
         )
         for line in report.done:
             ok(line)
+        if settings.jira_mode == "poll":
+            ok("AIMS_JIRA_MODE=poll: no webhook needed")
+        for line in report.manual:
+            console().print(f"[bold yellow]![/] {line}")
         for line in report.problems:
             console().print(f"[bold red]✗[/] {line}")
         if not report.ok:
             raise typer.Exit(1)
+        if not report.changed and not dry_run:
+            ok("nothing to change: Jira is set up already")
 
     @sandbox_app.command(
         "jira", short_help="A loopback Jira Cloud until Ctrl-C; prints its URL and tokens."

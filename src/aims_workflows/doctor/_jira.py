@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
-from ..adapters.jira import FieldMap, JiraConnection, wanted_fields
+from ..adapters.jira import FieldMap, JiraConnection, createmeta_fields, wanted_fields
 from ..errors import AimsError
 from ._check import Check, Status
 
@@ -171,8 +171,12 @@ def jira_checks(
     else:
         wanted = wanted_fields(forms)
         absent = sorted(name for (name, _), spec in wanted.items() if existing.get(spec) is None)
+        type_id = next(
+            (str(t.get("id")) for t in proj.get("issueTypes") or [] if t.get("name") == issue_type),
+            None,
+        )
         checks.append(
-            Check("jira", "fields", "ok", f"all {len(wanted)} form fields exist")
+            _on_screens(conn, project, type_id, [existing.get(s) for s in wanted.values()])
             if not absent
             else Check(
                 "jira",
@@ -205,3 +209,29 @@ def jira_checks(
         )
     )
     return checks
+
+
+def _on_screens(
+    conn: JiraConnection, project: str, type_id: str | None, field_ids: list[str | None]
+) -> Check:
+    """The form fields exist; are they on the create screen? (Jira's createmeta says.)"""
+    if type_id is None:
+        return Check("jira", "fields", "ok", f"all {len(field_ids)} form fields exist")
+    try:
+        offered = createmeta_fields(conn, project, type_id)
+    except AimsError as err:
+        return _fail("fields", err)
+    off = [f for f in field_ids if f and f not in offered]
+    if not off:
+        return Check(
+            "jira", "fields", "ok", f"all {len(field_ids)} form fields exist and are on screens"
+        )
+    return Check(
+        "jira",
+        "fields",
+        "fail",
+        f"{len(off)} of {len(field_ids)} form fields are not on the create screen of {project}: "
+        + ", ".join(off[:5])
+        + (" ..." if len(off) > 5 else ""),
+        "run `aims jira setup` (it puts them on the project's screens)",
+    )

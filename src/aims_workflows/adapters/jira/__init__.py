@@ -29,6 +29,7 @@ from ._fields import (
 from ._inbound import Change, InboxProcessor, parse_change, to_event
 from ._integration import JiraIntegration
 from ._reconcile import Reconciler
+from ._screens import createmeta_fields
 from ._setup import SetupReport, setup_project, workflow_forms
 from ._shape import change_version, payload_problem
 from ._tracker import OWNED_LABEL, PROPERTY, JiraIssueTracker, idem_label
@@ -45,6 +46,7 @@ __all__ = [
     "PROPERTY",
     "Reconciler",
     "SetupReport",
+    "createmeta_fields",
     "answers_from_issue",
     "document",
     "from_text",

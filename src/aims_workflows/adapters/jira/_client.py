@@ -180,11 +180,15 @@ class JiraConnection:
         """Comment with an Atlassian Document Format ``body``."""
         self._public(what, self.client.add_comment, key, body)
 
-    def transitions(self, key: str, *, what: str) -> list[dict[str, Any]]:
-        return list(self._public(what, self.client.transitions, key) or [])
+    def transitions(
+        self, key: str, *, expand: str | None = None, what: str
+    ) -> list[dict[str, Any]]:
+        return list(self._public(what, self.client.transitions, key, expand=expand) or [])
 
-    def transition(self, key: str, transition_id: str, *, what: str) -> None:
-        self._public(what, self.client.transition_issue, key, transition_id)
+    def transition(
+        self, key: str, transition_id: str, *, fields: dict[str, Any] | None = None, what: str
+    ) -> None:
+        self._public(what, self.client.transition_issue, key, transition_id, fields=fields)
 
     # -- what the client has no public method for --------------------------------------------
     def call(
@@ -206,7 +210,9 @@ class JiraConnection:
         session, which it does not expose publicly.
         """
         client = self.client
-        url = f"{client.server_url.rstrip('/')}/rest/api/3/{path}"
+        base = client.server_url.rstrip("/")
+        # a path from the site's root (the admin webhook API is outside /rest/api/3)
+        url = f"{base}{path}" if path.startswith("/") else f"{base}/rest/api/3/{path}"
         try:
             response = client._session.request(method, url, json=json, params=params)
         except Exception as err:  # noqa: BLE001 - translated

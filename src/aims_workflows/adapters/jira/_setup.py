@@ -1,6 +1,8 @@
-"""``aims jira setup``: check the project and create or map the custom fields the workflows need.
+"""``aims jira setup``: check the project, create or map the custom fields the workflows need,
+scope them to the project, put them on its screens, and register the webhook.
 
-Idempotent: run it again after adding a workflow and only what is missing is created. A field
+Idempotent: run it again after adding a workflow and only what is missing is created; a run
+that finds everything in place changes nothing and says so. A field
 is mapped when the site already has a custom field of the same name and type; a field with the
 same name but another type is reported, since the engine would misread its values.
 """
@@ -14,8 +16,10 @@ from typing import Any
 from ...errors import AimsError, ConfigError
 from ._client import JiraConnection
 from ._fields import FieldMap, wanted_fields
+from ._screens import ProjectScreens, createmeta_fields, project_screens
+from ._webhook_setup import WebhookPlan, ensure_webhook, manual_steps
 
-__all__ = ["SetupReport", "setup_project", "workflow_forms"]
+__all__ = ["SetupReport", "WebhookPlan", "setup_project", "workflow_forms"]
 
 
 @dataclass
@@ -26,6 +30,14 @@ class SetupReport:
     problems: list[str] = field(default_factory=list)
     fields: dict[str, str] = field(default_factory=dict)
     """custom field name -> Jira field id"""
+    changed: list[str] = field(default_factory=list)
+    """What this run changed in Jira (empty: a repeat run, nothing to change)"""
+    manual: list[str] = field(default_factory=list)
+    """Steps an administrator must take by hand (the webhook, when the account may not)"""
+
+    def change(self, line: str) -> None:
+        self.changed.append(line)
+        self.done.append(line)
 
     @property
     def ok(self) -> bool:
@@ -124,7 +136,73 @@ def _options(
             json={"options": [{"value": v} for v in missing]},
             what=f"add options to {name}",
         )
-        report.done.append(f"added options {', '.join(missing)} to '{name}'")
+        report.change(f"added options {', '.join(missing)} to '{name}'")
+
+
+def _admin_check(conn: JiraConnection, project: str) -> None:
+    """Creating fields, scoping contexts and editing screens are Jira administration: say so
+    before anything is changed, rather than stopping half-way."""
+    answer = conn.call(
+        "GET",
+        "mypermissions",
+        params={"permissions": "ADMINISTER"},
+        what="check the account's global permissions",
+    )
+    held = (((answer or {}).get("permissions") or {}).get("ADMINISTER") or {}).get("havePermission")
+    if not held:
+        raise ConfigError(
+            f"the Jira account lacks the 'Administer Jira' global permission, which creating "
+            f"fields and placing them on the screens of {project} needs; nothing was changed",
+            hint="ask a site administrator to grant it (Settings > System > Global permissions) "
+            "or to run `aims jira setup` with their own e-mail and API token",
+        )
+
+
+def _scope(
+    conn: JiraConnection, field_id: str, name: str, project_id: str, report: SetupReport
+) -> None:
+    """Make the field apply to the project through a context of its own; a context that
+    covers the project already (global or its own) is kept."""
+    mappings = _all_values(
+        conn,
+        f"field/{field_id}/context/projectmapping",
+        what=f"read which projects the contexts of {name} cover",
+    )
+    if any(
+        str(m.get("projectId")) == str(project_id) or m.get("isGlobalContext") for m in mappings
+    ):
+        return
+    conn.call(
+        "POST",
+        f"field/{field_id}/context",
+        json={"name": f"aims-workflows: {name}", "projectIds": [str(project_id)]},
+        what=f"add a context of {name} for the project",
+    )
+    report.change(f"gave '{name}' a context for the project")
+
+
+def _scope_new(
+    conn: JiraConnection, field_id: str, name: str, project_id: str, report: SetupReport
+) -> None:
+    """A field Jira has just made comes with a global context: give it one for the project and
+    drop the global one, so the field does not show on every other project's issues. (Jira
+    Cloud no longer lets projects be assigned to a global context, CHANGE-3019.)"""
+    made_global = _all_values(
+        conn, f"field/{field_id}/context", what=f"read the contexts of {name}"
+    )
+    conn.call(
+        "POST",
+        f"field/{field_id}/context",
+        json={"name": f"aims-workflows: {name}", "projectIds": [str(project_id)]},
+        what=f"add a context of {name} for the project",
+    )
+    for context in made_global:
+        if context.get("isGlobalContext"):
+            conn.call(
+                "DELETE",
+                f"field/{field_id}/context/{context['id']}",
+                what=f"remove the global context of {name}",
+            )
 
 
 def setup_project(
@@ -135,8 +213,14 @@ def setup_project(
     *,
     manage_options: bool = True,
     dry_run: bool = False,
+    webhook: WebhookPlan | None = None,
 ) -> SetupReport:
-    """Check ``project`` and ``issue_type``; create or map a custom field for every form field."""
+    """Check ``project`` and ``issue_type``; create or map a custom field for every form field,
+    scoped to the project and on its create, edit and view screens; check the result against
+    createmeta; register the webhook (``webhook``) where the account may.
+
+    Every check that can refuse (the project, the admin permission, a field clash, the
+    screens) runs before the first change."""
     report = SetupReport()
     info = conn.server_info(what="read the site's server info")
     if info.get("deploymentType") != "Cloud":
@@ -153,26 +237,37 @@ def setup_project(
             "can browse",
         ) from None
     report.done.append(f"project {proj.get('key')} ({proj.get('name')}) found")
-    types = [t.get("name") for t in proj.get("issueTypes") or []]
-    if issue_type in types:
-        report.done.append(f"issue type '{issue_type}' available")
-    else:
-        report.problems.append(
+    project_id = str(proj.get("id"))
+    types = {t.get("name"): str(t.get("id")) for t in proj.get("issueTypes") or []}
+    if issue_type not in types:
+        raise ConfigError(
             f"project {project} has no issue type '{issue_type}' "
-            f"(it has {', '.join(map(str, types))}); "
-            "add it (see integrations/jira/) or set AIMS_JIRA_ISSUE_TYPE"
+            f"(it has {', '.join(map(str, types))})",
+            hint="add it (see integrations/jira/) or set AIMS_JIRA_ISSUE_TYPE",
         )
+    report.done.append(f"issue type '{issue_type}' available")
+    type_id = types[issue_type]
+    _admin_check(conn, project)
     existing = FieldMap(conn.fields(what="list the Jira fields"))
-    for (name, kind), spec in sorted(wanted_fields(forms).items()):
+    wanted = sorted(wanted_fields(forms).items())
+    clashes = [
+        f"a field '{name}' exists with type {', '.join(existing.names[name])}, not {kind}"
+        for (name, kind), spec in wanted
+        if not existing.get(spec) and existing.names.get(name)
+    ]
+    if clashes:
+        raise ConfigError(
+            "; ".join(clashes) + "; nothing was changed",
+            hint="rename the existing field in Jira (or the form field's label), then run "
+            "`aims jira setup` again",
+        )
+    screens = project_screens(conn, project_id, project, type_id)
+    for (name, kind), spec in wanted:
         found = existing.get(spec)
         if found:
             report.done.append(f"mapped '{name}' ({kind}) to {found}")
-        elif existing.names.get(name):
-            report.problems.append(
-                f"a field '{name}' exists with type {', '.join(existing.names[name])}, not {kind}: "
-                "rename one of them"
-            )
-            continue
+            if not dry_run:
+                _scope(conn, found, name, project_id, report)
         elif dry_run:
             report.done.append(f"would create '{name}' ({kind})")
             continue
@@ -189,8 +284,90 @@ def setup_project(
                 },
             )
             found = created["id"]
-            report.done.append(f"created '{name}' ({kind}) as {found}")
+            report.change(f"created '{name}' ({kind}) as {found}, for project {project} only")
+            _scope_new(conn, found, name, project_id, report)
         report.fields[name] = found
         if spec.options and manage_options and not dry_run:
-            _options(conn, found, spec.options, report, name, proj.get("id"))
+            _options(conn, found, spec.options, report, name, project_id)
+    _place(conn, screens, list(report.fields.values()), report, dry_run=dry_run)
+    if not dry_run:
+        _verify(conn, project, type_id, report)
+    if webhook is not None:
+        _webhook(conn, webhook, report, dry_run=dry_run)
     return report
+
+
+def _place(
+    conn: JiraConnection,
+    screens: ProjectScreens,
+    field_ids: list[str],
+    report: SetupReport,
+    *,
+    dry_run: bool,
+) -> None:
+    for screen_id, missing in screens.missing(field_ids).items():
+        where = "/".join(screens.operations[screen_id])
+        if dry_run:
+            report.done.append(f"would put {len(missing)} fields on the {where} screen")
+            continue
+        for field_id in missing:
+            conn.call(
+                "POST",
+                f"screens/{screen_id}/tabs/{screens.tabs[screen_id]}/fields",
+                json={"fieldId": field_id},
+                what=f"put {field_id} on screen {screen_id}",
+            )
+        report.change(f"put {len(missing)} fields on the {where} screen ({screen_id})")
+    if field_ids:
+        report.done.append(f"all {len(field_ids)} form fields are on the create/edit/view screens")
+
+
+def _verify(conn: JiraConnection, project: str, type_id: str, report: SetupReport) -> None:
+    """Read back what a create request may set: the screens are only right if Jira says so."""
+    on_create = createmeta_fields(conn, project, type_id)
+    absent = sorted(name for name, fid in report.fields.items() if fid not in on_create)
+    if absent:
+        report.problems.append(
+            f"Jira's createmeta does not offer {', '.join(absent)}: check the create screen "
+            f"of {project} (a field configuration may hide them)"
+        )
+    else:
+        report.done.append("createmeta offers every form field")
+    if "priority" not in on_create:
+        report.done.append("the create screen has no Priority: aims leaves it out")
+    # editmeta needs an issue: the newest of the project's aims issues, when there is one
+    newest = next(
+        conn.search(
+            f"project = {project} AND labels = aims ORDER BY created DESC",
+            fields=["summary"],
+            page_size=1,
+            what=f"find an issue of {project} to check editmeta with",
+        ),
+        None,
+    )
+    if newest is None:
+        return
+    meta = conn.call("GET", f"issue/{newest['key']}/editmeta", what="read editmeta") or {}
+    editable = set(meta.get("fields") or {})
+    absent = sorted(name for name, fid in report.fields.items() if fid not in editable)
+    if absent:
+        report.problems.append(
+            f"Jira's editmeta of {newest['key']} does not offer {', '.join(absent)}: check the "
+            f"edit screen of {project}"
+        )
+    else:
+        report.done.append(f"editmeta of {newest['key']} offers every form field")
+
+
+def _webhook(
+    conn: JiraConnection, plan: WebhookPlan, report: SetupReport, *, dry_run: bool
+) -> None:
+    try:
+        line, changed = ensure_webhook(conn, plan, dry_run=dry_run)
+    except PermissionError as why:
+        report.manual.extend(manual_steps(plan, str(why)))
+        return
+    if changed:
+        report.change(line)
+    else:
+        report.done.append(line)

@@ -40,6 +40,7 @@ from . import _adf
 from ._client import JiraConnection
 from ._evidence_files import EvidenceFiles, evidence_file
 from ._fields import FieldMap, value_for_jira
+from ._priority import nearest_priority
 
 __all__ = ["JiraIssueTracker", "PROPERTY", "OWNED_LABEL", "idem_label", "ref_marker"]
 
@@ -56,6 +57,23 @@ _PRIORITIES = {
     "low": "Low",
     "lowest": "Lowest",
 }
+
+
+def _about_priority(err: PermanentError) -> bool:
+    """A 400 that names the priority field (not on the screen, or no such priority)."""
+    return err.answered == 400 and "priority" in err.message.lower()
+
+
+def _screen_values(transition: dict[str, Any]) -> dict[str, Any] | None:
+    """What a transition's screen wants filled: a resolution (Jira's Resolve Issue screen);
+    Done when the site has it, else its first resolution."""
+    wanted = (transition.get("fields") or {}).get("resolution")
+    if not wanted:
+        return None
+    names = [str(v.get("name")) for v in wanted.get("allowedValues") or [] if v.get("name")]
+    if not names:
+        return None
+    return {"resolution": {"name": "Done" if "Done" in names else names[0]}}
 
 
 SEARCH_SETTLE_SECONDS = 120.0
@@ -111,6 +129,7 @@ class JiraIssueTracker(EvidenceFiles):
         self._accounts: dict[str, str | None] = {}
         self._emails: dict[str, str] = {}
         self._me: str | None = None
+        self._site_priorities: list[str] | None = None
 
     # -- the port ---------------------------------------------------------------------------
     def perform(self, command: Command) -> dict[str, Any]:
@@ -263,8 +282,10 @@ class JiraIssueTracker(EvidenceFiles):
             "summary": jira_summary(command.title or command.step_id),
             "description": self._description(command),
             "labels": [OWNED_LABEL, label, f"aims-{command.workflow or 'workflow'}"[:255]],
-            "priority": {"name": _PRIORITIES.get(command.priority, "Medium")},
         }
+        priority = self._priority(command.priority)
+        if priority:
+            fields["priority"] = {"name": priority}
         account = self.account_of(command.assignee)
         if account:
             fields["assignee"] = {"accountId": account}
@@ -275,9 +296,30 @@ class JiraIssueTracker(EvidenceFiles):
             value = value_for_jira(field, previous.get(field["id"]), self.account_of)
             if value is not None:
                 fields[field_ids[field["id"]]] = value
-        return self.jira.create_issue(
-            fields, what=f"create the issue for {command.run_id} step {command.step_id}"
-        )
+        what = f"create the issue for {command.run_id} step {command.step_id}"
+        try:
+            return self.jira.create_issue(fields, what=what)
+        except PermanentError as err:
+            if "priority" not in fields or not _about_priority(err):
+                raise
+        # the priority is a hint: a screen without it, or a scheme without that name, is no
+        # reason to leave the task without an issue (Jira created nothing on a 400)
+        log.warning("Jira refused the priority of %s; creating it without one", command.step_id)
+        self._site_priorities = []
+        del fields["priority"]
+        return self.jira.create_issue(fields, what=what)
+
+    def _priority(self, wanted: str | None) -> str | None:
+        """The site's priority nearest to ``wanted``, read once from ``GET /priority``."""
+        if self._site_priorities is None:
+            try:
+                listed = self.jira.call("GET", "priority", what="list the site's priorities")
+            except PermanentError:
+                listed = []
+            self._site_priorities = [
+                str(p["name"]) for p in listed or [] if isinstance(p, dict) and p.get("name")
+            ]
+        return nearest_priority(_PRIORITIES.get(wanted or "", wanted), self._site_priorities)
 
     def _link_related(self, run_id: str, key: str) -> None:
         """Link the issue to the issues of the run that started this one (a finding's audit)."""
@@ -340,17 +382,26 @@ class JiraIssueTracker(EvidenceFiles):
             key,
             _adf.paragraph(f"This task is overdue and has been escalated to {people}."),
         )
-        self.jira.call(
-            "PUT",
-            f"issue/{key}",
-            json={"fields": {"priority": {"name": "High"}}},
-            what=f"raise the priority of {key}",
-        )
+        high = self._priority("high")
+        if high:
+            try:
+                self.jira.call(
+                    "PUT",
+                    f"issue/{key}",
+                    json={"fields": {"priority": {"name": high}}},
+                    what=f"raise the priority of {key}",
+                )
+            except PermanentError as err:
+                if not _about_priority(err):
+                    raise
+                log.warning("Jira refused raising the priority of %s", key)
         return {"ref": key}
 
     def _transition_to(self, key: str, category: str, *, what: str) -> bool:
         """Take a transition into a status of ``category`` (``done`` or not done); False if none."""
-        options = self.jira.transitions(key, what=f"read the transitions of {key}")
+        options = self.jira.transitions(
+            key, expand="transitions.fields", what=f"read the transitions of {key}"
+        )
 
         def category_of(t: dict[str, Any]) -> str:
             return str(((t.get("to") or {}).get("statusCategory") or {}).get("key", ""))
@@ -363,7 +414,7 @@ class JiraIssueTracker(EvidenceFiles):
             )
         if chosen is None:
             return False
-        self.jira.transition(key, str(chosen["id"]), what=what)
+        self.jira.transition(key, str(chosen["id"]), fields=_screen_values(chosen), what=what)
         return True
 
     def _status_category(self, key: str) -> str:

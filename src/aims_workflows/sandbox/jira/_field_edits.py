@@ -24,7 +24,7 @@ request naming no valid project): choice values are then not matched with option
 
 def _check(state: JiraState, fdef: FieldDef, value: Any, where: Where) -> tuple[Any, str | None]:
     """``check_value``, then choice values against the options of the applicable context."""
-    stored, problem = check_value(fdef, value, set(state.users))
+    stored, problem = check_value(fdef, value, set(state.users), state.priorities)
     if problem or where is None:
         return stored, problem
     return resolve_choices(state, fdef, stored, *where)

@@ -109,8 +109,11 @@ def _option_ref(value: Any) -> dict[str, str] | None:
     return None
 
 
-def check_value(fdef: FieldDef, value: Any, user_ids: set[str]) -> tuple[Any, str | None]:
-    """Return ``(stored_value, None)`` or ``(None, jira_error_message)``."""
+def check_value(
+    fdef: FieldDef, value: Any, user_ids: set[str], priorities: dict[str, str] = PRIORITIES
+) -> tuple[Any, str | None]:
+    """Return ``(stored_value, None)`` or ``(None, jira_error_message)``; ``priorities`` are
+    the site's (id -> name)."""
     if value is None:
         if fdef.id == "summary":
             return None, "You must specify a summary of the issue."
@@ -162,9 +165,9 @@ def check_value(fdef: FieldDef, value: Any, user_ids: set[str]) -> tuple[Any, st
         return account_id, None
     if kind == "priority":
         if isinstance(value, dict):
-            if value.get("id") in PRIORITIES:
-                return PRIORITIES[value["id"]], None
-            name = next((n for n in PRIORITIES.values() if n == value.get("name")), None)
+            if value.get("id") in priorities:
+                return priorities[value["id"]], None
+            name = next((n for n in priorities.values() if n == value.get("name")), None)
             if name:
                 return name, None
         return None, "Specify a valid priority"

@@ -16,6 +16,7 @@ from ._errors import JiraApiError
 from ._field_edits import check_fields, field_changes
 from ._fields import custom_schema
 from ._model import Attachment, ChangeItem, Comment, FieldDef, History, Issue, IssueLink
+from ._screen_checks import RESOLUTIONS, check_transition_fields, off_screen, resolution_of
 from ._state import LINK_TYPES, IssueEvent, JiraState
 from ._workflow import INITIAL_STATUS, ISSUE_TYPES, RESOLUTION_DONE, STATUSES, transitions_from
 
@@ -97,6 +98,11 @@ def create_issue(state: JiraState, actor_id: str, body: dict[str, Any]) -> Issue
     if "summary" not in fields:
         errors["summary"] = "You must specify a summary of the issue."
     where = (project.id, issuetype) if project is not None and issuetype is not None else None
+    if where is not None:
+        # the create screen decides first: a field it lacks is refused whatever its value
+        off = off_screen(state, state.screens.screen_for(*where, "create"), body)
+        errors.update(off)
+        fields = {k: v for k, v in fields.items() if k not in off}
     values = check_fields(state, fields, errors, creating=True, where=where)
     if errors or project is None or issuetype is None:
         raise JiraApiError.bad_fields(errors)
@@ -110,11 +116,19 @@ def create_issue(state: JiraState, actor_id: str, body: dict[str, Any]) -> Issue
         reporter_id=values.pop("reporter", None) or actor_id,
         created=now,
         updated=now,
-        fields={"priority": "Medium", "labels": [], **values},
+        fields={"priority": _default_priority(state), "labels": [], **values},
     )
     state.issues[issue.id] = issue
     state.emit(IssueEvent("jira:issue_created", "issue_created", actor_id, issue.id, now))
     return issue
+
+
+def _default_priority(state: JiraState) -> str | None:
+    """Medium when the site has it (Jira's default scheme), else its middle priority."""
+    names = list(state.priorities.values())
+    if "Medium" in names or not names:
+        return "Medium" if names else None
+    return names[len(names) // 2]
 
 
 def _announce(
@@ -145,6 +159,11 @@ def _announce(
 def edit_issue(state: JiraState, actor_id: str, key: str, body: dict[str, Any]) -> None:
     """PUT /issue/{key}: apply ``fields`` and ``update`` verbs as one changelog entry."""
     issue = state.issue(key)
+    off = off_screen(
+        state, state.screens.screen_for(issue.project_id, issue.issuetype, "edit"), body
+    )
+    if off:
+        raise JiraApiError.bad_fields(off)
     items, comments = field_changes(state, issue, body)
     _announce(state, issue, actor_id, items, comments, "issue_updated")
 
@@ -157,23 +176,23 @@ def transition_issue(state: JiraState, actor_id: str, key: str, body: dict[str, 
     transition = next((t for t in transitions_from(issue.status_id) if t.id == transition_id), None)
     if transition is None:
         raise JiraApiError(400, [f"Transition id '{transition_id}' is not valid for this issue."])
+    check_transition_fields(state, transition.id, body)
+    # the resolution of a transition screen is not an issue field edit: taken out here
+    raw_fields = body.get("fields") if isinstance(body.get("fields"), dict) else None
+    chosen = resolution_of((raw_fields or {}).get("resolution"))
+    if raw_fields and "resolution" in raw_fields:
+        body = {**body, "fields": {k: v for k, v in raw_fields.items() if k != "resolution"}}
     items, comments = field_changes(state, issue, body)
     old, new = STATUSES[issue.status_id], STATUSES[transition.to_id]
     issue.status_id = new.id
     now = state.clock()
     if new.category_key == "done":
-        issue.fields["resolution"] = RESOLUTION_DONE[1]
+        name = chosen or RESOLUTION_DONE[1]
+        issue.fields["resolution"] = name
         issue.resolution_date = now
+        resolution_id = next((i for i, n in RESOLUTIONS.items() if n == name), RESOLUTION_DONE[0])
         items.append(
-            ChangeItem(
-                "resolution",
-                "resolution",
-                "jira",
-                None,
-                None,
-                RESOLUTION_DONE[0],
-                RESOLUTION_DONE[1],
-            )
+            ChangeItem("resolution", "resolution", "jira", None, None, resolution_id, name)
         )
     elif old.category_key == "done":
         issue.fields["resolution"] = None

@@ -26,13 +26,16 @@ PROJECT_PERMISSIONS: dict[str, tuple[str, str]] = {
     "ASSIGNABLE_USER": ("17", "Assignable User"),
     "RESOLVE_ISSUES": ("14", "Resolve Issues"),
 }
+GLOBAL_PERMISSIONS: dict[str, tuple[str, str]] = {"ADMINISTER": ("0", "Administer Jira")}
+"""Global permissions: held by the site's administrators (``state.admins``)."""
+_ALL = {**PROJECT_PERMISSIONS, **GLOBAL_PERMISSIONS}
 
 
 async def my_permissions(ctx: RouteContext, request: Request) -> Response:
     wanted = [k for k in request.query_params.get("permissions", "").split(",") if k]
     if not wanted:
         raise JiraApiError(400, ["The 'permissions' query parameter is required."])
-    unknown = [k for k in wanted if k not in PROJECT_PERMISSIONS]
+    unknown = [k for k in wanted if k not in _ALL]
     if unknown:
         raise JiraApiError(400, [f"Invalid permission keys: {', '.join(unknown)}"])
     account = actor_of(request)
@@ -40,16 +43,18 @@ async def my_permissions(ctx: RouteContext, request: Request) -> Response:
         key = request.query_params.get("projectKey")
         if key is not None:
             ctx.state.project(key)  # 404 in Jira's words when there is no such project
-        denied = ctx.state.denied_permissions.get(account, set())
+        denied = set(ctx.state.denied_permissions.get(account, set()))
+        if account not in ctx.state.admins:
+            denied |= set(GLOBAL_PERMISSIONS)
     return JSONResponse(
         {
             "permissions": {
                 k: {
-                    "id": PROJECT_PERMISSIONS[k][0],
+                    "id": _ALL[k][0],
                     "key": k,
-                    "name": PROJECT_PERMISSIONS[k][1],
-                    "type": "PROJECT",
-                    "description": f"Ability to {PROJECT_PERMISSIONS[k][1].lower()}.",
+                    "name": _ALL[k][1],
+                    "type": "GLOBAL" if k in GLOBAL_PERMISSIONS else "PROJECT",
+                    "description": f"Ability to {_ALL[k][1].lower()}.",
                     "havePermission": k not in denied,
                 }
                 for k in wanted

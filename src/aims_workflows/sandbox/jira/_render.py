@@ -181,7 +181,10 @@ class Renderer:
     def priority(self, name: str | None) -> dict[str, Any] | None:
         if name is None:
             return None
-        pid = next(k for k, v in PRIORITIES.items() if v == name)
+        # the site's own priorities; one removed since keeps its name (as on Jira, on old issues)
+        pid = next((k for k, v in self.state.priorities.items() if v == name), None) or next(
+            (k for k, v in PRIORITIES.items() if v == name), "3"
+        )
         return {
             "self": f"{self.api}/priority/{pid}",
             "iconUrl": f"{self.base_url}/images/icons/priorities/{name.lower()}.svg",

@@ -23,13 +23,19 @@ from ._issue_routes import (
     edit_issue,
     get_issue,
     get_property,
-    get_transitions,
     link_types,
     list_comments,
     put_property,
 )
 from ._permissions import my_permissions
 from ._request import RouteContext
+from ._screen_routes import (
+    SCREEN_TABLE,
+    WEBHOOKS_PATH,
+    admin_webhooks,
+    get_transitions,
+    register_admin_webhook,
+)
 from ._site_routes import (
     context_projects,
     create_context,
@@ -50,7 +56,7 @@ from ._site_routes import (
     update_options,
 )
 
-__all__ = ["RouteContext", "build_routes", "API"]
+__all__ = ["RouteContext", "build_routes", "API", "WEBHOOKS_PATH"]
 
 
 API = "/rest/api/3"
@@ -102,12 +108,17 @@ _TABLE: list[tuple[str, list[str], Callable[[RouteContext, Request], Awaitable[R
     ("/user/search", ["GET"], search_users),
     ("/search/jql", ["GET"], search_get),
     ("/search/jql", ["POST"], search_post),
+    *SCREEN_TABLE,
 ]
 
 
 def build_routes(ctx: RouteContext) -> list[Route]:
     """The sandbox's routing table, every handler translating ``JiraApiError`` to JSON."""
-    return [
+    routes = [
         Route(API + path, _jira_errors(handler, ctx), methods=methods)
         for path, methods, handler in _TABLE
     ]
+    # the admin webhook API lives outside /rest/api/3 and outside the v3 description
+    routes.append(Route(WEBHOOKS_PATH, _jira_errors(admin_webhooks, ctx), methods=["GET"]))
+    routes.append(Route(WEBHOOKS_PATH, _jira_errors(register_admin_webhook, ctx), methods=["POST"]))
+    return routes

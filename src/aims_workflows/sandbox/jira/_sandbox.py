@@ -25,6 +25,7 @@ from ._render import Renderer
 from ._routes import RouteContext, build_routes
 from ._state import IssueEvent, JiraState
 from ._webhooks import RETRY_DELAYS, WebhookDelivery, WebhookQueue
+from ._workflow import ISSUE_TYPES, STATUSES, TRANSITIONS
 
 __all__ = ["JiraSandbox"]
 
@@ -39,6 +40,12 @@ class JiraSandbox(ServedSandbox):
 
     ``users[0]`` is the integration's account and the project lead. Time comes from
     ``clock`` (issues' created/updated, JQL relative dates, webhook scheduling).
+
+    The project starts with Jira's create and edit/view screens holding the system fields; a
+    custom field made over REST is on no screen until it is added (``aims jira setup`` does),
+    while ``add_custom_field`` puts it there as an administrator would. ``priorities`` are the
+    site's priority names (Jira's five by default); with ``done_screen`` the Done transition
+    shows the Resolve Issue screen and wants a resolution. ``users[0]`` administers the site.
 
     Select and multiselect values must be options of the field's context once it has any;
     with ``strict_options`` they must be options even before (as on Jira Cloud, where a
@@ -61,6 +68,8 @@ class JiraSandbox(ServedSandbox):
         webhook_retry_delays: tuple[float, ...] = RETRY_DELAYS,
         webhook_timeout: float = 10.0,
         strict_options: bool = False,
+        priorities: Iterable[str] | None = None,
+        done_screen: bool = False,
     ) -> None:
         self.users = list(users) if users is not None else default_users()
         if not self.users:
@@ -73,6 +82,14 @@ class JiraSandbox(ServedSandbox):
             "Administrators": [self.users[0].account_id],
             "Member": [u.account_id for u in self.users[1:]],
         }
+        self.state.admins.add(self.users[0].account_id)
+        if priorities is not None:
+            self.state.priorities = {str(n): p for n, p in enumerate(priorities, start=1)}
+        if done_screen:
+            # the Done transition shows Jira's "Resolve Issue Screen", which wants a resolution
+            for transition in TRANSITIONS:
+                if STATUSES[transition.to_id].category_key == "done":
+                    self.state.screens.transition_screens[transition.id] = "2"
         self.faults = JiraFaults(self.state, clock)
         self.webhooks = WebhookQueue(
             webhook_url,
@@ -144,10 +161,16 @@ class JiraSandbox(ServedSandbox):
 
     # set-up and inspection (in-process) ------------------------------------------------------
     def add_custom_field(
-        self, name: str, type_suffix: str = "textfield", options: Iterable[str] = ()
+        self,
+        name: str,
+        type_suffix: str = "textfield",
+        options: Iterable[str] = (),
+        *,
+        on_screens: bool = True,
     ) -> str:
         """Create a custom field directly (as an admin would beforehand), with its default
-        global context and, for select/multiselect, ``options``; returns its id."""
+        global context, for select/multiselect ``options``, and (``on_screens``) on the
+        project's create, edit and view screens; returns its id."""
         options = list(options)
         if options and type_suffix not in CHOICE_TYPES:
             raise ValueError(f"a {type_suffix} field has no options")
@@ -162,7 +185,24 @@ class JiraSandbox(ServedSandbox):
             context = add_default_context(self.state, fdef)
             if options:
                 add_options(self.state, context, {"options": [{"value": v} for v in options]})
+            if on_screens:
+                project = self.state.project(self.project_key)
+                self.state.screens.place(project.id, ISSUE_TYPES, field_id)
         return field_id
+
+    def screen_fields(self, operation: str, issue_type: str = "Task") -> set[str]:
+        """Field ids on the project's ``create``/``edit``/``view`` screen (no HTTP)."""
+        type_id = next(t for t, n in ISSUE_TYPES.items() if n == issue_type)
+        with self.state.lock:
+            project = self.state.project(self.project_key)
+            screen = self.state.screens.screen_for(project.id, type_id, operation)
+            return set() if screen is None else screen.field_ids
+
+    def revoke_admin(self, email: str) -> None:
+        """Take the *Administer Jira* global permission from ``email``'s account."""
+        account = self.user(email).account_id
+        with self.state.lock:
+            self.state.admins.discard(account)
 
     def field_options(self, field_id: str) -> dict[str, list[str]]:
         """Context id -> option values of a custom field (no HTTP)."""

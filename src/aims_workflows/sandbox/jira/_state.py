@@ -15,7 +15,7 @@ from datetime import datetime
 
 from ._clock import Clock, utcnow
 from ._errors import JiraApiError
-from ._fields import SYSTEM_FIELDS
+from ._fields import PRIORITIES, SYSTEM_FIELDS
 from ._model import (
     Comment,
     FieldContext,
@@ -27,6 +27,7 @@ from ._model import (
     JiraUser,
     Project,
 )
+from ._screens import ScreenConfig
 
 __all__ = ["IssueEvent", "JiraState", "LINK_TYPES"]
 
@@ -76,6 +77,14 @@ class JiraState:
         id is passed in ``reconcileIssues``."""
         self.denied_permissions: dict[str, set[str]] = {}
         """account id -> project permission keys it lacks (``GET /mypermissions``)"""
+        self.screens = ScreenConfig()
+        """Screens and their schemes: which fields each operation may set (``_screens``)."""
+        self.admins: set[str] = set()
+        """Accounts with the *Administer Jira* global permission (screens, fields, webhooks)."""
+        self.priorities: dict[str, str] = dict(PRIORITIES)
+        """The site's priorities, id -> name (an admin may rename, add or remove them)."""
+        self.admin_webhooks: list[dict[str, object]] = []
+        """Webhooks registered through ``/rest/webhooks/1.0/webhook`` (admin webhooks)."""
         self._issue_ids = itertools.count(10001)
         self._project_ids = itertools.count(10000)
         self._field_ids = itertools.count(10040)
@@ -109,6 +118,7 @@ class JiraState:
     def add_project(self, key: str, name: str, lead_account_id: str) -> Project:
         project = Project(str(next(self._project_ids)), key, name, lead_account_id)
         self.projects[project.id] = project
+        self.screens.add_project(project.id, project.key)
         return project
 
     def project(self, id_or_key: str) -> Project:
