@@ -369,3 +369,13 @@ def test_schedules_in_aims_yaml_name_scheduled_workflows(ready, tmp_path):
     config.write_text(base + "schedules:\n  internal-audit: {first_due: 2027-03-01}\n")
     worker = ready("worker", "--once")
     assert "schedule internal-audit: every 365d, next due 2027-03-01" in worker.out
+
+
+def test_an_unknown_evidence_kind_is_refused_not_answered_with_nothing(ready):
+    assert ready("systems", "add", "Credit model", "--owner", "olga@example.com").code == 0
+    refused = ready("evidence", "list", "--kind", "aproval.decided")
+    assert refused.code == 2
+    assert "'aproval.decided' is not an evidence kind" in refused.err
+    assert "did you mean approval.decided" in refused.err
+    known_but_absent = ready("evidence", "list", "--kind", "approval.decided")
+    assert known_but_absent.code == 0 and "no ledger rows" in known_but_absent.all

@@ -74,18 +74,27 @@ def register(app: typer.Typer) -> None:
         """Ledger rows (newest last)."""
         import json
 
-        from rich.markup import escape
-
         from ..engine.evidence_kinds import EVIDENCE_KINDS, close_kinds
         from ..kpi.timeline import describe
         from ..store import ledger
         from ._context import open_cli_app
         from ._listing import Column, emit
-        from ._output import err_console, write
+        from ._output import write
 
         app_ = open_cli_app()
         with app_.db.connect() as conn:
             rows = list(ledger.iter_rows(conn, run_id=run, kind=kind))[-limit:]
+        if kind is not None and not rows and kind not in EVIDENCE_KINDS:
+            # a misspelt kind would otherwise read as "nothing of that kind happened"
+            close = close_kinds(kind)
+            hint = (
+                f"did you mean {' or '.join(close)}?"
+                if close
+                else "`aims schema --evidence` lists the kinds"
+            )
+            raise typer.BadParameter(
+                f"'{kind}' is not an evidence kind: {hint}", param_hint="--kind"
+            )
         if as_json:
             for row in rows:
                 write(
@@ -116,16 +125,6 @@ def register(app: typer.Typer) -> None:
                 ],
                 fmt,
                 empty="no ledger rows",
-            )
-        if kind is not None and not rows and kind not in EVIDENCE_KINDS:
-            close = close_kinds(kind)
-            hint = (
-                f"did you mean {' or '.join(close)}?"
-                if close
-                else "`aims schema --evidence` lists the kinds"
-            )
-            err_console().print(
-                f"[yellow]no rows of kind '{escape(kind)}'[/], not an evidence kind: {hint}"
             )
 
     @app.command(short_help="The KPIs against their targets in aims.yaml.")
