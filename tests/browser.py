@@ -155,6 +155,97 @@ class Page:
             raise BrowserError(f"{expression[:80]}: {result['exceptionDetails'].get('text')}")
         return result["result"].get("value")
 
+    # -- acting as a person: each helper finds the element as a person would (by its label or
+    # its text) and fires the events a real click or keystroke fires, so forms submit for real
+    def wait_until(self, expression: str, what: str, timeout: float = TIMEOUT) -> Any:
+        """The value of ``expression`` once it is truthy (the page may reload meanwhile)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                value = self.evaluate(expression)
+            except BrowserError:  # the document was replaced mid-evaluation
+                value = None
+            if value:
+                return value
+            if time.monotonic() > deadline:
+                raise BrowserError(f"{what} did not appear within {timeout:.0f} s")
+            time.sleep(0.05)  # polling the page's DOM, not waiting out a time limit
+
+    def click(self, selector: str, *, text: str | None = None) -> None:
+        """Click the element ``selector`` matches (the one whose text contains ``text``) and
+        wait for the page it leads to."""
+        since = len(self.conn.events)
+        found = self.evaluate(
+            f"(() => {{ const all = [...document.querySelectorAll({json.dumps(selector)})];"
+            f" const el = all.find(e => {json.dumps(text)} === null"
+            f" || e.innerText.includes({json.dumps(text)}));"
+            " if (!el) return false; el.click(); return true; })()"
+        )
+        if not found:
+            raise BrowserError(f"nothing to click at {selector!r} with text {text!r}")
+        self.conn.wait_for("Page.loadEventFired", self.session, since)
+
+    def _control(self, label: str) -> str:
+        """JavaScript for the form control whose label reads exactly ``label``."""
+        return (
+            "[...document.querySelectorAll('label')]"
+            f".filter(l => l.innerText.trim() === {json.dumps(label)})"
+            ".map(l => l.control || document.getElementById(l.htmlFor))[0]"
+        )
+
+    def fill(self, label: str, value: str) -> None:
+        done = self.evaluate(
+            f"(() => {{ const el = {self._control(label)}; if (!el) return false;"
+            f" el.value = {json.dumps(value)};"
+            " el.dispatchEvent(new Event('input', {bubbles: true}));"
+            " el.dispatchEvent(new Event('change', {bubbles: true})); return true; })()"
+        )
+        if not done:
+            raise BrowserError(f"no field labelled {label!r}")
+
+    def check(self, label: str) -> None:
+        done = self.evaluate(
+            f"(() => {{ const el = {self._control(label)}; if (!el) return false;"
+            " el.checked = true; el.dispatchEvent(new Event('change', {bubbles: true}));"
+            " return true; })()"
+        )
+        if not done:
+            raise BrowserError(f"no box labelled {label!r}")
+
+    def select(self, control: str, option: str) -> None:
+        """Choose the option reading ``option`` in the select ``control`` (a CSS selector, or
+        the text of its label)."""
+        finder = (
+            f"document.querySelector({json.dumps(control)})"
+            if control.startswith(("#", "."))
+            else self._control(control)
+        )
+        done = self.evaluate(
+            f"(() => {{ const el = {finder}; if (!el) return false;"
+            f" const o = [...el.options].find(o => o.text.trim() === {json.dumps(option)});"
+            " if (!o) return false; el.value = o.value;"
+            " el.dispatchEvent(new Event('change', {bubbles: true})); return true; })()"
+        )
+        if not done:
+            raise BrowserError(f"no option {option!r} in {control!r}")
+
+    def type_into(self, selector: str, value: str) -> None:
+        done = self.evaluate(
+            f"(() => {{ const el = document.querySelector({json.dumps(selector)});"
+            f" if (!el) return false; el.value = {json.dumps(value)}; return true; }})()"
+        )
+        if not done:
+            raise BrowserError(f"nothing to type into at {selector!r}")
+
+    def text(self, selector: str) -> str:
+        value = self.evaluate(
+            f"(() => {{ const el = document.querySelector({json.dumps(selector)});"
+            " return el ? el.innerText : null; })()"
+        )
+        if value is None:
+            raise BrowserError(f"no element {selector!r}")
+        return str(value)
+
     def set_width(self, width: int, height: int = 900) -> None:
         self.send(
             "Emulation.setDeviceMetricsOverride",

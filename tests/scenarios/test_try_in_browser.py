@@ -11,19 +11,14 @@ Slack side. The test then reads the run and the ledger, and prints how long the 
 Screenshots of every step are kept under ``$AIMS_TEST_ARTEFACTS/try-in-browser`` (else the
 test's temporary folder); the path is printed.
 
-Chromium is Debian's (``/usr/bin/chromium``), driven by Playwright from PyPI with that
-executable: Playwright's own browser download is never used. When Chromium is missing the test
-installs it as root (``apt-get install -y chromium``), or skips saying why.
+Chromium is Debian's, driven over the DevTools protocol by ``tests/browser.py`` (installed
+as root when missing, else the test is skipped saying why), as the report and dashboard tests do.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -31,6 +26,7 @@ import pytest
 from aims_workflows.demo.try_it import TryStack
 from aims_workflows.store import Database, ledger
 from aims_workflows.store import runs as run_store
+from browser import Page, artefacts_dir, browser  # noqa: F401 - the browser fixture
 
 pytestmark = pytest.mark.slow
 
@@ -51,120 +47,87 @@ TREATMENT = {
 REASON = "Residual risk is low and within our appetite"
 
 
-def _chromium() -> str:
-    """The system Chromium, installed from Debian's packages when missing and we are root."""
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if found:
-        return found
-    if os.name != "posix" or os.geteuid() != 0:
-        pytest.skip(
-            "Chromium is not installed and installing it needs root: apt-get install -y chromium"
-        )
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for command in (
-        ["apt-get", "install", "-y", "chromium"],
-        ["apt-get", "update"],
-        ["apt-get", "install", "-y", "chromium"],
-    ):
-        subprocess.run(command, env=env, capture_output=True, timeout=900, check=False)
-        found = shutil.which("chromium")
-        if found:
-            return found
-    pytest.skip("Chromium is not installed and `apt-get install -y chromium` did not install it")
-
-
 @pytest.fixture
 def artefacts(tmp_path: Path) -> Path:
-    base = Path(os.environ.get("AIMS_TEST_ARTEFACTS") or tmp_path)
-    folder = base / "try-in-browser"
+    return artefacts_dir(tmp_path / "shots") / "try-in-browser"
+
+
+def _shot(page: Page, folder: Path, name: str) -> None:
     folder.mkdir(parents=True, exist_ok=True)
-    return folder
+    page.screenshot(folder / f"{name}.png")
 
 
-@pytest.fixture
-def browser_page(artefacts: Path) -> Iterator:
-    sync_api = pytest.importorskip(
-        "playwright.sync_api",
-        reason="the playwright package is not installed (pip install -e '.[test]')",
-    )
-    executable = _chromium()
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=executable, headless=True, args=["--no-sandbox"]
-        )
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.set_default_timeout(30_000)
-        try:
-            yield page
-        finally:
-            browser.close()
-
-
-def _shot(page, folder: Path, name: str) -> None:
-    page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
-
-
-def _sign_in(page, who: str) -> None:
-    page.select_option("#account", label=who)
+def _sign_in(page: Page, who: str) -> None:
+    page.select("#account", who)
     page.click("#sign-in")
 
 
-def _open_issue(page, key: str) -> None:
+def _open_issue(page: Page, board: str, key: str) -> None:
     # the board refreshes itself every few seconds: the issue appears when aims has made it
-    page.goto(page.url.split("/browse/")[0].rstrip("/") + "/")
-    page.wait_for_selector(f"#card-{key}")
+    page.goto(board)
+    page.wait_until(f"!!document.querySelector('#card-{key}')", f"the card of {key}")
     page.click(f"#card-{key}")
-    page.wait_for_selector("#issue-form")
+    page.wait_until("!!document.querySelector('#issue-form')", f"the form of {key}")
 
 
 def test_a_first_risk_review_in_the_browser_completes_and_is_signed(
-    browser_page, artefacts: Path, tmp_path: Path, capsys
+    browser, artefacts: Path, tmp_path: Path, capsys
 ):
-    page = browser_page
     started = time.perf_counter()
     stack = TryStack(tmp_path / "try").start()
+    with browser.page(width=1280) as page:
+        rows, run, elapsed = _walk(page, stack, artefacts, started)
+    _check(rows, run, elapsed, artefacts, capsys)
+
+
+def _walk(page: Page, stack: TryStack, artefacts: Path, started: float):
+    board = stack.url.rstrip("/") + "/"
     try:
         page.goto(stack.url)
         _shot(page, artefacts, "01-board")
 
         # Erin, the engineer, identifies and rates the risk in AIMS-1, then moves it to Done.
         _sign_in(page, "Erin Engineer")
-        _open_issue(page, "AIMS-1")
+        _open_issue(page, board, "AIMS-1")
         for label, value in RISK.items():
-            page.get_by_label(label, exact=True).fill(value)
-        page.get_by_label("data_quality", exact=True).check()
-        page.get_by_label("model_behaviour", exact=True).check()
-        page.select_option("#status", label="Done")
+            page.fill(label, value)
+        page.check("data_quality")
+        page.check("model_behaviour")
+        page.select("#status", "Done")
         _shot(page, artefacts, "02-aims-1-filled")
         page.click("#save")
-        page.wait_for_selector("#saved")
-        assert page.inner_text("#status-now") == "DONE"
+        page.wait_until("!!document.querySelector('#saved')", "the saved notice")
+        assert page.text("#status-now").strip().upper() == "DONE"
         _shot(page, artefacts, "03-aims-1-done")
 
         # Sam, the risk owner, decides the treatment in AIMS-2, made once AIMS-1 was accepted.
         _sign_in(page, "Sam Owner")
-        _open_issue(page, "AIMS-2")
-        assert "Chatbot quotes outdated card fees" in page.inner_text("#summary")
-        page.get_by_label("Treatment", exact=True).select_option(label="accept")
+        _open_issue(page, board, "AIMS-2")
+        assert "Chatbot quotes outdated card fees" in page.text("#summary")
+        page.select("Treatment", "accept")
         for label, value in TREATMENT.items():
-            page.get_by_label(label, exact=True).fill(value)
-        page.select_option("#status", label="Done")
+            page.fill(label, value)
+        page.select("#status", "Done")
         page.click("#save")
-        page.wait_for_selector("#saved")
+        page.wait_until("!!document.querySelector('#saved')", "the saved notice")
         _shot(page, artefacts, "04-aims-2-done")
 
         # In Slack, Sam approves the residual risk with a reason.
-        page.click("header.top >> text=Slack")
-        page.click("#people >> text=Sam Owner")
-        approve = page.wait_for_selector("button[data-action-id='aims_approve']")
+        page.click("header.top a", text="Slack")
+        page.click("#people a", text="Sam Owner")
+        approve = "button[data-action-id='aims_approve']"
+        page.wait_until(f'!!document.querySelector("{approve}")', "the Approve button")
         _shot(page, artefacts, "05-slack-request")
-        approve.click()
-        page.wait_for_selector("#modal")
-        page.fill("#modal textarea", REASON)
+        page.click(approve)
+        page.wait_until("!!document.querySelector('#modal')", "the reason modal")
+        page.type_into("#modal textarea", REASON)
         _shot(page, artefacts, "06-slack-reason")
         page.click("#modal-submit")
-        page.wait_for_selector("#modal", state="detached")
-        page.wait_for_selector("#messages >> text=Approved")
+        page.wait_until("!document.querySelector('#modal')", "the modal closing")
+        page.wait_until(
+            "(document.querySelector('#messages')?.innerText || '').includes('Approved')",
+            "the approved message",
+        )
         _shot(page, artefacts, "07-slack-approved")
 
         run_id = stack.run_id
@@ -177,9 +140,9 @@ def test_a_first_risk_review_in_the_browser_completes_and_is_signed(
                     run, _ = run_store.load(conn, run_id)
                 if run.status == "completed" or time.monotonic() > deadline:
                     break
-                page.wait_for_timeout(200)
+                time.sleep(0.2)  # the worker thread's next pass, not a time limit
             elapsed = time.perf_counter() - started
-            page.click("header.top >> text=Dashboard")
+            page.click("header.top a", text="Dashboard")
             _shot(page, artefacts, "08-dashboard")
             assert run.status == "completed", f"run {run_id} is {run.status} at {run.current}"
             with db.connect() as conn:
@@ -190,7 +153,10 @@ def test_a_first_risk_review_in_the_browser_completes_and_is_signed(
         assert stack.worker_errors == []
     finally:
         stack.stop()
+    return rows, run, elapsed
 
+
+def _check(rows, run, elapsed: float, artefacts: Path, capsys) -> None:
     completed = {r.step_id: json.loads(r.payload) for r in rows if r.kind == "task.completed"}
     identify = completed["identify"]
     assert identify["by"] == "erin.engineer@example.com"
