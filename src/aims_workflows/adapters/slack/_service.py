@@ -8,8 +8,6 @@ ports for the dispatcher, the Bolt app and its route.
 
 from __future__ import annotations
 
-import logging
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -109,7 +107,6 @@ class SlackIntegration:
         # The worker posts with the token alone; only serving /slack/events needs the secret.
         self.check = SlackSignatureCheck(signing_secret, clock) if signing_secret else None
         self.on_recorded = on_recorded
-        self._follow: _FollowUp | None = None
         self.bolt: App = build_bolt_app(
             runtime=runtime,
             client=ports.client,
@@ -144,13 +141,6 @@ class SlackIntegration:
         if self.on_recorded is not None:
             self.on_recorded()
 
-    def follow_with(self, pump: Callable[[], Any]) -> None:
-        """After each recorded decision or refusal, run ``pump`` (the outbox dispatcher) soon, on
-        one background thread: the outcome reaches every copy, the refusal reaches the person,
-        without waiting for the worker's next pass. Bursts of decisions coalesce into one pass."""
-        self._follow = _FollowUp(pump)
-        self.on_recorded = self._follow.notify
-
     @property
     def channel(self) -> SlackApprovalChannel:
         return self.ports.channel
@@ -179,14 +169,12 @@ class SlackIntegration:
         return SocketModeConnection(self.bolt, app_token, api_url=api_url)
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
-        """Wait until the work started by earlier requests, and the follow-up dispatch it asked
-        for, have finished (tests, the demo)."""
-        for _ in range(5):  # click -> decision -> follow-up settle in a few rounds
+        """Wait until the work started by earlier requests has finished (tests, the demo); the
+        commands it queued are the worker's to carry out."""
+        for _ in range(5):  # click -> decision settle in a few rounds
             for pool in (self.pool, self.decisions):
                 if not pool.wait_idle(timeout):
                     return False
-            if self._follow is not None and not self._follow.wait_idle(timeout):
-                return False
             if self.pool.in_flight == 0 and self.decisions.in_flight == 0:
                 return True
         return False
@@ -194,8 +182,6 @@ class SlackIntegration:
     def close(self) -> None:
         self.pool.shutdown(wait=True)
         self.decisions.shutdown(wait=True)
-        if self._follow is not None:
-            self._follow.stop()
 
     @classmethod
     def from_settings(
@@ -218,52 +204,6 @@ class SlackIntegration:
             else ""
         )
         return cls(ports, runtime, signing_secret=secret, clock=clock, on_recorded=on_recorded)
-
-
-class _FollowUp:
-    """Runs ``fn`` on its own thread whenever notified; notifications during a run coalesce."""
-
-    def __init__(self, fn: Callable[[], Any]) -> None:
-        self.fn = fn
-        self._cond = threading.Condition()
-        self._wanted = False
-        self._running = False
-        self._stopped = False
-        self._thread = threading.Thread(target=self._run, name="aims-slack-follow-up", daemon=True)
-        self._thread.start()
-
-    def notify(self) -> None:
-        with self._cond:
-            self._wanted = True
-            self._cond.notify_all()
-
-    def _run(self) -> None:
-        while True:
-            with self._cond:
-                self._cond.wait_for(lambda: self._wanted or self._stopped)
-                if self._stopped:
-                    return
-                self._wanted, self._running = False, True
-            try:
-                self.fn()
-            except Exception:  # noqa: BLE001 - the worker retries what is left in the outbox
-                logging.getLogger("aims.slack").exception(
-                    "carrying out commands after a Slack interaction failed"
-                )
-            finally:
-                with self._cond:
-                    self._running = False
-                    self._cond.notify_all()
-
-    def wait_idle(self, timeout: float) -> bool:
-        with self._cond:
-            return self._cond.wait_for(lambda: not (self._wanted or self._running), timeout=timeout)
-
-    def stop(self) -> None:
-        with self._cond:
-            self._stopped = True
-            self._cond.notify_all()
-        self._thread.join(timeout=10)
 
 
 def ports_from_settings(
