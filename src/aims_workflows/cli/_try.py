@@ -94,17 +94,20 @@ def register(app: typer.Typer) -> None:
                 markup=False,
                 soft_wrap=True,
             )
-            out.print("  Press Ctrl-C to stop.")
             stopped = threading.Event()
-            # a plain `kill` stops it as cleanly as Ctrl-C does
-            previous = signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+            # Ctrl-C and a plain `kill` stop it alike; the handlers are in place before the line
+            # that invites Ctrl-C, so an early one is a clean stop rather than an interruption
+            previous = {
+                sig: signal.signal(sig, lambda *_: stopped.set())
+                for sig in (signal.SIGINT, signal.SIGTERM)
+            }
             try:
+                out.print("  Press Ctrl-C to stop.")
                 while not stopped.wait(0.5):
                     pass
-            except KeyboardInterrupt:
-                pass
             finally:
-                signal.signal(signal.SIGTERM, previous)
+                for sig, handler in previous.items():
+                    signal.signal(sig, handler)
         finally:
             stack.stop()
             if not keep:
