@@ -7,7 +7,13 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
-from ..adapters.jira import FieldMap, JiraConnection, createmeta_fields, wanted_fields
+from ..adapters.jira import (
+    FieldMap,
+    JiraConnection,
+    createmeta_fields,
+    jira_time,
+    wanted_fields,
+)
 from ..errors import AimsError
 from ._check import Check, Status
 
@@ -28,15 +34,6 @@ MAX_CLOCK_SKEW_SECONDS = 60
 
 def _fail(name: str, err: AimsError) -> Check:
     return Check("jira", name, "fail", err.message, err.hint or "")
-
-
-def _parse_jira_time(text: str) -> datetime | None:
-    for form in ("%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%dT%H:%M:%S%z"):
-        try:
-            return datetime.strptime(text, form)
-        except ValueError:
-            continue
-    return None
 
 
 def _expiry(expires: date | None, today: date) -> Check:
@@ -89,7 +86,7 @@ def jira_checks(
             "" if cloud else "aims-workflows needs Jira Cloud",
         )
     )
-    server_time = _parse_jira_time(str(info.get("serverTime", "")))
+    server_time = jira_time(info.get("serverTime"))
     if server_time is not None:
         skew = abs((server_time.astimezone(UTC) - now).total_seconds())
         ok = skew <= MAX_CLOCK_SKEW_SECONDS

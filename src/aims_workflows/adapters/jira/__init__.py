@@ -32,9 +32,11 @@ from ._reconcile import Reconciler
 from ._screens import createmeta_fields
 from ._setup import SetupReport, setup_project, workflow_forms
 from ._shape import change_version, payload_problem
+from ._time import jira_time
 from ._tracker import OWNED_LABEL, PROPERTY, JiraIssueTracker, idem_label
 
 __all__ = [
+    "jira_time",
     "Change",
     "FieldMap",
     "InboxProcessor",

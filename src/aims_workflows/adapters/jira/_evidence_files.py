@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime
 from typing import Any
 
 from ...engine.commands import AttachEvidence, RecordAttachments
@@ -19,6 +18,7 @@ from ...engine.evidence_kinds import AttachmentRecorded, evidence_payload
 from ...errors import PermanentError
 from ...ports import Clock, JiraIssueStore
 from ._people import JiraPeople
+from ._time import jira_time
 
 __all__ = ["EvidenceFiles", "evidence_file"]
 
@@ -93,7 +93,7 @@ class EvidenceFiles(JiraPeople):
                 command.step_id,
                 person,
                 "jira",
-                _parse_time(attachment.get("created")) or self.clock.now(),
+                jira_time(attachment.get("created")) or self.clock.now(),
                 evidence_payload(attached),
                 key,
             )
@@ -107,15 +107,6 @@ class EvidenceFiles(JiraPeople):
             ):
                 recorded.append(str(attachment["id"]))
         return {"ref": key, "recorded": recorded}
-
-
-def _parse_time(text: Any) -> datetime | None:
-    if not text:
-        return None
-    try:
-        return datetime.strptime(str(text), "%Y-%m-%dT%H:%M:%S.%f%z")
-    except ValueError:
-        return None
 
 
 def evidence_file(

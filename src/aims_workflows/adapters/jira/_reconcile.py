@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ._inbound import Change, InboxProcessor
+from ._time import jira_time
 from ._tracker import OWNED_LABEL
 
 __all__ = ["Reconciler"]
@@ -22,13 +23,6 @@ log = logging.getLogger("aims.jira")
 CURSOR = "jira.reconcile"
 # JQL compares to the minute, and Jira's search index lags writes by a moment.
 _OVERLAP = timedelta(minutes=2)
-
-
-def _jira_time(text: Any) -> datetime | None:
-    try:
-        return datetime.strptime(str(text), "%Y-%m-%dT%H:%M:%S.%f%z")
-    except ValueError:
-        return None
 
 
 class Reconciler:
@@ -89,7 +83,7 @@ class Reconciler:
             jql, fields=["*all"], page_size=self.page_size, what="poll Jira for changed issues"
         ):
             fields = issue.get("fields") or {}
-            updated = _jira_time(fields.get("updated"))
+            updated = jira_time(fields.get("updated"))
             if updated and updated > newest:
                 newest = updated
             change = Change("poll", str(issue["id"]), str(issue["key"]), fields, polled=True)

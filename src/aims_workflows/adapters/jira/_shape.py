@@ -10,10 +10,10 @@ is parked by the processor with its reason.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from ... import bounded_json
+from ._time import jira_time
 
 __all__ = ["payload_problem", "change_version"]
 
@@ -100,12 +100,8 @@ def _as_int(value: Any) -> int | None:
 
 def _jira_time_ms(text: Any) -> int | None:
     """Jira's ``2025-01-05T10:15:30.123+0000`` as milliseconds since the epoch."""
-    if not isinstance(text, str) or len(text) > 40:
-        return None
-    try:
-        return int(datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%f%z").timestamp() * 1000)
-    except ValueError:
-        return None
+    moment = jira_time(text)
+    return int(moment.timestamp() * 1000) if moment is not None else None
 
 
 def change_version(payload: dict[str, Any]) -> tuple[int, int] | None:
