@@ -45,11 +45,11 @@ def register(app: typer.Typer) -> None:
         from ._context import open_cli_app
         from ._output import ok
 
-        token = dashboard_token(Settings())
+        settings = Settings()
+        token = dashboard_token(settings)
         require_token_beyond_loopback(
             host, token
         )  # before opening anything: a refusal is quick and clear
-        settings = Settings()
         app_ = open_cli_app()
         socket = _open_socket(app_, settings) if socket_mode else None
         web = create_app(app_, process_in_background=background, slack_http=not socket_mode)
