@@ -70,6 +70,36 @@ def run_aims(capsys, *args: str) -> CliResult:
     return result
 
 
+@pytest.fixture
+def aims(monkeypatch, capsys, tmp_path):
+    """``aims("systems", "list")`` -> CliResult, run in ``tmp_path`` with its own SQLite database
+    and aims.yaml there (modules that need another world define their own ``aims``)."""
+    from aims_workflows.cli import _output
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("AIMS_DATABASE_URL", f"sqlite:///{tmp_path / 'aims.db'}")
+    monkeypatch.setenv("AIMS_CONFIG", str(tmp_path / "aims.yaml"))
+    cli_environment(monkeypatch)
+
+    def run(*args: str) -> CliResult:
+        return run_aims(capsys, *args)
+
+    yield run
+    _output.console.cache_clear()
+    _output.err_console.cache_clear()
+
+
+@pytest.fixture
+def ready(aims, tmp_path, roles):
+    """``aims init`` done, with the test organisation's people in aims.yaml."""
+    assert aims("init").code == 0
+    lines = ["organisation: Example Ltd", "roles:"] + [
+        f"  {role}: [{', '.join(p)}]" for role, p in roles.items()
+    ]
+    (tmp_path / "aims.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return aims
+
+
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
 ENGINEER = Actor("eve@example.com", "jira", ("engineer",))

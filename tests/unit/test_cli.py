@@ -9,42 +9,13 @@ import json
 import re
 from pathlib import Path
 
-import pytest
 from sqlalchemy import text
 
 from aims_workflows.app import shipped_workflows_dir
-from aims_workflows.cli import _output
 from aims_workflows.store import Database
-from conftest import CliResult, cli_environment, run_aims
+from conftest import CliResult
 
 INVENTORY = Path(__file__).resolve().parents[1] / "fixtures" / "inventory"
-
-
-@pytest.fixture
-def aims(monkeypatch, capsys, tmp_path):
-    """``aims("systems", "list")`` -> Result. Runs in ``tmp_path`` with its own database."""
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("AIMS_DATABASE_URL", f"sqlite:///{tmp_path / 'aims.db'}")
-    monkeypatch.setenv("AIMS_CONFIG", str(tmp_path / "aims.yaml"))
-    cli_environment(monkeypatch)
-
-    def run(*args: str) -> CliResult:
-        return run_aims(capsys, *args)
-
-    yield run
-    _output.console.cache_clear()
-    _output.err_console.cache_clear()
-
-
-@pytest.fixture
-def ready(aims, tmp_path, roles):
-    """``aims init`` done, with the test organisation's people in aims.yaml."""
-    assert aims("init").code == 0
-    lines = ["organisation: Example Ltd", "roles:"] + [
-        f"  {role}: [{', '.join(p)}]" for role, p in roles.items()
-    ]
-    (tmp_path / "aims.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return aims
 
 
 def run_id_of(result: CliResult) -> str:

@@ -9,28 +9,8 @@ import re
 
 import pytest
 
-from aims_workflows.cli import _output
-from conftest import CliResult, cli_environment, run_aims
-
-
-@pytest.fixture
-def aims(monkeypatch, capsys, tmp_path, roles):
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("AIMS_DATABASE_URL", f"sqlite:///{tmp_path / 'aims.db'}")
-    monkeypatch.setenv("AIMS_CONFIG", str(tmp_path / "aims.yaml"))
-    cli_environment(monkeypatch)
-
-    def run(*args: str) -> CliResult:
-        return run_aims(capsys, *args)
-
-    assert run("init").code == 0
-    lines = ["organisation: Example Ltd", "roles:"] + [
-        f"  {role}: [{', '.join(p)}]" for role, p in roles.items()
-    ]
-    (tmp_path / "aims.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    yield run
-    _output.console.cache_clear()
-    _output.err_console.cache_clear()
+# every test starts from `aims init` with the test organisation's people in aims.yaml
+pytestmark = pytest.mark.usefixtures("ready")
 
 
 def evidence(aims, kind: str) -> list[dict]:

@@ -7,20 +7,8 @@ from __future__ import annotations
 import stat
 from datetime import timedelta
 
-import pytest
-
 from aims_workflows.config import Settings
 from aims_workflows.runtime.witness import WitnessKey
-from conftest import cli_environment, run_aims
-
-
-@pytest.fixture
-def aims(monkeypatch, capsys, tmp_path):
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("AIMS_DATABASE_URL", f"sqlite:///{tmp_path / 'aims.db'}")
-    monkeypatch.setenv("AIMS_CONFIG", str(tmp_path / "aims.yaml"))
-    cli_environment(monkeypatch)
-    return lambda *args: run_aims(capsys, *args)
 
 
 def test_init_creates_the_key_once_and_prints_only_its_public_half(aims, tmp_path):
