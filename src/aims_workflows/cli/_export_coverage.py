@@ -124,68 +124,65 @@ def _styled(style: str, text: str) -> str:
 def _soa_table(report, width: int):
     """The SoA at the terminal's width: the control id and its status always shown (they are
     what the table is for); evidence counts and dates go first when it is narrow."""
-    from ._listing import Column, fitted_table
+    from ._listing import Column
 
     rows = [
         {
             "control": c.id,
-            "title": c.title,
             "applies": "yes" if c.applicable else f"no: {c.justification}",
-            "workflows": c.workflows_text() or "-",
-            "runs": f"{c.runs_completed}/{c.runs_open}",
-            "evidence": str(c.evidence_rows),
-            "latest": (c.latest_evidence or "-")[:10],
+            **_coverage_cells(c),
             "status": ("GAP: " if c.gap else "") + c.status_label,
             "style": "bold red" if c.gap else _STYLES[c.status],
         }
         for c in report.controls
     ]
-    columns = [
-        Column("control", "control", 0),
-        Column("title", "title", 2),
-        Column("applies", "applies", 1),
-        Column("workflows", "workflows", 3),
-        Column("runs", "runs done/open", 4),
-        Column("evidence", "evidence", 5),
-        Column("latest", "latest", 6),
-        Column("status", "status", 1),
-    ]
+    first = [Column("control", "control", 0), Column("applies", "applies", 1)]
     title = f"Statement of Applicability: {report.organisation} ({report.period.label()})"
-    return fitted_table(
-        columns,
-        rows,
-        {"status": lambda row: _styled(row["style"], row["status"])},
-        width,
-        title=title,
-    )
+    return _coverage_table(first, rows, title, width)
 
 
 def _clauses_table(report, width: int):
-    from ._listing import Column, fitted_table
+    from ._listing import Column
 
     rows = [
         {
             "clause": c.id,
-            "title": c.title,
-            "workflows": c.workflows_text() or "-",
-            "runs": f"{c.runs_completed}/{c.runs_open}",
-            "evidence": str(c.evidence_rows),
-            "latest": (c.latest_evidence or "-")[:10],
+            **_coverage_cells(c),
             "status": "no workflow" if c.gap else c.status_label,
             "style": "yellow" if c.gap else _STYLES[c.status],
         }
         for c in report.clauses
     ]
+    title = f"Clauses 4-10: {report.organisation} ({report.period.label()})"
+    return _coverage_table([Column("clause", "clause", 0)], rows, title, width)
+
+
+def _coverage_cells(c) -> dict[str, str]:
+    """What a control's row and a clause's row both show."""
+    return {
+        "title": c.title,
+        "workflows": c.workflows_text() or "-",
+        "runs": f"{c.runs_completed}/{c.runs_open}",
+        "evidence": str(c.evidence_rows),
+        "latest": (c.latest_evidence or "-")[:10],
+    }
+
+
+def _coverage_table(first, rows, title: str, width: int):
+    """The id column(s), then title, workflows, runs, evidence, latest and the styled status;
+    the numbers give way first when the terminal is narrow."""
+    from ._listing import Column, fitted_table
+
     columns = [
-        Column("clause", "clause", 0),
+        first[0],
         Column("title", "title", 2),
+        *first[1:],
         Column("workflows", "workflows", 3),
         Column("runs", "runs done/open", 4),
         Column("evidence", "evidence", 5),
         Column("latest", "latest", 6),
         Column("status", "status", 1),
     ]
-    title = f"Clauses 4-10: {report.organisation} ({report.period.label()})"
     return fitted_table(
         columns,
         rows,
