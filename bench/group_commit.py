@@ -29,6 +29,7 @@ def run_batched(n: int, workdir: Path, *, batch: int = 100) -> tuple[float, int]
             aims.WORKFLOW_ID,
             system=aims.SYSTEM_NAME,
             inputs={"instance": i, "title": create["title"], "control": create["control"]},
+            again=True,  # many instances on one subject on purpose
         ).run.run_id
         for i in range(1, n + 1)
     ]
