@@ -299,6 +299,7 @@ class Runtime(RunStarts, PeoplesActions):
         alone) and the others commit together. Events are applied in the order given; after a
         failure, the later events of the same run are held back (:class:`HeldBack`) so a run's
         events are never applied out of order. The result lists one entry per event."""
+        self.people.prepare()  # as receive() does: the actors are identified in the directory
         now = self.clock.now()
         results: list[Outcome | Exception] = []
         failed_runs: set[str] = set()
