@@ -894,6 +894,12 @@ def replay_storage_floor(n: int, workdir: Path) -> float:
     try:
         started = time.perf_counter()
         for sql, params, many in work:
+            if sql.startswith("BEGIN") and conn.in_transaction:
+                # the one replay connection stands for the pool's: a read snapshot (which the
+                # pool ends by resetting it, unlogged) ends where the next unit of work begins
+                conn.execute("ROLLBACK")
+            if sql == "ROLLBACK" and not conn.in_transaction:
+                continue  # that snapshot was already ended above
             if many:
                 conn.executemany(sql, params)
             else:
