@@ -244,6 +244,9 @@ class NewFinding(BaseModel):
     description: str | None = None
     source: str
     system: str | None = None
+    source_type: str = "internal"
+    """The kind of source (see ``aims_workflows.findings.SOURCES``); commands queued before it
+    was kept are an internal audit's."""
 
 
 class SpawnRun(_Command):

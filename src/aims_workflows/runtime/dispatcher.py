@@ -149,6 +149,7 @@ class Dispatcher:
                     clause=finding.clause,
                     description=finding.description,
                     system_name=finding.system,
+                    source_type=finding.source_type,
                     status="open",
                     raised_at=now,
                     corrective_run_id=child_id,
@@ -164,6 +165,7 @@ class Dispatcher:
                     description=finding.description,
                     source=finding.source,
                     system=finding.system,
+                    source_type=finding.source_type,  # type: ignore[arg-type]
                 ),
                 now,
                 actor=ENGINE,

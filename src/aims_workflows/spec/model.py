@@ -241,6 +241,7 @@ class FindingTemplate(_Frozen):
     severity: Expression
     clause: Expression | None = None
     description: Expression | None = None
+    source: Expression | None = None
 
 
 class SpawnStep(_StepBase):

@@ -84,7 +84,7 @@ def _expression_uses(spec: WorkflowSpec) -> Iterator[tuple[KeyPath, str, bool, b
             for name, expr in step.inputs.items():
                 yield (*base, "inputs", name), expr, False, bool(step.for_each)
             if step.finding:
-                for key in ("title", "severity", "clause", "description"):
+                for key in ("title", "severity", "clause", "description", "source"):
                     expr = getattr(step.finding, key)
                     if expr:
                         yield (*base, "finding", key), expr, False, bool(step.for_each)
