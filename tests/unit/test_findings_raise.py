@@ -67,7 +67,9 @@ def test_findings_are_numbered_listed_and_counted_per_source(ready):
         assert _raise(ready, source, f"Found by {source}", "--clause", "9.1").code == 0
     rows = json.loads(ready("findings", "list", "--format", "json").out)
     assert [r["finding"][-3:] for r in rows] == ["001", "002", "003", "004"]
-    incidents = json.loads(ready("findings", "list", "--source", "incident", "--format", "json").out)
+    incidents = json.loads(
+        ready("findings", "list", "--source", "incident", "--format", "json").out
+    )
     assert [r["title"] for r in incidents] == ["Found by incident"] * 2
     counts = json.loads(ready("findings", "count", "--format", "json").out)
     assert {c["source"]: c["findings"] for c in counts} == {

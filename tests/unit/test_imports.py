@@ -41,6 +41,7 @@ OUTER_LAYERS = (
     "doctor",
     "documents",
     "report",
+    "findings",
 )
 IO_LIBRARIES = (
     "sqlalchemy",

@@ -33,6 +33,8 @@ class Raised:
     finding_id: str
     started: list[str] = field(default_factory=list)
     duplicate: bool = False
+    already_applied: bool = False
+    """The delivery that reported it was applied before (by this or another worker)."""
 
 
 class Findings:
@@ -58,7 +60,9 @@ class Findings:
         now = self.rt.clock.now()
         with self.rt.db.begin() as conn:
             if delivery is not None and not inbound.take(conn, delivery, now):
-                return Raised(self._by_issue(conn, report) or "", duplicate=True)
+                return Raised(
+                    self._by_issue(conn, report) or "", duplicate=True, already_applied=True
+                )
             earlier = self._by_issue(conn, report)
             if earlier is not None:
                 if delivery is not None:
@@ -117,6 +121,11 @@ class Findings:
             if delivery is not None:
                 inbound.settle(conn, delivery, now)
         return Raised(finding_id, started)
+
+    def raised_for_issue(self, issue_id: str) -> str | None:
+        """The finding a tracker issue raised, if it raised one."""
+        with self.rt.db.connect() as conn:
+            return conn.scalar(select(_TABLE.c.id).where(_TABLE.c.tracker_issue_id == issue_id))
 
     @staticmethod
     def _by_issue(conn: Connection, report: FindingReport) -> str | None:
