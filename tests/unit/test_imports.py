@@ -42,6 +42,7 @@ OUTER_LAYERS = (
     "documents",
     "report",
     "findings",
+    "audit",
 )
 IO_LIBRARIES = (
     "sqlalchemy",

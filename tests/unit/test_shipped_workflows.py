@@ -41,6 +41,7 @@ EXPECTED = {
     "internal-audit": {"9.2"},
     "management-review": {"9.3"},
     "review-action": {"9.3"},
+    "audit-programme": {"9.2", "9.2.2"},
     "ai-system-change-review": {"A.6.2.4", "A.6.2.5"},
 }
 

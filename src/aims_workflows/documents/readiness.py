@@ -306,7 +306,7 @@ def _held(req: Requirement, facts: _Facts, workflows: list[str]) -> _Verdict:
         in_period += info.get("in_period", [])
         before += info.get("before", [])
         open_ += info.get("open", [])
-    start = " or ".join(f"aims start {w}" for w in workflows)
+    start = req.start_with or " or ".join(f"aims start {w}" for w in workflows)
     if in_period:
         run_id, when = max(in_period, key=lambda x: x[1])
         more = f"; {len(in_period)} in the last 12 months" if len(in_period) > 1 else ""
