@@ -8,6 +8,8 @@ import json
 from collections import Counter
 from datetime import date
 
+from sqlalchemy import create_engine, text
+
 from aims_workflows.audit import DEFAULT_AREAS, AuditArea, plan_programme
 from aims_workflows.audit.facts import required_ids
 from aims_workflows.catalog import load_catalog
@@ -186,3 +188,52 @@ def test_the_submitted_programme_is_approved_by_top_management_and_meets_the_reg
     line = {r["key"]: r for r in readiness["requirements"]}["audit-programme"]
     assert line["status"] == "met", line
     assert run_id in line["reason"]
+
+
+def _approve_programme(ready) -> str:
+    submitted = ready("audit", "programme", "--cycle-start", "2026-01-01", "--submit")
+    run_id = submitted.out.split("run ")[-1].split(" ")[0]
+    ready("tasks", "complete", run_id, "review", "--as", "ida@example.com",
+          "--answer", "reference=AP-2026-2", "--answer", "criteria=ai_policy",
+          "--answer", "auditors=Ian and Ida, never their own work",
+          "--answer", "methods=interviews")  # fmt: skip
+    pending = json.loads(ready("approvals", "list", "--format", "json").out)
+    ready("approvals", "decide", pending[0]["approval"], "approve", "--as", "tina@example.com",
+          "--reason", "agreed")  # fmt: skip
+    return run_id
+
+
+def test_internal_audits_start_with_the_areas_the_approved_programme_plans(ready, tmp_path):
+    before = ready("audit", "start", "--on", "2026-05-20")
+    assert before.code != 0 and "no audit programme is approved yet" in before.err
+    assert "aims audit programme --submit" in before.err
+    _approve_programme(ready)
+    due = json.loads(ready("audit", "due", "--on", "2026-05-20", "--format", "json").out)
+    assert len(due) == 1 and due[0]["period"] == "Y1 Q2"
+    outside = ready("audit", "due", "--on", "2031-01-01")
+    assert "plans no audit for the quarter of 2031-01-01" in outside.out
+
+    started = ready("audit", "start", "--on", "2026-05-20", "--as", "amy@example.com")
+    assert started.code == 0, started.all
+    assert "1 area(s) of programme AP-2026-2" in started.out
+    run_id = started.out.split("started run ")[1].split(" ")[0]
+    engine = create_engine(f"sqlite:///{tmp_path / 'aims.db'}")
+    with engine.connect() as conn:
+        payload = conn.execute(
+            text("SELECT payload FROM evidence WHERE kind = 'run.started' AND run_id = :r"),
+            {"r": run_id},
+        ).scalar_one()
+        description = conn.execute(
+            # the task as handed to the tracker (its description is not evidence)
+            text("SELECT payload FROM outbox WHERE kind = 'task.create' AND run_id = :r"),
+            {"r": run_id},
+        ).scalar_one()
+    engine.dispose()
+    started_payload = json.loads(payload)
+    assert started_payload["workflow"] == "internal-audit"
+    area = f"{due[0]['area']} ({due[0]['covers']})"
+    assert started_payload["inputs"] == {
+        "programme_reference": "AP-2026-2",
+        "programme_areas": area,
+    }
+    assert f"plans these areas for this period: {area}" in json.loads(description)["description"]

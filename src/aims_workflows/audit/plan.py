@@ -21,6 +21,8 @@ class PlannedAudit:
     quarter: int
     """1 .. 4 within its year"""
     starts: date
+    ends: date
+    """the first day after its quarter"""
 
     @property
     def period(self) -> str:
@@ -58,11 +60,7 @@ class Programme:
 
     def due(self, on: date) -> list[PlannedAudit]:
         """The audits planned for the quarter ``on`` falls in."""
-        return [
-            a
-            for a in self.audits
-            if a.starts <= on < quarter_start(self.cycle_start, (a.year - 1) * 4 + a.quarter)
-        ]
+        return [a for a in self.audits if a.starts <= on < a.ends]
 
     @property
     def ends(self) -> date:
@@ -111,7 +109,13 @@ def _schedule(plans: Sequence[AreaPlan], cycle_start: date, years: int) -> list[
             q = int(first + k * interval)
             load[q] += 1
             audits.append(
-                PlannedAudit(plan.area, q // 4 + 1, q % 4 + 1, quarter_start(cycle_start, q))
+                PlannedAudit(
+                    plan.area,
+                    q // 4 + 1,
+                    q % 4 + 1,
+                    quarter_start(cycle_start, q),
+                    quarter_start(cycle_start, q + 1),
+                )
             )
     return sorted(audits, key=lambda a: (a.starts, a.area.key))
 

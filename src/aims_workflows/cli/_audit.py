@@ -152,12 +152,14 @@ def register(app: typer.Typer) -> None:
             )
         if not submit:
             return
+        from ..audit.approved import schedule_json
         from ..runtime.core import CLI
 
         actor = app_.runtime.actor(person, "cli") if person else CLI
         transition = app_.runtime.start(
             "audit-programme",
             inputs={
+                "schedule": schedule_json(programme),
                 "plan": plan_text(programme),
                 "cycle_start": f"{programme.cycle_start:%Y-%m-%d}",
                 "cycle_years": programme.years,
@@ -176,33 +178,81 @@ def register(app: typer.Typer) -> None:
         on: str | None = typer.Option(None, "--on", help="a day, YYYY-MM-DD (default: today)"),
         fmt: FormatOption = ListFormat.table,
     ) -> None:
-        """The areas the programme plans for the quarter a day falls in: the areas an internal
-        audit of that period checks."""
-        from ..errors import ConfigError
+        """The areas the approved audit programme plans for the quarter a day falls in: what an
+        internal audit of that period checks."""
         from ._context import open_cli_app
         from ._listing import Column, emit
 
         app_ = open_cli_app()
-        programme = _programme(app_, None, None)
-        try:
-            day = date.fromisoformat(on) if on else app_.runtime.clock.now().date()
-        except ValueError:
-            raise ConfigError(f"--on '{on}' is not a date", hint="give it as YYYY-MM-DD") from None
+        approved, day = _approved(app_, on)
         emit(
             [
                 Column("period", "period", 0),
                 Column("area", "area", 0),
                 Column("covers", "covers", 1),
             ],
-            [
-                {"period": a.period, "area": a.area.title, "covers": ", ".join(a.area.covers)}
-                for a in programme.due(day)
-            ],
+            [{"period": a.period, "area": a.area, "covers": a.covers} for a in approved.due(day)],
             fmt,
-            empty=f"no audit planned for the quarter of {day:%Y-%m-%d}"
-            + (
-                ""
-                if programme.cycle_start <= day < programme.ends
-                else " (outside the cycle: see --cycle-start in `aims audit programme`)"
-            ),
+            empty=_nothing_due(approved, day),
         )
+
+    @audit.command("start")
+    def start(
+        on: str | None = typer.Option(None, "--on", help="the period's day (default: today)"),
+        person: str | None = typer.Option(
+            None, "--as", help="who starts it (recorded as claimed, with your OS user)"
+        ),
+    ) -> None:
+        """Start the internal audit of this period with the areas the approved audit programme
+        plans for it."""
+        from ..errors import EngineError
+        from ..runtime.core import CLI
+        from ._context import open_cli_app, settle
+        from ._output import ok
+
+        app_ = open_cli_app()
+        approved, day = _approved(app_, on)
+        areas = approved.due(day)
+        if not areas:
+            raise EngineError(_nothing_due(approved, day), hint="see `aims audit due`")
+        actor = app_.runtime.actor(person, "cli") if person else CLI
+        transition = app_.runtime.start(
+            "internal-audit",
+            inputs={
+                "programme_reference": approved.reference,
+                "programme_areas": "; ".join(a.label for a in areas),
+            },
+            actor=actor,
+        )
+        settle(app_)
+        ok(
+            f"started run {transition.run.run_id} (internal-audit of {areas[0].period}: "
+            f"{len(areas)} area(s) of programme {approved.reference}); "
+            f"see `aims runs show {transition.run.run_id}`"
+        )
+
+
+def _approved(app_, on: str | None):
+    """The approved programme and the day asked about; refused while none is approved."""
+    from ..audit.approved import approved_programme
+    from ..errors import ConfigError, NotFound
+
+    try:
+        day = date.fromisoformat(on) if on else app_.runtime.clock.now().date()
+    except ValueError:
+        raise ConfigError(f"--on '{on}' is not a date", hint="give it as YYYY-MM-DD") from None
+    with app_.db.connect() as conn:
+        approved = approved_programme(conn)
+    if approved is None:
+        raise NotFound(
+            "no audit programme is approved yet",
+            hint="`aims audit programme --submit`, then complete its review and approval",
+        )
+    return approved, day
+
+
+def _nothing_due(approved, day: date) -> str:
+    following = approved.next_after(day)
+    return f"programme {approved.reference} plans no audit for the quarter of {day:%Y-%m-%d}" + (
+        f"; next: {following.period} from {following.starts:%Y-%m-%d}" if following else ""
+    )
