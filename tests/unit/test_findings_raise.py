@@ -111,3 +111,76 @@ def test_bad_requirement_severity_and_system_are_refused_before_anything_is_writ
     assert system.code != 0 and "no AI system 'Nope'" in system.err
     assert _ledger(tmp_path, "finding.raised") == []
     assert json.loads(ready("findings", "list", "--format", "json").out) == []
+
+
+INCIDENT_WORKFLOW = """\
+id: incident-report
+version: 1
+title: AI incident report
+description: An incident is reported and, when it broke a requirement, raised as a finding.
+evidences: ["10.2"]
+subject: organisation
+trigger:
+  manual: true
+steps:
+  - id: report
+    kind: task
+    role: engineer
+    title: Report the incident
+    form:
+      - id: summary
+        type: text
+        label: What happened
+      - id: control
+        type: text
+        label: Control not met
+  - id: raise
+    kind: spawn
+    workflow: corrective-action
+    finding:
+      title: report.summary
+      severity: '"major"'
+      clause: report.control
+      source: '"incident"'
+"""
+
+
+def test_a_workflow_raises_its_finding_with_the_source_it_names(ready, tmp_path, monkeypatch):
+    import shutil
+
+    from aims_workflows.app import shipped_workflows_dir
+
+    folder = tmp_path / "workflows"
+    folder.mkdir()
+    shutil.copy(shipped_workflows_dir() / "corrective-action.yaml", folder)
+    (folder / "incident-report.yaml").write_text(INCIDENT_WORKFLOW)
+    monkeypatch.setenv("AIMS_WORKFLOWS", str(folder))
+    started = ready("start", "incident-report")
+    assert started.code == 0, started.all
+    run_id = started.out.split("started run ")[1].split(" ")[0]
+    done = ready("tasks", "complete", run_id, "report", "--as", "eve@example.com",
+                 "--answer", "summary=Chatbot quoted last year's fees",
+                 "--answer", "control=A.6.2.6")  # fmt: skip
+    assert done.code == 0, done.all
+    rows = json.loads(ready("findings", "list", "--format", "json").out)
+    assert [(r["source"], r["severity"], r["clause"]) for r in rows] == [
+        ("incident", "major", "A.6.2.6")
+    ]
+    assert [r["source_type"] for r in _ledger(tmp_path, "finding.raised")] == ["incident"]
+
+
+def test_a_finding_nothing_would_act_on_is_not_raised(ready, tmp_path, monkeypatch):
+    import shutil
+
+    from aims_workflows.app import shipped_workflows_dir
+
+    folder = tmp_path / "workflows"
+    folder.mkdir()
+    shutil.copy(shipped_workflows_dir() / "review-action.yaml", folder)
+    monkeypatch.setenv("AIMS_WORKFLOWS", str(folder))
+    result = _raise(ready, "monitoring", "Drift alert ignored", "--clause", "9.1")
+    assert result.code != 0
+    assert "no workflow starts on a raised finding" in result.err
+    assert "finding.raised" in result.err  # the hint says what to add
+    assert _ledger(tmp_path, "finding.raised") == []
+    assert json.loads(ready("findings", "list", "--format", "json").out) == []

@@ -276,6 +276,7 @@ def test_an_internal_audit_finding_spawns_a_corrective_action_that_closes_it(har
     )
     assert finding.description == "Two risks unreviewed"
     assert finding.source == f"internal-audit/{audit}"
+    assert finding.source_type == "internal"  # counted as an internal audit's
     assert "finding.raised" in h.kinds(audit)
     assert kpis(h)["mean_days_to_close_nonconformity"] is None
 
