@@ -276,6 +276,7 @@ def test_the_registers_in_the_pack(harness, answers, tmp_path):
     ) == ("closed", corrective, "completed")
     assert float(finding["days_to_close"]) == pytest.approx(32.0) and finding["clause"] == "6.1.2"
     assert finding["source"] == f"internal-audit/{audit}"
+    assert (finding["source_type"], finding["tracker_issue"]) == ("internal", "")
 
     tasks = [r for r in pack.csv("tasks.csv") if r["run"] in (world.risk2, world.impact2)]
     assert tasks and all(r["status"] == "open" and r["overdue"] == "true" for r in tasks)
