@@ -200,3 +200,20 @@ def test_with_no_webhook_the_poll_raises_the_finding(tmp_path, recorder):
     finally:
         demo.close()
     assert not recorder.errors, "\n".join(recorder.errors)
+
+
+def test_a_site_without_the_issue_type_polls_on_with_a_warning(tmp_path, recorder, caplog):
+    demo = JiraLoopback(observers=(recorder,))
+    app, clock = make_app(tmp_path, demo)
+    try:
+        demo.serve(app, webhooks=False)
+        with demo.sandbox.state.lock:  # as on a site where setup has not added it yet
+            for type_id, name in list(demo.sandbox.state.issue_types.items()):
+                if name == "Nonconformity":
+                    del demo.sandbox.state.issue_types[type_id]
+        caplog.set_level("WARNING", logger="aims.jira")
+        assert demo.integration.reconciler.poll(force=True) == 0
+        assert "nonconformity issues not polled" in caplog.text
+        assert "aims jira setup" in caplog.text
+    finally:
+        demo.close()

@@ -18,6 +18,7 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from ...errors import AimsError
 from ...runtime import Delivery
 from ._inbound import POLL_SOURCE, Change, InboxProcessor
 from ._time import jira_time
@@ -49,6 +50,7 @@ class Reconciler:
         self.page_size = page_size
         self._last: datetime | None = None
         self._zone: Any = None
+        self._warned = False
 
     @property
     def rt(self):
@@ -76,7 +78,15 @@ class Reconciler:
             return 0
         now = self.rt.clock.now()
         self._last = now
-        reported = self._poll_nonconformities()
+        try:
+            reported = self._poll_nonconformities()
+        except AimsError as err:
+            # a site without the issue type (`aims jira setup` not run again since it came)
+            # refuses the JQL: the engine's own issues are still polled
+            reported = 0
+            if not self._warned:
+                log.warning("nonconformity issues not polled: %s (run `aims jira setup`)", err)
+                self._warned = True
         return reported + self._poll_tasks()
 
     def _jql_moment(self, since: datetime) -> str:
