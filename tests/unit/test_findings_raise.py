@@ -184,3 +184,13 @@ def test_a_finding_nothing_would_act_on_is_not_raised(ready, tmp_path, monkeypat
     assert "finding.raised" in result.err  # the hint says what to add
     assert _ledger(tmp_path, "finding.raised") == []
     assert json.loads(ready("findings", "list", "--format", "json").out) == []
+
+
+def test_a_finding_about_a_system_names_it_as_the_inventory_does(ready, tmp_path):
+    assert ready("systems", "add", "Loan Chatbot", "--owner", "olga@example.com").code == 0
+    result = _raise(ready, "monitoring", "Answers drift from the fee table", "--clause", "9.1",
+                    "--system", "loan chatbot")  # fmt: skip
+    assert result.code == 0, result.all
+    (row,) = json.loads(ready("findings", "list", "--format", "json").out)
+    assert (row["system"], row["source"]) == ("Loan Chatbot", "monitoring")
+    assert _ledger(tmp_path, "finding.raised")[0]["system"] == "Loan Chatbot"
