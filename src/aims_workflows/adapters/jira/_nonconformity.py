@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...findings import SOURCES, FindingError, FindingReport
+from ...findings.report import DESCRIPTION_MAX
 from ._adf import to_text
 
 __all__ = ["NONCONFORMITY_TYPE", "is_nonconformity", "finding_from_issue", "MAJOR_PRIORITIES"]
@@ -72,6 +73,9 @@ def finding_from_issue(issue_id: str, issue_key: str, fields: dict[str, Any]) ->
     labels = [str(label) for label in labels] if isinstance(labels, list) else []
     description = fields.get("description")
     text = to_text(description) if isinstance(description, dict) else description
+    if isinstance(text, str) and len(text) > DESCRIPTION_MAX:
+        # the issue keeps the whole text; the finding points to it rather than being refused
+        text = text[: DESCRIPTION_MAX - 60].rstrip() + f"\n[... the rest is in {issue_key}]"
     summary = fields.get("summary")
     return FindingReport.checked(
         source=_source(labels),
