@@ -139,16 +139,31 @@ def register(app: typer.Typer) -> None:
         as_: str | None = typer.Option(
             None, "--as", help="who makes the change (recorded as claimed, with your OS user)"
         ),
+        reason: str | None = typer.Option(
+            None,
+            "--reason",
+            help="why in_scope changes (required for it: top management approves the change "
+            "before the inventory shows it)",
+        ),
     ) -> None:
-        """Change fields of a system; material changes start the workflows subscribed to them."""
+        """Change fields of a system; material changes start the workflows subscribed to them.
+        A change of in_scope needs --reason and waits for top management's approval."""
         from ._context import cli_actor, open_cli_app, parse_assignments, settle
         from ._output import ok
 
         app_ = open_cli_app()
+        wanted = parse_assignments(assignments, "field")
         changes, started = app_.inventory.set(
-            name, parse_assignments(assignments, "field"), actor=cli_actor(as_)
+            name, wanted, actor=cli_actor(as_), reason=reason
         )
         settle(app_)
+        if not changes and started and "in_scope" in wanted:
+            ok(
+                f"in_scope of '{name}' is unchanged until top management approves: "
+                f"started run {started[0]} (ai-system-scope-change); "
+                f"`aims runs show {started[0]}` follows it"
+            )
+            return
         if not changes:
             ok("nothing changed")
             return

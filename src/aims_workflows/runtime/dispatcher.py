@@ -44,6 +44,7 @@ from ..engine.commands import (
     SpawnRun,
     TaskCommand,
 )
+from ..inventory.scope_change import SCOPE_CHANGE_WORKFLOW
 from ..errors import AimsError, DatabaseUnavailable, PermanentError, RetryableError
 from ..ports import ApprovalChannel, IssueTracker, Notifier
 from ..store import outbox
@@ -202,6 +203,12 @@ class Dispatcher:
             event = ChildCompleted(child_run_id=command.run_id, status=command.status)
             self.rt._apply(conn, command.parent_run_id, event, now)
             result["parent"] = command.parent_run_id
+        if command.status == "completed" and command.workflow == SCOPE_CHANGE_WORKFLOW:
+            # an approved change of an AI system's place in the scope is made only now
+            from ..inventory.service import Inventory
+
+            changed = Inventory(self.rt).apply_scope_decision(conn, command.run_id)
+            result["inventory_changed"] = sorted(changed)
         if command.status == "completed":
             result["started"] = self.rt._fire_triggers(
                 conn,
@@ -319,6 +326,8 @@ class Dispatcher:
         """Resolve roles to people (aims.yaml) so adapters deal in people, not roles."""
         # the subject's owner holds system_owner for it
         if isinstance(command, CreateTask):
+            if command.assignee:  # the step names its person (see TaskStep.assignee)
+                return command
             people = self.rt.people_in(command.role, command.subject.owner)
             if not people:
                 raise PermanentError(
