@@ -125,6 +125,22 @@ class Inventory:
                 hint="copy it from the shipped workflows (aims init --copy-workflows) into "
                 "your workflows folder",
             ) from None
+        runs = Run.__table__
+        with self.rt.db.connect() as conn:
+            waiting = conn.scalar(
+                select(runs.c.id).where(
+                    runs.c.workflow_id == SCOPE_CHANGE_WORKFLOW,
+                    runs.c.subject_type == "ai_system",
+                    runs.c.subject_id == str(row["id"]),
+                    runs.c.status.in_(("new", "running", "waiting")),
+                )
+            )
+        if waiting is not None:
+            raise InventoryError(
+                f"a change of the scope of '{row['name']}' is already waiting for a decision "
+                f"in run {waiting}; nothing was changed",
+                hint=f"follow it with `aims runs show {waiting}`, or cancel it first",
+            )
         transition = self.rt.start(
             SCOPE_CHANGE_WORKFLOW,
             system=str(row["id"]),
