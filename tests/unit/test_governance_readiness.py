@@ -5,6 +5,8 @@ learner as a task only they can complete."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from test_governance_workflows import (
     ASSIGN,
     BOUNDARIES,
@@ -34,9 +36,7 @@ def _scope(h) -> str:
     h.pump()
     h.complete("context", SCOPE_CONTEXT, run_id=run)
     h.complete("parties", SCOPE_PARTIES, run_id=run)
-    h.complete(
-        "boundaries", {**BOUNDARIES, "exclusion_justification": "Drafts only"}, run_id=run
-    )
+    h.complete("boundaries", {**BOUNDARIES, "exclusion_justification": "Drafts only"}, run_id=run)
     h.decide("tom@example.com", reason="Right size", run_id=run)
     h.decide("tina@example.com", reason="Agreed", run_id=run)
     return run
@@ -91,7 +91,9 @@ def test_governance_runs_turn_their_readiness_lines_to_met(harness, roles):
 
     after = _lines(h)
     assert {k: after[k].status for k in GOVERNANCE} == dict.fromkeys(GOVERNANCE, "met")
-    assert after["scope"].reason.startswith(f"aims-scope completed ") and scope in after["scope"].reason
+    assert (
+        after["scope"].reason.startswith("aims-scope completed ") and scope in after["scope"].reason
+    )
 
     with h.db.connect() as conn:
         listed = {
@@ -115,10 +117,78 @@ def test_training_reaches_each_learner_and_completes_when_all_have(harness):
     tasks = {t.assignee: t for t in h.tracker.open_tasks() if t.step_id == "complete"}
     assert set(tasks) == {"eve@example.com", "ed@example.com"}
     # the AIMS owner may not complete a learner's own task
-    h.complete("complete", COMPLETION, run_id=tasks["ed@example.com"].run_id, person="amy@example.com")
+    h.complete(
+        "complete", COMPLETION, run_id=tasks["ed@example.com"].run_id, person="amy@example.com"
+    )
     assert "only they may complete it" in tasks["ed@example.com"].comments[-1]
     for person, task in tasks.items():
         h.complete("complete", COMPLETION, run_id=task.run_id, person=person)
     assert h.run_row(run).status == "completed"
     lines = _lines(h)
     assert lines["competence"].status == "met"
+
+
+GAP_ANSWERS = {
+    "plan": {
+        "reference": "GA-2026-1",
+        "scope": "Support and Credit",
+        "assessors": "Amy: clauses and A.2-A.5; Eve: A.6-A.10",
+        "method": "workshop",
+    },
+    "clauses": {
+        "exists": ["4.1", "9.2.2"],
+        "partial": ["5.2"],
+        "owner": "amy@example.com",
+        "evidence_seen": "ISMS manual",
+    },
+    "controls_governance": {
+        "partial": ["A.2.2"],
+        "not_applicable": ["A.4.5"],
+        "not_applicable_reasons": "All compute is bought as a managed service",
+        "owner": "amy@example.com",
+        "evidence_seen": "Policy set",
+    },
+    "controls_lifecycle": {
+        "exists": ["A.6.2.4"],
+        "owner": "eve@example.com",
+        "evidence_seen": "CI pipeline",
+    },
+}
+
+
+def test_the_gap_analysis_result_is_read_back_beside_each_requirement_not_met(harness):
+    from aims_workflows.documents.gap_analysis import latest_gap_analysis
+
+    h = harness
+    with h.db.connect() as conn:
+        assert latest_gap_analysis(conn) is None
+    run = h.rt.start("gap-analysis").run.run_id
+    h.pump()
+    for step, answers in GAP_ANSWERS.items():
+        h.complete(step, answers, run_id=run)
+    h.decide("tom@example.com", reason="Fund the gaps", run_id=run)
+    assert h.run_row(run).status == "completed"
+
+    with h.db.connect() as conn:
+        result = latest_gap_analysis(conn)
+    assert result.run_id == run and result.reference == "GA-2026-1"
+    assert (result.status["4.1"], result.status["5.2"], result.status["4.3"]) == (
+        "in place",
+        "partial",
+        "missing",
+    )
+    assert (
+        result.status["A.6.2.4"] == "in place" and result.owner_of("A.6.2.4") == "eve@example.com"
+    )
+    assert result.proposed_exclusions() == {"A.4.5": "All compute is bought as a managed service"}
+    assert len(result.status) == 32 + 38, "every clause and control has a status"
+
+    lines = _lines(h)
+    assert lines["scope"].status == "missing"
+    assert lines["scope"].reason == (
+        "no aims-scope run yet; gap analysis GA-2026-1: missing, owner amy@example.com"
+    )
+    assert lines["policy"].reason.endswith("gap analysis GA-2026-1: partial, owner amy@example.com")
+    # as of a day before it completed, there was no gap analysis
+    with h.db.connect() as conn:
+        assert latest_gap_analysis(conn, at=h.clock.now() - timedelta(days=30)) is None

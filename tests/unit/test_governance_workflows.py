@@ -4,14 +4,12 @@ each asks, what it refuses and with what words, who may decide, and the record i
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 from test_shipped_workflows import WORKFLOWS, Drive
 
+from aims_workflows.config import KpiTargets
 from aims_workflows.engine import Subject
 from aims_workflows.kpi.queries import KpiFigures, kpis_from
-from aims_workflows.config import KpiTargets
 from aims_workflows.spec import load_workflows
 
 ORG = Subject(type="organisation", id="org", name="Example Ltd")
@@ -172,7 +170,9 @@ def test_a_question_instead_of_an_acknowledgement_is_answered_then_asked_again(s
     assert drive.run.current == "acknowledge"
     assert drive.kinds("approval.request")[-1].step_id == "acknowledge"
     # a revision sends the policy back to its draft
-    drive.decide("eve@example.com", ("engineer",), "reject", reason="Still unclear", eligible=HOLDERS)
+    drive.decide(
+        "eve@example.com", ("engineer",), "reject", reason="Still unclear", eligible=HOLDERS
+    )
     drive.complete("clarify", {"answer": "Reworded.", "revise": True}, "amy@example.com")
     assert drive.run.current == "draft"
 
@@ -228,7 +228,9 @@ def test_an_objective_with_a_share_above_one_is_asked_again(shipped):
     drive.start()
     drive.complete("objective", {**OBJECTIVE, "target": 95}, "amy@example.com")
     assert drive.run.current == "objective" and drive.run.task.attempt == 2
-    assert "can never be\nmet" in drive.kinds("task.create")[-1].description.replace("be met", "be\nmet")
+    assert "can never be\nmet" in drive.kinds("task.create")[-1].description.replace(
+        "be met", "be\nmet"
+    )
     drive.complete("objective", OBJECTIVE, "amy@example.com")
     request = drive.kinds("approval.request")[-1]
     assert request.show["Target"] == "at least 0.95"
@@ -325,8 +327,9 @@ def test_training_assigns_one_personal_task_per_learner_and_waits_for_all(shippe
     drive = Drive(shipped, "training", ORG)
     drive.start()
     drive.complete("plan", {**PLAN, "learners": "eve@example.com, ed"}, "amy@example.com")
-    assert "Learners (one e-mail address per line): does not match" in (
-        drive.kinds("task.refuse_answers")[-1].problems[0]
+    assert (
+        "Learners (one e-mail address per line): does not match"
+        in (drive.kinds("task.refuse_answers")[-1].problems[0])
     )
     drive.complete("plan", PLAN, "amy@example.com")
     assignment = drive.artefact("training_assignment")
@@ -355,7 +358,12 @@ def _learner_run(shipped):
         shipped,
         "training-record",
         ORG,
-        inputs={"learner": "eve@example.com", "course": "Working under the AI policy", "role": "engineer", "due_date": "2026-04-30"},
+        inputs={
+            "learner": "eve@example.com",
+            "course": "Working under the AI policy",
+            "role": "engineer",
+            "due_date": "2026-04-30",
+        },
     )
     drive.start()
     return drive
@@ -459,10 +467,17 @@ def test_gap_analysis_lists_every_clause_and_control_with_its_status(shipped):
         "eve@example.com",
     )
     result = drive.artefact("gap_analysis_result")
-    leaves = [c.id for c in catalog.clauses() if not any(o.parent == c.id for o in catalog.clauses())]
+    leaves = [
+        c.id for c in catalog.clauses() if not any(o.parent == c.id for o in catalog.clauses())
+    ]
     listed = result["clauses_in_place"] + result["clauses_partial"] + result["clauses_missing"]
     assert sorted(listed) == sorted(leaves), "every clause has exactly one status"
-    assert result["clauses_in_place"] == ["4.1", "5.1", "7.1", "9.2.1"]  # 7.5.1 ticked twice: partial
+    assert result["clauses_in_place"] == [
+        "4.1",
+        "5.1",
+        "7.1",
+        "9.2.1",
+    ]  # 7.5.1 ticked twice: partial
     assert result["clauses_partial"] == ["7.5.1", "8.1", "10.2"]
     controls = (
         result["controls_in_place"]
@@ -507,7 +522,11 @@ def test_scope_change_is_decided_by_top_management_not_the_system_owner(shipped,
         shipped,
         "ai-system-scope-change",
         CHATBOT,
-        inputs={"in_scope": False, "reason": "Retired next month", "requested_by": "sam@example.com"},
+        inputs={
+            "in_scope": False,
+            "reason": "Retired next month",
+            "requested_by": "sam@example.com",
+        },
     )
     drive.start()
     assert drive.kinds("task.create")[0].title == "Scope change: Support chatbot out of the AIMS"

@@ -181,7 +181,9 @@ def test_import_updates_existing_systems(harness, tmp_path):
     assert [v["version"] for v in history(h, "CV screener")] == [1]
     changed_tier = tmp_path / "systems.yaml"
     changed_tier.write_text(
-        (FIXTURES / "systems.yaml").read_text(encoding="utf-8").replace("in_scope: no", "")
+        (FIXTURES / "systems.yaml")
+        .read_text(encoding="utf-8")
+        .replace("in_scope: no", "")
         .replace("risk_tier: high", "risk_tier: limited"),
         encoding="utf-8",
     )

@@ -55,9 +55,7 @@ def test_a_scope_change_without_a_reason_is_refused_and_writes_nothing(harness):
         h.app.inventory.set("Chatbot", {"in_scope": "no"}, reason="   ")
     # together with another field: refused whole, the other field unchanged too
     with pytest.raises(InventoryError) as mixed:
-        h.app.inventory.set(
-            "Chatbot", {"in_scope": "false", "risk_tier": "high"}, reason="Retired"
-        )
+        h.app.inventory.set("Chatbot", {"in_scope": "false", "risk_tier": "high"}, reason="Retired")
     assert "cannot be changed together with risk_tier; nothing was changed" in mixed.value.message
     assert _in_scope(h, "Chatbot") and _ledger_rows(h) == before
     assert h.count("runs", "WHERE workflow_id = 'ai-system-scope-change'") == 0
@@ -78,7 +76,9 @@ def test_the_change_waits_for_top_management_and_is_made_only_on_approval(harnes
     # requested, not decided: the inventory and the KPIs stay as they were
     assert _in_scope(h, "Scorer") and _denominator(h) == "0 of 2"
     task = h.open_task("consequences", run)
-    assert task.title == "Scope change: Scorer out of the AIMS" and task.assignee == "amy@example.com"
+    assert (
+        task.title == "Scope change: Scorer out of the AIMS" and task.assignee == "amy@example.com"
+    )
     h.complete("consequences", CONSEQUENCES, run_id=run)
     request = h.pending_approval(run)
     assert "oscar@example.com" not in request.people  # the system's owner does not decide

@@ -153,9 +153,7 @@ def register(app: typer.Typer) -> None:
 
         app_ = open_cli_app()
         wanted = parse_assignments(assignments, "field")
-        changes, started = app_.inventory.set(
-            name, wanted, actor=cli_actor(as_), reason=reason
-        )
+        changes, started = app_.inventory.set(name, wanted, actor=cli_actor(as_), reason=reason)
         settle(app_)
         if not changes and started and "in_scope" in wanted:
             ok(

@@ -44,8 +44,8 @@ from ..engine.commands import (
     SpawnRun,
     TaskCommand,
 )
-from ..inventory.scope_change import SCOPE_CHANGE_WORKFLOW
 from ..errors import AimsError, DatabaseUnavailable, PermanentError, RetryableError
+from ..inventory.scope_change import SCOPE_CHANGE_WORKFLOW
 from ..ports import ApprovalChannel, IssueTracker, Notifier
 from ..store import outbox
 from ..store import runs as run_store
