@@ -33,6 +33,11 @@ class Inventory:
 
     def __init__(self, runtime: Runtime) -> None:
         self.rt = runtime
+        # an approved scope change reaches the inventory when its run completes
+        runtime.completion_effects[SCOPE_CHANGE_WORKFLOW] = self._scope_decided
+
+    def _scope_decided(self, conn: Connection, run_id: str) -> dict[str, Any]:
+        return {"inventory_changed": sorted(self.apply_scope_decision(conn, run_id))}
 
     def add(
         self, record: AISystemRecord, *, actor: Actor = CLI

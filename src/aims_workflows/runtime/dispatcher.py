@@ -45,7 +45,6 @@ from ..engine.commands import (
     TaskCommand,
 )
 from ..errors import AimsError, DatabaseUnavailable, PermanentError, RetryableError
-from ..inventory.scope_change import SCOPE_CHANGE_WORKFLOW
 from ..ports import ApprovalChannel, IssueTracker, Notifier
 from ..store import outbox
 from ..store import runs as run_store
@@ -203,12 +202,10 @@ class Dispatcher:
             event = ChildCompleted(child_run_id=command.run_id, status=command.status)
             self.rt._apply(conn, command.parent_run_id, event, now)
             result["parent"] = command.parent_run_id
-        if command.status == "completed" and command.workflow == SCOPE_CHANGE_WORKFLOW:
-            # an approved change of an AI system's place in the scope is made only now
-            from ..inventory.service import Inventory
-
-            changed = Inventory(self.rt).apply_scope_decision(conn, command.run_id)
-            result["inventory_changed"] = sorted(changed)
+        effect = self.rt.completion_effects.get(command.workflow)
+        if command.status == "completed" and effect is not None:
+            # e.g. an approved change of an AI system's place in the scope is made only now
+            result.update(effect(conn, command.run_id))
         if command.status == "completed":
             result["started"] = self.rt._fire_triggers(
                 conn,
