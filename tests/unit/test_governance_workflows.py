@@ -544,3 +544,53 @@ def test_scope_change_is_decided_by_top_management_not_the_system_owner(shipped,
     message = drive.kinds("notify")[-1].message
     assert ("from now on" in message) == (outcome == "approve")
     assert ("aims start aims-scope" in message) == (outcome == "approve")
+
+
+# -- the task step's assignee --------------------------------------------------------------------
+PERSONAL = """\
+id: personal
+version: 1
+title: A personal task
+subject: organisation
+inputs:
+  - {id: person, type: text, required: true}
+steps:
+  - id: read
+    kind: task
+    role: engineer
+    assignee: {assignee}
+    title: Read it
+"""
+
+
+def test_an_assignee_naming_an_unknown_field_is_a_spec_problem():
+    from aims_workflows.errors import SpecError
+    from aims_workflows.spec import parse_spec, spec_hash
+
+    loaded = parse_spec(PERSONAL.replace("{assignee}", "inputs.person"))
+    assert loaded.spec.step("read").assignee == "inputs.person"
+    with pytest.raises(SpecError) as bad:
+        parse_spec(PERSONAL.replace("{assignee}", "inputs.learner"))
+    assert "assignee" in str(bad.value) and "learner" in str(bad.value)
+    # a workflow that does not use the key hashes as it did before the key existed
+    plain = parse_spec(PERSONAL.replace("    assignee: {assignee}\n", "")).spec
+    dumped = plain.model_dump(mode="json")
+    del dumped["steps"][0]["assignee"]
+    import hashlib
+    import json
+
+    before = json.dumps(dumped, sort_keys=True, separators=(",", ":"))
+    assert spec_hash(plain) == hashlib.sha256(before.encode()).hexdigest()
+
+
+def test_an_assignee_that_names_nobody_fails_the_run_with_the_reason(shipped):
+    drive = Drive(
+        shipped,
+        "training-record",
+        ORG,
+        inputs={"learner": "  ", "course": "Policy", "role": "engineer"},
+    )
+    drive.start()
+    assert drive.run.status == "failed"
+    failed = [e for e in drive.evidence if e.kind == "run.failed"]
+    assert "names nobody" in failed[0].payload["reason"]
