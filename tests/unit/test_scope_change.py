@@ -144,3 +144,8 @@ def test_the_command_line_says_what_is_missing_and_what_happens_next(cli, harnes
     assert "in_scope of 'Chatbot' is unchanged until top management approves" in held.out
     assert "ai-system-scope-change" in held.out
     assert _in_scope(harness, "Chatbot")
+    shown = aims("systems", "show", "Chatbot")
+    assert "in_scope: True" in shown.out
+    assert "a change of in_scope waits for top management's decision: aims runs show R" in (
+        " ".join(shown.out.split())
+    )

@@ -111,6 +111,7 @@ def register(app: typer.Typer) -> None:
     @systems.command("show")
     def show(name: str) -> None:
         """A system's record and its change history."""
+        from ..inventory.scope_change import waiting_request
         from ..store import inventory as inventory_store
         from ._context import open_cli_app
         from ._output import console
@@ -119,8 +120,16 @@ def register(app: typer.Typer) -> None:
         with app_.db.connect() as conn:
             row = inventory_store.get(conn, name)
             history = inventory_store.history(conn, row["id"])
+            waiting = waiting_request(conn, row["id"])
         for key, value in inventory_store.record_of(row).items():
             console().print(f"[bold]{key}[/]: {value}", markup=True, highlight=False)
+        if waiting:
+            console().print(
+                f"  (a change of in_scope waits for top management's decision: "
+                f"aims runs show {waiting})",
+                markup=False,
+                highlight=False,
+            )
         console().print("\n[bold]history[/]")
         for h in history:
             changes = ", ".join(f"{k}: {v[0]!r} -> {v[1]!r}" for k, v in h["changes"].items())

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 
 from ..errors import InventoryError
 from ..store import inventory as inventory_store
 from ..store import runs as run_store
+from ..store.models import Run
 from .model import AISystemRecord
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "DECISION_STEP",
     "refuse_unreasoned",
     "decided_change",
+    "waiting_request",
 ]
 
 SCOPE_CHANGE_WORKFLOW = "ai-system-scope-change"
@@ -68,6 +70,22 @@ def refuse_unreasoned(
             hint=f"change {', '.join(others)} first, then in_scope on its own with --reason",
         )
     return text
+
+
+def waiting_request(conn: Connection, system_id: int | str) -> str | None:
+    """The scope-change run still waiting for a decision about this system, if any."""
+    runs = Run.__table__
+    return conn.scalar(
+        select(runs.c.id)
+        .where(
+            runs.c.workflow_id == SCOPE_CHANGE_WORKFLOW,
+            runs.c.subject_type == "ai_system",
+            runs.c.subject_id == str(system_id),
+            runs.c.status.in_(("new", "running", "waiting")),
+        )
+        .order_by(runs.c.started_at)
+        .limit(1)
+    )
 
 
 def decided_change(

@@ -17,7 +17,12 @@ from ..store import inventory as inventory_store
 from ..store.models import Run
 from .importer import parse_import
 from .model import MATERIAL_FIELDS, AISystemRecord, validate_changes
-from .scope_change import SCOPE_CHANGE_WORKFLOW, decided_change, refuse_unreasoned
+from .scope_change import (
+    SCOPE_CHANGE_WORKFLOW,
+    decided_change,
+    refuse_unreasoned,
+    waiting_request,
+)
 
 __all__ = ["Inventory"]
 
@@ -130,16 +135,8 @@ class Inventory:
                 hint="copy it from the shipped workflows (aims init --copy-workflows) into "
                 "your workflows folder",
             ) from None
-        runs = Run.__table__
         with self.rt.db.connect() as conn:
-            waiting = conn.scalar(
-                select(runs.c.id).where(
-                    runs.c.workflow_id == SCOPE_CHANGE_WORKFLOW,
-                    runs.c.subject_type == "ai_system",
-                    runs.c.subject_id == str(row["id"]),
-                    runs.c.status.in_(("new", "running", "waiting")),
-                )
-            )
+            waiting = waiting_request(conn, row["id"])
         if waiting is not None:
             raise InventoryError(
                 f"a change of the scope of '{row['name']}' is already waiting for a decision "
