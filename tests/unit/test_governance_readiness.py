@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from test_export_cli import cli  # noqa: F401 - the fixture that runs `aims` in-process
 from test_governance_workflows import (
     ASSIGN,
     BOUNDARIES,
@@ -192,3 +193,31 @@ def test_the_gap_analysis_result_is_read_back_beside_each_requirement_not_met(ha
     # as of a day before it completed, there was no gap analysis
     with h.db.connect() as conn:
         assert latest_gap_analysis(conn, at=h.clock.now() - timedelta(days=30)) is None
+
+
+def test_the_register_lists_the_gap_analysis_finding_for_each_requirement(
+    cli,  # noqa: F811
+    harness,
+    db_url,
+):
+    import json
+
+    h = harness
+    run = h.rt.start("gap-analysis").run.run_id
+    h.pump()
+    for step, answers in GAP_ANSWERS.items():
+        h.complete(step, answers, run_id=run)
+    h.decide("tom@example.com", reason="Fund the gaps", run_id=run)
+    aims = cli(db_url, h.config_path)
+    listed = {
+        r["requirement"]: r for r in json.loads(aims("documents", "list", "--format", "json").out)
+    }
+    assert (
+        listed["scope"]["gap_analysis"] == "gap analysis GA-2026-1: missing, owner amy@example.com"
+    )
+    assert listed["audit-results"]["gap_analysis"] == (
+        "gap analysis GA-2026-1: in place, owner amy@example.com"
+    )
+    table = aims("documents", "list")
+    assert table.code == 0, table
+    assert "gap analysis GA-2026-1: partial" in " ".join(table.out.split())
