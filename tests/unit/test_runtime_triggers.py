@@ -100,8 +100,11 @@ def test_schedules_start_once_per_interval_per_in_scope_subject(harness, answers
 
     h.clock.advance(days=1)
     again = h.rt.run_schedules()
+    # the yearly AI policy review, without a date in aims.yaml, falls due a year after the
+    # ledger's first row
     assert sorted((h.run_row(r).workflow_id, h.run_row(r).subject_name) for r in again) == [
         ("ai-impact-assessment", "InScope"),
+        ("ai-policy", "Example Ltd"),
         ("ai-risk-assessment", "InScope"),
         ("internal-audit", "Example Ltd"),
         ("management-review", "Example Ltd"),
@@ -116,7 +119,9 @@ def test_a_schedule_does_not_start_a_second_run_while_one_is_open(harness):
     first = h.rt.run_schedules()
     assert len(first) == 2
     h.clock.advance(days=400)
-    assert h.rt.run_schedules() == []  # both are still open a year later
+    # both are still open a year later; only the AI policy review falls due (a year after the
+    # ledger's first row)
+    assert [h.run_row(r).workflow_id for r in h.rt.run_schedules()] == ["ai-policy"]
     audit = next(r for r in first if h.run_row(r).workflow_id == "internal-audit")
     h.rt.cancel(audit, "replaced")
     assert [h.run_row(r).workflow_id for r in h.rt.run_schedules()] == ["internal-audit"]
@@ -151,6 +156,7 @@ def test_the_first_pass_starts_no_yearly_workflow(harness):
         (h.run_row(r).workflow_id, h.run_row(r).subject_name) for r in h.rt.run_schedules()
     ) == [
         ("ai-impact-assessment", "Chatbot"),
+        ("ai-policy", "Example Ltd"),
         ("ai-risk-assessment", "Chatbot"),
         ("internal-audit", "Example Ltd"),
         ("management-review", "Example Ltd"),
@@ -439,7 +445,7 @@ def test_a_scheduled_start_that_loses_a_race_is_skipped_not_an_error(harness, mo
         conn.execute(text("UPDATE ai_systems SET in_scope = true"))
     h.clock.advance(timedelta(days=365))  # the first due date: a year after registration
     first = h.rt.run_schedules()
-    assert len(first) == 4  # risk, impact, the audit and the review
+    assert len(first) == 5  # risk, impact, the audit, the review and the AI policy
     # a year on, last year's runs still open, and a read of the open runs that is out of date
     h.clock.advance(timedelta(days=366))
     monkeypatch.setattr(type(h.rt), "_open_subjects", lambda self, conn, workflow: set())
@@ -447,5 +453,5 @@ def test_a_scheduled_start_that_loses_a_race_is_skipped_not_an_error(harness, mo
     with h.db.connect() as conn:
         runs = conn.execute(text("SELECT count(*) FROM runs")).scalar()
         scheduled = conn.execute(text("SELECT count(*) FROM runs WHERE scheduled")).scalar()
-    assert runs == scheduled == 4
+    assert runs == scheduled == 5
     assert h.verify().ok

@@ -46,6 +46,14 @@ EXPECTED = {
     "review-action": {"9.3"},
     "audit-programme": {"9.2", "9.2.2"},
     "ai-system-change-review": {"A.6.2.4", "A.6.2.5"},
+    "aims-scope": {"4.1", "4.2", "4.3"},
+    "ai-system-scope-change": {"4.3"},
+    "ai-policy": {"5.2", "A.2.2", "A.2.3", "A.2.4"},
+    "ai-objectives": {"6.2"},
+    "roles-and-competence": {"5.3", "7.2", "A.3.2"},
+    "training": {"7.2", "7.3", "A.4.6"},
+    "training-record": {"7.2", "7.3"},
+    "gap-analysis": {"4.4", "6.1.3"},
 }
 
 

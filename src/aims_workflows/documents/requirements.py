@@ -59,7 +59,7 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         "Evidence of competence",
         "record",
         1,
-        ("roles-and-competence", "training"),
+        ("roles-and-competence", "training", "training-record"),
         "held",
     ),
     Requirement(

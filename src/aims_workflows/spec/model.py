@@ -185,6 +185,13 @@ class TaskStep(_StepBase):
     )
     escalate: Escalation | None = None
     priority: Literal["highest", "high", "medium", "low", "lowest"] = "medium"
+    assignee: Expression | None = Field(
+        default=None,
+        description=(
+            "expression for the one person the task is for (an e-mail, e.g. inputs.learner); "
+            "only they may complete it. Default: the first holder of the role"
+        ),
+    )
 
 
 class Separation(_Frozen):

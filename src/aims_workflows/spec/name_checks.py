@@ -64,6 +64,8 @@ def _expression_uses(spec: WorkflowSpec) -> Iterator[tuple[KeyPath, str, bool, b
             yield (*base, "title"), step.title, True, False
         if isinstance(step, TaskStep):
             yield (*base, "description"), step.description, True, False
+            if step.assignee:
+                yield (*base, "assignee"), step.assignee, False, False
             for j, field in enumerate(step.form):
                 if field.required_if:
                     yield (*base, "form", j, "required_if"), field.required_if, False, False
