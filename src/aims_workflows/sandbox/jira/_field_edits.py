@@ -78,7 +78,7 @@ def _apply_updates(
             verb, argument = next(iter(operation.items())) if operation else ("", None)
             if field_id == "comment" and verb == "add":
                 body = argument.get("body") if isinstance(argument, dict) else None
-                if not _adf.is_adf(body):
+                if not _adf.is_adf(body) or _adf.schema_problem(body) is not None:
                     errors["comment"] = "Comment body is not valid!"
                 else:
                     comments.append(body)
