@@ -20,7 +20,9 @@ What it checks, each problem named on a line of its own that starts with FAILED:
 3. ``auditor/``: rebuilt from the ledger rows (``aims_auditor.py``), compared byte for byte, so
    the registers, the control index, the run timelines, the segregation-of-duties exceptions,
    the coverage timeline and the per-control sample (re-drawn from the seed in
-   ``auditor/sampling.json``) are what the rows say;
+   ``auditor/sampling.json``) are what the rows say; ``runs.csv``, ``approvals.csv``,
+   ``inventory.csv``, ``findings.csv`` and ``tasks.csv`` (written from the database's tables)
+   are checked against the rows they cover;
 4. ``workflows/``: every pinned definition's canonical JSON hashes to the hash the runs pinned,
    and every run started in the rows has its definition in the pack;
 5. ``witness/``: every signed checkpoint of the ledger head: signed by the witness key (checked
@@ -260,11 +262,17 @@ def check_auditor(checker, ledger_path, manifest):
                 checker.fail(f"{name} is not something the ledger rows in the pack give")
                 bad += 1
     registers = {}
-    for name in ("runs.csv", "approvals.csv"):
+    for name in ("runs.csv", "approvals.csv", "inventory.csv", "findings.csv", "tasks.csv"):
         if os.path.isfile(checker.path(name)):
             text = checker.read(name).decode("utf-8", errors="replace")
             registers[name] = list(csv.DictReader(io.StringIO(text, newline="")))
-    for problem in aims_auditor.cross_check((row for _, row in read_rows(ledger_path)), registers):
+    problems = aims_auditor.cross_check((row for _, row in read_rows(ledger_path)), registers)
+    problems += aims_auditor.cross_check_registers(
+        (row for _, row in read_rows(ledger_path)),
+        registers,
+        to_head=not period.get("until"),
+    )
+    for problem in problems:
         checker.fail(problem)
         bad += 1
     if not bad:
@@ -272,7 +280,8 @@ def check_auditor(checker, ledger_path, manifest):
         print(
             f"OK: {len(rebuilt)} auditor files rebuilt from the ledger rows are identical, "
             f"the sample of {sampled} run(s) over {sampling.get('controls')} control(s) "
-            f"re-drawn from seed {seed}; runs.csv and approvals.csv agree with the rows"
+            f"re-drawn from seed {seed}; runs.csv, approvals.csv, inventory.csv, findings.csv "
+            "and tasks.csv agree with the rows"
         )
 
 
