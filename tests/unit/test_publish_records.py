@@ -207,3 +207,15 @@ def test_a_hand_edited_minutes_page_is_left_alone_and_tried_again(harness, site)
         )
     assert harness.app.publish_review_records() == [f"created {title} (version 1)"]
     assert harness.app.publish_review_records() == []
+
+
+def test_aims_worker_publishes_the_review_records(aims, harness, site):
+    sandbox, checked = site
+    run = management_review(harness, [])
+    ran = aims("worker", "--once")
+    assert ran.code == 0, ran.all
+    assert sandbox.page_titled(f"Management review minutes - Example Ltd - {run}") is not None
+    assert sandbox.page_titled(f"Management review input pack - Example Ltd - {run}") is not None
+    assert aims("worker", "--once").code == 0
+    assert len(published(harness)) == 2
+    assert checked.problems == []
