@@ -37,6 +37,7 @@ __all__ = [
     "SAMPLE_MIN",
     "SAMPLE_RATE",
     "build",
+    "CROSS_CHECK_KINDS",
     "cross_check_registers",
     "default_seed",
     "draw",
@@ -589,6 +590,8 @@ _REGISTER_KINDS = (
     "task.issued",
     "task.completed",
 )
+CROSS_CHECK_KINDS = frozenset(_CHECKED_KINDS + _REGISTER_KINDS)
+"""The kinds of row :func:`cross_check` and :func:`cross_check_registers` read."""
 
 
 def cross_check_registers(
