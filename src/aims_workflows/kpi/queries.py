@@ -1,24 +1,83 @@
-"""The KPIs a compliance lead tracks, each read from projections kept current with the ledger
-(a few indexed lookups, not a scan of the evidence)."""
+"""The KPIs a compliance lead steers by: each one a written definition (:mod:`.definitions`) and a
+query function, registered together, measured at a moment for the whole AIMS or one scope (an AI
+system, a risk tier, a workflow).
+
+Most read projections kept current with the ledger (a few indexed lookups, not a scan of the
+evidence); those made of dated rows (nonconformities, controls, findings) read them as of the
+moment asked, so they answer for a past moment too.
+
+Adding a KPI (training completion by role, incident response times, overdue risk treatments,
+findings by source...) is one definition and one function here, plus its target:
+
+1. a field with a default in :class:`~aims_workflows.config.KpiTargets` (``aims.yaml``'s
+   ``kpi_targets`` can then change it; a definition without a target is refused);
+2. a function decorated with :func:`measure`, given a :class:`Measure` (the connection, the
+   moment ``m.at``, the scope's filters ``m.runs_where`` / ``m.systems_where`` /
+   ``m.findings_where``) and returning a :class:`Reading` (value, detail, and a breakdown by
+   role, source or area when the KPI has one)::
+
+       @measure(KpiDefinition(
+           key="training_completion", label="Role holders trained", unit="ratio",
+           information_need="Are the people in AIMS roles competent (7.2, 7.3)?",
+           base_measures=("role holders assigned training", "role holders who completed it"),
+           formula="completed / assigned", indicator="below target: chase by role",
+           target="training_completion", direction="at_least",
+           frequency="measured daily, reported monthly", owner="aims_owner",
+           scopes=("workflow",)))
+       def _training_completion(m: Measure) -> Reading: ...
+
+It then appears in ``aims kpi``, ``--explain``, the dashboard, the JSON and CSV, and is kept in the
+daily history (:mod:`.snapshots`) with the others. A function should bound every row it reads by
+``m.at`` (created, raised or completed by then) so that a snapshot taken after the day closed
+does not count what came later.
+"""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from datetime import datetime
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Connection, func, select
 
 from ..config import KpiTargets
-from ..store.models import AISystem, ApprovalLatencyBucket, Finding, KpiCounter, StepRecord
+from ..store.models import (
+    AISystem,
+    Approval,
+    ApprovalLatencyBucket,
+    Finding,
+    KpiCounter,
+    Run,
+    SpecVersion,
+    StepRecord,
+)
+from .definitions import KpiDefinition, KpiDefinitionError, check_definition
 
 __all__ = [
     "Kpi",
+    "KpiContext",
     "KpiFigures",
+    "Measure",
+    "Reading",
+    "Scope",
     "compute_kpis",
-    "kpis_from",
+    "definitions",
+    "measure",
     "median_from_histogram",
     "read_figures",
 ]
+
+_SYSTEMS, _STEPS, _RUNS = AISystem.__table__, StepRecord.__table__, Run.__table__
+_APPROVALS, _FINDINGS = Approval.__table__, Finding.__table__
+
+# The shipped corrective-action workflow's steps: the action is done when ``implement`` is, and
+# ``verify`` is the effectiveness check after the 30-day wait.
+CORRECTIVE_ACTION_DONE = "implement"
+EFFECTIVENESS_CHECK = "verify"
+_BACK_BEFORE_ACTION = ("root_cause", "plan", CORRECTIVE_ACTION_DONE)
+CERTIFICATION_CYCLE = timedelta(days=3 * 365)
 
 
 @dataclass(frozen=True)
@@ -30,9 +89,213 @@ class Kpi:
     target: float | None
     met: bool | None
     detail: str
+    breakdown: dict[str, float] | None = None
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Kpi:
+        return cls(**{name: data.get(name) for name in cls.__dataclass_fields__})
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The whole AIMS (nothing set) or one AI system, risk tier or workflow."""
+
+    system: str | None = None
+    tier: str | None = None
+    workflow: str | None = None
+
+    def __post_init__(self) -> None:
+        given = [name for name in ("system", "tier", "workflow") if getattr(self, name)]
+        if len(given) > 1:
+            raise KpiDefinitionError(
+                f"KPIs are cut one way at a time, not by {' and '.join(given)}",
+                hint="give one of --system, --tier, --workflow",
+            )
+
+    @property
+    def dimension(self) -> str | None:
+        return next((n for n in ("system", "tier", "workflow") if getattr(self, n)), None)
+
+    @property
+    def key(self) -> str:
+        """How the scope is stored: '' for the whole AIMS, else ``dimension:value``."""
+        dimension = self.dimension
+        return "" if dimension is None else f"{dimension}:{getattr(self, dimension)}"
+
+    @classmethod
+    def from_key(cls, key: str) -> Scope:
+        if not key:
+            return cls()
+        dimension, _, value = key.partition(":")
+        return cls(**{dimension: value})
+
+    def describe(self) -> str:
+        dimension = self.dimension
+        if dimension is None:
+            return "the whole AIMS"
+        noun = {"system": "AI system", "tier": "risk tier", "workflow": "workflow"}[dimension]
+        return f"{noun} {getattr(self, dimension)}"
+
+
+@dataclass
+class KpiContext:
+    """What some KPIs need besides the database: the workflows in use (which controls each one
+    evidences) and the Statement of Applicability (which controls apply)."""
+
+    workflows: Any = None
+    soa: Any = None
+    _citations: Any = field(default=None, repr=False)
+
+    def citations(self, conn: Connection) -> Any:
+        if self._citations is None:
+            from ..export.citations import collect_citations
+
+            versions = SpecVersion.__table__.c
+            stored = [
+                (r.workflow_id, r.version, r.text)
+                for r in conn.execute(select(versions.workflow_id, versions.version, versions.text))
+            ]
+            self._citations = collect_citations(self.workflows or (), stored)
+        return self._citations
+
+
+@dataclass(frozen=True)
+class KpiFigures:
+    """The projection counts some KPIs are made of, as of one moment: read from the projections
+    for the present (:func:`read_figures`) or rebuilt for a past moment (:mod:`.history`)."""
+
+    in_scope: int
+    risk_current: int
+    impact_current: int
+    open_tasks: int
+    overdue_tasks: int
+    latency_buckets: list[tuple[int, int]]  # (whole minutes, closed approvals)
+    nonconformities_closed: int = 0
+    nonconformity_close_seconds: float = 0.0
+    nonconformities_open: int = 0
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What a query function measured: the value (None: nothing to measure yet), in words, and
+    its parts by role, source or area when it has them."""
+
+    value: float | None
+    detail: str
+    breakdown: dict[str, float] | None = None
+
+
+@dataclass
+class Measure:
+    """One measurement: the connection, the moment, the scope and the targets."""
+
+    conn: Connection
+    at: datetime
+    targets: KpiTargets
+    scope: Scope
+    context: KpiContext
+    past: KpiFigures | None = None  # rebuilt figures when measuring a past moment without them
+
+    def runs_where(self) -> list[Any]:
+        """Conditions on ``runs`` for the runs of this scope."""
+        s, r = self.scope, _RUNS.c
+        if s.workflow:
+            return [r.workflow_id == s.workflow]
+        if s.system:
+            return [r.subject_type == "ai_system", r.subject_name == s.system]
+        if s.tier:
+            tiered = select(_SYSTEMS.c.name).where(_SYSTEMS.c.risk_tier == s.tier)
+            return [r.subject_type == "ai_system", r.subject_name.in_(tiered)]
+        return []
+
+    def systems_where(self) -> list[Any]:
+        s, c = self.scope, _SYSTEMS.c
+        if s.system:
+            return [c.name == s.system]
+        if s.tier:
+            return [c.risk_tier == s.tier]
+        return []
+
+    def findings_where(self) -> list[Any]:
+        s, c = self.scope, _FINDINGS.c
+        if s.system:
+            return [c.system_name == s.system]
+        if s.tier:
+            return [
+                c.system_name.in_(select(_SYSTEMS.c.name).where(_SYSTEMS.c.risk_tier == s.tier))
+            ]
+        if s.workflow:
+            return [c.corrective_run_id.in_(select(_RUNS.c.id).where(*self.runs_where()))]
+        return []
+
+    def count(self, table: Any, *where: Any, scoped_runs: bool = False) -> int:
+        query = select(func.count()).select_from(table)
+        if scoped_runs and self.scope.dimension:
+            query = select(func.count()).select_from(
+                table.join(_RUNS, table.c.run_id == _RUNS.c.id)
+            )
+            where = (*where, *self.runs_where())
+        return int(self.conn.scalar(query.where(*where)) or 0)
+
+
+Query = Callable[[Measure], Reading]
+_REGISTRY: dict[str, tuple[KpiDefinition, Query]] = {}
+
+
+def measure(definition: KpiDefinition) -> Callable[[Query], Query]:
+    """Register ``definition`` with the function that measures it (see the module's docstring)."""
+    check_definition(definition)
+    if definition.key in _REGISTRY:
+        raise KpiDefinitionError(f"KPI '{definition.key}' is defined twice")
+
+    def register(function: Query) -> Query:
+        _REGISTRY[definition.key] = (definition, function)
+        return function
+
+    return register
+
+
+def definitions() -> list[KpiDefinition]:
+    """Every KPI's definition, in the order the KPIs are shown."""
+    return [definition for definition, _ in _REGISTRY.values()]
+
+
+def compute_kpis(
+    conn: Connection,
+    now: datetime,
+    targets: KpiTargets,
+    *,
+    scope: Scope | None = None,
+    context: KpiContext | None = None,
+    figures: KpiFigures | None = None,
+) -> list[Kpi]:
+    """Every KPI as of ``now``, for ``scope`` (the whole AIMS by default). ``figures`` are the
+    rebuilt projection counts of a past moment (:mod:`.history`); without them the projections
+    are read as they are."""
+    m = Measure(conn, now, targets, scope or Scope(), context or KpiContext(), figures)
+    kpis = []
+    for definition, function in _REGISTRY.values():
+        dimension = m.scope.dimension
+        if dimension is not None and dimension not in definition.scopes:
+            reading = Reading(None, f"not measured per {dimension}")
+        else:
+            reading = function(m)
+        kpis.append(
+            Kpi(
+                definition.key,
+                definition.label,
+                reading.value,
+                definition.unit,
+                definition.target_value(targets),
+                definition.met(reading.value, targets),
+                reading.detail,
+                reading.breakdown,
+            )
+        )
+    return kpis
 
 
 def median_from_histogram(buckets: list[tuple[int, int]]) -> float | None:
@@ -63,145 +326,453 @@ def _ratio(part: int, whole: int) -> float | None:
     return part / whole if whole else None
 
 
-@dataclass(frozen=True)
-class KpiFigures:
-    """The counts the KPIs are made of, as of one moment: read from the projections for the
-    present (:func:`read_figures`) or rebuilt for a past moment (:mod:`.history`)."""
-
-    in_scope: int
-    risk_current: int
-    impact_current: int
-    open_tasks: int
-    overdue_tasks: int
-    latency_buckets: list[tuple[int, int]]  # (whole minutes, closed approvals)
-    nonconformities_closed: int
-    nonconformity_close_seconds: float
-    nonconformities_open: int
-
-
 def read_figures(conn: Connection, now: datetime) -> KpiFigures:
-    """The present figures, from the projections kept current with the ledger."""
-    systems = AISystem.__table__
-    steps = StepRecord.__table__
-    findings = Finding.__table__
-    in_scope = (
-        conn.scalar(select(func.count()).select_from(systems).where(systems.c.in_scope.is_(True)))
-        or 0
-    )
-    risk_current = (
-        conn.scalar(
-            select(func.count())
-            .select_from(systems)
-            .where(systems.c.in_scope.is_(True), systems.c.risk_valid_until > now)
-        )
-        or 0
-    )
-    impact_current = (
-        conn.scalar(
-            select(func.count())
-            .select_from(systems)
-            .where(systems.c.in_scope.is_(True), systems.c.impact_valid_until > now)
-        )
-        or 0
-    )
-    open_tasks = (
-        conn.scalar(select(func.count()).select_from(steps).where(steps.c.status == "open")) or 0
-    )
-    overdue = (
-        conn.scalar(
-            select(func.count())
-            .select_from(steps)
-            .where(steps.c.status == "open", steps.c.due_at < now)
-        )
-        or 0
-    )
-    # Unpacked, not read as r.count: on SQLAlchemy 2.0 a Row's .count is the tuple method.
+    """The present projection counts for the whole AIMS."""
+    m = Measure(conn, now, KpiTargets(), Scope(), KpiContext())
+    in_scope, risk = _coverage(m, "risk")
+    _, impact = _coverage(m, "impact")
     histogram = ApprovalLatencyBucket.__table__.c
-    buckets: list[tuple[int, int]] = [
-        (minute, count)
-        for minute, count in conn.execute(select(histogram.bucket_minutes, histogram.count))
-    ]
     counters = dict(
         conn.execute(select(KpiCounter.__table__.c.name, KpiCounter.__table__.c.value)).all()
     )
-    open_ncs = (
-        conn.scalar(select(func.count()).select_from(findings).where(findings.c.status == "open"))
-        or 0
-    )
     return KpiFigures(
         in_scope,
-        risk_current,
-        impact_current,
-        open_tasks,
-        overdue,
-        buckets,
+        risk,
+        impact,
+        m.count(_STEPS, _STEPS.c.status == "open"),
+        m.count(_STEPS, _STEPS.c.status == "open", _STEPS.c.due_at < now),
+        [
+            (minute, count)
+            for minute, count in conn.execute(select(histogram.bucket_minutes, histogram.count))
+        ],
         int(counters.get("nonconformities_closed", 0)),
         float(counters.get("nonconformity_close_seconds", 0)),
-        open_ncs,
+        m.count(_FINDINGS, _FINDINGS.c.status == "open"),
     )
 
 
-def compute_kpis(conn: Connection, now: datetime, targets: KpiTargets) -> list[Kpi]:
-    """The KPIs as of ``now``, from the projections."""
-    return kpis_from(read_figures(conn, now), targets)
+# -- coverage -------------------------------------------------------------------------------
 
 
-def kpis_from(figures: KpiFigures, targets: KpiTargets) -> list[Kpi]:
-    """The KPIs, with their targets and details, made of ``figures``."""
-    f = figures
-    in_scope, risk_current, impact_current = f.in_scope, f.risk_current, f.impact_current
-    open_tasks, overdue, buckets = f.open_tasks, f.overdue_tasks, f.latency_buckets
-    closed, open_ncs = f.nonconformities_closed, f.nonconformities_open
-    median_minutes = median_from_histogram(buckets)
-    mean_days = f.nonconformity_close_seconds / closed / 86400 if closed else None
+def _coverage(m: Measure, prefix: str) -> tuple[int, int]:
+    """(in-scope systems, those with a current ``prefix`` assessment) at ``m.at``."""
+    if m.past is not None and not m.scope.dimension:
+        current = m.past.risk_current if prefix == "risk" else m.past.impact_current
+        return m.past.in_scope, current
+    c = _SYSTEMS.c
+    base = [c.in_scope.is_(True), c.created_at <= m.at, *m.systems_where()]
+    valid_until = c.risk_valid_until if prefix == "risk" else c.impact_valid_until
+    return m.count(_SYSTEMS, *base), m.count(_SYSTEMS, *base, valid_until > m.at)
 
-    risk_cov, impact_cov = _ratio(risk_current, in_scope), _ratio(impact_current, in_scope)
-    median_hours = median_minutes / 60 if median_minutes is not None else None
-    return [
-        Kpi(
-            "risk_assessment_coverage",
-            "In-scope AI systems with a current risk assessment",
-            risk_cov,
-            "ratio",
-            targets.risk_assessment_coverage,
-            None if risk_cov is None else risk_cov >= targets.risk_assessment_coverage,
-            f"{risk_current} of {in_scope}",
+
+def _coverage_reading(m: Measure, prefix: str) -> Reading:
+    in_scope, current = _coverage(m, prefix)
+    return Reading(_ratio(current, in_scope), f"{current} of {in_scope}")
+
+
+_COVERAGE_COMMON = dict(
+    unit="ratio",
+    direction="at_least",
+    frequency="measured daily; reported monthly and at each management review",
+    owner="risk_owner",
+    scopes=("system", "tier"),
+)
+
+
+@measure(
+    KpiDefinition(
+        key="risk_assessment_coverage",
+        label="In-scope AI systems with a current risk assessment",
+        information_need="Is every AI system in scope covered by a valid risk assessment (6.1.2, "
+        "8.2)?",
+        base_measures=(
+            "AI systems in scope",
+            "of those, systems whose last completed risk assessment is still within its validity",
         ),
-        Kpi(
-            "impact_assessment_coverage",
-            "In-scope AI systems with a current impact assessment",
-            impact_cov,
-            "ratio",
-            targets.impact_assessment_coverage,
-            None if impact_cov is None else impact_cov >= targets.impact_assessment_coverage,
-            f"{impact_current} of {in_scope}",
+        formula="systems with a current risk assessment / systems in scope",
+        indicator="below target: start the missing or expired assessments (`aims systems show`)",
+        target="risk_assessment_coverage",
+        **_COVERAGE_COMMON,  # type: ignore[arg-type]
+    )
+)
+def _risk_coverage(m: Measure) -> Reading:
+    return _coverage_reading(m, "risk")
+
+
+@measure(
+    KpiDefinition(
+        key="impact_assessment_coverage",
+        label="In-scope AI systems with a current impact assessment",
+        information_need="Is every AI system in scope covered by a valid impact assessment "
+        "(6.1.4, 8.4)?",
+        base_measures=(
+            "AI systems in scope",
+            "of those, systems whose last impact assessment is within its validity and predates "
+            "no material change",
         ),
-        Kpi("open_tasks", "Open tasks", open_tasks, "count", None, None, f"{open_tasks} open"),
-        Kpi(
-            "overdue_tasks",
-            "Overdue tasks",
-            overdue,
-            "count",
-            targets.overdue_tasks,
-            overdue <= targets.overdue_tasks,
-            f"{overdue} past their due date",
+        formula="systems with a current impact assessment / systems in scope",
+        indicator="below target: assess the systems named by `aims systems list`",
+        target="impact_assessment_coverage",
+        **_COVERAGE_COMMON,  # type: ignore[arg-type]
+    )
+)
+def _impact_coverage(m: Measure) -> Reading:
+    return _coverage_reading(m, "impact")
+
+
+# -- tasks ----------------------------------------------------------------------------------
+
+
+def _open_tasks(m: Measure, *also: Any) -> int:
+    s = _STEPS.c
+    return m.count(_STEPS, s.status == "open", s.created_at <= m.at, *also, scoped_runs=True)
+
+
+@measure(
+    KpiDefinition(
+        key="open_tasks",
+        label="Open tasks",
+        information_need="Is governance work being finished as fast as it is started?",
+        base_measures=("task visits issued and not completed or cancelled",),
+        formula="count of open task visits",
+        indicator="above target: work piles up; see who holds it on the dashboard",
+        target="open_tasks",
+        direction="at_most",
+        unit="count",
+        frequency="measured daily; reported weekly",
+        owner="aims_owner",
+    )
+)
+def _open_tasks_kpi(m: Measure) -> Reading:
+    if m.past is not None and not m.scope.dimension:
+        return Reading(m.past.open_tasks, f"{m.past.open_tasks} open")
+    count = _open_tasks(m)
+    return Reading(count, f"{count} open")
+
+
+@measure(
+    KpiDefinition(
+        key="overdue_tasks",
+        label="Overdue tasks",
+        information_need="Are governance tasks done when they are due?",
+        base_measures=("open task visits", "their due dates"),
+        formula="count of open task visits whose due date has passed",
+        indicator="above target: escalate to the owners named on the dashboard",
+        target="overdue_tasks",
+        direction="at_most",
+        unit="count",
+        frequency="measured daily; reported weekly",
+        owner="aims_owner",
+    )
+)
+def _overdue_tasks(m: Measure) -> Reading:
+    if m.past is not None and not m.scope.dimension:
+        count = m.past.overdue_tasks
+    else:
+        count = _open_tasks(m, _STEPS.c.due_at < m.at)
+    return Reading(count, f"{count} past their due date")
+
+
+# -- approvals ------------------------------------------------------------------------------
+
+
+@measure(
+    KpiDefinition(
+        key="median_approval_latency_hours",
+        label="Median approval latency",
+        information_need="Do approvers decide without holding work up (5.1, 5.3)?",
+        base_measures=("approval requests decided", "time from request to decision"),
+        formula="median of (decided at - requested at) over decided requests, in hours",
+        indicator="above target: remind approvers, add a deputy or delegate",
+        target="median_approval_latency_hours",
+        direction="at_most",
+        unit="hours",
+        frequency="measured daily; reported monthly",
+        owner="top_management",
+    )
+)
+def _approval_latency(m: Measure) -> Reading:
+    if m.past is not None and not m.scope.dimension:
+        buckets = m.past.latency_buckets
+    elif not m.scope.dimension:
+        histogram = ApprovalLatencyBucket.__table__.c
+        # unpacked, not read as r.count: on SQLAlchemy 2.0 a Row's .count is the tuple method
+        buckets = [
+            (minute, count)
+            for minute, count in m.conn.execute(select(histogram.bucket_minutes, histogram.count))
+        ]
+    else:
+        a = _APPROVALS.c
+        query = (
+            select(a.latency_seconds)
+            .select_from(_APPROVALS.join(_RUNS, a.run_id == _RUNS.c.id))
+            .where(a.latency_seconds.is_not(None), a.closed_at <= m.at, *m.runs_where())
+        )
+        counted = Counter(int(seconds // 60) for seconds in m.conn.scalars(query))
+        buckets = sorted(counted.items())
+    minutes = median_from_histogram(buckets)
+    hours = minutes / 60 if minutes is not None else None
+    return Reading(hours, f"over {sum(c for _, c in buckets)} closed approvals")
+
+
+# -- nonconformities ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Nonconformity:
+    raised_at: datetime
+    actioned_at: datetime | None  # the corrective action implemented (and not sent back)
+    closed_at: datetime | None  # the effectiveness check found it effective
+    checks: int  # effectiveness checks done
+
+
+def _nonconformities(m: Measure) -> list[_Nonconformity]:
+    """Each nonconformity raised by ``m.at``, with when its corrective action was done, as of
+    ``m.at``: the last completion of the action, unless the run went back to the root cause
+    after it (an ineffective action is not done)."""
+    f, s = _FINDINGS.c, _STEPS.c
+    findings = m.conn.execute(
+        select(f.id, f.raised_at, f.closed_at, f.corrective_run_id).where(
+            f.raised_at <= m.at, *m.findings_where()
+        )
+    ).all()
+    runs = [row.corrective_run_id for row in findings if row.corrective_run_id]
+    visits: dict[str, list[Any]] = defaultdict(list)
+    for chunk in range(0, len(runs), 500):
+        for row in m.conn.execute(
+            select(s.run_id, s.step_id, s.status, s.created_at, s.completed_at).where(
+                s.run_id.in_(runs[chunk : chunk + 500]),
+                s.step_id.in_((*_BACK_BEFORE_ACTION, EFFECTIVENESS_CHECK)),
+                s.created_at <= m.at,
+            )
+        ):
+            visits[row.run_id].append(row)
+    found = []
+    for row in findings:
+        own = visits.get(row.corrective_run_id, [])
+        done = [
+            v.completed_at
+            for v in own
+            if v.step_id == CORRECTIVE_ACTION_DONE
+            and v.status == "done"
+            and v.completed_at is not None
+            and v.completed_at <= m.at
+        ]
+        actioned = max(done) if done else None
+        if actioned is not None and any(
+            v.step_id in _BACK_BEFORE_ACTION[:2] and v.created_at > actioned for v in own
+        ):
+            actioned = None  # sent back to the root cause after an ineffective check
+        closed = row.closed_at if row.closed_at is not None and row.closed_at <= m.at else None
+        if actioned is None and closed is not None:
+            actioned = closed  # a corrective action without an implement step: its closure
+        checks = sum(
+            1
+            for v in own
+            if v.step_id == EFFECTIVENESS_CHECK
+            and v.status == "done"
+            and v.completed_at is not None
+            and v.completed_at <= m.at
+        )
+        found.append(_Nonconformity(row.raised_at, actioned, closed, checks))
+    return found
+
+
+@measure(
+    KpiDefinition(
+        key="mean_days_to_close_nonconformity",
+        label="Mean time to close a nonconformity (to corrective action done)",
+        information_need="Are nonconformities acted on promptly (10.2)?",
+        base_measures=(
+            "nonconformities raised",
+            "for each, when its corrective action was implemented (the `implement` task)",
+            "for each still open, its age so far",
         ),
-        Kpi(
-            "median_approval_latency_hours",
-            "Median approval latency",
-            median_hours,
-            "hours",
-            targets.median_approval_latency_hours,
-            None if median_hours is None else median_hours <= targets.median_approval_latency_hours,
-            f"over {sum(c for _, c in buckets)} closed approvals",
+        formula="mean over all nonconformities of (action implemented at, or now while open, "
+        "- raised at), in days",
+        indicator="above target: look at the oldest open ones first; the 30-day effectiveness "
+        "wait is not counted, the effectiveness KPI beside it reports the checks",
+        target="mean_days_to_close_nonconformity",
+        direction="at_most",
+        unit="days",
+        frequency="measured daily; reported at each management review",
+        owner="aims_owner",
+    )
+)
+def _days_to_close(m: Measure) -> Reading:
+    ncs = _nonconformities(m)
+    if not ncs:
+        return Reading(None, "no nonconformities")
+    ages = [((nc.actioned_at or m.at) - nc.raised_at).total_seconds() / 86400 for nc in ncs]
+    actioned = [nc for nc in ncs if nc.actioned_at is not None]
+    still_open = [nc for nc in ncs if nc.actioned_at is None]
+    waiting = sum(1 for nc in actioned if nc.closed_at is None)
+    detail = f"{len(actioned)} actioned, {len(still_open)} open"
+    if still_open:
+        oldest = max((m.at - nc.raised_at).total_seconds() for nc in still_open) / 86400
+        detail += f" (oldest {oldest:.0f} days)"
+    detail += f"; {waiting} awaiting the effectiveness check"
+    return Reading(
+        sum(ages) / len(ages),
+        detail,
+        {"actioned": len(actioned), "open": len(still_open), "awaiting_check": waiting},
+    )
+
+
+@measure(
+    KpiDefinition(
+        key="nonconformity_action_effectiveness",
+        label="Corrective actions found effective",
+        information_need="Do corrective actions remove the causes of nonconformities (10.2 e)?",
+        base_measures=(
+            "effectiveness checks done",
+            "checks that found the action effective (the nonconformity closed)",
         ),
-        Kpi(
-            "mean_days_to_close_nonconformity",
-            "Mean time to close a nonconformity",
-            mean_days,
-            "days",
-            targets.mean_days_to_close_nonconformity,
-            None if mean_days is None else mean_days <= targets.mean_days_to_close_nonconformity,
-            f"{int(closed)} closed, {open_ncs} open",
+        formula="checks finding the action effective / checks done",
+        indicator="below target: root causes are missed; review the analyses with the owners",
+        target="nonconformity_action_effectiveness",
+        direction="at_least",
+        unit="ratio",
+        frequency="measured daily; reported at each management review",
+        owner="aims_owner",
+    )
+)
+def _effectiveness(m: Measure) -> Reading:
+    ncs = _nonconformities(m)
+    checks = sum(nc.checks for nc in ncs)
+    effective = sum(1 for nc in ncs if nc.closed_at is not None and nc.checks)
+    waiting = sum(1 for nc in ncs if nc.actioned_at is not None and nc.closed_at is None)
+    return Reading(
+        _ratio(effective, checks),
+        f"{effective} of {checks} checks found the action effective; {waiting} awaiting a check",
+        {"checks": checks, "effective": effective, "awaiting_check": waiting},
+    )
+
+
+# -- controls -------------------------------------------------------------------------------
+
+
+def _control_evidence(m: Measure) -> tuple[dict[str, str], int] | None:
+    """Applicable Annex A control -> current | stale | no_evidence at ``m.at``, and how many
+    controls are excluded; None without the workflows to tell which control each evidences."""
+    if m.context.workflows is None:
+        return None
+    from ..catalog import load_catalog
+    from ..config import SoaConfig
+
+    soa = m.context.soa or SoaConfig()
+    citations = m.context.citations(m.conn)
+    r = _RUNS.c
+    latest = dict(
+        m.conn.execute(
+            select(r.workflow_id, func.max(r.completed_at))
+            .where(r.status == "completed", r.completed_at <= m.at)
+            .group_by(r.workflow_id)
+        ).all()
+    )
+    fresh_from = m.at - timedelta(days=m.targets.control_evidence_fresh_days)
+    states: dict[str, str] = {}
+    excluded = 0
+    for entry in load_catalog().controls():
+        if not soa.control(entry.id).applicable:
+            excluded += 1
+            continue
+        when = [latest[w] for w in citations.naming({entry.id}) if w in latest]
+        newest = max(when) if when else None
+        states[entry.id] = (
+            "no_evidence" if newest is None else "current" if newest >= fresh_from else "stale"
+        )
+    return states, excluded
+
+
+def _first(ids: Iterable[str], limit: int = 5) -> str:
+    ids = sorted(ids)
+    shown = ", ".join(ids[:limit])
+    return shown + (f" and {len(ids) - limit} more" if len(ids) > limit else "")
+
+
+@measure(
+    KpiDefinition(
+        key="controls_with_current_evidence",
+        label="Applicable controls with current evidence",
+        information_need="Is each applicable Annex A control evidenced, and recently (9.1, SoA)?",
+        base_measures=(
+            "Annex A controls applicable in the SoA (aims.yaml's soa)",
+            "for each, the last completed run of a workflow whose `evidences:` name it",
         ),
-    ]
+        formula="controls whose latest evidence is at most control_evidence_fresh_days old / "
+        "applicable controls",
+        indicator="below target: run the workflows of the stale controls, and give the ones "
+        "without evidence a workflow or an implementation note",
+        target="controls_with_current_evidence",
+        direction="at_least",
+        unit="ratio",
+        frequency="measured daily; reported quarterly and at each management review",
+        owner="aims_owner",
+        scopes=(),
+    )
+)
+def _controls(m: Measure) -> Reading:
+    found = _control_evidence(m)
+    if found is None:
+        return Reading(None, "needs the workflows in use to tell which controls they evidence")
+    states, excluded = found
+    by_state = Counter(states.values())
+    current, stale, none = by_state["current"], by_state["stale"], by_state["no_evidence"]
+    detail = (
+        f"{current} of {len(states)} applicable current, {stale} stale, {none} without evidence"
+        f" ({excluded} excluded)"
+    )
+    if stale:
+        detail += f"; stale: {_first(c for c, s in states.items() if s == 'stale')}"
+    return Reading(
+        _ratio(current, len(states)),
+        detail,
+        {"current": current, "stale": stale, "no_evidence": none},
+    )
+
+
+# -- findings -------------------------------------------------------------------------------
+
+
+@measure(
+    KpiDefinition(
+        key="repeated_audit_findings",
+        label="Findings repeated in the same area",
+        information_need="Do findings recur where they were found before (9.2, 10.2)?",
+        base_measures=(
+            "nonconformities raised in the certification cycle (three years), from any source",
+            "the area (clause or control) each is against",
+        ),
+        formula="sum over areas of (findings in the area - 1)",
+        indicator="above target: the earlier corrective actions in those areas did not hold; "
+        "the breakdown counts findings by area",
+        target="repeated_audit_findings",
+        direction="at_most",
+        unit="count",
+        frequency="measured daily; reported after each audit and at each management review",
+        owner="internal_auditor",
+    )
+)
+def _repeated_findings(m: Measure) -> Reading:
+    f = _FINDINGS.c
+    rows = m.conn.execute(
+        select(f.clause, func.count())
+        .where(
+            f.raised_at <= m.at,
+            f.raised_at > m.at - CERTIFICATION_CYCLE,
+            *m.findings_where(),
+        )
+        .group_by(f.clause)
+    ).all()
+    by_area = {(clause or "area not stated"): int(count) for clause, count in rows}
+    repeats = {area: n for area, n in by_area.items() if n > 1}
+    total = sum(by_area.values())
+    detail = f"{total} findings in {len(by_area)} areas"
+    if repeats:
+        detail += "; repeated in " + ", ".join(f"{a} ({n})" for a, n in sorted(repeats.items()))
+    return Reading(
+        sum(n - 1 for n in repeats.values()),
+        detail,
+        {area: float(n) for area, n in sorted(by_area.items())},
+    )

@@ -121,6 +121,7 @@ class Runtime(RunStarts, PeoplesActions):
         # whether the CLI may complete tasks and decide approvals (aims.yaml's cli_decisions;
         # open_app closes it by default once Jira or Slack is configured)
         self.cli_decisions_allowed = config.cli_decisions != "forbid"
+        self._kpi_history_init(workflows, config)
 
     def known_roles(self) -> set[str]:
         """The roles workflows and aims.yaml may name."""
@@ -137,6 +138,7 @@ class Runtime(RunStarts, PeoplesActions):
         lock_version: int | None,
         now: datetime,
     ) -> None:
+        self.kpi_days.before_evidence(conn, now)  # KPI history: see _kpi_history_init
         if lock_version is None:
             run_store.insert_run(conn, t.run, now)
         else:
@@ -473,6 +475,7 @@ class Runtime(RunStarts, PeoplesActions):
         ref: str | None = None,
     ) -> None:
         """Append ``evidence`` outside any run event, in ``conn``'s transaction."""
+        self.kpi_days.before_evidence(conn, now)  # KPI history: see _kpi_history_init
         payload = evidence_payload(evidence)
         ledger.append(
             conn,
@@ -482,3 +485,12 @@ class Runtime(RunStarts, PeoplesActions):
 
     def organisation_id(self) -> str:
         return ORGANISATION_ID
+
+    # -- KPI history ------------------------------------------------------------------------
+    def _kpi_history_init(self, workflows: WorkflowSet, config: AimsConfig) -> None:
+        """The KPIs as each day closed are stored by the first unit of work after it, in its
+        transaction, before it writes anything (aims_workflows.kpi.snapshots): called first in
+        _commit_transition and record, the two ways evidence is appended for an event."""
+        from ..kpi.snapshots import DailySnapshots
+
+        self.kpi_days = DailySnapshots(config.kpi_targets, workflows, config.soa)
