@@ -768,7 +768,9 @@ def _repeated_findings(m: Measure) -> Reading:
     by_area = {(clause or "area not stated"): int(count) for clause, count in rows}
     repeats = {area: n for area, n in by_area.items() if n > 1}
     total = sum(by_area.values())
-    detail = f"{total} findings in {len(by_area)} areas"
+    detail = f"{total} finding{'' if total == 1 else 's'} in {len(by_area)} area" + (
+        "" if len(by_area) == 1 else "s"
+    )
     if repeats:
         detail += "; repeated in " + ", ".join(f"{a} ({n})" for a, n in sorted(repeats.items()))
     return Reading(
