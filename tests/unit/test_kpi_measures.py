@@ -225,3 +225,33 @@ def test_history_per_scope_is_only_what_existed_that_day(harness):
         first = stored(conn, day_of(h.clock.now() - timedelta(days=1)), Scope(system="Scorer"))
         chatbot = stored(conn, day_of(h.clock.now() - timedelta(days=1)), Scope(system="Chatbot"))
     assert first is None and chatbot is not None
+
+
+def test_every_system_at_once_equals_each_system_alone(harness, answers):
+    from aims_workflows.kpi.queries import compute_kpis_by_system
+
+    h = harness
+    _, started = h.add_system("Chatbot", risk_tier="high")
+    h.add_system("Scorer")
+    h.add_system("Idle", in_scope=False)
+    risk = next(r for r in started if h.run_row(r).workflow_id == "ai-risk-assessment")
+    h.complete("identify", answers["risk.identify"], run_id=risk)
+    h.complete("treat", answers["risk.treat"], run_id=risk)
+    h.clock.advance(hours=7)
+    h.decide("rita@example.com", run_id=risk)
+    raise_finding(h, answers)
+    h.clock.advance(days=12)  # overdue tasks for the Scorer's assessments
+    names = ["Chatbot", "Scorer", "Idle", "Gone"]
+    context = KpiContext(h.app.workflows, h.app.config.soa)
+    targets, now = h.app.config.kpi_targets, h.clock.now()
+    with h.db.connect() as conn:
+        together = compute_kpis_by_system(conn, now, targets, names, context=context)
+        alone = {
+            name: compute_kpis(conn, now, targets, scope=Scope(system=name), context=context)
+            for name in names
+        }
+    assert together == alone
+    chatbot = {k.key: k for k in together["Chatbot"]}
+    assert chatbot["risk_assessment_coverage"].value == 1.0
+    assert 6.9 < chatbot["median_approval_latency_hours"].value < 7.1
+    assert {k.key: k for k in together["Scorer"]}["overdue_tasks"].value == 2

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -63,6 +63,7 @@ __all__ = [
     "Reading",
     "Scope",
     "compute_kpis",
+    "compute_kpis_by_system",
     "definitions",
     "measure",
     "median_from_histogram",
@@ -242,17 +243,33 @@ class Measure:
 
 
 Query = Callable[[Measure], Reading]
-_REGISTRY: dict[str, tuple[KpiDefinition, Query]] = {}
+BySystem = Callable[[Measure, list[str]], dict[str, Reading]]
+"""The same KPI for many AI systems at once (a few grouped queries instead of a few per
+system): the daily history measures every system, and there may be thousands."""
 
 
-def measure(definition: KpiDefinition) -> Callable[[Query], Query]:
-    """Register ``definition`` with the function that measures it (see the module's docstring)."""
+@dataclass(frozen=True)
+class _Registered:
+    definition: KpiDefinition
+    query: Query
+    by_system: BySystem | None
+
+
+_REGISTRY: dict[str, _Registered] = {}
+
+
+def measure(
+    definition: KpiDefinition, *, by_system: BySystem | None = None
+) -> Callable[[Query], Query]:
+    """Register ``definition`` with the function that measures it (see the module's docstring);
+    ``by_system`` measures it for many systems at once, with the same readings the function
+    gives for each (without it, the history calls the function once per system)."""
     check_definition(definition)
     if definition.key in _REGISTRY:
         raise KpiDefinitionError(f"KPI '{definition.key}' is defined twice")
 
     def register(function: Query) -> Query:
-        _REGISTRY[definition.key] = (definition, function)
+        _REGISTRY[definition.key] = _Registered(definition, function, by_system)
         return function
 
     return register
@@ -260,7 +277,20 @@ def measure(definition: KpiDefinition) -> Callable[[Query], Query]:
 
 def definitions() -> list[KpiDefinition]:
     """Every KPI's definition, in the order the KPIs are shown."""
-    return [definition for definition, _ in _REGISTRY.values()]
+    return [entry.definition for entry in _REGISTRY.values()]
+
+
+def _kpi(definition: KpiDefinition, reading: Reading, targets: KpiTargets) -> Kpi:
+    return Kpi(
+        definition.key,
+        definition.label,
+        reading.value,
+        definition.unit,
+        definition.target_value(targets),
+        definition.met(reading.value, targets),
+        reading.detail,
+        reading.breakdown,
+    )
 
 
 def compute_kpis(
@@ -277,25 +307,38 @@ def compute_kpis(
     are read as they are."""
     m = Measure(conn, now, targets, scope or Scope(), context or KpiContext(), figures)
     kpis = []
-    for definition, function in _REGISTRY.values():
+    for entry in _REGISTRY.values():
         dimension = m.scope.dimension
-        if dimension is not None and dimension not in definition.scopes:
+        if dimension is not None and dimension not in entry.definition.scopes:
             reading = Reading(None, f"not measured per {dimension}")
         else:
-            reading = function(m)
-        kpis.append(
-            Kpi(
-                definition.key,
-                definition.label,
-                reading.value,
-                definition.unit,
-                definition.target_value(targets),
-                definition.met(reading.value, targets),
-                reading.detail,
-                reading.breakdown,
-            )
-        )
+            reading = entry.query(m)
+        kpis.append(_kpi(entry.definition, reading, targets))
     return kpis
+
+
+def compute_kpis_by_system(
+    conn: Connection,
+    now: datetime,
+    targets: KpiTargets,
+    systems: list[str],
+    *,
+    context: KpiContext | None = None,
+) -> dict[str, list[Kpi]]:
+    """Every KPI as of ``now`` for each of ``systems``: what :func:`compute_kpis` gives with
+    ``scope=Scope(system=name)``, for each name, in a few grouped queries."""
+    m = Measure(conn, now, targets, Scope(), context or KpiContext())
+    found: dict[str, list[Kpi]] = {name: [] for name in systems}
+    for entry in _REGISTRY.values():
+        if "system" not in entry.definition.scopes:
+            readings = {name: Reading(None, "not measured per system") for name in systems}
+        elif entry.by_system is not None:
+            readings = entry.by_system(m, systems)
+        else:
+            readings = {name: entry.query(replace(m, scope=Scope(system=name))) for name in systems}
+        for name in systems:
+            found[name].append(_kpi(entry.definition, readings[name], targets))
+    return found
 
 
 def median_from_histogram(buckets: list[tuple[int, int]]) -> float | None:
@@ -367,7 +410,26 @@ def _coverage(m: Measure, prefix: str) -> tuple[int, int]:
 
 def _coverage_reading(m: Measure, prefix: str) -> Reading:
     in_scope, current = _coverage(m, prefix)
+    return _covered(in_scope, current)
+
+
+def _covered(in_scope: int, current: int) -> Reading:
     return Reading(_ratio(current, in_scope), f"{current} of {in_scope}")
+
+
+def _coverage_by_system(prefix: str) -> BySystem:
+    def grouped(m: Measure, names: list[str]) -> dict[str, Reading]:
+        c = _SYSTEMS.c
+        valid_until = c.risk_valid_until if prefix == "risk" else c.impact_valid_until
+        counts: dict[str, tuple[int, int]] = {}
+        for name, in_scope, created_at, until in m.conn.execute(
+            select(c.name, c.in_scope, c.created_at, valid_until)
+        ):
+            counted = bool(in_scope) and created_at <= m.at
+            counts[name] = (int(counted), int(counted and until is not None and until > m.at))
+        return {name: _covered(*counts.get(name, (0, 0))) for name in names}
+
+    return grouped
 
 
 _COVERAGE_COMMON = dict(
@@ -393,7 +455,8 @@ _COVERAGE_COMMON = dict(
         indicator="below target: start the missing or expired assessments (`aims systems show`)",
         target="risk_assessment_coverage",
         **_COVERAGE_COMMON,  # type: ignore[arg-type]
-    )
+    ),
+    by_system=_coverage_by_system("risk"),
 )
 def _risk_coverage(m: Measure) -> Reading:
     return _coverage_reading(m, "risk")
@@ -414,7 +477,8 @@ def _risk_coverage(m: Measure) -> Reading:
         indicator="below target: assess the systems named by `aims systems list`",
         target="impact_assessment_coverage",
         **_COVERAGE_COMMON,  # type: ignore[arg-type]
-    )
+    ),
+    by_system=_coverage_by_system("impact"),
 )
 def _impact_coverage(m: Measure) -> Reading:
     return _coverage_reading(m, "impact")
@@ -426,6 +490,34 @@ def _impact_coverage(m: Measure) -> Reading:
 def _open_tasks(m: Measure, *also: Any) -> int:
     s = _STEPS.c
     return m.count(_STEPS, s.status == "open", s.created_at <= m.at, *also, scoped_runs=True)
+
+
+def _tasks_by_system(overdue: bool) -> BySystem:
+    def grouped(m: Measure, names: list[str]) -> dict[str, Reading]:
+        s, r = _STEPS.c, _RUNS.c
+        where = [s.status == "open", s.created_at <= m.at, r.subject_type == "ai_system"]
+        if overdue:
+            where.append(s.due_at < m.at)
+        counts = dict(
+            m.conn.execute(
+                select(r.subject_name, func.count())
+                .select_from(_STEPS.join(_RUNS, s.run_id == r.id))
+                .where(*where)
+                .group_by(r.subject_name)
+            ).all()
+        )
+        reading = _overdue_reading if overdue else _open_reading
+        return {name: reading(int(counts.get(name, 0))) for name in names}
+
+    return grouped
+
+
+def _open_reading(count: int) -> Reading:
+    return Reading(count, f"{count} open")
+
+
+def _overdue_reading(count: int) -> Reading:
+    return Reading(count, f"{count} past their due date")
 
 
 @measure(
@@ -441,13 +533,13 @@ def _open_tasks(m: Measure, *also: Any) -> int:
         unit="count",
         frequency="measured daily; reported weekly",
         owner="aims_owner",
-    )
+    ),
+    by_system=_tasks_by_system(overdue=False),
 )
 def _open_tasks_kpi(m: Measure) -> Reading:
     if m.past is not None and not m.scope.dimension:
-        return Reading(m.past.open_tasks, f"{m.past.open_tasks} open")
-    count = _open_tasks(m)
-    return Reading(count, f"{count} open")
+        return _open_reading(m.past.open_tasks)
+    return _open_reading(_open_tasks(m))
 
 
 @measure(
@@ -463,14 +555,31 @@ def _open_tasks_kpi(m: Measure) -> Reading:
         unit="count",
         frequency="measured daily; reported weekly",
         owner="aims_owner",
-    )
+    ),
+    by_system=_tasks_by_system(overdue=True),
 )
 def _overdue_tasks(m: Measure) -> Reading:
     if m.past is not None and not m.scope.dimension:
-        count = m.past.overdue_tasks
-    else:
-        count = _open_tasks(m, _STEPS.c.due_at < m.at)
-    return Reading(count, f"{count} past their due date")
+        return _overdue_reading(m.past.overdue_tasks)
+    return _overdue_reading(_open_tasks(m, _STEPS.c.due_at < m.at))
+
+
+def _latency_reading(buckets: list[tuple[int, int]]) -> Reading:
+    minutes = median_from_histogram(buckets)
+    hours = minutes / 60 if minutes is not None else None
+    return Reading(hours, f"over {sum(c for _, c in buckets)} closed approvals")
+
+
+def _latency_by_system(m: Measure, names: list[str]) -> dict[str, Reading]:
+    a, r = _APPROVALS.c, _RUNS.c
+    counted: dict[str, Counter[int]] = defaultdict(Counter)
+    for name, seconds in m.conn.execute(
+        select(r.subject_name, a.latency_seconds)
+        .select_from(_APPROVALS.join(_RUNS, a.run_id == r.id))
+        .where(a.latency_seconds.is_not(None), a.closed_at <= m.at, r.subject_type == "ai_system")
+    ):
+        counted[name][int(seconds // 60)] += 1
+    return {name: _latency_reading(sorted(counted[name].items())) for name in names}
 
 
 # -- approvals ------------------------------------------------------------------------------
@@ -489,7 +598,8 @@ def _overdue_tasks(m: Measure) -> Reading:
         unit="hours",
         frequency="measured daily; reported monthly",
         owner="top_management",
-    )
+    ),
+    by_system=_latency_by_system,
 )
 def _approval_latency(m: Measure) -> Reading:
     if m.past is not None and not m.scope.dimension:
@@ -510,9 +620,7 @@ def _approval_latency(m: Measure) -> Reading:
         )
         counted = Counter(int(seconds // 60) for seconds in m.conn.scalars(query))
         buckets = sorted(counted.items())
-    minutes = median_from_histogram(buckets)
-    hours = minutes / 60 if minutes is not None else None
-    return Reading(hours, f"over {sum(c for _, c in buckets)} closed approvals")
+    return _latency_reading(buckets)
 
 
 # -- nonconformities ------------------------------------------------------------------------
@@ -520,6 +628,7 @@ def _approval_latency(m: Measure) -> Reading:
 
 @dataclass(frozen=True)
 class _Nonconformity:
+    system: str | None
     raised_at: datetime
     actioned_at: datetime | None  # the corrective action implemented (and not sent back)
     closed_at: datetime | None  # the effectiveness check found it effective
@@ -532,7 +641,7 @@ def _nonconformities(m: Measure) -> list[_Nonconformity]:
     after it (an ineffective action is not done)."""
     f, s = _FINDINGS.c, _STEPS.c
     findings = m.conn.execute(
-        select(f.id, f.raised_at, f.closed_at, f.corrective_run_id).where(
+        select(f.id, f.system_name, f.raised_at, f.closed_at, f.corrective_run_id).where(
             f.raised_at <= m.at, *m.findings_where()
         )
     ).all()
@@ -574,8 +683,50 @@ def _nonconformities(m: Measure) -> list[_Nonconformity]:
             and v.completed_at is not None
             and v.completed_at <= m.at
         )
-        found.append(_Nonconformity(row.raised_at, actioned, closed, checks))
+        found.append(_Nonconformity(row.system_name, row.raised_at, actioned, closed, checks))
     return found
+
+
+def _days_reading(ncs: list[_Nonconformity], at: datetime) -> Reading:
+    if not ncs:
+        return Reading(None, "no nonconformities")
+    ages = [((nc.actioned_at or at) - nc.raised_at).total_seconds() / 86400 for nc in ncs]
+    actioned = [nc for nc in ncs if nc.actioned_at is not None]
+    still_open = [nc for nc in ncs if nc.actioned_at is None]
+    waiting = sum(1 for nc in actioned if nc.closed_at is None)
+    detail = f"{len(actioned)} actioned, {len(still_open)} open"
+    if still_open:
+        oldest = max((at - nc.raised_at).total_seconds() for nc in still_open) / 86400
+        detail += f" (oldest {oldest:.0f} days)"
+    detail += f"; {waiting} awaiting the effectiveness check"
+    return Reading(
+        sum(ages) / len(ages),
+        detail,
+        {"actioned": len(actioned), "open": len(still_open), "awaiting_check": waiting},
+    )
+
+
+def _nonconformities_by_system(
+    reading: Callable[[list[_Nonconformity], datetime], Reading],
+) -> BySystem:
+    def grouped(m: Measure, names: list[str]) -> dict[str, Reading]:
+        by_system: dict[str | None, list[_Nonconformity]] = defaultdict(list)
+        for nc in _nonconformities(m):
+            by_system[nc.system].append(nc)
+        return {name: reading(by_system.get(name, []), m.at) for name in names}
+
+    return grouped
+
+
+def _effectiveness_reading(ncs: list[_Nonconformity], _at: datetime) -> Reading:
+    checks = sum(nc.checks for nc in ncs)
+    effective = sum(1 for nc in ncs if nc.closed_at is not None and nc.checks)
+    waiting = sum(1 for nc in ncs if nc.actioned_at is not None and nc.closed_at is None)
+    return Reading(
+        _ratio(effective, checks),
+        f"{effective} of {checks} checks found the action effective; {waiting} awaiting a check",
+        {"checks": checks, "effective": effective, "awaiting_check": waiting},
+    )
 
 
 @measure(
@@ -597,26 +748,11 @@ def _nonconformities(m: Measure) -> list[_Nonconformity]:
         unit="days",
         frequency="measured daily; reported at each management review",
         owner="aims_owner",
-    )
+    ),
+    by_system=_nonconformities_by_system(_days_reading),
 )
 def _days_to_close(m: Measure) -> Reading:
-    ncs = _nonconformities(m)
-    if not ncs:
-        return Reading(None, "no nonconformities")
-    ages = [((nc.actioned_at or m.at) - nc.raised_at).total_seconds() / 86400 for nc in ncs]
-    actioned = [nc for nc in ncs if nc.actioned_at is not None]
-    still_open = [nc for nc in ncs if nc.actioned_at is None]
-    waiting = sum(1 for nc in actioned if nc.closed_at is None)
-    detail = f"{len(actioned)} actioned, {len(still_open)} open"
-    if still_open:
-        oldest = max((m.at - nc.raised_at).total_seconds() for nc in still_open) / 86400
-        detail += f" (oldest {oldest:.0f} days)"
-    detail += f"; {waiting} awaiting the effectiveness check"
-    return Reading(
-        sum(ages) / len(ages),
-        detail,
-        {"actioned": len(actioned), "open": len(still_open), "awaiting_check": waiting},
-    )
+    return _days_reading(_nonconformities(m), m.at)
 
 
 @measure(
@@ -635,18 +771,11 @@ def _days_to_close(m: Measure) -> Reading:
         unit="ratio",
         frequency="measured daily; reported at each management review",
         owner="aims_owner",
-    )
+    ),
+    by_system=_nonconformities_by_system(_effectiveness_reading),
 )
 def _effectiveness(m: Measure) -> Reading:
-    ncs = _nonconformities(m)
-    checks = sum(nc.checks for nc in ncs)
-    effective = sum(1 for nc in ncs if nc.closed_at is not None and nc.checks)
-    waiting = sum(1 for nc in ncs if nc.actioned_at is not None and nc.closed_at is None)
-    return Reading(
-        _ratio(effective, checks),
-        f"{effective} of {checks} checks found the action effective; {waiting} awaiting a check",
-        {"checks": checks, "effective": effective, "awaiting_check": waiting},
-    )
+    return _effectiveness_reading(_nonconformities(m), m.at)
 
 
 # -- controls -------------------------------------------------------------------------------
@@ -735,6 +864,41 @@ def _controls(m: Measure) -> Reading:
 # -- findings -------------------------------------------------------------------------------
 
 
+_NO_AREA = "area not stated"
+
+
+def _in_cycle(m: Measure) -> list[Any]:
+    f = _FINDINGS.c
+    return [f.raised_at <= m.at, f.raised_at > m.at - CERTIFICATION_CYCLE]
+
+
+def _repeats_reading(by_area: dict[str, int]) -> Reading:
+    repeats = {area: n for area, n in by_area.items() if n > 1}
+    total = sum(by_area.values())
+    detail = f"{total} finding{'' if total == 1 else 's'} in {len(by_area)} area" + (
+        "" if len(by_area) == 1 else "s"
+    )
+    if repeats:
+        detail += "; repeated in " + ", ".join(f"{a} ({n})" for a, n in sorted(repeats.items()))
+    return Reading(
+        sum(n - 1 for n in repeats.values()),
+        detail,
+        {area: float(n) for area, n in sorted(by_area.items())},
+    )
+
+
+def _repeats_by_system(m: Measure, names: list[str]) -> dict[str, Reading]:
+    f = _FINDINGS.c
+    by_system: dict[str, dict[str, int]] = defaultdict(dict)
+    for system, clause, count in m.conn.execute(
+        select(f.system_name, f.clause, func.count())
+        .where(*_in_cycle(m), f.system_name.is_not(None))
+        .group_by(f.system_name, f.clause)
+    ):
+        by_system[system][clause or _NO_AREA] = int(count)
+    return {name: _repeats_reading(by_system.get(name, {})) for name in names}
+
+
 @measure(
     KpiDefinition(
         key="repeated_audit_findings",
@@ -752,29 +916,12 @@ def _controls(m: Measure) -> Reading:
         unit="count",
         frequency="measured daily; reported after each audit and at each management review",
         owner="internal_auditor",
-    )
+    ),
+    by_system=_repeats_by_system,
 )
 def _repeated_findings(m: Measure) -> Reading:
     f = _FINDINGS.c
     rows = m.conn.execute(
-        select(f.clause, func.count())
-        .where(
-            f.raised_at <= m.at,
-            f.raised_at > m.at - CERTIFICATION_CYCLE,
-            *m.findings_where(),
-        )
-        .group_by(f.clause)
+        select(f.clause, func.count()).where(*_in_cycle(m), *m.findings_where()).group_by(f.clause)
     ).all()
-    by_area = {(clause or "area not stated"): int(count) for clause, count in rows}
-    repeats = {area: n for area, n in by_area.items() if n > 1}
-    total = sum(by_area.values())
-    detail = f"{total} finding{'' if total == 1 else 's'} in {len(by_area)} area" + (
-        "" if len(by_area) == 1 else "s"
-    )
-    if repeats:
-        detail += "; repeated in " + ", ".join(f"{a} ({n})" for a, n in sorted(repeats.items()))
-    return Reading(
-        sum(n - 1 for n in repeats.values()),
-        detail,
-        {area: float(n) for area, n in sorted(by_area.items())},
-    )
+    return _repeats_reading({(clause or _NO_AREA): int(count) for clause, count in rows})

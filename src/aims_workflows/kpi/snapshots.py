@@ -30,7 +30,7 @@ from ..store._fast import Prepared
 from ..store.models import AISystem, Evidence, LedgerHead, Run
 from ..store.models_kpi import KpiSnapshot
 from ..store.upsert import insert_for
-from .queries import Kpi, KpiContext, Scope, compute_kpis
+from .queries import Kpi, KpiContext, Scope, compute_kpis, compute_kpis_by_system
 
 __all__ = [
     "DailySnapshots",
@@ -113,16 +113,24 @@ def store_day(
     statement = insert_for(conn.dialect.name, _SNAPSHOTS).on_conflict_do_nothing(
         index_elements=["day", "scope"]
     )
+    scopes = scopes_at(conn, at)
+    systems = [scope.system for scope in scopes if scope.system]
+    by_system = compute_kpis_by_system(conn, at, targets, systems, context=context)
     rows = [
         {
             "day": day.isoformat(),
             "scope": scope.key,
             "taken_at": now,
             "kpis": [
-                k.as_dict() for k in compute_kpis(conn, at, targets, scope=scope, context=context)
+                k.as_dict()
+                for k in (
+                    by_system[scope.system]
+                    if scope.system
+                    else compute_kpis(conn, at, targets, scope=scope, context=context)
+                )
             ],
         }
-        for scope in scopes_at(conn, at)
+        for scope in scopes
     ]
     if rows:
         conn.execute(statement, rows)
