@@ -13,8 +13,9 @@ Days without activity since the last day stored are stored too, by the same unit
 measured at its own close from the same projections, since nothing moved them), up to
 :data:`LONGEST_GAP`; older quiet days fall back to the rebuild of :mod:`.history`.
 
-Cost: every unit of work reads the last day stored (one lookup at the end of the primary key's
-index); only the first one of a day measures and stores.
+Cost: a process's first unit of work of a day reads the last day stored (one lookup at the end
+of the primary key's index), and only the first one of all measures and stores; the others of
+that day ask nothing.
 """
 
 from __future__ import annotations
@@ -160,14 +161,26 @@ class DailySnapshots:
     def __init__(self, targets: KpiTargets, workflows: Any, soa: Any) -> None:
         self.targets = targets
         self.workflows, self.soa = workflows, soa
+        # the day this process found every closed day stored (or nothing to store): until the
+        # next day, no unit of work of any process can have a closed day left to store
+        self._settled: date | None = None
 
     def before_evidence(self, conn: Connection, now: datetime) -> int:
         """Call first in a transaction that will append evidence at ``now``: when the days since
         the last one stored have closed, store them (rows written)."""
         today = day_of(now)
+        if self._settled == today:
+            return 0  # the usual case: no query at all
+        written = self._store_closed_days(conn, today, now)
+        if written == 0:
+            # not after writing: the transaction may still roll back, and the days with it
+            self._settled = today
+        return written
+
+    def _store_closed_days(self, conn: Connection, today: date, now: datetime) -> int:
         last = _LAST_STORED.first(conn, {})
         if last is not None and last[0] is not None and last[0] >= _yesterday(today):
-            return 0  # the usual case: one lookup at the end of an index
+            return 0  # one lookup at the end of an index
         # PostgreSQL: take the ledger's lock now, so no unit of work of the day before commits
         # between the read of the projections and this one's evidence (SQLite: held already)
         ledger.head(conn, lock=True)
