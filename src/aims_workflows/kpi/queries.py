@@ -40,7 +40,7 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, and_, case, func, select
 
 from ..config import KpiTargets
 from ..store.models import (
@@ -199,6 +199,11 @@ class Measure:
     scope: Scope
     context: KpiContext
     past: KpiFigures | None = None  # rebuilt figures when measuring a past moment without them
+    # what several KPIs of one measurement read alike, read once (see _nonconformities)
+    kept: dict[str, Any] = field(default_factory=dict)
+    # rows may exist that were written after ``at`` (the history measures a closed day from a
+    # unit of work of the next): bound the projections' rows by their dates too
+    bounded: bool = False
 
     def runs_where(self) -> list[Any]:
         """Conditions on ``runs`` for the runs of this scope."""
@@ -301,11 +306,14 @@ def compute_kpis(
     scope: Scope | None = None,
     context: KpiContext | None = None,
     figures: KpiFigures | None = None,
+    bounded: bool = False,
 ) -> list[Kpi]:
     """Every KPI as of ``now``, for ``scope`` (the whole AIMS by default). ``figures`` are the
     rebuilt projection counts of a past moment (:mod:`.history`); without them the projections
-    are read as they are."""
-    m = Measure(conn, now, targets, scope or Scope(), context or KpiContext(), figures)
+    are read as they are; ``bounded``: rows written after ``now`` may exist (see Measure)."""
+    m = Measure(
+        conn, now, targets, scope or Scope(), context or KpiContext(), figures, bounded=bounded
+    )
     kpis = []
     for entry in _REGISTRY.values():
         dimension = m.scope.dimension
@@ -324,10 +332,11 @@ def compute_kpis_by_system(
     systems: list[str],
     *,
     context: KpiContext | None = None,
+    bounded: bool = False,
 ) -> dict[str, list[Kpi]]:
     """Every KPI as of ``now`` for each of ``systems``: what :func:`compute_kpis` gives with
     ``scope=Scope(system=name)``, for each name, in a few grouped queries."""
-    m = Measure(conn, now, targets, Scope(), context or KpiContext())
+    m = Measure(conn, now, targets, Scope(), context or KpiContext(), bounded=bounded)
     found: dict[str, list[Kpi]] = {name: [] for name in systems}
     for entry in _REGISTRY.values():
         if "system" not in entry.definition.scopes:
@@ -403,7 +412,9 @@ def _coverage(m: Measure, prefix: str) -> tuple[int, int]:
         current = m.past.risk_current if prefix == "risk" else m.past.impact_current
         return m.past.in_scope, current
     c = _SYSTEMS.c
-    base = [c.in_scope.is_(True), c.created_at <= m.at, *m.systems_where()]
+    base = [c.in_scope.is_(True), *m.systems_where()]
+    if m.bounded:
+        base.append(c.created_at <= m.at)
     valid_until = c.risk_valid_until if prefix == "risk" else c.impact_valid_until
     return m.count(_SYSTEMS, *base), m.count(_SYSTEMS, *base, valid_until > m.at)
 
@@ -425,7 +436,7 @@ def _coverage_by_system(prefix: str) -> BySystem:
         for name, in_scope, created_at, until in m.conn.execute(
             select(c.name, c.in_scope, c.created_at, valid_until)
         ):
-            counted = bool(in_scope) and created_at <= m.at
+            counted = bool(in_scope) and (not m.bounded or created_at <= m.at)
             counts[name] = (int(counted), int(counted and until is not None and until > m.at))
         return {name: _covered(*counts.get(name, (0, 0))) for name in names}
 
@@ -489,13 +500,17 @@ def _impact_coverage(m: Measure) -> Reading:
 
 def _open_tasks(m: Measure, *also: Any) -> int:
     s = _STEPS.c
-    return m.count(_STEPS, s.status == "open", s.created_at <= m.at, *also, scoped_runs=True)
+    if m.bounded:
+        also = (*also, s.created_at <= m.at)
+    return m.count(_STEPS, s.status == "open", *also, scoped_runs=True)
 
 
 def _tasks_by_system(overdue: bool) -> BySystem:
     def grouped(m: Measure, names: list[str]) -> dict[str, Reading]:
         s, r = _STEPS.c, _RUNS.c
-        where = [s.status == "open", s.created_at <= m.at, r.subject_type == "ai_system"]
+        where = [s.status == "open", r.subject_type == "ai_system"]
+        if m.bounded:
+            where.append(s.created_at <= m.at)
         if overdue:
             where.append(s.due_at < m.at)
         counts = dict(
@@ -639,51 +654,46 @@ def _nonconformities(m: Measure) -> list[_Nonconformity]:
     """Each nonconformity raised by ``m.at``, with when its corrective action was done, as of
     ``m.at``: the last completion of the action, unless the run went back to the root cause
     after it (an ineffective action is not done)."""
+    if "nonconformities" not in m.kept:
+        m.kept["nonconformities"] = _read_nonconformities(m)
+    return m.kept["nonconformities"]
+
+
+def _read_nonconformities(m: Measure) -> list[_Nonconformity]:
+    # one row per finding, its corrective action's visits summed up by correlated subqueries
+    # (each a lookup in the steps' unique index on run, step and visit)
     f, s = _FINDINGS.c, _STEPS.c
-    findings = m.conn.execute(
-        select(f.id, f.system_name, f.raised_at, f.closed_at, f.corrective_run_id).where(
+    own = s.run_id == f.corrective_run_id
+    # the conditions on the visit stay inside the aggregate, so that the planner looks the
+    # visits up by run and step (SQLite would otherwise scan every done step by status)
+    done = and_(s.status == "done", s.completed_at <= m.at)
+    actioned = (
+        select(func.max(case((done, s.completed_at))))
+        .where(own, s.step_id == CORRECTIVE_ACTION_DONE)
+        .scalar_subquery()
+    )
+    sent_back = (
+        select(func.max(case((s.created_at <= m.at, s.created_at))))
+        .where(own, s.step_id.in_(_BACK_BEFORE_ACTION[:2]))
+        .scalar_subquery()
+    )
+    checks = (
+        select(func.count(case((done, 1))))
+        .where(own, s.step_id == EFFECTIVENESS_CHECK)
+        .scalar_subquery()
+    )
+    found = []
+    for system, raised_at, closed_at, action_done, back, checked in m.conn.execute(
+        select(f.system_name, f.raised_at, f.closed_at, actioned, sent_back, checks).where(
             f.raised_at <= m.at, *m.findings_where()
         )
-    ).all()
-    runs = [row.corrective_run_id for row in findings if row.corrective_run_id]
-    visits: dict[str, list[Any]] = defaultdict(list)
-    for chunk in range(0, len(runs), 500):
-        for row in m.conn.execute(
-            select(s.run_id, s.step_id, s.status, s.created_at, s.completed_at).where(
-                s.run_id.in_(runs[chunk : chunk + 500]),
-                s.step_id.in_((*_BACK_BEFORE_ACTION, EFFECTIVENESS_CHECK)),
-                s.created_at <= m.at,
-            )
-        ):
-            visits[row.run_id].append(row)
-    found = []
-    for row in findings:
-        own = visits.get(row.corrective_run_id, [])
-        done = [
-            v.completed_at
-            for v in own
-            if v.step_id == CORRECTIVE_ACTION_DONE
-            and v.status == "done"
-            and v.completed_at is not None
-            and v.completed_at <= m.at
-        ]
-        actioned = max(done) if done else None
-        if actioned is not None and any(
-            v.step_id in _BACK_BEFORE_ACTION[:2] and v.created_at > actioned for v in own
-        ):
-            actioned = None  # sent back to the root cause after an ineffective check
-        closed = row.closed_at if row.closed_at is not None and row.closed_at <= m.at else None
-        if actioned is None and closed is not None:
-            actioned = closed  # a corrective action without an implement step: its closure
-        checks = sum(
-            1
-            for v in own
-            if v.step_id == EFFECTIVENESS_CHECK
-            and v.status == "done"
-            and v.completed_at is not None
-            and v.completed_at <= m.at
-        )
-        found.append(_Nonconformity(row.system_name, row.raised_at, actioned, closed, checks))
+    ):
+        if action_done is not None and back is not None and back > action_done:
+            action_done = None  # sent back to the root cause after an ineffective check
+        closed = closed_at if closed_at is not None and closed_at <= m.at else None
+        if action_done is None and closed is not None:
+            action_done = closed  # a corrective action without an implement step: its closure
+        found.append(_Nonconformity(system, raised_at, action_done, closed, int(checked or 0)))
     return found
 
 

@@ -116,7 +116,8 @@ def store_day(
     )
     scopes = scopes_at(conn, at)
     systems = [scope.system for scope in scopes if scope.system]
-    by_system = compute_kpis_by_system(conn, at, targets, systems, context=context)
+    # bounded: this unit of work may have written rows (a system, a finding) before calling
+    by_system = compute_kpis_by_system(conn, at, targets, systems, context=context, bounded=True)
     rows = [
         {
             "day": day.isoformat(),
@@ -127,7 +128,7 @@ def store_day(
                 for k in (
                     by_system[scope.system]
                     if scope.system
-                    else compute_kpis(conn, at, targets, scope=scope, context=context)
+                    else compute_kpis(conn, at, targets, scope=scope, context=context, bounded=True)
                 )
             ],
         }
