@@ -97,7 +97,8 @@ class Kpi:
 
     @classmethod
     def from_dict(cls, data: dict) -> Kpi:
-        return cls(**{name: data.get(name) for name in cls.__dataclass_fields__})
+        values: dict[str, Any] = {name: data.get(name) for name in cls.__dataclass_fields__}
+        return cls(**values)
 
 
 @dataclass(frozen=True)
@@ -513,7 +514,7 @@ def _tasks_by_system(overdue: bool) -> BySystem:
             where.append(s.created_at <= m.at)
         if overdue:
             where.append(s.due_at < m.at)
-        counts = dict(
+        counts: dict[str, int] = dict(
             m.conn.execute(
                 select(r.subject_name, func.count())
                 .select_from(_STEPS.join(_RUNS, s.run_id == r.id))
