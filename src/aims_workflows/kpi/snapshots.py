@@ -2,7 +2,9 @@
 tier and each workflow (table ``kpi_snapshots``).
 
 A day's values are stored by the first unit of work that appends evidence after that day
-closed, in its transaction and before anything of its own is written (:meth:`DailySnapshots.
+closed, in its transaction and before its evidence and projections are written (the run's own
+row, and a finding it raises, may be written already: the KPIs of a closed day count rows by
+their dates, so these, dated after the close, are not counted) (:meth:`DailySnapshots.
 before_evidence`, called by the runtime). The projections it reads then are those of the day's
 last evidence, so a snapshot never disagrees with the ledger: both commit together or not at all,
 and every row the day's KPIs were made of is in the ledger before the row that stored them. The
@@ -182,8 +184,9 @@ class DailySnapshots:
         last = _LAST_STORED.first(conn, {})
         if last is not None and last[0] is not None and last[0] >= _yesterday(today):
             return 0  # one lookup at the end of an index
-        # PostgreSQL: take the ledger's lock now, so no unit of work of the day before commits
-        # between the read of the projections and this one's evidence (SQLite: held already)
+        # PostgreSQL: take the ledger's lock now (the append would next), so no unit of work of
+        # the day before commits between the read of the projections and this one's evidence
+        # (SQLite: the database lock is held already)
         ledger.head(conn, lock=True)
         last = _LAST_STORED.first(conn, {})
         if last is not None and last[0] is not None:

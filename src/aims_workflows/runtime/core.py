@@ -138,11 +138,11 @@ class Runtime(RunStarts, PeoplesActions):
         lock_version: int | None,
         now: datetime,
     ) -> None:
-        self.kpi_days.before_evidence(conn, now)  # KPI history: see _kpi_history_init
         if lock_version is None:
             run_store.insert_run(conn, t.run, now)
         else:
             run_store.save(conn, t.run, lock_version, now)
+        self.kpi_days.before_evidence(conn, now)  # KPI history: see _kpi_history_init
         rows = ledger.append(conn, t.evidence, recorded_at=now)
         outbox.enqueue(conn, _with_sealed_evidence(t.commands, rows), now)
         coverage = (spec.coverage.kpi, spec.coverage.valid_for) if spec.coverage else None
@@ -489,8 +489,11 @@ class Runtime(RunStarts, PeoplesActions):
     # -- KPI history ------------------------------------------------------------------------
     def _kpi_history_init(self, workflows: WorkflowSet, config: AimsConfig) -> None:
         """The KPIs as each day closed are stored by the first unit of work after it, in its
-        transaction, before it writes anything (aims_workflows.kpi.snapshots): called first in
-        _commit_transition and record, the two ways evidence is appended for an event."""
+        transaction, before its evidence and projections (aims_workflows.kpi.snapshots): called
+        in _commit_transition and record, the two ways evidence is appended for an event, just
+        before the ledger's head is locked, so locks are taken in the usual order (the run's
+        row, then the head). What the unit wrote before (the run, a finding) is dated after the
+        day closed, and the KPIs of a closed day count rows by their dates."""
         from ..kpi.snapshots import DailySnapshots
 
         self.kpi_days = DailySnapshots(config.kpi_targets, workflows, config.soa)
