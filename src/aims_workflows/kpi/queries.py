@@ -36,7 +36,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -93,7 +93,17 @@ class Kpi:
     breakdown: dict[str, float] | None = None
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        # by hand, not dataclasses.asdict: the daily history turns thousands of these into rows
+        return {
+            "key": self.key,
+            "label": self.label,
+            "value": self.value,
+            "unit": self.unit,
+            "target": self.target,
+            "met": self.met,
+            "detail": self.detail,
+            "breakdown": None if self.breakdown is None else dict(self.breakdown),
+        }
 
     @classmethod
     def from_dict(cls, data: dict) -> Kpi:
