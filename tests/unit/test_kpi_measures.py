@@ -255,3 +255,27 @@ def test_every_system_at_once_equals_each_system_alone(harness, answers):
     assert chatbot["risk_assessment_coverage"].value == 1.0
     assert 6.9 < chatbot["median_approval_latency_hours"].value < 7.1
     assert {k.key: k for k in together["Scorer"]}["overdue_tasks"].value == 2
+
+
+def test_a_day_before_the_history_began_is_rebuilt_from_dated_records(harness, answers):
+    from aims_workflows.kpi.history import values_on
+
+    h = harness
+    _, started = h.add_system("Chatbot")
+    risk = next(r for r in started if h.run_row(r).workflow_id == "ai-risk-assessment")
+    day = day_of(h.clock.now())
+    h.clock.advance(days=1)
+    h.complete("identify", answers["risk.identify"], run_id=risk)  # stores the day before
+    targets, now = h.app.config.kpi_targets, h.clock.now()
+    args = dict(now=now, specs=h.rt.specs, workflows=h.app.workflows, soa=h.app.config.soa)
+    with h.db.connect() as conn:
+        kept = values_on(conn, day, targets, **args)
+    with h.db.begin() as conn:  # as a database upgraded from before the history has it
+        conn.execute(KpiSnapshot.__table__.delete())
+    with h.db.connect() as conn:
+        rebuilt = values_on(conn, day, targets, **args)
+        with pytest.raises(Exception, match="no KPI values kept for AI system Chatbot"):
+            values_on(conn, day, targets, scope=Scope(system="Chatbot"), **args)
+    assert (kept.source, rebuilt.source) == ("history", "rebuilt")
+    assert rebuilt.at == kept.at == day_close(day)
+    assert [k.as_dict() for k in rebuilt.kpis] == [k.as_dict() for k in kept.kpis]
