@@ -279,3 +279,37 @@ def test_a_day_before_the_history_began_is_rebuilt_from_dated_records(harness, a
     assert (kept.source, rebuilt.source) == ("history", "rebuilt")
     assert rebuilt.at == kept.at == day_close(day)
     assert [k.as_dict() for k in rebuilt.kpis] == [k.as_dict() for k in kept.kpis]
+
+
+def test_the_building_blocks_for_other_workflows_kpis(harness, answers):
+    from aims_workflows.kpi.queries import (
+        KpiContext,
+        Measure,
+        overdue_tasks_of,
+        step_durations,
+        tasks_by_role,
+    )
+
+    h = harness
+    _, started = h.add_system("Chatbot")
+    risk = next(r for r in started if h.run_row(r).workflow_id == "ai-risk-assessment")
+    h.clock.advance(hours=30)
+    h.complete("identify", answers["risk.identify"], run_id=risk)
+    h.clock.advance(days=20)
+    targets = h.app.config.kpi_targets
+
+    def measure(scope: Scope | None = None) -> Measure:
+        return Measure(conn, h.clock.now(), targets, scope or Scope(), KpiContext())
+
+    with h.db.connect() as conn:
+        assert step_durations(measure(), "ai-risk-assessment", "identify") == [30.0]
+        assert step_durations(measure(), "ai-risk-assessment", "treat") == []
+        assert (
+            step_durations(measure(Scope(system="Other")), "ai-risk-assessment", "identify") == []
+        )
+        assert tasks_by_role(measure(), "ai-risk-assessment") == {
+            "engineer": (1, 1),
+            "risk_owner": (0, 1),
+        }
+        assert overdue_tasks_of(measure(), "ai-risk-assessment") == 1  # treat, due in 14 days
+        assert overdue_tasks_of(measure(), "ai-impact-assessment") == 1

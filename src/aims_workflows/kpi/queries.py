@@ -14,7 +14,10 @@ findings by source...) is one definition and one function here, plus its target:
 2. a function decorated with :func:`measure`, given a :class:`Measure` (the connection, the
    moment ``m.at``, the scope's filters ``m.runs_where`` / ``m.systems_where`` /
    ``m.findings_where``) and returning a :class:`Reading` (value, detail, and a breakdown by
-   role, source or area when the KPI has one)::
+   role, source or area when the KPI has one). The building blocks :func:`step_durations`
+   (incident time to triage, contain, close), :func:`tasks_by_role` (training completion by
+   role) and :func:`overdue_tasks_of` (overdue risk treatments) read what such KPIs need from
+   the steps a workflow's runs kept::
 
        @measure(KpiDefinition(
            key="training_completion", label="Role holders trained", unit="ratio",
@@ -24,7 +27,11 @@ findings by source...) is one definition and one function here, plus its target:
            target="training_completion", direction="at_least",
            frequency="measured daily, reported monthly", owner="aims_owner",
            scopes=("workflow",)))
-       def _training_completion(m: Measure) -> Reading: ...
+       def _training_completion(m: Measure) -> Reading:
+           by_role = tasks_by_role(m, "training")
+           done, issued = sum(d for d, _ in by_role.values()), sum(i for _, i in by_role.values())
+           return Reading(done / issued if issued else None, f"{done} of {issued}",
+                          {role: d / i for role, (d, i) in by_role.items() if i})
 
 It then appears in ``aims kpi``, ``--explain``, the dashboard, the JSON and CSV, and is kept in the
 daily history (:mod:`.snapshots`) with the others. A function should bound every row it reads by
@@ -67,7 +74,10 @@ __all__ = [
     "definitions",
     "measure",
     "median_from_histogram",
+    "overdue_tasks_of",
     "read_figures",
+    "step_durations",
+    "tasks_by_role",
 ]
 
 _SYSTEMS, _STEPS, _RUNS = AISystem.__table__, StepRecord.__table__, Run.__table__
@@ -412,6 +422,60 @@ def read_figures(conn: Connection, now: datetime) -> KpiFigures:
         float(counters.get("nonconformity_close_seconds", 0)),
         m.count(_FINDINGS, _FINDINGS.c.status == "open"),
     )
+
+
+# -- building blocks for KPIs of other workflows ---------------------------------------------
+# (incident response times, training completion by role, overdue risk treatments: each such
+# KPI is a definition and a function calling one of these)
+
+
+def step_durations(m: Measure, workflow_id: str, step_id: str) -> list[float]:
+    """Hours from the start of each run of ``workflow_id`` (in the scope) to the first
+    completion of its task ``step_id``, for the runs where that happened by ``m.at``."""
+    s, r = _STEPS.c, _RUNS.c
+    query = (
+        select(r.started_at, func.min(s.completed_at))
+        .select_from(_STEPS.join(_RUNS, s.run_id == r.id))
+        .where(
+            r.workflow_id == workflow_id,
+            s.step_id == step_id,
+            s.status == "done",
+            s.completed_at <= m.at,
+            *m.runs_where(),
+        )
+        .group_by(r.id, r.started_at)
+    )
+    return [(done - started).total_seconds() / 3600 for started, done in m.conn.execute(query)]
+
+
+def tasks_by_role(m: Measure, workflow_id: str) -> dict[str, tuple[int, int]]:
+    """For each role given tasks in runs of ``workflow_id`` (in the scope) by ``m.at``: (task
+    visits completed by then, task visits issued)."""
+    s, r = _STEPS.c, _RUNS.c
+    completed = and_(s.status == "done", s.completed_at <= m.at)
+    query = (
+        select(s.role, func.count(case((completed, 1))), func.count())
+        .select_from(_STEPS.join(_RUNS, s.run_id == r.id))
+        .where(
+            r.workflow_id == workflow_id,
+            s.created_at <= m.at,
+            s.status != "cancelled",
+            *m.runs_where(),
+        )
+        .group_by(s.role)
+    )
+    return {role: (int(done), int(issued)) for role, done, issued in m.conn.execute(query)}
+
+
+def overdue_tasks_of(m: Measure, workflow_id: str) -> int:
+    """Open task visits of runs of ``workflow_id`` (in the scope) past their due date."""
+    s, r = _STEPS.c, _RUNS.c
+    query = (
+        select(func.count())
+        .select_from(_STEPS.join(_RUNS, s.run_id == r.id))
+        .where(r.workflow_id == workflow_id, s.status == "open", s.due_at < m.at, *m.runs_where())
+    )
+    return int(m.conn.scalar(query) or 0)
 
 
 # -- coverage -------------------------------------------------------------------------------
