@@ -313,3 +313,39 @@ def test_the_building_blocks_for_other_workflows_kpis(harness, answers):
         }
         assert overdue_tasks_of(measure(), "ai-risk-assessment") == 1  # treat, due in 14 days
         assert overdue_tasks_of(measure(), "ai-impact-assessment") == 1
+
+
+def test_corrective_actions_started_by_hand_are_found_for_their_own_finding(harness, answers):
+    from sqlalchemy import insert
+
+    from aims_workflows.store.models import Finding
+
+    h = harness
+    runs = {}
+    for finding_id in ("F-1", "F-2"):
+        with h.db.begin() as conn:
+            conn.execute(
+                insert(Finding.__table__).values(
+                    id=finding_id,
+                    title="Risk register stale",
+                    severity="minor",
+                    source="incident",
+                    clause="6.1.3",
+                    status="open",
+                    raised_at=h.clock.now(),
+                )
+            )
+        runs[finding_id] = h.rt.start("corrective-action", finding=finding_id).run.run_id
+        h.pump()
+    h.clock.advance(days=4)
+    run = runs["F-2"]
+    for step in ("correct", "root_cause", "plan"):
+        h.complete(step, answers["ca." + step], run_id=run)
+    h.decide("amy@example.com", run_id=run)
+    h.complete("implement", answers["ca.implement"], run_id=run)
+    h.clock.advance(days=2)
+    found = kpis(h)["mean_days_to_close_nonconformity"]
+    assert found.breakdown == {"actioned": 1, "open": 1, "awaiting_check": 1}
+    assert found.value == pytest.approx((4 + 6) / 2)  # F-2 actioned at 4 days, F-1 open for 6
+    repeated = kpis(h)["repeated_audit_findings"]
+    assert (repeated.value, repeated.breakdown) == (1, {"6.1.3": 2.0})

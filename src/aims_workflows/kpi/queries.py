@@ -83,8 +83,9 @@ __all__ = [
 _SYSTEMS, _STEPS, _RUNS = AISystem.__table__, StepRecord.__table__, Run.__table__
 _APPROVALS, _FINDINGS = Approval.__table__, Finding.__table__
 
-# The shipped corrective-action workflow's steps: the action is done when ``implement`` is, and
-# ``verify`` is the effectiveness check after the 30-day wait.
+# The shipped corrective-action workflow and its steps: the action is done when ``implement``
+# is, and ``verify`` is the effectiveness check after the 30-day wait.
+CORRECTIVE_ACTION = "corrective-action"
 CORRECTIVE_ACTION_DONE = "implement"
 EFFECTIVENESS_CHECK = "verify"
 _BACK_BEFORE_ACTION = ("root_cause", "plan", CORRECTIVE_ACTION_DONE)
@@ -737,8 +738,22 @@ def _nonconformities(m: Measure) -> list[_Nonconformity]:
 def _read_nonconformities(m: Measure) -> list[_Nonconformity]:
     # one row per finding, its corrective action's visits summed up by correlated subqueries
     # (each a lookup in the steps' unique index on run, step and visit)
-    f, s = _FINDINGS.c, _STEPS.c
-    own = s.run_id == f.corrective_run_id
+    f, s, r = _FINDINGS.c, _STEPS.c, _RUNS.c
+    # the run an audit spawned for the finding, else the latest one started for it by hand
+    by_hand = (
+        select(r.id)
+        .where(
+            r.workflow_id == CORRECTIVE_ACTION,
+            r.subject_type == "finding",
+            r.subject_id == f.id,
+            r.started_at <= m.at,
+        )
+        .order_by(r.started_at.desc())
+        .limit(1)
+        .correlate(_FINDINGS)  # two levels down: SQLAlchemy correlates only the next one itself
+        .scalar_subquery()
+    )
+    own = s.run_id == func.coalesce(f.corrective_run_id, by_hand)
     # the conditions on the visit stay inside the aggregate, so that the planner looks the
     # visits up by run and step (SQLite would otherwise scan every done step by status)
     done = and_(s.status == "done", s.completed_at <= m.at)
