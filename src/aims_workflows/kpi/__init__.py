@@ -1,7 +1,8 @@
 """KPIs: the registry of definitions and query functions (:mod:`.queries`, :mod:`.definitions`),
 the shipped KPIs (:mod:`.measures`), their daily history (:mod:`.snapshots`, read through
-:mod:`.history`), the compliance dashboard's data (:mod:`.dashboard`), the ledger's cached chain status
-(:mod:`.chain_status`), run timelines (:mod:`.timeline`) and their HTML (:mod:`.html`)."""
+:mod:`.history`), the compliance dashboard's data (:mod:`.dashboard`), the ledger's cached
+chain status (:mod:`.chain_status`), run timelines (:mod:`.timeline`) and their HTML
+(:mod:`.html`)."""
 
 from . import measures  # noqa: F401 - registers the shipped KPIs, whatever is imported first
 from .queries import Kpi, compute_kpis, median_from_histogram
