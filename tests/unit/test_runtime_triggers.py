@@ -284,8 +284,10 @@ def test_an_internal_audit_finding_spawns_a_corrective_action_that_closes_it(har
     assert finding.source == f"internal-audit/{audit}"
     assert finding.source_type == "internal"  # counted as an internal audit's
     assert "finding.raised" in h.kinds(audit)
-    assert kpis(h)["mean_days_to_close_nonconformity"] is None
+    # open, it counts by its age so far: just raised
+    assert kpis(h)["mean_days_to_close_nonconformity"] == 0.0
 
+    h.clock.advance(days=3)
     h.close_corrective_action(child, answers)
 
     assert h.run_row(child).status == "completed"
@@ -293,7 +295,10 @@ def test_an_internal_audit_finding_spawns_a_corrective_action_that_closes_it(har
         finding = conn.execute(select(Finding.__table__)).one()
     assert finding.status == "closed"
     assert finding.closed_at - finding.raised_at == h.clock.now() - finding.raised_at
-    assert kpis(h)["mean_days_to_close_nonconformity"] == pytest.approx(32)
+    # to the corrective action, implemented 3 days after the finding: the 30-day wait and the
+    # effectiveness check after it are not counted
+    assert kpis(h)["mean_days_to_close_nonconformity"] == pytest.approx(3)
+    assert kpis(h)["nonconformity_action_effectiveness"] == 1.0
     closure = h.kinds(child)
     assert closure[-2:] == ["artefact.recorded", "run.completed"]
     assert h.verify().ok

@@ -126,6 +126,8 @@ class Runtime(RunStarts, PeoplesActions):
         # Registered by the layers built on the runtime (the inventory: approved scope changes).
         self.completion_effects: dict[str, Callable[[Connection, str], dict[str, Any]]] = {}
 
+        self._kpi_history_init(workflows, config)
+
     def known_roles(self) -> set[str]:
         """The roles workflows and aims.yaml may name."""
         from ..spec.checks import DEFAULT_ROLES
@@ -145,6 +147,7 @@ class Runtime(RunStarts, PeoplesActions):
             run_store.insert_run(conn, t.run, now)
         else:
             run_store.save(conn, t.run, lock_version, now)
+        self.kpi_days.before_evidence(conn, now)  # KPI history: see _kpi_history_init
         rows = ledger.append(conn, t.evidence, recorded_at=now)
         outbox.enqueue(conn, _with_sealed_evidence(t.commands, rows), now)
         coverage = (spec.coverage.kpi, spec.coverage.valid_for) if spec.coverage else None
@@ -477,6 +480,7 @@ class Runtime(RunStarts, PeoplesActions):
         ref: str | None = None,
     ) -> None:
         """Append ``evidence`` outside any run event, in ``conn``'s transaction."""
+        self.kpi_days.before_evidence(conn, now)  # KPI history: see _kpi_history_init
         payload = evidence_payload(evidence)
         ledger.append(
             conn,
@@ -486,3 +490,15 @@ class Runtime(RunStarts, PeoplesActions):
 
     def organisation_id(self) -> str:
         return ORGANISATION_ID
+
+    # -- KPI history ------------------------------------------------------------------------
+    def _kpi_history_init(self, workflows: WorkflowSet, config: AimsConfig) -> None:
+        """The KPIs as each day closed are stored by the first unit of work after it, in its
+        transaction, before its evidence and projections (aims_workflows.kpi.snapshots): called
+        in _commit_transition and record, the two ways evidence is appended for an event, just
+        before the ledger's head is locked, so locks are taken in the usual order (the run's
+        row, then the head). What the unit wrote before (the run, a finding) is dated after the
+        day closed, and the KPIs of a closed day count rows by their dates."""
+        from ..kpi.snapshots import DailySnapshots
+
+        self.kpi_days = DailySnapshots(config.kpi_targets, workflows, config.soa)
