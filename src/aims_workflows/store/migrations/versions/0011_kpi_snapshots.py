@@ -1,8 +1,8 @@
 """The KPI history: each KPI's values as each day closed, per scope (the whole AIMS, an AI
 system, a risk tier, a workflow).
 
-Revision ID: 0012
-Revises: 0009
+Revision ID: 0011
+Revises: 0010
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from alembic import op
 
 from aims_workflows.store.types import UTCDateTime
 
-revision = "0012"
-down_revision = "0009"
+revision = "0011"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
