@@ -84,6 +84,8 @@ class _Prepared:
     spec: WorkflowSpec
     transition: Transition
     lock_version: int
+    actor: Actor
+    """Who acted, as the directory knew them in the snapshot."""
 
 
 def _with_sealed_evidence(commands: list[Command], rows: list[ChainedEvidence]) -> list[Command]:
@@ -215,10 +217,12 @@ class Runtime(RunStarts, PeoplesActions):
                     late = f"older than the change already applied (delivery {newer})"
                     inbound.settle(conn, delivery, now, late)
                     return Outcome(run_id, not_applied=late)
-                if event.actor.via in ("jira", "slack"):
-                    # ties an account first seen with its e-mail to its person (a write the
-                    # snapshot could not make); no template or condition is evaluated here
-                    self.people.identify(conn, event.actor, now)
+                # ties an account first seen with its e-mail to its person (a write the
+                # snapshot could not make); no template or condition is evaluated here. The
+                # directory changed since the snapshot: the unit of work is redone with it.
+                identified = self.people.identify(conn, event.actor, now)
+                if not isinstance(prepared, NotFound) and identified != prepared.actor:
+                    raise run_store.ConcurrentUpdate("the directory of people changed meanwhile")
                 if isinstance(prepared, NotFound):
                     if delivery is None:
                         raise prepared
@@ -261,7 +265,7 @@ class Runtime(RunStarts, PeoplesActions):
             return err
         # the run was just loaded for this event and is dropped after it: no need to copy it
         transition = advance(spec, run, event, now, copy=False)
-        return _Prepared(run_id, spec, transition, lock_version)
+        return _Prepared(run_id, spec, transition, lock_version, identified)
 
     def _receive_tx(
         self,
