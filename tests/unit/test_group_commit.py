@@ -31,15 +31,15 @@ def _identify(answers) -> TaskCompleted:
 def test_a_failing_event_rolls_back_alone_and_holds_back_its_run(harness, answers, monkeypatch):
     h = harness
     ok_run, bad_run, other = _started(h, 3)
-    real = core_module.Runtime._receive_in
+    real = core_module.Runtime._commit_transition
     failing = _identify(answers)
 
-    def fails_once(self, conn, event, run_id, now):
-        if event is failing:
+    def fails_once(self, conn, spec, transition, lock_version, now):
+        if transition.run.run_id == bad_run:  # fails while storing, inside the transaction
             raise RuntimeError("projection bug")
-        return real(self, conn, event, run_id, now)
+        return real(self, conn, spec, transition, lock_version, now)
 
-    monkeypatch.setattr(core_module.Runtime, "_receive_in", fails_once)
+    monkeypatch.setattr(core_module.Runtime, "_commit_transition", fails_once)
     before = {r: h.kinds(r) for r in (ok_run, bad_run, other)}
     results = h.rt.receive_batch(
         [

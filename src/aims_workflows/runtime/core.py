@@ -208,37 +208,51 @@ class Runtime(RunStarts, PeoplesActions):
             # version check on save and the whole unit of work is redone (``_retrying``).
             prepared = self._prepare(event, run_id, now)
             with self.db.begin() as conn:
-                if delivery and not inbound.take(conn, delivery, now):
-                    return Outcome(run_id, duplicate=True)
-                newer = inbound.superseded_by(conn, delivery) if delivery else None
-                if delivery and newer is not None:
-                    # Jira does not promise delivery order: an older edit arriving after a
-                    # newer one must not set the answers back
-                    late = f"older than the change already applied (delivery {newer})"
-                    inbound.settle(conn, delivery, now, late)
-                    return Outcome(run_id, not_applied=late)
-                # ties an account first seen with its e-mail to its person (a write the
-                # snapshot could not make); no template or condition is evaluated here. The
-                # directory changed since the snapshot: the unit of work is redone with it.
-                identified = self.people.identify(conn, event.actor, now)
-                if not isinstance(prepared, NotFound) and identified != prepared.actor:
-                    raise run_store.ConcurrentUpdate("the directory of people changed meanwhile")
-                if isinstance(prepared, NotFound):
-                    if delivery is None:
-                        raise prepared
-                    inbound.settle(conn, delivery, now, str(prepared))
-                    outbox.enqueue(conn, follow_up, now)
-                    return Outcome(run_id, not_applied=str(prepared))
-                if prepared.transition.ignored is None:
-                    self._commit_transition(
-                        conn, prepared.spec, prepared.transition, prepared.lock_version, now
-                    )
-                outbox.enqueue(conn, follow_up, now)
-                if delivery:
-                    inbound.settle(conn, delivery, now, prepared.transition.ignored)
-                return Outcome(prepared.run_id, prepared.transition)
+                return self._store_prepared(conn, event, prepared, run_id, delivery, follow_up, now)
 
         return self._retrying(work)
+
+    def _store_prepared(
+        self,
+        conn: Connection,
+        event: Event,
+        prepared: _Prepared | NotFound,
+        run_id: str | None,
+        delivery: Delivery | None,
+        follow_up: Sequence[Command],
+        now: datetime,
+    ) -> Outcome:
+        """Store an event the engine applied to a snapshot (:meth:`_prepare`), in ``conn``'s
+        write transaction, with the inbox row of its delivery. Nothing here evaluates a
+        template or condition."""
+        if delivery and not inbound.take(conn, delivery, now):
+            return Outcome(run_id, duplicate=True)
+        newer = inbound.superseded_by(conn, delivery) if delivery else None
+        if delivery and newer is not None:
+            # Jira does not promise delivery order: an older edit arriving after a
+            # newer one must not set the answers back
+            late = f"older than the change already applied (delivery {newer})"
+            inbound.settle(conn, delivery, now, late)
+            return Outcome(run_id, not_applied=late)
+        # ties an account first seen with its e-mail to its person (a write the snapshot could
+        # not make). The directory changed since the snapshot: the unit of work is redone.
+        identified = self.people.identify(conn, event.actor, now)
+        if not isinstance(prepared, NotFound) and identified != prepared.actor:
+            raise run_store.ConcurrentUpdate("the directory of people changed meanwhile")
+        if isinstance(prepared, NotFound):
+            if delivery is None:
+                raise prepared
+            inbound.settle(conn, delivery, now, str(prepared))
+            outbox.enqueue(conn, follow_up, now)
+            return Outcome(run_id, not_applied=str(prepared))
+        if prepared.transition.ignored is None:
+            self._commit_transition(
+                conn, prepared.spec, prepared.transition, prepared.lock_version, now
+            )
+        outbox.enqueue(conn, follow_up, now)
+        if delivery:
+            inbound.settle(conn, delivery, now, prepared.transition.ignored)
+        return Outcome(prepared.run_id, prepared.transition)
 
     def _prepare(self, event: Event, run_id: str | None, now: datetime) -> _Prepared | NotFound:
         """The event applied by the engine to a snapshot of its run, outside any write
@@ -267,83 +281,74 @@ class Runtime(RunStarts, PeoplesActions):
         transition = advance(spec, run, event, now, copy=False)
         return _Prepared(run_id, spec, transition, lock_version, identified)
 
-    def _receive_tx(
-        self,
-        conn: Connection,
-        event: Event,
-        run_id: str | None,
-        delivery: Delivery | None,
-        follow_up: Sequence[Command],
-        now: datetime,
-    ) -> Outcome:
-        """:meth:`receive` inside ``conn``'s transaction."""
-        if delivery and not inbound.take(conn, delivery, now):
-            return Outcome(run_id, duplicate=True)
-        newer = inbound.superseded_by(conn, delivery) if delivery else None
-        if delivery and newer is not None:
-            late = f"older than the change already applied (delivery {newer})"
-            inbound.settle(conn, delivery, now, late)
-            return Outcome(run_id, not_applied=late)
-        try:
-            target, transition = self._receive_in(conn, event, run_id, now)
-        except NotFound as err:
-            if delivery is None:
-                raise
-            inbound.settle(conn, delivery, now, str(err))
-            outbox.enqueue(conn, follow_up, now)
-            return Outcome(run_id, not_applied=str(err))
-        outbox.enqueue(conn, follow_up, now)
-        if delivery:
-            inbound.settle(conn, delivery, now, transition.ignored)
-        return Outcome(target, transition)
-
     def receive_batch(self, queued: Sequence[Queued]) -> list[Outcome | Exception]:
-        """Apply queued events in one transaction (group commit), each in a savepoint of its
-        own: one that fails rolls back alone (its result is the exception, to retry or park it
-        alone) and the others commit together. Events are applied in the order given; after a
-        failure, the later events of the same run are held back (:class:`HeldBack`) so a run's
-        events are never applied out of order. The result lists one entry per event."""
+        """Apply queued events with group commit: one write transaction for many events, each
+        in a savepoint of its own, so one that fails rolls back alone (its result is the
+        exception, to retry or park it alone) and the others commit together.
+
+        As in :meth:`receive`, the engine runs on snapshots before the write transaction. A
+        transaction takes at most one event per run; a run's next event goes in the next
+        transaction, prepared on what the one before stored, so each run's events are applied
+        in the order given. After a failure the run's later events are held back
+        (:class:`HeldBack`). A run changed by another writer since its snapshot fails with
+        ``ConcurrentUpdate`` (retry it). The result lists one entry per event."""
         self.people.prepare()  # as receive() does: the actors are identified in the directory
-        now = self.clock.now()
-        results: list[Outcome | Exception] = []
-        failed_runs: set[str] = set()
-        with self.db.begin() as conn:
-            for item in queued:
+        results: list[Outcome | Exception | None] = [None] * len(queued)
+        failed: set[str] = set()
+        pending = list(enumerate(queued))
+        while pending:
+            this_round: list[tuple[int, Queued]] = []
+            later: list[tuple[int, Queued]] = []
+            keys: set[str] = set()
+            for position, item in pending:
                 key = item.order_key()
-                if key is not None and key in failed_runs:
-                    results.append(HeldBack(key))
+                if key is not None and key in keys:
+                    later.append((position, item))
+                    continue
+                if key is not None:
+                    keys.add(key)
+                this_round.append((position, item))
+            self._batch_round(this_round, results, failed)
+            pending = later
+        done = [r for r in results if r is not None]
+        assert len(done) == len(queued)  # every event is in exactly one round
+        return done
+
+    def _batch_round(
+        self,
+        items: list[tuple[int, Queued]],
+        results: list[Outcome | Exception | None],
+        failed: set[str],
+    ) -> None:
+        now = self.clock.now()
+        prepared: dict[int, _Prepared | NotFound] = {}
+        problems: dict[int, Exception] = {}
+        for position, item in items:
+            key = item.order_key()
+            if key is not None and key in failed:
+                continue
+            try:
+                prepared[position] = self._prepare(item.event, item.run_id, now)
+            except Exception as err:  # noqa: BLE001 - reported per event, the batch goes on
+                problems[position] = err
+        with self.db.begin() as conn:
+            for position, item in items:
+                key = item.order_key()
+                if key is not None and key in failed:
+                    results[position] = HeldBack(key)
                     continue
                 try:
+                    if position in problems:
+                        raise problems[position]
                     with conn.begin_nested():
-                        results.append(
-                            self._receive_tx(
-                                conn, item.event, item.run_id, item.delivery, item.follow_up, now
-                            )
-                        )
+                        results[position] = self._store_prepared(
+                            conn, item.event, prepared[position], item.run_id, item.delivery,
+                            item.follow_up, now,
+                        )  # fmt: skip
                 except Exception as err:  # noqa: BLE001 - reported per event, the batch goes on
-                    results.append(err)
+                    results[position] = err
                     if key is not None:
-                        failed_runs.add(key)
-        return results
-
-    def _receive_in(
-        self, conn: Connection, event: Event, run_id: str | None, now: datetime
-    ) -> tuple[str, Transition]:
-        row = None
-        if run_id is None and isinstance(event, ApprovalDecided):
-            row = approval_row(conn, event.approval_id)
-            run_id = row["run_id"]
-        if run_id is None:
-            raise EngineError(f"a '{event.kind}' event needs the run it is for")
-        run, lock_version = run_store.load(conn, run_id, lock=True)
-        spec = self.specs.by_hash(conn, run.spec_hash)
-        # who acted, as the directory of people knows them (Jira and Slack accounts, CLI claims)
-        identified = self.people.identify(conn, event.actor, now)
-        if identified != event.actor:
-            event = event.model_copy(update={"actor": identified})
-        if row is not None and isinstance(event, ApprovalDecided):
-            event = addressed_decision(conn, event, row, run, spec, self.eligible_approvers)
-        return run_id, self._apply_loaded(conn, spec, run, lock_version, event, now)
+                        failed.add(key)
 
     def ignore(self, delivery: Delivery, reason: str, *, follow_up: Sequence[Command] = ()) -> bool:
         """Record a delivery that carries nothing for the engine, with why (and the
