@@ -397,6 +397,18 @@ class Runtime(RunStarts, PeoplesActions):
         with self.db.connect() as conn:
             return inbound.stored(conn, source, limit)
 
+    def claim_deliveries(self, source: str, owner: str, limit: int = 100) -> list[Delivery]:
+        """Stored deliveries of ``source`` taken for ``owner`` to apply, oldest first
+        (:func:`inbound.claim_stored`)."""
+        now = self.clock.now()
+        with self.db.begin() as conn:
+            return inbound.claim_stored(conn, source, owner, now, limit=limit)
+
+    def release_deliveries(self, source: str, owner: str) -> int:
+        """Give back the deliveries ``owner`` took and did not settle."""
+        with self.db.begin() as conn:
+            return inbound.release(conn, source, owner)
+
     def inbox_backlog(self) -> dict[str, int]:
         """How many stored deliveries wait to be applied, by source."""
         with self.db.connect() as conn:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, Table, and_, func, or_, select, update
 
@@ -26,6 +26,9 @@ __all__ = [
     "take",
     "settle",
     "stored",
+    "claim_stored",
+    "release",
+    "retry_parked",
     "backlog",
     "park",
     "parked",
@@ -220,6 +223,98 @@ def stored(conn: Connection, source: str, limit: int) -> list[Delivery]:
         .limit(limit)
     ).all()
     return [Delivery(source, row.delivery_id, row.payload) for row in rows]
+
+
+CLAIM_LEASE = timedelta(minutes=2)
+"""How long a worker holds the deliveries it took before another worker may take them."""
+
+
+def claim_stored(
+    conn: Connection,
+    source: str,
+    owner: str,
+    now: datetime,
+    *,
+    limit: int,
+    lease: timedelta = CLAIM_LEASE,
+) -> list[Delivery]:
+    """Take up to ``limit`` stored deliveries of ``source`` for ``owner`` until ``now +
+    lease``, oldest first, passing over those another worker holds. On PostgreSQL the rows are
+    read ``FOR UPDATE SKIP LOCKED``, so workers claiming at the same moment take different
+    deliveries instead of queueing on each other's locks; on SQLite the write transaction
+    (BEGIN IMMEDIATE) lets one claimer in at a time. Claiming is what keeps two workers from
+    doing the same work; applying a delivery twice is prevented anyway (:func:`take`)."""
+    free = or_(
+        _INBOX.c.claimed_until.is_(None),
+        _INBOX.c.claimed_until <= now,
+        _INBOX.c.claimed_by == owner,
+    )
+    ids = list(
+        conn.scalars(
+            select(_INBOX.c.id)
+            .where(_INBOX.c.source == source, _INBOX.c.status == "received", free)
+            .order_by(_INBOX.c.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)  # nothing on SQLite: see above
+        )
+    )
+    if not ids:
+        return []
+    conn.execute(
+        update(_INBOX)
+        .where(_INBOX.c.id.in_(ids))
+        .values(claimed_by=owner[:100], claimed_until=now + lease)
+    )
+    rows = conn.execute(
+        select(_INBOX.c.delivery_id, _INBOX.c.payload)
+        .where(_INBOX.c.id.in_(ids))
+        .order_by(_INBOX.c.id)
+    ).all()
+    return [Delivery(source, row.delivery_id, row.payload) for row in rows]
+
+
+def release(conn: Connection, source: str, owner: str) -> int:
+    """Give back what ``owner`` holds of ``source`` and did not settle (another worker may take
+    it at once); how many."""
+    released = conn.execute(
+        update(_INBOX)
+        .where(
+            _INBOX.c.source == source,
+            _INBOX.c.claimed_by == owner[:100],
+            _INBOX.c.status == "received",
+        )
+        .values(claimed_by=None, claimed_until=None)
+    )
+    return int(released.rowcount or 0)
+
+
+def retry_parked(
+    conn: Connection, *, source: str | None = None, delivery_id: str | None = None
+) -> list[Parked]:
+    """Put parked deliveries back in the queue (all, or one ``source``/``delivery_id``), their
+    reason cleared; what was put back, with the reason it had."""
+    query = select(_INBOX).where(_INBOX.c.status == "parked")
+    if source is not None:
+        query = query.where(_INBOX.c.source == source)
+    if delivery_id is not None:
+        query = query.where(_INBOX.c.delivery_id == delivery_id)
+    rows = conn.execute(query.order_by(_INBOX.c.id).with_for_update()).all()
+    if rows:
+        conn.execute(
+            update(_INBOX)
+            .where(_INBOX.c.id.in_([r.id for r in rows]), _INBOX.c.status == "parked")
+            .values(
+                status="received",
+                processed_at=None,
+                error=None,
+                claimed_by=None,
+                claimed_until=None,
+            )
+        )
+    return [
+        Parked(r.source, r.delivery_id, r.run_id, r.received_at, r.processed_at, r.error or "")
+        for r in rows
+    ]
 
 
 def backlog(conn: Connection) -> dict[str, int]:
