@@ -14,6 +14,7 @@ from . import (
     _documents,
     _evidence,
     _export,
+    _inbox,
     _jira,
     _people,
     _publish,
@@ -56,6 +57,7 @@ _doctor.register(app)
 _try.register(app)
 _report.register(app)
 _documents.register(app)
+_inbox.register(app)
 
 
 def _show_version(value: bool) -> None:

@@ -387,6 +387,34 @@ class Runtime(RunStarts, PeoplesActions):
         with self.db.connect() as conn:
             return inbound.parked(conn, run_id=run_id, limit=limit)
 
+    def retry_parked(
+        self,
+        *,
+        delivery_id: str | None = None,
+        source: str | None = None,
+        actor: Actor = CLI,
+    ) -> list[Parked]:
+        """Put parked deliveries back in the queue (one by its id, or all), recorded in the
+        ledger with who did it and why each had been parked; what was put back. A worker's
+        next pass applies them (or parks them again, with the reason it finds then)."""
+        from ..engine.evidence_kinds import DeliveriesRetried, DeliveryRef
+
+        now = self.clock.now()
+        with self.db.begin() as conn:
+            back = inbound.retry_parked(conn, source=source, delivery_id=delivery_id)
+            if back:
+                refs = [
+                    DeliveryRef(
+                        source=p.source,
+                        delivery_id=p.id,
+                        run_id=p.run_id,
+                        parked_because=p.reason,
+                    )
+                    for p in back
+                ]
+                self.record(conn, DeliveriesRetried(deliveries=refs), now, actor=actor)
+        return back
+
     def inbox_parked(self) -> dict[str, int]:
         """How many deliveries are parked, by source."""
         with self.db.connect() as conn:
