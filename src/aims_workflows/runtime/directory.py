@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, cast
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, select, text
 
 from ..engine import Actor
 from ..engine import evidence_kinds as ev
@@ -121,6 +121,7 @@ class Directory:
         AI system's owner), a grant for each role it gives that is not open yet, and a
         revocation for each grant from aims.yaml it no longer gives. Idempotent."""
         report = SyncReport()
+        _one_sync_at_a_time(conn)
         wanted = {
             (person, role) for role, people in self.rt.config.roles.items() for person in people
         }
@@ -583,6 +584,20 @@ class Directory:
             ),
             now,
             actor=by,
+        )
+
+
+def _one_sync_at_a_time(conn: Connection) -> None:
+    """Workers starting together each sync aims.yaml's roles: on PostgreSQL the second waits
+    for the first to commit (a transaction-scoped advisory lock, keyed by schema) and then
+    finds everyone there, instead of adding the same person again. SQLite's write transaction
+    is the lock there."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(
+            text(
+                "SELECT pg_advisory_xact_lock(hashtext(current_schema()), "
+                "hashtext('aims.directory.sync'))"
+            )
         )
 
 
