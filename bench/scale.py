@@ -283,17 +283,15 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     server = os.environ.get("AIMS_BENCH_POSTGRES_URL", DEFAULT_URL)
-    say(
-        f"PostgreSQL scale-out: {args.events:,} events, workers {args.workers}, on {os.cpu_count()} cores"
-    )
+    cores = os.cpu_count()
+    say(f"PostgreSQL scale-out: {args.events:,} events, workers {args.workers}, {cores} cores")
     figures: dict[str, float] = {}
     for w in args.workers:  # interleaved, so a burst of load elsewhere hits both alike
         figures[f"raw_{w}"] = raw_rate(server, args.events, w)
         say(f"  raw SKIP LOCKED queue, {w} worker(s): {figures[f'raw_{w}']:,.0f} items/s")
         figures[f"aims_{w}"] = aims_rate(server, args.events, w, args.batch)
-        say(
-            f"  aims, {w} worker(s), group commit {args.batch}: {figures[f'aims_{w}']:,.0f} events/s"
-        )
+        rate = figures[f"aims_{w}"]
+        say(f"  aims, {w} worker(s), group commit {args.batch}: {rate:,.0f} events/s")
     lowest, highest = min(args.workers), max(args.workers)
     rows = []
     for w in args.workers:
