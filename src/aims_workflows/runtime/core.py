@@ -100,6 +100,33 @@ def _with_sealed_evidence(commands: list[Command], rows: list[ChainedEvidence]) 
     ]
 
 
+class _LedgerTail:
+    """A group commit's evidence and commands, event by event, appended to the ledger and the
+    outbox together at the end of its transaction (the ledger head locked once, briefly)."""
+
+    def __init__(self) -> None:
+        self._events: list[tuple[Sequence[EvidenceRecord], Sequence[Command]]] = []
+
+    def add(self, evidence: Sequence[EvidenceRecord], commands: Sequence[Command]) -> None:
+        self._events.append((evidence, commands))
+
+    def mark(self) -> int:
+        return len(self._events)
+
+    def back_to(self, mark: int) -> None:
+        del self._events[mark:]
+
+    def write(self, conn: Connection, now: datetime) -> None:
+        records = [record for evidence, _ in self._events for record in evidence]
+        rows = ledger.append(conn, records, recorded_at=now)
+        commands: list[Command] = []
+        at = 0
+        for evidence, own in self._events:
+            commands += _with_sealed_evidence(list(own), rows[at : at + len(evidence)])
+            at += len(evidence)
+        outbox.enqueue(conn, commands, now)
+
+
 class Runtime(RunStarts, PeoplesActions):
     """Everything that changes state goes through here."""
 
@@ -138,13 +165,17 @@ class Runtime(RunStarts, PeoplesActions):
         t: Transition,
         lock_version: int | None,
         now: datetime,
+        tail: _LedgerTail | None = None,
     ) -> None:
         if lock_version is None:
             run_store.insert_run(conn, t.run, now)
         else:
             run_store.save(conn, t.run, lock_version, now)
-        rows = ledger.append(conn, t.evidence, recorded_at=now)
-        outbox.enqueue(conn, _with_sealed_evidence(t.commands, rows), now)
+        if tail is not None:  # group commit: chained with the batch's others, at its end
+            tail.add(t.evidence, t.commands)
+        else:
+            rows = ledger.append(conn, t.evidence, recorded_at=now)
+            outbox.enqueue(conn, _with_sealed_evidence(t.commands, rows), now)
         coverage = (spec.coverage.kpi, spec.coverage.valid_for) if spec.coverage else None
         projections.apply(conn, t.run, t.evidence, now, coverage)
 
@@ -221,10 +252,12 @@ class Runtime(RunStarts, PeoplesActions):
         delivery: Delivery | None,
         follow_up: Sequence[Command],
         now: datetime,
+        tail: _LedgerTail | None = None,
     ) -> Outcome:
         """Store an event the engine applied to a snapshot (:meth:`_prepare`), in ``conn``'s
         write transaction, with the inbox row of its delivery. Nothing here evaluates a
-        template or condition."""
+        template or condition. With ``tail`` (group commit) its evidence and commands wait
+        there to be appended with the batch's others."""
         if delivery and not inbound.take(conn, delivery, now):
             return Outcome(run_id, duplicate=True)
         newer = inbound.superseded_by(conn, delivery) if delivery else None
@@ -247,9 +280,12 @@ class Runtime(RunStarts, PeoplesActions):
             return Outcome(run_id, not_applied=str(prepared))
         if prepared.transition.ignored is None:
             self._commit_transition(
-                conn, prepared.spec, prepared.transition, prepared.lock_version, now
+                conn, prepared.spec, prepared.transition, prepared.lock_version, now, tail
             )
-        outbox.enqueue(conn, follow_up, now)
+        if tail is not None:
+            tail.add((), follow_up)  # after the event's own commands, as without a tail
+        else:
+            outbox.enqueue(conn, follow_up, now)
         if delivery:
             inbound.settle(conn, delivery, now, prepared.transition.ignored)
         return Outcome(prepared.run_id, prepared.transition)
@@ -331,23 +367,37 @@ class Runtime(RunStarts, PeoplesActions):
                 prepared[position] = self._prepare(item.event, item.run_id, now)
             except Exception as err:  # noqa: BLE001 - reported per event, the batch goes on
                 problems[position] = err
-        with self.db.begin() as conn:
+        tail = _LedgerTail()
+        try:
+            with self.db.begin() as conn:
+                for position, item in items:
+                    key = item.order_key()
+                    if key is not None and key in failed:
+                        results[position] = HeldBack(key)
+                        continue
+                    mark = tail.mark()
+                    try:
+                        if position in problems:
+                            raise problems[position]
+                        with conn.begin_nested():
+                            results[position] = self._store_prepared(
+                                conn, item.event, prepared[position], item.run_id,
+                                item.delivery, item.follow_up, now, tail,
+                            )  # fmt: skip
+                    except Exception as err:  # noqa: BLE001 - per event, the batch goes on
+                        tail.back_to(mark)  # its savepoint rolled back: so do its rows
+                        results[position] = err
+                        if key is not None:
+                            failed.add(key)
+                # The ledger head is the one row every writer locks: taken here, just before
+                # the commit, instead of at the batch's first event, so that workers' batches
+                # overlap in everything but this.
+                tail.write(conn, now)
+        except Exception as err:  # noqa: BLE001 - the batch's commit failed: all of it did
             for position, item in items:
-                key = item.order_key()
-                if key is not None and key in failed:
-                    results[position] = HeldBack(key)
-                    continue
-                try:
-                    if position in problems:
-                        raise problems[position]
-                    with conn.begin_nested():
-                        results[position] = self._store_prepared(
-                            conn, item.event, prepared[position], item.run_id, item.delivery,
-                            item.follow_up, now,
-                        )  # fmt: skip
-                except Exception as err:  # noqa: BLE001 - reported per event, the batch goes on
+                if isinstance(results[position], Outcome):
                     results[position] = err
-                    if key is not None:
+                    if (key := item.order_key()) is not None:
                         failed.add(key)
 
     def ignore(self, delivery: Delivery, reason: str, *, follow_up: Sequence[Command] = ()) -> bool:
