@@ -244,11 +244,8 @@ def claim_stored(
     deliveries instead of queueing on each other's locks; on SQLite the write transaction
     (BEGIN IMMEDIATE) lets one claimer in at a time. Claiming is what keeps two workers from
     doing the same work; applying a delivery twice is prevented anyway (:func:`take`)."""
-    free = or_(
-        _INBOX.c.claimed_until.is_(None),
-        _INBOX.c.claimed_until <= now,
-        _INBOX.c.claimed_by == owner,
-    )
+    # not what this owner holds either: a pass does not take again what it could not settle
+    free = or_(_INBOX.c.claimed_until.is_(None), _INBOX.c.claimed_until <= now)
     ids = list(
         conn.scalars(
             select(_INBOX.c.id)

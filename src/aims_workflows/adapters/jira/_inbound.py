@@ -197,19 +197,20 @@ class InboxProcessor:
         PostgreSQL), so workers sharing a database work on different ones, and their events
         are applied with group commit: ``batch`` per transaction, a savepoint each, so one
         that fails is retried or parked alone."""
-        done = 0
-        while done < limit:
-            taken = self.rt.claim_deliveries(SOURCE, self.owner, min(batch, limit - done))
-            if not taken:
-                break
-            try:
+        done = seen = 0
+        try:
+            while seen < limit:
+                taken = self.rt.claim_deliveries(SOURCE, self.owner, min(batch, limit - seen))
+                if not taken:
+                    break
+                seen += len(taken)
                 done += self._apply_taken(taken)
-            finally:
-                # what is left (Jira or the database unavailable, a run's event held back
-                # behind its failed one) is another worker's to take at once
-                self.rt.release_deliveries(SOURCE, self.owner)
-            if len(taken) < batch:
-                break
+                if len(taken) < batch:
+                    break
+        finally:
+            # what is left (Jira or the database unavailable, a run's event held back behind
+            # its failed one) is given back: the next pass, here or in another worker, takes it
+            self.rt.release_deliveries(SOURCE, self.owner)
         return done
 
     def _apply_taken(self, taken: list[Delivery]) -> int:
