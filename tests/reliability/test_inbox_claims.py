@@ -91,3 +91,27 @@ def test_a_claim_held_by_another_worker_is_passed_over_until_it_runs_out_or_is_g
         assert inbound.release(conn, "jira", "worker-3") == 3
         again = inbound.claim_stored(conn, "jira", "worker-2", NOW, limit=10)
     assert [d.id for d in again] == ["d0", "d1", "d2"]
+
+
+def test_a_later_delivery_of_a_subject_waits_while_another_worker_holds_an_earlier_one(
+    database: Database,
+):
+    from aims_workflows.runtime import Delivery
+
+    with database.begin() as conn:
+        for n, subject in enumerate(("issue:1", "issue:2", "issue:1")):
+            inbound.store(conn, Delivery("jira", f"d{n}", "{}", subject=subject), NOW)
+        first = inbound.claim_stored(conn, "jira", "worker-1", NOW, limit=1)
+    assert [d.id for d in first] == ["d0"]
+    with database.begin() as conn:  # d2 is issue:1's too: it waits behind d0
+        assert [d.id for d in inbound.claim_stored(conn, "jira", "worker-2", NOW, limit=10)] == [
+            "d1"
+        ]
+    with database.begin() as conn:  # worker 1 could not apply d0 and gives it back
+        inbound.release(conn, "jira", "worker-1")
+        both = inbound.claim_stored(conn, "jira", "worker-3", NOW, limit=10)
+    assert [d.id for d in both] == ["d0", "d2"]  # in order, to one worker
+    with database.begin() as conn:
+        inbox.mark(conn, "jira", "d0", "processed", NOW)
+        inbound.release(conn, "jira", "worker-3")
+        assert [d.id for d in inbound.claim_stored(conn, "jira", "w4", NOW, limit=10)] == ["d2"]

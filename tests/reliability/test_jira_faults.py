@@ -388,3 +388,20 @@ def test_a_pass_with_jira_down_ends_and_gives_its_deliveries_back(env):
         ).all()
     assert [tuple(r) for r in rows] == [("received", None)] * 5
     demo.sandbox.faults.clear()
+
+
+def test_a_stored_webhook_names_the_issue_it_changes(env):
+    """So that workers apply one issue's deliveries in the order Jira sent them."""
+    import json
+
+    _, _, app, demo = env
+    run_id = start_run(app)
+    _, body = done_webhook(app, demo, run_id)
+    assert post(demo, body, delivery="dlv-subject").status_code == 202
+    with app.db.connect() as conn:
+        subject = conn.scalar(
+            select(InboxItem.__table__.c.subject).where(
+                InboxItem.__table__.c.delivery_id == "dlv-subject"
+            )
+        )
+    assert subject == f"issue:{json.loads(body)['issue']['id']}"

@@ -39,7 +39,7 @@ from ..errors import EngineError, NotFound, SpecTampered
 from ..ports import Clock
 from ..spec.loader import WorkflowSet
 from ..spec.model import WorkflowSpec
-from ..store import Database, inbox, ledger, outbox, projections
+from ..store import Database, ledger, outbox, projections
 from ..store import runs as run_store
 from . import inbound, views
 from .actions import PeoplesActions
@@ -422,7 +422,7 @@ class Runtime(RunStarts, PeoplesActions):
         # urgent: the sender waits for the answer (on SQLite it goes before the writes nobody
         # waits on, see store/write_gate)
         with self.db.begin(urgent=True) as conn:
-            return inbox.claim(conn, delivery.source, delivery.id, delivery.payload, now)
+            return inbound.store(conn, delivery, now)
 
     def park(self, delivery: Delivery, reason: str) -> bool:
         """Set aside a stored delivery that cannot be applied, with why, so the deliveries

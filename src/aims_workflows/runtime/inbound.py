@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, Table, and_, func, or_, select, update
+from sqlalchemy import Connection, Table, and_, func, or_, select, text, update
 
 from ..store import inbox
 from ..store.models import InboxItem
@@ -26,6 +26,7 @@ __all__ = [
     "take",
     "settle",
     "stored",
+    "store",
     "claim_stored",
     "release",
     "retry_parked",
@@ -91,6 +92,15 @@ def as_delivery(delivery: Delivery | tuple[str, str] | None, payload: str) -> De
     if delivery is None or isinstance(delivery, Delivery):
         return delivery
     return Delivery(delivery[0], delivery[1], payload)
+
+
+def store(conn: Connection, delivery: Delivery, now: datetime) -> bool:
+    """Record a delivery to be applied later, with the subject it changes when known; False
+    for a repeat of one recorded before."""
+    if not inbox.claim(conn, delivery.source, delivery.id, delivery.payload, now):
+        return False
+    _describe(conn, delivery)
+    return True
 
 
 def take(conn: Connection, delivery: Delivery, now: datetime) -> bool:
@@ -246,10 +256,35 @@ def claim_stored(
     doing the same work; applying a delivery twice is prevented anyway (:func:`take`)."""
     # not what this owner holds either: a pass does not take again what it could not settle
     free = or_(_INBOX.c.claimed_until.is_(None), _INBOX.c.claimed_until <= now)
+    # a subject's deliveries are applied in the order received: none while another worker
+    # holds an earlier one of the same subject (an earlier one nobody holds is older, so it is
+    # taken first, by the same claim)
+    earlier = _INBOX.alias("earlier")
+    held_before = (
+        select(earlier.c.id)
+        .where(
+            earlier.c.source == _INBOX.c.source,
+            earlier.c.subject == _INBOX.c.subject,
+            earlier.c.id < _INBOX.c.id,
+            earlier.c.status == "received",
+            earlier.c.claimed_until > now,
+        )
+        .exists()
+    )
+    if conn.dialect.name == "postgresql":
+        # claims of one source one at a time, so that each sees what the one before held
+        # (the rows themselves are still read SKIP LOCKED: a delivery being applied is passed)
+        conn.execute(
+            text(
+                "SELECT pg_advisory_xact_lock(hashtext(current_schema()), "
+                "hashtext('aims.inbox.claim:' || :source))"
+            ),
+            {"source": source},
+        )
     ids = list(
         conn.scalars(
             select(_INBOX.c.id)
-            .where(_INBOX.c.source == source, _INBOX.c.status == "received", free)
+            .where(_INBOX.c.source == source, _INBOX.c.status == "received", free, ~held_before)
             .order_by(_INBOX.c.id)
             .limit(limit)
             .with_for_update(skip_locked=True)  # nothing on SQLite: see above
