@@ -42,6 +42,12 @@ EXPECTED = {
     "management-review": {"9.3"},
     "review-action": {"9.3"},
     "ai-system-change-review": {"A.6.2.4", "A.6.2.5"},
+    "ai-system-intake": {"A.4.2", "A.4.3", "A.4.4", "A.4.5", "A.4.6", "A.6.2.2"},
+    "ai-incident": {"A.3.3", "A.8.3", "A.8.4", "A.8.5", "10.2"},
+    "supplier-review": {"A.10.2", "A.10.3", "A.10.4"},
+    "data-quality": {"A.7.2", "A.7.3", "A.7.4", "A.7.5", "A.7.6"},
+    "intended-use": {"A.9.2", "A.9.3", "A.9.4", "A.6.2.7", "A.6.2.8", "A.8.2"},
+    "soa-review": {"6.1.3"},
 }
 
 
