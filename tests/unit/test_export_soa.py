@@ -164,7 +164,7 @@ def test_the_soa_from_real_runs(harness, answers):
         False,
         "Our systems affect applicants",
     )
-    assert "no justification for inclusion in aims.yaml" in by_id["A.5.3"].notes
+    assert "no justification for inclusion in aims.yaml or an approved SoA" in by_id["A.5.3"].notes
 
     # excluded with its reason from aims.yaml
     customers = by_id["A.10.4"]

@@ -177,7 +177,8 @@ ROOT_CAUSE = {
     "resolved_at": "2026-03-04T15:30Z",
     "lessons_learned": "Tools the model calls must check authorisation themselves.",
     "nonconformity": True,
-    "requirement_not_met": "A.6.2.4: release tests did not cover tool authorisation",
+    "requirement_not_met": "A.6.2.4",
+    "what_was_not_met": "Release tests did not cover the authorisation of the tools it calls.",
 }
 
 
@@ -210,6 +211,8 @@ def test_incident_keeps_its_timeline_raises_a_finding_and_is_closed_by_someone_e
     )
     assert "Reference of the notification" in drive.kinds("task.refuse_answers")[-1].problems[0]
     drive.complete("communicate", COMMUNICATE, "amy@example.com")
+    drive.complete("root_cause", {**ROOT_CAUSE, "requirement_not_met": "tests"}, "ed@example.com")
+    assert "Clause or control not met" in drive.kinds("task.refuse_answers")[-1].problems[0]
     drive.complete("root_cause", ROOT_CAUSE, "ed@example.com")
 
     (spawned,) = drive.kinds("run.start")
@@ -219,7 +222,7 @@ def test_incident_keeps_its_timeline_raises_a_finding_and_is_closed_by_someone_e
     assert finding.title == (
         "AI incident on Support chatbot: Chatbot disclosed another customer's order"
     )
-    assert finding.clause == ROOT_CAUSE["requirement_not_met"]
+    assert finding.clause == "A.6.2.4"
     assert finding.system == "Support chatbot"
     assert "Root cause: The order tool trusted" in finding.description
     assert spawned.inputs == {"area": "Incident: Chatbot disclosed another customer's order"}
@@ -287,7 +290,7 @@ def test_a_minor_concern_needs_no_alert_and_no_corrective_action(shipped):
     )
     drive.complete(
         "root_cause",
-        {**ROOT_CAUSE, "nonconformity": False, "requirement_not_met": ""},
+        {**ROOT_CAUSE, "nonconformity": False, "requirement_not_met": "", "what_was_not_met": ""},
         "ed@example.com",
     )
     assert drive.kinds("run.start") == []
