@@ -9,6 +9,7 @@ import json
 import pytest
 from readme_path import fill_answers, inventory_csv, placeholders, steps
 
+from aims_workflows.app import shipped_workflows_dir
 from aims_workflows.cli import _output
 from conftest import run_aims
 
@@ -56,7 +57,8 @@ def test_readmes_path_works_in_a_fresh_directory(fresh, capsys):
             assert pending["may_decide"] == "risk.owner@example.com"
             ids["APPROVAL-ID"] = pending["approval"]
         if step.argv[1] == "validate":
-            assert "7 workflow(s) valid" in result.out
+            shipped = len(list(shipped_workflows_dir().glob("*.yaml")))
+            assert f"{shipped} workflow(s) valid" in result.out
         if step.argv[1:3] == ["approvals", "decide"]:
             assert "run is completed" in result.out
         if step.argv[1:3] == ["runs", "show"]:
