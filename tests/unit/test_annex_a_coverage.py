@@ -40,8 +40,8 @@ def test_every_annex_a_control_is_evidenced_by_a_shipped_workflow():
         *(ids for workflow, ids in SHIPPED_IN_THEIR_OWN_FILES.items() if workflow not in present)
     )
     missing = [c for c in controls if c not in evidenced and c not in excused]
-    assert missing == [], (
-        "Annex A controls no shipped workflow step evidences: " + ", ".join(missing)
+    assert missing == [], "Annex A controls no shipped workflow step evidences: " + ", ".join(
+        missing
     )
 
 

@@ -74,7 +74,11 @@ def test_an_incident_raises_a_nonconformity_whose_source_is_the_incident(harness
     with h.db.connect() as conn:
         (finding,) = conn.execute(select(f)).all()
     assert finding.source == f"ai-incident/{incident}"
-    assert (finding.severity, finding.clause, finding.system_name) == ("major", "A.6.2.4", "Chatbot")
+    assert (finding.severity, finding.clause, finding.system_name) == (
+        "major",
+        "A.6.2.4",
+        "Chatbot",
+    )
     assert finding.status == "open" and finding.corrective_run_id
     assert h.run_row(finding.corrective_run_id).workflow_id == "corrective-action"
     assert h.open_task("correct", finding.corrective_run_id)

@@ -206,9 +206,7 @@ def test_incident_keeps_its_timeline_raises_a_finding_and_is_closed_by_someone_e
     assert drive.run.data["timeline"] == {"consistent": True}
 
     # a duty to notify needs the authority's reference
-    drive.complete(
-        "communicate", {**COMMUNICATE, "authority_reference": ""}, "amy@example.com"
-    )
+    drive.complete("communicate", {**COMMUNICATE, "authority_reference": ""}, "amy@example.com")
     assert "Reference of the notification" in drive.kinds("task.refuse_answers")[-1].problems[0]
     drive.complete("communicate", COMMUNICATE, "amy@example.com")
     drive.complete("root_cause", {**ROOT_CAUSE, "requirement_not_met": "tests"}, "ed@example.com")
