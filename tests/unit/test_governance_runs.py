@@ -115,6 +115,7 @@ def test_an_approved_soa_is_the_soa_of_readiness_the_register_and_the_export(har
         records = produced_records(conn, workflow_ids=h.app.workflows.ids())
     (listed,) = [d.snapshot for d in records if d.snapshot.requirement == "soa"]
     assert (listed.reference, listed.approver) == (run, "tom@example.com")
+    assert (listed.version, listed.clause) == ("SoA 2.0", "6.1.3")
 
     report = coverage(h)
     assert report.approved_soa.version == "2.0"
