@@ -10,7 +10,7 @@ from datetime import timedelta
 from export_world import use_soa
 from sqlalchemy import select
 from test_export_soa import coverage
-from test_governance_workflows import (
+from test_operational_workflows import (
     COMMUNICATE,
     CONTAIN,
     PROPOSAL,
