@@ -358,6 +358,46 @@ class ScheduleConfig(BaseModel):
     first_due: date = Field(description="the day the first run starts (YYYY-MM-DD)")
 
 
+class AuditAreaConfig(BaseModel):
+    """One area of the internal audit programme and the clauses and controls it covers (a
+    clause or group id covers everything under it)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    key: str = Field(pattern=r"^[a-z][a-z0-9-]{0,39}$", description="short id, e.g. data")
+    title: str = Field(min_length=1, max_length=120)
+    covers: list[str] = Field(min_length=1, description="clause and control ids, e.g. 8, A.7")
+    risk_related: bool = Field(
+        False, description="audited more often while high-risk AI systems are in scope"
+    )
+
+    @field_validator("covers", mode="before")
+    @classmethod
+    def _numbers_as_ids(cls, value: Any) -> Any:
+        # YAML reads an unquoted 8 or 6.1 as a number: the clause meant is its text
+        if isinstance(value, list):
+            return [
+                str(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v
+                for v in value
+            ]
+        return value
+
+
+class AuditProgrammeConfig(BaseModel):
+    """The internal audit programme (``audit_programme:``): the certification cycle it spans and,
+    when the default areas do not fit, the organisation's own areas."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    cycle_years: int = Field(3, ge=1, le=6, description="length of the certification cycle")
+    cycle_start: date | None = Field(
+        None, description="first day of the cycle (default: the first day of this year)"
+    )
+    areas: list[AuditAreaConfig] | None = Field(
+        None, description="the programme's audit areas (default: twelve areas over 4 to 10, A)"
+    )
+
+
 SHIPPED = "shipped"
 """``workflows: shipped`` in aims.yaml: the workflows that come with the package."""
 
@@ -379,6 +419,7 @@ class AimsConfig(BaseModel):
         default_factory=dict, description="workflow id -> when its schedule first falls due"
     )
     soa: SoaConfig = SoaConfig()
+    audit_programme: AuditProgrammeConfig = AuditProgrammeConfig()
     witness: WitnessConfig = WitnessConfig()
     segregation: SegregationConfig = SegregationConfig()
     cli_decisions: Literal["allow", "forbid"] | None = Field(

@@ -34,10 +34,12 @@ def test_the_page_lists_every_requirement_with_its_fix(harness, serve):  # noqa:
     text = plain(page.text)
     assert "Certification readiness: Stage 2" in text and "✗ Not ready for Stage 2" in text
     requirements = plain(part(page.text, "requirements"))
-    assert "4.3 Scope of the AI management system (scope) missing not in the register" in (
+    # the scope has a shipped workflow: running it is the fix
+    assert "4.3 Scope of the AI management system (scope) missing no aims-scope run yet" in (
         requirements
     )
-    assert "aims documents add REF --requirement scope" in requirements
+    assert "aims start aims-scope" in requirements
+    assert "aims documents add REF --requirement risk-criteria" in requirements
     # what people typed is escaped, never markup
     assert "AIMS-POL-1 v0.9<b> is a draft: not approved" in requirements
     assert "<b>" not in page.text and "v0.9&lt;b&gt;" in page.text

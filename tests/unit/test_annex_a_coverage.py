@@ -11,14 +11,6 @@ from aims_workflows.spec import load_workflows
 
 WORKFLOWS = Path(__file__).resolve().parents[2] / "workflows"
 
-# Controls whose workflows are shipped in their own files: while such a file is absent from
-# workflows/, its controls may be unevidenced; as soon as it is present, they are checked like
-# every other control (and this list stops excusing anything).
-SHIPPED_IN_THEIR_OWN_FILES: dict[str, frozenset[str]] = {
-    "ai-policy": frozenset({"A.2.2", "A.2.3", "A.2.4"}),
-    "roles-and-competence": frozenset({"A.3.2"}),
-}
-
 
 def evidenced_by_steps() -> dict[str, set[str]]:
     """Control id -> the workflows with a step that names it."""
@@ -35,11 +27,7 @@ def test_every_annex_a_control_is_evidenced_by_a_shipped_workflow():
     controls = [c.id for c in load_catalog().controls()]
     assert len(controls) == 38
     evidenced = evidenced_by_steps()
-    present = {p.stem for p in WORKFLOWS.glob("*.yaml")}
-    excused = set().union(
-        *(ids for workflow, ids in SHIPPED_IN_THEIR_OWN_FILES.items() if workflow not in present)
-    )
-    missing = [c for c in controls if c not in evidenced and c not in excused]
+    missing = [c for c in controls if c not in evidenced]
     assert missing == [], "Annex A controls no shipped workflow step evidences: " + ", ".join(
         missing
     )

@@ -81,7 +81,10 @@ def test_a_fresh_installation_lists_every_missing_item_and_exits_1(aims):
     }
     assert lines["nonconformities"]["status"] == "partial"
     assert all(v["fix"] for v in lines.values()), lines
-    assert lines["scope"]["fix"].startswith("aims documents add REF --requirement scope")
+    # a document a shipped workflow produces is fixed by running it (or by entering it)
+    assert lines["scope"]["fix"] == "aims start aims-scope"
+    assert lines["policy"]["fix"] == "aims start ai-policy"
+    assert lines["risk-criteria"]["fix"].startswith("aims documents add REF --requirement")
     assert lines["risk-results"]["fix"].startswith("aims systems add")
     assert lines["audit-results"]["fix"] == "aims start internal-audit"
     clauses = {c["clause"]: c for c in json.loads(result.out)["clauses"]}
@@ -386,7 +389,18 @@ def test_stage_1_then_stage_2_pass_once_everything_is_there(aims, harness, answe
         f"finish run {risk2} (ai-risk-assessment of Scorer): aims runs show {risk2}"
     )
     assert stage1.code == 1
-    assert aims("systems", "set", "Scorer", "in_scope=false").code == 0
+    h.app.inventory.set("Scorer", {"in_scope": "false"}, reason="A pilot, not live")
+    h.pump()
+    assert aims("readiness", "--stage", "1", "--at", "2026-02-01").code == 1, "not until approved"
+    h.complete(
+        "consequences",
+        {
+            "consequences": "No assessments needed while it is a pilot",
+            "scope_statement_revised": False,
+            "recommendation": "approve",
+        },
+    )
+    h.decide("tom@example.com", reason="A pilot with no customers")
     stage1 = aims("readiness", "--stage", "1", "--at", "2026-02-01")
     assert stage1.code == 0, stage1
     assert "Stage 1 on 2026-02-01: ready (12 met)" in stage1.out

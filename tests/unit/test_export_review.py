@@ -436,8 +436,19 @@ def test_coverage_rebuilt_at_past_moments_matches_what_the_kpis_said_then(harnes
     h.pump()
     note_kpis()
     h.clock.advance(days=1)
-    h.app.inventory.set("Scorer", {"in_scope": False})
+    # out of scope once top management approves the change
+    _, (change,) = h.app.inventory.set("Scorer", {"in_scope": False}, reason="Retired")
     h.pump()
+    h.complete(
+        "consequences",
+        {
+            "consequences": "None left",
+            "scope_statement_revised": False,
+            "recommendation": "approve",
+        },
+        run_id=change,
+    )
+    h.decide("tom@example.com", reason="Retired indeed", run_id=change)
     note_kpis()
     h.clock.advance(days=1)
     assess_high_risk(h, world.risk2)  # out of scope, still assessed: it does not count

@@ -175,15 +175,16 @@ def test_the_soa_from_real_runs(harness, answers):
     )
     assert not customers.gap
 
-    # applicable, no workflow, nothing said about it: a gap
-    policy = by_id["A.2.2"]
+    # every control has a shipped workflow now: applicable, nothing said about it, no run yet is
+    # no evidence, but not a gap (a gap is a control no workflow names: see the clauses, 7.1)
+    computing = by_id["A.4.5"]
     assert (
-        policy.applicable,
-        policy.status,
-        policy.gap,
-        policy.evidence_rows,
-        policy.workflows,
-    ) == (True, "no_evidence", True, 0, ())
+        computing.applicable,
+        computing.status,
+        computing.gap,
+        computing.evidence_rows,
+        computing.workflows,
+    ) == (True, "no_evidence", False, 0, ("ai-system-intake",))
     # an implementation described outside aims is not a gap
     resources = by_id["A.4.2"]
     assert (resources.gap, resources.status, resources.evidence_rows) == (False, "described", 0)
@@ -199,11 +200,7 @@ def test_the_soa_from_real_runs(harness, answers):
 
     summary = report.summary()
     assert summary["excluded"] == 1 and summary["applicable"] == 37
-    assert (
-        "A.2.2" in summary["gaps"]
-        and "A.4.2" not in summary["gaps"]
-        and "A.10.4" not in summary["gaps"]
-    )
+    assert summary["gaps"] == []
     assert summary["implemented"] == 4  # A.5.2 .. A.5.5
     assert summary["described"] == 1 and summary["no_evidence"] == 32
 
@@ -223,7 +220,7 @@ def test_clauses_count_what_names_them_or_their_sub_clauses(harness, answers):
     assert clauses["6.1"].evidence_rows == both_rows
     assert clauses["6"].evidence_rows == both_rows
     assert "management-review (steps:" in clauses["6.1.3"].workflows_text()
-    assert clauses["4.3"].gap and clauses["4.3"].workflows == ()
+    assert clauses["7.1"].gap and clauses["7.1"].workflows == ()
 
 
 def test_a_period_counts_only_its_runs_and_rows(harness, answers):
@@ -267,7 +264,7 @@ def test_the_renderings_carry_the_same_facts(harness, answers):
     rows = {r["control"]: r for r in csv.DictReader(io.StringIO(soa_csv(report)))}
     assert rows["A.10.4"]["applicable"] == "no" and rows["A.10.4"]["status"] == "excluded"
     assert rows["A.10.4"]["justification"] == "No customers | none =1"
-    assert rows["A.2.2"]["gap"] == "true" and rows["A.5.2"]["status"] == "implemented"
+    assert rows["A.4.5"]["gap"] == "false" and rows["A.5.2"]["status"] == "implemented"
     assert (
         int(rows["A.5.2"]["evidence_rows"])
         == {c.id: c for c in report.controls}["A.5.2"].evidence_rows
@@ -276,13 +273,13 @@ def test_the_renderings_carry_the_same_facts(harness, answers):
     assert (
         "| A.10.4 Meeting customer needs | **no** | No customers \\| none =1 |" in markdown
     )  # a pipe cannot break the table
-    assert "**Gaps**" in markdown and "A.2.2" in markdown
+    assert "No gaps: every applicable control has a workflow" in markdown and "A.4.5" in markdown
     data = json.loads(coverage_json(report, part="controls"))
     assert "clauses" not in data and len(data["controls"]) == 38
     assert data["summary"]["gaps"] == report.summary()["gaps"]
     clause_rows = {r["clause"]: r for r in csv.DictReader(io.StringIO(clauses_csv(report)))}
     assert (
-        clause_rows["4.3"]["no_workflow"] == "true"
+        clause_rows["7.1"]["no_workflow"] == "true"
         and clause_rows["8.2"]["status"] == "implemented"
     )
     assert "| 8.2 Running AI risk assessments | ai-risk-assessment |" in clauses_markdown(report)

@@ -41,6 +41,8 @@ OUTER_LAYERS = (
     "doctor",
     "documents",
     "report",
+    "findings",
+    "audit",
 )
 IO_LIBRARIES = (
     "sqlalchemy",

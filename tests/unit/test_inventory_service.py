@@ -171,13 +171,25 @@ def test_importing_the_same_file_again_changes_nothing(harness):
     assert counts(h) == before
 
 
-def test_import_updates_existing_systems(harness):
+def test_import_updates_existing_systems(harness, tmp_path):
     h = harness
     h.app.inventory.import_file(FIXTURES / "systems.json")
-    added, changed, started = h.app.inventory.import_file(FIXTURES / "systems.yaml")
-    # CV screener goes out of scope; nothing else differs
+    # systems.yaml takes CV screener out of scope, which needs a reason and an approval
+    with pytest.raises(InventoryError, match="the row for 'CV screener' sets in_scope to false"):
+        h.app.inventory.import_file(FIXTURES / "systems.yaml")
+    assert system(h, "CV screener")["in_scope"] is True
+    assert [v["version"] for v in history(h, "CV screener")] == [1]
+    changed_tier = tmp_path / "systems.yaml"
+    changed_tier.write_text(
+        (FIXTURES / "systems.yaml")
+        .read_text(encoding="utf-8")
+        .replace("in_scope: no", "")
+        .replace("risk_tier: high", "risk_tier: limited"),
+        encoding="utf-8",
+    )
+    added, changed, started = h.app.inventory.import_file(changed_tier)
     assert (added, changed) == (0, 1)
-    assert system(h, "CV screener")["in_scope"] is False
+    assert system(h, "CV screener")["risk_tier"] == "limited"
     assert [v["version"] for v in history(h, "CV screener")] == [1, 2]
 
 

@@ -1,4 +1,4 @@
-"""The governance workflows in the real runtime, on each database: a proposal registered in the
+"""The intake, incident and SoA review workflows in the real runtime, on each database: a proposal registered in the
 inventory goes through intake and starts its assessments; an incident raises a nonconformity
 whose source is the incident; an approved SoA review is the SoA the readiness check, the
 documents register and the SoA export read."""
@@ -73,7 +73,7 @@ def test_an_incident_raises_a_nonconformity_whose_source_is_the_incident(harness
     f = Finding.__table__
     with h.db.connect() as conn:
         (finding,) = conn.execute(select(f)).all()
-    assert finding.source == f"ai-incident/{incident}"
+    assert (finding.source, finding.source_type) == (f"ai-incident/{incident}", "incident")
     assert (finding.severity, finding.clause, finding.system_name) == (
         "major",
         "A.6.2.4",

@@ -217,6 +217,7 @@ def test_incident_keeps_its_timeline_raises_a_finding_and_is_closed_by_someone_e
     assert spawned.workflow == "corrective-action"
     finding = spawned.finding
     assert finding.source == "ai-incident/run-1" and finding.severity == "major"
+    assert finding.source_type == "incident"
     assert finding.title == (
         "AI incident on Support chatbot: Chatbot disclosed another customer's order"
     )
@@ -361,6 +362,7 @@ def test_an_unacceptable_supplier_raises_a_major_finding(shipped):
     assert spawned.workflow == "corrective-action"
     assert (spawned.finding.severity, spawned.finding.clause) == ("major", "A.10.3")
     assert spawned.finding.source == "supplier-review/run-1"
+    assert spawned.finding.source_type == "monitoring"
     assert spawned.finding.description == ASSESS["findings"]
     assert drive.artefact("supplier_review_record")["customer_requirements"] is None
 

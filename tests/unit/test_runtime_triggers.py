@@ -100,8 +100,11 @@ def test_schedules_start_once_per_interval_per_in_scope_subject(harness, answers
 
     h.clock.advance(days=1)
     again = h.rt.run_schedules()
+    # the yearly AI policy review, without a date in aims.yaml, falls due a year after the
+    # ledger's first row
     assert sorted((h.run_row(r).workflow_id, h.run_row(r).subject_name) for r in again) == [
         ("ai-impact-assessment", "InScope"),
+        ("ai-policy", "Example Ltd"),
         ("ai-risk-assessment", "InScope"),
         ("data-quality", "InScope"),
         ("intended-use", "InScope"),
@@ -120,7 +123,9 @@ def test_a_schedule_does_not_start_a_second_run_while_one_is_open(harness):
     first = h.rt.run_schedules()
     assert len(first) == 3
     h.clock.advance(days=400)
-    assert h.rt.run_schedules() == []  # both are still open a year later
+    # both are still open a year later; only the AI policy review falls due (a year after the
+    # ledger's first row)
+    assert [h.run_row(r).workflow_id for r in h.rt.run_schedules()] == ["ai-policy"]
     audit = next(r for r in first if h.run_row(r).workflow_id == "internal-audit")
     h.rt.cancel(audit, "replaced")
     assert [h.run_row(r).workflow_id for r in h.rt.run_schedules()] == ["internal-audit"]
@@ -155,6 +160,7 @@ def test_the_first_pass_starts_no_yearly_workflow(harness):
         (h.run_row(r).workflow_id, h.run_row(r).subject_name) for r in h.rt.run_schedules()
     ) == [
         ("ai-impact-assessment", "Chatbot"),
+        ("ai-policy", "Example Ltd"),
         ("ai-risk-assessment", "Chatbot"),
         ("data-quality", "Chatbot"),
         ("intended-use", "Chatbot"),
@@ -287,6 +293,7 @@ def test_an_internal_audit_finding_spawns_a_corrective_action_that_closes_it(har
     )
     assert finding.description == "Two risks unreviewed"
     assert finding.source == f"internal-audit/{audit}"
+    assert finding.source_type == "internal"  # counted as an internal audit's
     assert "finding.raised" in h.kinds(audit)
     assert kpis(h)["mean_days_to_close_nonconformity"] is None
 
@@ -450,8 +457,8 @@ def test_a_scheduled_start_that_loses_a_race_is_skipped_not_an_error(harness, mo
     h.clock.advance(timedelta(days=365))  # the first due date: a year after registration
     first = h.rt.run_schedules()
     # the system's risk, impact, data, intended use and supplier reviews; the audit, the
-    # management review and the SoA review
-    assert len(first) == 8
+    # management review, the SoA review and the AI policy
+    assert len(first) == 9
     # a year on, last year's runs still open, and a read of the open runs that is out of date
     h.clock.advance(timedelta(days=366))
     monkeypatch.setattr(type(h.rt), "_open_subjects", lambda self, conn, workflow: set())
@@ -459,5 +466,5 @@ def test_a_scheduled_start_that_loses_a_race_is_skipped_not_an_error(harness, mo
     with h.db.connect() as conn:
         runs = conn.execute(text("SELECT count(*) FROM runs")).scalar()
         scheduled = conn.execute(text("SELECT count(*) FROM runs WHERE scheduled")).scalar()
-    assert runs == scheduled == 8
+    assert runs == scheduled == 9
     assert h.verify().ok

@@ -10,6 +10,7 @@ from pathlib import Path
 import typer
 
 from . import (
+    _audit,
     _doctor,
     _documents,
     _evidence,
@@ -56,6 +57,7 @@ _doctor.register(app)
 _try.register(app)
 _report.register(app)
 _documents.register(app)
+_audit.register(app)
 
 
 def _show_version(value: bool) -> None:

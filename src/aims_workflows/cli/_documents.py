@@ -52,6 +52,7 @@ def register(app: typer.Typer) -> None:
 
         _format(output)
         from ..documents.derived import produced_records
+        from ..documents.gap_analysis import latest_gap_analysis
 
         app_ = open_cli_app()
         entries = _register_of(app_).list()
@@ -61,6 +62,8 @@ def register(app: typer.Typer) -> None:
                 workflow_ids=app_.workflows.ids(),
                 titles={w.spec.id: w.spec.title for w in app_.workflows},
             )
+            # what the latest gap analysis found for each requirement's clause
+            gaps = latest_gap_analysis(conn)
         by_req: dict[str, list] = {}
         for doc in entries:
             by_req.setdefault(doc.snapshot.requirement, []).append(doc)
@@ -75,6 +78,7 @@ def register(app: typer.Typer) -> None:
                             "kind": r.kind,
                             "produced_by": list(r.workflows),
                             "documents": [d.as_dict() for d in by_req.get(r.key, [])],
+                            "gap_analysis": gaps.note(r.clause) if gaps else None,
                         }
                         for r in REQUIREMENTS
                     ],
@@ -98,6 +102,7 @@ def register(app: typer.Typer) -> None:
             label = f"{r.clause} {r.title} ({r.key})"
             if not docs:
                 produced = [w for w in r.workflows if w in app_.workflows]
+                gap = gaps.note(r.clause) if gaps else None
                 table.add_row(
                     label,
                     styled("[red]none[/]"),
@@ -106,9 +111,12 @@ def register(app: typer.Typer) -> None:
                     "-",
                     "-",
                     "-",
-                    "no completed run of " + ", ".join(produced)
-                    if produced
-                    else "not in the register",
+                    (
+                        "no completed run of " + ", ".join(produced)
+                        if produced
+                        else "not in the register"
+                    )
+                    + (f"; {gap}" if gap else ""),
                 )
             for n, d in enumerate(docs):
                 s = d.snapshot

@@ -111,6 +111,7 @@ def register(app: typer.Typer) -> None:
     @systems.command("show")
     def show(name: str) -> None:
         """A system's record and its change history."""
+        from ..inventory.scope_change import waiting_request
         from ..store import inventory as inventory_store
         from ._context import open_cli_app
         from ._output import console
@@ -119,8 +120,16 @@ def register(app: typer.Typer) -> None:
         with app_.db.connect() as conn:
             row = inventory_store.get(conn, name)
             history = inventory_store.history(conn, row["id"])
+            waiting = waiting_request(conn, row["id"])
         for key, value in inventory_store.record_of(row).items():
             console().print(f"[bold]{key}[/]: {value}", markup=True, highlight=False)
+        if waiting:
+            console().print(
+                f"  (a change of in_scope waits for top management's decision: "
+                f"aims runs show {waiting})",
+                markup=False,
+                highlight=False,
+            )
         console().print("\n[bold]history[/]")
         for h in history:
             changes = ", ".join(f"{k}: {v[0]!r} -> {v[1]!r}" for k, v in h["changes"].items())
@@ -139,16 +148,29 @@ def register(app: typer.Typer) -> None:
         as_: str | None = typer.Option(
             None, "--as", help="who makes the change (recorded as claimed, with your OS user)"
         ),
+        reason: str | None = typer.Option(
+            None,
+            "--reason",
+            help="why in_scope changes (required for it: top management approves the change "
+            "before the inventory shows it)",
+        ),
     ) -> None:
-        """Change fields of a system; material changes start the workflows subscribed to them."""
+        """Change fields of a system; material changes start the workflows subscribed to them.
+        A change of in_scope needs --reason and waits for top management's approval."""
         from ._context import cli_actor, open_cli_app, parse_assignments, settle
         from ._output import ok
 
         app_ = open_cli_app()
-        changes, started = app_.inventory.set(
-            name, parse_assignments(assignments, "field"), actor=cli_actor(as_)
-        )
+        wanted = parse_assignments(assignments, "field")
+        changes, started = app_.inventory.set(name, wanted, actor=cli_actor(as_), reason=reason)
         settle(app_)
+        if not changes and started and "in_scope" in wanted:
+            ok(
+                f"in_scope of '{name}' is unchanged until top management approves: "
+                f"started run {started[0]} (ai-system-scope-change); "
+                f"`aims runs show {started[0]}` follows it"
+            )
+            return
         if not changes:
             ok("nothing changed")
             return

@@ -301,42 +301,9 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(1)
         ok(f"recorded {decision.value} by {person}; run is {outcome.transition.run.status}")
 
-    @findings.command("list")
-    def findings_list(fmt: FormatOption = ListFormat.table) -> None:
-        """Findings with their corrective action and status."""
-        from sqlalchemy import select
+    from . import _findings
 
-        from ..store.models import Finding
-        from ._context import open_cli_app
-        from ._listing import Column, emit
-
-        app_ = open_cli_app()
-        t = Finding.__table__
-        with app_.db.connect() as conn:
-            rows = conn.execute(select(t).order_by(t.c.raised_at)).all()
-        emit(
-            [
-                Column("finding", "finding", 0),
-                Column("severity", "severity", 1),
-                Column("title", "title", 2),
-                Column("raised", "raised", 3),
-                Column("status", "status", 1),
-                Column("corrective_run", "corrective action run", 0),
-            ],
-            [
-                {
-                    "finding": r.id,
-                    "severity": r.severity,
-                    "title": r.title,
-                    "raised": f"{r.raised_at:%Y-%m-%d}",
-                    "status": r.status,
-                    "corrective_run": r.corrective_run_id or "",
-                }
-                for r in rows
-            ],
-            fmt,
-            empty="no findings",
-        )
+    _findings.register(findings)
 
 
 def _escape(text: str) -> str:

@@ -1,4 +1,5 @@
-"""Records that runs produce, with the identification of 7.5.2 read from the ledger.
+"""Records (and documents) that runs produce, with the identification of 7.5.2 read from the
+ledger.
 
 A completed run is a record: its reference is the run id, its version the workflow version it
 ran on, its author the first person who completed one of its tasks, its approver the last person
@@ -34,7 +35,9 @@ def produced_records(
 ) -> list[Document]:
     """The current record of each (workflow, subject) for the requirements that runs produce."""
     loaded = set(workflow_ids)
-    wanted = {w: r for r in REQUIREMENTS for w in r.workflows if w in loaded and r.measure}
+    # a document a workflow produces (the scope, the policy, the objectives) is listed as well
+    # as the records: its latest approved run is the current version
+    wanted = {w: r for r in REQUIREMENTS for w in r.workflows if w in loaded}
     if not wanted:
         return []
     r = Run.__table__
@@ -68,7 +71,7 @@ def produced_records(
     for run in runs:
         # one run may be the record of several requirements (a management review: 9.1 and 9.3)
         for req in REQUIREMENTS:
-            if run.workflow_id not in req.workflows or not req.measure:
+            if run.workflow_id not in req.workflows:
                 continue
             if counted.get(req.key, 0) >= _LIMIT:
                 continue
@@ -120,10 +123,13 @@ def _soa_versions(conn: Connection, run_ids: list[str]) -> dict[str, str]:
 
 
 def _people(conn: Connection, run_ids: list[str]) -> dict[str, tuple[str | None, str | None]]:
-    """Run id -> (first person who completed a task, last person who approved)."""
+    """Run id -> (first person who completed a task, last person who approved the run's first
+    approval that passed). Later approvals are not its approval: the role holders who
+    acknowledge an approved AI policy did not approve it."""
     found: dict[str, tuple[str | None, str | None]] = {}
+    settled: set[str] = set()
     e = Evidence.__table__
-    kinds = (ev.TaskCompleted.KIND, ev.ApprovalDecided.KIND)
+    kinds = (ev.TaskCompleted.KIND, ev.ApprovalDecided.KIND, ev.ApprovalClosed.KIND)
     for start in range(0, len(run_ids), 500):
         chunk = run_ids[start : start + 500]
         for run_id, kind, payload in conn.execute(
@@ -135,8 +141,12 @@ def _people(conn: Connection, run_ids: list[str]) -> dict[str, tuple[str | None,
             author, approver = found.get(run_id, (None, None))
             if kind == ev.TaskCompleted.KIND and author is None:
                 author = data.get("by")
+            elif run_id in settled:
+                pass
             elif kind == ev.ApprovalDecided.KIND and data.get("decision") == "approve":
                 approver = data.get("person")
+            elif kind == ev.ApprovalClosed.KIND and data.get("outcome") == "approved":
+                settled.add(run_id)
             found[run_id] = (author, approver)
     return found
 

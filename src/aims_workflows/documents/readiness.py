@@ -17,6 +17,7 @@ from typing import Any, Literal
 from sqlalchemy import Connection, select
 
 from ..store.models import AISystem, Finding, RiskRegisterEntry, Run
+from .gap_analysis import latest_gap_analysis
 from .register import Document
 from .requirements import REQUIREMENTS, Requirement
 
@@ -103,17 +104,20 @@ def assess(
     for document in documents:
         by_requirement.setdefault(document.snapshot.requirement, []).append(document)
     lines = []
+    gaps = latest_gap_analysis(conn, at)
     for req in REQUIREMENTS:
         verdicts = [_document_verdict(d, at.date()) for d in by_requirement.get(req.key, [])]
         verdicts.append(_produced_verdict(req, facts))
         best = max(verdicts, key=lambda v: _RANK[v.status])
+        # what the gap analysis said about the clause, and who owns closing it
+        gap_note = gaps.note(req.clause) if gaps and best.status != "met" else None
         lines.append(
             ReadinessLine(
                 req.key,
                 req.clause,
                 req.title,
                 best.status,
-                best.reason,
+                best.reason + (f"; {gap_note}" if gap_note else ""),
                 "" if best.status == "met" else best.fix,
                 req.stage <= stage,
             )
@@ -306,7 +310,7 @@ def _held(req: Requirement, facts: _Facts, workflows: list[str]) -> _Verdict:
         in_period += info.get("in_period", [])
         before += info.get("before", [])
         open_ += info.get("open", [])
-    start = " or ".join(f"aims start {w}" for w in workflows)
+    start = req.start_with or " or ".join(f"aims start {w}" for w in workflows)
     if in_period:
         run_id, when = max(in_period, key=lambda x: x[1])
         more = f"; {len(in_period)} in the last 12 months" if len(in_period) > 1 else ""

@@ -30,6 +30,8 @@ class Requirement:
     """Workflows whose completed runs produce it (when they are in use)."""
     measure: str | None = None
     """For records: how the readiness check reads the runs (see ``readiness``)."""
+    start_with: str | None = None
+    """The command that produces it, when it is not ``aims start`` of its workflow."""
 
 
 REQUIREMENTS: tuple[Requirement, ...] = (
@@ -61,7 +63,7 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         "Evidence of competence",
         "record",
         1,
-        ("roles-and-competence", "training"),
+        ("roles-and-competence", "training", "training-record"),
         "held",
     ),
     Requirement(
@@ -100,7 +102,16 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         ("management-review",),
         "held",
     ),
-    Requirement("audit-programme", "9.2.2", "Internal audit programme", "document", 1),
+    Requirement(
+        "audit-programme",
+        "9.2.2",
+        "Internal audit programme",
+        "document",
+        1,
+        ("audit-programme",),
+        "held",
+        "aims audit programme --submit",
+    ),
     Requirement(
         "audit-results", "9.2.2", "Internal audit results", "record", 2, ("internal-audit",), "held"
     ),

@@ -102,7 +102,8 @@ class CreateTask(_Command):
     previous_answers: dict[str, Any] | None = None
     """The answers of the step's previous visit, to fill the new issue in with."""
     assignee: str | None = None
-    """Who holds ``role``: filled in by the dispatcher from aims.yaml."""
+    """The person the step names (its ``assignee``), or else who holds ``role``: filled in by
+    the dispatcher from aims.yaml."""
 
 
 class RemindTask(_Chaser):
@@ -244,6 +245,9 @@ class NewFinding(BaseModel):
     description: str | None = None
     source: str
     system: str | None = None
+    source_type: str = "internal"
+    """The kind of source (see ``aims_workflows.findings.SOURCES``); commands queued before it
+    was kept are an internal audit's."""
 
 
 class SpawnRun(_Command):

@@ -218,6 +218,8 @@ def findings(conn: Connection, period: Period, now: datetime) -> Table:
         "corrective_action_run",
         "corrective_action_status",
         "corrective_action_completed_at",
+        "source_type",
+        "tracker_issue",
     ]
     query = (
         select(f, r.c.status.label("run_status"), r.c.completed_at.label("run_completed_at"))
@@ -245,6 +247,8 @@ def findings(conn: Connection, period: Period, now: datetime) -> Table:
                 row.corrective_run_id,
                 row.run_status,
                 row.run_completed_at,
+                row.source_type or "internal",  # rows from before 1.5 are internal audits'
+                row.tracker_issue,
             ]
 
     return header, rows()

@@ -17,6 +17,12 @@ from ..store import inventory as inventory_store
 from ..store.models import Run
 from .importer import parse_import
 from .model import MATERIAL_FIELDS, AISystemRecord, validate_changes
+from .scope_change import (
+    SCOPE_CHANGE_WORKFLOW,
+    decided_change,
+    refuse_unreasoned,
+    waiting_request,
+)
 
 __all__ = ["Inventory"]
 
@@ -32,6 +38,11 @@ class Inventory:
 
     def __init__(self, runtime: Runtime) -> None:
         self.rt = runtime
+        # an approved scope change reaches the inventory when its run completes
+        runtime.completion_effects[SCOPE_CHANGE_WORKFLOW] = self._scope_decided
+
+    def _scope_decided(self, conn: Connection, run_id: str) -> dict[str, Any]:
+        return {"inventory_changed": sorted(self.apply_scope_decision(conn, run_id))}
 
     def add(
         self, record: AISystemRecord, *, actor: Actor = CLI
@@ -69,13 +80,23 @@ class Inventory:
 
     def import_file(self, path: Path, *, actor: Actor = CLI) -> tuple[int, int, list[str]]:
         """(added, changed, runs started). All rows are checked first; one bad row refuses the
-        file."""
+        file. A row that would move an existing system into or out of scope refuses it too:
+        that change needs a reason and an approval (``aims systems set ... --reason``)."""
         records = parse_import(path)
         added = changed = 0
         started: list[str] = []
         with self.rt.db.begin() as conn:
             for record in records:
                 row = inventory_store.find(conn, record.name)
+                if row is not None and bool(record.in_scope) != bool(row["in_scope"]):
+                    wanted = "true" if record.in_scope else "false"
+                    raise InventoryError(
+                        f"{path.name}: the row for '{row['name']}' sets in_scope to {wanted}, "
+                        "which needs a reason and the approval of top management; nothing "
+                        "was imported",
+                        hint=f"keep its in_scope as it is in the file, then run "
+                        f"aims systems set {row['name']!r} in_scope={wanted} --reason '...'",
+                    )
                 if row is None:
                     _, runs = self._add(conn, record, actor)
                     added += 1
@@ -86,12 +107,59 @@ class Inventory:
         return added, changed, started
 
     def set(
-        self, name: str, changes: dict[str, Any], *, actor: Actor = CLI
+        self, name: str, changes: dict[str, Any], *, actor: Actor = CLI, reason: str | None = None
     ) -> tuple[dict[str, list[Any]], list[str]]:
+        """(changes made, runs started). A change of ``in_scope`` is not made here: with a
+        ``reason`` it starts an ai-system-scope-change run, whose approval makes it (the changes
+        come back empty, the run among those started); without one it is refused."""
         with self.rt.db.begin() as conn:
             row = inventory_store.get(conn, name)
             record = validate_changes(inventory_store.record_of(row), changes)
-            return self._change(conn, row, record, actor)
+            scope_reason = refuse_unreasoned(name, record, row, reason)
+            if scope_reason is None:
+                return self._change(conn, row, record, actor)
+        return {}, [self.request_scope_change(row, bool(record.in_scope), scope_reason, actor)]
+
+    def request_scope_change(
+        self, row: dict[str, Any], in_scope: bool, reason: str, actor: Actor
+    ) -> str:
+        """Start the run in which top management decides; the inventory waits for it."""
+        from ..errors import NotFound
+
+        try:
+            self.rt.specs.current(SCOPE_CHANGE_WORKFLOW)
+        except NotFound:
+            raise InventoryError(
+                f"a change of in_scope is decided in the workflow '{SCOPE_CHANGE_WORKFLOW}', "
+                "which is not among the workflows in use; nothing was changed",
+                hint="copy it from the shipped workflows (aims init --copy-workflows) into "
+                "your workflows folder",
+            ) from None
+        with self.rt.db.connect() as conn:
+            waiting = waiting_request(conn, row["id"])
+        if waiting is not None:
+            raise InventoryError(
+                f"a change of the scope of '{row['name']}' is already waiting for a decision "
+                f"in run {waiting}; nothing was changed",
+                hint=f"follow it with `aims runs show {waiting}`, or cancel it first",
+            )
+        transition = self.rt.start(
+            SCOPE_CHANGE_WORKFLOW,
+            system=str(row["id"]),
+            inputs={"in_scope": in_scope, "reason": reason, "requested_by": actor.id},
+            actor=actor,
+        )
+        return transition.run.run_id
+
+    def apply_scope_decision(self, conn: Connection, run_id: str) -> dict[str, list[Any]]:
+        """Called when a scope-change run completes: make the approved change, as the
+        approver's, in the caller's transaction (nothing when it was refused)."""
+        decided = decided_change(conn, run_id)
+        if decided is None:
+            return {}
+        row, record, approver = decided
+        changes, _ = self._change(conn, row, record, Actor(approver, "engine"))
+        return changes
 
     def _change(
         self, conn: Connection, row: dict[str, Any], record: AISystemRecord, actor: Actor

@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, text
 
@@ -121,6 +121,10 @@ class Runtime(RunStarts, PeoplesActions):
         # whether the CLI may complete tasks and decide approvals (aims.yaml's cli_decisions;
         # open_app closes it by default once Jira or Slack is configured)
         self.cli_decisions_allowed = config.cli_decisions != "forbid"
+        # workflow id -> what its completed runs change beyond the engine (conn, run id) ->
+        # result; applied by the dispatcher in the transaction that reports the completion.
+        # Registered by the layers built on the runtime (the inventory: approved scope changes).
+        self.completion_effects: dict[str, Callable[[Connection, str], dict[str, Any]]] = {}
 
     def known_roles(self) -> set[str]:
         """The roles workflows and aims.yaml may name."""

@@ -149,6 +149,7 @@ class Dispatcher:
                     clause=finding.clause,
                     description=finding.description,
                     system_name=finding.system,
+                    source_type=finding.source_type,
                     status="open",
                     raised_at=now,
                     corrective_run_id=child_id,
@@ -164,6 +165,7 @@ class Dispatcher:
                     description=finding.description,
                     source=finding.source,
                     system=finding.system,
+                    source_type=finding.source_type,  # type: ignore[arg-type]
                 ),
                 now,
                 actor=ENGINE,
@@ -202,6 +204,10 @@ class Dispatcher:
             event = ChildCompleted(child_run_id=command.run_id, status=command.status)
             self.rt._apply(conn, command.parent_run_id, event, now)
             result["parent"] = command.parent_run_id
+        effect = self.rt.completion_effects.get(command.workflow)
+        if command.status == "completed" and effect is not None:
+            # e.g. an approved change of an AI system's place in the scope is made only now
+            result.update(effect(conn, command.run_id))
         if command.status == "completed":
             result["started"] = self.rt._fire_triggers(
                 conn,
@@ -319,6 +325,8 @@ class Dispatcher:
         """Resolve roles to people (aims.yaml) so adapters deal in people, not roles."""
         # the subject's owner holds system_owner for it
         if isinstance(command, CreateTask):
+            if command.assignee:  # the step names its person (see TaskStep.assignee)
+                return command
             people = self.rt.people_in(command.role, command.subject.owner)
             if not people:
                 raise PermanentError(

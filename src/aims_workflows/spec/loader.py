@@ -46,11 +46,26 @@ class LoadedSpec:
     content_hash: str
 
 
+_ADDED_STEP_KEYS = ("assignee",)
+"""Step keys the language gained after workflows were in use: left out of the hash while unset,
+so a workflow that does not use them keeps the hash its runs are pinned to."""
+
+
+def canonical_spec_json(spec: m.WorkflowSpec) -> str:
+    """The canonical JSON of the validated spec: what its hash covers (and what an audit pack
+    ships for a verifier to hash again)."""
+    data = spec.model_dump(mode="json")
+    for step in data["steps"]:
+        for key in _ADDED_STEP_KEYS:
+            if key in step and step[key] is None:
+                del step[key]
+    return json.dumps(data, sort_keys=True, separators=(",", ":"))
+
+
 def spec_hash(spec: m.WorkflowSpec) -> str:
     """SHA-256 over the canonical JSON of the validated
     spec (formatting and comments don't count)."""
-    canonical = json.dumps(spec.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return hashlib.sha256(canonical_spec_json(spec).encode()).hexdigest()
 
 
 def _catalog_lookups() -> tuple[Callable[[str], bool], Callable[[str], str | None]]:

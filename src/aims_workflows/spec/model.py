@@ -11,7 +11,7 @@ examples.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal, TypeVar, overload
+from typing import Annotated, Any, Literal, TypeVar, overload
 
 from pydantic import (
     BaseModel,
@@ -19,7 +19,9 @@ from pydantic import (
     Field,
     PositiveInt,
     PrivateAttr,
+    SerializerFunctionWrapHandler,
     StringConstraints,
+    model_serializer,
     model_validator,
 )
 
@@ -183,6 +185,13 @@ class TaskStep(_StepBase):
     )
     escalate: Escalation | None = None
     priority: Literal["highest", "high", "medium", "low", "lowest"] = "medium"
+    assignee: Expression | None = Field(
+        default=None,
+        description=(
+            "expression for the one person the task is for (an e-mail, e.g. inputs.learner); "
+            "only they may complete it. Default: the first holder of the role"
+        ),
+    )
 
 
 class Separation(_Frozen):
@@ -241,6 +250,16 @@ class FindingTemplate(_Frozen):
     severity: Expression
     clause: Expression | None = None
     description: Expression | None = None
+    source: Expression | None = None
+
+    @model_serializer(mode="wrap")
+    def _unset_source_left_out(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # 'source' came after workflows were pinned by the hash of their dump: left out when
+        # unset, a workflow that does not use it keeps the hash its runs were started with
+        data: dict[str, Any] = handler(self)
+        if self.source is None:
+            data.pop("source", None)
+        return data
 
 
 class SpawnStep(_StepBase):

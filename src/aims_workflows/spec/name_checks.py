@@ -64,6 +64,8 @@ def _expression_uses(spec: WorkflowSpec) -> Iterator[tuple[KeyPath, str, bool, b
             yield (*base, "title"), step.title, True, False
         if isinstance(step, TaskStep):
             yield (*base, "description"), step.description, True, False
+            if step.assignee:
+                yield (*base, "assignee"), step.assignee, False, False
             for j, field in enumerate(step.form):
                 if field.required_if:
                     yield (*base, "form", j, "required_if"), field.required_if, False, False
@@ -84,7 +86,7 @@ def _expression_uses(spec: WorkflowSpec) -> Iterator[tuple[KeyPath, str, bool, b
             for name, expr in step.inputs.items():
                 yield (*base, "inputs", name), expr, False, bool(step.for_each)
             if step.finding:
-                for key in ("title", "severity", "clause", "description"):
+                for key in ("title", "severity", "clause", "description", "source"):
                     expr = getattr(step.finding, key)
                     if expr:
                         yield (*base, "finding", key), expr, False, bool(step.for_each)

@@ -163,6 +163,10 @@ KEY_DESCRIPTIONS: dict[tuple[str, str], str] = {
     ),
     ("FindingTemplate", "clause"): "Expression for the clause or control the finding is about.",
     ("FindingTemplate", "description"): "Expression for the finding's description.",
+    ("FindingTemplate", "source"): (
+        "Expression for the kind of source: incident, complaint, monitoring, external-audit, "
+        "certification-audit or internal (the default)."
+    ),
     # record
     ("RecordStep", "artefact"): (
         "Name of the artefact written to the evidence ledger, e.g. 'risk_register_entry'."

@@ -291,6 +291,8 @@ class Finding(Base):
     """Audit findings and other nonconformities; closed when their corrective action completes."""
 
     __tablename__ = "findings"
+    # one finding per tracker issue: a webhook delivered twice raises it once
+    __table_args__ = (UniqueConstraint("tracker_issue_id", name="uq_findings_tracker_issue_id"),)
     id: Mapped[str] = mapped_column(String(300), primary_key=True)
     title: Mapped[str] = mapped_column(Text)
     severity: Mapped[str] = mapped_column(String(40))
@@ -302,3 +304,8 @@ class Finding(Base):
     raised_at: Mapped[datetime]
     closed_at: Mapped[datetime | None]
     corrective_run_id: Mapped[str | None] = mapped_column(String(200))
+    source_type: Mapped[str | None] = mapped_column(String(40), index=True)
+    """incident, complaint, monitoring, external-audit, certification-audit or internal."""
+    tracker_issue: Mapped[str | None] = mapped_column(String(64))
+    """The key of the Jira issue the finding came in by, if it did."""
+    tracker_issue_id: Mapped[str | None] = mapped_column(String(40))

@@ -10,6 +10,9 @@ task the issue stands for, what the change means:
 * anything else (a comment, a reopen, an issue the engine does not own) -> nothing, with the
   reason recorded on the inbox row.
 
+An issue of type Nonconformity is no task: its creation (or the first edit that gives it what
+it lacked) raises a finding (``_nonconformity``), once per issue however often it is reported.
+
 Whether the task is open, completed or cancelled is read from the run's state
 (``Runtime.task_status``); the issue mapping only says which task an issue is.
 
@@ -41,8 +44,9 @@ from ...ports import JiraIssueStore
 from ...runtime import Delivery
 from ._directory_sync import find_jira_people_by_email
 from ._fields import answers_from_issue
+from ._nonconformity import NONCONFORMITY_TYPE, finding_from_issue, is_nonconformity
 from ._shape import change_version, payload_problem
-from ._tracker import PROPERTY
+from ._tracker import OWNED_LABEL, PROPERTY
 
 __all__ = ["Change", "parse_change", "to_event", "InboxProcessor", "SOURCE", "POLL_SOURCE"]
 
@@ -172,10 +176,21 @@ class InboxProcessor:
     public API: each change becomes an event (:func:`to_event`) that the runtime applies in one
     transaction with the delivery's inbox row."""
 
-    def __init__(self, runtime, tracker, store: JiraIssueStore) -> None:
+    def __init__(
+        self,
+        runtime,
+        tracker,
+        store: JiraIssueStore,
+        *,
+        nonconformity_type: str = NONCONFORMITY_TYPE,
+    ) -> None:
+        from ...findings import Findings
+
         self.rt = runtime
         self.tracker = tracker
         self.store = store
+        self.nonconformity_type = nonconformity_type
+        self.findings = Findings(runtime)
         self._asked: set[str] = set()  # accountIds looked for once already
 
     def pending(self) -> int:
@@ -310,6 +325,8 @@ class InboxProcessor:
         if problem is not None:
             # stored before the edge checked its shape (or by an older version): set it aside
             return int(self.rt.park(Delivery(SOURCE, delivery_id), problem))
+        if change is not None and self.reports_nonconformity(change):
+            return self.raise_nonconformity(change, Delivery(SOURCE, delivery_id))
         task = self._task_for(change) if change else None
         decision = (
             self._decide(change, task)
@@ -341,6 +358,47 @@ class InboxProcessor:
             version=version[0] if version else None,
             version_seq=version[1] if version else 0,
         )
+
+    # -- nonconformities reported in Jira ------------------------------------------------------
+    def reports_nonconformity(self, change: Change) -> bool:
+        """An issue of the Nonconformity type that the engine did not make itself."""
+        return OWNED_LABEL not in change.labels and is_nonconformity(
+            change.fields, self.nonconformity_type
+        )
+
+    def raise_nonconformity(self, change: Change, delivery: Delivery) -> int:
+        """Raise the finding a Nonconformity issue reports (once per issue); 1 when this call
+        settled the delivery. An issue that lacks what a finding needs (its source) is parked
+        with what to add; the edit that adds it raises the finding."""
+        from ...findings import FindingError
+
+        delivery = delivery.about(subject=f"issue:{change.issue_id}")
+        earlier = self.findings.raised_for_issue(change.issue_id)
+        if earlier is not None:
+            return int(self.rt.ignore(delivery, f"{change.issue_key} raised {earlier} before"))
+        if change.webhook_event not in ("jira:issue_created", "jira:issue_updated", "poll"):
+            return int(self.rt.ignore(delivery, "not the creation or an edit of the issue"))
+        try:
+            report = finding_from_issue(change.issue_id, change.issue_key, change.fields)
+        except FindingError as err:
+            reason = f"{change.issue_key} cannot be raised: {err.message}" + (
+                f"; {err.hint}" if err.hint else ""
+            )
+            return int(self.rt.park(delivery, reason))
+        account = (change.user or {}).get("accountId")
+        if account:
+            self._learn_account(str(account))
+        person = self._person(change)
+        actor = self.rt.actor(person, "jira", handle=str(account) if account else None)
+        raised = self.findings.raise_finding(report, actor=actor, delivery=delivery)
+        if raised.started:
+            log.info(
+                "%s raised %s; corrective action %s",
+                change.issue_key,
+                raised.finding_id,
+                ", ".join(raised.started),
+            )
+        return 0 if raised.already_applied else 1
 
     def apply_change(self, change: Change, delivery_id: str) -> bool:
         """Apply a change found by the reconciliation poll; False when already seen."""

@@ -5,15 +5,22 @@ paged by ``nextPageToken``, for the engine's issues (label ``aims``) updated sin
 and feeds each one that is done while its task is still open to the runtime, exactly as its
 webhook would have been. A poll result and a late webhook for the same change are applied once:
 whichever comes second finds the task no longer open.
+
+The same pass looks for issues of type Nonconformity created or edited since its own cursor
+(all of them the first time) that raised no finding yet, and raises theirs, as their webhook
+would have (with ``AIMS_JIRA_MODE=poll`` there is no webhook at all).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ._inbound import Change, InboxProcessor
+from ...errors import AimsError
+from ...runtime import Delivery
+from ._inbound import POLL_SOURCE, Change, InboxProcessor
 from ._time import jira_time
 from ._tracker import OWNED_LABEL
 
@@ -21,6 +28,7 @@ __all__ = ["Reconciler"]
 
 log = logging.getLogger("aims.jira")
 CURSOR = "jira.reconcile"
+NONCONFORMITY_CURSOR = "jira.nonconformities"
 # JQL compares to the minute, and Jira's search index lags writes by a moment.
 _OVERLAP = timedelta(minutes=2)
 
@@ -42,6 +50,7 @@ class Reconciler:
         self.page_size = page_size
         self._last: datetime | None = None
         self._zone: Any = None
+        self._warned = False
 
     @property
     def rt(self):
@@ -69,14 +78,66 @@ class Reconciler:
             return 0
         now = self.rt.clock.now()
         self._last = now
+        try:
+            reported = self._poll_nonconformities()
+        except AimsError as err:
+            # a site without the issue type (`aims jira setup` not run again since it came)
+            # refuses the JQL: the engine's own issues are still polled
+            reported = 0
+            if not self._warned:
+                log.warning("nonconformity issues not polled: %s (run `aims jira setup`)", err)
+                self._warned = True
+        return reported + self._poll_tasks()
+
+    def _jql_moment(self, since: datetime) -> str:
+        local = (since - _OVERLAP).astimezone(self._timezone())
+        return local.strftime("%Y/%m/%d %H:%M")
+
+    def _poll_nonconformities(self) -> int:
+        """Raise the findings of Nonconformity issues no webhook reported."""
+        store = self.processor.store
+        since = store.cursor(NONCONFORMITY_CURSOR)
+        jql = (
+            f'project = "{self.project}" AND issuetype = "{self.processor.nonconformity_type}"'
+            + (f' AND updated >= "{self._jql_moment(since)}"' if since else "")
+            + " ORDER BY updated ASC"
+        )
+        raised, newest = 0, since
+        for issue in self.processor.tracker.jira.search(
+            jql, fields=["*all"], page_size=self.page_size, what="poll Jira for nonconformities"
+        ):
+            fields = issue.get("fields") or {}
+            updated = jira_time(fields.get("updated"))
+            if updated and (newest is None or updated > newest):
+                newest = updated
+            change = Change("poll", str(issue["id"]), str(issue["key"]), fields, polled=True)
+            if not self.processor.reports_nonconformity(change):
+                continue
+            if self.processor.findings.raised_for_issue(change.issue_id) is not None:
+                continue
+            reporter = fields.get("reporter") if isinstance(fields.get("reporter"), dict) else None
+            change = Change(
+                "poll", change.issue_id, change.issue_key, fields, polled=True, user=reporter
+            )
+            delivery = Delivery(
+                POLL_SOURCE,
+                f"{issue['id']}:{fields.get('updated')}",
+                json.dumps({"issue": change.issue_key}),
+            )
+            raised += self.processor.raise_nonconformity(change, delivery)
+        if newest is not None:
+            store.set_cursor(NONCONFORMITY_CURSOR, newest)
+        return raised
+
+    def _poll_tasks(self) -> int:
+        """Apply the changes of the engine's own issues that no webhook reported."""
         store = self.processor.store
         since = store.cursor(CURSOR) or store.open_since()
         if since is None:
             return 0  # nothing was ever handed to Jira
-        local = (since - _OVERLAP).astimezone(self._timezone())
         jql = (
             f'project = "{self.project}" AND labels = "{OWNED_LABEL}" '
-            f'AND updated >= "{local.strftime("%Y/%m/%d %H:%M")}" ORDER BY updated ASC'
+            f'AND updated >= "{self._jql_moment(since)}" ORDER BY updated ASC'
         )
         applied, newest = 0, since
         for issue in self.processor.tracker.jira.search(

@@ -39,7 +39,14 @@ from ._integrations import (
     CommandRevived,
     DocumentPublished,
 )
-from ._inventory import AISystemChanged, AISystemRegistered, AISystemSnapshot, FindingRaised
+from ._inventory import (
+    FINDING_SOURCES,
+    AISystemChanged,
+    AISystemRegistered,
+    AISystemSnapshot,
+    FindingRaised,
+    FindingSource,
+)
 from ._people import (
     DelegationGranted,
     DirectoryRefused,
@@ -136,6 +143,8 @@ __all__ = [
     "DelegationGranted",
     "DirectoryRefused",
     "FindingRaised",
+    "FindingSource",
+    "FINDING_SOURCES",
     "NotificationSent",
     "PersonLinked",
     "RoleGranted",

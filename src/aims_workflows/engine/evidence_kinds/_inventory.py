@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -15,6 +15,8 @@ __all__ = [
     "AISystemRegistered",
     "AISystemChanged",
     "FindingRaised",
+    "FindingSource",
+    "FINDING_SOURCES",
 ]
 
 
@@ -80,9 +82,17 @@ class AISystemChanged(EvidencePayload):
     )
 
 
+FindingSource = Literal[
+    "incident", "complaint", "monitoring", "external-audit", "certification-audit", "internal"
+]
+"""Where a nonconformity came from; 10.2 asks for every one to be acted on."""
+FINDING_SOURCES: tuple[str, ...] = get_args(FindingSource)
+
+
 class FindingRaised(EvidencePayload):
-    """A finding was raised (an internal audit's nonconformity, 9.2) and a corrective action run
-    started for it (10.2)."""
+    """A nonconformity was raised (by an internal audit, 9.2; an incident, a complaint, a
+    monitoring alert, an external or certification audit; by hand or through a Jira issue) and
+    a corrective action run started for it (10.2)."""
 
     KIND = "finding.raised"
 
@@ -91,9 +101,19 @@ class FindingRaised(EvidencePayload):
     severity: str = Field(description="its severity, as the workflow grades it (minor, major)")
     clause: str | None = Field(description="the clause or control not met, if named")
     description: str | None = Field(description="the finding in full, if given")
-    source: str = Field(description="the workflow and run that raised it")
+    source: str = Field(
+        description="what raised it: the workflow and run, 'cli' or the Jira issue ('jira:KEY')"
+    )
     system: str | None = Field(
         description="the name of the AI system concerned, if the run was about one"
+    )
+    source_type: FindingSource | None = Field(
+        None,
+        description="the kind of source, counted per source; absent in rows before 1.5 "
+        "(an internal audit's)",
+    )
+    tracker_issue: str | None = Field(
+        None, description="the Jira issue the nonconformity was reported in, if it was"
     )
 
 

@@ -39,7 +39,8 @@ def on_task_created(ctx: Context, event: TaskCreated) -> Ignored | None:
     if isinstance(task, Ignored):
         return task
     task.ref = event.ref
-    task.assignee = event.assignee
+    if not task_step(ctx.spec, task.step_id).assignee:  # a named person stays the assignee
+        task.assignee = event.assignee
     _record_issued(ctx, event, task)
     return None
 
@@ -114,6 +115,15 @@ def who_may_not_complete(ctx: Context, step: TaskStep, task: TaskState, actor: A
     untrusted = why_untrusted(actor, "complete a task")
     if untrusted:
         return untrusted
+    if step.assignee:
+        # a task for one named person (their own training, their own acknowledgement): nobody
+        # else completes it, whatever role they hold
+        if task.assignee and actor.id.strip().lower() == task.assignee.strip().lower():
+            return None
+        return (
+            f"{actor.id} may not complete '{step.id}': it is {task.assignee or 'nobody'}'s own "
+            "task, and only they may complete it"
+        )
     if actor.id == task.assignee or step.role in actor.roles:
         return None
     if step.role == "system_owner" and actor.id == ctx.run.subject.owner:

@@ -119,7 +119,19 @@ def _finding(
         description=_text(evaluate(template.description, scope)) if template.description else None,
         source=f"{ctx.spec.id}/{ctx.run.run_id}",
         system=subject.name if subject.type == "ai_system" else None,
+        source_type=_source_type(evaluate(template.source, scope) if template.source else None),
     )
+
+
+def _source_type(value: Any) -> str:
+    """The kind of source a spawn's finding names; internal (an audit's) when it names none."""
+    if value is None or value == "":
+        return "internal"
+    if value not in ev.FINDING_SOURCES:
+        raise ExpressionError(
+            f"a finding's source is one of {', '.join(ev.FINDING_SOURCES)}, not {value!r}"
+        )
+    return str(value)
 
 
 def _text(value: Any) -> str | None:

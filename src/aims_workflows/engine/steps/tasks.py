@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from ...spec.expressions import render
+from ...spec.expressions import ExpressionError, evaluate, render
 from ...spec.model import TaskStep
 from .. import evidence_kinds as ev
 from .._context import Context
@@ -12,7 +13,7 @@ from ..commands import CreateTask
 from ..evidence import iso
 from ..state import TaskState
 
-__all__ = ["enter_task", "unanswered"]
+__all__ = ["enter_task", "named_assignee", "unanswered"]
 
 
 def unanswered(step: TaskStep) -> dict[str, None]:
@@ -21,14 +22,32 @@ def unanswered(step: TaskStep) -> dict[str, None]:
     return {f.id: None for f in step.form}
 
 
+def named_assignee(step: TaskStep, names: dict[str, Any]) -> str | None:
+    """The one person a step's ``assignee`` names (an acknowledgement is personal), or None
+    when the task is for whoever holds its role."""
+    if not step.assignee:
+        return None
+    value = evaluate(step.assignee, names)
+    person = str(value).strip() if value is not None else ""
+    if not person:
+        raise ExpressionError(f"task '{step.id}': its assignee {step.assignee!r} names nobody")
+    return person
+
+
 def enter_task(ctx: Context, step: TaskStep) -> None:
     run = ctx.run
     attempt = ctx.visit(step.id)
     names = ctx.names()
     due_at = ctx.now + step.due if step.due else None
     key = ctx.key(f"{step.id}/{attempt}/task")
+    person = named_assignee(step, names)
     run.task = TaskState(
-        step_id=step.id, attempt=attempt, key=key, created_at=ctx.now, due_at=due_at
+        step_id=step.id,
+        attempt=attempt,
+        key=key,
+        created_at=ctx.now,
+        due_at=due_at,
+        assignee=person,
     )
     ctx.add_timers(step.id, step.reminders, step.escalate, due_at, attempt)
     title = render(step.title, names)
@@ -47,6 +66,7 @@ def enter_task(ctx: Context, step: TaskStep) -> None:
             due_at=iso(due_at) if due_at else None,
             priority=step.priority,
             previous_answers=run.data.get(step.id),
+            assignee=person,
         )
     )
     _record_requested(ctx, step, title, attempt, due_at)

@@ -13,7 +13,6 @@ from typing import Any
 from ._errors import JiraApiError
 from ._model import FieldContext, FieldDef, FieldOption
 from ._state import JiraState
-from ._workflow import ISSUE_TYPES
 
 __all__ = [
     "CHOICE_TYPES",
@@ -106,7 +105,7 @@ def create_context(state: JiraState, field_id: str, body: dict[str, Any]) -> Fie
         if project is None or project.deleted:
             raise JiraApiError.not_found(f"The project with ID '{project_id}' was not found.")
     for type_id in issue_type_ids:
-        if type_id not in ISSUE_TYPES:
+        if type_id not in state.issue_types:
             raise JiraApiError.not_found(f"The issue type with ID '{type_id}' was not found.")
     existing = state.contexts_of(field_id)
     taken = sorted({p for c in existing for p in c.project_ids} & set(project_ids))

@@ -18,7 +18,7 @@ from ._fields import custom_schema
 from ._model import Attachment, ChangeItem, Comment, FieldDef, History, Issue, IssueLink
 from ._screen_checks import RESOLUTIONS, check_transition_fields, off_screen, resolution_of
 from ._state import LINK_TYPES, IssueEvent, JiraState
-from ._workflow import INITIAL_STATUS, ISSUE_TYPES, RESOLUTION_DONE, STATUSES, transitions_from
+from ._workflow import INITIAL_STATUS, RESOLUTION_DONE, STATUSES, transitions_from
 
 __all__ = [
     "Upload",
@@ -88,7 +88,7 @@ def create_issue(state: JiraState, actor_id: str, body: dict[str, Any]) -> Issue
         issuetype = next(
             (
                 tid
-                for tid, name in ISSUE_TYPES.items()
+                for tid, name in state.issue_types.items()
                 if type_ref.get("id") == tid or type_ref.get("name") == name
             ),
             None,

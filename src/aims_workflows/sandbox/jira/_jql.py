@@ -1,11 +1,12 @@
 """The slice of JQL that an adapter sends, parsed and evaluated against the sandbox's issues.
 
 Supported: clauses joined by ``AND``; fields ``project``, ``key``/``issuekey``, ``labels``,
-``status``, ``statusCategory``, ``assignee``, ``updated``/``created``; operators ``=``, ``!=``,
-``in``, ``not in``, ``>``, ``>=``, ``<``, ``<=``; values quoted or bare, dates as
-``"yyyy/MM/dd HH:mm"``, ``"yyyy-MM-dd"`` or relative (``-15m``, ``-2h``, ``-1d``, ``-1w``);
-``ORDER BY`` ``updated``/``created``/``key`` ``ASC|DESC``. Anything else is refused with a 400
-in Jira's shape, so an adapter that drifts beyond this slice notices in its tests.
+``issuetype``/``type``, ``status``, ``statusCategory``, ``assignee``, ``updated``/``created``;
+operators ``=``, ``!=``, ``in``, ``not in``, ``>``, ``>=``, ``<``, ``<=``; values quoted or
+bare, dates as ``"yyyy/MM/dd HH:mm"``, ``"yyyy-MM-dd"`` or relative (``-15m``, ``-2h``,
+``-1d``, ``-1w``); ``ORDER BY`` ``updated``/``created``/``key`` ``ASC|DESC``. Anything else
+is refused with a 400 in Jira's shape, so an adapter that drifts beyond this slice notices in
+its tests.
 """
 
 from __future__ import annotations
@@ -255,6 +256,15 @@ class _Parser:
             return lambda i: {i.key.lower(), i.id}
         if field_name == "labels":
             return lambda i: {label.lower() for label in i.fields.get("labels") or []}
+        if field_name in ("issuetype", "type"):
+            for value in values:
+                if not any(
+                    value.lower() in (name.lower(), tid) for tid, name in state.issue_types.items()
+                ):
+                    raise JiraApiError(
+                        400, [f"The value '{value}' does not exist for the field 'issuetype'."]
+                    )
+            return lambda i: {state.issue_types[i.issuetype].lower(), i.issuetype}
         if field_name == "status":
             return lambda i: {STATUSES[i.status_id].name.lower(), i.status_id}
         if field_name == "statuscategory":

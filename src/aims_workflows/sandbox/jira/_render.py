@@ -23,7 +23,7 @@ from ._model import (
     Project,
 )
 from ._state import LINK_TYPES, JiraState
-from ._workflow import ISSUE_TYPES, RESOLUTION_DONE, STATUSES, Transition, transitions_from
+from ._workflow import RESOLUTION_DONE, STATUSES, Transition, transitions_from
 
 __all__ = ["Renderer"]
 
@@ -76,9 +76,10 @@ class Renderer:
         return {
             "self": f"{self.api}/issuetype/{type_id}",
             "id": type_id,
-            "description": f"A {ISSUE_TYPES[type_id].lower()}.",
+            "description": self.state.issue_type_descriptions.get(type_id)
+            or f"A {self.state.issue_types[type_id].lower()}.",
             "iconUrl": f"{self.base_url}/images/icons/issuetypes/{type_id}.svg",
-            "name": ISSUE_TYPES[type_id],
+            "name": self.state.issue_types[type_id],
             "subtask": False,
             "hierarchyLevel": 0,
         }
@@ -97,7 +98,7 @@ class Renderer:
             body.update(
                 description="",
                 lead=self.user(self.state.users.get(project.lead_account_id)),
-                issueTypes=[self.issuetype(t) for t in ISSUE_TYPES],
+                issueTypes=[self.issuetype(t) for t in self.state.issue_types],
                 assigneeType="UNASSIGNED",
                 style="classic",
                 isPrivate=False,

@@ -27,6 +27,7 @@ from ._issue_routes import (
     list_comments,
     put_property,
 )
+from ._issue_types import create_issue_type, list_issue_types
 from ._permissions import my_permissions
 from ._request import RouteContext
 from ._screen_routes import (
@@ -92,6 +93,8 @@ _TABLE: list[tuple[str, list[str], Callable[[RouteContext, Request], Awaitable[R
     ("/field/{fieldId}/context/{contextId}/option", ["POST"], create_options),
     ("/field/{fieldId}/context/{contextId}/option", ["PUT"], update_options),
     ("/customFieldOption/{id}", ["GET"], get_option),
+    ("/issuetype", ["GET"], list_issue_types),
+    ("/issuetype", ["POST"], create_issue_type),
     ("/issue", ["POST"], create_issue),
     ("/issue/{issueIdOrKey}", ["GET"], get_issue),
     ("/issue/{issueIdOrKey}", ["PUT"], edit_issue),

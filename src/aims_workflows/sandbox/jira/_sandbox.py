@@ -25,7 +25,7 @@ from ._render import Renderer
 from ._routes import RouteContext, build_routes
 from ._state import IssueEvent, JiraState
 from ._webhooks import RETRY_DELAYS, WebhookDelivery, WebhookQueue
-from ._workflow import ISSUE_TYPES, STATUSES, TRANSITIONS
+from ._workflow import STATUSES, TRANSITIONS
 
 __all__ = ["JiraSandbox"]
 
@@ -187,13 +187,13 @@ class JiraSandbox(ServedSandbox):
                 add_options(self.state, context, {"options": [{"value": v} for v in options]})
             if on_screens:
                 project = self.state.project(self.project_key)
-                self.state.screens.place(project.id, ISSUE_TYPES, field_id)
+                self.state.screens.place(project.id, self.state.issue_types, field_id)
         return field_id
 
     def screen_fields(self, operation: str, issue_type: str = "Task") -> set[str]:
         """Field ids on the project's ``create``/``edit``/``view`` screen (no HTTP)."""
-        type_id = next(t for t, n in ISSUE_TYPES.items() if n == issue_type)
         with self.state.lock:
+            type_id = next(t for t, n in self.state.issue_types.items() if n == issue_type)
             project = self.state.project(self.project_key)
             screen = self.state.screens.screen_for(project.id, type_id, operation)
             return set() if screen is None else screen.field_ids

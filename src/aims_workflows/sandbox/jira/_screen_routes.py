@@ -16,7 +16,7 @@ from ._contexts import field_context
 from ._errors import JiraApiError
 from ._meta import screen_meta
 from ._request import RouteContext, actor_of, list_param, page_bean, read_json_object
-from ._workflow import ISSUE_TYPES, transitions_from
+from ._workflow import transitions_from
 
 __all__ = ["SCREEN_TABLE", "WEBHOOKS_PATH", "admin_webhooks", "register_admin_webhook"]
 
@@ -135,7 +135,7 @@ async def create_meta(ctx: RouteContext, request: Request) -> Response:
     with ctx.state.lock:
         project = ctx.state.project(p["projectIdOrKey"])
         type_id = p["issueTypeId"]
-        if type_id not in ISSUE_TYPES:
+        if type_id not in ctx.state.issue_types:
             raise JiraApiError(400, [f"The issue type with id '{type_id}' does not exist."])
         screen = ctx.state.screens.screen_for(project.id, type_id, "create")
         fields = screen_meta(ctx.state, ctx.renderer(), screen, project.id, type_id, with_id=True)

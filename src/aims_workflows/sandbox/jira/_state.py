@@ -28,6 +28,7 @@ from ._model import (
     Project,
 )
 from ._screens import ScreenConfig
+from ._workflow import ISSUE_TYPES
 
 __all__ = ["IssueEvent", "JiraState", "LINK_TYPES"]
 
@@ -83,6 +84,9 @@ class JiraState:
         """Accounts with the *Administer Jira* global permission (screens, fields, webhooks)."""
         self.priorities: dict[str, str] = dict(PRIORITIES)
         """The site's priorities, id -> name (an admin may rename, add or remove them)."""
+        self.issue_types: dict[str, str] = dict(ISSUE_TYPES)
+        """The site's issue types, id -> name, all in the default scheme every project uses."""
+        self.issue_type_descriptions: dict[str, str] = {}
         self.admin_webhooks: list[dict[str, object]] = []
         """Webhooks registered through ``/rest/webhooks/1.0/webhook`` (admin webhooks)."""
         self._issue_ids = itertools.count(10001)
@@ -107,6 +111,13 @@ class JiraState:
     def next_id(self) -> str:
         """An id for comments, attachments, links and changelog entries."""
         return str(next(self._other_ids))
+
+    def add_issue_type(self, name: str, description: str) -> str:
+        """A new issue type of the site (in every project's scheme); its id."""
+        type_id = str(max(int(t) for t in self.issue_types) + 1)
+        self.issue_types[type_id] = name
+        self.issue_type_descriptions[type_id] = description
+        return type_id
 
     def next_context_id(self) -> str:
         return str(next(self._context_ids))
