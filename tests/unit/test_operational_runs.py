@@ -1,7 +1,7 @@
-"""The intake, incident and SoA review workflows in the real runtime, on each database: a proposal registered in the
-inventory goes through intake and starts its assessments; an incident raises a nonconformity
-whose source is the incident; an approved SoA review is the SoA the readiness check, the
-documents register and the SoA export read."""
+"""The intake, incident and SoA review workflows in the real runtime, on each database: a
+proposal registered in the inventory goes through intake and starts its assessments; an incident
+raises a nonconformity whose source is the incident; an approved SoA review is the SoA the
+readiness check, the documents register and the SoA export read."""
 
 from __future__ import annotations
 

@@ -244,10 +244,14 @@ _DATA_QUALITY: dict[str, Answers] = {
         ),
     ),
     "acquisition": dict(
-        sources="Articles and terms written in-house; chat history exported from the contact centre",
+        sources=(
+            "Articles and terms written in-house; chat history exported from the contact centre"
+        ),
         legal_basis="Legitimate interest (LIA-2026-03), privacy notice updated on 1 March",
         consent_or_notice=True,
-        provenance="DVC lineage from the contact-centre export to each training set, with checksums",
+        provenance=(
+            "DVC lineage from the contact-centre export to each training set, with checksums"
+        ),
     ),
     "quality": dict(
         criteria=(
@@ -260,7 +264,9 @@ _DATA_QUALITY: dict[str, Answers] = {
         report="https://wiki.example.com/aims/chatbot/data-quality-2026-03",
     ),
     "preparation": dict(
-        steps="PII masking, de-duplication, removal of agent-only notes, intent labels by two agents",
+        steps=(
+            "PII masking, de-duplication, removal of agent-only notes, intent labels by two agents"
+        ),
         labelling="Two contact-centre agents label each conversation; disagreements go to a lead",
         reproducible=True,
         pipeline="https://git.example.com/ml/chatbot-data-prep",
