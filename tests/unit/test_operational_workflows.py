@@ -535,6 +535,10 @@ def test_an_exclusion_without_a_justification_is_refused_with_what_to_add(shippe
     assert "for each applicable control: A.4.5, A.9.3." in refusal
     assert drive.kinds("approval.request") == []
     assert drive.run.current == "draft" and drive.run.task.attempt == 2
+    reissued = drive.kinds("task.create")[-1].description
+    assert "The previous draft was refused." in reissued
+    assert "does not apply: A.8.5." in reissued and "applicable controls: A.4.5, A.9.3." in reissued
+    assert "refused" not in drive.kinds("task.create")[0].description
     # an id quoted inside another control's reason is not a line of its own
     quoted = inclusion_lines({"A.10.4", "A.9.3"}) + "\nA.9.2: also covers A.9.3 objectives"
     drive.complete("draft", soa_draft(inclusions=quoted), "amy@example.com")
