@@ -107,6 +107,7 @@ class App:
     slack: Any = None  # adapters.slack.SlackIntegration, when open_app was given one
     witness: Any = None  # adapters.witness.WitnessPoster: where checkpoints are posted
     witness_key: Any = None  # runtime.witness.WitnessKey, loaded at the first checkpoint
+    review_records_seen: int = 0  # ledger rows looked at for Confluence publishing (pump)
 
     def pump(self, *, schedules: bool = True):
         """Carry out what is due: schedules, timers, stored Jira and Slack deliveries and the
@@ -123,7 +124,17 @@ class App:
             self.jira.pump()
         if self.slack is not None:
             self.slack.pump()
-        return self.dispatcher.pump()
+        report = self.dispatcher.pump()
+        if schedules:
+            self.publish_review_records()
+        return report
+
+    def publish_review_records(self) -> list[str]:
+        """With Confluence configured, each management review's input pack and minutes on a
+        page of their own once recorded (updated in place when re-recorded); else nothing."""
+        from .publishing import publish_review_records
+
+        return publish_review_records(self)
 
     @property
     def local_only(self) -> bool:

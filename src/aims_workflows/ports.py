@@ -123,6 +123,8 @@ class JiraIssueStore(Protocol):
 
     def open_since(self) -> datetime | None: ...
 
+    def open_issue_ids(self, limit: int = 50) -> list[int]: ...
+
 
 @dataclass(frozen=True)
 class PostedCopy:

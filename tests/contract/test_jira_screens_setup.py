@@ -229,3 +229,52 @@ def test_a_global_context_takes_no_projects_and_a_context_can_be_deleted(jira_sa
     assert httpx.delete(f"{base}/{global_context.id}", auth=auth).status_code == 204
     assert jira_sandbox.state.contexts_of(field_id) == []
     assert httpx.delete(f"{base}/{global_context.id}", auth=auth).status_code == 404
+
+
+def test_form_fields_go_on_the_done_transitions_screen_once(odd_site):
+    """The Done transition shows a screen: setup puts the form fields on it, so an engineer can
+    answer while moving the issue to Done (a transition may set only its screen's fields)."""
+    conn = _conn(odd_site)
+    first = setup_project(conn, "AIMS", "Task", [FORM], manage_options=False)
+    assert first.ok, first.problems
+    ids = set(first.fields.values())
+    resolve = odd_site.state.screens.screens["2"]
+    assert ids <= resolve.field_ids
+    assert any("'Done' transition" in line for line in first.changed)
+    again = setup_project(conn, "AIMS", "Task", [FORM], manage_options=False)
+    assert again.changed == []
+    assert any("transition screens" in line for line in again.done)
+
+    auth = odd_site.credentials()
+    key = conn.create_issue(
+        {"project": {"key": "AIMS"}, "issuetype": {"name": "Task"}, "summary": "s"}, what="make"
+    )["key"]
+    httpx.post(
+        f"{odd_site.url}{API}/issue/{key}/transitions", json={"transition": {"id": "21"}}, auth=auth
+    ).raise_for_status()
+    title_field = first.fields["Risk title"]
+    moves = httpx.get(
+        f"{odd_site.url}{API}/issue/{key}/transitions",
+        params={"expand": "transitions.fields"},
+        auth=auth,
+    ).json()["transitions"]
+    done = next(t for t in moves if t["id"] == "31")
+    assert title_field in done["fields"]
+    answered = httpx.post(
+        f"{odd_site.url}{API}/issue/{key}/transitions",
+        json={
+            "transition": {"id": "31"},
+            "fields": {"resolution": {"name": "Done"}, title_field: "Prompt injection"},
+        },
+        auth=auth,
+    )
+    assert answered.status_code == 204, answered.text
+    assert odd_site.issue_json(key)["fields"][title_field] == "Prompt injection"
+
+
+def test_an_account_that_may_not_read_workflows_still_gets_its_screens(jira_sandbox):
+    conn = _conn(jira_sandbox)
+    jira_sandbox.faults.fail(403, times=1, path="/workflowscheme/project")
+    report = setup_project(conn, "AIMS", "Task", [FORM], manage_options=False)
+    assert report.ok, report.problems
+    assert any("transition screens of AIMS were not checked" in line for line in report.done)

@@ -186,3 +186,73 @@ def test_runs_and_approvals_written_from_the_tables_are_checked_against_the_rows
     rewrite(directory, "runs.csv", dropped.encode())
     gone = verify(directory)
     assert f"FAILED: runs.csv does not list run {run_id}" in gone.stdout
+
+
+def _cell_edit(text: str, key_column: str, key: str, column: str, value: str) -> str:
+    """``text`` (a pack CSV) with one cell of the row whose ``key_column`` is ``key`` set."""
+    import csv
+    import io
+
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    header = rows[0]
+    for row in rows[1:]:
+        if row and row[header.index(key_column)] == key:
+            row[header.index(column)] = value
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\r\n").writerows(rows)
+    return out.getvalue()
+
+
+def test_inventory_and_tasks_written_from_the_tables_are_checked_against_the_rows(unpacked):
+    _, directory = unpacked
+    inventory = (directory / "inventory.csv").read_bytes().decode("utf-8")
+    first_id = inventory.split("\r\n")[1].split(",")[0]
+    tier = _cell_edit(inventory, "id", first_id, "risk_tier", "minimal")
+    rewrite(directory, "inventory.csv", tier.encode("utf-8"))
+    check = verify(directory)
+    assert check.returncode == 1
+    assert f"FAILED: inventory.csv says risk_tier 'minimal' for AI system {first_id}" in (
+        check.stdout
+    ), check.stdout
+    gone = "\r\n".join(
+        line for line in inventory.split("\r\n") if not line.startswith(first_id + ",")
+    )
+    rewrite(directory, "inventory.csv", gone.encode("utf-8"))
+    assert f"FAILED: inventory.csv does not list AI system {first_id}" in verify(directory).stdout
+    rewrite(directory, "inventory.csv", inventory.encode("utf-8"))
+
+    tasks = (directory / "tasks.csv").read_bytes().decode("utf-8")
+    header, first = tasks.split("\r\n")[:2]
+    run_id = first.split(",")[0]
+    retitled = _cell_edit(tasks, "run", run_id, "title", "Something else")
+    rewrite(directory, "tasks.csv", retitled.encode("utf-8"))
+    check = verify(directory)
+    assert check.returncode == 1
+    assert "FAILED: tasks.csv says title 'Something else' for step" in check.stdout, check.stdout
+    assert "status" in header and ",done," in tasks  # completed visits are checked as done
+    reopened = tasks.replace(",done,", ",open,", 1)
+    rewrite(directory, "tasks.csv", reopened.encode("utf-8"))
+    assert "FAILED: tasks.csv says status 'open' for step" in verify(directory).stdout
+    rewrite(directory, "tasks.csv", tasks.encode("utf-8"))
+    assert verify(directory).returncode == 0
+
+
+def test_a_finding_written_from_the_table_is_checked_against_its_raised_row(
+    harness, answers, tmp_path
+):
+    from export_world import audit_with_a_finding
+
+    audit_with_a_finding(harness, answers)
+    write_audit_pack(harness.app, tmp_path / "pack.zip")
+    directory = Pack(tmp_path / "pack.zip").extract(tmp_path / "unpacked")
+    assert verify(directory).returncode == 0
+    findings = (directory / "findings.csv").read_bytes().decode("utf-8")
+    finding_id = findings.split("\r\n")[1].split(",")[0]
+    softened = _cell_edit(findings, "finding", finding_id, "severity", "observation")
+    rewrite(directory, "findings.csv", softened.encode("utf-8"))
+    check = verify(directory)
+    assert check.returncode == 1
+    assert (
+        f"FAILED: findings.csv says severity 'observation' for finding {finding_id}; its ledger "
+        "rows say 'minor'" in check.stdout
+    ), check.stdout

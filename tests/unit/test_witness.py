@@ -376,3 +376,24 @@ def test_a_checkpoint_made_by_hand_is_posted_at_once(world, aims_cli):
     assert "queued for slack, jira, git; 3 posted" in made.out
     assert len(h.slack_lines()) == len(h.git_lines()) == 1
     assert aims_cli("evidence", "verify", "--witnesses").code == 0
+
+
+def test_a_checkpoint_deleted_at_a_witness_is_named(world, aims_cli):
+    """Someone removes the evidence outside the database: a line of the git file, a Slack
+    message. What the outbox delivered to a witness must still be there when it is read back."""
+    h = world
+    h.worker_pass()
+    h.clock.advance(days=1)
+    h.worker_pass()
+    first, second = h.git_lines()
+    (h.repo / "aims-checkpoints.txt").write_text(second + "\n", encoding="ascii")
+    workspace = h.slack.sandbox.workspace
+    gone = next(m for m in workspace.messages[h.channel] if "aims-checkpoint/1;" in m.text)
+    workspace.delete(h.channel, gone.ts)  # as chat.delete or an admin does
+
+    checked = aims_cli("evidence", "verify", "--witnesses")
+    assert checked.code == 1, checked.all
+    seq = first.split("seq=")[1].split(";")[0]
+    assert f"the checkpoint of row {seq} made at" in checked.err
+    assert checked.err.count("was posted to this witness and is no longer there") == 2
+    assert "jira (Jira issue AIMS-1): 2 checkpoint(s) agree" in checked.out

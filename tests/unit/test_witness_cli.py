@@ -132,3 +132,21 @@ def open_app_like(h):
     from aims_workflows.app import open_app
 
     return open_app(h.app.settings, clock=h.clock, tracker=h.tracker, approvals=h.approvals)
+
+
+def test_aims_worker_makes_the_checkpoint_when_due_and_posts_it(aims, tmp_path):
+    """`aims worker` (not only App.pump) checkpoints the chain head on its schedule."""
+    assert aims("init").code == 0
+    (tmp_path / "witness").mkdir()
+    with (tmp_path / "aims.yaml").open("a", encoding="utf-8") as out:
+        out.write("witness:\n  every: 1d\n  git_dir: witness\n")
+    ran = aims("worker", "--once")
+    assert ran.code == 0, ran.all
+    lines = (tmp_path / "witness" / "aims-checkpoints.txt").read_text("ascii").splitlines()
+    assert len(lines) == 1 and lines[0].startswith("aims-checkpoint/1;seq=")
+    again = aims("worker", "--once")
+    assert again.code == 0, again.all
+    assert len((tmp_path / "witness" / "aims-checkpoints.txt").read_text("ascii").splitlines()) == 1
+    verified = aims("evidence", "verify", "--witnesses")
+    assert verified.code == 0, verified.all
+    assert "1 checkpoint(s) agree" in verified.out

@@ -1,4 +1,5 @@
-"""``aims publish soa | review-pack | audit-summary``: documents as Confluence pages.
+"""``aims publish soa | review-pack | audit-summary | policy | documents``: documents as
+Confluence pages.
 
 Each publish creates or updates one page under a parent page in the configured space, with a
 version comment naming the ledger head it was built from, and records the page id and version
@@ -19,6 +20,8 @@ class DocumentChoice(StrEnum):
     soa = "soa"
     review_pack = "review-pack"
     audit_summary = "audit-summary"
+    policy = "policy"
+    documents = "documents"
 
 
 def register(app: typer.Typer) -> None:
@@ -39,16 +42,25 @@ def register(app: typer.Typer) -> None:
 
     @app.command(
         "publish",
-        short_help="Publish the SoA, the review pack or an audit summary to Confluence.",
+        short_help="Publish the SoA, review pack, audit summary, AI policy or register to "
+        "Confluence.",
     )
     def publish(
         document: DocumentChoice = typer.Argument(
-            ..., metavar="DOCUMENT", help="soa, review-pack or audit-summary"
+            ...,
+            metavar="DOCUMENT",
+            help="soa, review-pack, audit-summary, policy (the AI policy from the register of "
+            "documented information) or documents (the register itself)",
         ),
         overwrite: bool = typer.Option(
             False,
             "--overwrite",
             help="replace the page even if someone edited it in Confluence since the last publish",
+        ),
+        reference: str | None = typer.Option(
+            None,
+            "--reference",
+            help="policy: the register entry to publish, when it holds more than one policy",
         ),
     ) -> None:
         """Create or update the document's page in Confluence (AIMS_CONFLUENCE_URL, _EMAIL,
@@ -57,39 +69,7 @@ def register(app: typer.Typer) -> None:
         The version comment names the ledger head the document was built from; the page id and
         version are recorded in the ledger. Exits 1, changing nothing, when the page was edited
         in Confluence since aims last published it (unless --overwrite)."""
-        _publish(document.value, overwrite)
-
-
-def _settings_or_fail() -> tuple[Any, str, str, str, str]:
-    from ..config import Settings
-    from ..errors import ConfigError
-
-    settings = Settings()
-    wanted = {
-        "AIMS_CONFLUENCE_URL": settings.confluence_url,
-        "AIMS_CONFLUENCE_EMAIL": settings.confluence_email,
-        "AIMS_CONFLUENCE_API_TOKEN": settings.confluence_api_token,
-        "AIMS_CONFLUENCE_SPACE": settings.confluence_space,
-    }
-    missing = [name for name, value in wanted.items() if not value]
-    if missing:
-        raise ConfigError(
-            f"Confluence is not configured: {', '.join(missing)} not set",
-            hint=(
-                "set them to the site (https://example.atlassian.net/wiki), the publishing "
-                "account's e-mail and API token, and the key of the space to publish into"
-            ),
-        )
-    token = settings.confluence_api_token
-    assert token is not None and settings.confluence_url and settings.confluence_email
-    assert settings.confluence_space
-    return (
-        settings,
-        settings.confluence_url,
-        settings.confluence_email,
-        token.get_secret_value(),
-        settings.confluence_space,
-    )
+        _publish(document.value, overwrite, reference)
 
 
 def _build(key: str, app_: Any, conn: Any, now: Any) -> Any:
@@ -120,70 +100,78 @@ def _build(key: str, app_: Any, conn: Any, now: Any) -> Any:
     return audit_summary_document(report, ledger.verify(conn), ledger.head(conn))
 
 
-def _last_publication(conn: Any, key: str, space: str) -> Any:
-    from ..adapters.confluence import LastPublication
-    from ..engine.evidence_kinds import DocumentPublished, parse_evidence
-    from ..store import ledger
+def _policy(app_: Any, conn: Any, reference: str | None) -> Any:
+    """The AI policy's register entry (the one named, or the only one), readable and intact."""
+    from ..documents.register import read_register
+    from ..errors import ConfigError
+    from ..export.confluence.records import POLICY_REQUIREMENT, policy_document, readable_content
 
-    last = None
-    for row in ledger.iter_rows(conn, kind=DocumentPublished.KIND):
-        payload = parse_evidence(row.kind, row.payload)
-        assert isinstance(payload, DocumentPublished)
-        if payload.document == key and payload.space == space:
-            last = LastPublication(payload.page_id, payload.version)
-    return last
+    entries = read_register(conn, app_.config, app_.settings.config.parent)
+    if reference is not None:
+        chosen = [e for e in entries if e.reference.lower() == reference.strip().lower()]
+        if not chosen:
+            raise ConfigError(
+                f"no document '{reference}' in the register",
+                hint="`aims documents list` shows the register",
+            )
+    else:
+        chosen = [e for e in entries if e.snapshot.requirement == POLICY_REQUIREMENT]
+        if not chosen:
+            raise ConfigError(
+                "the register holds no AI policy (clause 5.2)",
+                hint="enter it with `aims documents add REF --requirement policy --title ... "
+                "--file policy.md` (or declare it under documents: in aims.yaml)",
+            )
+        if len(chosen) > 1:
+            raise ConfigError(
+                "the register holds more than one AI policy: "
+                + ", ".join(e.reference for e in chosen),
+                hint="name the one to publish with --reference",
+            )
+    entry = chosen[0]
+    if entry.problem:
+        raise ConfigError(
+            f"{entry.reference} cannot be published: {entry.problem}",
+            hint=f"record the new version with `aims documents review {entry.reference}`, "
+            "then publish again",
+        )
+    try:
+        content = readable_content(entry)
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(
+            f"{entry.reference}: its file {entry.snapshot.file} cannot be read as text ({err})",
+            hint="register a Markdown, text or HTML file, or give only its location",
+        ) from None
+    return policy_document(entry, content, app_.config.organisation)
 
 
-def _publish(key: str, overwrite: bool) -> None:
+def _publish(key: str, overwrite: bool, reference: str | None = None) -> None:
     from rich.markup import escape
 
-    from ..adapters.confluence import open_client, publish_page
-    from ..engine.evidence_kinds import DocumentPublished
+    from ..config import Settings
     from ..export._snapshot import snapshot
-    from ..runtime import CLI
+    from ..publishing import publish_document, require_confluence
     from ..store import ledger
     from ._context import open_cli_app
     from ._output import ok
 
-    settings, url, email, token, space = _settings_or_fail()
+    target = require_confluence(Settings())
     app_ = open_cli_app()
     now = app_.runtime.clock.now()
     with snapshot(app_.db) as conn:
-        head_seq, head_hash = ledger.head(conn)
-        document = _build(key, app_, conn, now)
-        last = _last_publication(conn, key, space)
-    result = publish_page(
-        open_client(url, email, token),
-        space_key=space,
-        parent_title=settings.confluence_parent,
-        title=document.title,
-        body=document.body,
-        message=f"built from ledger head #{head_seq} {head_hash[:16]}",
-        last=last,
-        overwrite=overwrite,
-    )
-    changed = last is None or (last.page_id, last.version) != (result.page_id, result.version)
-    if changed:
-        with app_.db.begin() as conn:
-            app_.runtime.record(
-                conn,
-                DocumentPublished(
-                    document=key,
-                    action=result.action,
-                    space=space,
-                    page_id=result.page_id,
-                    title=result.title,
-                    version=result.version,
-                    url=result.url,
-                    sha256=document.sha256,
-                    ledger_head_seq=head_seq,
-                    ledger_head_hash=head_hash,
-                ),
-                now,
-                actor=CLI,
-                ref=f"confluence:{result.page_id}",
-            )
+        head = ledger.head(conn)
+        if key == "policy":
+            document = _policy(app_, conn, reference)
+        elif key == "documents":
+            from ..documents.register import read_register
+            from ..export.confluence.records import register_document
+
+            entries = read_register(conn, app_.config, app_.settings.config.parent)
+            document = register_document(entries, app_.config.organisation)
+        else:
+            document = _build(key, app_, conn, now)
+    result = publish_document(app_, target, document, head, overwrite=overwrite)
     ok(
         f"{result.action} {escape(result.title)!s} (version {result.version}, "
-        f"ledger head #{head_seq}): {escape(result.url)}"
+        f"ledger head #{head[0]}): {escape(result.url)}"
     )

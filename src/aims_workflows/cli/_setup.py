@@ -162,10 +162,15 @@ def register(app: typer.Typer) -> None:
             console().print(line, markup=False, soft_wrap=True)
 
         def pump():
-            # the schedules first, to say which runs they started
+            # the schedules first, to say which runs they started; then what App.pump does on
+            # a schedule: the ledger checkpoint when due, and after the outbox, the review
+            # records for Confluence when it is configured
             for run_id in app_.runtime.run_schedules():
                 console().print(started_line(app_, run_id), markup=False, soft_wrap=True)
-            return app_.pump(schedules=False)
+            app_.checkpoint_if_due()
+            report = app_.pump(schedules=False)
+            app_.publish_review_records()
+            return report
 
         def passed(report) -> None:
             if report.done or report.retried or report.dead:

@@ -12,6 +12,7 @@ has, and hold that row's hash. The first one that does not is named.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -32,7 +33,7 @@ from ..engine.commands import PostCheckpoint
 from ..engine.evidence import EvidenceRecord, iso
 from ..errors import ConfigError
 from ..store import Database, ledger, outbox
-from ..store.models import Evidence
+from ..store.models import Evidence, OutboxItem
 
 __all__ = [
     "WitnessKey",
@@ -308,6 +309,7 @@ def compare(
     sources.update(found)
     wanted = {c.head_seq for cps in sources.values() if isinstance(cps, list) for c in cps}
     hashes = _hashes(conn, wanted)
+    posted = posted_checkpoints(conn)
     report = WitnessReport()
     for name, checkpoints in sources.items():
         if isinstance(checkpoints, Unreachable):
@@ -319,8 +321,48 @@ def compare(
             if problem is not None:
                 finding = WitnessFinding(name, len(checkpoints), problem, checkpoint)
                 break
+        if finding.ok and name != "ledger":
+            finding = _gone_from(name, checkpoints, posted) or finding
         report.findings.append(finding)
     return report
+
+
+def posted_checkpoints(conn: Connection) -> dict[str, list[Checkpoint]]:
+    """Witness -> the checkpoints the outbox delivered to it (its ``witness.post`` commands that
+    are done): each must still be there when the witness is read back."""
+    from ..engine.checkpoints import find_checkpoints
+
+    table = OutboxItem.__table__
+    rows = conn.execute(
+        select(table.c.payload).where(table.c.kind == "witness.post", table.c.status == "done")
+    )
+    posted: dict[str, list[Checkpoint]] = {}
+    for (payload,) in rows:
+        try:
+            command = json.loads(payload)
+            found = find_checkpoints(str(command["line"]))
+        except (ValueError, KeyError, TypeError):
+            continue  # not ours to judge: the outbox row is damaged, not the witness
+        posted.setdefault(str(command.get("witness")), []).extend(found)
+    return posted
+
+
+def _gone_from(
+    name: str, checkpoints: list[Checkpoint], posted: Mapping[str, list[Checkpoint]]
+) -> WitnessFinding | None:
+    """The first checkpoint delivered to ``name`` that it no longer holds (a Slack message, a
+    Jira comment or a line of the git file deleted), or None when all are there."""
+    held = {(c.head_seq, c.at) for c in checkpoints}
+    for checkpoint in sorted(posted.get(name, []), key=lambda c: (c.head_seq, c.at)):
+        if (checkpoint.head_seq, checkpoint.at) not in held:
+            return WitnessFinding(
+                name,
+                len(checkpoints),
+                f"{checkpoint.describe()} was posted to this witness and is no longer there: "
+                "it was deleted at the witness",
+                checkpoint,
+            )
+    return None
 
 
 def _hashes(conn: Connection, seqs: set[int]) -> dict[int, str]:

@@ -189,6 +189,19 @@ class JiraIssueRecords:
                 )
             )
 
+    def open_issue_ids(self, limit: int = 50) -> list[int]:
+        """Ids of the newest issues of runs not known to be over: the ones a poll asks Jira to
+        reconcile, so a task completed moments ago is seen although the search lags."""
+        with self.db.connect() as conn:
+            ids = conn.scalars(
+                select(_ISSUES.c.issue_id)
+                .select_from(_ISSUES.outerjoin(_RUNS, _RUNS.c.id == _ISSUES.c.run_id))
+                .where(or_(_RUNS.c.id.is_(None), _RUNS.c.status.in_(_OPEN_RUN)))
+                .order_by(_ISSUES.c.created_at.desc(), _ISSUES.c.issue_id.desc())
+                .limit(limit)
+            ).all()
+        return [int(i) for i in ids if str(i).isdigit()]
+
     def open_since(self) -> datetime | None:
         """When the oldest issue of a run not known to be over was made (where a first poll
         starts)."""

@@ -3,6 +3,10 @@
 Only what the adapter writes (paragraphs, headings, bullet lists, bold labels) and what it reads
 (plain text out of a document an engineer typed into a multi-line field).
 
+Every builder keeps to Atlassian's ADF schema (``@atlaskit/adf-schema``), which Jira enforces:
+a text node is never empty, a list never has no items, a heading's level is 1-6. Empty input
+gives an empty paragraph or nothing, never a node Jira would refuse with a 400.
+
 >>> to_text(document(paragraph("Hello"), bullets(["one", "two"])))
 'Hello\\none\\ntwo'
 """
@@ -17,30 +21,37 @@ __all__ = ["document", "paragraph", "heading", "bullets", "from_text", "to_text"
 Node = dict[str, Any]
 
 
-def _text(text: str, *, strong: bool = False) -> Node:
+def _text(text: str, *, strong: bool = False) -> list[Node]:
+    """Zero or one text node: the schema refuses a text node with an empty ``text``."""
+    if not text:
+        return []
     node: Node = {"type": "text", "text": text}
     if strong:
         node["marks"] = [{"type": "strong"}]
-    return node
+    return [node]
 
 
 def paragraph(text: str, *, label: str | None = None) -> Node:
     """One paragraph; ``label`` is written in bold before the text."""
-    content = [_text(label, strong=True)] if label else []
-    if text:
-        content.append(_text(text))
-    return {"type": "paragraph", "content": content}
+    return {"type": "paragraph", "content": _text(label or "", strong=True) + _text(text)}
 
 
 def heading(text: str, level: int = 3) -> Node:
-    return {"type": "heading", "attrs": {"level": level}, "content": [_text(text)]}
+    """A heading of ``level`` 1-6 (clamped: the schema allows no other)."""
+    return {
+        "type": "heading",
+        "attrs": {"level": min(6, max(1, level))},
+        "content": _text(text),
+    }
 
 
 def bullets(items: Iterable[str]) -> Node:
-    return {
-        "type": "bulletList",
-        "content": [{"type": "listItem", "content": [paragraph(item)]} for item in items],
-    }
+    """A bullet list, or an empty node (dropped by ``document``) when there are no items:
+    the schema refuses a list without items."""
+    listed = [{"type": "listItem", "content": [paragraph(item)]} for item in items]
+    if not listed:
+        return {}
+    return {"type": "bulletList", "content": listed}
 
 
 def document(*blocks: Node) -> Node:

@@ -16,8 +16,12 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from ...errors import IntegrationError, PermanentError, RetryableError
+from ._rate_limit import RateLimitSeen, rate_limit_of
 
-__all__ = ["JiraConnection", "translate"]
+__all__ = ["JiraConnection", "translate", "RECONCILE_LIMIT"]
+
+RECONCILE_LIMIT = 50
+"""The most issue ids one /search/jql request may ask to reconcile (Atlassian's limit)."""
 
 log = logging.getLogger("aims.jira")
 
@@ -96,6 +100,8 @@ class JiraConnection:
         self.timeout = timeout
         self._client = None
         self._lock = threading.Lock()
+        self.rate_limit: RateLimitSeen | None = None
+        """The rate-limit facts of the latest answer that carried any (pacing the poll)."""
 
     def __repr__(self) -> str:
         return f"JiraConnection({self.url!r}, {self._email!r})"
@@ -118,7 +124,14 @@ class JiraConnection:
                     )
                 except Exception as err:  # noqa: BLE001 - translated below
                     raise translate(err, f"connect to {self.url}") from None
+                self._client._session.hooks["response"].append(self._observe)
             return self._client
+
+    def _observe(self, response: Any, *args: Any, **kwargs: Any) -> None:
+        """A requests response hook: keep what each answer says about the rate limit."""
+        seen = rate_limit_of(response.status_code, response.headers)
+        if seen is not None:
+            self.rate_limit = seen
 
     def _public(self, what: str, method: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """One call of the client's public API, its failure translated."""
@@ -249,9 +262,13 @@ class JiraConnection:
         fields: list[str],
         properties: str | None = None,
         page_size: int = 50,
+        reconcile: list[int] | None = None,
         what: str = "search for issues",
     ):
-        """Every issue matching ``jql``, page by page over ``/search/jql`` (``nextPageToken``)."""
+        """Every issue matching ``jql``, page by page over ``/search/jql`` (``nextPageToken``).
+
+        ``reconcile``: ids of issues (at most 50, Jira's limit) whose latest writes the search
+        must reflect although its index may not have caught up yet (``reconcileIssues``)."""
         client = self.client
         token: str | None = None
         while True:
@@ -262,6 +279,7 @@ class JiraConnection:
                     maxResults=page_size,
                     fields=list(fields),
                     properties=properties,
+                    reconcileIssues=list(reconcile or [])[:RECONCILE_LIMIT] or None,
                     json_result=True,
                 )
             except Exception as err:  # noqa: BLE001 - translated

@@ -43,7 +43,12 @@ class JiraIntegration:
         self.runtime = runtime
         self.store = JiraIssueRecords(runtime.db, runtime.clock)
         self.tracker = JiraIssueTracker(
-            connection, project, issue_type=issue_type, store=self.store, clock=runtime.clock
+            connection,
+            project,
+            issue_type=issue_type,
+            store=self.store,
+            clock=runtime.clock,
+            aims_owners=lambda: runtime.people_in("aims_owner", None),
         )
         self.processor = InboxProcessor(runtime, self.tracker, self.store)
         self.reconciler = Reconciler(self.processor, project, interval=poll_interval)

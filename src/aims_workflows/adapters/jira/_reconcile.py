@@ -20,7 +20,9 @@ from typing import Any
 
 from ...errors import AimsError
 from ...runtime import Delivery
+from ._client import RECONCILE_LIMIT
 from ._inbound import POLL_SOURCE, Change, InboxProcessor
+from ._rate_limit import poll_not_before
 from ._time import jira_time
 from ._tracker import OWNED_LABEL
 
@@ -49,6 +51,7 @@ class Reconciler:
         self.interval = interval
         self.page_size = page_size
         self._last: datetime | None = None
+        self._not_before: datetime | None = None
         self._zone: Any = None
         self._warned = False
 
@@ -69,8 +72,18 @@ class Reconciler:
         return self._zone
 
     def due(self) -> bool:
+        """The interval has passed since the last poll, and Jira's rate limit allows one: after
+        a 429/503 not before its ``Retry-After``, and with the quota nearly used up not before
+        ``X-RateLimit-Reset`` (both on the injected clock)."""
         now = self.rt.clock.now()
+        if self._not_before is not None and now < self._not_before:
+            return False
         return self._last is None or now - self._last >= self.interval
+
+    @property
+    def not_before(self) -> datetime | None:
+        """When Jira's rate limit next lets the poll ask (None: the interval alone)."""
+        return self._not_before
 
     def poll(self, *, force: bool = False) -> int:
         """One pass when due (or ``force``); returns how many changes were applied."""
@@ -78,6 +91,18 @@ class Reconciler:
             return 0
         now = self.rt.clock.now()
         self._last = now
+        connection = self.processor.tracker.jira
+        connection.rate_limit = None
+        try:
+            return self._poll()
+        finally:
+            self._not_before = poll_not_before(now, connection.rate_limit)
+            if self._not_before is not None:
+                log.info(
+                    "Jira's rate limit holds the next poll until %s", self._not_before.isoformat()
+                )
+
+    def _poll(self) -> int:
         try:
             reported = self._poll_nonconformities()
         except AimsError as err:
@@ -140,8 +165,15 @@ class Reconciler:
             f'AND updated >= "{self._jql_moment(since)}" ORDER BY updated ASC'
         )
         applied, newest = 0, since
+        # Jira's search may not show a change made moments ago; the open tasks' issues are the
+        # ones whose changes matter, so the search is asked to reflect their latest writes
+        reconcile = store.open_issue_ids(RECONCILE_LIMIT)
         for issue in self.processor.tracker.jira.search(
-            jql, fields=["*all"], page_size=self.page_size, what="poll Jira for changed issues"
+            jql,
+            fields=["*all"],
+            page_size=self.page_size,
+            reconcile=reconcile,
+            what="poll Jira for changed issues",
         ):
             fields = issue.get("fields") or {}
             updated = jira_time(fields.get("updated"))

@@ -3,7 +3,9 @@
 A company-managed project uses an issue type screen scheme; it names a screen scheme for the
 issue type (or its ``default``), which names a screen per operation (``default`` standing in for
 the ones not named). Jira accepts a field in a create or edit request only when the screen of
-that operation has it, so every form field goes on the first tab of each of these screens.
+that operation has it, so every form field goes on the first tab of each of these screens, and
+on the screens of the workflow's transitions (a transition may set only its own screen's fields,
+and the Done transition's screen is where an engineer finishing a task looks).
 """
 
 from __future__ import annotations
@@ -12,10 +14,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ...errors import ConfigError
+from ...errors import ConfigError, PermanentError
 from ._client import JiraConnection
 
-__all__ = ["ProjectScreens", "project_screens", "createmeta_fields"]
+__all__ = ["ProjectScreens", "project_screens", "createmeta_fields", "transition_screens"]
 
 OPERATIONS = ("create", "edit", "view")
 
@@ -27,6 +29,8 @@ class ProjectScreens:
     tabs: dict[str, str] = field(default_factory=dict)
     fields: dict[str, set[str]] = field(default_factory=dict)
     operations: dict[str, list[str]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    """What could not be followed (a workflow the account may not read), said in the report."""
 
     def missing(self, field_ids: list[str]) -> dict[str, list[str]]:
         """Screen id -> the given fields it lacks (screens that lack none left out)."""
@@ -75,29 +79,85 @@ def project_screens(
     result = ProjectScreens()
     for operation in OPERATIONS:
         screen_id = screens.get(operation) or screens.get("default")
-        if screen_id is None:
-            continue
-        sid = str(screen_id)
-        result.operations.setdefault(sid, []).append(operation)
-        if sid in result.tabs:
-            continue
-        tabs = conn.call("GET", f"screens/{sid}/tabs", what=f"read the tabs of screen {sid}")
-        if not tabs:
-            raise ConfigError(
-                f"screen {sid} of {project_key} has no tab to put fields on",
-                hint="add a tab to the screen in Jira's screen settings",
-            )
-        result.tabs[sid] = str(tabs[0]["id"])
-        have: set[str] = set()
-        for tab in tabs:
-            listed = conn.call(
-                "GET",
-                f"screens/{sid}/tabs/{tab['id']}/fields",
-                what=f"read the fields of screen {sid}",
-            )
-            have |= {str(f["id"]) for f in listed or []}
-        result.fields[sid] = have
+        if screen_id is not None:
+            _read_screen(conn, result, str(screen_id), operation, project_key)
+    for name, screen_id in transition_screens(conn, project_id, project_key, issue_type_id, result):
+        _read_screen(conn, result, screen_id, f"'{name}' transition", project_key)
     return result
+
+
+def _read_screen(
+    conn: JiraConnection, result: ProjectScreens, sid: str, operation: str, project_key: str
+) -> None:
+    result.operations.setdefault(sid, []).append(operation)
+    if sid in result.tabs:
+        return
+    tabs = conn.call("GET", f"screens/{sid}/tabs", what=f"read the tabs of screen {sid}")
+    if not tabs:
+        raise ConfigError(
+            f"screen {sid} of {project_key} has no tab to put fields on",
+            hint="add a tab to the screen in Jira's screen settings",
+        )
+    result.tabs[sid] = str(tabs[0]["id"])
+    have: set[str] = set()
+    for tab in tabs:
+        listed = conn.call(
+            "GET",
+            f"screens/{sid}/tabs/{tab['id']}/fields",
+            what=f"read the fields of screen {sid}",
+        )
+        have |= {str(f["id"]) for f in listed or []}
+    result.fields[sid] = have
+
+
+def transition_screens(
+    conn: JiraConnection,
+    project_id: str,
+    project_key: str,
+    issue_type_id: str,
+    result: ProjectScreens,
+) -> list[tuple[str, str]]:
+    """(transition name, screen id) of each transition of the issue type's workflow that shows
+    a screen: engineers move aims' issues through them (Done above all), and a transition
+    screen without the form fields offers no place to answer while moving the issue.
+
+    The project's workflow scheme names the workflow (``issueTypeMappings``, else
+    ``defaultWorkflow``); ``/workflow/search?expand=transitions`` lists its transitions with
+    their screens. A site that does not let the account read them is noted, not fatal: the
+    create/edit/view screens are what Jira checks on create and edit."""
+    try:
+        found = conn.call(
+            "GET",
+            "workflowscheme/project",
+            params={"projectId": project_id},
+            what=f"read the workflow scheme of {project_key}",
+        )
+        values = list((found or {}).get("values") or [])
+        scheme = (values[0].get("workflowScheme") or {}) if values else {}
+        workflow = (scheme.get("issueTypeMappings") or {}).get(issue_type_id) or scheme.get(
+            "defaultWorkflow"
+        )
+        if not workflow:
+            result.notes.append(f"{project_key} has no workflow scheme aims could read")
+            return []
+        page = conn.call(
+            "GET",
+            "workflow/search",
+            params={"workflowName": workflow, "expand": "transitions"},
+            what=f"read the transitions of workflow '{workflow}'",
+        )
+    except PermanentError as err:
+        result.notes.append(
+            f"the transition screens of {project_key} were not checked: {err.message}"
+        )
+        return []
+    out: list[tuple[str, str]] = []
+    for flow in (page or {}).get("values") or []:
+        for transition in flow.get("transitions") or []:
+            screen = transition.get("screen") or {}
+            if screen.get("id"):
+                out.append((str(transition.get("name") or transition.get("id")), str(screen["id"])))
+    return out
 
 
 def createmeta_fields(conn: JiraConnection, project_key: str, issue_type_id: str) -> set[str]:

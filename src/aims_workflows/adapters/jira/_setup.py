@@ -365,7 +365,10 @@ def _place(
             )
         report.change(f"put {len(missing)} fields on the {where} screen ({screen_id})")
     if field_ids:
-        report.done.append(f"all {len(field_ids)} form fields are on the create/edit/view screens")
+        report.done.append(
+            f"all {len(field_ids)} form fields are on the create/edit/view and transition screens"
+        )
+    report.done.extend(screens.notes)
 
 
 def _verify(conn: JiraConnection, project: str, type_id: str, report: SetupReport) -> None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from ...engine.commands import (
@@ -57,6 +58,13 @@ _PRIORITIES = {
     "low": "Low",
     "lowest": "Lowest",
 }
+
+
+def _about_assignee(err: PermanentError) -> bool:
+    """A 400 that refuses the assignee (no *Assignable User* permission in the project, or an
+    account Jira does not let us name)."""
+    text = err.message.lower()
+    return err.answered == 400 and ("cannot be assigned" in text or "assignee" in text)
 
 
 def _about_priority(err: PermanentError) -> bool:
@@ -120,16 +128,22 @@ class JiraIssueTracker(EvidenceFiles):
         issue_type: str = "Task",
         store: JiraIssueStore | None = None,
         clock: Clock | None = None,
+        aims_owners: Callable[[], list[str]] | None = None,
     ) -> None:
+        """``aims_owners`` names who runs the AIMS (e-mails), told in Jira when a task's
+        issue cannot be assigned to the person it is for."""
         self.jira = connection
         self.project = project
         self.issue_type = issue_type
         self.store = store
         self.clock = clock or SystemClock()
+        self.aims_owners = aims_owners or (lambda: [])
         self._accounts: dict[str, str | None] = {}
         self._emails: dict[str, str] = {}
         self._me: str | None = None
         self._site_priorities: list[str] | None = None
+        self._unassignable: dict[str, str] = {}
+        """Create commands whose assignee Jira refused (key -> Jira's reason), until said."""
 
     # -- the port ---------------------------------------------------------------------------
     def perform(self, command: Command) -> dict[str, Any]:
@@ -246,6 +260,9 @@ class JiraIssueTracker(EvidenceFiles):
             what=f"label issue {key} with its task",
         )
         self._link_related(command.run_id, key)
+        if command.key in self._unassignable:
+            self._tell_unassigned(command, key)
+            return {"ref": key, "assignee": None}
         return {"ref": key, "assignee": command.assignee}
 
     def _wait_out_search_lag(self, idem: str) -> None:
@@ -297,17 +314,62 @@ class JiraIssueTracker(EvidenceFiles):
             if value is not None:
                 fields[field_ids[field["id"]]] = value
         what = f"create the issue for {command.run_id} step {command.step_id}"
-        try:
-            return self.jira.create_issue(fields, what=what)
-        except PermanentError as err:
-            if "priority" not in fields or not _about_priority(err):
-                raise
-        # the priority is a hint: a screen without it, or a scheme without that name, is no
-        # reason to leave the task without an issue (Jira created nothing on a 400)
-        log.warning("Jira refused the priority of %s; creating it without one", command.step_id)
-        self._site_priorities = []
-        del fields["priority"]
+        # Jira created nothing on a 400: a refused hint (priority) or a refused assignee is no
+        # reason to leave the task without an issue; each is dropped once and the create retried
+        for _ in range(3):
+            try:
+                return self.jira.create_issue(fields, what=what)
+            except PermanentError as err:
+                if "assignee" in fields and _about_assignee(err):
+                    log.warning(
+                        "Jira refused %s as assignee of %s; creating it unassigned",
+                        command.assignee,
+                        command.step_id,
+                    )
+                    del fields["assignee"]
+                    self._unassignable[command.key] = err.message
+                elif "priority" in fields and _about_priority(err):
+                    log.warning(
+                        "Jira refused the priority of %s; creating it without one", command.step_id
+                    )
+                    self._site_priorities = []
+                    del fields["priority"]
+                else:
+                    raise
         return self.jira.create_issue(fields, what=what)
+
+    def _tell_unassigned(self, command: CreateTask, key: str) -> None:
+        """Say on the issue why nobody is assigned, naming the AIMS owners (a mention, so Jira
+        notifies them) who can give the person access or reassign the task."""
+        reason = self._unassignable.pop(command.key, None)
+        if reason is None:
+            return
+        marker = f"aims:unassignable:{command.key}"
+        if self._already_commented(key, marker):
+            return
+        owners = [o for o in self.aims_owners() if o]
+        mentions: list[dict[str, Any]] = []
+        for owner in owners:
+            account = self.account_of(owner)
+            if account:
+                mentions.append({"type": "mention", "attrs": {"id": account, "text": f"@{owner}"}})
+                mentions.append({"type": "text", "text": " "})
+        named = ", ".join(owners) or "the AIMS owner (aims_owner in aims.yaml)"
+        blocks = [
+            _adf.paragraph(
+                f"This task is for {command.assignee}, but Jira would not assign it to them "
+                f"({reason.strip()}). It was created unassigned."
+            ),
+            _adf.paragraph(
+                f"{named}: give {command.assignee} the project's Assignable User permission "
+                "(Project settings, Permissions) and assign the issue, or assign it to someone "
+                "else who holds the task's role."
+            ),
+        ]
+        if mentions:
+            blocks.append({"type": "paragraph", "content": mentions[:-1]})
+        body = _adf.document(*blocks, _adf.paragraph(f"({marker})"))
+        self.jira.add_comment(key, body, what=f"say why {key} is unassigned")
 
     def _priority(self, wanted: str | None) -> str | None:
         """The site's priority nearest to ``wanted``, read once from ``GET /priority``."""

@@ -63,14 +63,18 @@ class CommandRevived(EvidencePayload):
 
 
 class DocumentPublished(EvidencePayload):
-    """A document (the SoA, the review pack, the audit summary) was published to a Confluence
-    page, built from the ledger up to ``ledger_head_seq`` (7.5.3 control of documented
+    """A document (the SoA, the review pack, the audit summary, the AI policy, the register of
+    documented information, a management review's input pack or minutes) was published to a
+    Confluence page, built from the ledger up to ``ledger_head_seq`` (7.5.3 control of documented
     information: which version people read, and what it was made from). The row's actor says
     who published it."""
 
     KIND = "document.published"
 
-    document: str = Field(description="which document: soa, review-pack, audit-summary")
+    document: str = Field(
+        description="which document: soa, review-pack, audit-summary, policy, documents, "
+        "review-input-pack/RUN or review-minutes/RUN",
+    )
     action: str = Field(description="created, updated, or unchanged (the page already said it)")
     space: str = Field(description="the Confluence space key")
     page_id: str = Field(description="Confluence's id of the page")

@@ -37,6 +37,8 @@ __all__ = [
     "SAMPLE_MIN",
     "SAMPLE_RATE",
     "build",
+    "CROSS_CHECK_KINDS",
+    "cross_check_registers",
     "default_seed",
     "draw",
     "sample_size",
@@ -551,4 +553,151 @@ def cross_check(
                 f"approvals.csv gives the decisions of {approval} as {have_decisions}; its ledger "
                 f"rows give {want_decisions}"
             )
+    return problems
+
+
+def _cell_text(value: Any) -> str:
+    """A value as the pack's CSVs write it (``export/_csv.cell``), defusing undone."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple, dict)):
+        return json.dumps(value, ensure_ascii=False, sort_keys=isinstance(value, dict))
+    return str(value)
+
+
+_INVENTORY_TEXT = (
+    "name",
+    "owner",
+    "business_purpose",
+    "model_type",
+    "data_sources",
+    "outputs",
+    "users",
+    "deployment_scale",
+    "dependencies",
+    "lifecycle_stage",
+    "risk_tier",
+    "in_scope",
+    "jurisdictions",
+)
+_REGISTER_KINDS = (
+    "ai_system.registered",
+    "ai_system.changed",
+    "finding.raised",
+    "task.requested",
+    "task.issued",
+    "task.completed",
+)
+CROSS_CHECK_KINDS = frozenset(_CHECKED_KINDS + _REGISTER_KINDS)
+"""The kinds of row :func:`cross_check` and :func:`cross_check_registers` read."""
+
+
+def cross_check_registers(
+    rows: Iterable[Mapping[str, Any]],
+    registers: Mapping[str, list[dict[str, str]]],
+    *,
+    to_head: bool = True,
+) -> list[str]:
+    """What ``inventory.csv``, ``findings.csv`` and ``tasks.csv`` (written from the database's
+    tables) say that the ledger rows in the pack contradict. Only what the rows cover is
+    checked, each value the way the CSV writes it:
+
+    * inventory.csv (when the rows run to the head, as the inventory is as of export): every
+      system registered in the rows is listed with the record its ``ai_system.registered`` row
+      and later ``ai_system.changed`` rows give; a system only changed in the rows, with the
+      values of the fields changed;
+    * findings.csv: every finding raised in the rows is listed with the title, severity,
+      clause and system of its ``finding.raised`` row;
+    * tasks.csv: every task visit requested in the rows is listed with its title and role; the
+      issue its ``task.issued`` row names; status ``done`` when a ``task.completed`` row
+      completed that visit.
+    """
+    systems: dict[str, dict[str, Any]] = {}
+    findings: dict[str, dict[str, Any]] = {}
+    tasks: dict[tuple[str, str, str], dict[str, str]] = {}
+    for row in rows:
+        kind = row["kind"]
+        if kind not in _REGISTER_KINDS:
+            continue
+        try:
+            payload = json.loads(row["payload"])
+        except ValueError:
+            continue
+        if kind == "ai_system.registered":
+            record = payload.get("record") or {}
+            systems[str(payload.get("system_id"))] = {
+                k: _cell_text(record.get(k)) for k in _INVENTORY_TEXT if k in record
+            }
+        elif kind == "ai_system.changed":
+            known = systems.setdefault(str(payload.get("system_id")), {})
+            for name, change in (payload.get("changes") or {}).items():
+                if name in _INVENTORY_TEXT and isinstance(change, list) and len(change) == 2:
+                    known[name] = _cell_text(change[1])
+        elif kind == "finding.raised":
+            findings[str(payload.get("id"))] = {
+                "title": _cell_text(payload.get("title")),
+                "severity": _cell_text(payload.get("severity")),
+                "clause": _cell_text(payload.get("clause")),
+                "system": _cell_text(payload.get("system")),
+            }
+        else:
+            visit = (str(row["run_id"]), str(row["step_id"]), str(payload.get("attempt")))
+            want = tasks.setdefault(visit, {})
+            if kind == "task.requested":
+                want["title"] = _cell_text(payload.get("title"))
+                want["role"] = _cell_text(payload.get("role"))
+            elif kind == "task.issued" and payload.get("ref"):
+                want["issue"] = _cell_text(payload.get("ref"))
+            elif kind == "task.completed":
+                want["status"] = "done"
+    problems: list[str] = []
+
+    def compare(name: str, what: str, entry: Mapping[str, str], want: Mapping[str, str]) -> None:
+        for column, value in sorted(want.items()):
+            have = _plain(entry.get(column, ""))
+            if have != value:
+                problems.append(
+                    f"{name} says {column} {have!r} for {what}; its ledger rows say {value!r}"
+                )
+
+    if to_head and "inventory.csv" in registers:
+        listed = {r.get("id", ""): r for r in registers["inventory.csv"]}
+        for system_id, want in sorted(systems.items()):
+            entry = listed.get(system_id)
+            if entry is None:
+                problems.append(
+                    f"inventory.csv does not list AI system {system_id}, which the rows show"
+                )
+            else:
+                compare("inventory.csv", f"AI system {system_id}", entry, want)
+    if "findings.csv" in registers:
+        listed = {r.get("finding", ""): r for r in registers["findings.csv"]}
+        for finding_id, want in sorted(findings.items()):
+            entry = listed.get(finding_id)
+            if entry is None:
+                problems.append(
+                    f"findings.csv does not list finding {finding_id}, which the rows show raised"
+                )
+            else:
+                compare("findings.csv", f"finding {finding_id}", entry, want)
+    if "tasks.csv" in registers:
+        listed_tasks = {
+            (r.get("run", ""), r.get("step", ""), r.get("attempt", "")): r
+            for r in registers["tasks.csv"]
+        }
+        for visit, want in sorted(tasks.items()):
+            if "title" not in want:
+                continue  # requested before the rows begin: the visit is not the rows' to check
+            entry = listed_tasks.get(visit)
+            if entry is None:
+                problems.append(
+                    f"tasks.csv does not list step {visit[1]} (attempt {visit[2]}) of run "
+                    f"{visit[0]}, which the rows show requested"
+                )
+            else:
+                compare(
+                    "tasks.csv", f"step {visit[1]} attempt {visit[2]} of {visit[0]}", entry, want
+                )
     return problems

@@ -1,13 +1,59 @@
 """Atlassian Document Format (ADF): the rich-text JSON that REST API v3 uses for descriptions
 and comment bodies. Only what the sandbox needs: build one from text, read text out of one,
-and tell a document from a plain string (which v3 rejects).
+tell a document from a plain string (which v3 rejects), and hold a document to Atlassian's own
+schema (``adf_schema/full.json`` from ``@atlaskit/adf-schema``), as Jira Cloud does: an empty
+text node, an empty list, a heading without a level or an unknown mark is refused with a 400.
 """
 
 from __future__ import annotations
 
+import json
+from functools import cache
+from importlib import resources
 from typing import Any, TypeGuard
 
-__all__ = ["doc", "to_text", "is_adf"]
+from jsonschema import Draft4Validator
+
+__all__ = ["doc", "to_text", "is_adf", "schema_problem", "NOT_VALID_ADF"]
+
+# Jira Cloud's answer to a description or rich-text field whose document breaks the schema
+# (as reported by users of the v3 API; Atlassian does not document the wording)
+NOT_VALID_ADF = "The field value is not valid Atlassian Document Format (ADF) content."
+
+
+@cache
+def _validator() -> Draft4Validator:
+    text = resources.files(__package__).joinpath("adf_schema/full.json").read_text("utf-8")
+    schema = json.loads(text)
+    Draft4Validator.check_schema(schema)
+    return Draft4Validator(schema)
+
+
+def schema_problem(value: Any) -> str | None:
+    """Why ``value`` is not a valid ADF document by Atlassian's schema, or None when it is.
+
+    The reason names the deepest failing node (``content/0/content/0``), so a test that sees
+    the refusal can tell what to fix; Jira's own answer carries no such detail.
+
+    >>> schema_problem(doc("fine")) is None
+    True
+    >>> schema_problem({"type": "doc", "version": 1, "content": [
+    ...     {"type": "paragraph", "content": [{"type": "text", "text": ""}]}]}) is not None
+    True
+    """
+    errors = list(_validator().iter_errors(value))
+    if not errors:
+        return None
+
+    # anyOf failures nest the real reasons in their context; the deepest one is the most useful
+    def leaves(error: Any) -> list[Any]:
+        if not error.context:
+            return [error]
+        return [leaf for sub in error.context for leaf in leaves(sub)]
+
+    deepest = max((leaf for e in errors for leaf in leaves(e)), key=lambda e: len(e.absolute_path))
+    where = "/".join(str(p) for p in deepest.absolute_path) or "(document)"
+    return f"{where}: {deepest.message}"
 
 
 def doc(text: str) -> dict[str, Any]:

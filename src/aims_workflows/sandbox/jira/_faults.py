@@ -13,7 +13,7 @@ import asyncio
 import re
 import threading
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -52,6 +52,7 @@ class JiraFaults:
         self._rules: list[_Rule] = []
         self._webhooks_to_drop = 0
         self._latency: tuple[float, re.Pattern[str] | None] | None = None
+        self._quota: tuple[int, int, datetime] | None = None
         self.injected = 0
         """How many requests were answered with an injected fault so far."""
 
@@ -164,12 +165,31 @@ class JiraFaults:
                 raise KeyError(f"no custom field {field_id!r}")
             fdef.removed = True
 
+    def quota(self, *, limit: int, remaining: int, reset_in: float) -> None:
+        """Announce on every answer how much of the rate-limit quota is left, as Jira Cloud's
+        X-RateLimit-Limit / -Remaining / -Reset headers do, the quota filling up again
+        ``reset_in`` seconds from now; ``clear()`` ends it."""
+        with self._lock:
+            self._quota = (limit, remaining, self._clock() + timedelta(seconds=reset_in))
+
+    def quota_headers(self) -> list[tuple[bytes, bytes]]:
+        with self._lock:
+            if self._quota is None:
+                return []
+            limit, remaining, reset = self._quota
+        return [
+            (b"x-ratelimit-limit", str(limit).encode()),
+            (b"x-ratelimit-remaining", str(remaining).encode()),
+            (b"x-ratelimit-reset", reset.strftime("%Y-%m-%dT%H:%M:%SZ").encode()),
+        ]
+
     def clear(self) -> None:
-        """Forget pending request faults and webhook drops."""
+        """Forget pending request faults, webhook drops, latency and quota announcements."""
         with self._lock:
             self._rules.clear()
             self._webhooks_to_drop = 0
             self._latency = None
+            self._quota = None
 
     def take_request_fault(self, method: str, path: str) -> _Rule | None:
         """Use up the first rule matching this request, if any."""
@@ -237,6 +257,16 @@ class FaultMiddleware:
                     rule.status, [message], headers=self.faults.headers_for(rule)
                 )
                 await response(scope, receive, send)
+                return
+            quota = self.faults.quota_headers()
+            if quota:
+
+                async def announce(message: Message) -> None:
+                    if message["type"] == "http.response.start":
+                        message = {**message, "headers": [*message.get("headers", []), *quota]}
+                    await send(message)
+
+                await self.app(scope, receive, announce)
                 return
         await self.app(scope, receive, send)
 

@@ -48,11 +48,21 @@ def check_fields(
             errors[field_id] = _UNKNOWN_FIELD.format(field_id)
             continue
         stored, problem = _check(state, fdef, value, where)
+        if not problem and field_id == "assignee" and stored is not None:
+            problem = _not_assignable(state, str(stored))
         if problem:
             errors[field_id] = problem
         else:
             values[field_id] = stored
     return values
+
+
+def _not_assignable(state: JiraState, account_id: str) -> str | None:
+    """Jira's refusal of an assignee without the project's *Assignable User* permission."""
+    if "ASSIGNABLE_USER" not in state.denied_permissions.get(account_id, set()):
+        return None
+    user = state.users.get(account_id)
+    return f"User '{user.display_name if user else account_id}' cannot be assigned issues."
 
 
 def _apply_updates(
@@ -78,7 +88,7 @@ def _apply_updates(
             verb, argument = next(iter(operation.items())) if operation else ("", None)
             if field_id == "comment" and verb == "add":
                 body = argument.get("body") if isinstance(argument, dict) else None
-                if not _adf.is_adf(body):
+                if not _adf.is_adf(body) or _adf.schema_problem(body) is not None:
                     errors["comment"] = "Comment body is not valid!"
                 else:
                     comments.append(body)

@@ -122,6 +122,8 @@ def check_value(
     if _is_rich_text(fdef):
         if not _adf.is_adf(value):
             return None, _NOT_ADF
+        if _adf.schema_problem(value) is not None:
+            return None, _adf.NOT_VALID_ADF
         return value, None
     if kind == "string":
         if not isinstance(value, str):

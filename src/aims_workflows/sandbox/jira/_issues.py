@@ -215,7 +215,7 @@ def transition_issue(state: JiraState, actor_id: str, key: str, body: dict[str, 
 def add_comment(state: JiraState, actor_id: str, key: str, body: dict[str, Any]) -> Comment:
     """POST /issue/{key}/comment: v3 comment bodies must be ADF documents."""
     issue = state.issue(key)
-    if not _adf.is_adf(body.get("body")):
+    if not _adf.is_adf(body.get("body")) or _adf.schema_problem(body["body"]) is not None:
         raise JiraApiError.bad_fields({"comment": "Comment body is not valid!"})
     comment = _new_comment(state, issue, actor_id, body["body"])
     _emit_comment(state, issue, comment)

@@ -56,6 +56,7 @@ from ._site_routes import (
     server_info,
     update_options,
 )
+from ._workflow_routes import WORKFLOW_TABLE
 
 __all__ = ["RouteContext", "build_routes", "API", "WEBHOOKS_PATH"]
 
@@ -112,6 +113,7 @@ _TABLE: list[tuple[str, list[str], Callable[[RouteContext, Request], Awaitable[R
     ("/search/jql", ["GET"], search_get),
     ("/search/jql", ["POST"], search_post),
     *SCREEN_TABLE,
+    *WORKFLOW_TABLE,
 ]
 
 

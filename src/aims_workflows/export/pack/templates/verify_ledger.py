@@ -20,7 +20,9 @@ What it checks, each problem named on a line of its own that starts with FAILED:
 3. ``auditor/``: rebuilt from the ledger rows (``aims_auditor.py``), compared byte for byte, so
    the registers, the control index, the run timelines, the segregation-of-duties exceptions,
    the coverage timeline and the per-control sample (re-drawn from the seed in
-   ``auditor/sampling.json``) are what the rows say;
+   ``auditor/sampling.json``) are what the rows say; ``runs.csv``, ``approvals.csv``,
+   ``inventory.csv``, ``findings.csv`` and ``tasks.csv`` (written from the database's tables)
+   are checked against the rows they cover;
 4. ``workflows/``: every pinned definition's canonical JSON hashes to the hash the runs pinned,
    and every run started in the rows has its definition in the pack;
 5. ``witness/``: every signed checkpoint of the ledger head: signed by the witness key (checked
@@ -131,29 +133,52 @@ def check_manifest(checker, manifest_path, expect):
 
 
 # -- 2. the ledger rows ---------------------------------------------------------------------------
+def parse_row(line, line_no, path):
+    """One line as a row; Unreadable for a line that is no row."""
+    try:
+        row = json.loads(line)
+    except ValueError as err:
+        raise Unreadable(f"line {line_no} of {path}: not valid JSON ({err})") from None
+    if not isinstance(row, dict):
+        raise Unreadable(f"line {line_no} of {path}: not a JSON object")
+    missing = [name for name in FIELDS if name not in row]
+    if missing:
+        raise Unreadable(f"line {line_no}: missing field(s) {', '.join(missing)}")
+    if not isinstance(row["seq"], int) or isinstance(row["seq"], bool):
+        raise Unreadable(f"line {line_no}: seq must be a whole number")
+    if not isinstance(row["payload"], str):
+        raise Unreadable(
+            f"row {row['seq']} (line {line_no}): payload must be the JSON text exactly "
+            "as exported, not a parsed object"
+        )
+    return row
+
+
 def read_rows(path):
     """(line number, row) for every non-blank line; Unreadable for a line that is no row."""
     with open(path, encoding="utf-8", newline="") as handle:
         for line_no, line in enumerate(handle, start=1):
+            if line.strip():
+                yield line_no, parse_row(line, line_no, path)
+
+
+def read_rows_of_kinds(path, kinds):
+    """(line number, row) for the lines whose kind is one of ``kinds``; the others are not
+    parsed (most of the time a pass over the rows takes). A line's kind is read from its text
+    only when the text names exactly one kind key (strings inside a row escape their quotes,
+    so the key's pattern can only be the row's own); any other line is parsed."""
+    marker = '"kind":"'
+    with open(path, encoding="utf-8", newline="") as handle:
+        for line_no, line in enumerate(handle, start=1):
             if not line.strip():
                 continue
-            try:
-                row = json.loads(line)
-            except ValueError as err:
-                raise Unreadable(f"line {line_no} of {path}: not valid JSON ({err})") from None
-            if not isinstance(row, dict):
-                raise Unreadable(f"line {line_no} of {path}: not a JSON object")
-            missing = [name for name in FIELDS if name not in row]
-            if missing:
-                raise Unreadable(f"line {line_no}: missing field(s) {', '.join(missing)}")
-            if not isinstance(row["seq"], int) or isinstance(row["seq"], bool):
-                raise Unreadable(f"line {line_no}: seq must be a whole number")
-            if not isinstance(row["payload"], str):
-                raise Unreadable(
-                    f"row {row['seq']} (line {line_no}): payload must be the JSON text exactly "
-                    "as exported, not a parsed object"
-                )
-            yield line_no, row
+            if line.count(marker) == 1:
+                start = line.index(marker) + len(marker)
+                if line[start : line.find('"', start)] not in kinds:
+                    continue
+            row = parse_row(line, line_no, path)
+            if row.get("kind") in kinds:
+                yield line_no, row
 
 
 def load_json(path):
@@ -260,11 +285,20 @@ def check_auditor(checker, ledger_path, manifest):
                 checker.fail(f"{name} is not something the ledger rows in the pack give")
                 bad += 1
     registers = {}
-    for name in ("runs.csv", "approvals.csv"):
+    for name in ("runs.csv", "approvals.csv", "inventory.csv", "findings.csv", "tasks.csv"):
         if os.path.isfile(checker.path(name)):
             text = checker.read(name).decode("utf-8", errors="replace")
             registers[name] = list(csv.DictReader(io.StringIO(text, newline="")))
-    for problem in aims_auditor.cross_check((row for _, row in read_rows(ledger_path)), registers):
+    kinds = aims_auditor.CROSS_CHECK_KINDS
+    problems = aims_auditor.cross_check(
+        (row for _, row in read_rows_of_kinds(ledger_path, kinds)), registers
+    )
+    problems += aims_auditor.cross_check_registers(
+        (row for _, row in read_rows_of_kinds(ledger_path, kinds)),
+        registers,
+        to_head=not period.get("until"),
+    )
+    for problem in problems:
         checker.fail(problem)
         bad += 1
     if not bad:
@@ -272,7 +306,8 @@ def check_auditor(checker, ledger_path, manifest):
         print(
             f"OK: {len(rebuilt)} auditor files rebuilt from the ledger rows are identical, "
             f"the sample of {sampled} run(s) over {sampling.get('controls')} control(s) "
-            f"re-drawn from seed {seed}; runs.csv and approvals.csv agree with the rows"
+            f"re-drawn from seed {seed}; runs.csv, approvals.csv, inventory.csv, findings.csv "
+            "and tasks.csv agree with the rows"
         )
 
 
