@@ -52,7 +52,9 @@ def test_the_demo_takes_three_systems_through_the_five_workflows(demo_db):
     assert by_workflow["ai-risk-assessment"] == 4 and by_workflow["ai-impact-assessment"] == 4
     assert by_workflow["internal-audit"] == 1 and by_workflow["management-review"] == 1
     assert by_workflow["corrective-action"] == 1 and by_workflow["review-action"] == 2
-    assert statuses == {"completed": 12, "running": 1}
+    # the chatbot's new data source (chat history) also starts a data quality review
+    assert by_workflow["data-quality"] == 1
+    assert statuses == {"completed": 13, "running": 1}
 
 
 def test_one_rejection_one_nonconformity_one_overdue_task(demo_db):
