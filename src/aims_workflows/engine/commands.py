@@ -47,6 +47,7 @@ __all__ = [
     "RefuseDecision",
     "RemindApproval",
     "RemindTask",
+    "ReopenApproval",
     "ReportRunEnd",
     "RequestApproval",
     "SpawnRun",
@@ -188,6 +189,10 @@ class RequestApproval(_Command):
     """The people whose answers are being approved, for the approver to see."""
     people: tuple[str, ...] = ()
     """The eligible approvers: filled in by the dispatcher."""
+    escalated_from: str | None = None
+    """The request that expired before this one went to an alternate role."""
+    withdraw_within: str | None = None
+    """How long a decision may be taken back ('1h'), when the step allows it."""
 
 
 class RemindApproval(_Chaser):
@@ -201,8 +206,19 @@ class EscalateApproval(_Chaser):
 class CloseApproval(_Command):
     kind: Literal["approval.close"] = "approval.close"
     approval_id: str
-    outcome: Literal["approved", "rejected", "cancelled"]
+    outcome: Literal["approved", "rejected", "cancelled", "expired"]
     decisions: tuple[Decision, ...] = ()
+    # an expired request: the role it went to instead, for the copies to say so
+    escalated_to: str | None = None
+
+
+class ReopenApproval(_Command):
+    """A decision was withdrawn: the request is open again for the person who withdrew."""
+
+    kind: Literal["approval.reopen"] = "approval.reopen"
+    approval_id: str
+    person: str
+    reason: str
 
 
 class InvalidateApproval(_Command):
@@ -307,6 +323,7 @@ ApprovalCommand = (
     | CloseApproval
     | InvalidateApproval
     | RefuseDecision
+    | ReopenApproval
 )
 """What the ApprovalChannel port carries out."""
 
@@ -337,6 +354,7 @@ CommandKind = Literal[
     "approval.close",
     "approval.invalidate",
     "approval.refuse",
+    "approval.reopen",
     "notify",
     "run.start",
     "run.cancel",

@@ -30,6 +30,7 @@ from ._approvals import (
     ApprovalReminded,
     ApprovalRequested,
 )
+from ._approval_states import ApprovalExpired, ApprovalWithdrawn
 from ._base import EvidencePayload, SubjectSnapshot, Timestamp
 from ._documents import DocumentRegistered, DocumentReviewed, DocumentSnapshot
 from ._integrations import (
@@ -117,11 +118,13 @@ __all__ = [
     "ApprovalClosed",
     "ApprovalDecided",
     "ApprovalEscalated",
+    "ApprovalExpired",
     "ApprovalInvalidated",
     "ApprovalOverdue",
     "ApprovalRefused",
     "ApprovalReminded",
     "ApprovalRequested",
+    "ApprovalWithdrawn",
     "ArtefactRecorded",
     "AttachmentRecorded",
     "ChildFinished",

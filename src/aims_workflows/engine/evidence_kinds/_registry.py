@@ -10,7 +10,7 @@ from typing import Any, TypeAlias, cast
 from pydantic import ValidationError
 
 from ...errors import EvidenceError
-from . import _approvals, _documents, _integrations, _inventory, _people, _runs, _tasks, _witness
+from . import _approval_states, _approvals, _documents, _integrations, _inventory, _people, _runs, _tasks, _witness
 from ._approvals import (
     ApprovalClosed,
     ApprovalDecided,
@@ -21,6 +21,7 @@ from ._approvals import (
     ApprovalReminded,
     ApprovalRequested,
 )
+from ._approval_states import ApprovalExpired, ApprovalWithdrawn
 from ._base import EvidencePayload
 from ._documents import DocumentRegistered, DocumentReviewed
 from ._integrations import AttachmentRecorded, CommandDead, CommandRevived, DocumentPublished
@@ -70,7 +71,7 @@ __all__ = [
     "parse_evidence",
 ]
 
-SCHEMA_VERSION = "1.4"
+SCHEMA_VERSION = "1.5"
 """The revision of the evidence contract: MAJOR.MINOR. MINOR grows with an additive change (a new
 kind, a new optional field); MAJOR would grow only if a kind left the contract, which does not
 happen: rows stay in the ledger for good, so a new shape is a new kind name."""
@@ -78,7 +79,7 @@ happen: rows stay in the ledger for good, so a new shape is a new kind name."""
 AREAS: dict[str, tuple[type[EvidencePayload], ...]] = {
     "Runs": _runs.KINDS,
     "Tasks": _tasks.KINDS,
-    "Approvals": _approvals.KINDS,
+    "Approvals": _approvals.KINDS + _approval_states.KINDS,
     "Inventory and findings": _inventory.KINDS,
     "Integrations": _integrations.KINDS,
     "The ledger": _witness.KINDS,
@@ -131,6 +132,8 @@ AnyEvidence: TypeAlias = (
     | ApprovalReminded
     | ApprovalOverdue
     | ApprovalEscalated
+    | ApprovalExpired
+    | ApprovalWithdrawn
     | AISystemRegistered
     | AISystemChanged
     | FindingRaised
