@@ -107,7 +107,9 @@ def build_bolt_app(
 
     def open_decision(body: dict[str, Any]) -> None:
         action = body["actions"][0]
-        decision = "approve" if action["action_id"] == bk.APPROVE else "reject"
+        decision = {bk.APPROVE: "approve", bk.WITHDRAW: "withdraw"}.get(
+            action["action_id"], "reject"
+        )
         user_id = body["user"]["id"]
         channel = (body.get("channel") or {}).get("id")
         message_ts = (body.get("container") or {}).get("message_ts")
@@ -130,6 +132,9 @@ def build_bolt_app(
         stale = row["status"] != "open" or row["content_hash"] != content_hash
         not_asked = bool(people) and person not in people
         already = person in book.decided(row["run_id"], approval_id)
+        if decision == "withdraw":
+            # taking one's own decision back: the engine checks the window and says why not
+            already = not already
         if stale or not_asked or already:
             # No modal: the engine decides and records why this click cannot count, and the
             # refusal reaches the person through the click's response_url.
@@ -160,6 +165,7 @@ def build_bolt_app(
 
     app.action(bk.APPROVE)(ack=acknowledge, lazy=[open_decision])
     app.action(bk.REJECT)(ack=acknowledge, lazy=[open_decision])
+    app.action(bk.WITHDRAW)(ack=acknowledge, lazy=[open_decision])
 
     # -- the reason modal -------------------------------------------------------------------
     def reason_of(view: dict[str, Any]) -> str:
