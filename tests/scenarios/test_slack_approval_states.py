@@ -8,7 +8,13 @@ from pathlib import Path
 from slack_messages import buttons, text_of
 from test_slack_world import slack_world
 
+import httpx
+
 from aims_workflows.adapters.slack import APPROVE, DECISION_CALLBACK, REASON_ACTION, WITHDRAW
+from aims_workflows.config import KpiTargets
+from aims_workflows.kpi import compute_kpis
+from aims_workflows.sandbox._server import BackgroundServer
+from aims_workflows.web import create_app
 
 TOM, TINA, AMY = "tom@example.com", "tina@example.com", "amy@example.com"
 EXPIRING = "    expire:\n      after: 12h\n      to: aims_owner\n"
@@ -53,6 +59,22 @@ def test_an_expired_request_is_not_a_rejection_and_goes_to_the_alternate(tmp_pat
             }
         assert rows[first] == ("expired", None)  # no latency: the KPI does not count it
         assert rows[second["approval_id"]][0] == "approved"
+        with world.rt.db.connect() as conn:
+            latency = compute_kpis(conn, world.clock.now(), KpiTargets())
+        [median] = [k for k in latency if k.key == "median_approval_latency_hours"]
+        assert "over 1 closed approvals" in median.detail  # the expired one is not counted
+
+        # the dashboard and the run page (what `aims runs show` prints) say it expired
+        server = BackgroundServer(create_app(world.app, process_in_background=False)).start()
+        try:
+            with httpx.Client(base_url=server.url) as http:
+                board = http.get("/dashboard").text
+                page = http.get(f"/dashboard/runs/{run_id}").text
+        finally:
+            server.stop()
+        assert "1 expired undecided (not rejections" in board
+        assert "expired undecided (due 2026-01-08); asked of aims_owner instead" in page
+        assert f"after {first} expired" in page
 
 
 def test_withdrawing_through_slack_reopens_the_request(tmp_path: Path) -> None:
