@@ -271,3 +271,75 @@ def test_a_delegate_is_not_one_more_approver_when_the_holder_has_not_decided(spe
     n.decide(RITA, reason="fine", eligible=holders)
     n.decide(DAN, reason="for Rosa", eligible=holders)
     assert "already decided" in refused(n)
+
+
+# -- step-up -------------------------------------------------------------------------------------
+STEP_UP = '    step_up:\n      when: "assess.score > 15"\n      confirm_in: jira\n'
+RITA_IN_JIRA = Actor(RISK_OWNER.id, "jira", ("risk_owner",), assurance="verified by jira")
+
+
+def high_risk(spec_from_text, score: int = 20, extra: str = "") -> Driver:
+    d = Driver(spec_from_text(BASE % {"extra": STEP_UP + extra, "quorum": "any"}), ai_system())
+    d.start()
+    d.send("task.created", ENGINEER, step_id="assess", attempt=1, ref="AIMS-1")
+    d.complete("assess", ENGINEER, {"score": score})
+    return d
+
+
+def test_an_approval_above_the_threshold_waits_for_the_same_person_in_jira(spec_from_text):
+    from aims_workflows.engine.commands import AskStepUp, Notify
+
+    d = high_risk(spec_from_text)
+    request = d.transitions[-1].commands[-1]
+    assert isinstance(request, RequestApproval) and request.step_up
+    assert d.transitions[-1].evidence[-1].payload["step_up"] == "assess.score > 15"
+    approval_id = d.run.approval.approval_id
+    t = d.decide(RISK_OWNER, reason="residual risk accepted", ref="slack:view:V1")
+    assert d.kinds(t) == ["approval.step_up_requested"]
+    asked = t.evidence[0].payload
+    assert asked["person"] == RISK_OWNER.id and asked["issues"] == ["AIMS-1"]
+    assert asked["code"] == f"aims confirm {approval_id}"
+    ask, notice = t.commands
+    assert isinstance(ask, AskStepUp) and ask.issues == ("AIMS-1",)
+    assert isinstance(notice, Notify) and notice.people == (RISK_OWNER.id,)
+    assert f"aims confirm {approval_id}" in notice.message
+    assert d.run.current == "signoff"
+
+    # a second click is told to confirm; someone else in Jira, or a "confirmation" through
+    # Slack, does not count
+    d.decide(RISK_OWNER, reason="again")
+    assert "counts once you confirm it in Jira" in refused(d)
+    d.decide(RISK_OWNER, decision="confirm", reason="aims confirm")
+    assert refused(d).startswith("a step-up is confirmed in Jira under your own account")
+    ciso_in_jira = Actor(CISO.id, "jira", ("ciso",), assurance="verified by jira")
+    d.decide(ciso_in_jira, decision="confirm", reason="aims confirm")
+    assert "only the person who approved in Slack can confirm it" in refused(d)
+
+    t = d.decide(RITA_IN_JIRA, decision="confirm", reason="comment", ref="AIMS-1#comment-7")
+    assert d.kinds(t)[:2] == ["approval.decided", "approval.closed"]
+    decided = t.evidence[0]
+    assert decided.via == "jira" and decided.payload["reason"] == "residual risk accepted"
+    assert decided.payload["assurance"].startswith("stepped up: verified by jira (AIMS-1#comment-7)")
+    assert "slack:view:V1" in decided.payload["assurance"]
+    assert d.run.status == "completed"
+
+
+def test_below_the_threshold_and_rejections_count_at_once(spec_from_text):
+    low = high_risk(spec_from_text, score=10)
+    assert not low.run.approval.step_up
+    t = low.decide(RISK_OWNER, reason="fine")
+    assert low.kinds(t)[:2] == ["approval.decided", "approval.closed"]
+    high = high_risk(spec_from_text)
+    t = high.decide(RISK_OWNER, decision="reject", reason="too risky")
+    assert high.kinds(t)[:2] == ["approval.decided", "approval.closed"]
+    assert high.run.current == "assess"
+
+
+def test_step_up_condition_is_checked_like_any_expression(spec_from_text):
+    import pytest
+
+    from aims_workflows.errors import SpecError
+
+    bad = (BASE % {"extra": STEP_UP, "quorum": "any"}).replace("assess.score", "assess.scor")
+    with pytest.raises(SpecError, match="step_up"):
+        spec_from_text(bad)

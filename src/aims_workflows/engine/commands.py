@@ -28,6 +28,7 @@ from .state import Decision, Subject
 __all__ = [
     "COMMAND_KINDS",
     "ApprovalCommand",
+    "AskStepUp",
     "AttachEvidence",
     "CancelChildRun",
     "CancelTask",
@@ -165,6 +166,19 @@ class RecordAttachments(_Command):
     step_id: str | None = None
 
 
+class AskStepUp(_Command):
+    """Ask an approver to confirm their approval in the tracker (a comment by the same
+    account on the issue the approval covers): the second channel of a step-up."""
+
+    kind: Literal["approval.step_up"] = "approval.step_up"
+    approval_id: str
+    person: str
+    title: str
+    issues: tuple[str, ...]
+    code: str
+    """What the confirming comment must say."""
+
+
 # -- approvals (the ApprovalChannel port: Slack) ---------------------------------------------
 class RequestApproval(_Command):
     """Ask the approvers of a step to decide over content bound by ``content_hash``."""
@@ -191,6 +205,8 @@ class RequestApproval(_Command):
     """The eligible approvers: filled in by the dispatcher."""
     escalated_from: str | None = None
     """The request that expired before this one went to an alternate role."""
+    step_up: bool = False
+    """An approval counts only once the approver confirms it in Jira."""
     withdraw_within: str | None = None
     """How long a decision may be taken back ('1h'), when the step allows it."""
 
@@ -302,6 +318,7 @@ TaskCommand = (
     | RefuseAnswers
     | AttachEvidence
     | RecordAttachments
+    | AskStepUp
 )
 """What the IssueTracker port carries out."""
 
@@ -348,6 +365,7 @@ CommandKind = Literal[
     "task.refuse_answers",
     "task.attach_evidence",
     "task.record_attachments",
+    "approval.step_up",
     "approval.request",
     "approval.remind",
     "approval.escalate",

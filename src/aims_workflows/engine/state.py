@@ -83,6 +83,10 @@ class ApprovalState(_State):
     # who was eligible at the last decision: a quorum of 'all' settled at the end of a
     # withdraw window is counted against it
     eligible: list[str] | None = None
+    # the step's step_up condition held at the request: an approval counts only once the same
+    # person confirmed it in Jira; until then it waits here
+    step_up: bool = False
+    awaiting: list[Decision] = Field(default_factory=list)
 
 
 class Timer(_State):

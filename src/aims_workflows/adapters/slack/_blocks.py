@@ -168,6 +168,8 @@ class Card:
     """The request that expired before this one went to an alternate role."""
     withdraw_within: str | None = None
     """How long a decision may be taken back ('1h'); None when it cannot."""
+    step_up: bool = False
+    """An approval counts only once the approver confirms it in Jira."""
 
     @classmethod
     def from_request(
@@ -196,6 +198,7 @@ class Card:
             issue_links=tuple((key, issue_url(key) if issue_url else None) for key in issues),
             escalated_from=request.escalated_from,
             withdraw_within=request.withdraw_within,
+            step_up=request.step_up,
         )
 
     def to_metadata(self) -> dict[str, Any]:
@@ -218,6 +221,7 @@ class Card:
             # written only when set, so the metadata of other cards keeps its shape
             **({"escalated_from": self.escalated_from} if self.escalated_from else {}),
             **({"withdraw_within": self.withdraw_within} if self.withdraw_within else {}),
+            **({"step_up": True} if self.step_up else {}),
         }
 
     @classmethod
@@ -240,6 +244,7 @@ class Card:
             run_url=data.get("run_url"),
             escalated_from=data.get("escalated_from"),
             withdraw_within=data.get("withdraw_within"),
+            step_up=bool(data.get("step_up")),
         )
 
 
@@ -271,6 +276,17 @@ def _body(card: Card, who: Callable[[str], str]) -> list[Block]:
         HeaderBlock(text=_clip(card.title, 150)),
         SectionBlock(fields=[MarkdownTextObject(text=f) for f in facts]),
     ]
+    if card.step_up:
+        blocks.append(
+            ContextBlock(
+                elements=[
+                    MarkdownTextObject(
+                        text=":closed_lock_with_key: Above the step-up threshold: an approval "
+                        "counts once you confirm it in Jira under your own account."
+                    )
+                ]
+            )
+        )
     if card.escalated_from:
         blocks.append(
             ContextBlock(
@@ -365,14 +381,20 @@ def outcome_blocks(
 
 
 def decided_blocks(
-    card: Card, person: str, decision: str, reason: str, *, who: Callable[[str], str] = _plain
+    card: Card,
+    person: str,
+    decision: str,
+    reason: str,
+    *,
+    who: Callable[[str], str] = _plain,
+    then: str | None = None,
 ) -> list[dict[str, Any]]:
     """One approver's copy once they decided while the request is still open: others still
     have to decide (quorum all / N), or the step's withdraw window has not passed (then the
     copy offers a Withdraw button)."""
     verb = ":white_check_mark: You approved" if decision == "approve" else ":x: You rejected"
     blocks = _body(card, who)
-    then = (
+    then = then or (
         f"It takes effect once {card.withdraw_within} has passed; until then you can "
         "withdraw it."
         if card.withdraw_within

@@ -225,6 +225,17 @@ def build_bolt_app(
             mark_decided(
                 outcome.run_id, decision.approval_id, person, decision.decision, decision.reason
             )
+        elif "approval.step_up_requested" in kinds and outcome.run_id:
+            mark_decided(
+                outcome.run_id,
+                decision.approval_id,
+                person,
+                decision.decision,
+                decision.reason,
+                then=":closed_lock_with_key: It counts once you confirm it in Jira: add a "
+                f"comment reading “aims confirm {decision.approval_id}” on the issue, under "
+                "your own Jira account.",
+            )
         recorded()
         if decision.home:
             publish_home(decision.user)
@@ -232,13 +243,21 @@ def build_bolt_app(
     inbox.on_applied = applied
 
     def mark_decided(
-        run_id: str, approval_id: str, person: str, decision: str, reason: str
+        run_id: str,
+        approval_id: str,
+        person: str,
+        decision: str,
+        reason: str,
+        then: str | None = None,
     ) -> None:
-        """Others still have to decide: this person's own copies lose their buttons."""
+        """Others still have to decide (or a withdraw window or a step-up is open): this
+        person's own copies lose their buttons."""
         card = book.card(run_id, approval_id)
         if card is None:
             return
-        blocks = bk.decided_blocks(bk.Card.from_metadata(card), person, decision, reason)
+        blocks = bk.decided_blocks(
+            bk.Card.from_metadata(card), person, decision, reason, then=then
+        )
         for copy in book.copies(run_id, approval_id):
             if copy.person == person and copy.role == "approver":
                 try:

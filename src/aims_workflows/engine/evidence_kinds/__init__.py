@@ -30,7 +30,7 @@ from ._approvals import (
     ApprovalReminded,
     ApprovalRequested,
 )
-from ._approval_states import ApprovalExpired, ApprovalWithdrawn
+from ._approval_states import ApprovalExpired, ApprovalStepUpRequested, ApprovalWithdrawn
 from ._base import EvidencePayload, SubjectSnapshot, Timestamp
 from ._documents import DocumentRegistered, DocumentReviewed, DocumentSnapshot
 from ._integrations import (
@@ -124,6 +124,7 @@ __all__ = [
     "ApprovalRefused",
     "ApprovalReminded",
     "ApprovalRequested",
+    "ApprovalStepUpRequested",
     "ApprovalWithdrawn",
     "ArtefactRecorded",
     "AttachmentRecorded",

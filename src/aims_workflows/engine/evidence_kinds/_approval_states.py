@@ -10,7 +10,7 @@ from pydantic import Field
 
 from ._base import EvidencePayload, Timestamp
 
-__all__ = ["KINDS", "ApprovalExpired", "ApprovalWithdrawn"]
+__all__ = ["KINDS", "ApprovalExpired", "ApprovalStepUpRequested", "ApprovalWithdrawn"]
 
 
 class ApprovalExpired(EvidencePayload):
@@ -49,4 +49,25 @@ class ApprovalWithdrawn(EvidencePayload):
     )
 
 
-KINDS: tuple[type[EvidencePayload], ...] = (ApprovalExpired, ApprovalWithdrawn)
+class ApprovalStepUpRequested(EvidencePayload):
+    """An approval above the workflow's step-up condition (e.g. a risk score over the
+    threshold) passed every check but does not count yet: the same person must confirm it in a
+    second channel, Jira, under the same account the directory of people links to them. The
+    ``approval.decided`` row follows the confirmation (5.3, 6.1.3 risk acceptance)."""
+
+    KIND = "approval.step_up_requested"
+
+    approval_id: str = Field(description="the request approved")
+    person: str = Field(description="the approver, who must confirm")
+    reason: str = Field(description="their reason, in their words")
+    condition: str = Field(description="the step's step_up condition, which held")
+    confirm_in: Literal["jira"] = Field(description="where the confirmation is given")
+    issues: list[str] = Field(description="the issues where the confirmation may be given")
+    code: str = Field(description="what the confirming comment must say")
+
+
+KINDS: tuple[type[EvidencePayload], ...] = (
+    ApprovalExpired,
+    ApprovalWithdrawn,
+    ApprovalStepUpRequested,
+)

@@ -42,6 +42,11 @@ class ApprovalRequested(EvidencePayload):
     escalated_from: str | None = Field(
         None, description="the request that expired before this one was asked of an alternate"
     )
+    step_up: str | None = Field(
+        None,
+        description="the step's step_up condition when it held: an approval counts only once "
+        "confirmed in Jira",
+    )
 
 
 class ApprovalDecided(EvidencePayload):

@@ -21,7 +21,7 @@ from ._approvals import (
     ApprovalReminded,
     ApprovalRequested,
 )
-from ._approval_states import ApprovalExpired, ApprovalWithdrawn
+from ._approval_states import ApprovalExpired, ApprovalStepUpRequested, ApprovalWithdrawn
 from ._base import EvidencePayload
 from ._documents import DocumentRegistered, DocumentReviewed
 from ._integrations import AttachmentRecorded, CommandDead, CommandRevived, DocumentPublished
@@ -134,6 +134,7 @@ AnyEvidence: TypeAlias = (
     | ApprovalEscalated
     | ApprovalExpired
     | ApprovalWithdrawn
+    | ApprovalStepUpRequested
     | AISystemRegistered
     | AISystemChanged
     | FindingRaised

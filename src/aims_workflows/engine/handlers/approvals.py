@@ -15,7 +15,7 @@ from ...spec.model import ApprovalStep
 from .. import evidence_kinds as ev
 from .._context import Context, Ignored, approval_step
 from .._flow import goto
-from ..commands import CloseApproval, Notify, RefuseDecision, ReopenApproval
+from ..commands import AskStepUp, CloseApproval, Notify, RefuseDecision, ReopenApproval
 from ..events import Actor, ApprovalDecided
 from ..evidence import iso
 from ..identity import why_untrusted
@@ -26,6 +26,8 @@ __all__ = ["on_approval_decided", "close_if_decided", "expire_request"]
 
 WITHDRAW = "withdraw"
 """The decision word that takes back one's own decision within the step's withdraw window."""
+CONFIRM = "confirm"
+"""The decision word of a step-up confirmation (a comment in Jira by the approver)."""
 
 _CHECKS = ["approver_role", "segregation_of_duties", "content_hash", "single_decision", "reason"]
 
@@ -49,6 +51,9 @@ def on_approval_decided(ctx: Context, event: ApprovalDecided) -> Ignored | None:
     if event.decision == WITHDRAW:
         _withdraw(ctx, event, step, approval)
         return None
+    if event.decision == CONFIRM:
+        _confirm(ctx, event, step, approval)
+        return None
     problem = _why_not(ctx, event, step, approval)
     if problem is not None:
         _refuse(ctx, event, problem, step.id)
@@ -56,24 +61,139 @@ def on_approval_decided(ctx: Context, event: ApprovalDecided) -> Ignored | None:
     decision: Literal["approve", "reject"] = "approve" if event.decision == "approve" else "reject"
     reason = (event.reason or "").strip()
     for_whom = _standing_in_for(ctx, step, actor)
-    approval.decisions.append(
-        Decision(
-            person=actor.id,
-            decision=decision,
-            reason=reason,
-            at=ctx.now,
-            ref=event.ref,
-            on_behalf_of=for_whom,
-        )
+    made = Decision(
+        person=actor.id,
+        decision=decision,
+        reason=reason,
+        at=ctx.now,
+        ref=event.ref,
+        on_behalf_of=for_whom,
     )
-    _record_decided(ctx, event, step, approval, decision, reason, for_whom)
     if event.eligible is not None:
         approval.eligible = list(event.eligible)
+    if approval.step_up and decision == "approve":
+        # a rejection is the safe direction and counts at once; an approval waits for the
+        # same person's confirmation in the second channel
+        _ask_step_up(ctx, event, step, approval, made)
+        return None
+    _count(ctx, event, step, approval, made)
+    return None
+
+
+def _count(
+    ctx: Context,
+    event: ApprovalDecided,
+    step: ApprovalStep,
+    approval: ApprovalState,
+    made: Decision,
+    assurance: str | None = None,
+) -> None:
+    """A decision that counts: recorded, then the request closes (or settles after the
+    withdraw window) when the decisions reach an outcome."""
+    approval.decisions.append(made)
+    _record_decided(
+        ctx, event, step, approval, made.decision, made.reason, made.on_behalf_of, assurance
+    )
     if step.withdraw_within is None:
         close_if_decided(ctx, step, approval)
     else:
         _settle_later(ctx, step, approval)
-    return None
+
+
+def _ask_step_up(
+    ctx: Context,
+    event: ApprovalDecided,
+    step: ApprovalStep,
+    approval: ApprovalState,
+    made: Decision,
+) -> None:
+    run = ctx.run
+    condition = step.step_up.when if step.step_up else ""
+    issues = tuple(
+        str(run.data[s]["issue"])
+        for s in approved_steps(ctx.spec, step)
+        if s in run.data and run.data[s].get("issue")
+    )
+    code = f"aims confirm {approval.approval_id}"
+    approval.awaiting.append(made)
+    ctx.record(
+        ev.ApprovalStepUpRequested(
+            approval_id=approval.approval_id,
+            person=made.person,
+            reason=made.reason,
+            condition=condition,
+            confirm_in="jira",
+            issues=list(issues),
+            code=code,
+        ),
+        step_id=step.id,
+        actor=event.actor,
+        ref=event.ref,
+    )
+    title = f"'{step.id}' on {run.subject.name}"
+    where = f"on {', '.join(issues)}" if issues else "on any issue of the aims project in Jira"
+    ctx.emit(
+        AskStepUp(
+            key=ctx.key(f"{approval.approval_id}/step-up/{made.person}/{run.events_applied}"),
+            run_id=run.run_id,
+            approval_id=approval.approval_id,
+            person=made.person,
+            title=title,
+            issues=issues,
+            code=code,
+        )
+    )
+    ctx.emit(
+        Notify(
+            key=ctx.key(f"{approval.approval_id}/step-up-notice/{made.person}/{run.events_applied}"),
+            run_id=run.run_id,
+            to=(),
+            people=(made.person,),
+            message=(
+                f"Your approval of {title} does not count yet: it is above the step-up "
+                f"threshold ({condition}). Confirm it in Jira under your own account with a "
+                f"comment reading “{code}” {where}."
+            ),
+            subject=run.subject,
+        )
+    )
+
+
+def _confirm(
+    ctx: Context, event: ApprovalDecided, step: ApprovalStep, approval: ApprovalState
+) -> None:
+    """The second channel of a step-up: the same person, through Jira, confirms the approval
+    they gave in Slack; only then does it count."""
+    actor = event.actor
+    untrusted = why_untrusted(actor, "confirm an approval")
+    if untrusted:
+        _refuse(ctx, event, untrusted, step.id)
+        return
+    if actor.via != "jira":
+        _refuse(
+            ctx,
+            event,
+            f"a step-up is confirmed in Jira under your own account, not through {actor.via}",
+            step.id,
+        )
+        return
+    waiting = next((d for d in approval.awaiting if d.person == actor.id), None)
+    if waiting is None:
+        _refuse(
+            ctx,
+            event,
+            "there is no approval of yours on this request waiting for confirmation: only the "
+            "person who approved in Slack can confirm it, under the Jira account linked to them",
+            step.id,
+        )
+        return
+    approval.awaiting.remove(waiting)
+    first = waiting.ref or "slack"
+    assurance = (
+        f"stepped up: {actor.assurance or 'verified by jira'} ({event.ref or 'jira'}) "
+        f"confirmed the approval given at {first}"
+    )
+    _count(ctx, event, step, approval, waiting, assurance)
 
 
 def _settle_later(ctx: Context, step: ApprovalStep, approval: ApprovalState) -> None:
@@ -111,7 +231,8 @@ def _withdraw(
             step.id,
         )
         return
-    mine = [d for d in approval.decisions if d.person == actor.id]
+    # an approval still waiting for its step-up confirmation can be taken back too
+    mine = [d for d in approval.decisions + approval.awaiting if d.person == actor.id]
     if not mine:
         _refuse(ctx, event, "you have no decision on this request to withdraw", step.id)
         return
@@ -130,7 +251,10 @@ def _withdraw(
     if not reason:
         _refuse(ctx, event, "a reason is required to withdraw a decision", step.id)
         return
-    approval.decisions.remove(decision)
+    if decision in approval.awaiting:
+        approval.awaiting.remove(decision)
+    else:
+        approval.decisions.remove(decision)
     extra = {"on_behalf_of": decision.on_behalf_of} if decision.on_behalf_of else {}
     ctx.record(
         ev.ApprovalWithdrawn(
@@ -244,6 +368,11 @@ def _why_not(
         for d in approval.decisions
     ):
         return "you have already decided on this request"
+    if any(d.person == actor.id for d in approval.awaiting):
+        return (
+            "you have already approved this request; it counts once you confirm it in Jira "
+            f"(a comment reading “aims confirm {approval.approval_id}”)"
+        )
     stood_in = next((d for d in approval.decisions if d.on_behalf_of == actor.id), None)
     if stood_in is not None:
         # a delegate decides in the holder's place, never as an extra approver
@@ -419,14 +548,15 @@ def _record_decided(
     decision: Literal["approve", "reject"],
     reason: str,
     for_whom: str | None,
+    assurance: str | None = None,
 ) -> None:
     # the optional fields are written only when they say something, so rows of decisions
     # without them keep the shape they always had
     extra: dict[str, str] = {}
     if for_whom:
         extra["on_behalf_of"] = for_whom
-    if event.actor.assurance:
-        extra["assurance"] = event.actor.assurance
+    if assurance or event.actor.assurance:
+        extra["assurance"] = assurance or event.actor.assurance
     ctx.record(
         ev.ApprovalDecided(
             approval_id=approval.approval_id,

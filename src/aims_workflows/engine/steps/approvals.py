@@ -77,6 +77,9 @@ def request_approval(
         ctx.add_timers(step.id, step.reminders, step.escalate, due_at, attempt, round_)
     names = ctx.names()
     shown = {label: evaluate(expr, names) for label, expr in step.show.items()}
+    # decided once, at the request: the approvers see whether their approval needs a second
+    # channel before they click
+    run.approval.step_up = bool(step.step_up and evaluate(step.step_up.when, names))
     title = render(step.title, names) if step.title else f"{spec.title}: {run.subject.name}"
     covered = approved_steps(spec, step)
     ctx.emit(
@@ -107,12 +110,16 @@ def request_approval(
                 dict.fromkeys(run.completed_by[s] for s in covered if s in run.completed_by)
             ),
             escalated_from=escalated_from,
+            step_up=run.approval.step_up,
             withdraw_within=format_duration(step.withdraw_within)
             if step.withdraw_within
             else None,
         )
     )
-    _record_requested(ctx, asked, step, approval_id, hashed, round_, shown, escalated_from)
+    condition = step.step_up.when if step.step_up and run.approval.step_up else None
+    _record_requested(
+        ctx, asked, step, approval_id, hashed, round_, shown, escalated_from, condition
+    )
 
 
 # -- evidence -----------------------------------------------------------------------------------
@@ -125,10 +132,13 @@ def _record_requested(
     round_: int,
     shown: dict[str, Any],
     escalated_from: str | None,
+    step_up: str | None,
 ) -> None:
-    # escalated_from is written only on a request that went to an alternate role, so the rows
-    # of every other request keep the shape they always had
+    # the optional fields are written only when they say something, so the rows of every
+    # other request keep the shape they always had
     extra = {"escalated_from": escalated_from} if escalated_from else {}
+    if step_up:
+        extra["step_up"] = step_up
     ctx.record(
         ev.ApprovalRequested(
             approval_id=approval_id,
