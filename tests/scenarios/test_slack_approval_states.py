@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import httpx
 from slack_messages import buttons, text_of
 from test_slack_world import slack_world
-
-import httpx
 
 from aims_workflows.adapters.slack import APPROVE, DECISION_CALLBACK, REASON_ACTION, WITHDRAW
 from aims_workflows.config import KpiTargets

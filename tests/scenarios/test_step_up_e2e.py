@@ -87,8 +87,8 @@ def test_a_high_risk_acceptance_counts_only_once_confirmed_in_jira_by_the_same_p
         world.settle()
         [refused] = world.evidence(run_id, "approval.refused")
         assert refused["actor"] == TINA and refused["via"] == "jira"
-        assert "only the person who approved in Slack can confirm it" in (
-            refused["payload"]["reason"]
+        assert (
+            "only the person who approved in Slack can confirm it" in (refused["payload"]["reason"])
         )
         assert world.run(run_id) == ("running", "accept_top")
 

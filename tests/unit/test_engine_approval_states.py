@@ -73,9 +73,7 @@ def test_an_undecided_request_expires_and_goes_to_the_alternate_role(spec_from_t
     assert isinstance(request, RequestApproval) and request.approvers == ("ciso",)
     assert request.escalated_from == first and request.approval_id != first
     # not a rejection: the run did not go back to the work, and nothing was closed as rejected
-    assert d.run.current == "signoff" and not any(
-        e.kind == "approval.closed" for e in d.evidence
-    )
+    assert d.run.current == "signoff" and not any(e.kind == "approval.closed" for e in d.evidence)
 
 
 def test_after_the_expiry_only_the_alternate_decides_and_the_old_request_is_closed(
@@ -251,9 +249,7 @@ def test_a_delegate_fills_the_holders_place_in_a_quorum_of_all(spec_from_text):
     assert d.kinds(t) == ["approval.decided"]
     assert t.evidence[0].payload["on_behalf_of"] == ROSA.id
     d.decide(ROSA, reason="me too", eligible=holders)
-    assert refused(d) == (
-        "dan@example.com already decided on this request for you (a delegation)"
-    )
+    assert refused(d) == ("dan@example.com already decided on this request for you (a delegation)")
     t = d.decide(RITA, reason="agreed", eligible=holders)
     assert d.kinds(t)[:2] == ["approval.decided", "approval.closed"]
     assert d.run.status == "completed"
@@ -319,7 +315,9 @@ def test_an_approval_above_the_threshold_waits_for_the_same_person_in_jira(spec_
     assert d.kinds(t)[:2] == ["approval.decided", "approval.closed"]
     decided = t.evidence[0]
     assert decided.via == "jira" and decided.payload["reason"] == "residual risk accepted"
-    assert decided.payload["assurance"].startswith("stepped up: verified by jira (AIMS-1#comment-7)")
+    assert decided.payload["assurance"].startswith(
+        "stepped up: verified by jira (AIMS-1#comment-7)"
+    )
     assert "slack:view:V1" in decided.payload["assurance"]
     assert d.run.status == "completed"
 

@@ -106,9 +106,7 @@ def _describe(row: ChainedEvidence, payload: EvidencePayload) -> str | None:
         case TaskAnswersRefused():
             return f"answers to '{step}' refused: {' '.join(payload.problems)}"
         case ApprovalRequested():
-            again = (
-                f", after {payload.escalated_from} expired" if payload.escalated_from else ""
-            )
+            again = f", after {payload.escalated_from} expired" if payload.escalated_from else ""
             return (
                 f"approval '{step}' requested from {', '.join(payload.approvers)}"
                 f" (quorum {payload.quorum}, content {payload.content_hash[:12]}{again})"
@@ -132,7 +130,10 @@ def _describe(row: ChainedEvidence, payload: EvidencePayload) -> str | None:
             return f"approval '{step}' expired undecided (due {_day(payload.due_at)}){then}"
         case ApprovalWithdrawn():
             verb = {"approve": "approval", "reject": "rejection"}[payload.decision]
-            return f"{payload.person} withdrew their {verb} of '{step}' via {row.via}: {payload.reason}"
+            return (
+                f"{payload.person} withdrew their {verb} of '{step}' via {row.via}: "
+                f"{payload.reason}"
+            )
         case DecisionTaken():
             return f"decision '{step}': " + (
                 f"{payload.when} -> {payload.goto}"

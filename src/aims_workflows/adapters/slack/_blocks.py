@@ -395,8 +395,7 @@ def decided_blocks(
     verb = ":white_check_mark: You approved" if decision == "approve" else ":x: You rejected"
     blocks = _body(card, who)
     then = then or (
-        f"It takes effect once {card.withdraw_within} has passed; until then you can "
-        "withdraw it."
+        f"It takes effect once {card.withdraw_within} has passed; until then you can withdraw it."
         if card.withdraw_within
         else "Waiting for the other approvers."
     )

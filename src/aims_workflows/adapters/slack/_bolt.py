@@ -255,9 +255,7 @@ def build_bolt_app(
         card = book.card(run_id, approval_id)
         if card is None:
             return
-        blocks = bk.decided_blocks(
-            bk.Card.from_metadata(card), person, decision, reason, then=then
-        )
+        blocks = bk.decided_blocks(bk.Card.from_metadata(card), person, decision, reason, then=then)
         for copy in book.copies(run_id, approval_id):
             if copy.person == person and copy.role == "approver":
                 try:

@@ -20,6 +20,7 @@ how it changes).
 from __future__ import annotations
 
 from ..evidence import canonical_json
+from ._approval_states import ApprovalExpired, ApprovalStepUpRequested, ApprovalWithdrawn
 from ._approvals import (
     ApprovalClosed,
     ApprovalDecided,
@@ -30,7 +31,6 @@ from ._approvals import (
     ApprovalReminded,
     ApprovalRequested,
 )
-from ._approval_states import ApprovalExpired, ApprovalStepUpRequested, ApprovalWithdrawn
 from ._base import EvidencePayload, SubjectSnapshot, Timestamp
 from ._documents import DocumentRegistered, DocumentReviewed, DocumentSnapshot
 from ._integrations import (

@@ -10,7 +10,18 @@ from typing import Any, TypeAlias, cast
 from pydantic import ValidationError
 
 from ...errors import EvidenceError
-from . import _approval_states, _approvals, _documents, _integrations, _inventory, _people, _runs, _tasks, _witness
+from . import (
+    _approval_states,
+    _approvals,
+    _documents,
+    _integrations,
+    _inventory,
+    _people,
+    _runs,
+    _tasks,
+    _witness,
+)
+from ._approval_states import ApprovalExpired, ApprovalStepUpRequested, ApprovalWithdrawn
 from ._approvals import (
     ApprovalClosed,
     ApprovalDecided,
@@ -21,7 +32,6 @@ from ._approvals import (
     ApprovalReminded,
     ApprovalRequested,
 )
-from ._approval_states import ApprovalExpired, ApprovalStepUpRequested, ApprovalWithdrawn
 from ._base import EvidencePayload
 from ._documents import DocumentRegistered, DocumentReviewed
 from ._integrations import AttachmentRecorded, CommandDead, CommandRevived, DocumentPublished

@@ -145,7 +145,9 @@ def _ask_step_up(
     )
     ctx.emit(
         Notify(
-            key=ctx.key(f"{approval.approval_id}/step-up-notice/{made.person}/{run.events_applied}"),
+            key=ctx.key(
+                f"{approval.approval_id}/step-up-notice/{made.person}/{run.events_applied}"
+            ),
             run_id=run.run_id,
             to=(),
             people=(made.person,),

@@ -88,7 +88,11 @@ def _fire_for_approval(ctx: Context, step: ApprovalStep, timer: Timer) -> None:
     run = ctx.run
     approval_id = run.approval.approval_id if run.approval else None
     if timer.kind == "reminder":
-        to = tuple(run.approval.approvers) if run.approval and run.approval.approvers else step.approvers
+        to = (
+            tuple(run.approval.approvers)
+            if run.approval and run.approval.approvers
+            else step.approvers
+        )
         ctx.emit(
             RemindApproval(
                 key=ctx.key(timer.timer_id),

@@ -111,9 +111,7 @@ def request_approval(
             ),
             escalated_from=escalated_from,
             step_up=run.approval.step_up,
-            withdraw_within=format_duration(step.withdraw_within)
-            if step.withdraw_within
-            else None,
+            withdraw_within=format_duration(step.withdraw_within) if step.withdraw_within else None,
         )
     )
     condition = step.step_up.when if step.step_up and run.approval.step_up else None
