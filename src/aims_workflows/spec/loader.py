@@ -46,10 +46,22 @@ class LoadedSpec:
     content_hash: str
 
 
+ADDED_STEP_OPTIONS = frozenset({"expire", "withdraw_within", "step_up"})
+"""Step keys the language gained after runs were pinned to hashes: left out of the hash while
+unset, so a workflow that does not use them keeps the hash its runs were pinned to (otherwise
+every stored version would read as tampered, and every shipped file as changed without a
+version bump, after an upgrade)."""
+
+
 def spec_hash(spec: m.WorkflowSpec) -> str:
     """SHA-256 over the canonical JSON of the validated
     spec (formatting and comments don't count)."""
-    canonical = json.dumps(spec.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    dumped = spec.model_dump(mode="json")
+    for step in dumped["steps"]:
+        for key in ADDED_STEP_OPTIONS & step.keys():
+            if step[key] is None:
+                del step[key]
+    canonical = json.dumps(dumped, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 

@@ -69,7 +69,9 @@ def on_approval_decided(ctx: Context, event: ApprovalDecided) -> Ignored | None:
         ref=event.ref,
         on_behalf_of=for_whom,
     )
-    if event.eligible is not None:
+    if event.eligible is not None and step.withdraw_within is not None:
+        # kept only where it is needed later: a quorum of 'all' settled when the withdraw
+        # window ends is counted against who was eligible at the last decision
         approval.eligible = list(event.eligible)
     if approval.step_up and decision == "approve":
         # a rejection is the safe direction and counts at once; an approval waits for the
@@ -95,7 +97,7 @@ def _count(
         ctx, event, step, approval, made.decision, made.reason, made.on_behalf_of, assurance
     )
     if step.withdraw_within is None:
-        close_if_decided(ctx, step, approval)
+        close_if_decided(ctx, step, approval, event.eligible)
     else:
         _settle_later(ctx, step, approval)
 
@@ -207,7 +209,7 @@ def _settle_later(ctx: Context, step: ApprovalStep, approval: ApprovalState) -> 
     ctx.run.timers = [
         t for t in ctx.run.timers if not (t.step_id == step.id and t.kind == "settle")
     ]
-    if _outcome(ctx, step, approval) is None or not approval.decisions:
+    if _outcome(ctx, step, approval, approval.eligible) is None or not approval.decisions:
         return
     last = max(d.at for d in approval.decisions)
     ctx.settle_at(step.id, last + window, ctx.visit(step.id), approval.round)
@@ -448,7 +450,10 @@ def _refuse(ctx: Context, event: ApprovalDecided, reason: str, step_id: str | No
 
 
 def _outcome(
-    ctx: Context, step: ApprovalStep, approval: ApprovalState
+    ctx: Context,
+    step: ApprovalStep,
+    approval: ApprovalState,
+    eligible: tuple[str, ...] | list[str] | None,
 ) -> Literal["approved", "rejected"] | None:
     """What the decisions so far amount to. Each decision fills the place of the person it
     was made for (a delegate's decision fills the holder's), so a delegate is never counted
@@ -460,16 +465,22 @@ def _outcome(
         return "approved" if places else None
     if step.quorum == "all":
         excluded = set(excluded_people(ctx.run, step))
-        needed = {p for p in approval.eligible or () if p not in excluded}
+        needed = {p for p in eligible or () if p not in excluded}
         if not needed:  # nobody left to count against: one approval is the least there is
             return "approved" if places else None
         return "approved" if needed <= places else None
     return "approved" if len(places) >= int(step.quorum) else None
 
 
-def close_if_decided(ctx: Context, step: ApprovalStep, approval: ApprovalState) -> None:
-    """Close the request when its decisions reach an outcome, and move the run on."""
-    outcome = _outcome(ctx, step, approval)
+def close_if_decided(
+    ctx: Context,
+    step: ApprovalStep,
+    approval: ApprovalState,
+    eligible: tuple[str, ...] | list[str] | None,
+) -> None:
+    """Close the request when its decisions reach an outcome (a quorum of 'all' counted
+    against ``eligible``), and move the run on."""
+    outcome = _outcome(ctx, step, approval, eligible)
     if outcome is None:
         return
     run = ctx.run

@@ -110,7 +110,7 @@ def _fire_for_approval(ctx: Context, step: ApprovalStep, timer: Timer) -> None:
         expire_request(ctx, step)
     elif timer.kind == "settle":
         if run.approval is not None and run.approval.step_id == step.id:
-            close_if_decided(ctx, step, run.approval)
+            close_if_decided(ctx, step, run.approval, run.approval.eligible)
     elif timer.kind == "escalate" and step.escalate is not None:
         ctx.emit(
             EscalateApproval(
