@@ -137,3 +137,28 @@ def test_withdrawing_after_the_window_is_refused_with_the_time_it_closed(tmp_pat
         assert world.evidence("approval.withdrawn", run_id) == []
         refused = world.evidence("approval.refused", run_id)
         assert refused[-1]["payload"]["decision"] == "withdraw"
+
+
+def test_the_form_opens_before_the_checks_and_says_why_a_click_cannot_count(
+    tmp_path: Path,
+) -> None:
+    with slack_world(tmp_path) as world:
+        run_id = world.start_release()
+        approval_id = world.approval(run_id)["approval_id"]
+        message = world.slack.message_for(TOM, approval_id)
+        # Tina decides first; Tom clicks before his copy has lost its buttons
+        assert world.slack.approve(TINA, approval_id, "Fine").ok
+        assert buttons(world.sandbox.messages(TOM)[-1]) == [APPROVE, "aims_reject"]
+        tom = world.sandbox.person(TOM)
+        assert tom.click(message, APPROVE).ok
+        world.slack.wait()
+        methods = [c.method for c in world.sandbox.calls]
+        last_open = len(methods) - 1 - methods[::-1].index("views.open")
+        assert "views.update" in methods[last_open:]
+        form = world.sandbox.modal(TOM)
+        assert form is not None and form.title["text"] == "Not recorded" and not form.submit
+        assert "this request was already approved by tina@example.com" in str(form.blocks)
+        [refused] = world.evidence("approval.refused", run_id)
+        assert refused["actor"] == TOM
+        world.pump()
+        assert buttons(world.sandbox.messages(TOM)[-1]) == []

@@ -48,6 +48,7 @@ __all__ = [
     "decided_blocks",
     "escalation_blocks",
     "decision_modal",
+    "notice_modal",
     "home_view",
     "button_value",
     "parse_button_value",
@@ -465,6 +466,26 @@ def decision_modal(
                     placeholder="Why do you decide this way?",
                 ),
             ),
+        ],
+    )
+    view.validate_json()
+    return view
+
+
+def notice_modal(card_title: str, text: str) -> View:
+    """What an opened decision form turns into when the click cannot count: why, and no
+    submit button (the form is opened first, within the 3 seconds a trigger id lives, and
+    the checks come after)."""
+    view = View(
+        type="modal",
+        title="Not recorded",
+        close="Close",
+        blocks=[
+            SectionBlock(
+                text=MarkdownTextObject(
+                    text=_clip(f"*{_md_escape(card_title)}*\n{_md_escape(text)}", 3000)
+                )
+            )
         ],
     )
     view.validate_json()

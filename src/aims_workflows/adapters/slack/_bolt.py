@@ -106,6 +106,9 @@ def build_bolt_app(
         ack()
 
     def open_decision(body: dict[str, Any]) -> None:
+        """The form first, the checks after: the trigger id lives 3 seconds, and looking the
+        person up in Slack or reading the approval may take longer. A click that cannot count
+        turns the open form into a notice saying why."""
         action = body["actions"][0]
         decision = {bk.APPROVE: "approve", bk.WITHDRAW: "withdraw"}.get(
             action["action_id"], "reject"
@@ -118,30 +121,7 @@ def build_bolt_app(
             tell(user_id, channel, "This button does not belong to an approval.")
             return
         approval_id, content_hash = parsed
-        try:
-            person = person_of(user_id)
-        except RetryableError:
-            tell(user_id, channel, TRY_AGAIN)
-            return
-        try:
-            row = runtime.approval(approval_id)
-        except NotFound:
-            tell(user_id, channel, f"Approval {approval_id} does not exist (any more).")
-            return
-        people = book.people(row["run_id"], approval_id)
-        stale = row["status"] != "open" or row["content_hash"] != content_hash
-        not_asked = bool(people) and person not in people
-        already = person in book.decided(row["run_id"], approval_id)
-        if decision == "withdraw":
-            # taking one's own decision back: the engine checks the window and says why not
-            already = not already
-        if stale or not_asked or already:
-            # No modal: the engine decides and records why this click cannot count, and the
-            # refusal reaches the person through the click's response_url.
-            inbox.apply(from_click(body, approval_id, content_hash, decision))
-            return
-        card = book.card(row["run_id"], approval_id)
-        title = card["title"] if card else row["step_id"]
+        title = _title_in(body) or approval_id
         metadata = {
             "a": approval_id,
             "d": decision,
@@ -152,7 +132,7 @@ def build_bolt_app(
         }
         view = bk.decision_modal(title, decision, metadata, content_hash)
         try:
-            slack_call(
+            opened = slack_call(
                 "views.open", lambda: client.views_open(trigger_id=body["trigger_id"], view=view)
             )
         except AimsError as err:
@@ -162,6 +142,54 @@ def build_bolt_app(
                 channel,
                 "Slack could not open the form in time. Please click the button again.",
             )
+            return
+        view_id = str((opened.get("view") or {}).get("id") or "")
+
+        def instead(text: str) -> None:
+            """The open form becomes a notice: this click cannot count, and why."""
+            try:
+                slack_call(
+                    "views.update",
+                    lambda: client.views_update(view_id=view_id, view=bk.notice_modal(title, text)),
+                )
+            except AimsError as err:
+                log.warning("could not update the form of %s: %s", user_id, redact(str(err)))
+
+        try:
+            person = person_of(user_id)
+        except RetryableError:
+            instead(TRY_AGAIN)
+            tell(user_id, channel, TRY_AGAIN)
+            return
+        try:
+            row = runtime.approval(approval_id)
+        except NotFound:
+            gone = f"Approval {approval_id} does not exist (any more)."
+            instead(gone)
+            tell(user_id, channel, gone)
+            return
+        people = book.people(row["run_id"], approval_id)
+        stale = row["status"] != "open" or row["content_hash"] != content_hash
+        not_asked = bool(people) and person not in people
+        already = person in book.decided(row["run_id"], approval_id)
+        if decision == "withdraw":
+            # taking one's own decision back: the engine checks the window and says why not
+            already = not already
+        if stale or not_asked or already:
+            # The engine decides and records why this click cannot count; the refusal reaches
+            # the person through the click's response_url, and the form says it too.
+            outcome = inbox.apply(from_click(body, approval_id, content_hash, decision))
+            refused = [
+                e.payload.get("reason")
+                for e in (outcome.transition.evidence if outcome.transition else ())
+                if e.kind == "approval.refused"
+            ]
+            instead(
+                f"Your decision cannot be recorded: {refused[0]}."
+                if refused
+                else "Your decision cannot be recorded on this request."
+            )
+            return
 
     app.action(bk.APPROVE)(ack=acknowledge, lazy=[open_decision])
     app.action(bk.REJECT)(ack=acknowledge, lazy=[open_decision])
@@ -321,6 +349,17 @@ def build_bolt_app(
 
     app.event("app_home_opened")(ack=acknowledge, lazy=[on_home_opened])
     return app
+
+
+def _title_in(body: dict[str, Any]) -> str | None:
+    """The request's title as the clicked message (or Home tab) shows it, in its header."""
+    blocks = (body.get("message") or {}).get("blocks") or (body.get("view") or {}).get("blocks")
+    for block in blocks or ():
+        if isinstance(block, dict) and block.get("type") == "header":
+            text = (block.get("text") or {}).get("text")
+            if isinstance(text, str) and text:
+                return text
+    return None
 
 
 def _pending_text(cards: list[bk.Card]) -> str:
