@@ -162,3 +162,25 @@ def test_the_form_opens_before_the_checks_and_says_why_a_click_cannot_count(
         assert refused["actor"] == TOM
         world.pump()
         assert buttons(world.sandbox.messages(TOM)[-1]) == []
+
+
+def test_a_request_after_a_rework_says_what_changed_and_links_the_run_page(
+    tmp_path: Path,
+) -> None:
+    from aims_workflows.adapters.slack._service import run_page_url
+
+    with slack_world(tmp_path) as world:
+        world.slack.channel.run_url = run_page_url("https://aims.example.com/")
+        run_id = world.start_release(summary="Retrieval index v2", risk=18)
+        first = world.approval(run_id)["approval_id"]
+        card = text_of(world.slack.message_for(TINA, first))
+        assert f"<https://aims.example.com/dashboard/runs/{run_id}|{run_id}>" in card
+        assert "Changed since the last request" not in card  # nothing to compare with yet
+        assert world.slack.reject(TOM, first, "Risk score too high").ok
+        world.pump()
+        world.complete(run_id, summary="Retrieval index v2 with output filter", risk=8)
+        second = world.approval(run_id)["approval_id"]
+        card = text_of(world.slack.message_for(TINA, second))
+        assert "Changed since the last request" in card
+        assert "*Risk score*: 18 → 8" in card
+        assert "*Summary*: Retrieval index v2 → Retrieval index v2 with output filter" in card

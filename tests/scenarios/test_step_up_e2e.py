@@ -60,6 +60,11 @@ def test_a_high_risk_acceptance_counts_only_once_confirmed_in_jira_by_the_same_p
         approval_id = approval["approval_id"]
         [asked] = copies_of(world, TOM, approval_id)
         assert "Above the step-up threshold" in text_of(asked)
+        # the score against the threshold, as the condition read it
+        # (mrkdwn escapes ">", which Slack shows as ">")
+        assert "evaluate.score &gt;= 15 (evaluate.score = 16): above the threshold" in (
+            text_of(asked)
+        )
 
         assert world.slack.approve(TOM, approval_id, "the mitigation is sound").submit
         world.settle()

@@ -288,6 +288,10 @@ def test_an_approval_above_the_threshold_waits_for_the_same_person_in_jira(spec_
     d = high_risk(spec_from_text)
     request = d.transitions[-1].commands[-1]
     assert isinstance(request, RequestApproval) and request.step_up
+    assert request.step_up_rule == (
+        "assess.score > 15 (assess.score = 20): above the threshold: an approval needs a "
+        "confirmation in Jira"
+    )
     assert d.transitions[-1].evidence[-1].payload["step_up"] == "assess.score > 15"
     approval_id = d.run.approval.approval_id
     t = d.decide(RISK_OWNER, reason="residual risk accepted", ref="slack:view:V1")
@@ -325,6 +329,9 @@ def test_an_approval_above_the_threshold_waits_for_the_same_person_in_jira(spec_
 def test_below_the_threshold_and_rejections_count_at_once(spec_from_text):
     low = high_risk(spec_from_text, score=10)
     assert not low.run.approval.step_up
+    assert low.transitions[-1].commands[-1].step_up_rule == (
+        "assess.score > 15 (assess.score = 10): below the threshold: no confirmation needed"
+    )
     t = low.decide(RISK_OWNER, reason="fine")
     assert low.kinds(t)[:2] == ["approval.decided", "approval.closed"]
     high = high_risk(spec_from_text)

@@ -207,6 +207,12 @@ class RequestApproval(_Command):
     """The request that expired before this one went to an alternate role."""
     step_up: bool = False
     """An approval counts only once the approver confirms it in Jira."""
+    step_up_rule: str | None = None
+    """The step-up condition with the values it read: 'evaluate.score >= 15 (evaluate.score =
+    16): above the threshold'."""
+    changed: tuple[tuple[str, str, str], ...] = ()
+    """(label, before, after) of the shown values that changed since the step's previous
+    request (a rework or edited answers): filled in by the dispatcher from the ledger."""
     withdraw_within: str | None = None
     """How long a decision may be taken back ('1h'), when the step allows it."""
 

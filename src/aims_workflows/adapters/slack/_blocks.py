@@ -171,6 +171,10 @@ class Card:
     """How long a decision may be taken back ('1h'); None when it cannot."""
     step_up: bool = False
     """An approval counts only once the approver confirms it in Jira."""
+    step_up_rule: str | None = None
+    """The step-up condition with the values it read (a score against its threshold)."""
+    changed: tuple[tuple[str, str, str], ...] = ()
+    """(label, before, after): what changed since the step's previous request."""
 
     @classmethod
     def from_request(
@@ -200,6 +204,8 @@ class Card:
             escalated_from=request.escalated_from,
             withdraw_within=request.withdraw_within,
             step_up=request.step_up,
+            step_up_rule=request.step_up_rule,
+            changed=request.changed,
         )
 
     def to_metadata(self) -> dict[str, Any]:
@@ -223,6 +229,8 @@ class Card:
             **({"escalated_from": self.escalated_from} if self.escalated_from else {}),
             **({"withdraw_within": self.withdraw_within} if self.withdraw_within else {}),
             **({"step_up": True} if self.step_up else {}),
+            **({"step_up_rule": self.step_up_rule} if self.step_up_rule else {}),
+            **({"changed": [list(c) for c in self.changed]} if self.changed else {}),
         }
 
     @classmethod
@@ -246,6 +254,8 @@ class Card:
             escalated_from=data.get("escalated_from"),
             withdraw_within=data.get("withdraw_within"),
             step_up=bool(data.get("step_up")),
+            step_up_rule=data.get("step_up_rule"),
+            changed=tuple((str(a), str(b), str(c)) for a, b, c in data.get("changed", ())),
         )
 
 
@@ -273,19 +283,35 @@ def _body(card: Card, who: Callable[[str], str]) -> list[Block]:
         f"*Approvers*\n{quorum} {_md_escape(', '.join(card.approvers))}",
         f"*Jira*\n{_links(card)}",
     ]
+    if card.run_url:
+        facts.append(f"*Run*\n<{card.run_url}|{_md_escape(card.run_id or 'run page')}>")
     blocks: list[Block] = [
         HeaderBlock(text=_clip(card.title, 150)),
         SectionBlock(fields=[MarkdownTextObject(text=f) for f in facts]),
     ]
-    if card.step_up:
+    if card.step_up or card.step_up_rule:
+        lead = (
+            ":closed_lock_with_key: *Above the step-up threshold*: an approval counts once you "
+            "confirm it in Jira under your own account."
+            if card.step_up
+            else "*Step-up*: not needed."
+        )
+        rule = f"\n`{_md_escape(card.step_up_rule)}`" if card.step_up_rule else ""
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=_clip(lead + rule, 3000))]))
+    if card.changed:
+        lines = [
+            f"• *{_md_escape(label)}*: {_md_escape(before)} → {_md_escape(after)}"
+            for label, before, after in card.changed
+        ]
         blocks.append(
-            ContextBlock(
-                elements=[
-                    MarkdownTextObject(
-                        text=":closed_lock_with_key: Above the step-up threshold: an approval "
-                        "counts once you confirm it in Jira under your own account."
+            SectionBlock(
+                text=MarkdownTextObject(
+                    text=clip_more(
+                        ":pencil2: *Changed since the last request*\n" + "\n".join(lines),
+                        SECTION_TEXT,
+                        card,
                     )
-                ]
+                )
             )
         )
     if card.escalated_from:

@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from ...spec.durations import format_duration
-from ...spec.expressions import evaluate, render
+from ...spec.expressions import evaluate, references, render
 from ...spec.model import ApprovalStep, RecordStep, TaskStep, WorkflowSpec
 from .. import evidence_kinds as ev
 from .._context import Context
@@ -111,12 +111,38 @@ def request_approval(
             ),
             escalated_from=escalated_from,
             step_up=run.approval.step_up,
+            step_up_rule=_step_up_rule(step, names, run.approval.step_up),
             withdraw_within=format_duration(step.withdraw_within) if step.withdraw_within else None,
         )
     )
     condition = step.step_up.when if step.step_up and run.approval.step_up else None
     _record_requested(
         ctx, asked, step, approval_id, hashed, round_, shown, escalated_from, condition
+    )
+
+
+def _step_up_rule(step: ApprovalStep, names: dict[str, Any], holds: bool) -> str | None:
+    """The step-up condition as the approver should read it: with the values it compared (a
+    score against its threshold) and whether it holds."""
+    if step.step_up is None:
+        return None
+    read: dict[str, Any] = {}
+    for ref in references(step.step_up.when):
+        label = f"{ref.name}.{ref.attr}" if ref.attr else ref.name
+        value = names.get(ref.name)
+        if ref.attr and isinstance(value, dict):
+            value = value.get(ref.attr)
+        read.setdefault(label, value)
+    values = ", ".join(f"{label} = {value}" for label, value in read.items())
+    verdict = (
+        "above the threshold: an approval needs a confirmation in Jira"
+        if holds
+        else "below the threshold: no confirmation needed"
+    )
+    return (
+        f"{step.step_up.when} ({values}): {verdict}"
+        if values
+        else f"{step.step_up.when}: {verdict}"
     )
 
 
