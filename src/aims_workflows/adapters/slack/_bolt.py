@@ -30,6 +30,8 @@ from ...errors import AimsError, NotFound, RetryableError
 from ...runtime import Outcome
 from . import _blocks as bk
 from ._book import MessageBook
+from ._delegate import USAGE as DELEGATE_USAGE
+from ._delegate import delegate_from_slack
 from ._directory import Directory
 from ._errors import redact, slack_call
 from ._inbound import SOURCE, TRY_AGAIN, SlackDecision, SlackInbox, from_click, from_view
@@ -321,10 +323,17 @@ def build_bolt_app(
                 ack(text=TRY_AGAIN)
                 return
             ack(text=_visible_status(system_status(runtime, asked), asked, person, runtime))
+        elif verb == "delegate":
+            try:
+                person = person_of(command["user_id"])
+                ack(text=delegate_from_slack(runtime, person, words[1:], person_of))
+            except RetryableError:
+                ack(text=TRY_AGAIN)
         else:
             ack(
-                text="Usage: `/aims pending` (approvals waiting for you) or "
-                "`/aims status SYSTEM` (an AI system's assessments and runs)."
+                text="Usage: `/aims pending` (approvals waiting for you), "
+                "`/aims status SYSTEM` (an AI system's assessments and runs) or "
+                f"{DELEGATE_USAGE[len('Usage: ') :]}"
             )
 
     app.command("/aims")(on_command)
