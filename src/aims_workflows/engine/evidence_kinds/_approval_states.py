@@ -27,9 +27,7 @@ class ApprovalExpired(EvidencePayload):
     decided: list[str] = Field(
         description="people whose decisions it held when it expired (a quorum not yet met)"
     )
-    escalated_to: str | None = Field(
-        description="the alternate role a fresh request goes to; none when it went there already"
-    )
+    escalated_to: str | None = Field(description="the alternate role a fresh request goes to")
 
 
 class ApprovalWithdrawn(EvidencePayload):

@@ -300,6 +300,10 @@ def expire_request(ctx: Context, step: ApprovalStep) -> None:
         ctx.add_expiry(step.id, fire_at, ctx.visit(step.id), approval.round)
         return
     alternate = step.alternate if approval.escalated_from is None else None
+    if alternate is None:
+        # unreachable through the step's checks (an expiring step names an alternate, and a
+        # request asked of the alternate gets no expiry); were it reached, it stays open
+        return
     asked = approval.approvers or list(step.approvers)
     ctx.record(
         ev.ApprovalExpired(
@@ -322,8 +326,6 @@ def expire_request(ctx: Context, step: ApprovalStep) -> None:
             escalated_to=alternate,
         )
     )
-    if alternate is None:
-        return  # nobody else to ask: the request stays expired until the run is dealt with
     ctx.clear_timers(step.id)
     run.approval = None
     request_approval(
