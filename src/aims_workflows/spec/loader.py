@@ -31,6 +31,7 @@ __all__ = [
     "load_spec",
     "load_workflows",
     "spec_hash",
+    "spec_canonical_json",
 ]
 
 MAX_FILE_BYTES = 1_000_000
@@ -53,16 +54,21 @@ every stored version would read as tampered, and every shipped file as changed w
 version bump, after an upgrade)."""
 
 
-def spec_hash(spec: m.WorkflowSpec) -> str:
-    """SHA-256 over the canonical JSON of the validated
-    spec (formatting and comments don't count)."""
+def spec_canonical_json(spec: m.WorkflowSpec) -> str:
+    """The canonical JSON a spec's hash covers: its validated model, sorted and compact, the
+    step options of :data:`ADDED_STEP_OPTIONS` left out while unset."""
     dumped = spec.model_dump(mode="json")
     for step in dumped["steps"]:
         for key in ADDED_STEP_OPTIONS & step.keys():
             if step[key] is None:
                 del step[key]
-    canonical = json.dumps(dumped, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return json.dumps(dumped, sort_keys=True, separators=(",", ":"))
+
+
+def spec_hash(spec: m.WorkflowSpec) -> str:
+    """SHA-256 over the canonical JSON of the validated
+    spec (formatting and comments don't count)."""
+    return hashlib.sha256(spec_canonical_json(spec).encode()).hexdigest()
 
 
 def _catalog_lookups() -> tuple[Callable[[str], bool], Callable[[str], str | None]]:
