@@ -184,3 +184,16 @@ def test_a_request_after_a_rework_says_what_changed_and_links_the_run_page(
         assert "Changed since the last request" in card
         assert "*Risk score*: 18 → 8" in card
         assert "*Summary*: Retrieval index v2 → Retrieval index v2 with output filter" in card
+
+
+def test_the_form_opened_from_the_home_tab_names_the_request_clicked(tmp_path: Path) -> None:
+    with slack_world(tmp_path) as world:
+        world.start_release()
+        tina = world.sandbox.person(TINA)
+        assert tina.open_home().ok
+        world.slack.wait()
+        assert tina.click(world.sandbox.home(TINA), APPROVE).ok
+        world.slack.wait()
+        form = world.sandbox.modal(TINA)
+        assert form is not None and form.title["text"] == "Approve"
+        assert "*Release Support chatbot*" in str(form.blocks)

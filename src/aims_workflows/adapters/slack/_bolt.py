@@ -18,6 +18,7 @@ engine records why it is refused.
 from __future__ import annotations
 
 import functools
+import html
 import json
 import logging
 from collections.abc import Callable
@@ -361,13 +362,23 @@ def build_bolt_app(
 
 
 def _title_in(body: dict[str, Any]) -> str | None:
-    """The request's title as the clicked message (or Home tab) shows it, in its header."""
-    blocks = (body.get("message") or {}).get("blocks") or (body.get("view") or {}).get("blocks")
-    for block in blocks or ():
+    """The request's title as the clicked message shows it (its header), or as the Home tab
+    shows it (the bold first line of the card above the clicked buttons)."""
+    message = body.get("message") or {}
+    for block in message.get("blocks") or ():
         if isinstance(block, dict) and block.get("type") == "header":
             text = (block.get("text") or {}).get("text")
             if isinstance(text, str) and text:
                 return text
+    blocks = list((body.get("view") or {}).get("blocks") or ())
+    clicked = ((body.get("actions") or [{}])[0]).get("block_id")
+    ids = [b.get("block_id") if isinstance(b, dict) else None for b in blocks]
+    if clicked not in ids:
+        return None
+    for block in reversed(blocks[: ids.index(clicked)]):
+        text = ((block.get("text") or {}).get("text") or "") if isinstance(block, dict) else ""
+        if block.get("type") == "section" and text.startswith("*") and "*\n" in text:
+            return html.unescape(text[1 : text.index("*\n")])  # shown escaped as mrkdwn
     return None
 
 
