@@ -3,8 +3,8 @@
 person confirms it in Jira, with a comment under their own account (Jira sandbox, signed
 ``comment_created`` webhooks into the web app); SQLite and PostgreSQL.
 
-The shipped risk assessment asks for the step-up above an inherent score of 20; this site's
-policy lowers it to 15 (the demo shows the shipped threshold)."""
+The shipped risk assessment is used with one option added to its board acceptance:
+``step_up: {when: "evaluate.score >= 15"}``."""
 
 from __future__ import annotations
 
@@ -31,20 +31,19 @@ from aims_workflows.app import shipped_workflows_dir
 
 pytestmark = pytest.mark.filterwarnings("ignore:Unsupported scheme type:UserWarning")
 
-SHIPPED = "      when: evaluate.score >= 20\n"
-STRICTER = "      when: evaluate.score >= 15\n"
+STEP_UP = '    step_up:\n      when: "evaluate.score >= 15"\n'
 
 
 @pytest.fixture
 def stepped_up_workflows(tmp_path, monkeypatch) -> Path:
-    """The shipped risk assessment with a stricter site's threshold: high risks (15 or more),
-    not only critical ones, need the second channel."""
+    """The shipped risk assessment with a step-up on its board acceptance."""
     folder = tmp_path / "shipped"
     folder.mkdir()
     text = (shipped_workflows_dir() / "ai-risk-assessment.yaml").read_text(encoding="utf-8")
-    assert SHIPPED in text
+    board = text.index("  - id: accept_top")
+    end = text.index("    on_reject: treat\n", board) + len("    on_reject: treat\n")
     (folder / "ai-risk-assessment.yaml").write_text(
-        text.replace(SHIPPED, STRICTER), encoding="utf-8"
+        text[:end] + STEP_UP + text[end:], encoding="utf-8"
     )
     monkeypatch.setattr(e2e, "shipped_workflows_dir", lambda: folder)
     return folder

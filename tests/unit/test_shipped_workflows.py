@@ -64,8 +64,7 @@ def test_declarations(shipped, workflow_id):
     spec = loaded.spec
     assert Path(loaded.source).stem == workflow_id
     assert loaded.text.splitlines()[0] == SCHEMA_COMMENT
-    # ai-risk-assessment v2 added a step-up to the acceptance of critical risks
-    assert spec.version == (2 if workflow_id == "ai-risk-assessment" else 1)
+    assert spec.version == 1
     assert len(spec.description) > 150, "an auditor reads the description"
     assert spec.sla is not None
     assert EXPECTED[workflow_id] <= set(spec.evidences)

@@ -5,7 +5,7 @@ the same data from here, each rendering it its own way.
 >>> with db.connect() as conn:                      # doctest: +SKIP
 ...     timeline = run_timeline(conn, "R0A1B2C3D4E", limit=500)
 >>> [entry.text for entry in timeline.entries][:1]  # doctest: +SKIP
-['started ai-risk-assessment v2 (manual) by cli via cli']
+['started ai-risk-assessment v1 (manual) by cli via cli']
 """
 
 from __future__ import annotations
