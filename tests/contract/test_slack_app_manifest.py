@@ -27,6 +27,7 @@ SCOPE_OF = {
     "users_lookupByEmail": "users:read.email",
     "views_open": None,
     "views_publish": None,
+    "views_update": None,  # views.* need no scope: the trigger id or view id is the grant
     # a Socket Mode frame acknowledging an envelope, not a Web API method: it travels on the
     # socket the app-level token (connections:write) opened
     "send_socket_mode_response": None,

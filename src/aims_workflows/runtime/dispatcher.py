@@ -49,6 +49,7 @@ from ..ports import ApprovalChannel, IssueTracker, Notifier
 from ..store import outbox
 from ..store import runs as run_store
 from ..store.models import Approval, Finding, Run
+from .approval_context import changed_since_last_request
 from .backoff import Backoff
 from .core import Runtime
 from .heartbeat import Heartbeat
@@ -347,7 +348,9 @@ class Dispatcher:
                     "(after segregation of duties)",
                     hint="add people to those roles in aims.yaml",
                 )
-            return command.model_copy(update={"people": tuple(people)})
+            with self.rt.db.connect() as conn:
+                changed = changed_since_last_request(conn, command)
+            return command.model_copy(update={"people": tuple(people), "changed": changed})
         if isinstance(command, RemindTask) and command.assignee:
             # a reminder is for the person the task is assigned to
             return command.model_copy(update={"people": (command.assignee,)})

@@ -31,6 +31,7 @@ __all__ = [
     "load_spec",
     "load_workflows",
     "spec_hash",
+    "spec_canonical_json",
 ]
 
 MAX_FILE_BYTES = 1_000_000
@@ -46,26 +47,28 @@ class LoadedSpec:
     content_hash: str
 
 
-_ADDED_STEP_KEYS = ("assignee",)
-"""Step keys the language gained after workflows were in use: left out of the hash while unset,
-so a workflow that does not use them keeps the hash its runs are pinned to."""
+ADDED_STEP_OPTIONS = frozenset({"assignee", "expire", "withdraw_within", "step_up"})
+"""Step keys the language gained after runs were pinned to hashes: left out of the hash while
+unset, so a workflow that does not use them keeps the hash its runs were pinned to (otherwise
+every stored version would read as tampered, and every shipped file as changed without a
+version bump, after an upgrade)."""
 
 
-def canonical_spec_json(spec: m.WorkflowSpec) -> str:
-    """The canonical JSON of the validated spec: what its hash covers (and what an audit pack
-    ships for a verifier to hash again)."""
-    data = spec.model_dump(mode="json")
-    for step in data["steps"]:
-        for key in _ADDED_STEP_KEYS:
-            if key in step and step[key] is None:
+def spec_canonical_json(spec: m.WorkflowSpec) -> str:
+    """The canonical JSON a spec's hash covers: its validated model, sorted and compact, the
+    step options of :data:`ADDED_STEP_OPTIONS` left out while unset."""
+    dumped = spec.model_dump(mode="json")
+    for step in dumped["steps"]:
+        for key in ADDED_STEP_OPTIONS & step.keys():
+            if step[key] is None:
                 del step[key]
-    return json.dumps(data, sort_keys=True, separators=(",", ":"))
+    return json.dumps(dumped, sort_keys=True, separators=(",", ":"))
 
 
 def spec_hash(spec: m.WorkflowSpec) -> str:
     """SHA-256 over the canonical JSON of the validated
     spec (formatting and comments don't count)."""
-    return hashlib.sha256(canonical_spec_json(spec).encode()).hexdigest()
+    return hashlib.sha256(spec_canonical_json(spec).encode()).hexdigest()
 
 
 def _catalog_lookups() -> tuple[Callable[[str], bool], Callable[[str], str | None]]:

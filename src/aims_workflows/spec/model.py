@@ -36,6 +36,8 @@ __all__ = [
     "FormField",
     "Escalation",
     "Separation",
+    "Expiry",
+    "StepUp",
     "Case",
     "FindingTemplate",
     "TaskStep",
@@ -206,6 +208,26 @@ class Separation(_Frozen):
     forbidden_roles: tuple[str, ...] = ()
 
 
+class Expiry(_Frozen):
+    """A request nobody decided in time expires (which is not a rejection) and goes to an
+    alternate approver role, once: the alternate's request does not expire again."""
+
+    after: Duration | None = Field(
+        default=None, description="time after the due date; default: at the due date"
+    )
+    to: str | None = Field(
+        default=None, description="role asked instead; default: the step's escalate.to"
+    )
+
+
+class StepUp(_Frozen):
+    """A decision that needs a second channel: when ``when`` is true at the request, the
+    approver's Slack click counts only once the same person confirms it in Jira."""
+
+    when: Expression
+    confirm_in: Literal["jira"] = "jira"
+
+
 class ApprovalStep(_StepBase):
     """A sign-off by people in roles, carried out in Slack, with a required reason."""
 
@@ -228,6 +250,31 @@ class ApprovalStep(_StepBase):
     reminders: tuple[Duration, ...] = ()
     escalate: Escalation | None = None
     channel: Literal["direct", "channel"] = "direct"
+    expire: Expiry | None = None
+    withdraw_within: Duration | None = Field(
+        default=None,
+        description="how long an approver may take back a decision before the workflow acts on it",
+    )
+    step_up: StepUp | None = None
+
+    @model_validator(mode="after")
+    def _expiry_has_a_due_date_and_an_alternate(self) -> ApprovalStep:
+        if self.expire is None:
+            return self
+        if self.due is None:
+            raise ValueError("'expire' needs 'due': a request expires after its due date")
+        if self.expire.to is None and self.escalate is None:
+            raise ValueError(
+                "'expire' needs an alternate approver: set 'expire.to' or 'escalate.to'"
+            )
+        return self
+
+    @property
+    def alternate(self) -> str | None:
+        """The role an expired request goes to."""
+        if self.expire is None:
+            return None
+        return self.expire.to or (self.escalate.to if self.escalate else None)
 
 
 class Case(_Frozen):

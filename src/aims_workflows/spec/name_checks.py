@@ -72,6 +72,8 @@ def _expression_uses(spec: WorkflowSpec) -> Iterator[tuple[KeyPath, str, bool, b
         elif isinstance(step, ApprovalStep):
             for label, expr in step.show.items():
                 yield (*base, "show", label), expr, False, False
+            if step.step_up:
+                yield (*base, "step_up", "when"), step.step_up.when, False, False
         elif isinstance(step, DecisionStep):
             for j, case in enumerate(step.cases):
                 yield (*base, "cases", j, "when"), case.when, False, False

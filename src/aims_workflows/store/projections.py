@@ -12,6 +12,7 @@ from sqlalchemy import Connection, bindparam, insert, select, update
 from ..engine.evidence import EvidenceRecord
 from ..engine.evidence_kinds import (
     ApprovalClosed,
+    ApprovalExpired,
     ApprovalInvalidated,
     ApprovalRequested,
     ArtefactRecorded,
@@ -209,6 +210,16 @@ def _approval_invalidated(conn, run, step_id, payload: ApprovalInvalidated, now,
     )
 
 
+def _approval_expired(conn, run, step_id, payload: ApprovalExpired, now, _coverage):
+    # closed without an outcome: no latency, so the approval-latency KPI neither counts it
+    # as decided nor as rejected
+    conn.execute(
+        update(_APPROVALS)
+        .where(_APPROVALS.c.approval_id == payload.approval_id)
+        .values(status="expired", closed_at=now)
+    )
+
+
 def _approval_closed(conn, run, step_id, payload: ApprovalClosed, now, _coverage):
     latency = float(payload.latency_seconds)
     _UPDATE_APPROVAL.execute(
@@ -301,6 +312,7 @@ _HANDLERS: dict[type[EvidencePayload], Callable[..., None]] = {
     ApprovalRequested: _approval_requested,
     ApprovalInvalidated: _approval_invalidated,
     ApprovalClosed: _approval_closed,
+    ApprovalExpired: _approval_expired,
     ArtefactRecorded: _artefact_recorded,
     RunCompleted: _run_closed,
     RunCancelled: _run_closed,

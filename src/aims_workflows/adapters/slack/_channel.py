@@ -36,6 +36,7 @@ from ...engine.commands import (
     Notify,
     RefuseDecision,
     RemindApproval,
+    ReopenApproval,
     RequestApproval,
 )
 from ...errors import PermanentError
@@ -139,6 +140,8 @@ class SlackApprovalChannel(_Base):
                 result = self._invalidate(command)
             case RefuseDecision():
                 result = self._refuse(command)
+            case ReopenApproval():
+                result = self._reopen(command)
             case _:
                 log.info("ignoring %s: not a Slack approval command", command.kind)
                 return {}
@@ -305,7 +308,12 @@ class SlackApprovalChannel(_Base):
         if card is None:
             return {"skipped": "no Slack message for this approval"}
         outcome = command.outcome
-        blocks = bk.outcome_blocks(card, outcome, command.decisions, who=self.who)
+        note = (
+            f"Asked of {command.escalated_to} instead."
+            if outcome == "expired" and command.escalated_to
+            else None
+        )
+        blocks = bk.outcome_blocks(card, outcome, command.decisions, who=self.who, note=note)
         text = bk.fallback_text(card, outcome.title())
         updated = sum(
             self.update(c.channel, c.ts, text, blocks)
@@ -324,6 +332,24 @@ class SlackApprovalChannel(_Base):
         updated = sum(
             self.update(c.channel, c.ts, text, blocks)
             for c in self.book.copies(command.run_id, card.approval_id)
+        )
+        return {"updated": updated}
+
+    def _reopen(self, command: ReopenApproval) -> dict[str, Any]:
+        """A withdrawn decision: the person's copies get their buttons back."""
+        card = self._card(command.run_id, command.approval_id)
+        if card is None:
+            return {"skipped": "no Slack message for this approval"}
+        note = (
+            f":leftwards_arrow_with_hook: You withdrew your decision: "
+            f"“{bk._md_escape(command.reason)}”. The request is open for you again."
+        )
+        blocks = bk.request_blocks(card, who=self.who, note=note)
+        text = bk.fallback_text(card, "Withdrawn")
+        updated = sum(
+            self.update(c.channel, c.ts, text, blocks)
+            for c in self.book.copies(command.run_id, card.approval_id)
+            if c.person == command.person and c.role == "approver"
         )
         return {"updated": updated}
 
