@@ -18,6 +18,7 @@ from . import (
     _people,
     _publish,
     _report,
+    _risks,
     _runs,
     _schema,
     _serve,
@@ -56,6 +57,7 @@ _doctor.register(app)
 _try.register(app)
 _report.register(app)
 _documents.register(app)
+_risks.register(app)
 
 
 def _show_version(value: bool) -> None:

@@ -15,6 +15,7 @@ from ..config import AimsConfig
 from ..engine import Actor, StartRun, Transition, advance, new_run
 from ..engine.state import Subject
 from ..errors import EngineError
+from ..risks.inputs import register_inputs
 from ..ports import Clock
 from ..spec.expressions import ExpressionError, evaluate
 from ..spec.loader import LoadedSpec
@@ -62,7 +63,9 @@ class RunStarts:
         trigger: str = "manual",
         run_id: str | None = None,
         parent_run_id: str | None = None,
+        spawned_by: str | None = None,
     ) -> Transition:
+        inputs = register_inputs(conn, loaded.spec, subject, inputs, spawned_by)
         transition = self._started(
             loaded,
             subject,
@@ -157,6 +160,7 @@ class RunStarts:
             subject = self.subject_for(conn, loaded.spec, system, finding)
             if not again:
                 self._refuse_second_open_run(conn, workflow_id, subject)
+            inputs = register_inputs(conn, loaded.spec, subject, inputs)
         # the engine's templates and conditions run before the write transaction (see receive)
         transition = self._started(loaded, subject, now, inputs=inputs, actor=actor)
         with self.db.begin() as conn:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
 
-from ...spec.expressions import render
+from ...spec.expressions import ExpressionError, evaluate, render
 from ...spec.model import TaskStep
 from .. import evidence_kinds as ev
 from .._context import Context
@@ -25,7 +25,7 @@ def enter_task(ctx: Context, step: TaskStep) -> None:
     run = ctx.run
     attempt = ctx.visit(step.id)
     names = ctx.names()
-    due_at = ctx.now + step.due if step.due else None
+    due_at = _due_at(ctx, step, names)
     key = ctx.key(f"{step.id}/{attempt}/task")
     run.task = TaskState(
         step_id=step.id, attempt=attempt, key=key, created_at=ctx.now, due_at=due_at
@@ -50,6 +50,22 @@ def enter_task(ctx: Context, step: TaskStep) -> None:
         )
     )
     _record_requested(ctx, step, title, attempt, due_at)
+
+
+def _due_at(ctx: Context, step: TaskStep, names: dict[str, object]) -> datetime | None:
+    """``due`` counts from now; ``due_on`` names a day, due at its end (UTC)."""
+    if step.due:
+        return ctx.now + step.due
+    if not step.due_on:
+        return None
+    value = evaluate(step.due_on, names)
+    try:
+        day = value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+    except ValueError:
+        raise ExpressionError(
+            f"step '{step.id}': due_on {step.due_on!r} gave {value!r}, not a date (YYYY-MM-DD)"
+        ) from None
+    return datetime.combine(day, time(), tzinfo=UTC) + timedelta(days=1)
 
 
 # -- evidence -----------------------------------------------------------------------------------
