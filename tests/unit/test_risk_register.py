@@ -247,3 +247,39 @@ def _assessment_again(h) -> str:
     run = h.rt.start("ai-risk-assessment", system="Chatbot", again=True).run.run_id
     h.pump()
     return run
+
+
+def test_the_audit_pack_carries_the_register_its_treatments_and_history(harness, tmp_path):
+    from export_world import Pack
+
+    from aims_workflows.export.pack import write_audit_pack
+
+    h = harness
+    _, _, privacy_treatment = _assess_first_time(h)
+    h.clock.set(datetime.fromisoformat("2026-03-01T09:00:00+00:00"))
+    write_audit_pack(h.app, tmp_path / "pack.zip")
+    pack = Pack(tmp_path / "pack.zip")
+    listed = {f["path"] for f in pack.json("manifest.json")["files"]}
+    assert {"risks.csv", "risks.json", "risk_treatments.csv", "risk_history.csv"} <= listed
+    risks = pack.csv("risks.csv")
+    assert [(r["risk_id"], r["level"], r["treatment_status"]) for r in risks] == [
+        ("RISK-1", "medium", "overdue"),
+        ("RISK-2", "high", "open"),
+    ]
+    assert json.loads(risks[1]["controls"]) == ["A.6.2.8", "A.7.4"]
+    treatments = pack.csv("risk_treatments.csv")
+    assert [(t["risk_id"], t["due_date"], t["status"], t["days_overdue"]) for t in treatments] == [
+        ("RISK-1", "2026-02-15", "overdue", "14"),
+        ("RISK-2", "2026-04-30", "open", "0"),
+    ]
+    assert treatments[1]["run_id"] == privacy_treatment
+    history = pack.csv("risk_history.csv")
+    assert [(e["risk_id"], e["event"]) for e in history] == [
+        ("RISK-1", "identified"),
+        ("RISK-1", "treatment started"),
+        ("RISK-2", "identified"),
+        ("RISK-2", "treatment started"),
+    ]
+    document = pack.json("risks.json")
+    assert document["as_of"] == "2026-03-01"
+    assert [len(r["history"]) for r in document["risks"]] == [2, 2]

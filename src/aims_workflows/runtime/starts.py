@@ -158,6 +158,9 @@ class RunStarts:
         now = self.clock.now()
         with self.db.connect() as conn:
             subject = self.subject_for(conn, loaded.spec, system, finding)
+            # runs told apart by a required input (one risk, one review action) are not
+            # duplicates of each other
+            again = again or any(d.required for d in loaded.spec.inputs)
             if not again:
                 self._refuse_second_open_run(conn, workflow_id, subject)
             inputs = register_inputs(conn, loaded.spec, subject, inputs)
