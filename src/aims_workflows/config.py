@@ -199,6 +199,7 @@ class KpiTargets(BaseModel):
     overdue_tasks: int = Field(0, ge=0)
     median_approval_latency_hours: float = Field(48, gt=0)
     mean_days_to_close_nonconformity: float = Field(30, gt=0)
+    overdue_treatments: int = Field(0, ge=0)
 
 
 def _annex_control_id(value: Any) -> str:

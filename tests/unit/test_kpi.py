@@ -262,6 +262,7 @@ def test_json_rendering_carries_every_kpi(known):
         "overdue_tasks",
         "median_approval_latency_hours",
         "mean_days_to_close_nonconformity",
+        "overdue_treatments",
     }
     assert by_key["overdue_tasks"] == {
         "key": "overdue_tasks",

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from aims_workflows.errors import EngineError, NotFound
+from aims_workflows.kpi.history import kpis_at
 from aims_workflows.risks.queries import list_risks, overdue_treatments, risk_history
 from aims_workflows.store.models import Evidence
 
@@ -121,6 +122,19 @@ def test_overdue_treatments_are_found_and_a_done_treatment_moves_the_risk_to_res
         (late,) = overdue_treatments(conn, h.clock.now().date())
     assert (late["risk_id"], late["due_date"], late["days_overdue"]) == ("RISK-1", "2026-02-15", 5)
     assert late["action_owner"] == "ed@example.com" and late["status"] == "overdue"
+    # the KPI counts it now, and not at a moment before its target date
+    kpi = _kpi(h, "overdue_treatments")
+    assert (kpi.value, kpi.target, kpi.met) == (1, 0, False)
+    with h.db.connect() as conn:
+        earlier = kpis_at(
+            conn,
+            datetime.fromisoformat("2026-02-10T12:00:00+00:00"),
+            h.app.config.kpi_targets,
+            specs=h.rt.specs,
+            workflows=h.app.workflows,
+            now=h.clock.now(),
+        )
+    assert next(k for k in earlier if k.key == "overdue_treatments").value == 0
     first_treatment = late["run_id"]
     h.complete(
         "carry_out",
@@ -134,6 +148,8 @@ def test_overdue_treatments_are_found_and_a_done_treatment_moves_the_risk_to_res
     )
     with h.db.connect() as conn:
         assert overdue_treatments(conn, h.clock.now().date()) == []
+    assert _kpi(h, "overdue_treatments").met is True
+    with h.db.connect() as conn:
         risk = risk_history(conn, "risk-1", today=h.clock.now().date())
     assert (risk["level"], risk["score"], risk["treatment_status"]) == ("low", 6, "done")
     assert [e["event"] for e in risk["history"]] == [
@@ -228,6 +244,14 @@ def test_a_mitigation_without_owner_or_target_date_is_refused_with_what_to_add(h
     bad = h.complete("identify", {**HALLUCINATION, "likelihood": 7}, run_id=_assessment_again(h))
     (problems,) = [e.payload["problems"] for e in bad.transition.evidence if "problems" in e.payload]
     assert "Likelihood (1 rare - 5 almost certain): must be at most 5, not 7." in problems
+
+
+def _kpi(h, key: str):
+    from aims_workflows.kpi import compute_kpis
+
+    with h.db.connect() as conn:
+        kpis = compute_kpis(conn, h.clock.now(), h.app.config.kpi_targets)
+    return next(k for k in kpis if k.key == key)
 
 
 def _task_description(h, run_id: str, step_id: str) -> str:

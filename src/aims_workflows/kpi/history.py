@@ -32,6 +32,7 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from ..config import KpiTargets
+from ..risks.queries import count_overdue_treatments
 from ..store.models import AISystem, Approval, Evidence, Finding
 from .queries import Kpi, KpiFigures, compute_kpis, kpis_from
 
@@ -119,6 +120,7 @@ class KpiHistory:
             nonconformities_closed=closed,
             nonconformity_close_seconds=sum(self._close_seconds[:closed]),
             nonconformities_open=work.nonconformities,
+            overdue_treatments=count_overdue_treatments(self.conn, at),
         )
 
     def at(self, at: datetime) -> KpiPoint:

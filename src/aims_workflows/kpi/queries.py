@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import Connection, func, select
 
 from ..config import KpiTargets
+from ..risks.queries import count_overdue_treatments
 from ..store.models import AISystem, ApprovalLatencyBucket, Finding, KpiCounter, StepRecord
 
 __all__ = [
@@ -77,6 +78,8 @@ class KpiFigures:
     nonconformities_closed: int
     nonconformity_close_seconds: float
     nonconformities_open: int
+    # open risk treatment actions past their target date (None: not known, no KPI shown)
+    overdue_treatments: int | None = None
 
 
 def read_figures(conn: Connection, now: datetime) -> KpiFigures:
@@ -138,6 +141,7 @@ def read_figures(conn: Connection, now: datetime) -> KpiFigures:
         int(counters.get("nonconformities_closed", 0)),
         float(counters.get("nonconformity_close_seconds", 0)),
         open_ncs,
+        count_overdue_treatments(conn, now),
     )
 
 
@@ -204,4 +208,21 @@ def kpis_from(figures: KpiFigures, targets: KpiTargets) -> list[Kpi]:
             None if mean_days is None else mean_days <= targets.mean_days_to_close_nonconformity,
             f"{int(closed)} closed, {open_ncs} open",
         ),
+    ] + _overdue_treatments(f, targets)
+
+
+def _overdue_treatments(f: KpiFigures, targets: KpiTargets) -> list[Kpi]:
+    if f.overdue_treatments is None:
+        return []
+    late = f.overdue_treatments
+    return [
+        Kpi(
+            "overdue_treatments",
+            "Overdue risk treatments",
+            late,
+            "count",
+            targets.overdue_treatments,
+            late <= targets.overdue_treatments,
+            f"{late} past their target date (aims risks list --overdue)",
+        )
     ]

@@ -13,10 +13,10 @@ the pack writer and the KPI code format them as they need.
 from __future__ import annotations
 
 import difflib
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, or_, select
 
 from ..errors import NotFound
 from ..store.models_risks import Risk, RiskEvent, RiskTreatment
@@ -26,6 +26,7 @@ __all__ = [
     "list_risks",
     "risk_history",
     "overdue_treatments",
+    "count_overdue_treatments",
     "treatments_of",
 ]
 
@@ -130,6 +131,24 @@ def overdue_treatments(
     if system is not None:
         query = query.where(_TREATMENTS.c.system_name == system)
     return [_treatment_row(t, today) for t in conn.execute(query).all()]
+
+
+def count_overdue_treatments(conn: Connection, at: datetime) -> int:
+    """How many treatment actions were open and past their target date at ``at`` (now or a past
+    moment: an action counts from its start until it was completed or cancelled)."""
+    t = _TREATMENTS
+    return (
+        conn.scalar(
+            select(func.count())
+            .select_from(t)
+            .where(
+                t.c.started_at <= at,
+                or_(t.c.completed_at.is_(None), t.c.completed_at > at),
+                t.c.due_date < at.date().isoformat(),
+            )
+        )
+        or 0
+    )
 
 
 # -- rows ---------------------------------------------------------------------------------------
