@@ -112,7 +112,7 @@ def test_start_refuses_a_second_open_run_naming_the_open_one(ready):
 def test_the_worker_says_what_it_runs_where_and_how_to_stop_it(ready, tmp_path):
     out = ready("worker", "--once").out
     assert f"aims worker: database sqlite:///{tmp_path / 'aims.db'}" in out
-    assert "7 workflow(s) (shipped with aims-workflows)" in out
+    assert "9 workflow(s) (shipped with aims-workflows)" in out
     assert "Jira: not configured; tasks are completed with `aims tasks complete`" in out
     assert "Slack: not configured" in out
     assert "schedule internal-audit: every 365d" in out

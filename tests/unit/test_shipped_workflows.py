@@ -42,7 +42,11 @@ EXPECTED = {
     "management-review": {"9.3"},
     "review-action": {"9.3"},
     "ai-system-change-review": {"A.6.2.4", "A.6.2.5"},
+    "ai-risk": {"6.1.2", "6.1.3", "8.2", "8.3"},
+    "risk-treatment": {"6.1.3", "8.3"},
 }
+# version 2 of the risk assessment starts from the risk register and records several risks
+VERSIONS = {"ai-risk-assessment": 2}
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +68,7 @@ def test_declarations(shipped, workflow_id):
     spec = loaded.spec
     assert Path(loaded.source).stem == workflow_id
     assert loaded.text.splitlines()[0] == SCHEMA_COMMENT
-    assert spec.version == 1
+    assert spec.version == VERSIONS.get(workflow_id, 1)
     assert len(spec.description) > 150, "an auditor reads the description"
     assert spec.sla is not None
     assert EXPECTED[workflow_id] <= set(spec.evidences)
@@ -349,6 +353,12 @@ def test_risk_assessment_low_score_is_accepted_by_the_risk_owner(shipped):
     }
     assert drive.kinds("notify")[-1].to == ("risk_owner", "aims_owner")
     assert "accept_top" not in drive.run.visits
+    # the mitigation is tracked in its own run, due on the target date
+    (treatment,) = [c for c in drive.kinds("run.start") if c.workflow == "risk-treatment"]
+    assert treatment.inputs["target_date"] == MITIGATE["target_date"]
+    assert treatment.inputs["action_owner"] == MITIGATE["action_owner"]
+    assert treatment.inputs["plan"] == MITIGATE["treatment_plan"]
+    assert [c.workflow for c in drive.kinds("run.start")] == ["risk-treatment"]
 
 
 def test_risk_assessment_high_score_escalates_and_reworks_on_rejection(shipped):

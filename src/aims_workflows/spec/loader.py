@@ -12,6 +12,7 @@ import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -46,10 +47,29 @@ class LoadedSpec:
     content_hash: str
 
 
+# Keys the language gained after runs were first pinned to hashes: left out of the canonical
+# form while unset, so a workflow that does not use them keeps the hash its runs pinned (else
+# every stored run would fail as tampered after an upgrade).
+_LATER_OPTIONAL_KEYS = frozenset({"line_keys", "due_on"})
+
+
+def _without_unset_later_keys(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {
+            k: _without_unset_later_keys(v)
+            for k, v in value.items()
+            if not (k in _LATER_OPTIONAL_KEYS and v is None)
+        }
+    if isinstance(value, list):
+        return [_without_unset_later_keys(v) for v in value]
+    return value
+
+
 def spec_hash(spec: m.WorkflowSpec) -> str:
     """SHA-256 over the canonical JSON of the validated
     spec (formatting and comments don't count)."""
-    canonical = json.dumps(spec.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    dumped = _without_unset_later_keys(spec.model_dump(mode="json"))
+    canonical = json.dumps(dumped, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
