@@ -32,6 +32,7 @@ __all__ = [
     "load_spec",
     "load_workflows",
     "spec_hash",
+    "canonical_spec_json",
 ]
 
 MAX_FILE_BYTES = 1_000_000
@@ -65,12 +66,16 @@ def _without_unset_later_keys(value: Any) -> Any:
     return value
 
 
+def canonical_spec_json(spec: m.WorkflowSpec) -> str:
+    """The canonical JSON of the validated spec: what :func:`spec_hash` covers."""
+    dumped = _without_unset_later_keys(spec.model_dump(mode="json"))
+    return json.dumps(dumped, sort_keys=True, separators=(",", ":"))
+
+
 def spec_hash(spec: m.WorkflowSpec) -> str:
     """SHA-256 over the canonical JSON of the validated
     spec (formatting and comments don't count)."""
-    dumped = _without_unset_later_keys(spec.model_dump(mode="json"))
-    canonical = json.dumps(dumped, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return hashlib.sha256(canonical_spec_json(spec).encode()).hexdigest()
 
 
 def _catalog_lookups() -> tuple[Callable[[str], bool], Callable[[str], str | None]]:
