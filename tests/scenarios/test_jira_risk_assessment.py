@@ -52,7 +52,9 @@ IDENTIFY = {
 def make_app(tmp_path: Path, *workflows: str, jira: JiraLoopback):
     folder = tmp_path / "workflows"
     folder.mkdir()
-    for name in workflows:
+    # the risk assessment starts an ai-risk run per further risk and a risk-treatment run per plan
+    spawned = {"ai-risk", "risk-treatment"} if "ai-risk-assessment" in workflows else set()
+    for name in sorted(set(workflows) | spawned):
         shutil.copy(shipped_workflows_dir() / f"{name}.yaml", folder)
     (tmp_path / "aims.yaml").write_text(CONFIG)
     url = f"sqlite:///{tmp_path / 'aims.db'}"
