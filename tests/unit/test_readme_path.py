@@ -48,7 +48,7 @@ def test_readmes_path_works_in_a_fresh_directory(fresh, capsys):
             runs = json.loads(run_aims(capsys, "runs", "list", "--format", "json").out)
             assert sorted(r["workflow"] for r in runs) == [
                 "ai-impact-assessment v1",
-                "ai-risk-assessment v1",
+                "ai-risk-assessment v2",
             ]
             ids["RUN-ID"] = next(r["run"] for r in runs if r["workflow"].startswith("ai-risk"))
         if step.argv[1:3] == ["approvals", "list"]:
@@ -56,7 +56,7 @@ def test_readmes_path_works_in_a_fresh_directory(fresh, capsys):
             assert pending["may_decide"] == "risk.owner@example.com"
             ids["APPROVAL-ID"] = pending["approval"]
         if step.argv[1] == "validate":
-            assert "7 workflow(s) valid" in result.out
+            assert "9 workflow(s) valid" in result.out
         if step.argv[1:3] == ["approvals", "decide"]:
             assert "run is completed" in result.out
         if step.argv[1:3] == ["runs", "show"]:
