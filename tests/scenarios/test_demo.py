@@ -163,7 +163,9 @@ def test_the_chatbot_reassessment_adds_its_privacy_risk_and_rerates_the_fee_risk
         "treatment done",
         "re-rated",
     ]
-    assert [(r["system"], r["treatment"]) for r in overdue] == [("Credit scoring model", "mitigate")]
+    assert [(r["system"], r["treatment"]) for r in overdue] == [
+        ("Credit scoring model", "mitigate")
+    ]
 
 
 def test_the_demo_shows_a_delegation_and_who_people_are(demo_db):

@@ -120,9 +120,14 @@ def test_unknown_ids_and_systems_are_refused_with_close_matches(assessed):
 def test_bad_ratings_and_mitigations_without_owner_or_date_are_refused(ready):
     assert ready("systems", "add", "Credit model", "--owner", "olga@example.com").code == 0
     (run,) = _runs(ready, "ai-risk-assessment")
-    out_of_range = _answer(ready, run["run"], "identify", "eve@example.com", {**IDENTIFY, "likelihood": "6"})
+    out_of_range = _answer(
+        ready, run["run"], "identify", "eve@example.com", {**IDENTIFY, "likelihood": "6"}
+    )
     assert out_of_range.code != 0
-    assert "likelihood (Likelihood (1 rare - 5 almost certain)): must be at most 5, not 6." in out_of_range.err
+    assert (
+        "likelihood (Likelihood (1 rare - 5 almost certain)): must be at most 5, not 6."
+        in out_of_range.err
+    )
     assert _answer(ready, run["run"], "identify", "eve@example.com", IDENTIFY).code == 0
     half = {k: v for k, v in TREAT.items() if k not in ("action_owner", "target_date")}
     refused = _answer(ready, run["run"], "treat", "rita@example.com", half)

@@ -285,7 +285,9 @@ def test_the_renderings_carry_the_same_facts(harness, answers):
         clause_rows["4.3"]["no_workflow"] == "true"
         and clause_rows["8.2"]["status"] == "implemented"
     )
-    assert "| 8.2 Running AI risk assessments | ai-risk; ai-risk-assessment |" in clauses_markdown(report)
+    assert "| 8.2 Running AI risk assessments | ai-risk; ai-risk-assessment |" in clauses_markdown(
+        report
+    )
 
 
 def test_an_excluded_control_that_workflows_evidence_is_pointed_out(harness, answers):

@@ -102,7 +102,9 @@ def test_one_assessment_records_several_risks_each_with_a_tracked_treatment(harn
     assert first["residual"] == "6 (low)" and first["treatment_status"] == "open"
     assert first["controls"] == ["A.6.2.4", "A.9.3"] and first["target_date"] == "2026-02-15"
     assert first["accepted_by"] == ["rita@example.com"] and first["last_run_id"] == run_id
-    assert second["controls"] == ["A.6.2.8", "A.7.4"] and second["action_owner"] == "eve@example.com"
+    assert (
+        second["controls"] == ["A.6.2.8", "A.7.4"] and second["action_owner"] == "eve@example.com"
+    )
     assert second["acceptance_level"] == "top_management" and second["last_run_id"] == further
     # each treatment is a Jira task due at the end of its target date, naming its risk
     tasks = sorted(t.title for t in h.tracker.open_tasks() if t.step_id == "carry_out")
@@ -181,10 +183,16 @@ def test_a_reassessment_starts_from_the_register_and_records_what_changed(harnes
         "close": "RISK-1: fee answers come from the tariff sheet only since February",
     }
     refused = h.complete("identify", answers, run_id=again)
-    (reason,) = [e.payload["problems"] for e in refused.transition.evidence if "problems" in e.payload]
-    assert any("'RISK-9' (did you mean RISK-2 or RISK-1?) not among RISK-1, RISK-2" in p for p in reason), reason
+    (reason,) = [
+        e.payload["problems"] for e in refused.transition.evidence if "problems" in e.payload
+    ]
+    assert any(
+        "'RISK-9' (did you mean RISK-2 or RISK-1?) not among RISK-1, RISK-2" in p for p in reason
+    ), reason
     # a closure without a reason does not fit the form
-    no_reason = h.complete("identify", {**answers, "rerate": "RISK-2", "close": "RISK-1"}, run_id=again)
+    no_reason = h.complete(
+        "identify", {**answers, "rerate": "RISK-2", "close": "RISK-1"}, run_id=again
+    )
     assert not any(e.kind == "task.completed" for e in no_reason.transition.evidence)
 
     h.complete("identify", {**answers, "rerate": "RISK-2"}, run_id=again)
@@ -202,13 +210,19 @@ def test_a_reassessment_starts_from_the_register_and_records_what_changed(harnes
         risks = {r["risk_id"]: r for r in list_risks(conn, today=h.clock.now().date())}
         review = [
             json.loads(p)
-            for p in conn.scalars(select(Evidence.__table__.c.payload).where(
-                Evidence.__table__.c.run_id == again, Evidence.__table__.c.kind == "artefact.recorded"
-            ))
+            for p in conn.scalars(
+                select(Evidence.__table__.c.payload).where(
+                    Evidence.__table__.c.run_id == again,
+                    Evidence.__table__.c.kind == "artefact.recorded",
+                )
+            )
         ]
         history = risk_history(conn, "RISK-2", today=h.clock.now().date())
     assert risks["RISK-1"]["status"] == "closed"
-    assert risks["RISK-1"]["close_reason"] == "fee answers come from the tariff sheet only since February"
+    assert (
+        risks["RISK-1"]["close_reason"]
+        == "fee answers come from the tariff sheet only since February"
+    )
     assert risks["RISK-3"]["title"] == "Chats kept longer than the retention policy allows"
     assert (risks["RISK-2"]["score"], risks["RISK-2"]["level"]) == (20, "high")
     (diff,) = [r["fields"] for r in review if r["artefact"] == "risk_register_review"]
@@ -238,11 +252,15 @@ def test_a_mitigation_without_owner_or_target_date_is_refused_with_what_to_add(h
     h.complete("identify", HALLUCINATION, run_id=run_id)
     incomplete = {k: v for k, v in MITIGATE.items() if k not in ("action_owner", "target_date")}
     outcome = h.complete("treat", incomplete, run_id=run_id)
-    (problems,) = [e.payload["problems"] for e in outcome.transition.evidence if "problems" in e.payload]
+    (problems,) = [
+        e.payload["problems"] for e in outcome.transition.evidence if "problems" in e.payload
+    ]
     assert "Person responsible for the plan: an answer is required." in problems
     assert "Plan completed by: an answer is required." in problems
     bad = h.complete("identify", {**HALLUCINATION, "likelihood": 7}, run_id=_assessment_again(h))
-    (problems,) = [e.payload["problems"] for e in bad.transition.evidence if "problems" in e.payload]
+    (problems,) = [
+        e.payload["problems"] for e in bad.transition.evidence if "problems" in e.payload
+    ]
     assert "Likelihood (1 rare - 5 almost certain): must be at most 5, not 7." in problems
 
 

@@ -147,7 +147,9 @@ def _print_risk(risk: dict) -> None:
     out.print("[bold]history[/]")
     for event in risk["history"]:
         extra = {
-            k: v for k, v in event.items() if k not in ("at", "event", "run_id") and v not in ("", [])
+            k: v
+            for k, v in event.items()
+            if k not in ("at", "event", "run_id") and v not in ("", [])
         }
         details = "; ".join(f"{k.replace('_', ' ')} {_show(v)}" for k, v in extra.items())
         out.print(

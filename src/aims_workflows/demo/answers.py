@@ -317,10 +317,11 @@ _CHANGE_REVIEW: dict[str, Answers] = {
     ),
 }
 
+
 def _reassessment(subject: str, register: str) -> Answers:
     """The re-assessment's answers: the fee risk, found by its title in the register the task
     shows, is re-rated."""
-    fee_risk = _RISK[subject]["risk_title"]
+    fee_risk = str(_RISK[subject]["risk_title"])
     rerate = [line.split(":", 1)[0] for line in register.splitlines() if fee_risk in line]
     return {**_REASSESS[subject], "rerate": "\n".join(rerate)}
 

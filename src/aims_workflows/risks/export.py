@@ -54,13 +54,14 @@ def history_table(conn: Connection) -> Table:
     events = conn.execute(select(e).order_by(e.c.at, e.c.id)).all()
     header = ["risk_id", "at", "event", "run_id", "details"]
     return header, iter(
-        [[ev.risk_id, ev.at, ev.kind, ev.run_id, json.dumps(ev.details, sort_keys=True)] for ev in events]
+        [
+            [ev.risk_id, ev.at, ev.kind, ev.run_id, json.dumps(ev.details, sort_keys=True)]
+            for ev in events
+        ]
     )
 
 
 def register_json(conn: Connection, today: date) -> str:
     """Every risk with its history and treatment actions, as one JSON document."""
-    risks = [
-        risk_history(conn, r["risk_id"], today=today) for r in list_risks(conn, today=today)
-    ]
+    risks = [risk_history(conn, r["risk_id"], today=today) for r in list_risks(conn, today=today)]
     return json.dumps({"as_of": today.isoformat(), "risks": risks}, indent=2, default=str) + "\n"

@@ -83,9 +83,7 @@ def _risk_to_analyse(
         close = difflib.get_close_matches(risk_id, ids, n=3, cutoff=0.5)
         raise EngineError(
             f"{risk_id} is not an open risk of {subject.name}",
-            hint=(
-                f"did you mean {' or '.join(close)}? " if close else ""
-            )
+            hint=(f"did you mean {' or '.join(close)}? " if close else "")
             + (f"its open risks are {', '.join(ids)}" if ids else "it has no open risks yet")
             + " (aims risks list --system NAME); to add a risk, pass its title instead",
         )

@@ -81,7 +81,8 @@ def list_risks(
 def risk_history(conn: Connection, risk_id: str, *, today: date) -> dict[str, Any]:
     """One risk as it stands, with its history (oldest first) and its treatment actions.
 
-    An unknown id is a :class:`~aims_workflows.errors.NotFound` naming the closest ids in the register."""
+    An unknown id is a :class:`~aims_workflows.errors.NotFound` naming the closest ids in the
+    register."""
     wanted = risk_id.strip().upper()
     row = conn.execute(select(_RISKS).where(_RISKS.c.risk_id == wanted)).first()
     if row is None:

@@ -15,8 +15,8 @@ from ..config import AimsConfig
 from ..engine import Actor, StartRun, Transition, advance, new_run
 from ..engine.state import Subject
 from ..errors import EngineError
-from ..risks.inputs import register_inputs
 from ..ports import Clock
+from ..risks.inputs import register_inputs
 from ..spec.expressions import ExpressionError, evaluate
 from ..spec.loader import LoadedSpec
 from ..spec.model import WorkflowSpec

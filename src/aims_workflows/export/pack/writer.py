@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from ... import __version__
-from ...risks import export as risk_export
 from ...engine.evidence import iso
+from ...risks import export as risk_export
 from .. import records
 from .._csv import write_csv
 from .._files import atomic_output
