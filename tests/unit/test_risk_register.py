@@ -113,7 +113,7 @@ def test_one_assessment_records_several_risks_each_with_a_tracked_treatment(harn
         "Risk treatment RISK-2: Personal data from chats reused for training (due 2026-04-30)",
     ]
     dues = sorted(t.due_at or "" for t in h.tracker.open_tasks() if t.step_id == "carry_out")
-    assert dues[0].startswith("2026-02-16T00:00") and dues[1].startswith("2026-05-01T00:00")
+    assert dues[0].startswith("2026-02-15T23:59:59") and dues[1].startswith("2026-04-30T23:59:59")
 
 
 def test_overdue_treatments_are_found_and_a_done_treatment_moves_the_risk_to_residual(harness):

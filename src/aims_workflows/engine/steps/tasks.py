@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
 
 from ...spec.expressions import ExpressionError, evaluate, render
 from ...spec.model import TaskStep
@@ -65,7 +65,8 @@ def _due_at(ctx: Context, step: TaskStep, names: dict[str, object]) -> datetime 
         raise ExpressionError(
             f"step '{step.id}': due_on {step.due_on!r} gave {value!r}, not a date (YYYY-MM-DD)"
         ) from None
-    return datetime.combine(day, time(), tzinfo=UTC) + timedelta(days=1)
+    # the last second of the day, so the due date is that day and not the next
+    return datetime.combine(day, time(23, 59, 59), tzinfo=UTC)
 
 
 # -- evidence -----------------------------------------------------------------------------------
