@@ -325,3 +325,52 @@ def test_the_audit_pack_carries_the_register_its_treatments_and_history(harness,
     document = pack.json("risks.json")
     assert document["as_of"] == "2026-03-01"
     assert [len(r["history"]) for r in document["risks"]] == [2, 2]
+
+
+def test_the_upgrade_carries_single_risk_entries_into_the_register(db_url):
+    """A database of the single-risk assessment: each register entry becomes a risk of its own,
+    in the order recorded, readable with its history."""
+    from sqlalchemy import insert
+
+    from aims_workflows.store import Database
+    from aims_workflows.store.models import RiskRegisterEntry
+
+    db = Database(db_url)
+    db.upgrade("0009")
+    at = datetime.fromisoformat("2025-11-03T10:00:00+00:00")
+    with db.begin() as conn:
+        for n, (system, risk, score) in enumerate(
+            [("Chatbot", "Wrong fees", 12), ("Scorer", "Proxy bias", 20)], start=1
+        ):
+            fields = {"risk": risk, "score": score, "level": "medium", "treatment": "mitigate",
+                      "residual_score": 4, "residual_level": "low", "target_date": "2025-12-31",
+                      "accepted_by": ["rita@example.com"], "sources": ["bias_fairness"]}  # fmt: skip
+            conn.execute(
+                insert(RiskRegisterEntry.__table__).values(
+                    run_id=f"R-OLD-{n}",
+                    system_name=system,
+                    risk=risk,
+                    likelihood=3,
+                    impact=4,
+                    score=score,
+                    treatment="mitigate",
+                    residual_score=4,
+                    owner="rita@example.com",
+                    fields=fields,
+                    recorded_at=at,
+                )  # fmt: skip
+            )
+    db.upgrade()
+    try:
+        with db.connect() as conn:
+            risks = list_risks(conn, today=date(2026, 1, 10))
+            history = risk_history(conn, "RISK-2", today=date(2026, 1, 10))
+        assert [
+            (r["risk_id"], r["system"], r["title"], r["inherent"], r["level"]) for r in risks
+        ] == [
+            ("RISK-1", "Chatbot", "Wrong fees", "12 (medium)", "low"),
+            ("RISK-2", "Scorer", "Proxy bias", "20 (medium)", "low"),
+        ]
+        assert [(e["event"], e["run_id"]) for e in history["history"]] == [("assessed", "R-OLD-2")]
+    finally:
+        db.dispose()
