@@ -342,9 +342,16 @@ def test_the_upgrade_carries_single_risk_entries_into_the_register(db_url):
         for n, (system, risk, score) in enumerate(
             [("Chatbot", "Wrong fees", 12), ("Scorer", "Proxy bias", 20)], start=1
         ):
-            fields = {"risk": risk, "score": score, "level": "medium", "treatment": "mitigate",
-                      "residual_score": 4, "residual_level": "low", "target_date": "2025-12-31",
-                      "accepted_by": ["rita@example.com"], "sources": ["bias_fairness"]}  # fmt: skip
+            fields = {
+                "risk": risk,
+                "score": score,
+                "level": "medium",
+                "treatment": "mitigate",
+                "residual_score": 4,
+                "residual_level": "low",
+                "target_date": "2025-12-31",
+                "accepted_by": ["rita@example.com"],
+            }
             conn.execute(
                 insert(RiskRegisterEntry.__table__).values(
                     run_id=f"R-OLD-{n}",
