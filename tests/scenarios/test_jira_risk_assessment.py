@@ -282,7 +282,7 @@ def test_several_risks_and_their_treatments_become_jira_issues(wired):
     plan = {
         "treatment": "mitigate",
         "treatment_plan": "Answer fees from the tariff table only",
-        "controls": "A.6.2.4",
+        "controls": ["A.6.2.4"],
         "action_owner": ENGINEER,
         "target_date": "2026-04-30",
         "residual_likelihood": 2,

@@ -75,9 +75,9 @@ def test_the_register_lists_each_risk_in_every_format(assessed):
     (risk,) = rows
     assert list(risk) == list(REGISTER_COLUMNS)
     assert (risk["level"], risk["score"], risk["residual"]) == ("medium", 12, "6 (low)")
-    assert risk["controls"] == ["A.7.4", "A.6.2.4"] and risk["treatment_status"] == "overdue"
+    assert risk["controls"] == ["A.6.2.4", "A.7.4"] and risk["treatment_status"] == "overdue"
     exported = list(csv.DictReader(io.StringIO(aims("risks", "list", "--format", "csv").out)))
-    assert exported[0]["risk_id"] == "RISK-1" and exported[0]["controls"] == "A.7.4, A.6.2.4"
+    assert exported[0]["risk_id"] == "RISK-1" and exported[0]["controls"] == "A.6.2.4, A.7.4"
     assert exported[0]["last_run_id"] == run_id
     # the further risk waits in its own analysis task
     (further,) = _runs(aims, "ai-risk")

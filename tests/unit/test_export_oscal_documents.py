@@ -271,7 +271,7 @@ def test_an_overdue_treatment_task_and_an_overdue_plan_are_poam_items(
     treatment = harness.open_task("carry_out").run_id
     assert (prop(item, "run-id"), prop(item, "step")) == (treatment, "carry_out")
     (risk,) = poam.risks
-    assert risk.deadline.date().isoformat() == "2026-03-11" and risk.status.root.root == "open"
+    assert risk.deadline.date().isoformat() == "2026-03-10" and risk.status.root.root == "open"
     # once the action is done, nothing is overdue
     harness.complete(
         "carry_out",
