@@ -218,6 +218,8 @@ def test_a_reassessment_starts_from_the_register_and_records_what_changed(harnes
             )
         ]
         history = risk_history(conn, "RISK-2", today=h.clock.now().date())
+        still_open = list_risks(conn, today=h.clock.now().date(), open_only=True)
+    assert [r["risk_id"] for r in still_open] == ["RISK-2", "RISK-3"]
     assert risks["RISK-1"]["status"] == "closed"
     assert (
         risks["RISK-1"]["close_reason"]
