@@ -210,6 +210,7 @@ class KpiTargets(BaseModel):
     controls_with_current_evidence: float = Field(0.9, ge=0, le=1)
     control_evidence_fresh_days: int = Field(365, gt=0)
     repeated_audit_findings: int = Field(0, ge=0)
+    overdue_treatments: int = Field(0, ge=0)
 
     @field_validator("*", mode="before")
     @classmethod

@@ -54,7 +54,9 @@ def test_the_demo_takes_three_systems_through_the_five_workflows(demo_db):
     assert by_workflow["corrective-action"] == 1 and by_workflow["review-action"] == 2
     # the chatbot's new data source (chat history) also starts a data quality review
     assert by_workflow["data-quality"] == 1
-    assert statuses == {"completed": 13, "running": 1}
+    # a further chatbot risk and the re-rating of its fee risk; five treatment actions
+    assert by_workflow["ai-risk"] == 2 and by_workflow["risk-treatment"] == 5
+    assert statuses == {"completed": 19, "running": 2}
 
 
 def test_one_rejection_one_nonconformity_one_overdue_task(demo_db):
@@ -82,10 +84,12 @@ def test_one_rejection_one_nonconformity_one_overdue_task(demo_db):
         rows = list(ledger.iter_rows(conn))
     assert rejected == 1
     assert [(f.status, f.severity) for f in findings] == [("closed", "minor")]
-    assert [o.step_id for o in overdue] == ["mitigate"]
+    assert sorted(o.step_id for o in overdue) == ["carry_out", "mitigate"]
     assert sorted(r.system_name for r in risks) == [
         "CV screening assistant",
         "Credit scoring model",
+        "Support chatbot",
+        "Support chatbot",
         "Support chatbot",
         "Support chatbot",
     ]
@@ -110,7 +114,8 @@ def test_kpis_and_chain_after_the_demo(demo_db):
     assert report.ok and report.rows > 150
     assert kpis["risk_assessment_coverage"].value == 1.0
     assert kpis["impact_assessment_coverage"].value == pytest.approx(2 / 3)
-    assert kpis["overdue_tasks"].value == 1
+    assert kpis["overdue_tasks"].value == 2  # the impact mitigation and a risk treatment
+    assert kpis["overdue_treatments"].value == 1
     # measured to the corrective action: the 30-day wait before the effectiveness check is not
     # counted, the check is reported beside it
     assert 0 < kpis["mean_days_to_close_nonconformity"].value < 30
@@ -127,12 +132,43 @@ def test_the_demo_database_can_be_explored_with_the_other_commands(demo_db, monk
         ["runs", "show", "RUN-004"],
         ["evidence", "verify"],
         ["kpi", "--format", "json"],
+        ["risks", "list"],
+        ["risks", "show", "RISK-1"],
     ):
         assert run_cli(argv) == 0, argv
     out = capsys.readouterr().out
     assert (
         "rejected" in out and "evidence chain verified" in out and "risk_assessment_coverage" in out
     )
+    assert "Confidently wrong answers about fees" in out and "re-rated" in out
+
+
+def test_the_chatbot_reassessment_adds_its_privacy_risk_and_rerates_the_fee_risk(demo_db):
+    from aims_workflows.risks.queries import list_risks, risk_history
+
+    _, db = demo_db
+    with db.connect() as conn:
+        today = datetime.now(UTC).date()
+        chatbot = list_risks(conn, today=today, system="Support chatbot")
+        fees = risk_history(conn, chatbot[0]["risk_id"], today=today)
+        overdue = [r for r in list_risks(conn, today=today) if r["treatment_status"] == "overdue"]
+    assert [r["title"] for r in chatbot] == [
+        "Confidently wrong answers about fees and card blocking",
+        "Unsuitable advice to customers in financial difficulty",
+        "Personal data from customer chats used for training without a lawful basis",
+    ]
+    privacy = chatbot[2]
+    assert privacy["sources"] == ["privacy", "data_quality", "legal_compliance"]
+    assert privacy["inherent"] == "16 (high)" and privacy["acceptance_level"] == "top_management"
+    assert [e["event"] for e in fees["history"]] == [
+        "identified",
+        "treatment started",
+        "treatment done",
+        "re-rated",
+    ]
+    assert [(r["system"], r["treatment"]) for r in overdue] == [
+        ("Credit scoring model", "mitigate")
+    ]
 
 
 def test_the_demo_shows_a_delegation_and_who_people_are(demo_db):

@@ -271,6 +271,7 @@ def test_json_rendering_carries_every_kpi(known):
         "nonconformity_action_effectiveness",
         "controls_with_current_evidence",
         "repeated_audit_findings",
+        "overdue_treatments",
     }
     assert by_key["overdue_tasks"] == {
         "key": "overdue_tasks",

@@ -114,7 +114,13 @@ def test_a_pinned_workflow_text_changed_in_the_database_stops_its_runs_clearly(
     Database(db_url).upgrade()
     folder = tmp_path / "wf"
     folder.mkdir()
-    for name in ("ai-risk-assessment", "ai-impact-assessment", "ai-system-change-review"):
+    for name in (
+        "ai-risk-assessment",
+        "ai-risk",
+        "risk-treatment",
+        "ai-impact-assessment",
+        "ai-system-change-review",
+    ):
         shutil.copy(shipped_workflows_dir() / f"{name}.yaml", folder)
     first = make_harness(db_url, tmp_path, clock, workflows=folder)
     _, started = first.add_system("Chatbot")

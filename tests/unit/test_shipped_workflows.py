@@ -34,8 +34,9 @@ SCHEMA_FILE = ROOT / "docs" / "workflow.schema.json"
 SCHEMA_COMMENT = "# yaml-language-server: $schema=../docs/workflow.schema.json"
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
-VERSIONS = {"internal-audit": 2}
-"""Workflows past their first version: 2 takes the audit programme's areas."""
+VERSIONS = {"internal-audit": 2, "ai-risk-assessment": 2}
+"""Workflows past their first version: the internal audit takes the audit programme's areas, the
+risk assessment starts from the risk register and records several risks."""
 
 EXPECTED = {
     "ai-risk-assessment": {"6.1.2", "6.1.3", "8.2", "8.3"},
@@ -60,6 +61,8 @@ EXPECTED = {
     "training": {"7.2", "7.3", "A.4.6"},
     "training-record": {"7.2", "7.3"},
     "gap-analysis": {"4.4", "6.1.3"},
+    "ai-risk": {"6.1.2", "6.1.3", "8.2", "8.3"},
+    "risk-treatment": {"6.1.3", "8.3"},
 }
 
 
@@ -368,6 +371,12 @@ def test_risk_assessment_low_score_is_accepted_by_the_risk_owner(shipped):
     }
     assert drive.kinds("notify")[-1].to == ("risk_owner", "aims_owner")
     assert "accept_top" not in drive.run.visits
+    # the mitigation is tracked in its own run, due on the target date
+    (treatment,) = [c for c in drive.kinds("run.start") if c.workflow == "risk-treatment"]
+    assert treatment.inputs["target_date"] == MITIGATE["target_date"]
+    assert treatment.inputs["action_owner"] == MITIGATE["action_owner"]
+    assert treatment.inputs["plan"] == MITIGATE["treatment_plan"]
+    assert [c.workflow for c in drive.kinds("run.start")] == ["risk-treatment"]
 
 
 def test_risk_assessment_high_score_escalates_and_reworks_on_rejection(shipped):

@@ -176,7 +176,12 @@ def _story(
             console.print(Rule(f"[bold]{title}", align="left"))
 
     def hold_cv_mitigation(wf: str, step: str, subject: str) -> bool:
-        return (wf, step, subject) == ("ai-impact-assessment", "mitigate", "CV screening assistant")
+        # the CV screening owner never finishes the impact mitigation, and the credit scoring
+        # retraining (a risk treatment) runs past its target date
+        return (wf, step, subject) in (
+            ("ai-impact-assessment", "mitigate", "CV screening assistant"),
+            ("risk-treatment", "carry_out", "Credit scoring model"),
+        )
 
     def pump_integrations() -> None:
         jira.sync()
@@ -256,6 +261,10 @@ def _story(
     say(
         "the CV screening owner has not finished the impact mitigation task:"
         " it is overdue and escalated"
+    )
+    say(
+        "the credit scoring retraining (a risk treatment) is past its target date:"
+        " `aims risks list --overdue`; the register: `aims risks list`"
     )
     issues = len(jira.sandbox.state.issues) if hasattr(jira.sandbox, "state") else 0
     messages = sum(
@@ -338,6 +347,8 @@ def _explore(console, target: DemoTarget, since: str) -> None:
         "evidence verify",
         "kpi --format json",
         "findings list",
+        "risks list",
+        "risks show RISK-1",
         "tasks list",
         "approvals list",
         "export soa",

@@ -193,6 +193,7 @@ class Dispatcher:
             trigger=f"spawned by {command.run_id}",
             run_id=child_id,
             parent_run_id=command.parent_run_id,
+            spawned_by=command.run_id,
         )
         run_store.set_spawned_by(conn, child_id, command.run_id)
         return {"run_id": child_id}

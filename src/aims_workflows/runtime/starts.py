@@ -16,6 +16,7 @@ from ..engine import Actor, StartRun, Transition, advance, new_run
 from ..engine.state import Subject
 from ..errors import EngineError
 from ..ports import Clock
+from ..risks.inputs import register_inputs
 from ..spec.expressions import ExpressionError, evaluate
 from ..spec.loader import LoadedSpec
 from ..spec.model import WorkflowSpec
@@ -62,7 +63,9 @@ class RunStarts:
         trigger: str = "manual",
         run_id: str | None = None,
         parent_run_id: str | None = None,
+        spawned_by: str | None = None,
     ) -> Transition:
+        inputs = register_inputs(conn, loaded.spec, subject, inputs, spawned_by)
         transition = self._started(
             loaded,
             subject,
@@ -155,8 +158,12 @@ class RunStarts:
         now = self.clock.now()
         with self.db.connect() as conn:
             subject = self.subject_for(conn, loaded.spec, system, finding)
+            # runs told apart by a required input (one risk, one review action) are not
+            # duplicates of each other
+            again = again or any(d.required for d in loaded.spec.inputs)
             if not again:
                 self._refuse_second_open_run(conn, workflow_id, subject)
+            inputs = register_inputs(conn, loaded.spec, subject, inputs)
         # the engine's templates and conditions run before the write transaction (see receive)
         transition = self._started(loaded, subject, now, inputs=inputs, actor=actor)
         with self.db.begin() as conn:

@@ -12,6 +12,7 @@ import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -47,21 +48,31 @@ class LoadedSpec:
     content_hash: str
 
 
-ADDED_STEP_OPTIONS = frozenset({"assignee", "expire", "withdraw_within", "step_up"})
-"""Step keys the language gained after runs were pinned to hashes: left out of the hash while
-unset, so a workflow that does not use them keeps the hash its runs were pinned to (otherwise
-every stored version would read as tampered, and every shipped file as changed without a
-version bump, after an upgrade)."""
+# Keys the language gained after runs were first pinned to hashes (step options, form-field
+# options): left out of the canonical form while unset, so a workflow that does not use them
+# keeps the hash its runs pinned (else every stored run would read as tampered, and every
+# shipped file as changed without a version bump, after an upgrade). Add every new optional key.
+LATER_OPTIONAL_KEYS = frozenset(
+    {"assignee", "expire", "withdraw_within", "step_up", "line_keys", "due_on"}
+)
+
+
+def _without_unset_later_keys(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {
+            k: _without_unset_later_keys(v)
+            for k, v in value.items()
+            if not (k in LATER_OPTIONAL_KEYS and v is None)
+        }
+    if isinstance(value, list):
+        return [_without_unset_later_keys(v) for v in value]
+    return value
 
 
 def spec_canonical_json(spec: m.WorkflowSpec) -> str:
     """The canonical JSON a spec's hash covers: its validated model, sorted and compact, the
-    step options of :data:`ADDED_STEP_OPTIONS` left out while unset."""
-    dumped = spec.model_dump(mode="json")
-    for step in dumped["steps"]:
-        for key in ADDED_STEP_OPTIONS & step.keys():
-            if step[key] is None:
-                del step[key]
+    keys of :data:`LATER_OPTIONAL_KEYS` left out while unset."""
+    dumped = _without_unset_later_keys(spec.model_dump(mode="json"))
     return json.dumps(dumped, sort_keys=True, separators=(",", ":"))
 
 

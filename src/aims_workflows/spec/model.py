@@ -129,6 +129,13 @@ class FormField(_Frozen):
         default=None, description="regular expression a text answer must match"
     )
     max_length: PositiveInt | None = None
+    line_keys: Expression | None = Field(
+        default=None,
+        description=(
+            "text fields: an expression giving the allowed keys; each non-empty line of the "
+            "answer must start with one (its text up to the first ':')"
+        ),
+    )
 
     @model_validator(mode="after")
     def _coherent(self) -> FormField:
@@ -145,8 +152,10 @@ class FormField(_Frozen):
             raise ValueError("'min', 'max' and 'integer' are only for number fields")
         if self.min is not None and self.max is not None and self.min > self.max:
             raise ValueError(f"'min' ({self.min}) is greater than 'max' ({self.max})")
-        if (self.pattern is not None or self.max_length is not None) and self.type != "text":
-            raise ValueError("'pattern' and 'max_length' are only for text fields")
+        if (
+            self.pattern is not None or self.max_length is not None or self.line_keys is not None
+        ) and self.type != "text":
+            raise ValueError("'pattern', 'max_length' and 'line_keys' are only for text fields")
         if self.pattern is not None:
             try:
                 re.compile(self.pattern)
@@ -182,6 +191,10 @@ class TaskStep(_StepBase):
     description: Template = ""
     form: tuple[FormField, ...] = ()
     due: Duration | None = None
+    due_on: Expression | None = Field(
+        default=None,
+        description="an absolute due date (YYYY-MM-DD) from an expression, e.g. a target date",
+    )
     reminders: tuple[Duration, ...] = Field(
         default=(), description="reminders, counted from creation"
     )
@@ -194,6 +207,12 @@ class TaskStep(_StepBase):
             "only they may complete it. Default: the first holder of the role"
         ),
     )
+
+    @model_validator(mode="after")
+    def _one_due(self) -> TaskStep:
+        if self.due is not None and self.due_on is not None:
+            raise ValueError("give 'due' (a duration) or 'due_on' (a date), not both")
+        return self
 
 
 class Separation(_Frozen):

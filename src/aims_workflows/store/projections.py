@@ -20,12 +20,14 @@ from ..engine.evidence_kinds import (
     RunCancelled,
     RunCompleted,
     RunFailed,
+    RunStarted,
     TaskCompleted,
     TaskIssued,
     TaskOverdue,
     TaskRequested,
 )
 from ..engine.state import RunState
+from . import risk_register
 from ._fast import Prepared
 from .models import (
     AISystem,
@@ -235,6 +237,7 @@ def _approval_closed(conn, run, step_id, payload: ApprovalClosed, now, _coverage
 
 
 def _artefact_recorded(conn, run, step_id, payload: ArtefactRecorded, now, _coverage):
+    risk_register.on_artefact(conn, run, payload.artefact, payload.fields, now)
     if payload.artefact != RISK_REGISTER_ARTEFACT:
         return
     fields = payload.fields
@@ -275,6 +278,8 @@ def _run_closed(
     _CANCEL_OPEN_APPROVALS.execute(
         conn, dict(b_run_id=run.run_id, status="cancelled", closed_at=now)
     )
+    if isinstance(payload, RunCancelled):
+        risk_register.on_run_cancelled(conn, run, now)
     if not isinstance(payload, RunCompleted):
         return
     if coverage is not None and run.subject.type == "ai_system":
@@ -304,7 +309,12 @@ def _run_closed(
             bump_counter(conn, "nonconformity_close_seconds", (now - raised_at).total_seconds())
 
 
+def _run_started(conn, run, step_id, payload: RunStarted, now, _coverage):
+    risk_register.on_run_started(conn, run, now)
+
+
 _HANDLERS: dict[type[EvidencePayload], Callable[..., None]] = {
+    RunStarted: _run_started,
     TaskRequested: _task_requested,
     TaskIssued: _task_issued,
     TaskCompleted: _task_completed,
@@ -333,6 +343,8 @@ def apply(
     """Move the read models for the evidence of one transition."""
     for record in evidence:
         model = _PROJECTED.get(record.kind)
+        if model is RunStarted and run.spec_id != risk_register.TREATMENT_WORKFLOW:
+            continue  # only a treatment action's start moves a read model
         if model is not None:
             payload = model.model_validate(record.payload)
             _HANDLERS[model](conn, run, record.step_id, payload, now, coverage)

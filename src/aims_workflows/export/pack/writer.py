@@ -17,6 +17,7 @@ from typing import Any
 
 from ... import __version__
 from ...engine.evidence import iso
+from ...risks import export as risk_export
 from .. import records
 from .._csv import write_csv
 from .._files import atomic_output
@@ -271,11 +272,16 @@ def _registers(
         "approvals.csv": lambda: records.approvals(conn, period),
         "findings.csv": lambda: records.findings(conn, period, now),
         "tasks.csv": lambda: records.tasks(conn, period, now),
+        # the risk register as it stands at export time, with its history and treatments
+        "risks.csv": lambda: risk_export.register_table(conn, now.date()),
+        "risk_treatments.csv": lambda: risk_export.treatments_table(conn, now.date()),
+        "risk_history.csv": lambda: risk_export.history_table(conn),
     }
     for name, table in tables.items():
         header, rows = table()  # one query streaming at a time
         with pack.text(name) as out:
             counts[name] = write_csv(out, header, rows)
+    pack.add("risks.json", risk_export.register_json(conn, now.date()))
 
 
 def _workflow_texts(pack: PackWriter, conn: Any, period: Period, counts: dict[str, int]) -> None:
