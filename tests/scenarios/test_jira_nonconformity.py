@@ -213,7 +213,7 @@ def test_a_site_without_the_issue_type_polls_on_with_a_warning(tmp_path, recorde
                     del demo.sandbox.state.issue_types[type_id]
         caplog.set_level("WARNING", logger="aims.jira")
         assert demo.integration.reconciler.poll(force=True) == 0
-        assert "nonconformity issues not polled" in caplog.text
+        assert "Nonconformity issues not polled" in caplog.text
         assert "aims jira setup" in caplog.text
     finally:
         demo.close()

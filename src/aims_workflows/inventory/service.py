@@ -51,8 +51,15 @@ class Inventory:
             return self._add(conn, record, actor)
 
     def _add(
-        self, conn: Connection, record: AISystemRecord, actor: Actor
+        self,
+        conn: Connection,
+        record: AISystemRecord,
+        actor: Actor,
+        *,
+        tracker_issue: str | None = None,
     ) -> tuple[dict[str, Any], list[str]]:
+        """``tracker_issue``: the issue the system was proposed in, named in the evidence and
+        given to the runs its registration starts (``subject.proposal_issue``)."""
         now = self.rt.clock.now()
         if inventory_store.find(conn, record.name) is not None:
             raise InventoryError(
@@ -68,14 +75,17 @@ class Inventory:
                 system_id=row["id"],
                 record=ev.AISystemSnapshot.model_validate(record.model_dump()),
                 **_assurance(actor),
+                **({"tracker_issue": tracker_issue} if tracker_issue else {}),
             ),
             now,
             actor=actor,
             ref=f"ai_system:{row['id']}",
         )
-        started = self.rt._fire_triggers(
-            conn, "ai_system.registered", ai_system_subject(row), now, actor=actor
-        )
+        subject = ai_system_subject(row)
+        if tracker_issue:
+            attributes = {**subject.attributes, "proposal_issue": tracker_issue}
+            subject = subject.model_copy(update={"attributes": attributes})
+        started = self.rt._fire_triggers(conn, "ai_system.registered", subject, now, actor=actor)
         return row, started
 
     def import_file(self, path: Path, *, actor: Actor = CLI) -> tuple[int, int, list[str]]:

@@ -88,7 +88,9 @@ INVENTORY_FIELDS: tuple[str, ...] = (
 """The AI system inventory's fields, readable in expressions as ``subject.<field>``."""
 
 SUBJECT_ATTRIBUTES: dict[str, tuple[str, ...]] = {
-    "ai_system": INVENTORY_FIELDS,
+    # proposal_issue: the tracker issue the system was proposed in, only on the runs its
+    # registration from that issue started (test it with ``is defined``)
+    "ai_system": (*INVENTORY_FIELDS, "proposal_issue"),
     "organisation": ("name",),
     "finding": (
         "id",

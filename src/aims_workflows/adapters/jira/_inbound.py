@@ -12,6 +12,9 @@ task the issue stands for, what the change means:
 
 An issue of type Nonconformity is no task: its creation (or the first edit that gives it what
 it lacked) raises a finding (``_nonconformity``), once per issue however often it is reported.
+An issue of type AI system proposal registers the proposed system and starts its intake
+(``_proposal``), once per issue likewise; one that cannot be registered as it is gets a comment
+saying what to fix and is parked until it is edited.
 
 Whether the task is open, completed or cancelled is read from the run's state
 (``Runtime.task_status``); the issue mapping only says which task an issue is.
@@ -39,15 +42,19 @@ from ...engine.commands import Command, RecordAttachments
 from ...errors import (
     AimsError,
     IntegrationError,
+    InventoryError,
     LedgerTampered,
     SpecTampered,
     StoreError,
 )
 from ...ports import JiraIssueStore
 from ...runtime import Delivery, HeldBack, Queued
+from ._adf import from_text
 from ._directory_sync import find_jira_people_by_email
 from ._fields import answers_from_issue
-from ._nonconformity import NONCONFORMITY_TYPE, finding_from_issue, is_nonconformity
+from ._nonconformity import NONCONFORMITY_TYPE, finding_from_issue
+from ._proposal import PROPOSAL_TYPE, ProposalError, record_from_issue
+from ._reported import is_of_type
 from ._shape import change_version, payload_problem
 from ._step_up import Confirmation, confirmation_in
 from ._tracker import OWNED_LABEL, PROPERTY
@@ -187,15 +194,20 @@ class InboxProcessor:
         store: JiraIssueStore,
         *,
         nonconformity_type: str = NONCONFORMITY_TYPE,
+        proposal_type: str = PROPOSAL_TYPE,
         owner: str | None = None,
     ) -> None:
         from ...findings import Findings
+        from ...inventory import Inventory
+        from ...inventory.proposals import Proposals
 
         self.rt = runtime
         self.tracker = tracker
         self.store = store
         self.nonconformity_type = nonconformity_type
+        self.proposal_type = proposal_type
         self.findings = Findings(runtime)
+        self.proposals = Proposals(Inventory(runtime))
         # the name this processor takes deliveries under (see process_pending)
         self.owner = owner or f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._asked: set[str] = set()  # accountIds looked for once already
@@ -391,6 +403,8 @@ class InboxProcessor:
             return int(self.rt.park(Delivery(SOURCE, delivery_id), problem))
         if change is not None and self.reports_nonconformity(change):
             return self.raise_nonconformity(change, Delivery(SOURCE, delivery_id))
+        if change is not None and self.reports_proposal(change):
+            return self.propose_system(change, Delivery(SOURCE, delivery_id))
         confirmation = confirmation_in(payload) if change else None
         if change is not None and confirmation is not None:
             return self._confirm(delivery_id, change, confirmation)
@@ -449,11 +463,25 @@ class InboxProcessor:
         )
 
     # -- nonconformities reported in Jira ------------------------------------------------------
+    @staticmethod
+    def _reported_as(change: Change, type_name: str) -> bool:
+        """An issue of the type ``type_name`` that the engine did not make itself."""
+        return OWNED_LABEL not in change.labels and is_of_type(change.fields, type_name)
+
     def reports_nonconformity(self, change: Change) -> bool:
-        """An issue of the Nonconformity type that the engine did not make itself."""
-        return OWNED_LABEL not in change.labels and is_nonconformity(
-            change.fields, self.nonconformity_type
-        )
+        return self._reported_as(change, self.nonconformity_type)
+
+    def _reporter(self, change: Change) -> Actor:
+        """Who reported the issue (the change's user), as the directory knows them."""
+        account = (change.user or {}).get("accountId")
+        if account:
+            self._learn_account(str(account))
+        person = self._person(change)
+        return self.rt.actor(person, "jira", handle=str(account) if account else None)
+
+    @staticmethod
+    def _is_creation_or_edit(change: Change) -> bool:
+        return change.webhook_event in ("jira:issue_created", "jira:issue_updated", "poll")
 
     def raise_nonconformity(self, change: Change, delivery: Delivery) -> int:
         """Raise the finding a Nonconformity issue reports (once per issue); 1 when this call
@@ -465,7 +493,7 @@ class InboxProcessor:
         earlier = self.findings.raised_for_issue(change.issue_id)
         if earlier is not None:
             return int(self.rt.ignore(delivery, f"{change.issue_key} raised {earlier} before"))
-        if change.webhook_event not in ("jira:issue_created", "jira:issue_updated", "poll"):
+        if not self._is_creation_or_edit(change):
             return int(self.rt.ignore(delivery, "not the creation or an edit of the issue"))
         try:
             report = finding_from_issue(change.issue_id, change.issue_key, change.fields)
@@ -474,12 +502,9 @@ class InboxProcessor:
                 f"; {err.hint}" if err.hint else ""
             )
             return int(self.rt.park(delivery, reason))
-        account = (change.user or {}).get("accountId")
-        if account:
-            self._learn_account(str(account))
-        person = self._person(change)
-        actor = self.rt.actor(person, "jira", handle=str(account) if account else None)
-        raised = self.findings.raise_finding(report, actor=actor, delivery=delivery)
+        raised = self.findings.raise_finding(
+            report, actor=self._reporter(change), delivery=delivery
+        )
         if raised.started:
             log.info(
                 "%s raised %s; corrective action %s",
@@ -488,6 +513,68 @@ class InboxProcessor:
                 ", ".join(raised.started),
             )
         return 0 if raised.already_applied else 1
+
+    # -- AI systems proposed in Jira ------------------------------------------------------------
+    def reports_proposal(self, change: Change) -> bool:
+        return self._reported_as(change, self.proposal_type)
+
+    def propose_system(self, change: Change, delivery: Delivery) -> int:
+        """Register the AI system a proposal issue proposes and start its intake (once per
+        issue); 1 when this call settled the delivery. An issue that cannot be registered as
+        it is (no name, a name too long or taken, no owner) gets a comment saying what to fix
+        and is parked; the edit that fixes it registers the system."""
+        from ...inventory.proposals import proposal_subject
+
+        delivery = delivery.about(subject=proposal_subject(change.issue_id))
+        earlier = self.proposals.registered_for_issue(change.issue_id)
+        if earlier is not None:
+            return int(self.rt.ignore(delivery, f"{change.issue_key} registered {earlier} before"))
+        if not self._is_creation_or_edit(change):
+            return int(self.rt.ignore(delivery, "not the creation or an edit of the issue"))
+        actor = self._reporter(change)
+        user = change.user or {}
+        # the owner is the reporter: the directory's person for their account, else the e-mail
+        # Jira shows (the first time they are seen, the directory learns the account's person)
+        owner = self._person_of_account(user.get("accountId")) or user.get("emailAddress")
+        try:
+            record = record_from_issue(change.issue_key, change.fields, owner)
+            proposed = self.proposals.register(
+                record,
+                tracker_issue=change.issue_key,
+                tracker_issue_id=change.issue_id,
+                actor=actor,
+                delivery=delivery,
+            )
+        except (ProposalError, InventoryError) as err:
+            return self._refuse_proposal(change, delivery, err)
+        if proposed.started:
+            log.info(
+                "%s registered %s; %s",
+                change.issue_key,
+                proposed.system,
+                ", ".join(proposed.started),
+            )
+        return 0 if proposed.already_applied else 1
+
+    def _refuse_proposal(self, change: Change, delivery: Delivery, err: AimsError) -> int:
+        """Park the delivery with why, and say so on the issue, once per reason (the comment
+        itself updates the issue, which is seen again)."""
+        reason = f"{change.issue_key} cannot be registered: {err.message}" + (
+            f"; {err.hint}" if err.hint else ""
+        )
+        said_before = self.proposals.last_refusal(change.issue_id) == reason
+        parked = int(self.rt.park(delivery, reason))
+        if parked and not said_before:
+            text = f"aims-workflows did not register this proposal: {err.message}." + (
+                f" To fix: {err.hint}." if err.hint else ""
+            )
+            try:
+                self.tracker.jira.add_comment(
+                    change.issue_key, from_text(text), what=f"comment on {change.issue_key}"
+                )
+            except AimsError as failed:  # the delivery is parked with its reason all the same
+                log.warning("could not comment on %s: %s", change.issue_key, failed)
+        return parked
 
     def apply_change(self, change: Change, delivery_id: str) -> bool:
         """Apply a change found by the reconciliation poll; False when already seen."""

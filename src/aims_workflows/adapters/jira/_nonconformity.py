@@ -26,9 +26,9 @@ _SOURCE_PREFIXES = ("source-", "source:", "source_")
 
 
 def is_nonconformity(fields: dict[str, Any], type_name: str = NONCONFORMITY_TYPE) -> bool:
-    issuetype = fields.get("issuetype")
-    name = issuetype.get("name") if isinstance(issuetype, dict) else None
-    return isinstance(name, str) and name.lower() == type_name.lower()
+    from ._reported import is_of_type
+
+    return is_of_type(fields, type_name)
 
 
 def _source(labels: list[str]) -> str:

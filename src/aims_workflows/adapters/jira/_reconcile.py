@@ -7,14 +7,15 @@ webhook would have been. A poll result and a late webhook for the same change ar
 whichever comes second finds the task no longer open.
 
 The same pass looks for issues of type Nonconformity created or edited since its own cursor
-(all of them the first time) that raised no finding yet, and raises theirs, as their webhook
+(all of them the first time) that raised no finding yet, and raises theirs, and for issues of
+type AI system proposal that registered no system yet, and registers theirs, as their webhooks
 would have (with ``AIMS_JIRA_MODE=poll`` there is no webhook at all).
 """
 
 from __future__ import annotations
 
-import json
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -23,6 +24,7 @@ from ...runtime import Delivery
 from ._client import RECONCILE_LIMIT
 from ._inbound import POLL_SOURCE, Change, InboxProcessor
 from ._rate_limit import poll_not_before
+from ._reported import NONCONFORMITIES, PROPOSALS, ReportedType, polled_delivery
 from ._time import jira_time
 from ._tracker import OWNED_LABEL
 
@@ -30,7 +32,6 @@ __all__ = ["Reconciler"]
 
 log = logging.getLogger("aims.jira")
 CURSOR = "jira.reconcile"
-NONCONFORMITY_CURSOR = "jira.nonconformities"
 # JQL compares to the minute, and Jira's search index lags writes by a moment.
 _OVERLAP = timedelta(minutes=2)
 
@@ -53,7 +54,7 @@ class Reconciler:
         self._last: datetime | None = None
         self._not_before: datetime | None = None
         self._zone: Any = None
-        self._warned = False
+        self._warned: set[str] = set()
 
     @property
     def rt(self):
@@ -103,58 +104,82 @@ class Reconciler:
                 )
 
     def _poll(self) -> int:
-        try:
-            reported = self._poll_nonconformities()
-        except RetryableError:
-            raise  # a rate limit or an outage holds the whole poll, not just this half
-        except AimsError as err:
-            # a site without the issue type (`aims jira setup` not run again since it came)
-            # refuses the JQL: the engine's own issues are still polled
-            reported = 0
-            if not self._warned:
-                log.warning("nonconformity issues not polled: %s (run `aims jira setup`)", err)
-                self._warned = True
+        p = self.processor
+        reported = self._poll_reported(
+            NONCONFORMITIES,
+            p.nonconformity_type,
+            lambda change: (
+                p.reports_nonconformity(change)
+                and p.findings.raised_for_issue(change.issue_id) is None
+            ),
+            p.raise_nonconformity,
+        )
+        reported += self._poll_reported(
+            PROPOSALS,
+            p.proposal_type,
+            lambda change: (
+                p.reports_proposal(change)
+                and p.proposals.registered_for_issue(change.issue_id) is None
+            ),
+            p.propose_system,
+        )
         return reported + self._poll_tasks()
 
     def _jql_moment(self, since: datetime) -> str:
         local = (since - _OVERLAP).astimezone(self._timezone())
         return local.strftime("%Y/%m/%d %H:%M")
 
-    def _poll_nonconformities(self) -> int:
-        """Raise the findings of Nonconformity issues no webhook reported."""
+    def _poll_reported(
+        self,
+        kind: ReportedType,
+        type_name: str,
+        pending: Callable[[Change], bool],
+        apply: Callable[[Change, Delivery], int],
+    ) -> int:
+        """Apply the issues of a reported type (``pending`` ones) no webhook reported. A site
+        without the issue type (`aims jira setup` not run again since it came) refuses the
+        JQL: the rest is still polled, with a warning once."""
+        try:
+            return self._poll_type(kind, type_name, pending, apply)
+        except RetryableError:
+            raise  # a rate limit or an outage holds the whole poll, not just this part
+        except AimsError as err:
+            if kind.cursor not in self._warned:
+                log.warning("%s issues not polled: %s (run `aims jira setup`)", type_name, err)
+                self._warned.add(kind.cursor)
+            return 0
+
+    def _poll_type(
+        self,
+        kind: ReportedType,
+        type_name: str,
+        pending: Callable[[Change], bool],
+        apply: Callable[[Change, Delivery], int],
+    ) -> int:
         store = self.processor.store
-        since = store.cursor(NONCONFORMITY_CURSOR)
+        since = store.cursor(kind.cursor)
         jql = (
-            f'project = "{self.project}" AND issuetype = "{self.processor.nonconformity_type}"'
+            f'project = "{self.project}" AND issuetype = "{type_name}"'
             + (f' AND updated >= "{self._jql_moment(since)}"' if since else "")
             + " ORDER BY updated ASC"
         )
-        raised, newest = 0, since
+        applied, newest = 0, since
         for issue in self.processor.tracker.jira.search(
-            jql, fields=["*all"], page_size=self.page_size, what="poll Jira for nonconformities"
+            jql, fields=["*all"], page_size=self.page_size, what=f"poll Jira for {kind.purpose}"
         ):
             fields = issue.get("fields") or {}
             updated = jira_time(fields.get("updated"))
             if updated and (newest is None or updated > newest):
                 newest = updated
-            change = Change("poll", str(issue["id"]), str(issue["key"]), fields, polled=True)
-            if not self.processor.reports_nonconformity(change):
-                continue
-            if self.processor.findings.raised_for_issue(change.issue_id) is not None:
-                continue
             reporter = fields.get("reporter") if isinstance(fields.get("reporter"), dict) else None
             change = Change(
-                "poll", change.issue_id, change.issue_key, fields, polled=True, user=reporter
+                "poll", str(issue["id"]), str(issue["key"]), fields, polled=True, user=reporter
             )
-            delivery = Delivery(
-                POLL_SOURCE,
-                f"{issue['id']}:{fields.get('updated')}",
-                json.dumps({"issue": change.issue_key}),
-            )
-            raised += self.processor.raise_nonconformity(change, delivery)
+            if pending(change):
+                applied += apply(change, polled_delivery(POLL_SOURCE, issue))
         if newest is not None:
-            store.set_cursor(NONCONFORMITY_CURSOR, newest)
-        return raised
+            store.set_cursor(kind.cursor, newest)
+        return applied
 
     def _poll_tasks(self) -> int:
         """Apply the changes of the engine's own issues that no webhook reported."""

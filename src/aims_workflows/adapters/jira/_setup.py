@@ -1,6 +1,6 @@
-"""``aims jira setup``: check the project, create the Nonconformity issue type when the site
-lacks it, create or map the custom fields the workflows need, scope them to the project, put
-them on its screens, and register the webhook.
+"""``aims jira setup``: check the project, create the Nonconformity and AI system proposal issue
+types when the site lacks them, create or map the custom fields the workflows need, scope them
+to the project, put them on its screens, and register the webhook.
 
 Idempotent: run it again after adding a workflow and only what is missing is created; a run
 that finds everything in place changes nothing and says so. A field
@@ -18,6 +18,8 @@ from ...errors import AimsError, ConfigError
 from ._client import JiraConnection
 from ._fields import FieldMap, wanted_fields
 from ._nonconformity import NONCONFORMITY_TYPE
+from ._proposal import PROPOSAL_TYPE
+from ._reported import NONCONFORMITIES, PROPOSALS, ensure_issue_type
 from ._screens import ProjectScreens, createmeta_fields, project_screens
 from ._webhook_setup import WebhookPlan, ensure_webhook, manual_steps
 
@@ -217,6 +219,7 @@ def setup_project(
     dry_run: bool = False,
     webhook: WebhookPlan | None = None,
     nonconformity_type: str | None = NONCONFORMITY_TYPE,
+    proposal_type: str | None = PROPOSAL_TYPE,
 ) -> SetupReport:
     """Check ``project`` and ``issue_type``; create or map a custom field for every form field,
     scoped to the project and on its create, edit and view screens; check the result against
@@ -265,8 +268,9 @@ def setup_project(
             "`aims jira setup` again",
         )
     screens = project_screens(conn, project_id, project, type_id)
-    if nonconformity_type:
-        _nonconformity_type(conn, project, types, nonconformity_type, report, dry_run=dry_run)
+    for name, kind in ((nonconformity_type, NONCONFORMITIES), (proposal_type, PROPOSALS)):
+        if name:
+            ensure_issue_type(conn, project, types, name, kind, report, dry_run=dry_run)
     for (name, kind), spec in wanted:
         found = existing.get(spec)
         if found:
@@ -300,47 +304,6 @@ def setup_project(
     if webhook is not None:
         _webhook(conn, webhook, report, dry_run=dry_run)
     return report
-
-
-def _nonconformity_type(
-    conn: JiraConnection,
-    project: str,
-    types: Mapping[str, str],
-    name: str,
-    report: SetupReport,
-    *,
-    dry_run: bool,
-) -> None:
-    """The issue type people report nonconformities with (its creation raises a finding):
-    created on the site when missing. A project on the default issue type scheme has it at
-    once; one on a scheme of its own needs an admin to add it there."""
-    if name in types:
-        report.done.append(f"issue type '{name}' available for nonconformities")
-        return
-    if dry_run:
-        report.done.append(f"would create the issue type '{name}' for nonconformities")
-        return
-    existing = conn.call("GET", "issuetype", what="list the issue types")
-    if not any(isinstance(t, dict) and t.get("name") == name for t in existing or []):
-        conn.call(
-            "POST",
-            "issuetype",
-            what=f"create the issue type '{name}'",
-            json={
-                "name": name,
-                "description": "A nonconformity from any source; creating one starts its "
-                "corrective action in aims-workflows",
-                "type": "standard",
-            },
-        )
-        report.change(f"added the issue type '{name}' for nonconformities")
-    proj = conn.project(project, what=f"read project {project}")
-    if not any(t.get("name") == name for t in proj.get("issueTypes") or []):
-        report.problems.append(
-            f"the issue type '{name}' exists but project {project} does not offer it: add it "
-            "to the project's issue type scheme (Project settings > Issue types), then run "
-            "`aims jira setup` again"
-        )
 
 
 def _place(

@@ -62,6 +62,9 @@ class AISystemRegistered(EvidencePayload):
     assurance: str | None = Field(
         None, description="how the person who made it is known: 'claimed (os user ...)' (CLI)"
     )
+    tracker_issue: str | None = Field(
+        None, description="the tracker issue it was proposed in (an 'AI system proposal' in Jira)"
+    )
 
 
 class AISystemChanged(EvidencePayload):

@@ -1,0 +1,126 @@
+"""A proposed AI system arriving from a tracker issue: registered at most once per issue, in one
+transaction with the inbox row of the delivery that reported it (see ``adapters.jira``).
+
+Which issue registered which system is read from the inbox: the delivery that registered it is
+kept with the subject ``proposal:ISSUE_ID``, so a retried webhook, a later edit of the issue or
+the poll finding it again register nothing more.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+
+from ..engine import Actor
+from ..errors import InventoryError
+from ..runtime import inbound
+from ..runtime.inbound import Delivery
+from ..store import inventory as inventory_store
+from ..store.models import InboxItem
+from .model import AISystemRecord
+from .service import Inventory
+
+__all__ = ["Proposals", "Proposed", "proposal_subject"]
+
+_INBOX = InboxItem.__table__
+
+
+def proposal_subject(issue_id: str) -> str:
+    """The inbox subject of the deliveries about one proposal issue."""
+    return f"proposal:{issue_id}"
+
+
+@dataclass(frozen=True)
+class Proposed:
+    """What registering a proposal did. ``already_applied``: its delivery was applied before
+    (by this or another worker); ``duplicate``: the issue had registered its system before."""
+
+    system: str
+    started: list[str] = field(default_factory=list)
+    duplicate: bool = False
+    already_applied: bool = False
+
+
+class Proposals:
+    """New AI systems proposed in a tracker issue."""
+
+    def __init__(self, inventory: Inventory) -> None:
+        self.inventory = inventory
+        self.rt = inventory.rt
+
+    def register(
+        self,
+        record: AISystemRecord,
+        *,
+        tracker_issue: str,
+        tracker_issue_id: str,
+        actor: Actor,
+        delivery: Delivery,
+    ) -> Proposed:
+        """Register the proposed system and start the workflows its registration starts. A
+        name the inventory holds already raises InventoryError, and nothing is written."""
+        delivery = delivery.about(subject=proposal_subject(tracker_issue_id))
+        now = self.rt.clock.now()
+        with self.rt.db.begin() as conn:
+            if not inbound.take(conn, delivery, now):
+                return Proposed(self.registered_for_issue(tracker_issue_id) or "", [], True, True)
+            earlier = self._registered(conn, tracker_issue_id, exclude=delivery)
+            if earlier is not None:
+                inbound.settle(conn, delivery, now, f"{tracker_issue} registered {earlier} before")
+                return Proposed(earlier, duplicate=True)
+            existing = inventory_store.find(conn, record.name)
+            if existing is not None:
+                raise InventoryError(
+                    f"an AI system named '{existing['name']}' is in the inventory already "
+                    f"(owner {existing['owner']}), so {tracker_issue} cannot propose it",
+                    hint="if this is a different system, give it a name of its own in the "
+                    "summary; if it is the same, close this issue (changes to a registered "
+                    "system go through `aims systems set`)",
+                )
+            row, started = self.inventory._add(conn, record, actor, tracker_issue=tracker_issue)
+            inbound.settle(conn, delivery.about(run_id=started[0] if started else None), now)
+        return Proposed(str(row["name"]), started)
+
+    def registered_for_issue(self, issue_id: str) -> str | None:
+        """The name of the system a proposal issue registered, if it registered one."""
+        with self.rt.db.connect() as conn:
+            return self._registered(conn, issue_id)
+
+    def last_refusal(self, issue_id: str) -> str | None:
+        """Why the latest delivery about a proposal issue was set aside, if it was (so the
+        same reason is not written on the issue again each time it is seen)."""
+        with self.rt.db.connect() as conn:
+            row = conn.execute(
+                select(_INBOX.c.status, _INBOX.c.error)
+                .where(_INBOX.c.subject == proposal_subject(issue_id))
+                .where(_INBOX.c.status == "parked")
+                .order_by(_INBOX.c.id.desc())
+                .limit(1)
+            ).first()
+        return row.error if row is not None else None
+
+    @staticmethod
+    def _registered(conn, issue_id: str, *, exclude: Delivery | None = None) -> str | None:
+        query = (
+            select(_INBOX.c.error, _INBOX.c.run_id)
+            .where(_INBOX.c.subject == proposal_subject(issue_id))
+            .where(_INBOX.c.status == "processed")
+        )
+        if exclude is not None:
+            query = query.where(
+                (_INBOX.c.source != exclude.source) | (_INBOX.c.delivery_id != exclude.id)
+            )
+        row = conn.execute(query.limit(1)).first()
+        if row is None:
+            return None
+        return _system_of_run(conn, row.run_id) or "a system"
+
+
+def _system_of_run(conn, run_id: str | None) -> str | None:
+    from ..store.models import Run
+
+    if run_id is None:
+        return None
+    table = Run.__table__
+    return conn.scalar(select(table.c.subject_name).where(table.c.id == run_id))
