@@ -34,9 +34,10 @@ SCHEMA_FILE = ROOT / "docs" / "workflow.schema.json"
 SCHEMA_COMMENT = "# yaml-language-server: $schema=../docs/workflow.schema.json"
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
-VERSIONS = {"internal-audit": 2, "ai-risk-assessment": 2}
+VERSIONS = {"internal-audit": 2, "ai-risk-assessment": 2, "ai-system-intake": 2}
 """Workflows past their first version: the internal audit takes the audit programme's areas, the
-risk assessment starts from the risk register and records several risks."""
+risk assessment starts from the risk register and records several risks, the intake names the
+Jira issue a system was proposed in."""
 
 EXPECTED = {
     "ai-risk-assessment": {"6.1.2", "6.1.3", "8.2", "8.3"},
