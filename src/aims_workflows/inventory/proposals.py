@@ -10,20 +10,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 
 from ..engine import Actor
-from ..errors import InventoryError
+from ..errors import ConfigError, InventoryError
 from ..runtime import inbound
 from ..runtime.inbound import Delivery
 from ..store import inventory as inventory_store
-from ..store.models import InboxItem
+from ..store.models import InboxItem, Run
 from .model import AISystemRecord
 from .service import Inventory
 
 __all__ = ["Proposals", "Proposed", "proposal_subject"]
 
 _INBOX = InboxItem.__table__
+_RUNS = Run.__table__
 
 
 def proposal_subject(issue_id: str) -> str:
@@ -64,22 +65,31 @@ class Proposals:
         now = self.rt.clock.now()
         with self.rt.db.begin() as conn:
             if not inbound.take(conn, delivery, now):
-                return Proposed(self.registered_for_issue(tracker_issue_id) or "", [], True, True)
-            earlier = self._registered(conn, tracker_issue_id, exclude=delivery)
+                earlier = self._registered(conn, tracker_issue_id) or ""
+                return Proposed(earlier, duplicate=True, already_applied=True)
+            earlier = self._registered(conn, tracker_issue_id)
             if earlier is not None:
                 inbound.settle(conn, delivery, now, f"{tracker_issue} registered {earlier} before")
                 return Proposed(earlier, duplicate=True)
             existing = inventory_store.find(conn, record.name)
             if existing is not None:
                 raise InventoryError(
-                    f"an AI system named '{existing['name']}' is in the inventory already "
-                    f"(owner {existing['owner']}), so {tracker_issue} cannot propose it",
+                    f"an AI system named '{existing['name']}' is in the inventory already, so "
+                    f"{tracker_issue} cannot propose it",
                     hint="if this is a different system, give it a name of its own in the "
                     "summary; if it is the same, close this issue (changes to a registered "
                     "system go through `aims systems set`)",
                 )
             row, started = self.inventory._add(conn, record, actor, tracker_issue=tracker_issue)
-            inbound.settle(conn, delivery.about(run_id=started[0] if started else None), now)
+            if not started:
+                # rolled back with the rest: a proposal nobody takes through intake is not made
+                raise ConfigError(
+                    f"no workflow starts on the AI system proposed in {tracker_issue}, so it "
+                    "would get no intake; nothing was recorded",
+                    hint="ship ai-system-intake (`aims workflows list`), then retry the parked "
+                    "delivery",
+                )
+            inbound.settle(conn, delivery.about(run_id=started[0]), now)
         return Proposed(str(row["name"]), started)
 
     def registered_for_issue(self, issue_id: str) -> str | None:
@@ -92,7 +102,7 @@ class Proposals:
         same reason is not written on the issue again each time it is seen)."""
         with self.rt.db.connect() as conn:
             row = conn.execute(
-                select(_INBOX.c.status, _INBOX.c.error)
+                select(_INBOX.c.error)
                 .where(_INBOX.c.subject == proposal_subject(issue_id))
                 .where(_INBOX.c.status == "parked")
                 .order_by(_INBOX.c.id.desc())
@@ -101,26 +111,16 @@ class Proposals:
         return row.error if row is not None else None
 
     @staticmethod
-    def _registered(conn, issue_id: str, *, exclude: Delivery | None = None) -> str | None:
-        query = (
-            select(_INBOX.c.error, _INBOX.c.run_id)
+    def _registered(conn: Connection, issue_id: str) -> str | None:
+        """The delivery that registered the system is the one kept ``processed`` with the
+        issue's proposal subject and the intake run it started."""
+        run_id = conn.scalar(
+            select(_INBOX.c.run_id)
             .where(_INBOX.c.subject == proposal_subject(issue_id))
             .where(_INBOX.c.status == "processed")
+            .limit(1)
         )
-        if exclude is not None:
-            query = query.where(
-                (_INBOX.c.source != exclude.source) | (_INBOX.c.delivery_id != exclude.id)
-            )
-        row = conn.execute(query.limit(1)).first()
-        if row is None:
+        if run_id is None:
             return None
-        return _system_of_run(conn, row.run_id) or "a system"
-
-
-def _system_of_run(conn, run_id: str | None) -> str | None:
-    from ..store.models import Run
-
-    if run_id is None:
-        return None
-    table = Run.__table__
-    return conn.scalar(select(table.c.subject_name).where(table.c.id == run_id))
+        name = conn.scalar(select(_RUNS.c.subject_name).where(_RUNS.c.id == run_id))
+        return str(name) if name is not None else run_id

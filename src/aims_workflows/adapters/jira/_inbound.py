@@ -41,6 +41,7 @@ from ...engine import Actor, ApprovalDecided, Event, TaskCompleted, TaskUpdated
 from ...engine.commands import Command, RecordAttachments
 from ...errors import (
     AimsError,
+    ConfigError,
     IntegrationError,
     InventoryError,
     LedgerTampered,
@@ -547,6 +548,8 @@ class InboxProcessor:
             )
         except (ProposalError, InventoryError) as err:
             return self._refuse_proposal(change, delivery, err)
+        except ConfigError as err:  # the site's own setup, nothing the proposer can fix
+            return int(self.rt.park(delivery, f"{change.issue_key}: {err}"))
         if proposed.started:
             log.info(
                 "%s registered %s; %s",
