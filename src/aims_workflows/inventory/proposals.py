@@ -65,8 +65,8 @@ class Proposals:
         now = self.rt.clock.now()
         with self.rt.db.begin() as conn:
             if not inbound.take(conn, delivery, now):
-                earlier = self._registered(conn, tracker_issue_id) or ""
-                return Proposed(earlier, duplicate=True, already_applied=True)
+                applied = self._registered(conn, tracker_issue_id) or ""
+                return Proposed(applied, duplicate=True, already_applied=True)
             earlier = self._registered(conn, tracker_issue_id)
             if earlier is not None:
                 inbound.settle(conn, delivery, now, f"{tracker_issue} registered {earlier} before")

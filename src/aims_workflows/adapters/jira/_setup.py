@@ -268,9 +268,9 @@ def setup_project(
             "`aims jira setup` again",
         )
     screens = project_screens(conn, project_id, project, type_id)
-    for name, kind in ((nonconformity_type, NONCONFORMITIES), (proposal_type, PROPOSALS)):
-        if name:
-            ensure_issue_type(conn, project, types, name, kind, report, dry_run=dry_run)
+    for type_name, reported in ((nonconformity_type, NONCONFORMITIES), (proposal_type, PROPOSALS)):
+        if type_name:
+            ensure_issue_type(conn, project, types, type_name, reported, report, dry_run=dry_run)
     for (name, kind), spec in wanted:
         found = existing.get(spec)
         if found:
