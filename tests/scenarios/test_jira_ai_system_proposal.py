@@ -47,13 +47,15 @@ roles:
 INTAKE = ("ai-system-intake", "ai-risk-assessment", "ai-impact-assessment")
 
 
-def make_app(tmp_path: Path, jira: JiraLoopback, workflows: tuple[str, ...] = INTAKE):
+def make_app(
+    tmp_path: Path, jira: JiraLoopback, workflows: tuple[str, ...] = INTAKE, url: str = ""
+):
     folder = tmp_path / "workflows"
     folder.mkdir()
     for name in workflows:
         shutil.copy(shipped_workflows_dir() / f"{name}.yaml", folder)
     (tmp_path / "aims.yaml").write_text(CONFIG)
-    url = f"sqlite:///{tmp_path / 'aims.db'}"
+    url = url or f"sqlite:///{tmp_path / 'aims.db'}"
     Database(url).upgrade()
     clock = ManualClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
     app = open_app(
@@ -69,16 +71,24 @@ def recorder(jira_openapi) -> SpecRecorder:  # noqa: F811
     return SpecRecorder(jira_openapi)
 
 
-def _world(tmp_path, recorder, *, webhooks: bool = True, workflows: tuple[str, ...] = INTAKE):
+def _world(
+    tmp_path, recorder, *, webhooks: bool = True, workflows: tuple[str, ...] = INTAKE, url: str = ""
+):
     demo = JiraLoopback(observers=(recorder,))
-    app = make_app(tmp_path, demo, workflows)
+    app = make_app(tmp_path, demo, workflows, url)
     demo.serve(app, webhooks=webhooks)
     return app, demo
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request) -> str:
+    """Each webhook scenario on both backends (PostgreSQL when the test server is set)."""
+    return request.getfixturevalue("pg_url") if request.param == "postgresql" else ""
+
+
 @pytest.fixture
-def wired(tmp_path, recorder):
-    app, demo = _world(tmp_path, recorder)
+def wired(tmp_path, recorder, database_url):
+    app, demo = _world(tmp_path, recorder, url=database_url)
     yield app, demo
     demo.close()
     assert recorder.exchanges
