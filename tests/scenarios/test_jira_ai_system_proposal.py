@@ -257,9 +257,20 @@ def test_a_summary_too_long_for_a_name_waits_for_the_edit(wired):
     assert "characters long" in said and "move the rest to the description" in said
     with app.db.connect() as conn:
         assert inventory_store.list_all(conn) == []
-    issue.update(fields={"summary": "Reply drafter"})
+    # fixed by someone else: the proposer (the reporter) stays the owner
+    editor = demo.sandbox.user("erin.engineer@example.com")
+    JIRA(
+        server=demo.sandbox.url,
+        basic_auth=(editor.email, editor.api_token),
+        options={"rest_api_version": "3"},
+        max_retries=0,
+    ).issue(issue.key).update(fields={"summary": "Reply drafter"})
     demo.sync()
     assert [name for _, name in intake_runs(app)] == ["Reply drafter"]
+    with app.db.connect() as conn:
+        assert inventory_store.find(conn, "Reply drafter")["owner"] == PROPOSER
+    [registered] = registrations(app)
+    assert registered.actor == "erin.engineer@example.com"
 
 
 def test_with_no_webhook_the_poll_registers_the_proposal(tmp_path, recorder):

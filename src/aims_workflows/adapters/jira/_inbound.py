@@ -533,9 +533,13 @@ class InboxProcessor:
         if not self._is_creation_or_edit(change):
             return int(self.rt.ignore(delivery, "not the creation or an edit of the issue"))
         actor = self._reporter(change)
-        user = change.user or {}
-        # the owner is the reporter: the directory's person for their account, else the e-mail
-        # Jira shows (the first time they are seen, the directory learns the account's person)
+        # the owner is the issue's reporter (whoever made this change may be someone fixing
+        # the issue for them): the directory's person for their account, else the e-mail Jira
+        # shows
+        reporter = change.fields.get("reporter")
+        user = reporter if isinstance(reporter, dict) else (change.user or {})
+        if user.get("accountId"):
+            self._learn_account(str(user["accountId"]))
         owner = self._person_of_account(user.get("accountId")) or user.get("emailAddress")
         try:
             record = record_from_issue(change.issue_key, change.fields, owner)
