@@ -194,7 +194,9 @@ def jira_rest_url(settings: Settings) -> str | None:
 class KpiTargets(BaseModel):
     """One target per KPI (``aims kpi --explain`` shows each KPI's definition and target).
     ``control_evidence_fresh_days`` is no target: it is how old a control's latest evidence may
-    be and still count as current."""
+    be and still count as current; nor are ``training_valid_days`` (how long a completed
+    training counts as current) and ``findings_period_days`` (the period nonconformities raised
+    are counted over)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -210,6 +212,16 @@ class KpiTargets(BaseModel):
     controls_with_current_evidence: float = Field(0.9, ge=0, le=1)
     control_evidence_fresh_days: int = Field(365, gt=0)
     repeated_audit_findings: int = Field(0, ge=0)
+    training_completion: float = Field(0.9, ge=0, le=1)
+    training_valid_days: int = Field(365, gt=0)
+    # the ai-incident workflow's due dates: report and triage a day each, containment two days
+    # after triage, and about three weeks from detection to the close approved
+    incident_median_hours_to_triage: float = Field(48, gt=0)
+    incident_median_hours_to_contain: float = Field(96, gt=0)
+    incident_median_days_to_close: float = Field(30, gt=0)
+    open_findings: int = Field(10, ge=0)
+    nonconformities_raised: int = Field(10, ge=0)
+    findings_period_days: int = Field(30, gt=0)
 
     @field_validator("*", mode="before")
     @classmethod
