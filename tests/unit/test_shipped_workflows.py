@@ -34,8 +34,9 @@ SCHEMA_FILE = ROOT / "docs" / "workflow.schema.json"
 SCHEMA_COMMENT = "# yaml-language-server: $schema=../docs/workflow.schema.json"
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
-VERSIONS = {"internal-audit": 2}
-"""Workflows past their first version: 2 takes the audit programme's areas."""
+VERSIONS = {"internal-audit": 2, "ai-objectives": 2, "corrective-action": 2}
+"""Workflows past their first version: internal-audit 2 takes the audit programme's areas;
+ai-objectives 2 offers every KPI aims computes; corrective-action 2 shows the kind of source."""
 
 EXPECTED = {
     "ai-risk-assessment": {"6.1.2", "6.1.3", "8.2", "8.3"},
