@@ -550,6 +550,14 @@ kpi_targets:
   controls_with_current_evidence: 0.9  # applicable Annex A controls with evidence this year
   control_evidence_fresh_days: 365    # evidence older than this is stale
   repeated_audit_findings: 0          # findings in an area (clause) that had one before
+  training_completion: 0.9           # role holders with current, acknowledged training
+  training_valid_days: 365            # a completed training counts as current this long
+  incident_median_hours_to_triage: 48 # AI incidents: detection -> triage
+  incident_median_hours_to_contain: 96  # ... -> containment
+  incident_median_days_to_close: 30   # ... -> closed (incident record written)
+  open_findings: 10                   # nonconformities not yet closed, from any source
+  nonconformities_raised: 10          # raised in the last findings_period_days
+  findings_period_days: 30
 # The workflows in use: `shipped` (those that come with aims-workflows, updated with it), or
 # folders of your own copies (`aims init --copy-workflows` copies the shipped ones to workflows/).
 workflows: shipped

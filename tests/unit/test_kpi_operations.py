@@ -178,6 +178,8 @@ def test_incident_response_is_the_median_from_detection_open_ones_by_age(harness
     second = report_incident(h, "Chatbot", t0 - timedelta(hours=10))
     triage(h, second, t0 - timedelta(hours=4))
     third = report_incident(h, "Scorer", t0)  # not triaged yet: counts by its age
+    mistake = report_incident(h, "Scorer", t0 - timedelta(hours=30))
+    h.rt.cancel(mistake, "reported twice")  # a cancelled run is no incident
     h.clock.advance(hours=20)
 
     found = kpis(h)

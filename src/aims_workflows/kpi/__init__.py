@@ -4,8 +4,10 @@ the shipped KPIs (:mod:`.measures`), their daily history (:mod:`.snapshots`, rea
 chain status (:mod:`.chain_status`), run timelines (:mod:`.timeline`) and their HTML
 (:mod:`.html`)."""
 
-from . import measures  # noqa: F401 - registers the shipped KPIs, whatever is imported first
-from . import operations  # noqa: F401 - and those of the operational workflows after them
+from . import (
+    measures,  # noqa: F401 - registers the shipped KPIs, whatever is imported first
+    operations,  # noqa: F401 - and those of the operational workflows after them
+)
 from .queries import Kpi, compute_kpis, median_from_histogram
 from .render import format_target, format_value, kpi_table, kpis_csv, kpis_json
 

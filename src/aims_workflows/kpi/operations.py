@@ -187,24 +187,28 @@ def _read_incidents(m: Measure, all_systems: bool) -> list[Incident]:
     where = [r.workflow_id == INCIDENT, r.started_at <= m.at]
     if not all_systems:
         where += m.runs_where()
+    # the runs first, then their rows by the ledger's index on run: the incidents' rows are a
+    # small part of a ledger that holds every task of every workflow
+    systems: dict[str, str] = {}
+    cancelled: set[str] = set()
+    for run_id, system, status, ended in m.conn.execute(
+        select(r.id, r.subject_name, r.status, r.completed_at).where(*where)
+    ):
+        systems[run_id] = system
+        if status == "cancelled" and ended is not None and ended <= m.at:
+            cancelled.add(run_id)  # cancelled by then: no incident (reported by mistake, twice)
     answers: dict[str, dict[str, dict]] = defaultdict(dict)
     closed: dict[str, datetime] = {}
     e = _EVIDENCE.c
     kinds = ["task.completed", "task.answers_changed", "artefact.recorded"]
     query = (
-        select(e.run_id, e.step_id, e.kind, e.effective_at, e.payload, r.subject_name, r.status)
-        .join(_RUNS, r.id == e.run_id)
-        .where(e.kind.in_(kinds), *where)
+        select(e.run_id, e.step_id, e.kind, e.effective_at, e.payload)
+        .where(e.run_id.in_(select(r.id).where(*where)), e.kind.in_(kinds))
         .order_by(e.seq)
     )
-    systems: dict[str, str] = {}
-    cancelled: set[str] = set()
-    for run_id, step_id, kind, effective_at, payload, system, status in m.conn.execute(query):
-        systems[run_id] = system
-        if status == "cancelled":
-            cancelled.add(run_id)
+    for run_id, step_id, kind, effective_at, payload in m.conn.execute(query):
         when = _moment(effective_at)
-        if when > m.at:
+        if when > m.at or run_id not in systems:
             continue
         data = json.loads(payload)
         if kind == "task.completed" and step_id in _INCIDENT_TIMES:
@@ -213,11 +217,6 @@ def _read_incidents(m: Measure, all_systems: bool) -> list[Incident]:
             answers[run_id][step_id] = data.get("after") or {}
         elif kind == "artefact.recorded" and data.get("artefact") == _INCIDENT_RECORD:
             closed.setdefault(run_id, when)
-    if cancelled:
-        # a run cancelled by then was no incident (reported by mistake, or twice)
-        cancelled = set(
-            m.conn.scalars(select(r.id).where(r.id.in_(cancelled), r.completed_at <= m.at)).all()
-        )
 
     def typed(run_id: str, step: str) -> datetime | None:
         value = answers[run_id].get(step, {}).get(_INCIDENT_TIMES[step])
