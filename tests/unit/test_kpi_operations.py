@@ -12,9 +12,11 @@ import pytest
 from sqlalchemy import insert
 
 from aims_workflows.kpi import compute_kpis
+from aims_workflows.kpi.history import values_on
 from aims_workflows.kpi.queries import KpiContext, Scope
 from aims_workflows.kpi.snapshots import day_close, day_of, stored
 from aims_workflows.store.models import Finding
+from aims_workflows.store.models_kpi import KpiSnapshot
 
 OPERATIONAL = (
     "training_completion",
@@ -313,6 +315,22 @@ def test_the_history_keeps_what_was_measured_live_at_the_days_close(harness):
             kept = stored(conn, day, scope)
             assert kept is not None, scope
             assert {k.key: k.as_dict() for k in kept if k.key in OPERATIONAL} == live[scope.key]
+    # what `aims kpi --at DAY` prints: the kept day, and the same when rebuilt from dated rows
+    # for a database whose history began later
+    args = dict(
+        now=h.clock.now(), specs=h.rt.specs, workflows=h.app.workflows, soa=h.app.config.soa
+    )
+    targets = h.app.config.kpi_targets
+    with h.db.connect() as conn:
+        kept = values_on(conn, day, targets, **args)
+    with h.db.begin() as conn:
+        conn.execute(KpiSnapshot.__table__.delete())
+    with h.db.connect() as conn:
+        rebuilt = values_on(conn, day, targets, **args)
+    assert (kept.source, rebuilt.source) == ("history", "rebuilt")
+    for values in (kept, rebuilt):
+        assert {k.key: k.as_dict() for k in values.kpis if k.key in OPERATIONAL} == live[""]
+
     now = kpis(h)
     assert now["training_completion"].value == pytest.approx(2 / 11)
     assert now["incident_median_hours_to_contain"].breakdown == {"done": 1, "open": 0}
