@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import insert
 
+from aims_workflows.findings import count_by_source
 from aims_workflows.kpi import compute_kpis
 from aims_workflows.kpi.history import values_on
 from aims_workflows.kpi.queries import KpiContext, Scope
@@ -277,6 +278,11 @@ def test_findings_by_source_open_and_raised_in_the_period(harness):
     raised = found["nonconformities_raised"]
     assert raised.value == 3  # F-1 is older than the 30 days
     assert raised.detail == "3 in the last 30 days: complaint 1, external-audit 1, internal 1"
+    with h.db.connect() as conn:  # what `aims findings` counts by source, on each database
+        assert count_by_source(conn, at=h.clock.now(), open_only=True) == {
+            source: int(n) for source, n in open_.breakdown.items()
+        }
+        assert sum(count_by_source(conn, at=h.clock.now()).values()) == 4
     chatbot = kpis(h, Scope(system="Chatbot"))
     assert chatbot["open_findings"].value == 1 and chatbot["nonconformities_raised"].value == 0
 
