@@ -477,6 +477,7 @@ FINDING = Subject(
         "title": "Impact assessments missing for two systems",
         "severity": "major",
         "source": "internal-audit/IA-2026-1",
+        "source_type": "internal",
         "clause": "6.1.4",
         "description": "Two systems in scope have no impact assessment on record.",
     },
@@ -606,6 +607,7 @@ def test_corrective_action_waits_then_loops_until_effective(shipped):
         and closure["severity"] == "major"
         and closure["effective"] is True
     )
+    assert (closure["source"], closure["source_type"]) == ("internal-audit/IA-2026-1", "internal")
     assert closure["audit_reference"] == "IA-2026-1" and closure["plan_approved_by"] == [
         "ann@example.com"
     ]
