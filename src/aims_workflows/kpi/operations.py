@@ -48,24 +48,22 @@ def _moment(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
-def _ledger(
-    m: Measure, kinds: Iterable[str], *where: Any, contains: str | None = None
-) -> list[tuple[str | None, str | None, str, dict]]:
-    """(run, step, kind, payload) of the ledger rows of ``kinds`` effective by ``m.at``, in
-    the order written, for the runs matching ``where``."""
+def _artefacts(m: Measure, artefact: str) -> dict[str | None, dict]:
+    """Run -> the fields of the last ``artefact`` record it wrote by ``m.at`` (a record is
+    written again when edited answers change it)."""
     e = _EVIDENCE.c
-    query = select(e.run_id, e.step_id, e.kind, e.effective_at, e.payload).where(
-        e.kind.in_(list(kinds))
+    query = (
+        select(e.run_id, e.effective_at, e.payload)
+        .where(e.kind == "artefact.recorded", e.payload.contains(f'"{artefact}"'))
+        .order_by(e.seq)
     )
-    if where:
-        query = query.join(_RUNS, _RUNS.c.id == e.run_id).where(*where)
-    if contains is not None:
-        query = query.where(e.payload.contains(contains))
-    found = []
-    for run_id, step_id, kind, effective_at, payload in m.conn.execute(query.order_by(e.seq)):
-        if _moment(effective_at) <= m.at:
-            found.append((run_id, step_id, kind, json.loads(payload)))
-    return found
+    latest: dict[str | None, dict] = {}
+    for run_id, effective_at, payload in m.conn.execute(query):
+        data = json.loads(payload)
+        # the name may appear in another artefact's text: the payload's own name decides
+        if _moment(effective_at) <= m.at and data.get("artefact") == artefact:
+            latest[run_id] = data.get("fields") or {}
+    return latest
 
 
 # -- training completion by role ---------------------------------------------------------------
@@ -90,12 +88,7 @@ def trained_holders(m: Measure) -> dict[str, set[str]]:
     """Role -> the people with a current completion of training for it at ``m.at``: a
     ``training_completion`` record (the last one each run wrote) passed or attended, and
     acknowledged, completed within ``training_valid_days`` before ``m.at``'s day."""
-    latest: dict[str | None, dict] = {}
-    for run_id, _step, _kind, payload in _ledger(
-        m, ["artefact.recorded"], contains=f'"{TRAINING_ARTEFACT}"'
-    ):
-        if payload.get("artefact") == TRAINING_ARTEFACT:
-            latest[run_id] = payload.get("fields") or {}
+    latest = _artefacts(m, TRAINING_ARTEFACT)
     today = m.at.date()
     oldest = today - timedelta(days=m.targets.training_valid_days)
     trained: dict[str, set[str]] = defaultdict(set)
