@@ -7,9 +7,8 @@ from __future__ import annotations
 import pytest
 from test_shipped_workflows import WORKFLOWS, Drive
 
-from aims_workflows.config import KpiTargets
 from aims_workflows.engine import Subject
-from aims_workflows.kpi.queries import KpiFigures, kpis_from
+from aims_workflows.kpi.queries import definitions
 from aims_workflows.spec import load_workflows
 
 ORG = Subject(type="organisation", id="org", name="Example Ltd")
@@ -194,12 +193,19 @@ OBJECTIVE = {
 }
 
 
-def test_every_objective_kpi_is_one_aims_computes():
-    figures = KpiFigures(0, 0, 0, 0, 0, [], 0, 0.0, 0)
-    computed = {k.key for k in kpis_from(figures, KpiTargets())}
+def test_the_objective_kpis_are_every_kpi_aims_computes_and_its_shares_are_checked():
+    import ast
+    import re
+
     spec = load_workflows([WORKFLOWS]).get("ai-objectives").spec
     field = {f.id: f for f in spec.step("objective").form}["kpi"]
-    assert set(field.choices) <= computed
+    # a KPI added to the registry without its choice here (or the other way) fails this test
+    assert list(field.choices) == [d.key for d in definitions()]
+    (case,) = spec.step("target_check").cases
+    listed = re.search(r"objective\.kpi in (\[[^]]*\])", case.when)
+    assert listed, case.when
+    shares = {d.key for d in definitions() if d.unit == "ratio"}
+    assert set(ast.literal_eval(listed.group(1))) == shares
 
 
 @pytest.mark.parametrize(
@@ -207,9 +213,9 @@ def test_every_objective_kpi_is_one_aims_computes():
     [
         (
             {"kpi": "customer_happiness"},
-            "KPI measuring it: must be one of risk_assessment_coverage, "
-            "impact_assessment_coverage, overdue_tasks, median_approval_latency_hours, "
-            "mean_days_to_close_nonconformity, open_tasks, not 'customer_happiness'.",
+            "KPI measuring it: must be one of "
+            + ", ".join(d.key for d in definitions())
+            + ", not 'customer_happiness'.",
         ),
         ({"target": None}, "Target value of the KPI: an answer is required."),
         ({"kpi": None}, "KPI measuring it: an answer is required."),
