@@ -252,11 +252,35 @@ class RunStarts:
                     if changed
                     else ""
                 )
-                started.append(
-                    self._start(conn, loaded, subject, now, actor=actor, trigger=trigger).run.run_id
-                )
+                run_id = self._start_triggered(conn, loaded, subject, now, actor, trigger)
+                if run_id is not None:
+                    started.append(run_id)
                 break
         return started
+
+    def _start_triggered(
+        self,
+        conn: Connection,
+        loaded: LoadedSpec,
+        subject: Subject,
+        now: datetime,
+        actor: Actor,
+        trigger: str,
+    ) -> str | None:
+        """Start one triggered run in a savepoint. None when another process started it first:
+        both saw no open run, and the unique index over open triggered runs refuses the second
+        (on PostgreSQL it waits for the first to commit, then refuses); only this start is
+        rolled back, not the caller's transaction."""
+        try:
+            with conn.begin_nested():
+                run_id = self._start(
+                    conn, loaded, subject, now, actor=actor, trigger=trigger
+                ).run.run_id
+                table = Run.__table__
+                conn.execute(update(table).where(table.c.id == run_id).values(triggered=True))
+        except IntegrityError:
+            return None
+        return run_id
 
     # -- schedules -------------------------------------------------------------------------
     def _open_subjects(self, conn: Connection, workflow_id: str) -> set[str]:
