@@ -62,7 +62,7 @@ def _marked(blocks: list[dict[str, Any]], marker: str) -> list[dict[str, Any]]:
             return marked
     return [
         *marked,
-        {"type": "context", "block_id": marker, "elements": [{"type": "mrkdwn", "text": " "}]},
+        {"type": "context", "block_id": marker, "elements": [{"type": "mrkdwn", "text": "\u200b"}]},
     ]
 
 
@@ -172,26 +172,24 @@ class Poster:
     def _look_up(self, intent: PostIntent) -> tuple[str, str] | None:
         """The message carrying ``intent``'s marker, from the conversation's history since the
         intent was written down; None when there is none (or Slack cannot tell)."""
-        channel: str | None = intent.target
-        if not _CONVERSATION_ID.match(intent.target):
-            channel = self._store.channel_of(intent.target)
-            if channel is None:  # the history API takes IDs only, and none is known yet
-                log.warning(
-                    "cannot look up a post cut short in %s before the first post to it is "
-                    "recorded: posting it again (set the channel by ID to avoid this)",
-                    intent.target,
-                )
-                return None
+        known = (
+            intent.target
+            if _CONVERSATION_ID.match(intent.target)
+            else self._store.channel_of(intent.target)
+        )
+        if known is None:  # the history API takes IDs only, and none is known yet
+            log.warning(
+                "cannot look up a post cut short in %s before the first post to it is "
+                "recorded: posting it again (set the channel by ID to avoid this)",
+                intent.target,
+            )
+            return None
+        channel: str = known
         oldest = f"{(intent.intended_at - CLOCK_SKEW).timestamp():.6f}"
         cursor: str | None = None
         for _ in range(_MAX_PAGES):
             try:
-                answer = slack_call(
-                    "conversations.history",
-                    lambda page=cursor: self.client.conversations_history(
-                        channel=channel, oldest=oldest, limit=_PAGE, cursor=page
-                    ),
-                )
+                answer = self._history(channel, oldest, cursor)
             except PermanentError as error:
                 log.warning(
                     "cannot read the history of %s to find a post cut short (%s): posting it "
@@ -202,9 +200,17 @@ class Poster:
                 return None
             for message in answer.get("messages") or []:
                 if _carries(message, intent.marker):
-                    return str(channel), str(message["ts"])
+                    return channel, str(message["ts"])
             cursor = (answer.get("response_metadata") or {}).get("next_cursor") or None
             if not answer.get("has_more") or not cursor:
                 return None
         log.warning("gave up looking for a post cut short in %s: too many messages", channel)
         return None
+
+    def _history(self, channel: str, oldest: str, cursor: str | None) -> Any:
+        return slack_call(
+            "conversations.history",
+            lambda: self.client.conversations_history(
+                channel=channel, oldest=oldest, limit=_PAGE, cursor=cursor
+            ),
+        )
