@@ -79,3 +79,54 @@ def test_scheduled_starts_evaluate_scope_and_templates_before_the_write(harness,
     assert watch.steps > 0, "the scheduled starts evaluated no template or condition"
     assert watch.under_lock == 0
     assert harness.rt.run_schedules() == []  # started once: the next pass finds them open
+
+
+FOLLOW_UP = """\
+id: follow-up
+version: 1
+title: Follow up
+subject: organisation
+trigger:
+  on:
+    - event: run.completed
+      workflow: settle-then-check
+steps:
+  - id: follow
+    kind: task
+    role: aims_owner
+    title: "Follow up {{ subject.name }} ({{ 'after the check' | upper }})"
+"""
+
+
+def test_a_completion_starts_the_triggered_run_without_evaluating_under_the_write_lock(
+    db_url, tmp_path, clock, make_harness, monkeypatch
+):
+    from aims_workflows.store import Database
+
+    Database(db_url).upgrade()
+    folder = tmp_path / "wf"
+    folder.mkdir()
+    (folder / "settle-then-check.yaml").write_text(WAITING, encoding="utf-8")
+    (folder / "follow-up.yaml").write_text(FOLLOW_UP, encoding="utf-8")
+    h = make_harness(db_url, tmp_path, clock, workflows=folder)
+    run_id = h.rt.start("settle-then-check").run.run_id
+    h.clock.advance(timedelta(days=3, minutes=1))
+    h.rt.tick()
+    h.pump()
+    task = h.open_task("check", run_id)
+    h.rt.complete_task(
+        run_id, "check", {}, person=task.assignee, via="jira", attempt=task.attempt, ref=task.ref
+    )
+    watch = GateWatch(h.db.gate, _bounds.step)
+    monkeypatch.setattr(_bounds, "step", watch)
+    h.pump()  # the completion is reported: the follow-up starts, its title rendered
+    with h.db.connect() as conn:
+        from sqlalchemy import text
+
+        follow_ups = conn.execute(
+            text("SELECT count(*) FROM runs WHERE workflow_id = 'follow-up'")
+        ).scalar()
+    assert follow_ups == 1
+    assert watch.steps > 0, "the triggered start evaluated no template"
+    assert watch.under_lock == 0
+    h.app.db.dispose()

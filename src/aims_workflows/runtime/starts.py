@@ -220,9 +220,8 @@ class RunStarts:
             is not None
         )
 
-    def _fire_triggers(
+    def _plan_triggers(
         self,
-        conn: Connection,
         event_name: str,
         subject: Subject,
         now: datetime,
@@ -230,9 +229,12 @@ class RunStarts:
         fields: Iterable[str] = (),
         workflow: str | None = None,
         actor: Actor = CLI,
-    ) -> list[str]:
-        """Start every workflow subscribed to this event whose scope admits the subject."""
-        started: list[str] = []
+        skip: Callable[[str], bool] | None = None,
+    ) -> list[tuple[LoadedSpec, Transition]]:
+        """The runs this event would start, each workflow's scope evaluated and its first
+        transition made by the engine, without the database: callers that know the subject
+        before their write transaction plan here and store with :meth:`_fire_triggers`."""
+        planned: list[tuple[LoadedSpec, Transition]] = []
         changed = set(fields)
         for loaded in self.specs.workflows:
             spec = loaded.spec
@@ -243,39 +245,64 @@ class RunStarts:
                     continue
                 if on.event == "run.completed" and on.workflow != workflow:
                     continue
-                if not self._in_scope(spec, subject) or self._open_run_exists(
-                    conn, spec.id, subject
-                ):
+                if (skip is not None and skip(spec.id)) or not self._in_scope(spec, subject):
                     continue
                 trigger = f"{event_name}" + (
                     f" ({', '.join(sorted(changed & set(on.fields or changed)))})"
                     if changed
                     else ""
                 )
-                run_id = self._start_triggered(conn, loaded, subject, now, actor, trigger)
-                if run_id is not None:
-                    started.append(run_id)
+                planned.append(
+                    (loaded, self._started(loaded, subject, now, actor=actor, trigger=trigger))
+                )
                 break
-        return started
+        return planned
 
-    def _start_triggered(
+    def _fire_triggers(
         self,
         conn: Connection,
-        loaded: LoadedSpec,
+        event_name: str,
         subject: Subject,
         now: datetime,
-        actor: Actor,
-        trigger: str,
+        *,
+        fields: Iterable[str] = (),
+        workflow: str | None = None,
+        actor: Actor = CLI,
+        planned: list[tuple[LoadedSpec, Transition]] | None = None,
+    ) -> list[str]:
+        """Start every workflow subscribed to this event whose scope admits the subject and
+        that has no open run on it. ``planned`` (:meth:`_plan_triggers`, made before the write
+        transaction) is stored as it is; without it the plan is made here."""
+        if planned is None:  # in the caller's transaction: no evaluation for a busy workflow
+            planned = self._plan_triggers(
+                event_name,
+                subject,
+                now,
+                fields=fields,
+                workflow=workflow,
+                actor=actor,
+                skip=lambda workflow_id: self._open_run_exists(conn, workflow_id, subject),
+            )
+        started: list[str] = []
+        for loaded, transition in planned:
+            if self._open_run_exists(conn, loaded.spec.id, subject):
+                continue
+            run_id = self._store_triggered(conn, loaded, transition, now)
+            if run_id is not None:
+                started.append(run_id)
+        return started
+
+    def _store_triggered(
+        self, conn: Connection, loaded: LoadedSpec, transition: Transition, now: datetime
     ) -> str | None:
-        """Start one triggered run in a savepoint. None when another process started it first:
-        both saw no open run, and the unique index over open triggered runs refuses the second
-        (on PostgreSQL it waits for the first to commit, then refuses); only this start is
-        rolled back, not the caller's transaction."""
+        """Store one triggered start in a savepoint. None when another process started it
+        first: both saw no open run, and the unique index over open triggered runs refuses the
+        second (on PostgreSQL it waits for the first to commit, then refuses); only this start
+        is rolled back, not the caller's transaction."""
         try:
             with conn.begin_nested():
-                run_id = self._start(
-                    conn, loaded, subject, now, actor=actor, trigger=trigger
-                ).run.run_id
+                self._store_start(conn, loaded, transition, now)
+                run_id = transition.run.run_id
                 table = Run.__table__
                 conn.execute(update(table).where(table.c.id == run_id).values(triggered=True))
         except IntegrityError:
