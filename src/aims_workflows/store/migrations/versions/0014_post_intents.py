@@ -2,8 +2,8 @@
 looked up in Slack by its marker, not made twice), and triggered starts that cannot be doubled
 (``runs.triggered`` and a unique index over the open triggered runs of a (workflow, subject)).
 
-Revision ID: 0020
-Revises: 0012
+Revision ID: 0014
+Revises: 0013
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from alembic import op
 
 from aims_workflows.store.types import UTCDateTime
 
-revision = "0020"
-down_revision = "0012"
+revision = "0014"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
