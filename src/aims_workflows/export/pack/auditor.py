@@ -38,6 +38,7 @@ __all__ = [
     "SAMPLE_RATE",
     "build",
     "CROSS_CHECK_KINDS",
+    "RegisterRows",
     "cross_check_registers",
     "default_seed",
     "draw",
@@ -474,88 +475,6 @@ _CHECKED_KINDS = (
 )
 
 
-def cross_check(
-    rows: Iterable[Mapping[str, Any]], registers: Mapping[str, list[dict[str, str]]]
-) -> list[str]:
-    """What ``runs.csv`` and ``approvals.csv`` (written from the database's tables) say that the
-    ledger rows in the pack contradict. Only what the rows cover is checked: a run started before
-    the period, a decision before it, are not in the rows.
-
-    * runs.csv: every run started in the rows is listed, with the workflow, version, pinned hash
-      and subject its ``run.started`` row names, and the status its last end row gives;
-    * approvals.csv: for every approval requested in the rows, the decisions listed (person,
-      decision, reason) are exactly the ``approval.decided`` rows.
-    """
-    started: dict[str, dict[str, Any]] = {}
-    ended: dict[str, str] = {}
-    requested: set[str] = set()
-    decided: dict[str, list[tuple[str, str, str]]] = {}
-    for row in rows:
-        kind = row["kind"]
-        if kind not in _CHECKED_KINDS:
-            continue
-        try:
-            payload = json.loads(row["payload"])
-        except ValueError:
-            continue
-        if kind == "run.started":
-            started[str(row["run_id"])] = payload
-        elif kind.startswith("run."):
-            ended[str(row["run_id"])] = kind.split(".", 1)[1]
-        elif kind == "approval.requested":
-            requested.add(str(payload.get("approval_id")))
-        else:
-            decided.setdefault(str(payload.get("approval_id")), []).append(
-                (
-                    str(payload.get("person")),
-                    str(payload.get("decision")),
-                    str(payload.get("reason")),
-                )
-            )
-    problems = []
-    listed = {r.get("run", ""): r for r in registers.get("runs.csv", [])}
-    for run_id, payload in sorted(started.items()):
-        entry = listed.get(run_id)
-        if entry is None:
-            problems.append(f"runs.csv does not list run {run_id}, which the rows show started")
-            continue
-        subject = payload.get("subject") or {}
-        expected = {
-            "workflow": str(payload.get("workflow")),
-            "version": str(payload.get("version")),
-            "spec_hash": str(payload.get("spec_hash")),
-            "subject_id": str(subject.get("id")),
-        }
-        if run_id in ended:
-            expected["status"] = ended[run_id]
-        for column, want in expected.items():
-            have = _plain(entry.get(column, ""))
-            if have != want:
-                problems.append(
-                    f"runs.csv says {column} {have!r} for run {run_id}; "
-                    f"its ledger rows say {want!r}"
-                )
-    by_approval: dict[str, list[tuple[str, str, str]]] = {}
-    for entry in registers.get("approvals.csv", []):
-        if entry.get("decided_by"):
-            by_approval.setdefault(entry.get("approval", ""), []).append(
-                (
-                    _plain(entry["decided_by"]),
-                    _plain(entry.get("decision", "")),
-                    _plain(entry.get("reason", "")),
-                )
-            )
-    for approval in sorted(requested):
-        have_decisions = sorted(by_approval.get(approval, []))
-        want_decisions = sorted(decided.get(approval, []))
-        if have_decisions != want_decisions:
-            problems.append(
-                f"approvals.csv gives the decisions of {approval} as {have_decisions}; its ledger "
-                f"rows give {want_decisions}"
-            )
-    return problems
-
-
 def _cell_text(value: Any) -> str:
     """A value as the pack's CSVs write it (``export/_csv.cell``), defusing undone."""
     if value is None:
@@ -591,7 +510,203 @@ _REGISTER_KINDS = (
     "task.completed",
 )
 CROSS_CHECK_KINDS = frozenset(_CHECKED_KINDS + _REGISTER_KINDS)
-"""The kinds of row :func:`cross_check` and :func:`cross_check_registers` read."""
+"""The kinds of row :class:`RegisterRows` reads."""
+
+
+class RegisterRows:
+    """What the ledger rows say about the registers written from the database's tables,
+    gathered in one pass (:meth:`add` every row in ``seq`` order; rows of other kinds are
+    passed over), then compared by :meth:`runs_problems` and :meth:`register_problems`."""
+
+    def __init__(self) -> None:
+        self.started: dict[str, dict[str, Any]] = {}
+        self.ended: dict[str, str] = {}
+        self.requested: set[str] = set()
+        self.decided: dict[str, list[tuple[str, str, str]]] = {}
+        self.systems: dict[str, dict[str, Any]] = {}
+        self.findings: dict[str, dict[str, Any]] = {}
+        self.tasks: dict[tuple[str, str, str], dict[str, str]] = {}
+
+    def add(self, row: Mapping[str, Any]) -> None:
+        kind = row["kind"]
+        if kind not in CROSS_CHECK_KINDS:
+            return
+        try:
+            payload = json.loads(row["payload"])
+        except ValueError:
+            return
+        if not isinstance(payload, dict):
+            return
+        if kind == "run.started":
+            self.started[str(row["run_id"])] = payload
+        elif kind in ("run.completed", "run.cancelled", "run.failed"):
+            self.ended[str(row["run_id"])] = kind.split(".", 1)[1]
+        elif kind == "approval.requested":
+            self.requested.add(str(payload.get("approval_id")))
+        elif kind == "approval.decided":
+            self.decided.setdefault(str(payload.get("approval_id")), []).append(
+                (
+                    str(payload.get("person")),
+                    str(payload.get("decision")),
+                    str(payload.get("reason")),
+                )
+            )
+        elif kind == "ai_system.registered":
+            record = payload.get("record") or {}
+            self.systems[str(payload.get("system_id"))] = {
+                k: _cell_text(record.get(k)) for k in _INVENTORY_TEXT if k in record
+            }
+        elif kind == "ai_system.changed":
+            known = self.systems.setdefault(str(payload.get("system_id")), {})
+            for name, change in (payload.get("changes") or {}).items():
+                if name in _INVENTORY_TEXT and isinstance(change, list) and len(change) == 2:
+                    known[name] = _cell_text(change[1])
+        elif kind == "finding.raised":
+            self.findings[str(payload.get("id"))] = {
+                "title": _cell_text(payload.get("title")),
+                "severity": _cell_text(payload.get("severity")),
+                "clause": _cell_text(payload.get("clause")),
+                "system": _cell_text(payload.get("system")),
+            }
+        else:
+            visit = (str(row["run_id"]), str(row["step_id"]), str(payload.get("attempt")))
+            want = self.tasks.setdefault(visit, {})
+            if kind == "task.requested":
+                want["title"] = _cell_text(payload.get("title"))
+                want["role"] = _cell_text(payload.get("role"))
+            elif kind == "task.issued" and payload.get("ref"):
+                want["issue"] = _cell_text(payload.get("ref"))
+            elif kind == "task.completed":
+                want["status"] = "done"
+
+    def runs_problems(self, registers: Mapping[str, list[dict[str, str]]]) -> list[str]:
+        """See :func:`cross_check`."""
+        problems = []
+        listed = {r.get("run", ""): r for r in registers.get("runs.csv", [])}
+        for run_id, payload in sorted(self.started.items()):
+            entry = listed.get(run_id)
+            if entry is None:
+                problems.append(
+                    f"runs.csv does not list run {run_id}, which the rows show started"
+                )
+                continue
+            subject = payload.get("subject") or {}
+            expected = {
+                "workflow": str(payload.get("workflow")),
+                "version": str(payload.get("version")),
+                "spec_hash": str(payload.get("spec_hash")),
+                "subject_id": str(subject.get("id")),
+            }
+            if run_id in self.ended:
+                expected["status"] = self.ended[run_id]
+            for column, want in expected.items():
+                have = _plain(entry.get(column, ""))
+                if have != want:
+                    problems.append(
+                        f"runs.csv says {column} {have!r} for run {run_id}; "
+                        f"its ledger rows say {want!r}"
+                    )
+        by_approval: dict[str, list[tuple[str, str, str]]] = {}
+        for entry in registers.get("approvals.csv", []):
+            if entry.get("decided_by"):
+                by_approval.setdefault(entry.get("approval", ""), []).append(
+                    (
+                        _plain(entry["decided_by"]),
+                        _plain(entry.get("decision", "")),
+                        _plain(entry.get("reason", "")),
+                    )
+                )
+        for approval in sorted(self.requested):
+            have_decisions = sorted(by_approval.get(approval, []))
+            want_decisions = sorted(self.decided.get(approval, []))
+            if have_decisions != want_decisions:
+                problems.append(
+                    f"approvals.csv gives the decisions of {approval} as {have_decisions}; its "
+                    f"ledger rows give {want_decisions}"
+                )
+        return problems
+
+    def register_problems(
+        self, registers: Mapping[str, list[dict[str, str]]], *, to_head: bool = True
+    ) -> list[str]:
+        """See :func:`cross_check_registers`."""
+        problems: list[str] = []
+
+        def compare(
+            name: str, what: str, entry: Mapping[str, str], want: Mapping[str, str]
+        ) -> None:
+            for column, value in sorted(want.items()):
+                have = _plain(entry.get(column, ""))
+                if have != value:
+                    problems.append(
+                        f"{name} says {column} {have!r} for {what}; its ledger rows say {value!r}"
+                    )
+
+        if to_head and "inventory.csv" in registers:
+            listed = {r.get("id", ""): r for r in registers["inventory.csv"]}
+            for system_id, want in sorted(self.systems.items()):
+                entry = listed.get(system_id)
+                if entry is None:
+                    problems.append(
+                        f"inventory.csv does not list AI system {system_id}, which the rows show"
+                    )
+                else:
+                    compare("inventory.csv", f"AI system {system_id}", entry, want)
+        if "findings.csv" in registers:
+            listed = {r.get("finding", ""): r for r in registers["findings.csv"]}
+            for finding_id, want in sorted(self.findings.items()):
+                entry = listed.get(finding_id)
+                if entry is None:
+                    problems.append(
+                        f"findings.csv does not list finding {finding_id}, which the rows show "
+                        "raised"
+                    )
+                else:
+                    compare("findings.csv", f"finding {finding_id}", entry, want)
+        if "tasks.csv" in registers:
+            listed_tasks = {
+                (r.get("run", ""), r.get("step", ""), r.get("attempt", "")): r
+                for r in registers["tasks.csv"]
+            }
+            for visit, want in sorted(self.tasks.items()):
+                if "title" not in want:
+                    continue  # requested before the rows begin: not the rows' to check
+                entry = listed_tasks.get(visit)
+                if entry is None:
+                    problems.append(
+                        f"tasks.csv does not list step {visit[1]} (attempt {visit[2]}) of run "
+                        f"{visit[0]}, which the rows show requested"
+                    )
+                else:
+                    compare(
+                        "tasks.csv",
+                        f"step {visit[1]} attempt {visit[2]} of {visit[0]}",
+                        entry,
+                        want,
+                    )
+        return problems
+
+
+def _gathered(rows: Iterable[Mapping[str, Any]]) -> RegisterRows:
+    gathered = RegisterRows()
+    for row in rows:
+        gathered.add(row)
+    return gathered
+
+
+def cross_check(
+    rows: Iterable[Mapping[str, Any]], registers: Mapping[str, list[dict[str, str]]]
+) -> list[str]:
+    """What ``runs.csv`` and ``approvals.csv`` (written from the database's tables) say that the
+    ledger rows in the pack contradict. Only what the rows cover is checked: a run started before
+    the period, a decision before it, are not in the rows.
+
+    * runs.csv: every run started in the rows is listed, with the workflow, version, pinned hash
+      and subject its ``run.started`` row names, and the status its last end row gives;
+    * approvals.csv: for every approval requested in the rows, the decisions listed (person,
+      decision, reason) are exactly the ``approval.decided`` rows.
+    """
+    return _gathered(rows).runs_problems(registers)
 
 
 def cross_check_registers(
@@ -614,90 +729,4 @@ def cross_check_registers(
       issue its ``task.issued`` row names; status ``done`` when a ``task.completed`` row
       completed that visit.
     """
-    systems: dict[str, dict[str, Any]] = {}
-    findings: dict[str, dict[str, Any]] = {}
-    tasks: dict[tuple[str, str, str], dict[str, str]] = {}
-    for row in rows:
-        kind = row["kind"]
-        if kind not in _REGISTER_KINDS:
-            continue
-        try:
-            payload = json.loads(row["payload"])
-        except ValueError:
-            continue
-        if kind == "ai_system.registered":
-            record = payload.get("record") or {}
-            systems[str(payload.get("system_id"))] = {
-                k: _cell_text(record.get(k)) for k in _INVENTORY_TEXT if k in record
-            }
-        elif kind == "ai_system.changed":
-            known = systems.setdefault(str(payload.get("system_id")), {})
-            for name, change in (payload.get("changes") or {}).items():
-                if name in _INVENTORY_TEXT and isinstance(change, list) and len(change) == 2:
-                    known[name] = _cell_text(change[1])
-        elif kind == "finding.raised":
-            findings[str(payload.get("id"))] = {
-                "title": _cell_text(payload.get("title")),
-                "severity": _cell_text(payload.get("severity")),
-                "clause": _cell_text(payload.get("clause")),
-                "system": _cell_text(payload.get("system")),
-            }
-        else:
-            visit = (str(row["run_id"]), str(row["step_id"]), str(payload.get("attempt")))
-            want = tasks.setdefault(visit, {})
-            if kind == "task.requested":
-                want["title"] = _cell_text(payload.get("title"))
-                want["role"] = _cell_text(payload.get("role"))
-            elif kind == "task.issued" and payload.get("ref"):
-                want["issue"] = _cell_text(payload.get("ref"))
-            elif kind == "task.completed":
-                want["status"] = "done"
-    problems: list[str] = []
-
-    def compare(name: str, what: str, entry: Mapping[str, str], want: Mapping[str, str]) -> None:
-        for column, value in sorted(want.items()):
-            have = _plain(entry.get(column, ""))
-            if have != value:
-                problems.append(
-                    f"{name} says {column} {have!r} for {what}; its ledger rows say {value!r}"
-                )
-
-    if to_head and "inventory.csv" in registers:
-        listed = {r.get("id", ""): r for r in registers["inventory.csv"]}
-        for system_id, want in sorted(systems.items()):
-            entry = listed.get(system_id)
-            if entry is None:
-                problems.append(
-                    f"inventory.csv does not list AI system {system_id}, which the rows show"
-                )
-            else:
-                compare("inventory.csv", f"AI system {system_id}", entry, want)
-    if "findings.csv" in registers:
-        listed = {r.get("finding", ""): r for r in registers["findings.csv"]}
-        for finding_id, want in sorted(findings.items()):
-            entry = listed.get(finding_id)
-            if entry is None:
-                problems.append(
-                    f"findings.csv does not list finding {finding_id}, which the rows show raised"
-                )
-            else:
-                compare("findings.csv", f"finding {finding_id}", entry, want)
-    if "tasks.csv" in registers:
-        listed_tasks = {
-            (r.get("run", ""), r.get("step", ""), r.get("attempt", "")): r
-            for r in registers["tasks.csv"]
-        }
-        for visit, want in sorted(tasks.items()):
-            if "title" not in want:
-                continue  # requested before the rows begin: the visit is not the rows' to check
-            entry = listed_tasks.get(visit)
-            if entry is None:
-                problems.append(
-                    f"tasks.csv does not list step {visit[1]} (attempt {visit[2]}) of run "
-                    f"{visit[0]}, which the rows show requested"
-                )
-            else:
-                compare(
-                    "tasks.csv", f"step {visit[1]} attempt {visit[2]} of {visit[0]}", entry, want
-                )
-    return problems
+    return _gathered(rows).register_problems(registers, to_head=to_head)

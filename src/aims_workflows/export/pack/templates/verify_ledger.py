@@ -38,6 +38,7 @@ import csv
 import hashlib
 import importlib
 import io
+import itertools
 import json
 import os
 import re
@@ -133,14 +134,51 @@ def check_manifest(checker, manifest_path, expect):
 
 
 # -- 2. the ledger rows ---------------------------------------------------------------------------
+PACK_FORMATS = ("aims-audit-pack/1", "aims-audit-pack/2")
+"""The pack formats this verifier reads: /1 wrote each row as a JSON object; /2 writes it as
+the canonical array the hash covers with the hash appended (``aims_chain.row_line``)."""
+BLOCK = 1 << 24  # the ledger file is read 16 MiB at a time
+
+
+def read_lines(path):
+    """Every line of ``path`` as bytes, without its line end, read in large blocks (an iterator
+    of C-level lists: no Python call per line)."""
+
+    def blocks():
+        rest = b""
+        with open(path, "rb") as handle:
+            while True:
+                block = handle.read(BLOCK)
+                if not block:
+                    break
+                lines = (rest + block).split(b"\n")
+                rest = lines.pop()
+                yield lines
+        if rest:
+            yield [rest]
+
+    return itertools.chain.from_iterable(blocks())
+
+
 def parse_row(line, line_no, path):
-    """One line as a row; Unreadable for a line that is no row."""
+    """One line (bytes) as a row; None for a blank line; Unreadable for a line that is no row.
+    A line is the JSON array of the row's fields in hash order (this pack format) or a JSON
+    object of them (packs of format aims-audit-pack/1)."""
+    if not line.strip():
+        return None
     try:
         row = json.loads(line)
     except ValueError as err:
         raise Unreadable(f"line {line_no} of {path}: not valid JSON ({err})") from None
+    if isinstance(row, list):
+        if len(row) != len(FIELDS):
+            raise Unreadable(
+                f"line {line_no} of {path}: a row is an array of {len(FIELDS)} values "
+                f"({', '.join(FIELDS)}), this one has {len(row)}"
+            )
+        row = dict(zip(FIELDS, row))
     if not isinstance(row, dict):
-        raise Unreadable(f"line {line_no} of {path}: not a JSON object")
+        raise Unreadable(f"line {line_no} of {path}: not a JSON array or object")
     missing = [name for name in FIELDS if name not in row]
     if missing:
         raise Unreadable(f"line {line_no}: missing field(s) {', '.join(missing)}")
@@ -156,29 +194,29 @@ def parse_row(line, line_no, path):
 
 def read_rows(path):
     """(line number, row) for every non-blank line; Unreadable for a line that is no row."""
-    with open(path, encoding="utf-8", newline="") as handle:
-        for line_no, line in enumerate(handle, start=1):
-            if line.strip():
-                yield line_no, parse_row(line, line_no, path)
+    for line_no, line in enumerate(read_lines(path), start=1):
+        row = parse_row(line, line_no, path)
+        if row is not None:
+            yield line_no, row
 
 
-def read_rows_of_kinds(path, kinds):
-    """(line number, row) for the lines whose kind is one of ``kinds``; the others are not
-    parsed (most of the time a pass over the rows takes). A line's kind is read from its text
-    only when the text names exactly one kind key (strings inside a row escape their quotes,
-    so the key's pattern can only be the row's own); any other line is parsed."""
-    marker = '"kind":"'
-    with open(path, encoding="utf-8", newline="") as handle:
-        for line_no, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            if line.count(marker) == 1:
-                start = line.index(marker) + len(marker)
-                if line[start : line.find('"', start)] not in kinds:
-                    continue
-            row = parse_row(line, line_no, path)
-            if row.get("kind") in kinds:
-                yield line_no, row
+def unknown_format(manifest, verification):
+    """Why this verifier cannot read the pack (a format newer than it knows), or None."""
+    pack_format = manifest.get("format")
+    if pack_format is not None and pack_format not in PACK_FORMATS:
+        return (
+            f"the pack is of format {pack_format!r}, which this verifier does not know (it reads "
+            f"{', '.join(PACK_FORMATS)}): run the evidence/verify_ledger.py that came in that "
+            "pack, or the one of the aims version that wrote it"
+        )
+    row_format = verification.get("row_format")
+    if row_format is not None and row_format != aims_chain.LINE_FORMAT:
+        return (
+            f"the ledger rows are written as {row_format!r}, which this verifier does not know "
+            f"(it reads {aims_chain.LINE_FORMAT} and the JSON objects of aims-audit-pack/1): run "
+            "the evidence/verify_ledger.py that came with them"
+        )
+    return None
 
 
 def load_json(path):
@@ -195,10 +233,10 @@ def check_ledger(checker, path, verification):
     whole_start = verification is not None and not period.get("since")
     walk = aims_chain.ChainWalk(anchored=whole_start, in_file=True)
     name = os.path.basename(path)
-    for line_no, row in read_rows(path):
-        if walk.feed(row) is not None:
-            checker.fail(f"{walk.problem} [line {line_no} of {name}]")
-            return walk
+    bad_line = walk.feed_lines(read_lines(path), lambda line, no: parse_row(line, no, path))
+    if bad_line is not None:
+        checker.fail(f"{walk.problem} [line {bad_line} of {name}]")
+        return walk
     recorded = (verification or {}).get("exported")
     if isinstance(recorded, dict):
         found = (walk.rows, walk.first_seq, walk.last_seq or None, walk.first_prev_hash)
@@ -251,20 +289,50 @@ def first_difference(have, want):
     return f"it has {len(have_lines)} lines, the rows give {len(want_lines)}"
 
 
-def check_auditor(checker, ledger_path, manifest):
+class RowFacts:
+    """What the checks after the chain walk need from the rows, gathered while the rows are
+    parsed once (for the auditor files): the registers' facts, the runs started, the
+    checkpoint rows, and the hashes of the rows the witness checkpoints name."""
+
+    def __init__(self, wanted_seqs):
+        self.registers = aims_auditor.RegisterRows()
+        self.started = []  # (line number, row) of every run.started row
+        self.checkpoint_rows = []  # (seq, payload text) of every ledger.checkpoint row
+        self.wanted = wanted_seqs
+        self.hashes = {}  # seq -> hash, for the seqs in wanted
+
+    def rows(self, path):
+        """The rows of ``path``, gathering the facts as they pass."""
+        for line_no, row in read_rows(path):
+            self.registers.add(row)
+            kind = row["kind"]
+            if kind == "run.started":
+                self.started.append((line_no, row))
+            elif kind == "ledger.checkpoint":
+                self.checkpoint_rows.append((row["seq"], row["payload"]))
+            if row["seq"] in self.wanted:
+                self.hashes[row["seq"]] = row["hash"]
+            yield row
+
+
+def check_auditor(checker, ledger_path, manifest, facts):
     sampling = load_json(checker.path("auditor/sampling.json")) or {}
     seed = sampling.get("seed")
+    period = manifest.get("period") or {}
+    bad = 0
     if not seed:
         checker.fail("auditor/sampling.json is missing or names no seed")
-        return
-    period = manifest.get("period") or {}
-    rebuilt = aims_auditor.build(
-        (row for _, row in read_rows(ledger_path)),
-        seed=seed,
-        since=period.get("since"),
-        until=period.get("until"),
-    )
-    bad = 0
+        bad += 1
+        for _row in facts.rows(ledger_path):
+            pass  # the other checks still read the rows
+        rebuilt = {}
+    else:
+        rebuilt = aims_auditor.build(
+            facts.rows(ledger_path),
+            seed=seed,
+            since=period.get("since"),
+            until=period.get("until"),
+        )
     for name, text in sorted(rebuilt.items()):
         if not os.path.isfile(checker.path(name)):
             checker.fail(f"{name} is missing: the ledger rows in the pack give one")
@@ -277,7 +345,7 @@ def check_auditor(checker, ledger_path, manifest):
             )
             bad += 1
     folder = checker.path("auditor")
-    for current, _dirs, files in os.walk(folder):
+    for current, _dirs, files in os.walk(folder) if seed else ():
         for file_name in files:
             name = os.path.relpath(os.path.join(current, file_name), checker.root)
             name = name.replace(os.sep, "/")
@@ -289,15 +357,8 @@ def check_auditor(checker, ledger_path, manifest):
         if os.path.isfile(checker.path(name)):
             text = checker.read(name).decode("utf-8", errors="replace")
             registers[name] = list(csv.DictReader(io.StringIO(text, newline="")))
-    kinds = aims_auditor.CROSS_CHECK_KINDS
-    problems = aims_auditor.cross_check(
-        (row for _, row in read_rows_of_kinds(ledger_path, kinds)), registers
-    )
-    problems += aims_auditor.cross_check_registers(
-        (row for _, row in read_rows_of_kinds(ledger_path, kinds)),
-        registers,
-        to_head=not period.get("until"),
-    )
+    problems = facts.registers.runs_problems(registers)
+    problems += facts.registers.register_problems(registers, to_head=not period.get("until"))
     for problem in problems:
         checker.fail(problem)
         bad += 1
@@ -312,7 +373,7 @@ def check_auditor(checker, ledger_path, manifest):
 
 
 # -- 4. workflows/ --------------------------------------------------------------------------
-def check_workflows(checker, ledger_path):
+def check_workflows(checker, facts):
     index_path = checker.path("workflows/index.csv")
     if not os.path.isfile(index_path):
         checker.fail("workflows/index.csv is missing")
@@ -338,9 +399,7 @@ def check_workflows(checker, ledger_path):
                 )
                 bad += 1
     runs = 0
-    for line_no, row in read_rows(ledger_path):
-        if row["kind"] != "run.started":
-            continue
+    for line_no, row in facts.started:
         try:
             started = json.loads(row["payload"])
         except ValueError:
@@ -361,11 +420,12 @@ def check_workflows(checker, ledger_path):
 
 
 # -- 5. witness/ --------------------------------------------------------------------------
-def check_witness(checker, ledger_path, verification, public_key_text):
+def read_checkpoints(checker):
+    """The signed checkpoints in witness/checkpoints.jsonl; None when the file is missing."""
     lines_path = checker.path("witness/checkpoints.jsonl")
     if not os.path.isfile(lines_path):
         checker.fail("witness/checkpoints.jsonl is missing")
-        return
+        return None
     found = []
     with open(lines_path, encoding="utf-8") as handle:
         for number, line in enumerate(handle, start=1):
@@ -374,23 +434,24 @@ def check_witness(checker, ledger_path, verification, public_key_text):
                     found.append(aims_checkpoints.Checkpoint.from_dict(json.loads(line)))
                 except ValueError as err:
                     checker.fail(f"witness/checkpoints.jsonl line {number}: {err}")
-    hashes = {}
-    wanted = {c.head_seq for c in found}
-    for _, row in read_rows(ledger_path):
-        if row["seq"] in wanted:
-            hashes[row["seq"]] = row["hash"]
-        if row["kind"] == "ledger.checkpoint":
-            try:
-                payload = json.loads(row["payload"])
-                found_here = aims_checkpoints.Checkpoint.from_dict(payload)
-            except ValueError as err:
-                checker.fail(f"row {row['seq']} is a checkpoint that does not parse: {err}")
-                continue
-            if found_here not in found:
-                checker.fail(
-                    f"row {row['seq']} holds {found_here.describe()}, which "
-                    "witness/checkpoints.jsonl does not list"
-                )
+    return found
+
+
+def check_witness(checker, found, facts, verification, public_key_text):
+    if found is None:
+        return
+    hashes = facts.hashes
+    for seq, payload_text in facts.checkpoint_rows:
+        try:
+            found_here = aims_checkpoints.Checkpoint.from_dict(json.loads(payload_text))
+        except ValueError as err:
+            checker.fail(f"row {seq} is a checkpoint that does not parse: {err}")
+            continue
+        if found_here not in found:
+            checker.fail(
+                f"row {seq} holds {found_here.describe()}, which "
+                "witness/checkpoints.jsonl does not list"
+            )
     if not found:
         print("NOTE: the pack holds no signed checkpoint: nothing outside the database vouches")
         print("      for the chain (configure witness: in aims.yaml)")
@@ -501,11 +562,17 @@ def main(argv=None):
             expect = args.expect_manifest.strip() if args.expect_manifest else None
             manifest = check_manifest(checker, manifest_path, expect)
         verification = load_json(os.path.join(ledger_dir, "verification.json"))
+        refused = unknown_format(manifest if in_pack else {}, verification or {})
+        if refused:
+            print(f"cannot check: {refused}", file=sys.stderr)
+            return 2
         walk = check_ledger(checker, args.ledger, verification)
         if in_pack and walk.ok:
-            check_auditor(checker, args.ledger, manifest)
-            check_workflows(checker, args.ledger)
-            check_witness(checker, args.ledger, verification, args.public_key)
+            found = read_checkpoints(checker)
+            facts = RowFacts({c.head_seq for c in found or ()})
+            check_auditor(checker, args.ledger, manifest, facts)  # the one parse of the rows
+            check_workflows(checker, facts)
+            check_witness(checker, found, facts, verification, args.public_key)
     except Unreadable as err:
         print(f"cannot check: {err}", file=sys.stderr)
         return 2
