@@ -39,6 +39,7 @@ __all__ = [
     "build",
     "CROSS_CHECK_KINDS",
     "RegisterRows",
+    "coverage_problems",
     "cross_check_registers",
     "default_seed",
     "draw",
@@ -510,6 +511,9 @@ _REGISTER_KINDS = (
     "task.completed",
 )
 CROSS_CHECK_KINDS = frozenset(_CHECKED_KINDS + _REGISTER_KINDS)
+SOA_ARTEFACT = "statement_of_applicability"
+"""The artefact the soa-review workflow records when top management approves a version."""
+_SOA_LINE = re.compile(r"^\s*(A\.\d+(?:\.\d+)+)\s*:\s*(.+?)\s*$")
 """The kinds of row :class:`RegisterRows` reads."""
 
 
@@ -526,9 +530,30 @@ class RegisterRows:
         self.systems: dict[str, dict[str, Any]] = {}
         self.findings: dict[str, dict[str, Any]] = {}
         self.tasks: dict[tuple[str, str, str], dict[str, str]] = {}
+        # for soa.csv and clauses.csv: per run started in the rows, its rows and latest moment
+        self.run_rows: dict[str, list[Any]] = {}  # run -> [rows, latest effective_at]
+        self.completed_at: dict[str, str] = {}  # run -> effective_at of its run.completed row
+        self.approved_soa: dict[str, Any] | None = None  # the last approved SoA's fields
 
     def add(self, row: Mapping[str, Any]) -> None:
         kind = row["kind"]
+        run_id = row["run_id"]
+        if run_id:
+            seen = self.run_rows.get(run_id)
+            if seen is not None:
+                seen[0] += 1
+                seen[1] = max(seen[1], row["effective_at"])
+            elif kind == "run.started":
+                self.run_rows[run_id] = [1, row["effective_at"]]
+            if kind == "run.completed":
+                self.completed_at[run_id] = row["effective_at"]
+        if kind == "artefact.recorded" and SOA_ARTEFACT in row["payload"]:
+            try:
+                recorded = json.loads(row["payload"])
+            except ValueError:
+                recorded = {}
+            if isinstance(recorded, dict) and recorded.get("artefact") == SOA_ARTEFACT:
+                self.approved_soa = recorded.get("fields") or {}
         if kind not in CROSS_CHECK_KINDS:
             return
         try:
@@ -586,9 +611,7 @@ class RegisterRows:
         for run_id, payload in sorted(self.started.items()):
             entry = listed.get(run_id)
             if entry is None:
-                problems.append(
-                    f"runs.csv does not list run {run_id}, which the rows show started"
-                )
+                problems.append(f"runs.csv does not list run {run_id}, which the rows show started")
                 continue
             subject = payload.get("subject") or {}
             expected = {
@@ -730,3 +753,155 @@ def cross_check_registers(
       completed that visit.
     """
     return _gathered(rows).register_problems(registers, to_head=to_head)
+
+
+# -- soa.csv and clauses.csv (computed from the database), checked against the rows --------------
+def _int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        return -1
+
+
+def _in_period(at: str, since: str | None, until: str | None) -> bool:
+    return (not since or at[:10] >= since) and (not until or at[:10] <= until)
+
+
+def _soa_decisions(
+    soa_config: Mapping[str, Any], approved: Mapping[str, Any] | None
+) -> Callable[[str], tuple[bool, str, str]]:
+    """control -> (applicable, justification, implementation) as the SoA export decides them:
+    aims.yaml's decision where it states one, else the approved SoA's (as
+    ``export/soa/coverage._decided``)."""
+    stated = soa_config.get("controls") or {}
+    excluded = {str(c) for c in (approved or {}).get("excluded") or []}
+    reasons: dict[str, str] = {}
+    for line in [
+        *((approved or {}).get("inclusions") or []),
+        *((approved or {}).get("exclusions") or []),
+    ]:
+        match = _SOA_LINE.match(str(line))
+        if match:
+            reasons[match.group(1)] = match.group(2)
+
+    def decide(control: str) -> tuple[bool, str, str]:
+        decision = stated.get(control) or {}
+        applicable = bool(decision.get("applicable", True))
+        justification = str(decision.get("justification") or "")
+        implementation = str(decision.get("implementation") or "")
+        if approved is None:
+            return applicable, justification, implementation
+        signed = control not in excluded
+        if control not in stated:
+            return signed, reasons.get(control, ""), implementation
+        if not justification and applicable == signed:
+            justification = reasons.get(control, "")
+        return applicable, justification, implementation
+
+    return decide
+
+
+def coverage_problems(
+    gathered: RegisterRows,
+    registers: Mapping[str, list[dict[str, str]]],
+    *,
+    soa_config: Mapping[str, Any] | None,
+    since: str | None,
+    until: str | None,
+) -> tuple[list[str], list[str]]:
+    """What ``soa.csv`` and ``clauses.csv`` (computed from the database) say that the ledger
+    rows in the pack contradict; and notes on what the rows cannot settle.
+
+    * the figures are at least what the runs started in the rows show: a run whose
+      ``run.started`` row names the control or clause (or, for a clause, a sub-clause or a clause
+      above it) in its ``evidences`` and whose ``run.completed`` row falls in the period counts in
+      ``runs_completed``; every row of such a run in ``evidence_rows``; its latest row is no later
+      than ``latest_evidence``; and an applicable one with such a run is ``implemented`` (a
+      clause may be ``partial``). Runs started before the rows, and evidence named by single
+      steps, are not in the rows: the figures may be larger, never smaller;
+    * soa.csv's applicable, justification and implementation columns are decided again from
+      ``aims-config.json`` and the last approved SoA (``statement_of_applicability`` recorded by
+      soa-review) when the rows settle which that is: one is in the rows, or the rows start at
+      row 1 (then none was ever approved).
+    """
+    problems: list[str] = []
+    notes: list[str] = []
+    by_id: dict[str, set[str]] = {}  # evidenced id -> the runs started in the rows naming it
+    for run_id in gathered.run_rows:
+        payload = gathered.started.get(run_id) or {}
+        for evidenced in {str(e) for e in payload.get("evidences") or []}:
+            by_id.setdefault(evidenced, set()).add(run_id)
+    for name, key, related in (
+        ("soa.csv", "control", lambda own, e: own == e),
+        (
+            "clauses.csv",
+            "clause",
+            lambda own, e: own == e or e.startswith(own + ".") or own.startswith(e + "."),
+        ),
+    ):
+        entries = registers.get(name)
+        if entries is None:
+            continue
+        for entry in entries:
+            own = _plain(entry.get(key, ""))
+            named = [e for e in by_id if related(own, e)]
+            if not named:
+                continue
+            evidencing = set().union(*(by_id[e] for e in named))
+            runs = {
+                run_id
+                for run_id in evidencing
+                if run_id in gathered.completed_at
+                and _in_period(gathered.completed_at[run_id], since, until)
+            }
+            want_rows = sum(gathered.run_rows[run_id][0] for run_id in evidencing)
+            newest = max(gathered.run_rows[run_id][1] for run_id in evidencing)
+            what = f"{key} {own}"
+            if _int(entry.get("runs_completed", "")) < len(runs):
+                problems.append(
+                    f"{name} says runs_completed {entry.get('runs_completed')!r} for {what}; the "
+                    f"ledger rows show at least {len(runs)} ({', '.join(sorted(runs)[:5])})"
+                )
+            if _int(entry.get("evidence_rows", "")) < want_rows:
+                problems.append(
+                    f"{name} says evidence_rows {entry.get('evidence_rows')!r} for {what}; the "
+                    f"ledger rows show at least {want_rows}"
+                )
+            if _plain(entry.get("latest_evidence", "")) < newest:
+                problems.append(
+                    f"{name} says latest_evidence {entry.get('latest_evidence')!r} for {what}; "
+                    f"the ledger rows show {newest!r}"
+                )
+            allowed = ("implemented", "partial") if key == "clause" else ("implemented",)
+            applicable = entry.get("applicable", "yes") == "yes"
+            status = entry.get("status", "")
+            if runs and applicable and status not in allowed:
+                problems.append(
+                    f"{name} says status {status!r} for {what}; the ledger rows show "
+                    f"{len(runs)} run(s) that evidence it completed in the period"
+                )
+    soa_rows = registers.get("soa.csv")
+    if soa_rows is not None and soa_config is not None:
+        if gathered.approved_soa is None and since:
+            notes.append(
+                "soa.csv's decisions are not checked: no SoA approval is in the pack's rows and "
+                "the rows start after row 1, so an approval before the period may apply"
+            )
+        else:
+            decide = _soa_decisions(soa_config, gathered.approved_soa)
+            for entry in soa_rows:
+                control = _plain(entry.get("control", ""))
+                applicable, justification, implementation = decide(control)
+                want = {
+                    "applicable": "yes" if applicable else "no",
+                    "justification": justification,
+                    "implementation": implementation,
+                }
+                for column, value in want.items():
+                    have = _plain(entry.get(column, ""))
+                    if have != value:
+                        problems.append(
+                            f"soa.csv says {column} {have!r} for control {control}; "
+                            f"aims-config.json and the approved SoA in the rows give {value!r}"
+                        )
+    return problems, notes

@@ -353,12 +353,22 @@ def check_auditor(checker, ledger_path, manifest, facts):
                 checker.fail(f"{name} is not something the ledger rows in the pack give")
                 bad += 1
     registers = {}
-    for name in ("runs.csv", "approvals.csv", "inventory.csv", "findings.csv", "tasks.csv"):
+    tables = ("runs.csv", "approvals.csv", "inventory.csv", "findings.csv", "tasks.csv")
+    for name in tables + ("soa.csv", "clauses.csv"):
         if os.path.isfile(checker.path(name)):
             text = checker.read(name).decode("utf-8", errors="replace")
             registers[name] = list(csv.DictReader(io.StringIO(text, newline="")))
     problems = facts.registers.runs_problems(registers)
     problems += facts.registers.register_problems(registers, to_head=not period.get("until"))
+    config = load_json(checker.path("aims-config.json")) or {}
+    coverage, notes = aims_auditor.coverage_problems(
+        facts.registers,
+        registers,
+        soa_config=config.get("soa"),
+        since=period.get("since"),
+        until=period.get("until"),
+    )
+    problems += coverage
     for problem in problems:
         checker.fail(problem)
         bad += 1
@@ -368,8 +378,11 @@ def check_auditor(checker, ledger_path, manifest, facts):
             f"OK: {len(rebuilt)} auditor files rebuilt from the ledger rows are identical, "
             f"the sample of {sampled} run(s) over {sampling.get('controls')} control(s) "
             f"re-drawn from seed {seed}; runs.csv, approvals.csv, inventory.csv, findings.csv "
-            "and tasks.csv agree with the rows"
+            "and tasks.csv agree with the rows; soa.csv and clauses.csv show at least what the "
+            "rows show"
         )
+    for note in notes:
+        print(f"NOTE: {note}")
 
 
 # -- 4. workflows/ --------------------------------------------------------------------------
