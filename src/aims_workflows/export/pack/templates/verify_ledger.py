@@ -11,9 +11,12 @@ What it checks, each problem named on a line of its own that starts with FAILED:
 
 1. the manifest: its SHA-256 is the one sent separately (``--expect-manifest``); every file it
    lists is there with its SHA-256 and size; no file is there that it does not list;
-2. the ledger rows (``evidence/ledger.jsonl``): each row's SHA-256 over the canonical JSON array
+2. the ledger rows (``evidence/ledger.jsonl``, one JSON array a row: the canonical array the
+   hash covers with the hash appended; packs of format aims-audit-pack/1 wrote a JSON object a
+   row): each row's SHA-256 over the canonical JSON array
    [seq, kind, run_id, step_id, actor, via, effective_at, recorded_at, payload, ref, prev_hash]
-   (no spaces, non-ASCII kept as UTF-8), each linked to the row before, numbered without gaps
+   (no spaces, non-ASCII kept as UTF-8; for a line in the array form, its bytes less the last
+   element, hashed as they are), each linked to the row before, numbered without gaps
    from 1 (rows below 1, gaps, a numbering moved forward are each named), the first and last
    rows as ``verification.json`` records them, and the head the export recorded. The words are
    those of ``aims evidence verify`` (``aims_chain.py`` is the same code);
@@ -22,7 +25,9 @@ What it checks, each problem named on a line of its own that starts with FAILED:
    the coverage timeline and the per-control sample (re-drawn from the seed in
    ``auditor/sampling.json``) are what the rows say; ``runs.csv``, ``approvals.csv``,
    ``inventory.csv``, ``findings.csv`` and ``tasks.csv`` (written from the database's tables)
-   are checked against the rows they cover;
+   are checked against the rows they cover; ``soa.csv`` and ``clauses.csv`` show no figure
+   smaller than the completed runs in the rows give, and the SoA's decisions as
+   ``aims-config.json`` and the approved SoA in the rows give them;
 4. ``workflows/``: every pinned definition's canonical JSON hashes to the hash the runs pinned,
    and every run started in the rows has its definition in the pack;
 5. ``witness/``: every signed checkpoint of the ledger head: signed by the witness key (checked
