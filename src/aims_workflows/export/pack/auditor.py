@@ -146,16 +146,21 @@ class _Ledger:
             found = self.runs[run_id] = _Run(run_id)
         return found
 
-    def add(self, row: Mapping[str, Any]) -> None:
+    def add(self, row: Mapping[str, Any]) -> dict[str, Any] | None:
+        """Take in one row; returns its payload parsed, None when it is no JSON object."""
         kind, at = row["kind"], row["effective_at"]
         self.first_at = self.first_at or row["recorded_at"]
         self.last_at, self.last_hash = row["recorded_at"], row["hash"]
         try:
             payload = json.loads(row["payload"])
         except ValueError:
-            payload = {}
+            payload = None
         if not isinstance(payload, dict):
-            payload = {}
+            payload = None
+        self._add(row, kind, at, payload or {})
+        return payload
+
+    def _add(self, row: Mapping[str, Any], kind: str, at: str, payload: dict[str, Any]) -> None:
         if kind == "ai_system.registered":
             record = payload.get("record") or {}
             self.systems[str(payload.get("system_id"))] = (str(record.get("name", "")), at)
@@ -438,14 +443,21 @@ def build(
     seed: str | None = None,
     since: str | None = None,
     until: str | None = None,
+    also: Callable[[Mapping[str, Any], dict[str, Any] | None], None] | None = None,
 ) -> dict[str, str]:
     """Every auditor file, by its path in the pack, from ledger ``rows`` in ``seq`` order.
 
     ``since``/``until``: the period (``YYYY-MM-DD``, both days included), for the coverage
-    timeline's months; ``seed``: the sampling seed (default: :func:`default_seed`)."""
+    timeline's months; ``seed``: the sampling seed (default: :func:`default_seed`); ``also``:
+    called with every row and its parsed payload (so that other checks need not parse it
+    again, e.g. :meth:`RegisterRows.add`)."""
     ledger = _Ledger()
-    for row in rows:
-        ledger.add(row)
+    if also is None:
+        for row in rows:
+            ledger.add(row)
+    else:
+        for row in rows:
+            also(row, ledger.add(row))
     seed = seed or default_seed(ledger.last_hash)
     files = _registers(ledger)
     files["auditor/control_index.csv"] = _control_index(ledger)
@@ -517,6 +529,9 @@ _SOA_LINE = re.compile(r"^\s*(A\.\d+(?:\.\d+)+)\s*:\s*(.+?)\s*$")
 """The kinds of row :class:`RegisterRows` reads."""
 
 
+_UNPARSED: Any = object()
+
+
 class RegisterRows:
     """What the ledger rows say about the registers written from the database's tables,
     gathered in one pass (:meth:`add` every row in ``seq`` order; rows of other kinds are
@@ -535,7 +550,9 @@ class RegisterRows:
         self.completed_at: dict[str, str] = {}  # run -> effective_at of its run.completed row
         self.approved_soa: dict[str, Any] | None = None  # the last approved SoA's fields
 
-    def add(self, row: Mapping[str, Any]) -> None:
+    def add(self, row: Mapping[str, Any], payload: Any = _UNPARSED) -> None:
+        """Take in one row; ``payload``: its payload as :meth:`_Ledger.add` parsed it (None:
+        no JSON object), when it was."""
         kind = row["kind"]
         run_id = row["run_id"]
         if run_id:
@@ -547,20 +564,19 @@ class RegisterRows:
                 self.run_rows[run_id] = [1, row["effective_at"]]
             if kind == "run.completed":
                 self.completed_at[run_id] = row["effective_at"]
-        if kind == "artefact.recorded" and SOA_ARTEFACT in row["payload"]:
+        soa = kind == "artefact.recorded" and SOA_ARTEFACT in row["payload"]
+        if not soa and kind not in CROSS_CHECK_KINDS:
+            return
+        if payload is _UNPARSED:
             try:
-                recorded = json.loads(row["payload"])
+                payload = json.loads(row["payload"])
             except ValueError:
-                recorded = {}
-            if isinstance(recorded, dict) and recorded.get("artefact") == SOA_ARTEFACT:
-                self.approved_soa = recorded.get("fields") or {}
-        if kind not in CROSS_CHECK_KINDS:
-            return
-        try:
-            payload = json.loads(row["payload"])
-        except ValueError:
-            return
+                return
         if not isinstance(payload, dict):
+            return
+        if soa:
+            if payload.get("artefact") == SOA_ARTEFACT:
+                self.approved_soa = payload.get("fields") or {}
             return
         if kind == "run.started":
             self.started[str(row["run_id"])] = payload

@@ -296,8 +296,9 @@ def first_difference(have, want):
 
 class RowFacts:
     """What the checks after the chain walk need from the rows, gathered while the rows are
-    parsed once (for the auditor files): the registers' facts, the runs started, the
-    checkpoint rows, and the hashes of the rows the witness checkpoints name."""
+    parsed once (for the auditor files): the runs started, the checkpoint rows, and the hashes
+    of the rows the witness checkpoints name; and, fed by the auditor files' build, the
+    registers' facts (``registers``)."""
 
     def __init__(self, wanted_seqs):
         self.registers = aims_auditor.RegisterRows()
@@ -309,7 +310,6 @@ class RowFacts:
     def rows(self, path):
         """The rows of ``path``, gathering the facts as they pass."""
         for line_no, row in read_rows(path):
-            self.registers.add(row)
             kind = row["kind"]
             if kind == "run.started":
                 self.started.append((line_no, row))
@@ -328,8 +328,8 @@ def check_auditor(checker, ledger_path, manifest, facts):
     if not seed:
         checker.fail("auditor/sampling.json is missing or names no seed")
         bad += 1
-        for _row in facts.rows(ledger_path):
-            pass  # the other checks still read the rows
+        for row in facts.rows(ledger_path):
+            facts.registers.add(row)  # the other checks still read the rows
         rebuilt = {}
     else:
         rebuilt = aims_auditor.build(
@@ -337,6 +337,7 @@ def check_auditor(checker, ledger_path, manifest, facts):
             seed=seed,
             since=period.get("since"),
             until=period.get("until"),
+            also=facts.registers.add,  # each payload parsed once for both
         )
     for name, text in sorted(rebuilt.items()):
         if not os.path.isfile(checker.path(name)):
