@@ -222,3 +222,124 @@ def test_soa_and_clause_coverage_are_checked_against_the_rows(unpacked):
     good = verify(directory)
     assert good.returncode == 0, good.stdout
     assert "soa.csv and clauses.csv show at least what the rows show" in good.stdout
+
+
+def _rows(records: list[tuple[str, str | None, dict]]) -> list[dict]:
+    """Ledger rows (in order, at one-day steps) of (kind, run, payload)."""
+    return [
+        {
+            "seq": seq,
+            "kind": kind,
+            "run_id": run,
+            "step_id": None,
+            "actor": "erin@example.com",
+            "via": "cli",
+            "effective_at": f"2026-03-{seq:02d}T00:00:00.000000Z",
+            "recorded_at": f"2026-03-{seq:02d}T00:00:00.000000Z",
+            "payload": json.dumps(payload),
+            "ref": None,
+            "prev_hash": "0" * 64,
+            "hash": "0" * 64,
+        }
+        for seq, (kind, run, payload) in enumerate(records, start=1)
+    ]
+
+
+def _soa_entry(control: str, applicable: str, justification: str) -> dict[str, str]:
+    return {
+        "control": control,
+        "applicable": applicable,
+        "justification": justification,
+        "implementation": "",
+        "runs_completed": "0",
+        "evidence_rows": "0",
+        "latest_evidence": "",
+        "status": "excluded" if applicable == "no" else "no_evidence",
+    }
+
+
+def test_the_soa_decisions_follow_the_approved_soa_in_the_rows_where_aims_yaml_is_silent():
+    from aims_workflows.export.pack.auditor import RegisterRows, coverage_problems
+
+    approval = {
+        "artefact": "statement_of_applicability",
+        "fields": {
+            "version": "2",
+            "excluded": ["A.10.4"],
+            "exclusions": ["A.10.4: no AI system is offered to customers"],
+            "inclusions": ["A.4.5: the model cards need it"],
+        },
+    }
+    gathered = RegisterRows()
+    for row in _rows([("artefact.recorded", "R1", approval)]):
+        gathered.add(row)
+    config = {"controls": {"A.6.2.2": {"applicable": True, "justification": "our own reason"}}}
+    honest = {
+        "soa.csv": [
+            _soa_entry("A.10.4", "no", "no AI system is offered to customers"),
+            _soa_entry("A.4.5", "yes", "the model cards need it"),
+            _soa_entry("A.6.2.2", "yes", "our own reason"),
+        ]
+    }
+    problems, notes = coverage_problems(
+        gathered, honest, soa_config=config, since="2026-01-01", until=None
+    )
+    assert (problems, notes) == ([], [])
+    flipped = {"soa.csv": [_soa_entry("A.10.4", "yes", "no AI system is offered to customers")]}
+    problems, _ = coverage_problems(
+        gathered, flipped, soa_config=config, since="2026-01-01", until=None
+    )
+    assert problems == [
+        "soa.csv says applicable 'yes' for control A.10.4; aims-config.json and the approved "
+        "SoA in the rows give 'no'"
+    ]
+    # a slice of the ledger with no approval in it: an earlier approval may apply, so the
+    # decisions are left unchecked and the verifier says so
+    problems, notes = coverage_problems(
+        RegisterRows(), flipped, soa_config=config, since="2026-01-01", until=None
+    )
+    assert problems == [] and "soa.csv's decisions are not checked" in notes[0]
+
+
+def test_clause_figures_count_each_completed_run_once_and_only_in_the_period():
+    from aims_workflows.export.pack.auditor import RegisterRows, coverage_problems
+
+    gathered = RegisterRows()
+    records = [
+        (
+            "run.started",
+            "R1",
+            {"evidences": ["8.2", "8.4", "6.1.2"], "workflow": "w", "version": 1},
+        ),
+        ("task.completed", "R1", {"by": "erin@example.com"}),
+        ("run.completed", "R1", {}),  # 2026-03-03
+        ("run.started", "R2", {"evidences": ["8.2"], "workflow": "w", "version": 1}),
+    ]
+    for row in _rows(records):
+        gathered.add(row)
+    clause = {
+        "clause": "8",
+        "runs_completed": "1",
+        "evidence_rows": "4",  # R1's three rows and R2's one: R1 once, though it names 8.2 and 8.4
+        "latest_evidence": "2026-03-04T00:00:00.000000Z",
+        "status": "partial",
+    }
+    problems, _ = coverage_problems(
+        gathered, {"clauses.csv": [clause]}, soa_config=None, since=None, until=None
+    )
+    assert problems == []
+    low = dict(clause, evidence_rows="3", status="in_progress")
+    problems, _ = coverage_problems(
+        gathered, {"clauses.csv": [low]}, soa_config=None, since=None, until=None
+    )
+    assert problems == [
+        "clauses.csv says evidence_rows '3' for clause 8; the ledger rows show at least 4",
+        "clauses.csv says status 'in_progress' for clause 8; the ledger rows show 1 run(s) that "
+        "evidence it completed in the period",
+    ]
+    # R1 completed before a period that starts on 2026-03-04: not counted as completed in it
+    none_done = dict(clause, runs_completed="0", status="in_progress")
+    problems, _ = coverage_problems(
+        gathered, {"clauses.csv": [none_done]}, soa_config=None, since="2026-03-04", until=None
+    )
+    assert problems == []
