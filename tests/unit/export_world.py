@@ -115,7 +115,11 @@ class Pack:
         return list(csv.DictReader(io.StringIO(self.text(name), newline="")))
 
     def ledger(self) -> list[dict]:
-        return [json.loads(line) for line in self.text("evidence/ledger.jsonl").splitlines()]
+        """The rows of evidence/ledger.jsonl (each line the array of the fields in hash order)."""
+        from aims_workflows.engine.chain_walk import FIELDS
+
+        lines = self.text("evidence/ledger.jsonl").splitlines()
+        return [dict(zip(FIELDS, json.loads(line), strict=True)) for line in lines]
 
     def extract(self, directory: Path) -> Path:
         with zipfile.ZipFile(self.path) as zf:
