@@ -34,10 +34,17 @@ SCHEMA_FILE = ROOT / "docs" / "workflow.schema.json"
 SCHEMA_COMMENT = "# yaml-language-server: $schema=../docs/workflow.schema.json"
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
-VERSIONS = {"internal-audit": 2, "ai-risk-assessment": 2, "ai-system-intake": 2}
-"""Workflows past their first version: the internal audit takes the audit programme's areas, the
-risk assessment starts from the risk register and records several risks, the intake names the
-Jira issue a system was proposed in."""
+VERSIONS = {
+    "internal-audit": 2,
+    "ai-risk-assessment": 2,
+    "ai-objectives": 2,
+    "corrective-action": 2,
+    "ai-system-intake": 2,
+}
+"""Workflows past their first version: internal-audit 2 takes the audit programme's areas; the
+risk assessment 2 starts from the risk register and records several risks; ai-objectives 2
+offers every KPI aims computes; corrective-action 2 shows the kind of source; ai-system-intake 2
+names the Jira issue a system was proposed in."""
 
 EXPECTED = {
     "ai-risk-assessment": {"6.1.2", "6.1.3", "8.2", "8.3"},
@@ -486,6 +493,7 @@ FINDING = Subject(
         "title": "Impact assessments missing for two systems",
         "severity": "major",
         "source": "internal-audit/IA-2026-1",
+        "source_type": "internal",
         "clause": "6.1.4",
         "description": "Two systems in scope have no impact assessment on record.",
     },
@@ -615,6 +623,7 @@ def test_corrective_action_waits_then_loops_until_effective(shipped):
         and closure["severity"] == "major"
         and closure["effective"] is True
     )
+    assert (closure["source"], closure["source_type"]) == ("internal-audit/IA-2026-1", "internal")
     assert closure["audit_reference"] == "IA-2026-1" and closure["plan_approved_by"] == [
         "ann@example.com"
     ]

@@ -199,7 +199,11 @@ class Dispatcher:
         return {"run_id": child_id}
 
     def _run_completed(
-        self, conn: Connection, command: ReportRunEnd, now: datetime
+        self,
+        conn: Connection,
+        command: ReportRunEnd,
+        now: datetime,
+        planned: list[Any] | None = None,
     ) -> dict[str, Any]:
         result: dict[str, Any] = {}
         if command.parent_run_id:
@@ -218,6 +222,7 @@ class Dispatcher:
                 now,
                 workflow=command.workflow,
                 actor=ENGINE,
+                planned=planned,
             )
         return result
 
@@ -232,15 +237,26 @@ class Dispatcher:
         )
         return {"run_id": command.child_run_id, "ignored": transition.ignored}
 
+    def _plan_completion(self, command: Command, now: datetime) -> list[Any] | None:
+        if not isinstance(command, ReportRunEnd) or command.status != "completed":
+            return None
+        return self.rt._plan_triggers(
+            "run.completed", command.subject, now, workflow=command.workflow, actor=ENGINE
+        )
+
     def _carry_out_internal(
-        self, conn: Connection, command: Command, now: datetime
+        self,
+        conn: Connection,
+        command: Command,
+        now: datetime,
+        planned: list[Any] | None = None,
     ) -> dict[str, Any]:
         if isinstance(command, SpawnRun):
             return self._run_start(conn, command, now)
         if isinstance(command, CancelChildRun):
             return self._run_cancel(conn, command, now)
         if isinstance(command, ReportRunEnd):
-            return self._run_completed(conn, command, now)
+            return self._run_completed(conn, command, now, planned)
         raise PermanentError(f"'{command.kind}' is not carried out by the dispatcher itself")
 
     def _claim(self, limit: int, *, internal: bool) -> list[outbox.Claimed]:
@@ -294,8 +310,11 @@ class Dispatcher:
         # each in its own transaction with its completion mark: one that cannot be carried out
         # (a spawned run's input of the wrong type) must not hold up the others
         try:
+            # the runs a completion triggers are planned (scope, templates) before the write
+            # transaction, as receive() does for events
+            planned = self._plan_completion(item.command, now)
             with self.rt.db.begin() as conn:
-                result = self._carry_out_internal(conn, item.command, now)
+                result = self._carry_out_internal(conn, item.command, now, planned)
                 if not outbox.complete(conn, item, now, result):
                     raise LostClaim(item.command.key)
         except LostClaim:

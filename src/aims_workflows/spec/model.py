@@ -97,6 +97,8 @@ SUBJECT_ATTRIBUTES: dict[str, tuple[str, ...]] = {
         "title",
         "severity",
         "source",
+        "source_type",
+        "tracker_issue",
         "clause",
         "system",
         "raised_at",

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ... import __version__
+from ...engine.chain_walk import LINE_FORMAT
 from ...engine.evidence import iso
 from ...risks import export as risk_export
 from .. import records
@@ -36,7 +37,9 @@ from ._zip import PackEntry, PackWriter
 
 __all__ = ["PackResult", "write_audit_pack", "default_pack_name"]
 
-FORMAT = "aims-audit-pack/1"
+FORMAT = "aims-audit-pack/2"
+"""/2: ``evidence/ledger.jsonl`` holds each row as ``chain_walk.row_line`` writes it (/1: as a
+JSON object)."""
 
 
 @dataclass(frozen=True)
@@ -225,6 +228,11 @@ def _evidence(
                 ),
                 "period": period.as_dict(),
                 "exported": exported.as_dict(),
+                "row_format": LINE_FORMAT,
+                "row_layout": (
+                    "one row per line: the JSON array [" + ", ".join(FIELDS) + "]; the line "
+                    'less its last element (,"<hash>") is the canonical JSON the hash covers'
+                ),
                 "hash": {
                     "algorithm": "sha256",
                     "covers": list(FIELDS[:-1]),
