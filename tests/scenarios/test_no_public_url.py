@@ -4,8 +4,8 @@ A whole risk assessment (two Jira tasks, a top-management acceptance by two appr
 Slack, stepped up with a confirmation comment in Jira) runs with no HTTP request into aims at
 all: the engineer's and the risk owner's answers reach aims only through the worker's poll of
 ``/search/jql``, the confirmation through its reading of the issue's comments; clicks and the
-reason modal come over the app's socket. Jira exchanges are held to Atlassian's description, Slack answers to
-Slack's; on SQLite and PostgreSQL with the injected clock.
+reason modal come over the app's socket. Jira exchanges are held to Atlassian's description,
+Slack answers to Slack's; on SQLite and PostgreSQL with the injected clock.
 """
 
 from __future__ import annotations

@@ -192,9 +192,9 @@ def test_a_step_up_is_confirmed_through_the_poll_with_no_webhook(
         assert jira.server is None and jira.delivered == []
     assert not record.failures, "\n".join(record.failures)
     assert not recorder.errors, "\n".join(recorder.errors)
-    assert any(
-        e.method == "GET" and e.path.endswith("/comment") for e in recorder.exchanges
-    ), "the poll did not read comments"
+    assert any(e.method == "GET" and e.path.endswith("/comment") for e in recorder.exchanges), (
+        "the poll did not read comments"
+    )
 
 
 @pytest.mark.parametrize("first", ["poll", "webhook"])
