@@ -201,6 +201,28 @@ def test_the_demo_shows_a_delegation_and_who_people_are(demo_db):
     )
 
 
+def test_the_demo_shows_a_step_up_for_a_critical_risk_acceptance(demo_db):
+    """The credit scoring model's critical risk (inherent score 20): top management's Slack
+    approval waits until the same person confirms it in Jira."""
+    import json
+
+    _, db = demo_db
+    with db.connect() as conn:
+        rows = list(ledger.iter_rows(conn))
+    [asked] = [r for r in rows if r.kind == "approval.step_up_requested"]
+    payload = json.loads(asked.payload)
+    assert payload["condition"] == "evaluate.score >= 20 or residual.score >= 15"
+    assert asked.via == "slack"
+    [decided] = [
+        r
+        for r in rows
+        if r.kind == "approval.decided"
+        and json.loads(r.payload)["approval_id"] == payload["approval_id"]
+    ]
+    assert decided.actor == asked.actor and decided.via == "jira"
+    assert json.loads(decided.payload)["assurance"].startswith("stepped up: verified by jira")
+
+
 def test_the_demo_people_write_their_answers_and_reasons_in_their_own_words(demo_db):
     """No answer repeats its field's label ("Changes to the AIMS: Changes to the AIMS ..."), no
     reason names a step id ("Reviewed accept_owner ..."), and fields left empty stay empty."""

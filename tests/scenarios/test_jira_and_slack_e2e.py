@@ -384,12 +384,21 @@ def test_answers_edited_in_jira_after_completion_replace_the_open_slack_approval
             TINA, new["approval_id"], "Accepted: the nightly sync addresses the cause"
         ).ok
         world.settle()
+        # the new score of 20 is above the step-up threshold: Tina confirms in Jira
+        [asked] = world.evidence(run_id, "approval.step_up_requested")
+        assert asked["actor"] == TINA
+        with world.jira.person(TINA) as tina:
+            tina.comment(asked["payload"]["issues"][0], asked["payload"]["code"])
+        world.settle()
         assert world.run(run_id) == ("completed", None)
         [decided] = world.evidence(run_id, "approval.decided")
         assert (decided["actor"], decided["payload"]["content_hash"]) == (TINA, new["content_hash"])
         for person in (TOM, TINA):
-            [last] = copies_of(world, person, new["approval_id"])
+            last, *notices = copies_of(world, person, new["approval_id"])
             assert buttons(last) == [] and "Approved" in text_of(last)
+            # Tina was also told her approval waited for its confirmation in Jira
+            told = ["does not count yet" in text_of(n) for n in notices]
+            assert told == ([True] if person == TINA else [])
         table = RiskRegisterEntry.__table__
         with world.app.db.connect() as conn:
             entry = conn.execute(select(table).where(table.c.run_id == run_id)).one()

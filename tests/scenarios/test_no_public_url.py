@@ -1,10 +1,11 @@
 """A company with no public URL: Slack over Socket Mode and Jira polled, not calling back.
 
 A whole risk assessment (two Jira tasks, a top-management acceptance by two approvers in
-Slack) runs with no HTTP request into aims at all: the engineer's and the risk owner's answers
-reach aims only through the worker's poll of ``/search/jql``; clicks and the reason modal come
-over the app's socket. Jira exchanges are held to Atlassian's description, Slack answers to
-Slack's; on SQLite and PostgreSQL with the injected clock.
+Slack, stepped up with a confirmation comment in Jira) runs with no HTTP request into aims at
+all: the engineer's and the risk owner's answers reach aims only through the worker's poll of
+``/search/jql``, the confirmation through its reading of the issue's comments; clicks and the
+reason modal come over the app's socket. Jira exchanges are held to Atlassian's description,
+Slack answers to Slack's; on SQLite and PostgreSQL with the injected clock.
 """
 
 from __future__ import annotations
@@ -129,6 +130,18 @@ def test_a_risk_assessment_runs_with_no_inbound_http(db_url, database, tmp_path,
             assert [a.approval_id for a in slack.open_approvals(TINA)] == [approval.approval_id]
             decided = slack.approve(TOM, approval.approval_id, "The fee table changes rarely")
             assert decided.ok, decided
+            settle()
+            # accepting a residual score of 20 as it is needs a step-up: Tom confirms with a
+            # comment in Jira, which reaches aims through the poll too
+            with app.db.connect() as conn:
+                [asked] = [
+                    r
+                    for r in ledger.iter_rows(conn, run_id=run_id)
+                    if r.kind == "approval.step_up_requested"
+                ]
+            assert (asked.actor, asked.via) == (TOM, "slack")
+            with jira.person(TOM) as tom:
+                tom.comment(treat, f"aims confirm {approval.approval_id}")
             settle()
             assert slack.open_approvals(TINA) == []
 

@@ -3,8 +3,8 @@
 person confirms it in Jira, with a comment under their own account (Jira sandbox, signed
 ``comment_created`` webhooks into the web app); SQLite and PostgreSQL.
 
-The shipped risk assessment is used with one option added to its board acceptance:
-``step_up: {when: "evaluate.score >= 15"}``."""
+The shipped risk assessment is used with its board acceptance's step-up threshold lowered to
+``evaluate.score >= 15``, so the inherent score of 16 is above it."""
 
 from __future__ import annotations
 
@@ -31,20 +31,21 @@ from aims_workflows.app import shipped_workflows_dir
 
 pytestmark = pytest.mark.filterwarnings("ignore:Unsupported scheme type:UserWarning")
 
-STEP_UP = '    step_up:\n      when: "evaluate.score >= 15"\n'
+SHIPPED = "      when: evaluate.score >= 20 or residual.score >= 15\n"
+LOWER = '      when: "evaluate.score >= 15"\n'
 
 
 @pytest.fixture
 def stepped_up_workflows(tmp_path, monkeypatch) -> Path:
-    """The shipped risk assessment with a step-up on its board acceptance."""
+    """The shipped workflows, the risk assessment's step-up threshold lowered to 15."""
     folder = tmp_path / "shipped"
     folder.mkdir()
-    text = (shipped_workflows_dir() / "ai-risk-assessment.yaml").read_text(encoding="utf-8")
-    board = text.index("  - id: accept_top")
-    end = text.index("    on_reject: treat\n", board) + len("    on_reject: treat\n")
-    (folder / "ai-risk-assessment.yaml").write_text(
-        text[:end] + STEP_UP + text[end:], encoding="utf-8"
-    )
+    for name in ("ai-risk-assessment", "ai-risk", "risk-treatment"):
+        text = (shipped_workflows_dir() / f"{name}.yaml").read_text(encoding="utf-8")
+        if name == "ai-risk-assessment":
+            assert text.count(SHIPPED) == 1, "the shipped step-up condition changed"
+            text = text.replace(SHIPPED, LOWER)
+        (folder / f"{name}.yaml").write_text(text, encoding="utf-8")
     monkeypatch.setattr(e2e, "shipped_workflows_dir", lambda: folder)
     return folder
 

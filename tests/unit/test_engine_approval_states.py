@@ -340,6 +340,26 @@ def test_below_the_threshold_and_rejections_count_at_once(spec_from_text):
     assert high.run.current == "assess"
 
 
+def test_with_no_jira_issue_to_confirm_on_a_step_up_is_not_asked(spec_from_text):
+    # the tasks are kept locally (no Jira configured): no second channel exists, so the
+    # approval counts as given, and the approver is told why no confirmation is asked
+    d = Driver(spec_from_text(BASE % {"extra": STEP_UP, "quorum": "any"}), ai_system())
+    d.start()
+    d.send("task.created", ENGINEER, step_id="assess", attempt=1, ref="LOCAL:run/assess/1")
+    d.complete("assess", ENGINEER, {"score": 20})
+    request = d.transitions[-1].commands[-1]
+    assert isinstance(request, RequestApproval) and not request.step_up
+    assert request.step_up_rule == (
+        "assess.score > 15 (assess.score = 20): above the threshold, but no confirmation is "
+        "asked: the tasks are not in Jira (Jira is not configured), so there is no second "
+        "channel to confirm in"
+    )
+    assert "step_up" not in d.transitions[-1].evidence[-1].payload
+    t = d.decide(RISK_OWNER, reason="residual risk accepted")
+    assert d.kinds(t)[:2] == ["approval.decided", "approval.closed"]
+    assert d.run.status == "completed"
+
+
 def test_step_up_condition_is_checked_like_any_expression(spec_from_text):
     import pytest
 

@@ -205,6 +205,17 @@ def test_a_reassessment_starts_from_the_register_and_records_what_changed(harnes
     h.complete("analyse", {**PRIVACY, "likelihood": 5}, run_id=rerate)
     h.complete("treat", PRIVACY_TREAT, run_id=rerate)
     h.decide("tina@example.com", run_id=rerate)
+    # re-rated to 20, above the shipped step-up threshold: Tina confirms in Jira too
+    held = h.pending_approval(rerate)
+    h.rt.decide(
+        held.approval_id,
+        person="tina@example.com",
+        decision="confirm",
+        reason=f"aims confirm {held.approval_id}",
+        via="jira",
+        ref="TASK-9#comment-1",
+    )
+    h.pump()
 
     with h.db.connect() as conn:
         risks = {r["risk_id"]: r for r in list_risks(conn, today=h.clock.now().date())}

@@ -426,12 +426,27 @@ class InboxProcessor:
         return self._settle(delivery, change, task, decision)
 
     def _confirm(self, delivery_id: str, change: Change, confirmation: Confirmation) -> int:
-        """A step-up confirmation: the approval it names, decided 'confirm' by the account
-        that wrote the comment (the engine checks it is the approver's)."""
+        """A step-up confirmation a webhook brought."""
+        return self.confirm(Delivery(SOURCE, delivery_id), change.issue_key, confirmation)
+
+    def confirm(self, delivery: Delivery, issue_key: str, confirmation: Confirmation) -> int:
+        """A step-up confirmation (from a webhook or the poll): the approval it names, decided
+        'confirm' by the account that wrote the comment (the engine checks it is the
+        approver's). A comment already applied through the other path is ignored."""
+        from ._confirmations import applied_elsewhere, comment_subject
+
+        if confirmation.comment_id:
+            subject = comment_subject(confirmation.comment_id)
+            delivery = delivery.about(subject=subject)
+            earlier = applied_elsewhere(self.rt.db, subject, delivery.source, delivery.id)
+            if earlier is not None:
+                return int(
+                    self.rt.ignore(delivery, f"the confirmation was applied already ({earlier})")
+                )
         account = confirmation.author.get("accountId")
         if account:
             self._learn_account(str(account))
-        person = self._person(Change(change.webhook_event, "", "", {}, user=confirmation.author))
+        person = self._person(Change("comment", "", "", {}, user=confirmation.author))
         event = ApprovalDecided(
             actor=Actor(
                 person,
@@ -442,9 +457,9 @@ class InboxProcessor:
             approval_id=confirmation.approval_id,
             decision="confirm",
             reason=confirmation.text,
-            ref=f"{change.issue_key}#comment-{confirmation.comment_id}",
+            ref=f"{issue_key}#comment-{confirmation.comment_id}",
         )
-        outcome = self.rt.receive(event, delivery=Delivery(SOURCE, delivery_id))
+        outcome = self.rt.receive(event, delivery=delivery)
         return 0 if outcome.duplicate else 1
 
     @staticmethod

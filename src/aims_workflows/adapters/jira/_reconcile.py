@@ -10,10 +10,15 @@ The same pass looks for issues of type Nonconformity created or edited since its
 (all of them the first time) that raised no finding yet, and raises theirs, and for issues of
 type AI system proposal that registered no system yet, and registers theirs, as their webhooks
 would have (with ``AIMS_JIRA_MODE=poll`` there is no webhook at all).
+
+And it reads the step-up confirmations (``aims confirm <approval id>`` comments) of the runs
+whose approval waits for one (``_confirmations``): a comment is not an issue change that the
+search above could be asked for.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -123,7 +128,7 @@ class Reconciler:
             ),
             p.propose_system,
         )
-        return reported + self._poll_tasks()
+        return reported + self._poll_tasks() + self._poll_confirmations()
 
     def _jql_moment(self, since: datetime) -> str:
         local = (since - _OVERLAP).astimezone(self._timezone())
@@ -230,6 +235,38 @@ class Reconciler:
         store.set_cursor(CURSOR, newest)
         if applied:
             log.info("reconciliation applied %d change(s) that no webhook reported", applied)
+        return applied
+
+    def _poll_confirmations(self) -> int:
+        """Apply the step-up confirmations written, since each request, on the issues of the
+        runs whose approval waits for one."""
+        from ._confirmations import comment_subject, pending_step_ups, written_since
+        from ._step_up import confirmation_in_comment
+
+        applied = 0
+        jira = self.processor.tracker.jira
+        for pending in pending_step_ups(self.rt.db):
+            for key in self.processor.store.issues_of_run(pending.run_id):
+                comments = jira.comments(
+                    key,
+                    order_by="-created",
+                    max_results=self.page_size,
+                    what=f"read the step-up confirmations on {key}",
+                )
+                for comment in reversed(comments):  # oldest first, as they were written
+                    if not written_since(comment, pending.requested_at):
+                        continue
+                    found = confirmation_in_comment(comment)
+                    if found is None or found.approval_id != pending.approval_id:
+                        continue
+                    delivery = Delivery(
+                        POLL_SOURCE,
+                        comment_subject(found.comment_id),
+                        json.dumps({"issue": key, "comment": found.comment_id}),
+                    )
+                    applied += self.processor.confirm(delivery, key, found)
+        if applied:
+            log.info("reconciliation applied %d step-up confirmation(s)", applied)
         return applied
 
     def _editor(self, issue: dict[str, Any], field_ids: set[str]) -> dict[str, Any] | None:

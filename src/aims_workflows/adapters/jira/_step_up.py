@@ -11,7 +11,7 @@ from typing import Any
 
 from . import _adf
 
-__all__ = ["Confirmation", "confirmation_in"]
+__all__ = ["Confirmation", "confirmation_in", "confirmation_in_comment"]
 
 # at the start of the comment: aims's own request for the confirmation quotes the words later
 # in its sentence, and must not read as one
@@ -33,8 +33,17 @@ def confirmation_in(payload: Any) -> Confirmation | None:
     comment = payload.get("comment")
     if not isinstance(comment, dict):
         return None
+    found = confirmation_in_comment(comment)
+    if found is not None and not found.author and isinstance(payload.get("user"), dict):
+        return Confirmation(found.approval_id, found.text, found.comment_id, payload["user"])
+    return found
+
+
+def confirmation_in_comment(comment: dict[str, Any]) -> Confirmation | None:
+    """The confirmation one comment (as ``GET /issue/{id}/comment`` or a webhook shows it)
+    reads, or None when it is not one."""
     body = comment.get("body")
-    # REST API v3 webhooks carry ADF; older sites send the wiki-markup text
+    # REST API v3 carries ADF; older sites send the wiki-markup text
     text = body if isinstance(body, str) else _adf.to_text(body)
     found = _CONFIRM.match(text or "")
     if found is None:
@@ -44,5 +53,5 @@ def confirmation_in(payload: Any) -> Confirmation | None:
         approval_id=found.group(1).rstrip("."),
         text=text.strip()[:500],
         comment_id=str(comment.get("id") or ""),
-        author=author or payload.get("user") or {},
+        author=author or {},
     )

@@ -294,7 +294,7 @@ def _body(card: Card, who: Callable[[str], str]) -> list[Block]:
             ":closed_lock_with_key: *Above the step-up threshold*: an approval counts once you "
             "confirm it in Jira under your own account."
             if card.step_up
-            else "*Step-up*: not needed."
+            else "*Step-up*: no confirmation asked."
         )
         rule = f"\n`{_md_escape(card.step_up_rule)}`" if card.step_up_rule else ""
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=_clip(lead + rule, 3000))]))

@@ -77,11 +77,15 @@ def request_approval(
         ctx.add_timers(step.id, step.reminders, step.escalate, due_at, attempt, round_)
     names = ctx.names()
     shown = {label: evaluate(expr, names) for label, expr in step.show.items()}
-    # decided once, at the request: the approvers see whether their approval needs a second
-    # channel before they click
-    run.approval.step_up = bool(step.step_up and evaluate(step.step_up.when, names))
     title = render(step.title, names) if step.title else f"{spec.title}: {run.subject.name}"
     covered = approved_steps(spec, step)
+    issues = tuple(
+        str(run.data[s]["issue"]) for s in covered if s in run.data and run.data[s].get("issue")
+    )
+    # decided once, at the request: the approvers see whether their approval needs a second
+    # channel before they click
+    above = bool(step.step_up and evaluate(step.step_up.when, names))
+    run.approval.step_up = above and any(map(is_jira_issue, issues))
     ctx.emit(
         RequestApproval(
             key=ctx.key(f"{approval_id}/request"),
@@ -96,11 +100,7 @@ def request_approval(
             content_hash=hashed,
             show=shown,
             # a record step may have a field named 'issue' too: passed on as text
-            issues=tuple(
-                str(run.data[s]["issue"])
-                for s in covered
-                if s in run.data and run.data[s].get("issue")
-            ),
+            issues=issues,
             subject=run.subject,
             due_at=iso(due_at) if due_at else None,
             exclude=tuple(excluded_people(run, step)),
@@ -111,7 +111,7 @@ def request_approval(
             ),
             escalated_from=escalated_from,
             step_up=run.approval.step_up,
-            step_up_rule=_step_up_rule(step, names, run.approval.step_up),
+            step_up_rule=_step_up_rule(step, names, above, run.approval.step_up),
             withdraw_within=format_duration(step.withdraw_within) if step.withdraw_within else None,
         )
     )
@@ -121,9 +121,18 @@ def request_approval(
     )
 
 
-def _step_up_rule(step: ApprovalStep, names: dict[str, Any], holds: bool) -> str | None:
+def is_jira_issue(ref: str) -> bool:
+    """A task's reference is a Jira issue key, not the local tracker's ``LOCAL:`` reference
+    (tasks are kept locally when Jira is not configured)."""
+    return bool(ref) and not ref.startswith("LOCAL:")
+
+
+def _step_up_rule(
+    step: ApprovalStep, names: dict[str, Any], holds: bool, applied: bool
+) -> str | None:
     """The step-up condition as the approver should read it: with the values it compared (a
-    score against its threshold) and whether it holds."""
+    score against its threshold), whether it holds, and, when it holds but no Jira issue is
+    there to confirm on (Jira is not configured), that it does not apply."""
     if step.step_up is None:
         return None
     read: dict[str, Any] = {}
@@ -134,11 +143,15 @@ def _step_up_rule(step: ApprovalStep, names: dict[str, Any], holds: bool) -> str
             value = value.get(ref.attr)
         read.setdefault(label, value)
     values = ", ".join(f"{label} = {value}" for label, value in read.items())
-    verdict = (
-        "above the threshold: an approval needs a confirmation in Jira"
-        if holds
-        else "below the threshold: no confirmation needed"
-    )
+    if holds and applied:
+        verdict = "above the threshold: an approval needs a confirmation in Jira"
+    elif holds:
+        verdict = (
+            "above the threshold, but no confirmation is asked: the tasks are not in Jira "
+            "(Jira is not configured), so there is no second channel to confirm in"
+        )
+    else:
+        verdict = "below the threshold: no confirmation needed"
     return (
         f"{step.step_up.when} ({values}): {verdict}"
         if values
