@@ -24,7 +24,7 @@ from ..errors import EngineError
 from ..spec.model import WorkflowSpec
 from ..store.models_risks import Risk
 
-__all__ = ["register_inputs", "register_lines"]
+__all__ = ["register_inputs", "register_lines", "reads_register"]
 
 _RISKS = Risk.__table__
 _RISK_ID = re.compile(r"^\s*(RISK-\d+)\s*$", re.IGNORECASE)
@@ -39,9 +39,9 @@ def register_inputs(
 ) -> dict[str, Any] | None:
     """``inputs`` with the register's values added where ``spec`` declares them and they are
     not given. An unknown register id is an :class:`EngineError` naming the close matches."""
-    declared = {d.id for d in spec.inputs}
-    if subject.type != "ai_system" or not declared & {"current_register", "risk", "risk_id"}:
+    if not reads_register(spec, subject):
         return inputs
+    declared = {d.id for d in spec.inputs}
     given = dict(inputs or {})
     if {"current_register", "current_risk_ids"} <= declared:
         rows = _open_risks(conn, subject.name)
@@ -54,6 +54,12 @@ def register_inputs(
         if recorded:
             given["risk_id"] = recorded
     return given
+
+
+def reads_register(spec: WorkflowSpec, subject: Subject) -> bool:
+    """Whether a run of ``spec`` on ``subject`` starts from the risk register's values."""
+    declared = {d.id for d in spec.inputs}
+    return subject.type == "ai_system" and bool(declared & {"current_register", "risk", "risk_id"})
 
 
 def register_lines(rows: list[Any]) -> list[str]:

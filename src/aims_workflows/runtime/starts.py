@@ -16,7 +16,7 @@ from ..engine import Actor, StartRun, Transition, advance, new_run
 from ..engine.state import Subject
 from ..errors import EngineError
 from ..ports import Clock
-from ..risks.inputs import register_inputs
+from ..risks.inputs import reads_register, register_inputs
 from ..spec.expressions import ExpressionError, evaluate
 from ..spec.loader import LoadedSpec
 from ..spec.model import WorkflowSpec
@@ -237,10 +237,12 @@ class RunStarts:
         workflow: str | None = None,
         actor: Actor = CLI,
         skip: Callable[[str], bool] | None = None,
+        conn: Connection | None = None,
     ) -> list[tuple[LoadedSpec, Transition]]:
         """The runs this event would start, each workflow's scope evaluated and its first
-        transition made by the engine, without the database: callers that know the subject
-        before their write transaction plan here and store with :meth:`_fire_triggers`."""
+        transition made by the engine: callers that know the subject before their write
+        transaction plan here and store with :meth:`_fire_triggers`. Only a workflow that
+        starts from the risk register reads the database (``conn``, else a read of its own)."""
         planned: list[tuple[LoadedSpec, Transition]] = []
         changed = set(fields)
         for loaded in self.specs.workflows:
@@ -259,11 +261,29 @@ class RunStarts:
                     if changed
                     else ""
                 )
+                inputs = self._register_inputs(conn, spec, subject)
                 planned.append(
-                    (loaded, self._started(loaded, subject, now, actor=actor, trigger=trigger))
+                    (
+                        loaded,
+                        self._started(
+                            loaded, subject, now, inputs=inputs, actor=actor, trigger=trigger
+                        ),
+                    )
                 )
                 break
         return planned
+
+    def _register_inputs(
+        self, conn: Connection | None, spec: WorkflowSpec, subject: Subject
+    ) -> dict[str, Any] | None:
+        """A triggered run's inputs: the risk register's current values where it starts from
+        them (a re-assessment shows the register), else none."""
+        if not reads_register(spec, subject):
+            return None
+        if conn is not None:
+            return register_inputs(conn, spec, subject, None)
+        with self.db.connect() as read:
+            return register_inputs(read, spec, subject, None)
 
     def _fire_triggers(
         self,
@@ -289,6 +309,7 @@ class RunStarts:
                 workflow=workflow,
                 actor=actor,
                 skip=lambda workflow_id: self._open_run_exists(conn, workflow_id, subject),
+                conn=conn,
             )
         started: list[str] = []
         for loaded, transition in planned:
