@@ -192,13 +192,39 @@ def jira_rest_url(settings: Settings) -> str | None:
 
 
 class KpiTargets(BaseModel):
+    """One target per KPI (``aims kpi --explain`` shows each KPI's definition and target).
+    ``control_evidence_fresh_days`` is no target: it is how old a control's latest evidence may
+    be and still count as current."""
+
     model_config = ConfigDict(extra="forbid")
 
     risk_assessment_coverage: float = Field(0.95, ge=0, le=1)
     impact_assessment_coverage: float = Field(0.90, ge=0, le=1)
+    open_tasks: int = Field(50, ge=0)
     overdue_tasks: int = Field(0, ge=0)
     median_approval_latency_hours: float = Field(48, gt=0)
-    mean_days_to_close_nonconformity: float = Field(30, gt=0)
+    # the corrective-action workflow's due dates, from the finding to the action implemented,
+    # add up to 57 days: an action that keeps to them meets this target
+    mean_days_to_close_nonconformity: float = Field(60, gt=0)
+    nonconformity_action_effectiveness: float = Field(0.8, ge=0, le=1)
+    controls_with_current_evidence: float = Field(0.9, ge=0, le=1)
+    control_evidence_fresh_days: int = Field(365, gt=0)
+    repeated_audit_findings: int = Field(0, ge=0)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_empty_target(cls, value: Any, info: Any) -> Any:
+        # `kpi_targets: {overdue_tasks: }` reads as null: say what to write instead
+        if value is None:
+            raise PydanticCustomError(
+                "kpi_target",
+                _literal(
+                    f"kpi_targets.{info.field_name} has no value: give a number (the default is "
+                    f"{cls.model_fields[info.field_name].default}), or remove the line to use "
+                    "the default"
+                ),
+            )
+        return value
 
 
 def _annex_control_id(value: Any) -> str:
@@ -504,9 +530,14 @@ roles:
 kpi_targets:
   risk_assessment_coverage: 0.95      # share of in-scope AI systems with a current risk assessment
   impact_assessment_coverage: 0.90    # ... and a current impact assessment
+  open_tasks: 50                      # workload ceiling: open tasks across all runs
   overdue_tasks: 0
   median_approval_latency_hours: 48
-  mean_days_to_close_nonconformity: 30
+  mean_days_to_close_nonconformity: 60  # finding raised -> corrective action implemented
+  nonconformity_action_effectiveness: 0.8  # effectiveness checks that found the action worked
+  controls_with_current_evidence: 0.9  # applicable Annex A controls with evidence this year
+  control_evidence_fresh_days: 365    # evidence older than this is stale
+  repeated_audit_findings: 0          # findings in an area (clause) that had one before
 # The workflows in use: `shipped` (those that come with aims-workflows, updated with it), or
 # folders of your own copies (`aims init --copy-workflows` copies the shipped ones to workflows/).
 workflows: shipped

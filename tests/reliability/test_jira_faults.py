@@ -358,3 +358,50 @@ def test_a_lost_webhook_is_found_by_the_reconciliation_poll_and_applied_once(env
     app.pump()
     assert ledger_kinds(app, run_id).count("task.completed") == 1
     assert demo.issue_of(run_id, "treat")
+
+
+def test_a_pass_with_jira_down_ends_and_gives_its_deliveries_back(env):
+    """Deliveries that need Jira to be applied (an issue aims made but had not recorded yet)
+    while Jira answers 503: the pass takes each once, leaves them stored and unclaimed for the
+    next pass, and ends (it used to take the same batch again and again)."""
+    import json
+
+    from aims_workflows.runtime import Delivery
+
+    _, _, app, demo = env
+    for n in range(5):
+        body = {
+            "webhookEvent": "jira:issue_updated",
+            "timestamp": 1767600000000 + n,
+            "issue": {"id": str(90000 + n), "key": f"AIMS-{900 + n}",
+                      "fields": {"labels": ["aims"], "status": {"name": "Done"}}},
+        }  # fmt: skip
+        app.runtime.store_delivery(Delivery("jira", f"down-{n}", json.dumps(body)))
+    demo.sandbox.faults.unavailable(times=10**6)
+    assert demo.integration.processor.process_pending(batch=2) == 0
+    with app.db.connect() as conn:
+        rows = conn.execute(
+            select(
+                InboxItem.__table__.c.status,
+                InboxItem.__table__.c.claimed_by,
+            ).where(InboxItem.__table__.c.delivery_id.like("down-%"))
+        ).all()
+    assert [tuple(r) for r in rows] == [("received", None)] * 5
+    demo.sandbox.faults.clear()
+
+
+def test_a_stored_webhook_names_the_issue_it_changes(env):
+    """So that workers apply one issue's deliveries in the order Jira sent them."""
+    import json
+
+    _, _, app, demo = env
+    run_id = start_run(app)
+    _, body = done_webhook(app, demo, run_id)
+    assert post(demo, body, delivery="dlv-subject").status_code == 202
+    with app.db.connect() as conn:
+        subject = conn.scalar(
+            select(InboxItem.__table__.c.subject).where(
+                InboxItem.__table__.c.delivery_id == "dlv-subject"
+            )
+        )
+    assert subject == f"issue:{json.loads(body)['issue']['id']}"

@@ -18,6 +18,7 @@ from sqlalchemy import text
 
 from aims_workflows.engine.evidence import iso
 from aims_workflows.kpi import compute_kpis, kpis_json
+from aims_workflows.kpi.queries import KpiContext
 from aims_workflows.sandbox._server import BackgroundServer
 from aims_workflows.store import ledger
 from aims_workflows.web import create_app
@@ -261,8 +262,10 @@ def test_api_kpis_is_what_aims_kpi_prints_as_json(harness, serve):
     response = serve(h.app).get("/api/kpis")
     assert response.status_code == 200 and response.headers["content-type"] == "application/json"
     with h.db.connect() as conn:
+        context = KpiContext(h.app.workflows, h.app.config.soa)
         expected = kpis_json(
-            compute_kpis(conn, h.clock.now(), h.app.config.kpi_targets), iso(h.clock.now())
+            compute_kpis(conn, h.clock.now(), h.app.config.kpi_targets, context=context),
+            iso(h.clock.now()),
         )
     assert response.text == expected
     by_key = {k["key"]: k for k in json.loads(response.text)["kpis"]}
@@ -395,3 +398,24 @@ def test_a_broken_workflow_file_is_named_and_the_dashboard_keeps_working(
         assert http.get("/api/kpis").status_code == 200
     finally:
         h.app.db.dispose()
+
+
+def test_each_kpi_card_says_how_it_is_measured(harness, serve, answers):
+    from aims_workflows.kpi.queries import definitions
+
+    h = harness
+    _, started = h.add_system("Chatbot")
+    impact = runs_of(h, started)["ai-impact-assessment"]
+    for step in ("context", "impacts", "mitigate"):
+        h.complete(step, answers["impact." + step], run_id=impact)
+    h.decide("amy@example.com", run_id=impact)
+    page = get(serve(h.app))
+    for definition in definitions():
+        shown = card(page, definition.key)
+        assert "How it is measured" in shown
+        assert f"Formula {definition.formula}" in shown and f"Owner {definition.owner}" in shown
+    controls = card(page, "controls_with_current_evidence")
+    assert controls.startswith("bad:") and "4 of 38 applicable current" in controls
+    assert "Target >= 90% (kpi_targets.controls_with_current_evidence in aims.yaml)" in controls
+    # the formula is also the label's tooltip
+    assert 'title="controls whose latest evidence is at most' in page

@@ -61,6 +61,10 @@ NOT_PRODUCED_HERE = {
         "written only by `aims documents review`; tests/unit/test_documents.py reviews documents "
         "and reads every row back through the model byte for byte"
     ),
+    "inbox.retried": (
+        "written only by `aims inbox retry`; tests/unit/test_cli_inbox.py puts parked "
+        "deliveries back and reads the rows back through the model byte for byte"
+    ),
 }
 """Kinds none of the runs in this module writes, and why. Keep it short."""
 

@@ -31,15 +31,15 @@ def _identify(answers) -> TaskCompleted:
 def test_a_failing_event_rolls_back_alone_and_holds_back_its_run(harness, answers, monkeypatch):
     h = harness
     ok_run, bad_run, other = _started(h, 3)
-    real = core_module.Runtime._receive_in
+    real = core_module.Runtime._commit_transition
     failing = _identify(answers)
 
-    def fails_once(self, conn, event, run_id, now):
-        if event is failing:
+    def fails_once(self, conn, spec, transition, lock_version, now, *tail):
+        if transition.run.run_id == bad_run:  # fails while storing, inside the transaction
             raise RuntimeError("projection bug")
-        return real(self, conn, event, run_id, now)
+        return real(self, conn, spec, transition, lock_version, now, *tail)
 
-    monkeypatch.setattr(core_module.Runtime, "_receive_in", fails_once)
+    monkeypatch.setattr(core_module.Runtime, "_commit_transition", fails_once)
     before = {r: h.kinds(r) for r in (ok_run, bad_run, other)}
     results = h.rt.receive_batch(
         [
@@ -90,3 +90,33 @@ def test_order_within_a_run_is_kept_across_a_batch(harness, answers, size):
     kinds = h.kinds(run)
     completed = [k for k in kinds if k == "task.completed"]
     assert len(completed) == 2
+
+
+def test_each_task_close_names_its_own_events_ledger_rows(harness, answers):
+    """Group commit appends the batch's evidence at its end, in one go: each event's rows stay
+    together, in the order of the events, and a ``task.close`` names exactly its event's."""
+    import json
+
+    from sqlalchemy import text
+
+    from aims_workflows.store import ledger
+
+    h = harness
+    runs = _started(h, 3)
+    results = h.rt.receive_batch([Queued(_identify(answers), run_id=r) for r in runs])
+    assert all(r.transition and r.transition.ignored is None for r in results)
+    with h.db.connect() as conn:
+        closes = conn.execute(
+            text("SELECT run_id, payload FROM outbox WHERE kind = 'task.close' ORDER BY id")
+        ).all()
+        by_seq = {row.seq: row for row in ledger.iter_rows(conn)}
+    sealed = {run: json.loads(payload)["evidence_seqs"] for run, payload in closes}
+    assert set(sealed) == set(runs)
+    previous_last = 0
+    for run in runs:  # in the order of the events
+        first, last = sealed[run]
+        assert first > previous_last
+        assert {by_seq[s].run_id for s in range(first, last + 1)} == {run}
+        assert "task.completed" in {by_seq[s].kind for s in range(first, last + 1)}
+        previous_last = last
+    assert h.verify().ok

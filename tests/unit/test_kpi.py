@@ -174,8 +174,12 @@ def test_each_kpi_on_a_known_data_set(known):
         61.5 / 60
     )  # bucket 61 min, its middle
     assert k["median_approval_latency_hours"].detail == "over 7 closed approvals"
-    assert k["mean_days_to_close_nonconformity"].value == pytest.approx(15)
-    assert k["mean_days_to_close_nonconformity"].detail == "2 closed, 1 open"
+    # counted to each corrective action's completion (here: its closure, the runs have no
+    # implement step), and the open one by its age so far: (10 + 20 + 5) / 3
+    assert k["mean_days_to_close_nonconformity"].value == pytest.approx(35 / 3)
+    assert k["mean_days_to_close_nonconformity"].detail == (
+        "2 actioned, 1 open (oldest 5 days); 0 awaiting the effectiveness check"
+    )
 
 
 def test_targets_decide_met_and_not_met(known):
@@ -184,11 +188,11 @@ def test_targets_decide_met_and_not_met(known):
     assert k["overdue_tasks"].met is False
     assert k["median_approval_latency_hours"].met is True
     assert k["mean_days_to_close_nonconformity"].met is True
-    assert k["open_tasks"].met is None and k["open_tasks"].target is None
+    assert k["open_tasks"].met is True and k["open_tasks"].target == 50
     relaxed = compute(
         known,
         KpiTargets(
-            risk_assessment_coverage=0.5, overdue_tasks=2, mean_days_to_close_nonconformity=14
+            risk_assessment_coverage=0.5, overdue_tasks=2, mean_days_to_close_nonconformity=11
         ),
     )
     assert relaxed["risk_assessment_coverage"].met is True
@@ -212,7 +216,9 @@ def test_closing_a_finding_twice_counts_it_once(known):
             [_record("run.completed", {"workflow": "corrective-action", "version": 1}, None)],
             NOW + timedelta(days=5),
         )
-    assert compute(known)["mean_days_to_close_nonconformity"].detail == "2 closed, 1 open"
+    assert compute(known)["mean_days_to_close_nonconformity"].detail.startswith(
+        "2 actioned, 1 open"
+    )
 
 
 # -- the histogram median --------------------------------------------------------------------------
@@ -262,6 +268,9 @@ def test_json_rendering_carries_every_kpi(known):
         "overdue_tasks",
         "median_approval_latency_hours",
         "mean_days_to_close_nonconformity",
+        "nonconformity_action_effectiveness",
+        "controls_with_current_evidence",
+        "repeated_audit_findings",
     }
     assert by_key["overdue_tasks"] == {
         "key": "overdue_tasks",
@@ -271,6 +280,7 @@ def test_json_rendering_carries_every_kpi(known):
         "target": 0,
         "met": False,
         "detail": "2 past their due date",
+        "breakdown": None,
     }
 
 
@@ -285,7 +295,7 @@ def test_csv_rendering_has_a_header_and_a_row_per_kpi(known):
         "false",
         "ratio",
     )
-    assert next(r for r in rows if r["key"] == "open_tasks")["met"] == ""
+    assert next(r for r in rows if r["key"] == "controls_with_current_evidence")["met"] == ""
 
 
 def test_csv_rendering_of_missing_values_is_empty(database):
@@ -300,5 +310,5 @@ def test_table_rendering_shows_values_targets_and_status(known):
     out = console.export_text()
     assert "In-scope AI systems with a current risk assessment" in out
     assert "50%" in out and ">= 95%" in out and "not met" in out
-    assert "1.0 hours" in out and "15.0 days" in out
+    assert "1.0 hours" in out and "11.7 days" in out
     assert [format_value(k) for k in kpis][:4] == ["50%", "50%", "4", "2"]

@@ -15,7 +15,7 @@ from aims_workflows.kpi.history import (
     kpis_at,
     moments,
 )
-from aims_workflows.kpi.queries import kpis_from
+from aims_workflows.kpi.queries import KpiContext
 from aims_workflows.testing import utc
 
 
@@ -50,8 +50,8 @@ def test_past_kpis_follow_what_happened_and_end_on_the_live_ones(harness, answer
         before = values(history.at(start + timedelta(hours=1)).kpis)
         between = values(history.at(assessed - timedelta(minutes=1)).kpis)
         after = values(history.at(assessed + timedelta(minutes=1)).kpis)
-        rebuilt_now = kpis_from(history.figures_at(now), targets)
-        live = compute_kpis(conn, now, targets)
+        rebuilt_now = history.rebuilt(now)
+        live = compute_kpis(conn, now, targets, context=KpiContext(h.app.workflows))
         single = kpis_at(
             conn,
             start + timedelta(hours=1),
@@ -85,7 +85,9 @@ def test_the_last_point_of_a_series_is_the_live_kpis(harness):
             conn, h.app.config.kpi_targets, specs=h.rt.specs, workflows=h.app.workflows, now=now
         )
         series = history.series(moments(first_activity(conn), now))
-        live = compute_kpis(conn, now, h.app.config.kpi_targets)
+        live = compute_kpis(
+            conn, now, h.app.config.kpi_targets, context=KpiContext(h.app.workflows)
+        )
     assert series[-1].at == now and series[-1].kpis == live
     assert [p.at for p in series] == sorted(p.at for p in series)
     assert series[0].value("open_tasks") == 2 and series[-1].value("overdue_tasks") == 2

@@ -55,6 +55,30 @@ def test_templates_and_conditions_run_outside_the_write_lock(harness, answers, m
     assert watch.under_lock == 0
 
 
+def test_group_commit_also_runs_templates_outside_the_write_lock(harness, answers, monkeypatch):
+    from aims_workflows.runtime import Queued
+
+    _, started = harness.add_system("Chatbot")
+    [run_id] = [r for r in started if harness.run_row(r).workflow_id == "ai-risk-assessment"]
+    again = harness.rt.start("ai-risk-assessment", system="Chatbot", again=True).run.run_id
+    harness.pump()
+    watch = GateWatch(harness.db.gate, _bounds.step)
+    monkeypatch.setattr(_bounds, "step", watch)
+    events = []
+    for run in (run_id, again):
+        task = harness.open_task("identify", run)
+        actor = harness.rt.actor(task.assignee, "jira")
+        events.append(
+            Queued(
+                TaskCompleted(actor=actor, step_id="identify", answers=answers["risk.identify"]),
+                run_id=run,
+            )
+        )
+    results = harness.rt.receive_batch(events)
+    assert all(r.transition and r.transition.ignored is None for r in results)
+    assert watch.steps > 0 and watch.under_lock == 0
+
+
 def test_a_run_changed_while_the_engine_worked_is_redone_not_overwritten(harness, answers):
     _, started = harness.add_system("Chatbot")
     [run_id] = [r for r in started if harness.run_row(r).workflow_id == "ai-risk-assessment"]

@@ -106,8 +106,12 @@ def test_schedules_start_once_per_interval_per_in_scope_subject(harness, answers
         ("ai-impact-assessment", "InScope"),
         ("ai-policy", "Example Ltd"),
         ("ai-risk-assessment", "InScope"),
+        ("data-quality", "InScope"),
+        ("intended-use", "InScope"),
         ("internal-audit", "Example Ltd"),
         ("management-review", "Example Ltd"),
+        ("soa-review", "Example Ltd"),
+        ("supplier-review", "InScope"),
     ]
     assert h.rt.run_schedules() == []
     assert not any(name == "OutOfScope" for _, name, _ in runs(h))
@@ -115,9 +119,9 @@ def test_schedules_start_once_per_interval_per_in_scope_subject(harness, answers
 
 def test_a_schedule_does_not_start_a_second_run_while_one_is_open(harness):
     h = harness
-    due_today(h, "internal-audit", "management-review")
+    due_today(h, "internal-audit", "management-review", "soa-review")
     first = h.rt.run_schedules()
-    assert len(first) == 2
+    assert len(first) == 3
     h.clock.advance(days=400)
     # both are still open a year later; only the AI policy review falls due (a year after the
     # ledger's first row)
@@ -158,8 +162,12 @@ def test_the_first_pass_starts_no_yearly_workflow(harness):
         ("ai-impact-assessment", "Chatbot"),
         ("ai-policy", "Example Ltd"),
         ("ai-risk-assessment", "Chatbot"),
+        ("data-quality", "Chatbot"),
+        ("intended-use", "Chatbot"),
         ("internal-audit", "Example Ltd"),
         ("management-review", "Example Ltd"),
+        ("soa-review", "Example Ltd"),
+        ("supplier-review", "Chatbot"),
     ]
 
 
@@ -205,8 +213,11 @@ def test_a_material_change_starts_the_impact_assessment_and_marks_the_old_one_st
     changes, started = h.app.inventory.set("Chatbot", {"users": "the public"})
     h.pump()
     assert changes == {"users": ["staff", "the public"]}
-    # 'users' matters to the impact assessment only
-    assert [h.run_row(r).workflow_id for r in started] == ["ai-impact-assessment"]
+    # 'users' matters to the impact assessment and the intended use, not to the risk assessment
+    assert sorted(h.run_row(r).workflow_id for r in started) == [
+        "ai-impact-assessment",
+        "intended-use",
+    ]
     assert kpis(h)["impact_assessment_coverage"] == 0.0
     assert kpis(h)["risk_assessment_coverage"] == 1.0
     with h.db.connect() as conn:
@@ -284,8 +295,10 @@ def test_an_internal_audit_finding_spawns_a_corrective_action_that_closes_it(har
     assert finding.source == f"internal-audit/{audit}"
     assert finding.source_type == "internal"  # counted as an internal audit's
     assert "finding.raised" in h.kinds(audit)
-    assert kpis(h)["mean_days_to_close_nonconformity"] is None
+    # open, it counts by its age so far: just raised
+    assert kpis(h)["mean_days_to_close_nonconformity"] == 0.0
 
+    h.clock.advance(days=3)
     h.close_corrective_action(child, answers)
 
     assert h.run_row(child).status == "completed"
@@ -293,7 +306,10 @@ def test_an_internal_audit_finding_spawns_a_corrective_action_that_closes_it(har
         finding = conn.execute(select(Finding.__table__)).one()
     assert finding.status == "closed"
     assert finding.closed_at - finding.raised_at == h.clock.now() - finding.raised_at
-    assert kpis(h)["mean_days_to_close_nonconformity"] == pytest.approx(32)
+    # to the corrective action, implemented 3 days after the finding: the 30-day wait and the
+    # effectiveness check after it are not counted
+    assert kpis(h)["mean_days_to_close_nonconformity"] == pytest.approx(3)
+    assert kpis(h)["nonconformity_action_effectiveness"] == 1.0
     closure = h.kinds(child)
     assert closure[-2:] == ["artefact.recorded", "run.completed"]
     assert h.verify().ok
@@ -445,7 +461,9 @@ def test_a_scheduled_start_that_loses_a_race_is_skipped_not_an_error(harness, mo
         conn.execute(text("UPDATE ai_systems SET in_scope = true"))
     h.clock.advance(timedelta(days=365))  # the first due date: a year after registration
     first = h.rt.run_schedules()
-    assert len(first) == 5  # risk, impact, the audit, the review and the AI policy
+    # the system's risk, impact, data, intended use and supplier reviews; the audit, the
+    # management review, the SoA review and the AI policy
+    assert len(first) == 9
     # a year on, last year's runs still open, and a read of the open runs that is out of date
     h.clock.advance(timedelta(days=366))
     monkeypatch.setattr(type(h.rt), "_open_subjects", lambda self, conn, workflow: set())
@@ -453,5 +471,5 @@ def test_a_scheduled_start_that_loses_a_race_is_skipped_not_an_error(harness, mo
     with h.db.connect() as conn:
         runs = conn.execute(text("SELECT count(*) FROM runs")).scalar()
         scheduled = conn.execute(text("SELECT count(*) FROM runs WHERE scheduled")).scalar()
-    assert runs == scheduled == 5
+    assert runs == scheduled == 9
     assert h.verify().ok

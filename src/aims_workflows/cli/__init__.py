@@ -15,6 +15,7 @@ from . import (
     _documents,
     _evidence,
     _export,
+    _inbox,
     _jira,
     _people,
     _publish,
@@ -58,6 +59,7 @@ _try.register(app)
 _report.register(app)
 _documents.register(app)
 _audit.register(app)
+_inbox.register(app)
 
 
 def _show_version(value: bool) -> None:

@@ -127,27 +127,6 @@ def register(app: typer.Typer) -> None:
                 empty="no ledger rows",
             )
 
-    @app.command(short_help="The KPIs against their targets in aims.yaml.")
-    def kpi(fmt: FormatOption = ListFormat.table) -> None:
-        """Coverage, open and overdue tasks, approval latency, time to close nonconformities."""
-        from ..engine.evidence import iso
-        from ..kpi import compute_kpis, kpi_table, kpis_csv, kpis_json
-        from ._context import open_cli_app
-        from ._output import console, write
+    from . import _kpi
 
-        app_ = open_cli_app()
-        now = app_.runtime.clock.now()
-        with app_.db.connect() as conn:
-            kpis = compute_kpis(conn, now, app_.config.kpi_targets)
-        if fmt == "json":
-            write(kpis_json(kpis, iso(now)))
-        elif fmt == "csv":
-            write(kpis_csv(kpis))
-        elif fmt is ListFormat.plain:
-            for k in kpis:
-                value = "" if k.value is None else f"{round(k.value, 6)}"
-                met = "" if k.met is None else ("met" if k.met else "not met")
-                target = "" if k.target is None else str(k.target)
-                write("\t".join([k.key, value, target, met, k.detail]))
-        else:
-            console().print(kpi_table(kpis))
+    _kpi.register(app)  # aims kpi

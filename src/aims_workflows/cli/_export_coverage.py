@@ -93,6 +93,13 @@ def _print_summary(report, part: str) -> None:
             f"(evidence outside aims), {s['no_evidence']} without evidence yet"
         )
         console().print(line)
+        approved = report.approved_soa
+        console().print(
+            f"approved SoA: {approved.label()}"
+            if approved
+            else "approved SoA: none yet (aims start soa-review)",
+            markup=False,
+        )
         if s["gaps"]:
             console().print(
                 f"[bold red]{len(s['gaps'])} gap(s)[/]: {', '.join(s['gaps'])} "

@@ -28,8 +28,11 @@ def _witness_key(settings) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    db_app = command_group("Database schema commands.")
+    db_app = command_group("Database schema commands, copies and backups.")
     app.add_typer(db_app, name="db")
+    from ._db_copy import register_db
+
+    register_db(db_app)
 
     @app.command(short_help="Write aims.yaml and create or upgrade the database.")
     def init(

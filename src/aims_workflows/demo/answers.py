@@ -261,6 +261,49 @@ _CHANGE_REVIEW: dict[str, Answers] = {
     ),
 }
 
+# The data review the chatbot's new data source (customer chat history) starts.
+_DATA_QUALITY: dict[str, Answers] = {
+    "datasets": dict(
+        datasets=(
+            "help-centre-articles v12 (retrieval), product-terms 2026-02 (retrieval), "
+            "chat-history-2025H2 v1 (fine-tuning, 180k conversations), eval-fees-300 (evaluation)"
+        ),
+        data_categories="personal_data,customer_content,internal_business_data",
+        management_rules=(
+            "Chat history only in the ML workspace; names, IBANs and card numbers masked at "
+            "export; kept 18 months; every set versioned in DVC"
+        ),
+    ),
+    "acquisition": dict(
+        sources=(
+            "Articles and terms written in-house; chat history exported from the contact centre"
+        ),
+        legal_basis="Legitimate interest (LIA-2026-03), privacy notice updated on 1 March",
+        consent_or_notice=True,
+        provenance=(
+            "DVC lineage from the contact-centre export to each training set, with checksums"
+        ),
+    ),
+    "quality": dict(
+        criteria=(
+            "Masking recall of 99.5% on a labelled sample; under 1% duplicate conversations; "
+            "every product line at least 3% of conversations"
+        ),
+        results="Masking recall 99.8%; duplicates 0.6%; smallest product line (insurance) 3.4%",
+        bias_checked=True,
+        meets_criteria=True,
+        report="https://wiki.example.com/aims/chatbot/data-quality-2026-03",
+    ),
+    "preparation": dict(
+        steps=(
+            "PII masking, de-duplication, removal of agent-only notes, intent labels by two agents"
+        ),
+        labelling="Two contact-centre agents label each conversation; disagreements go to a lead",
+        reproducible=True,
+        pipeline="https://git.example.com/ml/chatbot-data-prep",
+    ),
+}
+
 # What a person writes in a free-text answer nobody scripted: short, in their own words.
 _PLAIN_TEXT = "Checked with the team; nothing unusual to report."
 
@@ -330,6 +373,8 @@ def answers_for(
             if workflow == "corrective-action"
             else _REVIEW.get(step, {})
             if workflow == "management-review"
+            else _DATA_QUALITY.get(step, {})
+            if workflow == "data-quality"
             else {}
         ),
     )()

@@ -27,6 +27,7 @@ __all__ = ["produced_records"]
 
 _VALIDITY = {"ai-risk-assessment": "risk_valid_until", "ai-impact-assessment": "impact_valid_until"}
 _LIMIT = 200  # records listed per requirement; the ledger holds every one
+_SOA_WORKFLOW, _SOA_ARTEFACT = "soa-review", "statement_of_applicability"
 
 
 def produced_records(
@@ -64,6 +65,7 @@ def produced_records(
             select(s.c.name, s.c.risk_valid_until, s.c.impact_valid_until)
         )
     }
+    soa_versions = _soa_versions(conn, [x.id for x in runs if x.workflow_id == _SOA_WORKFLOW])
     documents: list[Document] = []
     counted: dict[str, int] = {}
     for run in runs:
@@ -83,7 +85,8 @@ def produced_records(
                         clause=req.clause,
                         title=f"{(titles or {}).get(run.workflow_id, run.workflow_id)}: "
                         f"{run.subject_name}",
-                        version=f"{run.workflow_id} v{run.spec_version}",
+                        version=soa_versions.get(run.id)
+                        or f"{run.workflow_id} v{run.spec_version}",
                         author=author or "-",
                         approver=approver,
                         approved_on=_day(run.completed_at) if approver else None,
@@ -96,6 +99,27 @@ def produced_records(
                 )
             )
     return documents
+
+
+def _soa_versions(conn: Connection, run_ids: list[str]) -> dict[str, str]:
+    """Run id -> the SoA version its approval recorded (``SoA 2.0``): the version people know
+    the Statement of Applicability by, rather than the workflow's."""
+    found: dict[str, str] = {}
+    e = Evidence.__table__
+    for start in range(0, len(run_ids), 500):
+        for run_id, payload in conn.execute(
+            select(e.c.run_id, e.c.payload)
+            .where(
+                e.c.run_id.in_(run_ids[start : start + 500]),
+                e.c.kind == ev.ArtefactRecorded.KIND,
+            )
+            .order_by(e.c.seq)  # an edited answer records the artefact again: the last counts
+        ):
+            data = json.loads(payload)
+            version = (data.get("fields") or {}).get("version")
+            if data.get("artefact") == _SOA_ARTEFACT and version:
+                found[run_id] = f"SoA {version}"
+    return found
 
 
 def _people(conn: Connection, run_ids: list[str]) -> dict[str, tuple[str | None, str | None]]:

@@ -43,7 +43,11 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         "risk-criteria", "6.1.2", "AI risk criteria and risk assessment process", "document", 1
     ),
     Requirement("risk-treatment-process", "6.1.3", "AI risk treatment process", "document", 1),
-    Requirement("soa", "6.1.3", "Statement of Applicability", "document", 1, ("soa-review",)),
+    # The SoA is a document, but each approved soa-review run is a version of it: listed in the
+    # register as the SoA, with its run as the reference.
+    Requirement(
+        "soa", "6.1.3", "Statement of Applicability", "document", 1, ("soa-review",), "held"
+    ),
     Requirement("impact-process", "6.1.4", "AI system impact assessment process", "document", 1),
     Requirement(
         "objectives",

@@ -1,7 +1,10 @@
-"""KPIs over the projections (coverage, open and overdue tasks, approval latency, time to close),
-the compliance dashboard's data (:mod:`.dashboard`), the ledger's cached chain status
-(:mod:`.chain_status`), run timelines (:mod:`.timeline`) and their HTML (:mod:`.html`)."""
+"""KPIs: the registry of definitions and query functions (:mod:`.queries`, :mod:`.definitions`),
+the shipped KPIs (:mod:`.measures`), their daily history (:mod:`.snapshots`, read through
+:mod:`.history`), the compliance dashboard's data (:mod:`.dashboard`), the ledger's cached
+chain status (:mod:`.chain_status`), run timelines (:mod:`.timeline`) and their HTML
+(:mod:`.html`)."""
 
+from . import measures  # noqa: F401 - registers the shipped KPIs, whatever is imported first
 from .queries import Kpi, compute_kpis, median_from_histogram
 from .render import format_target, format_value, kpi_table, kpis_csv, kpis_json
 

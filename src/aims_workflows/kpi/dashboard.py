@@ -21,7 +21,7 @@ from ..config import KpiTargets
 from ..store.models import AISystem, Approval, Finding, InboxItem, Run, StepRecord
 from .capped import Capped
 from .chain_status import ChainStatus
-from .queries import Kpi, compute_kpis
+from .queries import Kpi, KpiContext, compute_kpis
 
 __all__ = [
     "DashboardData",
@@ -385,15 +385,17 @@ def gather(
     list_limit: int = LIST_LIMIT,
     recent_runs: int = RECENT_RUNS,
     chain: ChainStatus | None = None,
+    context: KpiContext | None = None,
 ) -> DashboardData:
     """Everything the dashboard shows as of ``now`` (the runtime's clock, never the wall clock).
-    ``roles`` (from aims.yaml) names the people behind the roles an approval is asked of."""
+    ``roles`` (from aims.yaml) names the people behind the roles an approval is asked of;
+    ``context`` (the workflows and the SoA) lets the controls' KPI be measured."""
     steps = _STEPS
     return DashboardData(
         organisation=organisation,
         generated_at=now,
         targets=targets,
-        kpis=compute_kpis(conn, now, targets),
+        kpis=compute_kpis(conn, now, targets, context=context),
         coverage=_coverage(conn, now, systems_page, page_size),
         open_tasks=_count(conn, steps, steps.c.status == "open"),
         due_soon=_count(

@@ -1,20 +1,21 @@
-"""KPI values at past moments, for trends.
+"""KPI values at past moments: the one place that answers "the KPIs at date D".
 
-No KPI history is stored yet, so the past is rebuilt from what the database keeps with dates
-(the same rebuild the management review uses, :mod:`aims_workflows.export.review.state`):
+A closed day's values come from the KPI history (:mod:`.snapshots`), stored by the first unit of
+work after the day closed, for the whole AIMS and each AI system, risk tier and workflow
+(:func:`values_on`, which ``aims kpi --at`` reads). What the history does not hold is answered,
+in this order:
 
-- coverage at ``t``: each AI system in scope at ``t`` and its last assessment completed by ``t``,
-  valid for its workflow version's ``valid_for`` (an impact assessment also ends at a material
-  change to the system);
-- open and overdue tasks, open nonconformities: rows created by ``t`` and not closed by then;
-- median approval latency: the approvals decided by ``t``, in the same whole-minute buckets as
-  the live histogram;
-- mean time to close a nonconformity: the ones closed by ``t``.
+- a day after the last evidence: nothing moved the projections since, so they are measured at
+  the day's close;
+- the whole AIMS on a day before the history began: rebuilt from what the database keeps with
+  dates (the same rebuild the management review uses,
+  :mod:`aims_workflows.export.review.state`): coverage from each system's last assessment by
+  then, open and overdue tasks and approvals from their dates; nonconformities, controls and
+  findings are measured from their dated rows by the KPI functions themselves.
 
-:meth:`KpiHistory.at` is the one place that answers "the KPIs at date D" (:func:`kpis_at` for
-one date and :func:`kpi_series` for a trend go through it): when stored KPI snapshots exist, it is
-the method to switch to them. The present is read from the live projections, so a chart ends on
-the number ``aims kpi`` prints.
+A trend (:func:`kpi_series`) goes through :meth:`KpiHistory.at`: a midnight is the close of the
+day before, read from the history; another moment is rebuilt. The present is read from the live
+projections, so a chart ends on the number ``aims kpi`` prints.
 
 >>> points, notes = kpi_series(conn, moments(first_activity(conn), now), targets,
 ...     specs=app.runtime.specs, workflows=app.workflows, now=now)       # doctest: +SKIP
@@ -26,16 +27,20 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, func, select
 
 from ..config import KpiTargets
+from ..errors import NotFound
 from ..store.models import AISystem, Approval, Evidence, Finding
-from .queries import Kpi, KpiFigures, compute_kpis, kpis_from
+from .queries import Kpi, KpiContext, KpiFigures, Scope, compute_kpis
+from .snapshots import day_close, day_of, first_stored_day, last_evidence_at, stored
 
 __all__ = [
+    "DayValues",
+    "values_on",
     "KpiPoint",
     "KpiHistory",
     "PastKpis",
@@ -75,10 +80,12 @@ class KpiHistory:
         workflows: Any,
         now: datetime,
         earliest: datetime | None = None,
+        soa: Any = None,
     ) -> None:
         from ..export.review.state import CoverageHistory
 
         self.conn, self.targets, self.now = conn, targets, now
+        self.context = KpiContext(workflows, soa)
         self.coverage = CoverageHistory(conn, specs, workflows, earliest or now)
         a, f = _APPROVALS, _FINDINGS
         decided = conn.execute(
@@ -122,10 +129,22 @@ class KpiHistory:
         )
 
     def at(self, at: datetime) -> KpiPoint:
-        """The KPIs at ``at``: the live ones for the present (or later), rebuilt before it."""
+        """The KPIs at ``at``: the live ones for the present (or later); at a midnight, the day
+        before as it closed, from the history; else rebuilt."""
         if at >= self.now:
-            return KpiPoint(self.now, compute_kpis(self.conn, self.now, self.targets))
-        return KpiPoint(at, kpis_from(self.figures_at(at), self.targets))
+            return KpiPoint(
+                self.now, compute_kpis(self.conn, self.now, self.targets, context=self.context)
+            )
+        if at.astimezone(UTC).time() == time.min:
+            kept = stored(self.conn, day_of(at) - timedelta(days=1), Scope())
+            if kept is not None:
+                return KpiPoint(at, kept)
+        return KpiPoint(at, self.rebuilt(at))
+
+    def rebuilt(self, at: datetime) -> list[Kpi]:
+        return compute_kpis(
+            self.conn, at, self.targets, context=self.context, figures=self.figures_at(at)
+        )
 
     def series(self, at: list[datetime]) -> list[KpiPoint]:
         return [self.at(moment) for moment in at]
@@ -197,8 +216,71 @@ def kpi_series(
         known.update(rebuilt)
     points = [known[moment] for moment in past]
     if len(past) < len(at):
-        points.append(KpiPoint(now, compute_kpis(conn, now, targets)))
+        points.append(
+            KpiPoint(now, compute_kpis(conn, now, targets, context=KpiContext(workflows)))
+        )
     return points, notes
+
+
+@dataclass(frozen=True)
+class DayValues:
+    """The KPIs of ``day`` for a scope, and where they came from: ``live`` (the day is not over),
+    ``history`` (stored as the day closed), ``unchanged`` (nothing happened since the day, so
+    measured at its close now) or ``rebuilt`` (before the history began; see the module)."""
+
+    day: date
+    at: datetime
+    kpis: list[Kpi]
+    source: str
+
+
+def values_on(
+    conn: Connection,
+    day: date,
+    targets: KpiTargets,
+    *,
+    now: datetime,
+    scope: Scope | None = None,
+    specs: Any = None,
+    workflows: Any = None,
+    soa: Any = None,
+) -> DayValues:
+    """The KPIs of ``scope`` as ``day`` closed (today: as they are now). A day to come, or a
+    scope the history has no day for, is a NotFound saying why."""
+    scope = scope or Scope()
+    today = day_of(now)
+    context = KpiContext(workflows, soa)
+    if day > today:
+        raise NotFound(
+            f"{day.isoformat()} is after today ({today.isoformat()}): KPIs are known up to now"
+        )
+    if day == today:
+        return DayValues(
+            day, now, compute_kpis(conn, now, targets, scope=scope, context=context), "live"
+        )
+    close = day_close(day)
+    kept = stored(conn, day, scope)
+    if kept is not None:
+        return DayValues(day, close, kept, "history")
+    last = last_evidence_at(conn)
+    if last is None or last <= close:
+        return DayValues(
+            day,
+            close,
+            compute_kpis(conn, close, targets, scope=scope, context=context),
+            "unchanged",
+        )
+    if scope.dimension is None:
+        history = KpiHistory(
+            conn, targets, specs=specs, workflows=workflows, now=now, earliest=close, soa=soa
+        )
+        return DayValues(day, close, history.rebuilt(close), "rebuilt")
+    began = first_stored_day(conn, scope)
+    since = f"its history begins on {began.isoformat()}" if began else "it has no history yet"
+    raise NotFound(
+        f"no KPI values kept for {scope.describe()} on {day.isoformat()}: {since}",
+        hint="values per AI system, tier or workflow are kept from the day it first appears",
+    )
 
 
 def first_activity(conn: Connection) -> datetime | None:

@@ -106,10 +106,19 @@ def _environment():
         breakable=_breakable,
         answers=_answers,
     )
+    env.globals.update(kpi_definition=_kpi_definition)
     env.tests.update(
         run_id=is_run_id, jira_key=lambda s: bool(s) and _JIRA_KEY.fullmatch(s) is not None
     )
     return env
+
+
+def _kpi_definition(key: str) -> Any:
+    """The written definition of KPI ``key`` (None for a KPI no longer defined, as an old
+    snapshot may name)."""
+    from .queries import definitions
+
+    return next((d for d in definitions() if d.key == key), None)
 
 
 def _render(template: str, **context: Any) -> str:

@@ -38,7 +38,7 @@ def kpis_json(kpis: list[Kpi], generated_at: str) -> str:
 def kpis_csv(kpis: list[Kpi]) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["key", "label", "value", "unit", "target", "met", "detail"])
+    writer.writerow(["key", "label", "value", "unit", "target", "met", "detail", "breakdown"])
     for k in kpis:
         writer.writerow(
             [
@@ -49,9 +49,14 @@ def kpis_csv(kpis: list[Kpi]) -> str:
                 "" if k.target is None else k.target,
                 "" if k.met is None else str(k.met).lower(),
                 k.detail,
+                "; ".join(f"{part}={_plain(n)}" for part, n in (k.breakdown or {}).items()),
             ]
         )
     return out.getvalue()
+
+
+def _plain(number: float) -> str:
+    return str(int(number)) if float(number).is_integer() else f"{number:g}"
 
 
 def kpi_table(kpis: list[Kpi], title: str = "AIMS KPIs"):

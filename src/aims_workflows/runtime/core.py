@@ -39,7 +39,7 @@ from ..errors import EngineError, NotFound, SpecTampered
 from ..ports import Clock
 from ..spec.loader import WorkflowSet
 from ..spec.model import WorkflowSpec
-from ..store import Database, inbox, ledger, outbox, projections
+from ..store import Database, ledger, outbox, projections
 from ..store import runs as run_store
 from . import inbound, views
 from .actions import PeoplesActions
@@ -84,6 +84,8 @@ class _Prepared:
     spec: WorkflowSpec
     transition: Transition
     lock_version: int
+    actor: Actor
+    """Who acted, as the directory knew them in the snapshot."""
 
 
 def _with_sealed_evidence(commands: list[Command], rows: list[ChainedEvidence]) -> list[Command]:
@@ -96,6 +98,33 @@ def _with_sealed_evidence(commands: list[Command], rows: list[ChainedEvidence]) 
         c.model_copy(update={"evidence_seqs": seqs}) if isinstance(c, CloseTask) else c
         for c in commands
     ]
+
+
+class _LedgerTail:
+    """A group commit's evidence and commands, event by event, appended to the ledger and the
+    outbox together at the end of its transaction (the ledger head locked once, briefly)."""
+
+    def __init__(self) -> None:
+        self._events: list[tuple[Sequence[EvidenceRecord], Sequence[Command]]] = []
+
+    def add(self, evidence: Sequence[EvidenceRecord], commands: Sequence[Command]) -> None:
+        self._events.append((evidence, commands))
+
+    def mark(self) -> int:
+        return len(self._events)
+
+    def back_to(self, mark: int) -> None:
+        del self._events[mark:]
+
+    def write(self, conn: Connection, now: datetime) -> None:
+        records = [record for evidence, _ in self._events for record in evidence]
+        rows = ledger.append(conn, records, recorded_at=now)
+        commands: list[Command] = []
+        at = 0
+        for evidence, own in self._events:
+            commands += _with_sealed_evidence(list(own), rows[at : at + len(evidence)])
+            at += len(evidence)
+        outbox.enqueue(conn, commands, now)
 
 
 class Runtime(RunStarts, PeoplesActions):
@@ -126,6 +155,8 @@ class Runtime(RunStarts, PeoplesActions):
         # Registered by the layers built on the runtime (the inventory: approved scope changes).
         self.completion_effects: dict[str, Callable[[Connection, str], dict[str, Any]]] = {}
 
+        self._kpi_history_init(workflows, config)
+
     def known_roles(self) -> set[str]:
         """The roles workflows and aims.yaml may name."""
         from ..spec.checks import DEFAULT_ROLES
@@ -140,13 +171,18 @@ class Runtime(RunStarts, PeoplesActions):
         t: Transition,
         lock_version: int | None,
         now: datetime,
+        tail: _LedgerTail | None = None,
     ) -> None:
         if lock_version is None:
             run_store.insert_run(conn, t.run, now)
         else:
             run_store.save(conn, t.run, lock_version, now)
-        rows = ledger.append(conn, t.evidence, recorded_at=now)
-        outbox.enqueue(conn, _with_sealed_evidence(t.commands, rows), now)
+        self.kpi_days.before_evidence(conn, now)  # KPI history: see _kpi_history_init
+        if tail is not None:  # group commit: chained with the batch's others, at its end
+            tail.add(t.evidence, t.commands)
+        else:
+            rows = ledger.append(conn, t.evidence, recorded_at=now)
+            outbox.enqueue(conn, _with_sealed_evidence(t.commands, rows), now)
         coverage = (spec.coverage.kpi, spec.coverage.valid_for) if spec.coverage else None
         projections.apply(conn, t.run, t.evidence, now, coverage)
 
@@ -210,35 +246,56 @@ class Runtime(RunStarts, PeoplesActions):
             # version check on save and the whole unit of work is redone (``_retrying``).
             prepared = self._prepare(event, run_id, now)
             with self.db.begin() as conn:
-                if delivery and not inbound.take(conn, delivery, now):
-                    return Outcome(run_id, duplicate=True)
-                newer = inbound.superseded_by(conn, delivery) if delivery else None
-                if delivery and newer is not None:
-                    # Jira does not promise delivery order: an older edit arriving after a
-                    # newer one must not set the answers back
-                    late = f"older than the change already applied (delivery {newer})"
-                    inbound.settle(conn, delivery, now, late)
-                    return Outcome(run_id, not_applied=late)
-                if event.actor.via in ("jira", "slack"):
-                    # ties an account first seen with its e-mail to its person (a write the
-                    # snapshot could not make); no template or condition is evaluated here
-                    self.people.identify(conn, event.actor, now)
-                if isinstance(prepared, NotFound):
-                    if delivery is None:
-                        raise prepared
-                    inbound.settle(conn, delivery, now, str(prepared))
-                    outbox.enqueue(conn, follow_up, now)
-                    return Outcome(run_id, not_applied=str(prepared))
-                if prepared.transition.ignored is None:
-                    self._commit_transition(
-                        conn, prepared.spec, prepared.transition, prepared.lock_version, now
-                    )
-                outbox.enqueue(conn, follow_up, now)
-                if delivery:
-                    inbound.settle(conn, delivery, now, prepared.transition.ignored)
-                return Outcome(prepared.run_id, prepared.transition)
+                return self._store_prepared(conn, event, prepared, run_id, delivery, follow_up, now)
 
         return self._retrying(work)
+
+    def _store_prepared(
+        self,
+        conn: Connection,
+        event: Event,
+        prepared: _Prepared | NotFound,
+        run_id: str | None,
+        delivery: Delivery | None,
+        follow_up: Sequence[Command],
+        now: datetime,
+        tail: _LedgerTail | None = None,
+    ) -> Outcome:
+        """Store an event the engine applied to a snapshot (:meth:`_prepare`), in ``conn``'s
+        write transaction, with the inbox row of its delivery. Nothing here evaluates a
+        template or condition. With ``tail`` (group commit) its evidence and commands wait
+        there to be appended with the batch's others."""
+        if delivery and not inbound.take(conn, delivery, now):
+            return Outcome(run_id, duplicate=True)
+        newer = inbound.superseded_by(conn, delivery) if delivery else None
+        if delivery and newer is not None:
+            # Jira does not promise delivery order: an older edit arriving after a
+            # newer one must not set the answers back
+            late = f"older than the change already applied (delivery {newer})"
+            inbound.settle(conn, delivery, now, late)
+            return Outcome(run_id, not_applied=late)
+        # ties an account first seen with its e-mail to its person (a write the snapshot could
+        # not make). The directory changed since the snapshot: the unit of work is redone.
+        identified = self.people.identify(conn, event.actor, now)
+        if not isinstance(prepared, NotFound) and identified != prepared.actor:
+            raise run_store.ConcurrentUpdate("the directory of people changed meanwhile")
+        if isinstance(prepared, NotFound):
+            if delivery is None:
+                raise prepared
+            inbound.settle(conn, delivery, now, str(prepared))
+            outbox.enqueue(conn, follow_up, now)
+            return Outcome(run_id, not_applied=str(prepared))
+        if prepared.transition.ignored is None:
+            self._commit_transition(
+                conn, prepared.spec, prepared.transition, prepared.lock_version, now, tail
+            )
+        if tail is not None:
+            tail.add((), follow_up)  # after the event's own commands, as without a tail
+        else:
+            outbox.enqueue(conn, follow_up, now)
+        if delivery:
+            inbound.settle(conn, delivery, now, prepared.transition.ignored)
+        return Outcome(prepared.run_id, prepared.transition)
 
     def _prepare(self, event: Event, run_id: str | None, now: datetime) -> _Prepared | NotFound:
         """The event applied by the engine to a snapshot of its run, outside any write
@@ -265,85 +322,90 @@ class Runtime(RunStarts, PeoplesActions):
             return err
         # the run was just loaded for this event and is dropped after it: no need to copy it
         transition = advance(spec, run, event, now, copy=False)
-        return _Prepared(run_id, spec, transition, lock_version)
-
-    def _receive_tx(
-        self,
-        conn: Connection,
-        event: Event,
-        run_id: str | None,
-        delivery: Delivery | None,
-        follow_up: Sequence[Command],
-        now: datetime,
-    ) -> Outcome:
-        """:meth:`receive` inside ``conn``'s transaction."""
-        if delivery and not inbound.take(conn, delivery, now):
-            return Outcome(run_id, duplicate=True)
-        newer = inbound.superseded_by(conn, delivery) if delivery else None
-        if delivery and newer is not None:
-            late = f"older than the change already applied (delivery {newer})"
-            inbound.settle(conn, delivery, now, late)
-            return Outcome(run_id, not_applied=late)
-        try:
-            target, transition = self._receive_in(conn, event, run_id, now)
-        except NotFound as err:
-            if delivery is None:
-                raise
-            inbound.settle(conn, delivery, now, str(err))
-            outbox.enqueue(conn, follow_up, now)
-            return Outcome(run_id, not_applied=str(err))
-        outbox.enqueue(conn, follow_up, now)
-        if delivery:
-            inbound.settle(conn, delivery, now, transition.ignored)
-        return Outcome(target, transition)
+        return _Prepared(run_id, spec, transition, lock_version, identified)
 
     def receive_batch(self, queued: Sequence[Queued]) -> list[Outcome | Exception]:
-        """Apply queued events in one transaction (group commit), each in a savepoint of its
-        own: one that fails rolls back alone (its result is the exception, to retry or park it
-        alone) and the others commit together. Events are applied in the order given; after a
-        failure, the later events of the same run are held back (:class:`HeldBack`) so a run's
-        events are never applied out of order. The result lists one entry per event."""
-        self.people.prepare()  # as receive() does: the actors are identified in the directory
-        now = self.clock.now()
-        results: list[Outcome | Exception] = []
-        failed_runs: set[str] = set()
-        with self.db.begin() as conn:
-            for item in queued:
-                key = item.order_key()
-                if key is not None and key in failed_runs:
-                    results.append(HeldBack(key))
-                    continue
-                try:
-                    with conn.begin_nested():
-                        results.append(
-                            self._receive_tx(
-                                conn, item.event, item.run_id, item.delivery, item.follow_up, now
-                            )
-                        )
-                except Exception as err:  # noqa: BLE001 - reported per event, the batch goes on
-                    results.append(err)
-                    if key is not None:
-                        failed_runs.add(key)
-        return results
+        """Apply queued events with group commit: one write transaction for many events, each
+        in a savepoint of its own, so one that fails rolls back alone (its result is the
+        exception, to retry or park it alone) and the others commit together.
 
-    def _receive_in(
-        self, conn: Connection, event: Event, run_id: str | None, now: datetime
-    ) -> tuple[str, Transition]:
-        row = None
-        if run_id is None and isinstance(event, ApprovalDecided):
-            row = approval_row(conn, event.approval_id)
-            run_id = row["run_id"]
-        if run_id is None:
-            raise EngineError(f"a '{event.kind}' event needs the run it is for")
-        run, lock_version = run_store.load(conn, run_id, lock=True)
-        spec = self.specs.by_hash(conn, run.spec_hash)
-        # who acted, as the directory of people knows them (Jira and Slack accounts, CLI claims)
-        identified = self.people.identify(conn, event.actor, now)
-        if identified != event.actor:
-            event = event.model_copy(update={"actor": identified})
-        if row is not None and isinstance(event, ApprovalDecided):
-            event = addressed_decision(conn, event, row, run, spec, self.eligible_approvers)
-        return run_id, self._apply_loaded(conn, spec, run, lock_version, event, now)
+        As in :meth:`receive`, the engine runs on snapshots before the write transaction. A
+        transaction takes at most one event per run; a run's next event goes in the next
+        transaction, prepared on what the one before stored, so each run's events are applied
+        in the order given. After a failure the run's later events are held back
+        (:class:`HeldBack`). A run changed by another writer since its snapshot fails with
+        ``ConcurrentUpdate`` (retry it). The result lists one entry per event."""
+        self.people.prepare()  # as receive() does: the actors are identified in the directory
+        results: list[Outcome | Exception | None] = [None] * len(queued)
+        failed: set[str] = set()
+        pending = list(enumerate(queued))
+        while pending:
+            this_round: list[tuple[int, Queued]] = []
+            later: list[tuple[int, Queued]] = []
+            keys: set[str] = set()
+            for position, item in pending:
+                key = item.order_key()
+                if key is not None and key in keys:
+                    later.append((position, item))
+                    continue
+                if key is not None:
+                    keys.add(key)
+                this_round.append((position, item))
+            self._batch_round(this_round, results, failed)
+            pending = later
+        done = [r for r in results if r is not None]
+        assert len(done) == len(queued)  # every event is in exactly one round
+        return done
+
+    def _batch_round(
+        self,
+        items: list[tuple[int, Queued]],
+        results: list[Outcome | Exception | None],
+        failed: set[str],
+    ) -> None:
+        now = self.clock.now()
+        prepared: dict[int, _Prepared | NotFound] = {}
+        problems: dict[int, Exception] = {}
+        for position, item in items:
+            key = item.order_key()
+            if key is not None and key in failed:
+                continue
+            try:
+                prepared[position] = self._prepare(item.event, item.run_id, now)
+            except Exception as err:  # noqa: BLE001 - reported per event, the batch goes on
+                problems[position] = err
+        tail = _LedgerTail()
+        try:
+            with self.db.begin() as conn:
+                for position, item in items:
+                    key = item.order_key()
+                    if key is not None and key in failed:
+                        results[position] = HeldBack(key)
+                        continue
+                    mark = tail.mark()
+                    try:
+                        if position in problems:
+                            raise problems[position]
+                        with conn.begin_nested():
+                            results[position] = self._store_prepared(
+                                conn, item.event, prepared[position], item.run_id,
+                                item.delivery, item.follow_up, now, tail,
+                            )  # fmt: skip
+                    except Exception as err:  # noqa: BLE001 - per event, the batch goes on
+                        tail.back_to(mark)  # its savepoint rolled back: so do its rows
+                        results[position] = err
+                        if key is not None:
+                            failed.add(key)
+                # The ledger head is the one row every writer locks: taken here, just before
+                # the commit, instead of at the batch's first event, so that workers' batches
+                # overlap in everything but this.
+                tail.write(conn, now)
+        except Exception as err:  # noqa: BLE001 - the batch's commit failed: all of it did
+            for position, item in items:
+                if isinstance(results[position], Outcome):
+                    results[position] = err
+                    if (key := item.order_key()) is not None:
+                        failed.add(key)
 
     def ignore(self, delivery: Delivery, reason: str, *, follow_up: Sequence[Command] = ()) -> bool:
         """Record a delivery that carries nothing for the engine, with why (and the
@@ -367,7 +429,7 @@ class Runtime(RunStarts, PeoplesActions):
         # urgent: the sender waits for the answer (on SQLite it goes before the writes nobody
         # waits on, see store/write_gate)
         with self.db.begin(urgent=True) as conn:
-            return inbox.claim(conn, delivery.source, delivery.id, delivery.payload, now)
+            return inbound.store(conn, delivery, now)
 
     def park(self, delivery: Delivery, reason: str) -> bool:
         """Set aside a stored delivery that cannot be applied, with why, so the deliveries
@@ -382,6 +444,34 @@ class Runtime(RunStarts, PeoplesActions):
         with self.db.connect() as conn:
             return inbound.parked(conn, run_id=run_id, limit=limit)
 
+    def retry_parked(
+        self,
+        *,
+        delivery_id: str | None = None,
+        source: str | None = None,
+        actor: Actor = CLI,
+    ) -> list[Parked]:
+        """Put parked deliveries back in the queue (one by its id, or all), recorded in the
+        ledger with who did it and why each had been parked; what was put back. A worker's
+        next pass applies them (or parks them again, with the reason it finds then)."""
+        from ..engine.evidence_kinds import DeliveriesRetried, DeliveryRef
+
+        now = self.clock.now()
+        with self.db.begin() as conn:
+            back = inbound.retry_parked(conn, source=source, delivery_id=delivery_id)
+            if back:
+                refs = [
+                    DeliveryRef(
+                        source=p.source,
+                        delivery_id=p.id,
+                        run_id=p.run_id,
+                        parked_because=p.reason,
+                    )
+                    for p in back
+                ]
+                self.record(conn, DeliveriesRetried(deliveries=refs), now, actor=actor)
+        return back
+
     def inbox_parked(self) -> dict[str, int]:
         """How many deliveries are parked, by source."""
         with self.db.connect() as conn:
@@ -391,6 +481,18 @@ class Runtime(RunStarts, PeoplesActions):
         """Deliveries of ``source`` stored and not applied yet, oldest first."""
         with self.db.connect() as conn:
             return inbound.stored(conn, source, limit)
+
+    def claim_deliveries(self, source: str, owner: str, limit: int = 100) -> list[Delivery]:
+        """Stored deliveries of ``source`` taken for ``owner`` to apply, oldest first
+        (:func:`inbound.claim_stored`)."""
+        now = self.clock.now()
+        with self.db.begin() as conn:
+            return inbound.claim_stored(conn, source, owner, now, limit=limit)
+
+    def release_deliveries(self, source: str, owner: str) -> int:
+        """Give back the deliveries ``owner`` took and did not settle."""
+        with self.db.begin() as conn:
+            return inbound.release(conn, source, owner)
 
     def inbox_backlog(self) -> dict[str, int]:
         """How many stored deliveries wait to be applied, by source."""
@@ -477,6 +579,7 @@ class Runtime(RunStarts, PeoplesActions):
         ref: str | None = None,
     ) -> None:
         """Append ``evidence`` outside any run event, in ``conn``'s transaction."""
+        self.kpi_days.before_evidence(conn, now)  # KPI history: see _kpi_history_init
         payload = evidence_payload(evidence)
         ledger.append(
             conn,
@@ -486,3 +589,15 @@ class Runtime(RunStarts, PeoplesActions):
 
     def organisation_id(self) -> str:
         return ORGANISATION_ID
+
+    # -- KPI history ------------------------------------------------------------------------
+    def _kpi_history_init(self, workflows: WorkflowSet, config: AimsConfig) -> None:
+        """The KPIs as each day closed are stored by the first unit of work after it, in its
+        transaction, before its evidence and projections (aims_workflows.kpi.snapshots): called
+        in _commit_transition and record, the two ways evidence is appended for an event, just
+        before the ledger's head is locked, so locks are taken in the usual order (the run's
+        row, then the head). What the unit wrote before (the run, a finding) is dated after the
+        day closed, and the KPIs of a closed day count rows by their dates."""
+        from ..kpi.snapshots import DailySnapshots
+
+        self.kpi_days = DailySnapshots(config.kpi_targets, workflows, config.soa)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, cast
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, select, text
 
 from ..engine import Actor
 from ..engine import evidence_kinds as ev
@@ -85,6 +85,22 @@ class SyncReport:
     revoked: list[str] = field(default_factory=list)
 
 
+_KNOWN_LIMIT = 50_000
+"""Actors kept per version token (a bound, not a size any directory is expected to reach)."""
+
+
+@dataclass(frozen=True)
+class _Known:
+    """What the directory says of one actor, as read under one version token: who they are,
+    their roles, every delegation to them (with whether its giver holds the role; which are in
+    force is decided at the time of each event), and the account to tie to them, if any."""
+
+    person: store.PersonRow | None
+    roles: tuple[str, ...] = ()
+    delegations: tuple[tuple[store.DelegationRow, bool], ...] = ()
+    link_pending: str | None = None
+
+
 def _display_name(email: str) -> str:
     return email.split("@")[0].replace(".", " ").replace("_", " ").title()
 
@@ -95,6 +111,9 @@ class Directory:
     def __init__(self, runtime: Runtime) -> None:
         self.rt = runtime
         self._roles_synced = False
+        # what the directory said of each actor met, under the version token it was read at
+        self._known: tuple[str | None, dict[tuple[str, str, str | None], _Known]] = (None, {})
+        self._delegations: tuple[str | None, tuple[store.DelegationRow, ...]] = (None, ())
 
     # -- aims.yaml -> grants ----------------------------------------------------------------
     def sync_roles(self, conn: Connection, now: datetime) -> SyncReport:
@@ -102,6 +121,7 @@ class Directory:
         AI system's owner), a grant for each role it gives that is not open yet, and a
         revocation for each grant from aims.yaml it no longer gives. Idempotent."""
         report = SyncReport()
+        _one_sync_at_a_time(conn)
         wanted = {
             (person, role) for role, people in self.rt.config.roles.items() for person in people
         }
@@ -187,11 +207,40 @@ class Directory:
         """``actor`` as the directory knows them: their person id, roles in force, delegations
         in force, conflicting roles held, and how their identity is known. With ``link=False``
         nothing is written (a read-only snapshot): an account first seen with its e-mail is
-        still recognised, and tied to its person when called again in a write transaction."""
+        still recognised, and tied to its person when called again in a write transaction.
+
+        What the directory says of an actor is kept in this process for as long as the
+        directory's version token stays the same (every change gets a new one), so an event
+        costs one read of the token instead of the handful of reads below."""
         if actor.via in _NOT_A_PERSON:
             return actor
-        person = self._person_of(conn, actor, now, link=link)
-        if person is None:
+        # the token first, then the rows: rows newer than their token only cost a re-read later
+        token = store.version(conn)
+        cache = self._known
+        if cache[0] != token:
+            cache = self._known = (token, {})
+        key = (actor.via, actor.id, actor.handle)
+        known = cache[1].get(key)
+        if known is None:
+            known = self._read(conn, actor)
+            if len(cache[1]) < _KNOWN_LIMIT:
+                cache[1][key] = known
+        if link and known.link_pending and known.person is not None:
+            # the tool showed the e-mail of a person its account is not tied to yet: tie it
+            # (a change of the directory: its token changes, and the copy kept here goes)
+            self._link(
+                conn,
+                known.person.person_id,
+                actor.via,
+                known.link_pending,
+                now,
+                method=f"e-mail shown by {actor.via}",
+                by=Actor(actor.via, "config"),
+            )
+        return self._as_known(actor, known, now)
+
+    def _as_known(self, actor: Actor, known: _Known, now: datetime) -> Actor:
+        if known.person is None:
             # recorded as their tool named them: the e-mail it showed, else jira:/slack:<id>
             return Actor(
                 actor.id,
@@ -200,27 +249,42 @@ class Directory:
                 handle=actor.handle,
                 assurance=UNRESOLVED,
             )
-        roles = self.roles_in_force(conn, person.person_id)
         acts_for = tuple(
             (d.from_person, d.role)
-            for d in store.delegations_to(conn, person.person_id, now)
+            for d, giver_holds_role in known.delegations
             # no re-delegation: only a holder of the role can hand it on
-            if d.role in self.roles_in_force(conn, d.from_person)
+            if giver_holds_role and d.valid_from <= now < d.until
         )
         closed = actor.via == "cli" and not self.rt.cli_decisions_allowed
         return Actor(
-            person.person_id,
+            known.person.person_id,
             actor.via,
-            roles,
+            known.roles,
             handle=actor.handle,
             assurance=CLI_FORBIDDEN if closed else _assurance(actor),
             acts_for=acts_for,
-            conflicts=self.rt.config.conflicts_of(roles),
+            conflicts=self.rt.config.conflicts_of(known.roles),
+        )
+
+    def _read(self, conn: Connection, actor: Actor) -> _Known:
+        """What the directory's tables say of ``actor`` (reads only)."""
+        person, link_pending = self._person_of(conn, actor)
+        if person is None:
+            return _Known(None)
+        delegations = tuple(
+            (d, d.role in self.roles_in_force(conn, d.from_person))
+            for d in store.delegations(conn, person.person_id)
+            if d.to_person == person.person_id
+        )
+        return _Known(
+            person, self.roles_in_force(conn, person.person_id), delegations, link_pending
         )
 
     def _person_of(
-        self, conn: Connection, actor: Actor, now: datetime, *, link: bool = True
-    ) -> store.PersonRow | None:
+        self, conn: Connection, actor: Actor
+    ) -> tuple[store.PersonRow | None, str | None]:
+        """The person ``actor`` is, and the account to tie to them when their tool showed
+        their e-mail with an account not tied to anyone yet (None when nothing is to tie)."""
         if actor.via in ("jira", "slack"):
             # the account in the tool; an id written jira:<accountId> / slack:<user id> is one
             handle = actor.handle or (
@@ -229,29 +293,18 @@ class Directory:
             if handle:
                 found = store.find(conn, _account(actor.via), handle)
                 if found is not None:
-                    return found
+                    return found, None
             if not _EMAIL.match(actor.id):
-                return None
+                return None, None
             # the tool showed the e-mail: tie the account to the person who has it, once
             by_email = store.find(conn, "email", actor.id)
             if by_email is None or handle is None:
-                return by_email if handle is None else None
+                return (by_email if handle is None else None), None
             current = by_email.jira_account_id if actor.via == "jira" else by_email.slack_user_id
             if current not in (None, handle):
-                return None  # the person has another account there: not theirs to claim
-            if not link or current == handle:
-                return by_email
-            self._link(
-                conn,
-                by_email.person_id,
-                actor.via,
-                handle,
-                now,
-                method=f"e-mail shown by {actor.via}",
-                by=Actor(actor.via, "config"),
-            )
-            return by_email
-        return store.person(conn, actor.id) or store.find(conn, "email", actor.id)
+                return None, None  # the person has another account there: not theirs to claim
+            return by_email, (handle if current is None else None)
+        return store.person(conn, actor.id) or store.find(conn, "email", actor.id), None
 
     def roles_in_force(self, conn: Connection, person_id: str) -> tuple[str, ...]:
         return tuple(sorted({g.role for g in store.open_grants(conn, person_id)}))
@@ -429,7 +482,19 @@ class Directory:
             return []
         now = self.rt.clock.now()
         with self.rt.db.connect() as conn:
-            return store.delegates_of(conn, role, holders, now)
+            # every delegation, kept while the directory's version token stays the same (see
+            # identify): asked for every approval decided, they are few and rarely change
+            token = store.version(conn)
+            kept = self._delegations
+            if kept[0] != token:
+                kept = self._delegations = (token, tuple(store.delegations(conn)))
+        wanted = set(holders)
+        in_force = (
+            d.to_person
+            for d in kept[1]
+            if d.role == role and d.from_person in wanted and d.valid_from <= now < d.until
+        )
+        return list(dict.fromkeys(in_force))
 
     def person_of(self, tool: str, account: str) -> str | None:
         """The person id tied to a Jira accountId or Slack user id, if any."""
@@ -519,6 +584,20 @@ class Directory:
             ),
             now,
             actor=by,
+        )
+
+
+def _one_sync_at_a_time(conn: Connection) -> None:
+    """Workers starting together each sync aims.yaml's roles: on PostgreSQL the second waits
+    for the first to commit (a transaction-scoped advisory lock, keyed by schema) and then
+    finds everyone there, instead of adding the same person again. SQLite's write transaction
+    is the lock there."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(
+            text(
+                "SELECT pg_advisory_xact_lock(hashtext(current_schema()), "
+                "hashtext('aims.directory.sync'))"
+            )
         )
 
 

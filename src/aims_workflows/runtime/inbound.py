@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, Table, and_, func, or_, select, update
+from sqlalchemy import Connection, Table, and_, func, or_, select, text, update
 
 from ..store import inbox
 from ..store.models import InboxItem
@@ -26,6 +26,10 @@ __all__ = [
     "take",
     "settle",
     "stored",
+    "store",
+    "claim_stored",
+    "release",
+    "retry_parked",
     "backlog",
     "park",
     "parked",
@@ -88,6 +92,15 @@ def as_delivery(delivery: Delivery | tuple[str, str] | None, payload: str) -> De
     if delivery is None or isinstance(delivery, Delivery):
         return delivery
     return Delivery(delivery[0], delivery[1], payload)
+
+
+def store(conn: Connection, delivery: Delivery, now: datetime) -> bool:
+    """Record a delivery to be applied later, with the subject it changes when known; False
+    for a repeat of one recorded before."""
+    if not inbox.claim(conn, delivery.source, delivery.id, delivery.payload, now):
+        return False
+    _describe(conn, delivery)
+    return True
 
 
 def take(conn: Connection, delivery: Delivery, now: datetime) -> bool:
@@ -220,6 +233,120 @@ def stored(conn: Connection, source: str, limit: int) -> list[Delivery]:
         .limit(limit)
     ).all()
     return [Delivery(source, row.delivery_id, row.payload) for row in rows]
+
+
+CLAIM_LEASE = timedelta(minutes=2)
+"""How long a worker holds the deliveries it took before another worker may take them."""
+
+
+def claim_stored(
+    conn: Connection,
+    source: str,
+    owner: str,
+    now: datetime,
+    *,
+    limit: int,
+    lease: timedelta = CLAIM_LEASE,
+) -> list[Delivery]:
+    """Take up to ``limit`` stored deliveries of ``source`` for ``owner`` until ``now +
+    lease``, oldest first, passing over those another worker holds. On PostgreSQL the rows are
+    read ``FOR UPDATE SKIP LOCKED``, so workers claiming at the same moment take different
+    deliveries instead of queueing on each other's locks; on SQLite the write transaction
+    (BEGIN IMMEDIATE) lets one claimer in at a time. Claiming is what keeps two workers from
+    doing the same work; applying a delivery twice is prevented anyway (:func:`take`)."""
+    # not what this owner holds either: a pass does not take again what it could not settle
+    free = or_(_INBOX.c.claimed_until.is_(None), _INBOX.c.claimed_until <= now)
+    # a subject's deliveries are applied in the order received: none while another worker
+    # holds an earlier one of the same subject (an earlier one nobody holds is older, so it is
+    # taken first, by the same claim)
+    earlier = _INBOX.alias("earlier")
+    held_before = (
+        select(earlier.c.id)
+        .where(
+            earlier.c.source == _INBOX.c.source,
+            earlier.c.subject == _INBOX.c.subject,
+            earlier.c.id < _INBOX.c.id,
+            earlier.c.status == "received",
+            earlier.c.claimed_until > now,
+        )
+        .exists()
+    )
+    if conn.dialect.name == "postgresql":
+        # claims of one source one at a time, so that each sees what the one before held
+        # (the rows themselves are still read SKIP LOCKED: a delivery being applied is passed)
+        conn.execute(
+            text(
+                "SELECT pg_advisory_xact_lock(hashtext(current_schema()), "
+                "hashtext('aims.inbox.claim:' || :source))"
+            ),
+            {"source": source},
+        )
+    ids = list(
+        conn.scalars(
+            select(_INBOX.c.id)
+            .where(_INBOX.c.source == source, _INBOX.c.status == "received", free, ~held_before)
+            .order_by(_INBOX.c.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)  # nothing on SQLite: see above
+        )
+    )
+    if not ids:
+        return []
+    conn.execute(
+        update(_INBOX)
+        .where(_INBOX.c.id.in_(ids))
+        .values(claimed_by=owner[:100], claimed_until=now + lease)
+    )
+    rows = conn.execute(
+        select(_INBOX.c.delivery_id, _INBOX.c.payload)
+        .where(_INBOX.c.id.in_(ids))
+        .order_by(_INBOX.c.id)
+    ).all()
+    return [Delivery(source, row.delivery_id, row.payload) for row in rows]
+
+
+def release(conn: Connection, source: str, owner: str) -> int:
+    """Give back what ``owner`` holds of ``source`` and did not settle (another worker may take
+    it at once); how many."""
+    released = conn.execute(
+        update(_INBOX)
+        .where(
+            _INBOX.c.source == source,
+            _INBOX.c.claimed_by == owner[:100],
+            _INBOX.c.status == "received",
+        )
+        .values(claimed_by=None, claimed_until=None)
+    )
+    return int(released.rowcount or 0)
+
+
+def retry_parked(
+    conn: Connection, *, source: str | None = None, delivery_id: str | None = None
+) -> list[Parked]:
+    """Put parked deliveries back in the queue (all, or one ``source``/``delivery_id``), their
+    reason cleared; what was put back, with the reason it had."""
+    query = select(_INBOX).where(_INBOX.c.status == "parked")
+    if source is not None:
+        query = query.where(_INBOX.c.source == source)
+    if delivery_id is not None:
+        query = query.where(_INBOX.c.delivery_id == delivery_id)
+    rows = conn.execute(query.order_by(_INBOX.c.id).with_for_update()).all()
+    if rows:
+        conn.execute(
+            update(_INBOX)
+            .where(_INBOX.c.id.in_([r.id for r in rows]), _INBOX.c.status == "parked")
+            .values(
+                status="received",
+                processed_at=None,
+                error=None,
+                claimed_by=None,
+                claimed_until=None,
+            )
+        )
+    return [
+        Parked(r.source, r.delivery_id, r.run_id, r.received_at, r.processed_at, r.error or "")
+        for r in rows
+    ]
 
 
 def backlog(conn: Connection) -> dict[str, int]:

@@ -269,6 +269,9 @@ class InboxItem(Base):
     subject: Mapped[str | None] = mapped_column(String(200))
     version: Mapped[int | None] = mapped_column(BigInteger)
     version_seq: Mapped[int | None] = mapped_column(BigInteger)
+    # migration 0013: the worker applying a stored delivery takes it under its name until then
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    claimed_until: Mapped[datetime | None]
 
 
 class RiskRegisterEntry(Base):

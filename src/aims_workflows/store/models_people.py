@@ -14,7 +14,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from .models import Base
 
-__all__ = ["Person", "RoleGrant", "Delegation"]
+__all__ = ["Person", "RoleGrant", "Delegation", "DirectoryVersion"]
 
 
 class Person(Base):
@@ -57,3 +57,14 @@ class Delegation(Base):
     until: Mapped[datetime]
     reason: Mapped[str] = mapped_column(Text)
     granted_by: Mapped[str] = mapped_column(String(320))
+
+
+class DirectoryVersion(Base):
+    """One row whose ``token`` changes (to a new random value) with every change to the tables
+    above, in the same transaction (migration 0013). A process that keeps what it read of the
+    directory reads the token first and keeps its copy only while the token is the same; a
+    random value, not a counter, so that the token of a change rolled back never comes back."""
+
+    __tablename__ = "directory_version"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token: Mapped[str] = mapped_column(String(32))

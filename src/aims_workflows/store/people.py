@@ -4,13 +4,15 @@ runtime's (``runtime/directory.py``)."""
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
 from sqlalchemy import Connection, Table, func, insert, or_, select, update
 
-from .models_people import Delegation, Person, RoleGrant
+from ._fast import Prepared
+from .models_people import Delegation, DirectoryVersion, Person, RoleGrant
 
 __all__ = [
     "Account",
@@ -31,6 +33,7 @@ __all__ = [
     "delegations_to",
     "delegates_of",
     "delegations",
+    "version",
 ]
 
 Account = Literal["email", "jira", "slack"]
@@ -38,6 +41,9 @@ Account = Literal["email", "jira", "slack"]
 _PEOPLE: Table = Person.__table__
 _GRANTS: Table = RoleGrant.__table__
 _DELEGATIONS: Table = Delegation.__table__
+_VERSION: Table = DirectoryVersion.__table__
+_VERSION_READ = Prepared(select(_VERSION.c.token).where(_VERSION.c.id == 1), ())
+_VERSION_BUMP = Prepared(update(_VERSION).where(_VERSION.c.id == 1), ("token",))
 _COLUMN = {"email": "email", "jira": "jira_account_id", "slack": "slack_user_id"}
 
 
@@ -72,6 +78,18 @@ class DelegationRow:
     granted_by: str
 
 
+def version(conn: Connection) -> str:
+    """The directory's version token: it changes with every change written here (read it
+    before the rows it stands for; see models_people.DirectoryVersion)."""
+    row = _VERSION_READ.first(conn, {})
+    return str(row[0]) if row else ""
+
+
+def _changed(conn: Connection) -> None:
+    """A new version token, in the transaction of the change."""
+    _VERSION_BUMP.execute(conn, {"token": secrets.token_hex(16)})
+
+
 def _person(row: Any) -> PersonRow:
     return PersonRow(
         row.person_id, row.display_name, row.email, row.jira_account_id, row.slack_user_id
@@ -81,6 +99,7 @@ def _person(row: Any) -> PersonRow:
 def add_person(
     conn: Connection, person_id: str, display_name: str, email: str | None, now: datetime
 ) -> PersonRow:
+    _changed(conn)
     conn.execute(
         insert(_PEOPLE).values(
             person_id=person_id, display_name=display_name, email=email, added_at=now
@@ -108,12 +127,14 @@ def everyone(conn: Connection) -> list[PersonRow]:
 
 
 def set_account(conn: Connection, person_id: str, account: Account, value: str | None) -> None:
+    _changed(conn)
     conn.execute(
         update(_PEOPLE).where(_PEOPLE.c.person_id == person_id).values({_COLUMN[account]: value})
     )
 
 
 def set_display_name(conn: Connection, person_id: str, name: str) -> None:
+    _changed(conn)
     conn.execute(update(_PEOPLE).where(_PEOPLE.c.person_id == person_id).values(display_name=name))
 
 
@@ -136,12 +157,14 @@ def grants_of(conn: Connection, person_id: str) -> list[GrantRow]:
 
 
 def grant(conn: Connection, person_id: str, role: str, now: datetime, by: str) -> None:
+    _changed(conn)
     conn.execute(
         insert(_GRANTS).values(person_id=person_id, role=role, valid_from=now, granted_by=by)
     )
 
 
 def revoke(conn: Connection, grant_id: int, now: datetime, by: str) -> None:
+    _changed(conn)
     conn.execute(
         update(_GRANTS).where(_GRANTS.c.id == grant_id).values(valid_to=now, revoked_by=by)
     )
@@ -171,6 +194,7 @@ def add_delegation(
     reason: str,
     by: str,
 ) -> None:
+    _changed(conn)
     conn.execute(
         insert(_DELEGATIONS).values(
             from_person=from_person,

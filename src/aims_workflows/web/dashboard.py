@@ -180,6 +180,7 @@ def dashboard_routes(app_ctx: Any, *, chain_cache: Any = None) -> list[BaseRoute
     from ..kpi.chain_status import ChainStatusCache
     from ..kpi.dashboard import gather
     from ..kpi.html import is_run_id, render_dashboard, render_error, render_run
+    from ..kpi.queries import KpiContext
     from ..kpi.timeline import form_labels, run_timeline
     from ..report import ChartCache, dashboard_charts
 
@@ -211,6 +212,7 @@ def dashboard_routes(app_ctx: Any, *, chain_cache: Any = None) -> list[BaseRoute
                 roles=app_ctx.config.roles,
                 systems_page=systems_page,
                 chain=chain,
+                context=KpiContext(app_ctx.workflows, app_ctx.config.soa),
             )
             chart_data, charts = dashboard_charts(app_ctx, conn, now, kept)
         page = render_dashboard(
@@ -276,7 +278,13 @@ def dashboard_routes(app_ctx: Any, *, chain_cache: Any = None) -> list[BaseRoute
     def build_kpis() -> str:
         now = clock.now()
         with app_ctx.db.connect() as conn:
-            return kpis_json(compute_kpis(conn, now, app_ctx.config.kpi_targets), iso(now))
+            kpis = compute_kpis(
+                conn,
+                now,
+                app_ctx.config.kpi_targets,
+                context=KpiContext(app_ctx.workflows, app_ctx.config.soa),
+            )
+            return kpis_json(kpis, iso(now))
 
     async def api_kpis(request: Request) -> Response:
         body = await run_in_threadpool(build_kpis)

@@ -71,8 +71,13 @@ def jira_routes(
     from ..adapters.jira import payload_problem
     from ..runtime import Delivery
 
-    def store(delivery_id: str, text: str) -> bool:
-        return bool(app_ctx.runtime.store_delivery(Delivery("jira", delivery_id, text)))
+    def store(delivery_id: str, text: str, payload: Any) -> bool:
+        # the issue it changes: workers apply one issue's deliveries in the order received
+        issue = payload.get("issue") if isinstance(payload, dict) else None
+        issue_id = issue.get("id") if isinstance(issue, dict) else None
+        subject = f"issue:{issue_id}" if isinstance(issue_id, (str, int)) else None
+        delivery = Delivery("jira", delivery_id, text, subject=subject)
+        return bool(app_ctx.runtime.store_delivery(delivery))
 
     async def webhook(request: Request) -> Response:
         started = time.perf_counter()
@@ -94,7 +99,7 @@ def jira_routes(
             request.headers.get("x-atlassian-webhook-identifier")
             or "sha256:" + hashlib.sha256(body).hexdigest()
         )
-        new = await run_in_threadpool(store, delivery[:300], text)
+        new = await run_in_threadpool(store, delivery[:300], text, payload)
         metrics.deliveries.labels("jira", "accepted" if new else "duplicate").inc()
         if new and worker is not None:
             worker.notify()

@@ -26,6 +26,9 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
+import socket
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,7 +44,7 @@ from ...errors import (
     StoreError,
 )
 from ...ports import JiraIssueStore
-from ...runtime import Delivery
+from ...runtime import Delivery, HeldBack, Queued
 from ._directory_sync import find_jira_people_by_email
 from ._fields import answers_from_issue
 from ._nonconformity import NONCONFORMITY_TYPE, finding_from_issue, is_nonconformity
@@ -183,6 +186,7 @@ class InboxProcessor:
         store: JiraIssueStore,
         *,
         nonconformity_type: str = NONCONFORMITY_TYPE,
+        owner: str | None = None,
     ) -> None:
         from ...findings import Findings
 
@@ -191,28 +195,72 @@ class InboxProcessor:
         self.store = store
         self.nonconformity_type = nonconformity_type
         self.findings = Findings(runtime)
+        # the name this processor takes deliveries under (see process_pending)
+        self.owner = owner or f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._asked: set[str] = set()  # accountIds looked for once already
 
     def pending(self) -> int:
         """How many stored Jira deliveries wait to be applied."""
         return self.rt.inbox_backlog().get(SOURCE, 0)
 
-    def process_pending(self, limit: int = 500) -> int:
+    def process_pending(self, limit: int = 500, *, batch: int = 100) -> int:
         """Process up to ``limit`` stored deliveries, oldest first; returns how many were
-        settled (applied, ignored with why, or parked)."""
-        done = 0
-        for delivery in self.rt.stored_deliveries(SOURCE, limit):
-            try:
-                done += self.process(delivery.id, delivery.payload)
-            except (StoreError, IntegrationError) as err:
-                if isinstance(err, (SpecTampered, LedgerTampered)):
-                    done += self._park(delivery, err)
-                    continue
-                # Jira or the database is unavailable: the row stays 'received' for the next pass.
-                log.warning("jira delivery %s not processed yet: %s", delivery.id, err)
-            except Exception as err:  # noqa: BLE001 - one odd delivery must not stop the rest
-                done += self._park(delivery, err)
+        settled (applied, ignored with why, or parked).
+
+        The deliveries are taken under this worker's name (``FOR UPDATE SKIP LOCKED`` on
+        PostgreSQL), so workers sharing a database work on different ones, and their events
+        are applied with group commit: ``batch`` per transaction, a savepoint each, so one
+        that fails is retried or parked alone."""
+        done = seen = 0
+        try:
+            while seen < limit:
+                taken = self.rt.claim_deliveries(SOURCE, self.owner, min(batch, limit - seen))
+                if not taken:
+                    break
+                seen += len(taken)
+                done += self._apply_taken(taken)
+                if len(taken) < batch:
+                    break
+        finally:
+            # what is left (Jira or the database unavailable, a run's event held back behind
+            # its failed one) is given back: the next pass, here or in another worker, takes it
+            self.rt.release_deliveries(SOURCE, self.owner)
         return done
+
+    def _apply_taken(self, taken: list[Delivery]) -> int:
+        done = 0
+        queued: list[Queued] = []
+        for delivery in taken:
+            try:
+                planned = self._plan(delivery.id, delivery.payload)
+                if isinstance(planned, Queued):
+                    queued.append(planned)
+                else:
+                    done += planned
+            except Exception as err:  # noqa: BLE001 - one odd delivery must not stop the rest
+                done += self._failed(delivery, err)
+        if not queued:
+            return done
+        for item, result in zip(queued, self.rt.receive_batch(queued), strict=True):
+            if isinstance(result, Exception):
+                assert item.delivery is not None  # every planned event carries its delivery
+                stored = next(d for d in taken if d.id == item.delivery.id)
+                done += self._failed(stored, result)
+            elif not result.duplicate:
+                done += 1
+        return done
+
+    def _failed(self, delivery: Delivery, err: Exception) -> int:
+        """A delivery that could not be applied: parked when the reason is its own (its
+        content, a tampered workflow or ledger), left for the next pass when it is Jira's or
+        the database's (or it waits behind an earlier event of its run)."""
+        if isinstance(err, HeldBack) or (
+            isinstance(err, (StoreError, IntegrationError))
+            and not isinstance(err, (SpecTampered, LedgerTampered))
+        ):
+            log.warning("jira delivery %s not processed yet: %s", delivery.id, err)
+            return 0
+        return self._park(delivery, err)
 
     def _park(self, delivery: Delivery, err: Exception) -> int:
         """Set aside a delivery that failed for a reason of its own (its content), so it does
@@ -316,6 +364,21 @@ class InboxProcessor:
 
     def process(self, delivery_id: str, payload_text: str) -> int:
         """Apply one stored delivery; 1 when this call settled it, 0 when another worker had."""
+        planned = self._plan(delivery_id, payload_text)
+        if not isinstance(planned, Queued):
+            return planned
+        assert planned.delivery is not None and planned.run_id is not None
+        outcome = self.rt.receive(
+            planned.event,
+            run_id=planned.run_id,
+            delivery=planned.delivery,
+            follow_up=planned.follow_up,
+        )
+        return 0 if outcome.duplicate else 1
+
+    def _plan(self, delivery_id: str, payload_text: str) -> Queued | int:
+        """The event a stored delivery carries, to apply; or, when it carries none, the
+        delivery settled now (parked or ignored, with why): 1 when this call settled it."""
         try:
             payload = bounded_json.loads(payload_text)
         except ValueError:
@@ -411,7 +474,13 @@ class InboxProcessor:
         payload = json.dumps({"issue": change.issue_key})
         updated = _poll_version(change)
         delivery = self._placed(Delivery(POLL_SOURCE, delivery_id, payload), change, task, updated)
-        return bool(self._settle(delivery, change, task, decision))
+        planned = self._settle(delivery, change, task, decision)
+        if not isinstance(planned, Queued):
+            return bool(planned)
+        outcome = self.rt.receive(
+            planned.event, run_id=planned.run_id, delivery=delivery, follow_up=planned.follow_up
+        )
+        return not outcome.duplicate
 
     def _settle(
         self,
@@ -419,8 +488,9 @@ class InboxProcessor:
         change: Change | None,
         task: dict[str, Any] | None,
         decision: Decision,
-    ) -> int:
-        """Hand the delivery to the runtime: its event applied, or why there is none."""
+    ) -> Queued | int:
+        """The delivery's event to hand to the runtime; or, when there is none, the delivery
+        recorded as ignored with why (1 when this call recorded it)."""
         follow_up: list[Command] = []
         if decision.record_attachments and task is not None and change is not None:
             follow_up.append(
@@ -434,10 +504,7 @@ class InboxProcessor:
         if decision.event is None or task is None:
             reason = decision.reason or "no change the engine acts on"
             return int(self.rt.ignore(delivery, reason, follow_up=follow_up))
-        outcome = self.rt.receive(
-            decision.event, run_id=task["run_id"], delivery=delivery, follow_up=follow_up
-        )
-        return 0 if outcome.duplicate else 1
+        return Queued(decision.event, run_id=task["run_id"], delivery=delivery, follow_up=follow_up)
 
 
 def _poll_version(change: Change) -> tuple[int, int] | None:

@@ -18,7 +18,7 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ...errors import AimsError
+from ...errors import AimsError, RetryableError
 from ...runtime import Delivery
 from ._client import RECONCILE_LIMIT
 from ._inbound import POLL_SOURCE, Change, InboxProcessor
@@ -105,6 +105,8 @@ class Reconciler:
     def _poll(self) -> int:
         try:
             reported = self._poll_nonconformities()
+        except RetryableError:
+            raise  # a rate limit or an outage holds the whole poll, not just this half
         except AimsError as err:
             # a site without the issue type (`aims jira setup` not run again since it came)
             # refuses the JQL: the engine's own issues are still polled

@@ -15,6 +15,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import socket
+import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -149,6 +152,8 @@ class SlackInbox:
         self.runtime = runtime
         self.directory = directory
         self.on_applied: Applied | None = None
+        # the name this process takes stored decisions under (see process_pending)
+        self.owner = f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
     def store(self, decision: SlackDecision) -> bool:
         """Keep the delivery before Slack is answered; False for a repeat."""
@@ -166,9 +171,17 @@ class SlackInbox:
         return outcome
 
     def process_pending(self, limit: int = 200) -> int:
-        """Apply the decisions stored but not applied yet (after a stop); how many."""
+        """Apply the decisions stored but not applied yet (after a stop); how many. They are
+        taken under this process's name first, so workers sharing a database apply different
+        ones; what is left is given back at the end."""
+        try:
+            return self._apply_taken(self.runtime.claim_deliveries(SOURCE, self.owner, limit))
+        finally:
+            self.runtime.release_deliveries(SOURCE, self.owner)
+
+    def _apply_taken(self, taken: list[Delivery]) -> int:
         done = 0
-        for delivery in self.runtime.stored_deliveries(SOURCE, limit):
+        for delivery in taken:
             decision = SlackDecision.from_payload(delivery.payload)
             try:
                 if decision is None:

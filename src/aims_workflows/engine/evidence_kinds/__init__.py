@@ -32,6 +32,7 @@ from ._approvals import (
 )
 from ._base import EvidencePayload, SubjectSnapshot, Timestamp
 from ._documents import DocumentRegistered, DocumentReviewed, DocumentSnapshot
+from ._inbox import DeliveriesRetried, DeliveryRef
 from ._integrations import (
     AttachmentRecorded,
     CommandDead,
@@ -98,6 +99,8 @@ from ._witness import LedgerCheckpoint
 
 __all__ = [
     "SCHEMA_VERSION",
+    "DeliveriesRetried",
+    "DeliveryRef",
     "AREAS",
     "EVIDENCE_KINDS",
     "AnyEvidence",

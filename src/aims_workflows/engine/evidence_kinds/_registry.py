@@ -10,7 +10,17 @@ from typing import Any, TypeAlias, cast
 from pydantic import ValidationError
 
 from ...errors import EvidenceError
-from . import _approvals, _documents, _integrations, _inventory, _people, _runs, _tasks, _witness
+from . import (
+    _approvals,
+    _documents,
+    _inbox,
+    _integrations,
+    _inventory,
+    _people,
+    _runs,
+    _tasks,
+    _witness,
+)
 from ._approvals import (
     ApprovalClosed,
     ApprovalDecided,
@@ -23,6 +33,7 @@ from ._approvals import (
 )
 from ._base import EvidencePayload
 from ._documents import DocumentRegistered, DocumentReviewed
+from ._inbox import DeliveriesRetried
 from ._integrations import AttachmentRecorded, CommandDead, CommandRevived, DocumentPublished
 from ._inventory import AISystemChanged, AISystemRegistered, FindingRaised
 from ._people import (
@@ -84,6 +95,7 @@ AREAS: dict[str, tuple[type[EvidencePayload], ...]] = {
     "The ledger": _witness.KINDS,
     "People and roles": _people.KINDS,
     "Documented information": _documents.KINDS,
+    "Inbound deliveries": _inbox.KINDS,
 }
 """The kinds grouped by what they are about, in the order the reference presents them."""
 
@@ -146,6 +158,7 @@ AnyEvidence: TypeAlias = (
     | DirectoryRefused
     | DocumentRegistered
     | DocumentReviewed
+    | DeliveriesRetried
 )
 """Any evidence payload; the ledger's kind column (through :data:`EVIDENCE_KINDS`) says which."""
 

@@ -115,6 +115,7 @@ def _write(
 ):
     from ...catalog import load_catalog
     from ...kpi import compute_kpis
+    from ...kpi.queries import KpiContext
     from ..soa import build_coverage
 
     generated = iso(now)
@@ -129,7 +130,9 @@ def _write(
         generated_at=generated,
         organisation=organisation,
     )
-    kpis = compute_kpis(conn, now, app.config.kpi_targets)
+    kpis = compute_kpis(
+        conn, now, app.config.kpi_targets, context=KpiContext(app.workflows, app.config.soa)
+    )
     _reports(pack, coverage, kpis, generated)
     # oscal/: catalog, profile (the SoA), SSP, assessment plan, assessment results and POA&M
     # (oscal.FILES), only when compliance-trestle is installed

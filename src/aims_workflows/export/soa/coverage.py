@@ -27,6 +27,7 @@ from ...store.models import Evidence, Run, SpecVersion
 from ..citations import Citations, collect_citations
 from ..ledger_slice import seq_range
 from ..period import Period
+from .approved import ApprovedSoa, latest_approved_soa
 
 __all__ = ["Coverage", "CoverageReport", "STATUS_LABELS", "build_coverage"]
 
@@ -112,6 +113,8 @@ class CoverageReport:
     controls: list[Coverage]
     clauses: list[Coverage]
     group_titles: dict[str, str] = field(default_factory=dict)
+    approved_soa: ApprovedSoa | None = None
+    """The latest SoA version top management approved (soa-review) before the period's end."""
 
     def summary(self) -> dict[str, Any]:
         def count(rows: list[Coverage], status: str) -> int:
@@ -139,6 +142,7 @@ class CoverageReport:
             "standard": self.standard,
             "period": self.period.as_dict(),
             "summary": self.summary(),
+            "approved_soa": self.approved_soa.as_dict() if self.approved_soa else None,
             "controls": [c.as_dict() for c in self.controls],
             "clauses": [c.as_dict() for c in self.clauses],
         }
@@ -177,19 +181,22 @@ def build_coverage(
     ]
     citations = collect_citations(workflows, stored)
     facts = _Facts(_evidence_groups(conn, period), _run_groups(conn, period))
+    approved = latest_approved_soa(conn, before=period.end)
 
     controls = []
     for entry in catalog.controls():
         decision = soa.control(entry.id)
+        applicable, justification, notes = _decided(entry.id, soa, approved)
         controls.append(
             _row(
                 entry,
                 frozenset({entry.id}),
                 citations,
                 facts,
-                decision.applicable,
-                decision.justification,
+                applicable,
+                justification,
                 decision.implementation,
+                notes,
             )
         )
     clauses = []
@@ -203,8 +210,33 @@ def build_coverage(
     clauses = _roll_up(clauses)
     groups = {g.id: g.title for g in catalog.groups()}
     return CoverageReport(
-        generated_at, organisation, catalog.standard, period, controls, clauses, groups
+        generated_at, organisation, catalog.standard, period, controls, clauses, groups, approved
     )
+
+
+def _decided(
+    control_id: str, soa: SoaConfig, approved: ApprovedSoa | None
+) -> tuple[bool, str, tuple[str, ...]]:
+    """Applicable or not, why, and notes: aims.yaml's decision where it states one, else the
+    approved SoA's; a disagreement between the two is noted, never settled silently."""
+    decision = soa.control(control_id)
+    if approved is None:
+        return decision.applicable, decision.justification, ()
+    signed_applicable = control_id not in approved.excluded
+    signed_reason = approved.reasons.get(control_id, "")
+    if control_id not in soa.controls:
+        return signed_applicable, signed_reason, ()
+    notes: tuple[str, ...] = ()
+    if decision.applicable != signed_applicable:
+        notes = (
+            f"aims.yaml {'includes' if decision.applicable else 'excludes'} it, the approved "
+            f"SoA version {approved.version} {'includes' if signed_applicable else 'excludes'} "
+            "it: review the SoA (aims start soa-review)",
+        )
+    justification = decision.justification or (
+        signed_reason if decision.applicable == signed_applicable else ""
+    )
+    return decision.applicable, justification, notes
 
 
 def _roll_up(clauses: list[Coverage]) -> list[Coverage]:
@@ -232,6 +264,7 @@ def _row(
     applicable: bool,
     justification: str,
     implementation: str,
+    decided_notes: tuple[str, ...] = (),
 ) -> Coverage:
     where = citations.naming(wanted)
     rows, latest = 0, None
@@ -256,11 +289,11 @@ def _row(
     else:
         status = "no_evidence"
     gap = applicable and not where and not implementation
-    notes = []  # the gap itself is a column of its own
+    notes = list(decided_notes)  # the gap itself is a column of its own
     if not applicable and (where or rows):
         notes.append("excluded, yet workflows evidence it: review the exclusion")
     if is_control and applicable and not justification:
-        notes.append("no justification for inclusion in aims.yaml")
+        notes.append("no justification for inclusion in aims.yaml or an approved SoA")
     return Coverage(
         id=entry.id,
         title=entry.title,

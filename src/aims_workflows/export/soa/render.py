@@ -120,6 +120,12 @@ def _header(report: CoverageReport, title: str) -> list[str]:
 def soa_markdown(report: CoverageReport) -> str:
     s = report.summary()
     lines = _header(report, "Statement of Applicability")
+    approved = report.approved_soa
+    lines[-1:-1] = [
+        f"- Approved: {_md(approved.label())} (run {approved.run_id})"
+        if approved
+        else "- Approved: no version approved yet (aims start soa-review)"
+    ]
     lines += [
         f"{s['controls']} Annex A controls: {s['applicable']} applicable, "
         f"{s['excluded']} excluded; {s['implemented']} implemented with evidence, "

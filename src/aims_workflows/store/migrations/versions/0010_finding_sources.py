@@ -1,7 +1,7 @@
 """Findings from any source: what kind of source raised each one (incident, complaint,
 monitoring, external or certification audit, internal) and the tracker issue it came in by.
 
-Revision ID: 0011
+Revision ID: 0010
 Revises: 0009
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0011"
+revision = "0010"
 down_revision = "0009"
 branch_labels = None
 depends_on = None

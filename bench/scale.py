@@ -1,0 +1,320 @@
+"""Scale-out on PostgreSQL: events per second against the number of `aims worker`-like processes,
+with a raw ``SKIP LOCKED`` queue measured in the same run as the baseline.
+
+    .venv/bin/python bench/scale.py                    # 2,000 events, 1 and 4 workers
+    .venv/bin/python bench/scale.py --events 500 --workers 1 2 4
+    AIMS_BENCH_POSTGRES_URL=postgresql+psycopg://... .venv/bin/python bench/scale.py
+
+Each measurement gets a schema of its own on the server (dropped afterwards).
+
+* raw: bare SQL through psycopg; each worker loops on one transaction per item: claim the oldest
+  new row ``FOR UPDATE SKIP LOCKED``, mark it done, commit. The most any queue on this server
+  can do per item.
+* aims: the five-step approval of ``_aims_workload`` (runs started beforehand, not timed); its
+  first task's completion is stored in the inbox as one delivery per run, as ``aims serve`` stores
+  a Jira webhook. Each worker process takes deliveries under its own name (``FOR UPDATE SKIP
+  LOCKED``) and applies them with group commit (``Runtime.receive_batch``: the engine on a
+  snapshot, then one transaction per batch with a savepoint per event), as ``aims worker``
+  applies Jira deliveries. Every delivery must end applied exactly once, and the ledger verify.
+
+The workers are separate processes started together; the time is from the start signal until
+the last one finds nothing left. Ratios only are comparable across runs (the machine is shared).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import quote
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+SOURCE = "bench"
+
+
+def say(message: str) -> None:
+    print(message, flush=True)
+
+
+def _in_schema(url: str, schema: str) -> str:
+    separator = "&" if "?" in url else "?"
+    return f"{url}{separator}options={quote(f'-csearch_path={schema}', safe='')}"
+
+
+class Schema:
+    """A fresh schema on the server for one measurement."""
+
+    def __init__(self, server_url: str) -> None:
+        from sqlalchemy import create_engine
+
+        self.admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+        self.name = f"aims_bench_{uuid.uuid4().hex[:10]}"
+        self.url = _in_schema(server_url, self.name)
+
+    def __enter__(self) -> str:
+        from sqlalchemy import text
+
+        with self.admin.connect() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{self.name}"'))
+        return self.url
+
+    def __exit__(self, *exc: object) -> None:
+        from sqlalchemy import text
+
+        with self.admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA "{self.name}" CASCADE'))
+        self.admin.dispose()
+
+
+def _run_workers(args: list[list[str]]) -> tuple[float, list[str]]:
+    """Start the worker processes, wait until each is ready, start them together; the seconds
+    until the last one ended, and what each printed at the end."""
+    procs = [
+        subprocess.Popen(
+            [sys.executable, str(Path(__file__).resolve()), *a],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for a in args
+    ]
+    for proc in procs:
+        assert proc.stdout is not None
+        line = proc.stdout.readline().strip()
+        if line != "ready":
+            raise RuntimeError(f"a worker did not start: {line!r}")
+    started = time.perf_counter()
+    for proc in procs:
+        assert proc.stdin is not None
+        proc.stdin.write("go\n")
+        proc.stdin.flush()
+    outputs = []
+    for proc in procs:
+        out, _ = proc.communicate(timeout=1800)
+        if proc.returncode != 0:
+            raise RuntimeError(f"a worker failed (exit {proc.returncode})")
+        outputs.append(out.strip())
+    return time.perf_counter() - started, outputs
+
+
+# -- raw SKIP LOCKED queue ----------------------------------------------------------------------
+def raw_setup(url: str, items: int) -> None:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE queue (id serial PRIMARY KEY, status text NOT NULL)"))
+        conn.execute(
+            text("INSERT INTO queue (status) SELECT 'new' FROM generate_series(1, :n)"),
+            {"n": items},
+        )
+    engine.dispose()
+
+
+def raw_worker(url: str) -> None:
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    sa_url = make_url(url)
+    conn = psycopg.connect(
+        sa_url.set(drivername="postgresql").render_as_string(hide_password=False)
+    )
+    say("ready")
+    sys.stdin.readline()
+    done = 0
+    while True:
+        with conn.transaction():
+            row = conn.execute(
+                "SELECT id FROM queue WHERE status = 'new' ORDER BY id LIMIT 1 "
+                "FOR UPDATE SKIP LOCKED"
+            ).fetchone()
+            if row is None:
+                break
+            conn.execute("UPDATE queue SET status = 'done' WHERE id = %s", (row[0],))
+        done += 1
+    conn.close()
+    say(str(done))
+
+
+def raw_rate(server_url: str, items: int, workers: int) -> float:
+    with Schema(server_url) as url:
+        raw_setup(url, items)
+        seconds, outputs = _run_workers([["--raw-worker", url] for _ in range(workers)])
+        if sum(int(o.splitlines()[-1]) for o in outputs) != items:
+            raise RuntimeError("the raw queue lost or doubled items")
+    return items / seconds
+
+
+# -- aims ---------------------------------------------------------------------------------------
+def aims_setup(url: str, events: int, workdir: Path) -> None:
+    """Runs started and one stored delivery per run (not timed)."""
+    import _aims_workload as aims
+
+    from aims_workflows.runtime import Delivery
+
+    rt = _runtime(url, workdir, fresh=True)
+    for instance in range(1, events + 1):
+        run_id = rt.start(
+            aims.WORKFLOW_ID,
+            system=aims.SYSTEM_NAME,
+            inputs={"instance": instance, "title": "t", "control": "c"},
+            again=True,
+        ).run.run_id
+        payload = json.dumps({"run_id": run_id, "likelihood": 4, "impact": 3})
+        rt.store_delivery(Delivery(SOURCE, f"d-{instance}", payload))
+    rt.db.dispose()
+
+
+def _runtime(url: str, workdir: Path, *, fresh: bool = False):
+    import _aims_workload as aims
+
+    from aims_workflows.config import AimsConfig
+    from aims_workflows.inventory import AISystemRecord, Inventory
+    from aims_workflows.ports import SystemClock
+    from aims_workflows.runtime import Runtime
+    from aims_workflows.spec import load_workflows
+    from aims_workflows.store import Database
+
+    spec_path = workdir / "five-step-approval.yaml"
+    spec_path.write_text(aims.WORKFLOW_YAML, encoding="utf-8")
+    config = AimsConfig(
+        roles={
+            "engineer": [aims.ANALYST],
+            "risk_owner": [aims.APPROVER],
+            "aims_owner": [aims.SYSTEM_OWNER],
+        }
+    )
+    db = Database(url)
+    if fresh:
+        db.upgrade()
+    workflows = load_workflows([spec_path], roles=config.role_names())
+    rt = Runtime(db, workflows, config, SystemClock())
+    if fresh:
+        Inventory(rt).add(AISystemRecord(name=aims.SYSTEM_NAME, owner=aims.SYSTEM_OWNER))
+    return rt
+
+
+def aims_worker(url: str, owner: str, batch: int) -> None:
+    import _aims_workload as aims
+
+    from aims_workflows.engine import TaskCompleted
+    from aims_workflows.runtime import Queued
+
+    with tempfile.TemporaryDirectory(prefix="aims-scale-") as tmp:
+        rt = _runtime(url, Path(tmp))
+        rt.people.prepare()
+        analyst = rt.actor(aims.ANALYST, "jira")
+        say("ready")
+        sys.stdin.readline()
+        applied = 0
+        while True:
+            taken = rt.claim_deliveries(SOURCE, owner, batch)
+            if not taken:
+                break
+            queued = []
+            for delivery in taken:
+                body = json.loads(delivery.payload)
+                answers = {"likelihood": body["likelihood"], "impact": body["impact"]}
+                event = TaskCompleted(actor=analyst, step_id="assess", answers=answers)
+                queued.append(Queued(event, run_id=body["run_id"], delivery=delivery))
+            for result in rt.receive_batch(queued):
+                if isinstance(result, Exception):
+                    raise result
+                applied += 0 if result.duplicate else 1
+            rt.release_deliveries(SOURCE, owner)
+        rt.db.dispose()
+    say(str(applied))
+
+
+def aims_rate(server_url: str, events: int, workers: int, batch: int) -> float:
+    from sqlalchemy import text
+
+    from aims_workflows.store import Database, ledger
+
+    with Schema(server_url) as url, tempfile.TemporaryDirectory(prefix="aims-scale-") as tmp:
+        aims_setup(url, events, Path(tmp))
+        seconds, outputs = _run_workers(
+            [["--aims-worker", url, f"w{w}", str(batch)] for w in range(workers)]
+        )
+        applied = sum(int(o.splitlines()[-1]) for o in outputs)
+        db = Database(url)
+        with db.connect() as conn:
+            processed = conn.scalar(
+                text("SELECT count(*) FROM inbox WHERE source = :s AND status = 'processed'"),
+                {"s": SOURCE},
+            )
+            completed = conn.scalar(
+                text("SELECT count(*) FROM evidence WHERE kind = 'task.completed'")
+            )
+            verified = ledger.verify(conn)
+        db.dispose()
+        if not (applied == processed == completed == events) or not verified.ok:
+            raise RuntimeError(
+                f"aims: {events} deliveries, {applied} applied, {processed} processed, "
+                f"{completed} completions, ledger {'ok' if verified.ok else verified.problem}"
+            )
+    return events / seconds
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--events", type=int, default=2000)
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 4])
+    parser.add_argument("--batch", type=int, default=50, help="events per group commit")
+    parser.add_argument("--json", type=Path, metavar="PATH")
+    parser.add_argument("--raw-worker", nargs=1, help=argparse.SUPPRESS)
+    parser.add_argument("--aims-worker", nargs=3, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.raw_worker:
+        raw_worker(args.raw_worker[0])
+        return 0
+    if args.aims_worker:
+        url, owner, batch = args.aims_worker
+        aims_worker(url, owner, int(batch))
+        return 0
+
+    server = os.environ.get("AIMS_BENCH_POSTGRES_URL", DEFAULT_URL)
+    cores = os.cpu_count()
+    say(f"PostgreSQL scale-out: {args.events:,} events, workers {args.workers}, {cores} cores")
+    figures: dict[str, float] = {}
+    for w in args.workers:  # interleaved, so a burst of load elsewhere hits both alike
+        figures[f"raw_{w}"] = raw_rate(server, args.events, w)
+        say(f"  raw SKIP LOCKED queue, {w} worker(s): {figures[f'raw_{w}']:,.0f} items/s")
+        figures[f"aims_{w}"] = aims_rate(server, args.events, w, args.batch)
+        rate = figures[f"aims_{w}"]
+        say(f"  aims, {w} worker(s), group commit {args.batch}: {rate:,.0f} events/s")
+    lowest, highest = min(args.workers), max(args.workers)
+    rows = []
+    for w in args.workers:
+        ratio = figures[f"aims_{w}"] / figures[f"raw_{w}"]
+        figures[f"aims_over_raw_{w}"] = ratio
+        rows.append((f"aims / raw queue, {w} worker(s)", f"{ratio:.3f}", ">= 0.25", ratio >= 0.25))
+    if highest != lowest:
+        gain = figures[f"aims_{highest}"] / figures[f"aims_{lowest}"]
+        figures["aims_scale_gain"] = gain
+        rows.append((f"aims {highest} workers / {lowest}", f"{gain:.2f}x", ">= 1.5x", gain >= 1.5))
+        raw_gain = figures[f"raw_{highest}"] / figures[f"raw_{lowest}"]
+        figures["raw_scale_gain"] = raw_gain
+        rows.append((f"raw {highest} workers / {lowest}", f"{raw_gain:.2f}x", "(info)", None))
+    width = max(len(r[0]) for r in rows)
+    say("")
+    say(f"{'figure':<{width}}  {'value':>8}  {'target':<8}  met")
+    for name, value, target, met in rows:
+        mark = "" if met is None else ("yes" if met else "NO")
+        say(f"{name:<{width}}  {value:>8}  {target:<8}  {mark}")
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

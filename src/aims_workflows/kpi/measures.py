@@ -1,0 +1,591 @@
+"""The KPIs shipped with aims-workflows: each a written definition registered with the function
+that measures it (:func:`~.queries.measure`; the module :mod:`.queries` says how to add one).
+Imported by the package, so the KPIs are registered whatever module of it is imported first."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, case, func, select
+
+from ..store.models import ApprovalLatencyBucket
+from .definitions import KpiDefinition
+from .queries import (
+    _APPROVALS,
+    _FINDINGS,
+    _RUNS,
+    _STEPS,
+    _SYSTEMS,
+    BySystem,
+    Measure,
+    Reading,
+    _ratio,
+    measure,
+    median_from_histogram,
+)
+
+__all__ = [
+    "CERTIFICATION_CYCLE",
+    "CORRECTIVE_ACTION",
+    "CORRECTIVE_ACTION_DONE",
+    "EFFECTIVENESS_CHECK",
+]
+
+# The shipped corrective-action workflow and its steps: the action is done when ``implement``
+# is, and ``verify`` is the effectiveness check after the 30-day wait.
+CORRECTIVE_ACTION = "corrective-action"
+CORRECTIVE_ACTION_DONE = "implement"
+EFFECTIVENESS_CHECK = "verify"
+_BACK_BEFORE_ACTION = ("root_cause", "plan", CORRECTIVE_ACTION_DONE)
+CERTIFICATION_CYCLE = timedelta(days=3 * 365)
+
+# -- coverage -------------------------------------------------------------------------------
+
+
+def _coverage(m: Measure, prefix: str) -> tuple[int, int]:
+    """(in-scope systems, those with a current ``prefix`` assessment) at ``m.at``."""
+    if m.past is not None and not m.scope.dimension:
+        current = m.past.risk_current if prefix == "risk" else m.past.impact_current
+        return m.past.in_scope, current
+    c = _SYSTEMS.c
+    base = [c.in_scope.is_(True), *m.systems_where()]
+    if m.bounded:
+        base.append(c.created_at <= m.at)
+    valid_until = c.risk_valid_until if prefix == "risk" else c.impact_valid_until
+    return m.count(_SYSTEMS, *base), m.count(_SYSTEMS, *base, valid_until > m.at)
+
+
+def _coverage_reading(m: Measure, prefix: str) -> Reading:
+    in_scope, current = _coverage(m, prefix)
+    return _covered(in_scope, current)
+
+
+def _covered(in_scope: int, current: int) -> Reading:
+    return Reading(_ratio(current, in_scope), f"{current} of {in_scope}")
+
+
+def _coverage_by_system(prefix: str) -> BySystem:
+    def grouped(m: Measure, names: list[str]) -> dict[str, Reading]:
+        c = _SYSTEMS.c
+        valid_until = c.risk_valid_until if prefix == "risk" else c.impact_valid_until
+        counts: dict[str, tuple[int, int]] = {}
+        for name, in_scope, created_at, until in m.conn.execute(
+            select(c.name, c.in_scope, c.created_at, valid_until)
+        ):
+            counted = bool(in_scope) and (not m.bounded or created_at <= m.at)
+            counts[name] = (int(counted), int(counted and until is not None and until > m.at))
+        return {name: _covered(*counts.get(name, (0, 0))) for name in names}
+
+    return grouped
+
+
+_COVERAGE_COMMON = dict(
+    unit="ratio",
+    direction="at_least",
+    frequency="measured daily; reported monthly and at each management review",
+    owner="risk_owner",
+    scopes=("system", "tier"),
+)
+
+
+@measure(
+    KpiDefinition(
+        key="risk_assessment_coverage",
+        label="In-scope AI systems with a current risk assessment",
+        information_need="Is every AI system in scope covered by a valid risk assessment (6.1.2, "
+        "8.2)?",
+        base_measures=(
+            "AI systems in scope",
+            "of those, systems whose last completed risk assessment is still within its validity",
+        ),
+        formula="systems with a current risk assessment / systems in scope",
+        indicator="below target: start the missing or expired assessments (`aims systems show`)",
+        target="risk_assessment_coverage",
+        **_COVERAGE_COMMON,  # type: ignore[arg-type]
+    ),
+    by_system=_coverage_by_system("risk"),
+)
+def _risk_coverage(m: Measure) -> Reading:
+    return _coverage_reading(m, "risk")
+
+
+@measure(
+    KpiDefinition(
+        key="impact_assessment_coverage",
+        label="In-scope AI systems with a current impact assessment",
+        information_need="Is every AI system in scope covered by a valid impact assessment "
+        "(6.1.4, 8.4)?",
+        base_measures=(
+            "AI systems in scope",
+            "of those, systems whose last impact assessment is within its validity and predates "
+            "no material change",
+        ),
+        formula="systems with a current impact assessment / systems in scope",
+        indicator="below target: assess the systems named by `aims systems list`",
+        target="impact_assessment_coverage",
+        **_COVERAGE_COMMON,  # type: ignore[arg-type]
+    ),
+    by_system=_coverage_by_system("impact"),
+)
+def _impact_coverage(m: Measure) -> Reading:
+    return _coverage_reading(m, "impact")
+
+
+# -- tasks ----------------------------------------------------------------------------------
+
+
+def _open_tasks(m: Measure, *also: Any) -> int:
+    s = _STEPS.c
+    if m.bounded:
+        also = (*also, s.created_at <= m.at)
+    return m.count(_STEPS, s.status == "open", *also, scoped_runs=True)
+
+
+def _tasks_by_system(overdue: bool) -> BySystem:
+    def grouped(m: Measure, names: list[str]) -> dict[str, Reading]:
+        s, r = _STEPS.c, _RUNS.c
+        where = [s.status == "open", r.subject_type == "ai_system"]
+        if m.bounded:
+            where.append(s.created_at <= m.at)
+        if overdue:
+            where.append(s.due_at < m.at)
+        counts: dict[str, int] = dict(
+            m.conn.execute(
+                select(r.subject_name, func.count())
+                .select_from(_STEPS.join(_RUNS, s.run_id == r.id))
+                .where(*where)
+                .group_by(r.subject_name)
+            ).all()
+        )
+        reading = _overdue_reading if overdue else _open_reading
+        return {name: reading(int(counts.get(name, 0))) for name in names}
+
+    return grouped
+
+
+def _open_reading(count: int) -> Reading:
+    return Reading(count, f"{count} open")
+
+
+def _overdue_reading(count: int) -> Reading:
+    return Reading(count, f"{count} past their due date")
+
+
+@measure(
+    KpiDefinition(
+        key="open_tasks",
+        label="Open tasks",
+        information_need="Is governance work being finished as fast as it is started?",
+        base_measures=("task visits issued and not completed or cancelled",),
+        formula="count of open task visits",
+        indicator="above target: work piles up; see who holds it on the dashboard",
+        target="open_tasks",
+        direction="at_most",
+        unit="count",
+        frequency="measured daily; reported weekly",
+        owner="aims_owner",
+    ),
+    by_system=_tasks_by_system(overdue=False),
+)
+def _open_tasks_kpi(m: Measure) -> Reading:
+    if m.past is not None and not m.scope.dimension:
+        return _open_reading(m.past.open_tasks)
+    return _open_reading(_open_tasks(m))
+
+
+@measure(
+    KpiDefinition(
+        key="overdue_tasks",
+        label="Overdue tasks",
+        information_need="Are governance tasks done when they are due?",
+        base_measures=("open task visits", "their due dates"),
+        formula="count of open task visits whose due date has passed",
+        indicator="above target: escalate to the owners named on the dashboard",
+        target="overdue_tasks",
+        direction="at_most",
+        unit="count",
+        frequency="measured daily; reported weekly",
+        owner="aims_owner",
+    ),
+    by_system=_tasks_by_system(overdue=True),
+)
+def _overdue_tasks(m: Measure) -> Reading:
+    if m.past is not None and not m.scope.dimension:
+        return _overdue_reading(m.past.overdue_tasks)
+    return _overdue_reading(_open_tasks(m, _STEPS.c.due_at < m.at))
+
+
+def _latency_reading(buckets: list[tuple[int, int]]) -> Reading:
+    minutes = median_from_histogram(buckets)
+    hours = minutes / 60 if minutes is not None else None
+    return Reading(hours, f"over {sum(c for _, c in buckets)} closed approvals")
+
+
+def _latency_by_system(m: Measure, names: list[str]) -> dict[str, Reading]:
+    a, r = _APPROVALS.c, _RUNS.c
+    counted: dict[str, Counter[int]] = defaultdict(Counter)
+    for name, seconds in m.conn.execute(
+        select(r.subject_name, a.latency_seconds)
+        .select_from(_APPROVALS.join(_RUNS, a.run_id == r.id))
+        .where(a.latency_seconds.is_not(None), a.closed_at <= m.at, r.subject_type == "ai_system")
+    ):
+        counted[name][int(seconds // 60)] += 1
+    return {name: _latency_reading(sorted(counted[name].items())) for name in names}
+
+
+# -- approvals ------------------------------------------------------------------------------
+
+
+@measure(
+    KpiDefinition(
+        key="median_approval_latency_hours",
+        label="Median approval latency",
+        information_need="Do approvers decide without holding work up (5.1, 5.3)?",
+        base_measures=("approval requests decided", "time from request to decision"),
+        formula="median of (decided at - requested at) over decided requests, in hours",
+        indicator="above target: remind approvers, add a deputy or delegate",
+        target="median_approval_latency_hours",
+        direction="at_most",
+        unit="hours",
+        frequency="measured daily; reported monthly",
+        owner="top_management",
+    ),
+    by_system=_latency_by_system,
+)
+def _approval_latency(m: Measure) -> Reading:
+    if m.past is not None and not m.scope.dimension:
+        buckets = m.past.latency_buckets
+    elif not m.scope.dimension:
+        histogram = ApprovalLatencyBucket.__table__.c
+        # unpacked, not read as r.count: on SQLAlchemy 2.0 a Row's .count is the tuple method
+        buckets = [
+            (minute, count)
+            for minute, count in m.conn.execute(select(histogram.bucket_minutes, histogram.count))
+        ]
+    else:
+        a = _APPROVALS.c
+        query = (
+            select(a.latency_seconds)
+            .select_from(_APPROVALS.join(_RUNS, a.run_id == _RUNS.c.id))
+            .where(a.latency_seconds.is_not(None), a.closed_at <= m.at, *m.runs_where())
+        )
+        counted = Counter(int(seconds // 60) for seconds in m.conn.scalars(query))
+        buckets = sorted(counted.items())
+    return _latency_reading(buckets)
+
+
+# -- nonconformities ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Nonconformity:
+    system: str | None
+    raised_at: datetime
+    actioned_at: datetime | None  # the corrective action implemented (and not sent back)
+    closed_at: datetime | None  # the effectiveness check found it effective
+    checks: int  # effectiveness checks done
+
+
+def _nonconformities(m: Measure) -> list[_Nonconformity]:
+    """Each nonconformity raised by ``m.at``, with when its corrective action was done, as of
+    ``m.at``: the last completion of the action, unless the run went back to the root cause
+    after it (an ineffective action is not done)."""
+    if "nonconformities" not in m.kept:
+        m.kept["nonconformities"] = _read_nonconformities(m)
+    return m.kept["nonconformities"]
+
+
+def _read_nonconformities(m: Measure) -> list[_Nonconformity]:
+    # one row per finding, its corrective action's visits summed up by correlated subqueries
+    # (each a lookup in the steps' unique index on run, step and visit)
+    f, s, r = _FINDINGS.c, _STEPS.c, _RUNS.c
+    # the run an audit spawned for the finding, else the latest one started for it by hand
+    by_hand = (
+        select(r.id)
+        .where(
+            r.workflow_id == CORRECTIVE_ACTION,
+            r.subject_type == "finding",
+            r.subject_id == f.id,
+            r.started_at <= m.at,
+        )
+        .order_by(r.started_at.desc())
+        .limit(1)
+        .correlate(_FINDINGS)  # two levels down: SQLAlchemy correlates only the next one itself
+        .scalar_subquery()
+    )
+    own = s.run_id == func.coalesce(f.corrective_run_id, by_hand)
+    # the conditions on the visit stay inside the aggregate, so that the planner looks the
+    # visits up by run and step (SQLite would otherwise scan every done step by status)
+    done = and_(s.status == "done", s.completed_at <= m.at)
+    actioned = (
+        select(func.max(case((done, s.completed_at))))
+        .where(own, s.step_id == CORRECTIVE_ACTION_DONE)
+        .scalar_subquery()
+    )
+    sent_back = (
+        select(func.max(case((s.created_at <= m.at, s.created_at))))
+        .where(own, s.step_id.in_(_BACK_BEFORE_ACTION[:2]))
+        .scalar_subquery()
+    )
+    checks = (
+        select(func.count(case((done, 1))))
+        .where(own, s.step_id == EFFECTIVENESS_CHECK)
+        .scalar_subquery()
+    )
+    found = []
+    for system, raised_at, closed_at, action_done, back, checked in m.conn.execute(
+        select(f.system_name, f.raised_at, f.closed_at, actioned, sent_back, checks).where(
+            f.raised_at <= m.at, *m.findings_where()
+        )
+    ):
+        if action_done is not None and back is not None and back > action_done:
+            action_done = None  # sent back to the root cause after an ineffective check
+        closed = closed_at if closed_at is not None and closed_at <= m.at else None
+        if action_done is None and closed is not None:
+            action_done = closed  # a corrective action without an implement step: its closure
+        found.append(_Nonconformity(system, raised_at, action_done, closed, int(checked or 0)))
+    return found
+
+
+def _days_reading(ncs: list[_Nonconformity], at: datetime) -> Reading:
+    if not ncs:
+        return Reading(None, "no nonconformities")
+    ages = [((nc.actioned_at or at) - nc.raised_at).total_seconds() / 86400 for nc in ncs]
+    actioned = [nc for nc in ncs if nc.actioned_at is not None]
+    still_open = [nc for nc in ncs if nc.actioned_at is None]
+    waiting = sum(1 for nc in actioned if nc.closed_at is None)
+    detail = f"{len(actioned)} actioned, {len(still_open)} open"
+    if still_open:
+        oldest = max((at - nc.raised_at).total_seconds() for nc in still_open) / 86400
+        detail += f" (oldest {oldest:.0f} days)"
+    detail += f"; {waiting} awaiting the effectiveness check"
+    return Reading(
+        sum(ages) / len(ages),
+        detail,
+        {"actioned": len(actioned), "open": len(still_open), "awaiting_check": waiting},
+    )
+
+
+def _nonconformities_by_system(
+    reading: Callable[[list[_Nonconformity], datetime], Reading],
+) -> BySystem:
+    def grouped(m: Measure, names: list[str]) -> dict[str, Reading]:
+        by_system: dict[str | None, list[_Nonconformity]] = defaultdict(list)
+        for nc in _nonconformities(m):
+            by_system[nc.system].append(nc)
+        return {name: reading(by_system.get(name, []), m.at) for name in names}
+
+    return grouped
+
+
+def _effectiveness_reading(ncs: list[_Nonconformity], _at: datetime) -> Reading:
+    checks = sum(nc.checks for nc in ncs)
+    effective = sum(1 for nc in ncs if nc.closed_at is not None and nc.checks)
+    waiting = sum(1 for nc in ncs if nc.actioned_at is not None and nc.closed_at is None)
+    return Reading(
+        _ratio(effective, checks),
+        f"{effective} of {checks} checks found the action effective; {waiting} awaiting a check",
+        {"checks": checks, "effective": effective, "awaiting_check": waiting},
+    )
+
+
+@measure(
+    KpiDefinition(
+        key="mean_days_to_close_nonconformity",
+        label="Mean time to close a nonconformity (to corrective action done)",
+        information_need="Are nonconformities acted on promptly (10.2)?",
+        base_measures=(
+            "nonconformities raised",
+            "for each, when its corrective action was implemented (the `implement` task)",
+            "for each still open, its age so far",
+        ),
+        formula="mean over all nonconformities of (action implemented at, or now while open, "
+        "- raised at), in days",
+        indicator="above target: look at the oldest open ones first; the 30-day effectiveness "
+        "wait is not counted, the effectiveness KPI beside it reports the checks",
+        target="mean_days_to_close_nonconformity",
+        direction="at_most",
+        unit="days",
+        frequency="measured daily; reported at each management review",
+        owner="aims_owner",
+    ),
+    by_system=_nonconformities_by_system(_days_reading),
+)
+def _days_to_close(m: Measure) -> Reading:
+    return _days_reading(_nonconformities(m), m.at)
+
+
+@measure(
+    KpiDefinition(
+        key="nonconformity_action_effectiveness",
+        label="Corrective actions found effective",
+        information_need="Do corrective actions remove the causes of nonconformities (10.2 e)?",
+        base_measures=(
+            "effectiveness checks done",
+            "checks that found the action effective (the nonconformity closed)",
+        ),
+        formula="checks finding the action effective / checks done",
+        indicator="below target: root causes are missed; review the analyses with the owners",
+        target="nonconformity_action_effectiveness",
+        direction="at_least",
+        unit="ratio",
+        frequency="measured daily; reported at each management review",
+        owner="aims_owner",
+    ),
+    by_system=_nonconformities_by_system(_effectiveness_reading),
+)
+def _effectiveness(m: Measure) -> Reading:
+    return _effectiveness_reading(_nonconformities(m), m.at)
+
+
+# -- controls -------------------------------------------------------------------------------
+
+
+def _control_evidence(m: Measure) -> tuple[dict[str, str], int] | None:
+    """Applicable Annex A control -> current | stale | no_evidence at ``m.at``, and how many
+    controls are excluded; None without the workflows to tell which control each evidences."""
+    if m.context.workflows is None:
+        return None
+    from ..catalog import load_catalog
+    from ..config import SoaConfig
+
+    soa = m.context.soa or SoaConfig()
+    citations = m.context.citations(m.conn)
+    r = _RUNS.c
+    latest = dict(
+        m.conn.execute(
+            select(r.workflow_id, func.max(r.completed_at))
+            .where(r.status == "completed", r.completed_at <= m.at)
+            .group_by(r.workflow_id)
+        ).all()
+    )
+    fresh_from = m.at - timedelta(days=m.targets.control_evidence_fresh_days)
+    states: dict[str, str] = {}
+    excluded = 0
+    for entry in load_catalog().controls():
+        if not soa.control(entry.id).applicable:
+            excluded += 1
+            continue
+        when = [latest[w] for w in citations.naming({entry.id}) if w in latest]
+        newest = max(when) if when else None
+        states[entry.id] = (
+            "no_evidence" if newest is None else "current" if newest >= fresh_from else "stale"
+        )
+    return states, excluded
+
+
+def _first(ids: Iterable[str], limit: int = 5) -> str:
+    ids = sorted(ids)
+    shown = ", ".join(ids[:limit])
+    return shown + (f" and {len(ids) - limit} more" if len(ids) > limit else "")
+
+
+@measure(
+    KpiDefinition(
+        key="controls_with_current_evidence",
+        label="Applicable controls with current evidence",
+        information_need="Is each applicable Annex A control evidenced, and recently (9.1, SoA)?",
+        base_measures=(
+            "Annex A controls applicable in the SoA (aims.yaml's soa)",
+            "for each, the last completed run of a workflow whose `evidences:` name it",
+        ),
+        formula="controls whose latest evidence is at most control_evidence_fresh_days old / "
+        "applicable controls",
+        indicator="below target: run the workflows of the stale controls, and give the ones "
+        "without evidence a workflow or an implementation note",
+        target="controls_with_current_evidence",
+        direction="at_least",
+        unit="ratio",
+        frequency="measured daily; reported quarterly and at each management review",
+        owner="aims_owner",
+        scopes=(),
+    )
+)
+def _controls(m: Measure) -> Reading:
+    found = _control_evidence(m)
+    if found is None:
+        return Reading(None, "needs the workflows in use to tell which controls they evidence")
+    states, excluded = found
+    by_state = Counter(states.values())
+    current, stale, none = by_state["current"], by_state["stale"], by_state["no_evidence"]
+    detail = (
+        f"{current} of {len(states)} applicable current, {stale} stale, {none} without evidence"
+        f" ({excluded} excluded)"
+    )
+    if stale:
+        detail += f"; stale: {_first(c for c, s in states.items() if s == 'stale')}"
+    return Reading(
+        _ratio(current, len(states)),
+        detail,
+        {"current": current, "stale": stale, "no_evidence": none},
+    )
+
+
+# -- findings -------------------------------------------------------------------------------
+
+
+_NO_AREA = "area not stated"
+
+
+def _in_cycle(m: Measure) -> list[Any]:
+    f = _FINDINGS.c
+    return [f.raised_at <= m.at, f.raised_at > m.at - CERTIFICATION_CYCLE]
+
+
+def _repeats_reading(by_area: dict[str, int]) -> Reading:
+    repeats = {area: n for area, n in by_area.items() if n > 1}
+    total = sum(by_area.values())
+    detail = f"{total} finding{'' if total == 1 else 's'} in {len(by_area)} area" + (
+        "" if len(by_area) == 1 else "s"
+    )
+    if repeats:
+        detail += "; repeated in " + ", ".join(f"{a} ({n})" for a, n in sorted(repeats.items()))
+    return Reading(
+        sum(n - 1 for n in repeats.values()),
+        detail,
+        {area: float(n) for area, n in sorted(by_area.items())},
+    )
+
+
+def _repeats_by_system(m: Measure, names: list[str]) -> dict[str, Reading]:
+    f = _FINDINGS.c
+    by_system: dict[str, dict[str, int]] = defaultdict(dict)
+    for system, clause, count in m.conn.execute(
+        select(f.system_name, f.clause, func.count())
+        .where(*_in_cycle(m), f.system_name.is_not(None))
+        .group_by(f.system_name, f.clause)
+    ):
+        by_system[system][clause or _NO_AREA] = int(count)
+    return {name: _repeats_reading(by_system.get(name, {})) for name in names}
+
+
+@measure(
+    KpiDefinition(
+        key="repeated_audit_findings",
+        label="Findings repeated in the same area",
+        information_need="Do findings recur where they were found before (9.2, 10.2)?",
+        base_measures=(
+            "nonconformities raised in the certification cycle (three years), from any source",
+            "the area (clause or control) each is against",
+        ),
+        formula="sum over areas of (findings in the area - 1)",
+        indicator="above target: the earlier corrective actions in those areas did not hold; "
+        "the breakdown counts findings by area",
+        target="repeated_audit_findings",
+        direction="at_most",
+        unit="count",
+        frequency="measured daily; reported after each audit and at each management review",
+        owner="internal_auditor",
+    ),
+    by_system=_repeats_by_system,
+)
+def _repeated_findings(m: Measure) -> Reading:
+    f = _FINDINGS.c
+    rows = m.conn.execute(
+        select(f.clause, func.count()).where(*_in_cycle(m), *m.findings_where()).group_by(f.clause)
+    ).all()
+    return _repeats_reading({(clause or _NO_AREA): int(count) for clause, count in rows})
