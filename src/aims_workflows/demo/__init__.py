@@ -27,7 +27,7 @@ from .safety import CONFIG_MARK, DemoTarget, demo_target, prepare
 
 __all__ = ["run_demo"]
 
-_STORY_DAYS = 300
+_STORY_DAYS = 340
 """How long before today the story begins: the gap analysis, about ten months before a Stage 2
 audit, so that every record it needs falls within the twelve months the audit looks back on."""
 
@@ -98,14 +98,15 @@ def run_demo(
     db = prepare(target, force=force)
     _write_config(target.config)
     try:
-        started_on = _play(console, db, target.url, quiet, target.config)
+        started_on, rejected_run = _play(console, db, target.url, quiet, target.config)
     finally:
         db.dispose()
-    _explore(console, target, started_on)
+    _explore(console, target, started_on, rejected_run)
 
 
-def _play(console, db: Database, url: str, quiet: bool, config_path: Path) -> str:
-    """Play the story; the day it began (YYYY-MM-DD)."""
+def _play(console, db: Database, url: str, quiet: bool, config_path: Path) -> tuple[str, str]:
+    """Play the story; the day it began (YYYY-MM-DD) and the run whose risk acceptance top
+    management rejected (the one worth a look with ``aims runs show``)."""
     from rich.rule import Rule
 
     from ..app import App, shipped_workflows_dir
@@ -153,15 +154,30 @@ def _play(console, db: Database, url: str, quiet: bool, config_path: Path) -> st
             f"database {redact_url(url)}; Jira sandbox {integration.connection.url}, "
             f"Slack sandbox {slack.sandbox.url}"
         )
-        _story(
-            console, app, jira, slack, clock, start, real_now, quiet, Rule, config_path.parent
-        )
+        _story(console, app, jira, slack, clock, start, real_now, quiet, Rule, config_path.parent)
         report = readiness_of(app, 2, clock.now())
     _summary(console, db, clock.now(), url)
     console.print()
     console.print(Rule("[bold]Certification readiness: aims readiness --stage 2", align="left"))
     print_readiness(report, clock.now(), console)
-    return start.date().isoformat()
+    return start.date().isoformat(), _first_run(db, "ai-risk-assessment", "Credit scoring model")
+
+
+def _first_run(db: Database, workflow: str, subject: str) -> str:
+    from sqlalchemy import select
+
+    from ..store.models import Run
+
+    runs = Run.__table__
+    with db.connect() as conn:
+        return str(
+            conn.scalar(
+                select(runs.c.id)
+                .where(runs.c.workflow_id == workflow, runs.c.subject_name == subject)
+                .order_by(runs.c.started_at)
+                .limit(1)
+            )
+        )
 
 
 def _story(
@@ -391,7 +407,7 @@ def _aims_command() -> str:
         return str(beside)
 
 
-def _explore(console, target: DemoTarget, since: str) -> None:
+def _explore(console, target: DemoTarget, since: str, rejected_run: str) -> None:
     import shlex
 
     aims = _aims_command()
@@ -404,7 +420,9 @@ def _explore(console, target: DemoTarget, since: str) -> None:
     )
     for command in (
         "runs list",
-        "runs show RUN-004",
+        f"runs show {rejected_run}   # a risk acceptance rejected, then reworked",
+        "readiness --stage 2",
+        "documents list",
         "evidence list --limit 20",
         "evidence verify",
         "kpi --format json",

@@ -39,8 +39,21 @@ _GAP: dict[str, Answers] = {
     "clauses": dict(
         # document control, resources and awareness come from the certified ISMS
         exists=["7.1", "7.4", "7.5.1", "7.5.2", "7.5.3", "10.1"],
-        partial=["4.1", "4.2", "5.1", "5.3", "6.1.1", "6.1.2", "7.2", "7.3", "8.1", "9.1",
-                 "9.2.1", "9.3.1", "10.2"],  # fmt: skip
+        partial=[
+            "4.1",
+            "4.2",
+            "5.1",
+            "5.3",
+            "6.1.1",
+            "6.1.2",
+            "7.2",
+            "7.3",
+            "8.1",
+            "9.1",
+            "9.2.1",
+            "9.3.1",
+            "10.2",
+        ],  # fmt: skip
         owner="ana.silva@example.com",
         evidence_seen=(
             "ISMS manual v7 and its 27001 certificate; model risk policy MRM-02; credit model "
@@ -67,8 +80,19 @@ _GAP: dict[str, Answers] = {
     ),
     "controls_lifecycle": dict(
         exists=["A.6.2.5", "A.6.2.8", "A.7.3"],
-        partial=["A.6.2.2", "A.6.2.3", "A.6.2.4", "A.6.2.6", "A.6.2.7", "A.7.2", "A.7.4",
-                 "A.7.5", "A.8.2", "A.10.2", "A.10.3"],  # fmt: skip
+        partial=[
+            "A.6.2.2",
+            "A.6.2.3",
+            "A.6.2.4",
+            "A.6.2.6",
+            "A.6.2.7",
+            "A.7.2",
+            "A.7.4",
+            "A.7.5",
+            "A.8.2",
+            "A.10.2",
+            "A.10.3",
+        ],  # fmt: skip
         owner="eva.lopes@example.com",
         evidence_seen=(
             "MLflow registry of the three models; release pipeline logs; bureau data contract; "
@@ -413,7 +437,10 @@ def governance_answers(
             return dict(assign)
         return {**competence, **({"gap_due": _day(now, 60)} if "gap" in competence else {})}
     if workflow == "training":
-        return {**_COURSES.get(variant or "", _COURSES["course:engineers"]), "due_date": _day(now, 30)}
+        return {
+            **_COURSES.get(variant or "", _COURSES["course:engineers"]),
+            "due_date": _day(now, 30),
+        }
     if workflow == "training-record":
         course = str(inputs.get("course") or "")
         learner = str(inputs.get("learner") or "")

@@ -4,6 +4,7 @@ corrective action it leads to, and the actions of the management review."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -296,7 +297,7 @@ SOA_REASONS: dict[str, str] = {
 }
 
 # -- an AI incident on the chatbot ------------------------------------------------------------
-_INCIDENT = {
+_INCIDENT: dict[str, Callable[[datetime], Answers]] = {
     "report": lambda now: dict(
         title="Chatbot quoted last year's overdraft fee after the tariff change",
         detected_at=_utc(now, 6),

@@ -16,9 +16,9 @@ from ..store import runs as run_store
 from ..testing import ManualClock
 from .answers import answers_for
 from .cast import NAMES
+from .desks import JiraDesk, OpenTask, SlackDesk, latest_evidence
 from .governance import governance_reason
 from .operations import operations_reason
-from .desks import JiraDesk, OpenTask, SlackDesk, latest_evidence
 
 __all__ = ["Office", "Verdict"]
 

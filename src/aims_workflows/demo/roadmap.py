@@ -179,9 +179,7 @@ class Roadmap:
 
         programme = _programme(self.app, None, None)
         if not programme.coverage.complete:
-            self.say(
-                f"[red]the audit programme misses {', '.join(programme.coverage.missing)}[/]"
-            )
+            self.say(f"[red]the audit programme misses {', '.join(programme.coverage.missing)}[/]")
             return None
         run = self.begin(
             "audit-programme",
@@ -210,16 +208,14 @@ class Roadmap:
         with self.runtime.db.connect() as conn:
             approved = approved_programme(conn)
         areas = approved.due(self.runtime.clock.now().date()) if approved else []
-        inputs = (
-            {
+        inputs, planned = None, ""
+        if approved and areas:
+            inputs = {
                 "programme_reference": approved.reference,
                 "programme_areas": "; ".join(a.label for a in areas),
             }
-            if approved and areas
-            else None
-        )
+            planned = f" with the {len(areas)} area(s) programme {approved.reference} plans"
         run = self.begin("internal-audit", "ines.faria@example.com", inputs=inputs)
-        planned = f" with the {len(areas)} area(s) programme {approved.reference} plans" if inputs else ""
         self.say(f"Inês starts the internal audit ({run}){planned}")
         self.office.work()
         return run
