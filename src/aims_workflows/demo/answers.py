@@ -202,23 +202,19 @@ _REVIEW: dict[str, Answers] = {
     ),
     "performance": dict(
         nonconformities=(
-            "2 minor: internal audit IA-2026-01 (drift not assessed, closed after the "
-            "effectiveness check) and the chatbot fee incident (corrective action under way)"
+            "2 minor, both closed after their effectiveness checks: internal audit "
+            "IA-2026-01 (drift not assessed) and the chatbot fee incident"
         ),
         monitoring_results=(
             "Risk and impact assessment coverage 100%; fairness monitor live for credit "
             "scoring (disparate impact 0.86); chatbot answer sampling weekly."
         ),
         audit_results="Internal audit IA-2026-01: 1 minor nonconformity, 1 observation",
-        objectives="partly_met",
-        objectives_detail=(
-            "Coverage objectives met; mean time to close a nonconformity above the 45-day "
-            "target because of the 30-day effectiveness wait."
-        ),
+        objectives="met",
         kpi_extract="https://dashboards.example.com/aims",
     ),
     "risk_status": dict(
-        open_risks=3,
+        open_risks=4,
         above_appetite=1,
         overdue_treatments=0,
         summary=(
@@ -236,8 +232,8 @@ _REVIEW: dict[str, Answers] = {
         attendees="Carla Mendes, Tomás Reis, Ana Silva, Rui Costa, Inês Faria (observer)",
         conclusion="needs_improvement",
         improvements=(
-            "Treat every AI system as a publication channel in product changes; bring the "
-            "mean time to close nonconformities under target."
+            "Treat every AI system as a publication channel in product changes; finish "
+            "impact mitigations on time (the CV screening one was escalated)."
         ),
         aims_changes=False,
         resources="0.5 FTE for fairness monitoring; two external audit days for Stage 1",
