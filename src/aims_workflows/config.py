@@ -194,7 +194,9 @@ def jira_rest_url(settings: Settings) -> str | None:
 class KpiTargets(BaseModel):
     """One target per KPI (``aims kpi --explain`` shows each KPI's definition and target).
     ``control_evidence_fresh_days`` is no target: it is how old a control's latest evidence may
-    be and still count as current."""
+    be and still count as current; nor are ``training_valid_days`` (how long a completed
+    training counts as current) and ``findings_period_days`` (the period nonconformities raised
+    are counted over)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -210,6 +212,17 @@ class KpiTargets(BaseModel):
     controls_with_current_evidence: float = Field(0.9, ge=0, le=1)
     control_evidence_fresh_days: int = Field(365, gt=0)
     repeated_audit_findings: int = Field(0, ge=0)
+    overdue_treatments: int = Field(0, ge=0)
+    training_completion: float = Field(0.9, ge=0, le=1)
+    training_valid_days: int = Field(365, gt=0)
+    # the ai-incident workflow's due dates: report and triage a day each, containment two days
+    # after triage, and about three weeks from detection to the close approved
+    incident_median_hours_to_triage: float = Field(48, gt=0)
+    incident_median_hours_to_contain: float = Field(96, gt=0)
+    incident_median_days_to_close: float = Field(30, gt=0)
+    open_findings: int = Field(10, ge=0)
+    nonconformities_raised: int = Field(10, ge=0)
+    findings_period_days: int = Field(30, gt=0)
 
     @field_validator("*", mode="before")
     @classmethod
@@ -538,6 +551,14 @@ kpi_targets:
   controls_with_current_evidence: 0.9  # applicable Annex A controls with evidence this year
   control_evidence_fresh_days: 365    # evidence older than this is stale
   repeated_audit_findings: 0          # findings in an area (clause) that had one before
+  training_completion: 0.9           # role holders with current, acknowledged training
+  training_valid_days: 365            # a completed training counts as current this long
+  incident_median_hours_to_triage: 48 # AI incidents: detection -> triage
+  incident_median_hours_to_contain: 96  # ... -> containment
+  incident_median_days_to_close: 30   # ... -> closed (incident record written)
+  open_findings: 10                   # nonconformities not yet closed, from any source
+  nonconformities_raised: 10          # raised in the last findings_period_days
+  findings_period_days: 30
 # The workflows in use: `shipped` (those that come with aims-workflows, updated with it), or
 # folders of your own copies (`aims init --copy-workflows` copies the shipped ones to workflows/).
 workflows: shipped

@@ -31,6 +31,8 @@ __all__ = [
     "SlackMessageStore",
     "PostedCopy",
     "PostedRequest",
+    "PostIntent",
+    "SlackPostStore",
 ]
 
 
@@ -171,3 +173,34 @@ class SlackMessageStore(Protocol):
     def copies(self, approval_id: str) -> list[PostedCopy]: ...
 
     def posted_by(self, command_key: str) -> list[PostedCopy]: ...
+
+
+@dataclass(frozen=True)
+class PostIntent:
+    """A Slack post written down before it is made. ``channel`` and ``ts`` are None until the
+    post is known to be made; ``marker`` travels in the message, so a post cut short by a
+    crash can be found in the conversation's history."""
+
+    marker: str
+    command_key: str
+    slot: str
+    target: str
+    intended_at: datetime
+    channel: str | None = None
+    ts: str | None = None
+
+
+class SlackPostStore(Protocol):
+    """Where the Slack app writes down each post before making it, so no process posts twice."""
+
+    def intend(
+        self, marker: str, command_key: str, slot: str, target: str
+    ) -> tuple[PostIntent, bool]:
+        """The intent, and whether this call wrote it down (False: an earlier attempt did)."""
+        ...
+
+    def posted(self, marker: str, channel: str, ts: str) -> None: ...
+
+    def made_by(self, command_key: str) -> list[PostIntent]: ...
+
+    def channel_of(self, target: str) -> str | None: ...

@@ -36,7 +36,13 @@ def test_service_from_settings_serves_slack_and_the_worker_follows_up(
     workflows = tmp_path / "workflows"
     workflows.mkdir()
     (workflows / "release.yaml").write_text(
-        WORKFLOW % {"approvers": "top_management", "quorum": "any", "channel": "direct"}
+        WORKFLOW
+        % {
+            "approvers": "top_management",
+            "quorum": "any",
+            "channel": "direct",
+            "sign_off_extra": "",
+        }
     )
     (tmp_path / "aims.yaml").write_text(config_yaml(ROLES))
     url = f"sqlite:///{tmp_path / 'aims.db'}"

@@ -30,7 +30,9 @@ def hostile_world(
 ) -> Iterator[World]:
     folder = tmp_path / "workflows"
     folder.mkdir(exist_ok=True)
-    for name in workflows:
+    # the risk assessment starts an ai-risk run per further risk and a risk-treatment run per plan
+    spawned = {"ai-risk", "risk-treatment"} if "ai-risk-assessment" in workflows else set()
+    for name in sorted(set(workflows) | spawned):
         shutil.copy(shipped_workflows_dir() / f"{name}.yaml", folder)
     config = tmp_path / "aims.yaml"
     config.write_text(

@@ -61,7 +61,9 @@ def recorder(jira_openapi) -> SpecRecorder:  # noqa: F811
 @pytest.fixture
 def env(tmp_path, recorder):
     (tmp_path / "workflows").mkdir()
-    shutil.copy(shipped_workflows_dir() / "ai-risk-assessment.yaml", tmp_path / "workflows")
+    # the risk assessment with the workflows it starts (further risks, treatment actions)
+    for name in ("ai-risk-assessment", "ai-risk", "risk-treatment"):
+        shutil.copy(shipped_workflows_dir() / f"{name}.yaml", tmp_path / "workflows")
     (tmp_path / "aims.yaml").write_text(
         f"roles:\n  engineer: [{ENGINEER}]\n  risk_owner: [rui@example.com]\n"
     )

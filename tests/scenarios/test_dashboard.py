@@ -210,10 +210,10 @@ def test_a_run_page_shows_the_timeline(harness, answers, serve):
 
     page = get(c)
     assert row(part(page, "runs"), risk).startswith(
-        f"{risk} ai-risk-assessment v1 Chatbot running treat"
+        f"{risk} ai-risk-assessment v2 Chatbot running treat"
     )
     run_page = get(c, f"/dashboard/runs/{risk}")
-    assert "ai-risk-assessment v1" in run_page and "Chatbot" in run_page
+    assert "ai-risk-assessment v2" in run_page and "Chatbot" in run_page
     with h.db.connect() as conn:
         rows = list(ledger.iter_rows(conn, run_id=risk))
     assert f"{len(rows)} ledger rows" in plain(run_page)

@@ -61,10 +61,14 @@ def test_the_demo_takes_three_systems_through_the_five_workflows(demo_db):
     # registration starts risk and impact per system; a material change re-opens both for one
     assert by_workflow["ai-risk-assessment"] == 4 and by_workflow["ai-impact-assessment"] == 4
     assert by_workflow["internal-audit"] == 1 and by_workflow["management-review"] == 1
-    assert by_workflow["review-action"] == 2
-    # one action of the management review is left open; every assessment is done
-    assert "review-action" in [r.workflow_id for r in open_runs]
-    assert not {"ai-risk-assessment", "ai-impact-assessment"} & {r.workflow_id for r in open_runs}
+    assert by_workflow["corrective-action"] == 2 and by_workflow["review-action"] == 2
+    # the chatbot's new data source (chat history) also starts a data quality review, besides
+    # the credit model's started by hand
+    assert by_workflow["data-quality"] == 2
+    # a further chatbot risk and the re-rating of its fee risk; five treatment actions
+    assert by_workflow["ai-risk"] == 2 and by_workflow["risk-treatment"] == 5
+    # left open: one action of the management review and the credit scoring retraining
+    assert sorted(r.workflow_id for r in open_runs) == ["review-action", "risk-treatment"]
 
 
 def test_the_demo_walks_the_roadmap_from_gap_analysis_to_management_review(demo_db):
@@ -208,7 +212,7 @@ def _first_run(path, workflow: str, subject: str) -> str:
         db.dispose()
 
 
-def test_one_rejection_two_nonconformities_one_overdue_task(demo_db):
+def test_one_rejection_two_nonconformities_two_overdue_tasks(demo_db):
     _, db = demo_db
     with db.connect() as conn:
         rejected = conn.scalar(
@@ -241,12 +245,17 @@ def test_one_rejection_two_nonconformities_one_overdue_task(demo_db):
         ("incident", "closed", "minor"),
         ("internal", "closed", "minor"),
     ]
-    # the management review's action left undone (the CV mitigation was done, late)
-    assert ("review-action", "carry_out") in {tuple(o) for o in overdue}
-    assert ("ai-impact-assessment", "mitigate") not in {tuple(o) for o in overdue}
+    # the management review's action and the credit retraining left undone (the CV
+    # mitigation was done, late)
+    assert sorted(tuple(o) for o in overdue) == [
+        ("review-action", "carry_out"),
+        ("risk-treatment", "carry_out"),
+    ]
     assert sorted(r.system_name for r in risks) == [
         "CV screening assistant",
         "Credit scoring model",
+        "Support chatbot",
+        "Support chatbot",
         "Support chatbot",
         "Support chatbot",
     ]
@@ -271,7 +280,8 @@ def test_kpis_and_chain_after_the_demo(demo_db):
     assert report.ok and report.rows > 150
     assert kpis["risk_assessment_coverage"].value == 1.0
     assert kpis["impact_assessment_coverage"].value == 1.0  # the CV mitigation, done late
-    assert kpis["overdue_tasks"].value == 1
+    assert kpis["overdue_tasks"].value == 2  # a review action and a risk treatment
+    assert kpis["overdue_treatments"].value == 1
     # measured to the corrective action: the 30-day wait before the effectiveness check is not
     # counted, the check is reported beside it
     assert 0 < kpis["mean_days_to_close_nonconformity"].value < 30
@@ -288,12 +298,43 @@ def test_the_demo_database_can_be_explored_with_the_other_commands(demo_db, monk
         ["runs", "show", _first_run(path, "ai-risk-assessment", "Credit scoring model")],
         ["evidence", "verify"],
         ["kpi", "--format", "json"],
+        ["risks", "list"],
+        ["risks", "show", "RISK-1"],
     ):
         assert run_cli(argv) == 0, argv
     out = capsys.readouterr().out
     assert (
         "rejected" in out and "evidence chain verified" in out and "risk_assessment_coverage" in out
     )
+    assert "Confidently wrong answers about fees" in out and "re-rated" in out
+
+
+def test_the_chatbot_reassessment_adds_its_privacy_risk_and_rerates_the_fee_risk(demo_db):
+    from aims_workflows.risks.queries import list_risks, risk_history
+
+    _, db = demo_db
+    with db.connect() as conn:
+        today = datetime.now(UTC).date()
+        chatbot = list_risks(conn, today=today, system="Support chatbot")
+        fees = risk_history(conn, chatbot[0]["risk_id"], today=today)
+        overdue = [r for r in list_risks(conn, today=today) if r["treatment_status"] == "overdue"]
+    assert [r["title"] for r in chatbot] == [
+        "Confidently wrong answers about fees and card blocking",
+        "Unsuitable advice to customers in financial difficulty",
+        "Personal data from customer chats used for training without a lawful basis",
+    ]
+    privacy = chatbot[2]
+    assert privacy["sources"] == ["privacy", "data_quality", "legal_compliance"]
+    assert privacy["inherent"] == "16 (high)" and privacy["acceptance_level"] == "top_management"
+    assert [e["event"] for e in fees["history"]] == [
+        "identified",
+        "treatment started",
+        "treatment done",
+        "re-rated",
+    ]
+    assert [(r["system"], r["treatment"]) for r in overdue] == [
+        ("Credit scoring model", "mitigate")
+    ]
 
 
 def test_the_demo_shows_a_delegation_and_who_people_are(demo_db):

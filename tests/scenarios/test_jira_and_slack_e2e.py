@@ -202,7 +202,9 @@ def jira_and_slack(
 ) -> Iterator[World]:
     folder = tmp_path / "workflows"
     folder.mkdir()
-    for name in workflows:
+    # the risk assessment starts an ai-risk run per further risk and a risk-treatment run per plan
+    spawned = {"ai-risk", "risk-treatment"} if "ai-risk-assessment" in workflows else set()
+    for name in sorted(set(workflows) | spawned):
         shutil.copy(shipped_workflows_dir() / f"{name}.yaml", folder)
     config = tmp_path / "aims.yaml"
     config.write_text(

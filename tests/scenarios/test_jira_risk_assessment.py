@@ -52,7 +52,9 @@ IDENTIFY = {
 def make_app(tmp_path: Path, *workflows: str, jira: JiraLoopback):
     folder = tmp_path / "workflows"
     folder.mkdir()
-    for name in workflows:
+    # the risk assessment starts an ai-risk run per further risk and a risk-treatment run per plan
+    spawned = {"ai-risk", "risk-treatment"} if "ai-risk-assessment" in workflows else set()
+    for name in sorted(set(workflows) | spawned):
         shutil.copy(shipped_workflows_dir() / f"{name}.yaml", folder)
     (tmp_path / "aims.yaml").write_text(CONFIG)
     url = f"sqlite:///{tmp_path / 'aims.db'}"
@@ -239,4 +241,113 @@ def test_a_task_completed_before_its_issue_was_made_still_gets_it_closed(wired):
     assert issue["fields"]["status"]["statusCategory"]["key"] == "done"
     assert [a["filename"] for a in issue["fields"]["attachment"]] == [
         "aims-evidence-identify-1.json"
+    ]
+
+
+def _answer_in_jira(app, demo, run_id: str, step: str, answers: dict, by: str) -> str:
+    key = demo.issue_of(run_id, step)
+    assert key, f"no issue for {step} of {run_id}"
+    demo.answer(key, answers, by=by)
+    demo.sync()
+    app.pump()
+    demo.sync()
+    return key
+
+
+def _spawned(app, spawner: str, workflow: str) -> str:
+    from sqlalchemy import select
+
+    from aims_workflows.store.models import Run
+
+    t = Run.__table__
+    with app.db.connect() as conn:
+        (run_id,) = conn.scalars(
+            select(t.c.id).where(t.c.spawned_by == spawner, t.c.workflow_id == workflow)
+        ).all()
+    return run_id
+
+
+def test_several_risks_and_their_treatments_become_jira_issues(wired):
+    """The register through Jira: a further risk listed in the assessment's issue becomes its own
+    analysis issue (controls chosen from the catalogue in a multi-select), and each mitigation
+    a treatment issue due on its target date."""
+    from aims_workflows.risks.queries import list_risks
+
+    app, clock, demo = wired
+    add_system(app)
+    app.pump()
+    run_id = run_of(app)
+    further = "Personal data in chats reused for training\nPrompt injection leaks the system prompt"
+    _answer_in_jira(app, demo, run_id, "identify", {**IDENTIFY, "further_risks": further}, ENGINEER)
+    plan = {
+        "treatment": "mitigate",
+        "treatment_plan": "Answer fees from the tariff table only",
+        "controls": ["A.6.2.4"],
+        "action_owner": ENGINEER,
+        "target_date": "2026-04-30",
+        "residual_likelihood": 2,
+        "residual_impact": 2,
+        "rationale": "grounding",
+    }
+    _answer_in_jira(app, demo, run_id, "treat", plan, RISK_OWNER)
+    app.runtime.decide(
+        f"{run_id}.accept_owner.1.1", person=RISK_OWNER, decision="approve", reason="sound plan"
+    )
+    app.pump()
+    demo.sync()
+
+    treatment = _spawned(app, run_id, "risk-treatment")
+    issue = demo.sandbox.issue_json(demo.issue_of(treatment, "carry_out"))["fields"]
+    assert issue["duedate"] == "2026-04-30"
+    assert issue["summary"] == (
+        "Risk treatment RISK-1: Chatbot gives wrong card fees (due 2026-04-30)"
+    )
+    from sqlalchemy import select
+
+    from aims_workflows.store.models import Run
+
+    with app.db.connect() as conn:
+        analyses = conn.scalars(
+            select(Run.__table__.c.id).where(Run.__table__.c.workflow_id == "ai-risk")
+        ).all()
+    assert len(analyses) == 2
+    titles = sorted(
+        demo.sandbox.issue_json(demo.issue_of(r, "analyse"))["fields"]["summary"] for r in analyses
+    )
+    assert titles == [
+        "Risk analysis: Personal data in chats reused for training (Support chatbot)",
+        "Risk analysis: Prompt injection leaks the system prompt (Support chatbot)",
+    ]
+    privacy = next(
+        r
+        for r in analyses
+        if "Personal data"
+        in demo.sandbox.issue_json(demo.issue_of(r, "analyse"))["fields"]["summary"]
+    )
+    analysis = {
+        "risk_description": "Chats feed the training set with names and account numbers.",
+        "risk_sources": ["privacy"],
+        "affected_parties": "customers",
+        "likelihood": 4,
+        "impact": 4,
+        "rating_rationale": "61 of 200 sampled chats held personal data",
+    }
+    _answer_in_jira(app, demo, privacy, "analyse", analysis, ENGINEER)
+    _answer_in_jira(
+        app,
+        demo,
+        privacy,
+        "treat",
+        {**plan, "controls": ["A.7.4", "A.8.2"], "treatment_plan": "Redact before training"},
+        RISK_OWNER,
+    )
+    app.runtime.decide(
+        f"{privacy}.accept_top.1.1", person="ceo@example.com", decision="approve", reason="ok"
+    )
+    app.pump()
+    with app.db.connect() as conn:
+        risks = list_risks(conn, today=clock.now().date())
+    assert [(r["risk_id"], r["title"], r["level"], r["controls"]) for r in risks] == [
+        ("RISK-1", "Chatbot gives wrong card fees", "medium", ["A.6.2.4"]),
+        ("RISK-2", "Personal data in chats reused for training", "high", ["A.7.4", "A.8.2"]),
     ]

@@ -53,10 +53,11 @@ def recorder(jira_openapi) -> SpecRecorder:  # noqa: F811
 def test_a_risk_assessment_runs_with_no_inbound_http(db_url, database, tmp_path, recorder):
     folder = tmp_path / "workflows"
     folder.mkdir()
-    (folder / "ai-risk-assessment.yaml").write_text(
-        (shipped_workflows_dir() / "ai-risk-assessment.yaml").read_text(encoding="utf-8"),
-        encoding="utf-8",
-    )
+    for name in ("ai-risk-assessment", "ai-risk", "risk-treatment"):
+        (folder / f"{name}.yaml").write_text(
+            (shipped_workflows_dir() / f"{name}.yaml").read_text(encoding="utf-8"),
+            encoding="utf-8",
+        )
     config = tmp_path / "aims.yaml"
     config.write_text(
         "organisation: Example Bank\nroles:\n"

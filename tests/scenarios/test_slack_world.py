@@ -76,7 +76,7 @@ steps:
       after: 1d
       to: aims_owner
     on_reject: prepare
-"""
+%(sign_off_extra)s"""
 
 
 def config_yaml(roles: dict[str, list[str]]) -> str:
@@ -183,12 +183,20 @@ def slack_world(
     channel: str = "direct",
     roles: dict[str, list[str]] = ROLES,
     slack_people: list[str] | None = None,
+    sign_off_extra: str = "",
     **sandbox: Any,
 ) -> Iterator[World]:
     workflows = tmp_path / "workflows"
     workflows.mkdir(exist_ok=True)
     (workflows / "model-release.yaml").write_text(
-        WORKFLOW % {"approvers": approvers, "quorum": quorum, "channel": channel}, encoding="utf-8"
+        WORKFLOW
+        % {
+            "approvers": approvers,
+            "quorum": quorum,
+            "channel": channel,
+            "sign_off_extra": sign_off_extra,
+        },
+        encoding="utf-8",
     )
     config = tmp_path / "aims.yaml"
     config.write_text(config_yaml(roles), encoding="utf-8")

@@ -69,6 +69,21 @@ def audit_with_a_finding(h, answers) -> tuple[str, str]:
     return audit, child
 
 
+def workflows_without(folder: Path, *left_out: str) -> Path:
+    """A copy of the shipped workflows in ``folder`` without the ``left_out`` ones: with every
+    Annex A control evidenced by some shipped workflow, an organisation that does not use one
+    is how a control comes to have no workflow (a gap)."""
+    import shutil
+
+    from aims_workflows.app import shipped_workflows_dir
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for source in shipped_workflows_dir().glob("*.yaml"):
+        if source.stem not in left_out:
+            shutil.copy(source, folder / source.name)
+    return folder
+
+
 def use_soa(h, soa_yaml: str = SOA_YAML) -> None:
     """Add a ``soa:`` section to the harness's aims.yaml and reload the configuration."""
     from aims_workflows.config import load_config
@@ -115,7 +130,11 @@ class Pack:
         return list(csv.DictReader(io.StringIO(self.text(name), newline="")))
 
     def ledger(self) -> list[dict]:
-        return [json.loads(line) for line in self.text("evidence/ledger.jsonl").splitlines()]
+        """The rows of evidence/ledger.jsonl (each line the array of the fields in hash order)."""
+        from aims_workflows.engine.chain_walk import FIELDS
+
+        lines = self.text("evidence/ledger.jsonl").splitlines()
+        return [dict(zip(FIELDS, json.loads(line), strict=True)) for line in lines]
 
     def extract(self, directory: Path) -> Path:
         with zipfile.ZipFile(self.path) as zf:

@@ -82,7 +82,7 @@ def test_validate_the_shipped_workflows(aims):
     result = aims("validate", str(shipped_workflows_dir()))
     assert result.code == 0, result
     assert "workflow(s) valid" in result.out
-    assert "ai-risk-assessment v1" in result.out
+    assert "ai-risk-assessment v2" in result.out
 
 
 def test_validate_reports_every_located_problem(aims, tmp_path):
@@ -263,7 +263,7 @@ def test_a_run_through_the_command_line(ready, tmp_path):
     assert "recorded approve by rita@example.com; run is completed" in decided.out
 
     runs = aims("runs", "list")
-    assert run_id in runs.out and "completed" in runs.out and "ai-risk-assessment v1" in runs.out
+    assert run_id in runs.out and "completed" in runs.out and "ai-risk-assessment v2" in runs.out
     shown = aims("runs", "show", run_id)
     assert shown.code == 0 and "status: completed" in shown.out and "timeline" in shown.out
     missing = aims("runs", "show", "R-NOPE")

@@ -412,7 +412,7 @@ def test_stage_1_then_stage_2_pass_once_everything_is_there(aims, harness, answe
     (record,) = listed["risk-results"]["documents"]
     assert record["origin"] == "runs" and record["title"] == "AI risk assessment: Chatbot"
     assert (record["author"], record["approver"]) == ("eve@example.com", "rita@example.com")
-    assert record["version"] == "ai-risk-assessment v1" and record["approved_on"] == "2026-01-05"
+    assert record["version"] == "ai-risk-assessment v2" and record["approved_on"] == "2026-01-05"
     assert record["next_review"] == "2027-01-05" and record["location"].startswith("aims runs show")
     assert record["reference"] == risk
     assert [d["reference"] for d in listed["impact-results"]["documents"]] == [impact]

@@ -73,9 +73,13 @@ ADDED_IN_1_1 = {
     "approval.decided": ("on_behalf_of", "assurance"),
     "ai_system.registered": ("assurance",),
     "ai_system.changed": ("assurance",),
+    # contract 1.5: a request asked of an alternate after an expiry, or held for a step-up;
+    # a withdrawal of a delegate's decision
+    "approval.requested": ("escalated_from", "step_up"),
+    "approval.withdrawn": ("on_behalf_of",),
 }
 """Optional fields, added with contract 1.1 (how a person's identity is known, a delegate's
-principal): rows written before them do not have them."""
+principal) and 1.5 (approval states): rows written before them do not have them."""
 
 ADDED_IN_1_5 = {"finding.raised": ("source_type", "tracker_issue")}
 """A finding's kind of source and the Jira issue it was reported in: absent in older rows, and
@@ -166,6 +170,32 @@ def escalated_approval_rows() -> list[ChainedEvidence]:
     return d.rows
 
 
+def approval_state_rows(spec_from_text) -> list[ChainedEvidence]:
+    """An approval that expired and went to its alternate, a decision withdrawn within its
+    window, and an approval above the step-up threshold confirmed in Jira."""
+    from aims_workflows.engine import Actor
+
+    text = (
+        "id: states\nversion: 1\ntitle: T\nsubject: ai_system\nsteps:\n"
+        "  - id: assess\n    kind: task\n    role: engineer\n    title: Assess\n"
+        "    form:\n      - id: score\n        type: number\n        label: Score\n"
+        "  - id: signoff\n    kind: approval\n    approvers: [risk_owner]\n    due: 2d\n"
+        "    on_reject: assess\n    expire:\n      to: ciso\n    withdraw_within: 1h\n"
+        "    step_up:\n      when: assess.score > 15\n"
+    )
+    d = Driver(spec_from_text(text), ai_system())
+    d.start()
+    d.send("task.created", ENGINEER, step_id="assess", attempt=1, ref="AIMS-1")
+    d.complete("assess", ENGINEER, {"score": 20})
+    d.tick(days=2)  # expired, asked of the ciso
+    ciso = Actor("carl@example.com", "slack", ("ciso",))
+    d.decide(ciso, "approve", "accepted")
+    d.decide(Actor("carl@example.com", "jira", ("ciso",)), "confirm", "aims confirm")
+    d.later(minutes=5)
+    d.decide(ciso, "withdraw", "not yet")
+    return d.rows
+
+
 def dead_command_rows(harness) -> list[ChainedEvidence]:
     """A Jira issue that cannot be created (dead), queued again once Jira is fixed (revived)."""
     from aims_workflows.engine import Actor
@@ -232,6 +262,7 @@ def test_every_kind_is_written_by_one_of_the_runs(
     worlds = {
         "failed run": failed_run_rows(spec_from_text),
         "escalated approval": escalated_approval_rows(),
+        "approval states": approval_state_rows(spec_from_text),
         "dead command": dead_command_rows(harness),
         "ledger checkpoint": checkpoint_rows(harness, tmp_path / "witness.key"),
         "directory": directory_rows(harness),

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from export_world import Pack, assessed_world, tamper, use_soa
+from export_world import Pack, assessed_world, tamper, use_soa, workflows_without
 
 from aims_workflows.cli import _output
 from aims_workflows.store import Database
@@ -46,7 +46,23 @@ def aims(cli, harness, answers, db_url):
     return cli(db_url, harness.config_path)
 
 
-def test_soa_in_every_format(aims, tmp_path):
+@pytest.fixture
+def without_intake(cli, make_harness, database, db_url, tmp_path, clock, answers, monkeypatch):
+    """``aims`` on the assessed world of an organisation that does not use the ai-system-intake
+    workflow: A.4.5 has no workflow."""
+    (tmp_path / "org").mkdir()
+    folder = workflows_without(tmp_path / "wf", "ai-system-intake")
+    h = make_harness(db_url, tmp_path / "org", clock, workflows=folder)
+    use_soa(h)
+    assessed_world(h, answers)
+    run = cli(db_url, h.config_path)
+    monkeypatch.setenv("AIMS_WORKFLOWS", str(folder))
+    yield run
+    h.app.db.dispose()
+
+
+def test_soa_in_every_format(without_intake, tmp_path):
+    aims = without_intake
     table = aims("export", "soa")
     assert table.code == 0, table
     assert "Statement of Applicability: Example Ltd" in table.out

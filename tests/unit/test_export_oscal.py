@@ -15,7 +15,14 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from export_world import Pack, assessed_world, audit_with_a_finding, tamper, use_soa
+from export_world import (
+    Pack,
+    assessed_world,
+    audit_with_a_finding,
+    tamper,
+    use_soa,
+    workflows_without,
+)
 from oscal_schemas import assert_valid_oscal
 from sqlalchemy import select, text
 
@@ -331,7 +338,22 @@ def test_evidence_names_ledger_rows_by_seq_and_their_chain_hash(harness, world, 
     )  # the rows themselves are in the audit pack, not beside these files
 
 
-def test_gaps_are_not_satisfied_and_evidenced_controls_satisfied(harness, world, tmp_path):
+@pytest.fixture
+def without_policy(make_harness, database, db_url, tmp_path, clock, answers):
+    """The assessed world of an organisation that does not use the ai-policy workflow: A.2.2 to
+    A.2.4 have no workflow."""
+    (tmp_path / "org").mkdir()
+    h = make_harness(
+        db_url, tmp_path / "org", clock, workflows=workflows_without(tmp_path / "wf", "ai-policy")
+    )
+    use_soa(h)
+    assessed_world(h, answers)
+    yield h
+    h.app.db.dispose()
+
+
+def test_gaps_are_not_satisfied_and_evidenced_controls_satisfied(without_policy, tmp_path):
+    harness = without_policy
     result, out = export(harness, tmp_path / "oscal")
     report = coverage(harness)
     by_id = {c.id: c for c in report.controls}

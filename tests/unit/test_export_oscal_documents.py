@@ -264,16 +264,29 @@ def test_an_overdue_treatment_task_and_an_overdue_plan_are_poam_items(
     harness.clock.advance(days=20)
     read = check_all(write_oscal(harness.app, tmp_path / "late").path)
     poam = read["plan-of-action-and-milestones.json"]
+    # the plan is tracked by its risk-treatment run, whose task fell due at the end of its
+    # target date: that task is the item (the register entry is not listed a second time)
     (item,) = poam.poam_items
-    assert prop(item, "poam-kind") == "overdue-treatment-plan"
-    assert (prop(item, "target-date"), prop(item, "system")) == ("2026-03-10", "Scorer")
+    assert prop(item, "poam-kind") == "overdue-treatment-task"
+    treatment = harness.open_task("carry_out").run_id
+    assert (prop(item, "run-id"), prop(item, "step")) == (treatment, "carry_out")
     (risk,) = poam.risks
-    (milestone,) = risk.remediations[0].tasks
-    assert milestone.timing.on_date.date.date().isoformat() == "2026-03-10"
-    assert "aims records no completion of treatment plans" in risk.description
-    # the register entry's row is cited with its hash
-    cited = {f"#{r.uuid}": r for r in poam.back_matter.resources}[item.links[0].href]
-    assert ledger(harness)[int(prop(cited, "ledger-seq"))] == prop(cited, "ledger-hash")
+    assert risk.deadline.date().isoformat() == "2026-03-10" and risk.status.root.root == "open"
+    # once the action is done, nothing is overdue
+    harness.complete(
+        "carry_out",
+        {
+            "outcome": "done",
+            "what_was_done": "Retrained on the balanced set",
+            "evidence_link": "https://git.example.com/scorer/pull/7",
+            "completed_on": harness.clock.now().date().isoformat(),
+        },
+        run_id=treatment,
+    )
+    done = check_all(write_oscal(harness.app, tmp_path / "done").path)
+    assert prop(done["plan-of-action-and-milestones.json"].poam_items[0], "poam-kind") == (
+        "none-open"
+    )
 
 
 def test_a_period_slice(harness, world, tmp_path):
@@ -405,7 +418,9 @@ def test_the_demo_exports_valid_oscal(db_url, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("AIMS_CONFIG", str(config))
     done = run_aims(capsys, "export", "oscal", "--out", "oscal")
     assert done.code == 0, done.err
-    assert "POA&M items: 3" in done.out
+    # the credit scoring retraining, a treatment run past its target date; the demo's other
+    # treatment actions were done
+    assert "POA&M items: 1" in done.out
     read = check_all(tmp_path / "oscal")
     # the demo's three AI systems are the SSP's components beside the AIMS
     ssp = read["system-security-plan.json"]
@@ -418,4 +433,4 @@ def test_the_demo_exports_valid_oscal(db_url, tmp_path, monkeypatch, capsys):
         next(p["value"] for p in item["props"] if p["name"] == "poam-kind")
         for item in poam["plan-of-action-and-milestones"]["poam-items"]
     ]
-    assert kinds == ["overdue-treatment-plan"] * 3
+    assert kinds == ["overdue-treatment-task"]

@@ -248,7 +248,7 @@ def test_the_registers_in_the_pack(harness, answers, tmp_path):
     )
     assert (
         runs[world.risk]["spec_hash"] == h.run_row(world.risk).spec_hash
-        and runs[world.risk]["version"] == "1"
+        and runs[world.risk]["version"] == "2"
     )
     assert runs[world.impact2]["status"] == "running" and runs[world.impact2]["completed_at"] == ""
     assert (runs[corrective]["started_by_run"], runs[corrective]["waited_for_by"]) == (

@@ -19,6 +19,7 @@ from aims_workflows.export.review.period import choose_period
 from aims_workflows.export.review.render import number, render_review
 from aims_workflows.export.review.state import CoverageHistory, coverage_check
 from aims_workflows.kpi import compute_kpis
+from aims_workflows.kpi.queries import KpiContext
 
 
 def period(h, since: str | None = None, until: str | None = None):
@@ -222,11 +223,19 @@ def test_a_nonconformity_raised_and_closed_in_the_period_counts_with_its_days_to
     )
     assert pair(f["Nonconformities closed"]) == (0, 1, "up")
     assert pair(f["Nonconformities open"]) == (0, 0, "same")
-    assert (
-        f["Mean days to close"].value == pytest.approx(32.0)
-        and f["Mean days to close"].before is None
-    )
-    assert f["Mean days to close"].met is True  # the target is 60 days
+    # the KPI's meaning: to the corrective action implemented (not the effectiveness check)
+    days = f["Mean days to close"]
+    with h.db.connect() as conn:
+        live = {
+            at: {
+                k.key: k
+                for k in compute_kpis(conn, at, h.app.config.kpi_targets, context=KpiContext())
+            }["mean_days_to_close_nonconformity"].value
+            for at in (pack.as_of, pack.period.current.start)
+        }
+    assert days.value == live[pack.as_of] and days.before == live[pack.period.current.start]
+    assert days.before is None and days.value < 32.0  # the 30-day wait is not counted
+    assert days.met is True  # the target is 60 days
     assert pair(f["Effectiveness checks: effective"]) == (0, 1, "up")
     assert n.by_source.rows == [("internal-audit", (0, 1, 1, 0))]
     assert n.by_severity.rows == [("minor", (0, 1, 1, 0))]
@@ -266,8 +275,9 @@ def test_a_nonconformity_raised_and_closed_in_the_period_counts_with_its_days_to
         f"32 days | effective | {corrective} |"
     ) in md
     assert (
-        "| Mean days to close <br>_of those closed in the period_ | n/a | 32 days | n/a | ≤ 60 "
-        "days (met) |" in md
+        "| Mean days to close <br>_to the corrective action implemented, open ones by their "
+        f"age; at the end and the start of the period, as aims kpi_ | n/a | {days.value:.0f} "
+        "days | n/a | ≤ 60 days (met at the end) |" in md
     )
     assert "| risk and impact | minor nonconformity |" in md
 
@@ -281,6 +291,64 @@ def test_a_nonconformity_raised_and_closed_in_the_period_counts_with_its_days_to
         and open_row.closed_at is None
         and open_row.days == pytest.approx(open_for)
     )  # to the period's end
+
+
+def test_the_reviews_mean_days_to_close_is_the_kpi_at_each_end_of_the_period(harness, answers):
+    from sqlalchemy import insert
+
+    from aims_workflows.store.models import Finding
+
+    h = harness  # the clock starts on 2026-01-05
+    runs = {}
+    for finding_id in ("F-1", "F-2"):
+        with h.db.begin() as conn:
+            conn.execute(
+                insert(Finding.__table__).values(
+                    id=finding_id,
+                    title="Risk register stale",
+                    severity="minor",
+                    source="cli",
+                    source_type="complaint",
+                    clause="6.1.3",
+                    status="open",
+                    raised_at=h.clock.now(),
+                )
+            )
+        runs[finding_id] = h.rt.start("corrective-action", finding=finding_id).run.run_id
+        h.pump()
+        h.clock.advance(days=10)
+    run = runs["F-1"]  # raised 2026-01-05, actioned 2026-02-09; F-2 (2026-01-15) stays open
+    h.clock.set(datetime(2026, 2, 9, 12, tzinfo=UTC))
+    for step in ("correct", "root_cause", "plan"):
+        h.complete(step, answers["ca." + step], run_id=run)
+    h.decide("amy@example.com", run_id=run)
+    h.complete("implement", answers["ca.implement"], run_id=run)
+    h.clock.set(datetime(2026, 3, 10, tzinfo=UTC))
+    pack = gather(h, since="2026-02-01", until="2026-02-28")
+
+    days = figures(pack.nonconformities.figures)["Mean days to close"]
+    ends = (pack.as_of, pack.period.current.start)
+    with h.db.connect() as conn:
+        kpi = {
+            at: {
+                k.key: k
+                for k in compute_kpis(conn, at, h.app.config.kpi_targets, context=KpiContext())
+            }["mean_days_to_close_nonconformity"].value
+            for at in ends
+        }
+    assert (days.value, days.before) == (kpi[pack.as_of], kpi[pack.period.current.start])
+    raised = datetime(2026, 1, 5, 9, tzinfo=UTC), datetime(2026, 1, 15, 9, tzinfo=UTC)
+    actioned = datetime(2026, 2, 9, 12, tzinfo=UTC)
+
+    def age(start: datetime, end: datetime) -> float:
+        return (end - start).total_seconds() / 86400
+
+    assert days.before == pytest.approx(
+        (age(raised[0], pack.period.current.start) + age(raised[1], pack.period.current.start)) / 2
+    )  # both open at the start, by their age
+    assert days.value == pytest.approx(
+        (age(raised[0], actioned) + age(raised[1], pack.as_of)) / 2
+    )  # F-1 to its action, F-2 still open at the end
 
 
 def test_an_ineffective_corrective_action_is_counted_and_the_last_check_is_shown(harness, answers):

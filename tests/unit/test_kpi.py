@@ -271,6 +271,13 @@ def test_json_rendering_carries_every_kpi(known):
         "nonconformity_action_effectiveness",
         "controls_with_current_evidence",
         "repeated_audit_findings",
+        "overdue_treatments",
+        "training_completion",
+        "incident_median_hours_to_triage",
+        "incident_median_hours_to_contain",
+        "incident_median_days_to_close",
+        "open_findings",
+        "nonconformities_raised",
     }
     assert by_key["overdue_tasks"] == {
         "key": "overdue_tasks",

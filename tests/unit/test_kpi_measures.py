@@ -187,8 +187,8 @@ def test_a_closed_day_is_stored_by_the_next_unit_of_work_in_its_transaction(harn
 
 def test_a_definition_without_a_target_is_refused_with_what_to_add():
     definition = KpiDefinition(
-        key="training_completion",
-        label="Role holders trained",
+        key="supplier_reviews_on_time",
+        label="Supplier reviews on time",
         information_need="Are role holders competent?",
         base_measures=("role holders", "role holders trained"),
         formula="trained / role holders",
@@ -201,18 +201,18 @@ def test_a_definition_without_a_target_is_refused_with_what_to_add():
     )
     with pytest.raises(KpiDefinitionError) as refused:
         check_definition(definition)
-    assert "KPI 'training_completion' has no target" in str(refused.value)
-    assert "KpiTargets" in str(refused.value) and "kpi_targets.training_completion" in str(
+    assert "KPI 'supplier_reviews_on_time' has no target" in str(refused.value)
+    assert "KpiTargets" in str(refused.value) and "kpi_targets.supplier_reviews_on_time" in str(
         refused.value
     )
     from dataclasses import replace
 
     with pytest.raises(KpiDefinitionError, match="which KpiTargets does not have"):
-        check_definition(replace(definition, target="training_completion"))
+        check_definition(replace(definition, target="supplier_reviews_on_time"))
     with pytest.raises(KpiDefinitionError, match="incomplete definition: no formula"):
         check_definition(replace(definition, target="overdue_tasks", formula=" "))
     assert check_definition(replace(definition, target="overdue_tasks")).key == (
-        "training_completion"
+        "supplier_reviews_on_time"
     )
 
 

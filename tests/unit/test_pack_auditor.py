@@ -95,7 +95,7 @@ def test_each_run_has_a_readable_timeline(harness, world, tmp_path):
     _, pack = export(harness, tmp_path)
     page = pack.text(f"auditor/runs/{world.risk}.md")
     assert page.startswith(f"# Run {world.risk}\n")
-    assert "- Workflow: ai-risk-assessment v1" in page and "- Subject: Chatbot" in page
+    assert "- Workflow: ai-risk-assessment v2" in page and "- Subject: Chatbot" in page
     decided = [line for line in page.splitlines() if "| approval.decided |" in line]
     assert decided and "rita@example.com: approve, 'residual risk acceptable'" in decided[0]
     assert len([n for n in pack.files if n.startswith("auditor/runs/")]) == 4

@@ -49,7 +49,7 @@ def test_readmes_path_works_in_a_fresh_directory(fresh, capsys):
             runs = json.loads(run_aims(capsys, "runs", "list", "--format", "json").out)
             assert sorted(r["workflow"] for r in runs) == [
                 "ai-impact-assessment v1",
-                "ai-risk-assessment v1",
+                "ai-risk-assessment v2",
             ]
             ids["RUN-ID"] = next(r["run"] for r in runs if r["workflow"].startswith("ai-risk"))
         if step.argv[1:3] == ["approvals", "list"]:

@@ -98,6 +98,9 @@ def test_a_registered_system_is_assessed_end_to_end(harness, answers):
         "approval.decided",
         "approval.closed",
         "artefact.recorded",
+        "run.spawned",  # no treatment action: the risk is accepted as it is
+        "artefact.recorded",  # the register review: what changed
+        "run.spawned",  # no further risk to analyse
         "notification.sent",
         "run.completed",
     ]

@@ -5,6 +5,7 @@ write gate (store/write_gate.py) plus SQLite's own; the test watches the gate.""
 
 from __future__ import annotations
 
+import re
 import threading
 
 import pytest
@@ -113,17 +114,32 @@ def test_a_pinned_workflow_text_changed_in_the_database_stops_its_runs_clearly(
     Database(db_url).upgrade()
     folder = tmp_path / "wf"
     folder.mkdir()
-    for name in ("ai-risk-assessment", "ai-impact-assessment", "ai-system-change-review"):
+    for name in (
+        "ai-risk-assessment",
+        "ai-risk",
+        "risk-treatment",
+        "ai-impact-assessment",
+        "ai-system-change-review",
+    ):
         shutil.copy(shipped_workflows_dir() / f"{name}.yaml", folder)
     first = make_harness(db_url, tmp_path, clock, workflows=folder)
     _, started = first.add_system("Chatbot")
     [run_id] = [r for r in started if first.run_row(r).workflow_id == "ai-risk-assessment"]
     task = first.open_task("identify", run_id)
     first.app.db.dispose()
-    # the file moves on to version 2, so version 1 is read from the database from now on
+    # the file moves on to the next version, so the pinned one is read from the database from
+    # now on
     path = folder / "ai-risk-assessment.yaml"
-    path.write_text(path.read_text().replace("version: 1", "version: 2", 1))
-    # ... and someone with write access edits the pinned text of version 1
+    path.write_text(
+        re.sub(
+            r"^version: (\d+)$",
+            lambda m: f"version: {int(m.group(1)) + 1}",
+            path.read_text(),
+            count=1,
+            flags=re.MULTILINE,
+        )
+    )
+    # ... and someone with write access edits the pinned text
     with Database(db_url).begin() as conn:
         conn.execute(
             text(

@@ -34,8 +34,15 @@ SCHEMA_FILE = ROOT / "docs" / "workflow.schema.json"
 SCHEMA_COMMENT = "# yaml-language-server: $schema=../docs/workflow.schema.json"
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
-VERSIONS = {"internal-audit": 2}
-"""Workflows past their first version: 2 takes the audit programme's areas."""
+VERSIONS = {
+    "internal-audit": 2,
+    "ai-risk-assessment": 2,
+    "ai-objectives": 2,
+    "corrective-action": 2,
+}
+"""Workflows past their first version: internal-audit 2 takes the audit programme's areas; the
+risk assessment 2 starts from the risk register and records several risks; ai-objectives 2
+offers every KPI aims computes; corrective-action 2 shows the kind of source."""
 
 EXPECTED = {
     "ai-risk-assessment": {"6.1.2", "6.1.3", "8.2", "8.3"},
@@ -60,6 +67,8 @@ EXPECTED = {
     "training": {"7.2", "7.3", "A.4.6"},
     "training-record": {"7.2", "7.3"},
     "gap-analysis": {"4.4", "6.1.3"},
+    "ai-risk": {"6.1.2", "6.1.3", "8.2", "8.3"},
+    "risk-treatment": {"6.1.3", "8.3"},
 }
 
 
@@ -368,6 +377,12 @@ def test_risk_assessment_low_score_is_accepted_by_the_risk_owner(shipped):
     }
     assert drive.kinds("notify")[-1].to == ("risk_owner", "aims_owner")
     assert "accept_top" not in drive.run.visits
+    # the mitigation is tracked in its own run, due on the target date
+    (treatment,) = [c for c in drive.kinds("run.start") if c.workflow == "risk-treatment"]
+    assert treatment.inputs["target_date"] == MITIGATE["target_date"]
+    assert treatment.inputs["action_owner"] == MITIGATE["action_owner"]
+    assert treatment.inputs["plan"] == MITIGATE["treatment_plan"]
+    assert [c.workflow for c in drive.kinds("run.start")] == ["risk-treatment"]
 
 
 def test_risk_assessment_high_score_escalates_and_reworks_on_rejection(shipped):
@@ -476,6 +491,7 @@ FINDING = Subject(
         "title": "Impact assessments missing for two systems",
         "severity": "major",
         "source": "internal-audit/IA-2026-1",
+        "source_type": "internal",
         "clause": "6.1.4",
         "description": "Two systems in scope have no impact assessment on record.",
     },
@@ -605,6 +621,7 @@ def test_corrective_action_waits_then_loops_until_effective(shipped):
         and closure["severity"] == "major"
         and closure["effective"] is True
     )
+    assert (closure["source"], closure["source_type"]) == ("internal-audit/IA-2026-1", "internal")
     assert closure["audit_reference"] == "IA-2026-1" and closure["plan_approved_by"] == [
         "ann@example.com"
     ]

@@ -100,7 +100,8 @@ class Witnessed:
 def witnessed(db_url: str, tmp_path: Path, recorder: SpecRecorder) -> Iterator[Witnessed]:
     folder = tmp_path / "workflows"
     folder.mkdir()
-    shutil.copy(shipped_workflows_dir() / "ai-risk-assessment.yaml", folder)
+    for name in ("ai-risk-assessment", "ai-risk", "risk-treatment"):
+        shutil.copy(shipped_workflows_dir() / f"{name}.yaml", folder)
     repo = tmp_path / "witness-repo"
     repo.mkdir()
     subprocess.run(["git", "init", "-q", str(repo)], check=True, timeout=60)

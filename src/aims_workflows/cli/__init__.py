@@ -20,6 +20,7 @@ from . import (
     _people,
     _publish,
     _report,
+    _risks,
     _runs,
     _schema,
     _serve,
@@ -60,6 +61,7 @@ _report.register(app)
 _documents.register(app)
 _audit.register(app)
 _inbox.register(app)
+_risks.register(app)
 
 
 def _show_version(value: bool) -> None:

@@ -116,9 +116,19 @@ def register(app: typer.Typer) -> None:
                 f" ({run.task.ref or 'not issued yet'}{due}{overdue})"
             )
         if run.approval:
+            after = (
+                f", asked of {', '.join(run.approval.approvers)} after "
+                f"{run.approval.escalated_from} expired"
+                if run.approval.escalated_from and run.approval.approvers
+                else ""
+            )
+            settles = [t.fire_at for t in run.timers if t.kind == "settle"]
+            final = (
+                f", final at {min(settles):%Y-%m-%d %H:%M} UTC unless withdrawn" if settles else ""
+            )
             c.print(
                 f"waiting for: approval {run.approval.approval_id} "
-                f"({len(run.approval.decisions)} decision(s) so far)"
+                f"({len(run.approval.decisions)} decision(s) so far{after}{final})"
             )
         c.print("\n[bold]timeline[/]")
         for entry in timeline.entries:

@@ -15,6 +15,7 @@ from ._output import console
 class Decision(StrEnum):
     approve = "approve"
     reject = "reject"
+    withdraw = "withdraw"
 
 
 __all__ = ["register"]
@@ -273,13 +274,17 @@ def register(app: typer.Typer) -> None:
     @approvals.command("decide")
     def approvals_decide(
         approval_id: str,
-        decision: Decision = typer.Argument(..., help="approve or reject"),
+        decision: Decision = typer.Argument(
+            ...,
+            help="approve, reject, or withdraw (your own decision, within the step's "
+            "withdraw_within window)",
+        ),
         person: str = typer.Option(
             ..., "--as", help="who you are (recorded as claimed, with your OS user)"
         ),
         reason: str = typer.Option(..., "--reason", help="why (required, kept as evidence)"),
     ) -> None:
-        """Approve or reject (what an approver does in Slack)."""
+        """Approve, reject or withdraw one's decision (what an approver does in Slack)."""
         from rich.markup import escape
 
         from ..engine.evidence_kinds import ApprovalRefused
@@ -299,6 +304,9 @@ def register(app: typer.Typer) -> None:
         if refused:
             err_console().print(f"[red]refused:[/] {escape(refused[0].reason)}")
             raise typer.Exit(1)
+        if decision is Decision.withdraw:
+            ok(f"withdrew the decision of {person}; the request is open again")
+            return
         ok(f"recorded {decision.value} by {person}; run is {outcome.transition.run.status}")
 
     from . import _findings

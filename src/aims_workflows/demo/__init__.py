@@ -209,12 +209,16 @@ def _story(
             console.print(Rule(f"[bold]{next(chapters)}. {title}", align="left"))
 
     # Left undone: the CV screening owner's impact mitigation until the incident chapter (it
-    # is done late, after its escalation), and one action of the management review for good.
+    # is done late, after its escalation); for good, the credit scoring retraining (a risk
+    # treatment, past its target date) and one action of the management review.
     held = {("ai-impact-assessment", "mitigate", "CV screening assistant")}
+    never_done = {("risk-treatment", "carry_out", "Credit scoring model")}
 
     def hold(wf: str, step: str, subject: str, inputs: dict) -> bool:
-        return (wf, step, subject) in held or (
-            (wf, step) == ("review-action", "carry_out") and inputs.get("action") == HELD_ACTION
+        return (
+            (wf, step, subject) in held | never_done
+            or (wf, step) == ("review-action", "carry_out")
+            and inputs.get("action") == HELD_ACTION
         )
 
     def pump_integrations() -> None:
@@ -344,6 +348,10 @@ def _story(
         f'one action of the management review ("{HELD_ACTION}") is still open: overdue and'
         " escalated"
     )
+    say(
+        "the credit scoring retraining (a risk treatment) is past its target date:"
+        " `aims risks list --overdue`; the register: `aims risks list`"
+    )
     issues = len(jira.sandbox.state.issues) if hasattr(jira.sandbox, "state") else 0
     messages = sum(
         len(slack.sandbox.messages(p))
@@ -427,6 +435,8 @@ def _explore(console, target: DemoTarget, since: str, rejected_run: str) -> None
         "evidence verify",
         "kpi --format json",
         "findings list",
+        "risks list",
+        "risks show RISK-1",
         "tasks list",
         "approvals list",
         "export soa",

@@ -56,6 +56,93 @@ _RISK = {
     ),
 }
 
+# The chatbot's first assessment also names a second risk, analysed in its own ai-risk run.
+_RISK["Support chatbot"]["further_risks"] = "Unsuitable advice to customers in financial difficulty"
+
+# After the chatbot starts learning from customer chats (chapter 3), its re-assessment starts
+# from the register: the new privacy risk is analysed in the run, the fee risk is re-rated (the
+# model now also learns from agents' corrections) and the advice risk is kept as it is.
+_REASSESS = {
+    "Support chatbot": dict(
+        risk_title="Personal data from customer chats used for training without a lawful basis",
+        risk_description=(
+            "Chat transcripts now feed the nightly fine-tuning; they hold names, account numbers "
+            "and health details customers volunteer, with no consent or legitimate-interest test."
+        ),
+        risk_sources="privacy,legal_compliance,data_quality",
+        affected_parties="customers who use the chat; the bank (GDPR fines, trust)",
+        existing_controls="transcripts encrypted at rest; 90-day retention",
+        likelihood=4,
+        impact=4,
+        rating_rationale="a sample of 200 transcripts held personal data in 61",
+        changes=(
+            "The chatbot learns from customer chat history every night since the data-source "
+            "change; agents' corrections are part of the training set."
+        ),
+    ),
+}
+_REASSESS_TREAT = {
+    "Support chatbot": dict(
+        treatment="mitigate",
+        treatment_plan=(
+            "Redact personal data before transcripts enter the training set; record the lawful "
+            "basis in the DPIA; let customers opt out in the chat window."
+        ),
+        controls="A.7.4, A.7.6, A.8.2",
+        residual_likelihood=2,
+        residual_impact=3,
+        rationale="redaction tested on 10,000 transcripts missed 0.3% of identifiers",
+    ),
+}
+# ai-risk runs: one per further risk or re-rating, keyed by the risk's title
+_FURTHER = {
+    "Unsuitable advice to customers in financial difficulty": dict(
+        risk_description=(
+            "Customers behind on payments ask the bot what to do; it may suggest products or "
+            "steps that deepen their debt instead of handing over to the hardship team."
+        ),
+        risk_sources="safety,human_oversight,model_behaviour",
+        affected_parties="customers in financial difficulty",
+        existing_controls="keyword hand-over for 'debt' and 'arrears'",
+        likelihood=2,
+        impact=4,
+        rating_rationale="3 of 40 hardship chats in the pilot got product suggestions",
+    ),
+    "Confidently wrong answers about fees and card blocking": dict(
+        risk_description=(
+            "Learning from agents' corrections can also learn their mistakes: an outdated fee "
+            "corrected by one agent spreads to every answer after the next training run."
+        ),
+        risk_sources="model_behaviour,data_quality,robustness",
+        affected_parties="retail customers, contact-centre agents",
+        existing_controls="answers on fees come from the tariff table",
+        likelihood=3,
+        impact=3,
+        rating_rationale="tariff grounding holds; the new learning loop is untested",
+    ),
+}
+_FURTHER_TREAT = {
+    "Unsuitable advice to customers in financial difficulty": dict(
+        treatment="mitigate",
+        treatment_plan="Route every chat that mentions arrears to the hardship team; no offers.",
+        controls=["A.9.2", "A.9.3"],
+        residual_likelihood=1,
+        residual_impact=4,
+        rationale="the hand-over is rule-based, not left to the model",
+    ),
+    "Confidently wrong answers about fees and card blocking": dict(
+        treatment="accept",
+        residual_likelihood=2,
+        residual_impact=2,
+        rationale="fee answers stay grounded in the tariff table; sampling continues weekly",
+    ),
+}
+_TREATMENT_DONE = dict(
+    outcome="done",
+    what_was_done="Implemented as planned, tested in staging and released.",
+    evidence_link="https://git.example.com/ai/changes/412",
+)
+
 _TREAT = {
     "Support chatbot": dict(
         treatment="mitigate",
@@ -214,12 +301,13 @@ _REVIEW: dict[str, Answers] = {
         kpi_extract="https://dashboards.example.com/aims",
     ),
     "risk_status": dict(
-        open_risks=4,
+        open_risks=6,
         above_appetite=1,
-        overdue_treatments=0,
+        overdue_treatments=1,
         summary=(
             "Credit scoring residual risk accepted by top management with monthly "
-            "disparate-impact monitoring; the chatbot's privacy risk treated by redaction."
+            "disparate-impact monitoring; its retraining is past its target date (data "
+            "team on the incident); the chatbot's privacy risk treated by redaction."
         ),
     ),
     "opportunities": dict(
@@ -300,6 +388,15 @@ _DATA_QUALITY: dict[str, Answers] = {
     ),
 }
 
+
+def _reassessment(subject: str, register: str) -> Answers:
+    """The re-assessment's answers: the fee risk, found by its title in the register the task
+    shows, is re-rated."""
+    fee_risk = str(_RISK[subject]["risk_title"])
+    rerate = [line.split(":", 1)[0] for line in register.splitlines() if fee_risk in line]
+    return {**_REASSESS[subject], "rerate": "\n".join(rerate)}
+
+
 # What a person writes in a free-text answer nobody scripted: short, in their own words.
 _PLAIN_TEXT = "Checked with the team; nothing unusual to report."
 
@@ -348,12 +445,22 @@ def answers_for(
     scripted = governance_answers(workflow, step, inputs, variant, now)
     if scripted is None:
         scripted = operations_answers(workflow, step, subject, inputs, now)
+    reassessing = bool(inputs.get("current_risk_ids")) and subject in _REASSESS
+    title = str(inputs.get("risk_title") or "")
     fixed: dict[tuple[str, str], Callable[[], Answers]] = {
-        ("ai-risk-assessment", "identify"): lambda: _RISK.get(subject, {}),
-        ("ai-risk-assessment", "treat"): lambda: {
-            **_TREAT.get(subject, {}),
-            **(_REWORK if attempt > 1 else {}),
-        },
+        ("ai-risk-assessment", "identify"): lambda: (
+            _reassessment(subject, str(inputs.get("current_register") or ""))
+            if reassessing
+            else _RISK.get(subject, {})
+        ),
+        ("ai-risk-assessment", "treat"): lambda: (
+            _REASSESS_TREAT[subject]
+            if reassessing
+            else {**_TREAT.get(subject, {}), **(_REWORK if attempt > 1 else {})}
+        ),
+        ("ai-risk", "analyse"): lambda: _FURTHER.get(title, {}),
+        ("ai-risk", "treat"): lambda: _FURTHER_TREAT.get(title, {}),
+        ("risk-treatment", "carry_out"): lambda: dict(_TREATMENT_DONE),
         ("ai-impact-assessment", "context"): lambda: _IMPACT["context"](subject),
         ("ai-impact-assessment", "impacts"): lambda: _IMPACT["impacts"](subject),
         ("ai-impact-assessment", "mitigate"): lambda: _IMPACT["mitigate"](subject),
@@ -382,6 +489,7 @@ def answers_for(
         "period_end": 0,
         "due_date": 21,
         "target_date": 45,
+        "completed_on": 0,
     }
     if scripted is not None:
         specific = scripted
@@ -398,4 +506,7 @@ def answers_for(
             answers[field["id"]] = "eva.lopes@example.com"
     if any(f["id"] == "action_owner" for f in form):
         answers["action_owner"] = "eva.lopes@example.com"
+    if answers.get("treatment") == "accept":  # nothing to do, so no plan, owner, date or controls
+        for name in ("treatment_plan", "action_owner", "target_date", "controls"):
+            answers.pop(name, None)
     return {k: v for k, v in answers.items() if any(f["id"] == k for f in form)}

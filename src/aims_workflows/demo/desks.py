@@ -79,6 +79,13 @@ class JiraDesk:
                 )
         return tasks
 
+    def confirm(self, person: str, issue: str, code: str) -> None:
+        """``person`` confirms a step-up: a comment on the issue under their own Jira account
+        (the signed ``comment_created`` webhook reaches the web app)."""
+        with self.jira.person(person) as someone:
+            someone.comment(issue, f"{code} (confirming my acceptance in Slack)")
+        self.jira.sync()
+
     def complete(self, task: OpenTask, answers: dict[str, Any]) -> AnyEvidence | None:
         """Answer and close the issue; returns the engine's verdict (completed or refused)."""
         self.jira.answer(task.ref, answers, by=task.assignee)

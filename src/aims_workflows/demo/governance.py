@@ -249,10 +249,10 @@ _OBJECTIVES: dict[str, Answers] = {
         evaluation_frequency="monthly",
     ),
     "objective:nonconformities": dict(
-        objective="Nonconformities are closed, effectiveness checked, within 45 days on average",
+        objective="Each nonconformity has its corrective action in place within 30 days",
         policy_link="Commitment: continual improvement of the AIMS",
         kpi="mean_days_to_close_nonconformity",
-        target=45,
+        target=30,
         direction="at_most_target",
         plan=(
             "Corrective actions started the day a finding is raised; effectiveness checked 30 "

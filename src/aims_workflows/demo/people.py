@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from ..engine.evidence_kinds import (
     ApprovalDecided,
     ApprovalRefused,
+    ApprovalStepUpRequested,
     TaskAnswersRefused,
     TaskCompleted,
 )
@@ -125,8 +126,13 @@ class Office:
             who = NAMES.get(verdict.person, verdict.person)
             where = "in Slack" if via == "slack" else "through the command line"
             outcome = latest_evidence(
-                self.runtime, request.run_id, step, (ApprovalDecided, ApprovalRefused)
+                self.runtime,
+                request.run_id,
+                step,
+                (ApprovalDecided, ApprovalRefused, ApprovalStepUpRequested),
             )
+            if isinstance(outcome, ApprovalStepUpRequested) and outcome.person == verdict.person:
+                outcome = self._step_up(outcome, who, request.run_id, step)
             reason: str | None = None
             if notices:
                 reason = notices[-1]
@@ -153,6 +159,22 @@ class Office:
             if current is None or current.approval_id != request.approval_id:
                 break
         return decided
+
+    def _step_up(self, asked: ApprovalStepUpRequested, who: str, run_id: str, step: str):
+        """Above the step-up threshold the Slack click waits: the same person confirms in
+        Jira, and only then is the approval recorded."""
+        self.say(
+            f"{who} approved [bold]{step}[/] in Slack: above the step-up threshold "
+            f"({asked.condition}), so it waits for their confirmation in Jira"
+        )
+        self._step_time((1, 2))
+        self.pump()
+        self.tasks.confirm(asked.person, asked.issues[0], asked.code)
+        self.pump()
+        confirmed = latest_evidence(self.runtime, run_id, step, (ApprovalDecided, ApprovalRefused))
+        if isinstance(confirmed, ApprovalDecided):
+            self.say(f"{who} confirmed it in Jira on {asked.issues[0]}: [bold]stepped up[/]")
+        return confirmed
 
     def work(self, rounds: int = 200) -> None:
         """Drain the work: pump, do every task and approval that is not held, repeat."""

@@ -86,7 +86,10 @@ class Roadmap:
         for variant, what in (
             ("objective:impact", "impact assessment coverage 100%"),
             ("objective:risk", "risk assessment coverage 100%"),
-            ("objective:nonconformities", "nonconformities closed within 45 days on average"),
+            (
+                "objective:nonconformities",
+                "corrective action in place within 30 days of a nonconformity",
+            ),
         ):
             run = self.begin("ai-objectives", "ana.silva@example.com", variant=variant, again=True)
             self.say(f"objective ({run}): {what}, measured by `aims kpi`")

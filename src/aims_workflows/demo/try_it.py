@@ -34,6 +34,8 @@ __all__ = ["Cast", "CAST", "MARKER", "TryStack", "task_screen"]
 log = logging.getLogger("aims.try")
 
 WORKFLOW = "ai-risk-assessment"
+STARTED_BY_IT = ("ai-risk", "risk-treatment")
+"""The workflows the risk assessment starts (further risks, treatment actions): loaded with it."""
 PROJECT = "AIMS"
 CHANNEL = "aims-approvals"
 MARKER = "# Written by `aims try`"
@@ -130,7 +132,8 @@ class TryStack:
         config.write_text(self.cast.config_text(), encoding="utf-8")
         workflows = self.folder / "workflows"
         workflows.mkdir(exist_ok=True)
-        shutil.copy(shipped_workflows_dir() / f"{WORKFLOW}.yaml", workflows)
+        for name in (WORKFLOW, *STARTED_BY_IT):
+            shutil.copy(shipped_workflows_dir() / f"{name}.yaml", workflows)
         return config, workflows
 
     def start(self) -> TryStack:

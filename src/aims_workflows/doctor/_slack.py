@@ -9,7 +9,15 @@ __all__ = ["NEEDED_SCOPES", "slack_checks"]
 
 # The bot scopes of integrations/slack/manifest.yaml (a test keeps the two equal).
 NEEDED_SCOPES = frozenset(
-    {"chat:write", "im:write", "users:read", "users:read.email", "commands", "channels:history"}
+    {
+        "chat:write",
+        "im:write",
+        "im:history",
+        "users:read",
+        "users:read.email",
+        "commands",
+        "channels:history",
+    }
 )
 
 

@@ -21,7 +21,7 @@ from .state import RunState, Timer
 
 __all__ = ["Context", "Ignored", "approval_step", "expression_context", "task_step"]
 
-TimerKind = Literal["reminder", "due", "escalate", "wait"]
+TimerKind = Literal["reminder", "due", "escalate", "wait", "expire", "settle"]
 
 
 @dataclass(frozen=True)
@@ -128,6 +128,18 @@ class Context:
                 self._timer(
                     f"{prefix}.escalate", "escalate", step_id, due_at + escalate.after, attempt
                 )
+
+    def add_expiry(self, step_id: str, fire_at: datetime, attempt: int, round_: int) -> None:
+        """When an approval request nobody decided expires."""
+        self._timer(f"{step_id}.{attempt}.{round_}.expire", "expire", step_id, fire_at, attempt)
+
+    def settle_at(self, step_id: str, fire_at: datetime, attempt: int, round_: int) -> None:
+        """When the decisions on an approval take effect (the end of the withdraw window): one
+        such timer per request, moved by each decision."""
+        self.run.timers = [
+            t for t in self.run.timers if not (t.step_id == step_id and t.kind == "settle")
+        ]
+        self._timer(f"{step_id}.{attempt}.{round_}.settle", "settle", step_id, fire_at, attempt)
 
     def add_wait(self, step_id: str, fire_at: datetime, attempt: int) -> None:
         self._timer(f"{step_id}.{attempt}.wait", "wait", step_id, fire_at, attempt)

@@ -28,6 +28,7 @@ from .state import Decision, Subject
 __all__ = [
     "COMMAND_KINDS",
     "ApprovalCommand",
+    "AskStepUp",
     "AttachEvidence",
     "CancelChildRun",
     "CancelTask",
@@ -47,6 +48,7 @@ __all__ = [
     "RefuseDecision",
     "RemindApproval",
     "RemindTask",
+    "ReopenApproval",
     "ReportRunEnd",
     "RequestApproval",
     "SpawnRun",
@@ -165,6 +167,19 @@ class RecordAttachments(_Command):
     step_id: str | None = None
 
 
+class AskStepUp(_Command):
+    """Ask an approver to confirm their approval in the tracker (a comment by the same
+    account on the issue the approval covers): the second channel of a step-up."""
+
+    kind: Literal["approval.step_up"] = "approval.step_up"
+    approval_id: str
+    person: str
+    title: str
+    issues: tuple[str, ...]
+    code: str
+    """What the confirming comment must say."""
+
+
 # -- approvals (the ApprovalChannel port: Slack) ---------------------------------------------
 class RequestApproval(_Command):
     """Ask the approvers of a step to decide over content bound by ``content_hash``."""
@@ -189,6 +204,18 @@ class RequestApproval(_Command):
     """The people whose answers are being approved, for the approver to see."""
     people: tuple[str, ...] = ()
     """The eligible approvers: filled in by the dispatcher."""
+    escalated_from: str | None = None
+    """The request that expired before this one went to an alternate role."""
+    step_up: bool = False
+    """An approval counts only once the approver confirms it in Jira."""
+    step_up_rule: str | None = None
+    """The step-up condition with the values it read: 'evaluate.score >= 15 (evaluate.score =
+    16): above the threshold'."""
+    changed: tuple[tuple[str, str, str], ...] = ()
+    """(label, before, after) of the shown values that changed since the step's previous
+    request (a rework or edited answers): filled in by the dispatcher from the ledger."""
+    withdraw_within: str | None = None
+    """How long a decision may be taken back ('1h'), when the step allows it."""
 
 
 class RemindApproval(_Chaser):
@@ -202,8 +229,19 @@ class EscalateApproval(_Chaser):
 class CloseApproval(_Command):
     kind: Literal["approval.close"] = "approval.close"
     approval_id: str
-    outcome: Literal["approved", "rejected", "cancelled"]
+    outcome: Literal["approved", "rejected", "cancelled", "expired"]
     decisions: tuple[Decision, ...] = ()
+    # an expired request: the role it went to instead, for the copies to say so
+    escalated_to: str | None = None
+
+
+class ReopenApproval(_Command):
+    """A decision was withdrawn: the request is open again for the person who withdrew."""
+
+    kind: Literal["approval.reopen"] = "approval.reopen"
+    approval_id: str
+    person: str
+    reason: str
 
 
 class InvalidateApproval(_Command):
@@ -290,6 +328,7 @@ TaskCommand = (
     | RefuseAnswers
     | AttachEvidence
     | RecordAttachments
+    | AskStepUp
 )
 """What the IssueTracker port carries out."""
 
@@ -311,6 +350,7 @@ ApprovalCommand = (
     | CloseApproval
     | InvalidateApproval
     | RefuseDecision
+    | ReopenApproval
 )
 """What the ApprovalChannel port carries out."""
 
@@ -335,12 +375,14 @@ CommandKind = Literal[
     "task.refuse_answers",
     "task.attach_evidence",
     "task.record_attachments",
+    "approval.step_up",
     "approval.request",
     "approval.remind",
     "approval.escalate",
     "approval.close",
     "approval.invalidate",
     "approval.refuse",
+    "approval.reopen",
     "notify",
     "run.start",
     "run.cancel",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import math
 import re
 from collections.abc import Mapping
@@ -123,6 +124,13 @@ def check_answers(
         except ValueError as err:
             problems.append(f"{field.label}: {err}.")
             wrong.add(field.id)
+    for field in form:
+        if field.line_keys and field.id in clean:
+            problem = _unknown_line_keys(field, clean[field.id], context)
+            if problem:
+                problems.append(f"{field.label}: {problem}.")
+                wrong.add(field.id)
+                del clean[field.id]
     scope = {**context, step_id: clean}
     for field in form:
         if field.id in clean or field.id in wrong:
@@ -136,3 +144,39 @@ def check_answers(
         if needed:
             problems.append(f"{field.label}: an answer is required.")
     return clean, problems
+
+
+def _allowed_keys(field: FormField, context: Mapping[str, Any]) -> list[str]:
+    """The keys ``line_keys`` allows: a list, or a text of keys separated by blanks or commas."""
+    try:
+        value = evaluate(field.line_keys or "", dict(context))
+    except ExpressionError:
+        return []
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [key for key in re.split(r"[\s,]+", value) if key]
+    if isinstance(value, (list, tuple)):
+        return [str(key) for key in value]
+    return [str(value)]
+
+
+def _unknown_line_keys(field: FormField, answer: str, context: Mapping[str, Any]) -> str | None:
+    """What is wrong with the lines of ``answer`` whose key is not allowed, or None.
+
+    A line's key is its text up to the first ':' ("RISK-3: retired with the old model")."""
+    allowed = _allowed_keys(field, context)
+    unknown: list[str] = []
+    for line in answer.splitlines():
+        key = line.split(":", 1)[0].strip()
+        if key and key not in allowed and key not in unknown:
+            unknown.append(key)
+    if not unknown:
+        return None
+    if not allowed:
+        return f"{', '.join(map(repr, unknown))} not known here: there is nothing to choose from"
+    parts = []
+    for key in unknown:
+        close = difflib.get_close_matches(key, allowed, n=3, cutoff=0.5)
+        parts.append(f"{key!r} (did you mean {' or '.join(close)}?)" if close else repr(key))
+    return f"{', '.join(parts)} not among {', '.join(allowed)}"

@@ -76,11 +76,22 @@ class ApprovalState(_State):
     requested_at: datetime
     due_at: datetime | None = None
     decisions: list[Decision] = Field(default_factory=list)
+    # after an expiry: the alternate role the request went to instead of the step's approvers,
+    # and the request that expired (its decisions stay in the ledger under its own id)
+    approvers: list[str] | None = None
+    escalated_from: str | None = None
+    # who was eligible at the last decision: a quorum of 'all' settled at the end of a
+    # withdraw window is counted against it
+    eligible: list[str] | None = None
+    # the step's step_up condition held at the request: an approval counts only once the same
+    # person confirmed it in Jira; until then it waits here
+    step_up: bool = False
+    awaiting: list[Decision] = Field(default_factory=list)
 
 
 class Timer(_State):
     timer_id: str
-    kind: Literal["reminder", "due", "escalate", "wait"]
+    kind: Literal["reminder", "due", "escalate", "wait", "expire", "settle"]
     step_id: str
     fire_at: datetime
     attempt: int

@@ -8,13 +8,13 @@ the row before the period.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from typing import Any, TextIO
 
 from sqlalchemy import Connection, func, select
 
+from ..engine.chain_walk import row_line
 from ..engine.evidence import ChainedEvidence, iso
 from ..store import ledger
 from ..store.models import Evidence
@@ -86,12 +86,13 @@ class SliceSummary:
 
 
 def write_jsonl(out: TextIO, rows: Iterator[tuple[Any, ...]]) -> SliceSummary:
-    """One JSON object per line with exactly the stored values (``payload`` stays the JSON text
-    the hash covers), keys in hash order."""
+    """One row per line, exactly the stored values (``payload`` stays the JSON text the hash
+    covers), as :func:`~aims_workflows.engine.chain_walk.row_line` writes them: the canonical
+    JSON array the hash covers with the hash appended, so a checker hashes the line's bytes
+    (less the last element) as they are."""
     count, first, first_prev, last, last_hash = 0, None, None, None, None
-    dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
     for row in rows:
-        out.write(dumps(dict(zip(FIELDS, row, strict=True))))
+        out.write(row_line(dict(zip(FIELDS, row, strict=True))))
         out.write("\n")
         if first is None:
             first, first_prev = row[0], row[FIELDS.index("prev_hash")]

@@ -83,7 +83,10 @@ def count_by_source(
 ) -> dict[str, int]:
     """How many findings each source raised (every source listed, 0 when none), up to ``at``
     when given; ``open_only``: only those not closed (at ``at``, when given)."""
-    query = select(_source_type(), func.count()).group_by(_source_type())
+    # grouped by the column, not the coalesce: PostgreSQL takes each bound default in the
+    # coalesce for a parameter of its own and refuses the grouping
+    column = _TABLE.c.source_type
+    query = select(column, func.count()).group_by(column)
     if at is not None:
         query = query.where(_TABLE.c.raised_at <= at)
     if open_only:
@@ -93,5 +96,7 @@ def count_by_source(
             query = query.where(or_(_TABLE.c.closed_at.is_(None), _TABLE.c.closed_at > at))
     counts = dict.fromkeys(SOURCES, 0)
     for source, n in conn.execute(query):
-        counts[str(source)] = int(n)
+        # a row from before sources were kept was raised by an internal audit
+        kind = str(source or "internal")
+        counts[kind] = counts.get(kind, 0) + int(n)
     return counts

@@ -175,6 +175,7 @@ class DashboardData:
     runs: list[RecentRun]
     chain: ChainStatus | None = None
     parked: int = 0  # inbound deliveries set aside because they cannot be applied
+    expired_approvals: int = 0  # requests nobody decided in time (not rejections)
 
 
 def _count(conn: Connection, table, *where) -> int:
@@ -411,4 +412,5 @@ def gather(
         runs=_recent_runs(conn, recent_runs),
         chain=chain,
         parked=_count(conn, InboxItem.__table__, InboxItem.__table__.c.status == "parked"),
+        expired_approvals=_count(conn, _APPROVALS, _APPROVALS.c.status == "expired"),
     )

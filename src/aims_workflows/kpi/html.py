@@ -77,6 +77,14 @@ def _breakable(text: str | None) -> Markup:
     return Markup("<wbr>@").join(escape(part) for part in str(text).split("@"))
 
 
+def _breakable_id(text: str | None) -> Markup:
+    """A run id that may wrap after a dot (``RUN-004.action1.1``, a spawned run's), so a narrow
+    table keeps to the window; copying it still gives the id, as ``<wbr>`` adds no text."""
+    if not text:
+        return Markup("")
+    return Markup("<wbr>.").join(escape(part) for part in str(text).split("."))
+
+
 def _segment(text: str) -> str:
     """One URL path segment: everything but unreserved characters percent-encoded."""
     return quote(text, safe="")
@@ -104,6 +112,7 @@ def _environment():
         kpi_target=format_target,
         num=_number,
         breakable=_breakable,
+        breakable_id=_breakable_id,
         answers=_answers,
     )
     env.globals.update(kpi_definition=_kpi_definition)

@@ -29,6 +29,7 @@ from .queries import (
 )
 
 __all__ = [
+    "nonconformity_days",
     "CERTIFICATION_CYCLE",
     "CORRECTIVE_ACTION",
     "CORRECTIVE_ACTION_DONE",
@@ -417,6 +418,15 @@ def _effectiveness_reading(ncs: list[_Nonconformity], _at: datetime) -> Reading:
 )
 def _days_to_close(m: Measure) -> Reading:
     return _days_reading(_nonconformities(m), m.at)
+
+
+def nonconformity_days(conn: Any, at: datetime, targets: Any) -> Reading:
+    """The KPI ``mean_days_to_close_nonconformity`` for the whole AIMS as of ``at``: what the
+    management review shows as the mean days to close, so that it and ``aims kpi`` agree."""
+    from .queries import KpiContext, Scope
+
+    m = Measure(conn, at, targets, Scope(), KpiContext(), bounded=True)
+    return _days_reading(_nonconformities(m), at)
 
 
 @measure(

@@ -6,9 +6,9 @@ Most read projections kept current with the ledger (a few indexed lookups, not a
 evidence); those made of dated rows (nonconformities, controls, findings) read them as of the
 moment asked, so they answer for a past moment too.
 
-Adding a KPI (training completion by role, incident response times, overdue risk treatments,
-findings by source...) is one definition and one function in :mod:`.measures` (or in a module
-of its own that the package's ``__init__`` imports next to it), plus its target:
+Adding a KPI is one definition and one function in :mod:`.measures` (or in a module of its own
+that the package's ``__init__`` imports next to it, as :mod:`.operations` does for training,
+incidents and findings by source), plus its target:
 
 1. a field with a default in :class:`~aims_workflows.config.KpiTargets` (``aims.yaml``'s
    ``kpi_targets`` can then change it; a definition without a target is refused);

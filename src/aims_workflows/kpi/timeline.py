@@ -23,9 +23,11 @@ from ..engine.evidence_kinds import (
     EVIDENCE_KINDS,
     ApprovalClosed,
     ApprovalDecided,
+    ApprovalExpired,
     ApprovalInvalidated,
     ApprovalRefused,
     ApprovalRequested,
+    ApprovalWithdrawn,
     ArtefactRecorded,
     CommandDead,
     CommandRevived,
@@ -104,9 +106,10 @@ def _describe(row: ChainedEvidence, payload: EvidencePayload) -> str | None:
         case TaskAnswersRefused():
             return f"answers to '{step}' refused: {' '.join(payload.problems)}"
         case ApprovalRequested():
+            again = f", after {payload.escalated_from} expired" if payload.escalated_from else ""
             return (
                 f"approval '{step}' requested from {', '.join(payload.approvers)}"
-                f" (quorum {payload.quorum}, content {payload.content_hash[:12]})"
+                f" (quorum {payload.quorum}, content {payload.content_hash[:12]}{again})"
             )
         case ApprovalDecided():
             verb = {"approve": "approved", "reject": "rejected"}[payload.decision]
@@ -118,6 +121,19 @@ def _describe(row: ChainedEvidence, payload: EvidencePayload) -> str | None:
             return f"approval '{step}' {payload.outcome} after {hours:.1f} h"
         case ApprovalInvalidated():
             return f"approval '{step}' invalidated: {payload.reason}"
+        case ApprovalExpired():
+            then = (
+                f"; asked of {payload.escalated_to} instead"
+                if payload.escalated_to
+                else "; nobody else to ask"
+            )
+            return f"approval '{step}' expired undecided (due {_day(payload.due_at)}){then}"
+        case ApprovalWithdrawn():
+            verb = {"approve": "approval", "reject": "rejection"}[payload.decision]
+            return (
+                f"{payload.person} withdrew their {verb} of '{step}' via {row.via}: "
+                f"{payload.reason}"
+            )
         case DecisionTaken():
             return f"decision '{step}': " + (
                 f"{payload.when} -> {payload.goto}"

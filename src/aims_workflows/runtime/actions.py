@@ -116,15 +116,19 @@ class PeoplesActions:
         with self.db.connect() as conn:
             return approval_row(conn, approval_id)
 
-    def people_in(self, role: str, subject_owner: str | None) -> list[str]:
+    def people_in(
+        self, role: str, subject_owner: str | None, *, delegates: bool = True
+    ) -> list[str]:
         """Who may act in a role for a subject: ``system_owner`` is the AI system's owner,
-        every other role the people aims.yaml names for it; and whoever a holder delegated the
-        role to, while the delegation is in force."""
+        every other role the people aims.yaml names for it; and (unless ``delegates`` is
+        False) whoever a holder delegated the role to, while the delegation is in force."""
         holders = [subject_owner] if role == "system_owner" and subject_owner else []
         if not holders:
             holders = self.config.people(role)
-        delegates = self.people.delegates_in(role, holders)
-        return holders + [d for d in delegates if d not in holders]
+        if not delegates:
+            return holders
+        delegated = self.people.delegates_in(role, holders)
+        return holders + [d for d in delegated if d not in holders]
 
     def eligible_approvers(
         self,
@@ -133,10 +137,16 @@ class PeoplesActions:
         *,
         exclude: Iterable[str] = (),
         forbidden_roles: Iterable[str] = (),
+        delegates: bool = True,
     ) -> list[str]:
-        """People who may decide: holders of the approver roles, minus those segregation of duties
-        rules out (named people, holders of a forbidden role)."""
-        people = {person for role in approvers for person in self.people_in(role, subject_owner)}
+        """People who may decide: holders of the approver roles (and their delegates unless
+        ``delegates`` is False), minus those segregation of duties rules out (named people,
+        holders of a forbidden role)."""
+        people = {
+            person
+            for role in approvers
+            for person in self.people_in(role, subject_owner, delegates=delegates)
+        }
         forbidden = set(forbidden_roles)
         return sorted(
             p

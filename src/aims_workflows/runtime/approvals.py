@@ -53,6 +53,8 @@ def addressed_decision(
         run.subject.owner,
         # the row names an approval step: step(..., ApprovalStep) checks it is one
         forbidden_roles=spec.step(row["step_id"], ApprovalStep).separation.forbidden_roles,
+        # the role holders: a delegate stands in for one of them, never counts as one more
+        delegates=False,
     )
     return event.model_copy(
         update={
@@ -88,6 +90,11 @@ def closed_note(conn: Connection, row: dict[str, Any]) -> str | None:
         ]
         by = f" by {', '.join(who)}" if who else ""
         return f"this request was already {status}{by}{when}; your decision was not recorded"
+    if status == "expired":
+        return (
+            f"this request expired{when} without a decision and was asked again of an "
+            "alternate approver; your decision was not recorded"
+        )
     if status == "invalidated":
         return (
             f"this request was replaced by a newer request{when}: the answers it showed "

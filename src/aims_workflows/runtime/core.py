@@ -557,11 +557,17 @@ class Runtime(RunStarts, PeoplesActions):
         workers sharing a database claim due timers, they do not queue behind each other. A
         run whose pinned workflow text no longer matches its hash is left alone, logged."""
         now = self.clock.now()
+        event = TimerTick()
         try:
+            # the timers' templates (reminders, escalations) run on a snapshot, before the
+            # write transaction, as in receive(); a run changed meanwhile is redone
+            prepared = self._prepare(event, run_id, now)
+            if isinstance(prepared, NotFound):
+                return 0
             with self.db.begin() as conn:
                 if not run_store.take_due(conn, run_id, now):
                     return 0
-                self._apply(conn, run_id, TimerTick(), now)
+                self._store_prepared(conn, event, prepared, run_id, None, (), now)
         except SpecTampered as err:  # this run cannot go on; the others can
             log.error("run %s not ticked: %s", run_id, err)
             return 0

@@ -49,6 +49,7 @@ from ..ports import ApprovalChannel, IssueTracker, Notifier
 from ..store import outbox
 from ..store import runs as run_store
 from ..store.models import Approval, Finding, Run
+from .approval_context import changed_since_last_request
 from .backoff import Backoff
 from .core import Runtime
 from .heartbeat import Heartbeat
@@ -192,12 +193,17 @@ class Dispatcher:
             trigger=f"spawned by {command.run_id}",
             run_id=child_id,
             parent_run_id=command.parent_run_id,
+            spawned_by=command.run_id,
         )
         run_store.set_spawned_by(conn, child_id, command.run_id)
         return {"run_id": child_id}
 
     def _run_completed(
-        self, conn: Connection, command: ReportRunEnd, now: datetime
+        self,
+        conn: Connection,
+        command: ReportRunEnd,
+        now: datetime,
+        planned: list[Any] | None = None,
     ) -> dict[str, Any]:
         result: dict[str, Any] = {}
         if command.parent_run_id:
@@ -216,6 +222,7 @@ class Dispatcher:
                 now,
                 workflow=command.workflow,
                 actor=ENGINE,
+                planned=planned,
             )
         return result
 
@@ -230,15 +237,26 @@ class Dispatcher:
         )
         return {"run_id": command.child_run_id, "ignored": transition.ignored}
 
+    def _plan_completion(self, command: Command, now: datetime) -> list[Any] | None:
+        if not isinstance(command, ReportRunEnd) or command.status != "completed":
+            return None
+        return self.rt._plan_triggers(
+            "run.completed", command.subject, now, workflow=command.workflow, actor=ENGINE
+        )
+
     def _carry_out_internal(
-        self, conn: Connection, command: Command, now: datetime
+        self,
+        conn: Connection,
+        command: Command,
+        now: datetime,
+        planned: list[Any] | None = None,
     ) -> dict[str, Any]:
         if isinstance(command, SpawnRun):
             return self._run_start(conn, command, now)
         if isinstance(command, CancelChildRun):
             return self._run_cancel(conn, command, now)
         if isinstance(command, ReportRunEnd):
-            return self._run_completed(conn, command, now)
+            return self._run_completed(conn, command, now, planned)
         raise PermanentError(f"'{command.kind}' is not carried out by the dispatcher itself")
 
     def _claim(self, limit: int, *, internal: bool) -> list[outbox.Claimed]:
@@ -292,8 +310,11 @@ class Dispatcher:
         # each in its own transaction with its completion mark: one that cannot be carried out
         # (a spawned run's input of the wrong type) must not hold up the others
         try:
+            # the runs a completion triggers are planned (scope, templates) before the write
+            # transaction, as receive() does for events
+            planned = self._plan_completion(item.command, now)
             with self.rt.db.begin() as conn:
-                result = self._carry_out_internal(conn, item.command, now)
+                result = self._carry_out_internal(conn, item.command, now, planned)
                 if not outbox.complete(conn, item, now, result):
                     raise LostClaim(item.command.key)
         except LostClaim:
@@ -347,7 +368,9 @@ class Dispatcher:
                     "(after segregation of duties)",
                     hint="add people to those roles in aims.yaml",
                 )
-            return command.model_copy(update={"people": tuple(people)})
+            with self.rt.db.connect() as conn:
+                changed = changed_since_last_request(conn, command)
+            return command.model_copy(update={"people": tuple(people), "changed": changed})
         if isinstance(command, RemindTask) and command.assignee:
             # a reminder is for the person the task is assigned to
             return command.model_copy(update={"people": (command.assignee,)})

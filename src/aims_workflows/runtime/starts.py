@@ -5,7 +5,7 @@ so each file has one job."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, select, text, update
@@ -16,6 +16,7 @@ from ..engine import Actor, StartRun, Transition, advance, new_run
 from ..engine.state import Subject
 from ..errors import EngineError
 from ..ports import Clock
+from ..risks.inputs import register_inputs
 from ..spec.expressions import ExpressionError, evaluate
 from ..spec.loader import LoadedSpec
 from ..spec.model import WorkflowSpec
@@ -62,7 +63,9 @@ class RunStarts:
         trigger: str = "manual",
         run_id: str | None = None,
         parent_run_id: str | None = None,
+        spawned_by: str | None = None,
     ) -> Transition:
+        inputs = register_inputs(conn, loaded.spec, subject, inputs, spawned_by)
         transition = self._started(
             loaded,
             subject,
@@ -155,8 +158,12 @@ class RunStarts:
         now = self.clock.now()
         with self.db.connect() as conn:
             subject = self.subject_for(conn, loaded.spec, system, finding)
+            # runs told apart by a required input (one risk, one review action) are not
+            # duplicates of each other
+            again = again or any(d.required for d in loaded.spec.inputs)
             if not again:
                 self._refuse_second_open_run(conn, workflow_id, subject)
+            inputs = register_inputs(conn, loaded.spec, subject, inputs)
         # the engine's templates and conditions run before the write transaction (see receive)
         transition = self._started(loaded, subject, now, inputs=inputs, actor=actor)
         with self.db.begin() as conn:
@@ -220,9 +227,8 @@ class RunStarts:
             is not None
         )
 
-    def _fire_triggers(
+    def _plan_triggers(
         self,
-        conn: Connection,
         event_name: str,
         subject: Subject,
         now: datetime,
@@ -230,9 +236,12 @@ class RunStarts:
         fields: Iterable[str] = (),
         workflow: str | None = None,
         actor: Actor = CLI,
-    ) -> list[str]:
-        """Start every workflow subscribed to this event whose scope admits the subject."""
-        started: list[str] = []
+        skip: Callable[[str], bool] | None = None,
+    ) -> list[tuple[LoadedSpec, Transition]]:
+        """The runs this event would start, each workflow's scope evaluated and its first
+        transition made by the engine, without the database: callers that know the subject
+        before their write transaction plan here and store with :meth:`_fire_triggers`."""
+        planned: list[tuple[LoadedSpec, Transition]] = []
         changed = set(fields)
         for loaded in self.specs.workflows:
             spec = loaded.spec
@@ -243,20 +252,69 @@ class RunStarts:
                     continue
                 if on.event == "run.completed" and on.workflow != workflow:
                     continue
-                if not self._in_scope(spec, subject) or self._open_run_exists(
-                    conn, spec.id, subject
-                ):
+                if (skip is not None and skip(spec.id)) or not self._in_scope(spec, subject):
                     continue
                 trigger = f"{event_name}" + (
                     f" ({', '.join(sorted(changed & set(on.fields or changed)))})"
                     if changed
                     else ""
                 )
-                started.append(
-                    self._start(conn, loaded, subject, now, actor=actor, trigger=trigger).run.run_id
+                planned.append(
+                    (loaded, self._started(loaded, subject, now, actor=actor, trigger=trigger))
                 )
                 break
+        return planned
+
+    def _fire_triggers(
+        self,
+        conn: Connection,
+        event_name: str,
+        subject: Subject,
+        now: datetime,
+        *,
+        fields: Iterable[str] = (),
+        workflow: str | None = None,
+        actor: Actor = CLI,
+        planned: list[tuple[LoadedSpec, Transition]] | None = None,
+    ) -> list[str]:
+        """Start every workflow subscribed to this event whose scope admits the subject and
+        that has no open run on it. ``planned`` (:meth:`_plan_triggers`, made before the write
+        transaction) is stored as it is; without it the plan is made here."""
+        if planned is None:  # in the caller's transaction: no evaluation for a busy workflow
+            planned = self._plan_triggers(
+                event_name,
+                subject,
+                now,
+                fields=fields,
+                workflow=workflow,
+                actor=actor,
+                skip=lambda workflow_id: self._open_run_exists(conn, workflow_id, subject),
+            )
+        started: list[str] = []
+        for loaded, transition in planned:
+            if self._open_run_exists(conn, loaded.spec.id, subject):
+                continue
+            run_id = self._store_triggered(conn, loaded, transition, now)
+            if run_id is not None:
+                started.append(run_id)
         return started
+
+    def _store_triggered(
+        self, conn: Connection, loaded: LoadedSpec, transition: Transition, now: datetime
+    ) -> str | None:
+        """Store one triggered start in a savepoint. None when another process started it
+        first: both saw no open run, and the unique index over open triggered runs refuses the
+        second (on PostgreSQL it waits for the first to commit, then refuses); only this start
+        is rolled back, not the caller's transaction."""
+        try:
+            with conn.begin_nested():
+                self._store_start(conn, loaded, transition, now)
+                run_id = transition.run.run_id
+                table = Run.__table__
+                conn.execute(update(table).where(table.c.id == run_id).values(triggered=True))
+        except IntegrityError:
+            return None
+        return run_id
 
     # -- schedules -------------------------------------------------------------------------
     def _open_subjects(self, conn: Connection, workflow_id: str) -> set[str]:
@@ -271,43 +329,73 @@ class RunStarts:
             )
         )
 
-    def _start_scheduled(
-        self, conn: Connection, loaded: LoadedSpec, subject: Subject, now: datetime, every: str
+    def _store_scheduled(
+        self, conn: Connection, loaded: LoadedSpec, transition: Transition, now: datetime
     ) -> str | None:
-        """Start one scheduled run in a savepoint. None when another worker started it first:
-        the unique index over open scheduled runs refuses the second, and only this start is
-        rolled back, not the pass."""
+        """Store one scheduled start (prepared before the write) in a savepoint. None when
+        another worker started it first: the unique index over open scheduled runs refuses the
+        second, and only this start is rolled back, not the pass."""
         try:
             with conn.begin_nested():
-                run_id = self._start(
-                    conn,
-                    loaded,
-                    subject,
-                    now,
-                    actor=Actor("scheduler", "scheduler"),
-                    trigger=f"schedule (every {every})",
-                ).run.run_id
+                self._store_start(conn, loaded, transition, now)
+                run_id = transition.run.run_id
                 table = Run.__table__
                 conn.execute(update(table).where(table.c.id == run_id).values(scheduled=True))
         except IntegrityError:
             return None
         return run_id
 
+    def _due_subjects(
+        self,
+        conn: Connection,
+        spec: WorkflowSpec,
+        subjects: list[Subject],
+        every: timedelta,
+        now: datetime,
+    ) -> list[Subject]:
+        """The subjects whose interval has passed (or that never had a run) and that have no
+        open run of the workflow. Reads only; evaluates no template or condition."""
+        table = Run.__table__
+        last = dict(
+            conn.execute(
+                select(table.c.subject_id, table.c.started_at)
+                .where(table.c.workflow_id == spec.id)
+                .order_by(table.c.started_at)
+            ).all()
+        )
+        busy = self._open_subjects(conn, spec.id)
+        due_now: list[Subject] = []
+        for subject in subjects:
+            if subject.id in busy:
+                continue
+            previous = last.get(subject.id)
+            due = (
+                previous + every
+                if previous is not None
+                else first_due(conn, self.config, spec.id, subject, every)
+            )
+            if due is not None and due <= now:
+                due_now.append(subject)
+        return due_now
+
     def run_schedules(self) -> list[str]:
         """Start recurring workflows whose interval has passed for a subject (or that never ran).
 
-        Safe with any number of workers: on PostgreSQL one worker at a time goes through a
-        workflow's subjects (a transaction-scoped advisory lock, per schema; a worker that does
-        not get it skips the workflow, which the holder is starting), and a unique index over
-        open scheduled runs turns any start that slips through into a skipped one. On SQLite the
-        pass is one write transaction, which serialises the workers."""
+        The scope conditions and the new runs' templates are evaluated on a snapshot, before
+        the write transaction (as ``receive`` does), which only checks again what is due and
+        stores the starts. Safe with any number of workers: on PostgreSQL one worker at a time
+        stores a workflow's starts (a transaction-scoped advisory lock, per schema; a worker
+        that does not get it skips the workflow, which the holder is starting), and a unique
+        index over open scheduled runs turns any start that slips through into a skipped one.
+        On SQLite the write transaction serialises the workers, and the check in it sees what
+        the one before stored."""
         from ..store import inventory as inventory_store
 
         now = self.clock.now()
         started: list[str] = []
-        table = Run.__table__
         scheduled = [item for item in self.specs.workflows if item.spec.trigger.schedule]
         systems: list[Subject] | None = None  # read once per pass, only if a schedule needs them
+        scheduler = Actor("scheduler", "scheduler")
         for loaded in scheduled:
             spec = loaded.spec
             schedule = spec.trigger.schedule
@@ -315,38 +403,35 @@ class RunStarts:
                 continue
             every = schedule.every
             every_text = schedule.model_dump(mode="json")["every"]
-            with self.db.begin() as conn:
-                if not _schedule_lock(conn, spec.id):
-                    continue
+            with self.db.connect() as conn:
                 if spec.subject == "ai_system":
                     if systems is None:
                         systems = [ai_system_subject(r) for r in inventory_store.list_all(conn)]
                     subjects = systems
                 else:
                     subjects = [organisation_subject(self.config.organisation)]
-                last = dict(
-                    conn.execute(
-                        select(table.c.subject_id, table.c.started_at)
-                        .where(table.c.workflow_id == spec.id)
-                        .order_by(table.c.started_at)
-                    ).all()
+                candidates = self._due_subjects(conn, spec, subjects, every, now)
+            # the engine's conditions and templates, before the write transaction
+            prepared = {
+                subject.id: self._started(
+                    loaded, subject, now, actor=scheduler, trigger=f"schedule (every {every_text})"
                 )
-                busy = self._open_subjects(conn, spec.id)
-                for subject in subjects:
-                    previous = last.get(subject.id)
-                    due = (
-                        previous + every
-                        if previous is not None
-                        else first_due(conn, self.config, spec.id, subject, every)
-                    )
-                    if due is None or due > now:
-                        continue
-                    if subject.id in busy or not self._in_scope(spec, subject):
-                        continue
-                    run_id = self._start_scheduled(conn, loaded, subject, now, every_text)
+                for subject in candidates
+                if self._in_scope(spec, subject)
+            }
+            if not prepared:
+                continue
+            with self.db.begin() as conn:
+                if not _schedule_lock(conn, spec.id):
+                    continue
+                # what another worker stored since the snapshot is not started again
+                still_due = self._due_subjects(
+                    conn, spec, [s for s in candidates if s.id in prepared], every, now
+                )
+                for subject in still_due:
+                    run_id = self._store_scheduled(conn, loaded, prepared[subject.id], now)
                     if run_id is not None:
                         started.append(run_id)
-                    busy.add(subject.id)
         return started
 
 

@@ -43,6 +43,9 @@ def finding_subject(conn: Connection, finding_id: str) -> Subject:
         "title": row.title,
         "severity": row.severity,
         "source": row.source,
+        # the kind of source (10.2); a finding from before kinds were kept came from an audit
+        "source_type": row.source_type or "internal",
+        "tracker_issue": row.tracker_issue,
         "clause": row.clause,
         "system": row.system_name,
         "raised_at": row.raised_at.isoformat(),

@@ -113,6 +113,8 @@ def _role_uses(spec: WorkflowSpec) -> Iterator[tuple[KeyPath, str]]:
         if isinstance(step, NotifyStep):
             for j, role in enumerate(step.to):
                 yield ("steps", i, "to", j), role
+        if isinstance(step, ApprovalStep) and step.expire and step.expire.to:
+            yield ("steps", i, "expire", "to"), step.expire.to
         escalation = getattr(step, "escalate", None)
         if escalation is not None:
             yield ("steps", i, "escalate", "to"), escalation.to

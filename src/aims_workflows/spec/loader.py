@@ -12,6 +12,7 @@ import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -31,6 +32,7 @@ __all__ = [
     "load_spec",
     "load_workflows",
     "spec_hash",
+    "spec_canonical_json",
 ]
 
 MAX_FILE_BYTES = 1_000_000
@@ -46,26 +48,38 @@ class LoadedSpec:
     content_hash: str
 
 
-_ADDED_STEP_KEYS = ("assignee",)
-"""Step keys the language gained after workflows were in use: left out of the hash while unset,
-so a workflow that does not use them keeps the hash its runs are pinned to."""
+# Keys the language gained after runs were first pinned to hashes (step options, form-field
+# options): left out of the canonical form while unset, so a workflow that does not use them
+# keeps the hash its runs pinned (else every stored run would read as tampered, and every
+# shipped file as changed without a version bump, after an upgrade). Add every new optional key.
+LATER_OPTIONAL_KEYS = frozenset(
+    {"assignee", "expire", "withdraw_within", "step_up", "line_keys", "due_on"}
+)
 
 
-def canonical_spec_json(spec: m.WorkflowSpec) -> str:
-    """The canonical JSON of the validated spec: what its hash covers (and what an audit pack
-    ships for a verifier to hash again)."""
-    data = spec.model_dump(mode="json")
-    for step in data["steps"]:
-        for key in _ADDED_STEP_KEYS:
-            if key in step and step[key] is None:
-                del step[key]
-    return json.dumps(data, sort_keys=True, separators=(",", ":"))
+def _without_unset_later_keys(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {
+            k: _without_unset_later_keys(v)
+            for k, v in value.items()
+            if not (k in LATER_OPTIONAL_KEYS and v is None)
+        }
+    if isinstance(value, list):
+        return [_without_unset_later_keys(v) for v in value]
+    return value
+
+
+def spec_canonical_json(spec: m.WorkflowSpec) -> str:
+    """The canonical JSON a spec's hash covers: its validated model, sorted and compact, the
+    keys of :data:`LATER_OPTIONAL_KEYS` left out while unset."""
+    dumped = _without_unset_later_keys(spec.model_dump(mode="json"))
+    return json.dumps(dumped, sort_keys=True, separators=(",", ":"))
 
 
 def spec_hash(spec: m.WorkflowSpec) -> str:
     """SHA-256 over the canonical JSON of the validated
     spec (formatting and comments don't count)."""
-    return hashlib.sha256(canonical_spec_json(spec).encode()).hexdigest()
+    return hashlib.sha256(spec_canonical_json(spec).encode()).hexdigest()
 
 
 def _catalog_lookups() -> tuple[Callable[[str], bool], Callable[[str], str | None]]:

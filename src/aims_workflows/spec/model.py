@@ -36,6 +36,8 @@ __all__ = [
     "FormField",
     "Escalation",
     "Separation",
+    "Expiry",
+    "StepUp",
     "Case",
     "FindingTemplate",
     "TaskStep",
@@ -93,6 +95,8 @@ SUBJECT_ATTRIBUTES: dict[str, tuple[str, ...]] = {
         "title",
         "severity",
         "source",
+        "source_type",
+        "tracker_issue",
         "clause",
         "system",
         "raised_at",
@@ -127,6 +131,13 @@ class FormField(_Frozen):
         default=None, description="regular expression a text answer must match"
     )
     max_length: PositiveInt | None = None
+    line_keys: Expression | None = Field(
+        default=None,
+        description=(
+            "text fields: an expression giving the allowed keys; each non-empty line of the "
+            "answer must start with one (its text up to the first ':')"
+        ),
+    )
 
     @model_validator(mode="after")
     def _coherent(self) -> FormField:
@@ -143,8 +154,10 @@ class FormField(_Frozen):
             raise ValueError("'min', 'max' and 'integer' are only for number fields")
         if self.min is not None and self.max is not None and self.min > self.max:
             raise ValueError(f"'min' ({self.min}) is greater than 'max' ({self.max})")
-        if (self.pattern is not None or self.max_length is not None) and self.type != "text":
-            raise ValueError("'pattern' and 'max_length' are only for text fields")
+        if (
+            self.pattern is not None or self.max_length is not None or self.line_keys is not None
+        ) and self.type != "text":
+            raise ValueError("'pattern', 'max_length' and 'line_keys' are only for text fields")
         if self.pattern is not None:
             try:
                 re.compile(self.pattern)
@@ -180,6 +193,10 @@ class TaskStep(_StepBase):
     description: Template = ""
     form: tuple[FormField, ...] = ()
     due: Duration | None = None
+    due_on: Expression | None = Field(
+        default=None,
+        description="an absolute due date (YYYY-MM-DD) from an expression, e.g. a target date",
+    )
     reminders: tuple[Duration, ...] = Field(
         default=(), description="reminders, counted from creation"
     )
@@ -193,6 +210,12 @@ class TaskStep(_StepBase):
         ),
     )
 
+    @model_validator(mode="after")
+    def _one_due(self) -> TaskStep:
+        if self.due is not None and self.due_on is not None:
+            raise ValueError("give 'due' (a duration) or 'due_on' (a date), not both")
+        return self
+
 
 class Separation(_Frozen):
     """Segregation of duties: who may not decide this approval."""
@@ -204,6 +227,26 @@ class Separation(_Frozen):
         default=True, description="the AI system's owner may not approve"
     )
     forbidden_roles: tuple[str, ...] = ()
+
+
+class Expiry(_Frozen):
+    """A request nobody decided in time expires (which is not a rejection) and goes to an
+    alternate approver role, once: the alternate's request does not expire again."""
+
+    after: Duration | None = Field(
+        default=None, description="time after the due date; default: at the due date"
+    )
+    to: str | None = Field(
+        default=None, description="role asked instead; default: the step's escalate.to"
+    )
+
+
+class StepUp(_Frozen):
+    """A decision that needs a second channel: when ``when`` is true at the request, the
+    approver's Slack click counts only once the same person confirms it in Jira."""
+
+    when: Expression
+    confirm_in: Literal["jira"] = "jira"
 
 
 class ApprovalStep(_StepBase):
@@ -228,6 +271,31 @@ class ApprovalStep(_StepBase):
     reminders: tuple[Duration, ...] = ()
     escalate: Escalation | None = None
     channel: Literal["direct", "channel"] = "direct"
+    expire: Expiry | None = None
+    withdraw_within: Duration | None = Field(
+        default=None,
+        description="how long an approver may take back a decision before the workflow acts on it",
+    )
+    step_up: StepUp | None = None
+
+    @model_validator(mode="after")
+    def _expiry_has_a_due_date_and_an_alternate(self) -> ApprovalStep:
+        if self.expire is None:
+            return self
+        if self.due is None:
+            raise ValueError("'expire' needs 'due': a request expires after its due date")
+        if self.expire.to is None and self.escalate is None:
+            raise ValueError(
+                "'expire' needs an alternate approver: set 'expire.to' or 'escalate.to'"
+            )
+        return self
+
+    @property
+    def alternate(self) -> str | None:
+        """The role an expired request goes to."""
+        if self.expire is None:
+            return None
+        return self.expire.to or (self.escalate.to if self.escalate else None)
 
 
 class Case(_Frozen):

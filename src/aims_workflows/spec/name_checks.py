@@ -69,9 +69,15 @@ def _expression_uses(spec: WorkflowSpec) -> Iterator[tuple[KeyPath, str, bool, b
             for j, field in enumerate(step.form):
                 if field.required_if:
                     yield (*base, "form", j, "required_if"), field.required_if, False, False
+                if field.line_keys:
+                    yield (*base, "form", j, "line_keys"), field.line_keys, False, False
+            if step.due_on:
+                yield (*base, "due_on"), step.due_on, False, False
         elif isinstance(step, ApprovalStep):
             for label, expr in step.show.items():
                 yield (*base, "show", label), expr, False, False
+            if step.step_up:
+                yield (*base, "step_up", "when"), step.step_up.when, False, False
         elif isinstance(step, DecisionStep):
             for j, case in enumerate(step.cases):
                 yield (*base, "cases", j, "when"), case.when, False, False

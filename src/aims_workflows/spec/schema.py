@@ -140,6 +140,22 @@ KEY_DESCRIPTIONS: dict[tuple[str, str], str] = {
     ("ApprovalStep", "separation"): "Segregation of duties: who may not decide this approval.",
     ("ApprovalStep", "on_reject"): "Step to go to when the request is rejected (rework), or 'end'.",
     ("ApprovalStep", "channel"): "Ask approvers in direct messages or in the configured channel.",
+    ("ApprovalStep", "expire"): (
+        "A request not decided by its due date (plus 'after') expires, which is not a "
+        "rejection, and is asked of an alternate role ('to', default escalate.to), once."
+    ),
+    ("ApprovalStep", "withdraw_within"): (
+        "How long an approver may take back a decision (e.g. 1h); the workflow acts on a "
+        "decision only once this window has passed."
+    ),
+    ("ApprovalStep", "step_up"): (
+        "When 'when' is true at the request, an approval counts only after the same person "
+        "confirms it in Jira (a second channel)."
+    ),
+    ("Expiry", "after"): "Time after the due date when the request expires (default: at it).",
+    ("Expiry", "to"): "Role asked once the request expired (default: the step's escalate.to).",
+    ("StepUp", "when"): "Condition (expression), e.g. 'assess.score > 15'.",
+    ("StepUp", "confirm_in"): "Where the second confirmation is given: jira.",
     ("Separation", "forbidden_roles"): (
         "People with any of these roles may not decide, even if they are approvers."
     ),

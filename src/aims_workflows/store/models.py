@@ -44,6 +44,7 @@ __all__ = [
 
 
 _OPEN_SCHEDULED = "scheduled AND status IN ('new', 'running')"
+_OPEN_TRIGGERED = "triggered AND status IN ('new', 'running')"
 
 
 class Base(DeclarativeBase):
@@ -123,6 +124,16 @@ class Run(Base):
             sqlite_where=text(_OPEN_SCHEDULED),
             postgresql_where=text(_OPEN_SCHEDULED),
         ),
+        # one open triggered run per (workflow, subject), however many processes fire triggers
+        Index(
+            "ux_runs_open_triggered",
+            "workflow_id",
+            "subject_type",
+            "subject_id",
+            unique=True,
+            sqlite_where=text(_OPEN_TRIGGERED),
+            postgresql_where=text(_OPEN_TRIGGERED),
+        ),
     )
     id: Mapped[str] = mapped_column(String(200), primary_key=True)
     workflow_id: Mapped[str] = mapped_column(String(64))
@@ -144,6 +155,7 @@ class Run(Base):
     completed_at: Mapped[datetime | None]
     next_wake_at: Mapped[datetime | None] = mapped_column(index=True)
     scheduled: Mapped[bool | None] = mapped_column(Boolean)  # started by a schedule
+    triggered: Mapped[bool | None] = mapped_column(Boolean)  # started by an event's trigger
 
 
 class StepRecord(Base):

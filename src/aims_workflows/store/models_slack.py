@@ -12,7 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from .models import Base
 
-__all__ = ["SlackRequest", "SlackMessage"]
+__all__ = ["SlackRequest", "SlackMessage", "SlackPost"]
 
 
 class SlackRequest(Base):
@@ -43,3 +43,22 @@ class SlackMessage(Base):
     retired_at: Mapped[datetime | None]
     # the command that posted it: a retried command finds what it posted before a crash
     command_key: Mapped[str | None] = mapped_column(String(400), index=True)
+
+
+class SlackPost(Base):
+    """A message the Slack app is about to post, recorded before the post (an intent) and
+    completed with its ``ts`` after it. ``marker`` is derived from the command and the slot
+    (the person, or the channel) and travels in the message's first ``block_id``: a process
+    that finds an intent without a ``ts`` (the poster was killed between the post and the
+    record) looks the message up in the conversation's history by that marker instead of
+    posting it again."""
+
+    __tablename__ = "slack_posts"
+    marker: Mapped[str] = mapped_column(String(64), primary_key=True)
+    command_key: Mapped[str] = mapped_column(String(400), index=True)
+    slot: Mapped[str] = mapped_column(String(400))
+    target: Mapped[str] = mapped_column(String(200))  # the channel as posted to (ID or #name)
+    intended_at: Mapped[datetime]
+    channel: Mapped[str | None] = mapped_column(String(64))  # the conversation ID, once posted
+    ts: Mapped[str | None] = mapped_column(String(64))
+    posted_at: Mapped[datetime | None]

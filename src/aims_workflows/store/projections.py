@@ -12,6 +12,7 @@ from sqlalchemy import Connection, bindparam, insert, select, update
 from ..engine.evidence import EvidenceRecord
 from ..engine.evidence_kinds import (
     ApprovalClosed,
+    ApprovalExpired,
     ApprovalInvalidated,
     ApprovalRequested,
     ArtefactRecorded,
@@ -19,12 +20,14 @@ from ..engine.evidence_kinds import (
     RunCancelled,
     RunCompleted,
     RunFailed,
+    RunStarted,
     TaskCompleted,
     TaskIssued,
     TaskOverdue,
     TaskRequested,
 )
 from ..engine.state import RunState
+from . import risk_register
 from ._fast import Prepared
 from .models import (
     AISystem,
@@ -209,6 +212,16 @@ def _approval_invalidated(conn, run, step_id, payload: ApprovalInvalidated, now,
     )
 
 
+def _approval_expired(conn, run, step_id, payload: ApprovalExpired, now, _coverage):
+    # closed without an outcome: no latency, so the approval-latency KPI neither counts it
+    # as decided nor as rejected
+    conn.execute(
+        update(_APPROVALS)
+        .where(_APPROVALS.c.approval_id == payload.approval_id)
+        .values(status="expired", closed_at=now)
+    )
+
+
 def _approval_closed(conn, run, step_id, payload: ApprovalClosed, now, _coverage):
     latency = float(payload.latency_seconds)
     _UPDATE_APPROVAL.execute(
@@ -224,6 +237,7 @@ def _approval_closed(conn, run, step_id, payload: ApprovalClosed, now, _coverage
 
 
 def _artefact_recorded(conn, run, step_id, payload: ArtefactRecorded, now, _coverage):
+    risk_register.on_artefact(conn, run, payload.artefact, payload.fields, now)
     if payload.artefact != RISK_REGISTER_ARTEFACT:
         return
     fields = payload.fields
@@ -264,6 +278,8 @@ def _run_closed(
     _CANCEL_OPEN_APPROVALS.execute(
         conn, dict(b_run_id=run.run_id, status="cancelled", closed_at=now)
     )
+    if isinstance(payload, RunCancelled):
+        risk_register.on_run_cancelled(conn, run, now)
     if not isinstance(payload, RunCompleted):
         return
     if coverage is not None and run.subject.type == "ai_system":
@@ -293,7 +309,12 @@ def _run_closed(
             bump_counter(conn, "nonconformity_close_seconds", (now - raised_at).total_seconds())
 
 
+def _run_started(conn, run, step_id, payload: RunStarted, now, _coverage):
+    risk_register.on_run_started(conn, run, now)
+
+
 _HANDLERS: dict[type[EvidencePayload], Callable[..., None]] = {
+    RunStarted: _run_started,
     TaskRequested: _task_requested,
     TaskIssued: _task_issued,
     TaskCompleted: _task_completed,
@@ -301,6 +322,7 @@ _HANDLERS: dict[type[EvidencePayload], Callable[..., None]] = {
     ApprovalRequested: _approval_requested,
     ApprovalInvalidated: _approval_invalidated,
     ApprovalClosed: _approval_closed,
+    ApprovalExpired: _approval_expired,
     ArtefactRecorded: _artefact_recorded,
     RunCompleted: _run_closed,
     RunCancelled: _run_closed,
@@ -321,6 +343,8 @@ def apply(
     """Move the read models for the evidence of one transition."""
     for record in evidence:
         model = _PROJECTED.get(record.kind)
+        if model is RunStarted and run.spec_id != risk_register.TREATMENT_WORKFLOW:
+            continue  # only a treatment action's start moves a read model
         if model is not None:
             payload = model.model_validate(record.payload)
             _HANDLERS[model](conn, run, record.step_id, payload, now, coverage)

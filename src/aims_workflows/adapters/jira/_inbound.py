@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ... import bounded_json
-from ...engine import Actor, Event, TaskCompleted, TaskUpdated
+from ...engine import Actor, ApprovalDecided, Event, TaskCompleted, TaskUpdated
 from ...engine.commands import Command, RecordAttachments
 from ...errors import (
     AimsError,
@@ -49,6 +49,7 @@ from ._directory_sync import find_jira_people_by_email
 from ._fields import answers_from_issue
 from ._nonconformity import NONCONFORMITY_TYPE, finding_from_issue, is_nonconformity
 from ._shape import change_version, payload_problem
+from ._step_up import Confirmation, confirmation_in
 from ._tracker import OWNED_LABEL, PROPERTY
 
 __all__ = ["Change", "parse_change", "to_event", "InboxProcessor", "SOURCE", "POLL_SOURCE"]
@@ -390,6 +391,9 @@ class InboxProcessor:
             return int(self.rt.park(Delivery(SOURCE, delivery_id), problem))
         if change is not None and self.reports_nonconformity(change):
             return self.raise_nonconformity(change, Delivery(SOURCE, delivery_id))
+        confirmation = confirmation_in(payload) if change else None
+        if change is not None and confirmation is not None:
+            return self._confirm(delivery_id, change, confirmation)
         task = self._task_for(change) if change else None
         decision = (
             self._decide(change, task)
@@ -405,6 +409,28 @@ class InboxProcessor:
         if change is not None and isinstance(payload, dict):
             delivery = self._placed(delivery, change, task, change_version(payload))
         return self._settle(delivery, change, task, decision)
+
+    def _confirm(self, delivery_id: str, change: Change, confirmation: Confirmation) -> int:
+        """A step-up confirmation: the approval it names, decided 'confirm' by the account
+        that wrote the comment (the engine checks it is the approver's)."""
+        account = confirmation.author.get("accountId")
+        if account:
+            self._learn_account(str(account))
+        person = self._person(Change(change.webhook_event, "", "", {}, user=confirmation.author))
+        event = ApprovalDecided(
+            actor=Actor(
+                person,
+                "jira",
+                self.rt.actor(person, "jira").roles,
+                handle=str(account) if account else None,
+            ),
+            approval_id=confirmation.approval_id,
+            decision="confirm",
+            reason=confirmation.text,
+            ref=f"{change.issue_key}#comment-{confirmation.comment_id}",
+        )
+        outcome = self.rt.receive(event, delivery=Delivery(SOURCE, delivery_id))
+        return 0 if outcome.duplicate else 1
 
     @staticmethod
     def _placed(

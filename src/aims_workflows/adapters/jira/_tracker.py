@@ -23,6 +23,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ...engine.commands import (
+    AskStepUp,
     AttachEvidence,
     CancelTask,
     CloseTask,
@@ -164,6 +165,8 @@ class JiraIssueTracker(EvidenceFiles):
                 return self._attach_evidence(command)
             case RecordAttachments():
                 return self._record_attachments(command)
+            case AskStepUp():
+                return self._ask_step_up(command)
         raise PermanentError(f"the Jira tracker does not carry out '{command.kind}'")
 
     # -- task.create ------------------------------------------------------------------------
@@ -420,6 +423,23 @@ class JiraIssueTracker(EvidenceFiles):
     def _issue(ref: str | None) -> str | None:
         """The Jira key in a task's reference; None for none, or a task the local tracker made."""
         return ref if ref and not ref.startswith("LOCAL:") else None
+
+    def _ask_step_up(self, command: AskStepUp) -> dict[str, Any]:
+        """Where the approver confirms a step-up: a comment on the issue the approval covers
+        asks them for a comment of their own (Jira then says which account wrote it)."""
+        key = next((k for k in map(self._issue, command.issues) if k), None)
+        if not key:
+            return {"skipped": "no Jira issue to confirm on"}
+        self._comment(
+            command,
+            key,
+            _adf.paragraph(
+                f"{command.person} approved {command.title} in Slack, above the step-up "
+                "threshold. The approval counts once they confirm it here, under their own Jira "
+                f"account, with a comment reading: {command.code}"
+            ),
+        )
+        return {"ref": key}
 
     def _remind(self, command: RemindTask) -> dict[str, Any]:
         key = self._issue(command.ref)

@@ -14,7 +14,15 @@ Wiring in a service::
     web = create_app(app)                            # POST /slack/events beside the other routes
 """
 
-from ._blocks import APPROVE, DECISION_CALLBACK, REASON_ACTION, REJECT, Card, parse_button_value
+from ._blocks import (
+    APPROVE,
+    DECISION_CALLBACK,
+    REASON_ACTION,
+    REJECT,
+    WITHDRAW,
+    Card,
+    parse_button_value,
+)
 from ._bolt import SOURCE, build_bolt_app
 from ._book import Copy, MessageBook
 from ._channel import SlackApprovalChannel, SlackNotifier
@@ -48,6 +56,7 @@ __all__ = [
     "SOURCE",
     "APPROVE",
     "REJECT",
+    "WITHDRAW",
     "DECISION_CALLBACK",
     "REASON_ACTION",
     "parse_button_value",

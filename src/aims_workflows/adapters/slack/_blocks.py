@@ -39,6 +39,7 @@ __all__ = [
     "Card",
     "APPROVE",
     "REJECT",
+    "WITHDRAW",
     "DECISION_CALLBACK",
     "REASON_BLOCK",
     "REASON_ACTION",
@@ -47,6 +48,7 @@ __all__ = [
     "decided_blocks",
     "escalation_blocks",
     "decision_modal",
+    "notice_modal",
     "home_view",
     "button_value",
     "parse_button_value",
@@ -56,6 +58,7 @@ __all__ = [
 
 APPROVE = "aims_approve"
 REJECT = "aims_reject"
+WITHDRAW = "aims_withdraw"
 DECISION_CALLBACK = "aims_decision"
 REASON_BLOCK = "reason"
 REASON_ACTION = "reason_text"
@@ -67,6 +70,7 @@ _OUTCOME_WORDS = {
     "rejected": ":x: *Rejected*",
     "cancelled": ":no_entry_sign: *Cancelled*: the run was cancelled",
     "invalidated": ":arrows_counterclockwise: *Replaced*",
+    "expired": ":hourglass: *Expired*: nobody decided by the due date (not a rejection)",
 }
 
 
@@ -161,6 +165,16 @@ class Card:
     run_id: str = ""
     run_url: str | None = None
     """The run's page on the dashboard, where texts cut to fit Slack are shown whole."""
+    escalated_from: str | None = None
+    """The request that expired before this one went to an alternate role."""
+    withdraw_within: str | None = None
+    """How long a decision may be taken back ('1h'); None when it cannot."""
+    step_up: bool = False
+    """An approval counts only once the approver confirms it in Jira."""
+    step_up_rule: str | None = None
+    """The step-up condition with the values it read (a score against its threshold)."""
+    changed: tuple[tuple[str, str, str], ...] = ()
+    """(label, before, after): what changed since the step's previous request."""
 
     @classmethod
     def from_request(
@@ -187,6 +201,11 @@ class Card:
             show=tuple((str(k), _value(v)) for k, v in request.show.items()),
             issues=issues,
             issue_links=tuple((key, issue_url(key) if issue_url else None) for key in issues),
+            escalated_from=request.escalated_from,
+            withdraw_within=request.withdraw_within,
+            step_up=request.step_up,
+            step_up_rule=request.step_up_rule,
+            changed=request.changed,
         )
 
     def to_metadata(self) -> dict[str, Any]:
@@ -206,6 +225,12 @@ class Card:
             "issue_links": [list(p) for p in self.issue_links],
             "run_id": self.run_id,
             "run_url": self.run_url,
+            # written only when set, so the metadata of other cards keeps its shape
+            **({"escalated_from": self.escalated_from} if self.escalated_from else {}),
+            **({"withdraw_within": self.withdraw_within} if self.withdraw_within else {}),
+            **({"step_up": True} if self.step_up else {}),
+            **({"step_up_rule": self.step_up_rule} if self.step_up_rule else {}),
+            **({"changed": [list(c) for c in self.changed]} if self.changed else {}),
         }
 
     @classmethod
@@ -226,6 +251,11 @@ class Card:
             issue_links=tuple(tuple(p) for p in data.get("issue_links", ())),
             run_id=data.get("run_id", ""),
             run_url=data.get("run_url"),
+            escalated_from=data.get("escalated_from"),
+            withdraw_within=data.get("withdraw_within"),
+            step_up=bool(data.get("step_up")),
+            step_up_rule=data.get("step_up_rule"),
+            changed=tuple((str(a), str(b), str(c)) for a, b, c in data.get("changed", ())),
         )
 
 
@@ -253,10 +283,51 @@ def _body(card: Card, who: Callable[[str], str]) -> list[Block]:
         f"*Approvers*\n{quorum} {_md_escape(', '.join(card.approvers))}",
         f"*Jira*\n{_links(card)}",
     ]
+    if card.run_url:
+        facts.append(f"*Run*\n<{card.run_url}|{_md_escape(card.run_id or 'run page')}>")
     blocks: list[Block] = [
         HeaderBlock(text=_clip(card.title, 150)),
         SectionBlock(fields=[MarkdownTextObject(text=f) for f in facts]),
     ]
+    if card.step_up or card.step_up_rule:
+        lead = (
+            ":closed_lock_with_key: *Above the step-up threshold*: an approval counts once you "
+            "confirm it in Jira under your own account."
+            if card.step_up
+            else "*Step-up*: not needed."
+        )
+        rule = f"\n`{_md_escape(card.step_up_rule)}`" if card.step_up_rule else ""
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=_clip(lead + rule, 3000))]))
+    if card.changed:
+        lines = [
+            f"• *{_md_escape(label)}*: {_md_escape(before)} → {_md_escape(after)}"
+            for label, before, after in card.changed
+        ]
+        blocks.append(
+            SectionBlock(
+                text=MarkdownTextObject(
+                    text=clip_more(
+                        ":pencil2: *Changed since the last request*\n" + "\n".join(lines),
+                        SECTION_TEXT,
+                        card,
+                    )
+                )
+            )
+        )
+    if card.escalated_from:
+        blocks.append(
+            ContextBlock(
+                elements=[
+                    MarkdownTextObject(
+                        text=_clip(
+                            ":hourglass: Asked of you because nobody decided the earlier "
+                            f"request {card.escalated_from} by its due date.",
+                            3000,
+                        )
+                    )
+                ]
+            )
+        )
     shown = card.show[: ANSWER_SECTIONS * 10]
     answers = [
         MarkdownTextObject(text=clip_more(f"*{_md_escape(k)}*\n{_md_escape(v)}", FIELD_TEXT, card))
@@ -337,20 +408,42 @@ def outcome_blocks(
 
 
 def decided_blocks(
-    card: Card, person: str, decision: str, reason: str, *, who: Callable[[str], str] = _plain
+    card: Card,
+    person: str,
+    decision: str,
+    reason: str,
+    *,
+    who: Callable[[str], str] = _plain,
+    then: str | None = None,
 ) -> list[dict[str, Any]]:
-    """One approver's copy once they decided while others still have to (quorum all / N)."""
+    """One approver's copy once they decided while the request is still open: others still
+    have to decide (quorum all / N), or the step's withdraw window has not passed (then the
+    copy offers a Withdraw button)."""
     verb = ":white_check_mark: You approved" if decision == "approve" else ":x: You rejected"
     blocks = _body(card, who)
+    then = then or (
+        f"It takes effect once {card.withdraw_within} has passed; until then you can withdraw it."
+        if card.withdraw_within
+        else "Waiting for the other approvers."
+    )
     blocks.append(
         SectionBlock(
-            text=MarkdownTextObject(
-                text=_clip(
-                    f"{verb}: “{_md_escape(reason)}”\nWaiting for the other approvers.", 3000
-                )
-            )
+            text=MarkdownTextObject(text=_clip(f"{verb}: “{_md_escape(reason)}”\n{then}", 3000))
         )
     )
+    if card.withdraw_within:
+        blocks.append(
+            ActionsBlock(
+                block_id="aims_withdraw",
+                elements=[
+                    ButtonElement(
+                        text="Withdraw my decision",
+                        action_id=WITHDRAW,
+                        value=button_value(card.approval_id, card.content_hash),
+                    )
+                ],
+            )
+        )
     blocks.append(_hash_context(card))
     return [b.to_dict() for b in _validated(blocks)]
 
@@ -369,7 +462,7 @@ def decision_modal(
     card_title: str, decision: str, metadata: dict[str, Any], content_hash: str
 ) -> View:
     """The modal that asks for the reason; ``metadata`` comes back with the submission."""
-    verb = "Approve" if decision == "approve" else "Reject"
+    verb = {"approve": "Approve", "withdraw": "Withdraw"}.get(decision, "Reject")
     view = View(
         type="modal",
         callback_id=DECISION_CALLBACK,
@@ -381,7 +474,8 @@ def decision_modal(
             SectionBlock(
                 text=MarkdownTextObject(
                     text=_clip(
-                        f"*{_md_escape(card_title)}*\nYou are about to *{verb.lower()}* "
+                        f"*{_md_escape(card_title)}*\nYou are about to *{verb.lower()}*"
+                        f"{' your decision on' if decision == 'withdraw' else ''} "
                         f"the content `{short_hash(content_hash)}`. "
                         "Your reason is recorded as evidence.",
                         3000,
@@ -398,6 +492,26 @@ def decision_modal(
                     placeholder="Why do you decide this way?",
                 ),
             ),
+        ],
+    )
+    view.validate_json()
+    return view
+
+
+def notice_modal(card_title: str, text: str) -> View:
+    """What an opened decision form turns into when the click cannot count: why, and no
+    submit button (the form is opened first, within the 3 seconds a trigger id lives, and
+    the checks come after)."""
+    view = View(
+        type="modal",
+        title="Not recorded",
+        close="Close",
+        blocks=[
+            SectionBlock(
+                text=MarkdownTextObject(
+                    text=_clip(f"*{_md_escape(card_title)}*\n{_md_escape(text)}", 3000)
+                )
+            )
         ],
     )
     view.validate_json()

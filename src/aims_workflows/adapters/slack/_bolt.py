@@ -18,6 +18,7 @@ engine records why it is refused.
 from __future__ import annotations
 
 import functools
+import html
 import json
 import logging
 from collections.abc import Callable
@@ -30,6 +31,8 @@ from ...errors import AimsError, NotFound, RetryableError
 from ...runtime import Outcome
 from . import _blocks as bk
 from ._book import MessageBook
+from ._delegate import USAGE as DELEGATE_USAGE
+from ._delegate import delegate_from_slack
 from ._directory import Directory
 from ._errors import redact, slack_call
 from ._inbound import SOURCE, TRY_AGAIN, SlackDecision, SlackInbox, from_click, from_view
@@ -106,8 +109,13 @@ def build_bolt_app(
         ack()
 
     def open_decision(body: dict[str, Any]) -> None:
+        """The form first, the checks after: the trigger id lives 3 seconds, and looking the
+        person up in Slack or reading the approval may take longer. A click that cannot count
+        turns the open form into a notice saying why."""
         action = body["actions"][0]
-        decision = "approve" if action["action_id"] == bk.APPROVE else "reject"
+        decision = {bk.APPROVE: "approve", bk.WITHDRAW: "withdraw"}.get(
+            action["action_id"], "reject"
+        )
         user_id = body["user"]["id"]
         channel = (body.get("channel") or {}).get("id")
         message_ts = (body.get("container") or {}).get("message_ts")
@@ -116,27 +124,7 @@ def build_bolt_app(
             tell(user_id, channel, "This button does not belong to an approval.")
             return
         approval_id, content_hash = parsed
-        try:
-            person = person_of(user_id)
-        except RetryableError:
-            tell(user_id, channel, TRY_AGAIN)
-            return
-        try:
-            row = runtime.approval(approval_id)
-        except NotFound:
-            tell(user_id, channel, f"Approval {approval_id} does not exist (any more).")
-            return
-        people = book.people(row["run_id"], approval_id)
-        stale = row["status"] != "open" or row["content_hash"] != content_hash
-        not_asked = bool(people) and person not in people
-        already = person in book.decided(row["run_id"], approval_id)
-        if stale or not_asked or already:
-            # No modal: the engine decides and records why this click cannot count, and the
-            # refusal reaches the person through the click's response_url.
-            inbox.apply(from_click(body, approval_id, content_hash, decision))
-            return
-        card = book.card(row["run_id"], approval_id)
-        title = card["title"] if card else row["step_id"]
+        title = _title_in(body) or approval_id
         metadata = {
             "a": approval_id,
             "d": decision,
@@ -147,7 +135,7 @@ def build_bolt_app(
         }
         view = bk.decision_modal(title, decision, metadata, content_hash)
         try:
-            slack_call(
+            opened = slack_call(
                 "views.open", lambda: client.views_open(trigger_id=body["trigger_id"], view=view)
             )
         except AimsError as err:
@@ -157,9 +145,58 @@ def build_bolt_app(
                 channel,
                 "Slack could not open the form in time. Please click the button again.",
             )
+            return
+        view_id = str((opened.get("view") or {}).get("id") or "")
+
+        def instead(text: str) -> None:
+            """The open form becomes a notice: this click cannot count, and why."""
+            try:
+                slack_call(
+                    "views.update",
+                    lambda: client.views_update(view_id=view_id, view=bk.notice_modal(title, text)),
+                )
+            except AimsError as err:
+                log.warning("could not update the form of %s: %s", user_id, redact(str(err)))
+
+        try:
+            person = person_of(user_id)
+        except RetryableError:
+            instead(TRY_AGAIN)
+            tell(user_id, channel, TRY_AGAIN)
+            return
+        try:
+            row = runtime.approval(approval_id)
+        except NotFound:
+            gone = f"Approval {approval_id} does not exist (any more)."
+            instead(gone)
+            tell(user_id, channel, gone)
+            return
+        people = book.people(row["run_id"], approval_id)
+        stale = row["status"] != "open" or row["content_hash"] != content_hash
+        not_asked = bool(people) and person not in people
+        already = person in book.decided(row["run_id"], approval_id)
+        if decision == "withdraw":
+            # taking one's own decision back: the engine checks the window and says why not
+            already = not already
+        if stale or not_asked or already:
+            # The engine decides and records why this click cannot count; the refusal reaches
+            # the person through the click's response_url, and the form says it too.
+            outcome = inbox.apply(from_click(body, approval_id, content_hash, decision))
+            refused = [
+                e.payload.get("reason")
+                for e in (outcome.transition.evidence if outcome.transition else ())
+                if e.kind == "approval.refused"
+            ]
+            instead(
+                f"Your decision cannot be recorded: {refused[0]}."
+                if refused
+                else "Your decision cannot be recorded on this request."
+            )
+            return
 
     app.action(bk.APPROVE)(ack=acknowledge, lazy=[open_decision])
     app.action(bk.REJECT)(ack=acknowledge, lazy=[open_decision])
+    app.action(bk.WITHDRAW)(ack=acknowledge, lazy=[open_decision])
 
     # -- the reason modal -------------------------------------------------------------------
     def reason_of(view: dict[str, Any]) -> str:
@@ -219,6 +256,17 @@ def build_bolt_app(
             mark_decided(
                 outcome.run_id, decision.approval_id, person, decision.decision, decision.reason
             )
+        elif "approval.step_up_requested" in kinds and outcome.run_id:
+            mark_decided(
+                outcome.run_id,
+                decision.approval_id,
+                person,
+                decision.decision,
+                decision.reason,
+                then=":closed_lock_with_key: It counts once you confirm it in Jira: add a "
+                f"comment reading “aims confirm {decision.approval_id}” on the issue, under "
+                "your own Jira account.",
+            )
         recorded()
         if decision.home:
             publish_home(decision.user)
@@ -226,13 +274,19 @@ def build_bolt_app(
     inbox.on_applied = applied
 
     def mark_decided(
-        run_id: str, approval_id: str, person: str, decision: str, reason: str
+        run_id: str,
+        approval_id: str,
+        person: str,
+        decision: str,
+        reason: str,
+        then: str | None = None,
     ) -> None:
-        """Others still have to decide: this person's own copies lose their buttons."""
+        """Others still have to decide (or a withdraw window or a step-up is open): this
+        person's own copies lose their buttons."""
         card = book.card(run_id, approval_id)
         if card is None:
             return
-        blocks = bk.decided_blocks(bk.Card.from_metadata(card), person, decision, reason)
+        blocks = bk.decided_blocks(bk.Card.from_metadata(card), person, decision, reason, then=then)
         for copy in book.copies(run_id, approval_id):
             if copy.person == person and copy.role == "approver":
                 try:
@@ -270,10 +324,17 @@ def build_bolt_app(
                 ack(text=TRY_AGAIN)
                 return
             ack(text=_visible_status(system_status(runtime, asked), asked, person, runtime))
+        elif verb == "delegate":
+            try:
+                person = person_of(command["user_id"])
+                ack(text=delegate_from_slack(runtime, person, words[1:], person_of))
+            except RetryableError:
+                ack(text=TRY_AGAIN)
         else:
             ack(
-                text="Usage: `/aims pending` (approvals waiting for you) or "
-                "`/aims status SYSTEM` (an AI system's assessments and runs)."
+                text="Usage: `/aims pending` (approvals waiting for you), "
+                "`/aims status SYSTEM` (an AI system's assessments and runs) or "
+                f"{DELEGATE_USAGE[len('Usage: ') :]}"
             )
 
     app.command("/aims")(on_command)
@@ -298,6 +359,27 @@ def build_bolt_app(
 
     app.event("app_home_opened")(ack=acknowledge, lazy=[on_home_opened])
     return app
+
+
+def _title_in(body: dict[str, Any]) -> str | None:
+    """The request's title as the clicked message shows it (its header), or as the Home tab
+    shows it (the bold first line of the card above the clicked buttons)."""
+    message = body.get("message") or {}
+    for block in message.get("blocks") or ():
+        if isinstance(block, dict) and block.get("type") == "header":
+            text = (block.get("text") or {}).get("text")
+            if isinstance(text, str) and text:
+                return text
+    blocks = list((body.get("view") or {}).get("blocks") or ())
+    clicked = ((body.get("actions") or [{}])[0]).get("block_id")
+    ids = [b.get("block_id") if isinstance(b, dict) else None for b in blocks]
+    if clicked not in ids:
+        return None
+    for block in reversed(blocks[: ids.index(clicked)]):
+        text = ((block.get("text") or {}).get("text") or "") if isinstance(block, dict) else ""
+        if block.get("type") == "section" and text.startswith("*") and "*\n" in text:
+            return html.unescape(text[1 : text.index("*\n")])  # shown escaped as mrkdwn
+    return None
 
 
 def _pending_text(cards: list[bk.Card]) -> str:

@@ -13,8 +13,9 @@
 * ``approval.refuse``: tell the person, in an ephemeral message where they clicked (through the
   interaction's ``response_url`` while it is valid), why their decision was not recorded.
 
-Every call is idempotent per command key: progress within a command is remembered, so a retry
-after a 429 posts only what is still missing.
+Every call is idempotent per command key: each post is written down before it is made and
+recorded once made (:mod:`._posts`), in the database, so a retry after a 429, or after the
+process was killed between a post and its record, posts only what is still missing.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from ...engine.commands import (
     Notify,
     RefuseDecision,
     RemindApproval,
+    ReopenApproval,
     RequestApproval,
 )
 from ...errors import PermanentError
@@ -43,6 +45,7 @@ from . import _blocks as bk
 from ._book import Copy, MessageBook
 from ._directory import Directory, UnknownPerson
 from ._errors import slack_call, translate
+from ._posts import Poster
 
 __all__ = ["SlackApprovalChannel", "SlackNotifier"]
 
@@ -52,9 +55,12 @@ _GONE = {"message_not_found", "channel_not_found", "cant_update_message", "is_ar
 
 
 class _Base:
-    def __init__(self, client: WebClient, directory: Directory) -> None:
+    def __init__(
+        self, client: WebClient, directory: Directory, poster: Poster | None = None
+    ) -> None:
         self.client = client
         self.directory = directory
+        self.poster = poster or Poster(client)
         self._progress: dict[str, dict[str, Any]] = {}
         self._progress_lock = threading.Lock()
 
@@ -77,12 +83,11 @@ class _Base:
         )
         return answer["channel"]["id"]
 
-    def post(self, channel: str, text: str, blocks: list[dict[str, Any]]) -> tuple[str, str]:
-        answer = slack_call(
-            "chat.postMessage",
-            lambda: self.client.chat_postMessage(channel=channel, text=text, blocks=blocks),
-        )
-        return answer["channel"], answer["ts"]
+    def post(
+        self, key: str, slot: str, channel: str, text: str, blocks: list[dict[str, Any]]
+    ) -> tuple[str, str]:
+        """Post once per (command ``key``, ``slot``), across retries and crashes."""
+        return self.poster.post(key, slot, channel, text, blocks)
 
     def update(self, channel: str, ts: str, text: str, blocks: list[dict[str, Any]]) -> bool:
         """Edit a message; False when it is gone (deleted, channel archived): nothing to update."""
@@ -118,8 +123,9 @@ class SlackApprovalChannel(_Base):
         channel: str | None = None,
         issue_url: Callable[[str], str | None] | None = None,
         run_url: Callable[[str], str | None] | None = None,
+        poster: Poster | None = None,
     ) -> None:
-        super().__init__(client, directory)
+        super().__init__(client, directory, poster)
         self.book = book
         self.channel = channel
         self.issue_url = issue_url
@@ -139,6 +145,8 @@ class SlackApprovalChannel(_Base):
                 result = self._invalidate(command)
             case RefuseDecision():
                 result = self._refuse(command)
+            case ReopenApproval():
+                result = self._reopen(command)
             case _:
                 log.info("ignoring %s: not a Slack approval command", command.kind)
                 return {}
@@ -165,7 +173,7 @@ class SlackApprovalChannel(_Base):
         done = self._posted(command.key, lambda c: c.person or "#channel")
         if command.channel == "channel" and self.channel:
             if "#channel" not in done:
-                channel, ts = self.post(self.channel, text, blocks)
+                channel, ts = self.post(command.key, "#channel", self.channel, text, blocks)
                 copy = Copy(card.approval_id, channel, ts, "channel", command_key=command.key)
                 self.book.add(copy)  # at once: a later failure or crash keeps it
                 done["#channel"] = copy.to_dict()
@@ -179,7 +187,7 @@ class SlackApprovalChannel(_Base):
             for person in people:
                 if person in done:
                     continue
-                channel, ts = self.post(self.dm(ids[person]), text, blocks)
+                channel, ts = self.post(command.key, person, self.dm(ids[person]), text, blocks)
                 copy = Copy(
                     card.approval_id,
                     channel,
@@ -236,7 +244,11 @@ class SlackApprovalChannel(_Base):
             slot = f"{old.channel}:{old.person or ''}"
             if slot not in done:
                 channel, ts = self.post(
-                    old.channel, text, bk.request_blocks(card, who=self.who, note=note)
+                    command.key,
+                    slot,
+                    old.channel,
+                    text,
+                    bk.request_blocks(card, who=self.who, note=note),
                 )
                 new = Copy(approval_id, channel, ts, old.role, old.person, old.user, command.key)
                 self.book.add(new)  # at once, before the old copy loses its buttons
@@ -276,6 +288,8 @@ class SlackApprovalChannel(_Base):
             if person in done:
                 continue
             channel, ts = self.post(
+                command.key,
+                person,
                 self.dm(ids[person]),
                 bk.fallback_text(card, "Escalated"),
                 bk.escalation_blocks(card, note, who=self.who),
@@ -305,7 +319,12 @@ class SlackApprovalChannel(_Base):
         if card is None:
             return {"skipped": "no Slack message for this approval"}
         outcome = command.outcome
-        blocks = bk.outcome_blocks(card, outcome, command.decisions, who=self.who)
+        note = (
+            f"Asked of {command.escalated_to} instead."
+            if outcome == "expired" and command.escalated_to
+            else None
+        )
+        blocks = bk.outcome_blocks(card, outcome, command.decisions, who=self.who, note=note)
         text = bk.fallback_text(card, outcome.title())
         updated = sum(
             self.update(c.channel, c.ts, text, blocks)
@@ -324,6 +343,24 @@ class SlackApprovalChannel(_Base):
         updated = sum(
             self.update(c.channel, c.ts, text, blocks)
             for c in self.book.copies(command.run_id, card.approval_id)
+        )
+        return {"updated": updated}
+
+    def _reopen(self, command: ReopenApproval) -> dict[str, Any]:
+        """A withdrawn decision: the person's copies get their buttons back."""
+        card = self._card(command.run_id, command.approval_id)
+        if card is None:
+            return {"skipped": "no Slack message for this approval"}
+        note = (
+            f":leftwards_arrow_with_hook: You withdrew your decision: "
+            f"“{bk._md_escape(command.reason)}”. The request is open for you again."
+        )
+        blocks = bk.request_blocks(card, who=self.who, note=note)
+        text = bk.fallback_text(card, "Withdrawn")
+        updated = sum(
+            self.update(c.channel, c.ts, text, blocks)
+            for c in self.book.copies(command.run_id, card.approval_id)
+            if c.person == command.person and c.role == "approver"
         )
         return {"updated": updated}
 
@@ -376,14 +413,18 @@ class SlackApprovalChannel(_Base):
 
 class SlackNotifier(_Base):
     """``notify`` commands as direct messages. Posts to everyone Slack knows, then reports
-    anyone it does not as a permanent error (so the run shows who missed the message)."""
+    anyone it does not as a permanent error (so the run shows who missed the message).
+
+    Who was messaged is kept with the post intents in the database (one per person and
+    notification), not in memory: a notification retried after a crash, or by another
+    process, reaches each person once."""
 
     def perform(self, command: Command) -> dict[str, Any]:
         if not isinstance(command, Notify):
             log.info("ignoring %s: not a notification", command.kind)
             return {}
         message = command.message or command.kind
-        done = self._memo(command.key)
+        done = set(self.poster.made(command.key))
         missing: list[str] = []
         for person in command.people:
             if person in done:
@@ -393,7 +434,9 @@ class SlackNotifier(_Base):
             except UnknownPerson:
                 missing.append(person)
                 continue
-            channel, ts = self.post(
+            self.post(
+                command.key,
+                person,
                 self.dm(user_id),
                 message[:3000],
                 [
@@ -403,8 +446,7 @@ class SlackNotifier(_Base):
                     }
                 ],
             )
-            done[person] = {"channel": channel, "ts": ts}
+            done.add(person)
         if missing:
             raise UnknownPerson(missing)
-        self._forget(command.key)
         return {"sent": sorted(done)}

@@ -22,11 +22,13 @@ from ...errors import ConfigError
 from ...ports import SystemClock
 from ...runtime import SyncReport
 from ...store.slack_messages import SlackMessageRecords
+from ...store.slack_posts import SlackPostRecords
 from ._bolt import build_bolt_app
 from ._book import MessageBook
 from ._channel import SlackApprovalChannel, SlackNotifier
 from ._directory import Directory
 from ._inbound import SlackInbox
+from ._posts import Poster
 from ._socket_mode import SocketModeConnection
 from ._work import WorkPool
 from .routes import SlackSignatureCheck, slack_asgi_app, slack_routes
@@ -62,6 +64,10 @@ class SlackPorts:
         self.directory = Directory(self.client)
         store = SlackMessageRecords(db, clock or SystemClock()) if db is not None else None
         self.book = MessageBook(store)
+        # one record of posts for approvals and notifications: none is made twice
+        self.poster = Poster(
+            self.client, SlackPostRecords(db, clock or SystemClock()) if db is not None else None
+        )
         self.channel = SlackApprovalChannel(
             self.client,
             self.directory,
@@ -69,14 +75,16 @@ class SlackPorts:
             channel=channel,
             issue_url=issue_url,
             run_url=run_url,
+            poster=self.poster,
         )
-        self.notifier = SlackNotifier(self.client, self.directory)
+        self.notifier = SlackNotifier(self.client, self.directory, self.poster)
 
     def bind(self, runtime: Any) -> SlackPorts:
         """Keep what the ports post in ``runtime``'s database (when they were built without
         one), so every process that serves or works for it finds each copy; ask ``runtime``
         who has decided."""
         self.book.bind(SlackMessageRecords(runtime.db, runtime.clock), runtime.deciders)
+        self.poster.bind(SlackPostRecords(runtime.db, runtime.clock))
         return self
 
     def __repr__(self) -> str:  # never the token

@@ -16,7 +16,7 @@ from ._blocks import DECISION_CALLBACK
 
 __all__ = ["shape_problem", "is_ssl_check"]
 
-_DECISIONS = ("approve", "reject")
+_DECISIONS = ("approve", "reject", "withdraw")
 
 
 def is_ssl_check(body: bytes, content_type: str) -> bool:

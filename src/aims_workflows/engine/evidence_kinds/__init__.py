@@ -20,6 +20,7 @@ how it changes).
 from __future__ import annotations
 
 from ..evidence import canonical_json
+from ._approval_states import ApprovalExpired, ApprovalStepUpRequested, ApprovalWithdrawn
 from ._approvals import (
     ApprovalClosed,
     ApprovalDecided,
@@ -127,11 +128,14 @@ __all__ = [
     "ApprovalClosed",
     "ApprovalDecided",
     "ApprovalEscalated",
+    "ApprovalExpired",
     "ApprovalInvalidated",
     "ApprovalOverdue",
     "ApprovalRefused",
     "ApprovalReminded",
     "ApprovalRequested",
+    "ApprovalStepUpRequested",
+    "ApprovalWithdrawn",
     "ArtefactRecorded",
     "AttachmentRecorded",
     "ChildFinished",

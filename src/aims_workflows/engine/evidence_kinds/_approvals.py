@@ -39,6 +39,14 @@ class ApprovalRequested(EvidencePayload):
         description="1, then 2 and on when edited answers called for the approval again"
     )
     shown: dict[str, JsonValue] = Field(description="what the approvers were shown, by label")
+    escalated_from: str | None = Field(
+        None, description="the request that expired before this one was asked of an alternate"
+    )
+    step_up: str | None = Field(
+        None,
+        description="the step's step_up condition when it held: an approval counts only once "
+        "confirmed in Jira",
+    )
 
 
 class ApprovalDecided(EvidencePayload):

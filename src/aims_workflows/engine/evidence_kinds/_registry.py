@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from ...errors import EvidenceError
 from . import (
+    _approval_states,
     _approvals,
     _documents,
     _inbox,
@@ -21,6 +22,7 @@ from . import (
     _tasks,
     _witness,
 )
+from ._approval_states import ApprovalExpired, ApprovalStepUpRequested, ApprovalWithdrawn
 from ._approvals import (
     ApprovalClosed,
     ApprovalDecided,
@@ -89,7 +91,7 @@ happen: rows stay in the ledger for good, so a new shape is a new kind name."""
 AREAS: dict[str, tuple[type[EvidencePayload], ...]] = {
     "Runs": _runs.KINDS,
     "Tasks": _tasks.KINDS,
-    "Approvals": _approvals.KINDS,
+    "Approvals": _approvals.KINDS + _approval_states.KINDS,
     "Inventory and findings": _inventory.KINDS,
     "Integrations": _integrations.KINDS,
     "The ledger": _witness.KINDS,
@@ -143,6 +145,9 @@ AnyEvidence: TypeAlias = (
     | ApprovalReminded
     | ApprovalOverdue
     | ApprovalEscalated
+    | ApprovalExpired
+    | ApprovalWithdrawn
+    | ApprovalStepUpRequested
     | AISystemRegistered
     | AISystemChanged
     | FindingRaised

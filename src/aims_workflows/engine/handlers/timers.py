@@ -11,6 +11,7 @@ from .._flow import goto
 from ..commands import EscalateApproval, EscalateTask, RemindApproval, RemindTask
 from ..events import TimerTick
 from ..state import Timer
+from .approvals import close_if_decided, expire_request
 
 Chased = Literal["task", "approval"]
 """What a timer chases: an open task or an open approval."""
@@ -87,7 +88,11 @@ def _fire_for_approval(ctx: Context, step: ApprovalStep, timer: Timer) -> None:
     run = ctx.run
     approval_id = run.approval.approval_id if run.approval else None
     if timer.kind == "reminder":
-        to = step.approvers
+        to = (
+            tuple(run.approval.approvers)
+            if run.approval and run.approval.approvers
+            else step.approvers
+        )
         ctx.emit(
             RemindApproval(
                 key=ctx.key(timer.timer_id),
@@ -101,6 +106,11 @@ def _fire_for_approval(ctx: Context, step: ApprovalStep, timer: Timer) -> None:
         _record_reminded(ctx, "approval", timer, to)
     elif timer.kind == "due":
         _record_overdue(ctx, "approval", timer)
+    elif timer.kind == "expire":
+        expire_request(ctx, step)
+    elif timer.kind == "settle":
+        if run.approval is not None and run.approval.step_id == step.id:
+            close_if_decided(ctx, step, run.approval, run.approval.eligible)
     elif timer.kind == "escalate" and step.escalate is not None:
         ctx.emit(
             EscalateApproval(

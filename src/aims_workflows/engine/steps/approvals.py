@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import timedelta
 from typing import Any
 
-from ...spec.expressions import evaluate, render
+from ...spec.durations import format_duration
+from ...spec.expressions import evaluate, references, render
 from ...spec.model import ApprovalStep, RecordStep, TaskStep, WorkflowSpec
 from .. import evidence_kinds as ev
 from .._context import Context
@@ -40,10 +42,19 @@ def excluded_people(run: RunState, step: ApprovalStep) -> list[str]:
     return sorted(people)
 
 
-def request_approval(ctx: Context, step: ApprovalStep, *, round_: int) -> None:
+def request_approval(
+    ctx: Context,
+    step: ApprovalStep,
+    *,
+    round_: int,
+    approvers: tuple[str, ...] | None = None,
+    escalated_from: str | None = None,
+) -> None:
     """Ask for the approval; ``round_`` counts requests within one visit (a request is asked
-    again when the content under it changes)."""
+    again when the content under it changes, or goes to an alternate role when it expired).
+    ``approvers`` replaces the step's roles for a request that went to the alternate role."""
     spec, run = ctx.spec, ctx.run
+    asked = approvers or step.approvers
     attempt = ctx.visit(step.id)
     approval_id = f"{run.run_id}.{step.id}.{attempt}.{round_}"
     hashed = content_hash(spec, run, step)
@@ -55,10 +66,20 @@ def request_approval(ctx: Context, step: ApprovalStep, *, round_: int) -> None:
         content_hash=hashed,
         requested_at=ctx.now,
         due_at=due_at,
+        approvers=list(approvers) if approvers else None,
+        escalated_from=escalated_from,
     )
-    ctx.add_timers(step.id, step.reminders, step.escalate, due_at, attempt, round_)
+    if step.expire is not None and due_at is not None and escalated_from is None:
+        # the expiry replaces the escalation: an expired request goes to the alternate role
+        ctx.add_timers(step.id, step.reminders, None, due_at, attempt, round_)
+        ctx.add_expiry(step.id, due_at + (step.expire.after or timedelta(0)), attempt, round_)
+    else:
+        ctx.add_timers(step.id, step.reminders, step.escalate, due_at, attempt, round_)
     names = ctx.names()
     shown = {label: evaluate(expr, names) for label, expr in step.show.items()}
+    # decided once, at the request: the approvers see whether their approval needs a second
+    # channel before they click
+    run.approval.step_up = bool(step.step_up and evaluate(step.step_up.when, names))
     title = render(step.title, names) if step.title else f"{spec.title}: {run.subject.name}"
     covered = approved_steps(spec, step)
     ctx.emit(
@@ -69,7 +90,7 @@ def request_approval(ctx: Context, step: ApprovalStep, *, round_: int) -> None:
             step_id=step.id,
             workflow=spec.id,
             title=title,
-            approvers=step.approvers,
+            approvers=asked,
             quorum=step.quorum,
             channel=step.channel,
             content_hash=hashed,
@@ -88,28 +109,69 @@ def request_approval(ctx: Context, step: ApprovalStep, *, round_: int) -> None:
             asked_by=tuple(
                 dict.fromkeys(run.completed_by[s] for s in covered if s in run.completed_by)
             ),
+            escalated_from=escalated_from,
+            step_up=run.approval.step_up,
+            step_up_rule=_step_up_rule(step, names, run.approval.step_up),
+            withdraw_within=format_duration(step.withdraw_within) if step.withdraw_within else None,
         )
     )
-    _record_requested(ctx, step, approval_id, hashed, round_, shown)
+    condition = step.step_up.when if step.step_up and run.approval.step_up else None
+    _record_requested(
+        ctx, asked, step, approval_id, hashed, round_, shown, escalated_from, condition
+    )
+
+
+def _step_up_rule(step: ApprovalStep, names: dict[str, Any], holds: bool) -> str | None:
+    """The step-up condition as the approver should read it: with the values it compared (a
+    score against its threshold) and whether it holds."""
+    if step.step_up is None:
+        return None
+    read: dict[str, Any] = {}
+    for ref in references(step.step_up.when):
+        label = f"{ref.name}.{ref.attr}" if ref.attr else ref.name
+        value = names.get(ref.name)
+        if ref.attr and isinstance(value, dict):
+            value = value.get(ref.attr)
+        read.setdefault(label, value)
+    values = ", ".join(f"{label} = {value}" for label, value in read.items())
+    verdict = (
+        "above the threshold: an approval needs a confirmation in Jira"
+        if holds
+        else "below the threshold: no confirmation needed"
+    )
+    return (
+        f"{step.step_up.when} ({values}): {verdict}"
+        if values
+        else f"{step.step_up.when}: {verdict}"
+    )
 
 
 # -- evidence -----------------------------------------------------------------------------------
 def _record_requested(
     ctx: Context,
+    asked: tuple[str, ...],
     step: ApprovalStep,
     approval_id: str,
     hashed: str,
     round_: int,
     shown: dict[str, Any],
+    escalated_from: str | None,
+    step_up: str | None,
 ) -> None:
+    # the optional fields are written only when they say something, so the rows of every
+    # other request keep the shape they always had
+    extra = {"escalated_from": escalated_from} if escalated_from else {}
+    if step_up:
+        extra["step_up"] = step_up
     ctx.record(
         ev.ApprovalRequested(
             approval_id=approval_id,
-            approvers=list(step.approvers),
+            approvers=list(asked),
             quorum=step.quorum,
             content_hash=hashed,
             round=round_,
             shown=shown,
+            **extra,
         ),
         step_id=step.id,
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from ...spec.expressions import ExpressionError, evaluate, render
@@ -38,7 +38,7 @@ def enter_task(ctx: Context, step: TaskStep) -> None:
     run = ctx.run
     attempt = ctx.visit(step.id)
     names = ctx.names()
-    due_at = ctx.now + step.due if step.due else None
+    due_at = _due_at(ctx, step, names)
     key = ctx.key(f"{step.id}/{attempt}/task")
     person = named_assignee(step, names)
     run.task = TaskState(
@@ -70,6 +70,23 @@ def enter_task(ctx: Context, step: TaskStep) -> None:
         )
     )
     _record_requested(ctx, step, title, attempt, due_at)
+
+
+def _due_at(ctx: Context, step: TaskStep, names: dict[str, object]) -> datetime | None:
+    """``due`` counts from now; ``due_on`` names a day, due at its end (UTC)."""
+    if step.due:
+        return ctx.now + step.due
+    if not step.due_on:
+        return None
+    value = evaluate(step.due_on, names)
+    try:
+        day = value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+    except ValueError:
+        raise ExpressionError(
+            f"step '{step.id}': due_on {step.due_on!r} gave {value!r}, not a date (YYYY-MM-DD)"
+        ) from None
+    # the last second of the day, so the issue's due date is that day and not the next
+    return datetime.combine(day, time(23, 59, 59), tzinfo=UTC)
 
 
 # -- evidence -----------------------------------------------------------------------------------

@@ -7,9 +7,10 @@ A risk treatment is overdue when
 - a task of a step whose own ``evidences:`` name risk treatment (6.1.3 or 8.3), such as the risk
   assessment's ``treat``, was open past its due date; or
 - the newest risk register entry for a risk chose a treatment other than ``accept`` and its plan's
-  target date has passed. aims records no completion of a treatment plan (the register keeps the
-  plan and its date, nothing marks it done), so such an entry stays listed until a newer
-  assessment of the same risk replaces it.
+  target date has passed, and the plan is not tracked by a ``risk-treatment`` run (version 1 of
+  the risk assessment started none: nothing marks such a plan done, so its entry stays listed
+  until a newer assessment of the same risk replaces it). A tracked plan is its run's task,
+  due on the target date, listed by the first rule while it is open.
 """
 
 from __future__ import annotations
@@ -158,8 +159,17 @@ def overdue_plans(conn: Connection, cutoff: datetime) -> list[OverduePlan]:
     newest: dict[tuple[str, str], Any] = {}
     for row in rows:
         newest[(row.system_name, row.risk)] = row
+    tracked = set(
+        conn.scalars(
+            select(_R.c.spawned_by).where(
+                _R.c.workflow_id == "risk-treatment", _R.c.started_at <= cutoff
+            )
+        )
+    )
     found = []
     for row in newest.values():
+        if row.run_id in tracked:
+            continue
         fields = row.fields if isinstance(row.fields, dict) else {}
         target = _date(fields.get("target_date"))
         treatment = row.treatment or ""

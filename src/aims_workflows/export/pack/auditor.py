@@ -38,6 +38,8 @@ __all__ = [
     "SAMPLE_RATE",
     "build",
     "CROSS_CHECK_KINDS",
+    "RegisterRows",
+    "coverage_problems",
     "cross_check_registers",
     "default_seed",
     "draw",
@@ -56,6 +58,7 @@ REGISTERS = (
     ("auditor/impact_register.csv", "impact_assessment_record"),
 )
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_DECODE = json.JSONDecoder().decode  # json.loads less its per-call set-up (once per row)
 
 
 def cell(value: Any) -> str:
@@ -144,16 +147,21 @@ class _Ledger:
             found = self.runs[run_id] = _Run(run_id)
         return found
 
-    def add(self, row: Mapping[str, Any]) -> None:
+    def add(self, row: Mapping[str, Any]) -> dict[str, Any] | None:
+        """Take in one row; returns its payload parsed, None when it is no JSON object."""
         kind, at = row["kind"], row["effective_at"]
         self.first_at = self.first_at or row["recorded_at"]
         self.last_at, self.last_hash = row["recorded_at"], row["hash"]
         try:
-            payload = json.loads(row["payload"])
+            payload = _DECODE(row["payload"])
         except ValueError:
-            payload = {}
+            payload = None
         if not isinstance(payload, dict):
-            payload = {}
+            payload = None
+        self._add(row, kind, at, payload or {})
+        return payload
+
+    def _add(self, row: Mapping[str, Any], kind: str, at: str, payload: dict[str, Any]) -> None:
         if kind == "ai_system.registered":
             record = payload.get("record") or {}
             self.systems[str(payload.get("system_id"))] = (str(record.get("name", "")), at)
@@ -436,14 +444,21 @@ def build(
     seed: str | None = None,
     since: str | None = None,
     until: str | None = None,
+    also: Callable[[Mapping[str, Any], dict[str, Any] | None], None] | None = None,
 ) -> dict[str, str]:
     """Every auditor file, by its path in the pack, from ledger ``rows`` in ``seq`` order.
 
     ``since``/``until``: the period (``YYYY-MM-DD``, both days included), for the coverage
-    timeline's months; ``seed``: the sampling seed (default: :func:`default_seed`)."""
+    timeline's months; ``seed``: the sampling seed (default: :func:`default_seed`); ``also``:
+    called with every row and its parsed payload (so that other checks need not parse it
+    again, e.g. :meth:`RegisterRows.add`)."""
     ledger = _Ledger()
-    for row in rows:
-        ledger.add(row)
+    if also is None:
+        for row in rows:
+            ledger.add(row)
+    else:
+        for row in rows:
+            also(row, ledger.add(row))
     seed = seed or default_seed(ledger.last_hash)
     files = _registers(ledger)
     files["auditor/control_index.csv"] = _control_index(ledger)
@@ -472,88 +487,6 @@ _CHECKED_KINDS = (
     "approval.requested",
     "approval.decided",
 )
-
-
-def cross_check(
-    rows: Iterable[Mapping[str, Any]], registers: Mapping[str, list[dict[str, str]]]
-) -> list[str]:
-    """What ``runs.csv`` and ``approvals.csv`` (written from the database's tables) say that the
-    ledger rows in the pack contradict. Only what the rows cover is checked: a run started before
-    the period, a decision before it, are not in the rows.
-
-    * runs.csv: every run started in the rows is listed, with the workflow, version, pinned hash
-      and subject its ``run.started`` row names, and the status its last end row gives;
-    * approvals.csv: for every approval requested in the rows, the decisions listed (person,
-      decision, reason) are exactly the ``approval.decided`` rows.
-    """
-    started: dict[str, dict[str, Any]] = {}
-    ended: dict[str, str] = {}
-    requested: set[str] = set()
-    decided: dict[str, list[tuple[str, str, str]]] = {}
-    for row in rows:
-        kind = row["kind"]
-        if kind not in _CHECKED_KINDS:
-            continue
-        try:
-            payload = json.loads(row["payload"])
-        except ValueError:
-            continue
-        if kind == "run.started":
-            started[str(row["run_id"])] = payload
-        elif kind.startswith("run."):
-            ended[str(row["run_id"])] = kind.split(".", 1)[1]
-        elif kind == "approval.requested":
-            requested.add(str(payload.get("approval_id")))
-        else:
-            decided.setdefault(str(payload.get("approval_id")), []).append(
-                (
-                    str(payload.get("person")),
-                    str(payload.get("decision")),
-                    str(payload.get("reason")),
-                )
-            )
-    problems = []
-    listed = {r.get("run", ""): r for r in registers.get("runs.csv", [])}
-    for run_id, payload in sorted(started.items()):
-        entry = listed.get(run_id)
-        if entry is None:
-            problems.append(f"runs.csv does not list run {run_id}, which the rows show started")
-            continue
-        subject = payload.get("subject") or {}
-        expected = {
-            "workflow": str(payload.get("workflow")),
-            "version": str(payload.get("version")),
-            "spec_hash": str(payload.get("spec_hash")),
-            "subject_id": str(subject.get("id")),
-        }
-        if run_id in ended:
-            expected["status"] = ended[run_id]
-        for column, want in expected.items():
-            have = _plain(entry.get(column, ""))
-            if have != want:
-                problems.append(
-                    f"runs.csv says {column} {have!r} for run {run_id}; "
-                    f"its ledger rows say {want!r}"
-                )
-    by_approval: dict[str, list[tuple[str, str, str]]] = {}
-    for entry in registers.get("approvals.csv", []):
-        if entry.get("decided_by"):
-            by_approval.setdefault(entry.get("approval", ""), []).append(
-                (
-                    _plain(entry["decided_by"]),
-                    _plain(entry.get("decision", "")),
-                    _plain(entry.get("reason", "")),
-                )
-            )
-    for approval in sorted(requested):
-        have_decisions = sorted(by_approval.get(approval, []))
-        want_decisions = sorted(decided.get(approval, []))
-        if have_decisions != want_decisions:
-            problems.append(
-                f"approvals.csv gives the decisions of {approval} as {have_decisions}; its ledger "
-                f"rows give {want_decisions}"
-            )
-    return problems
 
 
 def _cell_text(value: Any) -> str:
@@ -591,7 +524,229 @@ _REGISTER_KINDS = (
     "task.completed",
 )
 CROSS_CHECK_KINDS = frozenset(_CHECKED_KINDS + _REGISTER_KINDS)
-"""The kinds of row :func:`cross_check` and :func:`cross_check_registers` read."""
+SOA_ARTEFACT = "statement_of_applicability"
+"""The artefact the soa-review workflow records when top management approves a version."""
+_SOA_LINE = re.compile(r"^\s*(A\.\d+(?:\.\d+)+)\s*:\s*(.+?)\s*$")
+"""The kinds of row :class:`RegisterRows` reads."""
+
+
+_UNPARSED: Any = object()
+
+
+class RegisterRows:
+    """What the ledger rows say about the registers written from the database's tables,
+    gathered in one pass (:meth:`add` every row in ``seq`` order; rows of other kinds are
+    passed over), then compared by :meth:`runs_problems` and :meth:`register_problems`."""
+
+    def __init__(self) -> None:
+        self.started: dict[str, dict[str, Any]] = {}
+        self.ended: dict[str, str] = {}
+        self.requested: set[str] = set()
+        self.decided: dict[str, list[tuple[str, str, str]]] = {}
+        self.systems: dict[str, dict[str, Any]] = {}
+        self.findings: dict[str, dict[str, Any]] = {}
+        self.tasks: dict[tuple[str, str, str], dict[str, str]] = {}
+        # for soa.csv and clauses.csv: per run started in the rows, its rows and latest moment
+        self.run_rows: dict[str, list[Any]] = {}  # run -> [rows, latest effective_at]
+        self.completed_at: dict[str, str] = {}  # run -> effective_at of its run.completed row
+        self.approved_soa: dict[str, Any] | None = None  # the last approved SoA's fields
+
+    def add(self, row: Mapping[str, Any], payload: Any = _UNPARSED) -> None:
+        """Take in one row; ``payload``: its payload as :meth:`_Ledger.add` parsed it (None:
+        no JSON object), when it was."""
+        kind = row["kind"]
+        run_id = row["run_id"]
+        if run_id:
+            seen = self.run_rows.get(run_id)
+            if seen is not None:
+                seen[0] += 1
+                seen[1] = max(seen[1], row["effective_at"])
+            elif kind == "run.started":
+                self.run_rows[run_id] = [1, row["effective_at"]]
+            if kind == "run.completed":
+                self.completed_at[run_id] = row["effective_at"]
+        soa = kind == "artefact.recorded" and SOA_ARTEFACT in row["payload"]
+        if not soa and kind not in CROSS_CHECK_KINDS:
+            return
+        if payload is _UNPARSED:
+            try:
+                payload = _DECODE(row["payload"])
+            except ValueError:
+                return
+        if not isinstance(payload, dict):
+            return
+        if soa:
+            if payload.get("artefact") == SOA_ARTEFACT:
+                self.approved_soa = payload.get("fields") or {}
+            return
+        if kind == "run.started":
+            self.started[str(row["run_id"])] = payload
+        elif kind in ("run.completed", "run.cancelled", "run.failed"):
+            self.ended[str(row["run_id"])] = kind.split(".", 1)[1]
+        elif kind == "approval.requested":
+            self.requested.add(str(payload.get("approval_id")))
+        elif kind == "approval.decided":
+            self.decided.setdefault(str(payload.get("approval_id")), []).append(
+                (
+                    str(payload.get("person")),
+                    str(payload.get("decision")),
+                    str(payload.get("reason")),
+                )
+            )
+        elif kind == "ai_system.registered":
+            record = payload.get("record") or {}
+            self.systems[str(payload.get("system_id"))] = {
+                k: _cell_text(record.get(k)) for k in _INVENTORY_TEXT if k in record
+            }
+        elif kind == "ai_system.changed":
+            known = self.systems.setdefault(str(payload.get("system_id")), {})
+            for name, change in (payload.get("changes") or {}).items():
+                if name in _INVENTORY_TEXT and isinstance(change, list) and len(change) == 2:
+                    known[name] = _cell_text(change[1])
+        elif kind == "finding.raised":
+            self.findings[str(payload.get("id"))] = {
+                "title": _cell_text(payload.get("title")),
+                "severity": _cell_text(payload.get("severity")),
+                "clause": _cell_text(payload.get("clause")),
+                "system": _cell_text(payload.get("system")),
+            }
+        else:
+            visit = (str(row["run_id"]), str(row["step_id"]), str(payload.get("attempt")))
+            want = self.tasks.setdefault(visit, {})
+            if kind == "task.requested":
+                want["title"] = _cell_text(payload.get("title"))
+                want["role"] = _cell_text(payload.get("role"))
+            elif kind == "task.issued" and payload.get("ref"):
+                want["issue"] = _cell_text(payload.get("ref"))
+            elif kind == "task.completed":
+                want["status"] = "done"
+
+    def runs_problems(self, registers: Mapping[str, list[dict[str, str]]]) -> list[str]:
+        """See :func:`cross_check`."""
+        problems = []
+        listed = {r.get("run", ""): r for r in registers.get("runs.csv", [])}
+        for run_id, payload in sorted(self.started.items()):
+            entry = listed.get(run_id)
+            if entry is None:
+                problems.append(f"runs.csv does not list run {run_id}, which the rows show started")
+                continue
+            subject = payload.get("subject") or {}
+            expected = {
+                "workflow": str(payload.get("workflow")),
+                "version": str(payload.get("version")),
+                "spec_hash": str(payload.get("spec_hash")),
+                "subject_id": str(subject.get("id")),
+            }
+            if run_id in self.ended:
+                expected["status"] = self.ended[run_id]
+            for column, want in expected.items():
+                have = _plain(entry.get(column, ""))
+                if have != want:
+                    problems.append(
+                        f"runs.csv says {column} {have!r} for run {run_id}; "
+                        f"its ledger rows say {want!r}"
+                    )
+        by_approval: dict[str, list[tuple[str, str, str]]] = {}
+        for entry in registers.get("approvals.csv", []):
+            if entry.get("decided_by"):
+                by_approval.setdefault(entry.get("approval", ""), []).append(
+                    (
+                        _plain(entry["decided_by"]),
+                        _plain(entry.get("decision", "")),
+                        _plain(entry.get("reason", "")),
+                    )
+                )
+        for approval in sorted(self.requested):
+            have_decisions = sorted(by_approval.get(approval, []))
+            want_decisions = sorted(self.decided.get(approval, []))
+            if have_decisions != want_decisions:
+                problems.append(
+                    f"approvals.csv gives the decisions of {approval} as {have_decisions}; its "
+                    f"ledger rows give {want_decisions}"
+                )
+        return problems
+
+    def register_problems(
+        self, registers: Mapping[str, list[dict[str, str]]], *, to_head: bool = True
+    ) -> list[str]:
+        """See :func:`cross_check_registers`."""
+        problems: list[str] = []
+
+        def compare(
+            name: str, what: str, entry: Mapping[str, str], want: Mapping[str, str]
+        ) -> None:
+            for column, value in sorted(want.items()):
+                have = _plain(entry.get(column, ""))
+                if have != value:
+                    problems.append(
+                        f"{name} says {column} {have!r} for {what}; its ledger rows say {value!r}"
+                    )
+
+        if to_head and "inventory.csv" in registers:
+            listed = {r.get("id", ""): r for r in registers["inventory.csv"]}
+            for system_id, want in sorted(self.systems.items()):
+                entry = listed.get(system_id)
+                if entry is None:
+                    problems.append(
+                        f"inventory.csv does not list AI system {system_id}, which the rows show"
+                    )
+                else:
+                    compare("inventory.csv", f"AI system {system_id}", entry, want)
+        if "findings.csv" in registers:
+            listed = {r.get("finding", ""): r for r in registers["findings.csv"]}
+            for finding_id, want in sorted(self.findings.items()):
+                entry = listed.get(finding_id)
+                if entry is None:
+                    problems.append(
+                        f"findings.csv does not list finding {finding_id}, which the rows show "
+                        "raised"
+                    )
+                else:
+                    compare("findings.csv", f"finding {finding_id}", entry, want)
+        if "tasks.csv" in registers:
+            listed_tasks = {
+                (r.get("run", ""), r.get("step", ""), r.get("attempt", "")): r
+                for r in registers["tasks.csv"]
+            }
+            for visit, want in sorted(self.tasks.items()):
+                if "title" not in want:
+                    continue  # requested before the rows begin: not the rows' to check
+                entry = listed_tasks.get(visit)
+                if entry is None:
+                    problems.append(
+                        f"tasks.csv does not list step {visit[1]} (attempt {visit[2]}) of run "
+                        f"{visit[0]}, which the rows show requested"
+                    )
+                else:
+                    compare(
+                        "tasks.csv",
+                        f"step {visit[1]} attempt {visit[2]} of {visit[0]}",
+                        entry,
+                        want,
+                    )
+        return problems
+
+
+def _gathered(rows: Iterable[Mapping[str, Any]]) -> RegisterRows:
+    gathered = RegisterRows()
+    for row in rows:
+        gathered.add(row)
+    return gathered
+
+
+def cross_check(
+    rows: Iterable[Mapping[str, Any]], registers: Mapping[str, list[dict[str, str]]]
+) -> list[str]:
+    """What ``runs.csv`` and ``approvals.csv`` (written from the database's tables) say that the
+    ledger rows in the pack contradict. Only what the rows cover is checked: a run started before
+    the period, a decision before it, are not in the rows.
+
+    * runs.csv: every run started in the rows is listed, with the workflow, version, pinned hash
+      and subject its ``run.started`` row names, and the status its last end row gives;
+    * approvals.csv: for every approval requested in the rows, the decisions listed (person,
+      decision, reason) are exactly the ``approval.decided`` rows.
+    """
+    return _gathered(rows).runs_problems(registers)
 
 
 def cross_check_registers(
@@ -614,90 +769,156 @@ def cross_check_registers(
       issue its ``task.issued`` row names; status ``done`` when a ``task.completed`` row
       completed that visit.
     """
-    systems: dict[str, dict[str, Any]] = {}
-    findings: dict[str, dict[str, Any]] = {}
-    tasks: dict[tuple[str, str, str], dict[str, str]] = {}
-    for row in rows:
-        kind = row["kind"]
-        if kind not in _REGISTER_KINDS:
-            continue
-        try:
-            payload = json.loads(row["payload"])
-        except ValueError:
-            continue
-        if kind == "ai_system.registered":
-            record = payload.get("record") or {}
-            systems[str(payload.get("system_id"))] = {
-                k: _cell_text(record.get(k)) for k in _INVENTORY_TEXT if k in record
-            }
-        elif kind == "ai_system.changed":
-            known = systems.setdefault(str(payload.get("system_id")), {})
-            for name, change in (payload.get("changes") or {}).items():
-                if name in _INVENTORY_TEXT and isinstance(change, list) and len(change) == 2:
-                    known[name] = _cell_text(change[1])
-        elif kind == "finding.raised":
-            findings[str(payload.get("id"))] = {
-                "title": _cell_text(payload.get("title")),
-                "severity": _cell_text(payload.get("severity")),
-                "clause": _cell_text(payload.get("clause")),
-                "system": _cell_text(payload.get("system")),
-            }
-        else:
-            visit = (str(row["run_id"]), str(row["step_id"]), str(payload.get("attempt")))
-            want = tasks.setdefault(visit, {})
-            if kind == "task.requested":
-                want["title"] = _cell_text(payload.get("title"))
-                want["role"] = _cell_text(payload.get("role"))
-            elif kind == "task.issued" and payload.get("ref"):
-                want["issue"] = _cell_text(payload.get("ref"))
-            elif kind == "task.completed":
-                want["status"] = "done"
+    return _gathered(rows).register_problems(registers, to_head=to_head)
+
+
+# -- soa.csv and clauses.csv (computed from the database), checked against the rows --------------
+def _int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        return -1
+
+
+def _in_period(at: str, since: str | None, until: str | None) -> bool:
+    return (not since or at[:10] >= since) and (not until or at[:10] <= until)
+
+
+def _soa_decisions(
+    soa_config: Mapping[str, Any], approved: Mapping[str, Any] | None
+) -> Callable[[str], tuple[bool, str, str]]:
+    """control -> (applicable, justification, implementation) as the SoA export decides them:
+    aims.yaml's decision where it states one, else the approved SoA's (as
+    ``export/soa/coverage._decided``)."""
+    stated = soa_config.get("controls") or {}
+    excluded = {str(c) for c in (approved or {}).get("excluded") or []}
+    reasons: dict[str, str] = {}
+    for line in [
+        *((approved or {}).get("inclusions") or []),
+        *((approved or {}).get("exclusions") or []),
+    ]:
+        match = _SOA_LINE.match(str(line))
+        if match:
+            reasons[match.group(1)] = match.group(2)
+
+    def decide(control: str) -> tuple[bool, str, str]:
+        decision = stated.get(control) or {}
+        applicable = bool(decision.get("applicable", True))
+        justification = str(decision.get("justification") or "")
+        implementation = str(decision.get("implementation") or "")
+        if approved is None:
+            return applicable, justification, implementation
+        signed = control not in excluded
+        if control not in stated:
+            return signed, reasons.get(control, ""), implementation
+        if not justification and applicable == signed:
+            justification = reasons.get(control, "")
+        return applicable, justification, implementation
+
+    return decide
+
+
+def coverage_problems(
+    gathered: RegisterRows,
+    registers: Mapping[str, list[dict[str, str]]],
+    *,
+    soa_config: Mapping[str, Any] | None,
+    since: str | None,
+    until: str | None,
+) -> tuple[list[str], list[str]]:
+    """What ``soa.csv`` and ``clauses.csv`` (computed from the database) say that the ledger
+    rows in the pack contradict; and notes on what the rows cannot settle.
+
+    * the figures are at least what the runs started in the rows show: a run whose
+      ``run.started`` row names the control or clause (or, for a clause, a sub-clause or a clause
+      above it) in its ``evidences`` and whose ``run.completed`` row falls in the period counts in
+      ``runs_completed``; every row of such a run in ``evidence_rows``; its latest row is no later
+      than ``latest_evidence``; and an applicable one with such a run is ``implemented`` (a
+      clause may be ``partial``). Runs started before the rows, and evidence named by single
+      steps, are not in the rows: the figures may be larger, never smaller;
+    * soa.csv's applicable, justification and implementation columns are decided again from
+      ``aims-config.json`` and the last approved SoA (``statement_of_applicability`` recorded by
+      soa-review) when the rows settle which that is: one is in the rows, or the rows start at
+      row 1 (then none was ever approved).
+    """
     problems: list[str] = []
-
-    def compare(name: str, what: str, entry: Mapping[str, str], want: Mapping[str, str]) -> None:
-        for column, value in sorted(want.items()):
-            have = _plain(entry.get(column, ""))
-            if have != value:
+    notes: list[str] = []
+    by_id: dict[str, set[str]] = {}  # evidenced id -> the runs started in the rows naming it
+    for run_id in gathered.run_rows:
+        payload = gathered.started.get(run_id) or {}
+        for evidenced in {str(e) for e in payload.get("evidences") or []}:
+            by_id.setdefault(evidenced, set()).add(run_id)
+    for name, key, related in (
+        ("soa.csv", "control", lambda own, e: own == e),
+        (
+            "clauses.csv",
+            "clause",
+            lambda own, e: own == e or e.startswith(own + ".") or own.startswith(e + "."),
+        ),
+    ):
+        entries = registers.get(name)
+        if entries is None:
+            continue
+        for entry in entries:
+            own = _plain(entry.get(key, ""))
+            named = [e for e in by_id if related(own, e)]
+            if not named:
+                continue
+            evidencing = set().union(*(by_id[e] for e in named))
+            runs = {
+                run_id
+                for run_id in evidencing
+                if run_id in gathered.completed_at
+                and _in_period(gathered.completed_at[run_id], since, until)
+            }
+            want_rows = sum(gathered.run_rows[run_id][0] for run_id in evidencing)
+            newest = max(gathered.run_rows[run_id][1] for run_id in evidencing)
+            what = f"{key} {own}"
+            if _int(entry.get("runs_completed", "")) < len(runs):
                 problems.append(
-                    f"{name} says {column} {have!r} for {what}; its ledger rows say {value!r}"
+                    f"{name} says runs_completed {entry.get('runs_completed')!r} for {what}; the "
+                    f"ledger rows show at least {len(runs)} ({', '.join(sorted(runs)[:5])})"
                 )
-
-    if to_head and "inventory.csv" in registers:
-        listed = {r.get("id", ""): r for r in registers["inventory.csv"]}
-        for system_id, want in sorted(systems.items()):
-            entry = listed.get(system_id)
-            if entry is None:
+            if _int(entry.get("evidence_rows", "")) < want_rows:
                 problems.append(
-                    f"inventory.csv does not list AI system {system_id}, which the rows show"
+                    f"{name} says evidence_rows {entry.get('evidence_rows')!r} for {what}; the "
+                    f"ledger rows show at least {want_rows}"
                 )
-            else:
-                compare("inventory.csv", f"AI system {system_id}", entry, want)
-    if "findings.csv" in registers:
-        listed = {r.get("finding", ""): r for r in registers["findings.csv"]}
-        for finding_id, want in sorted(findings.items()):
-            entry = listed.get(finding_id)
-            if entry is None:
+            if _plain(entry.get("latest_evidence", "")) < newest:
                 problems.append(
-                    f"findings.csv does not list finding {finding_id}, which the rows show raised"
+                    f"{name} says latest_evidence {entry.get('latest_evidence')!r} for {what}; "
+                    f"the ledger rows show {newest!r}"
                 )
-            else:
-                compare("findings.csv", f"finding {finding_id}", entry, want)
-    if "tasks.csv" in registers:
-        listed_tasks = {
-            (r.get("run", ""), r.get("step", ""), r.get("attempt", "")): r
-            for r in registers["tasks.csv"]
-        }
-        for visit, want in sorted(tasks.items()):
-            if "title" not in want:
-                continue  # requested before the rows begin: the visit is not the rows' to check
-            entry = listed_tasks.get(visit)
-            if entry is None:
+            allowed = ("implemented", "partial") if key == "clause" else ("implemented",)
+            applicable = entry.get("applicable", "yes") == "yes"
+            status = entry.get("status", "")
+            if runs and applicable and status not in allowed:
                 problems.append(
-                    f"tasks.csv does not list step {visit[1]} (attempt {visit[2]}) of run "
-                    f"{visit[0]}, which the rows show requested"
+                    f"{name} says status {status!r} for {what}; the ledger rows show "
+                    f"{len(runs)} run(s) that evidence it completed in the period"
                 )
-            else:
-                compare(
-                    "tasks.csv", f"step {visit[1]} attempt {visit[2]} of {visit[0]}", entry, want
-                )
-    return problems
+    soa_rows = registers.get("soa.csv")
+    if soa_rows is not None and soa_config is not None:
+        if gathered.approved_soa is None and since:
+            notes.append(
+                "soa.csv's decisions are not checked: no SoA approval is in the pack's rows and "
+                "the rows start after row 1, so an approval before the period may apply"
+            )
+        else:
+            decide = _soa_decisions(soa_config, gathered.approved_soa)
+            for entry in soa_rows:
+                control = _plain(entry.get("control", ""))
+                applicable, justification, implementation = decide(control)
+                want = {
+                    "applicable": "yes" if applicable else "no",
+                    "justification": justification,
+                    "implementation": implementation,
+                }
+                for column, value in want.items():
+                    have = _plain(entry.get(column, ""))
+                    if have != value:
+                        problems.append(
+                            f"soa.csv says {column} {have!r} for control {control}; "
+                            f"aims-config.json and the approved SoA in the rows give {value!r}"
+                        )
+    return problems, notes

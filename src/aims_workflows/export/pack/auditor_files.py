@@ -84,10 +84,10 @@ def add_witness_files(pack: PackWriter, conn: Any, app: Any) -> int:
 def spec_json(text: str, source: str) -> str:
     """The canonical JSON of a stored workflow text: the bytes its pinned hash covers (see
     :func:`aims_workflows.spec.loader.spec_hash`)."""
-    from ...spec.loader import canonical_spec_json, parse_spec
+    from ...spec.loader import parse_spec, spec_canonical_json
 
     try:
         spec = parse_spec(text, source).spec
     except Exception as err:  # noqa: BLE001 - said in the file; the verifier names the mismatch
         return json.dumps({"error": f"this version no longer parses: {err}"}) + "\n"
-    return canonical_spec_json(spec)
+    return spec_canonical_json(spec)

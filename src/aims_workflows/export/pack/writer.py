@@ -16,7 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from ... import __version__
+from ...engine.chain_walk import LINE_FORMAT
 from ...engine.evidence import iso
+from ...risks import export as risk_export
 from .. import records
 from .._csv import write_csv
 from .._files import atomic_output
@@ -35,7 +37,9 @@ from ._zip import PackEntry, PackWriter
 
 __all__ = ["PackResult", "write_audit_pack", "default_pack_name"]
 
-FORMAT = "aims-audit-pack/1"
+FORMAT = "aims-audit-pack/2"
+"""/2: ``evidence/ledger.jsonl`` holds each row as ``chain_walk.row_line`` writes it (/1: as a
+JSON object)."""
 
 
 @dataclass(frozen=True)
@@ -224,6 +228,11 @@ def _evidence(
                 ),
                 "period": period.as_dict(),
                 "exported": exported.as_dict(),
+                "row_format": LINE_FORMAT,
+                "row_layout": (
+                    "one row per line: the JSON array [" + ", ".join(FIELDS) + "]; the line "
+                    'less its last element (,"<hash>") is the canonical JSON the hash covers'
+                ),
                 "hash": {
                     "algorithm": "sha256",
                     "covers": list(FIELDS[:-1]),
@@ -271,11 +280,16 @@ def _registers(
         "approvals.csv": lambda: records.approvals(conn, period),
         "findings.csv": lambda: records.findings(conn, period, now),
         "tasks.csv": lambda: records.tasks(conn, period, now),
+        # the risk register as it stands at export time, with its history and treatments
+        "risks.csv": lambda: risk_export.register_table(conn, now.date()),
+        "risk_treatments.csv": lambda: risk_export.treatments_table(conn, now.date()),
+        "risk_history.csv": lambda: risk_export.history_table(conn),
     }
     for name, table in tables.items():
         header, rows = table()  # one query streaming at a time
         with pack.text(name) as out:
             counts[name] = write_csv(out, header, rows)
+    pack.add("risks.json", risk_export.register_json(conn, now.date()))
 
 
 def _workflow_texts(pack: PackWriter, conn: Any, period: Period, counts: dict[str, int]) -> None:

@@ -17,7 +17,6 @@ from ._queries import (
     days_between,
     is_open_at,
     ledger_of,
-    mean_of,
     parse_time,
     within,
 )
@@ -65,10 +64,12 @@ def gather_nonconformities(
     def closed_in(f, p: ClosedPeriod) -> bool:
         return f.status == "closed" and within(p, f.closed_at)
 
-    def mean_days(p: ClosedPeriod) -> float | None:
-        return mean_of(
-            [days_between(f.raised_at, f.closed_at) for f in findings if closed_in(f, p)]
-        )
+    def mean_days(at: datetime) -> float | None:
+        # the KPI itself (from the finding to its corrective action implemented, open ones by
+        # their age), as it stood at that moment: the review and `aims kpi` give one figure
+        from ...kpi.measures import nonconformity_days
+
+        return nonconformity_days(conn, at, targets).value
 
     def open_at(f, at: datetime) -> bool:
         return is_open_at(f.raised_at, f.closed_at if f.status == "closed" else None, at)
@@ -96,12 +97,14 @@ def gather_nonconformities(
         ),
         Figure(
             "Mean days to close",
-            mean_days(cur),
-            mean_days(prev),
+            mean_days(as_of),
+            mean_days(cur.start),
             "days",
             "down",
             targets.mean_days_to_close_nonconformity,
-            "of those closed in the period",
+            "to the corrective action implemented, open ones by their age; at the end and "
+            "the start of the period, as aims kpi",
+            state=True,
         ),
         Figure(
             "Effectiveness checks: effective",

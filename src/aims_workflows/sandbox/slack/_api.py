@@ -30,7 +30,7 @@ from ._workspace import Workspace
 
 __all__ = ["ApiCall", "build_app"]
 
-_SCOPES = "channels:history,chat:write,commands,im:write,users:read,users:read.email"
+_SCOPES = "channels:history,chat:write,commands,im:history,im:write,users:read,users:read.email"
 
 
 @dataclass

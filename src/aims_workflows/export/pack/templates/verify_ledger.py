@@ -11,9 +11,12 @@ What it checks, each problem named on a line of its own that starts with FAILED:
 
 1. the manifest: its SHA-256 is the one sent separately (``--expect-manifest``); every file it
    lists is there with its SHA-256 and size; no file is there that it does not list;
-2. the ledger rows (``evidence/ledger.jsonl``): each row's SHA-256 over the canonical JSON array
+2. the ledger rows (``evidence/ledger.jsonl``, one JSON array a row: the canonical array the
+   hash covers with the hash appended; packs of format aims-audit-pack/1 wrote a JSON object a
+   row): each row's SHA-256 over the canonical JSON array
    [seq, kind, run_id, step_id, actor, via, effective_at, recorded_at, payload, ref, prev_hash]
-   (no spaces, non-ASCII kept as UTF-8), each linked to the row before, numbered without gaps
+   (no spaces, non-ASCII kept as UTF-8; for a line in the array form, its bytes less the last
+   element, hashed as they are), each linked to the row before, numbered without gaps
    from 1 (rows below 1, gaps, a numbering moved forward are each named), the first and last
    rows as ``verification.json`` records them, and the head the export recorded. The words are
    those of ``aims evidence verify`` (``aims_chain.py`` is the same code);
@@ -22,7 +25,9 @@ What it checks, each problem named on a line of its own that starts with FAILED:
    the coverage timeline and the per-control sample (re-drawn from the seed in
    ``auditor/sampling.json``) are what the rows say; ``runs.csv``, ``approvals.csv``,
    ``inventory.csv``, ``findings.csv`` and ``tasks.csv`` (written from the database's tables)
-   are checked against the rows they cover;
+   are checked against the rows they cover; ``soa.csv`` and ``clauses.csv`` show no figure
+   smaller than the completed runs in the rows give, and the SoA's decisions as
+   ``aims-config.json`` and the approved SoA in the rows give them;
 4. ``workflows/``: every pinned definition's canonical JSON hashes to the hash the runs pinned,
    and every run started in the rows has its definition in the pack;
 5. ``witness/``: every signed checkpoint of the ledger head: signed by the witness key (checked
@@ -38,6 +43,7 @@ import csv
 import hashlib
 import importlib
 import io
+import itertools
 import json
 import os
 import re
@@ -133,17 +139,56 @@ def check_manifest(checker, manifest_path, expect):
 
 
 # -- 2. the ledger rows ---------------------------------------------------------------------------
+PACK_FORMATS = ("aims-audit-pack/1", "aims-audit-pack/2")
+"""The pack formats this verifier reads: /1 wrote each row as a JSON object; /2 writes it as
+the canonical array the hash covers with the hash appended (``aims_chain.row_line``)."""
+BLOCK = 1 << 24  # the ledger file is read 16 MiB at a time
+DECODE = json.JSONDecoder().decode  # json.loads less its per-call set-up (read once per row)
+
+
+def read_lines(path):
+    """Every line of ``path`` as bytes, without its line end, read in large blocks (an iterator
+    of C-level lists: no Python call per line)."""
+
+    def blocks():
+        rest = b""
+        with open(path, "rb") as handle:
+            while True:
+                block = handle.read(BLOCK)
+                if not block:
+                    break
+                lines = (rest + block).split(b"\n")
+                rest = lines.pop()
+                yield lines
+        if rest:
+            yield [rest]
+
+    return itertools.chain.from_iterable(blocks())
+
+
 def parse_row(line, line_no, path):
-    """One line as a row; Unreadable for a line that is no row."""
+    """One line (bytes) as a row; None for a blank line; Unreadable for a line that is no row.
+    A line is the JSON array of the row's fields in hash order (this pack format) or a JSON
+    object of them (packs of format aims-audit-pack/1)."""
+    if not line.strip():
+        return None
     try:
-        row = json.loads(line)
+        row = DECODE(line.decode("utf-8") if isinstance(line, bytes) else line)
     except ValueError as err:
         raise Unreadable(f"line {line_no} of {path}: not valid JSON ({err})") from None
-    if not isinstance(row, dict):
-        raise Unreadable(f"line {line_no} of {path}: not a JSON object")
-    missing = [name for name in FIELDS if name not in row]
-    if missing:
-        raise Unreadable(f"line {line_no}: missing field(s) {', '.join(missing)}")
+    if isinstance(row, list):
+        if len(row) != len(FIELDS):
+            raise Unreadable(
+                f"line {line_no} of {path}: a row is an array of {len(FIELDS)} values "
+                f"({', '.join(FIELDS)}), this one has {len(row)}"
+            )
+        row = dict(zip(FIELDS, row))
+    elif isinstance(row, dict):
+        missing = [name for name in FIELDS if name not in row]
+        if missing:
+            raise Unreadable(f"line {line_no}: missing field(s) {', '.join(missing)}")
+    else:
+        raise Unreadable(f"line {line_no} of {path}: not a JSON array or object")
     if not isinstance(row["seq"], int) or isinstance(row["seq"], bool):
         raise Unreadable(f"line {line_no}: seq must be a whole number")
     if not isinstance(row["payload"], str):
@@ -156,29 +201,29 @@ def parse_row(line, line_no, path):
 
 def read_rows(path):
     """(line number, row) for every non-blank line; Unreadable for a line that is no row."""
-    with open(path, encoding="utf-8", newline="") as handle:
-        for line_no, line in enumerate(handle, start=1):
-            if line.strip():
-                yield line_no, parse_row(line, line_no, path)
+    for line_no, line in enumerate(read_lines(path), start=1):
+        row = parse_row(line, line_no, path)
+        if row is not None:
+            yield line_no, row
 
 
-def read_rows_of_kinds(path, kinds):
-    """(line number, row) for the lines whose kind is one of ``kinds``; the others are not
-    parsed (most of the time a pass over the rows takes). A line's kind is read from its text
-    only when the text names exactly one kind key (strings inside a row escape their quotes,
-    so the key's pattern can only be the row's own); any other line is parsed."""
-    marker = '"kind":"'
-    with open(path, encoding="utf-8", newline="") as handle:
-        for line_no, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            if line.count(marker) == 1:
-                start = line.index(marker) + len(marker)
-                if line[start : line.find('"', start)] not in kinds:
-                    continue
-            row = parse_row(line, line_no, path)
-            if row.get("kind") in kinds:
-                yield line_no, row
+def unknown_format(manifest, verification):
+    """Why this verifier cannot read the pack (a format newer than it knows), or None."""
+    pack_format = manifest.get("format")
+    if pack_format is not None and pack_format not in PACK_FORMATS:
+        return (
+            f"the pack is of format {pack_format!r}, which this verifier does not know (it reads "
+            f"{', '.join(PACK_FORMATS)}): run the evidence/verify_ledger.py that came in that "
+            "pack, or the one of the aims version that wrote it"
+        )
+    row_format = verification.get("row_format")
+    if row_format is not None and row_format != aims_chain.LINE_FORMAT:
+        return (
+            f"the ledger rows are written as {row_format!r}, which this verifier does not know "
+            f"(it reads {aims_chain.LINE_FORMAT} and the JSON objects of aims-audit-pack/1): run "
+            "the evidence/verify_ledger.py that came with them"
+        )
+    return None
 
 
 def load_json(path):
@@ -195,10 +240,10 @@ def check_ledger(checker, path, verification):
     whole_start = verification is not None and not period.get("since")
     walk = aims_chain.ChainWalk(anchored=whole_start, in_file=True)
     name = os.path.basename(path)
-    for line_no, row in read_rows(path):
-        if walk.feed(row) is not None:
-            checker.fail(f"{walk.problem} [line {line_no} of {name}]")
-            return walk
+    bad_line = walk.feed_lines(read_lines(path), lambda line, no: parse_row(line, no, path))
+    if bad_line is not None:
+        checker.fail(f"{walk.problem} [line {bad_line} of {name}]")
+        return walk
     recorded = (verification or {}).get("exported")
     if isinstance(recorded, dict):
         found = (walk.rows, walk.first_seq, walk.last_seq or None, walk.first_prev_hash)
@@ -251,20 +296,51 @@ def first_difference(have, want):
     return f"it has {len(have_lines)} lines, the rows give {len(want_lines)}"
 
 
-def check_auditor(checker, ledger_path, manifest):
+class RowFacts:
+    """What the checks after the chain walk need from the rows, gathered while the rows are
+    parsed once (for the auditor files): the runs started, the checkpoint rows, and the hashes
+    of the rows the witness checkpoints name; and, fed by the auditor files' build, the
+    registers' facts (``registers``)."""
+
+    def __init__(self, wanted_seqs):
+        self.registers = aims_auditor.RegisterRows()
+        self.started = []  # (line number, row) of every run.started row
+        self.checkpoint_rows = []  # (seq, payload text) of every ledger.checkpoint row
+        self.wanted = wanted_seqs
+        self.hashes = {}  # seq -> hash, for the seqs in wanted
+
+    def rows(self, path):
+        """The rows of ``path``, gathering the facts as they pass."""
+        for line_no, row in read_rows(path):
+            kind = row["kind"]
+            if kind == "run.started":
+                self.started.append((line_no, row))
+            elif kind == "ledger.checkpoint":
+                self.checkpoint_rows.append((row["seq"], row["payload"]))
+            if row["seq"] in self.wanted:
+                self.hashes[row["seq"]] = row["hash"]
+            yield row
+
+
+def check_auditor(checker, ledger_path, manifest, facts):
     sampling = load_json(checker.path("auditor/sampling.json")) or {}
     seed = sampling.get("seed")
+    period = manifest.get("period") or {}
+    bad = 0
     if not seed:
         checker.fail("auditor/sampling.json is missing or names no seed")
-        return
-    period = manifest.get("period") or {}
-    rebuilt = aims_auditor.build(
-        (row for _, row in read_rows(ledger_path)),
-        seed=seed,
-        since=period.get("since"),
-        until=period.get("until"),
-    )
-    bad = 0
+        bad += 1
+        for row in facts.rows(ledger_path):
+            facts.registers.add(row)  # the other checks still read the rows
+        rebuilt = {}
+    else:
+        rebuilt = aims_auditor.build(
+            facts.rows(ledger_path),
+            seed=seed,
+            since=period.get("since"),
+            until=period.get("until"),
+            also=facts.registers.add,  # each payload parsed once for both
+        )
     for name, text in sorted(rebuilt.items()):
         if not os.path.isfile(checker.path(name)):
             checker.fail(f"{name} is missing: the ledger rows in the pack give one")
@@ -277,7 +353,7 @@ def check_auditor(checker, ledger_path, manifest):
             )
             bad += 1
     folder = checker.path("auditor")
-    for current, _dirs, files in os.walk(folder):
+    for current, _dirs, files in os.walk(folder) if seed else ():
         for file_name in files:
             name = os.path.relpath(os.path.join(current, file_name), checker.root)
             name = name.replace(os.sep, "/")
@@ -285,19 +361,22 @@ def check_auditor(checker, ledger_path, manifest):
                 checker.fail(f"{name} is not something the ledger rows in the pack give")
                 bad += 1
     registers = {}
-    for name in ("runs.csv", "approvals.csv", "inventory.csv", "findings.csv", "tasks.csv"):
+    tables = ("runs.csv", "approvals.csv", "inventory.csv", "findings.csv", "tasks.csv")
+    for name in tables + ("soa.csv", "clauses.csv"):
         if os.path.isfile(checker.path(name)):
             text = checker.read(name).decode("utf-8", errors="replace")
             registers[name] = list(csv.DictReader(io.StringIO(text, newline="")))
-    kinds = aims_auditor.CROSS_CHECK_KINDS
-    problems = aims_auditor.cross_check(
-        (row for _, row in read_rows_of_kinds(ledger_path, kinds)), registers
-    )
-    problems += aims_auditor.cross_check_registers(
-        (row for _, row in read_rows_of_kinds(ledger_path, kinds)),
+    problems = facts.registers.runs_problems(registers)
+    problems += facts.registers.register_problems(registers, to_head=not period.get("until"))
+    config = load_json(checker.path("aims-config.json")) or {}
+    coverage, notes = aims_auditor.coverage_problems(
+        facts.registers,
         registers,
-        to_head=not period.get("until"),
+        soa_config=config.get("soa"),
+        since=period.get("since"),
+        until=period.get("until"),
     )
+    problems += coverage
     for problem in problems:
         checker.fail(problem)
         bad += 1
@@ -307,12 +386,15 @@ def check_auditor(checker, ledger_path, manifest):
             f"OK: {len(rebuilt)} auditor files rebuilt from the ledger rows are identical, "
             f"the sample of {sampled} run(s) over {sampling.get('controls')} control(s) "
             f"re-drawn from seed {seed}; runs.csv, approvals.csv, inventory.csv, findings.csv "
-            "and tasks.csv agree with the rows"
+            "and tasks.csv agree with the rows; soa.csv and clauses.csv show at least what the "
+            "rows show"
         )
+    for note in notes:
+        print(f"NOTE: {note}")
 
 
 # -- 4. workflows/ --------------------------------------------------------------------------
-def check_workflows(checker, ledger_path):
+def check_workflows(checker, facts):
     index_path = checker.path("workflows/index.csv")
     if not os.path.isfile(index_path):
         checker.fail("workflows/index.csv is missing")
@@ -338,9 +420,7 @@ def check_workflows(checker, ledger_path):
                 )
                 bad += 1
     runs = 0
-    for line_no, row in read_rows(ledger_path):
-        if row["kind"] != "run.started":
-            continue
+    for line_no, row in facts.started:
         try:
             started = json.loads(row["payload"])
         except ValueError:
@@ -361,11 +441,12 @@ def check_workflows(checker, ledger_path):
 
 
 # -- 5. witness/ --------------------------------------------------------------------------
-def check_witness(checker, ledger_path, verification, public_key_text):
+def read_checkpoints(checker):
+    """The signed checkpoints in witness/checkpoints.jsonl; None when the file is missing."""
     lines_path = checker.path("witness/checkpoints.jsonl")
     if not os.path.isfile(lines_path):
         checker.fail("witness/checkpoints.jsonl is missing")
-        return
+        return None
     found = []
     with open(lines_path, encoding="utf-8") as handle:
         for number, line in enumerate(handle, start=1):
@@ -374,23 +455,24 @@ def check_witness(checker, ledger_path, verification, public_key_text):
                     found.append(aims_checkpoints.Checkpoint.from_dict(json.loads(line)))
                 except ValueError as err:
                     checker.fail(f"witness/checkpoints.jsonl line {number}: {err}")
-    hashes = {}
-    wanted = {c.head_seq for c in found}
-    for _, row in read_rows(ledger_path):
-        if row["seq"] in wanted:
-            hashes[row["seq"]] = row["hash"]
-        if row["kind"] == "ledger.checkpoint":
-            try:
-                payload = json.loads(row["payload"])
-                found_here = aims_checkpoints.Checkpoint.from_dict(payload)
-            except ValueError as err:
-                checker.fail(f"row {row['seq']} is a checkpoint that does not parse: {err}")
-                continue
-            if found_here not in found:
-                checker.fail(
-                    f"row {row['seq']} holds {found_here.describe()}, which "
-                    "witness/checkpoints.jsonl does not list"
-                )
+    return found
+
+
+def check_witness(checker, found, facts, verification, public_key_text):
+    if found is None:
+        return
+    hashes = facts.hashes
+    for seq, payload_text in facts.checkpoint_rows:
+        try:
+            found_here = aims_checkpoints.Checkpoint.from_dict(json.loads(payload_text))
+        except ValueError as err:
+            checker.fail(f"row {seq} is a checkpoint that does not parse: {err}")
+            continue
+        if found_here not in found:
+            checker.fail(
+                f"row {seq} holds {found_here.describe()}, which "
+                "witness/checkpoints.jsonl does not list"
+            )
     if not found:
         print("NOTE: the pack holds no signed checkpoint: nothing outside the database vouches")
         print("      for the chain (configure witness: in aims.yaml)")
@@ -501,11 +583,17 @@ def main(argv=None):
             expect = args.expect_manifest.strip() if args.expect_manifest else None
             manifest = check_manifest(checker, manifest_path, expect)
         verification = load_json(os.path.join(ledger_dir, "verification.json"))
+        refused = unknown_format(manifest if in_pack else {}, verification or {})
+        if refused:
+            print(f"cannot check: {refused}", file=sys.stderr)
+            return 2
         walk = check_ledger(checker, args.ledger, verification)
         if in_pack and walk.ok:
-            check_auditor(checker, args.ledger, manifest)
-            check_workflows(checker, args.ledger)
-            check_witness(checker, args.ledger, verification, args.public_key)
+            found = read_checkpoints(checker)
+            facts = RowFacts({c.head_seq for c in found or ()})
+            check_auditor(checker, args.ledger, manifest, facts)  # the one parse of the rows
+            check_workflows(checker, facts)
+            check_witness(checker, found, facts, verification, args.public_key)
     except Unreadable as err:
         print(f"cannot check: {err}", file=sys.stderr)
         return 2

@@ -1,0 +1,345 @@
+"""Pack format 2: each row of ``evidence/ledger.jsonl`` is the canonical array its hash covers
+with the hash appended, so the verifier checks a row on its bytes. Tampering is named in the
+same words as before, packs of format 1 (a JSON object a row) still verify, an unknown format is
+refused, and soa.csv and clauses.csv are checked against the rows."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from export_world import Pack, assessed_world, use_soa
+
+from aims_workflows.engine.chain_walk import FIELDS, LINE_FORMAT, row_hash
+from aims_workflows.export.pack import write_audit_pack
+
+
+@pytest.fixture
+def unpacked(harness, answers, tmp_path):
+    use_soa(harness)
+    assessed_world(harness, answers)
+    result = write_audit_pack(harness.app, tmp_path / "pack.zip")
+    return result, Pack(tmp_path / "pack.zip").extract(tmp_path / "unpacked")
+
+
+def verify(directory: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-I", "-S", str(directory / "evidence" / "verify_ledger.py"), *args],
+        capture_output=True,
+        text=True,
+        cwd=directory,
+        timeout=60,
+    )
+
+
+def rewrite(directory: Path, name: str, content: bytes) -> None:
+    """Change a file and make the manifest agree."""
+    (directory / name).write_bytes(content)
+    manifest_path = directory / "manifest.json"
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    for entry in manifest["files"]:
+        if entry["path"] == name:
+            entry.update(sha256=hashlib.sha256(content).hexdigest(), bytes=len(content))
+    manifest_path.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+
+
+def ledger_lines(directory: Path) -> list[bytes]:
+    return (directory / "evidence" / "ledger.jsonl").read_bytes().split(b"\n")[:-1]
+
+
+def write_ledger(directory: Path, lines: list[bytes]) -> None:
+    (directory / "evidence" / "ledger.jsonl").write_bytes(b"".join(line + b"\n" for line in lines))
+
+
+def test_each_line_less_its_last_element_is_what_the_hash_covers(unpacked):
+    _, directory = unpacked
+    lines = ledger_lines(directory)
+    assert lines
+    for line in lines:
+        values = json.loads(line)
+        assert len(values) == len(FIELDS)
+        row = dict(zip(FIELDS, values, strict=True))
+        covered = line[: line.rindex(b',"')] + b"]"
+        assert hashlib.sha256(covered).hexdigest() == row["hash"] == row_hash(row)
+    verification = json.loads((directory / "evidence" / "verification.json").read_text("utf-8"))
+    assert verification["row_format"] == LINE_FORMAT
+    manifest = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["format"] == "aims-audit-pack/2"
+
+
+def test_tampering_with_format_2_lines_is_named(unpacked):
+    _, directory = unpacked
+    lines = ledger_lines(directory)
+    seven = json.loads(lines[6])
+    edited = list(seven)
+    edited[FIELDS.index("payload")] = seven[FIELDS.index("payload")].replace(
+        "}", ',"note":"approved after all"}', 1
+    )
+    write_ledger(
+        directory, [*lines[:6], json.dumps(edited, separators=(",", ":")).encode(), *lines[7:]]
+    )
+    check = verify(directory, "--ledger-only")
+    assert check.returncode == 1
+    assert (
+        f"FAILED: row 7 ({seven[1]}) was altered: its content no longer matches its hash "
+        "[line 7 of ledger.jsonl]" in check.stdout
+    ), check.stdout
+
+    # the edit with the row's hash recomputed: the next row no longer follows it
+    recomputed = dict(zip(FIELDS, edited, strict=True))
+    edited[-1] = row_hash(recomputed)
+    write_ledger(
+        directory, [*lines[:6], json.dumps(edited, separators=(",", ":")).encode(), *lines[7:]]
+    )
+    check = verify(directory, "--ledger-only")
+    assert "FAILED: row 8 does not follow row 7: rows were reordered or replaced" in check.stdout
+
+    write_ledger(directory, [*lines[:3], *lines[4:]])  # a row deleted
+    check = verify(directory, "--ledger-only")
+    assert "FAILED: row 4 missing: deleted from the ledger, or moved within this file" in (
+        check.stdout
+    )
+    write_ledger(directory, [*lines[:4], lines[3], *lines[4:]])  # a row inserted (repeated)
+    check = verify(directory, "--ledger-only")
+    assert "FAILED: row 4 follows row 4: rows are out of order or repeated [line 5" in check.stdout
+    write_ledger(directory, lines[:-1])  # the last row cut: the head the export read disagrees
+    check = verify(directory, "--ledger-only")
+    assert check.returncode == 1 and "verification.json records" in check.stdout
+    write_ledger(directory, lines)
+    assert verify(directory, "--ledger-only").returncode == 0
+
+
+def test_a_row_spelled_otherwise_with_the_same_values_still_verifies_by_its_values(unpacked):
+    _, directory = unpacked
+    lines = ledger_lines(directory)
+    spaced = json.dumps(json.loads(lines[4]), ensure_ascii=True, separators=(", ", ": ")).encode()
+    assert spaced != lines[4]
+    write_ledger(directory, [*lines[:4], spaced, *lines[5:]])
+    check = verify(directory, "--ledger-only")
+    assert check.returncode == 0, check.stdout
+
+
+def test_a_pack_of_format_1_still_verifies_and_an_unknown_format_is_refused(unpacked):
+    result, directory = unpacked
+    objects = [
+        json.dumps(
+            dict(zip(FIELDS, json.loads(line), strict=True)),
+            ensure_ascii=False,
+            separators=(",", ":"),
+        ).encode("utf-8")
+        for line in ledger_lines(directory)
+    ]
+    content = b"".join(line + b"\n" for line in objects)
+    rewrite(directory, "evidence/ledger.jsonl", content)
+    verification_path = directory / "evidence" / "verification.json"
+    verification = json.loads(verification_path.read_text(encoding="utf-8"))
+    for key in ("row_format", "row_layout"):
+        verification.pop(key)
+    rewrite(directory, "evidence/verification.json", json.dumps(verification).encode())
+    manifest_path = directory / "manifest.json"
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    manifest["format"] = "aims-audit-pack/1"
+    manifest_path.write_text(json.dumps(manifest), encoding="utf-8")
+    check = verify(directory)
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert f"OK: {result.exported.rows} rows verify" in check.stdout
+
+    seven = json.loads(objects[6])
+    objects[6] = json.dumps(dict(seven, actor="mallory@example.com")).encode()
+    write_ledger(directory, objects)
+    check = verify(directory, "--ledger-only")
+    assert f"FAILED: row 7 ({seven['kind']}) was altered" in check.stdout
+
+    manifest["format"] = "aims-audit-pack/9"
+    manifest_path.write_text(json.dumps(manifest), encoding="utf-8")
+    refused = verify(directory)
+    assert refused.returncode == 2
+    assert "the pack is of format 'aims-audit-pack/9', which this verifier does not know" in (
+        refused.stderr
+    )
+    verification["row_format"] = "aims-ledger-line/7"
+    verification_path.write_text(json.dumps(verification), encoding="utf-8")
+    refused = verify(directory, "--ledger-only")
+    assert refused.returncode == 2 and "'aims-ledger-line/7'" in refused.stderr
+
+
+def _edit_cell(text: str, key_column: str, column: str, pick, value: str) -> tuple[str, str]:
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    header = rows[0]
+    for row in rows[1:]:
+        if row and pick(dict(zip(header, row, strict=True))):
+            row[header.index(column)] = value
+            key = row[header.index(key_column)]
+            break
+    else:
+        raise AssertionError(f"no row to edit in {header}")
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\r\n").writerows(rows)
+    return out.getvalue(), key
+
+
+def test_soa_and_clause_coverage_are_checked_against_the_rows(unpacked):
+    _, directory = unpacked
+    clauses = (directory / "clauses.csv").read_bytes().decode("utf-8")
+    played_down, clause = _edit_cell(
+        clauses, "clause", "status", lambda r: r["status"] == "implemented", "no_evidence"
+    )
+    rewrite(directory, "clauses.csv", played_down.encode("utf-8"))
+    check = verify(directory)
+    assert check.returncode == 1
+    assert (
+        f"FAILED: clauses.csv says status 'no_evidence' for clause {clause}; the ledger rows"
+        in (check.stdout)
+    ), check.stdout
+    fewer, clause = _edit_cell(
+        clauses, "clause", "runs_completed", lambda r: int(r["runs_completed"]) > 0, "0"
+    )
+    rewrite(directory, "clauses.csv", fewer.encode("utf-8"))
+    check = verify(directory)
+    assert f"FAILED: clauses.csv says runs_completed '0' for clause {clause}; the ledger" in (
+        check.stdout
+    ), check.stdout
+    rewrite(directory, "clauses.csv", clauses.encode("utf-8"))
+
+    soa = (directory / "soa.csv").read_bytes().decode("utf-8")
+    excluded, control = _edit_cell(
+        soa, "control", "applicable", lambda r: r["applicable"] == "yes", "no"
+    )
+    rewrite(directory, "soa.csv", excluded.encode("utf-8"))
+    check = verify(directory)
+    assert check.returncode == 1
+    assert (
+        f"FAILED: soa.csv says applicable 'no' for control {control}; aims-config.json and the "
+        "approved SoA in the rows give 'yes'" in check.stdout
+    ), check.stdout
+    rewrite(directory, "soa.csv", soa.encode("utf-8"))
+    good = verify(directory)
+    assert good.returncode == 0, good.stdout
+    assert "soa.csv and clauses.csv show at least what the rows show" in good.stdout
+
+
+def _rows(records: list[tuple[str, str | None, dict]]) -> list[dict]:
+    """Ledger rows (in order, at one-day steps) of (kind, run, payload)."""
+    return [
+        {
+            "seq": seq,
+            "kind": kind,
+            "run_id": run,
+            "step_id": None,
+            "actor": "erin@example.com",
+            "via": "cli",
+            "effective_at": f"2026-03-{seq:02d}T00:00:00.000000Z",
+            "recorded_at": f"2026-03-{seq:02d}T00:00:00.000000Z",
+            "payload": json.dumps(payload),
+            "ref": None,
+            "prev_hash": "0" * 64,
+            "hash": "0" * 64,
+        }
+        for seq, (kind, run, payload) in enumerate(records, start=1)
+    ]
+
+
+def _soa_entry(control: str, applicable: str, justification: str) -> dict[str, str]:
+    return {
+        "control": control,
+        "applicable": applicable,
+        "justification": justification,
+        "implementation": "",
+        "runs_completed": "0",
+        "evidence_rows": "0",
+        "latest_evidence": "",
+        "status": "excluded" if applicable == "no" else "no_evidence",
+    }
+
+
+def test_the_soa_decisions_follow_the_approved_soa_in_the_rows_where_aims_yaml_is_silent():
+    from aims_workflows.export.pack.auditor import RegisterRows, coverage_problems
+
+    approval = {
+        "artefact": "statement_of_applicability",
+        "fields": {
+            "version": "2",
+            "excluded": ["A.10.4"],
+            "exclusions": ["A.10.4: no AI system is offered to customers"],
+            "inclusions": ["A.4.5: the model cards need it"],
+        },
+    }
+    gathered = RegisterRows()
+    for row in _rows([("artefact.recorded", "R1", approval)]):
+        gathered.add(row)
+    config = {"controls": {"A.6.2.2": {"applicable": True, "justification": "our own reason"}}}
+    honest = {
+        "soa.csv": [
+            _soa_entry("A.10.4", "no", "no AI system is offered to customers"),
+            _soa_entry("A.4.5", "yes", "the model cards need it"),
+            _soa_entry("A.6.2.2", "yes", "our own reason"),
+        ]
+    }
+    problems, notes = coverage_problems(
+        gathered, honest, soa_config=config, since="2026-01-01", until=None
+    )
+    assert (problems, notes) == ([], [])
+    flipped = {"soa.csv": [_soa_entry("A.10.4", "yes", "no AI system is offered to customers")]}
+    problems, _ = coverage_problems(
+        gathered, flipped, soa_config=config, since="2026-01-01", until=None
+    )
+    assert problems == [
+        "soa.csv says applicable 'yes' for control A.10.4; aims-config.json and the approved "
+        "SoA in the rows give 'no'"
+    ]
+    # a slice of the ledger with no approval in it: an earlier approval may apply, so the
+    # decisions are left unchecked and the verifier says so
+    problems, notes = coverage_problems(
+        RegisterRows(), flipped, soa_config=config, since="2026-01-01", until=None
+    )
+    assert problems == [] and "soa.csv's decisions are not checked" in notes[0]
+
+
+def test_clause_figures_count_each_completed_run_once_and_only_in_the_period():
+    from aims_workflows.export.pack.auditor import RegisterRows, coverage_problems
+
+    gathered = RegisterRows()
+    records = [
+        (
+            "run.started",
+            "R1",
+            {"evidences": ["8.2", "8.4", "6.1.2"], "workflow": "w", "version": 1},
+        ),
+        ("task.completed", "R1", {"by": "erin@example.com"}),
+        ("run.completed", "R1", {}),  # 2026-03-03
+        ("run.started", "R2", {"evidences": ["8.2"], "workflow": "w", "version": 1}),
+    ]
+    for row in _rows(records):
+        gathered.add(row)
+    clause = {
+        "clause": "8",
+        "runs_completed": "1",
+        "evidence_rows": "4",  # R1's three rows and R2's one: R1 once, though it names 8.2 and 8.4
+        "latest_evidence": "2026-03-04T00:00:00.000000Z",
+        "status": "partial",
+    }
+    problems, _ = coverage_problems(
+        gathered, {"clauses.csv": [clause]}, soa_config=None, since=None, until=None
+    )
+    assert problems == []
+    low = dict(clause, evidence_rows="3", status="in_progress")
+    problems, _ = coverage_problems(
+        gathered, {"clauses.csv": [low]}, soa_config=None, since=None, until=None
+    )
+    assert problems == [
+        "clauses.csv says evidence_rows '3' for clause 8; the ledger rows show at least 4",
+        "clauses.csv says status 'in_progress' for clause 8; the ledger rows show 1 run(s) that "
+        "evidence it completed in the period",
+    ]
+    # R1 completed before a period that starts on 2026-03-04: not counted as completed in it
+    none_done = dict(clause, runs_completed="0", status="in_progress")
+    problems, _ = coverage_problems(
+        gathered, {"clauses.csv": [none_done]}, soa_config=None, since="2026-03-04", until=None
+    )
+    assert problems == []
