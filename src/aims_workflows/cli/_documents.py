@@ -9,7 +9,7 @@ import typer
 
 from ._group import command_group
 
-__all__ = ["register"]
+__all__ = ["register", "print_readiness"]
 
 _STATUS_STYLE = {"met": "green", "partial": "yellow", "stale": "yellow", "missing": "red"}
 
@@ -283,8 +283,7 @@ def register(app: typer.Typer) -> None:
 
         from ..documents.readiness import readiness_of
         from ._context import open_cli_app
-        from ._output import console, styled, write
-        from ._output import table as make_table
+        from ._output import console, write
 
         _format(output)
         if stage not in (1, 2):
@@ -298,33 +297,7 @@ def register(app: typer.Typer) -> None:
         if output == "json":
             write(json.dumps(report.as_dict(), indent=2))
         else:
-            table = make_table("clause", "requirement", "status", "reason", "fix")
-            for line in report.lines:
-                status = f"[{_STATUS_STYLE[line.status]}]{line.status}[/]"
-                if not line.required:
-                    status = f"[dim]{line.status} (stage 2)[/]"
-                table.add_row(
-                    line.clause,
-                    line.title,
-                    styled(status),
-                    line.reason,
-                    line.fix or "-",
-                )
-            console().print(table)
-            clauses = make_table("clause", "status", "requirements under it")
-            for line in report.clauses:
-                clauses.add_row(
-                    line.clause,
-                    styled(f"[{_STATUS_STYLE[line.status]}]{line.status}[/]"),
-                    line.reason,
-                )
-            console().print(clauses)
-            counts = report.counts()
-            summary = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
-            verdict = "ready" if report.ready else "not ready"
-            console().print(
-                f"Stage {stage} on {moment:%Y-%m-%d}: {verdict} ({summary})", markup=False
-            )
+            print_readiness(report, moment, console())
             if any(line.fix.startswith("aims documents add") for line in report.lines):
                 console().print(
                     "A document kept outside aims: aims documents add REF --requirement KEY "
@@ -335,6 +308,31 @@ def register(app: typer.Typer) -> None:
                 )
         if not report.ready:
             raise typer.Exit(1)
+
+
+def print_readiness(report, moment, out) -> None:
+    """The readiness report as ``aims readiness`` prints it: a line per requirement, a line per
+    clause, and the verdict (the demo prints its own the same way)."""
+    from ._output import styled
+    from ._output import table as make_table
+
+    table = make_table("clause", "requirement", "status", "reason", "fix")
+    for line in report.lines:
+        status = f"[{_STATUS_STYLE[line.status]}]{line.status}[/]"
+        if not line.required:
+            status = f"[dim]{line.status} (stage 2)[/]"
+        table.add_row(line.clause, line.title, styled(status), line.reason, line.fix or "-")
+    out.print(table)
+    clauses = make_table("clause", "status", "requirements under it")
+    for line in report.clauses:
+        clauses.add_row(
+            line.clause, styled(f"[{_STATUS_STYLE[line.status]}]{line.status}[/]"), line.reason
+        )
+    out.print(clauses)
+    counts = report.counts()
+    summary = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
+    verdict = "ready" if report.ready else "not ready"
+    out.print(f"Stage {report.stage} on {moment:%Y-%m-%d}: {verdict} ({summary})", markup=False)
 
 
 def _run_record(app_, run_id: str):

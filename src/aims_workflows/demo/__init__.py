@@ -1,7 +1,7 @@
 """``aims demo``: three AI systems through the shipped workflows, with simulated people.
 
 It works on a real database (``aims-demo.db`` unless told otherwise) and leaves it behind so the
-other commands can explore it. Time is simulated: about four months pass in a few seconds.
+other commands can explore it. Time is simulated: about ten months pass in well under a minute.
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from ..cli._documents import print_readiness
+from ..documents.readiness import readiness_of
 from ..engine.evidence import iso
 from ..inventory import Inventory
 from ..kpi import compute_kpis, kpi_table
@@ -24,6 +26,10 @@ from .people import Office, Verdict
 from .safety import CONFIG_MARK, DemoTarget, demo_target, prepare
 
 __all__ = ["run_demo"]
+
+_STORY_DAYS = 340
+"""How long before today the story begins: the gap analysis, about ten months before a Stage 2
+audit, so that every record it needs falls within the twelve months the audit looks back on."""
 
 
 def _write_config(path: Path) -> None:
@@ -92,14 +98,15 @@ def run_demo(
     db = prepare(target, force=force)
     _write_config(target.config)
     try:
-        started_on = _play(console, db, target.url, quiet)
+        started_on, rejected_run = _play(console, db, target.url, quiet, target.config)
     finally:
         db.dispose()
-    _explore(console, target, started_on)
+    _explore(console, target, started_on, rejected_run)
 
 
-def _play(console, db: Database, url: str, quiet: bool) -> str:
-    """Play the story; the day it began (YYYY-MM-DD)."""
+def _play(console, db: Database, url: str, quiet: bool, config_path: Path) -> tuple[str, str]:
+    """Play the story; the day it began (YYYY-MM-DD) and the run whose risk acceptance top
+    management rejected (the one worth a look with ``aims runs show``)."""
     from rich.rule import Rule
 
     from ..app import App, shipped_workflows_dir
@@ -108,7 +115,7 @@ def _play(console, db: Database, url: str, quiet: bool) -> str:
     from .slack_loopback import SlackLoopback
 
     real_now = datetime.now(UTC).replace(microsecond=0)
-    start = (real_now - timedelta(days=120)).replace(hour=9, minute=0, second=0)
+    start = (real_now - timedelta(days=_STORY_DAYS)).replace(hour=9, minute=0, second=0)
     clock = ManualClock(start)
     workflows = load_workflows(
         [shipped_workflows_dir()], roles=set(DEFAULT_ROLES) | CONFIG.role_names()
@@ -131,7 +138,7 @@ def _play(console, db: Database, url: str, quiet: bool) -> str:
             notifier=slack.notifier,
         )
         app = App(
-            Settings(database_url=url),
+            Settings(database_url=url, config=config_path),
             CONFIG,
             db,
             workflows,
@@ -147,9 +154,30 @@ def _play(console, db: Database, url: str, quiet: bool) -> str:
             f"database {redact_url(url)}; Jira sandbox {integration.connection.url}, "
             f"Slack sandbox {slack.sandbox.url}"
         )
-        _story(console, app, jira, slack, clock, start, real_now, quiet, Rule)
+        _story(console, app, jira, slack, clock, start, real_now, quiet, Rule, config_path.parent)
+        report = readiness_of(app, 2, clock.now())
     _summary(console, db, clock.now(), url)
-    return start.date().isoformat()
+    console.print()
+    console.print(Rule("[bold]Certification readiness: aims readiness --stage 2", align="left"))
+    print_readiness(report, clock.now(), console)
+    return start.date().isoformat(), _first_run(db, "ai-risk-assessment", "Credit scoring model")
+
+
+def _first_run(db: Database, workflow: str, subject: str) -> str:
+    from sqlalchemy import select
+
+    from ..store.models import Run
+
+    runs = Run.__table__
+    with db.connect() as conn:
+        return str(
+            conn.scalar(
+                select(runs.c.id)
+                .where(runs.c.workflow_id == workflow, runs.c.subject_name == subject)
+                .order_by(runs.c.started_at)
+                .limit(1)
+            )
+        )
 
 
 def _story(
@@ -162,8 +190,11 @@ def _story(
     real_now: datetime,
     quiet: bool,
     Rule,
+    config_dir: Path,
 ) -> None:
     from .desks import JiraDesk, SlackDesk
+    from .operations import HELD_ACTION
+    from .roadmap import Roadmap
 
     runtime, inventory = app.runtime, app.inventory
 
@@ -171,16 +202,23 @@ def _story(
         if not quiet:
             console.print(f"[dim]day {(clock.now() - start).days:>3}[/]  {text}")
 
+    chapters = itertools.count(1)
+
     def chapter(title: str) -> None:
         if not quiet:
-            console.print(Rule(f"[bold]{title}", align="left"))
+            console.print(Rule(f"[bold]{next(chapters)}. {title}", align="left"))
 
-    def hold_cv_mitigation(wf: str, step: str, subject: str) -> bool:
-        # the CV screening owner never finishes the impact mitigation, and the credit scoring
-        # retraining (a risk treatment) runs past its target date
-        return (wf, step, subject) in (
-            ("ai-impact-assessment", "mitigate", "CV screening assistant"),
-            ("risk-treatment", "carry_out", "Credit scoring model"),
+    # Left undone: the CV screening owner's impact mitigation until the incident chapter (it
+    # is done late, after its escalation); for good, the credit scoring retraining (a risk
+    # treatment, past its target date) and one action of the management review.
+    held = {("ai-impact-assessment", "mitigate", "CV screening assistant")}
+    never_done = {("risk-treatment", "carry_out", "Credit scoring model")}
+
+    def hold(wf: str, step: str, subject: str, inputs: dict) -> bool:
+        return (
+            (wf, step, subject) in held | never_done
+            or (wf, step) == ("review-action", "carry_out")
+            and inputs.get("action") == HELD_ACTION
         )
 
     def pump_integrations() -> None:
@@ -195,14 +233,40 @@ def _story(
         clock,
         say,
         pump_integrations=pump_integrations,
-        hold=hold_cv_mitigation,
+        hold=hold,
         verdicts=lambda wf, step, subject, round_: (
             _covering(wf, step, subject) if leave else _verdicts(wf, step, subject, round_)
         ),
     )
     leave: list[str] = []  # Rui's leave: his risk acceptances go to his delegate
+    roadmap = Roadmap(app, office, say, _actor, config_dir)
 
-    chapter("1. The AI system inventory")
+    chapter("Gap analysis: where Example Bank stands against ISO/IEC 42001")
+    roadmap.gap_analysis()
+
+    chapter("Scope of the AI management system")
+    clock.advance(days=3)
+    roadmap.scope()
+
+    chapter("AI policy, acknowledged by every role holder")
+    clock.advance(days=2)
+    roadmap.policy()
+
+    chapter("AI objectives, each measured by a KPI")
+    clock.advance(days=2)
+    roadmap.objectives()
+
+    chapter("Roles and competence")
+    roadmap.roles()
+
+    chapter("Training and awareness")
+    roadmap.training()
+
+    chapter("Risk and impact methods, kept in the policy library")
+    roadmap.library()
+
+    chapter("The AI system inventory")
+    clock.advance(days=2)
     for record in SYSTEMS:
         row, started = inventory.add(record)
         say(
@@ -211,10 +275,10 @@ def _story(
         )
         clock.advance(hours=1)
 
-    chapter("2. Risk and impact assessments: tasks in Jira, sign-offs in Slack")
+    chapter("Risk and impact assessments: tasks in Jira, sign-offs in Slack")
     office.work()
 
-    chapter("3. A material change re-opens the assessments")
+    chapter("A material change re-opens the assessments")
     clock.advance(days=6)
     rui, ana = "rui.costa@example.com", "ana.silva@example.com"
     delegation = runtime.people.delegate(
@@ -236,31 +300,53 @@ def _story(
         f" started {', '.join(started) or 'nothing'}"
     )
     office.work()
-
     leave.clear()
 
-    chapter("4. Internal audit finds a nonconformity")
-    clock.advance(days=5)
-    audit = runtime.start("internal-audit", actor=_actor("ana.silva@example.com")).run.run_id
-    say(f"Ana started the internal audit ({audit})")
+    chapter("Suppliers, data quality and intended use")
+    clock.advance(days=3)
+    roadmap.suppliers_data_and_use()
+
+    chapter("Statement of Applicability")
+    clock.advance(days=2)
+    roadmap.soa()
+
+    chapter("An AI incident")
+    clock.advance(days=4)
+    roadmap.incident()
+    held.clear()
     office.work()
-    chapter("5. Corrective action, with an effectiveness check 30 days later")
+    say(
+        "the CV screening owner finally completes the impact mitigation, late and after its"
+        " escalation"
+    )
+
+    chapter("The internal audit programme")
+    clock.advance(days=2)
+    roadmap.audit_programme()
+
+    chapter("Internal audit finds a nonconformity")
+    clock.advance(days=5)
+    roadmap.internal_audit()
+
+    chapter("Corrective action, with an effectiveness check 30 days later")
     clock.advance(days=31)
-    say("30 days pass; the effectiveness check falls due")
+    say("30 days pass; the effectiveness checks fall due")
     office.work()
 
-    chapter("6. Management review")
+    chapter("Management review")
     clock.advance(days=7)
     review = runtime.start("management-review", actor=_actor("ana.silva@example.com")).run.run_id
     say(f"Ana started the management review ({review})")
     office.work()
 
-    chapter("7. Today")
+    chapter("Today")
+    if clock.now() > real_now:
+        say(f"[red]the story ran {(clock.now() - real_now).days} day(s) past today[/]")
     clock.set(max(clock.now(), real_now))
     office.pump()
     say(
-        "the CV screening owner has not finished the impact mitigation task:"
-        " it is overdue and escalated"
+        f'one action of the management review ("{HELD_ACTION}") is still open: overdue and'
+        " escalated"
     )
     say(
         "the credit scoring retraining (a risk treatment) is past its target date:"
@@ -329,7 +415,7 @@ def _aims_command() -> str:
         return str(beside)
 
 
-def _explore(console, target: DemoTarget, since: str) -> None:
+def _explore(console, target: DemoTarget, since: str, rejected_run: str) -> None:
     import shlex
 
     aims = _aims_command()
@@ -342,7 +428,9 @@ def _explore(console, target: DemoTarget, since: str) -> None:
     )
     for command in (
         "runs list",
-        "runs show RUN-004",
+        f"runs show {rejected_run}   # a risk acceptance rejected, then reworked",
+        "readiness --stage 2",
+        "documents list",
         "evidence list --limit 20",
         "evidence verify",
         "kpi --format json",

@@ -1,11 +1,15 @@
-"""What the simulated people answer: realistic text for each shipped task, per AI system, and a
-fallback from the form itself for any other workflow."""
+"""What the simulated people answer: realistic text for each shipped task, per AI system (the
+governance and operational workflows' answers are in :mod:`.governance` and :mod:`.operations`),
+and a fallback from the form itself for any other workflow."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
+
+from .governance import governance_answers
+from .operations import operations_answers
 
 __all__ = ["answers_for"]
 
@@ -264,45 +268,69 @@ _CORRECTIVE: dict[str, Answers] = {
 
 _REVIEW: dict[str, Answers] = {
     "previous_actions": dict(
-        summary="First review: no earlier actions.", open_actions=0, overdue_actions=0
+        summary="First management review of the AIMS: no earlier actions.",
+        open_actions=0,
+        overdue_actions=0,
     ),
     "context_changes": dict(
-        external_issues="EU AI Act obligations for high-risk systems apply from 2026.",
-        internal_issues="New recruiting tool in validation.",
-        interested_parties="Regulator asked for fairness evidence on credit decisions.",
+        external_issues=(
+            "EU AI Act obligations for high-risk systems apply from August 2026; the GPAI "
+            "code of practice now covers our LLM provider."
+        ),
+        internal_issues=(
+            "The chatbot learns from customer chats since the data-source change; the CV "
+            "screening assistant is still in validation."
+        ),
+        interested_parties=(
+            "Banco de Portugal asked for fairness evidence on credit decisions; complaints "
+            "about the chatbot's wrong overdraft fee (the fee incident)."
+        ),
         scope_affected=False,
     ),
     "performance": dict(
-        nonconformities="1 minor from internal audit IA-2026-01",
-        monitoring_results="Fairness monitor live for credit scoring.",
-        audit_results="1 minor nonconformity, 1 observation",
-        objectives="partly_met",
-        objectives_detail="Impact assessment coverage below target.",
+        nonconformities=(
+            "2 minor, both closed after their effectiveness checks: internal audit "
+            "IA-2026-01 (drift not assessed) and the chatbot fee incident"
+        ),
+        monitoring_results=(
+            "Risk and impact assessment coverage 100%; fairness monitor live for credit "
+            "scoring (disparate impact 0.86); chatbot answer sampling weekly."
+        ),
+        audit_results="Internal audit IA-2026-01: 1 minor nonconformity, 1 observation",
+        objectives="met",
         kpi_extract="https://dashboards.example.com/aims",
     ),
     "risk_status": dict(
-        open_risks=3,
+        open_risks=6,
         above_appetite=1,
-        overdue_treatments=0,
-        summary="Credit scoring residual risk accepted by top management.",
+        overdue_treatments=1,
+        summary=(
+            "Credit scoring residual risk accepted by top management with monthly "
+            "disparate-impact monitoring; its retraining is past its target date (data "
+            "team on the incident); the chatbot's privacy risk treated by redaction."
+        ),
     ),
-    "opportunities": dict(opportunities="Automate evidence collection from the ML platform."),
+    "opportunities": dict(
+        opportunities=(
+            "Collect validation evidence from the ML platform automatically; reuse the "
+            "chatbot's answer sampling for the CV assistant's explanations."
+        )
+    ),
     "decisions": dict(
-        attendees="Carla Mendes, Tomás Reis, Ana Silva, Rui Costa",
+        attendees="Carla Mendes, Tomás Reis, Ana Silva, Rui Costa, Inês Faria (observer)",
         conclusion="needs_improvement",
-        improvements="Close impact assessment gaps within the quarter.",
+        improvements=(
+            "Treat every AI system as a publication channel in product changes; finish "
+            "impact mitigations on time (the CV screening one was escalated)."
+        ),
         aims_changes=False,
-        resources="0.5 FTE for the fairness monitoring",
-        actions="Complete the CV screening impact assessment\nPublish the updated risk methodology",
+        resources="0.5 FTE for fairness monitoring; two external audit days for Stage 1",
+        actions=(
+            "Retire the old tariff from every AI system's sources\n"
+            "Extend fairness monitoring to the CV screening assistant before go-live"
+        ),
     ),
 }
-
-_REVIEW_ACTION = dict(
-    outcome="done",
-    what_was_done="Done and reported to the AIMS owner.",
-    evidence_link="https://wiki.example.com/aims/actions",
-)
-
 
 _CHANGE_REVIEW: dict[str, Answers] = {
     "change": dict(summary="Retrain on the last 12 months of applications; drop two features."),
@@ -379,9 +407,10 @@ def _fallback(form: list[dict[str, Any]], now: datetime, subject: str) -> Answer
     out: Answers = {}
     for field in form:
         kind = field["type"]
+        if not field.get("required", True) or field.get("required_if"):
+            continue
         if kind == "text":
-            if field.get("required", True) and not field.get("required_if"):
-                out[field["id"]] = _PLAIN_TEXT
+            out[field["id"]] = _PLAIN_TEXT
         elif kind == "number":
             low = int(field["min"]) if field.get("min") is not None else 1
             out[field["id"]] = (
@@ -408,9 +437,14 @@ def answers_for(
     form: list[dict[str, Any]],
     now: datetime,
     inputs: dict[str, Any] | None = None,
+    variant: str | None = None,
 ) -> Answers:
-    """The answers a person gives to this task on this attempt (``inputs``: the run's)."""
+    """The answers a person gives to this task on this attempt (``inputs``: the run's;
+    ``variant``: the name the story gave the run, see :mod:`.governance`)."""
     inputs = inputs or {}
+    scripted = governance_answers(workflow, step, inputs, variant, now)
+    if scripted is None:
+        scripted = operations_answers(workflow, step, subject, inputs, now)
     reassessing = bool(inputs.get("current_risk_ids")) and subject in _REASSESS
     title = str(inputs.get("risk_title") or "")
     fixed: dict[tuple[str, str], Callable[[], Answers]] = {
@@ -430,7 +464,6 @@ def answers_for(
         ("ai-impact-assessment", "context"): lambda: _IMPACT["context"](subject),
         ("ai-impact-assessment", "impacts"): lambda: _IMPACT["impacts"](subject),
         ("ai-impact-assessment", "mitigate"): lambda: _IMPACT["mitigate"](subject),
-        ("review-action", "carry_out"): lambda: dict(_REVIEW_ACTION),
     }
     specific: Answers = fixed.get(
         (workflow, step),
@@ -458,9 +491,11 @@ def answers_for(
         "target_date": 45,
         "completed_on": 0,
     }
+    if scripted is not None:
+        specific = scripted
     answers = {**_fallback(form, now, subject), **specific}
     for name, offset in dates.items():
-        if any(f["id"] == name for f in form):
+        if name not in specific and any(f["id"] == name for f in form):
             answers[name] = (now + timedelta(days=offset)).date().isoformat()
     for field in form:
         if (

@@ -18,6 +18,8 @@ from ..testing import ManualClock
 from .answers import answers_for
 from .cast import NAMES
 from .desks import JiraDesk, OpenTask, SlackDesk, latest_evidence
+from .governance import governance_reason
+from .operations import operations_reason
 
 __all__ = ["Office", "Verdict"]
 
@@ -29,7 +31,8 @@ class Verdict:
     reason: str
 
 
-HoldRule = Callable[[str, str, str], bool]  # (workflow, step, subject) -> leave the task open
+# (workflow, step, subject, the run's inputs) -> leave the task open
+HoldRule = Callable[[str, str, str, dict], bool]
 VerdictRule = Callable[
     [str, str, str, int], "Verdict | None"
 ]  # (workflow, step, subject, round) -> scripted decision
@@ -46,8 +49,11 @@ class Office:
     clock: ManualClock
     say: Callable[[str], None]
     pump_integrations: Callable[[], None] = lambda: None
-    hold: HoldRule = lambda workflow, step, subject: False
+    hold: HoldRule = lambda workflow, step, subject, inputs: False
     verdicts: VerdictRule = lambda workflow, step, subject, round_: None
+    variants: dict[str, str] = field(default_factory=dict)
+    """run id -> the name the story gave the run, for answers that differ between runs of one
+    workflow on one subject (one objective, one role assignment per run)"""
     _pace: int = field(default=0)
 
     def _run_of(self, run_id: str):
@@ -68,7 +74,7 @@ class Office:
     def _do_task(self, task: OpenTask) -> bool:
         run = self._run_of(task.run_id)
         subject = run.subject.name
-        if not run.is_open or self.hold(run.spec_id, task.step_id, subject):
+        if not run.is_open or self.hold(run.spec_id, task.step_id, subject, run.inputs):
             return False
         self._step_time((20, 30, 46, 26, 52))
         answers = answers_for(
@@ -79,6 +85,7 @@ class Office:
             task.form,
             self.clock.now(),
             inputs=run.inputs,
+            variant=self.variants.get(task.run_id),
         )
         verdict = self.tasks.complete(task, answers)
         who = NAMES.get(task.assignee, task.assignee)
@@ -103,6 +110,7 @@ class Office:
         visit, round_ = (int(x) for x in request.approval_id.split(".")[-2:])
         scripted = self.verdicts(run.spec_id, step, run.subject.name, visit + round_ - 1)
         queue = list(request.people)
+        decided = False  # False when every try was refused: nothing moved
         if scripted and scripted.person not in queue:
             queue.insert(0, scripted.person)  # someone who was not asked tries anyway
         for person in queue:
@@ -110,7 +118,7 @@ class Office:
             verdict = (
                 scripted
                 if scripted and scripted.person == person
-                else Verdict(person, "approve", _REASONS.get(step, _REASON))
+                else Verdict(person, "approve", _reason(run.spec_id, step))
             )
             via, notices = self.approvals.decide(
                 verdict.person, request.approval_id, verdict.decision, verdict.reason
@@ -136,6 +144,7 @@ class Office:
                     f" [red]refused[/], {reason}"
                 )
                 continue
+            decided = True
             colour, verb = (
                 ("green", "approved") if verdict.decision == "approve" else ("red", "rejected")
             )
@@ -149,7 +158,7 @@ class Office:
             current = self._run_of(request.run_id).approval
             if current is None or current.approval_id != request.approval_id:
                 break
-        return True
+        return decided
 
     def _step_up(self, asked: ApprovalStepUpRequested, who: str, run_id: str, step: str):
         """Above the step-up threshold the Slack click waits: the same person confirms in
@@ -180,6 +189,15 @@ class Office:
             if not progressed:
                 self.pump()
                 return
+
+
+def _reason(workflow: str, step: str) -> str:
+    """What an approver types in the reason box for this sign-off."""
+    return (
+        governance_reason(workflow, step)
+        or operations_reason(workflow, step)
+        or _REASONS.get(step, _REASON)
+    )
 
 
 # Reasons as approvers type them in the reason box, one per kind of sign-off.

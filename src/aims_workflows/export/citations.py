@@ -96,6 +96,8 @@ def collect_citations(loaded: Iterable[Any], stored: Iterable[tuple[str, int, st
             {s.id: s.evidences for s in spec.steps},
         )
     for workflow_id, version, text in stored:
+        if (workflow_id, version) in citations.whole:
+            continue  # the loaded file of this version said it already: no need to parse it
         title, whole, steps = _read_stored(text)
         citations.add(workflow_id, version, title or workflow_id, whole, steps)
     return citations
