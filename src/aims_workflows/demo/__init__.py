@@ -282,7 +282,7 @@ def _story(
     clock.advance(days=6)
     rui, ana = "rui.costa@example.com", "ana.silva@example.com"
     delegation = runtime.people.delegate(
-        rui, ana, "risk_owner", clock.now() + timedelta(days=14), "Rui on leave for two weeks",
+        rui, ana, "risk_owner", clock.now() + timedelta(days=28), "Rui on leave for four weeks",
         by=_actor(rui),
     )  # fmt: skip
     leave.append(rui)
