@@ -184,3 +184,22 @@ def rewrite_in_pack(directory: Path, name: str, content: bytes | None) -> None:
                 entry["sha256"] = hashlib.sha256(content).hexdigest()
                 entry["bytes"] = len(content)
     manifest_path.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+
+
+def edit_cell(text: str, key_column: str, column: str, pick, value: str) -> tuple[str, str]:
+    """``text`` (a pack CSV) with ``column`` set to ``value`` in the first row ``pick`` (given
+    the row as a dict) chooses, and that row's ``key_column``."""
+    import csv
+
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    header = rows[0]
+    for row in rows[1:]:
+        if row and pick(dict(zip(header, row, strict=True))):
+            row[header.index(column)] = value
+            key = row[header.index(key_column)]
+            break
+    else:
+        raise AssertionError(f"no row to edit in {header}")
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\r\n").writerows(rows)
+    return out.getvalue(), key

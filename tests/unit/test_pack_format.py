@@ -5,14 +5,12 @@ refused, and soa.csv and clauses.csv are checked against the rows."""
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 from pathlib import Path
 
 import pytest
-from export_world import rewrite_in_pack, unpacked_pack, verify_pack
+from export_world import edit_cell, rewrite_in_pack, unpacked_pack, verify_pack
 
 from aims_workflows.engine.chain_walk import FIELDS, LINE_FORMAT, row_hash
 
@@ -142,25 +140,10 @@ def test_a_pack_of_format_1_still_verifies_and_an_unknown_format_is_refused(unpa
     assert refused.returncode == 2 and "'aims-ledger-line/7'" in refused.stderr
 
 
-def _edit_cell(text: str, key_column: str, column: str, pick, value: str) -> tuple[str, str]:
-    rows = list(csv.reader(io.StringIO(text, newline="")))
-    header = rows[0]
-    for row in rows[1:]:
-        if row and pick(dict(zip(header, row, strict=True))):
-            row[header.index(column)] = value
-            key = row[header.index(key_column)]
-            break
-    else:
-        raise AssertionError(f"no row to edit in {header}")
-    out = io.StringIO()
-    csv.writer(out, lineterminator="\r\n").writerows(rows)
-    return out.getvalue(), key
-
-
 def test_soa_and_clause_coverage_are_checked_against_the_rows(unpacked):
     _, directory = unpacked
     clauses = (directory / "clauses.csv").read_bytes().decode("utf-8")
-    played_down, clause = _edit_cell(
+    played_down, clause = edit_cell(
         clauses, "clause", "status", lambda r: r["status"] == "implemented", "no_evidence"
     )
     rewrite_in_pack(directory, "clauses.csv", played_down.encode("utf-8"))
@@ -170,7 +153,7 @@ def test_soa_and_clause_coverage_are_checked_against_the_rows(unpacked):
         f"FAILED: clauses.csv says status 'no_evidence' for clause {clause}; the ledger rows"
         in (check.stdout)
     ), check.stdout
-    fewer, clause = _edit_cell(
+    fewer, clause = edit_cell(
         clauses, "clause", "runs_completed", lambda r: int(r["runs_completed"]) > 0, "0"
     )
     rewrite_in_pack(directory, "clauses.csv", fewer.encode("utf-8"))
@@ -181,7 +164,7 @@ def test_soa_and_clause_coverage_are_checked_against_the_rows(unpacked):
     rewrite_in_pack(directory, "clauses.csv", clauses.encode("utf-8"))
 
     soa = (directory / "soa.csv").read_bytes().decode("utf-8")
-    excluded, control = _edit_cell(
+    excluded, control = edit_cell(
         soa, "control", "applicable", lambda r: r["applicable"] == "yes", "no"
     )
     rewrite_in_pack(directory, "soa.csv", excluded.encode("utf-8"))

@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 
 import pytest
-from export_world import Pack, rewrite_in_pack, unpacked_pack, verify_pack
+from export_world import Pack, edit_cell, rewrite_in_pack, unpacked_pack, verify_pack
 
 from aims_workflows.export.pack import write_audit_pack
 
@@ -155,17 +155,7 @@ def test_runs_and_approvals_written_from_the_tables_are_checked_against_the_rows
 
 def _cell_edit(text: str, key_column: str, key: str, column: str, value: str) -> str:
     """``text`` (a pack CSV) with one cell of the row whose ``key_column`` is ``key`` set."""
-    import csv
-    import io
-
-    rows = list(csv.reader(io.StringIO(text, newline="")))
-    header = rows[0]
-    for row in rows[1:]:
-        if row and row[header.index(key_column)] == key:
-            row[header.index(column)] = value
-    out = io.StringIO()
-    csv.writer(out, lineterminator="\r\n").writerows(rows)
-    return out.getvalue()
+    return edit_cell(text, key_column, column, lambda row: row[key_column] == key, value)[0]
 
 
 def test_inventory_and_tasks_written_from_the_tables_are_checked_against_the_rows(unpacked):
