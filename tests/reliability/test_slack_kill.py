@@ -5,7 +5,6 @@ including those posted before the kill, so no live buttons are left."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -17,30 +16,15 @@ import pytest
 from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scenarios"))
+from slack_worker import WORKER_APP, approval_request_waiting, worker_env  # noqa: E402
 from test_slack_world import slack_world  # noqa: E402
 
 from aims_workflows.store.outbox import LEASE  # noqa: E402
 
 TOM, TINA = "tom@example.com", "tina@example.com"
 
-WORKER = textwrap.dedent("""
-    import sys
-    from datetime import datetime
-    from aims_workflows.app import integrations_from_settings, open_app
-    from aims_workflows.config import Settings
-    from aims_workflows.testing import InMemoryIssueTracker, ManualClock
-
-    settings = Settings()
-    app = open_app(
-        settings,
-        clock=ManualClock(datetime.fromisoformat(sys.argv[1])),
-        tracker=InMemoryIssueTracker(),
-        slack=integrations_from_settings(settings).slack,
-    )
+WORKER = WORKER_APP + textwrap.dedent("""
     block_at = int(sys.argv[2])
-    client = app.slack.ports.client
-    real_post = client.chat_postMessage
-    posts = 0
 
     def post(**kwargs):
         global posts
@@ -66,30 +50,10 @@ def test_a_worker_killed_mid_posting_posts_no_duplicates_and_closing_updates_eve
     tmp_path: Path,
 ) -> None:
     with slack_world(tmp_path) as world:
-        run_id = world.rt.start("model-release", system="Support chatbot").run.run_id
-        world.pump()
-        task = world.tracker.open_tasks()[0]
-        world.rt.complete_task(  # the approval request waits in the outbox for the worker
-            run_id,
-            "prepare",
-            {"summary": "New retrieval index", "risk_score": 6},
-            person="eve@example.com",
-            via="jira",
-            attempt=task.attempt,
-            ref=task.ref,
-        )
-        world.tracker.mark_done(task.ref)
+        run_id = approval_request_waiting(world)
         script = tmp_path / "worker.py"
         script.write_text(WORKER, encoding="utf-8")
-        env = {
-            **os.environ,
-            "AIMS_DATABASE_URL": str(world.app.settings.database_url),
-            "AIMS_CONFIG": str(world.app.settings.config),
-            "AIMS_WORKFLOWS": str(world.app.settings.workflows),
-            "AIMS_SLACK_BOT_TOKEN": world.sandbox.bot_token,
-            "AIMS_SLACK_API_URL": world.sandbox.api_url,
-        }
-        env.pop("AIMS_SLACK_SIGNING_SECRET", None)
+        env = worker_env(world)
 
         def worker(now, block_at: int) -> subprocess.Popen:
             return subprocess.Popen(

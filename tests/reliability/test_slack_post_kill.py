@@ -7,7 +7,6 @@ sandbox over HTTP, slack_sdk."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -19,6 +18,7 @@ import pytest
 from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scenarios"))
+from slack_worker import WORKER_APP, approval_request_waiting, worker_env  # noqa: E402
 from test_slack_world import slack_world  # noqa: E402
 
 from aims_workflows.store.outbox import LEASE  # noqa: E402
@@ -29,24 +29,8 @@ PHASES = ("before", "after")
 
 # Kills itself at post number ``kill_at``: "before" stops once the post is about to be made,
 # "after" once Slack has answered it, before anything of the answer is recorded.
-PRELUDE = textwrap.dedent("""
-    import sys
-    from datetime import datetime
-    from aims_workflows.app import integrations_from_settings, open_app
-    from aims_workflows.config import Settings
-    from aims_workflows.testing import InMemoryIssueTracker, ManualClock
-
-    settings = Settings()
-    app = open_app(
-        settings,
-        clock=ManualClock(datetime.fromisoformat(sys.argv[1])),
-        tracker=InMemoryIssueTracker(),
-        slack=integrations_from_settings(settings).slack,
-    )
+PRELUDE = WORKER_APP + textwrap.dedent("""
     kill_at, phase = int(sys.argv[2]), sys.argv[3]
-    client = app.slack.ports.client
-    real_post = client.chat_postMessage
-    posts = 0
 
     def stop():
         print("stopped", flush=True)
@@ -82,19 +66,6 @@ NOTIFY = PRELUDE + textwrap.dedent("""
     print("done", app.slack.ports.notifier.perform(command), flush=True)
     app.slack.close()
 """)
-
-
-def _env(world) -> dict[str, str]:
-    env = {
-        **os.environ,
-        "AIMS_DATABASE_URL": str(world.app.settings.database_url),
-        "AIMS_CONFIG": str(world.app.settings.config),
-        "AIMS_WORKFLOWS": str(world.app.settings.workflows),
-        "AIMS_SLACK_BOT_TOKEN": world.sandbox.bot_token,
-        "AIMS_SLACK_API_URL": world.sandbox.api_url,
-    }
-    env.pop("AIMS_SLACK_SIGNING_SECRET", None)
-    return env
 
 
 def _killed_then_restarted(script: Path, env, now, later, args: list[str]) -> None:
@@ -137,25 +108,11 @@ def test_an_approval_request_killed_at_any_post_reaches_each_approver_once(
     tmp_path: Path, kill_at: int, phase: str
 ) -> None:
     with slack_world(tmp_path) as world:
-        run_id = world.rt.start("model-release", system="Support chatbot").run.run_id
-        world.pump()
-        task = world.tracker.open_tasks()[0]
-        world.rt.complete_task(  # the approval request waits in the outbox for the worker
-            run_id,
-            "prepare",
-            {"summary": "New retrieval index", "risk_score": 6},
-            person="eve@example.com",
-            via="jira",
-            attempt=task.attempt,
-            ref=task.ref,
-        )
-        world.tracker.mark_done(task.ref)
+        run_id = approval_request_waiting(world)
         script = tmp_path / "approvals.py"
         script.write_text(APPROVALS, encoding="utf-8")
-        now = world.clock.now()
-        _killed_then_restarted(
-            script, _env(world), now, now + LEASE + timedelta(seconds=1), [str(kill_at), phase]
-        )
+        now, later = world.clock.now(), world.clock.now() + LEASE + timedelta(seconds=1)
+        _killed_then_restarted(script, worker_env(world), now, later, [str(kill_at), phase])
         counts = [len(world.sandbox.messages(p)) for p in (TOM, TINA)]
         with world.rt.db.connect() as conn:
             recorded = conn.execute(text("SELECT count(*) FROM slack_messages")).scalar()
@@ -188,7 +145,7 @@ def test_a_notification_killed_at_any_post_reaches_each_person_once(tmp_path: Pa
     with slack_world(tmp_path) as world:
         script = tmp_path / "notify.py"
         script.write_text(NOTIFY, encoding="utf-8")
-        env = _env(world)
+        env = worker_env(world)
         now = world.clock.now()
         totals = {"lost": 0, "doubled": 0, "kill points": 0}
         for kill_at in range(1, len(NOTIFIED) + 1):

@@ -2,7 +2,8 @@
 
 ``../shared/specs/confluence/openapi-v2.v3.json`` is loaded once (openapi-core, spec validator
 off as the specs README says); each request the sandbox receives and each answer it gives is
-validated, and the problems are collected for the test to assert on.
+validated, and the problems are collected for the test to assert on. Also what the publishing
+tests share: the environment pointing aims at the sandbox, and the publications in the ledger.
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from openapi_core import Config, OpenAPI
 from openapi_core.testing import MockRequest, MockResponse
 from werkzeug.datastructures import ImmutableMultiDict
 
+from aims_workflows.engine.evidence_kinds import DocumentPublished, parse_evidence
 from aims_workflows.sandbox.confluence import ConfluenceSandbox, Exchange
+from aims_workflows.store import ledger
 
 SPEC_PATH = Path(__file__).resolve().parents[2] / "../shared/specs/confluence/openapi-v2.v3.json"
 SPEC_HOST = "https://example.atlassian.net"
@@ -98,3 +101,26 @@ def checked_site(**options) -> Iterator[tuple[ConfluenceSandbox, Checked]]:
     site.observers.append(checked)
     with site:
         yield site, checked
+
+
+def site_environment(site: ConfluenceSandbox) -> dict[str, str]:
+    """The ``AIMS_CONFLUENCE_*`` variables that point aims at ``site``'s space AIMS."""
+    email, token = site.credentials()
+    return {
+        "AIMS_CONFLUENCE_URL": site.url,
+        "AIMS_CONFLUENCE_EMAIL": email,
+        "AIMS_CONFLUENCE_API_TOKEN": token,
+        "AIMS_CONFLUENCE_SPACE": "AIMS",
+    }
+
+
+def published(harness) -> list[DocumentPublished]:
+    """The ``document.published`` rows of the harness's ledger, oldest first."""
+    with harness.db.connect() as conn:
+        rows = list(ledger.iter_rows(conn, kind=DocumentPublished.KIND))
+    out = []
+    for row in rows:
+        payload = parse_evidence(row.kind, row.payload)
+        assert isinstance(payload, DocumentPublished)
+        out.append(payload)
+    return out

@@ -5,8 +5,11 @@ Imported by the export test modules (``from export_world import ...``).
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
+import subprocess
+import sys
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -140,3 +143,63 @@ class Pack:
         with zipfile.ZipFile(self.path) as zf:
             zf.extractall(directory)
         return directory
+
+
+def unpacked_pack(h, answers, tmp_path: Path):
+    """An assessed world's audit pack, written and unpacked: (the export's result, the
+    folder)."""
+    from aims_workflows.export.pack import write_audit_pack
+
+    use_soa(h)
+    assessed_world(h, answers)
+    result = write_audit_pack(h.app, tmp_path / "pack.zip")
+    return result, Pack(tmp_path / "pack.zip").extract(tmp_path / "unpacked")
+
+
+def verify_pack(directory: Path, *args: str) -> subprocess.CompletedProcess:
+    """The pack's verifier as an auditor runs it: a plain interpreter without site-packages
+    (-S), isolated (-I)."""
+    return subprocess.run(
+        [sys.executable, "-I", "-S", str(directory / "evidence" / "verify_ledger.py"), *args],
+        capture_output=True,
+        text=True,
+        cwd=directory,
+        timeout=60,
+    )
+
+
+def rewrite_in_pack(directory: Path, name: str, content: bytes | None) -> None:
+    """Change (or with None delete) a file of an unpacked pack and make the manifest agree, as
+    someone who wants the change to go unnoticed does."""
+    target = directory / name
+    manifest_path = directory / "manifest.json"
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    if content is None:
+        target.unlink()
+        manifest["files"] = [f for f in manifest["files"] if f["path"] != name]
+    else:
+        target.write_bytes(content)
+        for entry in manifest["files"]:
+            if entry["path"] == name:
+                entry["sha256"] = hashlib.sha256(content).hexdigest()
+                entry["bytes"] = len(content)
+    manifest_path.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+
+
+def edit_cell(text: str, key_column: str, column: str, pick, value: str) -> tuple[str, str]:
+    """``text`` (a pack CSV) with ``column`` set to ``value`` in the first row ``pick`` (given
+    the row as a dict) chooses, and that row's ``key_column``."""
+    import csv
+
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    header = rows[0]
+    for row in rows[1:]:
+        if row and pick(dict(zip(header, row, strict=True))):
+            row[header.index(column)] = value
+            key = row[header.index(key_column)]
+            break
+    else:
+        raise AssertionError(f"no row to edit in {header}")
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\r\n").writerows(rows)
+    return out.getvalue(), key

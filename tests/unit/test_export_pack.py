@@ -7,12 +7,10 @@ from __future__ import annotations
 import gc
 import hashlib
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from export_world import Pack, assessed_world, audit_with_a_finding, tamper, use_soa
+from export_world import Pack, assessed_world, audit_with_a_finding, tamper, use_soa, verify_pack
 from sqlalchemy import event, text
 
 from aims_workflows.engine.chain_walk import FIELDS as LEDGER_COLUMNS
@@ -27,18 +25,6 @@ FIELDS = list(LEDGER_COLUMNS)
 def export(h, path: Path, **kw):
     result = write_audit_pack(h.app, path, **kw)
     return result, Pack(path)
-
-
-def verify_script(directory: Path, *args: str) -> subprocess.CompletedProcess:
-    """The pack's verifier as an auditor runs it: a plain
-    interpreter without site-packages (-S), isolated (-I)."""
-    return subprocess.run(
-        [sys.executable, "-I", "-S", str(directory / "evidence" / "verify_ledger.py"), *args],
-        capture_output=True,
-        text=True,
-        cwd=directory,
-        timeout=60,
-    )
 
 
 def db_rows(h) -> list[dict]:
@@ -133,7 +119,7 @@ def test_the_worked_example_in_verify_md_is_right(harness, world, tmp_path):
 def test_the_standalone_verifier_passes_then_names_an_edited_row(harness, world, tmp_path):
     _, pack = export(harness, tmp_path / "pack.zip")
     directory = pack.extract(tmp_path / "unpacked")
-    good = verify_script(directory, "--manifest", "manifest.json")
+    good = verify_pack(directory, "--manifest", "manifest.json")
     rows = pack.ledger()
     assert good.returncode == 0, good.stdout + good.stderr
     assert f"OK: {len(pack.files) - 1} files match manifest.json" in good.stdout
@@ -147,14 +133,14 @@ def test_the_standalone_verifier_passes_then_names_an_edited_row(harness, world,
     lines = (directory / "evidence" / "ledger.jsonl").read_text(encoding="utf-8").splitlines()
     lines[6] = json.dumps(edited, ensure_ascii=False, separators=(",", ":"))
     (directory / "evidence" / "ledger.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    bad = verify_script(directory, "--ledger-only")
+    bad = verify_pack(directory, "--ledger-only")
     assert bad.returncode == 1
     assert (
         f"FAILED: row {victim['seq']} ({victim['kind']}) was altered: its content no longer "
         "matches its hash [line 7 of ledger.jsonl]" in bad.stdout
     )
     # and the manifest notices the changed file before even looking at the chain
-    listed = verify_script(directory, "--manifest", "manifest.json")
+    listed = verify_pack(directory, "--manifest", "manifest.json")
     assert (
         listed.returncode == 1
         and "evidence/ledger.jsonl does not match the manifest" in listed.stdout
@@ -167,11 +153,11 @@ def test_the_verifier_notices_rows_cut_from_the_end_or_reordered(harness, world,
     ledger = directory / "evidence" / "ledger.jsonl"
     lines = ledger.read_text(encoding="utf-8").splitlines()
     ledger.write_text("\n".join(lines[:-2]) + "\n", encoding="utf-8")
-    cut = verify_script(directory)
+    cut = verify_pack(directory)
     assert cut.returncode == 1 and "verification.json records" in cut.stdout
     lines[3], lines[4] = lines[4], lines[3]
     ledger.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    swapped = verify_script(directory)
+    swapped = verify_pack(directory)
     assert (
         swapped.returncode == 1
         and "FAILED: row 4 missing: deleted from the ledger, or moved within this file "
@@ -196,7 +182,7 @@ def test_a_tampered_database_gives_a_marked_pack(harness, world, tmp_path):
     assert manifest["chain"]["ok"] is False and manifest["chain"]["first_bad_seq"] == 9
     # the rows are exported as stored, so the stand-alone verifier finds the same row
     directory = pack.extract(tmp_path / "unpacked")
-    check = verify_script(directory)
+    check = verify_pack(directory)
     assert check.returncode == 1 and "FAILED: row 9 " in check.stdout
 
 
@@ -217,7 +203,7 @@ def test_a_period_exports_a_contiguous_stretch_that_verifies_on_its_own(harness,
     assert [r["system"] for r in pack.csv("inventory_history.csv")] == ["Scorer"]
     assert len(pack.csv("inventory.csv")) == 2  # the inventory as it stands, whatever the period
     directory = pack.extract(tmp_path / "later")
-    check = verify_script(directory, "--manifest", "manifest.json")
+    check = verify_pack(directory, "--manifest", "manifest.json")
     assert check.returncode == 0, check.stdout + check.stderr
     assert (
         f"continues the chain from prev_hash {rows[0]['prev_hash']} (row {rows[0]['seq'] - 1}"

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from export_world import assessed_world, audit_with_a_finding, tamper
+from kpi_world import add_finding
 from review_world import action_runs, assess_high_risk, carry_out, management_review
 from sqlalchemy import event, text
 
@@ -294,26 +295,10 @@ def test_a_nonconformity_raised_and_closed_in_the_period_counts_with_its_days_to
 
 
 def test_the_reviews_mean_days_to_close_is_the_kpi_at_each_end_of_the_period(harness, answers):
-    from sqlalchemy import insert
-
-    from aims_workflows.store.models import Finding
-
     h = harness  # the clock starts on 2026-01-05
     runs = {}
     for finding_id in ("F-1", "F-2"):
-        with h.db.begin() as conn:
-            conn.execute(
-                insert(Finding.__table__).values(
-                    id=finding_id,
-                    title="Risk register stale",
-                    severity="minor",
-                    source="cli",
-                    source_type="complaint",
-                    clause="6.1.3",
-                    status="open",
-                    raised_at=h.clock.now(),
-                )
-            )
+        add_finding(h, finding_id, "complaint", h.clock.now())
         runs[finding_id] = h.rt.start("corrective-action", finding=finding_id).run.run_id
         h.pump()
         h.clock.advance(days=10)

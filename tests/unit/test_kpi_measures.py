@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from kpi_world import add_finding, kpis
 from sqlalchemy import select
 
 from aims_workflows.catalog import load_catalog, normalise
@@ -17,15 +18,6 @@ from aims_workflows.kpi.definitions import KpiDefinition, KpiDefinitionError, ch
 from aims_workflows.kpi.queries import KpiContext, Scope
 from aims_workflows.kpi.snapshots import day_close, day_of, scopes_at, stored
 from aims_workflows.store.models_kpi import KpiSnapshot
-
-
-def kpis(h, scope: Scope | None = None) -> dict:
-    context = KpiContext(h.app.workflows, h.app.config.soa)
-    with h.db.connect() as conn:
-        found = compute_kpis(
-            conn, h.clock.now(), h.app.config.kpi_targets, scope=scope, context=context
-        )
-    return {k.key: k for k in found}
 
 
 def raise_finding(h, answers) -> str:
@@ -316,25 +308,10 @@ def test_the_building_blocks_for_other_workflows_kpis(harness, answers):
 
 
 def test_corrective_actions_started_by_hand_are_found_for_their_own_finding(harness, answers):
-    from sqlalchemy import insert
-
-    from aims_workflows.store.models import Finding
-
     h = harness
     runs = {}
     for finding_id in ("F-1", "F-2"):
-        with h.db.begin() as conn:
-            conn.execute(
-                insert(Finding.__table__).values(
-                    id=finding_id,
-                    title="Risk register stale",
-                    severity="minor",
-                    source="incident",
-                    clause="6.1.3",
-                    status="open",
-                    raised_at=h.clock.now(),
-                )
-            )
+        add_finding(h, finding_id, None, h.clock.now(), source="incident")
         runs[finding_id] = h.rt.start("corrective-action", finding=finding_id).run.run_id
         h.pump()
     h.clock.advance(days=4)

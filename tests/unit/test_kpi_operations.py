@@ -9,14 +9,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import insert
+from kpi_world import add_finding, kpis
 
 from aims_workflows.findings import count_by_source
-from aims_workflows.kpi import compute_kpis
 from aims_workflows.kpi.history import values_on
-from aims_workflows.kpi.queries import KpiContext, Scope
+from aims_workflows.kpi.queries import Scope
 from aims_workflows.kpi.snapshots import day_close, day_of, stored
-from aims_workflows.store.models import Finding
 from aims_workflows.store.models_kpi import KpiSnapshot
 
 OPERATIONAL = (
@@ -27,15 +25,6 @@ OPERATIONAL = (
     "open_findings",
     "nonconformities_raised",
 )
-
-
-def kpis(h, scope: Scope | None = None) -> dict:
-    context = KpiContext(h.app.workflows, h.app.config.soa)
-    with h.db.connect() as conn:
-        found = compute_kpis(
-            conn, h.clock.now(), h.app.config.kpi_targets, scope=scope, context=context
-        )
-    return {k.key: k for k in found}
 
 
 # -- training --------------------------------------------------------------------------------
@@ -224,23 +213,6 @@ def test_incident_response_is_the_median_from_detection_open_ones_by_age(harness
 
 
 # -- findings by source ----------------------------------------------------------------------
-
-
-def add_finding(h, finding_id: str, source_type: str | None, raised: datetime, **fields) -> None:
-    with h.db.begin() as conn:
-        conn.execute(
-            insert(Finding.__table__).values(
-                id=finding_id,
-                title="Risk register stale",
-                severity="minor",
-                source=fields.pop("source", "cli"),
-                source_type=source_type,
-                clause="6.1.3",
-                status=fields.pop("status", "open"),
-                raised_at=raised,
-                **fields,
-            )
-        )
 
 
 def test_findings_by_source_open_and_raised_in_the_period(harness):

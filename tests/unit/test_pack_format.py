@@ -5,48 +5,19 @@ refused, and soa.csv and clauses.csv are checked against the rows."""
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from export_world import Pack, assessed_world, use_soa
+from export_world import edit_cell, rewrite_in_pack, unpacked_pack, verify_pack
 
 from aims_workflows.engine.chain_walk import FIELDS, LINE_FORMAT, row_hash
-from aims_workflows.export.pack import write_audit_pack
 
 
 @pytest.fixture
 def unpacked(harness, answers, tmp_path):
-    use_soa(harness)
-    assessed_world(harness, answers)
-    result = write_audit_pack(harness.app, tmp_path / "pack.zip")
-    return result, Pack(tmp_path / "pack.zip").extract(tmp_path / "unpacked")
-
-
-def verify(directory: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-I", "-S", str(directory / "evidence" / "verify_ledger.py"), *args],
-        capture_output=True,
-        text=True,
-        cwd=directory,
-        timeout=60,
-    )
-
-
-def rewrite(directory: Path, name: str, content: bytes) -> None:
-    """Change a file and make the manifest agree."""
-    (directory / name).write_bytes(content)
-    manifest_path = directory / "manifest.json"
-    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    for entry in manifest["files"]:
-        if entry["path"] == name:
-            entry.update(sha256=hashlib.sha256(content).hexdigest(), bytes=len(content))
-    manifest_path.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    return unpacked_pack(harness, answers, tmp_path)
 
 
 def ledger_lines(directory: Path) -> list[bytes]:
@@ -84,7 +55,7 @@ def test_tampering_with_format_2_lines_is_named(unpacked):
     write_ledger(
         directory, [*lines[:6], json.dumps(edited, separators=(",", ":")).encode(), *lines[7:]]
     )
-    check = verify(directory, "--ledger-only")
+    check = verify_pack(directory, "--ledger-only")
     assert check.returncode == 1
     assert (
         f"FAILED: row 7 ({seven[1]}) was altered: its content no longer matches its hash "
@@ -97,22 +68,22 @@ def test_tampering_with_format_2_lines_is_named(unpacked):
     write_ledger(
         directory, [*lines[:6], json.dumps(edited, separators=(",", ":")).encode(), *lines[7:]]
     )
-    check = verify(directory, "--ledger-only")
+    check = verify_pack(directory, "--ledger-only")
     assert "FAILED: row 8 does not follow row 7: rows were reordered or replaced" in check.stdout
 
     write_ledger(directory, [*lines[:3], *lines[4:]])  # a row deleted
-    check = verify(directory, "--ledger-only")
+    check = verify_pack(directory, "--ledger-only")
     assert "FAILED: row 4 missing: deleted from the ledger, or moved within this file" in (
         check.stdout
     )
     write_ledger(directory, [*lines[:4], lines[3], *lines[4:]])  # a row inserted (repeated)
-    check = verify(directory, "--ledger-only")
+    check = verify_pack(directory, "--ledger-only")
     assert "FAILED: row 4 follows row 4: rows are out of order or repeated [line 5" in check.stdout
     write_ledger(directory, lines[:-1])  # the last row cut: the head the export read disagrees
-    check = verify(directory, "--ledger-only")
+    check = verify_pack(directory, "--ledger-only")
     assert check.returncode == 1 and "verification.json records" in check.stdout
     write_ledger(directory, lines)
-    assert verify(directory, "--ledger-only").returncode == 0
+    assert verify_pack(directory, "--ledger-only").returncode == 0
 
 
 def test_a_row_spelled_otherwise_with_the_same_values_still_verifies_by_its_values(unpacked):
@@ -121,7 +92,7 @@ def test_a_row_spelled_otherwise_with_the_same_values_still_verifies_by_its_valu
     spaced = json.dumps(json.loads(lines[4]), ensure_ascii=True, separators=(", ", ": ")).encode()
     assert spaced != lines[4]
     write_ledger(directory, [*lines[:4], spaced, *lines[5:]])
-    check = verify(directory, "--ledger-only")
+    check = verify_pack(directory, "--ledger-only")
     assert check.returncode == 0, check.stdout
 
 
@@ -136,90 +107,75 @@ def test_a_pack_of_format_1_still_verifies_and_an_unknown_format_is_refused(unpa
         for line in ledger_lines(directory)
     ]
     content = b"".join(line + b"\n" for line in objects)
-    rewrite(directory, "evidence/ledger.jsonl", content)
+    rewrite_in_pack(directory, "evidence/ledger.jsonl", content)
     verification_path = directory / "evidence" / "verification.json"
     verification = json.loads(verification_path.read_text(encoding="utf-8"))
     for key in ("row_format", "row_layout"):
         verification.pop(key)
-    rewrite(directory, "evidence/verification.json", json.dumps(verification).encode())
+    rewrite_in_pack(directory, "evidence/verification.json", json.dumps(verification).encode())
     manifest_path = directory / "manifest.json"
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     manifest["format"] = "aims-audit-pack/1"
     manifest_path.write_text(json.dumps(manifest), encoding="utf-8")
-    check = verify(directory)
+    check = verify_pack(directory)
     assert check.returncode == 0, check.stdout + check.stderr
     assert f"OK: {result.exported.rows} rows verify" in check.stdout
 
     seven = json.loads(objects[6])
     objects[6] = json.dumps(dict(seven, actor="mallory@example.com")).encode()
     write_ledger(directory, objects)
-    check = verify(directory, "--ledger-only")
+    check = verify_pack(directory, "--ledger-only")
     assert f"FAILED: row 7 ({seven['kind']}) was altered" in check.stdout
 
     manifest["format"] = "aims-audit-pack/9"
     manifest_path.write_text(json.dumps(manifest), encoding="utf-8")
-    refused = verify(directory)
+    refused = verify_pack(directory)
     assert refused.returncode == 2
     assert "the pack is of format 'aims-audit-pack/9', which this verifier does not know" in (
         refused.stderr
     )
     verification["row_format"] = "aims-ledger-line/7"
     verification_path.write_text(json.dumps(verification), encoding="utf-8")
-    refused = verify(directory, "--ledger-only")
+    refused = verify_pack(directory, "--ledger-only")
     assert refused.returncode == 2 and "'aims-ledger-line/7'" in refused.stderr
-
-
-def _edit_cell(text: str, key_column: str, column: str, pick, value: str) -> tuple[str, str]:
-    rows = list(csv.reader(io.StringIO(text, newline="")))
-    header = rows[0]
-    for row in rows[1:]:
-        if row and pick(dict(zip(header, row, strict=True))):
-            row[header.index(column)] = value
-            key = row[header.index(key_column)]
-            break
-    else:
-        raise AssertionError(f"no row to edit in {header}")
-    out = io.StringIO()
-    csv.writer(out, lineterminator="\r\n").writerows(rows)
-    return out.getvalue(), key
 
 
 def test_soa_and_clause_coverage_are_checked_against_the_rows(unpacked):
     _, directory = unpacked
     clauses = (directory / "clauses.csv").read_bytes().decode("utf-8")
-    played_down, clause = _edit_cell(
+    played_down, clause = edit_cell(
         clauses, "clause", "status", lambda r: r["status"] == "implemented", "no_evidence"
     )
-    rewrite(directory, "clauses.csv", played_down.encode("utf-8"))
-    check = verify(directory)
+    rewrite_in_pack(directory, "clauses.csv", played_down.encode("utf-8"))
+    check = verify_pack(directory)
     assert check.returncode == 1
     assert (
         f"FAILED: clauses.csv says status 'no_evidence' for clause {clause}; the ledger rows"
         in (check.stdout)
     ), check.stdout
-    fewer, clause = _edit_cell(
+    fewer, clause = edit_cell(
         clauses, "clause", "runs_completed", lambda r: int(r["runs_completed"]) > 0, "0"
     )
-    rewrite(directory, "clauses.csv", fewer.encode("utf-8"))
-    check = verify(directory)
+    rewrite_in_pack(directory, "clauses.csv", fewer.encode("utf-8"))
+    check = verify_pack(directory)
     assert f"FAILED: clauses.csv says runs_completed '0' for clause {clause}; the ledger" in (
         check.stdout
     ), check.stdout
-    rewrite(directory, "clauses.csv", clauses.encode("utf-8"))
+    rewrite_in_pack(directory, "clauses.csv", clauses.encode("utf-8"))
 
     soa = (directory / "soa.csv").read_bytes().decode("utf-8")
-    excluded, control = _edit_cell(
+    excluded, control = edit_cell(
         soa, "control", "applicable", lambda r: r["applicable"] == "yes", "no"
     )
-    rewrite(directory, "soa.csv", excluded.encode("utf-8"))
-    check = verify(directory)
+    rewrite_in_pack(directory, "soa.csv", excluded.encode("utf-8"))
+    check = verify_pack(directory)
     assert check.returncode == 1
     assert (
         f"FAILED: soa.csv says applicable 'no' for control {control}; aims-config.json and the "
         "approved SoA in the rows give 'yes'" in check.stdout
     ), check.stdout
-    rewrite(directory, "soa.csv", soa.encode("utf-8"))
-    good = verify(directory)
+    rewrite_in_pack(directory, "soa.csv", soa.encode("utf-8"))
+    good = verify_pack(directory)
     assert good.returncode == 0, good.stdout
     assert "soa.csv and clauses.csv show at least what the rows show" in good.stdout
 

@@ -6,58 +6,21 @@ pinned. Each problem is named on a FAILED line and the exit status is 1."""
 from __future__ import annotations
 
 import hashlib
-import json
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
-from export_world import Pack, assessed_world, use_soa
+from export_world import Pack, edit_cell, rewrite_in_pack, unpacked_pack, verify_pack
 
 from aims_workflows.export.pack import write_audit_pack
 
 
 @pytest.fixture
 def unpacked(harness, answers, tmp_path):
-    use_soa(harness)
-    assessed_world(harness, answers)
-    result = write_audit_pack(harness.app, tmp_path / "pack.zip")
-    directory = Pack(tmp_path / "pack.zip").extract(tmp_path / "unpacked")
-    return result, directory
-
-
-def verify(directory: Path, *args: str) -> subprocess.CompletedProcess:
-    """As an auditor runs it: a plain interpreter, isolated, without site-packages."""
-    return subprocess.run(
-        [sys.executable, "-I", "-S", str(directory / "evidence" / "verify_ledger.py"), *args],
-        capture_output=True,
-        text=True,
-        cwd=directory,
-        timeout=60,
-    )
-
-
-def rewrite(directory: Path, name: str, content: bytes | None) -> None:
-    """Change (or with None delete) a file and make the manifest agree, as someone who wants
-    the change to go unnoticed does."""
-    target = directory / name
-    manifest_path = directory / "manifest.json"
-    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    if content is None:
-        target.unlink()
-        manifest["files"] = [f for f in manifest["files"] if f["path"] != name]
-    else:
-        target.write_bytes(content)
-        for entry in manifest["files"]:
-            if entry["path"] == name:
-                entry["sha256"] = hashlib.sha256(content).hexdigest()
-                entry["bytes"] = len(content)
-    manifest_path.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    return unpacked_pack(harness, answers, tmp_path)
 
 
 def test_an_untouched_pack_verifies_with_the_hash_sent_separately(unpacked):
     result, directory = unpacked
-    check = verify(directory, "--expect-manifest", result.manifest_sha256)
+    check = verify_pack(directory, "--expect-manifest", result.manifest_sha256)
     assert check.returncode == 0, check.stdout + check.stderr
     out = check.stdout
     assert "OK: manifest.json is the one whose SHA-256 you were sent" in out
@@ -71,11 +34,11 @@ def test_an_untouched_pack_verifies_with_the_hash_sent_separately(unpacked):
 def test_another_manifest_hash_and_a_malformed_one_fail(unpacked):
     result, directory = unpacked
     other = hashlib.sha256(b"another pack").hexdigest()
-    wrong = verify(directory, "--expect-manifest", other)
+    wrong = verify_pack(directory, "--expect-manifest", other)
     assert wrong.returncode == 1
     assert f"not the {other} you were sent" in wrong.stdout
     for malformed in ("abc", "z" * 64, result.manifest_sha256 + "0", ""):
-        bad = verify(directory, "--expect-manifest", malformed)
+        bad = verify_pack(directory, "--expect-manifest", malformed)
         assert bad.returncode == 1, malformed
         assert "is not a SHA-256: give the 64 hex digits" in bad.stdout, bad.stdout
 
@@ -83,7 +46,7 @@ def test_another_manifest_hash_and_a_malformed_one_fail(unpacked):
 def test_a_file_added_to_the_pack_is_named(unpacked):
     _, directory = unpacked
     (directory / "auditor" / "extra-evidence.csv").write_text("a,b\n1,2\n", encoding="utf-8")
-    check = verify(directory)
+    check = verify_pack(directory)
     assert check.returncode == 1
     assert (
         "FAILED: auditor/extra-evidence.csv is in the pack but not in the manifest: it was added"
@@ -94,17 +57,17 @@ def test_a_file_added_to_the_pack_is_named(unpacked):
 def test_a_file_removed_is_named_even_with_its_manifest_entry_removed(unpacked):
     result, directory = unpacked
     (directory / "soa.md").unlink()
-    gone = verify(directory)
+    gone = verify_pack(directory)
     assert gone.returncode == 1
     assert "FAILED: soa.md is listed in the manifest but missing from the pack" in gone.stdout
-    rewrite(directory, "auditor/risk_register.csv", None)
-    hidden = verify(directory)
+    rewrite_in_pack(directory, "auditor/risk_register.csv", None)
+    hidden = verify_pack(directory)
     assert hidden.returncode == 1
     assert (
         "FAILED: auditor/risk_register.csv is missing: the ledger rows in the pack give one"
         in hidden.stdout
     )
-    sent = verify(directory, "--expect-manifest", result.manifest_sha256)
+    sent = verify_pack(directory, "--expect-manifest", result.manifest_sha256)
     assert sent.returncode == 1 and "not the pack that was exported" in sent.stdout
 
 
@@ -117,14 +80,14 @@ def test_a_register_edited_together_with_the_manifest_is_named(unpacked):
     cells = first.split(",")
     cells[column] = "1"  # the likelihood played down after the fact
     edited = text.replace(first, ",".join(cells), 1)
-    rewrite(directory, name, edited.encode("utf-8"))
-    check = verify(directory)
+    rewrite_in_pack(directory, name, edited.encode("utf-8"))
+    check = verify_pack(directory)
     assert check.returncode == 1
     assert (
         f"FAILED: {name} does not match the ledger rows in the pack: line 2 is" in check.stdout
     ), check.stdout
     assert "manifest" not in check.stdout.split("FAILED")[1]  # the manifest itself agrees
-    sent = verify(directory, "--expect-manifest", result.manifest_sha256)
+    sent = verify_pack(directory, "--expect-manifest", result.manifest_sha256)
     assert "not the pack that was exported" in sent.stdout
 
 
@@ -134,8 +97,8 @@ def test_a_workflow_definition_edited_together_with_the_manifest_is_named(unpack
     name = f"workflows/{spec.name}"
     loosened = spec.read_text(encoding="utf-8").replace('"top_management"', '"engineer"')
     assert loosened != spec.read_text(encoding="utf-8")
-    rewrite(directory, name, loosened.encode("utf-8"))
-    check = verify(directory)
+    rewrite_in_pack(directory, name, loosened.encode("utf-8"))
+    check = verify_pack(directory)
     assert check.returncode == 1
     assert f"FAILED: {name} hashes to" in check.stdout
     assert "that runs of ai-risk-assessment v" in check.stdout
@@ -145,8 +108,8 @@ def test_a_run_whose_pinned_definition_is_not_in_the_pack_is_named(unpacked):
     _, directory = unpacked
     index = (directory / "workflows" / "index.csv").read_bytes().decode("utf-8").split("\r\n")
     kept = [line for line in index if not line.startswith("ai-impact-assessment,")]
-    rewrite(directory, "workflows/index.csv", "\r\n".join(kept).encode("utf-8"))
-    check = verify(directory)
+    rewrite_in_pack(directory, "workflows/index.csv", "\r\n".join(kept).encode("utf-8"))
+    check = verify_pack(directory)
     assert check.returncode == 1
     assert "pinned ai-impact-assessment v" in check.stdout
     assert "which workflows/ does not hold" in check.stdout
@@ -154,7 +117,7 @@ def test_a_run_whose_pinned_definition_is_not_in_the_pack_is_named(unpacked):
 
 def test_the_ledger_file_alone_can_still_be_checked(unpacked):
     _, directory = unpacked
-    check = verify(directory, "--ledger-only")
+    check = verify_pack(directory, "--ledger-only")
     assert check.returncode == 0, check.stdout + check.stderr
     assert check.stdout.rstrip().endswith("the ledger file verifies")
 
@@ -164,43 +127,35 @@ def test_runs_and_approvals_written_from_the_tables_are_checked_against_the_rows
     original = (directory / "approvals.csv").read_bytes()
     text = original.decode("utf-8")
     assert "residual risk acceptable" in text
-    rewrite(directory, "approvals.csv", text.replace("residual risk acceptable", "ok").encode())
-    reason = verify(directory)
+    rewrite_in_pack(
+        directory, "approvals.csv", text.replace("residual risk acceptable", "ok").encode()
+    )
+    reason = verify_pack(directory)
     assert reason.returncode == 1
     assert "FAILED: approvals.csv gives the decisions of" in reason.stdout
     assert "'residual risk acceptable'" in reason.stdout  # what the ledger row says
-    rewrite(directory, "approvals.csv", original)
+    rewrite_in_pack(directory, "approvals.csv", original)
     runs = (directory / "runs.csv").read_bytes().decode("utf-8")
     lines = runs.split("\r\n")
     victim = next(line for line in lines[1:] if ",completed," in line)
     run_id = victim.split(",")[0]
     edited = runs.replace(victim, victim.replace(",completed,", ",cancelled,"))
-    rewrite(directory, "runs.csv", edited.encode())
-    status = verify(directory)
+    rewrite_in_pack(directory, "runs.csv", edited.encode())
+    status = verify_pack(directory)
     assert status.returncode == 1
     assert (
         f"FAILED: runs.csv says status 'cancelled' for run {run_id}; its ledger rows say "
         "'completed'" in status.stdout
     )
     dropped = "\r\n".join(line for line in lines if not line.startswith(run_id + ","))
-    rewrite(directory, "runs.csv", dropped.encode())
-    gone = verify(directory)
+    rewrite_in_pack(directory, "runs.csv", dropped.encode())
+    gone = verify_pack(directory)
     assert f"FAILED: runs.csv does not list run {run_id}" in gone.stdout
 
 
 def _cell_edit(text: str, key_column: str, key: str, column: str, value: str) -> str:
     """``text`` (a pack CSV) with one cell of the row whose ``key_column`` is ``key`` set."""
-    import csv
-    import io
-
-    rows = list(csv.reader(io.StringIO(text, newline="")))
-    header = rows[0]
-    for row in rows[1:]:
-        if row and row[header.index(key_column)] == key:
-            row[header.index(column)] = value
-    out = io.StringIO()
-    csv.writer(out, lineterminator="\r\n").writerows(rows)
-    return out.getvalue()
+    return edit_cell(text, key_column, column, lambda row: row[key_column] == key, value)[0]
 
 
 def test_inventory_and_tasks_written_from_the_tables_are_checked_against_the_rows(unpacked):
@@ -208,8 +163,8 @@ def test_inventory_and_tasks_written_from_the_tables_are_checked_against_the_row
     inventory = (directory / "inventory.csv").read_bytes().decode("utf-8")
     first_id = inventory.split("\r\n")[1].split(",")[0]
     tier = _cell_edit(inventory, "id", first_id, "risk_tier", "minimal")
-    rewrite(directory, "inventory.csv", tier.encode("utf-8"))
-    check = verify(directory)
+    rewrite_in_pack(directory, "inventory.csv", tier.encode("utf-8"))
+    check = verify_pack(directory)
     assert check.returncode == 1
     assert f"FAILED: inventory.csv says risk_tier 'minimal' for AI system {first_id}" in (
         check.stdout
@@ -217,24 +172,26 @@ def test_inventory_and_tasks_written_from_the_tables_are_checked_against_the_row
     gone = "\r\n".join(
         line for line in inventory.split("\r\n") if not line.startswith(first_id + ",")
     )
-    rewrite(directory, "inventory.csv", gone.encode("utf-8"))
-    assert f"FAILED: inventory.csv does not list AI system {first_id}" in verify(directory).stdout
-    rewrite(directory, "inventory.csv", inventory.encode("utf-8"))
+    rewrite_in_pack(directory, "inventory.csv", gone.encode("utf-8"))
+    assert (
+        f"FAILED: inventory.csv does not list AI system {first_id}" in verify_pack(directory).stdout
+    )
+    rewrite_in_pack(directory, "inventory.csv", inventory.encode("utf-8"))
 
     tasks = (directory / "tasks.csv").read_bytes().decode("utf-8")
     header, first = tasks.split("\r\n")[:2]
     run_id = first.split(",")[0]
     retitled = _cell_edit(tasks, "run", run_id, "title", "Something else")
-    rewrite(directory, "tasks.csv", retitled.encode("utf-8"))
-    check = verify(directory)
+    rewrite_in_pack(directory, "tasks.csv", retitled.encode("utf-8"))
+    check = verify_pack(directory)
     assert check.returncode == 1
     assert "FAILED: tasks.csv says title 'Something else' for step" in check.stdout, check.stdout
     assert "status" in header and ",done," in tasks  # completed visits are checked as done
     reopened = tasks.replace(",done,", ",open,", 1)
-    rewrite(directory, "tasks.csv", reopened.encode("utf-8"))
-    assert "FAILED: tasks.csv says status 'open' for step" in verify(directory).stdout
-    rewrite(directory, "tasks.csv", tasks.encode("utf-8"))
-    assert verify(directory).returncode == 0
+    rewrite_in_pack(directory, "tasks.csv", reopened.encode("utf-8"))
+    assert "FAILED: tasks.csv says status 'open' for step" in verify_pack(directory).stdout
+    rewrite_in_pack(directory, "tasks.csv", tasks.encode("utf-8"))
+    assert verify_pack(directory).returncode == 0
 
 
 def test_a_finding_written_from_the_table_is_checked_against_its_raised_row(
@@ -245,12 +202,12 @@ def test_a_finding_written_from_the_table_is_checked_against_its_raised_row(
     audit_with_a_finding(harness, answers)
     write_audit_pack(harness.app, tmp_path / "pack.zip")
     directory = Pack(tmp_path / "pack.zip").extract(tmp_path / "unpacked")
-    assert verify(directory).returncode == 0
+    assert verify_pack(directory).returncode == 0
     findings = (directory / "findings.csv").read_bytes().decode("utf-8")
     finding_id = findings.split("\r\n")[1].split(",")[0]
     softened = _cell_edit(findings, "finding", finding_id, "severity", "observation")
-    rewrite(directory, "findings.csv", softened.encode("utf-8"))
-    check = verify(directory)
+    rewrite_in_pack(directory, "findings.csv", softened.encode("utf-8"))
+    check = verify_pack(directory)
     assert check.returncode == 1
     assert (
         f"FAILED: findings.csv says severity 'observation' for finding {finding_id}; its ledger "

@@ -7,13 +7,11 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 import pytest
-from confluence_site import checked_site
+from confluence_site import checked_site, published, site_environment
 from export_world import SOA_YAML, assessed_world, use_soa
 
 from aims_workflows.cli import _output
-from aims_workflows.engine.evidence_kinds import DocumentPublished, parse_evidence
 from aims_workflows.export.confluence import html_to_storage
-from aims_workflows.store import ledger
 from conftest import cli_environment, run_aims
 
 
@@ -29,30 +27,15 @@ def aims(monkeypatch, capsys, tmp_path, harness, answers, db_url, site):
     use_soa(harness)
     assessed_world(harness, answers)
     sandbox, _ = site
-    email, token = sandbox.credentials()
     for name, value in {
         "AIMS_DATABASE_URL": db_url,
         "AIMS_CONFIG": str(harness.config_path),
-        "AIMS_CONFLUENCE_URL": sandbox.url,
-        "AIMS_CONFLUENCE_EMAIL": email,
-        "AIMS_CONFLUENCE_API_TOKEN": token,
-        "AIMS_CONFLUENCE_SPACE": "AIMS",
+        **site_environment(sandbox),
     }.items():
         monkeypatch.setenv(name, value)
     yield lambda *args: run_aims(capsys, *args)
     _output.console.cache_clear()
     _output.err_console.cache_clear()
-
-
-def _published(harness) -> list[DocumentPublished]:
-    with harness.db.connect() as conn:
-        rows = list(ledger.iter_rows(conn, kind=DocumentPublished.KIND))
-    out = []
-    for row in rows:
-        payload = parse_evidence(row.kind, row.payload)
-        assert isinstance(payload, DocumentPublished)
-        out.append(payload)
-    return out
 
 
 def test_soa_is_created_under_the_parent_then_updated_in_place(aims, harness, site):
@@ -66,7 +49,7 @@ def test_soa_is_created_under_the_parent_then_updated_in_place(aims, harness, si
     assert page is not None and parent is not None
     assert page.parent_id == parent.id
     assert "A.10.4 Meeting customer needs" in page.current.body
-    [row] = _published(harness)
+    [row] = published(harness)
     assert (row.document, row.page_id, row.version, row.action) == ("soa", page.id, 1, "created")
     assert row.url.endswith(f"/wiki/spaces/AIMS/pages/{page.id}")
 
@@ -74,7 +57,7 @@ def test_soa_is_created_under_the_parent_then_updated_in_place(aims, harness, si
     again = aims("publish", "soa")
     assert again.code == 0, again
     assert "unchanged" in again.out
-    assert page.current.number == 1 and len(_published(harness)) == 1
+    assert page.current.number == 1 and len(published(harness)) == 1
 
     # the organisation's decisions change: the same page gets version 2, its comment names
     # the ledger head the document was built from
@@ -88,7 +71,7 @@ def test_soa_is_created_under_the_parent_then_updated_in_place(aims, harness, si
     assert updated.code == 0, updated
     assert page.current.number == 2
     assert "Policy AI-01 on the wiki" in page.current.body
-    latest = _published(harness)[-1]
+    latest = published(harness)[-1]
     assert (latest.version, latest.action) == (2, "updated")
     assert page.current.message == (
         f"[aims] built from ledger head #{latest.ledger_head_seq} {latest.ledger_head_hash[:16]}"
@@ -102,19 +85,19 @@ def test_a_page_edited_by_hand_is_reported_not_overwritten(aims, harness, site):
     page = sandbox.page_titled("Audit summary - Example Ltd")
     assert page is not None
     sandbox.edit_by_hand(page.id, "<p>Reviewed by Carla: see comments.</p>")
-    rows_before = len(_published(harness))
+    rows_before = len(published(harness))
 
     refused = aims("publish", "audit-summary")
     assert refused.code == 1
     assert "was changed by hand since aims published version 1" in refused.err
     assert "--overwrite" in refused.err
     assert page.current.body == "<p>Reviewed by Carla: see comments.</p>"
-    assert len(_published(harness)) == rows_before
+    assert len(published(harness)) == rows_before
 
     forced = aims("publish", "audit-summary", "--overwrite")
     assert forced.code == 0, forced
     assert page.current.number == 3 and "Evidence chain" in page.current.body
-    assert [p.version for p in _published(harness)] == [1, 3]
+    assert [p.version for p in published(harness)] == [1, 3]
     assert checked.problems == []
 
 
@@ -147,7 +130,7 @@ def test_unconfigured_wrong_token_and_read_only_space_each_fail_clearly(
     monkeypatch.setenv("AIMS_CONFLUENCE_API_TOKEN", sandbox.credentials()[1])
     nospace = aims("publish", "soa")
     assert nospace.code == 1 and "no space 'NOPE'" in nospace.err
-    assert _published(harness) == []
+    assert published(harness) == []
 
 
 def test_an_account_that_may_not_write_gets_the_permission_hint(

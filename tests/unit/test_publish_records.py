@@ -8,14 +8,12 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 import pytest
-from confluence_site import checked_site
+from confluence_site import checked_site, published, site_environment
 from review_world import management_review
 from test_documents import APPROVED, add
 from test_export_cli import cli  # noqa: F401 - the fixture that runs `aims` in-process
 
 from aims_workflows.config import Settings
-from aims_workflows.engine.evidence_kinds import DocumentPublished, parse_evidence
-from aims_workflows.store import ledger
 
 POLICY = """# AI policy
 
@@ -34,26 +32,9 @@ def site():
 @pytest.fixture
 def aims(cli, harness, db_url, site, monkeypatch):  # noqa: F811 - the imported fixture
     sandbox, _ = site
-    email, token = sandbox.credentials()
-    for name, value in {
-        "AIMS_CONFLUENCE_URL": sandbox.url,
-        "AIMS_CONFLUENCE_EMAIL": email,
-        "AIMS_CONFLUENCE_API_TOKEN": token,
-        "AIMS_CONFLUENCE_SPACE": "AIMS",
-    }.items():
+    for name, value in site_environment(sandbox).items():
         monkeypatch.setenv(name, value)
     return cli(db_url, harness.config_path)
-
-
-def published(harness) -> list[DocumentPublished]:
-    with harness.db.connect() as conn:
-        rows = list(ledger.iter_rows(conn, kind=DocumentPublished.KIND))
-    out = []
-    for row in rows:
-        payload = parse_evidence(row.kind, row.payload)
-        assert isinstance(payload, DocumentPublished)
-        out.append(payload)
-    return out
 
 
 def test_the_ai_policy_is_published_then_updated_in_place_when_a_new_version_is_approved(
@@ -126,8 +107,8 @@ def test_two_policies_need_a_reference_and_the_register_is_a_page(aims, harness,
     assert checked.problems == []
 
 
-def test_the_worker_publishes_each_review_record_once_on_a_page_of_its_own(harness, site):
-    sandbox, checked = site
+def publish_to(harness, sandbox) -> None:
+    """Point the harness's app (its worker) at the sandbox's space AIMS."""
     email, token = sandbox.credentials()
     harness.app.settings = Settings(
         database_url=harness.app.settings.database_url,
@@ -137,6 +118,11 @@ def test_the_worker_publishes_each_review_record_once_on_a_page_of_its_own(harne
         confluence_api_token=token,
         confluence_space="AIMS",
     )
+
+
+def test_the_worker_publishes_each_review_record_once_on_a_page_of_its_own(harness, site):
+    sandbox, checked = site
+    publish_to(harness, sandbox)
     run = management_review(harness, ["Hire an auditor"])
     assert sorted(harness.app.publish_review_records()) == [
         f"created Management review input pack - Example Ltd - {run} (version 1)",
@@ -171,15 +157,7 @@ def test_the_worker_publishes_each_review_record_once_on_a_page_of_its_own(harne
 
 def test_a_hand_edited_minutes_page_is_left_alone_and_tried_again(harness, site):
     sandbox, _ = site
-    email, token = sandbox.credentials()
-    harness.app.settings = Settings(
-        database_url=harness.app.settings.database_url,
-        config=harness.config_path,
-        confluence_url=sandbox.url,
-        confluence_email=email,
-        confluence_api_token=token,
-        confluence_space="AIMS",
-    )
+    publish_to(harness, sandbox)
     run = management_review(harness, [])
     title = f"Management review minutes - Example Ltd - {run}"
     # someone wrote the page before aims got to it: aims reports it and writes nothing over it

@@ -6,28 +6,14 @@ test_runtime_outside_lock.py)."""
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 import pytest
+from test_runtime_outside_lock import GateWatch
 
 from aims_workflows.spec import _bounds
 
 pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
-
-
-class GateWatch:
-    """Counts evaluation steps, and those taken while this thread held the write gate."""
-
-    def __init__(self, gate, original) -> None:
-        self.gate, self.original = gate, original
-        self.steps = self.under_lock = 0
-
-    def __call__(self, cost: int = 1) -> None:
-        self.steps += 1
-        if getattr(self.gate, "_holder", None) == threading.get_ident():
-            self.under_lock += 1
-        self.original(cost)
 
 
 WAITING = """\
@@ -48,16 +34,22 @@ steps:
 """
 
 
-def test_a_timer_enters_the_next_step_without_evaluating_under_the_write_lock(
-    db_url, tmp_path, clock, make_harness, monkeypatch
-):
+def harness_with(make_harness, db_url, tmp_path, clock, workflows: dict[str, str]):
+    """A harness on an upgraded database running only ``workflows`` (id -> YAML text)."""
     from aims_workflows.store import Database
 
     Database(db_url).upgrade()
     folder = tmp_path / "wf"
     folder.mkdir()
-    (folder / "settle-then-check.yaml").write_text(WAITING, encoding="utf-8")
-    h = make_harness(db_url, tmp_path, clock, workflows=folder)
+    for workflow_id, text in workflows.items():
+        (folder / f"{workflow_id}.yaml").write_text(text, encoding="utf-8")
+    return make_harness(db_url, tmp_path, clock, workflows=folder)
+
+
+def test_a_timer_enters_the_next_step_without_evaluating_under_the_write_lock(
+    db_url, tmp_path, clock, make_harness, monkeypatch
+):
+    h = harness_with(make_harness, db_url, tmp_path, clock, {"settle-then-check": WAITING})
     run_id = h.rt.start("settle-then-check").run.run_id
     watch = GateWatch(h.db.gate, _bounds.step)
     monkeypatch.setattr(_bounds, "step", watch)
@@ -101,14 +93,13 @@ steps:
 def test_a_completion_starts_the_triggered_run_without_evaluating_under_the_write_lock(
     db_url, tmp_path, clock, make_harness, monkeypatch
 ):
-    from aims_workflows.store import Database
-
-    Database(db_url).upgrade()
-    folder = tmp_path / "wf"
-    folder.mkdir()
-    (folder / "settle-then-check.yaml").write_text(WAITING, encoding="utf-8")
-    (folder / "follow-up.yaml").write_text(FOLLOW_UP, encoding="utf-8")
-    h = make_harness(db_url, tmp_path, clock, workflows=folder)
+    h = harness_with(
+        make_harness,
+        db_url,
+        tmp_path,
+        clock,
+        {"settle-then-check": WAITING, "follow-up": FOLLOW_UP},
+    )
     run_id = h.rt.start("settle-then-check").run.run_id
     h.clock.advance(timedelta(days=3, minutes=1))
     h.rt.tick()

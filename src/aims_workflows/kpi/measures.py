@@ -24,6 +24,8 @@ from .queries import (
     Measure,
     Reading,
     _ratio,
+    findings_counted,
+    findings_counted_by_system,
     measure,
     median_from_histogram,
 )
@@ -541,9 +543,13 @@ def _controls(m: Measure) -> Reading:
 _NO_AREA = "area not stated"
 
 
-def _in_cycle(m: Measure) -> list[Any]:
-    f = _FINDINGS.c
-    return [f.raised_at <= m.at, f.raised_at > m.at - CERTIFICATION_CYCLE]
+def _in_cycle(m: Measure) -> Any:
+    """Raised in the certification cycle (:func:`.queries.findings_counted` adds: by ``m.at``)."""
+    return _FINDINGS.c.raised_at > m.at - CERTIFICATION_CYCLE
+
+
+def _by_area(rows: Iterable[tuple[str | None, int]]) -> dict[str, int]:
+    return {(clause or _NO_AREA): count for clause, count in rows}
 
 
 def _repeats_reading(by_area: dict[str, int]) -> Reading:
@@ -562,15 +568,8 @@ def _repeats_reading(by_area: dict[str, int]) -> Reading:
 
 
 def _repeats_by_system(m: Measure, names: list[str]) -> dict[str, Reading]:
-    f = _FINDINGS.c
-    by_system: dict[str, dict[str, int]] = defaultdict(dict)
-    for system, clause, count in m.conn.execute(
-        select(f.system_name, f.clause, func.count())
-        .where(*_in_cycle(m), f.system_name.is_not(None))
-        .group_by(f.system_name, f.clause)
-    ):
-        by_system[system][clause or _NO_AREA] = int(count)
-    return {name: _repeats_reading(by_system.get(name, {})) for name in names}
+    by_system = findings_counted_by_system(m, _FINDINGS.c.clause, _in_cycle(m))
+    return {name: _repeats_reading(_by_area(by_system.get(name, []))) for name in names}
 
 
 @measure(
@@ -594,8 +593,4 @@ def _repeats_by_system(m: Measure, names: list[str]) -> dict[str, Reading]:
     by_system=_repeats_by_system,
 )
 def _repeated_findings(m: Measure) -> Reading:
-    f = _FINDINGS.c
-    rows = m.conn.execute(
-        select(f.clause, func.count()).where(*_in_cycle(m), *m.findings_where()).group_by(f.clause)
-    ).all()
-    return _repeats_reading({(clause or _NO_AREA): int(count) for clause, count in rows})
+    return _repeats_reading(_by_area(findings_counted(m, _FINDINGS.c.clause, _in_cycle(m))))

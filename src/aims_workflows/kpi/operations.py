@@ -16,13 +16,22 @@ from datetime import date, datetime, timedelta
 from statistics import median
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 
 from ..engine.evidence_kinds import FINDING_SOURCES
 from ..store.models import Evidence
 from ..store.models_people import Person, RoleGrant
 from .definitions import KpiDefinition
-from .queries import _FINDINGS, _RUNS, BySystem, Measure, Reading, measure
+from .queries import (
+    _FINDINGS,
+    _RUNS,
+    BySystem,
+    Measure,
+    Reading,
+    findings_counted,
+    findings_counted_by_system,
+    measure,
+)
 
 __all__ = [
     "INCIDENT",
@@ -381,15 +390,8 @@ def _open_findings_reading(open_: dict[str, float], total: dict[str, float]) -> 
 
 
 def _grouped_sources(m: Measure, *where: Any) -> dict[str, dict[str, float]]:
-    f = _FINDINGS.c
-    rows: dict[str, list[tuple[str, int]]] = defaultdict(list)
-    for system, source, count in m.conn.execute(
-        select(f.system_name, _source(), func.count())
-        .where(f.raised_at <= m.at, f.system_name.is_not(None), *where)
-        .group_by(f.system_name, _source())
-    ):
-        rows[system].append((source, count))
-    return {system: _by_source(found) for system, found in rows.items()}
+    counted = findings_counted_by_system(m, _source(), *where)
+    return {system: _by_source(found) for system, found in counted.items()}
 
 
 def _open_findings_by_system(m: Measure, names: list[str]) -> dict[str, Reading]:
@@ -402,14 +404,7 @@ def _open_findings_by_system(m: Measure, names: list[str]) -> dict[str, Reading]
 
 
 def _count_sources(m: Measure, *where: Any) -> dict[str, float]:
-    f = _FINDINGS.c
-    return _by_source(
-        m.conn.execute(
-            select(_source(), func.count())
-            .where(f.raised_at <= m.at, *m.findings_where(), *where)
-            .group_by(_source())
-        ).all()
-    )
+    return _by_source(findings_counted(m, _source(), *where))
 
 
 @measure(

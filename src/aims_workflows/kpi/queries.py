@@ -43,6 +43,7 @@ for thousands of AI systems at once.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -71,6 +72,8 @@ __all__ = [
     "compute_kpis",
     "compute_kpis_by_system",
     "definitions",
+    "findings_counted",
+    "findings_counted_by_system",
     "measure",
     "median_from_histogram",
     "overdue_tasks_of",
@@ -442,3 +445,31 @@ def overdue_tasks_of(m: Measure, workflow_id: str) -> int:
         .where(r.workflow_id == workflow_id, s.status == "open", s.due_at < m.at, *m.runs_where())
     )
     return int(m.conn.scalar(query) or 0)
+
+
+def findings_counted(m: Measure, column: Any, *where: Any) -> list[tuple[Any, int]]:
+    """(value of ``column``, how many) for the findings of the scope raised by ``m.at`` that
+    meet ``where``, one pair per value."""
+    f = _FINDINGS.c
+    query = (
+        select(column, func.count())
+        .where(f.raised_at <= m.at, *m.findings_where(), *where)
+        .group_by(column)
+    )
+    return [(value, int(count)) for value, count in m.conn.execute(query)]
+
+
+def findings_counted_by_system(
+    m: Measure, column: Any, *where: Any
+) -> dict[str, list[tuple[Any, int]]]:
+    """:func:`findings_counted` for every AI system at once, whatever the scope: system -> its
+    (value of ``column``, how many); findings of no system are left out."""
+    f = _FINDINGS.c
+    counted: dict[str, list[tuple[Any, int]]] = defaultdict(list)
+    for system, value, count in m.conn.execute(
+        select(f.system_name, column, func.count())
+        .where(f.raised_at <= m.at, f.system_name.is_not(None), *where)
+        .group_by(f.system_name, column)
+    ):
+        counted[system].append((value, int(count)))
+    return dict(counted)

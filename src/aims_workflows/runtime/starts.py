@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import Connection, select, text, update
 from sqlalchemy.exc import IntegrityError
@@ -315,24 +315,30 @@ class RunStarts:
         for loaded, transition in planned:
             if self._open_run_exists(conn, loaded.spec.id, subject):
                 continue
-            run_id = self._store_triggered(conn, loaded, transition, now)
+            run_id = self._store_marked(conn, loaded, transition, now, "triggered")
             if run_id is not None:
                 started.append(run_id)
         return started
 
-    def _store_triggered(
-        self, conn: Connection, loaded: LoadedSpec, transition: Transition, now: datetime
+    def _store_marked(
+        self,
+        conn: Connection,
+        loaded: LoadedSpec,
+        transition: Transition,
+        now: datetime,
+        mark: Literal["triggered", "scheduled"],
     ) -> str | None:
-        """Store one triggered start in a savepoint. None when another process started it
-        first: both saw no open run, and the unique index over open triggered runs refuses the
-        second (on PostgreSQL it waits for the first to commit, then refuses); only this start
-        is rolled back, not the caller's transaction."""
+        """Store one start (prepared before the write) in a savepoint, its run's ``mark``
+        column set. None when another process started it first: both saw no open run, and the
+        unique index over open triggered (or scheduled) runs refuses the second (on PostgreSQL
+        it waits for the first to commit, then refuses); only this start is rolled back, not
+        the caller's transaction or pass."""
         try:
             with conn.begin_nested():
                 self._store_start(conn, loaded, transition, now)
                 run_id = transition.run.run_id
                 table = Run.__table__
-                conn.execute(update(table).where(table.c.id == run_id).values(triggered=True))
+                conn.execute(update(table).where(table.c.id == run_id).values({mark: True}))
         except IntegrityError:
             return None
         return run_id
@@ -349,22 +355,6 @@ class RunStarts:
                 )
             )
         )
-
-    def _store_scheduled(
-        self, conn: Connection, loaded: LoadedSpec, transition: Transition, now: datetime
-    ) -> str | None:
-        """Store one scheduled start (prepared before the write) in a savepoint. None when
-        another worker started it first: the unique index over open scheduled runs refuses the
-        second, and only this start is rolled back, not the pass."""
-        try:
-            with conn.begin_nested():
-                self._store_start(conn, loaded, transition, now)
-                run_id = transition.run.run_id
-                table = Run.__table__
-                conn.execute(update(table).where(table.c.id == run_id).values(scheduled=True))
-        except IntegrityError:
-            return None
-        return run_id
 
     def _due_subjects(
         self,
@@ -450,7 +440,9 @@ class RunStarts:
                     conn, spec, [s for s in candidates if s.id in prepared], every, now
                 )
                 for subject in still_due:
-                    run_id = self._store_scheduled(conn, loaded, prepared[subject.id], now)
+                    run_id = self._store_marked(
+                        conn, loaded, prepared[subject.id], now, "scheduled"
+                    )
                     if run_id is not None:
                         started.append(run_id)
         return started

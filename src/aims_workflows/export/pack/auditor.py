@@ -479,6 +479,17 @@ def _plain(text: str) -> str:
     return text
 
 
+def _mismatches(entry: Mapping[str, str], want: Mapping[str, str]) -> list[tuple[str, str, str]]:
+    """(column, what the register's ``entry`` says, what it should say) for each column of
+    ``want`` whose cell, its spreadsheet defusing undone, says otherwise; in ``want``'s order."""
+    found = []
+    for column, value in want.items():
+        have = _plain(entry.get(column, ""))
+        if have != value:
+            found.append((column, have, value))
+    return found
+
+
 _CHECKED_KINDS = (
     "run.started",
     "run.completed",
@@ -639,13 +650,11 @@ class RegisterRows:
             }
             if run_id in self.ended:
                 expected["status"] = self.ended[run_id]
-            for column, want in expected.items():
-                have = _plain(entry.get(column, ""))
-                if have != want:
-                    problems.append(
-                        f"runs.csv says {column} {have!r} for run {run_id}; "
-                        f"its ledger rows say {want!r}"
-                    )
+            for column, have, want in _mismatches(entry, expected):
+                problems.append(
+                    f"runs.csv says {column} {have!r} for run {run_id}; "
+                    f"its ledger rows say {want!r}"
+                )
         by_approval: dict[str, list[tuple[str, str, str]]] = {}
         for entry in registers.get("approvals.csv", []):
             if entry.get("decided_by"):
@@ -675,12 +684,10 @@ class RegisterRows:
         def compare(
             name: str, what: str, entry: Mapping[str, str], want: Mapping[str, str]
         ) -> None:
-            for column, value in sorted(want.items()):
-                have = _plain(entry.get(column, ""))
-                if have != value:
-                    problems.append(
-                        f"{name} says {column} {have!r} for {what}; its ledger rows say {value!r}"
-                    )
+            for column, have, value in sorted(_mismatches(entry, want)):
+                problems.append(
+                    f"{name} says {column} {have!r} for {what}; its ledger rows say {value!r}"
+                )
 
         if to_head and "inventory.csv" in registers:
             listed = {r.get("id", ""): r for r in registers["inventory.csv"]}
@@ -914,11 +921,9 @@ def coverage_problems(
                     "justification": justification,
                     "implementation": implementation,
                 }
-                for column, value in want.items():
-                    have = _plain(entry.get(column, ""))
-                    if have != value:
-                        problems.append(
-                            f"soa.csv says {column} {have!r} for control {control}; "
-                            f"aims-config.json and the approved SoA in the rows give {value!r}"
-                        )
+                for column, have, value in _mismatches(entry, want):
+                    problems.append(
+                        f"soa.csv says {column} {have!r} for control {control}; "
+                        f"aims-config.json and the approved SoA in the rows give {value!r}"
+                    )
     return problems, notes
