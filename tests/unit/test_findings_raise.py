@@ -194,3 +194,24 @@ def test_a_finding_about_a_system_names_it_as_the_inventory_does(ready, tmp_path
     (row,) = json.loads(ready("findings", "list", "--format", "json").out)
     assert (row["system"], row["source"]) == ("Loan Chatbot", "monitoring")
     assert _ledger(tmp_path, "finding.raised")[0]["system"] == "Loan Chatbot"
+
+
+def test_findings_from_every_source_and_the_risk_register_are_in_the_audit_pack(ready, tmp_path):
+    import csv
+    import io
+    import zipfile
+
+    for number, source in enumerate(SOURCES, start=1):
+        raised = _raise(ready, source, f"Finding {number} reported by {source}", "--clause", "8.2")
+        assert raised.code == 0, raised.all
+    assert ready("export", "audit-pack", "--out", "pack.zip").code == 0
+    with zipfile.ZipFile(tmp_path / "pack.zip") as pack:
+        names = pack.namelist()
+        # the pack's findings register: one row per finding, with its kind of source
+        [name] = [n for n in names if n.rsplit("/", 1)[-1] == "findings.csv" and "auditor" not in n]
+        findings = list(csv.DictReader(io.StringIO(pack.read(name).decode("utf-8"))))
+        register = {n.rsplit("/", 1)[-1] for n in names} & {"risks.csv", "risk_treatments.csv"}
+    assert sorted(f["source_type"] for f in findings) == sorted(SOURCES)
+    assert len(SOURCES) >= 5
+    # the register's files are there even before any assessment has recorded a risk
+    assert register == {"risks.csv", "risk_treatments.csv"}
