@@ -7,12 +7,14 @@ from .core import CLI, Outcome, Runtime
 from .directory import AccountMatch, Directory, DirectoryRefusal, PersonView, SyncReport
 from .dispatcher import Dispatcher, DispatchReport
 from .inbound import Delivery
+from .step_ups import PendingStepUp, applied_elsewhere, pending_step_ups
 
 __all__ = [
     "AccountMatch",
     "Backoff",
     "Directory",
     "DirectoryRefusal",
+    "PendingStepUp",
     "PersonView",
     "SyncReport",
     "CLI",
@@ -23,4 +25,6 @@ __all__ = [
     "Outcome",
     "Queued",
     "Runtime",
+    "applied_elsewhere",
+    "pending_step_ups",
 ]

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from annotated_types import MaxLen
 from pydantic import ValidationError
 
 from ...errors import AimsError
@@ -33,7 +32,7 @@ PROPOSAL_TYPE = "AI system proposal"
 LABEL_FIELDS = ("owner", "model_type", "deployment_scale", *LIST_FIELDS)
 """The inventory fields a ``FIELD:VALUE`` label may set (the others are decided at intake)."""
 NAME_MAX: int = next(
-    m.max_length for m in AISystemRecord.model_fields["name"].metadata if isinstance(m, MaxLen)
+    m.max_length for m in AISystemRecord.model_fields["name"].metadata if hasattr(m, "max_length")
 )
 
 
