@@ -53,10 +53,6 @@ NOT_PRODUCED_HERE = {
         "tests/unit/test_publish_confluence.py publishes against the Confluence sandbox and "
         "reads the rows back through the model"
     ),
-    "document.registered": (
-        "written only by `aims documents add`; tests/unit/test_documents.py enters documents "
-        "and reads every row back through the model byte for byte"
-    ),
     "document.reviewed": (
         "written only by `aims documents review`; tests/unit/test_documents.py reviews documents "
         "and reads every row back through the model byte for byte"
@@ -81,9 +77,12 @@ ADDED_IN_1_1 = {
 """Optional fields, added with contract 1.1 (how a person's identity is known, a delegate's
 principal) and 1.5 (approval states): rows written before them do not have them."""
 
-ADDED_IN_1_5 = {"finding.raised": ("source_type", "tracker_issue")}
-"""A finding's kind of source and the Jira issue it was reported in: absent in older rows, and
-the issue in rows of findings not reported in Jira."""
+ADDED_IN_1_5 = {
+    "finding.raised": ("source_type", "tracker_issue"),
+    "ai_system.registered": ("tracker_issue",),
+}
+"""A finding's kind of source and the Jira issue it was reported in, and the Jira issue an AI
+system was proposed in: absent in older rows, and the issue in rows not reported in Jira."""
 
 
 def round_trip(rows: Iterable[ChainedEvidence]) -> list[str]:
