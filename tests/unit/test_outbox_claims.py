@@ -206,7 +206,7 @@ def test_a_database_problem_during_an_internal_command_does_not_park_it(harness,
     with h.db.begin() as conn:
         outbox.enqueue(conn, [command], h.clock.now())
 
-    def unavailable(self, conn, command, now):
+    def unavailable(self, conn, command, now, *planned):
         raise DatabaseUnavailable("database x is not reachable: connection refused")
 
     monkeypatch.setattr(Dispatcher, "_carry_out_internal", unavailable)

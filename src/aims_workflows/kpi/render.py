@@ -63,11 +63,12 @@ def kpi_table(kpis: list[Kpi], title: str = "AIMS KPIs"):
     from rich.table import Table
 
     table = Table(title=title, title_justify="left")
-    table.add_column("KPI")
+    # long words (role and KPI names) fold onto the next line rather than being cut with "…"
+    table.add_column("KPI", overflow="fold")
     table.add_column("Value", justify="right")
     table.add_column("Target", justify="right")
     table.add_column("Status")
-    table.add_column("Detail", style="dim")
+    table.add_column("Detail", style="dim", overflow="fold")
     for k in kpis:
         status = "" if k.met is None else ("[green]met[/]" if k.met else "[red]not met[/]")
         table.add_row(k.label, format_value(k), format_target(k), status, k.detail)
