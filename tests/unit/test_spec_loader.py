@@ -334,7 +334,8 @@ steps:
         "('item' is only known in the inputs and finding of a spawn with 'for_each')",
         "e.yaml:23:7 steps[1].fields.b: unknown field 'rec.zz' in 'rec.zz' ('rec' has: a, b, c)",
         "e.yaml:24:7 steps[1].fields.c: unknown field 'subject.risk_tier' in 'subject.risk_tier' "
-        "('subject' has: clause, description, id, raised_at, severity, source, source_type, system, title, tracker_issue)",
+        "('subject' has: clause, description, id, raised_at, severity, source, source_type, "
+        "system, title, tracker_issue)",
     ]
 
 
