@@ -9,7 +9,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from ..store import runs
+from ..store import Database, runs
 from ..store.models import Approval, InboxItem
 
 __all__ = ["PendingStepUp", "applied_elsewhere", "pending_step_ups"]
@@ -27,7 +27,7 @@ class PendingStepUp:
     requested_at: datetime
 
 
-def pending_step_ups(db, limit: int = 200) -> list[PendingStepUp]:
+def pending_step_ups(db: Database, limit: int = 200) -> list[PendingStepUp]:
     """Open approvals whose run holds an approval until the approver confirms it."""
     found: list[PendingStepUp] = []
     with db.connect() as conn:
@@ -47,7 +47,7 @@ def pending_step_ups(db, limit: int = 200) -> list[PendingStepUp]:
     return found
 
 
-def applied_elsewhere(db, subject: str, source: str, delivery_id: str) -> str | None:
+def applied_elsewhere(db: Database, subject: str, source: str, delivery_id: str) -> str | None:
     """The delivery (``source/id``) through which this comment was already applied, if any."""
     with db.connect() as conn:
         row = conn.execute(
