@@ -192,6 +192,27 @@ class World:
             return ledger.verify(conn)
 
 
+def risk_assessment_world(tmp_path: Path) -> tuple[Path, Path]:
+    """The workflows folder (the risk assessment and the runs it starts) and aims.yaml of a test
+    organisation that uses the risk assessment alone."""
+    folder = tmp_path / "workflows"
+    folder.mkdir()
+    for name in ("ai-risk-assessment", "ai-risk", "risk-treatment"):
+        shutil.copy(shipped_workflows_dir() / f"{name}.yaml", folder)
+    return folder, write_config(tmp_path)
+
+
+def write_config(tmp_path: Path) -> Path:
+    """aims.yaml with the organisation's people in their roles."""
+    config = tmp_path / "aims.yaml"
+    config.write_text(
+        "organisation: Example Bank\nroles:\n"
+        + "".join(f"  {role}: [{', '.join(p)}]\n" for role, p in ROLES.items()),
+        encoding="utf-8",
+    )
+    return config
+
+
 def copies_of(world: World, person: str, approval_id: str) -> list:
     return [m for m in world.people.messages(person) if approval_id in json.dumps(m.blocks)]
 
@@ -206,12 +227,7 @@ def jira_and_slack(
     spawned = {"ai-risk", "risk-treatment"} if "ai-risk-assessment" in workflows else set()
     for name in sorted(set(workflows) | spawned):
         shutil.copy(shipped_workflows_dir() / f"{name}.yaml", folder)
-    config = tmp_path / "aims.yaml"
-    config.write_text(
-        "organisation: Example Bank\nroles:\n"
-        + "".join(f"  {role}: [{', '.join(p)}]\n" for role, p in ROLES.items()),
-        encoding="utf-8",
-    )
+    config = write_config(tmp_path)
     clock = ManualClock(T0)
     record = SpecRecord()
     people = sorted({p for ps in ROLES.values() for p in ps} | {OWNER})

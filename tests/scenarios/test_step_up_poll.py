@@ -36,10 +36,11 @@ from test_jira_and_slack_e2e import (  # noqa: E402,F401 - fixtures
     TOM,
     jira_and_slack,
     recorder,
+    risk_assessment_world,
     start_risk_assessment,
 )
 
-from aims_workflows.app import open_app, shipped_workflows_dir  # noqa: E402
+from aims_workflows.app import open_app  # noqa: E402
 from aims_workflows.config import Settings  # noqa: E402
 from aims_workflows.demo.jira_loopback import JiraLoopback  # noqa: E402
 from aims_workflows.demo.slack_loopback import SlackLoopback  # noqa: E402
@@ -77,19 +78,7 @@ def _inbox(app, subject: str) -> list[tuple[str, str, str | None]]:
 def test_a_step_up_is_confirmed_through_the_poll_with_no_webhook(
     db_url, database, tmp_path, recorder
 ):
-    folder = tmp_path / "workflows"
-    folder.mkdir()
-    for name in ("ai-risk-assessment", "ai-risk", "risk-treatment"):
-        (folder / f"{name}.yaml").write_text(
-            (shipped_workflows_dir() / f"{name}.yaml").read_text(encoding="utf-8"),
-            encoding="utf-8",
-        )
-    config = tmp_path / "aims.yaml"
-    config.write_text(
-        "organisation: Example Bank\nroles:\n"
-        + "".join(f"  {role}: [{', '.join(p)}]\n" for role, p in ROLES.items()),
-        encoding="utf-8",
-    )
+    folder, config = risk_assessment_world(tmp_path)
     clock = ManualClock(T0)
     record = SpecRecord()
     people = sorted({p for ps in ROLES.values() for p in ps} | {OWNER})
