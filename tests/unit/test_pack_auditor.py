@@ -14,6 +14,7 @@ from export_world import Pack, assessed_world, use_soa
 from aims_workflows.engine.evidence import EvidenceRecord, chain
 from aims_workflows.export import parse_period
 from aims_workflows.export.pack import auditor, write_audit_pack
+from aims_workflows.inventory import AISystemRecord
 from aims_workflows.store import ledger
 
 
@@ -23,6 +24,12 @@ from aims_workflows.store import ledger
 )
 def test_ten_percent_at_least_three_at_most_thirty(population, size):
     assert auditor.sample_size(population) == size
+
+
+def test_the_offline_inventory_check_knows_every_field_the_inventory_holds():
+    # auditor.py runs in the pack on the standard library alone, so it keeps its own copy of the
+    # inventory's field names; a field added to the model and not there would go unchecked.
+    assert set(auditor._INVENTORY_TEXT) == set(AISystemRecord.model_fields)
 
 
 def test_a_draw_is_fixed_by_the_seed_alone():
