@@ -32,6 +32,7 @@ class OpenTask:
     ref: str
     assignee: str
     form: list[dict[str, Any]]
+    title: str  # as rendered into the Jira issue's summary
 
 
 def latest_evidence(
@@ -75,6 +76,7 @@ class JiraDesk:
                         row.external_ref,
                         row.assignee,
                         [f.model_dump(mode="json") for f in step.form],
+                        row.title,
                     )
                 )
         return tasks

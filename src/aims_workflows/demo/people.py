@@ -95,13 +95,10 @@ class Office:
                 if isinstance(verdict, TaskAnswersRefused)
                 else "no answer from the engine"
             )
-            self.say(f"{who}: answers to [bold]{task.step_id}[/] in {task.ref} refused: {problems}")
+            self.say(f'{who}: answers to {task.ref} "[bold]{task.title}[/]" refused: {problems}')
             return True
         late = " [red](late)[/]" if verdict.overdue else ""
-        self.say(
-            f"{who} completed [bold]{task.step_id}[/] in Jira {task.ref}"
-            f" ({run.spec_id}, {subject}){late}"
-        )
+        self.say(f'{who} completed {task.ref} "[bold]{task.title}[/]" in Jira{late}')
         return True
 
     def _decide(self, request) -> bool:
@@ -132,7 +129,7 @@ class Office:
                 (ApprovalDecided, ApprovalRefused, ApprovalStepUpRequested),
             )
             if isinstance(outcome, ApprovalStepUpRequested) and outcome.person == verdict.person:
-                outcome = self._step_up(outcome, who, request.run_id, step)
+                outcome = self._step_up(outcome, who, request, step)
             reason: str | None = None
             if notices:
                 reason = notices[-1]
@@ -140,7 +137,7 @@ class Office:
                 reason = outcome.reason
             if reason is not None:
                 self.say(
-                    f"{who} tried to {verdict.decision} [bold]{step}[/] {where}:"
+                    f'{who} tried to {verdict.decision} "[bold]{request.title}[/]" {where}:'
                     f" [red]refused[/], {reason}"
                 )
                 continue
@@ -152,26 +149,27 @@ class Office:
             if principal:  # a delegate's decision reads "B for A", as in the ledger
                 who += f" for {NAMES.get(principal, principal)}"
             self.say(
-                f"{who} [{colour}]{verb}[/] [bold]{step}[/] {where} "
-                f'({run.spec_id}, {run.subject.name}): "{verdict.reason}"'
+                f'{who} [{colour}]{verb}[/] "[bold]{request.title}[/]" {where}: "{verdict.reason}"'
             )
             current = self._run_of(request.run_id).approval
             if current is None or current.approval_id != request.approval_id:
                 break
         return decided
 
-    def _step_up(self, asked: ApprovalStepUpRequested, who: str, run_id: str, step: str):
+    def _step_up(self, asked: ApprovalStepUpRequested, who: str, request, step: str):
         """Above the step-up threshold the Slack click waits: the same person confirms in
         Jira, and only then is the approval recorded."""
         self.say(
-            f"{who} approved [bold]{step}[/] in Slack: above the step-up threshold "
+            f'{who} approved "[bold]{request.title}[/]" in Slack: above the step-up threshold '
             f"({asked.condition}), so it waits for their confirmation in Jira"
         )
         self._step_time((1, 2))
         self.pump()
         self.tasks.confirm(asked.person, asked.issues[0], asked.code)
         self.pump()
-        confirmed = latest_evidence(self.runtime, run_id, step, (ApprovalDecided, ApprovalRefused))
+        confirmed = latest_evidence(
+            self.runtime, request.run_id, step, (ApprovalDecided, ApprovalRefused)
+        )
         if isinstance(confirmed, ApprovalDecided):
             self.say(f"{who} confirmed it in Jira on {asked.issues[0]}: [bold]stepped up[/]")
         return confirmed
