@@ -31,7 +31,7 @@ from starlette.routing import Route
 from ._basic_auth import basic_credentials, token_matches
 from ._server import BackgroundServer, ServedSandbox
 
-__all__ = ["FAULTS", "TestAuthority", "TsaSandbox"]
+__all__ = ["FAULTS", "SandboxAuthority", "TsaSandbox"]
 
 FAULTS = ("rejection", "wrong_imprint", "wrong_nonce", "unavailable")
 QUERY = "application/timestamp-query"
@@ -43,7 +43,7 @@ _NOT_AFTER = datetime(2099, 12, 31, tzinfo=UTC)
 
 
 @dataclass
-class TestAuthority:
+class SandboxAuthority:
     """A test CA and the TSA certificate it issued (ECDSA P-256), made fresh each time."""
 
     name: str = "aims sandbox TSA"
@@ -260,12 +260,12 @@ class TsaSandbox(ServedSandbox):
     def __init__(
         self,
         *,
-        authority: TestAuthority | None = None,
+        authority: SandboxAuthority | None = None,
         clock: Callable[[], datetime] | None = None,
         credentials: tuple[str, str] | None = None,
         port: int = 0,
     ) -> None:
-        self.authority = authority or TestAuthority()
+        self.authority = authority or SandboxAuthority()
         self.clock = clock or (lambda: datetime.now(UTC))
         self.credentials = credentials
         self.fault: str | None = None
