@@ -10,7 +10,13 @@ from typing import Any
 from .adapters.witness import WitnessPoster
 from .config import AimsConfig, Settings
 
-__all__ = ["checkpoint_if_due", "witness_poster", "witness_targets", "load_witness_key", "tsa_client"]
+__all__ = [
+    "checkpoint_if_due",
+    "witness_poster",
+    "witness_targets",
+    "load_witness_key",
+    "tsa_client",
+]
 
 log = logging.getLogger("aims.witness")
 

@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 from asn1crypto import tsp
+from export_world import Pack, drop_ledger_triggers
 from sqlalchemy import select, text
 
 from aims_workflows.app import open_app, shipped_workflows_dir
@@ -30,7 +31,7 @@ from aims_workflows.config import Settings
 from aims_workflows.engine.chain_walk import FIELDS as LEDGER_COLUMNS
 from aims_workflows.engine.checkpoints import Checkpoint
 from aims_workflows.engine.evidence import chain_hash, iso
-from aims_workflows.engine.evidence_kinds import canonical_json
+from aims_workflows.engine.evidence_kinds import canonical_json, evidence_payload, parse_evidence
 from aims_workflows.export.pack import write_audit_pack
 from aims_workflows.inventory import AISystemRecord
 from aims_workflows.runtime.witness import WitnessKey
@@ -39,7 +40,6 @@ from aims_workflows.store import ledger
 from aims_workflows.store.models import OutboxItem
 from aims_workflows.testing import ManualClock
 from conftest import cli_environment, run_aims
-from export_world import Pack, drop_ledger_triggers
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 USER, PASSWORD = "aims-ledger", "tsa-pass-7f3a9c"
@@ -158,6 +158,9 @@ def test_each_checkpoint_is_timestamped_at_the_tsa_and_verified(world, aims_cli,
     assert request["cert_req"].native is True and request["nonce"].native is not None
 
     [stamp] = h.rows("ledger.timestamp")
+    assert canonical_json(evidence_payload(parse_evidence(stamp.kind, stamp.payload))) == (
+        stamp.payload
+    )
     token = json.loads(stamp.payload)
     assert token["head_seq"] == seq and token["head_hash"] == head_hash
     assert token["gen_time"] == "2026-03-02T09:00:00Z" and token["serial"] == 1
@@ -295,9 +298,7 @@ def rewrite_and_resign(db, key: WitnessKey, from_seq: int) -> None:
         conn.execute(text("UPDATE ledger_head SET hash = :hash WHERE id = 1"), {"hash": prev})
 
 
-def test_a_chain_rewritten_and_re_signed_with_a_stolen_key_is_named_by_the_tsa(
-    world, aims_cli
-):
+def test_a_chain_rewritten_and_re_signed_with_a_stolen_key_is_named_by_the_tsa(world, aims_cli):
     h = world
     seq, _ = h.head()
     h.worker_pass()

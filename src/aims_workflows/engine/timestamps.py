@@ -84,7 +84,10 @@ def token_facts(response_der: bytes) -> dict[str, Any]:
     from cryptography.hazmat.primitives.serialization import Encoding
 
     response = _load(response_der)
-    facts: dict[str, Any] = {"status": int(response.status), "status_string": list(response.status_string)}
+    facts: dict[str, Any] = {
+        "status": int(response.status),
+        "status_string": list(response.status_string),
+    }
     if facts["status"] not in (0, 1):
         return facts
     info = response.tst_info

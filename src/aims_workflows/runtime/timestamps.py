@@ -34,7 +34,9 @@ __all__ = ["ledger_timestamps", "record_timestamp", "stamp_result", "tsa_witness
 TSA = "tsa"
 
 
-def stamp_result(checkpoint: Checkpoint, url: str, response: bytes, gen_time: str, serial: int) -> dict[str, Any]:
+def stamp_result(
+    checkpoint: Checkpoint, url: str, response: bytes, gen_time: str, serial: int
+) -> dict[str, Any]:
     """The outbox result of a checkpoint timestamped at ``url`` (what :func:`record_timestamp`
     reads back)."""
     return {

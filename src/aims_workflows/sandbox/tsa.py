@@ -207,9 +207,7 @@ class SandboxAuthority:
                 ),
                 "digest_algorithm": {"algorithm": "sha256"},
                 "signed_attrs": signed_attrs,
-                "signature_algorithm": algos.SignedDigestAlgorithm(
-                    {"algorithm": "sha256_ecdsa"}
-                ),
+                "signature_algorithm": algos.SignedDigestAlgorithm({"algorithm": "sha256_ecdsa"}),
                 "signature": signature,
             }
         )
@@ -231,9 +229,7 @@ class SandboxAuthority:
             {"content_type": "signed_data", "content": cms.SignedData(signed_data)}
         )
         return bytes(
-            tsp.TimeStampResp(
-                {"status": {"status": "granted"}, "time_stamp_token": token}
-            ).dump()
+            tsp.TimeStampResp({"status": {"status": "granted"}, "time_stamp_token": token}).dump()
         )
 
 
@@ -242,7 +238,7 @@ def _rejection(text: str) -> bytes:
     declares the token required, so the one-field SEQUENCE is declared here)."""
     from asn1crypto import core, tsp
 
-    class Refusal(core.Sequence):  # type: ignore[misc]
+    class Refusal(core.Sequence):
         _fields = [("status", tsp.PKIStatusInfo)]
 
     status = {
@@ -339,4 +335,3 @@ def _main() -> None:  # pragma: no cover - a convenience for trying the TSA by h
 
 if __name__ == "__main__":  # pragma: no cover
     _main()
-

@@ -39,7 +39,9 @@ class LedgerTimestamp(EvidencePayload):
     at: Timestamp = Field(description="when the checkpoint was made (it names it with head_seq)")
     key_id: str = Field(description="the checkpoint's witness key id")
     signature: str = Field(description="the checkpoint's Ed25519 signature, hex")
-    digest: str = Field(description="SHA-256 of the checkpoint's signed bytes, hex: what the TSA stamped")
+    digest: str = Field(
+        description="SHA-256 of the checkpoint's signed bytes, hex: what the TSA stamped"
+    )
     tsa: str = Field(description="the TSA's URL")
     gen_time: str = Field(description="the time the TSA put in the token (genTime)")
     serial: int = Field(description="the token's serial number at the TSA")
