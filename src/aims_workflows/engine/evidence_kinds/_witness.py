@@ -23,7 +23,7 @@ class LedgerCheckpoint(EvidencePayload):
     at: Timestamp = Field(description="when the checkpoint was made (signed with the row)")
     key_id: str = Field(description="the first 16 hex digits of the public key's SHA-256")
     signature: str = Field(description="Ed25519 signature of the checkpoint, hex")
-    witnesses: list[str] = Field(description="where it is posted (slack, jira, git)")
+    witnesses: list[str] = Field(description="where it is posted (slack, jira, git, tsa)")
 
 
 class LedgerTimestamp(EvidencePayload):
