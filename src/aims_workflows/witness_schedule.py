@@ -38,7 +38,8 @@ def witness_poster(
         jira=jira.connection if jira is not None else None,
         jira_issue=w.jira_issue,
         git_dir=git_dir,
-        tsa=tsa_client(settings) if settings.witness_tsa_url else None,
+        tsa_url=settings.witness_tsa_url,
+        tsa_client=lambda: tsa_client(settings),
     )
 
 

@@ -236,7 +236,7 @@ def test_a_tsa_certificate_without_the_time_stamping_usage_is_refused(world):
     h = world
     h.tsa.authority = SandboxAuthority(time_stamping_eku=False)
     h.ca_file.write_bytes(h.tsa.authority.ca_pem())
-    h.app.witness.tsa.trusted_pem = h.tsa.authority.ca_pem()
+    h.app.witness.tsa_client().trusted_pem = h.tsa.authority.ca_pem()
     h.worker_pass()
     [(status, error)] = h.tsa_posts()
     assert status == "dead" and "not signed by a trusted time-stamp authority" in str(error)
@@ -388,3 +388,18 @@ def test_the_pack_names_a_timestamped_checkpoint_its_token_does_not_vouch_for(wo
     check = run_pack_verifier(directory)
     assert check.returncode == 1
     assert "stamps digest" in check.stdout and "FAILED: the timestamp token of" in check.stdout
+
+
+def test_an_unreadable_tsa_ca_fails_the_timestamp_not_the_process(world, tmp_path):
+    """The TSA's settings are read when a checkpoint is first timestamped: the rest of the
+    worker's pass (and every other command) goes on, and the posting says what is wrong."""
+    h = world
+    settings = h.app.settings.model_copy(update={"witness_tsa_ca": tmp_path / "missing.pem"})
+    app = open_app(settings, clock=h.clock)
+    try:
+        app.pump()
+        [(status, error)] = h.tsa_posts()
+        assert status == "pending" and f"cannot read the TSA CA file {tmp_path}" in str(error)
+        assert not h.tsa.requests and PASSWORD not in str(error)
+    finally:
+        app.db.dispose()

@@ -16,6 +16,7 @@ returns an empty list) when the witness cannot be read.
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -44,19 +45,24 @@ class WitnessPoster:
         jira: Any = None,
         jira_issue: str | None = None,
         git_dir: Path | None = None,
-        tsa: Any = None,
+        tsa_url: str | None = None,
+        tsa_client: Callable[[], Any] | None = None,
     ) -> None:
         self.slack_client, self.slack_channel = slack_client, slack_channel
         self.jira, self.jira_issue = jira, jira_issue
         self.git_dir = git_dir
-        self.tsa = tsa  # adapters.tsa.TsaClient
+        # the TSA client (adapters.tsa.TsaClient) is built at its first use: a CA file that
+        # cannot be read fails the posting, with the reason, not every command of the process
+        self.tsa_url = tsa_url
+        self._tsa_loader = tsa_client
+        self._tsa: Any = None
 
     def names(self) -> list[str]:
         found = [
             ("slack", self.slack_client is not None and self.slack_channel),
             ("jira", self.jira is not None and self.jira_issue),
             ("git", self.git_dir is not None),
-            ("tsa", self.tsa is not None),
+            ("tsa", self.tsa_url is not None and self._tsa_loader is not None),
         ]
         return [name for name, ready in found if ready]
 
@@ -65,7 +71,7 @@ class WitnessPoster:
             "slack": f"Slack channel {self.slack_channel}",
             "jira": f"Jira issue {self.jira_issue}",
             "git": f"{self.git_dir}/{GIT_FILE}",
-            "tsa": f"the time-stamp authority {self.tsa.url if self.tsa else None}",
+            "tsa": f"the time-stamp authority {self.tsa_url}",
         }[name]
 
     # -- posting -------------------------------------------------------------------------------
@@ -96,6 +102,13 @@ class WitnessPoster:
             return {"ref": f"jira:{issue}"}
         return {"ref": f"git:{self._append(command)}"}
 
+    def tsa_client(self) -> Any:
+        """The TSA client, built once (ConfigError when its settings do not hold)."""
+        if self._tsa is None:
+            assert self._tsa_loader is not None
+            self._tsa = self._tsa_loader()
+        return self._tsa
+
     def _stamp(self, command: PostCheckpoint) -> dict[str, Any]:
         """Timestamp the checkpoint at the TSA; the verified token goes back in the result,
         which the dispatcher appends to the ledger."""
@@ -106,8 +119,9 @@ class WitnessPoster:
             raise PermanentError(f"not one checkpoint line: {command.line[:200]}")
         checkpoint = found[0]
         message = Checkpoint.message(checkpoint.head_seq, checkpoint.head_hash, checkpoint.at)
-        stamp = self.tsa.stamp(message, checkpoint.describe())
-        return stamp_result(checkpoint, self.tsa.url, stamp.response, stamp.gen_time, stamp.serial)
+        client = self.tsa_client()
+        stamp = client.stamp(message, checkpoint.describe())
+        return stamp_result(checkpoint, client.url, stamp.response, stamp.gen_time, stamp.serial)
 
     def _append(self, command: PostCheckpoint) -> str:
         directory = Path(str(self.git_dir))
