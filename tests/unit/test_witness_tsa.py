@@ -179,6 +179,9 @@ def test_each_checkpoint_is_timestamped_at_the_tsa_and_verified(world, aims_cli,
     assert len(h.rows("ledger.timestamp")) == 2 and len(h.tsa.requests) == 2
     again = aims_cli("evidence", "verify", "--witnesses")
     assert again.code == 0 and "2 checkpoint(s) agree" in again.out
+    by_hand = aims_cli("evidence", "witness", "checkpoint")  # the TSA alone is a witness
+    assert by_hand.code == 0 and "queued for tsa; 1 posted" in by_hand.out, by_hand.all
+    assert len(h.rows("ledger.timestamp")) == 3
 
 
 @pytest.mark.parametrize(
