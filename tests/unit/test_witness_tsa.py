@@ -406,3 +406,23 @@ def test_an_unreadable_tsa_ca_fails_the_timestamp_not_the_process(world, tmp_pat
         assert not h.tsa.requests and PASSWORD not in str(error)
     finally:
         app.db.dispose()
+
+
+def test_the_tsa_is_asked_in_its_own_media_type_and_wrong_credentials_are_named():
+    """No database: the client and the sandbox over HTTP. The sandbox refuses any other media
+    type (as TSAs do); a wrong password is named as refused credentials, never echoed."""
+    import httpx
+
+    from aims_workflows.adapters.tsa import TsaClient
+    from aims_workflows.errors import PermanentError
+
+    with TsaSandbox(clock=lambda: T0, credentials=(USER, PASSWORD)) as tsa:
+        plain = httpx.post(tsa.url, content=b"x", auth=(USER, PASSWORD))
+        assert plain.status_code == 415 and not tsa.requests
+        wrong = TsaClient(tsa.url, tsa.authority.ca_pem(), auth=(USER, "not-the-password"))
+        with pytest.raises(PermanentError) as refused:
+            wrong.stamp(b"checkpoint bytes", "the checkpoint")
+        assert "refused the credentials (HTTP 401)" in str(refused.value)
+        assert "not-the-password" not in str(refused.value) + repr(wrong)
+        right = TsaClient(tsa.url, tsa.authority.ca_pem(), auth=(USER, PASSWORD))
+        assert right.stamp(b"checkpoint bytes", "the checkpoint").gen_time == "2026-03-02T09:00:00Z"
