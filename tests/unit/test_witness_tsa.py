@@ -207,6 +207,16 @@ def test_a_tsa_answer_that_does_not_vouch_for_the_checkpoint_is_refused(
     assert "DISAGREES tsa (the time-stamp authority" in checked.err
     assert f"the checkpoint of row {seq} made at {iso(T0)} has no timestamp" in said(checked)
     assert named.format(seq=seq, at=iso(T0)) in said(checked)
+    # the outbox is no evidence: with the dead command deleted, the checkpoint's row still says
+    # the TSA was to timestamp it
+    with h.app.db.begin() as conn:
+        conn.execute(text("DELETE FROM outbox WHERE kind = 'witness.post'"))
+    cleared = aims_cli("evidence", "verify", "--witnesses")
+    assert cleared.code == 1, cleared.all
+    assert (
+        f"the checkpoint of row {seq} made at {iso(T0)} has no timestamp: the ledger holds no "
+        "token for it"
+    ) in said(cleared)
 
 
 @pytest.mark.parametrize("how", ["unavailable", "stopped"])

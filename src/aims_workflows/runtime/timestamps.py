@@ -126,22 +126,48 @@ def tsa_witness(conn: Connection, trusted_pem: bytes) -> list[Checkpoint] | Unre
         if problem is not None:
             return Refuted(len(rows), f"{problem} (ledger row {seq})", checkpoint)
         vouched.append(checkpoint)
-    given_up = _not_stamped(conn, ("dead",))
-    if given_up:
-        checkpoint, error = given_up[0]
-        return Refuted(
-            len(rows),
-            f"{checkpoint.describe()} has no timestamp: the TSA gave none ({error})",
-            checkpoint,
-        )
-    waiting = _not_stamped(conn, ("pending", "inflight"))
-    if waiting:
-        checkpoint, error = waiting[0]
+    stamped = {(c.head_seq, c.at) for c in vouched}
+    given_up = dict(_not_stamped(conn, ("dead",)))
+    waiting = dict(_not_stamped(conn, ("pending", "inflight")))
+    missing = [c for c in _meant_for_tsa(conn) if (c.head_seq, c.at) not in stamped]
+    late = [c for c in missing if (c.head_seq, c.at) in waiting]
+    for checkpoint in missing:
+        if (checkpoint.head_seq, checkpoint.at) in waiting:
+            continue
+        error = given_up.get((checkpoint.head_seq, checkpoint.at))
+        # the outbox is no evidence: with its row gone, the checkpoint's own row still says
+        # the TSA was to timestamp it
+        why = f"the TSA gave none ({error})" if error else "the ledger holds no token for it"
+        return Refuted(len(rows), f"{checkpoint.describe()} has no timestamp: {why}", checkpoint)
+    if late:
+        checkpoint = late[0]
+        error = waiting[(checkpoint.head_seq, checkpoint.at)]
         return Unreachable(
             f"{checkpoint.describe()} has no timestamp yet: {error or 'not posted yet'}"
-            + (f" (and {len(waiting) - 1} later one(s))" if len(waiting) > 1 else "")
+            + (f" (and {len(late) - 1} later one(s))" if len(late) > 1 else "")
         )
     return vouched
+
+
+def _meant_for_tsa(conn: Connection) -> list[Checkpoint]:
+    """The ledger's checkpoints whose row names the TSA among its witnesses, oldest first."""
+    found = []
+    for row in ledger.iter_rows(conn, kind=ev.LedgerCheckpoint.KIND, after=None):
+        try:
+            payload = ev.parse_evidence(row.kind, row.payload)
+        except Exception:  # noqa: BLE001 - the chain check names a row that does not parse
+            continue
+        if isinstance(payload, ev.LedgerCheckpoint) and TSA in payload.witnesses:
+            found.append(
+                Checkpoint(
+                    payload.head_seq,
+                    payload.head_hash,
+                    iso(payload.at),
+                    payload.key_id,
+                    payload.signature,
+                )
+            )
+    return found
 
 
 def _token(payload: ev.LedgerTimestamp) -> bytes:
@@ -153,16 +179,16 @@ def _token(payload: ev.LedgerTimestamp) -> bytes:
 
 def _not_stamped(
     conn: Connection, statuses: tuple[str, ...]
-) -> list[tuple[Checkpoint, str | None]]:
-    """Checkpoints whose posting to the TSA is in one of ``statuses`` (oldest first), with the
-    last error the outbox recorded."""
+) -> list[tuple[tuple[int, str], str | None]]:
+    """(row, made at) of the checkpoints whose posting to the TSA is in one of ``statuses``,
+    with the last error the outbox recorded."""
     table = OutboxItem.__table__
     rows = conn.execute(
         select(table.c.payload, table.c.last_error)
         .where(table.c.kind == "witness.post", table.c.status.in_(statuses))
         .order_by(table.c.id)
     )
-    found: list[tuple[Checkpoint, str | None]] = []
+    found: list[tuple[tuple[int, str], str | None]] = []
     for payload, error in rows:
         try:
             command = json.loads(payload)
@@ -170,5 +196,7 @@ def _not_stamped(
             continue
         if command.get("witness") != TSA:
             continue
-        found += [(c, error) for c in find_checkpoints(str(command.get("line") or ""))]
+        found += [
+            ((c.head_seq, c.at), error) for c in find_checkpoints(str(command.get("line") or ""))
+        ]
     return found
