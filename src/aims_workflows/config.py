@@ -157,6 +157,24 @@ class Settings(BaseSettings):
         ),
     )
 
+    # An RFC 3161 time-stamp authority as one more witness: every checkpoint is timestamped there
+    witness_tsa_url: str | None = Field(
+        default=None,
+        description="an RFC 3161 time-stamp authority (HTTP POST of application/timestamp-query) "
+        "that timestamps every ledger checkpoint; needs `pip install aims-workflows[tsa]`",
+    )
+    witness_tsa_ca: Path | None = Field(
+        default=None,
+        description="PEM file of the CA certificate(s) the TSA's certificate must chain to "
+        "(default: the certifi bundle of public CAs)",
+    )
+    witness_tsa_username: str | None = Field(
+        default=None, description="user name, when the TSA asks for HTTP basic authentication"
+    )
+    witness_tsa_password: SecretStr | None = Field(
+        default=None, description="password for the TSA's basic authentication"
+    )
+
     def witness_key_path(self) -> Path:
         return self.witness_key or self.config.parent / "aims-witness.key"
 

@@ -10,7 +10,13 @@ from typing import Any
 from .adapters.witness import WitnessPoster
 from .config import AimsConfig, Settings
 
-__all__ = ["checkpoint_if_due", "witness_poster", "load_witness_key"]
+__all__ = [
+    "checkpoint_if_due",
+    "witness_poster",
+    "witness_targets",
+    "load_witness_key",
+    "tsa_client",
+]
 
 log = logging.getLogger("aims.witness")
 
@@ -32,7 +38,36 @@ def witness_poster(
         jira=jira.connection if jira is not None else None,
         jira_issue=w.jira_issue,
         git_dir=git_dir,
+        tsa_url=settings.witness_tsa_url,
+        tsa_client=lambda: tsa_client(settings),
     )
+
+
+def witness_targets(settings: Settings, config: AimsConfig) -> list[str]:
+    """Where each checkpoint goes: the witnesses aims.yaml names, and the time-stamp authority
+    when AIMS_WITNESS_TSA_URL is set."""
+    return config.witness.targets() + (["tsa"] if settings.witness_tsa_url else [])
+
+
+def tsa_client(settings: Settings) -> Any:
+    """The TSA client from AIMS_WITNESS_TSA_* (ConfigError when the CA file is unreadable or
+    the tsa extra is not installed)."""
+    from .adapters.tsa import TsaClient, trusted_certificates
+    from .errors import ConfigError
+
+    try:
+        import rfc3161_client  # noqa: F401
+    except ImportError:
+        raise ConfigError(
+            "AIMS_WITNESS_TSA_URL is set but the rfc3161-client package is not installed",
+            hint="pip install 'aims-workflows[tsa]'",
+        ) from None
+    url = str(settings.witness_tsa_url)
+    auth = None
+    if settings.witness_tsa_username is not None:
+        password = settings.witness_tsa_password
+        auth = (settings.witness_tsa_username, password.get_secret_value() if password else "")
+    return TsaClient(url, trusted_certificates(settings.witness_tsa_ca), auth=auth)
 
 
 def load_witness_key(settings: Settings) -> Any:
@@ -49,7 +84,7 @@ def checkpoint_if_due(app: Any) -> Any:
     from .runtime import witness
     from .spec.durations import parse_duration
 
-    targets = app.config.witness.targets()
+    targets = witness_targets(app.settings, app.config)
     if not targets:
         return None
     try:

@@ -57,6 +57,11 @@ NOT_PRODUCED_HERE = {
         "written only by `aims documents review`; tests/unit/test_documents.py reviews documents "
         "and reads every row back through the model byte for byte"
     ),
+    "ledger.timestamp": (
+        "written only when an RFC 3161 time-stamp authority is configured; "
+        "tests/unit/test_witness_tsa.py timestamps checkpoints at the loopback TSA and reads "
+        "the rows back through the model byte for byte"
+    ),
     "inbox.retried": (
         "written only by `aims inbox retry`; tests/unit/test_cli_inbox.py puts parked "
         "deliveries back and reads the rows back through the model byte for byte"
@@ -83,6 +88,13 @@ ADDED_IN_1_5 = {
 }
 """A finding's kind of source and the Jira issue it was reported in, and the Jira issue an AI
 system was proposed in: absent in older rows, and the issue in rows not reported in Jira."""
+
+
+ADDED_IN_1_6 = {
+    # contract 1.6: a new kind, every field in every row (no optional field added)
+    "ledger.timestamp": (),
+}
+"""Kinds and optional fields added with contract 1.6 (RFC 3161 timestamps of checkpoints)."""
 
 
 def round_trip(rows: Iterable[ChainedEvidence]) -> list[str]:
@@ -380,7 +392,9 @@ def test_the_registry_holds_one_documented_model_per_kind():
         assert config.get("frozen") and config.get("extra") == "forbid", kind
         for name, field in model.model_fields.items():
             assert field.description, f"{kind}.{name} has no description"
-            optional = ADDED_IN_1_1.get(kind, ()) + ADDED_IN_1_5.get(kind, ())
+            optional = (
+                ADDED_IN_1_1.get(kind, ()) + ADDED_IN_1_5.get(kind, ()) + ADDED_IN_1_6.get(kind, ())
+            )
             assert field.is_required() or name in optional, (
                 f"{kind}.{name}: every field is in every row today"
             )

@@ -4,7 +4,9 @@
   ``conversations.history`` (which takes the channel's ID, so the configuration names the ID);
 * Jira: a comment on one pinned issue, read back from the issue's comments;
 * git: a line appended to ``aims-checkpoints.txt`` in a directory, committed when the directory
-  is a git repository (the commit history is then a witness of its own).
+  is a git repository (the commit history is then a witness of its own);
+* tsa: an RFC 3161 time-stamp authority (:mod:`.tsa`); its tokens are kept in the ledger and
+  checked there (:mod:`aims_workflows.runtime.timestamps`), so it is never fetched here.
 
 ``perform`` carries out ``witness.post`` commands (the dispatcher's witness port); ``fetch`` reads
 one witness's checkpoints and raises :class:`~aims_workflows.runtime.witness.Unreachable` (never
@@ -14,6 +16,7 @@ returns an empty list) when the witness cannot be read.
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -42,16 +45,24 @@ class WitnessPoster:
         jira: Any = None,
         jira_issue: str | None = None,
         git_dir: Path | None = None,
+        tsa_url: str | None = None,
+        tsa_client: Callable[[], Any] | None = None,
     ) -> None:
         self.slack_client, self.slack_channel = slack_client, slack_channel
         self.jira, self.jira_issue = jira, jira_issue
         self.git_dir = git_dir
+        # the TSA client (adapters.tsa.TsaClient) is built at its first use: a CA file that
+        # cannot be read fails the posting, with the reason, not every command of the process
+        self.tsa_url = tsa_url
+        self._tsa_loader = tsa_client
+        self._tsa: Any = None
 
     def names(self) -> list[str]:
         found = [
             ("slack", self.slack_client is not None and self.slack_channel),
             ("jira", self.jira is not None and self.jira_issue),
             ("git", self.git_dir is not None),
+            ("tsa", self.tsa_url is not None and self._tsa_loader is not None),
         ]
         return [name for name, ready in found if ready]
 
@@ -60,6 +71,7 @@ class WitnessPoster:
             "slack": f"Slack channel {self.slack_channel}",
             "jira": f"Jira issue {self.jira_issue}",
             "git": f"{self.git_dir}/{GIT_FILE}",
+            "tsa": f"the time-stamp authority {self.tsa_url}",
         }[name]
 
     # -- posting -------------------------------------------------------------------------------
@@ -71,6 +83,8 @@ class WitnessPoster:
                 f"the {command.witness} witness is not configured in this process",
                 hint="set it under witness: in aims.yaml, with its integration's settings",
             )
+        if command.witness == "tsa":
+            return self._stamp(command)
         text = f"aims ledger checkpoint of row {command.head_seq}:\n{command.line}"
         if command.witness == "slack":
             from .slack._errors import slack_call
@@ -87,6 +101,27 @@ class WitnessPoster:
             self.jira.add_comment(issue, from_text(text), what=f"comment on {issue}")
             return {"ref": f"jira:{issue}"}
         return {"ref": f"git:{self._append(command)}"}
+
+    def tsa_client(self) -> Any:
+        """The TSA client, built once (ConfigError when its settings do not hold)."""
+        if self._tsa is None:
+            assert self._tsa_loader is not None
+            self._tsa = self._tsa_loader()
+        return self._tsa
+
+    def _stamp(self, command: PostCheckpoint) -> dict[str, Any]:
+        """Timestamp the checkpoint at the TSA; the verified token goes back in the result,
+        which the dispatcher appends to the ledger."""
+        from ..runtime.timestamps import stamp_result
+
+        found = find_checkpoints(command.line)
+        if len(found) != 1:
+            raise PermanentError(f"not one checkpoint line: {command.line[:200]}")
+        checkpoint = found[0]
+        message = Checkpoint.message(checkpoint.head_seq, checkpoint.head_hash, checkpoint.at)
+        client = self.tsa_client()
+        stamp = client.stamp(message, checkpoint.describe())
+        return stamp_result(checkpoint, client.url, stamp.response, stamp.gen_time, stamp.serial)
 
     def _append(self, command: PostCheckpoint) -> str:
         directory = Path(str(self.git_dir))

@@ -40,11 +40,13 @@ def register(evidence: typer.Typer) -> None:
         from ._output import err_console, ok
 
         app_ = open_cli_app()
-        targets = app_.config.witness.targets()
+        from ..witness_schedule import witness_targets
+
+        targets = witness_targets(app_.settings, app_.config)
         if not targets:
             err_console().print(
                 "[red]no witness is configured[/]: add witness: with slack_channel, jira_issue "
-                "or git_dir to aims.yaml"
+                "or git_dir to aims.yaml, or set AIMS_WITNESS_TSA_URL"
             )
             raise typer.Exit(1)
         from ..runtime.witness import make_checkpoint
@@ -80,9 +82,14 @@ def check_witnesses(app_: Any, public_key_text: str | None) -> bool:
             ) from None
     else:
         public = load_witness_key(app_.settings).public_bytes
+    from ..witness_schedule import witness_targets
+
     poster = app_.witness
     found: dict[str, Any] = {}
-    for name in app_.config.witness.targets():
+    for name in witness_targets(app_.settings, app_.config):
+        if name == "tsa":
+            found[name] = _tsa_witness(app_)
+            continue
         if name not in poster.names():
             found[name] = Unreachable(
                 f"{name} is named in aims.yaml but this process has no {name} connection "
@@ -96,7 +103,7 @@ def check_witnesses(app_: Any, public_key_text: str | None) -> bool:
     if not found:
         err_console().print(
             "[red]no witness is configured[/]: nothing outside the database vouches for the "
-            "chain (add witness: to aims.yaml)"
+            "chain (add witness: to aims.yaml, or set AIMS_WITNESS_TSA_URL)"
         )
         return False
     with app_.db.connect() as conn:
@@ -139,3 +146,21 @@ def check_witnesses(app_: Any, public_key_text: str | None) -> bool:
             f"(at {first.witness})"
         )
     return report.ok and all(f.checkpoints > 0 for f in report.findings if f.witness != "ledger")
+
+
+def _tsa_witness(app_: Any) -> Any:
+    """The TSA's tokens in the ledger, checked against the configured TSA CA (the TSA itself is
+    not asked: its tokens are checked where they are kept)."""
+    from ..adapters.tsa import trusted_certificates
+    from ..runtime.timestamps import tsa_witness
+    from ..runtime.witness import Unreachable
+
+    trusted = trusted_certificates(app_.settings.witness_tsa_ca)
+    with app_.db.connect() as conn:
+        try:
+            return tsa_witness(conn, trusted)
+        except ImportError:
+            return Unreachable(
+                "the tokens cannot be checked: the rfc3161-client package is not installed "
+                "(pip install 'aims-workflows[tsa]')"
+            )

@@ -337,7 +337,7 @@ class PostCheckpoint(_Command):
     """Post a signed checkpoint of the ledger head to one witness outside the database."""
 
     kind: Literal["witness.post"] = "witness.post"
-    witness: Literal["slack", "jira", "git"]
+    witness: Literal["slack", "jira", "git", "tsa"]
     line: str
     """The checkpoint in its posted form (``aims-checkpoint/1;seq=...``)."""
     head_seq: int

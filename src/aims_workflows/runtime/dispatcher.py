@@ -400,6 +400,10 @@ class Dispatcher:
                 ref=str(result["ref"]),
             )
             self.rt._apply(conn, command.run_id, event, now)
+        elif isinstance(command, PostCheckpoint) and result.get("token"):
+            from .timestamps import record_timestamp
+
+            record_timestamp(conn, command, result, now)
         elif isinstance(command, RequestApproval) and result.get("ref"):
             table = Approval.__table__
             conn.execute(

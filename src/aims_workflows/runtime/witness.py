@@ -40,6 +40,7 @@ __all__ = [
     "WitnessFinding",
     "WitnessReport",
     "Unreachable",
+    "Refuted",
     "checkpoint_if_due",
     "make_checkpoint",
     "ledger_checkpoints",
@@ -239,6 +240,16 @@ class Unreachable(Exception):
 
 
 @dataclass(frozen=True)
+class Refuted:
+    """A witness whose own record fails its check (a TSA token that does not vouch for its
+    checkpoint): ``checkpoints`` read, the first that fails and why."""
+
+    checkpoints: int
+    problem: str
+    first_bad: Checkpoint
+
+
+@dataclass(frozen=True)
 class WitnessFinding:
     witness: str
     checkpoints: int
@@ -299,11 +310,11 @@ def check_one(
 def compare(
     conn: Connection,
     public_key: bytes,
-    found: Mapping[str, list[Checkpoint] | Unreachable],
+    found: Mapping[str, list[Checkpoint] | Unreachable | Refuted],
 ) -> WitnessReport:
     """Check the ledger's own checkpoints and each witness's against the database."""
     head_seq, _ = ledger.head(conn)
-    sources: dict[str, list[Checkpoint] | Unreachable] = {
+    sources: dict[str, list[Checkpoint] | Unreachable | Refuted] = {
         "ledger": [c for _, c in ledger_checkpoints(conn)]
     }
     sources.update(found)
@@ -314,6 +325,13 @@ def compare(
     for name, checkpoints in sources.items():
         if isinstance(checkpoints, Unreachable):
             report.findings.append(WitnessFinding(name, 0, unreachable=str(checkpoints)))
+            continue
+        if isinstance(checkpoints, Refuted):
+            report.findings.append(
+                WitnessFinding(
+                    name, checkpoints.checkpoints, checkpoints.problem, checkpoints.first_bad
+                )
+            )
             continue
         finding = WitnessFinding(name, len(checkpoints))
         for checkpoint in sorted(checkpoints, key=lambda c: (c.head_seq, c.at)):

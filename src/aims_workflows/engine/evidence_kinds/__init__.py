@@ -96,7 +96,7 @@ from ._tasks import (
     TaskReminded,
     TaskRequested,
 )
-from ._witness import LedgerCheckpoint
+from ._witness import LedgerCheckpoint, LedgerTimestamp
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -143,6 +143,7 @@ __all__ = [
     "CommandRevived",
     "DocumentPublished",
     "LedgerCheckpoint",
+    "LedgerTimestamp",
     "DocumentRegistered",
     "DocumentReviewed",
     "DocumentSnapshot",

@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ...engine import chain_walk, checkpoints
+from ...engine import chain_walk, checkpoints, timestamps
+from ...engine.evidence import iso
 from ..ledger_slice import FIELDS, iter_slice, seq_range
 from ..period import Period
 from . import auditor
@@ -22,6 +23,7 @@ VERIFIER_MODULES = {
     "evidence/aims_chain.py": chain_walk,
     "evidence/aims_auditor.py": auditor,
     "evidence/aims_checkpoints.py": checkpoints,
+    "evidence/aims_timestamps.py": timestamps,
 }
 """The modules the pack's verifier imports, shipped as their source next to it."""
 
@@ -78,7 +80,47 @@ def add_witness_files(pack: PackWriter, conn: Any, app: Any) -> int:
             pack.add("witness/NO-PUBLIC-KEY.txt", f"the witness key could not be read: {err}\n")
         else:
             pack.add("witness/public_key.txt", key.public_text() + "\n")
+    add_timestamp_files(pack, conn, app)
     return len(found)
+
+
+def add_timestamp_files(pack: PackWriter, conn: Any, app: Any) -> None:
+    """witness/timestamps.jsonl (every TSA token in the ledger, with the checkpoint it stamps),
+    witness/tsa-certificates.pem (the certificates the tokens carry: the TSA's chain) and
+    witness/tsa-ca.pem (the CA the exporter trusts, AIMS_WITNESS_TSA_CA). Nothing when the
+    ledger holds no token."""
+    from ...runtime.timestamps import ledger_timestamps
+
+    rows = ledger_timestamps(conn)
+    if not rows:
+        return
+    lines, tokens = [], []
+    for seq, payload, stored in rows:
+        entry = json.loads(stored) if payload is None else payload.model_dump(mode="json")
+        if payload is not None:
+            entry["at"] = iso(payload.at)
+            tokens.append(payload.token)
+        lines.append(json.dumps({"row": seq, **entry}, sort_keys=True))
+    pack.add("witness/timestamps.jsonl", "".join(line + "\n" for line in lines))
+    pack.add("witness/tsa-certificates.pem", _carried_certificates(tokens))
+    ca = app.settings.witness_tsa_ca
+    if ca is not None and ca.is_file():
+        pack.add("witness/tsa-ca.pem", ca.read_bytes().decode("ascii", errors="replace"))
+
+
+def _carried_certificates(tokens: list[str]) -> str:
+    """The distinct certificates the tokens carry, PEM, in the order first seen."""
+    try:
+        seen: dict[str, None] = {}
+        for token in tokens:
+            try:
+                facts = timestamps.token_facts(timestamps.decode_token(token))
+            except ValueError:
+                continue  # the verifier names a damaged token
+            seen.update(dict.fromkeys(facts.get("certificates", [])))
+    except ImportError:
+        return "# the certificates were not extracted: rfc3161-client is not installed\n"
+    return "".join(seen)
 
 
 def spec_json(text: str, source: str) -> str:

@@ -5,6 +5,7 @@
     python3 evidence/verify_ledger.py                        # the whole pack this file is in
     python3 evidence/verify_ledger.py --expect-manifest SHA256  # ... and that it is the one sent
     python3 evidence/verify_ledger.py --public-key "aims-witness-key/1 ..."
+    python3 evidence/verify_ledger.py --tsa-ca tsa-root.pem     # the TSA CA you trust
     python3 evidence/verify_ledger.py path/to/ledger.jsonl --ledger-only
 
 What it checks, each problem named on a line of its own that starts with FAILED:
@@ -32,7 +33,12 @@ What it checks, each problem named on a line of its own that starts with FAILED:
    and every run started in the rows has its definition in the pack;
 5. ``witness/``: every signed checkpoint of the ledger head: signed by the witness key (checked
    when ``cryptography`` is installed), not newer than the head, and holding the hash the row it
-   names has in this pack.
+   names has in this pack;
+6. ``witness/timestamps.jsonl``: every RFC 3161 token a time-stamp authority gave a checkpoint:
+   status granted, the SHA-256 of the checkpoint's signed bytes in its messageImprint, its
+   signature and certificate chain valid under ``--tsa-ca`` (else the pack's own
+   ``witness/tsa-ca.pem``) with the timeStamping usage (checked when ``rfc3161-client`` is
+   installed), and the checkpoint the one ``witness/checkpoints.jsonl`` lists.
 
 Exit status: 0 when everything verifies, 1 when anything does not (every problem is printed),
 2 when the input cannot be read at all.
@@ -59,6 +65,7 @@ if HERE not in sys.path:  # -I leaves the script's directory off the path
 aims_auditor = importlib.import_module("aims_auditor")
 aims_chain = importlib.import_module("aims_chain")
 aims_checkpoints = importlib.import_module("aims_checkpoints")
+aims_timestamps = importlib.import_module("aims_timestamps")
 
 FIELDS = aims_chain.FIELDS
 
@@ -540,6 +547,82 @@ def check_witness(checker, found, facts, verification, public_key_text):
         )
 
 
+# -- 6. witness/timestamps.jsonl ----------------------------------------------------------------
+def read_timestamps(checker):
+    """(line number, entry) of every RFC 3161 token in witness/timestamps.jsonl."""
+    path = checker.path("witness/timestamps.jsonl")
+    if not os.path.isfile(path):
+        return []  # no time-stamp authority was configured
+    found = []
+    with open(path, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if line.strip():
+                try:
+                    found.append((number, json.loads(line)))
+                except ValueError as err:
+                    checker.fail(f"witness/timestamps.jsonl line {number}: {err}")
+    return found
+
+
+def check_timestamps(checker, found, tsa_ca):
+    """Each token must vouch for the checkpoint it is kept with, under a CA the auditor trusts,
+    and that checkpoint must be the one witness/checkpoints.jsonl lists (checked there against
+    the ledger rows)."""
+    entries = read_timestamps(checker)
+    if not entries:
+        return
+    ca_path = tsa_ca or checker.path("witness/tsa-ca.pem")
+    if not os.path.isfile(ca_path):
+        checker.fail("no TSA CA certificate to check the timestamp tokens: pass --tsa-ca FILE")
+        return
+    with open(ca_path, "rb") as handle:
+        trusted = handle.read()
+    listed = {(c.head_seq, c.at): c for c in found or ()}
+    try:
+        import rfc3161_client  # noqa: F401
+    except ImportError:
+        checked = False
+        print(
+            f"NOTE: {len(entries)} timestamp token(s) NOT checked: install rfc3161-client "
+            "(and cryptography) to check them"
+        )
+    else:
+        checked = True
+    bad = 0
+    for number, entry in entries:
+        try:
+            checkpoint = aims_checkpoints.Checkpoint.from_dict(entry)
+            token = aims_timestamps.decode_token(str(entry["token"]))
+        except (ValueError, KeyError) as err:
+            checker.fail(f"witness/timestamps.jsonl line {number}: {err}")
+            bad += 1
+            continue
+        problem = None
+        if listed.get((checkpoint.head_seq, checkpoint.at)) != checkpoint:
+            problem = (
+                f"{checkpoint.describe()} is timestamped, but witness/checkpoints.jsonl does "
+                "not list it as it was timestamped"
+            )
+        if checked:
+            message = aims_checkpoints.Checkpoint.message(
+                checkpoint.head_seq, checkpoint.head_hash, checkpoint.at
+            )
+            problem = (
+                aims_timestamps.token_problem(checkpoint.describe(), message, token, trusted)
+                or problem
+            )
+        if problem is not None:
+            checker.fail(problem)
+            bad += 1
+    if checked and not bad:
+        print(f"OK: {len(entries)} timestamp token(s) by a trusted TSA vouch for their checkpoints")
+    if not tsa_ca:
+        print(
+            "NOTE: the TSA CA is the pack's own witness/tsa-ca.pem: pass --tsa-ca with the CA "
+            "certificate you trust for the TSA"
+        )
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description="Re-verify an aims audit pack.")
     parser.add_argument(
@@ -553,6 +636,9 @@ def main(argv=None):
     )
     parser.add_argument(
         "--public-key", help="the witness public key as you were given it (aims-witness-key/1 ...)"
+    )
+    parser.add_argument(
+        "--tsa-ca", help="PEM file of the CA certificate you trust for the time-stamp authority"
     )
     parser.add_argument(
         "--ledger-only", action="store_true", help="check the ledger file alone, not the pack"
@@ -594,6 +680,7 @@ def main(argv=None):
             check_auditor(checker, args.ledger, manifest, facts)  # the one parse of the rows
             check_workflows(checker, facts)
             check_witness(checker, found, facts, verification, args.public_key)
+            check_timestamps(checker, found, args.tsa_ca)
     except Unreadable as err:
         print(f"cannot check: {err}", file=sys.stderr)
         return 2
