@@ -30,7 +30,11 @@ What it checks, each problem named on a line of its own that starts with FAILED:
    ``aims-config.json`` and the approved SoA in the rows give them;
 4. ``workflows/``: every pinned definition's canonical JSON hashes to the hash the runs pinned,
    and every run started in the rows has its definition in the pack;
-5. ``witness/``: every signed checkpoint of the ledger head: signed by the witness key (checked
+5. ``kpis.csv``: every KPI's row made again by its formula (``aims_kpis.py``, the code aims
+   measures with) from the base measures ``evidence/kpi_facts.json`` records for it, each KPI
+   whose row differs named; the facts taken at the ledger head the export read, and each
+   target the one ``aims-config.json`` sets;
+6. ``witness/``: every signed checkpoint of the ledger head: signed by the witness key (checked
    when ``cryptography`` is installed), not newer than the head, and holding the hash the row it
    names has in this pack.
 
@@ -59,6 +63,7 @@ if HERE not in sys.path:  # -I leaves the script's directory off the path
 aims_auditor = importlib.import_module("aims_auditor")
 aims_chain = importlib.import_module("aims_chain")
 aims_checkpoints = importlib.import_module("aims_checkpoints")
+aims_kpis = importlib.import_module("aims_kpis")
 
 FIELDS = aims_chain.FIELDS
 
@@ -440,7 +445,93 @@ def check_workflows(checker, facts):
         )
 
 
-# -- 5. witness/ --------------------------------------------------------------------------
+# -- 5. kpis.csv ---------------------------------------------------------------------------
+def _csv_rows(text):
+    return list(csv.reader(io.StringIO(text, newline="")))
+
+
+def check_kpis(checker, verification):
+    """kpis.csv against the rows its formulas make of evidence/kpi_facts.json."""
+    facts_name = "evidence/kpi_facts.json"
+    recorded = load_json(checker.path(facts_name))
+    if not isinstance(recorded, dict) or not isinstance(recorded.get("kpis"), list):
+        checker.fail(f"{facts_name} is missing or lists no KPIs: kpis.csv cannot be checked")
+        return
+    if not os.path.isfile(checker.path("kpis.csv")):
+        checker.fail("kpis.csv is missing")
+        return
+    bad = 0
+    chain = (verification or {}).get("chain") or {}
+    head = recorded.get("chain_head") or {}
+    if (head.get("seq"), head.get("hash")) != (chain.get("head_seq"), chain.get("head_hash")):
+        checker.fail(
+            f"{facts_name} was taken at ledger row {head.get('seq')} ({head.get('hash')}), not at "
+            f"the head the export read, row {chain.get('head_seq')} ({chain.get('head_hash')})"
+        )
+        bad += 1
+    targets = (load_json(checker.path("aims-config.json")) or {}).get("kpi_targets") or {}
+    want, order = {}, []
+    for entry in recorded["kpis"]:
+        key = str(entry.get("key"))
+        order.append(key)
+        setting = entry.get("target_setting")
+        if setting in targets and float(targets[setting]) != entry.get("target"):
+            checker.fail(
+                f"{facts_name} judges KPI {key} against target {entry.get('target')}, "
+                f"aims-config.json sets kpi_targets.{setting} to {targets[setting]}"
+            )
+            bad += 1
+        try:
+            row = aims_kpis.csv_row(aims_kpis.rebuilt(entry))
+        except (KeyError, ValueError) as err:
+            checker.fail(f"KPI {key}: its facts in {facts_name} cannot be used: {err}")
+            bad += 1
+            continue
+        want[key] = _csv_rows(_csv_line(row))[0]  # each cell as the CSV writes it
+    text = checker.read("kpis.csv").decode("utf-8", errors="replace")
+    found = _csv_rows(text)
+    header, have = (found[0], found[1:]) if found else ([], [])
+    if header != aims_kpis.CSV_HEADER:
+        checker.fail(f"kpis.csv's header is {header}, not {aims_kpis.CSV_HEADER}")
+        return
+    seen = set()
+    for cells in have:
+        key = cells[0] if cells else ""
+        seen.add(key)
+        expected = want.get(key)
+        if expected is None:
+            if key not in order:
+                checker.fail(f"kpis.csv shows KPI {key}, which {facts_name} does not record")
+                bad += 1
+            continue
+        for column, cell, value in itertools.zip_longest(header, cells, expected):
+            if cell != value:
+                checker.fail(
+                    f"kpis.csv says {column} {cell!r} for KPI {key}; its formula over the "
+                    f"facts in {facts_name} gives {value!r}"
+                )
+                bad += 1
+    for key in order:
+        if key not in seen:
+            checker.fail(f"kpis.csv does not show KPI {key}, which {facts_name} records")
+            bad += 1
+    if not bad and text != aims_kpis.csv_text(aims_kpis.rebuilt(e) for e in recorded["kpis"]):
+        checker.fail("kpis.csv is not written as its KPIs' formulas write it (order or layout)")
+        bad += 1
+    if not bad:
+        print(
+            f"OK: the {len(order)} KPIs of kpis.csv are what their formulas make of the facts "
+            f"in {facts_name}, taken at ledger row {head.get('seq')}"
+        )
+
+
+def _csv_line(row):
+    out = io.StringIO()
+    csv.writer(out).writerow(row)
+    return out.getvalue()
+
+
+# -- 6. witness/ --------------------------------------------------------------------------
 def read_checkpoints(checker):
     """The signed checkpoints in witness/checkpoints.jsonl; None when the file is missing."""
     lines_path = checker.path("witness/checkpoints.jsonl")
@@ -593,6 +684,7 @@ def main(argv=None):
             facts = RowFacts({c.head_seq for c in found or ()})
             check_auditor(checker, args.ledger, manifest, facts)  # the one parse of the rows
             check_workflows(checker, facts)
+            check_kpis(checker, verification)
             check_witness(checker, found, facts, verification, args.public_key)
     except Unreadable as err:
         print(f"cannot check: {err}", file=sys.stderr)
