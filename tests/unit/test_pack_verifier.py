@@ -267,5 +267,11 @@ def test_kpi_facts_edited_to_match_an_edited_kpi_are_named(unpacked):
     out = verify_pack(directory).stdout
     assert "judges KPI open_tasks against target 1000.0, aims-config.json sets" in out, out
     assert "FAILED: KPI open_tasks: its facts in evidence/kpi_facts.json cannot be used" in out
+    facts = json.loads(original)
+    entry = next(e for e in facts["kpis"] if e["key"] == "mean_days_to_close_nonconformity")
+    entry["facts"]["at"] = "2020-01-01T00:00:00+00:00"  # measured at another moment
+    rewrite_in_pack(directory, name, json.dumps(facts).encode("utf-8"))
+    out = verify_pack(directory).stdout
+    assert "FAILED: KPI mean_days_to_close_nonconformity was measured at 2020-01-01" in out, out
     rewrite_in_pack(directory, name, original)
     assert verify_pack(directory).returncode == 0

@@ -32,8 +32,8 @@ What it checks, each problem named on a line of its own that starts with FAILED:
    and every run started in the rows has its definition in the pack;
 5. ``kpis.csv``: every KPI's row made again by its formula (``aims_kpis.py``, the code aims
    measures with) from the base measures ``evidence/kpi_facts.json`` records for it, each KPI
-   whose row differs named; the facts taken at the ledger head the export read, and each
-   target the one ``aims-config.json`` sets;
+   whose row differs named; the facts taken at the ledger head and the moment the export
+   read, and each target the one ``aims-config.json`` sets;
 6. ``witness/``: every signed checkpoint of the ledger head: signed by the witness key (checked
    when ``cryptography`` is installed), not newer than the head, and holding the hash the row it
    names has in this pack.
@@ -44,6 +44,7 @@ Exit status: 0 when everything verifies, 1 when anything does not (every problem
 
 import argparse
 import csv
+import datetime
 import hashlib
 import importlib
 import io
@@ -458,7 +459,15 @@ def _csv_rows(text):
     return list(csv.reader(io.StringIO(text, newline="")))
 
 
-def check_kpis(checker, verification):
+def _moment(text):
+    """An ISO 8601 moment (``Z`` or an offset) as a datetime; None for anything else."""
+    try:
+        return datetime.datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def check_kpis(checker, manifest, verification):
     """kpis.csv against the rows its formulas make of evidence/kpi_facts.json."""
     facts_name = "evidence/kpi_facts.json"
     recorded = load_json(checker.path(facts_name))
@@ -477,6 +486,13 @@ def check_kpis(checker, verification):
             f"the head the export read, row {chain.get('head_seq')} ({chain.get('head_hash')})"
         )
         bad += 1
+    measured = _moment(recorded.get("measured_at"))
+    if measured is None or measured != _moment(manifest.get("generated_at")):
+        checker.fail(
+            f"{facts_name} was measured at {recorded.get('measured_at')}, not when the pack was "
+            f"exported ({manifest.get('generated_at')})"
+        )
+        bad += 1
     targets = (load_json(checker.path("aims-config.json")) or {}).get("kpi_targets") or {}
     want, order = {}, []
     for entry in recorded["kpis"]:
@@ -488,6 +504,10 @@ def check_kpis(checker, verification):
                 f"{facts_name} judges KPI {key} against target {entry.get('target')}, "
                 f"aims-config.json sets kpi_targets.{setting} to {targets[setting]}"
             )
+            bad += 1
+        at = (entry.get("facts") or {}).get("at")
+        if at is not None and _moment(at) != measured:
+            checker.fail(f"KPI {key} was measured at {at}, not at {recorded.get('measured_at')}")
             bad += 1
         try:
             row = aims_kpis.csv_row(aims_kpis.rebuilt(entry))
@@ -692,7 +712,7 @@ def main(argv=None):
             facts = RowFacts({c.head_seq for c in found or ()})
             check_auditor(checker, args.ledger, manifest, facts)  # the one parse of the rows
             check_workflows(checker, facts)
-            check_kpis(checker, verification)
+            check_kpis(checker, manifest, verification)
             check_witness(checker, found, facts, verification, args.public_key)
     except Unreadable as err:
         print(f"cannot check: {err}", file=sys.stderr)
