@@ -380,7 +380,6 @@ def compute_kpis_by_system(
     return found
 
 
-
 # -- building blocks for KPIs of other workflows ---------------------------------------------
 # (incident response times, training completion by role, overdue risk treatments: each such
 # KPI is a definition and a function calling one of these)

@@ -189,9 +189,10 @@ class _Ledger:
         run_id = row["run_id"]
         if not run_id:
             return
-        run = self.run(run_id)
-        run.seqs.append(row["seq"])
-        run.lines.append((row["seq"], at, kind, row["actor"], describe(kind, payload)))
+        run = self.runs.get(run_id) or self.run(run_id)  # the lookup inlined: once a row
+        seq = row["seq"]
+        run.seqs.append(seq)
+        run.lines.append((seq, at, kind, row["actor"], describe(kind, payload)))
         if kind == "run.started":
             run.started = True
             run.workflow = str(payload.get("workflow", ""))
@@ -603,7 +604,8 @@ class RegisterRows:
             seen = self.run_rows.get(run_id)
             if seen is not None:
                 seen[0] += 1
-                seen[1] = max(seen[1], row["effective_at"])
+                if row["effective_at"] > seen[1]:  # max() without the call, once a row
+                    seen[1] = row["effective_at"]
             elif kind == "run.started":
                 self.run_rows[run_id] = [1, row["effective_at"]]
             if kind == "run.completed":
