@@ -6,6 +6,7 @@ pinned. Each problem is named on a FAILED line and the exit status is 1."""
 from __future__ import annotations
 
 import hashlib
+import json
 
 import pytest
 from export_world import Pack, edit_cell, rewrite_in_pack, unpacked_pack, verify_pack
@@ -213,3 +214,64 @@ def test_a_finding_written_from_the_table_is_checked_against_its_raised_row(
         f"FAILED: findings.csv says severity 'observation' for finding {finding_id}; its ledger "
         "rows say 'minor'" in check.stdout
     ), check.stdout
+
+
+def test_a_kpi_edited_in_kpis_csv_together_with_the_manifest_is_named(unpacked):
+    from aims_workflows.kpi.queries import definitions
+
+    result, directory = unpacked
+    untouched = verify_pack(directory)
+    assert untouched.returncode == 0, untouched.stdout + untouched.stderr
+    assert (
+        f"OK: the {len(definitions())} KPIs of kpis.csv are what their formulas make of the "
+        "facts in evidence/kpi_facts.json" in untouched.stdout
+    ), untouched.stdout
+    kpis = (directory / "kpis.csv").read_bytes().decode("utf-8")
+    edited, key = edit_cell(
+        kpis, "key", "value", lambda row: row["key"] == "risk_assessment_coverage", "1.0"
+    )
+    assert edited != kpis  # the demo world's coverage is not already 100%
+    rewrite_in_pack(directory, "kpis.csv", edited.encode("utf-8"))
+    check = verify_pack(directory)
+    assert check.returncode == 1
+    assert (
+        f"FAILED: kpis.csv says value '1.0' for KPI {key}; its formula over the facts in "
+        "evidence/kpi_facts.json gives" in check.stdout
+    ), check.stdout
+    assert check.stdout.count("FAILED") == 1  # that KPI only, and the manifest agrees
+    met, _ = edit_cell(kpis, "key", "met", lambda row: row["key"] == "open_tasks", "true")
+    rewrite_in_pack(directory, "kpis.csv", met.encode("utf-8"))
+    if met != kpis:
+        assert "for KPI open_tasks" in verify_pack(directory).stdout
+    rewrite_in_pack(directory, "kpis.csv", kpis.encode("utf-8"))
+    assert verify_pack(directory).returncode == 0
+
+
+def test_kpi_facts_edited_to_match_an_edited_kpi_are_named(unpacked):
+    """The facts are bound to the ledger head the export read and to aims-config.json's
+    targets; facts that no formula can use are named too."""
+    _, directory = unpacked
+    name = "evidence/kpi_facts.json"
+    original = (directory / name).read_bytes()
+    facts = json.loads(original)
+    facts["chain_head"]["seq"] -= 1  # facts from an earlier state passed off as the export's
+    rewrite_in_pack(directory, name, json.dumps(facts).encode("utf-8"))
+    check = verify_pack(directory)
+    assert check.returncode == 1
+    assert f"FAILED: {name} was taken at ledger row" in check.stdout, check.stdout
+    facts = json.loads(original)
+    entry = next(e for e in facts["kpis"] if e["key"] == "open_tasks")
+    entry["target"] = 1000.0  # a target eased in the facts only
+    entry["facts"] = {"formula": "open_tasks"}
+    rewrite_in_pack(directory, name, json.dumps(facts).encode("utf-8"))
+    out = verify_pack(directory).stdout
+    assert "judges KPI open_tasks against target 1000.0, aims-config.json sets" in out, out
+    assert "FAILED: KPI open_tasks: its facts in evidence/kpi_facts.json cannot be used" in out
+    facts = json.loads(original)
+    entry = next(e for e in facts["kpis"] if e["key"] == "mean_days_to_close_nonconformity")
+    entry["facts"]["at"] = "2020-01-01T00:00:00+00:00"  # measured at another moment
+    rewrite_in_pack(directory, name, json.dumps(facts).encode("utf-8"))
+    out = verify_pack(directory).stdout
+    assert "FAILED: KPI mean_days_to_close_nonconformity was measured at 2020-01-01" in out, out
+    rewrite_in_pack(directory, name, original)
+    assert verify_pack(directory).returncode == 0

@@ -23,11 +23,10 @@ from .queries import (
     BySystem,
     Measure,
     Reading,
-    _ratio,
     findings_counted,
     findings_counted_by_system,
     measure,
-    median_from_histogram,
+    read,
 )
 
 __all__ = [
@@ -68,7 +67,7 @@ def _coverage_reading(m: Measure, prefix: str) -> Reading:
 
 
 def _covered(in_scope: int, current: int) -> Reading:
-    return Reading(_ratio(current, in_scope), f"{current} of {in_scope}")
+    return read({"formula": "coverage", "in_scope": in_scope, "current": current})
 
 
 def _coverage_by_system(prefix: str) -> BySystem:
@@ -171,11 +170,11 @@ def _tasks_by_system(overdue: bool) -> BySystem:
 
 
 def _open_reading(count: int) -> Reading:
-    return Reading(count, f"{count} open")
+    return read({"formula": "open_tasks", "count": count})
 
 
 def _overdue_reading(count: int) -> Reading:
-    return Reading(count, f"{count} past their due date")
+    return read({"formula": "overdue_tasks", "count": count})
 
 
 @measure(
@@ -223,9 +222,8 @@ def _overdue_tasks(m: Measure) -> Reading:
 
 
 def _latency_reading(buckets: list[tuple[int, int]]) -> Reading:
-    minutes = median_from_histogram(buckets)
-    hours = minutes / 60 if minutes is not None else None
-    return Reading(hours, f"over {sum(c for _, c in buckets)} closed approvals")
+    pairs = [[int(minute), int(count)] for minute, count in buckets]
+    return read({"formula": "approval_latency", "buckets": pairs})
 
 
 def _latency_by_system(m: Measure, names: list[str]) -> dict[str, Reading]:
@@ -354,23 +352,19 @@ def _read_nonconformities(m: Measure) -> list[_Nonconformity]:
     return found
 
 
+def _nonconformity_facts(formula: str, ncs: list[_Nonconformity], at: datetime) -> Reading:
+    def moment(when: datetime | None) -> str | None:
+        return None if when is None else when.isoformat()
+
+    found = [
+        [nc.raised_at.isoformat(), moment(nc.actioned_at), moment(nc.closed_at), nc.checks]
+        for nc in ncs
+    ]
+    return read({"formula": formula, "at": at.isoformat(), "nonconformities": found})
+
+
 def _days_reading(ncs: list[_Nonconformity], at: datetime) -> Reading:
-    if not ncs:
-        return Reading(None, "no nonconformities")
-    ages = [((nc.actioned_at or at) - nc.raised_at).total_seconds() / 86400 for nc in ncs]
-    actioned = [nc for nc in ncs if nc.actioned_at is not None]
-    still_open = [nc for nc in ncs if nc.actioned_at is None]
-    waiting = sum(1 for nc in actioned if nc.closed_at is None)
-    detail = f"{len(actioned)} actioned, {len(still_open)} open"
-    if still_open:
-        oldest = max((at - nc.raised_at).total_seconds() for nc in still_open) / 86400
-        detail += f" (oldest {oldest:.0f} days)"
-    detail += f"; {waiting} awaiting the effectiveness check"
-    return Reading(
-        sum(ages) / len(ages),
-        detail,
-        {"actioned": len(actioned), "open": len(still_open), "awaiting_check": waiting},
-    )
+    return _nonconformity_facts("nonconformity_days", ncs, at)
 
 
 def _nonconformities_by_system(
@@ -385,15 +379,8 @@ def _nonconformities_by_system(
     return grouped
 
 
-def _effectiveness_reading(ncs: list[_Nonconformity], _at: datetime) -> Reading:
-    checks = sum(nc.checks for nc in ncs)
-    effective = sum(1 for nc in ncs if nc.closed_at is not None and nc.checks)
-    waiting = sum(1 for nc in ncs if nc.actioned_at is not None and nc.closed_at is None)
-    return Reading(
-        _ratio(effective, checks),
-        f"{effective} of {checks} checks found the action effective; {waiting} awaiting a check",
-        {"checks": checks, "effective": effective, "awaiting_check": waiting},
-    )
+def _effectiveness_reading(ncs: list[_Nonconformity], at: datetime) -> Reading:
+    return _nonconformity_facts("nonconformity_effectiveness", ncs, at)
 
 
 @measure(
@@ -490,12 +477,6 @@ def _control_evidence(m: Measure) -> tuple[dict[str, str], int] | None:
     return states, excluded
 
 
-def _first(ids: Iterable[str], limit: int = 5) -> str:
-    ids = sorted(ids)
-    shown = ", ".join(ids[:limit])
-    return shown + (f" and {len(ids) - limit} more" if len(ids) > limit else "")
-
-
 @measure(
     KpiDefinition(
         key="controls_with_current_evidence",
@@ -520,21 +501,10 @@ def _first(ids: Iterable[str], limit: int = 5) -> str:
 def _controls(m: Measure) -> Reading:
     found = _control_evidence(m)
     if found is None:
-        return Reading(None, "needs the workflows in use to tell which controls they evidence")
+        return read({"formula": "controls", "states": None})
     states, excluded = found
-    by_state = Counter(states.values())
-    current, stale, none = by_state["current"], by_state["stale"], by_state["no_evidence"]
-    detail = (
-        f"{current} of {len(states)} applicable current, {stale} stale, {none} without evidence"
-        f" ({excluded} excluded)"
-    )
-    if stale:
-        detail += f"; stale: {_first(c for c, s in states.items() if s == 'stale')}"
-    return Reading(
-        _ratio(current, len(states)),
-        detail,
-        {"current": current, "stale": stale, "no_evidence": none},
-    )
+    ordered = dict(sorted(states.items()))
+    return read({"formula": "controls", "states": ordered, "excluded": excluded})
 
 
 # -- findings -------------------------------------------------------------------------------
@@ -553,18 +523,7 @@ def _by_area(rows: Iterable[tuple[str | None, int]]) -> dict[str, int]:
 
 
 def _repeats_reading(by_area: dict[str, int]) -> Reading:
-    repeats = {area: n for area, n in by_area.items() if n > 1}
-    total = sum(by_area.values())
-    detail = f"{total} finding{'' if total == 1 else 's'} in {len(by_area)} area" + (
-        "" if len(by_area) == 1 else "s"
-    )
-    if repeats:
-        detail += "; repeated in " + ", ".join(f"{a} ({n})" for a, n in sorted(repeats.items()))
-    return Reading(
-        sum(n - 1 for n in repeats.values()),
-        detail,
-        {area: float(n) for area, n in sorted(by_area.items())},
-    )
+    return read({"formula": "repeated_findings", "by_area": by_area})
 
 
 def _repeats_by_system(m: Measure, names: list[str]) -> dict[str, Reading]:

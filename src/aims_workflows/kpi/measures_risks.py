@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from ..risks.queries import count_overdue_treatments
 from .definitions import KpiDefinition
-from .queries import _SYSTEMS, Measure, Reading, measure
+from .queries import _SYSTEMS, Measure, Reading, measure, read
 
 
 @measure(
@@ -39,4 +39,4 @@ def _overdue_treatments(m: Measure) -> Reading:
     if m.scope.system or m.scope.tier:
         systems = select(_SYSTEMS.c.name).where(*m.systems_where())
     late = count_overdue_treatments(m.conn, m.at, systems)
-    return Reading(late, f"{late} past their target date (aims risks list --overdue)")
+    return read({"formula": "overdue_treatments", "count": late})

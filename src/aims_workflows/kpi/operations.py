@@ -13,7 +13,6 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from statistics import median
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -31,6 +30,7 @@ from .queries import (
     findings_counted,
     findings_counted_by_system,
     measure,
+    read,
 )
 
 __all__ = [
@@ -149,14 +149,7 @@ def _training_completion(m: Measure) -> Reading:
         for role, people in sorted(holders.items())
         if people
     }
-    done, held = sum(d for d, _ in by_role.values()), sum(n for _, n in by_role.values())
-    if not held:
-        return Reading(None, "no role holders in the directory")
-    short = [role for role, (d, n) in by_role.items() if d < n]
-    detail = f"{done} of {held} role holders trained"
-    if short:
-        detail += "; short in " + ", ".join(f"{r} ({by_role[r][0]}/{by_role[r][1]})" for r in short)
-    return Reading(done / held, detail, {role: d / n for role, (d, n) in by_role.items()})
+    return read({"formula": "training", "by_role": {r: list(pair) for r, pair in by_role.items()}})
 
 
 # -- AI incident response --------------------------------------------------------------------
@@ -245,27 +238,16 @@ def _read_incidents(m: Measure, all_systems: bool) -> list[Incident]:
     return found
 
 
-def _elapsed(incidents: list[Incident], at: datetime, field: str, per: float) -> list[float]:
-    """Time from detection to ``field`` of each incident, or its age while that is not done."""
-    return [
-        max(0.0, ((getattr(i, field) or at) - i.detected_at).total_seconds() / per)
-        for i in incidents
-    ]
-
-
 def _response_reading(
     field: str, per: float, unit: str
 ) -> Callable[[list[Incident], datetime], Reading]:
     def reading(incidents: list[Incident], at: datetime) -> Reading:
-        if not incidents:
-            return Reading(None, "no AI incidents")
-        times = _elapsed(incidents, at, field, per)
-        pending = [t for i, t in zip(incidents, times, strict=True) if getattr(i, field) is None]
-        done = len(incidents) - len(pending)
-        detail = f"over {len(incidents)} incident{'s' if len(incidents) != 1 else ''}: {done} done"
-        if pending:
-            detail += f", {len(pending)} not yet (oldest {max(pending):.0f} {unit}, counted by age)"
-        return Reading(median(times), detail, {"done": done, "open": len(pending)})
+        def moment(when: datetime | None) -> str | None:
+            return None if when is None else when.isoformat()
+
+        found = [[i.detected_at.isoformat(), moment(getattr(i, field))] for i in incidents]
+        facts = {"at": at.isoformat(), "per": per, "unit": unit, "incidents": found}
+        return read({"formula": "incident_response", **facts})
 
     return reading
 
@@ -374,19 +356,8 @@ def _by_source(rows: Iterable[tuple[str, int]]) -> dict[str, float]:
     return counts
 
 
-def _sources_text(counts: dict[str, float], totals: dict[str, float] | None = None) -> str:
-    parts = []
-    for source, n in counts.items():
-        if n or (totals and totals.get(source)):
-            parts.append(
-                f"{source} {int(n)}" + (f" of {int(totals[source])}" if totals is not None else "")
-            )
-    return ", ".join(parts) or "none"
-
-
 def _open_findings_reading(open_: dict[str, float], total: dict[str, float]) -> Reading:
-    n, all_ = int(sum(open_.values())), int(sum(total.values()))
-    return Reading(n, f"{n} open of {all_} raised: {_sources_text(open_, total)}", open_)
+    return read({"formula": "open_findings", "open": open_, "total": total})
 
 
 def _grouped_sources(m: Measure, *where: Any) -> dict[str, dict[str, float]]:
@@ -435,8 +406,7 @@ def _open_findings(m: Measure) -> Reading:
 
 
 def _raised_reading(counts: dict[str, float], days: int) -> Reading:
-    n = int(sum(counts.values()))
-    return Reading(n, f"{n} in the last {days} days: {_sources_text(counts)}", counts)
+    return read({"formula": "nonconformities_raised", "counts": counts, "days": days})
 
 
 def _raised_by_system(m: Measure, names: list[str]) -> dict[str, Reading]:

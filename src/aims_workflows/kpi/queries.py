@@ -60,7 +60,9 @@ from ..store.models import (
     SpecVersion,
     StepRecord,
 )
+from . import formulas
 from .definitions import KpiDefinition, KpiDefinitionError, check_definition
+from .formulas import median_from_histogram
 
 __all__ = [
     "Kpi",
@@ -77,6 +79,7 @@ __all__ = [
     "measure",
     "median_from_histogram",
     "overdue_tasks_of",
+    "read",
     "step_durations",
     "tasks_by_role",
 ]
@@ -95,6 +98,8 @@ class Kpi:
     met: bool | None
     detail: str
     breakdown: dict[str, float] | None = None
+    # the base measures the reading was made from (formulas.apply), for the audit pack
+    facts: dict[str, Any] | None = field(default=None, compare=False, repr=False)
 
     def as_dict(self) -> dict:
         # by hand, not dataclasses.asdict: the daily history turns thousands of these into rows
@@ -202,6 +207,15 @@ class Reading:
     value: float | None
     detail: str
     breakdown: dict[str, float] | None = None
+    facts: dict[str, Any] | None = None  # what it was made from (see :func:`read`)
+
+
+def read(facts: dict[str, Any]) -> Reading:
+    """The reading :mod:`.formulas` makes of a KPI's base measures ``facts`` (JSON values,
+    moments as ISO text), which it keeps: the audit pack carries them for its verifier to run
+    the same formula again."""
+    value, detail, breakdown = formulas.apply(facts)
+    return Reading(value, detail, breakdown, facts)
 
 
 @dataclass
@@ -310,6 +324,7 @@ def _kpi(definition: KpiDefinition, reading: Reading, targets: KpiTargets) -> Kp
         definition.met(reading.value, targets),
         reading.detail,
         reading.breakdown,
+        reading.facts,
     )
 
 
@@ -363,34 +378,6 @@ def compute_kpis_by_system(
         for name in systems:
             found[name].append(_kpi(entry.definition, readings[name], targets))
     return found
-
-
-def median_from_histogram(buckets: list[tuple[int, int]]) -> float | None:
-    """Median of values grouped in whole-minute buckets [(minute, count)], in minutes.
-
-    Within half a minute of the exact median: each value is taken as the middle of its bucket,
-    and for an even count the two middle values are averaged, as a plain median does.
-    """
-    total = sum(count for _, count in buckets)
-    if total == 0:
-        return None
-    ordered = sorted((minute, count) for minute, count in buckets if count > 0)
-
-    def value_at(position: int) -> float:  # 1-based position in the sorted values
-        seen = 0
-        for minute, count in ordered:
-            seen += count
-            if seen >= position:
-                return minute + 0.5
-        raise AssertionError("unreachable: position <= total")  # pragma: no cover
-
-    if total % 2:
-        return value_at(total // 2 + 1)
-    return (value_at(total // 2) + value_at(total // 2 + 1)) / 2
-
-
-def _ratio(part: int, whole: int) -> float | None:
-    return part / whole if whole else None
 
 
 # -- building blocks for KPIs of other workflows ---------------------------------------------

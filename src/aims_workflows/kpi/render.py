@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 
+from . import formulas
 from .queries import Kpi
 
 __all__ = ["format_value", "format_target", "kpis_json", "kpis_csv", "kpi_table"]
@@ -36,27 +35,8 @@ def kpis_json(kpis: list[Kpi], generated_at: str) -> str:
 
 
 def kpis_csv(kpis: list[Kpi]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["key", "label", "value", "unit", "target", "met", "detail", "breakdown"])
-    for k in kpis:
-        writer.writerow(
-            [
-                k.key,
-                k.label,
-                "" if k.value is None else round(k.value, 6),
-                k.unit,
-                "" if k.target is None else k.target,
-                "" if k.met is None else str(k.met).lower(),
-                k.detail,
-                "; ".join(f"{part}={_plain(n)}" for part, n in (k.breakdown or {}).items()),
-            ]
-        )
-    return out.getvalue()
-
-
-def _plain(number: float) -> str:
-    return str(int(number)) if float(number).is_integer() else f"{number:g}"
+    # the pack's verifier writes the rows again with the same function (formulas.csv_text)
+    return formulas.csv_text(k.as_dict() for k in kpis)
 
 
 def kpi_table(kpis: list[Kpi], title: str = "AIMS KPIs"):

@@ -12,18 +12,27 @@ from typing import Any
 
 from ...engine import chain_walk, checkpoints, timestamps
 from ...engine.evidence import iso
+from ...engine import chain_walk, checkpoints
+from ...kpi import formulas
 from ..ledger_slice import FIELDS, iter_slice, seq_range
 from ..period import Period
 from . import auditor
 from ._zip import PackWriter
 
-__all__ = ["add_auditor_files", "add_witness_files", "spec_json", "VERIFIER_MODULES"]
+__all__ = [
+    "add_auditor_files",
+    "add_kpi_facts",
+    "add_witness_files",
+    "spec_json",
+    "VERIFIER_MODULES",
+]
 
 VERIFIER_MODULES = {
     "evidence/aims_chain.py": chain_walk,
     "evidence/aims_auditor.py": auditor,
     "evidence/aims_checkpoints.py": checkpoints,
     "evidence/aims_timestamps.py": timestamps,
+    "evidence/aims_kpis.py": formulas,
 }
 """The modules the pack's verifier imports, shipped as their source next to it."""
 
@@ -58,6 +67,42 @@ def add_auditor_files(
         pack.add(path, text)
     counts["auditor/sample.csv"] = max(0, files["auditor/sample.csv"].count("\r\n") - 1)
     return used
+
+
+def add_kpi_facts(pack: PackWriter, kpis: list[Any], chain: Any, generated: str) -> None:
+    """evidence/kpi_facts.json: each KPI of ``kpis.csv`` with the base measures it was made
+    from (``Kpi.facts``), its unit, target and direction, and the ledger head the database
+    stood at when they were read, for the verifier to run the formulas again
+    (``aims_kpis.rebuilt``)."""
+    from ...kpi.queries import definitions
+
+    defined = {d.key: d for d in definitions()}
+    entries = []
+    for kpi in kpis:
+        definition = defined[kpi.key]
+        entries.append(
+            {
+                "key": kpi.key,
+                "label": kpi.label,
+                "unit": kpi.unit,
+                "target": kpi.target,
+                "target_setting": definition.target,
+                "direction": definition.direction,
+                "facts": kpi.facts,
+            }
+        )
+    document = {
+        "measured_at": generated,
+        "chain_head": {"seq": chain.head_seq, "hash": chain.head_hash},
+        "about": (
+            "the base measures each KPI in kpis.csv was computed from, read from the database "
+            "at measured_at, when the ledger head was chain_head; evidence/verify_ledger.py "
+            "applies each KPI's formula (evidence/aims_kpis.py) to them again and compares "
+            "with kpis.csv"
+        ),
+        "kpis": entries,
+    }
+    pack.add("evidence/kpi_facts.json", json.dumps(document, indent=1, ensure_ascii=False) + "\n")
 
 
 def add_witness_files(pack: PackWriter, conn: Any, app: Any) -> int:

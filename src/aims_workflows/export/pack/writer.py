@@ -138,6 +138,9 @@ def _write(
         conn, now, app.config.kpi_targets, context=KpiContext(app.workflows, app.config.soa)
     )
     _reports(pack, coverage, kpis, generated)
+    from .auditor_files import add_kpi_facts
+
+    add_kpi_facts(pack, kpis, chain, generated)
     # oscal/: catalog, profile (the SoA), SSP, assessment plan, assessment results and POA&M
     # (oscal.FILES), only when compliance-trestle is installed
     from ..oscal import pack_documents

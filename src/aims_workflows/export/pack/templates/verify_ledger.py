@@ -31,10 +31,14 @@ What it checks, each problem named on a line of its own that starts with FAILED:
    ``aims-config.json`` and the approved SoA in the rows give them;
 4. ``workflows/``: every pinned definition's canonical JSON hashes to the hash the runs pinned,
    and every run started in the rows has its definition in the pack;
-5. ``witness/``: every signed checkpoint of the ledger head: signed by the witness key (checked
+5. ``kpis.csv``: every KPI's row made again by its formula (``aims_kpis.py``, the code aims
+   measures with) from the base measures ``evidence/kpi_facts.json`` records for it, each KPI
+   whose row differs named; the facts taken at the ledger head and the moment the export
+   read, and each target the one ``aims-config.json`` sets;
+6. ``witness/``: every signed checkpoint of the ledger head: signed by the witness key (checked
    when ``cryptography`` is installed), not newer than the head, and holding the hash the row it
    names has in this pack;
-6. ``witness/timestamps.jsonl``: every RFC 3161 token a time-stamp authority gave a checkpoint:
+7. ``witness/timestamps.jsonl``: every RFC 3161 token a time-stamp authority gave a checkpoint:
    status granted, the SHA-256 of the checkpoint's signed bytes in its messageImprint, its
    signature and certificate chain valid under ``--tsa-ca`` (else the pack's own
    ``witness/tsa-ca.pem``) with the timeStamping usage (checked when ``rfc3161-client`` is
@@ -46,6 +50,7 @@ Exit status: 0 when everything verifies, 1 when anything does not (every problem
 
 import argparse
 import csv
+import datetime
 import hashlib
 import importlib
 import io
@@ -66,6 +71,7 @@ aims_auditor = importlib.import_module("aims_auditor")
 aims_chain = importlib.import_module("aims_chain")
 aims_checkpoints = importlib.import_module("aims_checkpoints")
 aims_timestamps = importlib.import_module("aims_timestamps")
+aims_kpis = importlib.import_module("aims_kpis")
 
 FIELDS = aims_chain.FIELDS
 
@@ -150,7 +156,8 @@ PACK_FORMATS = ("aims-audit-pack/1", "aims-audit-pack/2")
 """The pack formats this verifier reads: /1 wrote each row as a JSON object; /2 writes it as
 the canonical array the hash covers with the hash appended (``aims_chain.row_line``)."""
 BLOCK = 1 << 24  # the ledger file is read 16 MiB at a time
-DECODE = json.JSONDecoder().decode  # json.loads less its per-call set-up (read once per row)
+DECODE = aims_auditor.loads  # json.loads less its per-call set-up (read once per row)
+ROW_FIELDS = len(FIELDS)
 
 
 def read_lines(path):
@@ -177,13 +184,15 @@ def parse_row(line, line_no, path):
     """One line (bytes) as a row; None for a blank line; Unreadable for a line that is no row.
     A line is the JSON array of the row's fields in hash order (this pack format) or a JSON
     object of them (packs of format aims-audit-pack/1)."""
-    if not line.strip():
-        return None
     try:
         row = DECODE(line.decode("utf-8") if isinstance(line, bytes) else line)
     except ValueError as err:
+        if not line.strip():  # blank: asked only here, so a row's line is not copied by strip
+            return None
         raise Unreadable(f"line {line_no} of {path}: not valid JSON ({err})") from None
-    if isinstance(row, list):
+    if type(row) is list and len(row) == ROW_FIELDS:  # the common case first: one test
+        row = dict(zip(FIELDS, row))
+    elif isinstance(row, list):
         if len(row) != len(FIELDS):
             raise Unreadable(
                 f"line {line_no} of {path}: a row is an array of {len(FIELDS)} values "
@@ -196,9 +205,9 @@ def parse_row(line, line_no, path):
             raise Unreadable(f"line {line_no}: missing field(s) {', '.join(missing)}")
     else:
         raise Unreadable(f"line {line_no} of {path}: not a JSON array or object")
-    if not isinstance(row["seq"], int) or isinstance(row["seq"], bool):
+    if type(row["seq"]) is not int:  # JSON gives int, bool or float: only int is a number here
         raise Unreadable(f"line {line_no}: seq must be a whole number")
-    if not isinstance(row["payload"], str):
+    if type(row["payload"]) is not str:
         raise Unreadable(
             f"row {row['seq']} (line {line_no}): payload must be the JSON text exactly "
             "as exported, not a parsed object"
@@ -317,14 +326,19 @@ class RowFacts:
         self.hashes = {}  # seq -> hash, for the seqs in wanted
 
     def rows(self, path):
-        """The rows of ``path``, gathering the facts as they pass."""
-        for line_no, row in read_rows(path):
+        """The rows of ``path``, gathering the facts as they pass (the lines read and parsed
+        here, not through :func:`read_rows`: one generator fewer a row)."""
+        wanted, started, checkpoints = self.wanted, self.started, self.checkpoint_rows
+        for line_no, line in enumerate(read_lines(path), start=1):
+            row = parse_row(line, line_no, path)
+            if row is None:
+                continue
             kind = row["kind"]
             if kind == "run.started":
-                self.started.append((line_no, row))
+                started.append((line_no, row))
             elif kind == "ledger.checkpoint":
-                self.checkpoint_rows.append((row["seq"], row["payload"]))
-            if row["seq"] in self.wanted:
+                checkpoints.append((row["seq"], row["payload"]))
+            if row["seq"] in wanted:
                 self.hashes[row["seq"]] = row["hash"]
             yield row
 
@@ -447,7 +461,112 @@ def check_workflows(checker, facts):
         )
 
 
-# -- 5. witness/ --------------------------------------------------------------------------
+# -- 5. kpis.csv ---------------------------------------------------------------------------
+def _csv_rows(text):
+    return list(csv.reader(io.StringIO(text, newline="")))
+
+
+def _moment(text):
+    """An ISO 8601 moment (``Z`` or an offset) as a datetime; None for anything else."""
+    try:
+        return datetime.datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def check_kpis(checker, manifest, verification):
+    """kpis.csv against the rows its formulas make of evidence/kpi_facts.json."""
+    facts_name = "evidence/kpi_facts.json"
+    recorded = load_json(checker.path(facts_name))
+    if not isinstance(recorded, dict) or not isinstance(recorded.get("kpis"), list):
+        checker.fail(f"{facts_name} is missing or lists no KPIs: kpis.csv cannot be checked")
+        return
+    if not os.path.isfile(checker.path("kpis.csv")):
+        checker.fail("kpis.csv is missing")
+        return
+    bad = 0
+    chain = (verification or {}).get("chain") or {}
+    head = recorded.get("chain_head") or {}
+    if (head.get("seq"), head.get("hash")) != (chain.get("head_seq"), chain.get("head_hash")):
+        checker.fail(
+            f"{facts_name} was taken at ledger row {head.get('seq')} ({head.get('hash')}), not at "
+            f"the head the export read, row {chain.get('head_seq')} ({chain.get('head_hash')})"
+        )
+        bad += 1
+    measured = _moment(recorded.get("measured_at"))
+    if measured is None or measured != _moment(manifest.get("generated_at")):
+        checker.fail(
+            f"{facts_name} was measured at {recorded.get('measured_at')}, not when the pack was "
+            f"exported ({manifest.get('generated_at')})"
+        )
+        bad += 1
+    targets = (load_json(checker.path("aims-config.json")) or {}).get("kpi_targets") or {}
+    want, order = {}, []
+    for entry in recorded["kpis"]:
+        key = str(entry.get("key"))
+        order.append(key)
+        setting = entry.get("target_setting")
+        if setting in targets and float(targets[setting]) != entry.get("target"):
+            checker.fail(
+                f"{facts_name} judges KPI {key} against target {entry.get('target')}, "
+                f"aims-config.json sets kpi_targets.{setting} to {targets[setting]}"
+            )
+            bad += 1
+        at = (entry.get("facts") or {}).get("at")
+        if at is not None and _moment(at) != measured:
+            checker.fail(f"KPI {key} was measured at {at}, not at {recorded.get('measured_at')}")
+            bad += 1
+        try:
+            row = aims_kpis.csv_row(aims_kpis.rebuilt(entry))
+        except (KeyError, ValueError) as err:
+            checker.fail(f"KPI {key}: its facts in {facts_name} cannot be used: {err}")
+            bad += 1
+            continue
+        want[key] = _csv_rows(_csv_line(row))[0]  # each cell as the CSV writes it
+    text = checker.read("kpis.csv").decode("utf-8", errors="replace")
+    found = _csv_rows(text)
+    header, have = (found[0], found[1:]) if found else ([], [])
+    if header != aims_kpis.CSV_HEADER:
+        checker.fail(f"kpis.csv's header is {header}, not {aims_kpis.CSV_HEADER}")
+        return
+    seen = set()
+    for cells in have:
+        key = cells[0] if cells else ""
+        seen.add(key)
+        expected = want.get(key)
+        if expected is None:
+            if key not in order:
+                checker.fail(f"kpis.csv shows KPI {key}, which {facts_name} does not record")
+                bad += 1
+            continue
+        for column, cell, value in itertools.zip_longest(header, cells, expected):
+            if cell != value:
+                checker.fail(
+                    f"kpis.csv says {column} {cell!r} for KPI {key}; its formula over the "
+                    f"facts in {facts_name} gives {value!r}"
+                )
+                bad += 1
+    for key in order:
+        if key not in seen:
+            checker.fail(f"kpis.csv does not show KPI {key}, which {facts_name} records")
+            bad += 1
+    if not bad and text != aims_kpis.csv_text(aims_kpis.rebuilt(e) for e in recorded["kpis"]):
+        checker.fail("kpis.csv is not written as its KPIs' formulas write it (order or layout)")
+        bad += 1
+    if not bad:
+        print(
+            f"OK: the {len(order)} KPIs of kpis.csv are what their formulas make of the facts "
+            f"in {facts_name}, taken at ledger row {head.get('seq')}"
+        )
+
+
+def _csv_line(row):
+    out = io.StringIO()
+    csv.writer(out).writerow(row)
+    return out.getvalue()
+
+
+# -- 6. witness/ --------------------------------------------------------------------------
 def read_checkpoints(checker):
     """The signed checkpoints in witness/checkpoints.jsonl; None when the file is missing."""
     lines_path = checker.path("witness/checkpoints.jsonl")
@@ -679,6 +798,7 @@ def main(argv=None):
             facts = RowFacts({c.head_seq for c in found or ()})
             check_auditor(checker, args.ledger, manifest, facts)  # the one parse of the rows
             check_workflows(checker, facts)
+            check_kpis(checker, manifest, verification)
             check_witness(checker, found, facts, verification, args.public_key)
             check_timestamps(checker, found, args.tsa_ca)
     except Unreadable as err:
