@@ -12,7 +12,6 @@ from typing import Any
 
 from ...engine import chain_walk, checkpoints, timestamps
 from ...engine.evidence import iso
-from ...engine import chain_walk, checkpoints
 from ...kpi import formulas
 from ..ledger_slice import FIELDS, iter_slice, seq_range
 from ..period import Period
