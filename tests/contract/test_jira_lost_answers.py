@@ -46,7 +46,8 @@ def start(conn, database, jira_sandbox, jira_clock):  # noqa: F811
 
 
 def _comments(sandbox, key: str) -> list[str]:
-    return [adf.to_text(c["body"]) for c in sandbox.issue_json(key)["fields"]["comment"]["comments"]]
+    comments = sandbox.issue_json(key)["fields"]["comment"]["comments"]
+    return [adf.to_text(c["body"]) for c in comments]
 
 
 def test_a_stop_between_the_create_and_the_unassignable_comment_still_posts_it_once(

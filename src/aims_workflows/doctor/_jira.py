@@ -214,7 +214,8 @@ def jira_checks(
 
 
 def _reported_types(project: str, types: list[str], names: Iterable[str]) -> Check:
-    """The issue types people report nonconformities and propose AI systems with."""
+    """The issue types people report nonconformities and propose AI systems with (each
+    problem says its own fix)."""
     problems = []
     for name, kind in zip(names, (NONCONFORMITIES, PROPOSALS), strict=True):
         if name in types:
@@ -226,7 +227,7 @@ def _reported_types(project: str, types: list[str], names: Iterable[str]) -> Che
         )
     if not problems:
         return Check("jira", "issue types", "ok", ", ".join(names))
-    return Check("jira", "issue types", "fail", "; ".join(problems), "see above")
+    return Check("jira", "issue types", "fail", "; ".join(problems))
 
 
 def _on_screens(

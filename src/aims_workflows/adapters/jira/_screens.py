@@ -85,13 +85,13 @@ def project_screens(
         screen_id = screens.get(operation) or screens.get("default")
         if screen_id is not None:
             _read_screen(conn, result, str(screen_id), operation, project_key)
-    for found in transition_screens(conn, project_id, project_key, issue_type_id, result):
-        shared = shared_screen(conn, found, project_id)
+    for shown in transition_screens(conn, project_id, project_key, issue_type_id, result):
+        shared = shared_screen(conn, shown, project_id)
         if shared is not None:
             result.shared.append(shared)
         else:
             _read_screen(
-                conn, result, found.screen_id, f"'{found.transition}' transition", project_key
+                conn, result, shown.screen_id, f"'{shown.transition}' transition", project_key
             )
     return result
 
