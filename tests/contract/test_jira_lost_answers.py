@@ -71,6 +71,19 @@ def test_a_stop_between_the_create_and_the_unassignable_comment_still_posts_it_o
     assert issues(jira_sandbox) == ["AIMS-1"]
 
 
+def test_a_stop_after_the_comment_before_it_was_recorded_does_not_post_it_again(
+    start, jira_sandbox
+):
+    jira_sandbox.deny_permission(ENGINEER, "ASSIGNABLE_USER")
+    # Jira posts the comment; the process never hears so (nor records it)
+    jira_sandbox.faults.lose_successful_answers(path=r"/comment$", method="POST")
+    with pytest.raises(RetryableError, match="504"):
+        start().perform(create_command())
+    assert len(_comments(jira_sandbox, "AIMS-1")) == 1
+    assert start().perform(create_command()) == {"ref": "AIMS-1", "assignee": None}
+    assert len(_comments(jira_sandbox, "AIMS-1")) == 1
+
+
 def test_an_unassigned_create_whose_answer_was_lost_gets_one_issue_and_one_comment(
     start, jira_sandbox
 ):
