@@ -282,6 +282,17 @@ def test_a_workflow_other_projects_use_is_named_and_its_copy_asked_for(own_done_
     assert "edit workflow 'AIMS: Software Simplified Workflow'" in step
 
 
+def test_a_workflow_whose_projects_jira_will_not_list_is_taken_as_shared(own_done_screen):
+    sandbox = own_done_screen
+    sandbox.faults.fail(404, times=1, path="/projectUsages$")
+    screen_id = sandbox.state.screens.transition_screens["31"]
+    report = setup_project(_conn(sandbox), "AIMS", "Task", [FORM], manage_options=False)
+    assert report.ok, report.problems
+    assert not set(report.fields.values()) & sandbox.state.screens.screens[screen_id].field_ids
+    [step] = report.manual
+    assert "aims could not read which projects use the workflow" in step
+
+
 def test_form_fields_go_on_the_projects_own_done_screen_once(own_done_screen):
     """The Done transition shows a screen of the project's own: setup puts the form fields on
     it, so an engineer can answer while moving the issue to Done (a transition may set only
