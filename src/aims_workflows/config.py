@@ -78,7 +78,19 @@ class Settings(BaseSettings):
     jira_email: str | None = Field(default=None, description="the integration account's e-mail")
     jira_api_token: SecretStr | None = None
     jira_project: str = "AIMS"
-    jira_issue_type: str = "Task"
+    jira_issue_type: str = Field(
+        default="Task", min_length=1, description="the issue type of the tasks aims creates"
+    )
+    jira_nonconformity_type: str = Field(
+        default="Nonconformity",
+        min_length=1,
+        description="the issue type people report nonconformities with",
+    )
+    jira_proposal_type: str = Field(
+        default="AI system proposal",
+        min_length=1,
+        description="the issue type people propose new AI systems with",
+    )
     jira_webhook_secret: SecretStr | None = None
     jira_mode: Literal["webhook", "poll"] = Field(
         default="webhook",

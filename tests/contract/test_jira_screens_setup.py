@@ -231,14 +231,80 @@ def test_a_global_context_takes_no_projects_and_a_context_can_be_deleted(jira_sa
     assert httpx.delete(f"{base}/{global_context.id}", auth=auth).status_code == 404
 
 
-def test_form_fields_go_on_the_done_transitions_screen_once(odd_site):
-    """The Done transition shows a screen: setup puts the form fields on it, so an engineer can
-    answer while moving the issue to Done (a transition may set only its screen's fields)."""
+@pytest.fixture
+def own_done_screen(jira_clock, jira_spec_recorder) -> Iterator[JiraSandbox]:  # noqa: F811
+    """A site whose admin gave the project's Done transition a copy of the Resolve Issue
+    Screen of its own."""
+    sandbox = JiraSandbox(clock=jira_clock, done_screen="own")
+    sandbox.observers.append(jira_spec_recorder)
+    with sandbox:
+        yield sandbox
+    assert not jira_spec_recorder.errors, "\n".join(jira_spec_recorder.errors)
+
+
+def test_jiras_shared_resolve_screen_is_left_alone_and_the_admin_told_how_to_copy_it(odd_site):
+    """The Done transition shows Jira's own Resolve Issue Screen, which every project on the
+    default workflows shares: setup adds nothing to it and says what the admin does instead."""
+    conn = _conn(odd_site)
+    before = set(odd_site.state.screens.screens["2"].field_ids)
+    report = setup_project(conn, "AIMS", "Task", [FORM], manage_options=False)
+    assert report.ok, report.problems
+    assert odd_site.state.screens.screens["2"].field_ids == before
+    [step] = report.manual
+    assert "'Done' transition of workflow 'Software Simplified Workflow'" in step
+    assert "'Resolve Issue Screen' (2), which is Jira's own screen" in step
+    assert "copy 'Resolve Issue Screen' as 'AIMS: Resolve Issue Screen'" in step
+    assert "set the screen of the 'Done' transition to 'AIMS: Resolve Issue Screen'" in step
+    assert "copy 'Software Simplified Workflow'" not in step  # no other project uses it
+    # the create, edit and view screens still get every field
+    ids = set(report.fields.values())
+    assert all(ids <= odd_site.screen_fields(op) for op in ("create", "edit", "view"))
+    again = setup_project(conn, "AIMS", "Task", [FORM], manage_options=False)
+    assert again.changed == [] and again.manual == report.manual
+
+
+def test_a_workflow_other_projects_use_is_named_and_its_copy_asked_for(own_done_screen):
+    """The project's own copy of the screen, but on a workflow another project uses too: the
+    transition would show the fields in that project as well."""
+    sandbox = own_done_screen
+    with sandbox.state.lock:
+        sandbox.state.add_project("OPS", "Operations", sandbox.users[0].account_id)
+    screen_id = sandbox.state.screens.transition_screens["31"]
+    report = setup_project(_conn(sandbox), "AIMS", "Task", [FORM], manage_options=False)
+    assert report.ok, report.problems
+    assert not set(report.fields.values()) & sandbox.state.screens.screens[screen_id].field_ids
+    [step] = report.manual
+    assert "shown by a workflow other projects use too (OPS)" in step
+    assert (
+        "copy 'Software Simplified Workflow' as 'AIMS: Software Simplified Workflow', and make "
+        "project AIMS use the copy" in step
+    )
+    assert "edit workflow 'AIMS: Software Simplified Workflow'" in step
+
+
+def test_a_workflow_whose_projects_jira_will_not_list_is_taken_as_shared(own_done_screen):
+    sandbox = own_done_screen
+    sandbox.faults.fail(404, times=1, path="/projectUsages$")
+    screen_id = sandbox.state.screens.transition_screens["31"]
+    report = setup_project(_conn(sandbox), "AIMS", "Task", [FORM], manage_options=False)
+    assert report.ok, report.problems
+    assert not set(report.fields.values()) & sandbox.state.screens.screens[screen_id].field_ids
+    [step] = report.manual
+    assert "aims could not read which projects use the workflow" in step
+
+
+def test_form_fields_go_on_the_projects_own_done_screen_once(own_done_screen):
+    """The Done transition shows a screen of the project's own: setup puts the form fields on
+    it, so an engineer can answer while moving the issue to Done (a transition may set only
+    its screen's fields)."""
+    odd_site = own_done_screen
     conn = _conn(odd_site)
     first = setup_project(conn, "AIMS", "Task", [FORM], manage_options=False)
     assert first.ok, first.problems
+    assert first.manual == []
     ids = set(first.fields.values())
-    resolve = odd_site.state.screens.screens["2"]
+    resolve = odd_site.state.screens.screens[odd_site.state.screens.transition_screens["31"]]
+    assert resolve.name == "AIMS: Resolve Issue Screen"
     assert ids <= resolve.field_ids
     assert any("'Done' transition" in line for line in first.changed)
     again = setup_project(conn, "AIMS", "Task", [FORM], manage_options=False)

@@ -86,11 +86,13 @@ def reporter_client(demo: JiraLoopback) -> JIRA:
     )
 
 
-def report(client: JIRA, *, labels: list[str], priority: str = "High"):
+def report(
+    client: JIRA, *, labels: list[str], priority: str = "High", issuetype: str = "Nonconformity"
+):
     return client.create_issue(
         fields={
             "project": {"key": "AIMS"},
-            "issuetype": {"name": "Nonconformity"},
+            "issuetype": {"name": issuetype},
             "summary": "Loan chatbot refused an applicant without giving a reason",
             "description": {
                 "type": "doc",
@@ -217,3 +219,32 @@ def test_a_site_without_the_issue_type_polls_on_with_a_warning(tmp_path, recorde
         assert "aims jira setup" in caplog.text
     finally:
         demo.close()
+
+
+def test_a_site_that_reports_nonconformities_as_bugs_names_the_type(tmp_path, recorder):
+    """AIMS_JIRA_NONCONFORMITY_TYPE=Bug: a Bug raises the finding, a Nonconformity does not."""
+    from aims_workflows.adapters.jira import JiraIntegration
+
+    app, clock, demo = _world(tmp_path, recorder, webhooks=False)
+    try:
+        bot = demo.sandbox.service_account
+        settings = Settings(
+            database_url=app.settings.database_url,
+            jira_url=demo.sandbox.url,
+            jira_email=bot.email,
+            jira_api_token=bot.api_token,
+            jira_nonconformity_type="Bug",
+        )
+        integration = JiraIntegration.from_settings(settings, app.runtime)
+        client = reporter_client(demo)
+        report(client, labels=["complaint"], issuetype="Nonconformity")
+        bug = report(client, labels=["complaint", "A.8.2"], issuetype="Bug")
+        assert integration.reconciler.poll(force=True) == 1
+        with app.db.connect() as conn:
+            findings = list_findings(conn)
+        assert [(f.id, f.source_type, f.tracker_issue) for f in findings] == [
+            (f"NC-{bug.key}", "complaint", bug.key)
+        ]
+    finally:
+        demo.close()
+    assert not recorder.errors, "\n".join(recorder.errors)

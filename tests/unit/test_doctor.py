@@ -27,7 +27,13 @@ def installation(monkeypatch, capsys, tmp_path):
     sandboxes configured; yields (run, jira, slack, confluence, env)."""
     monkeypatch.chdir(tmp_path)
     cli_environment(monkeypatch)
-    for name in ("AIMS_CONFIG", "AIMS_JIRA_PROJECT", "AIMS_JIRA_ISSUE_TYPE"):
+    for name in (
+        "AIMS_CONFIG",
+        "AIMS_JIRA_PROJECT",
+        "AIMS_JIRA_ISSUE_TYPE",
+        "AIMS_JIRA_NONCONFORMITY_TYPE",
+        "AIMS_JIRA_PROPOSAL_TYPE",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AIMS_DATABASE_URL", f"sqlite:///{tmp_path / 'aims.db'}")
     run = lambda *args: run_aims(capsys, *args)  # noqa: E731
@@ -73,12 +79,12 @@ def test_a_good_installation_passes_every_check(installation):
     result = run("doctor")
     assert result.code == 0, result.out
     checks = [line for line in result.out.splitlines() if line[:4] in ("ok  ", "warn", "FAIL")]
-    assert len(checks) == 16, result.out
+    assert len(checks) == 17, result.out
     warned = [line for line in checks if not line.startswith("ok")]
     # the only check that cannot be made with the app's scopes, said as such
     assert warned == [_line(result.out, "slack", "channel")]
     assert warned[0].startswith("warn") and "channels:read" in warned[0]
-    assert "16 checks: 0 failed" in result.out
+    assert "17 checks: 0 failed" in result.out
     assert "whsec-doctor" not in result.out and "cf-token" not in result.out
 
 
@@ -147,6 +153,33 @@ def test_wrong_credentials_unknown_project_and_space_missing_fields(installation
         off = _line(run("doctor").out, "jira", "fields")
     assert fields.startswith("FAIL") and "form fields missing" in fields
     assert off.startswith("FAIL") and "not on the create screen of AIMS" in off and taken in off
+
+
+def test_issue_type_names_the_project_lacks_are_named_with_the_ones_it_has(
+    installation, monkeypatch
+):
+    run, jira, *_ = installation
+    monkeypatch.setenv("AIMS_JIRA_NONCONFORMITY_TYPE", "Incident")
+    doctor = run("doctor")
+    assert doctor.code == 1
+    line = _line(doctor.out, "jira", "issue types")
+    assert line.startswith("FAIL")
+    assert "no issue type 'Incident' for nonconformities" in line
+    assert "it has AI system proposal, Bug, Nonconformity, Story, Task" in line
+    assert "AIMS_JIRA_NONCONFORMITY_TYPE" in line
+    types_before = dict(jira.state.issue_types)
+    setup = run("jira", "setup")
+    assert setup.code == 1 and "no issue type 'Incident'" in setup.all
+    assert "nothing was changed" in setup.all and jira.state.issue_types == types_before
+
+    # a site that reports nonconformities as Bugs and proposals as Stories
+    monkeypatch.setenv("AIMS_JIRA_NONCONFORMITY_TYPE", "Bug")
+    monkeypatch.setenv("AIMS_JIRA_PROPOSAL_TYPE", "Story")
+    assert run("jira", "setup").code == 0
+    assert jira.state.issue_types == types_before  # nothing made for names it has
+    named = run("doctor")
+    named_line = _line(named.out, "jira", "issue types")
+    assert named_line.startswith("ok") and named_line.endswith("Bug, Story")
 
 
 def test_expired_token_clock_skew_and_missing_scopes(installation, monkeypatch):

@@ -79,6 +79,8 @@ def register(app: typer.Typer) -> None:
             workflow_forms(workflows),
             manage_options=options,
             dry_run=dry_run,
+            nonconformity_type=settings.jira_nonconformity_type,
+            proposal_type=settings.jira_proposal_type,
             webhook=None
             if settings.jira_mode == "poll"
             else WebhookPlan(

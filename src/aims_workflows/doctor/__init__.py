@@ -48,6 +48,7 @@ def _check_jira(
         conn,
         project=settings.jira_project,
         issue_type=settings.jira_issue_type,
+        reported_types=[settings.jira_nonconformity_type, settings.jira_proposal_type],
         forms=forms,
         token_expires=settings.jira_token_expires,
         webhook_secret_set=settings.jira_webhook_secret is not None,

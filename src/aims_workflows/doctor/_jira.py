@@ -8,10 +8,13 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from ..adapters.jira import (
+    NONCONFORMITIES,
+    PROPOSALS,
     FieldMap,
     JiraConnection,
     createmeta_fields,
     jira_time,
+    missing_type_problem,
     wanted_fields,
 )
 from ..errors import AimsError
@@ -64,6 +67,7 @@ def jira_checks(
     project: str,
     issue_type: str,
     forms: Iterable[Iterable[Mapping[str, Any]]],
+    reported_types: Iterable[str] = (NONCONFORMITIES.default_name, PROPOSALS.default_name),
     token_expires: date | None,
     webhook_secret_set: bool,
     now: datetime,
@@ -138,6 +142,7 @@ def jira_checks(
             "add the issue type to the project's scheme or set AIMS_JIRA_ISSUE_TYPE",
         )
     )
+    checks.append(_reported_types(project, types, reported_types))
     try:
         granted = conn.call(
             "GET",
@@ -206,6 +211,23 @@ def jira_checks(
         )
     )
     return checks
+
+
+def _reported_types(project: str, types: list[str], names: Iterable[str]) -> Check:
+    """The issue types people report nonconformities and propose AI systems with (each
+    problem says its own fix)."""
+    problems = []
+    for name, kind in zip(names, (NONCONFORMITIES, PROPOSALS), strict=True):
+        if name in types:
+            continue
+        problems.append(
+            missing_type_problem(project, types, name, kind)
+            or f"project {project} has no issue type '{name}' for {kind.purpose} yet: run "
+            "`aims jira setup` (it creates it)"
+        )
+    if not problems:
+        return Check("jira", "issue types", "ok", ", ".join(names))
+    return Check("jira", "issue types", "fail", "; ".join(problems))
 
 
 def _on_screens(

@@ -9,7 +9,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, func, or_, select
+from sqlalchemy import BigInteger, Connection, Table, cast, func, or_, select
 
 from ..engine.evidence import EvidenceRecord
 from ..ports import Clock
@@ -82,18 +82,60 @@ class JiraIssueRecords:
 
     def note_create_attempt(self, idem_key: str) -> None:
         """Record, before asking Jira, that this command's issue is being created (first time
-        only: the window a retry waits in counts from the first attempt)."""
+        only: the window a retry waits in counts from the first attempt), with the highest
+        issue id known now: the issue Jira makes gets a higher one."""
         with self.db.begin() as conn:
+            floor = conn.scalar(select(func.max(cast(_ISSUES.c.issue_id, BigInteger))))
             conn.execute(
                 _insert(conn, _ATTEMPTS)
-                .values(idem_key=idem_key, started_at=self.clock.now())
+                .values(idem_key=idem_key, started_at=self.clock.now(), id_floor=floor)
                 .on_conflict_do_nothing(index_elements=["idem_key"])
             )
+
+    def create_id_floor(self, idem_key: str) -> int | None:
+        """The highest issue id known when this command's create was first sent."""
+        with self.db.connect() as conn:
+            found: int | None = conn.scalar(
+                select(_ATTEMPTS.c.id_floor).where(_ATTEMPTS.c.idem_key == idem_key)
+            )
+        return found
 
     def forget_create_attempt(self, idem_key: str) -> None:
         """Jira answered that it created nothing: a retry need not wait for the search."""
         with self.db.begin() as conn:
             conn.execute(_ATTEMPTS.delete().where(_ATTEMPTS.c.idem_key == idem_key))
+
+    def note_unassignable(self, idem_key: str, reason: str) -> None:
+        """Jira refused the assignee of this command's issue: kept before the issue is made
+        unassigned, so the comment saying so is posted whatever happens after the create."""
+        with self.db.begin() as conn:
+            statement = _insert(conn, _ATTEMPTS).values(
+                idem_key=idem_key, started_at=self.clock.now(), unassignable=reason
+            )
+            conn.execute(
+                statement.on_conflict_do_update(
+                    index_elements=["idem_key"], set_={"unassignable": reason}
+                )
+            )
+
+    def unassignable(self, idem_key: str) -> tuple[str, bool] | None:
+        """Jira's reason for refusing this command's assignee, and whether the issue was told."""
+        with self.db.connect() as conn:
+            row = conn.execute(
+                select(_ATTEMPTS.c.unassignable, _ATTEMPTS.c.unassignable_told_at).where(
+                    _ATTEMPTS.c.idem_key == idem_key, _ATTEMPTS.c.unassignable.is_not(None)
+                )
+            ).first()
+        return (str(row[0]), row[1] is not None) if row else None
+
+    def unassignable_told(self, idem_key: str) -> None:
+        """The comment about the refused assignee is on the issue."""
+        with self.db.begin() as conn:
+            conn.execute(
+                _ATTEMPTS.update()
+                .where(_ATTEMPTS.c.idem_key == idem_key)
+                .values(unassignable_told_at=self.clock.now())
+            )
 
     def remember_issue(
         self,

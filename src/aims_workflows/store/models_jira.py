@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, String
+from sqlalchemy import BigInteger, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .models import Base
@@ -61,8 +61,16 @@ class JiraCreateAttempt(Base):
 
     Jira's search is eventually consistent: an issue created by an attempt that did not live to
     record it can stay invisible to the label search for a while. A retry that finds nothing
-    within that window waits instead of creating a second issue."""
+    within that window waits instead of creating a second issue.
+
+    ``id_floor`` (migration 0015): the highest issue id known before the create was sent; the
+    retry asks the search to reconcile the ids above it. ``unassignable``: Jira's reason for
+    refusing the assignee, and ``unassignable_told_at`` when the issue got the comment saying
+    so (each outlives a crash between the create and the comment)."""
 
     __tablename__ = "jira_create_attempts"
     idem_key: Mapped[str] = mapped_column(String(400), primary_key=True)
     started_at: Mapped[datetime]
+    id_floor: Mapped[int | None] = mapped_column(BigInteger)
+    unassignable: Mapped[str | None] = mapped_column(Text)
+    unassignable_told_at: Mapped[datetime | None]

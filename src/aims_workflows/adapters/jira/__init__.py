@@ -29,6 +29,7 @@ from ._fields import (
 from ._inbound import Change, InboxProcessor, parse_change, to_event
 from ._integration import JiraIntegration
 from ._reconcile import Reconciler
+from ._reported import NONCONFORMITIES, PROPOSALS, missing_type_problem
 from ._screens import createmeta_fields
 from ._setup import SetupReport, setup_project, workflow_forms
 from ._shape import change_version, payload_problem
@@ -37,6 +38,9 @@ from ._tracker import OWNED_LABEL, PROPERTY, JiraIssueTracker, idem_label
 
 __all__ = [
     "jira_time",
+    "missing_type_problem",
+    "NONCONFORMITIES",
+    "PROPOSALS",
     "Change",
     "FieldMap",
     "InboxProcessor",

@@ -14,6 +14,8 @@ from ...store.jira_issues import JiraIssueRecords
 from ._client import JiraConnection
 from ._directory_sync import find_jira_people
 from ._inbound import InboxProcessor
+from ._nonconformity import NONCONFORMITY_TYPE
+from ._proposal import PROPOSAL_TYPE
 from ._reconcile import Reconciler
 from ._tracker import JiraIssueTracker
 
@@ -34,6 +36,8 @@ class JiraIntegration:
         runtime,
         *,
         issue_type: str = "Task",
+        nonconformity_type: str = NONCONFORMITY_TYPE,
+        proposal_type: str = PROPOSAL_TYPE,
         webhook_secret: str | None = None,
         poll_interval: timedelta = timedelta(minutes=1),
     ) -> None:
@@ -50,7 +54,13 @@ class JiraIntegration:
             clock=runtime.clock,
             aims_owners=lambda: runtime.people_in("aims_owner", None),
         )
-        self.processor = InboxProcessor(runtime, self.tracker, self.store)
+        self.processor = InboxProcessor(
+            runtime,
+            self.tracker,
+            self.store,
+            nonconformity_type=nonconformity_type,
+            proposal_type=proposal_type,
+        )
         self.reconciler = Reconciler(self.processor, project, interval=poll_interval)
 
     @classmethod
@@ -84,6 +94,8 @@ class JiraIntegration:
             settings.jira_project,
             runtime,
             issue_type=settings.jira_issue_type,
+            nonconformity_type=settings.jira_nonconformity_type,
+            proposal_type=settings.jira_proposal_type,
             webhook_secret=secret,
             poll_interval=timedelta(seconds=settings.jira_poll_seconds),
         )

@@ -9,7 +9,7 @@ the delivery the reconciliation poll builds for an issue no webhook reported.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +27,7 @@ __all__ = [
     "PROPOSALS",
     "is_of_type",
     "ensure_issue_type",
+    "missing_type_problem",
     "polled_delivery",
 ]
 
@@ -39,6 +40,8 @@ class ReportedType:
     default_name: str
     purpose: str
     description: str
+    setting: str
+    """The environment variable that names the type on a site that calls it otherwise."""
     cursor: str
     """Where the reconciliation poll stopped for issues of this type."""
 
@@ -47,6 +50,7 @@ NONCONFORMITIES = ReportedType(
     NONCONFORMITY_TYPE,
     "nonconformities",
     "A nonconformity from any source; creating one starts its corrective action in aims-workflows",
+    "AIMS_JIRA_NONCONFORMITY_TYPE",
     "jira.nonconformities",
 )
 PROPOSALS = ReportedType(
@@ -54,6 +58,7 @@ PROPOSALS = ReportedType(
     "AI system proposals",
     "A new AI system proposed for the inventory (summary: its name; description: its purpose); "
     "creating one starts its intake in aims-workflows",
+    "AIMS_JIRA_PROPOSAL_TYPE",
     "jira.proposals",
 )
 
@@ -63,6 +68,20 @@ def is_of_type(fields: Mapping[str, Any], type_name: str) -> bool:
     issuetype = fields.get("issuetype")
     name = issuetype.get("name") if isinstance(issuetype, dict) else None
     return isinstance(name, str) and name.lower() == type_name.lower()
+
+
+def missing_type_problem(
+    project: str, types: Iterable[str], name: str, kind: ReportedType
+) -> str | None:
+    """What is wrong when ``name`` was configured for ``kind`` but ``project`` has no such
+    type; None when it has, or when ``name`` is the default that setup makes itself."""
+    if name in types or name == kind.default_name:
+        return None
+    return (
+        f"project {project} has no issue type '{name}' for {kind.purpose} "
+        f"(it has {', '.join(sorted(types))}): set {kind.setting} to one of them, or add "
+        "the type to the project's issue type scheme (Project settings > Issue types)"
+    )
 
 
 def ensure_issue_type(

@@ -16,6 +16,7 @@ from typing import Any
 
 from ...errors import ConfigError, PermanentError
 from ._client import JiraConnection
+from ._shared_screens import SharedScreen, TransitionScreen, shared_screen
 
 __all__ = ["ProjectScreens", "project_screens", "createmeta_fields", "transition_screens"]
 
@@ -26,11 +27,14 @@ OPERATIONS = ("create", "edit", "view")
 class ProjectScreens:
     """Screen id -> (first tab id, field ids on any tab), and which operations use it."""
 
+    project: str = ""
     tabs: dict[str, str] = field(default_factory=dict)
     fields: dict[str, set[str]] = field(default_factory=dict)
     operations: dict[str, list[str]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     """What could not be followed (a workflow the account may not read), said in the report."""
+    shared: list[SharedScreen] = field(default_factory=list)
+    """Transition screens other projects show too: left alone, the admin told what to do."""
 
     def missing(self, field_ids: list[str]) -> dict[str, list[str]]:
         """Screen id -> the given fields it lacks (screens that lack none left out)."""
@@ -76,13 +80,19 @@ def project_screens(
         conn, "screenscheme", {"id": screen_scheme}, f"read the screens of {project_key}"
     )
     screens = (found[0].get("screens") or {}) if found else {}
-    result = ProjectScreens()
+    result = ProjectScreens(project=project_key)
     for operation in OPERATIONS:
         screen_id = screens.get(operation) or screens.get("default")
         if screen_id is not None:
             _read_screen(conn, result, str(screen_id), operation, project_key)
-    for name, screen_id in transition_screens(conn, project_id, project_key, issue_type_id, result):
-        _read_screen(conn, result, screen_id, f"'{name}' transition", project_key)
+    for shown in transition_screens(conn, project_id, project_key, issue_type_id, result):
+        shared = shared_screen(conn, shown, project_id)
+        if shared is not None:
+            result.shared.append(shared)
+        else:
+            _read_screen(
+                conn, result, shown.screen_id, f"'{shown.transition}' transition", project_key
+            )
     return result
 
 
@@ -116,8 +126,8 @@ def transition_screens(
     project_key: str,
     issue_type_id: str,
     result: ProjectScreens,
-) -> list[tuple[str, str]]:
-    """(transition name, screen id) of each transition of the issue type's workflow that shows
+) -> list[TransitionScreen]:
+    """Each transition of the issue type's workflow that shows
     a screen: engineers move aims' issues through them (Done above all), and a transition
     screen without the form fields offers no place to answer while moving the issue.
 
@@ -151,12 +161,21 @@ def transition_screens(
             f"the transition screens of {project_key} were not checked: {err.message}"
         )
         return []
-    out: list[tuple[str, str]] = []
+    out: list[TransitionScreen] = []
     for flow in (page or {}).get("values") or []:
+        ident = flow.get("id") or {}
         for transition in flow.get("transitions") or []:
             screen = transition.get("screen") or {}
             if screen.get("id"):
-                out.append((str(transition.get("name") or transition.get("id")), str(screen["id"])))
+                out.append(
+                    TransitionScreen(
+                        str(transition.get("name") or transition.get("id")),
+                        str(screen["id"]),
+                        str(screen.get("name") or screen["id"]),
+                        str(ident.get("name") or workflow),
+                        str(ident["entityId"]) if ident.get("entityId") else None,
+                    )
+                )
     return out
 
 

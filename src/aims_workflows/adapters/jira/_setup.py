@@ -19,7 +19,7 @@ from ._client import JiraConnection
 from ._fields import FieldMap, wanted_fields
 from ._nonconformity import NONCONFORMITY_TYPE
 from ._proposal import PROPOSAL_TYPE
-from ._reported import NONCONFORMITIES, PROPOSALS, ensure_issue_type
+from ._reported import NONCONFORMITIES, PROPOSALS, ensure_issue_type, missing_type_problem
 from ._screens import ProjectScreens, createmeta_fields, project_screens
 from ._webhook_setup import WebhookPlan, ensure_webhook, manual_steps
 
@@ -253,6 +253,14 @@ def setup_project(
         )
     report.done.append(f"issue type '{issue_type}' available")
     type_id = types[issue_type]
+    reported_types = ((nonconformity_type, NONCONFORMITIES), (proposal_type, PROPOSALS))
+    misnamed = [
+        problem
+        for name, kind in reported_types
+        if name and (problem := missing_type_problem(project, list(types), name, kind))
+    ]
+    if misnamed:
+        raise ConfigError("; ".join(misnamed) + "; nothing was changed")
     _admin_check(conn, project)
     existing = FieldMap(conn.fields(what="list the Jira fields"))
     wanted = sorted(wanted_fields(forms).items())
@@ -268,7 +276,7 @@ def setup_project(
             "`aims jira setup` again",
         )
     screens = project_screens(conn, project_id, project, type_id)
-    for type_name, reported in ((nonconformity_type, NONCONFORMITIES), (proposal_type, PROPOSALS)):
+    for type_name, reported in reported_types:
         if type_name:
             ensure_issue_type(conn, project, types, type_name, reported, report, dry_run=dry_run)
     for (name, kind), spec in wanted:
@@ -332,6 +340,7 @@ def _place(
             f"all {len(field_ids)} form fields are on the create/edit/view and transition screens"
         )
     report.done.extend(screens.notes)
+    report.manual.extend(shared.steps(screens.project) for shared in screens.shared)
 
 
 def _verify(conn: JiraConnection, project: str, type_id: str, report: SetupReport) -> None:

@@ -39,7 +39,7 @@ from ...errors import IntegrationError, PermanentError, RetryableError
 from ...ports import Clock, JiraIssueStore, SystemClock
 from ...spec.model import FormField
 from . import _adf
-from ._client import JiraConnection
+from ._client import RECONCILE_LIMIT, JiraConnection
 from ._evidence_files import EvidenceFiles, evidence_file
 from ._fields import FieldMap, value_for_jira
 from ._priority import nearest_priority
@@ -84,6 +84,12 @@ def _screen_values(transition: dict[str, Any]) -> dict[str, Any] | None:
         return None
     return {"resolution": {"name": "Done" if "Done" in names else names[0]}}
 
+
+FIRST_ISSUE_ID = 10000
+"""Jira Cloud numbers issues from here: the floor when no issue id was known before a create."""
+LOST_CREATE_WINDOWS = 4
+"""How many windows of ``RECONCILE_LIMIT`` issue ids a retry reads for a create whose answer
+was lost, before it waits for the search instead."""
 
 SEARCH_SETTLE_SECONDS = 120.0
 """How long a new issue may stay invisible to ``/search/jql`` (Jira's search is eventually
@@ -143,8 +149,6 @@ class JiraIssueTracker(EvidenceFiles):
         self._emails: dict[str, str] = {}
         self._me: str | None = None
         self._site_priorities: list[str] | None = None
-        self._unassignable: dict[str, str] = {}
-        """Create commands whose assignee Jira refused (key -> Jira's reason), until said."""
 
     # -- the port ---------------------------------------------------------------------------
     def perform(self, command: Command) -> dict[str, Any]:
@@ -223,14 +227,15 @@ class JiraIssueTracker(EvidenceFiles):
         if self.store is not None:
             known = self.store.issue_by_idem(idem)
             if known:
-                return {"ref": known["issue_key"], "assignee": command.assignee}
+                return self._created(command, known["issue_key"])
         field_ids = self.field_map().resolve(form)
         mapping = {f.id: [field_ids[f.id], f.type] for f in command.form}
-        issue = self._find_by_label(label)
+        refused: str | None = None
+        issue = self._find_by_label(label) or self._find_lost_create(idem, label)
         if issue is None:
             self._wait_out_search_lag(idem)
             try:
-                issue = self._new_issue(command, label, form, field_ids)
+                issue, refused = self._new_issue(command, label, form, field_ids)
             except IntegrationError as err:
                 # Jira answered no (refused, limited, shedding load): nothing was created, so
                 # the next attempt need not wait for the search to show anything
@@ -263,10 +268,48 @@ class JiraIssueTracker(EvidenceFiles):
             what=f"label issue {key} with its task",
         )
         self._link_related(command.run_id, key)
-        if command.key in self._unassignable:
-            self._tell_unassigned(command, key)
-            return {"ref": key, "assignee": None}
-        return {"ref": key, "assignee": command.assignee}
+        return self._created(command, key, refused)
+
+    def _created(self, command: CreateTask, key: str, refused: str | None = None) -> dict[str, Any]:
+        """The result of a create whose issue is ``key``: unassigned when Jira refused the
+        assignee (``refused``, or as an earlier attempt recorded), and then said so on the
+        issue once, however often the command is carried out."""
+        notice = self.store.unassignable(command.key) if self.store is not None else None
+        reason = refused or (notice[0] if notice else None)
+        if reason is None:
+            return {"ref": key, "assignee": command.assignee}
+        if notice is None or not notice[1]:
+            self._tell_unassigned(command, key, reason)
+            if self.store is not None:
+                self.store.unassignable_told(command.key)
+        return {"ref": key, "assignee": None}
+
+    def _find_lost_create(self, idem: str, label: str) -> dict[str, Any] | None:
+        """The issue of an earlier attempt whose answer was lost (Jira made it; the caller saw
+        a timeout or a reset connection), found although the search index has not caught up.
+
+        Issue ids grow: the lost issue's is above the highest id known when that attempt
+        started. The label search is asked to reconcile the ids above it, ``RECONCILE_LIMIT``
+        at a time (Jira's limit), which reads them consistently; after ``LOST_CREATE_WINDOWS``
+        such windows (a busy site may have made many issues since) the retry falls back on
+        waiting for the search to settle."""
+        if self.store is None or self.store.create_attempted(idem) is None:
+            return None
+        floor = self.store.create_id_floor(idem)
+        start = (floor if floor is not None else FIRST_ISSUE_ID - 1) + 1
+        jql = f'project = "{self.project}" AND labels = "{label}"'
+        for window in range(LOST_CREATE_WINDOWS):
+            first = start + window * RECONCILE_LIMIT
+            ids = list(range(first, first + RECONCILE_LIMIT))
+            for issue in self.jira.search(
+                jql,
+                fields=["summary", "labels"],
+                reconcile=ids,
+                what="look for the issue an attempt whose answer was lost made",
+            ):
+                log.warning("found %s, made by an attempt whose answer was lost", issue["key"])
+                return issue
+        return None
 
     def _wait_out_search_lag(self, idem: str) -> None:
         """Before creating: if an earlier attempt asked Jira to create this issue and did not
@@ -295,7 +338,9 @@ class JiraIssueTracker(EvidenceFiles):
         label: str,
         form: list[dict[str, Any]],
         field_ids: dict[str, str],
-    ) -> dict[str, Any]:
+    ) -> tuple[dict[str, Any], str | None]:
+        """The created issue (``id``, ``key``), and Jira's reason when it refused the
+        assignee (the issue is then unassigned)."""
         fields: dict[str, Any] = {
             "project": {"key": self.project},
             "issuetype": {"name": self.issue_type},
@@ -319,9 +364,10 @@ class JiraIssueTracker(EvidenceFiles):
         what = f"create the issue for {command.run_id} step {command.step_id}"
         # Jira created nothing on a 400: a refused hint (priority) or a refused assignee is no
         # reason to leave the task without an issue; each is dropped once and the create retried
+        refused: str | None = None
         for _ in range(3):
             try:
-                return self.jira.create_issue(fields, what=what)
+                return self.jira.create_issue(fields, what=what), refused
             except PermanentError as err:
                 if "assignee" in fields and _about_assignee(err):
                     log.warning(
@@ -330,7 +376,11 @@ class JiraIssueTracker(EvidenceFiles):
                         command.step_id,
                     )
                     del fields["assignee"]
-                    self._unassignable[command.key] = err.message
+                    refused = err.message
+                    # kept before the unassigned create: the comment about it must outlive a
+                    # crash between that create and the comment
+                    if self.store is not None:
+                        self.store.note_unassignable(command.key, refused)
                 elif "priority" in fields and _about_priority(err):
                     log.warning(
                         "Jira refused the priority of %s; creating it without one", command.step_id
@@ -339,14 +389,12 @@ class JiraIssueTracker(EvidenceFiles):
                     del fields["priority"]
                 else:
                     raise
-        return self.jira.create_issue(fields, what=what)
+        return self.jira.create_issue(fields, what=what), refused
 
-    def _tell_unassigned(self, command: CreateTask, key: str) -> None:
+    def _tell_unassigned(self, command: CreateTask, key: str, reason: str) -> None:
         """Say on the issue why nobody is assigned, naming the AIMS owners (a mention, so Jira
-        notifies them) who can give the person access or reassign the task."""
-        reason = self._unassignable.pop(command.key, None)
-        if reason is None:
-            return
+        notifies them) who can give the person access or reassign the task. The marker finds
+        a comment posted by an attempt that did not live to record it."""
         marker = f"aims:unassignable:{command.key}"
         if self._already_commented(key, marker):
             return

@@ -35,6 +35,9 @@ class _Rule:
     after_processing: bool = False
     """The request is carried out and its answer replaced (a gateway timing out on a slow
     Jira): the caller cannot tell whether it took effect."""
+    successful_only: bool = False
+    """Only a request Jira carried out (a 2xx answer) loses its answer and uses the rule up;
+    a refused one is answered as usual."""
 
     def matches(self, method: str, path: str) -> bool:
         return (self.path is None or bool(self.path.search(path))) and (
@@ -140,6 +143,25 @@ class JiraFaults:
         with self._lock:
             self._rules.append(rule)
 
+    def lose_successful_answers(
+        self, *, times: int = 1, path: str | None = None, method: str | None = None
+    ) -> None:
+        """Like ``gateway_timeout_after_processing``, but only for requests Jira carried out
+        (a create that made its issue): a refused request in between is answered as usual and
+        leaves the rule in place."""
+        rule = _Rule(
+            504,
+            times,
+            re.compile(path) if path else None,
+            method.upper() if method else None,
+            None,
+            None,
+            after_processing=True,
+            successful_only=True,
+        )
+        with self._lock:
+            self._rules.append(rule)
+
     def drop_webhooks(self, times: int = 1) -> None:
         """The next ``times`` webhook events are never sent (as when Jira loses one)."""
         with self._lock:
@@ -192,16 +214,25 @@ class JiraFaults:
             self._quota = None
 
     def take_request_fault(self, method: str, path: str) -> _Rule | None:
-        """Use up the first rule matching this request, if any."""
+        """Use up the first rule matching this request, if any (a ``successful_only`` rule is
+        used up by ``use_up`` once the answer is known to be a success)."""
         with self._lock:
             for rule in self._rules:
                 if rule.matches(method, path):
-                    rule.remaining -= 1
-                    if rule.remaining <= 0:
-                        self._rules.remove(rule)
-                    self.injected += 1
+                    if not rule.successful_only:
+                        self._use_up(rule)
                     return rule
         return None
+
+    def use_up(self, rule: _Rule) -> None:
+        with self._lock:
+            self._use_up(rule)
+
+    def _use_up(self, rule: _Rule) -> None:
+        rule.remaining -= 1
+        if rule.remaining <= 0 and rule in self._rules:
+            self._rules.remove(rule)
+        self.injected += 1
 
     def take_webhook_drop(self) -> bool:
         """True (and one fewer to drop) when the next webhook is to be lost."""
@@ -250,7 +281,14 @@ class FaultMiddleware:
                 await asyncio.sleep(delay)
             rule = self.faults.take_request_fault(scope["method"], scope["path"])
             if rule is not None:
-                if rule.after_processing:
+                if rule.successful_only:
+                    answer = await self._carry_out_silently(scope, receive)
+                    if not 200 <= answer[0]["status"] < 300:
+                        for message in answer:  # refused: the caller hears it as usual
+                            await send(message)
+                        return
+                    self.faults.use_up(rule)
+                elif rule.after_processing:
                     await self._carry_out_silently(scope, receive)
                 message = _MESSAGES.get(rule.status, JiraApiError(rule.status).args[0])
                 response = error_response(
@@ -270,10 +308,12 @@ class FaultMiddleware:
                 return
         await self.app(scope, receive, send)
 
-    async def _carry_out_silently(self, scope: Scope, receive: Receive) -> None:
-        """Let the app handle the request and throw its answer away."""
+    async def _carry_out_silently(self, scope: Scope, receive: Receive) -> list[Message]:
+        """Let the app handle the request; its answer, kept from the caller."""
+        answer: list[Message] = []
 
-        async def discard(message: Message) -> None:
-            return None
+        async def keep(message: Message) -> None:
+            answer.append(message)
 
-        await self.app(scope, receive, discard)
+        await self.app(scope, receive, keep)
+        return answer

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -23,6 +23,7 @@ from ._payloads import webhook_payload
 from ._people import JiraSandboxPerson, default_users
 from ._render import Renderer
 from ._routes import RouteContext, build_routes
+from ._screens import RESOLVE_SCREEN_ID
 from ._state import IssueEvent, JiraState
 from ._webhooks import RETRY_DELAYS, WebhookDelivery, WebhookQueue
 from ._workflow import STATUSES, TRANSITIONS
@@ -69,8 +70,11 @@ class JiraSandbox(ServedSandbox):
         webhook_timeout: float = 10.0,
         strict_options: bool = False,
         priorities: Iterable[str] | None = None,
-        done_screen: bool = False,
+        done_screen: bool | Literal["own"] = False,
     ) -> None:
+        """``done_screen``: the Done transition shows a screen that wants a resolution: Jira's
+        own "Resolve Issue Screen" (True), which every project on the default workflows
+        shares, or (``"own"``) a copy of it made for this project, as an admin makes one."""
         self.users = list(users) if users is not None else default_users()
         if not self.users:
             raise ValueError("a Jira sandbox needs at least one user")
@@ -86,10 +90,14 @@ class JiraSandbox(ServedSandbox):
         if priorities is not None:
             self.state.priorities = {str(n): p for n, p in enumerate(priorities, start=1)}
         if done_screen:
-            # the Done transition shows Jira's "Resolve Issue Screen", which wants a resolution
+            screen_id = RESOLVE_SCREEN_ID
+            if done_screen == "own":
+                screen_id = self.state.screens.copy_screen(
+                    RESOLVE_SCREEN_ID, f"{project}: Resolve Issue Screen"
+                ).id
             for transition in TRANSITIONS:
                 if STATUSES[transition.to_id].category_key == "done":
-                    self.state.screens.transition_screens[transition.id] = "2"
+                    self.state.screens.transition_screens[transition.id] = screen_id
         self.faults = JiraFaults(self.state, clock)
         self.webhooks = WebhookQueue(
             webhook_url,

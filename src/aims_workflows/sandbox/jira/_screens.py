@@ -22,6 +22,7 @@ from ._errors import JiraApiError
 
 __all__ = [
     "OPERATIONS",
+    "RESOLVE_SCREEN_ID",
     "CREATE_FIELDS",
     "EDIT_FIELDS",
     "IssueTypeScreenScheme",
@@ -49,6 +50,7 @@ CREATE_FIELDS = (
 )
 EDIT_FIELDS = CREATE_FIELDS
 RESOLVE_FIELDS = ("resolution", "assignee")
+RESOLVE_SCREEN_ID = "2"
 
 
 def not_on_screen(field_id: str) -> str:
@@ -115,8 +117,8 @@ class ScreenConfig:
         self._tab_ids = itertools.count(10100)
         self._scheme_ids = itertools.count(10000)
         # Jira's own "Resolve Issue Screen" (id 2 on every site) for a done transition
-        self.screens["2"] = Screen(
-            "2",
+        self.screens[RESOLVE_SCREEN_ID] = Screen(
+            RESOLVE_SCREEN_ID,
             "Resolve Issue Screen",
             "Allows to set resolution, change assignee and to log work.",
             [ScreenTab(str(next(self._tab_ids)), "Field Tab", list(RESOLVE_FIELDS))],
@@ -127,6 +129,16 @@ class ScreenConfig:
         screen.tabs.append(ScreenTab(str(next(self._tab_ids)), "Field Tab", list(fields)))
         self.screens[screen.id] = screen
         return screen
+
+    def copy_screen(self, screen_id: str, name: str) -> Screen:
+        """A new screen with the tabs and fields of ``screen_id`` (Jira's *Copy* screen)."""
+        source = self.screen(screen_id)
+        copy = Screen(str(next(self._screen_ids)), name, source.description)
+        copy.tabs = [
+            ScreenTab(str(next(self._tab_ids)), tab.name, list(tab.fields)) for tab in source.tabs
+        ]
+        self.screens[copy.id] = copy
+        return copy
 
     def add_project(self, project_id: str, key: str) -> IssueTypeScreenScheme:
         """The screens, screen scheme and issue type screen scheme of a new project."""
