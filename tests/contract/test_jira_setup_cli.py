@@ -132,7 +132,7 @@ def test_setup_then_a_task_assigned_from_aims_yaml(served, monkeypatch, capsys, 
     auth = (env["AIMS_JIRA_EMAIL"], env["AIMS_JIRA_API_TOKEN"])
     fields = {
         f["name"]: f
-        for f in httpx.get(f"{sandbox.url}{API}/field", auth=auth).json()
+        for f in httpx.get(f"{sandbox.url}{API}/field", auth=auth, timeout=60).json()
         if f["custom"]
     }
     treatment = fields["Treatment"]["id"]
@@ -166,6 +166,7 @@ def test_setup_then_a_task_assigned_from_aims_yaml(served, monkeypatch, capsys, 
             f"{sandbox.url}{API}/search/jql",
             auth=auth,
             params={"jql": "project = AIMS", "fields": "summary,assignee"},
+            timeout=60,  # the sandbox shares a loaded machine: httpx's default is 5 s
         ).json()["issues"]
 
     capsys.readouterr()
