@@ -32,7 +32,7 @@ from ..engine import (
     Transition,
     advance,
 )
-from ..engine.evidence import ChainedEvidence, EvidenceRecord
+from ..engine.evidence import ChainedEvidence, EvidenceRecord, Unlinked, unlinked
 from ..engine.evidence_kinds import EvidencePayload, evidence_payload
 from ..engine.state import RunState
 from ..errors import EngineError, NotFound, SpecTampered
@@ -102,13 +102,22 @@ def _with_sealed_evidence(commands: list[Command], rows: list[ChainedEvidence]) 
 
 class _LedgerTail:
     """A group commit's evidence and commands, event by event, appended to the ledger and the
-    outbox together at the end of its transaction (the ledger head locked once, briefly)."""
+    outbox together at the end of its transaction. Everything that can be is serialised as each
+    event is added (evidence payloads, outbox rows): once the ledger's head is locked, only the
+    hash chain is computed and the rows inserted, and the lock is held to the commit."""
 
-    def __init__(self) -> None:
-        self._events: list[tuple[Sequence[EvidenceRecord], Sequence[Command]]] = []
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+        # per event: its evidence serialised, and its outbox rows (a command that names the
+        # event's ledger rows is kept as it is, to be sealed once they are numbered)
+        self._events: list[tuple[list[Unlinked], list[dict[str, Any] | CloseTask]]] = []
 
     def add(self, evidence: Sequence[EvidenceRecord], commands: Sequence[Command]) -> None:
-        self._events.append((evidence, commands))
+        serialised = unlinked(evidence, recorded_at=self.now)
+        rows: list[dict[str, Any] | CloseTask] = [
+            c if isinstance(c, CloseTask) else outbox.row_of(c, self.now) for c in commands
+        ]
+        self._events.append((serialised, rows))
 
     def mark(self) -> int:
         return len(self._events)
@@ -116,15 +125,20 @@ class _LedgerTail:
     def back_to(self, mark: int) -> None:
         del self._events[mark:]
 
-    def write(self, conn: Connection, now: datetime) -> None:
-        records = [record for evidence, _ in self._events for record in evidence]
-        rows = ledger.append(conn, records, recorded_at=now)
-        commands: list[Command] = []
+    def write(self, conn: Connection) -> None:
+        rows = ledger.append_unlinked(conn, [item for items, _ in self._events for item in items])
+        commands: list[dict[str, Any]] = []
         at = 0
-        for evidence, own in self._events:
-            commands += _with_sealed_evidence(list(own), rows[at : at + len(evidence)])
-            at += len(evidence)
-        outbox.enqueue(conn, commands, now)
+        for items, own in self._events:
+            sealed = rows[at : at + len(items)]
+            at += len(items)
+            for row in own:
+                if isinstance(row, dict):
+                    commands.append(row)
+                else:
+                    [command] = _with_sealed_evidence([row], sealed)
+                    commands.append(outbox.row_of(command, self.now))
+        outbox.insert_rows(conn, commands)
 
 
 class Runtime(RunStarts, PeoplesActions):
@@ -178,13 +192,13 @@ class Runtime(RunStarts, PeoplesActions):
         else:
             run_store.save(conn, t.run, lock_version, now)
         self.kpi_days.before_evidence(conn, now)  # KPI history: see _kpi_history_init
-        if tail is not None:  # group commit: chained with the batch's others, at its end
-            tail.add(t.evidence, t.commands)
-        else:
-            rows = ledger.append(conn, t.evidence, recorded_at=now)
-            outbox.enqueue(conn, _with_sealed_evidence(t.commands, rows), now)
         coverage = (spec.coverage.kpi, spec.coverage.valid_for) if spec.coverage else None
         projections.apply(conn, t.run, t.evidence, now, coverage)
+        # the ledger last: its head is the one row every writer locks, held to the commit
+        own = tail or _LedgerTail(now)
+        own.add(t.evidence, t.commands)
+        if tail is None:
+            own.write(conn)
 
     def _apply(self, conn: Connection, run_id: str, event: Event, now: datetime) -> Transition:
         run, lock_version = run_store.load(conn, run_id, lock=True)
@@ -245,8 +259,13 @@ class Runtime(RunStarts, PeoplesActions):
             # PostgreSQL) is held only to store the result. A run changed meanwhile fails the
             # version check on save and the whole unit of work is redone (``_retrying``).
             prepared = self._prepare(event, run_id, now)
+            tail = _LedgerTail(now)  # the ledger's head locked at the end, as in a batch
             with self.db.begin() as conn:
-                return self._store_prepared(conn, event, prepared, run_id, delivery, follow_up, now)
+                outcome = self._store_prepared(
+                    conn, event, prepared, run_id, delivery, follow_up, now, tail
+                )
+                tail.write(conn)
+                return outcome
 
         return self._retrying(work)
 
@@ -374,7 +393,7 @@ class Runtime(RunStarts, PeoplesActions):
                 prepared[position] = self._prepare(item.event, item.run_id, now)
             except Exception as err:  # noqa: BLE001 - reported per event, the batch goes on
                 problems[position] = err
-        tail = _LedgerTail()
+        tail = _LedgerTail(now)
         try:
             with self.db.begin() as conn:
                 for position, item in items:
@@ -399,7 +418,7 @@ class Runtime(RunStarts, PeoplesActions):
                 # The ledger head is the one row every writer locks: taken here, just before
                 # the commit, instead of at the batch's first event, so that workers' batches
                 # overlap in everything but this.
-                tail.write(conn, now)
+                tail.write(conn)
         except Exception as err:  # noqa: BLE001 - the batch's commit failed: all of it did
             for position, item in items:
                 if isinstance(results[position], Outcome):
