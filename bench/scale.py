@@ -32,6 +32,7 @@ import sys
 import tempfile
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
@@ -215,6 +216,39 @@ def _runtime(url: str, workdir: Path, *, fresh: bool = False):
     return Runtime(db, workflows, config, SystemClock())
 
 
+class _HeadHold:
+    """How long this worker held the ledger's head: from the moment its transaction locks the
+    head (``ledger.append_unlinked``) until that transaction has committed. Every writer waits
+    for the head, so the sum over all workers against the wall time is the share of the run
+    that was serial by construction."""
+
+    def __init__(self, rt) -> None:
+        from contextlib import contextmanager
+
+        from aims_workflows.store import ledger
+
+        self.seconds, self.times = 0.0, 0
+        locked: list[float] = []
+        append = ledger.append_unlinked
+        begin = rt.db.begin
+
+        def timed_append(conn, items):
+            locked.append(time.perf_counter())
+            return append(conn, items)
+
+        @contextmanager
+        def timed_begin(**kwargs):
+            locked.clear()
+            with begin(**kwargs) as conn:
+                yield conn
+            if locked:  # committed: the head's lock is released now
+                self.seconds += time.perf_counter() - locked[0]
+                self.times += 1
+
+        ledger.append_unlinked = timed_append
+        rt.db.begin = timed_begin
+
+
 def aims_worker(url: str, owner: str, batch: int) -> None:
     import _aims_workload as aims
 
@@ -223,6 +257,7 @@ def aims_worker(url: str, owner: str, batch: int) -> None:
 
     with tempfile.TemporaryDirectory(prefix="aims-scale-") as tmp:
         rt = _runtime(url, Path(tmp))
+        head = _HeadHold(rt)
         rt.people.prepare()
         analyst = rt.actor(aims.ANALYST, "jira")
         say("ready")
@@ -244,10 +279,10 @@ def aims_worker(url: str, owner: str, batch: int) -> None:
                 applied += 0 if result.duplicate else 1
             rt.release_deliveries(SOURCE, owner)
         rt.db.dispose()
-    say(str(applied))
+    say(f"{applied} {head.seconds:.6f} {head.times}")
 
 
-def aims_rate(server_url: str, events: int, workers: int, batch: int, systems: int) -> float:
+def aims_rate(server_url: str, events: int, workers: int, batch: int, systems: int) -> Rate:
     from sqlalchemy import text
 
     from aims_workflows.store import Database, ledger
@@ -257,7 +292,9 @@ def aims_rate(server_url: str, events: int, workers: int, batch: int, systems: i
         seconds, outputs = _run_workers(
             [["--aims-worker", url, f"w{w}", str(batch)] for w in range(workers)]
         )
-        applied = sum(int(o.splitlines()[-1]) for o in outputs)
+        ends = [o.splitlines()[-1].split() for o in outputs]
+        applied = sum(int(end[0]) for end in ends)
+        held, holds = sum(float(end[1]) for end in ends), sum(int(end[2]) for end in ends)
         db = Database(url)
         with db.connect() as conn:
             processed = conn.scalar(
@@ -274,11 +311,33 @@ def aims_rate(server_url: str, events: int, workers: int, batch: int, systems: i
                 f"aims: {events} deliveries, {applied} applied, {processed} processed, "
                 f"{completed} completions, ledger {'ok' if verified.ok else verified.problem}"
             )
-    return events / seconds
+    return Rate(events / seconds, held / seconds, 1000 * held / max(holds, 1))
+
+
+@dataclass(frozen=True)
+class Rate:
+    """An aims measurement: events/s, and the ledger head's share of the wall time (summed over
+    the workers) and mean hold per transaction."""
+
+    events_per_second: float
+    head_share: float
+    head_ms: float
+
+    def __str__(self) -> str:
+        return (
+            f"{self.events_per_second:,.0f} events/s (ledger head held {self.head_share:.0%} "
+            f"of the time, {self.head_ms:.1f} ms per transaction)"
+        )
 
 
 def _spread(values: list[float]) -> str:
     return f"{min(values):,.0f}-{max(values):,.0f}" if len(values) > 1 else ""
+
+
+def _keep(rates: dict[str, list[float]], name: str, aims: Rate) -> None:
+    rates.setdefault(name, []).append(aims.events_per_second)
+    rates.setdefault(f"{name}_head_share", []).append(aims.head_share)
+    rates.setdefault(f"{name}_head_ms", []).append(aims.head_ms)
 
 
 def _measure(args: argparse.Namespace, server: str) -> dict[str, list[float]]:
@@ -291,17 +350,15 @@ def _measure(args: argparse.Namespace, server: str) -> dict[str, list[float]]:
             rate = raw_rate(server, args.events, w)
             rates.setdefault(f"raw_{w}", []).append(rate)
             say(f"  raw SKIP LOCKED queue, {w} worker(s): {rate:,.0f} items/s")
-            rate = aims_rate(server, args.events, w, args.batch, args.systems or args.events)
-            rates.setdefault(f"aims_{w}", []).append(rate)
-            say(
-                f"  aims, {w} worker(s), {args.systems or args.events:,} systems: "
-                f"{rate:,.0f} events/s"
-            )
+            systems = args.systems or args.events
+            aims = aims_rate(server, args.events, w, args.batch, systems)
+            _keep(rates, f"aims_{w}", aims)
+            say(f"  aims, {w} worker(s), {systems:,} systems: {aims}")
         if args.one_system:
             w = max(args.workers)
-            rate = aims_rate(server, args.events, w, args.batch, 1)
-            rates.setdefault(f"aims_one_system_{w}", []).append(rate)
-            say(f"  aims, {w} worker(s), one system: {rate:,.0f} events/s")
+            aims = aims_rate(server, args.events, w, args.batch, 1)
+            _keep(rates, f"aims_one_system_{w}", aims)
+            say(f"  aims, {w} worker(s), one system: {aims}")
     return rates
 
 
@@ -351,6 +408,16 @@ def main(argv: list[str] | None = None) -> int:
                 f"aims events/s, {w} worker(s)",
                 f"{figures[f'aims_{w}']:,.0f}",
                 _spread(rates[f"aims_{w}"]),
+                "",
+                None,
+            )
+        )
+        share = rates[f"aims_{w}_head_share"]
+        rows.append(
+            (
+                f"ledger head held, share of wall time, {w} worker(s)",
+                f"{statistics.median(share):.0%}",
+                f"{min(share):.0%}-{max(share):.0%}",
                 "",
                 None,
             )

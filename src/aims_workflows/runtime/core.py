@@ -88,6 +88,23 @@ class _Prepared:
     """Who acted, as the directory knew them in the snapshot."""
 
 
+@dataclass(frozen=True)
+class _Snapshot:
+    """What the engine needs to apply an event, as read from the database."""
+
+    run_id: str
+    spec: WorkflowSpec
+    run: RunState
+    lock_version: int
+    event: Event
+    actor: Actor
+
+    def advance(self, now: datetime) -> _Prepared:
+        # the run was just loaded for this event and is dropped after it: no need to copy it
+        transition = advance(self.spec, self.run, self.event, now, copy=False)
+        return _Prepared(self.run_id, self.spec, transition, self.lock_version, self.actor)
+
+
 def _with_sealed_evidence(commands: list[Command], rows: list[ChainedEvidence]) -> list[Command]:
     """A ``task.close`` names the ledger rows its unit of work appended (numbered only now, after
     the engine), so the tracker can attach exactly what the ledger holds, read when it attaches."""
@@ -320,28 +337,33 @@ class Runtime(RunStarts, PeoplesActions):
         """The event applied by the engine to a snapshot of its run, outside any write
         transaction; a NotFound (no such run or approval) is returned for the caller to
         record with the delivery."""
+        with self.db.connect() as conn:
+            read = self._snapshot(conn, event, run_id, now)
+        return read if isinstance(read, NotFound) else read.advance(now)
+
+    def _snapshot(
+        self, conn: Connection, event: Event, run_id: str | None, now: datetime
+    ) -> _Snapshot | NotFound:
+        """What the engine needs to apply ``event``, read on ``conn``."""
         try:
-            with self.db.connect() as conn:
-                row = None
-                if run_id is None and isinstance(event, ApprovalDecided):
-                    row = approval_row(conn, event.approval_id)
-                    run_id = row["run_id"]
-                if run_id is None:
-                    raise EngineError(f"a '{event.kind}' event needs the run it is for")
-                run, lock_version = run_store.load(conn, run_id)
-                spec = self.specs.by_hash(conn, run.spec_hash)
-                # who acted, as the directory of people knows them (Jira and Slack accounts,
-                # CLI claims); read only here, see receive()
-                identified = self.people.identify(conn, event.actor, now, link=False)
-                if identified != event.actor:
-                    event = event.model_copy(update={"actor": identified})
-                if row is not None and isinstance(event, ApprovalDecided):
-                    event = addressed_decision(conn, event, row, run, spec, self.eligible_approvers)
+            row = None
+            if run_id is None and isinstance(event, ApprovalDecided):
+                row = approval_row(conn, event.approval_id)
+                run_id = row["run_id"]
+            if run_id is None:
+                raise EngineError(f"a '{event.kind}' event needs the run it is for")
+            run, lock_version = run_store.load(conn, run_id)
+            spec = self.specs.by_hash(conn, run.spec_hash)
+            # who acted, as the directory of people knows them (Jira and Slack accounts,
+            # CLI claims); read only here, see receive()
+            identified = self.people.identify(conn, event.actor, now, link=False)
+            if identified != event.actor:
+                event = event.model_copy(update={"actor": identified})
+            if row is not None and isinstance(event, ApprovalDecided):
+                event = addressed_decision(conn, event, row, run, spec, self.eligible_approvers)
         except NotFound as err:
             return err
-        # the run was just loaded for this event and is dropped after it: no need to copy it
-        transition = advance(spec, run, event, now, copy=False)
-        return _Prepared(run_id, spec, transition, lock_version, identified)
+        return _Snapshot(run_id, spec, run, lock_version, event, identified)
 
     def receive_batch(self, queued: Sequence[Queued]) -> list[Outcome | Exception]:
         """Apply queued events with group commit: one write transaction for many events, each
@@ -385,12 +407,24 @@ class Runtime(RunStarts, PeoplesActions):
         now = self.clock.now()
         prepared: dict[int, _Prepared | NotFound] = {}
         problems: dict[int, Exception] = {}
-        for position, item in items:
-            key = item.order_key()
-            if key is not None and key in failed:
-                continue
+        snapshots: dict[int, _Snapshot | NotFound] = {}
+        # one read connection for the batch's snapshots: a pool checkout and its reset per
+        # event were two of the round trips each event cost on PostgreSQL
+        with self.db.connect() as read:
+            for position, item in items:
+                key = item.order_key()
+                if key is not None and key in failed:
+                    continue
+                try:
+                    snapshots[position] = self._snapshot(read, item.event, item.run_id, now)
+                except Exception as err:  # noqa: BLE001 - reported per event, the batch goes on
+                    problems[position] = err
+                    read.rollback()  # on PostgreSQL a failed statement ends the transaction
+        for position, snapshot in snapshots.items():  # the engine, with no connection held
             try:
-                prepared[position] = self._prepare(item.event, item.run_id, now)
+                prepared[position] = (
+                    snapshot if isinstance(snapshot, NotFound) else snapshot.advance(now)
+                )
             except Exception as err:  # noqa: BLE001 - reported per event, the batch goes on
                 problems[position] = err
         tail = _LedgerTail(now)
