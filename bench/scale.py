@@ -217,35 +217,45 @@ def _runtime(url: str, workdir: Path, *, fresh: bool = False):
 
 
 class _HeadHold:
-    """How long this worker held the ledger's head: from the moment its transaction locks the
-    head (``ledger.append_unlinked``) until that transaction has committed. Every writer waits
-    for the head, so the sum over all workers against the wall time is the share of the run
-    that was serial by construction."""
+    """How long this worker held the ledger's head: from the moment its transaction has the
+    head's row lock until that transaction has committed (and, apart, how long it waited for
+    the lock). Every writer takes the head in turn, so the hold summed over all workers against
+    the wall time is the share of the run that was serial by construction."""
 
     def __init__(self, rt) -> None:
         from contextlib import contextmanager
 
         from aims_workflows.store import ledger
 
-        self.seconds, self.times = 0.0, 0
+        self.seconds, self.waited, self.times = 0.0, 0.0, 0
+        asked: list[float] = []
         locked: list[float] = []
-        append = ledger.append_unlinked
+        append, head = ledger.append_unlinked, ledger.head
         begin = rt.db.begin
 
         def timed_append(conn, items):
-            locked.append(time.perf_counter())
+            asked.append(time.perf_counter())
             return append(conn, items)
+
+        def timed_head(conn, *, lock=False):
+            answer = head(conn, lock=lock)
+            if lock:
+                locked.append(time.perf_counter())
+            return answer
 
         @contextmanager
         def timed_begin(**kwargs):
+            asked.clear()
             locked.clear()
             with begin(**kwargs) as conn:
                 yield conn
-            if locked:  # committed: the head's lock is released now
+            if asked and locked:  # committed: the head's lock is released now
                 self.seconds += time.perf_counter() - locked[0]
+                self.waited += locked[0] - asked[0]
                 self.times += 1
 
         ledger.append_unlinked = timed_append
+        ledger.head = timed_head
         rt.db.begin = timed_begin
 
 
@@ -279,7 +289,7 @@ def aims_worker(url: str, owner: str, batch: int) -> None:
                 applied += 0 if result.duplicate else 1
             rt.release_deliveries(SOURCE, owner)
         rt.db.dispose()
-    say(f"{applied} {head.seconds:.6f} {head.times}")
+    say(f"{applied} {head.seconds:.6f} {head.times} {head.waited:.6f}")
 
 
 def aims_rate(server_url: str, events: int, workers: int, batch: int, systems: int) -> Rate:
@@ -295,6 +305,7 @@ def aims_rate(server_url: str, events: int, workers: int, batch: int, systems: i
         ends = [o.splitlines()[-1].split() for o in outputs]
         applied = sum(int(end[0]) for end in ends)
         held, holds = sum(float(end[1]) for end in ends), sum(int(end[2]) for end in ends)
+        waited = sum(float(end[3]) for end in ends)
         db = Database(url)
         with db.connect() as conn:
             processed = conn.scalar(
@@ -311,22 +322,26 @@ def aims_rate(server_url: str, events: int, workers: int, batch: int, systems: i
                 f"aims: {events} deliveries, {applied} applied, {processed} processed, "
                 f"{completed} completions, ledger {'ok' if verified.ok else verified.problem}"
             )
-    return Rate(events / seconds, held / seconds, 1000 * held / max(holds, 1))
+    return Rate(
+        events / seconds, held / seconds, 1000 * held / max(holds, 1), 1000 * waited / max(holds, 1)
+    )
 
 
 @dataclass(frozen=True)
 class Rate:
     """An aims measurement: events/s, and the ledger head's share of the wall time (summed over
-    the workers) and mean hold per transaction."""
+    the workers), its mean hold per transaction and the mean wait for it."""
 
     events_per_second: float
     head_share: float
     head_ms: float
+    wait_ms: float
 
     def __str__(self) -> str:
         return (
             f"{self.events_per_second:,.0f} events/s (ledger head held {self.head_share:.0%} "
-            f"of the time, {self.head_ms:.1f} ms per transaction)"
+            f"of the time, {self.head_ms:.1f} ms per transaction after waiting "
+            f"{self.wait_ms:.1f} ms for it)"
         )
 
 
