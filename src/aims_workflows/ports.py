@@ -185,8 +185,9 @@ class SlackMessageStore(Protocol):
 
 @dataclass(frozen=True)
 class PostIntent:
-    """A Slack post written down before it is made. ``channel`` and ``ts`` are None until the
-    post is known to be made; ``marker`` travels in the message, so a post cut short by a
+    """A Slack post written down before it is made. ``channel`` is the conversation's ID, once
+    known (written down before the post when ``target`` is a ``#name``); ``ts`` is None until
+    the post is known to be made; ``marker`` travels in the message, so a post cut short by a
     crash can be found in the conversation's history."""
 
     marker: str
@@ -208,6 +209,10 @@ class SlackPostStore(Protocol):
         ...
 
     def posted(self, marker: str, channel: str, ts: str) -> None: ...
+
+    def addressed(self, marker: str, channel: str) -> None:
+        """The ID of the conversation the post goes to, written down before it is made."""
+        ...
 
     def made_by(self, command_key: str) -> list[PostIntent]: ...
 

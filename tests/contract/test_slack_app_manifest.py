@@ -21,8 +21,11 @@ SCOPE_OF: dict[str, str | tuple[str, ...] | None] = {
     "chat_update": "chat:write",
     "chat_postEphemeral": "chat:write",
     "conversations_open": "im:write",
-    # the witness reads its checkpoints in a channel; a post cut short is looked up in a DM
-    "conversations_history": ("channels:history", "im:history"),
+    # the witness reads its checkpoints in a channel; a post cut short is looked up in the
+    # channel (public or private) or a DM
+    "conversations_history": ("channels:history", "groups:history", "im:history"),
+    # a channel set by #name is resolved to its ID (public or private)
+    "conversations_list": ("channels:read", "groups:read"),
     "users_info": "users:read",
     "users_list": "users:read",
     "users_lookupByEmail": "users:read.email",

@@ -80,10 +80,8 @@ def test_a_good_installation_passes_every_check(installation):
     assert result.code == 0, result.out
     checks = [line for line in result.out.splitlines() if line[:4] in ("ok  ", "warn", "FAIL")]
     assert len(checks) == 17, result.out
-    warned = [line for line in checks if not line.startswith("ok")]
-    # the only check that cannot be made with the app's scopes, said as such
-    assert warned == [_line(result.out, "slack", "channel")]
-    assert warned[0].startswith("warn") and "channels:read" in warned[0]
+    assert [line for line in checks if not line.startswith("ok")] == []
+    assert "#aims-approvals (C" in _line(result.out, "slack", "channel")
     assert "17 checks: 0 failed" in result.out
     assert "whsec-doctor" not in result.out and "cf-token" not in result.out
 
@@ -186,9 +184,7 @@ def test_expired_token_clock_skew_and_missing_scopes(installation, monkeypatch):
     run, jira, slack, confluence = installation
     monkeypatch.setenv("AIMS_JIRA_TOKEN_EXPIRES", "2020-01-01")
     jira.state.clock = lambda: datetime.now(UTC) + timedelta(minutes=7)
-    from aims_workflows.sandbox.slack import _api
-
-    monkeypatch.setattr(_api, "_SCOPES", "chat:write,commands")
+    slack.workspace.scopes = {"chat:write", "commands"}  # the app installed with too few
     result = run("doctor")
     assert result.code == 1
     assert "expired on 2020-01-01" in _line(result.out, "jira", "token expiry")
@@ -196,6 +192,32 @@ def test_expired_token_clock_skew_and_missing_scopes(installation, monkeypatch):
     assert skew.startswith("FAIL") and "NTP" in result.out
     scopes = _line(result.out, "slack", "scopes")
     assert scopes.startswith("FAIL") and "im:write" in scopes and "users:read.email" in scopes
+
+
+def test_a_private_channel_without_groups_history_is_named(installation, monkeypatch):
+    run, jira, slack, confluence = installation
+    slack.workspace.add_channel("board-approvals", private=True)
+    monkeypatch.setenv("AIMS_SLACK_CHANNEL", "#board-approvals")
+    assert _line(run("doctor").out, "slack", "channel").startswith("ok")
+    slack.workspace.scopes.discard("groups:history")
+    result = run("doctor")
+    assert result.code == 1
+    channel = _line(result.out, "slack", "channel")
+    assert channel.startswith("FAIL") and "private channel" in channel
+    assert "lacks groups:history" in channel and "add groups:history" in result.out
+    monkeypatch.setenv("AIMS_SLACK_CHANNEL", "#aims-approvals")  # public: channels:history
+    assert _line(run("doctor").out, "slack", "channel").startswith("ok")
+
+
+def test_a_channel_the_app_cannot_list_is_said_so(installation, monkeypatch):
+    run, jira, slack, confluence = installation
+    slack.workspace.scopes -= {"channels:read", "groups:read"}
+    channel = _line(run("doctor").out, "slack", "channel")
+    assert channel.startswith("warn") and "needs channels:read" in channel
+    slack.workspace.scopes |= {"channels:read", "groups:read"}
+    monkeypatch.setenv("AIMS_SLACK_CHANNEL", "#nowhere")
+    channel = _line(run("doctor").out, "slack", "channel")
+    assert channel.startswith("FAIL") and "/invite @aims" in run("doctor").out
 
 
 def test_database_unreachable_or_not_migrated(installation, monkeypatch, tmp_path):

@@ -6,6 +6,7 @@ work's transaction, and KPI definitions refused without a target."""
 
 from __future__ import annotations
 
+import inspect
 from datetime import timedelta
 
 import pytest
@@ -175,6 +176,34 @@ def test_a_closed_day_is_stored_by_the_next_unit_of_work_in_its_transaction(harn
     with h.db.connect() as conn:
         again = {r.scope: r.taken_at for r in conn.execute(select(KpiSnapshot.__table__))}
     assert again == taken
+
+
+def test_a_ledger_begun_today_has_no_closed_day_and_its_head_is_locked_only_to_append(
+    harness, monkeypatch
+):
+    """Every process's first unit of work checks for closed days; on a ledger whose evidence
+    began today there is none, and locking the head at the start of the transaction held it,
+    on PostgreSQL, through the whole unit of work (a group commit's every event)."""
+    from aims_workflows.store import ledger
+
+    h = harness
+    h.add_system("Chatbot")  # the ledger begins today
+    locked_by: list[str] = []
+    head = ledger.head
+
+    def watched(conn, *, lock=False):
+        if lock:
+            appending = any(f.function == "append_unlinked" for f in inspect.stack()[1:3])
+            locked_by.append("append" if appending else "early")
+        return head(conn, lock=lock)
+
+    monkeypatch.setattr(ledger, "head", watched)
+    h.rt.kpi_days = type(h.rt.kpi_days)(  # a process that has not checked the days yet
+        h.rt.kpi_days.targets, h.rt.kpi_days.workflows, h.rt.kpi_days.soa
+    )
+    h.add_system("Hiring screener")
+    assert locked_by and set(locked_by) == {"append"}
+    assert h.count("kpi_snapshots") == 0
 
 
 def test_a_definition_without_a_target_is_refused_with_what_to_add():

@@ -199,7 +199,7 @@ def test_a_failed_task_completion_writes_nothing(harness, answers, monkeypatch, 
     _raise_after(
         monkeypatch,
         projections if where == "projection" else outbox,
-        "apply" if where == "projection" else "enqueue",
+        "apply" if where == "projection" else "insert_rows",
     )
     task = h.open_task("identify", run_id)
     with pytest.raises(RuntimeError, match="failed midway"):
@@ -245,7 +245,7 @@ def test_a_failed_registration_writes_no_system_and_starts_no_run(harness, monke
     h = harness
     h.add_system("Existing")
     before = snapshot(h)
-    _raise_after(monkeypatch, outbox, "enqueue")
+    _raise_after(monkeypatch, outbox, "insert_rows")
     with pytest.raises(RuntimeError):
         h.add_system("Chatbot")
     assert snapshot(h) == before

@@ -285,3 +285,36 @@ def test_two_threads_appending_keep_one_valid_chain(database: Database):
     # each transaction's rows stay together in the chain
     for start in range(0, len(rows), batch):
         assert len({r.run_id for r in rows[start : start + batch]}) == 1
+
+
+def test_rows_serialised_before_the_head_is_locked_hash_as_the_verifier_does() -> None:
+    """The append serialises records before it locks the head and only numbers and hashes them
+    after (engine.evidence.unlinked / link): the rows must be exactly what chain_hash, which
+    the verifier uses, computes for every field, whatever the payload holds."""
+    from datetime import UTC, datetime, timedelta
+
+    from aims_workflows.engine.evidence import (
+        GENESIS_HASH,
+        EvidenceRecord,
+        chain_hash,
+        link,
+        unlinked,
+        verify_chain,
+    )
+
+    now = datetime(2026, 12, 7, 15, 0, tzinfo=UTC)
+    records = [
+        EvidenceRecord("task.completed", "R1", "assess", "ana@example.org", "jira", now,
+                       {"answers": {"z": 1, "a": [None, True, 2.5]}, "note": "é \u2028 \"q\""}),
+        EvidenceRecord("run.started", None, None, "aims", "engine", now - timedelta(days=1),
+                       {}, ref="PROJ-1"),
+    ]  # fmt: skip
+    rows = link(unlinked(records, recorded_at=now), start_seq=41, prev_hash="ab" * 32)
+    prev = "ab" * 32
+    for row in rows:
+        fields = {k: v for k, v in row.__dict__.items() if k != "hash"}
+        assert row.prev_hash == prev and row.hash == chain_hash(**fields)
+        prev = row.hash
+    assert [r.seq for r in rows] == [41, 42]
+    fresh = link(unlinked(records, recorded_at=now), start_seq=1, prev_hash=GENESIS_HASH)
+    assert verify_chain(fresh) is None

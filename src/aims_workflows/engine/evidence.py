@@ -17,6 +17,10 @@ from typing import Any
 __all__ = [
     "EvidenceRecord",
     "ChainedEvidence",
+    "Unlinked",
+    "chain",
+    "link",
+    "unlinked",
     "GENESIS_HASH",
     "canonical_json",
     "chain_hash",
@@ -107,15 +111,26 @@ def chain_hash(
     return hashlib.sha256(body.encode()).hexdigest()
 
 
-def chain(
-    records: Iterable[EvidenceRecord], *, start_seq: int, prev_hash: str, recorded_at: datetime
-) -> list[ChainedEvidence]:
-    """Number and hash records after the row ``start_seq - 1`` whose hash is ``prev_hash``."""
-    rows: list[ChainedEvidence] = []
+@dataclass(frozen=True)
+class Unlinked:
+    """A record serialised for the chain but not yet placed in it: everything a ledger row
+    holds except ``seq``, ``prev_hash`` and ``hash``, and the canonical JSON of those fields as
+    they sit between ``seq`` and ``prev_hash`` in the hashed list. Made before the ledger's head
+    is locked, so the writer holding it only numbers and hashes (:func:`link`)."""
+
+    fields: dict[str, Any]
+    middle: str
+
+
+_MIDDLE = ("kind", "run_id", "step_id", "actor", "via", "effective_at", "recorded_at", "payload")
+
+
+def unlinked(records: Iterable[EvidenceRecord], *, recorded_at: datetime) -> list[Unlinked]:
+    """Serialise records for :func:`link` (the payloads' canonical JSON, the timestamps)."""
+    out: list[Unlinked] = []
     recorded = iso(recorded_at)
-    for offset, record in enumerate(records):
+    for record in records:
         fields: dict[str, Any] = dict(
-            seq=start_seq + offset,
             kind=record.kind,
             run_id=record.run_id,
             step_id=record.step_id,
@@ -129,11 +144,34 @@ def chain(
             recorded_at=recorded,
             payload=canonical_json(record.payload),
             ref=record.ref,
-            prev_hash=prev_hash,
         )
-        prev_hash = chain_hash(**fields)
-        rows.append(ChainedEvidence(**fields, hash=prev_hash))
+        # canonical_json of a list is its items' canonical JSON joined by "," in brackets: the
+        # items between seq and prev_hash are encoded once here, outside the head's lock
+        middle = ",".join(canonical_json(fields[name]) for name in (*_MIDDLE, "ref"))
+        out.append(Unlinked(fields, middle))
+    return out
+
+
+def link(items: Iterable[Unlinked], *, start_seq: int, prev_hash: str) -> list[ChainedEvidence]:
+    """Number and hash serialised records after the row ``start_seq - 1`` whose hash is
+    ``prev_hash``: the same rows :func:`chain` makes, with only the hashing left to do."""
+    rows: list[ChainedEvidence] = []
+    for offset, item in enumerate(items):
+        seq = start_seq + offset
+        body = f"[{seq},{item.middle},{canonical_json(prev_hash)}]"
+        digest = hashlib.sha256(body.encode()).hexdigest()
+        rows.append(ChainedEvidence(seq=seq, **item.fields, prev_hash=prev_hash, hash=digest))
+        prev_hash = digest
     return rows
+
+
+def chain(
+    records: Iterable[EvidenceRecord], *, start_seq: int, prev_hash: str, recorded_at: datetime
+) -> list[ChainedEvidence]:
+    """Number and hash records after the row ``start_seq - 1`` whose hash is ``prev_hash``."""
+    return link(
+        unlinked(records, recorded_at=recorded_at), start_seq=start_seq, prev_hash=prev_hash
+    )
 
 
 def verify_chain(rows: Iterable[ChainedEvidence], *, expected_first_seq: int = 1) -> int | None:

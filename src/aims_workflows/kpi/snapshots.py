@@ -184,6 +184,13 @@ class DailySnapshots:
         last = _LAST_STORED.first(conn, {})
         if last is not None and last[0] is not None and last[0] >= _yesterday(today):
             return 0  # one lookup at the end of an index
+        if last is None or last[0] is None:
+            began = first_evidence_at(conn)
+            if began is None or day_of(began) >= today:
+                # no day with evidence has closed: nothing to store, and no reason to take the
+                # ledger's lock here, at the start of the transaction (every process's first
+                # unit of work on a ledger begun today did, holding it through its whole batch)
+                return 0
         # PostgreSQL: take the ledger's lock now (the append would next), so no unit of work of
         # the day before commits between the read of the projections and this one's evidence
         # (SQLite: the database lock is held already)

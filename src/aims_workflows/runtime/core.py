@@ -32,7 +32,7 @@ from ..engine import (
     Transition,
     advance,
 )
-from ..engine.evidence import ChainedEvidence, EvidenceRecord
+from ..engine.evidence import ChainedEvidence, EvidenceRecord, Unlinked, unlinked
 from ..engine.evidence_kinds import EvidencePayload, evidence_payload
 from ..engine.state import RunState
 from ..errors import EngineError, NotFound, SpecTampered
@@ -88,6 +88,23 @@ class _Prepared:
     """Who acted, as the directory knew them in the snapshot."""
 
 
+@dataclass(frozen=True)
+class _Snapshot:
+    """What the engine needs to apply an event, as read from the database."""
+
+    run_id: str
+    spec: WorkflowSpec
+    run: RunState
+    lock_version: int
+    event: Event
+    actor: Actor
+
+    def advance(self, now: datetime) -> _Prepared:
+        # the run was just loaded for this event and is dropped after it: no need to copy it
+        transition = advance(self.spec, self.run, self.event, now, copy=False)
+        return _Prepared(self.run_id, self.spec, transition, self.lock_version, self.actor)
+
+
 def _with_sealed_evidence(commands: list[Command], rows: list[ChainedEvidence]) -> list[Command]:
     """A ``task.close`` names the ledger rows its unit of work appended (numbered only now, after
     the engine), so the tracker can attach exactly what the ledger holds, read when it attaches."""
@@ -102,13 +119,22 @@ def _with_sealed_evidence(commands: list[Command], rows: list[ChainedEvidence]) 
 
 class _LedgerTail:
     """A group commit's evidence and commands, event by event, appended to the ledger and the
-    outbox together at the end of its transaction (the ledger head locked once, briefly)."""
+    outbox together at the end of its transaction. Everything that can be is serialised as each
+    event is added (evidence payloads, outbox rows): once the ledger's head is locked, only the
+    hash chain is computed and the rows inserted, and the lock is held to the commit."""
 
-    def __init__(self) -> None:
-        self._events: list[tuple[Sequence[EvidenceRecord], Sequence[Command]]] = []
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+        # per event: its evidence serialised, and its outbox rows (a command that names the
+        # event's ledger rows is kept as it is, to be sealed once they are numbered)
+        self._events: list[tuple[list[Unlinked], list[dict[str, Any] | CloseTask]]] = []
 
     def add(self, evidence: Sequence[EvidenceRecord], commands: Sequence[Command]) -> None:
-        self._events.append((evidence, commands))
+        serialised = unlinked(evidence, recorded_at=self.now)
+        rows: list[dict[str, Any] | CloseTask] = [
+            c if isinstance(c, CloseTask) else outbox.row_of(c, self.now) for c in commands
+        ]
+        self._events.append((serialised, rows))
 
     def mark(self) -> int:
         return len(self._events)
@@ -116,15 +142,20 @@ class _LedgerTail:
     def back_to(self, mark: int) -> None:
         del self._events[mark:]
 
-    def write(self, conn: Connection, now: datetime) -> None:
-        records = [record for evidence, _ in self._events for record in evidence]
-        rows = ledger.append(conn, records, recorded_at=now)
-        commands: list[Command] = []
+    def write(self, conn: Connection) -> None:
+        rows = ledger.append_unlinked(conn, [item for items, _ in self._events for item in items])
+        commands: list[dict[str, Any]] = []
         at = 0
-        for evidence, own in self._events:
-            commands += _with_sealed_evidence(list(own), rows[at : at + len(evidence)])
-            at += len(evidence)
-        outbox.enqueue(conn, commands, now)
+        for items, own in self._events:
+            sealed = rows[at : at + len(items)]
+            at += len(items)
+            for row in own:
+                if isinstance(row, dict):
+                    commands.append(row)
+                else:
+                    [command] = _with_sealed_evidence([row], sealed)
+                    commands.append(outbox.row_of(command, self.now))
+        outbox.insert_rows(conn, commands)
 
 
 class Runtime(RunStarts, PeoplesActions):
@@ -178,13 +209,13 @@ class Runtime(RunStarts, PeoplesActions):
         else:
             run_store.save(conn, t.run, lock_version, now)
         self.kpi_days.before_evidence(conn, now)  # KPI history: see _kpi_history_init
-        if tail is not None:  # group commit: chained with the batch's others, at its end
-            tail.add(t.evidence, t.commands)
-        else:
-            rows = ledger.append(conn, t.evidence, recorded_at=now)
-            outbox.enqueue(conn, _with_sealed_evidence(t.commands, rows), now)
         coverage = (spec.coverage.kpi, spec.coverage.valid_for) if spec.coverage else None
         projections.apply(conn, t.run, t.evidence, now, coverage)
+        # the ledger last: its head is the one row every writer locks, held to the commit
+        own = tail or _LedgerTail(now)
+        own.add(t.evidence, t.commands)
+        if tail is None:
+            own.write(conn)
 
     def _apply(self, conn: Connection, run_id: str, event: Event, now: datetime) -> Transition:
         run, lock_version = run_store.load(conn, run_id, lock=True)
@@ -245,8 +276,13 @@ class Runtime(RunStarts, PeoplesActions):
             # PostgreSQL) is held only to store the result. A run changed meanwhile fails the
             # version check on save and the whole unit of work is redone (``_retrying``).
             prepared = self._prepare(event, run_id, now)
+            tail = _LedgerTail(now)  # the ledger's head locked at the end, as in a batch
             with self.db.begin() as conn:
-                return self._store_prepared(conn, event, prepared, run_id, delivery, follow_up, now)
+                outcome = self._store_prepared(
+                    conn, event, prepared, run_id, delivery, follow_up, now, tail
+                )
+                tail.write(conn)
+                return outcome
 
         return self._retrying(work)
 
@@ -301,28 +337,33 @@ class Runtime(RunStarts, PeoplesActions):
         """The event applied by the engine to a snapshot of its run, outside any write
         transaction; a NotFound (no such run or approval) is returned for the caller to
         record with the delivery."""
+        with self.db.connect() as conn:
+            read = self._snapshot(conn, event, run_id, now)
+        return read if isinstance(read, NotFound) else read.advance(now)
+
+    def _snapshot(
+        self, conn: Connection, event: Event, run_id: str | None, now: datetime
+    ) -> _Snapshot | NotFound:
+        """What the engine needs to apply ``event``, read on ``conn``."""
         try:
-            with self.db.connect() as conn:
-                row = None
-                if run_id is None and isinstance(event, ApprovalDecided):
-                    row = approval_row(conn, event.approval_id)
-                    run_id = row["run_id"]
-                if run_id is None:
-                    raise EngineError(f"a '{event.kind}' event needs the run it is for")
-                run, lock_version = run_store.load(conn, run_id)
-                spec = self.specs.by_hash(conn, run.spec_hash)
-                # who acted, as the directory of people knows them (Jira and Slack accounts,
-                # CLI claims); read only here, see receive()
-                identified = self.people.identify(conn, event.actor, now, link=False)
-                if identified != event.actor:
-                    event = event.model_copy(update={"actor": identified})
-                if row is not None and isinstance(event, ApprovalDecided):
-                    event = addressed_decision(conn, event, row, run, spec, self.eligible_approvers)
+            row = None
+            if run_id is None and isinstance(event, ApprovalDecided):
+                row = approval_row(conn, event.approval_id)
+                run_id = row["run_id"]
+            if run_id is None:
+                raise EngineError(f"a '{event.kind}' event needs the run it is for")
+            run, lock_version = run_store.load(conn, run_id)
+            spec = self.specs.by_hash(conn, run.spec_hash)
+            # who acted, as the directory of people knows them (Jira and Slack accounts,
+            # CLI claims); read only here, see receive()
+            identified = self.people.identify(conn, event.actor, now, link=False)
+            if identified != event.actor:
+                event = event.model_copy(update={"actor": identified})
+            if row is not None and isinstance(event, ApprovalDecided):
+                event = addressed_decision(conn, event, row, run, spec, self.eligible_approvers)
         except NotFound as err:
             return err
-        # the run was just loaded for this event and is dropped after it: no need to copy it
-        transition = advance(spec, run, event, now, copy=False)
-        return _Prepared(run_id, spec, transition, lock_version, identified)
+        return _Snapshot(run_id, spec, run, lock_version, event, identified)
 
     def receive_batch(self, queued: Sequence[Queued]) -> list[Outcome | Exception]:
         """Apply queued events with group commit: one write transaction for many events, each
@@ -366,15 +407,27 @@ class Runtime(RunStarts, PeoplesActions):
         now = self.clock.now()
         prepared: dict[int, _Prepared | NotFound] = {}
         problems: dict[int, Exception] = {}
-        for position, item in items:
-            key = item.order_key()
-            if key is not None and key in failed:
-                continue
+        snapshots: dict[int, _Snapshot | NotFound] = {}
+        # one read connection for the batch's snapshots: a pool checkout and its reset per
+        # event were two of the round trips each event cost on PostgreSQL
+        with self.db.connect() as read:
+            for position, item in items:
+                key = item.order_key()
+                if key is not None and key in failed:
+                    continue
+                try:
+                    snapshots[position] = self._snapshot(read, item.event, item.run_id, now)
+                except Exception as err:  # noqa: BLE001 - reported per event, the batch goes on
+                    problems[position] = err
+                    read.rollback()  # on PostgreSQL a failed statement ends the transaction
+        for position, snapshot in snapshots.items():  # the engine, with no connection held
             try:
-                prepared[position] = self._prepare(item.event, item.run_id, now)
+                prepared[position] = (
+                    snapshot if isinstance(snapshot, NotFound) else snapshot.advance(now)
+                )
             except Exception as err:  # noqa: BLE001 - reported per event, the batch goes on
                 problems[position] = err
-        tail = _LedgerTail()
+        tail = _LedgerTail(now)
         try:
             with self.db.begin() as conn:
                 for position, item in items:
@@ -399,7 +452,7 @@ class Runtime(RunStarts, PeoplesActions):
                 # The ledger head is the one row every writer locks: taken here, just before
                 # the commit, instead of at the batch's first event, so that workers' batches
                 # overlap in everything but this.
-                tail.write(conn, now)
+                tail.write(conn)
         except Exception as err:  # noqa: BLE001 - the batch's commit failed: all of it did
             for position, item in items:
                 if isinstance(results[position], Outcome):

@@ -3,7 +3,7 @@ this module has no update or delete, and the database triggers refuse them too."
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -11,11 +11,19 @@ from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import NoResultFound
 
 from ..engine.chain_walk import ChainWalk
-from ..engine.evidence import ChainedEvidence, EvidenceRecord, chain
+from ..engine.evidence import ChainedEvidence, EvidenceRecord, Unlinked, link, unlinked
 from ._fast import Prepared
 from .models import Evidence, LedgerHead
 
-__all__ = ["append", "verify", "VerifyReport", "iter_rows", "rows_between", "head"]
+__all__ = [
+    "append",
+    "append_unlinked",
+    "verify",
+    "VerifyReport",
+    "iter_rows",
+    "rows_between",
+    "head",
+]
 
 _EVIDENCE = Evidence.__table__
 _HEAD = LedgerHead.__table__
@@ -42,11 +50,18 @@ def append(
     conn: Connection, records: Iterable[EvidenceRecord], *, recorded_at: datetime
 ) -> list[ChainedEvidence]:
     """Append records after the current head, in the caller's transaction."""
-    records = list(records)
-    if not records:
+    return append_unlinked(conn, unlinked(records, recorded_at=recorded_at))
+
+
+def append_unlinked(conn: Connection, items: Sequence[Unlinked]) -> list[ChainedEvidence]:
+    """Append records serialised beforehand (:func:`~aims_workflows.engine.evidence.unlinked`)
+    after the current head. The head's row lock (PostgreSQL) is taken here and held to the
+    commit, and every writer waits for it: between the lock and the insert there is only the
+    numbering and SHA-256 of each row."""
+    if not items:
         return []
     seq, prev = head(conn, lock=True)
-    rows = chain(records, start_seq=seq + 1, prev_hash=prev, recorded_at=recorded_at)
+    rows = link(items, start_seq=seq + 1, prev_hash=prev)
     if len(rows) == 1:
         _INSERT_ROWS.execute(conn, rows[0].__dict__)
     else:

@@ -23,6 +23,8 @@ __all__ = [
     "claim_due",
     "complete",
     "enqueue",
+    "insert_rows",
+    "row_of",
     "read_stored",
     "renew",
     "retry_later",
@@ -53,20 +55,26 @@ _ENQUEUE = Prepared(
 )
 
 
+def row_of(command: Command, now: datetime) -> dict[str, Any]:
+    """The outbox row of ``command`` enqueued at ``now`` (for :func:`insert_rows`)."""
+    return dict(
+        key=command.key,
+        run_id=command.run_id,
+        kind=command.kind,
+        payload=command_to_json(command),
+        status="pending",
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+    )
+
+
 def enqueue(conn: Connection, commands: Iterable[Command], now: datetime) -> None:
-    rows = [
-        dict(
-            key=c.key,
-            run_id=c.run_id,
-            kind=c.kind,
-            payload=command_to_json(c),
-            status="pending",
-            attempts=0,
-            next_attempt_at=now,
-            created_at=now,
-        )
-        for c in commands
-    ]
+    insert_rows(conn, [row_of(c, now) for c in commands])
+
+
+def insert_rows(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Insert rows made by :func:`row_of`, in order."""
     if len(rows) == 1:
         _ENQUEUE.execute(conn, rows[0])
     elif rows:

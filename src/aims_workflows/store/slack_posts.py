@@ -3,7 +3,8 @@
 A post to Slack and the row that records it cannot be one transaction: a process killed
 between the two leaves a message nobody knows of, and a retry would post it again. So each
 post is first written down as an intent (its marker, the command and slot it belongs to, the
-conversation it goes to, when), then made, then completed with its ``ts``. A retry that finds
+conversation it goes to, when; a ``#name``'s ID as soon as it is resolved), then made, then
+completed with its ``ts``. A retry that finds
 an intent without a ``ts`` looks the message up in Slack by its marker (see
 :mod:`aims_workflows.adapters.slack._posts`). Each method is one transaction of its own, so an
 intent is on disk before the post is made."""
@@ -64,6 +65,11 @@ class SlackPostRecords:
                 .where(_POSTS.c.marker == marker)
                 .values(channel=channel, ts=ts, posted_at=self.clock.now())
             )
+
+    def addressed(self, marker: str, channel: str) -> None:
+        """The conversation ID a ``#name`` resolved to, recorded before the post is made."""
+        with self.db.begin() as conn:
+            conn.execute(update(_POSTS).where(_POSTS.c.marker == marker).values(channel=channel))
 
     def made_by(self, command_key: str) -> list[PostIntent]:
         """Every post of ``command_key`` whose ``ts`` is recorded."""

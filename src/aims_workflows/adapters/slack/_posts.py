@@ -3,25 +3,31 @@
 A post and the record of it cannot be one transaction, so each post goes in three steps:
 
 1. write down the intent (:class:`~aims_workflows.ports.SlackPostStore`): a marker derived
-   from the command key and the slot (the person, or the channel), the target, the time;
-2. post, with the marker as the ``block_id`` of the message's first unnamed block (Slack keeps
-   a block id as given, and ``conversations.history`` returns the blocks);
+   from the command key and the slot (the person, or the channel), the target, the time, and
+   the ID of the conversation the post goes to. A channel configured by ``#name`` is resolved
+   to its ID (``conversations.list``) and that ID written down before anything is posted: the
+   history API takes IDs only, so without it a post cut short could not be looked up;
+2. post to that ID, with the marker as the ``block_id`` of the message's first unnamed block
+   (Slack keeps a block id as given, and ``conversations.history`` returns the blocks);
 3. record the message's ``ts`` against the intent.
 
 A later attempt of the same command (a retry after a 429 or a timeout, or another process after
-this one was killed) that finds an intent without a ``ts`` reads the conversation's history
-since the intent, newest first, for a message of the bot carrying the marker, and records that
-one instead of posting again. Only when the history says no is the message posted.
+this one was killed) that finds an intent with a conversation and without a ``ts`` reads the
+conversation's history since the intent, newest first, for a message of the bot carrying the
+marker, and records that one instead of posting again. Only when the history says no is the
+message posted. An intent without a conversation was cut short before any post.
 
-Reading history needs ``im:history`` for direct messages and ``channels:history`` or
-``groups:history`` for the approvals channel. When Slack refuses to show it (a scope not
-granted, the bot removed), the lookup cannot answer: the message is posted again, logged as a
-warning, rather than never posted.
+Resolving a name needs ``channels:read`` (``groups:read`` for a private channel); reading
+history needs ``im:history`` for direct messages and ``channels:history`` (``groups:history``
+for a private channel) for the approvals channel. When Slack refuses either (a scope not
+granted, the bot removed), the post cannot be made exactly once: it is made, logged as a
+warning, rather than never made (``aims doctor`` names the missing scope).
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import hashlib
 import logging
 import re
@@ -93,16 +99,13 @@ class MemoryPosts:
 
     def posted(self, marker: str, channel: str, ts: str) -> None:
         with self._lock:
-            intent = self._intents[marker]
-            self._intents[marker] = PostIntent(
-                marker,
-                intent.command_key,
-                intent.slot,
-                intent.target,
-                intent.intended_at,
-                channel,
-                ts,
+            self._intents[marker] = dataclasses.replace(
+                self._intents[marker], channel=channel, ts=ts
             )
+
+    def addressed(self, marker: str, channel: str) -> None:
+        with self._lock:
+            self._intents[marker] = dataclasses.replace(self._intents[marker], channel=channel)
 
     def made_by(self, command_key: str) -> list[PostIntent]:
         with self._lock:
@@ -153,38 +156,74 @@ class Poster:
         intent, fresh = self._store.intend(marker, command_key, slot, target)
         if intent.channel and intent.ts:
             return intent.channel, intent.ts
-        if not fresh:  # an earlier attempt may have posted it and died before recording it
-            found = self._look_up(intent)
+        channel = intent.channel or (target if _CONVERSATION_ID.match(target) else None)
+        if not fresh and channel is not None:
+            # an earlier attempt may have posted it and died before recording it
+            found = self._look_up(intent, channel)
             if found is not None:
                 log.info("found the message of %s posted before an interruption", slot)
                 self._store.posted(marker, *found)
                 return found
+        if channel is None:  # a #name, resolved and written down before anything is posted
+            channel = self._resolve(target)
+            if channel is not None:
+                self._store.addressed(marker, channel)
         answer = slack_call(
             "chat.postMessage",
             lambda: self.client.chat_postMessage(
-                channel=target, text=text, blocks=_marked(blocks, marker)
+                channel=channel or target, text=text, blocks=_marked(blocks, marker)
             ),
         )
         channel, ts = str(answer["channel"]), str(answer["ts"])
         self._store.posted(marker, channel, ts)
         return channel, ts
 
-    def _look_up(self, intent: PostIntent) -> tuple[str, str] | None:
-        """The message carrying ``intent``'s marker, from the conversation's history since the
-        intent was written down; None when there is none (or Slack cannot tell)."""
-        known = (
-            intent.target
-            if _CONVERSATION_ID.match(intent.target)
-            else self._store.channel_of(intent.target)
-        )
-        if known is None:  # the history API takes IDs only, and none is known yet
+    def _resolve(self, target: str) -> str | None:
+        """The ID of the channel named ``target`` (``#name``): from an earlier post to it, else
+        from Slack's list of the channels the app can see. None when Slack will not say (a
+        scope missing): the post then goes to the name, and a copy after a crash is possible."""
+        known = self._store.channel_of(target)
+        if known is not None:
+            return known
+        name = target.lstrip("#")
+        cursor: str | None = None
+        try:
+            for _ in range(_MAX_PAGES):
+                answer = self._list_channels(cursor)
+                for channel in answer.get("channels") or []:
+                    if channel.get("name") == name:
+                        return str(channel["id"])
+                cursor = (answer.get("response_metadata") or {}).get("next_cursor") or None
+                if not cursor:
+                    break
+        except PermanentError as error:
             log.warning(
-                "cannot look up a post cut short in %s before the first post to it is "
-                "recorded: posting it again (set the channel by ID to avoid this)",
-                intent.target,
+                "cannot resolve %s to its ID (%s): posting by name, so a post cut short by a "
+                "crash may be posted twice; grant channels:read and groups:read, or set the "
+                "channel by ID",
+                target,
+                error,
             )
             return None
-        channel: str = known
+        raise PermanentError(
+            f"Slack lists no channel {target} the app can post to",
+            hint=f"check the name, and invite the app to it (/invite @aims in {target})",
+        )
+
+    def _list_channels(self, cursor: str | None) -> Any:
+        return slack_call(
+            "conversations.list",
+            lambda: self.client.conversations_list(
+                types="public_channel,private_channel",
+                exclude_archived=True,
+                limit=_PAGE,
+                cursor=cursor,
+            ),
+        )
+
+    def _look_up(self, intent: PostIntent, channel: str) -> tuple[str, str] | None:
+        """The message carrying ``intent``'s marker, from the history of ``channel`` (an ID)
+        since the intent was written down; None when there is none (or Slack cannot tell)."""
         oldest = f"{(intent.intended_at - CLOCK_SKEW).timestamp():.6f}"
         cursor: str | None = None
         for _ in range(_MAX_PAGES):
@@ -193,7 +232,8 @@ class Poster:
             except PermanentError as error:
                 log.warning(
                     "cannot read the history of %s to find a post cut short (%s): posting it "
-                    "again; grant im:history / channels:history to avoid a possible copy",
+                    "again; grant im:history / channels:history / groups:history to avoid a "
+                    "possible copy",
                     channel,
                     error,
                 )

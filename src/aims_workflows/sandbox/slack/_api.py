@@ -25,12 +25,11 @@ from ._blockkit import BlockKitError, check_blocks
 from ._errors import ApiFailure
 from ._faults import Faults
 from ._methods import METHODS, Args
+from ._scopes import APP_SCOPES, check_scope
 from ._socket_mode import SocketModeHub
 from ._workspace import Workspace
 
 __all__ = ["ApiCall", "build_app"]
-
-_SCOPES = "channels:history,chat:write,commands,im:history,im:write,users:read,users:read.email"
 
 
 @dataclass
@@ -47,9 +46,12 @@ class ApiCall:
 
 
 def _json_response(
-    body: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None
+    body: dict[str, Any],
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+    scopes: frozenset[str] = APP_SCOPES,
 ) -> Response:
-    all_headers = {"x-oauth-scopes": _SCOPES}
+    all_headers = {"x-oauth-scopes": ",".join(sorted(scopes))}
     all_headers.update(headers or {})
     return JSONResponse(body, status_code=status, headers=all_headers)
 
@@ -103,7 +105,9 @@ def build_app(
     middleware: Sequence[Middleware] = (),
     socket_mode: SocketModeHub | None = None,
 ) -> tuple[Starlette, list[ApiCall]]:
-    """The Starlette app and the live list of calls it records (appended as calls arrive)."""
+    """The Starlette app and the live list of calls it records (appended as calls arrive).
+    The bot token's scopes are ``workspace.scopes``: a call that needs another gets
+    ``missing_scope``."""
     calls: list[ApiCall] = []
     calls_lock = threading.Lock()
     request_counter = iter(range(1, 10**12))
@@ -115,6 +119,7 @@ def build_app(
             method=method, http_method=request.method, content_type="", token_in=None, args={}
         )
         headers = {"x-slack-req-id": req_id}
+        scopes = frozenset(workspace.scopes)
         try:
             if method not in METHODS and method != "apps.connections.open":
                 raise ApiFailure("unknown_method", status=404)
@@ -133,9 +138,10 @@ def build_app(
                 call.status, call.response = 200, {"ok": True, "url": url}
                 with calls_lock:
                     calls.append(call)
-                return _json_response({"ok": True, "url": url}, 200, headers)
+                return _json_response({"ok": True, "url": url}, 200, headers, scopes)
             if token not in tokens:
                 raise ApiFailure("invalid_auth")
+            check_scope(workspace, method, args, scopes)
             fault = faults.take(method)
             if fault is not None and fault.retry_after is not None:
                 headers["Retry-After"] = str(fault.retry_after)
@@ -145,7 +151,7 @@ def build_app(
             body: dict[str, Any] = {"ok": True, **METHODS[method](workspace, Args(args))}
             status = 200
         except ApiFailure as failure:
-            body = {"ok": False, "error": failure.error}
+            body = {"ok": False, "error": failure.error, **failure.extra}
             if failure.error == "invalid_blocks":
                 body["errors"] = [m.removeprefix("[ERROR] ") for m in failure.messages]
             if failure.messages:
@@ -154,7 +160,7 @@ def build_app(
         call.status, call.response = status, body
         with calls_lock:
             calls.append(call)
-        return _json_response(body, status, headers)
+        return _json_response(body, status, headers, scopes)
 
     async def response_url(request: Request) -> Response:
         key = "/".join(request.path_params[p] for p in ("team", "hook", "secret"))

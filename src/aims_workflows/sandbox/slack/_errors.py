@@ -14,14 +14,24 @@ class ApiFailure(Exception):
     """Answer this Web API call with ``{"ok": false, "error": error}``.
 
     ``messages`` become ``response_metadata.messages``, as Slack explains ``invalid_arguments``
-    and ``invalid_blocks``; ``status`` is the HTTP status (Slack uses 200 for most errors).
+    and ``invalid_blocks``; ``status`` is the HTTP status (Slack uses 200 for most errors);
+    ``extra`` are further fields of the answer (``needed`` and ``provided`` of
+    ``missing_scope``).
     """
 
-    def __init__(self, error: str, messages: list[str] | None = None, *, status: int = 200):
+    def __init__(
+        self,
+        error: str,
+        messages: list[str] | None = None,
+        *,
+        status: int = 200,
+        extra: dict[str, str] | None = None,
+    ):
         super().__init__(error)
         self.error = error
         self.messages = list(messages or [])
         self.status = status
+        self.extra = dict(extra or {})
 
 
 class SandboxUsageError(Exception):

@@ -234,6 +234,41 @@ def conversations_open(ws: Workspace, args: Args) -> dict[str, Any]:
     return body
 
 
+_LISTABLE = {"public_channel", "private_channel", "im", "mpim"}
+
+
+def conversations_list(ws: Workspace, args: Args) -> dict[str, Any]:
+    """conversations.list: the workspace's channels of the ``types`` asked for (default
+    ``public_channel``); a private channel only when the bot is a member, as Slack shows a bot
+    only the private channels it is in. A page at a time (``limit``, ``cursor``)."""
+    types = {t.strip() for t in str(args.get("types") or "public_channel").split(",")}
+    if not types <= _LISTABLE:
+        raise ApiFailure("invalid_types")
+    try:
+        limit = int(args.text("limit") or 0) or 100
+        start = int(args.text("cursor") or 0)
+    except ValueError:
+        raise ApiFailure("invalid_cursor") from None
+    if limit < 1 or limit > 1000 or start < 0:
+        raise ApiFailure("invalid_limit" if start >= 0 else "invalid_cursor")
+    with ws.lock:
+        channels = [
+            c
+            for c in ws.conversations.values()
+            if not c.is_im
+            and (
+                ("private_channel" in types and c.is_private and ws.bot.user_id in c.members)
+                or ("public_channel" in types and not c.is_private)
+            )
+        ]
+        page = [c.channel_to_api(ws.bot.user_id) for c in channels[start : start + limit]]
+    following = start + len(page)
+    return {
+        "channels": page,
+        "response_metadata": {"next_cursor": str(following) if following < len(channels) else ""},
+    }
+
+
 METHODS: dict[str, Handler] = {
     "auth.test": auth_test,
     "chat.postMessage": chat_post_message,
@@ -248,5 +283,6 @@ METHODS: dict[str, Handler] = {
     "users.list": users_list,
     "conversations.open": conversations_open,
     "conversations.history": conversations_history,
+    "conversations.list": conversations_list,
 }
 """Every Web API method the sandbox serves, by its Slack name."""

@@ -100,7 +100,8 @@ class SlackUser:
 
 @dataclass
 class Conversation:
-    """A public channel (``C…``) or the DM between the bot and one person (``D…``)."""
+    """A channel (``C…``, public or private) or the DM between the bot and one person
+    (``D…``)."""
 
     id: str
     name: str
@@ -109,6 +110,35 @@ class Conversation:
     members: set[str] = field(default_factory=set)
     is_im: bool = False
     user: str | None = None  # the person, for a DM
+    is_private: bool = False  # a private channel: reading it takes the groups:* scopes
+
+    def channel_to_api(self, viewer: str) -> dict[str, Any]:
+        """The channel object ``conversations.list`` returns to ``viewer`` (a user id)."""
+        empty = {"value": "", "creator": "", "last_set": 0}
+        return {
+            "id": self.id,
+            "name": self.name,
+            "name_normalized": self.name,
+            "created": self.created,
+            "creator": self.creator,
+            "is_channel": not self.is_private,
+            "is_group": self.is_private,
+            "is_im": False,
+            "is_mpim": False,
+            "is_private": self.is_private,
+            "is_archived": False,
+            "is_general": False,
+            "is_shared": False,
+            "is_org_shared": False,
+            "is_ext_shared": False,
+            "is_pending_ext_shared": False,
+            "is_member": viewer in self.members,
+            "num_members": len(self.members),
+            "topic": dict(empty),
+            "purpose": dict(empty),
+            "previous_names": [],
+            "unlinked": 0,
+        }
 
     def im_to_api(self) -> dict[str, Any]:
         """The IM object ``conversations.open`` returns with ``return_im``."""

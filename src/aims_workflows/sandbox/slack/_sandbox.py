@@ -21,6 +21,7 @@ from ._ids import Clock, IdFactory, wall_clock
 from ._model import Conversation, Ephemeral, Message, SlackUser, View
 from ._payloads import AppIdentity
 from ._people import Person
+from ._scopes import APP_SCOPES
 from ._socket_mode import SocketDeliverer, SocketModeHub
 from ._workspace import Workspace
 
@@ -46,6 +47,9 @@ class SlackSandbox(ServedSandbox):
     even while running, to send requests "from the past". ``ack_timeout``, ``max_retries``,
     ``retry_delays`` and ``sleep`` shape deliveries to the app (see ``_delivery``).
     ``middleware`` wraps the HTTP app, e.g. to check every answer against Slack's spec.
+    ``scopes`` are the bot token's (by default the app manifest's; ``workspace.scopes`` may be
+    changed while running): a Web API call that needs another is answered ``missing_scope``,
+    as Slack does.
     """
 
     def __init__(
@@ -68,10 +72,12 @@ class SlackSandbox(ServedSandbox):
         sleep: Callable[[float], None] = time.sleep,
         middleware: Sequence[Middleware] = (),
         socket_mode: bool = False,
+        scopes: Iterable[str] = APP_SCOPES,
     ) -> None:
         self.clock = clock
         ids = IdFactory(seed)
         self.workspace = Workspace(ids=ids, clock=lambda: self.clock())
+        self.workspace.scopes = set(scopes)
         self.app_url = app_url
         self.events_url = events_url
         self.commands_url = commands_url

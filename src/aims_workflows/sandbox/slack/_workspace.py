@@ -17,6 +17,7 @@ from typing import Any
 from ._errors import ApiFailure, SandboxUsageError
 from ._ids import Clock, IdFactory
 from ._model import Bot, Conversation, Ephemeral, Message, SlackUser, Trigger, View
+from ._scopes import APP_SCOPES
 
 __all__ = ["Workspace", "ResponseTarget", "TRIGGER_LIFETIME"]
 
@@ -55,6 +56,7 @@ class Workspace:
             user_id=ids.new("U"), bot_id=ids.new("B"), app_id=ids.new("A"), name=bot_name
         )
         self.lock = threading.RLock()
+        self.scopes: set[str] = set(APP_SCOPES)  # the bot token's OAuth scopes
         self.users: dict[str, SlackUser] = {}
         self.conversations: dict[str, Conversation] = {}
         self.messages: dict[str, list[Message]] = defaultdict(list)
@@ -88,8 +90,10 @@ class Workspace:
                     conversation.members.add(user.id)
             return user
 
-    def add_channel(self, name: str, *, bot_is_member: bool = True) -> Conversation:
-        """Add a public channel that every current person is a member of."""
+    def add_channel(
+        self, name: str, *, bot_is_member: bool = True, private: bool = False
+    ) -> Conversation:
+        """Add a channel (public, or ``private``) that every current person is a member of."""
         with self.lock:
             members = set(self.users)
             if bot_is_member:
@@ -100,6 +104,7 @@ class Workspace:
                 created=int(self.clock()),
                 creator=self.bot.user_id,
                 members=members,
+                is_private=private,
             )
             self.conversations[channel.id] = channel
             return channel
