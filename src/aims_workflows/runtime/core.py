@@ -41,6 +41,7 @@ from ..spec.loader import WorkflowSet
 from ..spec.model import WorkflowSpec
 from ..store import Database, ledger, outbox, projections
 from ..store import runs as run_store
+from ..store._fast import savepoint
 from . import inbound, views
 from .actions import PeoplesActions
 from .approvals import addressed_decision, approval_row
@@ -297,27 +298,31 @@ class Runtime(RunStarts, PeoplesActions):
             inbound.settle(conn, delivery, now, prepared.transition.ignored)
         return Outcome(prepared.run_id, prepared.transition)
 
-    def _prepare(self, event: Event, run_id: str | None, now: datetime) -> _Prepared | NotFound:
+    def _prepare(
+        self, event: Event, run_id: str | None, now: datetime, conn: Connection | None = None
+    ) -> _Prepared | NotFound:
         """The event applied by the engine to a snapshot of its run, outside any write
-        transaction; a NotFound (no such run or approval) is returned for the caller to
-        record with the delivery."""
+        transaction (``conn``, a read connection, else one of its own); a NotFound (no such
+        run or approval) is returned for the caller to record with the delivery."""
+        if conn is None:
+            with self.db.connect() as read:
+                return self._prepare(event, run_id, now, read)
         try:
-            with self.db.connect() as conn:
-                row = None
-                if run_id is None and isinstance(event, ApprovalDecided):
-                    row = approval_row(conn, event.approval_id)
-                    run_id = row["run_id"]
-                if run_id is None:
-                    raise EngineError(f"a '{event.kind}' event needs the run it is for")
-                run, lock_version = run_store.load(conn, run_id)
-                spec = self.specs.by_hash(conn, run.spec_hash)
-                # who acted, as the directory of people knows them (Jira and Slack accounts,
-                # CLI claims); read only here, see receive()
-                identified = self.people.identify(conn, event.actor, now, link=False)
-                if identified != event.actor:
-                    event = event.model_copy(update={"actor": identified})
-                if row is not None and isinstance(event, ApprovalDecided):
-                    event = addressed_decision(conn, event, row, run, spec, self.eligible_approvers)
+            row = None
+            if run_id is None and isinstance(event, ApprovalDecided):
+                row = approval_row(conn, event.approval_id)
+                run_id = row["run_id"]
+            if run_id is None:
+                raise EngineError(f"a '{event.kind}' event needs the run it is for")
+            run, lock_version = run_store.load(conn, run_id)
+            spec = self.specs.by_hash(conn, run.spec_hash)
+            # who acted, as the directory of people knows them (Jira and Slack accounts,
+            # CLI claims); read only here, see receive()
+            identified = self.people.identify(conn, event.actor, now, link=False)
+            if identified != event.actor:
+                event = event.model_copy(update={"actor": identified})
+            if row is not None and isinstance(event, ApprovalDecided):
+                event = addressed_decision(conn, event, row, run, spec, self.eligible_approvers)
         except NotFound as err:
             return err
         # the run was just loaded for this event and is dropped after it: no need to copy it
@@ -366,14 +371,19 @@ class Runtime(RunStarts, PeoplesActions):
         now = self.clock.now()
         prepared: dict[int, _Prepared | NotFound] = {}
         problems: dict[int, Exception] = {}
-        for position, item in items:
-            key = item.order_key()
-            if key is not None and key in failed:
-                continue
-            try:
-                prepared[position] = self._prepare(item.event, item.run_id, now)
-            except Exception as err:  # noqa: BLE001 - reported per event, the batch goes on
-                problems[position] = err
+        # one read snapshot for the round's events (each of a different run), not one each
+        with self.db.connect() as read:
+            for position, item in items:
+                key = item.order_key()
+                if key is not None and key in failed:
+                    continue
+                try:
+                    prepared[position] = self._prepare(item.event, item.run_id, now, read)
+                except Exception as err:  # noqa: BLE001 - reported per event, the batch goes on
+                    problems[position] = err
+                    # a failed statement ends a PostgreSQL transaction: the next event reads
+                    # on a fresh one
+                    read.rollback()
         tail = _LedgerTail()
         try:
             with self.db.begin() as conn:
@@ -386,7 +396,7 @@ class Runtime(RunStarts, PeoplesActions):
                     try:
                         if position in problems:
                             raise problems[position]
-                        with conn.begin_nested():
+                        with savepoint(conn):
                             results[position] = self._store_prepared(
                                 conn, item.event, prepared[position], item.run_id,
                                 item.delivery, item.follow_up, now, tail,
