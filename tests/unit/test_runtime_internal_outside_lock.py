@@ -87,3 +87,23 @@ def test_a_spawned_run_and_the_parent_notice_evaluate_outside_the_write_lock(
     assert watch.steps > 0, "the parent's next step evaluated no template"
     assert watch.under_lock == 0
     h.verify()
+
+
+def test_raising_a_finding_plans_its_corrective_action_outside_the_write_lock(harness, monkeypatch):
+    from aims_workflows.findings.report import FindingReport
+    from aims_workflows.findings.service import Findings
+
+    findings = Findings(harness.rt)
+    report = FindingReport.checked(
+        source="complaint", title="Refused a loan with no reason", severity="major", clause="8.2"
+    )
+    first = findings.raise_finding(report)  # numbered NC-<year>-001
+    watch = GateWatch(harness.db.gate, _bounds.step)
+    monkeypatch.setattr(_bounds, "step", watch)
+    raised = findings.raise_finding(report)
+    assert raised.finding_id.endswith("-002") and first.finding_id.endswith("-001")
+    [run_id] = raised.started
+    assert harness.run_row(run_id).workflow_id == "corrective-action"
+    assert watch.steps > 0, "starting the corrective action evaluated no template"
+    assert watch.under_lock == 0
+    harness.verify()
