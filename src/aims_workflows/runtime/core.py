@@ -245,9 +245,13 @@ class Runtime(RunStarts, PeoplesActions):
             # before the write transaction: the write lock (all of SQLite, the run's row on
             # PostgreSQL) is held only to store the result. A run changed meanwhile fails the
             # version check on save and the whole unit of work is redone (``_retrying``).
-            prepared = self._prepare(event, run_id, now)
-            with self.db.begin() as conn:
-                return self._store_prepared(conn, event, prepared, run_id, delivery, follow_up, now)
+            with self.db.read_then_write() as unit:  # one pooled connection for both
+                with unit.read() as read:
+                    prepared = self._prepare(event, run_id, now, read)
+                with unit.write() as conn:
+                    return self._store_prepared(
+                        conn, event, prepared, run_id, delivery, follow_up, now
+                    )
 
         return self._retrying(work)
 
