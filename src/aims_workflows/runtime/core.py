@@ -375,7 +375,7 @@ class Runtime(RunStarts, PeoplesActions):
         now = self.clock.now()
         prepared: dict[int, _Prepared | NotFound] = {}
         problems: dict[int, Exception] = {}
-        # one read snapshot for the round's events (each of a different run), not one each
+        # one read connection for the round's events (each of a different run), not one each
         with self.db.connect() as read:
             for position, item in items:
                 key = item.order_key()

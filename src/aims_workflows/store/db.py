@@ -220,10 +220,13 @@ class ReadThenWrite:
     def read(self) -> Iterator[Connection]:
         """Reads on one snapshot, without the write lock; nothing written here is kept."""
         conn = self._conn.execution_options(**{_READS_ONLY: True})
+        # a transaction of its own (a deferred BEGIN on SQLite), rolled back: the reads see one
+        # snapshot, and on PostgreSQL the write does not go on in the driver's read transaction
+        transaction = conn.begin()
         try:
             yield conn
         finally:
-            conn.rollback()
+            transaction.rollback()
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
