@@ -45,7 +45,7 @@ def finding_subject(conn: Connection, finding_id: str) -> Subject:
     row = conn.execute(select(table).where(table.c.id == finding_id)).first()
     if row is None:
         raise NotFound(f"no finding '{finding_id}'", hint="see `aims findings list`")
-    return finding_subject_of(row._mapping)
+    return finding_subject_of(dict(row._mapping))
 
 
 def finding_subject_of(row: Mapping[str, Any]) -> Subject:
