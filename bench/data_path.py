@@ -1,4 +1,4 @@
-"""(m) The bare data path: what target (c) b/a >= 0.25 leaves room for.
+"""(m) The bare data path: the baseline of the targets b/m >= 0.2 and g/m >= 0.5.
 
 Bare ``sqlite3`` doing, per event and in one transaction, only the storage work that figure (b)
 names for a transition (load the run's state, save it, append one hash-chained evidence row and
@@ -10,7 +10,7 @@ synchronous=NORMAL).
 It is not an implementation of anything: it is the most a transition could ever cost less than.
 Its ratio to (a), m/a, is an upper bound for b/a that no code doing what (b) must do can beat on
 this machine; whatever the real engine adds (evaluating the workflow, the projections that keep
-the KPI queries under 100 ms, the indexes that keep ``aims runs show`` and the dispatcher off a
+the KPI queries fast, the indexes that keep ``aims runs show`` and the dispatcher off a
 full scan) comes on top.
 
     .venv/bin/python bench/data_path.py [instances]

@@ -9,12 +9,17 @@ shared and noisy; see README.md):
 
 * engine throughput: transitions per second through the runtime (load the run, advance, save it,
   chain its evidence, enqueue its commands, move the projections, one transaction per event),
-  divided by bare sqlite3 commits per second of one evidence-sized row (same file settings: WAL,
-  synchronous=NORMAL).
+  divided by the bare data path (m, ``data_path.py``: bare sqlite3 storing only what a
+  transition must store; target b/m >= 0.2) and shown beside bare sqlite3 commits per second of
+  one evidence-sized row (a; same file settings: WAL, synchronous=NORMAL).
+* group commit: a burst of queued events (10,000 in the full run) applied by one worker through
+  ``Runtime.receive_batch``, 100 per transaction with a savepoint each, against (m) (target
+  g/m >= 0.5).
 * peers: the five-step approval of ``peers.py`` (1,000 instances, state persisted to SQLite after
-  every event, events round-robin) on aims-workflows, SpiffWorkflow and transitions.
+  every event, events round-robin) on aims-workflows, SpiffWorkflow and transitions (target
+  aims / SpiffWorkflow >= 2x).
 * KPIs: ``compute_kpis`` over 10,000 AI systems and 1,000,000 ledger rows (median of several
-  runs). The database is generated once and cached in ``bench/out/``.
+  runs; target under 50 ms). The database is generated once and cached in ``bench/out/``.
 * CLI start-up: ``aims --help`` against ``python -c pass``.
 
 Contenders are measured interleaved (one round of each, then the next round) and the best round
@@ -44,11 +49,23 @@ import group_commit  # noqa: E402
 import peers  # noqa: E402
 
 OUT_DIR = HERE / "out"
+GROUP_COMMIT_BATCH = 100
+"""Events per transaction in the group-commit burst (g)."""
+
+# The targets of the "Benchmarks and targets" section of the scale-out issue, in one place so
+# the table and the JSON print the ones in force.
+TARGET_B_OVER_M = 0.2
+TARGET_G_OVER_M = 0.5
+TARGET_VS_SPIFF = 2.0
+TARGET_KPI_MS = 50.0
+TARGET_CLI_SECONDS = 0.3
 
 
 @dataclass
 class Sizes:
     instances: int
+    burst_instances: int
+    """instances whose 4 queued events each make the group-commit burst"""
     rounds: int
     raw_rows: int
     systems: int
@@ -59,6 +76,7 @@ class Sizes:
 
 FULL = Sizes(
     instances=1000,
+    burst_instances=2500,  # 10,000 queued events
     rounds=3,
     raw_rows=5000,
     systems=10_000,
@@ -68,6 +86,7 @@ FULL = Sizes(
 )
 QUICK = Sizes(
     instances=150,
+    burst_instances=150,
     rounds=1,
     raw_rows=2000,
     systems=500,
@@ -110,7 +129,10 @@ def measure_throughput(sizes: Sizes, workdir: Path) -> dict[str, float]:
             "floor_transitions_per_s", len(peers.EVENTS) * n / aims.replay_storage_floor(n, workdir)
         )
         keep("data_path_events_per_s", data_path.data_path_events_per_second(n, workdir))
-        batched_seconds, batched_events = group_commit.run_batched(n, workdir, batch=100)
+        batched_seconds, batched_events = group_commit.run_batched(
+            sizes.burst_instances, workdir, batch=GROUP_COMMIT_BATCH
+        )
+        keep("group_commit_events", batched_events)
         keep("group_commit_events_per_s", batched_events / batched_seconds)
         say("    " + ", ".join(f"{k} {v:,.0f}" for k, v in best.items()))
     return best
@@ -200,10 +222,12 @@ def measure_cli(sizes: Sizes) -> dict[str, float]:
 def rows_for(f: dict[str, float], sizes: Sizes) -> list[tuple[str, str, str, bool | None]]:
     n = sizes.instances
     b_over_a = f["aims_transitions_per_s"] / f["raw_commits_per_s"]
+    b_over_m = f["aims_transitions_per_s"] / f["data_path_events_per_s"]
     vs_spiff = f["aims_instances_per_s"] / f["spiff_instances_per_s"]
     vs_trans = f["aims_instances_per_s"] / f["transitions_instances_per_s"]
     f.update(
         b_over_a=b_over_a,
+        b_over_m=b_over_m,
         aims_vs_spiff=vs_spiff,
         aims_vs_transitions=vs_trans,
         aims_vs_transitions_reused=f["aims_instances_per_s"]
@@ -241,7 +265,7 @@ def rows_for(f: dict[str, float], sizes: Sizes) -> list[tuple[str, str, str, boo
             "",
             None,
         ),
-        ("(c) b/a", f"{b_over_a:.3f}", ">= 0.25", b_over_a >= 0.25),
+        ("(c) b/a", f"{b_over_a:.3f}", "(info)", None),
         (
             "(f) floor: bare sqlite3 replaying the runtime's statements, /s",
             f"{floor:,.0f}",
@@ -273,7 +297,14 @@ def rows_for(f: dict[str, float], sizes: Sizes) -> list[tuple[str, str, str, boo
             None,
         ),
         (
-            "(g) aims events/s with group commit (100 per transaction, savepoint each)",
+            "    b/m: the engine against the bare data path",
+            f"{b_over_m:.3f}",
+            f">= {TARGET_B_OVER_M:g}",
+            b_over_m >= TARGET_B_OVER_M,
+        ),
+        (
+            f"(g) aims events/s, {f['group_commit_events']:,.0f} queued events with group commit "
+            f"({GROUP_COMMIT_BATCH} per transaction, savepoint each)",
             f"{grouped:,.0f}",
             "",
             None,
@@ -281,8 +312,8 @@ def rows_for(f: dict[str, float], sizes: Sizes) -> list[tuple[str, str, str, boo
         (
             "    g/m: group commit against the bare data path",
             f"{f['group_commit_over_data_path']:.3f}",
-            ">= 0.5",
-            f["group_commit_over_data_path"] >= 0.5,
+            f">= {TARGET_G_OVER_M:g}",
+            f["group_commit_over_data_path"] >= TARGET_G_OVER_M,
         ),
         (
             "    g/b: group commit against one transaction per event",
@@ -309,8 +340,13 @@ def rows_for(f: dict[str, float], sizes: Sizes) -> list[tuple[str, str, str, boo
             "(info)",
             None,
         ),
-        ("aims / SpiffWorkflow", f"{vs_spiff:.2f}x", ">= 4x", vs_spiff >= 4),
-        ("aims / transitions (rebuilt per event)", f"{vs_trans:.2f}x", ">= 1x", vs_trans >= 1),
+        (
+            "aims / SpiffWorkflow",
+            f"{vs_spiff:.2f}x",
+            f">= {TARGET_VS_SPIFF:g}x",
+            vs_spiff >= TARGET_VS_SPIFF,
+        ),
+        ("aims / transitions (rebuilt per event)", f"{vs_trans:.2f}x", "(info)", None),
         (
             "    floor / SpiffWorkflow, floor / transitions (the most reachable)",
             f"{f['floor_vs_spiff']:.1f}x {f['floor_vs_transitions']:.2f}x",
@@ -327,8 +363,8 @@ def rows_for(f: dict[str, float], sizes: Sizes) -> list[tuple[str, str, str, boo
             f"compute_kpis, {f['kpi_systems']:,} systems / "
             f"{f['kpi_evidence_rows']:,} ledger rows (median)",
             f"{kpi_ms:.1f} ms",
-            "< 100 ms",
-            kpi_ms < 100,
+            f"< {TARGET_KPI_MS:g} ms",
+            kpi_ms < TARGET_KPI_MS,
         ),
         (
             "python -c pass (median)",
@@ -339,8 +375,8 @@ def rows_for(f: dict[str, float], sizes: Sizes) -> list[tuple[str, str, str, boo
         (
             "aims --help (median)",
             f"{f['cli_help_seconds'] * 1000:.0f} ms",
-            "< 300 ms",
-            f["cli_help_seconds"] < 0.3,
+            f"< {TARGET_CLI_SECONDS * 1000:g} ms",
+            f["cli_help_seconds"] < TARGET_CLI_SECONDS,
         ),
         (
             "aims --help / python -c pass",
@@ -376,7 +412,8 @@ def main(argv: list[str] | None = None) -> int:
     figures: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="aims-bench-") as tmp:
         say(
-            f"throughput: {sizes.instances} instances x {len(peers.EVENTS)} events, best of "
+            f"throughput: {sizes.instances} instances x {len(peers.EVENTS)} events "
+            f"(group commit: {sizes.burst_instances} x 4 queued events), best of "
             f"{sizes.rounds} round(s)"
         )
         figures.update(measure_throughput(sizes, Path(tmp)))

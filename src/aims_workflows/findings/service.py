@@ -5,17 +5,22 @@ delivery that reported it, when one did."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..engine import Actor
 from ..engine import evidence_kinds as ev
+from ..engine.state import Subject
+from ..errors import AimsError
 from ..runtime import inbound
 from ..runtime.core import CLI, Runtime
 from ..runtime.inbound import Delivery
-from ..runtime.subjects import finding_subject
+from ..runtime.subjects import finding_subject, finding_subject_of
 from ..store import inventory as inventory_store
+from ..store import runs as run_store
 from ..store.models import Finding
 from .report import FindingError, FindingReport
 
@@ -49,15 +54,31 @@ class Findings:
         for attempt in range(_ID_ATTEMPTS):
             try:
                 return self._raise_once(report, actor, delivery)
-            except IntegrityError:
+            except (IntegrityError, run_store.ConcurrentUpdate):
                 # another raise took the same number (or the same issue) meanwhile: try again,
                 # which finds the issue's finding or takes the next number
                 if attempt == _ID_ATTEMPTS - 1:
                     raise
         raise AssertionError("unreachable: the last attempt returns or raises")
 
+    def _plan(
+        self, report: FindingReport, actor: Actor, now: datetime
+    ) -> tuple[Subject, list[Any]] | None:
+        """The finding this raise would record and the runs it would start (their scope and
+        first step evaluated), on a snapshot before the write transaction; None when the
+        snapshot cannot tell (the transaction then finds why)."""
+        try:
+            with self.rt.db.connect() as read:
+                system = self._system_name(read, report.system)
+                finding_id = self._new_id(read, report, now.year)
+        except AimsError:
+            return None
+        subject = finding_subject_of(_row(report, finding_id, system, now))
+        return subject, self.rt._plan_triggers("finding.raised", subject, now, actor=actor)
+
     def _raise_once(self, report: FindingReport, actor: Actor, delivery: Delivery | None) -> Raised:
         now = self.rt.clock.now()
+        plan = self._plan(report, actor, now)
         with self.rt.db.begin() as conn:
             if delivery is not None and not inbound.take(conn, delivery, now):
                 return Raised(
@@ -70,22 +91,7 @@ class Findings:
                 return Raised(earlier, duplicate=True)
             system = self._system_name(conn, report.system)
             finding_id = self._new_id(conn, report, now.year)
-            conn.execute(
-                insert(_TABLE).values(
-                    id=finding_id,
-                    title=report.title,
-                    severity=report.severity,
-                    source=report.raised_by,
-                    source_type=report.source_type,
-                    clause=report.clause,
-                    description=report.description,
-                    system_name=system,
-                    status="open",
-                    raised_at=now,
-                    tracker_issue=report.tracker_issue,
-                    tracker_issue_id=report.tracker_issue_id,
-                )
-            )
+            conn.execute(insert(_TABLE).values(_row(report, finding_id, system, now)))
             extra = {"tracker_issue": report.tracker_issue} if report.tracker_issue else {}
             self.rt.record(
                 conn,
@@ -104,8 +110,12 @@ class Findings:
                 actor=actor,
                 ref=finding_id,
             )
+            subject = finding_subject(conn, finding_id)
+            if plan is None or plan[0] != subject:
+                # another raise took the number meanwhile: planned again with the next one
+                raise run_store.ConcurrentUpdate(f"finding {finding_id} was planned differently")
             started = self.rt._fire_triggers(
-                conn, "finding.raised", finding_subject(conn, finding_id), now, actor=actor
+                conn, "finding.raised", subject, now, actor=actor, planned=plan[1]
             )
             if not started:
                 # rolled back with the rest: a finding nobody acts on is not raised
@@ -151,3 +161,23 @@ class Findings:
         ids = conn.scalars(select(_TABLE.c.id).where(_TABLE.c.id.like(f"{prefix}%"))).all()
         numbers = [int(i[len(prefix) :]) for i in ids if i[len(prefix) :].isdigit()]
         return f"{prefix}{max(numbers, default=0) + 1:03d}"
+
+
+def _row(
+    report: FindingReport, finding_id: str, system: str | None, now: datetime
+) -> dict[str, Any]:
+    """The findings row a raise records (its columns)."""
+    return dict(
+        id=finding_id,
+        title=report.title,
+        severity=report.severity,
+        source=report.raised_by,
+        source_type=report.source_type,
+        clause=report.clause,
+        description=report.description,
+        system_name=system,
+        status="open",
+        raised_at=now,
+        tracker_issue=report.tracker_issue,
+        tracker_issue_id=report.tracker_issue_id,
+    )

@@ -104,15 +104,18 @@ def closed_note(conn: Connection, row: dict[str, Any]) -> str | None:
 
 
 _CHANGES = Evidence.__table__
+# compiled once per dialect: every decision reads it (see store/_fast)
+_ANSWERS_CHANGED = Prepared(
+    select(_CHANGES.c.step_id, _CHANGES.c.actor)
+    .where(_CHANGES.c.run_id == bindparam("b_run_id"), _CHANGES.c.kind == "task.answers_changed")
+    .order_by(_CHANGES.c.seq),
+    ("b_run_id",),
+)
 
 
 def answers_changed_by(conn: Connection, run_id: str) -> tuple[tuple[str, str], ...]:
     """(step id, person) for every change of a completed task's answers in the run, from the
     ledger: whoever changed the answers took part in them, so segregation of duties counts
     them as it counts whoever completed the task."""
-    rows = conn.execute(
-        select(_CHANGES.c.step_id, _CHANGES.c.actor)
-        .where(_CHANGES.c.run_id == run_id, _CHANGES.c.kind == "task.answers_changed")
-        .order_by(_CHANGES.c.seq)
-    )
+    rows = _ANSWERS_CHANGED.all(conn, {"b_run_id": run_id})
     return tuple(dict.fromkeys((str(step), str(actor)) for step, actor in rows if step))

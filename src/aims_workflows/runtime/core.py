@@ -41,6 +41,7 @@ from ..spec.loader import WorkflowSet
 from ..spec.model import WorkflowSpec
 from ..store import Database, ledger, outbox, projections
 from ..store import runs as run_store
+from ..store._fast import savepoint
 from . import inbound, views
 from .actions import PeoplesActions
 from .approvals import addressed_decision, approval_row
@@ -275,14 +276,17 @@ class Runtime(RunStarts, PeoplesActions):
             # before the write transaction: the write lock (all of SQLite, the run's row on
             # PostgreSQL) is held only to store the result. A run changed meanwhile fails the
             # version check on save and the whole unit of work is redone (``_retrying``).
-            prepared = self._prepare(event, run_id, now)
-            tail = _LedgerTail(now)  # the ledger's head locked at the end, as in a batch
-            with self.db.begin() as conn:
-                outcome = self._store_prepared(
-                    conn, event, prepared, run_id, delivery, follow_up, now, tail
-                )
-                tail.write(conn)
-                return outcome
+            with self.db.read_then_write() as unit:  # one pooled connection for both
+                with unit.read() as read:
+                    snapshot = self._snapshot(read, event, run_id, now)
+                prepared = snapshot if isinstance(snapshot, NotFound) else snapshot.advance(now)
+                tail = _LedgerTail(now)  # the ledger's head locked at the end, as in a batch
+                with unit.write() as conn:
+                    outcome = self._store_prepared(
+                        conn, event, prepared, run_id, delivery, follow_up, now, tail
+                    )
+                    tail.write(conn)
+                    return outcome
 
         return self._retrying(work)
 
@@ -333,11 +337,16 @@ class Runtime(RunStarts, PeoplesActions):
             inbound.settle(conn, delivery, now, prepared.transition.ignored)
         return Outcome(prepared.run_id, prepared.transition)
 
-    def _prepare(self, event: Event, run_id: str | None, now: datetime) -> _Prepared | NotFound:
+    def _prepare(
+        self, event: Event, run_id: str | None, now: datetime, conn: Connection | None = None
+    ) -> _Prepared | NotFound:
         """The event applied by the engine to a snapshot of its run, outside any write
-        transaction; a NotFound (no such run or approval) is returned for the caller to
-        record with the delivery."""
-        with self.db.connect() as conn:
+        transaction (``conn``, a read connection, else one of its own); a NotFound (no such
+        run or approval) is returned for the caller to record with the delivery."""
+        if conn is None:
+            with self.db.connect() as own:
+                read = self._snapshot(own, event, run_id, now)
+        else:
             read = self._snapshot(conn, event, run_id, now)
         return read if isinstance(read, NotFound) else read.advance(now)
 
@@ -439,7 +448,7 @@ class Runtime(RunStarts, PeoplesActions):
                     try:
                         if position in problems:
                             raise problems[position]
-                        with conn.begin_nested():
+                        with savepoint(conn):
                             results[position] = self._store_prepared(
                                 conn, item.event, prepared[position], item.run_id,
                                 item.delivery, item.follow_up, now, tail,

@@ -26,7 +26,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
-from ..engine import Actor, CancelRun, ChildCompleted, TaskCreated
+from ..engine import Actor, TaskCreated
 from ..engine import evidence_kinds as ev
 from ..engine.commands import (
     ApprovalCommand,
@@ -44,7 +44,7 @@ from ..engine.commands import (
     SpawnRun,
     TaskCommand,
 )
-from ..errors import AimsError, DatabaseUnavailable, PermanentError, RetryableError
+from ..errors import AimsError, DatabaseUnavailable, NotFound, PermanentError, RetryableError
 from ..ports import ApprovalChannel, IssueTracker, Notifier
 from ..store import outbox
 from ..store import runs as run_store
@@ -53,6 +53,7 @@ from .approval_context import changed_since_last_request
 from .backoff import Backoff
 from .core import Runtime
 from .heartbeat import Heartbeat
+from .internal_plans import Plan, finding_row, plan_internal, store_planned_start, store_run_event
 
 __all__ = ["Dispatcher", "DispatchReport", "INTERNAL_KINDS"]
 
@@ -133,29 +134,18 @@ class Dispatcher:
         self.backoff = backoff or Backoff()
 
     # -- internal commands ---------------------------------------------------------------
-    def _run_start(self, conn: Connection, command: SpawnRun, now: datetime) -> dict[str, Any]:
+    def _run_start(
+        self, conn: Connection, command: SpawnRun, now: datetime, plan: Plan
+    ) -> dict[str, Any]:
         runs = Run.__table__
         child_id = command.child_run_id
         if conn.execute(select(runs.c.id).where(runs.c.id == child_id)).first():
             return {"run_id": child_id, "existing": True}  # started by an earlier attempt
-        loaded = self.rt.specs.current(command.workflow)
+        if plan.start is None:
+            raise ValueError("a run.start is carried out with its planned start")
         finding = command.finding
         if finding is not None:
-            conn.execute(
-                insert(Finding.__table__).values(
-                    id=finding.id,
-                    title=finding.title,
-                    severity=finding.severity,
-                    source=finding.source,
-                    clause=finding.clause,
-                    description=finding.description,
-                    system_name=finding.system,
-                    source_type=finding.source_type,
-                    status="open",
-                    raised_at=now,
-                    corrective_run_id=child_id,
-                )
-            )
+            conn.execute(insert(Finding.__table__).values(finding_row(command, now)))
             self.rt.record(
                 conn,
                 ev.FindingRaised(
@@ -173,43 +163,16 @@ class Dispatcher:
                 run_id=command.run_id,
                 ref=finding.id,
             )
-            from .subjects import finding_subject
-
-            subject = finding_subject(conn, finding.id)
-        elif command.subject is not None:
-            subject = command.subject
-        else:
-            raise PermanentError(
-                f"run.start of {child_id} names neither a finding nor a subject",
-                hint="the spawning workflow's run cannot be continued; cancel it",
-            )
-        self.rt._start(
-            conn,
-            loaded,
-            subject,
-            now,
-            inputs=command.inputs,
-            actor=ENGINE,
-            trigger=f"spawned by {command.run_id}",
-            run_id=child_id,
-            parent_run_id=command.parent_run_id,
-            spawned_by=command.run_id,
-        )
+        store_planned_start(self.rt, conn, plan.start, command, now)
         run_store.set_spawned_by(conn, child_id, command.run_id)
         return {"run_id": child_id}
 
     def _run_completed(
-        self,
-        conn: Connection,
-        command: ReportRunEnd,
-        now: datetime,
-        planned: list[Any] | None = None,
+        self, conn: Connection, command: ReportRunEnd, now: datetime, plan: Plan
     ) -> dict[str, Any]:
         result: dict[str, Any] = {}
-        if command.parent_run_id:
-            event = ChildCompleted(child_run_id=command.run_id, status=command.status)
-            self.rt._apply(conn, command.parent_run_id, event, now)
-            result["parent"] = command.parent_run_id
+        if command.parent_run_id and plan.run_event is not None:
+            result["parent"] = store_run_event(self.rt, conn, plan.run_event, now)
         effect = self.rt.completion_effects.get(command.workflow)
         if command.status == "completed" and effect is not None:
             # e.g. an approved change of an AI system's place in the scope is made only now
@@ -222,41 +185,32 @@ class Dispatcher:
                 now,
                 workflow=command.workflow,
                 actor=ENGINE,
-                planned=planned,
+                planned=plan.triggers,
             )
         return result
 
     def _run_cancel(
-        self, conn: Connection, command: CancelChildRun, now: datetime
+        self, conn: Connection, command: CancelChildRun, now: datetime, plan: Plan
     ) -> dict[str, Any]:
-        transition = self.rt._apply(
-            conn,
-            command.child_run_id,
-            CancelRun(actor=ENGINE, reason=command.reason),
-            now,
+        if plan.run_event is None:
+            raise ValueError("a run.cancel is carried out with its planned cancellation")
+        store_run_event(self.rt, conn, plan.run_event, now)
+        ignored = (
+            None if isinstance(plan.run_event, NotFound) else plan.run_event.transition.ignored
         )
-        return {"run_id": command.child_run_id, "ignored": transition.ignored}
-
-    def _plan_completion(self, command: Command, now: datetime) -> list[Any] | None:
-        if not isinstance(command, ReportRunEnd) or command.status != "completed":
-            return None
-        return self.rt._plan_triggers(
-            "run.completed", command.subject, now, workflow=command.workflow, actor=ENGINE
-        )
+        return {"run_id": command.child_run_id, "ignored": ignored}
 
     def _carry_out_internal(
-        self,
-        conn: Connection,
-        command: Command,
-        now: datetime,
-        planned: list[Any] | None = None,
+        self, conn: Connection, command: Command, now: datetime, plan: Plan
     ) -> dict[str, Any]:
+        """Store what the engine made of ``command`` (``plan``, made before this transaction:
+        internal_plans) and the rest of what it changes."""
         if isinstance(command, SpawnRun):
-            return self._run_start(conn, command, now)
+            return self._run_start(conn, command, now, plan)
         if isinstance(command, CancelChildRun):
-            return self._run_cancel(conn, command, now)
+            return self._run_cancel(conn, command, now, plan)
         if isinstance(command, ReportRunEnd):
-            return self._run_completed(conn, command, now, planned)
+            return self._run_completed(conn, command, now, plan)
         raise PermanentError(f"'{command.kind}' is not carried out by the dispatcher itself")
 
     def _claim(self, limit: int, *, internal: bool) -> list[outbox.Claimed]:
@@ -309,14 +263,19 @@ class Dispatcher:
         now = self.rt.clock.now()
         # each in its own transaction with its completion mark: one that cannot be carried out
         # (a spawned run's input of the wrong type) must not hold up the others
-        try:
-            # the runs a completion triggers are planned (scope, templates) before the write
-            # transaction, as receive() does for events
-            planned = self._plan_completion(item.command, now)
+
+        def attempt() -> None:
+            # the engine's work (templates, conditions, the runs a completion triggers) is
+            # planned on a snapshot before the write transaction, as receive() does for events;
+            # what changed meanwhile is planned again (Runtime._retrying)
+            plan = plan_internal(self.rt, item.command, now, ENGINE)
             with self.rt.db.begin() as conn:
-                result = self._carry_out_internal(conn, item.command, now, planned)
+                result = self._carry_out_internal(conn, item.command, now, plan)
                 if not outbox.complete(conn, item, now, result):
                     raise LostClaim(item.command.key)
+
+        try:
+            self.rt._retrying(attempt)
         except LostClaim:
             self._lost(item, report)
             return

@@ -5,17 +5,26 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 
 from ..errors import SpecError, SpecTampered
 from ..spec.loader import LoadedSpec, WorkflowSet, parse_spec
 from ..spec.model import WorkflowSpec
+from ..store._fast import Prepared
 from ..store.models import SpecVersion
 from ..store.upsert import insert_for
 
 __all__ = ["SpecRegistry"]
 
 _VERSIONS = SpecVersion.__table__
+# compiled once per dialect: every start reads it (see store/_fast)
+_STORED_HASH = Prepared(
+    select(_VERSIONS.c.content_hash).where(
+        _VERSIONS.c.workflow_id == bindparam("b_workflow_id"),
+        _VERSIONS.c.version == bindparam("b_version"),
+    ),
+    ("b_workflow_id", "b_version"),
+)
 
 
 class SpecRegistry:
@@ -36,10 +45,9 @@ class SpecRegistry:
         """Store this version's text once; refuse a changed file that kept its version number."""
         # No in-process cache of "registered": the caller's transaction may still roll back.
         spec = loaded.spec
-        query = select(_VERSIONS.c.content_hash).where(
-            _VERSIONS.c.workflow_id == spec.id, _VERSIONS.c.version == spec.version
-        )
-        stored = conn.execute(query).scalar()
+        key = {"b_workflow_id": spec.id, "b_version": spec.version}
+        found = _STORED_HASH.first(conn, key)
+        stored = None if found is None else found[0]
         if stored is None:
             # insert-or-nothing, then read again: two workers registering the same version at
             # once (the first start of a workflow) both go on, instead of one failing on the key
@@ -55,7 +63,8 @@ class SpecRegistry:
                 )
                 .on_conflict_do_nothing()
             )
-            stored = conn.execute(query).scalar()
+            found = _STORED_HASH.first(conn, key)
+            stored = None if found is None else found[0]
         if stored != loaded.content_hash:
             raise _changed_without_bump(loaded)
 

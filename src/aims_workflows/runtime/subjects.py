@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import Connection, select
@@ -11,7 +12,13 @@ from ..errors import NotFound
 from ..store import inventory as inventory_store
 from ..store.models import Finding
 
-__all__ = ["ai_system_subject", "organisation_subject", "finding_subject", "ORGANISATION_ID"]
+__all__ = [
+    "ai_system_subject",
+    "organisation_subject",
+    "finding_subject",
+    "finding_subject_of",
+    "ORGANISATION_ID",
+]
 
 ORGANISATION_ID = "organisation"
 
@@ -38,19 +45,24 @@ def finding_subject(conn: Connection, finding_id: str) -> Subject:
     row = conn.execute(select(table).where(table.c.id == finding_id)).first()
     if row is None:
         raise NotFound(f"no finding '{finding_id}'", hint="see `aims findings list`")
+    return finding_subject_of(dict(row._mapping))
+
+
+def finding_subject_of(row: Mapping[str, Any]) -> Subject:
+    """The subject of a finding with these column values (a stored row, or one about to be)."""
     attributes = {
-        "id": row.id,
-        "title": row.title,
-        "severity": row.severity,
-        "source": row.source,
+        "id": row["id"],
+        "title": row["title"],
+        "severity": row["severity"],
+        "source": row["source"],
         # the kind of source (10.2); a finding from before kinds were kept came from an audit
-        "source_type": row.source_type or "internal",
-        "tracker_issue": row.tracker_issue,
-        "clause": row.clause,
-        "system": row.system_name,
-        "raised_at": row.raised_at.isoformat(),
-        "description": row.description,
+        "source_type": row["source_type"] or "internal",
+        "tracker_issue": row["tracker_issue"],
+        "clause": row["clause"],
+        "system": row["system_name"],
+        "raised_at": row["raised_at"].isoformat(),
+        "description": row["description"],
     }
     return Subject(
-        type="finding", id=row.id, name=row.title[:120], owner=None, attributes=attributes
+        type="finding", id=row["id"], name=row["title"][:120], owner=None, attributes=attributes
     )

@@ -33,7 +33,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import ClauseElement, Executable
 from sqlalchemy.sql.compiler import SQLCompiler
 
-__all__ = ["Prepared", "execute_driver_sql", "plain_sqlalchemy"]
+__all__ = ["Prepared", "execute_driver_sql", "plain_sqlalchemy", "savepoint"]
 
 
 class _Compiled:
@@ -161,6 +161,22 @@ class Prepared:
         make = compiled.parameters
         _run(conn, compiled.sql, [make(row) for row in rows], True).close()
 
+    def all(self, conn: Connection, values: Mapping[str, Any]) -> list[tuple]:
+        """Every row of a SELECT, converted by the column types' result processors."""
+        compiled = self.compiled(conn.dialect)
+        cursor = _run(conn, compiled.sql, compiled.parameters(values), False)
+        try:
+            rows = cursor.fetchall()
+            results = compiled.result_processors(cursor.description)
+        finally:
+            cursor.close()
+        if results is None:
+            return rows
+        return [
+            tuple(value if p is None else p(value) for p, value in zip(results, row, strict=True))
+            for row in rows
+        ]
+
     def first(self, conn: Connection, values: Mapping[str, Any]) -> tuple | None:
         """The first row of a SELECT, converted by the column types' result processors."""
         compiled = self.compiled(conn.dialect)
@@ -181,6 +197,23 @@ def execute_driver_sql(conn: Connection, sql: str) -> None:
     """A fixed SQL text without parameters (``BEGIN IMMEDIATE``), as ``exec_driver_sql`` would
     run it."""
     _run(conn, sql, (), False).close()
+
+
+@contextlib.contextmanager
+def savepoint(conn: Connection, name: str = "aims_unit") -> Iterator[None]:
+    """The block in a savepoint of the caller's transaction: released when it ends, rolled back
+    to (and released) when it raises, as ``Connection.begin_nested()`` does, without the cost
+    of SQLAlchemy's nested-transaction bookkeeping (a group commit takes one per event).
+    Nesting another savepoint inside is fine; the name only has to differ from an enclosing
+    one of this kind."""
+    execute_driver_sql(conn, f"SAVEPOINT {name}")
+    try:
+        yield
+    except BaseException:
+        execute_driver_sql(conn, f"ROLLBACK TO SAVEPOINT {name}")
+        execute_driver_sql(conn, f"RELEASE SAVEPOINT {name}")
+        raise
+    execute_driver_sql(conn, f"RELEASE SAVEPOINT {name}")
 
 
 def _run(conn: Connection, sql: str, parameters, many: bool):
@@ -233,6 +266,10 @@ def _plain_executemany(self: Prepared, conn: Connection, rows: Iterable[Mapping[
         conn.execute(_statement(self), parameters)
 
 
+def _plain_all(self: Prepared, conn: Connection, values: Mapping[str, Any]) -> list[tuple]:
+    return [tuple(row) for row in conn.execute(_statement(self), dict(values))]
+
+
 def _plain_first(self: Prepared, conn: Connection, values: Mapping[str, Any]) -> tuple | None:
     row = conn.execute(_statement(self), dict(values)).first()
     return None if row is None else tuple(row)
@@ -246,11 +283,13 @@ _FAST_METHODS = {
     "execute": Prepared.execute,
     "executemany": Prepared.executemany,
     "first": Prepared.first,
+    "all": Prepared.all,
 }
 _PLAIN_METHODS = {
     "execute": _plain_execute,
     "executemany": _plain_executemany,
     "first": _plain_first,
+    "all": _plain_all,
 }
 
 

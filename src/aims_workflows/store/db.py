@@ -13,7 +13,7 @@ from ..errors import DatabaseUnavailable, StoreError
 from . import _fast
 from .write_gate import NoGate, WriteGate, gate_for
 
-__all__ = ["Database", "redact_url"]
+__all__ = ["Database", "ReadThenWrite", "redact_url"]
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -115,11 +115,28 @@ class Database:
             with gate, self.engine.begin() as conn:
                 yield conn
         except OperationalError as err:
+            raise self.unavailable(err) from None
+
+    def unavailable(self, err: OperationalError) -> DatabaseUnavailable:
+        """What a write that failed with ``err`` tells its caller."""
+        return DatabaseUnavailable(
+            f"database {redact_url(self.url)} is not reachable or refused the operation: "
+            f"{err.orig}",
+            hint="is the server running and the URL right? for SQLite, is the directory writable?",
+        )
+
+    @contextmanager
+    def read_then_write(self) -> Iterator[ReadThenWrite]:
+        """One pooled connection for a unit of work that reads a snapshot (``read()``, as
+        :meth:`connect`), then writes (``write()``, as :meth:`begin`): the runtime's
+        engine works between the two, outside the write lock. One checkout from the pool
+        instead of two, on every event."""
+        try:
+            with self.engine.connect() as conn:
+                yield ReadThenWrite(self, conn)
+        except OperationalError as err:
             raise DatabaseUnavailable(
-                f"database {redact_url(self.url)} is not reachable or refused the operation: "
-                f"{err.orig}",
-                hint="is the server running and the URL right? "
-                "for SQLite, is the directory writable?",
+                f"database {redact_url(self.url)} is not reachable: {err.orig}"
             ) from None
 
     @contextmanager
@@ -190,3 +207,33 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+class ReadThenWrite:
+    """A connection taken for one unit of work: a read snapshot first, then a write transaction
+    (:meth:`Database.read_then_write`)."""
+
+    def __init__(self, db: Database, conn: Connection) -> None:
+        self._db, self._conn = db, conn
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """Reads on one snapshot, without the write lock; nothing written here is kept."""
+        conn = self._conn.execution_options(**{_READS_ONLY: True})
+        # a transaction of its own (a deferred BEGIN on SQLite), rolled back: the reads see one
+        # snapshot, and on PostgreSQL the write does not go on in the driver's read transaction
+        transaction = conn.begin()
+        try:
+            yield conn
+        finally:
+            transaction.rollback()
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """The write transaction, as :meth:`Database.begin` opens it (through the write gate)."""
+        conn = self._conn.execution_options(**{_READS_ONLY: False})
+        try:
+            with self._db.gate.background(), conn.begin():
+                yield conn
+        except OperationalError as err:
+            raise self._db.unavailable(err) from None
