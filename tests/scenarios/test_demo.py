@@ -473,7 +473,7 @@ def test_the_demo_audit_pack_verifies_and_its_soa_links_the_register(
         rows = list(csv.DictReader(io.StringIO(text)))
         (line, row) = next((n, r) for n, r in enumerate(rows, start=2) if int(r[column]) > 0)
         more = str(int(row[column]) + 1)  # more than the rows show: not a minimum any more
-        edited, _ = edit_cell(text, key, column, lambda r, own=row[key]: r[key] == own, more)
+        edited, _ = edit_cell(text, key, column, lambda r, k=key, own=row[key]: r[k] == own, more)
         rewrite_in_pack(directory, name, edited.encode("utf-8"))
         check = verify_pack(directory)
         assert check.returncode == 1

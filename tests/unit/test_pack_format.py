@@ -5,8 +5,8 @@ refused, and soa.csv and clauses.csv are checked against the rows."""
 
 from __future__ import annotations
 
-import hashlib
 import csv
+import hashlib
 import io
 import json
 from pathlib import Path

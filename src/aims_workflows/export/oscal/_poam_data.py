@@ -29,8 +29,8 @@ from sqlalchemy import Connection, func, or_, select
 from ...engine.evidence_kinds import ArtefactRecorded
 from ...store.models import Evidence, RiskRegisterEntry, Run, StepRecord
 from ...store.models_risks import RiskTreatment
-from ..period import Period
 from ..citations import Citations
+from ..period import Period
 from ._meta import when
 
 __all__ = [

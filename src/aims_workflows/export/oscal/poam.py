@@ -4,8 +4,8 @@ and per overdue risk treatment (a treatment action of the risk register open pas
 date, an overdue treatment task of another run, or an untracked treatment plan past its target
 date with no newer assessment of the risk), each with a risk whose remediation holds the
 milestones as tasks of type ``milestone``; and one per treatment action of the register
-completed in the period, its risk closed and its milestone dated on the completion. The ledger rows cited are back-matter resources with
-their seq and SHA-256.
+completed in the period, its risk closed and its milestone dated on the completion. The ledger
+rows cited are back-matter resources with their seq and SHA-256.
 
 OSCAL requires at least one POA&M item: with nothing open, the one item says so (``poam-kind:
 none-open``) and names no risk.
@@ -13,7 +13,7 @@ none-open``) and names no risk.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -40,8 +40,8 @@ def build_poam(
     tasks: list[OverdueTask],
     plans: list[OverduePlan],
     ssp_uuid: str,
-    overdue: list[Treatment] = (),  # type: ignore[assignment]
-    completed: list[Treatment] = (),  # type: ignore[assignment]
+    overdue: Sequence[Treatment] = (),
+    completed: Sequence[Treatment] = (),
     files: Mapping[str, str],
     ledger_href: str | None = None,
 ) -> Any:
@@ -399,8 +399,7 @@ def _treatment_risk(m: Any, ids: ExportIds, treatment: Treatment, cutoff: dateti
             f"{t.due.isoformat()}, {state}. {plan_text}"
         ),
         statement=(
-            "The residual risk accepted assumes the treatment is carried out (clauses 6.1.3, "
-            "8.3)."
+            "The residual risk accepted assumes the treatment is carried out (clauses 6.1.3, 8.3)."
         ),
         status="closed" if done else "open",
         origins=tool_origins(m),

@@ -29,7 +29,7 @@ import math
 import re
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 __all__ = [
     "CONFLICT_RULES",
@@ -866,8 +866,9 @@ def _soa_decisions(
     return decide
 
 
-Specs = Mapping[tuple[str, str], tuple[frozenset, Mapping[str, frozenset]]]
-"""(workflow, version) -> (ids the whole workflow names, step id -> ids the step names)."""
+if TYPE_CHECKING:  # never evaluated: the verifier's oldest Python cannot subscript these
+    Specs = Mapping[tuple[str, str], tuple[frozenset, Mapping[str, frozenset]]]
+    """(workflow, version) -> (ids the whole workflow names, step id -> ids it names per step)."""
 
 
 def spec_citations(spec: Mapping[str, Any]) -> tuple[frozenset, dict[str, frozenset]]:

@@ -25,6 +25,7 @@ __all__ = ["ApprovedSoa", "latest_approved_soa", "ARTEFACT"]
 ARTEFACT = "statement_of_applicability"
 """The artefact name the soa-review workflow records on approval."""
 
+
 @dataclass(frozen=True)
 class ApprovedSoa:
     """One approved version of the SoA."""
