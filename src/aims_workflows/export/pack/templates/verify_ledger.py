@@ -25,9 +25,10 @@ What it checks, each problem named on a line of its own that starts with FAILED:
    the coverage timeline and the per-control sample (re-drawn from the seed in
    ``auditor/sampling.json``) are what the rows say; ``runs.csv``, ``approvals.csv``,
    ``inventory.csv``, ``findings.csv`` and ``tasks.csv`` (written from the database's tables)
-   are checked against the rows they cover; ``soa.csv`` and ``clauses.csv`` show no figure
-   smaller than the completed runs in the rows give, and the SoA's decisions as
-   ``aims-config.json`` and the approved SoA in the rows give them;
+   are checked against the rows they cover; every row of ``soa.csv`` and ``clauses.csv`` is
+   rebuilt from the rows (with the pinned definitions in ``workflows/``, ``runs.csv`` for runs
+   started before them, ``aims-config.json`` and the approved SoA) and compared exactly, the
+   first differing cell of a row named;
 4. ``workflows/``: every pinned definition's canonical JSON hashes to the hash the runs pinned,
    and every run started in the rows has its definition in the pack;
 5. ``witness/``: every signed checkpoint of the ledger head: signed by the witness key (checked
