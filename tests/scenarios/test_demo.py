@@ -424,3 +424,62 @@ def test_the_demo_people_write_their_answers_and_reasons_in_their_own_words(demo
     reasons = [json.loads(r.payload)["reason"] for r in rows if r.kind == "approval.decided"]
     assert reasons and not [r for r in reasons if "Reviewed" in r or "_" in r]
     assert step_ids  # the shipped steps were read
+
+
+def test_the_demo_audit_pack_verifies_and_its_soa_links_the_register(
+    demo_db, monkeypatch, tmp_path
+):
+    """The demo's audit pack verifies untouched with its own verifier; soa.csv names the risks
+    the approved SoA links to each control (the register's links, taken over by the draft); a
+    count edited in soa.csv or clauses.csv (the manifest made to agree) is named by the
+    verifier, cell and all."""
+    import csv
+    import io
+    import sys
+    import zipfile
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit"))
+    from export_world import edit_cell, rewrite_in_pack, verify_pack
+
+    path, db = demo_db
+    monkeypatch.setenv("AIMS_DATABASE_URL", f"sqlite:///{path}")
+    monkeypatch.setenv("AIMS_CONFIG", str(path.with_suffix(".yaml")))
+    assert run_cli(["export", "audit-pack", "--out", str(tmp_path / "pack.zip")]) == 0
+    directory = tmp_path / "unpacked"
+    with zipfile.ZipFile(tmp_path / "pack.zip") as zf:
+        zf.extractall(directory)
+    untouched = verify_pack(directory)
+    assert untouched.returncode == 0, untouched.stdout
+    assert "every row of soa.csv and clauses.csv is what the rows" in untouched.stdout
+
+    from aims_workflows.risks.queries import list_risks
+
+    with db.connect() as conn:
+        chosen: dict[str, set[str]] = {}
+        for risk in list_risks(conn, today=datetime.now(UTC).date(), open_only=True):
+            for control in risk["controls"]:
+                chosen.setdefault(control, set()).add(risk["risk_id"])
+    assert chosen, "the demo's risk treatments choose controls"
+    soa = (directory / "soa.csv").read_bytes().decode("utf-8")
+    listed = {r["control"]: set(r["risks"].split()) for r in csv.DictReader(io.StringIO(soa))}
+    assert {c: r for c, r in listed.items() if r} == chosen
+
+    for name, key, column in (
+        ("soa.csv", "control", "evidence_rows"),
+        ("clauses.csv", "clause", "runs_completed"),
+    ):
+        text = (directory / name).read_bytes().decode("utf-8")
+        rows = list(csv.DictReader(io.StringIO(text)))
+        (line, row) = next((n, r) for n, r in enumerate(rows, start=2) if int(r[column]) > 0)
+        more = str(int(row[column]) + 1)  # more than the rows show: not a minimum any more
+        edited, _ = edit_cell(text, key, column, lambda r, k=key, own=row[key]: r[k] == own, more)
+        rewrite_in_pack(directory, name, edited.encode("utf-8"))
+        check = verify_pack(directory)
+        assert check.returncode == 1
+        assert (
+            f"FAILED: {name} row {line} ({key} {row[key]}), column {column}: it says "
+            f"'{more}', the ledger rows in the pack give '{row[column]}'" in check.stdout
+        ), check.stdout
+        rewrite_in_pack(directory, name, text.encode("utf-8"))
+    assert verify_pack(directory).returncode == 0

@@ -392,6 +392,7 @@ def test_gaps_are_not_satisfied_and_evidenced_controls_satisfied(without_policy,
         "not_satisfied": states.count("not-satisfied"),
         "nonconformities": 0,
         "poam_items": 0,
+        "treatments_completed": 0,
     }
     assert states.count("satisfied") == report.summary()["implemented"]
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -264,15 +265,20 @@ def test_an_overdue_treatment_task_and_an_overdue_plan_are_poam_items(
     harness.clock.advance(days=20)
     read = check_all(write_oscal(harness.app, tmp_path / "late").path)
     poam = read["plan-of-action-and-milestones.json"]
-    # the plan is tracked by its risk-treatment run, whose task fell due at the end of its
-    # target date: that task is the item (the register entry is not listed a second time)
+    # the plan is tracked by a treatment action of the register, due on its target date: the
+    # action is the item, with its milestone; its task and the register entry are not listed
+    # a second time
     (item,) = poam.poam_items
-    assert prop(item, "poam-kind") == "overdue-treatment-task"
+    assert prop(item, "poam-kind") == "overdue-treatment"
     treatment = harness.open_task("carry_out").run_id
-    assert (prop(item, "run-id"), prop(item, "step")) == (treatment, "carry_out")
+    assert (prop(item, "run-id"), prop(item, "target-date")) == (treatment, "2026-03-10")
+    assert prop(item, "risk-id").startswith("RISK-") and prop(item, "completed-at") is None
     (risk,) = poam.risks
     assert risk.deadline.date().isoformat() == "2026-03-10" and risk.status.root.root == "open"
-    # once the action is done, nothing is overdue
+    ((milestone,),) = [r.tasks for r in risk.remediations]
+    assert milestone.timing.on_date.date.date().isoformat() == "2026-03-10"
+    assert prop(milestone, "milestone-state") == "open"
+    # once the action is done, nothing is overdue: the action is marked completed that day
     harness.complete(
         "carry_out",
         {
@@ -284,9 +290,24 @@ def test_an_overdue_treatment_task_and_an_overdue_plan_are_poam_items(
         run_id=treatment,
     )
     done = check_all(write_oscal(harness.app, tmp_path / "done").path)
-    assert prop(done["plan-of-action-and-milestones.json"].poam_items[0], "poam-kind") == (
-        "none-open"
-    )
+    poam = done["plan-of-action-and-milestones.json"]
+    (item,) = poam.poam_items  # nothing open: no "none-open" item beside the completed one
+    assert prop(item, "poam-kind") == "completed-treatment" and prop(item, "outcome") == "done"
+    assert prop(item, "run-id") == treatment
+    assert prop(item, "completed-at") == harness.clock.now().isoformat()
+    (risk,) = poam.risks
+    assert risk.status.root.root == "closed" and risk.deadline is None
+    (remediation,) = risk.remediations
+    assert remediation.lifecycle == "completed"
+    (milestone,) = remediation.tasks
+    assert milestone.timing.on_date.date == harness.clock.now()
+    assert prop(milestone, "milestone-state") == "done"
+    # a period that starts after the completion lists it no more
+    later = (harness.clock.now() + timedelta(days=1)).date().isoformat()
+    harness.clock.advance(days=40)
+    after = write_oscal(harness.app, tmp_path / "after", period=parse_period(later, None))
+    (item,) = check_all(after.path)["plan-of-action-and-milestones.json"].poam_items
+    assert prop(item, "poam-kind") == "none-open"
 
 
 def test_a_period_slice(harness, world, tmp_path):
@@ -420,7 +441,7 @@ def test_the_demo_exports_valid_oscal(db_url, tmp_path, monkeypatch, capsys):
     assert done.code == 0, done.err
     # the credit scoring retraining, a treatment run past its target date; the demo's other
     # treatment actions were done
-    assert "POA&M items: 1" in done.out
+    assert "POA&M items: 1 open" in done.out
     read = check_all(tmp_path / "oscal")
     # the demo's three AI systems are the SSP's components beside the AIMS
     ssp = read["system-security-plan.json"]
@@ -433,4 +454,4 @@ def test_the_demo_exports_valid_oscal(db_url, tmp_path, monkeypatch, capsys):
         next(p["value"] for p in item["props"] if p["name"] == "poam-kind")
         for item in poam["plan-of-action-and-milestones"]["poam-items"]
     ]
-    assert kinds == ["overdue-treatment-task"]
+    assert kinds[0] == "overdue-treatment" and set(kinds[1:]) == {"completed-treatment"}

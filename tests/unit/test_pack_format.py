@@ -5,7 +5,9 @@ refused, and soa.csv and clauses.csv are checked against the rows."""
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import json
 from pathlib import Path
 
@@ -140,44 +142,68 @@ def test_a_pack_of_format_1_still_verifies_and_an_unknown_format_is_refused(unpa
     assert refused.returncode == 2 and "'aims-ledger-line/7'" in refused.stderr
 
 
-def test_soa_and_clause_coverage_are_checked_against_the_rows(unpacked):
+def _cell(text: str, key_column: str, key: str, column: str) -> tuple[int, str]:
+    """The CSV line number (header = 1) of ``key``'s row and its ``column`` cell."""
+    rows = list(csv.DictReader(io.StringIO(text, newline="")))
+    for line, row in enumerate(rows, start=2):
+        if row[key_column] == key:
+            return line, row[column]
+    raise AssertionError(f"no {key} in the CSV")
+
+
+def test_soa_and_clause_rows_are_rebuilt_exactly_from_the_rows(unpacked):
     _, directory = unpacked
     clauses = (directory / "clauses.csv").read_bytes().decode("utf-8")
-    played_down, clause = edit_cell(
-        clauses, "clause", "status", lambda r: r["status"] == "implemented", "no_evidence"
+    # one more evidence row than there are: a claim the minimum check let through
+    inflated, clause = edit_cell(
+        clauses, "clause", "evidence_rows", lambda r: int(r["evidence_rows"]) > 0, "999"
     )
-    rewrite_in_pack(directory, "clauses.csv", played_down.encode("utf-8"))
+    line, honest = _cell(clauses, "clause", clause, "evidence_rows")
+    rewrite_in_pack(directory, "clauses.csv", inflated.encode("utf-8"))
     check = verify_pack(directory)
     assert check.returncode == 1
     assert (
-        f"FAILED: clauses.csv says status 'no_evidence' for clause {clause}; the ledger rows"
-        in (check.stdout)
+        f"FAILED: clauses.csv row {line} (clause {clause}), column evidence_rows: it says "
+        f"'999', the ledger rows in the pack give '{honest}'" in check.stdout
     ), check.stdout
-    fewer, clause = edit_cell(
-        clauses, "clause", "runs_completed", lambda r: int(r["runs_completed"]) > 0, "0"
+    played_down, clause = edit_cell(
+        clauses, "clause", "status", lambda r: r["status"] == "implemented", "no_evidence"
     )
-    rewrite_in_pack(directory, "clauses.csv", fewer.encode("utf-8"))
+    line, _ = _cell(clauses, "clause", clause, "status")
+    rewrite_in_pack(directory, "clauses.csv", played_down.encode("utf-8"))
     check = verify_pack(directory)
-    assert f"FAILED: clauses.csv says runs_completed '0' for clause {clause}; the ledger" in (
-        check.stdout
+    assert (
+        f"FAILED: clauses.csv row {line} (clause {clause}), column status: it says "
+        "'no_evidence', the ledger rows in the pack give 'implemented'" in check.stdout
     ), check.stdout
     rewrite_in_pack(directory, "clauses.csv", clauses.encode("utf-8"))
 
     soa = (directory / "soa.csv").read_bytes().decode("utf-8")
-    excluded, control = edit_cell(
-        soa, "control", "applicable", lambda r: r["applicable"] == "yes", "no"
+    more, control = edit_cell(
+        soa, "control", "runs_completed", lambda r: int(r["runs_completed"]) > 0, "40"
     )
-    rewrite_in_pack(directory, "soa.csv", excluded.encode("utf-8"))
+    line, honest = _cell(soa, "control", control, "runs_completed")
+    rewrite_in_pack(directory, "soa.csv", more.encode("utf-8"))
     check = verify_pack(directory)
     assert check.returncode == 1
     assert (
-        f"FAILED: soa.csv says applicable 'no' for control {control}; aims-config.json and the "
-        "approved SoA in the rows give 'yes'" in check.stdout
+        f"FAILED: soa.csv row {line} (control {control}), column runs_completed: it says "
+        f"'40', the ledger rows in the pack give '{honest}'" in check.stdout
+    ), check.stdout
+    excluded, control = edit_cell(
+        soa, "control", "applicable", lambda r: r["applicable"] == "yes", "no"
+    )
+    line, _ = _cell(soa, "control", control, "applicable")
+    rewrite_in_pack(directory, "soa.csv", excluded.encode("utf-8"))
+    check = verify_pack(directory)
+    assert (
+        f"FAILED: soa.csv row {line} (control {control}), column applicable: it says 'no', the "
+        "ledger rows in the pack give 'yes'" in check.stdout
     ), check.stdout
     rewrite_in_pack(directory, "soa.csv", soa.encode("utf-8"))
     good = verify_pack(directory)
     assert good.returncode == 0, good.stdout
-    assert "soa.csv and clauses.csv show at least what the rows show" in good.stdout
+    assert "every row of soa.csv and clauses.csv is what the rows" in good.stdout
 
 
 def _rows(records: list[tuple[str, str | None, dict]]) -> list[dict]:
@@ -208,6 +234,7 @@ def _soa_entry(control: str, applicable: str, justification: str) -> dict[str, s
         "justification": justification,
         "implementation": "",
         "runs_completed": "0",
+        "runs_open": "0",
         "evidence_rows": "0",
         "latest_evidence": "",
         "status": "excluded" if applicable == "no" else "no_evidence",
@@ -246,8 +273,8 @@ def test_the_soa_decisions_follow_the_approved_soa_in_the_rows_where_aims_yaml_i
         gathered, flipped, soa_config=config, since="2026-01-01", until=None
     )
     assert problems == [
-        "soa.csv says applicable 'yes' for control A.10.4; aims-config.json and the approved "
-        "SoA in the rows give 'no'"
+        "soa.csv row 2 (control A.10.4), column applicable: it says 'yes', the ledger rows in "
+        "the pack give 'no'"
     ]
     # a slice of the ledger with no approval in it: an earlier approval may apply, so the
     # decisions are left unchecked and the verifier says so
@@ -257,7 +284,7 @@ def test_the_soa_decisions_follow_the_approved_soa_in_the_rows_where_aims_yaml_i
     assert problems == [] and "soa.csv's decisions are not checked" in notes[0]
 
 
-def test_clause_figures_count_each_completed_run_once_and_only_in_the_period():
+def test_clause_figures_count_each_run_once_and_completions_only_in_the_period():
     from aims_workflows.export.pack.auditor import RegisterRows, coverage_problems
 
     gathered = RegisterRows()
@@ -276,9 +303,10 @@ def test_clause_figures_count_each_completed_run_once_and_only_in_the_period():
     clause = {
         "clause": "8",
         "runs_completed": "1",
+        "runs_open": "1",  # R2, never ended in the rows
         "evidence_rows": "4",  # R1's three rows and R2's one: R1 once, though it names 8.2 and 8.4
         "latest_evidence": "2026-03-04T00:00:00.000000Z",
-        "status": "partial",
+        "status": "implemented",
     }
     problems, _ = coverage_problems(
         gathered, {"clauses.csv": [clause]}, soa_config=None, since=None, until=None
@@ -288,10 +316,10 @@ def test_clause_figures_count_each_completed_run_once_and_only_in_the_period():
     problems, _ = coverage_problems(
         gathered, {"clauses.csv": [low]}, soa_config=None, since=None, until=None
     )
+    # one problem per row: the first cell that differs
     assert problems == [
-        "clauses.csv says evidence_rows '3' for clause 8; the ledger rows show at least 4",
-        "clauses.csv says status 'in_progress' for clause 8; the ledger rows show 1 run(s) that "
-        "evidence it completed in the period",
+        "clauses.csv row 2 (clause 8), column evidence_rows: it says '3', the ledger rows in the "
+        "pack give '4'"
     ]
     # R1 completed before a period that starts on 2026-03-04: not counted as completed in it
     none_done = dict(clause, runs_completed="0", status="in_progress")

@@ -394,3 +394,105 @@ def test_the_upgrade_carries_single_risk_entries_into_the_register(db_url):
         assert [(e["event"], e["run_id"]) for e in history["history"]] == [("assessed", "R-OLD-2")]
     finally:
         db.dispose()
+
+
+def _artefacts(h, run_id: str, artefact: str) -> list[dict]:
+    """The fields of each ``artefact`` the run recorded, oldest first."""
+    with h.db.connect() as conn:
+        payloads = conn.scalars(
+            select(Evidence.__table__.c.payload)
+            .where(
+                Evidence.__table__.c.run_id == run_id,
+                Evidence.__table__.c.kind == "artefact.recorded",
+            )
+            .order_by(Evidence.__table__.c.seq)
+        ).all()
+    found = [json.loads(p) for p in payloads]
+    return [p["fields"] for p in found if p["artefact"] == artefact]
+
+
+def _problems(outcome) -> list[str]:
+    (problems,) = [
+        e.payload["problems"] for e in outcome.transition.evidence if "problems" in e.payload
+    ]
+    return problems
+
+
+def test_the_soa_starts_from_the_register_and_links_only_risks_it_holds(harness):
+    """soa-review shows the register's open risks with the controls their treatments chose; a
+    link to a risk the register does not hold is refused naming the ids it holds; excluding a
+    control a risk's treatment chose is sent back until the draft says why it is overruled;
+    the SoA export and soa.csv show each control's linked risks."""
+    from test_export_soa import coverage
+    from test_operational_workflows import inclusion_lines, soa_draft
+
+    from aims_workflows.export.soa.render import soa_csv
+
+    h = harness
+    _assess_first_time(h)
+    run = h.rt.start("soa-review").run.run_id
+    h.pump()
+    shown = _task_description(h, run, "draft")
+    assert "RISK-1: A.6.2.4, A.9.3\nRISK-2: A.6.2.8, A.7.4" in shown
+
+    links = "RISK-1: A.6.2.4, A.9.3\nRISK-2: A.6.2.8, A.7.4"
+    unknown = h.complete(
+        "draft", soa_draft(risk_links="RISK-1: A.6.2.4\nRISK-7: A.9.3"), run_id=run
+    )
+    assert any(
+        "'RISK-7' (did you mean RISK-2 or RISK-1?) not among RISK-1, RISK-2" in p
+        for p in _problems(unknown)
+    ), _problems(unknown)
+    assert _artefacts(h, run, "soa_draft_check") == []  # refused at the form, nothing recorded
+
+    excluding = {
+        "excluded": ["A.10.4", "A.7.4"],
+        "exclusions": (
+            "A.10.4: No AI system is provided to customers; all serve staff only.\n"
+            "A.7.4: Data quality is the data platform team's, outside the AIMS scope."
+        ),
+        "inclusions": inclusion_lines({"A.10.4", "A.7.4"}),
+        "risk_links": links,
+    }
+    h.complete("draft", soa_draft(**excluding), run_id=run)
+    (check,) = _artefacts(h, run, "soa_draft_check")
+    assert check["excluded_though_chosen"] == ["A.7.4"]
+    assert check["unjustified_exclusions"] == [] and check["unjustified_inclusions"] == []
+    assert h.run_row(run).current_step == "draft"  # sent back, not to approval
+    reissued = _task_description_latest(h, run, "draft")
+    assert "chosen by risk treatments" in reissued and "A.7.4" in reissued
+
+    overruled = (
+        "A.7.4: The supplier redacts the chats under contract (A.10.3); RISK-2 is treated "
+        "there, not by a data control of ours."
+    )
+    h.complete("draft", soa_draft(**excluding, register_overruled=overruled), run_id=run)
+    h.decide("tom@example.com", reason="Consistent with the risk register.", run_id=run)
+    assert h.run_row(run).status == "completed"
+    (soa,) = _artefacts(h, run, "statement_of_applicability")
+    assert soa["risk_links"] == links.splitlines()
+    assert soa["register_overruled"] == [overruled]
+
+    report = coverage(h)
+    by_id = {c.id: c for c in report.controls}
+    assert by_id["A.6.2.4"].risks == ("RISK-1",) and by_id["A.9.3"].risks == ("RISK-1",)
+    assert by_id["A.7.4"].risks == ("RISK-2",) and not by_id["A.7.4"].applicable
+    assert by_id["A.2.2"].risks == ()
+    rows = {line.split(",")[0]: line for line in soa_csv(report).splitlines()}
+    assert rows["control"].startswith("control,title,applicable,justification,risks,")
+    assert ",RISK-1," in rows["A.6.2.4"] and ",RISK-2," in rows["A.7.4"]
+
+
+def _task_description_latest(h, run_id: str, step_id: str) -> str:
+    """The description of the latest Jira issue created for a task of ``step_id``."""
+    from aims_workflows.store.models import OutboxItem
+
+    t = OutboxItem.__table__
+    with h.db.connect() as conn:
+        payloads = conn.scalars(
+            select(t.c.payload)
+            .where(t.c.run_id == run_id, t.c.kind == "task.create")
+            .order_by(t.c.id)
+        ).all()
+    commands = [json.loads(p) for p in payloads if json.loads(p)["step_id"] == step_id]
+    return str(commands[-1]["description"])

@@ -40,6 +40,7 @@ VERSIONS = {
     "ai-objectives": 2,
     "corrective-action": 2,
     "ai-system-intake": 2,
+    "soa-review": 2,
 }
 """Workflows past their first version: internal-audit 2 takes the audit programme's areas; the
 risk assessment 2 starts from the risk register and records several risks; ai-objectives 2

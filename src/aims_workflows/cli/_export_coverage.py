@@ -137,13 +137,18 @@ def _soa_table(report, width: int):
         {
             "control": c.id,
             "applies": "yes" if c.applicable else f"no: {c.justification}",
+            "risks": " ".join(c.risks) or "-",
             **_coverage_cells(c),
             "status": ("GAP: " if c.gap else "") + c.status_label,
             "style": "bold red" if c.gap else _STYLES[c.status],
         }
         for c in report.controls
     ]
-    first = [Column("control", "control", 0), Column("applies", "applies", 1)]
+    first = [
+        Column("control", "control", 0),
+        Column("applies", "applies", 1),
+        Column("risks", "risks", 2),
+    ]
     title = f"Statement of Applicability: {report.organisation} ({report.period.label()})"
     return _coverage_table(first, rows, title, width)
 

@@ -74,7 +74,8 @@ def register(export: typer.Typer) -> None:
             f"  findings: {result.findings.get('satisfied', 0)} satisfied, "
             f"{result.findings.get('not_satisfied', 0)} not satisfied; {len(gaps)} gap(s); "
             f"open nonconformities: {result.findings.get('nonconformities', 0)}; "
-            f"POA&M items: {result.findings.get('poam_items', 0)}",
+            f"POA&M items: {result.findings.get('poam_items', 0)} open, "
+            f"{result.findings.get('treatments_completed', 0)} risk treatment(s) completed",
             soft_wrap=True,
         )
         if not result.chain.ok:

@@ -423,6 +423,8 @@ def operations_answers(
             version="2.0",
             risk_register=f"Risk register as exported on {now:%Y-%m-%d} (aims risks list)",
             inclusions="\n".join(f"{c}: {why}" for c, why in SOA_REASONS.items()),
+            # the register's links, as the task shows them, taken over unchanged
+            risk_links=inputs.get("register_links") or None,
             changes=(
                 "First SoA reviewed through aims: every control applicable, each linked to "
                 "the risk treatment or requirement that chose it"

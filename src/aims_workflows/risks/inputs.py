@@ -9,12 +9,17 @@ the run starts (``Runtime._start``), only for the inputs its workflow declares:
 * ``risk`` with ``risk_id``, ``risk_title``, ``previous``... (ai-risk): a register id to re-rate,
   checked and looked up, or the title of a new risk.
 * ``risk_id`` of a run started by another (risk-treatment): the risk its spawning run recorded.
+* ``register_links``, ``register_risk_ids``, ``register_chosen`` (soa-review, any subject): the
+  open risks whose treatments chose Annex A controls, one ``RISK-n: A.x.y, A.x.y`` line each
+  (the draft starts from them), every id in the register (the only ids a link may name) and the
+  controls those risks chose (an exclusion of one is refused unless justified against them).
 """
 
 from __future__ import annotations
 
 import difflib
 import re
+from datetime import date
 from typing import Any
 
 from sqlalchemy import Connection, select
@@ -24,7 +29,7 @@ from ..errors import EngineError
 from ..spec.model import WorkflowSpec
 from ..store.models_risks import Risk
 
-__all__ = ["register_inputs", "register_lines", "reads_register"]
+__all__ = ["register_inputs", "register_lines", "reads_register", "soa_link_inputs"]
 
 _RISKS = Risk.__table__
 _RISK_ID = re.compile(r"^\s*(RISK-\d+)\s*$", re.IGNORECASE)
@@ -43,6 +48,9 @@ def register_inputs(
         return inputs
     declared = {d.id for d in spec.inputs}
     given = dict(inputs or {})
+    if set(SOA_LINK_INPUTS) <= declared:
+        for name, value in soa_link_inputs(conn).items():
+            given.setdefault(name, value)
     if {"current_register", "current_risk_ids"} <= declared:
         rows = _open_risks(conn, subject.name)
         given.setdefault("current_register", "\n".join(register_lines(rows)))
@@ -59,7 +67,31 @@ def register_inputs(
 def reads_register(spec: WorkflowSpec, subject: Subject) -> bool:
     """Whether a run of ``spec`` on ``subject`` starts from the risk register's values."""
     declared = {d.id for d in spec.inputs}
+    if set(SOA_LINK_INPUTS) <= declared:
+        return True
     return subject.type == "ai_system" and bool(declared & {"current_register", "risk", "risk_id"})
+
+
+SOA_LINK_INPUTS = ("register_links", "register_risk_ids", "register_chosen")
+
+
+def soa_link_inputs(conn: Connection) -> dict[str, str]:
+    """The register as the SoA review starts from it (see the module's text)."""
+    from .queries import list_risks
+
+    links = []
+    chosen: set[str] = set()
+    for risk in list_risks(conn, today=date.today(), open_only=True):
+        controls = risk["controls"]
+        if controls:
+            links.append(f"{risk['risk_id']}: {', '.join(controls)}")
+            chosen.update(controls)
+    every = conn.scalars(select(_RISKS.c.risk_id).order_by(_RISKS.c.seq)).all()
+    return {
+        "register_links": "\n".join(links),
+        "register_risk_ids": " ".join(every),
+        "register_chosen": " ".join(sorted(chosen)),
+    }
 
 
 def register_lines(rows: list[Any]) -> list[str]:

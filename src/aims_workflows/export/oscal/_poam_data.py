@@ -11,6 +11,10 @@ A risk treatment is overdue when
   the risk assessment started none: nothing marks such a plan done, so its entry stays listed
   until a newer assessment of the same risk replaces it). A tracked plan is its run's task,
   due on the target date, listed by the first rule while it is open.
+
+The tracked treatments come from the risk register (``risk_treatments``, :func:`treatments`):
+each open at the cut-off past its due date is an open item, each completed in the period an item
+marked completed on its completion date; their tasks are not listed a second time.
 """
 
 from __future__ import annotations
@@ -24,7 +28,9 @@ from sqlalchemy import Connection, func, or_, select
 
 from ...engine.evidence_kinds import ArtefactRecorded
 from ...store.models import Evidence, RiskRegisterEntry, Run, StepRecord
+from ...store.models_risks import RiskTreatment
 from ..citations import Citations
+from ..period import Period
 from ._meta import when
 
 __all__ = [
@@ -35,16 +41,21 @@ __all__ = [
     "milestones",
     "overdue_tasks",
     "overdue_plans",
+    "Treatment",
+    "treatments",
 ]
 
 TREATMENT_CLAUSES = frozenset({"6.1.3", "8.3"})
 
-_S, _R, _E, _RR = (
+_S, _R, _E, _RR, _T = (
     StepRecord.__table__,
     Run.__table__,
     Evidence.__table__,
     RiskRegisterEntry.__table__,
+    RiskTreatment.__table__,
 )
+COMPLETED_OUTCOMES = ("done", "partly_done", "not_done")
+"""A treatment action's outcomes once its task is completed (``cancelled`` is not one)."""
 
 
 @dataclass(frozen=True)
@@ -196,6 +207,74 @@ def overdue_plans(conn: Connection, cutoff: datetime) -> list[OverduePlan]:
         ),
         key=lambda p: (p.target, p.system, p.risk),
     )
+
+
+@dataclass(frozen=True)
+class Treatment:
+    """A treatment action of the register (a ``risk-treatment`` run), as at the cut-off."""
+
+    run_id: str
+    risk_id: str | None
+    system: str
+    risk: str
+    treatment: str
+    plan: str
+    action_owner: str
+    due: date
+    outcome: str | None  # done, partly_done, not_done; None while open at the cut-off
+    completed_at: datetime | None
+    seq: int | None
+    digest: str | None
+
+
+def treatments(
+    conn: Connection, period: Period, cutoff: datetime
+) -> tuple[list[Treatment], list[Treatment]]:
+    """The register's treatment actions open at the cut-off past their due date (most overdue
+    first), and those completed in the period by the cut-off (oldest first)."""
+    t = _T
+    started = t.c.started_at <= cutoff
+    overdue = conn.execute(
+        select(t)
+        .where(
+            started,
+            t.c.due_date < cutoff.date().isoformat(),
+            or_(t.c.completed_at.is_(None), t.c.completed_at > cutoff),
+            t.c.status != "cancelled",
+        )
+        .order_by(t.c.due_date, t.c.run_id)
+    ).all()
+    done_where: list[Any] = [
+        started,
+        t.c.status.in_(COMPLETED_OUTCOMES),
+        t.c.completed_at.is_not(None),
+        t.c.completed_at <= cutoff,
+    ]
+    if period.start is not None:
+        done_where.append(t.c.completed_at >= period.start)
+    completed = conn.execute(
+        select(t).where(*done_where).order_by(t.c.completed_at, t.c.run_id)
+    ).all()
+    refs = _last_rows(conn, [r.run_id for r in [*overdue, *completed]])
+
+    def one(row: Any, outcome: str | None) -> Treatment:
+        seq, digest = refs.get(row.run_id, (None, None))
+        return Treatment(
+            row.run_id,
+            row.risk_id,
+            row.system_name,
+            row.risk_title,
+            row.treatment,
+            row.plan,
+            row.action_owner,
+            date.fromisoformat(row.due_date),
+            outcome,
+            _aware(row.completed_at) if outcome else None,
+            seq,
+            digest,
+        )
+
+    return [one(r, None) for r in overdue], [one(r, r.status) for r in completed]
 
 
 def _date(value: Any) -> date | None:

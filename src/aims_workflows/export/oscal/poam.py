@@ -1,9 +1,11 @@
 """The plan of action and milestones: what is open at the end of the period and how it is to be
 closed. One POA&M item per open nonconformity (its corrective action's tasks are the milestones)
-and per overdue risk treatment (an overdue treatment task, or a treatment plan past its target
+and per overdue risk treatment (a treatment action of the risk register open past its target
+date, an overdue treatment task of another run, or an untracked treatment plan past its target
 date with no newer assessment of the risk), each with a risk whose remediation holds the
-milestones as tasks of type ``milestone``. The ledger rows cited are back-matter resources with
-their seq and SHA-256.
+milestones as tasks of type ``milestone``; and one per treatment action of the register
+completed in the period, its risk closed and its milestone dated on the completion. The ledger
+rows cited are back-matter resources with their seq and SHA-256.
 
 OSCAL requires at least one POA&M item: with nothing open, the one item says so (``poam-kind:
 none-open``) and names no risk.
@@ -11,7 +13,7 @@ none-open``) and names no risk.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -20,7 +22,7 @@ from ._evidence import Nonconformity
 from ._ids import ExportIds, stable_uuid
 from ._ledger_rows import LedgerRows
 from ._meta import line, metadata, props, sentence, tool_assets, tool_origins, when
-from ._poam_data import Milestone, OverduePlan, OverdueTask
+from ._poam_data import Milestone, OverduePlan, OverdueTask, Treatment
 from .plan import RESULTS_FILE, SSP_FILE, file_resource
 
 __all__ = ["build_poam"]
@@ -38,6 +40,8 @@ def build_poam(
     tasks: list[OverdueTask],
     plans: list[OverduePlan],
     ssp_uuid: str,
+    overdue: Sequence[Treatment] = (),
+    completed: Sequence[Treatment] = (),
     files: Mapping[str, str],
     ledger_href: str | None = None,
 ) -> Any:
@@ -80,6 +84,43 @@ def build_poam(
                     ("clause", nc.clause),
                     ("system", nc.system),
                     ("corrective-action-run", nc.corrective_run),
+                ],
+                risk=risk.uuid,
+                links=links,
+            )
+        )
+    for treatment in [*overdue, *completed]:
+        risk = _treatment_risk(m, ids, treatment, cutoff)
+        risks.append(risk)
+        links = []
+        if treatment.seq is not None and treatment.digest is not None:
+            href = rows.cite(
+                treatment.seq, treatment.digest, f"the latest of run {treatment.run_id}"
+            )
+            links.append(common.Link(href=href, rel="evidence", text="the run's latest row"))
+        done = treatment.completed_at is not None
+        items.append(
+            _item(
+                m,
+                ids("poam-item", "treatment", treatment.run_id),
+                title=(
+                    f"Risk treatment {'completed' if done else 'overdue'}: "
+                    f"{line(treatment.risk_id or '-')} {line(treatment.risk)} "
+                    f"({line(treatment.system)})"
+                ),
+                description=risk.description,
+                pairs=[
+                    ("poam-kind", "completed-treatment" if done else "overdue-treatment"),
+                    ("risk-id", treatment.risk_id),
+                    ("run-id", treatment.run_id),
+                    ("system", treatment.system),
+                    ("treatment", treatment.treatment),
+                    ("target-date", treatment.due.isoformat()),
+                    ("outcome", treatment.outcome),
+                    (
+                        "completed-at",
+                        treatment.completed_at.isoformat() if treatment.completed_at else None,
+                    ),
                 ],
                 risk=risk.uuid,
                 links=links,
@@ -135,7 +176,7 @@ def build_poam(
                 links=links,
             )
         )
-    if not items:
+    if not items:  # nothing open and nothing completed: say so
         items.append(
             _item(
                 m,
@@ -179,9 +220,11 @@ def build_poam(
             config=config,
             remarks=(
                 f"Open at {cutoff.date().isoformat()}: {len(nonconformities)} nonconformity(ies), "
-                f"{len(tasks)} overdue risk-treatment task(s), {len(plans)} risk treatment "
-                "plan(s) past their target date. aims records no completion of a treatment "
-                "plan: a plan past its date is listed until a newer assessment of the risk."
+                f"{len(overdue)} overdue risk treatment action(s) of the register, {len(tasks)} "
+                f"other overdue risk-treatment task(s), {len(plans)} untracked risk treatment "
+                f"plan(s) past their target date; {len(completed)} treatment action(s) "
+                "completed in the period. An untracked plan (recorded before treatments were "
+                "tracked) is listed until a newer assessment of the risk."
             ),
         ),
         import_ssp=common.ImportSsp(href=SSP_FILE),
@@ -312,6 +355,63 @@ def _task_risk(m: Any, ids: ExportIds, task: OverdueTask, cutoff: datetime) -> A
                 title="Complete the treatment task",
                 description="The task's due date is the milestone.",
                 tasks=[_milestone_task(m, ids, ("task",), step)],
+            )
+        ],
+    )
+
+
+def _treatment_risk(m: Any, ids: ExportIds, treatment: Treatment, cutoff: datetime) -> Any:
+    """An overdue treatment action (open, its deadline the target date) or a completed one
+    (closed, its milestone dated on the completion)."""
+    common = m.common
+    t = treatment
+    done = t.completed_at
+    due = datetime.combine(t.due, datetime.min.time(), tzinfo=cutoff.tzinfo)
+    plan_text = sentence(t.plan.strip()) if t.plan.strip() else "No plan text recorded."
+    state = (
+        f"completed on {done.date().isoformat()} ({line(t.outcome or '')})"
+        if done
+        else f"still open at {cutoff.date().isoformat()}"
+    )
+    milestone = common.Task(
+        uuid=ids("milestone", "treatment", t.run_id),
+        type="milestone",
+        title="Treatment completed",
+        description=sentence(
+            f"Task carry_out of run {t.run_id} for {line(t.action_owner)}, due on "
+            f"{t.due.isoformat()}: {state}"
+        ),
+        props=props(
+            m,
+            [
+                ("milestone-state", "done" if done else "open"),
+                ("done-at", done.isoformat() if done else None),
+            ],
+        ),
+        timing=common.TimingOnDate(on_date=common.OnDate(date=done or due)),
+    )
+    return common.Risk(
+        uuid=ids("risk", "treatment", t.run_id),
+        title=f"Risk {line(t.risk_id or '-')}: {line(t.risk)}",
+        description=(
+            f"Risk {line(t.risk_id or '-')} '{line(t.risk)}' of {line(t.system)} in the risk "
+            f"register: treatment {line(t.treatment)} by {line(t.action_owner)}, target date "
+            f"{t.due.isoformat()}, {state}. {plan_text}"
+        ),
+        statement=(
+            "The residual risk accepted assumes the treatment is carried out (clauses 6.1.3, 8.3)."
+        ),
+        status="closed" if done else "open",
+        origins=tool_origins(m),
+        deadline=None if done else due,
+        remediations=[
+            common.Response(
+                uuid=ids("remediation", "treatment", t.run_id),
+                lifecycle="completed" if done else "planned",
+                title=f"Treatment action ({line(t.treatment)})",
+                description=plan_text,
+                props=props(m, [("action-owner", t.action_owner)]),
+                tasks=[milestone],
             )
         ],
     )

@@ -149,7 +149,7 @@ def build_documents(
     that each can carry the SHA-256 of the files it points at."""
     from ...catalog import load_catalog
     from ._evidence import citations, evidence_by_control, open_nonconformities
-    from ._poam_data import milestones, overdue_plans, overdue_tasks
+    from ._poam_data import milestones, overdue_plans, overdue_tasks, treatments
     from ._systems import evidence_by_system, systems_in_scope
     from .catalog import build_catalog, catalog_uuid
     from .plan import build_plan
@@ -237,7 +237,10 @@ def build_documents(
     )
     add(RESULTS_FILE, results)
     cutoff = min(period.end, now) if period.end else now
-    tasks = overdue_tasks(conn, cited, cutoff)
+    late, completed = treatments(conn, period, cutoff)
+    # a treatment action's own task is the action: listed once, from the register
+    tracked = {t.run_id for t in late}
+    tasks = [t for t in overdue_tasks(conn, cited, cutoff) if t.milestone.run_id not in tracked]
     plans = overdue_plans(conn, cutoff)
     add(
         POAM_FILE,
@@ -253,6 +256,8 @@ def build_documents(
             ),
             tasks=tasks,
             plans=plans,
+            overdue=late,
+            completed=completed,
             ssp_uuid=ssp_uuid(organisation),
             files=digests,
             ledger_href=ledger_href,
@@ -263,7 +268,8 @@ def build_documents(
         "satisfied": sum(1 for f in findings if f.target.status.state.value == "satisfied"),
         "not_satisfied": sum(1 for f in findings if f.target.status.state.value == "not-satisfied"),
         "nonconformities": len(nonconformities),
-        "poam_items": len(nonconformities) + len(tasks) + len(plans),
+        "poam_items": len(nonconformities) + len(tasks) + len(plans) + len(late),
+        "treatments_completed": len(completed),
     }
     return documents, counts
 

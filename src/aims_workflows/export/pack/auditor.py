@@ -30,7 +30,7 @@ import math
 import re
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 __all__ = [
     "CONFLICT_RULES",
@@ -590,8 +590,9 @@ class RegisterRows:
         self.systems: dict[str, dict[str, Any]] = {}
         self.findings: dict[str, dict[str, Any]] = {}
         self.tasks: dict[tuple[str, str, str], dict[str, str]] = {}
-        # for soa.csv and clauses.csv: per run started in the rows, its rows and latest moment
-        self.run_rows: dict[str, list[Any]] = {}  # run -> [rows, latest effective_at]
+        # for soa.csv and clauses.csv: per (run, step), its rows and latest moment
+        self.step_rows: dict[tuple[str, Any], list[Any]] = {}  # -> [rows, latest effective_at]
+        self.started_at: dict[str, str] = {}  # run -> effective_at of its run.started row
         self.completed_at: dict[str, str] = {}  # run -> effective_at of its run.completed row
         self.approved_soa: dict[str, Any] | None = None  # the last approved SoA's fields
 
@@ -601,14 +602,17 @@ class RegisterRows:
         kind = row["kind"]
         run_id = row["run_id"]
         if run_id:
-            seen = self.run_rows.get(run_id)
-            if seen is not None:
+            key = (run_id, row["step_id"])
+            seen = self.step_rows.get(key)
+            if seen is None:
+                self.step_rows[key] = [1, row["effective_at"]]
+            else:
                 seen[0] += 1
                 if row["effective_at"] > seen[1]:  # max() without the call, once a row
                     seen[1] = row["effective_at"]
-            elif kind == "run.started":
-                self.run_rows[run_id] = [1, row["effective_at"]]
-            if kind == "run.completed":
+            if kind == "run.started":
+                self.started_at[run_id] = row["effective_at"]
+            elif kind == "run.completed":
                 self.completed_at[run_id] = row["effective_at"]
         soa = kind == "artefact.recorded" and SOA_ARTEFACT in row["payload"]
         if not soa and kind not in CROSS_CHECK_KINDS:
@@ -813,7 +817,51 @@ def cross_check_registers(
     return _gathered(rows).register_problems(registers, to_head=to_head)
 
 
-# -- soa.csv and clauses.csv (computed from the database), checked against the rows --------------
+# -- soa.csv and clauses.csv (computed from the database), rebuilt from the rows --------------
+OPEN_RUN_STATUSES = ("new", "running")
+
+
+def soa_reasons(fields: Mapping[str, Any]) -> dict[str, str]:
+    """Control id -> the reason an approved SoA's lines give (``A.x.y: reason``)."""
+    reasons: dict[str, str] = {}
+    for line in [*(fields.get("inclusions") or []), *(fields.get("exclusions") or [])]:
+        match = _SOA_LINE.match(str(line))
+        if match:
+            reasons[match.group(1)] = match.group(2)
+    return reasons
+
+
+def _risk_order(risk_id: str) -> tuple[int, str]:
+    """RISK-2 before RISK-10."""
+    number = risk_id.rpartition("-")[2]
+    return (int(number) if number.isdigit() else -1, risk_id)
+
+
+def soa_risk_links(fields: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
+    """Control id -> the register's risks an approved SoA links to it (``RISK-n: A.x.y, ...``
+    lines), in register order."""
+    risks: dict[str, set[str]] = {}
+    for line in fields.get("risk_links") or []:
+        risk_id, _, controls = str(line).partition(":")
+        for control in controls.replace(",", " ").split():
+            risks.setdefault(control, set()).add(risk_id.strip())
+    return {c: tuple(sorted(r, key=_risk_order)) for c, r in risks.items()}
+
+
+def coverage_status(
+    applicable: bool, completed: int, rows: int, opened: int, implementation: str
+) -> str:
+    """A control's or clause's status from its figures (``export/soa/coverage`` and the
+    verifier both decide it here)."""
+    if not applicable:
+        return "excluded"
+    if completed and rows:
+        return "implemented"
+    if rows or opened:
+        return "in_progress"
+    return "described" if implementation else "no_evidence"
+
+
 def _int(text: str) -> int:
     try:
         return int(text)
@@ -833,14 +881,7 @@ def _soa_decisions(
     ``export/soa/coverage._decided``)."""
     stated = soa_config.get("controls") or {}
     excluded = {str(c) for c in (approved or {}).get("excluded") or []}
-    reasons: dict[str, str] = {}
-    for line in [
-        *((approved or {}).get("inclusions") or []),
-        *((approved or {}).get("exclusions") or []),
-    ]:
-        match = _SOA_LINE.match(str(line))
-        if match:
-            reasons[match.group(1)] = match.group(2)
+    reasons = soa_reasons(approved or {})
 
     def decide(control: str) -> tuple[bool, str, str]:
         decision = stated.get(control) or {}
@@ -859,6 +900,134 @@ def _soa_decisions(
     return decide
 
 
+if TYPE_CHECKING:  # never evaluated: the verifier's oldest Python cannot subscript these
+    Specs = Mapping[tuple[str, str], tuple[frozenset, Mapping[str, frozenset]]]
+    """(workflow, version) -> (ids the whole workflow names, step id -> ids it names per step)."""
+
+
+def spec_citations(spec: Mapping[str, Any]) -> tuple[frozenset, dict[str, frozenset]]:
+    """What a pinned definition (its canonical JSON, ``workflows/*.spec.json``) says it
+    evidences: as a whole, and per step."""
+    steps = {}
+    for step in spec.get("steps") or []:
+        if isinstance(step, dict) and step.get("evidences"):
+            steps[str(step.get("id"))] = frozenset(str(e) for e in step["evidences"])
+    return frozenset(str(e) for e in spec.get("evidences") or []), steps
+
+
+class _RunFacts:
+    """One run as the SoA figures need it."""
+
+    __slots__ = ("key", "status", "started_at", "completed_at")
+
+    def __init__(self, key: tuple[str, str], status: str, started_at: str, completed_at: str):
+        self.key, self.status = key, status
+        self.started_at, self.completed_at = started_at, completed_at
+
+
+def _run_table(
+    gathered: RegisterRows, registers: Mapping[str, list[dict[str, str]]]
+) -> dict[str, _RunFacts]:
+    """Every run the figures count: runs.csv's (the runs active in the period, each checked
+    against its rows by :meth:`RegisterRows.runs_problems` where the rows cover it), with the
+    workflow version and moments of the rows where the rows hold them."""
+    runs: dict[str, _RunFacts] = {}
+    for entry in registers.get("runs.csv") or []:
+        runs[_plain(entry.get("run", ""))] = _RunFacts(
+            (_plain(entry.get("workflow", "")), _plain(entry.get("version", ""))),
+            _plain(entry.get("status", "")),
+            _plain(entry.get("started_at", "")),
+            _plain(entry.get("completed_at", "")),
+        )
+    for run_id, payload in gathered.started.items():
+        listed = runs.get(run_id)
+        status = gathered.ended.get(run_id, "running")
+        runs[run_id] = _RunFacts(
+            (str(payload.get("workflow")), str(payload.get("version"))),
+            listed.status if listed else status,
+            gathered.started_at.get(run_id, ""),
+            gathered.completed_at.get(run_id, listed.completed_at if listed else ""),
+        )
+    return runs
+
+
+def _figures(
+    wanted: Callable[[str], bool],
+    runs: Mapping[str, _RunFacts],
+    gathered: RegisterRows,
+    specs: Specs,
+    since: str | None,
+    until: str | None,
+) -> dict[str, Any]:
+    """runs_completed, runs_open, evidence_rows, latest_evidence of what names an id
+    ``wanted`` accepts, as ``export/soa/coverage`` counts them from the database's tables."""
+
+    def cites(ids: Iterable[str]) -> bool:
+        return any(wanted(i) for i in ids)
+
+    def names(key: tuple[str, str], run_id: str, step: Any) -> bool:
+        whole, steps = specs.get(key) or (_started_evidences(gathered, run_id), {})
+        if cites(whole):
+            return True
+        return step is not None and cites(steps.get(str(step), ()))
+
+    def anywhere(key: tuple[str, str], run_id: str) -> bool:
+        whole, steps = specs.get(key) or (_started_evidences(gathered, run_id), {})
+        return cites(whole) or any(cites(ids) for ids in steps.values())
+
+    rows, latest = 0, ""
+    for (run_id, step), (count, newest) in gathered.step_rows.items():
+        run = runs.get(run_id)
+        if run is not None and names(run.key, run_id, step):
+            rows += count
+            latest = max(latest, newest)
+    completed = opened = 0
+    for run_id, run in runs.items():
+        if not anywhere(run.key, run_id):
+            continue
+        done_at = run.completed_at
+        if run.status == "completed" and done_at and _in_period(done_at, since, until):
+            completed += 1
+        still = run.status in OPEN_RUN_STATUSES
+        if until:
+            late = run.status == "completed" and done_at and done_at[:10] > until
+            if run.started_at[:10] <= until and (still or late):
+                opened += 1
+        elif still:
+            opened += 1
+    return {
+        "runs_completed": completed,
+        "runs_open": opened,
+        "evidence_rows": rows,
+        "latest_evidence": latest,
+    }
+
+
+def _related(own: str, *, clause: bool) -> Callable[[str], bool]:
+    """Which evidenced ids count for ``own``: itself; for a clause also its sub-clauses and the
+    clauses above it (a workflow that names 9.2 names 9.2.1 too)."""
+    if not clause:
+        return lambda evidenced: evidenced == own
+    return lambda e: e == own or e.startswith(own + ".") or own.startswith(e + ".")
+
+
+def _started_evidences(gathered: RegisterRows, run_id: str) -> frozenset:
+    """What a run's ``run.started`` row says it evidences, for a version the pack holds no
+    definition of."""
+    return frozenset(str(e) for e in (gathered.started.get(run_id) or {}).get("evidences") or [])
+
+
+def _first_difference(
+    name: str, line: int, what: str, entry: Mapping[str, str], want: Mapping[str, Any]
+) -> str | None:
+    for column, have, value in _mismatches(entry, {k: _cell_text(v) for k, v in want.items()}):
+        return (
+            f"{name} row {line} ({what}), column {column}: it says {have!r}, the ledger rows "
+            f"in the pack give {value!r}"
+        )
+    return None
+
+
 def coverage_problems(
     gathered: RegisterRows,
     registers: Mapping[str, list[dict[str, str]]],
@@ -866,98 +1035,79 @@ def coverage_problems(
     soa_config: Mapping[str, Any] | None,
     since: str | None,
     until: str | None,
+    specs: Specs | None = None,
 ) -> tuple[list[str], list[str]]:
-    """What ``soa.csv`` and ``clauses.csv`` (computed from the database) say that the ledger
-    rows in the pack contradict; and notes on what the rows cannot settle.
+    """Each row of ``soa.csv`` and ``clauses.csv`` (computed from the database) rebuilt from the
+    ledger rows in the pack and compared exactly: the first cell that differs in a row is named.
 
-    * the figures are at least what the runs started in the rows show: a run whose
-      ``run.started`` row names the control or clause (or, for a clause, a sub-clause or a clause
-      above it) in its ``evidences`` and whose ``run.completed`` row falls in the period counts in
-      ``runs_completed``; every row of such a run in ``evidence_rows``; its latest row is no later
-      than ``latest_evidence``; and an applicable one with such a run is ``implemented`` (a
-      clause may be ``partial``). Runs started before the rows, and evidence named by single
-      steps, are not in the rows: the figures may be larger, never smaller;
-    * soa.csv's applicable, justification and implementation columns are decided again from
-      ``aims-config.json`` and the last approved SoA (``statement_of_applicability`` recorded by
-      soa-review) when the rows settle which that is: one is in the rows, or the rows start at
-      row 1 (then none was ever approved).
+    * runs_completed, runs_open, evidence_rows, latest_evidence and status are counted as the
+      export counts them: over the rows of the pack (each placed by its run's workflow version:
+      the ``run.started`` row, else runs.csv) and the runs of runs.csv, with what each pinned
+      definition in ``workflows/`` (``specs``) names as a whole and per step; a clause counts
+      its sub-clauses and the clauses above it, and a parent is ``partial`` until every
+      sub-clause is implemented;
+    * soa.csv's applicable, justification, implementation and risks columns are decided again
+      from ``aims-config.json`` and the last approved SoA (``statement_of_applicability``
+      recorded by soa-review) when the rows settle which that is: one is in the rows, or the
+      rows start at row 1 (then none was ever approved).
+
+    The titles, the workflows column, gap and notes name workflow files that may have no run
+    in the pack: they are not rebuilt.
     """
     problems: list[str] = []
     notes: list[str] = []
-    by_id: dict[str, set[str]] = {}  # evidenced id -> the runs started in the rows naming it
-    for run_id in gathered.run_rows:
-        payload = gathered.started.get(run_id) or {}
-        for evidenced in {str(e) for e in payload.get("evidences") or []}:
-            by_id.setdefault(evidenced, set()).add(run_id)
-    for name, key, related in (
-        ("soa.csv", "control", lambda own, e: own == e),
-        (
-            "clauses.csv",
-            "clause",
-            lambda own, e: own == e or e.startswith(own + ".") or own.startswith(e + "."),
-        ),
-    ):
+    specs = specs or {}
+    runs = _run_table(gathered, registers)
+    for name, key in (("soa.csv", "control"), ("clauses.csv", "clause")):
         entries = registers.get(name)
         if entries is None:
             continue
-        for entry in entries:
-            own = _plain(entry.get(key, ""))
-            named = [e for e in by_id if related(own, e)]
-            if not named:
-                continue
-            evidencing = set().union(*(by_id[e] for e in named))
-            runs = {
-                run_id
-                for run_id in evidencing
-                if run_id in gathered.completed_at
-                and _in_period(gathered.completed_at[run_id], since, until)
-            }
-            want_rows = sum(gathered.run_rows[run_id][0] for run_id in evidencing)
-            newest = max(gathered.run_rows[run_id][1] for run_id in evidencing)
-            what = f"{key} {own}"
-            if _int(entry.get("runs_completed", "")) < len(runs):
-                problems.append(
-                    f"{name} says runs_completed {entry.get('runs_completed')!r} for {what}; the "
-                    f"ledger rows show at least {len(runs)} ({', '.join(sorted(runs)[:5])})"
+        decide = None
+        if name == "soa.csv" and soa_config is not None:
+            if gathered.approved_soa is None and since:
+                notes.append(
+                    "soa.csv's decisions are not checked: no SoA approval is in the pack's rows "
+                    "and the rows start after row 1, so an approval before the period may apply"
                 )
-            if _int(entry.get("evidence_rows", "")) < want_rows:
-                problems.append(
-                    f"{name} says evidence_rows {entry.get('evidence_rows')!r} for {what}; the "
-                    f"ledger rows show at least {want_rows}"
-                )
-            if _plain(entry.get("latest_evidence", "")) < newest:
-                problems.append(
-                    f"{name} says latest_evidence {entry.get('latest_evidence')!r} for {what}; "
-                    f"the ledger rows show {newest!r}"
-                )
-            allowed = ("implemented", "partial") if key == "clause" else ("implemented",)
-            applicable = entry.get("applicable", "yes") == "yes"
-            status = entry.get("status", "")
-            if runs and applicable and status not in allowed:
-                problems.append(
-                    f"{name} says status {status!r} for {what}; the ledger rows show "
-                    f"{len(runs)} run(s) that evidence it completed in the period"
-                )
-    soa_rows = registers.get("soa.csv")
-    if soa_rows is not None and soa_config is not None:
-        if gathered.approved_soa is None and since:
-            notes.append(
-                "soa.csv's decisions are not checked: no SoA approval is in the pack's rows and "
-                "the rows start after row 1, so an approval before the period may apply"
+            else:
+                decide = _soa_decisions(soa_config, gathered.approved_soa)
+        links = soa_risk_links(gathered.approved_soa or {})
+        ids = [_plain(entry.get(key, "")) for entry in entries]
+        wants: dict[str, dict[str, Any]] = {}
+        for own in ids:
+            figures = _figures(
+                _related(own, clause=key == "clause"), runs, gathered, specs, since, until
             )
-        else:
-            decide = _soa_decisions(soa_config, gathered.approved_soa)
-            for entry in soa_rows:
-                control = _plain(entry.get("control", ""))
-                applicable, justification, implementation = decide(control)
-                want = {
-                    "applicable": "yes" if applicable else "no",
-                    "justification": justification,
-                    "implementation": implementation,
-                }
-                for column, have, value in _mismatches(entry, want):
-                    problems.append(
-                        f"soa.csv says {column} {have!r} for control {control}; "
-                        f"aims-config.json and the approved SoA in the rows give {value!r}"
-                    )
+            entry = entries[ids.index(own)]
+            applicable = _plain(entry.get("applicable", "yes")) == "yes"
+            implementation = _plain(entry.get("implementation", ""))
+            want: dict[str, Any] = {}
+            if decide is not None:
+                applicable, justification, implementation = decide(own)
+                want.update(
+                    applicable="yes" if applicable else "no",
+                    justification=justification,
+                    implementation=implementation,
+                )
+                if "risks" in entry:
+                    want["risks"] = " ".join(links.get(own, ()))
+            want.update(figures)
+            want["status"] = coverage_status(
+                applicable,
+                figures["runs_completed"],
+                figures["evidence_rows"],
+                figures["runs_open"],
+                implementation,
+            )
+            wants[own] = want
+        if key == "clause":  # deepest first: clause 9 sees what 9.2 and 9.3 became
+            for own in sorted(wants, key=lambda i: -i.count(".")):
+                children = [i for i in wants if i.rpartition(".")[0] == own]
+                lacking = [c for c in children if wants[c]["status"] != "implemented"]
+                if children and lacking and wants[own]["status"] == "implemented":
+                    wants[own]["status"] = "partial"
+        for line, (own, entry) in enumerate(zip(ids, entries), start=2):  # noqa: B905
+            problem = _first_difference(name, line, f"{key} {own}", entry, wants[own])
+            if problem:
+                problems.append(problem)
     return problems, notes

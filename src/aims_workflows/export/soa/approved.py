@@ -11,7 +11,6 @@ seen rather than hidden.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -19,13 +18,12 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from ...store.models import Evidence
+from ..pack.auditor import soa_reasons, soa_risk_links
 
 __all__ = ["ApprovedSoa", "latest_approved_soa", "ARTEFACT"]
 
 ARTEFACT = "statement_of_applicability"
 """The artefact name the soa-review workflow records on approval."""
-
-_LINE = re.compile(r"^\s*(A\.\d+(?:\.\d+)+)\s*:\s*(.+?)\s*$")
 
 
 @dataclass(frozen=True)
@@ -39,6 +37,8 @@ class ApprovedSoa:
     excluded: frozenset[str]
     reasons: dict[str, str] = field(default_factory=dict)
     """Control id -> the reason given: why it is excluded, or what chose it."""
+    risks: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Control id -> the register's risks whose treatments chose it (the approved links)."""
 
     def label(self) -> str:
         return (
@@ -53,6 +53,7 @@ class ApprovedSoa:
             "approved_at": self.approved_at,
             "run": self.run_id,
             "excluded": sorted(self.excluded),
+            "risk_links": {c: list(r) for c, r in sorted(self.risks.items())},
         }
 
 
@@ -75,11 +76,6 @@ def latest_approved_soa(conn: Connection, *, before: datetime | None = None) -> 
 
 
 def _parse(run_id: str | None, effective_at: str, fields: dict[str, Any]) -> ApprovedSoa:
-    reasons: dict[str, str] = {}
-    for line in [*(fields.get("inclusions") or []), *(fields.get("exclusions") or [])]:
-        match = _LINE.match(str(line))
-        if match:
-            reasons[match.group(1)] = match.group(2)
     approvers = fields.get("approved_by") or []
     return ApprovedSoa(
         version=str(fields.get("version") or "?"),
@@ -87,7 +83,8 @@ def _parse(run_id: str | None, effective_at: str, fields: dict[str, Any]) -> App
         approved_at=effective_at,
         run_id=run_id,
         excluded=frozenset(str(c) for c in fields.get("excluded") or []),
-        reasons=reasons,
+        reasons=soa_reasons(fields),
+        risks=soa_risk_links(fields),
     )
 
 

@@ -26,6 +26,7 @@ from ...config import SoaConfig
 from ...store.models import Evidence, Run, SpecVersion
 from ..citations import Citations, collect_citations
 from ..ledger_slice import seq_range
+from ..pack.auditor import OPEN_RUN_STATUSES, coverage_status
 from ..period import Period
 from .approved import ApprovedSoa, latest_approved_soa
 
@@ -41,7 +42,7 @@ STATUS_LABELS = {
 }
 """Status key -> words for people. Keys are stable (CSV and JSON carry them)."""
 
-OPEN_STATUSES = ("new", "running")
+OPEN_STATUSES = OPEN_RUN_STATUSES
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,8 @@ class Coverage:
     status: str
     gap: bool
     notes: tuple[str, ...] = ()
+    risks: tuple[str, ...] = ()
+    """The register's risks whose treatments chose the control, as the approved SoA links them."""
 
     @property
     def status_label(self) -> str:
@@ -101,6 +104,7 @@ class Coverage:
             "status_label": self.status_label,
             "gap": self.gap,
             "notes": list(self.notes),
+            "risks": list(self.risks),
         }
 
 
@@ -187,18 +191,17 @@ def build_coverage(
     for entry in catalog.controls():
         decision = soa.control(entry.id)
         applicable, justification, notes = _decided(entry.id, soa, approved)
-        controls.append(
-            _row(
-                entry,
-                frozenset({entry.id}),
-                citations,
-                facts,
-                applicable,
-                justification,
-                decision.implementation,
-                notes,
-            )
+        row = _row(
+            entry,
+            frozenset({entry.id}),
+            citations,
+            facts,
+            applicable,
+            justification,
+            decision.implementation,
+            notes,
         )
+        controls.append(replace(row, risks=approved.risks.get(entry.id, ())) if approved else row)
     clauses = []
     for entry in catalog.clauses():
         wanted = frozenset(
@@ -278,16 +281,7 @@ def _row(
             completed, opened = completed + done, opened + running
     is_control = entry.kind == "control"
 
-    if not applicable:
-        status = "excluded"
-    elif completed and rows:
-        status = "implemented"
-    elif rows or opened:
-        status = "in_progress"
-    elif implementation:
-        status = "described"
-    else:
-        status = "no_evidence"
+    status = coverage_status(applicable, completed, rows, opened, implementation)
     gap = applicable and not where and not implementation
     notes = list(decided_notes)  # the gap itself is a column of its own
     if not applicable and (where or rows):

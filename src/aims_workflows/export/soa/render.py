@@ -16,6 +16,7 @@ _SOA_COLUMNS = (
     "title",
     "applicable",
     "justification",
+    "risks",
     "implementation",
     "workflows",
     "runs_completed",
@@ -50,6 +51,7 @@ def _soa_values(c: Coverage) -> list[Any]:
         c.title,
         "yes" if c.applicable else "no",
         c.justification,
+        " ".join(c.risks),
         c.implementation,
         c.workflows_text(),
         c.runs_completed,
@@ -162,7 +164,8 @@ def soa_markdown(report: CoverageReport) -> str:
             status += "<br>" + "<br>".join(_md(n) for n in c.notes)
         lines.append(
             f"| {c.id} {_md(c.title)} | {'yes' if c.applicable else '**no**'} | "
-            f"{_md(c.justification)} | {_md(c.implementation)} | "
+            f"{_md(c.justification)}{'<br>Risks: ' + ', '.join(c.risks) if c.risks else ''} | "
+            f"{_md(c.implementation)} | "
             f"{_md(c.workflows_text()) if c.workflows else '-'} | {c.runs_completed} / "
             f"{c.runs_open} | {c.evidence_rows} | "
             f"{_day(c.latest_evidence) or '-'} | {status} |"

@@ -26,9 +26,10 @@ What it checks, each problem named on a line of its own that starts with FAILED:
    the coverage timeline and the per-control sample (re-drawn from the seed in
    ``auditor/sampling.json``) are what the rows say; ``runs.csv``, ``approvals.csv``,
    ``inventory.csv``, ``findings.csv`` and ``tasks.csv`` (written from the database's tables)
-   are checked against the rows they cover; ``soa.csv`` and ``clauses.csv`` show no figure
-   smaller than the completed runs in the rows give, and the SoA's decisions as
-   ``aims-config.json`` and the approved SoA in the rows give them;
+   are checked against the rows they cover; every row of ``soa.csv`` and ``clauses.csv`` is
+   rebuilt from the rows (with the pinned definitions in ``workflows/``, ``runs.csv`` for runs
+   started before them, ``aims-config.json`` and the approved SoA) and compared exactly, the
+   first differing cell of a row named;
 4. ``workflows/``: every pinned definition's canonical JSON hashes to the hash the runs pinned,
    and every run started in the rows has its definition in the pack;
 5. ``kpis.csv``: every KPI's row made again by its formula (``aims_kpis.py``, the code aims
@@ -396,6 +397,7 @@ def check_auditor(checker, ledger_path, manifest, facts):
         soa_config=config.get("soa"),
         since=period.get("since"),
         until=period.get("until"),
+        specs=pinned_citations(checker),
     )
     problems += coverage
     for problem in problems:
@@ -407,11 +409,36 @@ def check_auditor(checker, ledger_path, manifest, facts):
             f"OK: {len(rebuilt)} auditor files rebuilt from the ledger rows are identical, "
             f"the sample of {sampled} run(s) over {sampling.get('controls')} control(s) "
             f"re-drawn from seed {seed}; runs.csv, approvals.csv, inventory.csv, findings.csv "
-            "and tasks.csv agree with the rows; soa.csv and clauses.csv show at least what the "
-            "rows show"
+            "and tasks.csv agree with the rows; every row of soa.csv and clauses.csv is what the "
+            "rows, aims-config.json and the approved SoA give"
         )
     for note in notes:
         print(f"NOTE: {note}")
+
+
+def pinned_citations(checker):
+    """(workflow, version) -> what its pinned definition in workflows/ says it evidences, for
+    each definition that hashes to what its runs pinned (check_workflows names the others)."""
+    found = {}
+    index_path = checker.path("workflows/index.csv")
+    if not os.path.isfile(index_path):
+        return found
+    with open(index_path, encoding="utf-8", newline="") as handle:
+        entries = list(csv.DictReader(handle))
+    for entry in entries:
+        name = "workflows/" + (entry.get("spec_json") or "")
+        if not entry.get("spec_json") or not os.path.isfile(checker.path(name)):
+            continue
+        data = checker.read(name)
+        if hashlib.sha256(data).hexdigest() != entry.get("content_hash"):
+            continue
+        try:
+            spec = json.loads(data.decode("utf-8"))
+        except ValueError:
+            continue
+        if isinstance(spec, dict):
+            found[(entry["workflow"], entry["version"])] = aims_auditor.spec_citations(spec)
+    return found
 
 
 # -- 4. workflows/ --------------------------------------------------------------------------
