@@ -46,6 +46,7 @@ from .actions import PeoplesActions
 from .approvals import addressed_decision, approval_row
 from .batch import HeldBack, Queued
 from .directory import Directory
+from .role_holders import RoleHolders
 from .inbound import Delivery, Parked, as_delivery
 from .specs import SpecRegistry
 from .starts import CLI, RunStarts
@@ -147,6 +148,7 @@ class Runtime(RunStarts, PeoplesActions):
         self.specs = SpecRegistry(workflows, set(DEFAULT_ROLES) | config.role_names())
         self._new_id = new_id or (lambda: "R" + uuid.uuid4().hex[:10].upper())
         self.people = Directory(self)
+        self.role_holders = RoleHolders(self)
         # whether the CLI may complete tasks and decide approvals (aims.yaml's cli_decisions;
         # open_app closes it by default once Jira or Slack is configured)
         self.cli_decisions_allowed = config.cli_decisions != "forbid"
