@@ -1,8 +1,8 @@
 """What a run is started with from the directory of people, for the inputs its workflow
 declares (the engine reads no database, so the directory reaches a run as inputs when it starts):
 
-* ``role_holders``: who holds each role, one ``ROLE PERSON`` line each, and ``all_roles
-  PERSON`` for everyone who holds any (the training workflow assigns a course to them).
+* ``role_holders``: who holds each role, one ``ROLE: PERSON PERSON`` line each, and
+  ``all_roles:`` with everyone who holds any (the training workflow assigns a course to them).
 * ``NAME_person`` beside a declared input ``NAME``: the person the directory (or aims.yaml)
   knows by the value of ``NAME``, as their e-mail; empty when nobody is known by it, so the
   workflow can give the task to a role instead and say why (risk-treatment's action owner).

@@ -85,12 +85,13 @@ class RoleHolders:
         return {role: self.holders(role, conn) for role in sorted(roles)}
 
     def as_lines(self, conn: Connection) -> str:
-        """One ``ROLE PERSON`` line per role held, and one ``all_roles PERSON`` per person who
-        holds any: how a run learns the holders when it starts (the engine reads no database)."""
-        everyone = self.everyone(conn)
-        lines = [f"{role} {p}" for role, people in everyone.items() for p in people]
+        """One ``ROLE: PERSON PERSON`` line per role held, then ``all_roles:`` with everyone who
+        holds any: how a run learns the holders when it starts (the engine reads no database),
+        in a form an expression picks one role's line from."""
+        everyone = {role: people for role, people in self.everyone(conn).items() if people}
         anyone = dict.fromkeys(p.lower() for people in everyone.values() for p in people)
-        return "\n".join(lines + [f"{ALL_ROLES} {p}" for p in anyone])
+        lines = [f"{role}: {' '.join(people)}" for role, people in everyone.items()]
+        return "\n".join([*lines, f"{ALL_ROLES}: {' '.join(anyone)}"] if anyone else lines)
 
     def disagreements(self, conn: Connection | None = None) -> list[str]:
         """Each role held by approval that aims.yaml does not give, said with how to fix it."""
