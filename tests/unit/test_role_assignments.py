@@ -107,7 +107,9 @@ def test_a_role_nobody_holds_and_no_learner_named_asks_for_the_plan_again(
         h.pump()
         plan = {**PLAN, "role": "legal_counsel", "learners": ""}
         h.complete("plan", plan, run_id=training)
-        (told,) = [m for m in h.notifier.sent if "Nobody holds the role legal_counsel" in m["message"]]
+        (told,) = [
+            m for m in h.notifier.sent if "Nobody holds the role legal_counsel" in m["message"]
+        ]
         assert told["people"] == ["amy@example.com"]
         assert h.open_task("plan", training).attempt == 2
         h.complete("plan", {**plan, "learners": "leo@example.com"}, run_id=training)

@@ -55,7 +55,11 @@ class IntakeDecisions:
         run, _ = run_store.load(conn, run_id)
         triage = run.data.get(_TRIAGE) or {}
         decision = next(
-            (run.data[s] for s in _DECISIONS if (run.data.get(s) or {}).get("outcome") == "approved"),
+            (
+                run.data[s]
+                for s in _DECISIONS
+                if (run.data.get(s) or {}).get("outcome") == "approved"
+            ),
             None,
         )
         if decision is None or not triage.get("risk_tier"):

@@ -46,8 +46,8 @@ from .actions import PeoplesActions
 from .approvals import addressed_decision, approval_row
 from .batch import HeldBack, Queued
 from .directory import Directory
-from .role_holders import RoleHolders
 from .inbound import Delivery, Parked, as_delivery
+from .role_holders import RoleHolders
 from .specs import SpecRegistry
 from .starts import CLI, RunStarts
 from .subjects import ORGANISATION_ID

@@ -60,7 +60,9 @@ class RoleAssignments:
             )
             self.rt.record(
                 conn,
-                ev.DirectoryRefused(action="grant", reason=reason, asked={"role": role, "holder": holder}),
+                ev.DirectoryRefused(
+                    action="grant", reason=reason, asked={"role": role, "holder": holder}
+                ),
                 now,
                 actor=Actor(ROLE_ASSIGNMENT_WORKFLOW, "engine"),
             )
