@@ -11,7 +11,6 @@ from sqlalchemy import select
 from test_governance_workflows import ASSIGN, COMPETENT, PLAN
 from test_risk_register import HALLUCINATION, MITIGATE, _assessment, _run_of
 
-from aims_workflows.runtime.role_assignments import RoleAssignments
 from aims_workflows.store.models import Evidence, Run
 
 NINA = {**ASSIGN, "role": "engineer", "holder": "nina@example.com"}
@@ -58,7 +57,7 @@ def test_an_approved_assignment_grants_the_role_once_naming_the_run_and_approval
     assert "add them there" in differs
     # the completion reported again grants nothing more
     with h.db.begin() as conn:
-        assert RoleAssignments(h.rt).apply(conn, run) == {"role_granted": []}
+        assert h.rt.completion_effects["roles-and-competence"](conn, run) == {"role_granted": []}
     assert len(rows(h, "role.granted")) == before + 1
     assert h.verify().ok
 
