@@ -420,9 +420,11 @@ def make_harness(
     tracker=None,
     approvals=None,
     notifier=None,
+    more_config: str = "",
 ) -> Harness:
+    """``more_config``: aims.yaml lines after the roles (segregation, KPI targets ...)."""
     config_path = directory / "aims.yaml"
-    config_path.write_text(config_yaml(roles), encoding="utf-8")
+    config_path.write_text(config_yaml(roles) + more_config, encoding="utf-8")
     tracker = tracker or InMemoryIssueTracker()
     approvals = approvals or InMemoryApprovalChannel()
     notifier = notifier or InMemoryNotifier()

@@ -13,6 +13,7 @@ from .errors import ConfigError, DatabaseUnavailable
 from .inventory import Inventory
 from .ports import ApprovalChannel, Clock, IssueTracker, Notifier, SystemClock
 from .runtime import Dispatcher, Runtime
+from .runtime.role_assignments import RoleAssignments
 from .spec.checks import DEFAULT_ROLES
 from .spec.loader import WorkflowSet, load_workflows
 from .spec.problems import did_you_mean
@@ -284,6 +285,7 @@ def open_app(
         notifier=notifier or LogNotifier(),
         witness=poster,
     )
+    RoleAssignments(runtime)  # an approved role assignment reaches the directory
     # The web process only stores and answers: the outcome of a Slack decision reaches the
     # messages through `aims worker`'s outbox pass, not through a dispatch in `aims serve`.
     return App(

@@ -89,12 +89,14 @@ ADDED_IN_1_5 = {
 """A finding's kind of source and the Jira issue it was reported in, and the Jira issue an AI
 system was proposed in: absent in older rows, and the issue in rows not reported in Jira."""
 
-
 ADDED_IN_1_6 = {
-    # contract 1.6: a new kind, every field in every row (no optional field added)
-    "ledger.timestamp": (),
+    "ai_system.changed": ("decided_in", "approval_id"),
+    "role.granted": ("decided_in", "approval_id"),
+    "ledger.timestamp": (),  # a new kind: every field in every row
 }
-"""Kinds and optional fields added with contract 1.6 (RFC 3161 timestamps of checkpoints)."""
+"""Contract 1.6: RFC 3161 timestamps of checkpoints (a new kind), and the run and approval that
+decided an inventory change (an intake) or a role (an approved role assignment): absent in older
+rows and in changes nobody approved in a run."""
 
 
 def round_trip(rows: Iterable[ChainedEvidence]) -> list[str]:

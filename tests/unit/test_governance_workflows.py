@@ -334,8 +334,8 @@ def test_training_assigns_one_personal_task_per_learner_and_waits_for_all(shippe
     drive.start()
     drive.complete("plan", {**PLAN, "learners": "eve@example.com, ed"}, "amy@example.com")
     assert (
-        "Learners (one e-mail address per line): does not match"
-        in (drive.kinds("task.refuse_answers")[-1].problems[0])
+        "Further learners besides the role's holders (one e-mail address per line): "
+        "does not match" in (drive.kinds("task.refuse_answers")[-1].problems[0])
     )
     drive.complete("plan", PLAN, "amy@example.com")
     assignment = drive.artefact("training_assignment")

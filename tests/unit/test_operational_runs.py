@@ -5,6 +5,7 @@ readiness check, the documents register and the SoA export read."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 from export_world import use_soa
@@ -25,14 +26,16 @@ from test_operational_workflows import (
 from aims_workflows.documents.derived import produced_records
 from aims_workflows.documents.readiness import readiness_of
 from aims_workflows.export.soa.render import soa_markdown
-from aims_workflows.store.models import Finding, Run
+from aims_workflows.store.models import AISystem, Evidence, Finding, Run
 
 
 def runs_of(h, workflow: str) -> list:
     r = Run.__table__
     with h.db.connect() as conn:
         return conn.execute(
-            select(r.c.id, r.c.status, r.c.subject_name).where(r.c.workflow_id == workflow)
+            select(r.c.id, r.c.status, r.c.subject_name, r.c.spawned_by).where(
+                r.c.workflow_id == workflow
+            )
         ).all()
 
 
@@ -58,6 +61,93 @@ def test_a_proposal_registered_at_inception_is_triaged_then_assessed(harness):
         "ai-impact-assessment": [("running", "CV screener")],
     }
     assert h.open_task("identify").run_id == assessments["ai-risk-assessment"][0].id
+    # the approved decision is in the inventory, once, as the decider's, naming run and approval
+    assert inventory_row(h, "CV screener")[1:] == ("limited", True)
+    (changed,) = changes_of(h, "CV screener")
+    (approval,) = [a for a in h.approvals.requests.values() if a.run_id == intake]
+    assert changed["decided_in"] == intake and changed["approval_id"] == approval.approval_id
+    assert changed["changes"]["in_scope"] == [False, True]
+    assert changed["changes"]["risk_tier"][1] == "limited"
+    assert {r.spawned_by for rows in assessments.values() for r in rows} <= {intake, None}
+    # the intake's approval was the scope decision: no scope-change run asks for another
+    assert runs_of(h, "ai-system-scope-change") == []
+    # the completion reported again changes nothing and starts nothing
+    with h.db.begin() as conn:
+        again = h.app.inventory.rt.completion_effects["ai-system-intake"](conn, intake)
+    assert again == {"inventory_changed": [], "started": []}
+    assert len(changes_of(h, "CV screener")) == 1
+    assert {w: len(runs_of(h, w)) for w in assessments} == {w: 1 for w in assessments}
+
+
+def test_a_proposal_kept_out_of_scope_gets_its_tier_and_no_assessment(harness):
+    h = harness
+    _, (intake,) = h.add_system(
+        "CV screener", owner="olga@example.com", lifecycle_stage="inception", in_scope=False
+    )
+    h.complete("proposal", PROPOSAL, run_id=intake)
+    h.complete(
+        "triage",
+        {**TRIAGE, "risk_tier": "minimal", "recommendation": "accept_out_of_scope"},
+        run_id=intake,
+    )
+    h.decide("carl@example.com", run_id=intake)
+    assert h.run_row(intake).status == "completed"
+    assert inventory_row(h, "CV screener")[1:] == ("minimal", False)
+    (changed,) = changes_of(h, "CV screener")
+    assert set(changed["changes"]) == {"risk_tier"} and changed["decided_in"] == intake
+    assert runs_of(h, "ai-risk-assessment") == runs_of(h, "ai-impact-assessment") == []
+
+
+def test_a_system_past_inception_moves_scope_only_through_top_management(harness):
+    h = harness
+    h.add_system("Chatbot", owner="olga@example.com", risk_tier="limited")
+    intake = h.rt.start("ai-system-intake", system="Chatbot").run.run_id
+    h.pump()
+    h.complete("proposal", PROPOSAL, run_id=intake)
+    h.complete(
+        "triage",
+        {**TRIAGE, "risk_tier": "minimal", "recommendation": "accept_out_of_scope"},
+        run_id=intake,
+    )
+    h.decide("carl@example.com", run_id=intake)
+    assert h.run_row(intake).status == "completed"
+    # the tier is applied; the scope waits for top management in a scope-change run
+    assert inventory_row(h, "Chatbot")[1:] == ("minimal", True)
+    (scope_change,) = runs_of(h, "ai-system-scope-change")
+    assert scope_change.status == "running"
+    h.pump()  # its task goes out from the outbox like any run's
+    consequences = {
+        "consequences": "Its assessments stop being required",
+        "scope_statement_revised": True,
+        "recommendation": "approve",
+    }
+    h.complete("consequences", consequences, run_id=scope_change.id)
+    h.decide("tom@example.com", run_id=scope_change.id)
+    assert inventory_row(h, "Chatbot")[1:] == ("minimal", False)
+
+
+def inventory_row(h, name: str) -> tuple:
+    t = AISystem.__table__
+    with h.db.connect() as conn:
+        return tuple(
+            conn.execute(
+                select(t.c.name, t.c.risk_tier, t.c.in_scope).where(t.c.name == name)
+            ).one()
+        )
+
+
+def changes_of(h, name: str) -> list[dict]:
+    """The ai_system.changed payloads of one system, oldest first."""
+    t = Evidence.__table__
+    with h.db.connect() as conn:
+        system_id = conn.scalar(
+            select(AISystem.__table__.c.id).where(AISystem.__table__.c.name == name)
+        )
+        payloads = conn.scalars(
+            select(t.c.payload).where(t.c.kind == "ai_system.changed").order_by(t.c.seq)
+        ).all()
+    found = [json.loads(p) for p in payloads]
+    return [p for p in found if p["system_id"] == system_id]
 
 
 def test_an_incident_raises_a_nonconformity_whose_source_is_the_incident(harness):

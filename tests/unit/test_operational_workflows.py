@@ -90,12 +90,13 @@ def test_intake_of_a_high_tier_proposal_goes_to_top_management_then_starts_asses
         "computing": PROPOSAL["computing_resources"],
         "people": PROPOSAL["human_resources"],
     }
-    assert record["assessments"] == "started by this intake"
-    started = drive.kinds("run.start")
-    assert [s.workflow for s in started] == ["ai-risk-assessment", "ai-impact-assessment"]
-    assert {s.subject.id for s in started} == {"sys-12"}
+    assert record["assessments"] == "started when this decision is applied"
+    # the run itself starts nothing: completed, its decision is applied to the inventory and
+    # the assessments start (aims_workflows.inventory.intake; test_operational_runs)
+    assert drive.kinds("run.start") == []
     message = drive.kinds("notify")[-1].message
-    assert 'aims systems set "CV screener" risk_tier=high in_scope=true' in message
+    assert "The inventory records the decision: risk tier high, in the scope." in message
+    assert "aims systems set" not in message
     assert drive.run.status == "completed"
 
 

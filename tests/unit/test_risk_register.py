@@ -496,3 +496,68 @@ def _task_description_latest(h, run_id: str, step_id: str) -> str:
         ).all()
     commands = [json.loads(p) for p in payloads if json.loads(p)["step_id"] == step_id]
     return str(commands[-1]["description"])
+
+
+def test_a_treatment_task_goes_to_its_named_action_owner_and_only_they_complete_it(harness):
+    h = harness
+    run_id = _assessment(h)
+    h.complete("identify", {**HALLUCINATION, "further_risks": ""}, run_id=run_id)
+    # ed is the second engineer in aims.yaml: the role alone would give the task to eve
+    h.complete("treat", MITIGATE, run_id=run_id)
+    h.decide("rita@example.com", run_id=run_id)
+    treatment = _run_of(h, "risk-treatment", run_id)
+    task = h.open_task("carry_out", treatment)
+    assert task.assignee == "ed@example.com"
+    assert "is not a person aims knows" not in _task_description(h, treatment, "carry_out")
+    done = {
+        "outcome": "done",
+        "what_was_done": "Fee answers now quote the tariff sheet",
+        "evidence_link": "https://git.example.com/chatbot/pull/88",
+        "completed_on": "2026-02-01",
+    }
+    refused = h.complete("carry_out", done, run_id=treatment, person="eve@example.com")
+    assert "it is ed@example.com's own task" in refused.transition.evidence[0].payload["reason"]
+    h.complete("carry_out", done, run_id=treatment)
+    assert h.run_row(treatment).status == "completed"
+    (result,) = [
+        json.loads(r.payload)
+        for r in _evidence(h, treatment)
+        if r.kind == "artefact.recorded" and "risk_treatment_result" in r.payload
+    ]
+    assert result["fields"]["assigned_to"] == "ed@example.com"
+
+
+def test_an_action_owner_aims_does_not_know_falls_back_to_the_engineer_role_with_a_note(harness):
+    h = harness
+    run_id = _assessment(h)
+    h.complete("identify", {**HALLUCINATION, "further_risks": ""}, run_id=run_id)
+    h.complete("treat", {**MITIGATE, "action_owner": "pat@vendor.example"}, run_id=run_id)
+    h.decide("rita@example.com", run_id=run_id)
+    treatment = _run_of(h, "risk-treatment", run_id)
+    assert h.run_row(treatment).status == "running"
+    assert h.open_task("carry_out", treatment).assignee == "eve@example.com"
+    assert (
+        "pat@vendor.example is not a person aims knows, so this task went to the engineer role"
+        in _task_description(h, treatment, "carry_out")
+    )
+    (note,) = [m for m in h.notifier.sent if "pat@vendor.example" in m["message"]]
+    assert sorted(note["people"]) == ["amy@example.com", "rita@example.com"]
+    # any holder of the role may complete it, as with any role task
+    h.complete(
+        "carry_out",
+        {
+            "outcome": "partly_done",
+            "what_was_done": "Retrieval in place for the top 20 fee questions",
+            "reason": "The vendor delivers the rest in March",
+            "completed_on": "2026-02-10",
+        },
+        run_id=treatment,
+        person="ed@example.com",
+    )
+    assert h.run_row(treatment).status == "completed"
+
+
+def _evidence(h, run_id: str) -> list:
+    t = Evidence.__table__
+    with h.db.connect() as conn:
+        return conn.execute(select(t).where(t.c.run_id == run_id).order_by(t.c.seq)).all()

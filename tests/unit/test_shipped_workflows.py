@@ -39,13 +39,19 @@ VERSIONS = {
     "ai-risk-assessment": 2,
     "ai-objectives": 2,
     "corrective-action": 2,
-    "ai-system-intake": 2,
+    "ai-system-intake": 3,
     "soa-review": 2,
+    "risk-treatment": 2,
+    "training": 2,
+    "roles-and-competence": 2,
 }
 """Workflows past their first version: internal-audit 2 takes the audit programme's areas; the
 risk assessment 2 starts from the risk register and records several risks; ai-objectives 2
 offers every KPI aims computes; corrective-action 2 shows the kind of source; ai-system-intake 2
-names the Jira issue a system was proposed in."""
+names the Jira issue a system was proposed in, 3 applies the approved tier and scope to the
+inventory; risk-treatment 2 assigns the task to the named action owner; training 2 takes its
+learners from the role's holders; roles-and-competence 2 grants the approved role; soa-review 2
+links its controls to the risks of the register."""
 
 EXPECTED = {
     "ai-risk-assessment": {"6.1.2", "6.1.3", "8.2", "8.3"},

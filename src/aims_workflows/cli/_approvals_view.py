@@ -74,7 +74,7 @@ def _blocked(app: Any, spec: Any, run: Any, step: Any, still: list[str], need: i
     excluded = set(excluded_people(run, step))
     forbidden = set(step.separation.forbidden_roles)
     ruled_out = sorted(
-        p for p in holders if p in excluded or forbidden & set(app.config.roles_of(p))
+        p for p in holders if p in excluded or forbidden & set(app.runtime.role_holders.roles_of(p))
     )
     if ruled_out and not still:
         return (

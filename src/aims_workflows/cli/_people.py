@@ -46,6 +46,8 @@ def register(app: typer.Typer) -> None:
                     f"[red]conflict:[/] {escape(p.person_id)} holds both {first} and {second}, "
                     "which aims.yaml keeps apart (segregation.conflicting_roles)"
                 )
+        for line in app_.runtime.role_holders.disagreements():
+            err_console().print(f"[yellow]not in aims.yaml:[/] {escape(line)}")
 
     @people.command("show")
     def people_show(person: str = typer.Argument(..., help="id, e-mail, Jira or Slack id")) -> None:

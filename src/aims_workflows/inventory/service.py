@@ -16,6 +16,7 @@ from ..runtime.subjects import ai_system_subject
 from ..store import inventory as inventory_store
 from ..store.models import Run
 from .importer import parse_import
+from .intake import INTAKE_WORKFLOW, IntakeDecisions
 from .model import MATERIAL_FIELDS, AISystemRecord, validate_changes
 from .scope_change import (
     SCOPE_CHANGE_WORKFLOW,
@@ -38,8 +39,10 @@ class Inventory:
 
     def __init__(self, runtime: Runtime) -> None:
         self.rt = runtime
-        # an approved scope change reaches the inventory when its run completes
+        # an approved scope change reaches the inventory when its run completes, and so does
+        # an approved intake decision
         runtime.completion_effects[SCOPE_CHANGE_WORKFLOW] = self._scope_decided
+        runtime.completion_effects[INTAKE_WORKFLOW] = IntakeDecisions(self).apply
 
     def _scope_decided(self, conn: Connection, run_id: str) -> dict[str, Any]:
         return {"inventory_changed": sorted(self.apply_scope_decision(conn, run_id))}
@@ -172,8 +175,16 @@ class Inventory:
         return changes
 
     def _change(
-        self, conn: Connection, row: dict[str, Any], record: AISystemRecord, actor: Actor
+        self,
+        conn: Connection,
+        row: dict[str, Any],
+        record: AISystemRecord,
+        actor: Actor,
+        *,
+        decided: dict[str, str | None] | None = None,
     ) -> tuple[dict[str, list[Any]], list[str]]:
+        """``decided``: the run and approval that decided the change (``decided_in``,
+        ``approval_id``), named in its evidence."""
         now = self.rt.clock.now()
         if (
             record.name.lower() != row["name"].lower()
@@ -189,7 +200,11 @@ class Inventory:
         self.rt.record(
             conn,
             ev.AISystemChanged(
-                system_id=row["id"], changes=changes, material=material, **_assurance(actor)
+                system_id=row["id"],
+                changes=changes,
+                material=material,
+                **_assurance(actor),
+                **(decided or {}),
             ),
             now,
             actor=actor,

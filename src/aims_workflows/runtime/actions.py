@@ -29,6 +29,7 @@ from .starts import CLI
 if TYPE_CHECKING:
     from .core import Outcome
     from .directory import Directory
+    from .role_holders import RoleHolders
 
 __all__ = ["PeoplesActions", "os_user"]
 
@@ -51,6 +52,7 @@ class PeoplesActions:
     db: Database
     config: AimsConfig
     people: Directory
+    role_holders: RoleHolders
 
     def receive(
         self,
@@ -120,11 +122,12 @@ class PeoplesActions:
         self, role: str, subject_owner: str | None, *, delegates: bool = True
     ) -> list[str]:
         """Who may act in a role for a subject: ``system_owner`` is the AI system's owner,
-        every other role the people aims.yaml names for it; and (unless ``delegates`` is
-        False) whoever a holder delegated the role to, while the delegation is in force."""
+        every other role the people aims.yaml names for it, then those an approved role
+        assignment gave it; and (unless ``delegates`` is False) whoever a holder delegated the
+        role to, while the delegation is in force."""
         holders = [subject_owner] if role == "system_owner" and subject_owner else []
         if not holders:
-            holders = self.config.people(role)
+            holders = self.role_holders.holders(role)
         if not delegates:
             return holders
         delegated = self.people.delegates_in(role, holders)
@@ -151,7 +154,7 @@ class PeoplesActions:
         return sorted(
             p
             for p in people
-            if p not in set(exclude) and not forbidden & set(self.config.roles_of(p))
+            if p not in set(exclude) and not forbidden & set(self.role_holders.roles_of(p))
         )
 
     def decide(

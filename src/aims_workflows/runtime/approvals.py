@@ -17,7 +17,7 @@ from ..spec.model import ApprovalStep, WorkflowSpec
 from ..store._fast import Prepared
 from ..store.models import Approval, Evidence
 
-__all__ = ["approval_row", "addressed_decision"]
+__all__ = ["approval_row", "addressed_decision", "approved_request"]
 
 _APPROVALS: Table = Approval.__table__
 
@@ -35,6 +35,21 @@ def approval_row(conn: Connection, approval_id: str) -> dict[str, Any]:
     if row is None:
         raise NotFound(f"no approval '{approval_id}'", hint="see `aims approvals list`")
     return dict(zip(_APPROVAL_KEYS, row, strict=True))
+
+
+def approved_request(conn: Connection, run_id: str, step_ids: tuple[str, ...]) -> str | None:
+    """The id of the latest approved request of one of ``step_ids`` in a run, if any: what an
+    effect of the run names as the approval that decided it."""
+    return conn.scalar(
+        select(_APPROVALS.c.approval_id)
+        .where(
+            _APPROVALS.c.run_id == run_id,
+            _APPROVALS.c.step_id.in_(step_ids),
+            _APPROVALS.c.status == "approved",
+        )
+        .order_by(_APPROVALS.c.requested_at.desc())
+        .limit(1)
+    )
 
 
 def addressed_decision(

@@ -48,6 +48,7 @@ from .approvals import addressed_decision, approval_row
 from .batch import HeldBack, Queued
 from .directory import Directory
 from .inbound import Delivery, Parked, as_delivery
+from .role_holders import RoleHolders
 from .specs import SpecRegistry
 from .starts import CLI, RunStarts
 from .subjects import ORGANISATION_ID
@@ -179,6 +180,7 @@ class Runtime(RunStarts, PeoplesActions):
         self.specs = SpecRegistry(workflows, set(DEFAULT_ROLES) | config.role_names())
         self._new_id = new_id or (lambda: "R" + uuid.uuid4().hex[:10].upper())
         self.people = Directory(self)
+        self.role_holders = RoleHolders(self)
         # whether the CLI may complete tasks and decide approvals (aims.yaml's cli_decisions;
         # open_app closes it by default once Jira or Slack is configured)
         self.cli_decisions_allowed = config.cli_decisions != "forbid"

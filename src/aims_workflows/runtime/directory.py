@@ -38,6 +38,7 @@ __all__ = [
     "PersonView",
     "SyncReport",
     "CONFIG_ACTOR",
+    "is_email",
 ]
 
 CONFIG_ACTOR = Actor("aims.yaml", "config")
@@ -45,6 +46,11 @@ CONFIG_ACTOR = Actor("aims.yaml", "config")
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _NOT_A_PERSON = frozenset({"system", "scheduler", "config"})
+
+
+def is_email(text: str) -> bool:
+    """Whether ``text`` reads as an e-mail address (how aims.yaml and forms name people)."""
+    return _EMAIL.match(text) is not None
 
 
 class DirectoryRefusal(AimsError):
@@ -542,6 +548,10 @@ class Directory:
             history,
             delegations,
         )
+
+    def find_person(self, conn: Connection, name: str) -> store.PersonRow | None:
+        """A person by id, e-mail, Jira accountId or Slack user id, or None."""
+        return self._named(conn, name)
 
     def _named(self, conn: Connection, name: str) -> store.PersonRow | None:
         """A person by id, e-mail, Jira accountId or Slack user id."""

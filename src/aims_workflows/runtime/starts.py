@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from sqlalchemy import Connection, select, text, update
 from sqlalchemy.exc import IntegrityError
@@ -22,9 +22,13 @@ from ..spec.loader import LoadedSpec
 from ..spec.model import WorkflowSpec
 from ..store import Database
 from ..store.models import Run
+from .directory_inputs import directory_inputs
 from .first_due import first_due
 from .specs import SpecRegistry
 from .subjects import ai_system_subject, organisation_subject
+
+if TYPE_CHECKING:
+    from .core import Runtime
 
 __all__ = ["RunStarts", "CLI"]
 
@@ -66,6 +70,7 @@ class RunStarts:
         spawned_by: str | None = None,
     ) -> Transition:
         inputs = register_inputs(conn, loaded.spec, subject, inputs, spawned_by)
+        inputs = directory_inputs(conn, cast("Runtime", self), loaded.spec, inputs)
         transition = self._started(
             loaded,
             subject,
@@ -164,6 +169,7 @@ class RunStarts:
             if not again:
                 self._refuse_second_open_run(conn, workflow_id, subject)
             inputs = register_inputs(conn, loaded.spec, subject, inputs)
+            inputs = directory_inputs(conn, cast("Runtime", self), loaded.spec, inputs)
         # the engine's templates and conditions run before the write transaction (see receive)
         transition = self._started(loaded, subject, now, inputs=inputs, actor=actor)
         with self.db.begin() as conn:

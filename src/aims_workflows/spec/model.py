@@ -208,7 +208,8 @@ class TaskStep(_StepBase):
         default=None,
         description=(
             "expression for the one person the task is for (an e-mail, e.g. inputs.learner); "
-            "only they may complete it. Default: the first holder of the role"
+            "only they may complete it. Default, or when it gives none: the first holder of "
+            "the role"
         ),
     )
 

@@ -83,6 +83,12 @@ class AISystemChanged(EvidencePayload):
     assurance: str | None = Field(
         None, description="how the person who made it is known: 'claimed (os user ...)' (CLI)"
     )
+    decided_in: str | None = Field(
+        None, description="the run whose approved decision made the change (an intake), if any"
+    )
+    approval_id: str | None = Field(
+        None, description="the approval in that run that decided it, if any"
+    )
 
 
 FindingSource = Literal[

@@ -43,6 +43,10 @@ class RoleGranted(EvidencePayload):
     role: str = Field(description="the role")
     source: str = Field(description="where the grant comes from: aims.yaml or by hand")
     valid_from: Timestamp = Field(description="from when they hold it")
+    decided_in: str | None = Field(
+        None, description="the role-assignment run whose approval gave the role, if any"
+    )
+    approval_id: str | None = Field(None, description="that run's approval, if any")
 
 
 class RoleRevoked(EvidencePayload):

@@ -115,9 +115,9 @@ def who_may_not_complete(ctx: Context, step: TaskStep, task: TaskState, actor: A
     untrusted = why_untrusted(actor, "complete a task")
     if untrusted:
         return untrusted
-    if step.assignee:
+    if step.assignee and task.assignee:
         # a task for one named person (their own training, their own acknowledgement): nobody
-        # else completes it, whatever role they hold
+        # else completes it, whatever role they hold (with nobody named, the role's holders do)
         if task.assignee and actor.id.strip().lower() == task.assignee.strip().lower():
             return None
         return (

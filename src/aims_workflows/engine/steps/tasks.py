@@ -24,11 +24,15 @@ def unanswered(step: TaskStep) -> dict[str, None]:
 
 def named_assignee(step: TaskStep, names: dict[str, Any]) -> str | None:
     """The one person a step's ``assignee`` names (an acknowledgement is personal), or None
-    when the task is for whoever holds its role."""
+    when the task is for whoever holds its role: the step names no assignee, or its expression
+    says ``none`` on purpose (a named owner aims does not know falls back to the role). Any
+    other value that names nobody (a blank) is an error."""
     if not step.assignee:
         return None
     value = evaluate(step.assignee, names)
-    person = str(value).strip() if value is not None else ""
+    if value is None:
+        return None
+    person = str(value).strip()
     if not person:
         raise ExpressionError(f"task '{step.id}': its assignee {step.assignee!r} names nobody")
     return person
