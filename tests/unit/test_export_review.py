@@ -338,7 +338,7 @@ def test_the_reviews_mean_days_to_close_is_the_kpi_at_each_end_of_the_period(har
 
 def test_an_ineffective_corrective_action_is_counted_and_the_last_check_is_shown(harness, answers):
     h = harness
-    audit = h.rt.start("internal-audit").run.run_id
+    audit = h.start_audit()
     h.pump()
     h.complete("programme", answers["audit.programme"], run_id=audit)
     h.decide("amy@example.com", run_id=audit)

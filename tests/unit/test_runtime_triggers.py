@@ -263,7 +263,7 @@ def test_a_change_reaches_open_runs_of_the_system(harness, answers):
 
 def test_an_internal_audit_finding_spawns_a_corrective_action_that_closes_it(harness, answers):
     h = harness
-    audit = h.rt.start("internal-audit").run.run_id
+    audit = h.start_audit()
     h.pump()
     h.complete("programme", answers["audit.programme"], run_id=audit)
     h.decide("amy@example.com", run_id=audit)
@@ -317,7 +317,7 @@ def test_an_internal_audit_finding_spawns_a_corrective_action_that_closes_it(har
 
 def test_an_audit_without_nonconformities_spawns_nothing(harness, answers):
     h = harness
-    audit = h.rt.start("internal-audit").run.run_id
+    audit = h.start_audit()
     h.pump()
     h.complete("programme", answers["audit.programme"], run_id=audit)
     h.decide("amy@example.com", run_id=audit)

@@ -101,6 +101,24 @@ class ChildRun(_State):
     run_id: str
     workflow: str
     status: Literal["running", "completed", "cancelled", "failed"] = "running"
+    item: Any = None
+    """The ``for_each`` item the run was started for (None without ``for_each``)."""
+    subject_id: str | None = None
+    subject_name: str | None = None
+    outputs: dict[str, Any] | None = None
+    """What the run gave when it ended (its ``outputs``, else its step data); None until then,
+    and for a run that was cancelled or failed."""
+
+    def outcome(self) -> dict[str, Any]:
+        """The run as the waiting step's ``outcomes`` show it to expressions."""
+        return {
+            "run_id": self.run_id,
+            "workflow": self.workflow,
+            "status": self.status,
+            "item": self.item,
+            "subject": {"id": self.subject_id, "name": self.subject_name},
+            "outputs": self.outputs or {},
+        }
 
 
 class RunState(_State):

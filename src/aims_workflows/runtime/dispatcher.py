@@ -207,7 +207,13 @@ class Dispatcher:
     ) -> dict[str, Any]:
         result: dict[str, Any] = {}
         if command.parent_run_id:
-            event = ChildCompleted(child_run_id=command.run_id, status=command.status)
+            event = ChildCompleted(
+                child_run_id=command.run_id,
+                status=command.status,
+                subject_id=command.subject.id,
+                subject_name=command.subject.name,
+                outputs=command.outputs,
+            )
             self.rt._apply(conn, command.parent_run_id, event, now)
             result["parent"] = command.parent_run_id
         effect = self.rt.completion_effects.get(command.workflow)

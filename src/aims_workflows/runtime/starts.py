@@ -11,6 +11,7 @@ from typing import Any, Literal
 from sqlalchemy import Connection, select, text, update
 from sqlalchemy.exc import IntegrityError
 
+from ..audit.inputs import programme_inputs
 from ..config import AimsConfig
 from ..engine import Actor, StartRun, Transition, advance, new_run
 from ..engine.state import Subject
@@ -66,6 +67,7 @@ class RunStarts:
         spawned_by: str | None = None,
     ) -> Transition:
         inputs = register_inputs(conn, loaded.spec, subject, inputs, spawned_by)
+        inputs = programme_inputs(conn, loaded.spec, inputs, now.date())
         transition = self._started(
             loaded,
             subject,
@@ -164,6 +166,7 @@ class RunStarts:
             if not again:
                 self._refuse_second_open_run(conn, workflow_id, subject)
             inputs = register_inputs(conn, loaded.spec, subject, inputs)
+            inputs = programme_inputs(conn, loaded.spec, inputs, now.date())
         # the engine's templates and conditions run before the write transaction (see receive)
         transition = self._started(loaded, subject, now, inputs=inputs, actor=actor)
         with self.db.begin() as conn:
@@ -422,10 +425,17 @@ class RunStarts:
                 else:
                     subjects = [organisation_subject(self.config.organisation)]
                 candidates = self._due_subjects(conn, spec, subjects, every, now)
+                # an internal audit audits what the approved programme plans for the period
+                inputs = programme_inputs(conn, spec, None, now.date()) if candidates else None
             # the engine's conditions and templates, before the write transaction
             prepared = {
                 subject.id: self._started(
-                    loaded, subject, now, actor=scheduler, trigger=f"schedule (every {every_text})"
+                    loaded,
+                    subject,
+                    now,
+                    inputs=inputs,
+                    actor=scheduler,
+                    trigger=f"schedule (every {every_text})",
                 )
                 for subject in candidates
                 if self._in_scope(spec, subject)

@@ -95,12 +95,23 @@ def spawn(ctx: Context, step: SpawnStep) -> str | None:
                 parent_run_id=run.run_id if step.wait else None,
             )
         )
-        children.append(ChildRun(run_id=child_id, workflow=step.workflow))
+        on = (finding.id, finding.title) if finding else (run.subject.id, run.subject.name)
+        children.append(
+            ChildRun(
+                run_id=child_id,
+                workflow=step.workflow,
+                item=item,
+                subject_id=on[0],
+                subject_name=on[1],
+            )
+        )
     _record_spawned(ctx, step, children)
     if step.wait and children:
         run.children = children
         return None
     run.data[step.id] = {"runs": [c.run_id for c in children], "count": len(children)}
+    if step.wait:  # nothing started, nothing to wait for: no outcomes either
+        run.data[step.id]["outcomes"] = []
     return ctx.spec.next_of(step.id)
 
 
