@@ -172,7 +172,7 @@ def test_an_area_needs_its_finding_unless_it_conforms(harness, answers):
     assert "task.completed" not in kinds
     (refusal,) = [c for c in refused.transition.commands if isinstance(c, RefuseAnswers)]
     assert refusal.problems == (
-        "finding (Finding (requirement, what was found, evidence)): an answer is required.",
+        "Finding (requirement, what was found, evidence): an answer is required.",
     )
     assert h.run_row(area).status == "running" and h.open_task("check", area)
 
