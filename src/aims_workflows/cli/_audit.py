@@ -205,11 +205,11 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Start the internal audit of this period with the areas the approved audit programme
         plans for it."""
+        from ..audit.inputs import due_inputs
         from ..errors import EngineError
         from ..runtime.core import CLI
         from ._context import open_cli_app, settle
         from ._output import ok
-        from ..audit.inputs import due_inputs
 
         app_ = open_cli_app()
         approved, day = _approved(app_, on)
