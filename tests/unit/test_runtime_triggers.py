@@ -280,7 +280,9 @@ def test_an_internal_audit_finding_spawns_a_corrective_action_that_closes_it(har
     from aims_workflows.kpi.timeline import run_timeline
 
     with h.db.connect() as conn:
-        assert run_timeline(conn, audit).spawned == [child]
+        # its area checks, then the corrective action
+        areas = [f"{audit}.check_areas1.{n}" for n in range(1, 5)]
+        assert run_timeline(conn, audit).spawned == [*areas, child]
         assert run_timeline(conn, child).spawned_by == audit
     with h.db.connect() as conn:
         finding = conn.execute(select(Finding.__table__)).one()
@@ -324,7 +326,8 @@ def test_an_audit_without_nonconformities_spawns_nothing(harness, answers):
     h.audit_areas(audit, answers)
     h.decide("amy@example.com", run_id=audit)
     assert h.run_row(audit).status == "completed"
-    assert h.count("findings") == 0 and h.count("runs") == 1
+    # the audit and its four area checks
+    assert h.count("findings") == 0 and h.count("runs") == 5
 
 
 # -- pinned versions -------------------------------------------------------------------------------
