@@ -282,3 +282,68 @@ def test_the_completion_command_carries_the_childs_declared_outputs(harness, ans
         "area_result",
     }
     assert command.outputs["area_result"] == [THREE_AREAS[0]["area"], "observation"]
+
+
+# -- the language: list inputs, outputs, outcomes ---------------------------------------------
+_PARENT = """id: parent
+version: 1
+title: Parent
+subject: organisation
+inputs:
+  - id: areas
+    type: list
+steps:
+  - id: check
+    kind: spawn
+    workflow: child
+    for_each: inputs.areas
+    {wait}
+  - id: tell
+    kind: notify
+    to: [aims_owner]
+    message: "{{{{ check.outcomes | map(attribute='outputs.result') | join(', ') }}}}"
+"""
+
+
+def test_only_a_waiting_spawn_has_outcomes_and_outputs_are_checked_like_expressions():
+    import pytest
+
+    from aims_workflows.errors import SpecError
+    from aims_workflows.spec import parse_spec
+
+    assert parse_spec(_PARENT.format(wait="wait: true")).spec.step("check").wait
+    with pytest.raises(SpecError) as caught:
+        parse_spec(_PARENT.format(wait=""))
+    assert "unknown field 'check.outcomes'" in str(caught.value)
+    with pytest.raises(SpecError) as caught:
+        parse_spec(
+            _PARENT.format(wait="wait: true").replace(
+                "steps:", "outputs:\n  result: tell.result\n  told: chek.count\nsteps:"
+            )
+        )
+    assert "unknown name 'chek'" in str(caught.value)
+    assert "unknown field 'tell.result'" not in str(caught.value)  # a notify has no data...
+    assert "'tell'" in str(caught.value)  # ...so reading it is an unknown name
+
+
+def test_a_list_input_is_json_and_anything_else_is_refused_before_the_run_exists():
+    import pytest
+
+    from aims_workflows.engine import Subject, new_run
+    from aims_workflows.errors import EngineError
+    from aims_workflows.spec import parse_spec
+
+    loaded = parse_spec(_PARENT.format(wait="wait: true"))
+    org = Subject(type="organisation", id="org", name="Example Ltd")
+
+    def start(value):
+        return new_run(
+            loaded.spec, run_id="r", spec_hash="h", subject=org, inputs={"areas": value}
+        ).inputs["areas"]
+
+    assert start('[{"area": "Data", "covers": ["A.7"]}]') == [{"area": "Data", "covers": ["A.7"]}]
+    assert start(("a", 1)) == ["a", 1]
+    for bad in ("Data; Risk", '{"area": "Data"}', 3, [float("nan")]):
+        with pytest.raises(EngineError) as caught:
+            start(bad)
+        assert "input 'areas' must be a list" in str(caught.value)
