@@ -257,11 +257,12 @@ def test_a_nonconformity_raised_and_closed_in_the_period_counts_with_its_days_to
         "completed",
         1,
     )
+    # by the areas the audit's programme planned, as each area's run concluded
     assert report.results == {
-        "governance_and_leadership": "conforming",
-        "risk_and_impact": "minor_nonconformity",
-        "lifecycle_and_data": "conforming",
-        "monitoring_and_improvement": "conforming",
+        "Governance and leadership": "conforming",
+        "Risk and impact": "minor_nonconformity",
+        "AI system lifecycle and data": "conforming",
+        "Monitoring, measurement and improvement": "conforming",
     }
     assert report.findings == [answers["audit.minor"]["finding"]]
     fa = figures(a.figures)
