@@ -224,11 +224,11 @@ def test_a_child_outcome_delivered_again_is_applied_once(harness, answers):
     parent = _state(h, audit)
     (waiting,) = [c for c in parent.children if c.run_id == first]
     assert waiting.status == "completed" and waiting.outputs["result"] == "major_nonconformity"
-    assert waiting.item == THREE_AREAS[0]
+    child = _state(h, first)
+    assert (waiting.subject_id, waiting.subject_name) == (child.subject.id, "Example Ltd")
 
     # the child's completion, as its command carried it, delivered again (a dispatcher whose
     # claim ran out after it had applied it): the parent ignores it
-    child = _state(h, first)
     again = ChildCompleted(
         child_run_id=first,
         subject_id=child.subject.id,

@@ -101,8 +101,8 @@ class ChildRun(_State):
     run_id: str
     workflow: str
     status: Literal["running", "completed", "cancelled", "failed"] = "running"
-    item: Any = None
-    """The ``for_each`` item the run was started for (None without ``for_each``)."""
+    # set when the run ends, from the event that says so (state stored while a child was
+    # running, by any version, reads the same: nothing is kept about a child before it ends)
     subject_id: str | None = None
     subject_name: str | None = None
     outputs: dict[str, Any] | None = None
@@ -115,7 +115,6 @@ class ChildRun(_State):
             "run_id": self.run_id,
             "workflow": self.workflow,
             "status": self.status,
-            "item": self.item,
             "subject": {"id": self.subject_id, "name": self.subject_name},
             "outputs": self.outputs or {},
         }

@@ -95,8 +95,7 @@ def on_child_completed(ctx: Context, event: ChildCompleted) -> Ignored | None:
         return Ignored(f"not waiting for run {event.child_run_id}")
     child.status = event.status
     child.outputs = event.outputs
-    if event.subject_id is not None:
-        child.subject_id, child.subject_name = event.subject_id, event.subject_name
+    child.subject_id, child.subject_name = event.subject_id, event.subject_name
     _record_child_finished(ctx, event)
     step_id = run.current
     if step_id is not None and all(c.status != "running" for c in run.children):

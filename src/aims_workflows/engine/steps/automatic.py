@@ -95,16 +95,7 @@ def spawn(ctx: Context, step: SpawnStep) -> str | None:
                 parent_run_id=run.run_id if step.wait else None,
             )
         )
-        on = (finding.id, finding.title) if finding else (run.subject.id, run.subject.name)
-        children.append(
-            ChildRun(
-                run_id=child_id,
-                workflow=step.workflow,
-                item=item,
-                subject_id=on[0],
-                subject_name=on[1],
-            )
-        )
+        children.append(ChildRun(run_id=child_id, workflow=step.workflow))
     _record_spawned(ctx, step, children)
     if step.wait and children:
         run.children = children
