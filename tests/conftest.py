@@ -119,12 +119,17 @@ ANSWERS: dict[str, dict] = {
         "period_start": "2026-01-10",
         "period_end": "2026-01-31",
     },
-    "audit.conforming": {"result": "conforming", "evidence_sampled": "records"},
+    "audit.conforming": {
+        "result": "conforming",
+        "evidence_sampled": "records",
+        "independence": "not_my_own_work",
+    },
     "audit.minor": {
         "result": "minor_nonconformity",
         "evidence_sampled": "risk register",
         "finding": "Two risks unreviewed",
         "requirement": "6.1.2",
+        "independence": "not_my_own_work",
     },
 }
 
@@ -354,13 +359,38 @@ class Harness:
         self.pump()
         return outcome
 
-    AUDIT_AREAS = ("check_governance", "check_risk", "check_lifecycle", "check_monitoring")
+    # the four areas the tests' internal audits check, as an approved programme plans them
+    AUDIT_AREAS = {
+        "check_governance": {"area": "Governance and leadership", "covers": ["4", "5", "A.2"]},
+        "check_risk": {"area": "Risk and impact", "covers": ["6.1", "8.2", "A.5"]},
+        "check_lifecycle": {"area": "AI system lifecycle and data", "covers": ["A.6", "A.7"]},
+        "check_monitoring": {"area": "Monitoring, measurement and improvement", "covers": ["9.1"]},
+    }
+
+    def start_audit(self, *, again: bool = False) -> str:
+        """Start an internal audit of the four test areas (as `aims audit start` passes them)."""
+        transition = self.rt.start(
+            "internal-audit",
+            inputs={
+                "programme_reference": "AP-TEST",
+                "programme_areas": [dict(a, period="Y1 Q1") for a in self.AUDIT_AREAS.values()],
+            },
+            again=again,
+        )
+        return transition.run.run_id
 
     def audit_areas(self, audit: str, answers: dict[str, dict], **results: dict) -> None:
-        """Complete an internal audit's area checks: conforming unless ``results`` names the
-        answers of an area (``check_risk=answers["audit.minor"]``)."""
-        for area in self.AUDIT_AREAS:
-            self.complete(area, results.get(area, answers["audit.conforming"]), run_id=audit)
+        """Complete an internal audit's area checks (one internal-audit-area run each, in the
+        programme's order): conforming unless ``results`` names the answers of an area
+        (``check_risk=answers["audit.minor"]``)."""
+        open_checks = sorted(
+            (t.run_id for t in self.tracker.open_tasks() if t.step_id == "check"),
+            key=lambda run_id: int(run_id.rsplit(".", 1)[1]),
+        )
+        checks = [r for r in open_checks if r.startswith(f"{audit}.check_areas")]
+        assert len(checks) == len(self.AUDIT_AREAS), f"open area checks: {checks}"
+        for area, run_id in zip(self.AUDIT_AREAS, checks, strict=True):
+            self.complete("check", results.get(area, answers["audit.conforming"]), run_id=run_id)
 
     def close_corrective_action(self, run: str, answers: dict[str, dict]) -> None:
         """Take a corrective action through correction, root cause, plan (approved by amy),

@@ -172,7 +172,7 @@ def test_an_assessment_is_current_then_expired(harness, answers, serve):
 
 def test_open_approvals_and_nonconformities_with_their_age(harness, serve, answers):
     h = harness
-    audit = h.rt.start("internal-audit").run.run_id
+    audit = h.start_audit()
     h.pump()
     h.complete("programme", answers["audit.programme"], run_id=audit)
     h.clock.advance(hours=30)

@@ -105,7 +105,7 @@ def test_nonconformity_ageing_counts_the_open_findings_by_age_and_severity(
     harness, answers, client
 ):
     h = harness
-    audit = h.rt.start("internal-audit").run.run_id
+    audit = h.start_audit()
     h.pump()
     h.complete("programme", answers["audit.programme"], run_id=audit)
     h.decide("amy@example.com", run_id=audit)

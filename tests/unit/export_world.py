@@ -59,7 +59,7 @@ def assessed_world(h, answers) -> World:
 def audit_with_a_finding(h, answers) -> tuple[str, str]:
     """An internal audit raising one minor nonconformity whose corrective action closes it
     32 days later. Returns (audit run, corrective-action run)."""
-    audit = h.rt.start("internal-audit").run.run_id
+    audit = h.start_audit()
     h.pump()
     h.complete("programme", answers["audit.programme"], run_id=audit)
     h.decide("amy@example.com", run_id=audit)

@@ -231,9 +231,11 @@ def test_internal_audits_start_with_the_areas_the_approved_programme_plans(ready
     engine.dispose()
     started_payload = json.loads(payload)
     assert started_payload["workflow"] == "internal-audit"
-    area = f"{due[0]['area']} ({due[0]['covers']})"
+    covers = [c.strip() for c in due[0]["covers"].split(",")]
     assert started_payload["inputs"] == {
         "programme_reference": "AP-2026-2",
-        "programme_areas": area,
+        "programme_areas": [{"area": due[0]["area"], "covers": covers, "period": "Y1 Q2"}],
     }
-    assert f"plans these areas for this period: {area}" in json.loads(description)["description"]
+    shown = json.loads(description)["description"]
+    assert "The audit programme AP-2026-2 plans these areas for this period" in shown
+    assert f"- {due[0]['area']} ({', '.join(covers)})" in shown

@@ -281,7 +281,13 @@ def test_spawn_for_each_raises_findings_and_waits_for_the_children():
     )
     t = d.send("child.completed", child_run_id="audit-1.raise1.1", status="cancelled")
     assert d.kinds(t) == ["child.finished", "artefact.recorded", "run.completed"]
-    assert d.run.data["raise"] == {"runs": ["audit-1.raise1.1", "audit-1.raise1.2"], "count": 2}
+    raised = d.run.data["raise"]
+    assert (raised["runs"], raised["count"]) == (["audit-1.raise1.1", "audit-1.raise1.2"], 2)
+    # the outcomes in the order the runs were started, not the order they ended in
+    assert [(o["run_id"], o["status"]) for o in raised["outcomes"]] == [
+        ("audit-1.raise1.1", "cancelled"),
+        ("audit-1.raise1.2", "completed"),
+    ]
     assert d.run.data["summary"] == {"findings": 2}
     assert d.run.children == []
 
@@ -293,9 +299,8 @@ def test_spawn_over_an_empty_list_moves_on():
     # an optional field left blank reads as none, so 'audit.failed_areas or []' works
     assert d.run.data["audit"]["failed_areas"] is None
     assert [c.kind for c in t.commands] == ["task.close", "run.completed"]
-    assert d.run.data["raise"] == {"runs": [], "count": 0} and d.run.data["summary"] == {
-        "findings": 0
-    }
+    assert d.run.data["raise"] == {"runs": [], "count": 0, "outcomes": []}
+    assert d.run.data["summary"] == {"findings": 0}
 
 
 def test_spawn_fire_and_forget_passes_inputs_and_the_subject():

@@ -24,7 +24,7 @@ from aims_workflows.store.models_kpi import KpiSnapshot
 def raise_finding(h, answers) -> str:
     """An internal audit whose risk area has a minor nonconformity against 6.1.2; returns the
     corrective-action run it spawns."""
-    audit = h.rt.start("internal-audit", again=True).run.run_id
+    audit = h.start_audit(again=True)
     h.pump()
     h.complete("programme", answers["audit.programme"], run_id=audit)
     h.decide("amy@example.com", run_id=audit)

@@ -199,7 +199,7 @@ def test_a_database_problem_during_an_internal_command_does_not_park_it(harness,
     from aims_workflows.errors import DatabaseUnavailable
 
     h = harness
-    run_id = h.rt.start("internal-audit").run.run_id
+    run_id = h.start_audit()
     command = CancelChildRun(
         key=f"{run_id}/cancel-test", run_id=run_id, child_run_id=run_id, reason="test"
     )

@@ -263,7 +263,7 @@ def test_a_change_reaches_open_runs_of_the_system(harness, answers):
 
 def test_an_internal_audit_finding_spawns_a_corrective_action_that_closes_it(harness, answers):
     h = harness
-    audit = h.rt.start("internal-audit").run.run_id
+    audit = h.start_audit()
     h.pump()
     h.complete("programme", answers["audit.programme"], run_id=audit)
     h.decide("amy@example.com", run_id=audit)
@@ -280,7 +280,9 @@ def test_an_internal_audit_finding_spawns_a_corrective_action_that_closes_it(har
     from aims_workflows.kpi.timeline import run_timeline
 
     with h.db.connect() as conn:
-        assert run_timeline(conn, audit).spawned == [child]
+        # its area checks, then the corrective action
+        areas = [f"{audit}.check_areas1.{n}" for n in range(1, 5)]
+        assert run_timeline(conn, audit).spawned == [*areas, child]
         assert run_timeline(conn, child).spawned_by == audit
     with h.db.connect() as conn:
         finding = conn.execute(select(Finding.__table__)).one()
@@ -317,14 +319,15 @@ def test_an_internal_audit_finding_spawns_a_corrective_action_that_closes_it(har
 
 def test_an_audit_without_nonconformities_spawns_nothing(harness, answers):
     h = harness
-    audit = h.rt.start("internal-audit").run.run_id
+    audit = h.start_audit()
     h.pump()
     h.complete("programme", answers["audit.programme"], run_id=audit)
     h.decide("amy@example.com", run_id=audit)
     h.audit_areas(audit, answers)
     h.decide("amy@example.com", run_id=audit)
     assert h.run_row(audit).status == "completed"
-    assert h.count("findings") == 0 and h.count("runs") == 1
+    # the audit and its four area checks
+    assert h.count("findings") == 0 and h.count("runs") == 5
 
 
 # -- pinned versions -------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from ruamel.yaml import YAML
 from aims_workflows.engine import (
     Actor,
     ApprovalDecided,
+    ChildCompleted,
     StartRun,
     Subject,
     TaskCompleted,
@@ -35,7 +36,7 @@ SCHEMA_COMMENT = "# yaml-language-server: $schema=../docs/workflow.schema.json"
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 VERSIONS = {
-    "internal-audit": 2,
+    "internal-audit": 3,
     "ai-risk-assessment": 2,
     "ai-objectives": 2,
     "corrective-action": 2,
@@ -45,7 +46,8 @@ VERSIONS = {
     "training": 2,
     "roles-and-competence": 2,
 }
-"""Workflows past their first version: internal-audit 2 takes the audit programme's areas; the
+"""Workflows past their first version: internal-audit 2 takes the audit programme's areas, 3
+checks each in an internal-audit-area run of its own and reports their conclusions; the
 risk assessment 2 starts from the risk register and records several risks; ai-objectives 2
 offers every KPI aims computes; corrective-action 2 shows the kind of source; ai-system-intake 2
 names the Jira issue a system was proposed in, 3 applies the approved tier and scope to the
@@ -58,6 +60,7 @@ EXPECTED = {
     "ai-impact-assessment": {"6.1.4", "8.4", "A.5.2", "A.5.3", "A.5.4", "A.5.5"},
     "corrective-action": {"10.2"},
     "internal-audit": {"9.2"},
+    "internal-audit-area": {"9.2"},
     "management-review": {"9.3"},
     "review-action": {"9.3"},
     "audit-programme": {"9.2", "9.2.2"},
@@ -229,11 +232,18 @@ class Drive:
     """One run of a shipped workflow, driven event by event; state is saved and reloaded after
     every event, as the store does."""
 
-    def __init__(self, shipped, workflow_id, subject, *, inputs=None, run_id="run-1"):
+    def __init__(
+        self, shipped, workflow_id, subject, *, inputs=None, run_id="run-1", parent_run_id=None
+    ):
         loaded = shipped.get(workflow_id)
         self.spec = loaded.spec
         self.run = new_run(
-            self.spec, run_id=run_id, spec_hash=loaded.content_hash, subject=subject, inputs=inputs
+            self.spec,
+            run_id=run_id,
+            spec_hash=loaded.content_hash,
+            subject=subject,
+            inputs=inputs,
+            parent_run_id=parent_run_id,
         )
         self.now = T0
         self.commands, self.evidence = [], []
@@ -666,106 +676,186 @@ ORG = Subject(type="organisation", id="org", name="Example Ltd")
 AUDITOR = ("internal_auditor",)
 
 
-def test_internal_audit_raises_one_corrective_action_per_nonconforming_area(shipped):
-    drive = Drive(shipped, "internal-audit", ORG)
+AREAS = [
+    {"area": "Risk and impact", "covers": ["6.1", "8.2", "A.5"], "period": "Y1 Q1"},
+    {"area": "AI system lifecycle and data", "covers": ["A.6", "A.7"], "period": "Y1 Q1"},
+    {"area": "Monitoring, measurement and improvement", "covers": ["9.1"], "period": "Y1 Q1"},
+]
+OWN_WORK = {"independence": "not_my_own_work"}
+
+
+def _audit_started(shipped, areas, reference="IA-2026-1"):
+    drive = Drive(
+        shipped,
+        "internal-audit",
+        ORG,
+        inputs={"programme_reference": "AP-2026-1", "programme_areas": areas},
+    )
     drive.start()
     drive.complete(
         "programme",
         {
-            "audit_reference": "IA-2026-1",
+            "audit_reference": reference,
             "scope": "All AI systems in scope",
             "criteria": ["iso42001_clauses_4_to_10", "annex_a_controls_in_soa"],
-            "auditors": "ia1: governance, risk; ia2: lifecycle, monitoring",
+            "auditors": "ia1: risk, lifecycle; ia2: monitoring",
             "period_start": "2026-03-01",
             "period_end": "2026-03-31",
         },
         "ia1@example.com",
     )
+    return drive
+
+
+def _check_area(shipped, start, answers, by):
+    """One internal-audit-area run as the parent's spawn started it, driven to completion;
+    returns the child (its commands) and the child.completed event its end sends the parent."""
+    child = Drive(
+        shipped,
+        start.workflow,
+        ORG,
+        inputs=start.inputs,
+        run_id=start.child_run_id,
+        parent_run_id=start.parent_run_id,
+    )
+    child.start()
+    child.complete("check", answers, by)
+    if child.run.status != "completed":
+        return child, None
+    (end,) = child.kinds("run.completed")
+    assert end.parent_run_id == start.run_id
+    return child, ChildCompleted(
+        child_run_id=start.child_run_id,
+        subject_id=end.subject.id,
+        subject_name=end.subject.name,
+        outputs=end.outputs,
+    )
+
+
+def test_internal_audit_checks_each_planned_area_in_a_run_and_reports_their_conclusions(shipped):
+    drive = _audit_started(shipped, AREAS)
     drive.decide("ia1@example.com", AUDITOR + ("aims_owner",), "approve")  # own programme
     assert "you completed 'programme'" in drive.kinds("approval.refuse")[-1].reason
     drive.decide("ann@example.com", ("aims_owner",), "approve", reason="Covers the whole scope.")
 
-    drive.complete(
-        "check_governance",
-        {"result": "conforming", "evidence_sampled": "AI policy v3"},
+    starts = drive.kinds("run.start")
+    assert [s.workflow for s in starts] == ["internal-audit-area"] * 3
+    assert [s.parent_run_id for s in starts] == ["run-1"] * 3  # waited for
+    assert starts[1].inputs == {
+        "audit_reference": "IA-2026-1",
+        "area": "AI system lifecycle and data",
+        "covers": ["A.6", "A.7"],
+        "period": "Y1 Q1",
+        "criteria": ["iso42001_clauses_4_to_10", "annex_a_controls_in_soa"],
+    }
+    assert drive.run.current == "check_areas" and drive.run.approval is None
+
+    risk, _ = _check_area(
+        shipped,
+        starts[0],
+        {"result": "minor_nonconformity", "evidence_sampled": "Risk register", **OWN_WORK},
         "ia1@example.com",
     )
-    drive.complete(
-        "check_risk",
-        {"result": "minor_nonconformity", "evidence_sampled": "Risk register"},
-        "ia1@example.com",
-    )
-    assert "Finding" in drive.kinds("task.refuse_answers")[-1].problems[0]
-    drive.complete(
-        "check_risk",
+    assert "Finding" in risk.kinds("task.refuse_answers")[-1].problems[0]
+    title = risk.kinds("task.create")[0].title
+    assert title == "Audit IA-2026-1: Risk and impact (6.1, 8.2, A.5)"
+    risk.complete(
+        "check",
         {
             "result": "minor_nonconformity",
             "evidence_sampled": "Risk register",
             "finding": "Two risks have no owner acceptance.",
             "requirement": "6.1.3",
+            **OWN_WORK,
         },
         "ia1@example.com",
     )
-    drive.complete(
-        "check_lifecycle",
+    (risk_end,) = risk.kinds("run.completed")
+    _, lifecycle_done = _check_area(
+        shipped,
+        starts[1],
         {
             "result": "observation",
             "evidence_sampled": "3 deployments",
             "finding": "Rollback plans are brief.",
+            **OWN_WORK,
         },
-        "ia2@example.com",
+        "ia1@example.com",
     )
-    drive.complete(
-        "check_monitoring",
+    _, monitoring_done = _check_area(
+        shipped,
+        starts[2],
         {
             "result": "major_nonconformity",
             "evidence_sampled": "Dashboards",
             "finding": "Drift is not monitored at all.",
+            **OWN_WORK,
         },
         "ia2@example.com",
     )
+    # the areas end in any order; the report keeps the programme's
+    drive.send(monitoring_done)
+    drive.send(lifecycle_done)
+    assert drive.run.current == "check_areas"  # still one to wait for
+    drive.send(
+        ChildCompleted(
+            child_run_id=starts[0].child_run_id,
+            subject_id="org",
+            subject_name="Example Ltd",
+            outputs=risk_end.outputs,
+        )
+    )
 
     report = drive.artefact("internal_audit_report")
+    assert report["results"] == {
+        "Risk and impact": "minor_nonconformity",
+        "AI system lifecycle and data": "observation",
+        "Monitoring, measurement and improvement": "major_nonconformity",
+    }
     assert report["nonconformities"] == 2
-    assert report["results"]["lifecycle_and_data"] == "observation"
     assert report["findings"] == [
         "Two risks have no owner acceptance.",
         "Rollback plans are brief.",
         "Drift is not monitored at all.",
     ]
     assert report["checked_by"] == ["ia1@example.com", "ia2@example.com"]
+    assert report["programme_areas"] == AREAS
+    assert [a["covers"] for a in report["areas"]] == [a["covers"] for a in AREAS]
 
-    # nobody who audited, and no internal auditor, approves the report
-    drive.decide("ia2@example.com", ("aims_owner",), "approve")
+    # no internal auditor approves the report
     drive.decide("ivy@example.com", AUDITOR + ("top_management",), "approve")
-    refusals = [c.reason for c in drive.kinds("approval.refuse")[-2:]]
-    assert "you completed 'check_lifecycle'" in refusals[0] and "internal_auditor" in refusals[1]
-    assert drive.kinds("run.start") == []  # nothing is raised before the report is approved
+    assert "internal_auditor" in drive.kinds("approval.refuse")[-1].reason
+    assert len(drive.kinds("run.start")) == 3  # nothing is raised before the report is approved
     drive.decide("ceo@example.com", ("top_management",), "approve", reason="Report accepted.")
 
-    starts = drive.kinds("run.start")
-    assert [s.workflow for s in starts] == ["corrective-action", "corrective-action"]
-    assert [s.finding.severity for s in starts] == ["minor", "major"]
-    assert [s.finding.clause for s in starts] == ["6.1.3", "9.2"]
-    assert starts[0].finding.title == "Internal audit IA-2026-1: Risk and impact"
-    assert starts[1].finding.description == "Drift is not monitored at all."
-    assert [s.inputs for s in starts] == [
+    raised = drive.kinds("run.start")[3:]
+    assert [s.workflow for s in raised] == ["corrective-action", "corrective-action"]
+    assert [s.finding.severity for s in raised] == ["minor", "major"]
+    assert [s.finding.clause for s in raised] == ["6.1.3", "9.2"]
+    assert raised[0].finding.title == "Internal audit IA-2026-1: Risk and impact"
+    assert raised[1].finding.description == "Drift is not monitored at all."
+    assert (raised[0].finding.source, raised[0].finding.source_type) == (
+        "internal-audit/run-1",
+        "internal",
+    )
+    assert [s.inputs for s in raised] == [
         {"audit_reference": "IA-2026-1", "area": "Risk and impact"},
         {"audit_reference": "IA-2026-1", "area": "Monitoring, measurement and improvement"},
     ]
-    assert starts[0].subject is None and starts[0].parent_run_id is None
+    assert raised[0].subject is None and raised[0].parent_run_id is None
     assert drive.run.status == "completed"
     assert drive.run.data["raise_findings"]["count"] == 2
-    assert "2\nnonconformities" in drive.kinds("notify")[-1].message
+    told = " ".join(drive.kinds("notify")[-1].message.split())
+    assert "2 nonconformities in 3 area(s), 2 corrective action run(s) started" in told
 
     # a raised finding starts a corrective-action run as it is
-    finding = starts[1].finding.model_dump(mode="json")
+    finding = raised[1].finding.model_dump(mode="json")
     child = Drive(
         shipped,
         "corrective-action",
         Subject(type="finding", id=finding["id"], name=finding["title"], attributes=finding),
-        inputs=starts[1].inputs,
-        run_id=starts[1].child_run_id,
+        inputs=raised[1].inputs,
+        run_id=raised[1].child_run_id,
     )
     child.start()
     task = child.kinds("task.create")[0]
@@ -777,12 +867,29 @@ def test_internal_audit_raises_one_corrective_action_per_nonconforming_area(ship
 
 
 def test_internal_audit_with_no_nonconformity_raises_nothing(shipped):
+    drive = _audit_started(shipped, AREAS[:1], reference="IA-2027-1")
+    drive.decide("ann@example.com", ("aims_owner",), "approve")
+    (start,) = drive.kinds("run.start")
+    _, done = _check_area(
+        shipped,
+        start,
+        {"result": "conforming", "evidence_sampled": "records", **OWN_WORK},
+        "ia1@example.com",
+    )
+    drive.send(done)
+    drive.decide("ann@example.com", ("aims_owner",), "approve")
+    assert drive.run.status == "completed" and len(drive.kinds("run.start")) == 1
+    assert drive.run.data["raise_findings"] == {"runs": [], "count": 0}
+
+
+def test_internal_audit_without_areas_tells_the_owners_and_reports_nothing(shipped):
     drive = Drive(shipped, "internal-audit", ORG)
     drive.start()
+    assert "No audit programme is approved yet" in drive.kinds("task.create")[0].description
     drive.complete(
         "programme",
         {
-            "audit_reference": "IA-2027-1",
+            "audit_reference": "IA-2027-2",
             "scope": "All",
             "criteria": ["ai_policy"],
             "auditors": "ia1",
@@ -792,13 +899,9 @@ def test_internal_audit_with_no_nonconformity_raises_nothing(shipped):
         "ia1@example.com",
     )
     drive.decide("ann@example.com", ("aims_owner",), "approve")
-    for step in ("check_governance", "check_risk", "check_lifecycle", "check_monitoring"):
-        drive.complete(
-            step, {"result": "conforming", "evidence_sampled": "records"}, "ia1@example.com"
-        )
-    drive.decide("ann@example.com", ("aims_owner",), "approve")
     assert drive.run.status == "completed" and drive.kinds("run.start") == []
-    assert drive.run.data["raise_findings"] == {"runs": [], "count": 0}
+    assert "report" not in drive.run.data
+    assert "IA-2027-2 checked no area" in drive.kinds("notify")[-1].message
 
 
 # -- management review and impact assessment --------------------------------------------------

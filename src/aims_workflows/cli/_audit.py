@@ -205,6 +205,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Start the internal audit of this period with the areas the approved audit programme
         plans for it."""
+        from ..audit.inputs import due_inputs
         from ..errors import EngineError
         from ..runtime.core import CLI
         from ._context import open_cli_app, settle
@@ -217,12 +218,7 @@ def register(app: typer.Typer) -> None:
             raise EngineError(_nothing_due(approved, day), hint="see `aims audit due`")
         actor = app_.runtime.actor(person, "cli") if person else CLI
         transition = app_.runtime.start(
-            "internal-audit",
-            inputs={
-                "programme_reference": approved.reference,
-                "programme_areas": "; ".join(a.label for a in areas),
-            },
-            actor=actor,
+            "internal-audit", inputs=due_inputs(approved, day), actor=actor
         )
         settle(app_)
         ok(

@@ -218,26 +218,37 @@ _AUDIT: dict[str, Answers] = {
         auditors="Inês Faria",
         previous_results="first audit",
     ),
-    "check_governance": dict(
-        result="conforming", evidence_sampled="AI policy v2, role descriptions, committee minutes"
-    ),
-    "check_risk": dict(
-        result="minor_nonconformity",
-        evidence_sampled="risk register, 3 assessments",
-        finding=(
-            "The credit scoring risk assessment does not consider model drift after deployment."
-        ),
-        requirement="8.2",
-    ),
-    "check_lifecycle": dict(
-        result="observation",
-        evidence_sampled="release records of the chatbot",
-        finding="Validation reports are stored outside the document system.",
-    ),
-    "check_monitoring": dict(
-        result="conforming", evidence_sampled="KPI dashboard, monitoring reports"
-    ),
 }
+
+
+# An area about risk, impact or the systems' life cycle finds the credit model's drift unassessed
+# (the audit's nonconformity, which starts a corrective action); data gets an observation;
+# every other area conforms.
+_RISK_AREAS = ("6", "8", "A.5", "A.6", "A.9")
+
+
+def _area_check(inputs: dict[str, Any]) -> Answers:
+    covers = [str(c) for c in inputs.get("covers") or []]
+    own = {"independence": "not_my_own_work"}
+    if any(c == root or c.startswith(root + ".") for c in covers for root in _RISK_AREAS):
+        return dict(
+            result="minor_nonconformity",
+            evidence_sampled="risk register, 3 assessments",
+            finding=(
+                "The credit scoring risk assessment does not consider model drift after deployment."
+            ),
+            requirement="8.2",
+            **own,
+        )
+    if any(c == "A.7" or c.startswith("A.7.") for c in covers):
+        return dict(
+            result="observation",
+            evidence_sampled="data sheets of the chatbot",
+            finding="Validation reports are stored outside the document system.",
+            **own,
+        )
+    return dict(result="conforming", evidence_sampled="records and interviews", **own)
+
 
 _CORRECTIVE: dict[str, Answers] = {
     "correct": dict(
@@ -464,6 +475,7 @@ def answers_for(
         ("ai-impact-assessment", "context"): lambda: _IMPACT["context"](subject),
         ("ai-impact-assessment", "impacts"): lambda: _IMPACT["impacts"](subject),
         ("ai-impact-assessment", "mitigate"): lambda: _IMPACT["mitigate"](subject),
+        ("internal-audit-area", "check"): lambda: _area_check(inputs),
     }
     specific: Answers = fixed.get(
         (workflow, step),

@@ -207,16 +207,15 @@ class Roadmap:
     def internal_audit(self) -> str:
         """Start the audit of this period from the approved programme (``aims audit start``)."""
         from ..audit.approved import approved_programme
+        from ..audit.inputs import due_inputs
 
         with self.runtime.db.connect() as conn:
             approved = approved_programme(conn)
-        areas = approved.due(self.runtime.clock.now().date()) if approved else []
+        day = self.runtime.clock.now().date()
+        areas = approved.due(day) if approved else []
         inputs, planned = None, ""
         if approved and areas:
-            inputs = {
-                "programme_reference": approved.reference,
-                "programme_areas": "; ".join(a.label for a in areas),
-            }
+            inputs = due_inputs(approved, day)
             planned = f" with the {len(areas)} area(s) programme {approved.reference} plans"
         run = self.begin("internal-audit", "ines.faria@example.com", inputs=inputs)
         self.say(f"Inês starts the internal audit ({run}){planned}")

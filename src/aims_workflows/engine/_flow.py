@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from ..spec.expressions import ExpressionError
+import copy
+from typing import Any
+
+from ..spec.expressions import ExpressionError, evaluate
 from ..spec.model import (
     END,
     ApprovalStep,
@@ -18,11 +21,11 @@ from . import evidence_kinds as ev
 from ._context import Context
 from ._limits import MAX_STEPS_PER_EVENT
 from .commands import Notify, ReportRunEnd
-from .evidence import iso
+from .evidence import canonical_json, iso
 from .state import ApprovalState
 from .steps import approvals, automatic, tasks
 
-__all__ = ["complete_run", "fail_run", "goto"]
+__all__ = ["complete_run", "fail_run", "goto", "run_outputs"]
 
 
 def goto(ctx: Context, target: str, *, reroute: ApprovalState | None = None) -> None:
@@ -80,6 +83,8 @@ def _enter(ctx: Context, step: Step, reroute: ApprovalState | None) -> str | Non
 
 def complete_run(ctx: Context) -> None:
     run, spec = ctx.run, ctx.spec
+    # computed before anything changes: an output that cannot be evaluated fails the run
+    outputs = run_outputs(ctx) if run.parent_run_id else None
     run.status = "completed"
     run.current = None
     run.completed_at = ctx.now
@@ -94,8 +99,26 @@ def complete_run(ctx: Context) -> None:
             parent_run_id=run.parent_run_id,
             coverage=spec.coverage,
             started_at=iso(run.started_at) if run.started_at else None,
+            outputs=outputs,
         )
     )
+
+
+def run_outputs(ctx: Context) -> dict[str, Any]:
+    """What a completed run gives the parent that waits for it: its spec's ``outputs``
+    evaluated over its data now, else that data (every step's answers and fields) as it is.
+    Computed here, once, by the child's own transition: the parent stores the values its event
+    carries and never evaluates the child's expressions (which it may not even have loaded)."""
+    if ctx.spec.outputs is None:
+        values: dict[str, Any] = copy.deepcopy(ctx.run.data)
+    else:
+        names = ctx.names()
+        values = {name: evaluate(expr, names) for name, expr in ctx.spec.outputs.items()}
+    try:
+        canonical_json(values)  # kept in the parent's state and evidence: plain JSON only
+    except (TypeError, ValueError) as err:
+        raise ExpressionError(f"outputs: {err}") from None
+    return values
 
 
 def fail_run(ctx: Context, reason: str) -> None:

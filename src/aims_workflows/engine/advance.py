@@ -7,6 +7,7 @@ or discard a transition freely, and the same inputs always give the same outputs
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -85,10 +86,33 @@ def _input_value(workflow: str, name: str, kind: str, value: Any) -> Any:
             return value
         if str(value).strip().lower() in _YES | _NO:
             return str(value).strip().lower() in _YES
+    if kind == "list":
+        listed = _list_value(value)
+        if listed is not None:
+            return listed
     raise EngineError(
         f"workflow '{workflow}' input '{name}' must be a {kind}, not {value!r}",
-        hint="yes/no for a bool, a number such as 3 or 2.5 for a number",
+        hint=(
+            "yes/no for a bool, a number such as 3 or 2.5 for a number, "
+            'a JSON list such as ["a", "b"] for a list'
+        ),
     )
+
+
+def _list_value(value: Any) -> list[Any] | None:
+    """A list input as plain JSON values (the command line passes it as JSON text): kept in the
+    run's state and evidence, so anything JSON cannot hold is refused here."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return None
+    if not isinstance(value, (list, tuple)):
+        return None
+    try:
+        return list(json.loads(json.dumps(list(value), allow_nan=False)))
+    except (TypeError, ValueError):
+        return None
 
 
 def _check(spec: WorkflowSpec, run: RunState, now: datetime) -> None:

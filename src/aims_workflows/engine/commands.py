@@ -317,6 +317,8 @@ class ReportRunEnd(_Command):
     coverage: Coverage | None = None
     status: Literal["completed", "cancelled"] = "completed"
     started_at: str | None = None
+    outputs: dict[str, Any] | None = None
+    """A completed run's outputs, for the parent that waits for it (None without a parent)."""
 
 
 TaskCommand = (

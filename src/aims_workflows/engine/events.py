@@ -154,11 +154,16 @@ class TimerTick(_Event):
 
 
 class ChildCompleted(_Event):
-    """A run this run waits for has ended."""
+    """A run this run waits for has ended, with what it gave: its subject and, when it
+    completed, its ``outputs`` (the values the child's spec declares, else its step data),
+    computed by the child's own last transition so that the parent only stores them."""
 
     kind: Literal["child.completed"] = "child.completed"
     child_run_id: str
     status: Literal["completed", "cancelled", "failed"] = "completed"
+    subject_id: str | None = None
+    subject_name: str | None = None
+    outputs: dict[str, Any] | None = None
 
 
 class SubjectChanged(_Event):

@@ -101,6 +101,23 @@ class ChildRun(_State):
     run_id: str
     workflow: str
     status: Literal["running", "completed", "cancelled", "failed"] = "running"
+    # set when the run ends, from the event that says so (state stored while a child was
+    # running, by any version, reads the same: nothing is kept about a child before it ends)
+    subject_id: str | None = None
+    subject_name: str | None = None
+    outputs: dict[str, Any] | None = None
+    """What the run gave when it ended (its ``outputs``, else its step data); None until then,
+    and for a run that was cancelled or failed."""
+
+    def outcome(self) -> dict[str, Any]:
+        """The run as the waiting step's ``outcomes`` show it to expressions."""
+        return {
+            "run_id": self.run_id,
+            "workflow": self.workflow,
+            "status": self.status,
+            "subject": {"id": self.subject_id, "name": self.subject_name},
+            "outputs": self.outputs or {},
+        }
 
 
 class RunState(_State):

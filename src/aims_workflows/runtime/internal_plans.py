@@ -20,7 +20,6 @@ from ..engine import Actor, CancelRun, ChildCompleted, Transition
 from ..engine.commands import CancelChildRun, Command, ReportRunEnd, SpawnRun
 from ..engine.state import Subject
 from ..errors import NotFound, PermanentError
-from ..risks.inputs import register_inputs
 from ..spec.loader import LoadedSpec
 from ..store import runs as run_store
 from .core import Runtime, _Prepared
@@ -92,7 +91,7 @@ def _plan_start(rt: Runtime, command: SpawnRun, now: datetime, actor: Actor) -> 
     loaded = rt.specs.current(command.workflow)
     subject = _spawned_subject(command, now)
     with rt.db.connect() as conn:
-        inputs = register_inputs(conn, loaded.spec, subject, command.inputs, command.run_id)
+        inputs = rt._start_inputs(conn, loaded.spec, subject, command.inputs, now, command.run_id)
     transition = rt._started(
         loaded,
         subject,
@@ -116,7 +115,13 @@ def plan_internal(rt: Runtime, command: Command, now: datetime, actor: Actor) ->
     if isinstance(command, ReportRunEnd):
         run_event = None
         if command.parent_run_id:
-            notice = ChildCompleted(child_run_id=command.run_id, status=command.status)
+            notice = ChildCompleted(
+                child_run_id=command.run_id,
+                status=command.status,
+                subject_id=command.subject.id,
+                subject_name=command.subject.name,
+                outputs=command.outputs,
+            )
             run_event = rt._prepare(notice, command.parent_run_id, now)
         triggers = None
         if command.status == "completed":
@@ -137,7 +142,9 @@ def store_planned_start(
         if command.finding is not None
         else planned.subject
     )
-    inputs = register_inputs(conn, planned.loaded.spec, subject, command.inputs, command.run_id)
+    inputs = rt._start_inputs(
+        conn, planned.loaded.spec, subject, command.inputs, now, command.run_id
+    )
     if subject != planned.subject or inputs != planned.inputs:
         raise run_store.ConcurrentUpdate(
             f"what run {command.child_run_id} starts from changed since it was planned"

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 from sqlalchemy import Connection, select, text, update
 from sqlalchemy.exc import IntegrityError
 
+from ..audit.inputs import programme_inputs
 from ..config import AimsConfig
 from ..engine import Actor, StartRun, Transition, advance, new_run
 from ..engine.state import Subject
@@ -55,6 +56,22 @@ class RunStarts:
         raise NotImplementedError  # the Runtime's
 
     # -- starting runs ----------------------------------------------------------------------
+    def _start_inputs(
+        self,
+        conn: Connection,
+        spec: WorkflowSpec,
+        subject: Subject,
+        inputs: dict[str, Any] | None,
+        now: datetime,
+        spawned_by: str | None = None,
+    ) -> dict[str, Any] | None:
+        """What a run starts with: the inputs given, and those its workflow declares it takes
+        from the risk register, the directory of people and the approved audit programme (the
+        engine reads no database: they reach the run as inputs)."""
+        inputs = register_inputs(conn, spec, subject, inputs, spawned_by)
+        inputs = directory_inputs(conn, cast("Runtime", self), spec, inputs)
+        return programme_inputs(conn, spec, inputs, now.date())
+
     def _start(
         self,
         conn: Connection,
@@ -69,8 +86,7 @@ class RunStarts:
         parent_run_id: str | None = None,
         spawned_by: str | None = None,
     ) -> Transition:
-        inputs = register_inputs(conn, loaded.spec, subject, inputs, spawned_by)
-        inputs = directory_inputs(conn, cast("Runtime", self), loaded.spec, inputs)
+        inputs = self._start_inputs(conn, loaded.spec, subject, inputs, now, spawned_by)
         transition = self._started(
             loaded,
             subject,
@@ -168,8 +184,7 @@ class RunStarts:
             again = again or any(d.required for d in loaded.spec.inputs)
             if not again:
                 self._refuse_second_open_run(conn, workflow_id, subject)
-            inputs = register_inputs(conn, loaded.spec, subject, inputs)
-            inputs = directory_inputs(conn, cast("Runtime", self), loaded.spec, inputs)
+            inputs = self._start_inputs(conn, loaded.spec, subject, inputs, now)
         # the engine's templates and conditions run before the write transaction (see receive)
         transition = self._started(loaded, subject, now, inputs=inputs, actor=actor)
         with self.db.begin() as conn:
@@ -428,10 +443,26 @@ class RunStarts:
                 else:
                     subjects = [organisation_subject(self.config.organisation)]
                 candidates = self._due_subjects(conn, spec, subjects, every, now)
+                # an internal audit audits what the approved programme plans for the period
+                inputs = (
+                    directory_inputs(
+                        conn,
+                        cast("Runtime", self),
+                        spec,
+                        programme_inputs(conn, spec, None, now.date()),
+                    )
+                    if candidates
+                    else None
+                )
             # the engine's conditions and templates, before the write transaction
             prepared = {
                 subject.id: self._started(
-                    loaded, subject, now, actor=scheduler, trigger=f"schedule (every {every_text})"
+                    loaded,
+                    subject,
+                    now,
+                    inputs=inputs,
+                    actor=scheduler,
+                    trigger=f"schedule (every {every_text})",
                 )
                 for subject in candidates
                 if self._in_scope(spec, subject)

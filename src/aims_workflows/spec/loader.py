@@ -53,7 +53,7 @@ class LoadedSpec:
 # keeps the hash its runs pinned (else every stored run would read as tampered, and every
 # shipped file as changed without a version bump, after an upgrade). Add every new optional key.
 LATER_OPTIONAL_KEYS = frozenset(
-    {"assignee", "expire", "withdraw_within", "step_up", "line_keys", "due_on"}
+    {"assignee", "expire", "withdraw_within", "step_up", "line_keys", "due_on", "outputs"}
 )
 
 

@@ -411,7 +411,7 @@ class InputDecl(_Frozen):
     """A value a starting party passes in (``spawn.inputs`` or ``aims start --input``)."""
 
     id: Identifier
-    type: Literal["text", "number", "bool"] = "text"
+    type: Literal["text", "number", "bool", "list"] = "text"
     required: bool = False
 
 
@@ -433,6 +433,13 @@ class WorkflowSpec(_Frozen):
     sla: Duration | None = None
     coverage: Coverage | None = None
     inputs: tuple[InputDecl, ...] = ()
+    outputs: dict[Identifier, Expression] | None = Field(
+        default=None,
+        description=(
+            "name -> expression evaluated when a run completes: what a parent that waits for "
+            "the run reads of it (default: the run's step data)"
+        ),
+    )
     steps: tuple[Step, ...] = Field(min_length=1)
 
     _step_index: dict[str, Step] = PrivateAttr(default_factory=dict)

@@ -23,6 +23,7 @@ __all__ = ["check_expressions", "check_data_flow", "APPROVAL_DATA_FIELDS", "SPAW
 
 APPROVAL_DATA_FIELDS = ("outcome", "decided_by", "reasons", "content_hash")
 SPAWN_DATA_FIELDS = ("runs", "count")
+WAITING_SPAWN_DATA_FIELDS = (*SPAWN_DATA_FIELDS, "outcomes")
 _JINJA_GLOBALS = {
     "range",
     "dict",
@@ -50,7 +51,7 @@ def _namespace(spec: WorkflowSpec) -> dict[str, set[str] | None]:
         elif isinstance(step, ApprovalStep):
             names[step.id] = set(APPROVAL_DATA_FIELDS)
         elif isinstance(step, SpawnStep):
-            names[step.id] = set(SPAWN_DATA_FIELDS)
+            names[step.id] = set(WAITING_SPAWN_DATA_FIELDS if step.wait else SPAWN_DATA_FIELDS)
     return names
 
 
@@ -96,6 +97,9 @@ def _expression_uses(spec: WorkflowSpec) -> Iterator[tuple[KeyPath, str, bool, b
                     expr = getattr(step.finding, key)
                     if expr:
                         yield (*base, "finding", key), expr, False, bool(step.for_each)
+    # evaluated at completion, whichever way the run got there: guard reads of optional steps
+    for name, expr in (spec.outputs or {}).items():
+        yield ("outputs", name), expr, False, False
 
 
 def check_expressions(spec: WorkflowSpec) -> Iterator[Finding]:

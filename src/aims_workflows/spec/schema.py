@@ -89,7 +89,9 @@ KEY_DESCRIPTIONS: dict[tuple[str, str], str] = {
     ("Schedule", "every"): "Period between scheduled runs, e.g. '365d'.",
     ("Coverage", "kpi"): "The coverage KPI that completed runs count towards.",
     ("InputDecl", "id"): "Input name, read in expressions as inputs.<id>.",
-    ("InputDecl", "type"): "Type of the value: text, number or bool.",
+    ("InputDecl", "type"): (
+        "Type of the value: text, number, bool, or list (JSON values, e.g. objects with fields)."
+    ),
     ("InputDecl", "required"): (
         "Whether a run cannot start without this input (undeclared optional inputs are null)."
     ),

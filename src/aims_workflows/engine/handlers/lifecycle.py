@@ -94,10 +94,18 @@ def on_child_completed(ctx: Context, event: ChildCompleted) -> Ignored | None:
     if child is None or child.status != "running":
         return Ignored(f"not waiting for run {event.child_run_id}")
     child.status = event.status
+    child.outputs = event.outputs
+    child.subject_id, child.subject_name = event.subject_id, event.subject_name
     _record_child_finished(ctx, event)
     step_id = run.current
     if step_id is not None and all(c.status != "running" for c in run.children):
-        run.data[step_id] = {"runs": [c.run_id for c in run.children], "count": len(run.children)}
+        # the step's data, read by later expressions as <step>.outcomes, in the order the
+        # runs were started: the same events always give the same list
+        run.data[step_id] = {
+            "runs": [c.run_id for c in run.children],
+            "count": len(run.children),
+            "outcomes": [c.outcome() for c in run.children],
+        }
         run.children = []
         goto(ctx, ctx.spec.next_of(step_id))
     return None

@@ -101,6 +101,8 @@ def spawn(ctx: Context, step: SpawnStep) -> str | None:
         run.children = children
         return None
     run.data[step.id] = {"runs": [c.run_id for c in children], "count": len(children)}
+    if step.wait:  # nothing started, nothing to wait for: no outcomes either
+        run.data[step.id]["outcomes"] = []
     return ctx.spec.next_of(step.id)
 
 
