@@ -23,11 +23,11 @@ from sqlalchemy import Connection, select
 from ..engine import evidence_kinds as ev
 from ..engine.checkpoints import Checkpoint, find_checkpoints
 from ..engine.commands import PostCheckpoint
-from ..engine.evidence import EvidenceRecord, iso
+from ..engine.evidence import iso
 from ..engine.timestamps import checkpoint_digest, token_problem
 from ..store import ledger
 from ..store.models import OutboxItem
-from .witness import WITNESS, Refuted, Unreachable
+from .witness import Refuted, Unreachable, append_witness_row
 
 __all__ = ["ledger_timestamps", "record_timestamp", "stamp_result", "tsa_witness"]
 
@@ -70,22 +70,7 @@ def record_timestamp(
         serial=int(result["serial"]),
         token=str(result["token"]),
     )
-    ledger.append(
-        conn,
-        [
-            EvidenceRecord(
-                payload.KIND,
-                None,
-                None,
-                WITNESS.id,
-                WITNESS.via,
-                now,
-                ev.evidence_payload(payload),
-                f"timestamp:{checkpoint.head_seq}:{checkpoint.at}",
-            )
-        ],
-        recorded_at=now,
-    )
+    append_witness_row(conn, payload, f"timestamp:{checkpoint.head_seq}:{checkpoint.at}", now)
 
 
 def ledger_timestamps(conn: Connection) -> list[tuple[int, ev.LedgerTimestamp | None, str]]:

@@ -132,6 +132,17 @@ class WitnessKey:
         return cls(key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption()))
 
 
+def append_witness_row(
+    conn: Connection, payload: ev.EvidencePayload, ref: str, now: datetime
+) -> None:
+    """One row of the witness's own (a checkpoint, a timestamp token) appended to the ledger
+    in ``conn``'s transaction: no run, no step, recorded as it happens."""
+    record = EvidenceRecord(
+        payload.KIND, None, None, WITNESS.id, WITNESS.via, now, ev.evidence_payload(payload), ref
+    )
+    ledger.append(conn, [record], recorded_at=now)
+
+
 def ledger_checkpoints(conn: Connection) -> list[tuple[int, Checkpoint]]:
     """Every checkpoint row of the ledger: ``(its row, the checkpoint)``, oldest first. A row
     whose payload is not a checkpoint is skipped here (the chain check names edited rows)."""
@@ -186,22 +197,7 @@ def make_checkpoint(
         signature=checkpoint.signature,
         witnesses=targets,
     )
-    ledger.append(
-        conn,
-        [
-            EvidenceRecord(
-                payload.KIND,
-                None,
-                None,
-                WITNESS.id,
-                WITNESS.via,
-                now,
-                ev.evidence_payload(payload),
-                f"checkpoint:{head_seq}",
-            )
-        ],
-        recorded_at=now,
-    )
+    append_witness_row(conn, payload, f"checkpoint:{head_seq}", now)
     outbox.enqueue(
         conn,
         [
