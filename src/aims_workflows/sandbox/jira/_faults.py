@@ -131,17 +131,7 @@ class JiraFaults:
     ) -> None:
         """504 from Atlassian's edge for a request Jira did carry out (an issue created, an
         edit applied): the answer is lost, the effect is not."""
-        rule = _Rule(
-            504,
-            times,
-            re.compile(path) if path else None,
-            method.upper() if method else None,
-            None,
-            None,
-            after_processing=True,
-        )
-        with self._lock:
-            self._rules.append(rule)
+        self._lose_answers(times, path, method, successful_only=False)
 
     def lose_successful_answers(
         self, *, times: int = 1, path: str | None = None, method: str | None = None
@@ -149,6 +139,11 @@ class JiraFaults:
         """Like ``gateway_timeout_after_processing``, but only for requests Jira carried out
         (a create that made its issue): a refused request in between is answered as usual and
         leaves the rule in place."""
+        self._lose_answers(times, path, method, successful_only=True)
+
+    def _lose_answers(
+        self, times: int, path: str | None, method: str | None, *, successful_only: bool
+    ) -> None:
         rule = _Rule(
             504,
             times,
@@ -157,7 +152,7 @@ class JiraFaults:
             None,
             None,
             after_processing=True,
-            successful_only=True,
+            successful_only=successful_only,
         )
         with self._lock:
             self._rules.append(rule)
