@@ -280,8 +280,7 @@ class Runtime(RunStarts, PeoplesActions):
             # version check on save and the whole unit of work is redone (``_retrying``).
             with self.db.read_then_write() as unit:  # one pooled connection for both
                 with unit.read() as read:
-                    snapshot = self._snapshot(read, event, run_id, now)
-                prepared = snapshot if isinstance(snapshot, NotFound) else snapshot.advance(now)
+                    prepared = self._prepare(event, run_id, now, read)
                 tail = _LedgerTail(now)  # the ledger's head locked at the end, as in a batch
                 with unit.write() as conn:
                     outcome = self._store_prepared(
