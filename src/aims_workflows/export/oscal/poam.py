@@ -59,10 +59,14 @@ def build_poam(
         steps = corrective.get(nc.corrective_run or "", [])
         risk = _nonconformity_risk(m, ids, nc, steps, cutoff)
         risks.append(risk)
-        links = []
-        if nc.raised_seq is not None and nc.raised_hash is not None:
-            href = rows.cite(nc.raised_seq, nc.raised_hash, f"finding.raised {line(nc.id)}")
-            links.append(common.Link(href=href, rel="evidence", text="the row that raised it"))
+        links = _evidence_links(
+            common,
+            rows,
+            nc.raised_seq,
+            nc.raised_hash,
+            f"finding.raised {line(nc.id)}",
+            "the row that raised it",
+        )
         # the same nonconformity's finding in the results of the period (same UUID scheme)
         links.append(
             common.Link(
@@ -92,12 +96,14 @@ def build_poam(
     for treatment in [*overdue, *completed]:
         risk = _treatment_risk(m, ids, treatment, cutoff)
         risks.append(risk)
-        links = []
-        if treatment.seq is not None and treatment.digest is not None:
-            href = rows.cite(
-                treatment.seq, treatment.digest, f"the latest of run {treatment.run_id}"
-            )
-            links.append(common.Link(href=href, rel="evidence", text="the run's latest row"))
+        links = _evidence_links(
+            common,
+            rows,
+            treatment.seq,
+            treatment.digest,
+            f"the latest of run {treatment.run_id}",
+            "the run's latest row",
+        )
         done = treatment.completed_at is not None
         items.append(
             _item(
@@ -129,12 +135,14 @@ def build_poam(
     for task in tasks:
         risk = _task_risk(m, ids, task, cutoff)
         risks.append(risk)
-        links = []
-        if task.last_seq is not None and task.last_hash is not None:
-            href = rows.cite(
-                task.last_seq, task.last_hash, f"the latest of run {task.milestone.run_id}"
-            )
-            links.append(common.Link(href=href, rel="evidence", text="the run's latest row"))
+        links = _evidence_links(
+            common,
+            rows,
+            task.last_seq,
+            task.last_hash,
+            f"the latest of run {task.milestone.run_id}",
+            "the run's latest row",
+        )
         items.append(
             _item(
                 m,
@@ -155,10 +163,14 @@ def build_poam(
     for plan in plans:
         risk = _plan_risk(m, ids, plan)
         risks.append(risk)
-        links = []
-        if plan.seq is not None and plan.digest is not None:
-            href = rows.cite(plan.seq, plan.digest, f"risk register entry of run {plan.run_id}")
-            links.append(common.Link(href=href, rel="evidence", text="the register entry"))
+        links = _evidence_links(
+            common,
+            rows,
+            plan.seq,
+            plan.digest,
+            f"risk register entry of run {plan.run_id}",
+            "the register entry",
+        )
         items.append(
             _item(
                 m,
@@ -233,6 +245,15 @@ def build_poam(
         poam_items=items,
         back_matter=common.BackMatter(resources=resources),
     )
+
+
+def _evidence_links(
+    common: Any, rows: LedgerRows, seq: int | None, digest: str | None, cited: str, text: str
+) -> list[Any]:
+    """A link to the ledger row an item rests on, cited in the back matter, when it is known."""
+    if seq is None or digest is None:
+        return []
+    return [common.Link(href=rows.cite(seq, digest, cited), rel="evidence", text=text)]
 
 
 def _item(
