@@ -286,6 +286,7 @@ def test_the_registers_in_the_pack(harness, answers, tmp_path):
         "ai-risk-assessment",
         "ai-impact-assessment",
         "internal-audit",
+        "internal-audit-area",  # the audit checks each planned area in a run of its own
         "corrective-action",
     }
     with h.db.connect() as conn:

@@ -281,7 +281,7 @@ def test_a_nonconformity_raised_and_closed_in_the_period_counts_with_its_days_to
         f"age; at the end and the start of the period, as aims kpi_ | n/a | {days.value:.0f} "
         "days | n/a | ≤ 60 days (met at the end) |" in md
     )
-    assert "| risk and impact | minor nonconformity |" in md
+    assert "| Risk and impact | minor nonconformity |" in md
 
     # the period before: raised there, still open at its end
     before = gather(h, since="2026-01-01", until="2026-02-28")
