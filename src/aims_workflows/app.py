@@ -130,6 +130,13 @@ class App:
             self.publish_review_records()
         return report
 
+    def kpi_context(self) -> Any:
+        """What the KPIs need beyond the database: the workflows (which controls each evidences)
+        and the approved SoA (which controls apply)."""
+        from .kpi.queries import KpiContext
+
+        return KpiContext(self.workflows, self.config.soa)
+
     def publish_review_records(self) -> list[str]:
         """With Confluence configured, each management review's input pack and minutes on a
         page of their own once recorded (updated in place when re-recorded); else nothing."""

@@ -10,6 +10,7 @@ import itertools
 import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..cli._documents import print_readiness
 from ..documents.readiness import readiness_of
@@ -24,6 +25,9 @@ from ..testing import ManualClock
 from .cast import CONFIG, NAMES, SYSTEMS
 from .people import Office, Verdict
 from .safety import CONFIG_MARK, DemoTarget, demo_target, prepare
+
+if TYPE_CHECKING:
+    from ..app import App
 
 __all__ = ["run_demo"]
 
@@ -156,7 +160,7 @@ def _play(console, db: Database, url: str, quiet: bool, config_path: Path) -> tu
         )
         _story(console, app, jira, slack, clock, start, real_now, quiet, Rule, config_path.parent)
         report = readiness_of(app, 2, clock.now())
-    _summary(console, db, clock.now(), url)
+    _summary(console, app, clock.now(), url)
     console.print()
     console.print(Rule("[bold]Certification readiness: aims readiness --stage 2", align="left"))
     print_readiness(report, clock.now(), console)
@@ -366,12 +370,12 @@ def _actor(person: str):
     return Actor(person, "cli", CONFIG.roles_of(person))
 
 
-def _summary(console, db: Database, now: datetime, url: str) -> None:
+def _summary(console, app: App, now: datetime, url: str) -> None:
     from sqlalchemy import func, select
 
     from ..store.models import Approval, Finding, Run, StepRecord
 
-    with db.connect() as conn:
+    with app.db.connect() as conn:
         runs: dict[str, int] = dict(
             conn.execute(
                 select(Run.__table__.c.status, func.count()).group_by(Run.__table__.c.status)
@@ -380,7 +384,7 @@ def _summary(console, db: Database, now: datetime, url: str) -> None:
         tasks = conn.scalar(select(func.count()).select_from(StepRecord.__table__))
         approvals = conn.scalar(select(func.count()).select_from(Approval.__table__))
         findings = conn.scalar(select(func.count()).select_from(Finding.__table__))
-        kpis = compute_kpis(conn, now, CONFIG.kpi_targets)
+        kpis = compute_kpis(conn, now, CONFIG.kpi_targets, context=app.kpi_context())
         report = ledger.verify(conn)
     console.print()
     console.print(

@@ -180,7 +180,6 @@ def dashboard_routes(app_ctx: Any, *, chain_cache: Any = None) -> list[BaseRoute
     from ..kpi.chain_status import ChainStatusCache
     from ..kpi.dashboard import gather
     from ..kpi.html import is_run_id, render_dashboard, render_error, render_run
-    from ..kpi.queries import KpiContext
     from ..kpi.timeline import form_labels, run_timeline
     from ..report import ChartCache, dashboard_charts
 
@@ -212,7 +211,7 @@ def dashboard_routes(app_ctx: Any, *, chain_cache: Any = None) -> list[BaseRoute
                 roles=app_ctx.config.roles,
                 systems_page=systems_page,
                 chain=chain,
-                context=KpiContext(app_ctx.workflows, app_ctx.config.soa),
+                context=app_ctx.kpi_context(),
             )
             chart_data, charts = dashboard_charts(app_ctx, conn, now, kept)
         page = render_dashboard(
@@ -282,7 +281,7 @@ def dashboard_routes(app_ctx: Any, *, chain_cache: Any = None) -> list[BaseRoute
                 conn,
                 now,
                 app_ctx.config.kpi_targets,
-                context=KpiContext(app_ctx.workflows, app_ctx.config.soa),
+                context=app_ctx.kpi_context(),
             )
             return kpis_json(kpis, iso(now))
 

@@ -119,7 +119,6 @@ def _write(
 ):
     from ...catalog import load_catalog
     from ...kpi import compute_kpis
-    from ...kpi.queries import KpiContext
     from ..soa import build_coverage
 
     generated = iso(now)
@@ -135,7 +134,7 @@ def _write(
         organisation=organisation,
     )
     kpis = compute_kpis(
-        conn, now, app.config.kpi_targets, context=KpiContext(app.workflows, app.config.soa)
+        conn, now, app.config.kpi_targets, context=app.kpi_context()
     )
     _reports(pack, coverage, kpis, generated)
     from .auditor_files import add_kpi_facts
