@@ -27,7 +27,8 @@ pytestmark = pytest.mark.filterwarnings("ignore:Unsupported scheme type:UserWarn
 
 
 @pytest.fixture
-def start(conn, database, jira_sandbox, jira_clock):  # noqa: F811
+def start(database, conn, jira_sandbox, jira_clock):  # noqa: F811
+    # database first: where PostgreSQL is not configured it skips before the sandbox starts
     """A tracker as a fresh process makes it: nothing in memory, everything in the database.
     Call it again for the process that runs after a crash."""
     setup_project(conn, "AIMS", "Task", [FORM], manage_options=False)

@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 
+from .._http import client
 from . import _adf
 from ._model import JiraUser
 
@@ -85,7 +86,7 @@ class JiraSandboxPerson:
 
     def __init__(self, base_url: str, user: JiraUser, *, timeout: float = 10.0) -> None:
         self.user = user
-        self._http = httpx.Client(
+        self._http = client(
             base_url=base_url.rstrip("/") + "/rest/api/3",
             auth=(user.email, user.api_token),
             headers={"Accept": "application/json"},

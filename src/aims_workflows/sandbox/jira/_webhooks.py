@@ -22,6 +22,7 @@ from typing import Any
 
 import httpx
 
+from .._http import client as http_client
 from ._clock import Clock, utcnow
 
 __all__ = [
@@ -142,7 +143,7 @@ class WebhookQueue:
             attempted = self.due(moment)
             if not attempted:
                 return []
-            with httpx.Client(timeout=self.timeout) as client:
+            with http_client(timeout=self.timeout) as client:
                 for delivery in attempted:
                     self._attempt(client, delivery, moment)
             return attempted

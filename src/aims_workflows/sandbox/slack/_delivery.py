@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 
 import httpx
 
+from .._http import client as http_client
 from ._ids import Clock
 from ._signing import signed_headers
 
@@ -114,7 +115,7 @@ class Deliverer:
         attempt = Attempt(retry_num=0, headers=headers)
         delivery.attempts.append(attempt)
         try:
-            with httpx.Client(timeout=self.timeout) as client:
+            with http_client(timeout=self.timeout) as client:
                 response = client.post(url, content=body, headers=headers)
         except httpx.HTTPError as exc:
             attempt.failure = type(exc).__name__
@@ -130,7 +131,7 @@ class Deliverer:
         """Send ``body`` to ``url`` until it is acknowledged or retries run out."""
         delivery = Delivery(url=url, kind=kind, payload=payload, body=body)
         reason: str | None = None
-        with httpx.Client(timeout=self.timeout) as client:
+        with http_client(timeout=self.timeout) as client:
             for retry_num in range(self.max_retries + 1):
                 if retry_num:
                     delay = self.retry_delays[min(retry_num, len(self.retry_delays)) - 1]
