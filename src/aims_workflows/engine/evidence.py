@@ -35,7 +35,12 @@ def iso(moment: datetime) -> str:
     """Canonical UTC timestamp text: ``2026-11-29T19:25:41.000000Z``."""
     if moment.tzinfo is None:
         raise ValueError("timestamps must be timezone-aware")
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    utc = moment if moment.tzinfo is UTC else moment.astimezone(UTC)
+    if utc.year < 1000:  # strftime does not pad the year to four digits; keep its text
+        return utc.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # the same text as that strftime (``...SS.ffffff+00:00`` cut before the offset), built in C
+    # without strftime's per-call format parsing: every evidence row formats two timestamps
+    return utc.isoformat(timespec="microseconds")[:26] + "Z"
 
 
 def _default(value: Any) -> Any:
