@@ -75,6 +75,9 @@ class EvidenceRecord:
     effective_at: datetime
     payload: dict[str, Any] = field(default_factory=dict)
     ref: str | None = None
+    model: Any = field(default=None, compare=False, repr=False)
+    """The payload model ``payload`` was dumped from, when the engine built the record: the read
+    models are moved from it instead of parsing ``payload`` again (not part of the record)."""
 
 
 @dataclass(frozen=True)
