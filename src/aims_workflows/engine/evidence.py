@@ -12,6 +12,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from typing import Any
 
 __all__ = [
@@ -61,6 +62,16 @@ _CANONICAL = json.JSONEncoder(
 def canonical_json(value: Any) -> str:
     """Sorted keys, no spaces, UTF-8 kept: the form hashes are computed over."""
     return _CANONICAL.encode(value)
+
+
+def _text_json(value: str | None) -> str:
+    """canonical_json of a ledger row's text field (a string or null), without the encoder's
+    dispatch: what JSONEncoder.encode itself returns for these (``ensure_ascii=False``)."""
+    if value is None:
+        return "null"
+    if type(value) is str:
+        return encode_basestring(value)
+    return canonical_json(value)
 
 
 @dataclass(frozen=True)
@@ -131,6 +142,7 @@ class Unlinked:
 
 
 _MIDDLE = ("kind", "run_id", "step_id", "actor", "via", "effective_at", "recorded_at", "payload")
+_MIDDLE_AND_REF = (*_MIDDLE, "ref")
 
 
 def unlinked(records: Iterable[EvidenceRecord], *, recorded_at: datetime) -> list[Unlinked]:
@@ -155,7 +167,7 @@ def unlinked(records: Iterable[EvidenceRecord], *, recorded_at: datetime) -> lis
         )
         # canonical_json of a list is its items' canonical JSON joined by "," in brackets: the
         # items between seq and prev_hash are encoded once here, outside the head's lock
-        middle = ",".join(canonical_json(fields[name]) for name in (*_MIDDLE, "ref"))
+        middle = ",".join([_text_json(fields[name]) for name in _MIDDLE_AND_REF])
         out.append(Unlinked(fields, middle))
     return out
 
@@ -166,7 +178,7 @@ def link(items: Iterable[Unlinked], *, start_seq: int, prev_hash: str) -> list[C
     rows: list[ChainedEvidence] = []
     for offset, item in enumerate(items):
         seq = start_seq + offset
-        body = f"[{seq},{item.middle},{canonical_json(prev_hash)}]"
+        body = f"[{seq},{item.middle},{_text_json(prev_hash)}]"
         digest = hashlib.sha256(body.encode()).hexdigest()
         rows.append(ChainedEvidence(seq=seq, **item.fields, prev_hash=prev_hash, hash=digest))
         prev_hash = digest
