@@ -534,10 +534,11 @@ class AimsConfig(BaseModel):
 
     def conflicts_of(self, roles: tuple[str, ...] | set[str]) -> tuple[tuple[str, str], ...]:
         """The conflicting pairs of aims.yaml that ``roles`` holds both of."""
+        pairs = self.segregation.conflicting_roles
+        if not pairs:  # the usual case, asked for every actor of every event
+            return ()
         held = set(roles)
-        return tuple(
-            (a, b) for a, b in self.segregation.conflicting_roles if a in held and b in held
-        )
+        return tuple((a, b) for a, b in pairs if a in held and b in held)
 
     @model_validator(mode="after")
     def _conflicts_name_known_roles(self) -> AimsConfig:

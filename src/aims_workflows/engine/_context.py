@@ -85,7 +85,15 @@ class Context:
         payload = evidence_payload(evidence)
         self.evidence.append(
             EvidenceRecord(
-                evidence.KIND, self.run.run_id, step_id, who.id, who.via, self.now, payload, ref
+                evidence.KIND,
+                self.run.run_id,
+                step_id,
+                who.id,
+                who.via,
+                self.now,
+                payload,
+                ref,
+                evidence,
             )
         )
 

@@ -12,6 +12,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from json.encoder import encode_basestring
 from typing import Any
 
 __all__ = [
@@ -35,7 +36,12 @@ def iso(moment: datetime) -> str:
     """Canonical UTC timestamp text: ``2026-11-29T19:25:41.000000Z``."""
     if moment.tzinfo is None:
         raise ValueError("timestamps must be timezone-aware")
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    utc = moment if moment.tzinfo is UTC else moment.astimezone(UTC)
+    if utc.year < 1000:  # strftime does not pad the year to four digits; keep its text
+        return utc.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # the same text as that strftime (``...SS.ffffff+00:00`` cut before the offset), built in C
+    # without strftime's per-call format parsing: every evidence row formats two timestamps
+    return utc.isoformat(timespec="microseconds")[:26] + "Z"
 
 
 def _default(value: Any) -> Any:
@@ -58,6 +64,16 @@ def canonical_json(value: Any) -> str:
     return _CANONICAL.encode(value)
 
 
+def _text_json(value: str | None) -> str:
+    """canonical_json of a ledger row's text field (a string or null), without the encoder's
+    dispatch: what JSONEncoder.encode itself returns for these (``ensure_ascii=False``)."""
+    if value is None:
+        return "null"
+    if type(value) is str:
+        return encode_basestring(value)
+    return canonical_json(value)
+
+
 @dataclass(frozen=True)
 class EvidenceRecord:
     """What happened, before the ledger gives it a place in the chain."""
@@ -70,6 +86,9 @@ class EvidenceRecord:
     effective_at: datetime
     payload: dict[str, Any] = field(default_factory=dict)
     ref: str | None = None
+    model: Any = field(default=None, compare=False, repr=False)
+    """The payload model ``payload`` was dumped from, when the engine built the record: the read
+    models are moved from it instead of parsing ``payload`` again (not part of the record)."""
 
 
 @dataclass(frozen=True)
@@ -123,6 +142,7 @@ class Unlinked:
 
 
 _MIDDLE = ("kind", "run_id", "step_id", "actor", "via", "effective_at", "recorded_at", "payload")
+_MIDDLE_AND_REF = (*_MIDDLE, "ref")
 
 
 def unlinked(records: Iterable[EvidenceRecord], *, recorded_at: datetime) -> list[Unlinked]:
@@ -147,7 +167,7 @@ def unlinked(records: Iterable[EvidenceRecord], *, recorded_at: datetime) -> lis
         )
         # canonical_json of a list is its items' canonical JSON joined by "," in brackets: the
         # items between seq and prev_hash are encoded once here, outside the head's lock
-        middle = ",".join(canonical_json(fields[name]) for name in (*_MIDDLE, "ref"))
+        middle = ",".join([_text_json(fields[name]) for name in _MIDDLE_AND_REF])
         out.append(Unlinked(fields, middle))
     return out
 
@@ -158,7 +178,7 @@ def link(items: Iterable[Unlinked], *, start_seq: int, prev_hash: str) -> list[C
     rows: list[ChainedEvidence] = []
     for offset, item in enumerate(items):
         seq = start_seq + offset
-        body = f"[{seq},{item.middle},{canonical_json(prev_hash)}]"
+        body = f"[{seq},{item.middle},{_text_json(prev_hash)}]"
         digest = hashlib.sha256(body.encode()).hexdigest()
         rows.append(ChainedEvidence(seq=seq, **item.fields, prev_hash=prev_hash, hash=digest))
         prev_hash = digest

@@ -27,6 +27,8 @@ from .inbound import Delivery, as_delivery
 from .starts import CLI
 
 if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
     from .core import Outcome
     from .directory import Directory
     from .role_holders import RoleHolders
@@ -119,15 +121,21 @@ class PeoplesActions:
             return approval_row(conn, approval_id)
 
     def people_in(
-        self, role: str, subject_owner: str | None, *, delegates: bool = True
+        self,
+        role: str,
+        subject_owner: str | None,
+        *,
+        delegates: bool = True,
+        conn: Connection | None = None,
     ) -> list[str]:
         """Who may act in a role for a subject: ``system_owner`` is the AI system's owner,
         every other role the people aims.yaml names for it, then those an approved role
         assignment gave it; and (unless ``delegates`` is False) whoever a holder delegated the
-        role to, while the delegation is in force."""
+        role to, while the delegation is in force. Read on ``conn`` when given (a unit of
+        work's snapshot), else on a connection of its own."""
         holders = [subject_owner] if role == "system_owner" and subject_owner else []
         if not holders:
-            holders = self.role_holders.holders(role)
+            holders = self.role_holders.holders(role, conn)
         if not delegates:
             return holders
         delegated = self.people.delegates_in(role, holders)
@@ -141,20 +149,23 @@ class PeoplesActions:
         exclude: Iterable[str] = (),
         forbidden_roles: Iterable[str] = (),
         delegates: bool = True,
+        conn: Connection | None = None,
     ) -> list[str]:
         """People who may decide: holders of the approver roles (and their delegates unless
         ``delegates`` is False), minus those segregation of duties rules out (named people,
-        holders of a forbidden role)."""
+        holders of a forbidden role). Read on ``conn`` when given (the snapshot an approval's
+        decision is prepared on), else on a connection of its own."""
         people = {
             person
             for role in approvers
-            for person in self.people_in(role, subject_owner, delegates=delegates)
+            for person in self.people_in(role, subject_owner, delegates=delegates, conn=conn)
         }
         forbidden = set(forbidden_roles)
+        excluded = set(exclude)
         return sorted(
             p
             for p in people
-            if p not in set(exclude) and not forbidden & set(self.role_holders.roles_of(p))
+            if p not in excluded and not forbidden & set(self.role_holders.roles_of(p, conn))
         )
 
     def decide(

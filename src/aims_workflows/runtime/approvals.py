@@ -70,6 +70,7 @@ def addressed_decision(
         forbidden_roles=spec.step(row["step_id"], ApprovalStep).separation.forbidden_roles,
         # the role holders: a delegate stands in for one of them, never counts as one more
         delegates=False,
+        conn=conn,  # on the decision's snapshot, not a connection of their own
     )
     return event.model_copy(
         update={

@@ -217,10 +217,15 @@ def savepoint(conn: Connection, name: str = "aims_unit") -> Iterator[None]:
 
 
 def _run(conn: Connection, sql: str, parameters, many: bool):
-    dbapi_conn = conn.connection.driver_connection
+    # the pool's DBAPI connection itself (what driver_connection also gives for the sync
+    # drivers used here, through three property calls per statement)
+    dbapi_conn = conn.connection.dbapi_connection
     if dbapi_conn is None:  # only a closed or invalidated connection has none
         raise exc.ResourceClosedError("the connection has no DBAPI connection")
-    listeners = conn.dispatch
+    # listeners added to this connection itself are rare (it is then marked as having events);
+    # else the engine's dispatcher (which includes listeners on the Engine class) holds them
+    # all, and asking it is cheaper than the per-connection dispatcher joined over it
+    listeners = conn.dispatch if conn._has_events else conn.engine.dispatch
     if listeners.before_cursor_execute:
         for fn in listeners.before_cursor_execute:
             sql, parameters = fn(conn, None, sql, parameters, None, many)

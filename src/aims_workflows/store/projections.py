@@ -346,5 +346,11 @@ def apply(
         if model is RunStarted and run.spec_id != risk_register.TREATMENT_WORKFLOW:
             continue  # only a treatment action's start moves a read model
         if model is not None:
-            payload = model.model_validate(record.payload)
+            # the engine's own model when it built the record (its payload is that model's dump,
+            # which parses back to an equal model): no need to parse the payload again
+            payload = (
+                record.model
+                if type(record.model) is model
+                else model.model_validate(record.payload)
+            )
             _HANDLERS[model](conn, run, record.step_id, payload, now, coverage)
