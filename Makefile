@@ -4,7 +4,7 @@ PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
 VENV := .venv
 BIN := $(VENV)/bin
 # The suite runs in two pytest-xdist processes (the scenario tests replay months of demo time and
-# are CPU-bound); TEST_WORKERS=0 runs it in one process.
+# are CPU-bound); TEST_WORKERS=0 runs it in one process. The slowest tests are listed at the end.
 TEST_WORKERS ?= 2
 
 .PHONY: demo try test bench lint clean
@@ -33,7 +33,7 @@ try: $(VENV)/.installed
 	$(BIN)/aims try
 
 test: $(VENV)/.installed-test
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --durations=25 $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python bench/engine.py
