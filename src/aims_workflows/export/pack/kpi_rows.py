@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 __all__ = [
@@ -56,6 +56,9 @@ REBUILT = {
     "open_findings": "finding.raised rows, closed by the completion of a run on the finding",
     "nonconformities_raised": "finding.raised rows of the last findings_period_days "
     "(aims-config.json)",
+    "training_completion": "role.granted and role.revoked rows (the holders, by the e-mail "
+    "their person.linked row gives), the last training_completion artefact of each run, "
+    "current for training_valid_days (aims-config.json)",
 }
 """KPI key -> the rows its facts are rebuilt from."""
 
@@ -63,9 +66,6 @@ NOT_FROM_ROWS = {
     "controls_with_current_evidence": "which Annex A controls exist and which workflows in use "
     "evidence each come from the catalog and the installed workflow files, not from ledger "
     "rows (soa.csv's rows are rebuilt from the rows instead)",
-    "training_completion": "who holds a role is counted by e-mail address from the directory's "
-    "people table; the ledger's role.granted and role.revoked rows name people by directory "
-    "id only",
 }
 """KPI key -> why its facts cannot be rebuilt from ledger rows."""
 
@@ -77,7 +77,10 @@ EFFECTIVENESS_CHECK = "verify"
 BACK_BEFORE_ACTION = ("root_cause", "plan")
 TREATMENT_WORKFLOW = "risk-treatment"  # store/risk_register.py
 TREATMENT_ARTEFACT = "risk_treatment_result"
-INCIDENT = "ai-incident"  # kpi/operations.py
+TRAINING_ARTEFACT = "training_completion"  # kpi/operations.py
+ALL_ROLES = "all_roles"
+COMPLETED = ("passed", "attended")
+INCIDENT = "ai-incident"
 INCIDENT_RECORD = "ai_incident_record"
 INCIDENT_TIMES = {"report": "detected_at", "triage": "triaged_at", "contain": "contained_at"}
 INCIDENT_KPIS = {
@@ -149,6 +152,9 @@ class KpiRows:
         self.answers: dict[str, dict[str, Mapping[str, Any]]] = {}  # incident run -> answers
         self.recorded: dict[str, datetime] = {}  # incident run -> its record's moment
         self.cancelled: dict[str, datetime] = {}
+        self.emails: dict[str, str] = {}  # person id -> e-mail
+        self.grants: dict[tuple[str, str], list[list[Any]]] = {}  # (person, role) -> [from, to]
+        self.training: dict[str, dict[str, Any]] = {}  # run -> its last training record
         self.handlers = {
             "ai_system.registered": self._registered,
             "ai_system.changed": self._changed,
@@ -162,6 +168,9 @@ class KpiRows:
             "run.cancelled": self._run_ended,
             "run.failed": self._run_ended,
             "artefact.recorded": self._artefact,
+            "person.linked": self._linked,
+            "role.granted": self._granted,
+            "role.revoked": self._revoked,
         }
 
     def add(self, row: Mapping[str, Any], payload: Any) -> None:
@@ -243,8 +252,23 @@ class KpiRows:
         name, run_id = payload.get("artefact"), row["run_id"]
         if name == TREATMENT_ARTEFACT and run_id in self.treatments:
             self.treatments[run_id][2] = moment(row["effective_at"])
+        elif name == TRAINING_ARTEFACT:
+            self.training[run_id] = payload.get("fields") or {}
         elif name == INCIDENT_RECORD and self._workflow(run_id) == INCIDENT:
             self.recorded.setdefault(run_id, moment(row["effective_at"]))  # type: ignore[arg-type]
+
+    def _linked(self, row: Mapping[str, Any], payload: dict[str, Any]) -> None:
+        if payload.get("account") == "email":
+            self.emails[str(payload.get("person_id"))] = str(payload.get("value"))
+
+    def _granted(self, row: Mapping[str, Any], payload: dict[str, Any]) -> None:
+        key = (str(payload.get("person_id")), str(payload.get("role")))
+        self.grants.setdefault(key, []).append([moment(payload.get("valid_from")), None])
+
+    def _revoked(self, row: Mapping[str, Any], payload: dict[str, Any]) -> None:
+        for grant in self.grants.get((str(payload.get("person_id")), str(payload.get("role"))), []):
+            if grant[1] is None:
+                grant[1] = moment(payload.get("valid_to"))
 
     def _workflow(self, run_id: Any) -> Any:
         return (self.started.get(run_id) or {}).get("workflow")
@@ -276,6 +300,10 @@ class KpiRows:
         found.update(self._findings(at, targets))
         found["overdue_treatments"] = {"formula": "overdue_treatments", "count": self._late(at)}
         found.update(self._incidents(at))
+        found["training_completion"] = {
+            "formula": "training",
+            "by_role": self._trained(at, targets),
+        }
         return found
 
     def _coverage(
@@ -362,6 +390,35 @@ class KpiRows:
             for started, due, completed in self.treatments.values()
             if started <= at and (completed is None or completed > at) and due < today
         )
+
+    def _trained(self, at: datetime, targets: Mapping[str, Any]) -> dict[str, list[int]]:
+        holders: dict[str, set[str]] = {}
+        for (person, role), grants in self.grants.items():
+            if any(since <= at and (until is None or until > at) for since, until in grants):
+                holders.setdefault(role, set()).add(self.emails.get(person, person).lower())
+        today = at.date()
+        oldest = today - timedelta(days=int(targets.get("training_valid_days", 365)))
+        trained: dict[str, set[str]] = {}
+        for fields in self.training.values():
+            try:
+                completed_on = date.fromisoformat(str(fields.get("completed_on")))
+            except ValueError:
+                continue
+            if (
+                oldest <= completed_on <= today
+                and fields.get("result") in COMPLETED
+                and fields.get("acknowledged") is True
+                and fields.get("role")
+                and fields.get("person")
+            ):
+                person = str(fields["person"]).strip().lower()
+                trained.setdefault(str(fields["role"]), set()).add(person)
+        everyone = trained.get(ALL_ROLES, set())
+        return {
+            role: [len(people & (trained.get(role, set()) | everyone)), len(people)]
+            for role, people in sorted(holders.items())
+            if people
+        }
 
     def _incidents(self, at: datetime) -> dict[str, dict[str, Any]]:
         def typed(answers: Mapping[str, Any], step: str) -> datetime | None:
