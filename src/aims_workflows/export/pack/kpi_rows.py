@@ -107,6 +107,14 @@ def moment(text: Any) -> datetime | None:
     return found
 
 
+def _when(text: str) -> datetime:
+    """A moment a row always holds (its effective_at, a due date given)."""
+    found = moment(text)
+    if found is None:
+        raise ValueError("a moment is missing")
+    return found
+
+
 def _duration(text: Any) -> timedelta | None:
     """A pinned definition's duration (``365d``, as the canonical JSON writes it)."""
     match = _DURATION.match(str(text or ""))
@@ -126,12 +134,15 @@ def spec_coverage(spec: Mapping[str, Any]) -> tuple[str, timedelta] | None:
 
 
 class _Visit:
+    """A task visit; its moments as the rows write them, read as moments only when counted (a
+    large pack has hundreds of thousands of visits, few of them open)."""
+
     __slots__ = ("created", "due", "status", "completed")
 
-    def __init__(self, created: datetime, due: datetime | None) -> None:
+    def __init__(self, created: str, due: str | None) -> None:
         self.created, self.due = created, due
         self.status: str = "open"
-        self.completed: datetime | None = None
+        self.completed: str | None = None
 
 
 class KpiRows:
@@ -142,7 +153,7 @@ class KpiRows:
     def __init__(self, started: Mapping[str, Mapping[str, Any]]) -> None:
         self.started = started
         self.in_scope: dict[str, bool] = {}  # AI system id -> in scope
-        self.completions: list[tuple[str, datetime]] = []  # (run, completed at)
+        self.completions: list[tuple[str, str]] = []  # (run, completed at)
         self.visits: dict[tuple[str, str, Any], _Visit] = {}
         self.open_by_run: dict[str, list[_Visit]] = {}
         self.latencies: dict[int, int] = {}  # whole minutes -> approvals closed
@@ -151,7 +162,7 @@ class KpiRows:
         self.treatments: dict[str, list[Any]] = {}  # run -> [started, due date, completed]
         self.answers: dict[str, dict[str, Mapping[str, Any]]] = {}  # incident run -> answers
         self.recorded: dict[str, datetime] = {}  # incident run -> its record's moment
-        self.cancelled: dict[str, datetime] = {}
+        self.cancelled: dict[str, str] = {}
         self.emails: dict[str, str] = {}  # person id -> e-mail
         self.grants: dict[tuple[str, str], list[list[Any]]] = {}  # (person, role) -> [from, to]
         self.training: dict[str, dict[str, Any]] = {}  # run -> its last training record
@@ -189,8 +200,7 @@ class KpiRows:
             self.in_scope[str(payload.get("system_id"))] = change[1] is True
 
     def _requested(self, row: Mapping[str, Any], payload: dict[str, Any]) -> None:
-        at = moment(row["effective_at"])
-        visit = _Visit(at, moment(payload.get("due_at")))  # type: ignore[arg-type]
+        visit = _Visit(row["effective_at"], payload.get("due_at"))
         self.visits[(row["run_id"], row["step_id"], payload.get("attempt"))] = visit
         self.open_by_run.setdefault(row["run_id"], []).append(visit)
 
@@ -198,7 +208,7 @@ class KpiRows:
         run_id, step = row["run_id"], row["step_id"]
         visit = self.visits.get((run_id, step, payload.get("attempt")))
         if visit is not None:
-            visit.status, visit.completed = "done", moment(row["effective_at"])
+            visit.status, visit.completed = "done", row["effective_at"]
         if step in INCIDENT_TIMES and self._workflow(run_id) == INCIDENT:
             self.answers.setdefault(run_id, {})[step] = payload.get("answers") or {}
 
@@ -229,24 +239,24 @@ class KpiRows:
             self.treatments[row["run_id"]] = [moment(row["effective_at"]), due, None]
 
     def _run_ended(self, row: Mapping[str, Any], payload: dict[str, Any]) -> None:
-        run_id, at = row["run_id"], moment(row["effective_at"])
+        run_id, at = row["run_id"], row["effective_at"]
         for visit in self.open_by_run.pop(run_id, ()):
             if visit.status == "open":
                 visit.status, visit.completed = "cancelled", at
         kind = row["kind"]
         if kind == "run.cancelled":
-            self.cancelled[run_id] = at  # type: ignore[assignment]
+            self.cancelled[run_id] = at
             treatment = self.treatments.get(run_id)
             if treatment is not None and treatment[2] is None:
-                treatment[2] = at
+                treatment[2] = moment(at)
         if kind != "run.completed":
             return
-        self.completions.append((run_id, at))  # type: ignore[arg-type]
+        self.completions.append((run_id, at))
         subject = (self.started.get(run_id) or {}).get("subject") or {}
         if subject.get("type") == "finding":
             finding = self.findings.get(str(subject.get("id")))
             if finding is not None and finding["closed"] is None:
-                finding["closed"] = at
+                finding["closed"] = moment(at)
 
     def _artefact(self, row: Mapping[str, Any], payload: dict[str, Any]) -> None:
         name, run_id = payload.get("artefact"), row["run_id"]
@@ -287,7 +297,7 @@ class KpiRows:
         found.update(self._coverage(at, specs))
         open_visits = [v for v in self.visits.values() if v.status == "open"]
         found["open_tasks"] = {"formula": "open_tasks", "count": len(open_visits)}
-        overdue = sum(1 for v in open_visits if v.due is not None and v.due < at)
+        overdue = sum(1 for v in open_visits if v.due is not None and _when(v.due) < at)
         found["overdue_tasks"] = {"formula": "overdue_tasks", "count": overdue}
         buckets = [[m, n] for m, n in sorted(self.latencies.items())]
         found["median_approval_latency_hours"] = {"formula": "approval_latency", "buckets": buckets}
@@ -315,7 +325,8 @@ class KpiRows:
             subject = started.get("subject") or {}
             coverage = specs.get((str(started.get("workflow")), str(started.get("version"))))
             if coverage is not None and subject.get("type") == "ai_system":
-                valid_until[(coverage[0], str(subject.get("id")))] = completed + coverage[1]
+                until = _when(completed) + coverage[1]
+                valid_until[(coverage[0], str(subject.get("id")))] = until
         in_scope = [system for system, yes in self.in_scope.items() if yes]
         found: dict[str, dict[str, Any]] = {}
         for key, kpi in COVERAGE_KPIS.items():
@@ -338,11 +349,12 @@ class KpiRows:
             actioned = sent_back = None
             checks = 0
             for step, visit in steps.get(self.finding_run.get(finding_id, ""), ()):
-                done = visit.status == "done" and visit.completed <= at  # type: ignore[operator]
+                created, completed = moment(visit.created), moment(visit.completed)
+                done = visit.status == "done" and completed <= at  # type: ignore[operator]
                 if step == CORRECTIVE_ACTION_DONE and done:
-                    actioned = max(actioned or visit.completed, visit.completed)  # type: ignore
-                elif step in BACK_BEFORE_ACTION and visit.created <= at:
-                    sent_back = max(sent_back or visit.created, visit.created)
+                    actioned = max(actioned or completed, completed)  # type: ignore[type-var]
+                elif step in BACK_BEFORE_ACTION and created <= at:  # type: ignore[operator]
+                    sent_back = max(sent_back or created, created)  # type: ignore[type-var]
                 elif step == EFFECTIVENESS_CHECK and done:
                     checks += 1
             if actioned is not None and sent_back is not None and sent_back > actioned:
@@ -431,7 +443,7 @@ class KpiRows:
         incidents = []
         for run_id, answers in self.answers.items():
             detected = typed(answers, "report")
-            cancelled = self.cancelled.get(run_id)
+            cancelled = moment(self.cancelled.get(run_id))
             if detected is None or (cancelled is not None and cancelled <= at):
                 continue
             incidents.append(

@@ -331,6 +331,14 @@ class RowFacts:
         self.checkpoint_rows = []  # (seq, payload text) of every ledger.checkpoint row
         self.wanted = wanted_seqs
         self.hashes = {}  # seq -> hash, for the seqs in wanted
+        registers_add, kpis_add = self.registers.add, self.kpis.add
+
+        def add(row, payload):
+            """Take in one row and its payload parsed (``aims_auditor.build``'s ``also``)."""
+            registers_add(row, payload)
+            kpis_add(row, payload)
+
+        self.add = add  # a plain function, not a method: called once a row
 
     def rows(self, path):
         """The rows of ``path``, gathering the facts as they pass (the lines read and parsed
@@ -348,11 +356,6 @@ class RowFacts:
             if row["seq"] in wanted:
                 self.hashes[row["seq"]] = row["hash"]
             yield row
-
-    def add(self, row, payload):
-        """Take in one row and its payload parsed (``aims_auditor.build``'s ``also``)."""
-        self.registers.add(row, payload)
-        self.kpis.add(row, payload)
 
 
 def _payload(row):
