@@ -15,7 +15,8 @@ this process and best of three:
 * (c) the chain walk of ``evidence/verify_ledger.py --ledger-only`` over the format 2 file, with
   the verifier's own code as the pack ships it (``read_lines`` and ``ChainWalk.feed_lines``);
 * (d) for information: the one parse of every row that a whole-pack check adds after the walk
-  (the auditor files rebuilt and the registers' facts gathered, ``RowFacts``).
+  (the auditor files rebuilt, the registers' facts and the KPIs' base measures gathered,
+  ``RowFacts``, and the KPIs' facts made of them).
 
 and prints b/a, c/a, d/a and (c+d)/a, the rows' share of a whole-pack check. With ``--before
 REF`` the verifier's files as commit REF has them are timed too, alternating with this tree's
@@ -32,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -139,7 +141,11 @@ def line_walk(verifier: Any, path: Path) -> float:
 def one_parse(verifier: Any, path: Path) -> float:
     start = time.perf_counter()
     facts = verifier.RowFacts(set())
-    verifier.aims_auditor.build(facts.rows(path), seed="0" * 16, also=facts.registers.add)
+    # a verifier that rebuilds the KPIs' facts gathers them in the same pass (RowFacts.add)
+    also = getattr(facts, "add", facts.registers.add)
+    verifier.aims_auditor.build(facts.rows(path), seed="0" * 16, also=also)
+    if hasattr(facts, "kpis"):
+        facts.kpis.facts(datetime.now(UTC), {}, {})
     return time.perf_counter() - start
 
 

@@ -452,6 +452,8 @@ def test_the_demo_audit_pack_verifies_and_its_soa_links_the_register(
     untouched = verify_pack(directory)
     assert untouched.returncode == 0, untouched.stdout
     assert "every row of soa.csv and clauses.csv is what the rows" in untouched.stdout
+    # the whole ledger is in the pack: the KPIs' base measures are rebuilt from its rows
+    assert "KPIs in evidence/kpi_facts.json are what the ledger rows (row 1" in untouched.stdout
 
     from aims_workflows.risks.queries import list_risks
 

@@ -15,7 +15,7 @@ from ...engine.evidence import iso
 from ...kpi import formulas
 from ..ledger_slice import FIELDS, iter_slice, seq_range
 from ..period import Period
-from . import auditor
+from . import auditor, kpi_rows
 from ._zip import PackWriter
 
 __all__ = [
@@ -32,6 +32,7 @@ VERIFIER_MODULES = {
     "evidence/aims_checkpoints.py": checkpoints,
     "evidence/aims_timestamps.py": timestamps,
     "evidence/aims_kpis.py": formulas,
+    "evidence/aims_kpi_rows.py": kpi_rows,
 }
 """The modules the pack's verifier imports, shipped as their source next to it."""
 

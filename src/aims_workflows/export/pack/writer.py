@@ -33,6 +33,7 @@ from ..ledger_slice import (
     write_jsonl,
 )
 from ..period import Period
+from . import kpi_rows
 from ._zip import PackEntry, PackWriter
 
 __all__ = ["PackResult", "write_audit_pack", "default_pack_name"]
@@ -254,6 +255,8 @@ def _evidence(
             example=_first_row(conn, bounds),
             fields=FIELDS,
             organisation=organisation,
+            kpi_rebuilt=list(kpi_rows.REBUILT),
+            kpi_not_from_rows=kpi_rows.NOT_FROM_ROWS,
         ),
     )
     return chain, exported

@@ -35,7 +35,11 @@ What it checks, each problem named on a line of its own that starts with FAILED:
 5. ``kpis.csv``: every KPI's row made again by its formula (``aims_kpis.py``, the code aims
    measures with) from the base measures ``evidence/kpi_facts.json`` records for it, each KPI
    whose row differs named; the facts taken at the ledger head and the moment the export
-   read, and each target the one ``aims-config.json`` sets;
+   read, and each target the one ``aims-config.json`` sets. When the ledger file holds the
+   whole ledger (row 1 to that head), the facts themselves are rebuilt from the rows
+   (``aims_kpi_rows.py``) and compared, the first fact that differs named for each KPI; the
+   facts no row gives, and all of them for a period's slice, are listed as vouched for by the
+   manifest's hash only;
 6. ``witness/``: every signed checkpoint of the ledger head: signed by the witness key (checked
    when ``cryptography`` is installed), not newer than the head, and holding the hash the row it
    names has in this pack;
@@ -73,6 +77,7 @@ aims_chain = importlib.import_module("aims_chain")
 aims_checkpoints = importlib.import_module("aims_checkpoints")
 aims_timestamps = importlib.import_module("aims_timestamps")
 aims_kpis = importlib.import_module("aims_kpis")
+aims_kpi_rows = importlib.import_module("aims_kpi_rows")
 
 FIELDS = aims_chain.FIELDS
 
@@ -321,10 +326,19 @@ class RowFacts:
 
     def __init__(self, wanted_seqs):
         self.registers = aims_auditor.RegisterRows()
+        self.kpis = aims_kpi_rows.KpiRows(self.registers.started)  # the KPIs' base measures
         self.started = []  # (line number, row) of every run.started row
         self.checkpoint_rows = []  # (seq, payload text) of every ledger.checkpoint row
         self.wanted = wanted_seqs
         self.hashes = {}  # seq -> hash, for the seqs in wanted
+        registers_add, kpis_add = self.registers.add, self.kpis.add
+
+        def add(row, payload):
+            """Take in one row and its payload parsed (``aims_auditor.build``'s ``also``)."""
+            registers_add(row, payload)
+            kpis_add(row, payload)
+
+        self.add = add  # a plain function, not a method: called once a row
 
     def rows(self, path):
         """The rows of ``path``, gathering the facts as they pass (the lines read and parsed
@@ -344,6 +358,13 @@ class RowFacts:
             yield row
 
 
+def _payload(row):
+    try:
+        return DECODE(row["payload"])
+    except ValueError:
+        return None
+
+
 def check_auditor(checker, ledger_path, manifest, facts):
     sampling = load_json(checker.path("auditor/sampling.json")) or {}
     seed = sampling.get("seed")
@@ -353,7 +374,7 @@ def check_auditor(checker, ledger_path, manifest, facts):
         checker.fail("auditor/sampling.json is missing or names no seed")
         bad += 1
         for row in facts.rows(ledger_path):
-            facts.registers.add(row)  # the other checks still read the rows
+            facts.add(row, _payload(row))  # the other checks still read the rows
         rebuilt = {}
     else:
         rebuilt = aims_auditor.build(
@@ -361,7 +382,7 @@ def check_auditor(checker, ledger_path, manifest, facts):
             seed=seed,
             since=period.get("since"),
             until=period.get("until"),
-            also=facts.registers.add,  # each payload parsed once for both
+            also=facts.add,  # each payload parsed once for all
         )
     for name, text in sorted(rebuilt.items()):
         if not os.path.isfile(checker.path(name)):
@@ -419,6 +440,12 @@ def check_auditor(checker, ledger_path, manifest, facts):
 def pinned_citations(checker):
     """(workflow, version) -> what its pinned definition in workflows/ says it evidences, for
     each definition that hashes to what its runs pinned (check_workflows names the others)."""
+    return {key: aims_auditor.spec_citations(spec) for key, spec in pinned_specs(checker).items()}
+
+
+def pinned_specs(checker):
+    """(workflow, version) -> its pinned definition in workflows/ (the canonical JSON), for
+    each definition that hashes to what its runs pinned (check_workflows names the others)."""
     found = {}
     index_path = checker.path("workflows/index.csv")
     if not os.path.isfile(index_path):
@@ -437,7 +464,7 @@ def pinned_citations(checker):
         except ValueError:
             continue
         if isinstance(spec, dict):
-            found[(entry["workflow"], entry["version"])] = aims_auditor.spec_citations(spec)
+            found[(entry["workflow"], entry["version"])] = spec
     return found
 
 
@@ -585,6 +612,81 @@ def check_kpis(checker, manifest, verification):
             f"OK: the {len(order)} KPIs of kpis.csv are what their formulas make of the facts "
             f"in {facts_name}, taken at ledger row {head.get('seq')}"
         )
+
+
+def check_kpi_facts(checker, walk, facts):
+    """The KPIs' base measures in evidence/kpi_facts.json (read from the database) against the
+    same facts rebuilt from the ledger rows (``aims_kpi_rows.py``), when the rows are the whole
+    ledger up to the head they were read at; else which facts only the manifest vouches for."""
+    facts_name = "evidence/kpi_facts.json"
+    recorded = load_json(checker.path(facts_name))
+    measured = _moment((recorded or {}).get("measured_at"))
+    if not isinstance(recorded, dict) or not isinstance(recorded.get("kpis"), list) or not measured:
+        return  # named by check_kpis
+    if measured.tzinfo is None:
+        measured = measured.replace(tzinfo=datetime.timezone.utc)
+    targets = (load_json(checker.path("aims-config.json")) or {}).get("kpi_targets") or {}
+    head = recorded.get("chain_head") or {}
+    entries = [e for e in recorded["kpis"] if isinstance(e, dict)]
+    whole = (
+        walk.rows > 0
+        and walk.first_seq == 1
+        and walk.last_seq == head.get("seq")
+        and walk.last_hash == head.get("hash")
+    )
+    if not whole:
+        print(
+            f"NOTE: the facts of the {len(entries)} KPIs in {facts_name} are NOT rebuilt from "
+            "the ledger rows: the pack holds rows "
+            f"{walk.first_seq if walk.rows else '-'} to {walk.last_seq if walk.rows else '-'}, "
+            f"not the whole ledger from row 1 to row {head.get('seq')}, and every count needs "
+            "the whole of it; only the manifest's hash (--expect-manifest) vouches for the facts "
+            "of: " + ", ".join(str(e.get("key")) for e in entries)
+        )
+        return
+    specs = {}
+    for key, spec in pinned_specs(checker).items():
+        specs[key] = aims_kpi_rows.spec_coverage(spec)
+    rebuilt = facts.kpis.facts(measured, specs, targets)
+    bad, checked, left = 0, [], []
+    for entry in entries:
+        key = str(entry.get("key"))
+        want = rebuilt.get(key)
+        if want is None:
+            left.append(key)
+            continue
+        have = entry.get("facts") or {}
+        differing = aims_kpi_rows.differences(have, want)
+        if differing:
+            name = differing[0]
+            checker.fail(
+                f"KPI {key}: its fact {name} is {have.get(name)!r} in {facts_name}, the ledger "
+                f"rows give {want.get(name)!r} (value {_reading(have)} by its formula from the "
+                f"recorded facts, {_reading(want)} from the rows)"
+            )
+            bad += 1
+        checked.append(key)
+    if not bad:
+        print(
+            f"OK: the facts of {len(checked)} KPIs in {facts_name} are what the ledger rows "
+            f"(row 1 to the head, row {head.get('seq')}) give"
+        )
+    if left:
+        why = [
+            f"{k} ({aims_kpi_rows.NOT_FROM_ROWS.get(k, 'not rebuilt by this verifier')})"
+            for k in left
+        ]
+        print(
+            "NOTE: facts vouched for by the manifest's hash only (not in the ledger rows): "
+            + "; ".join(why)
+        )
+
+
+def _reading(facts):
+    try:
+        return aims_kpis.apply(facts)[0]
+    except ValueError:
+        return "(none)"
 
 
 def _csv_line(row):
@@ -826,6 +928,7 @@ def main(argv=None):
             check_auditor(checker, args.ledger, manifest, facts)  # the one parse of the rows
             check_workflows(checker, facts)
             check_kpis(checker, manifest, verification)
+            check_kpi_facts(checker, walk, facts)
             check_witness(checker, found, facts, verification, args.public_key)
             check_timestamps(checker, found, args.tsa_ca)
     except Unreadable as err:
