@@ -143,7 +143,10 @@ def trained_holders(m: Measure) -> dict[str, set[str]]:
     )
 )
 def _training_completion(m: Measure) -> Reading:
-    holders, trained = role_holders(m), trained_holders(m)
+    holders = role_holders(m)
+    # the training records are read only when someone holds a role: with nobody, there is no
+    # one to count (and they are read from every artefact row of the ledger)
+    trained = trained_holders(m) if any(holders.values()) else {}
     everyone = trained.get(_ALL_ROLES, set())
     by_role = {
         role: (len(people & (trained.get(role, set()) | everyone)), len(people))

@@ -33,7 +33,14 @@ from ..store._fast import Prepared
 from ..store.models import AISystem, Evidence, LedgerHead, Run
 from ..store.models_kpi import KpiSnapshot
 from ..store.upsert import insert_for
-from .queries import Kpi, KpiContext, Scope, compute_kpis, compute_kpis_by_system
+from .queries import (
+    Kpi,
+    KpiContext,
+    Scope,
+    compute_kpis,
+    compute_kpis_by_system,
+    compute_kpis_by_workflow,
+)
 
 __all__ = [
     "DailySnapshots",
@@ -120,19 +127,24 @@ def store_day(
     systems = [scope.system for scope in scopes if scope.system]
     # bounded: this unit of work may have written rows (a system, a finding) before calling
     by_system = compute_kpis_by_system(conn, at, targets, systems, context=context, bounded=True)
+    workflows = [scope.workflow for scope in scopes if scope.workflow]
+    by_workflow = compute_kpis_by_workflow(
+        conn, at, targets, workflows, context=context, bounded=True
+    )
+
+    def measured(scope: Scope) -> list[Kpi]:
+        if scope.system:
+            return by_system[scope.system]
+        if scope.workflow:
+            return by_workflow[scope.workflow]
+        return compute_kpis(conn, at, targets, scope=scope, context=context, bounded=True)
+
     rows = [
         {
             "day": day.isoformat(),
             "scope": scope.key,
             "taken_at": now,
-            "kpis": [
-                k.as_dict()
-                for k in (
-                    by_system[scope.system]
-                    if scope.system
-                    else compute_kpis(conn, at, targets, scope=scope, context=context, bounded=True)
-                )
-            ],
+            "kpis": [k.as_dict() for k in measured(scope)],
         }
         for scope in scopes
     ]
