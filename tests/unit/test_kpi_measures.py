@@ -18,6 +18,7 @@ from aims_workflows.kpi import compute_kpis
 from aims_workflows.kpi.definitions import KpiDefinition, KpiDefinitionError, check_definition
 from aims_workflows.kpi.queries import KpiContext, Scope
 from aims_workflows.kpi.snapshots import day_close, day_of, scopes_at, stored
+from aims_workflows.store.models import Run
 from aims_workflows.store.models_kpi import KpiSnapshot
 
 
@@ -276,6 +277,49 @@ def test_every_system_at_once_equals_each_system_alone(harness, answers):
     assert chatbot["risk_assessment_coverage"].value == 1.0
     assert 6.9 < chatbot["median_approval_latency_hours"].value < 7.1
     assert {k.key: k for k in together["Scorer"]}["overdue_tasks"].value == 2
+
+
+def test_every_workflow_at_once_equals_each_workflow_alone(harness, answers):
+    from aims_workflows.kpi.queries import compute_kpis_by_workflow
+
+    h = harness
+    _, started = h.add_system("Chatbot", risk_tier="high")
+    h.add_system("Scorer")
+    risk = next(r for r in started if h.run_row(r).workflow_id == "ai-risk-assessment")
+    h.complete("identify", answers["risk.identify"], run_id=risk)
+    h.complete("treat", answers["risk.treat"], run_id=risk)
+    h.clock.advance(hours=7)
+    h.decide("rita@example.com", run_id=risk)
+    raise_finding(h, answers)  # its corrective action: the one workflow with findings
+    h.clock.advance(days=12)  # overdue tasks
+    with h.db.connect() as conn:
+        workflows = sorted(set(conn.scalars(select(Run.__table__.c.workflow_id))))
+    assert "corrective-action" in workflows and "ai-risk-assessment" in workflows
+    names = [*workflows, "ai-incident", "no-such-workflow"]
+    context = KpiContext(h.app.workflows, h.app.config.soa)
+    targets = h.app.config.kpi_targets
+    # now, and at an earlier moment with rows written after it (as the history measures)
+    for now, bounded in ((h.clock.now(), False), (h.clock.now() - timedelta(days=11), True)):
+        with h.db.connect() as conn:
+            together = compute_kpis_by_workflow(
+                conn, now, targets, names, context=context, bounded=bounded
+            )
+            alone = {
+                name: compute_kpis(
+                    conn,
+                    now,
+                    targets,
+                    scope=Scope(workflow=name),
+                    context=context,
+                    bounded=bounded,
+                )
+                for name in names
+            }
+        assert together == alone
+    corrective = {k.key: k for k in together["corrective-action"]}
+    assert corrective["open_findings"].value == 1
+    assessed = {k.key: k for k in together["ai-risk-assessment"]}
+    assert 6.9 < assessed["median_approval_latency_hours"].value < 7.1
 
 
 def test_a_day_before_the_history_began_is_rebuilt_from_dated_records(harness, answers):

@@ -8,6 +8,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import and_, case, func, select
@@ -169,6 +170,28 @@ def _tasks_by_system(overdue: bool) -> BySystem:
     return grouped
 
 
+def _tasks_by_workflow(overdue: bool) -> BySystem:
+    def grouped(m: Measure, names: list[str]) -> dict[str, Reading]:
+        s, r = _STEPS.c, _RUNS.c
+        where = [s.status == "open"]  # as _open_tasks counts them for one workflow
+        if m.bounded:
+            where.append(s.created_at <= m.at)
+        if overdue:
+            where.append(s.due_at < m.at)
+        counts: dict[str, int] = dict(
+            m.conn.execute(
+                select(r.workflow_id, func.count())
+                .select_from(_STEPS.join(_RUNS, s.run_id == r.id))
+                .where(*where)
+                .group_by(r.workflow_id)
+            ).all()
+        )
+        reading = _overdue_reading if overdue else _open_reading
+        return {name: reading(int(counts.get(name, 0))) for name in names}
+
+    return grouped
+
+
 def _open_reading(count: int) -> Reading:
     return read({"formula": "open_tasks", "count": count})
 
@@ -192,6 +215,7 @@ def _overdue_reading(count: int) -> Reading:
         owner="aims_owner",
     ),
     by_system=_tasks_by_system(overdue=False),
+    by_workflow=_tasks_by_workflow(overdue=False),
 )
 def _open_tasks_kpi(m: Measure) -> Reading:
     if m.past is not None and not m.scope.dimension:
@@ -214,6 +238,7 @@ def _open_tasks_kpi(m: Measure) -> Reading:
         owner="aims_owner",
     ),
     by_system=_tasks_by_system(overdue=True),
+    by_workflow=_tasks_by_workflow(overdue=True),
 )
 def _overdue_tasks(m: Measure) -> Reading:
     if m.past is not None and not m.scope.dimension:
@@ -238,6 +263,18 @@ def _latency_by_system(m: Measure, names: list[str]) -> dict[str, Reading]:
     return {name: _latency_reading(sorted(counted[name].items())) for name in names}
 
 
+def _latency_by_workflow(m: Measure, names: list[str]) -> dict[str, Reading]:
+    a, r = _APPROVALS.c, _RUNS.c
+    counted: dict[str, Counter[int]] = defaultdict(Counter)
+    for workflow, seconds in m.conn.execute(
+        select(r.workflow_id, a.latency_seconds)
+        .select_from(_APPROVALS.join(_RUNS, a.run_id == r.id))
+        .where(a.latency_seconds.is_not(None), a.closed_at <= m.at)
+    ):
+        counted[workflow][int(seconds // 60)] += 1
+    return {name: _latency_reading(sorted(counted[name].items())) for name in names}
+
+
 # -- approvals ------------------------------------------------------------------------------
 
 
@@ -256,6 +293,7 @@ def _latency_by_system(m: Measure, names: list[str]) -> dict[str, Reading]:
         owner="top_management",
     ),
     by_system=_latency_by_system,
+    by_workflow=_latency_by_workflow,
 )
 def _approval_latency(m: Measure) -> Reading:
     if m.past is not None and not m.scope.dimension:
@@ -290,6 +328,20 @@ class _Nonconformity:
     closed_at: datetime | None  # the effectiveness check found it effective
     checks: int  # effectiveness checks done
 
+    @cached_property
+    def as_text(self) -> tuple[str, str | None, str | None, int]:
+        """As the facts of the KPIs write it (once, for the two KPIs reading the same list)."""
+
+        def moment(when: datetime | None) -> str | None:
+            return None if when is None else when.isoformat()
+
+        return (
+            self.raised_at.isoformat(),
+            moment(self.actioned_at),
+            moment(self.closed_at),
+            self.checks,
+        )
+
 
 def _nonconformities(m: Measure) -> list[_Nonconformity]:
     """Each nonconformity raised by ``m.at``, with when its corrective action was done, as of
@@ -301,6 +353,8 @@ def _nonconformities(m: Measure) -> list[_Nonconformity]:
 
 
 def _read_nonconformities(m: Measure) -> list[_Nonconformity]:
+    if m.no_findings():
+        return []
     # one row per finding, its corrective action's visits summed up by correlated subqueries
     # (each a lookup in the steps' unique index on run, step and visit)
     f, s, r = _FINDINGS.c, _STEPS.c, _RUNS.c
@@ -353,13 +407,7 @@ def _read_nonconformities(m: Measure) -> list[_Nonconformity]:
 
 
 def _nonconformity_facts(formula: str, ncs: list[_Nonconformity], at: datetime) -> Reading:
-    def moment(when: datetime | None) -> str | None:
-        return None if when is None else when.isoformat()
-
-    found = [
-        [nc.raised_at.isoformat(), moment(nc.actioned_at), moment(nc.closed_at), nc.checks]
-        for nc in ncs
-    ]
+    found = [list(nc.as_text) for nc in ncs]
     return read({"formula": formula, "at": at.isoformat(), "nonconformities": found})
 
 

@@ -51,6 +51,7 @@ _COMPLETED = ("passed", "attended")
 INCIDENT = "ai-incident"
 _INCIDENT_RECORD = "ai_incident_record"
 _INCIDENT_TIMES = {"report": "detected_at", "triage": "triaged_at", "contain": "contained_at"}
+_RUNS_PER_QUERY = 500  # run ids per IN list (SQLite allows 32,766 parameters; kept small)
 
 
 def _moment(text: str) -> datetime:
@@ -142,7 +143,10 @@ def trained_holders(m: Measure) -> dict[str, set[str]]:
     )
 )
 def _training_completion(m: Measure) -> Reading:
-    holders, trained = role_holders(m), trained_holders(m)
+    holders = role_holders(m)
+    # the training records are read only when someone holds a role: with nobody, there is no
+    # one to count (and they are read from every artefact row of the ledger)
+    trained = trained_holders(m) if any(holders.values()) else {}
     everyone = trained.get(_ALL_ROLES, set())
     by_role = {
         role: (len(people & (trained.get(role, set()) | everyone)), len(people))
@@ -178,6 +182,8 @@ def incidents_of(m: Measure, *, all_systems: bool = False) -> list[Incident]:
 
 
 def _read_incidents(m: Measure, all_systems: bool) -> list[Incident]:
+    if not all_systems and m.scope.workflow and m.scope.workflow != INCIDENT:
+        return []  # the runs of another workflow are no incidents: nothing to read
     r = _RUNS.c
     where = [r.workflow_id == INCIDENT, r.started_at <= m.at]
     if not all_systems:
@@ -195,15 +201,23 @@ def _read_incidents(m: Measure, all_systems: bool) -> list[Incident]:
     answers: dict[str, dict[str, dict]] = defaultdict(dict)
     closed: dict[str, datetime] = {}
     e = _EVIDENCE.c
-    kinds = ["task.completed", "task.answers_changed", "artefact.recorded"]
-    query = (
-        select(e.run_id, e.step_id, e.kind, e.effective_at, e.payload)
-        .where(e.run_id.in_(select(r.id).where(*where)), e.kind.in_(kinds))
-        .order_by(e.seq)
-    )
-    for run_id, step_id, kind, effective_at, payload in m.conn.execute(query):
+    kinds = ("task.completed", "task.answers_changed", "artefact.recorded")
+    rows: list[Any] = []
+    # the rows of the runs found, looked up by run in the ledger's run index; the kinds are
+    # picked here, not in SQL, else the planner may read every row of those kinds instead
+    ids = sorted(systems)
+    for start in range(0, len(ids), _RUNS_PER_QUERY):
+        rows += m.conn.execute(
+            select(e.seq, e.run_id, e.step_id, e.kind, e.effective_at, e.payload).where(
+                e.run_id.in_(ids[start : start + _RUNS_PER_QUERY])
+            )
+        ).all()
+    rows.sort(key=lambda row: row[0])  # in ledger order, as they were written
+    for _seq, run_id, step_id, kind, effective_at, payload in rows:
+        if kind not in kinds:
+            continue
         when = _moment(effective_at)
-        if when > m.at or run_id not in systems:
+        if when > m.at:
             continue
         data = json.loads(payload)
         if kind == "task.completed" and step_id in _INCIDENT_TIMES:

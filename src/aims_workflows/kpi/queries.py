@@ -73,6 +73,7 @@ __all__ = [
     "Scope",
     "compute_kpis",
     "compute_kpis_by_system",
+    "compute_kpis_by_workflow",
     "definitions",
     "findings_counted",
     "findings_counted_by_system",
@@ -233,6 +234,14 @@ class Measure:
     # rows may exist that were written after ``at`` (the history measures a closed day from a
     # unit of work of the next): bound the projections' rows by their dates too
     bounded: bool = False
+    # the workflows whose runs some finding names as its corrective run, when the caller read
+    # them (the history, before measuring every workflow): another workflow has no findings
+    workflows_with_findings: frozenset[str] | None = None
+
+    def no_findings(self) -> bool:
+        """Whether the scope is known to have no findings at all (then none is read)."""
+        known, workflow = self.workflows_with_findings, self.scope.workflow
+        return known is not None and workflow is not None and workflow not in known
 
     def runs_where(self) -> list[Any]:
         """Conditions on ``runs`` for the runs of this scope."""
@@ -280,6 +289,8 @@ Query = Callable[[Measure], Reading]
 BySystem = Callable[[Measure, list[str]], dict[str, Reading]]
 """The same KPI for many AI systems at once (a few grouped queries instead of a few per
 system): the daily history measures every system, and there may be thousands."""
+ByWorkflow = Callable[[Measure, list[str]], dict[str, Reading]]
+"""The same KPI for many workflows at once (the daily history measures every workflow)."""
 
 
 @dataclass(frozen=True)
@@ -287,23 +298,28 @@ class _Registered:
     definition: KpiDefinition
     query: Query
     by_system: BySystem | None
+    by_workflow: ByWorkflow | None = None
 
 
 _REGISTRY: dict[str, _Registered] = {}
 
 
 def measure(
-    definition: KpiDefinition, *, by_system: BySystem | None = None
+    definition: KpiDefinition,
+    *,
+    by_system: BySystem | None = None,
+    by_workflow: ByWorkflow | None = None,
 ) -> Callable[[Query], Query]:
     """Register ``definition`` with the function that measures it (see the module's docstring);
     ``by_system`` measures it for many systems at once, with the same readings the function
-    gives for each (without it, the history calls the function once per system)."""
+    gives for each (without it, the history calls the function once per system);
+    ``by_workflow`` likewise for many workflows."""
     check_definition(definition)
     if definition.key in _REGISTRY:
         raise KpiDefinitionError(f"KPI '{definition.key}' is defined twice")
 
     def register(function: Query) -> Query:
-        _REGISTRY[definition.key] = _Registered(definition, function, by_system)
+        _REGISTRY[definition.key] = _Registered(definition, function, by_system, by_workflow)
         return function
 
     return register
@@ -380,6 +396,54 @@ def compute_kpis_by_system(
     return found
 
 
+def compute_kpis_by_workflow(
+    conn: Connection,
+    now: datetime,
+    targets: KpiTargets,
+    workflows: list[str],
+    *,
+    context: KpiContext | None = None,
+    bounded: bool = False,
+) -> dict[str, list[Kpi]]:
+    """Every KPI as of ``now`` for each of ``workflows``: what :func:`compute_kpis` gives with
+    ``scope=Scope(workflow=w)``, for each, with grouped queries where a KPI has them and no
+    query at all for the findings of a workflow none of whose runs is a corrective run."""
+    m = Measure(
+        conn,
+        now,
+        targets,
+        Scope(),
+        context or KpiContext(),
+        bounded=bounded,
+        workflows_with_findings=workflows_with_findings(conn),
+    )
+    # one measurement per workflow, kept across its KPIs (what they read alike is read once)
+    each = {w: replace(m, scope=Scope(workflow=w), kept={}) for w in workflows}
+    found: dict[str, list[Kpi]] = {w: [] for w in workflows}
+    for entry in _REGISTRY.values():
+        if "workflow" not in entry.definition.scopes:
+            readings = {w: Reading(None, "not measured per workflow") for w in workflows}
+        elif entry.by_workflow is not None:
+            readings = entry.by_workflow(m, workflows)
+        else:
+            readings = {w: entry.query(each[w]) for w in workflows}
+        for w in workflows:
+            found[w].append(_kpi(entry.definition, readings[w], targets))
+    return found
+
+
+def workflows_with_findings(conn: Connection) -> frozenset[str]:
+    """The workflows with a run that some finding names as its corrective run."""
+    f, r = _FINDINGS.c, _RUNS.c
+    return frozenset(
+        conn.scalars(
+            select(r.workflow_id)
+            .select_from(_FINDINGS.join(_RUNS, r.id == f.corrective_run_id))
+            .distinct()
+        )
+    )
+
+
 # -- building blocks for KPIs of other workflows ---------------------------------------------
 # (incident response times, training completion by role, overdue risk treatments: each such
 # KPI is a definition and a function calling one of these)
@@ -437,6 +501,8 @@ def overdue_tasks_of(m: Measure, workflow_id: str) -> int:
 def findings_counted(m: Measure, column: Any, *where: Any) -> list[tuple[Any, int]]:
     """(value of ``column``, how many) for the findings of the scope raised by ``m.at`` that
     meet ``where``, one pair per value."""
+    if m.no_findings():
+        return []
     f = _FINDINGS.c
     query = (
         select(column, func.count())

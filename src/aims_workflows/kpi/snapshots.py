@@ -17,7 +17,9 @@ measured at its own close from the same projections, since nothing moved them), 
 
 Cost: a process's first unit of work of a day reads the last day stored (one lookup at the end
 of the primary key's index), and only the first one of all measures and stores; the others of
-that day ask nothing.
+that day ask nothing. A day is measured for every AI system at once and every workflow at once
+(grouped queries, :func:`.queries.compute_kpis_by_system` and ``_by_workflow``); the whole AIMS
+and each tier one by one; the rows of all the days closed are stored in one statement.
 """
 
 from __future__ import annotations
@@ -33,7 +35,14 @@ from ..store._fast import Prepared
 from ..store.models import AISystem, Evidence, LedgerHead, Run
 from ..store.models_kpi import KpiSnapshot
 from ..store.upsert import insert_for
-from .queries import Kpi, KpiContext, Scope, compute_kpis, compute_kpis_by_system
+from .queries import (
+    Kpi,
+    KpiContext,
+    Scope,
+    compute_kpis,
+    compute_kpis_by_system,
+    compute_kpis_by_workflow,
+)
 
 __all__ = [
     "DailySnapshots",
@@ -42,6 +51,7 @@ __all__ = [
     "day_of",
     "last_evidence_at",
     "stored",
+    "day_rows",
     "store_day",
 ]
 
@@ -112,33 +122,50 @@ def store_day(
 ) -> int:
     """Measure and store ``day``'s close for every scope; a scope stored already is kept as it
     is. Returns the rows written."""
-    at = day_close(day)
+    return _insert(conn, day_rows(conn, day, targets, context, now))
+
+
+def _insert(conn: Connection, rows: list[dict[str, Any]]) -> int:
+    """Store snapshot rows in one statement; a (day, scope) stored already is kept as it is."""
     statement = insert_for(conn.dialect.name, _SNAPSHOTS).on_conflict_do_nothing(
         index_elements=["day", "scope"]
     )
+    if rows:
+        conn.execute(statement, rows)
+    return len(rows)
+
+
+def day_rows(
+    conn: Connection, day: date, targets: KpiTargets, context: KpiContext, now: datetime
+) -> list[dict[str, Any]]:
+    """``day``'s close measured for every scope that existed then: the rows to store."""
+    at = day_close(day)
     scopes = scopes_at(conn, at)
     systems = [scope.system for scope in scopes if scope.system]
     # bounded: this unit of work may have written rows (a system, a finding) before calling
     by_system = compute_kpis_by_system(conn, at, targets, systems, context=context, bounded=True)
+    workflows = [scope.workflow for scope in scopes if scope.workflow]
+    by_workflow = compute_kpis_by_workflow(
+        conn, at, targets, workflows, context=context, bounded=True
+    )
+
+    def measured(scope: Scope) -> list[Kpi]:
+        if scope.system:
+            return by_system[scope.system]
+        if scope.workflow:
+            return by_workflow[scope.workflow]
+        return compute_kpis(conn, at, targets, scope=scope, context=context, bounded=True)
+
     rows = [
         {
             "day": day.isoformat(),
             "scope": scope.key,
             "taken_at": now,
-            "kpis": [
-                k.as_dict()
-                for k in (
-                    by_system[scope.system]
-                    if scope.system
-                    else compute_kpis(conn, at, targets, scope=scope, context=context, bounded=True)
-                )
-            ],
+            "kpis": [k.as_dict() for k in measured(scope)],
         }
         for scope in scopes
     ]
-    if rows:
-        conn.execute(statement, rows)
-    return len(rows)
+    return rows
 
 
 def stored(conn: Connection, day: date, scope: Scope) -> list[Kpi] | None:
@@ -207,12 +234,12 @@ class DailySnapshots:
             first = day_of(began)
         first = max(first, today - LONGEST_GAP)
         context = KpiContext(self.workflows, self.soa)
-        written = 0
+        rows: list[dict[str, Any]] = []
         day = first
-        while day < today:
-            written += store_day(conn, day, self.targets, context, now)
+        while day < today:  # every day measured first, then stored in one statement
+            rows += day_rows(conn, day, self.targets, context, now)
             day += timedelta(days=1)
-        return written
+        return _insert(conn, rows)
 
 
 def _yesterday(today: date) -> str:
