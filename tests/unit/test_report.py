@@ -5,11 +5,13 @@ for bad options, nothing half written; charts that escape what they draw and car
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from datetime import timedelta
 
 import pytest
+from export_world import use_soa
 
 from aims_workflows.cli import _output
 from aims_workflows.report.svg import (
@@ -69,6 +71,22 @@ def test_the_report_is_one_file_with_the_kpis_of_aims_kpi(aims, tmp_path):
     assert page.count("<svg") >= 8 and 'data-chart="soa"' in page
     assert page.count('class="cell"') == 38
     assert "Chatbot &lt;b&gt;" in page and "Chatbot <b>" not in page
+
+
+def test_with_a_control_excluded_in_the_soa_the_report_still_shows_aims_kpi(
+    aims, harness, tmp_path
+):
+    use_soa(harness)  # A.10.4 not applicable: 37 controls apply, not 38
+    assert aims("report", "--html", "report.html").code == 0
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    (controls,) = [
+        k
+        for k in json.loads(aims("kpi", "--format", "json").out)["kpis"]
+        if k["key"] == "controls_with_current_evidence"
+    ]
+    assert "of 37 applicable" in controls["detail"], controls
+    assert html.escape(controls["detail"]) in page  # the same count of applicable controls
+    assert data_values(page, "data-kpi", controls["key"]) == [repr(controls["value"])], controls
 
 
 def test_bad_options_are_refused_before_any_work(aims, tmp_path):

@@ -199,15 +199,17 @@ def kpi_series(
     workflows: Any,
     now: datetime,
     kept: PastKpis | None = None,
+    soa: Any = None,
 ) -> tuple[list[KpiPoint], list[str]]:
     """The KPIs at each of ``at`` (sorted; from ``now`` on, the live values), and what the
-    rebuild had to guess. Past points come from ``kept`` when it has them."""
+    rebuild had to guess. Past points come from ``kept`` when it has them. ``soa`` is the
+    configured SoA (aims.yaml's), which decides the applicable controls as for ``aims kpi``."""
     past = [moment for moment in at if moment < now]
     known, notes = kept.known(now) if kept is not None else ({}, [])
     missing = [moment for moment in past if moment not in known]
     if missing:
         history = KpiHistory(
-            conn, targets, specs=specs, workflows=workflows, now=now, earliest=missing[0]
+            conn, targets, specs=specs, workflows=workflows, now=now, earliest=missing[0], soa=soa
         )
         rebuilt = {moment: history.at(moment) for moment in missing}
         notes = list(dict.fromkeys([*notes, *history.notes]))
@@ -217,7 +219,7 @@ def kpi_series(
     points = [known[moment] for moment in past]
     if len(past) < len(at):
         points.append(
-            KpiPoint(now, compute_kpis(conn, now, targets, context=KpiContext(workflows)))
+            KpiPoint(now, compute_kpis(conn, now, targets, context=KpiContext(workflows, soa)))
         )
     return points, notes
 

@@ -138,14 +138,15 @@ def gather_charts(
     soa: Any = None,
     since: datetime | None = None,
     kept: PastKpis | None = None,
+    configured_soa: Any = None,
 ) -> ChartData:
     """Everything the charts draw, as of ``now``. ``soa`` is a ready
     :class:`~aims_workflows.export.soa.CoverageReport` (or None: no heat map). The trend starts at
     ``since``, else at the first activity (at most a year back); ``kept`` keeps its past points
-    between calls."""
+    between calls; ``configured_soa`` is aims.yaml's SoA, for the KPIs (as ``aims kpi``)."""
     at = moments(since, now, longest=now - since) if since else moments(first_activity(conn), now)
     series, notes = kpi_series(
-        conn, at, targets, specs=specs, workflows=workflows, now=now, kept=kept
+        conn, at, targets, specs=specs, workflows=workflows, now=now, kept=kept, soa=configured_soa
     )
     by_who, by_owner, by_system = _overdue(conn, now)
     latency, stored = _latency(conn)

@@ -70,6 +70,7 @@ def _gather(
         soa=cache.soa(app, conn, now) if cache else soa_report(app, conn, now),
         since=since,
         kept=cache.kpis if cache else None,
+        configured_soa=app.config.soa,
     )
 
 
