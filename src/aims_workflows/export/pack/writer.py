@@ -134,9 +134,7 @@ def _write(
         generated_at=generated,
         organisation=organisation,
     )
-    kpis = compute_kpis(
-        conn, now, app.config.kpi_targets, context=app.kpi_context()
-    )
+    kpis = compute_kpis(conn, now, app.config.kpi_targets, context=app.kpi_context())
     _reports(pack, coverage, kpis, generated)
     from .auditor_files import add_kpi_facts
 
