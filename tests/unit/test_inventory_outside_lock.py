@@ -127,3 +127,24 @@ def test_an_approved_scope_change_plans_the_runs_it_starts_outside_the_write_loc
     assert watch.under_lock == 0
     h.verify()
     h.app.db.dispose()
+
+
+def test_an_approved_intake_plans_its_change_and_assessments_outside_the_write_lock(
+    harness, monkeypatch
+):
+    from test_operational_workflows import PROPOSAL, TRIAGE
+
+    h = harness
+    _, (intake,) = h.add_system(
+        "CV screener", owner="olga@example.com", lifecycle_stage="inception", in_scope=False
+    )
+    h.complete("proposal", PROPOSAL, run_id=intake)
+    h.complete("triage", {**TRIAGE, "risk_tier": "limited"}, run_id=intake)
+    h.decide("amy@example.com", run_id=intake)
+    watch = _watch(h, monkeypatch)
+    h.decide("carl@example.com", run_id=intake)  # the intake completes: its decision applies
+    assert h.run_row(intake).status == "completed"
+    assert "CV screener" in h.open_task("identify").title
+    assert watch.steps > 0
+    assert watch.under_lock == 0
+    h.verify()

@@ -49,7 +49,7 @@ class Inventory:
         # an approved scope change reaches the inventory when its run completes, and so does
         # an approved intake decision
         runtime.completion_effects[SCOPE_CHANGE_WORKFLOW] = ScopeDecisions(self)
-        runtime.completion_effects[INTAKE_WORKFLOW] = IntakeDecisions(self).apply
+        runtime.completion_effects[INTAKE_WORKFLOW] = IntakeDecisions(self)
 
     def add(
         self, record: AISystemRecord, *, actor: Actor = CLI
@@ -216,21 +216,6 @@ class Inventory:
             actor=actor,
         )
         return transition.run.run_id
-
-    def _change(
-        self,
-        conn: Connection,
-        row: dict[str, Any],
-        record: AISystemRecord,
-        actor: Actor,
-        *,
-        decided: dict[str, str | None] | None = None,
-    ) -> tuple[dict[str, list[Any]], list[str]]:
-        """Plan and store a change in ``conn``'s transaction, for a caller that holds it
-        already (an intake decision): the runs it starts are evaluated under its write lock."""
-        now = self.rt.clock.now()
-        planned = plan_change(self.rt, conn, row, record, now, actor)
-        return self._store_change(conn, planned, now, actor, decided=decided)
 
     def _store_change(
         self,
