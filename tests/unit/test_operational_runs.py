@@ -72,8 +72,10 @@ def test_a_proposal_registered_at_inception_is_triaged_then_assessed(harness):
     # the intake's approval was the scope decision: no scope-change run asks for another
     assert runs_of(h, "ai-system-scope-change") == []
     # the completion reported again changes nothing and starts nothing
+    effect, now = h.app.inventory.rt.completion_effects["ai-system-intake"], h.clock.now()
+    planned = effect.plan(intake, now)
     with h.db.begin() as conn:
-        again = h.app.inventory.rt.completion_effects["ai-system-intake"](conn, intake)
+        again = effect.store(conn, intake, planned, now)
     assert again == {"inventory_changed": [], "started": []}
     assert len(changes_of(h, "CV screener")) == 1
     assert {w: len(runs_of(h, w)) for w in assessments} == {w: 1 for w in assessments}

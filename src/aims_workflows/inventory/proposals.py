@@ -9,6 +9,7 @@ the poll finding it again register nothing more.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy import Connection, select
 
@@ -17,7 +18,9 @@ from ..errors import ConfigError, InventoryError
 from ..runtime import inbound
 from ..runtime.inbound import Delivery
 from ..store import inventory as inventory_store
+from ..store import runs as run_store
 from ..store.models import InboxItem, Run
+from .change_plans import PlannedAdd
 from .model import AISystemRecord
 from .service import Inventory
 
@@ -62,35 +65,55 @@ class Proposals:
         """Register the proposed system and start the workflows its registration starts. A
         name the inventory holds already raises InventoryError, and nothing is written."""
         delivery = delivery.about(subject=proposal_subject(tracker_issue_id))
-        now = self.rt.clock.now()
-        with self.rt.db.begin() as conn:
-            if not inbound.take(conn, delivery, now):
-                applied = self._registered(conn, tracker_issue_id) or ""
-                return Proposed(applied, duplicate=True, already_applied=True)
-            earlier = self._registered(conn, tracker_issue_id)
-            if earlier is not None:
-                inbound.settle(conn, delivery, now, f"{tracker_issue} registered {earlier} before")
-                return Proposed(earlier, duplicate=True)
-            existing = inventory_store.find(conn, record.name)
-            if existing is not None:
-                raise InventoryError(
-                    f"an AI system named '{existing['name']}' is in the inventory already, so "
-                    f"{tracker_issue} cannot propose it",
-                    hint="if this is a different system, give it a name of its own in the "
-                    "summary; if it is the same, close this issue (changes to a registered "
-                    "system go through `aims systems set`)",
-                )
-            row, started = self.inventory._add(conn, record, actor, tracker_issue=tracker_issue)
-            if not started:
-                # rolled back with the rest: a proposal nobody takes through intake is not made
-                raise ConfigError(
-                    f"no workflow starts on the AI system proposed in {tracker_issue}, so it "
-                    "would get no intake; nothing was recorded",
-                    hint="ship ai-system-intake (`aims workflows list`), then retry the parked "
-                    "delivery",
-                )
-            inbound.settle(conn, delivery.about(run_id=started[0]), now)
-        return Proposed(str(row["name"]), started)
+
+        def attempt() -> Proposed:
+            now = self.rt.clock.now()
+            # the runs the registration starts are planned before the write transaction
+            planned = self._plan(record, now, actor, tracker_issue)
+            with self.rt.db.begin() as conn:
+                if not inbound.take(conn, delivery, now):
+                    applied = self._registered(conn, tracker_issue_id) or ""
+                    return Proposed(applied, duplicate=True, already_applied=True)
+                earlier = self._registered(conn, tracker_issue_id)
+                if earlier is not None:
+                    reason = f"{tracker_issue} registered {earlier} before"
+                    inbound.settle(conn, delivery, now, reason)
+                    return Proposed(earlier, duplicate=True)
+                existing = inventory_store.find(conn, record.name)
+                if existing is not None:
+                    raise InventoryError(
+                        f"an AI system named '{existing['name']}' is in the inventory already, "
+                        f"so {tracker_issue} cannot propose it",
+                        hint="if this is a different system, give it a name of its own in the "
+                        "summary; if it is the same, close this issue (changes to a registered "
+                        "system go through `aims systems set`)",
+                    )
+                if planned is None:  # the name was taken in the snapshot, and is free now
+                    raise run_store.ConcurrentUpdate(f"'{record.name}' was removed meanwhile")
+                row, started = self.inventory._store_add(conn, planned, now, actor)
+                if not started:
+                    # rolled back with the rest: a proposal nobody takes through intake is not
+                    # made
+                    raise ConfigError(
+                        f"no workflow starts on the AI system proposed in {tracker_issue}, so "
+                        "it would get no intake; nothing was recorded",
+                        hint="ship ai-system-intake (`aims workflows list`), then retry the "
+                        "parked delivery",
+                    )
+                inbound.settle(conn, delivery.about(run_id=started[0]), now)
+            return Proposed(str(row["name"]), started)
+
+        return self.rt._retrying(attempt)
+
+    def _plan(
+        self, record: AISystemRecord, now: datetime, actor: Actor, tracker_issue: str
+    ) -> PlannedAdd | None:
+        """The registration planned on a snapshot; None when the name is taken there (the
+        write transaction says so)."""
+        try:
+            return self.inventory.plan_add(record, now, actor, tracker_issue=tracker_issue)
+        except InventoryError:
+            return None
 
     def registered_for_issue(self, issue_id: str) -> str | None:
         """The name of the system a proposal issue registered, if it registered one."""

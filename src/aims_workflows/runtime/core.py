@@ -46,6 +46,7 @@ from . import inbound, views
 from .actions import PeoplesActions
 from .approvals import addressed_decision, approval_row
 from .batch import HeldBack, Queued
+from .completion_effects import CompletionEffect
 from .directory import Directory
 from .inbound import Delivery, Parked, as_delivery
 from .role_holders import RoleHolders
@@ -184,10 +185,11 @@ class Runtime(RunStarts, PeoplesActions):
         # whether the CLI may complete tasks and decide approvals (aims.yaml's cli_decisions;
         # open_app closes it by default once Jira or Slack is configured)
         self.cli_decisions_allowed = config.cli_decisions != "forbid"
-        # workflow id -> what its completed runs change beyond the engine (conn, run id) ->
-        # result; applied by the dispatcher in the transaction that reports the completion.
+        # workflow id -> what its completed runs change beyond the engine (runtime/
+        # completion_effects); applied by the dispatcher in the transaction that reports the
+        # completion.
         # Registered by the layers built on the runtime (the inventory: approved scope changes).
-        self.completion_effects: dict[str, Callable[[Connection, str], dict[str, Any]]] = {}
+        self.completion_effects: dict[str, CompletionEffect] = {}
 
         self._kpi_history_init(workflows, config)
 

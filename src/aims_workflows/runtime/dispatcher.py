@@ -51,6 +51,7 @@ from ..store import runs as run_store
 from ..store.models import Approval, Finding, Run
 from .approval_context import changed_since_last_request
 from .backoff import Backoff
+from .completion_effects import apply_effect
 from .core import Runtime
 from .heartbeat import Heartbeat
 from .internal_plans import Plan, finding_row, plan_internal, store_planned_start, store_run_event
@@ -176,7 +177,7 @@ class Dispatcher:
         effect = self.rt.completion_effects.get(command.workflow)
         if command.status == "completed" and effect is not None:
             # e.g. an approved change of an AI system's place in the scope is made only now
-            result.update(effect(conn, command.run_id))
+            result.update(apply_effect(effect, conn, command.run_id, plan.effect, now))
         if command.status == "completed":
             result["started"] = self.rt._fire_triggers(
                 conn,

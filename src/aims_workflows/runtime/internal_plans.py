@@ -22,6 +22,7 @@ from ..engine.state import Subject
 from ..errors import NotFound, PermanentError
 from ..spec.loader import LoadedSpec
 from ..store import runs as run_store
+from .completion_effects import plan_effect
 from .core import Runtime, _Prepared
 from .subjects import finding_subject, finding_subject_of
 
@@ -48,11 +49,13 @@ class PlannedStart:
 @dataclass(frozen=True)
 class Plan:
     """What the engine made of one internal command on a snapshot (each part when it applies).
-    ``triggers``: the runs a completion starts (Runtime._plan_triggers)."""
+    ``triggers``: the runs a completion starts (Runtime._plan_triggers). ``effect``: the plan
+    of the completed workflow's effect (runtime/completion_effects), when it plans one."""
 
     start: PlannedStart | None = None
     run_event: _Prepared | NotFound | None = None
     triggers: list[Any] | None = None
+    effect: Any = None
 
 
 def finding_row(command: SpawnRun, now: datetime) -> dict[str, Any]:
@@ -123,12 +126,14 @@ def plan_internal(rt: Runtime, command: Command, now: datetime, actor: Actor) ->
                 outputs=command.outputs,
             )
             run_event = rt._prepare(notice, command.parent_run_id, now)
-        triggers = None
+        triggers = effect = None
         if command.status == "completed":
+            # an approved scope change starts the runs the inventory's change triggers
+            effect = plan_effect(rt.completion_effects.get(command.workflow), command.run_id, now)
             triggers = rt._plan_triggers(
                 "run.completed", command.subject, now, workflow=command.workflow, actor=actor
             )
-        return Plan(run_event=run_event, triggers=triggers)
+        return Plan(run_event=run_event, triggers=triggers, effect=effect)
     return Plan()
 
 

@@ -259,11 +259,14 @@ class RunStarts:
         actor: Actor = CLI,
         skip: Callable[[str], bool] | None = None,
         conn: Connection | None = None,
+        seen_inputs: dict[str, dict[str, Any] | None] | None = None,
     ) -> list[tuple[LoadedSpec, Transition]]:
         """The runs this event would start, each workflow's scope evaluated and its first
         transition made by the engine: callers that know the subject before their write
         transaction plan here and store with :meth:`_fire_triggers`. Only a workflow that
-        starts from the risk register reads the database (``conn``, else a read of its own)."""
+        starts from the risk register reads the database (``conn``, else a read of its own);
+        ``seen_inputs`` gets what each planned run was given from it, to be checked again when
+        the plan is stored (runtime/trigger_plans)."""
         planned: list[tuple[LoadedSpec, Transition]] = []
         changed = set(fields)
         for loaded in self.specs.workflows:
@@ -283,6 +286,8 @@ class RunStarts:
                     else ""
                 )
                 inputs = self._register_inputs(conn, spec, subject)
+                if seen_inputs is not None:
+                    seen_inputs[spec.id] = inputs
                 planned.append(
                     (
                         loaded,

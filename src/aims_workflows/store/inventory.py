@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, text, update
 
 from ..errors import NotFound
 from ..inventory import AISystemRecord
@@ -16,9 +16,12 @@ from .models import AISystem, AISystemHistory
 __all__ = [
     "add",
     "change",
+    "changes_of",
+    "reserve_ids",
     "get",
     "find",
     "list_all",
+    "taken",
     "to_subject_attributes",
     "history",
     "end_impact_coverage",
@@ -65,11 +68,47 @@ def record_of(row: dict[str, Any]) -> dict[str, Any]:
     return {k: row[k] for k in _RECORD_FIELDS}
 
 
-def add(conn: Connection, record: AISystemRecord, *, actor: str, now: datetime) -> dict[str, Any]:
+def reserve_ids(conn: Connection, count: int) -> list[int]:
+    """Ids for ``count`` systems about to be added, drawn before the write transaction (the runs
+    their registration starts are planned with them, see inventory/change_plans). PostgreSQL
+    hands them out of the table's sequence, never twice; on SQLite they are the next free ones
+    as this snapshot sees them, and ``taken`` tells in the write transaction whether another
+    writer took one meanwhile."""
+    if count <= 0:
+        return []
+    if conn.dialect.name == "postgresql":
+        return list(
+            conn.scalars(
+                text(
+                    "SELECT nextval(pg_get_serial_sequence('ai_systems', 'id')) "
+                    "FROM generate_series(1, :count)"
+                ),
+                {"count": count},
+            )
+        )
+    highest = conn.scalar(select(func.max(_SYSTEMS.c.id))) or 0
+    return list(range(highest + 1, highest + 1 + count))
+
+
+def taken(conn: Connection, system_id: int) -> bool:
+    """Whether a system has the id ``system_id``."""
+    return _BY_ID.first(conn, {"b_id": system_id}) is not None
+
+
+def add(
+    conn: Connection,
+    record: AISystemRecord,
+    *,
+    actor: str,
+    now: datetime,
+    system_id: int | None = None,
+) -> dict[str, Any]:
+    """``system_id``: one :func:`reserve_ids` drew (else the database draws one)."""
     values = record.model_dump()
+    given = {"id": system_id} if system_id is not None else {}
     system_id = conn.execute(
         insert(_SYSTEMS)
-        .values(**values, version=1, created_at=now, updated_at=now)
+        .values(**given, **values, version=1, created_at=now, updated_at=now)
         .returning(_SYSTEMS.c.id)
     ).scalar_one()
     conn.execute(
@@ -90,7 +129,7 @@ def change(
 ) -> dict[str, list[Any]]:
     """Apply a new record; returns {field: [old, new]} of what changed (empty: nothing did)."""
     new = record.model_dump()
-    changes = {k: [row[k], v] for k, v in new.items() if row[k] != v}
+    changes = changes_of(row, record)
     if not changes:
         return {}
     version = row["version"] + 1
@@ -110,6 +149,11 @@ def change(
         )
     )
     return changes
+
+
+def changes_of(row: dict[str, Any], record: AISystemRecord) -> dict[str, list[Any]]:
+    """{field: [old, new]} of what ``record`` changes in ``row`` (reads nothing)."""
+    return {k: [row[k], v] for k, v in record.model_dump().items() if row[k] != v}
 
 
 def list_all(conn: Connection) -> list[dict[str, Any]]:
