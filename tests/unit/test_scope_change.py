@@ -103,6 +103,27 @@ def test_the_change_waits_for_top_management_and_is_made_only_on_approval(harnes
     h.verify()
 
 
+def test_two_requests_at_the_same_moment_start_one_scope_change(harness, monkeypatch):
+    h = harness
+    h.add_system("Scorer", owner="oscar@example.com")
+    runtime, first = h.app.runtime, []
+    planned = runtime._started
+
+    def another_request_lands_meanwhile(*args, **kwargs):
+        # after this request read that none was waiting, before it stores its run
+        if not first:
+            first.append(None)
+            first[0] = h.app.inventory.set("Scorer", {"in_scope": "false"}, reason="Retired")[1][0]
+        return planned(*args, **kwargs)
+
+    monkeypatch.setattr(runtime, "_started", another_request_lands_meanwhile)
+    with pytest.raises(InventoryError) as refused:
+        h.app.inventory.set("Scorer", {"in_scope": "false"}, reason="Replaced by the vendor")
+    assert f"already waiting for a decision in run {first[0]}" in refused.value.message
+    assert h.count("runs", "WHERE workflow_id = 'ai-system-scope-change'") == 1
+    h.verify()
+
+
 def test_bringing_a_system_into_scope_starts_its_assessments_once_approved(harness):
     h = harness
     row, started = h.add_system("Prototype", in_scope=False)

@@ -15,7 +15,7 @@ from sqlalchemy import Connection, select
 
 from ..engine import Actor, SubjectChanged
 from ..engine import evidence_kinds as ev
-from ..errors import InventoryError
+from ..errors import EngineError, InventoryError
 from ..runtime.core import CLI, Runtime
 from ..runtime.trigger_plans import store_triggers
 from ..store import inventory as inventory_store
@@ -201,6 +201,23 @@ class Inventory:
                 hint="copy it from the shipped workflows (aims init --copy-workflows) into "
                 "your workflows folder",
             ) from None
+        self._refuse_if_waiting(row)
+        try:
+            # only_one: the write transaction checks again, so two requests at the same
+            # moment start one run, not two
+            transition = self.rt.start(
+                SCOPE_CHANGE_WORKFLOW,
+                system=str(row["id"]),
+                inputs={"in_scope": in_scope, "reason": reason, "requested_by": actor.id},
+                actor=actor,
+                only_one=True,
+            )
+        except EngineError:
+            self._refuse_if_waiting(row)  # the one that got in first, said as above
+            raise
+        return transition.run.run_id
+
+    def _refuse_if_waiting(self, row: dict[str, Any]) -> None:
         with self.rt.db.connect() as conn:
             waiting = waiting_request(conn, row["id"])
         if waiting is not None:
@@ -209,13 +226,6 @@ class Inventory:
                 f"in run {waiting}; nothing was changed",
                 hint=f"follow it with `aims runs show {waiting}`, or cancel it first",
             )
-        transition = self.rt.start(
-            SCOPE_CHANGE_WORKFLOW,
-            system=str(row["id"]),
-            inputs={"in_scope": in_scope, "reason": reason, "requested_by": actor.id},
-            actor=actor,
-        )
-        return transition.run.run_id
 
     def _store_change(
         self,

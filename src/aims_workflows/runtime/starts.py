@@ -164,12 +164,14 @@ class RunStarts:
         inputs: dict[str, Any] | None = None,
         actor: Actor = CLI,
         again: bool = False,
+        only_one: bool = False,
     ) -> Transition:
         """Start a run by hand (``aims start``).
 
         A second open run of the same workflow on the same subject is refused, naming the open
         one (registering an AI system already starts its assessments); ``again`` starts it
-        anyway."""
+        anyway. Runs told apart by a required input are not refused, unless ``only_one``: a
+        caller for whom one open run per subject is the rule whatever the inputs."""
         loaded = self.specs.current(workflow_id)
         if not loaded.spec.trigger.manual:
             raise EngineError(
@@ -181,7 +183,7 @@ class RunStarts:
             subject = self.subject_for(conn, loaded.spec, system, finding)
             # runs told apart by a required input (one risk, one review action) are not
             # duplicates of each other
-            again = again or any(d.required for d in loaded.spec.inputs)
+            again = (again or any(d.required for d in loaded.spec.inputs)) and not only_one
             if not again:
                 self._refuse_second_open_run(conn, workflow_id, subject)
             inputs = self._start_inputs(conn, loaded.spec, subject, inputs, now)
