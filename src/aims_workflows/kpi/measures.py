@@ -148,42 +148,28 @@ def _open_tasks(m: Measure, *also: Any) -> int:
     return m.count(_STEPS, s.status == "open", *also, scoped_runs=True)
 
 
-def _tasks_by_system(overdue: bool) -> BySystem:
+def _tasks_grouped(overdue: bool, *, by_workflow: bool) -> BySystem:
+    """Open (or overdue) tasks counted per AI system or per workflow in one grouped query."""
+
     def grouped(m: Measure, names: list[str]) -> dict[str, Reading]:
         s, r = _STEPS.c, _RUNS.c
-        where = [s.status == "open", r.subject_type == "ai_system"]
-        if m.bounded:
-            where.append(s.created_at <= m.at)
-        if overdue:
-            where.append(s.due_at < m.at)
-        counts: dict[str, int] = dict(
-            m.conn.execute(
-                select(r.subject_name, func.count())
-                .select_from(_STEPS.join(_RUNS, s.run_id == r.id))
-                .where(*where)
-                .group_by(r.subject_name)
-            ).all()
+        key = r.workflow_id if by_workflow else r.subject_name
+        # per workflow, as _open_tasks counts them for one workflow; per system, systems' runs
+        where = (
+            [s.status == "open"]
+            if by_workflow
+            else [s.status == "open", r.subject_type == "ai_system"]
         )
-        reading = _overdue_reading if overdue else _open_reading
-        return {name: reading(int(counts.get(name, 0))) for name in names}
-
-    return grouped
-
-
-def _tasks_by_workflow(overdue: bool) -> BySystem:
-    def grouped(m: Measure, names: list[str]) -> dict[str, Reading]:
-        s, r = _STEPS.c, _RUNS.c
-        where = [s.status == "open"]  # as _open_tasks counts them for one workflow
         if m.bounded:
             where.append(s.created_at <= m.at)
         if overdue:
             where.append(s.due_at < m.at)
         counts: dict[str, int] = dict(
             m.conn.execute(
-                select(r.workflow_id, func.count())
+                select(key, func.count())
                 .select_from(_STEPS.join(_RUNS, s.run_id == r.id))
                 .where(*where)
-                .group_by(r.workflow_id)
+                .group_by(key)
             ).all()
         )
         reading = _overdue_reading if overdue else _open_reading
@@ -214,8 +200,8 @@ def _overdue_reading(count: int) -> Reading:
         frequency="measured daily; reported weekly",
         owner="aims_owner",
     ),
-    by_system=_tasks_by_system(overdue=False),
-    by_workflow=_tasks_by_workflow(overdue=False),
+    by_system=_tasks_grouped(overdue=False, by_workflow=False),
+    by_workflow=_tasks_grouped(overdue=False, by_workflow=True),
 )
 def _open_tasks_kpi(m: Measure) -> Reading:
     if m.past is not None and not m.scope.dimension:
@@ -237,8 +223,8 @@ def _open_tasks_kpi(m: Measure) -> Reading:
         frequency="measured daily; reported weekly",
         owner="aims_owner",
     ),
-    by_system=_tasks_by_system(overdue=True),
-    by_workflow=_tasks_by_workflow(overdue=True),
+    by_system=_tasks_grouped(overdue=True, by_workflow=False),
+    by_workflow=_tasks_grouped(overdue=True, by_workflow=True),
 )
 def _overdue_tasks(m: Measure) -> Reading:
     if m.past is not None and not m.scope.dimension:
